@@ -1,0 +1,42 @@
+# chainlens: `make serve` sets everything up and serves http://127.0.0.1:8000; `make test` sets
+# everything up and runs every test. Each target installs only what is missing, so reruns are fast.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: serve test setup setup-test assets bench clean
+
+serve: setup assets
+	$(PY) -m app
+
+test: setup-test assets
+	npm test
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIP) install -q -e '.[test,bench]'
+	bash scripts/ensure-chromium.sh
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+assets: node_modules/.installed
+	npm run build
+
+bench: setup-test
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules app/static/dist test-output

@@ -1,0 +1,40 @@
+"""Assembles the FastAPI application: routers, static files, error handlers, CORS.
+
+Nothing here computes anything; `create_app` is what uvicorn and the tests call.
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from app.api import errors, graph, meta, ui
+from app.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="chainlens",
+        version="0.1.0",
+        description=(
+            "Type a small program, give its inputs, and get its computation graph with every "
+            "node's value and gradient and the step-by-step timeline of the forward and backward "
+            "passes."
+        ),
+    )
+    app.state.settings = settings
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+        )
+    errors.install(app)
+    app.include_router(graph.router)
+    app.include_router(meta.router)
+    app.include_router(ui.router)
+    ui.STATIC_DIR.mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR)), name="static")
+    return app
