@@ -32,6 +32,8 @@ class Settings:
     # Tensors with more elements than these come back as summaries (nodes / steps).
     max_full_elements: int = 10_000
     max_step_elements: int = 256
+    # Request bodies past this many bytes are refused before they are read.
+    max_body_bytes: int = 16_000_000
 
 
 def load_settings() -> Settings:
@@ -51,4 +53,5 @@ def load_settings() -> Settings:
         ),
         max_full_elements=_int("CHAINLENS_MAX_FULL_ELEMENTS", 10_000),
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),
+        max_body_bytes=_int("CHAINLENS_MAX_BODY_BYTES", 16_000_000),
     )

@@ -1,0 +1,44 @@
+"""POST /graph/backward and /graph/forward: thin routes over app.core.evaluate."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.encode import graph_body
+from app.api.errors import program_error_response
+from app.api.schemas import ErrorResponse, GraphRequest, GraphResponse
+from app.core import evaluate
+from app.engine.errors import ProgramError
+
+router = APIRouter(prefix="/graph", tags=["graph"])
+
+_RESPONSES = {
+    200: {"model": GraphResponse, "description": "The graph, its values, gradients and steps."},
+    413: {"model": ErrorResponse, "description": "The program or its inputs exceed a configured limit."},
+    422: {"model": ErrorResponse, "description": "The program or its inputs are wrong; line and column say where."},
+}
+
+
+def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
+    # A plain `def` route: FastAPI runs it in its thread pool, so a long computation never blocks
+    # the event loop that answers /healthz and other requests.
+    settings = request.app.state.settings
+    try:
+        result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits, backward=backward)
+    except ProgramError as exc:
+        return program_error_response(exc, body.expression)
+    content = graph_body(result, settings.max_full_elements, settings.max_step_elements)
+    return Response(content, media_type="application/json")
+
+
+@router.post("/backward", responses=_RESPONSES, response_class=Response)
+def backward(request: Request, body: GraphRequest) -> Response:
+    """Build the program's graph, run the forward and backward passes, and return every node's value
+    and gradient with the step-by-step timeline (forward steps, then one backward step per edge)."""
+    return _answer(request, body, backward=True)
+
+
+@router.post("/forward", responses=_RESPONSES, response_class=Response)
+def forward(request: Request, body: GraphRequest) -> Response:
+    """Build the program's graph and run the forward pass only: values, no gradients."""
+    return _answer(request, body, backward=False)

@@ -1,0 +1,51 @@
+"""GET /healthz, /ops and /examples: what the UI needs besides the graph itself."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from app.api.encode import dumps
+from app.engine.ops import CONSTANTS, OPS
+from app.examples import EXAMPLES
+
+router = APIRouter(tags=["meta"])
+
+
+def _op_entry(op) -> dict:
+    placeholders = {name: name for name in op.operands} | {"out": "out"}
+    return {
+        "name": op.name,
+        "signature": op.signature(),
+        "operands": list(op.operands),
+        "arity": len(op.operands),
+        "params": [{"name": p.name, "kind": p.kind, "default": p.default, "required": p.required} for p in op.params],
+        "elementwise": op.elementwise,
+        "syntax": op.syntax.format(**placeholders),
+        "doc": op.doc,
+        "derivatives": [
+            {"input": name, "formula": formula.format(**placeholders), "differentiable": op.differentiable(slot)}
+            for slot, (name, formula) in enumerate(zip(op.operands, op.formulas))
+        ],
+    }
+
+
+_OPS_BODY = dumps({"ops": [_op_entry(op) for op in OPS.values()], "constants": CONSTANTS})
+_EXAMPLES_BODY = dumps({"examples": EXAMPLES})
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """Liveness: answers while the server can serve."""
+    return {"status": "ok"}
+
+
+@router.get("/ops")
+def ops() -> Response:
+    """The op table: every function and operator, its signature and its local-derivative formulas."""
+    return Response(_OPS_BODY, media_type="application/json")
+
+
+@router.get("/examples")
+def examples() -> Response:
+    """Curated programs with their inputs, the tutorial's among them."""
+    return Response(_EXAMPLES_BODY, media_type="application/json")

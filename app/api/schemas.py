@@ -1,0 +1,90 @@
+"""Request and response models, named by role. They document the API at /docs and validate the
+request's outer shape; the values inside `inputs` are checked by the engine, which knows more."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CHAIN_RULE = {
+    "expression": "q = x + y\nf = q * z",
+    "inputs": {"x": -2, "y": 5, "z": -4},
+    "grad_output": None,
+}
+
+
+class GraphRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CHAIN_RULE]})
+
+    expression: str = Field(description="The program: assignments and a final expression, one per line or separated by ';'.")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "A value per free variable: a number, a nested list, {\"value\": ..., \"requires_grad\": false}, "
+            "or {\"init\": \"randn\"|\"uniform\"|\"zeros\"|\"ones\", \"shape\": [...], \"seed\": 0}."
+        ),
+    )
+    grad_output: Any = Field(default=None, description="Upstream gradient for the output; ones of its shape when null.")
+
+
+Value = float | str | list | dict
+
+
+class Span(BaseModel):
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+class NodeOut(BaseModel):
+    id: int
+    op: str = Field(description="\"input\", \"constant\", or an op name from GET /ops")
+    name: str | None
+    label: str
+    shape: list[int]
+    value: Value | None
+    grad: Value | None = Field(description="null where no gradient flows")
+    inputs: list[int]
+    span: Span
+    params: dict[str, Any] | None = None
+
+
+class LocalDerivative(BaseModel):
+    formula: str
+    value: Value | None
+
+
+class StepOut(BaseModel):
+    phase: Literal["forward", "backward"]
+    node: int
+    input: int | None = None
+    slot: int | None = None
+    upstream: Value | None = None
+    local: LocalDerivative | None = None
+    contribution: Value | None = None
+    accumulated: Value | None = None
+    summed_axes: list[int] | None = None
+
+
+class GraphResponse(BaseModel):
+    nodes: list[NodeOut]
+    output: int
+    forward: list[int] = Field(description="op node ids in the order computed")
+    steps: list[StepOut]
+    truncated_elements: int = Field(description="tensors with more elements come back as summaries")
+
+
+class ErrorDetail(BaseModel):
+    kind: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
+    input: str | None = None
+    suggestions: list[str] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,462 @@
+"""The op table: every operation of the language, declared once.
+
+The parser, the engine, `GET /ops` and the tests all read this table; adding an op means adding
+one entry here (and the finite-difference and PyTorch tests pick it up by themselves).
+
+Vocabulary, as in PyTorch's derivatives.yaml:
+
+- operands are named per op (`a`, `b` for binary ops, `x` for unary ones, `logits`, `W`, ...);
+- `out` is the op's result and `grad` the upstream gradient ∂L/∂out, shaped like `out`;
+- `m` is the math backend: `SCALAR` (Python floats and the math module) when every operand and
+  the result are scalars, else `ARRAY` (numpy). A Python float costs about a third of a 0-d numpy
+  array, so elementwise ops are written once against `m` and run on either.
+
+An *elementwise* op declares its local derivatives ∂out/∂operand (`local`), as functions of `m`,
+`out` and the operands; the walker multiplies each by `grad` and sums away broadcast axes, so the
+step record can show upstream · local = contribution. Every other op declares vector-Jacobian
+products (`vjp`), functions of `grad`, `out` and the operands that return ∂L/∂operand in the
+operand's (possibly broadcast) shape; the walker sums broadcast axes away there too. A `None`
+vjp marks an operand that takes no gradient (class labels).
+
+Formula texts use `{out}` and the operand names as placeholders, filled with node labels in the
+step record and with the placeholders' own names in `GET /ops`. Where a derivative is undefined
+at a point (relu and abs at 0, ties in max, maximum and minimum) we do what PyTorch does.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from app.engine.shapes import (
+    ShapeError,
+    broadcast,
+    expand_reduced,
+    fmt,
+    normalize_axes,
+    reduced_shape,
+    size,
+)
+
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+class OpError(ValueError):
+    """An operand's *values* (not its shape) do not fit the op, e.g. labels out of range."""
+
+
+# --- math backends -------------------------------------------------------------------------------
+
+
+def _guarded(math_fn: Callable, numpy_fn: Callable) -> Callable:
+    """math's function on floats, falling back to numpy's IEEE answer (inf, nan) where math raises."""
+
+    def fn(*args: float) -> float:
+        try:
+            return math_fn(*args)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return float(numpy_fn(*map(np.float64, args)))
+
+    return fn
+
+
+class SCALAR:
+    """Python floats. Results equal numpy's, including inf and nan where math would raise."""
+
+    exp = staticmethod(_guarded(math.exp, np.exp))
+    log = staticmethod(_guarded(math.log, np.log))
+    sqrt = staticmethod(_guarded(math.sqrt, np.sqrt))
+    sin = staticmethod(_guarded(math.sin, np.sin))
+    cos = staticmethod(_guarded(math.cos, np.cos))
+    tanh = staticmethod(math.tanh)
+    div = staticmethod(_guarded(operator.truediv, np.divide))
+    pow = staticmethod(_guarded(math.pow, np.power))
+
+    @staticmethod
+    def where(cond, if_true, if_false):
+        return if_true if cond else if_false
+
+    @staticmethod
+    def sigmoid(x: float) -> float:
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        z = SCALAR.exp(x)
+        return z / (1.0 + z)
+
+    @staticmethod
+    def relu(x: float) -> float:
+        return 0.0 if x <= 0 else x  # nan stays nan, as in PyTorch
+
+    @staticmethod
+    def maximum(a: float, b: float) -> float:
+        return a if (a >= b or a != a) else b  # nan wins, as in numpy and PyTorch
+
+    @staticmethod
+    def minimum(a: float, b: float) -> float:
+        return a if (a <= b or a != a) else b
+
+
+class ARRAY:
+    """numpy, float64. Runs under np.errstate(all="ignore"): inf and nan are answers, not errors."""
+
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    tanh = staticmethod(np.tanh)
+    div = staticmethod(np.divide)
+    pow = staticmethod(np.power)
+    where = staticmethod(np.where)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+
+    @staticmethod
+    def sigmoid(x):
+        # Both branches are evaluated; each is exact where it is chosen and never overflows there.
+        return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))
+
+    @staticmethod
+    def relu(x):
+        return np.maximum(x, 0.0)
+
+
+def _wins(a, b):
+    """Local derivative of max(a, b) w.r.t. a: 1 where a > b, ½ on ties, 0 where a < b (PyTorch)."""
+    return 1.0 - (a < b) - 0.5 * (a == b)
+
+
+# --- the table's entry type ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """A keyword argument of an op, given as a literal (`axis=0`, `keepdims=True`, `(3, 2)`)."""
+
+    name: str
+    # "axes": None, an int or a tuple of ints; "axis": an int; "bool"; "shape": a tuple of ints
+    # (an int is taken as a 1-tuple); "perm": None or a tuple of ints (an int as a 1-tuple).
+    kind: str
+    default: Any = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    operands: tuple[str, ...]
+    doc: str
+    shape: Callable[..., tuple[int, ...]]  # (operand shapes..., **params) -> result shape
+    forward: Callable[..., Any]  # (m, operand values..., **params) -> result
+    formulas: tuple[str, ...]  # one per operand
+    local: tuple[Callable, ...] | None = None  # elementwise: (m, out, operands...) -> ∂out/∂operand
+    vjp: tuple[Callable | None, ...] | None = None  # else: (grad, out, operands..., **params)
+    params: tuple[Param, ...] = ()
+    work: Callable[..., int] | None = None  # (result shape, operand shapes...) -> cost; default size
+    syntax: str = ""  # how the op reads in a program, for forward explanations and /ops
+
+    @property
+    def elementwise(self) -> bool:
+        return self.local is not None
+
+    def differentiable(self, slot: int) -> bool:
+        return self.local is not None or self.vjp[slot] is not None
+
+    def signature(self) -> str:
+        params = [f"{p.name}={p.default!r}" if not p.required else p.name for p in self.params]
+        return f"{self.name}({', '.join(list(self.operands) + params)})"
+
+
+# --- shape rules ---------------------------------------------------------------------------------
+
+
+def _same_shape(x):
+    return x
+
+
+def _broadcast_shape(*shapes):
+    return broadcast(*shapes)
+
+
+def _matmul_shape(a, b):
+    if not a or not b:
+        raise ShapeError("matmul needs operands with at least one axis, not scalars")
+    k_a = a[-1]
+    k_b = b[0] if len(b) == 1 else b[-2]
+    if k_a != k_b:
+        raise ShapeError(
+            f"matmul needs the last axis of the left operand ({k_a}) to equal "
+            f"the {'only' if len(b) == 1 else 'second-to-last'} axis of the right one ({k_b})"
+        )
+    batch = broadcast(a[:-2], b[:-2])
+    return batch + a[-2:-1] + b[-1:] if len(b) > 1 else batch + a[-2:-1]
+
+
+def _matmul_work(out, a, b):
+    return size(out) * a[-1]
+
+
+def _reduce_shape(x, axis=None, keepdims=False):
+    return reduced_shape(x, axis, keepdims)
+
+
+def _extremum_shape(x, axis=None, keepdims=False):
+    if size(x) == 0:
+        raise ShapeError("the tensor is empty: it has no maximum or minimum")
+    return reduced_shape(x, axis, keepdims)
+
+
+def _softmax_shape(x, axis=-1):
+    normalize_axes(axis, len(x))
+    return x
+
+
+def _mse_shape(pred, target):
+    broadcast(pred, target)
+    return ()
+
+
+def _cross_entropy_shape(logits, labels):
+    if len(logits) == 2 and labels == logits[:1]:
+        return ()
+    if len(logits) == 1 and labels == ():
+        return ()
+    raise ShapeError(
+        "softmax_cross_entropy needs logits of shape (N, C) with labels of shape (N,), "
+        "or logits (C,) with one scalar label"
+    )
+
+
+def _linear_shape(x, W, b):
+    return broadcast(_matmul_shape(x, W), b)
+
+
+def _transpose_shape(x, axes=None):
+    if axes is None:
+        return x[::-1]
+    if len(axes) != len(x) or normalize_axes(axes, len(x)) != tuple(range(len(x))):
+        raise ShapeError(f"axes {axes} is not a permutation of the {len(x)} axes")
+    return tuple(x[a] for a in axes)
+
+
+def _reshape_shape(x, shape):
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    unknown = [k for k, d in enumerate(shape) if d == -1]
+    if len(unknown) > 1 or any(d < -1 for d in shape):
+        raise ShapeError(f"shape {fmt(shape)} may hold one -1 and otherwise sizes of 0 or more")
+    known = size(d for d in shape if d != -1)
+    if unknown:
+        if known == 0 or size(x) % known:
+            raise ShapeError(f"cannot reshape {size(x)} elements into {fmt(shape)}")
+        shape = tuple(size(x) // known if d == -1 else d for d in shape)
+    if size(shape) != size(x):
+        raise ShapeError(f"cannot reshape {size(x)} elements into {fmt(shape)}")
+    return shape
+
+
+# --- forward and backward of the ops that are not elementwise --------------------------------------
+
+
+def _matmul_grads(grad, a, b):
+    """∂L/∂a and ∂L/∂b of a @ b with numpy's rules for 1-D operands (promoted, then squeezed)."""
+    a2 = a[np.newaxis, :] if a.ndim == 1 else a
+    b2 = b[:, np.newaxis] if b.ndim == 1 else b
+    g2 = np.reshape(grad, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+    grad_a = g2 @ np.swapaxes(b2, -1, -2)
+    grad_b = np.swapaxes(a2, -1, -2) @ g2
+    if a.ndim == 1:
+        grad_a = grad_a[..., 0, :]
+    if b.ndim == 1:
+        grad_b = grad_b[..., :, 0]
+    return grad_a, grad_b
+
+
+def _sum_vjp(grad, out, x, axis=None, keepdims=False):
+    return np.broadcast_to(expand_reduced(grad, np.shape(x), axis, keepdims), np.shape(x))
+
+
+def _mean_vjp(grad, out, x, axis=None, keepdims=False):
+    count = np.size(x) // max(np.size(out), 1)
+    return _sum_vjp(grad, out, x, axis, keepdims) / count
+
+
+def _extremum_vjp(grad, out, x, axis=None, keepdims=False):
+    shape = np.shape(x)
+    result = expand_reduced(out, shape, axis, keepdims)
+    hits = (x == result) | (np.isnan(x) & np.isnan(result))
+    axes = normalize_axes(axis, len(shape))
+    count = np.sum(hits, axis=axes, keepdims=True)
+    return hits * (expand_reduced(grad, shape, axis, keepdims) / count)
+
+
+def _softmax(x, axis=-1):
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis=-1):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _class_indices(labels, classes: int) -> np.ndarray:
+    flat = np.atleast_1d(np.asarray(labels, dtype=np.float64))
+    if not np.all(np.isfinite(flat)) or np.any(flat != np.round(flat)):
+        raise OpError("labels must be integer class indices")
+    if flat.size and (flat.min() < 0 or flat.max() >= classes):
+        raise OpError(f"labels must be class indices in [0, {classes - 1}], got {flat.min():g}..{flat.max():g}")
+    return flat.astype(np.intp)
+
+
+def _cross_entropy(logits, labels):
+    rows = np.atleast_2d(logits)
+    picked = _class_indices(labels, rows.shape[-1])
+    # Shift by the row max before exponentiating: logits near 1000 stay finite.
+    log_probs = _log_softmax(rows, -1)
+    return -np.mean(log_probs[np.arange(rows.shape[0]), picked])
+
+
+def _cross_entropy_vjp(grad, out, logits, labels):
+    rows = np.atleast_2d(logits)
+    picked = _class_indices(labels, rows.shape[-1])
+    delta = _softmax(rows, -1)  # a fresh array: nothing cached is overwritten
+    delta[np.arange(rows.shape[0]), picked] -= 1.0
+    return np.reshape(delta * (grad / rows.shape[0]), np.shape(logits))
+
+
+def _mse_vjp_pred(grad, out, pred, target):
+    diff = np.subtract(pred, target)
+    return diff * (2.0 * grad / max(np.size(diff), 1))
+
+
+def _transpose_vjp(grad, out, x, axes=None):
+    return np.transpose(grad, None if axes is None else np.argsort(axes))
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+_UNARY = ("x",)
+_BINARY = ("a", "b")
+_REDUCE_PARAMS = (Param("axis", "axes"), Param("keepdims", "bool", False))
+
+
+def _unary(name, forward, local, formula, doc):
+    return Op(name, _UNARY, doc, _same_shape, forward, (formula,), local=(local,),
+              syntax=f"{name}({{x}})")
+
+
+def _binary(name, forward, locals_, formulas, syntax, doc):
+    return Op(name, _BINARY, doc, _broadcast_shape, forward, formulas, local=locals_, syntax=syntax)
+
+
+_OPS = [
+    _binary("add", lambda m, a, b: a + b, (lambda m, out, a, b: 1.0, lambda m, out, a, b: 1.0),
+            ("∂{out}/∂{a} = 1", "∂{out}/∂{b} = 1"), "{a} + {b}", "Elementwise sum, broadcasting."),
+    _binary("sub", lambda m, a, b: a - b, (lambda m, out, a, b: 1.0, lambda m, out, a, b: -1.0),
+            ("∂{out}/∂{a} = 1", "∂{out}/∂{b} = −1"), "{a} - {b}", "Elementwise difference, broadcasting."),
+    _binary("mul", lambda m, a, b: a * b, (lambda m, out, a, b: b, lambda m, out, a, b: a),
+            ("∂{out}/∂{a} = {b}", "∂{out}/∂{b} = {a}"), "{a} * {b}", "Elementwise product, broadcasting."),
+    _binary("div", lambda m, a, b: m.div(a, b),
+            (lambda m, out, a, b: m.div(1.0, b), lambda m, out, a, b: m.div(-a, b * b)),
+            ("∂{out}/∂{a} = 1/{b}", "∂{out}/∂{b} = −{a}/{b}²"), "{a} / {b}",
+            "Elementwise quotient, broadcasting."),
+    _binary("pow", lambda m, a, b: m.pow(a, b),
+            (lambda m, out, a, b: m.where(b == 0, 0.0, b * m.pow(a, b - 1.0)),
+             lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a))),
+            ("∂{out}/∂{a} = {b}·{a}^({b}−1)", "∂{out}/∂{b} = {out}·ln {a}"), "{a} ** {b}",
+            "Elementwise power, broadcasting."),
+    _binary("maximum", lambda m, a, b: m.maximum(a, b),
+            (lambda m, out, a, b: _wins(a, b), lambda m, out, a, b: _wins(b, a)),
+            ("∂{out}/∂{a} = [{a} > {b}] (½ on ties)", "∂{out}/∂{b} = [{b} > {a}] (½ on ties)"),
+            "maximum({a}, {b})", "Elementwise maximum, broadcasting."),
+    _binary("minimum", lambda m, a, b: m.minimum(a, b),
+            (lambda m, out, a, b: _wins(b, a), lambda m, out, a, b: _wins(a, b)),
+            ("∂{out}/∂{a} = [{a} < {b}] (½ on ties)", "∂{out}/∂{b} = [{b} < {a}] (½ on ties)"),
+            "minimum({a}, {b})", "Elementwise minimum, broadcasting."),
+    Op("neg", _UNARY, "Negation, -x.", _same_shape, lambda m, x: -x, ("∂{out}/∂{x} = −1",),
+       local=(lambda m, out, x: -1.0,), syntax="-{x}"),
+    _unary("exp", lambda m, x: m.exp(x), lambda m, out, x: out, "∂{out}/∂{x} = exp({x}) = {out}",
+           "e to the power x."),
+    _unary("log", lambda m, x: m.log(x), lambda m, out, x: m.div(1.0, x), "∂{out}/∂{x} = 1/{x}",
+           "Natural logarithm; log(0) = -inf."),
+    _unary("sqrt", lambda m, x: m.sqrt(x), lambda m, out, x: m.div(0.5, out),
+           "∂{out}/∂{x} = 1/(2·{out})", "Square root."),
+    _unary("abs", lambda m, x: abs(x), lambda m, out, x: (x > 0) * 1.0 - (x < 0) * 1.0,
+           "∂{out}/∂{x} = sign({x})", "Absolute value; its derivative at 0 is 0, as in PyTorch."),
+    _unary("sin", lambda m, x: m.sin(x), lambda m, out, x: m.cos(x), "∂{out}/∂{x} = cos({x})", "Sine."),
+    _unary("cos", lambda m, x: m.cos(x), lambda m, out, x: -m.sin(x), "∂{out}/∂{x} = −sin({x})",
+           "Cosine."),
+    _unary("tanh", lambda m, x: m.tanh(x), lambda m, out, x: 1.0 - out * out,
+           "∂{out}/∂{x} = 1 − {out}²", "Hyperbolic tangent."),
+    _unary("sigmoid", lambda m, x: m.sigmoid(x), lambda m, out, x: out * (1.0 - out),
+           "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s."),
+    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: (x > 0) * 1.0,
+           "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
+    Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
+       _matmul_shape, lambda m, a, b: np.matmul(a, b),
+       ("∂L/∂{a} = ∂L/∂{out} @ {b}ᵀ", "∂L/∂{b} = {a}ᵀ @ ∂L/∂{out}"),
+       vjp=(lambda grad, out, a, b: _matmul_grads(grad, a, b)[0],
+            lambda grad, out, a, b: _matmul_grads(grad, a, b)[1]),
+       work=_matmul_work, syntax="{a} @ {b}"),
+    Op("sum", _UNARY, "Sum over `axis` (all axes when None).", _reduce_shape,
+       lambda m, x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+       ("∂L/∂{x} = ∂L/∂{out} copied to every summed element",), vjp=(_sum_vjp,),
+       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="sum({x})"),
+    Op("mean", _UNARY, "Mean over `axis` (all axes when None).", _reduce_shape,
+       lambda m, x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+       ("∂L/∂{x} = ∂L/∂{out} / n for every averaged element",), vjp=(_mean_vjp,),
+       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="mean({x})"),
+    Op("max", _UNARY, "Maximum over `axis`; ties share the gradient evenly, as in PyTorch.",
+       _extremum_shape, lambda m, x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+       ("∂L/∂{x} = ∂L/∂{out} at the maxima (split evenly on ties), 0 elsewhere",), vjp=(_extremum_vjp,),
+       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="max({x})"),
+    Op("min", _UNARY, "Minimum over `axis`; ties share the gradient evenly, as in PyTorch.",
+       _extremum_shape, lambda m, x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+       ("∂L/∂{x} = ∂L/∂{out} at the minima (split evenly on ties), 0 elsewhere",), vjp=(_extremum_vjp,),
+       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="min({x})"),
+    Op("softmax", _UNARY, "exp(x) / sum(exp(x)) along `axis`, shifted by the max for stability.",
+       _softmax_shape, lambda m, x, axis=-1: _softmax(x, axis),
+       ("∂L/∂{x} = {out} ⊙ (∂L/∂{out} − Σ ∂L/∂{out} ⊙ {out})",),
+       vjp=(lambda grad, out, x, axis=-1: out * (grad - np.sum(grad * out, axis=axis, keepdims=True)),),
+       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="softmax({x})"),
+    Op("log_softmax", _UNARY, "x − log(sum(exp(x))) along `axis`, computed stably.",
+       _softmax_shape, lambda m, x, axis=-1: _log_softmax(x, axis),
+       ("∂L/∂{x} = ∂L/∂{out} − exp({out}) · Σ ∂L/∂{out}",),
+       vjp=(lambda grad, out, x, axis=-1: grad - np.exp(out) * np.sum(grad, axis=axis, keepdims=True),),
+       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="log_softmax({x})"),
+    Op("mse", ("pred", "target"), "Mean squared error, mean((pred − target)²), as PyTorch's mse_loss.",
+       _mse_shape, lambda m, pred, target: np.mean(np.square(np.subtract(pred, target))),
+       ("∂L/∂{pred} = ∂L/∂{out} · 2({pred} − {target})/n", "∂L/∂{target} = −∂L/∂{out} · 2({pred} − {target})/n"),
+       vjp=(_mse_vjp_pred, lambda grad, out, pred, target: -_mse_vjp_pred(grad, out, pred, target)),
+       work=lambda out, pred, target: 3 * size(broadcast(pred, target)), syntax="mse({pred}, {target})"),
+    Op("softmax_cross_entropy", ("logits", "labels"),
+       "Mean cross-entropy of softmax(logits) against integer class labels, as PyTorch's cross_entropy.",
+       _cross_entropy_shape, lambda m, logits, labels: _cross_entropy(logits, labels),
+       ("∂L/∂{logits} = ∂L/∂{out} · (softmax({logits}) − onehot({labels}))/N", "labels take no gradient"),
+       vjp=(_cross_entropy_vjp, None), work=lambda out, logits, labels: 5 * size(logits),
+       syntax="softmax_cross_entropy({logits}, {labels})"),
+    Op("linear", ("x", "W", "b"), "x @ W + b with W of shape (in, out), as the tutorial's Linear layer.",
+       _linear_shape, lambda m, x, W, b: np.matmul(x, W) + b,
+       ("∂L/∂{x} = ∂L/∂{out} @ {W}ᵀ", "∂L/∂{W} = {x}ᵀ @ ∂L/∂{out}", "∂L/∂{b} = ∂L/∂{out}"),
+       vjp=(lambda grad, out, x, W, b: _matmul_grads(grad, x, W)[0],
+            lambda grad, out, x, W, b: _matmul_grads(grad, x, W)[1],
+            lambda grad, out, x, W, b: grad),
+       work=lambda out, x, W, b: size(out) * (x[-1] + 1), syntax="linear({x}, {W}, {b})"),
+    Op("transpose", _UNARY, "Reverses the axes (or permutes them by `axes`); also written x.T.",
+       _transpose_shape, lambda m, x, axes=None: np.transpose(x, axes),
+       ("∂L/∂{x} = (∂L/∂{out})ᵀ",), vjp=(_transpose_vjp,), params=(Param("axes", "perm"),),
+       syntax="{x}.T"),
+    Op("reshape", _UNARY, "The same elements in a new shape (one size may be -1).",
+       _reshape_shape, lambda m, x, shape: np.reshape(x, shape),
+       ("∂L/∂{x} = ∂L/∂{out} reshaped to the shape of {x}",),
+       vjp=(lambda grad, out, x, shape: np.reshape(grad, np.shape(x)),),
+       params=(Param("shape", "shape", required=True),), syntax="reshape({x})"),
+]
+
+OPS: dict[str, Op] = {op.name: op for op in _OPS}
+
+# How the parser spells the operator forms of ops.
+BINARY_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul"}

@@ -1,0 +1,154 @@
+"""Forward and backward passes over a built graph, recording every step.
+
+Forward walks the nodes in creation (= topological) order. Backward walks them in reverse, so a
+node propagates its gradient exactly once, after every consumer has contributed to it: the
+tutorial's recursion re-propagated a node each time a contribution arrived, which double counts
+through shared intermediates and is exponential on deep DAGs with fan-out.
+
+Each backward edge applies `contribution = upstream · local` (or the op's vjp), sums broadcast
+axes away (in `unbroadcast`, the one place for it) and adds into the operand's gradient with a
+fresh `+`, never in place, so the record of what had accumulated at each step stays true.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.engine.errors import ProgramError
+from app.engine.graph import Graph
+from app.engine.ops import ARRAY, SCALAR, OpError
+from app.engine.shapes import unbroadcast
+
+
+@dataclass(slots=True)
+class Step:
+    """One backward edge: gradient from `node` into its operand `input` at position `slot`."""
+
+    node: int
+    input: int
+    slot: int
+    local: Any  # ∂node/∂input elementwise (broadcast to node's shape), or None when not elementwise
+    contribution: Any  # what reached `input` on this edge, in input's shape
+    accumulated: Any  # input's gradient after this contribution
+    summed_axes: tuple[int, ...]  # broadcast axes summed away (in node's coordinates)
+
+
+@dataclass(slots=True)
+class Result:
+    graph: Graph
+    forward: list[int]  # op nodes in the order computed
+    grads: list[Any] | None  # None when only the forward pass ran; else None per node without gradient
+    steps: list[Step]
+
+    @property
+    def output(self) -> int:
+        return self.graph.output
+
+    @property
+    def values(self) -> list[Any]:
+        return self.graph.values
+
+
+def forward(graph: Graph) -> list[int]:
+    """Compute every op node's value in place; returns the op nodes in the order computed."""
+    order = graph.computed()
+    ops, args, params, values, scalar, shapes = (
+        graph.ops, graph.args, graph.params, graph.values, graph.scalar, graph.shapes,
+    )
+    for node in order:
+        op = ops[node]
+        operands = [values[j] for j in args[node]]
+        try:
+            if scalar[node]:
+                values[node] = op.forward(SCALAR, *operands)
+                continue
+            kwargs = params[node]
+            out = op.forward(ARRAY, *operands, **kwargs) if kwargs else op.forward(ARRAY, *operands)
+        except OpError as exc:
+            raise _located(graph, node, str(exc)) from None
+        values[node] = float(out) if not shapes[node] else out
+    return order
+
+
+def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list[Step]]:
+    """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed."""
+    ops, args, params, values, scalar, shapes, requires_grad = (
+        graph.ops, graph.args, graph.params, graph.values, graph.scalar, graph.shapes, graph.requires_grad,
+    )
+    grads: list[Any] = [None] * len(ops)
+    steps: list[Step] = []
+    output = graph.output
+    if not requires_grad[output]:
+        return grads, steps
+    grads[output] = seed
+    record = steps.append
+    for node in reversed(order):
+        upstream = grads[node]
+        if upstream is None:
+            continue  # the output does not depend on this node
+        op = ops[node]
+        operand_ids = args[node]
+        operands = [values[j] for j in operand_ids]
+        out = values[node]
+        kwargs = params[node] or {}
+        on_scalars = scalar[node]
+        m = SCALAR if on_scalars else ARRAY
+        for slot, operand in enumerate(operand_ids):
+            if not requires_grad[operand]:
+                continue
+            if op.local is not None:
+                local = op.local[slot](m, out, *operands)
+                contribution = upstream * local
+            else:
+                vjp = op.vjp[slot]
+                if vjp is None:
+                    continue
+                local = None
+                try:
+                    contribution = vjp(upstream, out, *operands, **kwargs)
+                except OpError as exc:
+                    raise _located(graph, node, str(exc)) from None
+            summed: tuple[int, ...] = ()
+            if not on_scalars:
+                target = shapes[operand]
+                if np.shape(contribution) != target:
+                    contribution, summed = unbroadcast(contribution, target)
+                elif not target:
+                    contribution = float(contribution)
+            so_far = grads[operand]
+            so_far = contribution if so_far is None else so_far + contribution
+            grads[operand] = so_far
+            record(Step(node, operand, slot, local, contribution, so_far, summed))
+    return grads, steps
+
+
+def seed_for(graph: Graph, grad_output: Any) -> Any:
+    """∂L/∂output: the given upstream gradient (already decoded), else ones of the output's shape."""
+    shape = graph.shapes[graph.output]
+    if grad_output is None:
+        return 1.0 if not shape else np.ones(shape)
+    value, given = grad_output
+    if given != shape:
+        raise ProgramError(
+            "invalid_input",
+            f"grad_output has shape {list(given)} but the output has shape {list(shape)}",
+            input="grad_output",
+        )
+    return value
+
+
+def run(graph: Graph, grad_output: Any = None, with_backward: bool = True) -> Result:
+    """Forward, then (unless told not to) backward, with numpy's inf and nan as answers."""
+    with np.errstate(all="ignore"):
+        order = forward(graph)
+        if not with_backward:
+            return Result(graph, order, None, [])
+        grads, steps = backward(graph, order, seed_for(graph, grad_output))
+    return Result(graph, order, grads, steps)
+
+
+def _located(graph: Graph, node: int, message: str) -> ProgramError:
+    text = graph.source[graph.starts[node]:graph.ends[node]]
+    return ProgramError("invalid_input", f"{text}: {message}", start=graph.starts[node], end=graph.ends[node])

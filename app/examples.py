@@ -1,0 +1,97 @@
+"""Curated example programs with their inputs: the tutorial's worked examples among them.
+
+Served by GET /examples, loaded by the UI, and checked by the tests (each must run, and the
+tutorial's have exact expected numbers there).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _regression_data(batch: int = 8, seed: int = 0) -> tuple[list, list]:
+    """The tutorial's regression task: y = 2·x1 + 3·x2 + 4·x3 + 5, x1 in [0, 30), x2 in [0, 20), x3 in [0, 11)."""
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.uniform(0, 1, (batch, 3)) * [30, 20, 11], 2)
+    t = x @ np.array([[2.0], [3.0], [4.0]]) + 5
+    return x.tolist(), np.round(t, 6).tolist()
+
+
+_X, _T = _regression_data()
+
+EXAMPLES = [
+    {
+        "id": "chain-rule",
+        "title": "The chain rule",
+        "description": "f = (x + y) · z. Backward: ∂f/∂x = ∂f/∂q · ∂q/∂x = z · 1 = -4.",
+        "expression": "q = x + y\nf = q * z",
+        "inputs": {"x": -2, "y": 5, "z": -4},
+        "grad_output": None,
+    },
+    {
+        "id": "shared-parameter",
+        "title": "A tensor used twice",
+        "description": "a is used twice, so its gradient is the sum of two contributions; "
+                       "b of shape (3,) is broadcast over the rows, so its gradient is summed over axis 0.",
+        "expression": "y = (x * a + b) * a",
+        "inputs": {
+            "x": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],
+            "a": [[0.5, -1.0, 2.0], [1.5, 0.0, -0.5], [-2.0, 1.0, 0.25]],
+            "b": [1.0, -2.0, 0.5],
+        },
+        "grad_output": [[1.0, 0.5, -1.0], [2.0, 1.0, 0.0], [-0.5, 1.0, 1.5]],
+    },
+    {
+        "id": "shared-intermediate",
+        "title": "An intermediate used twice",
+        "description": "y = q², q = x·a. q is propagated once, after both its contributions arrive: "
+                       "dy/dx = 12 and dy/da = 9 (a recursive backward that re-propagates gets 18 and 13.5).",
+        "expression": "q = x * a\ny = q * q",
+        "inputs": {"x": 1.5, "a": 2},
+        "grad_output": None,
+    },
+    {
+        "id": "neuron",
+        "title": "A sigmoid neuron",
+        "description": "s = sigmoid(w·x + b); the local derivative is s·(1 − s) of the output.",
+        "expression": "z = w * x + b\ns = sigmoid(z)",
+        "inputs": {"w": 0.5, "x": 2.0, "b": -0.25},
+        "grad_output": None,
+    },
+    {
+        "id": "recurrence",
+        "title": "A shared weight through time",
+        "description": "h = tanh(h·w + b) three times: w and b collect one contribution per step.",
+        "expression": "h = tanh(h0 * w + b)\nh = tanh(h * w + b)\nh = tanh(h * w + b)",
+        "inputs": {"h0": 0.5, "w": 0.8, "b": 0.1},
+        "grad_output": None,
+    },
+    {
+        "id": "regression-mlp",
+        "title": "Regression MLP with MSE",
+        "description": "The tutorial's Linear(3, 15) → ReLU → Linear(15, 1) on a batch of 8, "
+                       "fitting y = 2·x1 + 3·x2 + 4·x3 + 5 with the mean squared error.",
+        "expression": "h = relu(linear(x, W1, b1))\ny = linear(h, W2, b2)\nloss = mse(y, t)",
+        "inputs": {
+            "x": {"value": _X, "requires_grad": False},
+            "t": {"value": _T, "requires_grad": False},
+            "W1": {"init": "randn", "shape": [3, 15], "seed": 1, "scale": 0.1},
+            "b1": {"init": "zeros", "shape": [15]},
+            "W2": {"init": "randn", "shape": [15, 1], "seed": 2, "scale": 0.1},
+            "b2": {"init": "zeros", "shape": [1]},
+        },
+        "grad_output": None,
+    },
+    {
+        "id": "softmax-classifier",
+        "title": "Softmax classifier",
+        "description": "Logits of a linear layer, then softmax cross-entropy against integer labels.",
+        "expression": "logits = linear(x, W, b)\nloss = softmax_cross_entropy(logits, labels)",
+        "inputs": {
+            "x": {"init": "randn", "shape": [4, 5], "seed": 3},
+            "W": {"init": "randn", "shape": [5, 3], "seed": 4, "scale": 0.5},
+            "b": {"init": "zeros", "shape": [3]},
+            "labels": {"value": [0, 2, 1, 2], "requires_grad": False},
+        },
+        "grad_output": None,
+    },
+]

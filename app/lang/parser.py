@@ -1,0 +1,488 @@
+"""Parses a program and builds its graph in the same pass; nothing is ever evaluated by Python.
+
+Recursive descent over the tokens, with Python's precedence:
+
+    statement := NAME '=' expr | expr
+    expr      := term (('+' | '-') term)*
+    term      := unary (('*' | '/' | '@') unary)*
+    unary     := ('-' | '+') unary | power
+    power     := postfix ('**' unary)?
+    postfix   := atom ('.T')*
+    atom      := NUMBER | NAME | NAME '(' arguments ')' | '(' expr ')' | '(' literal, ... ')'
+
+Only what this grammar names is accepted: a whitelist. Everything else (attributes other than
+.T, subscripts, lambdas, comprehensions, strings, imports, walrus, starred, comparisons) stops
+the parse with an error that points at it.
+
+Left-associative chains are loops, so `x + x + ... + x` of any length never recurses. Nesting
+(parentheses, calls, unary minus, `**`) recurses and is bounded by Limits.max_nesting, well
+inside Python's recursion limit.
+
+A parsed piece is a *term*, the tuple (node, literal, start, end): `node` is a graph node id, or
+-1 for a literal that is not (yet) a node. Numbers become constant nodes when used as operands;
+tuples, True, False and None only ever serve as op parameters (axis=(0, 1), keepdims=True).
+"""
+from __future__ import annotations
+
+import keyword
+from difflib import get_close_matches
+from typing import Any
+
+from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.graph import Graph
+from app.engine.inputs import Input
+from app.engine.limits import Limits
+from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
+from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
+
+Term = tuple  # (node, literal, start, end)
+
+_ADDITIVE = {"+": OPS["add"], "-": OPS["sub"]}
+_MULTIPLICATIVE = {"*": OPS["mul"], "/": OPS["div"], "@": OPS["matmul"]}
+_POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
+_LITERAL_NAMES = {"True": True, "False": False, "None": None}
+_AUGMENTED = {"+=", "-=", "*=", "/=", "@=", "**=", "//=", "%=", "&=", "|=", "^="}
+_COMPARISONS = {"<", ">", "==", "!=", "<=", ">="}
+_KEYWORD_REASONS = {
+    "lambda": "lambda expressions are not part of the language",
+    "for": "comprehensions and loops are not part of the language",
+    "if": "conditional expressions are not part of the language",
+    "import": "import is not part of the language",
+    "from": "import is not part of the language",
+    "and": "boolean operators (and, or, not) are not part of the language",
+    "or": "boolean operators (and, or, not) are not part of the language",
+    "not": "boolean operators (and, or, not) are not part of the language",
+    "in": "membership tests (in) are not part of the language",
+    "is": "identity tests (is) are not part of the language",
+}
+_ALLOWED = "use numbers, names, + - * / ** @, .T and calls of the functions listed at GET /ops"
+assert set(BINARY_OPERATORS.values()) <= set(OPS)
+
+
+def parse(source: str, inputs: dict[str, Input], limits: Limits) -> Graph:
+    """Build the graph of `source`; `inputs` are the decoded values of its free variables."""
+    if len(source) > limits.max_program_chars:
+        raise LimitExceeded(
+            f"the program has {len(source)} characters; the limit is {limits.max_program_chars}"
+        )
+    return _Parser(source, inputs, limits).program()
+
+
+class _Parser:
+    def __init__(self, source: str, inputs: dict[str, Input], limits: Limits) -> None:
+        self.tokens = tokenize(source)
+        self.pos = 0
+        self.graph = Graph(source, limits)
+        self.inputs = inputs
+        self.env: dict[str, int] = {}  # assigned names → their newest node
+        self.input_nodes: dict[str, int] = {}
+        self.depth = 0
+        self.max_depth = limits.max_nesting
+
+    # --- statements ---------------------------------------------------------------------------
+
+    def program(self) -> Graph:
+        tokens = self.tokens
+        output = None
+        while True:
+            kind = tokens[self.pos][0]
+            if kind == END:
+                break
+            if kind == NEWLINE:
+                self.pos += 1
+                continue
+            output = self.statement()
+            kind, text, start, end = tokens[self.pos]
+            if kind == NEWLINE:
+                self.pos += 1
+            elif kind != END:
+                raise self.unexpected(tokens[self.pos], after_term=True)
+        if output is None:
+            raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
+        self.graph.output = output
+        return self.graph
+
+    def statement(self) -> int:
+        kind, text, start, end = self.tokens[self.pos]
+        next_kind, next_text, next_start, next_end = self.tokens[self.pos + 1]
+        if kind == NAME and next_kind == OP:
+            if next_text == "=":
+                self.check_name(text, start, end)
+                self.pos += 2
+                node = self.operand(self.expr())
+                if self.graph.names[node] is None:
+                    self.graph.names[node] = text
+                self.env[text] = node
+                return node
+            if next_text in _AUGMENTED:
+                raise ProgramError(
+                    "forbidden",
+                    f"augmented assignment ({next_text}) is not part of the language; "
+                    f"write {text} = {text} {next_text[:-1]} ...",
+                    start=next_start, end=next_end,
+                )
+        return self.operand(self.expr())
+
+    def check_name(self, name: str, start: int, end: int) -> None:
+        if name.startswith("__"):
+            raise ProgramError("forbidden", f"names starting with __ ({name}) are not allowed", start=start, end=end)
+        if keyword.iskeyword(name) or name in _LITERAL_NAMES:
+            raise ProgramError("forbidden", f"'{name}' is a Python keyword and cannot be assigned", start=start, end=end)
+
+    # --- expressions --------------------------------------------------------------------------
+
+    def expr(self) -> Term:
+        tokens = self.tokens
+        left = self.term()
+        while True:
+            kind, text, _, _ = tokens[self.pos]
+            op = _ADDITIVE.get(text) if kind == OP else None
+            if op is None:
+                return left
+            self.pos += 1
+            left = self.binary(op, left, self.term())
+
+    def term(self) -> Term:
+        tokens = self.tokens
+        left = self.unary()
+        while True:
+            kind, text, _, _ = tokens[self.pos]
+            op = _MULTIPLICATIVE.get(text) if kind == OP else None
+            if op is None:
+                return left
+            self.pos += 1
+            left = self.binary(op, left, self.unary())
+
+    def unary(self) -> Term:
+        kind, text, start, _ = self.tokens[self.pos]
+        if kind != OP or text not in ("-", "+"):
+            return self.power()
+        self.pos += 1
+        self.enter(start)
+        operand = self.unary()
+        self.depth -= 1
+        node, literal, _, end = operand
+        if text == "+":
+            return (node, literal, start, end)
+        if node < 0 and _is_number(literal):
+            return (-1, -literal, start, end)  # -2 is the constant -2, not neg(2)
+        return self.apply(_NEG, (self.operand(operand),), None, start, end)
+
+    def power(self) -> Term:
+        base = self.postfix()
+        kind, text, start, _ = self.tokens[self.pos]
+        if kind != OP or text != "**":
+            return base
+        self.pos += 1
+        self.enter(start)
+        exponent = self.unary()
+        self.depth -= 1
+        return self.binary(_POW, base, exponent)
+
+    def postfix(self) -> Term:
+        term = self.atom()
+        tokens = self.tokens
+        while True:
+            kind, text, start, end = tokens[self.pos]
+            if kind != OP or text not in (".", "(", "["):
+                return term
+            if text == ".":
+                name = tokens[self.pos + 1]
+                if name[0] == NAME and name[1] == "T":
+                    self.pos += 2
+                    term = self.apply(_TRANSPOSE, (self.operand(term),), None, term[2], name[3])
+                    continue
+                shown = name[1] if name[0] == NAME else ""
+                raise ProgramError(
+                    "forbidden",
+                    f"attribute access (.{shown}) is not part of the language; only .T (transpose) is",
+                    start=start, end=name[3] if shown else end,
+                )
+            raise self.unexpected(tokens[self.pos], after_term=True)
+
+    def atom(self) -> Term:
+        tokens = self.tokens
+        kind, text, start, end = tokens[self.pos]
+        if kind == NAME:
+            if text.startswith("__"):
+                raise ProgramError("forbidden", f"names starting with __ ({text}) are not allowed", start=start, end=end)
+            if text in _LITERAL_NAMES:
+                self.pos += 1
+                return (-1, _LITERAL_NAMES[text], start, end)
+            if keyword.iskeyword(text):
+                raise self.unexpected(tokens[self.pos], after_term=False)
+            next_token = tokens[self.pos + 1]
+            if next_token[0] == OP and next_token[1] == "(":
+                return self.call()
+            self.pos += 1
+            return self.resolve(text, start, end)
+        if kind == NUMBER:
+            self.pos += 1
+            return (-1, _number(text, start, end), start, end)
+        if kind == OP and text == "(":
+            return self.parenthesized()
+        raise self.unexpected(tokens[self.pos], after_term=False)
+
+    def parenthesized(self) -> Term:
+        tokens = self.tokens
+        open_start = tokens[self.pos][2]
+        self.pos += 1
+        self.enter(open_start)
+        items = []
+        is_tuple = False
+        while not (tokens[self.pos][0] == OP and tokens[self.pos][1] == ")"):
+            items.append(self.expr())
+            kind, text, _, _ = tokens[self.pos]
+            if kind == OP and text == ",":
+                is_tuple = True
+                self.pos += 1
+            elif not (kind == OP and text == ")"):
+                raise self.unclosed(open_start)
+        close_end = tokens[self.pos][3]
+        self.pos += 1
+        self.depth -= 1
+        if not is_tuple and len(items) == 1:
+            node, literal, _, _ = items[0]
+            return (node, literal, open_start, close_end)
+        if any(node >= 0 or not isinstance(literal, int) or isinstance(literal, bool) for node, literal, _, _ in items):
+            raise ProgramError(
+                "forbidden", "a tuple may only hold integers, as in axis=(0, 1)", start=open_start, end=close_end
+            )
+        return (-1, tuple(literal for _, literal, _, _ in items), open_start, close_end)
+
+    def call(self) -> Term:
+        tokens = self.tokens
+        _, name, start, name_end = tokens[self.pos]
+        op = OPS.get(name)
+        if op is None:
+            close = get_close_matches(name, list(OPS), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else "; the functions are listed at GET /ops"
+            raise ProgramError(
+                "unknown_function", f"unknown function '{name}'{hint}", start=start, end=name_end, suggestions=close
+            )
+        open_start = tokens[self.pos + 1][2]
+        self.pos += 2
+        self.enter(open_start)
+        positional: list[Term] = []
+        keywords: dict[str, Term] = {}
+        while not (tokens[self.pos][0] == OP and tokens[self.pos][1] == ")"):
+            kind, text, arg_start, arg_end = tokens[self.pos]
+            if kind == OP and text in ("*", "**"):
+                raise ProgramError(
+                    "forbidden", f"starred arguments ({text}) are not part of the language",
+                    start=arg_start, end=arg_end,
+                )
+            after = tokens[self.pos + 1]
+            if kind == NAME and after[0] == OP and after[1] == "=":
+                self.pos += 2
+                self.check_keyword(op, text, keywords, arg_start, arg_end)
+                keywords[text] = self.expr()
+            else:
+                if keywords:
+                    raise ProgramError(
+                        "bad_arguments", "a positional argument cannot follow a keyword argument",
+                        start=arg_start, end=arg_end,
+                    )
+                positional.append(self.expr())
+            kind, text, _, _ = tokens[self.pos]
+            if kind == OP and text == ",":
+                self.pos += 1
+            elif not (kind == OP and text == ")"):
+                if kind in (NEWLINE, END):
+                    raise self.unclosed(open_start)
+                raise self.unexpected(tokens[self.pos], after_term=True)
+        end = tokens[self.pos][3]
+        self.pos += 1
+        self.depth -= 1
+        operands, params = self.bind(op, positional, keywords, start, end)
+        return self.apply(op, operands, params, start, end)
+
+    def check_keyword(self, op: Op, name: str, given: dict, start: int, end: int) -> None:
+        names = [p.name for p in op.params]
+        if name in given:
+            raise ProgramError("bad_arguments", f"{op.name} got {name}= twice", start=start, end=end)
+        if name not in names:
+            known = f"its keyword arguments are {', '.join(names)}" if names else "it takes no keyword arguments"
+            raise ProgramError(
+                "bad_arguments", f"{op.name} has no keyword argument '{name}': {known} (signature {op.signature()})",
+                start=start, end=end,
+            )
+
+    def bind(self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int, end: int):
+        """Operands by position; then parameters by position or keyword, checked by kind."""
+        count = len(op.operands)
+        if len(positional) < count or len(positional) > count + len(op.params):
+            raise ProgramError(
+                "bad_arguments",
+                f"{op.name} takes {count} operand{'s' if count > 1 else ''} ({', '.join(op.operands)}), "
+                f"got {len(positional)} argument{'s' if len(positional) != 1 else ''}: {op.signature()}",
+                start=start, end=end,
+            )
+        operands = tuple(self.operand(term) for term in positional[:count])
+        if not op.params:
+            return operands, None
+        given = dict(zip((p.name for p in op.params), positional[count:]))
+        for name, term in keywords.items():
+            if name in given:
+                raise ProgramError("bad_arguments", f"{op.name} got {name} twice", start=term[2], end=term[3])
+            given[name] = term
+        params = {}
+        for param in op.params:
+            term = given.get(param.name)
+            if term is None:
+                if param.required:
+                    raise ProgramError(
+                        "bad_arguments", f"{op.name} needs {param.name}: {op.signature()}", start=start, end=end
+                    )
+                params[param.name] = param.default
+            else:
+                params[param.name] = _param_value(op, param, term)
+        return operands, params
+
+    # --- names and nodes ----------------------------------------------------------------------
+
+    def resolve(self, name: str, start: int, end: int) -> Term:
+        node = self.env.get(name)
+        if node is None:
+            node = self.input_nodes.get(name)
+        if node is None and name in self.inputs:
+            given = self.inputs[name]
+            node = self.graph.leaf(name, given.value, given.shape, given.requires_grad, start, end)
+            self.input_nodes[name] = node
+        if node is not None:
+            return (node, None, start, end)
+        if name in CONSTANTS:
+            return (-1, CONSTANTS[name], start, end)
+        if name in OPS:
+            raise ProgramError(
+                "unknown_name", f"'{name}' is a function: call it, as in {name}(x)", start=start, end=end
+            )
+        known = list(self.env) + list(self.inputs) + list(CONSTANTS)
+        close = get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ProgramError(
+            "missing_input",
+            f"'{name}' has no value: it is not assigned before it is used and is not among the inputs{hint}",
+            start=start, end=end, suggestions=close,
+        )
+
+    def operand(self, term: Term) -> int:
+        """The term as a node: a number literal becomes a constant node here."""
+        node, literal, start, end = term
+        if node >= 0:
+            return node
+        if not _is_number(literal):
+            shown = "a tuple" if isinstance(literal, tuple) else repr(literal)
+            raise ProgramError(
+                "bad_arguments", f"{shown} is not a value; it can only be an argument such as axis=(0, 1)",
+                start=start, end=end,
+            )
+        return self.graph.leaf(None, float(literal), (), False, start, end)
+
+    def binary(self, op: Op, left: Term, right: Term) -> Term:
+        return self.apply(op, (self.operand(left), self.operand(right)), None, left[2], right[3])
+
+    def apply(self, op: Op, operands: tuple[int, ...], params: dict | None, start: int, end: int) -> Term:
+        return (self.graph.apply(op, operands, params, start, end), None, start, end)
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def enter(self, start: int) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise LimitExceeded(
+                f"the expression is nested more than {self.max_depth} levels deep", start=start, end=start + 1
+            )
+
+    def unclosed(self, open_start: int) -> ProgramError:
+        kind, text, start, end = self.tokens[self.pos]
+        found = "the end of the line" if kind in (NEWLINE, END) else repr(text)
+        return ProgramError(
+            "syntax_error", f"expected ',' or ')' to close the '(' opened earlier, found {found}",
+            start=start, end=max(end, start + 1) if kind != END else start,
+        )
+
+    def unexpected(self, token: tuple, after_term: bool) -> ProgramError:
+        kind, text, start, end = token
+        where = {"start": start, "end": end}
+        if kind == STRING:
+            return ProgramError("forbidden", "strings are not part of the language", **where)
+        if kind == NAME and text in _KEYWORD_REASONS:
+            return ProgramError("forbidden", _KEYWORD_REASONS[text], **where)
+        if kind == NAME and keyword.iskeyword(text):
+            return ProgramError("forbidden", f"'{text}' is not part of the language; {_ALLOWED}", **where)
+        if kind == OP:
+            if text in _COMPARISONS:
+                return ProgramError("forbidden", f"comparisons ({text}) are not part of the language", **where)
+            if text == ":=":
+                return ProgramError("forbidden", "the walrus operator := is not part of the language", **where)
+            if text == "[":
+                what = "indexing and slicing (x[...])" if after_term else "list literals ([...])"
+                hint = "" if after_term else "; give tensors as inputs"
+                return ProgramError("forbidden", f"{what} are not part of the language{hint}", **where)
+            if text == "{":
+                return ProgramError("forbidden", "dict and set literals are not part of the language", **where)
+            if text == "(" and after_term:
+                return ProgramError(
+                    "forbidden", "only the functions listed at GET /ops can be called, by their name", **where
+                )
+            if text in ("*", "**") and not after_term:
+                return ProgramError("forbidden", f"starred expressions ({text}x) are not part of the language", **where)
+            if text in ("//", "%", "&", "|", "^", "~", "!", "->", ":") or text in _AUGMENTED:
+                return ProgramError("forbidden", f"the operator {text} is not part of the language; {_ALLOWED}", **where)
+            if text == "=":
+                return ProgramError(
+                    "syntax_error", "cannot assign here: the left side of = must be a single name", **where
+                )
+            if text == ")":
+                return ProgramError("syntax_error", "unmatched ')'", **where)
+        if kind in (NEWLINE, END):
+            return ProgramError(
+                "syntax_error", "the expression is incomplete: a value is missing here", start=start, end=start
+            )
+        if after_term:
+            return ProgramError(
+                "syntax_error", f"expected an operator or the end of the statement before {text!r}", **where
+            )
+        return ProgramError("syntax_error", f"unexpected {text!r}", **where)
+
+
+def _is_number(literal: Any) -> bool:
+    return isinstance(literal, (int, float)) and not isinstance(literal, bool)
+
+
+def _number(text: str, start: int, end: int) -> int | float:
+    if text[-1] in "jJ":
+        raise ProgramError("forbidden", "complex numbers are not part of the language", start=start, end=end)
+    digits = text.replace("_", "")
+    try:
+        return int(digits) if digits.isdigit() else float(digits)
+    except ValueError:
+        raise ProgramError("syntax_error", f"{text!r} is not a number", start=start, end=end) from None
+
+
+def _param_value(op: Op, param: Param, term: Term) -> Any:
+    """A parameter's literal, checked against its kind (see Param)."""
+    node, value, start, end = term
+    ints = isinstance(value, int) and not isinstance(value, bool)
+    int_tuple = isinstance(value, tuple)  # tuples only ever hold ints (see parenthesized)
+    if node < 0:
+        if param.kind == "bool" and isinstance(value, bool):
+            return value
+        if param.kind == "axis" and ints:
+            return value
+        if param.kind == "axes" and (value is None or ints or int_tuple):
+            return value
+        if param.kind in ("shape", "perm") and (ints or int_tuple or (value is None and param.kind == "perm")):
+            return (value,) if ints else value
+    expected = {
+        "bool": "True or False",
+        "axis": "an integer such as -1",
+        "axes": "None, an integer or a tuple of integers such as (0, 1)",
+        "shape": "a tuple of integers such as (3, -1)",
+        "perm": "a tuple of integers such as (1, 0)",
+    }[param.kind]
+    raise ProgramError(
+        "bad_arguments", f"{op.name}'s {param.name} must be {expected}, written out in the program",
+        start=start, end=end,
+    )
