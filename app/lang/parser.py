@@ -237,7 +237,9 @@ class _Parser:
                 is_tuple = True
                 self.pos += 1
             elif not (kind == OP and text == ")"):
-                raise self.unclosed(open_start)
+                if kind in (NEWLINE, END):
+                    raise self.unclosed(open_start)
+                raise self.unexpected(tokens[self.pos], after_term=True)
         close_end = tokens[self.pos][3]
         self.pos += 1
         self.depth -= 1
