@@ -53,6 +53,12 @@ class _Values:
             return value if value.flags.c_contiguous else np.ascontiguousarray(value)
         return self(float(value))  # numpy scalars and 0-d arrays
 
+    def many(self, values: list) -> list:
+        """Like calling self on each value, with Python floats (the common case) passed as they are."""
+        encoded = [value if type(value) is float else self(value) for value in values]
+        self.total += sum([value for value in values if type(value) is float])
+        return encoded
+
     def summary(self, value: np.ndarray) -> dict:
         return {
             "truncated": True,
@@ -85,62 +91,89 @@ def _replace_non_finite(data: Any) -> Any:
 
 def _formula_label(label: str) -> str:
     """Labels that are expressions get parentheses inside formulas: ∂y/∂(x * a + b)."""
-    return label if label.isidentifier() or _is_plain_number(label) else f"({label})"
+    return label if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({label})"
 
 
-def _is_plain_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _spans(graph) -> list[dict]:
+    """Every node's span as line and column, found for all nodes at once with searchsorted."""
+    line_starts = np.array(SourceMap(graph.source).line_starts)
+    result = []
+    for offsets in (np.array(graph.starts), np.array(graph.ends)):
+        lines = np.searchsorted(line_starts, offsets, side="right")
+        result += [lines.tolist(), (offsets - line_starts[lines - 1] + 1).tolist()]
+    return [
+        {"line": line, "column": column, "end_line": end_line, "end_column": end_column}
+        for line, column, end_line, end_column in zip(*result)
+    ]
+
+
+def _formulas(graph, records: list[tuple], labels: list[str]) -> list[str]:
+    """Each backward step's local-derivative formula, with node labels in the op's template.
+
+    Formatting is cached by op, slot and labels: a program that repeats a line (h = tanh(h * w + b))
+    repeats its formulas too.
+    """
+    labels = [_formula_label(label) for label in labels]
+    ops, args = graph.ops, graph.args
+    cache: dict[tuple, str] = {}
+    texts = []
+    for record in records:
+        node, slot = record[0], record[2]
+        operands = args[node]
+        op = ops[node]
+        key = (op.name, slot, labels[node], *[labels[j] for j in operands])
+        text = cache.get(key)
+        if text is None:
+            names = dict(zip(op.operands, key[3:]), out=labels[node])
+            text = cache[key] = op.formulas[slot].format(**names)
+        texts.append(text)
+    return texts
 
 
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -> bytes:
-    """The JSON body of POST /graph/backward (and /graph/forward, where grads is None)."""
+    """The JSON body of POST /graph/backward (and /graph/forward, where grads is None).
+
+    Built column by column with comprehensions (a Python loop with a call per field was most
+    of the request's time on large graphs); tuples go to orjson as JSON arrays as they are.
+    """
     graph = result.graph
     full = _Values(max_full_elements)
     brief = _Values(max_step_elements)
-    source_map = SourceMap(graph.source)
     grads = result.grads
+    values = full.many(graph.values)
+    node_grads = full.many(grads) if grads is not None else [None] * len(graph)
+    kinds = [
+        op.name if op is not None else ("constant" if constant else "input")
+        for op, constant in zip(graph.ops, graph.constant)
+    ]
     labels = [graph.label(node) for node in range(len(graph))]
-    nodes = []
-    for node, op in enumerate(graph.ops):
-        entry = {
-            "id": node,
-            "op": op.name if op is not None else ("constant" if graph.constant[node] else "input"),
-            "name": graph.names[node],
-            "label": labels[node],
-            "shape": list(graph.shapes[node]),
-            "value": full(graph.values[node]),
-            "grad": full(grads[node]) if grads is not None else None,
-            "inputs": list(graph.args[node]),
-            "span": source_map.span(graph.starts[node], graph.ends[node]),
-        }
-        params = graph.params[node]
+    nodes = [
+        {"id": node, "op": kind, "name": name, "label": label, "shape": shape, "value": value,
+         "grad": grad, "inputs": operands, "span": span}
+        for node, kind, name, label, shape, value, grad, operands, span in zip(
+            range(len(graph)), kinds, graph.names, labels, graph.shapes, values, node_grads, graph.args,
+            _spans(graph),
+        )
+    ]
+    for node, params in enumerate(graph.params):
         if params:
-            entry["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-        nodes.append(entry)
+            nodes[node]["params"] = params
 
     steps: list[dict] = [{"phase": "forward", "node": node} for node in result.forward]
-    names = [_formula_label(label) for label in labels]
-    for step in result.steps:
-        op = graph.ops[step.node]
-        operands = graph.args[step.node]
-        formula = op.formulas[step.slot].format(
-            out=names[step.node], **{name: names[j] for name, j in zip(op.operands, operands)}
-        )
-        steps.append({
-            "phase": "backward",
-            "node": step.node,
-            "input": step.input,
-            "slot": step.slot,
-            "upstream": brief(grads[step.node]),
-            "local": {"formula": formula, "value": brief(step.local)},
-            "contribution": brief(step.contribution),
-            "accumulated": brief(step.accumulated),
-            "summed_axes": list(step.summed_axes),
-        })
+    records = result.records
+    if records:
+        upstreams = brief.many([grads[record[0]] for record in records])
+        locals_ = brief.many([record[3] for record in records])
+        contributions = brief.many([record[4] for record in records])
+        accumulated = brief.many([record[5] for record in records])
+        steps += [
+            {"phase": "backward", "node": record[0], "input": record[1], "slot": record[2], "upstream": upstream,
+             "local": {"formula": formula, "value": local}, "contribution": contribution,
+             "accumulated": so_far, "summed_axes": record[6]}
+            for record, upstream, formula, local, contribution, so_far in zip(
+                records, upstreams, _formulas(graph, records, labels), locals_, contributions, accumulated
+            )
+        ]
 
     body = {
         "nodes": nodes,

@@ -12,7 +12,7 @@ fresh `+`, never in place, so the record of what had accumulated at each step st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,9 +22,12 @@ from app.engine.ops import ARRAY, SCALAR, OpError
 from app.engine.shapes import unbroadcast
 
 
-@dataclass(slots=True)
-class Step:
-    """One backward edge: gradient from `node` into its operand `input` at position `slot`."""
+class Step(NamedTuple):
+    """One backward edge: gradient from `node` into its operand `input` at position `slot`.
+
+    The backward pass records plain tuples in this layout (a tuple costs a fraction of an object
+    per edge); `Result.steps` gives them these names.
+    """
 
     node: int
     input: int
@@ -40,7 +43,11 @@ class Result:
     graph: Graph
     forward: list[int]  # op nodes in the order computed
     grads: list[Any] | None  # None when only the forward pass ran; else None per node without gradient
-    steps: list[Step]
+    records: list[tuple]  # backward edges in the order applied, laid out as Step
+
+    @property
+    def steps(self) -> list[Step]:
+        return [Step._make(record) for record in self.records]
 
     @property
     def output(self) -> int:
@@ -72,13 +79,13 @@ def forward(graph: Graph) -> list[int]:
     return order
 
 
-def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list[Step]]:
+def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list[tuple]]:
     """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed."""
     ops, args, params, values, scalar, shapes, requires_grad = (
         graph.ops, graph.args, graph.params, graph.values, graph.scalar, graph.shapes, graph.requires_grad,
     )
     grads: list[Any] = [None] * len(ops)
-    steps: list[Step] = []
+    steps: list[tuple] = []
     output = graph.output
     if not requires_grad[output]:
         return grads, steps
@@ -120,7 +127,7 @@ def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list
             so_far = grads[operand]
             so_far = contribution if so_far is None else so_far + contribution
             grads[operand] = so_far
-            record(Step(node, operand, slot, local, contribution, so_far, summed))
+            record((node, operand, slot, local, contribution, so_far, summed))
     return grads, steps
 
 

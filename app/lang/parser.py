@@ -3,20 +3,17 @@
 Recursive descent over the tokens, with Python's precedence:
 
     statement := NAME '=' expr | expr
-    expr      := term (('+' | '-') term)*
-    term      := unary (('*' | '/' | '@') unary)*
-    unary     := ('-' | '+') unary | power
-    power     := postfix ('**' unary)?
-    postfix   := atom ('.T')*
+    expr      := prefix (binary-operator expr)*      with Python's precedence, by climbing
+    prefix    := ('-' | '+') expr | atom ('.T')*
     atom      := NUMBER | NAME | NAME '(' arguments ')' | '(' expr ')' | '(' literal, ... ')'
 
 Only what this grammar names is accepted: a whitelist. Everything else (attributes other than
 .T, subscripts, lambdas, comprehensions, strings, imports, walrus, starred, comparisons) stops
 the parse with an error that points at it.
 
-Left-associative chains are loops, so `x + x + ... + x` of any length never recurses. Nesting
-(parentheses, calls, unary minus, `**`) recurses and is bounded by Limits.max_nesting, well
-inside Python's recursion limit.
+Left-associative chains are loops, so `x + x + ... + x` of any length never recurses deeper.
+Nesting (parentheses, calls, unary minus, `**`) recurses and is bounded by Limits.max_nesting,
+well inside Python's recursion limit.
 
 A parsed piece is a *term*, the tuple (node, literal, start, end): `node` is a graph node id, or
 -1 for a literal that is not (yet) a node. Numbers become constant nodes when used as operands;
@@ -37,9 +34,10 @@ from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
 Term = tuple  # (node, literal, start, end)
 
-_ADDITIVE = {"+": OPS["add"], "-": OPS["sub"]}
-_MULTIPLICATIVE = {"*": OPS["mul"], "/": OPS["div"], "@": OPS["matmul"]}
 _POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
+# Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
+_INFIX = {text: (10 if text in "+-" else 20 if text in "*/@" else 40, OPS[name]) for text, name in BINARY_OPERATORS.items()}
+_UNARY_POWER = 30
 _LITERAL_NAMES = {"True": True, "False": False, "None": None}
 _AUGMENTED = {"+=", "-=", "*=", "/=", "@=", "**=", "//=", "%=", "&=", "|=", "^="}
 _COMPARISONS = {"<", ">", "==", "!=", "<=", ">="}
@@ -131,56 +129,58 @@ class _Parser:
 
     # --- expressions --------------------------------------------------------------------------
 
-    def expr(self) -> Term:
+    def expr(self, min_power: int = 0) -> Term:
+        """Precedence climbing: binary operators that bind tighter than `min_power` extend `left`.
+
+        A chain of one precedence is a loop here (each right operand returns at the next
+        operator of the same power), so `x + x + ... + x` recurses one level, not once per `+`.
+        """
         tokens = self.tokens
-        left = self.term()
+        left = self.prefix()
         while True:
-            kind, text, _, _ = tokens[self.pos]
-            op = _ADDITIVE.get(text) if kind == OP else None
-            if op is None:
+            kind, text, start, _ = tokens[self.pos]
+            binding = _INFIX.get(text) if kind == OP else None
+            if binding is None or binding[0] <= min_power:
                 return left
+            power, op = binding
             self.pos += 1
-            left = self.binary(op, left, self.term())
+            if op is _POW:  # right-associative, and its right operand may carry a unary minus
+                self.enter(start)
+                right = self.expr(power - 1)
+                self.depth -= 1
+            else:
+                right = self.expr(power)
+            left = self.apply(op, (self.operand(left), self.operand(right)), None, left[2], right[3])
 
-    def term(self) -> Term:
-        tokens = self.tokens
-        left = self.unary()
-        while True:
-            kind, text, _, _ = tokens[self.pos]
-            op = _MULTIPLICATIVE.get(text) if kind == OP else None
-            if op is None:
-                return left
+    def prefix(self) -> Term:
+        """A unary minus or plus, or an atom with its postfix .T."""
+        kind, text, start, end = self.tokens[self.pos]
+        if kind == OP and (text == "-" or text == "+"):
             self.pos += 1
-            left = self.binary(op, left, self.unary())
+            self.enter(start)
+            operand = self.expr(_UNARY_POWER)  # -x ** 2 is -(x ** 2); -x * y is (-x) * y
+            self.depth -= 1
+            node, literal, _, end = operand
+            if text == "+":
+                return (node, literal, start, end)
+            if node < 0 and _is_number(literal):
+                return (-1, -literal, start, end)  # -2 is the constant -2, not neg(2)
+            return self.apply(_NEG, (self.operand(operand),), None, start, end)
+        if kind == NAME:
+            term = self.name(text, start, end)
+        elif kind == NUMBER:
+            self.pos += 1
+            term = (-1, _number(text, start, end), start, end)
+        elif kind == OP and text == "(":
+            term = self.parenthesized()
+        else:
+            raise self.unexpected(self.tokens[self.pos], after_term=False)
+        kind, text, start, end = self.tokens[self.pos]
+        if kind == OP and (text == "." or text == "(" or text == "["):
+            return self.postfix(term)
+        return term
 
-    def unary(self) -> Term:
-        kind, text, start, _ = self.tokens[self.pos]
-        if kind != OP or text not in ("-", "+"):
-            return self.power()
-        self.pos += 1
-        self.enter(start)
-        operand = self.unary()
-        self.depth -= 1
-        node, literal, _, end = operand
-        if text == "+":
-            return (node, literal, start, end)
-        if node < 0 and _is_number(literal):
-            return (-1, -literal, start, end)  # -2 is the constant -2, not neg(2)
-        return self.apply(_NEG, (self.operand(operand),), None, start, end)
-
-    def power(self) -> Term:
-        base = self.postfix()
-        kind, text, start, _ = self.tokens[self.pos]
-        if kind != OP or text != "**":
-            return base
-        self.pos += 1
-        self.enter(start)
-        exponent = self.unary()
-        self.depth -= 1
-        return self.binary(_POW, base, exponent)
-
-    def postfix(self) -> Term:
-        term = self.atom()
+    def postfix(self, term: Term) -> Term:
         tokens = self.tokens
         while True:
             kind, text, start, end = tokens[self.pos]
@@ -200,28 +200,20 @@ class _Parser:
                 )
             raise self.unexpected(tokens[self.pos], after_term=True)
 
-    def atom(self) -> Term:
-        tokens = self.tokens
-        kind, text, start, end = tokens[self.pos]
-        if kind == NAME:
-            if text.startswith("__"):
-                raise ProgramError("forbidden", f"names starting with __ ({text}) are not allowed", start=start, end=end)
-            if text in _LITERAL_NAMES:
-                self.pos += 1
-                return (-1, _LITERAL_NAMES[text], start, end)
-            if keyword.iskeyword(text):
-                raise self.unexpected(tokens[self.pos], after_term=False)
-            next_token = tokens[self.pos + 1]
-            if next_token[0] == OP and next_token[1] == "(":
-                return self.call()
+    def name(self, text: str, start: int, end: int) -> Term:
+        """A variable, a constant, True/False/None, or the start of a call."""
+        if text.startswith("__"):
+            raise ProgramError("forbidden", f"names starting with __ ({text}) are not allowed", start=start, end=end)
+        if text in _LITERAL_NAMES:
             self.pos += 1
-            return self.resolve(text, start, end)
-        if kind == NUMBER:
-            self.pos += 1
-            return (-1, _number(text, start, end), start, end)
-        if kind == OP and text == "(":
-            return self.parenthesized()
-        raise self.unexpected(tokens[self.pos], after_term=False)
+            return (-1, _LITERAL_NAMES[text], start, end)
+        if keyword.iskeyword(text):
+            raise self.unexpected(self.tokens[self.pos], after_term=False)
+        next_kind, next_text, _, _ = self.tokens[self.pos + 1]
+        if next_kind == OP and next_text == "(":
+            return self.call()
+        self.pos += 1
+        return self.resolve(text, start, end)
 
     def parenthesized(self) -> Term:
         tokens = self.tokens
@@ -380,9 +372,6 @@ class _Parser:
                 start=start, end=end,
             )
         return self.graph.leaf(None, float(literal), (), False, start, end)
-
-    def binary(self, op: Op, left: Term, right: Term) -> Term:
-        return self.apply(op, (self.operand(left), self.operand(right)), None, left[2], right[3])
 
     def apply(self, op: Op, operands: tuple[int, ...], params: dict | None, start: int, end: int) -> Term:
         return (self.graph.apply(op, operands, params, start, end), None, start, end)
