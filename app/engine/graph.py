@@ -40,7 +40,7 @@ class Graph:
         self.values: list[Any] = []  # set for leaves now, for op nodes by the forward pass
         self.requires_grad: list[bool] = []
         self.scalar: list[bool] = []  # result and every operand are scalars: use Python floats
-        self.constant: list[bool] = []
+        self.constant: list[bool] = []  # a leaf that is a literal of the program
         self.work = 0
         self.output: int | None = None
 
@@ -78,9 +78,9 @@ class Graph:
     def apply(self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int) -> int:
         shapes = self.shapes
         operand_shapes = [shapes[j] for j in args]
-        all_scalar = not any(operand_shapes)
-        if all_scalar and op.local is not None:
+        if op.local is not None and not any(operand_shapes):
             shape: tuple[int, ...] = ()  # elementwise on scalars: the common case, decided fast
+            elements = 1
         else:
             try:
                 shape = op.shape(*operand_shapes, **params) if params else op.shape(*operand_shapes)
@@ -88,23 +88,25 @@ class Graph:
                 raise ProgramError(
                     "shape_mismatch", self._shape_message(op, args, str(exc)), start=start, end=end
                 ) from None
-        elements = size(shape)
-        limits = self.limits
-        if elements > limits.max_tensor_elements:
+            elements = size(shape)
+            if elements > self.limits.max_tensor_elements:
+                raise LimitExceeded(
+                    f"{self.source[start:end]} would have shape {fmt(shape)}, {elements} elements; "
+                    f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
+                )
+            if op.work is not None:
+                elements = op.work(shape, *operand_shapes)
+        self.work += elements or 1
+        if self.work > self.limits.max_total_work:
             raise LimitExceeded(
-                f"{self.source[start:end]} would have shape {fmt(shape)}, {elements} elements; "
-                f"the limit is {limits.max_tensor_elements} per tensor", start=start, end=end,
-            )
-        self.work += op.work(shape, *operand_shapes) if op.work else max(elements, 1)
-        if self.work > limits.max_total_work:
-            raise LimitExceeded(
-                f"the program needs more than {limits.max_total_work} units of work (the limit)",
+                f"the program needs more than {self.limits.max_total_work} units of work (the limit)",
                 start=start, end=end,
             )
-        requires_grad = any(self.requires_grad[j] for j in args)
-        constant = all(self.constant[j] for j in args)
+        requires = self.requires_grad
+        requires_grad = True in [requires[j] for j in args]
+        # An elementwise op with a scalar result has only scalar operands: run it on Python floats.
         return self._push(op, args, params, shape, start, end, None, requires_grad,
-                          all_scalar and not shape, constant)
+                          not shape and op.local is not None, False)
 
     def _shape_message(self, op: Op, args: tuple[int, ...], reason: str) -> str:
         names = op.operands

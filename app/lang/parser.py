@@ -150,7 +150,11 @@ class _Parser:
                 self.depth -= 1
             else:
                 right = self.expr(power)
-            left = self.apply(op, (self.operand(left), self.operand(right)), None, left[2], right[3])
+            operands = (
+                left[0] if left[0] >= 0 else self.operand(left),
+                right[0] if right[0] >= 0 else self.operand(right),
+            )
+            left = (self.graph.apply(op, operands, None, left[2], right[3]), None, left[2], right[3])
 
     def prefix(self) -> Term:
         """A unary minus or plus, or an atom with its postfix .T."""
