@@ -81,8 +81,8 @@ def forward(graph: Graph) -> list[int]:
 
 def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list[tuple]]:
     """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed."""
-    ops, args, params, values, scalar, shapes, requires_grad = (
-        graph.ops, graph.args, graph.params, graph.values, graph.scalar, graph.shapes, graph.requires_grad,
+    ops, args, values, scalar, shapes, requires_grad = (
+        graph.ops, graph.args, graph.values, graph.scalar, graph.shapes, graph.requires_grad,
     )
     grads: list[Any] = [None] * len(ops)
     steps: list[tuple] = []
@@ -99,36 +99,42 @@ def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list
         operand_ids = args[node]
         operands = [values[j] for j in operand_ids]
         out = values[node]
-        kwargs = params[node] or {}
-        on_scalars = scalar[node]
-        m = SCALAR if on_scalars else ARRAY
         for slot, operand in enumerate(operand_ids):
             if not requires_grad[operand]:
                 continue
-            if op.local is not None:
-                local = op.local[slot](m, out, *operands)
+            if scalar[node]:  # Python floats throughout: no shapes to reconcile
+                local = op.local[slot](SCALAR, out, *operands)
                 contribution = upstream * local
+                summed = ()
             else:
-                vjp = op.vjp[slot]
-                if vjp is None:
+                if not op.differentiable(slot):
                     continue
-                local = None
-                try:
-                    contribution = vjp(upstream, out, *operands, **kwargs)
-                except OpError as exc:
-                    raise _located(graph, node, str(exc)) from None
-            summed: tuple[int, ...] = ()
-            if not on_scalars:
-                target = shapes[operand]
-                if np.shape(contribution) != target:
-                    contribution, summed = unbroadcast(contribution, target)
-                elif not target:
-                    contribution = float(contribution)
+                local, contribution, summed = _tensor_edge(
+                    graph, node, slot, upstream, out, operands, shapes[operand]
+                )
             so_far = grads[operand]
             so_far = contribution if so_far is None else so_far + contribution
             grads[operand] = so_far
             record((node, operand, slot, local, contribution, so_far, summed))
     return grads, steps
+
+
+def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: list, target: tuple[int, ...]):
+    """(local, contribution, summed_axes) of one edge where some value is a tensor."""
+    op = graph.ops[node]
+    if op.local is not None:
+        local = op.local[slot](ARRAY, out, *operands)
+        contribution = upstream * local
+    else:
+        local = None
+        try:
+            contribution = op.vjp[slot](upstream, out, *operands, **(graph.params[node] or {}))
+        except OpError as exc:
+            raise _located(graph, node, str(exc)) from None
+    if np.shape(contribution) != target:
+        contribution, summed = unbroadcast(contribution, target)
+        return local, contribution, summed
+    return local, float(contribution) if not target else contribution, ()
 
 
 def seed_for(graph: Graph, grad_output: Any) -> Any:
