@@ -245,6 +245,10 @@ def test_openapi_example_works_when_tried(client):
     assert response.status_code == 200
     assert response.json()["nodes"][response.json()["output"]]["value"] == -12
     assert "/graph/backward" in spec["paths"] and "/ops" in spec["paths"]
+    shown = spec["paths"]["/graph/backward"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert set(shown) == {"chain-rule", "shared-parameter"}
+    for offered in shown.values():
+        assert client.post("/graph/backward", json=offered["value"]).status_code == 200
     assert client.get("/docs").status_code == 200
 
 

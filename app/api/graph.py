@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from app.api.encode import graph_body
 from app.api.errors import program_error_response
-from app.api.schemas import ErrorResponse, GraphRequest, GraphResponse
+from app.api.schemas import CHAIN_RULE, ErrorResponse, GraphRequest, GraphResponse
 from app.core import evaluate
 from app.engine.errors import ProgramError
 
@@ -19,6 +21,21 @@ _RESPONSES = {
     413: {"model": ErrorResponse, "description": "The program or its inputs exceed a configured limit."},
     422: {"model": ErrorResponse, "description": "The program or its inputs are wrong; line and column say where."},
 }
+
+
+# Shown at /docs in "Try it out"; each one runs as it is.
+_EXAMPLES = {
+    "chain-rule": {"summary": "The chain rule: f = (x + y) * z", "value": CHAIN_RULE},
+    "shared-parameter": {
+        "summary": "A tensor used twice, a broadcast bias, an upstream gradient",
+        "value": {
+            "expression": "y = (x * a + b) * a",
+            "inputs": {"x": [[1, 2], [3, 4]], "a": [[0.5, -1], [2, 1]], "b": [1, -1]},
+            "grad_output": [[1, 1], [1, 1]],
+        },
+    },
+}
+Program = Annotated[GraphRequest, Body(openapi_examples=_EXAMPLES)]
 
 
 def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
@@ -40,13 +57,13 @@ def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
 
 
 @router.post("/backward", responses=_RESPONSES, response_class=Response)
-def backward(request: Request, body: GraphRequest) -> Response:
+def backward(request: Request, body: Program) -> Response:
     """Build the program's graph, run the forward and backward passes, and return every node's value
     and gradient with the step-by-step timeline (forward steps, then one backward step per edge)."""
     return _answer(request, body, backward=True)
 
 
 @router.post("/forward", responses=_RESPONSES, response_class=Response)
-def forward(request: Request, body: GraphRequest) -> Response:
+def forward(request: Request, body: Program) -> Response:
     """Build the program's graph and run the forward pass only: values, no gradients."""
     return _answer(request, body, backward=False)
