@@ -1,0 +1,410 @@
+"""Finite-difference checks of every op in the op table, through the whole pipeline.
+
+Each case is a one-line program `out = op(...)`, run through `app.core.evaluate` with a random
+upstream gradient `c` (grad_output). The engine's gradient of every input must equal the central
+difference of `sum(out * c)` (float64, eps 1e-6) -- i.e. the op's vector-Jacobian product,
+broadcast reduction included -- and must have exactly the input's shape.
+
+`DOMAINS` below is the one place that knows each op's domain: which shapes to try (scalar,
+vector, matrix, broadcast, batched, parameters) and where to draw values (log/sqrt positive,
+relu/abs away from 0, max/maximum without ties, integer labels, ...). A test fails when an op
+of `OPS` has no entry, so a new op is checked the moment it exists.
+
+Values are drawn by hypothesis with derandomize=True: the same examples on every run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from app.core import evaluate
+from app.engine.ops import OPS
+
+EPS = 1e-6
+RTOL = 1e-6
+ATOL = 1e-6
+EXAMPLES = 6
+
+# --- value domains -------------------------------------------------------------------------------
+# "real": anywhere in [-2, 2] (smooth ops)
+# "pos": [0.3, 3] (log, sqrt, the base of pow)
+# "nonzero": |v| in [0.3, 2], either sign (relu, abs away from their kink; divisors)
+# "distinct": every element of every "distinct" input differs from every other by >= 0.04
+#             (max, min, maximum, minimum away from ties)
+# ("label", C): integer class indices in [0, C), given with requires_grad=false
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str  # scalar, vector, matrix, tensor, broadcast, batched, params, syntax ...
+    program: str
+    inputs: tuple[tuple[str, tuple[int, ...], object], ...]  # (name, shape, domain)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.program.removeprefix('out = ')}"
+
+
+def _case(kind, program, **inputs):
+    return Case(kind, program, tuple((name, tuple(shape), dom) for name, (shape, dom) in inputs.items()))
+
+
+_BINARY_SHAPES = [
+    ("scalar", (), ()),
+    ("vector", (4,), (4,)),
+    ("matrix", (2, 3), (2, 3)),
+    ("broadcast", (2, 3), (3,)),
+    ("broadcast", (3, 1), (1, 4)),
+    ("broadcast", (), (2, 3)),
+    ("broadcast", (2, 1, 3), (4, 1)),
+]
+_OPERATOR = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+
+
+def _binary(name, dom_a, dom_b):
+    cases = [_case(kind, f"out = {name}(a, b)", a=(sa, dom_a), b=(sb, dom_b)) for kind, sa, sb in _BINARY_SHAPES]
+    if name in _OPERATOR:  # the operator spelling builds the same op
+        cases.append(_case("syntax", f"out = a {_OPERATOR[name]} b", a=((2, 3), dom_a), b=((3,), dom_b)))
+        cases.append(_case("syntax", f"out = a {_OPERATOR[name]} b", a=((), dom_a), b=((), dom_b)))
+    return cases
+
+
+def _unary(name, dom):
+    return [
+        _case(kind, f"out = {name}(x)", x=(shape, dom))
+        for kind, shape in [("scalar", ()), ("vector", (5,)), ("matrix", (2, 3)), ("tensor", (2, 1, 3))]
+    ]
+
+
+def _reduce(name, dom):
+    calls = [
+        ("scalar", (), ""),
+        ("vector", (5,), ""),
+        ("vector", (5,), ", axis=0"),
+        ("vector", (5,), ", axis=-1, keepdims=True"),
+        ("matrix", (2, 3), ""),
+        ("matrix", (2, 3), ", axis=0"),
+        ("matrix", (2, 3), ", axis=1, keepdims=True"),
+        ("matrix", (2, 3), ", axis=(0, 1)"),
+        ("matrix", (2, 3), ", axis=None, keepdims=True"),
+        ("matrix", (2, 3), ", axis=(-1,)"),
+        ("tensor", (2, 3, 4), ", axis=(0, 2)"),
+        ("tensor", (2, 3, 4), ", axis=1, keepdims=True"),
+        ("tensor", (2, 3, 4), ", axis=(2, 0), keepdims=True"),
+    ]
+    return [_case(kind, f"out = {name}(x{params})", x=(shape, dom)) for kind, shape, params in calls]
+
+
+def _softmax_like(name):
+    calls = [
+        ("vector", (4,), ""),
+        ("matrix", (2, 3), ""),
+        ("matrix", (2, 3), ", axis=0"),
+        ("matrix", (2, 3), ", axis=1"),
+        ("tensor", (2, 3, 2), ", axis=1"),
+        ("tensor", (2, 3, 2), ", axis=-3"),
+    ]
+    return [_case(kind, f"out = {name}(x{params})", x=(shape, "real")) for kind, shape, params in calls]
+
+
+DOMAINS: dict[str, list[Case]] = {
+    "add": _binary("add", "real", "real"),
+    "sub": _binary("sub", "real", "real"),
+    "mul": _binary("mul", "real", "real"),
+    "div": _binary("div", "real", "nonzero"),
+    "pow": _binary("pow", "pos", "real"),
+    "maximum": _binary("maximum", "distinct", "distinct"),
+    "minimum": _binary("minimum", "distinct", "distinct"),
+    "neg": _unary("neg", "real") + [_case("syntax", "out = -x", x=((2, 3), "real"))],
+    "exp": _unary("exp", "real"),
+    "log": _unary("log", "pos"),
+    "sqrt": _unary("sqrt", "pos"),
+    "abs": _unary("abs", "nonzero"),
+    "sin": _unary("sin", "real"),
+    "cos": _unary("cos", "real"),
+    "tanh": _unary("tanh", "real"),
+    "sigmoid": _unary("sigmoid", "real"),
+    "relu": _unary("relu", "nonzero"),
+    "matmul": [
+        _case("vector", "out = matmul(a, b)", a=((3,), "real"), b=((3,), "real")),
+        _case("matrix", "out = matmul(a, b)", a=((2, 3), "real"), b=((3, 4), "real")),
+        _case("matvec", "out = matmul(a, b)", a=((2, 3), "real"), b=((3,), "real")),
+        _case("vecmat", "out = matmul(a, b)", a=((3,), "real"), b=((3, 2), "real")),
+        _case("batched", "out = matmul(a, b)", a=((2, 2, 3), "real"), b=((2, 3, 2), "real")),
+        _case("broadcast", "out = matmul(a, b)", a=((2, 2, 3), "real"), b=((3, 4), "real")),
+        _case("broadcast", "out = matmul(a, b)", a=((2, 1, 2, 3), "real"), b=((3, 3, 2), "real")),
+        _case("broadcast", "out = matmul(a, b)", a=((3,), "real"), b=((2, 3, 4), "real")),
+        _case("broadcast", "out = matmul(a, b)", a=((2, 2, 3), "real"), b=((3,), "real")),
+        _case("syntax", "out = a @ b", a=((2, 3), "real"), b=((3, 2), "real")),
+    ],
+    "sum": _reduce("sum", "real"),
+    "mean": _reduce("mean", "real"),
+    "max": _reduce("max", "distinct"),
+    "min": _reduce("min", "distinct"),
+    "softmax": _softmax_like("softmax"),
+    "log_softmax": _softmax_like("log_softmax"),
+    "mse": [
+        _case(kind, "out = mse(p, t)", p=(sp, "real"), t=(st_, "real"))
+        for kind, sp, st_ in _BINARY_SHAPES
+    ],
+    "softmax_cross_entropy": [
+        _case("matrix", "out = softmax_cross_entropy(z, y)", z=((4, 3), "real"), y=((4,), ("label", 3))),
+        _case("vector", "out = softmax_cross_entropy(z, y)", z=((5,), "real"), y=((), ("label", 5))),
+        _case("matrix", "out = softmax_cross_entropy(z, y)", z=((1, 5), "real"), y=((1,), ("label", 5))),
+        _case("matrix", "out = softmax_cross_entropy(z, y)", z=((3, 2), "real"), y=((3,), ("label", 2))),
+    ],
+    "linear": [
+        _case("vector", "out = linear(x, W, b)", x=((3,), "real"), W=((3, 2), "real"), b=((2,), "real")),
+        _case("matrix", "out = linear(x, W, b)", x=((4, 3), "real"), W=((3, 2), "real"), b=((2,), "real")),
+        _case("broadcast", "out = linear(x, W, b)", x=((4, 3), "real"), W=((3, 2), "real"), b=((), "real")),
+        _case("broadcast", "out = linear(x, W, b)", x=((4, 3), "real"), W=((3, 2), "real"), b=((1, 2), "real")),
+        _case("broadcast", "out = linear(x, W, b)", x=((3,), "real"), W=((3, 2), "real"), b=((4, 1), "real")),
+        _case("batched", "out = linear(x, W, b)", x=((2, 4, 3), "real"), W=((3, 2), "real"), b=((2,), "real")),
+        _case("vector", "out = linear(x, W, b)", x=((3,), "real"), W=((3,), "real"), b=((), "real")),
+    ],
+    "transpose": [
+        _case("scalar", "out = transpose(x)", x=((), "real")),
+        _case("vector", "out = transpose(x)", x=((4,), "real")),
+        _case("matrix", "out = transpose(x)", x=((2, 3), "real")),
+        _case("syntax", "out = x.T", x=((2, 3), "real")),
+        _case("tensor", "out = transpose(x)", x=((2, 3, 4), "real")),
+        _case("params", "out = transpose(x, axes=(1, 0, 2))", x=((2, 3, 4), "real")),
+        _case("params", "out = transpose(x, axes=(2, 0, 1))", x=((2, 3, 4), "real")),
+        _case("params", "out = transpose(x, (1, 2, 0))", x=((2, 3, 4), "real")),
+        # Negative axes are accepted by the shape rule and numpy; the gradient must invert them too.
+        _case("params", "out = transpose(x, axes=(-1, 0, 1))", x=((2, 3, 4), "real")),
+        _case("params", "out = transpose(x, axes=(0, -1, 1))", x=((2, 3, 4), "real")),
+    ],
+    "reshape": [
+        _case("scalar", "out = reshape(x, (1,))", x=((), "real")),
+        _case("scalar", "out = reshape(x, ())", x=((1,), "real")),
+        _case("vector", "out = reshape(x, (2, -1))", x=((6,), "real")),
+        _case("vector", "out = reshape(x, 6)", x=((2, 3), "real")),
+        _case("matrix", "out = reshape(x, (3, 2))", x=((2, 3), "real")),
+        _case("matrix", "out = reshape(x, shape=(-1,))", x=((2, 3), "real")),
+        _case("tensor", "out = reshape(x, (-1, 4))", x=((2, 3, 4), "real")),
+        _case("tensor", "out = reshape(x, (4, 1, -1))", x=((2, 3, 2), "real")),
+    ],
+}
+
+ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in DOMAINS for case in DOMAINS[name]]
+
+
+# --- drawing values ------------------------------------------------------------------------------
+
+_FLOAT = dict(allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+def _elements(dom):
+    if dom == "real":
+        return st.floats(-2.0, 2.0, **_FLOAT)
+    if dom == "pos":
+        return st.floats(0.3, 3.0, **_FLOAT)
+    if dom == "nonzero":
+        return st.tuples(st.booleans(), st.floats(0.3, 2.0, **_FLOAT)).map(lambda t: -t[1] if t[0] else t[1])
+    raise AssertionError(f"unknown domain {dom!r}")
+
+
+def _draw_inputs(data, case: Case) -> dict[str, np.ndarray]:
+    values: dict[str, np.ndarray] = {}
+    distinct = [(name, shape) for name, shape, dom in case.inputs if dom == "distinct"]
+    if distinct:
+        total = sum(int(np.prod(shape)) for _, shape in distinct)
+        ints = data.draw(st.lists(st.integers(-60, 60), min_size=total, max_size=total, unique=True))
+        jitter = data.draw(hnp.arrays(np.float64, total, elements=st.floats(0.0, 0.01, **_FLOAT)))
+        pool = np.array(ints, dtype=np.float64) * 0.05 + jitter
+        at = 0
+        for name, shape in distinct:
+            n = int(np.prod(shape))
+            values[name] = pool[at:at + n].reshape(shape)
+            at += n
+    for name, shape, dom in case.inputs:
+        if dom == "distinct":
+            continue
+        if isinstance(dom, tuple) and dom[0] == "label":
+            values[name] = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(0, dom[1] - 1).map(float)))
+        else:
+            values[name] = data.draw(hnp.arrays(np.float64, shape, elements=_elements(dom)))
+    return values
+
+
+def _is_label(dom) -> bool:
+    return isinstance(dom, tuple) and dom[0] == "label"
+
+
+def _as_json(value: np.ndarray):
+    return float(value) if np.ndim(value) == 0 else value.tolist()
+
+
+def _request(case: Case, values: dict[str, np.ndarray]) -> dict:
+    inputs = {}
+    for name, _, dom in case.inputs:
+        if _is_label(dom):
+            inputs[name] = {"value": _as_json(values[name]), "requires_grad": False}
+        else:
+            inputs[name] = _as_json(values[name])
+    return inputs
+
+
+def _input_node(result, name: str) -> int:
+    graph = result.graph
+    nodes = [k for k, n in enumerate(graph.names) if n == name and graph.ops[k] is None]
+    assert len(nodes) == 1, f"input {name} should be exactly one leaf node, found {nodes}"
+    return nodes[0]
+
+
+def _loss(case: Case, values: dict[str, np.ndarray], c: np.ndarray) -> float:
+    result = evaluate(case.program, _request(case, values), backward=False)
+    return float(np.sum(np.asarray(result.values[result.output], dtype=np.float64) * c))
+
+
+def check_gradients(case: Case, values: dict[str, np.ndarray], c: np.ndarray) -> None:
+    result = evaluate(case.program, _request(case, values), grad_output=_as_json(c))
+    for name, shape, dom in case.inputs:
+        grad = result.grads[_input_node(result, name)]
+        if _is_label(dom):
+            assert grad is None, f"{name} has requires_grad=false but got a gradient"
+            continue
+        assert grad is not None, f"no gradient reached {name}"
+        assert np.shape(grad) == shape, f"∂L/∂{name} has shape {np.shape(grad)}, {name} has shape {shape}"
+        numeric = np.zeros(shape)
+        for index in np.ndindex(*shape):
+            plus = {k: v.copy() for k, v in values.items()}
+            minus = {k: v.copy() for k, v in values.items()}
+            plus[name][index] += EPS
+            minus[name][index] -= EPS
+            numeric[index] = (_loss(case, plus, c) - _loss(case, minus, c)) / (2 * EPS)
+        np.testing.assert_allclose(
+            np.asarray(grad, dtype=np.float64), numeric, rtol=RTOL, atol=ATOL,
+            err_msg=f"{case.program}: ∂L/∂{name} differs from central differences",
+        )
+
+
+# --- the tests -----------------------------------------------------------------------------------
+
+
+def test_every_op_has_a_domain_entry():
+    missing = sorted(set(OPS) - set(DOMAINS))
+    assert not missing, f"ops without an entry in DOMAINS (add their shapes and value domains): {missing}"
+    stale = sorted(set(DOMAINS) - set(OPS))
+    assert not stale, f"DOMAINS names ops that are not in OPS: {stale}"
+
+
+def test_every_entry_builds_its_op():
+    """Each case's program really consists of the op it is filed under (a typo cannot hide an op)."""
+    for name, cases in DOMAINS.items():
+        assert cases, f"{name} has no cases"
+        for case in cases:
+            values = {n: (np.ones(s) if not _is_label(d) else np.zeros(s)) for n, s, d in case.inputs}
+            result = evaluate(case.program, _request(case, values), backward=False)
+            built = {op.name for op in result.graph.ops if op is not None}
+            assert built == {name}, f"{case.program} builds {built}, expected only {name}"
+
+
+def test_elementwise_ops_are_tried_on_scalars_and_broadcasts():
+    for name, op in OPS.items():
+        if not op.elementwise:
+            continue
+        kinds = {case.kind for case in DOMAINS[name]}
+        assert "scalar" in kinds, f"{name}: no scalar case (the Python-float path)"
+        assert {"vector", "matrix"} <= kinds, f"{name}: no vector or matrix case"
+        if len(op.operands) == 2:
+            assert "broadcast" in kinds, f"{name}: no broadcast case"
+
+
+@pytest.mark.parametrize(("op_name", "case"), ALL_CASES)
+@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_gradient_matches_central_differences(op_name, case, data):
+    values = _draw_inputs(data, case)
+    forward = evaluate(case.program, _request(case, values), backward=False)
+    out_shape = np.shape(forward.values[forward.output])
+    c = data.draw(hnp.arrays(np.float64, out_shape, elements=st.floats(-2.0, 2.0, **_FLOAT)), label="c")
+    check_gradients(case, values, c)
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    """The checker itself can fail: a deliberately wrong 'gradient' is rejected."""
+    case = _case("scalar", "out = sin(x)", x=((3,), "real"))
+    values = {"x": np.array([0.1, 0.5, -0.7])}
+    c = np.ones(3)
+    check_gradients(case, values, c)  # the real gradient passes
+    real = evaluate(case.program, _request(case, values), grad_output=c.tolist())
+    wrong = np.asarray(real.grads[0]) + 1e-4
+    numeric = np.array([np.cos(v) for v in values["x"]])
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(wrong, numeric, rtol=RTOL, atol=ATOL)
+
+
+# --- the point rules PyTorch uses where a derivative is undefined ---------------------------------
+
+
+def _grads(program: str, inputs: dict, grad_output=None) -> dict:
+    result = evaluate(program, inputs, grad_output=grad_output)
+    return {name: result.grads[_input_node(result, name)] for name in inputs}
+
+
+@pytest.mark.parametrize("x", [0, 0.0, -0.0])
+def test_relu_derivative_at_zero_is_zero(x):
+    assert _grads("y = relu(x)", {"x": x}) == {"x": 0.0}
+    assert evaluate("y = relu(x)", {"x": x}).values[-1] == 0.0
+
+
+def test_relu_derivative_on_a_tensor():
+    g = _grads("y = relu(x)", {"x": [-1.0, 0.0, 2.0, -0.0]})["x"]
+    assert np.asarray(g).tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_abs_derivative_at_zero_is_zero():
+    assert _grads("y = abs(x)", {"x": 0.0}) == {"x": 0.0}
+    g = _grads("y = abs(x)", {"x": [-1.5, 0.0, 2.0]})["x"]
+    assert np.asarray(g).tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_max_ties_split_the_gradient_evenly():
+    assert np.asarray(_grads("y = max(x)", {"x": [1.0, 3.0, 3.0]})["x"]).tolist() == [0.0, 0.5, 0.5]
+    assert np.asarray(_grads("y = max(x)", {"x": [2.0, 2.0, 2.0, 2.0]})["x"]).tolist() == [0.25] * 4
+    g = _grads("y = max(x, axis=1)", {"x": [[2.0, 2.0, 1.0], [1.0, 5.0, 0.0]]}, [4.0, 3.0])["x"]
+    assert np.asarray(g).tolist() == [[2.0, 2.0, 0.0], [0.0, 3.0, 0.0]]
+    g = _grads("y = max(x, axis=0, keepdims=True)", {"x": [[7.0, 1.0], [7.0, 2.0], [7.0, 2.0]]}, [[3.0, 1.0]])["x"]
+    assert np.asarray(g).tolist() == [[1.0, 0.0], [1.0, 0.5], [1.0, 0.5]]
+
+
+def test_min_ties_split_the_gradient_evenly():
+    assert np.asarray(_grads("y = min(x)", {"x": [1.0, 3.0, 1.0]})["x"]).tolist() == [0.5, 0.0, 0.5]
+    g = _grads("y = min(x, axis=(0, 1))", {"x": [[0.0, 0.0], [0.0, 0.0]]})["x"]
+    assert np.asarray(g).tolist() == [[0.25, 0.25], [0.25, 0.25]]
+
+
+def test_maximum_and_minimum_ties_give_half_each():
+    for op in ("maximum", "minimum"):
+        assert _grads(f"y = {op}(a, b)", {"a": 2.0, "b": 2.0}) == {"a": 0.5, "b": 0.5}
+    g = _grads("y = maximum(a, b)", {"a": [1.0, 2.0, 3.0], "b": 2.0})
+    assert np.asarray(g["a"]).tolist() == [0.0, 0.5, 1.0]
+    assert g["b"] == 1.5
+    g = _grads("y = minimum(a, b)", {"a": [1.0, 2.0, 3.0], "b": 2.0})
+    assert np.asarray(g["a"]).tolist() == [1.0, 0.5, 0.0]
+    assert g["b"] == 1.5
+    # x with itself: both operand slots tie, and together they carry the whole gradient
+    assert _grads("y = maximum(x, x)", {"x": 3.0}) == {"x": 1.0}
+
+
+def test_pow_at_zero_base_follows_pytorch():
+    # d(a**b)/da = b·a^(b−1) is 0 at a = 0 for b = 2 and for b = 0; d/db = out·ln a is taken as 0
+    # at a = 0 with b >= 0 (PyTorch masks it rather than giving 0·(−inf) = nan).
+    assert _grads("y = a ** b", {"a": 0.0, "b": 2.0}) == {"a": 0.0, "b": 0.0}
+    assert _grads("y = a ** b", {"a": 0.0, "b": 0.0}) == {"a": 0.0, "b": 0.0}
+    g = _grads("y = a ** b", {"a": [0.0, 0.0], "b": [2.0, 0.0]})
+    assert np.asarray(g["a"]).tolist() == [0.0, 0.0] and np.asarray(g["b"]).tolist() == [0.0, 0.0]
+
+
+def test_labels_take_no_gradient_even_when_they_ask_for_one():
+    result = evaluate("out = softmax_cross_entropy(z, y)", {"z": [[1.0, 2.0], [0.5, -1.0]], "y": [1, 0]})
+    assert result.grads[_input_node(result, "z")] is not None
+    assert result.grads[_input_node(result, "y")] is None
