@@ -1,0 +1,146 @@
+/**
+ * Layout adapter: graph JSON → positioned nodes and routed edges. Pure: it builds the ELK input
+ * graph and reads ELK's answer; it never touches the page. The ELK instance is passed in, so the
+ * page can run it in a Web Worker and the Node tests can run elk.bundled.js directly.
+ *
+ * Operand order is kept with ports: every op node has one west-side port per operand slot in a
+ * fixed order, so the left operand of `a - b` or `a @ b` enters (and is placed) above the right.
+ */
+import { formatShape, formatValueShort } from './tensor.js';
+import { edgeKey } from './stepper.js';
+
+export const CARD = { minWidth: 124, maxWidth: 236, height: 74, padding: 12 };
+
+// Rough glyph widths of the card fonts; good enough to size a box, no DOM needed.
+const LABEL_CHAR = 8.2;
+const SMALL_CHAR = 6.9;
+
+export const ELK_OPTIONS = {
+  'elk.algorithm': 'layered',
+  'elk.direction': 'RIGHT',
+  'elk.edgeRouting': 'SPLINES',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '70',
+  'elk.spacing.nodeNode': '26',
+  'elk.spacing.edgeNode': '18',
+  'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
+  // Keep the program's order (ids are creation order) where crossings allow it.
+  'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+  'elk.padding': '[top=20,left=20,bottom=20,right=20]',
+};
+
+/** Operator badges for the card; names from GET /ops, anything else shows its name. */
+const OP_BADGE = {
+  add: '+', sub: '−', mul: '×', div: '÷', pow: '**', neg: '−x', matmul: '@', transpose: 'ᵀ',
+};
+
+export function opBadge(op) {
+  return OP_BADGE[op] ?? op;
+}
+
+/** The card's text lines, shared by sizing (here) and drawing (render.js). */
+export function cardText(node) {
+  return {
+    title: node.label ?? node.name ?? node.op,
+    badge: node.op === 'input' || node.op === 'constant' ? node.op : opBadge(node.op),
+    shape: formatShape(node.shape),
+    value: formatValueShort(node.value, node.shape),
+    grad: formatValueShort(node.grad, node.shape),
+  };
+}
+
+export function cardWidth(node) {
+  const text = cardText(node);
+  const title = text.title.length * LABEL_CHAR + text.badge.length * SMALL_CHAR + 34;
+  const values = Math.max(text.value.length, text.grad.length, text.shape.length) * SMALL_CHAR + 64;
+  return Math.round(Math.min(CARD.maxWidth, Math.max(CARD.minWidth, title, values)));
+}
+
+/** The ELK input graph for a /graph response. */
+export function toElkGraph(response) {
+  const children = response.nodes.map((node) => {
+    const ports = [{ id: `n${node.id}.out`, layoutOptions: { 'elk.port.side': 'EAST' } }];
+    // ELK orders fixed ports clockwise: on the west side that runs bottom → top, so the last
+    // slot comes first in the list to put slot 0 (the left operand) on top.
+    for (let slot = node.inputs.length - 1; slot >= 0; slot -= 1) {
+      ports.push({ id: `n${node.id}.in${slot}`, layoutOptions: { 'elk.port.side': 'WEST' } });
+    }
+    return {
+      id: `n${node.id}`,
+      width: cardWidth(node),
+      height: CARD.height,
+      ports,
+      layoutOptions: { 'elk.portConstraints': 'FIXED_ORDER' },
+    };
+  });
+  const edges = [];
+  for (const node of response.nodes) {
+    node.inputs.forEach((source, slot) => {
+      edges.push({
+        id: edgeKey(source, node.id, slot),
+        sources: [`n${source}.out`],
+        targets: [`n${node.id}.in${slot}`],
+      });
+    });
+  }
+  return { id: 'root', layoutOptions: ELK_OPTIONS, children, edges };
+}
+
+/** ELK's answer → {nodes: [{id, x, y, width, height}], edges: [{key, source, target, slot, points}], width, height}. */
+export function fromElkLayout(response, laidOut) {
+  const boxes = new Map(laidOut.children.map((child) => [child.id, child]));
+  const nodes = response.nodes.map((node) => {
+    const box = boxes.get(`n${node.id}`);
+    return { id: node.id, x: box.x, y: box.y, width: box.width, height: box.height };
+  });
+  const routes = new Map((laidOut.edges || []).map((edge) => [edge.id, edge]));
+  const edges = [];
+  for (const node of response.nodes) {
+    node.inputs.forEach((source, slot) => {
+      const key = edgeKey(source, node.id, slot);
+      edges.push({ key, source, target: node.id, slot, points: routePoints(routes.get(key)) });
+    });
+  }
+  return { nodes, edges, width: laidOut.width, height: laidOut.height };
+}
+
+function routePoints(edge) {
+  if (!edge || !edge.sections || !edge.sections.length) return [];
+  const points = [];
+  for (const section of edge.sections) {
+    points.push([section.startPoint.x, section.startPoint.y]);
+    for (const bend of section.bendPoints || []) points.push([bend.x, bend.y]);
+    points.push([section.endPoint.x, section.endPoint.y]);
+  }
+  return points;
+}
+
+/** Lays out a response with an ELK instance (worker-backed in the page, bundled in tests). */
+export async function layoutGraph(elk, response) {
+  const laidOut = await elk.layout(toElkGraph(response));
+  return fromElkLayout(response, laidOut);
+}
+
+/** The point halfway along a polyline, where an edge's label sits. */
+export function midpoint(points) {
+  if (points.length === 0) return [0, 0];
+  if (points.length === 1) return points[0];
+  const lengths = [];
+  let total = 0;
+  for (let i = 1; i < points.length; i += 1) {
+    const length = Math.hypot(points[i][0] - points[i - 1][0], points[i][1] - points[i - 1][1]);
+    lengths.push(length);
+    total += length;
+  }
+  let remaining = total / 2;
+  for (let i = 1; i < points.length; i += 1) {
+    if (remaining <= lengths[i - 1] || i === points.length - 1) {
+      const t = lengths[i - 1] ? remaining / lengths[i - 1] : 0;
+      return [
+        points[i - 1][0] + (points[i][0] - points[i - 1][0]) * t,
+        points[i - 1][1] + (points[i][1] - points[i - 1][1]) * t,
+      ];
+    }
+    remaining -= lengths[i - 1];
+  }
+  return points[points.length - 1];
+}
