@@ -1,0 +1,458 @@
+"""chainlens benchmarks: every figure beside its baseline, measured in the same run.
+
+    .venv/bin/python bench/run.py            # full sizes (about a minute)
+    .venv/bin/python bench/run.py --tiny     # small sizes, a few seconds (the smoke test)
+    .venv/bin/python bench/run.py --json out.json
+
+Figures (ratios are reported, never asserted):
+  1  engine, scalar chain `h = tanh(h * w + b)` of 10,000 op-nodes: app.engine.run.run(graph) on a
+     parsed graph (forward + backward + step record), µs per op-node, vs PyTorch eager, micrograd,
+     a plain numpy tape, Python floats; parse time separately, vs ast.parse of the same text
+  2  engine, MLP 784-100-200-10, batch 32, float64: run(graph) vs hand-written numpy, vs PyTorch
+  3  POST /graph/backward of the 10k chain through a running server, client-measured median,
+     vs PyTorch's bare forward+backward of the same graph; response size
+  4  small requests (the chain-rule example) per second with concurrent clients, vs /healthz
+  5  peak memory (tracemalloc) of evaluate + encode of the 10k chain, vs its JSON size
+
+Timed sections run with the cyclic GC collected and then paused, for chainlens and baselines
+alike, as the server does while it builds and encodes a graph. Times are medians.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import gc
+import itertools
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _blas_threads(argv: list[str]) -> int:
+    """--blas-threads N, read before numpy and torch are imported (they read the variables once)."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--blas-threads"):
+            value = arg.partition("=")[2] or (argv[i + 1] if i + 1 < len(argv) else "")
+            return int(value) if value.isdigit() else 1
+    return 1
+
+
+BLAS_THREADS = _blas_threads(sys.argv[1:])
+if BLAS_THREADS > 0:  # the server subprocess inherits these too
+    os.environ.update({name: str(BLAS_THREADS) for name in BLAS_VARIABLES})
+
+import numpy as np  # noqa: E402
+
+import baselines  # noqa: E402
+import workloads  # noqa: E402
+from app.api.encode import graph_body  # noqa: E402
+from app.core import evaluate  # noqa: E402
+from app.engine.inputs import decode  # noqa: E402
+from app.engine.limits import Limits  # noqa: E402
+from app.engine.run import run  # noqa: E402
+from app.lang import parse  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+
+@dataclass
+class Sizes:
+    chain_nodes: int
+    mlp: tuple[int, int, int, int]
+    batch: int
+    repeat_chain: int
+    repeat_mlp: int
+    http_requests: int  # POSTs of the chain, for the median
+    small_requests: int  # per throughput measurement (bounded count)
+    clients: int
+    max_seconds: float  # time bound of each throughput measurement
+
+
+FULL = Sizes(10_000, (784, 100, 200, 10), 32, 7, 30, 9, 2000, 8, 15.0)
+TINY = Sizes(50, (8, 4, 4, 3), 2, 3, 3, 3, 20, 4, 5.0)
+
+
+@dataclass
+class Figure:
+    id: str
+    figure: str
+    chainlens: float
+    unit: str
+    baseline_name: str | None = None
+    baseline: float | None = None
+    ratio: float | None = None
+    target: str | None = None  # e.g. "<= 0.2x" or "<= 1.5 us/node"
+    met: bool | None = None
+
+
+def _timed_call(fn, setup) -> float:
+    state = setup() if setup else None
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        fn(state) if setup else fn()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def median_time(fn, repeat: int, setup=None) -> float:
+    """Median seconds of fn(setup()) (setup untimed), GC collected before and paused during each call."""
+    return statistics.median(_timed_call(fn, setup) for _ in range(repeat))
+
+
+def interleaved(cases: dict, repeat: int) -> dict[str, float]:
+    """Median seconds of each case {name: (fn, setup or None)}, taken in rounds (one call of each
+    case per round) so that a change in the machine's load reaches every case alike."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, (fn, setup) in cases.items():
+            times[name].append(_timed_call(fn, setup))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def decoded(inputs: dict, limits: Limits) -> dict:
+    return {name: decode(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
+
+
+def leaf_grads(result, names) -> list[float]:
+    graph = result.graph
+    ids = {graph.names[i]: i for i in range(len(graph)) if graph.ops[i] is None and graph.names[i]}
+    return [result.grads[ids[name]] for name in names]
+
+
+# --- machine ---------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    import torch
+
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["blas"] = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older numpy: no dict mode
+        info["blas"] = "unknown (see numpy.show_config())"
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas_threads"] = [f"{p['internal_api']}:{p['num_threads']}" for p in threadpool_info()]
+    except ImportError:
+        info["blas_threads"] = "threadpoolctl not installed"
+    for name in BLAS_VARIABLES:
+        if os.environ.get(name):
+            info[name] = os.environ[name]
+    info["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return info
+
+
+# --- 1. scalar chain -------------------------------------------------------------------------
+
+
+def bench_chain(sizes: Sizes, figures: list[Figure], details: dict) -> float:
+    limits = Limits()
+    program = workloads.chain_program(sizes.chain_nodes)
+    statements = workloads.chain_statements(sizes.chain_nodes)
+    inputs = workloads.CHAIN_INPUTS
+    graph = parse(program, decoded(inputs, limits), limits)
+    op_nodes = len(graph.computed())
+    result = run(graph)
+    ours = leaf_grads(result, ("h", "w", "b"))
+
+    args = (statements, inputs["h"], inputs["w"], inputs["b"])
+    checks = {}
+    cases = {
+        "run": (run, lambda: parse(program, decoded(inputs, limits), limits)),
+        "parse": (lambda state: parse(program, state, limits), lambda: decoded(inputs, limits)),
+        "ast.parse": (lambda: ast.parse(program), None),
+    }
+    for name, fn in baselines.CHAIN_BASELINES.items():
+        theirs = fn(*args)  # also the warm-up
+        checks[name] = max(abs(a - b) for a, b in zip(ours, theirs))
+        cases[name] = ((lambda fn=fn: fn(*args)), None)
+    seconds = interleaved(cases, sizes.repeat_chain)
+    run_s, parse_s, ast_s = seconds["run"], seconds["parse"], seconds["ast.parse"]
+    per = lambda seconds: seconds / op_nodes * 1e6  # noqa: E731
+    details["chain"] = {"statements": statements, "op_nodes": op_nodes, "backward_steps": len(result.records),
+                        "seconds": seconds}
+
+    figures.append(Figure("1", f"chain {op_nodes} op-nodes: run() per op-node", per(run_s), "us/node",
+                          target="<= 1.5 us/node", met=per(run_s) <= 1.5))
+    targets = {"PyTorch eager": 0.2}
+    for letter, name in zip("abcd", baselines.CHAIN_BASELINES):
+        ratio = run_s / seconds[name]
+        target = targets.get(name)
+        figures.append(Figure(f"1{letter}", f"  run() vs {name}", per(run_s), "us/node", name, per(seconds[name]),
+                              ratio, f"<= {target}x" if target else None,
+                              ratio <= target if target else None))
+    figures.append(Figure("1p", f"  parse {statements} statements, per op-node", per(parse_s), "us/node",
+                          "ast.parse (text only)", per(ast_s), parse_s / ast_s))
+    details["chain"]["max_grad_difference"] = checks
+    return seconds["PyTorch eager"]
+
+
+# --- 2. MLP ----------------------------------------------------------------------------------
+
+
+def bench_mlp(sizes: Sizes, figures: list[Figure], details: dict) -> None:
+    limits = Limits()
+    raw = workloads.mlp_inputs(sizes.mlp, sizes.batch)
+    arrays = workloads.mlp_arrays(raw)
+    program = workloads.MLP_PROGRAM
+    result = run(parse(program, decoded(raw, limits), limits))
+    loss_np, grads_np = baselines.numpy_mlp(arrays)
+    tensors = baselines.torch_mlp_setup(arrays)
+    loss_torch, grads_torch = baselines.torch_mlp(tensors)
+    ours = dict(zip(baselines.MLP_GRADS, leaf_grads(result, baselines.MLP_GRADS)))
+    diff = lambda g: max(float(np.max(np.abs(ours[k] - g[k]))) for k in baselines.MLP_GRADS)  # noqa: E731
+
+    seconds = interleaved({
+        "run": (run, lambda: parse(program, decoded(raw, limits), limits)),
+        "numpy": (lambda: baselines.numpy_mlp(arrays), None),
+        "torch": (lambda: baselines.torch_mlp(tensors), None),
+    }, sizes.repeat_mlp)
+    run_s, numpy_s, torch_s = seconds["run"], seconds["numpy"], seconds["torch"]
+    shape = "-".join(map(str, sizes.mlp))
+    details["mlp"] = {"sizes": shape, "batch": sizes.batch, "run_s": run_s, "numpy_s": numpy_s, "torch_s": torch_s,
+                      "loss": result.values[result.output], "loss_numpy": loss_np, "loss_torch": loss_torch,
+                      "max_grad_difference": {"numpy": diff(grads_np), "PyTorch": diff(grads_torch)},
+                      "backward_steps": len(result.records)}
+    ms = 1e3
+    figures.append(Figure("2", f"MLP {shape} batch {sizes.batch}: run()", run_s * ms, "ms", "hand-written numpy",
+                          numpy_s * ms, run_s / numpy_s, "<= 1.3x", run_s / numpy_s <= 1.3))
+    figures.append(Figure("2a", "  run() vs PyTorch eager", run_s * ms, "ms", "PyTorch eager", torch_s * ms,
+                          run_s / torch_s))
+
+
+# --- 3 and 4. HTTP ---------------------------------------------------------------------------
+
+
+def bench_http_chain(url: str, sizes: Sizes, torch_s: float, figures: list[Figure], details: dict) -> None:
+    import httpx
+
+    body = json.dumps(workloads.chain_request(sizes.chain_nodes)).encode()
+    headers = {"content-type": "application/json"}
+    times = []
+    with httpx.Client(base_url=url, timeout=60.0) as client:
+        first = client.post("/graph/backward", content=body, headers=headers)
+        first.raise_for_status()
+        size = len(first.content)
+        for _ in range(sizes.http_requests):
+            start = time.perf_counter()
+            response = client.post("/graph/backward", content=body, headers=headers)
+            response.content  # noqa: B018 (read the whole body)
+            times.append(time.perf_counter() - start)
+            response.raise_for_status()
+    seconds = statistics.median(times)
+    details["http_chain"] = {"request_bytes": len(body), "response_bytes": size, "median_s": seconds,
+                             "min_s": min(times), "max_s": max(times), "n": len(times)}
+    ratio = seconds / torch_s
+    figures.append(Figure("3", f"POST /graph/backward chain {sizes.chain_nodes}, end to end", seconds * 1e3, "ms",
+                          "PyTorch fwd+bwd", torch_s * 1e3, ratio, "<= 1.0x", ratio <= 1.0))
+    figures.append(Figure("3s", "  response size", size, "bytes"))
+
+
+def throughput(url: str, method: str, path: str, body: bytes | None, clients: int, total: int,
+               max_seconds: float) -> dict:
+    """Requests per second from `clients` threads, each with its own keep-alive connection, until
+    `total` requests are done or `max_seconds` have passed."""
+    import httpx
+
+    counter = itertools.count()
+    barrier = threading.Barrier(clients + 1)
+    done = [0] * clients
+    errors: list[str] = []
+    headers = {"content-type": "application/json"} if body is not None else {}
+    deadline = [0.0]
+
+    def worker(index: int) -> None:
+        with httpx.Client(base_url=url, timeout=30.0) as client:
+            client.request(method, path, content=body, headers=headers)  # connect and warm up
+            barrier.wait()
+            while next(counter) < total and time.perf_counter() < deadline[0]:
+                response = client.request(method, path, content=body, headers=headers)
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code} {response.text[:200]}")
+                    return
+                done[index] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.perf_counter() + max_seconds + 60  # provisional, until every client is ready
+    barrier.wait(timeout=60)
+    start = time.perf_counter()
+    deadline[0] = start + max_seconds
+    for thread in threads:
+        thread.join(timeout=max_seconds + 60)
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{method} {path}: {errors[0]}")
+    count = sum(done)
+    return {"requests": count, "seconds": elapsed, "rps": count / elapsed}
+
+
+def bench_small(url: str, sizes: Sizes, figures: list[Figure], details: dict) -> None:
+    body = json.dumps(workloads.SMALL_REQUEST).encode()
+    args = (sizes.clients, sizes.small_requests, sizes.max_seconds)
+    healthz = throughput(url, "GET", "/healthz", None, *args)
+    post = throughput(url, "POST", "/graph/backward", body, *args)
+    details["small_requests"] = {"clients": sizes.clients, "post": post, "healthz": healthz}
+    ratio = post["rps"] / healthz["rps"]
+    figures.append(Figure("4", f"small POST /graph/backward, {sizes.clients} clients", post["rps"], "req/s",
+                          "GET /healthz", healthz["rps"], ratio, ">= 0.5x", ratio >= 0.5))
+
+
+# --- 5. memory -------------------------------------------------------------------------------
+
+
+def bench_memory(sizes: Sizes, figures: list[Figure], details: dict) -> None:
+    settings = Settings()
+    request = workloads.chain_request(sizes.chain_nodes)
+
+    def once() -> bytes:
+        result = evaluate(request["expression"], request["inputs"], None, limits=settings.limits)
+        return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+
+    once()  # imports and caches outside the measurement
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        body = once()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    details["memory"] = {"peak_bytes": peak, "json_bytes": len(body)}
+    ratio = peak / len(body)
+    figures.append(Figure("5", f"peak memory, evaluate+encode chain {sizes.chain_nodes}", peak, "bytes",
+                          "JSON body size", len(body), ratio, "<= 10x", ratio <= 10))
+
+
+def in_process_breakdown(sizes: Sizes, details: dict) -> None:
+    """Where one 10k-chain request's server-side time goes, measured in-process (not a figure)."""
+    settings = Settings()
+    request = workloads.chain_request(sizes.chain_nodes)
+    limits = settings.limits
+    parse_s = details["chain"]["seconds"]["parse"]
+    run_s = details["chain"]["seconds"]["run"]
+    encode_s = median_time(lambda r: graph_body(r, settings.max_full_elements, settings.max_step_elements),
+                           sizes.repeat_chain,
+                           setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)))
+    details["breakdown"] = {"parse_s": parse_s, "run_s": run_s, "graph_body_s": encode_s}
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit == "bytes":
+        return f"{value:,.0f} B"
+    if abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.3g}" if abs(value) < 1 else f"{value:.2f}"
+    return f"{text} {unit}".strip()
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("#", "figure", "chainlens", "baseline", "", "ratio", "target", "met?")]
+    for f in figures:
+        rows.append((
+            f.id, f.figure, fmt(f.chainlens, f.unit), fmt(f.baseline, f.unit), f.baseline_name or "",
+            f"{f.ratio:.3g}x" if f.ratio is not None else "-", f.target or "-",
+            "-" if f.met is None else ("yes" if f.met else "NO"),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    align = ["<", "<", ">", ">", "<", ">", "<", "<"]
+    lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="small sizes, a few seconds (smoke test)")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure and detail to PATH as JSON")
+    parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
+                        help="BLAS/OpenMP threads for this process and the server (default 1; 0 leaves the "
+                             "environment alone). On a small shared machine, threaded BLAS made the MLP "
+                             "figures swing by 10x from run to run.")
+    args = parser.parse_args(argv)
+    sizes = TINY if args.tiny else FULL
+
+    from server import running_server
+
+    info = machine()
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()), flush=True)
+    print(f"sizes: {'tiny' if args.tiny else 'full'} {asdict(sizes)}", flush=True)
+    figures: list[Figure] = []
+    details: dict = {}
+    started = time.perf_counter()
+
+    print("[1] engine, scalar chain ...", flush=True)
+    torch_chain_s = bench_chain(sizes, figures, details)
+    print("[2] engine, MLP ...", flush=True)
+    bench_mlp(sizes, figures, details)
+    in_process_breakdown(sizes, details)
+    with running_server() as (url, pid):
+        print(f"[3] POST /graph/backward of the chain, server pid {pid} at {url} ...", flush=True)
+        bench_http_chain(url, sizes, torch_chain_s, figures, details)
+        print("[4] small requests ...", flush=True)
+        bench_small(url, sizes, figures, details)
+    print("[5] memory ...", flush=True)
+    bench_memory(sizes, figures, details)
+
+    print()
+    print(table(figures))
+    print()
+    c, m, b = details["chain"], details["mlp"], details["breakdown"]
+    print(f"chain: {c['statements']} statements, {c['op_nodes']} op-nodes, {c['backward_steps']} backward steps; "
+          f"max |grad difference| vs baselines: "
+          + ", ".join(f"{k} {v:.1e}" for k, v in c["max_grad_difference"].items()))
+    print(f"MLP: loss {m['loss']:.6f} (numpy {m['loss_numpy']:.6f}, PyTorch {m['loss_torch']:.6f}); "
+          f"{m['backward_steps']} backward steps; max |grad difference|: "
+          + ", ".join(f"{k} {v:.1e}" for k, v in m["max_grad_difference"].items()))
+    print(f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, run {b['run_s'] * 1e3:.1f} ms, "
+          f"graph_body {b['graph_body_s'] * 1e3:.1f} ms; end to end {details['http_chain']['median_s'] * 1e3:.1f} ms "
+          f"for {details['http_chain']['response_bytes']:,} bytes")
+    s = details["small_requests"]
+    print(f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "
+          f"{s['healthz']['requests']} GET /healthz in {s['healthz']['seconds']:.2f} s "
+          f"({s['clients']} httpx client threads in this process, one uvicorn worker, same machine)")
+    print(f"total {time.perf_counter() - started:.1f} s; load average at the end "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"sizes": "tiny" if args.tiny else "full", "machine": info,
+             "figures": [asdict(f) for f in figures], "details": details}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

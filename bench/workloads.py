@@ -1,0 +1,53 @@
+"""The programs and inputs every benchmark uses, in one place, so chainlens and the baselines
+compute exactly the same graph."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Scalar chain: `h = tanh(h * w + b)` repeated; each statement is three op-nodes (mul, add, tanh).
+CHAIN_LINE = "h = tanh(h * w + b)"
+CHAIN_INPUTS = {"h": 0.3, "w": 0.5, "b": 0.1}
+
+# The tutorial's chain-rule example: the "small request".
+SMALL_REQUEST = {"expression": "q = x + y\nf = q * z", "inputs": {"x": -2, "y": 5, "z": -4}, "grad_output": None}
+
+MLP_PROGRAM = (
+    "h1 = relu(linear(x, W1, b1))\n"
+    "h2 = relu(linear(h1, W2, b2))\n"
+    "loss = softmax_cross_entropy(linear(h2, W3, b3), labels)"
+)
+
+
+def chain_statements(op_nodes: int) -> int:
+    return math.ceil(op_nodes / 3)
+
+
+def chain_program(op_nodes: int) -> str:
+    return "\n".join([CHAIN_LINE] * chain_statements(op_nodes))
+
+
+def chain_request(op_nodes: int) -> dict:
+    return {"expression": chain_program(op_nodes), "inputs": dict(CHAIN_INPUTS), "grad_output": None}
+
+
+def mlp_inputs(sizes: tuple[int, ...], batch: int) -> dict:
+    """JSON inputs for MLP_PROGRAM: initializers for x and the weights, integer labels.
+
+    x keeps requires_grad (the default), so every implementation also computes ∂loss/∂x.
+    """
+    d_in, h1, h2, d_out = sizes
+    inputs: dict = {"x": {"init": "randn", "shape": [batch, d_in], "seed": 1}}
+    for i, (fan_in, fan_out) in enumerate(((d_in, h1), (h1, h2), (h2, d_out)), start=1):
+        inputs[f"W{i}"] = {"init": "randn", "shape": [fan_in, fan_out], "seed": 10 + i, "scale": 1 / math.sqrt(fan_in)}
+        inputs[f"b{i}"] = {"init": "uniform", "shape": [fan_out], "seed": 20 + i, "low": -0.1, "high": 0.1}
+    inputs["labels"] = {"value": [i % d_out for i in range(batch)], "requires_grad": False}
+    return inputs
+
+
+def mlp_arrays(inputs: dict) -> dict[str, np.ndarray]:
+    """The same values as chainlens decodes them (so the baselines start from identical arrays)."""
+    from app.engine.inputs import decode
+
+    return {name: np.asarray(decode(name, raw, 10**9).value) for name, raw in inputs.items()}

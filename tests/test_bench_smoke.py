@@ -1,0 +1,38 @@
+"""The benchmark command runs end to end at tiny sizes and prints all five figures.
+
+Nothing here is about time: the figures are ratios to report, never to assert.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytest.importorskip("torch")
+pytest.importorskip("micrograd")
+
+
+def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    stdout = completed.stdout
+    assert "machine:" in stdout
+    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3s", "4", "5"):
+        assert re.search(rf"^{figure}\s", stdout, re.MULTILINE), f"figure {figure} missing:\n{stdout}"
+    data = json.loads(out.read_text())
+    ids = {figure["id"] for figure in data["figures"]}
+    assert {"1", "2", "3", "4", "5"} <= ids
+    for figure in data["figures"]:
+        assert figure["chainlens"] > 0
+        if figure["baseline"] is not None:
+            assert figure["baseline"] > 0 and figure["ratio"] > 0
