@@ -27,6 +27,9 @@ const DEFAULT_EXAMPLE = {
   grad_output: null,
 };
 
+const PLAY_ICON = '<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 2.5v11l9-5.5z"/></svg>';
+const PAUSE_ICON = '<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 3h3v10H4zM9 3h3v10H9z"/></svg>';
+
 const $ = (selector) => document.querySelector(selector);
 
 // Layout runs in a Web Worker: big graphs never freeze the page.
@@ -241,7 +244,7 @@ function showStep() {
   $('#step-label').dataset.position = String(position);
   $('#step-label').dataset.phase = view.phase;
   const play = $('#step-play');
-  play.textContent = playing ? '❚❚' : '▶';
+  play.innerHTML = playing ? PAUSE_ICON : PLAY_ICON;
   play.setAttribute('aria-label', playing ? 'Pause (Space)' : 'Play (Space)');
   play.setAttribute('aria-pressed', String(playing));
   $('#step-speed').value = String(speed);

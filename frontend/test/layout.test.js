@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import ELK from 'elkjs/lib/elk.bundled.js';
+import { cardWidth, CARD, fromElkLayout, layoutGraph, midpoint, toElkGraph } from '../src/layout.js';
+import { fixture } from './load.js';
+
+const chain = fixture('chain-rule');
+const shared = fixture('shared-parameter');
+const mlp = fixture('regression-mlp');
+
+function centreY(box) {
+  return box.y + box.height / 2;
+}
+
+test('toElkGraph: one box per node, one edge per operand, keyed by source-target-slot', () => {
+  const graph = toElkGraph(chain);
+  assert.equal(graph.children.length, chain.nodes.length);
+  assert.deepEqual(graph.edges.map((edge) => edge.id), ['0-2-0', '1-2-1', '2-4-0', '3-4-1']);
+  assert.equal(graph.layoutOptions['elk.direction'], 'RIGHT');
+});
+
+test('toElkGraph: x * x gives two edges into two different ports', () => {
+  const square = {
+    nodes: [
+      { id: 0, op: 'input', name: 'x', label: 'x', shape: [], value: 3, grad: 6, inputs: [] },
+      { id: 1, op: 'mul', name: 'y', label: 'y', shape: [], value: 9, grad: 1, inputs: [0, 0] },
+    ],
+  };
+  const { edges } = toElkGraph(square);
+  assert.equal(edges.length, 2);
+  assert.notEqual(edges[0].id, edges[1].id);
+  assert.notEqual(edges[0].targets[0], edges[1].targets[0]);
+});
+
+test('card width grows with the label and stays within bounds', () => {
+  const short = cardWidth(chain.nodes[0]);
+  const long = cardWidth({ ...chain.nodes[0], label: 'linear(x, W1, b1)' });
+  assert.ok(short >= CARD.minWidth && long > short && long <= CARD.maxWidth);
+});
+
+test('chain rule layout: inputs left, output right, left operand above the right one', async () => {
+  const layout = await layoutGraph(new ELK(), chain);
+  const box = (id) => layout.nodes[id];
+  const [x, y, q, z, f] = [0, 1, 2, 3, 4].map(box);
+  assert.ok(x.x < q.x && y.x < q.x && q.x < f.x && z.x < f.x, 'left to right by dependency');
+  assert.ok(centreY(x) < centreY(y), 'x (slot 0 of q = x + y) above y');
+  assert.ok(centreY(q) < centreY(z), 'q (slot 0 of f = q * z) above z');
+  for (const edge of layout.edges) assert.ok(edge.points.length >= 2, `edge ${edge.key} is routed`);
+});
+
+test('operand order is kept in the shared-parameter graph and the MLP', async () => {
+  for (const response of [shared, mlp]) {
+    const layout = await layoutGraph(new ELK(), response);
+    for (const node of response.nodes) {
+      for (let slot = 1; slot < node.inputs.length; slot += 1) {
+        const above = layout.nodes[node.inputs[slot - 1]];
+        const below = layout.nodes[node.inputs[slot]];
+        if (node.inputs[slot - 1] === node.inputs[slot]) continue;
+        // Compare where the edges arrive: the ports are in slot order even when sources share a layer.
+        const arriving = (s) => layout.edges.find((edge) => edge.target === node.id && edge.slot === s).points.at(-1)[1];
+        assert.ok(arriving(slot - 1) < arriving(slot), `${node.label}: slot ${slot - 1} enters above slot ${slot}`);
+        assert.ok(above && below);
+      }
+    }
+  }
+});
+
+test('fromElkLayout reads positions and routes without ELK', () => {
+  const laidOut = {
+    width: 300,
+    height: 100,
+    children: chain.nodes.map((node, i) => ({ id: `n${node.id}`, x: i * 10, y: 5, width: 120, height: 74 })),
+    edges: [{ id: '0-2-0', sections: [{ startPoint: { x: 1, y: 2 }, bendPoints: [{ x: 3, y: 4 }], endPoint: { x: 5, y: 6 } }] }],
+  };
+  const layout = fromElkLayout(chain, laidOut);
+  assert.deepEqual(layout.nodes[2], { id: 2, x: 20, y: 5, width: 120, height: 74 });
+  assert.deepEqual(layout.edges[0].points, [[1, 2], [3, 4], [5, 6]]);
+  assert.deepEqual(layout.edges[1].points, [], 'an edge ELK did not route has no points');
+});
+
+test('midpoint halves the length of a polyline', () => {
+  assert.deepEqual(midpoint([[0, 0], [10, 0], [10, 10]]), [10, 0]);
+  assert.deepEqual(midpoint([[0, 0], [4, 0]]), [2, 0]);
+});
