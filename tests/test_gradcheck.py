@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from app.core import evaluate
+from app.engine.errors import ProgramError
 from app.engine.ops import OPS
 
 EPS = 1e-6
@@ -47,7 +48,8 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.kind}:{self.program.removeprefix('out = ')}"
+        shapes = " ".join(f"{name}{shape}".replace(" ", "") for name, shape, _ in self.inputs)
+        return f"{self.kind}:{self.program.removeprefix('out = ')}:{shapes}"
 
 
 def _case(kind, program, **inputs):
@@ -165,6 +167,7 @@ DOMAINS: dict[str, list[Case]] = {
         _case("broadcast", "out = linear(x, W, b)", x=((4, 3), "real"), W=((3, 2), "real"), b=((1, 2), "real")),
         _case("broadcast", "out = linear(x, W, b)", x=((3,), "real"), W=((3, 2), "real"), b=((4, 1), "real")),
         _case("batched", "out = linear(x, W, b)", x=((2, 4, 3), "real"), W=((3, 2), "real"), b=((2,), "real")),
+        _case("broadcast", "out = linear(x, W, b)", x=((4, 3), "real"), W=((3, 2), "real"), b=((2, 1, 2), "real")),
         _case("vector", "out = linear(x, W, b)", x=((3,), "real"), W=((3,), "real"), b=((), "real")),
     ],
     "transpose": [
@@ -264,7 +267,12 @@ def _loss(case: Case, values: dict[str, np.ndarray], c: np.ndarray) -> float:
 
 
 def check_gradients(case: Case, values: dict[str, np.ndarray], c: np.ndarray) -> None:
-    result = evaluate(case.program, _request(case, values), grad_output=_as_json(c))
+    try:
+        result = evaluate(case.program, _request(case, values), grad_output=_as_json(c))
+    except ProgramError:
+        raise
+    except Exception as exc:  # an engine crash is a failed check, said plainly
+        raise AssertionError(f"{case.program}: the engine raised {type(exc).__name__}: {exc}") from exc
     for name, shape, dom in case.inputs:
         grad = result.grads[_input_node(result, name)]
         if _is_label(dom):

@@ -1,0 +1,238 @@
+"""Run the parity programs of tests/parity_programs.py in PyTorch and write tests/fixtures/torch_parity.json.
+
+    .venv/bin/python scripts/make_parity_fixtures.py           # rewrite the fixture file
+    .venv/bin/python scripts/make_parity_fixtures.py --check   # exit 1 if the file is out of date
+
+PyTorch sees each program through its own small interpreter here: the program is parsed with
+Python's `ast` (never evaluated) and each call is mapped onto torch, float64 throughout, with
+the semantics DESIGN.md fixes: `linear(x, W, b) = x @ W + b` with W of shape (in, out), `mse`
+= F.mse_loss (mean), `softmax_cross_entropy` = F.cross_entropy with integer labels, `max`/`min`
+= torch.amax/amin, `transpose` = permute. It shares no code with the engine's parser or op table;
+the only engine code used is `app.engine.inputs.decode`, so that `{"init": ...}` inputs are the
+very numbers the engine sees.
+
+For every case the fixture holds the materialized inputs, the output's value, and the value and
+gradient of every named node (inputs and assigned names, in the order the program creates them;
+a name assigned again appears once per assignment, as in the engine).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "torch_parity.json"
+for path in (str(ROOT), str(ROOT / "tests")):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from app.engine.inputs import decode  # noqa: E402
+from app.engine.limits import Limits  # noqa: E402
+from parity_programs import CASES  # noqa: E402
+
+DTYPE = torch.float64
+MAX_ELEMENTS = Limits().max_tensor_elements
+
+
+def _dims(x: torch.Tensor, axis) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(x.ndim))
+    return (axis,) if isinstance(axis, int) else tuple(axis)
+
+
+def _cross_entropy(logits, labels):
+    return F.cross_entropy(logits, labels.detach().to(torch.long))
+
+
+def _mse(pred, target):
+    with warnings.catch_warnings():  # PyTorch warns when it broadcasts pred against target
+        warnings.simplefilter("ignore", UserWarning)
+        return F.mse_loss(pred, target)
+
+
+def _transpose(x, axes=None):
+    return x.permute(tuple(reversed(range(x.ndim))) if axes is None else tuple(axes))
+
+
+def _reshape(x, shape):
+    return torch.reshape(x, (shape,) if isinstance(shape, int) else tuple(shape))
+
+
+# name -> (number of tensor operands, function of the operands and the literal parameters)
+TORCH_OPS: dict[str, tuple[int, Any]] = {
+    "add": (2, torch.add),
+    "sub": (2, torch.sub),
+    "mul": (2, torch.mul),
+    "div": (2, torch.div),
+    "pow": (2, torch.pow),
+    "maximum": (2, torch.maximum),
+    "minimum": (2, torch.minimum),
+    "neg": (1, torch.neg),
+    "exp": (1, torch.exp),
+    "log": (1, torch.log),
+    "sqrt": (1, torch.sqrt),
+    "abs": (1, torch.abs),
+    "sin": (1, torch.sin),
+    "cos": (1, torch.cos),
+    "tanh": (1, torch.tanh),
+    "sigmoid": (1, torch.sigmoid),
+    "relu": (1, torch.relu),
+    "matmul": (2, torch.matmul),
+    "sum": (1, lambda x, axis=None, keepdims=False: torch.sum(x, dim=_dims(x, axis), keepdim=keepdims)),
+    "mean": (1, lambda x, axis=None, keepdims=False: torch.mean(x, dim=_dims(x, axis), keepdim=keepdims)),
+    "max": (1, lambda x, axis=None, keepdims=False: torch.amax(x, dim=_dims(x, axis), keepdim=keepdims)),
+    "min": (1, lambda x, axis=None, keepdims=False: torch.amin(x, dim=_dims(x, axis), keepdim=keepdims)),
+    "softmax": (1, lambda x, axis=-1: torch.softmax(x, dim=axis)),
+    "log_softmax": (1, lambda x, axis=-1: torch.log_softmax(x, dim=axis)),
+    "mse": (2, _mse),
+    "softmax_cross_entropy": (2, _cross_entropy),
+    "linear": (3, lambda x, W, b: torch.matmul(x, W) + b),
+    "transpose": (1, _transpose),
+    "reshape": (1, _reshape),
+}
+_BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
+           ast.Pow: torch.pow, ast.MatMult: torch.matmul}
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+class TorchRun:
+    """One program in PyTorch: forward, then backward from the output with grad_output."""
+
+    def __init__(self, program: str, inputs: dict[str, Any]) -> None:
+        self.decoded = {name: decode(name, raw, MAX_ELEMENTS) for name, raw in inputs.items()}
+        self.env: dict[str, torch.Tensor] = {}
+        self.leaves: dict[str, torch.Tensor] = {}
+        self.named: list[tuple[str, torch.Tensor]] = []  # named nodes in creation order
+        self._named_ids: set[int] = set()
+        output = None
+        for statement in ast.parse(program).body:
+            if isinstance(statement, ast.Assign):
+                (target,) = statement.targets
+                value = self.expr(statement.value)
+                self._name(target.id, value)
+                self.env[target.id] = value
+                output = value
+            elif isinstance(statement, ast.Expr):
+                output = self.expr(statement.value)
+            else:
+                raise ValueError(f"not a parity program statement: {ast.dump(statement)}")
+        self.output = output
+
+    def _name(self, name: str, tensor: torch.Tensor) -> None:
+        if id(tensor) not in self._named_ids:  # the engine names a node once, by its first name
+            self._named_ids.add(id(tensor))
+            self.named.append((name, tensor))
+
+    def _tensor(self, number: float) -> torch.Tensor:
+        return torch.tensor(float(number), dtype=DTYPE)
+
+    def resolve(self, name: str) -> torch.Tensor:
+        if name in self.env:
+            return self.env[name]
+        if name in self.leaves:
+            return self.leaves[name]
+        if name in self.decoded:
+            given = self.decoded[name]
+            leaf = torch.tensor(given.value, dtype=DTYPE).reshape(given.shape).requires_grad_(given.requires_grad)
+            self.leaves[name] = leaf
+            self._name(name, leaf)
+            return leaf
+        return self._tensor(CONSTANTS[name])
+
+    def expr(self, node: ast.expr) -> torch.Tensor:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return self._tensor(node.value)
+        if isinstance(node, ast.Name):
+            return self.resolve(node.id)
+        if isinstance(node, ast.BinOp):
+            return _BINARY[type(node.op)](self.expr(node.left), self.expr(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            if isinstance(node.operand, ast.Constant):
+                return self._tensor(-node.operand.value)  # -2 is a constant, as in the engine
+            return torch.neg(self.expr(node.operand))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+            return self.expr(node.operand)
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            return _transpose(self.expr(node.value))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            arity, fn = TORCH_OPS[node.func.id]
+            operands = [self.expr(arg) for arg in node.args[:arity]]
+            params = [ast.literal_eval(arg) for arg in node.args[arity:]]
+            keywords = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+            return fn(*operands, *params, **keywords)
+        raise ValueError(f"not a parity program expression: {ast.dump(node)}")
+
+    def backward(self, grad_output: Any) -> None:
+        for _, tensor in self.named:
+            if tensor.requires_grad and not tensor.is_leaf:
+                tensor.retain_grad()
+        if not self.output.requires_grad:
+            return
+        if grad_output is None:
+            seed = torch.ones_like(self.output)
+        else:
+            seed = torch.tensor(grad_output, dtype=DTYPE).reshape(self.output.shape)
+        self.output.backward(gradient=seed)
+
+
+def plain(tensor: torch.Tensor | None):
+    """A tensor as JSON: a float for 0-d, nested lists otherwise, None for no gradient."""
+    if tensor is None:
+        return None
+    return tensor.detach().tolist() if tensor.ndim else float(tensor.detach())
+
+
+def run_case(case: dict) -> dict:
+    """The fixture entry of one case, computed in PyTorch."""
+    run = TorchRun(case["program"], case["inputs"])
+    run.backward(case["grad_output"])
+    return {
+        "program": case["program"],
+        "grad_output": case["grad_output"],
+        "inputs": {
+            name: {"value": plain(torch.tensor(given.value, dtype=DTYPE)), "shape": list(given.shape),
+                   "requires_grad": given.requires_grad}
+            for name, given in run.decoded.items()
+        },
+        "output": plain(run.output),
+        "nodes": [{"name": name, "value": plain(t), "grad": plain(t.grad)} for name, t in run.named],
+    }
+
+
+def build() -> dict:
+    return {
+        "generator": "scripts/make_parity_fixtures.py",
+        "torch": torch.__version__.split("+")[0],
+        "dtype": "float64",
+        "cases": {case["id"]: run_case(case) for case in CASES},
+    }
+
+
+def encode(data: dict) -> str:
+    return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = encode(build())
+    if "--check" in argv:
+        current = FIXTURE.read_text() if FIXTURE.exists() else ""
+        if current != text:
+            print(f"{FIXTURE.relative_to(ROOT)} is out of date: run scripts/make_parity_fixtures.py", file=sys.stderr)
+            return 1
+        return 0
+    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+    FIXTURE.write_text(text)
+    print(f"wrote {len(CASES)} cases to {FIXTURE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
