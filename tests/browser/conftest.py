@@ -1,0 +1,131 @@
+"""Browser-test fixtures: a real uvicorn server on a free port, headless Chromium via Playwright,
+and a page that fails the test on any console error or uncaught exception.
+
+Chromium: $CHAINLENS_CHROMIUM, else /usr/bin/chromium, else Playwright's own download.
+The page's assets must be built (`npm run build`, which `make test` runs first).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("CHAINLENS_CHROMIUM")
+    if configured:
+        return configured
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    if not (ROOT / "app" / "static" / "dist" / "app.js").is_file():
+        pytest.fail("the UI is not built: run `npm ci && npm run build` (make test does it)")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the chainlens server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class ConsoleWatch:
+    """Every console error and uncaught page exception of the pages it watches."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.allowed: list[str] = []
+
+    def allow(self, text: str) -> None:
+        """Expects a console error containing `text`: Chromium logs every 4xx response as one,
+        so a test that provokes an API error on purpose says so."""
+        self.allowed.append(text)
+
+    def unexpected(self) -> list[str]:
+        return [error for error in self.errors if not any(text in error for text in self.allowed)]
+
+    def watch(self, page: Page) -> Page:
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        return page
+
+
+@pytest.fixture
+def console():
+    watch = ConsoleWatch()
+    yield watch
+    assert watch.unexpected() == [], f"console errors: {watch.unexpected()}"
+
+
+@pytest.fixture
+def new_page(browser, console):
+    """Opens pages in one fresh context per test; console errors fail the test."""
+    context = browser.new_context(viewport=VIEWPORT)
+    yield lambda: console.watch(context.new_page())
+    context.close()
+
+
+@pytest.fixture
+def page(new_page) -> Page:
+    return new_page()
+
+
+@pytest.fixture
+def screenshot():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page: Page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return save
