@@ -271,8 +271,17 @@ def bench_http_chain(url: str, sizes: Sizes, torch_s: float, figures: list[Figur
     figures.append(Figure("3s", "  response size", size, "bytes"))
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
 def throughput(url: str, method: str, path: str, body: bytes | None, clients: int, total: int,
-               max_seconds: float) -> dict:
+               max_seconds: float, server_pid: int | None = None) -> dict:
     """Requests per second from `clients` threads, each with its own keep-alive connection, until
     `total` requests are done or `max_seconds` have passed."""
     import httpx
@@ -300,20 +309,27 @@ def throughput(url: str, method: str, path: str, body: bytes | None, clients: in
         thread.start()
     deadline[0] = time.perf_counter() + max_seconds + 60  # provisional, until every client is ready
     barrier.wait(timeout=60)
+    cpu_before = cpu_seconds(server_pid)
     start = time.perf_counter()
     deadline[0] = start + max_seconds
     for thread in threads:
         thread.join(timeout=max_seconds + 60)
     elapsed = time.perf_counter() - start
+    cpu_after = cpu_seconds(server_pid)
     if errors:
         raise RuntimeError(f"{method} {path}: {errors[0]}")
     count = sum(done)
-    return {"requests": count, "seconds": elapsed, "rps": count / elapsed}
+    result = {"requests": count, "seconds": elapsed, "rps": count / elapsed}
+    if cpu_before is not None and cpu_after is not None and count:
+        # Client-independent: how much of a core the server used, and its CPU time per request.
+        result["server_busy"] = (cpu_after - cpu_before) / elapsed
+        result["server_cpu_us_per_request"] = (cpu_after - cpu_before) / count * 1e6
+    return result
 
 
-def bench_small(url: str, sizes: Sizes, figures: list[Figure], details: dict) -> None:
+def bench_small(url: str, pid: int, sizes: Sizes, figures: list[Figure], details: dict) -> None:
     body = json.dumps(workloads.SMALL_REQUEST).encode()
-    args = (sizes.clients, sizes.small_requests, sizes.max_seconds)
+    args = (sizes.clients, sizes.small_requests, sizes.max_seconds, pid)
     healthz = throughput(url, "GET", "/healthz", None, *args)
     post = throughput(url, "POST", "/graph/backward", body, *args)
     details["small_requests"] = {"clients": sizes.clients, "post": post, "healthz": healthz}
@@ -423,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[3] POST /graph/backward of the chain, server pid {pid} at {url} ...", flush=True)
         bench_http_chain(url, sizes, torch_chain_s, figures, details)
         print("[4] small requests ...", flush=True)
-        bench_small(url, sizes, figures, details)
+        bench_small(url, pid, sizes, figures, details)
     print("[5] memory ...", flush=True)
     bench_memory(sizes, figures, details)
 
@@ -444,6 +460,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "
           f"{s['healthz']['requests']} GET /healthz in {s['healthz']['seconds']:.2f} s "
           f"({s['clients']} httpx client threads in this process, one uvicorn worker, same machine)")
+    if "server_busy" in s["post"] and "server_busy" in s["healthz"]:
+        print(f"  server CPU per request: POST {s['post']['server_cpu_us_per_request']:.0f} us, "
+              f"GET /healthz {s['healthz']['server_cpu_us_per_request']:.0f} us; server busy "
+              f"{s['post']['server_busy']:.0%} / {s['healthz']['server_busy']:.0%} of a core "
+              f"(below 100%: the clients, not the server, set the pace)")
     print(f"total {time.perf_counter() - started:.1f} s; load average at the end "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
