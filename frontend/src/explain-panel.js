@@ -11,6 +11,8 @@ export function createExplainPanel(root) {
     title.className = `step-title ${explanation.kind}`;
     title.textContent = heading;
     root.append(title);
+    // Matrices make tall lines: set them a size smaller so a step fits the panel.
+    root.classList.toggle('has-matrix', explanation.lines.some((line) => line.tex.includes('bmatrix')));
     for (const line of explanation.lines) {
       const math = document.createElement('div');
       math.className = 'math';

@@ -9,8 +9,14 @@
  */
 import { elementCount, flatten, formatNumber, formatShape, isScalar, isSummary } from './tensor.js';
 
-/** Tensors up to this many elements (and at most 2-D) are written out as matrices. */
+/** Tensors up to this many elements (at most 2-D, at most 6 columns) are written out as matrices. */
 export const MAX_MATRIX_ELEMENTS = 16;
+const MAX_MATRIX_COLUMNS = 6;
+
+/** Small enough to write out element by element without the line running off the panel. */
+export function isWritable(shape) {
+  return shape.length <= 2 && elementCount(shape) <= MAX_MATRIX_ELEMENTS && (shape.at(-1) ?? 1) <= MAX_MATRIX_COLUMNS;
+}
 
 const FUNCTION_NAMES = new Set([
   'exp', 'log', 'sqrt', 'abs', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sum', 'mean', 'max', 'min',
@@ -85,7 +91,7 @@ export function texValue(value, shape, { parenthesizeNegative = false } = {}) {
   if (isSummary(value)) {
     return `\\left[\\,${formatShape(value.shape).replace('×', '\\times ')}\\text{ tensor, mean }${texNumber(value.mean)}\\,\\right]`;
   }
-  if (shape.length <= 2 && elementCount(shape) <= MAX_MATRIX_ELEMENTS) {
+  if (isWritable(shape)) {
     const { data, rows, cols } = flatten(value, shape);
     const lines = [];
     for (let r = 0; r < rows; r += 1) {
@@ -105,7 +111,7 @@ export function textValue(value, shape) {
   if (value === null || value === undefined) return '—';
   if (isScalar(value)) return formatNumber(value);
   if (isSummary(value)) return `${formatShape(value.shape)} tensor (mean ${formatNumber(value.mean)})`;
-  if (shape.length <= 2 && elementCount(shape) <= MAX_MATRIX_ELEMENTS) {
+  if (isWritable(shape)) {
     // At most 2-D here, so the nesting is shallow.
     const nested = (item) => (Array.isArray(item) ? `[${item.map(nested).join(', ')}]` : formatNumber(item));
     return nested(value);
@@ -156,7 +162,7 @@ export function explainForward(response, step) {
   const symbolic = applyOp(node, operands.map((operand) => ({
     tex: operandTex(operand.label), rawTex: texLabel(operand.label), text: operandText(operand.label),
   })), false);
-  const allSmall = [node, ...operands].every((n) => isScalar(n.value) || (!isSummary(n.value) && n.shape.length <= 2 && elementCount(n.shape) <= MAX_MATRIX_ELEMENTS));
+  const allSmall = [node, ...operands].every((n) => isScalar(n.value) || (!isSummary(n.value) && isWritable(n.shape)));
   const texParts = [];
   const textParts = [];
   if (node.name) {

@@ -165,6 +165,7 @@ async function run({ position = 0, selected = null } = {}) {
   if (runId !== state.runId) return;
   const renderStart = performance.now();
   probe.lastLayoutMs = renderStart - layoutStart;
+  probe.lastLayoutEngine = layout.engine;
   state.response = response;
   state.timeline = buildTimeline(response);
   state.layout = layout;
@@ -180,7 +181,7 @@ async function run({ position = 0, selected = null } = {}) {
   probe.nodeCount = response.nodes.length;
   probe.runs += 1;
   probe.ready = true;
-  setStatus('');
+  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '');
 }
 
 function setStatus(text) {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ELK from 'elkjs/lib/elk.bundled.js';
-import { cardWidth, CARD, fromElkLayout, layoutGraph, midpoint, toElkGraph } from '../src/layout.js';
+import {
+  assignLayers, cardWidth, CARD, fromElkLayout, layoutGraph, longEdgeWork, MAX_LONG_EDGE_WORK, midpoint, toElkGraph,
+} from '../src/layout.js';
 import { fixture } from './load.js';
 
 const chain = fixture('chain-rule');
@@ -81,4 +83,48 @@ test('fromElkLayout reads positions and routes without ELK', () => {
 test('midpoint halves the length of a polyline', () => {
   assert.deepEqual(midpoint([[0, 0], [10, 0], [10, 10]]), [10, 0]);
   assert.deepEqual(midpoint([[0, 0], [4, 0]]), [2, 0]);
+});
+
+function recurrence(steps) {
+  // h = tanh(h * w + b) `steps` times, w and b shared by every step.
+  const nodes = [
+    { id: 0, op: 'input', name: 'h0', label: 'h0', shape: [], value: 0.5, grad: 0, inputs: [] },
+    { id: 1, op: 'input', name: 'w', label: 'w', shape: [], value: 0.8, grad: 0, inputs: [] },
+    { id: 2, op: 'input', name: 'b', label: 'b', shape: [], value: 0.1, grad: 0, inputs: [] },
+  ];
+  let h = 0;
+  for (let i = 0; i < steps; i += 1) {
+    const id = nodes.length;
+    nodes.push({ id, op: 'mul', name: null, label: 'h * w', shape: [], value: 0, grad: 0, inputs: [h, 1] });
+    nodes.push({ id: id + 1, op: 'add', name: null, label: 'h * w + b', shape: [], value: 0, grad: 0, inputs: [id, 2] });
+    nodes.push({ id: id + 2, op: 'tanh', name: 'h', label: 'h', shape: [], value: 0, grad: 0, inputs: [id + 1] });
+    h = id + 2;
+  }
+  return { nodes, output: h };
+}
+
+test('layers: ops right of their operands, inputs just left of their first use', () => {
+  const layer = assignLayers(chain);
+  assert.deepEqual(Array.from(layer), [0, 0, 1, 1, 2]);
+  const deep = recurrence(3);
+  const layers = assignLayers(deep);
+  assert.equal(layers[1], 0, 'w sits left of its first consumer');
+  assert.equal(layers[deep.output], 9);
+});
+
+test('long shared edges are counted, and a graph past the budget gets the quick layout', async () => {
+  assert.equal(longEdgeWork(chain), 0);
+  const small = recurrence(3);
+  assert.ok(longEdgeWork(small) > 0);
+  const huge = recurrence(160);
+  assert.ok(longEdgeWork(huge) > MAX_LONG_EDGE_WORK);
+  const neverCalled = { layout: () => assert.fail('ELK must not be asked for this graph') };
+  const layout = await layoutGraph(neverCalled, huge);
+  assert.equal(layout.engine, 'quick');
+  assert.equal(layout.nodes.length, huge.nodes.length);
+  for (const node of huge.nodes) {
+    for (const source of node.inputs) assert.ok(layout.nodes[source].x < layout.nodes[node.id].x);
+  }
+  const edge = layout.edges.find((item) => item.key === '1-3-1');
+  assert.equal(edge.points.length, 4, 'one cubic segment, as render.js draws ELK splines');
 });
