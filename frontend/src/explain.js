@@ -300,7 +300,22 @@ export function explainView(response, view) {
     };
   }
   const index = view.position - 1;
-  return view.current.phase === 'forward'
+  const explanation = view.current.phase === 'forward'
     ? explainForward(response, view.current)
     : explainBackward(response, view.current, index);
+  if (view.phase === 'done' && view.inBackward) explanation.notes.push(summary(response));
+  return explanation;
+}
+
+const MAX_SUMMARY_GRADS = 8;
+
+/** The last step also sums up: every input's gradient, as the whole pass produced it. */
+function summary(response) {
+  const out = response.nodes[response.output];
+  const grads = response.nodes
+    .filter((node) => node.op === 'input' && node.grad !== null)
+    .map((node) => `∂${operandText(out.label)}/∂${node.label} = ${isScalar(node.grad) ? formatNumber(node.grad) : `${formatShape(node.shape)} tensor`}`);
+  const shown = grads.slice(0, MAX_SUMMARY_GRADS).join(', ');
+  const more = grads.length > MAX_SUMMARY_GRADS ? ` and ${grads.length - MAX_SUMMARY_GRADS} more (click an input to inspect it)` : '';
+  return `Backward pass complete${grads.length ? `: ${shown}${more}` : ''}.`;
 }

@@ -19,7 +19,8 @@ export const ELK_OPTIONS = {
   'elk.algorithm': 'layered',
   'elk.direction': 'RIGHT',
   'elk.edgeRouting': 'SPLINES',
-  'elk.layered.spacing.nodeNodeBetweenLayers': '70',
+  // Wide gaps between layers leave room for the gradient labels on the edges.
+  'elk.layered.spacing.nodeNodeBetweenLayers': '100',
   'elk.spacing.nodeNode': '26',
   'elk.spacing.edgeNode': '18',
   // NETWORK_SIMPLEX placement with spline routing took 30 s on a 100-node graph; this is ~1 s.
@@ -181,7 +182,7 @@ export function quickLayout(response) {
   for (const node of response.nodes) {
     (columns[layer[node.id]] ||= []).push(node);
   }
-  const gapX = 70;
+  const gapX = 100;
   const gapY = 26;
   const pad = 20;
   const boxes = new Array(response.nodes.length);

@@ -72,6 +72,13 @@ const inspector = createInspector($('#inspector'), {
 
 function noteEdited() {
   $('#run').classList.add('attention');
+  // The picker names an example only while the program still is that example.
+  const picker = $('#example-select');
+  const example = state.examples.find((item) => item.id === picker.value);
+  if (example && example.expression !== programEditor.value) {
+    picker.value = '';
+    $('#example-description').textContent = '';
+  }
 }
 
 // ------------------------------------------------------------------ running a program
@@ -171,7 +178,7 @@ async function run({ position = 0, selected = null } = {}) {
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
-  graph.fit(false);
+  graph.fit(false, { readable: true });
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
   $('#step-slider').max = String(state.timeline.total);
   showStep();
@@ -326,7 +333,7 @@ function bindControls() {
   $('#export-png').addEventListener('click', () => state.layout && exportPng($('#graph'), state.layout));
   $('#export-json').addEventListener('click', () => state.response && exportJson(state.response));
   document.addEventListener('keydown', onKey);
-  window.addEventListener('resize', () => graph.fit(false));
+  window.addEventListener('resize', () => graph.fit(false, { readable: true }));
 }
 
 const STEP_KEYS = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last', ' ': 'toggle' };

@@ -11,6 +11,9 @@ import { formatNumber, formatValueShort, isScalar } from './tensor.js';
 const DURATION = 260;
 /** Faint gradient labels on every finished edge only while the graph stays readable. */
 const MAX_EDGES_WITH_LABELS = 40;
+/** Below this zoom a card's numbers cannot be read; big graphs open at READABLE_SCALE instead. */
+const MIN_READABLE_SCALE = 0.4;
+const READABLE_SCALE = 0.8;
 
 export function createGraphView(svgElement, { onSelect }) {
   const svg = d3.select(svgElement);
@@ -175,16 +178,27 @@ export function createGraphView(svgElement, { onSelect }) {
     labelLayer.raise();
   }
 
-  /** Scales and centres the whole graph in the view. */
-  function fit(animate = true) {
+  /**
+   * Scales and centres the whole graph in the view. With `readable`, a graph that would shrink
+   * past legibility is shown at a readable zoom from its inputs (left edge) instead; stepping
+   * then pans along (see reveal) and the fit button still shows everything.
+   */
+  function fit(animate = true, { readable = false } = {}) {
     if (!layout) return;
     const { width, height } = svgElement.getBoundingClientRect();
     if (!width || !height) return;
     const margin = 24;
     const scale = Math.min(1.4, (width - 2 * margin) / layout.width, (height - 2 * margin) / layout.height);
-    const transform = d3.zoomIdentity
+    let transform = d3.zoomIdentity
       .translate((width - layout.width * scale) / 2, (height - layout.height * scale) / 2)
       .scale(scale);
+    if (readable && scale < MIN_READABLE_SCALE) {
+      const first = layout.nodes[0];
+      const centreY = first ? first.y + first.height / 2 : layout.height / 2;
+      transform = d3.zoomIdentity
+        .translate(margin, height / 2 - centreY * READABLE_SCALE)
+        .scale(READABLE_SCALE);
+    }
     (animate ? svg.transition().duration(DURATION) : svg).call(zoom.transform, transform);
   }
 

@@ -81,3 +81,9 @@ test('values as text: numbers, non-finite strings, summaries', () => {
   assert.equal(textValue({ truncated: true, shape: [784, 100], min: 0, max: 1, mean: 0.5, norm: 3 }, [784, 100]),
     '784×100 tensor (mean 0.5)');
 });
+
+test('the last step sums up every input gradient', () => {
+  const explanation = explainAt(chain, chain.steps.length);
+  assert.equal(explanation.notes.at(-1), 'Backward pass complete: ∂f/∂x = -4, ∂f/∂y = -4, ∂f/∂z = 3.');
+  assert.ok(!explainAt(chain, 5).notes.some((note) => note.startsWith('Backward pass complete')));
+});
