@@ -38,7 +38,12 @@ export function createInspector(root, { onClose, onJump }) {
 
     const facts = element('dl', 'facts');
     addFact(facts, 'shape', formatShape(node.shape));
-    if (op) addFact(facts, 'op', `${op.syntax} — ${op.doc}`);
+    if (op) {
+      addFact(facts, 'op', `${op.syntax} — ${op.doc}`);
+      // The op table's local derivatives, one per operand, named as the op table names them.
+      const rules = (op.derivatives || []).filter((rule) => rule.formula).map((rule) => rule.formula);
+      if (rules.length) addFact(facts, 'derivatives', rules.join('\n'));
+    }
     if (node.params) addFact(facts, 'params', Object.entries(node.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', '));
     if (span) {
       const link = element('button', 'link-button');

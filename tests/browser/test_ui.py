@@ -50,6 +50,7 @@ def test_chain_rule_loads_drawn_and_steps_to_the_gradients(page, server_url, scr
     for label in ("x", "y", "z", "q", "f"):
         assert grad_shown(page, label) == "—"
     # Left to right, left operand above the right one.
+    screenshot(page, "chain-rule-start")
     box = {label: card(page, label).bounding_box() for label in ("x", "y", "q", "z", "f")}
     assert box["x"]["x"] < box["q"]["x"] < box["f"]["x"]
     assert box["x"]["y"] < box["y"]["y"] and box["q"]["y"] < box["z"]["y"]
@@ -78,6 +79,8 @@ def test_chain_rule_loads_drawn_and_steps_to_the_gradients(page, server_url, scr
     card(page, "z").click()
     expect(page.locator("#inspector .big-number.value")).to_have_text("-4")
     expect(page.locator("#inspector .big-number.grad")).to_have_text("3")
+    card(page, "f").click()
+    expect(page.locator("#inspector .facts")).to_contain_text("∂out/∂a = b")  # from GET /ops
     screenshot(page, "chain-rule-inspector")
 
 
