@@ -39,6 +39,7 @@ from app.engine.shapes import (
     normalize_axes,
     reduced_shape,
     size,
+    unbroadcast,
 )
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -260,18 +261,36 @@ def _reshape_shape(x, shape):
 # --- forward and backward of the ops that are not elementwise --------------------------------------
 
 
-def _matmul_grads(grad, a, b):
-    """∂L/∂a and ∂L/∂b of a @ b with numpy's rules for 1-D operands (promoted, then squeezed)."""
+def _matmul_operands(grad, a, b):
+    """a and b promoted to 2-D as numpy's matmul promotes 1-D operands, and grad in that shape."""
     a2 = a[np.newaxis, :] if a.ndim == 1 else a
     b2 = b[:, np.newaxis] if b.ndim == 1 else b
     g2 = np.reshape(grad, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+    return a2, b2, g2
+
+
+# Each operand's vjp computes only its own product: the other one would be thrown away.
+def _matmul_grad_a(grad, a, b):
+    """∂L/∂a of a @ b, with numpy's rules for 1-D operands (promoted, then squeezed)."""
+    a2, b2, g2 = _matmul_operands(grad, a, b)
     grad_a = g2 @ np.swapaxes(b2, -1, -2)
+    return grad_a[..., 0, :] if a.ndim == 1 else grad_a
+
+
+def _matmul_grad_b(grad, a, b):
+    """∂L/∂b of a @ b, with numpy's rules for 1-D operands (promoted, then squeezed)."""
+    a2, b2, g2 = _matmul_operands(grad, a, b)
     grad_b = np.swapaxes(a2, -1, -2) @ g2
-    if a.ndim == 1:
-        grad_a = grad_a[..., 0, :]
-    if b.ndim == 1:
-        grad_b = grad_b[..., :, 0]
-    return grad_a, grad_b
+    return grad_b[..., :, 0] if b.ndim == 1 else grad_b
+
+
+def _linear_grad(matmul_grad):
+    """A vjp of linear's x or W: the bias may have broadcast the output to more batch axes than
+    x @ W has, so the gradient is first summed back to the shape of x @ W."""
+    def vjp(grad, out, x, W, b):
+        inner = _matmul_shape(np.shape(x), np.shape(W))
+        return matmul_grad(unbroadcast(grad, inner)[0] if np.shape(grad) != inner else grad, x, W)
+    return vjp
 
 
 def _sum_vjp(grad, out, x, axis=None, keepdims=False):
@@ -333,7 +352,8 @@ def _mse_vjp_pred(grad, out, pred, target):
 
 
 def _transpose_vjp(grad, out, x, axes=None):
-    return np.transpose(grad, None if axes is None else np.argsort(axes))
+    # argsort inverts the permutation only once negative axes are made positive.
+    return np.transpose(grad, None if axes is None else np.argsort([a % np.ndim(x) for a in axes]))
 
 
 # --- the table -----------------------------------------------------------------------------------
@@ -398,8 +418,8 @@ _OPS = [
     Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
        _matmul_shape, lambda m, a, b: np.matmul(a, b),
        ("∂L/∂{a} = ∂L/∂{out} @ {b}ᵀ", "∂L/∂{b} = {a}ᵀ @ ∂L/∂{out}"),
-       vjp=(lambda grad, out, a, b: _matmul_grads(grad, a, b)[0],
-            lambda grad, out, a, b: _matmul_grads(grad, a, b)[1]),
+       vjp=(lambda grad, out, a, b: _matmul_grad_a(grad, a, b),
+            lambda grad, out, a, b: _matmul_grad_b(grad, a, b)),
        work=_matmul_work, syntax="{a} @ {b}"),
     Op("sum", _UNARY, "Sum over `axis` (all axes when None).", _reduce_shape,
        lambda m, x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
@@ -441,9 +461,7 @@ _OPS = [
     Op("linear", ("x", "W", "b"), "x @ W + b with W of shape (in, out), as the tutorial's Linear layer.",
        _linear_shape, lambda m, x, W, b: np.matmul(x, W) + b,
        ("∂L/∂{x} = ∂L/∂{out} @ {W}ᵀ", "∂L/∂{W} = {x}ᵀ @ ∂L/∂{out}", "∂L/∂{b} = ∂L/∂{out}"),
-       vjp=(lambda grad, out, x, W, b: _matmul_grads(grad, x, W)[0],
-            lambda grad, out, x, W, b: _matmul_grads(grad, x, W)[1],
-            lambda grad, out, x, W, b: grad),
+       vjp=(_linear_grad(_matmul_grad_a), _linear_grad(_matmul_grad_b), lambda grad, out, x, W, b: grad),
        work=lambda out, x, W, b: size(out) * (x[-1] + 1), syntax="linear({x}, {W}, {b})"),
     Op("transpose", _UNARY, "Reverses the axes (or permutes them by `axes`); also written x.T.",
        _transpose_shape, lambda m, x, axes=None: np.transpose(x, axes),
