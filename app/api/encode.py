@@ -107,26 +107,29 @@ def _spans(graph) -> list[dict]:
     ]
 
 
-def _formulas(graph, records: list[tuple], labels: list[str]) -> list[str]:
+def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> list[str]:
     """Each backward step's local-derivative formula, with node labels in the op's template.
 
-    Formatting is cached by op, slot and labels: a program that repeats a line (h = tanh(h * w + b))
-    repeats its formulas too.
+    A node's formulas (one per operand) are filled in once, when its first step needs them, and
+    cached by op and labels: a program that repeats a line (h = tanh(h * w + b)) repeats its
+    formulas too.
     """
     labels = [_formula_label(label) for label in labels]
     ops, args = graph.ops, graph.args
-    cache: dict[tuple, str] = {}
+    cache: dict[tuple, tuple[str, ...]] = {}
+    per_node: list[tuple[str, ...] | None] = [None] * len(ops)
     texts = []
-    for record in records:
-        node, slot = record[0], record[2]
-        operands = args[node]
-        op = ops[node]
-        key = (op.name, slot, labels[node], *[labels[j] for j in operands])
-        text = cache.get(key)
-        if text is None:
-            names = dict(zip(op.operands, key[3:]), out=labels[node])
-            text = cache[key] = op.formulas[slot].format(**names)
-        texts.append(text)
+    for node, slot in zip(step_nodes, slots):
+        formulas = per_node[node]
+        if formulas is None:
+            op = ops[node]
+            key = (op.name, labels[node], *[labels[j] for j in args[node]])
+            formulas = cache.get(key)
+            if formulas is None:
+                names = dict(zip(op.operands, key[2:]), out=labels[node])
+                formulas = cache[key] = tuple(template.format(**names) for template in op.formulas)
+            per_node[node] = formulas
+        texts.append(formulas[slot])
     return texts
 
 
@@ -146,7 +149,8 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -
         op.name if op is not None else ("constant" if constant else "input")
         for op, constant in zip(graph.ops, graph.constant)
     ]
-    labels = [graph.label(node) for node in range(len(graph))]
+    label = graph.label
+    labels = [name if name is not None else label(node) for node, name in enumerate(graph.names)]
     nodes = [
         {"id": node, "op": kind, "name": name, "label": label, "shape": shape, "value": value,
          "grad": grad, "inputs": operands, "span": span}
@@ -160,18 +164,17 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -
             nodes[node]["params"] = params
 
     steps: list[dict] = [{"phase": "forward", "node": node} for node in result.forward]
-    records = result.records
-    if records:
-        upstreams = brief.many([grads[record[0]] for record in records])
-        locals_ = brief.many([record[3] for record in records])
-        contributions = brief.many([record[4] for record in records])
-        accumulated = brief.many([record[5] for record in records])
+    if result.records:
+        # One transpose of the records (laid out as Step) into columns, each encoded in one pass.
+        step_nodes, step_inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
         steps += [
-            {"phase": "backward", "node": record[0], "input": record[1], "slot": record[2], "upstream": upstream,
+            {"phase": "backward", "node": node, "input": operand, "slot": slot, "upstream": upstream,
              "local": {"formula": formula, "value": local}, "contribution": contribution,
-             "accumulated": so_far, "summed_axes": record[6]}
-            for record, upstream, formula, local, contribution, so_far in zip(
-                records, upstreams, _formulas(graph, records, labels), locals_, contributions, accumulated
+             "accumulated": so_far, "summed_axes": axes}
+            for node, operand, slot, upstream, formula, local, contribution, so_far, axes in zip(
+                step_nodes, step_inputs, slots, brief.many([grads[node] for node in step_nodes]),
+                _formulas(graph, step_nodes, slots, labels), brief.many(locals_), brief.many(contributions),
+                brief.many(accumulated), summed,
             )
         ]
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -166,9 +167,38 @@ class Op:
     def differentiable(self, slot: int) -> bool:
         return self.local is not None or self.vjp[slot] is not None
 
+    @cached_property
+    def scalar(self) -> Callable[..., tuple] | None:
+        """Elementwise ops on Python floats in one call: (operands...) -> (out, ∂out/∂operand, ...).
+
+        The forward pass of a scalar node computes its local derivatives along with its value (they
+        cost a few float operations), so the backward pass over scalar nodes is multiplications
+        only: on a 10,000-node scalar chain the per-edge calls were a third of the engine's time.
+        """
+        return None if self.local is None else _scalar_kernel(self.forward, self.local)
+
     def signature(self) -> str:
         params = [f"{p.name}={p.default!r}" if not p.required else p.name for p in self.params]
         return f"{self.name}({', '.join(list(self.operands) + params)})"
+
+
+def _scalar_kernel(forward: Callable, local: tuple[Callable, ...]) -> Callable[..., tuple]:
+    # Written out per arity: a call with *args costs more than the float arithmetic inside it.
+    if len(local) == 1:
+        (d_x,) = local
+
+        def unary(x):
+            out = forward(SCALAR, x)
+            return out, d_x(SCALAR, out, x)
+
+        return unary
+    d_a, d_b = local
+
+    def binary(a, b):
+        out = forward(SCALAR, a, b)
+        return out, d_a(SCALAR, out, a, b), d_b(SCALAR, out, a, b)
+
+    return binary
 
 
 # --- shape rules ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.engine.ops import ARRAY, SCALAR, OpError
+from app.engine.ops import ARRAY, OpError
 from app.engine.shapes import unbroadcast
 
 
@@ -58,31 +58,42 @@ class Result:
         return self.graph.values
 
 
-def forward(graph: Graph) -> list[int]:
-    """Compute every op node's value in place; returns the op nodes in the order computed."""
+def forward(graph: Graph) -> tuple[list[int], list[Any]]:
+    """Compute every op node's value in place.
+
+    Returns the op nodes in the order computed, and per node the tuple (value, local derivatives...)
+    of a scalar node (None for the others), which the backward pass multiplies by.
+    """
     order = graph.computed()
     ops, args, params, values, scalar, shapes = (
         graph.ops, graph.args, graph.params, graph.values, graph.scalar, graph.shapes,
     )
+    scalar_locals: list[Any] = [None] * len(ops)
     for node in order:
         op = ops[node]
-        operands = [values[j] for j in args[node]]
+        operand_ids = args[node]
         try:
             if scalar[node]:
-                values[node] = op.forward(SCALAR, *operands)
+                if len(operand_ids) == 2:
+                    computed = op.scalar(values[operand_ids[0]], values[operand_ids[1]])
+                else:
+                    computed = op.scalar(values[operand_ids[0]])
+                values[node] = computed[0]
+                scalar_locals[node] = computed
                 continue
+            operands = [values[j] for j in operand_ids]
             kwargs = params[node]
             out = op.forward(ARRAY, *operands, **kwargs) if kwargs else op.forward(ARRAY, *operands)
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
         values[node] = float(out) if not shapes[node] else out
-    return order
+    return order, scalar_locals
 
 
-def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list[tuple]]:
+def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any) -> tuple[list[Any], list[tuple]]:
     """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed."""
-    ops, args, values, scalar, shapes, requires_grad = (
-        graph.ops, graph.args, graph.values, graph.scalar, graph.shapes, graph.requires_grad,
+    ops, args, values, shapes, requires_grad = (
+        graph.ops, graph.args, graph.values, graph.shapes, graph.requires_grad,
     )
     grads: list[Any] = [None] * len(ops)
     steps: list[tuple] = []
@@ -95,23 +106,27 @@ def backward(graph: Graph, order: list[int], seed: Any) -> tuple[list[Any], list
         upstream = grads[node]
         if upstream is None:
             continue  # the output does not depend on this node
-        op = ops[node]
         operand_ids = args[node]
+        computed = scalar_locals[node]
+        if computed is not None:  # Python floats throughout: no shapes to reconcile
+            slot = 0
+            for operand in operand_ids:
+                if requires_grad[operand]:
+                    local = computed[slot + 1]
+                    contribution = upstream * local
+                    so_far = grads[operand]
+                    so_far = contribution if so_far is None else so_far + contribution
+                    grads[operand] = so_far
+                    record((node, operand, slot, local, contribution, so_far, ()))
+                slot += 1
+            continue
+        op = ops[node]
         operands = [values[j] for j in operand_ids]
         out = values[node]
         for slot, operand in enumerate(operand_ids):
-            if not requires_grad[operand]:
+            if not requires_grad[operand] or not op.differentiable(slot):
                 continue
-            if scalar[node]:  # Python floats throughout: no shapes to reconcile
-                local = op.local[slot](SCALAR, out, *operands)
-                contribution = upstream * local
-                summed = ()
-            else:
-                if not op.differentiable(slot):
-                    continue
-                local, contribution, summed = _tensor_edge(
-                    graph, node, slot, upstream, out, operands, shapes[operand]
-                )
+            local, contribution, summed = _tensor_edge(graph, node, slot, upstream, out, operands, shapes[operand])
             so_far = grads[operand]
             so_far = contribution if so_far is None else so_far + contribution
             grads[operand] = so_far
@@ -155,10 +170,10 @@ def seed_for(graph: Graph, grad_output: Any) -> Any:
 def run(graph: Graph, grad_output: Any = None, with_backward: bool = True) -> Result:
     """Forward, then (unless told not to) backward, with numpy's inf and nan as answers."""
     with np.errstate(all="ignore"):
-        order = forward(graph)
+        order, scalar_locals = forward(graph)
         if not with_backward:
             return Result(graph, order, None, [])
-        grads, steps = backward(graph, order, seed_for(graph, grad_output))
+        grads, steps = backward(graph, order, scalar_locals, seed_for(graph, grad_output))
     return Result(graph, order, grads, steps)
 
 
