@@ -1,6 +1,7 @@
 """Every route through the HTTP layer, every class of error, and the server's health after each."""
 from __future__ import annotations
 
+import gc
 import json
 
 import numpy as np
@@ -256,3 +257,26 @@ def test_unknown_route_is_a_json_404(client):
     response = client.get("/nope")
     assert response.status_code == 404
     assert response.json()["error"]["kind"] == "not_found"
+
+
+def test_overlapping_requests_keep_the_garbage_collector_paused_until_the_last_ends():
+    from app.api.graph import _gc_paused
+
+    first, second = _gc_paused(), _gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second request is still building its graph
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_concurrent_requests_and_errors_leave_the_garbage_collector_on(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    programs = ["h = tanh(h * w + b)\n" * 300, "y = tahn(h)", "y = h * w + b"]
+    inputs = {"h": 0.3, "w": 0.5, "b": 0.1}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda k: post(client, programs[k % 3], inputs).status_code, range(24)))
+    assert statuses == [200, 422, 200] * 8
+    assert gc.isenabled()

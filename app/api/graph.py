@@ -1,8 +1,9 @@
 """POST /graph/backward and /graph/forward: thin routes over app.core.evaluate."""
 from __future__ import annotations
 
+import contextlib
 import gc
-
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
@@ -37,6 +38,29 @@ _EXAMPLES = {
 }
 Program = Annotated[GraphRequest, Body(openapi_examples=_EXAMPLES)]
 
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector until the last of the requests that paused it is done.
+
+    Requests run concurrently in the thread pool: a plain disable/enable pair would let the first
+    request to finish turn the collector back on under another one still building its graph.
+    """
+    global _gc_pausers
+    with _gc_lock:
+        _gc_pausers += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if not _gc_pausers:
+                gc.enable()
+
 
 def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
     # A plain `def` route: FastAPI runs it in its thread pool, so a long computation never blocks
@@ -45,14 +69,12 @@ def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
     # no cycles, and collections triggered by their sheer number (scanning every live object of the
     # server each time) slowed the building of a 10k-node graph several-fold.
     settings = request.app.state.settings
-    gc.disable()
     try:
-        result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits, backward=backward)
-        content = graph_body(result, settings.max_full_elements, settings.max_step_elements)
+        with _gc_paused():
+            result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits, backward=backward)
+            content = graph_body(result, settings.max_full_elements, settings.max_step_elements)
     except ProgramError as exc:
         return program_error_response(exc, body.expression)
-    finally:
-        gc.enable()
     return Response(content, media_type="application/json")
 
 
