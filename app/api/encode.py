@@ -94,17 +94,14 @@ def _formula_label(label: str) -> str:
     return label if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({label})"
 
 
-def _spans(graph) -> list[dict]:
-    """Every node's span as line and column, found for all nodes at once with searchsorted."""
+def _line_columns(graph) -> list[list[int]]:
+    """Lines and columns of every node's span start and end, found for all nodes at once."""
     line_starts = np.array(SourceMap(graph.source).line_starts)
-    result = []
+    columns = []
     for offsets in (np.array(graph.starts), np.array(graph.ends)):
         lines = np.searchsorted(line_starts, offsets, side="right")
-        result += [lines.tolist(), (offsets - line_starts[lines - 1] + 1).tolist()]
-    return [
-        {"line": line, "column": column, "end_line": end_line, "end_column": end_column}
-        for line, column, end_line, end_column in zip(*result)
-    ]
+        columns += [lines.tolist(), (offsets - line_starts[lines - 1] + 1).tolist()]
+    return columns
 
 
 def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> list[str]:
@@ -153,10 +150,11 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -
     labels = [name if name is not None else label(node) for node, name in enumerate(graph.names)]
     nodes = [
         {"id": node, "op": kind, "name": name, "label": label, "shape": shape, "value": value,
-         "grad": grad, "inputs": operands, "span": span}
-        for node, kind, name, label, shape, value, grad, operands, span in zip(
+         "grad": grad, "inputs": operands,
+         "span": {"line": line, "column": column, "end_line": end_line, "end_column": end_column}}
+        for node, kind, name, label, shape, value, grad, operands, line, column, end_line, end_column in zip(
             range(len(graph)), kinds, graph.names, labels, graph.shapes, values, node_grads, graph.args,
-            _spans(graph),
+            *_line_columns(graph),
         )
     ]
     for node, params in enumerate(graph.params):
