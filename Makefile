@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: serve test setup setup-test assets bench clean
+.PHONY: serve test setup setup-test assets bench latency clean
 
 serve: setup assets
 	$(PY) -m app
@@ -37,6 +37,9 @@ assets: node_modules/.installed
 
 bench: setup-test
 	$(PY) bench/run.py
+
+latency: setup-test
+	$(PY) bench/latency.py
 
 clean:
 	rm -rf $(VENV) node_modules app/static/dist test-output

@@ -1,4 +1,5 @@
-"""The benchmark command runs end to end at tiny sizes and prints all five figures.
+"""The benchmark commands run end to end: bench/run.py at tiny sizes prints all five figures,
+bench/latency.py with a few requests names its three.
 
 Nothing here is about time: the figures are ratios to report, never to assert.
 """
@@ -14,11 +15,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest.importorskip("torch")
-pytest.importorskip("micrograd")
-
 
 def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("micrograd")
     out = tmp_path / "bench.json"
     completed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--json", str(out)],
@@ -36,3 +36,11 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
         assert figure["chainlens"] > 0
         if figure["baseline"] is not None:
             assert figure["baseline"] > 0 and figure["ratio"] > 0
+
+
+def test_latency_runs_and_names_every_figure():
+    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "latency.py"), "--requests", "3"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    for name in ("machine:", "POST /graph/backward chain-rule", "POST /graph/backward regression-mlp", "GET /healthz"):
+        assert name in completed.stdout, f"{name} missing:\n{completed.stdout}"
