@@ -10,11 +10,13 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api import errors, graph, meta, ui
 from app.api.body_limit import BodyLimit
+from app.memory import keep_freed_memory
 from app.settings import Settings, load_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    keep_freed_memory()  # here rather than in __main__: each uvicorn worker process runs this
     app = FastAPI(
         title="chainlens",
         version="0.1.0",
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(graph.router)
     app.include_router(meta.router)
     app.include_router(ui.router)
-    ui.STATIC_DIR.mkdir(exist_ok=True)
-    app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR)), name="static")
+    # check_dir=False: without built assets the page says how to build them (instead of the app
+    # failing to start, or creating the folder inside a read-only install).
+    app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR), check_dir=False), name="static")
     return app

@@ -38,3 +38,12 @@ def test_no_eval_or_exec_in_app():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in {"eval", "exec", "compile", "__import__"}, path
+
+
+def test_the_server_process_keeps_freed_memory_on_linux():
+    """create_app raises glibc's trim and mmap thresholds (app/memory.py); CI runs on glibc Linux."""
+    import sys
+
+    from app.memory import keep_freed_memory
+
+    assert keep_freed_memory() is sys.platform.startswith("linux")
