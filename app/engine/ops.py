@@ -302,6 +302,8 @@ def _matmul_operands(grad, a, b):
 # Each operand's vjp computes only its own product: the other one would be thrown away.
 def _matmul_grad_a(grad, a, b):
     """∂L/∂a of a @ b, with numpy's rules for 1-D operands (promoted, then squeezed)."""
+    if a.ndim == 2 and b.ndim == 2:  # the common case, with nothing to promote or broadcast
+        return grad @ b.T
     a2, b2, g2 = _matmul_operands(grad, a, b)
     grad_a = g2 @ np.swapaxes(b2, -1, -2)
     return grad_a[..., 0, :] if a.ndim == 1 else grad_a
@@ -309,6 +311,8 @@ def _matmul_grad_a(grad, a, b):
 
 def _matmul_grad_b(grad, a, b):
     """∂L/∂b of a @ b, with numpy's rules for 1-D operands (promoted, then squeezed)."""
+    if a.ndim == 2 and b.ndim == 2:
+        return a.T @ grad
     a2, b2, g2 = _matmul_operands(grad, a, b)
     grad_b = np.swapaxes(a2, -1, -2) @ g2
     return grad_b[..., :, 0] if b.ndim == 1 else grad_b
@@ -353,7 +357,8 @@ def _log_softmax(x, axis=-1):
 
 def _class_indices(labels, classes: int) -> np.ndarray:
     flat = np.atleast_1d(np.asarray(labels, dtype=np.float64))
-    if not np.all(np.isfinite(flat)) or np.any(flat != np.round(flat)):
+    # NaN fails `flat == round(flat)`; ±inf pass it but fall outside the range checked next.
+    if not (flat == flat.round()).all():
         raise OpError("labels must be integer class indices")
     if flat.size and (flat.min() < 0 or flat.max() >= classes):
         raise OpError(f"labels must be class indices in [0, {classes - 1}], got {flat.min():g}..{flat.max():g}")
@@ -370,7 +375,7 @@ def _cross_entropy(logits, labels):
 
 def _cross_entropy_vjp(grad, out, logits, labels):
     rows = np.atleast_2d(logits)
-    picked = _class_indices(labels, rows.shape[-1])
+    picked = np.atleast_1d(labels).astype(np.intp)  # checked by the forward pass, which ran first
     delta = _softmax(rows, -1)  # a fresh array: nothing cached is overwritten
     delta[np.arange(rows.shape[0]), picked] -= 1.0
     return np.reshape(delta * (grad / rows.shape[0]), np.shape(logits))
