@@ -48,65 +48,98 @@ class Graph:
         return len(self.ops)
 
     # --- building -----------------------------------------------------------------------------
-
-    def _push(self, op, args, params, shape, start, end, value, requires_grad, scalar, constant):
-        node = len(self.ops)
-        if node >= self.limits.max_nodes:
-            raise LimitExceeded(
-                f"the program needs more than {self.limits.max_nodes} nodes (the limit)", start=start, end=end
-            )
-        self.ops.append(op)
-        self.args.append(args)
-        self.params.append(params)
-        self.shapes.append(shape)
-        self.names.append(None)
-        self.starts.append(start)
-        self.ends.append(end)
-        self.values.append(value)
-        self.requires_grad.append(requires_grad)
-        self.scalar.append(scalar)
-        self.constant.append(constant)
-        return node
+    # Building is the hot loop of parsing (one call per node of a 10,000-node program), so the
+    # appends are written out in leaf and apply instead of going through a shared helper, and
+    # apply decides the common case (an elementwise op on scalars) without building any list.
 
     def leaf(self, name: str | None, value: Any, shape: tuple[int, ...], requires_grad: bool,
              start: int, end: int) -> int:
         """An input (with a name) or a constant (without); its value is already decoded."""
-        node = self._push(None, (), None, shape, start, end, value, requires_grad, not shape, name is None)
-        self.names[node] = name
+        node = len(self.ops)
+        if node >= self.limits.max_nodes:
+            raise self._too_many_nodes(start, end)
+        self.ops.append(None)
+        self.args.append(())
+        self.params.append(None)
+        self.shapes.append(shape)
+        self.names.append(name)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.values.append(value)
+        self.requires_grad.append(requires_grad)
+        self.scalar.append(not shape)
+        self.constant.append(name is None)
         return node
 
     def apply(self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int) -> int:
+        """An op node on existing nodes; its shape, size and cost are checked here, in that order."""
         shapes = self.shapes
-        operand_shapes = [shapes[j] for j in args]
-        if op.local is not None and not any(operand_shapes):
-            shape: tuple[int, ...] = ()  # elementwise on scalars: the common case, decided fast
-            elements = 1
+        requires = self.requires_grad
+        # One pass over the operands: are they all scalars (then an elementwise op is a scalar,
+        # with no shape rule to run: the common case), and does any of them require a gradient?
+        scalar = op.local is not None
+        requires_grad = False
+        for j in args:
+            if shapes[j]:
+                scalar = False
+            if requires[j]:
+                requires_grad = True
+        if scalar:
+            shape: tuple[int, ...] = ()
+            work = self.work + 1
         else:
-            try:
-                shape = op.shape(*operand_shapes, **params) if params else op.shape(*operand_shapes)
-            except ShapeError as exc:
-                raise ProgramError(
-                    "shape_mismatch", self._shape_message(op, args, str(exc)), start=start, end=end
-                ) from None
-            elements = size(shape)
-            if elements > self.limits.max_tensor_elements:
-                raise LimitExceeded(
-                    f"{self.source[start:end]} would have shape {fmt(shape)}, {elements} elements; "
-                    f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
-                )
-            if op.work is not None:
-                elements = op.work(shape, *operand_shapes)
-        self.work += elements or 1
-        if self.work > self.limits.max_total_work:
+            shape, elements = self._checked_shape(op, args, params, start, end)
+            work = self.work + (elements or 1)
+            # An elementwise op with a scalar result has only scalar operands: run it on Python floats.
+            scalar = not shape and op.local is not None
+        limits = self.limits
+        if work > limits.max_total_work:
             raise LimitExceeded(
-                f"the program needs more than {self.limits.max_total_work} units of work (the limit)",
+                f"the program needs more than {limits.max_total_work} units of work (the limit)",
                 start=start, end=end,
             )
-        requires = self.requires_grad
-        requires_grad = True in [requires[j] for j in args]
-        # An elementwise op with a scalar result has only scalar operands: run it on Python floats.
-        return self._push(op, args, params, shape, start, end, None, requires_grad,
-                          not shape and op.local is not None, False)
+        self.work = work
+        ops = self.ops
+        node = len(ops)
+        if node >= limits.max_nodes:
+            raise self._too_many_nodes(start, end)
+        ops.append(op)
+        self.args.append(args)
+        self.params.append(params)
+        shapes.append(shape)
+        self.names.append(None)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.values.append(None)  # computed by the forward pass
+        requires.append(requires_grad)
+        self.scalar.append(scalar)
+        self.constant.append(False)
+        return node
+
+    def _checked_shape(self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None,
+                       start: int, end: int) -> tuple[tuple[int, ...], int]:
+        """The result's shape by the op's rule, and its cost; the shape and its size are checked."""
+        operand_shapes = [self.shapes[j] for j in args]
+        try:
+            shape = op.shape(*operand_shapes, **params) if params else op.shape(*operand_shapes)
+        except ShapeError as exc:
+            raise ProgramError(
+                "shape_mismatch", self._shape_message(op, args, str(exc)), start=start, end=end
+            ) from None
+        elements = size(shape)
+        if elements > self.limits.max_tensor_elements:
+            raise LimitExceeded(
+                f"{self.source[start:end]} would have shape {fmt(shape)}, {elements} elements; "
+                f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
+            )
+        if op.work is not None:
+            elements = op.work(shape, *operand_shapes)
+        return shape, elements
+
+    def _too_many_nodes(self, start: int, end: int) -> LimitExceeded:
+        return LimitExceeded(
+            f"the program needs more than {self.limits.max_nodes} nodes (the limit)", start=start, end=end
+        )
 
     def _shape_message(self, op: Op, args: tuple[int, ...], reason: str) -> str:
         names = op.operands

@@ -18,6 +18,11 @@ well inside Python's recursion limit.
 A parsed piece is a *term*, the tuple (node, literal, start, end): `node` is a graph node id, or
 -1 for a literal that is not (yet) a node. Numbers become constant nodes when used as operands;
 tuples, True, False and None only ever serve as op parameters (axis=(0, 1), keepdims=True).
+
+A long program is thousands of statements, so the commonest operands take short cuts that build
+exactly what the general path builds: expr reads a name that already has a node, and a call,
+without going through prefix, and a right operand that is such a name without recursing.
+tests/test_parse_speedpaths.py pins the graphs they build.
 """
 from __future__ import annotations
 
@@ -38,6 +43,12 @@ _POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
 # Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
 _INFIX = {text: (10 if text in "+-" else 20 if text in "*/@" else 40, OPS[name]) for text, name in BINARY_OPERATORS.items()}
 _UNARY_POWER = 30
+# What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
+_POSTFIX = frozenset((".", "(", "["))
+# How tightly the token after an operand binds to it: an infix operator's power, more than any
+# for a postfix token (it binds to the operand itself), and 0 for anything else.
+_TIGHTNESS = {text: power for text, (power, _) in _INFIX.items()} | dict.fromkeys(_POSTFIX, 100)
+_STARS = frozenset(("*", "**"))
 _LITERAL_NAMES = {"True": True, "False": False, "None": None}
 _AUGMENTED = {"+=", "-=", "*=", "/=", "@=", "**=", "//=", "%=", "&=", "|=", "^="}
 _COMPARISONS = {"<", ">", "==", "!=", "<=", ">="}
@@ -67,59 +78,86 @@ def parse(source: str, inputs: dict[str, Input], limits: Limits) -> Graph:
 
 
 class _Parser:
+    """The parse state: the tokens (parallel lists, see tokenize), the position, the names.
+
+    The common operand, a name that already has a node (a variable or an input used before),
+    is read in expr itself from `scope`, without the calls through prefix, name and resolve that
+    every other operand takes: on a long program most operands are such names.
+    """
+
+    __slots__ = (
+        "kinds", "texts", "starts", "pos", "graph", "inputs", "env", "scope", "depth", "max_depth",
+    )
+
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits) -> None:
-        self.tokens = tokenize(source)
+        self.kinds, self.texts, self.starts = tokenize(source)
         self.pos = 0
         self.graph = Graph(source, limits)
         self.inputs = inputs
         self.env: dict[str, int] = {}  # assigned names → their newest node
-        self.input_nodes: dict[str, int] = {}
+        # Every name that has a node → that node: assigned names (their newest node) and the
+        # inputs used so far. Only names that passed the checks of `name` get here.
+        self.scope: dict[str, int] = {}
         self.depth = 0
         self.max_depth = limits.max_nesting
+
+    # --- tokens -------------------------------------------------------------------------------
+
+    def end(self, pos: int) -> int:
+        """Where token `pos` ends: its start plus the length of its text."""
+        return self.starts[pos] + len(self.texts[pos])
+
+    def token(self, pos: int) -> tuple[str, str, int, int]:
+        """Token `pos` as (kind, text, start, end)."""
+        return self.kinds[pos], self.texts[pos], self.starts[pos], self.end(pos)
 
     # --- statements ---------------------------------------------------------------------------
 
     def program(self) -> Graph:
-        tokens = self.tokens
+        kinds = self.kinds
         output = None
         while True:
-            kind = tokens[self.pos][0]
+            kind = kinds[self.pos]
             if kind == END:
                 break
             if kind == NEWLINE:
                 self.pos += 1
                 continue
             output = self.statement()
-            kind, text, start, end = tokens[self.pos]
+            kind = kinds[self.pos]
             if kind == NEWLINE:
                 self.pos += 1
             elif kind != END:
-                raise self.unexpected(tokens[self.pos], after_term=True)
+                raise self.unexpected(self.pos, after_term=True)
         if output is None:
             raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
         self.graph.output = output
         return self.graph
 
     def statement(self) -> int:
-        kind, text, start, end = self.tokens[self.pos]
-        next_kind, next_text, next_start, next_end = self.tokens[self.pos + 1]
-        if kind == NAME and next_kind == OP:
-            if next_text == "=":
-                self.check_name(text, start, end)
-                self.pos += 2
-                node = self.operand(self.expr())
-                if self.graph.names[node] is None:
-                    self.graph.names[node] = text
-                self.env[text] = node
-                return node
-            if next_text in _AUGMENTED:
-                raise ProgramError(
-                    "forbidden",
-                    f"augmented assignment ({next_text}) is not part of the language; "
-                    f"write {text} = {text} {next_text[:-1]} ...",
-                    start=next_start, end=next_end,
-                )
-        return self.operand(self.expr())
+        texts = self.texts
+        pos = self.pos
+        text, next_text = texts[pos], texts[pos + 1]  # a statement is never END: pos + 1 exists
+        if next_text == "=" and self.kinds[pos] == NAME:
+            if text not in self.env:  # an assigned name has passed the check already
+                self.check_name(text, self.starts[pos], self.end(pos))
+            self.pos = pos + 2
+            term = self.expr()
+            node = term[0] if term[0] >= 0 else self.operand(term)
+            names = self.graph.names
+            if names[node] is None:
+                names[node] = text
+            self.env[text] = self.scope[text] = node
+            return node
+        if next_text in _AUGMENTED and self.kinds[pos] == NAME:
+            raise ProgramError(
+                "forbidden",
+                f"augmented assignment ({next_text}) is not part of the language; "
+                f"write {text} = {text} {next_text[:-1]} ...",
+                start=self.starts[pos + 1], end=self.end(pos + 1),
+            )
+        term = self.expr()
+        return term[0] if term[0] >= 0 else self.operand(term)
 
     def check_name(self, name: str, start: int, end: int) -> None:
         if name.startswith("__"):
@@ -134,33 +172,64 @@ class _Parser:
 
         A chain of one precedence is a loop here (each right operand returns at the next
         operator of the same power), so `x + x + ... + x` recurses one level, not once per `+`.
+
+        The commonest operands are read here as prefix would read them, with fewer calls: a name
+        with a node (see scope), and a call. The term being built is kept in four locals rather
+        than a tuple until it is returned.
         """
-        tokens = self.tokens
-        left = self.prefix()
-        while True:
-            kind, text, start, _ = tokens[self.pos]
-            binding = _INFIX.get(text) if kind == OP else None
-            if binding is None or binding[0] <= min_power:
-                return left
-            power, op = binding
-            self.pos += 1
-            if op is _POW:  # right-associative, and its right operand may carry a unary minus
-                self.enter(start)
-                right = self.expr(power - 1)
-                self.depth -= 1
+        texts, scope = self.texts, self.scope
+        pos = self.pos
+        text = texts[pos]
+        node = scope.get(text)
+        if node is not None and texts[pos + 1] not in _POSTFIX:  # a name is never the last token
+            self.pos = pos + 1
+            literal, start = None, self.starts[pos]
+            end = start + len(text)
+        else:
+            if text in OPS and texts[pos + 1] == "(":
+                term = self.call()
+                if texts[self.pos] in _POSTFIX:
+                    term = self.postfix(term)
             else:
-                right = self.expr(power)
-            operands = (
-                left[0] if left[0] >= 0 else self.operand(left),
-                right[0] if right[0] >= 0 else self.operand(right),
-            )
-            left = (self.graph.apply(op, operands, None, left[2], right[3]), None, left[2], right[3])
+                term = self.prefix()
+            node, literal, start, end = term
+        while True:
+            pos = self.pos
+            binding = _INFIX.get(texts[pos])  # only operator tokens have these texts
+            if binding is None or binding[0] <= min_power:
+                return (node, literal, start, end)
+            power, op = binding
+            pos += 1  # the right operand
+            right_node = scope.get(texts[pos]) if op is not _POW else None
+            if right_node is not None and _TIGHTNESS.get(texts[pos + 1], 0) <= power:
+                # A name with a node, followed by an operator that binds no tighter than this one
+                # (or by none): what expr(power) would return, read here.
+                self.pos = pos + 1
+                right_end = self.starts[pos] + len(texts[pos])
+                right = None
+            else:
+                self.pos = pos
+                if op is _POW:  # right-associative, and its right operand may carry a unary minus
+                    self.enter(self.starts[pos - 1])
+                    right = self.expr(power - 1)
+                    self.depth -= 1
+                else:
+                    right = self.expr(power)
+                right_node, _, _, right_end = right
+            # Number literals become constant nodes now, the left operand's first.
+            if node < 0:
+                node = self.operand((node, literal, start, end))
+            if right_node < 0:
+                right_node = self.operand(right)
+            node = self.graph.apply(op, (node, right_node), None, start, right_end)
+            literal, end = None, right_end
 
     def prefix(self) -> Term:
         """A unary minus or plus, or an atom with its postfix .T."""
-        kind, text, start, end = self.tokens[self.pos]
+        pos = self.pos
+        kind, text, start, end = self.kinds[pos], self.texts[pos], self.starts[pos], self.end(pos)
         if kind == OP and (text == "-" or text == "+"):
-            self.pos += 1
+            self.pos = pos + 1
             self.enter(start)
             operand = self.expr(_UNARY_POWER)  # -x ** 2 is -(x ** 2); -x * y is (-x) * y
             self.depth -= 1
@@ -173,36 +242,35 @@ class _Parser:
         if kind == NAME:
             term = self.name(text, start, end)
         elif kind == NUMBER:
-            self.pos += 1
+            self.pos = pos + 1
             term = (-1, _number(text, start, end), start, end)
         elif kind == OP and text == "(":
             term = self.parenthesized()
         else:
-            raise self.unexpected(self.tokens[self.pos], after_term=False)
-        kind, text, start, end = self.tokens[self.pos]
-        if kind == OP and (text == "." or text == "(" or text == "["):
+            raise self.unexpected(pos, after_term=False)
+        if self.texts[self.pos] in _POSTFIX:
             return self.postfix(term)
         return term
 
     def postfix(self, term: Term) -> Term:
-        tokens = self.tokens
+        texts = self.texts
         while True:
-            kind, text, start, end = tokens[self.pos]
-            if kind != OP or text not in (".", "(", "["):
+            pos = self.pos
+            if texts[pos] not in _POSTFIX:  # only operator tokens have these texts
                 return term
-            if text == ".":
-                name = tokens[self.pos + 1]
-                if name[0] == NAME and name[1] == "T":
-                    self.pos += 2
-                    term = self.apply(_TRANSPOSE, (self.operand(term),), None, term[2], name[3])
+            if texts[pos] == ".":
+                name_kind, name_text, name_end = self.kinds[pos + 1], texts[pos + 1], self.end(pos + 1)
+                if name_kind == NAME and name_text == "T":
+                    self.pos = pos + 2
+                    term = self.apply(_TRANSPOSE, (self.operand(term),), None, term[2], name_end)
                     continue
-                shown = name[1] if name[0] == NAME else ""
+                shown = name_text if name_kind == NAME else ""
                 raise ProgramError(
                     "forbidden",
                     f"attribute access (.{shown}) is not part of the language; only .T (transpose) is",
-                    start=start, end=name[3] if shown else end,
+                    start=self.starts[pos], end=name_end if shown else self.end(pos),
                 )
-            raise self.unexpected(tokens[self.pos], after_term=True)
+            raise self.unexpected(pos, after_term=True)
 
     def name(self, text: str, start: int, end: int) -> Term:
         """A variable, a constant, True/False/None, or the start of a call."""
@@ -212,31 +280,30 @@ class _Parser:
             self.pos += 1
             return (-1, _LITERAL_NAMES[text], start, end)
         if keyword.iskeyword(text):
-            raise self.unexpected(self.tokens[self.pos], after_term=False)
-        next_kind, next_text, _, _ = self.tokens[self.pos + 1]
-        if next_kind == OP and next_text == "(":
+            raise self.unexpected(self.pos, after_term=False)
+        if self.texts[self.pos + 1] == "(":
             return self.call()
         self.pos += 1
         return self.resolve(text, start, end)
 
     def parenthesized(self) -> Term:
-        tokens = self.tokens
-        open_start = tokens[self.pos][2]
+        kinds, texts = self.kinds, self.texts
+        open_start = self.starts[self.pos]
         self.pos += 1
         self.enter(open_start)
         items = []
         is_tuple = False
-        while not (tokens[self.pos][0] == OP and tokens[self.pos][1] == ")"):
+        while texts[self.pos] != ")":
             items.append(self.expr())
-            kind, text, _, _ = tokens[self.pos]
-            if kind == OP and text == ",":
+            text = texts[self.pos]
+            if text == ",":
                 is_tuple = True
                 self.pos += 1
-            elif not (kind == OP and text == ")"):
-                if kind in (NEWLINE, END):
+            elif text != ")":
+                if kinds[self.pos] in (NEWLINE, END):
                     raise self.unclosed(open_start)
-                raise self.unexpected(tokens[self.pos], after_term=True)
-        close_end = tokens[self.pos][3]
+                raise self.unexpected(self.pos, after_term=True)
+        close_end = self.end(self.pos)
         self.pos += 1
         self.depth -= 1
         if not is_tuple and len(items) == 1:
@@ -249,51 +316,57 @@ class _Parser:
         return (-1, tuple(literal for _, literal, _, _ in items), open_start, close_end)
 
     def call(self) -> Term:
-        tokens = self.tokens
-        _, name, start, name_end = tokens[self.pos]
+        """A function of the op table called by name: name '(' arguments ')'."""
+        kinds, texts = self.kinds, self.texts
+        pos = self.pos
+        name, start = texts[pos], self.starts[pos]
         op = OPS.get(name)
         if op is None:
             close = get_close_matches(name, list(OPS), n=3, cutoff=0.6)
             hint = f"; did you mean {' or '.join(close)}?" if close else "; the functions are listed at GET /ops"
             raise ProgramError(
-                "unknown_function", f"unknown function '{name}'{hint}", start=start, end=name_end, suggestions=close
+                "unknown_function", f"unknown function '{name}'{hint}",
+                start=start, end=start + len(name), suggestions=close,
             )
-        open_start = tokens[self.pos + 1][2]
-        self.pos += 2
+        open_start = self.starts[pos + 1]
+        self.pos = pos + 2
         self.enter(open_start)
         positional: list[Term] = []
         keywords: dict[str, Term] = {}
-        while not (tokens[self.pos][0] == OP and tokens[self.pos][1] == ")"):
-            kind, text, arg_start, arg_end = tokens[self.pos]
-            if kind == OP and text in ("*", "**"):
+        while texts[self.pos] != ")":
+            pos = self.pos
+            text = texts[pos]
+            if text in _STARS:
                 raise ProgramError(
                     "forbidden", f"starred arguments ({text}) are not part of the language",
-                    start=arg_start, end=arg_end,
+                    start=self.starts[pos], end=self.end(pos),
                 )
-            after = tokens[self.pos + 1]
-            if kind == NAME and after[0] == OP and after[1] == "=":
-                self.pos += 2
-                self.check_keyword(op, text, keywords, arg_start, arg_end)
+            if kinds[pos] == NAME and texts[pos + 1] == "=":  # a name is never the last token
+                self.pos = pos + 2
+                self.check_keyword(op, text, keywords, self.starts[pos], self.end(pos))
                 keywords[text] = self.expr()
             else:
-                if keywords:
+                if keywords and kinds[pos] != END:  # at the end, the value missing is the error
                     raise ProgramError(
                         "bad_arguments", "a positional argument cannot follow a keyword argument",
-                        start=arg_start, end=arg_end,
+                        start=self.starts[pos], end=self.end(pos),
                     )
                 positional.append(self.expr())
-            kind, text, _, _ = tokens[self.pos]
-            if kind == OP and text == ",":
+            text = texts[self.pos]
+            if text == ",":
                 self.pos += 1
-            elif not (kind == OP and text == ")"):
-                if kind in (NEWLINE, END):
+            elif text != ")":
+                if kinds[self.pos] in (NEWLINE, END):
                     raise self.unclosed(open_start)
-                raise self.unexpected(tokens[self.pos], after_term=True)
-        end = tokens[self.pos][3]
+                raise self.unexpected(self.pos, after_term=True)
+        end = self.starts[self.pos] + 1  # the end of ')'
         self.pos += 1
         self.depth -= 1
-        operands, params = self.bind(op, positional, keywords, start, end)
-        return self.apply(op, operands, params, start, end)
+        if not keywords and not op.params and len(positional) == len(op.operands):
+            operands, params = tuple(map(self.operand, positional)), None  # what bind would give
+        else:
+            operands, params = self.bind(op, positional, keywords, start, end)
+        return (self.graph.apply(op, operands, params, start, end), None, start, end)
 
     def check_keyword(self, op: Op, name: str, given: dict, start: int, end: int) -> None:
         names = [p.name for p in op.params]
@@ -316,7 +389,7 @@ class _Parser:
                 f"got {len(positional)} argument{'s' if len(positional) != 1 else ''}: {op.signature()}",
                 start=start, end=end,
             )
-        operands = tuple(self.operand(term) for term in positional[:count])
+        operands = tuple(map(self.operand, positional[:count]))
         if not op.params:
             return operands, None
         given = dict(zip((p.name for p in op.params), positional[count:]))
@@ -340,13 +413,11 @@ class _Parser:
     # --- names and nodes ----------------------------------------------------------------------
 
     def resolve(self, name: str, start: int, end: int) -> Term:
-        node = self.env.get(name)
-        if node is None:
-            node = self.input_nodes.get(name)
+        node = self.scope.get(name)
         if node is None and name in self.inputs:
             given = self.inputs[name]
             node = self.graph.leaf(name, given.value, given.shape, given.requires_grad, start, end)
-            self.input_nodes[name] = node
+            self.scope[name] = node
         if node is not None:
             return (node, None, start, end)
         if name in CONSTANTS:
@@ -390,15 +461,16 @@ class _Parser:
             )
 
     def unclosed(self, open_start: int) -> ProgramError:
-        kind, text, start, end = self.tokens[self.pos]
+        kind, text, start, end = self.token(self.pos)
         found = "the end of the line" if kind in (NEWLINE, END) else repr(text)
         return ProgramError(
             "syntax_error", f"expected ',' or ')' to close the '(' opened earlier, found {found}",
             start=start, end=max(end, start + 1) if kind != END else start,
         )
 
-    def unexpected(self, token: tuple, after_term: bool) -> ProgramError:
-        kind, text, start, end = token
+    def unexpected(self, pos: int, after_term: bool) -> ProgramError:
+        """The error for the token at `pos`, which cannot come where it does."""
+        kind, text, start, end = self.token(pos)
         where = {"start": start, "end": end}
         if kind == STRING:
             return ProgramError("forbidden", "strings are not part of the language", **where)
