@@ -16,6 +16,6 @@ class Limits:
     # The tutorial's 784-100-200-10 MLP on a batch of 32 costs about 3.3 million.
     max_total_work: int = 50_000_000
     # Parentheses and calls nested inside one another.
-    # Each level costs the parser about 7 Python frames: 100 levels stay well inside the
+    # Each level costs the parser at most about 7 Python frames: 100 levels stay well inside the
     # interpreter's limit of 1,000 frames, with room for the server's own.
     max_nesting: int = 100
