@@ -185,7 +185,7 @@ def bench_chain(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     result = run(graph)
     ours = leaf_grads(result, ("h", "w", "b"))
 
-    args = (statements, inputs["h"], inputs["w"], inputs["b"])
+    args = workloads.chain_baseline_args(sizes.chain_nodes)
     checks = {}
     cases = {
         "run": (run, lambda: parse(program, decoded(inputs, limits), limits)),
@@ -259,8 +259,7 @@ def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dic
     import httpx
 
     body = json.dumps(workloads.chain_request(sizes.chain_nodes)).encode()
-    inputs = workloads.CHAIN_INPUTS
-    torch_args = (workloads.chain_statements(sizes.chain_nodes), inputs["h"], inputs["w"], inputs["b"])
+    torch_args = workloads.chain_baseline_args(sizes.chain_nodes)
     headers = {"content-type": "application/json"}
     times, torch_times = [], []
     with httpx.Client(base_url=url, timeout=60.0) as client:

@@ -28,6 +28,11 @@ def chain_program(op_nodes: int) -> str:
     return "\n".join([CHAIN_LINE] * chain_statements(op_nodes))
 
 
+def chain_baseline_args(op_nodes: int) -> tuple[int, float, float, float]:
+    """The arguments of every chain baseline in bench/baselines.py: (statements, h, w, b)."""
+    return chain_statements(op_nodes), CHAIN_INPUTS["h"], CHAIN_INPUTS["w"], CHAIN_INPUTS["b"]
+
+
 def chain_request(op_nodes: int) -> dict:
     return {"expression": chain_program(op_nodes), "inputs": dict(CHAIN_INPUTS), "grad_output": None}
 
