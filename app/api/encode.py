@@ -146,8 +146,9 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -
         op.name if op is not None else ("constant" if constant else "input")
         for op, constant in zip(graph.ops, graph.constant)
     ]
-    label = graph.label
-    labels = [name if name is not None else label(node) for node, name in enumerate(graph.names)]
+    # graph.label gives the name first too; asking it only for unnamed nodes saves a call per name.
+    label_of = graph.label
+    labels = [name if name is not None else label_of(node) for node, name in enumerate(graph.names)]
     nodes = [
         {"id": node, "op": kind, "name": name, "label": label, "shape": shape, "value": value,
          "grad": grad, "inputs": operands,
