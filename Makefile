@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: serve test setup setup-test assets bench latency clean
+.PHONY: serve test setup setup-test assets bench latency profile clean
 
 serve: setup assets
 	$(PY) -m app
@@ -40,6 +40,9 @@ bench: setup-test
 
 latency: setup-test
 	$(PY) bench/latency.py
+
+profile: setup-test
+	$(PY) bench/profile.py
 
 clean:
 	rm -rf $(VENV) node_modules app/static/dist test-output

@@ -1,5 +1,5 @@
 """The benchmark commands run end to end: bench/run.py at tiny sizes prints all five figures,
-bench/latency.py with a few requests names its three.
+bench/latency.py with a few requests names its three, bench/profile.py prints its stages and tree.
 
 Nothing here is about time: the figures are ratios to report, never to assert.
 """
@@ -24,7 +24,7 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     stdout = completed.stdout
     assert "machine:" in stdout
-    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3s", "4", "5"):
+    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3h", "3s", "4", "5"):
         assert re.search(rf"^{figure}\s", stdout, re.MULTILINE), f"figure {figure} missing:\n{stdout}"
     data = json.loads(out.read_text())
     ids = {figure["id"] for figure in data["figures"]}
@@ -41,3 +41,14 @@ def test_latency_runs_and_names_every_figure():
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     for name in ("machine:", "POST /graph/backward chain-rule", "POST /graph/backward regression-mlp", "GET /healthz"):
         assert name in completed.stdout, f"{name} missing:\n{completed.stdout}"
+
+
+def test_profile_runs_and_prints_stages_and_tree():
+    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "profile.py"), "--nodes", "60", "--requests", "2"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    for stage in ("tokenize", "parse", "run", "graph_body", "total"):
+        assert re.search(rf"^  {stage}\s+\d+\.\d+ ms", completed.stdout, re.MULTILINE), completed.stdout
+    # The tree names the pipeline's functions, so a rename that breaks the profile shows here.
+    for function in ("evaluate", "graph_body"):
+        assert function in completed.stdout, completed.stdout

@@ -107,27 +107,24 @@ def _line_columns(graph) -> list[list[int]]:
 def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> list[str]:
     """Each backward step's local-derivative formula, with node labels in the op's template.
 
-    A node's formulas (one per operand) are filled in once, when its first step needs them, and
-    cached by op and labels: a program that repeats a line (h = tanh(h * w + b)) repeats its
-    formulas too.
+    A consumer's formulas (one per operand) are filled in once, and cached by op and labels: a
+    program that repeats a line (h = tanh(h * w + b)) repeats its formulas too.
     """
-    labels = [_formula_label(label) for label in labels]
+    distinct = {label: _formula_label(label) for label in set(labels)}
+    shown = list(map(distinct.__getitem__, labels))
+    shown_at = shown.__getitem__  # mapped over a node's operands without a comprehension's frame
     ops, args = graph.ops, graph.args
     cache: dict[tuple, tuple[str, ...]] = {}
-    per_node: list[tuple[str, ...] | None] = [None] * len(ops)
-    texts = []
-    for node, slot in zip(step_nodes, slots):
-        formulas = per_node[node]
+    per_node: dict[int, tuple[str, ...]] = {}
+    for node in dict.fromkeys(step_nodes):
+        op = ops[node]
+        key = (op.name, shown[node], *map(shown_at, args[node]))
+        formulas = cache.get(key)
         if formulas is None:
-            op = ops[node]
-            key = (op.name, labels[node], *[labels[j] for j in args[node]])
-            formulas = cache.get(key)
-            if formulas is None:
-                names = dict(zip(op.operands, key[2:]), out=labels[node])
-                formulas = cache[key] = tuple(template.format(**names) for template in op.formulas)
-            per_node[node] = formulas
-        texts.append(formulas[slot])
-    return texts
+            names = dict(zip(op.operands, key[2:]), out=key[1])
+            formulas = cache[key] = tuple(template.format(**names) for template in op.formulas)
+        per_node[node] = formulas
+    return [per_node[node][slot] for node, slot in zip(step_nodes, slots)]
 
 
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -> bytes:

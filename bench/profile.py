@@ -1,0 +1,95 @@
+"""Where the time of one big request goes: the server-side work of POST /graph/backward on the
+scalar chain of figure 3, profiled in-process.
+
+    .venv/bin/python bench/profile.py                 # 10,000 op-nodes, 20 requests (make profile)
+    .venv/bin/python bench/profile.py --nodes 300 --requests 2
+
+It prints two things:
+  - each stage timed bare (perf_counter, medians, GC paused as in the server): tokenize, parse
+    (which includes tokenize), run (forward + backward + step record) and graph_body (the JSON);
+  - pyinstrument's call tree of the same requests. Its hook costs time on every Python call, so
+    call-heavy code (the tokenizer, the parser) looks larger in the tree than it is; the bare
+    stage times are the ones to quote.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from pyinstrument import Profiler  # noqa: E402
+
+import workloads  # noqa: E402
+from app.api.encode import graph_body  # noqa: E402
+from app.core import evaluate  # noqa: E402
+from app.engine.inputs import decode  # noqa: E402
+from app.engine.run import run  # noqa: E402
+from app.lang import parse  # noqa: E402
+from app.lang.tokens import tokenize  # noqa: E402
+from app.memory import keep_freed_memory  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+
+def stage_times(request: dict, settings: Settings, repeat: int) -> dict[str, float]:
+    """Median seconds of each stage, one call of each per round."""
+    limits = settings.limits
+    source = request["expression"]
+    inputs = {name: decode(name, raw, limits.max_tensor_elements) for name, raw in request["inputs"].items()}
+    graph = parse(source, inputs, limits)
+    result = run(graph)
+    stages = {
+        "tokenize": lambda: tokenize(source),
+        "parse": lambda: parse(source, inputs, limits),
+        "run": lambda: run(parse(source, inputs, limits)),  # parse again: run() fills the graph's values
+        "graph_body": lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements),
+    }
+    times: dict[str, list[float]] = {name: [] for name in stages}
+    for _ in range(repeat):
+        for name, stage in stages.items():
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter()
+            stage()
+            times[name].append(time.perf_counter() - start)
+            gc.enable()
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    medians["run"] -= medians["parse"]
+    return medians
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=10_000, help="op-nodes in the chain (default 10,000)")
+    parser.add_argument("--requests", type=int, default=20, help="requests timed and profiled (default 20)")
+    args = parser.parse_args(argv)
+    keep_freed_memory()
+    settings = Settings()
+    request = workloads.chain_request(args.nodes)
+
+    medians = stage_times(request, settings, args.requests)
+    print(f"chain of {args.nodes} op-nodes, medians of {args.requests} rounds, without the profiler:")
+    for name, seconds in medians.items():
+        print(f"  {name:<10} {seconds * 1e3:8.2f} ms")
+    total = medians["parse"] + medians["run"] + medians["graph_body"]
+    print(f"  {'total':<10} {total * 1e3:8.2f} ms  (parse + run + graph_body; tokenize is inside parse)")
+
+    profiler = Profiler(interval=0.0005)
+    gc.disable()
+    profiler.start()
+    for _ in range(args.requests):
+        result = evaluate(request["expression"], request["inputs"], None, limits=settings.limits, backward=True)
+        graph_body(result, settings.max_full_elements, settings.max_step_elements)
+    profiler.stop()
+    gc.enable()
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
