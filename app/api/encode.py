@@ -1,13 +1,14 @@
-"""Engine results → response bodies, encoded once by orjson (which writes numpy arrays directly).
+"""Engine results → response bodies.
 
-FastAPI's default encoder walks every value in Python; for a 10,000-node graph that was most of
-the request's time. Here the body is assembled from floats and arrays and handed to orjson whole.
+FastAPI's default encoder walks every value in Python; for a 10,000-node graph that took most of
+the request's time. Graph bodies are written column by column instead (app/api/jsontext.py): one
+list per field of the nodes and of the steps, each written in one orjson call where it holds
+plain finite floats, the common case.
 
 Two things orjson will not do for us: it writes NaN and infinities as null (the contract wants
 the strings "NaN", "Infinity", "-Infinity"), and it refuses 0-d and non-contiguous arrays (a
-transposed or broadcast gradient). Arrays are checked with one vectorized isfinite each; scalars
-are summed as they are added, and only a non-finite sum (a NaN or infinity somewhere, or an
-overflow of finite values) sends the body through the slow path that replaces them.
+transposed or broadcast gradient). A column that is not all finite Python floats (one sum tells)
+goes through _value, item by item, which fixes both and summarizes tensors past a size.
 """
 from __future__ import annotations
 
@@ -17,11 +18,21 @@ from typing import Any
 import numpy as np
 import orjson
 
+from app.api.jsontext import int_lists, items, objects, strings
 from app.engine.errors import SourceMap
 from app.engine.run import Result
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_FLOAT = {float}
+
+# The contract's objects (docs/api.md), one `@` per column. A node's last `@` is its parameters,
+# ',"params":{...}' on ops that take them and nothing on the others.
+_NODE = ('{"id":@,"op":@,"name":@,"label":@,"shape":[@],"value":@,"grad":@,"inputs":[@],'
+         '"span":{"line":@,"column":@,"end_line":@,"end_column":@}@}')
+_FORWARD_STEP = '{"phase":"forward","node":@}'
+_BACKWARD_STEP = ('{"phase":"backward","node":@,"input":@,"slot":@,"upstream":@,"local":{"formula":@,"value":@},'
+                  '"contribution":@,"accumulated":@,"summed_axes":[@]}')
 
 
 def number(x: float) -> float | str:
@@ -30,63 +41,52 @@ def number(x: float) -> float | str:
     return _NON_FINITE.get(x, x)
 
 
-class _Values:
-    """Turns floats and arrays into JSON-ready values, summarizing tensors past a size."""
-
-    __slots__ = ("max_elements", "total")
-
-    def __init__(self, max_elements: int) -> None:
-        self.max_elements = max_elements
-        self.total = 0.0  # sum of every scalar encoded: non-finite iff some scalar may be
-
-    def __call__(self, value: Any) -> Any:
-        if type(value) is float:
-            self.total += value
-            return value
-        if value is None:
-            return None
-        if isinstance(value, np.ndarray) and value.ndim:
-            if value.size > self.max_elements:
-                return self.summary(value)
-            if not np.isfinite(value).all():
-                return _replace_non_finite(value.tolist())
-            return value if value.flags.c_contiguous else np.ascontiguousarray(value)
-        return self(float(value))  # numpy scalars and 0-d arrays
-
-    def many(self, values: list) -> list:
-        """Like calling self on each value, with Python floats (the common case) passed as they are."""
-        encoded = [value if type(value) is float else self(value) for value in values]
-        self.total += sum([value for value in values if type(value) is float])
-        return encoded
-
-    def summary(self, value: np.ndarray) -> dict:
-        return {
-            "truncated": True,
-            "shape": list(value.shape),
-            "min": number(float(value.min())),
-            "max": number(float(value.max())),
-            "mean": number(float(value.mean())),
-            "norm": number(float(np.linalg.norm(value.ravel()))),
-        }
+def _value(value: Any, max_elements: int) -> Any:
+    """A float, tensor or None made ready for orjson: non-finite numbers as their strings,
+    tensors past max_elements as a summary, other arrays contiguous."""
+    if type(value) is float:
+        return value if math.isfinite(value) else number(value)
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.ndim:
+        if value.size > max_elements:
+            return _summary(value)
+        if not np.isfinite(value).all():
+            return _replace_non_finite(value.tolist())
+        return value if value.flags.c_contiguous else np.ascontiguousarray(value)
+    return _value(float(value), max_elements)  # numpy scalars and 0-d arrays
 
 
-def _replace_non_finite(data: Any) -> Any:
-    """Walks lists and dicts (iteratively) and replaces non-finite floats by their strings."""
-    root = [data]
-    stack = [root]
+def _values(values: list, max_elements: int) -> list[str]:
+    """The JSON text of each value of a column."""
+    if set(map(type, values)) == _FLOAT and math.isfinite(sum(values)):
+        return items(values)  # finite Python floats (all of a scalar graph's), as they are
+    return items([_value(value, max_elements) for value in values])
+
+
+def _summary(value: np.ndarray) -> dict:
+    return {
+        "truncated": True,
+        "shape": list(value.shape),
+        "min": number(float(value.min())),
+        "max": number(float(value.max())),
+        "mean": number(float(value.mean())),
+        "norm": number(float(np.linalg.norm(value.ravel()))),
+    }
+
+
+def _replace_non_finite(data: list) -> list:
+    """Replaces the non-finite floats of nested lists (iteratively) by their strings."""
+    stack = [data]
     while stack:
         container = stack.pop()
-        keys = range(len(container)) if isinstance(container, list) else list(container)
-        for key in keys:
-            item = container[key]
+        for index, item in enumerate(container):
             if type(item) is float:
                 if not math.isfinite(item):
-                    container[key] = number(item)
-            elif isinstance(item, (list, dict)):
+                    container[index] = number(item)
+            elif type(item) is list:
                 stack.append(item)
-            elif isinstance(item, np.ndarray) and not np.isfinite(item).all():
-                container[key] = _replace_non_finite(item.tolist())
-    return root[0]
+    return data
 
 
 def _formula_label(label: str) -> str:
@@ -128,62 +128,39 @@ def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels
 
 
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -> bytes:
-    """The JSON body of POST /graph/backward (and /graph/forward, where grads is None).
-
-    Built column by column with comprehensions (a Python loop with a call per field was most
-    of the request's time on large graphs); tuples go to orjson as JSON arrays as they are.
-    """
+    """The JSON body of POST /graph/backward (and /graph/forward, where grads is None)."""
     graph = result.graph
-    full = _Values(max_full_elements)
-    brief = _Values(max_step_elements)
     grads = result.grads
-    values = full.many(graph.values)
-    node_grads = full.many(grads) if grads is not None else [None] * len(graph)
+    count = len(graph)
     kinds = [
         op.name if op is not None else ("constant" if constant else "input")
         for op, constant in zip(graph.ops, graph.constant)
     ]
-    # graph.label gives the name first too; asking it only for unnamed nodes saves a call per name.
-    label_of = graph.label
-    labels = [name if name is not None else label_of(node) for node, name in enumerate(graph.names)]
-    nodes = [
-        {"id": node, "op": kind, "name": name, "label": label, "shape": shape, "value": value,
-         "grad": grad, "inputs": operands,
-         "span": {"line": line, "column": column, "end_line": end_line, "end_column": end_column}}
-        for node, kind, name, label, shape, value, grad, operands, line, column, end_line, end_column in zip(
-            range(len(graph)), kinds, graph.names, labels, graph.shapes, values, node_grads, graph.args,
-            *_line_columns(graph),
-        )
-    ]
-    for node, params in enumerate(graph.params):
-        if params:
-            nodes[node]["params"] = params
+    labels = graph.labels()
+    params = ["" if not params else ',"params":' + orjson.dumps(params).decode() for params in graph.params]
+    nodes = objects(_NODE, [
+        items(list(range(count))), strings(kinds), strings(graph.names), strings(labels), int_lists(graph.shapes),
+        _values(graph.values, max_full_elements),
+        _values(grads, max_full_elements) if grads is not None else ["null"] * count,
+        int_lists(graph.args), *map(items, _line_columns(graph)), params,
+    ])
 
-    steps: list[dict] = [{"phase": "forward", "node": node} for node in result.forward]
+    forward = items(result.forward)
+    steps = [objects(_FORWARD_STEP, [forward])]
     if result.records:
-        # One transpose of the records (laid out as Step) into columns, each encoded in one pass.
+        # One transpose of the records (laid out as Step) into columns.
         step_nodes, step_inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
-        steps += [
-            {"phase": "backward", "node": node, "input": operand, "slot": slot, "upstream": upstream,
-             "local": {"formula": formula, "value": local}, "contribution": contribution,
-             "accumulated": so_far, "summed_axes": axes}
-            for node, operand, slot, upstream, formula, local, contribution, so_far, axes in zip(
-                step_nodes, step_inputs, slots, brief.many([grads[node] for node in step_nodes]),
-                _formulas(graph, step_nodes, slots, labels), brief.many(locals_), brief.many(contributions),
-                brief.many(accumulated), summed,
-            )
-        ]
+        steps.append(objects(_BACKWARD_STEP, [
+            items(step_nodes), items(step_inputs), items(slots),
+            _values(list(map(grads.__getitem__, step_nodes)), max_step_elements),
+            strings(_formulas(graph, step_nodes, slots, labels)), _values(locals_, max_step_elements),
+            _values(contributions, max_step_elements), _values(accumulated, max_step_elements), int_lists(summed),
+        ]))
 
-    body = {
-        "nodes": nodes,
-        "output": graph.output,
-        "forward": result.forward,
-        "steps": steps,
-        "truncated_elements": max_full_elements,
-    }
-    if not (math.isfinite(full.total) and math.isfinite(brief.total)):
-        body = _replace_non_finite(body)
-    return orjson.dumps(body, option=_OPTIONS)
+    return "".join([
+        '{"nodes":[', nodes, '],"output":', str(graph.output), ',"forward":[', ",".join(forward),
+        '],"steps":[', ",".join(filter(None, steps)), '],"truncated_elements":', str(max_full_elements), "}",
+    ]).encode()
 
 
 def dumps(data: Any) -> bytes:

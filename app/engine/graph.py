@@ -154,11 +154,21 @@ class Graph:
     def label(self, node: int) -> str:
         """The name, else the constant's value, else the node's source text (shortened)."""
         name = self.names[node]
-        if name is not None:
-            return name
-        text = " ".join(self.source[self.starts[node]:self.ends[node]].split())
-        return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+        return name if name is not None else _shortened(self.source[self.starts[node]:self.ends[node]])
+
+    def labels(self) -> list[str]:
+        """Every node's label. A long program repeats its expressions (h * w in every line of an
+        unrolled recurrence), so each distinct source text is shortened once."""
+        texts = list(map(self.source.__getitem__, map(slice, self.starts, self.ends)))
+        shown = {text: _shortened(text) for text in set(texts)}
+        return [name if name is not None else shown[text] for name, text in zip(self.names, texts)]
 
     def computed(self) -> list[int]:
         """Op nodes in the order the forward pass computes them."""
         return [node for node, op in enumerate(self.ops) if op is not None]
+
+
+def _shortened(text: str) -> str:
+    """Source text as a label: whitespace runs (line breaks too) made one space, cut with … past LABEL_CHARS."""
+    text = " ".join(text.split())
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"

@@ -1,0 +1,133 @@
+"""The column-by-column JSON writer (app/api/jsontext.py) and the graph bodies written with it.
+
+The writer is checked against orjson's own encoding of the same objects built as dicts; graph
+bodies against the contract's objects built one by one from the engine's result.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.api.encode import _formula_label, _value, graph_body
+from app.api.jsontext import int_lists, items, objects, strings
+from app.core import evaluate
+from app.engine.errors import SourceMap
+from app.engine.limits import Limits
+from app.examples import EXAMPLES
+from tests.parity_programs import CASES
+
+# Values whose JSON text may or may not hold commas, brackets, quotes and escapes.
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["NaN", "Infinity", "a,b", "\"q\"", "[x]"]),
+)
+_values = st.one_of(
+    _scalars,
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=3),
+    st.lists(st.integers(0, 9), max_size=3).map(lambda ints: np.array(ints, dtype=float)),
+    st.dictionaries(st.sampled_from(["min", "max"]), st.floats(allow_nan=False, allow_infinity=False), max_size=2),
+)
+
+
+def _plain(value):
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.tuples(_values, _values, st.lists(st.integers(0, 99), max_size=4), st.text(max_size=6)), max_size=8))
+def test_objects_write_what_orjson_writes_for_the_same_dicts(rows):
+    template = '{"a":@,"nested":{"b":@},"ints":[@],"text":@}'
+    columns = [
+        items([row[0] for row in rows]), items([row[1] for row in rows]),
+        int_lists([row[2] for row in rows]), strings([row[3] for row in rows]),
+    ]
+    written = "[" + objects(template, columns) + "]"
+    expected = [{"a": _plain(a), "nested": {"b": _plain(b)}, "ints": ints, "text": text} for a, b, ints, text in rows]
+    assert written.isascii()
+    assert json.loads(written) == expected
+
+
+def test_items_split_one_call_when_no_value_holds_a_comma():
+    assert items([1.5, None, -0.0, 7]) == ["1.5", "null", "-0.0", "7"]
+    assert items([[1, 2], "x,y", 3.0]) == ["[1,2]", '"x,y"', "3.0"]
+    assert items([]) == []
+
+
+def test_int_lists_leave_the_brackets_to_the_template():
+    assert int_lists([(), (3,), (2, 3)]) == ["", "3", "2,3"]
+    assert int_lists([]) == []
+
+
+def test_strings_are_ascii_escaped_and_none_is_null():
+    assert strings(["∂f/∂q = z", None, "h"]) == ['"\\u2202f/\\u2202q = z"', "null", '"h"']
+
+
+def test_objects_refuse_a_template_that_does_not_fit_the_columns():
+    with pytest.raises(ValueError, match="2 places for 1 columns"):
+        objects('{"a":@,"b":@}', [["1"]])
+    with pytest.raises(ValueError):  # columns of different lengths
+        objects('{"a":@,"b":@}', [["1", "2"], ["3"]])
+    assert objects('{"a":@}', [[]]) == ""
+
+
+def _expected_body(result, max_full: int, max_step: int) -> dict:
+    """The contract's body (docs/api.md), built object by object from the engine's result."""
+    graph, grads = result.graph, result.grads
+    source = SourceMap(graph.source)
+    labels = [graph.label(node) for node in range(len(graph))]
+    nodes = []
+    for node in range(len(graph)):
+        op = graph.ops[node]
+        entry = {
+            "id": node, "op": op.name if op else ("constant" if graph.constant[node] else "input"),
+            "name": graph.names[node], "label": labels[node], "shape": list(graph.shapes[node]),
+            "value": _plain(_value(graph.values[node], max_full)),
+            "grad": None if grads is None else _plain(_value(grads[node], max_full)),
+            "inputs": list(graph.args[node]), "span": source.span(graph.starts[node], graph.ends[node]),
+        }
+        if graph.params[node]:
+            entry["params"] = json.loads(orjson.dumps(graph.params[node]))
+        nodes.append(entry)
+    steps = [{"phase": "forward", "node": node} for node in result.forward]
+    for step in result.steps:
+        op = graph.ops[step.node]
+        names = dict(zip(op.operands, [_formula_label(labels[j]) for j in graph.args[step.node]]),
+                     out=_formula_label(labels[step.node]))
+        steps.append({
+            "phase": "backward", "node": step.node, "input": step.input, "slot": step.slot,
+            "upstream": _plain(_value(grads[step.node], max_step)),
+            "local": {"formula": op.formulas[step.slot].format(**names), "value": _plain(_value(step.local, max_step))},
+            "contribution": _plain(_value(step.contribution, max_step)),
+            "accumulated": _plain(_value(step.accumulated, max_step)),
+            "summed_axes": list(step.summed_axes),
+        })
+    return {"nodes": nodes, "output": graph.output, "forward": result.forward, "steps": steps,
+            "truncated_elements": max_full}
+
+
+_PROGRAMS = [(case["program"], case["inputs"], case["grad_output"]) for case in CASES] + [
+    (example["expression"], example["inputs"], None) for example in EXAMPLES
+] + [
+    ("y = log(x)", {"x": [0.0, -1.0, 2.0]}, None),  # -inf and NaN in a tensor
+    ("y = x / z", {"x": 1.0, "z": 0.0}, None),  # infinity in a scalar
+    ("é = x * x\n# a comment, with commas\nf = sum(é, axis=0, keepdims=True)", {"x": [[1, 2], [3, 4]]}, None),
+    ("y = sum(x * 2)", {"x": {"init": "randn", "shape": [40, 40], "seed": 0}}, None),  # summaries
+    ("y = transpose(x, axes=(1, 0)) * b", {"x": [[1, 2, 3], [4, 5, 6]], "b": [1, 2]}, [[1, 1], [1, 1], [1, 1]]),
+    ("x", {"x": 3.0}, None),  # no steps at all
+    ("y = x * 2 + 1", {"x": {"value": 3.0, "requires_grad": False}}, None),  # no backward steps
+]
+
+
+@pytest.mark.parametrize("backward", [True, False], ids=["backward", "forward"])
+@pytest.mark.parametrize("program, inputs, grad_output", _PROGRAMS)
+def test_graph_body_is_the_contracts_body(program, inputs, grad_output, backward):
+    result = evaluate(program, inputs, grad_output, limits=Limits(), backward=backward)
+    for max_full, max_step in ((1000, 256), (4, 2)):  # the second summarizes most tensors
+        body = graph_body(result, max_full, max_step)
+        assert body.isascii()
+        assert json.loads(body) == _expected_body(result, max_full, max_step)
