@@ -189,6 +189,12 @@ def test_missing_input_suggests_close_names():
     assert exc.suggestions == ["weight"]
 
 
+def test_an_input_assigned_again_is_suggested_once():
+    exc = error("weight = weight * 2\ny = wieght + 1", {"weight": 1.0})
+    assert exc.suggestions == ["weight"]
+    assert "did you mean weight?" in exc.message
+
+
 def test_shape_mismatch_names_both_operands_and_shapes():
     exc = error("h = x @ W", {"x": [[1.0, 2.0, 3.0]], "W": [[1.0], [2.0]]})
     assert exc.kind == "shape_mismatch"

@@ -86,7 +86,7 @@ class _Parser:
     """
 
     __slots__ = (
-        "kinds", "texts", "starts", "pos", "graph", "inputs", "env", "scope", "depth", "max_depth",
+        "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits) -> None:
@@ -94,9 +94,9 @@ class _Parser:
         self.pos = 0
         self.graph = Graph(source, limits)
         self.inputs = inputs
-        self.env: dict[str, int] = {}  # assigned names → their newest node
         # Every name that has a node → that node: assigned names (their newest node) and the
-        # inputs used so far. Only names that passed the checks of `name` get here.
+        # inputs used so far. Only names that passed the checks of `name` (the same as those of
+        # check_name) get here.
         self.scope: dict[str, int] = {}
         self.depth = 0
         self.max_depth = limits.max_nesting
@@ -139,7 +139,7 @@ class _Parser:
         pos = self.pos
         text, next_text = texts[pos], texts[pos + 1]  # a statement is never END: pos + 1 exists
         if next_text == "=" and self.kinds[pos] == NAME:
-            if text not in self.env:  # an assigned name has passed the check already
+            if text not in self.scope:  # a name with a node has passed the check already
                 self.check_name(text, self.starts[pos], self.end(pos))
             self.pos = pos + 2
             term = self.expr()
@@ -147,7 +147,7 @@ class _Parser:
             names = self.graph.names
             if names[node] is None:
                 names[node] = text
-            self.env[text] = self.scope[text] = node
+            self.scope[text] = node
             return node
         if next_text in _AUGMENTED and self.kinds[pos] == NAME:
             raise ProgramError(
@@ -366,7 +366,7 @@ class _Parser:
             operands, params = tuple(map(self.operand, positional)), None  # what bind would give
         else:
             operands, params = self.bind(op, positional, keywords, start, end)
-        return (self.graph.apply(op, operands, params, start, end), None, start, end)
+        return self.apply(op, operands, params, start, end)
 
     def check_keyword(self, op: Op, name: str, given: dict, start: int, end: int) -> None:
         names = [p.name for p in op.params]
@@ -426,7 +426,7 @@ class _Parser:
             raise ProgramError(
                 "unknown_name", f"'{name}' is a function: call it, as in {name}(x)", start=start, end=end
             )
-        known = list(self.env) + list(self.inputs) + list(CONSTANTS)
+        known = list(dict.fromkeys([*self.scope, *self.inputs, *CONSTANTS]))
         close = get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ProgramError(
