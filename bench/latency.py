@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -31,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from app.examples import EXAMPLES  # noqa: E402
+from measure import machine  # noqa: E402
 from server import running_server  # noqa: E402
 
 WARMUP = 10
@@ -46,12 +45,6 @@ def check_chain_rule(response: httpx.Response) -> None:
     grads = {n["name"]: n["grad"] for n in response.json()["nodes"] if n["op"] == "input"}
     if grads != CHAIN_RULE_GRADS:
         raise RuntimeError(f"chain-rule gradients {grads}, expected {CHAIN_RULE_GRADS}")
-
-
-def machine() -> dict:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "cores_usable": cores, "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
 def p90(values: list[float]) -> float:

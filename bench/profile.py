@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,9 +24,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from pyinstrument import Profiler  # noqa: E402
 
 import workloads  # noqa: E402
+from measure import interleaved  # noqa: E402
+from workloads import decoded  # noqa: E402
 from app.api.encode import graph_body  # noqa: E402
 from app.core import evaluate  # noqa: E402
-from app.engine.inputs import decode  # noqa: E402
 from app.engine.run import run  # noqa: E402
 from app.lang import parse  # noqa: E402
 from app.lang.tokens import tokenize  # noqa: E402
@@ -40,27 +39,14 @@ def stage_times(request: dict, settings: Settings, repeat: int) -> dict[str, flo
     """Median seconds of each stage, one call of each per round."""
     limits = settings.limits
     source = request["expression"]
-    inputs = {name: decode(name, raw, limits.max_tensor_elements) for name, raw in request["inputs"].items()}
-    graph = parse(source, inputs, limits)
-    result = run(graph)
-    stages = {
-        "tokenize": lambda: tokenize(source),
-        "parse": lambda: parse(source, inputs, limits),
-        "run": lambda: run(parse(source, inputs, limits)),  # parse again: run() fills the graph's values
-        "graph_body": lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements),
-    }
-    times: dict[str, list[float]] = {name: [] for name in stages}
-    for _ in range(repeat):
-        for name, stage in stages.items():
-            gc.collect()
-            gc.disable()
-            start = time.perf_counter()
-            stage()
-            times[name].append(time.perf_counter() - start)
-            gc.enable()
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    medians["run"] -= medians["parse"]
-    return medians
+    inputs = decoded(request["inputs"], limits)
+    result = run(parse(source, inputs, limits))
+    return interleaved({
+        "tokenize": (lambda: tokenize(source), None),
+        "parse": (lambda: parse(source, inputs, limits), None),
+        "run": (run, lambda: parse(source, inputs, limits)),  # a fresh graph each time: run() fills its values
+        "graph_body": (lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements), None),
+    }, repeat)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,6 @@ import gc
 import itertools
 import json
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -57,10 +56,12 @@ if BLAS_THREADS > 0:  # the server subprocess inherits these too
 import numpy as np  # noqa: E402
 
 import baselines  # noqa: E402
+import measure  # noqa: E402
 import workloads  # noqa: E402
+from measure import interleaved, median_time, timed_call  # noqa: E402
+from workloads import decoded  # noqa: E402
 from app.api.encode import graph_body  # noqa: E402
 from app.core import evaluate  # noqa: E402
-from app.engine.inputs import decode  # noqa: E402
 from app.engine.limits import Limits  # noqa: E402
 from app.engine.run import run  # noqa: E402
 from app.lang import parse  # noqa: E402
@@ -102,37 +103,6 @@ class Figure:
     met: bool | None = None
 
 
-def _timed_call(fn, setup) -> float:
-    state = setup() if setup else None
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        fn(state) if setup else fn()
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def median_time(fn, repeat: int, setup=None) -> float:
-    """Median seconds of fn(setup()) (setup untimed), GC collected before and paused during each call."""
-    return statistics.median(_timed_call(fn, setup) for _ in range(repeat))
-
-
-def interleaved(cases: dict, repeat: int) -> dict[str, float]:
-    """Median seconds of each case {name: (fn, setup or None)}, taken in rounds (one call of each
-    case per round) so that a change in the machine's load reaches every case alike."""
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeat):
-        for name, (fn, setup) in cases.items():
-            times[name].append(_timed_call(fn, setup))
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
-def decoded(inputs: dict, limits: Limits) -> dict:
-    return {name: decode(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
-
-
 def leaf_grads(result, names) -> list[float]:
     graph = result.graph
     ids = {graph.names[i]: i for i in range(len(graph)) if graph.ops[i] is None and graph.names[i]}
@@ -145,32 +115,23 @@ def leaf_grads(result, names) -> list[float]:
 def machine() -> dict:
     import torch
 
-    info = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }
+    details = {"numpy": np.__version__, "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        info["blas"] = f"{blas.get('name')} {blas.get('version')}"
+        details["blas"] = f"{blas.get('name')} {blas.get('version')}"
     except Exception:  # older numpy: no dict mode
-        info["blas"] = "unknown (see numpy.show_config())"
+        details["blas"] = "unknown (see numpy.show_config())"
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas_threads"] = [f"{p['internal_api']}:{p['num_threads']}" for p in threadpool_info()]
+        details["blas_threads"] = [f"{p['internal_api']}:{p['num_threads']}" for p in threadpool_info()]
     except ImportError:
-        info["blas_threads"] = "threadpoolctl not installed"
+        details["blas_threads"] = "threadpoolctl not installed"
     for name in BLAS_VARIABLES:
         if os.environ.get(name):
-            info[name] = os.environ[name]
-    info["malloc_keeps_freed_memory"] = MALLOC_TUNED
-    info["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return info
+            details[name] = os.environ[name]
+    details["malloc_keeps_freed_memory"] = MALLOC_TUNED
+    return measure.machine(**details)
 
 
 # --- 1. scalar chain -------------------------------------------------------------------------
@@ -300,7 +261,7 @@ def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dic
             response.content  # noqa: B018 (read the whole body)
             httpx_times.append(time.perf_counter() - start)
             response.raise_for_status()
-            torch_times.append(_timed_call(lambda: baselines.torch_chain(*torch_args), None))
+            torch_times.append(timed_call(lambda: baselines.torch_chain(*torch_args), None))
     seconds, torch_s = statistics.median(times), statistics.median(torch_times)
     httpx_s = statistics.median(httpx_times)
     details["http_chain"] = {"request_bytes": len(body), "response_bytes": size, "median_s": seconds,

@@ -51,6 +51,13 @@ def mlp_inputs(sizes: tuple[int, ...], batch: int) -> dict:
     return inputs
 
 
+def decoded(inputs: dict, limits) -> dict:
+    """JSON inputs decoded as the server decodes them (app.core.evaluate), within `limits`."""
+    from app.engine.inputs import decode
+
+    return {name: decode(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
+
+
 def mlp_arrays(inputs: dict) -> dict[str, np.ndarray]:
     """The same values as chainlens decodes them (so the baselines start from identical arrays)."""
     from app.engine.inputs import decode

@@ -1,0 +1,44 @@
+"""How every benchmark script times a call and describes the machine it ran on."""
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import time
+
+
+def timed_call(fn, setup=None) -> float:
+    """Seconds of fn(setup()) (setup untimed; fn() without one), GC collected before and paused
+    during the call, as the server pauses it while it builds and encodes a graph."""
+    state = setup() if setup else None
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        fn(state) if setup else fn()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def median_time(fn, repeat: int, setup=None) -> float:
+    """Median seconds of timed_call(fn, setup) over `repeat` calls."""
+    return statistics.median(timed_call(fn, setup) for _ in range(repeat))
+
+
+def interleaved(cases: dict, repeat: int) -> dict[str, float]:
+    """Median seconds of each case {name: (fn, setup or None)}, taken in rounds (one call of each
+    case per round) so that a change in the machine's load reaches every case alike."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, (fn, setup) in cases.items():
+            times[name].append(timed_call(fn, setup))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def machine(**details) -> dict:
+    """Python, platform and cores, then `details` (libraries, threads), then the load average."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "cores_usable": cores, **details, "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg())}
