@@ -1,0 +1,321 @@
+/**
+ * Explanations: a step of the timeline → TeX and plain text with the numbers in it.
+ * Pure (no DOM, no KaTeX): the panel typesets `tex`; `text` is the same statement in plain
+ * characters for screen readers, tooltips and tests.
+ *
+ * forward:  q = x + y = -2 + 5 = 3
+ * backward: ∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4, plus the running sum where a node collects
+ *           several contributions and a note where a broadcast is undone.
+ */
+import { elementCount, flatten, formatNumber, formatShape, isScalar, isSummary } from './tensor.js';
+
+/** Tensors up to this many elements (at most 2-D, at most 6 columns) are written out as matrices. */
+export const MAX_MATRIX_ELEMENTS = 16;
+const MAX_MATRIX_COLUMNS = 6;
+
+/** Small enough to write out element by element without the line running off the panel. */
+export function isWritable(shape) {
+  return shape.length <= 2 && elementCount(shape) <= MAX_MATRIX_ELEMENTS && (shape.at(-1) ?? 1) <= MAX_MATRIX_COLUMNS;
+}
+
+const FUNCTION_NAMES = new Set([
+  'exp', 'log', 'sqrt', 'abs', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sum', 'mean', 'max', 'min',
+  'softmax', 'log_softmax', 'mse', 'softmax_cross_entropy', 'linear', 'transpose', 'reshape',
+  'maximum', 'minimum',
+]);
+
+// ---------------------------------------------------------------- labels as TeX
+
+const TOKEN = /\s+|[A-Za-z_][A-Za-z0-9_]*|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|\*\*|\.T|…|./g;
+
+/** A node label (a name, a constant, or source text such as `x * a + b`) as TeX. */
+export function texLabel(label) {
+  const parts = [];
+  for (const [token] of String(label).matchAll(TOKEN)) {
+    if (/^\s+$/.test(token)) continue;
+    if (/^[A-Za-z_]/.test(token)) parts.push(texIdentifier(token));
+    else if (/^[\d.]/.test(token) && token !== '.T') parts.push(token);
+    else parts.push(TEX_SYMBOL[token] ?? escapeTex(token));
+  }
+  return parts.join(' ').replace(/ \^\{\\top\}/g, '^{\\top}');
+}
+
+const TEX_SYMBOL = {
+  '*': '\\cdot', '**': '^', '@': '\\mathbin{@}', '.T': '^{\\top}', '…': '\\ldots', '-': '-', '+': '+',
+  '/': '/', '(': '(', ')': ')', ',': ',\\,', '=': '=',
+};
+
+function texIdentifier(name) {
+  if (FUNCTION_NAMES.has(name)) return `\\operatorname{${escapeTex(name)}}`;
+  const indexed = /^([A-Za-z])_?(\d+)$/.exec(name);
+  if (indexed) return `${indexed[1]}_{${indexed[2]}}`;
+  if (name.length === 1) return name;
+  return `\\mathit{${escapeTex(name)}}`;
+}
+
+function escapeTex(text) {
+  return text.replace(/[\\{}&#%$_^~]/g, (char) => (char === '\\' ? '\\backslash ' : `\\${char}`));
+}
+
+/** True when a label must be parenthesised as an operand (`(x * a + b) * a`). */
+function isCompound(label) {
+  return /[\s+\-*/@]/.test(String(label).replace(/^-?\d+\.?\d*$/, ''));
+}
+
+function operandTex(label) {
+  const tex = texLabel(label);
+  return isCompound(label) ? `\\left(${tex}\\right)` : tex;
+}
+
+function operandText(label) {
+  return isCompound(label) ? `(${label})` : String(label);
+}
+
+/** ∂a/∂b as TeX and as text. */
+function partial(top, bottom) {
+  return {
+    tex: `\\frac{\\partial ${operandTex(top)}}{\\partial ${operandTex(bottom)}}`,
+    text: `∂${operandText(top)}/∂${operandText(bottom)}`,
+  };
+}
+
+// ---------------------------------------------------------------- values as TeX
+
+/** A value as TeX: a number, a small matrix, or the tensor's shape and norm. */
+export function texValue(value, shape, { parenthesizeNegative = false } = {}) {
+  if (value === null || value === undefined) return '\\text{—}';
+  if (isScalar(value)) {
+    const text = texNumber(value);
+    return parenthesizeNegative && text.startsWith('-') ? `(${text})` : text;
+  }
+  if (isSummary(value)) {
+    return `\\left[\\,${formatShape(value.shape).replace('×', '\\times ')}\\text{ tensor, mean }${texNumber(value.mean)}\\,\\right]`;
+  }
+  if (isWritable(shape)) {
+    const { data, rows, cols } = flatten(value, shape);
+    const lines = [];
+    for (let r = 0; r < rows; r += 1) {
+      lines.push(Array.from(data.subarray(r * cols, (r + 1) * cols), (x) => texNumber(x)).join(' & '));
+    }
+    return `\\begin{bmatrix}${lines.join(' \\\\ ')}\\end{bmatrix}`;
+  }
+  return `\\left[\\,${shape.join('\\times ')}\\text{ tensor}\\,\\right]`;
+}
+
+function texNumber(value) {
+  return formatNumber(value).replace('∞', '\\infty').replace(/e(-?\d+)$/, '\\times 10^{$1}');
+}
+
+/** A value as plain text: a number, a bracketed small tensor, or its shape. */
+export function textValue(value, shape) {
+  if (value === null || value === undefined) return '—';
+  if (isScalar(value)) return formatNumber(value);
+  if (isSummary(value)) return `${formatShape(value.shape)} tensor (mean ${formatNumber(value.mean)})`;
+  if (isWritable(shape)) {
+    // At most 2-D here, so the nesting is shallow.
+    const nested = (item) => (Array.isArray(item) ? `[${item.map(nested).join(', ')}]` : formatNumber(item));
+    return nested(value);
+  }
+  return `${formatShape(shape)} tensor`;
+}
+
+function parenthesizedText(value, shape) {
+  const text = textValue(value, shape);
+  return text.startsWith('-') ? `(${text})` : text;
+}
+
+// ---------------------------------------------------------------- forward
+
+const INFIX = { add: '+', sub: '-', mul: '\\cdot', matmul: '\\mathbin{@}' };
+const INFIX_TEXT = { add: '+', sub: '-', mul: '·', matmul: '@' };
+
+/** `template(operands)` for an op, operands being {tex, text} pairs; null result → generic call. */
+function applyOp(node, operands, asValues) {
+  const { op } = node;
+  if (op in INFIX && operands.length === 2) {
+    return {
+      tex: `${operands[0].tex} ${INFIX[op]} ${operands[1].tex}`,
+      text: `${operands[0].text} ${INFIX_TEXT[op]} ${operands[1].text}`,
+    };
+  }
+  if (op === 'div') {
+    return { tex: `\\frac{${operands[0].rawTex}}{${operands[1].rawTex}}`, text: `${operands[0].text} / ${operands[1].text}` };
+  }
+  if (op === 'pow') {
+    return { tex: `${operands[0].tex}^{${operands[1].rawTex}}`, text: `${operands[0].text} ** ${operands[1].text}` };
+  }
+  if (op === 'neg') return { tex: `-${operands[0].tex}`, text: `-${operands[0].text}` };
+  if (op === 'transpose' && !node.params?.axes) return { tex: `${operands[0].tex}^{\\top}`, text: `${operands[0].text}.T` };
+  const params = Object.entries(node.params || {})
+    .filter(([, value]) => value !== null && value !== false)
+    .map(([name, value]) => ({ tex: `\\text{${escapeTex(name)}}=${escapeTex(JSON.stringify(value))}`, text: `${name}=${JSON.stringify(value)}` }));
+  const args = asValues ? operands : [...operands, ...params];
+  return {
+    tex: `\\operatorname{${escapeTex(op)}}\\left(${args.map((arg) => arg.rawTex ?? arg.tex).join(',\\; ')}\\right)`,
+    text: `${op}(${args.map((arg) => arg.text).join(', ')})`,
+  };
+}
+
+export function explainForward(response, step) {
+  const node = response.nodes[step.node];
+  const operands = node.inputs.map((id) => response.nodes[id]);
+  const symbolic = applyOp(node, operands.map((operand) => ({
+    tex: operandTex(operand.label), rawTex: texLabel(operand.label), text: operandText(operand.label),
+  })), false);
+  const allSmall = [node, ...operands].every((n) => isScalar(n.value) || (!isSummary(n.value) && isWritable(n.shape)));
+  const texParts = [];
+  const textParts = [];
+  if (node.name) {
+    texParts.push(texLabel(node.name));
+    textParts.push(node.name);
+  }
+  texParts.push(symbolic.tex);
+  textParts.push(symbolic.text);
+  // Numbers substituted in: only when every operand is a scalar (matrices side by side get too wide).
+  if (operands.length && operands.every((operand) => isScalar(operand.value))) {
+    const numeric = applyOp(node, operands.map((operand, index) => ({
+      tex: texValue(operand.value, [], { parenthesizeNegative: index > 0 || node.op === 'neg' || node.op === 'pow' }),
+      rawTex: texValue(operand.value, []),
+      text: index > 0 ? parenthesizedText(operand.value, []) : textValue(operand.value, []),
+    })), true);
+    texParts.push(numeric.tex);
+    textParts.push(numeric.text);
+  }
+  if (allSmall || isScalar(node.value)) {
+    texParts.push(texValue(node.value, node.shape));
+    textParts.push(textValue(node.value, node.shape));
+  }
+  const lines = [{ tex: texParts.join(' = '), text: textParts.join(' = ') }];
+  if (!isScalar(node.value)) {
+    lines.push({
+      tex: `${texLabel(node.name ?? node.label)} \\in \\mathbb{R}^{${node.shape.join('\\times ')}}`,
+      text: `shape ${formatShape(node.shape)}`,
+    });
+  }
+  return { kind: 'forward', node: node.id, lines, notes: [] };
+}
+
+// ---------------------------------------------------------------- backward
+
+/** Plain words for summed axes: "summed over axis 0 to undo the broadcast". */
+export function broadcastNote(summedAxes) {
+  if (!summedAxes || summedAxes.length === 0) return null;
+  const axes = summedAxes.length === 1 ? `axis ${summedAxes[0]}` : `axes ${summedAxes.join(', ')}`;
+  return `summed over ${axes} to undo the broadcast`;
+}
+
+/** Every contribution a node receives over the whole timeline, with the running sum after each. */
+export function contributionLedger(response, inputId) {
+  const rows = [];
+  response.steps.forEach((step, index) => {
+    if (step.phase !== 'backward' || step.input !== inputId) return;
+    rows.push({
+      index,
+      via: response.nodes[step.node].label,
+      consumer: step.node,
+      slot: step.slot,
+      contribution: step.contribution,
+      accumulated: step.accumulated,
+    });
+  });
+  return rows;
+}
+
+export function explainBackward(response, step, stepIndex) {
+  const out = response.nodes[response.output];
+  const consumer = response.nodes[step.node];
+  const input = response.nodes[step.input];
+  const inputShape = input.shape;
+  const upstreamShape = consumer.shape;
+  const total = partial(out.label, input.label);
+  const upstream = partial(out.label, consumer.label);
+  const local = partial(consumer.label, input.label);
+  const ledger = contributionLedger(response, step.input);
+  const position = ledger.findIndex((row) => row.index === stepIndex);
+  const several = ledger.length > 1;
+  const note = broadcastNote(step.summed_axes);
+  const elementwise = step.local && step.local.value !== null && step.local.value !== undefined;
+
+  // Left side: the whole gradient when this edge is its only contribution, else this edge's share.
+  // `q * q` sends two contributions through one consumer: then the operand slot tells them apart.
+  const sameConsumerTwice = ledger.filter((row) => row.via === consumer.label).length > 1;
+  const viaTex = sameConsumerTwice ? `${operandTex(consumer.label)},\\ \\text{operand } ${step.slot + 1}` : operandTex(consumer.label);
+  const lhs = several
+    ? { tex: `${total.tex}\\Big|_{\\text{via } ${viaTex}}`, text: `${total.text} via ${operandText(consumer.label)}${sameConsumerTwice ? `, operand ${step.slot + 1}` : ''}` }
+    : total;
+  const op = elementwise && !(isScalar(step.upstream) && isScalar(step.local.value)) ? '\\odot' : '\\cdot';
+  const opText = op === '\\odot' ? '⊙' : '·';
+  const wrap = (tex) => (note ? `\\textstyle\\sum_{\\text{${note.replace(/^summed over /, '').replace(/ to undo the broadcast$/, '')}}}\\!\\left(${tex}\\right)` : tex);
+  const texParts = [lhs.tex];
+  const textParts = [lhs.text];
+  if (elementwise) {
+    texParts.push(wrap(`${upstream.tex} ${op} ${local.tex}`));
+    textParts.push(`${upstream.text} ${opText} ${local.text}`);
+    texParts.push(wrap(`${texValue(step.upstream, upstreamShape)} ${op} ${texValue(step.local.value, shapeOf(step.local.value, upstreamShape), { parenthesizeNegative: true })}`));
+    textParts.push(`${textValue(step.upstream, upstreamShape)} ${opText} ${parenthesizedText(step.local.value, shapeOf(step.local.value, upstreamShape))}`);
+  } else {
+    // Not elementwise (matmul, reductions, losses): the rule is a vector-Jacobian product.
+    texParts.push(`\\operatorname{vjp}_{${operandTex(consumer.label)}}\\!\\left(${upstream.tex}\\right)`);
+    textParts.push(`vjp of ${operandText(consumer.label)} applied to ${upstream.text}`);
+  }
+  texParts.push(texValue(step.contribution, inputShape));
+  textParts.push(textValue(step.contribution, inputShape));
+  const lines = [{ tex: texParts.join(' = '), text: textParts.join(' = ') }];
+
+  if (several && position > 0) {
+    // The running sum: everything received so far on this node.
+    const received = ledger.slice(0, position + 1);
+    const sumTex = received.map((row, i) => texValue(row.contribution, inputShape, { parenthesizeNegative: i > 0 })).join(' + ');
+    const sumText = received.map((row, i) => (i > 0 ? parenthesizedText(row.contribution, inputShape) : textValue(row.contribution, inputShape))).join(' + ');
+    const partialSum = position + 1 < ledger.length;
+    lines.push({
+      tex: `${total.tex} ${partialSum ? '\\mathrel{\\overset{\\text{so far}}{=}}' : '='} ${sumTex} = ${texValue(step.accumulated, inputShape)}`,
+      text: `${total.text} ${partialSum ? '(so far)' : ''}= ${sumText} = ${textValue(step.accumulated, inputShape)}`.replace(' (so far)=', ' (so far) ='),
+    });
+  }
+  const notes = [];
+  if (step.local?.formula) notes.push(`local derivative: ${step.local.formula}`);
+  if (note) notes.push(note);
+  if (several) {
+    notes.push(position + 1 < ledger.length
+      ? `${input.label} is used ${ledger.length} times: contribution ${position + 1} of ${ledger.length}, more to come`
+      : `${input.label} is used ${ledger.length} times: its gradient is the sum of all ${ledger.length} contributions`);
+  }
+  return { kind: 'backward', node: consumer.id, input: input.id, lines, notes, ledger, ledgerPosition: position };
+}
+
+function shapeOf(value, fallbackShape) {
+  return isScalar(value) ? [] : fallbackShape;
+}
+
+/** The panel's content at a stepper view (see stepper.viewAt). */
+export function explainView(response, view) {
+  if (!view.current) {
+    return {
+      kind: 'start',
+      lines: [],
+      notes: [response.steps.length
+        ? 'Inputs are known. Step forward (→) to compute each node in order; then the backward pass sends gradients back along each edge.'
+        : 'Nothing to compute: the program is a single input.'],
+    };
+  }
+  const index = view.position - 1;
+  const explanation = view.current.phase === 'forward'
+    ? explainForward(response, view.current)
+    : explainBackward(response, view.current, index);
+  if (view.phase === 'done' && view.inBackward) explanation.notes.push(summary(response));
+  return explanation;
+}
+
+const MAX_SUMMARY_GRADS = 8;
+
+/** The last step also sums up: every input's gradient, as the whole pass produced it. */
+function summary(response) {
+  const out = response.nodes[response.output];
+  const grads = response.nodes
+    .filter((node) => node.op === 'input' && node.grad !== null)
+    .map((node) => `∂${operandText(out.label)}/∂${node.label} = ${isScalar(node.grad) ? formatNumber(node.grad) : `${formatShape(node.shape)} tensor`}`);
+  const shown = grads.slice(0, MAX_SUMMARY_GRADS).join(', ');
+  const more = grads.length > MAX_SUMMARY_GRADS ? ` and ${grads.length - MAX_SUMMARY_GRADS} more (click an input to inspect it)` : '';
+  return `Backward pass complete${grads.length ? `: ${shown}${more}` : ''}.`;
+}

@@ -1,0 +1,84 @@
+/**
+ * Exports: the graph as a standalone SVG (styles inlined, whole graph, not just the visible
+ * part) or PNG, and the API response as JSON. Runs only on user request.
+ */
+
+/** The graph's CSS rules (all scoped under svg.graph), collected from the page's stylesheets. */
+function graphCss() {
+  const rules = [];
+  for (const sheet of document.styleSheets) {
+    let cssRules;
+    try {
+      cssRules = sheet.cssRules;
+    } catch {
+      continue;
+    }
+    for (const rule of cssRules) {
+      if (rule.cssText.startsWith('svg.graph') || rule.cssText.startsWith('.graph')) rules.push(rule.cssText);
+    }
+  }
+  return rules.join('\n');
+}
+
+export function graphSvgString(svgElement, layout) {
+  const clone = svgElement.cloneNode(true);
+  clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  clone.setAttribute('viewBox', `0 0 ${layout.width} ${layout.height}`);
+  clone.setAttribute('width', String(Math.ceil(layout.width)));
+  clone.setAttribute('height', String(Math.ceil(layout.height)));
+  clone.querySelector('g.viewport').removeAttribute('transform');
+  const style = document.createElementNS('http://www.w3.org/2000/svg', 'style');
+  style.textContent = graphCss();
+  clone.insertBefore(style, clone.firstChild);
+  const background = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+  background.setAttribute('width', '100%');
+  background.setAttribute('height', '100%');
+  background.setAttribute('fill', '#ffffff');
+  clone.insertBefore(background, style.nextSibling);
+  return new XMLSerializer().serializeToString(clone);
+}
+
+export function download(filename, blob) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function exportSvg(svgElement, layout) {
+  download('chainlens-graph.svg', new Blob([graphSvgString(svgElement, layout)], { type: 'image/svg+xml' }));
+}
+
+export function exportPng(svgElement, layout, scale = 2) {
+  const source = graphSvgString(svgElement, layout);
+  const image = new Image();
+  const url = URL.createObjectURL(new Blob([source], { type: 'image/svg+xml' }));
+  return new Promise((resolve, reject) => {
+    image.onload = () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = Math.ceil(layout.width * scale);
+      canvas.height = Math.ceil(layout.height * scale);
+      const context = canvas.getContext('2d');
+      context.scale(scale, scale);
+      context.drawImage(image, 0, 0);
+      URL.revokeObjectURL(url);
+      canvas.toBlob((blob) => {
+        download('chainlens-graph.png', blob);
+        resolve();
+      }, 'image/png');
+    };
+    image.onerror = () => {
+      URL.revokeObjectURL(url);
+      reject(new Error('the SVG could not be drawn as an image'));
+    };
+    image.src = url;
+  });
+}
+
+export function exportJson(response) {
+  download('chainlens-response.json', new Blob([`${JSON.stringify(response, null, 2)}\n`], { type: 'application/json' }));
+}

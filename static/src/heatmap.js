@@ -1,0 +1,102 @@
+/**
+ * A tensor as a small heatmap: one canvas cell per element (vectors as one row, higher ranks
+ * folded to rows × last axis), a diverging colour scale centred on 0, a legend, and the element
+ * under the pointer read out. Non-finite entries are drawn dark grey.
+ */
+import * as d3 from 'd3';
+import { flatten, formatNumber, formatShape } from './tensor.js';
+
+const MAX_WIDTH = 300;
+const MAX_HEIGHT = 220;
+
+/** Symmetric diverging scale: blue below 0, red above, white at 0. */
+export function colourScale(data) {
+  let extent = 0;
+  for (const x of data) if (Number.isFinite(x)) extent = Math.max(extent, Math.abs(x));
+  return d3.scaleDiverging([-extent || -1, 0, extent || 1], (t) => d3.interpolateRdBu(1 - t));
+}
+
+export function createHeatmap(value, shape, { label }) {
+  const { data, rows, cols } = flatten(value, shape);
+  const cell = Math.max(2, Math.min(34, Math.floor(MAX_WIDTH / cols), Math.floor(MAX_HEIGHT / Math.max(rows, 1))));
+  const scale = colourScale(data);
+  const root = document.createElement('figure');
+  root.className = 'heatmap';
+  const canvas = document.createElement('canvas');
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = cols * cell * ratio;
+  canvas.height = rows * cell * ratio;
+  canvas.style.width = `${cols * cell}px`;
+  canvas.style.height = `${rows * cell}px`;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `${label}: heatmap of a ${formatShape(shape)} tensor`);
+  const context = canvas.getContext('2d');
+  context.scale(ratio, ratio);
+  // Numbers inside the cells when they fit; otherwise the pointer read-out does the job.
+  const writeNumbers = cell >= 30;
+  context.font = '10px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+  context.textAlign = 'center';
+  context.textBaseline = 'middle';
+  for (let r = 0; r < rows; r += 1) {
+    for (let c = 0; c < cols; c += 1) {
+      const x = data[r * cols + c];
+      context.fillStyle = Number.isFinite(x) ? scale(x) : '#444';
+      context.fillRect(c * cell, r * cell, cell, cell);
+      if (writeNumbers) {
+        const text = formatNumber(x, 3);
+        context.fillStyle = Number.isFinite(x) && Math.abs(scale.domain()[2]) && Math.abs(x) / scale.domain()[2] > 0.6 ? '#fff' : '#1d2433';
+        context.fillText(text.length > 5 ? formatNumber(x, 2) : text, c * cell + cell / 2, r * cell + cell / 2);
+      }
+    }
+  }
+  if (cell >= 6) {
+    // Hairlines between cells keep neighbouring equal values distinguishable.
+    context.strokeStyle = 'rgba(255,255,255,0.7)';
+    context.lineWidth = 1;
+    for (let c = 1; c < cols; c += 1) line(context, c * cell, 0, c * cell, rows * cell);
+    for (let r = 1; r < rows; r += 1) line(context, 0, r * cell, cols * cell, r * cell);
+  }
+
+  const readout = document.createElement('div');
+  readout.className = 'readout';
+  readout.setAttribute('aria-live', 'polite');
+  readout.textContent = 'Point at a cell to read its value.';
+  canvas.addEventListener('mousemove', (event) => {
+    const bounds = canvas.getBoundingClientRect();
+    const c = Math.floor((event.clientX - bounds.left) / cell);
+    const r = Math.floor((event.clientY - bounds.top) / cell);
+    if (r < 0 || c < 0 || r >= rows || c >= cols) return;
+    const index = shape.length <= 1 ? `[${c}]` : `[${unravel(r * cols + c, shape).join(', ')}]`;
+    readout.textContent = `${label}${index} = ${formatNumber(data[r * cols + c], 6)}`;
+  });
+  canvas.addEventListener('mouseleave', () => { readout.textContent = 'Point at a cell to read its value.'; });
+
+  const legend = document.createElement('div');
+  legend.className = 'legend';
+  const [low, , high] = scale.domain();
+  const stops = d3.range(0, 1.0001, 0.1).map((t) => `${d3.interpolateRdBu(1 - t)} ${t * 100}%`).join(', ');
+  legend.innerHTML = `<span>${formatNumber(low)}</span><span class="bar" style="background: linear-gradient(to right, ${stops})"></span><span>${formatNumber(high)}</span>`;
+  const scroller = document.createElement('div');
+  scroller.className = 'heatmap-scroll';
+  scroller.append(canvas);
+  root.append(scroller, legend, readout);
+  return root;
+}
+
+function line(context, x0, y0, x1, y1) {
+  context.beginPath();
+  context.moveTo(x0 + 0.5, y0 + 0.5);
+  context.lineTo(x1 + 0.5, y1 + 0.5);
+  context.stroke();
+}
+
+/** Flat index → multi-index for a shape (row-major, as numpy). */
+export function unravel(index, shape) {
+  const out = new Array(shape.length);
+  let rest = index;
+  for (let axis = shape.length - 1; axis >= 0; axis -= 1) {
+    out[axis] = rest % shape[axis];
+    rest = Math.floor(rest / shape[axis]);
+  }
+  return out;
+}

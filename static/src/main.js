@@ -1,0 +1,383 @@
+/**
+ * Wiring: reads the URL, loads examples and the op table, runs programs through the API,
+ * lays out and draws the graph, and drives the stepper, explanation and inspector from one
+ * state. Each of those jobs lives in its own module; this file only connects them.
+ */
+import ELK from 'elkjs/lib/elk-api.js';
+import './styles.css';
+import { ApiError, fetchExamples, fetchOps, runBackward } from './api.js';
+import { createEditor } from './editor.js';
+import { createExplainPanel } from './explain-panel.js';
+import { explainView } from './explain.js';
+import { exportJson, exportPng, exportSvg } from './exporter.js';
+import { createInspector } from './inspector.js';
+import { formatJson, parseJson } from './json-format.js';
+import { layoutGraph } from './layout.js';
+import { createGraphView } from './render.js';
+import { buildTimeline, reduce, tickInterval, viewAt } from './stepper.js';
+import { decodeState, encodeState } from './urlstate.js';
+
+/** The tutorial's chain rule: shown when the URL names no program (and if /examples fails). */
+const DEFAULT_EXAMPLE = {
+  id: 'chain-rule',
+  title: 'The chain rule',
+  description: 'f = (x + y) · z',
+  expression: 'q = x + y\nf = q * z',
+  inputs: { x: -2, y: 5, z: -4 },
+  grad_output: null,
+};
+
+const PLAY_ICON = '<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 2.5v11l9-5.5z"/></svg>';
+const PAUSE_ICON = '<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 3h3v10H4zM9 3h3v10H9z"/></svg>';
+
+const $ = (selector) => document.querySelector(selector);
+
+// Layout runs in a Web Worker: big graphs never freeze the page.
+const elk = new ELK({ workerUrl: new URL('./elk-worker.min.js', import.meta.url).href });
+
+const state = {
+  examples: [],
+  response: null,
+  timeline: null,
+  layout: null,
+  view: null,
+  stepper: { position: 0, total: 0, playing: false, speed: 1 },
+  selected: null,
+  runId: 0,
+  timer: null,
+};
+
+// Exposed for the browser tests and the benchmark: timings and the current position.
+const probe = {
+  ready: false,
+  runs: 0,
+  lastLayoutMs: null,
+  lastRenderMs: null,
+  nodeCount: 0,
+  get position() { return state.stepper.position; },
+  get total() { return state.stepper.total; },
+  get response() { return state.response; },
+};
+window.__chainlens = probe;
+
+const programEditor = createEditor($('#program-editor'), { label: 'Program', onSubmit: run, onInput: noteEdited });
+const inputsEditor = createEditor($('#inputs-editor'), { label: 'Inputs as JSON', onSubmit: run, onInput: noteEdited });
+const gradEditor = createEditor($('#grad-editor'), { label: 'Upstream gradient (grad_output) as JSON, optional', onSubmit: run, onInput: noteEdited });
+const graph = createGraphView($('#graph'), { onSelect: select });
+const explainPanel = createExplainPanel($('#explain'));
+const inspector = createInspector($('#inspector'), {
+  onClose: () => select(null),
+  onJump: (span) => programEditor.focusAt(span.line, span.column),
+});
+
+function noteEdited() {
+  $('#run').classList.add('attention');
+  // The picker names an example only while the program still is that example.
+  const picker = $('#example-select');
+  const example = state.examples.find((item) => item.id === picker.value);
+  if (example && example.expression !== programEditor.value) {
+    picker.value = '';
+    $('#example-description').textContent = '';
+  }
+}
+
+// ------------------------------------------------------------------ running a program
+
+function loadExample(example) {
+  programEditor.value = example.expression;
+  inputsEditor.value = formatJson(example.inputs);
+  gradEditor.value = example.grad_output === null || example.grad_output === undefined ? '' : formatJson(example.grad_output);
+  $('#grad-details').open = Boolean(gradEditor.value);
+  $('#example-description').textContent = example.description || '';
+}
+
+function showError(error) {
+  const box = $('#error-box');
+  box.hidden = false;
+  box.replaceChildren();
+  const where = error.line ? `Line ${error.line}, column ${error.column ?? 1}` : '';
+  const title = document.createElement('strong');
+  title.textContent = error.kind ? error.kind.replace(/_/g, ' ') : 'error';
+  const message = document.createElement('p');
+  message.textContent = error.message;
+  box.append(title, message);
+  if (where) {
+    const jump = document.createElement('button');
+    jump.type = 'button';
+    jump.className = 'link-button';
+    jump.textContent = `Go to ${where.toLowerCase()}`;
+    jump.addEventListener('click', () => (error.target || programEditor).focusAt(error.line, error.column ?? 1));
+    box.append(jump);
+  }
+  for (const suggestion of error.suggestions || []) {
+    const fix = document.createElement('button');
+    fix.type = 'button';
+    fix.className = 'suggestion';
+    fix.textContent = `Use ${suggestion}`;
+    fix.addEventListener('click', () => {
+      programEditor.replaceMark(suggestion);
+      run();
+    });
+    box.append(fix);
+  }
+}
+
+function clearErrors() {
+  $('#error-box').hidden = true;
+  programEditor.markError(null);
+  inputsEditor.markError(null);
+  gradEditor.markError(null);
+}
+
+/** Reads the editors, asks the API, and shows the answer (or the error where it belongs). */
+async function run({ position = 0, selected = null } = {}) {
+  const runId = ++state.runId;
+  stopPlaying();
+  clearErrors();
+  $('#run').classList.remove('attention');
+  const inputs = parseJson(inputsEditor.value, 'The inputs');
+  if (inputs.error) {
+    inputsEditor.markError(inputs.error);
+    showError({ ...inputs.error, target: inputsEditor });
+    return;
+  }
+  let gradOutput = null;
+  if (gradEditor.value.trim()) {
+    const parsed = parseJson(gradEditor.value, 'The upstream gradient');
+    if (parsed.error) {
+      gradEditor.markError(parsed.error);
+      showError({ ...parsed.error, target: gradEditor });
+      return;
+    }
+    gradOutput = parsed.value;
+  }
+  setStatus('Computing…');
+  let response;
+  try {
+    response = await runBackward({ expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput });
+  } catch (error) {
+    if (runId !== state.runId) return;
+    setStatus('');
+    if (!(error instanceof ApiError)) throw error;
+    // Program errors carry line/column; input errors name the input instead.
+    if (error.error.line) programEditor.markError(error.error);
+    showError(error.error);
+    writeUrl();
+    return;
+  }
+  if (runId !== state.runId) return;
+  setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
+  const layoutStart = performance.now();
+  const layout = await layoutGraph(elk, response);
+  if (runId !== state.runId) return;
+  const renderStart = performance.now();
+  probe.lastLayoutMs = renderStart - layoutStart;
+  probe.lastLayoutEngine = layout.engine;
+  state.response = response;
+  state.timeline = buildTimeline(response);
+  state.layout = layout;
+  state.selected = selected !== null && response.nodes[selected] ? selected : null;
+  graph.draw(response, layout);
+  graph.fit(false, { readable: true });
+  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
+  $('#step-slider').max = String(state.timeline.total);
+  showStep();
+  // Count the frame that paints the drawing too.
+  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  probe.lastRenderMs = performance.now() - renderStart;
+  probe.nodeCount = response.nodes.length;
+  probe.runs += 1;
+  probe.ready = true;
+  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '');
+}
+
+function setStatus(text) {
+  const status = $('#graph-status');
+  status.textContent = text;
+  status.hidden = !text;
+}
+
+// ------------------------------------------------------------------ stepping
+
+function dispatch(action) {
+  if (!state.timeline) return;
+  const before = state.stepper;
+  state.stepper = reduce(state.stepper, action);
+  if (before.playing !== state.stepper.playing) {
+    if (state.stepper.playing) schedule();
+    else clearTimeout(state.timer);
+  }
+  if (before.position !== state.stepper.position || before.playing !== state.stepper.playing || before.speed !== state.stepper.speed) showStep();
+}
+
+function schedule() {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(() => {
+    dispatch({ type: 'tick' });
+    if (state.stepper.playing) schedule();
+  }, tickInterval(state.stepper.speed));
+}
+
+function stopPlaying() {
+  clearTimeout(state.timer);
+  state.stepper = { ...state.stepper, playing: false };
+}
+
+function stepHeading(view) {
+  const { timeline } = state;
+  if (!view.current) return 'Start: the inputs are known';
+  if (view.current.phase === 'forward') {
+    const node = state.response.nodes[view.current.node];
+    return `Forward pass · step ${view.position} of ${timeline.forwardCount}: compute ${node.label}`;
+  }
+  const backwardIndex = view.position - timeline.forwardCount;
+  const input = state.response.nodes[view.current.input];
+  return `Backward pass · step ${backwardIndex} of ${timeline.total - timeline.forwardCount}: gradient into ${input.label}`;
+}
+
+function showStep() {
+  const view = viewAt(state.timeline, state.stepper.position);
+  state.view = view;
+  graph.update(view, state.selected);
+  if (view.current && state.response.nodes.length > 30) graph.reveal(view.current.phase === 'forward' ? view.current.node : view.current.input);
+  explainPanel.show(explainView(state.response, view), stepHeading(view));
+  if (state.selected !== null) inspector.show(state.response, view, state.selected);
+  else inspector.clear();
+  const { position, total, playing, speed } = state.stepper;
+  $('#step-slider').value = String(position);
+  $('#step-slider').setAttribute('aria-valuetext', `step ${position} of ${total}`);
+  let phase = 'start';
+  if (view.current) phase = view.current.phase;
+  $('#step-label').textContent = `${position} / ${total} · ${phase}`;
+  $('#step-label').dataset.position = String(position);
+  $('#step-label').dataset.phase = view.phase;
+  const play = $('#step-play');
+  play.innerHTML = playing ? PAUSE_ICON : PLAY_ICON;
+  play.setAttribute('aria-label', playing ? 'Pause (Space)' : 'Play (Space)');
+  play.setAttribute('aria-pressed', String(playing));
+  $('#step-speed').value = String(speed);
+  $('#step-first').disabled = position === 0;
+  $('#step-prev').disabled = position === 0;
+  $('#step-next').disabled = position === total;
+  $('#step-last').disabled = position === total;
+  document.body.dataset.phase = view.current ? view.current.phase : 'start';
+  writeUrl();
+}
+
+function select(nodeId) {
+  state.selected = nodeId;
+  if (state.view) {
+    graph.update(state.view, nodeId);
+    if (nodeId === null) inspector.clear();
+    else inspector.show(state.response, state.view, nodeId);
+  }
+  writeUrl();
+}
+
+// ------------------------------------------------------------------ URL state
+
+let urlTimer = null;
+function writeUrl() {
+  // Coalesced: playing at 4× should not flood the history API.
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(() => {
+    const hash = encodeState({
+      expression: programEditor.value,
+      inputs: inputsEditor.value,
+      gradOutput: gradEditor.value,
+      step: state.response ? state.stepper.position : null,
+      node: state.selected,
+    });
+    if (hash !== window.location.hash) history.replaceState(null, '', hash);
+  }, 80);
+}
+
+// ------------------------------------------------------------------ controls
+
+function bindControls() {
+  $('#run').addEventListener('click', () => run());
+  $('#step-first').addEventListener('click', () => dispatch({ type: 'first' }));
+  $('#step-prev').addEventListener('click', () => dispatch({ type: 'prev' }));
+  $('#step-play').addEventListener('click', () => dispatch({ type: 'toggle' }));
+  $('#step-next').addEventListener('click', () => dispatch({ type: 'next' }));
+  $('#step-last').addEventListener('click', () => dispatch({ type: 'last' }));
+  $('#step-slider').addEventListener('input', (event) => dispatch({ type: 'seek', position: Number(event.target.value) }));
+  $('#step-speed').addEventListener('change', (event) => {
+    const wasPlaying = state.stepper.playing;
+    dispatch({ type: 'speed', speed: Number(event.target.value) });
+    if (wasPlaying) schedule();
+  });
+  $('#fit').addEventListener('click', () => graph.fit());
+  $('#zoom-in').addEventListener('click', () => graph.zoomBy(1.25));
+  $('#zoom-out').addEventListener('click', () => graph.zoomBy(0.8));
+  $('#example-select').addEventListener('change', (event) => {
+    const example = state.examples.find((item) => item.id === event.target.value);
+    if (!example) return;
+    loadExample(example);
+    run();
+  });
+  $('#share').addEventListener('click', async () => {
+    writeUrl();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const button = $('#share');
+    try {
+      await navigator.clipboard.writeText(window.location.href);
+      button.textContent = 'Link copied';
+    } catch {
+      // No clipboard permission (plain http, or a test browser): the address bar has the link.
+      button.textContent = 'Link in address bar';
+    }
+    setTimeout(() => { button.textContent = 'Copy link'; }, 1600);
+  });
+  $('#export-svg').addEventListener('click', () => state.layout && exportSvg($('#graph'), state.layout));
+  $('#export-png').addEventListener('click', () => state.layout && exportPng($('#graph'), state.layout));
+  $('#export-json').addEventListener('click', () => state.response && exportJson(state.response));
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('resize', () => graph.fit(false, { readable: true }));
+}
+
+const STEP_KEYS = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last', ' ': 'toggle' };
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  // Typing, sliders and buttons keep their own keys (space presses a focused button).
+  if (target.closest('textarea, input, select, [contenteditable="true"]')) return;
+  if (event.key === ' ' && target.closest('button, summary, a')) return;
+  const action = STEP_KEYS[event.key];
+  if (!action) return;
+  event.preventDefault();
+  dispatch({ type: action });
+}
+
+// ------------------------------------------------------------------ start
+
+async function start() {
+  bindControls();
+  const fromUrl = decodeState(window.location.hash);
+  const examplesRequest = fetchExamples().catch(() => [DEFAULT_EXAMPLE]);
+  fetchOps().then((body) => inspector.setOps(body.ops)).catch(() => {});
+  if (fromUrl) {
+    programEditor.value = fromUrl.expression;
+    inputsEditor.value = fromUrl.inputs;
+    gradEditor.value = fromUrl.gradOutput;
+    $('#grad-details').open = Boolean(fromUrl.gradOutput);
+  } else {
+    loadExample(DEFAULT_EXAMPLE);
+  }
+  const runDone = run({ position: fromUrl?.step ?? 0, selected: fromUrl?.node ?? null });
+  state.examples = await examplesRequest;
+  const picker = $('#example-select');
+  picker.replaceChildren(...[
+    new Option('Choose an example…', ''),
+    ...state.examples.map((example) => new Option(example.title, example.id)),
+  ]);
+  const current = state.examples.find((example) => example.expression === programEditor.value);
+  if (current) {
+    picker.value = current.id;
+    $('#example-description').textContent = current.description || '';
+  }
+  await runDone;
+}
+
+start();

@@ -1,0 +1,128 @@
+/**
+ * The stepper: a pure state machine over the response's `steps`.
+ *
+ * A position p in 0..N (N = steps.length) means "the first p steps have been applied"; the
+ * current step is steps[p - 1] (none at p = 0, where only inputs and constants are known).
+ * `viewAt` derives everything the page shows at a position (which nodes are computed, each
+ * node's gradient so far, which edges have carried gradient); `reduce` moves the position.
+ * No DOM, no timers: main.js owns the clock, render.js the pixels.
+ */
+
+export const SPEEDS = [0.5, 1, 2, 4];
+
+/** `${source}-${target}-${slot}`: an edge's identity; `x * x` has two edges between one pair. */
+export function edgeKey(source, target, slot) {
+  return `${source}-${target}-${slot}`;
+}
+
+/** Facts computed once per response, reused for every position. */
+export function buildTimeline(response) {
+  const { nodes, steps, output } = response;
+  const forwardCount = steps.filter((step) => step.phase === 'forward').length;
+  const expected = new Int32Array(nodes.length);
+  for (const step of steps) {
+    if (step.phase === 'backward') expected[step.input] += 1;
+  }
+  const firstBackward = steps.find((step) => step.phase === 'backward');
+  // The seed reaches the output before any edge carries it; the first event shows it as `upstream`.
+  const seed = firstBackward && firstBackward.node === output ? firstBackward.upstream : nodes[output].grad;
+  return { nodes, steps, output, forwardCount, expected, seed, total: steps.length };
+}
+
+/** Everything visible at position p. Costs O(p); fine for the timelines we draw. */
+export function viewAt(timeline, position) {
+  const { nodes, steps, output, forwardCount, expected } = timeline;
+  const p = clamp(position, 0, timeline.total);
+  const computed = new Uint8Array(nodes.length);
+  for (const node of nodes) {
+    if (node.op === 'input' || node.op === 'constant') computed[node.id] = 1;
+  }
+  const grads = new Array(nodes.length).fill(undefined);
+  const received = new Int32Array(nodes.length);
+  const edgesDone = new Set();
+  const contributions = new Map(); // node id → [{step, index}] received so far
+  for (let index = 0; index < p; index += 1) {
+    const step = steps[index];
+    if (step.phase === 'forward') {
+      computed[step.node] = 1;
+      continue;
+    }
+    received[step.input] += 1;
+    edgesDone.add(edgeKey(step.input, step.node, step.slot));
+    // Steps may carry summaries of large tensors; the node carries the full final gradient.
+    grads[step.input] = received[step.input] === expected[step.input] && nodes[step.input].grad !== null
+      ? nodes[step.input].grad
+      : step.accumulated;
+    if (!contributions.has(step.input)) contributions.set(step.input, []);
+    contributions.get(step.input).push({ step, index });
+  }
+  const inBackward = p > forwardCount;
+  if (inBackward && timeline.seed !== null && timeline.seed !== undefined && grads[output] === undefined) {
+    grads[output] = timeline.seed;
+  }
+  const current = p > 0 ? steps[p - 1] : null;
+  let phase = 'start';
+  if (current) phase = p === timeline.total ? 'done' : current.phase;
+  if (p === timeline.total && timeline.total === 0) phase = 'done';
+  let currentEdge = null;
+  if (current && current.phase === 'backward') {
+    currentEdge = edgeKey(current.input, current.node, current.slot);
+  }
+  return {
+    position: p,
+    total: timeline.total,
+    phase,
+    current,
+    currentEdge,
+    currentNode: current ? current.node : null,
+    computed,
+    grads,
+    received,
+    expected,
+    edgesDone,
+    contributions,
+    inBackward,
+  };
+}
+
+/** The stepper's controls as a reducer: state {position, total, playing, speed}. */
+export function reduce(state, action) {
+  const { total } = state;
+  switch (action.type) {
+    case 'first':
+      return { ...state, position: 0, playing: false };
+    case 'last':
+      return { ...state, position: total, playing: false };
+    case 'prev':
+      return { ...state, position: clamp(state.position - 1, 0, total), playing: false };
+    case 'next':
+      return { ...state, position: clamp(state.position + 1, 0, total), playing: false };
+    case 'seek':
+      return { ...state, position: clamp(Math.round(action.position), 0, total), playing: false };
+    case 'toggle':
+      if (state.playing) return { ...state, playing: false };
+      // Playing from the end starts over, as media players do.
+      return { ...state, playing: total > 0, position: state.position >= total ? 0 : state.position };
+    case 'tick': {
+      if (!state.playing) return state;
+      const position = clamp(state.position + 1, 0, total);
+      return { ...state, position, playing: position < total };
+    }
+    case 'speed':
+      return SPEEDS.includes(action.speed) ? { ...state, speed: action.speed } : state;
+    case 'load':
+      return { position: clamp(action.position ?? 0, 0, action.total), total: action.total, playing: false, speed: state.speed ?? 1 };
+    default:
+      return state;
+  }
+}
+
+/** Milliseconds between automatic steps at a speed multiplier. */
+export function tickInterval(speed) {
+  return Math.round(900 / speed);
+}
+
+function clamp(value, low, high) {
+  if (!Number.isFinite(value)) return low;
+  return Math.min(high, Math.max(low, value));
+}

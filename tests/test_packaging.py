@@ -1,0 +1,142 @@
+"""The project as users install and start it: the wheel carries the page and its built assets, and
+`uvicorn app.main:app` serves the UI and the API.
+
+Both tests start a real server process on a free loopback port. The wheel test builds the wheel
+from a copy of the sources (nothing is written into the checkout) and installs it into a fresh
+virtual environment; that environment borrows the test environment's dependencies through a .pth
+line, so no package is downloaded, and the test checks that `app` was imported from the wheel.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+import venv
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAIN_RULE = {"expression": "q = x + y\nf = q * z", "inputs": {"x": -2, "y": 5, "z": -4}}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(python: str, cwd: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=cwd,
+    )
+
+
+def _wait_healthy(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("the server did not start")
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _check_page_and_api(url: str) -> None:
+    page = httpx.get(f"{url}/", timeout=10)
+    assert page.status_code == 200
+    assert "not built yet" not in page.text
+    scripts = re.findall(r'src="([^"]+\.js)"', page.text)
+    styles = re.findall(r'href="([^"]+\.css)"', page.text)
+    assert scripts and styles, "the page names no script or stylesheet"
+    for asset in scripts + styles:
+        answer = httpx.get(asset if asset.startswith("http") else f"{url}{asset}", timeout=10)
+        assert answer.status_code == 200 and len(answer.content) > 1000, asset
+    worker = httpx.get(f"{url}/static/dist/elk-worker.min.js", timeout=10)
+    assert worker.status_code == 200
+    result = httpx.post(f"{url}/graph/backward", json=CHAIN_RULE, timeout=10).json()
+    grads = {node["name"]: node["grad"] for node in result["nodes"] if node["name"]}
+    assert (grads["x"], grads["y"], grads["z"]) == (-4.0, -4.0, 3.0)
+
+
+@pytest.fixture(scope="module")
+def built_assets() -> Path:
+    dist = ROOT / "static" / "dist"
+    if not (dist / "app.js").is_file():
+        pytest.fail("the UI is not built: run `npm ci && npm run build` (make test does it)")
+    return dist
+
+
+def test_uvicorn_app_main_app_serves_the_ui_and_the_api(built_assets):
+    port = _free_port()
+    process = _serve(sys.executable, ROOT, port)
+    try:
+        _wait_healthy(process, f"http://127.0.0.1:{port}")
+        _check_page_and_api(f"http://127.0.0.1:{port}")
+    finally:
+        _stop(process)
+
+
+def test_the_wheel_carries_the_template_and_the_built_assets(built_assets, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "app", source / "app", ignore=ignore)
+    shutil.copytree(ROOT / "templates", source / "templates")
+    shutil.copytree(built_assets, source / "static" / "dist")
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
+        check=True,
+    )
+    (wheel,) = wheels.glob("chainlens-*.whl")
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = str(env_dir / "bin" / "python")
+    site = Path(subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip())
+    # Install the wheel with this environment's pip into the fresh one, without dependencies;
+    # the dependencies come from this environment's site-packages, listed after the fresh one's.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        check=True,
+    )
+    (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    where = subprocess.run(
+        [python, "-c", "import app.api.ui as ui; print(ui.UI_ROOT); print(ui.PACKAGE_DIR)"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout.split()
+    assert where[0] == where[1] and Path(where[1]).is_relative_to(site), where
+
+    port = _free_port()
+    process = _serve(python, tmp_path, port)
+    try:
+        _wait_healthy(process, f"http://127.0.0.1:{port}")
+        _check_page_and_api(f"http://127.0.0.1:{port}")
+    finally:
+        _stop(process)
