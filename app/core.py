@@ -6,7 +6,7 @@ run the forward pass and, unless asked not to, the backward pass.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from app.engine.errors import ProgramError
 from app.engine.inputs import decode, tensor
@@ -22,7 +22,10 @@ def evaluate(
     *,
     limits: Limits = Limits(),
     backward: bool = True,
+    check: Callable[[], None] | None = None,
 ) -> Result:
+    """`check` is called between stages and every few hundred nodes of the passes; it may raise
+    to stop the computation (the API passes a job's check, which raises once the client left)."""
     if not isinstance(inputs, Mapping):
         raise ProgramError("invalid_input", "inputs must be an object mapping names to values")
     decoded = {name: decode(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
@@ -30,4 +33,6 @@ def evaluate(
     seed = None
     if backward and grad_output is not None:
         seed = tensor("grad_output", grad_output, limits.max_tensor_elements)
-    return run(graph, seed, with_backward=backward)
+    if check is not None:
+        check()
+    return run(graph, seed, with_backward=backward, check=check)
