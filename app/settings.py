@@ -74,6 +74,8 @@ def load_settings() -> Settings:
             max_nodes=_int("CHAINLENS_MAX_NODES", defaults.max_nodes),
             max_tensor_elements=_int("CHAINLENS_MAX_TENSOR_ELEMENTS", defaults.max_tensor_elements),
             max_total_work=_int("CHAINLENS_MAX_TOTAL_WORK", defaults.max_total_work),
+            max_inputs=_int("CHAINLENS_MAX_INPUTS", defaults.max_inputs),
+            max_input_elements=_int("CHAINLENS_MAX_INPUT_ELEMENTS", defaults.max_input_elements),
         ),
         max_full_elements=_int("CHAINLENS_MAX_FULL_ELEMENTS", 10_000),
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),

@@ -247,7 +247,7 @@ def test_the_engine_passes_check_every_few_hundred_nodes_and_stop_on_cancel(back
 
     result = evaluate(chain, {"x": 1.0}, backward=backward, check=counting)
     passes = 2 if backward else 1
-    assert calls == 1 + passes * -(-6000 // CHECK_EVERY)
+    assert calls == 2 + passes * -(-6000 // CHECK_EVERY)  # after parsing, after building, per slice
     assert result.values[-1] == pytest.approx(evaluate(chain, {"x": 1.0}).values[-1])
 
     job = Job(budget=0)
