@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
+from app.api.budget import estimate
 from app.api.encode import graph_body
 from app.api.errors import program_error_response
 from app.api.jobs import Job, run_job
@@ -69,12 +70,15 @@ async def _answer(request: Request, body: GraphRequest, backward: bool) -> Respo
     settings = request.app.state.settings
 
     def compute(job: Job) -> bytes:
+        def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
+            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements))
+
         # The cyclic garbage collector is paused while a graph is built and encoded: those objects
         # hold no cycles, and collections triggered by their sheer number (scanning every live
         # object of the server each time) slowed the building of a 10k-node graph several-fold.
         with _gc_paused():
             result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
-                              backward=backward, check=job.check)
+                              backward=backward, check=job.check, plan=plan)
             job.check()
             return graph_body(result, settings.max_full_elements, settings.max_step_elements)
 

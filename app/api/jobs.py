@@ -65,11 +65,12 @@ class Cancelled(Exception):
 class Job:
     """Handed to a compute function; one per request."""
 
-    __slots__ = ("_cancelled", "budget")
+    __slots__ = ("_cancelled", "budget", "required")
 
     def __init__(self, budget: int) -> None:
         self._cancelled = threading.Event()
         self.budget = budget
+        self.required = 0  # the largest estimate seen (decides whether memory is given back)
 
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
@@ -82,6 +83,7 @@ class Job:
         self._cancelled.set()
 
     def require(self, memory_bytes: int) -> None:
+        self.required = max(self.required, memory_bytes)
         if memory_bytes > self.budget:
             raise over_budget(memory_bytes, self.budget)
 
@@ -134,7 +136,7 @@ class Pool:
                 return fn()
             finally:
                 self.release(job)
-                if memory_bytes > self.trim_after_bytes:
+                if max(memory_bytes, job.required) > self.trim_after_bytes:
                     give_back()
 
         return self._executor.submit(work)
