@@ -34,7 +34,8 @@ _EXAMPLES_BODY = dumps({"examples": EXAMPLES})
 _HEALTHY = dumps({"status": "ok"})
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"])
+@router.get("/healthz", operation_id="healthz")
+@router.head("/healthz", operation_id="healthz_head")
 async def healthz() -> Response:
     """Liveness: answers while the server can serve (HEAD too, for probes that send it).
     Answered on the event loop itself, so it shows whether the loop is free."""
