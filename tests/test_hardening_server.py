@@ -107,12 +107,14 @@ def test_connections_past_the_cap_are_closed_and_the_server_goes_on(server):
     assert httpx.get(f"http://127.0.0.1:{server}/healthz", timeout=5).json() == {"status": "ok"}
 
 
-def test_schemathesis_all_checks_pass(default_server):
+def test_schemathesis_all_checks_pass(default_server, tmp_path):
     command = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     result = subprocess.run(
         [command, "--config-file", str(SCHEMATHESIS_CONFIG), "run", f"http://127.0.0.1:{default_server}/openapi.json",
          "--checks", "all", "--max-examples", "100", "--seed", "1", "--workers", "1", "--no-color"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT / "tests" / "schemathesis",
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,  # its cache goes there
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "No issues found" in result.stdout
+    # It may warn that most generated programs are refused (422): a JSON schema cannot describe a
+    # valid program. A warning is not a failure.
+    assert "FAILURES" not in result.stdout and " passed" in result.stdout
