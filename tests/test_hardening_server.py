@@ -12,15 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMATHESIS_CONFIG = ROOT / "tests" / "schemathesis" / "schemathesis.toml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(**settings: str):
