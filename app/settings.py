@@ -11,14 +11,19 @@ from dataclasses import dataclass, field
 from app.engine.limits import Limits
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default, kind=int):
+    """The variable `name` as a `kind` (int or float), or `default` when it is unset or blank."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+        raise SystemExit(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from exc
+
+
+def _int(name: str, default: int) -> int:
+    return _number(name, default, int)
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,7 @@ class Settings:
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+    return _number(name, default, float)
 
 
 def load_settings() -> Settings:

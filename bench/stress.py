@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench")]
 
 from measure import machine  # noqa: E402
-from server import free_port  # noqa: E402
+from server import running_server  # noqa: E402
 
 MB = 1 << 20
 
@@ -77,37 +77,6 @@ def rss(pid: int) -> int:
     return 0
 
 
-class Server:
-    """`python -m app` from `root`, default settings, one worker."""
-
-    def __init__(self, root: Path) -> None:
-        self.port = free_port()
-        env = dict(os.environ, CHAINLENS_HOST="127.0.0.1", CHAINLENS_PORT=str(self.port), CHAINLENS_LOG_LEVEL="error",
-                   CHAINLENS_WORKERS="1", PYTHONPATH=str(root))
-        self.process = subprocess.Popen([sys.executable, "-m", "app"], cwd=root, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @dataclass
 class Run:
     statuses: list = field(default_factory=list)
@@ -119,22 +88,25 @@ class Run:
     killed: str = ""
 
 
-def slowest_health(server: Server, seconds: float) -> float:
+def slowest_health(url: str, seconds: float) -> float:
     slowest = 0.0
     with httpx.Client(timeout=10) as client:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             started = time.perf_counter()
-            client.get(f"{server.url}/healthz")
+            client.get(f"{url}/healthz")
             slowest = max(slowest, time.perf_counter() - started)
             time.sleep(0.05)
     return slowest
 
 
-def measure(server: Server, body: bytes, copies: int, timeout: float, max_rss: int) -> Run:
-    pid = server.process.pid
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def measure(url: str, pid: int, body: bytes, copies: int, timeout: float, max_rss: int) -> Run:
     run = Run()
-    run.idle_healthz = slowest_health(server, 2.0)
+    run.idle_healthz = slowest_health(url, 2.0)
     idle = rss(pid)
     done = threading.Event()
     peak = [idle]
@@ -145,7 +117,7 @@ def measure(server: Server, body: bytes, copies: int, timeout: float, max_rss: i
             peak[0] = max(peak[0], current)
             if current > max_rss:
                 run.killed = f"killed at {current / (1 << 30):.1f} GB"
-                server.process.kill()
+                os.kill(pid, signal.SIGKILL)
                 return
             time.sleep(0.01)
 
@@ -154,9 +126,9 @@ def measure(server: Server, body: bytes, copies: int, timeout: float, max_rss: i
             while not done.is_set():
                 started = time.perf_counter()
                 try:
-                    client.get(f"{server.url}/healthz")
+                    client.get(f"{url}/healthz")
                 except httpx.HTTPError:
-                    if done.is_set() or server.process.poll() is not None:
+                    if done.is_set() or not alive(pid):
                         return
                 run.slowest_healthz = max(run.slowest_healthz, time.perf_counter() - started)
                 time.sleep(0.05)
@@ -164,7 +136,7 @@ def measure(server: Server, body: bytes, copies: int, timeout: float, max_rss: i
     def one(_: int) -> tuple[object, float]:
         started = time.perf_counter()
         try:
-            response = httpx.post(f"{server.url}/graph/backward", content=body,
+            response = httpx.post(f"{url}/graph/backward", content=body,
                                   headers={"content-type": "application/json"}, timeout=timeout)
             status: object = response.status_code
         except httpx.TimeoutException:
@@ -184,7 +156,7 @@ def measure(server: Server, body: bytes, copies: int, timeout: float, max_rss: i
     run.statuses = [status for status, _ in results]
     run.wall = max(seconds for _, seconds in results)
     run.peak_over_idle = peak[0] - idle
-    if server.process.poll() is None and "timeout" not in run.statuses:
+    if alive(pid) and "timeout" not in run.statuses:
         time.sleep(10)
         run.after_idle_over_idle = rss(pid) - idle
     return run
@@ -221,11 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, request in chosen.items():
         body = json.dumps(request).encode()
         for copies in map(int, args.concurrency.split(",")):
-            server = Server(args.root)
-            try:
-                run = measure(server, body, copies, args.timeout, int(args.max_rss_gb * (1 << 30)))
-            finally:
-                server.stop()
+            with running_server(timeout=60, env={"CHAINLENS_LOG_LEVEL": "error"}, root=args.root) as (url, pid):
+                run = measure(url, pid, body, copies, args.timeout, int(args.max_rss_gb * (1 << 30)))
             after = "-" if run.after_idle_over_idle is None else f"{run.after_idle_over_idle / MB:,.0f}"
             note = f"  {run.killed}" if run.killed else ""
             print(f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} {run.peak_over_idle / MB:>9,.0f} "

@@ -12,38 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving import free_port
+from serving import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMATHESIS_CONFIG = ROOT / "tests" / "schemathesis" / "schemathesis.toml"
 
 
 def serve(**settings: str):
-    """A server with these CHAINLENS_ settings; yields its port."""
-    port = free_port()
-    env = dict(os.environ, CHAINLENS_HOST="127.0.0.1", CHAINLENS_PORT=str(port), CHAINLENS_LOG_LEVEL="warning",
-               **{f"CHAINLENS_{name.upper()}": value for name, value in settings.items()})
-    process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the chainlens server did not start")
-            time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    """`python -m app` with these CHAINLENS_ settings; yields its port."""
+    env = dict(os.environ, **{f"CHAINLENS_{name.upper()}": value for name, value in settings.items()})
+    with serving(ROOT, env=env, entry_point=True) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="module")
