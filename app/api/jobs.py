@@ -20,7 +20,9 @@ Interface (used by /graph/*, training, gradcheck; keep it as it is):
 
     stream_job(request, compute, *, memory_bytes) -> Response
         compute(job, emit) runs in the pool and calls emit(obj) once per NDJSON line
-        (application/x-ndjson). The same 413 and 503 are answered before anything streams,
+        (application/x-ndjson); obj is written by orjson (numpy arrays allowed; NaN and the
+        infinities would become null: write them as the contract's strings first, see
+        app.api.encode.number). emit waits while 64 lines are unsent (a slow client). The same 413 and 503 are answered before anything streams,
         and so is a ProgramError raised before the first emit (its usual 4xx JSON error);
         a ProgramError raised later becomes a last line {"type": "error", "error": {...}}.
         A disconnect cancels the job (emit raises Cancelled from then on).
@@ -203,10 +205,16 @@ async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes
         await asyncio.wait((future, watcher), return_when=asyncio.FIRST_COMPLETED)
         if not future.done():
             job.cancel()  # the client left: the compute stops at its next check()
+            future.add_done_callback(_retrieved)  # its Cancelled is expected, not to be logged
             raise Cancelled("the client went away")
         return future.result()
     finally:
         watcher.cancel()
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def stream_job(request: Request, compute: Callable[[Job, Callable[[dict], None]], None], *,
@@ -319,4 +327,9 @@ def install(app) -> None:
     async def cancelled(request: Request, exc: Cancelled) -> Response:
         return error_response(CLIENT_GONE, "cancelled", "the client went away before the answer was ready")
 
-    app.router.on_shutdown.append(lambda: pool_of(app).close())
+    def stop_jobs() -> None:
+        pool = getattr(app.state, "job_pool", None)
+        if pool is not None:
+            pool.close()
+
+    app.router.on_shutdown.append(stop_jobs)
