@@ -108,6 +108,25 @@ async def asgi_post(app, path: str, disconnect_after: float | None, body: bytes 
     return (start["status"] if start else None), dict(start["headers"]) if start else {}, content
 
 
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the browser tests leave an event loop running in this
+    one (Playwright's sync API), where asyncio.run refuses to start."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed back to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def test_run_job_answers_in_a_worker_thread():
     app = make_app()
     app.state.test["release"].set()
@@ -145,7 +164,7 @@ def test_full_pool_and_queue_answer_503_with_retry_after():
         state["release"].set()
         return await running, await queued, refused
 
-    running, queued, refused = asyncio.run(scenario())
+    running, queued, refused = run_async(scenario())
     assert running[0] == 200 and queued[0] == 200
     assert json.loads(running[2]) == {"answer": 42}
     assert refused[0] == 503
@@ -158,7 +177,7 @@ def test_full_pool_and_queue_answer_503_with_retry_after():
 def test_a_disconnect_cancels_the_running_job():
     app = make_app()
     state = app.state.test
-    status, _, _ = asyncio.run(asgi_post(app, "/test-jobs/block", disconnect_after=0.1))
+    status, _, _ = run_async(asgi_post(app, "/test-jobs/block", disconnect_after=0.1))
     assert status == 499  # answered to nobody: the client is gone
     deadline = time.monotonic() + 5
     while (state["cancelled"] == 0 or app.state.job_pool.admitted) and time.monotonic() < deadline:
@@ -178,7 +197,7 @@ def test_a_job_whose_client_left_while_queued_never_runs():
         state["release"].set()
         return await running, gone
 
-    running, gone = asyncio.run(scenario())
+    running, gone = run_async(scenario())
     assert running[0] == 200 and gone[0] == 499
     time.sleep(0.1)
     assert state["ran"] == 1
@@ -225,7 +244,7 @@ def test_stream_job_refuses_over_budget_before_streaming():
 def test_a_disconnect_cancels_a_stream():
     app = make_app()
     state = app.state.test
-    status, _, body = asyncio.run(asgi_post(app, "/test-jobs/stream?lines=1000&slow=1", disconnect_after=0.2))
+    status, _, body = run_async(asgi_post(app, "/test-jobs/stream?lines=1000&slow=1", disconnect_after=0.2))
     assert status == 200
     sent = body.splitlines()
     assert 1 <= len(sent) < 1000
