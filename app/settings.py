@@ -56,8 +56,11 @@ class Settings:
     header_timeout: float = 10.0
 
 
-def _float(name: str, default: float) -> float:
-    return _number(name, default, float)
+# Settings read from CHAINLENS_<NAME>, each a number of its default's type (int or float).
+_NUMBERS = (
+    "max_request_memory", "job_threads", "job_queue", "trim_after_bytes", "body_timeout",
+    "max_connections", "keep_alive_timeout", "header_timeout",
+)
 
 
 def load_settings() -> Settings:
@@ -81,12 +84,6 @@ def load_settings() -> Settings:
         max_full_elements=_int("CHAINLENS_MAX_FULL_ELEMENTS", 10_000),
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),
         max_body_bytes=_int("CHAINLENS_MAX_BODY_BYTES", 16_000_000),
-        max_request_memory=_int("CHAINLENS_MAX_REQUEST_MEMORY", base.max_request_memory),
-        job_threads=_int("CHAINLENS_JOB_THREADS", base.job_threads),
-        job_queue=_int("CHAINLENS_JOB_QUEUE", base.job_queue),
-        trim_after_bytes=_int("CHAINLENS_TRIM_AFTER_BYTES", base.trim_after_bytes),
-        body_timeout=_float("CHAINLENS_BODY_TIMEOUT", base.body_timeout),
-        max_connections=_int("CHAINLENS_MAX_CONNECTIONS", base.max_connections),
-        keep_alive_timeout=_int("CHAINLENS_KEEP_ALIVE_TIMEOUT", base.keep_alive_timeout),
-        header_timeout=_float("CHAINLENS_HEADER_TIMEOUT", base.header_timeout),
+        **{name: _number(f"CHAINLENS_{name.upper()}", getattr(base, name), type(getattr(base, name)))
+           for name in _NUMBERS},
     )
