@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.streaming import Cancelled
+from app.api.jobs import Cancelled
 from app.engine.limits import Limits
 from app.examples import TRAIN_EXAMPLES
 from app.main import create_app

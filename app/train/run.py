@@ -21,6 +21,7 @@ import numpy as np
 from app import datasets
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
+from app.core import declare_inputs
 from app.engine.inputs import Input, decode
 from app.engine.lean import LeanPass
 from app.engine.limits import Limits
@@ -72,16 +73,17 @@ class TrainingRun:
         self.config = config
         self.record_every = config.records_every()
         max_elements = limits.max_tensor_elements
+        # With batches, a dataset input holds one batch at a time: the batch is checked against
+        # the per-tensor limit, not the whole split (MNIST's training images are 47 million numbers).
         self.data = [
-            _DataInput(name, datasets.resolve(name, raw, max_elements))
-            for name, raw in inputs.items() if isinstance(raw, dict) and "dataset" in raw
+            _DataInput(name, datasets.resolve(name, raw, max_elements, all_rows_at_once=config.batch is None))
+            for name, raw in inputs.items() if datasets.is_dataset(raw)
         ]
-        self.batches = self._batches()
+        self.batches = self._batches(max_elements)
         first = self.batches.positions(1) if self.batches else None
-        decoded = {
-            name: decode(name, raw, max_elements) for name, raw in inputs.items()
-            if not (isinstance(raw, dict) and "dataset" in raw)
-        }
+        decoded = declare_inputs({name: raw for name, raw in inputs.items() if not datasets.is_dataset(raw)}, limits)
+        for given in decoded.values():
+            given.built()
         for data in self.data:
             value = data.rows.take(first)
             decoded[data.name] = Input(value, value.shape, False)
@@ -96,7 +98,7 @@ class TrainingRun:
 
     # --- preparing ---------------------------------------------------------------------------
 
-    def _batches(self) -> Batches | None:
+    def _batches(self, max_elements: int) -> Batches | None:
         batch = self.config.batch
         if batch is None:
             return None
@@ -108,6 +110,11 @@ class TrainingRun:
         rows = next(iter(counts.values()))
         if batch.size > rows:
             raise _bad(f"train.batch.size is {batch.size} but the dataset inputs have {rows} rows")
+        for d in self.data:
+            elements = batch.size * prod(d.rows.row_shape)
+            if elements > max_elements:
+                raise LimitExceeded(f"a batch of {batch.size} rows of input '{d.name}' has {elements} elements; "
+                                    f"the limit is {max_elements} per tensor", input=d.name)
         return Batches(rows, batch.size, batch.seed)
 
     def _params(self, decoded: dict[str, Input]) -> list[str]:
@@ -308,13 +315,13 @@ class TrainingRun:
             result["predictions"] = predictions(graph.values[graph.args[out][0]])
         return result
 
-    def graph_at(self, step: int) -> Result:
+    def graph_at(self, step: int, check: Callable[[], None] = lambda: None) -> Result:
         """Step `step`'s graph: θ(step − 1) and batch `step`, with values, gradients and step record."""
         if not 1 <= step <= self.config.steps:
             raise _bad(f"at must be a step of the run, 1 to {self.config.steps}; got {step}")
         params = dict(self.initial)
         try:
-            for _, _, _, _, _, after in self.steps(step - 1):
+            for _, _, _, _, _, after in self.steps(step - 1, check):
                 params = after
         except Diverged as exc:
             raise _bad(f"the run diverged at step {exc.step}, before step {step}") from None
