@@ -43,10 +43,10 @@ class DatasetRows:
     def take(self, positions: np.ndarray | None = None) -> np.ndarray:
         """float64 values of self.rows[positions] (all of self.rows when None)."""
         picked = self.rows if positions is None else self.rows[positions]
-        values = self.stored[picked]
+        values = self.stored[picked]  # a new array: indexing by a list of rows copies
         if self.field.scale != 1.0:
-            return values / self.field.scale  # a new float64 array
-        return values.astype(np.float64)  # a copy even when already float64: callers own it
+            return values / self.field.scale  # float64
+        return values if values.dtype == np.float64 else values.astype(np.float64)
 
 
 def configure(data_dir: str | Path | None) -> None:

@@ -213,18 +213,18 @@ class TrainingRun:
         return OPTIMIZERS[options.pop("name")](**options)
 
     def _set_batch(self, step: int) -> np.ndarray | None:
-        """Put step `step`'s rows into the data leaves; answers the rows (split row numbers) or None."""
+        """Put step `step`'s rows into the data leaves; answers their positions (None without batch)."""
         if self.batches is None:
             return None
         positions = self.batches.positions(step)
         values = self.graph.values
         for node, rows in self.data_nodes:
             values[node] = rows.take(positions)
-        return self.data[0].rows.rows[positions]
+        return positions
 
     def _step(self, step: int, params: dict[str, Any]) -> tuple[float, dict[str, Any], np.ndarray | None]:
-        """Step `step`'s forward and backward with parameters `params`: (loss, grads by name, rows)."""
-        rows = self._set_batch(step)
+        """Step `step`'s forward and backward with parameters `params`: (loss, grads by name, positions)."""
+        positions = self._set_batch(step)
         values = self.graph.values
         leaves = self.leaves
         for name, value in params.items():
@@ -234,20 +234,28 @@ class TrainingRun:
         for name, value in params.items():
             grad = grads[leaves[name]]
             by_name[name] = grad if grad is not None else 0.0 * value  # a parameter the loss ignores
-        return loss, by_name, rows
+        return loss, by_name, positions
 
     def steps(self, until: int, check: Callable[[], None] = lambda: None):
-        """Run steps 1..until, yielding (step, loss, grads, rows, params before, params after)."""
+        """Run steps 1..until, yielding (step, loss, grads, batch positions, params before, params after).
+
+        The whole loop runs under np.errstate(all="ignore") (inf and nan are answers, as in
+        app.engine.run; entering it costs microseconds, so once, not per step); the state holds
+        for the consumer's code between steps too, which only ever reads the results."""
         optimizer = self._optimizer()
         params = dict(self.initial)
-        for step in range(1, until + 1):
-            check()
-            loss, grads, rows = self._step(step, params)
-            if not isfinite(loss):
-                raise Diverged(step, loss)
-            updated = {name: (float(v) if not np.ndim(v) else v) for name, v in optimizer.step(params, grads).items()}
-            yield step, loss, grads, rows, params, updated
-            params = updated
+        scalars = [name for name in self.params if not self.graph.shapes[self.leaves[name]]]
+        with np.errstate(all="ignore"):
+            for step in range(1, until + 1):
+                check()
+                loss, grads, positions = self._step(step, params)
+                if not isfinite(loss):
+                    raise Diverged(step, loss)
+                updated = optimizer.step(params, grads)
+                for name in scalars:  # scalar nodes compute on Python floats
+                    updated[name] = float(updated[name])
+                yield step, loss, grads, positions, params, updated
+                params = updated
 
     def stream(self, emit: Emit, check: Callable[[], None] = lambda: None,
                tensor: Callable[[Any], Any] = lambda value: value) -> None:
@@ -257,11 +265,11 @@ class TrainingRun:
         losses: list[float] = []
         final: dict[str, Any] = dict(self.initial)
         try:
-            for step, loss, grads, rows, before, after in self.steps(self.config.steps, check):
+            for step, loss, grads, positions, before, after in self.steps(self.config.steps, check):
                 losses.append(loss)
                 final = after
                 if step % self.record_every == 0 or step == self.config.steps:
-                    emit(self._record(step, losses, grads, rows, before, after))
+                    emit(self._record(step, losses, grads, positions, before, after))
                     losses = []
             bad = [name for name, value in final.items() if not np.all(np.isfinite(value))]
             if bad:
@@ -276,7 +284,7 @@ class TrainingRun:
             done["eval"] = self._evaluate(final, predictions=tensor)
         emit(done)
 
-    def _record(self, step: int, losses: list[float], grads: dict, rows, before: dict, after: dict) -> dict:
+    def _record(self, step: int, losses: list[float], grads: dict, positions, before: dict, after: dict) -> dict:
         stats = {}
         for name in self.params:
             size_before = norm(before[name])
@@ -285,7 +293,7 @@ class TrainingRun:
                            "update_ratio": _number(change / size_before) if size_before else None}
         return {
             "type": "record", "step": step, "losses": losses,
-            "rows": None if rows is None else rows.tolist(),
+            "rows": None if positions is None else self.data[0].rows.rows[positions].tolist(),
             "eval": self._evaluate(after) if self.eval_graph is not None else None,
             "params": stats,
             "health": {node: {key: _number(x) for key, x in entry.items()}
