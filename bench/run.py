@@ -14,7 +14,7 @@ Figures (ratios are reported, never asserted):
      of the same graph timed in the same rounds; response size
   4  small requests (the chain-rule example) per second with concurrent clients, vs /healthz
   5  peak memory (tracemalloc) of evaluate + encode of the 10k chain, vs its JSON size
-  6  training (bench/train.py): time per step of the regression example (batch 1, SGD), vs a
+  6  training (bench/train.py): CPU time per step of the regression example (batch 1, SGD), vs a
      hand-written numpy loop (6) and PyTorch eager with torch.optim (6p), float64, one thread
   7  the same for the digits example, 64-100-200-10, batch 32, SGD with momentum (7, 7p)
 
@@ -397,7 +397,7 @@ def bench_training(tiny: bool, figures: list[Figure], details: dict) -> None:
     for figure, case in (("6", "regression"), ("7", "digits")):
         r = results[case]
         ours = r["chainlens_us"]
-        name = f"training step, {case} example, batch {r['batch']}"
+        name = f"training step (CPU), {case} example, batch {r['batch']}"
         figures.append(Figure(figure, name, ours, "us", "hand-written numpy", r["numpy_us"],
                               ours / r["numpy_us"], "<= 1.5x", ours / r["numpy_us"] <= 1.5))
         figures.append(Figure(figure + "p", "  vs PyTorch eager + torch.optim", ours, "us", "PyTorch eager",

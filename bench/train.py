@@ -7,7 +7,11 @@ A step is the whole of it, for every contestant: take the batch's rows (the same
 forward, backward, the optimizer's update. chainlens runs TrainingRun.steps (the loop behind
 POST /train, without the records, which come every record_every steps). Every contestant starts
 from the same values and must end at the same parameters (checked here, to 1e-9): the three
-loops do the same arithmetic. Times are medians over rounds of `steps` steps, taken in turns.
+loops do the same arithmetic. Times are medians over rounds of `steps` steps, taken in turns, and
+they are CPU times of this process (time.process_time): every contestant runs on one thread (one
+BLAS thread, torch.set_num_threads(1)), so its CPU time is its work, while its wall time on a
+small shared machine also counts the time it waited for a core (at a load average of 10 on 2
+cores, wall-clock ratios swung between 0.7x and 1.4x from run to run).
 """
 from __future__ import annotations
 
@@ -194,9 +198,9 @@ def measure(tiny: bool = False) -> dict:
             for name, train in contestants.items():
                 gc.collect()
                 gc.disable()
-                start = time.perf_counter()
+                start = time.process_time()
                 train()
-                times[name].append(time.perf_counter() - start)
+                times[name].append(time.process_time() - start)
                 gc.enable()
         per_step = {name: statistics.median(values) / steps * 1e6 for name, values in times.items()}
         results[case] = {"example": example_id, "batch": batch, "steps": steps, "rounds": rounds,

@@ -78,7 +78,9 @@ class LeanPass:
         return values[self.graph.output]
 
     def backward(self) -> list[Any]:
-        """Gradients of the nodes on a path to the targets (None elsewhere), after forward()."""
+        """Gradients of the nodes on a path to the targets (None elsewhere), after forward(),
+        seeded with ones. Callers run both under np.errstate(all="ignore"), as app.engine.run
+        does: inf and nan are answers here."""
         graph = self.graph
         values, shapes = graph.values, graph.shapes
         grads = self.grads = [None] * len(graph.ops)
@@ -119,11 +121,6 @@ class LeanPass:
                 grads[operand] = contribution if so_far is None else so_far + contribution
         return grads
 
-    def run(self) -> tuple[Any, list[Any]]:
-        """forward, then backward seeded with ones: (loss, gradients). Callers run it under
-        np.errstate(all="ignore"), as app.engine.run does: inf and nan are answers here."""
-        loss = self.forward()
-        return loss, self.backward()
 
 
 def _operands(ids: tuple[int, ...]):

@@ -25,22 +25,26 @@ class SGD:
         self.buffers: dict[str, Any] = {}
 
     def step(self, params: dict[str, Any], grads: dict[str, Any]) -> dict[str, Any]:
+        # Settings read once a step, not once a parameter: a small network's step is mostly this
+        # kind of overhead.
+        momentum, dampening, weight_decay, nesterov = self.momentum, self.dampening, self.weight_decay, self.nesterov
+        minus_lr = -self.lr
         updated = {}
         for name, param in params.items():
             grad = grads[name]
-            if self.weight_decay != 0:
-                grad = grad + self.weight_decay * param
-            if self.momentum != 0:
+            if weight_decay != 0:
+                grad = grad + weight_decay * param
+            if momentum != 0:
                 buf = self.buffers.get(name)
                 if buf is None:
                     buf = self.buffers[name] = np.copy(grad) if isinstance(grad, np.ndarray) else grad
                 elif isinstance(buf, np.ndarray):  # the buffer is this optimizer's own: updated in place
-                    buf *= self.momentum
-                    buf += grad if self.dampening == 0 else (1 - self.dampening) * grad
+                    buf *= momentum
+                    buf += grad if dampening == 0 else (1 - dampening) * grad
                 else:
-                    buf = self.buffers[name] = buf * self.momentum + (1 - self.dampening) * grad
-                grad = grad + self.momentum * buf if self.nesterov else buf
-            updated[name] = param + (-self.lr) * grad
+                    buf = self.buffers[name] = buf * momentum + (1 - dampening) * grad
+                grad = grad + momentum * buf if nesterov else buf
+            updated[name] = param + minus_lr * grad
         return updated
 
 

@@ -223,35 +223,33 @@ class TrainingRun:
             values[node] = rows.take(positions)
         return positions
 
-    def _step(self, step: int, params: dict[str, Any]) -> tuple[float, dict[str, Any], np.ndarray | None]:
-        """Step `step`'s forward and backward with parameters `params`: (loss, grads by name, positions)."""
-        positions = self._set_batch(step)
-        values = self.graph.values
-        nodes = self.param_nodes
-        for node, value in zip(nodes, params.values()):
-            values[node] = value
-        loss, grads = self.lean.run()
-        by_name = {}
-        for (name, value), node in zip(params.items(), nodes):
-            grad = grads[node]
-            by_name[name] = grad if grad is not None else 0.0 * value  # a parameter the loss ignores
-        return loss, by_name, positions
-
     def steps(self, until: int, check: Callable[[], None] = lambda: None):
-        """Run steps 1..until, yielding (step, loss, grads, batch positions, params before, params after).
+        """Run steps 1..until, yielding (step, loss, grads by name, batch positions, params before,
+        params after). Step s: batch s into the data leaves, θ(s−1) into the parameter leaves,
+        forward and backward (app.engine.lean), then the optimizer makes θ(s).
 
         The whole loop runs under np.errstate(all="ignore") (inf and nan are answers, as in
         app.engine.run; entering it costs microseconds, so once, not per step); the state holds
-        for the consumer's code between steps too, which only ever reads the results."""
+        for the consumer's code between steps too, which only ever reads the results. The loop's
+        names are bound once, outside it: a small network's step is mostly such overhead."""
         optimizer = self._optimizer()
         params = dict(self.initial)
         scalars = [name for name in self.params if not self.graph.shapes[self.leaves[name]]]
+        values, nodes, lean, set_batch = self.graph.values, self.param_nodes, self.lean, self._set_batch
         with np.errstate(all="ignore"):
             for step in range(1, until + 1):
                 check()
-                loss, grads, positions = self._step(step, params)
+                positions = set_batch(step)
+                for node, value in zip(nodes, params.values()):
+                    values[node] = value
+                loss = lean.forward()
+                node_grads = lean.backward()
                 if not isfinite(loss):
                     raise Diverged(step, loss)
+                grads = {}
+                for (name, value), node in zip(params.items(), nodes):
+                    grad = node_grads[node]
+                    grads[name] = grad if grad is not None else 0.0 * value  # a parameter the loss ignores
                 updated = optimizer.step(params, grads)
                 for name in scalars:  # scalar nodes compute on Python floats
                     updated[name] = float(updated[name])
