@@ -260,3 +260,15 @@ def test_a_real_server_streams_lines_as_they_come_and_serves_others_meanwhile():
         time.sleep(1.0)
         assert _cpu_seconds(server_pid) - busy < 0.2
         assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+
+
+def test_a_scalar_program_trains_on_python_floats(client):
+    """(w·x − 3)² with x = 2: SGD with momentum takes w to 1.5; /train/graph agrees with the stream."""
+    body = {"expression": "loss = (w * x - 3) ** 2", "inputs": {"w": 0.5, "x": {"value": 2.0, "requires_grad": False}},
+            "train": {"optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.5}, "steps": 50, "record_every": 25}}
+    lines = lines_of(client, body)
+    assert lines[-1]["params"]["w"] == pytest.approx(1.5, abs=1e-6)
+    graph = client.post("/train/graph", json=body | {"at": 50}).json()
+    assert graph["nodes"][graph["output"]]["value"] == lines[-2]["losses"][-1]
+    # by hand: step 1's gradient is 2·(w·x − 3)·x = −8 at w = 0.5, so w becomes 0.5 + 0.05·8 = 0.9
+    assert client.post("/train/graph", json=body | {"at": 2}).json()["nodes"][0]["value"] == pytest.approx(0.9)
