@@ -11,14 +11,19 @@ from dataclasses import dataclass, field
 from app.engine.limits import Limits
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default, kind=int):
+    """The variable `name` as a `kind` (int or float), or `default` when it is unset or blank."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+        raise SystemExit(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from exc
+
+
+def _int(name: str, default: int) -> int:
+    return _number(name, default, int)
 
 
 @dataclass(frozen=True)
@@ -53,16 +58,12 @@ class Settings:
     # keep-alive connection stays open.
     max_connections: int = 512
     keep_alive_timeout: int = 5
+    # Seconds a client may take to send a request's headers (then the connection is closed).
+    header_timeout: float = 10.0
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+    return _number(name, default, float)
 
 
 def load_settings() -> Settings:
@@ -97,4 +98,5 @@ def load_settings() -> Settings:
         body_timeout=_float("CHAINLENS_BODY_TIMEOUT", base.body_timeout),
         max_connections=_int("CHAINLENS_MAX_CONNECTIONS", base.max_connections),
         keep_alive_timeout=_int("CHAINLENS_KEEP_ALIVE_TIMEOUT", base.keep_alive_timeout),
+        header_timeout=_float("CHAINLENS_HEADER_TIMEOUT", base.header_timeout),
     )

@@ -26,8 +26,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(workers: int = 1, timeout: float = 30.0, env: dict | None = None):
-    """Yields the base URL of a fresh server; terminates it (then kills, if need be) on exit."""
+def running_server(workers: int = 1, timeout: float = 30.0, env: dict | None = None, root: Path = ROOT):
+    """Yields the base URL and pid of a fresh server running the app of checkout `root`;
+    terminates it (then kills, if need be) on exit."""
     port = free_port()
     environment = dict(os.environ)
     environment.update(
@@ -36,7 +37,7 @@ def running_server(workers: int = 1, timeout: float = 30.0, env: dict | None = N
     )
     environment.update(env or {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "app"], cwd=ROOT, env=environment,
+        [sys.executable, "-m", "app"], cwd=root, env=environment,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"

@@ -20,14 +20,19 @@ Interface (used by /graph/*, training, gradcheck; keep it as it is):
 
     stream_job(request, compute, *, memory_bytes) -> Response
         compute(job, emit) runs in the pool and calls emit(obj) once per NDJSON line
-        (application/x-ndjson). The same 413 and 503 are answered before anything streams,
+        (application/x-ndjson); obj is written by orjson (numpy arrays allowed; NaN and the
+        infinities would become null: write them as the contract's strings first, see
+        app.api.encode.number). emit waits while 64 lines are unsent (a slow client). The same 413 and 503 are answered before anything streams,
         and so is a ProgramError raised before the first emit (its usual 4xx JSON error);
         a ProgramError raised later becomes a last line {"type": "error", "error": {...}}.
         A disconnect cancels the job (emit raises Cancelled from then on).
 
 Why threads: numpy releases the GIL in its kernels, and Python hands the GIL over every few
-milliseconds (sys.getswitchinterval), so the event loop keeps answering /healthz while the pool
-computes. The pool has `job_threads` threads, and at most `job_queue` further jobs wait for one;
+milliseconds, so the event loop keeps answering /healthz while the pool computes. The event
+loop gives the GIL up at every socket call and must then wait a whole switch interval to get it
+back from a busy worker; a request is a dozen such waits. At Python's default interval (5 ms)
+that made /healthz take 0.2-1 s beside eight heavy requests; the pool sets SWITCH_INTERVAL
+for the process instead (each worker pays a few µs per switch). The pool has `job_threads` threads, and at most `job_queue` further jobs wait for one;
 each job holds at most the per-request memory budget, so the pool bounds the server's memory.
 Jobs that waited past the queue are turned away at once (503) instead of piling up.
 
@@ -37,6 +42,7 @@ back to the OS (app.memory.give_back), since app.memory keeps up to 256 MB of it
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
@@ -56,6 +62,8 @@ NDJSON = "application/x-ndjson"
 CLIENT_GONE = 499
 # Lines emitted but not yet sent: past this, emit waits for the client to read (backpressure).
 _STREAM_BUFFER_LINES = 64
+# Seconds a thread that holds the GIL keeps it while another waits (Python's default is 0.005).
+SWITCH_INTERVAL = 0.0005
 
 
 class Cancelled(Exception):
@@ -112,6 +120,7 @@ class Pool:
         self.memory_budget = memory_budget
         self.trim_after_bytes = trim_after_bytes
         self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="chainlens-job")
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._lock = threading.Lock()
         self._jobs: set[Job] = set()  # admitted: running or waiting for a thread
         self._closed = False
@@ -196,10 +205,16 @@ async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes
         await asyncio.wait((future, watcher), return_when=asyncio.FIRST_COMPLETED)
         if not future.done():
             job.cancel()  # the client left: the compute stops at its next check()
+            future.add_done_callback(_retrieved)  # its Cancelled is expected, not to be logged
             raise Cancelled("the client went away")
         return future.result()
     finally:
         watcher.cancel()
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def stream_job(request: Request, compute: Callable[[Job, Callable[[dict], None]], None], *,
@@ -312,4 +327,9 @@ def install(app) -> None:
     async def cancelled(request: Request, exc: Cancelled) -> Response:
         return error_response(CLIENT_GONE, "cancelled", "the client went away before the answer was ready")
 
-    app.router.on_shutdown.append(lambda: pool_of(app).close())
+    def stop_jobs() -> None:
+        pool = getattr(app.state, "job_pool", None)
+        if pool is not None:
+            pool.close()
+
+    app.router.on_shutdown.append(stop_jobs)
