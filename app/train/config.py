@@ -9,8 +9,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Strict: JSON's true and false are not numbers, nor strings numbers (a schema-violating body is
+# refused, as the OpenAPI document says); ints are accepted for floats.
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Beta = Annotated[float, Field(ge=0, lt=1, strict=True)]
+Count = Annotated[int, Field(ge=1, strict=True)]
+Seed = Annotated[int, Field(ge=0, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
 
 
 class _Strict(BaseModel):
@@ -23,29 +29,31 @@ class SGDConfig(_Strict):
     momentum: NonNegativeFloat = 0.0
     dampening: NonNegativeFloat = 0.0
     weight_decay: NonNegativeFloat = Field(0.0, description="L2 penalty added to the gradient, as torch.optim.SGD")
-    nesterov: bool = False
+    nesterov: Flag = False
 
 
 class AdamConfig(_Strict):
     name: Literal["adam"]
     lr: PositiveFloat = 0.001
-    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
+    betas: tuple[Beta, Beta] = (0.9, 0.999)
     eps: PositiveFloat = 1e-8
     weight_decay: NonNegativeFloat = Field(0.0, description="L2 penalty added to the gradient, as torch.optim.Adam")
 
 
 class BatchConfig(_Strict):
-    size: Annotated[int, Field(ge=1)] = Field(description="rows per step, drawn alike from every dataset input")
-    seed: Annotated[int, Field(ge=0)] = 0
+    size: Count = Field(description="rows per step, drawn alike from every dataset input")
+    seed: Seed = 0
 
 
 class TrainConfig(_Strict):
+    """The `train` object of POST /train; every field is described in docs/api.md."""
+
     params: list[str] | None = Field(
         None, description="inputs to train; default: every input that takes a gradient and is not a dataset")
     optimizer: Annotated[Union[SGDConfig, AdamConfig], Field(discriminator="name")]
-    steps: Annotated[int, Field(ge=1)]
+    steps: Count
     batch: BatchConfig | None = Field(None, description="without it, every step sees all the data")
-    record_every: Annotated[int, Field(ge=1)] | None = Field(
+    record_every: Count | None = Field(
         None, description="steps between records; default: steps / 100, at least 1")
     eval: dict[str, Any] | None = Field(
         None, description="inputs replaced for evaluation (e.g. the test split): loss, and accuracy for cross-entropy")
