@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from app import datasets
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.engine.inputs import Input, declare, tensor_shape
 from app.engine.limits import Limits
 from app.engine.run import Result, run
 from app.lang import parse
+
+datasets.install()  # inputs like {"dataset": "digits", ...} are declared through the engine's hook
 
 
 def declare_inputs(inputs: Mapping[str, Any], limits: Limits) -> dict[str, Input]:

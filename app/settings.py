@@ -39,6 +39,12 @@ class Settings:
     max_step_elements: int = 256
     # Request bodies past this many bytes are refused before they are read.
     max_body_bytes: int = 16_000_000
+    # Training runs (POST /train): steps, estimated work and estimated seconds, checked before a run.
+    max_train_steps: int = 100_000
+    max_train_work: int = 100_000_000_000
+    max_train_seconds: int = 120
+    # Where MNIST's four IDX files are (the mnist dataset is unavailable without it).
+    data_dir: str | None = None
     # Memory one request may use, estimated before anything is allocated (app/api/jobs.py).
     max_request_memory: int = 512 << 20
     # Worker threads that compute requests, and requests that may wait for one (then 503).
@@ -58,7 +64,7 @@ class Settings:
 
 # Settings read from CHAINLENS_<NAME>, each a number of its default's type (int or float).
 _NUMBERS = (
-    "max_request_memory", "job_threads", "job_queue", "trim_after_bytes", "body_timeout",
+    "max_train_steps", "max_train_work", "max_train_seconds", "max_request_memory", "job_threads", "job_queue", "trim_after_bytes", "body_timeout",
     "max_connections", "keep_alive_timeout", "header_timeout",
 )
 
@@ -84,6 +90,7 @@ def load_settings() -> Settings:
         max_full_elements=_int("CHAINLENS_MAX_FULL_ELEMENTS", 10_000),
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),
         max_body_bytes=_int("CHAINLENS_MAX_BODY_BYTES", 16_000_000),
+        data_dir=os.environ.get("CHAINLENS_DATA_DIR") or None,
         **{name: _number(f"CHAINLENS_{name.upper()}", getattr(base, name), type(getattr(base, name)))
            for name in _NUMBERS},
     )

@@ -32,6 +32,9 @@ MAX_AXES = 32
 # A nested list is converted this many elements at a time: one numpy call on millions of
 # Python objects would hold the GIL (and stall the event loop) for a tenth of a second.
 _CHUNK = 1 << 16
+# Declarers of input objects marked by a key ("dataset": app.datasets.declare), registered by the
+# layers above the engine, which the engine may not import: (name, object, max_elements) -> Input.
+OBJECT_DECODERS: dict[str, Callable[[str, dict, int], "Input"]] = {}
 
 
 @dataclass(slots=True)
@@ -106,6 +109,9 @@ def _check_size(name: str, shape: tuple[int, ...], max_elements: int, verb: str)
 def declare(name: str, raw: Any, max_elements: int) -> Input:
     """One entry of the request's `inputs`, checked and shaped, not yet built."""
     if isinstance(raw, dict):
+        for key, declarer in OBJECT_DECODERS.items():
+            if key in raw:
+                return declarer(name, raw, max_elements)
         if "init" in raw:
             shape, build = _init(name, raw, max_elements)
         elif "value" in raw:

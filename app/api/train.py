@@ -1,0 +1,106 @@
+"""POST /train (a run streamed as NDJSON), POST /train/graph (step k's graph) and GET /datasets.
+
+Thin routes over app.train, run in the shared job pool (app/api/jobs.py), never on the event loop:
+the body is parsed and the run prepared in a job (decoding, parsing the program, every check: a
+bad request is a 4xx JSON answer before anything streams), then the run is streamed by
+`stream_job`, which stops it when the client goes away.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from app import datasets
+from app.api.body import body_openapi, parse_model
+from app.api.budget import estimate
+from app.api.encode import _value, dumps, graph_body
+from app.api.errors import program_error_response
+from app.api.jobs import Job, run_job, stream_job
+from app.api.schemas import COMPUTE_ERRORS, GraphRequest, GraphResponse
+from app.engine.errors import ProgramError
+from app.examples import TRAIN_EXAMPLES
+from app.train import TrainConfig, TrainingRun, TrainLimits
+
+router = APIRouter(tags=["train"])
+
+
+class TrainRequest(GraphRequest):
+    train: TrainConfig = Field(description="what to train, with which optimizer, for how many steps (docs/api.md)")
+
+
+class TrainGraphRequest(TrainRequest):
+    at: int = Field(description="the step whose graph to answer, 1 to train.steps", strict=True)
+
+
+_EXAMPLES = {example["id"]: {"summary": example["title"], "value": {
+    key: example[key] for key in ("expression", "inputs", "train")}} for example in TRAIN_EXAMPLES}
+_STREAM = {200: {"content": {"application/x-ndjson": {}},
+                 "description": "One JSON object a line: start, records, then done or error (docs/api.md)."},
+           **COMPUTE_ERRORS}
+_GRAPH = {200: {"model": GraphResponse, "description": "Step k's graph, as /graph/backward answers."},
+          **COMPUTE_ERRORS}
+
+
+async def _prepared(request: Request, model: type[TrainRequest], then=None):
+    """(the request, its prepared run, then(job, run, body)'s answer), all computed in a job;
+    a ProgramError comes out located in the request's program."""
+    settings = request.app.state.settings
+    raw = await request.body()
+    source: list[str] = []
+
+    def compute(job: Job):
+        body = parse_model(raw, model)
+        source.append(body.expression)
+        run = TrainingRun(body.expression, body.inputs, body.train, settings.limits, TrainLimits(
+            max_steps=settings.max_train_steps, max_work=settings.max_train_work,
+            max_seconds=settings.max_train_seconds))
+        job.require(run.memory_bytes())
+        return body, run, then(job, run, body) if then else None
+
+    try:
+        return await run_job(request, compute, memory_bytes=len(raw))
+    except ProgramError as exc:
+        return program_error_response(exc, source[0] if source else None)
+
+
+@router.post("/train", responses=_STREAM, response_class=Response,
+             openapi_extra=body_openapi(TrainRequest, _EXAMPLES))
+async def train(request: Request) -> Response:
+    """Train the program's parameters and stream the run as NDJSON: a `start` line, a `record`
+    every `record_every` steps (losses, eval loss and accuracy, parameter and node health), then
+    `done` with the trained values, or `error` if the run diverges."""
+    prepared = await _prepared(request, TrainRequest)
+    if isinstance(prepared, Response):
+        return prepared
+    _, run, _ = prepared
+    max_full = request.app.state.settings.max_full_elements
+
+    def compute(job: Job, emit) -> None:
+        run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
+
+    return stream_job(request, compute, memory_bytes=run.memory_bytes())
+
+
+@router.post("/train/graph", responses=_GRAPH, response_class=Response,
+             openapi_extra=body_openapi(TrainGraphRequest))
+async def train_graph(request: Request) -> Response:
+    """The graph of step `at` of the run the same request would stream: the parameters before that
+    step's update and that step's batch, with every value, gradient and chain-rule step."""
+    settings = request.app.state.settings
+
+    def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> bytes:
+        job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements))
+        result = run.graph_at(body.at, check=job.check)
+        return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+
+    prepared = await _prepared(request, TrainGraphRequest, answer)
+    if isinstance(prepared, Response):
+        return prepared
+    return Response(prepared[2], media_type="application/json")
+
+
+@router.get("/datasets")
+def list_datasets() -> Response:
+    """The datasets inputs can draw rows from: fields, shapes, splits, classes, source and licence."""
+    return Response(dumps({"datasets": datasets.describe()}), media_type="application/json")
