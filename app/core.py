@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from app import datasets
 from app.engine.errors import ProgramError
 from app.engine.inputs import decode, tensor
 from app.engine.limits import Limits
 from app.engine.run import Result, run
 from app.lang import parse
+
+datasets.install()  # inputs like {"dataset": "digits", ...} decode through the engine's hook
 
 
 def evaluate(

@@ -95,3 +95,95 @@ EXAMPLES = [
         "grad_output": None,
     },
 ]
+
+
+# --- training examples ------------------------------------------------------------------------
+# Each carries its `train` config, so the page (and curl) can post it to POST /train as it is.
+# They name their trainable inputs in train.params and their evaluation data in train.eval (inputs
+# replaced when the run evaluates), rather than leaning on the defaults, so a reader sees both.
+
+
+def _uniform(shape: list[int], seed: int, bound: float) -> dict:
+    return {"init": "uniform", "shape": shape, "seed": seed, "low": -bound, "high": bound}
+
+
+def _digits(field: str, split: str, dataset: str = "digits") -> dict:
+    return {"dataset": dataset, "field": field, "split": split}
+
+
+def _classifier(inputs: int, dataset: str, eval_rows: list[int] | None = None) -> dict:
+    """The tutorial's classifier, inputs → 100 → 200 → 10 with ReLUs and softmax cross-entropy, its
+    weights drawn uniformly in ±1/√fan_in (PyTorch's nn.Linear default)."""
+    evaluation = {"x": _digits("images", "test", dataset), "labels": _digits("labels", "test", dataset)}
+    if eval_rows is not None:
+        for spec in evaluation.values():
+            spec["rows"] = eval_rows
+    return {
+        "expression": ("h1 = relu(linear(x, W1, b1))\nh2 = relu(linear(h1, W2, b2))\n"
+                       "logits = linear(h2, W3, b3)\nloss = softmax_cross_entropy(logits, labels)"),
+        "inputs": {
+            "x": _digits("images", "train", dataset),
+            "labels": _digits("labels", "train", dataset),
+            "W1": _uniform([inputs, 100], 1, inputs ** -0.5), "b1": _uniform([100], 2, inputs ** -0.5),
+            "W2": _uniform([100, 200], 3, 0.1), "b2": _uniform([200], 4, 0.1),
+            "W3": _uniform([200, 10], 5, 200 ** -0.5), "b3": _uniform([10], 6, 200 ** -0.5),
+        },
+        "grad_output": None,
+        "train": {
+            "params": ["W1", "b1", "W2", "b2", "W3", "b3"],
+            "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+            "steps": 1000,
+            "batch": {"size": 32, "seed": 0},
+            "record_every": 20,
+            "eval": evaluation,
+        },
+    }
+
+
+TRAIN_EXAMPLES = [
+    {
+        "id": "train-regression",
+        "title": "Train the tutorial's regression network",
+        "description": (
+            "Linear(3, 15) → ReLU → Linear(15, 1) with MSE, fitting y = 2·x1 + 3·x2 + 4·x3 + 5 by SGD on one "
+            "row a step, as the tutorial does. The inputs enter divided by 10 (x1 up to 30 would otherwise "
+            "force a learning rate so small that 2,000 steps leave the prediction for (1, 2, 3) about 3 off); "
+            "the eval input is that point, so the eval loss is (prediction − 25)²."),
+        "expression": "h = relu(linear(x / 10, W1, b1))\ny = linear(h, W2, b2)\nloss = mse(y, t)",
+        "inputs": {
+            "x": {"dataset": "regression", "field": "x", "n": 1000, "seed": 0},
+            "t": {"dataset": "regression", "field": "y", "n": 1000, "seed": 0},
+            # uniform in [-1, 1), as the tutorial's 2·random − 1
+            "W1": _uniform([3, 15], 1, 1.0), "b1": _uniform([15], 2, 1.0),
+            "W2": _uniform([15, 1], 3, 1.0), "b2": _uniform([1], 4, 1.0),
+        },
+        "grad_output": None,
+        "train": {
+            "params": ["W1", "b1", "W2", "b2"],
+            "optimizer": {"name": "sgd", "lr": 0.001, "momentum": 0.0},
+            "steps": 2000,
+            "batch": {"size": 1, "seed": 0},
+            "record_every": 20,
+            "eval": {"x": [[1.0, 2.0, 3.0]], "t": [[25.0]]},
+        },
+    },
+    {
+        "id": "train-digits",
+        "title": "Train a digits classifier",
+        "description": (
+            "The tutorial's classifier architecture, 64 → 100 → 200 → 10 with ReLUs and softmax cross-entropy, "
+            "on the bundled 8×8 digits: SGD with momentum on batches of 32, evaluated on the 360 test digits."),
+        **_classifier(64, "digits"),
+    },
+    {
+        "id": "train-mnist",
+        "title": "Train the tutorial's MNIST classifier (needs MNIST in CHAINLENS_DATA_DIR)",
+        "description": (
+            "784 → 100 → 200 → 10 as in the tutorial, on 28×28 MNIST read from the four IDX files in "
+            "CHAINLENS_DATA_DIR; evaluated on the first 2,000 test images."),
+        "requires_dataset": "mnist",
+        **_classifier(784, "mnist", eval_rows=list(range(2000))),
+    },
+]
+
+EXAMPLES += TRAIN_EXAMPLES

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.api import errors, graph, meta, ui
+from app import datasets
+from app.api import errors, graph, meta, train, ui
 from app.api.body_limit import BodyLimit
 from app.memory import keep_freed_memory
 from app.settings import Settings, load_settings
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     app.state.settings = settings
+    datasets.configure(settings.data_dir)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(graph.router)
     app.include_router(meta.router)
+    app.include_router(train.router)
     app.include_router(ui.router)
     # check_dir=False: without built assets the page says how to build them (instead of the app
     # failing to start, or creating the folder inside a read-only install).

@@ -34,6 +34,12 @@ class Settings:
     max_step_elements: int = 256
     # Request bodies past this many bytes are refused before they are read.
     max_body_bytes: int = 16_000_000
+    # Training runs (POST /train): steps, estimated work and estimated seconds, checked before a run.
+    max_train_steps: int = 100_000
+    max_train_work: int = 100_000_000_000
+    max_train_seconds: int = 120
+    # Where MNIST's four IDX files are (the mnist dataset is unavailable without it).
+    data_dir: str | None = None
 
 
 def load_settings() -> Settings:
@@ -54,4 +60,8 @@ def load_settings() -> Settings:
         max_full_elements=_int("CHAINLENS_MAX_FULL_ELEMENTS", 10_000),
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),
         max_body_bytes=_int("CHAINLENS_MAX_BODY_BYTES", 16_000_000),
+        max_train_steps=_int("CHAINLENS_MAX_TRAIN_STEPS", Settings.max_train_steps),
+        max_train_work=_int("CHAINLENS_MAX_TRAIN_WORK", Settings.max_train_work),
+        max_train_seconds=_int("CHAINLENS_MAX_TRAIN_SECONDS", Settings.max_train_seconds),
+        data_dir=os.environ.get("CHAINLENS_DATA_DIR") or None,
     )

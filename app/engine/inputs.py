@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import isfinite, prod
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from app.engine.errors import LimitExceeded, ProgramError
 INITS = ("randn", "uniform", "zeros", "ones")
 _INPUT_KEYS = {"value", "requires_grad"}
 _INIT_KEYS = {"init", "shape", "seed", "scale", "low", "high", "requires_grad"}
+# Decoders of input objects marked by a key ("dataset": app.datasets.decode), registered by the
+# layers above the engine, which the engine may not import: (name, object, max_elements) -> Input.
+OBJECT_DECODERS: dict[str, Callable[[str, dict, int], "Input"]] = {}
 
 
 @dataclass(slots=True)
@@ -151,6 +154,9 @@ def _init(name: str, spec: dict, max_elements: int) -> tuple[Any, tuple[int, ...
 def decode(name: str, raw: Any, max_elements: int) -> Input:
     """One entry of the request's `inputs`."""
     if isinstance(raw, dict):
+        for key, decoder in OBJECT_DECODERS.items():
+            if key in raw:
+                return decoder(name, raw, max_elements)
         if "init" in raw:
             value, shape = _init(name, raw, max_elements)
         elif "value" in raw:

@@ -1,0 +1,54 @@
+"""The `train` part of a training request, validated by pydantic (types, ranges, unknown keys).
+
+What pydantic cannot know (that a param is an input of the program, that the batch fits the
+data) is checked by app.train.run when the run is prepared, before anything streams.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SGDConfig(_Strict):
+    name: Literal["sgd"]
+    lr: PositiveFloat = Field(description="learning rate")
+    momentum: NonNegativeFloat = 0.0
+    dampening: NonNegativeFloat = 0.0
+    weight_decay: NonNegativeFloat = Field(0.0, description="L2 penalty added to the gradient, as torch.optim.SGD")
+    nesterov: bool = False
+
+
+class AdamConfig(_Strict):
+    name: Literal["adam"]
+    lr: PositiveFloat = 0.001
+    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
+    eps: PositiveFloat = 1e-8
+    weight_decay: NonNegativeFloat = Field(0.0, description="L2 penalty added to the gradient, as torch.optim.Adam")
+
+
+class BatchConfig(_Strict):
+    size: Annotated[int, Field(ge=1)] = Field(description="rows per step, drawn alike from every dataset input")
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
+class TrainConfig(_Strict):
+    params: list[str] | None = Field(
+        None, description="inputs to train; default: every input that takes a gradient and is not a dataset")
+    optimizer: Annotated[Union[SGDConfig, AdamConfig], Field(discriminator="name")]
+    steps: Annotated[int, Field(ge=1)]
+    batch: BatchConfig | None = Field(None, description="without it, every step sees all the data")
+    record_every: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="steps between records; default: steps / 100, at least 1")
+    eval: dict[str, Any] | None = Field(
+        None, description="inputs replaced for evaluation (e.g. the test split): loss, and accuracy for cross-entropy")
+
+    def records_every(self) -> int:
+        return self.record_every or max(1, self.steps // 100)

@@ -1,0 +1,353 @@
+"""A training run: checked and prepared from the request, then streamed line by line.
+
+`prepare` does everything that can fail on a bad request (decoding, parsing the program once for
+training and once for evaluation, finding the parameters, fitting the batch to the data, the
+limits), so that bad requests are 4xx answers before anything streams. `TrainingRun.stream` then
+runs the steps and calls `emit` per line; `TrainingRun.graph_at(k)` replays the run up to step k
+and answers step k's graph with its step record.
+
+Step s (1 ≤ s ≤ steps) runs the program on batch s with the parameters θ(s−1) (θ(0) the inputs
+as given), gets the loss L(s) and the gradients g(s), and the optimizer makes θ(s). The run is a
+pure function of the request: every random choice is seeded by it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import isfinite, prod
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from app import datasets
+from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.graph import Graph
+from app.engine.inputs import Input, decode
+from app.engine.lean import LeanPass
+from app.engine.limits import Limits
+from app.engine.run import Result, forward, run
+from app.lang import parse
+from app.train.batches import Batches
+from app.train.config import TrainConfig
+from app.train.health import health, norm
+from app.train.optimizers import OPTIMIZERS
+
+Emit = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class TrainLimits:
+    max_steps: int = 100_000
+    # Estimated units of work of the whole run (the engine's units: elements produced, multiply-adds
+    # for matmul), forward, backward and optimizer of every step plus every evaluation.
+    max_work: int = 100_000_000_000
+    max_seconds: float = 120.0
+
+
+# The time estimate: a fixed cost per node and step (Python and numpy call overhead, measured
+# about 4 µs per op node per forward+backward) plus the arithmetic (about 1 ns per unit of work).
+SECONDS_PER_NODE_STEP = 4e-6
+SECONDS_PER_WORK = 1e-9
+
+
+class TrainingError(ProgramError):
+    def __init__(self, message: str, **where) -> None:
+        super().__init__("invalid_train", message, **where)
+
+
+def _bad(message: str) -> TrainingError:
+    return TrainingError(message)
+
+
+@dataclass
+class _DataInput:
+    name: str
+    rows: datasets.DatasetRows
+
+
+class TrainingRun:
+    def __init__(self, expression: str, inputs: Mapping[str, Any], config: TrainConfig, limits: Limits,
+                 train_limits: TrainLimits) -> None:
+        if not isinstance(inputs, Mapping):
+            raise ProgramError("invalid_input", "inputs must be an object mapping names to values")
+        self.config = config
+        self.record_every = config.records_every()
+        max_elements = limits.max_tensor_elements
+        self.data = [
+            _DataInput(name, datasets.resolve(name, raw, max_elements))
+            for name, raw in inputs.items() if isinstance(raw, dict) and "dataset" in raw
+        ]
+        self.batches = self._batches()
+        first = self.batches.positions(1) if self.batches else None
+        decoded = {
+            name: decode(name, raw, max_elements) for name, raw in inputs.items()
+            if not (isinstance(raw, dict) and "dataset" in raw)
+        }
+        for data in self.data:
+            value = data.rows.take(first)
+            decoded[data.name] = Input(value, value.shape, False)
+        self.graph = parse(expression, decoded, limits)
+        self.leaves = _leaves(self.graph)
+        self.params = self._params(decoded)
+        self.initial = {name: decoded[name].value for name in self.params}
+        self.data_nodes = [(self.leaves[d.name], d.rows) for d in self.data if d.name in self.leaves]
+        self.eval_graph = self._eval_graph(expression, inputs, decoded, limits) if config.eval else None
+        self.estimate = self._estimate(train_limits)
+        self.lean = LeanPass(self.graph, [self.leaves[name] for name in self.params])
+
+    # --- preparing ---------------------------------------------------------------------------
+
+    def _batches(self) -> Batches | None:
+        batch = self.config.batch
+        if batch is None:
+            return None
+        if not self.data:
+            raise _bad("train.batch needs dataset inputs to draw rows from; without batch every step sees all inputs")
+        counts = {d.name: len(d.rows.rows) for d in self.data}
+        if len(set(counts.values())) > 1:
+            raise _bad(f"dataset inputs must have the same number of rows to be drawn together, got {counts}")
+        rows = next(iter(counts.values()))
+        if batch.size > rows:
+            raise _bad(f"train.batch.size is {batch.size} but the dataset inputs have {rows} rows")
+        return Batches(rows, batch.size, batch.seed)
+
+    def _params(self, decoded: dict[str, Input]) -> list[str]:
+        data_names = {d.name for d in self.data}
+        if self.config.params is None:
+            names = [name for name, given in decoded.items()
+                     if given.requires_grad and name not in data_names and name in self.leaves]
+            if not names:
+                raise _bad("nothing to train: no input of the program takes a gradient (give train.params)")
+            return names
+        for name in self.config.params:
+            if name in data_names:
+                raise _bad(f"train.params: '{name}' is a dataset input; data is not trained")
+            if name not in decoded:
+                raise _bad(f"train.params: '{name}' is not among the inputs")
+            if name not in self.leaves:
+                raise _bad(f"train.params: the program does not use '{name}'")
+            if not decoded[name].requires_grad:
+                raise _bad(f"train.params: '{name}' is marked requires_grad: false")
+        if len(set(self.config.params)) != len(self.config.params):
+            raise _bad("train.params names a parameter twice")
+        if not self.config.params:
+            raise _bad("train.params is empty: nothing to train")
+        return list(self.config.params)
+
+    def _eval_graph(self, expression: str, inputs: Mapping[str, Any], decoded: dict[str, Input],
+                    limits: Limits) -> Graph:
+        replaced = dict(decoded)
+        for name, raw in self.config.eval.items():
+            if name not in inputs:
+                raise _bad(f"train.eval: '{name}' is not among the inputs")
+            if name in self.params:
+                raise _bad(f"train.eval: '{name}' is a parameter being trained; eval replaces data inputs")
+            given = decode(name, raw, limits.max_tensor_elements)
+            replaced[name] = Input(given.value, given.shape, False)
+        try:
+            return parse(expression, replaced, limits)
+        except ProgramError as exc:
+            raise TrainingError(f"train.eval: with the eval inputs, {exc.message}",
+                                start=exc.start, end=exc.end) from None
+
+    def _estimate(self, limits: TrainLimits) -> dict:
+        steps = self.config.steps
+        param_elements = sum(max(1, prod(self.graph.shapes[self.leaves[n]])) for n in self.params)
+        # backward costs about twice forward; an optimizer step about ten operations per element
+        step_work = 3 * self.graph.work + 10 * param_elements
+        records = -(-steps // self.record_every)
+        eval_work = self.eval_graph.work if self.eval_graph is not None else 0
+        work = steps * step_work + records * eval_work
+        nodes = len(self.graph.computed())
+        seconds = steps * nodes * SECONDS_PER_NODE_STEP + work * SECONDS_PER_WORK
+        if steps > limits.max_steps:
+            raise LimitExceeded(f"train.steps is {steps}; the limit is {limits.max_steps} steps")
+        if work > limits.max_work:
+            raise LimitExceeded(f"the run needs about {work:.3g} units of work ({steps} steps of {step_work:.3g}"
+                                f"{f' and {records} evaluations of {eval_work:.3g}' if eval_work else ''}); "
+                                f"the limit is {limits.max_work:.3g}")
+        if seconds > limits.max_seconds:
+            raise LimitExceeded(f"the run would take about {seconds:.0f} s; the limit is {limits.max_seconds:g} s "
+                                f"(fewer steps, a smaller batch or a smaller network)")
+        return {"work": work, "max_work": limits.max_work, "estimated_seconds": round(seconds, 3),
+                "max_seconds": limits.max_seconds, "max_steps": limits.max_steps}
+
+    def memory_bytes(self) -> int:
+        """Bytes the run holds at once, from shapes: values and gradients of both graphs, and the
+        parameters with their optimizer state (up to four copies each)."""
+        elements = sum(max(1, prod(shape)) for shape in self.graph.shapes) * 2
+        elements += sum(max(1, prod(self.graph.shapes[self.leaves[n]])) for n in self.params) * 4
+        if self.eval_graph is not None:
+            elements += sum(max(1, prod(shape)) for shape in self.eval_graph.shapes)
+        return 8 * elements
+
+    # --- running -----------------------------------------------------------------------------
+
+    def start_line(self) -> dict:
+        shapes = self.graph.shapes
+        return {
+            "type": "start",
+            "steps": self.config.steps,
+            "record_every": self.record_every,
+            "params": {name: {"node": self.leaves[name], "shape": list(shapes[self.leaves[name]])}
+                       for name in self.params},
+            "data": {d.name: {"dataset": d.rows.dataset.name, "field": d.rows.field.name, "split": d.rows.split,
+                              "rows": len(d.rows.rows)} for d in self.data},
+            "batch": None if self.batches is None else {
+                "size": self.batches.size, "seed": self.batches.seed, "per_epoch": self.batches.per_epoch},
+            "optimizer": self.config.optimizer.model_dump(),
+            "output": self.graph.output,
+            "nodes": len(self.graph),
+            "eval": sorted(self.config.eval) if self.config.eval else None,
+            "limits": self.estimate,
+        }
+
+    def _optimizer(self):
+        options = self.config.optimizer.model_dump()
+        return OPTIMIZERS[options.pop("name")](**options)
+
+    def _set_batch(self, step: int) -> np.ndarray | None:
+        """Put step `step`'s rows into the data leaves; answers the rows (split row numbers) or None."""
+        if self.batches is None:
+            return None
+        positions = self.batches.positions(step)
+        values = self.graph.values
+        for node, rows in self.data_nodes:
+            values[node] = rows.take(positions)
+        return self.data[0].rows.rows[positions]
+
+    def _step(self, step: int, params: dict[str, Any]) -> tuple[float, dict[str, Any], np.ndarray | None]:
+        """Step `step`'s forward and backward with parameters `params`: (loss, grads by name, rows)."""
+        rows = self._set_batch(step)
+        values = self.graph.values
+        leaves = self.leaves
+        for name, value in params.items():
+            values[leaves[name]] = value
+        loss, grads = self.lean.run()
+        by_name = {}
+        for name, value in params.items():
+            grad = grads[leaves[name]]
+            by_name[name] = grad if grad is not None else 0.0 * value  # a parameter the loss ignores
+        return loss, by_name, rows
+
+    def steps(self, until: int, check: Callable[[], None] = lambda: None):
+        """Run steps 1..until, yielding (step, loss, grads, rows, params before, params after)."""
+        optimizer = self._optimizer()
+        params = dict(self.initial)
+        for step in range(1, until + 1):
+            check()
+            loss, grads, rows = self._step(step, params)
+            if not isfinite(loss):
+                raise Diverged(step, loss)
+            updated = {name: (float(v) if not np.ndim(v) else v) for name, v in optimizer.step(params, grads).items()}
+            yield step, loss, grads, rows, params, updated
+            params = updated
+
+    def stream(self, emit: Emit, check: Callable[[], None] = lambda: None,
+               tensor: Callable[[Any], Any] = lambda value: value) -> None:
+        """Run every step, emitting the start line, the records and the done (or error) line.
+        `tensor` encodes a parameter's or a prediction's value for the done line."""
+        emit(self.start_line())
+        losses: list[float] = []
+        final: dict[str, Any] = dict(self.initial)
+        try:
+            for step, loss, grads, rows, before, after in self.steps(self.config.steps, check):
+                losses.append(loss)
+                final = after
+                if step % self.record_every == 0 or step == self.config.steps:
+                    emit(self._record(step, losses, grads, rows, before, after))
+                    losses = []
+            bad = [name for name, value in final.items() if not np.all(np.isfinite(value))]
+            if bad:
+                raise Diverged(self.config.steps, None, bad)
+        except Diverged as exc:
+            emit({"type": "error", "kind": "diverged", "step": exc.step, "message": exc.message(self),
+                  "losses": [_number(x) for x in losses + ([exc.loss] if exc.loss is not None else [])]})
+            return
+        done = {"type": "done", "step": self.config.steps,
+                "params": {name: tensor(value) for name, value in final.items()}}
+        if self.eval_graph is not None:
+            done["eval"] = self._evaluate(final, predictions=tensor)
+        emit(done)
+
+    def _record(self, step: int, losses: list[float], grads: dict, rows, before: dict, after: dict) -> dict:
+        stats = {}
+        for name in self.params:
+            size_before = norm(before[name])
+            change = norm(np.subtract(after[name], before[name]))
+            stats[name] = {"norm": _number(norm(after[name])), "grad_norm": _number(norm(grads[name])),
+                           "update_ratio": _number(change / size_before) if size_before else None}
+        return {
+            "type": "record", "step": step, "losses": losses,
+            "rows": None if rows is None else rows.tolist(),
+            "eval": self._evaluate(after) if self.eval_graph is not None else None,
+            "params": stats,
+            "health": {node: {key: _number(x) for key, x in entry.items()}
+                       for node, entry in health(self.graph, self.lean.grads).items()},
+        }
+
+    def _evaluate(self, params: dict[str, Any], predictions: Callable[[Any], Any] | None = None) -> dict:
+        """The program on the eval inputs with `params`: loss, accuracy (for cross-entropy), and
+        with `predictions` (the tensor encoder) the predicted classes or values."""
+        graph = self.eval_graph
+        leaves = _leaves(graph)
+        for name, value in params.items():
+            graph.values[leaves[name]] = value
+        with np.errstate(all="ignore"):
+            forward(graph)
+        out = graph.output
+        result: dict[str, Any] = {"loss": _number(float(np.sum(graph.values[out]))) if not graph.shapes[out]
+                                  else None, "accuracy": None}
+        op = graph.ops[out]
+        if op is not None and op.name == "softmax_cross_entropy":
+            logits, labels = (graph.values[j] for j in graph.args[out])
+            predicted = np.argmax(np.atleast_2d(logits), axis=-1)
+            result["accuracy"] = float(np.mean(predicted == np.atleast_1d(labels)))
+            if predictions:
+                result["predictions"] = predicted.tolist()
+        elif predictions and op is not None and op.name == "mse":
+            result["predictions"] = predictions(graph.values[graph.args[out][0]])
+        return result
+
+    def graph_at(self, step: int) -> Result:
+        """Step `step`'s graph: θ(step − 1) and batch `step`, with values, gradients and step record."""
+        if not 1 <= step <= self.config.steps:
+            raise _bad(f"at must be a step of the run, 1 to {self.config.steps}; got {step}")
+        params = dict(self.initial)
+        try:
+            for _, _, _, _, _, after in self.steps(step - 1):
+                params = after
+        except Diverged as exc:
+            raise _bad(f"the run diverged at step {exc.step}, before step {step}") from None
+        self._set_batch(step)
+        for name, value in params.items():
+            self.graph.values[self.leaves[name]] = value
+        return run(self.graph)
+
+
+class Diverged(Exception):
+    def __init__(self, step: int, loss: float | None, params: list[str] | None = None) -> None:
+        self.step, self.loss, self.params = step, loss, params
+
+    def message(self, run: TrainingRun) -> str:
+        lr = run.config.optimizer.lr
+        what = (f"the loss is {_number(self.loss)}" if self.params is None
+                else f"{', '.join(self.params)} stopped being finite numbers")
+        return f"diverged at step {self.step}: {what}; try a lower lr (now {lr:g})"
+
+
+def _leaves(graph: Graph) -> dict[str, int]:
+    """Input name → its leaf node (an input used several times is one node)."""
+    return {name: node for node, (op, name, constant) in enumerate(zip(graph.ops, graph.names, graph.constant))
+            if op is None and not constant}
+
+
+def _number(x: Any) -> float | str | None:
+    if x is None:
+        return None
+    x = float(x)
+    if x != x:
+        return "NaN"
+    if not isfinite(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
