@@ -42,6 +42,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   const probe = {
     get state() { return run ? run.state : 'idle'; },
     get records() { return run ? run.records.length : 0; },
+    get recordList() { return run ? run.records : []; },
     get lastStep() { return run && run.records.length ? run.records[run.records.length - 1].step : null; },
     get start() { return run ? run.start : null; },
     get done() { return run ? run.done : null; },
@@ -49,10 +50,12 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     get body() { return run ? run.body : null; },
     get shownStep() { return shownStep; },
     get chartDraws() { return chart.draws; },
+    get saliency() { return saliency; },
     marks: () => Array.from(marks, ([id, list]) => ({ id, kinds: list.map((mark) => mark.kind) })),
   };
   if (window.__chainlens) window.__chainlens.train = probe;
   let shownStep = null;
+  let saliency = null;
 
   // ---------------------------------------------------------------- mode and form
 
@@ -356,7 +359,9 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
       });
       if (current !== run) return;
       const node = response.nodes.find((item) => item.name === image.name);
-      images.showSaliency(cell, imageRows(node.grad, node.shape)[0], image.shape);
+      const grad = imageRows(node.grad, node.shape)[0];
+      saliency = { row: cell.index, grad: Array.from(grad) };
+      images.showSaliency(cell, grad, image.shape);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       images.showSaliency(cell, null, image.shape, { why: error.error.message });
