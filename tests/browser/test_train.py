@@ -114,16 +114,16 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
     # The accuracy curve reached the chart too.
     assert page.locator("svg.loss-chart path.accuracy-line").get_attribute("d").startswith("M")
 
-    # Test digits: 60 of the 360, each with the run's prediction; wrong ones marked.
+    # Test digits: 45 of the 360, each with the run's prediction; wrong ones marked.
     digits = page.locator(".digit-grid .digit")
-    expect(digits).to_have_count(60, timeout=60_000)
+    expect(digits).to_have_count(45, timeout=60_000)
     predictions = done["eval"]["predictions"]
     labels = httpx.post(f"{full_params_url}/graph/forward", json={
         "expression": "sum(labels)",
-        "inputs": {"labels": {"dataset": "digits", "field": "labels", "split": "test", "rows": list(range(60))}},
+        "inputs": {"labels": {"dataset": "digits", "field": "labels", "split": "test", "rows": list(range(45))}},
     }, timeout=30).json()["nodes"][0]["value"]
     shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label), c.classList.contains('wrong')])")
-    assert shown == [[predictions[i], labels[i], predictions[i] != labels[i]] for i in range(60)]
+    assert shown == [[predictions[i], labels[i], predictions[i] != labels[i]] for i in range(45)]
 
     # First-layer weights: one 8×8 image per unit of W1 (64 × 100).
     weights = page.locator(".weight-grid canvas")
@@ -150,6 +150,8 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
         "c => Array.from(c.getContext('2d').getImageData(0, 0, 8, 8).data).filter((_, i) => i % 4 === 1)")
     strongest = max(range(64), key=lambda i: abs(grad[i]))
     assert painted[strongest] < 150 and max(painted) > 200
+    wait_for_step(page, 1000)
+    page.locator(".saliency-block").scroll_into_view_if_needed()
     screenshot(page, "train-digits")
     narrow_screenshot(page, screenshot, "train-digits-800")
 
@@ -250,3 +252,15 @@ def test_a_refused_run_shows_the_servers_error_and_a_bad_field_is_named(page, se
     assert train(page) == "refused"
     expect(page.locator("#error-box")).to_be_visible()
     expect(page.locator("#error-box")).to_contain_text("limit")
+
+
+def test_with_the_default_limit_the_page_names_what_the_pixel_gradient_needs(page, server_url):
+    open_app(page, server_url)
+    pick(page, "train-digits")
+    set_form(page, steps="40", record_every="20")
+    assert train(page) == "done"
+    expect(page.locator(".digit-grid .digit")).to_have_count(45, timeout=60_000)
+    expect(page.locator(".weight-grid canvas")).to_have_count(100)
+    # W2 (100×200 = 20,000 elements) comes back summarized past the default 10,000: no fake image.
+    expect(page.locator(".saliency-block .note.missing")).to_contain_text("W2 (100×200)")
+    assert page.locator(".saliency-pair").count() == 0

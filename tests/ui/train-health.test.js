@@ -53,3 +53,9 @@ test('a node can carry two marks (a dead ReLU whose output is also a parameter i
   const marks = healthMarks({ step: 2, health: { 1: { dead: 1 } }, params: { W1: { update_ratio: 1 } } }, { W1: 1 }, nodes);
   assert.deepEqual(marks.get(1).map((mark) => mark.kind), ['dead', 'update-ratio']);
 });
+
+test('a parameter that did not move at all says so (its gradient is 0)', () => {
+  const marks = healthMarks({ step: 7, params: { b1: { norm: 3, grad_norm: 0, update_ratio: 0 } } }, { b1: 2 }, nodes);
+  assert.deepEqual(marks.get(2).map((mark) => [mark.kind, mark.card]), [['update-ratio', 'no update']]);
+  assert.match(marks.get(2)[0].detail, /step 7 left b1 unchanged: its gradient is 0/);
+});

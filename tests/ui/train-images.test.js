@@ -27,7 +27,8 @@ test('predictions against labels mark the wrong ones', () => {
 });
 
 test('rows shown: what fits whole in one response, capped', () => {
-  assert.equal(shownRowCount(360, 64, 10_000), 60);
+  assert.equal(shownRowCount(360, 64, 10_000), 45);
+  assert.equal(shownRowCount(360, 64, 1_000), 15);
   assert.equal(shownRowCount(2000, 784, 10_000), 12);
   assert.equal(shownRowCount(5, 64, 10_000), 5);
   assert.equal(maxAbs(new Float64Array([0, -3, 2, NaN])), 3);

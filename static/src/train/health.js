@@ -62,7 +62,14 @@ export function healthMarks(record, paramNodes, nodes = []) {
     const ratio = stats.update_ratio;
     if (id === undefined || typeof ratio !== 'number') continue;
     const factor = ratio / HEALTHY_UPDATE_RATIO;
-    if (factor > UPDATE_RATIO_FACTOR) {
+    if (ratio === 0) {
+      add(id, {
+        kind: 'update-ratio',
+        card: 'no update',
+        detail: `step ${record.step} left ${name} unchanged: its gradient is 0 (is everything upstream of it dead?), `
+          + 'so it cannot learn.',
+      });
+    } else if (factor > UPDATE_RATIO_FACTOR) {
       add(id, {
         kind: 'update-ratio',
         card: `update ${shortNumber(ratio)}`,

@@ -64,7 +64,7 @@ export function createImagePanel(root, { onPickDigit }) {
     const wrong = cells.filter((cell) => cell.wrong).length;
     const grid = document.createElement('div');
     grid.className = 'digit-grid';
-    const scale = imageShape[0] <= 8 ? 4 : 1.2;
+    const scale = imageShape[0] <= 8 ? 3 : 1;
     for (const cell of cells) {
       const button = document.createElement('button');
       button.type = 'button';
@@ -99,7 +99,7 @@ export function createImagePanel(root, { onPickDigit }) {
     const grid = document.createElement('div');
     grid.className = 'weight-grid';
     const extent = Math.max(...images.map(maxAbs));
-    const scale = imageShape[0] <= 8 ? 3 : 1;
+    const scale = imageShape[0] <= 8 ? 2 : 0.75;
     images.forEach((image, unit) => {
       const canvas = paintImage(image, imageShape, { scale, colour: diverging(extent), label: `unit ${unit}'s weights` });
       canvas.title = `unit ${unit}: its ${image.length} incoming weights (${name}[:, ${unit}])`;
@@ -123,7 +123,7 @@ export function createImagePanel(root, { onPickDigit }) {
       return;
     }
     const extent = maxAbs(grad);
-    const scale = imageShape[0] <= 8 ? 12 : 4;
+    const scale = imageShape[0] <= 8 ? 10 : 3;
     const pair = document.createElement('div');
     pair.className = 'saliency-pair';
     pair.append(

@@ -45,7 +45,7 @@ export function maxAbs(data) {
  * How many eval rows to show: as many as fit whole in one response (the server summarizes
  * tensors past `maxElements`), at most `cap`, at most the number of predictions.
  */
-export function shownRowCount(predictionCount, pixels, maxElements, cap = 60) {
+export function shownRowCount(predictionCount, pixels, maxElements, cap = 45) {
   return Math.max(0, Math.min(cap, predictionCount, Math.floor(maxElements / pixels)));
 }
 
