@@ -28,21 +28,47 @@ export function createLossChart(root, { onPick } = {}) {
   let markedStep = null;
   let frame = null;
   let draws = 0;
-
-  function size() {
-    const { width, height } = root.getBoundingClientRect();
-    return { width: Math.max(120, width), height: Math.max(90, height - 20) };
-  }
+  let drawMs = 0;
+  let longestDrawMs = 0;
+  // Per-frame work is only the paths: the size comes from a ResizeObserver (reading it in the
+  // frame would force a layout of the page), and axes and legend are redrawn only when they change.
+  let size = { width: 0, height: 0 };
+  let x = d3.scaleLinear();
+  let drawnX = '';
+  let drawnY = '';
+  let drawnLegend = '';
+  new ResizeObserver(([entry]) => {
+    size = { width: Math.max(120, entry.contentRect.width), height: Math.max(90, entry.contentRect.height - 20) };
+    invalidate();
+  }).observe(root);
+  svg.on('click', (event) => {
+    if (!onPick) return;
+    const [px] = d3.pointer(event, plot.node());
+    onPick(Math.round(x.invert(px)));
+  });
 
   function draw() {
+    const started = performance.now();
     frame = null;
     draws += 1;
-    const { width, height } = size();
-    svg.attr('width', width).attr('height', height);
+    paint();
+    const took = performance.now() - started;
+    drawMs += took;
+    longestDrawMs = Math.max(longestDrawMs, took);
+  }
+
+  function paint() {
+    const { width, height } = size;
+    if (!width) return;
     const innerWidth = width - MARGIN.left - MARGIN.right;
     const innerHeight = height - MARGIN.top - MARGIN.bottom;
-    const x = d3.scaleLinear([0, totalSteps], [0, innerWidth]);
-    xAxis.attr('transform', `translate(0,${innerHeight})`).call(d3.axisBottom(x).ticks(Math.max(2, innerWidth / 90)).tickSizeOuter(0));
+    x = d3.scaleLinear([0, totalSteps], [0, innerWidth]);
+    const xKey = `${width}x${height}:${totalSteps}`;
+    if (xKey !== drawnX) {
+      drawnX = xKey;
+      svg.attr('width', width).attr('height', height);
+      xAxis.attr('transform', `translate(0,${innerHeight})`).call(d3.axisBottom(x).ticks(Math.max(2, innerWidth / 90)).tickSizeOuter(0));
+    }
     const points = series ? series.points() : [];
     const evals = series ? series.evals : [];
     const losses = evals.filter((point) => point.loss !== null && Number.isFinite(point.loss)).map((point) => point.loss);
@@ -60,15 +86,18 @@ export function createLossChart(root, { onPick } = {}) {
       : d3.scaleLinear([Math.min(0, low), high || 1], [innerHeight, 0]).nice();
     const yTicks = y.ticks(Math.max(2, Math.floor(innerHeight / 28)));
     // Log scales get one label per decade at most; numbers as the rest of the page writes them.
-    const shown = useLog ? yTicks.filter((tick) => Number.isInteger(Math.log10(tick))) : yTicks;
-    yAxis.call(d3.axisLeft(y).tickValues(shown.length >= 2 ? shown : yTicks).tickFormat((tick) => formatNumber(tick, 3)).tickSizeOuter(0));
+    const decades = useLog ? yTicks.filter((tick) => Number.isInteger(Math.log10(tick))) : yTicks;
+    const shown = decades.length >= 2 ? decades : yTicks;
+    const yKey = `${xKey}:${y.domain()}:${shown}`;
+    if (yKey !== drawnY) {
+      drawnY = yKey;
+      yAxis.call(d3.axisLeft(y).tickValues(shown).tickFormat((tick) => formatNumber(tick, 3)).tickSizeOuter(0));
+    }
     band.attr('d', d3.area().x((p) => x(p.step)).y0((p) => y(p.min)).y1((p) => y(p.max))(points));
     line.attr('d', d3.line().x((p) => x(p.step)).y((p) => y(p.mean))(points));
     evalLine.attr('d', d3.line().defined((p) => p.loss !== null && Number.isFinite(p.loss)).x((p) => x(p.step)).y((p) => y(p.loss))(evals));
     const withAccuracy = evals.some((p) => p.accuracy !== null);
     const accuracy = d3.scaleLinear([0, 1], [innerHeight, 0]);
-    accuracyAxis.style('display', withAccuracy ? null : 'none')
-      .attr('transform', `translate(${innerWidth},0)`).call(d3.axisRight(accuracy).ticks(4, '.0%').tickSizeOuter(0));
     accuracyLine.style('display', withAccuracy ? null : 'none')
       .attr('d', d3.line().defined((p) => p.accuracy !== null).x((p) => x(p.step)).y((p) => accuracy(p.accuracy))(evals));
     marker.style('display', markedStep === null ? 'none' : null)
@@ -76,16 +105,15 @@ export function createLossChart(root, { onPick } = {}) {
     const entries = [['loss-line', 'training loss (per step; band: min–max)']];
     if (losses.length) entries.push(['eval-line', 'test loss']);
     if (withAccuracy) entries.push(['accuracy-line', 'test accuracy (right axis)']);
-    legend.selectAll('span').data(entries, (entry) => entry[0]).join('span')
-      .attr('class', (entry) => entry[0]).text((entry) => entry[1]);
+    const legendKey = `${xKey}:${entries.length}`;
+    if (legendKey !== drawnLegend) {
+      drawnLegend = legendKey;
+      accuracyAxis.style('display', withAccuracy ? null : 'none')
+        .attr('transform', `translate(${innerWidth},0)`).call(d3.axisRight(accuracy).ticks(4, '.0%').tickSizeOuter(0));
+      legend.selectAll('span').data(entries, (entry) => entry[0]).join('span')
+        .attr('class', (entry) => entry[0]).text((entry) => entry[1]);
+    }
     svg.attr('data-points', points.length).attr('data-last-step', series ? series.lastStep : '');
-    svg.on('click', (event) => {
-      if (!onPick) return;
-      const [px] = d3.pointer(event, plot.node());
-      onPick(Math.round(x.invert(px)));
-    });
-    svg.select('title').remove();
-    if (points.length) svg.append('title').text(`last loss ${formatNumber(points[points.length - 1].mean)}`);
   }
 
   /** Draws on the next animation frame; any number of calls before it cost one drawing. */
@@ -107,5 +135,8 @@ export function createLossChart(root, { onPick } = {}) {
       invalidate();
     },
     get draws() { return draws; },
+    /** Time spent drawing (for bench/ui_train.py): total and longest, in ms. */
+    get drawMs() { return drawMs; },
+    get longestDrawMs() { return longestDrawMs; },
   };
 }

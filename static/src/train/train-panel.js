@@ -50,12 +50,16 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     get body() { return run ? run.body : null; },
     get shownStep() { return shownStep; },
     get chartDraws() { return chart.draws; },
+    get chartDrawMs() { return chart.drawMs; },
+    get longestChartDrawMs() { return chart.longestDrawMs; },
+    get lineMs() { return lineMs; },
     get saliency() { return saliency; },
     marks: () => Array.from(marks, ([id, list]) => ({ id, kinds: list.map((mark) => mark.kind) })),
   };
   if (window.__chainlens) window.__chainlens.train = probe;
   let shownStep = null;
   let saliency = null;
+  let lineMs = 0; // time spent handling stream lines (for bench/ui_train.py)
 
   // ---------------------------------------------------------------- mode and form
 
@@ -113,6 +117,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     }
     const body = { expression: program.expression, inputs: program.inputs, train: config.train };
     const series = createLossSeries();
+    lineMs = 0;
     run = { body, start: null, records: [], series, controller: new AbortController(), state: 'running', done: null, error: null };
     const current = run;
     marks = new Map();
@@ -124,7 +129,11 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     setStatus('Starting…');
     try {
       const response = await openTrainingStream(body, current.controller.signal);
-      await readNdjson(response, (line) => onLine(current, line));
+      await readNdjson(response, (line) => {
+        const started = performance.now();
+        onLine(current, line);
+        lineMs += performance.now() - started;
+      });
       if (current.state === 'running') finish(current, 'stopped', 'The stream ended without a done line.');
     } catch (error) {
       if (error.name === 'AbortError') {
