@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app import datasets
-from app.api import errors, graph, meta, train, ui
+from app.api import errors, graph, jobs, meta, train, ui
 from app.api.body_limit import BodyLimit
 from app.memory import keep_freed_memory
 from app.settings import Settings, load_settings
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    jobs.install(app)
     app.include_router(graph.router)
     app.include_router(meta.router)
     app.include_router(train.router)

@@ -14,6 +14,9 @@ Figures (ratios are reported, never asserted):
      of the same graph timed in the same rounds; response size
   4  small requests (the chain-rule example) per second with concurrent clients, vs /healthz
   5  peak memory (tracemalloc) of evaluate + encode of the 10k chain, vs its JSON size
+  6  training (bench/train.py): time per step of the regression example (batch 1, SGD), vs a
+     hand-written numpy loop (6) and PyTorch eager with torch.optim (6p), float64, one thread
+  7  the same for the digits example, 64-100-200-10, batch 32, SGD with momentum (7, 7p)
 
 Timed sections run with the cyclic GC collected and then paused, for chainlens and baselines
 alike, as the server does while it builds and encodes a graph; the process keeps freed memory
@@ -56,6 +59,7 @@ if BLAS_THREADS > 0:  # the server subprocess inherits these too
 import numpy as np  # noqa: E402
 
 import baselines  # noqa: E402
+import train as training  # noqa: E402
 import measure  # noqa: E402
 import workloads  # noqa: E402
 from measure import interleaved, median_time, timed_call  # noqa: E402
@@ -385,6 +389,21 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
 # --- output ----------------------------------------------------------------------------------
 
 
+# --- 6 and 7. training ------------------------------------------------------------------------
+
+
+def bench_training(tiny: bool, figures: list[Figure], details: dict) -> None:
+    results = details["training"] = training.measure(tiny)
+    for figure, case in (("6", "regression"), ("7", "digits")):
+        r = results[case]
+        ours = r["chainlens_us"]
+        name = f"training step, {case} example, batch {r['batch']}"
+        figures.append(Figure(figure, name, ours, "us", "hand-written numpy", r["numpy_us"],
+                              ours / r["numpy_us"], "<= 1.5x", ours / r["numpy_us"] <= 1.5))
+        figures.append(Figure(figure + "p", "  vs PyTorch eager + torch.optim", ours, "us", "PyTorch eager",
+                              r["torch_us"], ours / r["torch_us"], "<= 0.5x", ours / r["torch_us"] <= 0.5))
+
+
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
@@ -446,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_small(url, pid, sizes, figures, details)
     print("[5] memory ...", flush=True)
     bench_memory(sizes, figures, details)
+    print("[6, 7] training steps ...", flush=True)
+    bench_training(args.tiny, figures, details)
 
     print()
     print(table(figures))
@@ -469,6 +490,10 @@ def main(argv: list[str] | None = None) -> int:
               f"GET /healthz {s['healthz']['server_cpu_us_per_request']:.0f} us; server busy "
               f"{s['post']['server_busy']:.0%} / {s['healthz']['server_busy']:.0%} of a core "
               f"(below 100%: the clients, not the server, set the pace)")
+    for case, r in details["training"].items():
+        print(f"training {case}: {r['steps']} steps a round, median of {r['rounds']} rounds; the three loops end at "
+              f"the same parameters (max relative difference: "
+              + ", ".join(f"{k} {v:.1e}" for k, v in r["max_param_difference"].items()) + ")")
     print(f"total {time.perf_counter() - started:.1f} s; load average at the end "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 

@@ -1,4 +1,4 @@
-"""The benchmark commands run end to end: bench/run.py at tiny sizes prints all five figures,
+"""The benchmark commands run end to end: bench/run.py at tiny sizes prints all seven figures,
 bench/latency.py with a few requests names its three, bench/profile.py prints its stages and tree.
 
 Nothing here is about time: the figures are ratios to report, never to assert.
@@ -24,11 +24,11 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     stdout = completed.stdout
     assert "machine:" in stdout
-    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3h", "3s", "4", "5"):
+    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3h", "3s", "4", "5", "6", "6p", "7", "7p"):
         assert re.search(rf"^{figure}\s", stdout, re.MULTILINE), f"figure {figure} missing:\n{stdout}"
     data = json.loads(out.read_text())
     ids = {figure["id"] for figure in data["figures"]}
-    assert {"1", "2", "3", "4", "5"} <= ids
+    assert {"1", "2", "3", "4", "5", "6", "6p", "7", "7p"} <= ids
     for figure in data["figures"]:
         assert figure["chainlens"] > 0
         if figure["baseline"] is not None:

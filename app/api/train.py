@@ -1,8 +1,8 @@
 """POST /train (a run streamed as NDJSON), POST /train/graph (step k's graph) and GET /datasets.
 
-Thin routes over app.train: a bad request is a 4xx JSON answer before anything streams; the run
-itself goes through the shared job runner's `compute(job, emit)` shape, off the event loop, and
-stops when the client goes away.
+Thin routes over app.train, run in the shared job pool (app/api/jobs.py), never on the event loop:
+the run is prepared first (decoding, parsing, every check: a bad request is a 4xx JSON answer
+before anything streams), then streamed by `stream_job`, which stops it when the client goes away.
 """
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from pydantic import Field
 from app import datasets
 from app.api.encode import _value, dumps, graph_body
 from app.api.errors import program_error_response
+from app.api.budget import estimate
+from app.api.jobs import Job, run_job, stream_job
 from app.api.schemas import ErrorResponse, GraphRequest, GraphResponse
-from app.api.streaming import stream_job
 from app.engine.errors import ProgramError
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
@@ -43,40 +44,48 @@ def _train_limits(settings) -> TrainLimits:
                        max_seconds=settings.max_train_seconds)
 
 
-def _prepare(request: Request, body: TrainRequest) -> TrainingRun:
+def _prepare(request: Request, body: TrainRequest, job: Job) -> TrainingRun:
     settings = request.app.state.settings
-    return TrainingRun(body.expression, body.inputs, body.train, settings.limits, _train_limits(settings))
+    run = TrainingRun(body.expression, body.inputs, body.train, settings.limits, _train_limits(settings))
+    job.require(run.memory_bytes())
+    return run
 
 
 @router.post("/train", responses={200: {"content": {"application/x-ndjson": {}},
                                         "description": "One JSON object a line: start, records, done or error."},
                                    **_ERRORS})
-def train(request: Request, body: TrainRequest = Body(openapi_examples=_EXAMPLES)) -> Response:
+async def train(request: Request, body: TrainRequest = Body(openapi_examples=_EXAMPLES)) -> Response:
     """Train the program's parameters and stream the run as NDJSON: a `start` line, a `record`
     every `record_every` steps (losses, eval loss and accuracy, parameter and node health), then
     `done` with the trained values, or `error` if the run diverges."""
+    max_full = request.app.state.settings.max_full_elements
     try:
-        run = _prepare(request, body)
+        run = await run_job(request, lambda job: _prepare(request, body, job), memory_bytes=0)
+
+        def compute(job: Job, emit) -> None:
+            run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
+
+        return stream_job(request, compute, memory_bytes=run.memory_bytes())
     except ProgramError as exc:
         return program_error_response(exc, body.expression)
-    max_full = request.app.state.settings.max_full_elements
-
-    def compute(job, emit) -> None:
-        run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
-
-    return stream_job(request, compute, memory_bytes=run.memory_bytes())
 
 
 @router.post("/train/graph", response_class=Response,
              responses={200: {"model": GraphResponse, "description": "Step k's graph, as /graph/backward answers."},
                         **_ERRORS})
-def train_graph(request: Request, body: TrainGraphRequest) -> Response:
+async def train_graph(request: Request, body: TrainGraphRequest) -> Response:
     """The graph of step `at` of the run the same request would stream: the parameters before that
     step's update and that step's batch, with every value, gradient and chain-rule step."""
     settings = request.app.state.settings
+
+    def compute(job: Job) -> bytes:
+        run = _prepare(request, body, job)
+        job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements))
+        result = run.graph_at(body.at, check=job.check)
+        return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+
     try:
-        result = _prepare(request, body).graph_at(body.at)
-        content = graph_body(result, settings.max_full_elements, settings.max_step_elements)
+        content = await run_job(request, compute, memory_bytes=0)
     except ProgramError as exc:
         return program_error_response(exc, body.expression)
     return Response(content, media_type="application/json")

@@ -3,8 +3,9 @@
 
 `resolve` checks such an input and answers a `DatasetRows` (which rows of which stored array, and
 the shape they make), checking the size against the per-tensor limit before reading any data;
-`decode` takes those rows as an engine Input. The engine cannot import this package, so
-`install()` registers `decode` with app.engine.inputs under the key "dataset".
+`declare` makes it an engine Input whose values are taken when the input is built. The engine
+cannot import this package, so `install()` registers `declare` with app.engine.inputs under the
+key "dataset".
 """
 from __future__ import annotations
 
@@ -42,10 +43,10 @@ class DatasetRows:
     def take(self, positions: np.ndarray | None = None) -> np.ndarray:
         """float64 values of self.rows[positions] (all of self.rows when None)."""
         picked = self.rows if positions is None else self.rows[positions]
-        values = self.stored[picked]
+        values = self.stored[picked]  # a new array: indexing by a list of rows copies
         if self.field.scale != 1.0:
-            return values / self.field.scale  # a new float64 array
-        return values.astype(np.float64)  # a copy even when already float64: callers own it
+            return values / self.field.scale  # float64
+        return values if values.dtype == np.float64 else values.astype(np.float64)
 
 
 def configure(data_dir: str | Path | None) -> None:
@@ -61,8 +62,13 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def resolve(name: str, spec: dict, max_elements: int) -> DatasetRows:
-    """Check a dataset input and find its rows; reads data only once the size is known to fit."""
+def is_dataset(raw: Any) -> bool:
+    return isinstance(raw, dict) and "dataset" in raw
+
+
+def resolve(name: str, spec: dict, max_elements: int, *, all_rows_at_once: bool = True) -> DatasetRows:
+    """Check a dataset input and find its rows; reads data only once the size is known to fit.
+    A training run that draws batches passes all_rows_at_once=False and checks its batch instead."""
     dataset = DATASETS.get(spec.get("dataset")) if isinstance(spec.get("dataset"), str) else None
     if dataset is None:
         raise DatasetError(name, f"unknown dataset {spec.get('dataset')!r}; GET /datasets lists "
@@ -88,7 +94,7 @@ def resolve(name: str, spec: dict, max_elements: int) -> DatasetRows:
         raise DatasetError(name, exc.message) from None
     rows = _rows(name, spec.get("rows"), count, split)
     elements = len(rows) * prod(field.shape)
-    if elements > max_elements:
+    if all_rows_at_once and elements > max_elements:
         raise LimitExceeded(
             f"input '{name}' would take {len(rows)} rows of {dataset.name}.{field.name}, {elements} elements; "
             f"the limit is {max_elements} per tensor (choose fewer rows, or train in batches)", input=name,
@@ -122,15 +128,17 @@ def _rows(name: str, rows: Any, count: int, split: str) -> np.ndarray:
     return picked
 
 
-def decode(name: str, spec: dict, max_elements: int) -> engine_inputs.Input:
-    """The hook app.engine.inputs calls for an input object with a "dataset" key."""
+def declare(name: str, spec: dict, max_elements: int) -> engine_inputs.Input:
+    """The hook app.engine.inputs calls for an input object with a "dataset" key: checked and
+    shaped now, its rows taken (as float64) when the input is built."""
     resolved = resolve(name, spec, max_elements)
-    value = resolved.take()
-    return engine_inputs.Input(value, value.shape, resolved.requires_grad)
+    shape = (len(resolved.rows), *resolved.row_shape)
+    return engine_inputs.Input(None, shape, resolved.requires_grad, resolved.take)
 
 
 def install() -> None:
-    engine_inputs.OBJECT_DECODERS["dataset"] = decode
+    engine_inputs.OBJECT_DECODERS["dataset"] = declare
 
 
-__all__ = ["DATASETS", "DatasetError", "DatasetRows", "configure", "decode", "describe", "install", "resolve"]
+__all__ = ["DATASETS", "DatasetError", "DatasetRows", "configure", "declare", "describe", "install", "is_dataset",
+           "resolve"]

@@ -2,9 +2,14 @@
 
 The training loop's inner step: the graph is parsed once, then each step sets new leaf values
 (the batch, the parameters) and runs this pass. It computes the same values and gradients as
-app.engine.run (the same op table entries, the same edge function `_tensor_edge`), but keeps no
-step record and back-propagates only into nodes on a path to the leaves asked for (`targets`):
+app.engine.run, from the same op table entries (forward, local derivatives, vjps), but keeps no
+step record, and back-propagates only into nodes on a path to the leaves asked for (`targets`):
 the data side of a network takes no work.
+
+Shapes never change between steps, so what app.engine.run decides per edge and per call (is the
+contribution broadcast, over which axes is it summed back) is decided once, at the first
+backward pass, and then applied directly. A step of a small network is mostly Python overhead:
+this is where it is saved.
 """
 from __future__ import annotations
 
@@ -14,11 +19,14 @@ import numpy as np
 
 from app.engine.graph import Graph
 from app.engine.ops import ARRAY, OpError
-from app.engine.run import _located, _tensor_edge
+from app.engine.run import _located
+from app.engine.shapes import unbroadcast
+
+_UNKNOWN = object()  # an edge whose reduction is found on its first use
 
 
 class LeanPass:
-    __slots__ = ("graph", "forward_plan", "backward_plan", "grads", "scalar_locals")
+    __slots__ = ("graph", "forward_plan", "backward_plan", "grads", "scalar_locals", "seed")
 
     def __init__(self, graph: Graph, targets: list[int]) -> None:
         self.graph = graph
@@ -38,18 +46,22 @@ class LeanPass:
             if not leads[node]:
                 continue
             op = ops[node]
-            edges = tuple(
-                (slot, operand) for slot, operand in enumerate(args[node])
-                if leads[operand] and op.differentiable(slot)
-            )
-            self.backward_plan.append((node, args[node], scalar[node], edges))
+            # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)]
+            edges = [
+                [slot, operand, op.local[slot] if op.local is not None else None,
+                 op.vjp[slot] if op.local is None else None, _UNKNOWN]
+                for slot, operand in enumerate(args[node]) if leads[operand] and op.differentiable(slot)
+            ]
+            self.backward_plan.append((node, args[node], params[node] or {}, scalar[node], edges))
         self.grads: list[Any] = [None] * len(ops)
         self.scalar_locals: list[Any] = [None] * len(ops)
+        self.seed = 1.0 if not shapes[graph.output] else np.ones(shapes[graph.output])
 
     def forward(self) -> Any:
         """Every op node's value (into graph.values); answers the output's value."""
         values = self.graph.values
         scalar_locals = self.scalar_locals
+        node = -1
         try:
             for node, op, operand_ids, kwargs, scalar, zero_d in self.forward_plan:
                 if scalar:
@@ -63,33 +75,60 @@ class LeanPass:
             raise _located(self.graph, node, str(exc)) from None
         return values[self.graph.output]
 
-    def backward(self, seed: Any = 1.0) -> list[Any]:
+    def backward(self) -> list[Any]:
         """Gradients of the nodes on a path to the targets (None elsewhere), after forward()."""
         graph = self.graph
         values, shapes = graph.values, graph.shapes
         grads = self.grads = [None] * len(graph.ops)
-        grads[graph.output] = seed
-        for node, operand_ids, scalar, edges in self.backward_plan:
+        grads[graph.output] = self.seed
+        for node, operand_ids, kwargs, scalar, edges in self.backward_plan:
             upstream = grads[node]
             if upstream is None:
                 continue
-            if scalar:
+            if scalar:  # Python floats: the forward pass computed the local derivatives
                 computed = self.scalar_locals[node]
-                for slot, operand in edges:
+                for slot, operand, _, _, _ in edges:
                     contribution = upstream * computed[slot + 1]
                     so_far = grads[operand]
                     grads[operand] = contribution if so_far is None else so_far + contribution
                 continue
             operands = [values[j] for j in operand_ids]
             out = values[node]
-            for slot, operand in edges:
-                contribution = _tensor_edge(graph, node, slot, upstream, out, operands, shapes[operand])[1]
+            for edge in edges:
+                slot, operand, local, vjp, reduction = edge
+                try:
+                    if local is not None:
+                        contribution = upstream * local(ARRAY, out, *operands)
+                    else:
+                        contribution = vjp(upstream, out, *operands, **kwargs)
+                except OpError as exc:
+                    raise _located(graph, node, str(exc)) from None
+                if reduction is _UNKNOWN:
+                    reduction = edge[4] = _reduction(contribution, shapes[operand])
+                if reduction is not None:
+                    axes, target = reduction
+                    if axes:
+                        contribution = np.add.reduce(contribution, axis=axes)
+                    if not target:
+                        contribution = float(contribution)
+                    elif contribution.shape != target:  # summed axes of size 1 kept (b of shape (1, n))
+                        contribution = np.reshape(contribution, target)
                 so_far = grads[operand]
                 grads[operand] = contribution if so_far is None else so_far + contribution
         return grads
 
     def run(self) -> tuple[Any, list[Any]]:
-        """forward, then backward seeded with 1: (loss, gradients). inf and nan are answers here."""
-        with np.errstate(all="ignore"):
-            loss = self.forward()
-            return loss, self.backward()
+        """forward, then backward seeded with ones: (loss, gradients). Callers run it under
+        np.errstate(all="ignore"), as app.engine.run does: inf and nan are answers here."""
+        loss = self.forward()
+        return loss, self.backward()
+
+
+def _reduction(contribution: Any, target: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """How an edge's contribution is brought to its operand's shape at every step: None when it
+    already has it, else (axes to sum, shape), found by the engine's one unbroadcast rule."""
+    shape = np.shape(contribution)
+    if shape == target:
+        return None if target or isinstance(contribution, float) else ((), ())
+    axes = unbroadcast(np.zeros(shape), target)[1]
+    return axes, target

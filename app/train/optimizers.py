@@ -34,6 +34,8 @@ class SGD:
                 buf = self.buffers.get(name)
                 if buf is None:
                     buf = np.copy(grad) if isinstance(grad, np.ndarray) else grad
+                elif self.dampening == 0:  # torch's add_(grad, alpha=1) is a plain sum
+                    buf = buf * self.momentum + grad
                 else:
                     buf = buf * self.momentum + (1 - self.dampening) * grad
                 self.buffers[name] = buf

@@ -21,6 +21,7 @@ import numpy as np
 from app import datasets
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
+from app.core import declare_inputs
 from app.engine.inputs import Input, decode
 from app.engine.lean import LeanPass
 from app.engine.limits import Limits
@@ -72,16 +73,17 @@ class TrainingRun:
         self.config = config
         self.record_every = config.records_every()
         max_elements = limits.max_tensor_elements
+        # With batches, a dataset input holds one batch at a time: the batch is checked against
+        # the per-tensor limit, not the whole split (MNIST's training images are 47 million numbers).
         self.data = [
-            _DataInput(name, datasets.resolve(name, raw, max_elements))
-            for name, raw in inputs.items() if isinstance(raw, dict) and "dataset" in raw
+            _DataInput(name, datasets.resolve(name, raw, max_elements, all_rows_at_once=config.batch is None))
+            for name, raw in inputs.items() if datasets.is_dataset(raw)
         ]
-        self.batches = self._batches()
+        self.batches = self._batches(max_elements)
         first = self.batches.positions(1) if self.batches else None
-        decoded = {
-            name: decode(name, raw, max_elements) for name, raw in inputs.items()
-            if not (isinstance(raw, dict) and "dataset" in raw)
-        }
+        decoded = declare_inputs({name: raw for name, raw in inputs.items() if not datasets.is_dataset(raw)}, limits)
+        for given in decoded.values():
+            given.built()
         for data in self.data:
             value = data.rows.take(first)
             decoded[data.name] = Input(value, value.shape, False)
@@ -96,7 +98,7 @@ class TrainingRun:
 
     # --- preparing ---------------------------------------------------------------------------
 
-    def _batches(self) -> Batches | None:
+    def _batches(self, max_elements: int) -> Batches | None:
         batch = self.config.batch
         if batch is None:
             return None
@@ -108,6 +110,11 @@ class TrainingRun:
         rows = next(iter(counts.values()))
         if batch.size > rows:
             raise _bad(f"train.batch.size is {batch.size} but the dataset inputs have {rows} rows")
+        for d in self.data:
+            elements = batch.size * prod(d.rows.row_shape)
+            if elements > max_elements:
+                raise LimitExceeded(f"a batch of {batch.size} rows of input '{d.name}' has {elements} elements; "
+                                    f"the limit is {max_elements} per tensor", input=d.name)
         return Batches(rows, batch.size, batch.seed)
 
     def _params(self, decoded: dict[str, Input]) -> list[str]:
@@ -206,18 +213,18 @@ class TrainingRun:
         return OPTIMIZERS[options.pop("name")](**options)
 
     def _set_batch(self, step: int) -> np.ndarray | None:
-        """Put step `step`'s rows into the data leaves; answers the rows (split row numbers) or None."""
+        """Put step `step`'s rows into the data leaves; answers their positions (None without batch)."""
         if self.batches is None:
             return None
         positions = self.batches.positions(step)
         values = self.graph.values
         for node, rows in self.data_nodes:
             values[node] = rows.take(positions)
-        return self.data[0].rows.rows[positions]
+        return positions
 
     def _step(self, step: int, params: dict[str, Any]) -> tuple[float, dict[str, Any], np.ndarray | None]:
-        """Step `step`'s forward and backward with parameters `params`: (loss, grads by name, rows)."""
-        rows = self._set_batch(step)
+        """Step `step`'s forward and backward with parameters `params`: (loss, grads by name, positions)."""
+        positions = self._set_batch(step)
         values = self.graph.values
         leaves = self.leaves
         for name, value in params.items():
@@ -227,20 +234,28 @@ class TrainingRun:
         for name, value in params.items():
             grad = grads[leaves[name]]
             by_name[name] = grad if grad is not None else 0.0 * value  # a parameter the loss ignores
-        return loss, by_name, rows
+        return loss, by_name, positions
 
     def steps(self, until: int, check: Callable[[], None] = lambda: None):
-        """Run steps 1..until, yielding (step, loss, grads, rows, params before, params after)."""
+        """Run steps 1..until, yielding (step, loss, grads, batch positions, params before, params after).
+
+        The whole loop runs under np.errstate(all="ignore") (inf and nan are answers, as in
+        app.engine.run; entering it costs microseconds, so once, not per step); the state holds
+        for the consumer's code between steps too, which only ever reads the results."""
         optimizer = self._optimizer()
         params = dict(self.initial)
-        for step in range(1, until + 1):
-            check()
-            loss, grads, rows = self._step(step, params)
-            if not isfinite(loss):
-                raise Diverged(step, loss)
-            updated = {name: (float(v) if not np.ndim(v) else v) for name, v in optimizer.step(params, grads).items()}
-            yield step, loss, grads, rows, params, updated
-            params = updated
+        scalars = [name for name in self.params if not self.graph.shapes[self.leaves[name]]]
+        with np.errstate(all="ignore"):
+            for step in range(1, until + 1):
+                check()
+                loss, grads, positions = self._step(step, params)
+                if not isfinite(loss):
+                    raise Diverged(step, loss)
+                updated = optimizer.step(params, grads)
+                for name in scalars:  # scalar nodes compute on Python floats
+                    updated[name] = float(updated[name])
+                yield step, loss, grads, positions, params, updated
+                params = updated
 
     def stream(self, emit: Emit, check: Callable[[], None] = lambda: None,
                tensor: Callable[[Any], Any] = lambda value: value) -> None:
@@ -250,11 +265,11 @@ class TrainingRun:
         losses: list[float] = []
         final: dict[str, Any] = dict(self.initial)
         try:
-            for step, loss, grads, rows, before, after in self.steps(self.config.steps, check):
+            for step, loss, grads, positions, before, after in self.steps(self.config.steps, check):
                 losses.append(loss)
                 final = after
                 if step % self.record_every == 0 or step == self.config.steps:
-                    emit(self._record(step, losses, grads, rows, before, after))
+                    emit(self._record(step, losses, grads, positions, before, after))
                     losses = []
             bad = [name for name, value in final.items() if not np.all(np.isfinite(value))]
             if bad:
@@ -269,7 +284,7 @@ class TrainingRun:
             done["eval"] = self._evaluate(final, predictions=tensor)
         emit(done)
 
-    def _record(self, step: int, losses: list[float], grads: dict, rows, before: dict, after: dict) -> dict:
+    def _record(self, step: int, losses: list[float], grads: dict, positions, before: dict, after: dict) -> dict:
         stats = {}
         for name in self.params:
             size_before = norm(before[name])
@@ -278,7 +293,7 @@ class TrainingRun:
                            "update_ratio": _number(change / size_before) if size_before else None}
         return {
             "type": "record", "step": step, "losses": losses,
-            "rows": None if rows is None else rows.tolist(),
+            "rows": None if positions is None else self.data[0].rows.rows[positions].tolist(),
             "eval": self._evaluate(after) if self.eval_graph is not None else None,
             "params": stats,
             "health": {node: {key: _number(x) for key, x in entry.items()}
@@ -308,13 +323,13 @@ class TrainingRun:
             result["predictions"] = predictions(graph.values[graph.args[out][0]])
         return result
 
-    def graph_at(self, step: int) -> Result:
+    def graph_at(self, step: int, check: Callable[[], None] = lambda: None) -> Result:
         """Step `step`'s graph: θ(step − 1) and batch `step`, with values, gradients and step record."""
         if not 1 <= step <= self.config.steps:
             raise _bad(f"at must be a step of the run, 1 to {self.config.steps}; got {step}")
         params = dict(self.initial)
         try:
-            for _, _, _, _, _, after in self.steps(step - 1):
+            for _, _, _, _, _, after in self.steps(step - 1, check):
                 params = after
         except Diverged as exc:
             raise _bad(f"the run diverged at step {exc.step}, before step {step}") from None
