@@ -60,9 +60,11 @@ def mean_losses(record: dict) -> float:
     return sum(record["losses"]) / len(record["losses"])
 
 
-def narrow_screenshot(page: Page, screenshot, name: str) -> None:
+def narrow_screenshot(page: Page, screenshot, name: str, reveal: str | None = None) -> None:
     page.set_viewport_size(NARROW)
     page.wait_for_timeout(400)  # the chart redraws on the next frame
+    if reveal:  # narrow windows stack the panels: scroll to what the screenshot is about
+        page.locator(reveal).scroll_into_view_if_needed()
     screenshot(page, name)
     page.set_viewport_size({"width": 1366, "height": 768})
 
@@ -153,7 +155,7 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
     wait_for_step(page, 1000)
     page.locator(".saliency-block").scroll_into_view_if_needed()
     screenshot(page, "train-digits")
-    narrow_screenshot(page, screenshot, "train-digits-800")
+    narrow_screenshot(page, screenshot, "train-digits-800", reveal=".saliency-block")
 
 
 def test_the_scrubber_loads_step_k_as_train_graph_answers_it(page, server_url, screenshot):

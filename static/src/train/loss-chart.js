@@ -10,7 +10,9 @@ import { formatNumber } from '../tensor.js';
 const MARGIN = { top: 10, right: 44, bottom: 22, left: 50 };
 
 export function createLossChart(root, { onPick } = {}) {
-  const svg = d3.select(root).append('svg').attr('class', 'loss-chart').attr('role', 'img')
+  // The plot has a fixed height (CSS); the legend below it flows, and may wrap in narrow windows.
+  const plotBox = d3.select(root).append('div').attr('class', 'chart-plot');
+  const svg = plotBox.append('svg').attr('class', 'loss-chart').attr('role', 'img')
     .attr('aria-label', 'Training loss per step, and test accuracy');
   const plot = svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
   const band = plot.append('path').attr('class', 'loss-band');
@@ -38,9 +40,9 @@ export function createLossChart(root, { onPick } = {}) {
   let drawnY = '';
   let drawnLegend = '';
   new ResizeObserver(([entry]) => {
-    size = { width: Math.max(120, entry.contentRect.width), height: Math.max(90, entry.contentRect.height - 20) };
+    size = { width: Math.max(120, entry.contentRect.width), height: Math.max(80, entry.contentRect.height) };
     invalidate();
-  }).observe(root);
+  }).observe(plotBox.node());
   svg.on('click', (event) => {
     if (!onPick) return;
     const [px] = d3.pointer(event, plot.node());
