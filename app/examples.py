@@ -175,6 +175,10 @@ TRAIN_EXAMPLES = [
             "on the bundled 8×8 digits: SGD with momentum on batches of 32, evaluated on the 360 test digits."),
         **_classifier(64, "digits"),
     },
+]
+
+# Examples that need a dataset which may be missing: GET /examples lists them only when it is there.
+DATASET_EXAMPLES = [
     {
         "id": "train-mnist",
         "title": "Train the tutorial's MNIST classifier (needs MNIST in CHAINLENS_DATA_DIR)",

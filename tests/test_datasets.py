@@ -4,6 +4,7 @@ tests write (plain and gzip-compressed; bad files are 4xx answers)."""
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 
 import numpy as np
@@ -175,3 +176,20 @@ def test_mnist_is_never_downloaded_without_its_files(client):
     response = client.post("/graph/forward", json={"expression": "y = x", "inputs": {
         "x": {"dataset": "mnist", "field": "images", "rows": [0]}}})
     assert response.status_code == 422 and "CHAINLENS_DATA_DIR" in response.json()["error"]["message"]
+
+
+def test_the_mnist_example_is_listed_and_trains_when_the_files_are_there(mnist_client, client):
+    assert "train-mnist" not in {e["id"] for e in client.get("/examples").json()["examples"]}
+    folder, with_files = mnist_client
+    write_mnist(folder, train=40, test=4)
+    example = next(e for e in with_files.get("/examples").json()["examples"] if e["id"] == "train-mnist")
+    assert example["requires_dataset"] == "mnist" and example["inputs"]["W1"]["shape"] == [784, 100]
+    train = example["train"] | {"steps": 3, "record_every": 1}
+    for spec in train["eval"].values():
+        spec["rows"] = [0, 1, 2, 3]  # the written test split has 4 images, not 10,000
+    with with_files.stream("POST", "/train", json={"expression": example["expression"], "inputs": example["inputs"],
+                                                    "train": train}) as response:
+        lines = [line for line in response.iter_lines() if line]
+    assert response.status_code == 200
+    done = json.loads(lines[-1])
+    assert done["type"] == "done" and len(done["eval"]["predictions"]) == 4

@@ -6,7 +6,8 @@ from fastapi.responses import Response
 
 from app.api.encode import dumps
 from app.engine.ops import CONSTANTS, OPS
-from app.examples import EXAMPLES
+from app.datasets import DATASETS
+from app.examples import DATASET_EXAMPLES, EXAMPLES
 
 router = APIRouter(tags=["meta"])
 
@@ -47,5 +48,9 @@ def ops() -> Response:
 
 @router.get("/examples")
 def examples() -> Response:
-    """Curated programs with their inputs, the tutorial's among them."""
-    return Response(_EXAMPLES_BODY, media_type="application/json")
+    """Curated programs with their inputs, the tutorial's among them; training examples carry their
+    train config, and those needing a dataset that may be missing (MNIST) are listed when it is there."""
+    extra = [e for e in DATASET_EXAMPLES if DATASETS[e["requires_dataset"]].available() is None]
+    if not extra:
+        return Response(_EXAMPLES_BODY, media_type="application/json")
+    return Response(dumps({"examples": EXAMPLES + extra}), media_type="application/json")

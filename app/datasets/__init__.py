@@ -35,6 +35,7 @@ class DatasetRows:
     stored: np.ndarray  # every row of the split, stored values (bytes for images)
     rows: np.ndarray  # intp indices into stored
     requires_grad: bool
+    all_rows: bool = False  # rows is every row in order: positions are rows (one indexing saved a step)
 
     @property
     def row_shape(self) -> tuple[int, ...]:
@@ -42,7 +43,10 @@ class DatasetRows:
 
     def take(self, positions: np.ndarray | None = None) -> np.ndarray:
         """float64 values of self.rows[positions] (all of self.rows when None)."""
-        picked = self.rows if positions is None else self.rows[positions]
+        if positions is None:
+            picked = self.rows
+        else:
+            picked = positions if self.all_rows else self.rows[positions]
         values = self.stored[picked]  # a new array: indexing by a list of rows copies
         if self.field.scale != 1.0:
             return values / self.field.scale  # float64
@@ -103,7 +107,7 @@ def resolve(name: str, spec: dict, max_elements: int, *, all_rows_at_once: bool 
         stored = dataset.read(split, options)[field.name]
     except DatasetError as exc:
         raise DatasetError(name, exc.message) from None
-    return DatasetRows(dataset, field, split, stored, rows, requires_grad)
+    return DatasetRows(dataset, field, split, stored, rows, requires_grad, all_rows=spec.get("rows") is None)
 
 
 def _options(name: str, dataset: Dataset, spec: dict, max_elements: int) -> dict:

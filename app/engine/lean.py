@@ -13,6 +13,7 @@ this is where it is saved.
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,8 @@ class LeanPass:
         for node in order:
             leads[node] = any(leads[j] for j in args[node])
         self.forward_plan = [
-            (node, ops[node], args[node], params[node] or {}, scalar[node], not shapes[node]) for node in order
+            (node, ops[node], _operands(args[node]), params[node] or {}, scalar[node], not shapes[node])
+            for node in order
         ]
         self.backward_plan = []
         for node in reversed(order):
@@ -52,7 +54,7 @@ class LeanPass:
                  op.vjp[slot] if op.local is None else None, _UNKNOWN]
                 for slot, operand in enumerate(args[node]) if leads[operand] and op.differentiable(slot)
             ]
-            self.backward_plan.append((node, args[node], params[node] or {}, scalar[node], edges))
+            self.backward_plan.append((node, _operands(args[node]), params[node] or {}, scalar[node], edges))
         self.grads: list[Any] = [None] * len(ops)
         self.scalar_locals: list[Any] = [None] * len(ops)
         self.seed = 1.0 if not shapes[graph.output] else np.ones(shapes[graph.output])
@@ -63,13 +65,13 @@ class LeanPass:
         scalar_locals = self.scalar_locals
         node = -1
         try:
-            for node, op, operand_ids, kwargs, scalar, zero_d in self.forward_plan:
+            for node, op, operands_of, kwargs, scalar, zero_d in self.forward_plan:
                 if scalar:
-                    computed = op.scalar(*[values[j] for j in operand_ids])
+                    computed = op.scalar(*operands_of(values))
                     values[node] = computed[0]
                     scalar_locals[node] = computed
                     continue
-                out = op.forward(ARRAY, *[values[j] for j in operand_ids], **kwargs)
+                out = op.forward(ARRAY, *operands_of(values), **kwargs)
                 values[node] = float(out) if zero_d else out
         except OpError as exc:
             raise _located(self.graph, node, str(exc)) from None
@@ -81,7 +83,7 @@ class LeanPass:
         values, shapes = graph.values, graph.shapes
         grads = self.grads = [None] * len(graph.ops)
         grads[graph.output] = self.seed
-        for node, operand_ids, kwargs, scalar, edges in self.backward_plan:
+        for node, operands_of, kwargs, scalar, edges in self.backward_plan:
             upstream = grads[node]
             if upstream is None:
                 continue
@@ -92,7 +94,7 @@ class LeanPass:
                     so_far = grads[operand]
                     grads[operand] = contribution if so_far is None else so_far + contribution
                 continue
-            operands = [values[j] for j in operand_ids]
+            operands = operands_of(values)
             out = values[node]
             for edge in edges:
                 slot, operand, local, vjp, reduction = edge
@@ -122,6 +124,14 @@ class LeanPass:
         np.errstate(all="ignore"), as app.engine.run does: inf and nan are answers here."""
         loss = self.forward()
         return loss, self.backward()
+
+
+def _operands(ids: tuple[int, ...]):
+    """values -> the tuple of a node's operand values, in one C call."""
+    if len(ids) == 1:
+        only = ids[0]
+        return lambda values: (values[only],)
+    return itemgetter(*ids)
 
 
 def _reduction(contribution: Any, target: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:

@@ -322,6 +322,10 @@ def _linear_grad(matmul_grad):
     """A vjp of linear's x or W: the bias may have broadcast the output to more batch axes than
     x @ W has, so the gradient is first summed back to the shape of x @ W."""
     def vjp(grad, out, x, W, b):
+        # The common case (2-D x and W, a bias that broadcasts no further) skips the shape
+        # arithmetic: it cost a few µs a call, a fifth of a small network's training step.
+        if x.ndim == 2 and W.ndim == 2 and grad.shape == (x.shape[0], W.shape[1]):
+            return matmul_grad(grad, x, W)
         inner = _matmul_shape(np.shape(x), np.shape(W))
         return matmul_grad(unbroadcast(grad, inner)[0] if np.shape(grad) != inner else grad, x, W)
     return vjp

@@ -33,12 +33,12 @@ class SGD:
             if self.momentum != 0:
                 buf = self.buffers.get(name)
                 if buf is None:
-                    buf = np.copy(grad) if isinstance(grad, np.ndarray) else grad
-                elif self.dampening == 0:  # torch's add_(grad, alpha=1) is a plain sum
-                    buf = buf * self.momentum + grad
+                    buf = self.buffers[name] = np.copy(grad) if isinstance(grad, np.ndarray) else grad
+                elif isinstance(buf, np.ndarray):  # the buffer is this optimizer's own: updated in place
+                    buf *= self.momentum
+                    buf += grad if self.dampening == 0 else (1 - self.dampening) * grad
                 else:
-                    buf = buf * self.momentum + (1 - self.dampening) * grad
-                self.buffers[name] = buf
+                    buf = self.buffers[name] = buf * self.momentum + (1 - self.dampening) * grad
                 grad = grad + self.momentum * buf if self.nesterov else buf
             updated[name] = param + (-self.lr) * grad
         return updated

@@ -94,7 +94,8 @@ class TrainingRun:
         self.data_nodes = [(self.leaves[d.name], d.rows) for d in self.data if d.name in self.leaves]
         self.eval_graph = self._eval_graph(expression, inputs, decoded, limits) if config.eval else None
         self.estimate = self._estimate(train_limits)
-        self.lean = LeanPass(self.graph, [self.leaves[name] for name in self.params])
+        self.param_nodes = [self.leaves[name] for name in self.params]  # in the order of self.params
+        self.lean = LeanPass(self.graph, self.param_nodes)
 
     # --- preparing ---------------------------------------------------------------------------
 
@@ -226,13 +227,13 @@ class TrainingRun:
         """Step `step`'s forward and backward with parameters `params`: (loss, grads by name, positions)."""
         positions = self._set_batch(step)
         values = self.graph.values
-        leaves = self.leaves
-        for name, value in params.items():
-            values[leaves[name]] = value
+        nodes = self.param_nodes
+        for node, value in zip(nodes, params.values()):
+            values[node] = value
         loss, grads = self.lean.run()
         by_name = {}
-        for name, value in params.items():
-            grad = grads[leaves[name]]
+        for (name, value), node in zip(params.items(), nodes):
+            grad = grads[node]
             by_name[name] = grad if grad is not None else 0.0 * value  # a parameter the loss ignores
         return loss, by_name, positions
 
