@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { healthMarks, paramNodesOf } from '../../static/src/train/health.js';
+import { healthMarks, marksKey, paramNodesOf } from '../../static/src/train/health.js';
 
 // A start line and a record as POST /train streams them (docs/api.md): ids are node ids.
 const start = { type: 'start', params: { W1: { node: 1, shape: [3, 15] }, b1: { node: 2, shape: [15] }, W2: { node: 5, shape: [15, 1] } } };
@@ -37,7 +37,8 @@ test('dead ReLUs, saturated sigmoids and far-off update ratios are marked; healt
   assert.match(marks.get(4)[0].detail, /80% of its 15 units output 0 for every row of step 40's batch/);
   assert.deepEqual(marks.get(6).map((mark) => [mark.kind, mark.card]), [['saturated', 'saturated 100%']]);
   assert.equal(marks.get(7), undefined, '25% saturated is below the threshold');
-  assert.deepEqual(marks.get(2).map((mark) => mark.kind), ['update-ratio']);
+  assert.deepEqual(marks.get(2).map((mark) => [mark.kind, mark.card]), [['update-ratio', 'updates too large']]);
+  assert.equal(marks.get(5)[0].card, 'updates too small');
   assert.match(marks.get(2)[0].detail, /50× the healthy 1e-3/);
   assert.match(marks.get(5)[0].detail, /500× below the healthy 1e-3/);
   assert.equal(marks.get(1), undefined);
@@ -58,4 +59,11 @@ test('a parameter that did not move at all says so (its gradient is 0)', () => {
   const marks = healthMarks({ step: 7, params: { b1: { norm: 3, grad_norm: 0, update_ratio: 0 } } }, { b1: 2 }, nodes);
   assert.deepEqual(marks.get(2).map((mark) => [mark.kind, mark.card]), [['update-ratio', 'no update']]);
   assert.match(marks.get(2)[0].detail, /step 7 left b1 unchanged: its gradient is 0/);
+});
+
+test('the marks key ignores numbers that only the inspector shows', () => {
+  const at = (ratio, step) => healthMarks({ step, params: { b1: { update_ratio: ratio } } }, { b1: 2 }, nodes);
+  assert.equal(marksKey(at(0.05, 10)), marksKey(at(0.08, 20)));
+  assert.notEqual(marksKey(at(0.05, 10)), marksKey(at(0.002, 20)));
+  assert.equal(marksKey(new Map()), '');
 });

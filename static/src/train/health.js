@@ -2,7 +2,9 @@
  * A training record's `health` and `params` (docs/api.md, POST /train) → marks on graph nodes:
  * ReLU nodes with dead units, saturated sigmoid/tanh nodes, and parameters whose update ratio
  * |θ(s) − θ(s−1)| / |θ(s−1)| is more than ten times away from 1e-3. Each mark has a short text
- * for the node's card and a sentence for the inspector. Pure: no DOM.
+ * for the node's card, worded to stay the same from record to record (redrawing the graph's text
+ * every frame of a run costs a repaint of the whole graph), and a sentence with the numbers for
+ * the inspector. Pure: no DOM.
  */
 
 /** A ReLU node is marked when at least this share of its units is dead (0 for every row). */
@@ -72,14 +74,14 @@ export function healthMarks(record, paramNodes, nodes = []) {
     } else if (factor > UPDATE_RATIO_FACTOR) {
       add(id, {
         kind: 'update-ratio',
-        card: `update ${shortNumber(ratio)}`,
+        card: 'updates too large',
         detail: `step ${record.step} changed ${name} by ${shortNumber(ratio)} of its size, ${Math.round(factor)}× the healthy 1e-3: `
           + 'steps this large make the loss jump or diverge; a lower learning rate shrinks them.',
       });
     } else if (factor < 1 / UPDATE_RATIO_FACTOR) {
       add(id, {
         kind: 'update-ratio',
-        card: `update ${shortNumber(ratio)}`,
+        card: 'updates too small',
         detail: `step ${record.step} changed ${name} by ${shortNumber(ratio)} of its size, ${Math.round(1 / factor)}× below the healthy 1e-3: `
           + `${name} is hardly learning; a higher learning rate (or a gradient that is not vanishing upstream) would move it.`,
       });
@@ -91,4 +93,9 @@ export function healthMarks(record, paramNodes, nodes = []) {
 /** The parameter name → node id map of a `start` line. */
 export function paramNodesOf(start) {
   return Object.fromEntries(Object.entries((start && start.params) || {}).map(([name, info]) => [name, info.node]));
+}
+
+/** A key that changes exactly when the marks drawn on the graph would change. */
+export function marksKey(marks) {
+  return Array.from(marks, ([id, list]) => `${id}:${list.map((mark) => mark.card).join('|')}`).join(';');
 }

@@ -8,7 +8,7 @@
 import { ApiError, fetchDatasets, fetchTrainGraph, openTrainingStream, runBackward } from '../api.js';
 import { formatNumber, isSummary, formatShape, toNumber } from '../tensor.js';
 import { createLossSeries, latestFigures } from './chart-data.js';
-import { healthMarks, paramNodesOf } from './health.js';
+import { healthMarks, marksKey, paramNodesOf } from './health.js';
 import { createImagePanel } from './image-panel.js';
 import {
   evalRowSpec, firstLayerWeight, imageRows, predictionCells, shownRowCount, weightImages,
@@ -121,6 +121,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     run = { body, start: null, records: [], series, controller: new AbortController(), state: 'running', done: null, error: null };
     const current = run;
     marks = new Map();
+    drawnMarks = '';
     setHealth(marks);
     images.clear();
     chart.reset(series, config.train.steps);
@@ -274,9 +275,16 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
 
   // ---------------------------------------------------------------- health
 
+  let drawnMarks = '';
   function showMarks(record) {
     marks = record ? healthMarks(record, paramNodesOf(run.start), (currentResponse() || { nodes: [] }).nodes) : new Map();
-    setHealth(marks);
+    // The graph is touched only when what it shows changes: a repaint of it every frame of a
+    // long run was the page's largest cost (bench/ui_train.py).
+    const key = marksKey(marks);
+    if (key !== drawnMarks) {
+      drawnMarks = key;
+      setHealth(marks);
+    }
   }
 
   // ---------------------------------------------------------------- image results
@@ -398,7 +406,10 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   return {
     useExample,
     /** After the graph is drawn again, its marks are drawn again (the node groups may be new). */
-    afterDraw() { setHealth(marks); },
+    afterDraw() {
+      drawnMarks = marksKey(marks);
+      setHealth(marks);
+    },
     notesFor(nodeId) { return marks.get(nodeId) || []; },
   };
 }
