@@ -60,9 +60,12 @@ def mean_losses(record: dict) -> float:
     return sum(record["losses"]) / len(record["losses"])
 
 
-def narrow_screenshot(page: Page, screenshot, name: str, reveal: str | None = None) -> None:
+def narrow_screenshot(page: Page, screenshot, name: str, reveal: str | None = None, fit: bool = False) -> None:
     page.set_viewport_size(NARROW)
     page.wait_for_timeout(400)  # the chart redraws on the next frame
+    if fit:  # narrow windows open big graphs at a readable zoom from the inputs: show all of it
+        page.click("#fit")
+        page.wait_for_timeout(500)
     if reveal:  # narrow windows stack the panels: scroll to what the screenshot is about
         page.locator(reveal).scroll_into_view_if_needed()
     screenshot(page, name)
@@ -211,7 +214,7 @@ def test_dead_relus_are_marked_on_the_graph_and_explained(page, server_url, scre
     node.click()
     expect(page.locator("#inspector .health-note.health-dead")).to_contain_text("100% of its 15 units output 0")
     screenshot(page, "train-health")
-    narrow_screenshot(page, screenshot, "train-health-800")
+    narrow_screenshot(page, screenshot, "train-health-800", fit=True)
 
 
 def test_a_run_can_be_stopped(page, server_url, screenshot):
