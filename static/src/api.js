@@ -11,13 +11,17 @@ export class ApiError extends Error {
   }
 }
 
-async function request(path, options = {}) {
-  let response;
+async function send(path, options) {
   try {
-    response = await fetch(path, options);
+    return await fetch(path, options);
   } catch (cause) {
+    if (cause.name === 'AbortError') throw cause;
     throw new ApiError({ kind: 'network', message: `The server did not answer (${cause.message}). Is chainlens still running?` }, 0);
   }
+}
+
+/** Reads a JSON body; a 4xx/5xx becomes the ApiError carrying the body's `error`. */
+async function jsonBody(response) {
   const text = await response.text();
   let body = null;
   try {
@@ -31,6 +35,10 @@ async function request(path, options = {}) {
     throw new ApiError(error, response.status);
   }
   return body;
+}
+
+async function request(path, options = {}) {
+  return jsonBody(await send(path, options));
 }
 
 /** POST /graph/backward: the graph, values, gradients and the step timeline. */
@@ -48,4 +56,27 @@ export function fetchExamples() {
 
 export function fetchOps() {
   return request('/ops');
+}
+
+function postJson(body, signal) {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal };
+}
+
+/**
+ * POST /train: resolves to the streaming Response once the server accepted the run (read it
+ * with train/ndjson.js); a refused run (4xx before anything streams) throws ApiError as above.
+ */
+export async function openTrainingStream(body, signal) {
+  const response = await send('/train', postJson(body, signal));
+  if (!response.ok) await jsonBody(response);
+  return response;
+}
+
+/** POST /train/graph: the ordinary graph response of the run's step `at`. */
+export function fetchTrainGraph(body, at, signal) {
+  return request('/train/graph', postJson({ ...body, at }, signal));
+}
+
+export function fetchDatasets() {
+  return request('/datasets').then((body) => body.datasets);
 }

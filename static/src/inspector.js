@@ -14,6 +14,12 @@ export function createInspector(root, { onClose, onJump }) {
     opsByName = new Map((ops || []).map((op) => [op.name, op]));
   }
 
+  // Extra notes about a node from outside the graph response (the Train mode's health marks).
+  let notesFor = () => [];
+  function setNotes(source) {
+    notesFor = source || (() => []);
+  }
+
   function clear() {
     root.innerHTML = '<p class="hint">Click a node in the graph (or focus it and press Enter) to inspect its value and gradient.</p>';
   }
@@ -55,6 +61,11 @@ export function createInspector(root, { onClose, onJump }) {
     }
     if (node.id === response.output) addFact(facts, 'role', 'output of the program');
     root.append(facts);
+    for (const note of notesFor(node.id)) {
+      const box = element('p', `health-note health-${note.kind}`);
+      box.textContent = `⚠ ${note.card}: ${note.detail}`;
+      root.append(box);
+    }
 
     root.append(section('Value', view.computed[node.id] ? node.value : undefined, node, 'not computed yet', 'value'));
     const grad = view.grads[node.id];
@@ -110,7 +121,7 @@ export function createInspector(root, { onClose, onJump }) {
   }
 
   clear();
-  return { show, clear, setOps };
+  return { show, clear, setOps, setNotes };
 }
 
 function describe(value, shape) {

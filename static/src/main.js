@@ -16,6 +16,8 @@ import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
 import { buildTimeline, reduce, tickInterval, viewAt } from './stepper.js';
 import { decodeState, encodeState } from './urlstate.js';
+import { createTrainPanel } from './train/train-panel.js';
+import { sameStructure } from './train/scrub.js';
 
 /** The tutorial's chain rule: shown when the URL names no program (and if /examples fails). */
 const DEFAULT_EXAMPLE = {
@@ -122,6 +124,12 @@ function showError(error) {
   }
 }
 
+/** A 4xx body's error: program errors carry line/column (marked in the editor), input errors name the input. */
+function showApiError(error) {
+  if (error.line) programEditor.markError(error);
+  showError(error);
+}
+
 function clearErrors() {
   $('#error-box').hidden = true;
   programEditor.markError(null);
@@ -135,12 +143,8 @@ async function run({ position = 0, selected = null } = {}) {
   stopPlaying();
   clearErrors();
   $('#run').classList.remove('attention');
-  const inputs = parseJson(inputsEditor.value, 'The inputs');
-  if (inputs.error) {
-    inputsEditor.markError(inputs.error);
-    showError({ ...inputs.error, target: inputsEditor });
-    return;
-  }
+  const program = readProgram();
+  if (!program) return;
   let gradOutput = null;
   if (gradEditor.value.trim()) {
     const parsed = parseJson(gradEditor.value, 'The upstream gradient');
@@ -154,31 +158,45 @@ async function run({ position = 0, selected = null } = {}) {
   setStatus('Computing…');
   let response;
   try {
-    response = await runBackward({ expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput });
+    response = await runBackward({ ...program, grad_output: gradOutput });
   } catch (error) {
     if (runId !== state.runId) return;
     setStatus('');
     if (!(error instanceof ApiError)) throw error;
-    // Program errors carry line/column; input errors name the input instead.
-    if (error.error.line) programEditor.markError(error.error);
-    showError(error.error);
+    showApiError(error.error);
     writeUrl();
     return;
   }
   if (runId !== state.runId) return;
-  setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
+  await showResponse(response, { position, selected, runId });
+}
+
+/**
+ * Shows a graph response (from /graph/backward, or a training step's from /train/graph) in the
+ * graph view, stepper, explanation and inspector. A response with the same structure as the one
+ * shown keeps its layout and camera (scrubbing a run's steps), and `position` 'keep' keeps the
+ * stepper where it is when the timeline has the same length.
+ */
+async function showResponse(response, { position = 0, selected = null, runId = state.runId } = {}) {
+  const reuse = sameStructure(state.response, response);
+  if (!reuse) setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
   const layoutStart = performance.now();
-  const layout = await layoutGraph(elk, response);
+  const layout = reuse ? state.layout : await layoutGraph(elk, response);
   if (runId !== state.runId) return;
+  const timeline = buildTimeline(response);
+  // 'keep': stay at the same step of the same timeline (scrubbing); a new graph opens at its end,
+  // where every value and gradient of that iteration is shown.
+  if (position === 'keep') position = reuse && state.timeline && state.timeline.total === timeline.total ? state.stepper.position : timeline.total;
   const renderStart = performance.now();
   probe.lastLayoutMs = renderStart - layoutStart;
   probe.lastLayoutEngine = layout.engine;
   state.response = response;
-  state.timeline = buildTimeline(response);
+  state.timeline = timeline;
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
-  graph.fit(false, { readable: true });
+  if (!reuse) graph.fit(false, { readable: true });
+  trainPanel.afterDraw();
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
   $('#step-slider').max = String(state.timeline.total);
   showStep();
@@ -189,6 +207,37 @@ async function run({ position = 0, selected = null } = {}) {
   probe.runs += 1;
   probe.ready = true;
   setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '');
+}
+
+// ------------------------------------------------------------------ Train mode (train/train-panel.js)
+
+const trainPanel = createTrainPanel({
+  root: document.body,
+  readProgram,
+  showError: showApiError,
+  clearErrors,
+  showResponse: (response, options) => {
+    state.runId += 1;
+    stopPlaying();
+    return showResponse(response, { position: 'keep', selected: state.selected, ...options });
+  },
+  setHealth: (marks) => {
+    graph.setHealth(marks);
+    if (state.selected !== null && state.view) inspector.show(state.response, state.view, state.selected);
+  },
+  currentResponse: () => state.response,
+});
+inspector.setNotes((nodeId) => trainPanel.notesFor(nodeId));
+
+/** The program and inputs in the editors, or null after showing what is wrong with the inputs. */
+function readProgram() {
+  const inputs = parseJson(inputsEditor.value, 'The inputs');
+  if (inputs.error) {
+    inputsEditor.markError(inputs.error);
+    showError({ ...inputs.error, target: inputsEditor });
+    return null;
+  }
+  return { expression: programEditor.value, inputs: inputs.value };
 }
 
 function setStatus(text) {
@@ -314,6 +363,7 @@ function bindControls() {
     const example = state.examples.find((item) => item.id === event.target.value);
     if (!example) return;
     loadExample(example);
+    trainPanel.useExample(example);
     run();
   });
   $('#share').addEventListener('click', async () => {
@@ -377,6 +427,7 @@ async function start() {
     picker.value = current.id;
     $('#example-description').textContent = current.description || '';
   }
+  trainPanel.useExample(current || null);
   await runDone;
 }
 

@@ -219,7 +219,22 @@ export function createGraphView(svgElement, { onSelect }) {
       .call(zoom.translateTo, box.x + box.width / 2, box.y + box.height / 2);
   }
 
-  return { draw, update, fit, zoomBy, reveal, get layout() { return layout; } };
+  /**
+   * Training health marks (train/health.js: node id → [{kind, card}]): a `health-<kind>` class on
+   * each marked node and its marks' short texts just above its card.
+   */
+  function setHealth(marks) {
+    nodeLayer.selectAll('g.node').each(function markHealth(node) {
+      const list = (marks && marks.get(node.id)) || [];
+      const card = d3.select(this);
+      for (const kind of ['dead', 'saturated', 'update-ratio']) card.classed(`health-${kind}`, list.some((mark) => mark.kind === kind));
+      card.selectAll('text.health').data(list.length ? [list] : []).join('text')
+        .attr('class', 'health').attr('x', 4).attr('y', -6)
+        .text((items) => `⚠ ${items.map((mark) => mark.card).join(' · ')}`);
+    });
+  }
+
+  return { draw, update, fit, zoomBy, reveal, setHealth, get layout() { return layout; } };
 }
 
 function translate(box) {
