@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from app.check.limits import CheckLimits
 from app.engine.limits import Limits
 
 
@@ -34,6 +35,8 @@ class Settings:
     max_step_elements: int = 256
     # Request bodies past this many bytes are refused before they are read.
     max_body_bytes: int = 16_000_000
+    # The checking and export routes (gradcheck, replays, the PyTorch script).
+    check: CheckLimits = field(default_factory=CheckLimits)
 
 
 def load_settings() -> Settings:
@@ -54,4 +57,10 @@ def load_settings() -> Settings:
         max_full_elements=_int("CHAINLENS_MAX_FULL_ELEMENTS", 10_000),
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),
         max_body_bytes=_int("CHAINLENS_MAX_BODY_BYTES", 16_000_000),
+        check=CheckLimits(
+            max_replay_steps=_int("CHAINLENS_MAX_REPLAY_STEPS", CheckLimits.max_replay_steps),
+            gradcheck_sample=_int("CHAINLENS_GRADCHECK_SAMPLE", CheckLimits.gradcheck_sample),
+            max_gradcheck_work=_int("CHAINLENS_MAX_GRADCHECK_WORK", CheckLimits.max_gradcheck_work),
+            max_script_elements=_int("CHAINLENS_MAX_SCRIPT_ELEMENTS", CheckLimits.max_script_elements),
+        ),
     )

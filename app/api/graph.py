@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
+from app.api.check import replay_response
 from app.api.encode import graph_body
 from app.api.errors import program_error_response
 from app.api.schemas import CHAIN_RULE, ErrorResponse, GraphRequest, GraphResponse
@@ -81,7 +82,10 @@ def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
 @router.post("/backward", responses=_RESPONSES, response_class=Response)
 def backward(request: Request, body: Program) -> Response:
     """Build the program's graph, run the forward and backward passes, and return every node's value
-    and gradient with the step-by-step timeline (forward steps, then one backward step per edge)."""
+    and gradient with the step-by-step timeline (forward steps, then one backward step per edge).
+    With `mode` "naive-recursion" or "overwrite", replay that mistake instead, with `diverges`."""
+    if body.mode != "correct":
+        return replay_response(request, body)
     return _answer(request, body, backward=True)
 
 

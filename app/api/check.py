@@ -1,0 +1,176 @@
+"""POST /graph/gradcheck, /graph/pytorch and /graph/dot, and the replay modes of /graph/backward.
+
+Each route is a thin shell around a compute function `compute(body, settings, job)`: the program is
+built and run by app.core.evaluate (its limits checked as it is built), the route's own work is
+sized and checked against `settings.check` before it starts, and long loops call `job.check()`
+so that a job runner can stop them when the client goes away.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.encode import _value, dumps, graph_body, number
+from app.api.errors import program_error_response
+from app.api.schemas import ErrorResponse, GraphRequest
+from app.check import gradcheck as finite_differences
+from app.check import replay
+from app.core import evaluate
+from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.run import Result, forward
+from app.export.dot import graph_dot
+from app.export.pytorch import check_size, pytorch_script
+from app.settings import Settings
+
+router = APIRouter(prefix="/graph", tags=["check"])
+
+_ERRORS = {
+    413: {"model": ErrorResponse, "description": "The program, its inputs or this route's work exceed a configured limit."},
+    422: {"model": ErrorResponse, "description": "The program or its inputs are wrong; line and column say where."},
+}
+
+
+class Uncancelled:
+    """The job handed to a compute function when no runner watches the client: never cancelled."""
+
+    def cancelled(self) -> bool:
+        return False
+
+    def check(self) -> None:
+        return None
+
+
+def _run(request: Request, body: GraphRequest, compute: Callable[[GraphRequest, Settings, Any], bytes],
+         media_type: str) -> Response:
+    try:
+        content = compute(body, request.app.state.settings, Uncancelled())
+    except ProgramError as exc:
+        return program_error_response(exc, body.expression)
+    return Response(content, media_type=media_type)
+
+
+def _evaluate(body: GraphRequest, settings: Settings) -> Result:
+    return evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits)
+
+
+def _listed(values: np.ndarray, scalar: bool) -> Any:
+    items = [number(float(x)) for x in values.tolist()]
+    return items[0] if scalar else items
+
+
+# --- gradcheck -----------------------------------------------------------------------------------
+
+
+def gradcheck_compute(body: GraphRequest, settings: Settings, job) -> bytes:
+    result = _evaluate(body, settings)
+    graph = result.graph
+    planned = finite_differences.plan(graph, settings.check.gradcheck_sample)
+    work = finite_differences.cost(graph, planned)
+    if work > settings.check.max_gradcheck_work:
+        checked = sum(item.indices.size for item in planned)
+        raise LimitExceeded(
+            f"the gradient check needs two forward passes for each of {checked:,} elements, about "
+            f"{work:,} units of work (the limit is {settings.check.max_gradcheck_work:,})"
+        )
+    checks = finite_differences.gradcheck(graph, result.grads, result.seed, planned, job.check)
+    inputs = {}
+    for check in checks:
+        scalar = not check.shape
+        inputs[check.name] = {
+            "shape": list(check.shape),
+            "elements": int(np.prod(check.shape)),
+            "checked": int(check.indices.size),
+            "indices": check.indices.tolist(),
+            "numeric": _listed(check.numeric, scalar),
+            "analytic": _listed(check.analytic, scalar),
+            "rel_error": _listed(check.rel_error, scalar),
+            "max_rel_error": number(check.max_rel_error),
+        }
+    worst = max((check.max_rel_error for check in checks), default=0.0)
+    return dumps({
+        "inputs": inputs,
+        "max_rel_error": number(worst),
+        "method": {
+            "difference": "central: (L(x + h) − L(x − h)) / ((x + h) − (x − h)), L = Σ output · grad_output",
+            "step": "h = ε^(1/3) · max(1, |x|)",
+            "relative_error": "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)",
+            "sample": settings.check.gradcheck_sample,
+        },
+    })
+
+
+@router.post("/gradcheck", responses=_ERRORS, response_class=Response)
+def gradcheck(request: Request, body: GraphRequest) -> Response:
+    """Check every gradient against central finite differences: per input that takes a gradient,
+    the numeric and analytic gradients of the checked elements (all of them, or a seeded sample
+    past a configured count), their relative errors and the worst one."""
+    return _run(request, body, gradcheck_compute, "application/json")
+
+
+# --- replays of /graph/backward --------------------------------------------------------------------
+
+
+def replay_compute(body: GraphRequest, settings: Settings, job) -> bytes:
+    correct = _evaluate(body, settings)
+    graph = correct.graph
+    order = correct.forward
+    if body.mode == "naive-recursion":
+        replay.check_recursion(graph, order, settings.check.max_replay_steps, settings.limits.max_total_work)
+    with np.errstate(all="ignore"):
+        _, scalar_locals = forward(graph)  # the local derivatives the walkers multiply by
+        if body.mode == "naive-recursion":
+            grads, records, upstreams = replay.naive_recursion(graph, scalar_locals, correct.seed, job.check)
+        else:
+            grads, records, upstreams = replay.overwrite(graph, order, scalar_locals, correct.seed, job.check)
+    replayed = Result(graph, order, grads, records, correct.seed)
+    content = orjson.loads(graph_body(replayed, settings.max_full_elements, settings.max_step_elements))
+    # graph_body shows each step's upstream as the sending node's final gradient; in a replay a
+    # node sends different gradients on different steps, so each step gets the one it sent.
+    for step, upstream in zip(content["steps"][len(order):], upstreams):
+        step["upstream"] = _value(upstream, settings.max_step_elements)
+    content["mode"] = body.mode
+    content["diverges"] = replay.divergence(graph, body.mode, correct, grads, records)
+    return dumps(content)
+
+
+def replay_response(request: Request, body: GraphRequest) -> Response:
+    """POST /graph/backward with `mode` "naive-recursion" or "overwrite" (called from app.api.graph)."""
+    return _run(request, body, replay_compute, "application/json")
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def pytorch_compute(body: GraphRequest, settings: Settings, job) -> bytes:
+    result = _evaluate(body, settings)
+    check_size(result.graph, result.seed, settings.check.max_script_elements)
+    return pytorch_script(result.graph, result.seed).encode()
+
+
+@router.post(
+    "/pytorch", responses={200: {"content": {"text/x-python": {}}, "description": "The script."}, **_ERRORS},
+    response_class=Response,
+)
+def pytorch(request: Request, body: GraphRequest) -> Response:
+    """A runnable PyTorch script (float64) that builds the same inputs, computes the program, runs
+    backward with the same grad_output and prints the output and every input's gradient as JSON."""
+    return _run(request, body, pytorch_compute, "text/x-python; charset=utf-8")
+
+
+def dot_compute(body: GraphRequest, settings: Settings, job) -> bytes:
+    result = _evaluate(body, settings)
+    return graph_dot(result.graph, result.grads).encode()
+
+
+@router.post(
+    "/dot", responses={200: {"content": {"text/vnd.graphviz": {}}, "description": "The DOT file."}, **_ERRORS},
+    response_class=Response,
+)
+def dot(request: Request, body: GraphRequest) -> Response:
+    """The computed graph as a Graphviz DOT file, drawn like micrograd's draw_dot: a record
+    `label | data | grad` per node and an oval per op. Render it with `dot -Tsvg`."""
+    return _run(request, body, dot_compute, "text/vnd.graphviz; charset=utf-8")
