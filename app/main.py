@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.api import check, errors, graph, meta, ui
+from app.api import check, errors, graph, jobs, meta, ui
 from app.api.body_limit import BodyLimit
 from app.memory import keep_freed_memory
 from app.settings import Settings, load_settings
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    jobs.install(app)
     app.include_router(graph.router)
     app.include_router(check.router)
     app.include_router(meta.router)

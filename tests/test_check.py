@@ -248,3 +248,46 @@ def test_every_example_replays(client, example, mode):
     assert len(body["nodes"]) == len(correct["nodes"]) == len(body["diverges"]["nodes"])
     for node, wrong, right in zip(body["diverges"]["nodes"], body["nodes"], correct["nodes"]):
         assert node == (not replay.same(wrong["grad"], right["grad"]))
+
+
+# --- the shared resource budget --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("route", "extra"), [
+    ("/graph/gradcheck", {}), ("/graph/pytorch", {}), ("/graph/dot", {}),
+    ("/graph/backward", {"mode": "naive-recursion"}), ("/graph/backward", {"mode": "overwrite"}),
+])
+def test_new_routes_are_refused_past_the_memory_budget_before_building(route, extra):
+    client = TestClient(create_app(Settings(max_request_memory=200_000)))
+    big = {"expression": "y = sum(W * W)", "inputs": {"W": {"init": "randn", "shape": [100, 100]}}, **extra}
+    response = client.post(route, json=big)
+    assert response.status_code == 413
+    assert "memory" in response.json()["error"]["message"]
+    assert client.post(route, json={**SHARED, **extra}).status_code == 200
+
+
+class Stop(Exception):
+    pass
+
+
+def stopping_after(calls: int):
+    count = [0]
+
+    def check():
+        count[0] += 1
+        if count[0] > calls:
+            raise Stop
+
+    return check
+
+
+def test_the_long_loops_check_for_cancellation():
+    result = evaluate("y = sum(v * v)", {"v": list(range(10))})
+    with pytest.raises(Stop):
+        fd.gradcheck(result.graph, result.grads, result.seed, fd.plan(result.graph, 64), stopping_after(3))
+    deep = evaluate(fan_out(12), {"x": 1.0, "w": 1.0})
+    _, scalar_locals = forward(deep.graph)
+    with pytest.raises(Stop):
+        replay.naive_recursion(deep.graph, scalar_locals, deep.seed, stopping_after(3))
+    with pytest.raises(Stop):
+        replay.overwrite(deep.graph, deep.forward, scalar_locals, deep.seed, stopping_after(3))

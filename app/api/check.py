@@ -7,6 +7,7 @@ so that a job runner can stop them when the client goes away.
 """
 from __future__ import annotations
 
+from math import prod
 from typing import Any, Callable
 
 import numpy as np
@@ -14,19 +15,23 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate
 from app.api.encode import _value, dumps, graph_body, number
 from app.api.errors import program_error_response
+from app.api.jobs import Job, run_job
 from app.api.schemas import ErrorResponse, GraphRequest
 from app.check import gradcheck as finite_differences
 from app.check import replay
 from app.core import evaluate
 from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.graph import Graph
 from app.engine.run import Result, forward
 from app.export.dot import graph_dot
 from app.export.pytorch import check_size, pytorch_script
 from app.settings import Settings
 
 router = APIRouter(prefix="/graph", tags=["check"])
+DOT_NODE_BYTES = 3 * 400  # a node's record, oval and edges as text, str and bytes
 
 _ERRORS = {
     413: {"model": ErrorResponse, "description": "The program, its inputs or this route's work exceed a configured limit."},
@@ -34,27 +39,26 @@ _ERRORS = {
 }
 
 
-class Uncancelled:
-    """The job handed to a compute function when no runner watches the client: never cancelled."""
-
-    def cancelled(self) -> bool:
-        return False
-
-    def check(self) -> None:
-        return None
-
-
-def _run(request: Request, body: GraphRequest, compute: Callable[[GraphRequest, Settings, Any], bytes],
-         media_type: str) -> Response:
+async def _run(request: Request, body: GraphRequest, compute: Callable[[GraphRequest, Settings, Job], bytes],
+               media_type: str) -> Response:
+    settings = request.app.state.settings
     try:
-        content = compute(body, request.app.state.settings, Uncancelled())
+        content = await run_job(request, lambda job: compute(body, settings, job), memory_bytes=0)
     except ProgramError as exc:
         return program_error_response(exc, body.expression)
     return Response(content, media_type=media_type)
 
 
-def _evaluate(body: GraphRequest, settings: Settings) -> Result:
-    return evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits)
+def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[Graph], int]) -> Result:
+    """The correct run of the request's program. `plan(graph)` sees the built graph before any
+    tensor exists: it checks the route's own limits and answers the route's extra memory, which
+    is checked with the engine's own estimate against the job's budget."""
+    def planned(graph: Graph, inputs) -> None:
+        extra = plan(graph)
+        job.require(estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + extra)
+
+    return evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
+                    check=job.check, plan=planned)
 
 
 def _listed(values: np.ndarray, scalar: bool) -> Any:
@@ -62,20 +66,30 @@ def _listed(values: np.ndarray, scalar: bool) -> Any:
     return items[0] if scalar else items
 
 
+def _value_bytes(graph: Graph) -> int:
+    """Every node's value once more, as float64."""
+    return FLOAT * sum(prod(shape) for shape in graph.shapes)
+
+
 # --- gradcheck -----------------------------------------------------------------------------------
 
 
-def gradcheck_compute(body: GraphRequest, settings: Settings, job) -> bytes:
-    result = _evaluate(body, settings)
+def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    planned: list = []
+
+    def plan(graph: Graph) -> int:
+        planned.extend(finite_differences.plan(graph, settings.check.gradcheck_sample))
+        work = finite_differences.cost(graph, planned)
+        if work > settings.check.max_gradcheck_work:
+            checked = sum(item.indices.size for item in planned)
+            raise LimitExceeded(
+                f"the gradient check needs two forward passes for each of {checked:,} elements, about "
+                f"{work:,} units of work (the limit is {settings.check.max_gradcheck_work:,})"
+            )
+        return _value_bytes(graph)  # each forward pass makes new values while the old ones go
+
+    result = _evaluate(body, settings, job, plan)
     graph = result.graph
-    planned = finite_differences.plan(graph, settings.check.gradcheck_sample)
-    work = finite_differences.cost(graph, planned)
-    if work > settings.check.max_gradcheck_work:
-        checked = sum(item.indices.size for item in planned)
-        raise LimitExceeded(
-            f"the gradient check needs two forward passes for each of {checked:,} elements, about "
-            f"{work:,} units of work (the limit is {settings.check.max_gradcheck_work:,})"
-        )
     checks = finite_differences.gradcheck(graph, result.grads, result.seed, planned, job.check)
     inputs = {}
     for check in checks:
@@ -104,22 +118,28 @@ def gradcheck_compute(body: GraphRequest, settings: Settings, job) -> bytes:
 
 
 @router.post("/gradcheck", responses=_ERRORS, response_class=Response)
-def gradcheck(request: Request, body: GraphRequest) -> Response:
+async def gradcheck(request: Request, body: GraphRequest) -> Response:
     """Check every gradient against central finite differences: per input that takes a gradient,
     the numeric and analytic gradients of the checked elements (all of them, or a seeded sample
     past a configured count), their relative errors and the worst one."""
-    return _run(request, body, gradcheck_compute, "application/json")
+    return await _run(request, body, gradcheck_compute, "application/json")
 
 
 # --- replays of /graph/backward --------------------------------------------------------------------
 
 
-def replay_compute(body: GraphRequest, settings: Settings, job) -> bytes:
-    correct = _evaluate(body, settings)
+def replay_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    def plan(graph: Graph) -> int:
+        order = graph.computed()
+        moved = 0
+        if body.mode == "naive-recursion":
+            _, moved = replay.check_recursion(graph, order, settings.check.max_replay_steps, settings.limits.max_total_work)
+        # A second step record beside the correct one; the recursion's holds what it moved.
+        return estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + 2 * FLOAT * moved
+
+    correct = _evaluate(body, settings, job, plan)
     graph = correct.graph
     order = correct.forward
-    if body.mode == "naive-recursion":
-        replay.check_recursion(graph, order, settings.check.max_replay_steps, settings.limits.max_total_work)
     with np.errstate(all="ignore"):
         _, scalar_locals = forward(graph)  # the local derivatives the walkers multiply by
         if body.mode == "naive-recursion":
@@ -137,17 +157,19 @@ def replay_compute(body: GraphRequest, settings: Settings, job) -> bytes:
     return dumps(content)
 
 
-def replay_response(request: Request, body: GraphRequest) -> Response:
+async def replay_response(request: Request, body: GraphRequest) -> Response:
     """POST /graph/backward with `mode` "naive-recursion" or "overwrite" (called from app.api.graph)."""
-    return _run(request, body, replay_compute, "application/json")
+    return await _run(request, body, replay_compute, "application/json")
 
 
 # --- exports -------------------------------------------------------------------------------------
 
 
-def pytorch_compute(body: GraphRequest, settings: Settings, job) -> bytes:
-    result = _evaluate(body, settings)
-    check_size(result.graph, result.seed, settings.check.max_script_elements)
+def pytorch_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    def plan(graph: Graph) -> int:
+        return check_size(graph, settings.check.max_script_elements) * TEXT_PER_NUMBER * 3  # text, str, bytes
+
+    result = _evaluate(body, settings, job, plan)
     return pytorch_script(result.graph, result.seed).encode()
 
 
@@ -155,14 +177,14 @@ def pytorch_compute(body: GraphRequest, settings: Settings, job) -> bytes:
     "/pytorch", responses={200: {"content": {"text/x-python": {}}, "description": "The script."}, **_ERRORS},
     response_class=Response,
 )
-def pytorch(request: Request, body: GraphRequest) -> Response:
+async def pytorch(request: Request, body: GraphRequest) -> Response:
     """A runnable PyTorch script (float64) that builds the same inputs, computes the program, runs
     backward with the same grad_output and prints the output and every input's gradient as JSON."""
-    return _run(request, body, pytorch_compute, "text/x-python; charset=utf-8")
+    return await _run(request, body, pytorch_compute, "text/x-python; charset=utf-8")
 
 
-def dot_compute(body: GraphRequest, settings: Settings, job) -> bytes:
-    result = _evaluate(body, settings)
+def dot_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    result = _evaluate(body, settings, job, lambda graph: DOT_NODE_BYTES * len(graph))
     return graph_dot(result.graph, result.grads).encode()
 
 
@@ -170,7 +192,7 @@ def dot_compute(body: GraphRequest, settings: Settings, job) -> bytes:
     "/dot", responses={200: {"content": {"text/vnd.graphviz": {}}, "description": "The DOT file."}, **_ERRORS},
     response_class=Response,
 )
-def dot(request: Request, body: GraphRequest) -> Response:
+async def dot(request: Request, body: GraphRequest) -> Response:
     """The computed graph as a Graphviz DOT file, drawn like micrograd's draw_dot: a record
     `label | data | grad` per node and an oval per op. Render it with `dot -Tsvg`."""
-    return _run(request, body, dot_compute, "text/vnd.graphviz; charset=utf-8")
+    return await _run(request, body, dot_compute, "text/vnd.graphviz; charset=utf-8")

@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
+from app.api.budget import estimate
 from app.api.check import replay_response
 from app.api.encode import graph_body
 from app.api.errors import program_error_response
+from app.api.jobs import Job, run_job
 from app.api.schemas import CHAIN_RULE, ErrorResponse, GraphRequest, GraphResponse
 from app.core import evaluate
 from app.engine.errors import ProgramError
@@ -63,33 +65,42 @@ def _gc_paused():
                 gc.enable()
 
 
-def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
-    # A plain `def` route: FastAPI runs it in its thread pool, so a long computation never blocks
-    # the event loop that answers /healthz and other requests.
-    # The cyclic garbage collector is paused while a graph is built and encoded: those objects hold
-    # no cycles, and collections triggered by their sheer number (scanning every live object of the
-    # server each time) slowed the building of a 10k-node graph several-fold.
+async def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
+    """Parse, run and encode in the job pool (app/api/jobs.py): never on the event loop, within
+    the per-request memory budget, stopped when the client goes away."""
     settings = request.app.state.settings
-    try:
+
+    def compute(job: Job) -> bytes:
+        def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
+            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements))
+
+        # The cyclic garbage collector is paused while a graph is built and encoded: those objects
+        # hold no cycles, and collections triggered by their sheer number (scanning every live
+        # object of the server each time) slowed the building of a 10k-node graph several-fold.
         with _gc_paused():
-            result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits, backward=backward)
-            content = graph_body(result, settings.max_full_elements, settings.max_step_elements)
+            result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
+                              backward=backward, check=job.check, plan=plan)
+            job.check()
+            return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+
+    try:
+        content = await run_job(request, compute, memory_bytes=0)
     except ProgramError as exc:
         return program_error_response(exc, body.expression)
     return Response(content, media_type="application/json")
 
 
 @router.post("/backward", responses=_RESPONSES, response_class=Response)
-def backward(request: Request, body: Program) -> Response:
+async def backward(request: Request, body: Program) -> Response:
     """Build the program's graph, run the forward and backward passes, and return every node's value
     and gradient with the step-by-step timeline (forward steps, then one backward step per edge).
     With `mode` "naive-recursion" or "overwrite", replay that mistake instead, with `diverges`."""
     if body.mode != "correct":
-        return replay_response(request, body)
-    return _answer(request, body, backward=True)
+        return await replay_response(request, body)
+    return await _answer(request, body, backward=True)
 
 
 @router.post("/forward", responses=_RESPONSES, response_class=Response)
-def forward(request: Request, body: Program) -> Response:
+async def forward(request: Request, body: Program) -> Response:
     """Build the program's graph and run the forward pass only: values, no gradients."""
-    return _answer(request, body, backward=False)
+    return await _answer(request, body, backward=False)

@@ -64,8 +64,9 @@ def recursion_size(graph: Graph, order: list[int], cap: int) -> tuple[int, int]:
     return steps, elements
 
 
-def check_recursion(graph: Graph, order: list[int], max_steps: int, max_work: int) -> int:
-    """The recursion's step count, or LimitExceeded saying why it is too long. Runs before any step."""
+def check_recursion(graph: Graph, order: list[int], max_steps: int, max_work: int) -> tuple[int, int]:
+    """The recursion's (steps, elements moved), or LimitExceeded saying why it is too long.
+    Needs only the graph's shapes: it runs before any tensor exists."""
     steps, elements = recursion_size(graph, order, max(max_steps, max_work))
     if steps > max_steps:
         raise LimitExceeded(
@@ -79,7 +80,7 @@ def check_recursion(graph: Graph, order: list[int], max_steps: int, max_work: in
             f"the recursive backward would move more than {max_work:,} tensor elements (the limit "
             "is the program's work limit): it re-sends every accumulated gradient once per path"
         )
-    return steps
+    return steps, elements
 
 
 def naive_recursion(graph: Graph, scalar_locals: list[Any], seed: Any,

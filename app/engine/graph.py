@@ -157,15 +157,50 @@ class Graph:
         return name if name is not None else _shortened(self.source[self.starts[node]:self.ends[node]])
 
     def labels(self) -> list[str]:
-        """Every node's label. A long program repeats its expressions (h * w in every line of an
-        unrolled recurrence), so each distinct source text is shortened once."""
-        texts = list(map(self.source.__getitem__, map(slice, self.starts, self.ends)))
-        shown = {text: _shortened(text) for text in set(texts)}
-        return [name if name is not None else shown[text] for name, text in zip(self.names, texts)]
+        """Every node's label, in time linear in the program.
+
+        The source texts of a left-deep chain (x + x + ... + x) add up to N² characters, so no
+        node's whole text is read: a label needs the first LABEL_CHARS characters of it (after
+        whitespace is collapsed), and nodes that start at the same place share those. Per
+        distinct start, `_Prefix` reads just far enough; a node that ends past that point has
+        a cut label, and only the few nodes that end before it are shortened from their text.
+        """
+        source = self.source
+        prefixes: dict[int, _Prefix] = {}
+        labels = []
+        append = labels.append
+        for name, start, end in zip(self.names, self.starts, self.ends):
+            if name is not None:
+                append(name)
+                continue
+            prefix = prefixes.get(start)
+            if prefix is None:
+                prefix = prefixes[start] = _Prefix(source, start)
+            append(prefix.cut if end >= prefix.reach else _shortened(source[start:end]))
+        return labels
 
     def computed(self) -> list[int]:
         """Op nodes in the order the forward pass computes them."""
         return [node for node, op in enumerate(self.ops) if op is not None]
+
+
+class _Prefix:
+    """The label shared by every text that starts at `start` and ends at or past `reach`."""
+
+    __slots__ = ("cut", "reach")
+
+    def __init__(self, source: str, start: int) -> None:
+        window = 4 * LABEL_CHARS
+        while True:
+            reach = min(start + window, len(source))
+            collapsed = " ".join(source[start:reach].split())
+            # Past LABEL_CHARS collapsed characters, every longer text has the same cut label:
+            # its collapsed form begins with this one.
+            if len(collapsed) > LABEL_CHARS or reach == len(source):
+                break
+            window *= 4
+        self.reach = reach if len(collapsed) > LABEL_CHARS else len(source) + 1  # never: shorten it
+        self.cut = collapsed[: LABEL_CHARS - 1] + "…"
 
 
 def _shortened(text: str) -> str:

@@ -97,19 +97,21 @@ def literal(value: Any) -> str:
     return text
 
 
-def script_elements(graph: Graph, seed: Any) -> int:
-    """Numbers the script writes as literals: every leaf's elements and grad_output's."""
+def script_elements(graph: Graph) -> int:
+    """Numbers the script writes as literals: every leaf's elements and grad_output's (shaped
+    like the output). Needs only shapes: it is checked before any tensor exists."""
     leaves = sum(prod(shape) for op, shape in zip(graph.ops, graph.shapes) if op is None)
-    return leaves + int(np.size(seed))
+    return leaves + prod(graph.shapes[graph.output])
 
 
-def check_size(graph: Graph, seed: Any, max_elements: int) -> None:
-    count = script_elements(graph, seed)
+def check_size(graph: Graph, max_elements: int) -> int:
+    count = script_elements(graph)
     if count > max_elements:
         raise LimitExceeded(
             f"the script would write {count:,} numbers as literals (the limit is {max_elements:,}): "
             "export a program with smaller inputs"
         )
+    return count
 
 
 def _variable_names(graph: Graph) -> list[str]:
