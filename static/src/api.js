@@ -11,7 +11,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request(path, options = {}) {
+async function request(path, options = {}, { asText = false } = {}) {
   let response;
   try {
     response = await fetch(path, options);
@@ -30,7 +30,7 @@ async function request(path, options = {}) {
       : { kind: 'http', message: `The server answered ${response.status} ${response.statusText}.` };
     throw new ApiError(error, response.status);
   }
-  return body;
+  return asText ? text : body;
 }
 
 /** POST /graph/backward: the graph, values, gradients and the step timeline. */
@@ -48,4 +48,28 @@ export function fetchExamples() {
 
 export function fetchOps() {
   return request('/ops');
+}
+
+function post(body) {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** POST /graph/forward: values only (the inspector's nudge). */
+export function runForward(body) {
+  return request('/graph/forward', post(body));
+}
+
+/** POST /graph/backward with `mode`: a replay of one of the tutorial's mistakes, with `diverges`. */
+export function runReplay(body, mode) {
+  return request('/graph/backward', post({ ...body, mode }));
+}
+
+/** POST /graph/gradcheck: numeric against analytic gradients per input. */
+export function runGradcheck(body) {
+  return request('/graph/gradcheck', post(body));
+}
+
+/** POST /graph/pytorch or /graph/dot: the export's text. */
+export function fetchExport(kind, body) {
+  return request(`/graph/${kind}`, post(body), { asText: true });
 }

@@ -15,6 +15,7 @@ import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
 import { buildTimeline, reduce, tickInterval, viewAt } from './stepper.js';
+import { createCheckTools } from './check/tools.js';
 import { decodeState, encodeState } from './urlstate.js';
 
 /** The tutorial's chain rule: shown when the URL names no program (and if /examples fails). */
@@ -68,6 +69,28 @@ const explainPanel = createExplainPanel($('#explain'));
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
   onJump: (span) => programEditor.focusAt(span.line, span.column),
+});
+
+const check = createCheckTools({
+  svg: $('#graph'),
+  panelRoot: $('#check-panel'),
+  inspectorRoot: $('#inspector'),
+  scrubbersRoot: $('#input-scrubbers'),
+  controls: {
+    check: $('#check-gradients'), breakIt: $('#break-it'), mode: $('#break-mode'),
+    pytorch: $('#export-pytorch'), dot: $('#export-dot'),
+  },
+  readRequest,
+  readInputs: () => parseJson(inputsEditor.value, 'The inputs').value ?? null,
+  writeInputs: (inputs) => { inputsEditor.value = formatJson(inputs); writeUrl(); },
+  present,
+  run: () => run({ position: state.stepper.position, selected: state.selected }),
+  getState: () => state,
+  pause: () => { if (state.stepper.playing) dispatch({ type: 'toggle' }); },
+  seek: (position) => dispatch({ type: 'seek', position }),
+  refit: () => graph.fit(false, { readable: true }),
+  probe,
+  showError,
 });
 
 function noteEdited() {
@@ -129,32 +152,43 @@ function clearErrors() {
   gradEditor.markError(null);
 }
 
+/** The editors as a request body, or null after marking what is wrong (unless `quiet`). */
+function readRequest({ quiet = false } = {}) {
+  const inputs = parseJson(inputsEditor.value, 'The inputs');
+  if (inputs.error) {
+    if (!quiet) {
+      inputsEditor.markError(inputs.error);
+      showError({ ...inputs.error, target: inputsEditor });
+    }
+    return null;
+  }
+  let gradOutput = null;
+  if (gradEditor.value.trim()) {
+    const parsed = parseJson(gradEditor.value, 'The upstream gradient');
+    if (parsed.error) {
+      if (!quiet) {
+        gradEditor.markError(parsed.error);
+        showError({ ...parsed.error, target: gradEditor });
+      }
+      return null;
+    }
+    gradOutput = parsed.value;
+  }
+  return { expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput };
+}
+
 /** Reads the editors, asks the API, and shows the answer (or the error where it belongs). */
 async function run({ position = 0, selected = null } = {}) {
   const runId = ++state.runId;
   stopPlaying();
   clearErrors();
   $('#run').classList.remove('attention');
-  const inputs = parseJson(inputsEditor.value, 'The inputs');
-  if (inputs.error) {
-    inputsEditor.markError(inputs.error);
-    showError({ ...inputs.error, target: inputsEditor });
-    return;
-  }
-  let gradOutput = null;
-  if (gradEditor.value.trim()) {
-    const parsed = parseJson(gradEditor.value, 'The upstream gradient');
-    if (parsed.error) {
-      gradEditor.markError(parsed.error);
-      showError({ ...parsed.error, target: gradEditor });
-      return;
-    }
-    gradOutput = parsed.value;
-  }
+  const body = readRequest();
+  if (!body) return;
   setStatus('Computing…');
   let response;
   try {
-    response = await runBackward({ expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput });
+    response = await runBackward(body);
   } catch (error) {
     if (runId !== state.runId) return;
     setStatus('');
@@ -178,6 +212,7 @@ async function run({ position = 0, selected = null } = {}) {
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
+  graph.refresh(response);
   graph.fit(false, { readable: true });
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
   $('#step-slider').max = String(state.timeline.total);
@@ -186,9 +221,21 @@ async function run({ position = 0, selected = null } = {}) {
   await new Promise((resolve) => requestAnimationFrame(() => resolve()));
   probe.lastRenderMs = performance.now() - renderStart;
   probe.nodeCount = response.nodes.length;
+  check.onRun(response);
   probe.runs += 1;
   probe.ready = true;
   setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '');
+}
+
+/** Shows a response for the same nodes on the current layout (a replay, or new values after a
+ * drag): no new layout, the numbers change in place. */
+function present(response, { position = state.stepper.position } = {}) {
+  state.response = response;
+  state.timeline = buildTimeline(response);
+  graph.refresh(response);
+  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
+  $('#step-slider').max = String(state.timeline.total);
+  showStep();
 }
 
 function setStatus(text) {
@@ -262,6 +309,7 @@ function showStep() {
   $('#step-last').disabled = position === total;
   document.body.dataset.phase = view.current ? view.current.phase : 'start';
   writeUrl();
+  check.onStep(view);
 }
 
 function select(nodeId) {
@@ -270,6 +318,7 @@ function select(nodeId) {
     graph.update(state.view, nodeId);
     if (nodeId === null) inspector.clear();
     else inspector.show(state.response, state.view, nodeId);
+    check.onStep(state.view);
   }
   writeUrl();
 }
@@ -344,6 +393,7 @@ function onKey(event) {
   // Typing, sliders and buttons keep their own keys (space presses a focused button).
   if (target.closest('textarea, input, select, [contenteditable="true"]')) return;
   if (event.key === ' ' && target.closest('button, summary, a')) return;
+  if (check.onKey(event)) return;
   const action = STEP_KEYS[event.key];
   if (!action) return;
   event.preventDefault();
