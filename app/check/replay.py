@@ -210,10 +210,9 @@ def explain(graph: Graph, mode: str, correct: list[tuple], replay: list[tuple], 
     received = sum(1 for record in replay[:at] if record[1] == node)
     if received < expected:
         return (f"{source} sends its gradient on to {target} after only {received} of its {expected} "
-                f"contributions have arrived: the recursive backward propagates a node every time a "
-                f"contribution reaches it, so {source} will send its whole accumulated gradient again "
-                f"when the next one arrives, and {target} counts the earlier part twice. The correct "
-                f"pass propagates {source} once, after all of its consumers.")
+                f"contributions: the recursion propagates a node on every arrival, so {source} will "
+                f"resend its whole sum when the next one comes and {target} counts this part twice. "
+                f"The correct pass propagates {source} once, after all of its consumers.")
     return (f"{source} sends its accumulated gradient {_shown(_previous(replay, at, node))} "
             f"to {target} again: every new contribution to {source} re-sends everything it holds, so "
             f"{target} receives the earlier contributions more than once.")
