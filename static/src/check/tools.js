@@ -177,9 +177,11 @@ export function createCheckTools({
     inflight = true;
     const body = { ...base, inputs: job.inputs };
     try {
+      const asked = performance.now();
       const [right, replay] = await Promise.all([
         runBackward(body), breakOn ? runReplay(body, controls.mode.value) : null,
       ]);
+      const answered = performance.now();
       if (!sameGraph(right, getState().response)) {
         inflight = false;
         pending = null;
@@ -195,8 +197,12 @@ export function createCheckTools({
       } else {
         present(right, { position: getState().stepper.position });
       }
+      const shown = performance.now();
       await nextFrame();
       probe.dragTimings.push(performance.now() - job.eventTime);
+      // Where the time goes: waiting for the event's turn, the request, the update, the frame.
+      probe.dragParts = probe.dragParts || [];
+      probe.dragParts.push({ queued: asked - job.eventTime, request: answered - asked, update: shown - answered, frame: performance.now() - shown });
       probe.dragUpdates = (probe.dragUpdates || 0) + 1;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
