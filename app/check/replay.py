@@ -83,60 +83,68 @@ def check_recursion(graph: Graph, order: list[int], max_steps: int, max_work: in
     return steps, elements
 
 
+class _Replay:
+    """A replay as it grows: each node's gradient, the steps laid out as run.Step, and the
+    gradient each step's node sent (it changes from step to step in the recursion)."""
+
+    def __init__(self, graph: Graph, scalar_locals: list[Any], seed: Any) -> None:
+        self.graph, self.scalar_locals = graph, scalar_locals
+        self.grads: list[Any] = [None] * len(graph)
+        self.records: list[tuple] = []
+        self.upstreams: list[Any] = []
+        self.started = graph.requires_grad[graph.output]  # else no gradient flows at all
+        if self.started:
+            self.grads[graph.output] = seed
+
+    def send(self, node: int, slot: int, upstream: Any, add: bool) -> tuple[int, Any]:
+        """Applies one edge; (the operand, its gradient now). `add` False is the overwrite mistake."""
+        operand = self.graph.args[node][slot]
+        local, contribution, summed = edge(self.graph, self.scalar_locals, node, slot, upstream)
+        so_far = self.grads[operand]
+        so_far = contribution if so_far is None or not add else so_far + contribution
+        self.grads[operand] = so_far
+        self.records.append((node, operand, slot, local, contribution, so_far, summed))
+        self.upstreams.append(upstream)
+        return operand, so_far
+
+    def result(self) -> tuple[list[Any], list[tuple], list[Any]]:
+        return self.grads, self.records, self.upstreams
+
+
 def naive_recursion(graph: Graph, scalar_locals: list[Any], seed: Any,
                     check: Callable[[], None] = lambda: None) -> tuple[list[Any], list[tuple], list[Any]]:
     """(grads, records laid out as run.Step, upstream sent on each step) of the tutorial's recursion."""
-    grads: list[Any] = [None] * len(graph)
-    records: list[tuple] = []
-    upstreams: list[Any] = []
-    output = graph.output
-    if not graph.requires_grad[output]:
-        return grads, records, upstreams
-    grads[output] = seed
+    replay = _Replay(graph, scalar_locals, seed)
+    if not replay.started:
+        return replay.result()
     # The recursion's call stack, made explicit: (node, slot, the gradient node sends). The top
     # is applied first, so operands are visited in order and each one's subtree before the next.
-    stack = [(output, slot, seed) for slot in reversed(active_slots(graph, output))]
-    args = graph.args
+    stack = [(graph.output, slot, seed) for slot in reversed(active_slots(graph, graph.output))]
     while stack:
-        if len(records) % 256 == 0:
+        if len(replay.records) % 256 == 0:
             check()
         node, slot, upstream = stack.pop()
-        operand = args[node][slot]
-        local, contribution, summed = edge(graph, scalar_locals, node, slot, upstream)
-        so_far = grads[operand]
-        so_far = contribution if so_far is None else so_far + contribution
-        grads[operand] = so_far
-        records.append((node, operand, slot, local, contribution, so_far, summed))
-        upstreams.append(upstream)
+        operand, so_far = replay.send(node, slot, upstream, add=True)
         if graph.ops[operand] is not None:
             # The mistake: the operand sends on everything it holds now, not what just arrived.
             stack.extend((operand, next_slot, so_far) for next_slot in reversed(active_slots(graph, operand)))
-    return grads, records, upstreams
+    return replay.result()
 
 
 def overwrite(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any,
               check: Callable[[], None] = lambda: None) -> tuple[list[Any], list[tuple], list[Any]]:
     """(grads, records, upstreams) of the correct walk with `grad = contribution` in place of `+=`."""
-    grads: list[Any] = [None] * len(graph)
-    records: list[tuple] = []
-    upstreams: list[Any] = []
-    output = graph.output
-    if not graph.requires_grad[output]:
-        return grads, records, upstreams
-    grads[output] = seed
-    args = graph.args
+    replay = _Replay(graph, scalar_locals, seed)
+    if not replay.started:
+        return replay.result()
     for node in reversed(order):
-        upstream = grads[node]
+        upstream = replay.grads[node]
         if upstream is None:
             continue
         check()
         for slot in active_slots(graph, node):
-            operand = args[node][slot]
-            local, contribution, summed = edge(graph, scalar_locals, node, slot, upstream)
-            grads[operand] = contribution  # the mistake: what arrived before is lost
-            records.append((node, operand, slot, local, contribution, contribution, summed))
-            upstreams.append(upstream)
-    return grads, records, upstreams
+            replay.send(node, slot, upstream, add=False)  # the mistake: what arrived before is lost
+    return replay.result()
 
 
 # --- comparing with the correct run --------------------------------------------------------------
