@@ -135,7 +135,11 @@ def test_dragging_a_scalar_input_updates_values_and_gradients_in_place(page, ser
     assert grad_shown(page, "x") == "14" and grad_shown(page, "a") == "12.25"
     expect(page.locator("#input-scrubbers .scrubber[data-input=x]")).to_have_text("1.75")
     screenshot(page, "check-drag-in-progress")
+    page.set_viewport_size({"width": 800, "height": 900})
+    expect(card(page, "x")).to_have_class(re.compile(r"\bdragging\b"))
+    screenshot(page, "check-drag-in-progress-800")
     page.mouse.up()
+    page.set_viewport_size({"width": 1366, "height": 768})
     assert page.evaluate("window.__chainlens.runs") == layouts, "a drag must not lay the graph out again"
     assert json.loads(page.locator("#inputs-editor textarea").input_value())["x"] == 1.75
     # The field under the inputs editor drags too, and takes ↑/↓ from the keyboard.
@@ -144,6 +148,10 @@ def test_dragging_a_scalar_input_updates_values_and_gradients_in_place(page, ser
     page.keyboard.press("ArrowUp")
     page.wait_for_function("window.__chainlens.response.nodes[1].value === 2.1")
     assert grad_shown(page, "x") == "15.44" and page.evaluate("window.__chainlens.position") == 6
+    # A focused input card takes ↑/↓ too: x = 1.75 → 1.85.
+    card(page, "x").focus()
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function("window.__chainlens.response.nodes[0].value === 1.85")
     timings = page.evaluate("window.__chainlens.dragTimings")
     assert timings and all(t > 0 for t in timings)
 
