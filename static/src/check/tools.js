@@ -162,11 +162,11 @@ export function createCheckTools({
     const name = node.name ?? node.label;
     const next = withElement(inputs, name, node, index, value);
     if (!next) return;
+    pending = { inputs: next, eventTime };
+    if (!inflight) flush(); // sends the request before the editor is rewritten below
     writeInputs(next);
     const scrubber = scrubbers.get(name);
     if (scrubber && !node.shape.length) scrubber.set(value);
-    pending = { inputs: next, eventTime };
-    if (!inflight) flush();
   }
 
   async function flush() {
