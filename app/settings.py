@@ -50,6 +50,8 @@ class Settings:
     # keep-alive connection stays open.
     max_connections: int = 512
     keep_alive_timeout: int = 5
+    # Seconds a client may take to send a request's headers (then the connection is closed).
+    header_timeout: float = 10.0
 
 
 def _float(name: str, default: float) -> float:
@@ -96,4 +98,5 @@ def load_settings() -> Settings:
         body_timeout=_float("CHAINLENS_BODY_TIMEOUT", base.body_timeout),
         max_connections=_int("CHAINLENS_MAX_CONNECTIONS", base.max_connections),
         keep_alive_timeout=_int("CHAINLENS_KEEP_ALIVE_TIMEOUT", base.keep_alive_timeout),
+        header_timeout=_float("CHAINLENS_HEADER_TIMEOUT", base.header_timeout),
     )

@@ -1,4 +1,5 @@
-"""POST /graph/gradcheck, /graph/pytorch and /graph/dot, and the replay modes of /graph/backward.
+"""POST /graph/gradcheck, /graph/pytorch and /graph/dot, and the replay modes of /graph/backward
+(app/api/graph.py hands a request with `mode` to replay_compute).
 
 Each route is a thin shell around a compute function `compute(body, settings, job)`: the program is
 built and run by app.core.evaluate (its limits checked as it is built), the route's own work is
@@ -15,11 +16,12 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.api.body import body_openapi, parse_model
 from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate
 from app.api.encode import _value, dumps, graph_body, number
 from app.api.errors import program_error_response
 from app.api.jobs import Job, run_job
-from app.api.schemas import ErrorResponse, GraphRequest
+from app.api.schemas import COMPUTE_ERRORS, GraphRequest
 from app.check import gradcheck as finite_differences
 from app.check import replay
 from app.core import evaluate
@@ -33,19 +35,24 @@ from app.settings import Settings
 router = APIRouter(prefix="/graph", tags=["check"])
 DOT_NODE_BYTES = 3 * 400  # a node's record, oval and edges as text, str and bytes
 
-_ERRORS = {
-    413: {"model": ErrorResponse, "description": "The program, its inputs or this route's work exceed a configured limit."},
-    422: {"model": ErrorResponse, "description": "The program or its inputs are wrong; line and column say where."},
-}
+_BODY = body_openapi(GraphRequest)
 
 
-async def _run(request: Request, body: GraphRequest, compute: Callable[[GraphRequest, Settings, Job], bytes],
-               media_type: str) -> Response:
+async def _run(request: Request, compute: Callable[[GraphRequest, Settings, Job], bytes], media_type: str) -> Response:
+    """The body is read as bytes and parsed in the job (app/api/body.py), as /graph/backward does."""
     settings = request.app.state.settings
+    raw = await request.body()
+    expression: list[str] = []  # the program, once parsed: its errors are located in it
+
+    def job_compute(job: Job) -> bytes:
+        body = parse_model(raw, GraphRequest)
+        expression.append(body.expression)
+        return compute(body, settings, job)
+
     try:
-        content = await run_job(request, lambda job: compute(body, settings, job), memory_bytes=0)
+        content = await run_job(request, job_compute, memory_bytes=len(raw))
     except ProgramError as exc:
-        return program_error_response(exc, body.expression)
+        return program_error_response(exc, expression[0] if expression else None)
     return Response(content, media_type=media_type)
 
 
@@ -117,12 +124,12 @@ def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes
     })
 
 
-@router.post("/gradcheck", responses=_ERRORS, response_class=Response)
-async def gradcheck(request: Request, body: GraphRequest) -> Response:
+@router.post("/gradcheck", responses=COMPUTE_ERRORS, response_class=Response, openapi_extra=_BODY)
+async def gradcheck(request: Request) -> Response:
     """Check every gradient against central finite differences: per input that takes a gradient,
     the numeric and analytic gradients of the checked elements (all of them, or a seeded sample
     past a configured count), their relative errors and the worst one."""
-    return await _run(request, body, gradcheck_compute, "application/json")
+    return await _run(request, gradcheck_compute, "application/json")
 
 
 # --- replays of /graph/backward --------------------------------------------------------------------
@@ -157,11 +164,6 @@ def replay_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
     return dumps(content)
 
 
-async def replay_response(request: Request, body: GraphRequest) -> Response:
-    """POST /graph/backward with `mode` "naive-recursion" or "overwrite" (called from app.api.graph)."""
-    return await _run(request, body, replay_compute, "application/json")
-
-
 # --- exports -------------------------------------------------------------------------------------
 
 
@@ -174,13 +176,13 @@ def pytorch_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
 
 
 @router.post(
-    "/pytorch", responses={200: {"content": {"text/x-python": {}}, "description": "The script."}, **_ERRORS},
-    response_class=Response,
+    "/pytorch", responses={200: {"content": {"text/x-python": {}}, "description": "The script."}, **COMPUTE_ERRORS},
+    response_class=Response, openapi_extra=_BODY,
 )
-async def pytorch(request: Request, body: GraphRequest) -> Response:
+async def pytorch(request: Request) -> Response:
     """A runnable PyTorch script (float64) that builds the same inputs, computes the program, runs
     backward with the same grad_output and prints the output and every input's gradient as JSON."""
-    return await _run(request, body, pytorch_compute, "text/x-python; charset=utf-8")
+    return await _run(request, pytorch_compute, "text/x-python; charset=utf-8")
 
 
 def dot_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
@@ -189,10 +191,10 @@ def dot_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
 
 
 @router.post(
-    "/dot", responses={200: {"content": {"text/vnd.graphviz": {}}, "description": "The DOT file."}, **_ERRORS},
-    response_class=Response,
+    "/dot", responses={200: {"content": {"text/vnd.graphviz": {}}, "description": "The DOT file."}, **COMPUTE_ERRORS},
+    response_class=Response, openapi_extra=_BODY,
 )
-async def dot(request: Request, body: GraphRequest) -> Response:
+async def dot(request: Request) -> Response:
     """The computed graph as a Graphviz DOT file, drawn like micrograd's draw_dot: a record
     `label | data | grad` per node and an oval per op. Render it with `dot -Tsvg`."""
-    return await _run(request, body, dot_compute, "text/vnd.graphviz; charset=utf-8")
+    return await _run(request, dot_compute, "text/vnd.graphviz; charset=utf-8")

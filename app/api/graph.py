@@ -4,17 +4,16 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from typing import Annotated
-
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.budget import estimate
-from app.api.check import replay_response
+from app.api.check import replay_compute
 from app.api.encode import graph_body
 from app.api.errors import program_error_response
 from app.api.jobs import Job, run_job
-from app.api.schemas import CHAIN_RULE, ErrorResponse, GraphRequest, GraphResponse
+from app.api.body import body_openapi, parse_model
+from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphRequest, GraphResponse
 from app.core import evaluate
 from app.engine.errors import ProgramError
 
@@ -22,8 +21,7 @@ router = APIRouter(prefix="/graph", tags=["graph"])
 
 _RESPONSES = {
     200: {"model": GraphResponse, "description": "The graph, its values, gradients and steps."},
-    413: {"model": ErrorResponse, "description": "The program or its inputs exceed a configured limit."},
-    422: {"model": ErrorResponse, "description": "The program or its inputs are wrong; line and column say where."},
+    **COMPUTE_ERRORS,
 }
 
 
@@ -39,7 +37,8 @@ _EXAMPLES = {
         },
     },
 }
-Program = Annotated[GraphRequest, Body(openapi_examples=_EXAMPLES)]
+# The body is read as bytes and parsed in the job (app/api/body.py); documented as a model.
+_BODY = body_openapi(GraphRequest, _EXAMPLES)
 
 _gc_lock = threading.Lock()
 _gc_pausers = 0
@@ -65,12 +64,19 @@ def _gc_paused():
                 gc.enable()
 
 
-async def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
+async def _answer(request: Request, backward: bool) -> Response:
     """Parse, run and encode in the job pool (app/api/jobs.py): never on the event loop, within
     the per-request memory budget, stopped when the client goes away."""
     settings = request.app.state.settings
+    raw = await request.body()
+    expression: list[str] = []  # the program, once parsed: its errors are located in it
 
     def compute(job: Job) -> bytes:
+        body = parse_model(raw, GraphRequest)
+        expression.append(body.expression)
+        if backward and body.mode != "correct":
+            return replay_compute(body, settings, job)  # the tutorial's mistakes (app/api/check.py)
+
         def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
             job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements))
 
@@ -84,23 +90,21 @@ async def _answer(request: Request, body: GraphRequest, backward: bool) -> Respo
             return graph_body(result, settings.max_full_elements, settings.max_step_elements)
 
     try:
-        content = await run_job(request, compute, memory_bytes=0)
+        content = await run_job(request, compute, memory_bytes=len(raw))
     except ProgramError as exc:
-        return program_error_response(exc, body.expression)
+        return program_error_response(exc, expression[0] if expression else None)
     return Response(content, media_type="application/json")
 
 
-@router.post("/backward", responses=_RESPONSES, response_class=Response)
-async def backward(request: Request, body: Program) -> Response:
+@router.post("/backward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)
+async def backward(request: Request) -> Response:
     """Build the program's graph, run the forward and backward passes, and return every node's value
     and gradient with the step-by-step timeline (forward steps, then one backward step per edge).
     With `mode` "naive-recursion" or "overwrite", replay that mistake instead, with `diverges`."""
-    if body.mode != "correct":
-        return await replay_response(request, body)
-    return await _answer(request, body, backward=True)
+    return await _answer(request, backward=True)
 
 
-@router.post("/forward", responses=_RESPONSES, response_class=Response)
-async def forward(request: Request, body: Program) -> Response:
+@router.post("/forward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)
+async def forward(request: Request) -> Response:
     """Build the program's graph and run the forward pass only: values, no gradients."""
-    return await _answer(request, body, backward=False)
+    return await _answer(request, backward=False)

@@ -88,6 +88,8 @@ class Graph:
             shape: tuple[int, ...] = ()
             work = self.work + 1
         else:
+            if params and "axis" in params and not shapes[args[0]]:
+                params = _scalar_axis(params)
             shape, elements = self._checked_shape(op, args, params, start, end)
             work = self.work + (elements or 1)
             # An elementwise op with a scalar result has only scalar operands: run it on Python floats.
@@ -127,9 +129,10 @@ class Graph:
                 "shape_mismatch", self._shape_message(op, args, str(exc)), start=start, end=end
             ) from None
         elements = size(shape)
-        if elements > self.limits.max_tensor_elements:
+        # An axis past the limit is refused even where another axis is 0 (numpy cannot make it).
+        if elements > self.limits.max_tensor_elements or any(d > self.limits.max_tensor_elements for d in shape):
             raise LimitExceeded(
-                f"{self.source[start:end]} would have shape {fmt(shape)}, {elements} elements; "
+                f"{_shortened(self.source[start:end])} would have shape {fmt(shape)}, {elements} elements; "
                 f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
             )
         if op.work is not None:
@@ -182,6 +185,14 @@ class Graph:
     def computed(self) -> list[int]:
         """Op nodes in the order the forward pass computes them."""
         return [node for node, op in enumerate(self.ops) if op is not None]
+
+
+def _scalar_axis(params: dict[str, Any]) -> dict[str, Any]:
+    """A 0-d operand reduced along axis 0 or -1: PyTorch treats it as having that one axis, which
+    is the same as reducing over all (none) of its axes; numpy would refuse the axis."""
+    if params["axis"] in (0, -1, (0,), (-1,)) and params["axis"] is not False:
+        return {**params, "axis": None}
+    return params
 
 
 class _Prefix:

@@ -90,7 +90,13 @@ def _check_size(name: str, shape: tuple[int, ...], max_elements: int, verb: str)
         raise LimitExceeded(f"input '{name}' has more than {MAX_AXES} axes (the limit)", input=name)
     elements = prod(shape)
     # An axis past the limit is refused even when another axis is 0: numpy cannot make it.
-    if elements > max_elements or any(d > max_elements for d in shape):
+    longest = max(shape, default=0)
+    if longest > max_elements and elements <= max_elements:
+        raise LimitExceeded(
+            f"input '{name}' {verb} shape {list(shape)}, with an axis of {longest} elements; "
+            f"the limit is {max_elements} per tensor", input=name,
+        )
+    if elements > max_elements:
         raise LimitExceeded(
             f"input '{name}' {verb} shape {list(shape)}, {elements} elements; "
             f"the limit is {max_elements} per tensor", input=name,

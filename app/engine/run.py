@@ -104,7 +104,10 @@ def forward(graph: Graph, check: Callable[[], None] | None = None) -> tuple[list
                 continue
             operands = [values[j] for j in operand_ids]
             kwargs = params[node]
-            out = op.forward(ARRAY, *operands, **kwargs) if kwargs else op.forward(ARRAY, *operands)
+            if 0 in shapes[node]:  # an empty result has one possible value (softmax of a (3, 0) x)
+                out = np.zeros(shapes[node])
+            else:
+                out = op.forward(ARRAY, *operands, **kwargs) if kwargs else op.forward(ARRAY, *operands)
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
         values[node] = float(out) if not shapes[node] else out
@@ -177,6 +180,8 @@ def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: li
     if op.local is not None:
         local = op.local[slot](ARRAY, out, *operands)
         contribution = upstream * local
+    elif 0 in target:  # an empty operand's gradient is empty, whatever the vjp would divide by
+        return None, np.zeros(target), ()
     else:
         local = None
         try:

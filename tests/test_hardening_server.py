@@ -1,0 +1,118 @@
+"""Issue 10 against a real server (`python -m app` on a free loopback port): connections that
+stall, the connection cap, and schemathesis with every check against /openapi.json."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMATHESIS_CONFIG = ROOT / "tests" / "schemathesis" / "schemathesis.toml"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(**settings: str):
+    """A server with these CHAINLENS_ settings; yields its port."""
+    port = free_port()
+    env = dict(os.environ, CHAINLENS_HOST="127.0.0.1", CHAINLENS_PORT=str(port), CHAINLENS_LOG_LEVEL="warning",
+               **{f"CHAINLENS_{name.upper()}": value for name, value in settings.items()})
+    process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the chainlens server did not start")
+            time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """Short timeouts and a small connection cap, to see them act."""
+    yield from serve(body_timeout="1", header_timeout="1", max_connections="8")
+
+
+@pytest.fixture(scope="module")
+def default_server():
+    yield from serve()
+
+
+def exchange(port: int, data: bytes, wait: float = 5.0) -> tuple[float, bytes]:
+    """Sends `data`, then reads until the server closes: (seconds until closed, what it sent)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(wait)
+        started = time.monotonic()
+        sock.sendall(data)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass  # closed with the request unread: the kernel resets instead of closing
+        except socket.timeout:
+            pytest.fail(f"the server held the connection for {wait} s")
+        return time.monotonic() - started, received
+
+
+def test_a_stalled_body_is_cut_with_408(server):
+    seconds, answer = exchange(server, b"POST /graph/backward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                       b"Content-Length: 37\r\n\r\n{\"expression\"")
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'"kind":"timeout"' in answer and b"connection: close" in answer.lower()
+    assert 0.9 < seconds < 4
+
+
+@pytest.mark.parametrize("data", [b"", b"POST /graph/backward HTTP/1.1\r\nHost: x\r\n"])
+def test_a_connection_without_complete_headers_is_closed(server, data):
+    seconds, answer = exchange(server, data)
+    assert answer == b""
+    assert 0.9 < seconds < 4
+
+
+def test_connections_past_the_cap_are_closed_and_the_server_goes_on(server):
+    held = [socket.create_connection(("127.0.0.1", server)) for _ in range(8)]
+    try:
+        time.sleep(0.2)
+        seconds, answer = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer == b"" and seconds < 0.9  # closed at once, not after the header timeout
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.2)
+    assert httpx.get(f"http://127.0.0.1:{server}/healthz", timeout=5).json() == {"status": "ok"}
+
+
+def test_schemathesis_all_checks_pass(default_server):
+    command = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
+    result = subprocess.run(
+        [command, "--config-file", str(SCHEMATHESIS_CONFIG), "run", f"http://127.0.0.1:{default_server}/openapi.json",
+         "--checks", "all", "--max-examples", "100", "--seed", "1", "--workers", "1", "--no-color"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT / "tests" / "schemathesis",
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
