@@ -64,8 +64,10 @@ def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[
         extra = plan(graph)
         job.require(estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + extra)
 
+    # `expand` (composites opened into primitives) is passed on once the request model has it.
+    expand = {"expand": body.expand} if getattr(body, "expand", None) else {}
     return evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
-                    check=job.check, plan=planned)
+                    check=job.check, plan=planned, **expand)
 
 
 def _listed(values: np.ndarray, scalar: bool) -> Any:

@@ -40,11 +40,36 @@ def _reduction(function: str) -> Callable:
     return spell
 
 
-def _mse(pred: str, target: str, shapes: list) -> str:
+def _options(**given) -> str:
+    """Keyword arguments given in the program (None: left to PyTorch's default), as source text."""
+    return "".join(f", {name}={value!r}" for name, value in given.items() if value is not None)
+
+
+def _mse(pred: str, target: str, shapes: list, reduction: str | None = None) -> str:
+    options = _options(reduction=reduction)
     if shapes[0] == shapes[1]:
-        return f"F.mse_loss({pred}, {target})"
+        return f"F.mse_loss({pred}, {target}{options})"
     # mse_loss warns when it broadcasts; broadcasting first is the same mean over the same elements.
-    return f"F.mse_loss(*torch.broadcast_tensors({pred}, {target}))"
+    return f"F.mse_loss(*torch.broadcast_tensors({pred}, {target}){options})"
+
+
+def _cross_entropy(logits: str, labels: str, shapes: list, weight=None, ignore_index=None,
+                   label_smoothing=None, reduction=None) -> str:
+    weights = None if weight is None else f"tensor({[float(w) for w in weight]!r})"
+    options = _options(ignore_index=ignore_index, label_smoothing=label_smoothing or None, reduction=reduction)
+    if weights is not None:
+        options = f", weight={weights}" + options
+    return f"F.cross_entropy({logits}, {labels}.detach().long(){options})"
+
+
+def _onehot(labels: str, shapes: list, classes: int, ignore_index=None) -> str:
+    indices = f"{labels}.detach().long()"
+    if ignore_index is None:
+        return f"F.one_hot({indices}, {classes}).to(torch.float64)"
+    # A label equal to ignore_index gives a row of zeros (one_hot itself refuses it).
+    kept = f"({indices} != {ignore_index})"
+    return (f"(F.one_hot(torch.where({kept}, {indices}, 0), {classes}) * {kept}.unsqueeze(-1))"
+            ".to(torch.float64)")
 
 
 def _transpose(x: str, shapes: list, axes=None) -> str:
@@ -81,7 +106,9 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "softmax": lambda x, shapes, axis=-1: f"torch.softmax({x}, dim={axis})",
     "log_softmax": lambda x, shapes, axis=-1: f"torch.log_softmax({x}, dim={axis})",
     "mse": _mse,
-    "softmax_cross_entropy": lambda logits, labels, shapes: f"F.cross_entropy({logits}, {labels}.detach().long())",
+    "softmax_cross_entropy": _cross_entropy,
+    "onehot": _onehot,
+    "detach": lambda x, shapes: f"{x}.detach()",
     "linear": lambda x, W, b, shapes: f"{x} @ {W} + {b}",
     "transpose": _transpose,
     "reshape": _reshape,
@@ -182,7 +209,12 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
             raise ProgramError("not_exportable", f"the op {op.name} has no PyTorch spelling yet")
         operands = [expressions[j] for j in graph.args[node]]
         operand_shapes = [graph.shapes[j] for j in graph.args[node]]
-        program.append(f"{names[node]} = {spell(*operands, operand_shapes, **(graph.params[node] or {}))}")
+        try:
+            text = spell(*operands, operand_shapes, **(graph.params[node] or {}))
+        except TypeError:  # an option the spelling does not know yet
+            raise ProgramError("not_exportable", f"the op {op.name} with {sorted(graph.params[node] or {})} "
+                                                 "has no PyTorch spelling yet") from None
+        program.append(f"{names[node]} = {text}")
         expressions.append(names[node])
     grads = ", ".join(
         f"{json.dumps(name)}: listed({expressions[node]}.grad)"
