@@ -19,9 +19,13 @@ export function createCheckPanel(root, { onJump, onClose, onResize }) {
 
   function render(position) {
     const wasHidden = root.hidden;
+    fill(position);
+    if (wasHidden !== root.hidden) onResize(); // once the panel has its height
+  }
+
+  function fill(position) {
     root.replaceChildren();
     root.hidden = !gradcheckLine && !message && !pair;
-    if (wasHidden !== root.hidden) onResize();
     if (root.hidden) return;
     const close = element('button', 'icon-button check-close', '✕');
     close.type = 'button';
