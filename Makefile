@@ -23,9 +23,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml scripts/ensure-system-packages.sh
 	$(PIP) install -q -e '.[test,bench]'
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-system-packages.sh
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

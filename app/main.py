@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app import datasets
-from app.api import body, errors, graph, jobs, meta, train, ui
+from app.api import body, check, errors, graph, jobs, meta, train, ui
 from app.api.body_limit import BodyLimit
 from app.memory import keep_freed_memory
 from app.settings import Settings, load_settings
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     jobs.install(app)
     body.install(app)
     app.include_router(graph.router)
+    app.include_router(check.router)
     app.include_router(meta.router)
     app.include_router(train.router)
     app.include_router(ui.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from app.check.limits import CheckLimits
 from app.engine.limits import Limits
 
 
@@ -45,6 +46,8 @@ class Settings:
     max_train_seconds: int = 120
     # Where MNIST's four IDX files are (the mnist dataset is unavailable without it).
     data_dir: str | None = None
+    # The checking and export routes (gradcheck, replays, the PyTorch script).
+    check: CheckLimits = field(default_factory=CheckLimits)
     # Memory one request may use, estimated before anything is allocated (app/api/jobs.py).
     max_request_memory: int = 512 << 20
     # Worker threads that compute requests, and requests that may wait for one (then 503).
@@ -91,6 +94,12 @@ def load_settings() -> Settings:
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),
         max_body_bytes=_int("CHAINLENS_MAX_BODY_BYTES", 16_000_000),
         data_dir=os.environ.get("CHAINLENS_DATA_DIR") or None,
+        check=CheckLimits(
+            max_replay_steps=_int("CHAINLENS_MAX_REPLAY_STEPS", CheckLimits.max_replay_steps),
+            gradcheck_sample=_int("CHAINLENS_GRADCHECK_SAMPLE", CheckLimits.gradcheck_sample),
+            max_gradcheck_work=_int("CHAINLENS_MAX_GRADCHECK_WORK", CheckLimits.max_gradcheck_work),
+            max_script_elements=_int("CHAINLENS_MAX_SCRIPT_ELEMENTS", CheckLimits.max_script_elements),
+        ),
         **{name: _number(f"CHAINLENS_{name.upper()}", getattr(base, name), type(getattr(base, name)))
            for name in _NUMBERS},
     )

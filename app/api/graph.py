@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.budget import estimate
+from app.api.check import replay_compute
 from app.api.encode import graph_body
 from app.api.errors import program_error_response
 from app.api.jobs import Job, run_job
@@ -73,6 +74,8 @@ async def _answer(request: Request, backward: bool) -> Response:
     def compute(job: Job) -> bytes:
         body = parse_model(raw, GraphRequest)
         expression.append(body.expression)
+        if backward and body.mode != "correct":
+            return replay_compute(body, settings, job)  # the tutorial's mistakes (app/api/check.py)
 
         def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
             job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements))
@@ -96,7 +99,8 @@ async def _answer(request: Request, backward: bool) -> Response:
 @router.post("/backward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)
 async def backward(request: Request) -> Response:
     """Build the program's graph, run the forward and backward passes, and return every node's value
-    and gradient with the step-by-step timeline (forward steps, then one backward step per edge)."""
+    and gradient with the step-by-step timeline (forward steps, then one backward step per edge).
+    With `mode` "naive-recursion" or "overwrite", replay that mistake instead, with `diverges`."""
     return await _answer(request, backward=True)
 
 

@@ -25,6 +25,13 @@ class GraphRequest(BaseModel):
         ),
     )
     grad_output: Any = Field(default=None, description="Upstream gradient for the output; ones of its shape when null.")
+    mode: Literal["correct", "naive-recursion", "overwrite"] = Field(
+        default="correct",
+        description=(
+            "POST /graph/backward only: \"naive-recursion\" or \"overwrite\" replay one of the tutorial's "
+            "backward mistakes; the response then carries `diverges` (see docs/api.md)."
+        ),
+    )
 
 
 Value = float | str | list | dict

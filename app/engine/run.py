@@ -45,6 +45,7 @@ class Result:
     forward: list[int]  # op nodes in the order computed
     grads: list[Any] | None  # None when only the forward pass ran; else None per node without gradient
     records: list[tuple]  # backward edges in the order applied, laid out as Step
+    seed: Any = None  # ∂L/∂output the backward pass started from (None when only the forward ran)
 
     @property
     def steps(self) -> list[Step]:
@@ -158,6 +159,21 @@ def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any
     return grads, steps
 
 
+def edge(graph: Graph, scalar_locals: list[Any], node: int, slot: int, upstream) -> tuple[Any, Any, tuple[int, ...]]:
+    """(local, contribution, summed_axes) of the edge from `node` into its operand at `slot`, given
+    the gradient `upstream` that node sends. The backward pass inlines the scalar case and gathers
+    a node's operands once for all its edges; the replays of app.check call this, so that the
+    derivative of an edge is computed in one place for every walker."""
+    computed = scalar_locals[node]
+    if computed is not None:
+        local = computed[slot + 1]
+        return local, upstream * local, ()
+    values = graph.values
+    operand_ids = graph.args[node]
+    operands = [values[j] for j in operand_ids]
+    return _tensor_edge(graph, node, slot, upstream, values[node], operands, graph.shapes[operand_ids[slot]])
+
+
 def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: list, target: tuple[int, ...]):
     """(local, contribution, summed_axes) of one edge where some value is a tensor."""
     op = graph.ops[node]
@@ -201,8 +217,9 @@ def run(graph: Graph, grad_output: Any = None, with_backward: bool = True,
         order, scalar_locals = forward(graph, check)
         if not with_backward:
             return Result(graph, order, None, [])
-        grads, steps = backward(graph, order, scalar_locals, seed_for(graph, grad_output), check)
-    return Result(graph, order, grads, steps)
+        seed = seed_for(graph, grad_output)
+        grads, steps = backward(graph, order, scalar_locals, seed, check)
+    return Result(graph, order, grads, steps, seed)
 
 
 def _located(graph: Graph, node: int, message: str) -> ProgramError:

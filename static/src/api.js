@@ -20,8 +20,8 @@ async function send(path, options) {
   }
 }
 
-/** Reads a JSON body; a 4xx/5xx becomes the ApiError carrying the body's `error`. */
-async function jsonBody(response) {
+/** Reads a JSON body (or the text, with asText); a 4xx/5xx becomes the ApiError carrying the body's `error`. */
+async function jsonBody(response, { asText = false } = {}) {
   const text = await response.text();
   let body = null;
   try {
@@ -34,11 +34,11 @@ async function jsonBody(response) {
       : { kind: 'http', message: `The server answered ${response.status} ${response.statusText}.` };
     throw new ApiError(error, response.status);
   }
-  return body;
+  return asText ? text : body;
 }
 
-async function request(path, options = {}) {
-  return jsonBody(await send(path, options));
+async function request(path, options = {}, reading = {}) {
+  return jsonBody(await send(path, options), reading);
 }
 
 /** POST /graph/backward: the graph, values, gradients and the step timeline. */
@@ -79,4 +79,24 @@ export function fetchTrainGraph(body, at, signal) {
 
 export function fetchDatasets() {
   return request('/datasets').then((body) => body.datasets);
+}
+
+/** POST /graph/forward: values only (the inspector's nudge). */
+export function runForward(body) {
+  return request('/graph/forward', postJson(body));
+}
+
+/** POST /graph/backward with `mode`: a replay of one of the tutorial's mistakes, with `diverges`. */
+export function runReplay(body, mode) {
+  return request('/graph/backward', postJson({ ...body, mode }));
+}
+
+/** POST /graph/gradcheck: numeric against analytic gradients per input. */
+export function runGradcheck(body) {
+  return request('/graph/gradcheck', postJson(body));
+}
+
+/** POST /graph/pytorch or /graph/dot: the export's text. */
+export function fetchExport(kind, body) {
+  return request(`/graph/${kind}`, postJson(body), { asText: true });
 }

@@ -15,6 +15,7 @@ import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
 import { buildTimeline, reduce, tickInterval, viewAt } from './stepper.js';
+import { createCheckTools } from './check/tools.js';
 import { decodeState, encodeState } from './urlstate.js';
 import { createTrainPanel } from './train/train-panel.js';
 import { sameStructure } from './train/scrub.js';
@@ -70,6 +71,28 @@ const explainPanel = createExplainPanel($('#explain'));
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
   onJump: (span) => programEditor.focusAt(span.line, span.column),
+});
+
+const check = createCheckTools({
+  svg: $('#graph'),
+  panelRoot: $('#check-panel'),
+  inspectorRoot: $('#inspector'),
+  scrubbersRoot: $('#input-scrubbers'),
+  controls: {
+    check: $('#check-gradients'), breakIt: $('#break-it'), mode: $('#break-mode'),
+    pytorch: $('#export-pytorch'), dot: $('#export-dot'),
+  },
+  readRequest,
+  readInputs: () => parseJson(inputsEditor.value, 'The inputs').value ?? null,
+  writeInputs: (inputs) => { inputsEditor.value = formatJson(inputs); writeUrl(); },
+  present,
+  run: () => run({ position: state.stepper.position, selected: state.selected }),
+  getState: () => state,
+  pause: () => { if (state.stepper.playing) dispatch({ type: 'toggle' }); },
+  seek: (position) => dispatch({ type: 'seek', position }),
+  refit: () => graph.fit(false, { readable: true }),
+  probe,
+  showError,
 });
 
 function noteEdited() {
@@ -137,28 +160,43 @@ function clearErrors() {
   gradEditor.markError(null);
 }
 
+/** The editors as a request body, or null after marking what is wrong (unless `quiet`). */
+function readRequest({ quiet = false } = {}) {
+  const inputs = parseJson(inputsEditor.value, 'The inputs');
+  if (inputs.error) {
+    if (!quiet) {
+      inputsEditor.markError(inputs.error);
+      showError({ ...inputs.error, target: inputsEditor });
+    }
+    return null;
+  }
+  let gradOutput = null;
+  if (gradEditor.value.trim()) {
+    const parsed = parseJson(gradEditor.value, 'The upstream gradient');
+    if (parsed.error) {
+      if (!quiet) {
+        gradEditor.markError(parsed.error);
+        showError({ ...parsed.error, target: gradEditor });
+      }
+      return null;
+    }
+    gradOutput = parsed.value;
+  }
+  return { expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput };
+}
+
 /** Reads the editors, asks the API, and shows the answer (or the error where it belongs). */
 async function run({ position = 0, selected = null } = {}) {
   const runId = ++state.runId;
   stopPlaying();
   clearErrors();
   $('#run').classList.remove('attention');
-  const program = readProgram();
-  if (!program) return;
-  let gradOutput = null;
-  if (gradEditor.value.trim()) {
-    const parsed = parseJson(gradEditor.value, 'The upstream gradient');
-    if (parsed.error) {
-      gradEditor.markError(parsed.error);
-      showError({ ...parsed.error, target: gradEditor });
-      return;
-    }
-    gradOutput = parsed.value;
-  }
+  const body = readRequest();
+  if (!body) return;
   setStatus('Computing…');
   let response;
   try {
-    response = await runBackward({ ...program, grad_output: gradOutput });
+    response = await runBackward(body);
   } catch (error) {
     if (runId !== state.runId) return;
     setStatus('');
@@ -195,6 +233,7 @@ async function showResponse(response, { position = 0, selected = null, runId = s
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
+  graph.refresh(response);
   if (!reuse) graph.fit(false, { readable: true });
   trainPanel.afterDraw();
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
@@ -204,6 +243,7 @@ async function showResponse(response, { position = 0, selected = null, runId = s
   await new Promise((resolve) => requestAnimationFrame(() => resolve()));
   probe.lastRenderMs = performance.now() - renderStart;
   probe.nodeCount = response.nodes.length;
+  check.onRun(response);
   probe.runs += 1;
   probe.ready = true;
   setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '');
@@ -213,7 +253,10 @@ async function showResponse(response, { position = 0, selected = null, runId = s
 
 const trainPanel = createTrainPanel({
   root: document.body,
-  readProgram,
+  readProgram: () => {
+    const body = readRequest();
+    return body && { expression: body.expression, inputs: body.inputs };
+  },
   showError: showApiError,
   clearErrors,
   showResponse: (response, options) => {
@@ -229,15 +272,15 @@ const trainPanel = createTrainPanel({
 });
 inspector.setNotes((nodeId) => trainPanel.notesFor(nodeId));
 
-/** The program and inputs in the editors, or null after showing what is wrong with the inputs. */
-function readProgram() {
-  const inputs = parseJson(inputsEditor.value, 'The inputs');
-  if (inputs.error) {
-    inputsEditor.markError(inputs.error);
-    showError({ ...inputs.error, target: inputsEditor });
-    return null;
-  }
-  return { expression: programEditor.value, inputs: inputs.value };
+/** Shows a response for the same nodes on the current layout (a replay, or new values after a
+ * drag): no new layout, the numbers change in place. */
+function present(response, { position = state.stepper.position } = {}) {
+  state.response = response;
+  state.timeline = buildTimeline(response);
+  graph.refresh(response);
+  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
+  $('#step-slider').max = String(state.timeline.total);
+  showStep();
 }
 
 function setStatus(text) {
@@ -311,6 +354,7 @@ function showStep() {
   $('#step-last').disabled = position === total;
   document.body.dataset.phase = view.current ? view.current.phase : 'start';
   writeUrl();
+  check.onStep(view);
 }
 
 function select(nodeId) {
@@ -319,6 +363,7 @@ function select(nodeId) {
     graph.update(state.view, nodeId);
     if (nodeId === null) inspector.clear();
     else inspector.show(state.response, state.view, nodeId);
+    check.onStep(state.view);
   }
   writeUrl();
 }
@@ -394,6 +439,7 @@ function onKey(event) {
   // Typing, sliders and buttons keep their own keys (space presses a focused button).
   if (target.closest('textarea, input, select, [contenteditable="true"]')) return;
   if (event.key === ' ' && target.closest('button, summary, a')) return;
+  if (check.onKey(event)) return;
   const action = STEP_KEYS[event.key];
   if (!action) return;
   event.preventDefault();

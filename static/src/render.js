@@ -234,7 +234,15 @@ export function createGraphView(svgElement, { onSelect }) {
     });
   }
 
-  return { draw, update, fit, zoomBy, reveal, setHealth, get layout() { return layout; } };
+  /** New values and gradients for the same nodes (a drag, a replay): rebinds the cards' data and
+   * keeps the layout; the next `update` shows the numbers. */
+  function refresh(nextResponse) {
+    response = nextResponse;
+    nodeLayer.selectAll('g.node').data(response.nodes, (node) => node.id)
+      .attr('data-scalar', (node) => String(node.op === 'input' && !Array.isArray(node.value) && typeof node.value !== 'object'));
+  }
+
+  return { draw, update, refresh, fit, zoomBy, reveal, setHealth, get layout() { return layout; } };
 }
 
 function translate(box) {

@@ -1,0 +1,202 @@
+"""POST /graph/gradcheck, /graph/pytorch and /graph/dot, and the replay modes of /graph/backward
+(app/api/graph.py hands a request with `mode` to replay_compute).
+
+Each route is a thin shell around a compute function `compute(body, settings, job)`: the program is
+built and run by app.core.evaluate (its limits checked as it is built), the route's own work is
+sized and checked against `settings.check` before it starts, and long loops call `job.check()`
+so that a job runner can stop them when the client goes away.
+"""
+from __future__ import annotations
+
+from math import prod
+from typing import Any, Callable
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.body import body_openapi, parse_model
+from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate
+from app.api.encode import _value, dumps, graph_body, number
+from app.api.errors import program_error_response
+from app.api.jobs import Job, run_job
+from app.api.schemas import COMPUTE_ERRORS, GraphRequest
+from app.check import gradcheck as finite_differences
+from app.check import replay
+from app.core import evaluate
+from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.graph import Graph
+from app.engine.run import Result, forward
+from app.export.dot import graph_dot
+from app.export.pytorch import check_size, pytorch_script
+from app.settings import Settings
+
+router = APIRouter(prefix="/graph", tags=["check"])
+DOT_NODE_BYTES = 3 * 400  # a node's record, oval and edges as text, str and bytes
+
+_BODY = body_openapi(GraphRequest)
+
+
+async def _run(request: Request, compute: Callable[[GraphRequest, Settings, Job], bytes], media_type: str) -> Response:
+    """The body is read as bytes and parsed in the job (app/api/body.py), as /graph/backward does."""
+    settings = request.app.state.settings
+    raw = await request.body()
+    expression: list[str] = []  # the program, once parsed: its errors are located in it
+
+    def job_compute(job: Job) -> bytes:
+        body = parse_model(raw, GraphRequest)
+        expression.append(body.expression)
+        return compute(body, settings, job)
+
+    try:
+        content = await run_job(request, job_compute, memory_bytes=len(raw))
+    except ProgramError as exc:
+        return program_error_response(exc, expression[0] if expression else None)
+    return Response(content, media_type=media_type)
+
+
+def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[Graph], int]) -> Result:
+    """The correct run of the request's program. `plan(graph)` sees the built graph before any
+    tensor exists: it checks the route's own limits and answers the route's extra memory, which
+    is checked with the engine's own estimate against the job's budget."""
+    def planned(graph: Graph, inputs) -> None:
+        extra = plan(graph)
+        job.require(estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + extra)
+
+    # `expand` (composites opened into primitives) is passed on once the request model has it.
+    expand = {"expand": body.expand} if getattr(body, "expand", None) else {}
+    return evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
+                    check=job.check, plan=planned, **expand)
+
+
+def _listed(values: np.ndarray, scalar: bool) -> Any:
+    items = [number(float(x)) for x in values.tolist()]
+    return items[0] if scalar else items
+
+
+def _value_bytes(graph: Graph) -> int:
+    """Every node's value once more, as float64."""
+    return FLOAT * sum(prod(shape) for shape in graph.shapes)
+
+
+# --- gradcheck -----------------------------------------------------------------------------------
+
+
+def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    planned: list = []
+
+    def plan(graph: Graph) -> int:
+        planned.extend(finite_differences.plan(graph, settings.check.gradcheck_sample))
+        work = finite_differences.cost(graph, planned)
+        if work > settings.check.max_gradcheck_work:
+            checked = sum(item.indices.size for item in planned)
+            raise LimitExceeded(
+                f"the gradient check needs two forward passes for each of {checked:,} elements, about "
+                f"{work:,} units of work (the limit is {settings.check.max_gradcheck_work:,})"
+            )
+        return _value_bytes(graph)  # each forward pass makes new values while the old ones go
+
+    result = _evaluate(body, settings, job, plan)
+    graph = result.graph
+    checks = finite_differences.gradcheck(graph, result.grads, result.seed, planned, job.check)
+    inputs = {}
+    for check in checks:
+        scalar = not check.shape
+        inputs[check.name] = {
+            "shape": list(check.shape),
+            "elements": int(np.prod(check.shape)),
+            "checked": int(check.indices.size),
+            "indices": check.indices.tolist(),
+            "numeric": _listed(check.numeric, scalar),
+            "analytic": _listed(check.analytic, scalar),
+            "rel_error": _listed(check.rel_error, scalar),
+            "max_rel_error": number(check.max_rel_error),
+        }
+    worst = max((check.max_rel_error for check in checks), default=0.0)
+    return dumps({
+        "inputs": inputs,
+        "max_rel_error": number(worst),
+        "method": {
+            "difference": "central: (L(x + h) − L(x − h)) / ((x + h) − (x − h)), L = Σ output · grad_output",
+            "step": "h = ε^(1/3) · max(1, |x|)",
+            "relative_error": "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)",
+            "sample": settings.check.gradcheck_sample,
+        },
+    })
+
+
+@router.post("/gradcheck", responses=COMPUTE_ERRORS, response_class=Response, openapi_extra=_BODY)
+async def gradcheck(request: Request) -> Response:
+    """Check every gradient against central finite differences: per input that takes a gradient,
+    the numeric and analytic gradients of the checked elements (all of them, or a seeded sample
+    past a configured count), their relative errors and the worst one."""
+    return await _run(request, gradcheck_compute, "application/json")
+
+
+# --- replays of /graph/backward --------------------------------------------------------------------
+
+
+def replay_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    def plan(graph: Graph) -> int:
+        order = graph.computed()
+        moved = 0
+        if body.mode == "naive-recursion":
+            _, moved = replay.check_recursion(graph, order, settings.check.max_replay_steps, settings.limits.max_total_work)
+        # A second step record beside the correct one; the recursion's holds what it moved.
+        return estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + 2 * FLOAT * moved
+
+    correct = _evaluate(body, settings, job, plan)
+    graph = correct.graph
+    order = correct.forward
+    with np.errstate(all="ignore"):
+        _, scalar_locals = forward(graph)  # the local derivatives the walkers multiply by
+        if body.mode == "naive-recursion":
+            grads, records, upstreams = replay.naive_recursion(graph, scalar_locals, correct.seed, job.check)
+        else:
+            grads, records, upstreams = replay.overwrite(graph, order, scalar_locals, correct.seed, job.check)
+    replayed = Result(graph, order, grads, records, correct.seed)
+    content = orjson.loads(graph_body(replayed, settings.max_full_elements, settings.max_step_elements))
+    # graph_body shows each step's upstream as the sending node's final gradient; in a replay a
+    # node sends different gradients on different steps, so each step gets the one it sent.
+    for step, upstream in zip(content["steps"][len(order):], upstreams):
+        step["upstream"] = _value(upstream, settings.max_step_elements)
+    content["mode"] = body.mode
+    content["diverges"] = replay.divergence(graph, body.mode, correct, grads, records)
+    return dumps(content)
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def pytorch_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    def plan(graph: Graph) -> int:
+        return check_size(graph, settings.check.max_script_elements) * TEXT_PER_NUMBER * 3  # text, str, bytes
+
+    result = _evaluate(body, settings, job, plan)
+    return pytorch_script(result.graph, result.seed).encode()
+
+
+@router.post(
+    "/pytorch", responses={200: {"content": {"text/x-python": {}}, "description": "The script."}, **COMPUTE_ERRORS},
+    response_class=Response, openapi_extra=_BODY,
+)
+async def pytorch(request: Request) -> Response:
+    """A runnable PyTorch script (float64) that builds the same inputs, computes the program, runs
+    backward with the same grad_output and prints the output and every input's gradient as JSON."""
+    return await _run(request, pytorch_compute, "text/x-python; charset=utf-8")
+
+
+def dot_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    result = _evaluate(body, settings, job, lambda graph: DOT_NODE_BYTES * len(graph))
+    return graph_dot(result.graph, result.grads).encode()
+
+
+@router.post(
+    "/dot", responses={200: {"content": {"text/vnd.graphviz": {}}, "description": "The DOT file."}, **COMPUTE_ERRORS},
+    response_class=Response, openapi_extra=_BODY,
+)
+async def dot(request: Request) -> Response:
+    """The computed graph as a Graphviz DOT file, drawn like micrograd's draw_dot: a record
+    `label | data | grad` per node and an oval per op. Render it with `dot -Tsvg`."""
+    return await _run(request, dot_compute, "text/vnd.graphviz; charset=utf-8")

@@ -1,0 +1,102 @@
+/**
+ * The check panel under the stepper: the gradient check's one-line summary, and in break-it mode
+ * the correct and the broken backward timelines side by side, the current step of each
+ * highlighted, the step where they part marked, and the sentence on why.
+ */
+import { MISTAKES, sideBySide } from './timelines.js';
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function createCheckPanel(root, { onJump, onClose, onResize }) {
+  let gradcheckLine = null; // {text, ok}
+  let message = null; // {title, text}: an API error in break-it mode
+  let pair = null; // {correct, replay, mode}
+
+  function render(position) {
+    const wasHidden = root.hidden;
+    fill(position);
+    if (wasHidden !== root.hidden) onResize(); // once the panel has its height
+  }
+
+  function fill(position) {
+    root.replaceChildren();
+    root.hidden = !gradcheckLine && !message && !pair;
+    if (root.hidden) return;
+    const close = element('button', 'icon-button check-close', '✕');
+    close.type = 'button';
+    close.setAttribute('aria-label', 'Close the check panel');
+    close.addEventListener('click', onClose);
+    root.append(close);
+    if (gradcheckLine) {
+      const line = element('p', `gradcheck-summary ${gradcheckLine.ok ? 'ok' : 'bad'}`, gradcheckLine.text);
+      line.dataset.testid = 'gradcheck-summary';
+      root.append(line);
+    }
+    if (message) {
+      const box = element('div', 'check-message');
+      box.setAttribute('role', 'alert');
+      box.append(element('strong', '', message.title), element('p', '', message.text));
+      root.append(box);
+    }
+    if (pair) root.append(breakView(position));
+  }
+
+  function breakView(position) {
+    const { correct, replay, mode } = pair;
+    const view = sideBySide(correct, replay, position);
+    const box = element('div', 'break-view');
+    box.setAttribute('aria-label', `Break it: ${MISTAKES[mode]} beside the correct pass`);
+    const why = element('p', `break-why${view.atDeparture ? ' at-departure' : ''}`);
+    why.dataset.testid = 'break-why';
+    why.append(element('strong', '', `${mode === 'overwrite' ? 'Overwrite' : 'Recursion'} vs correct: `),
+      document.createTextNode(replay.diverges.explanation));
+    if (view.departurePosition !== null && !view.atDeparture) {
+      const jump = element('button', 'link-button', 'Go to where they part');
+      jump.type = 'button';
+      jump.addEventListener('click', () => onJump(view.departurePosition));
+      why.append(' ', jump);
+    }
+    const columns = element('div', 'timelines');
+    columns.append(column('Correct: each node once, in reverse order', view.left, 'correct'),
+      column(`Broken: ${mode === 'overwrite' ? 'grad = contribution' : 'the recursion'}`, view.right, 'broken'));
+    box.append(why, columns);
+    return box;
+  }
+
+  function column(title, rows, kind) {
+    const box = element('div', `timeline ${kind}`);
+    box.append(element('h4', '', title));
+    const list = element('ol', '');
+    list.setAttribute('aria-label', title);
+    for (const row of rows) {
+      const classes = ['row'];
+      if (row.current) classes.push('current');
+      if (row.parted) classes.push('parted');
+      if (row.after) classes.push('after');
+      const item = element('li', classes.join(' '));
+      item.dataset.step = String(row.index);
+      item.append(element('span', 'edge', row.text), element('span', 'total', `→ ${row.total}`));
+      list.append(item);
+    }
+    box.append(list);
+    // Keep the current row in view as the stepper moves.
+    queueMicrotask(() => {
+      const current = list.querySelector('.current');
+      if (current) current.scrollIntoView({ block: 'nearest' });
+    });
+    return box;
+  }
+
+  return {
+    setGradcheck(line) { gradcheckLine = line; },
+    setMessage(next) { message = next; },
+    setPair(next) { pair = next; },
+    get pair() { return pair; },
+    render,
+  };
+}
