@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from app.engine.errors import ProgramError
+from app.engine.expand import Expand
 from app.engine.inputs import decode, tensor
 from app.engine.limits import Limits
 from app.engine.run import Result, run
@@ -22,11 +23,13 @@ def evaluate(
     *,
     limits: Limits = Limits(),
     backward: bool = True,
+    expand: Any = None,
 ) -> Result:
+    """`expand`: null, "all" or a list of composite op names to build as their primitives."""
     if not isinstance(inputs, Mapping):
         raise ProgramError("invalid_input", "inputs must be an object mapping names to values")
     decoded = {name: decode(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
-    graph = parse(program, decoded, limits)
+    graph = parse(program, decoded, limits, Expand.from_request(expand))
     seed = None
     if backward and grad_output is not None:
         seed = tensor("grad_output", grad_output, limits.max_tensor_elements)

@@ -71,7 +71,8 @@ def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
     settings = request.app.state.settings
     try:
         with _gc_paused():
-            result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits, backward=backward)
+            result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
+                              backward=backward, expand=body.expand)
             content = graph_body(result, settings.max_full_elements, settings.max_step_elements)
     except ProgramError as exc:
         return program_error_response(exc, body.expression)
