@@ -11,6 +11,8 @@ import { createExplainPanel } from './explain-panel.js';
 import { explainView } from './explain.js';
 import { exportJson, exportPng, exportSvg } from './exporter.js';
 import { createInspector } from './inspector.js';
+import { drawBroadcastLabels } from './broadcast.js';
+import { createGroupControls, layoutWithGroups, matchPosition, toggledExpand } from './groups.js';
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
@@ -45,6 +47,7 @@ const state = {
   selected: null,
   runId: 0,
   timer: null,
+  expand: null, // the composites opened into their primitives (the request's `expand`)
 };
 
 // Exposed for the browser tests and the benchmark: timings and the current position.
@@ -57,6 +60,7 @@ const probe = {
   get position() { return state.stepper.position; },
   get total() { return state.stepper.total; },
   get response() { return state.response; },
+  get expand() { return state.expand; },
 };
 window.__chainlens = probe;
 
@@ -65,6 +69,7 @@ const inputsEditor = createEditor($('#inputs-editor'), { label: 'Inputs as JSON'
 const gradEditor = createEditor($('#grad-editor'), { label: 'Upstream gradient (grad_output) as JSON, optional', onSubmit: run, onInput: noteEdited });
 const graph = createGraphView($('#graph'), { onSelect: select });
 const explainPanel = createExplainPanel($('#explain'));
+const groupControls = createGroupControls($('#graph'), $('.graph-tools'), { onToggle: toggleGroup });
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
   onJump: (span) => programEditor.focusAt(span.line, span.column),
@@ -130,7 +135,7 @@ function clearErrors() {
 }
 
 /** Reads the editors, asks the API, and shows the answer (or the error where it belongs). */
-async function run({ position = 0, selected = null } = {}) {
+async function run({ position = 0, selected = null, match = null } = {}) {
   const runId = ++state.runId;
   stopPlaying();
   clearErrors();
@@ -154,7 +159,7 @@ async function run({ position = 0, selected = null } = {}) {
   setStatus('Computing…');
   let response;
   try {
-    response = await runBackward({ expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput });
+    response = await runBackward({ expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput, expand: state.expand });
   } catch (error) {
     if (runId !== state.runId) return;
     setStatus('');
@@ -168,7 +173,7 @@ async function run({ position = 0, selected = null } = {}) {
   if (runId !== state.runId) return;
   setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
   const layoutStart = performance.now();
-  const layout = await layoutGraph(elk, response);
+  const layout = response.groups?.length ? await layoutWithGroups(elk, response) : await layoutGraph(elk, response);
   if (runId !== state.runId) return;
   const renderStart = performance.now();
   probe.lastLayoutMs = renderStart - layoutStart;
@@ -178,8 +183,10 @@ async function run({ position = 0, selected = null } = {}) {
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
+  groupControls.draw(response, layout);
+  drawBroadcastLabels($('#graph'), response, layout);
   graph.fit(false, { readable: true });
-  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
+  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position: match ? match(response) : position });
   $('#step-slider').max = String(state.timeline.total);
   showStep();
   // Count the frame that paints the drawing too.
@@ -195,6 +202,15 @@ function setStatus(text) {
   const status = $('#graph-status');
   status.textContent = text;
   status.hidden = !text;
+}
+
+/** Opens (or closes) a composite op, or all of them (op null), and re-asks the API. */
+function toggleGroup(op, open) {
+  state.expand = toggledExpand(state.expand, op, open, groupControls.composites);
+  const previous = state.response;
+  const position = state.stepper.position;
+  // The same step, found again in the new timeline once it is known.
+  return run({ position: 0, selected: null, match: (next) => matchPosition(previous, position, next) });
 }
 
 // ------------------------------------------------------------------ stepping
@@ -241,8 +257,10 @@ function showStep() {
   graph.update(view, state.selected);
   if (view.current && state.response.nodes.length > 30) graph.reveal(view.current.phase === 'forward' ? view.current.node : view.current.input);
   explainPanel.show(explainView(state.response, view), stepHeading(view));
-  if (state.selected !== null) inspector.show(state.response, view, state.selected);
-  else inspector.clear();
+  if (state.selected !== null) {
+    inspector.show(state.response, view, state.selected);
+    groupControls.inspect($('#inspector'), state.response.nodes[state.selected]);
+  } else inspector.clear();
   const { position, total, playing, speed } = state.stepper;
   $('#step-slider').value = String(position);
   $('#step-slider').setAttribute('aria-valuetext', `step ${position} of ${total}`);
@@ -269,7 +287,10 @@ function select(nodeId) {
   if (state.view) {
     graph.update(state.view, nodeId);
     if (nodeId === null) inspector.clear();
-    else inspector.show(state.response, state.view, nodeId);
+    else {
+      inspector.show(state.response, state.view, nodeId);
+      groupControls.inspect($('#inspector'), state.response.nodes[nodeId]);
+    }
   }
   writeUrl();
 }
@@ -356,7 +377,10 @@ async function start() {
   bindControls();
   const fromUrl = decodeState(window.location.hash);
   const examplesRequest = fetchExamples().catch(() => [DEFAULT_EXAMPLE]);
-  fetchOps().then((body) => inspector.setOps(body.ops)).catch(() => {});
+  fetchOps().then((body) => {
+    inspector.setOps(body.ops);
+    groupControls.setOps(body.ops);
+  }).catch(() => {});
   if (fromUrl) {
     programEditor.value = fromUrl.expression;
     inputsEditor.value = fromUrl.inputs;
