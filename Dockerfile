@@ -1,7 +1,7 @@
 # chainlens — `docker build -t chainlens .` then `docker run -p 8000:8000 chainlens`.
 #
 # Three stages:
-#   assets   (NODE_IMAGE)   npm ci from the lockfile, npm run build → app/static/dist
+#   assets   (NODE_IMAGE)   npm ci from the lockfile, npm run build → static/dist
 #   builder  (PYTHON_IMAGE) pip install . (with the built assets as package data) into /opt/venv
 #   runtime  (PYTHON_IMAGE) the venv only: no node, npm, node_modules, pip caches or build trees
 #
@@ -20,8 +20,8 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
 # Dependencies first, from the lockfile only, so that this layer is reused while sources change.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY frontend/ frontend/
-RUN mkdir -p app/static && npm run build && test -f app/static/dist/app.js
+COPY static/ static/
+RUN npm run build && test -f static/dist/app.js
 
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
@@ -32,15 +32,18 @@ RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app/ app/
-COPY --from=assets /src/app/static/dist/ app/static/dist/
-# A regular (non-editable) install: the package and its data (templates, static/dist) are copied
+COPY templates/ templates/
+COPY --from=assets /src/static/dist/ static/dist/
+# A regular (non-editable) install: the package and its data (templates/, static/dist/, carried as
+# app/templates and app/static, see pyproject.toml) are copied
 # into the venv's site-packages, so /src is not needed afterwards. The check fails the build early
 # when the package data did not make it in. pip (and the setuptools that Python 3.11's venv adds)
 # are dropped from the venv: the runtime never installs anything.
 RUN /opt/venv/bin/pip install . \
  && /opt/venv/bin/python -c "import app.main, app.api.ui as ui; \
-assert (ui.STATIC_DIR / 'dist' / 'app.js').is_file(), 'app/static/dist/app.js missing from the installed package'; \
-assert (ui.PACKAGE_DIR / 'templates' / 'index.html').is_file(), 'app/templates/index.html missing from the installed package'" \
+assert ui.UI_ROOT == ui.PACKAGE_DIR, 'the page is not packaged'; \
+assert (ui.STATIC_DIR / 'dist' / 'app.js').is_file(), 'static/dist/app.js missing from the installed package'; \
+assert (ui.TEMPLATES_DIR / 'index.html').is_file(), 'templates/index.html missing from the installed package'" \
  && /opt/venv/bin/python -m pip uninstall -y -q setuptools pip \
  && test -x /opt/venv/bin/chainlens
 

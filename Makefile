@@ -45,4 +45,4 @@ profile: setup-test
 	$(PY) bench/profile.py
 
 clean:
-	rm -rf $(VENV) node_modules app/static/dist test-output
+	rm -rf $(VENV) node_modules static/dist test-output

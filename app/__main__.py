@@ -9,8 +9,7 @@ from app.settings import load_settings
 def main() -> None:
     settings = load_settings()
     uvicorn.run(
-        "app.main:create_app",
-        factory=True,
+        "app.main:app",
         host=settings.host,
         port=settings.port,
         workers=settings.workers,

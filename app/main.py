@@ -1,6 +1,7 @@
 """Assembles the FastAPI application: routers, static files, error handlers, CORS.
 
-Nothing here computes anything; `create_app` is what uvicorn and the tests call.
+Nothing here computes anything. `app` is what `uvicorn app.main:app` serves, built from the
+environment's settings at import; `create_app(settings)` builds one with other settings (tests).
 """
 from __future__ import annotations
 
@@ -43,3 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # failing to start, or creating the folder inside a read-only install).
     app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR), check_dir=False), name="static")
     return app
+
+
+# `uvicorn app.main:app`, as FastAPI users type it first; each worker process imports this module.
+app = create_app()

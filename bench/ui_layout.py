@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per program; medians are shown")
     args = parser.parse_args()
-    if not (ROOT / "app" / "static" / "dist" / "app.js").is_file():
+    if not (ROOT / "static" / "dist" / "app.js").is_file():
         sys.exit("the UI is not built: run `npm run build` first")
     with running_server() as (url, _pid), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)

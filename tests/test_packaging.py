@@ -13,52 +13,15 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import venv
 from pathlib import Path
 
 import httpx
 import pytest
+from serving import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAIN_RULE = {"expression": "q = x + y\nf = q * z", "inputs": {"x": -2, "y": 5, "z": -4}}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(python: str, cwd: Path, port: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=cwd,
-    )
-
-
-def _wait_healthy(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("the server did not start")
-        time.sleep(0.1)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def _check_page_and_api(url: str) -> None:
@@ -87,13 +50,8 @@ def built_assets() -> Path:
 
 
 def test_uvicorn_app_main_app_serves_the_ui_and_the_api(built_assets):
-    port = _free_port()
-    process = _serve(sys.executable, ROOT, port)
-    try:
-        _wait_healthy(process, f"http://127.0.0.1:{port}")
-        _check_page_and_api(f"http://127.0.0.1:{port}")
-    finally:
-        _stop(process)
+    with serving(ROOT) as url:
+        _check_page_and_api(url)
 
 
 def test_the_wheel_carries_the_template_and_the_built_assets(built_assets, tmp_path):
@@ -133,10 +91,5 @@ def test_the_wheel_carries_the_template_and_the_built_assets(built_assets, tmp_p
     ).stdout.split()
     assert where[0] == where[1] and Path(where[1]).is_relative_to(site), where
 
-    port = _free_port()
-    process = _serve(python, tmp_path, port)
-    try:
-        _wait_healthy(process, f"http://127.0.0.1:{port}")
-        _check_page_and_api(f"http://127.0.0.1:{port}")
-    finally:
-        _stop(process)
+    with serving(tmp_path, python) as url:
+        _check_page_and_api(url)

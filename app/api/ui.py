@@ -1,4 +1,4 @@
-"""The browser UI: one Jinja2 page; its scripts and styles are built into app/static/dist."""
+"""The browser UI: one Jinja2 page (templates/); its scripts and styles are built into static/dist/."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +8,20 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-TEMPLATES = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
-STATIC_DIR = PACKAGE_DIR / "static"
+
+
+def _ui_root() -> Path:
+    """The folder holding templates/ and static/: inside the package when installed from a wheel
+    (which carries them as app/templates and app/static), else the checkout's top level."""
+    if (PACKAGE_DIR / "templates" / "index.html").is_file():
+        return PACKAGE_DIR
+    return PACKAGE_DIR.parent
+
+
+UI_ROOT = _ui_root()
+TEMPLATES_DIR = UI_ROOT / "templates"
+STATIC_DIR = UI_ROOT / "static"
+TEMPLATES = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 router = APIRouter(tags=["ui"])
 
