@@ -5,7 +5,6 @@
  * the broadcast axes) is in the steps' `summed_axes`, explained by explain.js.
  */
 import * as d3 from 'd3';
-import { midpoint } from './layout.js';
 import { edgeKey } from './stepper.js';
 
 /** Ops whose operands broadcast against each other (the elementwise binary ops), and linear's bias. */
@@ -59,14 +58,19 @@ export function drawBroadcastLabels(svgElement, response, layout) {
     .data(labels, (edge) => edge.key)
     .join((enter) => {
       const group = enter.append('g').attr('class', 'broadcast-label');
-      group.append('text').attr('text-anchor', 'middle');
+      group.append('text');
+      group.append('title');
       return group;
     })
     .attr('data-key', (edge) => edge.key)
+    // Where the edge leaves its operand, above it: the middle holds the gradient's label.
     .attr('transform', (edge) => {
-      const [x, y] = midpoint(routes.get(edge.key).points);
-      return `translate(${x},${y - 14})`;
+      const [x, y] = routes.get(edge.key).points[0] ?? [0, 0];
+      return `translate(${x + 6},${y - 8})`;
     })
-    .select('text')
-    .text((edge) => `${edge.text} (broadcast)`);
+    .each(function label(edge) {
+      const group = d3.select(this);
+      group.select('text').text(edge.text);
+      group.select('title').text(`${edge.text}: broadcast over ${edge.axes.length === 1 ? 'axis' : 'axes'} ${edge.axes.join(', ')}`);
+    });
 }

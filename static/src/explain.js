@@ -277,7 +277,9 @@ export function explainBackward(response, step, stepIndex) {
       tex: `${show(upstreamTerm).tex} ${op[0]} ${show(localTerm, true).tex}`,
       text: `${show(upstreamTerm).text} ${op[1]} ${show(localTerm, true).text}`,
     });
-    if (note && Array.isArray(step.upstream)) beforeSum = multiply(step.upstream, step.local.value);
+    if (note && Array.isArray(step.upstream)) {
+      beforeSum = step.local.value === 1 ? step.upstream : multiply(step.upstream, step.local.value);
+    }
   } else {
     const operands = consumer.inputs.map((id) => termOf(response.nodes[id]));
     const rule = vjpRule(consumer, step.slot, upstreamTerm, operands, termOf(consumer));
@@ -300,14 +302,19 @@ export function explainBackward(response, step, stepIndex) {
   const heatmaps = [];
   const small = [...terms, contribution].every((term) => isShown(term.value, term.shape));
   if (small) {
+    const numbers = [];
     if (product) {
       const numeric = product(show);
-      texParts.push(wrap(numeric.tex));
-      textParts.push(wrapText(numeric.text));
+      numbers.push({ tex: wrap(numeric.tex), text: wrapText(numeric.text) });
     }
-    texParts.push(show(contribution).tex);
-    textParts.push(show(contribution).text);
-    lines.push({ tex: texParts.join(' = '), text: textParts.join(' = ') });
+    numbers.push(show(contribution));
+    if ([...terms, contribution].every((term) => isScalar(term.value))) {
+      lines.push({ tex: [...texParts, ...numbers.map((n) => n.tex)].join(' = '), text: [...textParts, ...numbers.map((n) => n.text)].join(' = ') });
+    } else {
+      // Matrices side by side run off the panel: the formula, then each "= ..." on a line of its own.
+      lines.push({ tex: texParts.join(' = '), text: textParts.join(' = ') });
+      for (const part of numbers) lines.push({ tex: `= ${part.tex}`, text: `= ${part.text}` });
+    }
     if (!product) {
       // The formula is not a plain product: its factors' values, one by one.
       const where = terms.filter((term) => !isScalar(term.value) || term !== upstreamTerm || terms.length === 1);
@@ -319,12 +326,8 @@ export function explainBackward(response, step, stepIndex) {
   } else {
     lines.push({ tex: texParts.join(' = '), text: textParts.join(' = ') });
     // Too large to write out: the shapes that meet, a summary of the result, a heatmap of each.
-    const shapes = terms.map((term) => shapeText(term)).join(elementwise ? ' ⊙ ' : ', ');
-    const summary = summaryText(contribution);
-    lines.push({
-      tex: `\\text{${escapeTex(`${shapes} → ${formatShape(inputShape)}; ${summary}`)}}`,
-      text: `${shapes} → ${formatShape(inputShape)}; ${summary}`,
-    });
+    const summary = `${terms.map((term) => shapeText(term)).join(elementwise ? ' ⊙ ' : ', ')} → ${formatShape(inputShape)}: ${rangeText(contribution)}`;
+    lines.push({ tex: `\\text{${escapeTex(summary)}}`, text: summary });
     for (const term of [...terms, contribution]) {
       if (Array.isArray(term.value)) heatmaps.push({ label: term.text, value: term.value, shape: term.shape });
     }
@@ -333,7 +336,9 @@ export function explainBackward(response, step, stepIndex) {
   if (note) {
     // Broadcasting undone: the numbers before and after the sum over the broadcast axes.
     const before = beforeSum === null ? null : { value: beforeSum, shape: upstreamShape, tex: '', text: '' };
-    if (before && isShown(before.value, before.shape) && isShown(step.contribution, inputShape)) {
+    if (small && product) {
+      // The product line above already reads Σ(before) = after, with the numbers.
+    } else if (before && isShown(before.value, before.shape) && isShown(step.contribution, inputShape)) {
       lines.push({
         tex: `\\textstyle\\sum_{\\text{${axes}}} ${show(before).tex} = ${show(contribution).tex}`,
         text: `Σ over ${axes}: ${show(before).text} → ${show(contribution).text}`,
@@ -362,7 +367,7 @@ export function explainBackward(response, step, stepIndex) {
         text: `${total.text} ${partialSum ? '(so far) ' : ''}= ${sumText} = ${textValue(step.accumulated, inputShape)}`,
       });
     } else {
-      const summary = `sum of ${received.length} contributions; ${summaryText(accumulated)}`;
+      const summary = `sum of ${received.length} contributions: ${rangeText(accumulated)}`;
       lines.push({ tex: `${total.tex} ${equals} \\text{${escapeTex(summary)}}`, text: `${total.text} ${partialSum ? '(so far) ' : ''}= ${summary}` });
       if (Array.isArray(step.accumulated)) heatmaps.push({ label: `${total.text} accumulated`, value: step.accumulated, shape: inputShape });
     }
@@ -396,10 +401,10 @@ function shapeText(term) {
   return isScalar(term.value) ? 'scalar' : formatShape(term.shape);
 }
 
-/** One line about a value too large to write out: its size and range. */
-function summaryText(term) {
+/** A value too large to write out, in a few numbers: its range and norm. */
+function rangeText(term) {
   const { min, max, norm } = stats(term.value, term.shape);
-  return `${term.text}: ${formatShape(term.shape)}, min ${formatNumber(min)}, max ${formatNumber(max)}, norm ${formatNumber(norm)}`;
+  return `min ${formatNumber(min)}, max ${formatNumber(max)}, norm ${formatNumber(norm)}`;
 }
 
 /** Elementwise product of nested lists (or a list and a number), as the walker multiplies. */

@@ -9,7 +9,6 @@
  * the inspector's control, and the stepper position carried across a re-run.
  */
 import * as d3 from 'd3';
-import './groups.css';
 import { fromElkLayout, toElkGraph } from './layout.js';
 
 /** The composites when GET /ops could not be read (it is the source: ops with a decomposition). */
@@ -171,7 +170,9 @@ export function createGroupControls(svgElement, toolbar, { onToggle }) {
   allButton.type = 'button';
   allButton.id = 'expand-all';
   allButton.className = 'expand-all';
-  allButton.addEventListener('click', () => onToggle(null, !(response?.groups?.length)));
+  // "Open all" while any composite is still closed, else "Close all".
+  const anyClosed = () => Boolean(response?.nodes.some((node) => composites.includes(node.op)));
+  allButton.addEventListener('click', () => onToggle(null, anyClosed()));
   toolbar?.append(allButton);
 
   function setOps(ops) {
@@ -181,9 +182,9 @@ export function createGroupControls(svgElement, toolbar, { onToggle }) {
   function draw(nextResponse, layout) {
     response = nextResponse;
     const opened = Boolean(response.groups?.length);
-    const closed = response.nodes.some((node) => composites.includes(node.op));
-    allButton.textContent = opened ? 'Close all' : 'Open all';
-    allButton.title = opened ? 'Close every composite back into one node' : 'Open every composite (linear, mse, …) into its primitives';
+    const closed = anyClosed();
+    allButton.textContent = closed ? 'Open all' : 'Close all';
+    allButton.title = closed ? 'Open every composite (linear, mse, …) into its primitives' : 'Close every composite back into one node';
     allButton.setAttribute('aria-label', allButton.title);
     allButton.hidden = !opened && !closed;
 
@@ -226,7 +227,9 @@ export function createGroupControls(svgElement, toolbar, { onToggle }) {
     const positions = new Map(layout.nodes.map((box) => [box.id, box]));
     svg.selectAll('g.node').each(function decorate(node) {
       const card = d3.select(this);
-      const composite = composites.includes(node.op);
+      const box = positions.get(node.id);
+      // Cards on their way out (render.js fades them) belong to the previous graph.
+      const composite = composites.includes(node.op) && box && response.nodes[node.id] === node;
       let toggle = card.select('g.open-toggle');
       if (!composite) {
         toggle.remove();
@@ -238,7 +241,6 @@ export function createGroupControls(svgElement, toolbar, { onToggle }) {
         toggle.append('text').attr('x', 22).attr('y', 12).attr('text-anchor', 'middle').text('open');
         toggle.append('title').text(`Open ${node.op} into its primitives`);
       }
-      const box = positions.get(node.id);
       toggle
         .attr('transform', `translate(${box.width - 52},${box.height - 22})`)
         .attr('aria-label', `Open ${node.op} ${node.label} into its primitives`)

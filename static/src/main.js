@@ -5,6 +5,7 @@
  */
 import ELK from 'elkjs/lib/elk-api.js';
 import './styles.css';
+import './groups.css'; // composite groups, heatmaps in the explanation, broadcast labels
 import { ApiError, fetchExamples, fetchOps, runBackward } from './api.js';
 import { createEditor } from './editor.js';
 import { createExplainPanel } from './explain-panel.js';

@@ -146,7 +146,8 @@ const RULES = {
       tex: `(${pred.tex} - ${target.tex})`, text: `(${pred.text} − ${target.text})`,
       value: combine(pred.value, target.value, (p, t) => p - t), shape: pred.shape,
     };
-    const factor = scalarTerm(`${sign < 0 ? '-' : ''}\\tfrac{2}{${n}}`, `${sign < 0 ? '−' : ''}2/${n}`, (2 * sign) / n);
+    const two = n === 1 ? ['2', '2'] : [`\\tfrac{2}{${n}}`, `2/${n}`];
+    const factor = scalarTerm(`${sign < 0 ? '-' : ''}${two[0]}`, `${sign < 0 ? '−' : ''}${two[1]}`, (2 * sign) / n);
     const first = reduction === 'none' ? ODOT : DOT;
     return {
       tex: `${upstream.tex} ${first[0]} ${factor.tex} ${difference.tex}`,
