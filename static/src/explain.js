@@ -9,7 +9,7 @@
  */
 import { elementCount, flatten, formatNumber, formatShape, isScalar, isSummary, stats } from './tensor.js';
 import { broadcastEdges } from './broadcast.js';
-import { vjpRule } from './vjp-math.js';
+import { combine, vjpRule } from './vjp-math.js';
 
 /** Tensors up to about 6×6 (at most 2-D) are written out as matrices; larger ones as heatmaps. */
 export const MAX_MATRIX_ELEMENTS = 36;
@@ -278,7 +278,7 @@ export function explainBackward(response, step, stepIndex) {
       text: `${show(upstreamTerm).text} ${op[1]} ${show(localTerm, true).text}`,
     });
     if (note && Array.isArray(step.upstream)) {
-      beforeSum = step.local.value === 1 ? step.upstream : multiply(step.upstream, step.local.value);
+      beforeSum = step.local.value === 1 ? step.upstream : combine(step.upstream, step.local.value, (x, y) => x * y);
     }
   } else {
     const operands = consumer.inputs.map((id) => termOf(response.nodes[id]));
@@ -407,12 +407,6 @@ function rangeText(term) {
   return `min ${formatNumber(min)}, max ${formatNumber(max)}, norm ${formatNumber(norm)}`;
 }
 
-/** Elementwise product of nested lists (or a list and a number), as the walker multiplies. */
-function multiply(a, b) {
-  if (!Array.isArray(a)) return Array.isArray(b) ? b.map((y) => multiply(a, y)) : Number(a) * Number(b);
-  if (!Array.isArray(b)) return a.map((x) => multiply(x, b));
-  return a.map((x, i) => multiply(x, b[i]));
-}
 
 function shapeOf(value, fallbackShape) {
   return isScalar(value) ? [] : fallbackShape;

@@ -44,7 +44,8 @@ export function onehotRows(labels, classes) {
   return Array.isArray(labels) ? labels.map(row) : row(labels);
 }
 
-function combine(a, b, fn) {
+/** fn applied elementwise to nested lists (or a list and a number), as numpy broadcasts them here. */
+export function combine(a, b, fn) {
   if (!Array.isArray(a)) return Array.isArray(b) ? b.map((y) => combine(a, y, fn)) : fn(Number(a), Number(b));
   if (!Array.isArray(b)) return a.map((x) => combine(x, b, fn));
   return a.map((x, i) => combine(x, b[i], fn));
