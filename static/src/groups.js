@@ -154,6 +154,23 @@ export function matchPosition(previous, position, next) {
   return Math.min(position, next.steps.length);
 }
 
+/**
+ * The camera that keeps the graph where it was after a composite opens or closes: the same zoom,
+ * panned so that a card present before and after (the first input both graphs have, else the
+ * output) stays on the same spot of the screen. Null when no card is in both.
+ */
+export function anchoredCamera(previous, previousLayout, camera, next, nextLayout) {
+  if (!previous || !previousLayout || !camera) return null;
+  const key = (node) => `${node.op === 'input' ? 'input' : 'node'}:${node.label}`;
+  const before = new Map(previous.nodes.map((node) => [key(node), previousLayout.nodes[node.id]]));
+  const candidates = [...next.nodes.filter((node) => node.op === 'input'), next.nodes[next.output]];
+  const anchor = candidates.find((node) => node && before.has(key(node)));
+  if (!anchor) return null;
+  const old = before.get(key(anchor));
+  const now = nextLayout.nodes[anchor.id];
+  return { k: camera.k, x: camera.x + camera.k * (old.x - now.x), y: camera.y + camera.k * (old.y - now.y) };
+}
+
 // ------------------------------------------------------------------ drawing
 
 /**

@@ -13,7 +13,7 @@ import { explainView } from './explain.js';
 import { exportJson, exportPng, exportSvg } from './exporter.js';
 import { createInspector } from './inspector.js';
 import { drawBroadcastLabels } from './broadcast.js';
-import { createGroupControls, layoutWithGroups, matchPosition, toggledExpand } from './groups.js';
+import { anchoredCamera, createGroupControls, layoutWithGroups, matchPosition, toggledExpand } from './groups.js';
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
@@ -136,7 +136,7 @@ function clearErrors() {
 }
 
 /** Reads the editors, asks the API, and shows the answer (or the error where it belongs). */
-async function run({ position = 0, selected = null, match = null } = {}) {
+async function run({ position = 0, selected = null, match = null, keepCamera = false } = {}) {
   const runId = ++state.runId;
   stopPlaying();
   clearErrors();
@@ -179,6 +179,7 @@ async function run({ position = 0, selected = null, match = null } = {}) {
   const renderStart = performance.now();
   probe.lastLayoutMs = renderStart - layoutStart;
   probe.lastLayoutEngine = layout.engine;
+  const previous = { response: state.response, layout: state.layout, camera: graph.camera() };
   state.response = response;
   state.timeline = buildTimeline(response);
   state.layout = layout;
@@ -186,7 +187,9 @@ async function run({ position = 0, selected = null, match = null } = {}) {
   graph.draw(response, layout);
   groupControls.draw(response, layout);
   drawBroadcastLabels($('#graph'), response, layout);
-  graph.fit(false, { readable: true });
+  const kept = keepCamera && anchoredCamera(previous.response, previous.layout, previous.camera, response, layout);
+  if (kept) graph.camera(kept);
+  else graph.fit(false, { readable: true });
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position: match ? match(response) : position });
   $('#step-slider').max = String(state.timeline.total);
   showStep();
@@ -211,7 +214,7 @@ function toggleGroup(op, open) {
   const previous = state.response;
   const position = state.stepper.position;
   // The same step, found again in the new timeline once it is known.
-  return run({ position: 0, selected: null, match: (next) => matchPosition(previous, position, next) });
+  return run({ position: 0, selected: null, match: (next) => matchPosition(previous, position, next), keepCamera: true });
 }
 
 // ------------------------------------------------------------------ stepping

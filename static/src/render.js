@@ -219,7 +219,13 @@ export function createGraphView(svgElement, { onSelect }) {
       .call(zoom.translateTo, box.x + box.width / 2, box.y + box.height / 2);
   }
 
-  return { draw, update, fit, zoomBy, reveal, get layout() { return layout; } };
+  /** The camera as a d3 zoom transform ({k, x, y}), read and set (groups.js keeps a card in place). */
+  function camera(transform) {
+    if (transform) svg.call(zoom.transform, d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k));
+    return d3.zoomTransform(svgElement);
+  }
+
+  return { draw, update, fit, zoomBy, reveal, camera, get layout() { return layout; } };
 }
 
 function translate(box) {

@@ -17,6 +17,7 @@ def open_example(page: Page, url: str, example: str) -> None:
     before = runs(page)
     page.locator("#example-select").select_option(example)
     wait_for_run(page, before)
+    page.wait_for_timeout(350)  # the previous example's cards move or fade out (260 ms)
 
 
 def runs(page: Page) -> int:
@@ -79,8 +80,10 @@ def test_open_and_close_a_group(page, server_url):
     # Every inner value and gradient is there: the matmul node's card shows its numbers at the end.
     page.locator("#step-last").click()
     assert card(page, "x @ W1").locator("text.grad").text_content() != "—"
-    # The rest keeps its order: inputs left of the loss, x above t as before.
+    # The rest keeps its order: inputs left of the loss, x above t as before; and the camera
+    # keeps the first input on the same spot of the screen.
     after = {label: card(page, label).bounding_box() for label in ("x", "W1", "t", "loss")}
+    assert abs(after["x"]["x"] - untouched["x"]["x"]) < 2 and abs(after["x"]["y"] - untouched["x"]["y"]) < 2
     assert after["x"]["x"] < after["loss"]["x"] and after["W1"]["x"] < after["loss"]["x"]
     assert (after["x"]["y"] < after["t"]["y"]) == (untouched["x"]["y"] < untouched["t"]["y"])
     # The box's close control closes them again.

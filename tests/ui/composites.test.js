@@ -10,8 +10,9 @@ import { countPlaceholders } from '../../scripts/count_placeholders.mjs';
 import { broadcastAxes, broadcastEdges, tupleShape } from '../../static/src/broadcast.js';
 import { explainView } from '../../static/src/explain.js';
 import {
-  fromGroupedLayout, groupBoxes, matchPosition, toggledExpand, toGroupedElkGraph,
+  anchoredCamera, fromGroupedLayout, groupBoxes, matchPosition, toggledExpand, toGroupedElkGraph,
 } from '../../static/src/groups.js';
+import { layoutGraph } from '../../static/src/layout.js';
 import { buildTimeline, viewAt } from '../../static/src/stepper.js';
 import { fixture } from './load.js';
 
@@ -219,4 +220,19 @@ test('the stepper stays on the same step when a composite opens', () => {
   const intoLoss = mlp.steps.findIndex((s) => s.phase === 'forward' && mlp.nodes[s.node].label === 'loss') + 1;
   assert.equal(mlpOpen.nodes[mlpOpen.steps[matchPosition(mlp, intoLoss, mlpOpen) - 1].node].label, 'loss');
   assert.equal(matchPosition(mlp, 0, mlpOpen), 0);
+});
+
+test('the camera keeps the first input where it was when a composite opens', async () => {
+  const elk = new ELK();
+  const before = await layoutGraph(elk, mlp);
+  const after = fromGroupedLayout(mlpOpen, await elk.layout(toGroupedElkGraph(mlpOpen)));
+  const camera = { k: 0.8, x: 30, y: -12 };
+  const kept = anchoredCamera(mlp, before, camera, mlpOpen, after);
+  const x = (response, layout) => layout.nodes[response.nodes.find((node) => node.name === 'x').id];
+  const screen = (box, t) => [t.x + t.k * box.x, t.y + t.k * box.y];
+  assert.equal(kept.k, 0.8);
+  const [x0, y0] = screen(x(mlp, before), camera);
+  const [x1, y1] = screen(x(mlpOpen, after), kept);
+  assert.ok(Math.abs(x0 - x1) < 1e-9 && Math.abs(y0 - y1) < 1e-9);
+  assert.equal(anchoredCamera(null, before, camera, mlpOpen, after), null);
 });
