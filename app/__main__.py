@@ -1,8 +1,14 @@
-"""`python -m app` / `chainlens`: serve the app with uvicorn, configured from the environment."""
+"""`python -m app` / `chainlens`: serve the app with uvicorn, configured from the environment.
+
+Besides the app's own limits, the server is told how many connections to hold, how long an idle
+kept-alive connection may stay open, how long headers may take (app/connections.py), and how
+long a stopping server waits for requests in flight (their jobs are cancelled then).
+"""
 from __future__ import annotations
 
 import uvicorn
 
+from app.connections import guarded_protocol
 from app.settings import load_settings
 
 
@@ -14,6 +20,13 @@ def main() -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        http=guarded_protocol(settings.max_connections, settings.header_timeout),
+        # Past this many connections or requests at once, uvicorn answers 503 itself.
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        timeout_graceful_shutdown=5,
+        # A request line and headers larger than this are refused (h11; httptools has its own).
+        h11_max_incomplete_event_size=64 * 1024,
     )
 
 

@@ -1,19 +1,37 @@
 """The whole computation for one request, from program text and JSON-like inputs to a Result.
 
-Used by the API, the tests and the benchmarks alike: decode the inputs (sizes checked before
-allocation), parse and build the graph (shapes, node count and work checked as it grows), then
-run the forward pass and, unless asked not to, the backward pass.
+Used by the API, the tests and the benchmarks alike: declare the inputs (shapes and sizes checked,
+nothing allocated), parse and build the graph (shapes, node count and work checked as it grows),
+let the caller's `plan` see the graph before anything is allocated (the API estimates the
+request's memory there), build the inputs the program uses (unused ones never are), then run
+the forward pass and, unless asked not to, the backward pass.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from app.engine.errors import ProgramError
+from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.expand import Expand
-from app.engine.inputs import decode, tensor
+from app.engine.graph import Graph
+from app.engine.inputs import Input, declare, tensor_shape
 from app.engine.limits import Limits
 from app.engine.run import Result, run
 from app.lang import parse
+
+
+def declare_inputs(inputs: Mapping[str, Any], limits: Limits) -> dict[str, Input]:
+    """Every input checked and shaped, none built; their count and total size are limited."""
+    if not isinstance(inputs, Mapping):
+        raise ProgramError("invalid_input", "inputs must be an object mapping names to values")
+    if len(inputs) > limits.max_inputs:
+        raise LimitExceeded(f"the request has {len(inputs)} inputs; the limit is {limits.max_inputs}")
+    declared = {name: declare(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
+    total = sum(given.elements for given in declared.values())
+    if total > limits.max_input_elements:
+        raise LimitExceeded(
+            f"the inputs have {total} elements together; the limit is {limits.max_input_elements}"
+        )
+    return declared
 
 
 def evaluate(
@@ -23,14 +41,31 @@ def evaluate(
     *,
     limits: Limits = Limits(),
     backward: bool = True,
+    check: Callable[[], None] | None = None,
+    plan: Callable[[Graph, dict[str, Input]], None] | None = None,
     expand: Any = None,
 ) -> Result:
-    """`expand`: null, "all" or a list of composite op names to build as their primitives."""
-    if not isinstance(inputs, Mapping):
-        raise ProgramError("invalid_input", "inputs must be an object mapping names to values")
-    decoded = {name: decode(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
-    graph = parse(program, decoded, limits, Expand.from_request(expand))
-    seed = None
+    """`check` is called between stages and every few hundred nodes of the passes; it may raise
+    to stop the computation (the API passes a job's check, which raises once the client left).
+    `plan(graph, inputs)` runs once the graph is built and before any tensor is; it may raise
+    (the API's memory estimate does, past the budget). `expand`: null, "all" or a list of
+    composite op names to build as their primitives (app/engine/expand.py)."""
+    declared = declare_inputs(inputs, limits)
+    graph = parse(program, declared, limits, Expand.from_request(expand))
+    seed_spec = None
     if backward and grad_output is not None:
-        seed = tensor("grad_output", grad_output, limits.max_tensor_elements)
-    return run(graph, seed, with_backward=backward)
+        seed_spec = tensor_shape("grad_output", grad_output, limits.max_tensor_elements)
+    if check is not None:
+        check()
+    if plan is not None:
+        plan(graph, declared)
+    values = graph.values
+    for node, name in enumerate(graph.names):
+        if graph.ops[node] is None and values[node] is None and name in declared:
+            values[node] = declared[name].built()
+    seed = None
+    if seed_spec is not None:
+        seed = (seed_spec[1](), seed_spec[0])
+    if check is not None:
+        check()
+    return run(graph, seed, with_backward=backward, check=check)

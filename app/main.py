@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app.api import errors, graph, meta, ui
+from app.api import body, errors, graph, jobs, meta, ui
 from app.api.body_limit import BodyLimit
 from app.memory import keep_freed_memory
 from app.settings import Settings, load_settings
@@ -35,8 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["content-type"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     errors.install(app)
+    jobs.install(app)
+    body.install(app)
     app.include_router(graph.router)
     app.include_router(meta.router)
     app.include_router(ui.router)

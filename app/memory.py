@@ -27,3 +27,19 @@ def keep_freed_memory(trim: int = 256 << 20, mmap: int = 32 << 20) -> bool:
         return False
     # mallopt answers 1 on success; musl's stub answers 0 and changes nothing.
     return bool(mallopt(_M_TRIM_THRESHOLD, trim)) and bool(mallopt(_M_MMAP_THRESHOLD, mmap))
+
+
+def give_back() -> bool:
+    """Hand the C heap's free memory back to the OS now (glibc's malloc_trim); False without glibc.
+
+    Called after a request that used more than CHAINLENS_TRIM_AFTER_BYTES: keep_freed_memory keeps
+    up to 256 MB for the next request, which after a heavy one would leave the worker that much
+    larger for as long as it stays idle.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    return bool(malloc_trim(0))

@@ -34,9 +34,35 @@ class Settings:
     max_step_elements: int = 256
     # Request bodies past this many bytes are refused before they are read.
     max_body_bytes: int = 16_000_000
+    # Memory one request may use, estimated before anything is allocated (app/api/jobs.py).
+    max_request_memory: int = 512 << 20
+    # Worker threads that compute requests, and requests that may wait for one (then 503).
+    job_threads: int = 2
+    job_queue: int = 16
+    # After a request estimated above this, freed memory is handed back to the OS at once.
+    trim_after_bytes: int = 64 << 20
+    # Seconds a client may take to send its request body (then 408).
+    body_timeout: float = 10.0
+    # Connections served at once (uvicorn answers 503 past it), and seconds an idle
+    # keep-alive connection stays open.
+    max_connections: int = 512
+    keep_alive_timeout: int = 5
+    # Seconds a client may take to send a request's headers (then the connection is closed).
+    header_timeout: float = 10.0
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
 def load_settings() -> Settings:
+    base = Settings()
     defaults = Limits()
     origins = os.environ.get("CHAINLENS_ALLOWED_ORIGINS", "")
     return Settings(
@@ -50,8 +76,18 @@ def load_settings() -> Settings:
             max_nodes=_int("CHAINLENS_MAX_NODES", defaults.max_nodes),
             max_tensor_elements=_int("CHAINLENS_MAX_TENSOR_ELEMENTS", defaults.max_tensor_elements),
             max_total_work=_int("CHAINLENS_MAX_TOTAL_WORK", defaults.max_total_work),
+            max_inputs=_int("CHAINLENS_MAX_INPUTS", defaults.max_inputs),
+            max_input_elements=_int("CHAINLENS_MAX_INPUT_ELEMENTS", defaults.max_input_elements),
         ),
         max_full_elements=_int("CHAINLENS_MAX_FULL_ELEMENTS", 10_000),
         max_step_elements=_int("CHAINLENS_MAX_STEP_ELEMENTS", 256),
         max_body_bytes=_int("CHAINLENS_MAX_BODY_BYTES", 16_000_000),
+        max_request_memory=_int("CHAINLENS_MAX_REQUEST_MEMORY", base.max_request_memory),
+        job_threads=_int("CHAINLENS_JOB_THREADS", base.job_threads),
+        job_queue=_int("CHAINLENS_JOB_QUEUE", base.job_queue),
+        trim_after_bytes=_int("CHAINLENS_TRIM_AFTER_BYTES", base.trim_after_bytes),
+        body_timeout=_float("CHAINLENS_BODY_TIMEOUT", base.body_timeout),
+        max_connections=_int("CHAINLENS_MAX_CONNECTIONS", base.max_connections),
+        keep_alive_timeout=_int("CHAINLENS_KEEP_ALIVE_TIMEOUT", base.keep_alive_timeout),
+        header_timeout=_float("CHAINLENS_HEADER_TIMEOUT", base.header_timeout),
     )

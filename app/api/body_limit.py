@@ -1,15 +1,47 @@
-"""Refuses request bodies past a size before they are read (a 413, like every other limit)."""
+"""Request bodies past a size are refused (413), and bodies that arrive too slowly are cut (408).
+
+Size: a declared Content-Length past the limit is refused before anything is read; a body sent
+without one (chunked) is counted as it arrives and refused as soon as it passes the limit.
+
+Time: the whole body must arrive within `timeout` seconds of the app's first read of it. A
+client that sends its body a byte every few seconds (or stops halfway) would otherwise hold a
+connection, and the request's memory, for as long as it likes. The answer closes the
+connection: the rest of that body is never read.
+
+Both answers are raised as HTTPExceptions from the app's `receive`, so they reach the usual
+error handler (a JSON error body) wherever the body is read, in FastAPI's own body parsing
+or in a route's `await request.body()`; where the app does not turn them into a response, this
+middleware answers itself.
+"""
 from __future__ import annotations
 
-from app.api.encode import dumps
+import asyncio
+import time
+
+from starlette.exceptions import HTTPException
+
+from app.api.errors import error_json
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes (the limit)",
+                         headers={"connection": "close"})
+
+
+class BodyTimeout(HTTPException):
+    def __init__(self, timeout: float) -> None:
+        super().__init__(408, f"the request body did not arrive within {timeout:g} s (the limit)",
+                         headers={"connection": "close"})
 
 
 class BodyLimit:
-    """Pure ASGI middleware: checks Content-Length, and counts the bytes of bodies sent without it."""
+    """Pure ASGI middleware guarding how large and how slow request bodies may be."""
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, timeout: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -17,30 +49,46 @@ class BodyLimit:
         headers = dict(scope.get("headers") or ())
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self.refuse(send)
+            return await self.refuse(send, BodyTooLarge(self.max_bytes))
         received = 0
+        complete = False
+        deadline: float | None = None
+        started = False
 
-        async def counted_receive():
-            nonlocal received
-            message = await receive()
+        async def guarded_receive():
+            nonlocal received, complete, deadline
+            if complete:  # the body is in: what follows is http.disconnect, whenever it comes
+                return await receive()
+            if deadline is None:
+                deadline = time.monotonic() + self.timeout
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+            except asyncio.TimeoutError:
+                raise BodyTimeout(self.timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.max_bytes)
+                complete = not message.get("more_body", False)
             return message
 
+        async def watched_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, counted_receive, send)
-        except _TooLarge:
-            await self.refuse(send)
+            await self.app(scope, guarded_receive, watched_send)
+        except (BodyTooLarge, BodyTimeout) as exc:
+            if not started:
+                await self.refuse(send, exc)
 
-    async def refuse(self, send) -> None:
-        body = dumps({"error": {"kind": "limit_exceeded",
-                                "message": f"the request body is larger than {self.max_bytes} bytes (the limit)"}})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    async def refuse(self, send, exc: HTTPException) -> None:
+        kind = "limit_exceeded" if exc.status_code == 413 else "timeout"
+        body = error_json({"error": {"kind": kind, "message": exc.detail}})
+        await send({"type": "http.response.start", "status": exc.status_code, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass

@@ -2,10 +2,15 @@
 
 Program errors carry the place (line, column, end_line, end_column) and repeat it in the message,
 so that a person reading only the message knows where to look.
+
+Error bodies are always valid JSON, whatever the request held (see error_json).
+The job runner's own answers (503 busy, 499 client gone) are installed by app.api.jobs.install.
 """
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,12 +25,22 @@ log = logging.getLogger("chainlens")
 STATUS = {"limit_exceeded": 413}
 
 
-def error_response(status: int, kind: str, message: str, **extra) -> Response:
+def error_json(body: Any) -> bytes:
+    """JSON bytes of an error body. orjson refuses strings that UTF-8 cannot encode (a lone
+    surrogate, which JSON requests may spell as "\\ud800"); json escapes them as they came."""
+    try:
+        return dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=True, default=str).encode()
+
+
+def error_response(status: int, kind: str, message: str, headers: dict | None = None, **extra) -> Response:
     body = {"error": {"kind": kind, "message": message, **extra}}
-    return Response(dumps(body), status_code=status, media_type="application/json")
+    return Response(error_json(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def program_error_response(exc: ProgramError, source: str | None) -> Response:
+def error_body(exc: ProgramError, source: str | None = None) -> dict:
+    """`{"error": {...}}` for a ProgramError, with line and column where it has a place."""
     extra: dict = {}
     message = exc.message
     if exc.start is not None and source is not None:
@@ -36,7 +51,11 @@ def program_error_response(exc: ProgramError, source: str | None) -> Response:
         extra["input"] = exc.input
     if exc.suggestions:
         extra["suggestions"] = exc.suggestions
-    return error_response(STATUS.get(exc.kind, 422), exc.kind, message, **extra)
+    return {"error": {"kind": exc.kind, "message": message, **extra}}
+
+
+def program_error_response(exc: ProgramError, source: str | None) -> Response:
+    return Response(error_json(error_body(exc, source)), status_code=STATUS.get(exc.kind, 422), media_type="application/json")
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -54,11 +73,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        kind = {404: "not_found", 405: "method_not_allowed", 413: "limit_exceeded"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, kind, str(exc.detail))
+        kind = {
+            400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "limit_exceeded",
+        }.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, kind, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(ProgramError)
+    async def program_error(request: Request, exc: ProgramError) -> Response:
+        # Raised out of a job (the memory estimate, or a compute without its own handling).
+        return program_error_response(exc, None)
 
     @app.exception_handler(RecursionError)
     @app.exception_handler(MemoryError)
     async def too_large(request: Request, exc: Exception) -> Response:
         log.warning("request too large for this server: %r", exc)
         return error_response(413, "limit_exceeded", "the request is too large to compute on this server")
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        # A bug of ours: still a JSON body (Starlette logs the traceback and re-raises it).
+        return error_response(500, "internal_error", "the server failed on this request; it has been logged")

@@ -4,14 +4,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from typing import Annotated
-
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.api.budget import estimate
 from app.api.encode import graph_body
 from app.api.errors import program_error_response
-from app.api.schemas import CHAIN_RULE, ErrorResponse, GraphRequest, GraphResponse
+from app.api.jobs import Job, run_job
+from app.api.body import body_openapi, parse_model
+from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphRequest, GraphResponse
 from app.core import evaluate
 from app.engine.errors import ProgramError
 
@@ -19,8 +20,7 @@ router = APIRouter(prefix="/graph", tags=["graph"])
 
 _RESPONSES = {
     200: {"model": GraphResponse, "description": "The graph, its values, gradients and steps."},
-    413: {"model": ErrorResponse, "description": "The program or its inputs exceed a configured limit."},
-    422: {"model": ErrorResponse, "description": "The program or its inputs are wrong; line and column say where."},
+    **COMPUTE_ERRORS,
 }
 
 
@@ -36,7 +36,8 @@ _EXAMPLES = {
         },
     },
 }
-Program = Annotated[GraphRequest, Body(openapi_examples=_EXAMPLES)]
+# The body is read as bytes and parsed in the job (app/api/body.py); documented as a model.
+_BODY = body_openapi(GraphRequest, _EXAMPLES)
 
 _gc_lock = threading.Lock()
 _gc_pausers = 0
@@ -62,31 +63,44 @@ def _gc_paused():
                 gc.enable()
 
 
-def _answer(request: Request, body: GraphRequest, backward: bool) -> Response:
-    # A plain `def` route: FastAPI runs it in its thread pool, so a long computation never blocks
-    # the event loop that answers /healthz and other requests.
-    # The cyclic garbage collector is paused while a graph is built and encoded: those objects hold
-    # no cycles, and collections triggered by their sheer number (scanning every live object of the
-    # server each time) slowed the building of a 10k-node graph several-fold.
+async def _answer(request: Request, backward: bool) -> Response:
+    """Parse, run and encode in the job pool (app/api/jobs.py): never on the event loop, within
+    the per-request memory budget, stopped when the client goes away."""
     settings = request.app.state.settings
-    try:
+    raw = await request.body()
+    expression: list[str] = []  # the program, once parsed: its errors are located in it
+
+    def compute(job: Job) -> bytes:
+        body = parse_model(raw, GraphRequest)
+        expression.append(body.expression)
+
+        def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
+            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements))
+
+        # The cyclic garbage collector is paused while a graph is built and encoded: those objects
+        # hold no cycles, and collections triggered by their sheer number (scanning every live
+        # object of the server each time) slowed the building of a 10k-node graph several-fold.
         with _gc_paused():
             result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
-                              backward=backward, expand=body.expand)
-            content = graph_body(result, settings.max_full_elements, settings.max_step_elements)
+                              backward=backward, check=job.check, plan=plan, expand=body.expand)
+            job.check()
+            return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+
+    try:
+        content = await run_job(request, compute, memory_bytes=len(raw))
     except ProgramError as exc:
-        return program_error_response(exc, body.expression)
+        return program_error_response(exc, expression[0] if expression else None)
     return Response(content, media_type="application/json")
 
 
-@router.post("/backward", responses=_RESPONSES, response_class=Response)
-def backward(request: Request, body: Program) -> Response:
+@router.post("/backward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)
+async def backward(request: Request) -> Response:
     """Build the program's graph, run the forward and backward passes, and return every node's value
     and gradient with the step-by-step timeline (forward steps, then one backward step per edge)."""
-    return _answer(request, body, backward=True)
+    return await _answer(request, backward=True)
 
 
-@router.post("/forward", responses=_RESPONSES, response_class=Response)
-def forward(request: Request, body: Program) -> Response:
+@router.post("/forward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)
+async def forward(request: Request) -> Response:
     """Build the program's graph and run the forward pass only: values, no gradients."""
-    return _answer(request, body, backward=False)
+    return await _answer(request, backward=False)

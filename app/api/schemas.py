@@ -108,3 +108,19 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+def _error(description: str) -> dict:
+    return {"model": ErrorResponse, "description": description}
+
+
+# Every error status a compute route answers (each with the usual error body), for OpenAPI.
+COMPUTE_ERRORS = {
+    400: _error("The request body is not UTF-8 text."),
+    408: _error("The request body did not arrive within the body timeout (CHAINLENS_BODY_TIMEOUT)."),
+    413: _error("The request body, the program, its inputs or its estimated memory exceed a configured limit."),
+    422: _error("The body is not valid JSON, or the program or its inputs are wrong; line and column say where."),
+    503: {**_error("The server is busy: every worker is taken and the wait queue is full."),
+          "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                      "schema": {"type": "integer"}}}},
+}

@@ -92,6 +92,8 @@ class Graph:
             shape: tuple[int, ...] = ()
             work = self.work + 1
         else:
+            if params and "axis" in params and not shapes[args[0]]:
+                params = _scalar_axis(params)
             shape, elements = self._checked_shape(op, args, params, start, end)
             work = self.work + (elements or 1)
             # An elementwise op with a scalar result has only scalar operands: run it on Python floats.
@@ -131,9 +133,10 @@ class Graph:
                 "shape_mismatch", self._shape_message(op, args, str(exc)), start=start, end=end
             ) from None
         elements = size(shape)
-        if elements > self.limits.max_tensor_elements:
+        # An axis past the limit is refused even where another axis is 0 (numpy cannot make it).
+        if elements > self.limits.max_tensor_elements or any(d > self.limits.max_tensor_elements for d in shape):
             raise LimitExceeded(
-                f"{self.source[start:end]} would have shape {fmt(shape)}, {elements} elements; "
+                f"{_shortened(self.source[start:end])} would have shape {fmt(shape)}, {elements} elements; "
                 f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
             )
         if op.work is not None:
@@ -161,15 +164,58 @@ class Graph:
         return name if name is not None else _shortened(self.source[self.starts[node]:self.ends[node]])
 
     def labels(self) -> list[str]:
-        """Every node's label. A long program repeats its expressions (h * w in every line of an
-        unrolled recurrence), so each distinct source text is shortened once."""
-        texts = list(map(self.source.__getitem__, map(slice, self.starts, self.ends)))
-        shown = {text: _shortened(text) for text in set(texts)}
-        return [name if name is not None else shown[text] for name, text in zip(self.names, texts)]
+        """Every node's label, in time linear in the program.
+
+        The source texts of a left-deep chain (x + x + ... + x) add up to N² characters, so no
+        node's whole text is read: a label needs the first LABEL_CHARS characters of it (after
+        whitespace is collapsed), and nodes that start at the same place share those. Per
+        distinct start, `_Prefix` reads just far enough; a node that ends past that point has
+        a cut label, and only the few nodes that end before it are shortened from their text.
+        """
+        source = self.source
+        prefixes: dict[int, _Prefix] = {}
+        labels = []
+        append = labels.append
+        for name, start, end in zip(self.names, self.starts, self.ends):
+            if name is not None:
+                append(name)
+                continue
+            prefix = prefixes.get(start)
+            if prefix is None:
+                prefix = prefixes[start] = _Prefix(source, start)
+            append(prefix.cut if end >= prefix.reach else _shortened(source[start:end]))
+        return labels
 
     def computed(self) -> list[int]:
         """Op nodes in the order the forward pass computes them."""
         return [node for node, op in enumerate(self.ops) if op is not None]
+
+
+def _scalar_axis(params: dict[str, Any]) -> dict[str, Any]:
+    """A 0-d operand reduced along axis 0 or -1: PyTorch treats it as having that one axis, which
+    is the same as reducing over all (none) of its axes; numpy would refuse the axis."""
+    if params["axis"] in (0, -1, (0,), (-1,)) and params["axis"] is not False:
+        return {**params, "axis": None}
+    return params
+
+
+class _Prefix:
+    """The label shared by every text that starts at `start` and ends at or past `reach`."""
+
+    __slots__ = ("cut", "reach")
+
+    def __init__(self, source: str, start: int) -> None:
+        window = 4 * LABEL_CHARS
+        while True:
+            reach = min(start + window, len(source))
+            collapsed = " ".join(source[start:reach].split())
+            # Past LABEL_CHARS collapsed characters, every longer text has the same cut label:
+            # its collapsed form begins with this one.
+            if len(collapsed) > LABEL_CHARS or reach == len(source):
+                break
+            window *= 4
+        self.reach = reach if len(collapsed) > LABEL_CHARS else len(source) + 1  # never: shorten it
+        self.cut = collapsed[: LABEL_CHARS - 1] + "…"
 
 
 def _shortened(text: str) -> str:

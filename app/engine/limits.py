@@ -19,3 +19,7 @@ class Limits:
     # Each level costs the parser at most about 7 Python frames: 100 levels stay well inside the
     # interpreter's limit of 1,000 frames, with room for the server's own.
     max_nesting: int = 100
+    # Entries of the request's inputs, and their elements all together (used or not: an unused
+    # input is never built, but nothing should be sent that the program cannot use).
+    max_inputs: int = 1_000
+    max_input_elements: int = 16_000_000

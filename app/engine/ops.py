@@ -247,8 +247,12 @@ def _reduce_shape(x, axis=None, keepdims=False):
 
 
 def _extremum_shape(x, axis=None, keepdims=False):
-    if size(x) == 0:
-        raise ShapeError("the tensor is empty: it has no maximum or minimum")
+    # As PyTorch: refused only where a reduced axis is empty (amax over axis 1 of a (0, 3) tensor
+    # is an empty (0,) tensor; over axis 0 it has no answer).
+    axes = normalize_axes(axis, len(x))
+    empty = [a for a in (range(len(x)) if axes is None else axes) if x[a] == 0]
+    if empty:
+        raise ShapeError(f"the tensor is empty along axis {empty[0]}: it has no maximum or minimum there")
     return reduced_shape(x, axis, keepdims)
 
 

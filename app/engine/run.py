@@ -12,7 +12,8 @@ fresh `+`, never in place, so the record of what had accumulated at each step st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from itertools import chain
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -58,8 +59,27 @@ class Result:
         return self.graph.values
 
 
-def forward(graph: Graph) -> tuple[list[int], list[Any]]:
-    """Compute every op node's value in place.
+# The passes call `check` (the job's cancellation check) once per this many nodes: walking the
+# nodes in slices of this size costs nothing per node, unlike a test in the loop.
+CHECK_EVERY = 512
+
+
+def _checked(order: list[int], check: Callable[[], None] | None) -> Iterable[int]:
+    """The nodes of `order`, with check() called before each slice of CHECK_EVERY of them.
+    chain iterates each slice in C: the per-node cost is that of iterating a list."""
+    if check is None:
+        return order
+
+    def slices():
+        for begin in range(0, len(order), CHECK_EVERY):
+            check()
+            yield order[begin:begin + CHECK_EVERY]
+
+    return chain.from_iterable(slices())
+
+
+def forward(graph: Graph, check: Callable[[], None] | None = None) -> tuple[list[int], list[Any]]:
+    """Compute every op node's value in place; `check` may raise to stop (a cancelled request).
 
     Returns the op nodes in the order computed, and per node the tuple (value, local derivatives...)
     of a scalar node (None for the others), which the backward pass multiplies by.
@@ -69,7 +89,7 @@ def forward(graph: Graph) -> tuple[list[int], list[Any]]:
         graph.ops, graph.args, graph.params, graph.values, graph.scalar, graph.shapes,
     )
     scalar_locals: list[Any] = [None] * len(ops)
-    for node in order:
+    for node in _checked(order, check):
         op = ops[node]
         operand_ids = args[node]
         try:
@@ -83,15 +103,19 @@ def forward(graph: Graph) -> tuple[list[int], list[Any]]:
                 continue
             operands = [values[j] for j in operand_ids]
             kwargs = params[node]
-            out = op.forward(ARRAY, *operands, **kwargs) if kwargs else op.forward(ARRAY, *operands)
+            if 0 in shapes[node]:  # an empty result has one possible value (softmax of a (3, 0) x)
+                out = np.zeros(shapes[node])
+            else:
+                out = op.forward(ARRAY, *operands, **kwargs) if kwargs else op.forward(ARRAY, *operands)
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
         values[node] = float(out) if not shapes[node] else out
     return order, scalar_locals
 
 
-def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any) -> tuple[list[Any], list[tuple]]:
-    """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed."""
+def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any,
+             check: Callable[[], None] | None = None) -> tuple[list[Any], list[tuple]]:
+    """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed; `check` as in forward."""
     ops, args, values, shapes, requires_grad = (
         graph.ops, graph.args, graph.values, graph.shapes, graph.requires_grad,
     )
@@ -102,7 +126,7 @@ def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any
         return grads, steps
     grads[output] = seed
     record = steps.append
-    for node in reversed(order):
+    for node in _checked(order[::-1], check):
         upstream = grads[node]
         if upstream is None:
             continue  # the output does not depend on this node
@@ -140,6 +164,8 @@ def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: li
     if op.local is not None:
         local = op.local[slot](ARRAY, out, *operands)
         contribution = upstream * local
+    elif 0 in target:  # an empty operand's gradient is empty, whatever the vjp would divide by
+        return None, np.zeros(target), ()
     else:
         local = None
         try:
@@ -167,13 +193,15 @@ def seed_for(graph: Graph, grad_output: Any) -> Any:
     return value
 
 
-def run(graph: Graph, grad_output: Any = None, with_backward: bool = True) -> Result:
-    """Forward, then (unless told not to) backward, with numpy's inf and nan as answers."""
+def run(graph: Graph, grad_output: Any = None, with_backward: bool = True,
+        check: Callable[[], None] | None = None) -> Result:
+    """Forward, then (unless told not to) backward, with numpy's inf and nan as answers.
+    `check` is called every CHECK_EVERY nodes and may raise to stop the run (a cancelled job)."""
     with np.errstate(all="ignore"):
-        order, scalar_locals = forward(graph)
+        order, scalar_locals = forward(graph, check)
         if not with_backward:
             return Result(graph, order, None, [])
-        grads, steps = backward(graph, order, scalar_locals, seed_for(graph, grad_output))
+        grads, steps = backward(graph, order, scalar_locals, seed_for(graph, grad_output), check)
     return Result(graph, order, grads, steps)
 
 

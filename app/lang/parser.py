@@ -31,7 +31,6 @@ tests/test_parse_speedpaths.py pins the graphs they build.
 from __future__ import annotations
 
 import keyword
-from difflib import get_close_matches
 from typing import Any
 
 from app.engine.errors import LimitExceeded, ProgramError
@@ -40,6 +39,7 @@ from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
 from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
+from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
 Term = tuple  # (node, literal, start, end)
@@ -332,7 +332,7 @@ class _Parser:
         name, start = texts[pos], self.starts[pos]
         op = OPS.get(name)
         if op is None:
-            close = get_close_matches(name, list(OPS), n=3, cutoff=0.6)
+            close = close_names(name, OPS)
             hint = f"; did you mean {' or '.join(close)}?" if close else "; the functions are listed at GET /ops"
             raise ProgramError(
                 "unknown_function", f"unknown function '{name}'{hint}",
@@ -467,7 +467,7 @@ class _Parser:
                 "unknown_name", f"'{name}' is a function: call it, as in {name}(x)", start=start, end=end
             )
         known = list(dict.fromkeys([*self.scope, *self.inputs, *CONSTANTS]))
-        close = get_close_matches(name, known, n=3, cutoff=0.6)
+        close = close_names(name, known)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ProgramError(
             "missing_input",
@@ -567,7 +567,9 @@ def _number(text: str, start: int, end: int) -> int | float:
         raise ProgramError("forbidden", "complex numbers are not part of the language", start=start, end=end)
     digits = text.replace("_", "")
     try:
-        return int(digits) if digits.isdigit() else float(digits)
+        # An integer past the float range is a float (inf), as 1e400 is: as an int it would
+        # overflow when it becomes a constant.
+        return int(digits) if digits.isdigit() and len(digits) < 300 else float(digits)
     except ValueError:
         raise ProgramError("syntax_error", f"{text!r} is not a number", start=start, end=end) from None
 
