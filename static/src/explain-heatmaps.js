@@ -17,5 +17,8 @@ export function appendHeatmaps(root, heatmaps) {
     figure.prepend(caption);
     row.append(figure);
   }
-  root.append(row);
+  // Beside the formula (floated right, after the title), where the panel has room to spare.
+  const title = root.querySelector('.step-title');
+  if (title) title.after(row);
+  else root.append(row);
 }

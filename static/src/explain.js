@@ -326,8 +326,11 @@ export function explainBackward(response, step, stepIndex) {
   } else {
     lines.push({ tex: texParts.join(' = '), text: textParts.join(' = ') });
     // Too large to write out: the shapes that meet, a summary of the result, a heatmap of each.
-    const summary = `${terms.map((term) => shapeText(term)).join(elementwise ? ' ⊙ ' : ', ')} → ${formatShape(inputShape)}: ${rangeText(contribution)}`;
-    lines.push({ tex: `\\text{${escapeTex(summary)}}`, text: summary });
+    // Two short lines (they sit beside the heatmaps): the shapes that meet, the result's range.
+    const shapes = `${terms.map((term) => shapeText(term)).join(elementwise ? ' ⊙ ' : ', ')} → ${formatShape(inputShape)}`;
+    const range = rangeText(contribution);
+    lines.push({ tex: `\\text{${escapeTex(shapes)}}`, text: shapes });
+    lines.push({ tex: `\\text{${escapeTex(range)}}`, text: range });
     for (const term of [...terms, contribution]) {
       if (Array.isArray(term.value)) heatmaps.push({ label: term.text, value: term.value, shape: term.shape });
     }

@@ -136,7 +136,7 @@ def test_expanded_regression_mlp_at_the_step_into_W1(page, server_url, screensho
     seek(page, backward_step_into(page, "W1"))
     lines = page.locator("#explain .math").evaluate_all("(els) => els.map((e) => e.dataset.text)")
     assert lines[0] == "∂loss/∂W1 = xᵀ · ∂loss/∂(x @ W1)"
-    assert lines[1].startswith("3×8, 8×15 → 3×15: min ")
+    assert lines[1:3] == ["3×8, 8×15 → 3×15", "min -440.4, max 117.1, norm 794.2"]
     # 3×8 · 8×15 is too large to write out: a heatmap of each factor and of the result.
     expect(page.locator("#explain .explain-heatmaps figure")).to_have_count(3)
     expect(page.locator("#explain .explain-heatmaps figcaption").first).to_have_text("xᵀ · 3×8")

@@ -93,8 +93,9 @@ test('broadcast: the sum over the broadcast axis with the numbers before and aft
   assert.deepEqual(large.heatmaps.map((map) => `${map.label} ${map.shape}`), [
     '∂loss/∂(linear(x, W1, b1)) 8,15', '∂loss/∂b1 15',
   ]);
-  assert.equal(texts(large)[1], '8×15 → (15,): min -30.79, max 5.79, norm 40.45');
-  assert.equal(texts(large)[2], 'summed over axis 0: 8×15 → (15,)');
+  assert.equal(texts(large)[1], '8×15 → (15,)');
+  assert.equal(texts(large)[2], 'min -30.79, max 5.79, norm 40.45');
+  assert.equal(texts(large)[3], 'summed over axis 0: 8×15 → (15,)');
 });
 
 test('forward broadcasting: the edge and the step name both shapes', () => {
@@ -141,12 +142,13 @@ test('each composite, closed: its vjp with the numbers it reads', () => {
   // linear: W as xᵀ · ∂L/∂out (large here: a heatmap of each, and the sizes in one line)
   const linear = backwardStep(mlp, into('W1', 'linear'));
   assert.equal(texts(linear)[0], '∂loss/∂W1 = xᵀ · ∂loss/∂(linear(x, W1, b1))');
-  assert.match(texts(linear)[1], /^3×8, 8×15 → 3×15: min -440\.4, max 117\.1, norm 794\.2$/);
+  assert.equal(texts(linear)[1], '3×8, 8×15 → 3×15');
+  assert.equal(texts(linear)[2], 'min -440.4, max 117.1, norm 794.2');
   assert.deepEqual(linear.heatmaps.map((map) => map.shape.join('×')), ['3×8', '8×15', '3×15']);
   // ... and the same numbers once opened: the step into W1 comes from the matmul x @ W1.
   const opened = backwardStep(mlpOpen, into('W1', 'matmul'));
   assert.equal(texts(opened)[0], '∂loss/∂W1 = xᵀ · ∂loss/∂(x @ W1)');
-  assert.equal(texts(opened)[1], texts(linear)[1]);
+  assert.deepEqual(texts(opened).slice(1, 3), texts(linear).slice(1, 3));
 });
 
 test('each composite, opened: its primitives explain themselves', () => {
