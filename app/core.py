@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from app import datasets
 from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.expand import Expand
 from app.engine.graph import Graph
 from app.engine.inputs import Input, declare, tensor_shape
 from app.engine.limits import Limits
@@ -45,13 +46,15 @@ def evaluate(
     backward: bool = True,
     check: Callable[[], None] | None = None,
     plan: Callable[[Graph, dict[str, Input]], None] | None = None,
+    expand: Any = None,
 ) -> Result:
     """`check` is called between stages and every few hundred nodes of the passes; it may raise
     to stop the computation (the API passes a job's check, which raises once the client left).
     `plan(graph, inputs)` runs once the graph is built and before any tensor is; it may raise
-    (the API's memory estimate does, past the budget)."""
+    (the API's memory estimate does, past the budget). `expand`: null, "all" or a list of
+    composite op names to build as their primitives (app/engine/expand.py)."""
     declared = declare_inputs(inputs, limits)
-    graph = parse(program, declared, limits)
+    graph = parse(program, declared, limits, Expand.from_request(expand))
     seed_spec = None
     if backward and grad_output is not None:
         seed_spec = tensor_shape("grad_output", grad_output, limits.max_tensor_elements)

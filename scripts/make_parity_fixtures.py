@@ -48,14 +48,26 @@ def _dims(x: torch.Tensor, axis) -> tuple[int, ...]:
     return (axis,) if isinstance(axis, int) else tuple(axis)
 
 
-def _cross_entropy(logits, labels):
-    return F.cross_entropy(logits, labels.detach().to(torch.long))
+def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
+    # chainlens' ignore_index=None ignores nothing; PyTorch's default -100 is never a label here.
+    return F.cross_entropy(
+        logits, labels.detach().to(torch.long), weight=None if weight is None else torch.tensor(weight, dtype=DTYPE),
+        ignore_index=-100 if ignore_index is None else ignore_index, label_smoothing=label_smoothing,
+        reduction=reduction,
+    )
 
 
-def _mse(pred, target):
+def _mse(pred, target, reduction="mean"):
     with warnings.catch_warnings():  # PyTorch warns when it broadcasts pred against target
         warnings.simplefilter("ignore", UserWarning)
-        return F.mse_loss(pred, target)
+        return F.mse_loss(pred, target, reduction=reduction)
+
+
+def _onehot(labels, classes, ignore_index=None):
+    indices = labels.detach().to(torch.long)
+    ignored = indices == ignore_index if ignore_index is not None else torch.zeros_like(indices, dtype=torch.bool)
+    rows = F.one_hot(torch.where(ignored, 0, indices), classes).to(DTYPE)
+    return rows * (~ignored).unsqueeze(-1)
 
 
 def _transpose(x, axes=None):
@@ -97,6 +109,8 @@ TORCH_OPS: dict[str, tuple[int, Any]] = {
     "linear": (3, lambda x, W, b: torch.matmul(x, W) + b),
     "transpose": (1, _transpose),
     "reshape": (1, _reshape),
+    "onehot": (1, _onehot),
+    "detach": (1, torch.Tensor.detach),
 }
 _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
            ast.Pow: torch.pow, ast.MatMult: torch.matmul}

@@ -318,4 +318,54 @@ CASES: list[dict] = [
         "inputs": {"x": _grid((2, 2)), "s": 1.75},
         "grad_output": -0.5,
     },
+    # The loss options as PyTorch defines them (F.cross_entropy, F.mse_loss), onehot and detach.
+    {
+        "id": "cross_entropy_weight_ignore_smoothing_mean",
+        "program": ('loss = softmax_cross_entropy(z, labels, weight=(1.0, 2.5, 0.5, 1.5), ignore_index=1, '
+                    'label_smoothing=0.2, reduction="mean")'),
+        "inputs": {"z": _grid((6, 4), offset=0.3), "labels": _fixed([0, 1, 3, 2, 1, 3])},
+        "grad_output": None,
+    },
+    {
+        "id": "cross_entropy_weight_mean",
+        "program": "loss = softmax_cross_entropy(z, labels, weight=(0.2, 3, 1))",
+        "inputs": {"z": _grid((5, 3), offset=0.9), "labels": _fixed([2, 0, 1, 1, 0])},
+        "grad_output": None,
+    },
+    {
+        "id": "cross_entropy_ignore_index_mean",
+        "program": "loss = softmax_cross_entropy(z, labels, ignore_index=-1)",
+        "inputs": {"z": _grid((4, 3), offset=0.1), "labels": _fixed([2, -1, 0, -1])},
+        "grad_output": None,
+    },
+    {
+        "id": "cross_entropy_smoothing_sum",
+        "program": "loss = softmax_cross_entropy(z, labels, label_smoothing=0.1, reduction='sum')",
+        "inputs": {"z": _grid((4, 5), offset=1.3), "labels": _fixed([4, 0, 2, 2])},
+        "grad_output": 1.5,
+    },
+    {
+        "id": "cross_entropy_none_weighted_smoothing",
+        "program": 'loss = softmax_cross_entropy(z, labels, weight=(1, 0.5, 2), label_smoothing=0.3, ignore_index=0, reduction="none")',
+        "inputs": {"z": _grid((4, 3), offset=0.6), "labels": _fixed([1, 0, 2, 1])},
+        "grad_output": [1.0, -2.0, 0.5, 3.0],
+    },
+    {
+        "id": "cross_entropy_one_row_none",
+        "program": 'loss = softmax_cross_entropy(z, label, reduction="none") * 2',
+        "inputs": {"z": [0.3, -1.2, 2.0, 0.1], "label": _fixed(2)},
+        "grad_output": None,
+    },
+    {
+        "id": "mse_sum_and_none",
+        "program": 'a = mse(p, t, reduction="sum")\nb = mse(p, t, reduction="none")\nloss = a + sum(b * g)',
+        "inputs": {"p": _grid((3, 2)), "t": _fixed(_grid((2,), offset=0.5)), "g": _fixed(_grid((3, 2), offset=1.7))},
+        "grad_output": None,
+    },
+    {
+        "id": "onehot_and_detach",
+        "program": "h = onehot(labels, 4, ignore_index=3)\nout = sum(h * z) + sum(detach(z) * z)",
+        "inputs": {"z": _grid((3, 4), offset=0.2), "labels": _fixed([0, 3, 2])},
+        "grad_output": None,
+    },
 ]

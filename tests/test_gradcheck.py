@@ -39,6 +39,7 @@ EXAMPLES = 8
 # "distinct": every element of every "distinct" input differs from every other by >= 0.04
 #             (max, min, maximum, minimum away from ties)
 # ("label", C): integer class indices in [0, C), given with requires_grad=false
+# "detached": like "real", but only ever read through detach: no gradient may reach it
 
 
 @dataclass(frozen=True)
@@ -154,13 +155,31 @@ DOMAINS: dict[str, list[Case]] = {
     "mse": [
         _case(kind, "out = mse(p, t)", p=(sp, "real"), t=(st_, "real"))
         for kind, sp, st_ in _BINARY_SHAPES
+    ] + [
+        _case("params", f'out = mse(p, t, reduction="{reduction}")', p=((2, 3), "real"), t=((3,), "real"))
+        for reduction in ("mean", "sum", "none")
     ],
     "softmax_cross_entropy": [
         _case("matrix", "out = softmax_cross_entropy(z, y)", z=((4, 3), "real"), y=((4,), ("label", 3))),
         _case("vector", "out = softmax_cross_entropy(z, y)", z=((5,), "real"), y=((), ("label", 5))),
         _case("matrix", "out = softmax_cross_entropy(z, y)", z=((1, 5), "real"), y=((1,), ("label", 5))),
         _case("matrix", "out = softmax_cross_entropy(z, y)", z=((3, 2), "real"), y=((3,), ("label", 2))),
+        _case("params", 'out = softmax_cross_entropy(z, y, reduction="sum")', z=((4, 3), "real"), y=((4,), ("label", 3))),
+        _case("params", 'out = softmax_cross_entropy(z, y, reduction="none")', z=((4, 3), "real"), y=((4,), ("label", 3))),
+        _case("params", "out = softmax_cross_entropy(z, y, weight=(0.5, 2, 1))", z=((4, 3), "real"), y=((4,), ("label", 3))),
+        # Label 2 drawn or not, the ignored rows count nowhere.
+        _case("params", "out = softmax_cross_entropy(z, y, ignore_index=2)", z=((5, 3), "real"), y=((5,), ("label", 2))),
+        _case("params", "out = softmax_cross_entropy(z, y, label_smoothing=0.15)", z=((4, 3), "real"), y=((4,), ("label", 3))),
+        _case("params", "out = softmax_cross_entropy(z, y, weight=(1, 3, 0.5), ignore_index=0, "
+              'label_smoothing=0.3, reduction="none")', z=((4, 3), "real"), y=((4,), ("label", 3))),
+        _case("params", "out = softmax_cross_entropy(z, y, weight=(1, 3, 0.5, 2), label_smoothing=0.2)",
+              z=((4,), "real"), y=((), ("label", 4))),
     ],
+    "onehot": [
+        _case("vector", "out = onehot(y, 3)", y=((4,), ("label", 3))),
+        _case("params", "out = onehot(y, classes=4, ignore_index=1)", y=((2, 3), ("label", 4))),
+    ],
+    "detach": _unary("detach", "detached"),
     "linear": [
         _case("vector", "out = linear(x, W, b)", x=((3,), "real"), W=((3, 2), "real"), b=((2,), "real")),
         _case("matrix", "out = linear(x, W, b)", x=((4, 3), "real"), W=((3, 2), "real"), b=((2,), "real")),
@@ -205,7 +224,7 @@ _FLOAT = dict(allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 def _elements(dom):
-    if dom == "real":
+    if dom in ("real", "detached"):
         return st.floats(-2.0, 2.0, **_FLOAT)
     if dom == "pos":
         return st.floats(0.3, 3.0, **_FLOAT)
@@ -276,8 +295,8 @@ def check_gradients(case: Case, values: dict[str, np.ndarray], c: np.ndarray) ->
         raise AssertionError(f"{case.program}: the engine raised {type(exc).__name__}: {exc}") from exc
     for name, shape, dom in case.inputs:
         grad = result.grads[_input_node(result, name)]
-        if _is_label(dom):
-            assert grad is None, f"{name} has requires_grad=false but got a gradient"
+        if _is_label(dom) or dom == "detached":
+            assert grad is None, f"{name} takes no gradient (requires_grad=false or detached) but got one"
             continue
         assert grad is not None, f"no gradient reached {name}"
         assert np.shape(grad) == shape, f"∂L/∂{name} has shape {np.shape(grad)}, {name} has shape {shape}"

@@ -56,10 +56,11 @@ def assert_close(actual, expected, what: str) -> None:
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL_SCALE * scale, err_msg=what)
 
 
-def engine_entry(case: dict) -> dict:
-    """The engine's numbers for a case, laid out as a fixture entry."""
+def engine_entry(case: dict, expand=None) -> dict:
+    """The engine's numbers for a case, laid out as a fixture entry (composites built as their
+    primitives with expand="all")."""
     try:
-        result = evaluate(case["program"], case["inputs"], grad_output=case["grad_output"])
+        result = evaluate(case["program"], case["inputs"], grad_output=case["grad_output"], expand=expand)
     except ProgramError:
         raise
     except Exception as exc:  # an engine crash is a failed comparison, said plainly
@@ -128,6 +129,18 @@ def test_inputs_decode_to_the_fixture_numbers(fixture, case_id):
 @pytest.mark.parametrize("case_id", IDS)
 def test_engine_matches_torch_fixture(fixture, case_id):
     compare(engine_entry(BY_ID[case_id]), fixture["cases"][case_id], case_id)
+
+
+COMPOSITE_IDS = [
+    case["id"] for case in CASES
+    if any(f"{op.name}(" in case["program"] for op in OPS.values() if op.decomposition is not None)
+]
+
+
+@pytest.mark.parametrize("case_id", COMPOSITE_IDS)
+def test_expanded_engine_matches_torch_fixture(fixture, case_id):
+    """Composites opened into their primitives give PyTorch's numbers too."""
+    compare(engine_entry(BY_ID[case_id], expand="all"), fixture["cases"][case_id], case_id)
 
 
 def test_comparison_rejects_a_wrong_gradient(fixture):

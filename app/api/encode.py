@@ -27,7 +27,8 @@ _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _FLOAT = {float}
 
 # The contract's objects (docs/api.md), one `@` per column. A node's last `@` is its parameters,
-# ',"params":{...}' on ops that take them and nothing on the others.
+# ',"params":{...}' on ops that take them and nothing on the others, then ',"group":k' on the
+# nodes of an expanded composite.
 _NODE = ('{"id":@,"op":@,"name":@,"label":@,"shape":[@],"value":@,"grad":@,"inputs":[@],'
          '"span":{"line":@,"column":@,"end_line":@,"end_column":@}@}')
 _FORWARD_STEP = '{"phase":"forward","node":@}'
@@ -138,6 +139,10 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -
     ]
     labels = graph.labels()
     params = ["" if not params else ',"params":' + orjson.dumps(params).decode() for params in graph.params]
+    expansion = graph.expansion
+    if expansion is not None:  # expanded composites: inner labels, each node's group, the groups
+        labels = expansion.node_labels(labels)
+        params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, expansion.node_groups(count))]
     nodes = objects(_NODE, [
         items(list(range(count))), strings(kinds), strings(graph.names), strings(labels), int_lists(graph.shapes),
         _values(graph.values, max_full_elements),
@@ -159,7 +164,8 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -
 
     return "".join([
         '{"nodes":[', nodes, '],"output":', str(graph.output), ',"forward":[', ",".join(forward),
-        '],"steps":[', ",".join(filter(None, steps)), '],"truncated_elements":', str(max_full_elements), "}",
+        '],"steps":[', ",".join(filter(None, steps)), '],"truncated_elements":', str(max_full_elements),
+        "" if expansion is None else ',"groups":' + orjson.dumps(expansion.records(labels)).decode(), "}",
     ]).encode()
 
 

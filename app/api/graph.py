@@ -85,7 +85,7 @@ async def _answer(request: Request, backward: bool) -> Response:
         # object of the server each time) slowed the building of a 10k-node graph several-fold.
         with _gc_paused():
             result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
-                              backward=backward, check=job.check, plan=plan)
+                              backward=backward, check=job.check, plan=plan, expand=body.expand)
             job.check()
             return graph_body(result, settings.max_full_elements, settings.max_step_elements)
 

@@ -19,7 +19,11 @@ def _op_entry(op) -> dict:
         "signature": op.signature(),
         "operands": list(op.operands),
         "arity": len(op.operands),
-        "params": [{"name": p.name, "kind": p.kind, "default": p.default, "required": p.required} for p in op.params],
+        "params": [
+            {"name": p.name, "kind": p.kind, "default": p.default, "required": p.required}
+            | ({"choices": list(p.choices)} if p.choices else {})
+            for p in op.params
+        ],
         "elementwise": op.elementwise,
         "syntax": op.syntax.format(**placeholders),
         "doc": op.doc,
@@ -27,6 +31,8 @@ def _op_entry(op) -> dict:
             {"input": name, "formula": formula.format(**placeholders), "differentiable": op.differentiable(slot)}
             for slot, (name, formula) in enumerate(zip(op.operands, op.formulas))
         ],
+        # A composite's primitives, as expand builds them (default options; C is the class count).
+        "decomposition": op.decomposition().replace("{C}", "C") if op.decomposition else None,
     }
 
 

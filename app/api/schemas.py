@@ -32,6 +32,14 @@ class GraphRequest(BaseModel):
             "backward mistakes; the response then carries `diverges` (see docs/api.md)."
         ),
     )
+    expand: Literal["all"] | list[str] | None = Field(
+        default=None,
+        description=(
+            "Composite ops to build as the primitives they are made of: \"all\" or a list of names "
+            "(linear, mse, softmax_cross_entropy, softmax, log_softmax, sigmoid). Their nodes carry "
+            "`group`, and the response lists the groups."
+        ),
+    )
 
 
 Value = float | str | list | dict
@@ -55,6 +63,17 @@ class NodeOut(BaseModel):
     inputs: list[int]
     span: Span
     params: dict[str, Any] | None = None
+    group: int | None = Field(default=None, description="with expand: the innermost group the node belongs to")
+
+
+class GroupOut(BaseModel):
+    id: int
+    op: str = Field(description="the composite op this group is made of")
+    label: str
+    nodes: list[int] = Field(description="every node inside the group, nested groups' included")
+    inputs: list[int] = Field(description="the composite's operands (outside the group)")
+    output: int = Field(description="the node that stands where the composite would")
+    parent: int | None = Field(description="the enclosing group, for a composite inside another's decomposition")
 
 
 class LocalDerivative(BaseModel):
@@ -80,6 +99,7 @@ class GraphResponse(BaseModel):
     forward: list[int] = Field(description="op node ids in the order computed")
     steps: list[StepOut]
     truncated_elements: int = Field(description="tensors with more elements come back as summaries")
+    groups: list[GroupOut] | None = Field(default=None, description="with expand: the composites opened")
 
 
 class ErrorDetail(BaseModel):

@@ -24,7 +24,7 @@ LABEL_CHARS = 24
 class Graph:
     __slots__ = (
         "source", "limits", "ops", "args", "params", "shapes", "names", "starts", "ends",
-        "values", "requires_grad", "scalar", "constant", "work", "output",
+        "values", "requires_grad", "scalar", "constant", "work", "output", "expansion",
     )
 
     def __init__(self, source: str, limits: Limits) -> None:
@@ -43,6 +43,7 @@ class Graph:
         self.constant: list[bool] = []  # a leaf that is a literal of the program
         self.work = 0
         self.output: int | None = None
+        self.expansion = None  # the composites built as primitives, when asked (app/engine/expand.py)
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -84,6 +85,9 @@ class Graph:
                 scalar = False
             if requires[j]:
                 requires_grad = True
+        if requires_grad and op.vjp is not None and None in op.vjp:
+            # Only operands a gradient can flow back to count (not labels, not what detach holds).
+            requires_grad = any(requires[j] for j, vjp in zip(args, op.vjp) if vjp is not None)
         if scalar:
             shape: tuple[int, ...] = ()
             work = self.work + 1

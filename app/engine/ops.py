@@ -140,10 +140,14 @@ class Param:
 
     name: str
     # "axes": None, an int or a tuple of ints; "axis": an int; "bool"; "shape": a tuple of ints
-    # (an int is taken as a 1-tuple); "perm": None or a tuple of ints (an int as a 1-tuple).
+    # (an int is taken as a 1-tuple); "perm": None or a tuple of ints (an int as a 1-tuple);
+    # "count": an int >= 1; "index": None or an int; "fraction": a number in [0, 1];
+    # "numbers": None or a tuple of numbers (an int or float as a 1-tuple); "enum": one of
+    # `choices`, written as a string literal (`reduction="sum"`): the one place strings are allowed.
     kind: str
     default: Any = None
     required: bool = False
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,9 @@ class Op:
     params: tuple[Param, ...] = ()
     work: Callable[..., int] | None = None  # (result shape, operand shapes...) -> cost; default size
     syntax: str = ""  # how the op reads in a program, for forward explanations and /ops
+    # Composites only: (**params) -> the op as a program of primitives (see app/engine/expand.py).
+    # Operands are bound by their names; `{C}` is the class count, filled in from the shapes.
+    decomposition: Callable[..., str] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -178,8 +185,13 @@ class Op:
         return None if self.local is None else _scalar_kernel(self.forward, self.local)
 
     def signature(self) -> str:
-        params = [f"{p.name}={p.default!r}" if not p.required else p.name for p in self.params]
+        params = [f"{p.name}={_literal(p.default)}" if not p.required else p.name for p in self.params]
         return f"{self.name}({', '.join(list(self.operands) + params)})"
+
+
+def _literal(value: Any) -> str:
+    """A parameter's value as the program writes it (strings in double quotes)."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _scalar_kernel(forward: Callable, local: tuple[Callable, ...]) -> Callable[..., tuple]:
@@ -249,20 +261,24 @@ def _softmax_shape(x, axis=-1):
     return x
 
 
-def _mse_shape(pred, target):
-    broadcast(pred, target)
-    return ()
+def _mse_shape(pred, target, reduction="mean"):
+    full = broadcast(pred, target)
+    return full if reduction == "none" else ()
 
 
-def _cross_entropy_shape(logits, labels):
-    if len(logits) == 2 and labels == logits[:1]:
-        return ()
-    if len(logits) == 1 and labels == ():
-        return ()
-    raise ShapeError(
-        "softmax_cross_entropy needs logits of shape (N, C) with labels of shape (N,), "
-        "or logits (C,) with one scalar label"
-    )
+def _cross_entropy_shape(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
+    if not ((len(logits) == 2 and labels == logits[:1]) or (len(logits) == 1 and labels == ())):
+        raise ShapeError(
+            "softmax_cross_entropy needs logits of shape (N, C) with labels of shape (N,), "
+            "or logits (C,) with one scalar label"
+        )
+    if weight is not None and len(weight) != logits[-1]:
+        raise ShapeError(f"weight has {len(weight)} entries for {logits[-1]} classes; give one per class")
+    return labels if reduction == "none" else ()
+
+
+def _onehot_shape(labels, classes, ignore_index=None):
+    return labels + (classes,)
 
 
 def _linear_shape(x, W, b):
@@ -373,25 +389,70 @@ def _class_indices(labels, classes: int) -> np.ndarray:
     return flat.astype(np.intp)
 
 
-def _cross_entropy(logits, labels):
+def _onehot(labels, classes: int, ignore_index=None) -> np.ndarray:
+    """labels (any shape) → one row of `classes` per label, 1 at its class; a label equal to
+    ignore_index gives a row of zeros."""
+    flat = np.atleast_1d(np.asarray(labels, dtype=np.float64)).ravel()
+    kept = flat != ignore_index if ignore_index is not None else np.ones(flat.shape, bool)
+    picked = np.zeros(flat.shape, np.intp)
+    picked[kept] = _class_indices(flat[kept], classes)
+    rows = np.zeros((flat.size, classes))
+    rows[np.arange(flat.size)[kept], picked[kept]] = 1.0
+    return rows.reshape(np.shape(labels) + (classes,))
+
+
+def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing):
+    """The rows of logits (N, C), the target weights q (N, C) with which every row's loss is
+    −Σ_c q·log_softmax, and each row's class weight w[label] (0 for an ignored row).
+
+    As PyTorch defines it: q = (1 − ε)·w[label]·onehot(label) + (ε/C)·w over every class, rows
+    whose label is ignore_index count nowhere; the mean divides by Σ w[label] of the kept rows.
+    """
     rows = np.atleast_2d(logits)
-    picked = _class_indices(labels, rows.shape[-1])
-    # Shift by the row max before exponentiating: logits near 1000 stay finite.
-    log_probs = _log_softmax(rows, -1)
-    return -np.mean(log_probs[np.arange(rows.shape[0]), picked])
+    classes = rows.shape[-1]
+    onehot = _onehot(np.reshape(labels, rows.shape[:1]), classes, ignore_index)
+    w = np.ones(classes) if weight is None else np.asarray(weight, dtype=np.float64)
+    row_weight = onehot @ w
+    q = (1.0 - label_smoothing) * onehot * w
+    if label_smoothing:
+        q = q + (label_smoothing / classes) * np.sum(onehot, axis=1, keepdims=True) * w
+    return rows, q, row_weight
 
 
-def _cross_entropy_vjp(grad, out, logits, labels):
-    rows = np.atleast_2d(logits)
-    picked = np.atleast_1d(labels).astype(np.intp)  # checked by the forward pass, which ran first
-    delta = _softmax(rows, -1)  # a fresh array: nothing cached is overwritten
-    delta[np.arange(rows.shape[0]), picked] -= 1.0
-    return np.reshape(delta * (grad / rows.shape[0]), np.shape(logits))
+def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
+    rows, q, row_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
+    # Shift by the row max before exponentiating (in _log_softmax): logits near 1000 stay finite.
+    per_row = -np.sum(q * _log_softmax(rows, -1), axis=1)
+    if reduction == "none":
+        return np.reshape(per_row, np.shape(labels))
+    total = np.sum(per_row)
+    return total if reduction == "sum" else total / np.sum(row_weight)
 
 
-def _mse_vjp_pred(grad, out, pred, target):
+def _cross_entropy_vjp(grad, out, logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
+                       reduction="mean"):
+    rows, q, row_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
+    if reduction == "none":
+        per_row = np.reshape(grad, (rows.shape[0], 1))
+    else:
+        per_row = grad if reduction == "sum" else grad / np.sum(row_weight)
+    # ∂(−Σ q·log softmax)/∂z = softmax·Σq − q, row by row.
+    delta = _softmax(rows, -1) * np.sum(q, axis=1, keepdims=True) - q
+    return np.reshape(delta * per_row, np.shape(logits))
+
+
+def _mse(pred, target, reduction="mean"):
+    squared = np.square(np.subtract(pred, target))
+    if reduction == "none":
+        return squared
+    return np.sum(squared) if reduction == "sum" else np.mean(squared)
+
+
+def _mse_vjp_pred(grad, out, pred, target, reduction="mean"):
     diff = np.subtract(pred, target)
-    return diff * (2.0 * grad / max(np.size(diff), 1))
+    if reduction == "mean":
+        return diff * (2.0 * grad / max(np.size(diff), 1))
+    return diff * (2.0 * np.asarray(grad))
 
 
 def _transpose_vjp(grad, out, x, axes=None):
@@ -404,11 +465,35 @@ def _transpose_vjp(grad, out, x, axes=None):
 _UNARY = ("x",)
 _BINARY = ("a", "b")
 _REDUCE_PARAMS = (Param("axis", "axes"), Param("keepdims", "bool", False))
+_REDUCTIONS = ("mean", "sum", "none")
+_REDUCED = {"mean": "mean({})", "sum": "sum({})", "none": "{}"}
 
 
-def _unary(name, forward, local, formula, doc):
+def _cross_entropy_program(weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean") -> str:
+    """softmax_cross_entropy as primitives, for the options given; `weight` is bound to a constant
+    of the given class weights and {C} is the class count (see app/engine/expand.py)."""
+    if weight is None and ignore_index is None and not label_smoothing:
+        return "-" + _REDUCED[reduction].format("sum(log_softmax(logits) * onehot(labels, {C}), axis=-1)")
+    weighted = " * weight" if weight is not None else ""
+    ignore = f", ignore_index={ignore_index}" if ignore_index is not None else ""
+    lines = ["logp = log_softmax(logits)", f"targets = onehot(labels, {{C}}{ignore})", f"nll = -sum(logp * targets{weighted}, axis=-1)"]
+    rows = "nll"
+    if label_smoothing:
+        kept = " * sum(targets, axis=-1)" if ignore_index is not None else ""  # ignored rows count nowhere
+        lines.append(f"smooth = -sum(logp{weighted}, axis=-1){kept}")
+        lines.append(f"rows = {1.0 - label_smoothing!r} * nll + {label_smoothing!r} / {{C}} * smooth")
+        rows = "rows"
+    if reduction == "mean" and (weight is not None or ignore_index is not None):
+        # PyTorch's mean divides by the summed class weights of the rows kept, not by N.
+        lines.append(f"sum({rows}) / sum(targets{weighted})")
+    else:
+        lines.append(_REDUCED[reduction].format(rows))
+    return "\n".join(lines)
+
+
+def _unary(name, forward, local, formula, doc, decomposition=None):
     return Op(name, _UNARY, doc, _same_shape, forward, (formula,), local=(local,),
-              syntax=f"{name}({{x}})")
+              syntax=f"{name}({{x}})", decomposition=decomposition)
 
 
 def _binary(name, forward, locals_, formulas, syntax, doc):
@@ -455,7 +540,8 @@ _OPS = [
     _unary("tanh", lambda m, x: m.tanh(x), lambda m, out, x: 1.0 - out * out,
            "∂{out}/∂{x} = 1 − {out}²", "Hyperbolic tangent."),
     _unary("sigmoid", lambda m, x: m.sigmoid(x), lambda m, out, x: out * (1.0 - out),
-           "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s."),
+           "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s.",
+           decomposition=lambda: "1 / (1 + exp(-x))"),
     _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: (x > 0) * 1.0,
            "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
     Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
@@ -484,28 +570,54 @@ _OPS = [
        _softmax_shape, lambda m, x, axis=-1: _softmax(x, axis),
        ("∂L/∂{x} = {out} ⊙ (∂L/∂{out} − Σ ∂L/∂{out} ⊙ {out})",),
        vjp=(lambda grad, out, x, axis=-1: out * (grad - np.sum(grad * out, axis=axis, keepdims=True)),),
-       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="softmax({x})"),
+       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="softmax({x})",
+       decomposition=lambda axis=-1: (
+           f"shift = detach(max(x, axis={axis}, keepdims=True))\n"
+           f"e = exp(x - shift)\n"
+           f"e / sum(e, axis={axis}, keepdims=True)")),
     Op("log_softmax", _UNARY, "x − log(sum(exp(x))) along `axis`, computed stably.",
        _softmax_shape, lambda m, x, axis=-1: _log_softmax(x, axis),
        ("∂L/∂{x} = ∂L/∂{out} − exp({out}) · Σ ∂L/∂{out}",),
        vjp=(lambda grad, out, x, axis=-1: grad - np.exp(out) * np.sum(grad, axis=axis, keepdims=True),),
-       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="log_softmax({x})"),
-    Op("mse", ("pred", "target"), "Mean squared error, mean((pred − target)²), as PyTorch's mse_loss.",
-       _mse_shape, lambda m, pred, target: np.mean(np.square(np.subtract(pred, target))),
+       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="log_softmax({x})",
+       decomposition=lambda axis=-1: (
+           f"shift = detach(max(x, axis={axis}, keepdims=True))\n"
+           f"shifted = x - shift\n"
+           f"shifted - log(sum(exp(shifted), axis={axis}, keepdims=True))")),
+    Op("mse", ("pred", "target"),
+       "Squared error (pred − target)², averaged (reduction=\"mean\"), summed (\"sum\") or kept per "
+       "element (\"none\"), as PyTorch's mse_loss.",
+       _mse_shape, lambda m, pred, target, reduction="mean": _mse(pred, target, reduction),
        ("∂L/∂{pred} = ∂L/∂{out} · 2({pred} − {target})/n", "∂L/∂{target} = −∂L/∂{out} · 2({pred} − {target})/n"),
-       vjp=(_mse_vjp_pred, lambda grad, out, pred, target: -_mse_vjp_pred(grad, out, pred, target)),
-       work=lambda out, pred, target: 3 * size(broadcast(pred, target)), syntax="mse({pred}, {target})"),
+       vjp=(_mse_vjp_pred,
+            lambda grad, out, pred, target, reduction="mean": -_mse_vjp_pred(grad, out, pred, target, reduction)),
+       params=(Param("reduction", "enum", "mean", choices=_REDUCTIONS),),
+       work=lambda out, pred, target: 3 * size(broadcast(pred, target)), syntax="mse({pred}, {target})",
+       decomposition=lambda reduction="mean": _REDUCED[reduction].format("(pred - target) ** 2")),
     Op("softmax_cross_entropy", ("logits", "labels"),
-       "Mean cross-entropy of softmax(logits) against integer class labels, as PyTorch's cross_entropy.",
-       _cross_entropy_shape, lambda m, logits, labels: _cross_entropy(logits, labels),
+       "Cross-entropy of softmax(logits) against integer class labels, as PyTorch's cross_entropy: "
+       "class `weight`, `ignore_index`, `label_smoothing` and `reduction` as it defines them.",
+       _cross_entropy_shape, lambda m, logits, labels, **options: _cross_entropy(logits, labels, **options),
        ("∂L/∂{logits} = ∂L/∂{out} · (softmax({logits}) − onehot({labels}))/N", "labels take no gradient"),
        vjp=(_cross_entropy_vjp, None), work=lambda out, logits, labels: 5 * size(logits),
-       syntax="softmax_cross_entropy({logits}, {labels})"),
+       params=(Param("weight", "numbers"), Param("ignore_index", "index"),
+               Param("label_smoothing", "fraction", 0.0), Param("reduction", "enum", "mean", choices=_REDUCTIONS)),
+       syntax="softmax_cross_entropy({logits}, {labels})", decomposition=_cross_entropy_program),
     Op("linear", ("x", "W", "b"), "x @ W + b with W of shape (in, out), as the tutorial's Linear layer.",
        _linear_shape, lambda m, x, W, b: np.matmul(x, W) + b,
        ("∂L/∂{x} = ∂L/∂{out} @ {W}ᵀ", "∂L/∂{W} = {x}ᵀ @ ∂L/∂{out}", "∂L/∂{b} = ∂L/∂{out}"),
        vjp=(_linear_grad(_matmul_grad_a), _linear_grad(_matmul_grad_b), lambda grad, out, x, W, b: grad),
-       work=lambda out, x, W, b: size(out) * (x[-1] + 1), syntax="linear({x}, {W}, {b})"),
+       work=lambda out, x, W, b: size(out) * (x[-1] + 1), syntax="linear({x}, {W}, {b})",
+       decomposition=lambda: "x @ W + b"),
+    Op("onehot", ("labels",), "One row of `classes` per integer label, 1 at its class and 0 elsewhere; "
+       "a label equal to `ignore_index` gives a row of zeros. Labels take no gradient.",
+       _onehot_shape, lambda m, labels, classes, ignore_index=None: _onehot(labels, classes, ignore_index),
+       ("labels take no gradient",), vjp=(None,),
+       params=(Param("classes", "count", required=True), Param("ignore_index", "index")),
+       work=lambda out, labels: size(out), syntax="onehot({labels})"),
+    Op("detach", _UNARY, "x itself, with no gradient flowing back through it (PyTorch's x.detach()): "
+       "the max shift inside softmax and log_softmax.", _same_shape, lambda m, x: x,
+       ("no gradient flows back through detach",), vjp=(None,), syntax="detach({x})"),
     Op("transpose", _UNARY, "Reverses the axes (or permutes them by `axes`); also written x.T.",
        _transpose_shape, lambda m, x, axes=None: np.transpose(x, axes),
        ("∂L/∂{x} = (∂L/∂{out})ᵀ",), vjp=(_transpose_vjp,), params=(Param("axes", "perm"),),

@@ -9,7 +9,11 @@ Recursive descent over the tokens, with Python's precedence:
 
 Only what this grammar names is accepted: a whitelist. Everything else (attributes other than
 .T, subscripts, lambdas, comprehensions, strings, imports, walrus, starred, comparisons) stops
-the parse with an error that points at it.
+the parse with an error that points at it. The one string allowed is a keyword value of a
+parameter the op table declares as an enum (`reduction="sum"`), checked against its choices.
+
+With `expand`, a call of a composite op (one with a decomposition in the op table) is built as
+the primitives it is made of instead of one node: see app/engine/expand.py.
 
 Left-associative chains are loops, so `x + x + ... + x` of any length never recurses deeper.
 Nesting (parentheses, calls, unary minus, `**`) recurses and is bounded by Limits.max_nesting,
@@ -30,6 +34,7 @@ import keyword
 from typing import Any
 
 from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.expand import Expand
 from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
@@ -68,13 +73,14 @@ _ALLOWED = "use numbers, names, + - * / ** @, .T and calls of the functions list
 assert set(BINARY_OPERATORS.values()) <= set(OPS)
 
 
-def parse(source: str, inputs: dict[str, Input], limits: Limits) -> Graph:
-    """Build the graph of `source`; `inputs` are the decoded values of its free variables."""
+def parse(source: str, inputs: dict[str, Input], limits: Limits, expand: Expand | None = None) -> Graph:
+    """Build the graph of `source`; `inputs` are the decoded values of its free variables;
+    `expand` names the composite ops to build as their primitives."""
     if len(source) > limits.max_program_chars:
         raise LimitExceeded(
             f"the program has {len(source)} characters; the limit is {limits.max_program_chars}"
         )
-    return _Parser(source, inputs, limits).program()
+    return _Parser(source, inputs, limits, expand=expand).program()
 
 
 class _Parser:
@@ -86,13 +92,16 @@ class _Parser:
     """
 
     __slots__ = (
-        "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth",
+        "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
     )
 
-    def __init__(self, source: str, inputs: dict[str, Input], limits: Limits) -> None:
+    def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
+                 expand: Expand | None = None, graph: Graph | None = None) -> None:
         self.kinds, self.texts, self.starts = tokenize(source)
         self.pos = 0
-        self.graph = Graph(source, limits)
+        # A decomposition (see expand.py) is parsed into the graph of the program that calls it.
+        self.graph = Graph(source, limits) if graph is None else graph
+        self.expand = expand
         self.inputs = inputs
         # Every name that has a node → that node: assigned names (their newest node) and the
         # inputs used so far. Only names that passed the checks of `name` (the same as those of
@@ -309,9 +318,10 @@ class _Parser:
         if not is_tuple and len(items) == 1:
             node, literal, _, _ = items[0]
             return (node, literal, open_start, close_end)
-        if any(node >= 0 or not isinstance(literal, int) or isinstance(literal, bool) for node, literal, _, _ in items):
+        if any(node >= 0 or not _is_number(literal) for node, literal, _, _ in items):
             raise ProgramError(
-                "forbidden", "a tuple may only hold integers, as in axis=(0, 1)", start=open_start, end=close_end
+                "forbidden", "a tuple may only hold numbers, as in axis=(0, 1) or weight=(1.0, 2.5)",
+                start=open_start, end=close_end,
             )
         return (-1, tuple(literal for _, literal, _, _ in items), open_start, close_end)
 
@@ -344,7 +354,8 @@ class _Parser:
             if kinds[pos] == NAME and texts[pos + 1] == "=":  # a name is never the last token
                 self.pos = pos + 2
                 self.check_keyword(op, text, keywords, self.starts[pos], self.end(pos))
-                keywords[text] = self.expr()
+                enum = kinds[self.pos] == STRING or any(p.name == text and p.kind == "enum" for p in op.params)
+                keywords[text] = self.choice(op, text) if enum else self.expr()
             else:
                 if keywords and kinds[pos] != END:  # at the end, the value missing is the error
                     raise ProgramError(
@@ -366,7 +377,36 @@ class _Parser:
             operands, params = tuple(map(self.operand, positional)), None  # what bind would give
         else:
             operands, params = self.bind(op, positional, keywords, start, end)
+        if self.expand is not None and op.decomposition is not None and self.expand.opens(op.name):
+            return (self.expand.call(self, op, operands, params, start, end), None, start, end)
         return self.apply(op, operands, params, start, end)
+
+    def choice(self, op: Op, name: str) -> Term:
+        """The value of keyword `name` when it is a string or the parameter is an enum: a string is
+        allowed only where the op table declares an enum, and only as a plain quoted word."""
+        pos = self.pos
+        text, start, end = self.texts[pos], self.starts[pos], self.end(pos)  # the opening quote
+        param = next(p for p in op.params if p.name == name)  # check_keyword found it
+        if param.kind != "enum":
+            raise ProgramError(
+                "forbidden", f"strings are not part of the language; only an option such as "
+                f'reduction="sum" takes one, and {op.name}\'s {name} is not such an option',
+                start=start, end=end,
+            )
+        # The tokenizer gives a quote as a token of its own: a word is quote, name, the same quote.
+        kinds, texts, starts = self.kinds, self.texts, self.starts
+        quoted = kinds[pos] == STRING and (
+            kinds[pos + 1] == NAME and starts[pos + 1] == end and texts[pos + 2] == text
+            and starts[pos + 2] == self.end(pos + 1)
+        )
+        if not quoted:
+            choices = " or ".join(f'"{c}"' for c in param.choices)
+            raise ProgramError(
+                "bad_arguments", f"{op.name}'s {name} must be {choices}, in quotes", start=start, end=end
+            )
+        word, end = texts[pos + 1], self.end(pos + 2)
+        self.pos = pos + 3
+        return (-1, _Word(word), start, end)
 
     def check_keyword(self, op: Op, name: str, given: dict, start: int, end: int) -> None:
         names = [p.name for p in op.params]
@@ -514,6 +554,10 @@ class _Parser:
         return ProgramError("syntax_error", f"unexpected {text!r}", **where)
 
 
+class _Word(str):
+    """A string literal of the program: only ever the value of an enum parameter."""
+
+
 def _is_number(literal: Any) -> bool:
     return isinstance(literal, (int, float)) and not isinstance(literal, bool)
 
@@ -534,8 +578,19 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
     """A parameter's literal, checked against its kind (see Param)."""
     node, value, start, end = term
     ints = isinstance(value, int) and not isinstance(value, bool)
-    int_tuple = isinstance(value, tuple)  # tuples only ever hold ints (see parenthesized)
+    # Tuples hold numbers only (see parenthesized); every kind but "numbers" wants integers.
+    int_tuple = isinstance(value, tuple) and all(isinstance(item, int) for item in value)
     if node < 0:
+        if param.kind == "enum" and isinstance(value, _Word) and value in param.choices:
+            return str(value)
+        if param.kind == "count" and ints and value >= 1:
+            return value
+        if param.kind == "index" and (ints or value is None):
+            return value
+        if param.kind == "fraction" and _is_number(value) and 0 <= value <= 1:
+            return float(value)
+        if param.kind == "numbers" and (value is None or _is_number(value) or isinstance(value, tuple)):
+            return value if value is None else tuple(map(float, value if isinstance(value, tuple) else (value,)))
         if param.kind == "bool" and isinstance(value, bool):
             return value
         if param.kind == "axis" and ints:
@@ -550,6 +605,11 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
         "axes": "None, an integer or a tuple of integers such as (0, 1)",
         "shape": "a tuple of integers such as (3, -1)",
         "perm": "a tuple of integers such as (1, 0)",
+        "count": "a positive integer such as 3",
+        "index": "None or an integer such as -100",
+        "fraction": "a number from 0 to 1 such as 0.1",
+        "numbers": "a tuple of numbers such as (1.0, 2.0, 0.5)",
+        "enum": " or ".join(f'"{c}"' for c in param.choices),
     }[param.kind]
     raise ProgramError(
         "bad_arguments", f"{op.name}'s {param.name} must be {expected}, written out in the program",

@@ -42,11 +42,13 @@ async function request(path, options = {}, reading = {}) {
 }
 
 /** POST /graph/backward: the graph, values, gradients and the step timeline. */
-export function runBackward({ expression, inputs, grad_output: gradOutput = null }) {
+export function runBackward({ expression, inputs, grad_output: gradOutput = null, expand = null }) {
+  // `expand`: the composites to open into their primitives (null, "all" or a list of op names).
+  const body = expand ? { expression, inputs, grad_output: gradOutput, expand } : { expression, inputs, grad_output: gradOutput };
   return request('/graph/backward', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ expression, inputs, grad_output: gradOutput }),
+    body: JSON.stringify(body),
   });
 }
 

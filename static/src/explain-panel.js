@@ -3,6 +3,7 @@
  * plain-text statement beside it for screen readers (KaTeX's MathML is there too).
  */
 import katex from 'katex';
+import { appendHeatmaps } from './explain-heatmaps.js';
 
 export function createExplainPanel(root) {
   function show(explanation, heading) {
@@ -25,6 +26,7 @@ export function createExplainPanel(root) {
       }
       root.append(math);
     }
+    appendHeatmaps(root, explanation.heatmaps);
     if (explanation.notes.length) {
       const notes = document.createElement('ul');
       notes.className = 'notes';

@@ -7,21 +7,30 @@
  * backward: ∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4, plus the running sum where a node collects
  *           several contributions and a note where a broadcast is undone.
  */
-import { elementCount, flatten, formatNumber, formatShape, isScalar, isSummary } from './tensor.js';
+import { elementCount, flatten, formatNumber, formatShape, isScalar, isSummary, stats } from './tensor.js';
+import { broadcastEdges } from './broadcast.js';
+import { combine, vjpRule } from './vjp-math.js';
 
-/** Tensors up to this many elements (at most 2-D, at most 6 columns) are written out as matrices. */
-export const MAX_MATRIX_ELEMENTS = 16;
+/** Tensors up to about 6×6 (at most 2-D) are written out as matrices; larger ones as heatmaps. */
+export const MAX_MATRIX_ELEMENTS = 36;
 const MAX_MATRIX_COLUMNS = 6;
+const MAX_MATRIX_ROWS = 6;
 
 /** Small enough to write out element by element without the line running off the panel. */
 export function isWritable(shape) {
-  return shape.length <= 2 && elementCount(shape) <= MAX_MATRIX_ELEMENTS && (shape.at(-1) ?? 1) <= MAX_MATRIX_COLUMNS;
+  return shape.length <= 2 && elementCount(shape) <= MAX_MATRIX_ELEMENTS && (shape.at(-1) ?? 1) <= MAX_MATRIX_COLUMNS
+    && (shape.length < 2 || shape[0] <= MAX_MATRIX_ROWS);
+}
+
+/** A value that can be written out: a number, or a small tensor sent in full. */
+function isShown(value, shape) {
+  return isScalar(value) || (Array.isArray(value) && isWritable(shape));
 }
 
 const FUNCTION_NAMES = new Set([
   'exp', 'log', 'sqrt', 'abs', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sum', 'mean', 'max', 'min',
   'softmax', 'log_softmax', 'mse', 'softmax_cross_entropy', 'linear', 'transpose', 'reshape',
-  'maximum', 'minimum',
+  'maximum', 'minimum', 'onehot', 'detach',
 ]);
 
 // ---------------------------------------------------------------- labels as TeX
@@ -186,13 +195,16 @@ export function explainForward(response, step) {
     textParts.push(textValue(node.value, node.shape));
   }
   const lines = [{ tex: texParts.join(' = '), text: textParts.join(' = ') }];
+  const notes = broadcastEdges(response)
+    .filter((edge) => edge.target === node.id)
+    .map((edge) => `${edge.text}: broadcast over ${edge.axes.length === 1 ? 'axis' : 'axes'} ${edge.axes.join(', ')}`);
   if (!isScalar(node.value)) {
     lines.push({
       tex: `${texLabel(node.name ?? node.label)} \\in \\mathbb{R}^{${node.shape.join('\\times ')}}`,
       text: `shape ${formatShape(node.shape)}`,
     });
   }
-  return { kind: 'forward', node: node.id, lines, notes: [] };
+  return { kind: 'forward', node: node.id, lines, notes };
 }
 
 // ---------------------------------------------------------------- backward
@@ -243,35 +255,125 @@ export function explainBackward(response, step, stepIndex) {
   const lhs = several
     ? { tex: `${total.tex}\\Big|_{\\text{via } ${viaTex}}`, text: `${total.text} via ${operandText(consumer.label)}${sameConsumerTwice ? `, operand ${step.slot + 1}` : ''}` }
     : total;
-  const op = elementwise && !(isScalar(step.upstream) && isScalar(step.local.value)) ? '\\odot' : '\\cdot';
-  const opText = op === '\\odot' ? '⊙' : '·';
-  const wrap = (tex) => (note ? `\\textstyle\\sum_{\\text{${note.replace(/^summed over /, '').replace(/ to undo the broadcast$/, '')}}}\\!\\left(${tex}\\right)` : tex);
-  const texParts = [lhs.tex];
-  const textParts = [lhs.text];
+  const axes = note ? note.replace(/^summed over /, '').replace(/ to undo the broadcast$/, '') : '';
+  const wrap = (tex) => (note ? `\\textstyle\\sum_{\\text{${axes}}}\\!\\left(${tex}\\right)` : tex);
+  const wrapText = (text) => (note ? `Σ over ${axes} of (${text})` : text);
+
+  // The factors of this step, each with its value: ∂L/∂out, and the local derivative or the
+  // operands the vjp reads.
+  const upstreamTerm = { tex: upstream.tex, text: upstream.text, value: step.upstream, shape: upstreamShape };
+  const contribution = { tex: lhs.tex, text: lhs.text, value: step.contribution, shape: inputShape };
+  let symbolic;
+  let terms;
+  let product = null;
+  let beforeSum = null;
   if (elementwise) {
-    texParts.push(wrap(`${upstream.tex} ${op} ${local.tex}`));
-    textParts.push(`${upstream.text} ${opText} ${local.text}`);
-    texParts.push(wrap(`${texValue(step.upstream, upstreamShape)} ${op} ${texValue(step.local.value, shapeOf(step.local.value, upstreamShape), { parenthesizeNegative: true })}`));
-    textParts.push(`${textValue(step.upstream, upstreamShape)} ${opText} ${parenthesizedText(step.local.value, shapeOf(step.local.value, upstreamShape))}`);
+    const scalarProduct = isScalar(step.upstream) && isScalar(step.local.value);
+    const op = scalarProduct ? ['\\cdot', '·'] : ['\\odot', '⊙'];
+    const localTerm = { tex: local.tex, text: local.text, value: step.local.value, shape: shapeOf(step.local.value, upstreamShape) };
+    symbolic = { tex: `${upstream.tex} ${op[0]} ${local.tex}`, text: `${upstream.text} ${op[1]} ${local.text}` };
+    terms = [upstreamTerm, localTerm];
+    product = (show) => ({
+      tex: `${show(upstreamTerm).tex} ${op[0]} ${show(localTerm, true).tex}`,
+      text: `${show(upstreamTerm).text} ${op[1]} ${show(localTerm, true).text}`,
+    });
+    if (note && Array.isArray(step.upstream)) {
+      beforeSum = step.local.value === 1 ? step.upstream : combine(step.upstream, step.local.value, (x, y) => x * y);
+    }
   } else {
-    // Not elementwise (matmul, reductions, losses): the rule is a vector-Jacobian product.
-    texParts.push(`\\operatorname{vjp}_{${operandTex(consumer.label)}}\\!\\left(${upstream.tex}\\right)`);
-    textParts.push(`vjp of ${operandText(consumer.label)} applied to ${upstream.text}`);
+    const operands = consumer.inputs.map((id) => termOf(response.nodes[id]));
+    const rule = vjpRule(consumer, step.slot, upstreamTerm, operands, termOf(consumer));
+    if (rule) {
+      symbolic = { tex: rule.tex, text: rule.text };
+      terms = rule.terms;
+      product = rule.product ?? null;
+    } else {
+      // No rule of ours: the op table's own formula, with the numbers it reads.
+      const formula = (step.local?.formula ?? '').replace(/^[^=]*=\s*/, '');
+      symbolic = { tex: `\\text{${escapeTex(formula)}}`, text: formula };
+      terms = [upstreamTerm];
+    }
+    if (note && consumer.op === 'linear' && step.slot === 2) beforeSum = step.upstream;
   }
-  texParts.push(texValue(step.contribution, inputShape));
-  textParts.push(textValue(step.contribution, inputShape));
-  const lines = [{ tex: texParts.join(' = '), text: textParts.join(' = ') }];
+
+  const texParts = [lhs.tex, wrap(symbolic.tex)];
+  const textParts = [lhs.text, wrapText(symbolic.text)];
+  const lines = [];
+  const heatmaps = [];
+  const small = [...terms, contribution].every((term) => isShown(term.value, term.shape));
+  if (small) {
+    const numbers = [];
+    if (product) {
+      const numeric = product(show);
+      numbers.push({ tex: wrap(numeric.tex), text: wrapText(numeric.text) });
+    }
+    numbers.push(show(contribution));
+    if ([...terms, contribution].every((term) => isScalar(term.value))) {
+      lines.push({ tex: [...texParts, ...numbers.map((n) => n.tex)].join(' = '), text: [...textParts, ...numbers.map((n) => n.text)].join(' = ') });
+    } else {
+      // Matrices side by side run off the panel: the formula, then each "= ..." on a line of its own.
+      lines.push({ tex: texParts.join(' = '), text: textParts.join(' = ') });
+      for (const part of numbers) lines.push({ tex: `= ${part.tex}`, text: `= ${part.text}` });
+    }
+    if (!product) {
+      // The formula is not a plain product: its factors' values, one by one.
+      const where = terms.filter((term) => !isScalar(term.value) || term !== upstreamTerm || terms.length === 1);
+      lines.push({
+        tex: `\\text{with } ${where.map((term) => `${term.tex} = ${show(term).tex}`).join(',\\quad ')}`,
+        text: `with ${where.map((term) => `${term.text} = ${show(term).text}`).join(', ')}`,
+      });
+    }
+  } else {
+    lines.push({ tex: texParts.join(' = '), text: textParts.join(' = ') });
+    // Too large to write out: the shapes that meet, a summary of the result, a heatmap of each.
+    // Two short lines (they sit beside the heatmaps): the shapes that meet, the result's range.
+    const shapes = `${terms.map((term) => shapeText(term)).join(elementwise ? ' ⊙ ' : ', ')} → ${formatShape(inputShape)}`;
+    const range = rangeText(contribution);
+    lines.push({ tex: `\\text{${escapeTex(shapes)}}`, text: shapes });
+    lines.push({ tex: `\\text{${escapeTex(range)}}`, text: range });
+    for (const term of [...terms, contribution]) {
+      if (Array.isArray(term.value)) heatmaps.push({ label: term.text, value: term.value, shape: term.shape });
+    }
+  }
+
+  if (note) {
+    // Broadcasting undone: the numbers before and after the sum over the broadcast axes.
+    const before = beforeSum === null ? null : { value: beforeSum, shape: upstreamShape, tex: '', text: '' };
+    if (small && product) {
+      // The product line above already reads Σ(before) = after, with the numbers.
+    } else if (before && isShown(before.value, before.shape) && isShown(step.contribution, inputShape)) {
+      lines.push({
+        tex: `\\textstyle\\sum_{\\text{${axes}}} ${show(before).tex} = ${show(contribution).tex}`,
+        text: `Σ over ${axes}: ${show(before).text} → ${show(contribution).text}`,
+      });
+    } else {
+      const from = formatShape(upstreamShape);
+      lines.push({
+        tex: `\\text{${escapeTex(`summed over ${axes}: ${from} → ${formatShape(inputShape)}`)}}`,
+        text: `summed over ${axes}: ${from} → ${formatShape(inputShape)}`,
+      });
+      if (before && Array.isArray(before.value) && before.value !== step.upstream) heatmaps.push({ label: `before the sum over ${axes}`, value: before.value, shape: upstreamShape });
+    }
+  }
 
   if (several && position > 0) {
     // The running sum: everything received so far on this node.
     const received = ledger.slice(0, position + 1);
-    const sumTex = received.map((row, i) => texValue(row.contribution, inputShape, { parenthesizeNegative: i > 0 })).join(' + ');
-    const sumText = received.map((row, i) => (i > 0 ? parenthesizedText(row.contribution, inputShape) : textValue(row.contribution, inputShape))).join(' + ');
     const partialSum = position + 1 < ledger.length;
-    lines.push({
-      tex: `${total.tex} ${partialSum ? '\\mathrel{\\overset{\\text{so far}}{=}}' : '='} ${sumTex} = ${texValue(step.accumulated, inputShape)}`,
-      text: `${total.text} ${partialSum ? '(so far)' : ''}= ${sumText} = ${textValue(step.accumulated, inputShape)}`.replace(' (so far)=', ' (so far) ='),
-    });
+    const equals = partialSum ? '\\mathrel{\\overset{\\text{so far}}{=}}' : '=';
+    const accumulated = { value: step.accumulated, shape: inputShape, tex: total.tex, text: total.text };
+    if (received.every((row) => isShown(row.contribution, inputShape)) && isShown(step.accumulated, inputShape)) {
+      const sumTex = received.map((row, i) => texValue(row.contribution, inputShape, { parenthesizeNegative: i > 0 })).join(' + ');
+      const sumText = received.map((row, i) => (i > 0 ? parenthesizedText(row.contribution, inputShape) : textValue(row.contribution, inputShape))).join(' + ');
+      lines.push({
+        tex: `${total.tex} ${equals} ${sumTex} = ${texValue(step.accumulated, inputShape)}`,
+        text: `${total.text} ${partialSum ? '(so far) ' : ''}= ${sumText} = ${textValue(step.accumulated, inputShape)}`,
+      });
+    } else {
+      const summary = `sum of ${received.length} contributions: ${rangeText(accumulated)}`;
+      lines.push({ tex: `${total.tex} ${equals} \\text{${escapeTex(summary)}}`, text: `${total.text} ${partialSum ? '(so far) ' : ''}= ${summary}` });
+      if (Array.isArray(step.accumulated)) heatmaps.push({ label: `${total.text} accumulated`, value: step.accumulated, shape: inputShape });
+    }
   }
   const notes = [];
   if (step.local?.formula) notes.push(`local derivative: ${step.local.formula}`);
@@ -281,8 +383,33 @@ export function explainBackward(response, step, stepIndex) {
       ? `${input.label} is used ${ledger.length} times: contribution ${position + 1} of ${ledger.length}, more to come`
       : `${input.label} is used ${ledger.length} times: its gradient is the sum of all ${ledger.length} contributions`);
   }
-  return { kind: 'backward', node: consumer.id, input: input.id, lines, notes, ledger, ledgerPosition: position };
+  return { kind: 'backward', node: consumer.id, input: input.id, lines, notes, heatmaps, ledger, ledgerPosition: position };
 }
+
+/** A node as a term of a formula: its label as TeX and text, with its value. */
+function termOf(node) {
+  return { tex: operandTex(node.label), text: operandText(node.label), value: node.value, shape: node.shape };
+}
+
+/** A small term's value, as TeX and text (negative numbers in parentheses where asked). */
+function show(term, parenthesize = false) {
+  const shape = isScalar(term.value) ? [] : term.shape;
+  return {
+    tex: texValue(term.value, shape, { parenthesizeNegative: parenthesize }),
+    text: parenthesize ? parenthesizedText(term.value, shape) : textValue(term.value, shape),
+  };
+}
+
+function shapeText(term) {
+  return isScalar(term.value) ? 'scalar' : formatShape(term.shape);
+}
+
+/** A value too large to write out, in a few numbers: its range and norm. */
+function rangeText(term) {
+  const { min, max, norm } = stats(term.value, term.shape);
+  return `min ${formatNumber(min)}, max ${formatNumber(max)}, norm ${formatNumber(norm)}`;
+}
+
 
 function shapeOf(value, fallbackShape) {
   return isScalar(value) ? [] : fallbackShape;
@@ -314,7 +441,7 @@ function summary(response) {
   const out = response.nodes[response.output];
   const grads = response.nodes
     .filter((node) => node.op === 'input' && node.grad !== null)
-    .map((node) => `∂${operandText(out.label)}/∂${node.label} = ${isScalar(node.grad) ? formatNumber(node.grad) : `${formatShape(node.shape)} tensor`}`);
+    .map((node) => `∂${operandText(out.label)}/∂${node.label} = ${isScalar(node.grad) ? formatNumber(node.grad) : `${formatShape(node.shape)}, norm ${formatNumber(stats(node.grad, node.shape).norm)}`}`);
   const shown = grads.slice(0, MAX_SUMMARY_GRADS).join(', ');
   const more = grads.length > MAX_SUMMARY_GRADS ? ` and ${grads.length - MAX_SUMMARY_GRADS} more (click an input to inspect it)` : '';
   return `Backward pass complete${grads.length ? `: ${shown}${more}` : ''}.`;

@@ -5,12 +5,15 @@
  */
 import ELK from 'elkjs/lib/elk-api.js';
 import './styles.css';
+import './groups.css'; // composite groups, heatmaps in the explanation, broadcast labels
 import { ApiError, fetchExamples, fetchOps, runBackward } from './api.js';
 import { createEditor } from './editor.js';
 import { createExplainPanel } from './explain-panel.js';
 import { explainView } from './explain.js';
 import { exportJson, exportPng, exportSvg } from './exporter.js';
 import { createInspector } from './inspector.js';
+import { drawBroadcastLabels } from './broadcast.js';
+import { anchoredCamera, createGroupControls, layoutWithGroups, matchPosition, toggledExpand } from './groups.js';
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
@@ -48,6 +51,7 @@ const state = {
   selected: null,
   runId: 0,
   timer: null,
+  expand: null, // the composites opened into their primitives (the request's `expand`)
 };
 
 // Exposed for the browser tests and the benchmark: timings and the current position.
@@ -60,6 +64,7 @@ const probe = {
   get position() { return state.stepper.position; },
   get total() { return state.stepper.total; },
   get response() { return state.response; },
+  get expand() { return state.expand; },
 };
 window.__chainlens = probe;
 
@@ -68,6 +73,7 @@ const inputsEditor = createEditor($('#inputs-editor'), { label: 'Inputs as JSON'
 const gradEditor = createEditor($('#grad-editor'), { label: 'Upstream gradient (grad_output) as JSON, optional', onSubmit: run, onInput: noteEdited });
 const graph = createGraphView($('#graph'), { onSelect: select });
 const explainPanel = createExplainPanel($('#explain'));
+const groupControls = createGroupControls($('#graph'), $('.graph-tools'), { onToggle: toggleGroup });
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
   onJump: (span) => programEditor.focusAt(span.line, span.column),
@@ -182,11 +188,12 @@ function readRequest({ quiet = false } = {}) {
     }
     gradOutput = parsed.value;
   }
-  return { expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput };
+  const body = { expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput };
+  return state.expand ? { ...body, expand: state.expand } : body;
 }
 
 /** Reads the editors, asks the API, and shows the answer (or the error where it belongs). */
-async function run({ position = 0, selected = null } = {}) {
+async function run({ position = 0, selected = null, match = null, keepCamera = false } = {}) {
   const runId = ++state.runId;
   stopPlaying();
   clearErrors();
@@ -206,7 +213,7 @@ async function run({ position = 0, selected = null } = {}) {
     return;
   }
   if (runId !== state.runId) return;
-  await showResponse(response, { position, selected, runId });
+  await showResponse(response, { position, selected, runId, match, keepCamera });
 }
 
 /**
@@ -215,11 +222,14 @@ async function run({ position = 0, selected = null } = {}) {
  * shown keeps its layout and camera (scrubbing a run's steps), and `position` 'keep' keeps the
  * stepper where it is when the timeline has the same length.
  */
-async function showResponse(response, { position = 0, selected = null, runId = state.runId } = {}) {
+async function showResponse(response, {
+  position = 0, selected = null, runId = state.runId, match = null, keepCamera = false,
+} = {}) {
   const reuse = sameStructure(state.response, response);
   if (!reuse) setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
   const layoutStart = performance.now();
-  const layout = reuse ? state.layout : await layoutGraph(elk, response);
+  const layout = reuse ? state.layout
+    : response.groups?.length ? await layoutWithGroups(elk, response) : await layoutGraph(elk, response);
   if (runId !== state.runId) return;
   const timeline = buildTimeline(response);
   // 'keep': stay at the same step of the same timeline (scrubbing); a new graph opens at its end,
@@ -228,15 +238,22 @@ async function showResponse(response, { position = 0, selected = null, runId = s
   const renderStart = performance.now();
   probe.lastLayoutMs = renderStart - layoutStart;
   probe.lastLayoutEngine = layout.engine;
+  const previous = { response: state.response, layout: state.layout, camera: graph.camera() };
   state.response = response;
   state.timeline = timeline;
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
   graph.refresh(response);
-  if (!reuse) graph.fit(false, { readable: true });
+  groupControls.draw(response, layout);
+  drawBroadcastLabels($('#graph'), response, layout);
+  if (!reuse) {
+    const kept = keepCamera && anchoredCamera(previous.response, previous.layout, previous.camera, response, layout);
+    if (kept) graph.camera(kept);
+    else graph.fit(false, { readable: true });
+  }
   trainPanel.afterDraw();
-  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
+  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position: match ? match(response) : position });
   $('#step-slider').max = String(state.timeline.total);
   showStep();
   // Count the frame that paints the drawing too.
@@ -289,6 +306,15 @@ function setStatus(text) {
   status.hidden = !text;
 }
 
+/** Opens (or closes) a composite op, or all of them (op null), and re-asks the API. */
+function toggleGroup(op, open) {
+  state.expand = toggledExpand(state.expand, op, open, groupControls.composites);
+  const previous = state.response;
+  const position = state.stepper.position;
+  // The same step, found again in the new timeline once it is known.
+  return run({ position: 0, selected: null, match: (next) => matchPosition(previous, position, next), keepCamera: true });
+}
+
 // ------------------------------------------------------------------ stepping
 
 function dispatch(action) {
@@ -333,8 +359,10 @@ function showStep() {
   graph.update(view, state.selected);
   if (view.current && state.response.nodes.length > 30) graph.reveal(view.current.phase === 'forward' ? view.current.node : view.current.input);
   explainPanel.show(explainView(state.response, view), stepHeading(view));
-  if (state.selected !== null) inspector.show(state.response, view, state.selected);
-  else inspector.clear();
+  if (state.selected !== null) {
+    inspector.show(state.response, view, state.selected);
+    groupControls.inspect($('#inspector'), state.response.nodes[state.selected]);
+  } else inspector.clear();
   const { position, total, playing, speed } = state.stepper;
   $('#step-slider').value = String(position);
   $('#step-slider').setAttribute('aria-valuetext', `step ${position} of ${total}`);
@@ -362,7 +390,10 @@ function select(nodeId) {
   if (state.view) {
     graph.update(state.view, nodeId);
     if (nodeId === null) inspector.clear();
-    else inspector.show(state.response, state.view, nodeId);
+    else {
+      inspector.show(state.response, state.view, nodeId);
+      groupControls.inspect($('#inspector'), state.response.nodes[nodeId]);
+    }
     check.onStep(state.view);
   }
   writeUrl();
@@ -452,7 +483,10 @@ async function start() {
   bindControls();
   const fromUrl = decodeState(window.location.hash);
   const examplesRequest = fetchExamples().catch(() => [DEFAULT_EXAMPLE]);
-  fetchOps().then((body) => inspector.setOps(body.ops)).catch(() => {});
+  fetchOps().then((body) => {
+    inspector.setOps(body.ops);
+    groupControls.setOps(body.ops);
+  }).catch(() => {});
   if (fromUrl) {
     programEditor.value = fromUrl.expression;
     inputsEditor.value = fromUrl.inputs;

@@ -242,7 +242,15 @@ export function createGraphView(svgElement, { onSelect }) {
       .attr('data-scalar', (node) => String(node.op === 'input' && !Array.isArray(node.value) && typeof node.value !== 'object'));
   }
 
-  return { draw, update, refresh, fit, zoomBy, reveal, setHealth, get layout() { return layout; } };
+
+  /** The camera as a d3 zoom transform ({k, x, y}), read and set (groups.js keeps a card in place). */
+  function camera(transform) {
+    if (transform) svg.call(zoom.transform, d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k));
+    return d3.zoomTransform(svgElement);
+  }
+
+
+  return { draw, update, refresh, fit, zoomBy, reveal, setHealth, camera, get layout() { return layout; } };
 }
 
 function translate(box) {

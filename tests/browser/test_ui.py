@@ -118,8 +118,9 @@ def test_shared_parameter_two_contributions_and_their_sum(page, server_url, scre
     step_to(page, into_a[1] + 1)
     assert grad_shown(page, "a").endswith("(2/2)")
     lines = page.locator("#explain .math")
-    expect(lines).to_have_count(2)
-    expect(lines.nth(1)).to_have_attribute(
+    # The formula, "= upstream ⊙ local" and "= contribution" (matrices, a line each), the running sum.
+    expect(lines).to_have_count(4)
+    expect(lines.nth(3)).to_have_attribute(
         "data-text",
         "∂y/∂a = [[1.5, -2, -6.5], [14, -2, 0], [6.5, 6, 4.125]] + [[0.5, -1, -6], [12, 0, 0], [7, 8, 3.375]]"
         " = [[2, -3, -12.5], [26, -2, 0], [13.5, 14, 7.5]]")

@@ -38,8 +38,9 @@ test('a shared tensor: the second contribution shows the running sum', () => {
   assert.equal(ledger.length, 2);
   const second = explainAt(shared, ledger[1].index + 1);
   assert.match(second.lines[0].text, /^∂y\/∂a via \(x \* a\) = /);
-  assert.equal(second.lines.length, 2);
-  assert.equal(second.lines[1].text,
+  // The formula, "= upstream ⊙ local", "= contribution" (matrices, one per line), then the running sum.
+  assert.equal(second.lines.length, 4);
+  assert.equal(second.lines[3].text,
     '∂y/∂a = [[1.5, -2, -6.5], [14, -2, 0], [6.5, 6, 4.125]] + [[0.5, -1, -6], [12, 0, 0], [7, 8, 3.375]] = [[2, -3, -12.5], [26, -2, 0], [13.5, 14, 7.5]]');
   assert.match(second.notes.join('\n'), /sum of all 2 contributions/);
   const first = explainAt(shared, ledger[0].index + 1);

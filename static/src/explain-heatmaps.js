@@ -1,0 +1,24 @@
+/**
+ * The explanation's heatmaps: a backward step whose tensors are too large to write out as
+ * matrices (explain.js sets `heatmaps`) shows a small heatmap of each factor and of the result,
+ * captioned with its name and shape, beside the one-line summary.
+ */
+import { createHeatmap } from './heatmap.js';
+import { formatShape } from './tensor.js';
+
+export function appendHeatmaps(root, heatmaps) {
+  if (!heatmaps || !heatmaps.length) return;
+  const row = document.createElement('div');
+  row.className = 'explain-heatmaps';
+  for (const { label, value, shape } of heatmaps) {
+    const figure = createHeatmap(value, shape, { label });
+    const caption = document.createElement('figcaption');
+    caption.textContent = `${label} · ${formatShape(shape)}`;
+    figure.prepend(caption);
+    row.append(figure);
+  }
+  // Beside the formula (floated right, after the title), where the panel has room to spare.
+  const title = root.querySelector('.step-title');
+  if (title) title.after(row);
+  else root.append(row);
+}
