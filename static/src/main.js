@@ -14,8 +14,10 @@ import { createInspector } from './inspector.js';
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
-import { buildTimeline, reduce, tickInterval, viewAt } from './stepper.js';
+import { backwardStart, buildTimeline, nextTouching, reduce, stepsPerTick, tickInterval, viewAt } from './stepper.js';
 import { decodeState, encodeState } from './urlstate.js';
+import { errorTitle, messageWithoutPlace } from './error-text.js';
+import { withDisplayNames } from './names.js';
 
 /** The tutorial's chain rule: shown when the URL names no program (and if /examples fails). */
 const DEFAULT_EXAMPLE = {
@@ -38,6 +40,7 @@ const elk = new ELK({ workerUrl: new URL('./elk-worker.min.js', import.meta.url)
 const state = {
   examples: [],
   response: null,
+  rawResponse: null,
   timeline: null,
   layout: null,
   view: null,
@@ -57,6 +60,10 @@ const probe = {
   get position() { return state.stepper.position; },
   get total() { return state.stepper.total; },
   get response() { return state.response; },
+  get backwardCount() { return state.timeline ? state.timeline.total - state.timeline.forwardCount : 0; },
+  /** Moves to a position as the slider does (the benchmark times steps from there). */
+  seek(position) { dispatch({ type: 'seek', position }); },
+  lastPaintedAt: null,
 };
 window.__chainlens = probe;
 
@@ -68,6 +75,8 @@ const explainPanel = createExplainPanel($('#explain'));
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
   onJump: (span) => programEditor.focusAt(span.line, span.column),
+  onStep: (index) => dispatch({ type: 'seek', position: index + 1 }),
+  onSelect: (nodeId) => select(nodeId),
 });
 
 function noteEdited() {
@@ -97,9 +106,10 @@ function showError(error) {
   box.replaceChildren();
   const where = error.line ? `Line ${error.line}, column ${error.column ?? 1}` : '';
   const title = document.createElement('strong');
-  title.textContent = error.kind ? error.kind.replace(/_/g, ' ') : 'error';
+  title.textContent = errorTitle(error);
   const message = document.createElement('p');
-  message.textContent = error.message;
+  // The place is said once, by the button below.
+  message.textContent = where ? messageWithoutPlace(error.message) : error.message;
   box.append(title, message);
   if (where) {
     const jump = document.createElement('button');
@@ -122,6 +132,13 @@ function showError(error) {
   }
 }
 
+/** After an error the graph on screen is the last good run's: say so, until a run succeeds. */
+function markStale(stale) {
+  const wrap = $('.graph-wrap');
+  wrap.classList.toggle('stale', stale && Boolean(state.response));
+  $('#stale-note').hidden = !(stale && state.response);
+}
+
 function clearErrors() {
   $('#error-box').hidden = true;
   programEditor.markError(null);
@@ -139,6 +156,7 @@ async function run({ position = 0, selected = null } = {}) {
   if (inputs.error) {
     inputsEditor.markError(inputs.error);
     showError({ ...inputs.error, target: inputsEditor });
+    markStale(true);
     return;
   }
   let gradOutput = null;
@@ -147,6 +165,7 @@ async function run({ position = 0, selected = null } = {}) {
     if (parsed.error) {
       gradEditor.markError(parsed.error);
       showError({ ...parsed.error, target: gradEditor });
+      markStale(true);
       return;
     }
     gradOutput = parsed.value;
@@ -162,9 +181,13 @@ async function run({ position = 0, selected = null } = {}) {
     // Program errors carry line/column; input errors name the input instead.
     if (error.error.line) programEditor.markError(error.error);
     showError(error.error);
+    markStale(true);
     writeUrl();
     return;
   }
+  const rawResponse = response;
+  // One unambiguous short name per node (h₁, h₂ for a reassigned h), shared by every view.
+  response = withDisplayNames(rawResponse);
   if (runId !== state.runId) return;
   setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
   const layoutStart = performance.now();
@@ -174,27 +197,46 @@ async function run({ position = 0, selected = null } = {}) {
   probe.lastLayoutMs = renderStart - layoutStart;
   probe.lastLayoutEngine = layout.engine;
   state.response = response;
+  state.rawResponse = rawResponse;
+  markStale(false);
+  fillNodeNames(response);
   state.timeline = buildTimeline(response);
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
-  graph.fit(false, { readable: true });
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
   $('#step-slider').max = String(state.timeline.total);
-  showStep();
-  // Count the frame that paints the drawing too.
-  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
-  probe.lastRenderMs = performance.now() - renderStart;
+  $('#step-input').max = String(state.timeline.total);
+  graph.fit(false, { readable: true, focus: viewAt(state.timeline, Math.max(1, state.stepper.position)) });
+  showStep({ camera: false });
+  // Count the frame that paints the drawing too: the message posted from requestAnimationFrame
+  // arrives after that frame is presented.
+  probe.lastPaintedAt = await paintedFrame();
+  probe.lastRenderMs = probe.lastPaintedAt - renderStart;
   probe.nodeCount = response.nodes.length;
   probe.runs += 1;
   probe.ready = true;
-  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '');
+  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '', { fade: true });
 }
 
-function setStatus(text) {
+/** Resolves with the time just after the next frame is painted. */
+function paintedFrame() {
+  return new Promise((resolve) => requestAnimationFrame(() => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(performance.now());
+    channel.port2.postMessage(0);
+  }));
+}
+
+
+let statusTimer = null;
+/** The status line under the graph; with `fade`, a note that goes away after a few seconds. */
+function setStatus(text, { fade = false } = {}) {
   const status = $('#graph-status');
+  clearTimeout(statusTimer);
   status.textContent = text;
   status.hidden = !text;
+  if (fade && text) statusTimer = setTimeout(() => { status.hidden = true; }, 6000);
 }
 
 // ------------------------------------------------------------------ stepping
@@ -213,7 +255,7 @@ function dispatch(action) {
 function schedule() {
   clearTimeout(state.timer);
   state.timer = setTimeout(() => {
-    dispatch({ type: 'tick' });
+    dispatch({ type: 'tick', steps: stepsPerTick(state.stepper.speed) });
     if (state.stepper.playing) schedule();
   }, tickInterval(state.stepper.speed));
 }
@@ -232,23 +274,26 @@ function stepHeading(view) {
   }
   const backwardIndex = view.position - timeline.forwardCount;
   const input = state.response.nodes[view.current.input];
-  return `Backward pass · step ${backwardIndex} of ${timeline.total - timeline.forwardCount}: gradient into ${input.label}`;
+  const done = view.phase === 'done' ? ' · done' : '';
+  return `Backward pass · step ${backwardIndex} of ${timeline.total - timeline.forwardCount}: gradient into ${input.label}${done}`;
 }
 
-function showStep() {
+function showStep({ camera = true } = {}) {
   const view = viewAt(state.timeline, state.stepper.position);
   state.view = view;
   graph.update(view, state.selected);
-  if (view.current && state.response.nodes.length > 30) graph.reveal(view.current.phase === 'forward' ? view.current.node : view.current.input);
+  // The camera keeps both ends of the current edge in view, at every graph size.
+  if (camera && view.current) graph.frameStep(view, !state.stepper.playing || state.stepper.speed <= 1);
   explainPanel.show(explainView(state.response, view), stepHeading(view));
   if (state.selected !== null) inspector.show(state.response, view, state.selected);
   else inspector.clear();
   const { position, total, playing, speed } = state.stepper;
   $('#step-slider').value = String(position);
   $('#step-slider').setAttribute('aria-valuetext', `step ${position} of ${total}`);
+  if (document.activeElement !== $('#step-input')) $('#step-input').value = String(position);
   let phase = 'start';
-  if (view.current) phase = view.current.phase;
-  $('#step-label').textContent = `${position} / ${total} · ${phase}`;
+  if (view.current) phase = view.phase === 'done' ? 'done' : view.current.phase;
+  $('#step-label').textContent = `/ ${total} · ${phase}`;
   $('#step-label').dataset.position = String(position);
   $('#step-label').dataset.phase = view.phase;
   const play = $('#step-play');
@@ -260,12 +305,14 @@ function showStep() {
   $('#step-prev').disabled = position === 0;
   $('#step-next').disabled = position === total;
   $('#step-last').disabled = position === total;
+  $('#step-touching').disabled = state.selected === null;
   document.body.dataset.phase = view.current ? view.current.phase : 'start';
   writeUrl();
 }
 
 function select(nodeId) {
   state.selected = nodeId;
+  $('#step-touching').disabled = nodeId === null;
   if (state.view) {
     graph.update(state.view, nodeId);
     if (nodeId === null) inspector.clear();
@@ -302,11 +349,20 @@ function bindControls() {
   $('#step-next').addEventListener('click', () => dispatch({ type: 'next' }));
   $('#step-last').addEventListener('click', () => dispatch({ type: 'last' }));
   $('#step-slider').addEventListener('input', (event) => dispatch({ type: 'seek', position: Number(event.target.value) }));
+  // Typing a step number: the slider moves several steps a pixel on long timelines.
+  $('#step-input').addEventListener('change', (event) => dispatch({ type: 'seek', position: Number(event.target.value) }));
   $('#step-speed').addEventListener('change', (event) => {
     const wasPlaying = state.stepper.playing;
     dispatch({ type: 'speed', speed: Number(event.target.value) });
     if (wasPlaying) schedule();
   });
+  $('#node-search').addEventListener('submit', (event) => {
+    event.preventDefault();
+    findNode($('#node-search-input').value);
+  });
+  $('#node-search-input').addEventListener('change', (event) => findNode(event.target.value));
+  $('#step-backward-start').addEventListener('click', () => jumpToBackward());
+  $('#step-touching').addEventListener('click', () => jumpToNextTouching());
   $('#fit').addEventListener('click', () => graph.fit());
   $('#zoom-in').addEventListener('click', () => graph.zoomBy(1.25));
   $('#zoom-out').addEventListener('click', () => graph.zoomBy(0.8));
@@ -330,20 +386,73 @@ function bindControls() {
     setTimeout(() => { button.textContent = 'Copy link'; }, 1600);
   });
   $('#export-svg').addEventListener('click', () => state.layout && exportSvg($('#graph'), state.layout));
-  $('#export-png').addEventListener('click', () => state.layout && exportPng($('#graph'), state.layout));
-  $('#export-json').addEventListener('click', () => state.response && exportJson(state.response));
+  $('#export-png').addEventListener('click', async () => {
+    if (!state.layout) return;
+    try {
+      const { scale } = await exportPng($('#graph'), state.layout);
+      if (scale < 2) setStatus(`The graph is large: the PNG is drawn at ${Math.round(scale * 100)}% (the SVG export keeps every detail).`, { fade: true });
+    } catch (error) {
+      setStatus(`No PNG: ${error.message}. The SVG export works at any size.`, { fade: true });
+    }
+  });
+  $('#export-json').addEventListener('click', () => state.rawResponse && exportJson(state.rawResponse));
   document.addEventListener('keydown', onKey);
-  window.addEventListener('resize', () => graph.fit(false, { readable: true }));
+  window.addEventListener('resize', () => state.view && graph.frameStep(state.view, false));
 }
 
 const STEP_KEYS = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last', ' ': 'toggle' };
+const JUMP_KEYS = { b: jumpToBackward, B: jumpToBackward, n: jumpToNextTouching, N: jumpToNextTouching };
+
+/** Selects the node whose display name (or source text) matches, and brings it into view. */
+function findNode(query) {
+  const wanted = query.trim().toLowerCase();
+  if (!wanted || !state.response) return;
+  const { nodes } = state.response;
+  const node = nodes.find((item) => item.label.toLowerCase() === wanted)
+    ?? nodes.find((item) => String(item.sourceLabel).toLowerCase() === wanted)
+    ?? nodes.find((item) => item.label.toLowerCase().includes(wanted) || String(item.sourceLabel).toLowerCase().includes(wanted));
+  if (!node) {
+    setStatus(`No node is named "${query.trim()}".`, { fade: true });
+    return;
+  }
+  select(node.id);
+  graph.frame([node.id]);
+}
+
+function fillNodeNames(response) {
+  const list = $('#node-names');
+  // A datalist of thousands of options costs more than it helps: the first 500 are offered.
+  list.replaceChildren(...response.nodes.slice(0, 500).map((node) => new Option(node.sourceLabel !== node.label ? node.sourceLabel : '', node.label)));
+}
+
+function jumpToBackward() {
+  if (state.timeline) dispatch({ type: 'seek', position: backwardStart(state.timeline) + 1 });
+}
+
+function jumpToNextTouching() {
+  if (!state.timeline || state.selected === null) return;
+  const next = nextTouching(state.timeline, state.stepper.position, state.selected);
+  if (next !== null) dispatch({ type: 'seek', position: next });
+}
 
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  // Typing, sliders and buttons keep their own keys (space presses a focused button).
-  if (target.closest('textarea, input, select, [contenteditable="true"]')) return;
-  if (event.key === ' ' && target.closest('button, summary, a')) return;
+  const target = event.target instanceof Element ? event.target : document.body;
+  if (event.key === 'Escape' && state.selected !== null && !target.closest('textarea')) {
+    event.preventDefault();
+    select(null);
+    return;
+  }
+  // Typing keeps its keys; the slider keeps its arrows. Space plays/pauses everywhere else,
+  // also on a focused button (after clicking Run or Next): Enter still presses buttons.
+  if (target.closest('textarea, input:not([type="range"]), select, [contenteditable="true"]')) return;
+  if (target.closest('input[type="range"]') && event.key !== ' ') return;
+  if (event.key === ' ' && target.closest('summary, a')) return;
+  if (JUMP_KEYS[event.key]) {
+    event.preventDefault();
+    JUMP_KEYS[event.key]();
+    return;
+  }
   const action = STEP_KEYS[event.key];
   if (!action) return;
   event.preventDefault();

@@ -1,19 +1,23 @@
 /**
- * Rendering: the only module that touches the graph's SVG. D3 v7 keyed joins: nodes keyed by
- * id, edges by source-target-slot (so `x * x` draws two edges), one shared transition per
- * update. `draw` places a laid-out graph; `update` shows a stepper view on it (pending nodes,
- * the current node or edge, values and gradients known so far).
+ * Rendering: the only module that touches the graph's SVG. `draw` builds the cards and edges of
+ * a laid-out graph once (D3 keyed joins: nodes by id, edges by source-target-slot, so `x * x`
+ * draws two edges); `update` shows a stepper view by touching only what changed since the last
+ * view (a step costs the same at 5,000 nodes as at 5); the camera (camera.js) keeps both ends of
+ * the current edge in view.
+ *
+ * Hooks for other features: `nodeElement(id)` and `classNode(id, className, on)` add a class or
+ * a badge to a card without knowing how it is drawn.
  */
 import * as d3 from 'd3';
-import { cardText, midpoint } from './layout.js';
+import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, READABLE_SCALE } from './camera.js';
+import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
 import { formatNumber, formatValueShort, isScalar } from './tensor.js';
 
 const DURATION = 260;
 /** Faint gradient labels on every finished edge only while the graph stays readable. */
 const MAX_EDGES_WITH_LABELS = 40;
-/** Below this zoom a card's numbers cannot be read; big graphs open at READABLE_SCALE instead. */
-const MIN_READABLE_SCALE = 0.4;
-const READABLE_SCALE = 0.8;
+/** Past this many nodes nothing animates (transitions of thousands of elements cost frames). */
+const ANIMATED_NODES = 300;
 
 export function createGraphView(svgElement, { onSelect }) {
   const svg = d3.select(svgElement);
@@ -28,42 +32,57 @@ export function createGraphView(svgElement, { onSelect }) {
   }
   const viewport = svg.append('g').attr('class', 'viewport');
   const edgeLayer = viewport.append('g').attr('class', 'edges');
+  const aliasLayer = viewport.append('g').attr('class', 'aliases');
   const labelLayer = viewport.append('g').attr('class', 'edge-labels');
   const nodeLayer = viewport.append('g').attr('class', 'nodes');
 
-  const zoom = d3.zoom().scaleExtent([0.05, 4]).on('zoom', (event) => viewport.attr('transform', event.transform));
+  // The zoom the user chose (wheel, buttons, opening view): the camera never zooms in past it.
+  let userScale = READABLE_SCALE;
+  const zoom = d3.zoom().scaleExtent([MIN_SCALE, 4]).on('zoom', (event) => {
+    viewport.attr('transform', event.transform);
+    if (event.sourceEvent) userScale = event.transform.k;
+    svgElement.dataset.scale = String(event.transform.k);
+  });
   svg.call(zoom).on('dblclick.zoom', null);
 
   let response = null;
   let layout = null;
   let positions = new Map();
+  let nodeElements = [];
+  let edgeElements = new Map();
+  // What each element shows now, so an update writes only the differences.
+  let shownNode = [];
+  let shownEdge = new Map();
+  let tabStop = null;
+  let aliasByKey = new Map();
+  let litAliases = [];
 
   function draw(nextResponse, nextLayout) {
     response = nextResponse;
     layout = nextLayout;
     positions = new Map(layout.nodes.map((box) => [box.id, box]));
-    const transition = svg.transition().duration(DURATION);
     const outputId = response.output;
+    const animate = response.nodes.length <= ANIMATED_NODES;
+    const transition = svg.transition().duration(animate ? DURATION : 0);
 
-    edgeLayer.selectAll('path.edge')
+    const edges = edgeLayer.selectAll('path.edge')
       .data(layout.edges, (edge) => edge.key)
       .join(
-        (enter) => enter.append('path').attr('class', 'edge').attr('d', (edge) => edgePath(edge.points)).style('opacity', 0),
+        (enter) => enter.append('path').attr('class', 'edge pending').attr('d', (edge) => edgePath(edge.points)),
         (update) => update,
-        (exit) => exit.transition(transition).style('opacity', 0).remove(),
+        (exit) => exit.remove(),
       )
       .attr('data-key', (edge) => edge.key)
-      .transition(transition)
-      .style('opacity', 1)
-      .attr('d', (edge) => edgePath(edge.points));
+      .attr('class', 'edge pending')
+      .attr('marker-end', 'url(#arrow)');
+    (animate ? edges.transition(transition) : edges).attr('d', (edge) => edgePath(edge.points));
 
     const cards = nodeLayer.selectAll('g.node')
       .data(response.nodes, (node) => node.id)
       .join(
         (enter) => {
           const group = enter.append('g').attr('class', 'node')
-            .attr('transform', (node) => translate(positions.get(node.id)))
-            .style('opacity', 0);
+            .attr('transform', (node) => translate(positions.get(node.id)));
           group.append('rect').attr('class', 'card');
           group.append('rect').attr('class', 'stripe');
           group.append('text').attr('class', 'title').attr('x', 14).attr('y', 20);
@@ -71,24 +90,24 @@ export function createGraphView(svgElement, { onSelect }) {
           group.append('text').attr('class', 'badge').attr('y', 20);
           group.append('text').attr('class', 'shape').attr('x', 14).attr('y', 36);
           group.append('text').attr('class', 'key value-key').attr('x', 14).attr('y', 52).text('value');
-          group.append('text').attr('class', 'value').attr('x', 52).attr('y', 52);
+          group.append('text').attr('class', 'value').attr('x', CARD_TEXT.numbersX).attr('y', 52);
           group.append('text').attr('class', 'key grad-key').attr('x', 14).attr('y', 67).text('grad');
-          group.append('text').attr('class', 'grad').attr('x', 52).attr('y', 67);
+          group.append('text').attr('class', 'grad').attr('x', CARD_TEXT.numbersX).attr('y', 67);
           group.append('title');
           return group;
         },
         (update) => update,
-        (exit) => exit.transition(transition).style('opacity', 0).remove(),
+        (exit) => exit.remove(),
       );
     cards
       .attr('data-node', (node) => node.id)
-      .attr('data-label', (node) => node.label)
-      .attr('tabindex', 0)
+      .attr('data-label', (node) => node.sourceLabel ?? node.label)
+      .attr('data-name', (node) => node.label)
+      // One card in the tab order (roving tabindex): Tab reaches the stepper without walking every node.
+      .attr('tabindex', -1)
       .attr('role', 'button')
       .attr('aria-label', (node) => `${node.label}: ${node.op}, ${cardText(node).shape}. Press Enter to inspect.`)
-      .classed('input', (node) => node.op === 'input')
-      .classed('constant', (node) => node.op === 'constant')
-      .classed('output', (node) => node.id === outputId)
+      .attr('class', (node) => nodeClass(node, outputId))
       .on('click', (event, node) => onSelect(node.id))
       .on('keydown', (event, node) => {
         if (event.key === 'Enter') {
@@ -102,60 +121,165 @@ export function createGraphView(svgElement, { onSelect }) {
       const card = d3.select(this);
       card.select('rect.card').attr('width', box.width).attr('height', box.height).attr('rx', 9);
       card.select('rect.stripe').attr('width', 5).attr('height', box.height).attr('rx', 2.5);
-      card.select('text.title').text(text.title);
-      const badgeWidth = text.badge.length * 6.9 + 10;
-      card.select('rect.badge-bg').attr('x', box.width - badgeWidth - 8).attr('y', 8)
-        .attr('width', badgeWidth).attr('height', 16).attr('rx', 8);
-      card.select('text.badge').attr('x', box.width - 8 - badgeWidth / 2).text(text.badge);
-      card.select('text.shape').text(node.id === outputId ? `${text.shape} · output` : text.shape);
-      card.select('title').text(`${node.label} (${node.op}) — click to inspect`);
+      const badge = badgeWidth(text.badge);
+      card.select('text.title').text(fitText(text.title, titleRoom(box.width, text.badge), CARD_TEXT.titleChar));
+      card.select('rect.badge-bg').attr('x', box.width - badge - 8).attr('y', 8)
+        .attr('width', badge).attr('height', 16).attr('rx', 8);
+      card.select('text.badge').attr('x', box.width - 8 - badge / 2).text(text.badge);
+      card.select('text.shape').text(fitText(node.id === outputId ? `${text.shape} · output` : text.shape, box.width - 22, CARD_TEXT.smallChar));
+      const source = node.sourceLabel && node.sourceLabel !== node.label ? ` = ${node.sourceLabel}` : '';
+      card.select('title').text(`${node.label}${source} (${node.op}) — click to inspect`);
     });
-    cards.transition(transition).style('opacity', 1).attr('transform', (node) => translate(positions.get(node.id)));
+    cards.attr('transform', (node) => translate(positions.get(node.id)));
+
+    drawAliases();
+    nodeElements = [];
+    cards.each(function keep(node) { nodeElements[node.id] = this; });
+    edgeElements = new Map();
+    edges.each(function keep(edge) { edgeElements.set(edge.key, { element: this, edge }); });
+    shownNode = response.nodes.map(() => ({ classes: null, value: null, grad: null, gradRef: undefined, counter: null }));
+    shownEdge = new Map();
+    labelLayer.selectAll('*').remove();
+    tabStop = null;
+    setTabStop(response.nodes.length ? response.nodes[0].id : null);
   }
 
-  /** Shows a stepper view (see stepper.viewAt) and the selected node. */
+  /** Copies of shared inputs beside their far uses (layout.aliasPlan); a click inspects the input. */
+  function drawAliases() {
+    const aliases = aliasLayer.selectAll('g.alias')
+      .data(layout.aliases || [], (alias) => alias.key)
+      .join((enter) => {
+        const group = enter.append('g').attr('class', 'alias');
+        group.append('rect');
+        group.append('text').attr('x', 10).attr('y', 18);
+        group.append('title');
+        return group;
+      })
+      .attr('transform', (alias) => translate(alias))
+      .attr('data-key', (alias) => alias.key)
+      .attr('data-alias-of', (alias) => alias.source)
+      .on('click', (event, alias) => onSelect(alias.source));
+    aliases.select('rect').attr('width', (alias) => alias.width).attr('height', (alias) => alias.height).attr('rx', 14);
+    aliases.select('text').text((alias) => `↪ ${response.nodes[alias.source].label}`);
+    aliases.select('title').text((alias) => `${response.nodes[alias.source].label}, shared: drawn again here instead of an edge across the graph. Click to inspect it.`);
+    aliasByKey = new Map();
+    aliases.each(function keep(alias) { aliasByKey.set(alias.key, { element: this, box: alias }); });
+    litAliases = [];
+  }
+
+  /** The boxes a step connects: a forward step's node and its operands, a backward step's two ends (an alias stands for its input). */
+  function stepBoxes(view) {
+    if (!view || !view.current || !response) return [];
+    const { current } = view;
+    const endOf = (source, target, slot) => aliasByKey.get(`${source}-${target}-${slot}`)?.box ?? positions.get(source);
+    if (current.phase === 'forward') {
+      const node = response.nodes[current.node];
+      return [positions.get(current.node), ...node.inputs.map((source, slot) => endOf(source, current.node, slot))];
+    }
+    return [endOf(current.input, current.node, current.slot), positions.get(current.node)];
+  }
+
+  function lightAliases(view) {
+    for (const element of litAliases) element.setAttribute('class', 'alias');
+    litAliases = [];
+    if (!view.current || !aliasByKey.size) return;
+    const { current } = view;
+    const keys = current.phase === 'backward'
+      ? [`${current.input}-${current.node}-${current.slot}`]
+      : response.nodes[current.node].inputs.map((source, slot) => `${source}-${current.node}-${slot}`);
+    for (const key of keys) {
+      const alias = aliasByKey.get(key);
+      if (!alias) continue;
+      alias.element.setAttribute('class', `alias ${current.phase === 'backward' ? 'grad-target' : 'feeding'}`);
+      litAliases.push(alias.element);
+    }
+  }
+
+  function setTabStop(id) {
+    if (tabStop === id) return;
+    if (tabStop !== null && nodeElements[tabStop]) nodeElements[tabStop].setAttribute('tabindex', '-1');
+    tabStop = id;
+    if (id !== null && nodeElements[id]) nodeElements[id].setAttribute('tabindex', '0');
+  }
+
+  /** Shows a stepper view (see stepper.viewAt) and the selected node: writes only what changed. */
   function update(view, selected) {
     if (!response) return;
     const { nodes } = response;
-    nodeLayer.selectAll('g.node')
-      .classed('pending', (node) => !view.computed[node.id])
-      .classed('current', (node) => view.current && view.current.phase === 'forward' && view.current.node === node.id)
-      .classed('grad-source', (node) => view.current && view.current.phase === 'backward' && view.current.node === node.id)
-      .classed('grad-target', (node) => view.current && view.current.phase === 'backward' && view.current.input === node.id)
-      .classed('selected', (node) => node.id === selected)
-      .classed('has-grad', (node) => view.grads[node.id] !== undefined)
-      .each(function showNumbers(node) {
-        const card = d3.select(this);
-        card.select('text.value').text(view.computed[node.id] ? formatValueShort(node.value, node.shape) : '…');
-        const grad = view.grads[node.id];
-        const expected = view.expected[node.id];
-        // Several contributions: show how many have arrived, so the sum is visibly a sum.
-        const counter = expected > 1 ? `  (${view.received[node.id]}/${expected})` : '';
-        card.select('text.grad')
-          .text(grad === undefined ? '—' : `${formatValueShort(grad, node.shape)}${counter}`)
-          .attr('data-grad', grad !== undefined && isScalar(grad) ? formatNumber(grad) : null);
-      });
-
-    const labelled = new Set();
-    if (view.currentEdge) labelled.add(view.currentEdge);
-    if (layout.edges.length <= MAX_EDGES_WITH_LABELS) for (const key of view.edgesDone) labelled.add(key);
-    const contributionOf = new Map();
-    for (let index = 0; index < view.position; index += 1) {
-      const step = response.steps[index];
-      if (step.phase === 'backward') contributionOf.set(`${step.input}-${step.node}-${step.slot}`, step);
+    const outputId = response.output;
+    const current = view.current;
+    const forwardNode = current && current.phase === 'forward' ? current.node : null;
+    const gradSource = current && current.phase === 'backward' ? current.node : null;
+    const gradTarget = current && current.phase === 'backward' ? current.input : null;
+    for (const node of nodes) {
+      const id = node.id;
+      const element = nodeElements[id];
+      if (!element) continue;
+      const shown = shownNode[id];
+      let classes = nodeClass(node, outputId);
+      if (!view.computed[id]) classes += ' pending';
+      if (id === forwardNode) classes += ' current';
+      if (id === gradSource) classes += ' grad-source';
+      if (id === gradTarget) classes += ' grad-target';
+      if (id === selected) classes += ' selected';
+      if (view.grads[id] !== undefined) classes += ' has-grad';
+      if (node.extraClasses) classes += node.extraClasses;
+      if (shown.classes !== classes) {
+        element.setAttribute('class', classes);
+        shown.classes = classes;
+      }
+      const box = positions.get(id);
+      const computed = Boolean(view.computed[id]);
+      if (shown.value !== computed) {
+        shown.value = computed;
+        const text = computed ? formatValueShort(node.value, node.shape) : '…';
+        element.querySelector('text.value').textContent = fitText(text, box.width - CARD_TEXT.numbersX - 8, CARD_TEXT.monoChar);
+      }
+      const grad = view.grads[id];
+      const expected = view.expected[id];
+      // Several contributions: show how many have arrived, so the sum is visibly a sum.
+      const counter = expected > 1 ? `  (${view.received[id]}/${expected})` : '';
+      if (shown.gradRef !== grad || shown.counter !== counter) {
+        shown.gradRef = grad;
+        shown.counter = counter;
+        const gradText = element.querySelector('text.grad');
+        const numbers = grad === undefined ? '—' : formatValueShort(grad, node.shape);
+        gradText.textContent = fitText(numbers, box.width - CARD_TEXT.numbersX - 8 - counter.length * CARD_TEXT.monoChar, CARD_TEXT.monoChar) + counter;
+        if (grad !== undefined && isScalar(grad)) gradText.setAttribute('data-grad', formatNumber(grad));
+        else gradText.removeAttribute('data-grad');
+      }
     }
-    const forwardInto = view.current && view.current.phase === 'forward' ? view.current.node : null;
-    edgeLayer.selectAll('path.edge')
-      .classed('done', (edge) => view.edgesDone.has(edge.key) && edge.key !== view.currentEdge)
-      .classed('current', (edge) => edge.key === view.currentEdge)
-      .classed('feeding', (edge) => edge.target === forwardInto)
-      .classed('pending', (edge) => !view.computed[edge.target])
-      .attr('marker-end', (edge) => {
-        if (edge.key === view.currentEdge) return 'url(#arrow-grad)';
-        return edge.target === forwardInto ? 'url(#arrow-active)' : 'url(#arrow)';
-      });
+    setTabStop(selected ?? (current ? (gradTarget ?? forwardNode) : nodes[0]?.id ?? null));
 
-    const labels = layout.edges.filter((edge) => labelled.has(edge.key) && contributionOf.has(edge.key));
+    for (const [key, { element, edge }] of edgeElements) {
+      let classes = 'edge';
+      if (view.edgesDone.has(key) && key !== view.currentEdge) classes += ' done';
+      if (key === view.currentEdge) classes += ' current';
+      if (edge.target === forwardNode) classes += ' feeding';
+      if (!view.computed[edge.target]) classes += ' pending';
+      if (shownEdge.get(key) === classes) continue;
+      shownEdge.set(key, classes);
+      element.setAttribute('class', classes);
+      let marker = 'url(#arrow)';
+      if (key === view.currentEdge) marker = 'url(#arrow-grad)';
+      else if (edge.target === forwardNode) marker = 'url(#arrow-active)';
+      element.setAttribute('marker-end', marker);
+    }
+    lightAliases(view);
+    drawEdgeLabels(view);
+  }
+
+  function drawEdgeLabels(view) {
+    const labelled = [];
+    if (view.currentEdge) labelled.push(view.currentEdge);
+    if (layout.edges.length <= MAX_EDGES_WITH_LABELS) for (const key of view.edgesDone) if (key !== view.currentEdge) labelled.push(key);
+    const contributionOf = new Map();
+    for (const key of labelled) {
+      const contributions = view.contributions.get(Number(key.split('-')[0])) || [];
+      for (const { step } of contributions) if (`${step.input}-${step.node}-${step.slot}` === key) contributionOf.set(key, step);
+    }
+    const labels = labelled.filter((key) => contributionOf.has(key)).map((key) => edgeElements.get(key).edge);
+    const boxes = layout.aliases?.length ? [...layout.nodes, ...layout.aliases] : layout.nodes;
     labelLayer.selectAll('g.edge-label')
       .data(labels, (edge) => edge.key)
       .join((enter) => {
@@ -168,58 +292,107 @@ export function createGraphView(svgElement, { onSelect }) {
       .classed('current', (edge) => edge.key === view.currentEdge)
       .each(function placeLabel(edge) {
         const step = contributionOf.get(edge.key);
-        const [x, y] = midpoint(edge.points);
-        const text = `∇ ${formatValueShort(step.contribution, nodes[edge.source].shape)}`;
+        const text = `∇ ${formatValueShort(step.contribution, response.nodes[edge.source].shape, 2)}`;
+        const width = text.length * CARD_TEXT.labelChar + 14;
+        // On the edge, but off every card (the edge's midpoint can sit on a neighbour).
+        const [x, y] = labelSpot(edge.points, { width, height: 20 }, boxes);
         const group = d3.select(this).attr('transform', `translate(${x},${y})`);
         group.select('text').text(text).attr('text-anchor', 'middle').attr('dy', '0.35em');
-        const width = text.length * 7 + 12;
         group.select('rect').attr('x', -width / 2).attr('y', -10).attr('width', width).attr('height', 20).attr('rx', 10);
       });
-    labelLayer.raise();
+  }
+
+  function viewSize() {
+    const { width, height } = svgElement.getBoundingClientRect();
+    return { width, height };
+  }
+
+  function apply(transform, animate) {
+    const next = d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k);
+    const current = d3.zoomTransform(svgElement);
+    if (current.k === next.k && current.x === next.x && current.y === next.y) return;
+    const smooth = animate && response && response.nodes.length <= ANIMATED_NODES;
+    (smooth ? svg.transition().duration(DURATION) : svg.interrupt()).call(zoom.transform, next);
   }
 
   /**
-   * Scales and centres the whole graph in the view. With `readable`, a graph that would shrink
-   * past legibility is shown at a readable zoom from its inputs (left edge) instead; stepping
-   * then pans along (see reveal) and the fit button still shows everything.
+   * Fits the whole graph. With `readable`, a graph that cannot be read whole opens at a
+   * readable zoom around `focus` (node ids: the current step's ends) instead.
    */
-  function fit(animate = true, { readable = false } = {}) {
+  function fit(animate = true, { readable = false, focus = null } = {}) {
     if (!layout) return;
-    const { width, height } = svgElement.getBoundingClientRect();
-    if (!width || !height) return;
-    const margin = 24;
-    const scale = Math.min(1.4, (width - 2 * margin) / layout.width, (height - 2 * margin) / layout.height);
-    let transform = d3.zoomIdentity
-      .translate((width - layout.width * scale) / 2, (height - layout.height * scale) / 2)
-      .scale(scale);
-    if (readable && scale < MIN_READABLE_SCALE) {
-      const first = layout.nodes[0];
-      const centreY = first ? first.y + first.height / 2 : layout.height / 2;
-      transform = d3.zoomIdentity
-        .translate(margin, height / 2 - centreY * READABLE_SCALE)
-        .scale(READABLE_SCALE);
+    const view = viewSize();
+    if (!view.width || !view.height) return;
+    const graphBox = { x: 0, y: 0, width: layout.width, height: layout.height };
+    let transform;
+    if (readable) {
+      const focusBoxes = stepBoxes(focus).filter(Boolean);
+      transform = openingTransform(graphBox, focusBoxes.length ? focusBoxes : layout.nodes.slice(0, 1), view);
+    } else {
+      transform = centreOn(graphBox, view, Math.max(MIN_SCALE, Math.min(MAX_SCALE, fitScale(graphBox, view))));
     }
-    (animate ? svg.transition().duration(DURATION) : svg).call(zoom.transform, transform);
+    userScale = Math.max(READABLE_SCALE, transform.k);
+    apply(transform, animate);
   }
 
   function zoomBy(factor) {
+    userScale = d3.zoomTransform(svgElement).k * factor;
     svg.transition().duration(DURATION).call(zoom.scaleBy, factor);
   }
 
-  /** Pans so a node is visible, keeping the zoom (used when stepping through big graphs). */
-  function reveal(nodeId) {
-    const box = positions.get(nodeId);
-    if (!box) return;
-    const { width, height } = svgElement.getBoundingClientRect();
-    const transform = d3.zoomTransform(svgElement);
-    const [x0, y0] = transform.apply([box.x, box.y]);
-    const [x1, y1] = transform.apply([box.x + box.width, box.y + box.height]);
-    if (x0 >= 0 && y0 >= 0 && x1 <= width && y1 <= height) return;
-    svg.transition().duration(DURATION)
-      .call(zoom.translateTo, box.x + box.width / 2, box.y + box.height / 2);
+  /** Moves the camera so both ends of the view's current step are in view. */
+  function frameStep(view, animate = true) {
+    frameBoxesNow(stepBoxes(view).filter(Boolean), animate);
   }
 
-  return { draw, update, fit, zoomBy, reveal, get layout() { return layout; } };
+  /** Moves the camera so every given node is in view. */
+  function frame(nodeIds, animate = true) {
+    if (!layout) return;
+    frameBoxesNow(nodeIds.map((id) => positions.get(id)).filter(Boolean), animate);
+  }
+
+  function frameBoxesNow(boxes, animate) {
+    if (!layout || !boxes.length) return;
+    const view = viewSize();
+    const current = d3.zoomTransform(svgElement);
+    const next = frameBoxes(boxes, view, { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale });
+    apply(next, animate);
+  }
+
+  /** Kept for callers that show one node. */
+  function reveal(nodeId) {
+    frame([nodeId]);
+  }
+
+  function nodeElement(id) {
+    return nodeElements[id] ?? null;
+  }
+
+  /** Adds or removes a class on a card; it survives stepping (kept in the card's class list). */
+  function classNode(id, className, on = true) {
+    const node = response?.nodes[id];
+    if (!node) return;
+    const extras = new Set((node.extraClasses || '').split(' ').filter(Boolean));
+    if (on) extras.add(className);
+    else extras.delete(className);
+    node.extraClasses = extras.size ? ` ${[...extras].join(' ')}` : '';
+    nodeElements[id]?.classList.toggle(className, on);
+    if (shownNode[id]) shownNode[id].classes = null;
+  }
+
+  return {
+    draw, update, fit, zoomBy, reveal, frame, frameStep, stepBoxes, nodeElement, classNode,
+    get layout() { return layout; },
+    get boxes() { return positions; },
+  };
+}
+
+function nodeClass(node, outputId) {
+  let classes = 'node';
+  if (node.op === 'input') classes += ' input';
+  if (node.op === 'constant') classes += ' constant';
+  if (node.id === outputId) classes += ' output';
+  return classes;
 }
 
 function translate(box) {

@@ -1,0 +1,146 @@
+// Pure logic behind issue 15: display names, camera framing, label placement, text fitting,
+// PNG scaling, error titles, shortened sums, float noise, long-timeline navigation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { displayNames, subscript, withDisplayNames } from '../../static/src/names.js';
+import { centreOn, frameBoxes, isInView, openingTransform, READABLE_SCALE, unionBox } from '../../static/src/camera.js';
+import { fitText, labelSpot, pointAlong } from '../../static/src/layout.js';
+import { errorTitle, messageWithoutPlace } from '../../static/src/error-text.js';
+import { shortSum, texLabel } from '../../static/src/explain.js';
+import { formatNumber } from '../../static/src/tensor.js';
+import { backwardStart, buildTimeline, nextTouching, stepsPerTick, tickInterval } from '../../static/src/stepper.js';
+
+const fixture = (name) => JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url)));
+
+// The recurrence example's nodes, as the API sends them (ids are creation order).
+const recurrence = [
+  { id: 0, op: 'input', name: 'h0', label: 'h0', inputs: [] },
+  { id: 1, op: 'input', name: 'w', label: 'w', inputs: [] },
+  { id: 2, op: 'mul', name: null, label: 'h0 * w', inputs: [0, 1] },
+  { id: 3, op: 'input', name: 'b', label: 'b', inputs: [] },
+  { id: 4, op: 'add', name: null, label: 'h0 * w + b', inputs: [2, 3] },
+  { id: 5, op: 'tanh', name: 'h', label: 'h', inputs: [4] },
+  { id: 6, op: 'mul', name: null, label: 'h * w', inputs: [5, 1] },
+  { id: 7, op: 'add', name: null, label: 'h * w + b', inputs: [6, 3] },
+  { id: 8, op: 'tanh', name: 'h', label: 'h', inputs: [7] },
+  { id: 9, op: 'mul', name: null, label: 'h * w', inputs: [8, 1] },
+  { id: 10, op: 'add', name: null, label: 'h * w + b', inputs: [9, 3] },
+  { id: 11, op: 'tanh', name: 'h', label: 'h', inputs: [10] },
+];
+
+test('reassigned names get one subscript per assignment, and the text that uses them follows', () => {
+  const names = displayNames(recurrence).map((name) => name.short);
+  assert.deepEqual(names, ['h0', 'w', 'h0 * w', 'b', 'h0 * w + b', 'h₁', 'h₁ * w', 'h₁ * w + b', 'h₂', 'h₂ * w', 'h₂ * w + b', 'h₃']);
+  assert.equal(subscript(120), '₁₂₀');
+});
+
+test('an input reassigned later reads h₀; names used once stay as they are', () => {
+  const nodes = [
+    { id: 0, op: 'input', name: 'h', label: 'h', inputs: [] },
+    { id: 1, op: 'tanh', name: 'h', label: 'h', inputs: [0] },
+    { id: 2, op: 'input', name: 'z', label: 'z', inputs: [] },
+    { id: 3, op: 'mul', name: 'f', label: 'f', inputs: [1, 2] },
+  ];
+  assert.deepEqual(displayNames(nodes).map((name) => name.short), ['h₀', 'h₁', 'z', 'f']);
+});
+
+test('a label the server shortened with … is never used as a name: op and counter instead', () => {
+  const nodes = [
+    { id: 0, op: 'input', name: 'p', label: 'p', inputs: [] },
+    { id: 1, op: 'log', name: null, label: 'log(p)', inputs: [0] },
+    { id: 2, op: 'sum', name: null, label: 'sum(onehot * log(p), ax…', inputs: [1] },
+    { id: 3, op: 'mean', name: 'loss', label: 'loss', inputs: [2] },
+  ];
+  const names = displayNames(nodes);
+  assert.deepEqual(names.map((name) => name.short), ['p', 'log(p)', 'sum₁', 'loss']);
+  assert.equal(names[2].full, 'sum(onehot * log(p), ax…');
+  const display = withDisplayNames({ nodes, output: 3, steps: [] });
+  assert.equal(display.nodes[2].label, 'sum₁');
+  assert.equal(display.nodes[2].sourceLabel, 'sum(onehot * log(p), ax…');
+  assert.equal(nodes[2].label, 'sum(onehot * log(p), ax…', 'the response itself is not changed');
+});
+
+test('display names become TeX subscripts in equations', () => {
+  assert.equal(texLabel('h₂'), 'h_{2}');
+  assert.equal(texLabel('h₁ * w'), 'h_{1} \\cdot w');
+  assert.equal(texLabel('sum₁'), '\\operatorname{sum}_{1}');
+});
+
+test('the camera keeps a view that already shows both ends, else centres them readably', () => {
+  const view = { width: 800, height: 500 };
+  const a = { x: 0, y: 0, width: 124, height: 74 };
+  const b = { x: 300, y: 100, width: 124, height: 74 };
+  const current = { k: 1, x: 50, y: 50 };
+  assert.deepEqual(frameBoxes([a, b], view, current), current);
+  const far = { x: 3000, y: 100, width: 124, height: 74 };
+  const moved = frameBoxes([a, far], view, current);
+  assert.ok(isInView(a, view, moved) && isInView(far, view, moved), 'both ends in view');
+  assert.ok(moved.k < 1 && moved.k > 0.2, `zoomed out only as needed: ${moved.k}`);
+  const near = frameBoxes([b], view, { k: 1, x: -2000, y: 0 });
+  assert.equal(near.k, 1);
+  assert.ok(isInView(b, view, near));
+  assert.deepEqual(centreOn({ x: 0, y: 0, width: 100, height: 100 }, view, 1), { k: 1, x: 350, y: 200 });
+  assert.deepEqual(unionBox([a, b]), { x: 0, y: 0, width: 424, height: 174 });
+});
+
+test('a graph that fits readably opens whole; one that does not opens at a readable zoom on its first step', () => {
+  const view = { width: 800, height: 500 };
+  const small = openingTransform({ x: 0, y: 0, width: 500, height: 300 }, [], view);
+  assert.ok(small.k >= READABLE_SCALE);
+  const first = [{ x: 20, y: 20, width: 124, height: 74 }, { x: 244, y: 20, width: 124, height: 74 }];
+  const big = openingTransform({ x: 0, y: 0, width: 40000, height: 3000 }, first, view);
+  assert.equal(big.k, READABLE_SCALE);
+  for (const box of first) assert.ok(isInView(box, view, big));
+});
+
+test('edge labels move along the edge off the cards', () => {
+  const points = [[0, 0], [400, 0]];
+  assert.deepEqual(pointAlong(points, 0.25), [100, 0]);
+  const card = { x: 170, y: -30, width: 60, height: 60 };
+  const [x] = labelSpot(points, { width: 40, height: 20 }, [card]);
+  assert.ok(x + 20 <= 170 || x - 20 >= 230, `label at ${x} clear of the card`);
+});
+
+test('text is cut to its card with …', () => {
+  assert.equal(fitText('[-0.2552, 0.1234, 0.5, 1]', 100, 7.3), '[-0.2552, 0.…');
+  assert.equal(fitText('0.5', 100, 7.3), '0.5');
+});
+
+test('error titles in plain words, the place said once', () => {
+  assert.equal(errorTitle({ kind: 'invalid_json', message: 'The inputs are not valid JSON: x' }), 'The inputs are not valid JSON');
+  assert.equal(errorTitle({ kind: 'invalid_json', message: 'The upstream gradient is not valid JSON' }), 'The upstream gradient is not valid JSON');
+  assert.equal(errorTitle({ kind: 'unknown_name' }), 'Unknown name');
+  assert.equal(errorTitle({ kind: 'some_new_kind' }), 'Some new kind');
+  assert.equal(messageWithoutPlace('Unexpected token (line 2, column 5)'), 'Unexpected token');
+  assert.equal(messageWithoutPlace('unknown name zz at line 1, column 3'), 'unknown name zz');
+});
+
+test('long running sums are shortened, short ones written out', () => {
+  const terms = Array.from({ length: 40 }, (_, i) => String(i));
+  assert.equal(shortSum(terms, (n) => `… ${n} more terms …`), '0 + 1 + 2 + … 35 more terms … + 38 + 39');
+  assert.equal(shortSum(['1', '2', '3'], () => 'x'), '1 + 2 + 3');
+});
+
+test('float noise reads ≈0, not -2.776e-17', () => {
+  assert.equal(formatNumber(-2.7755575615628914e-17), '≈0');
+  assert.equal(formatNumber(0), '0');
+  assert.equal(formatNumber(3e-9), '3e-9');
+});
+
+test('long timelines: backward start, next step touching a node, fast playback', () => {
+  const timeline = buildTimeline(fixture('shared-parameter'));
+  assert.equal(backwardStart(timeline), timeline.forwardCount);
+  const nodeId = 1; // `a`, used twice
+  const first = nextTouching(timeline, 0, nodeId);
+  assert.ok(first !== null);
+  const step = timeline.steps[first - 1];
+  assert.ok(step.node === nodeId || step.input === nodeId);
+  const second = nextTouching(timeline, first, nodeId);
+  assert.ok(second > first);
+  assert.equal(nextTouching(timeline, second, nodeId, -1), first);
+  // 1000× crosses 40,000 steps in under a minute.
+  const seconds = (40000 / stepsPerTick(1000)) * tickInterval(1000) / 1000;
+  assert.ok(seconds < 60, `${seconds} s`);
+  assert.equal(stepsPerTick(1), 1);
+});
