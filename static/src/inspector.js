@@ -84,7 +84,7 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
     if (value !== undefined && grad !== undefined && grad !== null) {
       // How big the gradient is next to the value: the scale an update step would change it by.
       const ratio = stats(grad, node.shape).norm / stats(value, node.shape).norm;
-      const facts = element('dl', 'facts ratio');
+      const facts = element('dl', 'numbers ratio');
       addFact(facts, '‖grad‖ / ‖value‖', Number.isFinite(ratio) ? formatNumber(ratio, 4) : 'undefined (the value is 0)');
       gradSection.append(facts);
     }
@@ -135,7 +135,7 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
       box.append(number);
       if (!Number.isFinite(toNumber(value))) box.append(flag(`${formatNumber(value)}: not a finite number`));
     } else {
-      const summary = element('dl', 'facts summary');
+      const summary = element('dl', 'numbers summary');
       if (isSummary(value)) addFact(summary, 'truncated', `${formatShape(value.shape)} (too large to send in full)`);
       else box.append(createHeatmap(value, node.shape, { label: kind === 'grad' ? `∂/∂${node.label}` : node.label }));
       for (const [term, detail] of statRows(value, node.shape)) addFact(summary, term, detail);

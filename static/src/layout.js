@@ -30,8 +30,9 @@ export const ELK_OPTIONS = {
   'elk.algorithm': 'layered',
   'elk.direction': 'RIGHT',
   'elk.edgeRouting': 'SPLINES',
-  // Wide gaps between layers leave room for the gradient labels on the edges.
-  'elk.layered.spacing.nodeNodeBetweenLayers': '100',
+  // Gaps between layers leave room for a gradient label on the edges (labels also move off
+  // cards along their edge); narrower gaps let more graphs fit at a readable zoom.
+  'elk.layered.spacing.nodeNodeBetweenLayers': '72',
   'elk.spacing.nodeNode': '26',
   'elk.spacing.edgeNode': '18',
   // NETWORK_SIMPLEX placement with spline routing took 30 s on a 100-node graph; this is ~1 s.
@@ -266,7 +267,7 @@ export function quickLayout(response, aliased = aliasPlan(response)) {
     const node = response.nodes[source];
     (columns[layer[target] - 1] ||= []).push({ order: target - 0.5, key, source, width: aliasWidth(node), height: ALIAS.height });
   }
-  const gapX = 100;
+  const gapX = 72;
   const gapY = 26;
   const pad = 20;
   const boxes = new Array(response.nodes.length);
@@ -339,25 +340,42 @@ export function pointAlong(points, t) {
   return points[points.length - 1];
 }
 
-function overlapsAny(x, y, size, boxes) {
+function overlapArea(x, y, size, boxes) {
   const left = x - size.width / 2;
   const top = y - size.height / 2;
+  let area = 0;
   for (const box of boxes) {
-    if (left < box.x + box.width && left + size.width > box.x && top < box.y + box.height && top + size.height > box.y) return true;
+    const w = Math.min(left + size.width, box.x + box.width) - Math.max(left, box.x);
+    const h = Math.min(top + size.height, box.y + box.height) - Math.max(top, box.y);
+    if (w > 0 && h > 0) area += w * h;
   }
-  return false;
+  return area;
 }
+
+const ALONG = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.12, 0.88];
+const ASIDE = [0, -24, 24, -48, 48];
 
 /**
  * Where an edge's label sits: the midpoint if the label covers no card there, else the first
- * point along the edge (tried outwards from the middle) where it covers none, else the midpoint.
+ * point along the edge (tried outwards from the middle, then just above or below it) where it
+ * covers none; failing that, where it covers the least.
  */
 export function labelSpot(points, size, boxes) {
-  for (const t of [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.12, 0.88]) {
-    const [x, y] = pointAlong(points, t);
-    if (!overlapsAny(x, y, size, boxes)) return [x, y];
+  let best = null;
+  let bestArea = Infinity;
+  for (const dy of ASIDE) {
+    for (const t of ALONG) {
+      const [x, y0] = pointAlong(points, t);
+      const y = y0 + dy;
+      const area = overlapArea(x, y, size, boxes);
+      if (area === 0) return [x, y];
+      if (area < bestArea) {
+        bestArea = area;
+        best = [x, y];
+      }
+    }
   }
-  return midpoint(points);
+  return best ?? midpoint(points);
 }
 
 /** The point halfway along a polyline, where an edge's label sits. */

@@ -16,7 +16,7 @@ import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
 import { backwardStart, buildTimeline, nextTouching, reduce, stepsPerTick, tickInterval, viewAt } from './stepper.js';
 import { decodeState, encodeState } from './urlstate.js';
-import { errorTitle, messageWithoutPlace } from './error-text.js';
+import { errorBody, errorTitle } from './error-text.js';
 import { withDisplayNames } from './names.js';
 
 /** The tutorial's chain rule: shown when the URL names no program (and if /examples fails). */
@@ -109,7 +109,7 @@ function showError(error) {
   title.textContent = errorTitle(error);
   const message = document.createElement('p');
   // The place is said once, by the button below.
-  message.textContent = where ? messageWithoutPlace(error.message) : error.message;
+  message.textContent = errorBody(error, title.textContent, Boolean(where));
   box.append(title, message);
   if (where) {
     const jump = document.createElement('button');

@@ -19,6 +19,11 @@ const MAX_EDGES_WITH_LABELS = 40;
 /** Past this many nodes nothing animates (transitions of thousands of elements cost frames). */
 const ANIMATED_NODES = 300;
 
+/** Users who ask for less motion get a camera that cuts instead of gliding. */
+function prefersReducedMotion() {
+  return typeof window !== 'undefined' && window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+}
+
 export function createGraphView(svgElement, { onSelect }) {
   const svg = d3.select(svgElement);
   svg.attr('class', 'graph');
@@ -62,7 +67,7 @@ export function createGraphView(svgElement, { onSelect }) {
     layout = nextLayout;
     positions = new Map(layout.nodes.map((box) => [box.id, box]));
     const outputId = response.output;
-    const animate = response.nodes.length <= ANIMATED_NODES;
+    const animate = response.nodes.length <= ANIMATED_NODES && !prefersReducedMotion();
     const transition = svg.transition().duration(animate ? DURATION : 0);
 
     const edges = edgeLayer.selectAll('path.edge')
@@ -311,7 +316,7 @@ export function createGraphView(svgElement, { onSelect }) {
     const next = d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k);
     const current = d3.zoomTransform(svgElement);
     if (current.k === next.k && current.x === next.x && current.y === next.y) return;
-    const smooth = animate && response && response.nodes.length <= ANIMATED_NODES;
+    const smooth = animate && response && response.nodes.length <= ANIMATED_NODES && !prefersReducedMotion();
     (smooth ? svg.transition().duration(DURATION) : svg.interrupt()).call(zoom.transform, next);
   }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { displayNames, subscript, withDisplayNames } from '../../static/src/names.js';
 import { centreOn, frameBoxes, isInView, openingTransform, READABLE_SCALE, unionBox } from '../../static/src/camera.js';
 import { fitText, labelSpot, pointAlong } from '../../static/src/layout.js';
-import { errorTitle, messageWithoutPlace } from '../../static/src/error-text.js';
+import { errorBody, errorTitle, messageWithoutPlace } from '../../static/src/error-text.js';
 import { shortSum, texLabel } from '../../static/src/explain.js';
 import { formatNumber } from '../../static/src/tensor.js';
 import { backwardStart, buildTimeline, nextTouching, stepsPerTick, tickInterval } from '../../static/src/stepper.js';
@@ -114,6 +114,8 @@ test('error titles in plain words, the place said once', () => {
   assert.equal(errorTitle({ kind: 'some_new_kind' }), 'Some new kind');
   assert.equal(messageWithoutPlace('Unexpected token (line 2, column 5)'), 'Unexpected token');
   assert.equal(messageWithoutPlace('unknown name zz at line 1, column 3'), 'unknown name zz');
+  const json = { kind: 'invalid_json', message: "The inputs are not valid JSON: Unexpected token '}' (line 1, column 24)" };
+  assert.equal(errorBody(json, errorTitle(json), true), "Unexpected token '}'");
 });
 
 test('long running sums are shortened, short ones written out', () => {
