@@ -18,7 +18,6 @@ export const CARD = { minWidth: 124, maxWidth: 300, height: 74, padding: 12 };
  */
 export const CARD_TEXT = { titleChar: 8.4, monoChar: 7.3, smallChar: 6.6, badgeChar: 6.9, labelChar: 6.9, numbersX: 52 };
 const LABEL_CHAR = CARD_TEXT.titleChar;
-const SMALL_CHAR = CARD_TEXT.monoChar;
 
 /** Text cut to at most `width` px at `charWidth` px a character, with "…" when cut. */
 export function fitText(text, width, charWidth) {
@@ -77,8 +76,10 @@ export function cardWidth(node, uses = 1) {
   const text = cardText(node);
   const counter = uses > 1 ? ` (${uses}/${uses})`.length : 0;
   const title = text.title.length * LABEL_CHAR + badgeWidth(text.badge) + 32;
-  const values = Math.max(text.value.length, text.grad.length + counter, text.shape.length + 9) * SMALL_CHAR + 64;
-  return Math.round(Math.min(CARD.maxWidth, Math.max(CARD.minWidth, title, values)));
+  const values = Math.max(text.value.length, text.grad.length + counter) * CARD_TEXT.monoChar + CARD_TEXT.numbersX + 8;
+  // The shape line may read "8×15 · output" on the output's card.
+  const shape = (text.shape.length + 9) * CARD_TEXT.smallChar + 22;
+  return Math.round(Math.min(CARD.maxWidth, Math.max(CARD.minWidth, title, values, shape)));
 }
 
 /** A shared input's copy beside a use: a chip with its name. */
