@@ -42,6 +42,7 @@ export function messageWithoutPlace(message) {
 /** The message under a title: without the place (when a button shows it) and without repeating the title. */
 export function errorBody(error, title, placeShown) {
   let text = placeShown ? messageWithoutPlace(error.message) : String(error.message || '');
-  if (text.toLowerCase().startsWith(title.toLowerCase())) text = text.slice(title.length).replace(/^[:.,]?\s*/, '');
-  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  // "The inputs are not valid JSON: …" under the title "The inputs are not valid JSON".
+  if (text.toLowerCase().startsWith(`${title.toLowerCase()}:`)) text = text.slice(title.length + 1).trim();
+  return text;
 }

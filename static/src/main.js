@@ -60,6 +60,9 @@ const probe = {
   get position() { return state.stepper.position; },
   get total() { return state.stepper.total; },
   get response() { return state.response; },
+  get layoutSize() { return state.layout ? { width: state.layout.width, height: state.layout.height } : null; },
+  /** Cards in the DOM now: only those near the view exist (render.js). */
+  get drawnCount() { return graph.drawnCount; },
   get backwardCount() { return state.timeline ? state.timeline.total - state.timeline.forwardCount : 0; },
   /** Moves to a position as the slider does (the benchmark times steps from there). */
   seek(position) { dispatch({ type: 'seek', position }); },
@@ -385,11 +388,12 @@ function bindControls() {
     }
     setTimeout(() => { button.textContent = 'Copy link'; }, 1600);
   });
-  $('#export-svg').addEventListener('click', () => state.layout && exportSvg($('#graph'), state.layout));
+  // Exports draw the whole graph: the page holds only the cards near the view.
+  $('#export-svg').addEventListener('click', () => state.layout && exportSvg(graph.fullDrawing(), state.layout));
   $('#export-png').addEventListener('click', async () => {
     if (!state.layout) return;
     try {
-      const { scale } = await exportPng($('#graph'), state.layout);
+      const { scale } = await exportPng(graph.fullDrawing(), state.layout);
       if (scale < 2) setStatus(`The graph is large: the PNG is drawn at ${Math.round(scale * 100)}% (the SVG export keeps every detail).`, { fade: true });
     } catch (error) {
       setStatus(`No PNG: ${error.message}. The SVG export works at any size.`, { fade: true });

@@ -1,22 +1,28 @@
 /**
- * Rendering: the only module that touches the graph's SVG. `draw` builds the cards and edges of
- * a laid-out graph once (D3 keyed joins: nodes by id, edges by source-target-slot, so `x * x`
- * draws two edges); `update` shows a stepper view by touching only what changed since the last
- * view (a step costs the same at 5,000 nodes as at 5); the camera (camera.js) keeps both ends of
- * the current edge in view.
+ * Rendering: the only module that touches the graph's SVG.
  *
- * Hooks for other features: `nodeElement(id)` and `classNode(id, className, on)` add a class or
- * a badge to a card without knowing how it is drawn.
+ * Only what is near the view exists in the DOM (culling.js): cards, edges and aliases are
+ * created when the camera brings them close and removed when it leaves, so drawing, stepping
+ * and panning cost the same at 5,000 nodes as at 5. Far out (level of detail) cards are plain
+ * boxes without text. `draw` takes a laid-out graph; `update` shows a stepper view by writing
+ * only what changed on the elements that exist; the camera (camera.js) keeps both ends of the
+ * current edge in view. Nodes are keyed by id, edges by source-target-slot (`x * x` draws two
+ * edges).
+ *
+ * Hooks for other features: `nodeElement(id)` (null while a card is off-screen) and
+ * `classNode(id, className, on)`, which adds a class that survives culling and stepping.
  */
 import * as d3 from 'd3';
 import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, READABLE_SCALE } from './camera.js';
+import { boxOfPoints, createCuller, levelOfDetail, visibleRect } from './culling.js';
 import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
 import { formatNumber, formatValueShort, isScalar } from './tensor.js';
 
+const SVG = 'http://www.w3.org/2000/svg';
 const DURATION = 260;
 /** Faint gradient labels on every finished edge only while the graph stays readable. */
 const MAX_EDGES_WITH_LABELS = 40;
-/** Past this many nodes nothing animates (transitions of thousands of elements cost frames). */
+/** Past this many nodes the camera cuts instead of gliding. */
 const ANIMATED_NODES = 300;
 
 /** Users who ask for less motion get a camera that cuts instead of gliding. */
@@ -24,8 +30,14 @@ function prefersReducedMotion() {
   return typeof window !== 'undefined' && window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
 }
 
-export function createGraphView(svgElement, { onSelect }) {
-  const svg = d3.select(svgElement);
+function svgElement(tag, attributes = {}) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  return element;
+}
+
+export function createGraphView(svgRoot, { onSelect }) {
+  const svg = d3.select(svgRoot);
   svg.attr('class', 'graph');
   svg.selectAll('*').remove();
   const defs = svg.append('defs');
@@ -36,255 +48,317 @@ export function createGraphView(svgElement, { onSelect }) {
       .append('path').attr('d', 'M0,0 L10,5 L0,10 z');
   }
   const viewport = svg.append('g').attr('class', 'viewport');
-  const edgeLayer = viewport.append('g').attr('class', 'edges');
-  const aliasLayer = viewport.append('g').attr('class', 'aliases');
+  const edgeLayer = viewport.append('g').attr('class', 'edges').node();
+  const aliasLayer = viewport.append('g').attr('class', 'aliases').node();
   const labelLayer = viewport.append('g').attr('class', 'edge-labels');
-  const nodeLayer = viewport.append('g').attr('class', 'nodes');
+  const nodeLayer = viewport.append('g').attr('class', 'nodes').node();
+
+  // The view's size, kept by a ResizeObserver: reading it during a step would force the browser
+  // to lay the page out in the middle of the step's DOM writes. The SVG itself has a fixed size
+  // larger than any screen, clipped by this box, so panels changing height never make the
+  // browser lay the drawing out again.
+  const viewBox = svgRoot.parentElement ?? svgRoot;
+  let knownSize = null;
+  if (typeof ResizeObserver !== 'undefined') {
+    new ResizeObserver(([entry]) => {
+      knownSize = { width: entry.contentRect.width, height: entry.contentRect.height };
+      if (layout) cull(d3.zoomTransform(svgRoot));
+    }).observe(viewBox);
+  }
+  function viewSize() {
+    if (knownSize && knownSize.width) return knownSize;
+    const { width, height } = viewBox.getBoundingClientRect();
+    return { width, height };
+  }
 
   // The zoom the user chose (wheel, buttons, opening view): the camera never zooms in past it.
   let userScale = READABLE_SCALE;
-  const zoom = d3.zoom().scaleExtent([MIN_SCALE, 4]).on('zoom', (event) => {
+  const zoom = d3.zoom().scaleExtent([MIN_SCALE, 4]).extent(() => {
+    const { width, height } = viewSize();
+    return [[0, 0], [width, height]];
+  }).on('zoom', (event) => {
     viewport.attr('transform', event.transform);
     if (event.sourceEvent) userScale = event.transform.k;
-    svgElement.dataset.scale = String(event.transform.k);
+    svgRoot.dataset.scale = String(event.transform.k);
+    cull(event.transform);
   });
   svg.call(zoom).on('dblclick.zoom', null);
 
   let response = null;
   let layout = null;
   let positions = new Map();
-  let nodeElements = [];
+  let edges = [];
+  let aliases = [];
+  let aliasIndexByKey = new Map();
+  // Elements that exist now (near the view), by node id / edge index / alias index.
+  let nodeElements = new Map();
   let edgeElements = new Map();
-  // What each element shows now, so an update writes only the differences.
-  let shownNode = [];
-  let shownEdge = new Map();
+  let aliasElements = new Map();
+  let nodeCuller = createCuller([]);
+  let edgeCuller = createCuller([]);
+  let aliasCuller = createCuller([]);
+  let detail = 'full';
+  let lastView = null;
+  let lastSelected = null;
   let tabStop = null;
-  let aliasByKey = new Map();
-  let litAliases = [];
+  let extraClasses = new Map();
 
   function draw(nextResponse, nextLayout) {
     response = nextResponse;
     layout = nextLayout;
     positions = new Map(layout.nodes.map((box) => [box.id, box]));
-    const outputId = response.output;
-    const animate = response.nodes.length <= ANIMATED_NODES && !prefersReducedMotion();
-    const transition = svg.transition().duration(animate ? DURATION : 0);
-
-    const edges = edgeLayer.selectAll('path.edge')
-      .data(layout.edges, (edge) => edge.key)
-      .join(
-        (enter) => enter.append('path').attr('class', 'edge pending').attr('d', (edge) => edgePath(edge.points)),
-        (update) => update,
-        (exit) => exit.remove(),
-      )
-      .attr('data-key', (edge) => edge.key)
-      .attr('class', 'edge pending')
-      .attr('marker-end', 'url(#arrow)');
-    (animate ? edges.transition(transition) : edges).attr('d', (edge) => edgePath(edge.points));
-
-    const cards = nodeLayer.selectAll('g.node')
-      .data(response.nodes, (node) => node.id)
-      .join(
-        (enter) => {
-          const group = enter.append('g').attr('class', 'node')
-            .attr('transform', (node) => translate(positions.get(node.id)));
-          group.append('rect').attr('class', 'card');
-          group.append('rect').attr('class', 'stripe');
-          group.append('text').attr('class', 'title').attr('x', 14).attr('y', 20);
-          group.append('rect').attr('class', 'badge-bg');
-          group.append('text').attr('class', 'badge').attr('y', 20);
-          group.append('text').attr('class', 'shape').attr('x', 14).attr('y', 36);
-          group.append('text').attr('class', 'key value-key').attr('x', 14).attr('y', 52).text('value');
-          group.append('text').attr('class', 'value').attr('x', CARD_TEXT.numbersX).attr('y', 52);
-          group.append('text').attr('class', 'key grad-key').attr('x', 14).attr('y', 67).text('grad');
-          group.append('text').attr('class', 'grad').attr('x', CARD_TEXT.numbersX).attr('y', 67);
-          group.append('title');
-          return group;
-        },
-        (update) => update,
-        (exit) => exit.remove(),
-      );
-    cards
-      .attr('data-node', (node) => node.id)
-      .attr('data-label', (node) => node.sourceLabel ?? node.label)
-      .attr('data-name', (node) => node.label)
-      // One card in the tab order (roving tabindex): Tab reaches the stepper without walking every node.
-      .attr('tabindex', -1)
-      .attr('role', 'button')
-      .attr('aria-label', (node) => `${node.label}: ${node.op}, ${cardText(node).shape}. Press Enter to inspect.`)
-      .attr('class', (node) => nodeClass(node, outputId))
-      .on('click', (event, node) => onSelect(node.id))
-      .on('keydown', (event, node) => {
-        if (event.key === 'Enter') {
-          event.preventDefault();
-          onSelect(node.id);
-        }
-      });
-    cards.each(function drawCard(node) {
-      const box = positions.get(node.id);
-      const text = cardText(node);
-      const card = d3.select(this);
-      card.select('rect.card').attr('width', box.width).attr('height', box.height).attr('rx', 9);
-      card.select('rect.stripe').attr('width', 5).attr('height', box.height).attr('rx', 2.5);
-      const badge = badgeWidth(text.badge);
-      card.select('text.title').text(fitText(text.title, titleRoom(box.width, text.badge), CARD_TEXT.titleChar));
-      card.select('rect.badge-bg').attr('x', box.width - badge - 8).attr('y', 8)
-        .attr('width', badge).attr('height', 16).attr('rx', 8);
-      card.select('text.badge').attr('x', box.width - 8 - badge / 2).text(text.badge);
-      card.select('text.shape').text(fitText(node.id === outputId ? `${text.shape} · output` : text.shape, box.width - 22, CARD_TEXT.smallChar));
-      const source = node.sourceLabel && node.sourceLabel !== node.label ? ` = ${node.sourceLabel}` : '';
-      card.select('title').text(`${node.label}${source} (${node.op}) — click to inspect`);
-    });
-    cards.attr('transform', (node) => translate(positions.get(node.id)));
-
-    drawAliases();
-    nodeElements = [];
-    cards.each(function keep(node) { nodeElements[node.id] = this; });
+    edges = layout.edges;
+    aliases = layout.aliases || [];
+    aliasIndexByKey = new Map(aliases.map((alias, index) => [alias.key, index]));
+    for (const element of nodeElements.values()) element.remove();
+    for (const element of edgeElements.values()) element.remove();
+    for (const element of aliasElements.values()) element.remove();
+    nodeElements = new Map();
     edgeElements = new Map();
-    edges.each(function keep(edge) { edgeElements.set(edge.key, { element: this, edge }); });
-    shownNode = response.nodes.map(() => ({ classes: null, value: null, grad: null, gradRef: undefined, counter: null }));
-    shownEdge = new Map();
+    aliasElements = new Map();
     labelLayer.selectAll('*').remove();
-    tabStop = null;
-    setTabStop(response.nodes.length ? response.nodes[0].id : null);
+    extraClasses = new Map();
+    lastView = null;
+    tabStop = response.nodes.length ? response.nodes[0].id : null;
+    nodeCuller = createCuller(response.nodes.map((node) => positions.get(node.id)));
+    edgeCuller = createCuller(edges.map((edge) => boxOfPoints(edge.points)));
+    aliasCuller = createCuller(aliases);
+    cull(d3.zoomTransform(svgRoot));
+  }
+
+  // ------------------------------------------------------------ creating and removing elements
+
+  function cull(transform) {
+    if (!layout) return;
+    const level = levelOfDetail(transform.k);
+    if (level !== detail) {
+      detail = level;
+      svgRoot.classList.toggle('lod-shapes', level === 'shapes');
+      if (level === 'full') for (const [id, element] of nodeElements) ensureText(element, response.nodes[id]);
+    }
+    const rect = visibleRect(transform, viewSize());
+    const nodesNow = nodeCuller.update(rect);
+    for (const id of nodesNow.hide) {
+      nodeElements.get(id)?.remove();
+      nodeElements.delete(id);
+    }
+    for (const id of nodesNow.show) {
+      const element = createCard(response.nodes[id]);
+      nodeElements.set(id, element);
+      nodeLayer.append(element);
+      if (lastView) paintNode(id, element);
+    }
+    const edgesNow = edgeCuller.update(rect);
+    for (const index of edgesNow.hide) {
+      edgeElements.get(index)?.remove();
+      edgeElements.delete(index);
+    }
+    for (const index of edgesNow.show) {
+      const edge = edges[index];
+      const element = svgElement('path', { class: 'edge pending', d: edgePath(edge.points), 'data-key': edge.key, 'marker-end': 'url(#arrow)' });
+      edgeElements.set(index, element);
+      edgeLayer.append(element);
+      if (lastView) paintEdge(index, element);
+    }
+    const aliasesNow = aliasCuller.update(rect);
+    for (const index of aliasesNow.hide) {
+      aliasElements.get(index)?.remove();
+      aliasElements.delete(index);
+    }
+    for (const index of aliasesNow.show) {
+      const element = createAlias(aliases[index]);
+      aliasElements.set(index, element);
+      aliasLayer.append(element);
+      if (lastView) paintAlias(index, element);
+    }
+  }
+
+  function createCard(node) {
+    const box = positions.get(node.id);
+    const group = svgElement('g', {
+      class: baseClass(node), transform: `translate(${box.x},${box.y})`, 'data-node': node.id,
+      'data-label': node.sourceLabel ?? node.label, 'data-name': node.label, role: 'button',
+      // One card in the tab order (roving tabindex): Tab reaches the stepper without walking every node.
+      tabindex: node.id === tabStop ? 0 : -1,
+      'aria-label': `${node.label}: ${node.op}, ${cardText(node).shape}. Press Enter to inspect.`,
+    });
+    group.append(
+      svgElement('rect', { class: 'card', width: box.width, height: box.height, rx: 9 }),
+      svgElement('rect', { class: 'stripe', width: 5, height: box.height, rx: 2.5 }),
+    );
+    group.addEventListener('click', () => onSelect(node.id));
+    group.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        onSelect(node.id);
+      }
+    });
+    group.shown = { classes: null, value: null, gradRef: undefined, counter: null };
+    if (detail === 'full') ensureText(group, node);
+    return group;
+  }
+
+  /** The card's text, made the first time the card is shown at a readable zoom. */
+  function ensureText(group, node) {
+    if (group.querySelector('text')) return;
+    const box = positions.get(node.id);
+    const text = cardText(node);
+    const badge = badgeWidth(text.badge);
+    const outputId = response.output;
+    const title = svgElement('text', { class: 'title', x: 14, y: 20 });
+    title.textContent = fitText(text.title, titleRoom(box.width, text.badge), CARD_TEXT.titleChar);
+    const badgeBg = svgElement('rect', { class: 'badge-bg', x: box.width - badge - 8, y: 8, width: badge, height: 16, rx: 8 });
+    const badgeText = svgElement('text', { class: 'badge', x: box.width - 8 - badge / 2, y: 20 });
+    badgeText.textContent = text.badge;
+    const shape = svgElement('text', { class: 'shape', x: 14, y: 36 });
+    shape.textContent = fitText(node.id === outputId ? `${text.shape} · output` : text.shape, box.width - 22, CARD_TEXT.smallChar);
+    const valueKey = svgElement('text', { class: 'key value-key', x: 14, y: 52 });
+    valueKey.textContent = 'value';
+    const value = svgElement('text', { class: 'value', x: CARD_TEXT.numbersX, y: 52 });
+    const gradKey = svgElement('text', { class: 'key grad-key', x: 14, y: 67 });
+    gradKey.textContent = 'grad';
+    const grad = svgElement('text', { class: 'grad', x: CARD_TEXT.numbersX, y: 67 });
+    const tooltip = svgElement('title');
+    const source = node.sourceLabel && node.sourceLabel !== node.label ? ` = ${node.sourceLabel}` : '';
+    tooltip.textContent = `${node.label}${source} (${node.op}) — click to inspect`;
+    group.append(title, badgeBg, badgeText, shape, valueKey, value, gradKey, grad, tooltip);
+    group.shown.value = null;
+    group.shown.gradRef = undefined;
+    if (lastView) paintNode(node.id, group);
   }
 
   /** Copies of shared inputs beside their far uses (layout.aliasPlan); a click inspects the input. */
-  function drawAliases() {
-    const aliases = aliasLayer.selectAll('g.alias')
-      .data(layout.aliases || [], (alias) => alias.key)
-      .join((enter) => {
-        const group = enter.append('g').attr('class', 'alias');
-        group.append('rect');
-        group.append('text').attr('x', 10).attr('y', 18);
-        group.append('title');
-        return group;
-      })
-      .attr('transform', (alias) => translate(alias))
-      .attr('data-key', (alias) => alias.key)
-      .attr('data-alias-of', (alias) => alias.source)
-      .on('click', (event, alias) => onSelect(alias.source));
-    aliases.select('rect').attr('width', (alias) => alias.width).attr('height', (alias) => alias.height).attr('rx', 14);
-    aliases.select('text').text((alias) => `↪ ${response.nodes[alias.source].label}`);
-    aliases.select('title').text((alias) => `${response.nodes[alias.source].label}, shared: drawn again here instead of an edge across the graph. Click to inspect it.`);
-    aliasByKey = new Map();
-    aliases.each(function keep(alias) { aliasByKey.set(alias.key, { element: this, box: alias }); });
-    litAliases = [];
+  function createAlias(alias) {
+    const node = response.nodes[alias.source];
+    const group = svgElement('g', { class: 'alias', transform: `translate(${alias.x},${alias.y})`, 'data-key': alias.key, 'data-alias-of': alias.source });
+    const text = svgElement('text', { x: 10, y: 18 });
+    text.textContent = `↪ ${node.label}`;
+    const tooltip = svgElement('title');
+    tooltip.textContent = `${node.label}, shared: drawn again here instead of an edge across the graph. Click to inspect it.`;
+    group.append(svgElement('rect', { width: alias.width, height: alias.height, rx: 14 }), text, tooltip);
+    group.addEventListener('click', () => onSelect(alias.source));
+    return group;
   }
 
-  /** The boxes a step connects: a forward step's node and its operands, a backward step's two ends (an alias stands for its input). */
-  function stepBoxes(view) {
-    if (!view || !view.current || !response) return [];
+  // ------------------------------------------------------------ showing a step
+
+  function baseClass(node) {
+    let classes = 'node';
+    if (node.op === 'input') classes += ' input';
+    if (node.op === 'constant') classes += ' constant';
+    if (node.id === response.output) classes += ' output';
+    const extras = extraClasses.get(node.id);
+    if (extras && extras.size) classes += ` ${[...extras].join(' ')}`;
+    return classes;
+  }
+
+  function paintNode(id, element) {
+    const view = lastView;
+    const node = response.nodes[id];
     const { current } = view;
-    const endOf = (source, target, slot) => aliasByKey.get(`${source}-${target}-${slot}`)?.box ?? positions.get(source);
-    if (current.phase === 'forward') {
-      const node = response.nodes[current.node];
-      return [positions.get(current.node), ...node.inputs.map((source, slot) => endOf(source, current.node, slot))];
+    const shown = element.shown;
+    let classes = baseClass(node);
+    if (!view.computed[id]) classes += ' pending';
+    if (current && current.phase === 'forward' && current.node === id) classes += ' current';
+    if (current && current.phase === 'backward' && current.node === id) classes += ' grad-source';
+    if (current && current.phase === 'backward' && current.input === id) classes += ' grad-target';
+    if (id === lastSelected) classes += ' selected';
+    if (view.grads[id] !== undefined) classes += ' has-grad';
+    if (shown.classes !== classes) {
+      element.setAttribute('class', classes);
+      shown.classes = classes;
     }
-    return [endOf(current.input, current.node, current.slot), positions.get(current.node)];
-  }
-
-  function lightAliases(view) {
-    for (const element of litAliases) element.setAttribute('class', 'alias');
-    litAliases = [];
-    if (!view.current || !aliasByKey.size) return;
-    const { current } = view;
-    const keys = current.phase === 'backward'
-      ? [`${current.input}-${current.node}-${current.slot}`]
-      : response.nodes[current.node].inputs.map((source, slot) => `${source}-${current.node}-${slot}`);
-    for (const key of keys) {
-      const alias = aliasByKey.get(key);
-      if (!alias) continue;
-      alias.element.setAttribute('class', `alias ${current.phase === 'backward' ? 'grad-target' : 'feeding'}`);
-      litAliases.push(alias.element);
+    const tabindex = id === tabStop ? '0' : '-1';
+    if (element.getAttribute('tabindex') !== tabindex) element.setAttribute('tabindex', tabindex);
+    const valueText = element.querySelector('text.value');
+    if (!valueText) return;
+    const box = positions.get(id);
+    const computed = Boolean(view.computed[id]);
+    if (shown.value !== computed) {
+      shown.value = computed;
+      valueText.textContent = fitText(computed ? formatValueShort(node.value, node.shape) : '…', box.width - CARD_TEXT.numbersX - 8, CARD_TEXT.monoChar);
+    }
+    const grad = view.grads[id];
+    const expected = view.expected[id];
+    // Several contributions: show how many have arrived, so the sum is visibly a sum.
+    const counter = expected > 1 ? `  (${view.received[id]}/${expected})` : '';
+    if (shown.gradRef !== grad || shown.counter !== counter) {
+      shown.gradRef = grad;
+      shown.counter = counter;
+      const gradText = element.querySelector('text.grad');
+      const numbers = grad === undefined ? '—' : formatValueShort(grad, node.shape);
+      gradText.textContent = fitText(numbers, box.width - CARD_TEXT.numbersX - 8 - counter.length * CARD_TEXT.monoChar, CARD_TEXT.monoChar) + counter;
+      if (grad !== undefined && isScalar(grad)) gradText.setAttribute('data-grad', formatNumber(grad));
+      else gradText.removeAttribute('data-grad');
     }
   }
 
-  function setTabStop(id) {
-    if (tabStop === id) return;
-    if (tabStop !== null && nodeElements[tabStop]) nodeElements[tabStop].setAttribute('tabindex', '-1');
-    tabStop = id;
-    if (id !== null && nodeElements[id]) nodeElements[id].setAttribute('tabindex', '0');
+  function paintEdge(index, element) {
+    const view = lastView;
+    const edge = edges[index];
+    const forwardNode = view.current && view.current.phase === 'forward' ? view.current.node : null;
+    let classes = 'edge';
+    if (edge.key === view.currentEdge) classes += ' current';
+    else if (view.edgesDone.has(edge.key)) classes += ' done';
+    if (edge.target === forwardNode) classes += ' feeding';
+    if (!view.computed[edge.target]) classes += ' pending';
+    if (element.shownClasses === classes) return;
+    element.shownClasses = classes;
+    element.setAttribute('class', classes);
+    let marker = 'url(#arrow)';
+    if (edge.key === view.currentEdge) marker = 'url(#arrow-grad)';
+    else if (edge.target === forwardNode) marker = 'url(#arrow-active)';
+    element.setAttribute('marker-end', marker);
   }
 
-  /** Shows a stepper view (see stepper.viewAt) and the selected node: writes only what changed. */
+  function paintAlias(index, element) {
+    const { current } = lastView;
+    const alias = aliases[index];
+    let classes = 'alias';
+    if (current) {
+      const [source, target, slot] = alias.key.split('-').map(Number);
+      if (current.phase === 'backward' && current.input === source && current.node === target && current.slot === slot) classes += ' grad-target';
+      if (current.phase === 'forward' && current.node === target) classes += ' feeding';
+    }
+    if (element.getAttribute('class') !== classes) element.setAttribute('class', classes);
+  }
+
+  /** Shows a stepper view (see stepper.viewAt) and the selected node, on the elements that exist. */
   function update(view, selected) {
     if (!response) return;
-    const { nodes } = response;
-    const outputId = response.output;
-    const current = view.current;
-    const forwardNode = current && current.phase === 'forward' ? current.node : null;
-    const gradSource = current && current.phase === 'backward' ? current.node : null;
-    const gradTarget = current && current.phase === 'backward' ? current.input : null;
-    for (const node of nodes) {
-      const id = node.id;
-      const element = nodeElements[id];
-      if (!element) continue;
-      const shown = shownNode[id];
-      let classes = nodeClass(node, outputId);
-      if (!view.computed[id]) classes += ' pending';
-      if (id === forwardNode) classes += ' current';
-      if (id === gradSource) classes += ' grad-source';
-      if (id === gradTarget) classes += ' grad-target';
-      if (id === selected) classes += ' selected';
-      if (view.grads[id] !== undefined) classes += ' has-grad';
-      if (node.extraClasses) classes += node.extraClasses;
-      if (shown.classes !== classes) {
-        element.setAttribute('class', classes);
-        shown.classes = classes;
-      }
-      const box = positions.get(id);
-      const computed = Boolean(view.computed[id]);
-      if (shown.value !== computed) {
-        shown.value = computed;
-        const text = computed ? formatValueShort(node.value, node.shape) : '…';
-        element.querySelector('text.value').textContent = fitText(text, box.width - CARD_TEXT.numbersX - 8, CARD_TEXT.monoChar);
-      }
-      const grad = view.grads[id];
-      const expected = view.expected[id];
-      // Several contributions: show how many have arrived, so the sum is visibly a sum.
-      const counter = expected > 1 ? `  (${view.received[id]}/${expected})` : '';
-      if (shown.gradRef !== grad || shown.counter !== counter) {
-        shown.gradRef = grad;
-        shown.counter = counter;
-        const gradText = element.querySelector('text.grad');
-        const numbers = grad === undefined ? '—' : formatValueShort(grad, node.shape);
-        gradText.textContent = fitText(numbers, box.width - CARD_TEXT.numbersX - 8 - counter.length * CARD_TEXT.monoChar, CARD_TEXT.monoChar) + counter;
-        if (grad !== undefined && isScalar(grad)) gradText.setAttribute('data-grad', formatNumber(grad));
-        else gradText.removeAttribute('data-grad');
-      }
-    }
-    setTabStop(selected ?? (current ? (gradTarget ?? forwardNode) : nodes[0]?.id ?? null));
-
-    for (const [key, { element, edge }] of edgeElements) {
-      let classes = 'edge';
-      if (view.edgesDone.has(key) && key !== view.currentEdge) classes += ' done';
-      if (key === view.currentEdge) classes += ' current';
-      if (edge.target === forwardNode) classes += ' feeding';
-      if (!view.computed[edge.target]) classes += ' pending';
-      if (shownEdge.get(key) === classes) continue;
-      shownEdge.set(key, classes);
-      element.setAttribute('class', classes);
-      let marker = 'url(#arrow)';
-      if (key === view.currentEdge) marker = 'url(#arrow-grad)';
-      else if (edge.target === forwardNode) marker = 'url(#arrow-active)';
-      element.setAttribute('marker-end', marker);
-    }
-    lightAliases(view);
+    lastView = view;
+    lastSelected = selected;
+    const { current } = view;
+    tabStop = selected ?? (current ? (current.phase === 'backward' ? current.input : current.node) : response.nodes[0]?.id ?? null);
+    for (const [id, element] of nodeElements) paintNode(id, element);
+    for (const [index, element] of edgeElements) paintEdge(index, element);
+    for (const [index, element] of aliasElements) paintAlias(index, element);
     drawEdgeLabels(view);
   }
 
   function drawEdgeLabels(view) {
     const labelled = [];
     if (view.currentEdge) labelled.push(view.currentEdge);
-    if (layout.edges.length <= MAX_EDGES_WITH_LABELS) for (const key of view.edgesDone) if (key !== view.currentEdge) labelled.push(key);
+    if (edges.length <= MAX_EDGES_WITH_LABELS) for (const key of view.edgesDone) if (key !== view.currentEdge) labelled.push(key);
+    const edgeByKey = new Map();
     const contributionOf = new Map();
     for (const key of labelled) {
-      const contributions = view.contributions.get(Number(key.split('-')[0])) || [];
-      for (const { step } of contributions) if (`${step.input}-${step.node}-${step.slot}` === key) contributionOf.set(key, step);
+      const [source] = key.split('-').map(Number);
+      for (const { step } of view.contributions.get(source) || []) {
+        if (`${step.input}-${step.node}-${step.slot}` === key) contributionOf.set(key, step);
+      }
     }
-    const labels = labelled.filter((key) => contributionOf.has(key)).map((key) => edgeElements.get(key).edge);
-    const boxes = layout.aliases?.length ? [...layout.nodes, ...layout.aliases] : layout.nodes;
+    for (const edge of labelled.length ? edges : []) if (contributionOf.has(edge.key)) edgeByKey.set(edge.key, edge);
+    const labels = labelled.filter((key) => edgeByKey.has(key)).map((key) => edgeByKey.get(key));
+    const nearby = (edge) => {
+      // Cards and aliases near the label's edge: what it must not cover.
+      const box = boxOfPoints(edge.points);
+      const area = { x: box.x - 200, y: box.y - 100, width: box.width + 400, height: box.height + 200 };
+      const near = [];
+      for (const candidate of layout.nodes) if (overlaps(candidate, area)) near.push(candidate);
+      for (const candidate of aliases) if (overlaps(candidate, area)) near.push(candidate);
+      return near;
+    };
     labelLayer.selectAll('g.edge-label')
       .data(labels, (edge) => edge.key)
       .join((enter) => {
@@ -300,29 +374,41 @@ export function createGraphView(svgElement, { onSelect }) {
         const text = `∇ ${formatValueShort(step.contribution, response.nodes[edge.source].shape, 2)}`;
         const width = text.length * CARD_TEXT.labelChar + 14;
         // On the edge, but off every card (the edge's midpoint can sit on a neighbour).
-        const [x, y] = labelSpot(edge.points, { width, height: 20 }, boxes);
+        const [x, y] = labelSpot(edge.points, { width, height: 20 }, nearby(edge));
         const group = d3.select(this).attr('transform', `translate(${x},${y})`);
         group.select('text').text(text).attr('text-anchor', 'middle').attr('dy', '0.35em');
         group.select('rect').attr('x', -width / 2).attr('y', -10).attr('width', width).attr('height', 20).attr('rx', 10);
       });
   }
 
-  function viewSize() {
-    const { width, height } = svgElement.getBoundingClientRect();
-    return { width, height };
-  }
+  // ------------------------------------------------------------ camera
 
   function apply(transform, animate) {
     const next = d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k);
-    const current = d3.zoomTransform(svgElement);
+    const current = d3.zoomTransform(svgRoot);
     if (current.k === next.k && current.x === next.x && current.y === next.y) return;
     const smooth = animate && response && response.nodes.length <= ANIMATED_NODES && !prefersReducedMotion();
     (smooth ? svg.transition().duration(DURATION) : svg.interrupt()).call(zoom.transform, next);
   }
 
+  /** The boxes a step connects: a forward step's node and its operands, a backward step's two ends (an alias stands for its input). */
+  function stepBoxes(view) {
+    if (!view || !view.current || !response) return [];
+    const { current } = view;
+    const endOf = (source, target, slot) => {
+      const index = aliasIndexByKey.get(`${source}-${target}-${slot}`);
+      return index === undefined ? positions.get(source) : aliases[index];
+    };
+    if (current.phase === 'forward') {
+      const node = response.nodes[current.node];
+      return [positions.get(current.node), ...node.inputs.map((source, slot) => endOf(source, current.node, slot))];
+    }
+    return [endOf(current.input, current.node, current.slot), positions.get(current.node)];
+  }
+
   /**
    * Fits the whole graph. With `readable`, a graph that cannot be read whole opens at a
-   * readable zoom around `focus` (node ids: the current step's ends) instead.
+   * readable zoom around `focus` (a stepper view: its step's two ends) instead.
    */
   function fit(animate = true, { readable = false, focus = null } = {}) {
     if (!layout) return;
@@ -341,8 +427,14 @@ export function createGraphView(svgElement, { onSelect }) {
   }
 
   function zoomBy(factor) {
-    userScale = d3.zoomTransform(svgElement).k * factor;
+    userScale = d3.zoomTransform(svgRoot).k * factor;
     svg.transition().duration(DURATION).call(zoom.scaleBy, factor);
+  }
+
+  function frameBoxesNow(boxes, animate) {
+    if (!layout || !boxes.length) return;
+    const current = d3.zoomTransform(svgRoot);
+    apply(frameBoxes(boxes, viewSize(), { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale }), animate);
   }
 
   /** Moves the camera so both ends of the view's current step are in view. */
@@ -352,16 +444,7 @@ export function createGraphView(svgElement, { onSelect }) {
 
   /** Moves the camera so every given node is in view. */
   function frame(nodeIds, animate = true) {
-    if (!layout) return;
     frameBoxesNow(nodeIds.map((id) => positions.get(id)).filter(Boolean), animate);
-  }
-
-  function frameBoxesNow(boxes, animate) {
-    if (!layout || !boxes.length) return;
-    const view = viewSize();
-    const current = d3.zoomTransform(svgElement);
-    const next = frameBoxes(boxes, view, { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale });
-    apply(next, animate);
   }
 
   /** Kept for callers that show one node. */
@@ -369,39 +452,77 @@ export function createGraphView(svgElement, { onSelect }) {
     frame([nodeId]);
   }
 
-  function nodeElement(id) {
-    return nodeElements[id] ?? null;
+  /** Moves the view's centre to a point of the graph, keeping the zoom (the minimap uses it). */
+  function centreAt(x, y) {
+    if (!layout) return;
+    svg.interrupt().call(zoom.translateTo, x, y);
   }
 
-  /** Adds or removes a class on a card; it survives stepping (kept in the card's class list). */
+  /**
+   * The whole graph as a detached <svg class="graph"> (every card, edge and alias, with the
+   * current step's state), for exports: the page itself only holds what is near the view.
+   */
+  function fullDrawing() {
+    const copy = svgRoot.cloneNode(false);
+    copy.removeAttribute('style');
+    copy.append(svgRoot.querySelector('defs').cloneNode(true));
+    const group = svgElement('g', { class: 'viewport' });
+    const edgeGroup = svgElement('g', { class: 'edges' });
+    const aliasGroup = svgElement('g', { class: 'aliases' });
+    const nodeGroup = svgElement('g', { class: 'nodes' });
+    edges.forEach((edge, index) => {
+      const element = svgElement('path', { class: 'edge pending', d: edgePath(edge.points), 'data-key': edge.key, 'marker-end': 'url(#arrow)' });
+      if (lastView) paintEdge(index, element);
+      edgeGroup.append(element);
+    });
+    aliases.forEach((alias, index) => {
+      const element = createAlias(alias);
+      if (lastView) paintAlias(index, element);
+      aliasGroup.append(element);
+    });
+    for (const node of response?.nodes ?? []) {
+      const element = createCard(node);
+      ensureText(element, node);
+      nodeGroup.append(element);
+    }
+    group.append(edgeGroup, aliasGroup, labelLayer.node().cloneNode(true), nodeGroup);
+    copy.append(group);
+    return copy;
+  }
+
+  // ------------------------------------------------------------ hooks
+
+  function nodeElement(id) {
+    return nodeElements.get(id) ?? null;
+  }
+
+  /** Adds or removes a class on a card; it survives stepping and culling. */
   function classNode(id, className, on = true) {
-    const node = response?.nodes[id];
-    if (!node) return;
-    const extras = new Set((node.extraClasses || '').split(' ').filter(Boolean));
+    if (!response?.nodes[id]) return;
+    if (!extraClasses.has(id)) extraClasses.set(id, new Set());
+    const extras = extraClasses.get(id);
     if (on) extras.add(className);
     else extras.delete(className);
-    node.extraClasses = extras.size ? ` ${[...extras].join(' ')}` : '';
-    nodeElements[id]?.classList.toggle(className, on);
-    if (shownNode[id]) shownNode[id].classes = null;
+    const element = nodeElements.get(id);
+    if (element) {
+      element.classList.toggle(className, on);
+      element.shown.classes = null;
+    }
   }
 
   return {
-    draw, update, fit, zoomBy, reveal, frame, frameStep, stepBoxes, nodeElement, classNode,
+    draw, update, fit, zoomBy, reveal, frame, frameStep, stepBoxes, centreAt, nodeElement, classNode, fullDrawing,
     get layout() { return layout; },
     get boxes() { return positions; },
+    get transform() { return d3.zoomTransform(svgRoot); },
+    get viewSize() { return viewSize(); },
+    /** How many cards exist in the DOM now (culling; for tests). */
+    get drawnCount() { return nodeElements.size; },
   };
 }
 
-function nodeClass(node, outputId) {
-  let classes = 'node';
-  if (node.op === 'input') classes += ' input';
-  if (node.op === 'constant') classes += ' constant';
-  if (node.id === outputId) classes += ' output';
-  return classes;
-}
-
-function translate(box) {
-  return `translate(${box.x},${box.y})`;
+function overlaps(box, area) {
+  return box.x < area.x + area.width && box.x + box.width > area.x && box.y < area.y + area.height && box.y + box.height > area.y;
 }
 
 /** ELK spline routes are cubic Béziers (start, then control-control-end triples). */

@@ -19,7 +19,7 @@ MIN_TEXT_PX = 11
 # sizes on screen (font size × zoom), and the pairs of boxes that overlap.
 MEASURE = """() => {
   const svg = document.querySelector('#graph');
-  const view = svg.getBoundingClientRect();
+  const view = document.querySelector('.graph-canvas').getBoundingClientRect();
   const scale = svg.querySelector('g.viewport').getScreenCTM().a;
   const visible = (r) => r.right > view.left && r.left < view.right && r.bottom > view.top && r.top < view.bottom;
   const boxes = [];
@@ -59,7 +59,7 @@ PAGE_FITS = """() => {
     const r = document.querySelector(selector).getBoundingClientRect();
     if (r.left < -0.5 || r.right > width + 0.5 || r.width === 0) problems.push(`${selector} at ${r.left.toFixed(0)}–${r.right.toFixed(0)}`);
   }
-  const graph = document.querySelector('#graph').getBoundingClientRect();
+  const graph = document.querySelector('.graph-canvas').getBoundingClientRect();
   const legend = document.querySelector('.graph-legend').getBoundingClientRect();
   if (legend.top < graph.bottom - 0.5 && legend.bottom > graph.top + 0.5) problems.push('the legend covers the graph');
   if (graph.height < 300) problems.push(`the graph is only ${graph.height.toFixed(0)} px tall`);
@@ -78,6 +78,16 @@ def open_example(page: Page, server_url: str, title: str) -> None:
     before = page.evaluate("window.__chainlens.runs")
     page.select_option("#example-select", label=title)
     page.wait_for_function(f"window.__chainlens.runs > {before}", timeout=20_000)
+
+
+def paste(page: Page, selector: str, text: str) -> None:
+    """Puts long text in an editor as one paste would (Playwright's fill types it through the
+    editing machinery, which takes tens of seconds for a few hundred lines)."""
+    page.evaluate("""([selector, text]) => {
+      const box = document.querySelector(selector);
+      box.value = text;
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    }""", [selector, text])
 
 
 def slug(text: str) -> str:
@@ -131,7 +141,7 @@ def test_the_page_fits_wide_and_narrow_windows_through_the_steps(page_at, server
 # in screen coordinates, and whether each lies inside the graph's view.
 EDGE_ENDS = """() => {
   const svg = document.querySelector('#graph');
-  const view = svg.getBoundingClientRect();
+  const view = document.querySelector('.graph-canvas').getBoundingClientRect();
   const paths = [...svg.querySelectorAll('path.edge.current, path.edge.feeding')];
   const ends = [];
   for (const path of paths) {
@@ -170,9 +180,11 @@ def test_the_camera_shows_both_ends_of_every_step_of_the_recurrence(page_at, ser
 def test_names_are_unambiguous_in_graph_explanation_and_inspector(page_at, server_url):
     page = page_at(SIZES["1366x768"])
     open_example(page, server_url, "A shared weight through time")
-    names = page.locator("svg.graph g.node").evaluate_all("cards => cards.map((card) => card.dataset.name)")
+    names = page.evaluate("window.__chainlens.response.nodes.map((node) => node.label)")
     assert {"h₁", "h₂", "h₃", "h₁ * w", "h₂ * w + b"} <= set(names)
-    assert len(names) == len(set(names)), f"two cards share a name: {names}"
+    assert len(names) == len(set(names)), f"two nodes share a name: {names}"
+    drawn = page.locator("svg.graph g.node").evaluate_all("cards => cards.map((card) => card.dataset.name)")
+    assert drawn and set(drawn) <= set(names)
     page.locator("#graph").focus()
     page.keyboard.press("End")
     text = page.locator("#explain .math").first.get_attribute("data-text")
@@ -228,8 +240,8 @@ def test_skip_links_and_tab_do_not_walk_every_node(page_at, server_url):
     expect(page.locator("#step-play")).to_be_focused()
     program = "\n".join(["h = tanh(x * w0 + b0)"] + [f"h = tanh(h * w{i} + b{i})" for i in range(1, 20)])
     inputs = {"x": 0.5, **{f"w{i}": 0.5 for i in range(20)}, **{f"b{i}": 0.1 for i in range(20)}}
-    page.locator("#program-editor textarea").fill(program)
-    page.locator("#inputs-editor textarea").fill(str(inputs).replace("'", '"'))
+    paste(page, "#program-editor textarea", program)
+    paste(page, "#inputs-editor textarea", str(inputs).replace("'", '"'))
     runs = page.evaluate("window.__chainlens.runs")
     page.locator("#run").click()
     page.wait_for_function(f"window.__chainlens.runs > {runs}")
@@ -284,14 +296,17 @@ def test_exports_carry_only_graph_styles_and_big_pngs_scale_or_explain(page_at, 
     rules = [rule.strip() for rule in re.findall(r"([^{}]+)\{", style)]
     assert rules and all(rule.startswith(("svg.graph", "@keyframes chainlens-")) or rule.startswith(("to", "from")) for rule in rules), rules[:8]
     assert "graph-wrap" not in style and "katex" not in style
+    assert len(re.findall(r'class="node[ "]', svg)) == page.evaluate("window.__chainlens.response.nodes.length")
     # A long chain: the quick layout, tens of thousands of px wide.
     program = "\n".join(["h = tanh(x * w)"] + ["h = tanh(h * w)"] * 399)
-    page.locator("#program-editor textarea").fill(program)
+    paste(page, "#program-editor textarea", program)
     page.locator("#inputs-editor textarea").fill('{"x": 0.5, "w": 0.9}')
     runs = page.evaluate("window.__chainlens.runs")
     page.locator("#run").click()
     page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)
-    width = page.evaluate("document.querySelector('#graph g.viewport').getBBox().width")
+    width = page.evaluate("window.__chainlens.layoutSize.width")
+    # Only the cards near the view exist in the page.
+    assert page.evaluate("window.__chainlens.drawnCount") < 60
     assert width > 30_000
     page.locator("#export-png").click()
     expect(page.locator("#graph-status")).to_contain_text(re.compile("PNG"), timeout=30_000)
