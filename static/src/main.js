@@ -18,6 +18,7 @@ import { backwardStart, buildTimeline, nextTouching, reduce, stepsPerTick, tickI
 import { decodeState, encodeState } from './urlstate.js';
 import { errorBody, errorTitle } from './error-text.js';
 import { withDisplayNames } from './names.js';
+import { createMinimap } from './minimap.js';
 
 /** The tutorial's chain rule: shown when the URL names no program (and if /examples fails). */
 const DEFAULT_EXAMPLE = {
@@ -73,7 +74,8 @@ window.__chainlens = probe;
 const programEditor = createEditor($('#program-editor'), { label: 'Program', onSubmit: run, onInput: noteEdited });
 const inputsEditor = createEditor($('#inputs-editor'), { label: 'Inputs as JSON', onSubmit: run, onInput: noteEdited });
 const gradEditor = createEditor($('#grad-editor'), { label: 'Upstream gradient (grad_output) as JSON, optional', onSubmit: run, onInput: noteEdited });
-const graph = createGraphView($('#graph'), { onSelect: select });
+const minimap = createMinimap($('#minimap'), { onMove: (x, y) => graph.centreAt(x, y) });
+const graph = createGraphView($('#graph'), { onSelect: select, onView: (transform, view) => minimap.showView(transform, view) });
 const explainPanel = createExplainPanel($('#explain'));
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
@@ -207,6 +209,7 @@ async function run({ position = 0, selected = null } = {}) {
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
+  minimap.setLayout(layout);
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
   $('#step-slider').max = String(state.timeline.total);
   $('#step-input').max = String(state.timeline.total);
@@ -219,7 +222,7 @@ async function run({ position = 0, selected = null } = {}) {
   probe.nodeCount = response.nodes.length;
   probe.runs += 1;
   probe.ready = true;
-  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '', { fade: true });
+  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes: laid out in columns by depth (the quick layout)` : '', { fade: true });
 }
 
 /** Resolves with the time just after the next frame is painted. */

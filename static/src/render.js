@@ -22,6 +22,8 @@ const SVG = 'http://www.w3.org/2000/svg';
 const DURATION = 260;
 /** Faint gradient labels on every finished edge only while the graph stays readable. */
 const MAX_EDGES_WITH_LABELS = 40;
+/** The fit button never zooms out past this: below it a long graph is a hairline. */
+const OVERVIEW_SCALE = 0.1;
 /** Past this many nodes the camera cuts instead of gliding. */
 const ANIMATED_NODES = 300;
 
@@ -36,7 +38,7 @@ function svgElement(tag, attributes = {}) {
   return element;
 }
 
-export function createGraphView(svgRoot, { onSelect }) {
+export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   const svg = d3.select(svgRoot);
   svg.attr('class', 'graph');
   svg.selectAll('*').remove();
@@ -81,6 +83,7 @@ export function createGraphView(svgRoot, { onSelect }) {
     if (event.sourceEvent) userScale = event.transform.k;
     svgRoot.dataset.scale = String(event.transform.k);
     cull(event.transform);
+    onView(event.transform, viewSize());
   });
   svg.call(zoom).on('dblclick.zoom', null);
 
@@ -419,8 +422,14 @@ export function createGraphView(svgRoot, { onSelect }) {
     if (readable) {
       const focusBoxes = stepBoxes(focus).filter(Boolean);
       transform = openingTransform(graphBox, focusBoxes.length ? focusBoxes : layout.nodes.slice(0, 1), view);
+    } else if (fitScale(graphBox, view) >= OVERVIEW_SCALE) {
+      transform = centreOn(graphBox, view, Math.min(MAX_SCALE, fitScale(graphBox, view)));
     } else {
-      transform = centreOn(graphBox, view, Math.max(MIN_SCALE, Math.min(MAX_SCALE, fitScale(graphBox, view))));
+      // Too long to show whole as more than a hairline: an overview around the current step
+      // (the minimap shows the whole).
+      const focus = stepBoxes(lastView).filter(Boolean);
+      const centre = focus.length ? unionOf(focus) : layout.nodes[0];
+      transform = centreOn(centre, view, OVERVIEW_SCALE);
     }
     userScale = Math.max(READABLE_SCALE, transform.k);
     apply(transform, animate);
@@ -519,6 +528,14 @@ export function createGraphView(svgRoot, { onSelect }) {
     /** How many cards exist in the DOM now (culling; for tests). */
     get drawnCount() { return nodeElements.size; },
   };
+}
+
+function unionOf(boxes) {
+  const x0 = Math.min(...boxes.map((box) => box.x));
+  const y0 = Math.min(...boxes.map((box) => box.y));
+  const x1 = Math.max(...boxes.map((box) => box.x + box.width));
+  const y1 = Math.max(...boxes.map((box) => box.y + box.height));
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
 function overlaps(box, area) {

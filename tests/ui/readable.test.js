@@ -146,3 +146,43 @@ test('long timelines: backward start, next step touching a node, fast playback',
   assert.ok(seconds < 60, `${seconds} s`);
   assert.equal(stepsPerTick(1), 1);
 });
+
+test('culling shows only the boxes near the view, and says what changed', async () => {
+  const { createCuller, visibleRect, levelOfDetail, boxOfPoints } = await import('../../static/src/culling.js');
+  const boxes = Array.from({ length: 5000 }, (_, i) => ({ x: i * 200, y: 0, width: 124, height: 74 }));
+  const culler = createCuller(boxes);
+  const view = { width: 800, height: 500 };
+  const rect = visibleRect({ k: 1, x: 0, y: 0 }, view, 0);
+  const first = culler.update(rect);
+  assert.deepEqual(first.show, [0, 1, 2, 3]);
+  assert.deepEqual(first.hide, []);
+  const panned = culler.update(visibleRect({ k: 1, x: -400, y: 0 }, view, 0));
+  assert.deepEqual(panned, { show: [4, 5], hide: [0, 1] });
+  assert.equal(culler.count, 4);
+  assert.equal(levelOfDetail(1), 'full');
+  assert.equal(levelOfDetail(0.1), 'shapes');
+  assert.deepEqual(boxOfPoints([[3, 4], [-1, 10], [7, 2]]), { x: -1, y: 2, width: 8, height: 8 });
+});
+
+test('shared inputs far from a use are drawn as a copy there, not as an edge across the graph', async () => {
+  const { aliasPlan, quickLayout } = await import('../../static/src/layout.js');
+  const nodes = [...recurrence.map((node) => ({ ...node, shape: [], value: 0.5, grad: 0.1 }))];
+  const response = { nodes, output: 11, steps: [] };
+  const aliased = aliasPlan(response);
+  // w and b: the first step's uses stay edges, the later steps' uses start at copies.
+  assert.deepEqual([...aliased].sort(), ['1-6-1', '1-9-1', '3-10-1', '3-7-1']);
+  const layout = quickLayout(response, aliased);
+  assert.equal(layout.aliases.length, 4);
+  for (const alias of layout.aliases) {
+    const target = layout.nodes[Number(alias.key.split('-')[1])];
+    assert.ok(target.x - (alias.x + alias.width) <= 100, `copy of ${alias.source} sits beside its use`);
+  }
+});
+
+test('the minimap maps its points back to the graph', async () => {
+  const { mapScale, toGraph } = await import('../../static/src/minimap.js');
+  const fit = mapScale({ width: 24000, height: 440 }, 240, 44);
+  assert.equal(fit.scale, 0.01);
+  const [x, y] = toGraph(fit, 120, 22);
+  assert.ok(Math.abs(x - 12000) < 1e-9 && Math.abs(y - 220) < 1e-9, `${x}, ${y}`);
+});
