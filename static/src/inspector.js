@@ -95,7 +95,21 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
       list.setAttribute('aria-label', `Contributions to the gradient of ${node.label}`);
       const viaCount = new Map();
       for (const row of ledger) viaCount.set(row.via, (viaCount.get(row.via) ?? 0) + 1);
+      // A weight shared by 1,000 steps has 1,000 rows: the list shows those around the current
+      // step (the inspector costs the same at any size), the rest are counted.
+      const [first, last] = ledgerWindow(ledger, view.position);
+      if (first > 0) {
+        const earlier = element('li', 'more');
+        earlier.textContent = `… ${first} earlier contributions`;
+        list.append(earlier);
+      }
       ledger.forEach((row, i) => {
+        if (i < first || (i > last && i !== ledger.length - 1)) return;
+        if (i === ledger.length - 1 && last < ledger.length - 2) {
+          const more = element('li', 'more');
+          more.textContent = `… ${ledger.length - 2 - last} more contributions`;
+          list.append(more);
+        }
         const arrived = row.index < view.position;
         const item = element('li', arrived ? 'arrived' : 'waiting');
         item.dataset.testid = 'contribution';
@@ -146,6 +160,18 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
 
   clear();
   return { show, clear, setOps };
+}
+
+/** How many contribution rows the inspector lists at most, around the current step. */
+export const LEDGER_ROWS = 40;
+
+/** The first and last ledger rows to list at a timeline position (the last row is always listed too). */
+export function ledgerWindow(ledger, position) {
+  if (ledger.length <= LEDGER_ROWS) return [0, ledger.length - 1];
+  let current = ledger.findIndex((row) => row.index >= position - 1);
+  if (current === -1) current = ledger.length - 1;
+  const first = Math.max(0, Math.min(current - LEDGER_ROWS / 2, ledger.length - LEDGER_ROWS));
+  return [first, first + LEDGER_ROWS - 1];
 }
 
 function flag(text) {

@@ -224,6 +224,17 @@ export function assignLayers(response) {
     }
     layer[node.id] = deepest;
   }
+  // Then each op moves right to just before its earliest consumer (ids descending: consumers
+  // first). Without this the products of a 500-term sum `s = s + w_i * x_i` all sit in column 1
+  // and their edges climb a staircase 167,000 px wide to the adds that use them.
+  const earliestUse = new Int32Array(nodes.length).fill(-1);
+  for (let id = nodes.length - 1; id >= 0; id -= 1) {
+    const node = nodes[id];
+    if (node.inputs.length && earliestUse[id] > layer[id] + 1) layer[id] = earliestUse[id] - 1;
+    for (const source of node.inputs) {
+      if (earliestUse[source] === -1 || layer[id] < earliestUse[source]) earliestUse[source] = layer[id];
+    }
+  }
   for (const node of nodes) {
     for (const source of node.inputs) {
       if (nodes[source].inputs.length === 0 && (firstUse[source] === -1 || layer[node.id] < firstUse[source])) {

@@ -186,3 +186,31 @@ test('the minimap maps its points back to the graph', async () => {
   const [x, y] = toGraph(fit, 120, 22);
   assert.ok(Math.abs(x - 12000) < 1e-9 && Math.abs(y - 220) < 1e-9, `${x}, ${y}`);
 });
+
+test('the inspector lists at most 40 contributions, around the current step', async () => {
+  // inspector.js imports heatmap.js (d3 in Node is fine; no DOM is touched at import).
+  const { ledgerWindow, LEDGER_ROWS } = await import('../../static/src/inspector.js');
+  const ledger = Array.from({ length: 1000 }, (_, i) => ({ index: 100 + i * 3 }));
+  assert.deepEqual(ledgerWindow(ledger.slice(0, 10), 0), [0, 9]);
+  const [first, last] = ledgerWindow(ledger, 100 + 500 * 3 + 1);
+  assert.equal(last - first + 1, LEDGER_ROWS);
+  assert.ok(first <= 500 && 500 <= last);
+  assert.deepEqual(ledgerWindow(ledger, 0), [0, LEDGER_ROWS - 1]);
+  assert.deepEqual(ledgerWindow(ledger, 1e9), [1000 - LEDGER_ROWS, 999]);
+});
+
+test('a long sum of products is a band, not a staircase: each product sits just before its add', async () => {
+  const { assignLayers } = await import('../../static/src/layout.js');
+  // s = w0 * x0; s = s + w1 * x1; s = s + w2 * x2 (ids in creation order).
+  const nodes = [
+    { id: 0, op: 'input', inputs: [] }, { id: 1, op: 'input', inputs: [] }, { id: 2, op: 'mul', inputs: [0, 1] },
+    { id: 3, op: 'input', inputs: [] }, { id: 4, op: 'input', inputs: [] }, { id: 5, op: 'mul', inputs: [3, 4] },
+    { id: 6, op: 'add', inputs: [2, 5] },
+    { id: 7, op: 'input', inputs: [] }, { id: 8, op: 'input', inputs: [] }, { id: 9, op: 'mul', inputs: [7, 8] },
+    { id: 10, op: 'add', inputs: [6, 9] },
+  ];
+  const layer = assignLayers({ nodes });
+  assert.equal(layer[9], layer[10] - 1, 'the last product moved next to its add');
+  assert.equal(layer[7], layer[9] - 1, 'its inputs just before it');
+  assert.equal(layer[6], 2);
+});
