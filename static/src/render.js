@@ -140,40 +140,28 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
       if (level === 'full') for (const [id, element] of nodeElements) ensureText(element, response.nodes[id]);
     }
     const rect = visibleRect(transform, viewSize());
-    const nodesNow = nodeCuller.update(rect);
-    for (const id of nodesNow.hide) {
-      nodeElements.get(id)?.remove();
-      nodeElements.delete(id);
+    sync(nodeCuller, nodeElements, nodeLayer, rect, (id) => createCard(response.nodes[id]), paintNode);
+    sync(edgeCuller, edgeElements, edgeLayer, rect, (index) => createEdge(edges[index]), paintEdge);
+    sync(aliasCuller, aliasElements, aliasLayer, rect, (index) => createAlias(aliases[index]), paintAlias);
+  }
+
+  /** Removes the elements that left `rect`, creates (and paints) those that came into it. */
+  function sync(culler, elements, parent, rect, create, paint) {
+    const { show, hide } = culler.update(rect);
+    for (const key of hide) {
+      elements.get(key)?.remove();
+      elements.delete(key);
     }
-    for (const id of nodesNow.show) {
-      const element = createCard(response.nodes[id]);
-      nodeElements.set(id, element);
-      nodeLayer.append(element);
-      if (lastView) paintNode(id, element);
+    for (const key of show) {
+      const element = create(key);
+      elements.set(key, element);
+      parent.append(element);
+      if (lastView) paint(key, element);
     }
-    const edgesNow = edgeCuller.update(rect);
-    for (const index of edgesNow.hide) {
-      edgeElements.get(index)?.remove();
-      edgeElements.delete(index);
-    }
-    for (const index of edgesNow.show) {
-      const edge = edges[index];
-      const element = svgElement('path', { class: 'edge pending', d: edgePath(edge.points), 'data-key': edge.key, 'marker-end': 'url(#arrow)' });
-      edgeElements.set(index, element);
-      edgeLayer.append(element);
-      if (lastView) paintEdge(index, element);
-    }
-    const aliasesNow = aliasCuller.update(rect);
-    for (const index of aliasesNow.hide) {
-      aliasElements.get(index)?.remove();
-      aliasElements.delete(index);
-    }
-    for (const index of aliasesNow.show) {
-      const element = createAlias(aliases[index]);
-      aliasElements.set(index, element);
-      aliasLayer.append(element);
-      if (lastView) paintAlias(index, element);
-    }
+  }
+
+  function createEdge(edge) {
+    return svgElement('path', { class: 'edge pending', d: edgePath(edge.points), 'data-key': edge.key, 'marker-end': 'url(#arrow)' });
   }
 
   function createCard(node) {
@@ -480,7 +468,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     const aliasGroup = svgElement('g', { class: 'aliases' });
     const nodeGroup = svgElement('g', { class: 'nodes' });
     edges.forEach((edge, index) => {
-      const element = svgElement('path', { class: 'edge pending', d: edgePath(edge.points), 'data-key': edge.key, 'marker-end': 'url(#arrow)' });
+      const element = createEdge(edge);
       if (lastView) paintEdge(index, element);
       edgeGroup.append(element);
     });
