@@ -214,3 +214,16 @@ test('a long sum of products is a band, not a staircase: each product sits just 
   assert.equal(layer[7], layer[9] - 1, 'its inputs just before it');
   assert.equal(layer[6], 2);
 });
+
+test('a negated negative number reads -(-0.3185), never --0.3185', async () => {
+  const { explainForward } = await import('../../static/src/explain.js');
+  const response = {
+    nodes: [
+      { id: 0, op: 'input', name: 'a', label: 'a', shape: [], value: -0.3185, grad: -1, inputs: [] },
+      { id: 1, op: 'neg', name: 'b', label: 'b', shape: [], value: 0.3185, grad: 1, inputs: [0] },
+    ],
+    output: 1,
+  };
+  const { lines } = explainForward(response, { phase: 'forward', node: 1 });
+  assert.equal(lines[0].text, 'b = -a = -(-0.3185) = 0.3185');
+});
