@@ -1,11 +1,16 @@
-"""UI benchmark: time to lay out and draw generated programs of about 100 and 500 nodes in
-headless Chromium, as the page itself measures it (window.__chainlens.lastLayoutMs: ELK in its
-Web Worker; lastRenderMs: D3 joins, stepper view, explanation, through the next painted frame).
+"""UI benchmark: big graphs in headless Chromium, timed to a painted frame (issue 14's table).
 
-    .venv/bin/python bench/ui_layout.py [--repeat 5]
+For each program: Run → drawn (the click to the first frame painted after the graph is in the
+DOM), one step (→) drawn (a key press's script plus the next frame's style, layout and paint up
+to the painted frame, without the idle wait for the display's next frame; median and worst over
+steps taken across the forward and backward passes), and the page's longest task
+(PerformanceObserver "longtask", 50 ms and up) while it runs and steps. "Painted" means: requestAnimationFrame, then a message posted from it,
+which is delivered after the frame is presented, not when the script that builds the SVG ends.
+
+    .venv/bin/python bench/ui_layout.py [--repeat 5] [--only NAME] [--timeout 120]
 
 Needs the built UI (npm run build) and Chromium ($CHAINLENS_CHROMIUM or /usr/bin/chromium).
-Prints a table; asserts nothing about time.
+Prints a table of medians of --repeat runs after one warm-up; asserts nothing about time.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench.server import running_server  # noqa: E402
@@ -28,6 +34,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+STEPS_TIMED = 12
 
 
 def deep(layers: int) -> tuple[str, dict]:
@@ -38,33 +45,107 @@ def deep(layers: int) -> tuple[str, dict]:
     return "\n".join(lines), inputs
 
 
-def recurrence(steps: int) -> tuple[str, dict]:
-    """A deep graph: h = tanh(h * w_k + b_k) repeated, five weight pairs shared round-robin.
-    3 op nodes a line, plus 11 inputs."""
-    lines = ["h = tanh(h0 * w0 + b0)"] + [f"h = tanh(h * w{i % 5} + b{i % 5})" for i in range(1, steps)]
-    inputs = {"h0": 0.5, **{f"w{k}": 0.9 - 0.1 * k for k in range(5)}, **{f"b{k}": 0.05 * k for k in range(5)}}
+def shared_recurrence(steps: int) -> tuple[str, dict]:
+    """h = tanh(h * w + b) `steps` times with ONE weight and bias shared by every step (3 nodes a line)."""
+    lines = ["h = tanh(h0 * w + b)"] + ["h = tanh(h * w + b)"] * (steps - 1)
+    return "\n".join(lines), {"h0": 0.5, "w": 0.8, "b": 0.1}
+
+
+def wide(terms: int) -> tuple[str, dict]:
+    """w_i * x_i summed: 4 nodes a term (two inputs, the product, the running sum)."""
+    lines = ["s = w0 * x0"] + [f"s = s + w{i} * x{i}" for i in range(1, terms)]
+    inputs = {**{f"w{i}": ((i * 37) % 11 - 5) / 5 for i in range(terms)},
+              **{f"x{i}": ((i * 13) % 7 - 3) / 10 for i in range(terms)}}
     return "\n".join(lines), inputs
 
 
-def wide(units: int) -> tuple[str, dict]:
-    """A wide graph: units s_i = sigmoid(x * w_i + b_i) summed into one loss (4 op nodes a unit
-    plus the x input and 2 inputs a unit)."""
-    lines = [f"s{i} = sigmoid(x * w{i} + b{i})" for i in range(units)]
-    lines.append("loss = " + " + ".join(f"s{i}" for i in range(units)))
-    inputs = {"x": 1.5, **{f"w{i}": ((i * 37) % 11 - 5) / 5 for i in range(units)},
-              **{f"b{i}": ((i * 13) % 7 - 3) / 10 for i in range(units)}}
+def mlp(sizes: tuple[int, ...], batch: int = 8) -> tuple[str, dict]:
+    """An MLP with ReLU between its linear layers and an MSE loss, on a random batch."""
+    lines, inputs, previous = [], {"x": {"init": "randn", "shape": [batch, sizes[0]], "seed": 0,
+                                         "requires_grad": False}}, "x"
+    for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        inputs[f"W{index}"] = {"init": "randn", "shape": [fan_in, fan_out], "seed": index, "scale": 0.05}
+        inputs[f"b{index}"] = {"init": "zeros", "shape": [fan_out]}
+        layer = f"linear({previous}, W{index}, b{index})"
+        last = index == len(sizes) - 1
+        lines.append(f"h{index} = {layer}" if last else f"h{index} = relu({layer})")
+        previous = f"h{index}"
+    inputs["t"] = {"init": "randn", "shape": [batch, sizes[-1]], "seed": 99, "requires_grad": False}
+    lines.append(f"loss = mse({previous}, t)")
     return "\n".join(lines), inputs
 
 
 WORKLOADS = [
-    ("deep ~100", *deep(20)),
-    ("wide ~100", *wide(16)),
-    ("shared rnn ~100", *recurrence(30)),
-    ("deep ~500", *deep(100)),
-    ("wide ~500", *wide(83)),
-    # Weights shared across 160 steps: too many long edges for ELK, so the page's quick layout.
-    ("shared rnn ~500", *recurrence(163)),
+    ("deep chain 500", *deep(100)),
+    ("wide sum 500", *wide(125)),
+    ("shared rnn 500", *shared_recurrence(166)),
+    ("rnn 5000", *shared_recurrence(1666)),
+    ("mlp 784-100-200-10", *mlp((784, 100, 200, 10))),
 ]
+
+# Installed before the page's scripts: collects long tasks and offers "await the next painted frame".
+INIT_SCRIPT = """
+window.__bench = { longest: 0 };
+try {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__bench.longest = Math.max(window.__bench.longest, entry.duration);
+  }).observe({ type: 'longtask', buffered: true });
+} catch (error) { window.__bench.noLongTasks = String(error); }
+window.__bench.painted = () => new Promise((resolve) => requestAnimationFrame(() => {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => resolve(performance.now());
+  channel.port2.postMessage(0);
+}));
+"""
+
+RUN_SCRIPT = """async () => {
+  const probe = window.__chainlens;
+  const before = probe.runs;
+  window.__bench.longest = 0;
+  const started = performance.now();
+  document.querySelector('#run').click();
+  while (probe.runs === before) await new Promise((resolve) => setTimeout(resolve, 5));
+  const drawn = (probe.lastPaintedAt ?? await window.__bench.painted()) - started;
+  return { drawn, longest: window.__bench.longest, n: probe.nodeCount, steps: probe.total,
+           engine: probe.lastLayoutEngine };
+}"""
+
+STEP_SCRIPT = """async (count) => {
+  const probe = window.__chainlens;
+  const times = [];
+  window.__bench.longest = 0;
+  const seek = probe.seek ?? ((position) => {
+    const slider = document.querySelector('#step-slider');
+    slider.value = String(position);
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  // Steps from a few places on the timeline: the start, the middle of the forward pass, the
+  // start of the backward pass and its middle.
+  const forward = probe.total - (probe.backwardCount ?? Math.floor(probe.total / 2));
+  const starts = [0, Math.floor(forward / 2), forward, Math.floor((forward + probe.total) / 2)];
+  for (const start of starts) {
+    seek(start);
+    await window.__bench.painted();
+    for (let i = 0; i < count / starts.length; i += 1) {
+      // The step's own cost to a painted frame: its script, then the frame's style, layout and
+      // paint (from the frame's requestAnimationFrame to the message posted after it). The idle
+      // wait for the display's next frame in between is not the step's cost.
+      const t0 = performance.now();
+      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+      const t1 = performance.now();
+      const t2 = await new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
+      const t3 = await new Promise((resolve) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => resolve(performance.now());
+        channel.port2.postMessage(0);
+      });
+      times.push((t1 - t0) + (t3 - t2));
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  times.sort((a, b) => a - b);
+  return { step: times[Math.floor(times.length / 2)], worst: times[times.length - 1], longest: window.__bench.longest };
+}"""
 
 
 def chromium_path() -> str | None:
@@ -74,46 +155,70 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-def measure(page, url: str, expression: str, inputs: dict) -> dict:
-    before = page.evaluate("window.__chainlens.runs")
-    page.locator("#program-editor textarea").fill(expression)
-    page.locator("#inputs-editor textarea").fill(json.dumps(inputs))
-    started = time.perf_counter()
-    page.locator("#run").click()
-    page.wait_for_function(f"window.__chainlens.runs > {before}", timeout=120_000)
-    wall = (time.perf_counter() - started) * 1000
-    probe = page.evaluate("({n: window.__chainlens.nodeCount, layout: window.__chainlens.lastLayoutMs,"
-                          " render: window.__chainlens.lastRenderMs, steps: window.__chainlens.total,"
-                          " engine: window.__chainlens.lastLayoutEngine})")
-    probe["wall"] = wall
-    return probe
+# Typing is not what is measured: the editors get their text as a paste would give it.
+FILL_SCRIPT = """([selector, text]) => {
+  const box = document.querySelector(selector);
+  box.value = text;
+  box.dispatchEvent(new Event('input', { bubbles: true }));
+}"""
+
+
+def measure(page, expression: str, inputs: dict, timeout_ms: int) -> dict:
+    page.set_default_timeout(timeout_ms)
+    page.evaluate(FILL_SCRIPT, ["#program-editor textarea", expression])
+    page.evaluate(FILL_SCRIPT, ["#inputs-editor textarea", json.dumps(inputs)])
+    result = page.evaluate(RUN_SCRIPT)
+    result.update(page.evaluate(STEP_SCRIPT, STEPS_TIMED))
+    return result
+
+
+def median(runs: list[dict], key: str) -> float | None:
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def cell(value: float | None, unit: str = "ms") -> str:
+    if value is None:
+        return "—"
+    return f"{value / 1000:.2f} s" if unit == "s" else f"{value:.1f} ms"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per program; medians are shown")
+    parser.add_argument("--only", help="run only the programs whose name contains this")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds before a run counts as not drawn")
     args = parser.parse_args()
     if not (ROOT / "static" / "dist" / "app.js").is_file():
         sys.exit("the UI is not built: run `npm run build` first")
+    workloads = [w for w in WORKLOADS if not args.only or args.only in w[0]]
     with running_server() as (url, _pid), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(url)
-        page.wait_for_function("window.__chainlens && window.__chainlens.ready", timeout=30_000)
-        print(f"{'program':<18} {'nodes':>5} {'steps':>5} {'layout':>6} {'layout ms':>10} {'draw ms':>8} "
-              f"{'layout+draw':>11} {'click→drawn':>11}")
-        for name, expression, inputs in WORKLOADS:
-            measure(page, url, expression, inputs)  # warm-up: worker start, JIT
-            runs = [measure(page, url, expression, inputs) for _ in range(args.repeat)]
-            layout = statistics.median(run["layout"] for run in runs)
-            render = statistics.median(run["render"] for run in runs)
-            total = statistics.median(run["layout"] + run["render"] for run in runs)
-            wall = statistics.median(run["wall"] for run in runs)
-            print(f"{name:<18} {runs[0]['n']:>5} {runs[0]['steps']:>5} {runs[0]['engine']:>6} {layout:>10.1f} {render:>8.1f} "
-                  f"{total:>11.1f} {wall:>11.1f}")
+        print(f"| {'graph':<20} | {'nodes':>6} | {'steps':>6} | {'Run → drawn':>11} | {'one step drawn':>14} "
+              f"| {'worst step':>10} | {'longest task':>12} |")
+        print("|" + "|".join("-" * width for width in (22, 8, 8, 13, 16, 12, 14)) + "|")
+        for name, expression, inputs in workloads:
+            # A fresh page per program: nothing left over from the previous graph.
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.add_init_script(INIT_SCRIPT)
+            page.goto(url)
+            page.wait_for_function("window.__chainlens && window.__chainlens.ready", timeout=30_000)
+            started = time.monotonic()
+            try:
+                measure(page, expression, inputs, int(args.timeout * 1000))  # warm-up: worker start, JIT
+                runs = [measure(page, expression, inputs, int(args.timeout * 1000)) for _ in range(args.repeat)]
+            except PlaywrightError as error:
+                print(f"| {name:<20} | not drawn within {args.timeout:.0f} s ({type(error).__name__}, "
+                      f"{time.monotonic() - started:.0f} s spent) |")
+                page.close()
+                continue
+            longest = max(median(runs, "longest") or 0, 0)
+            print(f"| {name:<20} | {runs[0]['n']:>6} | {runs[0]['steps']:>6} | {cell(median(runs, 'drawn'), 's'):>11} "
+                  f"| {cell(median(runs, 'step')):>14} | {cell(median(runs, 'worst')):>10} | {cell(longest):>12} |")
+            page.close()
         browser.close()
     print(f"medians of {args.repeat} runs after one warm-up; Chromium {chromium_path() or 'from Playwright'}, "
-          "viewport 1366x768")
+          "viewport 1366x768; 'longest task' = the longest main-thread task during the run and the steps")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
  * A code box: a plain textarea with a line-number gutter and an overlay that underlines the
  * span an API error names. The overlay is a <pre> behind the (transparent-background) textarea
  * holding the same text, so marks line up with the characters without a heavy editor.
+ * Long lines wrap (no sideways scrolling); a hidden copy of the lines, one block each, measures
+ * how tall each wrapped line is so the gutter's numbers stay beside their lines.
  * What the user typed is never touched, except when they click a suggested fix.
  */
 
@@ -26,9 +28,11 @@ export function createEditor(root, { label, onSubmit, onInput }) {
     <div class="gutter" aria-hidden="true"></div>
     <div class="code-area">
       <pre class="overlay" aria-hidden="true"></pre>
-      <textarea spellcheck="false" autocapitalize="off" autocomplete="off" wrap="off"></textarea>
+      <div class="measure" aria-hidden="true"></div>
+      <textarea spellcheck="false" autocapitalize="off" autocomplete="off" wrap="soft"></textarea>
     </div>`;
   const gutter = root.querySelector('.gutter');
+  const measure = root.querySelector('.measure');
   const overlay = root.querySelector('.overlay');
   const textarea = root.querySelector('textarea');
   textarea.setAttribute('aria-label', label);
@@ -40,6 +44,7 @@ export function createEditor(root, { label, onSubmit, onInput }) {
     const errorLine = mark ? mark.line : -1;
     gutter.innerHTML = Array.from({ length: lineCount }, (_, i) => (
       `<div class="${i + 1 === errorLine ? 'error-line' : ''}">${i + 1}</div>`)).join('');
+    sizeGutter(text);
     overlay.replaceChildren();
     if (!mark) {
       overlay.append(document.createTextNode(`${text}\n`));
@@ -57,6 +62,24 @@ export function createEditor(root, { label, onSubmit, onInput }) {
     }
     syncScroll();
   }
+
+  /** Each line number as tall as its (wrapped) line. */
+  function sizeGutter(text) {
+    measure.style.width = `${textarea.clientWidth}px`;
+    measure.replaceChildren(...text.split('\n').map((line) => {
+      const block = document.createElement('div');
+      block.textContent = line || ' ';
+      return block;
+    }));
+    const heights = Array.from(measure.children, (block) => block.offsetHeight);
+    Array.from(gutter.children).forEach((number, i) => {
+      number.style.height = heights[i] ? `${heights[i]}px` : '';
+    });
+    measure.replaceChildren();
+  }
+
+  // The box's width changes with the window: wrapped lines change height.
+  if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => sizeGutter(textarea.value)).observe(textarea);
 
   function syncScroll() {
     overlay.style.transform = `translate(${-textarea.scrollLeft}px, ${-textarea.scrollTop}px)`;

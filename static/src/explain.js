@@ -35,7 +35,7 @@ const FUNCTION_NAMES = new Set([
 
 // ---------------------------------------------------------------- labels as TeX
 
-const TOKEN = /\s+|[A-Za-z_][A-Za-z0-9_]*|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|\*\*|\.T|…|./g;
+const TOKEN = /\s+|[A-Za-z_][A-Za-z0-9_]*[₀-₉]*|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|\*\*|\.T|…|./g;
 
 /** A node label (a name, a constant, or source text such as `x * a + b`) as TeX. */
 export function texLabel(label) {
@@ -54,7 +54,10 @@ const TEX_SYMBOL = {
   '/': '/', '(': '(', ')': ')', ',': ',\\,', '=': '=',
 };
 
-function texIdentifier(name) {
+function texIdentifier(word) {
+  // Display names subscript reassigned names (names.js: h₁, h₂): TeX subscripts.
+  const [, name, sub] = /^(.*?)([₀-₉]*)$/.exec(word);
+  if (sub) return `${texIdentifier(name)}_{${[...sub].map((digit) => digit.charCodeAt(0) - 0x2080).join('')}}`;
   if (FUNCTION_NAMES.has(name)) return `\\operatorname{${escapeTex(name)}}`;
   const indexed = /^([A-Za-z])_?(\d+)$/.exec(name);
   if (indexed) return `${indexed[1]}_{${indexed[2]}}`;
@@ -112,7 +115,7 @@ export function texValue(value, shape, { parenthesizeNegative = false } = {}) {
 }
 
 function texNumber(value) {
-  return formatNumber(value).replace('∞', '\\infty').replace(/e(-?\d+)$/, '\\times 10^{$1}');
+  return formatNumber(value).replace('∞', '\\infty').replace('≈', '\\approx ').replace(/e(-?\d+)$/, '\\times 10^{$1}');
 }
 
 /** A value as plain text: a number, a bracketed small tensor, or its shape. */
@@ -153,7 +156,7 @@ function applyOp(node, operands, asValues) {
   if (op === 'pow') {
     return { tex: `${operands[0].tex}^{${operands[1].rawTex}}`, text: `${operands[0].text} ** ${operands[1].text}` };
   }
-  if (op === 'neg') return { tex: `-${operands[0].tex}`, text: `-${operands[0].text}` };
+  if (op === 'neg') return { tex: `-${operands[0].tex}`, text: `-${/^-/.test(operands[0].text) ? `(${operands[0].text})` : operands[0].text}` };
   if (op === 'transpose' && !node.params?.axes) return { tex: `${operands[0].tex}^{\\top}`, text: `${operands[0].text}.T` };
   const params = Object.entries(node.params || {})
     .filter(([, value]) => value !== null && value !== false)
@@ -363,8 +366,8 @@ export function explainBackward(response, step, stepIndex) {
     const equals = partialSum ? '\\mathrel{\\overset{\\text{so far}}{=}}' : '=';
     const accumulated = { value: step.accumulated, shape: inputShape, tex: total.tex, text: total.text };
     if (received.every((row) => isShown(row.contribution, inputShape)) && isShown(step.accumulated, inputShape)) {
-      const sumTex = received.map((row, i) => texValue(row.contribution, inputShape, { parenthesizeNegative: i > 0 })).join(' + ');
-      const sumText = received.map((row, i) => (i > 0 ? parenthesizedText(row.contribution, inputShape) : textValue(row.contribution, inputShape))).join(' + ');
+      const sumTex = shortSum(received.map((row, i) => texValue(row.contribution, inputShape, { parenthesizeNegative: i > 0 })), (n) => `\\ldots\\text{ ${n} more terms }\\ldots`);
+      const sumText = shortSum(received.map((row, i) => (i > 0 ? parenthesizedText(row.contribution, inputShape) : textValue(row.contribution, inputShape))), (n) => `… ${n} more terms …`);
       lines.push({
         tex: `${total.tex} ${equals} ${sumTex} = ${texValue(step.accumulated, inputShape)}`,
         text: `${total.text} ${partialSum ? '(so far) ' : ''}= ${sumText} = ${textValue(step.accumulated, inputShape)}`,
@@ -410,6 +413,12 @@ function rangeText(term) {
   return `min ${formatNumber(min)}, max ${formatNumber(max)}, norm ${formatNumber(norm)}`;
 }
 
+/** Sums of more than SUM_TERMS terms keep their first three and last two around "… n terms …". */
+const SUM_TERMS = 6;
+export function shortSum(terms, elided) {
+  if (terms.length <= SUM_TERMS) return terms.join(' + ');
+  return [...terms.slice(0, 3), elided(terms.length - 5), ...terms.slice(-2)].join(' + ');
+}
 
 function shapeOf(value, fallbackShape) {
   return isScalar(value) ? [] : fallbackShape;

@@ -3,7 +3,10 @@
  * part) or PNG, and the API response as JSON. Runs only on user request.
  */
 
-/** The graph's CSS rules (all scoped under svg.graph), collected from the page's stylesheets. */
+/**
+ * The graph's own CSS rules, collected from the page's stylesheets: those scoped under svg.graph
+ * and the edge animation's keyframes; nothing of the page around it (.graph-wrap, KaTeX, ...).
+ */
 function graphCss() {
   const rules = [];
   for (const sheet of document.styleSheets) {
@@ -14,10 +17,29 @@ function graphCss() {
       continue;
     }
     for (const rule of cssRules) {
-      if (rule.cssText.startsWith('svg.graph') || rule.cssText.startsWith('.graph')) rules.push(rule.cssText);
+      if (isGraphRule(rule)) rules.push(rule.cssText);
     }
   }
   return rules.join('\n');
+}
+
+export function isGraphRule(rule) {
+  const text = rule.cssText;
+  return text.startsWith('svg.graph') || text.startsWith('@keyframes chainlens-');
+}
+
+/** Canvas limits of browsers (Chromium: 32,767 px a side, about 268 M pixels in all). */
+export const MAX_CANVAS_SIDE = 16_384;
+export const MAX_CANVAS_PIXELS = 100_000_000;
+
+/**
+ * The PNG's scale for a graph of width × height: the wanted scale, lowered until the canvas
+ * fits the browser's limits; null when even a tenth of the size would not fit (then the SVG
+ * export is the way).
+ */
+export function pngScale(width, height, wanted = 2) {
+  const scale = Math.min(wanted, MAX_CANVAS_SIDE / width, MAX_CANVAS_SIDE / height, Math.sqrt(MAX_CANVAS_PIXELS / (width * height)));
+  return scale >= 0.1 ? scale : null;
 }
 
 export function graphSvgString(svgElement, layout) {
@@ -53,7 +75,12 @@ export function exportSvg(svgElement, layout) {
   download('chainlens-graph.svg', new Blob([graphSvgString(svgElement, layout)], { type: 'image/svg+xml' }));
 }
 
-export function exportPng(svgElement, layout, scale = 2) {
+/** Resolves with {scale} once the PNG is handed to the browser; rejects with a reason to show. */
+export function exportPng(svgElement, layout, wanted = 2) {
+  const scale = pngScale(layout.width, layout.height, wanted);
+  if (scale === null) {
+    return Promise.reject(new Error(`the graph is ${Math.round(layout.width)} × ${Math.round(layout.height)} px, too large for one image`));
+  }
   const source = graphSvgString(svgElement, layout);
   const image = new Image();
   const url = URL.createObjectURL(new Blob([source], { type: 'image/svg+xml' }));
@@ -67,8 +94,12 @@ export function exportPng(svgElement, layout, scale = 2) {
       context.drawImage(image, 0, 0);
       URL.revokeObjectURL(url);
       canvas.toBlob((blob) => {
+        if (!blob) {
+          reject(new Error('the browser could not encode an image this large'));
+          return;
+        }
         download('chainlens-graph.png', blob);
-        resolve();
+        resolve({ scale });
       }, 'image/png');
     };
     image.onerror = () => {

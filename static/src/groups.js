@@ -175,10 +175,12 @@ export function anchoredCamera(previous, previousLayout, camera, next, nextLayou
 
 /**
  * The group boxes and controls on the graph's SVG (render.js draws the cards and edges; this
- * adds a layer behind them), the "open all" button, and the inspector's control.
+ * adds a layer behind them, inside its zoomed viewport, which render.js's redraws leave alone),
+ * the open control on composite cards (render.js's decorateNodes hook: cards come and go with
+ * culling), the "open all" button, and the inspector's control.
  * `onToggle(op, open)`: op null with open true/false is "open all"/"close all".
  */
-export function createGroupControls(svgElement, toolbar, { onToggle }) {
+export function createGroupControls(svgElement, graph, toolbar, { onToggle }) {
   let composites = DEFAULT_COMPOSITES;
   let response = null;
   const svg = d3.select(svgElement);
@@ -240,27 +242,17 @@ export function createGroupControls(svgElement, toolbar, { onToggle }) {
         }
       });
 
-    // An open control on every composite card.
-    const positions = new Map(layout.nodes.map((box) => [box.id, box]));
-    svg.selectAll('g.node').each(function decorate(node) {
-      const card = d3.select(this);
-      const box = positions.get(node.id);
-      // Cards on their way out (render.js fades them) belong to the previous graph.
-      const composite = composites.includes(node.op) && box && response.nodes[node.id] === node;
-      let toggle = card.select('g.open-toggle');
-      if (!composite) {
-        toggle.remove();
-        return;
-      }
-      if (toggle.empty()) {
-        toggle = card.append('g').attr('class', 'open-toggle').attr('role', 'button').attr('tabindex', 0);
-        toggle.append('rect').attr('width', 44).attr('height', 16).attr('rx', 8);
-        toggle.append('text').attr('x', 22).attr('y', 12).attr('text-anchor', 'middle').text('open');
-        toggle.append('title').text(`Open ${node.op} into its primitives`);
-      }
-      toggle
+    // An open control on every composite card (render.js makes it again whenever a card is created).
+    graph.decorateNodes('open-toggle', (node, box) => {
+      if (!composites.includes(node.op) || !box) return null;
+      const toggle = d3.select(document.createElementNS('http://www.w3.org/2000/svg', 'g'))
+        .attr('class', 'open-toggle').attr('role', 'button').attr('tabindex', 0)
         .attr('transform', `translate(${box.width - 52},${box.height - 22})`)
-        .attr('aria-label', `Open ${node.op} ${node.label} into its primitives`)
+        .attr('aria-label', `Open ${node.op} ${node.label} into its primitives`);
+      toggle.append('rect').attr('width', 44).attr('height', 16).attr('rx', 8);
+      toggle.append('text').attr('x', 22).attr('y', 12).attr('text-anchor', 'middle').text('open');
+      toggle.append('title').text(`Open ${node.op} into its primitives`);
+      toggle
         .on('click', (event) => {
           event.stopPropagation();
           onToggle(node.op, true);
@@ -272,6 +264,7 @@ export function createGroupControls(svgElement, toolbar, { onToggle }) {
             onToggle(node.op, true);
           }
         });
+      return toggle.node();
     });
   }
 

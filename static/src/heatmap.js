@@ -32,8 +32,9 @@ export function createHeatmap(value, shape, { label }) {
   canvas.setAttribute('aria-label', `${label}: heatmap of a ${formatShape(shape)} tensor`);
   const context = canvas.getContext('2d');
   context.scale(ratio, ratio);
-  // Numbers inside the cells when they fit; otherwise the pointer read-out does the job.
+  // Numbers inside the cells only where they fit; otherwise the pointer read-out does the job.
   const writeNumbers = cell >= 30;
+  const NUMBER_CHAR = 6.2;
   context.font = '10px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
   context.textAlign = 'center';
   context.textBaseline = 'middle';
@@ -43,9 +44,11 @@ export function createHeatmap(value, shape, { label }) {
       context.fillStyle = Number.isFinite(x) ? scale(x) : '#444';
       context.fillRect(c * cell, r * cell, cell, cell);
       if (writeNumbers) {
-        const text = formatNumber(x, 3);
+        let text = formatNumber(x, 3);
+        if (text.length * NUMBER_CHAR > cell - 4) text = formatNumber(x, 2);
+        if (text.length * NUMBER_CHAR > cell - 4) continue;
         context.fillStyle = Number.isFinite(x) && Math.abs(scale.domain()[2]) && Math.abs(x) / scale.domain()[2] > 0.6 ? '#fff' : '#1d2433';
-        context.fillText(text.length > 5 ? formatNumber(x, 2) : text, c * cell + cell / 2, r * cell + cell / 2);
+        context.fillText(text, c * cell + cell / 2, r * cell + cell / 2);
       }
     }
   }
@@ -78,9 +81,60 @@ export function createHeatmap(value, shape, { label }) {
   legend.innerHTML = `<span>${formatNumber(low)}</span><span class="bar" style="background: linear-gradient(to right, ${stops})"></span><span>${formatNumber(high)}</span>`;
   const scroller = document.createElement('div');
   scroller.className = 'heatmap-scroll';
-  scroller.append(canvas);
-  root.append(scroller, legend, readout);
+  scroller.append(axisIndices(cols, cell, 'columns'), rowsAndCanvas(rows, cell, canvas));
+  const axes = document.createElement('figcaption');
+  axes.className = 'axes';
+  axes.textContent = axesCaption(shape);
+  root.append(axes, scroller, legend, readout);
   return root;
+}
+
+/** Which axes the rows and columns are: "rows: axis 0 (8) · columns: axis 1 (15)". */
+export function axesCaption(shape) {
+  if (shape.length <= 1) return `index 0…${Math.max(0, (shape[0] ?? 1) - 1)} left to right`;
+  const last = shape.length - 1;
+  const rowAxes = shape.length === 2 ? 'axis 0' : `axes 0–${last - 1} (flattened)`;
+  return `rows: ${rowAxes} (${shape.slice(0, last).join('×')}) · columns: axis ${last} (${shape[last]})`;
+}
+
+/** Every how many cells an index is written so that labels of `chars` digits never touch. */
+export function indexStride(cell, chars) {
+  const width = chars * 6.5 + 4;
+  return Math.max(1, Math.ceil(width / cell));
+}
+
+function axisIndices(count, cell, kind) {
+  const strip = document.createElement('div');
+  strip.className = `indices ${kind}`;
+  strip.setAttribute('aria-hidden', 'true');
+  strip.style.width = `${count * cell}px`;
+  const stride = indexStride(cell, String(count - 1).length);
+  for (let i = 0; i < count; i += stride) {
+    const tick = document.createElement('span');
+    tick.textContent = String(i);
+    tick.style.left = `${i * cell + cell / 2}px`;
+    strip.append(tick);
+  }
+  return strip;
+}
+
+function rowsAndCanvas(rows, cell, canvas) {
+  const wrap = document.createElement('div');
+  wrap.className = 'rows-and-cells';
+  const strip = document.createElement('div');
+  strip.className = 'indices rows';
+  strip.setAttribute('aria-hidden', 'true');
+  strip.style.height = `${rows * cell}px`;
+  // Row labels need the cell height to be at least a line of 10 px text.
+  const stride = Math.max(1, Math.ceil(12 / cell));
+  for (let i = 0; i < rows; i += stride) {
+    const tick = document.createElement('span');
+    tick.textContent = String(i);
+    tick.style.top = `${i * cell + cell / 2}px`;
+    strip.append(tick);
+  }
+  wrap.append(strip, canvas);
+  return wrap;
 }
 
 function line(context, x0, y0, x1, y1) {

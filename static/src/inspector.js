@@ -1,13 +1,31 @@
 /**
  * The node inspector: op, shape, value and gradient of the selected node at the current step.
- * Scalars as numbers, tensors as heatmaps, truncated tensors as their summary; the gradient
- * shows "—" until the backward pass reaches the node, and lists each contribution it received.
+ * Scalars as numbers, tensors as heatmaps (with indices) and their statistics (min, max, mean,
+ * norm, share of zeros, NaN/∞ flags), truncated tensors as their summary; the gradient/value
+ * norm ratio; the gradient shows "—" until the backward pass reaches the node, and lists each
+ * contribution it received as a button that jumps to that step.
  */
 import { createHeatmap } from './heatmap.js';
 import { contributionLedger } from './explain.js';
-import { formatNumber, formatShape, isScalar, isSummary } from './tensor.js';
+import { formatNumber, formatShape, isScalar, isSummary, stats, toNumber } from './tensor.js';
 
-export function createInspector(root, { onClose, onJump }) {
+/** A number for engineers: 6 digits, and float noise shown with its exact value too. */
+function precise(value) {
+  const text = formatNumber(value, 6);
+  return text === '≈0' ? `≈0 (${toNumber(value).toExponential(3)})` : text;
+}
+
+/** Statistics of a value as [term, detail] rows, with NaN/∞ counts flagged. */
+export function statRows(value, shape) {
+  const summary = stats(value, shape);
+  const rows = [['min', precise(summary.min)], ['max', precise(summary.max)], ['mean', precise(summary.mean)], ['norm', precise(summary.norm)]];
+  if (summary.count !== undefined) rows.push(['zeros', `${formatNumber((100 * summary.zeros) / Math.max(1, summary.count), 3)}% (${summary.zeros} of ${summary.count})`]);
+  if (summary.nan) rows.push(['NaN', `⚠ ${summary.nan} entries`]);
+  if (summary.inf) rows.push(['±∞', `⚠ ${summary.inf} entries`]);
+  return rows;
+}
+
+export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
   let opsByName = new Map();
 
   function setOps(ops) {
@@ -67,22 +85,53 @@ export function createInspector(root, { onClose, onJump }) {
       root.append(box);
     }
 
-    root.append(section('Value', view.computed[node.id] ? node.value : undefined, node, 'not computed yet', 'value'));
+    const value = view.computed[node.id] ? node.value : undefined;
+    root.append(section('Value', value, node, 'not computed yet', 'value'));
     const grad = view.grads[node.id];
     let gradNote = 'the backward pass has not reached this node yet';
     if (node.grad === null) gradNote = 'no gradient flows here (a constant, requires_grad: false, or not used by the output)';
     const gradSection = section('Gradient', grad, node, gradNote, 'grad');
     root.append(gradSection);
+    if (value !== undefined && grad !== undefined && grad !== null) {
+      // How big the gradient is next to the value: the scale an update step would change it by.
+      const ratio = stats(grad, node.shape).norm / stats(value, node.shape).norm;
+      const facts = element('dl', 'numbers ratio');
+      addFact(facts, '‖grad‖ / ‖value‖', Number.isFinite(ratio) ? formatNumber(ratio, 4) : 'undefined (the value is 0)');
+      gradSection.append(facts);
+    }
 
     const ledger = contributionLedger(response, node.id);
     if (ledger.length > 1) {
       const list = element('ol', 'ledger');
       list.setAttribute('aria-label', `Contributions to the gradient of ${node.label}`);
+      const viaCount = new Map();
+      for (const row of ledger) viaCount.set(row.via, (viaCount.get(row.via) ?? 0) + 1);
+      // A weight shared by 1,000 steps has 1,000 rows: the list shows those around the current
+      // step (the inspector costs the same at any size), the rest are counted.
+      const [first, last] = ledgerWindow(ledger, view.position);
+      if (first > 0) {
+        const earlier = element('li', 'more');
+        earlier.textContent = `… ${first} earlier contributions`;
+        list.append(earlier);
+      }
       ledger.forEach((row, i) => {
+        if (i < first || (i > last && i !== ledger.length - 1)) return;
+        if (i === ledger.length - 1 && last < ledger.length - 2) {
+          const more = element('li', 'more');
+          more.textContent = `… ${ledger.length - 2 - last} more contributions`;
+          list.append(more);
+        }
         const arrived = row.index < view.position;
         const item = element('li', arrived ? 'arrived' : 'waiting');
         item.dataset.testid = 'contribution';
-        item.textContent = `via ${row.via}${ledger.filter((other) => other.via === row.via).length > 1 ? ` (operand ${row.slot + 1})` : ''}: ${arrived ? describe(row.contribution, node.shape) : 'not yet'}`;
+        if (row.index === view.position - 1) item.classList.add('current');
+        // Each contribution is a way into its step of the timeline.
+        const jump = element('button', 'link-button');
+        jump.type = 'button';
+        jump.textContent = `step ${row.index + 1}`;
+        jump.setAttribute('aria-label', `Go to step ${row.index + 1}, the contribution via ${row.via}`);
+        jump.addEventListener('click', () => onStep(row.index));
+        item.append(jump, `: via ${row.via}${viaCount.get(row.via) > 1 ? ` (operand ${row.slot + 1})` : ''}: ${arrived ? describe(row.contribution, node.shape) : 'not yet'}`);
         list.append(item);
         if (i === ledger.length - 1 && arrived) {
           const sum = element('li', 'sum');
@@ -107,21 +156,39 @@ export function createInspector(root, { onClose, onJump }) {
     }
     if (isScalar(value)) {
       const number = element('p', `big-number ${kind}`);
-      number.textContent = formatNumber(value, 6);
+      number.textContent = precise(value);
       box.append(number);
-    } else if (isSummary(value)) {
-      const summary = element('dl', 'facts summary');
-      addFact(summary, 'truncated', `${formatShape(value.shape)} (too large to send in full)`);
-      for (const key of ['min', 'max', 'mean', 'norm']) addFact(summary, key, formatNumber(value[key], 6));
-      box.append(summary);
+      if (!Number.isFinite(toNumber(value))) box.append(flag(`${formatNumber(value)}: not a finite number`));
     } else {
-      box.append(createHeatmap(value, node.shape, { label: kind === 'grad' ? `∂/∂${node.label}` : node.label }));
+      const summary = element('dl', 'numbers summary');
+      if (isSummary(value)) addFact(summary, 'truncated', `${formatShape(value.shape)} (too large to send in full)`);
+      else box.append(createHeatmap(value, node.shape, { label: kind === 'grad' ? `∂/∂${node.label}` : node.label }));
+      for (const [term, detail] of statRows(value, node.shape)) addFact(summary, term, detail);
+      box.append(summary);
     }
     return box;
   }
 
   clear();
   return { show, clear, setOps, setNotes };
+}
+
+/** How many contribution rows the inspector lists at most, around the current step. */
+export const LEDGER_ROWS = 40;
+
+/** The first and last ledger rows to list at a timeline position (the last row is always listed too). */
+export function ledgerWindow(ledger, position) {
+  if (ledger.length <= LEDGER_ROWS) return [0, ledger.length - 1];
+  let current = ledger.findIndex((row) => row.index >= position - 1);
+  if (current === -1) current = ledger.length - 1;
+  const first = Math.max(0, Math.min(current - LEDGER_ROWS / 2, ledger.length - LEDGER_ROWS));
+  return [first, first + LEDGER_ROWS - 1];
+}
+
+function flag(text) {
+  const note = element('p', 'flag');
+  note.textContent = `⚠ ${text}`;
+  return note;
 }
 
 function describe(value, shape) {

@@ -9,18 +9,29 @@
 import { formatShape, formatValueShort } from './tensor.js';
 import { edgeKey } from './stepper.js';
 
-export const CARD = { minWidth: 124, maxWidth: 236, height: 74, padding: 12 };
+export const CARD = { minWidth: 124, maxWidth: 300, height: 74, padding: 12 };
 
-// Rough glyph widths of the card fonts; good enough to size a box, no DOM needed.
-const LABEL_CHAR = 8.2;
-const SMALL_CHAR = 6.9;
+/**
+ * Glyph widths of the card fonts (styles.css: title 13 px bold sans, numbers 12 px mono, small
+ * text 11 px), rounded up: boxes are sized and text is cut from these, no DOM needed. Text that
+ * would still not fit is cut with "…" (fitText), never drawn past its card.
+ */
+export const CARD_TEXT = { titleChar: 8.4, monoChar: 7.3, smallChar: 6.6, badgeChar: 6.9, labelChar: 6.9, numbersX: 52 };
+const LABEL_CHAR = CARD_TEXT.titleChar;
+
+/** Text cut to at most `width` px at `charWidth` px a character, with "…" when cut. */
+export function fitText(text, width, charWidth) {
+  const room = Math.max(1, Math.floor(width / charWidth));
+  return text.length <= room ? text : `${text.slice(0, Math.max(0, room - 1))}…`;
+}
 
 export const ELK_OPTIONS = {
   'elk.algorithm': 'layered',
   'elk.direction': 'RIGHT',
   'elk.edgeRouting': 'SPLINES',
-  // Wide gaps between layers leave room for the gradient labels on the edges.
-  'elk.layered.spacing.nodeNodeBetweenLayers': '100',
+  // Gaps between layers leave room for a gradient label on the edges (labels also move off
+  // cards along their edge); narrower gaps let more graphs fit at a readable zoom.
+  'elk.layered.spacing.nodeNodeBetweenLayers': '72',
   'elk.spacing.nodeNode': '26',
   'elk.spacing.edgeNode': '18',
   // NETWORK_SIMPLEX placement with spline routing took 30 s on a 100-node graph; this is ~1 s.
@@ -50,17 +61,61 @@ export function cardText(node) {
   };
 }
 
+/** The operator badge's pill width on a card. */
+export function badgeWidth(badge) {
+  return badge.length * CARD_TEXT.badgeChar + 10;
+}
+
+/** Room for the title on a card of a width: the stripe and padding left, the badge right. */
+export function titleRoom(width, badge) {
+  return width - badgeWidth(badge) - 30;
+}
+
 /** `uses`: how many operand slots read the node; a node read twice shows "(1/2)" after its gradient. */
 export function cardWidth(node, uses = 1) {
   const text = cardText(node);
   const counter = uses > 1 ? ` (${uses}/${uses})`.length : 0;
-  const title = text.title.length * LABEL_CHAR + text.badge.length * SMALL_CHAR + 34;
-  const values = Math.max(text.value.length, text.grad.length + counter, text.shape.length + 9) * SMALL_CHAR + 64;
-  return Math.round(Math.min(CARD.maxWidth, Math.max(CARD.minWidth, title, values)));
+  const title = text.title.length * LABEL_CHAR + badgeWidth(text.badge) + 32;
+  const values = Math.max(text.value.length, text.grad.length + counter) * CARD_TEXT.monoChar + CARD_TEXT.numbersX + 8;
+  // The shape line may read "8×15 · output" on the output's card.
+  const shape = (text.shape.length + 9) * CARD_TEXT.smallChar + 22;
+  return Math.round(Math.min(CARD.maxWidth, Math.max(CARD.minWidth, title, values, shape)));
 }
 
-/** The ELK input graph for a /graph response. */
-export function toElkGraph(response) {
+/** A shared input's copy beside a use: a chip with its name. */
+export const ALIAS = { height: 28, padding: 26 };
+
+export function aliasWidth(node) {
+  // "↪ name": the arrow and a space, then the name.
+  return Math.round(Math.min(CARD.maxWidth, (String(node.label ?? node.name ?? node.op).length + 2) * LABEL_CHAR + ALIAS.padding));
+}
+
+/**
+ * Which edges start from a copy of their source instead of the source itself. A weight or bias
+ * shared by every step of a recurrence would otherwise send one edge from the far left to every
+ * step (1,000 edges crossing the page, and the camera unable to show both ends of a step): each
+ * use of an input or constant beyond its first, that sits more than one layer away from it,
+ * starts at a small copy ("alias") drawn next to the consumer. Returns the set of edge keys.
+ */
+export function aliasPlan(response, layer = assignLayers(response)) {
+  const aliased = new Set();
+  const firstUse = new Map();
+  for (const node of response.nodes) {
+    node.inputs.forEach((source, slot) => {
+      const input = response.nodes[source];
+      if (input.inputs.length !== 0) return;
+      if (!firstUse.has(source)) {
+        firstUse.set(source, node.id);
+        return;
+      }
+      if (layer[node.id] - layer[source] > 1) aliased.add(edgeKey(source, node.id, slot));
+    });
+  }
+  return aliased;
+}
+
+/** The ELK input graph for a /graph response (aliases as small nodes of their own). */
+export function toElkGraph(response, aliased = aliasPlan(response)) {
   const uses = new Int32Array(response.nodes.length);
   for (const node of response.nodes) for (const source of node.inputs) uses[source] += 1;
   const children = response.nodes.map((node) => {
@@ -81,18 +136,40 @@ export function toElkGraph(response) {
   const edges = [];
   for (const node of response.nodes) {
     node.inputs.forEach((source, slot) => {
-      edges.push({
-        id: edgeKey(source, node.id, slot),
-        sources: [`n${source}.out`],
-        targets: [`n${node.id}.in${slot}`],
-      });
+      const key = edgeKey(source, node.id, slot);
+      let from = `n${source}.out`;
+      if (aliased.has(key)) {
+        from = `a${key}.out`;
+        children.push({
+          id: `a${key}`,
+          width: aliasWidth(response.nodes[source]),
+          height: ALIAS.height,
+          ports: [{ id: from, layoutOptions: { 'elk.port.side': 'EAST' } }],
+          layoutOptions: { 'elk.portConstraints': 'FIXED_ORDER' },
+        });
+      }
+      edges.push({ id: key, sources: [from], targets: [`n${node.id}.in${slot}`] });
     });
   }
   return { id: 'root', layoutOptions: ELK_OPTIONS, children, edges };
 }
 
-/** ELK's answer → {nodes: [{id, x, y, width, height}], edges: [{key, source, target, slot, points}], width, height}. */
-export function fromElkLayout(response, laidOut) {
+/** Aliases as laid out: [{key, source, x, y, width, height}] (key: the edge it starts). */
+function aliasBoxes(response, boxes, aliased) {
+  const aliases = [];
+  for (const key of aliased) {
+    const box = boxes.get(`a${key}`);
+    if (!box) continue;
+    aliases.push({ key, source: Number(key.split('-')[0]), x: box.x, y: box.y, width: box.width, height: box.height });
+  }
+  return aliases;
+}
+
+/**
+ * ELK's answer → {nodes: [{id, x, y, width, height}], edges: [{key, source, target, slot, points}],
+ * aliases: [{key, source, x, y, width, height}], width, height}.
+ */
+export function fromElkLayout(response, laidOut, aliased = new Set()) {
   const boxes = new Map(laidOut.children.map((child) => [child.id, child]));
   const nodes = response.nodes.map((node) => {
     const box = boxes.get(`n${node.id}`);
@@ -106,7 +183,7 @@ export function fromElkLayout(response, laidOut) {
       edges.push({ key, source, target: node.id, slot, points: routePoints(routes.get(key)) });
     });
   }
-  return { nodes, edges, width: laidOut.width, height: laidOut.height };
+  return { nodes, edges, aliases: aliasBoxes(response, boxes, aliased), width: laidOut.width, height: laidOut.height };
 }
 
 function routePoints(edge) {
@@ -147,6 +224,17 @@ export function assignLayers(response) {
     }
     layer[node.id] = deepest;
   }
+  // Then each op moves right to just before its earliest consumer (ids descending: consumers
+  // first). Without this the products of a 500-term sum `s = s + w_i * x_i` all sit in column 1
+  // and their edges climb a staircase 167,000 px wide to the adds that use them.
+  const earliestUse = new Int32Array(nodes.length).fill(-1);
+  for (let id = nodes.length - 1; id >= 0; id -= 1) {
+    const node = nodes[id];
+    if (node.inputs.length && earliestUse[id] > layer[id] + 1) layer[id] = earliestUse[id] - 1;
+    for (const source of node.inputs) {
+      if (earliestUse[source] === -1 || layer[id] < earliestUse[source]) earliestUse[source] = layer[id];
+    }
+  }
   for (const node of nodes) {
     for (const source of node.inputs) {
       if (nodes[source].inputs.length === 0 && (firstUse[source] === -1 || layer[node.id] < firstUse[source])) {
@@ -160,11 +248,13 @@ export function assignLayers(response) {
   return layer;
 }
 
-/** How many layers all edges span beyond their own: the dummy nodes a layered layout needs. */
-export function longEdgeWork(response, layer = assignLayers(response)) {
+/** How many layers all edges span beyond their own: the dummy nodes a layered layout needs (aliased edges span none). */
+export function longEdgeWork(response, layer = assignLayers(response), aliased = new Set()) {
   let work = 0;
   for (const node of response.nodes) {
-    for (const source of node.inputs) work += Math.max(0, layer[node.id] - layer[source] - 1);
+    node.inputs.forEach((source, slot) => {
+      if (!aliased.has(edgeKey(source, node.id, slot))) work += Math.max(0, layer[node.id] - layer[source] - 1);
+    });
   }
   return work;
 }
@@ -174,53 +264,130 @@ export function longEdgeWork(response, layer = assignLayers(response)) {
  * rows in creation order, straight-ish curves between the operand ports. Same output shape as
  * fromElkLayout, plus `engine: 'quick'`.
  */
-export function quickLayout(response) {
+export function quickLayout(response, aliased = aliasPlan(response)) {
   const layer = assignLayers(response);
   const uses = new Int32Array(response.nodes.length);
   for (const node of response.nodes) for (const source of node.inputs) uses[source] += 1;
+  // A column holds its nodes and the aliases feeding the next column, in program order (an
+  // alias sorts just before its consumer).
   const columns = [];
   for (const node of response.nodes) {
-    (columns[layer[node.id]] ||= []).push(node);
+    (columns[layer[node.id]] ||= []).push({ order: node.id, node, width: cardWidth(node, uses[node.id]), height: CARD.height });
   }
-  const gapX = 100;
+  for (const key of aliased) {
+    const [source, target] = key.split('-').map(Number);
+    const node = response.nodes[source];
+    (columns[layer[target] - 1] ||= []).push({ order: target - 0.5, key, source, width: aliasWidth(node), height: ALIAS.height });
+  }
+  const gapX = 72;
   const gapY = 26;
   const pad = 20;
   const boxes = new Array(response.nodes.length);
+  const aliasAt = new Map();
   let x = pad;
   let height = 0;
   for (const column of columns) {
     if (!column) continue;
-    const width = Math.max(...column.map((node) => cardWidth(node, uses[node.id])));
-    column.forEach((node, row) => {
-      boxes[node.id] = { id: node.id, x, y: pad + row * (CARD.height + gapY), width, height: CARD.height };
-    });
-    height = Math.max(height, pad + column.length * (CARD.height + gapY));
+    column.sort((a, b) => a.order - b.order);
+    let width = 0;
+    for (const item of column) width = Math.max(width, item.width);
+    let y = pad;
+    for (const item of column) {
+      if (item.node) boxes[item.node.id] = { id: item.node.id, x, y, width, height: item.height };
+      else aliasAt.set(item.key, { key: item.key, source: item.source, x: x + width - item.width, y, width: item.width, height: item.height });
+      y += item.height + gapY;
+    }
+    height = Math.max(height, y);
     x += width + gapX;
   }
   const edges = [];
   for (const node of response.nodes) {
     const target = boxes[node.id];
     node.inputs.forEach((source, slot) => {
-      const from = boxes[source];
+      const key = edgeKey(source, node.id, slot);
+      const from = aliasAt.get(key) ?? boxes[source];
       const start = [from.x + from.width, from.y + from.height / 2];
       const end = [target.x, target.y + (target.height * (slot + 1)) / (node.inputs.length + 1)];
       const bend = Math.min(60, (end[0] - start[0]) / 2);
       edges.push({
-        key: edgeKey(source, node.id, slot), source, target: node.id, slot,
+        key, source, target: node.id, slot,
         points: [start, [start[0] + bend, start[1]], [end[0] - bend, end[1]], end],
       });
     });
   }
-  return { nodes: boxes, edges, width: x - gapX + pad, height: height + pad, engine: 'quick' };
+  return { nodes: boxes, edges, aliases: [...aliasAt.values()], width: x - gapX + pad, height: height + pad, engine: 'quick' };
 }
+
+/** Past this many nodes the quick layout is used: ELK takes over 0.5 s there (issue 14). */
+export const QUICK_LAYOUT_NODES = 300;
 
 /** Lays out a response with an ELK instance (worker-backed in the page, bundled in tests). */
 export async function layoutGraph(elk, response) {
-  if (longEdgeWork(response) > MAX_LONG_EDGE_WORK) return quickLayout(response);
-  const graph = toElkGraph(response);
+  const layer = assignLayers(response);
+  const aliased = aliasPlan(response, layer);
+  if (response.nodes.length > QUICK_LAYOUT_NODES || longEdgeWork(response, layer, aliased) > MAX_LONG_EDGE_WORK) {
+    return quickLayout(response, aliased);
+  }
+  const graph = toElkGraph(response, aliased);
   if (response.nodes.length > LARGE_GRAPH) graph.layoutOptions['elk.layered.thoroughness'] = '2';
   const laidOut = await elk.layout(graph);
-  return { ...fromElkLayout(response, laidOut), engine: 'elk' };
+  return { ...fromElkLayout(response, laidOut, aliased), engine: 'elk' };
+}
+
+/** The point a fraction `t` (0..1) of the way along a polyline. */
+export function pointAlong(points, t) {
+  if (points.length === 0) return [0, 0];
+  if (points.length === 1) return points[0];
+  let total = 0;
+  for (let i = 1; i < points.length; i += 1) total += Math.hypot(points[i][0] - points[i - 1][0], points[i][1] - points[i - 1][1]);
+  let remaining = total * t;
+  for (let i = 1; i < points.length; i += 1) {
+    const length = Math.hypot(points[i][0] - points[i - 1][0], points[i][1] - points[i - 1][1]);
+    if (remaining <= length || i === points.length - 1) {
+      const f = length ? Math.min(1, remaining / length) : 0;
+      return [points[i - 1][0] + (points[i][0] - points[i - 1][0]) * f, points[i - 1][1] + (points[i][1] - points[i - 1][1]) * f];
+    }
+    remaining -= length;
+  }
+  return points[points.length - 1];
+}
+
+function overlapArea(x, y, size, boxes) {
+  const left = x - size.width / 2;
+  const top = y - size.height / 2;
+  let area = 0;
+  for (const box of boxes) {
+    const w = Math.min(left + size.width, box.x + box.width) - Math.max(left, box.x);
+    const h = Math.min(top + size.height, box.y + box.height) - Math.max(top, box.y);
+    if (w > 0 && h > 0) area += w * h;
+  }
+  return area;
+}
+
+const ALONG = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.12, 0.88];
+const ASIDE = [0, -24, 24, -48, 48];
+
+/**
+ * Where an edge's label sits: the midpoint if the label covers no card there, else the first
+ * point along the edge (tried outwards from the middle, then just above or below it) where it
+ * covers none; failing that, where it covers the least.
+ */
+export function labelSpot(points, size, boxes) {
+  let best = null;
+  let bestArea = Infinity;
+  for (const dy of ASIDE) {
+    for (const t of ALONG) {
+      const [x, y0] = pointAlong(points, t);
+      const y = y0 + dy;
+      const area = overlapArea(x, y, size, boxes);
+      if (area === 0) return [x, y];
+      if (area < bestArea) {
+        bestArea = area;
+        best = [x, y];
+      }
+    }
+  }
+  return best ?? midpoint(points);
 }
 
 /** The point halfway along a polyline, where an edge's label sits. */

@@ -17,9 +17,12 @@ import { anchoredCamera, createGroupControls, layoutWithGroups, matchPosition, t
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
-import { buildTimeline, reduce, tickInterval, viewAt } from './stepper.js';
+import { backwardStart, buildTimeline, nextTouching, reduce, stepsPerTick, tickInterval, viewAt } from './stepper.js';
 import { createCheckTools } from './check/tools.js';
 import { decodeState, encodeState } from './urlstate.js';
+import { errorBody, errorTitle } from './error-text.js';
+import { withDisplayNames } from './names.js';
+import { createMinimap } from './minimap.js';
 import { createTrainPanel } from './train/train-panel.js';
 import { sameStructure } from './train/scrub.js';
 
@@ -44,6 +47,7 @@ const elk = new ELK({ workerUrl: new URL('./elk-worker.min.js', import.meta.url)
 const state = {
   examples: [],
   response: null,
+  rawResponse: null,
   timeline: null,
   layout: null,
   view: null,
@@ -65,22 +69,33 @@ const probe = {
   get total() { return state.stepper.total; },
   get response() { return state.response; },
   get expand() { return state.expand; },
+  get layoutSize() { return state.layout ? { width: state.layout.width, height: state.layout.height } : null; },
+  /** Cards in the DOM now: only those near the view exist (render.js). */
+  get drawnCount() { return graph.drawnCount; },
+  get backwardCount() { return state.timeline ? state.timeline.total - state.timeline.forwardCount : 0; },
+  /** Moves to a position as the slider does (the benchmark times steps from there). */
+  seek(position) { dispatch({ type: 'seek', position }); },
+  lastPaintedAt: null,
 };
 window.__chainlens = probe;
 
 const programEditor = createEditor($('#program-editor'), { label: 'Program', onSubmit: run, onInput: noteEdited });
 const inputsEditor = createEditor($('#inputs-editor'), { label: 'Inputs as JSON', onSubmit: run, onInput: noteEdited });
 const gradEditor = createEditor($('#grad-editor'), { label: 'Upstream gradient (grad_output) as JSON, optional', onSubmit: run, onInput: noteEdited });
-const graph = createGraphView($('#graph'), { onSelect: select });
+const minimap = createMinimap($('#minimap'), { onMove: (x, y) => graph.centreAt(x, y) });
+const graph = createGraphView($('#graph'), { onSelect: select, onView: (transform, view) => minimap.showView(transform, view) });
 const explainPanel = createExplainPanel($('#explain'));
-const groupControls = createGroupControls($('#graph'), $('.graph-tools'), { onToggle: toggleGroup });
+const groupControls = createGroupControls($('#graph'), graph, $('.graph-tools'), { onToggle: toggleGroup });
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
   onJump: (span) => programEditor.focusAt(span.line, span.column),
+  onStep: (index) => dispatch({ type: 'seek', position: index + 1 }),
+  onSelect: (nodeId) => select(nodeId),
 });
 
 const check = createCheckTools({
   svg: $('#graph'),
+  graph,
   panelRoot: $('#check-panel'),
   inspectorRoot: $('#inspector'),
   scrubbersRoot: $('#input-scrubbers'),
@@ -98,7 +113,7 @@ const check = createCheckTools({
   seek: (position) => dispatch({ type: 'seek', position }),
   refit: () => graph.fit(false, { readable: true }),
   probe,
-  showError,
+  showError: showApiError,
 });
 
 function noteEdited() {
@@ -128,9 +143,10 @@ function showError(error) {
   box.replaceChildren();
   const where = error.line ? `Line ${error.line}, column ${error.column ?? 1}` : '';
   const title = document.createElement('strong');
-  title.textContent = error.kind ? error.kind.replace(/_/g, ' ') : 'error';
+  title.textContent = errorTitle(error);
   const message = document.createElement('p');
-  message.textContent = error.message;
+  // The place is said once, by the button below.
+  message.textContent = errorBody(error, title.textContent, Boolean(where));
   box.append(title, message);
   if (where) {
     const jump = document.createElement('button');
@@ -153,10 +169,21 @@ function showError(error) {
   }
 }
 
-/** A 4xx body's error: program errors carry line/column (marked in the editor), input errors name the input. */
+/**
+ * The one error path (runs, training, the check tools): a 4xx body's error shown with its title,
+ * program errors (line/column) marked in the editor, and the graph marked as the last good run's.
+ */
 function showApiError(error) {
   if (error.line) programEditor.markError(error);
   showError(error);
+  markStale(true);
+}
+
+/** After an error the graph on screen is the last good run's: say so, until a run succeeds. */
+function markStale(stale) {
+  const wrap = $('.graph-wrap');
+  wrap.classList.toggle('stale', stale && Boolean(state.response));
+  $('#stale-note').hidden = !(stale && state.response);
 }
 
 function clearErrors() {
@@ -172,7 +199,7 @@ function readRequest({ quiet = false } = {}) {
   if (inputs.error) {
     if (!quiet) {
       inputsEditor.markError(inputs.error);
-      showError({ ...inputs.error, target: inputsEditor });
+      showApiError({ ...inputs.error, target: inputsEditor });
     }
     return null;
   }
@@ -182,7 +209,7 @@ function readRequest({ quiet = false } = {}) {
     if (parsed.error) {
       if (!quiet) {
         gradEditor.markError(parsed.error);
-        showError({ ...parsed.error, target: gradEditor });
+        showApiError({ ...parsed.error, target: gradEditor });
       }
       return null;
     }
@@ -222,9 +249,11 @@ async function run({ position = 0, selected = null, match = null, keepCamera = f
  * shown keeps its layout and camera (scrubbing a run's steps), and `position` 'keep' keeps the
  * stepper where it is when the timeline has the same length.
  */
-async function showResponse(response, {
+async function showResponse(rawResponse, {
   position = 0, selected = null, runId = state.runId, match = null, keepCamera = false,
 } = {}) {
+  // One unambiguous short name per node (h₁, h₂ for a reassigned h), shared by every view.
+  const response = withDisplayNames(rawResponse);
   const reuse = sameStructure(state.response, response);
   if (!reuse) setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
   const layoutStart = performance.now();
@@ -240,30 +269,37 @@ async function showResponse(response, {
   probe.lastLayoutEngine = layout.engine;
   const previous = { response: state.response, layout: state.layout, camera: graph.camera() };
   state.response = response;
+  state.rawResponse = rawResponse;
+  markStale(false);
+  fillNodeNames(response);
   state.timeline = timeline;
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
-  graph.refresh(response);
+  minimap.setLayout(layout);
   groupControls.draw(response, layout);
   drawBroadcastLabels($('#graph'), response, layout);
-  if (!reuse) {
-    const kept = keepCamera && anchoredCamera(previous.response, previous.layout, previous.camera, response, layout);
-    if (kept) graph.camera(kept);
-    else graph.fit(false, { readable: true });
-  }
   trainPanel.afterDraw();
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position: match ? match(response) : position });
   $('#step-slider').max = String(state.timeline.total);
-  showStep();
-  // Count the frame that paints the drawing too.
-  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
-  probe.lastRenderMs = performance.now() - renderStart;
+  $('#step-input').max = String(state.timeline.total);
+  if (!reuse) {
+    // Opening or closing a group keeps the clicked card where it was; anything else opens framed
+    // on the current step (the same structure, a training step, keeps its camera).
+    const kept = keepCamera && anchoredCamera(previous.response, previous.layout, previous.camera, response, layout);
+    if (kept) graph.camera(kept);
+    else graph.fit(false, { readable: true, focus: viewAt(state.timeline, Math.max(1, state.stepper.position)) });
+  }
+  showStep({ camera: false });
+  // Count the frame that paints the drawing too: the message posted from requestAnimationFrame
+  // arrives after that frame is presented.
+  probe.lastPaintedAt = await paintedFrame();
+  probe.lastRenderMs = probe.lastPaintedAt - renderStart;
   probe.nodeCount = response.nodes.length;
   check.onRun(response);
   probe.runs += 1;
   probe.ready = true;
-  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes with long shared edges: drawn with the quick layout` : '');
+  setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes: laid out in columns by depth (the quick layout)` : '', { fade: true });
 }
 
 // ------------------------------------------------------------------ Train mode (train/train-panel.js)
@@ -291,19 +327,34 @@ inspector.setNotes((nodeId) => trainPanel.notesFor(nodeId));
 
 /** Shows a response for the same nodes on the current layout (a replay, or new values after a
  * drag): no new layout, the numbers change in place. */
-function present(response, { position = state.stepper.position } = {}) {
+function present(rawResponse, { position = state.stepper.position } = {}) {
+  const response = withDisplayNames(rawResponse);
   state.response = response;
+  state.rawResponse = rawResponse;
   state.timeline = buildTimeline(response);
   graph.refresh(response);
   state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
   $('#step-slider').max = String(state.timeline.total);
   showStep();
 }
+/** Resolves with the time just after the next frame is painted. */
+function paintedFrame() {
+  return new Promise((resolve) => requestAnimationFrame(() => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(performance.now());
+    channel.port2.postMessage(0);
+  }));
+}
 
-function setStatus(text) {
+
+let statusTimer = null;
+/** The status line under the graph; with `fade`, a note that goes away after a few seconds. */
+function setStatus(text, { fade = false } = {}) {
   const status = $('#graph-status');
+  clearTimeout(statusTimer);
   status.textContent = text;
   status.hidden = !text;
+  if (fade && text) statusTimer = setTimeout(() => { status.hidden = true; }, 6000);
 }
 
 /** Opens (or closes) a composite op, or all of them (op null), and re-asks the API. */
@@ -331,7 +382,7 @@ function dispatch(action) {
 function schedule() {
   clearTimeout(state.timer);
   state.timer = setTimeout(() => {
-    dispatch({ type: 'tick' });
+    dispatch({ type: 'tick', steps: stepsPerTick(state.stepper.speed) });
     if (state.stepper.playing) schedule();
   }, tickInterval(state.stepper.speed));
 }
@@ -350,14 +401,16 @@ function stepHeading(view) {
   }
   const backwardIndex = view.position - timeline.forwardCount;
   const input = state.response.nodes[view.current.input];
-  return `Backward pass · step ${backwardIndex} of ${timeline.total - timeline.forwardCount}: gradient into ${input.label}`;
+  const done = view.phase === 'done' ? ' · done' : '';
+  return `Backward pass · step ${backwardIndex} of ${timeline.total - timeline.forwardCount}: gradient into ${input.label}${done}`;
 }
 
-function showStep() {
+function showStep({ camera = true } = {}) {
   const view = viewAt(state.timeline, state.stepper.position);
   state.view = view;
   graph.update(view, state.selected);
-  if (view.current && state.response.nodes.length > 30) graph.reveal(view.current.phase === 'forward' ? view.current.node : view.current.input);
+  // The camera keeps both ends of the current edge in view, at every graph size.
+  if (camera && view.current) graph.frameStep(view, !state.stepper.playing || state.stepper.speed <= 1);
   explainPanel.show(explainView(state.response, view), stepHeading(view));
   if (state.selected !== null) {
     inspector.show(state.response, view, state.selected);
@@ -366,9 +419,10 @@ function showStep() {
   const { position, total, playing, speed } = state.stepper;
   $('#step-slider').value = String(position);
   $('#step-slider').setAttribute('aria-valuetext', `step ${position} of ${total}`);
+  if (document.activeElement !== $('#step-input')) $('#step-input').value = String(position);
   let phase = 'start';
-  if (view.current) phase = view.current.phase;
-  $('#step-label').textContent = `${position} / ${total} · ${phase}`;
+  if (view.current) phase = view.phase === 'done' ? 'done' : view.current.phase;
+  $('#step-label').textContent = `/ ${total} · ${phase}`;
   $('#step-label').dataset.position = String(position);
   $('#step-label').dataset.phase = view.phase;
   const play = $('#step-play');
@@ -380,6 +434,7 @@ function showStep() {
   $('#step-prev').disabled = position === 0;
   $('#step-next').disabled = position === total;
   $('#step-last').disabled = position === total;
+  $('#step-touching').disabled = state.selected === null;
   document.body.dataset.phase = view.current ? view.current.phase : 'start';
   writeUrl();
   check.onStep(view);
@@ -387,6 +442,7 @@ function showStep() {
 
 function select(nodeId) {
   state.selected = nodeId;
+  $('#step-touching').disabled = nodeId === null;
   if (state.view) {
     graph.update(state.view, nodeId);
     if (nodeId === null) inspector.clear();
@@ -427,11 +483,20 @@ function bindControls() {
   $('#step-next').addEventListener('click', () => dispatch({ type: 'next' }));
   $('#step-last').addEventListener('click', () => dispatch({ type: 'last' }));
   $('#step-slider').addEventListener('input', (event) => dispatch({ type: 'seek', position: Number(event.target.value) }));
+  // Typing a step number: the slider moves several steps a pixel on long timelines.
+  $('#step-input').addEventListener('change', (event) => dispatch({ type: 'seek', position: Number(event.target.value) }));
   $('#step-speed').addEventListener('change', (event) => {
     const wasPlaying = state.stepper.playing;
     dispatch({ type: 'speed', speed: Number(event.target.value) });
     if (wasPlaying) schedule();
   });
+  $('#node-search').addEventListener('submit', (event) => {
+    event.preventDefault();
+    findNode($('#node-search-input').value);
+  });
+  $('#node-search-input').addEventListener('change', (event) => findNode(event.target.value));
+  $('#step-backward-start').addEventListener('click', () => jumpToBackward());
+  $('#step-touching').addEventListener('click', () => jumpToNextTouching());
   $('#fit').addEventListener('click', () => graph.fit());
   $('#zoom-in').addEventListener('click', () => graph.zoomBy(1.25));
   $('#zoom-out').addEventListener('click', () => graph.zoomBy(0.8));
@@ -455,22 +520,76 @@ function bindControls() {
     }
     setTimeout(() => { button.textContent = 'Copy link'; }, 1600);
   });
-  $('#export-svg').addEventListener('click', () => state.layout && exportSvg($('#graph'), state.layout));
-  $('#export-png').addEventListener('click', () => state.layout && exportPng($('#graph'), state.layout));
-  $('#export-json').addEventListener('click', () => state.response && exportJson(state.response));
+  // Exports draw the whole graph: the page holds only the cards near the view.
+  $('#export-svg').addEventListener('click', () => state.layout && exportSvg(graph.fullDrawing(), state.layout));
+  $('#export-png').addEventListener('click', async () => {
+    if (!state.layout) return;
+    try {
+      const { scale } = await exportPng(graph.fullDrawing(), state.layout);
+      if (scale < 2) setStatus(`The graph is large: the PNG is drawn at ${Math.round(scale * 100)}% (the SVG export keeps every detail).`, { fade: true });
+    } catch (error) {
+      setStatus(`No PNG: ${error.message}. The SVG export works at any size.`, { fade: true });
+    }
+  });
+  $('#export-json').addEventListener('click', () => state.rawResponse && exportJson(state.rawResponse));
   document.addEventListener('keydown', onKey);
-  window.addEventListener('resize', () => graph.fit(false, { readable: true }));
+  window.addEventListener('resize', () => state.view && graph.frameStep(state.view, false));
 }
 
 const STEP_KEYS = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last', ' ': 'toggle' };
+const JUMP_KEYS = { b: jumpToBackward, B: jumpToBackward, n: jumpToNextTouching, N: jumpToNextTouching };
+
+/** Selects the node whose display name (or source text) matches, and brings it into view. */
+function findNode(query) {
+  const wanted = query.trim().toLowerCase();
+  if (!wanted || !state.response) return;
+  const { nodes } = state.response;
+  const node = nodes.find((item) => item.label.toLowerCase() === wanted)
+    ?? nodes.find((item) => String(item.sourceLabel).toLowerCase() === wanted)
+    ?? nodes.find((item) => item.label.toLowerCase().includes(wanted) || String(item.sourceLabel).toLowerCase().includes(wanted));
+  if (!node) {
+    setStatus(`No node is named "${query.trim()}".`, { fade: true });
+    return;
+  }
+  select(node.id);
+  graph.frame([node.id]);
+}
+
+function fillNodeNames(response) {
+  const list = $('#node-names');
+  // A datalist of thousands of options costs more than it helps: the first 500 are offered.
+  list.replaceChildren(...response.nodes.slice(0, 500).map((node) => new Option(node.sourceLabel !== node.label ? node.sourceLabel : '', node.label)));
+}
+
+function jumpToBackward() {
+  if (state.timeline) dispatch({ type: 'seek', position: backwardStart(state.timeline) + 1 });
+}
+
+function jumpToNextTouching() {
+  if (!state.timeline || state.selected === null) return;
+  const next = nextTouching(state.timeline, state.stepper.position, state.selected);
+  if (next !== null) dispatch({ type: 'seek', position: next });
+}
 
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  // Typing, sliders and buttons keep their own keys (space presses a focused button).
-  if (target.closest('textarea, input, select, [contenteditable="true"]')) return;
-  if (event.key === ' ' && target.closest('button, summary, a')) return;
+  const target = event.target instanceof Element ? event.target : document.body;
+  if (event.key === 'Escape' && state.selected !== null && !target.closest('textarea')) {
+    event.preventDefault();
+    select(null);
+    return;
+  }
+  // Typing keeps its keys; the slider keeps its arrows. Space plays/pauses everywhere else,
+  // also on a focused button (after clicking Run or Next): Enter still presses buttons.
+  if (target.closest('textarea, input:not([type="range"]), select, [contenteditable="true"]')) return;
+  if (target.closest('input[type="range"]') && event.key !== ' ') return;
+  if (event.key === ' ' && target.closest('summary, a')) return;
   if (check.onKey(event)) return;
+  if (JUMP_KEYS[event.key]) {
+    event.preventDefault();
+    JUMP_KEYS[event.key]();
+    return;
+  }
   const action = STEP_KEYS[event.key];
   if (!action) return;
   event.preventDefault();

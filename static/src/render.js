@@ -1,22 +1,50 @@
 /**
- * Rendering: the only module that touches the graph's SVG. D3 v7 keyed joins: nodes keyed by
- * id, edges by source-target-slot (so `x * x` draws two edges), one shared transition per
- * update. `draw` places a laid-out graph; `update` shows a stepper view on it (pending nodes,
- * the current node or edge, values and gradients known so far).
+ * Rendering: the only module that touches the graph's SVG.
+ *
+ * Only what is near the view exists in the DOM (culling.js): cards, edges and aliases are
+ * created when the camera brings them close and removed when it leaves, so drawing, stepping
+ * and panning cost the same at 5,000 nodes as at 5. Far out (level of detail) cards are plain
+ * boxes without text. `draw` takes a laid-out graph; `update` shows a stepper view by writing
+ * only what changed on the elements that exist; the camera (camera.js) keeps both ends of the
+ * current edge in view. Nodes are keyed by id, edges by source-target-slot (`x * x` draws two
+ * edges).
+ *
+ * Hooks for other features: `nodeElement(id)` (null while a card is off-screen),
+ * `classNode(id, className, on)`, which adds a class that survives culling and stepping, and
+ * `decorateNodes(name, make)`, extra elements on cards (badges, notes, controls) made again
+ * whenever a card is created. Layers other modules add to the viewport (group boxes, broadcast
+ * labels) stay: `draw` only replaces render.js's own elements.
  */
 import * as d3 from 'd3';
-import { cardText, midpoint } from './layout.js';
+import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, READABLE_SCALE } from './camera.js';
+import { boxOfPoints, createCuller, levelOfDetail, visibleRect } from './culling.js';
+import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
 import { formatNumber, formatValueShort, isScalar } from './tensor.js';
 
+const SVG = 'http://www.w3.org/2000/svg';
 const DURATION = 260;
 /** Faint gradient labels on every finished edge only while the graph stays readable. */
 const MAX_EDGES_WITH_LABELS = 40;
-/** Below this zoom a card's numbers cannot be read; big graphs open at READABLE_SCALE instead. */
-const MIN_READABLE_SCALE = 0.4;
-const READABLE_SCALE = 0.8;
+/** The fit button never zooms out past this: below it a long graph is a hairline. */
+const OVERVIEW_SCALE = 0.1;
+/** Past this many nodes the camera cuts instead of gliding. */
+const ANIMATED_NODES = 300;
+/** The training health marks' kinds (train/health.js), each a `health-<kind>` class. */
+const HEALTH_KINDS = ['dead', 'saturated', 'update-ratio'];
 
-export function createGraphView(svgElement, { onSelect }) {
-  const svg = d3.select(svgElement);
+/** Users who ask for less motion get a camera that cuts instead of gliding. */
+function prefersReducedMotion() {
+  return typeof window !== 'undefined' && window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+}
+
+function svgElement(tag, attributes = {}) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  return element;
+}
+
+export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
+  const svg = d3.select(svgRoot);
   svg.attr('class', 'graph');
   svg.selectAll('*').remove();
   const defs = svg.append('defs');
@@ -27,135 +55,312 @@ export function createGraphView(svgElement, { onSelect }) {
       .append('path').attr('d', 'M0,0 L10,5 L0,10 z');
   }
   const viewport = svg.append('g').attr('class', 'viewport');
-  const edgeLayer = viewport.append('g').attr('class', 'edges');
+  const edgeLayer = viewport.append('g').attr('class', 'edges').node();
+  const aliasLayer = viewport.append('g').attr('class', 'aliases').node();
   const labelLayer = viewport.append('g').attr('class', 'edge-labels');
-  const nodeLayer = viewport.append('g').attr('class', 'nodes');
+  const nodeLayer = viewport.append('g').attr('class', 'nodes').node();
 
-  const zoom = d3.zoom().scaleExtent([0.05, 4]).on('zoom', (event) => viewport.attr('transform', event.transform));
+  // The view's size, kept by a ResizeObserver: reading it during a step would force the browser
+  // to lay the page out in the middle of the step's DOM writes. The SVG itself has a fixed size
+  // larger than any screen, clipped by this box, so panels changing height never make the
+  // browser lay the drawing out again.
+  const viewBox = svgRoot.parentElement ?? svgRoot;
+  let knownSize = null;
+  if (typeof ResizeObserver !== 'undefined') {
+    new ResizeObserver(([entry]) => {
+      knownSize = { width: entry.contentRect.width, height: entry.contentRect.height };
+      if (layout) cull(d3.zoomTransform(svgRoot));
+    }).observe(viewBox);
+  }
+  function viewSize() {
+    if (knownSize && knownSize.width) return knownSize;
+    const { width, height } = viewBox.getBoundingClientRect();
+    return { width, height };
+  }
+
+  // The zoom the user chose (wheel, buttons, opening view): the camera never zooms in past it.
+  let userScale = READABLE_SCALE;
+  const zoom = d3.zoom().scaleExtent([MIN_SCALE, 4]).extent(() => {
+    const { width, height } = viewSize();
+    return [[0, 0], [width, height]];
+  }).on('zoom', (event) => {
+    viewport.attr('transform', event.transform);
+    if (event.sourceEvent) userScale = event.transform.k;
+    svgRoot.dataset.scale = String(event.transform.k);
+    cull(event.transform);
+    onView(event.transform, viewSize());
+  });
   svg.call(zoom).on('dblclick.zoom', null);
 
   let response = null;
   let layout = null;
   let positions = new Map();
+  let edges = [];
+  let aliases = [];
+  let aliasIndexByKey = new Map();
+  // Elements that exist now (near the view), by node id / edge index / alias index.
+  let nodeElements = new Map();
+  let edgeElements = new Map();
+  let aliasElements = new Map();
+  let nodeCuller = createCuller([]);
+  let edgeCuller = createCuller([]);
+  let aliasCuller = createCuller([]);
+  let detail = 'full';
+  let lastView = null;
+  let lastSelected = null;
+  let tabStop = null;
+  let extraClasses = new Map();
+  // Extra elements on cards, by decoration name: make(node, box) → an element or null.
+  const decorations = new Map();
 
   function draw(nextResponse, nextLayout) {
     response = nextResponse;
     layout = nextLayout;
     positions = new Map(layout.nodes.map((box) => [box.id, box]));
-    const transition = svg.transition().duration(DURATION);
-    const outputId = response.output;
-
-    edgeLayer.selectAll('path.edge')
-      .data(layout.edges, (edge) => edge.key)
-      .join(
-        (enter) => enter.append('path').attr('class', 'edge').attr('d', (edge) => edgePath(edge.points)).style('opacity', 0),
-        (update) => update,
-        (exit) => exit.transition(transition).style('opacity', 0).remove(),
-      )
-      .attr('data-key', (edge) => edge.key)
-      .transition(transition)
-      .style('opacity', 1)
-      .attr('d', (edge) => edgePath(edge.points));
-
-    const cards = nodeLayer.selectAll('g.node')
-      .data(response.nodes, (node) => node.id)
-      .join(
-        (enter) => {
-          const group = enter.append('g').attr('class', 'node')
-            .attr('transform', (node) => translate(positions.get(node.id)))
-            .style('opacity', 0);
-          group.append('rect').attr('class', 'card');
-          group.append('rect').attr('class', 'stripe');
-          group.append('text').attr('class', 'title').attr('x', 14).attr('y', 20);
-          group.append('rect').attr('class', 'badge-bg');
-          group.append('text').attr('class', 'badge').attr('y', 20);
-          group.append('text').attr('class', 'shape').attr('x', 14).attr('y', 36);
-          group.append('text').attr('class', 'key value-key').attr('x', 14).attr('y', 52).text('value');
-          group.append('text').attr('class', 'value').attr('x', 52).attr('y', 52);
-          group.append('text').attr('class', 'key grad-key').attr('x', 14).attr('y', 67).text('grad');
-          group.append('text').attr('class', 'grad').attr('x', 52).attr('y', 67);
-          group.append('title');
-          return group;
-        },
-        (update) => update,
-        (exit) => exit.transition(transition).style('opacity', 0).remove(),
-      );
-    cards
-      .attr('data-node', (node) => node.id)
-      .attr('data-label', (node) => node.label)
-      .attr('tabindex', 0)
-      .attr('role', 'button')
-      .attr('aria-label', (node) => `${node.label}: ${node.op}, ${cardText(node).shape}. Press Enter to inspect.`)
-      .classed('input', (node) => node.op === 'input')
-      .classed('constant', (node) => node.op === 'constant')
-      .classed('output', (node) => node.id === outputId)
-      .on('click', (event, node) => onSelect(node.id))
-      .on('keydown', (event, node) => {
-        if (event.key === 'Enter') {
-          event.preventDefault();
-          onSelect(node.id);
-        }
-      });
-    cards.each(function drawCard(node) {
-      const box = positions.get(node.id);
-      const text = cardText(node);
-      const card = d3.select(this);
-      card.select('rect.card').attr('width', box.width).attr('height', box.height).attr('rx', 9);
-      card.select('rect.stripe').attr('width', 5).attr('height', box.height).attr('rx', 2.5);
-      card.select('text.title').text(text.title);
-      const badgeWidth = text.badge.length * 6.9 + 10;
-      card.select('rect.badge-bg').attr('x', box.width - badgeWidth - 8).attr('y', 8)
-        .attr('width', badgeWidth).attr('height', 16).attr('rx', 8);
-      card.select('text.badge').attr('x', box.width - 8 - badgeWidth / 2).text(text.badge);
-      card.select('text.shape').text(node.id === outputId ? `${text.shape} · output` : text.shape);
-      card.select('title').text(`${node.label} (${node.op}) — click to inspect`);
-    });
-    cards.transition(transition).style('opacity', 1).attr('transform', (node) => translate(positions.get(node.id)));
+    edges = layout.edges;
+    aliases = layout.aliases || [];
+    aliasIndexByKey = new Map(aliases.map((alias, index) => [alias.key, index]));
+    for (const element of nodeElements.values()) element.remove();
+    for (const element of edgeElements.values()) element.remove();
+    for (const element of aliasElements.values()) element.remove();
+    nodeElements = new Map();
+    edgeElements = new Map();
+    aliasElements = new Map();
+    labelLayer.selectAll('*').remove();
+    extraClasses = new Map();
+    lastView = null;
+    tabStop = response.nodes.length ? response.nodes[0].id : null;
+    nodeCuller = createCuller(response.nodes.map((node) => positions.get(node.id)));
+    edgeCuller = createCuller(edges.map((edge) => boxOfPoints(edge.points)));
+    aliasCuller = createCuller(aliases);
+    cull(d3.zoomTransform(svgRoot));
   }
 
-  /** Shows a stepper view (see stepper.viewAt) and the selected node. */
+  // ------------------------------------------------------------ creating and removing elements
+
+  function cull(transform) {
+    if (!layout) return;
+    const level = levelOfDetail(transform.k);
+    if (level !== detail) {
+      detail = level;
+      svgRoot.classList.toggle('lod-shapes', level === 'shapes');
+      if (level === 'full') for (const [id, element] of nodeElements) ensureText(element, response.nodes[id]);
+    }
+    const rect = visibleRect(transform, viewSize());
+    sync(nodeCuller, nodeElements, nodeLayer, rect, (id) => createCard(response.nodes[id]), paintNode);
+    sync(edgeCuller, edgeElements, edgeLayer, rect, (index) => createEdge(edges[index]), paintEdge);
+    sync(aliasCuller, aliasElements, aliasLayer, rect, (index) => createAlias(aliases[index]), paintAlias);
+  }
+
+  /** Removes the elements that left `rect`, creates (and paints) those that came into it. */
+  function sync(culler, elements, parent, rect, create, paint) {
+    const { show, hide } = culler.update(rect);
+    for (const key of hide) {
+      elements.get(key)?.remove();
+      elements.delete(key);
+    }
+    for (const key of show) {
+      const element = create(key);
+      elements.set(key, element);
+      parent.append(element);
+      if (lastView) paint(key, element);
+    }
+  }
+
+  function createEdge(edge) {
+    return svgElement('path', { class: 'edge pending', d: edgePath(edge.points), 'data-key': edge.key, 'marker-end': 'url(#arrow)' });
+  }
+
+  function createCard(node) {
+    const box = positions.get(node.id);
+    const group = svgElement('g', {
+      class: baseClass(node), transform: `translate(${box.x},${box.y})`, 'data-node': node.id,
+      'data-label': node.sourceLabel ?? node.label, 'data-name': node.label, role: 'button',
+      // One card in the tab order (roving tabindex): Tab reaches the stepper without walking every node.
+      tabindex: node.id === tabStop ? 0 : -1,
+      'aria-label': `${node.label}: ${node.op}, ${cardText(node).shape}. Press Enter to inspect.`,
+      'data-scalar': String(node.op === 'input' && isScalar(node.value)),
+    });
+    group.append(
+      svgElement('rect', { class: 'card', width: box.width, height: box.height, rx: 9 }),
+      svgElement('rect', { class: 'stripe', width: 5, height: box.height, rx: 2.5 }),
+    );
+    group.addEventListener('click', () => onSelect(node.id));
+    group.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        onSelect(node.id);
+      }
+    });
+    group.shown = { classes: null, value: null, gradRef: undefined, counter: null };
+    if (detail === 'full') ensureText(group, node);
+    for (const name of decorations.keys()) decorate(group, node, name);
+    return group;
+  }
+
+  /** The card's text, made the first time the card is shown at a readable zoom. */
+  function ensureText(group, node) {
+    if (group.querySelector('text')) return;
+    const box = positions.get(node.id);
+    const text = cardText(node);
+    const badge = badgeWidth(text.badge);
+    const outputId = response.output;
+    const title = svgElement('text', { class: 'title', x: 14, y: 20 });
+    title.textContent = fitText(text.title, titleRoom(box.width, text.badge), CARD_TEXT.titleChar);
+    const badgeBg = svgElement('rect', { class: 'badge-bg', x: box.width - badge - 8, y: 8, width: badge, height: 16, rx: 8 });
+    const badgeText = svgElement('text', { class: 'badge', x: box.width - 8 - badge / 2, y: 20 });
+    badgeText.textContent = text.badge;
+    const shape = svgElement('text', { class: 'shape', x: 14, y: 36 });
+    shape.textContent = fitText(node.id === outputId ? `${text.shape} · output` : text.shape, box.width - 22, CARD_TEXT.smallChar);
+    const valueKey = svgElement('text', { class: 'key value-key', x: 14, y: 52 });
+    valueKey.textContent = 'value';
+    const value = svgElement('text', { class: 'value', x: CARD_TEXT.numbersX, y: 52 });
+    const gradKey = svgElement('text', { class: 'key grad-key', x: 14, y: 67 });
+    gradKey.textContent = 'grad';
+    const grad = svgElement('text', { class: 'grad', x: CARD_TEXT.numbersX, y: 67 });
+    const tooltip = svgElement('title');
+    const source = node.sourceLabel && node.sourceLabel !== node.label ? ` = ${node.sourceLabel}` : '';
+    tooltip.textContent = `${node.label}${source} (${node.op}) — click to inspect`;
+    group.append(title, badgeBg, badgeText, shape, valueKey, value, gradKey, grad, tooltip);
+    // Decorations stay on top of the text made after them.
+    group.append(...group.querySelectorAll(':scope > [data-decoration]'));
+    group.shown.value = null;
+    group.shown.gradRef = undefined;
+    if (lastView) paintNode(node.id, group);
+  }
+
+  /** Copies of shared inputs beside their far uses (layout.aliasPlan); a click inspects the input. */
+  function createAlias(alias) {
+    const node = response.nodes[alias.source];
+    const group = svgElement('g', { class: 'alias', transform: `translate(${alias.x},${alias.y})`, 'data-key': alias.key, 'data-alias-of': alias.source });
+    const text = svgElement('text', { x: 10, y: 18 });
+    text.textContent = `↪ ${node.label}`;
+    const tooltip = svgElement('title');
+    tooltip.textContent = `${node.label}, shared: drawn again here instead of an edge across the graph. Click to inspect it.`;
+    group.append(svgElement('rect', { width: alias.width, height: alias.height, rx: 14 }), text, tooltip);
+    group.addEventListener('click', () => onSelect(alias.source));
+    return group;
+  }
+
+  // ------------------------------------------------------------ showing a step
+
+  function baseClass(node) {
+    let classes = 'node';
+    if (node.op === 'input') classes += ' input';
+    if (node.op === 'constant') classes += ' constant';
+    if (node.id === response.output) classes += ' output';
+    const extras = extraClasses.get(node.id);
+    if (extras && extras.size) classes += ` ${[...extras].join(' ')}`;
+    return classes;
+  }
+
+  function paintNode(id, element) {
+    const view = lastView;
+    const node = response.nodes[id];
+    const { current } = view;
+    const shown = element.shown;
+    let classes = baseClass(node);
+    if (!view.computed[id]) classes += ' pending';
+    if (current && current.phase === 'forward' && current.node === id) classes += ' current';
+    if (current && current.phase === 'backward' && current.node === id) classes += ' grad-source';
+    if (current && current.phase === 'backward' && current.input === id) classes += ' grad-target';
+    if (id === lastSelected) classes += ' selected';
+    if (view.grads[id] !== undefined) classes += ' has-grad';
+    if (shown.classes !== classes) {
+      element.setAttribute('class', classes);
+      shown.classes = classes;
+    }
+    const tabindex = id === tabStop ? '0' : '-1';
+    if (element.getAttribute('tabindex') !== tabindex) element.setAttribute('tabindex', tabindex);
+    const valueText = element.querySelector('text.value');
+    if (!valueText) return;
+    const box = positions.get(id);
+    const computed = Boolean(view.computed[id]);
+    if (shown.value !== computed) {
+      shown.value = computed;
+      valueText.textContent = fitText(computed ? formatValueShort(node.value, node.shape) : '…', box.width - CARD_TEXT.numbersX - 8, CARD_TEXT.monoChar);
+    }
+    const grad = view.grads[id];
+    const expected = view.expected[id];
+    // Several contributions: show how many have arrived, so the sum is visibly a sum.
+    const counter = expected > 1 ? `  (${view.received[id]}/${expected})` : '';
+    if (shown.gradRef !== grad || shown.counter !== counter) {
+      shown.gradRef = grad;
+      shown.counter = counter;
+      const gradText = element.querySelector('text.grad');
+      const numbers = grad === undefined ? '—' : formatValueShort(grad, node.shape);
+      gradText.textContent = fitText(numbers, box.width - CARD_TEXT.numbersX - 8 - counter.length * CARD_TEXT.monoChar, CARD_TEXT.monoChar) + counter;
+      if (grad !== undefined && isScalar(grad)) gradText.setAttribute('data-grad', formatNumber(grad));
+      else gradText.removeAttribute('data-grad');
+    }
+  }
+
+  function paintEdge(index, element) {
+    const view = lastView;
+    const edge = edges[index];
+    const forwardNode = view.current && view.current.phase === 'forward' ? view.current.node : null;
+    let classes = 'edge';
+    if (edge.key === view.currentEdge) classes += ' current';
+    else if (view.edgesDone.has(edge.key)) classes += ' done';
+    if (edge.target === forwardNode) classes += ' feeding';
+    if (!view.computed[edge.target]) classes += ' pending';
+    if (element.shownClasses === classes) return;
+    element.shownClasses = classes;
+    element.setAttribute('class', classes);
+    let marker = 'url(#arrow)';
+    if (edge.key === view.currentEdge) marker = 'url(#arrow-grad)';
+    else if (edge.target === forwardNode) marker = 'url(#arrow-active)';
+    element.setAttribute('marker-end', marker);
+  }
+
+  function paintAlias(index, element) {
+    const { current } = lastView;
+    const alias = aliases[index];
+    let classes = 'alias';
+    if (current) {
+      const [source, target, slot] = alias.key.split('-').map(Number);
+      if (current.phase === 'backward' && current.input === source && current.node === target && current.slot === slot) classes += ' grad-target';
+      if (current.phase === 'forward' && current.node === target) classes += ' feeding';
+    }
+    if (element.getAttribute('class') !== classes) element.setAttribute('class', classes);
+  }
+
+  /** Shows a stepper view (see stepper.viewAt) and the selected node, on the elements that exist. */
   function update(view, selected) {
     if (!response) return;
-    const { nodes } = response;
-    nodeLayer.selectAll('g.node')
-      .classed('pending', (node) => !view.computed[node.id])
-      .classed('current', (node) => view.current && view.current.phase === 'forward' && view.current.node === node.id)
-      .classed('grad-source', (node) => view.current && view.current.phase === 'backward' && view.current.node === node.id)
-      .classed('grad-target', (node) => view.current && view.current.phase === 'backward' && view.current.input === node.id)
-      .classed('selected', (node) => node.id === selected)
-      .classed('has-grad', (node) => view.grads[node.id] !== undefined)
-      .each(function showNumbers(node) {
-        const card = d3.select(this);
-        card.select('text.value').text(view.computed[node.id] ? formatValueShort(node.value, node.shape) : '…');
-        const grad = view.grads[node.id];
-        const expected = view.expected[node.id];
-        // Several contributions: show how many have arrived, so the sum is visibly a sum.
-        const counter = expected > 1 ? `  (${view.received[node.id]}/${expected})` : '';
-        card.select('text.grad')
-          .text(grad === undefined ? '—' : `${formatValueShort(grad, node.shape)}${counter}`)
-          .attr('data-grad', grad !== undefined && isScalar(grad) ? formatNumber(grad) : null);
-      });
+    lastView = view;
+    lastSelected = selected;
+    const { current } = view;
+    tabStop = selected ?? (current ? (current.phase === 'backward' ? current.input : current.node) : response.nodes[0]?.id ?? null);
+    for (const [id, element] of nodeElements) paintNode(id, element);
+    for (const [index, element] of edgeElements) paintEdge(index, element);
+    for (const [index, element] of aliasElements) paintAlias(index, element);
+    drawEdgeLabels(view);
+  }
 
-    const labelled = new Set();
-    if (view.currentEdge) labelled.add(view.currentEdge);
-    if (layout.edges.length <= MAX_EDGES_WITH_LABELS) for (const key of view.edgesDone) labelled.add(key);
+  function drawEdgeLabels(view) {
+    const labelled = [];
+    if (view.currentEdge) labelled.push(view.currentEdge);
+    if (edges.length <= MAX_EDGES_WITH_LABELS) for (const key of view.edgesDone) if (key !== view.currentEdge) labelled.push(key);
+    const edgeByKey = new Map();
     const contributionOf = new Map();
-    for (let index = 0; index < view.position; index += 1) {
-      const step = response.steps[index];
-      if (step.phase === 'backward') contributionOf.set(`${step.input}-${step.node}-${step.slot}`, step);
+    for (const key of labelled) {
+      const [source] = key.split('-').map(Number);
+      for (const { step } of view.contributions.get(source) || []) {
+        if (`${step.input}-${step.node}-${step.slot}` === key) contributionOf.set(key, step);
+      }
     }
-    const forwardInto = view.current && view.current.phase === 'forward' ? view.current.node : null;
-    edgeLayer.selectAll('path.edge')
-      .classed('done', (edge) => view.edgesDone.has(edge.key) && edge.key !== view.currentEdge)
-      .classed('current', (edge) => edge.key === view.currentEdge)
-      .classed('feeding', (edge) => edge.target === forwardInto)
-      .classed('pending', (edge) => !view.computed[edge.target])
-      .attr('marker-end', (edge) => {
-        if (edge.key === view.currentEdge) return 'url(#arrow-grad)';
-        return edge.target === forwardInto ? 'url(#arrow-active)' : 'url(#arrow)';
-      });
-
-    const labels = layout.edges.filter((edge) => labelled.has(edge.key) && contributionOf.has(edge.key));
+    for (const edge of labelled.length ? edges : []) if (contributionOf.has(edge.key)) edgeByKey.set(edge.key, edge);
+    const labels = labelled.filter((key) => edgeByKey.has(key)).map((key) => edgeByKey.get(key));
+    const nearby = (edge) => {
+      // Cards and aliases near the label's edge: what it must not cover.
+      const box = boxOfPoints(edge.points);
+      const area = { x: box.x - 200, y: box.y - 100, width: box.width + 400, height: box.height + 200 };
+      const near = [];
+      for (const candidate of layout.nodes) if (overlaps(candidate, area)) near.push(candidate);
+      for (const candidate of aliases) if (overlaps(candidate, area)) near.push(candidate);
+      return near;
+    };
     labelLayer.selectAll('g.edge-label')
       .data(labels, (edge) => edge.key)
       .join((enter) => {
@@ -168,55 +373,155 @@ export function createGraphView(svgElement, { onSelect }) {
       .classed('current', (edge) => edge.key === view.currentEdge)
       .each(function placeLabel(edge) {
         const step = contributionOf.get(edge.key);
-        const [x, y] = midpoint(edge.points);
-        const text = `∇ ${formatValueShort(step.contribution, nodes[edge.source].shape)}`;
+        const text = `∇ ${formatValueShort(step.contribution, response.nodes[edge.source].shape, 2)}`;
+        const width = text.length * CARD_TEXT.labelChar + 14;
+        // On the edge, but off every card (the edge's midpoint can sit on a neighbour).
+        const [x, y] = labelSpot(edge.points, { width, height: 20 }, nearby(edge));
         const group = d3.select(this).attr('transform', `translate(${x},${y})`);
         group.select('text').text(text).attr('text-anchor', 'middle').attr('dy', '0.35em');
-        const width = text.length * 7 + 12;
         group.select('rect').attr('x', -width / 2).attr('y', -10).attr('width', width).attr('height', 20).attr('rx', 10);
       });
-    labelLayer.raise();
+  }
+
+  // ------------------------------------------------------------ camera
+
+  function apply(transform, animate) {
+    const next = d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k);
+    const current = d3.zoomTransform(svgRoot);
+    if (current.k === next.k && current.x === next.x && current.y === next.y) return;
+    const smooth = animate && response && response.nodes.length <= ANIMATED_NODES && !prefersReducedMotion();
+    (smooth ? svg.transition().duration(DURATION) : svg.interrupt()).call(zoom.transform, next);
+  }
+
+  /** The boxes a step connects: a forward step's node and its operands, a backward step's two ends (an alias stands for its input). */
+  function stepBoxes(view) {
+    if (!view || !view.current || !response) return [];
+    const { current } = view;
+    const endOf = (source, target, slot) => {
+      const index = aliasIndexByKey.get(`${source}-${target}-${slot}`);
+      return index === undefined ? positions.get(source) : aliases[index];
+    };
+    if (current.phase === 'forward') {
+      const node = response.nodes[current.node];
+      return [positions.get(current.node), ...node.inputs.map((source, slot) => endOf(source, current.node, slot))];
+    }
+    return [endOf(current.input, current.node, current.slot), positions.get(current.node)];
   }
 
   /**
-   * Scales and centres the whole graph in the view. With `readable`, a graph that would shrink
-   * past legibility is shown at a readable zoom from its inputs (left edge) instead; stepping
-   * then pans along (see reveal) and the fit button still shows everything.
+   * Fits the whole graph. With `readable`, a graph that cannot be read whole opens at a
+   * readable zoom around `focus` (a stepper view: its step's two ends) instead.
    */
-  function fit(animate = true, { readable = false } = {}) {
+  function fit(animate = true, { readable = false, focus = null } = {}) {
     if (!layout) return;
-    const { width, height } = svgElement.getBoundingClientRect();
-    if (!width || !height) return;
-    const margin = 24;
-    const scale = Math.min(1.4, (width - 2 * margin) / layout.width, (height - 2 * margin) / layout.height);
-    let transform = d3.zoomIdentity
-      .translate((width - layout.width * scale) / 2, (height - layout.height * scale) / 2)
-      .scale(scale);
-    if (readable && scale < MIN_READABLE_SCALE) {
-      const first = layout.nodes[0];
-      const centreY = first ? first.y + first.height / 2 : layout.height / 2;
-      transform = d3.zoomIdentity
-        .translate(margin, height / 2 - centreY * READABLE_SCALE)
-        .scale(READABLE_SCALE);
+    const view = viewSize();
+    if (!view.width || !view.height) return;
+    const graphBox = { x: 0, y: 0, width: layout.width, height: layout.height };
+    let transform;
+    if (readable) {
+      const focusBoxes = stepBoxes(focus).filter(Boolean);
+      transform = openingTransform(graphBox, focusBoxes.length ? focusBoxes : layout.nodes.slice(0, 1), view);
+    } else if (fitScale(graphBox, view) >= OVERVIEW_SCALE) {
+      transform = centreOn(graphBox, view, Math.min(MAX_SCALE, fitScale(graphBox, view)));
+    } else {
+      // Too long to show whole as more than a hairline: an overview around the current step
+      // (the minimap shows the whole).
+      const focus = stepBoxes(lastView).filter(Boolean);
+      const centre = focus.length ? unionOf(focus) : layout.nodes[0];
+      transform = centreOn(centre, view, OVERVIEW_SCALE);
     }
-    (animate ? svg.transition().duration(DURATION) : svg).call(zoom.transform, transform);
+    userScale = Math.max(READABLE_SCALE, transform.k);
+    apply(transform, animate);
   }
 
   function zoomBy(factor) {
+    userScale = d3.zoomTransform(svgRoot).k * factor;
     svg.transition().duration(DURATION).call(zoom.scaleBy, factor);
   }
 
-  /** Pans so a node is visible, keeping the zoom (used when stepping through big graphs). */
+  function frameBoxesNow(boxes, animate) {
+    if (!layout || !boxes.length) return;
+    const current = d3.zoomTransform(svgRoot);
+    apply(frameBoxes(boxes, viewSize(), { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale }), animate);
+  }
+
+  /** Moves the camera so both ends of the view's current step are in view. */
+  function frameStep(view, animate = true) {
+    frameBoxesNow(stepBoxes(view).filter(Boolean), animate);
+  }
+
+  /** Moves the camera so every given node is in view. */
+  function frame(nodeIds, animate = true) {
+    frameBoxesNow(nodeIds.map((id) => positions.get(id)).filter(Boolean), animate);
+  }
+
+  /** Kept for callers that show one node. */
   function reveal(nodeId) {
-    const box = positions.get(nodeId);
-    if (!box) return;
-    const { width, height } = svgElement.getBoundingClientRect();
-    const transform = d3.zoomTransform(svgElement);
-    const [x0, y0] = transform.apply([box.x, box.y]);
-    const [x1, y1] = transform.apply([box.x + box.width, box.y + box.height]);
-    if (x0 >= 0 && y0 >= 0 && x1 <= width && y1 <= height) return;
-    svg.transition().duration(DURATION)
-      .call(zoom.translateTo, box.x + box.width / 2, box.y + box.height / 2);
+    frame([nodeId]);
+  }
+
+  /** Moves the view's centre to a point of the graph, keeping the zoom (the minimap uses it). */
+  function centreAt(x, y) {
+    if (!layout) return;
+    svg.interrupt().call(zoom.translateTo, x, y);
+  }
+
+  /**
+   * The whole graph as a detached <svg class="graph"> (every card, edge and alias, with the
+   * current step's state), for exports: the page itself only holds what is near the view.
+   */
+  function fullDrawing() {
+    const copy = svgRoot.cloneNode(false);
+    copy.removeAttribute('style');
+    copy.append(svgRoot.querySelector('defs').cloneNode(true));
+    const group = svgElement('g', { class: 'viewport' });
+    const edgeGroup = svgElement('g', { class: 'edges' });
+    const aliasGroup = svgElement('g', { class: 'aliases' });
+    const nodeGroup = svgElement('g', { class: 'nodes' });
+    edges.forEach((edge, index) => {
+      const element = createEdge(edge);
+      if (lastView) paintEdge(index, element);
+      edgeGroup.append(element);
+    });
+    aliases.forEach((alias, index) => {
+      const element = createAlias(alias);
+      if (lastView) paintAlias(index, element);
+      aliasGroup.append(element);
+    });
+    for (const node of response?.nodes ?? []) {
+      const element = createCard(node);
+      ensureText(element, node);
+      nodeGroup.append(element);
+    }
+    const others = [...viewport.node().children].filter((layer) => ![edgeLayer, aliasLayer, labelLayer.node(), nodeLayer].includes(layer));
+    group.append(...others.filter((layer) => layer.matches('.groups')).map((layer) => layer.cloneNode(true)));
+    group.append(edgeGroup, aliasGroup, labelLayer.node().cloneNode(true));
+    group.append(...others.filter((layer) => !layer.matches('.groups')).map((layer) => layer.cloneNode(true)), nodeGroup);
+    copy.append(group);
+    return copy;
+  }
+
+  // ------------------------------------------------------------ hooks
+
+  /** Replaces one decoration's element on a card by a new one from its maker. */
+  function decorate(group, node, name) {
+    group.querySelector(`:scope > [data-decoration="${name}"]`)?.remove();
+    const make = decorations.get(name);
+    const element = make && make(node, positions.get(node.id));
+    if (!element) return;
+    element.setAttribute('data-decoration', name);
+    group.append(element);
+  }
+
+  /**
+   * Extra elements on cards: `make(node, box)` returns an SVG element (in card coordinates) or
+   * null; it is called for every card that exists now and for each card created later, so the
+   * decoration survives culling, stepping and redraws. `make` null removes the decoration.
+   */
+  function decorateNodes(name, make) {
+    if (make) decorations.set(name, make);
+    else decorations.delete(name);
+    for (const [id, element] of nodeElements) decorate(element, response.nodes[id], name);
   }
 
   /**
@@ -224,37 +529,82 @@ export function createGraphView(svgElement, { onSelect }) {
    * each marked node and its marks' short texts just above its card.
    */
   function setHealth(marks) {
-    nodeLayer.selectAll('g.node').each(function markHealth(node) {
-      const list = (marks && marks.get(node.id)) || [];
-      const card = d3.select(this);
-      for (const kind of ['dead', 'saturated', 'update-ratio']) card.classed(`health-${kind}`, list.some((mark) => mark.kind === kind));
-      card.selectAll('text.health').data(list.length ? [list] : []).join('text')
-        .attr('class', 'health').attr('x', 4).attr('y', -6)
-        .text((items) => `⚠ ${items.map((mark) => mark.card).join(' · ')}`);
-    });
+    for (const node of response?.nodes ?? []) {
+      const list = marks?.get(node.id) ?? [];
+      for (const kind of HEALTH_KINDS) if (list.some((mark) => mark.kind === kind) || extraClasses.get(node.id)?.has(`health-${kind}`)) classNode(node.id, `health-${kind}`, list.some((mark) => mark.kind === kind));
+    }
+    decorateNodes('health', marks && marks.size ? (node) => {
+      const list = marks.get(node.id);
+      if (!list || !list.length) return null;
+      const text = svgElement('text', { class: 'health', x: 4, y: -6 });
+      text.textContent = `⚠ ${list.map((mark) => mark.card).join(' · ')}`;
+      return text;
+    } : null);
   }
 
-  /** New values and gradients for the same nodes (a drag, a replay): rebinds the cards' data and
-   * keeps the layout; the next `update` shows the numbers. */
+  /**
+   * New values and gradients for the same nodes (a drag, a replay): keeps the layout and the
+   * elements; the next `update` writes every visible card's numbers again.
+   */
   function refresh(nextResponse) {
     response = nextResponse;
-    nodeLayer.selectAll('g.node').data(response.nodes, (node) => node.id)
-      .attr('data-scalar', (node) => String(node.op === 'input' && !Array.isArray(node.value) && typeof node.value !== 'object'));
+    for (const [id, element] of nodeElements) {
+      element.shown.value = null;
+      element.shown.gradRef = undefined;
+      element.shown.counter = null;
+      element.setAttribute('data-scalar', String(response.nodes[id].op === 'input' && isScalar(response.nodes[id].value)));
+    }
   }
-
 
   /** The camera as a d3 zoom transform ({k, x, y}), read and set (groups.js keeps a card in place). */
   function camera(transform) {
-    if (transform) svg.call(zoom.transform, d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k));
-    return d3.zoomTransform(svgElement);
+    if (transform) {
+      svg.interrupt().call(zoom.transform, d3.zoomIdentity.translate(transform.x, transform.y).scale(transform.k));
+      userScale = Math.max(READABLE_SCALE, transform.k);
+    }
+    return d3.zoomTransform(svgRoot);
   }
 
+  function nodeElement(id) {
+    return nodeElements.get(id) ?? null;
+  }
 
-  return { draw, update, refresh, fit, zoomBy, reveal, setHealth, camera, get layout() { return layout; } };
+  /** Adds or removes a class on a card; it survives stepping and culling. */
+  function classNode(id, className, on = true) {
+    if (!response?.nodes[id]) return;
+    if (!extraClasses.has(id)) extraClasses.set(id, new Set());
+    const extras = extraClasses.get(id);
+    if (on) extras.add(className);
+    else extras.delete(className);
+    const element = nodeElements.get(id);
+    if (element) {
+      element.classList.toggle(className, on);
+      element.shown.classes = null;
+    }
+  }
+
+  return {
+    draw, update, refresh, fit, zoomBy, reveal, frame, frameStep, stepBoxes, centreAt, camera,
+    nodeElement, classNode, decorateNodes, setHealth, fullDrawing,
+    get layout() { return layout; },
+    get boxes() { return positions; },
+    get transform() { return d3.zoomTransform(svgRoot); },
+    get viewSize() { return viewSize(); },
+    /** How many cards exist in the DOM now (culling; for tests). */
+    get drawnCount() { return nodeElements.size; },
+  };
 }
 
-function translate(box) {
-  return `translate(${box.x},${box.y})`;
+function unionOf(boxes) {
+  const x0 = Math.min(...boxes.map((box) => box.x));
+  const y0 = Math.min(...boxes.map((box) => box.y));
+  const x1 = Math.max(...boxes.map((box) => box.x + box.width));
+  const y1 = Math.max(...boxes.map((box) => box.y + box.height));
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+function overlaps(box, area) {
+  return box.x < area.x + area.width && box.x + box.width > area.x && box.y < area.y + area.height && box.y + box.height > area.y;
 }
 
 /** ELK spline routes are cubic Béziers (start, then control-control-end triples). */

@@ -8,7 +8,9 @@
  * No DOM, no timers: main.js owns the clock, render.js the pixels.
  */
 
-export const SPEEDS = [0.5, 1, 2, 4];
+export const SPEEDS = [0.5, 1, 2, 4, 16, 100, 1000];
+/** Playback never redraws faster than a frame; faster speeds take several steps a tick. */
+const FRAME_MS = 16;
 
 /** `${source}-${target}-${slot}`: an edge's identity; `x * x` has two edges between one pair. */
 export function edgeKey(source, target, slot) {
@@ -105,7 +107,7 @@ export function reduce(state, action) {
       return { ...state, playing: total > 0, position: state.position >= total ? 0 : state.position };
     case 'tick': {
       if (!state.playing) return state;
-      const position = clamp(state.position + 1, 0, total);
+      const position = clamp(state.position + (action.steps ?? 1), 0, total);
       return { ...state, position, playing: position < total };
     }
     case 'speed':
@@ -117,9 +119,32 @@ export function reduce(state, action) {
   }
 }
 
-/** Milliseconds between automatic steps at a speed multiplier. */
+/** Milliseconds between automatic steps at a speed multiplier (at least a frame). */
 export function tickInterval(speed) {
-  return Math.round(900 / speed);
+  return Math.max(FRAME_MS, Math.round(900 / speed));
+}
+
+/** Steps taken per tick: 1 up to ~56×, more beyond (1000× crosses 40,000 steps in ~36 s). */
+export function stepsPerTick(speed) {
+  return Math.max(1, Math.round((speed * FRAME_MS) / 900));
+}
+
+/** The position right after the forward pass (the backward pass's first step is next). */
+export function backwardStart(timeline) {
+  return timeline.forwardCount;
+}
+
+/**
+ * The next position after `position` whose step touches node `nodeId` (computes it, sends it a
+ * gradient or sends one from it), or null. `direction` -1 searches backwards.
+ */
+export function nextTouching(timeline, position, nodeId, direction = 1) {
+  const { steps } = timeline;
+  for (let p = position + direction; p >= 1 && p <= steps.length; p += direction) {
+    const step = steps[p - 1];
+    if (step.node === nodeId || (step.phase === 'backward' && step.input === nodeId)) return p;
+  }
+  return null;
 }
 
 function clamp(value, low, high) {

@@ -27,6 +27,7 @@ export function isScalar(value) {
  */
 export function formatNumber(value, digits = 4) {
   const x = toNumber(value);
+  if (x !== 0 && Math.abs(x) < NOISE) return '≈0';
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return '∞';
   if (x === -Infinity) return '-∞';
@@ -40,6 +41,13 @@ export function formatNumber(value, digits = 4) {
   if (Number.isInteger(x)) return String(x);
   return trimZeros(x.toPrecision(digits));
 }
+
+/**
+ * Below this magnitude a number is shown as "≈0": float noise (-2.776e-17 where 0 is meant,
+ * from float64 rounding around values near 1) reads as zero, and the "≈" says it is not exact;
+ * the inspector's 6-digit read-outs still give the exact value.
+ */
+export const NOISE = 1e-15;
 
 function trimZeros(text) {
   return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
@@ -80,14 +88,21 @@ export function flatten(value, shape) {
   return { data, rows, cols };
 }
 
-/** Min, max, mean and Euclidean norm of the finite entries (summaries carry these already). */
+/**
+ * Min, max, mean and Euclidean norm of the finite entries (summaries carry these already), and
+ * for full tensors the element count, the share of exact zeros and the NaN / ±∞ counts.
+ */
 export function stats(value, shape) {
   if (isSummary(value)) {
     return { min: toNumber(value.min), max: toNumber(value.max), mean: toNumber(value.mean), norm: toNumber(value.norm) };
   }
   if (isScalar(value)) {
     const x = toNumber(value);
-    return { min: x, max: x, mean: x, norm: Math.abs(x) };
+    const finite = Number.isFinite(x);
+    return {
+      min: x, max: x, mean: x, norm: Math.abs(x), count: 1, zeros: x === 0 ? 1 : 0,
+      nan: Number.isNaN(x) ? 1 : 0, inf: !finite && !Number.isNaN(x) ? 1 : 0,
+    };
   }
   const { data } = flatten(value, shape);
   let min = Infinity;
@@ -95,7 +110,13 @@ export function stats(value, shape) {
   let sum = 0;
   let squares = 0;
   let count = 0;
+  let zeros = 0;
+  let nan = 0;
+  let inf = 0;
   for (const x of data) {
+    if (x === 0) zeros += 1;
+    if (Number.isNaN(x)) nan += 1;
+    else if (!Number.isFinite(x)) inf += 1;
     if (!Number.isFinite(x)) continue;
     min = Math.min(min, x);
     max = Math.max(max, x);
@@ -103,9 +124,10 @@ export function stats(value, shape) {
     squares += x * x;
     count += 1;
   }
+  const counts = { count: data.length, zeros, nan, inf };
   return count
-    ? { min, max, mean: sum / count, norm: Math.sqrt(squares) }
-    : { min: NaN, max: NaN, mean: NaN, norm: NaN };
+    ? { min, max, mean: sum / count, norm: Math.sqrt(squares), ...counts }
+    : { min: NaN, max: NaN, mean: NaN, norm: NaN, ...counts };
 }
 
 /** A short one-line rendering of any value: "3", "[1, 2, 3]", "3×3 tensor", or a summary. */

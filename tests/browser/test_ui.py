@@ -127,10 +127,14 @@ def test_shared_parameter_two_contributions_and_their_sum(page, server_url, scre
     card(page, "a").click()
     ledger = page.locator("#inspector .ledger li")
     expect(ledger).to_have_text([
-        "via y: [[1.5, -2, -6.5], [14, -2, 0], [6.5, 6, 4.125]]",
-        "via x * a: [[0.5, -1, -6], [12, 0, 0], [7, 8, 3.375]]",
+        f"step {into_a[0] + 1}: via y: [[1.5, -2, -6.5], [14, -2, 0], [6.5, 6, 4.125]]",
+        f"step {into_a[1] + 1}: via x * a: [[0.5, -1, -6], [12, 0, 0], [7, 8, 3.375]]",
         "sum = [[2, -3, -12.5], [26, -2, 0], [13.5, 14, 7.5]]",
     ])
+    # Each contribution jumps to its step.
+    ledger.nth(0).get_by_role("button").click()
+    expect(page.locator("#step-label")).to_have_attribute("data-position", str(into_a[0] + 1))
+    step_to(page, into_a[1] + 1)
     expect(page.locator("#inspector .inspect-grad canvas")).to_have_count(1)
     screenshot(page, "shared-parameter-sum")
 
@@ -187,6 +191,8 @@ def test_a_copied_link_reopens_the_same_view_at_the_same_step(new_page, server_u
     first.locator("#run").click()
     wait_for_run(first, before)
     step_to(first, 4)
+    # The camera follows step 4's edge; the fit button shows every card again to click one.
+    first.locator("#fit").click()
     card(first, "a").click()
     first.wait_for_function("location.hash.includes('s=4') && location.hash.includes('n=')")
     link = first.url

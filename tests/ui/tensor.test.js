@@ -34,7 +34,8 @@ test('flatten folds any rank to rows × last axis; stats skip non-finite values'
   assert.deepEqual([rows, cols], [4, 2]);
   assert.equal(data[6], 7);
   assert.ok(Number.isNaN(data[7]));
-  assert.deepEqual(stats([3, 'NaN', -4], [3]), { min: -4, max: 3, mean: -0.5, norm: 5 });
+  assert.deepEqual(stats([3, 'NaN', -4], [3]), { min: -4, max: 3, mean: -0.5, norm: 5, count: 3, zeros: 0, nan: 1, inf: 0 });
+  assert.deepEqual(stats([0, 'Infinity', 0, 2], [4]), { min: 0, max: 2, mean: 2 / 3, norm: 2, count: 4, zeros: 2, nan: 0, inf: 1 });
   const summary = { truncated: true, shape: [100, 200], min: -1, max: 2, mean: 0.1, norm: 40 };
   assert.ok(isSummary(summary));
   assert.equal(stats(summary, [100, 200]).norm, 40);

@@ -1,56 +1,62 @@
 /**
  * Marks drawn on the graph's node cards: the gradient check's badge on each input, and on a
- * break-it replay the cards whose gradient is wrong, with the right value beneath. Adds its own
- * elements to the cards render.js draws (never changes render.js's own), and removes them again.
+ * break-it replay the cards whose gradient is wrong, with the right value beneath. Uses
+ * render.js's hooks (decorateNodes, classNode), so the marks survive culling and stepping and
+ * reach cards that are off-screen now.
  */
-import * as d3 from 'd3';
 import { formatValueShort } from '../tensor.js';
 
+const SVG = 'http://www.w3.org/2000/svg';
 const BADGE_CHAR = 6.6;
 
-function card(svg, id) {
-  return svg.select(`g.node[data-node="${id}"]`);
+function svgElement(tag, attributes, text) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  if (text !== undefined) element.textContent = text;
+  return element;
 }
 
-export function createOverlay(svgElement) {
-  const svg = d3.select(svgElement);
+export function createOverlay(graph) {
+  let wrongIds = [];
 
   /** badges: [{id, text, ok, title}] */
   function showBadges(badges) {
-    clearBadges();
-    for (const badge of badges) {
-      const node = card(svg, badge.id);
-      if (node.empty()) continue;
-      const width = Number(node.select('rect.card').attr('width')) || 120;
+    const byId = new Map(badges.map((badge) => [badge.id, badge]));
+    graph.decorateNodes('check-badge', (node, box) => {
+      const badge = byId.get(node.id);
+      if (!badge) return null;
       const pill = badge.text.length * BADGE_CHAR + 12;
-      const group = node.append('g').attr('class', `check-badge ${badge.ok ? 'ok' : 'bad'}`)
-        .attr('transform', `translate(${width - pill + 4},-11)`);
-      group.append('title').text(badge.title);
-      group.append('rect').attr('width', pill).attr('height', 18).attr('rx', 9);
-      group.append('text').attr('x', pill / 2).attr('y', 13).attr('text-anchor', 'middle').text(badge.text);
-    }
+      const group = svgElement('g', { class: `check-badge ${badge.ok ? 'ok' : 'bad'}`, transform: `translate(${(box?.width ?? 120) - pill + 4},-11)` });
+      group.append(
+        svgElement('title', {}, badge.title),
+        svgElement('rect', { width: pill, height: 18, rx: 9 }),
+        svgElement('text', { x: pill / 2, y: 13, 'text-anchor': 'middle' }, badge.text),
+      );
+      return group;
+    });
   }
 
   function clearBadges() {
-    svg.selectAll('g.check-badge').remove();
+    graph.decorateNodes('check-badge', null);
   }
 
   /** wrong: [{id, right, shape}] from timelines.wrongGradients */
   function markWrong(wrong) {
     clearWrong();
-    for (const item of wrong) {
-      const node = card(svg, item.id);
-      if (node.empty()) continue;
-      const height = Number(node.select('rect.card').attr('height')) || 76;
-      node.classed('grad-wrong', true);
-      node.append('text').attr('class', 'check-note').attr('x', 8).attr('y', height + 15)
-        .text(`✗ correct: ${formatValueShort(item.right, item.shape)}`);
-    }
+    const byId = new Map(wrong.map((item) => [item.id, item]));
+    wrongIds = [...byId.keys()];
+    for (const id of wrongIds) graph.classNode(id, 'grad-wrong', true);
+    graph.decorateNodes('check-note', (node, box) => {
+      const item = byId.get(node.id);
+      if (!item) return null;
+      return svgElement('text', { class: 'check-note', x: 8, y: (box?.height ?? 76) + 15 }, `✗ correct: ${formatValueShort(item.right, item.shape)}`);
+    });
   }
 
   function clearWrong() {
-    svg.selectAll('g.node.grad-wrong').classed('grad-wrong', false);
-    svg.selectAll('text.check-note').remove();
+    for (const id of wrongIds) graph.classNode(id, 'grad-wrong', false);
+    wrongIds = [];
+    graph.decorateNodes('check-note', null);
   }
 
   return { showBadges, clearBadges, markWrong, clearWrong };

@@ -29,10 +29,10 @@ import './check.css';
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 export function createCheckTools({
-  svg, panelRoot, inspectorRoot, scrubbersRoot, controls,
+  svg, graph, panelRoot, inspectorRoot, scrubbersRoot, controls,
   readRequest, readInputs, writeInputs, present, run, getState, pause, seek, refit, probe, showError,
 }) {
-  const overlay = createOverlay(svg);
+  const overlay = createOverlay(graph);
   const panel = createCheckPanel(panelRoot, {
     onJump: (position) => seek(position),
     onResize: refit, // the panel takes height from the graph when it opens, and gives it back
@@ -383,5 +383,6 @@ export function createCheckTools({
 
 function sameGraph(a, b) {
   return Boolean(a && b) && a.nodes.length === b.nodes.length
-    && a.nodes.every((node, i) => node.op === b.nodes[i].op && node.label === b.nodes[i].label);
+    // The server's names: the graph on screen carries display names (names.js) beside them.
+    && a.nodes.every((node, i) => node.op === b.nodes[i].op && (node.sourceLabel ?? node.label) === (b.nodes[i].sourceLabel ?? b.nodes[i].label));
 }

@@ -1,0 +1,72 @@
+"""Issue 14 in real Chromium: a 3,003-node recurrence opens readable around its first step with a
+minimap, keeps only the cards near the view in the page, and keeps both ends of every step in view
+while stepping. Each step's cost to a painted frame is recorded in test-output/big-graph-steps.json
+(times are recorded, never asserted: bench/ui_layout.py measures them); screenshots go to
+test-output/screenshots/big-*.png."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ROOT
+from .test_readable import EDGE_ENDS, MEASURE, paste
+
+pytestmark = pytest.mark.browser
+
+STEP_COST = """async () => {
+  const t0 = performance.now();
+  document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+  const t1 = performance.now();
+  const t2 = await new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
+  const t3 = await new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(performance.now());
+    channel.port2.postMessage(0);
+  });
+  return (t1 - t0) + (t3 - t2);
+}"""
+
+
+def test_a_3000_node_recurrence_steps_with_the_camera_on_each_step(browser, console, server_url, screenshot):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, reduced_motion="reduce")
+    try:
+        page = console.watch(context.new_page())
+        page.goto(server_url)
+        page.wait_for_function("window.__chainlens && window.__chainlens.ready", timeout=20_000)
+        paste(page, "#program-editor textarea", "\n".join(["h = tanh(h0 * w + b)"] + ["h = tanh(h * w + b)"] * 999))
+        paste(page, "#inputs-editor textarea", '{"h0": 0.5, "w": 0.8, "b": 0.1}')
+        runs = page.evaluate("window.__chainlens.runs")
+        page.locator("#run").click()
+        page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)
+        assert page.evaluate("window.__chainlens.nodeCount") == 3003
+        # Opens readable: text ≥ 11 px, nothing overlapping, the minimap offered.
+        drawn = page.evaluate(MEASURE)
+        assert drawn["small"] == [] and drawn["overlaps"] == [], drawn
+        assert page.locator("#minimap").is_visible()
+        assert page.evaluate("window.__chainlens.drawnCount") < 100, "only the cards near the view exist"
+        screenshot(page, "big-recurrence-3003-opening")
+
+        costs = []
+        page.locator("#graph").focus()
+        page.keyboard.press("b")  # the backward pass starts far to the right: the camera follows
+        for _ in range(20):
+            costs.append(page.evaluate(STEP_COST))
+            ends = page.evaluate(EDGE_ENDS)
+            assert ends and all(end["inside"] for end in ends), ends
+        assert page.evaluate("window.__chainlens.drawnCount") < 100
+        screenshot(page, "big-recurrence-3003-backward-minimap")
+        # The minimap moves the view: a click near its left end shows cards of the first steps.
+        box = page.locator("#minimap").bounding_box()
+        page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)
+        shown = page.locator("svg.graph g.node").evaluate_all("cards => cards.map((card) => Number(card.dataset.node))")
+        assert shown and max(shown) < 300, shown
+        out = ROOT / "test-output"
+        out.mkdir(exist_ok=True)
+        (out / "big-graph-steps.json").write_text(json.dumps({
+            "graph": "h = tanh(h * w + b) x 1000 (3,003 nodes)", "viewport": "1366x768",
+            "step_cost_ms": [round(cost, 2) for cost in costs],
+            "median_ms": round(sorted(costs)[len(costs) // 2], 2),
+        }, indent=2) + "\n")
+    finally:
+        context.close()
