@@ -71,5 +71,9 @@ export function frameBoxes(boxes, view, current, { preferredScale = READABLE_SCA
 export function openingTransform(graphBox, focusBoxes, view, margin = 24) {
   const whole = fitScale(graphBox, view, margin);
   if (whole >= READABLE_SCALE) return centreOn(graphBox, view, Math.min(MAX_SCALE, whole));
-  return frameBoxes(focusBoxes.length ? focusBoxes : [graphBox], view, { k: 0, x: 0, y: 0 }, { margin });
+  const boxes = focusBoxes.length ? focusBoxes : [graphBox];
+  const framed = frameBoxes(boxes, view, { k: 0, x: 0, y: 0 }, { margin });
+  // A short view (Train mode's graph beside its chart) may not hold a step with three operands
+  // at 100 %: it still opens readable, centred on the step (stepping may zoom out later).
+  return framed.k >= READABLE_SCALE ? framed : centreOn(unionBox(boxes), view, READABLE_SCALE);
 }

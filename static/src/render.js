@@ -29,6 +29,8 @@ const MAX_EDGES_WITH_LABELS = 40;
 const OVERVIEW_SCALE = 0.1;
 /** Past this many nodes the camera cuts instead of gliding. */
 const ANIMATED_NODES = 300;
+/** How far a card may grow to the right to show a replay's extra contribution counter. */
+const MAX_CARD_GROWTH = 40;
 /** The training health marks' kinds (train/health.js), each a `health-<kind>` class. */
 const HEALTH_KINDS = ['dead', 'saturated', 'update-ratio'];
 
@@ -86,7 +88,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   }).on('zoom', (event) => {
     viewport.attr('transform', event.transform);
     if (event.sourceEvent) userScale = event.transform.k;
-    svgRoot.dataset.scale = String(event.transform.k);
+    svgRoot.dataset.scale = String(event.transform.k);;
     cull(event.transform);
     onView(event.transform, viewSize());
   });
@@ -289,7 +291,14 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
       shown.counter = counter;
       const gradText = element.querySelector('text.grad');
       const numbers = grad === undefined ? '—' : formatValueShort(grad, node.shape);
-      gradText.textContent = fitText(numbers, box.width - CARD_TEXT.numbersX - 8 - counter.length * CARD_TEXT.monoChar, CARD_TEXT.monoChar) + counter;
+      // A replay (break-it) can send a node more contributions than the layout made room for:
+      // the card then grows a little to the right rather than turn short numbers into "…".
+      const room = box.width - CARD_TEXT.numbersX - 8;
+      const full = (numbers.length + counter.length) * CARD_TEXT.monoChar;
+      const grow = full > room && full - room <= MAX_CARD_GROWTH ? Math.ceil(full - room) : 0;
+      gradText.textContent = (full <= room || grow ? numbers : fitText(numbers, room - counter.length * CARD_TEXT.monoChar, CARD_TEXT.monoChar)) + counter;
+      const cardRect = element.querySelector('rect.card');
+      if (Number(cardRect.getAttribute('width')) !== box.width + grow) cardRect.setAttribute('width', box.width + grow);
       if (grad !== undefined && isScalar(grad)) gradText.setAttribute('data-grad', formatNumber(grad));
       else gradText.removeAttribute('data-grad');
     }

@@ -65,7 +65,7 @@ def test_break_it_stops_at_the_first_divergence_with_the_reason(page, server_url
     open_app(page, server_url)
     choose(page, "shared-intermediate")
     page.locator("#break-mode").select_option("naive-recursion")
-    press_on_graph(page, "b")
+    press_on_graph(page, "x")  # B became the jump to the backward pass (readable)
     expect(page.locator("#break-it")).to_have_attribute("aria-pressed", "true")
     # Placed at the first step where the runs part: step 4 (2 forward, y → q, then q → x too early).
     expect(page.locator("#step-label")).to_have_attribute("data-position", "4")
@@ -95,7 +95,7 @@ def test_break_it_stops_at_the_first_divergence_with_the_reason(page, server_url
     # Overwrite: q keeps only its last contribution.
     page.locator("#break-mode").select_option("overwrite")
     expect(page.locator("[data-testid=break-why]")).to_contain_text("q's gradient is overwritten")
-    page.keyboard.press("b")
+    page.keyboard.press("x")  # B became the jump to the backward pass (readable)
     expect(page.locator("#break-it")).to_have_attribute("aria-pressed", "false")
     expect(page.locator("svg.graph g.node.grad-wrong")).to_have_count(0)
     page.locator("#graph").focus()
@@ -161,7 +161,9 @@ def test_a_small_tensor_element_is_dragged_from_the_inspector_heatmap(page, serv
     choose(page, "shared-parameter")
     page.locator("#graph").focus()
     page.keyboard.press("End")
-    card(page, "b").click()
+    # By name: the graph opens at a readable 100 % (readable), and b's card may be out of view.
+    page.locator("#node-search-input").fill("b")
+    page.locator("#node-search-input").press("Enter")
     canvas = page.locator("#inspector .inspect-value canvas")
     box = canvas.bounding_box()
     # b = [1, -2, 0.5]: press on its first cell and drag right by 30 px: b[0] = 1 + 30 × 0.01.

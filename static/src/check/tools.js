@@ -6,7 +6,7 @@
  *
  * - "Check gradients" (G): POST /graph/gradcheck → a badge per input, the summary, and numeric
  *   beside analytic in the inspector (with the ±h nudge).
- * - "Break it" (B): the chosen mistake replayed (POST /graph/backward with mode) beside the
+ * - "Break it" (X): the chosen mistake replayed (POST /graph/backward with mode) beside the
  *   correct run: wrong gradients marked, both timelines in the panel, the stepper placed at (and
  *   playback stopped at) the first step where they part.
  * - Dragging a scalar input (its card, or its field under the inputs editor) or a small tensor's
@@ -364,7 +364,8 @@ export function createCheckTools({
       checkGradients();
       return true;
     }
-    if (event.key === 'b' || event.key === 'B') {
+    // X ("✗"): B is the stepper's jump to the backward pass (main.js JUMP_KEYS).
+    if (event.key === 'x' || event.key === 'X') {
       event.preventDefault();
       setBreak(!breakOn);
       return true;
