@@ -211,7 +211,9 @@ def test_dead_relus_are_marked_on_the_graph_and_explained(page, server_url, scre
     expect(node.locator("text.health")).to_have_text(re.compile("dead 100%"))
     # No ReLU on the healthy path is marked: only the dead one.
     assert page.locator("svg.graph g.node.health-dead").count() == 1
-    node.click()
+    # By name: the graph opens at a readable 100 % (readable), and the card may be out of view.
+    page.locator("#node-search-input").fill(relu["label"])
+    page.locator("#node-search-input").press("Enter")
     expect(page.locator("#inspector .health-note.health-dead")).to_contain_text("100% of its 15 units output 0")
     screenshot(page, "train-health")
     narrow_screenshot(page, screenshot, "train-health-800", fit=True)
