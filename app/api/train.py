@@ -74,12 +74,12 @@ async def train(request: Request) -> Response:
     if isinstance(prepared, Response):
         return prepared
     _, run, _ = prepared
-    max_full = request.app.state.settings.max_full_elements
+    max_full = request.app.state.settings.max_trained_elements
 
     def compute(job: Job, emit) -> None:
         run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
 
-    return stream_job(request, compute, memory_bytes=run.memory_bytes())
+    return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full))
 
 
 @router.post("/train/graph", responses=_GRAPH, response_class=Response,
