@@ -45,7 +45,7 @@ import asyncio
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 import orjson
 from starlette.requests import Request
