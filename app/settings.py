@@ -55,7 +55,11 @@ class Settings:
     # Memory one request may use, estimated before anything is allocated (app/api/jobs.py).
     max_request_memory: int = 512 << 20
     # Worker threads that compute requests, and requests that may wait for one (then 503).
-    job_threads: int = 2
+    # One per worker process: the computation is mostly Python, which holds the GIL, so a second
+    # thread computes little more but competes with the event loop (eight 100,000-node requests
+    # at once: /healthz waited 167 ms with two threads, 37 ms with one, and the eight finished
+    # sooner). More load means more worker processes (CHAINLENS_WORKERS) or replicas.
+    job_threads: int = 1
     job_queue: int = 16
     # The same for streamed runs (POST /train), which hold a thread for the whole run.
     stream_threads: int = 2

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import estimate
 from app.api.check import replay_compute
-from app.api.encode import graph_body
+from app.api.encode import BodyChunks, graph_chunks
 from app.api.jobs import Job
 from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphRequest, GraphResponse
 from app.core import evaluate
@@ -68,7 +68,7 @@ async def _answer(request: Request, backward: bool) -> Response:
     the per-request memory budget, stopped when the client goes away."""
     settings = request.app.state.settings
 
-    def compute(body: GraphRequest, job: Job) -> bytes:
+    def compute(body: GraphRequest, job: Job) -> list[bytes] | bytes:
         if backward and body.mode != "correct":
             return replay_compute(body, settings, job)  # the tutorial's mistakes (app/api/check.py)
 
@@ -82,10 +82,12 @@ async def _answer(request: Request, backward: bool) -> Response:
             result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
                               backward=backward, check=job.check, plan=plan, expand=body.expand)
             job.check()
-            return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+            return graph_chunks(result, settings.max_full_elements, settings.max_step_elements)
 
     content = await run_parsed(request, GraphRequest, compute)
-    return content if isinstance(content, Response) else Response(content, media_type="application/json")
+    if isinstance(content, Response):
+        return content
+    return BodyChunks(content) if isinstance(content, list) else Response(content, media_type="application/json")
 
 
 @router.post("/backward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)

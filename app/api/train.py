@@ -14,7 +14,7 @@ from pydantic import Field
 from app import datasets
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import estimate
-from app.api.encode import _value, dumps, graph_body
+from app.api.encode import BodyChunks, _value, dumps, graph_chunks
 from app.api.jobs import Job, stream_job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest, GraphResponse
 from app.examples import TRAIN_EXAMPLES
@@ -83,12 +83,12 @@ async def train_graph(request: Request) -> Response:
     def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> bytes:
         job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements))
         result = run.graph_at(body.at, check=job.check)
-        return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+        return graph_chunks(result, settings.max_full_elements, settings.max_step_elements)
 
     prepared = await _prepared(request, TrainGraphRequest, answer)
     if isinstance(prepared, Response):
         return prepared
-    return Response(prepared[2], media_type="application/json")
+    return BodyChunks(prepared[2])
 
 
 @router.get("/datasets")
