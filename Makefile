@@ -43,7 +43,7 @@ latency: setup-test
 	$(PY) bench/latency.py
 
 profile: setup-test
-	$(PY) bench/profile.py
+	$(PY) bench/stages.py
 
 clean:
 	rm -rf $(VENV) node_modules static/dist test-output

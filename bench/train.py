@@ -132,22 +132,8 @@ def numpy_loop(setup: Setup):
     return train
 
 
-def _import_torch_optim():
-    """torch.optim imports the standard library's cProfile, which imports `profile`: with bench/ on
-    sys.path (bench/run.py puts it there) that would be bench/profile.py. Imported without it."""
-    bench = str(ROOT / "bench")
-    saved = sys.path[:]
-    sys.path[:] = [entry for entry in sys.path if entry != bench]
-    try:
-        import cProfile  # noqa: F401
-        import torch._dynamo  # noqa: F401
-    finally:
-        sys.path[:] = saved
-
-
 def torch_loop(setup: Setup):
     """PyTorch eager, float64, one thread: the same network through autograd and torch.optim.SGD."""
-    _import_torch_optim()
     import torch
 
     torch.set_num_threads(1)

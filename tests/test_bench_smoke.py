@@ -1,5 +1,5 @@
 """The benchmark commands run end to end: bench/run.py at tiny sizes prints all seven figures,
-bench/latency.py with a few requests names its three, bench/profile.py prints its stages and tree.
+bench/latency.py with a few requests names its three, bench/stages.py prints its stages and tree.
 
 Nothing here is about time: the figures are ratios to report, never to assert.
 """
@@ -44,7 +44,7 @@ def test_latency_runs_and_names_every_figure():
 
 
 def test_profile_runs_and_prints_stages_and_tree():
-    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "profile.py"), "--nodes", "60", "--requests", "2"],
+    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "stages.py"), "--nodes", "60", "--requests", "2"],
                                cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     for stage in ("tokenize", "parse", "run", "graph_body", "total"):

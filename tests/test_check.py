@@ -27,6 +27,15 @@ from tests.conftest import by_name
 SHARED = {"expression": "q = x * a\ny = q * q", "inputs": {"x": 1.5, "a": 2}}
 CHAIN = {"expression": "q = x + y\nf = q * z", "inputs": {"x": -2, "y": 5, "z": -4}}
 SHARED_PARAMETER = next(example for example in EXAMPLES if example["id"] == "shared-parameter")
+# The examples that show one pass; the training examples' programs run on whole datasets.
+PASSES = [example for example in EXAMPLES if "train" not in example]
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    """Every value in full (the training examples' weights pass the default summary size), so
+    replayed and correct gradients compare element by element."""
+    return TestClient(create_app(Settings(max_full_elements=1_000_000)))
 
 
 def request_of(example: dict, **extra) -> dict:
@@ -46,7 +55,7 @@ def limited(**check) -> TestClient:
 # --- gradcheck -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[example["id"] for example in EXAMPLES])
+@pytest.mark.parametrize("example", PASSES, ids=[example["id"] for example in PASSES])
 def test_gradcheck_agrees_with_the_engine_on_every_example(client, example):
     response = client.post("/graph/gradcheck", json=request_of(example))
     assert response.status_code == 200, response.text
@@ -57,6 +66,13 @@ def test_gradcheck_agrees_with_the_engine_on_every_example(client, example):
         assert check["max_rel_error"] == max(np.atleast_1d(check["rel_error"]))
         assert check["checked"] == min(check["elements"], 64)
         np.testing.assert_allclose(check["numeric"], check["analytic"], rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_gradcheck_of_a_whole_dataset_is_refused_before_it_runs(client):
+    digits = next(example for example in EXAMPLES if example["id"] == "train-digits")
+    response = client.post("/graph/gradcheck", json=request_of(digits))
+    assert response.status_code == 413
+    assert "two forward passes for each of 330 elements" in response.json()["error"]["message"]
 
 
 def test_gradcheck_numbers_of_the_shared_intermediate(client):

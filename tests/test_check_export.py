@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from app.engine.ops import OPS
 from app.examples import EXAMPLES
 from app.export.pytorch import SPELLINGS
+from app.main import create_app
+from app.settings import Settings
 from parity_programs import CASES
 from tests.test_check import SHARED, limited
 
@@ -48,6 +51,13 @@ print(json.dumps(printed))
 
 def request_of(program: dict) -> dict:
     return {key: program[key] for key in ("expression", "inputs", "grad_output")}
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    """Every gradient in full (the training examples' weights pass the default summary size), so
+    PyTorch's numbers compare with chainlens' element by element."""
+    return TestClient(create_app(Settings(max_full_elements=1_000_000)))
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ def test_objects_write_what_orjson_writes_for_the_same_dicts(rows):
         items([row[0] for row in rows]), items([row[1] for row in rows]),
         int_lists([row[2] for row in rows]), strings([row[3] for row in rows]),
     ]
-    written = "[" + objects(template, columns) + "]"
+    written = "[" + ",".join(objects(template, columns)) + "]"
     expected = [{"a": _plain(a), "nested": {"b": _plain(b)}, "ints": ints, "text": text} for a, b, ints, text in rows]
     assert written.isascii()
     assert json.loads(written) == expected
@@ -72,7 +72,26 @@ def test_objects_refuse_a_template_that_does_not_fit_the_columns():
         objects('{"a":@,"b":@}', [["1"]])
     with pytest.raises(ValueError):  # columns of different lengths
         objects('{"a":@,"b":@}', [["1", "2"], ["3"]])
-    assert objects('{"a":@}', [[]]) == ""
+    assert objects('{"a":@}', [[]]) == []
+
+
+def test_long_lists_are_written_block_by_block_to_the_same_text(monkeypatch):
+    """Blocks bound how long one C call holds the GIL; they must not change a byte of the body."""
+    from app.api import encode, jsontext
+    from app.core import evaluate
+
+    program = "\n".join(["h = tanh(x * w + b)"] + ["h = tanh(h * w + b)"] * 6 + ["loss = h * h"])
+    result = evaluate(program, {"x": 0.5, "w": [[0.9, -1.5], [0.1, 2.0]], "b": [0.1, float("nan")]})
+    whole = encode.graph_body(result, 10_000, 256)
+    values = [0.5, None, [1, 2], "a,b", 3] * 3
+    unblocked = (items(values), int_lists([(1, 2), ()] * 5), objects('{"a":@}', [["1"] * 10]))
+    monkeypatch.setattr(jsontext, "BLOCK", 3)
+    monkeypatch.setattr(encode, "BLOCK", 3)
+    chunks = encode.graph_chunks(result, 10_000, 256)
+    assert b"".join(chunks) == whole
+    assert (items(values), int_lists([(1, 2), ()] * 5)) == unblocked[:2]
+    assert objects('{"a":@}', [["1"] * 10]) == ['{"a":1},{"a":1},{"a":1}'] * 3 + ['{"a":1}']
+    assert ",".join(objects('{"a":@}', [["1"] * 10])) == ",".join(unblocked[2])
 
 
 def _expected_body(result, max_full: int, max_step: int) -> dict:

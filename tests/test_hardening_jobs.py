@@ -249,10 +249,10 @@ def test_a_disconnect_cancels_a_stream():
     sent = body.splitlines()
     assert 1 <= len(sent) < 1000
     deadline = time.monotonic() + 5
-    while (state["cancelled"] == 0 or app.state.job_pool.admitted) and time.monotonic() < deadline:
+    while (state["cancelled"] == 0 or app.state.stream_pool.admitted) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert state["cancelled"] == 1
-    assert app.state.job_pool.admitted == 0
+    assert app.state.stream_pool.admitted == 0
 
 
 @pytest.mark.parametrize("backward", [False, True])
@@ -290,3 +290,13 @@ def test_graph_routes_run_through_the_pool(client):
     grads = {node["name"]: node["grad"] for node in response.json()["nodes"] if node["name"]}
     assert grads == {"x": -4.0, "y": -4.0, "z": 3.0, "f": 1.0}
     assert client.app.state.job_pool.admitted == 0
+
+
+def test_streamed_runs_have_a_pool_of_their_own():
+    """A training run holds its thread while it streams: it must never hold one that /graph/* needs."""
+    from app.api.jobs import pool_of
+
+    app = create_app(Settings(job_threads=1, stream_threads=3, stream_queue=2))
+    requests, streams = pool_of(app), pool_of(app, streams=True)
+    assert requests is not streams
+    assert (requests.threads, streams.threads, streams.capacity) == (1, 3, 5)

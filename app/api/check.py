@@ -16,16 +16,15 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.api.body import body_openapi, parse_model
+from app.api.body import body_openapi, run_parsed
 from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate
 from app.api.encode import _value, dumps, graph_body, number
-from app.api.errors import program_error_response
-from app.api.jobs import Job, run_job
+from app.api.jobs import Job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest
 from app.check import gradcheck as finite_differences
 from app.check import replay
 from app.core import evaluate
-from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.errors import LimitExceeded
 from app.engine.graph import Graph
 from app.engine.run import Result, forward
 from app.export.dot import graph_dot
@@ -41,19 +40,8 @@ _BODY = body_openapi(GraphRequest)
 async def _run(request: Request, compute: Callable[[GraphRequest, Settings, Job], bytes], media_type: str) -> Response:
     """The body is read as bytes and parsed in the job (app/api/body.py), as /graph/backward does."""
     settings = request.app.state.settings
-    raw = await request.body()
-    expression: list[str] = []  # the program, once parsed: its errors are located in it
-
-    def job_compute(job: Job) -> bytes:
-        body = parse_model(raw, GraphRequest)
-        expression.append(body.expression)
-        return compute(body, settings, job)
-
-    try:
-        content = await run_job(request, job_compute, memory_bytes=len(raw))
-    except ProgramError as exc:
-        return program_error_response(exc, expression[0] if expression else None)
-    return Response(content, media_type=media_type)
+    content = await run_parsed(request, GraphRequest, lambda body, job: compute(body, settings, job))
+    return content if isinstance(content, Response) else Response(content, media_type=media_type)
 
 
 def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[Graph], int]) -> Result:

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import orjson
+from starlette.responses import Response
 
-from app.api.jsontext import int_lists, items, objects, strings
+from app.api.jsontext import BLOCK, int_lists, items, objects, strings
 from app.engine.errors import SourceMap
 from app.engine.run import Result
 
@@ -130,6 +131,13 @@ def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels
 
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -> bytes:
     """The JSON body of POST /graph/backward (and /graph/forward, where grads is None)."""
+    return b"".join(graph_chunks(result, max_full_elements, max_step_elements))
+
+
+def graph_chunks(result: Result, max_full_elements: int, max_step_elements: int) -> list[bytes]:
+    """graph_body in pieces of a few hundred kB, each encoded by itself: a route sends them one
+    by one (BodyChunks), so that no single join or encode of a 60 MB body holds the GIL while the
+    event loop waits to answer other requests."""
     graph = result.graph
     grads = result.grads
     count = len(graph)
@@ -151,22 +159,66 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -
     ])
 
     forward = items(result.forward)
-    steps = [objects(_FORWARD_STEP, [forward])]
+    steps = objects(_FORWARD_STEP, [forward])
     if result.records:
         # One transpose of the records (laid out as Step) into columns.
         step_nodes, step_inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
-        steps.append(objects(_BACKWARD_STEP, [
+        steps += objects(_BACKWARD_STEP, [
             items(step_nodes), items(step_inputs), items(slots),
             _values(list(map(grads.__getitem__, step_nodes)), max_step_elements),
             strings(_formulas(graph, step_nodes, slots, labels)), _values(locals_, max_step_elements),
             _values(contributions, max_step_elements), _values(accumulated, max_step_elements), int_lists(summed),
-        ]))
+        ])
 
-    return "".join([
-        '{"nodes":[', nodes, '],"output":', str(graph.output), ',"forward":[', ",".join(forward),
-        '],"steps":[', ",".join(filter(None, steps)), '],"truncated_elements":', str(max_full_elements),
-        "" if expansion is None else ',"groups":' + orjson.dumps(expansion.records(labels)).decode(), "}",
-    ]).encode()
+    head = ['{"nodes":[', *_separated(nodes), '],"output":', str(graph.output), ',"forward":[']
+    head += _separated([",".join(forward[start:start + BLOCK]) for start in range(0, len(forward), BLOCK)])
+    head += ['],"steps":[', *_separated(steps), '],"truncated_elements":', str(max_full_elements),
+             "" if expansion is None else ',"groups":' + orjson.dumps(expansion.records(labels)).decode(), "}"]
+    return list(map(str.encode, _coalesced(head)))
+
+
+def _separated(blocks: list[str]) -> list[str]:
+    """Blocks of a JSON list's items, with the commas between blocks."""
+    out = blocks[:1]
+    for block in blocks[1:]:
+        out += (",", block)
+    return out
+
+
+def _coalesced(pieces: list[str], size: int = 1 << 18) -> list[str]:
+    """Small pieces joined into chunks of about `size` characters (big ones stay as they are), so
+    that a body is sent in a few hundred writes rather than one per piece."""
+    chunks: list[str] = []
+    pending: list[str] = []
+    length = 0
+    for piece in pieces:
+        pending.append(piece)
+        length += len(piece)
+        if length >= size:
+            chunks.append("".join(pending))
+            pending, length = [], 0
+    if pending:
+        chunks.append("".join(pending))
+    return chunks
+
+
+class BodyChunks(Response):
+    """A JSON response whose body is sent as the given chunks, in order, with its full length."""
+
+    media_type = "application/json"
+
+    def __init__(self, chunks: list[bytes], status_code: int = 200) -> None:
+        super().__init__(b"", status_code=status_code)
+        self.chunks = chunks
+        self.headers["content-length"] = str(sum(map(len, chunks)))
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        last = len(self.chunks) - 1
+        for index, chunk in enumerate(self.chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": index < last})
+        if last < 0:
+            await send({"type": "http.response.body", "body": b""})
 
 
 def dumps(data: Any) -> bytes:

@@ -4,18 +4,17 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.api.body import body_openapi, run_parsed
 from app.api.budget import estimate
 from app.api.check import replay_compute
-from app.api.encode import graph_body
-from app.api.errors import program_error_response
-from app.api.jobs import Job, run_job
-from app.api.body import body_openapi, parse_model
+from app.api.encode import BodyChunks, graph_chunks
+from app.api.jobs import Job
 from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphRequest, GraphResponse
 from app.core import evaluate
-from app.engine.errors import ProgramError
 
 router = APIRouter(prefix="/graph", tags=["graph"])
 
@@ -68,12 +67,8 @@ async def _answer(request: Request, backward: bool) -> Response:
     """Parse, run and encode in the job pool (app/api/jobs.py): never on the event loop, within
     the per-request memory budget, stopped when the client goes away."""
     settings = request.app.state.settings
-    raw = await request.body()
-    expression: list[str] = []  # the program, once parsed: its errors are located in it
 
-    def compute(job: Job) -> bytes:
-        body = parse_model(raw, GraphRequest)
-        expression.append(body.expression)
+    def compute(body: GraphRequest, job: Job) -> list[bytes] | bytes:
         if backward and body.mode != "correct":
             return replay_compute(body, settings, job)  # the tutorial's mistakes (app/api/check.py)
 
@@ -87,13 +82,12 @@ async def _answer(request: Request, backward: bool) -> Response:
             result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
                               backward=backward, check=job.check, plan=plan, expand=body.expand)
             job.check()
-            return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+            return graph_chunks(result, settings.max_full_elements, settings.max_step_elements)
 
-    try:
-        content = await run_job(request, compute, memory_bytes=len(raw))
-    except ProgramError as exc:
-        return program_error_response(exc, expression[0] if expression else None)
-    return Response(content, media_type="application/json")
+    content = await run_parsed(request, GraphRequest, compute)
+    if isinstance(content, Response):
+        return content
+    return BodyChunks(content) if isinstance(content, list) else Response(content, media_type="application/json")
 
 
 @router.post("/backward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)

@@ -45,7 +45,7 @@ import asyncio
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -172,14 +172,18 @@ def _mb(count: int) -> str:
     return f"{count / (1 << 20):,.1f} MB" if count < 1 << 40 else f"{count:.3g} bytes"
 
 
-def pool_of(app) -> Pool:
-    """The app's pool, made from its settings on first use."""
-    pool = getattr(app.state, "job_pool", None)
+def pool_of(app, streams: bool = False) -> Pool:
+    """The app's pool for requests, or (streams) the one for streamed runs, made from its settings
+    on first use. A training run holds its thread for as long as it streams: in a pool of its own
+    it never keeps a thread from the requests that answer at once (/graph/*, gradcheck, ...)."""
+    name = "stream_pool" if streams else "job_pool"
+    pool = getattr(app.state, name, None)
     if pool is None:
         settings = app.state.settings
-        pool = app.state.job_pool = Pool(
-            settings.job_threads, settings.job_queue, settings.max_request_memory, settings.trim_after_bytes,
-        )
+        threads, queue = (settings.stream_threads, settings.stream_queue) if streams else (
+            settings.job_threads, settings.job_queue)
+        pool = Pool(threads, queue, settings.max_request_memory, settings.trim_after_bytes)
+        setattr(app.state, name, pool)
     return pool
 
 
@@ -219,7 +223,7 @@ def _retrieved(future: asyncio.Future) -> None:
 
 def stream_job(request: Request, compute: Callable[[Job, Callable[[dict], None]], None], *,
                memory_bytes: int) -> Response:
-    pool = pool_of(request.app)
+    pool = pool_of(request.app, streams=True)
     job = pool.admit(memory_bytes)
     return _JobStream(pool, job, compute, memory_bytes)
 
@@ -328,8 +332,9 @@ def install(app) -> None:
         return error_response(CLIENT_GONE, "cancelled", "the client went away before the answer was ready")
 
     def stop_jobs() -> None:
-        pool = getattr(app.state, "job_pool", None)
-        if pool is not None:
-            pool.close()
+        for name in ("job_pool", "stream_pool"):
+            pool = getattr(app.state, name, None)
+            if pool is not None:
+                pool.close()
 
     app.router.on_shutdown.append(stop_jobs)

@@ -12,13 +12,11 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from app import datasets
-from app.api.body import body_openapi, parse_model
+from app.api.body import body_openapi, run_parsed
 from app.api.budget import estimate
-from app.api.encode import _value, dumps, graph_body
-from app.api.errors import program_error_response
-from app.api.jobs import Job, run_job, stream_job
+from app.api.encode import BodyChunks, _value, dumps, graph_chunks
+from app.api.jobs import Job, stream_job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest, GraphResponse
-from app.engine.errors import ProgramError
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
 
@@ -44,24 +42,17 @@ _GRAPH = {200: {"model": GraphResponse, "description": "Step k's graph, as /grap
 
 async def _prepared(request: Request, model: type[TrainRequest], then=None):
     """(the request, its prepared run, then(job, run, body)'s answer), all computed in a job;
-    a ProgramError comes out located in the request's program."""
+    a ProgramError comes out as its 4xx answer, located in the request's program."""
     settings = request.app.state.settings
-    raw = await request.body()
-    source: list[str] = []
 
-    def compute(job: Job):
-        body = parse_model(raw, model)
-        source.append(body.expression)
+    def compute(body: TrainRequest, job: Job):
         run = TrainingRun(body.expression, body.inputs, body.train, settings.limits, TrainLimits(
             max_steps=settings.max_train_steps, max_work=settings.max_train_work,
             max_seconds=settings.max_train_seconds))
         job.require(run.memory_bytes())
         return body, run, then(job, run, body) if then else None
 
-    try:
-        return await run_job(request, compute, memory_bytes=len(raw))
-    except ProgramError as exc:
-        return program_error_response(exc, source[0] if source else None)
+    return await run_parsed(request, model, compute)
 
 
 @router.post("/train", responses=_STREAM, response_class=Response,
@@ -74,12 +65,12 @@ async def train(request: Request) -> Response:
     if isinstance(prepared, Response):
         return prepared
     _, run, _ = prepared
-    max_full = request.app.state.settings.max_full_elements
+    max_full = request.app.state.settings.max_trained_elements
 
     def compute(job: Job, emit) -> None:
         run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
 
-    return stream_job(request, compute, memory_bytes=run.memory_bytes())
+    return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full))
 
 
 @router.post("/train/graph", responses=_GRAPH, response_class=Response,
@@ -92,12 +83,12 @@ async def train_graph(request: Request) -> Response:
     def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> bytes:
         job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements))
         result = run.graph_at(body.at, check=job.check)
-        return graph_body(result, settings.max_full_elements, settings.max_step_elements)
+        return graph_chunks(result, settings.max_full_elements, settings.max_step_elements)
 
     prepared = await _prepared(request, TrainGraphRequest, answer)
     if isinstance(prepared, Response):
         return prepared
-    return Response(prepared[2], media_type="application/json")
+    return BodyChunks(prepared[2])
 
 
 @router.get("/datasets")

@@ -188,6 +188,14 @@ class TrainingRun:
             elements += sum(max(1, prod(shape)) for shape in self.eval_graph.shapes)
         return 8 * elements
 
+    def done_bytes(self, full_elements: int) -> int:
+        """Bytes of the done line's text, from shapes: every parameter (and the eval output) written
+        out up to `full_elements` elements, at most 32 characters a number."""
+        shapes = [self.graph.shapes[self.leaves[name]] for name in self.params]
+        if self.eval_graph is not None:
+            shapes.append(self.eval_graph.shapes[self.eval_graph.output])
+        return 32 * sum(min(max(1, prod(shape)), full_elements) for shape in shapes)
+
     # --- running -----------------------------------------------------------------------------
 
     def start_line(self) -> dict:

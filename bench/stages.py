@@ -1,8 +1,8 @@
 """Where the time of one big request goes: the server-side work of POST /graph/backward on the
 scalar chain of figure 3, profiled in-process.
 
-    .venv/bin/python bench/profile.py                 # 10,000 op-nodes, 20 requests (make profile)
-    .venv/bin/python bench/profile.py --nodes 300 --requests 2
+    .venv/bin/python bench/stages.py                 # 10,000 op-nodes, 20 requests (make profile)
+    .venv/bin/python bench/stages.py --nodes 300 --requests 2
 
 It prints two things:
   - each stage timed bare (perf_counter, medians, GC paused as in the server): tokenize, parse
