@@ -23,10 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from bench.server import running_server  # noqa: E402
-from bench.ui_layout import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from bench.browser import described, open_app, served_browser  # noqa: E402
 
 EXAMPLES = ["chain-rule", "shared-intermediate", "neuron", "recurrence"]
 FRAME_MS = 16
@@ -89,13 +86,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=60, help="pointer moves per example")
     args = parser.parse_args()
-    if not (ROOT / "static" / "dist" / "app.js").is_file():
-        sys.exit("the UI is not built: run `npm run build` first")
-    with running_server() as (url, _pid), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(url)
-        page.wait_for_function("window.__chainlens && window.__chainlens.ready", timeout=30_000)
+    with served_browser() as (url, browser):
+        page = open_app(browser, url)
         idle = idle_latency(page, args.moves)
         idle_median = statistics.median(idle)
         print(f"idle pointer event → frame: median {idle_median:.1f} ms, p95 {percentile(idle, 0.95):.1f} ms "
@@ -116,8 +108,7 @@ def main() -> None:
                   + " ".join(f"{key} {value:.1f}" for key, value in parts.items()))
         print(f"{'all':<20} {args.moves * len(EXAMPLES):>6} {len(everything):>7} {statistics.median(everything):>9.1f} "
               f"{percentile(everything, 0.95):>7.1f} {max(everything):>7.1f}")
-        browser.close()
-    print(f"one warm-up drag per example; Chromium {chromium_path() or 'from Playwright'}, viewport 1366x768; "
+    print(f"one warm-up drag per example; {described()}; "
           "pointer events 16 ms apart")
 
 

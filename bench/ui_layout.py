@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -26,14 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.server import running_server  # noqa: E402
+from bench.browser import described, open_app, served_browser  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 STEPS_TIMED = 12
 
 
@@ -148,13 +142,6 @@ STEP_SCRIPT = """async (count) => {
 }"""
 
 
-def chromium_path() -> str | None:
-    configured = os.environ.get("CHAINLENS_CHROMIUM")
-    if configured:
-        return configured
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 # Typing is not what is measured: the editors get their text as a paste would give it.
 FILL_SCRIPT = """([selector, text]) => {
   const box = document.querySelector(selector);
@@ -189,20 +176,14 @@ def main() -> None:
     parser.add_argument("--only", help="run only the programs whose name contains this")
     parser.add_argument("--timeout", type=float, default=180, help="seconds before a run counts as not drawn")
     args = parser.parse_args()
-    if not (ROOT / "static" / "dist" / "app.js").is_file():
-        sys.exit("the UI is not built: run `npm run build` first")
     workloads = [w for w in WORKLOADS if not args.only or args.only in w[0]]
-    with running_server() as (url, _pid), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    with served_browser() as (url, browser):
         print(f"| {'graph':<20} | {'nodes':>6} | {'steps':>6} | {'Run → drawn':>11} | {'one step drawn':>14} "
               f"| {'worst step':>10} | {'longest task':>12} |")
         print("|" + "|".join("-" * width for width in (22, 8, 8, 13, 16, 12, 14)) + "|")
         for name, expression, inputs in workloads:
             # A fresh page per program: nothing left over from the previous graph.
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
-            page.add_init_script(INIT_SCRIPT)
-            page.goto(url)
-            page.wait_for_function("window.__chainlens && window.__chainlens.ready", timeout=30_000)
+            page = open_app(browser, url, init_script=INIT_SCRIPT)
             started = time.monotonic()
             try:
                 measure(page, expression, inputs, int(args.timeout * 1000))  # warm-up: worker start, JIT
@@ -216,9 +197,8 @@ def main() -> None:
             print(f"| {name:<20} | {runs[0]['n']:>6} | {runs[0]['steps']:>6} | {cell(median(runs, 'drawn'), 's'):>11} "
                   f"| {cell(median(runs, 'step')):>14} | {cell(median(runs, 'worst')):>10} | {cell(longest):>12} |")
             page.close()
-        browser.close()
-    print(f"medians of {args.repeat} runs after one warm-up; Chromium {chromium_path() or 'from Playwright'}, "
-          "viewport 1366x768; 'longest task' = the longest main-thread task during the run and the steps")
+    print(f"medians of {args.repeat} runs after one warm-up; {described()}; "
+          "'longest task' = the longest main-thread task during the run and the steps")
 
 
 if __name__ == "__main__":

@@ -29,10 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from bench.server import running_server  # noqa: E402
-from bench.ui_layout import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from bench.browser import described, open_app, served_browser  # noqa: E402
 
 # Installed once per page: collects long tasks, frame gaps and timer lateness until stopped.
 MONITOR = """() => {
@@ -135,13 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
     args = parser.parse_args()
-    if not (ROOT / "static" / "dist" / "app.js").is_file():
-        sys.exit("the UI is not built: run `npm run build` first")
-    with running_server() as (url, _pid), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(url)
-        page.wait_for_function("window.__chainlens && window.__chainlens.ready && window.__chainlens.train", timeout=30_000)
+    with served_browser() as (url, browser):
+        page = open_app(browser, url, ready="window.__chainlens && window.__chainlens.ready && window.__chainlens.train")
         runs = page.evaluate("window.__chainlens.runs")
         page.select_option("#example-select", "train-regression")
         page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)
@@ -152,7 +144,6 @@ def main() -> None:
             bare, bare_seconds = bare_read(page, run["body"])
             idle = idle_baseline(page, seconds)
             rows.append((record_every, figures, seconds, run, bare, bare_seconds, idle))
-        browser.close()
     for record_every, figures, seconds, run, bare, bare_seconds, idle in rows:
         print(f"\nregression, {args.steps} steps, record every {record_every}: {run['state']} in {seconds:.1f} s "
               f"(bare read {bare_seconds:.1f} s), {run['records']} records, {run['draws']} chart draws")
@@ -165,7 +156,7 @@ def main() -> None:
             unit = "" if key == "longtasks" else " ms"
             print(f"  {key:<16} {value:>8.1f}{unit:<3} {base:>7.1f}{unit:<3} {idle[key]:>7.1f}{unit:<3} {ratio:>14}")
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"\nChromium {chromium_path() or 'from Playwright'}, viewport 1366x768, {os.cpu_count()} CPUs, "
+    print(f"\n{described()}, {os.cpu_count()} CPUs, "
           f"load average {load} (long tasks and gaps grow with other work on the machine).")
 
 

@@ -1,0 +1,59 @@
+"""The UI benchmarks' browser: the app served from this tree (bench/server.py) and opened in
+headless Chromium at 1366×768, the same launch for every bench/ui_*.py script.
+
+Chromium: $CHAINLENS_CHROMIUM, else /usr/bin/chromium, else Playwright's own download.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from bench.server import running_server
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+READY = "window.__chainlens && window.__chainlens.ready"
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("CHAINLENS_CHROMIUM")
+    if configured:
+        return configured
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def described() -> str:
+    """Where the figures come from, for the scripts' footers."""
+    return f"Chromium {chromium_path() or 'from Playwright'}, viewport {VIEWPORT['width']}x{VIEWPORT['height']}"
+
+
+@contextmanager
+def served_browser() -> Iterator[tuple[str, Browser]]:
+    """The server's URL and a launched Chromium; exits with a message when the UI is not built."""
+    if not (ROOT / "static" / "dist" / "app.js").is_file():
+        sys.exit("the UI is not built: run `npm run build` first")
+    with running_server() as (url, _pid), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield url, browser
+        finally:
+            browser.close()
+
+
+def open_app(browser: Browser, url: str, *, ready: str = READY, init_script: str | None = None) -> Page:
+    """A new page on the app, once it has drawn its first graph (`ready`)."""
+    page = browser.new_page(viewport=VIEWPORT)
+    if init_script:
+        page.add_init_script(init_script)
+    page.goto(url)
+    page.wait_for_function(ready, timeout=30_000)
+    return page
