@@ -247,7 +247,8 @@ export function createGroupControls(svgElement, graph, toolbar, { onToggle }) {
       if (!composites.includes(node.op) || !box) return null;
       const toggle = d3.select(document.createElementNS('http://www.w3.org/2000/svg', 'g'))
         .attr('class', 'open-toggle').attr('role', 'button').attr('tabindex', 0)
-        .attr('transform', `translate(${box.width - 52},${box.height - 22})`)
+        // Just under the card's right edge: inside, it covered the gradient of a card sized to its text.
+        .attr('transform', `translate(${box.width - 52},${box.height + 4})`)
         .attr('aria-label', `Open ${node.op} ${node.label} into its primitives`);
       toggle.append('rect').attr('width', 44).attr('height', 16).attr('rx', 8);
       toggle.append('text').attr('x', 22).attr('y', 12).attr('text-anchor', 'middle').text('open');

@@ -70,8 +70,14 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   let knownSize = null;
   if (typeof ResizeObserver !== 'undefined') {
     new ResizeObserver(([entry]) => {
+      const before = knownSize;
       knownSize = { width: entry.contentRect.width, height: entry.contentRect.height };
-      if (layout) cull(d3.zoomTransform(svgRoot));
+      if (!layout) return;
+      cull(d3.zoomTransform(svgRoot));
+      // The explanation grew under a step (heatmaps) and took height from the view: the step's
+      // two ends stay in view (frameBoxes keeps the camera when they still are).
+      const shrank = before && (knownSize.height < before.height - 0.5 || knownSize.width < before.width - 0.5);
+      if (shrank && lastView?.current) frameStep(lastView, false);
     }).observe(viewBox);
   }
   function viewSize() {
