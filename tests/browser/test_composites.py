@@ -103,7 +103,8 @@ def test_open_and_close_a_group(page, server_url):
     expect(button).to_have_text("Open mse into its primitives")
     toggle(page, button)
     expect(page.locator("svg.graph g.group-box[data-op='mse']")).to_have_count(1)
-    expect(card(page, "(y - t) ** 2")).to_have_count(1)
+    # In the graph, though maybe not in the DOM: only cards near the view exist (readable).
+    assert page.evaluate("window.__chainlens.response.nodes.some((n) => n.sourceLabel === '(y - t) ** 2')")
     # "Open all", then "Close all".
     toggle(page, page.locator("#expand-all"))
     expect(boxes(page)).to_have_count(3)

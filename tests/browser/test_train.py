@@ -261,13 +261,21 @@ def test_a_refused_run_shows_the_servers_error_and_a_bad_field_is_named(page, se
     expect(page.locator("#error-box")).to_contain_text("limit")
 
 
-def test_with_the_default_limit_the_page_names_what_the_pixel_gradient_needs(page, server_url):
-    open_app(page, server_url)
+@pytest.fixture(scope="module")
+def small_trained_limit_url():
+    """A server that sends trained tensors only up to 10,000 elements (the default became 100,000
+    on main: the digits network's W2, 100×200, now comes in full by default)."""
+    with serving(ROOT, env={**os.environ, "CHAINLENS_MAX_TRAINED_ELEMENTS": "10000"}) as url:
+        yield url
+
+
+def test_with_a_small_limit_the_page_names_what_the_pixel_gradient_needs(page, small_trained_limit_url):
+    open_app(page, small_trained_limit_url)
     pick(page, "train-digits")
     set_form(page, steps="40", record_every="20")
     assert train(page) == "done"
     expect(page.locator(".digit-grid .digit")).to_have_count(45, timeout=60_000)
     expect(page.locator(".weight-grid canvas")).to_have_count(100)
-    # W2 (100×200 = 20,000 elements) comes back summarized past the default 10,000: no fake image.
+    # W2 (100×200 = 20,000 elements) comes back summarized past the limit of 10,000: no fake image.
     expect(page.locator(".saliency-block .note.missing")).to_contain_text("W2 (100×200)")
     assert page.locator(".saliency-pair").count() == 0
