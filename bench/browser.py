@@ -23,6 +23,23 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1366, "height": 768}
 READY = "window.__chainlens && window.__chainlens.ready"
 
+# One step (→) to a painted frame: the key press's script, then the next frame's style, layout
+# and paint (from that frame's requestAnimationFrame to a message posted from it); the idle wait
+# for the display's frame in between is not the step's cost. Shared by bench/ui_layout.py and
+# tests/browser/test_big.py.
+STEP_COST = """async () => {
+  const t0 = performance.now();
+  document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+  const t1 = performance.now();
+  const t2 = await new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
+  const t3 = await new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(performance.now());
+    channel.port2.postMessage(0);
+  });
+  return (t1 - t0) + (t3 - t2);
+}"""
+
 
 def chromium_path() -> str | None:
     configured = os.environ.get("CHAINLENS_CHROMIUM")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
-from bench.browser import described, open_app, served_browser  # noqa: E402
+from bench.browser import STEP_COST, described, open_app, served_browser  # noqa: E402
 
 STEPS_TIMED = 12
 
@@ -85,6 +85,7 @@ try {
     for (const entry of list.getEntries()) window.__bench.longest = Math.max(window.__bench.longest, entry.duration);
   }).observe({ type: 'longtask', buffered: true });
 } catch (error) { window.__bench.noLongTasks = String(error); }
+window.__bench.stepCost = """ + STEP_COST + """;
 window.__bench.painted = () => new Promise((resolve) => requestAnimationFrame(() => {
   const channel = new MessageChannel();
   channel.port1.onmessage = () => resolve(performance.now());
@@ -121,19 +122,7 @@ STEP_SCRIPT = """async (count) => {
     seek(start);
     await window.__bench.painted();
     for (let i = 0; i < count / starts.length; i += 1) {
-      // The step's own cost to a painted frame: its script, then the frame's style, layout and
-      // paint (from the frame's requestAnimationFrame to the message posted after it). The idle
-      // wait for the display's next frame in between is not the step's cost.
-      const t0 = performance.now();
-      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
-      const t1 = performance.now();
-      const t2 = await new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
-      const t3 = await new Promise((resolve) => {
-        const channel = new MessageChannel();
-        channel.port1.onmessage = () => resolve(performance.now());
-        channel.port2.postMessage(0);
-      });
-      times.push((t1 - t0) + (t3 - t2));
+      times.push(await window.__bench.stepCost());  // bench/browser.py's STEP_COST
     }
   }
   await new Promise((resolve) => setTimeout(resolve, 60));

@@ -9,23 +9,12 @@ import json
 
 import pytest
 
+from bench.browser import STEP_COST
+
 from .conftest import ROOT
 from .test_readable import EDGE_ENDS, MEASURE, paste
 
 pytestmark = pytest.mark.browser
-
-STEP_COST = """async () => {
-  const t0 = performance.now();
-  document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
-  const t1 = performance.now();
-  const t2 = await new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
-  const t3 = await new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve(performance.now());
-    channel.port2.postMessage(0);
-  });
-  return (t1 - t0) + (t3 - t2);
-}"""
 
 
 def test_a_3000_node_recurrence_steps_with_the_camera_on_each_step(browser, console, server_url, screenshot):
