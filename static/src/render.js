@@ -374,8 +374,14 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
       const near = [];
       for (const candidate of layout.nodes) if (overlaps(candidate, area)) near.push(candidate);
       for (const candidate of aliases) if (overlaps(candidate, area)) near.push(candidate);
+      // An opened composite's box (groups.js): its title row with the close control.
+      for (const group of layout.groups || []) {
+        const head = { x: group.x, y: group.y, width: group.width, height: 28 };
+        if (overlaps(head, area)) near.push(head);
+      }
       return near;
     };
+    const placed = [];
     labelLayer.selectAll('g.edge-label')
       .data(labels, (edge) => edge.key)
       .join((enter) => {
@@ -391,7 +397,10 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
         const text = `∇ ${formatValueShort(step.contribution, response.nodes[edge.source].shape, 2)}`;
         const width = text.length * CARD_TEXT.labelChar + 14;
         // On the edge, but off every card (the edge's midpoint can sit on a neighbour).
-        const [x, y] = labelSpot(edge.points, { width, height: 20 }, nearby(edge));
+        const [x, y] = labelSpot(edge.points, { width, height: 20 }, [...nearby(edge), ...placed]);
+        // Labels placed earlier (the current edge's first) are kept clear too: edges that meet
+        // at an opened composite's inner node would stack their labels.
+        placed.push({ x: x - width / 2, y: y - 10, width, height: 20 });
         const group = d3.select(this).attr('transform', `translate(${x},${y})`);
         group.select('text').text(text).attr('text-anchor', 'middle').attr('dy', '0.35em');
         group.select('rect').attr('x', -width / 2).attr('y', -10).attr('width', width).attr('height', 20).attr('rx', 10);
