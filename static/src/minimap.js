@@ -45,6 +45,9 @@ export function createMinimap(canvas, { onMove }) {
     for (const box of layout.aliases || []) {
       paint.fillRect(fit.dx + box.x * fit.scale, fit.dy + box.y * fit.scale, Math.max(1, box.width * fit.scale), Math.max(1, box.height * fit.scale));
     }
+    // Resizing the canvas cleared it: a graph shown again with the same camera (a training
+    // step) moves no zoom, so the frame is drawn again here.
+    if (last) showView(last.transform, last.view);
   }
 
   /** The view's frame on the map; the map hides itself while the whole graph is in view. */
