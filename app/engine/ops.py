@@ -369,14 +369,17 @@ def _extremum_vjp(grad, out, x, axis=None, keepdims=False):
     return hits * (expand_reduced(grad, shape, axis, keepdims) / count)
 
 
+# np.max and np.sum are np.maximum.reduce and np.add.reduce behind a Python wrapper that costs
+# about a microsecond a call; called directly here (the same reductions, the same results), as the
+# loss ops run at every training step.
 def _softmax(x, axis=-1):
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+    shifted = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    return shifted / np.add.reduce(shifted, axis=axis, keepdims=True)
 
 
 def _log_softmax(x, axis=-1):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _class_indices(labels, classes: int) -> np.ndarray:
@@ -393,11 +396,12 @@ def _onehot(labels, classes: int, ignore_index=None) -> np.ndarray:
     """labels (any shape) → one row of `classes` per label, 1 at its class; a label equal to
     ignore_index gives a row of zeros."""
     flat = np.atleast_1d(np.asarray(labels, dtype=np.float64)).ravel()
-    kept = flat != ignore_index if ignore_index is not None else np.ones(flat.shape, bool)
-    picked = np.zeros(flat.shape, np.intp)
-    picked[kept] = _class_indices(flat[kept], classes)
     rows = np.zeros((flat.size, classes))
-    rows[np.arange(flat.size)[kept], picked[kept]] = 1.0
+    if ignore_index is None:  # every row has its class (no masks: they cost more than the rest)
+        rows[np.arange(flat.size), _class_indices(flat, classes)] = 1.0
+    else:
+        kept = flat != ignore_index
+        rows[np.arange(flat.size)[kept], _class_indices(flat[kept], classes)] = 1.0
     return rows.reshape(np.shape(labels) + (classes,))
 
 
@@ -411,22 +415,29 @@ def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing
     rows = np.atleast_2d(logits)
     classes = rows.shape[-1]
     onehot = _onehot(np.reshape(labels, rows.shape[:1]), classes, ignore_index)
-    w = np.ones(classes) if weight is None else np.asarray(weight, dtype=np.float64)
-    row_weight = onehot @ w
-    q = (1.0 - label_smoothing) * onehot * w
+    if weight is None:
+        # Every class weighs 1: the products by w below would change no bit, so they are left out
+        # (a training step computes this twice, forward and backward).
+        row_weight = np.add.reduce(onehot, axis=1)
+        q = (1.0 - label_smoothing) * onehot if label_smoothing else onehot
+    else:
+        w = np.asarray(weight, dtype=np.float64)
+        row_weight = onehot @ w
+        q = (1.0 - label_smoothing) * onehot * w
     if label_smoothing:
-        q = q + (label_smoothing / classes) * np.sum(onehot, axis=1, keepdims=True) * w
+        smoothing = (label_smoothing / classes) * np.add.reduce(onehot, axis=1, keepdims=True)
+        q = q + (smoothing if weight is None else smoothing * w)
     return rows, q, row_weight
 
 
 def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
     rows, q, row_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
     # Shift by the row max before exponentiating (in _log_softmax): logits near 1000 stay finite.
-    per_row = -np.sum(q * _log_softmax(rows, -1), axis=1)
+    per_row = -np.add.reduce(q * _log_softmax(rows, -1), axis=1)
     if reduction == "none":
         return np.reshape(per_row, np.shape(labels))
-    total = np.sum(per_row)
-    return total if reduction == "sum" else total / np.sum(row_weight)
+    total = np.add.reduce(per_row)
+    return total if reduction == "sum" else total / np.add.reduce(row_weight)
 
 
 def _cross_entropy_vjp(grad, out, logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
@@ -435,9 +446,9 @@ def _cross_entropy_vjp(grad, out, logits, labels, weight=None, ignore_index=None
     if reduction == "none":
         per_row = np.reshape(grad, (rows.shape[0], 1))
     else:
-        per_row = grad if reduction == "sum" else grad / np.sum(row_weight)
+        per_row = grad if reduction == "sum" else grad / np.add.reduce(row_weight)
     # ∂(−Σ q·log softmax)/∂z = softmax·Σq − q, row by row.
-    delta = _softmax(rows, -1) * np.sum(q, axis=1, keepdims=True) - q
+    delta = _softmax(rows, -1) * np.add.reduce(q, axis=1, keepdims=True) - q
     return np.reshape(delta * per_row, np.shape(logits))
 
 
