@@ -93,6 +93,10 @@ class SCALAR:
         return 0.0 if x <= 0 else x  # nan stays nan, as in PyTorch
 
     @staticmethod
+    def above_zero(x: float) -> float:
+        return 1.0 if x > 0 else 0.0  # nan is not above zero
+
+    @staticmethod
     def maximum(a: float, b: float) -> float:
         return a if (a >= b or a != a) else b  # nan wins, as in numpy and PyTorch
 
@@ -124,6 +128,12 @@ class ARRAY:
     @staticmethod
     def relu(x):
         return np.maximum(x, 0.0)
+
+    @staticmethod
+    def above_zero(x):
+        # The comparison's booleans converted, one pass: `(x > 0) * 1.0` gives the same numbers in
+        # two (relu's local derivative, at every training step of every ReLU network).
+        return np.greater(x, 0.0).astype(np.float64)
 
 
 def _wins(a, b):
@@ -569,7 +579,7 @@ _OPS = [
     _unary("sigmoid", lambda m, x: m.sigmoid(x), lambda m, out, x: out * (1.0 - out),
            "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s.",
            decomposition=lambda: "1 / (1 + exp(-x))"),
-    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: (x > 0) * 1.0,
+    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: m.above_zero(x),
            "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
     Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
        _matmul_shape, lambda m, a, b: np.matmul(a, b),
