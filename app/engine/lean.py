@@ -115,7 +115,7 @@ class LeanPass:
                     reduction = edge[4] = _reduction(contribution, shapes[operand])
                 if reduction is not None:
                     axes, target = reduction
-                    if axes:
+                    if axes is not None:
                         contribution = np.add.reduce(contribution, axis=axes)
                     if not target:
                         contribution = float(contribution)
@@ -140,11 +140,13 @@ def _bound(vjp, params: dict | None):
     return partial(vjp, **params) if params else vjp
 
 
-def _reduction(contribution: Any, target: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+def _reduction(contribution: Any, target: tuple[int, ...]) -> tuple[Any, tuple[int, ...]] | None:
     """How an edge's contribution is brought to its operand's shape at every step: None when it
-    already has it, else (axes to sum, shape), found by the engine's one unbroadcast rule."""
+    already has it, else (the axes to sum, None for none; shape), found by the engine's one
+    unbroadcast rule."""
     shape = np.shape(contribution)
     if shape == target:
-        return None if target or isinstance(contribution, float) else ((), ())
+        return None if target or isinstance(contribution, float) else (None, ())
     axes = unbroadcast(np.zeros(shape), target)[1]
-    return axes, target
+    # one axis as an int: ufunc.reduce takes it faster than a 1-tuple (a bias's gradient, each step)
+    return (axes[0] if len(axes) == 1 else axes or None), target
