@@ -415,7 +415,7 @@ def _onehot(labels, classes: int, ignore_index=None) -> np.ndarray:
     return rows.reshape(np.shape(labels) + (classes,))
 
 
-def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing):
+def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing, checked=False):
     """The rows of logits (N, C), the target weights q with which every row's loss is
     −Σ_c q·log_softmax, and the total weight the mean divides by, Σ w[label] over the kept rows.
 
@@ -426,12 +426,13 @@ def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing
     onehot(label), and it is answered as each row's class (intp, shape (N,)): `_q_dot` and the
     vjp then pick one entry per row where they would multiply by zeros, which gives the same
     bits (x·0 adds ±0 to a sum) at a fraction of the cost; a training step runs this twice.
+    `checked`: the labels were checked already (by the forward pass; see the vjp).
     """
     rows = np.atleast_2d(logits)
     classes = rows.shape[-1]
     labels = np.reshape(labels, rows.shape[:1])
     if weight is None and ignore_index is None and not label_smoothing:
-        picked = _class_indices(labels, classes)
+        picked = labels.astype(np.intp) if checked else _class_indices(labels, classes)
         return rows, picked, np.float64(picked.size)
     onehot = _onehot(labels, classes, ignore_index)
     w = np.ones(classes) if weight is None else np.asarray(weight, dtype=np.float64)
@@ -461,7 +462,11 @@ def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothi
 
 def _cross_entropy_vjp(grad, out, logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
                        reduction="mean"):
-    rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
+    # A vjp runs only after its node's forward pass succeeded on the same operands (app.engine.run,
+    # app.engine.lean), and that pass checked the labels: they are class indices (checked=True
+    # saves a fifth of this vjp, at every training step).
+    rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing,
+                                                   checked=True)
     if reduction == "none":
         per_row = np.reshape(grad, (rows.shape[0], 1))
     else:
