@@ -13,6 +13,7 @@ this is where it is saved.
 """
 from __future__ import annotations
 
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -39,8 +40,11 @@ class LeanPass:
             leads[target] = True
         for node in order:
             leads[node] = any(leads[j] for j in args[node])
+        # Each node's call is bound here, once: ARRAY and the node's parameters are the same at
+        # every step (a partial's call also costs less than passing them, **{} included).
         self.forward_plan = [
-            (node, ops[node], _operands(args[node]), params[node] or {}, scalar[node], not shapes[node])
+            (node, ops[node].scalar if scalar[node] else partial(ops[node].forward, ARRAY, **(params[node] or {})),
+             _operands(args[node]), scalar[node], not shapes[node])
             for node in order
         ]
         self.backward_plan = []
@@ -48,13 +52,14 @@ class LeanPass:
             if not leads[node]:
                 continue
             op = ops[node]
-            # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)]
+            # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)],
+            # the local derivative bound to ARRAY and the vjp to the node's parameters
             edges = [
-                [slot, operand, op.local[slot] if op.local is not None else None,
-                 op.vjp[slot] if op.local is None else None, _UNKNOWN]
+                [slot, operand, partial(op.local[slot], ARRAY) if op.local is not None else None,
+                 _bound(op.vjp[slot], params[node]) if op.local is None else None, _UNKNOWN]
                 for slot, operand in enumerate(args[node]) if leads[operand] and op.differentiable(slot)
             ]
-            self.backward_plan.append((node, _operands(args[node]), params[node] or {}, scalar[node], edges))
+            self.backward_plan.append((node, _operands(args[node]), scalar[node], edges))
         self.grads: list[Any] = [None] * len(ops)
         self.scalar_locals: list[Any] = [None] * len(ops)
         self.seed = 1.0 if not shapes[graph.output] else np.ones(shapes[graph.output])
@@ -65,13 +70,12 @@ class LeanPass:
         scalar_locals = self.scalar_locals
         node = -1
         try:
-            for node, op, operands_of, kwargs, scalar, zero_d in self.forward_plan:
-                if scalar:
-                    computed = op.scalar(*operands_of(values))
-                    values[node] = computed[0]
-                    scalar_locals[node] = computed
+            for node, call, operands_of, scalar, zero_d in self.forward_plan:
+                out = call(*operands_of(values))
+                if scalar:  # (value, local derivatives...)
+                    values[node] = out[0]
+                    scalar_locals[node] = out
                     continue
-                out = op.forward(ARRAY, *operands_of(values), **kwargs)
                 values[node] = float(out) if zero_d else out
         except OpError as exc:
             raise _located(self.graph, node, str(exc)) from None
@@ -85,7 +89,7 @@ class LeanPass:
         values, shapes = graph.values, graph.shapes
         grads = self.grads = [None] * len(graph.ops)
         grads[graph.output] = self.seed
-        for node, operands_of, kwargs, scalar, edges in self.backward_plan:
+        for node, operands_of, scalar, edges in self.backward_plan:
             upstream = grads[node]
             if upstream is None:
                 continue
@@ -102,16 +106,16 @@ class LeanPass:
                 slot, operand, local, vjp, reduction = edge
                 try:
                     if local is not None:
-                        contribution = upstream * local(ARRAY, out, *operands)
+                        contribution = upstream * local(out, *operands)
                     else:
-                        contribution = vjp(upstream, out, *operands, **kwargs)
+                        contribution = vjp(upstream, out, *operands)
                 except OpError as exc:
                     raise _located(graph, node, str(exc)) from None
                 if reduction is _UNKNOWN:
                     reduction = edge[4] = _reduction(contribution, shapes[operand])
                 if reduction is not None:
                     axes, target = reduction
-                    if axes:
+                    if axes is not None:
                         contribution = np.add.reduce(contribution, axis=axes)
                     if not target:
                         contribution = float(contribution)
@@ -131,11 +135,18 @@ def _operands(ids: tuple[int, ...]):
     return itemgetter(*ids)
 
 
-def _reduction(contribution: Any, target: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+def _bound(vjp, params: dict | None):
+    """A node's vjp with its parameters bound (the vjp itself when it has none)."""
+    return partial(vjp, **params) if params else vjp
+
+
+def _reduction(contribution: Any, target: tuple[int, ...]) -> tuple[Any, tuple[int, ...]] | None:
     """How an edge's contribution is brought to its operand's shape at every step: None when it
-    already has it, else (axes to sum, shape), found by the engine's one unbroadcast rule."""
+    already has it, else (the axes to sum, None for none; shape), found by the engine's one
+    unbroadcast rule."""
     shape = np.shape(contribution)
     if shape == target:
-        return None if target or isinstance(contribution, float) else ((), ())
+        return None if target or isinstance(contribution, float) else (None, ())
     axes = unbroadcast(np.zeros(shape), target)[1]
-    return axes, target
+    # one axis as an int: ufunc.reduce takes it faster than a 1-tuple (a bias's gradient, each step)
+    return (axes[0] if len(axes) == 1 else axes or None), target

@@ -93,6 +93,10 @@ class SCALAR:
         return 0.0 if x <= 0 else x  # nan stays nan, as in PyTorch
 
     @staticmethod
+    def above_zero(x: float) -> float:
+        return 1.0 if x > 0 else 0.0  # nan is not above zero
+
+    @staticmethod
     def maximum(a: float, b: float) -> float:
         return a if (a >= b or a != a) else b  # nan wins, as in numpy and PyTorch
 
@@ -124,6 +128,12 @@ class ARRAY:
     @staticmethod
     def relu(x):
         return np.maximum(x, 0.0)
+
+    @staticmethod
+    def above_zero(x):
+        # The comparison's booleans converted, one pass: `(x > 0) * 1.0` gives the same numbers in
+        # two (relu's local derivative, at every training step of every ReLU network).
+        return np.greater(x, 0.0).astype(np.float64)
 
 
 def _wins(a, b):
@@ -369,14 +379,17 @@ def _extremum_vjp(grad, out, x, axis=None, keepdims=False):
     return hits * (expand_reduced(grad, shape, axis, keepdims) / count)
 
 
+# np.max and np.sum are np.maximum.reduce and np.add.reduce behind a Python wrapper that costs
+# about a microsecond a call; called directly here (the same reductions, the same results), as the
+# loss ops run at every training step.
 def _softmax(x, axis=-1):
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+    shifted = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    return shifted / np.add.reduce(shifted, axis=axis, keepdims=True)
 
 
 def _log_softmax(x, axis=-1):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _class_indices(labels, classes: int) -> np.ndarray:
@@ -393,51 +406,77 @@ def _onehot(labels, classes: int, ignore_index=None) -> np.ndarray:
     """labels (any shape) → one row of `classes` per label, 1 at its class; a label equal to
     ignore_index gives a row of zeros."""
     flat = np.atleast_1d(np.asarray(labels, dtype=np.float64)).ravel()
-    kept = flat != ignore_index if ignore_index is not None else np.ones(flat.shape, bool)
-    picked = np.zeros(flat.shape, np.intp)
-    picked[kept] = _class_indices(flat[kept], classes)
     rows = np.zeros((flat.size, classes))
-    rows[np.arange(flat.size)[kept], picked[kept]] = 1.0
+    if ignore_index is None:  # every row has its class (no masks: they cost more than the rest)
+        rows[np.arange(flat.size), _class_indices(flat, classes)] = 1.0
+    else:
+        kept = flat != ignore_index
+        rows[np.arange(flat.size)[kept], _class_indices(flat[kept], classes)] = 1.0
     return rows.reshape(np.shape(labels) + (classes,))
 
 
-def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing):
-    """The rows of logits (N, C), the target weights q (N, C) with which every row's loss is
-    −Σ_c q·log_softmax, and each row's class weight w[label] (0 for an ignored row).
+def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing, checked=False):
+    """The rows of logits (N, C), the target weights q with which every row's loss is
+    −Σ_c q·log_softmax, and the total weight the mean divides by, Σ w[label] over the kept rows.
 
     As PyTorch defines it: q = (1 − ε)·w[label]·onehot(label) + (ε/C)·w over every class, rows
     whose label is ignore_index count nowhere; the mean divides by Σ w[label] of the kept rows.
+
+    Without class weights, smoothing and ignore_index (a classifier's usual loss) q is
+    onehot(label), and it is answered as each row's class (intp, shape (N,)): `_q_dot` and the
+    vjp then pick one entry per row where they would multiply by zeros, which gives the same
+    bits (x·0 adds ±0 to a sum) at a fraction of the cost; a training step runs this twice.
+    `checked`: the labels were checked already (by the forward pass; see the vjp).
     """
     rows = np.atleast_2d(logits)
     classes = rows.shape[-1]
-    onehot = _onehot(np.reshape(labels, rows.shape[:1]), classes, ignore_index)
+    labels = np.reshape(labels, rows.shape[:1])
+    if weight is None and ignore_index is None and not label_smoothing:
+        picked = labels.astype(np.intp) if checked else _class_indices(labels, classes)
+        return rows, picked, np.float64(picked.size)
+    onehot = _onehot(labels, classes, ignore_index)
     w = np.ones(classes) if weight is None else np.asarray(weight, dtype=np.float64)
     row_weight = onehot @ w
     q = (1.0 - label_smoothing) * onehot * w
     if label_smoothing:
-        q = q + (label_smoothing / classes) * np.sum(onehot, axis=1, keepdims=True) * w
-    return rows, q, row_weight
+        q = q + (label_smoothing / classes) * np.add.reduce(onehot, axis=1, keepdims=True) * w
+    return rows, q, np.add.reduce(row_weight)
+
+
+def _q_dot(q, values):
+    """Σ_c q·values of every row, q as _cross_entropy_targets answers it (one-hot: each row's class)."""
+    if q.ndim == 1:
+        return values[np.arange(q.size), q]
+    return np.add.reduce(q * values, axis=1)
 
 
 def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
-    rows, q, row_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
+    rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
     # Shift by the row max before exponentiating (in _log_softmax): logits near 1000 stay finite.
-    per_row = -np.sum(q * _log_softmax(rows, -1), axis=1)
+    per_row = -_q_dot(q, _log_softmax(rows, -1))
     if reduction == "none":
         return np.reshape(per_row, np.shape(labels))
-    total = np.sum(per_row)
-    return total if reduction == "sum" else total / np.sum(row_weight)
+    total = np.add.reduce(per_row)
+    return total if reduction == "sum" else total / total_weight
 
 
 def _cross_entropy_vjp(grad, out, logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
                        reduction="mean"):
-    rows, q, row_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
+    # A vjp runs only after its node's forward pass succeeded on the same operands (app.engine.run,
+    # app.engine.lean), and that pass checked the labels: they are class indices (checked=True
+    # saves a fifth of this vjp, at every training step).
+    rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing,
+                                                   checked=True)
     if reduction == "none":
         per_row = np.reshape(grad, (rows.shape[0], 1))
     else:
-        per_row = grad if reduction == "sum" else grad / np.sum(row_weight)
+        per_row = grad if reduction == "sum" else grad / total_weight
     # ∂(−Σ q·log softmax)/∂z = softmax·Σq − q, row by row.
-    delta = _softmax(rows, -1) * np.sum(q, axis=1, keepdims=True) - q
+    delta = _softmax(rows, -1)
+    if q.ndim == 1:  # one-hot q: Σq is 1 in every row, and q is 1 at the row's class only
+        delta[np.arange(q.size), q] -= 1.0
+    else:
+        delta = delta * np.add.reduce(q, axis=1, keepdims=True) - q
     return np.reshape(delta * per_row, np.shape(logits))
 
 
@@ -445,7 +484,10 @@ def _mse(pred, target, reduction="mean"):
     squared = np.square(np.subtract(pred, target))
     if reduction == "none":
         return squared
-    return np.sum(squared) if reduction == "sum" else np.mean(squared)
+    # np.mean is this sum divided by the count, behind two Python wrappers that cost more than
+    # a small batch's arithmetic (mse is a regression's loss: it runs at every training step).
+    total = np.add.reduce(squared, axis=None)
+    return total if reduction == "sum" else total / np.size(squared)
 
 
 def _mse_vjp_pred(grad, out, pred, target, reduction="mean"):
@@ -542,7 +584,7 @@ _OPS = [
     _unary("sigmoid", lambda m, x: m.sigmoid(x), lambda m, out, x: out * (1.0 - out),
            "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s.",
            decomposition=lambda: "1 / (1 + exp(-x))"),
-    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: (x > 0) * 1.0,
+    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: m.above_zero(x),
            "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
     Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
        _matmul_shape, lambda m, a, b: np.matmul(a, b),

@@ -44,7 +44,12 @@ class SGD:
                 else:
                     buf = self.buffers[name] = buf * momentum + (1 - dampening) * grad
                 grad = grad + momentum * buf if nesterov else buf
-            updated[name] = param + minus_lr * grad
+            change = grad * minus_lr
+            if isinstance(change, np.ndarray):  # a new array of ours: add in place, one array fewer made
+                change += param
+                updated[name] = change
+            else:
+                updated[name] = param + change
         return updated
 
 
