@@ -39,8 +39,9 @@ COPY --from=assets /src/static/dist/ static/dist/
 # into the venv's site-packages, so /src is not needed afterwards. The check fails the build early
 # when the package data did not make it in. pip (and the setuptools that Python 3.11's venv adds)
 # are dropped from the venv: the runtime never installs anything.
+# The check runs outside /src, so that it imports the installed package, not the sources beside it.
 RUN /opt/venv/bin/pip install . \
- && /opt/venv/bin/python -c "import app.main, app.api.ui as ui; \
+ && cd / && /opt/venv/bin/python -c "import app.main, app.api.ui as ui; \
 assert ui.UI_ROOT == ui.PACKAGE_DIR, 'the page is not packaged'; \
 assert (ui.STATIC_DIR / 'dist' / 'app.js').is_file(), 'static/dist/app.js missing from the installed package'; \
 assert (ui.TEMPLATES_DIR / 'index.html').is_file(), 'templates/index.html missing from the installed package'" \
