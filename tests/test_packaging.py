@@ -39,6 +39,12 @@ def _check_page_and_api(url: str) -> None:
     result = httpx.post(f"{url}/graph/backward", json=CHAIN_RULE, timeout=10).json()
     grads = {node["name"]: node["grad"] for node in result["nodes"] if node["name"]}
     assert (grads["x"], grads["y"], grads["z"]) == (-4.0, -4.0, 3.0)
+    # The bundled digits travel with the package: the training examples need them.
+    datasets = {entry["name"]: entry for entry in httpx.get(f"{url}/datasets", timeout=10).json()["datasets"]}
+    assert datasets["digits"]["available"] is True
+    rows = httpx.post(f"{url}/graph/forward", timeout=10, json={"expression": "y = sum(x)", "inputs": {
+        "x": {"dataset": "digits", "field": "images", "split": "test", "rows": [0]}}}).json()
+    assert rows["nodes"][rows["output"]]["value"] > 0
 
 
 @pytest.fixture(scope="module")
