@@ -274,3 +274,17 @@ def test_a_scalar_program_trains_on_python_floats(client):
     assert graph["nodes"][graph["output"]]["value"] == lines[-2]["losses"][-1]
     # by hand: step 1's gradient is 2·(w·x − 3)·x = −8 at w = 0.5, so w becomes 0.5 + 0.05·8 = 0.9
     assert client.post("/train/graph", json=body | {"at": 2}).json()["nodes"][0]["value"] == pytest.approx(0.9)
+
+
+def test_a_program_with_empty_tensors_trains_as_the_engine_computes_it(client):
+    """Training's lean pass skips ops on empty tensors as /graph/backward does (softmax over an
+    empty axis has no max to shift by): the loss is 0 at every step and w's gradient is 0."""
+    body = {"expression": "loss = sum(softmax(x * w, axis=1)) + w * 0", "inputs": {
+        "x": {"init": "ones", "shape": [3, 0]}, "w": 1.0},
+        "train": {"params": ["w"], "optimizer": {"name": "sgd", "lr": 0.1}, "steps": 3, "record_every": 1}}
+    lines = lines_of(client, body)
+    assert [line["type"] for line in lines] == ["start", "record", "record", "record", "done"]
+    assert [line["losses"] for line in lines[1:4]] == [[0.0], [0.0], [0.0]]
+    assert lines[-1]["params"]["w"] == 1.0
+    graph = client.post("/graph/backward", json={key: body[key] for key in ("expression", "inputs")}).json()
+    assert graph["nodes"][graph["output"]]["value"] == 0.0

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.engine.graph import Graph
 from app.engine.ops import ARRAY, OpError
-from app.engine.run import _located
+from app.engine.run import _located, skips_empty
 from app.engine.shapes import unbroadcast
 
 _UNKNOWN = object()  # an edge whose reduction is found on its first use
@@ -43,7 +43,8 @@ class LeanPass:
         # Each node's call is bound here, once: ARRAY and the node's parameters are the same at
         # every step (a partial's call also costs less than passing them, **{} included).
         self.forward_plan = [
-            (node, ops[node].scalar if scalar[node] else partial(ops[node].forward, ARRAY, **(params[node] or {})),
+            (node, ops[node].scalar if scalar[node]
+             else skips_empty(partial(ops[node].forward, ARRAY, **(params[node] or {})), shapes[node]),
              _operands(args[node]), scalar[node], not shapes[node])
             for node in order
         ]
@@ -56,7 +57,8 @@ class LeanPass:
             # the local derivative bound to ARRAY and the vjp to the node's parameters
             edges = [
                 [slot, operand, partial(op.local[slot], ARRAY) if op.local is not None else None,
-                 _bound(op.vjp[slot], params[node]) if op.local is None else None, _UNKNOWN]
+                 skips_empty(_bound(op.vjp[slot], params[node]), shapes[operand]) if op.local is None else None,
+                 _UNKNOWN]
                 for slot, operand in enumerate(args[node]) if leads[operand] and op.differentiable(slot)
             ]
             self.backward_plan.append((node, _operands(args[node]), scalar[node], edges))

@@ -104,10 +104,8 @@ def forward(graph: Graph, check: Callable[[], None] | None = None) -> tuple[list
                 continue
             operands = [values[j] for j in operand_ids]
             kwargs = params[node]
-            if 0 in shapes[node]:  # an empty result has one possible value (softmax of a (3, 0) x)
-                out = np.zeros(shapes[node])
-            else:
-                out = op.forward(ARRAY, *operands, **kwargs) if kwargs else op.forward(ARRAY, *operands)
+            compute = skips_empty(op.forward, shapes[node])
+            out = compute(ARRAY, *operands, **kwargs) if kwargs else compute(ARRAY, *operands)
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
         values[node] = float(out) if not shapes[node] else out
@@ -180,18 +178,28 @@ def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: li
     if op.local is not None:
         local = op.local[slot](ARRAY, out, *operands)
         contribution = upstream * local
-    elif 0 in target:  # an empty operand's gradient is empty, whatever the vjp would divide by
-        return None, np.zeros(target), ()
     else:
         local = None
         try:
-            contribution = op.vjp[slot](upstream, out, *operands, **(graph.params[node] or {}))
+            vjp = skips_empty(op.vjp[slot], target)
+            contribution = vjp(upstream, out, *operands, **(graph.params[node] or {}))
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
     if np.shape(contribution) != target:
         contribution, summed = unbroadcast(contribution, target)
         return local, contribution, summed
     return local, float(contribution) if not target else contribution, ()
+
+
+def skips_empty(fn: Callable, shape: tuple[int, ...]) -> Callable:
+    """fn, unless `shape` has an axis of size 0: then a function answering zeros of that shape,
+    the only value such a tensor can have. Both walkers (this one and app.engine.lean) wrap an
+    op's forward in it for the node's shape and a vjp for its operand's shape, so no op ever
+    computes an empty result or an empty operand's gradient: softmax's max has nothing to reduce
+    over an empty axis, and cross-entropy's vjp divides by its 0 rows."""
+    if 0 not in shape:
+        return fn
+    return lambda *ignored, **also_ignored: np.zeros(shape)
 
 
 def seed_for(graph: Graph, grad_output: Any) -> Any:
