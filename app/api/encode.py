@@ -21,10 +21,10 @@ from starlette.responses import Response
 
 from app.api.jsontext import BLOCK, int_lists, items, objects, strings
 from app.engine.errors import SourceMap
+from app.engine.inputs import number
 from app.engine.run import Result
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
-_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _FLOAT = {float}
 
 # The contract's objects (docs/api.md), one `@` per column. A node's last `@` is its parameters,
@@ -35,12 +35,6 @@ _NODE = ('{"id":@,"op":@,"name":@,"label":@,"shape":[@],"value":@,"grad":@,"inpu
 _FORWARD_STEP = '{"phase":"forward","node":@}'
 _BACKWARD_STEP = ('{"phase":"backward","node":@,"input":@,"slot":@,"upstream":@,"local":{"formula":@,"value":@},'
                   '"contribution":@,"accumulated":@,"summed_axes":[@]}')
-
-
-def number(x: float) -> float | str:
-    if x != x:
-        return "NaN"
-    return _NON_FINITE.get(x, x)
 
 
 def _value(value: Any, max_elements: int) -> Any:

@@ -27,6 +27,14 @@ INITS = ("randn", "uniform", "zeros", "ones")
 _INPUT_KEYS = {"value", "requires_grad"}
 _INIT_KEYS = {"init", "shape", "seed", "scale", "low", "high", "requires_grad"}
 NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+_INFINITE_TEXT = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
+
+
+def number(x: float) -> float | str:
+    """A float as the API writes it: NaN and the infinities as the strings that NON_FINITE reads."""
+    if x != x:
+        return "NaN"
+    return _INFINITE_TEXT.get(x, x)
 # Axes of any one tensor: numpy's own limit is 64 (32 before numpy 2), and PyTorch's 25.
 MAX_AXES = 32
 # A nested list is converted this many elements at a time: one numpy call on millions of

@@ -22,7 +22,7 @@ from app import datasets
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.core import declare_inputs
-from app.engine.inputs import Input, decode
+from app.engine.inputs import Input, decode, number
 from app.engine.lean import LeanPass
 from app.engine.limits import Limits
 from app.engine.run import Result, forward, run
@@ -364,12 +364,5 @@ def _leaves(graph: Graph) -> dict[str, int]:
 
 
 def _number(x: Any) -> float | str | None:
-    if x is None:
-        return None
-    x = float(x)
-    if x != x:
-        return "NaN"
-    if not isfinite(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return x
+    return None if x is None else number(float(x))
 
