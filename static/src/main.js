@@ -193,26 +193,24 @@ function clearErrors() {
   gradEditor.markError(null);
 }
 
+/** An editor's JSON ({value} or {error}); an error is marked in the editor unless `quiet`. */
+function readJson(editor, what, quiet) {
+  const parsed = parseJson(editor.value, what);
+  if (parsed.error && !quiet) {
+    editor.markError(parsed.error);
+    showApiError({ ...parsed.error, target: editor });
+  }
+  return parsed;
+}
+
 /** The editors as a request body, or null after marking what is wrong (unless `quiet`). */
 function readRequest({ quiet = false } = {}) {
-  const inputs = parseJson(inputsEditor.value, 'The inputs');
-  if (inputs.error) {
-    if (!quiet) {
-      inputsEditor.markError(inputs.error);
-      showApiError({ ...inputs.error, target: inputsEditor });
-    }
-    return null;
-  }
+  const inputs = readJson(inputsEditor, 'The inputs', quiet);
+  if (inputs.error) return null;
   let gradOutput = null;
   if (gradEditor.value.trim()) {
-    const parsed = parseJson(gradEditor.value, 'The upstream gradient');
-    if (parsed.error) {
-      if (!quiet) {
-        gradEditor.markError(parsed.error);
-        showApiError({ ...parsed.error, target: gradEditor });
-      }
-      return null;
-    }
+    const parsed = readJson(gradEditor, 'The upstream gradient', quiet);
+    if (parsed.error) return null;
     gradOutput = parsed.value;
   }
   const body = { expression: programEditor.value, inputs: inputs.value, grad_output: gradOutput };
@@ -268,11 +266,9 @@ async function showResponse(rawResponse, {
   probe.lastLayoutMs = renderStart - layoutStart;
   probe.lastLayoutEngine = layout.engine;
   const previous = { response: state.response, layout: state.layout, camera: graph.camera() };
-  state.response = response;
-  state.rawResponse = rawResponse;
   markStale(false);
   fillNodeNames(response);
-  state.timeline = timeline;
+  load(response, rawResponse, timeline, match ? match(response) : position);
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
   graph.draw(response, layout);
@@ -280,9 +276,6 @@ async function showResponse(rawResponse, {
   groupControls.draw(response, layout);
   drawBroadcastLabels($('#graph'), response, layout);
   trainPanel.afterDraw();
-  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position: match ? match(response) : position });
-  $('#step-slider').max = String(state.timeline.total);
-  $('#step-input').max = String(state.timeline.total);
   if (!reuse) {
     // Opening or closing a group keeps the clicked card where it was; anything else opens framed
     // on the current step (the same structure, a training step, keeps its camera).
@@ -329,13 +322,19 @@ inspector.setNotes((nodeId) => trainPanel.notesFor(nodeId));
  * drag): no new layout, the numbers change in place. */
 function present(rawResponse, { position = state.stepper.position } = {}) {
   const response = withDisplayNames(rawResponse);
+  graph.refresh(response);
+  load(response, rawResponse, buildTimeline(response), position);
+  showStep();
+}
+
+/** Makes `response` the one shown: its timeline, and the stepper and its controls at `position`. */
+function load(response, rawResponse, timeline, position) {
   state.response = response;
   state.rawResponse = rawResponse;
-  state.timeline = buildTimeline(response);
-  graph.refresh(response);
-  state.stepper = reduce(state.stepper, { type: 'load', total: state.timeline.total, position });
-  $('#step-slider').max = String(state.timeline.total);
-  showStep();
+  state.timeline = timeline;
+  state.stepper = reduce(state.stepper, { type: 'load', total: timeline.total, position });
+  $('#step-slider').max = String(timeline.total);
+  $('#step-input').max = String(timeline.total);
 }
 /** Resolves with the time just after the next frame is painted. */
 function paintedFrame() {
