@@ -9,7 +9,7 @@
  * the inspector's control, and the stepper position carried across a re-run.
  */
 import * as d3 from 'd3';
-import { fromElkLayout, toElkGraph } from './layout.js';
+import { aliasPlan, fromElkLayout, toElkGraph } from './layout.js';
 
 /** The composites when GET /ops could not be read (it is the source: ops with a decomposition). */
 const DEFAULT_COMPOSITES = ['linear', 'mse', 'softmax_cross_entropy', 'softmax', 'log_softmax', 'sigmoid'];
@@ -48,7 +48,9 @@ export function toGroupedElkGraph(response) {
     }
     box.children.push(child);
   };
-  for (const child of graph.children) place(child, response.nodes[Number(child.id.slice(1))].group);
+  // A shared input's copy (`a<source>-<target>-<slot>`, layout.aliasPlan) sits in its consumer's group.
+  const owner = (child) => Number(child.id.startsWith('a') ? child.id.split('-')[1] : child.id.slice(1));
+  for (const child of graph.children) place(child, response.nodes[owner(child)].group);
   graph.children = roots;
   graph.layoutOptions = { ...graph.layoutOptions, 'elk.hierarchyHandling': 'INCLUDE_CHILDREN' };
   return graph;
@@ -88,7 +90,7 @@ export function fromGroupedLayout(response, laidOut) {
       })),
     };
   });
-  const layout = fromElkLayout(response, { ...laidOut, children: cards, edges });
+  const layout = fromElkLayout(response, { ...laidOut, children: cards, edges }, aliasPlan(response));
   layout.groups = groupBoxes(response, layout, boxes);
   return layout;
 }
@@ -162,12 +164,16 @@ export function matchPosition(previous, position, next) {
 export function anchoredCamera(previous, previousLayout, camera, next, nextLayout) {
   if (!previous || !previousLayout || !camera) return null;
   const key = (node) => `${node.op === 'input' ? 'input' : 'node'}:${node.label}`;
-  const before = new Map(previous.nodes.map((node) => [key(node), previousLayout.nodes[node.id]]));
+  // Boxes by id: a folded drawing (fold.js) lists only the boxes it draws.
+  const boxOf = (layout) => new Map(layout.nodes.map((box) => [box.id, box]));
+  const previousBoxes = boxOf(previousLayout);
+  const before = new Map(previous.nodes.filter((node) => previousBoxes.has(node.id)).map((node) => [key(node), previousBoxes.get(node.id)]));
   const candidates = [...next.nodes.filter((node) => node.op === 'input'), next.nodes[next.output]];
   const anchor = candidates.find((node) => node && before.has(key(node)));
   if (!anchor) return null;
   const old = before.get(key(anchor));
-  const now = nextLayout.nodes[anchor.id];
+  const now = boxOf(nextLayout).get(anchor.id);
+  if (!now) return null;
   return { k: camera.k, x: camera.x + camera.k * (old.x - now.x), y: camera.y + camera.k * (old.y - now.y) };
 }
 

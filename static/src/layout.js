@@ -52,6 +52,8 @@ export function opBadge(op) {
 
 /** The card's text lines, shared by sizing (here) and drawing (render.js). */
 export function cardText(node) {
+  // A node may bring its own text (a folded repetition's box, fold.js).
+  if (node.card) return node.card;
   return {
     title: node.label ?? node.name ?? node.op,
     badge: node.op === 'input' || node.op === 'constant' ? node.op : opBadge(node.op),

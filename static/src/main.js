@@ -6,6 +6,7 @@
 import ELK from 'elkjs/lib/elk-api.js';
 import './styles.css';
 import './groups.css'; // composite groups, heatmaps in the explanation, broadcast labels
+import './fold.css'; // folded repetitions
 import { ApiError, fetchExamples, fetchOps, runBackward } from './api.js';
 import { createEditor } from './editor.js';
 import { createExplainPanel } from './explain-panel.js';
@@ -14,6 +15,7 @@ import { exportJson, exportPng, exportSvg } from './exporter.js';
 import { createInspector } from './inspector.js';
 import { drawBroadcastLabels } from './broadcast.js';
 import { anchoredCamera, createGroupControls, layoutWithGroups, matchPosition, toggledExpand } from './groups.js';
+import { createFoldControls } from './fold-view.js';
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
@@ -69,6 +71,8 @@ const probe = {
   get total() { return state.stepper.total; },
   get response() { return state.response; },
   get expand() { return state.expand; },
+  /** Repetitions found and how many are folded (fold-view.js). */
+  get folds() { return { count: folding.folds.length, closed: folding.closed.size }; },
   get layoutSize() { return state.layout ? { width: state.layout.width, height: state.layout.height } : null; },
   /** Cards in the DOM now: only those near the view exist (render.js). */
   get drawnCount() { return graph.drawnCount; },
@@ -86,6 +90,7 @@ const minimap = createMinimap($('#minimap'), { onMove: (x, y) => graph.centreAt(
 const graph = createGraphView($('#graph'), { onSelect: select, onView: (transform, view) => minimap.showView(transform, view) });
 const explainPanel = createExplainPanel($('#explain'));
 const groupControls = createGroupControls($('#graph'), graph, $('.graph-tools'), { onToggle: toggleGroup });
+const folding = createFoldControls($('#graph'), graph, $('.graph-tools'), { onChange: refold });
 const inspector = createInspector($('#inspector'), {
   onClose: () => select(null),
   onJump: (span) => programEditor.focusAt(span.line, span.column),
@@ -253,10 +258,11 @@ async function showResponse(rawResponse, {
   // One unambiguous short name per node (h₁, h₂ for a reassigned h), shared by every view.
   const response = withDisplayNames(rawResponse);
   const reuse = sameStructure(state.response, response);
+  // Repeated structure (steps of a recurrence, layers) found again, folded by default when big.
+  folding.prepare(response, { source: programEditor.value, keep: reuse });
   if (!reuse) setStatus(response.nodes.length > 150 ? `Laying out ${response.nodes.length} nodes…` : '');
   const layoutStart = performance.now();
-  const layout = reuse ? state.layout
-    : response.groups?.length ? await layoutWithGroups(elk, response) : await layoutGraph(elk, response);
+  const layout = reuse ? state.layout : await layoutShown(response);
   if (runId !== state.runId) return;
   const timeline = buildTimeline(response);
   // 'keep': stay at the same step of the same timeline (scrubbing); a new graph opens at its end,
@@ -271,11 +277,7 @@ async function showResponse(rawResponse, {
   load(response, rawResponse, timeline, match ? match(response) : position);
   state.layout = layout;
   state.selected = selected !== null && response.nodes[selected] ? selected : null;
-  graph.draw(response, layout);
-  minimap.setLayout(layout);
-  groupControls.draw(response, layout);
-  drawBroadcastLabels($('#graph'), response, layout);
-  trainPanel.afterDraw();
+  drawShown(response, layout);
   if (!reuse) {
     // Opening or closing a group keeps the clicked card where it was; anything else opens framed
     // on the current step (the same structure, a training step, keeps its camera).
@@ -293,6 +295,46 @@ async function showResponse(rawResponse, {
   probe.runs += 1;
   probe.ready = true;
   setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes: laid out in columns by depth (the quick layout)` : '', { fade: true });
+}
+
+/** The layout of a response as it is drawn: folded (fold-view.js), else with its opened composites, else plain. */
+async function layoutShown(response) {
+  return (await folding.layout(elk))
+    ?? (response.groups?.length ? layoutWithGroups(elk, response) : layoutGraph(elk, response));
+}
+
+/** Draws a laid-out response: cards and edges, minimap, composite and fold boxes, broadcast labels, health marks. */
+function drawShown(response, layout) {
+  const drawn = folding.drawn(response);
+  graph.draw(drawn, layout);
+  minimap.setLayout(layout);
+  groupControls.draw(drawn, layout);
+  folding.draw(layout);
+  drawBroadcastLabels($('#graph'), drawn, layout);
+  trainPanel.afterDraw();
+}
+
+/**
+ * Lays out and draws the shown response again after a fold opened or closed (fold-view.js): no
+ * request; the step, the selection and the check tools' marks stay. The toggled fold keeps its
+ * place on screen, and an opened one is brought whole into view.
+ */
+async function refold({ fold = null } = {}) {
+  if (!state.response) return;
+  const runId = state.runId;
+  const before = fold === null ? null : folding.placeOf(fold);
+  const camera = graph.camera();
+  const layout = await layoutShown(state.response);
+  if (runId !== state.runId) return;
+  state.layout = layout;
+  drawShown(state.response, layout);
+  const after = fold === null ? null : folding.placeOf(fold);
+  if (before && after) graph.camera({ k: camera.k, x: camera.x + camera.k * (before.x - after.x), y: camera.y + camera.k * (before.y - after.y) });
+  // Everything folded or opened at once: the graph opens again as a new one would.
+  if (fold === null) graph.fit(false, { readable: true, focus: viewAt(state.timeline, Math.max(1, state.stepper.position)) });
+  showStep({ camera: false });
+  if (fold !== null && !folding.closed.has(fold)) graph.frame(folding.folds[fold].nodes, false);
+  probe.lastPaintedAt = await paintedFrame();
 }
 
 // ------------------------------------------------------------------ Train mode (train/train-panel.js)
@@ -322,7 +364,7 @@ inspector.setNotes((nodeId) => trainPanel.notesFor(nodeId));
  * drag): no new layout, the numbers change in place. */
 function present(rawResponse, { position = state.stepper.position } = {}) {
   const response = withDisplayNames(rawResponse);
-  graph.refresh(response);
+  graph.refresh(folding.drawn(response));
   load(response, rawResponse, buildTimeline(response), position);
   showStep();
 }

@@ -120,6 +120,11 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   let extraClasses = new Map();
   // Extra elements on cards, by decoration name: make(node, box) → an element or null.
   const decorations = new Map();
+  // Folding (fold-view.js): a folded repetition is drawn as one box standing in its output's id;
+  // stepper views and node ids are read in the drawing's ids through these hooks.
+  let folding = null;
+  const drawnView = (view) => (folding && view ? folding.view(view) : view);
+  const drawnNode = (id) => (folding && id !== null && id !== undefined ? folding.node(id) : id);
 
   function draw(nextResponse, nextLayout) {
     response = nextResponse;
@@ -343,6 +348,8 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   /** Shows a stepper view (see stepper.viewAt) and the selected node, on the elements that exist. */
   function update(view, selected) {
     if (!response) return;
+    view = drawnView(view);
+    selected = drawnNode(selected);
     lastView = view;
     lastSelected = selected;
     const { current } = view;
@@ -419,6 +426,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
 
   /** The boxes a step connects: a forward step's node and its operands, a backward step's two ends (an alias stands for its input). */
   function stepBoxes(view) {
+    view = drawnView(view);
     if (!view || !view.current || !response) return [];
     const { current } = view;
     const endOf = (source, target, slot) => {
@@ -476,7 +484,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
 
   /** Moves the camera so every given node is in view. */
   function frame(nodeIds, animate = true) {
-    frameBoxesNow(nodeIds.map((id) => positions.get(id)).filter(Boolean), animate);
+    frameBoxesNow(nodeIds.map((id) => positions.get(drawnNode(id))).filter(Boolean), animate);
   }
 
   /** Kept for callers that show one node. */
@@ -513,6 +521,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
       aliasGroup.append(element);
     });
     for (const node of response?.nodes ?? []) {
+      if (!positions.has(node.id)) continue; // inside a folded repetition's box
       const element = createCard(node);
       ensureText(element, node);
       nodeGroup.append(element);
@@ -589,6 +598,11 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     return d3.zoomTransform(svgRoot);
   }
 
+  /** Folding's hooks ({view(view), node(id)}: into the drawing's ids), or null. */
+  function setFolding(hooks) {
+    folding = hooks;
+  }
+
   function nodeElement(id) {
     return nodeElements.get(id) ?? null;
   }
@@ -609,7 +623,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
 
   return {
     draw, update, refresh, fit, zoomBy, reveal, frame, frameStep, stepBoxes, centreAt, camera,
-    nodeElement, classNode, decorateNodes, setHealth, fullDrawing,
+    nodeElement, classNode, decorateNodes, setHealth, fullDrawing, setFolding,
     get layout() { return layout; },
     get boxes() { return positions; },
     get transform() { return d3.zoomTransform(svgRoot); },
