@@ -17,7 +17,8 @@
  *    recurrence (fed by the input h0) matches the others (fed by the step before).
  * 3. Runs. Scanning the statements in order, at each one the block length k (1..MAX_PERIOD
  *    statements) that covers the most statements with at least two equal blocks in a row wins
- *    (ties: the shorter block); every block must use an op node of the block before it (a chain,
+ *    (ties: the shorter block), with at least MIN_REPEATS blocks or two blocks of two ops or more
+ *    (two MLP layers); every block must use an op node of the block before it (a chain,
  *    not just look-alike statements), and nothing outside a block may use one of its nodes
  *    before the block's last op (so a box can stand where that op stood: ids stay a topological
  *    order). The scan goes on after the run, or at the next statement if none starts here.
@@ -41,6 +42,11 @@ import { edgeKey } from './stepper.js';
 
 /** The longest block tried, in statements (an LSTM cell written out is a handful of lines). */
 export const MAX_PERIOD = 6;
+/**
+ * A run needs this many blocks, or two blocks of at least two ops each (two MLP layers): two
+ * single-op statements in a row (`q = x * a; y = q * q`) are not a structure worth a box.
+ */
+export const MIN_REPEATS = 3;
 /** Graphs open folded past this many nodes, or with a run of at least this many repetitions. */
 export const FOLD_BY_DEFAULT = { nodes: 300, repetitions: 50 };
 
@@ -129,7 +135,8 @@ export function findFolds(response, { source = null } = {}) {
         if (next.text !== blocks[0].text || !chained(blocks[blocks.length - 1], next)) break;
         blocks.push(next);
       }
-      if (blocks.length >= 2 && (!best || blocks.length * k > best.length * best[0].k)) best = blocks;
+      const repeated = blocks.length >= MIN_REPEATS || (blocks.length >= 2 && blocks[0].ops.length >= 2);
+      if (repeated && (!best || blocks.length * k > best.length * best[0].k)) best = blocks;
     }
     const accepted = best && foldRun(response, consumers, best, run, source);
     if (accepted) {
@@ -162,6 +169,8 @@ function foldRun(response, consumers, blocks, run, source) {
     b.places.forEach((id, p) => { if (ownPlace[p]) members.add(id); });
     const output = b.ops[b.ops.length - 1];
     const memberIds = [...members].sort((x, y) => x - y);
+    // A box standing for a single node hides nothing.
+    if (memberIds.length < 2) return null;
     const outputs = [];
     for (const id of memberIds) {
       const outside = consumers[id].filter((c) => !members.has(c));
@@ -199,7 +208,10 @@ function statementText(response, b, source) {
 }
 
 function opText(response, node) {
-  const operand = (id) => String(response.nodes[id].sourceLabel ?? response.nodes[id].label);
+  const operand = (id) => {
+    const node = response.nodes[id];
+    return String(node.sourceLabel ?? node.label ?? node.name ?? node.op);
+  };
   if (INFIX[node.op] && node.inputs.length === 2) return `${operand(node.inputs[0])} ${INFIX[node.op]} ${operand(node.inputs[1])}`;
   return `${node.op}(${node.inputs.map(operand).join(', ')})`;
 }
