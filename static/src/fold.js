@@ -128,7 +128,8 @@ export function findFolds(response, { source = null } = {}) {
   let run = 0;
   while (s < ranges.length) {
     let best = null;
-    for (let k = 1; k <= MAX_PERIOD && s + 2 * k <= ranges.length; k += 1) {
+    // A longer block can only win by covering more: stop once a run reaches the end.
+    for (let k = 1; k <= MAX_PERIOD && s + 2 * k <= ranges.length && !(best && best.length * best[0].k >= ranges.length - s); k += 1) {
       const blocks = [block(s, k)];
       while (s + (blocks.length + 1) * k <= ranges.length) {
         const next = block(s + blocks.length * k, k);
@@ -239,8 +240,8 @@ export function foldIndex(response, folds) {
  * - `nodes`: the drawing's nodes by id (boxes in place of their outputs; hidden members keep
  *   their records but get no position, so they are never drawn).
  * - `drawnId[id]`: where each original node is drawn (its box when hidden).
- * - `keyOf` (original edge key → drawn key, only where they differ or vanish: null inside a box)
- *   and `originalKeys` (drawn key → the original keys it stands for).
+ * - `keyOf(originalKey)` → the drawn edge's key (null inside a box), and `originalKeys(drawnKey)`
+ *   → the original edges it stands for; both computed when asked.
  */
 export function foldedGraph(response, folds, closed) {
   const { nodes } = response;
@@ -257,24 +258,31 @@ export function foldedGraph(response, folds, closed) {
     for (const source of fold.inputs) if (!drawnInputs.includes(drawnId[source])) drawnInputs.push(drawnId[source]);
     boxInputs.set(fold.output, drawnInputs);
   }
-  const keyOf = new Map();
-  const originalKeys = new Map();
-  for (const node of nodes) {
-    const target = drawnId[node.id];
-    node.inputs.forEach((source, slot) => {
-      const from = drawnId[source];
-      const original = edgeKey(source, node.id, slot);
-      if (from === target) {
-        keyOf.set(original, null);
-        return;
+  // Edge keys are translated on demand (a step asks for a few), never for the whole graph.
+  const keyOf = (original) => {
+    const [source, target, slot] = original.split('-').map(Number);
+    const from = drawnId[source];
+    const to = drawnId[target];
+    if (from === to) return null;
+    const inputs = boxInputs.get(to);
+    return edgeKey(from, to, inputs ? inputs.indexOf(from) : slot);
+  };
+  const boxEdges = new Map(); // box id → per input slot, the original keys it stands for
+  const originalKeys = (key) => {
+    const [from, to, slot] = key.split('-').map(Number);
+    if (!boxInputs.has(to)) return [edgeKey(nodes[to]?.inputs[slot] ?? from, to, slot)];
+    if (!boxEdges.has(to)) {
+      const perSlot = boxInputs.get(to).map(() => []);
+      for (const id of folds[owner[to]].nodes) {
+        nodes[id].inputs.forEach((source, operand) => {
+          const index = boxInputs.get(to).indexOf(drawnId[source]);
+          if (index >= 0) perSlot[index].push(edgeKey(source, id, operand));
+        });
       }
-      const drawnSlot = boxInputs.has(target) ? boxInputs.get(target).indexOf(from) : slot;
-      const key = edgeKey(from, target, drawnSlot);
-      if (key !== original) keyOf.set(original, key);
-      if (!originalKeys.has(key)) originalKeys.set(key, []);
-      originalKeys.get(key).push(original);
-    });
-  }
+      boxEdges.set(to, perSlot);
+    }
+    return boxEdges.get(to)[slot] ?? [];
+  };
   const drawnNodes = nodes.slice();
   for (const fold of folds) {
     if (closed.has(fold.id)) drawnNodes[fold.output] = boxNode(response, fold, boxInputs.get(fold.output));
@@ -364,8 +372,7 @@ export function drawnLayout(layout, folded) {
  */
 export function drawnView(view, folded) {
   if (!folded || !folded.closed.size) return view;
-  const { drawnId, keyOf, originalKeys } = folded;
-  const mapKey = (key) => (keyOf.has(key) ? keyOf.get(key) : key);
+  const { drawnId, keyOf: mapKey, originalKeys } = folded;
   const mapStep = (step) => {
     if (!step) return step;
     if (step.phase === 'forward') return { ...step, node: drawnId[step.node] };
@@ -381,7 +388,7 @@ export function drawnView(view, folded) {
     currentNode: current ? current.node : null,
     currentEdge: view.currentEdge ? mapKey(view.currentEdge) : null,
     edgesDone: {
-      has: (key) => (originalKeys.get(key) ?? [key]).some((original) => edgesDone.has(original)),
+      has: (key) => originalKeys(key).some((original) => edgesDone.has(original)),
       get size() { return edgesDone.size; },
       * [Symbol.iterator]() {
         for (const original of edgesDone) {
