@@ -181,7 +181,8 @@ export function createFoldControls(svgElement, graph, toolbar, { onChange }) {
     } : null);
     for (const fold of folds) graph.classNode(fold.output, 'fold-box', Boolean(folded) && closed.has(fold.id));
     if (!marker) {
-      marker = viewport.append('g').attr('class', 'fold-now').attr('aria-live', 'polite');
+      // Not a live region: the stepper's label already says each step; this would repeat it.
+      marker = viewport.append('g').attr('class', 'fold-now').attr('aria-hidden', 'true');
       marker.append('rect').attr('height', 20).attr('rx', 10);
       marker.append('text').attr('x', 10).attr('y', 14);
     }

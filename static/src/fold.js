@@ -29,8 +29,9 @@
  *
  * A fold: {id, run, index, count, kind ('step' when the blocks share a parameter or reassign a
  * name, else 'layer'), title ("step 3 of 200"), source ("h = tanh(h * w + b)"), label (both),
- * nodes (member ids), inputs (ids outside that members read, first use first), outputs (members
- * read outside, or the graph's output), output (the last op: the box stands in its place)}.
+ * nodes (member ids), ops (how many of them are ops), inputs (ids outside that members read,
+ * first use first), outputs (members read outside, or the graph's output), output (the last op:
+ * the box stands in its place)}.
  *
  * `foldedGraph` turns a response and the set of closed folds into the graph that is drawn: a
  * compact response for the layout (a box node per closed fold, edges rerouted to it), the ids
@@ -111,6 +112,7 @@ function signature(response, ops) {
 
 /** Finds the folds of a response (see the rule above). `source`: the program text, for labels. */
 export function findFolds(response, { source = null } = {}) {
+  const lines = source ? source.split('\n') : null;
   const ranges = statements(response);
   const consumers = consumersOf(response);
   const cache = new Map();
@@ -139,7 +141,7 @@ export function findFolds(response, { source = null } = {}) {
       const repeated = blocks.length >= MIN_REPEATS || (blocks.length >= 2 && blocks[0].ops.length >= 2);
       if (repeated && (!best || blocks.length * k > best.length * best[0].k)) best = blocks;
     }
-    const accepted = best && foldRun(response, consumers, best, run, source);
+    const accepted = best && foldRun(response, consumers, best, run, lines);
     if (accepted) {
       for (const fold of accepted) folds.push({ ...fold, id: folds.length });
       run += 1;
@@ -150,7 +152,7 @@ export function findFolds(response, { source = null } = {}) {
 }
 
 /** The folds of one run of equal blocks (rule 4), or null if a block cannot stand as a box. */
-function foldRun(response, consumers, blocks, run, source) {
+function foldRun(response, consumers, blocks, run, lines) {
   const { nodes } = response;
   const placeCount = blocks[0].places.length;
   // Operand places where every block reads a leaf of its own: those leaves fold in.
@@ -184,15 +186,14 @@ function foldRun(response, consumers, blocks, run, source) {
       if (!members.has(sourceId) && !inputs.includes(sourceId)) inputs.push(sourceId);
     }
     const title = `${kind} ${index + 1} of ${blocks.length}`;
-    const text = statementText(response, b, source);
-    folds.push({ run, index: index + 1, count: blocks.length, kind, title, source: text, label: `${title}: ${text}`, nodes: memberIds, inputs, outputs, output });
+    const text = statementText(response, b, lines);
+    folds.push({ run, index: index + 1, count: blocks.length, kind, title, source: text, label: `${title}: ${text}`, nodes: memberIds, ops: b.ops.length, inputs, outputs, output });
   }
   return folds;
 }
 
-/** The block's statements as written ("h = tanh(h * w + b)"), from the program text when given. */
-function statementText(response, b, source) {
-  const lines = source ? source.split('\n') : null;
+/** The block's statements as written ("h = tanh(h * w + b)"), from the program's lines when given. */
+function statementText(response, b, lines) {
   const parts = [];
   for (const id of b.ops) {
     const node = response.nodes[id];
@@ -304,7 +305,7 @@ export function foldedGraph(response, folds, closed) {
 /** A box's record: its output's value and gradient, its own card text (layout.cardText). */
 function boxNode(response, fold, inputs) {
   const output = response.nodes[fold.output];
-  const ops = fold.nodes.filter((id) => !isLeaf(response.nodes[id])).length;
+  const { ops } = fold;
   return {
     ...output,
     op: 'fold',
@@ -351,14 +352,14 @@ export function drawnLayout(layout, folded) {
   const { drawnIds, frames } = folded;
   const id = (c) => drawnIds[c];
   const rekey = (key) => {
-    const [source, target, slot] = key.split('-').map(Number);
-    return edgeKey(id(source), id(target), slot);
+    const [source, target, slot] = key.split('-');
+    return edgeKey(id(Number(source)), id(Number(target)), slot);
   };
   const groups = layout.groups || [];
   return {
     ...layout,
     nodes: layout.nodes.map((box) => ({ ...box, id: id(box.id) })),
-    edges: layout.edges.map((edge) => ({ ...edge, key: rekey(edge.key), source: id(edge.source), target: id(edge.target) })),
+    edges: layout.edges.map((edge) => ({ ...edge, key: edgeKey(id(edge.source), id(edge.target), edge.slot), source: id(edge.source), target: id(edge.target) })),
     aliases: (layout.aliases || []).map((alias) => ({ ...alias, key: rekey(alias.key), source: id(alias.source) })),
     groups: groups.filter((box) => !frames.has(box.id)),
     frames: groups.filter((box) => frames.has(box.id)).map((box) => ({ ...box, fold: frames.get(box.id) })),
