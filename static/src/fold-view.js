@@ -11,7 +11,7 @@
  * at each repetition while playing; a student opens the one they want to look into.
  */
 import * as d3 from 'd3';
-import { drawnLayout, drawnView, findFolds, foldedByDefault, foldedGraph, stepInsideBox } from './fold.js';
+import { columnFrames, drawnLayout, drawnView, findFolds, foldedByDefault, foldedGraph, stepInsideBox } from './fold.js';
 import { groupBoxes, layoutWithGroups } from './groups.js';
 import { badgeWidth, layoutGraph, QUICK_LAYOUT_NODES, quickLayout } from './layout.js';
 
@@ -110,7 +110,10 @@ export function createFoldControls(svgElement, graph, toolbar, { onChange }) {
     let laidOut;
     if (response.nodes.length > QUICK_LAYOUT_NODES) {
       laidOut = quickLayout(compact);
-      laidOut.groups = groupBoxes(compact, laidOut);
+      laidOut.groups = [
+        ...groupBoxes(compact, laidOut).filter((box) => !folded.frames.has(box.id)),
+        ...columnFrames(compact, laidOut, folded.frames),
+      ];
     } else {
       laidOut = compact.groups.length ? await layoutWithGroups(elk, compact) : await layoutGraph(elk, compact);
     }

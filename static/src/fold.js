@@ -350,6 +350,45 @@ function compactGroups(response, folds, closed, compactId, compactNodes, drawnId
   return { groups, frames };
 }
 
+/** An opened fold's frame padding: the composite boxes' (groups.js), with room for the title row. */
+const FRAME_PADDING = { top: 30, left: 14, bottom: 14, right: 14 };
+
+function padded(box) {
+  return { x: box.x - FRAME_PADDING.left, y: box.y - FRAME_PADDING.top, width: box.width + FRAME_PADDING.left + FRAME_PADDING.right, height: box.height + FRAME_PADDING.top + FRAME_PADDING.bottom };
+}
+
+function union(a, b) {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
+}
+
+const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/**
+ * The frames of opened folds in a layout without compound nodes (layout.quickLayout's columns of
+ * `compact`): around the fold's ops, then each of its own inputs and constants taken in where the
+ * grown frame covers no other card or copy. In columns a step's own weight sits beside the box of
+ * the step before; a frame must never seem to hold another step's node.
+ */
+export function columnFrames(compact, layout, frames) {
+  const result = [];
+  for (const [frameId, foldId] of frames) {
+    const group = compact.groups[frameId];
+    const members = new Set(group.nodes);
+    const others = [...layout.nodes.filter((box) => box && !members.has(box.id)), ...(layout.aliases || [])];
+    let frame = null;
+    for (const c of group.nodes) if (!isLeaf(compact.nodes[c])) frame = frame ? union(frame, padded(layout.nodes[c])) : padded(layout.nodes[c]);
+    for (const c of group.nodes) {
+      if (!isLeaf(compact.nodes[c])) continue;
+      const grown = union(frame, padded(layout.nodes[c]));
+      if (!others.some((box) => overlap(box, grown))) frame = grown;
+    }
+    result.push({ ...frame, id: frameId, op: 'fold', label: group.label, depth: 0, fold: foldId });
+  }
+  return result;
+}
+
 /** A layout of `compact` in the drawing's ids (boxes as their outputs' ids), frames apart. */
 export function drawnLayout(layout, folded) {
   const { drawnIds, frames } = folded;

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import {
-  drawnLayout, drawnView, findFolds, FOLD_BY_DEFAULT, foldedByDefault, foldedGraph, statements, stepInsideBox,
+  columnFrames, drawnLayout, drawnView, findFolds, FOLD_BY_DEFAULT, foldedByDefault, foldedGraph, statements, stepInsideBox,
 } from '../../static/src/fold.js';
-import { groupBoxes } from '../../static/src/groups.js';
 import { quickLayout } from '../../static/src/layout.js';
 import { withDisplayNames } from '../../static/src/names.js';
 import { buildTimeline, edgeKey, viewAt } from '../../static/src/stepper.js';
@@ -256,13 +255,51 @@ test('an opened step among closed ones gets a frame around its cards (ELK compou
     assert.ok(box, `member ${id} drawn`);
     assert.ok(box.x >= frame.x && box.y >= frame.y && box.x + box.width <= frame.x + frame.width && box.y + box.height <= frame.y + frame.height, `member ${id} inside the frame`);
   }
-  // The quick layout (big graphs) frames the same members by their bounding box.
+  // The quick layout (big graphs): the frame holds the step's ops.
   const quick = quickLayout(folded.compact);
-  quick.groups = groupBoxes(folded.compact, quick);
-  assert.equal(drawnLayout(quick, folded).frames[0].fold, 4);
+  quick.groups = columnFrames(folded.compact, quick, folded.frames);
+  const [quickFrame] = drawnLayout(quick, folded).frames;
+  assert.equal(quickFrame.fold, 4);
+  for (const c of folded.compact.groups[[...folded.frames.keys()][0]].nodes) assert.ok(inside(quick.nodes[c], quickFrame));
   // No composite group is mistaken for a frame.
   assert.deepEqual(layout.groups, []);
 });
+
+test('in columns a frame takes in a step\'s own weights only where it covers no other step\'s card', () => {
+  // Per-step weights: in columns w_i sits beside the box of the step before.
+  const response = { nodes: [], output: 0 };
+  const add = (node) => response.nodes.push({ id: response.nodes.length, name: null, shape: [], ...node }) - 1;
+  let h = add({ op: 'input', name: 'x', inputs: [] });
+  for (let i = 0; i < 40; i += 1) {
+    const w = add({ op: 'input', name: `w${i}`, inputs: [] });
+    const mul = add({ op: 'mul', inputs: [h, w] });
+    const b = add({ op: 'input', name: `b${i}`, inputs: [] });
+    const sum = add({ op: 'add', inputs: [mul, b] });
+    h = add({ op: 'tanh', name: 'h', inputs: [sum] });
+  }
+  response.output = h;
+  const folds = findFolds(response);
+  assert.equal(folds.length, 40);
+  const closed = allClosed(folds);
+  closed.delete(5);
+  const folded = foldedGraph(response, folds, closed);
+  const layout = quickLayout(folded.compact);
+  const [frame] = columnFrames(folded.compact, layout, folded.frames);
+  const members = new Set(folded.compact.groups[frame.id].nodes);
+  for (const box of layout.nodes) {
+    if (members.has(box.id)) continue;
+    assert.ok(!overlaps(box, frame), `${folded.compact.nodes[box.id].op} ${box.id} is not inside step 6's frame`);
+  }
+  for (const c of members) if (folded.compact.nodes[c].op !== 'input') assert.ok(inside(layout.nodes[c], frame));
+});
+
+function inside(box, frame) {
+  return box.x >= frame.x && box.y >= frame.y && box.x + box.width <= frame.x + frame.width && box.y + box.height <= frame.y + frame.height;
+}
+
+function overlaps(a, b) {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
 
 test('opened MLP layers keep their composites inside the frame; closed ones hide them', () => {
   const folds = findFolds(mlpOpen);
