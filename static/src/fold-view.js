@@ -122,12 +122,12 @@ export function createFoldControls(svgElement, graph, toolbar, { onChange }) {
 
   /** The response as drawn: boxes in place of their outputs. */
   function drawn(shown) {
-    if (!folded) return shown;
+    // New numbers for the same nodes (a drag, a replay): the boxes show them, and a later toggle too.
     if (shown !== response) {
       response = shown;
-      rebuild();
+      if (closed.size) rebuild();
     }
-    return { ...shown, nodes: folded.nodes };
+    return folded ? { ...shown, nodes: folded.nodes } : shown;
   }
 
   /** Draws the frames, the boxes' look and controls, and the button, after render.js drew `drawnLayout`. */
