@@ -425,9 +425,12 @@ function showStep({ camera = true } = {}) {
   $('#step-label').dataset.position = String(position);
   $('#step-label').dataset.phase = view.phase;
   const play = $('#step-play');
-  play.innerHTML = playing ? PAUSE_ICON : PLAY_ICON;
-  play.setAttribute('aria-label', playing ? 'Pause (Space)' : 'Play (Space)');
-  play.setAttribute('aria-pressed', String(playing));
+  // Written only when it changes: a new icon each step is a style and layout pass for nothing.
+  if (play.getAttribute('aria-pressed') !== String(playing)) {
+    play.innerHTML = playing ? PAUSE_ICON : PLAY_ICON;
+    play.setAttribute('aria-label', playing ? 'Pause (Space)' : 'Play (Space)');
+    play.setAttribute('aria-pressed', String(playing));
+  }
   $('#step-speed').value = String(speed);
   $('#step-first').disabled = position === 0;
   $('#step-prev').disabled = position === 0;

@@ -98,6 +98,10 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     cull(event.transform);
     onView(event.transform, viewSize());
   });
+  // Glides interpolate the camera linearly: d3's default (interpolateZoom) zooms out and back in
+  // on every pan, and a frame whose scale changes makes the browser lay out every text of the
+  // drawing again (5–17 ms a frame with a dozen cards); a pan at one zoom keeps the scale.
+  zoom.interpolate(d3.interpolate);
   svg.call(zoom).on('dblclick.zoom', null);
 
   let response = null;
