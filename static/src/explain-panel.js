@@ -23,7 +23,9 @@ export function typeset(tex, cache) {
     cache.set(tex, html);
     return html;
   }
-  const html = katex.renderToString(tex, { displayMode: true, throwOnError: true, output: 'html' });
+  // strict 'ignore': KaTeX's default warns on the console for each unicode character (→, …) in a
+  // \\text{}, which cost more than typesetting the line.
+  const html = katex.renderToString(tex, { displayMode: true, throwOnError: true, output: 'html', strict: 'ignore' });
   cache.set(tex, html);
   if (cache.size > CACHE_LINES) cache.delete(cache.keys().next().value);
   return html;
@@ -84,5 +86,10 @@ export function createExplainPanel(root) {
     root.replaceChildren(...parts);
     appendHeatmaps(root, explanation.heatmaps);
   }
-  return { show };
+  /** A new run: its lines are new numbers, the old ones are not typeset again. */
+  function forget() {
+    cache.clear();
+    shown = null;
+  }
+  return { show, forget };
 }

@@ -17,7 +17,7 @@ import { anchoredCamera, createGroupControls, layoutWithGroups, matchPosition, t
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
-import { backwardStart, buildTimeline, nextTouching, reduce, stepsPerTick, tickInterval, viewAt } from './stepper.js';
+import { backwardStart, buildTimeline, createViewCursor, nextTouching, reduce, stepsPerTick, tickInterval, viewAt } from './stepper.js';
 import { createCheckTools } from './check/tools.js';
 import { decodeState, encodeState } from './urlstate.js';
 import { errorBody, errorTitle } from './error-text.js';
@@ -49,6 +49,7 @@ const state = {
   response: null,
   rawResponse: null,
   timeline: null,
+  viewAt: null, // the timeline's view cursor (stepper.createViewCursor)
   layout: null,
   view: null,
   stepper: { position: 0, total: 0, playing: false, speed: 1 },
@@ -332,6 +333,9 @@ function load(response, rawResponse, timeline, position) {
   state.response = response;
   state.rawResponse = rawResponse;
   state.timeline = timeline;
+  // Steps move this cursor by the steps in between: no replay from the start at every step.
+  state.viewAt = createViewCursor(timeline);
+  explainPanel.forget();
   state.stepper = reduce(state.stepper, { type: 'load', total: timeline.total, position });
   $('#step-slider').max = String(timeline.total);
   $('#step-input').max = String(timeline.total);
@@ -405,7 +409,7 @@ function stepHeading(view) {
 }
 
 function showStep({ camera = true } = {}) {
-  const view = viewAt(state.timeline, state.stepper.position);
+  const view = state.viewAt(state.stepper.position);
   state.view = view;
   graph.update(view, state.selected);
   // The camera keeps both ends of the current edge in view, at every graph size.
