@@ -239,9 +239,10 @@ export function contributionLedger(response, inputId) {
     });
     ledgers.set(response, byInput);
   }
-  return ledgers.get(response).get(inputId) ?? [];
+  return ledgers.get(response).get(inputId) ?? NO_ROWS;
 }
 const ledgers = new WeakMap();
+const NO_ROWS = Object.freeze([]);
 
 export function explainBackward(response, step, stepIndex) {
   const out = response.nodes[response.output];
