@@ -6,6 +6,9 @@ to the painted frame, without the idle wait for the display's next frame; median
 steps taken across the forward and backward passes), and the page's longest task
 (PerformanceObserver "longtask", 50 ms and up) while it runs and steps. "Painted" means: requestAnimationFrame, then a message posted from it,
 which is delivered after the frame is presented, not when the script that builds the SVG ends.
+"Step CPU" is the page's main-thread CPU time per stepper move over the same steps on another
+fresh run, from a Chrome trace's thread times: the wall-clock columns stretch with whatever else
+the machine runs, this one does not.
 
 Each program gets one page; every run (the warm-up and each timed one) follows a run of a
 two-node program, so it is laid out and drawn from scratch (a run of the same structure as the
@@ -31,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
-from bench.browser import STEP_COST, described, open_app, served_browser  # noqa: E402
+from bench.browser import STEP_COST, described, main_thread_ms, open_app, served_browser  # noqa: E402
 
 STEPS_TIMED = 12
 # Between runs: a different structure, so the next run is laid out again.
@@ -109,7 +112,7 @@ RUN_SCRIPT = """async () => {
   document.querySelector('#run').click();
   while (probe.runs === before) await new Promise((resolve) => setTimeout(resolve, 5));
   const drawn = (probe.lastPaintedAt ?? await window.__bench.painted()) - started;
-  return { drawn, longest: window.__bench.longest, n: probe.nodeCount, steps: probe.total,
+  return { drawn, runLongest: window.__bench.longest, n: probe.nodeCount, steps: probe.total,
            engine: probe.lastLayoutEngine };
 }"""
 
@@ -135,7 +138,8 @@ STEP_SCRIPT = """async (count) => {
   }
   await new Promise((resolve) => setTimeout(resolve, 60));
   times.sort((a, b) => a - b);
-  return { step: times[Math.floor(times.length / 2)], worst: times[times.length - 1], longest: window.__bench.longest };
+  return { step: times[Math.floor(times.length / 2)], worst: times[times.length - 1], stepLongest: window.__bench.longest,
+           moves: starts.length + times.length };
 }"""
 
 
@@ -160,10 +164,17 @@ def open_all(page) -> None:
     page.wait_for_function(f"window.__chainlens.runs > {runs}")
 
 
-def measure(page, expression: str, inputs: dict) -> dict:
+def measure(browser, page, expression: str, inputs: dict, cpu: bool = False) -> dict:
     run_program(page, *RESET)
     result = run_program(page, expression, inputs)
     result.update(page.evaluate(STEP_SCRIPT, STEPS_TIMED))
+    result["longest"] = max(result["runLongest"], result["stepLongest"])
+    if cpu:
+        # The same steps on a fresh run of the program (nothing typeset yet), traced: main-thread
+        # CPU per stepper move, the seeks included.
+        run_program(page, *RESET)
+        run_program(page, expression, inputs)
+        result["cpu"] = main_thread_ms(browser, page, lambda: page.evaluate(STEP_SCRIPT, STEPS_TIMED)) / result["moves"]
     return result
 
 
@@ -189,8 +200,8 @@ def main() -> None:
     rows = []
     with served_browser() as (url, browser):
         print(f"| {'graph':<24} | {'nodes':>6} | {'steps':>6} | {'Run → drawn':>11} | {'one step drawn':>14} "
-              f"| {'worst step':>10} | {'longest task':>12} |")
-        print("|" + "|".join("-" * width for width in (26, 8, 8, 13, 16, 12, 14)) + "|")
+              f"| {'worst step':>10} | {'longest task':>12} | {'step CPU':>8} |")
+        print("|" + "|".join("-" * width for width in (26, 8, 8, 13, 16, 12, 14, 10)) + "|")
         for name, expression, inputs, expand in workloads:
             # A fresh page per program: nothing left over from the previous graph.
             page = open_app(browser, url, init_script=INIT_SCRIPT)
@@ -200,8 +211,8 @@ def main() -> None:
                 if expand:
                     run_program(page, expression, inputs)
                     open_all(page)
-                measure(page, expression, inputs)  # warm-up: worker start, JIT
-                runs = [measure(page, expression, inputs) for _ in range(args.repeat)]
+                measure(browser, page, expression, inputs)  # warm-up: worker start, JIT
+                runs = [measure(browser, page, expression, inputs, cpu=True) for _ in range(args.repeat)]
             except PlaywrightError as error:
                 print(f"| {name:<24} | not drawn within {args.timeout:.0f} s ({type(error).__name__}, "
                       f"{time.monotonic() - started:.0f} s spent) |")
@@ -209,13 +220,15 @@ def main() -> None:
                 page.close()
                 continue
             row = {"graph": name, "nodes": runs[0]["n"], "steps": runs[0]["steps"],
-                   **{key: median(runs, key) for key in ("drawn", "step", "worst", "longest")}, "runs": runs}
+                   **{key: median(runs, key) for key in ("drawn", "step", "worst", "longest", "cpu")}, "runs": runs}
             rows.append(row)
             print(f"| {name:<24} | {row['nodes']:>6} | {row['steps']:>6} | {cell(row['drawn'], 's'):>11} "
-                  f"| {cell(row['step']):>14} | {cell(row['worst']):>10} | {cell(row['longest']):>12} |")
+                  f"| {cell(row['step']):>14} | {cell(row['worst']):>10} | {cell(row['longest']):>12} | {cell(row['cpu']):>8} |")
             page.close()
     footer = (f"medians of {args.repeat} runs after one warm-up; {described()}; "
-              "'longest task' = the longest main-thread task during the run and the steps")
+              "'longest task' = the longest main-thread task during the run and the steps; "
+              "'step CPU' = the page's main-thread CPU time per stepper move (a traced pass of the same steps): "
+              "unlike the wall-clock columns, it does not stretch with the machine's load")
     print(footer)
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "repeat": args.repeat, "about": footer}, indent=2) + "\n")
