@@ -17,7 +17,7 @@ import { anchoredCamera, createGroupControls, layoutWithGroups, matchPosition, t
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
-import { backwardStart, buildTimeline, createViewCursor, nextTouching, reduce, stepsPerTick, tickInterval, viewAt } from './stepper.js';
+import { backwardStart, buildTimeline, createViewCursor, nextTouching, reduce, stepsPerTick, tickInterval } from './stepper.js';
 import { createCheckTools } from './check/tools.js';
 import { decodeState, encodeState } from './urlstate.js';
 import { errorBody, errorTitle } from './error-text.js';
@@ -285,7 +285,7 @@ async function showResponse(rawResponse, {
     // on the current step (the same structure, a training step, keeps its camera).
     const kept = keepCamera && anchoredCamera(previous.response, previous.layout, previous.camera, response, layout);
     if (kept) graph.camera(kept);
-    else graph.fit(false, { readable: true, focus: viewAt(state.timeline, Math.max(1, state.stepper.position)) });
+    else graph.fit(false, { readable: true, focus: state.viewAt(Math.max(1, state.stepper.position)) });
   }
   showStep({ camera: false });
   // Count the frame that paints the drawing too: the message posted from requestAnimationFrame
