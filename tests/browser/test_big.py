@@ -6,6 +6,8 @@ test-output/screenshots/big-*.png."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -83,3 +85,19 @@ def test_a_3000_node_recurrence_steps_with_the_camera_on_each_step(browser, cons
         }, indent=2) + "\n")
     finally:
         context.close()
+
+
+def test_the_ui_benchmark_runs_end_to_end(tmp_path):
+    """bench/ui_layout.py drives the page as a user would (paste, Run, Open all, →); its figures
+    are not asserted, only that every row was measured on the graph it names."""
+    out = tmp_path / "ui.json"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ui_layout.py"), "--only", "mlp", "--repeat", "1", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    [row] = json.loads(out.read_text())["rows"]
+    # Opened: linear and mse are built from their primitives (14 nodes closed).
+    assert row["graph"] == "mlp 784-100-200-10 open" and row["nodes"] == 20 and row["steps"] == 27, row
+    for key in ("drawn", "step", "worst", "cpu"):
+        assert row[key] > 0, (key, row)
+    assert "step CPU" in completed.stdout
