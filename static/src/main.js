@@ -300,7 +300,7 @@ async function showResponse(rawResponse, {
   probe.ready = true;
   setStatus(layout.engine === 'quick' ? `${response.nodes.length} nodes: laid out in columns by depth (the quick layout)` : '', { fade: true });
   // Folded by default (a big graph): say what the boxes are and how to open them.
-  if (folding.closed.size && !reuse) setStatus(`${response.nodes.length} nodes: ${folding.closed.size} repetitions folded, one box each ("open" on a box, or Open all)`, { fade: true });
+  if (folding.closed.size && !reuse) setStatus(`${response.nodes.length} nodes: ${folding.closed.size} repetitions folded (open a box, or Open all)`, { fade: true });
 }
 
 /** The layout of a response as it is drawn: folded (fold-view.js), else with its opened composites, else plain. */
