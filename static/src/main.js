@@ -504,7 +504,8 @@ function bindControls() {
     if (!example) return;
     loadExample(example);
     trainPanel.useExample(example);
-    run();
+    if (example.train) trainPanel.preview(); // opens on step 1's batch, not on every row of the data
+    else run();
   });
   $('#share').addEventListener('click', async () => {
     writeUrl();

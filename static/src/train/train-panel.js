@@ -95,6 +95,27 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     if (next && next.train) setMode('train');
   }
 
+  /**
+   * The graph a picked training example opens on: step 1 of its run (the initial parameters and
+   * the first batch), from POST /train/graph, as the scrubber shows it. The program on the whole
+   * dataset (POST /graph/backward with every row) is past the work limit for MNIST's 60,000
+   * images, and a batch is what each step of the run computes.
+   */
+  async function preview() {
+    clearErrors();
+    const program = readProgram();
+    if (!program) return;
+    const config = configFromForm(formValues(), (example && example.train) || DEFAULT_TRAIN);
+    if (config.error) return;
+    const train = { ...config.train, steps: 1, record_every: 1, eval: null };
+    try {
+      await showResponse(await fetchTrainGraph({ expression: program.expression, inputs: program.inputs, train }, 1));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showError(error.error);
+    }
+  }
+
   // ---------------------------------------------------------------- a run
 
   function setStatus(text, kind = '') {
@@ -406,6 +427,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
 
   return {
     useExample,
+    preview,
     /** After the graph is drawn again, its marks are drawn again (the node groups may be new). */
     afterDraw() {
       drawnMarks = marksKey(marks);
