@@ -65,6 +65,23 @@ def mean_losses(record: dict) -> float:
     return sum(record["losses"]) / len(record["losses"])
 
 
+def pick_digit_and_its_api_gradient(page: Page, url: str, dataset: str, row: int) -> list[float]:
+    """Clicks test digit `row` (the page computes its ∂loss/∂pixels) and answers the same gradient
+    asked of POST /graph/backward directly: the program with the trained parameters, on that row."""
+    page.locator(".digit-grid .digit").nth(row).click()
+    expect(page.locator(".saliency-block")).to_have_attribute("data-row", str(row), timeout=60_000)
+    body = page.evaluate("window.__chainlens.train.body")
+    done = page.evaluate("window.__chainlens.train.done")
+    trained = {name: {"value": value} for name, value in done["params"].items()}
+    rows = {"dataset": dataset, "split": "test", "rows": [row]}
+    direct = httpx.post(f"{url}/graph/backward", json={
+        "expression": body["expression"],
+        "inputs": {**body["inputs"], **trained, "x": {**rows, "field": "images", "requires_grad": True},
+                   "labels": {**rows, "field": "labels"}},
+    }, timeout=60).json()
+    return next(node for node in direct["nodes"] if node["name"] == "x")["grad"][0]
+
+
 def narrow_screenshot(page: Page, screenshot, name: str, reveal: str | None = None, fit: bool = False) -> None:
     page.set_viewport_size(NARROW)
     page.wait_for_timeout(400)  # the chart redraws on the next frame
@@ -141,17 +158,7 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
     assert weights.first.evaluate("c => [c.width, c.height]") == [8, 8]
 
     # ∂loss/∂pixels of a chosen digit, against the same gradient asked of the API directly.
-    digits.nth(5).click()
-    expect(page.locator(".saliency-block")).to_have_attribute("data-row", "5", timeout=60_000)
-    body = page.evaluate("window.__chainlens.train.body")
-    trained = {name: {"value": value} for name, value in done["params"].items()}
-    direct = httpx.post(f"{full_params_url}/graph/backward", json={
-        "expression": body["expression"],
-        "inputs": {**body["inputs"], **trained,
-                   "x": {"dataset": "digits", "field": "images", "split": "test", "rows": [5], "requires_grad": True},
-                   "labels": {"dataset": "digits", "field": "labels", "split": "test", "rows": [5]}},
-    }, timeout=60).json()
-    grad = next(node for node in direct["nodes"] if node["name"] == "x")["grad"][0]
+    grad = pick_digit_and_its_api_gradient(page, full_params_url, "digits", 5)
     assert page.evaluate("window.__chainlens.train.saliency.row") == 5
     assert page.evaluate("window.__chainlens.train.saliency.grad") == grad
     assert any(abs(value) > 0 for value in grad)
@@ -370,17 +377,7 @@ def test_mnist_trains_in_the_page_with_28x28_digits_weights_and_pixel_gradients(
     assert colours > 50  # a weight image, not a blank or flat canvas
 
     # ∂loss/∂pixels of a chosen digit, against the same gradient asked of the API directly.
-    digits.nth(3).click()
-    expect(page.locator(".saliency-block")).to_have_attribute("data-row", "3", timeout=60_000)
-    body = page.evaluate("window.__chainlens.train.body")
-    trained = {name: {"value": value} for name, value in done["params"].items()}
-    direct = httpx.post(f"{mnist_url}/graph/backward", json={
-        "expression": body["expression"],
-        "inputs": {**body["inputs"], **trained,
-                   "x": {"dataset": "mnist", "field": "images", "split": "test", "rows": [3], "requires_grad": True},
-                   "labels": {"dataset": "mnist", "field": "labels", "split": "test", "rows": [3]}},
-    }, timeout=60).json()
-    grad = next(node for node in direct["nodes"] if node["name"] == "x")["grad"][0]
+    grad = pick_digit_and_its_api_gradient(page, mnist_url, "mnist", 3)
     assert len(grad) == MNIST_SIDE * MNIST_SIDE
     assert page.evaluate("window.__chainlens.train.saliency.row") == 3
     assert page.evaluate("window.__chainlens.train.saliency.grad") == grad
