@@ -20,9 +20,9 @@ class SGD:
 
     With momentum, every parameter lives in one flat float64 array (the new values come back as
     views of it, shaped as the parameters), and so does every momentum buffer: each rule above is
-    one numpy call over all parameters, not one per parameter. The arithmetic is elementwise, so the numbers
-    are the ones a per-parameter update gives; a small network's step (six parameters, three of
-    them biases of a few hundred numbers) spent more time calling numpy than computing."""
+    one numpy call over all parameters, not one per parameter. The arithmetic is elementwise, so
+    the numbers are the ones a per-parameter update gives; a small network's step (six parameters,
+    three of them biases of a few hundred numbers) spent more time calling numpy than computing."""
 
     def __init__(self, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
