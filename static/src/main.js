@@ -504,7 +504,9 @@ function bindControls() {
     if (!example) return;
     loadExample(example);
     trainPanel.useExample(example);
-    if (example.train) trainPanel.preview(); // opens on step 1's batch, not on every row of the data
+    // An example on a dataset read from CHAINLENS_DATA_DIR (MNIST: 60,000 images) opens on step 1's
+    // batch: the program on every row of it is far past the work limit of /graph/backward.
+    if (example.train && example.requires_dataset) trainPanel.preview();
     else run();
   });
   $('#share').addEventListener('click', async () => {

@@ -96,10 +96,10 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   }
 
   /**
-   * The graph a picked training example opens on: step 1 of its run (the initial parameters and
-   * the first batch), from POST /train/graph, as the scrubber shows it. The program on the whole
-   * dataset (POST /graph/backward with every row) is past the work limit for MNIST's 60,000
-   * images, and a batch is what each step of the run computes.
+   * Step 1 of the run the form describes (the initial parameters and the first batch), from
+   * POST /train/graph, as the scrubber shows it: what a training example on a big dataset opens
+   * on, as the program on every row (POST /graph/backward) is past the work limit for MNIST's
+   * 60,000 images, and a batch is what each step of the run computes.
    */
   async function preview() {
     clearErrors();
