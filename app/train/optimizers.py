@@ -35,7 +35,18 @@ class SGD:
     def step(self, params: dict[str, Any], grads: dict[str, Any]) -> dict[str, Any]:
         momentum, dampening, flat = self.momentum, self.dampening, self.flat
         if momentum == 0:  # two operations a parameter: laying them out flat would cost more
-            return {name: _descend(param, grads[name], self.weight_decay, -self.lr) for name, param in params.items()}
+            weight_decay, minus_lr, updated = self.weight_decay, -self.lr, {}
+            for name, param in params.items():
+                grad = grads[name]
+                if weight_decay != 0:
+                    grad = grad + weight_decay * param
+                change = grad * minus_lr
+                if isinstance(change, np.ndarray):  # a new array of ours: added in place, one array fewer made
+                    change += param
+                    updated[name] = change
+                else:
+                    updated[name] = param + change
+            return updated
         param = flat.gather(params)
         buf = self.buffer
         if buf is not None and dampening == 0 and self.weight_decay == 0:
@@ -58,17 +69,6 @@ class SGD:
         change = grad * -self.lr
         change += param  # a new array of ours: added in place, one array fewer made
         return flat.scatter(change)
-
-
-def _descend(param, grad, weight_decay: float, minus_lr: float):
-    """θ − lr·(g + wd·θ), in torch's order, as a new value."""
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
-    change = grad * minus_lr
-    if isinstance(change, np.ndarray):  # a new array of ours: added in place, one array fewer made
-        change += param
-        return change
-    return param + change
 
 
 class _Flat:
