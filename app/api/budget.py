@@ -9,7 +9,10 @@ Counted (bytes, each an upper bound for this engine and encoder):
   (the operand's shape);
 - the transient arrays of the largest op (a few times its result);
 - the response: each value's JSON text (full, or a summary past the size limits), and the steps'
-  texts; the body exists as pieces, as one str and as bytes at once while it is written.
+  texts; the body exists as pieces, as one str and as bytes at once while it is written. The
+  column layout (`format=columns`) writes no field names per node or step and no text per item;
+  gzip replaces the body's chunks one by one as it compresses them, so it needs no copy more
+  than the encoding's own (app/api/compression.py).
 
 The estimate is linear in the graph; `estimate` is called between parsing and building.
 """
@@ -29,6 +32,10 @@ TEXT_PER_NUMBER = 25
 SUMMARY_TEXT = 220
 NODE_TEXT = 180  # a node's fixed fields and params; labels are counted with the source
 STEP_TEXT = 160  # a backward step's fixed fields and its formula's template
+# The same in the column layout: separators, brackets of shapes and operand lists, span numbers,
+# a null for params; a step's ids, slot, formula index and summed axes (its formula's text is
+# written once per distinct formula, counted within TEXT_PER_SOURCE_CHAR).
+NODE_COLUMN_TEXT, STEP_COLUMN_TEXT = 100, 40
 # Labels and formulas repeat names and source texts: each character of the program shows up a
 # few times in the body, and as six in JSON's ASCII escapes where it is not ASCII.
 TEXT_PER_SOURCE_CHAR = 4 * 6
@@ -53,8 +60,11 @@ def _text(elements: int, shape: tuple, max_elements: int) -> int:
     return TEXT_PER_NUMBER * elements + 2 * len(shape)
 
 
-def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elements: int) -> int:
-    """Bytes that evaluating `graph` and writing its response will hold at their peak."""
+def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elements: int, *,
+             layout: str = "objects") -> int:
+    """Bytes that evaluating `graph` and writing its response in `layout` will hold at their peak."""
+    columns = layout == "columns"
+    node_text, step_text = (NODE_COLUMN_TEXT, STEP_COLUMN_TEXT) if columns else (NODE_TEXT, STEP_TEXT)
     shapes = graph.shapes
     sizes = [prod(shape) for shape in shapes]
     ops, args, requires = graph.ops, graph.args, graph.requires_grad
@@ -68,7 +78,7 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
         engine += held  # the value: an op's result, or an input that the program uses
         largest = max(largest, held)
         value_text = _text(elements, shape, max_full_elements)
-        text += NODE_TEXT + value_text
+        text += node_text + value_text
         if ops[node] is not None:
             text += FORWARD_STEP_TEXT
         if not backward or not requires[node]:
@@ -87,8 +97,9 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
             engine += RECORD_COST + 2 * operand_bytes + (held if op.local is not None else 0)
             operand_text = _text(operand_elements, operand_shape, max_step_elements)
             local_text = step_upstream if op.local is not None else 4
-            text += STEP_TEXT + step_upstream + local_text + 2 * operand_text
+            text += step_text + step_upstream + local_text + 2 * operand_text
             edges += 1
     # The nodes' column pieces and the steps' are not alive at once: each list is joined first.
-    pieces = max(NODE_PIECES * len(shapes), STEP_PIECES * edges)
+    # Columns are written a block at a time, with no str per item.
+    pieces = 0 if columns else max(NODE_PIECES * len(shapes), STEP_PIECES * edges)
     return engine + TRANSIENT_COPIES * largest + BODY_COPIES * text + PIECE_COST * pieces
