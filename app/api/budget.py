@@ -66,21 +66,22 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
     columns = layout == "columns"
     node_text, step_text = (NODE_COLUMN_TEXT, STEP_COLUMN_TEXT) if columns else (NODE_TEXT, STEP_TEXT)
     shapes = graph.shapes
-    sizes = [prod(shape) for shape in shapes]
     ops, args, requires = graph.ops, graph.args, graph.requires_grad
+    # Per distinct shape (a scalar graph has one): the bytes of an array of it, its JSON text in
+    # full and inside a step. The loop below then only adds; it runs once per node and edge.
+    per_shape = {}
+    for shape in set(shapes):
+        elements = prod(shape)
+        per_shape[shape] = (_array_bytes(elements, shape), _text(elements, shape, max_full_elements),
+                            _text(elements, shape, max_step_elements))
+    largest = max((held for held, _, _ in per_shape.values()), default=0)
     engine = NODE_COST * len(shapes)
-    text = TEXT_PER_SOURCE_CHAR * len(graph.source)
+    text = TEXT_PER_SOURCE_CHAR * len(graph.source) + node_text * len(shapes)
+    text += FORWARD_STEP_TEXT * (len(shapes) - ops.count(None))
     edges = 0
-    largest = 0
-    for node, shape in enumerate(shapes):
-        elements = sizes[node]
-        held = _array_bytes(elements, shape)
+    for node, (held, value_text, step_value) in enumerate(map(per_shape.__getitem__, shapes)):
         engine += held  # the value: an op's result, or an input that the program uses
-        largest = max(largest, held)
-        value_text = _text(elements, shape, max_full_elements)
-        text += node_text + value_text
-        if ops[node] is not None:
-            text += FORWARD_STEP_TEXT
+        text += value_text
         if not backward or not requires[node]:
             continue
         engine += held  # the gradient
@@ -88,16 +89,14 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
         op = ops[node]
         if op is None:
             continue
-        step_upstream = _text(elements, shape, max_step_elements)
+        elementwise = op.local is not None
         for slot, operand in enumerate(args[node]):
-            if not requires[operand] or not op.differentiable(slot):
+            if not requires[operand] or not (elementwise or op.vjp[slot] is not None):  # op.differentiable
                 continue
-            operand_shape, operand_elements = shapes[operand], sizes[operand]
-            operand_bytes = _array_bytes(operand_elements, operand_shape)
-            engine += RECORD_COST + 2 * operand_bytes + (held if op.local is not None else 0)
-            operand_text = _text(operand_elements, operand_shape, max_step_elements)
-            local_text = step_upstream if op.local is not None else 4
-            text += step_text + step_upstream + local_text + 2 * operand_text
+            operand_bytes, _, operand_text = per_shape[shapes[operand]]
+            engine += RECORD_COST + 2 * operand_bytes + (held if elementwise else 0)
+            local_text = step_value if elementwise else 4
+            text += step_text + step_value + local_text + 2 * operand_text
             edges += 1
     # The nodes' column pieces and the steps' are not alive at once: each list is joined first.
     # Columns are written a block at a time, with no str per item.
