@@ -107,8 +107,9 @@ def _line_columns(graph) -> list[list[int]]:
     return columns
 
 
-def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> list[str]:
-    """Each backward step's local-derivative formula, with node labels in the op's template.
+def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> tuple[list[str], list[int]]:
+    """Each backward step's local-derivative formula, with node labels in the op's template: the
+    distinct texts in the order of their first use, and each step's index among them.
 
     A consumer's formulas (one per operand) are filled in once, and cached by op and labels: a
     program that repeats a line (h = tanh(h * w + b)) repeats its formulas too.
@@ -117,17 +118,28 @@ def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels
     shown = list(map(distinct.__getitem__, labels))
     shown_at = shown.__getitem__  # mapped over a node's operands without a comprehension's frame
     ops, args = graph.ops, graph.args
-    cache: dict[tuple, tuple[str, ...]] = {}
-    per_node: dict[int, tuple[str, ...]] = {}
+    texts: dict[str, int] = {}  # every text filled in, numbered in the order of filling
+    cache: dict[tuple, tuple[int, ...]] = {}
+    per_node: dict[int, tuple[int, ...]] = {}
     for node in dict.fromkeys(step_nodes):
         op = ops[node]
         key = (op.name, shown[node], *map(shown_at, args[node]))
-        formulas = cache.get(key)
-        if formulas is None:
+        numbers = cache.get(key)
+        if numbers is None:
             names = dict(zip(op.operands, key[2:]), out=key[1])
-            formulas = cache[key] = tuple(template.format(**names) for template in op.formulas)
-        per_node[node] = formulas
-    return [per_node[node][slot] for node, slot in zip(step_nodes, slots)]
+            numbers = cache[key] = tuple(texts.setdefault(template.format(**names), len(texts))
+                                         for template in op.formulas)
+        per_node[node] = numbers
+    filled = list(map(tuple.__getitem__, map(per_node.__getitem__, step_nodes), slots))
+    # Consumers are filled in the order of their first step, so the numbers are already those of
+    # first use unless an operand without gradient (a formula but no step) or a consumer's later
+    # slot left a gap or a jump: then the texts some step shows are numbered again.
+    first_use = list(dict.fromkeys(filled))
+    every = list(texts)
+    if first_use == list(range(len(every))):
+        return every, filled
+    number = {position: index for index, position in enumerate(first_use)}
+    return [every[position] for position in first_use], list(map(number.__getitem__, filled))
 
 
 LAYOUTS = ("objects", "columns")
@@ -205,10 +217,11 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     forward = items(fields.result.forward)
     steps = objects(_FORWARD_STEP, [forward])
     if fields.steps is not None:
-        step_nodes, step_inputs, slots, upstreams, formulas, locals_, contributions, accumulated, summed = fields.steps
+        step_nodes, step_inputs, slots, upstreams, (table, indices), locals_, contributions, accumulated, summed = (
+            fields.steps)
         steps += objects(_BACKWARD_STEP, [
             items(step_nodes), items(step_inputs), items(slots), _values(upstreams, max_step_elements),
-            strings(formulas), _values(locals_, max_step_elements),
+            list(map(strings(table).__getitem__, indices)), _values(locals_, max_step_elements),
             _values(contributions, max_step_elements), _values(accumulated, max_step_elements), int_lists(summed),
         ])
 
@@ -235,14 +248,12 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]
-    step_nodes, step_inputs, slots, upstreams, formulas, locals_, contributions, accumulated, summed = (
-        fields.steps or ((),) * 9)
-    table = list(dict.fromkeys(formulas))
-    index = {formula: position for position, formula in enumerate(table)}
+    step_nodes, step_inputs, slots, upstreams, (table, formulas), locals_, contributions, accumulated, summed = (
+        fields.steps or ((), (), (), (), ([], []), (), (), (), ()))
     steps = [
         '"node":', *json_list(step_nodes), ',"input":', *json_list(step_inputs), ',"slot":', *json_list(slots),
         ',"upstream":', *_value_list(upstreams, max_step_elements),
-        ',"local":{"formula":', *json_list(list(map(index.__getitem__, formulas))),
+        ',"local":{"formula":', *json_list(formulas),
         ',"value":', *_value_list(locals_, max_step_elements),
         '},"contribution":', *_value_list(contributions, max_step_elements),
         ',"accumulated":', *_value_list(accumulated, max_step_elements), ',"summed_axes":', *json_list(summed),
