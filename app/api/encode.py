@@ -142,9 +142,6 @@ def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels
     return [every[position] for position in first_use], list(map(number.__getitem__, filled))
 
 
-LAYOUTS = ("objects", "columns")
-
-
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int, **options) -> bytes:
     """The JSON body of POST /graph/backward (and /graph/forward, where grads is None)."""
     return b"".join(graph_chunks(result, max_full_elements, max_step_elements, **options))

@@ -77,23 +77,18 @@ def json_list(values: Sequence) -> list[str]:
     """A whole list as JSON text (numbers, None, lists, tuples, dicts, contiguous numpy arrays), in
     pieces: "[", then its items a block at a time with commas between the blocks, then "]". The
     column layout writes each field of a list of objects this way, with no text per item."""
-    pieces = ["["]
-    for start in range(0, len(values), BLOCK):
-        if start:
-            pieces.append(",")
-        pieces.append(orjson.dumps(values[start:start + BLOCK], option=_NUMPY)[1:-1].decode())
-    pieces.append("]")
-    return pieces
+    return _bracketed(values, lambda block: orjson.dumps(block, option=_NUMPY)[1:-1].decode())
 
 
 def text_list(values: list[str | None]) -> list[str]:
     """A list of strings (or None) as JSON text with ASCII escapes, in pieces as json_list."""
-    texts = strings(values)
+    return _bracketed(strings(values), ",".join)
+
+
+def _bracketed(values: Sequence, write) -> list[str]:
     pieces = ["["]
-    for start in range(0, len(texts), BLOCK):
-        if start:
-            pieces.append(",")
-        pieces.append(",".join(texts[start:start + BLOCK]))
+    for start in range(0, len(values), BLOCK):
+        pieces += ("," if start else "", write(values[start:start + BLOCK]))
     pieces.append("]")
     return pieces
 
