@@ -402,10 +402,12 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
     limits = settings.limits
     parse_s = details["chain"]["seconds"]["parse"]
     run_s = details["chain"]["seconds"]["run"]
-    encode_s = median_time(lambda r: graph_body(r, settings.max_full_elements, settings.max_step_elements),
-                           sizes.repeat_chain,
-                           setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)))
-    details["breakdown"] = {"parse_s": parse_s, "run_s": run_s, "graph_body_s": encode_s}
+    encoded = {layout: median_time(
+        lambda r: graph_body(r, settings.max_full_elements, settings.max_step_elements, layout=layout),
+        sizes.repeat_chain, setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)))
+        for layout in ("objects", "columns")}
+    details["breakdown"] = {"parse_s": parse_s, "run_s": run_s, "graph_body_s": encoded["objects"],
+                            "graph_body_columns_s": encoded["columns"]}
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -502,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {v:.1e}" for k, v in m["max_grad_difference"].items()))
     print(f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, run {b['run_s'] * 1e3:.1f} ms, "
           f"graph_body {b['graph_body_s'] * 1e3:.1f} ms; end to end {details['http_chain']['median_s'] * 1e3:.1f} ms "
-          f"for {details['http_chain']['response_bytes']:,} bytes")
+          f"for {details['http_chain']['response_bytes']:,} bytes; columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
+          f"end to end {details['http_chain']['columns_median_s'] * 1e3:.1f} ms for {details['http_chain']['columns_bytes']:,} bytes")
     s = details["small_requests"]
     print(f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "
           f"{s['healthz']['requests']} GET /healthz in {s['healthz']['seconds']:.2f} s "
