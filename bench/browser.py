@@ -5,9 +5,11 @@ Chromium: $CHAINLENS_CHROMIUM, else /usr/bin/chromium, else Playwright's own dow
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +41,26 @@ STEP_COST = """async () => {
   });
   return (t1 - t0) + (t3 - t2);
 }"""
+
+
+def main_thread_ms(browser: Browser, page: Page, action: Callable[[], object]) -> float:
+    """Milliseconds of the page's main thread spent on tasks while `action()` runs, by the thread
+    time of a Chrome trace: what the work costs a core, whatever else runs on the machine (on a
+    shared machine the wall-clock figures stretch with the load; these do not)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trace.json"
+        browser.start_tracing(page=page, path=str(path), categories=["toplevel"])
+        try:
+            action()
+        finally:
+            browser.stop_tracing()
+        events = json.loads(path.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    main = {(event["pid"], event["tid"]) for event in events
+            if event.get("ph") == "M" and event["name"] == "thread_name" and event["args"].get("name") == "CrRendererMain"}
+    return sum(event.get("tdur", 0) for event in events
+               if event.get("ph") == "X" and event["name"] == "ThreadControllerImpl::RunTask"
+               and (event["pid"], event["tid"]) in main) / 1000
 
 
 def chromium_path() -> str | None:

@@ -6,8 +6,16 @@ to the painted frame, without the idle wait for the display's next frame; median
 steps taken across the forward and backward passes), and the page's longest task
 (PerformanceObserver "longtask", 50 ms and up) while it runs and steps. "Painted" means: requestAnimationFrame, then a message posted from it,
 which is delivered after the frame is presented, not when the script that builds the SVG ends.
+"Step CPU" is the page's main-thread CPU time per stepper move over the same steps on another
+fresh run, from a Chrome trace's thread times: the wall-clock columns stretch with whatever else
+the machine runs, this one does not.
 
-    .venv/bin/python bench/ui_layout.py [--repeat 5] [--only NAME] [--timeout 120]
+Each program gets one page; every run (the warm-up and each timed one) follows a run of a
+two-node program, so it is laid out and drawn from scratch (a run of the same structure as the
+graph on screen keeps its layout). A program with `expand` is opened with the page's "Open all"
+control once during the warm-up; the page then asks for every later run opened.
+
+    .venv/bin/python bench/ui_layout.py [--repeat 5] [--only NAME] [--timeout 60] [--json PATH]
 
 Needs the built UI (npm run build) and Chromium ($CHAINLENS_CHROMIUM or /usr/bin/chromium).
 Prints a table of medians of --repeat runs after one warm-up; asserts nothing about time.
@@ -26,9 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
-from bench.browser import STEP_COST, described, open_app, served_browser  # noqa: E402
+from bench.browser import STEP_COST, described, main_thread_ms, open_app, served_browser  # noqa: E402
 
 STEPS_TIMED = 12
+# Between runs: a different structure, so the next run is laid out again.
+RESET = ("q = x + y", {"x": 1, "y": 2})
 
 
 def deep(layers: int) -> tuple[str, dict]:
@@ -69,12 +79,13 @@ def mlp(sizes: tuple[int, ...], batch: int = 8) -> tuple[str, dict]:
     return "\n".join(lines), inputs
 
 
+# (name, program, inputs, open every composite into its primitives)
 WORKLOADS = [
-    ("deep chain 500", *deep(100)),
-    ("wide sum 500", *wide(125)),
-    ("shared rnn 500", *shared_recurrence(166)),
-    ("rnn 5000", *shared_recurrence(1666)),
-    ("mlp 784-100-200-10", *mlp((784, 100, 200, 10))),
+    ("deep chain 500", *deep(100), False),
+    ("wide sum 500", *wide(125), False),
+    ("shared rnn 500", *shared_recurrence(166), False),
+    ("rnn 5000", *shared_recurrence(1666), False),
+    ("mlp 784-100-200-10 open", *mlp((784, 100, 200, 10)), True),
 ]
 
 # Installed before the page's scripts: collects long tasks and offers "await the next painted frame".
@@ -101,7 +112,7 @@ RUN_SCRIPT = """async () => {
   document.querySelector('#run').click();
   while (probe.runs === before) await new Promise((resolve) => setTimeout(resolve, 5));
   const drawn = (probe.lastPaintedAt ?? await window.__bench.painted()) - started;
-  return { drawn, longest: window.__bench.longest, n: probe.nodeCount, steps: probe.total,
+  return { drawn, runLongest: window.__bench.longest, n: probe.nodeCount, steps: probe.total,
            engine: probe.lastLayoutEngine };
 }"""
 
@@ -127,7 +138,8 @@ STEP_SCRIPT = """async (count) => {
   }
   await new Promise((resolve) => setTimeout(resolve, 60));
   times.sort((a, b) => a - b);
-  return { step: times[Math.floor(times.length / 2)], worst: times[times.length - 1], longest: window.__bench.longest };
+  return { step: times[Math.floor(times.length / 2)], worst: times[times.length - 1], stepLongest: window.__bench.longest,
+           moves: starts.length + times.length };
 }"""
 
 
@@ -139,12 +151,30 @@ FILL_SCRIPT = """([selector, text]) => {
 }"""
 
 
-def measure(page, expression: str, inputs: dict, timeout_ms: int) -> dict:
-    page.set_default_timeout(timeout_ms)
+def run_program(page, expression: str, inputs: dict) -> dict:
     page.evaluate(FILL_SCRIPT, ["#program-editor textarea", expression])
     page.evaluate(FILL_SCRIPT, ["#inputs-editor textarea", json.dumps(inputs)])
-    result = page.evaluate(RUN_SCRIPT)
+    return page.evaluate(RUN_SCRIPT)
+
+
+def open_all(page) -> None:
+    """Opens every composite with the page's own control (the next runs ask for them opened)."""
+    runs = page.evaluate("window.__chainlens.runs")
+    page.locator("#expand-all").click()
+    page.wait_for_function(f"window.__chainlens.runs > {runs}")
+
+
+def measure(browser, page, expression: str, inputs: dict, cpu: bool = False) -> dict:
+    run_program(page, *RESET)
+    result = run_program(page, expression, inputs)
     result.update(page.evaluate(STEP_SCRIPT, STEPS_TIMED))
+    result["longest"] = max(result["runLongest"], result["stepLongest"])
+    if cpu:
+        # The same steps on a fresh run of the program (nothing typeset yet), traced: main-thread
+        # CPU per stepper move, the seeks included.
+        run_program(page, *RESET)
+        run_program(page, expression, inputs)
+        result["cpu"] = main_thread_ms(browser, page, lambda: page.evaluate(STEP_SCRIPT, STEPS_TIMED)) / result["moves"]
     return result
 
 
@@ -163,31 +193,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per program; medians are shown")
     parser.add_argument("--only", help="run only the programs whose name contains this")
-    parser.add_argument("--timeout", type=float, default=180, help="seconds before a run counts as not drawn")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds before a run counts as not drawn")
+    parser.add_argument("--json", type=Path, help="also write the rows (medians and every run) to this file")
     args = parser.parse_args()
     workloads = [w for w in WORKLOADS if not args.only or args.only in w[0]]
+    rows = []
     with served_browser() as (url, browser):
-        print(f"| {'graph':<20} | {'nodes':>6} | {'steps':>6} | {'Run → drawn':>11} | {'one step drawn':>14} "
-              f"| {'worst step':>10} | {'longest task':>12} |")
-        print("|" + "|".join("-" * width for width in (22, 8, 8, 13, 16, 12, 14)) + "|")
-        for name, expression, inputs in workloads:
+        print(f"| {'graph':<24} | {'nodes':>6} | {'steps':>6} | {'Run → drawn':>11} | {'one step drawn':>14} "
+              f"| {'worst step':>10} | {'longest task':>12} | {'step CPU':>8} |")
+        print("|" + "|".join("-" * width for width in (26, 8, 8, 13, 16, 12, 14, 10)) + "|")
+        for name, expression, inputs, expand in workloads:
             # A fresh page per program: nothing left over from the previous graph.
             page = open_app(browser, url, init_script=INIT_SCRIPT)
+            page.set_default_timeout(int(args.timeout * 1000))
             started = time.monotonic()
             try:
-                measure(page, expression, inputs, int(args.timeout * 1000))  # warm-up: worker start, JIT
-                runs = [measure(page, expression, inputs, int(args.timeout * 1000)) for _ in range(args.repeat)]
+                if expand:
+                    run_program(page, expression, inputs)
+                    open_all(page)
+                measure(browser, page, expression, inputs)  # warm-up: worker start, JIT
+                runs = [measure(browser, page, expression, inputs, cpu=True) for _ in range(args.repeat)]
             except PlaywrightError as error:
-                print(f"| {name:<20} | not drawn within {args.timeout:.0f} s ({type(error).__name__}, "
+                print(f"| {name:<24} | not drawn within {args.timeout:.0f} s ({type(error).__name__}, "
                       f"{time.monotonic() - started:.0f} s spent) |")
+                rows.append({"graph": name, "error": f"not drawn within {args.timeout:.0f} s"})
                 page.close()
                 continue
-            longest = max(median(runs, "longest") or 0, 0)
-            print(f"| {name:<20} | {runs[0]['n']:>6} | {runs[0]['steps']:>6} | {cell(median(runs, 'drawn'), 's'):>11} "
-                  f"| {cell(median(runs, 'step')):>14} | {cell(median(runs, 'worst')):>10} | {cell(longest):>12} |")
+            row = {"graph": name, "nodes": runs[0]["n"], "steps": runs[0]["steps"],
+                   **{key: median(runs, key) for key in ("drawn", "step", "worst", "longest", "cpu")}, "runs": runs}
+            rows.append(row)
+            print(f"| {name:<24} | {row['nodes']:>6} | {row['steps']:>6} | {cell(row['drawn'], 's'):>11} "
+                  f"| {cell(row['step']):>14} | {cell(row['worst']):>10} | {cell(row['longest']):>12} | {cell(row['cpu']):>8} |")
             page.close()
-    print(f"medians of {args.repeat} runs after one warm-up; {described()}; "
-          "'longest task' = the longest main-thread task during the run and the steps")
+    footer = (f"medians of {args.repeat} runs after one warm-up; {described()}; "
+              "'longest task' = the longest main-thread task during the run and the steps; "
+              "'step CPU' = the page's main-thread CPU time per stepper move (a traced pass of the same steps): "
+              "unlike the wall-clock columns, it does not stretch with the machine's load")
+    print(footer)
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "repeat": args.repeat, "about": footer}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -221,20 +221,28 @@ export function broadcastNote(summedAxes) {
 
 /** Every contribution a node receives over the whole timeline, with the running sum after each. */
 export function contributionLedger(response, inputId) {
-  const rows = [];
-  response.steps.forEach((step, index) => {
-    if (step.phase !== 'backward' || step.input !== inputId) return;
-    rows.push({
-      index,
-      via: response.nodes[step.node].label,
-      consumer: step.node,
-      slot: step.slot,
-      contribution: step.contribution,
-      accumulated: step.accumulated,
+  // Every node's ledger from one pass over the steps, once per response: a step's explanation
+  // and the inspector look one up without walking the whole timeline again.
+  if (!ledgers.has(response)) {
+    const byInput = new Map();
+    response.steps.forEach((step, index) => {
+      if (step.phase !== 'backward') return;
+      if (!byInput.has(step.input)) byInput.set(step.input, []);
+      byInput.get(step.input).push({
+        index,
+        via: response.nodes[step.node].label,
+        consumer: step.node,
+        slot: step.slot,
+        contribution: step.contribution,
+        accumulated: step.accumulated,
+      });
     });
-  });
-  return rows;
+    ledgers.set(response, byInput);
+  }
+  return ledgers.get(response).get(inputId) ?? NO_ROWS;
 }
+const ledgers = new WeakMap();
+const NO_ROWS = Object.freeze([]);
 
 export function explainBackward(response, step, stepIndex) {
   const out = response.nodes[response.output];
@@ -366,8 +374,8 @@ export function explainBackward(response, step, stepIndex) {
     const equals = partialSum ? '\\mathrel{\\overset{\\text{so far}}{=}}' : '=';
     const accumulated = { value: step.accumulated, shape: inputShape, tex: total.tex, text: total.text };
     if (received.every((row) => isShown(row.contribution, inputShape)) && isShown(step.accumulated, inputShape)) {
-      const sumTex = shortSum(received.map((row, i) => texValue(row.contribution, inputShape, { parenthesizeNegative: i > 0 })), (n) => `\\ldots\\text{ ${n} more terms }\\ldots`);
-      const sumText = shortSum(received.map((row, i) => (i > 0 ? parenthesizedText(row.contribution, inputShape) : textValue(row.contribution, inputShape))), (n) => `… ${n} more terms …`);
+      const sumTex = shortSum(sumTerms(received, (row, i) => texValue(row.contribution, inputShape, { parenthesizeNegative: i > 0 })), (n) => `\\ldots\\text{ ${n} more terms }\\ldots`);
+      const sumText = shortSum(sumTerms(received, (row, i) => (i > 0 ? parenthesizedText(row.contribution, inputShape) : textValue(row.contribution, inputShape))), (n) => `… ${n} more terms …`);
       lines.push({
         tex: `${total.tex} ${equals} ${sumTex} = ${texValue(step.accumulated, inputShape)}`,
         text: `${total.text} ${partialSum ? '(so far) ' : ''}= ${sumText} = ${textValue(step.accumulated, inputShape)}`,
@@ -418,6 +426,13 @@ const SUM_TERMS = 6;
 export function shortSum(terms, elided) {
   if (terms.length <= SUM_TERMS) return terms.join(' + ');
   return [...terms.slice(0, 3), elided(terms.length - 5), ...terms.slice(-2)].join(' + ');
+}
+
+/** `rows` formatted for shortSum: only the terms it keeps are written (a weight shared by every
+ * step of a long recurrence has thousands of terms). */
+function sumTerms(rows, format) {
+  const kept = rows.length <= SUM_TERMS ? null : new Set([0, 1, 2, rows.length - 2, rows.length - 1]);
+  return rows.map((row, i) => (kept && !kept.has(i) ? '' : format(row, i)));
 }
 
 function shapeOf(value, fallbackShape) {

@@ -38,18 +38,15 @@ export function createHeatmap(value, shape, { label }) {
   context.font = '10px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
   context.textAlign = 'center';
   context.textBaseline = 'middle';
-  for (let r = 0; r < rows; r += 1) {
+  paintCells(context, data, rows, cols, cell, scale);
+  for (let r = 0; r < rows && writeNumbers; r += 1) {
     for (let c = 0; c < cols; c += 1) {
       const x = data[r * cols + c];
-      context.fillStyle = Number.isFinite(x) ? scale(x) : '#444';
-      context.fillRect(c * cell, r * cell, cell, cell);
-      if (writeNumbers) {
-        let text = formatNumber(x, 3);
-        if (text.length * NUMBER_CHAR > cell - 4) text = formatNumber(x, 2);
-        if (text.length * NUMBER_CHAR > cell - 4) continue;
-        context.fillStyle = Number.isFinite(x) && Math.abs(scale.domain()[2]) && Math.abs(x) / scale.domain()[2] > 0.6 ? '#fff' : '#1d2433';
-        context.fillText(text, c * cell + cell / 2, r * cell + cell / 2);
-      }
+      let text = formatNumber(x, 3);
+      if (text.length * NUMBER_CHAR > cell - 4) text = formatNumber(x, 2);
+      if (text.length * NUMBER_CHAR > cell - 4) continue;
+      context.fillStyle = Number.isFinite(x) && Math.abs(scale.domain()[2]) && Math.abs(x) / scale.domain()[2] > 0.6 ? '#fff' : '#1d2433';
+      context.fillText(text, c * cell + cell / 2, r * cell + cell / 2);
     }
   }
   if (cell >= 6) {
@@ -87,6 +84,46 @@ export function createHeatmap(value, shape, { label }) {
   axes.textContent = axesCaption(shape);
   root.append(axes, scroller, legend, readout);
   return root;
+}
+
+/** Colours of the scale sampled at this many levels (finer than the eye tells apart). */
+const LEVELS = 512;
+
+/**
+ * Every cell's colour, written as one pixel per element and drawn scaled up without smoothing: a
+ * 784×100 weight is 78,400 cells, and a colour string and a fillRect each took ~40 ms, the whole
+ * step's budget (issue 14).
+ */
+function paintCells(context, data, rows, cols, cell, scale) {
+  const [low, , high] = scale.domain();
+  const table = new Uint8ClampedArray(LEVELS * 3);
+  for (let i = 0; i < LEVELS; i += 1) {
+    const { r, g, b } = d3.rgb(scale(low + ((high - low) * i) / (LEVELS - 1)));
+    table.set([r, g, b], i * 3);
+  }
+  const image = new ImageData(Math.max(cols, 1), Math.max(rows, 1));
+  const pixels = image.data;
+  for (let i = 0; i < rows * cols; i += 1) {
+    const x = data[i];
+    const at = i * 4;
+    if (Number.isFinite(x)) {
+      const level = Math.round(((Math.min(high, Math.max(low, x)) - low) / (high - low)) * (LEVELS - 1)) * 3;
+      pixels[at] = table[level];
+      pixels[at + 1] = table[level + 1];
+      pixels[at + 2] = table[level + 2];
+    } else {
+      pixels[at] = 68; // non-finite: dark grey (#444)
+      pixels[at + 1] = 68;
+      pixels[at + 2] = 68;
+    }
+    pixels[at + 3] = 255;
+  }
+  const cells = document.createElement('canvas');
+  cells.width = image.width;
+  cells.height = image.height;
+  cells.getContext('2d').putImageData(image, 0, 0);
+  context.imageSmoothingEnabled = false;
+  context.drawImage(cells, 0, 0, cols * cell, rows * cell);
 }
 
 /** Which axes the rows and columns are: "rows: axis 0 (8) · columns: axis 1 (15)". */

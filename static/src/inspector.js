@@ -39,6 +39,8 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
   }
 
   function clear() {
+    // Every step without a selection clears: the hint is written once, not laid out again each step.
+    if (root.childElementCount === 1 && root.firstElementChild.classList.contains('hint')) return;
     root.innerHTML = '<p class="hint">Click a node in the graph (or focus it and press Enter) to inspect its value and gradient.</p>';
   }
 

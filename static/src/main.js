@@ -17,7 +17,7 @@ import { anchoredCamera, createGroupControls, layoutWithGroups, matchPosition, t
 import { formatJson, parseJson } from './json-format.js';
 import { layoutGraph } from './layout.js';
 import { createGraphView } from './render.js';
-import { backwardStart, buildTimeline, nextTouching, reduce, stepsPerTick, tickInterval, viewAt } from './stepper.js';
+import { backwardStart, buildTimeline, createViewCursor, nextTouching, reduce, stepsPerTick, tickInterval } from './stepper.js';
 import { createCheckTools } from './check/tools.js';
 import { decodeState, encodeState } from './urlstate.js';
 import { errorBody, errorTitle } from './error-text.js';
@@ -49,6 +49,7 @@ const state = {
   response: null,
   rawResponse: null,
   timeline: null,
+  viewAt: null, // the timeline's view cursor (stepper.createViewCursor)
   layout: null,
   view: null,
   stepper: { position: 0, total: 0, playing: false, speed: 1 },
@@ -257,6 +258,9 @@ async function showResponse(rawResponse, {
   const layoutStart = performance.now();
   const layout = reuse ? state.layout
     : response.groups?.length ? await layoutWithGroups(elk, response) : await layoutGraph(elk, response);
+  // The page answers input between reading and laying out a big graph and drawing it: one task
+  // for all of it was the longest task of a 5,000-node run.
+  if (!reuse && response.nodes.length > 300) await nextTask();
   if (runId !== state.runId) return;
   const timeline = buildTimeline(response);
   // 'keep': stay at the same step of the same timeline (scrubbing); a new graph opens at its end,
@@ -281,7 +285,7 @@ async function showResponse(rawResponse, {
     // on the current step (the same structure, a training step, keeps its camera).
     const kept = keepCamera && anchoredCamera(previous.response, previous.layout, previous.camera, response, layout);
     if (kept) graph.camera(kept);
-    else graph.fit(false, { readable: true, focus: viewAt(state.timeline, Math.max(1, state.stepper.position)) });
+    else graph.fit(false, { readable: true, focus: state.viewAt(Math.max(1, state.stepper.position)) });
   }
   showStep({ camera: false });
   // Count the frame that paints the drawing too: the message posted from requestAnimationFrame
@@ -332,17 +336,25 @@ function load(response, rawResponse, timeline, position) {
   state.response = response;
   state.rawResponse = rawResponse;
   state.timeline = timeline;
+  // Steps move this cursor by the steps in between: no replay from the start at every step.
+  state.viewAt = createViewCursor(timeline);
+  explainPanel.forget();
   state.stepper = reduce(state.stepper, { type: 'load', total: timeline.total, position });
   $('#step-slider').max = String(timeline.total);
   $('#step-input').max = String(timeline.total);
 }
+/** Resolves in a new task (a message to itself: no timer clamping). */
+function nextTask() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(0);
+  });
+}
+
 /** Resolves with the time just after the next frame is painted. */
 function paintedFrame() {
-  return new Promise((resolve) => requestAnimationFrame(() => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve(performance.now());
-    channel.port2.postMessage(0);
-  }));
+  return new Promise((resolve) => requestAnimationFrame(() => nextTask().then(() => resolve(performance.now()))));
 }
 
 
@@ -405,7 +417,7 @@ function stepHeading(view) {
 }
 
 function showStep({ camera = true } = {}) {
-  const view = viewAt(state.timeline, state.stepper.position);
+  const view = state.viewAt(state.stepper.position);
   state.view = view;
   graph.update(view, state.selected);
   // The camera keeps both ends of the current edge in view, at every graph size.
@@ -425,9 +437,12 @@ function showStep({ camera = true } = {}) {
   $('#step-label').dataset.position = String(position);
   $('#step-label').dataset.phase = view.phase;
   const play = $('#step-play');
-  play.innerHTML = playing ? PAUSE_ICON : PLAY_ICON;
-  play.setAttribute('aria-label', playing ? 'Pause (Space)' : 'Play (Space)');
-  play.setAttribute('aria-pressed', String(playing));
+  // Written only when it changes: a new icon each step is a style and layout pass for nothing.
+  if (play.getAttribute('aria-pressed') !== String(playing)) {
+    play.innerHTML = playing ? PAUSE_ICON : PLAY_ICON;
+    play.setAttribute('aria-label', playing ? 'Pause (Space)' : 'Play (Space)');
+    play.setAttribute('aria-pressed', String(playing));
+  }
   $('#step-speed').value = String(speed);
   $('#step-first').disabled = position === 0;
   $('#step-prev').disabled = position === 0;

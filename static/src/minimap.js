@@ -33,7 +33,7 @@ export function createMinimap(canvas, { onMove }) {
     const { width, height, ratio } = size();
     canvas.width = base.width = Math.round(width * ratio);
     canvas.height = base.height = Math.round(height * ratio);
-    fit = mapScale(layout, width, height);
+    fit = { ...mapScale(layout, width, height), width };
     const paint = base.getContext('2d');
     paint.setTransform(ratio, 0, 0, ratio, 0, 0);
     paint.clearRect(0, 0, width, height);
@@ -59,9 +59,11 @@ export function createMinimap(canvas, { onMove }) {
     const width = view.width / transform.k;
     const height = view.height / transform.k;
     const whole = left <= 0 && top <= 0 && left + width >= layout.width && top + height >= layout.height;
-    canvas.hidden = whole;
+    if (canvas.hidden !== whole) canvas.hidden = whole;
     if (whole) return;
-    const { ratio } = size();
+    // Not size(): reading the canvas's size here would make the browser lay the page out in the
+    // middle of a step's writes (the camera moves with every step).
+    const ratio = canvas.width / fit.width;
     context.setTransform(1, 0, 0, 1, 0, 0);
     context.clearRect(0, 0, canvas.width, canvas.height);
     context.drawImage(base, 0, 0);

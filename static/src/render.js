@@ -17,7 +17,7 @@
  */
 import * as d3 from 'd3';
 import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, READABLE_SCALE } from './camera.js';
-import { boxOfPoints, createCuller, levelOfDetail, visibleRect } from './culling.js';
+import { boxOfPoints, createCuller, createGridIndex, levelOfDetail, visibleRect } from './culling.js';
 import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
 import { formatNumber, formatValueShort, isScalar } from './tensor.js';
 
@@ -98,6 +98,10 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     cull(event.transform);
     onView(event.transform, viewSize());
   });
+  // Glides interpolate the camera linearly: d3's default (interpolateZoom) zooms out and back in
+  // on every pan, and a frame whose scale changes makes the browser lay out every text of the
+  // drawing again (5–17 ms a frame with a dozen cards); a pan at one zoom keeps the scale.
+  zoom.interpolate(d3.interpolate);
   svg.call(zoom).on('dblclick.zoom', null);
 
   let response = null;
@@ -106,6 +110,10 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   let edges = [];
   let aliases = [];
   let aliasIndexByKey = new Map();
+  let edgeByKey = new Map();
+  // Cards and aliases by place: what an edge label must keep clear of, found without a scan.
+  let obstacleIndex = createGridIndex([]);
+  let obstacles = [];
   // Elements that exist now (near the view), by node id / edge index / alias index.
   let nodeElements = new Map();
   let edgeElements = new Map();
@@ -128,6 +136,10 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     edges = layout.edges;
     aliases = layout.aliases || [];
     aliasIndexByKey = new Map(aliases.map((alias, index) => [alias.key, index]));
+    edgeByKey = new Map(edges.map((edge) => [edge.key, edge]));
+    // An opened composite's box (groups.js) counts by its title row, with the close control.
+    obstacles = [...layout.nodes, ...aliases, ...(layout.groups || []).map((group) => ({ x: group.x, y: group.y, width: group.width, height: 28 }))];
+    obstacleIndex = createGridIndex(obstacles);
     for (const element of nodeElements.values()) element.remove();
     for (const element of edgeElements.values()) element.remove();
     for (const element of aliasElements.values()) element.remove();
@@ -357,29 +369,23 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     const labelled = [];
     if (view.currentEdge) labelled.push(view.currentEdge);
     if (edges.length <= MAX_EDGES_WITH_LABELS) for (const key of view.edgesDone) if (key !== view.currentEdge) labelled.push(key);
-    const edgeByKey = new Map();
     const contributionOf = new Map();
+    // The current edge's contribution is the current step (a weight shared by every step of a
+    // recurrence has thousands of contributions: none is searched).
+    if (view.currentEdge) contributionOf.set(view.currentEdge, view.current);
     for (const key of labelled) {
+      if (key === view.currentEdge) continue;
       const [source] = key.split('-').map(Number);
       for (const { step } of view.contributions.get(source) || []) {
         if (`${step.input}-${step.node}-${step.slot}` === key) contributionOf.set(key, step);
       }
     }
-    for (const edge of labelled.length ? edges : []) if (contributionOf.has(edge.key)) edgeByKey.set(edge.key, edge);
-    const labels = labelled.filter((key) => edgeByKey.has(key)).map((key) => edgeByKey.get(key));
+    const labels = labelled.filter((key) => contributionOf.has(key) && edgeByKey.has(key)).map((key) => edgeByKey.get(key));
     const nearby = (edge) => {
-      // Cards and aliases near the label's edge: what it must not cover.
+      // Cards, aliases and group titles near the label's edge: what it must not cover.
       const box = boxOfPoints(edge.points);
       const area = { x: box.x - 200, y: box.y - 100, width: box.width + 400, height: box.height + 200 };
-      const near = [];
-      for (const candidate of layout.nodes) if (overlaps(candidate, area)) near.push(candidate);
-      for (const candidate of aliases) if (overlaps(candidate, area)) near.push(candidate);
-      // An opened composite's box (groups.js): its title row with the close control.
-      for (const group of layout.groups || []) {
-        const head = { x: group.x, y: group.y, width: group.width, height: 28 };
-        if (overlaps(head, area)) near.push(head);
-      }
-      return near;
+      return obstacleIndex.query(area).map((index) => obstacles[index]);
     };
     const placed = [];
     labelLayer.selectAll('g.edge-label')
@@ -625,10 +631,6 @@ function unionOf(boxes) {
   const x1 = Math.max(...boxes.map((box) => box.x + box.width));
   const y1 = Math.max(...boxes.map((box) => box.y + box.height));
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-}
-
-function overlaps(box, area) {
-  return box.x < area.x + area.width && box.x + box.width > area.x && box.y < area.y + area.height && box.y + box.height > area.y;
 }
 
 /** ELK spline routes are cubic Béziers (start, then control-control-end triples). */

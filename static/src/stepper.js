@@ -31,59 +31,125 @@ export function buildTimeline(response) {
   return { nodes, steps, output, forwardCount, expected, seed, total: steps.length };
 }
 
-/** Everything visible at position p. Costs O(p); fine for the timelines we draw. */
+/** Everything visible at position p (the steps before it replayed from the start: O(p)). */
 export function viewAt(timeline, position) {
+  return createViewCursor(timeline)(position);
+}
+
+/**
+ * `at(position)` → the view at a position, as viewAt gives it, reached from the position asked
+ * before by applying or undoing only the steps in between (or replayed from the start when
+ * that is shorter): a step (→, ←, playback) costs one step's work at any graph size. The views
+ * share the cursor's arrays, so a view is only valid until the next call.
+ */
+export function createViewCursor(timeline) {
   const { nodes, steps, output, forwardCount, expected } = timeline;
-  const p = clamp(position, 0, timeline.total);
-  const computed = new Uint8Array(nodes.length);
-  for (const node of nodes) {
-    if (node.op === 'input' || node.op === 'constant') computed[node.id] = 1;
+  let computed;
+  let grads;
+  let received;
+  let edgesDone;
+  let edgeCounts; // a replayed mistake can send a gradient along one edge more than once
+  let contributions;
+  let at = 0;
+  let seeded = false; // grads[output] holds the seed, not a contribution
+
+  function reset() {
+    computed = new Uint8Array(nodes.length);
+    for (const node of nodes) {
+      if (node.op === 'input' || node.op === 'constant') computed[node.id] = 1;
+    }
+    grads = new Array(nodes.length).fill(undefined);
+    received = new Int32Array(nodes.length);
+    edgesDone = new Set();
+    edgeCounts = new Map();
+    contributions = new Map(); // node id → [{step, index}] received so far
+    at = 0;
+    seeded = false;
   }
-  const grads = new Array(nodes.length).fill(undefined);
-  const received = new Int32Array(nodes.length);
-  const edgesDone = new Set();
-  const contributions = new Map(); // node id → [{step, index}] received so far
-  for (let index = 0; index < p; index += 1) {
+
+  /** The gradient shown on `input` once `step` is its latest contribution. */
+  function gradAfter(input, step) {
+    // Steps may carry summaries of large tensors; the node carries the full final gradient.
+    return received[input] === expected[input] && nodes[input].grad !== null ? nodes[input].grad : step.accumulated;
+  }
+
+  function apply(index) {
     const step = steps[index];
     if (step.phase === 'forward') {
       computed[step.node] = 1;
-      continue;
+      return;
     }
     received[step.input] += 1;
-    edgesDone.add(edgeKey(step.input, step.node, step.slot));
-    // Steps may carry summaries of large tensors; the node carries the full final gradient.
-    grads[step.input] = received[step.input] === expected[step.input] && nodes[step.input].grad !== null
-      ? nodes[step.input].grad
-      : step.accumulated;
+    const key = edgeKey(step.input, step.node, step.slot);
+    edgeCounts.set(key, (edgeCounts.get(key) ?? 0) + 1);
+    edgesDone.add(key);
+    grads[step.input] = gradAfter(step.input, step);
     if (!contributions.has(step.input)) contributions.set(step.input, []);
     contributions.get(step.input).push({ step, index });
   }
-  const inBackward = p > forwardCount;
-  if (inBackward && timeline.seed !== null && timeline.seed !== undefined && grads[output] === undefined) {
-    grads[output] = timeline.seed;
+
+  function undo(index) {
+    const step = steps[index];
+    if (step.phase === 'forward') {
+      computed[step.node] = 0;
+      return;
+    }
+    received[step.input] -= 1;
+    const key = edgeKey(step.input, step.node, step.slot);
+    const count = edgeCounts.get(key) - 1;
+    if (count) edgeCounts.set(key, count);
+    else {
+      edgeCounts.delete(key);
+      edgesDone.delete(key);
+    }
+    const list = contributions.get(step.input);
+    list.pop();
+    if (list.length) grads[step.input] = gradAfter(step.input, list[list.length - 1].step);
+    else {
+      contributions.delete(step.input);
+      grads[step.input] = undefined;
+    }
   }
-  const current = p > 0 ? steps[p - 1] : null;
-  let phase = 'start';
-  if (current) phase = p === timeline.total ? 'done' : current.phase;
-  if (p === timeline.total && timeline.total === 0) phase = 'done';
-  let currentEdge = null;
-  if (current && current.phase === 'backward') {
-    currentEdge = edgeKey(current.input, current.node, current.slot);
-  }
-  return {
-    position: p,
-    total: timeline.total,
-    phase,
-    current,
-    currentEdge,
-    currentNode: current ? current.node : null,
-    computed,
-    grads,
-    received,
-    expected,
-    edgesDone,
-    contributions,
-    inBackward,
+
+  reset();
+  return function viewAtPosition(position) {
+    const p = clamp(position, 0, timeline.total);
+    if (seeded) {
+      grads[output] = undefined;
+      seeded = false;
+    }
+    if (p < at - p) reset(); // replaying p steps from the start beats undoing at - p of them
+    while (at < p) apply(at++);
+    while (at > p) undo(--at);
+    const inBackward = p > forwardCount;
+    // The seed reaches the output before any edge carries it: shown from the backward pass on.
+    if (inBackward && timeline.seed !== null && timeline.seed !== undefined && grads[output] === undefined) {
+      grads[output] = timeline.seed;
+      seeded = true;
+    }
+    const current = p > 0 ? steps[p - 1] : null;
+    let phase = 'start';
+    if (current) phase = p === timeline.total ? 'done' : current.phase;
+    if (p === timeline.total && timeline.total === 0) phase = 'done';
+    let currentEdge = null;
+    if (current && current.phase === 'backward') {
+      currentEdge = edgeKey(current.input, current.node, current.slot);
+    }
+    return {
+      position: p,
+      total: timeline.total,
+      phase,
+      current,
+      currentEdge,
+      currentNode: current ? current.node : null,
+      computed,
+      grads,
+      received,
+      expected,
+      edgesDone,
+      contributions,
+      inBackward,
+    };
   };
 }
 

@@ -5,6 +5,17 @@
  */
 import { MISTAKES, sideBySide } from './timelines.js';
 
+/** Rows listed around the current and the departing row of a long timeline. */
+const ROWS_AROUND = 30;
+
+/** Which rows of a timeline to list: all of a short one, else those near its marked rows. */
+export function shownRows(rows) {
+  if (rows.length <= 3 * ROWS_AROUND) return () => true;
+  const marks = rows.map((row, i) => (row.current || row.parted ? i : -1)).filter((i) => i >= 0);
+  if (!marks.length) marks.push(0);
+  return (i) => i === rows.length - 1 || marks.some((mark) => Math.abs(i - mark) <= ROWS_AROUND);
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -19,6 +30,8 @@ export function createCheckPanel(root, { onJump, onClose, onResize }) {
 
   function render(position) {
     const wasHidden = root.hidden;
+    // Nothing to show and nothing shown: every step without a check or a replay stops here.
+    if (wasHidden && !gradcheckLine && !message && !pair) return;
     fill(position);
     if (wasHidden !== root.hidden) onResize(); // once the panel has its height
   }
@@ -73,16 +86,32 @@ export function createCheckPanel(root, { onJump, onClose, onResize }) {
     box.append(element('h4', '', title));
     const list = element('ol', '');
     list.setAttribute('aria-label', title);
-    for (const row of rows) {
+    // A long timeline lists the rows around the current one and the departure, not all of them:
+    // the panel is drawn again at every step.
+    const keep = shownRows(rows);
+    let skipped = 0;
+    const gap = () => {
+      if (!skipped) return;
+      list.append(element('li', 'row gap', `… ${skipped} more`));
+      skipped = 0;
+    };
+    for (const [i, row] of rows.entries()) {
+      if (!keep(i)) {
+        skipped += 1;
+        continue;
+      }
+      gap();
       const classes = ['row'];
       if (row.current) classes.push('current');
       if (row.parted) classes.push('parted');
       if (row.after) classes.push('after');
       const item = element('li', classes.join(' '));
       item.dataset.step = String(row.index);
+      item.value = i + 1; // numbered as in the whole timeline when rows are left out
       item.append(element('span', 'edge', row.text), element('span', 'total', `→ ${row.total}`));
       list.append(item);
     }
+    gap();
     box.append(list);
     // Keep the current row in view as the stepper moves.
     queueMicrotask(() => {

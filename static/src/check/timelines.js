@@ -12,6 +12,13 @@ export const MISTAKES = {
 
 /** The backward steps of a response as rows: {index (into steps), key, text}. */
 export function backwardRows(response) {
+  // Once per response: the panel asks at every step of a break-it replay.
+  if (!rowsOf.has(response)) rowsOf.set(response, readRows(response));
+  return rowsOf.get(response);
+}
+const rowsOf = new WeakMap();
+
+function readRows(response) {
   const rows = [];
   response.steps.forEach((step, index) => {
     if (step.phase !== 'backward') return;
