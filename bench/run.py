@@ -11,7 +11,8 @@ Figures (ratios are reported, never asserted):
   2  engine, MLP 784-100-200-10, batch 32, float64: run(graph) vs hand-written numpy, vs PyTorch
   3  POST /graph/backward of the 10k chain through a running server, client-measured median
      (the standard library's client; httpx beside it as 3h), vs PyTorch's bare forward+backward
-     of the same graph timed in the same rounds; response size
+     of the same graph timed in the same rounds; 3c the column layout (?format=columns, what the
+     UI asks for), 3g the same gzipped and decompressed by the client; response sizes
   4  small requests (the chain-rule example) per second with concurrent clients, vs /healthz
   5  peak memory (tracemalloc) of evaluate + encode of the 10k chain, vs its JSON size
   6  training (bench/train.py): CPU time per step of the regression example (batch 1, SGD), vs a
@@ -245,21 +246,35 @@ def _stdlib_post(url: str):
 
 def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dict) -> None:
     """Figure 3. PyTorch's bare forward+backward of the same chain is timed in the same rounds as
-    the requests (one of each per round), so a change in the machine's load reaches both alike."""
+    the requests (one of each per round), so a change in the machine's load reaches both alike.
+    Each round also asks for the column layout (?format=columns, what the UI asks for), plain and
+    gzipped as a browser takes it (decompressed by the client, as a browser does)."""
+    import gzip
+
     import httpx
 
     body = json.dumps(workloads.chain_request(sizes.chain_nodes)).encode()
     torch_args = workloads.chain_baseline_args(sizes.chain_nodes)
     headers = {"content-type": "application/json"}
+    gzip_headers = {**headers, "accept-encoding": "gzip"}
+    columns_path = "/graph/backward?format=columns"
     post = _stdlib_post(url)
-    times, httpx_times, torch_times = [], [], []
+    times, httpx_times, torch_times, column_times, gzip_times = [], [], [], [], []
     with httpx.Client(base_url=url, timeout=60.0) as client:
         size = len(post("/graph/backward", body, headers))
+        column_size = len(post(columns_path, body, headers))
+        gzip_size = len(post(columns_path, body, gzip_headers))
         client.post("/graph/backward", content=body, headers=headers).raise_for_status()
         for _ in range(sizes.http_requests):
             start = time.perf_counter()
             post("/graph/backward", body, headers)
             times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            post(columns_path, body, headers)
+            column_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            gzip.decompress(post(columns_path, body, gzip_headers))
+            gzip_times.append(time.perf_counter() - start)
             start = time.perf_counter()
             response = client.post("/graph/backward", content=body, headers=headers)
             response.content  # noqa: B018 (read the whole body)
@@ -267,16 +282,23 @@ def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dic
             response.raise_for_status()
             torch_times.append(timed_call(lambda: baselines.torch_chain(*torch_args), None))
     seconds, torch_s = statistics.median(times), statistics.median(torch_times)
-    httpx_s = statistics.median(httpx_times)
+    httpx_s, column_s, gzip_s = (statistics.median(x) for x in (httpx_times, column_times, gzip_times))
     details["http_chain"] = {"request_bytes": len(body), "response_bytes": size, "median_s": seconds,
                              "min_s": min(times), "max_s": max(times), "n": len(times), "torch_s": torch_s,
-                             "httpx_median_s": httpx_s}
+                             "httpx_median_s": httpx_s, "columns_median_s": column_s, "columns_bytes": column_size,
+                             "columns_gzip_median_s": gzip_s, "columns_gzip_bytes": gzip_size}
     ratio = seconds / torch_s
     figures.append(Figure("3", f"POST /graph/backward chain {sizes.chain_nodes}, end to end", seconds * 1e3, "ms",
                           "PyTorch fwd+bwd", torch_s * 1e3, ratio, "<= 1.0x", ratio <= 1.0))
+    figures.append(Figure("3c", "  the same, ?format=columns", column_s * 1e3, "ms",
+                          "PyTorch fwd+bwd", torch_s * 1e3, column_s / torch_s, "<= 0.85x", column_s / torch_s <= 0.85))
+    figures.append(Figure("3g", "  columns, gzip (client decompresses)", gzip_s * 1e3, "ms",
+                          "PyTorch fwd+bwd", torch_s * 1e3, gzip_s / torch_s))
     figures.append(Figure("3h", "  the same, read by an httpx client", httpx_s * 1e3, "ms",
                           "PyTorch fwd+bwd", torch_s * 1e3, httpx_s / torch_s))
     figures.append(Figure("3s", "  response size", size, "bytes"))
+    figures.append(Figure("3cs", "  response size, columns", column_size, "bytes"))
+    figures.append(Figure("3gs", "  response size, columns gzipped", gzip_size, "bytes"))
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -380,10 +402,12 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
     limits = settings.limits
     parse_s = details["chain"]["seconds"]["parse"]
     run_s = details["chain"]["seconds"]["run"]
-    encode_s = median_time(lambda r: graph_body(r, settings.max_full_elements, settings.max_step_elements),
-                           sizes.repeat_chain,
-                           setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)))
-    details["breakdown"] = {"parse_s": parse_s, "run_s": run_s, "graph_body_s": encode_s}
+    encoded = {layout: median_time(
+        lambda r: graph_body(r, settings.max_full_elements, settings.max_step_elements, layout=layout),
+        sizes.repeat_chain, setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)))
+        for layout in ("objects", "columns")}
+    details["breakdown"] = {"parse_s": parse_s, "run_s": run_s, "graph_body_s": encoded["objects"],
+                            "graph_body_columns_s": encoded["columns"]}
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -480,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {v:.1e}" for k, v in m["max_grad_difference"].items()))
     print(f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, run {b['run_s'] * 1e3:.1f} ms, "
           f"graph_body {b['graph_body_s'] * 1e3:.1f} ms; end to end {details['http_chain']['median_s'] * 1e3:.1f} ms "
-          f"for {details['http_chain']['response_bytes']:,} bytes")
+          f"for {details['http_chain']['response_bytes']:,} bytes; columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
+          f"end to end {details['http_chain']['columns_median_s'] * 1e3:.1f} ms for {details['http_chain']['columns_bytes']:,} bytes")
     s = details["small_requests"]
     print(f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "
           f"{s['healthz']['requests']} GET /healthz in {s['healthz']['seconds']:.2f} s "

@@ -4,7 +4,8 @@ Trains the tutorial's regression network for 20,000 steps in headless Chromium (
 steps: 1,000 records; and every step: 20,000 records, the heaviest stream the form allows) and
 measures, in the page, for the whole run:
   - long tasks (PerformanceObserver 'longtask': main-thread tasks over 50 ms), count and longest;
-  - animation-frame gaps (time between consecutive requestAnimationFrame callbacks), p99 and max;
+  - animation-frame gaps (time between consecutive requestAnimationFrame callbacks), p95, p99, max;
+  - the long animation frames (over 50 ms) with the scripts that ran in them, to find their cause;
   - event-loop lag: how late a 50 ms setInterval fires, p99 and max;
   - chart draws against records (drawing is throttled to animation frames), the time the page's
     own code spent drawing the chart and handling the stream's lines, and the longest chart draw.
@@ -37,6 +38,17 @@ MONITOR = """() => {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) if (monitor.running) monitor.longtasks.push(entry.duration);
   }).observe({ type: 'longtask', buffered: false });
+  // What the long frames ran (Long Animation Frames API): the scripts and rendering behind them.
+  monitor.frames = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (!monitor.running || entry.duration < 50) continue;
+      const scripts = (entry.scripts || []).filter((script) => script.duration >= 5).map((script) =>
+        `${script.invoker || script.invokerType} ${script.sourceFunctionName || ''}@${(script.sourceURL || '').split('/').pop()}:${script.sourceCharPosition} ${Math.round(script.duration)} ms`);
+      const rendering = Math.round(entry.duration - (entry.renderStart ? entry.renderStart - entry.startTime : entry.duration));
+      monitor.frames.push(`${Math.round(entry.duration)} ms (blocking ${Math.round(entry.blockingDuration)}, rendering ${rendering}): ${scripts.join('; ') || 'no script ≥ 5 ms'}`);
+    }
+  }).observe({ type: 'long-animation-frame', buffered: false });
   let last = performance.now();
   const frame = (now) => {
     if (!monitor.running) return;
@@ -58,7 +70,7 @@ STOP = """() => {
   const m = window.__monitor;
   m.running = false;
   clearInterval(m.timer);
-  return { longtasks: m.longtasks, gaps: m.gaps, lags: m.lags };
+  return { longtasks: m.longtasks, gaps: m.gaps, lags: m.lags, frames: m.frames };
 }"""
 
 
@@ -73,6 +85,7 @@ def summary(sample: dict) -> dict:
     return {
         "longtasks": len(sample["longtasks"]),
         "longest task": max(sample["longtasks"], default=0.0),
+        "frame gap p95": percentile(sample["gaps"], 0.95),
         "frame gap p99": percentile(sample["gaps"], 0.99),
         "frame gap max": max(sample["gaps"], default=0.0),
         "timer lag p99": percentile(sample["lags"], 0.99),
@@ -119,6 +132,7 @@ def train_run(page, steps: int, record_every: int) -> tuple[dict, float, dict]:
                         " draws: window.__chainlens.train.chartDraws, drawMs: window.__chainlens.train.chartDrawMs,"
                         " longestDraw: window.__chainlens.train.longestChartDrawMs, lineMs: window.__chainlens.train.lineMs,"
                         " body: window.__chainlens.train.body})")
+    run["long frames"] = sample["frames"]
     return summary(sample), seconds, run
 
 
@@ -155,6 +169,10 @@ def main() -> None:
             ratio = f"{value / base:.2f}" if base else "—"
             unit = "" if key == "longtasks" else " ms"
             print(f"  {key:<16} {value:>8.1f}{unit:<3} {base:>7.1f}{unit:<3} {idle[key]:>7.1f}{unit:<3} {ratio:>14}")
+        if run["long frames"]:
+            print(f"  long animation frames in Train mode ({len(run['long frames'])}, what ran in them):")
+            for frame in run["long frames"][:12]:
+                print(f"    {frame}")
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\n{described()}, {os.cpu_count()} CPUs, "
           f"load average {load} (long tasks and gaps grow with other work on the machine).")

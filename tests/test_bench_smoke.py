@@ -24,7 +24,7 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     stdout = completed.stdout
     assert "machine:" in stdout
-    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3h", "3s", "4", "5", "6", "6p", "7", "7p"):
+    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3c", "3g", "3h", "3s", "3cs", "3gs", "4", "5", "6", "6p", "7", "7p"):
         assert re.search(rf"^{figure}\s", stdout, re.MULTILINE), f"figure {figure} missing:\n{stdout}"
     data = json.loads(out.read_text())
     ids = {figure["id"] for figure in data["figures"]}

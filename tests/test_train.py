@@ -288,3 +288,28 @@ def test_a_program_with_empty_tensors_trains_as_the_engine_computes_it(client):
     assert lines[-1]["params"]["w"] == 1.0
     graph = client.post("/graph/backward", json={key: body[key] for key in ("expression", "inputs")}).json()
     assert graph["nodes"][graph["output"]]["value"] == 0.0
+
+
+def test_the_mnist_example_runs_within_the_default_limits(tmp_path):
+    """The MNIST example as GET /examples offers it (default limits): the graph it opens on
+    (POST /train/graph at step 1) and a short run with its evaluation, on IDX files written here
+    with as many test images as the example evaluates."""
+    from app import datasets
+    from test_datasets import write_mnist
+
+    write_mnist(tmp_path, train=64, test=400, compress=True)
+    client = TestClient(create_app(Settings(data_dir=str(tmp_path))))
+    try:
+        example = next(item for item in client.get("/examples").json()["examples"] if item["id"] == "train-mnist")
+        body = {"expression": example["expression"], "inputs": example["inputs"],
+                "train": example["train"] | {"steps": 4, "record_every": 2}}
+        step_one = client.post("/train/graph", json={**body, "at": 1})
+        assert step_one.status_code == 200, step_one.text
+        x = next(node for node in step_one.json()["nodes"] if node["name"] == "x")
+        assert x["shape"] == [32, 784]
+        lines = lines_of(client, body)
+        assert lines[-1]["type"] == "done", lines[-1]
+        assert len(lines[-1]["eval"]["predictions"]) == 400
+        assert 0 <= lines[-1]["eval"]["accuracy"] <= 1
+    finally:
+        datasets.configure(None)

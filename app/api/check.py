@@ -12,13 +12,12 @@ from math import prod
 from typing import Any, Callable
 
 import numpy as np
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate
-from app.api.encode import _value, dumps, graph_body, number
+from app.api.encode import dumps, graph_chunks, number
 from app.api.jobs import Job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest
 from app.check import gradcheck as finite_differences
@@ -125,14 +124,15 @@ async def gradcheck(request: Request) -> Response:
 # --- replays of /graph/backward --------------------------------------------------------------------
 
 
-def replay_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+def replay_compute(body: GraphRequest, settings: Settings, job: Job, layout: str = "objects") -> list[bytes]:
     def plan(graph: Graph) -> int:
         order = graph.computed()
         moved = 0
         if body.mode == "naive-recursion":
             _, moved = replay.check_recursion(graph, order, settings.check.max_replay_steps, settings.limits.max_total_work)
         # A second step record beside the correct one; the recursion's holds what it moved.
-        return estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + 2 * FLOAT * moved
+        return estimate(graph, True, settings.max_full_elements, settings.max_step_elements,
+                        layout=layout) + 2 * FLOAT * moved
 
     correct = _evaluate(body, settings, job, plan)
     graph = correct.graph
@@ -144,14 +144,11 @@ def replay_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
         else:
             grads, records, upstreams = replay.overwrite(graph, order, scalar_locals, correct.seed, job.check)
     replayed = Result(graph, order, grads, records, correct.seed)
-    content = orjson.loads(graph_body(replayed, settings.max_full_elements, settings.max_step_elements))
-    # graph_body shows each step's upstream as the sending node's final gradient; in a replay a
-    # node sends different gradients on different steps, so each step gets the one it sent.
-    for step, upstream in zip(content["steps"][len(order):], upstreams):
-        step["upstream"] = _value(upstream, settings.max_step_elements)
-    content["mode"] = body.mode
-    content["diverges"] = replay.divergence(graph, body.mode, correct, grads, records)
-    return dumps(content)
+    # In a replay a node sends different gradients on different steps: each step shows the one
+    # it sent (upstreams), not the node's final gradient.
+    extra = {"mode": body.mode, "diverges": replay.divergence(graph, body.mode, correct, grads, records)}
+    return graph_chunks(replayed, settings.max_full_elements, settings.max_step_elements,
+                        layout=layout, upstreams=upstreams, extra=extra)
 
 
 # --- exports -------------------------------------------------------------------------------------

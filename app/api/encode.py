@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 from starlette.responses import Response
 
-from app.api.jsontext import BLOCK, int_lists, items, objects, strings
+from app.api.jsontext import BLOCK, int_lists, items, json_list, objects, strings, text_list
 from app.engine.errors import SourceMap
 from app.engine.inputs import number
 from app.engine.run import Result
@@ -53,11 +53,18 @@ def _value(value: Any, max_elements: int) -> Any:
     return _value(float(value), max_elements)  # numpy scalars and 0-d arrays
 
 
-def _values(values: list, max_elements: int) -> list[str]:
-    """The JSON text of each value of a column."""
+def _ready(values, max_elements: int) -> list:
+    """A column of values (floats, tensors, None) made ready for orjson by _value, item by item
+    only where it is not all finite Python floats (all of a scalar graph's, the common case)."""
+    values = list(values)
     if set(map(type, values)) == _FLOAT and math.isfinite(sum(values)):
-        return items(values)  # finite Python floats (all of a scalar graph's), as they are
-    return items([_value(value, max_elements) for value in values])
+        return values
+    return [_value(value, max_elements) for value in values]
+
+
+def _values(values, max_elements: int) -> list[str]:
+    """The JSON text of each value of a column."""
+    return items(_ready(values, max_elements))
 
 
 def _summary(value: np.ndarray) -> dict:
@@ -100,8 +107,9 @@ def _line_columns(graph) -> list[list[int]]:
     return columns
 
 
-def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> list[str]:
-    """Each backward step's local-derivative formula, with node labels in the op's template.
+def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> tuple[list[str], list[int]]:
+    """Each backward step's local-derivative formula, with node labels in the op's template: the
+    distinct texts in the order of their first use, and each step's index among them.
 
     A consumer's formulas (one per operand) are filled in once, and cached by op and labels: a
     program that repeats a line (h = tanh(h * w + b)) repeats its formulas too.
@@ -110,65 +118,150 @@ def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels
     shown = list(map(distinct.__getitem__, labels))
     shown_at = shown.__getitem__  # mapped over a node's operands without a comprehension's frame
     ops, args = graph.ops, graph.args
-    cache: dict[tuple, tuple[str, ...]] = {}
-    per_node: dict[int, tuple[str, ...]] = {}
+    texts: dict[str, int] = {}  # every text filled in, numbered in the order of filling
+    cache: dict[tuple, tuple[int, ...]] = {}
+    per_node: dict[int, tuple[int, ...]] = {}
     for node in dict.fromkeys(step_nodes):
         op = ops[node]
         key = (op.name, shown[node], *map(shown_at, args[node]))
-        formulas = cache.get(key)
-        if formulas is None:
+        numbers = cache.get(key)
+        if numbers is None:
             names = dict(zip(op.operands, key[2:]), out=key[1])
-            formulas = cache[key] = tuple(template.format(**names) for template in op.formulas)
-        per_node[node] = formulas
-    return [per_node[node][slot] for node, slot in zip(step_nodes, slots)]
+            numbers = cache[key] = tuple(texts.setdefault(template.format(**names), len(texts))
+                                         for template in op.formulas)
+        per_node[node] = numbers
+    filled = list(map(tuple.__getitem__, map(per_node.__getitem__, step_nodes), slots))
+    # Consumers are filled in the order of their first step, so the numbers are already those of
+    # first use unless an operand without gradient (a formula but no step) or a consumer's later
+    # slot left a gap or a jump: then the texts some step shows are numbered again.
+    first_use = list(dict.fromkeys(filled))
+    every = list(texts)
+    if first_use == list(range(len(every))):
+        return every, filled
+    number = {position: index for index, position in enumerate(first_use)}
+    return [every[position] for position in first_use], list(map(number.__getitem__, filled))
 
 
-def graph_body(result: Result, max_full_elements: int, max_step_elements: int) -> bytes:
+def graph_body(result: Result, max_full_elements: int, max_step_elements: int, **options) -> bytes:
     """The JSON body of POST /graph/backward (and /graph/forward, where grads is None)."""
-    return b"".join(graph_chunks(result, max_full_elements, max_step_elements))
+    return b"".join(graph_chunks(result, max_full_elements, max_step_elements, **options))
 
 
-def graph_chunks(result: Result, max_full_elements: int, max_step_elements: int) -> list[bytes]:
+def graph_chunks(result: Result, max_full_elements: int, max_step_elements: int, *, layout: str = "objects",
+                 upstreams: list | None = None, extra: dict | None = None) -> list[bytes]:
     """graph_body in pieces of a few hundred kB, each encoded by itself: a route sends them one
     by one (BodyChunks), so that no single join or encode of a 60 MB body holds the GIL while the
-    event loop waits to answer other requests."""
-    graph = result.graph
-    grads = result.grads
-    count = len(graph)
-    kinds = [
-        op.name if op is not None else ("constant" if constant else "input")
-        for op, constant in zip(graph.ops, graph.constant)
-    ]
-    labels = graph.labels()
+    event loop waits to answer other requests.
+
+    `layout` "columns" writes the same content column by column (docs/api.md, Large responses).
+    `upstreams`: each backward step's upstream, where it is not the sending node's final gradient
+    (a replay sends different gradients on different steps); `extra`: top-level fields added last.
+    """
+    fields = _Fields(result, upstreams)
+    write = _column_chunks if layout == "columns" else _object_chunks
+    pieces = write(fields, max_full_elements, max_step_elements)
+    pieces += [f',"truncated_elements":{max_full_elements}']
+    if fields.expansion is not None:
+        pieces.append(',"groups":' + orjson.dumps(fields.expansion.records(fields.labels)).decode())
+    if extra:
+        pieces.append("," + dumps(extra).decode()[1:-1])
+    pieces.append("}")
+    return list(map(str.encode, _coalesced(pieces)))
+
+
+class _Fields:
+    """What both layouts write, gathered once: per-node lists, and the backward steps transposed
+    from their records (laid out as Step) into one tuple per field."""
+
+    def __init__(self, result: Result, upstreams: list | None) -> None:
+        graph = self.graph = result.graph
+        self.result = result
+        self.count = len(graph)
+        self.kinds = [
+            op.name if op is not None else ("constant" if constant else "input")
+            for op, constant in zip(graph.ops, graph.constant)
+        ]
+        labels = graph.labels()
+        self.expansion = graph.expansion
+        self.groups = None
+        if self.expansion is not None:  # expanded composites: inner labels, each node's group, the groups
+            labels = self.expansion.node_labels(labels)
+            self.groups = self.expansion.node_groups(self.count)
+        self.labels = labels
+        self.spans = _line_columns(graph)
+        self.steps = None
+        if result.records:
+            nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
+            if upstreams is None:
+                upstreams = list(map(result.grads.__getitem__, nodes))
+            self.steps = (nodes, inputs, slots, upstreams, _formulas(graph, nodes, slots, labels),
+                          locals_, contributions, accumulated, summed)
+
+
+def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
+    """The object layout: a list of objects for the nodes and for the steps, as the contract has them."""
+    graph, grads, count = fields.graph, fields.result.grads, fields.count
     params = ["" if not params else ',"params":' + orjson.dumps(params).decode() for params in graph.params]
-    expansion = graph.expansion
-    if expansion is not None:  # expanded composites: inner labels, each node's group, the groups
-        labels = expansion.node_labels(labels)
-        params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, expansion.node_groups(count))]
+    if fields.groups is not None:
+        params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, fields.groups)]
     nodes = objects(_NODE, [
-        items(list(range(count))), strings(kinds), strings(graph.names), strings(labels), int_lists(graph.shapes),
-        _values(graph.values, max_full_elements),
+        items(list(range(count))), strings(fields.kinds), strings(graph.names), strings(fields.labels),
+        int_lists(graph.shapes), _values(graph.values, max_full_elements),
         _values(grads, max_full_elements) if grads is not None else ["null"] * count,
-        int_lists(graph.args), *map(items, _line_columns(graph)), params,
+        int_lists(graph.args), *map(items, fields.spans), params,
     ])
 
-    forward = items(result.forward)
+    forward = items(fields.result.forward)
     steps = objects(_FORWARD_STEP, [forward])
-    if result.records:
-        # One transpose of the records (laid out as Step) into columns.
-        step_nodes, step_inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
+    if fields.steps is not None:
+        step_nodes, step_inputs, slots, upstreams, (table, indices), locals_, contributions, accumulated, summed = (
+            fields.steps)
         steps += objects(_BACKWARD_STEP, [
-            items(step_nodes), items(step_inputs), items(slots),
-            _values(list(map(grads.__getitem__, step_nodes)), max_step_elements),
-            strings(_formulas(graph, step_nodes, slots, labels)), _values(locals_, max_step_elements),
+            items(step_nodes), items(step_inputs), items(slots), _values(upstreams, max_step_elements),
+            list(map(strings(table).__getitem__, indices)), _values(locals_, max_step_elements),
             _values(contributions, max_step_elements), _values(accumulated, max_step_elements), int_lists(summed),
         ])
 
     head = ['{"nodes":[', *_separated(nodes), '],"output":', str(graph.output), ',"forward":[']
     head += _separated([",".join(forward[start:start + BLOCK]) for start in range(0, len(forward), BLOCK)])
-    head += ['],"steps":[', *_separated(steps), '],"truncated_elements":', str(max_full_elements),
-             "" if expansion is None else ',"groups":' + orjson.dumps(expansion.records(labels)).decode(), "}"]
-    return list(map(str.encode, _coalesced(head)))
+    head += ['],"steps":[', *_separated(steps), ']']
+    return head
+
+
+def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
+    """The column layout: each field of the nodes and of the backward steps as one list, and the
+    formulas as indices into a table of their distinct texts (a repeated line repeats them)."""
+    graph, grads, count = fields.graph, fields.result.grads, fields.count
+    line, column, end_line, end_column = fields.spans
+    nodes = [
+        '"op":', *text_list(fields.kinds), ',"name":', *text_list(graph.names),
+        ',"label":', *text_list(fields.labels), ',"shape":', *json_list(graph.shapes),
+        ',"value":', *_value_list(graph.values, max_full_elements),
+        ',"grad":', *(_value_list(grads, max_full_elements) if grads is not None else json_list([None] * count)),
+        ',"inputs":', *json_list(graph.args),
+        ',"span":{"line":', *json_list(line), ',"column":', *json_list(column),
+        ',"end_line":', *json_list(end_line), ',"end_column":', *json_list(end_column),
+        '},"params":', *json_list([params or None for params in graph.params]),
+    ]
+    if fields.groups is not None:
+        nodes += [',"group":', *json_list(fields.groups)]
+    step_nodes, step_inputs, slots, upstreams, (table, formulas), locals_, contributions, accumulated, summed = (
+        fields.steps or ((), (), (), (), ([], []), (), (), (), ()))
+    steps = [
+        '"node":', *json_list(step_nodes), ',"input":', *json_list(step_inputs), ',"slot":', *json_list(slots),
+        ',"upstream":', *_value_list(upstreams, max_step_elements),
+        ',"local":{"formula":', *json_list(formulas),
+        ',"value":', *_value_list(locals_, max_step_elements),
+        '},"contribution":', *_value_list(contributions, max_step_elements),
+        ',"accumulated":', *_value_list(accumulated, max_step_elements), ',"summed_axes":', *json_list(summed),
+    ]
+    return ['{"format":"columns","nodes":{', *nodes, '},"output":', str(graph.output),
+            ',"forward":', *json_list(fields.result.forward), ',"steps":{', *steps, '},"formulas":', *text_list(table)]
+
+
+def _value_list(values, max_elements: int) -> list[str]:
+    """A column of values as one JSON list, in blocks."""
+    return json_list(_ready(values, max_elements))
 
 
 def _separated(blocks: list[str]) -> list[str]:
@@ -197,14 +290,19 @@ def _coalesced(pieces: list[str], size: int = 1 << 18) -> list[str]:
 
 
 class BodyChunks(Response):
-    """A JSON response whose body is sent as the given chunks, in order, with its full length."""
+    """A JSON response whose body is sent as the given chunks, in order, with its full length.
+    `gzipped`: the chunks are a gzip stream (app/api/compression.py); the answer varies with the
+    request's Accept-Encoding either way, which caches are told."""
 
     media_type = "application/json"
 
-    def __init__(self, chunks: list[bytes], status_code: int = 200) -> None:
+    def __init__(self, chunks: list[bytes], status_code: int = 200, gzipped: bool = False) -> None:
         super().__init__(b"", status_code=status_code)
         self.chunks = chunks
         self.headers["content-length"] = str(sum(map(len, chunks)))
+        self.headers["vary"] = "Accept-Encoding"
+        if gzipped:
+            self.headers["content-encoding"] = "gzip"
 
     async def __call__(self, scope, receive, send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})

@@ -4,24 +4,33 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
+from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import estimate
 from app.api.check import replay_compute
+from app.api.compression import accepts_gzip, gzipped
 from app.api.encode import BodyChunks, graph_chunks
 from app.api.jobs import Job
-from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphRequest, GraphResponse
+from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphResponse
 from app.core import evaluate
 
 router = APIRouter(prefix="/graph", tags=["graph"])
 
 _RESPONSES = {
-    200: {"model": GraphResponse, "description": "The graph, its values, gradients and steps."},
+    200: {"model": GraphResponse | GraphColumns,
+          "description": "The graph, its values, gradients and steps (with `format=columns`, column by column)."},
     **COMPUTE_ERRORS,
 }
+
+Layout = Literal["objects", "columns"]
+# The same for every route that answers a graph body (here and POST /train/graph).
+FORMAT = Query("objects", description=(
+    "`objects` (default): `nodes` and `steps` as lists of objects. `columns`: the same content column "
+    "by column, each field one list, formulas as indices into `formulas` (docs/api.md, Large responses)."))
 
 
 # Shown at /docs in "Try it out"; each one runs as it is.
@@ -38,6 +47,13 @@ _EXAMPLES = {
 }
 # The body is read as bytes and parsed in the job (app/api/body.py); documented as a model.
 _BODY = body_openapi(GraphRequest, _EXAMPLES)
+
+
+
+def encoded(result, settings, layout: Layout, gzip: bool) -> tuple[list[bytes], bool]:
+    """In the job: the graph body's chunks in `layout`, gzipped when the client takes it."""
+    return gzipped(graph_chunks(result, settings.max_full_elements, settings.max_step_elements, layout=layout), gzip)
+
 
 _gc_lock = threading.Lock()
 _gc_pausers = 0
@@ -63,17 +79,19 @@ def _gc_paused():
                 gc.enable()
 
 
-async def _answer(request: Request, backward: bool) -> Response:
-    """Parse, run and encode in the job pool (app/api/jobs.py): never on the event loop, within
-    the per-request memory budget, stopped when the client goes away."""
+async def _answer(request: Request, backward: bool, layout: Layout) -> Response:
+    """Parse, run and encode (and gzip, for a client that takes it) in the job pool
+    (app/api/jobs.py): never on the event loop, within the per-request memory budget, stopped
+    when the client goes away."""
     settings = request.app.state.settings
+    gzip = accepts_gzip(request)
 
-    def compute(body: GraphRequest, job: Job) -> list[bytes] | bytes:
-        if backward and body.mode != "correct":
-            return replay_compute(body, settings, job)  # the tutorial's mistakes (app/api/check.py)
+    def compute(body: GraphRequest, job: Job) -> tuple[list[bytes], bool]:
+        if backward and body.mode != "correct":  # the tutorial's mistakes (app/api/check.py)
+            return gzipped(replay_compute(body, settings, job, layout), gzip)
 
         def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
-            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements))
+            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements, layout=layout))
 
         # The cyclic garbage collector is paused while a graph is built and encoded: those objects
         # hold no cycles, and collections triggered by their sheer number (scanning every live
@@ -82,23 +100,24 @@ async def _answer(request: Request, backward: bool) -> Response:
             result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
                               backward=backward, check=job.check, plan=plan, expand=body.expand)
             job.check()
-            return graph_chunks(result, settings.max_full_elements, settings.max_step_elements)
+            return encoded(result, settings, layout, gzip)
 
     content = await run_parsed(request, GraphRequest, compute)
     if isinstance(content, Response):
         return content
-    return BodyChunks(content) if isinstance(content, list) else Response(content, media_type="application/json")
+    chunks, compressed = content
+    return BodyChunks(chunks, gzipped=compressed)
 
 
 @router.post("/backward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)
-async def backward(request: Request) -> Response:
+async def backward(request: Request, format: Layout = FORMAT) -> Response:
     """Build the program's graph, run the forward and backward passes, and return every node's value
     and gradient with the step-by-step timeline (forward steps, then one backward step per edge).
     With `mode` "naive-recursion" or "overwrite", replay that mistake instead, with `diverges`."""
-    return await _answer(request, backward=True)
+    return await _answer(request, backward=True, layout=format)
 
 
 @router.post("/forward", responses=_RESPONSES, response_class=Response, openapi_extra=_BODY)
-async def forward(request: Request) -> Response:
+async def forward(request: Request, format: Layout = FORMAT) -> Response:
     """Build the program's graph and run the forward pass only: values, no gradients."""
-    return await _answer(request, backward=False)
+    return await _answer(request, backward=False, layout=format)

@@ -73,6 +73,26 @@ def strings(values: list[str | None]) -> list[str]:
     return list(map(texts.__getitem__, values))
 
 
+def json_list(values: Sequence) -> list[str]:
+    """A whole list as JSON text (numbers, None, lists, tuples, dicts, contiguous numpy arrays), in
+    pieces: "[", then its items a block at a time with commas between the blocks, then "]". The
+    column layout writes each field of a list of objects this way, with no text per item."""
+    return _bracketed(values, lambda block: orjson.dumps(block, option=_NUMPY)[1:-1].decode())
+
+
+def text_list(values: list[str | None]) -> list[str]:
+    """A list of strings (or None) as JSON text with ASCII escapes, in pieces as json_list."""
+    return _bracketed(strings(values), ",".join)
+
+
+def _bracketed(values: Sequence, write) -> list[str]:
+    pieces = ["["]
+    for start in range(0, len(values), BLOCK):
+        pieces += ("," if start else "", write(values[start:start + BLOCK]))
+    pieces.append("]")
+    return pieces
+
+
 def objects(template: str, columns: list[list[str]]) -> list[str]:
     """A list's objects as blocks of text, each up to BLOCK objects comma separated (the caller
     puts commas between blocks, and the brackets): `template` once per row, with its k-th `@`

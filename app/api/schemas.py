@@ -102,6 +102,56 @@ class GraphResponse(BaseModel):
     groups: list[GroupOut] | None = Field(default=None, description="with expand: the composites opened")
 
 
+class SpanColumns(BaseModel):
+    line: list[int]
+    column: list[int]
+    end_line: list[int]
+    end_column: list[int]
+
+
+class NodeColumns(BaseModel):
+    """Node i's fields are the i-th item of each list; its id is i."""
+    op: list[str]
+    name: list[str | None]
+    label: list[str]
+    shape: list[list[int]]
+    value: list[Value | None]
+    grad: list[Value | None]
+    inputs: list[list[int]]
+    span: SpanColumns
+    params: list[dict[str, Any] | None] = Field(description="null where the node's op takes no parameters")
+    group: list[int | None] | None = Field(default=None, description="with expand: each node's group, or null")
+
+
+class LocalColumns(BaseModel):
+    formula: list[int] = Field(description="indices into the response's `formulas`")
+    value: list[Value | None]
+
+
+class StepColumns(BaseModel):
+    """The backward steps, one item per step in each list; the forward steps are `forward`."""
+    node: list[int]
+    input: list[int]
+    slot: list[int]
+    upstream: list[Value | None]
+    local: LocalColumns
+    contribution: list[Value | None]
+    accumulated: list[Value | None]
+    summed_axes: list[list[int]]
+
+
+class GraphColumns(BaseModel):
+    """The graph response with `format=columns`: the same content as GraphResponse, column by column."""
+    format: Literal["columns"]
+    nodes: NodeColumns
+    output: int
+    forward: list[int] = Field(description="op node ids in the order computed; also the forward steps")
+    steps: StepColumns
+    formulas: list[str] = Field(description="the distinct local-derivative formulas, in order of first use")
+    truncated_elements: int = Field(description="tensors with more elements come back as summaries")
+    groups: list[GroupOut] | None = Field(default=None, description="with expand: the composites opened")
+
+
 class ErrorDetail(BaseModel):
     kind: str
     message: str

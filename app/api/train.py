@@ -14,9 +14,11 @@ from pydantic import Field
 from app import datasets
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import estimate
-from app.api.encode import BodyChunks, _value, dumps, graph_chunks
+from app.api.compression import accepts_gzip
+from app.api.encode import BodyChunks, _value, dumps
+from app.api.graph import FORMAT, Layout, encoded
 from app.api.jobs import Job, stream_job
-from app.api.schemas import COMPUTE_ERRORS, GraphRequest, GraphResponse
+from app.api.schemas import COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphResponse
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
 
@@ -36,7 +38,7 @@ _EXAMPLES = {example["id"]: {"summary": example["title"], "value": {
 _STREAM = {200: {"content": {"application/x-ndjson": {}},
                  "description": "One JSON object a line: start, records, then done or error (docs/api.md)."},
            **COMPUTE_ERRORS}
-_GRAPH = {200: {"model": GraphResponse, "description": "Step k's graph, as /graph/backward answers."},
+_GRAPH = {200: {"model": GraphResponse | GraphColumns, "description": "Step k's graph, as /graph/backward answers."},
           **COMPUTE_ERRORS}
 
 
@@ -75,20 +77,22 @@ async def train(request: Request) -> Response:
 
 @router.post("/train/graph", responses=_GRAPH, response_class=Response,
              openapi_extra=body_openapi(TrainGraphRequest))
-async def train_graph(request: Request) -> Response:
+async def train_graph(request: Request, format: Layout = FORMAT) -> Response:
     """The graph of step `at` of the run the same request would stream: the parameters before that
     step's update and that step's batch, with every value, gradient and chain-rule step."""
     settings = request.app.state.settings
+    gzip = accepts_gzip(request)
 
-    def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> bytes:
-        job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements))
+    def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> tuple[list[bytes], bool]:
+        job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements, layout=format))
         result = run.graph_at(body.at, check=job.check)
-        return graph_chunks(result, settings.max_full_elements, settings.max_step_elements)
+        return encoded(result, settings, format, gzip)
 
     prepared = await _prepared(request, TrainGraphRequest, answer)
     if isinstance(prepared, Response):
         return prepared
-    return BodyChunks(prepared[2])
+    chunks, compressed = prepared[2]
+    return BodyChunks(chunks, gzipped=compressed)
 
 
 @router.get("/datasets")

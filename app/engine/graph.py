@@ -19,6 +19,8 @@ from app.engine.ops import Op
 from app.engine.shapes import ShapeError, fmt, size
 
 LABEL_CHARS = 24
+# Texts up to this long are labelled from their whole text (Graph.labels); longer ones share prefixes.
+SHORT_TEXT = 4 * LABEL_CHARS
 
 
 class Graph:
@@ -174,11 +176,21 @@ class Graph:
         """
         source = self.source
         prefixes: dict[int, _Prefix] = {}
+        # Short texts are read whole and each distinct one shortened once: a repeated line
+        # (h = tanh(h * w + b)) repeats its texts, and a dict lookup costs less than a _Prefix.
+        short: dict[str, str] = {}
         labels = []
         append = labels.append
         for name, start, end in zip(self.names, self.starts, self.ends):
             if name is not None:
                 append(name)
+                continue
+            if end - start <= SHORT_TEXT:
+                text = source[start:end]
+                label = short.get(text)
+                if label is None:
+                    label = short[text] = _shortened(text)
+                append(label)
                 continue
             prefix = prefixes.get(start)
             if prefix is None:

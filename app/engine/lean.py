@@ -27,8 +27,11 @@ from app.engine.shapes import unbroadcast
 _UNKNOWN = object()  # an edge whose reduction is found on its first use
 
 
+_SCALAR, _SAVING = 1, 2  # a node whose call answers (value, kept): local derivatives, or what its vjps need
+
+
 class LeanPass:
-    __slots__ = ("graph", "forward_plan", "backward_plan", "grads", "scalar_locals", "seed")
+    __slots__ = ("graph", "forward_plan", "backward_plan", "grads", "kept", "seed")
 
     def __init__(self, graph: Graph, targets: list[int]) -> None:
         self.graph = graph
@@ -40,12 +43,19 @@ class LeanPass:
             leads[target] = True
         for node in order:
             leads[node] = any(leads[j] for j in args[node])
+        # An op that can keep what its vjps need (the loss's softmax) keeps it, where its
+        # gradient is needed and its result is not empty (an empty result is zeros, uncomputed).
+        saving = [ops[node] is not None and leads[node] and not scalar[node] and ops[node].forward_saving is not None
+                  and 0 not in shapes[node] for node in range(len(ops))]
+        self.kept: list[Any] = [None] * len(ops)
         # Each node's call is bound here, once: ARRAY and the node's parameters are the same at
         # every step (a partial's call also costs less than passing them, **{} included).
         self.forward_plan = [
             (node, ops[node].scalar if scalar[node]
+             else partial(ops[node].forward_saving, **(params[node] or {})) if saving[node]
              else skips_empty(partial(ops[node].forward, ARRAY, **(params[node] or {})), shapes[node]),
-             _operands(args[node]), scalar[node], not shapes[node])
+             _operands(args[node]), _SCALAR if scalar[node] else _SAVING if saving[node] else 0,
+             not shapes[node])
             for node in order
         ]
         self.backward_plan = []
@@ -54,30 +64,34 @@ class LeanPass:
                 continue
             op = ops[node]
             # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)],
-            # the local derivative bound to ARRAY and the vjp to the node's parameters
+            # the local derivative bound to ARRAY and the vjp to the node's parameters; a saving
+            # node's vjps read what its forward kept, in place of its operands
+            vjps = op.vjp_saved if saving[node] else [vjp and _bound(vjp, params[node]) for vjp in op.vjp or ()]
             edges = [
                 [slot, operand, partial(op.local[slot], ARRAY) if op.local is not None else None,
-                 skips_empty(_bound(op.vjp[slot], params[node]), shapes[operand]) if op.local is None else None,
+                 skips_empty(vjps[slot], shapes[operand]) if op.local is None else None,
                  _UNKNOWN]
                 for slot, operand in enumerate(args[node]) if leads[operand] and op.differentiable(slot)
             ]
-            self.backward_plan.append((node, _operands(args[node]), scalar[node], edges))
+            operands_of = partial(_kept, self.kept, node) if saving[node] else _operands(args[node])
+            self.backward_plan.append((node, operands_of, scalar[node], edges))
         self.grads: list[Any] = [None] * len(ops)
-        self.scalar_locals: list[Any] = [None] * len(ops)
         self.seed = 1.0 if not shapes[graph.output] else np.ones(shapes[graph.output])
 
     def forward(self) -> Any:
         """Every op node's value (into graph.values); answers the output's value."""
         values = self.graph.values
-        scalar_locals = self.scalar_locals
+        kept = self.kept
         node = -1
         try:
-            for node, call, operands_of, scalar, zero_d in self.forward_plan:
+            for node, call, operands_of, keeps, zero_d in self.forward_plan:
                 out = call(*operands_of(values))
-                if scalar:  # (value, local derivatives...)
-                    values[node] = out[0]
-                    scalar_locals[node] = out
-                    continue
+                if keeps:  # (value, local derivatives...) or (value, what the vjps need)
+                    kept[node] = out
+                    if keeps == _SCALAR:
+                        values[node] = out[0]
+                        continue
+                    out = out[0]
                 values[node] = float(out) if zero_d else out
         except OpError as exc:
             raise _located(self.graph, node, str(exc)) from None
@@ -96,7 +110,7 @@ class LeanPass:
             if upstream is None:
                 continue
             if scalar:  # Python floats: the forward pass computed the local derivatives
-                computed = self.scalar_locals[node]
+                computed = self.kept[node]
                 for slot, operand, _, _, _ in edges:
                     contribution = upstream * computed[slot + 1]
                     so_far = grads[operand]
@@ -127,6 +141,11 @@ class LeanPass:
                 grads[operand] = contribution if so_far is None else so_far + contribution
         return grads
 
+
+
+def _kept(kept: list, node: int, values) -> tuple:
+    """A saving node's vjp operand: what its forward pass kept, in place of its operands."""
+    return (kept[node][1],)
 
 
 def _operands(ids: tuple[int, ...]):

@@ -563,7 +563,10 @@ function bindControls() {
     if (!example) return;
     loadExample(example);
     trainPanel.useExample(example);
-    run();
+    // An example on a dataset read from CHAINLENS_DATA_DIR (MNIST: 60,000 images) opens on step 1's
+    // batch: the program on every row of it is far past the work limit of /graph/backward.
+    if (example.train && example.requires_dataset) trainPanel.preview();
+    else run();
   });
   $('#share').addEventListener('click', async () => {
     writeUrl();

@@ -2,16 +2,21 @@
 (the loss falls, the regression predicts about 25 for (1, 2, 3), digits pass 90 % test accuracy),
 the scrubber loads step k's graph exactly as POST /train/graph answers it, health marks appear on
 a network built to have dead ReLUs, a run can be stopped, a diverging run says so, a refused run
-shows the server's error. Screenshots at 1366×768 and 800 px wide go to test-output/screenshots/.
+shows the server's error, and with the four MNIST IDX files in CHAINLENS_DATA_DIR (small ones the
+test writes) the MNIST example trains on 28×28 images. Screenshots at 1366×768 and 800 px wide go
+to test-output/screenshots/.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
+import struct
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 from serving import serving
@@ -58,6 +63,23 @@ def wait_for_step(page: Page, step: int) -> None:
 
 def mean_losses(record: dict) -> float:
     return sum(record["losses"]) / len(record["losses"])
+
+
+def pick_digit_and_its_api_gradient(page: Page, url: str, dataset: str, row: int) -> list[float]:
+    """Clicks test digit `row` (the page computes its ∂loss/∂pixels) and answers the same gradient
+    asked of POST /graph/backward directly: the program with the trained parameters, on that row."""
+    page.locator(".digit-grid .digit").nth(row).click()
+    expect(page.locator(".saliency-block")).to_have_attribute("data-row", str(row), timeout=60_000)
+    body = page.evaluate("window.__chainlens.train.body")
+    done = page.evaluate("window.__chainlens.train.done")
+    trained = {name: {"value": value} for name, value in done["params"].items()}
+    rows = {"dataset": dataset, "split": "test", "rows": [row]}
+    direct = httpx.post(f"{url}/graph/backward", json={
+        "expression": body["expression"],
+        "inputs": {**body["inputs"], **trained, "x": {**rows, "field": "images", "requires_grad": True},
+                   "labels": {**rows, "field": "labels"}},
+    }, timeout=60).json()
+    return next(node for node in direct["nodes"] if node["name"] == "x")["grad"][0]
 
 
 def narrow_screenshot(page: Page, screenshot, name: str, reveal: str | None = None, fit: bool = False) -> None:
@@ -136,17 +158,7 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
     assert weights.first.evaluate("c => [c.width, c.height]") == [8, 8]
 
     # ∂loss/∂pixels of a chosen digit, against the same gradient asked of the API directly.
-    digits.nth(5).click()
-    expect(page.locator(".saliency-block")).to_have_attribute("data-row", "5", timeout=60_000)
-    body = page.evaluate("window.__chainlens.train.body")
-    trained = {name: {"value": value} for name, value in done["params"].items()}
-    direct = httpx.post(f"{full_params_url}/graph/backward", json={
-        "expression": body["expression"],
-        "inputs": {**body["inputs"], **trained,
-                   "x": {"dataset": "digits", "field": "images", "split": "test", "rows": [5], "requires_grad": True},
-                   "labels": {"dataset": "digits", "field": "labels", "split": "test", "rows": [5]}},
-    }, timeout=60).json()
-    grad = next(node for node in direct["nodes"] if node["name"] == "x")["grad"][0]
+    grad = pick_digit_and_its_api_gradient(page, full_params_url, "digits", 5)
     assert page.evaluate("window.__chainlens.train.saliency.row") == 5
     assert page.evaluate("window.__chainlens.train.saliency.grad") == grad
     assert any(abs(value) > 0 for value in grad)
@@ -181,6 +193,7 @@ def test_the_scrubber_loads_step_k_as_train_graph_answers_it(page, server_url, s
     assert direct["nodes"][direct["output"]]["value"] == records[2]["losses"][-1]
     # The card shows that value; the stepper walks that iteration's passes, chain rule included.
     loss = direct["nodes"][direct["output"]]
+    page.click("#fit")  # the whole graph in view: cards far outside the view are not drawn
     card = page.locator(f"svg.graph g.node[data-node='{loss['id']}'] text.value")
     expect(card).to_have_text(re.compile(r"^" + re.escape(f"{loss['value']:.4g}"[:4])))
     total = len(direct["steps"])
@@ -279,3 +292,102 @@ def test_with_a_small_limit_the_page_names_what_the_pixel_gradient_needs(page, s
     # W2 (100×200 = 20,000 elements) comes back summarized past the limit of 10,000: no fake image.
     expect(page.locator(".saliency-block .note.missing")).to_contain_text("W2 (100×200)")
     assert page.locator(".saliency-pair").count() == 0
+
+
+# --- MNIST, from small IDX files of synthetic digits --------------------------------------------
+# No MNIST is downloaded: the test writes small, valid, gzip-compressed IDX files (one stroke
+# pattern per class, shifted and noisy, so a network can learn them) and starts a server on them.
+
+MNIST_SIDE = 28
+TRAIN_IMAGES = 600
+# The example evaluates on the first 400 test images: the files hold that many.
+TEST_IMAGES = 400
+
+
+def stroke_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` 28×28 grey images (uint8) and their labels: class c is a bar through the middle at
+    c·18°, 3 pixels wide, moved up to 3 pixels either way, with grey noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 10
+    rng.shuffle(labels)
+    rows, cols = np.mgrid[0:MNIST_SIDE, 0:MNIST_SIDE].astype(np.float64)
+    images = np.empty((count, MNIST_SIDE, MNIST_SIDE), np.uint8)
+    for i, label in enumerate(labels):
+        angle = np.deg2rad(18 * label)
+        dy, dx = rng.integers(-3, 4, 2)
+        y, x = rows - 13.5 - dy, cols - 13.5 - dx
+        distance = np.abs(x * np.sin(angle) - y * np.cos(angle))  # from the bar's line
+        along = np.abs(x * np.cos(angle) + y * np.sin(angle))  # along it, from the middle
+        ink = (distance < 1.5) & (along < 10)
+        noise = rng.integers(0, 40, (MNIST_SIDE, MNIST_SIDE))
+        images[i] = np.clip(np.where(ink, 255 - noise, noise // 2), 0, 255)
+    return images, labels.astype(np.uint8)
+
+
+def idx_file(array: np.ndarray) -> bytes:
+    """An IDX file of unsigned bytes (type 0x08): magic, the dimensions big-endian, the data."""
+    return bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+@pytest.fixture(scope="module")
+def mnist_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mnist")
+    train_images, train_labels = stroke_digits(TRAIN_IMAGES, 0)
+    test_images, test_labels = stroke_digits(TEST_IMAGES, 1)
+    for stem, array in {"train-images-idx3-ubyte": train_images, "train-labels-idx1-ubyte": train_labels,
+                        "t10k-images-idx3-ubyte": test_images, "t10k-labels-idx1-ubyte": test_labels}.items():
+        (folder / f"{stem}.gz").write_bytes(gzip.compress(idx_file(array)))
+    with serving(ROOT, env={**os.environ, "CHAINLENS_DATA_DIR": str(folder)}) as url:
+        yield url
+
+
+def test_mnist_trains_in_the_page_with_28x28_digits_weights_and_pixel_gradients(page, mnist_url, screenshot):
+    examples = [item["id"] for item in httpx.get(f"{mnist_url}/examples", timeout=10).json()["examples"]]
+    assert "train-mnist" in examples
+    open_app(page, mnist_url)
+    pick(page, "train-mnist")
+    set_form(page, steps="300", record_every="20")
+    assert train(page) == "done"
+    records = page.evaluate("window.__chainlens.train.recordList")
+    assert records[-1]["step"] == 300
+    # The first 20 steps' mean loss starts near ln 10 ≈ 2.3; after 300 steps it is a fraction of it.
+    assert mean_losses(records[0]) > 1.5
+    assert mean_losses(records[-1]) < 0.5 * mean_losses(records[0])
+    done = page.evaluate("window.__chainlens.train.done")
+    assert done["eval"]["accuracy"] > 0.8  # ten stroke angles, shifted and noisy: learnable
+
+    # Test digits: 28×28 images, each with the run's prediction; wrong ones marked.
+    digits = page.locator(".digit-grid .digit")
+    expect(digits.first).to_be_visible(timeout=60_000)
+    count = digits.count()
+    assert count >= 8
+    assert digits.first.locator("canvas").evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
+    predictions = done["eval"]["predictions"]
+    _, test_labels = stroke_digits(TEST_IMAGES, 1)
+    shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label), c.classList.contains('wrong')])")
+    assert shown == [[predictions[i], int(test_labels[i]), predictions[i] != test_labels[i]] for i in range(count)]
+
+    # First-layer weights: one 28×28 image per unit of W1 (784 × 100), each drawn (not blank).
+    weights = page.locator(".weight-grid canvas")
+    expect(weights).to_have_count(100)
+    assert weights.first.evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
+    colours = weights.first.evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const seen = new Set();"
+        " for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`); return seen.size; }")
+    assert colours > 50  # a weight image, not a blank or flat canvas
+
+    # ∂loss/∂pixels of a chosen digit, against the same gradient asked of the API directly.
+    grad = pick_digit_and_its_api_gradient(page, mnist_url, "mnist", 3)
+    assert len(grad) == MNIST_SIDE * MNIST_SIDE
+    assert page.evaluate("window.__chainlens.train.saliency.row") == 3
+    assert page.evaluate("window.__chainlens.train.saliency.grad") == grad
+    saliency = page.locator(".saliency-pair canvas").nth(1)
+    assert saliency.evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
+    painted = saliency.evaluate(
+        f"c => Array.from(c.getContext('2d').getImageData(0, 0, {MNIST_SIDE}, {MNIST_SIDE}).data).filter((_, i) => i % 4 === 1)")
+    strongest = max(range(MNIST_SIDE * MNIST_SIDE), key=lambda i: abs(grad[i]))
+    assert painted[strongest] < 150 and max(painted) > 200
+
+    page.locator(".saliency-block").scroll_into_view_if_needed()
+    screenshot(page, "train-mnist")
+    narrow_screenshot(page, screenshot, "train-mnist-800", reveal=".saliency-block")

@@ -59,3 +59,14 @@ test('evaluation points follow the records that carry them', () => {
 test('bucket counts must be even', () => {
   assert.throws(() => createLossSeries({ maxBuckets: 5 }), /even/);
 });
+
+test('evaluation points stay at most maxBuckets, evenly thinned, ending at the latest one', () => {
+  const series = createLossSeries({ maxBuckets: 4 });
+  for (let step = 1; step <= 20; step += 1) series.pushRecord({ step, losses: [1], eval: { loss: step, accuracy: null } });
+  assert.ok(series.evals.length <= 4, `${series.evals.length} points`);
+  assert.equal(series.evals[series.evals.length - 1].step, 20);
+  const steps = series.evals.map((point) => point.step);
+  // spacing 8 by now: 1..20 kept as 8, 16 and the newest
+  assert.deepEqual(steps, [8, 16, 20]);
+  assert.deepEqual(series.evals.map((point) => point.loss), steps);
+});

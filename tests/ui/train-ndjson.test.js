@@ -65,3 +65,22 @@ test('readNdjson rejects with the AbortError of a stopped run, after the lines a
   assert.equal(error.name, 'AbortError');
   assert.deepEqual(lines.map((line) => line.step), [1, 2]);
 });
+
+test('readNdjson lets other tasks run during a long backlog of buffered lines, keeping every line in order', async () => {
+  const chunks = 200;
+  const body = new ReadableStream({
+    start(controller) { // all buffered at once: every read() resolves without waiting
+      for (let i = 1; i <= chunks; i += 1) controller.enqueue(new TextEncoder().encode(`{"step":${i}}\n`));
+      controller.close();
+    },
+  });
+  let timerRan = false;
+  let linesBeforeTimer = null;
+  const lines = [];
+  setTimeout(() => { timerRan = true; linesBeforeTimer = lines.length; }, 0);
+  // a negative slice: yield after every chunk, as a page whose work per chunk is past the slice
+  await readNdjson(new Response(body), (line) => lines.push(line), { sliceMs: -1 });
+  assert.ok(timerRan, 'the timer ran before the stream was read to its end');
+  assert.ok(linesBeforeTimer < chunks, `${linesBeforeTimer} lines were read before the timer ran`);
+  assert.deepEqual(lines.map((line) => line.step), Array.from({ length: chunks }, (_, i) => i + 1));
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLatestLoader, positionOfStep, sameStructure, scrubSteps, stepAtPosition } from '../../static/src/train/scrub.js';
+import { addScrubStep, createLatestLoader, positionOfStep, sameStructure, scrubSteps, stepAtPosition } from '../../static/src/train/scrub.js';
 import { fixture } from './load.js';
 
 test('the scrubber offers step 1 and every recorded step', () => {
@@ -20,6 +20,20 @@ test('slider positions map to steps and back (nearest offered step)', () => {
   assert.equal(positionOfStep(steps, 33), 2);
   assert.equal(positionOfStep(steps, 9), 0);
   assert.equal(positionOfStep(steps, 1000), 3);
+});
+
+test('steps added one record at a time are the steps of all records; the nearest is found on ties too', () => {
+  const records = [{ step: 20 }, { step: 40 }, { step: 40 }, { step: 60 }];
+  const steps = [];
+  for (const record of records) addScrubStep(steps, record.step);
+  assert.deepEqual(steps, scrubSteps(records));
+  assert.deepEqual(steps, [1, 20, 40, 60]);
+  assert.equal(positionOfStep(steps, 30), 1); // 20 and 40 are as near: the earlier
+  assert.equal(positionOfStep(steps, 31), 2);
+  assert.equal(positionOfStep(steps, 10), 0); // 1 and 20 are 9 and 10 away
+  assert.equal(positionOfStep(steps, 11), 1);
+  assert.equal(positionOfStep([], 5), 0);
+  assert.equal(positionOfStep([7], 5), 0);
 });
 
 /** A load whose answers the test releases by hand, in any order. */

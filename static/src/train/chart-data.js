@@ -28,7 +28,13 @@ export function createLossSeries({ maxBuckets = DEFAULT_MAX_BUCKETS } = {}) {
   let count = 0;
   let nonFinite = 0;
   let lastStep = null;
-  const evals = [];
+  // Evaluation points (one per record that carries one: 20,000 for a run evaluated every step)
+  // are kept to at most maxBuckets as well: when full, every other one goes and the spacing
+  // doubles; the newest point always replaces the last kept one until a new one is due, so the
+  // curve ends at the latest evaluation.
+  let evals = [];
+  let evalSpacing = 1;
+  let sinceKept = 0;
 
   function halve() {
     const merged = [];
@@ -71,12 +77,26 @@ export function createLossSeries({ maxBuckets = DEFAULT_MAX_BUCKETS } = {}) {
     losses.forEach((loss, i) => pushLoss(firstStep + i, loss));
     if (losses.length === 0) lastStep = record.step;
     if (record.eval) {
-      evals.push({
+      pushEval({
         step: record.step,
         loss: record.eval.loss === undefined || record.eval.loss === null ? null : toNumber(record.eval.loss),
         accuracy: record.eval.accuracy === undefined || record.eval.accuracy === null ? null : toNumber(record.eval.accuracy),
       });
     }
+  }
+
+  function pushEval(point) {
+    if (evals.length && sinceKept < evalSpacing) {
+      evals[evals.length - 1] = point;
+      sinceKept += 1;
+      return;
+    }
+    if (evals.length === maxBuckets) {
+      evals = evals.filter((_, i) => i % 2 === 1);
+      evalSpacing *= 2;
+    }
+    evals.push(point);
+    sinceKept = 1;
   }
 
   /** What the chart draws: one point per bucket (its mean at its middle step) and its min–max band. */

@@ -99,7 +99,7 @@ export function createImagePanel(root, { onPickDigit }) {
     const grid = document.createElement('div');
     grid.className = 'weight-grid';
     const extent = Math.max(...images.map(maxAbs));
-    const scale = imageShape[0] <= 8 ? 2 : 0.75;
+    const scale = imageShape[0] <= 8 ? 2 : 1; // 28×28 at one screen pixel each: smaller loses the strokes
     images.forEach((image, unit) => {
       const canvas = paintImage(image, imageShape, { scale, colour: diverging(extent), label: `unit ${unit}'s weights` });
       canvas.title = `unit ${unit}: its ${image.length} incoming weights (${name}[:, ${unit}])`;

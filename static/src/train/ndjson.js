@@ -48,18 +48,33 @@ export function createLineSplitter() {
   return { push, end };
 }
 
+// Lines handled in one go before the reader lets the page paint: chunks already buffered resolve
+// reader.read() at once, as microtasks of one task, so a backlog of thousands of records (a page
+// that was busy, a run recorded every step) was one long task without this.
+const SLICE_MS = 8;
+
+function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /**
- * Reads a fetch Response body line by line, calling onLine(object) for each line in order.
- * Resolves when the body ends; rejects with the fetch's AbortError when its signal aborts.
+ * Reads a fetch Response body line by line, calling onLine(object) for each line in order,
+ * yielding to the page every SLICE_MS of work. Resolves when the body ends; rejects with the
+ * fetch's AbortError when its signal aborts.
  */
-export async function readNdjson(response, onLine) {
+export async function readNdjson(response, onLine, { sliceMs = SLICE_MS } = {}) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   const splitter = createLineSplitter();
+  let sliceStart = performance.now();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
     for (const line of splitter.push(decoder.decode(value, { stream: true }))) onLine(line);
+    if (performance.now() - sliceStart > sliceMs) {
+      await nextTask();
+      sliceStart = performance.now();
+    }
   }
   for (const line of splitter.push(decoder.decode())) onLine(line);
   for (const line of splitter.end()) onLine(line);

@@ -14,7 +14,7 @@ import {
   evalRowSpec, firstLayerWeight, imageRows, predictionCells, shownRowCount, weightImages,
 } from './images.js';
 import { createLossChart } from './loss-chart.js';
-import { createLatestLoader, positionOfStep, scrubSteps, stepAtPosition } from './scrub.js';
+import { addScrubStep, createLatestLoader, positionOfStep, stepAtPosition } from './scrub.js';
 import { configFromForm, FIELDS, formFromConfig } from './train-config.js';
 import { readNdjson } from './ndjson.js';
 import './train.css';
@@ -33,7 +33,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   const images = createImagePanel($('#train-images'), { onPickDigit: (cell) => showSaliency(cell) });
 
   let example = null;
-  let run = null; // { body, start, records, series, controller, state, done, error }
+  let run = null; // { body, start, records, steps (the scrubber offers), series, controller, state, done, error }
   let marks = new Map();
   let statusFrame = null;
   let datasets = null;
@@ -95,6 +95,27 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     if (next && next.train) setMode('train');
   }
 
+  /**
+   * Step 1 of the run the form describes (the initial parameters and the first batch), from
+   * POST /train/graph, as the scrubber shows it: what a training example on a big dataset opens
+   * on, as the program on every row (POST /graph/backward) is past the work limit for MNIST's
+   * 60,000 images, and a batch is what each step of the run computes.
+   */
+  async function preview() {
+    clearErrors();
+    const program = readProgram();
+    if (!program) return;
+    const config = configFromForm(formValues(), (example && example.train) || DEFAULT_TRAIN);
+    if (config.error) return;
+    const train = { ...config.train, steps: 1, record_every: 1, eval: null };
+    try {
+      await showResponse(await fetchTrainGraph({ expression: program.expression, inputs: program.inputs, train }, 1));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showError(error.error);
+    }
+  }
+
   // ---------------------------------------------------------------- a run
 
   function setStatus(text, kind = '') {
@@ -118,7 +139,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     const body = { expression: program.expression, inputs: program.inputs, train: config.train };
     const series = createLossSeries();
     lineMs = 0;
-    run = { body, start: null, records: [], series, controller: new AbortController(), state: 'running', done: null, error: null };
+    run = { body, start: null, records: [], steps: [], series, controller: new AbortController(), state: 'running', done: null, error: null };
     const current = run;
     marks = new Map();
     drawnMarks = '';
@@ -165,6 +186,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
       scrubTo(1);
     } else if (line.type === 'record') {
       current.records.push(line);
+      addScrubStep(current.steps, line.step);
       current.series.pushRecord(line);
       chart.invalidate();
       // Status, scrubber range and health marks follow the records at most once a frame.
@@ -255,7 +277,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   /** Loads step k's graph; `snap` moves k to the nearest step the scrubber offers (chart clicks). */
   function scrubTo(step, { snap = false } = {}) {
     if (!run || !run.start) return;
-    const steps = scrubSteps(run.records);
+    const { steps } = run;
     const wanted = snap && steps.length ? steps[positionOfStep(steps, step)] : step;
     const target = Math.min(Math.max(1, wanted), run.start.steps);
     if (target !== shownStep) {
@@ -266,7 +288,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   }
 
   function updateScrubber() {
-    const steps = run ? scrubSteps(run.records) : [];
+    const steps = run ? run.steps : [];
     scrubber.max = String(Math.max(0, steps.length - 1));
     scrubber.disabled = steps.length < 2;
     if (shownStep !== null && steps.length) scrubber.value = String(positionOfStep(steps, shownStep));
@@ -397,7 +419,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   $('#train-stop').addEventListener('click', stop);
   scrubber.addEventListener('input', () => {
     if (!run) return;
-    const step = stepAtPosition(scrubSteps(run.records), Number(scrubber.value));
+    const step = stepAtPosition(run.steps, Number(scrubber.value));
     if (step !== null) scrubTo(step);
   });
   setMode('explore');
@@ -405,6 +427,7 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
 
   return {
     useExample,
+    preview,
     /** After the graph is drawn again, its marks are drawn again (the node groups may be new). */
     afterDraw() {
       drawnMarks = marksKey(marks);
