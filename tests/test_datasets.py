@@ -193,3 +193,18 @@ def test_the_mnist_example_is_listed_and_trains_when_the_files_are_there(mnist_c
     assert response.status_code == 200
     done = json.loads(lines[-1])
     assert done["type"] == "done" and len(done["eval"]["predictions"]) == 4
+
+
+def test_rows_converted_once_give_the_same_batches_as_rows_converted_per_batch():
+    """A training run takes its batches from a float64 copy of a small split (in_float64): the
+    numbers must be the ones take() makes from the stored bytes, for any batch of positions."""
+    for field in ("images", "labels"):
+        rows = datasets.resolve("x", {"dataset": "digits", "field": field, "split": "train"}, 10**6)
+        converted = rows.in_float64()
+        assert converted.stored.dtype == np.float64 and converted.float64_bytes() == rows.float64_bytes()
+        positions = np.random.default_rng(3).permutation(len(rows.rows))[:32]
+        for picked in (positions, None):
+            expected, got = rows.take(picked), converted.take(picked)
+            assert got.dtype == np.float64 and got.shape == expected.shape
+            assert np.array_equal(got, expected)
+        assert np.array_equal(converted.take(positions), rows.stored[rows.rows[positions]] / rows.field.scale)

@@ -48,6 +48,8 @@ class TrainLimits:
 # about 4 µs per op node per forward+backward) plus the arithmetic (about 1 ns per unit of work).
 SECONDS_PER_NODE_STEP = 4e-6
 SECONDS_PER_WORK = 1e-9
+# A data input's rows up to this size are converted to float64 once per run, not once per batch.
+CONVERTED_BYTES = 16 << 20
 
 
 class TrainingError(ProgramError):
@@ -91,13 +93,20 @@ class TrainingRun:
         self.leaves = _leaves(self.graph)
         self.params = self._params(decoded)
         self.initial = {name: decoded[name].value for name in self.params}
-        self.data_nodes = [(self.leaves[d.name], d.rows) for d in self.data if d.name in self.leaves]
+        # Batches of a small split are taken from a float64 copy made once, held for the run.
+        self.data_nodes = [(self.leaves[d.name], d.rows.in_float64() if self._converts_once(d.rows) else d.rows)
+                           for d in self.data if d.name in self.leaves]
         self.eval_graph = self._eval_graph(expression, inputs, decoded, limits) if config.eval else None
         self.estimate = self._estimate(train_limits)
         self.param_nodes = [self.leaves[name] for name in self.params]  # in the order of self.params
         self.lean = LeanPass(self.graph, self.param_nodes)
 
     # --- preparing ---------------------------------------------------------------------------
+
+    def _converts_once(self, rows: datasets.DatasetRows) -> bool:
+        """A run that draws batches keeps a float64 copy of a data input's rows up to
+        CONVERTED_BYTES (the digits: 0.7 MB; MNIST's 376 MB stay bytes, converted a batch at a time)."""
+        return self.batches is not None and rows.float64_bytes() <= CONVERTED_BYTES
 
     def _batches(self, max_elements: int) -> Batches | None:
         batch = self.config.batch
@@ -186,7 +195,8 @@ class TrainingRun:
         elements += sum(max(1, prod(self.graph.shapes[self.leaves[n]])) for n in self.params) * 4
         if self.eval_graph is not None:
             elements += sum(max(1, prod(shape)) for shape in self.eval_graph.shapes)
-        return 8 * elements
+        converted = sum(d.rows.float64_bytes() for d in self.data if self._converts_once(d.rows))
+        return 8 * elements + converted
 
     def done_bytes(self, full_elements: int) -> int:
         """Bytes of the done line's text, from shapes: every parameter (and the eval output) written
