@@ -39,6 +39,7 @@ from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
 from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
+from app.lang.replay import Reads, Template, record, replay, replay_run
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
@@ -93,12 +94,18 @@ class _Parser:
 
     __slots__ = (
         "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
+        "source", "replays",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
                  expand: Expand | None = None, graph: Graph | None = None) -> None:
+        self.source = source
         self.kinds, self.texts, self.starts = tokenize(source)
         self.pos = 0
+        # Repeated statements are built from a record of their first parse (app/lang/replay.py),
+        # except in a program with composites to expand (their expansion reads more than the
+        # scope) and in a decomposition parsed into its caller's graph.
+        self.replays = expand is None and graph is None
         # A decomposition (see expand.py) is parsed into the graph of the program that calls it.
         self.graph = Graph(source, limits) if graph is None else graph
         self.expand = expand
@@ -125,6 +132,10 @@ class _Parser:
     def program(self) -> Graph:
         kinds = self.kinds
         output = None
+        # Statement text → None once seen, its Template once recorded (the second time it is
+        # seen: a program of distinct lines pays no recording), or None again if it cannot be
+        # replayed.
+        templates: dict[str, Template | None] = {}
         while True:
             kind = kinds[self.pos]
             if kind == END:
@@ -132,7 +143,7 @@ class _Parser:
             if kind == NEWLINE:
                 self.pos += 1
                 continue
-            output = self.statement()
+            output = self.statement() if not self.replays else self.repeatable_statement(templates)
             kind = kinds[self.pos]
             if kind == NEWLINE:
                 self.pos += 1
@@ -142,6 +153,62 @@ class _Parser:
             raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
         self.graph.output = output
         return self.graph
+
+    def repeatable_statement(self, templates: dict[str, Template | None]) -> int:
+        """A statement, replayed if its text was recorded (see app/lang/replay.py), else parsed,
+        and recorded the second time its text is seen.
+
+        A statement ends at the first NEWLINE token after its start (inside brackets the
+        tokenizer drops line breaks), and its tokens are those of the text up to it.
+        """
+        pos, kinds, starts = self.pos, self.kinds, self.starts
+        try:
+            stop = kinds.index(NEWLINE, pos)
+        except ValueError:
+            stop = len(kinds) - 1  # the END token
+        offset = starts[pos]
+        text = self.source[offset:starts[stop]]
+        if text not in templates:
+            templates[text] = None
+            return self.statement()
+        template = templates[text]
+        if template is not None:
+            node = replay(template, self.graph, self.scope, offset)
+            if node is not None:
+                self.pos = stop
+                return self.run_of(template, text, stop - pos, node)
+        scope, first = self.scope, len(self.graph)
+        reads = self.scope = Reads(scope)  # type: ignore[assignment]  (a dict's get, in, [] and iteration)
+        try:
+            node = self.statement()
+        finally:
+            self.scope = scope
+        if self.pos == stop:
+            templates[text] = record(self.graph, reads, first, node, offset)
+        return node
+
+    def run_of(self, template: Template, text: str, length: int, node: int) -> int:
+        """After a replayed statement of `length` tokens: the statements right after it with the
+        same text, built together (replay_run), and the last one's node; else `node`, and they
+        are parsed one by one."""
+        kinds, starts, source = self.kinds, self.starts, self.source
+        offsets = []
+        stop = self.pos
+        while kinds[stop] == NEWLINE:  # the statement after it starts right after its NEWLINE
+            start, next_stop = stop + 1, stop + 1 + length
+            if next_stop >= len(kinds) or kinds[next_stop] not in (NEWLINE, END):
+                break
+            offset = starts[start]
+            if source[offset:starts[next_stop]] != text:
+                break
+            offsets.append(offset)
+            stop = next_stop
+        if offsets:
+            last = replay_run(template, self.graph, self.scope, offsets)
+            if last is not None:
+                self.pos = stop
+                return last
+        return node
 
     def statement(self) -> int:
         texts = self.texts

@@ -1,0 +1,249 @@
+"""A statement whose text was parsed before is built again from a record of what that parse did.
+
+Long programs repeat lines: an unrolled recurrence is `h = tanh(h * w + b)` thousands of times.
+Parsing a statement depends only on its tokens (which its text decides: a statement starts
+outside brackets, and the tokenizer keeps no other state across lines) and on which names the
+scope holds; what it builds depends on those and on the nodes the names stand for. So the first
+parse of a text is recorded as a Template: every scope lookup and its outcome (a node, or none),
+the nodes built (op, operands, params, span relative to the statement's start) and the names
+assigned. A later statement with the same text whose lookups come out the same (the same names
+have nodes, the same names have none) is built by calling Graph.leaf and Graph.apply with the
+same arguments, re-based: the same checks run in the same order, so a shape or limit error names
+the same place a full parse would. Anything else (a lookup that now finds a node, such as an
+input used for the first time the text was parsed) goes through the parser again.
+"""
+from __future__ import annotations
+
+from itertools import repeat
+from operator import add
+from typing import Any, NamedTuple
+
+from app.engine.graph import Graph
+
+
+class Reads:
+    """The scope while a statement is recorded: it answers from the parser's scope (no copy) and
+    notes every lookup with its outcome, and every assignment. The parser looks names up with
+    `get` and `in`, assigns with `[name] = node` and lists the names (`[*scope]`) for hints."""
+
+    __slots__ = ("scope", "lookups", "assigned")
+
+    def __init__(self, scope: dict[str, int]) -> None:
+        self.scope = scope
+        self.lookups: list[tuple[str, int | None]] = []
+        self.assigned: list[tuple[str, int]] = []
+
+    def get(self, name: str, default: int | None = None) -> int | None:
+        node = self.scope.get(name)
+        self.lookups.append((name, node))
+        return default if node is None else node
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def __getitem__(self, name: str) -> int:
+        return self.scope[name]
+
+    def __setitem__(self, name: str, node: int) -> None:
+        self.assigned.append((name, node))
+        self.scope[name] = node
+
+    def __iter__(self):
+        return iter(self.scope)
+
+
+class Built(NamedTuple):
+    """One node built by a recorded statement. `refs` index the template's nodes (see Template)."""
+
+    op: Any  # None for a constant leaf
+    refs: tuple[int, ...]
+    params: dict | None
+    start: int  # relative to the statement's first character
+    end: int
+    value: Any  # a constant leaf's value, and its shape
+    shape: tuple[int, ...]
+
+
+class Template(NamedTuple):
+    """What parsing one statement text did. `lookups`: each name looked up and whether it had a
+    node; `names`: the distinct names whose nodes the statement used, in order, which are the
+    template's nodes 0..len(names)-1, followed by the nodes built in order; `assigned`: each
+    (name, template node) the statement assigned; `result`: the statement's node."""
+
+    lookups: tuple[tuple[str, bool], ...]
+    names: tuple[str, ...]
+    built: tuple[Built, ...]
+    assigned: tuple[tuple[str, int], ...]
+    result: int
+    scalars: tuple | None  # for Graph.add_scalars: (ops, values), where every node built is one it takes
+
+
+def record(graph: Graph, reads: Reads, first: int, result: int, offset: int) -> Template | None:
+    """The template of the statement just parsed with `reads` as its scope, which built nodes
+    `first`.. of `graph` from source offset `offset`; None when it cannot be replayed: it built
+    an input (built once, on its first use), two names stood for one node (`a = x`, then
+    `a * x`: which operand came from which name is lost), or an op has an axis (Graph.apply
+    rewrites it by the operand's shape, and shapes may differ on the next line)."""
+    used: dict[int, str] = {}  # a node found in the scope → the name it was found by
+    for name, node in reads.lookups:
+        if node is not None and node < first and used.setdefault(node, name) != name:
+            return None
+    index = {node: k for k, node in enumerate(used)}
+    count = len(graph)
+    index.update((node, len(used) + k) for k, node in enumerate(range(first, count)))
+    built = []
+    for node in range(first, count):
+        op, params = graph.ops[node], graph.params[node]
+        if op is None and not graph.constant[node]:
+            return None
+        if params and "axis" in params:
+            return None
+        if not all(arg in index for arg in graph.args[node]):
+            return None  # an operand not found by a lookup: never so, but then nothing is assumed
+        built.append(Built(op, tuple(map(index.__getitem__, graph.args[node])), params,
+                           graph.starts[node] - offset, graph.ends[node] - offset,
+                           graph.values[node] if op is None else None, graph.shapes[node]))
+    if result not in index or not all(node in index for _, node in reads.assigned):
+        return None
+    scalars = None
+    if all(op.local is not None and op.vjp is None and params is None if op is not None else shape == ()
+           for op, _, params, _, _, _, shape in built):
+        scalars = (tuple(b.op for b in built), tuple(b.value for b in built))
+    return Template(tuple((name, node is not None) for name, node in reads.lookups), tuple(used.values()),
+                    tuple(built), tuple((name, index[node]) for name, node in reads.assigned), index[result],
+                    scalars)
+
+
+def replay(template: Template, graph: Graph, scope: dict[str, int], offset: int) -> int | None:
+    """Builds the template's statement at source offset `offset`; its node, or None (nothing
+    built) when the scope no longer gives the lookups the outcomes recorded."""
+    for name, found in template.lookups:
+        if (name in scope) is not found:
+            return None
+    nodes = [scope[name] for name in template.names]
+    if template.scalars is not None:
+        first = len(graph)
+        nodes += range(first, first + len(template.built))
+        built = template.built
+        if graph.add_scalars(*template.scalars[:1], [tuple([nodes[ref] for ref in b.refs]) for b in built],
+                             template.scalars[1], [b.start + offset for b in built], [b.end + offset for b in built]):
+            return _assign(template, graph, scope, nodes)
+        del nodes[len(template.names):]
+    for op, refs, params, start, end, value, shape in template.built:
+        if op is None:
+            nodes.append(graph.leaf(None, value, shape, False, start + offset, end + offset))
+        else:
+            nodes.append(graph.apply(op, tuple([nodes[ref] for ref in refs]),
+                                     None if params is None else dict(params), start + offset, end + offset))
+    return _assign(template, graph, scope, nodes)
+
+
+def _assign(template: Template, graph: Graph, scope: dict[str, int], nodes: list[int]) -> int:
+    """The statement's assignments, as Parser.statement makes them; its node."""
+    names = graph.names
+    for name, ref in template.assigned:
+        node = nodes[ref]
+        if names[node] is None:
+            names[node] = name
+        scope[name] = node
+    return nodes[template.result]
+
+
+def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets: list[int]) -> int | None:
+    """The statement replayed last, again at each of `offsets` (a run of the same line, as in an
+    unrolled recurrence), built in one go: its node at the last offset, or None (nothing built)
+    where that is not possible, and the statements are then replayed one by one.
+
+    Possible for a template of scalar nodes (Template.scalars) that assigns one name to one of
+    its nodes. The scope's names then stay the same through the run (the assigned one is
+    already there), so the lookups come out the same for every statement; each operand is a
+    node the scope gives now (the same for every statement), the assigned name's node of the
+    statement before, or a node of the same statement: node ids that step by the statement's
+    node count. The limits are checked for the whole run first; the gradient flags, which may
+    differ from one statement to the next until they settle, are found statement by statement.
+    """
+    built, names = template.built, template.names
+    if template.scalars is None or len(template.assigned) != 1 or not built:
+        return None
+    assigned_name, assigned = template.assigned[0]
+    width, count, outside = len(built), len(offsets), len(names)
+    if assigned < outside:
+        return None
+    for name, found in template.lookups:
+        if (name in scope) is not found:
+            return None
+    first = len(graph)
+    ops, values = template.scalars
+    op_count = width - ops.count(None)
+    limits = graph.limits
+    if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
+        return None
+    shapes, requires = graph.shapes, graph.requires_grad
+    fixed = [scope[name] for name in names]  # the assigned name's entry moves: see moving
+    if any(shapes[node] for node in fixed):
+        return None
+    moving = first - width + assigned - outside  # the assigned node of the statement before the run
+    if scope[assigned_name] != moving:
+        return None
+
+    def start_and_step(ref: int) -> tuple[int, int]:
+        """The ref's node in the run's statement i: start + step * i."""
+        if ref >= outside:
+            return first + ref - outside, width
+        if names[ref] == assigned_name:
+            return moving, width
+        return fixed[ref], 0
+
+    columns = []
+    for b in built:
+        operands = [start_and_step(ref) for ref in b.refs]
+        columns.append(list(zip(*[range(start, start + step * count, step) if step else repeat(start, count)
+                                  for start, step in operands])) if operands else [()] * count)
+    args: list = [None] * (count * width)
+    starts: list = [None] * (count * width)
+    ends: list = [None] * (count * width)
+    for position, b in enumerate(built):
+        args[position::width] = columns[position]
+        starts[position::width] = map(add, offsets, repeat(b.start, count))
+        ends[position::width] = map(add, offsets, repeat(b.end, count))
+    # Gradient flags: statement i's from statement i - 1's, until a statement repeats the one before.
+    flags: list[bool] = []
+    before = requires[first - width:first]
+    for _ in range(count):
+        current: list[bool] = []
+        for b in built:
+            flag = False
+            for ref in b.refs:
+                if ref >= outside:
+                    flag = current[ref - outside]
+                elif names[ref] == assigned_name:
+                    flag = before[assigned - outside]
+                else:
+                    flag = requires[fixed[ref]]
+                if flag:
+                    break
+            current.append(flag)
+        if current == before:
+            flags += current * ((count * width - len(flags)) // width)
+            break
+        flags += current
+        before = current
+    total = count * width
+    graph.work += count * op_count
+    graph.ops += ops * count
+    graph.args += args
+    graph.params += [None] * total
+    shapes += [()] * total
+    assigned_names: list = [None] * total
+    assigned_names[assigned - outside::width] = [assigned_name] * count
+    graph.names += assigned_names
+    graph.starts += starts
+    graph.ends += ends
+    graph.values += values * count
+    requires += flags
+    graph.scalar += [True] * total
+    graph.constant += [op is None for op in ops] * count
+    last = first + total - width
+    scope[assigned_name] = last + assigned - outside
+    start, step = start_and_step(template.result)
+    return start + step * (count - 1)
