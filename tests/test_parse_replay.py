@@ -24,9 +24,7 @@ CHAIN = "h = tanh(h * w + b)\n"
 
 def build(program: str, limits: Limits = Limits(), replays: bool = True) -> Graph:
     decoded = {name: decode(name, raw, 10**6) for name, raw in INPUTS.items()}
-    parser = parser_module._Parser(program, decoded, limits)
-    parser.replays = replays
-    return parser.program()
+    return parser_module._Parser(program, decoded, limits, replays=replays).program()
 
 
 def assert_same_graph(program: str, limits: Limits = Limits()) -> Graph:
@@ -72,6 +70,12 @@ def counted(monkeypatch) -> dict[str, int]:
     "s = sum(v, axis=0)\ns = sum(v, axis=0)\ns = sum(v, axis=0)\ns = sum(v, axis=0)",  # an axis: parsed
     "h = x\n" + "h = tanh(h * w + b)  # step\n" * 4 + "h = tanh(h * w +\n  b)\n" * 4,  # comments, joined lines
     "h = x\n" + CHAIN * 5 + "w = h\n" + CHAIN * 5 + "tanh = h\n" + CHAIN * 5,  # the names change meaning
+    # Runs past their first lines are not tokenized (tokenize_runs): indented lines, two runs,
+    # a run at the end without a line break, a run of tensors (its tokens are put back).
+    "h = x\n" + "  h = tanh(h * w + b)  \n" * 8 + "h",
+    "h = x\n" + CHAIN * 8 + "g = h * 2\n" + CHAIN * 9 + "h = h * g\n" + CHAIN * 4,
+    "h = x\n" + (CHAIN * 8).rstrip("\n"),
+    "h = v\n" + CHAIN * 8 + "h = h * x\n" + CHAIN * 8,
 ])
 def test_a_replayed_program_builds_the_graph_a_full_parse_builds(program):
     replayed = run(with_values(assert_same_graph(program)))
@@ -103,6 +107,8 @@ def test_a_long_chain_is_built_as_one_run(monkeypatch):
     # The third `a @ v` meets a scalar: the error is at the fourth line, as a full parse has it.
     ("a = M\na = a @ v\na = a @ v\na = a @ v\n", "shapes do not fit", 4, 5),
     ("h = x\n" + CHAIN * 30 + "h = h * q\n", "'q' has no value", 32, 9),
+    ("h = v\n" + CHAIN * 30 + "h = h @ v\n" + CHAIN * 6 + "h = h @ v\n", "shapes do not fit", 39, 5),
+    ("h = x\n" + CHAIN * 30 + "h = h * $\n", "unexpected character '$'", 32, 9),
 ])
 def test_errors_in_and_after_replayed_statements_name_the_same_place(program, message, line, column):
     errors = []

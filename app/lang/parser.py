@@ -39,7 +39,7 @@ from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
 from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
-from app.lang.replay import Reads, Template, record, replay, replay_run
+from app.lang.replay import Reads, Template, record, replay, replay_run, tokenize_runs, tokens_of
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
@@ -94,18 +94,21 @@ class _Parser:
 
     __slots__ = (
         "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
-        "source", "replays",
+        "source", "replays", "omitted",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
-                 expand: Expand | None = None, graph: Graph | None = None) -> None:
+                 expand: Expand | None = None, graph: Graph | None = None, replays: bool = True) -> None:
         self.source = source
-        self.kinds, self.texts, self.starts = tokenize(source)
-        self.pos = 0
         # Repeated statements are built from a record of their first parse (app/lang/replay.py),
         # except in a program with composites to expand (their expansion reads more than the
-        # scope) and in a decomposition parsed into its caller's graph.
-        self.replays = expand is None and graph is None
+        # scope) and in a decomposition parsed into its caller's graph. Then the lines of a run
+        # of one line past its first few are not even tokenized (see tokenize_runs). The tests
+        # turn it off (`replays`) to compare with the graph a full parse builds.
+        self.replays = replays and expand is None and graph is None
+        tokens, self.omitted = tokenize_runs(source) if self.replays else (tokenize(source), {})
+        self.kinds, self.texts, self.starts = tokens
+        self.pos = 0
         # A decomposition (see expand.py) is parsed into the graph of the program that calls it.
         self.graph = Graph(source, limits) if graph is None else graph
         self.expand = expand
@@ -146,6 +149,8 @@ class _Parser:
             output = self.statement() if not self.replays else self.repeatable_statement(templates)
             kind = kinds[self.pos]
             if kind == NEWLINE:
+                if self.omitted and self.starts[self.pos] in self.omitted:
+                    self.restore(self.pos)  # run_of did not build them
                 self.pos += 1
             elif kind != END:
                 raise self.unexpected(self.pos, after_term=True)
@@ -203,12 +208,25 @@ class _Parser:
                 break
             offsets.append(offset)
             stop = next_stop
+        block = self.omitted.get(starts[stop]) if kinds[stop] == NEWLINE else None
+        if block is not None:
+            offsets += block.offsets()
         if offsets:
             last = replay_run(template, self.graph, self.scope, offsets)
+            if last is not None and block is not None:
+                del self.omitted[starts[stop]]
             if last is not None:
                 self.pos = stop
                 return last
         return node
+
+    def restore(self, pos: int) -> None:
+        """Puts the tokens of the lines omitted after the line break at `pos` in after it."""
+        block = self.omitted.pop(self.starts[pos])
+        kinds, texts, starts = tokens_of(self.source, block)
+        self.kinds[pos + 1:pos + 1] = kinds
+        self.texts[pos + 1:pos + 1] = texts
+        self.starts[pos + 1:pos + 1] = starts
 
     def statement(self) -> int:
         texts = self.texts

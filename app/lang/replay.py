@@ -14,11 +14,13 @@ input used for the first time the text was parsed) goes through the parser again
 """
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import accumulate, groupby, repeat
 from operator import add
 from typing import Any, NamedTuple
 
+from app.engine.errors import ProgramError
 from app.engine.graph import Graph
+from app.lang.tokens import END, Tokens, is_plain, tokenize
 
 
 class Reads:
@@ -247,3 +249,92 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     scope[assigned_name] = last + assigned - outside
     start, step = start_and_step(template.result)
     return start + step * (count - 1)
+
+
+class Omitted(NamedTuple):
+    """Lines of a run left out of the tokens: `count` copies of the run's line, the first at
+    `start`, each `stride` characters after the one before; each statement starts `indent`
+    characters into its line. `end`: where the last one ends (its line break included)."""
+
+    start: int
+    stride: int
+    count: int
+    indent: int
+    end: int
+
+    def offsets(self) -> range:
+        first = self.start + self.indent
+        return range(first, first + self.stride * self.count, self.stride)
+
+
+# A run keeps its first lines as tokens: the first parse, the recording, the first replay.
+KEPT_LINES = 3
+_SPACES = " \t\f\r"
+
+
+def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted]]:
+    """The tokens of `source` without the lines of runs of one line past its first KEPT_LINES
+    (an unrolled recurrence is almost all such lines), and those lines, by where the line break
+    before them starts: the parser builds them from the recorded line (replay_run), or puts
+    their tokens in (tokens_of) if it cannot. Tokenizing them would take a third of the time
+    a long chain takes to build.
+
+    Only for a plain program (tokens.is_plain) without `;`: there a line is a statement and its
+    tokens are those of its own text. The lines kept are tokenized as they are, so an error in
+    them (a character outside the language) is the one the whole program's tokens give: the
+    lines left out are copies of kept ones.
+    """
+    lines = source.split("\n")
+    runs = []  # (first omitted line, count)
+    index = 0
+    for line, group in groupby(lines):
+        length = sum(1 for _ in group)
+        if length > KEPT_LINES and line.strip(_SPACES):
+            runs.append((index + KEPT_LINES, length - KEPT_LINES))
+        index += length
+    if not runs or ";" in source or not is_plain(source):
+        return tokenize(source), {}
+    try:
+        return _tokenized_without(source, lines, runs)
+    except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
+        return tokenize(source), {}
+
+
+def _tokenized_without(source: str, lines: list[str], runs: list[tuple[int, int]]) -> tuple[Tokens, dict[int, Omitted]]:
+    """tokenize_runs past its checks: the kept lines' tokens, and the runs' omitted lines."""
+    line_starts = list(accumulate(map(len, lines), lambda total, length: total + length + 1, initial=0))
+    omitted: dict[int, Omitted] = {}
+    kinds: list[str] = []
+    texts: list[str] = []
+    starts: list[int] = []
+    kept = 0  # where the source not yet tokenized starts
+    for first, count in runs:
+        line = lines[first]
+        start, stride = line_starts[first], len(line) + 1
+        end = line_starts[first + count]  # past the last omitted line's break, or len(source) + 1
+        omitted[start - 1] = Omitted(start, stride, count, len(line) - len(line.lstrip(_SPACES)), min(end, len(source)))
+        _append(kinds, texts, starts, source, kept, start)
+        kept = end
+    if kept < len(source):
+        _append(kinds, texts, starts, source, kept, len(source))
+    kinds.append(END)
+    texts.append("")
+    starts.append(len(source))
+    return Tokens(kinds, texts, starts), omitted
+
+
+def tokens_of(source: str, block: Omitted) -> Tokens:
+    """The tokens of the omitted lines, with their starts in `source`; no END token."""
+    kinds: list[str] = []
+    texts: list[str] = []
+    starts: list[int] = []
+    _append(kinds, texts, starts, source, block.start, block.end)
+    return Tokens(kinds, texts, starts)
+
+
+def _append(kinds: list[str], texts: list[str], starts: list[int], source: str, start: int, end: int) -> None:
+    """Appends the tokens of source[start:end] (whole lines), without their END token."""
+    piece = tokenize(source[start:end])
+    kinds += piece.kinds[:-1]
+    texts += piece.texts[:-1]
+    starts += [offset + start for offset in piece.starts[:-1]]
