@@ -39,7 +39,7 @@ from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
 from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
-from app.lang.replay import Reads, Template, record, replay, replay_run, tokenize_runs, tokens_of
+from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
@@ -94,7 +94,7 @@ class _Parser:
 
     __slots__ = (
         "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
-        "source", "replays", "omitted",
+        "source", "replays", "omitted", "no_runs",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
@@ -105,7 +105,8 @@ class _Parser:
         # scope) and in a decomposition parsed into its caller's graph. Then the lines of a run
         # of one line past its first few are not even tokenized (see tokenize_runs). The tests
         # turn it off (`replays`) to compare with the graph a full parse builds.
-        self.replays = replays and expand is None and graph is None
+        self.replays = replays and expand is None and graph is None and repeats(source)
+        self.no_runs: set[str] = set()  # statement texts that replay_run could not build
         tokens, self.omitted = tokenize_runs(source) if self.replays else (tokenize(source), {})
         self.kinds, self.texts, self.starts = tokens
         self.pos = 0
@@ -135,10 +136,9 @@ class _Parser:
     def program(self) -> Graph:
         kinds = self.kinds
         output = None
-        # Statement text → None once seen, its Template once recorded (the second time it is
-        # seen: a program of distinct lines pays no recording), or None again if it cannot be
-        # replayed.
-        templates: dict[str, Template | None] = {}
+        # Statement text → True once seen, its Template once recorded (the second time it is
+        # seen: a statement seen once pays no recording), or False if it is not one to replay.
+        templates: dict[str, Template | bool] = {}
         while True:
             kind = kinds[self.pos]
             if kind == END:
@@ -159,7 +159,7 @@ class _Parser:
         self.graph.output = output
         return self.graph
 
-    def repeatable_statement(self, templates: dict[str, Template | None]) -> int:
+    def repeatable_statement(self, templates: dict[str, Template | bool]) -> int:
         """A statement, replayed if its text was recorded (see app/lang/replay.py), else parsed,
         and recorded the second time its text is seen.
 
@@ -173,15 +173,18 @@ class _Parser:
             stop = len(kinds) - 1  # the END token
         offset = starts[pos]
         text = self.source[offset:starts[stop]]
-        if text not in templates:
-            templates[text] = None
+        template = templates.get(text)
+        if template is None:  # seen for the first time
+            templates[text] = True
             return self.statement()
-        template = templates[text]
-        if template is not None:
+        if template is False:  # not one to replay
+            return self.statement()
+        if template is not True:
             node = replay(template, self.graph, self.scope, offset)
             if node is not None:
                 self.pos = stop
                 return self.run_of(template, text, stop - pos, node)
+            # The lookups came out differently (a name assigned since): recorded again.
         scope, first = self.scope, len(self.graph)
         reads = self.scope = Reads(scope)  # type: ignore[assignment]  (a dict's get, in, [] and iteration)
         try:
@@ -189,13 +192,15 @@ class _Parser:
         finally:
             self.scope = scope
         if self.pos == stop:
-            templates[text] = record(self.graph, reads, first, node, offset)
+            templates[text] = record(self.graph, reads, first, node, offset) or False
         return node
 
     def run_of(self, template: Template, text: str, length: int, node: int) -> int:
         """After a replayed statement of `length` tokens: the statements right after it with the
         same text, built together (replay_run), and the last one's node; else `node`, and they
         are parsed one by one."""
+        if text in self.no_runs:
+            return node
         kinds, starts, source = self.kinds, self.starts, self.source
         offsets = []
         stop = self.pos
@@ -218,6 +223,9 @@ class _Parser:
             if last is not None:
                 self.pos = stop
                 return last
+            # Not tried again for this text: each try looks at every statement of the run, and
+            # what stopped it (tensors, a limit the run would pass) stays.
+            self.no_runs.add(text)
         return node
 
     def restore(self, pos: int) -> None:

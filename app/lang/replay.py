@@ -14,6 +14,7 @@ input used for the first time the text was parsed) goes through the parser again
 """
 from __future__ import annotations
 
+from collections import Counter
 from itertools import accumulate, groupby, repeat
 from operator import add
 from typing import Any, NamedTuple
@@ -59,33 +60,35 @@ class Built(NamedTuple):
 
     op: Any  # None for a constant leaf
     refs: tuple[int, ...]
-    params: dict | None
     start: int  # relative to the statement's first character
     end: int
-    value: Any  # a constant leaf's value, and its shape
-    shape: tuple[int, ...]
+    value: float | None  # a constant leaf's value
 
 
 class Template(NamedTuple):
     """What parsing one statement text did. `lookups`: each name looked up and whether it had a
     node; `names`: the distinct names whose nodes the statement used, in order, which are the
     template's nodes 0..len(names)-1, followed by the nodes built in order; `assigned`: each
-    (name, template node) the statement assigned; `result`: the statement's node."""
+    (name, template node) the statement assigned; `result`: the statement's node; `ops` and
+    `values`: the built nodes' ops and values, as Graph.add_scalars takes them."""
 
     lookups: tuple[tuple[str, bool], ...]
     names: tuple[str, ...]
     built: tuple[Built, ...]
     assigned: tuple[tuple[str, int], ...]
     result: int
-    scalars: tuple | None  # for Graph.add_scalars: (ops, values), where every node built is one it takes
+    ops: tuple
+    values: tuple
 
 
 def record(graph: Graph, reads: Reads, first: int, result: int, offset: int) -> Template | None:
     """The template of the statement just parsed with `reads` as its scope, which built nodes
-    `first`.. of `graph` from source offset `offset`; None when it cannot be replayed: it built
-    an input (built once, on its first use), two names stood for one node (`a = x`, then
-    `a * x`: which operand came from which name is lost), or an op has an axis (Graph.apply
-    rewrites it by the operand's shape, and shapes may differ on the next line)."""
+    `first`.. of `graph` from source offset `offset`. None where a replay would not be quicker
+    than parsing or could differ from it: only statements of scalars are recorded (elementwise
+    ops without params and constants, which Graph.add_scalars builds together; a tensor's shape
+    checks cost more than parsing its statement), and not one that built an input (built
+    once, on its first use) or where two names stood for one node (`a = x`, then `a * x`: which
+    operand came from which name is lost)."""
     used: dict[int, str] = {}  # a node found in the scope → the name it was found by
     for name, node in reads.lookups:
         if node is not None and node < first and used.setdefault(node, name) != name:
@@ -95,25 +98,22 @@ def record(graph: Graph, reads: Reads, first: int, result: int, offset: int) -> 
     index.update((node, len(used) + k) for k, node in enumerate(range(first, count)))
     built = []
     for node in range(first, count):
-        op, params = graph.ops[node], graph.params[node]
+        op = graph.ops[node]
+        if graph.shapes[node] or graph.params[node] is not None:
+            return None
         if op is None and not graph.constant[node]:
             return None
-        if params and "axis" in params:
+        if op is not None and (op.local is None or op.vjp is not None):
             return None
         if not all(arg in index for arg in graph.args[node]):
             return None  # an operand not found by a lookup: never so, but then nothing is assumed
-        built.append(Built(op, tuple(map(index.__getitem__, graph.args[node])), params,
-                           graph.starts[node] - offset, graph.ends[node] - offset,
-                           graph.values[node] if op is None else None, graph.shapes[node]))
-    if result not in index or not all(node in index for _, node in reads.assigned):
+        built.append(Built(op, tuple(map(index.__getitem__, graph.args[node])), graph.starts[node] - offset,
+                           graph.ends[node] - offset, graph.values[node] if op is None else None))
+    if not built or result not in index or not all(node in index for _, node in reads.assigned):
         return None
-    scalars = None
-    if all(op.local is not None and op.vjp is None and params is None if op is not None else shape == ()
-           for op, _, params, _, _, _, shape in built):
-        scalars = (tuple(b.op for b in built), tuple(b.value for b in built))
     return Template(tuple((name, node is not None) for name, node in reads.lookups), tuple(used.values()),
                     tuple(built), tuple((name, index[node]) for name, node in reads.assigned), index[result],
-                    scalars)
+                    tuple(b.op for b in built), tuple(b.value for b in built))
 
 
 def replay(template: Template, graph: Graph, scope: dict[str, int], offset: int) -> int | None:
@@ -122,21 +122,20 @@ def replay(template: Template, graph: Graph, scope: dict[str, int], offset: int)
     for name, found in template.lookups:
         if (name in scope) is not found:
             return None
-    nodes = [scope[name] for name in template.names]
-    if template.scalars is not None:
-        first = len(graph)
-        nodes += range(first, first + len(template.built))
-        built = template.built
-        if graph.add_scalars(*template.scalars[:1], [tuple([nodes[ref] for ref in b.refs]) for b in built],
-                             template.scalars[1], [b.start + offset for b in built], [b.end + offset for b in built]):
-            return _assign(template, graph, scope, nodes)
-        del nodes[len(template.names):]
-    for op, refs, params, start, end, value, shape in template.built:
-        if op is None:
-            nodes.append(graph.leaf(None, value, shape, False, start + offset, end + offset))
-        else:
-            nodes.append(graph.apply(op, tuple([nodes[ref] for ref in refs]),
-                                     None if params is None else dict(params), start + offset, end + offset))
+    nodes = list(map(scope.__getitem__, template.names))
+    first = len(graph)
+    built = template.built
+    nodes += range(first, first + len(built))
+    args = [tuple(map(nodes.__getitem__, b.refs)) for b in built]
+    starts = [b.start + offset for b in built]
+    ends = [b.end + offset for b in built]
+    if not graph.add_scalars(template.ops, args, template.values, starts, ends):
+        # An operand is a tensor now, or a limit stops a node: one by one, as the parser builds them.
+        for b, operands, start, end in zip(built, args, starts, ends):
+            if b.op is None:
+                graph.leaf(None, b.value, (), False, start, end)
+            else:
+                graph.apply(b.op, operands, None, start, end)
     return _assign(template, graph, scope, nodes)
 
 
@@ -165,7 +164,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     differ from one statement to the next until they settle, are found statement by statement.
     """
     built, names = template.built, template.names
-    if template.scalars is None or len(template.assigned) != 1 or not built:
+    if len(template.assigned) != 1:
         return None
     assigned_name, assigned = template.assigned[0]
     width, count, outside = len(built), len(offsets), len(names)
@@ -175,7 +174,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
         if (name in scope) is not found:
             return None
     first = len(graph)
-    ops, values = template.scalars
+    ops, values = template.ops, template.values
     op_count = width - ops.count(None)
     limits = graph.limits
     if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
@@ -249,6 +248,14 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     scope[assigned_name] = last + assigned - outside
     start, step = start_and_step(template.result)
     return start + step * (count - 1)
+
+
+def repeats(source: str) -> bool:
+    """Whether a line of `source` shows up three times or more: only then does recording a
+    statement pay (it is recorded the second time it is seen and replayed from the third), so a
+    program of different lines is parsed without looking for repeats at all."""
+    lines = source.split("\n")
+    return len(lines) > 2 and Counter(lines).most_common(1)[0][1] > 2
 
 
 class Omitted(NamedTuple):
