@@ -27,6 +27,10 @@ A long program is thousands of statements, so the commonest operands take short 
 exactly what the general path builds: expr reads a name that already has a node, and a call,
 without going through prefix, and a right operand that is such a name without recursing.
 tests/test_parse_speedpaths.py pins the graphs they build.
+
+A statement of scalars that repeats (an unrolled recurrence) is parsed twice, recorded, then built
+from the record, and a run of it in one go, most of it never tokenized: app/lang/replay.py, whose
+graphs tests/test_parse_replay.py compares with a full parse's.
 """
 from __future__ import annotations
 
