@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py            # full sizes (about a minute)
     .venv/bin/python bench/run.py --tiny     # small sizes, a few seconds (the smoke test)
     .venv/bin/python bench/run.py --json out.json
+    .venv/bin/python bench/run.py --only 3   # figure 3 alone (about 10 s), measured as in the full run
 
 Figures (ratios are reported, never asserted):
   1  engine, scalar chain `h = tanh(h * w + b)` of 10,000 op-nodes: app.engine.run.run(graph) on a
