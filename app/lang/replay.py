@@ -5,12 +5,16 @@ Parsing a statement depends only on its tokens (which its text decides: a statem
 outside brackets, and the tokenizer keeps no other state across lines) and on which names the
 scope holds; what it builds depends on those and on the nodes the names stand for. So the first
 parse of a text is recorded as a Template: every scope lookup and its outcome (a node, or none),
-the nodes built (op, operands, params, span relative to the statement's start) and the names
-assigned. A later statement with the same text whose lookups come out the same (the same names
-have nodes, the same names have none) is built by calling Graph.leaf and Graph.apply with the
-same arguments, re-based: the same checks run in the same order, so a shape or limit error names
-the same place a full parse would. Anything else (a lookup that now finds a node, such as an
-input used for the first time the text was parsed) goes through the parser again.
+the nodes built (op, operands, span relative to the statement's start) and the name assigned.
+A later statement with the same text whose lookups come out the same (the same names have
+nodes, the same names have none) is built with the same nodes, re-based: by Graph.add_scalars,
+which checks them as Graph.leaf and Graph.apply would, or else by those one by one, so that a
+shape or limit error names the same place a full parse would. Anything else (a lookup that now
+finds a node: a name assigned since) goes through the parser again.
+
+Only statements of scalars are recorded: a tensor's shape checks cost more than parsing its
+statement, and a run of scalar statements (replay_run) is where the time goes. The lines of such
+runs are not even tokenized past their first few (tokenize_runs).
 """
 from __future__ import annotations
 
@@ -155,8 +159,8 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     unrolled recurrence), built in one go: its node at the last offset, or None (nothing built)
     where that is not possible, and the statements are then replayed one by one.
 
-    Possible for a template of scalar nodes (Template.scalars) that assigns one name to one of
-    its nodes. The scope's names then stay the same through the run (the assigned one is
+    Possible for a template (all of scalars: see record) that assigns one name to one of its
+    nodes. The scope's names then stay the same through the run (the assigned one is
     already there), so the lookups come out the same for every statement; each operand is a
     node the scope gives now (the same for every statement), the assigned name's node of the
     statement before, or a node of the same statement: node ids that step by the statement's
