@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py            # full sizes (about a minute)
     .venv/bin/python bench/run.py --tiny     # small sizes, a few seconds (the smoke test)
     .venv/bin/python bench/run.py --json out.json
+    .venv/bin/python bench/run.py --only 3   # figure 3 alone (about 10 s), measured as in the full run
 
 Figures (ratios are reported, never asserted):
   1  engine, scalar chain `h = tanh(h * w + b)` of 10,000 op-nodes: app.engine.run.run(graph) on a
@@ -457,6 +458,18 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def _figure_3_alone(sizes: Sizes) -> int:
+    from server import running_server
+
+    figures: list[Figure] = []
+    details: dict = {}
+    with running_server() as (url, pid):
+        bench_http_chain(url, sizes, figures, details)
+    print(table(figures))
+    print("load average at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="small sizes, a few seconds (smoke test)")
@@ -465,8 +478,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="BLAS/OpenMP threads for this process and the server (default 1; 0 leaves the "
                              "environment alone). On a small shared machine, threaded BLAS made the MLP "
                              "figures swing by 10x from run to run.")
+    parser.add_argument("--only", choices=["3"], help="run figure 3 alone (POST /graph/backward of the chain, "
+                                                     "both layouts, against PyTorch), measured as in the full run")
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else FULL
+    if args.only == "3":
+        return _figure_3_alone(sizes)
 
     from server import running_server
 

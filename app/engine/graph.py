@@ -124,6 +124,48 @@ class Graph:
         self.constant.append(False)
         return node
 
+    def add_scalars(self, ops: tuple, args: list[tuple[int, ...]], values: tuple, starts: list[int],
+                    ends: list[int]) -> bool:
+        """Several nodes at once, as leaf and apply would add them one by one: constants (op None,
+        a float value) and elementwise ops without params, every operand a scalar (the caller
+        knows the ops and constants; the operands that are not among these nodes are checked
+        here). False, and nothing added, where they are not all scalars or a limit would stop
+        one of them: the caller then adds them one by one, which raises that limit's error at the
+        node it names. A repeated line (app/lang/replay.py) is built this way.
+        """
+        shapes, requires = self.shapes, self.requires_grad
+        first = len(shapes)
+        count = len(ops)
+        op_count = count - ops.count(None)
+        limits = self.limits
+        if first + count > limits.max_nodes or self.work + op_count > limits.max_total_work:
+            return False
+        for operands in args:
+            for j in operands:
+                if j < first and shapes[j]:
+                    return False
+        flags = []
+        for operands in args:  # an op requires a gradient if an operand does (never a constant)
+            flag = False
+            for j in operands:
+                if (requires[j] if j < first else flags[j - first]):
+                    flag = True
+                    break
+            flags.append(flag)
+        self.work += op_count
+        self.ops += ops
+        self.args += args
+        self.params += [None] * count
+        shapes += [()] * count
+        self.names += [None] * count
+        self.starts += starts
+        self.ends += ends
+        self.values += values
+        requires += flags
+        self.scalar += [True] * count
+        self.constant += [op is None for op in ops]
+        return True
+
     def _checked_shape(self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None,
                        start: int, end: int) -> tuple[tuple[int, ...], int]:
         """The result's shape by the op's rule, and its cost; the shape and its size are checked."""

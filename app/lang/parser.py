@@ -27,6 +27,10 @@ A long program is thousands of statements, so the commonest operands take short 
 exactly what the general path builds: expr reads a name that already has a node, and a call,
 without going through prefix, and a right operand that is such a name without recursing.
 tests/test_parse_speedpaths.py pins the graphs they build.
+
+A statement of scalars that repeats (an unrolled recurrence) is parsed twice, recorded, then built
+from the record, and a run of it in one go, most of it never tokenized: app/lang/replay.py, whose
+graphs tests/test_parse_replay.py compares with a full parse's.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
 from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
+from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
@@ -93,11 +98,21 @@ class _Parser:
 
     __slots__ = (
         "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
+        "source", "replays", "omitted", "no_runs",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
-                 expand: Expand | None = None, graph: Graph | None = None) -> None:
-        self.kinds, self.texts, self.starts = tokenize(source)
+                 expand: Expand | None = None, graph: Graph | None = None, replays: bool = True) -> None:
+        self.source = source
+        # Repeated statements are built from a record of their first parse (app/lang/replay.py),
+        # except in a program with composites to expand (their expansion reads more than the
+        # scope) and in a decomposition parsed into its caller's graph. Then the lines of a run
+        # of one line past its first few are not even tokenized (see tokenize_runs). The tests
+        # turn it off (`replays`) to compare with the graph a full parse builds.
+        self.replays = replays and expand is None and graph is None and repeats(source)
+        self.no_runs: set[str] = set()  # statement texts that replay_run could not build
+        tokens, self.omitted = tokenize_runs(source) if self.replays else (tokenize(source), {})
+        self.kinds, self.texts, self.starts = tokens
         self.pos = 0
         # A decomposition (see expand.py) is parsed into the graph of the program that calls it.
         self.graph = Graph(source, limits) if graph is None else graph
@@ -125,6 +140,9 @@ class _Parser:
     def program(self) -> Graph:
         kinds = self.kinds
         output = None
+        # Statement text → True once seen, its Template once recorded (the second time it is
+        # seen: a statement seen once pays no recording), or False if it is not one to replay.
+        templates: dict[str, Template | bool] = {}
         while True:
             kind = kinds[self.pos]
             if kind == END:
@@ -132,9 +150,11 @@ class _Parser:
             if kind == NEWLINE:
                 self.pos += 1
                 continue
-            output = self.statement()
+            output = self.statement() if not self.replays else self.repeatable_statement(templates)
             kind = kinds[self.pos]
             if kind == NEWLINE:
+                if self.omitted and self.starts[self.pos] in self.omitted:
+                    self.restore(self.pos)  # run_of did not build them
                 self.pos += 1
             elif kind != END:
                 raise self.unexpected(self.pos, after_term=True)
@@ -142,6 +162,83 @@ class _Parser:
             raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
         self.graph.output = output
         return self.graph
+
+    def repeatable_statement(self, templates: dict[str, Template | bool]) -> int:
+        """A statement, replayed if its text was recorded (see app/lang/replay.py), else parsed,
+        and recorded the second time its text is seen.
+
+        A statement ends at the first NEWLINE token after its start (inside brackets the
+        tokenizer drops line breaks), and its tokens are those of the text up to it.
+        """
+        pos, kinds, starts = self.pos, self.kinds, self.starts
+        try:
+            stop = kinds.index(NEWLINE, pos)
+        except ValueError:
+            stop = len(kinds) - 1  # the END token
+        offset = starts[pos]
+        text = self.source[offset:starts[stop]]
+        template = templates.get(text)
+        if template is None:  # seen for the first time
+            templates[text] = True
+            return self.statement()
+        if template is False:  # not one to replay
+            return self.statement()
+        if template is not True:
+            node = replay(template, self.graph, self.scope, offset)
+            if node is not None:
+                self.pos = stop
+                return self.run_of(template, text, stop - pos, node)
+            # The lookups came out differently (a name assigned since): recorded again.
+        scope, first = self.scope, len(self.graph)
+        reads = self.scope = Reads(scope)  # type: ignore[assignment]  (a dict's get, in, [] and iteration)
+        try:
+            node = self.statement()
+        finally:
+            self.scope = scope
+        if self.pos == stop:
+            templates[text] = record(self.graph, reads, first, node, offset) or False
+        return node
+
+    def run_of(self, template: Template, text: str, length: int, node: int) -> int:
+        """After a replayed statement of `length` tokens: the statements right after it with the
+        same text, built together (replay_run), and the last one's node; else `node`, and they
+        are parsed one by one."""
+        if text in self.no_runs:
+            return node
+        kinds, starts, source = self.kinds, self.starts, self.source
+        offsets = []
+        stop = self.pos
+        while kinds[stop] == NEWLINE:  # the statement after it starts right after its NEWLINE
+            start, next_stop = stop + 1, stop + 1 + length
+            if next_stop >= len(kinds) or kinds[next_stop] not in (NEWLINE, END):
+                break
+            offset = starts[start]
+            if source[offset:starts[next_stop]] != text:
+                break
+            offsets.append(offset)
+            stop = next_stop
+        block = self.omitted.get(starts[stop]) if kinds[stop] == NEWLINE else None
+        if block is not None:
+            offsets += block.offsets()
+        if offsets:
+            last = replay_run(template, self.graph, self.scope, offsets)
+            if last is not None and block is not None:
+                del self.omitted[starts[stop]]
+            if last is not None:
+                self.pos = stop
+                return last
+            # Not tried again for this text: each try looks at every statement of the run, and
+            # what stopped it (tensors, a limit the run would pass) stays.
+            self.no_runs.add(text)
+        return node
+
+    def restore(self, pos: int) -> None:
+        """Puts the tokens of the lines omitted after the line break at `pos` in after it."""
+        block = self.omitted.pop(self.starts[pos])
+        kinds, texts, starts = tokens_of(self.source, block)
+        self.kinds[pos + 1:pos + 1] = kinds
+        self.texts[pos + 1:pos + 1] = texts
+        self.starts[pos + 1:pos + 1] = starts
 
     def statement(self) -> int:
         texts = self.texts

@@ -98,7 +98,7 @@ def tokenize(source: str) -> Tokens:
     starts = list(accumulate(map(len, pieces), initial=len(source) - len(source.lstrip(_SPACES))))
     del pieces  # freed before the lists below are built: measured 0.3 ms faster of 9 on 37,000 tokens
     kinds = None
-    if source.isascii() and not any(c in source for c in "#\\'\"") and not _drops_newlines(source):
+    if is_plain(source):
         kinds = list(map(_PLAIN.get, map(itemgetter(0), texts)))
         found = set(kinds)
         if None in found:
@@ -113,6 +113,13 @@ def tokenize(source: str) -> Tokens:
     kinds.append(END)
     texts.append("")
     return Tokens(kinds, texts, starts)
+
+
+def is_plain(source: str) -> bool:
+    """Whether `source` is ASCII with no comment, line continuation or quote, and drops no newline
+    (see _drops_newlines): then its tokens are each line's, and each line's tokens depend on that
+    line alone."""
+    return source.isascii() and not any(c in source for c in "#\\'\"") and not _drops_newlines(source)
 
 
 def _drops_newlines(source: str) -> bool:

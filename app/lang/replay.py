@@ -1,0 +1,351 @@
+"""A statement whose text was parsed before is built again from a record of what that parse did.
+
+Long programs repeat lines: an unrolled recurrence is `h = tanh(h * w + b)` thousands of times.
+Parsing a statement depends only on its tokens (which its text decides: a statement starts
+outside brackets, and the tokenizer keeps no other state across lines) and on which names the
+scope holds; what it builds depends on those and on the nodes the names stand for. So the first
+parse of a text is recorded as a Template: every scope lookup and its outcome (a node, or none),
+the nodes built (op, operands, span relative to the statement's start) and the name assigned.
+A later statement with the same text whose lookups come out the same (the same names have
+nodes, the same names have none) is built with the same nodes, re-based: by Graph.add_scalars,
+which checks them as Graph.leaf and Graph.apply would, or else by those one by one, so that a
+shape or limit error names the same place a full parse would. Anything else (a lookup that now
+finds a node: a name assigned since) goes through the parser again.
+
+Only statements of scalars are recorded: a tensor's shape checks cost more than parsing its
+statement, and a run of scalar statements (replay_run) is where the time goes. The lines of such
+runs are not even tokenized past their first few (tokenize_runs).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from itertools import accumulate, groupby, repeat
+from operator import add
+from typing import Any, NamedTuple
+
+from app.engine.errors import ProgramError
+from app.engine.graph import Graph
+from app.lang.tokens import END, Tokens, is_plain, tokenize
+
+
+class Reads:
+    """The scope while a statement is recorded: it answers from the parser's scope (no copy) and
+    notes every lookup with its outcome, and every assignment. The parser looks names up with
+    `get` and `in`, assigns with `[name] = node` and lists the names (`[*scope]`) for hints."""
+
+    __slots__ = ("scope", "lookups", "assigned")
+
+    def __init__(self, scope: dict[str, int]) -> None:
+        self.scope = scope
+        self.lookups: list[tuple[str, int | None]] = []
+        self.assigned: list[tuple[str, int]] = []
+
+    def get(self, name: str, default: int | None = None) -> int | None:
+        node = self.scope.get(name)
+        self.lookups.append((name, node))
+        return default if node is None else node
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def __getitem__(self, name: str) -> int:
+        return self.scope[name]
+
+    def __setitem__(self, name: str, node: int) -> None:
+        self.assigned.append((name, node))
+        self.scope[name] = node
+
+    def __iter__(self):
+        return iter(self.scope)
+
+
+class Built(NamedTuple):
+    """One node built by a recorded statement. `refs` index the template's nodes (see Template)."""
+
+    op: Any  # None for a constant leaf
+    refs: tuple[int, ...]
+    start: int  # relative to the statement's first character
+    end: int
+    value: float | None  # a constant leaf's value
+
+
+class Template(NamedTuple):
+    """What parsing one statement text did. `lookups`: each name looked up and whether it had a
+    node; `names`: the distinct names whose nodes the statement used, in order, which are the
+    template's nodes 0..len(names)-1, followed by the nodes built in order; `assigned`: each
+    (name, template node) the statement assigned; `result`: the statement's node; `ops` and
+    `values`: the built nodes' ops and values, as Graph.add_scalars takes them."""
+
+    lookups: tuple[tuple[str, bool], ...]
+    names: tuple[str, ...]
+    built: tuple[Built, ...]
+    assigned: tuple[tuple[str, int], ...]
+    result: int
+    ops: tuple
+    values: tuple
+
+
+def record(graph: Graph, reads: Reads, first: int, result: int, offset: int) -> Template | None:
+    """The template of the statement just parsed with `reads` as its scope, which built nodes
+    `first`.. of `graph` from source offset `offset`. None where a replay would not be quicker
+    than parsing or could differ from it: only statements of scalars are recorded (elementwise
+    ops without params and constants, which Graph.add_scalars builds together; a tensor's shape
+    checks cost more than parsing its statement), and not one that built an input (built
+    once, on its first use) or where two names stood for one node (`a = x`, then `a * x`: which
+    operand came from which name is lost)."""
+    used: dict[int, str] = {}  # a node found in the scope → the name it was found by
+    for name, node in reads.lookups:
+        if node is not None and node < first and used.setdefault(node, name) != name:
+            return None
+    index = {node: k for k, node in enumerate(used)}
+    count = len(graph)
+    index.update((node, len(used) + k) for k, node in enumerate(range(first, count)))
+    built = []
+    for node in range(first, count):
+        op = graph.ops[node]
+        if graph.shapes[node] or graph.params[node] is not None:
+            return None
+        if op is None and not graph.constant[node]:
+            return None
+        if op is not None and (op.local is None or op.vjp is not None):
+            return None
+        if not all(arg in index for arg in graph.args[node]):
+            return None  # an operand not found by a lookup: never so, but then nothing is assumed
+        built.append(Built(op, tuple(map(index.__getitem__, graph.args[node])), graph.starts[node] - offset,
+                           graph.ends[node] - offset, graph.values[node] if op is None else None))
+    if not built or result not in index or not all(node in index for _, node in reads.assigned):
+        return None
+    return Template(tuple((name, node is not None) for name, node in reads.lookups), tuple(used.values()),
+                    tuple(built), tuple((name, index[node]) for name, node in reads.assigned), index[result],
+                    tuple(b.op for b in built), tuple(b.value for b in built))
+
+
+def replay(template: Template, graph: Graph, scope: dict[str, int], offset: int) -> int | None:
+    """Builds the template's statement at source offset `offset`; its node, or None (nothing
+    built) when the scope no longer gives the lookups the outcomes recorded."""
+    for name, found in template.lookups:
+        if (name in scope) is not found:
+            return None
+    nodes = list(map(scope.__getitem__, template.names))
+    first = len(graph)
+    built = template.built
+    nodes += range(first, first + len(built))
+    args = [tuple(map(nodes.__getitem__, b.refs)) for b in built]
+    starts = [b.start + offset for b in built]
+    ends = [b.end + offset for b in built]
+    if not graph.add_scalars(template.ops, args, template.values, starts, ends):
+        # An operand is a tensor now, or a limit stops a node: one by one, as the parser builds them.
+        for b, operands, start, end in zip(built, args, starts, ends):
+            if b.op is None:
+                graph.leaf(None, b.value, (), False, start, end)
+            else:
+                graph.apply(b.op, operands, None, start, end)
+    return _assign(template, graph, scope, nodes)
+
+
+def _assign(template: Template, graph: Graph, scope: dict[str, int], nodes: list[int]) -> int:
+    """The statement's assignments, as Parser.statement makes them; its node."""
+    names = graph.names
+    for name, ref in template.assigned:
+        node = nodes[ref]
+        if names[node] is None:
+            names[node] = name
+        scope[name] = node
+    return nodes[template.result]
+
+
+def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets: list[int]) -> int | None:
+    """The statement replayed last, again at each of `offsets` (a run of the same line, as in an
+    unrolled recurrence), built in one go: its node at the last offset, or None (nothing built)
+    where that is not possible, and the statements are then replayed one by one.
+
+    Possible for a template (all of scalars: see record) that assigns one name to one of its
+    nodes. The scope's names then stay the same through the run (the assigned one is
+    already there), so the lookups come out the same for every statement; each operand is a
+    node the scope gives now (the same for every statement), the assigned name's node of the
+    statement before, or a node of the same statement: node ids that step by the statement's
+    node count. The limits are checked for the whole run first; the gradient flags, which may
+    differ from one statement to the next until they settle, are found statement by statement.
+    """
+    built, names = template.built, template.names
+    if len(template.assigned) != 1:
+        return None
+    assigned_name, assigned = template.assigned[0]
+    width, count, outside = len(built), len(offsets), len(names)
+    if assigned < outside:
+        return None
+    for name, found in template.lookups:
+        if (name in scope) is not found:
+            return None
+    first = len(graph)
+    ops, values = template.ops, template.values
+    op_count = width - ops.count(None)
+    limits = graph.limits
+    if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
+        return None
+    shapes, requires = graph.shapes, graph.requires_grad
+    fixed = [scope[name] for name in names]  # the assigned name's entry moves: see moving
+    if any(shapes[node] for node in fixed):
+        return None
+    moving = first - width + assigned - outside  # the assigned node of the statement before the run
+    if scope[assigned_name] != moving:
+        return None
+
+    def start_and_step(ref: int) -> tuple[int, int]:
+        """The ref's node in the run's statement i: start + step * i."""
+        if ref >= outside:
+            return first + ref - outside, width
+        if names[ref] == assigned_name:
+            return moving, width
+        return fixed[ref], 0
+
+    columns = []
+    for b in built:
+        operands = [start_and_step(ref) for ref in b.refs]
+        columns.append(list(zip(*[range(start, start + step * count, step) if step else repeat(start, count)
+                                  for start, step in operands])) if operands else [()] * count)
+    args: list = [None] * (count * width)
+    starts: list = [None] * (count * width)
+    ends: list = [None] * (count * width)
+    for position, b in enumerate(built):
+        args[position::width] = columns[position]
+        starts[position::width] = map(add, offsets, repeat(b.start, count))
+        ends[position::width] = map(add, offsets, repeat(b.end, count))
+    # Gradient flags: statement i's from statement i - 1's, until a statement repeats the one before.
+    flags: list[bool] = []
+    before = requires[first - width:first]
+    for _ in range(count):
+        current: list[bool] = []
+        for b in built:
+            flag = False
+            for ref in b.refs:
+                if ref >= outside:
+                    flag = current[ref - outside]
+                elif names[ref] == assigned_name:
+                    flag = before[assigned - outside]
+                else:
+                    flag = requires[fixed[ref]]
+                if flag:
+                    break
+            current.append(flag)
+        if current == before:
+            flags += current * ((count * width - len(flags)) // width)
+            break
+        flags += current
+        before = current
+    total = count * width
+    graph.work += count * op_count
+    graph.ops += ops * count
+    graph.args += args
+    graph.params += [None] * total
+    shapes += [()] * total
+    assigned_names: list = [None] * total
+    assigned_names[assigned - outside::width] = [assigned_name] * count
+    graph.names += assigned_names
+    graph.starts += starts
+    graph.ends += ends
+    graph.values += values * count
+    requires += flags
+    graph.scalar += [True] * total
+    graph.constant += [op is None for op in ops] * count
+    last = first + total - width
+    scope[assigned_name] = last + assigned - outside
+    start, step = start_and_step(template.result)
+    return start + step * (count - 1)
+
+
+def repeats(source: str) -> bool:
+    """Whether a line of `source` shows up three times or more: only then does recording a
+    statement pay (it is recorded the second time it is seen and replayed from the third), so a
+    program of different lines is parsed without looking for repeats at all."""
+    lines = source.split("\n")
+    return len(lines) > 2 and Counter(lines).most_common(1)[0][1] > 2
+
+
+class Omitted(NamedTuple):
+    """Lines of a run left out of the tokens: `count` copies of the run's line, the first at
+    `start`, each `stride` characters after the one before; each statement starts `indent`
+    characters into its line. `end`: where the last one ends (its line break included)."""
+
+    start: int
+    stride: int
+    count: int
+    indent: int
+    end: int
+
+    def offsets(self) -> range:
+        first = self.start + self.indent
+        return range(first, first + self.stride * self.count, self.stride)
+
+
+# A run keeps its first lines as tokens: the first parse, the recording, the first replay.
+KEPT_LINES = 3
+_SPACES = " \t\f\r"
+
+
+def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted]]:
+    """The tokens of `source` without the lines of runs of one line past its first KEPT_LINES
+    (an unrolled recurrence is almost all such lines), and those lines, by where the line break
+    before them starts: the parser builds them from the recorded line (replay_run), or puts
+    their tokens in (tokens_of) if it cannot. Tokenizing them would take a third of the time
+    a long chain takes to build.
+
+    Only for a plain program (tokens.is_plain) without `;`: there a line is a statement and its
+    tokens are those of its own text. The lines kept are tokenized as they are, so an error in
+    them (a character outside the language) is the one the whole program's tokens give: the
+    lines left out are copies of kept ones.
+    """
+    lines = source.split("\n")
+    runs = []  # (first omitted line, count)
+    index = 0
+    for line, group in groupby(lines):
+        length = sum(1 for _ in group)
+        if length > KEPT_LINES and line.strip(_SPACES):
+            runs.append((index + KEPT_LINES, length - KEPT_LINES))
+        index += length
+    if not runs or ";" in source or not is_plain(source):
+        return tokenize(source), {}
+    try:
+        return _tokenized_without(source, lines, runs)
+    except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
+        return tokenize(source), {}
+
+
+def _tokenized_without(source: str, lines: list[str], runs: list[tuple[int, int]]) -> tuple[Tokens, dict[int, Omitted]]:
+    """tokenize_runs past its checks: the kept lines' tokens, and the runs' omitted lines."""
+    line_starts = list(accumulate(map(len, lines), lambda total, length: total + length + 1, initial=0))
+    omitted: dict[int, Omitted] = {}
+    kinds: list[str] = []
+    texts: list[str] = []
+    starts: list[int] = []
+    kept = 0  # where the source not yet tokenized starts
+    for first, count in runs:
+        line = lines[first]
+        start, stride = line_starts[first], len(line) + 1
+        end = line_starts[first + count]  # past the last omitted line's break, or len(source) + 1
+        omitted[start - 1] = Omitted(start, stride, count, len(line) - len(line.lstrip(_SPACES)), min(end, len(source)))
+        _append(kinds, texts, starts, source, kept, start)
+        kept = end
+    if kept < len(source):
+        _append(kinds, texts, starts, source, kept, len(source))
+    kinds.append(END)
+    texts.append("")
+    starts.append(len(source))
+    return Tokens(kinds, texts, starts), omitted
+
+
+def tokens_of(source: str, block: Omitted) -> Tokens:
+    """The tokens of the omitted lines, with their starts in `source`; no END token."""
+    kinds: list[str] = []
+    texts: list[str] = []
+    starts: list[int] = []
+    _append(kinds, texts, starts, source, block.start, block.end)
+    return Tokens(kinds, texts, starts)
+
+
+def _append(kinds: list[str], texts: list[str], starts: list[int], source: str, start: int, end: int) -> None:
+    """Appends the tokens of source[start:end] (whole lines), without their END token."""
+    piece = tokenize(source[start:end])
+    kinds += piece.kinds[:-1]
+    texts += piece.texts[:-1]
+    starts += [offset + start for offset in piece.starts[:-1]]
