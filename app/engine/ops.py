@@ -467,14 +467,9 @@ def _q_dot(q, values):
     return np.add.reduce(q * values, axis=1)
 
 
-def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
-    return _cross_entropy_saving(logits, labels, weight, ignore_index, label_smoothing, reduction)[0]
-
-
-def _cross_entropy_saving(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
-                          reduction="mean"):
-    """(the loss, what its vjp needs): the softmax comes out of the loss's own exponentials, so a
-    training step (app.engine.lean) does not compute it again in the backward pass."""
+def _cross_entropy_parts(logits, labels, weight, ignore_index, label_smoothing, reduction):
+    """(the loss, its exponentials and their row sums, q, the total weight): the loss, and what
+    its gradient is made of."""
     rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
     # Shift by the row max before exponentiating: logits near 1000 stay finite.
     shifted, exps, total = _softmax_parts(rows, -1)
@@ -485,6 +480,20 @@ def _cross_entropy_saving(logits, labels, weight=None, ignore_index=None, label_
         loss = np.add.reduce(per_row)
         if reduction == "mean":
             loss = loss / total_weight
+    return loss, exps, total, q, total_weight
+
+
+def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
+    # The ordinary forward does not form the softmax: its vjp makes it only if it runs.
+    return _cross_entropy_parts(logits, labels, weight, ignore_index, label_smoothing, reduction)[0]
+
+
+def _cross_entropy_saving(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
+                          reduction="mean"):
+    """(the loss, what its vjp needs): the softmax comes out of the loss's own exponentials, so a
+    training step (app.engine.lean) does not compute it again in the backward pass."""
+    loss, exps, total, q, total_weight = _cross_entropy_parts(logits, labels, weight, ignore_index,
+                                                               label_smoothing, reduction)
     return loss, (exps / total, q, total_weight, reduction, np.shape(logits))
 
 
