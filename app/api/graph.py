@@ -49,7 +49,6 @@ _EXAMPLES = {
 _BODY = body_openapi(GraphRequest, _EXAMPLES)
 
 
-
 def encoded(result, settings, layout: Layout, gzip: bool) -> tuple[list[bytes], bool]:
     """In the job: the graph body's chunks in `layout`, gzipped when the client takes it."""
     return gzipped(graph_chunks(result, settings.max_full_elements, settings.max_step_elements, layout=layout), gzip)
