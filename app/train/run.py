@@ -189,8 +189,9 @@ class TrainingRun:
                 "max_seconds": limits.max_seconds, "max_steps": limits.max_steps}
 
     def memory_bytes(self) -> int:
-        """Bytes the run holds at once, from shapes: values and gradients of both graphs, and the
-        parameters with their optimizer state (up to four copies each)."""
+        """Bytes the run holds at once, from shapes: values and gradients of both graphs, the
+        parameters with their optimizer state (up to four copies each), and the float64 copies
+        of the data splits converted once (_converts_once)."""
         elements = sum(max(1, prod(shape)) for shape in self.graph.shapes) * 2
         elements += sum(max(1, prod(self.graph.shapes[self.leaves[n]])) for n in self.params) * 4
         if self.eval_graph is not None:
