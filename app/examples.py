@@ -107,6 +107,134 @@ def _uniform(shape: list[int], seed: int, bound: float) -> dict:
     return {"init": "uniform", "shape": shape, "seed": seed, "low": -bound, "high": bound}
 
 
+# --- programs pasted as PyTorch, numpy and micrograd write them -------------------------------------
+# Each runs as its library's users write it (issue 19); tests/test_dialect_corpus.py holds the many more
+# that are checked against PyTorch, these are the ones the menu opens.
+
+DIALECT_EXAMPLES = [
+    {
+        "id": "pytorch-mlp",
+        "title": "PyTorch: an MLP as you would write it",
+        "description": "torch.nn.functional as F: F.linear takes nn.Linear's weight of shape (out, in) and computes "
+                       "x @ W.T + b; F.cross_entropy takes class indices.",
+        "expression": ("h = F.relu(F.linear(x, W1, b1))   # W1 is (out, in), as nn.Linear stores it\n"
+                       "logits = h @ W2.T + b2\n"
+                       "loss = F.cross_entropy(logits, y)"),
+        "inputs": {
+            "x": {"init": "randn", "shape": [4, 3], "seed": 11},
+            "W1": _uniform([5, 3], 12, 3 ** -0.5), "b1": _uniform([5], 13, 3 ** -0.5),
+            "W2": _uniform([3, 5], 14, 5 ** -0.5), "b2": _uniform([3], 15, 5 ** -0.5),
+            "y": {"value": [0, 2, 1, 2], "requires_grad": False},
+        },
+        "grad_output": None,
+    },
+    {
+        "id": "numpy-two-layer",
+        "title": "numpy: CS231n's two-layer net",
+        "description": "np.maximum(0, ·) is the ReLU; probs[range(N), y] picks each row's correct class, and its "
+                       "backward adds into those entries only.",
+        "expression": ("hidden = np.maximum(0, np.dot(X, W1) + b1)\n"
+                       "scores = np.dot(hidden, W2) + b2\n"
+                       "exp_scores = np.exp(scores - np.max(scores, axis=1, keepdims=True))\n"
+                       "probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)\n"
+                       "loss = -np.mean(np.log(probs[range(N), y]))"),
+        "inputs": {
+            "X": {"init": "randn", "shape": [5, 2], "seed": 21},
+            "W1": {"init": "randn", "shape": [2, 6], "seed": 22, "scale": 0.5}, "b1": {"init": "zeros", "shape": [6]},
+            "W2": {"init": "randn", "shape": [6, 3], "seed": 23, "scale": 0.5}, "b2": {"init": "zeros", "shape": [3]},
+            "y": {"value": [0, 2, 1, 1, 0], "requires_grad": False},
+            "N": 5,
+        },
+        "grad_output": None,
+    },
+    {
+        "id": "micrograd-neuron",
+        "title": "micrograd: a tanh neuron",
+        "description": "The lecture's neuron, written as micrograd writes it, with methods on values: "
+                       "o = tanh(n) = 0.7071, so ∂o/∂n = 1 − o² = 0.5.",
+        "expression": "n = x1*w1 + x2*w2 + b\no = n.tanh()",
+        "inputs": {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432},
+        "grad_output": None,
+    },
+    {
+        "id": "embedding-scatter",
+        "title": "An embedding lookup: C[Xb]",
+        "description": "Gathering rows of C by the indices Xb; its backward scatter-adds each row's gradient into C, "
+                       "so row 0, picked three times, collects three contributions.",
+        "expression": "emb = C[Xb]\nloss = (emb ** 2).sum()",
+        "inputs": {
+            "C": {"init": "randn", "shape": [5, 2], "seed": 31},
+            "Xb": {"value": [[0, 3], [0, 1], [4, 0]], "requires_grad": False},
+        },
+        "grad_output": None,
+    },
+    {
+        "id": "makemore-batchnorm",
+        "title": "makemore: the MLP with batch normalisation, by hand",
+        "description": "makemore part 4's forward pass on the first contexts of 'emma' and 'olivia' (block size 3): "
+                       "the embedding lookup, batch norm written out with the Bessel-corrected variance, and the "
+                       "loss picked from the log-probabilities.",
+        "expression": ("emb = C[Xb]\n"
+                       "embcat = emb.view(emb.shape[0], -1)\n"
+                       "hprebn = embcat @ W1 + b1\n"
+                       "bnmeani = 1/n*hprebn.sum(0, keepdim=True)\n"
+                       "bndiff = hprebn - bnmeani\n"
+                       "bndiff2 = bndiff**2\n"
+                       "bnvar = 1/(n-1)*(bndiff2).sum(0, keepdim=True)\n"
+                       "bnvar_inv = (bnvar + 1e-5)**-0.5\n"
+                       "bnraw = bndiff * bnvar_inv\n"
+                       "hpreact = bngain * bnraw + bnbias\n"
+                       "h = torch.tanh(hpreact)\n"
+                       "logits = h @ W2 + b2\n"
+                       "logit_maxes = logits.max(1, keepdim=True).values\n"
+                       "norm_logits = logits - logit_maxes\n"
+                       "counts = norm_logits.exp()\n"
+                       "counts_sum = counts.sum(1, keepdims=True)\n"
+                       "counts_sum_inv = counts_sum**-1\n"
+                       "probs = counts * counts_sum_inv\n"
+                       "logprobs = probs.log()\n"
+                       "loss = -logprobs[range(n), Yb].mean()"),
+        "inputs": {
+            "C": {"init": "randn", "shape": [27, 2], "seed": 41},
+            # the 3 characters before each target of '.emma.' and '.oli' (0 is '.', a = 1, ..., z = 26)
+            "Xb": {"value": [[0, 0, 0], [0, 0, 5], [0, 5, 13], [5, 13, 13], [13, 13, 1], [0, 0, 0], [0, 0, 15],
+                             [0, 15, 12]], "requires_grad": False},
+            "Yb": {"value": [5, 13, 13, 1, 0, 15, 12, 9], "requires_grad": False},
+            "W1": {"init": "randn", "shape": [6, 12], "seed": 42, "scale": (5 / 3) / 6 ** 0.5},
+            "b1": {"init": "randn", "shape": [12], "seed": 43, "scale": 0.1},
+            "bngain": {"init": "ones", "shape": [1, 12]},
+            "bnbias": {"init": "randn", "shape": [1, 12], "seed": 44, "scale": 0.1},
+            "W2": {"init": "randn", "shape": [12, 27], "seed": 45, "scale": 0.1},
+            "b2": {"init": "randn", "shape": [27], "seed": 46, "scale": 0.1},
+            "n": 8,
+        },
+        "grad_output": None,
+    },
+    {
+        "id": "gpt-head",
+        "title": "nanoGPT: one head of causal self-attention",
+        "description": "Let's build GPT's head: masked_fill(tril == 0, float('-inf')) hides the future, so no "
+                       "gradient flows to the masked scores, and the softmax gives them weight 0.",
+        "expression": ("B, T, C = x.shape\n"
+                       "k = x @ Wk\n"
+                       "q = x @ Wq\n"
+                       "wei = q @ k.transpose(-2, -1) * C**-0.5\n"
+                       "tril = torch.tril(torch.ones(T, T))\n"
+                       "wei = wei.masked_fill(tril == 0, float('-inf'))\n"
+                       "wei = F.softmax(wei, dim=-1)\n"
+                       "v = x @ Wv\n"
+                       "out = wei @ v"),
+        "inputs": {
+            "x": {"init": "randn", "shape": [1, 4, 3], "seed": 51},
+            "Wk": {"init": "randn", "shape": [3, 2], "seed": 52, "scale": 0.5},
+            "Wq": {"init": "randn", "shape": [3, 2], "seed": 53, "scale": 0.5},
+            "Wv": {"init": "randn", "shape": [3, 2], "seed": 54, "scale": 0.5},
+        },
+        "grad_output": None,
+    },
+]
+
+
 def _digits(field: str, split: str, dataset: str = "digits") -> dict:
     return {"dataset": dataset, "field": field, "split": split}
 
@@ -192,4 +320,4 @@ DATASET_EXAMPLES = [
     },
 ]
 
-EXAMPLES += TRAIN_EXAMPLES
+EXAMPLES += DIALECT_EXAMPLES + TRAIN_EXAMPLES

@@ -768,6 +768,14 @@ picked = x[torch.arange(x.shape[0]), indices]
 loss = (values * picked).sum() + m.sum() + (mn * x).sum() + torch.max(x, y).sum()
 """,
          {"x": tensor((3, 4), 170), "y": tensor((3, 4), 171)}),
+    case("torch_max_ties", "torch", "ties: x.max(1) sends the gradient to its index; amax and the full max share it",
+         """
+values, indices = x.max(1)
+shared = torch.amax(x, dim=1)
+whole = torch.max(x)
+loss = (values * w).sum() + (shared * w).sum() + whole
+""",
+         {"x": given([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), "w": given([0.5, -1.5])}),
     case("torch_indexing_basic", "torch", "basic indexing: an int, slices, ..., None, a step, an empty slice",
          """
 a = x[0]

@@ -18,7 +18,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dialect_corpus import CASES
+from app.engine.inputs import decode
+from app.engine.limits import Limits
+from app.examples import DIALECT_EXAMPLES
+from dialect_corpus import CASES, data, given, integer, labels
 from test_parity import assert_close
 
 pytestmark = pytest.mark.parity
@@ -202,3 +205,59 @@ def test_comparison_catches_a_wrong_gradient():
     assert_close(grads["a"], np.array([36.0, 81.0]), "autograd tutorial: dQ/da = 9 a²")
     with pytest.raises(AssertionError):
         assert_close(grads["a"] * (1 + 1e-8), np.array([36.0, 81.0]), "off by 1e-8")
+
+
+# --- the menu's dialect examples (app/examples.py), with their initializers as the page posts them ---
+
+EXAMPLE_TWINS = {  # the torch twin of the numpy example
+    "numpy-two-layer": """
+hidden = torch.relu(torch.matmul(X, W1) + b1)
+scores = torch.matmul(hidden, W2) + b2
+exp_scores = torch.exp(scores - torch.amax(scores, dim=1, keepdim=True))
+probs = exp_scores / torch.sum(exp_scores, dim=1, keepdim=True)
+loss = -torch.mean(torch.log(probs[torch.arange(N), y]))
+""",
+}
+
+
+def example_case(example: dict) -> dict:
+    """A corpus case of a menu example: its inputs decoded by the engine (initializers drawn), integral
+    inputs that take no gradient as indices."""
+    inputs = {}
+    for name, raw in example["inputs"].items():
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            inputs[name] = integer(raw)
+            continue
+        decoded = decode(name, raw, Limits().max_tensor_elements)
+        value = np.asarray(decoded.value, dtype=np.float64)
+        if decoded.requires_grad:
+            inputs[name] = given(value.tolist())
+        elif np.array_equal(value, np.round(value)):
+            inputs[name] = labels(value.astype(int).tolist())
+        else:
+            inputs[name] = data(value.tolist())
+    twin = EXAMPLE_TWINS.get(example["id"])
+    return {"id": example["id"], "dialect": "numpy" if twin else "torch", "program": example["expression"],
+            "inputs": inputs, "torch": twin}
+
+
+def test_menu_has_every_dialect():
+    ids = {example["id"] for example in DIALECT_EXAMPLES}
+    assert {"pytorch-mlp", "numpy-two-layer", "micrograd-neuron", "makemore-batchnorm"} <= ids
+    makemore = next(example["expression"] for example in DIALECT_EXAMPLES if example["id"] == "makemore-batchnorm")
+    for spelling in ("C[Xb]", ".view(emb.shape[0], -1)", ".sum(0, keepdim=True)", "**-0.5",
+                     ".max(1, keepdim=True).values", "logprobs[range(n), Yb].mean()"):
+        assert spelling in makemore, spelling
+
+
+@pytest.mark.parametrize("example", DIALECT_EXAMPLES, ids=[example["id"] for example in DIALECT_EXAMPLES])
+def test_menu_example_matches_pytorch(client, example):
+    case = example_case(example)
+    value, grads = torch_reference(case)
+    response = client.post("/graph/backward", json={"expression": example["expression"], "inputs": example["inputs"]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert_close(body["nodes"][body["output"]]["value"], value, f"{example['id']}: output value")
+    inputs = {node["name"]: node for node in body["nodes"] if node["op"] == "input"}
+    for name, grad in grads.items():
+        assert_close(inputs[name]["grad"], grad, f"{example['id']}: gradient of {name}")
