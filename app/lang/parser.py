@@ -35,15 +35,24 @@ graphs tests/test_parse_replay.py compares with a full parse's.
 from __future__ import annotations
 
 import keyword
+import math
 from typing import Any
 
+import numpy as np
+
+from app.engine import dialects
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.expand import Expand
 from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
 from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
+from app.lang import builtins, library, loops, subscripts
 from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
+from app.lang.static import (
+    COMPARE, FloatExpr, IntExpr, Namespace, NumberList, Pair, TermList, Terms, Word, arithmetic, describe, is_int,
+    is_number, plain, remembered,
+)
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
@@ -51,7 +60,19 @@ Term = tuple  # (node, literal, start, end)
 
 _POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
 # Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
-_INFIX = {text: (10 if text in "+-" else 20 if text in "*/@" else 40, OPS[name]) for text, name in BINARY_OPERATORS.items()}
+_INFIX: dict[str, tuple[int, Any]] = {
+    text: (10 if text in "+-" else 20 if text in "*/@" else 40, OPS[name]) for text, name in BINARY_OPERATORS.items()
+}
+# Integer division and remainder work on numbers known before the program runs; comparisons make
+# masks (gt, lt, ...) of tensors, and booleans of numbers. Their "op" is their text: see binary.
+_INFIX.update({"//": (20, "//"), "%": (20, "%")})
+_INFIX.update({text: (5, text) for text in COMPARE})
+_COMPARISON_OPS = {">": "gt", "<": "lt", ">=": "ge", "<=": "le", "==": "eq", "!=": "ne"}
+_AUGMENTED_OPS = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "@=": "@", "**=": "**", "//=": "//", "%=": "%"}
+# Python's functions the language knows, on values known before the program runs.
+_BUILTINS = frozenset(("len", "range", "float", "int"))
+_NON_FINITE_WORDS = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+                     "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}
 _UNARY_POWER = 30
 # What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
 _POSTFIX = frozenset((".", "(", "["))
@@ -98,7 +119,7 @@ class _Parser:
 
     __slots__ = (
         "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
-        "source", "replays", "omitted", "no_runs",
+        "source", "replays", "omitted", "no_runs", "statics", "node_static", "unrecordable",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
@@ -122,6 +143,14 @@ class _Parser:
         # inputs used so far. Only names that passed the checks of `name` (the same as those of
         # check_name) get here.
         self.scope: dict[str, int] = {}
+        # Names that stand for values known before the program runs and have no node (a shape's
+        # sizes, a tuple, a loop's counter): name → value. A name is in scope or here, never both.
+        self.statics: dict[str, Any] = {}
+        # Nodes whose value is also known before the program runs (an integer input, `n = 3`):
+        # node → that number, for where a number is needed (range(n), x.view(n, -1)).
+        self.node_static: dict[int, Any] = {}
+        # Set by anything a recorded replay would not repeat (see repeatable_statement).
+        self.unrecordable = False
         self.depth = 0
         self.max_depth = limits.max_nesting
 
@@ -191,11 +220,14 @@ class _Parser:
             # The lookups came out differently (a name assigned since): recorded again.
         scope, first = self.scope, len(self.graph)
         reads = self.scope = Reads(scope)  # type: ignore[assignment]  (a dict's get, in, [] and iteration)
+        self.unrecordable = False
         try:
             node = self.statement()
         finally:
             self.scope = scope
-        if self.pos == stop:
+        if self.unrecordable:  # it read or made values known before the run: parsed each time
+            templates[text] = False
+        elif self.pos == stop:
             templates[text] = record(self.graph, reads, first, node, offset) or False
         return node
 
@@ -241,6 +273,7 @@ class _Parser:
         self.starts[pos + 1:pos + 1] = starts
 
     def statement(self) -> int:
+        """One statement; its node, or -1 for one that makes no node (`B, T = x.shape`)."""
         texts = self.texts
         pos = self.pos
         text, next_text = texts[pos], texts[pos + 1]  # a statement is never END: pos + 1 exists
@@ -249,21 +282,111 @@ class _Parser:
                 self.check_name(text, self.starts[pos], self.end(pos))
             self.pos = pos + 2
             term = self.expr()
-            node = term[0] if term[0] >= 0 else self.operand(term)
-            names = self.graph.names
-            if names[node] is None:
-                names[node] = text
-            self.scope[text] = node
-            return node
-        if next_text in _AUGMENTED and self.kinds[pos] == NAME:
-            raise ProgramError(
-                "forbidden",
-                f"augmented assignment ({next_text}) is not part of the language; "
-                f"write {text} = {text} {next_text[:-1]} ...",
-                start=self.starts[pos + 1], end=self.end(pos + 1),
-            )
+            node = term[0]
+            if node >= 0 and not self.statics:
+                names = self.graph.names
+                if names[node] is None:
+                    names[node] = text
+                self.scope[text] = node
+                return node
+            return self.assign(text, term)
+        if self.kinds[pos] == NAME:
+            if next_text in _AUGMENTED:
+                return self.augmented()
+            if next_text == ",":
+                return self.unpacking()
+            if text == "for":
+                return loops.loop(self)
         term = self.expr()
         return term[0] if term[0] >= 0 else self.operand(term)
+
+    def assign(self, name: str, term: Term) -> int:
+        """`name = term`: a node gets the name; a value known before the run (a tuple, a shape's
+        size) is kept as that value, with no node; a number written out is a constant node (as it
+        always was) that also keeps its value, for where a number is needed (range(n))."""
+        node, literal, _, _ = term
+        if node < 0 and not is_number(literal):
+            self.unrecordable = True
+            if name in self.scope:
+                self.scope.pop(name)
+            self.statics[name] = literal
+            return -1
+        if node < 0:
+            node = self.operand(term)
+            self.node_static[node] = plain(literal)
+            self.unrecordable = True
+        names = self.graph.names
+        if names[node] is None:
+            names[node] = name
+        self.scope[name] = node
+        if name in self.statics:
+            del self.statics[name]
+        return node
+
+    def augmented(self) -> int:
+        """`h += x` is `h = h + x`: a new node, as Python's `+=` is for an expression of tensors."""
+        pos = self.pos
+        name, operator = self.texts[pos], self.texts[pos + 1]
+        text = _AUGMENTED_OPS.get(operator)
+        if text is None:
+            raise ProgramError(
+                "forbidden", f"the operator {operator} is not part of the language",
+                start=self.starts[pos + 1], end=self.end(pos + 1),
+            )
+        start, end = self.starts[pos], self.end(pos)
+        self.check_name(name, start, end)
+        left = self.resolve(name, start, end)
+        self.pos = pos + 2
+        right = self.expr()
+        term = self.binary(_INFIX[text][1], text, left, right)
+        return self.assign(name, term)
+
+    def unpacking(self) -> int:
+        """`B, T, C = x.shape`, `q, k, v = qkv.split(C, dim=2)`: one name per item."""
+        kinds, texts = self.kinds, self.texts
+        targets = []
+        while True:
+            pos = self.pos
+            if kinds[pos] != NAME:
+                raise self.unexpected(pos, after_term=False)
+            self.check_name(texts[pos], self.starts[pos], self.end(pos))
+            targets.append(texts[pos])
+            if texts[pos + 1] == "=":
+                self.pos = pos + 2
+                break
+            if texts[pos + 1] != ",":
+                raise self.unexpected(pos + 1, after_term=True)
+            self.pos = pos + 2
+            if texts[self.pos] == "=":  # a trailing comma: `a, = x`
+                self.pos += 1
+                break
+        term = self.expr()
+        items = self.items(term, "unpack")
+        if len(items) != len(targets):
+            raise ProgramError(
+                "bad_arguments", f"{len(targets)} names cannot take the {len(items)} items of {self.label(term)}",
+                start=term[2], end=term[3],
+            )
+        node = -1
+        for name, item in zip(targets, items):
+            node = self.assign(name, item)
+        return node
+
+    def items(self, term: Term, verb: str) -> list[Term]:
+        """The items of a tuple, list, range or pair, or the rows of a tensor, as terms."""
+        node, literal, start, end = term
+        if node >= 0:
+            shape = self.graph.shapes[node]
+            if not shape:
+                raise ProgramError("bad_arguments", f"cannot {verb} a 0-d tensor", start=start, end=end)
+            library.check_count(shape[0], self, start, end)
+            return [self.apply(OPS["index"], (node,), {"key": (k,)}, start, end) for k in range(shape[0])]
+        if isinstance(literal, Terms):
+            return list(literal)
+        if isinstance(literal, (tuple, range)):
+            library.check_count(len(literal), self, start, end)
+            return [(-1, item, start, end) for item in literal]
+        raise ProgramError("bad_arguments", f"cannot {verb} {describe(literal)}", start=start, end=end)
 
     def check_name(self, name: str, start: int, end: int) -> None:
         if name.startswith("__"):
@@ -322,16 +445,16 @@ class _Parser:
                 else:
                     right = self.expr(power)
                 right_node, _, _, right_end = right
-            # Number literals become constant nodes now, the left operand's first.
-            if node < 0:
-                node = self.operand((node, literal, start, end))
-            if right_node < 0:
-                right_node = self.operand(right)
+            if node < 0 or right_node < 0 or type(op) is str:
+                if right is None:
+                    right = (right_node, None, self.starts[pos], right_end)
+                node, literal, start, end = self.binary(op, texts[pos - 1], (node, literal, start, end), right)
+                continue
             node = self.graph.apply(op, (node, right_node), None, start, right_end)
             literal, end = None, right_end
 
     def prefix(self) -> Term:
-        """A unary minus or plus, or an atom with its postfix .T."""
+        """A unary minus or plus, or an atom with its postfix attributes, calls and subscripts."""
         pos = self.pos
         kind, text, start, end = self.kinds[pos], self.texts[pos], self.starts[pos], self.end(pos)
         if kind == OP and (text == "-" or text == "+"):
@@ -343,6 +466,8 @@ class _Parser:
             if text == "+":
                 return (node, literal, start, end)
             if node < 0 and _is_number(literal):
+                if type(literal) is IntExpr or type(literal) is FloatExpr:  # -(2 * 3): a neg node when built
+                    return (-1, remembered(-literal, (_NEG, operand, None, start, end)), start, end)
                 return (-1, -literal, start, end)  # -2 is the constant -2, not neg(2)
             return self.apply(_NEG, (self.operand(operand),), None, start, end)
         if kind == NAME:
@@ -352,6 +477,8 @@ class _Parser:
             term = (-1, _number(text, start, end), start, end)
         elif kind == OP and text == "(":
             term = self.parenthesized()
+        elif kind == OP and text == "[":
+            term = self.list_literal()
         else:
             raise self.unexpected(pos, after_term=False)
         if self.texts[self.pos] in _POSTFIX:
@@ -361,22 +488,115 @@ class _Parser:
     def postfix(self, term: Term) -> Term:
         texts = self.texts
         while True:
-            pos = self.pos
-            if texts[pos] not in _POSTFIX:  # only operator tokens have these texts
+            text = texts[self.pos]
+            if text == ".":
+                term = self.attribute(term)
+            elif text == "[":
+                term = subscripts.subscript(self, term)
+            elif text == "(":
+                raise self.unexpected(self.pos, after_term=True)
+            else:
                 return term
-            if texts[pos] == ".":
-                name_kind, name_text, name_end = self.kinds[pos + 1], texts[pos + 1], self.end(pos + 1)
-                if name_kind == NAME and name_text == "T":
-                    self.pos = pos + 2
-                    term = self.apply(_TRANSPOSE, (self.operand(term),), None, term[2], name_end)
-                    continue
-                shown = name_text if name_kind == NAME else ""
+
+    def attribute(self, term: Term) -> Term:
+        """`.name` after a term: a namespace's function or constant, a tensor's method or
+        attribute, a pair's .values / .indices."""
+        pos = self.pos
+        name_kind, name, name_start, name_end = self.token(pos + 1)
+        dot_start = self.starts[pos]
+        if name_kind != NAME:
+            raise ProgramError(
+                "forbidden", "attribute access (.) must name an attribute, as in x.T or x.sum()",
+                start=dot_start, end=self.end(pos),
+            )
+        if name.startswith("_"):
+            raise ProgramError(
+                "forbidden", f"attributes starting with _ (.{name}) are not allowed", start=dot_start, end=name_end
+            )
+        self.pos = pos + 2
+        node, literal, start, _ = term
+        calling = self.texts[self.pos] == "("
+        if node < 0 and isinstance(literal, Namespace):
+            return self.namespaced(literal, name, start, name_end, calling)
+        if node >= 0 and calling:
+            spelling = dialects.METHODS.get(name)
+            if spelling is None:
+                close = close_names(name, dialects.METHODS)
+                hint = f"; did you mean .{' or .'.join(close)}()?" if close else ""
                 raise ProgramError(
-                    "forbidden",
-                    f"attribute access (.{shown}) is not part of the language; only .T (transpose) is",
-                    start=self.starts[pos], end=name_end if shown else self.end(pos),
+                    "unknown_function",
+                    f"`.{name}()` is not a supported tensor method{hint}; supported methods: "
+                    f"{', '.join(dialects.METHODS)}",
+                    start=dot_start, end=name_end, suggestions=close,
                 )
-            raise self.unexpected(pos, after_term=True)
+            positional, keywords, end = self.arguments()
+            return library.call(self, spelling, f".{name}", term, positional, keywords, start, end)
+        if node >= 0:
+            shape = self.graph.shapes[node]
+            if name == "T":
+                return self.apply(_TRANSPOSE, (node,), None, start, name_end)
+            if name == "mT":
+                if len(shape) < 2:
+                    raise ProgramError("bad_arguments", "x.mT needs at least 2 axes", start=start, end=name_end)
+                return library.swapped(self, node, len(shape), len(shape) - 2, len(shape) - 1, start, name_end)
+            if name == "shape":
+                return (-1, tuple(shape), start, name_end)
+            if name == "ndim":
+                return (-1, len(shape), start, name_end)
+            if name in dialects.METHODS:
+                raise ProgramError(
+                    "bad_arguments", f"`.{name}` is a method: call it, as in x.{name}()", start=dot_start, end=name_end
+                )
+            close = close_names(name, [*dialects.ATTRIBUTES, *dialects.METHODS])
+            hint = f"; did you mean .{' or .'.join(close)}?" if close else ""
+            raise ProgramError(
+                "forbidden", f"attribute access (.{name}) is not part of the language{hint}; tensors have "
+                f"{', '.join('.' + a for a in dialects.ATTRIBUTES)} and the methods listed at GET /ops",
+                start=dot_start, end=name_end, suggestions=close,
+            )
+        if isinstance(literal, Pair) and name in ("values", "indices"):
+            if name == "indices" and len(literal) < 2:
+                raise ProgramError("forbidden", "indices of max and min are not available yet",
+                                   start=start, end=name_end)
+            item = literal[0 if name == "values" else 1]
+            return (item[0], item[1], start, name_end)
+        raise ProgramError(
+            "forbidden", f"attribute access (.{name}) on {describe(literal)} is not part of the language",
+            start=dot_start, end=name_end,
+        )
+
+    def namespaced(self, namespace: str, name: str, start: int, end: int, calling: bool) -> Term:
+        """`torch.name`, `F.name`, `np.name`, `math.name`, by the namespace table."""
+        path = f"{namespace}.{name}"
+        if path in dialects.ALIASES or path in dialects.PREFIXES:
+            return (-1, Namespace(path), start, end)
+        key = dialects.ALIASES.get(namespace)
+        if key is None:  # torch.nn.something other than functional
+            raise ProgramError(
+                "unknown_function", f"`{path}` is not supported; of {namespace}, only {namespace}.functional is",
+                start=start, end=end,
+            )
+        table = dialects.NAMESPACES[key]
+        constants = dialects.CONSTANTS.get(key, {})
+        if not calling and name in constants:
+            return (-1, constants[name], start, end)
+        if calling and name in table:
+            positional, keywords, call_end = self.arguments()
+            if key == "math":
+                return library.math_call(self, name, positional, keywords, start, call_end)
+            return library.call(self, table[name], path, None, positional, keywords, start, call_end)
+        if name in table:
+            raise ProgramError(
+                "unknown_name", f"`{path}` is a function: call it, as in {path}(x)", start=start, end=end
+            )
+        close = close_names(name, [*table, *constants])
+        hint = f"; did you mean {' or '.join(f'{namespace}.{c}' for c in close)}?" if close else ""
+        kind = "functions" if calling or not constants else "functions and constants"
+        raise ProgramError(
+            "unknown_function",
+            f"`{path}` is not supported; supported {namespace} {kind}: {', '.join([*table, *constants])}{hint}",
+            start=start, end=end, suggestions=[f"{namespace}.{c}" for c in close],
+        )
 
     def name(self, text: str, start: int, end: int) -> Term:
         """A variable, a constant, True/False/None, or the start of a call."""
@@ -388,6 +608,8 @@ class _Parser:
         if keyword.iskeyword(text):
             raise self.unexpected(self.pos, after_term=False)
         if self.texts[self.pos + 1] == "(":
+            if text in _BUILTINS and text not in self.scope and text not in self.statics and text not in self.inputs:
+                return builtins.call(self, text, start)
             return self.call()
         self.pos += 1
         return self.resolve(text, start, end)
@@ -415,12 +637,103 @@ class _Parser:
         if not is_tuple and len(items) == 1:
             node, literal, _, _ = items[0]
             return (node, literal, open_start, close_end)
-        if any(node >= 0 or not _is_number(literal) for node, literal, _, _ in items):
-            raise ProgramError(
-                "forbidden", "a tuple may only hold numbers, as in axis=(0, 1) or weight=(1.0, 2.5)",
-                start=open_start, end=close_end,
-            )
-        return (-1, tuple(literal for _, literal, _, _ in items), open_start, close_end)
+        if all(node < 0 and _is_number(literal) for node, literal, _, _ in items):
+            return (-1, tuple(literal for _, literal, _, _ in items), open_start, close_end)
+        return (-1, Terms(items), open_start, close_end)
+
+    def list_literal(self) -> Term:
+        """`[a, b]` (torch.cat's tensors) or `[0, 2]` (an index, a shape)."""
+        kinds, texts = self.kinds, self.texts
+        open_start = self.starts[self.pos]
+        self.pos += 1
+        self.enter(open_start)
+        items = []
+        while texts[self.pos] != "]":
+            items.append(self.expr())
+            text = texts[self.pos]
+            if text == "for":
+                raise ProgramError("forbidden", "list comprehensions are not part of the language; "
+                                   "a loop is written `for i in range(k):` on lines of its own",
+                                   start=open_start, end=open_start + 1)
+            if text == ",":
+                self.pos += 1
+            elif text != "]":
+                if kinds[self.pos] in (NEWLINE, END):
+                    raise ProgramError(
+                        "syntax_error", "expected ',' or ']' to close the '[' opened earlier",
+                        start=self.starts[self.pos], end=self.starts[self.pos],
+                    )
+                raise self.unexpected(self.pos, after_term=True)
+        close_end = self.end(self.pos)
+        self.pos += 1
+        self.depth -= 1
+        if all(node < 0 and _is_number(literal) for node, literal, _, _ in items):
+            return (-1, NumberList(literal for _, literal, _, _ in items), open_start, close_end)
+        return (-1, TermList(items), open_start, close_end)
+
+    def arguments(self) -> tuple[list[Term], dict[str, Term], int]:
+        """A call's arguments, `(` at self.pos: positional terms, keyword terms, and the end of `)`."""
+        kinds, texts = self.kinds, self.texts
+        open_start = self.starts[self.pos]
+        self.pos += 1
+        self.enter(open_start)
+        positional: list[Term] = []
+        keywords: dict[str, Term] = {}
+        while texts[self.pos] != ")":
+            pos = self.pos
+            text = texts[pos]
+            if text in _STARS:
+                raise ProgramError(
+                    "forbidden", f"starred arguments ({text}) are not part of the language",
+                    start=self.starts[pos], end=self.end(pos),
+                )
+            if kinds[pos] == NAME and texts[pos + 1] == "=":
+                self.pos = pos + 2
+                if text in keywords:
+                    raise ProgramError("bad_arguments", f"{text}= is given twice", start=self.starts[pos],
+                                       end=self.end(pos))
+                keywords[text] = self.word() if kinds[self.pos] == STRING else self.expr()
+            else:
+                if keywords and kinds[pos] not in (NEWLINE, END):
+                    raise ProgramError(
+                        "bad_arguments", "a positional argument cannot follow a keyword argument",
+                        start=self.starts[pos], end=self.end(pos),
+                    )
+                positional.append(self.word() if kinds[pos] == STRING else self.expr())
+            text = texts[self.pos]
+            if text == ",":
+                self.pos += 1
+            elif text != ")":
+                if kinds[self.pos] in (NEWLINE, END):
+                    raise self.unclosed(open_start)
+                raise self.unexpected(self.pos, after_term=True)
+        end = self.starts[self.pos] + 1
+        self.pos += 1
+        self.depth -= 1
+        return positional, keywords, end
+
+    def word(self) -> Term:
+        """A quoted word at self.pos (`"sum"`, `'-inf'`): the quote, the word's tokens, the same quote."""
+        kinds, texts, starts = self.kinds, self.texts, self.starts
+        pos = self.pos
+        quote, start = texts[pos], starts[pos]
+        if quote not in ("'", '"'):
+            raise ProgramError("forbidden", "strings are not part of the language but for plain quoted words "
+                               'such as "sum" and "-inf"', start=start, end=self.end(pos))
+        stop = pos + 1
+        while kinds[stop] not in (NEWLINE, END) and not (kinds[stop] == STRING and texts[stop] == quote):
+            stop += 1
+            if stop - pos > 4:
+                break
+        if kinds[stop] != STRING or texts[stop] != quote:
+            raise ProgramError("forbidden", "strings are not part of the language but for plain quoted words "
+                               'such as "sum" and "-inf"', start=start, end=self.end(pos))
+        text = self.source[start + 1:starts[stop]]
+        if not text.replace("-", "").replace("+", "").replace("_", "").isalnum():
+            raise ProgramError("forbidden", f"strings are not part of the language but for plain quoted words "
+                               f'such as "sum" and "-inf"', start=start, end=self.end(stop))
+        self.pos = stop + 1
+        return (-1, Word(text), start, self.end(stop))
 
     def call(self) -> Term:
         """A function of the op table called by name: name '(' arguments ')'."""
@@ -459,7 +772,11 @@ class _Parser:
                         "bad_arguments", "a positional argument cannot follow a keyword argument",
                         start=self.starts[pos], end=self.end(pos),
                     )
-                positional.append(self.expr())
+                term = self.expr()
+                if term[0] < 0 and (type(term[1]) is IntExpr or type(term[1]) is FloatExpr) and (
+                        len(positional) < len(op.operands)):
+                    term = (self.operand(term), None, term[2], term[3])  # built where it always was
+                positional.append(term)
             text = texts[self.pos]
             if text == ",":
                 self.pos += 1
@@ -477,6 +794,16 @@ class _Parser:
         if self.expand is not None and op.decomposition is not None and self.expand.opens(op.name):
             return (self.expand.call(self, op, operands, params, start, end), None, start, end)
         return self.apply(op, operands, params, start, end)
+
+    def build_call(self, op: Op, operands: list[Term], params: dict[str, Term], start: int, end: int) -> Term:
+        """The op with its operands, and its parameters by name, as a bare call builds it (the
+        namespaced and method spellings, app/lang/library.py, come here once bound)."""
+        for name in params:
+            self.check_keyword(op, name, {}, params[name][2], params[name][3])
+        bound, values = self.bind(op, operands, params, start, end)
+        if self.expand is not None and op.decomposition is not None and self.expand.opens(op.name):
+            return (self.expand.call(self, op, bound, values, start, end), None, start, end)
+        return self.apply(op, bound, values, start, end)
 
     def choice(self, op: Op, name: str) -> Term:
         """The value of keyword `name` when it is a string or the parameter is an enum: a string is
@@ -519,6 +846,19 @@ class _Parser:
     def bind(self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int, end: int):
         """Operands by position; then parameters by position or keyword, checked by kind."""
         count = len(op.operands)
+        if getattr(op, "variadic", False):
+            # The last operand takes every positional argument from there on (a list's items too);
+            # the parameters are keywords.
+            flat: list[Term] = []
+            for term in positional:
+                flat.extend(term[1] if term[0] < 0 and isinstance(term[1], Terms) else (term,))
+            positional = flat
+            count = max(len(positional), count - 1)
+            if len(positional) < len(op.operands) - 1:
+                raise ProgramError(
+                    "bad_arguments", f"{op.name} needs {', '.join(op.operands[:-1])}: {op.signature()}",
+                    start=start, end=end,
+                )
         if len(positional) < count or len(positional) > count + len(op.params):
             raise ProgramError(
                 "bad_arguments",
@@ -544,26 +884,33 @@ class _Parser:
                     )
                 params[param.name] = param.default
             else:
-                params[param.name] = _param_value(op, param, term)
+                params[param.name] = _param_value(op, param, self.static_term(term))
         return operands, params
 
     # --- names and nodes ----------------------------------------------------------------------
 
     def resolve(self, name: str, start: int, end: int) -> Term:
         node = self.scope.get(name)
-        if node is None and name in self.inputs:
-            given = self.inputs[name]
-            node = self.graph.leaf(name, given.value, given.shape, given.requires_grad, start, end)
-            self.scope[name] = node
+        if node is None:
+            statics = self.statics
+            if statics and name in statics:
+                self.unrecordable = True
+                return (-1, statics[name], start, end)
+            if name in self.inputs:
+                given = self.inputs[name]
+                node = self.graph.leaf(name, given.value, given.shape, given.requires_grad, start, end)
+                self.scope[name] = node
         if node is not None:
             return (node, None, start, end)
         if name in CONSTANTS:
             return (-1, CONSTANTS[name], start, end)
-        if name in OPS:
+        if name in dialects.ALIASES or name in dialects.PREFIXES:
+            return (-1, Namespace(name), start, end)
+        if name in OPS or name in _BUILTINS:
             raise ProgramError(
                 "unknown_name", f"'{name}' is a function: call it, as in {name}(x)", start=start, end=end
             )
-        known = list(dict.fromkeys([*self.scope, *self.inputs, *CONSTANTS]))
+        known = list(dict.fromkeys([*self.scope, *self.statics, *self.inputs, *CONSTANTS]))
         close = close_names(name, known)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ProgramError(
@@ -577,13 +924,138 @@ class _Parser:
         node, literal, start, end = term
         if node >= 0:
             return node
+        if type(literal) is IntExpr or type(literal) is FloatExpr:
+            return self.built(term)
         if not _is_number(literal):
-            shown = "a tuple" if isinstance(literal, tuple) else repr(literal)
-            raise ProgramError(
-                "bad_arguments", f"{shown} is not a value; it can only be an argument such as axis=(0, 1)",
-                start=start, end=end,
-            )
+            if isinstance(literal, (tuple, Namespace, range, Word)) or literal is None or isinstance(literal, bool):
+                shown = describe(literal)
+                raise ProgramError(
+                    "bad_arguments", f"{shown} is not a value; it can only be an argument such as axis=(0, 1)",
+                    start=start, end=end,
+                )
+            raise ProgramError("bad_arguments", f"{describe(literal)} is not a value", start=start, end=end)
         return self.graph.leaf(None, float(literal), (), False, start, end)
+
+    def built(self, term: Term) -> int:
+        """A number made by arithmetic on numbers of the program (see app/lang/static.py), as the
+        constant and op nodes a node-by-node parse builds: each operand that is itself made so
+        first, then the plain numbers (the left one first), then the op. Iterative: a chain of
+        10,000 additions of numbers is as deep."""
+        stack: list[tuple[Term, bool]] = [(term, False)]
+        done: list[int] = []
+        while stack:
+            item, expanded = stack.pop()
+            node, literal, start, end = item
+            parts = getattr(literal, "parts", None) if node < 0 else None
+            if parts is None:
+                done.append(node if node >= 0 else self.graph.leaf(None, float(literal), (), False, start, end))
+                continue
+            op, left, right, start, end = parts
+            if right is None:  # -(2 * 3)
+                if not expanded:
+                    stack += [(item, True), (left, False)]
+                else:
+                    done.append(self.graph.apply(op, (done.pop(),), None, start, end))
+                continue
+            if not expanded:
+                stack.append((item, True))
+                # Popped in reverse: compound operands first (left, right), then the plain ones.
+                plain_ones = [t for t in (left, right) if not hasattr(t[1], "parts") or t[0] >= 0]
+                made = [t for t in (left, right) if hasattr(t[1], "parts") and t[0] < 0]
+                stack += [(t, False) for t in reversed(plain_ones)]
+                stack += [(t, False) for t in reversed(made)]
+                continue
+            # The two operands' nodes are the last two done, in the order they were built.
+            b, a = done.pop(), done.pop()
+            left_made = hasattr(left[1], "parts") and left[0] < 0
+            right_made = hasattr(right[1], "parts") and right[0] < 0
+            if right_made and not left_made:
+                a, b = b, a  # the right one was built first
+            done.append(self.graph.apply(op, (a, b), None, start, end))
+        return done[-1]
+
+    def binary(self, op: Any, text: str, left: Term, right: Term) -> Term:
+        """`left text right` where an operand is not a node yet, or for // % and comparisons."""
+        left_node, left_value, start, _ = left
+        right_node, right_value, _, end = right
+        if type(op) is str:
+            if text in COMPARE:
+                if self.texts[self.pos] in COMPARE:
+                    raise ProgramError(
+                        "forbidden", "chained comparisons (a < b < c) are not part of the language",
+                        start=self.starts[self.pos], end=self.end(self.pos),
+                    )
+                # Numbers compare now (`n > 0`); anything with a node (inputs too) makes a mask.
+                if left_node < 0 and right_node < 0 and _is_number(left_value) and _is_number(right_value):
+                    return (-1, COMPARE[text](plain(left_value), plain(right_value)), start, end)
+                compare = OPS.get(_COMPARISON_OPS[text])
+                if compare is None:
+                    raise ProgramError("forbidden", f"comparisons ({text}) of tensors are not available yet",
+                                       start=start, end=end)
+                return self.apply(compare, (self.operand(left), self.operand(right)), None, start, end)
+            a = self.static(left, f"the left side of {text}", "a number")
+            b = self.static(right, f"the right side of {text}", "a number")
+            if not (_is_number(a) and _is_number(b)):
+                raise ProgramError("bad_arguments", f"{text} works on numbers", start=start, end=end)
+            try:
+                return (-1, arithmetic(text, plain(a), plain(b)), start, end)
+            except ZeroDivisionError:
+                raise ProgramError("bad_arguments", f"{text} by zero", start=start, end=end) from None
+        if left_node < 0 and right_node < 0 and _is_number(left_value) and _is_number(right_value) and text != "@":
+            value = arithmetic(text, plain(left_value), plain(right_value))
+            return (-1, remembered(value, (op, left, right, start, end)), start, end)
+        # Number literals become constant nodes now, the left operand's first.
+        a = left_node if left_node >= 0 else self.operand(left)
+        b = right_node if right_node >= 0 else self.operand(right)
+        return (self.graph.apply(op, (a, b), None, start, end), None, start, end)
+
+    # --- values known before the run ------------------------------------------------------------
+
+    def static_or_none(self, term: Term) -> Any:
+        """The term's value if it is known before the program runs (a number, a tuple of them, an
+        integer input, a constant node), else None."""
+        node, literal, _, _ = term
+        if node >= 0:
+            value = self.node_static.get(node)
+            if value is None and self.graph.ops[node] is None and not self.graph.shapes[node]:
+                given = self.graph.values[node]  # a scalar input: a number where one is needed
+                if isinstance(given, float) and given.is_integer() and abs(given) < 2 ** 53:
+                    value = int(given)
+            return value
+        if isinstance(literal, Terms):
+            items = [self.static_or_none(item) for item in literal]
+            if any(item is None for item in items):
+                return None
+            return NumberList(items) if isinstance(literal, TermList) else tuple(items)
+        return literal
+
+    def static(self, term: Term, what: str, kind: str) -> Any:
+        """The term's value known before the run, or an error naming `what` needs it."""
+        value = self.static_or_none(term)
+        if value is None and term[0] >= 0:
+            raise ProgramError(
+                "bad_arguments", f"{what} must be {kind} known before the program runs (a number, a shape, "
+                f"an integer input); {self.label(term)} is a tensor", start=term[2], end=term[3],
+            )
+        return value
+
+    def static_term(self, term: Term) -> Term:
+        """A parameter's term with its value known before the run put in (an integer input, a
+        tuple of sizes), or the term itself."""
+        node, literal, start, end = term
+        if node < 0 and type(literal) in (tuple, NumberList, IntExpr, FloatExpr):
+            return (-1, plain(literal), start, end)
+        if node >= 0 or isinstance(literal, Terms):
+            value = self.static_or_none(term)
+            if value is not None:
+                return (-1, plain(value), start, end)
+        return term
+
+    def label(self, term: Term) -> str:
+        """How an error names a term: its node's label, or its source text."""
+        if term[0] >= 0:
+            return self.graph.label(term[0])
+        return " ".join(self.source[term[2]:term[3]].split())[:40]
 
     def apply(self, op: Op, operands: tuple[int, ...], params: dict | None, start: int, end: int) -> Term:
         return (self.graph.apply(op, operands, params, start, end), None, start, end)
@@ -696,6 +1168,12 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
             return value
         if param.kind in ("shape", "perm") and (ints or int_tuple or (value is None and param.kind == "perm")):
             return (value,) if ints else value
+        if param.kind == "number" and _is_number(value):
+            return float(value)
+        if param.kind == "bound" and (value is None or _is_number(value)):
+            return value if value is None else float(value)
+        if param.kind == "int" and ints:
+            return value
     expected = {
         "bool": "True or False",
         "axis": "an integer such as -1",
@@ -707,7 +1185,13 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
         "fraction": "a number from 0 to 1 such as 0.1",
         "numbers": "a tuple of numbers such as (1.0, 2.0, 0.5)",
         "enum": " or ".join(f'"{c}"' for c in param.choices),
-    }[param.kind]
+        "number": "a number such as 0.5 or float('-inf')",
+        "bound": "None or a number such as 0",
+        "int": "an integer such as -1",
+        "key": "built from a subscript: write x[...]",
+    }.get(param.kind, "a value of kind " + param.kind)
+    if param.kind == "key":
+        raise ProgramError("bad_arguments", f"{op.name}'s key is {expected}", start=start, end=end)
     raise ProgramError(
         "bad_arguments", f"{op.name}'s {param.name} must be {expected}, written out in the program",
         start=start, end=end,

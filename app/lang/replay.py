@@ -58,6 +58,10 @@ class Reads:
     def __iter__(self):
         return iter(self.scope)
 
+    def pop(self, name: str) -> int:
+        """A name that now stands for a value with no node (such a statement is never recorded)."""
+        return self.scope.pop(name)
+
 
 class Built(NamedTuple):
     """One node built by a recorded statement. `refs` index the template's nodes (see Template)."""
