@@ -9,7 +9,8 @@
  */
 import { elementCount, flatten, formatNumber, formatShape, isScalar, isSummary, stats } from './tensor.js';
 import { broadcastEdges } from './broadcast.js';
-import { combine, vjpRule } from './vjp-math.js';
+import { describeKey } from './index-math.js';
+import { SUM_TERMS, combine, escapeTex, shortSum, texNumber, vjpRule } from './vjp-math.js';
 
 /** Tensors up to about 6×6 (at most 2-D) are written out as matrices; larger ones as heatmaps. */
 export const MAX_MATRIX_ELEMENTS = 36;
@@ -30,7 +31,9 @@ function isShown(value, shape) {
 const FUNCTION_NAMES = new Set([
   'exp', 'log', 'sqrt', 'abs', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sum', 'mean', 'max', 'min',
   'softmax', 'log_softmax', 'mse', 'softmax_cross_entropy', 'linear', 'transpose', 'reshape',
-  'maximum', 'minimum', 'onehot', 'detach',
+  'maximum', 'minimum', 'onehot', 'detach', 'index', 'cat', 'stack', 'where', 'masked_fill', 'argmax', 'argmin',
+  'tril', 'triu', 'clamp', 'logsumexp', 'var', 'std', 'linear_t', 'ones', 'zeros', 'full', 'arange', 'eye',
+  'ones_like', 'zeros_like', 'full_like', 'view', 'permute', 'split', 'chunk', 'flatten', 'squeeze', 'unsqueeze',
 ]);
 
 // ---------------------------------------------------------------- labels as TeX
@@ -63,10 +66,6 @@ function texIdentifier(word) {
   if (indexed) return `${indexed[1]}_{${indexed[2]}}`;
   if (name.length === 1) return name;
   return `\\mathit{${escapeTex(name)}}`;
-}
-
-function escapeTex(text) {
-  return text.replace(/[\\{}&#%$_^~]/g, (char) => (char === '\\' ? '\\backslash ' : `\\${char}`));
 }
 
 /** True when a label must be parenthesised as an operand (`(x * a + b) * a`). */
@@ -114,10 +113,6 @@ export function texValue(value, shape, { parenthesizeNegative = false } = {}) {
   return `\\left[\\,${shape.join('\\times ')}\\text{ tensor}\\,\\right]`;
 }
 
-function texNumber(value) {
-  return formatNumber(value).replace('∞', '\\infty').replace('≈', '\\approx ').replace(/e(-?\d+)$/, '\\times 10^{$1}');
-}
-
 /** A value as plain text: a number, a bracketed small tensor, or its shape. */
 export function textValue(value, shape) {
   if (value === null || value === undefined) return '—';
@@ -138,8 +133,11 @@ function parenthesizedText(value, shape) {
 
 // ---------------------------------------------------------------- forward
 
-const INFIX = { add: '+', sub: '-', mul: '\\cdot', matmul: '\\mathbin{@}' };
-const INFIX_TEXT = { add: '+', sub: '-', mul: '·', matmul: '@' };
+const INFIX = {
+  add: '+', sub: '-', mul: '\\cdot', matmul: '\\mathbin{@}',
+  gt: '>', lt: '<', ge: '\\geq', le: '\\leq', eq: '\\mathrel{==}', ne: '\\neq',
+};
+const INFIX_TEXT = { add: '+', sub: '-', mul: '·', matmul: '@', gt: '>', lt: '<', ge: '>=', le: '<=', eq: '==', ne: '!=' };
 
 /** `template(operands)` for an op, operands being {tex, text} pairs; null result → generic call. */
 function applyOp(node, operands, asValues) {
@@ -158,9 +156,19 @@ function applyOp(node, operands, asValues) {
   }
   if (op === 'neg') return { tex: `-${operands[0].tex}`, text: `-${/^-/.test(operands[0].text) ? `(${operands[0].text})` : operands[0].text}` };
   if (op === 'transpose' && !node.params?.axes) return { tex: `${operands[0].tex}^{\\top}`, text: `${operands[0].text}.T` };
+  if (op === 'index' && Array.isArray(node.params?.key)) {
+    // x[key] as the program wrote it, the index tensors by their labels.
+    const subscript = describeKey(node.params.key, operands.slice(1).map((operand) => operand.text));
+    return { tex: `${operands[0].tex}\\text{${escapeTex(subscript)}}`, text: `${operands[0].text}${subscript}` };
+  }
   const params = Object.entries(node.params || {})
     .filter(([, value]) => value !== null && value !== false)
-    .map(([name, value]) => ({ tex: `\\text{${escapeTex(name)}}=${escapeTex(JSON.stringify(value))}`, text: `${name}=${JSON.stringify(value)}` }));
+    .map(([name, value]) => {
+      // -inf (masked_fill's value) arrives as the string "-Infinity": written as the number it is.
+      const shown = isScalar(value) ? formatNumber(value) : JSON.stringify(value);
+      const shownTex = isScalar(value) ? texNumber(value) : escapeTex(shown);
+      return { tex: `\\text{${escapeTex(name)}}=${shownTex}`, text: `${name}=${shown}` };
+    });
   const args = asValues ? operands : [...operands, ...params];
   return {
     tex: `\\operatorname{${escapeTex(op)}}\\left(${args.map((arg) => arg.rawTex ?? arg.tex).join(',\\; ')}\\right)`,
@@ -201,6 +209,8 @@ export function explainForward(response, step) {
   const notes = broadcastEdges(response)
     .filter((edge) => edge.target === node.id)
     .map((edge) => `${edge.text}: broadcast over ${edge.axes.length === 1 ? 'axis' : 'axes'} ${edge.axes.join(', ')}`);
+  const stopped = noGradientNote(node, operands);
+  if (stopped) notes.push(stopped);
   if (!isScalar(node.value)) {
     lines.push({
       tex: `${texLabel(node.name ?? node.label)} \\in \\mathbb{R}^{${node.shape.join('\\times ')}}`,
@@ -208,6 +218,29 @@ export function explainForward(response, step) {
     });
   }
   return { kind: 'forward', node: node.id, lines, notes };
+}
+
+const COMPARISONS = new Set(['gt', 'lt', 'ge', 'le', 'eq', 'ne']);
+const CONSTANT_MAKERS = new Set(['ones', 'zeros', 'full', 'arange', 'eye']);
+const SHAPE_ONLY = new Set(['ones_like', 'zeros_like', 'full_like']);
+
+/** Where a step's result or one of its operands takes no gradient, the words that say so. */
+export function noGradientNote(node, operands) {
+  const labels = (list) => list.map((operand) => operand.label).join(', ');
+  if (COMPARISONS.has(node.op)) {
+    return 'a comparison: 1 where it holds, 0 elsewhere; flat almost everywhere, so no gradient flows back through it';
+  }
+  if (node.op === 'argmax' || node.op === 'argmin') {
+    return `positions, not values: no gradient flows back through ${node.op} to ${labels(operands)}`;
+  }
+  if (CONSTANT_MAKERS.has(node.op)) return 'a constant: no gradient flows out of it';
+  if (SHAPE_ONLY.has(node.op)) return `only the shape of ${labels(operands)} is read: no gradient flows back to it`;
+  if (node.op === 'where') return `${operands[0].label} only chooses: it takes no gradient`;
+  if (node.op === 'masked_fill') return `${operands[1].label} only chooses where to fill: it takes no gradient`;
+  if (node.op === 'index' && operands.length > 1) {
+    return `${labels(operands.slice(1))} ${operands.length > 2 ? 'are' : 'is'} positions: no gradient flows to ${operands.length > 2 ? 'them' : 'it'}`;
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------- backward
@@ -278,6 +311,8 @@ export function explainBackward(response, step, stepIndex) {
   let terms;
   let product = null;
   let beforeSum = null;
+  let ruleLines = [];
+  let ruleNotes = [];
   if (elementwise) {
     const scalarProduct = isScalar(step.upstream) && isScalar(step.local.value);
     const op = scalarProduct ? ['\\cdot', '·'] : ['\\odot', '⊙'];
@@ -293,11 +328,13 @@ export function explainBackward(response, step, stepIndex) {
     }
   } else {
     const operands = consumer.inputs.map((id) => termOf(response.nodes[id]));
-    const rule = vjpRule(consumer, step.slot, upstreamTerm, operands, termOf(consumer));
+    const rule = vjpRule(consumer, step.slot, upstreamTerm, operands, termOf(consumer), termOf(out));
     if (rule) {
       symbolic = { tex: rule.tex, text: rule.text };
       terms = rule.terms;
       product = rule.product ?? null;
+      ruleLines = rule.lines ?? [];  // an index's scatter-add, row by row
+      ruleNotes = rule.notes ?? [];
     } else {
       // No rule of ours: the op table's own formula, with the numbers it reads.
       const formula = (step.local?.formula ?? '').replace(/^[^=]*=\s*/, '');
@@ -347,6 +384,8 @@ export function explainBackward(response, step, stepIndex) {
     }
   }
 
+  lines.push(...ruleLines);
+
   if (note) {
     // Broadcasting undone: the numbers before and after the sum over the broadcast axes.
     const before = beforeSum === null ? null : { value: beforeSum, shape: upstreamShape, tex: '', text: '' };
@@ -388,6 +427,7 @@ export function explainBackward(response, step, stepIndex) {
   }
   const notes = [];
   if (step.local?.formula) notes.push(`local derivative: ${step.local.formula}`);
+  notes.push(...ruleNotes);
   if (note) notes.push(note);
   if (several) {
     notes.push(position + 1 < ledger.length
@@ -421,12 +461,7 @@ function rangeText(term) {
   return `min ${formatNumber(min)}, max ${formatNumber(max)}, norm ${formatNumber(norm)}`;
 }
 
-/** Sums of more than SUM_TERMS terms keep their first three and last two around "… n terms …". */
-const SUM_TERMS = 6;
-export function shortSum(terms, elided) {
-  if (terms.length <= SUM_TERMS) return terms.join(' + ');
-  return [...terms.slice(0, 3), elided(terms.length - 5), ...terms.slice(-2)].join(' + ');
-}
+export { shortSum };
 
 /** `rows` formatted for shortSum: only the terms it keeps are written (a weight shared by every
  * step of a long recurrence has thousands of terms). */

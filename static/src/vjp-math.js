@@ -8,7 +8,15 @@
  * A rule answers {tex, text, factors: [{tex, text, value, shape} | {operator, text}]}; `upstream`
  * and the operands are {tex, text, value, shape} terms built by explain.js.
  */
-import { elementCount, flatten } from './tensor.js';
+import { elementCount, flatten, formatNumber, formatShape, isSummary, toNumber } from './tensor.js';
+import { describeKey, indexSources, scatterUnits } from './index-math.js';
+
+/** Characters TeX reads as commands, escaped (in \text{} and in math alike). */
+export function escapeTex(text) {
+  return String(text).replace(/[\\{}&#%$_^~]/g, (char) => (char === '\\' ? '\\backslash ' : `\\${char}`));
+}
+
+const textTex = (text) => `\\text{${escapeTex(text)}}`;
 
 /** A 2-D (or 1-D, as one row) value transposed; other ranks are not transposed here. */
 export function transposed(term) {
@@ -21,7 +29,9 @@ export function transposed(term) {
     for (let r = 0; r < rows; r += 1) row.push(data[r * cols + c]);
     value.push(row);
   }
-  return { tex: `${term.tex}^{\\top}`, text: `${term.text}ᵀ`, value, shape };
+  // An operand already transposed (h @ W2.T) is bracketed: W^{\\top}^{\\top} is a TeX error.
+  const tex = /\^/.test(term.tex) ? `\\left(${term.tex}\\right)^{\\top}` : `${term.tex}^{\\top}`;
+  return { tex, text: `${term.text}ᵀ`, value, shape };
 }
 
 /** Row-wise softmax of a 1-D or 2-D value (the last axis), as the engine computes it. */
@@ -60,9 +70,16 @@ const sameShape = (a, b) => a.shape.length === b.shape.length && a.shape.every((
  * `product`, where the formula is a plain product of them, writes it with each term rendered
  * by `show` (so the numbers can be substituted in: [g] · [Wᵀ]).
  */
-export function vjpRule(node, slot, upstream, operands, out) {
+export function vjpRule(node, slot, upstream, operands, out, loss = { tex: 'L', text: 'L' }) {
   const rule = RULES[node.op];
-  return rule ? rule(slot, upstream, operands, out, node) : null;
+  return rule ? rule(slot, upstream, operands, out, node, loss) : null;
+}
+
+/** Sums of more than SUM_TERMS terms keep their first three and last two around "… n terms …". */
+export const SUM_TERMS = 6;
+export function shortSum(terms, elided) {
+  if (terms.length <= SUM_TERMS) return terms.join(' + ');
+  return [...terms.slice(0, 3), elided(terms.length - 5), ...terms.slice(-2)].join(' + ');
 }
 
 function product(terms, operators) {
@@ -183,4 +200,186 @@ const RULES = {
       terms: [upstream],
     };
   },
+  linear_t(slot, upstream, [x, W]) {
+    // F.linear: out = x @ Wᵀ + b, so ∂L/∂x = g · W and ∂L/∂W = gᵀ · x.
+    if (slot === 2) return { tex: upstream.tex, text: upstream.text, terms: [upstream], product: product([upstream], []) };
+    if (upstream.shape.length !== 2 || x.shape.length !== 2) return null;
+    const [left, right] = slot === 0 ? [upstream, W] : [transposed(upstream), x];
+    if (!left) return null;
+    return {
+      tex: `${left.tex} \\cdot ${right.tex}`, text: `${left.text} · ${right.text}`,
+      terms: [left, right], product: product([left, right], [DOT]),
+    };
+  },
+  index(slot, upstream, [x, ...indices], out, node, loss) {
+    if (slot !== 0) return null;
+    const key = node.params?.key ?? [];
+    const at = `${x.text}${describeKey(key, indices.map((index) => index.text))}`;
+    if (!indices.length) {
+      // A basic index (a slice, split's pieces) reads each element once: nothing adds up.
+      return {
+        tex: `${upstream.tex}\\ \\text{placed at } ${textTex(at)}\\text{, 0 elsewhere}`,
+        text: `${upstream.text} placed at ${at}, 0 elsewhere`,
+        terms: [upstream],
+      };
+    }
+    const zeros = formatShape(x.shape);
+    return {
+      tex: `\\text{scatter-add of } ${upstream.tex} \\text{ into zeros (${zeros}) at } ${textTex(at)}`,
+      text: `scatter-add of ${upstream.text} into zeros (${zeros}) at ${at}`,
+      terms: [upstream],
+      lines: scatterLines(x, indices, key, upstream, loss),
+    };
+  },
+  cat(slot, upstream, operands, out, node) {
+    const axis = normalAxis(node.params?.axis ?? 0, out.shape.length);
+    const start = operands.slice(0, slot).reduce((total, operand) => total + operand.shape[axis], 0);
+    const stop = start + operands[slot].shape[axis];
+    const cut = out.shape.map((_, k) => (k === axis ? `${start}:${stop}` : ':')).join(', ');
+    return sliceOf(upstream, cut, `the slice where ${operands[slot].text} was placed (axis ${axis})`);
+  },
+  stack(slot, upstream, operands, out, node) {
+    const axis = normalAxis(node.params?.axis ?? 0, out.shape.length);
+    const cut = out.shape.map((_, k) => (k === axis ? String(slot) : ':')).slice(0, axis + 1).join(', ');
+    return sliceOf(upstream, cut, `${operands[slot].text}'s position along the new axis ${axis}`);
+  },
+  where(slot, upstream, [cond]) {
+    if (slot === 0) return null;
+    return masked(upstream, cond, slot === 1, slot === 1 ? `where ${cond.text} holds, 0 elsewhere` : `where ${cond.text} does not hold, 0 elsewhere`);
+  },
+  masked_fill(slot, upstream, [, mask], out, node) {
+    if (slot !== 0) return null;
+    const value = formatNumber(node.params?.value ?? 0);
+    return masked(upstream, mask, false, `0 where ${mask.text} filled in ${value}: the gradient masked`);
+  },
+  clamp(slot, upstream, [x], out, node) {
+    const low = node.params?.min ?? null;
+    const high = node.params?.max ?? null;
+    const bounds = [low === null ? null : formatNumber(low), high === null ? null : formatNumber(high)];
+    const condition = { tex: `${bounds[0] ?? ''}${bounds[0] ? ' \\leq ' : ''}${x.tex}${bounds[1] ? ' \\leq ' : ''}${bounds[1] ?? ''}`,
+      text: `${bounds[0] ?? ''}${bounds[0] ? ' ≤ ' : ''}${x.text}${bounds[1] ? ' ≤ ' : ''}${bounds[1] ?? ''}` };
+    const inside = (v) => (low === null || v >= toNumber(low)) && (high === null || v <= toNumber(high));
+    const cond = { ...condition, value: valueOf(x) === null ? null : combine(x.value, 0, (v) => (inside(v) ? 1 : 0)), shape: x.shape };
+    return masked(upstream, cond, true, `where ${condition.text}, bounds included, 0 elsewhere`);
+  },
+  tril(slot, upstream, operands, out, node) {
+    return triangle(upstream, 'lower', 'above', node.params?.diagonal ?? 0);
+  },
+  triu(slot, upstream, operands, out, node) {
+    return triangle(upstream, 'upper', 'below', node.params?.diagonal ?? 0);
+  },
 };
+
+function normalAxis(axis, ndim) {
+  return axis < 0 ? axis + ndim : axis;
+}
+
+function valueOf(term) {
+  return term.value === null || term.value === undefined || isSummary(term.value) ? null : term.value;
+}
+
+/** ∂L/∂operand as a slice of the upstream gradient (cat, stack). */
+function sliceOf(upstream, cut, where) {
+  return {
+    tex: `${upstream.tex}\\left[${escapeTex(cut)}\\right]\\ \\text{(${escapeTex(where)})}`,
+    text: `${upstream.text}[${cut}] (${where})`,
+    terms: [upstream],
+  };
+}
+
+/** ∂L/∂out ⊙ 1[condition] (or its complement): where, masked_fill, clamp. */
+function masked(upstream, cond, holds, words) {
+  const indicator = {
+    tex: `\\mathbb{1}\\left[${holds ? '' : '\\lnot\\,'}${cond.tex}\\right]`,
+    text: `1[${holds ? '' : 'not '}${cond.text}]`,
+    value: valueOf(cond) === null ? null : combine(cond.value, 0, (c) => ((toNumber(c) !== 0) === holds ? 1 : 0)),
+    shape: cond.shape,
+  };
+  const together = indicator.value !== null && sameShape(indicator, upstream);
+  return {
+    tex: `${upstream.tex} \\odot ${indicator.tex}\\ \\text{(${escapeTex(words)})}`,
+    text: `${upstream.text} ⊙ ${indicator.text} (${words})`,
+    terms: together ? [upstream, indicator] : [upstream],
+    product: together ? product([upstream, indicator], [ODOT]) : null,
+  };
+}
+
+function triangle(upstream, kept, zeroed, diagonal) {
+  const which = diagonal ? ` (diagonal ${diagonal})` : '';
+  return {
+    tex: `\\text{the ${kept} triangle${escapeTex(which)} of } ${upstream.tex}\\text{, 0 ${zeroed} it}`,
+    text: `the ${kept} triangle${which} of ${upstream.text}, 0 ${zeroed} it`,
+    terms: [upstream],
+  };
+}
+
+/** Rows (or elements) written out in the scatter-add of an index: at most this many. */
+export const MAX_SCATTER_LINES = 8;
+/** Results up to this many elements are read back element by element for the scatter-add. */
+const MAX_SCATTER_ELEMENTS = 4096;
+/** A row sum is written with its vectors when it has at most this many terms of at most 6 numbers. */
+const MAX_WRITTEN_TERMS = 4;
+
+/**
+ * The scatter-add of an index, row by row: which positions of the upstream gradient g add into each
+ * row of ∂L/∂x that receives anything (or each element, when rows are not read whole), with the
+ * numbers where they fit on a line.
+ */
+function scatterLines(x, indices, key, upstream, loss) {
+  const g = valueOf(upstream);
+  if (g === null || elementCount(upstream.shape) > MAX_SCATTER_ELEMENTS) return [];
+  const read = indexSources(x.shape, key, indices);
+  if (!read || read.shape.length !== upstream.shape.length || read.shape.some((size, k) => size !== upstream.shape[k])) return [];
+  const { mode, units, missed } = scatterUnits(x.shape, read);
+  const data = flatten(g, upstream.shape).data;
+  const rowSize = mode === 'rows' ? elementCount(x.shape.slice(1)) : 1;
+  const outerStrides = [];
+  const outer = mode === 'rows' ? upstream.shape.slice(0, upstream.shape.length - (x.shape.length - 1)) : upstream.shape;
+  for (let k = outer.length - 1, stride = 1; k >= 0; k -= 1) { outerStrides[k] = stride; stride *= outer[k]; }
+  const at = (position) => position.reduce((flat, i, k) => flat + i * outerStrides[k], 0) * rowSize;
+  const vector = (start) => Array.from(data.subarray(start, start + rowSize));
+  const lines = [{ tex: `\\text{row by row, with } g = ${upstream.tex}:`, text: `row by row, with g = ${upstream.text}:` }];
+  if (mode === 'elements') lines[0] = { tex: `\\text{element by element, with } g = ${upstream.tex}:`, text: `element by element, with g = ${upstream.text}:` };
+  const written = rowSize <= 6;
+  for (const unit of units.slice(0, MAX_SCATTER_LINES)) {
+    const where = unit.target.join(', ');
+    const names = unit.from.map((position) => ({ tex: `g_{${position.join(',')}}`, text: `g[${position.join(', ')}]` }));
+    const elided = (n) => ({ tex: `\\ldots\\text{ ${n} more }\\ldots`, text: `… ${n} more …` });
+    const values = unit.from.map((position) => vector(at(position)));
+    const total = values.reduce((sum, row) => sum.map((v, i) => v + row[i]));
+    const number = (row) => (rowSize === 1 && mode === 'elements' ? formatNumber(row[0]) : `[${row.map((v) => formatNumber(v)).join(', ')}]`);
+    const numberTex = (row) => (rowSize === 1 && mode === 'elements' ? texNumber(row[0]) : `\\begin{bmatrix}${row.map(texNumber).join(' & ')}\\end{bmatrix}`);
+    const head = mode === 'rows'
+      ? { tex: `\\text{row ${where} of } \\partial ${loss.tex}/\\partial ${x.tex}`, text: `row ${where} of ∂${loss.text}/∂${x.text}` }
+      : { tex: `\\partial ${loss.tex}/\\partial ${x.tex}_{${unit.target.join(',')}}`, text: `∂${loss.text}/∂${x.text}[${where}]` };
+    const texParts = [head.tex, shortSum(names.map((name) => name.tex), (n) => elided(n).tex)];
+    const textParts = [head.text, shortSum(names.map((name) => name.text), (n) => elided(n).text)];
+    if (written && values.length > 1 && values.length <= MAX_WRITTEN_TERMS) {
+      texParts.push(values.map(numberTex).join(' + '));
+      textParts.push(values.map(number).join(' + '));
+    }
+    if (written) {
+      texParts.push(numberTex(total));
+      textParts.push(number(total));
+    }
+    lines.push({ tex: texParts.join(' = '), text: textParts.join(' = ') });
+  }
+  if (units.length > MAX_SCATTER_LINES) {
+    const more = units.length - MAX_SCATTER_LINES;
+    const what = mode === 'rows' ? `row${more === 1 ? '' : 's'}` : `element${more === 1 ? '' : 's'}`;
+    lines.push({ tex: `\\ldots\\text{ and ${more} more ${what}}`, text: `… and ${more} more ${what}` });
+  }
+  if (missed > 0) {
+    const what = mode === 'rows' ? `row${missed === 1 ? '' : 's'}` : `element${missed === 1 ? '' : 's'}`;
+    const words = missed === 1
+      ? `the other ${what} of ∂${loss.text}/∂${x.text} is 0: nothing was read from it`
+      : `the other ${missed} ${what} of ∂${loss.text}/∂${x.text} are 0: nothing was read from them`;
+    lines.push({ tex: textTex(words), text: words });
+  }
+  return lines;
+}
+
+/** A number as TeX: ∞, ≈0 and exponents spelled for KaTeX. */
+export function texNumber(value) {
+  return formatNumber(value).replace('∞', '\\infty').replace('≈', '\\approx ').replace(/e(-?\d+)$/, '\\times 10^{$1}');
+}
