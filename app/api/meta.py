@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.encode import dumps
+from app.engine import dialects
 from app.engine.ops import CONSTANTS, OPS
 from app.datasets import DATASETS
 from app.examples import DATASET_EXAMPLES, EXAMPLES
@@ -25,6 +26,7 @@ def _op_entry(op) -> dict:
             for p in op.params
         ],
         "elementwise": op.elementwise,
+        "variadic": op.variadic,  # the last operand takes any number of tensors (cat's)
         "syntax": op.syntax.format(**placeholders),
         "doc": op.doc,
         "derivatives": [
@@ -36,7 +38,10 @@ def _op_entry(op) -> dict:
     }
 
 
-_OPS_BODY = dumps({"ops": [_op_entry(op) for op in OPS.values()], "constants": CONSTANTS})
+# `dialects`: what torch., F., np., math. and Tensor methods mean, each name as (op, the library's
+# positional order, its keyword names, its defaults): see app/engine/dialects.py.
+_OPS_BODY = dumps({"ops": [_op_entry(op) for op in OPS.values()], "constants": CONSTANTS,
+                   "dialects": dialects.table()})
 _EXAMPLES_BODY = dumps({"examples": EXAMPLES})
 _HEALTHY = dumps({"status": "ok"})
 
@@ -53,7 +58,9 @@ async def healthz() -> Response:
 
 @router.get("/ops")
 def ops() -> Response:
-    """The op table: every function and operator, its signature and its local-derivative formulas."""
+    """The op table: every function and operator, its signature and its local-derivative formulas;
+    and the namespace table: what each name of torch, F (torch.nn.functional), np, math and each
+    Tensor method means, as an op and that library's spelling of its arguments."""
     return Response(_OPS_BODY, media_type="application/json")
 
 

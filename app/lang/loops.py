@@ -52,7 +52,7 @@ def loop(parser: _Parser) -> int:
         body = parser.pos + 1
         if kinds[body] == END or column(parser, body) <= column(parser, pos):
             raise ProgramError("syntax_error", "expected an indented block after the loop's header",
-                               start=starts[body], end=starts[body])
+                               start=starts[body], end=parser.end(body))
         indent = column(parser, body)
     else:
         body, indent = parser.pos, -1  # the body on the header's line

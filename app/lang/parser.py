@@ -648,13 +648,23 @@ class _Parser:
         self.pos += 1
         self.enter(open_start)
         items = []
-        while texts[self.pos] != "]":
-            items.append(self.expr())
-            text = texts[self.pos]
-            if text == "for":
+        depth, pos = 0, self.pos
+        while kinds[pos] != END and kinds[pos] != NEWLINE:  # a comprehension is refused before its names are read
+            text = texts[pos]
+            if text in "([{" and kinds[pos] == OP:
+                depth += 1
+            elif text in ")]}" and kinds[pos] == OP:
+                if depth == 0:
+                    break
+                depth -= 1
+            elif text == "for" and depth == 0 and kinds[pos] == NAME:
                 raise ProgramError("forbidden", "list comprehensions are not part of the language; "
                                    "a loop is written `for i in range(k):` on lines of its own",
                                    start=open_start, end=open_start + 1)
+            pos += 1
+        while texts[self.pos] != "]":
+            items.append(self.expr())
+            text = texts[self.pos]
             if text == ",":
                 self.pos += 1
             elif text != "]":
@@ -1032,6 +1042,9 @@ class _Parser:
     def static(self, term: Term, what: str, kind: str) -> Any:
         """The term's value known before the run, or an error naming `what` needs it."""
         value = self.static_or_none(term)
+        if value is None and term[0] < 0 and isinstance(term[1], Terms):
+            for item in term[1]:  # the first item that is not known: named
+                self.static(item, what, kind)
         if value is None and term[0] >= 0:
             raise ProgramError(
                 "bad_arguments", f"{what} must be {kind} known before the program runs (a number, a shape, "
@@ -1123,8 +1136,7 @@ class _Parser:
         return ProgramError("syntax_error", f"unexpected {text!r}", **where)
 
 
-class _Word(str):
-    """A string literal of the program: only ever the value of an enum parameter."""
+_Word = Word  # a string literal of the program: an enum parameter's value, or float('inf')'s
 
 
 def _is_number(literal: Any) -> bool:
