@@ -78,6 +78,46 @@ def _reshape(x, shape):
     return torch.reshape(x, (shape,) if isinstance(shape, int) else tuple(shape))
 
 
+def _index(x, *indices, key):
+    """x[key] in PyTorch's own indexing: the key's items as a subscript would hold them."""
+    tensors = iter(indices)
+    items = []
+    for item in key:
+        if item == "tensor":
+            items.append(next(tensors).detach().to(torch.long))
+        elif item == "...":
+            items.append(Ellipsis)
+        elif isinstance(item, tuple):
+            items.append(slice(*item))
+        else:
+            items.append(item)
+    return x[tuple(items)]
+
+
+def _mask(m):
+    return m.detach() != 0
+
+
+def _compare(fn):
+    return lambda a, b: fn(a, b).to(DTYPE)
+
+
+def _reduce_dims(x, axis):
+    return list(_dims(x, axis))
+
+
+def _arg(fn):
+    def arg(x, axis=None, keepdims=False):
+        return fn(x, dim=axis, keepdim=keepdims).to(DTYPE)
+    return arg
+
+
+def _linear_t(x, W, b):
+    if W.ndim == 1:  # F.linear with a 1-D weight is x @ W + b, as the engine's shape rule has it
+        return torch.matmul(x, W) + b
+    return F.linear(x, W, b)
+
+
 # name -> (number of tensor operands, function of the operands and the literal parameters)
 TORCH_OPS: dict[str, tuple[int, Any]] = {
     "add": (2, torch.add),
@@ -111,6 +151,38 @@ TORCH_OPS: dict[str, tuple[int, Any]] = {
     "reshape": (1, _reshape),
     "onehot": (1, _onehot),
     "detach": (1, torch.Tensor.detach),
+    # -1: every positional argument is an operand (the engine's variadic last operand)
+    "index": (-1, _index),
+    "gather": (2, lambda x, index, axis: torch.gather(x, axis, index.detach().to(torch.long))),
+    "cat": (-1, lambda *tensors, axis=0: torch.cat(tensors, dim=axis)),
+    "stack": (-1, lambda *tensors, axis=0: torch.stack(tensors, dim=axis)),
+    "where": (3, lambda cond, a, b: torch.where(_mask(cond), a, b)),
+    "masked_fill": (2, lambda x, mask, value: torch.masked_fill(x, _mask(mask), value)),
+    "gt": (2, _compare(torch.gt)),
+    "lt": (2, _compare(torch.lt)),
+    "ge": (2, _compare(torch.ge)),
+    "le": (2, _compare(torch.le)),
+    "eq": (2, _compare(torch.eq)),
+    "ne": (2, _compare(torch.ne)),
+    "argmax": (1, _arg(torch.argmax)),
+    "argmin": (1, _arg(torch.argmin)),
+    "tril": (1, lambda x, diagonal=0: torch.tril(x, diagonal)),
+    "triu": (1, lambda x, diagonal=0: torch.triu(x, diagonal)),
+    "clamp": (1, lambda x, min=None, max=None: torch.clamp(x, min, max)),
+    "logsumexp": (1, lambda x, axis=None, keepdims=False: torch.logsumexp(x, dim=_reduce_dims(x, axis), keepdim=keepdims)),
+    "var": (1, lambda x, axis=None, correction=1, keepdims=False: torch.var(x, dim=_reduce_dims(x, axis),
+                                                                          correction=correction, keepdim=keepdims)),
+    "std": (1, lambda x, axis=None, correction=1, keepdims=False: torch.std(x, dim=_reduce_dims(x, axis),
+                                                                          correction=correction, keepdim=keepdims)),
+    "linear_t": (3, _linear_t),
+    "ones": (0, lambda shape: torch.ones(shape, dtype=DTYPE)),
+    "zeros": (0, lambda shape: torch.zeros(shape, dtype=DTYPE)),
+    "full": (0, lambda shape, fill_value: torch.full(shape, fill_value, dtype=DTYPE)),
+    "arange": (0, lambda start=0, end=None, step=1: torch.arange(start, end, step, dtype=DTYPE)),
+    "eye": (0, lambda n, m=None: torch.eye(n, n if m is None else m, dtype=DTYPE)),
+    "ones_like": (1, lambda x: torch.ones_like(x).detach()),
+    "zeros_like": (1, lambda x: torch.zeros_like(x).detach()),
+    "full_like": (1, lambda x, fill_value: torch.full_like(x, fill_value).detach()),
 }
 _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
            ast.Pow: torch.pow, ast.MatMult: torch.matmul}
@@ -120,12 +192,16 @@ CONSTANTS = {"pi": math.pi, "e": math.e}
 class TorchRun:
     """One program in PyTorch: forward, then backward from the output with grad_output."""
 
-    def __init__(self, program: str, inputs: dict[str, Any]) -> None:
+    def __init__(self, program: str, inputs: dict[str, Any], call: dict | None = None) -> None:
         self.decoded = {name: decode(name, raw, MAX_ELEMENTS) for name, raw in inputs.items()}
         self.env: dict[str, torch.Tensor] = {}
         self.leaves: dict[str, torch.Tensor] = {}
         self.named: list[tuple[str, torch.Tensor]] = []  # named nodes in creation order
         self._named_ids: set[int] = set()
+        if call is not None:  # one op on the inputs in their order (see tests/parity_programs.py)
+            operands = [self.resolve(name) for name in self.decoded]
+            self.output = TORCH_OPS[call["op"]][1](*operands, **call["params"])
+            return
         output = None
         for statement in ast.parse(program).body:
             if isinstance(statement, ast.Assign):
@@ -178,6 +254,7 @@ class TorchRun:
             return _transpose(self.expr(node.value))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             arity, fn = TORCH_OPS[node.func.id]
+            arity = len(node.args) if arity < 0 else arity
             operands = [self.expr(arg) for arg in node.args[:arity]]
             params = [ast.literal_eval(arg) for arg in node.args[arity:]]
             keywords = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
@@ -206,7 +283,7 @@ def plain(tensor: torch.Tensor | None):
 
 def run_case(case: dict) -> dict:
     """The fixture entry of one case, computed in PyTorch."""
-    run = TorchRun(case["program"], case["inputs"])
+    run = TorchRun(case["program"], case["inputs"], case.get("call"))
     run.backward(case["grad_output"])
     return {
         "program": case["program"],

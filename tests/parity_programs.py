@@ -369,3 +369,136 @@ CASES: list[dict] = [
         "grad_output": None,
     },
 ]
+
+
+# --- issue 19's primitives --------------------------------------------------------------------------
+# Cases with a "call" run one op through the engine's API (tests/op_calls.py) on the inputs in their
+# order, with the given params: the ops the language writes with syntax of its own (a subscript
+# builds `index`, a list `cat`) and options such as correction= are compared as they reach the
+# engine. Their "program" is the call as text (an id, never parsed).
+
+
+def _call(case_id: str, op: str, params: dict, inputs: dict, grad_output=None) -> dict:
+    shown = list(inputs) + [f"{name}={value!r}" for name, value in params.items()]
+    return {"id": case_id, "program": f"out = {op}({', '.join(shown)})", "call": {"op": op, "params": params},
+            "inputs": inputs, "grad_output": grad_output}
+
+
+_FULL = (None, None, None)  # the slice `:`
+
+CASES += [
+    # C[Xb]: repeated rows accumulate, negative rows count from the end
+    _call("index_embedding_repeats", "index", {"key": ("tensor",)},
+          {"C": _grid((5, 3)), "Xb": _fixed([[0, 2, 2], [-1, 0, 4], [2, 2, 2]])}, _grid((3, 3, 3), offset=0.4)),
+    # logprobs[range(n), Yb]
+    _call("index_paired", "index", {"key": ("tensor", "tensor")},
+          {"logprobs": _grid((4, 3)), "rows": _fixed([0, 1, 2, 3]), "Yb": _fixed([2, 0, -1, 2])}, [1.0, -2.0, 0.5, 3.0]),
+    _call("index_int_selects_first", "index", {"key": (0, _FULL, "tensor")},
+          {"x": _grid((2, 3, 4)), "i": _fixed([3, 0, 3, -4, 1])}, _grid((3, 5), offset=1.1)),
+    _call("index_tensors_apart", "index", {"key": ("tensor", _FULL, "tensor")},
+          {"x": _grid((3, 4, 2)), "i": _fixed([[0], [2]]), "j": _fixed([1, -1, 0])}, _grid((2, 3, 4), offset=0.8)),
+    _call("index_slices_newaxis_ellipsis", "index", {"key": (None, "...", (1, None, 2), -1)},
+          {"x": _grid((2, 5, 3))}, _grid((1, 2, 2), offset=0.3)),
+    _call("index_negative_int_and_step", "index", {"key": (-1, (None, None, 2))}, {"x": _grid((3, 5))}, [1.0, 2.0, 3.0]),
+    _call("index_empty_slice", "index", {"key": (_FULL, (3, 1, None))}, {"x": _grid((2, 4))}, None),
+    _call("index_empty_tensor", "index", {"key": ("tensor",)},
+          {"C": _grid((3, 2)), "i": {"init": "zeros", "shape": [0], "requires_grad": False}}, None),
+    _call("cat_axis1", "cat", {"axis": 1}, {"a": _grid((2, 3)), "b": _grid((2, 1), offset=1.0), "c": _grid((2, 2), offset=2.0)},
+          _grid((2, 6), offset=0.5)),
+    _call("cat_negative_axis_with_empty", "cat", {"axis": -2},
+          {"a": {"init": "zeros", "shape": [0, 2]}, "b": _grid((3, 2), offset=1.0)}, _grid((3, 2), offset=0.1)),
+    _call("stack_axis_last", "stack", {"axis": -1}, {"a": _grid((2, 3)), "b": _grid((2, 3), offset=1.0)},
+          _grid((2, 3, 2), offset=0.7)),
+    _call("stack_scalars", "stack", {"axis": 0}, {"a": 1.5, "b": -2.0, "c": 0.25}, [1.0, 2.0, -3.0]),
+    _call("masked_fill_minus_inf", "masked_fill", {"value": float("-inf")},
+          {"x": _grid((2, 3)), "mask": _fixed([[0, 1, 0], [1, 1, 1]])}, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]),
+    _call("masked_fill_broadcast_mask", "masked_fill", {"value": 2.5},
+          {"x": _grid((3,)), "mask": _fixed([[1, 0, 0], [0, 0, 1]])}, _grid((2, 3), offset=0.9)),
+    _call("clamp_at_the_bounds", "clamp", {"min": -0.5, "max": 0.5},
+          {"x": [-1.0, -0.5, -0.2, 0.0, 0.5, 0.7, "NaN", "-Infinity"]}, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]),
+    _call("clamp_min_only", "clamp", {"min": 0.0}, {"x": [-1.0, 0.0, 2.0]}, None),
+    _call("clamp_max_only", "clamp", {"max": 0.0}, {"x": [-1.0, 0.0, 2.0]}, None),
+    _call("clamp_min_above_max", "clamp", {"min": 1.0, "max": 0.0}, {"x": [-1.0, 0.5, 2.0]}, None),
+    _call("var_correction_0", "var", {"axis": 1, "correction": 0, "keepdims": False}, {"x": _grid((3, 4))}, [1.0, -1.0, 2.0]),
+    _call("var_correction_2_keepdims", "var", {"axis": 0, "correction": 2, "keepdims": True}, {"x": _grid((4, 2))}, None),
+    _call("std_correction_0_all", "std", {"axis": None, "correction": 0, "keepdims": False}, {"x": _grid((2, 3))}, None),
+    _call("std_zero_spread", "std", {"axis": 1, "correction": 1, "keepdims": False}, {"x": [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]}, None),
+    _call("tril_diagonal_1", "tril", {"diagonal": 1}, {"x": _grid((3, 4))}, _grid((3, 4), offset=0.2)),
+    _call("triu_diagonal_minus_1_batched", "triu", {"diagonal": -1}, {"x": _grid((2, 3, 3))}, None),
+    _call("full_minus_inf", "full", {"shape": (2, 3), "fill_value": float("-inf")}, {}, None),
+    _call("arange_floats", "arange", {"start": 1.5, "end": -1.0, "step": -0.5}, {}, None),
+    _call("arange_ints", "arange", {"start": 0, "end": 7, "step": 3}, {}, None),
+    _call("eye_rectangular", "eye", {"n": 2, "m": 3}, {}, None),
+    _call("full_like", "full_like", {"fill_value": 0.5}, {"x": _grid((2, 2))}, None),
+    {
+        "id": "where_masked_softmax_minus_inf_rows",
+        # a fully masked row: softmax of -inf everywhere is NaN in PyTorch, and the where passes no gradient there
+        "program": "s = where(m, x, -1e400)\np = softmax(s, axis=-1)\nout = sum(p * g)",
+        "inputs": {"x": _grid((3, 4)), "m": _fixed([[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 1, 1]]),
+                   "g": _fixed(_grid((3, 4), offset=0.6))},
+        "grad_output": None,
+    },
+    {
+        "id": "where_broadcast",
+        "program": "out = where(c, a, b)",
+        "inputs": {"c": _fixed([[1, 0, 2], [0, -1, 0]]), "a": _grid((3,)), "b": _grid((2, 1), offset=0.5)},
+        "grad_output": _grid((2, 3), offset=1.2),
+    },
+    {
+        "id": "comparisons_with_ties_and_nan",
+        "program": "out = gt(a, b) + 2 * lt(a, b) + 4 * ge(a, b) + 8 * le(a, b) + 16 * eq(a, b) + 32 * ne(a, b)",
+        "inputs": {"a": [1.0, 2.0, 3.0, "NaN"], "b": [2.0, 2.0, 1.0, 1.0]},
+        "grad_output": None,
+    },
+    {
+        "id": "argmax_argmin_ties",
+        "program": "i = argmax(x, axis=1)\nj = argmin(x, axis=0, keepdims=True)\nk = argmax(x)\nout = sum(x) + sum(i) + sum(j) + k",
+        "inputs": {"x": [[1.0, 3.0, 3.0], [2.0, 2.0, 1.0], [0.0, 5.0, -1.0]]},
+        "grad_output": None,
+    },
+    {
+        "id": "logsumexp_axes",
+        "program": "a = logsumexp(x, axis=1)\nb = logsumexp(x, axis=(0, 1), keepdims=True)\nout = sum(a * g) + sum(b)",
+        "inputs": {"x": _grid((3, 4), scale=4.0), "g": _fixed([1.0, -2.0, 0.5])},
+        "grad_output": None,
+    },
+    {
+        "id": "var_std_default_correction",
+        "program": "v = var(x, axis=0)\ns = std(x, axis=1, keepdims=True)\nout = sum(v) + sum(s * g) + std(x)",
+        "inputs": {"x": _grid((3, 4)), "g": _fixed([[1.0], [2.0], [-1.0]])},
+        "grad_output": None,
+    },
+    {
+        "id": "tril_triu_causal",
+        "program": "lower = tril(x)\nupper = triu(x)\nout = sum(lower * g) + sum(upper)",
+        "inputs": {"x": _grid((2, 3, 3)), "g": _fixed(_grid((3, 3), offset=0.4))},
+        "grad_output": None,
+    },
+    {
+        # F.linear against the bare linear on a square weight: W.T and W are different matrices
+        "id": "linear_t_against_linear_square",
+        "program": "a = linear_t(x, W, b)\nc = linear(x, W, b)\nout = sum(a * g) + sum(c)",
+        "inputs": {"x": _grid((4, 3)), "W": _grid((3, 3), offset=0.7), "b": _grid((3,), offset=1.5),
+                   "g": _fixed(_grid((4, 3), offset=2.5))},
+        "grad_output": None,
+    },
+    {
+        "id": "linear_t_vector_weight",
+        "program": "out = linear_t(x, w, b)",
+        "inputs": {"x": _grid((2, 4, 3)), "w": _grid((3,), offset=0.7), "b": 0.5},
+        "grad_output": _grid((2, 4), offset=0.3),
+    },
+    {
+        "id": "constant_makers",
+        "program": "one = ones(shape=(2, 3))\nzero = zeros((3,))\nlike = ones_like(x) + zeros_like(x)\nout = x * one + like + sum(zero)",
+        "inputs": {"x": _grid((2, 3))},
+        "grad_output": None,
+    },
+]
+
+CASES += [
+    _call("gather_axis1_repeats", "gather", {"axis": 1},
+          {"x": _grid((3, 4)), "i": _fixed([[0, 0], [3, 3], [2, 1]])}, _grid((3, 2), offset=0.6)),
+    _call("gather_axis0_shorter_index", "gather", {"axis": 0},
+          {"x": _grid((3, 4, 2)), "i": _fixed([[[2, 0], [1, 1]]])}, None),
+]

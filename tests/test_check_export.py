@@ -33,8 +33,10 @@ ATOL_SCALE = 1e-12
 PROGRAMS = [
     *({"id": f"example:{e['id']}", "expression": e["expression"], "inputs": e["inputs"], "grad_output": e["grad_output"]}
       for e in EXAMPLES),
+    # (a case that calls one op through the engine's API has no program to post: tests/test_index_ops.py
+    # exports those calls' graphs)
     *({"id": f"parity:{c['id']}", "expression": c["program"], "inputs": c["inputs"], "grad_output": c["grad_output"]}
-      for c in CASES),
+      for c in CASES if "call" not in c),
 ]
 
 _RUNNER = """

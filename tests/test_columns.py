@@ -21,7 +21,7 @@ from app.api.encode import graph_body
 from app.core import evaluate
 from app.engine.limits import Limits
 from app.examples import TRAIN_EXAMPLES
-from tests.test_encode import _PROGRAMS
+from tests.test_encode import _PROGRAMS, evaluate_program
 
 _MORE = [
     ("y = sum(x, axis=1)", {"x": {"init": "zeros", "shape": [3, 0]}}, None),  # empty tensors
@@ -66,7 +66,7 @@ def objects_of(columns: dict) -> dict:
 @pytest.mark.parametrize("backward", [True, False], ids=["backward", "forward"])
 @pytest.mark.parametrize("program, inputs, grad_output", _PROGRAMS + _MORE)
 def test_the_column_body_decodes_to_exactly_the_object_body(program, inputs, grad_output, backward):
-    result = evaluate(program, inputs, grad_output, limits=Limits(), backward=backward)
+    result = evaluate_program(program, inputs, grad_output, backward)
     for max_full, max_step in ((1000, 256), (4, 2)):  # the second summarizes most tensors
         columns = graph_body(result, max_full, max_step, layout="columns")
         assert columns.isascii()

@@ -79,6 +79,19 @@ CASES = {
         ("options", 'out = softmax_cross_entropy(z, y, label_smoothing=0.1, reduction="sum")',
          {"z": (4,), "y": ("label", (), 4)}),
     ],
+    "linear_t": [
+        ("batched", "out = linear_t(x, W, b)", {"x": (4, 3), "W": (2, 3), "b": (2,)}),
+        ("batched", "out = linear_t(x, W, b)", {"x": (2, 4, 3), "W": (3, 3), "b": (3,)}),
+        ("vector", "out = linear_t(x, W, b)", {"x": (3,), "W": (2, 3), "b": (2,)}),
+        ("scalar", "out = linear_t(x, W, b)", {"x": (3,), "W": (3,), "b": ()}),
+        ("broadcast", "out = linear_t(x, W, b)", {"x": (3,), "W": (2, 3), "b": (4, 1)}),
+    ],
+    "logsumexp": [
+        ("vector", "out = logsumexp(x, axis=0)", {"x": (5,)}),
+        ("batched", "out = logsumexp(x, axis=1)", {"x": (4, 3)}),
+        ("batched", "out = logsumexp(x, axis=(0, 2), keepdims=True)", {"x": (2, 4, 3)}),
+        ("broadcast", "out = logsumexp(x + b, axis=-1)", {"x": (4, 3), "b": (3,)}),
+    ],
 }
 
 ALL = [pytest.param(op, program, shapes, id=f"{op}-{kind}-{program}")
@@ -87,7 +100,8 @@ ALL = [pytest.param(op, program, shapes, id=f"{op}-{kind}-{program}")
 
 def test_every_composite_has_cases_and_a_decomposition():
     assert set(COMPOSITES) == set(CASES)
-    assert set(COMPOSITES) == {"linear", "mse", "softmax_cross_entropy", "softmax", "log_softmax", "sigmoid"}
+    assert set(COMPOSITES) == {"linear", "mse", "softmax_cross_entropy", "softmax", "log_softmax", "sigmoid",
+                               "linear_t", "logsumexp"}
     for name in COMPOSITES:
         kinds = {kind for kind, _, _ in CASES[name]}
         assert {"batched", "broadcast"} <= kinds and kinds & {"scalar", "vector"}, name

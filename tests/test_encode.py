@@ -6,6 +6,7 @@ bodies against the contract's objects built one by one from the engine's result.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import orjson
@@ -19,7 +20,19 @@ from app.core import evaluate
 from app.engine.errors import SourceMap
 from app.engine.limits import Limits
 from app.examples import EXAMPLES
+from tests.op_calls import evaluate_call
 from tests.parity_programs import CASES
+
+# Parity cases that call one op through the engine's API (their "program" is the call as text).
+_CALLS = {case["program"]: case["call"] for case in CASES if "call" in case}
+
+
+def evaluate_program(program: str, inputs, grad_output, backward: bool = True):
+    """app.core.evaluate, or for a parity case's call, that op called on its inputs."""
+    call = _CALLS.get(program)
+    if call is not None:
+        return evaluate_call(call["op"], call["params"], inputs, grad_output, backward=backward)
+    return evaluate(program, inputs, grad_output, limits=Limits(), backward=backward)
 
 # Values whose JSON text may or may not hold commas, brackets, quotes and escapes.
 _scalars = st.one_of(
@@ -110,17 +123,27 @@ def _expected_body(result, max_full: int, max_step: int) -> dict:
             "inputs": list(graph.args[node]), "span": source.span(graph.starts[node], graph.ends[node]),
         }
         if graph.params[node]:
-            entry["params"] = json.loads(orjson.dumps(graph.params[node]))
+            # ±inf and NaN (a fill value) as the contract writes non-finite numbers
+            params = {name: value if not isinstance(value, float) or math.isfinite(value)
+                      else {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
+                      for name, value in graph.params[node].items()}
+            entry["params"] = json.loads(orjson.dumps(params))
         nodes.append(entry)
     steps = [{"phase": "forward", "node": node} for node in result.forward]
     for step in result.steps:
         op = graph.ops[step.node]
-        names = dict(zip(op.operands, [_formula_label(labels[j]) for j in graph.args[step.node]]),
-                     out=_formula_label(labels[step.node]))
+        shown = [_formula_label(labels[j]) for j in graph.args[step.node]]
+        names = dict(zip(op.operands, shown), out=_formula_label(labels[step.node]))
+        declared = step.slot
+        if op.variadic:  # the last operand name stands for the rest: joined, and this one in its formula
+            declared = min(step.slot, len(op.operands) - 1)
+            names[op.operands[-1]] = ", ".join(shown[len(op.operands) - 1:])
+            if declared == len(op.operands) - 1:
+                names[op.operands[-1]] = shown[step.slot]
         steps.append({
             "phase": "backward", "node": step.node, "input": step.input, "slot": step.slot,
             "upstream": _plain(_value(grads[step.node], max_step)),
-            "local": {"formula": op.formulas[step.slot].format(**names), "value": _plain(_value(step.local, max_step))},
+            "local": {"formula": op.formulas[declared].format(**names), "value": _plain(_value(step.local, max_step))},
             "contribution": _plain(_value(step.contribution, max_step)),
             "accumulated": _plain(_value(step.accumulated, max_step)),
             "summed_axes": list(step.summed_axes),
@@ -145,7 +168,7 @@ _PROGRAMS = [(case["program"], case["inputs"], case["grad_output"]) for case in 
 @pytest.mark.parametrize("backward", [True, False], ids=["backward", "forward"])
 @pytest.mark.parametrize("program, inputs, grad_output", _PROGRAMS)
 def test_graph_body_is_the_contracts_body(program, inputs, grad_output, backward):
-    result = evaluate(program, inputs, grad_output, limits=Limits(), backward=backward)
+    result = evaluate_program(program, inputs, grad_output, backward)
     for max_full, max_step in ((1000, 256), (4, 2)):  # the second summarizes most tensors
         body = graph_body(result, max_full, max_step)
         assert body.isascii()

@@ -26,6 +26,7 @@ from hypothesis.extra import numpy as hnp
 from app.core import evaluate
 from app.engine.errors import ProgramError
 from app.engine.ops import OPS
+from op_calls import call_text, evaluate_call
 
 EPS = 1e-6
 RTOL = 1e-6
@@ -39,7 +40,14 @@ EXAMPLES = 8
 # "distinct": every element of every "distinct" input differs from every other by >= 0.04
 #             (max, min, maximum, minimum away from ties)
 # ("label", C): integer class indices in [0, C), given with requires_grad=false
-# "detached": like "real", but only ever read through detach: no gradient may reach it
+# ("position", n): integer indices in [-n, n) (negative ones count from the end), requires_grad=false
+# "mask": 0.0 or 1.0 (a condition, a mask), given with requires_grad=false
+# "detached": like "real", but only ever read through detach (or a comparison, or a shape): no
+#             gradient may reach it
+#
+# A case with `params` calls its op through the engine's API (tests/op_calls.py) on the inputs in
+# their order: the ops the language writes with syntax of its own (a subscript builds `index`,
+# a list `cat`) and options such as correction= are tried as they reach the engine.
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Case:
     kind: str  # scalar, vector, matrix, tensor, broadcast, batched, params, syntax ...
     program: str
     inputs: tuple[tuple[str, tuple[int, ...], object], ...]  # (name, shape, domain)
+    op: str | None = None  # with params: called directly
+    params: dict | None = None
 
     @property
     def id(self) -> str:
@@ -56,6 +66,12 @@ class Case:
 
 def _case(kind, program, **inputs):
     return Case(kind, program, tuple((name, tuple(shape), dom) for name, (shape, dom) in inputs.items()))
+
+
+def _call(kind, op, params, **inputs):
+    """A case calling `op` on the inputs (in their order) with `params`, through the engine's API."""
+    return Case(kind, call_text(op, list(inputs), params),
+                tuple((name, tuple(shape), dom) for name, (shape, dom) in inputs.items()), op, params)
 
 
 _BINARY_SHAPES = [
@@ -213,6 +229,119 @@ DOMAINS: dict[str, list[Case]] = {
         _case("tensor", "out = reshape(x, (-1, 4))", x=((2, 3, 4), "real")),
         _case("tensor", "out = reshape(x, (4, 1, -1))", x=((2, 3, 2), "real")),
     ],
+    # --- indexing: every kind of subscript item, repeated and negative positions, empty results ---
+    "index": [
+        _call("vector", "index", {"key": (1,)}, x=((4,), "real")),
+        _call("vector", "index", {"key": (-1,)}, x=((4,), "real")),
+        _call("matrix", "index", {"key": (0,)}, x=((3, 4), "real")),
+        _call("matrix", "index", {"key": ((None, None, None), -2)}, x=((3, 4), "real")),
+        _call("slice", "index", {"key": ((1, None, None),)}, x=((4, 3), "real")),
+        _call("slice", "index", {"key": ((None, None, 2), (-2, None, None))}, x=((5, 3), "real")),
+        _call("slice", "index", {"key": ((3, 1, None),)}, x=((4, 3), "real")),  # empty
+        _call("newaxis", "index", {"key": ((None, None, None), None)}, x=((3, 2), "real")),
+        _call("ellipsis", "index", {"key": ("...", -1)}, x=((2, 3, 4), "real")),
+        _call("ellipsis", "index", {"key": (None, "...", 1, (None, 2, None))}, x=((2, 3, 4), "real")),
+        # C[Xb]: an embedding lookup; rows repeat (8 positions drawn for 6 places) and count from the end
+        _call("gather", "index", {"key": ("tensor",)}, C=((4, 3), "real"), i=((6,), ("position", 4))),
+        _call("gather", "index", {"key": ("tensor",)}, C=((5, 2), "real"), i=((3, 2), ("position", 5))),
+        _call("gather", "index", {"key": ("tensor",)}, C=((3, 2), "real"), i=((0,), ("position", 3))),
+        # logprobs[range(n), Yb]: paired tensors
+        _call("paired", "index", {"key": ("tensor", "tensor")}, x=((4, 3), "real"), r=((5,), ("position", 4)),
+              y=((5,), ("position", 3))),
+        _call("paired", "index", {"key": ("tensor", (None, None, None), "tensor")}, x=((3, 4, 2), "real"),
+              i=((2, 1), ("position", 3)), j=((3,), ("position", 2))),  # apart: the paired axes go first
+        _call("paired", "index", {"key": (0, (None, None, None), "tensor")}, x=((2, 3, 4), "real"),
+              i=((5,), ("position", 4))),  # the int selects first, as in PyTorch
+        _call("paired", "index", {"key": ((None, None, None), "tensor", (1, None, None))}, x=((2, 3, 4), "real"),
+              i=((2, 2), ("position", 3))),
+    ],
+    "gather": [
+        _call("vector", "gather", {"axis": 0}, x=((4,), "real"), i=((6,), ("label", 4))),
+        _call("matrix", "gather", {"axis": 1}, x=((3, 4), "real"), i=((3, 5), ("label", 4))),
+        _call("matrix", "gather", {"axis": -2}, x=((3, 4), "real"), i=((2, 3), ("label", 3))),
+        _call("tensor", "gather", {"axis": 2}, x=((2, 3, 4), "real"), i=((2, 2, 1), ("label", 4))),
+    ],
+    "cat": [
+        _call("vector", "cat", {"axis": 0}, a=((2,), "real"), b=((3,), "real")),
+        _call("matrix", "cat", {"axis": 0}, a=((2, 3), "real"), b=((1, 3), "real")),
+        _call("matrix", "cat", {"axis": 1}, a=((2, 3), "real"), b=((2, 1), "real"), c=((2, 2), "real")),
+        _call("tensor", "cat", {"axis": -1}, a=((2, 1, 2), "real"), b=((2, 1, 3), "real")),
+        _call("empty", "cat", {"axis": 0}, a=((0, 3), "real"), b=((2, 3), "real")),
+        _call("single", "cat", {"axis": 0}, a=((3,), "real")),
+    ],
+    "stack": [
+        _call("scalar", "stack", {"axis": 0}, a=((), "real"), b=((), "real")),
+        _call("vector", "stack", {"axis": 0}, a=((3,), "real"), b=((3,), "real")),
+        _call("vector", "stack", {"axis": -1}, a=((3,), "real"), b=((3,), "real"), c=((3,), "real")),
+        _call("matrix", "stack", {"axis": 1}, a=((2, 3), "real"), b=((2, 3), "real")),
+    ],
+    "where": [
+        _case("scalar", "out = where(c, a, b)", c=((), "mask"), a=((), "real"), b=((), "real")),
+        _case("vector", "out = where(c, a, b)", c=((4,), "mask"), a=((4,), "real"), b=((4,), "real")),
+        _case("matrix", "out = where(c, a, b)", c=((2, 3), "mask"), a=((2, 3), "real"), b=((2, 3), "real")),
+        _case("broadcast", "out = where(c, a, b)", c=((2, 3), "mask"), a=((3,), "real"), b=((), "real")),
+        _case("broadcast", "out = where(c, a, b)", c=((3, 1), "mask"), a=((1, 2), "real"), b=((3, 2), "real")),
+    ],
+    "masked_fill": [
+        _call("vector", "masked_fill", {"value": -3.0}, x=((4,), "real"), m=((4,), "mask")),
+        _call("matrix", "masked_fill", {"value": 0.5}, x=((2, 3), "real"), m=((2, 3), "mask")),
+        _call("broadcast", "masked_fill", {"value": -5.0}, x=((2, 3), "real"), m=((3,), "mask")),
+        _call("broadcast", "masked_fill", {"value": 2.0}, x=((3,), "real"), m=((2, 3), "mask")),
+    ],
+    **{name: [
+        _case(kind, f"out = {name}(a, b)", a=(sa, "detached"), b=(sb, "detached")) for kind, sa, sb in _BINARY_SHAPES
+    ] for name in ("gt", "lt", "ge", "le", "eq", "ne")},
+    **{name: [
+        _case("vector", f"out = {name}(x)", x=((5,), "detached")),
+        _case("matrix", f"out = {name}(x)", x=((2, 3), "detached")),
+        _case("matrix", f"out = {name}(x, axis=1)", x=((2, 3), "detached")),
+        _case("matrix", f"out = {name}(x, axis=0, keepdims=True)", x=((2, 3), "detached")),
+        _case("tensor", f"out = {name}(x, axis=-1)", x=((2, 3, 4), "detached")),
+    ] for name in ("argmax", "argmin")},
+    **{name: [
+        _case("matrix", f"out = {name}(x)", x=((3, 3), "real")),
+        _case("matrix", f"out = {name}(x)", x=((2, 4), "real")),
+        _case("tensor", f"out = {name}(x)", x=((2, 3, 4), "real")),
+        _call("params", name, {"diagonal": 1}, x=((3, 4), "real")),
+        _call("params", name, {"diagonal": -1}, x=((2, 3, 3), "real")),
+    ] for name in ("tril", "triu")},
+    "clamp": [  # "nonzero" values lie 0.2 or more from the bounds ±0.1
+        _call("scalar", "clamp", {"min": -0.1, "max": 0.1}, x=((), "nonzero")),
+        _call("vector", "clamp", {"min": -0.1, "max": 0.1}, x=((6,), "nonzero")),
+        _call("matrix", "clamp", {"min": 0.1}, x=((2, 3), "nonzero")),
+        _call("matrix", "clamp", {"max": -0.1}, x=((2, 3), "nonzero")),
+    ],
+    "logsumexp": [
+        _case("vector", "out = logsumexp(x, axis=0)", x=((4,), "real")),
+        _case("matrix", "out = logsumexp(x, axis=1)", x=((2, 3), "real")),
+        _case("matrix", "out = logsumexp(x, axis=0, keepdims=True)", x=((2, 3), "real")),
+        _case("matrix", "out = logsumexp(x, axis=(0, 1))", x=((2, 3), "real")),
+        _case("tensor", "out = logsumexp(x, axis=-1, keepdims=True)", x=((2, 3, 2), "real")),
+    ],
+    **{name: [
+        _case("vector", f"out = {name}(x)", x=((5,), "real")),
+        _case("matrix", f"out = {name}(x, axis=0)", x=((3, 2), "real")),
+        _case("matrix", f"out = {name}(x, axis=1, keepdims=True)", x=((2, 4), "real")),
+        _case("tensor", f"out = {name}(x, axis=(0, 2))", x=((2, 3, 2), "real")),
+        _call("params", name, {"axis": 1, "correction": 0, "keepdims": False}, x=((2, 3), "real")),
+        _call("params", name, {"axis": None, "correction": 2, "keepdims": False}, x=((2, 3), "real")),
+    ] for name in ("var", "std")},
+    "linear_t": [
+        _case("vector", "out = linear_t(x, W, b)", x=((3,), "real"), W=((2, 3), "real"), b=((2,), "real")),
+        _case("matrix", "out = linear_t(x, W, b)", x=((4, 3), "real"), W=((2, 3), "real"), b=((2,), "real")),
+        _case("batched", "out = linear_t(x, W, b)", x=((2, 4, 3), "real"), W=((2, 3), "real"), b=((2,), "real")),
+        _case("broadcast", "out = linear_t(x, W, b)", x=((4, 3), "real"), W=((2, 3), "real"), b=((4, 1), "real")),
+        _case("vector", "out = linear_t(x, W, b)", x=((4, 3), "real"), W=((3,), "real"), b=((), "real")),
+    ],
+    "ones": [_case("maker", "out = ones(shape=(2, 3))"), _case("maker", "out = ones(())")],
+    "zeros": [_case("maker", "out = zeros((4,))")],
+    "full": [_call("maker", "full", {"shape": (2, 2), "fill_value": -1.5})],
+    "arange": [_call("maker", "arange", {"start": 0, "end": 5, "step": 1}),
+               _call("maker", "arange", {"start": 1.5, "end": -1, "step": -0.5})],
+    "eye": [_call("maker", "eye", {"n": 3}), _call("maker", "eye", {"n": 2, "m": 4})],
+    "ones_like": [_case("like", "out = ones_like(x)", x=((2, 3), "detached"))],
+    "zeros_like": [_case("like", "out = zeros_like(x)", x=((3,), "detached"))],
+    "full_like": [_call("like", "full_like", {"fill_value": 4.0}, x=((2, 2), "detached"))],
 }
 
 ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in DOMAINS for case in DOMAINS[name]]
@@ -251,13 +380,18 @@ def _draw_inputs(data, case: Case) -> dict[str, np.ndarray]:
             continue
         if isinstance(dom, tuple) and dom[0] == "label":
             values[name] = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(0, dom[1] - 1).map(float)))
+        elif isinstance(dom, tuple) and dom[0] == "position":
+            values[name] = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(-dom[1], dom[1] - 1).map(float)))
+        elif dom == "mask":
+            values[name] = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])))
         else:
             values[name] = data.draw(hnp.arrays(np.float64, shape, elements=_elements(dom)))
     return values
 
 
 def _is_label(dom) -> bool:
-    return isinstance(dom, tuple) and dom[0] == "label"
+    """An input given with requires_grad=false: labels, index positions, masks."""
+    return (isinstance(dom, tuple) and dom[0] in ("label", "position")) or dom == "mask"
 
 
 def _as_json(value: np.ndarray):
@@ -266,12 +400,22 @@ def _as_json(value: np.ndarray):
 
 def _request(case: Case, values: dict[str, np.ndarray]) -> dict:
     inputs = {}
-    for name, _, dom in case.inputs:
-        if _is_label(dom):
+    for name, shape, dom in case.inputs:
+        if 0 in shape:  # a nested list does not carry an empty tensor's shape; an initializer does
+            inputs[name] = {"init": "zeros", "shape": list(shape), "requires_grad": not _is_label(dom)}
+        elif _is_label(dom):
             inputs[name] = {"value": _as_json(values[name]), "requires_grad": False}
         else:
             inputs[name] = _as_json(values[name])
     return inputs
+
+
+def _run(case: Case, values: dict[str, np.ndarray], grad_output=None, backward: bool = True):
+    """The case's run; grad_output an array (a direct call keeps an empty one's shape)."""
+    if case.params is not None:
+        return evaluate_call(case.op, case.params, _request(case, values), grad_output, backward=backward)
+    grad_output = None if grad_output is None else _as_json(grad_output)
+    return evaluate(case.program, _request(case, values), grad_output=grad_output, backward=backward)
 
 
 def _input_node(result, name: str) -> int:
@@ -282,13 +426,13 @@ def _input_node(result, name: str) -> int:
 
 
 def _loss(case: Case, values: dict[str, np.ndarray], c: np.ndarray) -> float:
-    result = evaluate(case.program, _request(case, values), backward=False)
+    result = _run(case, values, backward=False)
     return float(np.sum(np.asarray(result.values[result.output], dtype=np.float64) * c))
 
 
 def check_gradients(case: Case, values: dict[str, np.ndarray], c: np.ndarray) -> None:
     try:
-        result = evaluate(case.program, _request(case, values), grad_output=_as_json(c))
+        result = _run(case, values, grad_output=c)
     except ProgramError:
         raise
     except Exception as exc:  # an engine crash is a failed check, said plainly
@@ -329,7 +473,10 @@ def test_every_entry_builds_its_op():
         assert cases, f"{name} has no cases"
         for case in cases:
             values = {n: (np.ones(s) if not _is_label(d) else np.zeros(s)) for n, s, d in case.inputs}
-            result = evaluate(case.program, _request(case, values), backward=False)
+            if case.params is not None:
+                assert case.op == name, f"{case.program} calls {case.op}, filed under {name}"
+
+            result = _run(case, values, backward=False)
             built = {op.name for op in result.graph.ops if op is not None}
             assert built == {name}, f"{case.program} builds {built}, expected only {name}"
 
@@ -352,7 +499,7 @@ def test_elementwise_ops_are_tried_on_scalars_and_broadcasts():
 @given(data=st.data())
 def test_gradient_matches_central_differences(op_name, case, data):
     values = _draw_inputs(data, case)
-    forward = evaluate(case.program, _request(case, values), backward=False)
+    forward = _run(case, values, backward=False)
     out_shape = np.shape(forward.values[forward.output])
     c = data.draw(hnp.arrays(np.float64, out_shape, elements=st.floats(-2.0, 2.0, **_FLOAT)), label="c")
     check_gradients(case, values, c)

@@ -66,7 +66,7 @@ def _text(elements: int, shape: tuple, max_elements: int) -> int:
 def _flows(op, slot: int) -> bool:
     """Whether a gradient flows into operand `slot` of `op`; False for slots past the op's own
     (the table is as wide as the widest op) and for inputs and constants (op None)."""
-    return op is not None and (op.local is not None or slot < len(op.vjp)) and op.differentiable(slot)
+    return op is not None and (op.local is not None or op.variadic or slot < len(op.vjp)) and op.differentiable(slot)
 
 
 def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elements: int, *,

@@ -92,6 +92,15 @@ def _replace_non_finite(data: list) -> list:
     return data
 
 
+def _json_params(params: dict) -> dict:
+    """A node's parameters ready for orjson, which writes non-finite floats as null: a fill value
+    of -inf (masked_fill, full) as the contract's "-Infinity"."""
+    if any(type(value) is float and not math.isfinite(value) for value in params.values()):
+        return {name: number(value) if type(value) is float and not math.isfinite(value) else value
+                for name, value in params.items()}
+    return params
+
+
 def _formula_label(label: str) -> str:
     """Labels that are expressions get parentheses inside formulas: ∂y/∂(x * a + b)."""
     return label if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({label})"
@@ -126,9 +135,8 @@ def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels
         key = (op.name, shown[node], *map(shown_at, args[node]))
         numbers = cache.get(key)
         if numbers is None:
-            names = dict(zip(op.operands, key[2:]), out=key[1])
-            numbers = cache[key] = tuple(texts.setdefault(template.format(**names), len(texts))
-                                         for template in op.formulas)
+            numbers = cache[key] = tuple(texts.setdefault(text, len(texts))
+                                         for text in op.filled_formulas(key[1], key[2:]))
         per_node[node] = numbers
     filled = list(map(tuple.__getitem__, map(per_node.__getitem__, step_nodes), slots))
     # Consumers are filled in the order of their first step, so the numbers are already those of
@@ -201,7 +209,8 @@ class _Fields:
 def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
     """The object layout: a list of objects for the nodes and for the steps, as the contract has them."""
     graph, grads, count = fields.graph, fields.result.grads, fields.count
-    params = ["" if not params else ',"params":' + orjson.dumps(params).decode() for params in graph.params]
+    params = ["" if not params else ',"params":' + orjson.dumps(_json_params(params)).decode()
+              for params in graph.params]
     if fields.groups is not None:
         params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, fields.groups)]
     nodes = objects(_NODE, [
@@ -241,7 +250,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"inputs":', *json_list(graph.args),
         ',"span":{"line":', *json_list(line), ',"column":', *json_list(column),
         ',"end_line":', *json_list(end_line), ',"end_column":', *json_list(end_column),
-        '},"params":', *json_list([params or None for params in graph.params]),
+        '},"params":', *json_list([_json_params(params) if params else None for params in graph.params]),
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]

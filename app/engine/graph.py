@@ -89,12 +89,13 @@ class Graph:
                 requires_grad = True
         if requires_grad and op.vjp is not None and None in op.vjp:
             # Only operands a gradient can flow back to count (not labels, not what detach holds).
-            requires_grad = any(requires[j] for j, vjp in zip(args, op.vjp) if vjp is not None)
+            requires_grad = any(requires[j] for slot, j in enumerate(args) if op.differentiable(slot))
         if scalar:
             shape: tuple[int, ...] = ()
             work = self.work + 1
         else:
-            if params and "axis" in params and not shapes[args[0]]:
+            # (not cat and stack: their axis is one of the result's, which a scalar's stack has)
+            if params and "axis" in params and not op.variadic and not shapes[args[0]]:
                 params = _scalar_axis(params)
             shape, elements = self._checked_shape(op, args, params, start, end)
             work = self.work + (elements or 1)
@@ -193,11 +194,10 @@ class Graph:
         )
 
     def _shape_message(self, op: Op, args: tuple[int, ...], reason: str) -> str:
-        names = op.operands
         fits = ", ".join(
             f"{self.label(j)} has shape {fmt(self.shapes[j])}" for j in args
         )
-        described = op.syntax.format(**{name: self.label(j) for name, j in zip(names, args)})
+        described = op.syntax.format(**op.placeholders([self.label(j) for j in args]))
         return f"shapes do not fit in {described}: {fits}; {reason}"
 
     # --- reading ------------------------------------------------------------------------------

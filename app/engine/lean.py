@@ -66,7 +66,9 @@ class LeanPass:
             # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)],
             # the local derivative bound to ARRAY and the vjp to the node's parameters; a saving
             # node's vjps read what its forward kept, in place of its operands
-            vjps = op.vjp_saved if saving[node] else [vjp and _bound(vjp, params[node]) for vjp in op.vjp or ()]
+            vjps = op.vjp_saved if saving[node] else [
+                vjp and _bound(vjp, params[node]) for vjp in map(op.vjp_at, range(len(args[node])))
+            ] if op.vjp is not None else ()
             edges = [
                 [slot, operand, partial(op.local[slot], ARRAY) if op.local is not None else None,
                  skips_empty(vjps[slot], shapes[operand]) if op.local is None else None,
@@ -153,6 +155,8 @@ def _operands(ids: tuple[int, ...]):
     if len(ids) == 1:
         only = ids[0]
         return lambda values: (values[only],)
+    if not ids:  # a constant maker (ones, arange, ...)
+        return lambda values: ()
     return itemgetter(*ids)
 
 

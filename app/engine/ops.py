@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Callable
 
 import numpy as np
 
+from app.engine import indexing
 from app.engine.shapes import (
     ShapeError,
     broadcast,
@@ -44,6 +45,7 @@ from app.engine.shapes import (
 )
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
+KEY_ELLIPSIS, KEY_TENSOR = indexing.KEY_ELLIPSIS, indexing.KEY_TENSOR  # the index op's key items (see indexing)
 
 
 class OpError(ValueError):
@@ -182,13 +184,53 @@ class Op:
     # (which are written in terms of the same helpers); they only skip recomputing.
     forward_saving: Callable[..., tuple] | None = None
     vjp_saved: tuple[Callable | None, ...] | None = None
+    # The last operand name stands for any number of operands (cat's tensors, index's index
+    # tensors): formulas, vjp and the syntax's placeholder are declared once for all of them, and
+    # that vjp is called with `part=k`, the position among them of the operand it is asked for.
+    variadic: bool = False
 
     @property
     def elementwise(self) -> bool:
         return self.local is not None
 
+    @property
+    def fixed_operands(self) -> int:
+        """How many operands come before the variadic one (all of them when there is none)."""
+        return len(self.operands) - 1 if self.variadic else len(self.operands)
+
+    def declared(self, slot: int) -> int:
+        """The position in `operands` (and formulas, vjp) of the operand at `slot`."""
+        return min(slot, len(self.operands) - 1) if self.variadic else slot
+
     def differentiable(self, slot: int) -> bool:
-        return self.local is not None or self.vjp[slot] is not None
+        return self.local is not None or self.vjp[self.declared(slot)] is not None
+
+    def vjp_at(self, slot: int) -> Callable | None:
+        """The vjp of the operand at `slot`; for a variadic operand, bound to its part."""
+        if not self.variadic or slot < len(self.operands) - 1:
+            return self.vjp[slot]
+        vjp = self.vjp[-1]
+        return vjp and partial(vjp, part=slot - len(self.operands) + 1)
+
+    def placeholders(self, labels: list[str] | tuple[str, ...]) -> dict[str, str]:
+        """The syntax's placeholders filled with the operands' labels (a variadic one's joined)."""
+        if not self.variadic:
+            return dict(zip(self.operands, labels))
+        fixed = len(self.operands) - 1
+        names = dict(zip(self.operands[:fixed], labels))
+        names[self.operands[-1]] = ", ".join(labels[fixed:])
+        return names
+
+    def filled_formulas(self, out: str, labels: list[str] | tuple[str, ...]) -> list[str]:
+        """One formula text per operand slot, with `out`'s and the operands' labels put in."""
+        if not self.variadic:
+            names = dict(zip(self.operands, labels), out=out)
+            return [template.format(**names) for template in self.formulas]
+        names = self.placeholders(labels) | {"out": out}
+        fixed = len(self.operands) - 1
+        texts = [template.format(**names) for template in self.formulas[:fixed]]
+        last = self.operands[-1]
+        return texts + [self.formulas[-1].format(**(names | {last: label})) for label in labels[fixed:]]
 
     @cached_property
     def scalar(self) -> Callable[..., tuple] | None:
@@ -546,6 +588,218 @@ def _transpose_vjp(grad, out, x, axes=None):
     return np.transpose(grad, None if axes is None else np.argsort([a % np.ndim(x) for a in axes]))
 
 
+# --- indexing, joining, selecting: the ops PyTorch programs are written with --------------------
+
+
+def _index_forward(m, x, *indices, key):
+    try:
+        return indexing.index_forward(x, *indices, key=key)
+    except indexing.IndexValueError as exc:
+        raise OpError(str(exc)) from None
+
+
+def _index_vjp(grad, out, x, *indices, key):
+    return indexing.index_backward(grad, x, *indices, key=key)
+
+
+def _gather_forward(m, x, index, axis):
+    try:
+        return indexing.gather_forward(x, index, axis)
+    except indexing.IndexValueError as exc:
+        raise OpError(str(exc)) from None
+
+
+def _joined_axis(first: tuple[int, ...], axis: int, extra: int, name: str) -> int:
+    """axis made non-negative for a result of len(first) + extra axes."""
+    ndim = len(first) + extra
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"axis {axis} is out of range for {name} of tensors with {len(first)} axes")
+    return axis % ndim
+
+
+def _cat_shape(*tensors, axis=0):
+    if not tensors:
+        raise ShapeError("cat needs at least one tensor")
+    first = tensors[0]
+    if not first:
+        raise ShapeError("scalars cannot be concatenated (they have no axis): stack them")
+    at = _joined_axis(first, axis, 0, "cat")
+    for shape in tensors[1:]:
+        if len(shape) != len(first) or any(d != e for k, (d, e) in enumerate(zip(shape, first)) if k != at):
+            raise ShapeError(f"cat along axis {axis} needs the same sizes on every other axis")
+    return first[:at] + (sum(shape[at] for shape in tensors),) + first[at + 1:]
+
+
+def _cat_vjp(grad, out, *tensors, part, axis=0):
+    """The slice of the upstream gradient where operand `part` was placed."""
+    at = axis % np.ndim(grad)
+    offset = sum(np.shape(t)[at] for t in tensors[:part])
+    return grad[(slice(None),) * at + (slice(offset, offset + np.shape(tensors[part])[at]),)]
+
+
+def _stack_shape(*tensors, axis=0):
+    if not tensors:
+        raise ShapeError("stack needs at least one tensor")
+    first = tensors[0]
+    if any(shape != first for shape in tensors[1:]):
+        raise ShapeError("stack needs tensors of one shape")
+    at = _joined_axis(first, axis, 1, "stack")
+    return first[:at] + (len(tensors),) + first[at:]
+
+
+def _stack_vjp(grad, out, *tensors, part, axis=0):
+    return np.take(grad, part, axis=axis % np.ndim(grad))
+
+
+def _true(cond):
+    """A condition or mask tensor as booleans: nonzero is true (NaN too, as bool(nan) is)."""
+    return np.not_equal(cond, 0.0)
+
+
+def _masked_fill(m, x, mask, value):
+    return np.where(_true(mask), value, np.asarray(x, dtype=np.float64))
+
+
+def _comparison(name: str, ufunc, symbol: str):
+    return Op(name, _BINARY, f"{symbol.strip()} elementwise, broadcasting: 1.0 where it holds, else 0.0 (a mask). "
+              "No gradient flows through a comparison.", _broadcast_shape,
+              lambda m, a, b: np.asarray(ufunc(a, b), dtype=np.float64),
+              ("a comparison takes no gradient", "a comparison takes no gradient"), vjp=(None, None),
+              syntax=f"{{a}} {symbol} {{b}}")
+
+
+def _arg_extremum(fn):
+    def forward(m, x, axis=None, keepdims=False):
+        # As PyTorch: the first position of the extremum (NaN counts as the extremum), as a float.
+        return np.asarray(fn(x, axis=axis, keepdims=keepdims), dtype=np.float64)
+    return forward
+
+
+def _triangle_shape(x, diagonal=0):
+    if len(x) < 2:
+        raise ShapeError("tril and triu need a tensor with at least two axes")
+    return x
+
+
+def _clamp_shape(x, min=None, max=None):
+    if min is None and max is None:
+        raise ShapeError("clamp needs min or max (or both)")
+    return x
+
+
+def _clamp(m, x, min=None, max=None):
+    out = np.asarray(x, dtype=np.float64)
+    if min is not None:
+        out = np.maximum(out, min)  # NaN stays NaN, as in PyTorch
+    if max is not None:
+        out = np.minimum(out, max)
+    return out
+
+
+def _clamp_vjp(grad, out, x, min=None, max=None):
+    """The gradient passes where min <= x <= max, bounds included (PyTorch's rule); not at NaN."""
+    inside = np.ones(np.shape(x), dtype=bool)
+    if min is not None:
+        inside &= np.greater_equal(x, min)
+    if max is not None:
+        inside &= np.less_equal(x, max)
+    return grad * inside
+
+
+def _kept(value, shape, axis, keepdims):
+    """A reduction computed with keepdims=True, given the shape asked for."""
+    return value if keepdims else np.reshape(value, reduced_shape(shape, axis, False))
+
+
+def _logsumexp(m, x, axis=None, keepdims=False):
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:  # a sum of no exponentials: log 0
+        return np.full(reduced_shape(x.shape, axis, keepdims), -np.inf)
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)  # rows of -inf (or with +inf) are not shifted: PyTorch's answer
+    total = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return _kept(total, x.shape, axis, keepdims)
+
+
+def _logsumexp_vjp(grad, out, x, axis=None, keepdims=False):
+    shape = np.shape(x)
+    return expand_reduced(grad, shape, axis, keepdims) * np.exp(x - expand_reduced(out, shape, axis, keepdims))
+
+
+def _deviation_shape(x, axis=None, correction=1, keepdims=False):
+    return reduced_shape(x, axis, keepdims)
+
+
+def _reduced_count(shape, axis) -> int:
+    axes = normalize_axes(axis, len(shape))
+    return size(shape) if axes is None else size(shape[a] for a in axes)
+
+
+def _deviations(x, axis, correction):
+    """(x − mean, the divisor max(0, n − correction)) of a var or std over `axis`."""
+    x = np.asarray(x, dtype=np.float64)
+    n = _reduced_count(x.shape, axis)
+    mean = np.divide(np.sum(x, axis=axis, keepdims=True), n)
+    return x - mean, max(0.0, n - correction)
+
+
+def _var(m, x, axis=None, correction=1, keepdims=False):
+    deviations, divisor = _deviations(x, axis, correction)
+    squares = np.sum(deviations * deviations, axis=axis, keepdims=True)
+    return _kept(np.divide(squares, divisor), np.shape(x), axis, keepdims)
+
+
+def _var_vjp(grad, out, x, axis=None, correction=1, keepdims=False):
+    deviations, divisor = _deviations(x, axis, correction)
+    return expand_reduced(grad, np.shape(x), axis, keepdims) * np.divide(2.0 * deviations, divisor)
+
+
+def _std_vjp(grad, out, x, axis=None, correction=1, keepdims=False):
+    # ∂std = ∂var / (2·std); where std is 0 PyTorch takes the gradient as 0, not 0/0.
+    half = np.where(np.equal(out, 0.0), 0.0, np.divide(grad, 2.0 * np.asarray(out)))
+    return _var_vjp(half, None, x, axis, correction, keepdims)
+
+
+def _made_shape(shape) -> tuple[int, ...]:
+    if any(d < 0 for d in shape):
+        raise ShapeError(f"shape {fmt(shape)} has a negative size")
+    return tuple(shape)
+
+
+def _arange_count(start, end, step) -> int:
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise ShapeError("arange needs finite start, end and step")
+    if step == 0:
+        raise ShapeError("arange's step cannot be zero")
+    count = math.ceil((end - start) / step)
+    if count < 0:
+        raise ShapeError(f"arange from {start} to {end} cannot go by steps of {step}")
+    return count
+
+
+def _eye_shape(n, m=None):
+    return _made_shape((n, n if m is None else m))
+
+
+_LINEAR_GRAD_A, _LINEAR_GRAD_B = _linear_grad(_matmul_grad_a), _linear_grad(_matmul_grad_b)
+
+
+def _linear_t_shape(x, W, b):
+    if len(W) not in (1, 2):
+        raise ShapeError("linear_t needs a weight of shape (out, in) or (in,)")
+    return _linear_shape(x, W[::-1], b)
+
+
+def _linear_t_grad_W(grad, out, x, W, b):
+    """∂L/∂W of x @ Wᵀ + b: linear's gradient of Wᵀ, transposed back (its last two axes: a batched
+    x leaves batch axes in front, which the walker sums away); a 1-D W is its own transpose."""
+    grad_wt = _LINEAR_GRAD_B(grad, out, x, np.transpose(W), b)
+    return grad_wt if np.ndim(W) == 1 else np.swapaxes(grad_wt, -1, -2)
+
+
+_NO_GRAD = "{x} takes no gradient (only its shape is used)"
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 _UNARY = ("x",)
@@ -714,6 +968,131 @@ _OPS = [
        ("∂L/∂{x} = ∂L/∂{out} reshaped to the shape of {x}",),
        vjp=(lambda grad, out, x, shape: np.reshape(grad, np.shape(x)),),
        params=(Param("shape", "shape", required=True),), syntax="reshape({x})"),
+]
+
+_NO_GRADIENT = "no gradient flows out of a constant"
+_MAKER_SHAPE = (Param("shape", "shape", required=True),)
+
+_OPS += [
+    Op("index", ("x", "indices"),
+       "x[key]: PyTorch's indexing (ints, slices, None, ..., and integer tensors that gather, paired as numpy "
+       "pairs them). The parser builds it from a subscript; `key` says item by item what the subscript holds. "
+       "Its backward is a scatter-add: repeated indices add up. Index tensors take no gradient.",
+       indexing.index_shape, _index_forward,
+       ("∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions read (repeats add up)",
+        "{indices} are positions: they take no gradient"),
+       vjp=(_index_vjp, None), params=(Param("key", "key", required=True),), work=indexing.index_work,
+       syntax="{x}[…]", variadic=True),
+    Op("gather", ("x", "index"), "Values of x picked along `axis` by an integer tensor with x's axes, as "
+       "torch.gather and np.take_along_axis: out[i][j] = x[i][index[i][j]] for axis=1. The pair "
+       "torch.max(x, dim) reads its values this way (the whole gradient goes to the first maximum). "
+       "The index takes no gradient.",
+       indexing.gather_shape, _gather_forward,
+       ("∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions {index} read",
+        "{index} holds positions: it takes no gradient"),
+       vjp=(lambda grad, out, x, index, axis: indexing.gather_backward(grad, x, index, axis), None),
+       params=(Param("axis", "axis", required=True),), syntax="gather({x}, {index})"),
+    Op("cat", ("tensors",), "The tensors joined end to end along `axis` (sizes equal on the other axes).",
+       _cat_shape, lambda m, *tensors, axis=0: np.concatenate(tensors, axis=axis),
+       ("∂L/∂{tensors} = the slice of ∂L/∂{out} where {tensors} was placed",), vjp=(_cat_vjp,),
+       params=(Param("axis", "axis", 0),), syntax="cat({tensors})", variadic=True),
+    Op("stack", ("tensors",), "The tensors (all of one shape) stacked along a new axis `axis`.",
+       _stack_shape, lambda m, *tensors, axis=0: np.stack(tensors, axis=axis),
+       ("∂L/∂{tensors} = the slice of ∂L/∂{out} at {tensors}'s position along the new axis",), vjp=(_stack_vjp,),
+       params=(Param("axis", "axis", 0),), syntax="stack({tensors})", variadic=True),
+    Op("where", ("cond", "a", "b"), "a where cond is nonzero (true), else b, broadcasting all three. "
+       "The condition takes no gradient.",
+       _broadcast_shape, lambda m, cond, a, b: np.where(_true(cond), a, b),
+       ("{cond} is a condition: it takes no gradient", "∂L/∂{a} = ∂L/∂{out} where {cond} holds, 0 elsewhere",
+        "∂L/∂{b} = ∂L/∂{out} where {cond} does not hold, 0 elsewhere"),
+       vjp=(None, lambda grad, out, cond, a, b: np.where(_true(cond), grad, 0.0),
+            lambda grad, out, cond, a, b: np.where(_true(cond), 0.0, grad)),
+       syntax="where({cond}, {a}, {b})"),
+    Op("masked_fill", ("x", "mask"), "x with `value` where mask is nonzero (true); value may be -inf "
+       "(a masked softmax's scores). The mask takes no gradient.",
+       lambda x, mask, value: broadcast(x, mask), _masked_fill,
+       ("∂L/∂{x} = ∂L/∂{out} where {mask} is false, 0 where it filled", "{mask} is a mask: it takes no gradient"),
+       vjp=(lambda grad, out, x, mask, value: np.where(_true(mask), 0.0, grad), None),
+       params=(Param("value", "number", required=True),), syntax="masked_fill({x}, {mask})"),
+    _comparison("gt", np.greater, ">"),
+    _comparison("lt", np.less, "<"),
+    _comparison("ge", np.greater_equal, ">="),
+    _comparison("le", np.less_equal, "<="),
+    _comparison("eq", np.equal, "=="),
+    _comparison("ne", np.not_equal, "!="),
+    Op("argmax", _UNARY, "The position of the maximum over `axis` (of the flattened tensor when None), as a "
+       "float; the first one on ties, as PyTorch. No gradient.", _extremum_shape, _arg_extremum(np.argmax),
+       ("a position takes no gradient",), vjp=(None,),
+       params=(Param("axis", "index"), Param("keepdims", "bool", False)), work=lambda out, x: size(x),
+       syntax="argmax({x})"),
+    Op("argmin", _UNARY, "The position of the minimum over `axis` (of the flattened tensor when None), as a "
+       "float; the first one on ties, as PyTorch. No gradient.", _extremum_shape, _arg_extremum(np.argmin),
+       ("a position takes no gradient",), vjp=(None,),
+       params=(Param("axis", "index"), Param("keepdims", "bool", False)), work=lambda out, x: size(x),
+       syntax="argmin({x})"),
+    Op("tril", _UNARY, "The lower triangle of the last two axes (on and below diagonal `diagonal`), zeros above.",
+       _triangle_shape, lambda m, x, diagonal=0: np.tril(x, diagonal),
+       ("∂L/∂{x} = the lower triangle of ∂L/∂{out}, 0 above it",),
+       vjp=(lambda grad, out, x, diagonal=0: np.tril(grad, diagonal),),
+       params=(Param("diagonal", "int", 0),), syntax="tril({x})"),
+    Op("triu", _UNARY, "The upper triangle of the last two axes (on and above diagonal `diagonal`), zeros below.",
+       _triangle_shape, lambda m, x, diagonal=0: np.triu(x, diagonal),
+       ("∂L/∂{x} = the upper triangle of ∂L/∂{out}, 0 below it",),
+       vjp=(lambda grad, out, x, diagonal=0: np.triu(grad, diagonal),),
+       params=(Param("diagonal", "int", 0),), syntax="triu({x})"),
+    Op("clamp", _UNARY, "x limited to [min, max] (either bound may be None); the gradient passes where "
+       "min <= x <= max, bounds included, as PyTorch.", _clamp_shape, _clamp,
+       ("∂L/∂{x} = ∂L/∂{out} where min ≤ {x} ≤ max, 0 elsewhere",), vjp=(_clamp_vjp,),
+       params=(Param("min", "bound"), Param("max", "bound")), syntax="clamp({x})"),
+    Op("logsumexp", _UNARY, "log(sum(exp(x))) over `axis`, shifted by the max for stability (rows of -inf "
+       "give -inf, as PyTorch).", _reduce_shape, _logsumexp,
+       ("∂L/∂{x} = ∂L/∂{out} · exp({x} − {out}) (the softmax of {x})",), vjp=(_logsumexp_vjp,),
+       params=(Param("axis", "axes", required=True), Param("keepdims", "bool", False)),
+       work=lambda out, x: 4 * size(x), syntax="logsumexp({x})",
+       decomposition=lambda axis=None, keepdims=False: (
+           f"shift = detach(max(x, axis={axis!r}, keepdims=True))\n"
+           f"log(sum(exp(x - shift), axis={axis!r}, keepdims={keepdims!r})) + "
+           f"{'shift' if keepdims else f'sum(shift, axis={axis!r})'}")),
+    Op("var", _UNARY, "Variance over `axis`: the summed squared deviations divided by n − correction (PyTorch's "
+       "default correction=1; numpy's ddof=0 is correction=0).", _deviation_shape, _var,
+       ("∂L/∂{x} = ∂L/∂{out} · 2({x} − mean)/(n − correction)",), vjp=(_var_vjp,),
+       params=(Param("axis", "axes"), Param("correction", "number", 1), Param("keepdims", "bool", False)),
+       work=lambda out, x: 3 * size(x), syntax="var({x})"),
+    Op("std", _UNARY, "Standard deviation over `axis`: the square root of var with the same correction.",
+       _deviation_shape, lambda m, x, axis=None, correction=1, keepdims=False: np.sqrt(_var(m, x, axis, correction,
+                                                                                         keepdims)),
+       ("∂L/∂{x} = ∂L/∂{out} · ({x} − mean)/((n − correction)·{out})",), vjp=(_std_vjp,),
+       params=(Param("axis", "axes"), Param("correction", "number", 1), Param("keepdims", "bool", False)),
+       work=lambda out, x: 3 * size(x), syntax="std({x})"),
+    Op("linear_t", ("x", "W", "b"), "x @ W.T + b with W of shape (out, in): PyTorch's F.linear (the bare "
+       "`linear` takes W as (in, out)).", _linear_t_shape, lambda m, x, W, b: np.matmul(x, np.transpose(W)) + b,
+       ("∂L/∂{x} = ∂L/∂{out} @ {W}", "∂L/∂{W} = (∂L/∂{out})ᵀ @ {x}", "∂L/∂{b} = ∂L/∂{out}"),
+       vjp=(lambda grad, out, x, W, b: _LINEAR_GRAD_A(grad, out, x, np.transpose(W), b),
+            _linear_t_grad_W, lambda grad, out, x, W, b: grad),
+       work=lambda out, x, W, b: size(out) * (x[-1] + 1), syntax="linear_t({x}, {W}, {b})",
+       decomposition=lambda: "x @ W.T + b"),
+    Op("ones", (), "A tensor of ones of the given shape.", _made_shape, lambda m, shape: np.ones(shape), (),
+       vjp=(), params=_MAKER_SHAPE, syntax="ones(…)"),
+    Op("zeros", (), "A tensor of zeros of the given shape.", _made_shape, lambda m, shape: np.zeros(shape), (),
+       vjp=(), params=_MAKER_SHAPE, syntax="zeros(…)"),
+    Op("full", (), "A tensor of the given shape, every element `fill_value` (which may be ±inf).",
+       lambda shape, fill_value: _made_shape(shape), lambda m, shape, fill_value: np.full(shape, float(fill_value)),
+       (), vjp=(), params=_MAKER_SHAPE + (Param("fill_value", "number", required=True),), syntax="full(…)"),
+    Op("arange", (), "start, start + step, ... up to end (excluded), as PyTorch's arange, as floats.",
+       lambda start=0, end=None, step=1: (_arange_count(start, end, step),),
+       lambda m, start=0, end=None, step=1: start + np.arange(_arange_count(start, end, step)) * float(step), (),
+       vjp=(), params=(Param("start", "number", 0), Param("end", "number", required=True), Param("step", "number", 1)),
+       syntax="arange(…)"),
+    Op("eye", (), "The identity matrix with n rows and m columns (m = n when None).", _eye_shape,
+       lambda m_, n, m=None: np.eye(n, m), (), vjp=(),
+       params=(Param("n", "int", required=True), Param("m", "index")), syntax="eye(…)"),
+    Op("ones_like", _UNARY, "Ones shaped like x; x takes no gradient.", _same_shape,
+       lambda m, x: np.ones(np.shape(x)), (_NO_GRAD,), vjp=(None,), syntax="ones_like({x})"),
+    Op("zeros_like", _UNARY, "Zeros shaped like x; x takes no gradient.", _same_shape,
+       lambda m, x: np.zeros(np.shape(x)), (_NO_GRAD,), vjp=(None,), syntax="zeros_like({x})"),
+    Op("full_like", _UNARY, "`fill_value` shaped like x; x takes no gradient.", lambda x, fill_value: x,
+       lambda m, x, fill_value: np.full(np.shape(x), float(fill_value)), (_NO_GRAD,), vjp=(None,),
+       params=(Param("fill_value", "number", required=True),), syntax="full_like({x})"),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}

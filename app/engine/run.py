@@ -181,7 +181,7 @@ def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: li
     else:
         local = None
         try:
-            vjp = skips_empty(op.vjp[slot], target)
+            vjp = skips_empty(op.vjp_at(slot), target)
             contribution = vjp(upstream, out, *operands, **(graph.params[node] or {}))
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None

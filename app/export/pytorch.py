@@ -83,6 +83,53 @@ def _reshape(x: str, shapes: list, shape) -> str:
     return f"torch.reshape({x}, {shape!r})"
 
 
+def _index(x: str, *rest: Any, key: tuple) -> str:
+    """x[key] as PyTorch writes it; the index tensors (float64 here) made long."""
+    tensors = iter(rest[:-1])
+    items = []
+    for item in key:
+        if item == "tensor":
+            items.append(f"{next(tensors)}.long()")
+        elif item == "...":
+            items.append("...")
+        elif isinstance(item, tuple):
+            items.append(":".join("" if part is None else str(part) for part in item))
+        else:
+            items.append(repr(item))
+    return f"{x}[{', '.join(items)}]" if items else f"{x}[()]"
+
+
+def _joined(function: str) -> Callable:
+    return lambda *tensors_and_shapes, axis=0: f"{function}([{', '.join(tensors_and_shapes[:-1])}], dim={axis})"
+
+
+def _compared(symbol: str) -> Callable:
+    return lambda a, b, shapes: f"({a} {symbol} {b}).to(torch.float64)"
+
+
+def _arg(function: str) -> Callable:
+    return lambda x, shapes, axis=None, keepdims=False: (
+        f"{function}({x}, dim={axis!r}, keepdim={keepdims!r}).to(torch.float64)")
+
+
+def _deviation(function: str) -> Callable:
+    def spell(x: str, shapes: list, axis=None, correction=1, keepdims=False) -> str:
+        dims = None if axis is None else _dims(shapes[0], axis)
+        return f"{function}({x}, dim={dims!r}, correction={correction!r}, keepdim={keepdims!r})"
+    return spell
+
+
+def _clamp(x: str, shapes: list, min=None, max=None) -> str:
+    return f"torch.clamp({x}, {None if min is None else literal(min)}, {None if max is None else literal(max)})"
+
+
+def _linear_t(x: str, W: str, b: str, shapes: list) -> str:
+    return f"F.linear({x}, {W}, {b})" if len(shapes[1]) == 2 else f"{x} @ {W} + {b}"
+
+
+_F64 = "dtype=torch.float64"
+
+
 def _function(name: str) -> Callable:
     return lambda *operands_and_shapes: f"{name}({', '.join(operands_and_shapes[:-1])})"
 
@@ -112,6 +159,32 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "linear": lambda x, W, b, shapes: f"{x} @ {W} + {b}",
     "transpose": _transpose,
     "reshape": _reshape,
+    "index": _index,
+    "gather": lambda x, index, shapes, axis: f"torch.gather({x}, {axis}, {index}.long())",
+    "cat": _joined("torch.cat"),
+    "stack": _joined("torch.stack"),
+    "where": lambda cond, a, b, shapes: f"torch.where({cond} != 0, {a}, {b})",
+    "masked_fill": lambda x, mask, shapes, value: f"torch.masked_fill({x}, {mask} != 0, {literal(value)})",
+    "gt": _compared(">"), "lt": _compared("<"), "ge": _compared(">="), "le": _compared("<="),
+    "eq": _compared("=="), "ne": _compared("!="),
+    "argmax": _arg("torch.argmax"),
+    "argmin": _arg("torch.argmin"),
+    "tril": lambda x, shapes, diagonal=0: f"torch.tril({x}, {diagonal})",
+    "triu": lambda x, shapes, diagonal=0: f"torch.triu({x}, {diagonal})",
+    "clamp": _clamp,
+    "logsumexp": lambda x, shapes, axis=None, keepdims=False: (
+        f"torch.logsumexp({x}, dim={_dims(shapes[0], axis)!r}, keepdim={keepdims!r})"),
+    "var": _deviation("torch.var"),
+    "std": _deviation("torch.std"),
+    "linear_t": _linear_t,
+    "ones": lambda shapes, shape: f"torch.ones({tuple(shape)!r}, {_F64})",
+    "zeros": lambda shapes, shape: f"torch.zeros({tuple(shape)!r}, {_F64})",
+    "full": lambda shapes, shape, fill_value: f"torch.full({tuple(shape)!r}, {literal(fill_value)}, {_F64})",
+    "arange": lambda shapes, start=0, end=None, step=1: f"torch.arange({start!r}, {end!r}, {step!r}, {_F64})",
+    "eye": lambda shapes, n, m=None: f"torch.eye({n}, {n if m is None else m}, {_F64})",
+    "ones_like": lambda x, shapes: f"torch.ones_like({x})",
+    "zeros_like": lambda x, shapes: f"torch.zeros_like({x})",
+    "full_like": lambda x, shapes, fill_value: f"torch.full_like({x}, {literal(fill_value)})",
 }
 
 
