@@ -223,12 +223,14 @@ const RULES = {
         terms: [upstream],
       };
     }
+    // The upstream gradient is called g: the headline and the rows below stay short.
     const zeros = formatShape(x.shape);
     return {
-      tex: `\\text{scatter-add of } ${upstream.tex} \\text{ into zeros (${zeros}) at } ${textTex(at)}`,
-      text: `scatter-add of ${upstream.text} into zeros (${zeros}) at ${at}`,
+      tex: `\\text{scatter-add of } g \\text{ into zeros (${zeros}) at } ${textTex(at)}`,
+      text: `scatter-add of g into zeros (${zeros}) at ${at}`,
       terms: [upstream],
-      lines: scatterLines(x, indices, key, upstream, loss),
+      lines: [{ tex: `g = ${upstream.tex}`, text: `g = ${upstream.text}` }, ...scatterLines(x, indices, key, upstream, loss)],
+      notes: ['each element of g goes back to where it was read from; where an index repeats, they add up'],
     };
   },
   cat(slot, upstream, operands, out, node) {
@@ -236,7 +238,7 @@ const RULES = {
     const start = operands.slice(0, slot).reduce((total, operand) => total + operand.shape[axis], 0);
     const stop = start + operands[slot].shape[axis];
     const cut = out.shape.map((_, k) => (k === axis ? `${start}:${stop}` : ':')).join(', ');
-    return sliceOf(upstream, cut, `the slice where ${operands[slot].text} was placed (axis ${axis})`);
+    return sliceOf(upstream, cut, `${operands[slot].text}'s place in the concatenation (axis ${axis})`);
   },
   stack(slot, upstream, operands, out, node) {
     const axis = normalAxis(node.params?.axis ?? 0, out.shape.length);
@@ -245,12 +247,12 @@ const RULES = {
   },
   where(slot, upstream, [cond]) {
     if (slot === 0) return null;
-    return masked(upstream, cond, slot === 1, slot === 1 ? `where ${cond.text} holds, 0 elsewhere` : `where ${cond.text} does not hold, 0 elsewhere`);
+    return masked(upstream, cond, slot === 1, slot === 1 ? `passes where ${cond.text} holds, 0 elsewhere` : `passes where ${cond.text} does not hold, 0 elsewhere`);
   },
   masked_fill(slot, upstream, [, mask], out, node) {
     if (slot !== 0) return null;
     const value = formatNumber(node.params?.value ?? 0);
-    return masked(upstream, mask, false, `0 where ${mask.text} filled in ${value}: the gradient masked`);
+    return masked(upstream, mask, false, `passes where ${mask.text} is false, 0 where it filled in ${value}`);
   },
   clamp(slot, upstream, [x], out, node) {
     const low = node.params?.min ?? null;
@@ -260,7 +262,7 @@ const RULES = {
       text: `${bounds[0] ?? ''}${bounds[0] ? ' ≤ ' : ''}${x.text}${bounds[1] ? ' ≤ ' : ''}${bounds[1] ?? ''}` };
     const inside = (v) => (low === null || v >= toNumber(low)) && (high === null || v <= toNumber(high));
     const cond = { ...condition, value: valueOf(x) === null ? null : combine(x.value, 0, (v) => (inside(v) ? 1 : 0)), shape: x.shape };
-    return masked(upstream, cond, true, `where ${condition.text}, bounds included, 0 elsewhere`);
+    return masked(upstream, cond, true, `passes where ${condition.text} (bounds included), 0 elsewhere`);
   },
   tril(slot, upstream, operands, out, node) {
     return triangle(upstream, 'lower', 'above', node.params?.diagonal ?? 0);
@@ -281,26 +283,31 @@ function valueOf(term) {
 /** ∂L/∂operand as a slice of the upstream gradient (cat, stack). */
 function sliceOf(upstream, cut, where) {
   return {
-    tex: `${upstream.tex}\\left[${escapeTex(cut)}\\right]\\ \\text{(${escapeTex(where)})}`,
-    text: `${upstream.text}[${cut}] (${where})`,
+    tex: `${upstream.tex}\\left[${escapeTex(cut)}\\right]`,
+    text: `${upstream.text}[${cut}]`,
     terms: [upstream],
+    notes: [`the slice of ${upstream.text} at ${where}`],
   };
 }
 
 /** ∂L/∂out ⊙ 1[condition] (or its complement): where, masked_fill, clamp. */
 function masked(upstream, cond, holds, words) {
+  // Inside 1[...] a compound condition needs no parentheses of its own: 1[a > 0], not 1[(a > 0)].
+  const tex = holds ? cond.tex.replace(/^\\left\((.*)\\right\)$/, '$1') : cond.tex;
+  const text = holds ? cond.text.replace(/^\((.*)\)$/, '$1') : cond.text;
   const indicator = {
-    tex: `\\mathbb{1}\\left[${holds ? '' : '\\lnot\\,'}${cond.tex}\\right]`,
-    text: `1[${holds ? '' : 'not '}${cond.text}]`,
+    tex: `\\mathbb{1}\\left[${holds ? '' : '\\lnot\\,'}${tex}\\right]`,
+    text: `1[${holds ? '' : 'not '}${text}]`,
     value: valueOf(cond) === null ? null : combine(cond.value, 0, (c) => ((toNumber(c) !== 0) === holds ? 1 : 0)),
     shape: cond.shape,
   };
   const together = indicator.value !== null && sameShape(indicator, upstream);
   return {
-    tex: `${upstream.tex} \\odot ${indicator.tex}\\ \\text{(${escapeTex(words)})}`,
-    text: `${upstream.text} ⊙ ${indicator.text} (${words})`,
+    tex: `${upstream.tex} \\odot ${indicator.tex}`,
+    text: `${upstream.text} ⊙ ${indicator.text}`,
     terms: together ? [upstream, indicator] : [upstream],
     product: together ? product([upstream, indicator], [ODOT]) : null,
+    notes: [`the gradient masked: ${upstream.text} ${words}`],
   };
 }
 
@@ -318,7 +325,7 @@ export const MAX_SCATTER_LINES = 8;
 /** Results up to this many elements are read back element by element for the scatter-add. */
 const MAX_SCATTER_ELEMENTS = 4096;
 /** A row sum is written with its vectors when it has at most this many terms of at most 6 numbers. */
-const MAX_WRITTEN_TERMS = 4;
+const MAX_WRITTEN_TERMS = 2;
 
 /**
  * The scatter-add of an index, row by row: which positions of the upstream gradient g add into each
@@ -338,8 +345,7 @@ function scatterLines(x, indices, key, upstream, loss) {
   for (let k = outer.length - 1, stride = 1; k >= 0; k -= 1) { outerStrides[k] = stride; stride *= outer[k]; }
   const at = (position) => position.reduce((flat, i, k) => flat + i * outerStrides[k], 0) * rowSize;
   const vector = (start) => Array.from(data.subarray(start, start + rowSize));
-  const lines = [{ tex: `\\text{row by row, with } g = ${upstream.tex}:`, text: `row by row, with g = ${upstream.text}:` }];
-  if (mode === 'elements') lines[0] = { tex: `\\text{element by element, with } g = ${upstream.tex}:`, text: `element by element, with g = ${upstream.text}:` };
+  const lines = [mode === 'rows' ? { tex: textTex('row by row:'), text: 'row by row:' } : { tex: textTex('element by element:'), text: 'element by element:' }];
   const written = rowSize <= 6;
   for (const unit of units.slice(0, MAX_SCATTER_LINES)) {
     const where = unit.target.join(', ');
@@ -352,8 +358,10 @@ function scatterLines(x, indices, key, upstream, loss) {
     const head = mode === 'rows'
       ? { tex: `\\text{row ${where} of } \\partial ${loss.tex}/\\partial ${x.tex}`, text: `row ${where} of ∂${loss.text}/∂${x.text}` }
       : { tex: `\\partial ${loss.tex}/\\partial ${x.tex}_{${unit.target.join(',')}}`, text: `∂${loss.text}/∂${x.text}[${where}]` };
-    const texParts = [head.tex, shortSum(names.map((name) => name.tex), (n) => elided(n).tex)];
-    const textParts = [head.text, shortSum(names.map((name) => name.text), (n) => elided(n).text)];
+    // A row read many times (the padding character's embedding) keeps its first two terms and its last.
+    const short = (parts, gap) => (parts.length <= 4 ? parts : [...parts.slice(0, 2), gap(parts.length - 3), parts.at(-1)]).join(' + ');
+    const texParts = [head.tex, short(names.map((name) => name.tex), (n) => elided(n).tex)];
+    const textParts = [head.text, short(names.map((name) => name.text), (n) => elided(n).text)];
     if (written && values.length > 1 && values.length <= MAX_WRITTEN_TERMS) {
       texParts.push(values.map(numberTex).join(' + '));
       textParts.push(values.map(number).join(' + '));
