@@ -178,7 +178,8 @@ TORCH_OPS: dict[str, tuple[int, Any]] = {
     "ones": (0, lambda shape: torch.ones(shape, dtype=DTYPE)),
     "zeros": (0, lambda shape: torch.zeros(shape, dtype=DTYPE)),
     "full": (0, lambda shape, fill_value: torch.full(shape, fill_value, dtype=DTYPE)),
-    "arange": (0, lambda start=0, end=None, step=1: torch.arange(start, end, step, dtype=DTYPE)),
+    "arange": (0, lambda start=0, end=None, step=1: torch.arange(start, dtype=DTYPE) if end is None
+               else torch.arange(start, end, step, dtype=DTYPE)),
     "eye": (0, lambda n, m=None: torch.eye(n, n if m is None else m, dtype=DTYPE)),
     "ones_like": (1, lambda x: torch.ones_like(x).detach()),
     "zeros_like": (1, lambda x: torch.zeros_like(x).detach()),

@@ -502,3 +502,5 @@ CASES += [
     _call("gather_axis0_shorter_index", "gather", {"axis": 0},
           {"x": _grid((3, 4, 2)), "i": _fixed([[[2, 0], [1, 1]]])}, None),
 ]
+
+CASES += [_call("arange_one_bound_is_the_end", "arange", {"start": 4}, {}, None)]

@@ -766,6 +766,20 @@ def _made_shape(shape) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def _arange_bounds(start, end):
+    """As Python's range and PyTorch's arange: one bound given is the end, counting from 0."""
+    return (0, start) if end is None else (start, end)
+
+
+def _arange_shape(start=0, end=None, step=1):
+    return (_arange_count(*_arange_bounds(start, end), step),)
+
+
+def _arange(m, start=0, end=None, step=1):
+    start, end = _arange_bounds(start, end)
+    return start + np.arange(_arange_count(start, end, step)) * float(step)
+
+
 def _arange_count(start, end, step) -> int:
     if not all(math.isfinite(v) for v in (start, end, step)):
         raise ShapeError("arange needs finite start, end and step")
@@ -1078,10 +1092,10 @@ _OPS += [
     Op("full", (), "A tensor of the given shape, every element `fill_value` (which may be ±inf).",
        lambda shape, fill_value: _made_shape(shape), lambda m, shape, fill_value: np.full(shape, float(fill_value)),
        (), vjp=(), params=_MAKER_SHAPE + (Param("fill_value", "number", required=True),), syntax="full(…)"),
-    Op("arange", (), "start, start + step, ... up to end (excluded), as PyTorch's arange, as floats.",
-       lambda start=0, end=None, step=1: (_arange_count(start, end, step),),
-       lambda m, start=0, end=None, step=1: start + np.arange(_arange_count(start, end, step)) * float(step), (),
-       vjp=(), params=(Param("start", "number", 0), Param("end", "number", required=True), Param("step", "number", 1)),
+    Op("arange", (), "start, start + step, ... up to end (excluded), as floats; arange(n) counts 0 to n − 1 "
+       "(one bound given is the end), as PyTorch's arange and Python's range.",
+       _arange_shape, _arange, (), vjp=(),
+       params=(Param("start", "number", 0), Param("end", "number"), Param("step", "number", 1)),
        syntax="arange(…)"),
     Op("eye", (), "The identity matrix with n rows and m columns (m = n when None).", _eye_shape,
        lambda m_, n, m=None: np.eye(n, m), (), vjp=(),

@@ -180,7 +180,8 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "ones": lambda shapes, shape: f"torch.ones({tuple(shape)!r}, {_F64})",
     "zeros": lambda shapes, shape: f"torch.zeros({tuple(shape)!r}, {_F64})",
     "full": lambda shapes, shape, fill_value: f"torch.full({tuple(shape)!r}, {literal(fill_value)}, {_F64})",
-    "arange": lambda shapes, start=0, end=None, step=1: f"torch.arange({start!r}, {end!r}, {step!r}, {_F64})",
+    "arange": lambda shapes, start=0, end=None, step=1: (
+        f"torch.arange({start!r}, {_F64})" if end is None else f"torch.arange({start!r}, {end!r}, {step!r}, {_F64})"),
     "eye": lambda shapes, n, m=None: f"torch.eye({n}, {n if m is None else m}, {_F64})",
     "ones_like": lambda x, shapes: f"torch.ones_like({x})",
     "zeros_like": lambda x, shapes: f"torch.zeros_like({x})",
