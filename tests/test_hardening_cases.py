@@ -308,3 +308,72 @@ def test_a_chunked_body_past_the_limit_is_413():
     assert response.status_code == 413
     assert error_of(response)["kind"] == "limit_exceeded"
     assert response.headers["connection"] == "close"
+
+
+# --- issue 19: pasted PyTorch and numpy, the hostile corpus grows with the new syntax --------------
+
+DEEP = 150  # past Limits.max_nesting
+
+
+@pytest.mark.parametrize(("program", "status", "kind", "at"), [
+    ("torch.__dict__", 422, "forbidden", ".__dict__"),
+    ("x.__class__", 422, "forbidden", ".__class__"),
+    ("x.shape.__class__", 422, "forbidden", ".__class__"),
+    ("x.shape[0].__class__", 422, "forbidden", ".__class__"),
+    ("F.__globals__", 422, "forbidden", ".__globals__"),
+    ("torch.nn.functional.__dict__", 422, "forbidden", ".__dict__"),
+    ("math.__builtins__", 422, "forbidden", ".__builtins__"),
+    ("(1).__class__", 422, "forbidden", ".__class__"),
+    ("np.load('weights.npy')", 422, "unknown_function", "np.load"),
+    ("numpy.fromfile('/etc/passwd')", 422, "unknown_function", "numpy.fromfile"),
+    ("torch.load('model.pt')", 422, "unknown_function", "torch.load"),
+    ("torch.hub.load('pytorch/vision', 'resnet18')", 422, "unknown_function", "torch.hub"),
+    ("torch.from_numpy(x)", 422, "unknown_function", "torch.from_numpy"),
+    ("x.numpy()", 422, "unknown_function", ".numpy"),
+    ("x.tolist()", 422, "unknown_function", ".tolist"),
+    ("x.item()", 422, "unknown_function", ".item"),
+    ("open('/etc/passwd')", 422, "unknown_function", "open"),
+    ("eval('x')", 422, "unknown_function", "eval"),
+    ("getattr(torch, 'load')", 422, "unknown_function", "getattr"),
+    ("import torch\ntorch.tanh(x)", 422, "forbidden", "import"),
+    ("def f(x):\n    return x", 422, "forbidden", "def"),
+    ("while x:\n    y = x", 422, "forbidden", "while"),
+    ("float('__import__')", 422, "bad_arguments", "'__import__'"),
+    ("h = x\nfor i in range(10**9):\n    h = h * 2", 413, "limit_exceeded", "for i in range(10**9)"),
+    ("h = x\nfor i in range(10**18):\n    h = h * 2", 413, "limit_exceeded", "for i in range(10**18)"),
+    ("for a in range(99999):\n    for b in range(99999):\n        c = a", 413, "limit_exceeded",
+     "for a in range(99999)"),
+    ("x[range(10**12)]", 413, "limit_exceeded", "range(10**12)"),
+    ("torch.ones(10**6, 10**6)", 413, "limit_exceeded", "torch.ones(10**6, 10**6)"),
+    ("x" + "[x" * DEEP + "]" * DEEP, 413, "limit_exceeded", "["),
+    ("x[" + "[" * DEEP + "0" + "]" * DEEP + "]", 413, "limit_exceeded", "["),
+    ("x[" + "(" * DEEP + "0" + ")" * DEEP + "]", 413, "limit_exceeded", "("),
+    ("x" + ".view(-1)[0:1]" * 5 + "[" + "x[" * DEEP + "0" + "]" * (DEEP + 1), 413, "limit_exceeded", "["),
+    ("".join("    " * k + f"for i{k} in range(2):\n" for k in range(DEEP)) + "    " * DEEP + "y = x", 413,
+     "limit_exceeded", "for"),
+    ("x[x > 0]", 422, "forbidden", "x > 0"),
+    ("2 ** 10 ** 10 // 3 * x", 200, None, None),
+    ("x.view(2**62, 2**62)", 422, "shape_mismatch", "x.view(2**62, 2**62)"),
+])
+def test_pasted_hostile_programs_execute_nothing_and_answer_4xx_with_their_place(client, program, status, kind, at):
+    response = client.post("/graph/backward", json={"expression": program, "inputs": {"x": [[1.0, -2.0], [3.0, 4.0]]}})
+    assert response.status_code == status, response.text
+    if status == 200:
+        return
+    error = error_of(response)
+    assert error["kind"] == kind, error
+    assert error["line"] >= 1 and error["column"] >= 1
+    lines = program.split("\n")
+    start = sum(len(line) + 1 for line in lines[:error["line"] - 1]) + error["column"] - 1
+    end = sum(len(line) + 1 for line in lines[:error["end_line"] - 1]) + error["end_column"] - 1
+    assert program[start:end] == at, (program[start:end], error["message"])
+
+
+def test_a_namespace_is_never_an_input_that_has_no_value(client):
+    response = client.post("/graph/backward", json={"expression": "y = torch.tanh(x)\ntorch.cumsum(y, 0)",
+                                                    "inputs": {"x": 1.0}})
+    error = error_of(response)
+    assert response.status_code == 422 and "has no value" not in error["message"]
+    assert error["message"].startswith("`torch.cumsum` is not supported; supported torch functions: ")
+    assert (error["line"], error["column"], error["end_column"]) == (2, 1, 13)
+    assert "torch.sum" in error["suggestions"]

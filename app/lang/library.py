@@ -92,7 +92,8 @@ def build(parser: _Parser, name: str, shown: str, given: dict[str, Term], start:
         if term is None:
             if last:
                 continue
-            raise ProgramError("bad_arguments", f"{shown} needs {operand}", start=start, end=end)
+            raise ProgramError("bad_arguments", f"{shown} is missing an argument ({operand}): {op.signature()}",
+                               start=start, end=end)
         if last and isinstance(term[1], Terms) and term[0] < 0:
             operands.extend(term[1])  # torch.cat([a, b]): the list's tensors are the operands
         else:

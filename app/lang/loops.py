@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from app.lang.parser import _Parser
 
 
+# Tokens parsed by unrolling, all loops together, per node of the node limit: a loop whose body
+# makes no node (`for i in range(10**5): j = i`) is bounded too, and so are loops in loops.
+TOKENS_PER_NODE = 20
+
+
 def column(parser: _Parser, pos: int) -> int:
     """The 0-based column where token `pos` starts."""
     start = parser.starts[pos]
@@ -39,9 +44,13 @@ def loop(parser: _Parser) -> int:
         )
     name = texts[pos + 1]
     parser.check_name(name, starts[pos + 1], parser.end(pos + 1))
+    if parser.depth + 1 >= parser.max_depth:  # loops nest as calls do, within the same bound (and a call)
+        raise LimitExceeded(f"the loops are nested too deep: loops and calls together may nest {parser.max_depth} levels",
+                            start=for_start, end=parser.end(pos))
+    parser.depth += 1
     parser.pos = pos + 3
     iterable = parser.expr()
-    values = _values(parser, iterable)
+    values = _values(parser, iterable, for_start)
     if texts[parser.pos] != ":":
         raise ProgramError("syntax_error", "expected ':' after the loop's header",
                            start=starts[parser.pos], end=parser.end(parser.pos))
@@ -57,6 +66,7 @@ def loop(parser: _Parser) -> int:
     else:
         body, indent = parser.pos, -1  # the body on the header's line
     limits = parser.graph.limits
+    budget = limits.max_nodes * TOKENS_PER_NODE
     node = -1
     for count, value in enumerate(values):
         if count == 1:
@@ -67,17 +77,29 @@ def loop(parser: _Parser) -> int:
                     f"the loop would need {needed} nodes when unrolled ({per_iteration} per iteration, "
                     f"{len(values)} iterations); the limit is {limits.max_nodes}", start=for_start, end=iterable[3],
                 )
+            if parser.unrolled + (parser.pos - body) * (len(values) - 1) > budget:
+                raise LimitExceeded(
+                    f"the loop would parse its body {len(values)} times, more than the limit of "
+                    f"{budget} tokens unrolled in a program", start=for_start, end=iterable[3],
+                )
         first = len(parser.graph)
         parser.pos = body
         _bind(parser, name, value)
         node = _body(parser, indent, node)
+        parser.unrolled += parser.pos - body
+        if parser.unrolled > budget:  # loops inside loops: each iteration counts
+            raise LimitExceeded(
+                f"the loops would parse more than the limit of {budget} tokens unrolled in a program",
+                start=for_start, end=iterable[3],
+            )
+    parser.depth -= 1
     if not values:  # the body is skipped: still checked as Python would parse it
         parser.pos = body
         _skip(parser, indent)
     return node
 
 
-def _values(parser: _Parser, iterable: tuple) -> list[tuple]:
+def _values(parser: _Parser, iterable: tuple, for_start: int) -> list[tuple]:
     """The terms the loop's name takes, one per iteration."""
     node, literal, start, end = iterable
     if node < 0 and isinstance(literal, Terms):
@@ -86,7 +108,7 @@ def _values(parser: _Parser, iterable: tuple) -> list[tuple]:
         if len(literal) > parser.graph.limits.max_nodes:
             raise LimitExceeded(
                 f"the loop runs {len(literal)} times; a loop is unrolled into the graph, whose limit is "
-                f"{parser.graph.limits.max_nodes} nodes", start=start, end=end,
+                f"{parser.graph.limits.max_nodes} nodes", start=for_start, end=end,
             )
         return [(-1, value, start, end) for value in literal]
     raise ProgramError(

@@ -119,7 +119,7 @@ class _Parser:
 
     __slots__ = (
         "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
-        "source", "replays", "omitted", "no_runs", "statics", "node_static", "unrecordable",
+        "source", "replays", "omitted", "no_runs", "statics", "node_static", "unrecordable", "unrolled",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
@@ -151,6 +151,7 @@ class _Parser:
         self.node_static: dict[int, Any] = {}
         # Set by anything a recorded replay would not repeat (see repeatable_statement).
         self.unrecordable = False
+        self.unrolled = 0  # tokens parsed again by loops (app/lang/loops.py), against a budget
         self.depth = 0
         self.max_depth = limits.max_nesting
 
@@ -361,16 +362,31 @@ class _Parser:
                 self.pos += 1
                 break
         term = self.expr()
-        items = self.items(term, "unpack")
-        if len(items) != len(targets):
+        if self.texts[self.pos] == ",":  # `a, b = 1, 2`: a tuple without parentheses
+            values = [term]
+            while self.texts[self.pos] == "," and self.kinds[self.pos + 1] not in (NEWLINE, END):
+                self.pos += 1
+                values.append(self.expr())
+            term = (-1, Terms(values), values[0][2], values[-1][3])
+        count = self.count(term)
+        if count != len(targets):
             raise ProgramError(
-                "bad_arguments", f"{len(targets)} names cannot take the {len(items)} items of {self.label(term)}",
+                "bad_arguments", f"{len(targets)} names cannot take the {count} items of {self.label(term)}",
                 start=term[2], end=term[3],
             )
+        items = self.items(term, "unpack")
         node = -1
         for name, item in zip(targets, items):
             node = self.assign(name, item)
         return node
+
+    def count(self, term: Term) -> int:
+        """How many items `items` would give (-1 for a term that has none)."""
+        node, literal, _, _ = term
+        if node >= 0:
+            shape = self.graph.shapes[node]
+            return shape[0] if shape else -1
+        return len(literal) if isinstance(literal, (tuple, range)) else -1
 
     def items(self, term: Term, verb: str) -> list[Term]:
         """The items of a tuple, list, range or pair, or the rows of a tensor, as terms."""
@@ -446,10 +462,16 @@ class _Parser:
                     right = self.expr(power)
                 right_node, _, _, right_end = right
             if node < 0 or right_node < 0 or type(op) is str:
-                if right is None:
-                    right = (right_node, None, self.starts[pos], right_end)
-                node, literal, start, end = self.binary(op, texts[pos - 1], (node, literal, start, end), right)
-                continue
+                if type(op) is str or (node < 0 and right_node < 0):  # // % comparisons, numbers
+                    if right is None:
+                        right = (right_node, None, self.starts[pos], right_end)
+                    node, literal, start, end = self.binary(op, texts[pos - 1], (node, literal, start, end), right)
+                    continue
+                # Number literals become constant nodes now, the left operand's first.
+                if node < 0:
+                    node = self.operand((node, literal, start, end))
+                if right_node < 0:
+                    right_node = self.operand(right)
             node = self.graph.apply(op, (node, right_node), None, start, right_end)
             literal, end = None, right_end
 
@@ -594,7 +616,8 @@ class _Parser:
         kind = "functions" if calling or not constants else "functions and constants"
         raise ProgramError(
             "unknown_function",
-            f"`{path}` is not supported; supported {namespace} {kind}: {', '.join([*table, *constants])}{hint}",
+            f"`{path}` is not supported; supported {namespace} {kind}: "
+            f"{', '.join([*table, *constants] if kind != 'functions' else table)}{hint}",
             start=start, end=end, suggestions=[f"{namespace}.{c}" for c in close],
         )
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 Term = tuple
 KEY_ELLIPSIS = getattr(ops, "KEY_ELLIPSIS", "...")
 KEY_TENSOR = getattr(ops, "KEY_TENSOR", "tensor")
+_MASKS = frozenset(("gt", "lt", "ge", "le", "eq", "ne"))  # ops whose results are masks
 _SLICE = object()  # marks a slice item while the subscript is read
 _ELLIPSIS = object()
 
@@ -142,6 +143,13 @@ def _tensor_subscript(parser: _Parser, node: int, items: list, start: int, end: 
         elif kind is _SLICE:
             key.append(_slice(parser, value, item_start, item_end))
         elif value[0] >= 0 and parser.static_or_none(value) is None:
+            made_by = parser.graph.ops[value[0]]
+            if made_by is not None and made_by.name in _MASKS:
+                raise ProgramError(
+                    "forbidden", "a boolean mask as an index (x[x > 0]) is not supported: its result's shape "
+                    "depends on the values; use torch.where(mask, x, 0) or x.masked_fill(mask == 0, 0)",
+                    start=item_start, end=item_end,
+                )
             key.append(KEY_TENSOR)
             tensors.append(value[0])
         else:
