@@ -185,3 +185,24 @@ export function scatterUnits(xShape, read) {
     outer,
   };
 }
+
+/**
+ * Where each element of gather(x, index, axis) was read from (torch.gather, np.take_along_axis):
+ * the result has index's shape, and its element at p comes from x at p with p[axis] = index[p].
+ * {shape, sources} as indexSources answers; null when a value was sent as a summary.
+ */
+export function gatherSources(xShape, index, axis) {
+  if (index.value === null || isSummary(index.value)) return null;
+  const { shape } = index;
+  const along = axis < 0 ? axis + xShape.length : axis;
+  const data = flatten(index.value, shape).data;
+  const xStrides = stridesOf(xShape);
+  const sources = new Int32Array(data.length);
+  for (let e = 0; e < data.length; e += 1) {
+    const position = unravel(e, shape);
+    const i = data[e];
+    position[along] = i < 0 ? i + xShape[along] : i;
+    sources[e] = position.reduce((flat, p, k) => flat + p * xStrides[k], 0);
+  }
+  return { shape: [...shape], sources };
+}

@@ -9,7 +9,7 @@
  * and the operands are {tex, text, value, shape} terms built by explain.js.
  */
 import { elementCount, flatten, formatNumber, formatShape, isSummary, toNumber } from './tensor.js';
-import { describeKey, indexSources, scatterUnits } from './index-math.js';
+import { describeKey, gatherSources, indexSources, scatterUnits } from './index-math.js';
 
 /** Characters TeX reads as commands, escaped (in \text{} and in math alike). */
 export function escapeTex(text) {
@@ -229,8 +229,21 @@ const RULES = {
       tex: `\\text{scatter-add of } g \\text{ into zeros (${zeros}) at } ${textTex(at)}`,
       text: `scatter-add of g into zeros (${zeros}) at ${at}`,
       terms: [upstream],
-      lines: [{ tex: `g = ${upstream.tex}`, text: `g = ${upstream.text}` }, ...scatterLines(x, indices, key, upstream, loss)],
+      lines: [{ tex: `g = ${upstream.tex}`, text: `g = ${upstream.text}` }, ...scatterLines(x, indexSources(x.shape, key, indices), upstream, loss)],
       notes: ['each element of g goes back to where it was read from; where an index repeats, they add up'],
+    };
+  },
+  gather(slot, upstream, [x, index], out, node, loss) {
+    // torch.gather / the pair of x.max(1): the same scatter-add as an index, along one axis.
+    if (slot !== 0) return null;
+    const axis = normalAxis(node.params?.axis ?? 0, x.shape.length);
+    const zeros = formatShape(x.shape);
+    return {
+      tex: `\\text{scatter-add of } g \\text{ into zeros (${zeros}) along axis ${axis}, at } ${index.tex}`,
+      text: `scatter-add of g into zeros (${zeros}) along axis ${axis}, at ${index.text}`,
+      terms: [upstream],
+      lines: [{ tex: `g = ${upstream.tex}`, text: `g = ${upstream.text}` }, ...scatterLines(x, gatherSources(x.shape, index, axis), upstream, loss)],
+      notes: [`each element of g goes back to the position along axis ${axis} that ${index.text} names; repeats add up`],
     };
   },
   cat(slot, upstream, operands, out, node) {
@@ -332,10 +345,9 @@ const MAX_WRITTEN_TERMS = 2;
  * row of ∂L/∂x that receives anything (or each element, when rows are not read whole), with the
  * numbers where they fit on a line.
  */
-function scatterLines(x, indices, key, upstream, loss) {
+function scatterLines(x, read, upstream, loss) {
   const g = valueOf(upstream);
   if (g === null || elementCount(upstream.shape) > MAX_SCATTER_ELEMENTS) return [];
-  const read = indexSources(x.shape, key, indices);
   if (!read || read.shape.length !== upstream.shape.length || read.shape.some((size, k) => size !== upstream.shape[k])) return [];
   const { mode, units, missed } = scatterUnits(x.shape, read);
   const data = flatten(g, upstream.shape).data;

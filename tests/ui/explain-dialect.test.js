@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import katex from 'katex';
 import { explainView } from '../../static/src/explain.js';
-import { describeKey, indexSources, scatterUnits } from '../../static/src/index-math.js';
+import { describeKey, gatherSources, indexSources, scatterUnits } from '../../static/src/index-math.js';
 import { buildTimeline, viewAt } from '../../static/src/stepper.js';
 import { flatten, formatNumber } from '../../static/src/tensor.js';
 import { fixture } from './load.js';
@@ -58,15 +58,15 @@ test('index sources follow PyTorch: ints select first, tensors pair, a new axis 
   assert.deepEqual([...apart.sources], [14, 18, 22, 3, 7, 11]);
 });
 
-test('every index step of the fixtures: the scatter-add read back in JS is the engine\'s contribution', () => {
+test('every index and gather step of the fixtures: the scatter-add read back in JS is the engine\'s contribution', () => {
   let checked = 0;
   for (const name of NEW_FIXTURES) {
     const response = fixture(name);
     for (const step of response.steps) {
       const node = response.nodes[step.node];
-      if (step.phase !== 'backward' || node.op !== 'index' || !Array.isArray(step.upstream)) continue;
+      if (step.phase !== 'backward' || step.slot !== 0 || !['index', 'gather'].includes(node.op) || !Array.isArray(step.upstream)) continue;
       const [x, ...indices] = node.inputs.map((id) => response.nodes[id]);
-      const read = indexSources(x.shape, node.params.key, indices);
+      const read = node.op === 'index' ? indexSources(x.shape, node.params.key, indices) : gatherSources(x.shape, indices[0], node.params?.axis ?? 0);
       const upstream = flatten(step.upstream, node.shape).data;
       const scattered = new Float64Array(flatten(x.value, x.shape).data.length);
       read.sources.forEach((source, e) => { scattered[source] += upstream[e]; });
@@ -176,4 +176,13 @@ test('scatter units group rows only when whole rows are read', () => {
   assert.equal(columns.mode, 'elements');
   assert.equal(columns.units.length, 4);
   assert.deepEqual(columns.units[0], { target: [0, 1], from: [[0, 0], [0, 1]] });
+});
+
+test('gather reads along one axis: torch.gather and the values of x.max(1)', () => {
+  // x (2, 3), index [[2], [0]] along axis 1: x[0, 2] and x[1, 0].
+  const read = gatherSources([2, 3], { value: [[2], [0]], shape: [2, 1] }, 1);
+  assert.deepEqual(read.shape, [2, 1]);
+  assert.deepEqual([...read.sources], [2, 3]);
+  const down = gatherSources([3, 2], { value: [[2, -1]], shape: [1, 2] }, 0);
+  assert.deepEqual([...down.sources], [4, 5]);
 });
