@@ -7,7 +7,8 @@ inputs in the order given (an input may appear in `operands` more than once).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,8 @@ def call_text(op: str, operands: list[str], params: Mapping[str, Any] | None) ->
 
 
 def build_call(op: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any],
-               operands: list[str] | None = None, limits: Limits = Limits()) -> Graph:
+               operands: list[str] | None = None, limits: Limits | None = None) -> Graph:
+    limits = limits or Limits()
     declared = declare_inputs(inputs, limits)
     names = list(declared) if operands is None else operands
     text = call_text(op, names, params)

@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_calls import call_text, evaluate_call
 
 from app.core import evaluate
 from app.engine.errors import ProgramError
 from app.engine.ops import OPS
-from op_calls import call_text, evaluate_call
 
 EPS = 1e-6
 RTOL = 1e-6

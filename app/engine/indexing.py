@@ -38,20 +38,6 @@ class IndexValueError(ValueError):
     """An index tensor's values do not fit (not integers, out of range): app.engine.ops makes it an OpError."""
 
 
-def _item_text(item: Any) -> str:
-    if item is None:
-        return "None"
-    if isinstance(item, tuple):
-        return ":".join("" if part is None else str(part) for part in item)
-    return str(item)
-
-
-def describe(key: Key, operands: list[str]) -> str:
-    """The subscript as a program would write it, with the tensor operands' labels: `[:, 0, Yb]`."""
-    names = iter(operands)
-    return "[" + ", ".join(next(names, "?") if item == KEY_TENSOR else _item_text(item) for item in key) + "]"
-
-
 def _expanded(key: Key, ndim: int) -> list[Any]:
     """The key with its Ellipsis (or, without one, the axes it leaves) written out as full slices."""
     consuming = sum(1 for item in key if item is not None and item != KEY_ELLIPSIS)
@@ -139,7 +125,7 @@ def _integer_indices(index: Any, size: int, lowest: int | None = None) -> np.nda
     return values.astype(np.intp)
 
 
-def _advanced_key(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tuple[tuple, tuple | None]:
+def _advanced_key(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tuple[Key, Key | None]:
     basic, tensor_axes, view, sizes = _plan(key, x_shape)
     if not indices:
         return basic, None

@@ -591,18 +591,18 @@ def _transpose_vjp(grad, out, x, axes=None):
 # --- indexing, joining, selecting: the ops PyTorch programs are written with --------------------
 
 
-def _index_forward(m, x, *indices, key):
+def _index_forward(m: type, x: Any, *indices: Any, key: indexing.Key) -> Any:
     try:
         return indexing.index_forward(x, *indices, key=key)
     except indexing.IndexValueError as exc:
         raise OpError(str(exc)) from None
 
 
-def _index_vjp(grad, out, x, *indices, key):
+def _index_vjp(grad: Any, out: Any, x: Any, *indices: Any, key: indexing.Key) -> np.ndarray:
     return indexing.index_backward(grad, x, *indices, key=key)
 
 
-def _gather_forward(m, x, index, axis):
+def _gather_forward(m: type, x: Any, index: Any, axis: int) -> Any:
     try:
         return indexing.gather_forward(x, index, axis)
     except indexing.IndexValueError as exc:
@@ -617,7 +617,7 @@ def _joined_axis(first: tuple[int, ...], axis: int, extra: int, name: str) -> in
     return axis % ndim
 
 
-def _cat_shape(*tensors, axis=0):
+def _cat_shape(*tensors: tuple[int, ...], axis: int = 0) -> tuple[int, ...]:
     if not tensors:
         raise ShapeError("cat needs at least one tensor")
     first = tensors[0]
@@ -630,14 +630,14 @@ def _cat_shape(*tensors, axis=0):
     return first[:at] + (sum(shape[at] for shape in tensors),) + first[at + 1:]
 
 
-def _cat_vjp(grad, out, *tensors, part, axis=0):
+def _cat_vjp(grad: Any, out: Any, *tensors: Any, part: int, axis: int = 0) -> Any:
     """The slice of the upstream gradient where operand `part` was placed."""
     at = axis % np.ndim(grad)
     offset = sum(np.shape(t)[at] for t in tensors[:part])
     return grad[(slice(None),) * at + (slice(offset, offset + np.shape(tensors[part])[at]),)]
 
 
-def _stack_shape(*tensors, axis=0):
+def _stack_shape(*tensors: tuple[int, ...], axis: int = 0) -> tuple[int, ...]:
     if not tensors:
         raise ShapeError("stack needs at least one tensor")
     first = tensors[0]
@@ -647,20 +647,20 @@ def _stack_shape(*tensors, axis=0):
     return first[:at] + (len(tensors),) + first[at:]
 
 
-def _stack_vjp(grad, out, *tensors, part, axis=0):
+def _stack_vjp(grad: Any, out: Any, *tensors: Any, part: int, axis: int = 0) -> Any:
     return np.take(grad, part, axis=axis % np.ndim(grad))
 
 
-def _true(cond):
+def _true(cond: Any) -> Any:
     """A condition or mask tensor as booleans: nonzero is true (NaN too, as bool(nan) is)."""
     return np.not_equal(cond, 0.0)
 
 
-def _masked_fill(m, x, mask, value):
+def _masked_fill(m: type, x: Any, mask: Any, value: float) -> np.ndarray:
     return np.where(_true(mask), value, np.asarray(x, dtype=np.float64))
 
 
-def _comparison(name: str, ufunc, symbol: str):
+def _comparison(name: str, ufunc: np.ufunc, symbol: str) -> Op:
     return Op(name, _BINARY, f"{symbol.strip()} elementwise, broadcasting: 1.0 where it holds, else 0.0 (a mask). "
               "No gradient flows through a comparison.", _broadcast_shape,
               lambda m, a, b: np.asarray(ufunc(a, b), dtype=np.float64),
@@ -668,26 +668,26 @@ def _comparison(name: str, ufunc, symbol: str):
               syntax=f"{{a}} {symbol} {{b}}")
 
 
-def _arg_extremum(fn):
-    def forward(m, x, axis=None, keepdims=False):
+def _arg_extremum(fn: Callable[..., Any]) -> Callable[..., np.ndarray]:
+    def forward(m: type, x: Any, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         # As PyTorch: the first position of the extremum (NaN counts as the extremum), as a float.
         return np.asarray(fn(x, axis=axis, keepdims=keepdims), dtype=np.float64)
     return forward
 
 
-def _triangle_shape(x, diagonal=0):
+def _triangle_shape(x: tuple[int, ...], diagonal: int = 0) -> tuple[int, ...]:
     if len(x) < 2:
         raise ShapeError("tril and triu need a tensor with at least two axes")
     return x
 
 
-def _clamp_shape(x, min=None, max=None):
+def _clamp_shape(x: tuple[int, ...], min: float | None = None, max: float | None = None) -> tuple[int, ...]:
     if min is None and max is None:
         raise ShapeError("clamp needs min or max (or both)")
     return x
 
 
-def _clamp(m, x, min=None, max=None):
+def _clamp(m: type, x: Any, min: float | None = None, max: float | None = None) -> np.ndarray:
     out = np.asarray(x, dtype=np.float64)
     if min is not None:
         out = np.maximum(out, min)  # NaN stays NaN, as in PyTorch
@@ -696,7 +696,7 @@ def _clamp(m, x, min=None, max=None):
     return out
 
 
-def _clamp_vjp(grad, out, x, min=None, max=None):
+def _clamp_vjp(grad: Any, out: Any, x: Any, min: float | None = None, max: float | None = None) -> Any:
     """The gradient passes where min <= x <= max, bounds included (PyTorch's rule); not at NaN."""
     inside = np.ones(np.shape(x), dtype=bool)
     if min is not None:
@@ -706,12 +706,12 @@ def _clamp_vjp(grad, out, x, min=None, max=None):
     return grad * inside
 
 
-def _kept(value, shape, axis, keepdims):
+def _kept(value: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
     """A reduction computed with keepdims=True, given the shape asked for."""
     return value if keepdims else np.reshape(value, reduced_shape(shape, axis, False))
 
 
-def _logsumexp(m, x, axis=None, keepdims=False):
+def _logsumexp(m: type, x: Any, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:  # a sum of no exponentials: log 0
         return np.full(reduced_shape(x.shape, axis, keepdims), -np.inf)
@@ -721,21 +721,21 @@ def _logsumexp(m, x, axis=None, keepdims=False):
     return _kept(total, x.shape, axis, keepdims)
 
 
-def _logsumexp_vjp(grad, out, x, axis=None, keepdims=False):
+def _logsumexp_vjp(grad: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     shape = np.shape(x)
     return expand_reduced(grad, shape, axis, keepdims) * np.exp(x - expand_reduced(out, shape, axis, keepdims))
 
 
-def _deviation_shape(x, axis=None, correction=1, keepdims=False):
+def _deviation_shape(x: tuple[int, ...], axis: Any = None, correction: float = 1, keepdims: bool = False) -> tuple[int, ...]:
     return reduced_shape(x, axis, keepdims)
 
 
-def _reduced_count(shape, axis) -> int:
+def _reduced_count(shape: tuple[int, ...], axis: Any) -> int:
     axes = normalize_axes(axis, len(shape))
     return size(shape) if axes is None else size(shape[a] for a in axes)
 
 
-def _deviations(x, axis, correction):
+def _deviations(x: Any, axis: Any, correction: float) -> tuple[np.ndarray, float]:
     """(x − mean, the divisor max(0, n − correction)) of a var or std over `axis`."""
     x = np.asarray(x, dtype=np.float64)
     n = _reduced_count(x.shape, axis)
@@ -743,44 +743,44 @@ def _deviations(x, axis, correction):
     return x - mean, max(0.0, n - correction)
 
 
-def _var(m, x, axis=None, correction=1, keepdims=False):
+def _var(m: type, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> np.ndarray:
     deviations, divisor = _deviations(x, axis, correction)
     squares = np.sum(deviations * deviations, axis=axis, keepdims=True)
     return _kept(np.divide(squares, divisor), np.shape(x), axis, keepdims)
 
 
-def _var_vjp(grad, out, x, axis=None, correction=1, keepdims=False):
+def _var_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> Any:
     deviations, divisor = _deviations(x, axis, correction)
     return expand_reduced(grad, np.shape(x), axis, keepdims) * np.divide(2.0 * deviations, divisor)
 
 
-def _std_vjp(grad, out, x, axis=None, correction=1, keepdims=False):
+def _std_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> Any:
     # ∂std = ∂var / (2·std); where std is 0 PyTorch takes the gradient as 0, not 0/0.
     half = np.where(np.equal(out, 0.0), 0.0, np.divide(grad, 2.0 * np.asarray(out)))
     return _var_vjp(half, None, x, axis, correction, keepdims)
 
 
-def _made_shape(shape) -> tuple[int, ...]:
+def _made_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     if any(d < 0 for d in shape):
         raise ShapeError(f"shape {fmt(shape)} has a negative size")
     return tuple(shape)
 
 
-def _arange_bounds(start, end):
+def _arange_bounds(start: float, end: float | None) -> tuple[float, float]:
     """As Python's range and PyTorch's arange: one bound given is the end, counting from 0."""
     return (0, start) if end is None else (start, end)
 
 
-def _arange_shape(start=0, end=None, step=1):
+def _arange_shape(start: float = 0, end: float | None = None, step: float = 1) -> tuple[int, ...]:
     return (_arange_count(*_arange_bounds(start, end), step),)
 
 
-def _arange(m, start=0, end=None, step=1):
+def _arange(m: type, start: float = 0, end: float | None = None, step: float = 1) -> np.ndarray:
     start, end = _arange_bounds(start, end)
     return start + np.arange(_arange_count(start, end, step)) * float(step)
 
 
-def _arange_count(start, end, step) -> int:
+def _arange_count(start: float, end: float, step: float) -> int:
     if not all(math.isfinite(v) for v in (start, end, step)):
         raise ShapeError("arange needs finite start, end and step")
     if step == 0:
@@ -791,20 +791,20 @@ def _arange_count(start, end, step) -> int:
     return count
 
 
-def _eye_shape(n, m=None):
+def _eye_shape(n: int, m: int | None = None) -> tuple[int, ...]:
     return _made_shape((n, n if m is None else m))
 
 
 _LINEAR_GRAD_A, _LINEAR_GRAD_B = _linear_grad(_matmul_grad_a), _linear_grad(_matmul_grad_b)
 
 
-def _linear_t_shape(x, W, b):
+def _linear_t_shape(x: tuple[int, ...], W: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     if len(W) not in (1, 2):
         raise ShapeError("linear_t needs a weight of shape (out, in) or (in,)")
     return _linear_shape(x, W[::-1], b)
 
 
-def _linear_t_grad_W(grad, out, x, W, b):
+def _linear_t_grad_W(grad: Any, out: Any, x: Any, W: Any, b: Any) -> Any:
     """∂L/∂W of x @ Wᵀ + b: linear's gradient of Wᵀ, transposed back (its last two axes: a batched
     x leaves batch axes in front, which the walker sums away); a 1-D W is its own transpose."""
     grad_wt = _LINEAR_GRAD_B(grad, out, x, np.transpose(W), b)

@@ -290,6 +290,7 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
                                                  "has no PyTorch spelling yet") from None
         program.append(f"{names[node]} = {text}")
         expressions.append(names[node])
+    out_shape = graph.shapes[graph.output]  # an empty gradient's nested list does not carry its shape
     grads = ", ".join(
         f"{json.dumps(name)}: listed({expressions[node]}.grad)"
         for node, (op, name) in enumerate(zip(graph.ops, graph.names))
@@ -302,7 +303,7 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
         f"out = {expressions[graph.output]}",
         "",
         "# Backward from the output with the upstream gradient chainlens used.",
-        f"grad_output = tensor({literal(seed)})",
+        f"grad_output = tensor({literal(seed)})" + (f".reshape({out_shape!r})" if prod(out_shape) == 0 else ""),
         "if out.requires_grad:",
         "    out.backward(grad_output)",
         "",
