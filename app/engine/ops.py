@@ -203,7 +203,9 @@ class Op:
         return min(slot, len(self.operands) - 1) if self.variadic else slot
 
     def differentiable(self, slot: int) -> bool:
-        return self.local is not None or self.vjp[self.declared(slot)] is not None
+        if self.local is not None:
+            return True
+        return self.vjp[min(slot, len(self.vjp) - 1) if self.variadic else slot] is not None
 
     def vjp_at(self, slot: int) -> Callable | None:
         """The vjp of the operand at `slot`; for a variadic operand, bound to its part."""
