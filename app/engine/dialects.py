@@ -57,8 +57,11 @@ FORMS: dict[str, str] = {
     "swapdims": "two axes swapped: a transpose",
     "t": "a 2-D tensor transposed (0-D and 1-D unchanged): a transpose",
     "same": "the tensor itself (every tensor is float64: casts and contiguous() change nothing)",
-    "max_pair": "with a dim: the pair (values, indices), as max and argmax; with a tensor: maximum; alone: max",
-    "min_pair": "with a dim: the pair (values, indices), as min and argmin; with a tensor: minimum; alone: min",
+    "max_pair": "with a dim: the pair (values, indices): indices = argmax, values = gather(x, indices) (so the "
+                "gradient goes to the first maximum, as in PyTorch); with a tensor: maximum; alone: max",
+    "min_pair": "with a dim: the pair (values, indices): indices = argmin, values = gather(x, indices); "
+                "with a tensor: minimum; alone: min",
+    "f_linear": "x @ W.T + b (linear_t); without a bias, x @ W.T",
     "np_dot": "a matrix product of 1-D or 2-D arrays (np.dot), or a product with a number",
     "size": "the shape as a tuple of numbers, or one axis's size: known before the program runs",
     "numel": "the number of elements: known before the program runs",
@@ -69,6 +72,9 @@ FORMS: dict[str, str] = {
     "number": "a function of math on numbers known before the program runs (no tensors)",
 }
 
+# PyTorch's legacy `unbiased=` of var and std: True is correction=1, False correction=0.
+UNBIASED = "unbiased"
+_SPREAD = {"correction": "correction", "unbiased": UNBIASED}
 _TORCH_REDUCE = {"input": "x", "dim": "axis", "keepdim": "keepdims", "axis": "axis", "keepdims": "keepdims"}
 _NP_REDUCE = {"a": "x", "axis": "axis", "keepdims": "keepdims"}
 _TORCH_UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "detach")
@@ -96,8 +102,9 @@ def _method_reduce(op: str) -> Spelling:
 
 
 def _torch_spread(op: str) -> Spelling:
-    """var/std: dim positional, correction (default 1, as PyTorch) by keyword."""
-    return Spelling(op, ("x", "axis"), _TORCH_REDUCE | {"correction": "correction"}, {"correction": 1})
+    """var/std: dim positional, correction (default 1, as PyTorch) by keyword, or the legacy
+    unbiased=True/False (see UNBIASED)."""
+    return Spelling(op, ("x", "axis"), _TORCH_REDUCE | _SPREAD, {"correction": 1})
 
 
 _TORCH: dict[str, Spelling] = {
@@ -110,6 +117,8 @@ _TORCH: dict[str, Spelling] = {
     "mean": _torch_reduce("mean"),
     "max": Spelling("max_pair", ("x", "axis", "keepdims"), _TORCH_REDUCE | {"other": "b"}),
     "min": Spelling("min_pair", ("x", "axis", "keepdims"), _TORCH_REDUCE | {"other": "b"}),
+    "amax": _torch_reduce("max"),
+    "amin": _torch_reduce("min"),
     "maximum": _torch_binary("maximum"),
     "minimum": _torch_binary("minimum"),
     "add": _torch_binary("add"),
@@ -170,7 +179,7 @@ _FUNCTIONAL: dict[str, Spelling] = {
     "softmax": Spelling("softmax", ("x", "axis"), {"input": "x", "dim": "axis"}),
     "log_softmax": Spelling("log_softmax", ("x", "axis"), {"input": "x", "dim": "axis"}),
     # PyTorch's weight is (out, in): x @ W.T + b. The bare `linear` keeps the tutorial's (in, out).
-    "linear": Spelling("linear_t", ("x", "W", "b"), {"input": "x", "weight": "W", "bias": "b"}),
+    "linear": Spelling("f_linear", ("x", "W", "b"), {"input": "x", "weight": "W", "bias": "b"}),
     "mse_loss": Spelling("mse", ("pred", "target"), {"input": "pred", "target": "target", "reduction": "reduction"}),
     "cross_entropy": Spelling(
         "softmax_cross_entropy", ("logits", "labels", "weight"),
@@ -247,6 +256,8 @@ _METHODS: dict[str, Spelling] = {
     "mean": _method_reduce("mean"),
     "max": Spelling("max_pair", ("axis", "keepdims"), _TORCH_REDUCE | {"other": "b"}),
     "min": Spelling("min_pair", ("axis", "keepdims"), _TORCH_REDUCE | {"other": "b"}),
+    "amax": _method_reduce("max"),
+    "amin": _method_reduce("min"),
     "maximum": _method_binary("maximum"),
     "minimum": _method_binary("minimum"),
     "add": _method_binary("add"),
@@ -274,6 +285,7 @@ _METHODS: dict[str, Spelling] = {
     "clone": Spelling("same"),
     "size": Spelling("size", ("dim",), {"dim": "dim"}),
     "numel": Spelling("numel"),
+    "nelement": Spelling("numel"),
     "dim": Spelling("ndim"),
     "masked_fill": Spelling("masked_fill", ("mask", "value"), {"mask": "mask", "value": "value"}),
     "split": Spelling("split", ("split_size", "dim"), {"split_size": "split_size", "dim": "dim"}),
@@ -283,8 +295,8 @@ _METHODS: dict[str, Spelling] = {
     "tril": Spelling("tril", ("diagonal",), {"diagonal": "diagonal"}),
     "triu": Spelling("triu", ("diagonal",), {"diagonal": "diagonal"}),
     "logsumexp": Spelling("logsumexp", ("axis", "keepdims"), _TORCH_REDUCE),
-    "var": Spelling("var", ("axis",), _TORCH_REDUCE | {"correction": "correction"}, {"correction": 1}),
-    "std": Spelling("std", ("axis",), _TORCH_REDUCE | {"correction": "correction"}, {"correction": 1}),
+    "var": Spelling("var", ("axis",), _TORCH_REDUCE | _SPREAD, {"correction": 1}),
+    "std": Spelling("std", ("axis",), _TORCH_REDUCE | _SPREAD, {"correction": 1}),
     "argmax": Spelling("argmax", ("axis", "keepdims"), _TORCH_REDUCE),
     "argmin": Spelling("argmin", ("axis", "keepdims"), _TORCH_REDUCE),
     **{name: _method_binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
@@ -298,12 +310,21 @@ ATTRIBUTES: dict[str, str] = {
     "ndim": "the number of axes",
 }
 
-# Numbers a namespace names.
-CONSTANTS: dict[str, dict[str, float]] = {
+# Numbers a namespace names (np.newaxis is None: a new axis in a subscript).
+CONSTANTS: dict[str, dict[str, float | None]] = {
     "torch": {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan},
-    "np": {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan},
+    "np": {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan, "newaxis": None},
     "math": {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan, "tau": math.tau},
 }
+
+
+# dtypes: every tensor is float64, so `dtype=torch.long` and `.to(torch.float64)` change nothing; the
+# keywords that name them are accepted and ignored (IGNORED).
+DTYPES: dict[str, frozenset[str]] = {
+    "torch": frozenset(("float", "float32", "float64", "double", "long", "int", "int64", "int32", "half", "bool")),
+    "np": frozenset(("float32", "float64", "int32", "int64", "double", "longlong")),
+}
+IGNORED = frozenset(("dtype", "device", "requires_grad", "out_dtype"))
 
 
 def _available(table: dict[str, Spelling]) -> dict[str, Spelling]:
@@ -336,6 +357,8 @@ def table() -> dict[str, Any]:
         "methods": {name: s.entry() for name, s in METHODS.items()},
         "attributes": ATTRIBUTES,
         "constants": {ns: {k: _shown(v) for k, v in values.items()} for ns, values in CONSTANTS.items()},
+        "dtypes": {ns: sorted(names) for ns, names in DTYPES.items()},
+        "ignored_keywords": sorted(IGNORED),
         "forms": FORMS,
     }
 

@@ -1,4 +1,4 @@
-"""Python's len, range, float and int, on values known before the program runs.
+"""Python's len, range, list, tuple, float and int, on values known before the program runs.
 
 `range(n)`, `len(x)`, `float('-inf')`, `int(C / 2)` are evaluated by the parser from shapes and
 numbers it already holds; a tensor's values are never read (`float(x)` of a tensor is refused).
@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING
 
 from app.engine.errors import ProgramError
-from app.lang.static import Terms, Word, is_int, is_number, plain
+from app.lang.static import NumberList, TermList, Terms, Word, is_int, is_number, plain
 
 if TYPE_CHECKING:
     from app.lang.parser import _Parser
@@ -32,6 +32,8 @@ def call(parser: _Parser, name: str, start: int) -> Term:
         return _len(parser, positional, start, end)
     if name == "range":
         return _range(parser, positional, start, end)
+    if name in ("list", "tuple"):
+        return _sequence(parser, name, positional, start, end)
     return _number(parser, name, positional, start, end)
 
 
@@ -67,6 +69,22 @@ def _range(parser: _Parser, positional: list[Term], start: int, end: int) -> Ter
     if len(bounds) == 3 and bounds[2] == 0:
         raise ProgramError("bad_arguments", "range()'s step must not be zero", start=start, end=end)
     return (-1, range(*bounds), start, end)
+
+
+def _sequence(parser: _Parser, name: str, positional: list[Term], start: int, end: int) -> Term:
+    """list(range(n)) (d2l's index), tuple(x.shape): the items of a value known before the run."""
+    term = _one(name, positional, start, end)
+    literal = term[1]
+    if term[0] >= 0 or not isinstance(literal, (tuple, range)):
+        raise ProgramError("bad_arguments", f"{name}() takes a range or a tuple known before the program runs",
+                           start=term[2], end=term[3])
+    limit = parser.graph.limits.max_tensor_elements
+    if len(literal) > limit:
+        raise ProgramError("limit_exceeded", f"{name}() of {len(literal)} items; the limit is {limit}",
+                           start=start, end=end)
+    if isinstance(literal, Terms):
+        return (-1, TermList(literal) if name == "list" else Terms(literal), start, end)
+    return (-1, NumberList(literal) if name == "list" else tuple(literal), start, end)
 
 
 def _number(parser: _Parser, name: str, positional: list[Term], start: int, end: int) -> Term:

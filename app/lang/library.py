@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Callable
 
-from app.engine.dialects import FORMS, Spelling
+from app.engine.dialects import FORMS, IGNORED, UNBIASED, Spelling
 from app.engine.errors import ProgramError
 from app.engine.ops import OPS
-from app.lang.static import Pair, Terms, is_int, is_number, plain
+from app.lang.static import Dtype, Pair, Terms, Word, is_int, is_number, plain
 
 if TYPE_CHECKING:
     from app.lang.parser import _Parser
@@ -46,6 +46,9 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
             )
     given.update(zip(names, positional))
     for keyword, term in keywords.items():
+        if keyword in IGNORED:
+            _check_ignored(parser, shown, keyword, term)
+            continue
         name = spelling.keywords.get(keyword)
         if name is None:
             known = ", ".join(spelling.keywords) or "none"
@@ -53,6 +56,12 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
                 "bad_arguments", f"{shown} has no keyword argument '{keyword}' here; its keywords are: {known}",
                 start=term[2], end=term[3],
             )
+        if name == UNBIASED:  # the legacy spelling: unbiased=False is correction=0
+            value = term[1] if term[0] < 0 else None
+            if not isinstance(value, bool):
+                raise ProgramError("bad_arguments", f"{shown}'s unbiased must be True or False",
+                                   start=term[2], end=term[3])
+            name, term = "correction", (-1, int(value), term[2], term[3])
         if name in given:
             raise ProgramError("bad_arguments", f"{shown} got {keyword} twice", start=term[2], end=term[3])
         given[name] = term
@@ -66,6 +75,21 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
 
 # Spellings that take sizes one by one as well as in one tuple (PyTorch's *size).
 _SIZES = frozenset(("view", "permute", "ones", "zeros"))
+
+
+def _check_ignored(parser: _Parser, shown: str, keyword: str, term: Term) -> None:
+    """dtype=torch.long and the like change nothing (every tensor is float64); other values are refused."""
+    node, literal, start, end = term
+    if keyword == "dtype" and node < 0 and isinstance(literal, Dtype):
+        return
+    if keyword == "requires_grad" and node < 0 and isinstance(literal, bool):
+        return
+    if keyword == "device" and node < 0 and isinstance(literal, Word) and literal == "cpu":
+        return
+    raise ProgramError(
+        "bad_arguments", f"{shown}'s {keyword}= is accepted only as a dtype such as torch.float64 (every tensor "
+        "is float64), device='cpu' or requires_grad=True/False", start=start, end=end,
+    )
 
 
 def _first_name(spelling: Spelling) -> str:
@@ -241,13 +265,34 @@ def _extremum(name: str, pairwise: str, arg: str) -> Callable[..., Term]:
         if given.get("axis") is None:
             given.pop("keepdims", None)
             return build(parser, name, shown, given, start, end)
-        values = build(parser, name, shown, dict(given), start, end)
-        if arg not in OPS:
-            return (-1, Pair((values,)), start, end)
-        indices = build(parser, arg, shown, dict(given), start, end)
-        return (-1, Pair((values, indices)), start, end)
+        # PyTorch's pair sends the whole gradient to the index it returns (the first maximum), not
+        # shared among ties as the bare max does: the values are read by that index (gather).
+        node, shape = _tensor(parser, given, "x", shown, start, end)
+        axis = _axis(parser, given, "axis", shown, len(shape))
+        keepdims = _static(parser, given, "keepdims", shown, False, "True or False")
+        if not shape:  # a 0-d tensor: its one value, at index 0
+            indices = build(parser, arg, shown, {"x": given["x"]}, start, end)
+            return (-1, Pair(((node, None, start, end), indices)), start, end)
+        kept = build(parser, arg, shown, {"x": given["x"], "axis": (-1, axis, start, end),
+                                          "keepdims": (-1, True, start, end)}, start, end)
+        values = parser.apply(OPS["gather"], (node, kept[0]), {"axis": axis}, start, end)
+        if keepdims:
+            return (-1, Pair((values, kept)), start, end)
+        reduced = shape[:axis] + shape[axis + 1:]
+        return (-1, Pair((reshaped(parser, values[0], reduced, start, end),
+                          reshaped(parser, kept[0], reduced, start, end))), start, end)
 
     return form
+
+
+def _f_linear(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
+    """F.linear(x, W, b) = x @ W.T + b; without a bias (nanoGPT's tied weights), x @ W.T."""
+    if given.get("b") is not None:
+        return build(parser, "linear_t", shown, given, start, end)
+    x, _ = _tensor(parser, given, "x", shown, start, end)
+    W, shape = _tensor(parser, given, "W", shown, start, end)
+    weight_t = transposed(parser, W, None, start, end) if len(shape) == 2 else (W, None, start, end)
+    return parser.apply(OPS["matmul"], (x, weight_t[0]), None, start, end)
 
 
 def _np_dot(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
@@ -396,6 +441,6 @@ _FORMS: dict[str, Callable[..., Term]] = {
     "view": _view, "flatten": _flatten, "squeeze": _squeeze, "unsqueeze": _unsqueeze, "permute": _permute,
     "swapdims": _swapdims, "t": _t, "same": _same, "max_pair": _extremum("max", "maximum", "argmax"),
     "min_pair": _extremum("min", "minimum", "argmin"), "np_dot": _np_dot, "size": _size, "numel": _numel,
-    "ndim": _ndim, "split": _split, "chunk": _chunk, "np_split": _np_split,
+    "ndim": _ndim, "split": _split, "chunk": _chunk, "np_split": _np_split, "f_linear": _f_linear,
 }
 assert set(_FORMS) | {"number"} == set(FORMS)

@@ -50,7 +50,7 @@ from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
 from app.lang import builtins, library, loops, subscripts
 from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
 from app.lang.static import (
-    COMPARE, FloatExpr, IntExpr, Namespace, NumberList, Pair, TermList, Terms, Word, arithmetic, describe, is_int,
+    COMPARE, Dtype, FloatExpr, IntExpr, Namespace, NumberList, Pair, TermList, Terms, Word, arithmetic, describe, is_int,
     is_number, plain, remembered,
 )
 from app.lang.suggest import close_names
@@ -70,9 +70,10 @@ _INFIX.update({text: (5, text) for text in COMPARE})
 _COMPARISON_OPS = {">": "gt", "<": "lt", ">=": "ge", "<=": "le", "==": "eq", "!=": "ne"}
 _AUGMENTED_OPS = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "@=": "@", "**=": "**", "//=": "//", "%=": "%"}
 # Python's functions the language knows, on values known before the program runs.
-_BUILTINS = frozenset(("len", "range", "float", "int"))
-_NON_FINITE_WORDS = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-                     "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}
+_BUILTINS = frozenset(("len", "range", "float", "int", "list", "tuple"))
+# Ops whose scalar nodes have a value known before the run when their operands do (see node_value).
+_STATIC_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "neg"}
+_STATIC_DEPTH = 32
 _UNARY_POWER = 30
 # What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
 _POSTFIX = frozenset((".", "(", "["))
@@ -305,8 +306,8 @@ class _Parser:
         """`name = term`: a node gets the name; a value known before the run (a tuple, a shape's
         size) is kept as that value, with no node; a number written out is a constant node (as it
         always was) that also keeps its value, for where a number is needed (range(n))."""
-        node, literal, _, _ = term
-        if node < 0 and not is_number(literal):
+        node, literal, start, end = term
+        if node < 0 and (not is_number(literal) or not _written(self.source[start:end])):
             self.unrecordable = True
             if name in self.scope:
                 self.scope.pop(name)
@@ -602,6 +603,8 @@ class _Parser:
         constants = dialects.CONSTANTS.get(key, {})
         if not calling and name in constants:
             return (-1, constants[name], start, end)
+        if not calling and name in dialects.DTYPES.get(key, ()):
+            return (-1, Dtype(path), start, end)
         if calling and name in table:
             positional, keywords, call_end = self.arguments()
             if key == "math":
@@ -1049,18 +1052,40 @@ class _Parser:
         integer input, a constant node), else None."""
         node, literal, _, _ = term
         if node >= 0:
-            value = self.node_static.get(node)
-            if value is None and self.graph.ops[node] is None and not self.graph.shapes[node]:
-                given = self.graph.values[node]  # a scalar input: a number where one is needed
-                if isinstance(given, float) and given.is_integer() and abs(given) < 2 ** 53:
-                    value = int(given)
-            return value
+            return self.node_value(node, _STATIC_DEPTH)
         if isinstance(literal, Terms):
             items = [self.static_or_none(item) for item in literal]
             if any(item is None for item in items):
                 return None
             return NumberList(items) if isinstance(literal, TermList) else tuple(items)
         return literal
+
+    def node_value(self, node: int, depth: int) -> Any:
+        """A scalar node's value where it is known before the run: a number assigned (`n = 3`),
+        a scalar input (a whole number is an int), or + - * / ** of such nodes (`n - 1`, computed
+        here as Python computes it); else None."""
+        value = self.node_static.get(node)
+        graph = self.graph
+        if value is not None or graph.shapes[node]:
+            return value
+        op = graph.ops[node]
+        if op is None:
+            given = graph.values[node]  # a scalar input or constant: a number where one is needed
+            if isinstance(given, float) and given.is_integer() and abs(given) < 2 ** 53:
+                return int(given)
+            return given if isinstance(given, float) and graph.constant[node] else None
+        text = _STATIC_OPS.get(op.name)
+        if text is None or depth == 0:
+            return None
+        values = [self.node_value(arg, depth - 1) for arg in graph.args[node]]
+        if any(v is None for v in values):
+            return None
+        if text == "neg":
+            return -values[0]
+        try:
+            return arithmetic(text, values[0], values[1])
+        except ZeroDivisionError:
+            return None
 
     def static(self, term: Term, what: str, kind: str) -> Any:
         """The term's value known before the run, or an error naming `what` needs it."""
@@ -1160,6 +1185,17 @@ class _Parser:
 
 
 _Word = Word  # a string literal of the program: an enum parameter's value, or float('inf')'s
+
+
+_WRITTEN_CHARS = frozenset("0123456789 \t\n\\.+-*/()_eE")
+
+
+def _written(text: str) -> bool:
+    """Whether a number's text is numbers written out (`3`, `2 * pi`, `-1e-3`): such a number
+    assigned to a name is a constant node, as it always was. A number computed from a shape, a
+    name or a function (`C // n_head`, `x.shape[0]`) is a value with no node until it is used."""
+    text = text.replace("pi", "")
+    return "//" not in text and set(text) <= _WRITTEN_CHARS
 
 
 def _is_number(literal: Any) -> bool:

@@ -37,6 +37,10 @@ class Namespace(str):
     """A namespace or a path on the way to one (`torch`, `torch.nn`, `F`), as a value."""
 
 
+class Dtype(str):
+    """A dtype (`torch.long`): every tensor is float64, so it only ever changes nothing."""
+
+
 class Word(str):
     """A string literal of the program: a plain quoted word (`reduction="sum"`, `float('inf')`)."""
 
@@ -151,6 +155,8 @@ def describe(value: Any) -> str:
         return "a range"
     if isinstance(value, Word):
         return "a string"
+    if isinstance(value, Dtype):
+        return f"the dtype {value}"
     if value is None or isinstance(value, bool) or value is Ellipsis:
         return repr(value)
     return repr(plain(value))
