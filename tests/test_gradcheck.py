@@ -254,6 +254,9 @@ DOMAINS: dict[str, list[Case]] = {
               i=((5,), ("position", 4))),  # the int selects first, as in PyTorch
         _call("paired", "index", {"key": ((None, None, None), "tensor", (1, None, None))}, x=((2, 3, 4), "real"),
               i=((2, 2), ("position", 3))),
+        # a 0-d tensor selects as an int does (PyTorch), here apart from the other tensor
+        _call("select", "index", {"key": ("tensor", (None, None, None), "tensor")}, x=((2, 3, 4), "real"),
+              t=((), ("position", 2)), i=((5,), ("position", 4))),
     ],
     "gather": [
         _call("vector", "gather", {"axis": 0}, x=((4,), "real"), i=((6,), ("label", 4))),

@@ -294,3 +294,22 @@ def test_exported_scripts_of_the_direct_calls_reproduce_the_engines_gradients(tm
                 assert torch_says["grads"].get(name) is None, (path, name)
                 continue
             _close(np.asarray(torch_says["grads"][name], dtype=np.float64).reshape(np.shape(grad)), grad, f"{path}: {name}")
+
+
+def test_a_zero_d_index_tensor_selects_as_an_int_does():
+    """p[targets[t], 0]-style: a 0-d tensor index is a select (PyTorch), not a numpy advanced index."""
+    x = np.arange(24.0).reshape(2, 3, 4)
+    g = np.arange(15.0).reshape(3, 5)
+    result = evaluate_call("index", {"key": ("tensor", (None, None, None), "tensor")},
+                           {"x": x.tolist(), "t": {"value": 1, "requires_grad": False},
+                            "i": {"value": [0, 2, 3, 1, 0], "requires_grad": False}}, g)
+    tx = _t(x)
+    out = tx[torch.tensor(1), :, torch.tensor([0, 2, 3, 1, 0])]
+    assert out.shape == (3, 5) and result.graph.shapes[result.output] == (3, 5)
+    out.backward(torch.tensor(g))
+    _close(result.values[result.output], out.detach())
+    _close(_grads(result)["x"], tx.grad)
+    with pytest.raises(ProgramError, match="out of range for axis 0 of size 2"):
+        evaluate_call("index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": 2, "requires_grad": False}})
+    with pytest.raises(ProgramError, match="must be integers"):
+        evaluate_call("index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": "Infinity", "requires_grad": False}})

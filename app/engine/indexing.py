@@ -9,7 +9,8 @@ A key is a tuple with one item per subscript item, as the parser builds it from 
 - KEY_TENSOR ("tensor"): the next tensor operand, an integer-valued float64 tensor (a gather).
 
 Semantics are PyTorch's, which differ from numpy's in one place: ints select first, as basic
-indexing, and only the tensors are advanced indices. So `x[0, :, i]` of a (2, 3, 4) tensor has
+indexing, and only the tensors are advanced indices (a 0-d tensor, `x[t]` with t = targets[k],
+selects as an int does, as in PyTorch). So `x[0, :, i]` of a (2, 3, 4) tensor has
 shape (3, len(i)) as in PyTorch (numpy, which counts the 0 as an advanced index, gives (len(i), 3)).
 Tensor indices pair as numpy pairs them: broadcast together, their result axes in place of theirs
 when they are adjacent, else first.
@@ -97,11 +98,36 @@ def _advanced(view: tuple[int, ...], tensor_axes: list[int], index_shape: tuple[
     return tuple(rest[:at]) + index_shape + tuple(rest[at:])
 
 
+def _selected(key: Key, indices: tuple[Any, ...], values: bool) -> tuple[Key, tuple[Any, ...]]:
+    """The key with each 0-d tensor operand as the int it selects (0 for a shape, `values` False:
+    every int is checked against its axis there), and the other tensor operands."""
+    if all(np.ndim(index) if values else index for index in indices):
+        return key, indices
+    items: list[Any] = []
+    rest = []
+    operands = iter(indices)
+    for item in key:
+        if item == KEY_TENSOR:
+            index = next(operands)
+            if (np.ndim(index) if values else index):
+                rest.append(index)
+            elif not values:
+                item = 0
+            else:
+                value = float(index)
+                if not (math.isfinite(value) and value == round(value)):
+                    raise IndexValueError("index values must be integers")
+                item = int(value)
+        items.append(item)
+    return tuple(items), tuple(rest)
+
+
 def index_shape(x: tuple[int, ...], *indices: tuple[int, ...], key: Key) -> tuple[int, ...]:
     """The result's shape, from x's shape, the tensor operands' shapes and the key."""
     tensors = sum(1 for item in key if item == KEY_TENSOR)
     if tensors != len(indices):
         raise ShapeError(f"the subscript names {tensors} tensor indices but {len(indices)} are given")
+    key, indices = _selected(key, indices, values=False)
     _, tensor_axes, view, _ = _plan(key, x)
     if not indices:
         return view
@@ -126,7 +152,11 @@ def _integer_indices(index: Any, size: int, lowest: int | None = None) -> np.nda
 
 
 def _advanced_key(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tuple[Key, Key | None]:
-    basic, tensor_axes, view, sizes = _plan(key, x_shape)
+    key, indices = _selected(key, indices, values=True)
+    try:
+        basic, tensor_axes, view, sizes = _plan(key, x_shape)
+    except ShapeError as exc:  # a 0-d tensor's value out of range: the other ints were checked statically
+        raise IndexValueError(str(exc)) from None
     if not indices:
         return basic, None
     advanced: list[Any] = [slice(None)] * len(view)
