@@ -173,10 +173,11 @@ DIALECT_EXAMPLES = [
         "title": "makemore: the MLP with batch normalisation, by hand",
         "description": "makemore part 4's forward pass on the first contexts of 'emma' and 'olivia' (block size 3): "
                        "the embedding lookup, batch norm written out with the Bessel-corrected variance, and the "
-                       "loss picked from the log-probabilities.",
+                       "loss picked from the log-probabilities. Without part 4's b1: batch norm subtracts the mean "
+                       "right after it, so its gradient is exactly 0.",
         "expression": ("emb = C[Xb]\n"
                        "embcat = emb.view(emb.shape[0], -1)\n"
-                       "hprebn = embcat @ W1 + b1\n"
+                       "hprebn = embcat @ W1\n"
                        "bnmeani = 1/n*hprebn.sum(0, keepdim=True)\n"
                        "bndiff = hprebn - bnmeani\n"
                        "bndiff2 = bndiff**2\n"
@@ -201,7 +202,6 @@ DIALECT_EXAMPLES = [
                              [0, 15, 12]], "requires_grad": False},
             "Yb": {"value": [5, 13, 13, 1, 0, 15, 12, 9], "requires_grad": False},
             "W1": {"init": "randn", "shape": [6, 12], "seed": 42, "scale": (5 / 3) / 6 ** 0.5},
-            "b1": {"init": "randn", "shape": [12], "seed": 43, "scale": 0.1},
             "bngain": {"init": "ones", "shape": [1, 12]},
             "bnbias": {"init": "randn", "shape": [1, 12], "seed": 44, "scale": 0.1},
             "W2": {"init": "randn", "shape": [12, 27], "seed": 45, "scale": 0.1},

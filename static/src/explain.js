@@ -237,6 +237,10 @@ export function noGradientNote(node, operands) {
   if (SHAPE_ONLY.has(node.op)) return `only the shape of ${labels(operands)} is read: no gradient flows back to it`;
   if (node.op === 'where') return `${operands[0].label} only chooses: it takes no gradient`;
   if (node.op === 'masked_fill') return `${operands[1].label} only chooses where to fill: it takes no gradient`;
+  if (node.op === 'gather' && ['argmax', 'argmin'].includes(operands[1]?.op)) {
+    const extreme = operands[1].op === 'argmax' ? 'maximum' : 'minimum';
+    return `the values of PyTorch's ${extreme.slice(0, 3)} with a dim: the element at the index it returns (the first on ties), so the whole gradient goes back to that one element`;
+  }
   if (node.op === 'index' && operands.length > 1) {
     return `${labels(operands.slice(1))} ${operands.length > 2 ? 'are' : 'is'} positions: no gradient flows to ${operands.length > 2 ? 'them' : 'it'}`;
   }
@@ -439,7 +443,7 @@ export function explainBackward(response, step, stepIndex) {
 
 /** A node as a term of a formula: its label as TeX and text, with its value. */
 function termOf(node) {
-  return { tex: operandTex(node.label), text: operandText(node.label), value: node.value, shape: node.shape };
+  return { tex: operandTex(node.label), text: operandText(node.label), value: node.value, shape: node.shape, op: node.op };
 }
 
 /** A small term's value, as TeX and text (negative numbers in parentheses where asked). */

@@ -238,12 +238,15 @@ const RULES = {
     if (slot !== 0) return null;
     const axis = normalAxis(node.params?.axis ?? 0, x.shape.length);
     const zeros = formatShape(x.shape);
+    // The values of x.max(1): gathered at the argmax, which is what sends ties' gradient to one element.
+    const extreme = { argmax: 'the maxima', argmin: 'the minima' }[index.op];
+    const at = extreme ? { tex: `\\text{${extreme}}`, text: extreme } : index;
     return {
-      tex: `\\text{scatter-add of } g \\text{ into zeros (${zeros}) along axis ${axis}, at } ${index.tex}`,
-      text: `scatter-add of g into zeros (${zeros}) along axis ${axis}, at ${index.text}`,
+      tex: `\\text{scatter-add of } g \\text{ into zeros (${zeros}) along axis ${axis}, at } ${at.tex}`,
+      text: `scatter-add of g into zeros (${zeros}) along axis ${axis}, at ${at.text}`,
       terms: [upstream],
       lines: [{ tex: `g = ${upstream.tex}`, text: `g = ${upstream.text}` }, ...scatterLines(x, gatherSources(x.shape, index, axis), upstream, loss)],
-      notes: [`each element of g goes back to the position along axis ${axis} that ${index.text} names; repeats add up`],
+      notes: [`each element of g goes back to the position along axis ${axis} that ${extreme ? index.op : index.text} names; repeats add up`],
     };
   },
   cat(slot, upstream, operands, out, node) {

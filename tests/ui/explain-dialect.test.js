@@ -186,3 +186,13 @@ test('gather reads along one axis: torch.gather and the values of x.max(1)', () 
   const down = gatherSources([3, 2], { value: [[2, -1]], shape: [1, 2] }, 0);
   assert.deepEqual([...down.sources], [4, 5]);
 });
+
+test('the values of x.max(1) are a gather at the argmax: the gradient goes to one element per row', () => {
+  const forward = explainStep(steps, 'forward', 'm').explanation;
+  assert.match(forward.notes.join('\n'), /the values of PyTorch's max with a dim: the element at the index it returns \(the first on ties\)/);
+  const { explanation, step } = explainStep(steps, 'backward', 'm');
+  assert.equal(explanation.lines[0].text, '∂loss/∂a via m = scatter-add of g into zeros (2×2) along axis 1, at the maxima');
+  // a = [[0.25, -1.5], [2, -0.25]]: the maxima are at columns 0 and 0.
+  assert.deepEqual(step.contribution, [[1, 0], [1, 0]]);
+  assert.ok(texts(explanation).includes('∂loss/∂a[1, 0] = g[1, 0] = 1'));
+});
