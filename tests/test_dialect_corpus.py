@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from dialect_corpus import CASES, data, given, integer, labels
+from test_parity import assert_close
 
 from app.engine.inputs import decode
 from app.engine.limits import Limits
 from app.examples import DIALECT_EXAMPLES
-from dialect_corpus import CASES, data, given, integer, labels
-from test_parity import assert_close
 
 pytestmark = pytest.mark.parity
 
