@@ -26,8 +26,9 @@ module imports the op table alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from app.engine.ops import OPS
 
@@ -366,5 +367,5 @@ def table() -> dict[str, Any]:
 def _shown(value: Any) -> Any:
     """A number as JSON can hold it (inf and nan as the strings responses use)."""
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value

@@ -9,12 +9,11 @@ import math
 from typing import TYPE_CHECKING
 
 from app.engine.errors import ProgramError
-from app.lang.static import NumberList, TermList, Terms, Word, is_int, is_number, plain
+from app.lang.static import NumberList, Term, TermList, Terms, Word, is_int, is_number, plain
 
 if TYPE_CHECKING:
     from app.lang.parser import _Parser
 
-Term = tuple
 
 _NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
                "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}

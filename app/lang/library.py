@@ -9,17 +9,18 @@ torch.max, shapes, splits) are built here from ops and static values.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
 from app.engine.dialects import FORMS, IGNORED, UNBIASED, Spelling
 from app.engine.errors import ProgramError
 from app.engine.ops import OPS
-from app.lang.static import Dtype, Pair, Terms, Word, is_int, is_number, plain
+from app.lang.static import Dtype, Pair, Term, Terms, Word, is_int, is_number, plain
 
 if TYPE_CHECKING:
     from app.lang.parser import _Parser
 
-Term = tuple  # (node, literal, start, end), as in the parser
 
 
 def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None, positional: list[Term],
@@ -149,7 +150,7 @@ def _axis(parser: _Parser, given: dict[str, Term], name: str, shown: str, ndim: 
     return value % max(ndim, 1)
 
 
-def _tensor(parser: _Parser, given: dict[str, Term], name: str, shown: str, start: int, end: int) -> tuple[int, tuple]:
+def _tensor(parser: _Parser, given: dict[str, Term], name: str, shown: str, start: int, end: int) -> tuple[int, tuple[int, ...]]:
     term = given.get(name)
     if term is None:
         raise ProgramError("bad_arguments", f"{shown} needs a tensor", start=start, end=end)
@@ -329,7 +330,7 @@ def _ndim(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: 
     return (-1, len(shape), start, end)
 
 
-def pieces(parser: _Parser, node: int, shape: tuple, axis: int, sizes: list[int], start: int, end: int) -> Term:
+def pieces(parser: _Parser, node: int, shape: tuple[int, ...], axis: int, sizes: list[int], start: int, end: int) -> Term:
     """The slices of `node` along `axis`, `sizes` long each, as a tuple of index nodes."""
     if "index" not in OPS:
         raise ProgramError("forbidden", "splitting is not available yet", start=start, end=end)
@@ -388,7 +389,7 @@ def _np_split(parser: _Parser, shown: str, given: dict[str, Term], start: int, e
     elif isinstance(sections, tuple) and all(is_int(s) for s in sections):
         points = [min(max(p if p >= 0 else p + length, 0), length) for p in sections]
         bounds = [0, *points, length]
-        sizes = [max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
+        sizes = [max(b - a, 0) for a, b in pairwise(bounds)]
     else:
         raise ProgramError("bad_arguments", f"{shown} takes a count or split points", start=start, end=end)
     check_count(len(sizes), parser, start, end)
@@ -403,7 +404,7 @@ def check_count(count: int, parser: _Parser, start: int, end: int) -> None:
         )
 
 
-_MATH = {
+_MATH: dict[str, Callable[..., Any]] = {
     "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "log2": math.log2, "log10": math.log10, "sin": math.sin,
     "cos": math.cos, "tan": math.tan, "tanh": math.tanh, "fabs": math.fabs, "floor": math.floor, "ceil": math.ceil,
     "pow": math.pow, "isqrt": math.isqrt,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.engine.errors import LimitExceeded, ProgramError
-from app.lang.static import Terms, describe
+from app.lang.static import Term, Terms, describe
 from app.lang.tokens import END, NAME, NEWLINE
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ def loop(parser: _Parser) -> int:
     limits = parser.graph.limits
     budget = limits.max_nodes * TOKENS_PER_NODE
     node = -1
+    first = len(parser.graph)
     for count, value in enumerate(values):
         if count == 1:
             per_iteration = len(parser.graph) - first
@@ -99,7 +100,7 @@ def loop(parser: _Parser) -> int:
     return node
 
 
-def _values(parser: _Parser, iterable: tuple, for_start: int) -> list[tuple]:
+def _values(parser: _Parser, iterable: Term, for_start: int) -> list[Term]:
     """The terms the loop's name takes, one per iteration."""
     node, literal, start, end = iterable
     if node < 0 and isinstance(literal, Terms):
@@ -117,7 +118,7 @@ def _values(parser: _Parser, iterable: tuple, for_start: int) -> list[tuple]:
     )
 
 
-def _bind(parser: _Parser, name: str, term: tuple) -> None:
+def _bind(parser: _Parser, name: str, term: Term) -> None:
     """The loop's name for one iteration: a node, or a value known before the run."""
     if term[0] >= 0:
         parser.assign(name, term)
@@ -167,9 +168,9 @@ def _skip(parser: _Parser, indent: int) -> None:
     kinds, texts = parser.kinds, parser.texts
     pos = parser.pos
     while kinds[pos] != END:
-        if kinds[pos] == NEWLINE and texts[pos] == "\n":
-            if indent < 0 or kinds[pos + 1] == END or column(parser, pos + 1) < indent:
-                break
+        if kinds[pos] == NEWLINE and texts[pos] == "\n" and (
+                indent < 0 or kinds[pos + 1] == END or column(parser, pos + 1) < indent):
+            break
         pos += 1
     parser.pos = pos
 

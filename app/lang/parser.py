@@ -35,10 +35,7 @@ graphs tests/test_parse_replay.py compares with a full parse's.
 from __future__ import annotations
 
 import keyword
-import math
 from typing import Any
-
-import numpy as np
 
 from app.engine import dialects
 from app.engine.errors import LimitExceeded, ProgramError
@@ -50,13 +47,12 @@ from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
 from app.lang import builtins, library, loops, subscripts
 from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
 from app.lang.static import (
-    COMPARE, Dtype, FloatExpr, IntExpr, Namespace, NumberList, Pair, TermList, Terms, Word, arithmetic, describe, is_int,
+    COMPARE, Dtype, FloatExpr, IntExpr, Namespace, NumberList, Pair, Term, TermList, Terms, Word, arithmetic, describe,
     is_number, plain, remembered,
 )
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
-Term = tuple  # (node, literal, start, end)
 
 _POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
 # Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
@@ -525,7 +521,7 @@ class _Parser:
         """`.name` after a term: a namespace's function or constant, a tensor's method or
         attribute, a pair's .values / .indices."""
         pos = self.pos
-        name_kind, name, name_start, name_end = self.token(pos + 1)
+        name_kind, name, _, name_end = self.token(pos + 1)
         dot_start = self.starts[pos]
         if name_kind != NAME:
             raise ProgramError(
@@ -766,8 +762,8 @@ class _Parser:
                                'such as "sum" and "-inf"', start=start, end=self.end(pos))
         text = self.source[start + 1:starts[stop]]
         if not text.replace("-", "").replace("+", "").replace("_", "").isalnum():
-            raise ProgramError("forbidden", f"strings are not part of the language but for plain quoted words "
-                               f'such as "sum" and "-inf"', start=start, end=self.end(stop))
+            raise ProgramError("forbidden", "strings are not part of the language but for plain quoted words "
+                               'such as "sum" and "-inf"', start=start, end=self.end(stop))
         self.pos = stop + 1
         return (-1, Word(text), start, self.end(stop))
 

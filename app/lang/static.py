@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+# A parsed piece of a program: (node, literal, start, end); node is -1 for a value with no node.
+Term = tuple[int, Any, int, int]
 
 # Past this many bits an integer result is a float: shapes never need more, and `10 ** 10 ** 10`
 # must not take Python minutes to compute.
@@ -24,13 +28,13 @@ MAX_INT_BITS = 256
 class IntExpr(int):
     """An int made by arithmetic on numbers of the program; `parts` = (op, left term, right term)."""
 
-    parts: tuple
+    parts: tuple[Any, ...] | None
 
 
 class FloatExpr(float):
     """A float made by arithmetic on numbers of the program; `parts` as IntExpr's."""
 
-    parts: tuple
+    parts: tuple[Any, ...] | None
 
 
 class Namespace(str):
@@ -45,7 +49,7 @@ class Word(str):
     """A string literal of the program: a plain quoted word (`reduction="sum"`, `float('inf')`)."""
 
 
-class Terms(tuple):
+class Terms(tuple[Term, ...]):
     """A tuple or list that holds terms (tensors among them): `[a, b]`, `x.split(C, dim=2)`."""
 
     brackets = "()"
@@ -59,7 +63,7 @@ class Pair(Terms):
     """torch.max(x, dim)'s (values, indices): a tuple with `.values` and `.indices`."""
 
 
-class NumberList(tuple):
+class NumberList(tuple[Any, ...]):
     """A list of numbers, `[0, 2]`: a tuple but for indexing, where a list is an advanced index."""
 
 
@@ -85,8 +89,8 @@ def _mod(a: Any, b: Any) -> Any:
 
 def _truediv(a: Any, b: Any) -> float:
     if b == 0:  # as the node would compute it: IEEE, not an exception
-        return math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1.0, b)
-    return a / b
+        return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return float(a / b)
 
 
 def _power(a: Any, b: Any) -> Any:
@@ -118,7 +122,7 @@ def arithmetic(text: str, a: Any, b: Any) -> Any:
     return result
 
 
-def remembered(value: Any, parts: tuple) -> Any:
+def remembered(value: Any, parts: tuple[Any, ...] | None) -> Any:
     """`value` as a number that remembers the parts it was made from (see the module docstring)."""
     if is_int(value):
         made: IntExpr | FloatExpr = IntExpr(value)

@@ -14,13 +14,12 @@ import numpy as np
 
 from app.engine import ops
 from app.engine.errors import ProgramError
-from app.lang.static import NumberList, Terms, describe, is_int, plain
+from app.lang.static import NumberList, Term, Terms, describe, is_int, plain
 from app.lang.tokens import END, NEWLINE
 
 if TYPE_CHECKING:
     from app.lang.parser import _Parser
 
-Term = tuple
 KEY_ELLIPSIS = getattr(ops, "KEY_ELLIPSIS", "...")
 KEY_TENSOR = getattr(ops, "KEY_TENSOR", "tensor")
 _MASKS = frozenset(("gt", "lt", "ge", "le", "eq", "ne"))  # ops whose results are masks
@@ -69,9 +68,9 @@ def _item(parser: _Parser) -> tuple[Any, Any, int, int]:
         parser.pos = pos + 3
         return (_ELLIPSIS, None, start, start + 3)
     lower = None if texts[pos] == ":" else parser.expr()
-    if texts[parser.pos] != ":":
+    if lower is not None and texts[parser.pos] != ":":
         return (None, lower, lower[2], lower[3])
-    bounds = [lower]
+    bounds: list[Term | None] = [lower]
     end = parser.end(parser.pos)
     for _ in range(2):
         if texts[parser.pos] != ":":
@@ -89,7 +88,7 @@ def _item(parser: _Parser) -> tuple[Any, Any, int, int]:
 
 
 def _slice(parser: _Parser, bounds: list[Term | None], start: int, end: int) -> tuple[int | None, ...]:
-    values = []
+    values: list[int | None] = []
     for bound in bounds:
         if bound is None:
             values.append(None)
@@ -104,7 +103,8 @@ def _slice(parser: _Parser, bounds: list[Term | None], start: int, end: int) -> 
     return tuple(values)
 
 
-def _static_subscript(parser: _Parser, literal: Any, items: list, is_tuple: bool, start: int, end: int) -> Term:
+def _static_subscript(parser: _Parser, literal: Any, items: list[tuple[Any, Any, int, int]], is_tuple: bool,
+                      start: int, end: int) -> Term:
     """A subscript of a value known before the run: a tuple, a list, a range, a pair."""
     if not isinstance(literal, (tuple, range)):
         raise ProgramError("bad_arguments", f"{describe(literal)} cannot be subscripted", start=start, end=end)
@@ -115,7 +115,7 @@ def _static_subscript(parser: _Parser, literal: Any, items: list, is_tuple: bool
     if kind is _SLICE:
         piece = literal[slice(*_slice(parser, value, item_start, item_end))]
         if isinstance(literal, Terms):
-            return (-1, type(literal)(piece), start, end)
+            return (-1, type(literal)(literal[slice(*_slice(parser, value, item_start, item_end))]), start, end)
         return (-1, piece, start, end)
     index = parser.static(value, "an index", "an integer")
     if not is_int(index):
@@ -124,13 +124,14 @@ def _static_subscript(parser: _Parser, literal: Any, items: list, is_tuple: bool
     if not -len(literal) <= index < len(literal):
         raise ProgramError("bad_arguments", f"index {plain(index)} is out of range for {describe(literal)} "
                            f"of {len(literal)} items", start=item_start, end=item_end)
-    picked = literal[int(index)]
     if isinstance(literal, Terms):
-        return (picked[0], picked[1], start, end)
-    return (-1, picked, start, end)
+        item = literal[int(index)]
+        return (item[0], item[1], start, end)
+    return (-1, literal[int(index)], start, end)
 
 
-def _tensor_subscript(parser: _Parser, node: int, items: list, start: int, end: int) -> Term:
+def _tensor_subscript(parser: _Parser, node: int, items: list[tuple[Any, Any, int, int]], start: int,
+                      end: int) -> Term:
     """A subscript of a tensor: one `index` node."""
     index = ops.OPS.get("index")
     if index is None:
@@ -161,7 +162,7 @@ def _tensor_subscript(parser: _Parser, node: int, items: list, start: int, end: 
             elif value[0] >= 0:  # an integer input used as an index tensor (0-d)
                 key.append(KEY_TENSOR)
                 tensors.append(value[0])
-            elif isinstance(static, (range, NumberList)) or isinstance(static, Terms):
+            elif isinstance(static, (range, NumberList, Terms)):
                 key.append(KEY_TENSOR)
                 tensors.append(_constant_indices(parser, value, item_start, item_end))
             else:
