@@ -105,8 +105,9 @@ def torch_reference(case: dict) -> tuple[np.ndarray, dict]:
     return out.detach().numpy(), grads
 
 
-def chainlens_answer(client, case: dict) -> dict:
-    response = client.post("/graph/backward", json={"expression": case["program"], "inputs": chainlens_inputs(case)})
+def chainlens_answer(client, case: dict, expand: str | None = None) -> dict:
+    response = client.post("/graph/backward",
+                           json={"expression": case["program"], "inputs": chainlens_inputs(case), "expand": expand})
     if response.status_code != 200:
         error = response.json().get("error", response.json())
         pytest.fail(f"{case['id']}: chainlens answered {response.status_code}: {error.get('message', error)}",
@@ -173,11 +174,13 @@ def test_numpy_twin_computes_what_numpy_computes(case_id):
     assert_close(value, expected, f"{case_id}: torch twin against numpy")
 
 
+@pytest.mark.parametrize("expand", [None, "all"], ids=["closed", "opened"])
 @pytest.mark.parametrize("case_id", IDS)
-def test_program_matches_pytorch(client, case_id):
+def test_program_matches_pytorch(client, case_id, expand):
+    """Composites (F.linear, F.cross_entropy, softmax, logsumexp, ...) closed and opened into their primitives."""
     case = BY_ID[case_id]
     value, grads = torch_reference(case)
-    body = chainlens_answer(client, case)
+    body = chainlens_answer(client, case, expand)
     nodes = body["nodes"]
     assert_close(nodes[body["output"]]["value"], value, f"{case_id}: output value")
     if case["dialect"] == "numpy":

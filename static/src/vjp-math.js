@@ -394,10 +394,11 @@ function scatterLines(x, read, upstream, loss) {
   }
   if (missed > 0) {
     const what = mode === 'rows' ? `row${missed === 1 ? '' : 's'}` : `element${missed === 1 ? '' : 's'}`;
-    const words = missed === 1
-      ? `the other ${what} of ∂${loss.text}/∂${x.text} is 0: nothing was read from it`
-      : `the other ${missed} ${what} of ∂${loss.text}/∂${x.text} are 0: nothing was read from them`;
-    lines.push({ tex: textTex(words), text: words });
+    const [count, verb, pronoun] = missed === 1 ? ['', 'is', 'it'] : [`${missed} `, 'are', 'them'];
+    lines.push({
+      tex: `\\text{the other ${count}${what} of } \\partial ${loss.tex}/\\partial ${x.tex} \\text{ ${verb} 0: nothing was read from ${pronoun}}`,
+      text: `the other ${count}${what} of ∂${loss.text}/∂${x.text} ${verb} 0: nothing was read from ${pronoun}`,
+    });
   }
   return lines;
 }
