@@ -11,8 +11,8 @@
  *    constants fall in the range of their first use; an opened composite's primitives (`group`)
  *    all fall in the range of the call's statement.
  * 2. Signature of a block of consecutive statements: for each op node in id order, its op, its
- *    `params` and its rank, and for each operand either "the k-th op of this block" or
- *    "outside" with the operand's rank. Names, values and sizes are left out, so `h1 = relu(x @
+ *    `params` (an index's key without its numbers: a loop's `X[t]`) and its rank, and for each
+ *    operand either "the k-th op of this block" or "outside" with the operand's rank. Names, values and sizes are left out, so `h1 = relu(x @
  *    W1 + b1)` and `h2 = relu(h1 @ W2 + b2)` (100 and 200 units) match, and the first step of a
  *    recurrence (fed by the input h0) matches the others (fed by the step before).
  * 3. Runs. Scanning the statements in order, at each one the block length k (1..MAX_PERIOD
@@ -105,9 +105,18 @@ function signature(response, ops) {
       places.push(source);
       return `o${response.nodes[source].shape.length}`;
     });
-    parts.push(`${node.op}${node.params ? JSON.stringify(node.params) : ''}:${node.shape.length}(${operands.join(',')})`);
+    parts.push(`${node.op}${paramsSignature(node)}:${node.shape.length}(${operands.join(',')})`);
   }
   return { text: parts.join(' '), places };
+}
+
+/** A node's params as its signature reads them. An index's positions are left out (its key's
+ * structure stays): the steps of a loop over `X[t]` read X at a different t each time. */
+function paramsSignature(node) {
+  if (!node.params) return '';
+  if (node.op !== 'index' || !Array.isArray(node.params.key)) return JSON.stringify(node.params);
+  const shape = (item) => (Array.isArray(item) ? item.map(shape) : typeof item === 'number' ? '#' : item);
+  return JSON.stringify({ ...node.params, key: shape(node.params.key) });
 }
 
 /** Finds the folds of a response (see the rule above). `source`: the program text, for labels. */
