@@ -353,6 +353,11 @@ DEEP = 150  # past Limits.max_nesting
      "limit_exceeded", "for"),
     ("x[x > 0]", 422, "forbidden", "x > 0"),
     ("2 ** 10 ** 10 // 3 * x", 200, None, None),
+    ("for i in range(10**30):\n    y = x", 413, "limit_exceeded", "10**30"),
+    ("list(range(10**8))[0] * x", 413, "limit_exceeded", "list(range(10**8))"),
+    ("torch.tril(x, 10**30)", 422, "bad_arguments", "10**30"),
+    ("x[[[0], [1, 0]]]", 422, "bad_arguments", "[[0], [1, 0]]"),
+    ("B = x.shape[0]", 422, "syntax_error", "B = x.shape[0]"),
     ("x.view(2**62, 2**62)", 422, "shape_mismatch", "x.view(2**62, 2**62)"),
 ])
 def test_pasted_hostile_programs_execute_nothing_and_answer_4xx_with_their_place(client, program, status, kind, at):

@@ -158,6 +158,7 @@ _TORCH: dict[str, Spelling] = {
     "std": _torch_spread("std"),
     "argmax": Spelling("argmax", ("x", "axis", "keepdims"), _TORCH_REDUCE),
     "argmin": Spelling("argmin", ("x", "axis", "keepdims"), _TORCH_REDUCE),
+    "gather": Spelling("gather", ("x", "axis", "index"), {"input": "x", "dim": "axis", "index": "index"}),
     "masked_fill": Spelling("masked_fill", ("x", "mask", "value"), {"input": "x", "mask": "mask", "value": "value"}),
     "split": Spelling("split", ("x", "split_size", "dim"), {"tensor": "x", "split_size_or_sections": "split_size",
                                                             "dim": "dim"}),
@@ -229,6 +230,7 @@ _NUMPY: dict[str, Spelling] = {
     "std": Spelling("std", ("x", "axis"), _NP_REDUCE | {"ddof": "correction"}, {"correction": 0}),
     "argmax": Spelling("argmax", ("x", "axis"), _NP_REDUCE),
     "argmin": Spelling("argmin", ("x", "axis"), _NP_REDUCE),
+    "take_along_axis": Spelling("gather", ("x", "index", "axis"), {"arr": "x", "indices": "index", "axis": "axis"}),
     "tril": Spelling("tril", ("x", "diagonal"), {"m": "x", "k": "diagonal"}),
     "triu": Spelling("triu", ("x", "diagonal"), {"m": "x", "k": "diagonal"}),
     "ones": Spelling("ones", ("shape",), {"shape": "shape"}),
@@ -300,6 +302,7 @@ _METHODS: dict[str, Spelling] = {
     "std": Spelling("std", ("axis",), _TORCH_REDUCE | _SPREAD, {"correction": 1}),
     "argmax": Spelling("argmax", ("axis", "keepdims"), _TORCH_REDUCE),
     "argmin": Spelling("argmin", ("axis", "keepdims"), _TORCH_REDUCE),
+    "gather": Spelling("gather", ("axis", "index"), {"dim": "axis", "index": "index"}),
     **{name: _method_binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
 }
 

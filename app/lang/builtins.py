@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from app.lang.parser import _Parser
 
 
+_MAX_BOUND = 2 ** 62
 _NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
                "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}
 
@@ -63,6 +64,9 @@ def _range(parser: _Parser, positional: list[Term], start: int, end: int) -> Ter
         value = parser.static(term, "range's bounds", "integers")
         if not is_int(value):
             raise ProgramError("bad_arguments", f"range() takes integers, got {plain(value)!r}",
+                               start=term[2], end=term[3])
+        if abs(value) > _MAX_BOUND:  # len() of a longer range is past what Python can count
+            raise ProgramError("limit_exceeded", f"range() bounds are limited to ±2**62, got {plain(value)}",
                                start=term[2], end=term[3])
         bounds.append(int(value))
     if len(bounds) == 3 and bounds[2] == 0:

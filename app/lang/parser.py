@@ -47,12 +47,25 @@ from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
 from app.lang import builtins, library, loops, subscripts
 from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
 from app.lang.static import (
-    COMPARE, Dtype, FloatExpr, IntExpr, Namespace, NumberList, Pair, Term, TermList, Terms, Word, arithmetic, describe,
-    is_number, plain, remembered,
+    COMPARE,
+    Dtype,
+    FloatExpr,
+    IntExpr,
+    Namespace,
+    NumberList,
+    Pair,
+    Term,
+    TermList,
+    Terms,
+    Word,
+    arithmetic,
+    describe,
+    is_number,
+    plain,
+    remembered,
 )
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
-
 
 _POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
 # Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
@@ -70,6 +83,7 @@ _BUILTINS = frozenset(("len", "range", "float", "int", "list", "tuple"))
 # Ops whose scalar nodes have a value known before the run when their operands do (see node_value).
 _STATIC_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "neg"}
 _STATIC_DEPTH = 32
+_INT64 = 2 ** 63 - 1  # integer parameters: what numpy and the shape rules compute with
 _UNARY_POWER = 30
 # What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
 _POSTFIX = frozenset((".", "(", "["))
@@ -177,7 +191,11 @@ class _Parser:
             if kind == NEWLINE:
                 self.pos += 1
                 continue
-            output = self.statement() if not self.replays else self.repeatable_statement(templates)
+            node = self.statement() if not self.replays else self.repeatable_statement(templates)
+            if node >= 0:  # -1: a statement of values with no node (`B, T = x.shape`)
+                output = node
+            elif output is None:
+                output = -1
             kind = kinds[self.pos]
             if kind == NEWLINE:
                 if self.omitted and self.starts[self.pos] in self.omitted:
@@ -187,6 +205,12 @@ class _Parser:
                 raise self.unexpected(self.pos, after_term=True)
         if output is None:
             raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
+        if output < 0:
+            raise ProgramError(
+                "syntax_error", "the program computes no tensor: its statements give values known before it runs "
+                "(shapes, numbers of them); end it with a tensor expression such as x.sum()",
+                start=0, end=len(self.source.rstrip()),
+            )
         self.graph.output = output
         return self.graph
 
@@ -1216,6 +1240,12 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
     ints = isinstance(value, int) and not isinstance(value, bool)
     # Tuples hold numbers only (see parenthesized); every kind but "numbers" wants integers.
     int_tuple = isinstance(value, tuple) and all(isinstance(item, int) for item in value)
+    # Computed integers reach 2**256 (app/lang/static.py); numpy's and the shapes' arithmetic take 64
+    # bits, and an offset such as tril's diagonal is added to a size there.
+    bound = _INT64 if param.kind != "int" else _INT64 // 2
+    if node < 0 and (ints or int_tuple) and any(abs(v) > bound for v in (value if int_tuple else (value,))):
+        raise ProgramError("bad_arguments", f"{op.name}'s {param.name} is too large: integer parameters are "
+                           f"limited to ±{bound}", start=start, end=end)
     if node < 0:
         if param.kind == "enum" and isinstance(value, _Word) and value in param.choices:
             return str(value)

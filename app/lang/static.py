@@ -150,7 +150,8 @@ def describe(value: Any) -> str:
     if isinstance(value, Pair):
         return "a (values, indices) pair"
     if isinstance(value, Terms):
-        return f"a {'list' if isinstance(value, TermList) else 'tuple'} of {len(value)} items"
+        items = "1 item" if len(value) == 1 else f"{len(value)} items"
+        return f"a {'list' if isinstance(value, TermList) else 'tuple'} of {items}"
     if isinstance(value, NumberList):
         return "a list of numbers"
     if isinstance(value, tuple):

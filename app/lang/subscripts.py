@@ -183,7 +183,11 @@ def _constant_indices(parser: _Parser, term: Term, start: int, end: int) -> int:
             "limit_exceeded", f"the index {describe(literal)} has {len(literal)} elements; the limit is "
             f"{parser.graph.limits.max_tensor_elements} per tensor", start=start, end=end,
         )
-    values = np.asarray(plain(literal) if not isinstance(literal, range) else literal, dtype=np.float64)
+    try:
+        values = np.asarray(plain(literal) if not isinstance(literal, range) else literal, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):  # ragged lists, lists of tuples
+        raise ProgramError("bad_arguments", "an index list must be a (nested) list of integers, every row "
+                           "as long", start=start, end=end) from None
     if values.dtype.kind != "f" or (values.size and not np.all(np.mod(values, 1) == 0)):
         raise ProgramError("bad_arguments", "an index list must hold integers", start=start, end=end)
     return parser.graph.leaf(None, values if values.ndim else float(values), values.shape, False, start, end)
