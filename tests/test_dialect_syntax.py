@@ -143,6 +143,7 @@ def test_cross_entropy_and_mse_under_f():
     ("x.mT", lambda x: x.mT),
     ("x.T", lambda x: x.T),
     ("x.contiguous().float().double().detach() * x", lambda x: x.contiguous().double().detach() * x),
+    ("x.to(torch.float64) + torch.arange(3, dtype=torch.long)", lambda x: x + torch.arange(3)),
     ("x.unsqueeze(0).squeeze(0).flatten()", lambda x: x.unsqueeze(0).squeeze(0).flatten()),
     ("x.clamp(min=0)", lambda x: x.clamp(min=0)),
     ("x.masked_fill(x > 0, 0.5)", lambda x: x.masked_fill(x > 0, 0.5)),
@@ -332,6 +333,9 @@ def test_a_loop_with_repeated_lines_inside_replays_nothing_wrong():
     ("x < x < x", "forbidden", "<", "chained comparisons"),
     ("7 // 0 * x", "bad_arguments", "7 // 0", "by zero"),
     ("x.t().t().view(3, 3)", "shape_mismatch", "x.t().t().view(3, 3)", ""),
+    ("W = torch.randn(3, 4)", "unknown_function", "torch.randn", 'given as inputs, e.g. "W": {"init": "randn"'),
+    ("x.to(x)", "bad_arguments", "x", "accepted only as a dtype"),
+    ("B = x.shape[0]", "syntax_error", "B = x.shape[0]", "computes no tensor"),
 ])
 def test_errors_name_what_is_not_supported_and_where(program, kind, at, fragment):
     exc = error(program)

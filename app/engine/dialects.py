@@ -286,6 +286,7 @@ _METHODS: dict[str, Spelling] = {
     "double": Spelling("same"),
     "long": Spelling("same"),
     "clone": Spelling("same"),
+    "to": Spelling("same", ("dtype",), {"dtype": "dtype"}),
     "size": Spelling("size", ("dim",), {"dim": "dim"}),
     "numel": Spelling("numel"),
     "nelement": Spelling("numel"),
@@ -329,6 +330,17 @@ DTYPES: dict[str, frozenset[str]] = {
     "np": frozenset(("float32", "float64", "int32", "int64", "double", "longlong")),
 }
 IGNORED = frozenset(("dtype", "device", "requires_grad", "out_dtype"))
+
+# What a pasted program that uses these names should do instead (the names are not in the table).
+_INPUT_HINT = ('random and literal tensors are given as inputs, e.g. "W": {"init": "randn", "shape": [3, 4], '
+               '"seed": 0} or "x": [[1.0, 2.0]]')
+HINTS: dict[str, str] = {
+    "randn": _INPUT_HINT, "rand": _INPUT_HINT, "randint": _INPUT_HINT, "randn_like": _INPUT_HINT,
+    "rand_like": _INPUT_HINT, "normal": _INPUT_HINT, "tensor": _INPUT_HINT, "array": _INPUT_HINT,
+    "as_tensor": _INPUT_HINT, "asarray": _INPUT_HINT, "from_numpy": _INPUT_HINT,
+    "manual_seed": "seeds are given with an input's initializer: {\"init\": \"randn\", ..., \"seed\": 0}",
+    "no_grad": "an input given with \"requires_grad\": false takes no gradient; x.detach() stops one",
+}
 
 
 def _available(table: dict[str, Spelling]) -> dict[str, Spelling]:

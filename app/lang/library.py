@@ -252,6 +252,8 @@ def _t(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int
 
 def _same(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
     node, _ = _tensor(parser, given, "x", shown, start, end)
+    if "dtype" in given:  # x.to(torch.float64)
+        _check_ignored(parser, shown, "dtype", given["dtype"])
     return (node, None, start, end)
 
 

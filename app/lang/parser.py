@@ -2,15 +2,21 @@
 
 Recursive descent over the tokens, with Python's precedence:
 
-    statement := NAME '=' expr | expr
+    statement := NAME '=' expr | NAME (',' NAME)+ '=' expr (',' expr)* | NAME augmented-op expr
+               | 'for' NAME 'in' expr ':' body | expr
     expr      := prefix (binary-operator expr)*      with Python's precedence, by climbing
-    prefix    := ('-' | '+') expr | atom ('.T')*
-    atom      := NUMBER | NAME | NAME '(' arguments ')' | '(' expr ')' | '(' literal, ... ')'
+    prefix    := ('-' | '+') expr | atom postfix*
+    postfix   := '.' NAME | '.' NAME '(' arguments ')' | '[' subscript ']'
+    atom      := NUMBER | NAME | NAME '(' arguments ')' | '(' expr, ... ')' | '[' expr, ... ']'
 
-Only what this grammar names is accepted: a whitelist. Everything else (attributes other than
-.T, subscripts, lambdas, comprehensions, strings, imports, walrus, starred, comparisons) stops
-the parse with an error that points at it. The one string allowed is a keyword value of a
-parameter the op table declares as an enum (`reduction="sum"`), checked against its choices.
+Only what this grammar names is accepted: a whitelist. Names of namespaces (torch, F, np, math)
+and tensor methods are looked up in the namespace table (app/engine/dialects.py, bound by
+app/lang/library.py); Python's len, range, list, tuple, float and int work on values known before
+the run (app/lang/builtins.py); subscripts become `index` nodes (app/lang/subscripts.py); loops
+are unrolled (app/lang/loops.py). Values known before the run (shapes, tuples, ranges, numbers of
+them) are terms with no node (app/lang/static.py). Everything else (lambdas, comprehensions,
+strings but plain quoted words, imports, walrus, starred, def, while, if, attributes outside the
+table) stops the parse with an error that points at it.
 
 With `expand`, a call of a composite op (one with a decomposition in the op table) is built as
 the primitives it is made of instead of one node: see app/engine/expand.py.
@@ -96,7 +102,7 @@ _AUGMENTED = {"+=", "-=", "*=", "/=", "@=", "**=", "//=", "%=", "&=", "|=", "^="
 _COMPARISONS = {"<", ">", "==", "!=", "<=", ">="}
 _KEYWORD_REASONS = {
     "lambda": "lambda expressions are not part of the language",
-    "for": "comprehensions and loops are not part of the language",
+    "for": "comprehensions are not part of the language; a loop is `for i in range(k):` starting a line",
     "if": "conditional expressions are not part of the language",
     "import": "import is not part of the language",
     "from": "import is not part of the language",
@@ -106,7 +112,8 @@ _KEYWORD_REASONS = {
     "in": "membership tests (in) are not part of the language",
     "is": "identity tests (is) are not part of the language",
 }
-_ALLOWED = "use numbers, names, + - * / ** @, .T and calls of the functions listed at GET /ops"
+_ALLOWED = ("use numbers, names, operators, subscripts, `for i in range(k):` loops and the functions, methods "
+            "and attributes listed at GET /ops")
 assert set(BINARY_OPERATORS.values()) <= set(OPS)
 
 
@@ -636,6 +643,8 @@ class _Parser:
             )
         close = close_names(name, [*table, *constants])
         hint = f"; did you mean {' or '.join(f'{namespace}.{c}' for c in close)}?" if close else ""
+        if name in dialects.HINTS:
+            close, hint = [], f"; {dialects.HINTS[name]}"
         kind = "functions" if calling or not constants else "functions and constants"
         raise ProgramError(
             "unknown_function",
