@@ -97,6 +97,13 @@ def test_namespaced_functions_follow_their_library(program, reference):
     check(program, reference, x=X)
 
 
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 3, 4), (2, 2, 3, 2)])
+def test_softmax_without_dim_takes_pytorchs_implicit_dim(shape):
+    x = RNG.standard_normal(shape).tolist()
+    with pytest.warns(UserWarning):  # PyTorch warns that the implicit choice is deprecated
+        check("F.softmax(x) * F.log_softmax(x)", lambda x: F.softmax(x) * F.log_softmax(x), x=x)
+
+
 def test_the_pytorch_and_numpy_mlp_lines_run_as_written():
     inputs = {"x": X, "W1": W, "b1": B5}
     check("h = F.relu(x @ W1 + b1)\nh.sum()", lambda x, W1, b1: F.relu(x @ W1 + b1).sum(), **inputs)

@@ -174,12 +174,15 @@ _TORCH: dict[str, Spelling] = {
     **{name: _torch_binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
 }
 
+# F.softmax(x) without dim takes PyTorch's implicit dim: 0 for 0-, 1- and 3-D input, else 1.
+IMPLICIT_DIM = "implicit"
+
 _FUNCTIONAL: dict[str, Spelling] = {
     "relu": _torch_unary("relu"),
     "sigmoid": _torch_unary("sigmoid"),
     "tanh": _torch_unary("tanh"),
-    "softmax": Spelling("softmax", ("x", "axis"), {"input": "x", "dim": "axis"}),
-    "log_softmax": Spelling("log_softmax", ("x", "axis"), {"input": "x", "dim": "axis"}),
+    "softmax": Spelling("softmax", ("x", "axis"), {"input": "x", "dim": "axis"}, {"axis": IMPLICIT_DIM}),
+    "log_softmax": Spelling("log_softmax", ("x", "axis"), {"input": "x", "dim": "axis"}, {"axis": IMPLICIT_DIM}),
     # PyTorch's weight is (out, in): x @ W.T + b. The bare `linear` keeps the tutorial's (in, out).
     "linear": Spelling("f_linear", ("x", "W", "b"), {"input": "x", "weight": "W", "bias": "b"}),
     "mse_loss": Spelling("mse", ("pred", "target"), {"input": "pred", "target": "target", "reduction": "reduction"}),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from app.engine.dialects import FORMS, IGNORED, UNBIASED, Spelling
+from app.engine.dialects import FORMS, IGNORED, IMPLICIT_DIM, UNBIASED, Spelling
 from app.engine.errors import ProgramError
 from app.engine.ops import OPS
 from app.lang.static import Dtype, Pair, Term, Terms, Word, is_int, is_number, plain
@@ -68,6 +68,14 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
         given[name] = term
     for name, value in spelling.defaults.items():
         given.setdefault(name, (-1, value, start, end))
+    axis = given.get("axis")
+    if axis is not None and axis[0] < 0 and axis[1] is IMPLICIT_DIM:  # PyTorch's _get_softmax_dim
+        ndim = 2
+        if "x" in given:
+            x = given["x"]
+            node = parser.operand(x)
+            given["x"], ndim = (node, None, x[2], x[3]), len(parser.graph.shapes[node])
+        given["axis"] = (-1, 0 if ndim in (0, 1, 3) else 1, start, end)
     form = _FORMS.get(spelling.op)
     if form is not None:
         return form(parser, shown, given, start, end)
