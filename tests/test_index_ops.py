@@ -240,6 +240,8 @@ def test_bad_index_values_are_a_422_with_the_place(client):
     ("clamp", {"min": None, "max": None}, {"x": [1.0]}, "needs min or max"),
     ("arange", {"start": 0, "end": 5, "step": 0}, {}, "step cannot be zero"),
     ("arange", {"start": 0, "end": 5, "step": -1}, {}, "cannot go by steps of -1"),
+    ("arange", {"start": -1e308, "end": 1e308, "step": 1e-300}, {}, "more elements than a tensor can hold"),
+    ("arange", {"start": 0, "end": float("inf"), "step": 1}, {}, "finite start, end and step"),
     ("ones", {"shape": (2, -1)}, {}, "negative size"),
 ])
 def test_shapes_are_refused_before_anything_runs(op, params, inputs, message):

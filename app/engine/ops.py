@@ -787,7 +787,10 @@ def _arange_count(start: float, end: float, step: float) -> int:
         raise ShapeError("arange needs finite start, end and step")
     if step == 0:
         raise ShapeError("arange's step cannot be zero")
-    count = math.ceil((end - start) / step)
+    steps = (end - start) / step
+    if not abs(steps) < 1e18:  # arange(0, 1e308, 1e-308): past any limit (and inf, past math.ceil)
+        raise ShapeError(f"arange from {start} to {end} by {step} has more elements than a tensor can hold")
+    count = math.ceil(steps)
     if count < 0:
         raise ShapeError(f"arange from {start} to {end} cannot go by steps of {step}")
     return count
