@@ -198,6 +198,8 @@ class Graph:
             f"{self.label(j)} has shape {fmt(self.shapes[j])}" for j in args
         )
         described = op.syntax.format(**op.placeholders([self.label(j) for j in args]))
+        if not args:  # a constant maker (ones, arange, ...): only its parameters can be wrong
+            return f"{op.name} cannot make that tensor: {reason}"
         return f"shapes do not fit in {described}: {fits}; {reason}"
 
     # --- reading ------------------------------------------------------------------------------
