@@ -218,8 +218,12 @@ def test_numbers_written_out_still_build_the_nodes_they_always_built():
     result = evaluate("y = x * (2 * 3)", {"x": 1.5})
     assert [op.name if op else None for op in result.graph.ops] == [None, None, None, "mul", "mul"]
     assert result.values[result.output] == 9.0
-    result = evaluate("y = x.view(2 * 6)", {"x": X})  # needed as a number: no node
+    result = evaluate("y = x.view(2 * 6)", {"x": X})  # its value is read from the nodes
+    assert [op.name if op else None for op in result.graph.ops] == [None, None, None, "mul", "reshape"]
+    result = evaluate("B, C = x.shape\ny = x.view(B * C)", {"x": X})  # computed from a shape: no node
     assert [op.name if op else None for op in result.graph.ops] == [None, "reshape"]
+    result = evaluate("B, C = x.shape\ny = x * (B * C)", {"x": X})  # an operand: built where it is used
+    assert [op.name if op else None for op in result.graph.ops] == [None, None, None, "mul", "mul"]
 
 
 # --- subscripts ------------------------------------------------------------------------------------
@@ -379,3 +383,20 @@ def test_the_table_names_only_ops_that_exist_and_ops_shows_it(client):
     assert body["namespaces"]["torch"]["sum"]["keywords"]["keepdim"] == "keepdims"
     assert body["aliases"]["torch.nn.functional"] == "F"
     assert "view" in body["methods"] and "mT" in body["attributes"]
+
+
+@pytest.mark.parametrize(("program", "expected"), [
+    # Arithmetic on numbers written out builds its nodes where a node-by-node parse builds them,
+    # before the right operand's (here x's leaf and exp): the graphs of today's programs stay the same.
+    ("z = pi * 2 * x", [math.pi, 2.0, "mul", "x", "mul"]),
+    ("z = (2 * 3) * exp(x)", [2.0, 3.0, "mul", "x", "exp", "mul"]),
+    ("z = -(2 * 3) * x", [2.0, 3.0, "mul", "neg", "x", "mul"]),
+    ("z = (1 - 2) - (3 - 4) * x", [1.0, 2.0, "sub", 3.0, 4.0, "sub", "x", "mul", "sub"]),
+    ("z = maximum(2 * 3, exp(x))", [2.0, 3.0, "mul", "x", "exp", "maximum"]),
+    ("z = 2 + 3 * 4", [3.0, 4.0, "mul", 2.0, "add"]),
+])
+def test_numbers_written_out_keep_their_node_order(program, expected):
+    graph = evaluate(program, {"x": 0.5}).graph
+    described = [op.name if op else (graph.names[k] if not graph.constant[k] else graph.values[k])
+                 for k, op in enumerate(graph.ops)]
+    assert described == expected

@@ -1066,7 +1066,10 @@ class _Parser:
                 return (-1, arithmetic(text, plain(a), plain(b)), start, end)
             except ZeroDivisionError:
                 raise ProgramError("bad_arguments", f"{text} by zero", start=start, end=end) from None
-        if left_node < 0 and right_node < 0 and _is_number(left_value) and _is_number(right_value) and text != "@":
+        if left_node < 0 and right_node < 0 and _is_number(left_value) and _is_number(right_value) and text != "@" \
+                and not (_written(self.source[start:left[3]]) and _written(self.source[right[2]:end])):
+            # A number computed from a shape or a name (`B * T`): a value, built only where it is an
+            # operand. Numbers written out (`2 * pi`) are built now, as they always were.
             value = arithmetic(text, plain(left_value), plain(right_value))
             return (-1, remembered(value, (op, left, right, start, end)), start, end)
         # Number literals become constant nodes now, the left operand's first.
