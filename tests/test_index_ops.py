@@ -315,3 +315,27 @@ def test_a_zero_d_index_tensor_selects_as_an_int_does():
         evaluate_call("index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": 2, "requires_grad": False}})
     with pytest.raises(ProgramError, match="must be integers"):
         evaluate_call("index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": "Infinity", "requires_grad": False}})
+
+
+@pytest.mark.parametrize(("program", "message"), [
+    ("t = x[0:1]\ny = t[Xb, 2:2]", r"must lie in \[-1, 0\]"),  # an empty result: the positions are checked all the same
+    ("y = x[Xb, 3:]", r"must lie in \[-2, 1\]"),
+])
+def test_positions_are_checked_even_where_the_result_is_empty(program, message):
+    inputs = {"x": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], "Xb": {"value": [0, 2, 2], "requires_grad": False}}
+    with pytest.raises(ProgramError, match=message) as caught:
+        evaluate(program, inputs)
+    assert caught.value.kind == "invalid_input"
+    with pytest.raises(ProgramError, match=message):  # the training pass too
+        graph = evaluate(program.replace("Xb", "Xc"), {**inputs, "Xc": {"value": [0, 1, 1], "requires_grad": False}}).graph
+        position = graph.names.index("Xc")
+        graph.values[position] = np.array([0.0, 2.0, 2.0])
+        lean = LeanPass(graph, [graph.names.index("x")])
+        lean.forward()
+
+
+def test_gather_checks_positions_at_forward():
+    with pytest.raises(ProgramError, match=r"must lie in \[0, 1\]") as caught:
+        evaluate("y = gather(x, i, axis=1)", {"x": [[1.0, 2.0]], "i": {"value": [[5]], "requires_grad": False}},
+                 backward=False)
+    assert caught.value.kind == "invalid_input" and (caught.value.start, caught.value.end) == (4, 24)

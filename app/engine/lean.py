@@ -53,7 +53,8 @@ class LeanPass:
         self.forward_plan = [
             (node, ops[node].scalar if scalar[node]
              else partial(ops[node].forward_saving, **(params[node] or {})) if saving[node]
-             else skips_empty(partial(ops[node].forward, ARRAY, **(params[node] or {})), shapes[node]),
+             else skips_empty(partial(ops[node].forward, ARRAY, **(params[node] or {})), shapes[node],
+                              ops[node].checks_values),
              _operands(args[node]), _SCALAR if scalar[node] else _SAVING if saving[node] else 0,
              not shapes[node])
             for node in order

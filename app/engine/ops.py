@@ -188,6 +188,9 @@ class Op:
     # tensors): formulas, vjp and the syntax's placeholder are declared once for all of them, and
     # that vjp is called with `part=k`, the position among them of the operand it is asked for.
     variadic: bool = False
+    # The forward runs even where its result is empty: it checks its operands' values (index
+    # positions), which PyTorch refuses out of range whatever the result's size.
+    checks_values: bool = False
 
     @property
     def elementwise(self) -> bool:
@@ -601,12 +604,22 @@ def _index_forward(m: type, x: Any, *indices: Any, key: indexing.Key) -> Any:
 
 
 def _index_vjp(grad: Any, out: Any, x: Any, *indices: Any, key: indexing.Key) -> np.ndarray:
-    return indexing.index_backward(grad, x, *indices, key=key)
+    try:
+        return indexing.index_backward(grad, x, *indices, key=key)
+    except indexing.IndexValueError as exc:  # the forward checked them: only a replay with other values gets here
+        raise OpError(str(exc)) from None
 
 
 def _gather_forward(m: type, x: Any, index: Any, axis: int) -> Any:
     try:
         return indexing.gather_forward(x, index, axis)
+    except indexing.IndexValueError as exc:
+        raise OpError(str(exc)) from None
+
+
+def _gather_vjp(grad: Any, out: Any, x: Any, index: Any, axis: int) -> np.ndarray:
+    try:
+        return indexing.gather_backward(grad, x, index, axis)
     except indexing.IndexValueError as exc:
         raise OpError(str(exc)) from None
 
@@ -1001,7 +1014,7 @@ _OPS += [
        ("∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions read (repeats add up)",
         "{indices} are positions: they take no gradient"),
        vjp=(_index_vjp, None), params=(Param("key", "key", required=True),), work=indexing.index_work,
-       syntax="{x}[…]", variadic=True),
+       syntax="{x}[…]", variadic=True, checks_values=True),
     Op("gather", ("x", "index"), "Values of x picked along `axis` by an integer tensor with x's axes, as "
        "torch.gather and np.take_along_axis: out[i][j] = x[i][index[i][j]] for axis=1. The pair "
        "torch.max(x, dim) reads its values this way (the whole gradient goes to the first maximum). "
@@ -1009,7 +1022,7 @@ _OPS += [
        indexing.gather_shape, _gather_forward,
        ("∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions {index} read",
         "{index} holds positions: it takes no gradient"),
-       vjp=(lambda grad, out, x, index, axis: indexing.gather_backward(grad, x, index, axis), None),
+       vjp=(_gather_vjp, None),
        params=(Param("axis", "axis", required=True),), syntax="gather({x}, {index})"),
     Op("cat", ("tensors",), "The tensors joined end to end along `axis` (sizes equal on the other axes).",
        _cat_shape, lambda m, *tensors, axis=0: np.concatenate(tensors, axis=axis),

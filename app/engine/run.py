@@ -104,7 +104,7 @@ def forward(graph: Graph, check: Callable[[], None] | None = None) -> tuple[list
                 continue
             operands = [values[j] for j in operand_ids]
             kwargs = params[node]
-            compute = skips_empty(op.forward, shapes[node])
+            compute = skips_empty(op.forward, shapes[node], op.checks_values)
             out = compute(ARRAY, *operands, **kwargs) if kwargs else compute(ARRAY, *operands)
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
@@ -191,13 +191,14 @@ def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: li
     return local, float(contribution) if not target else contribution, ()
 
 
-def skips_empty(fn: Callable, shape: tuple[int, ...]) -> Callable:
+def skips_empty(fn: Callable, shape: tuple[int, ...], checks_values: bool = False) -> Callable:
     """fn, unless `shape` has an axis of size 0: then a function answering zeros of that shape,
     the only value such a tensor can have. Both walkers (this one and app.engine.lean) wrap an
     op's forward in it for the node's shape and a vjp for its operand's shape, so no op ever
     computes an empty result or an empty operand's gradient: softmax's max has nothing to reduce
-    over an empty axis, and cross-entropy's vjp divides by its 0 rows."""
-    if 0 not in shape:
+    over an empty axis, and cross-entropy's vjp divides by its 0 rows. An op that `checks_values`
+    (Op.checks_values: index positions) runs anyway, for its check."""
+    if 0 not in shape or checks_values:
         return fn
     return lambda *ignored, **also_ignored: np.zeros(shape)
 
