@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812 (as the programs under test spell it)
+import torch.nn.functional as F
 
 from app.core import evaluate
 from app.engine import dialects
@@ -270,7 +270,7 @@ out = wei @ x
 """
 
     def reference(x, Wk, Wq):
-        B, T, C = x.shape
+        _, T, C = x.shape
         wei = (x @ Wq) @ (x @ Wk).transpose(-2, -1) * C ** -0.5
         tril = torch.tril(torch.ones(T, T, dtype=torch.float64))
         wei = wei.masked_fill(tril[:T, :T] == 0, float("-inf"))

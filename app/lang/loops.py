@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # Tokens parsed by unrolling, all loops together, per node of the node limit: a loop whose body
 # makes no node (`for i in range(10**5): j = i`) is bounded too, and so are loops in loops.
-TOKENS_PER_NODE = 20
+TOKENS_PER_NODE = 10
 
 
 def column(parser: _Parser, pos: int) -> int:
