@@ -342,7 +342,7 @@ DEEP = 150  # past Limits.max_nesting
     ("h = x\nfor i in range(10**9):\n    h = h * 2", 413, "limit_exceeded", "for i in range(10**9)"),
     ("h = x\nfor i in range(10**18):\n    h = h * 2", 413, "limit_exceeded", "for i in range(10**18)"),
     ("for a in range(99999):\n    for b in range(99999):\n        c = a", 413, "limit_exceeded",
-     "for b in range(99999)"),
+     "for a in range(99999)"),
     ("x[range(10**12)]", 413, "limit_exceeded", "range(10**12)"),
     ("torch.ones(10**6, 10**6)", 413, "limit_exceeded", "torch.ones(10**6, 10**6)"),
     ("x" + "[x" * DEEP + "]" * DEEP, 413, "limit_exceeded", "["),
