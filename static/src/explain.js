@@ -156,6 +156,13 @@ function applyOp(node, operands, asValues) {
   }
   if (op === 'neg') return { tex: `-${operands[0].tex}`, text: `-${/^-/.test(operands[0].text) ? `(${operands[0].text})` : operands[0].text}` };
   if (op === 'transpose' && !node.params?.axes) return { tex: `${operands[0].tex}^{\\top}`, text: `${operands[0].text}.T` };
+  if (op === 'linear_t' && operands.length === 3 && !asValues) {
+    // F.linear as PyTorch documents it: the weight is (out, in), so it is used transposed.
+    return {
+      tex: `${operands[0].tex} \\mathbin{@} ${operands[1].tex}^{\\top} + ${operands[2].tex}`,
+      text: `${operands[0].text} @ ${operands[1].text}.T + ${operands[2].text}`,
+    };
+  }
   if (op === 'index' && Array.isArray(node.params?.key)) {
     // x[key] as the program wrote it, the index tensors by their labels.
     const subscript = describeKey(node.params.key, operands.slice(1).map((operand) => operand.text));

@@ -196,3 +196,12 @@ test('the values of x.max(1) are a gather at the argmax: the gradient goes to on
   assert.deepEqual(step.contribution, [[1, 0], [1, 0]]);
   assert.ok(texts(explanation).includes('∂loss/∂a[1, 0] = g[1, 0] = 1'));
 });
+
+test('F.linear reads as PyTorch documents it: x @ W.T + b, and its backward as g · W', () => {
+  const mlp = fixture('pytorch-mlp');
+  const forward = explainStep(mlp, 'forward', 'F.linear(x, W1, b1)').explanation;
+  assert.match(forward.lines[0].text, /^x @ W1\.T \+ b1 = \[\[/);
+  assert.doesNotThrow(() => katex.renderToString(forward.lines[0].tex, { throwOnError: true }));
+  const toX = explainStep(mlp, 'backward', 'F.linear(x, W1, b1)', 'x').explanation;
+  assert.match(toX.lines[0].text, /^∂loss\/∂x = ∂loss\/∂\(F\.linear\(x, W1, b1\)\) · W1$/);
+});
