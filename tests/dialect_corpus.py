@@ -862,6 +862,29 @@ y = torch.exp(x * scale - math.log(2))
 loss = y.clamp(min=-math.inf, max=math.e).sum()
 """,
          {"x": tensor((3, 4), 190, 2.0)}),
+    case("torch_spellings_more", "torch", "more spellings: positional dim, amax, concat, swapaxes, full_like, clip, dim()",
+         """
+s = F.softmax(x, 1)
+m = x.amax(dim=1, keepdim=True)
+z = torch.swapaxes(torch.concat([x, y], 0), 0, 1)
+f = torch.full_like(x, 0.5) * x.clip(-1, 1)
+loss = (s * m).sum() + z.pow(2).mean() + f.sum() * x.dim() + F.cross_entropy(x, t, label_smoothing=0.1)
+""",
+         {"x": tensor((3, 4), 192), "y": tensor((2, 4), 193), "t": labels([0, 3, 1])}),
+    case("numpy_spellings_more", "numpy", "more numpy spellings: expand_dims, swapaxes, power, full, amax, multiply, divide",
+         """
+e = np.expand_dims(x, 0)
+p = np.power(np.swapaxes(e, 1, 2), 2)
+f = np.full((2, 3), 0.25) * np.amax(x, axis=0, keepdims=True)
+loss = np.sum(p) + np.sum(f) + np.sum(np.multiply(x, np.divide(x, 2.0))) + np.sum(np.negative(x))
+""",
+         {"x": tensor((2, 3), 194)},
+         torch="""
+e = torch.unsqueeze(x, 0)
+p = torch.pow(torch.swapaxes(e, 1, 2), 2)
+f = torch.full((2, 3), 0.25) * torch.amax(x, dim=0, keepdim=True)
+loss = torch.sum(p) + torch.sum(f) + torch.sum(torch.multiply(x, torch.divide(x, 2.0))) + torch.sum(torch.negative(x))
+"""),
     case("torch_elementwise_methods", "torch", "elementwise methods and their torch. spellings",
          """
 y = x.sigmoid() * x.abs().sqrt() + x.relu() - torch.abs(x).log() + x.sin() * torch.cos(x)
