@@ -64,7 +64,7 @@ def test_embedding_lookup_backward_is_explained_row_by_row(page_at, server_url, 
     title = "An embedding lookup: C[Xb]"
     page = page_at(SIZES[size])
     open_example(page, server_url, title)
-    position, body, step = step_of(server_url, title, "backward", "emb")
+    position, _, step = step_of(server_url, title, "backward", "emb")
     go_to(page, position)
     lines = shown(page)
     texts = [line["text"] for line in lines]
@@ -95,7 +95,6 @@ def test_makemore_paired_index_and_causal_mask_are_explained(page_at, server_url
     position, _, _ = step_of(server_url, gpt, "forward", "tril == 0")
     go_to(page, position)
     assert any("no gradient flows back through it" in note for note in page.evaluate(NOTES))
-    position, _, _ = step_of(server_url, gpt, "backward", "wei")  # the last wei first: the softmax
     body = httpx.post(f"{server_url}/graph/backward", timeout=30, json={
         key: example(server_url, gpt)[key] for key in ("expression", "inputs", "grad_output")}).json()
     masked = next(k for k, step in enumerate(body["steps"], start=1)
