@@ -151,37 +151,54 @@ def _integer_indices(index: Any, size: int, lowest: int | None = None) -> np.nda
     return values.astype(np.intp)
 
 
-def _advanced_key(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tuple[Key, Key | None]:
+def _planned(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tuple[Key, list[int], tuple[int, ...],
+                                                                                   list[int], tuple[Any, ...]]:
+    """_plan at run time: 0-d tensors become the ints they select (checked as ints are, always)."""
     key, indices = _selected(key, indices, values=True)
     try:
         basic, tensor_axes, view, sizes = _plan(key, x_shape)
     except ShapeError as exc:  # a 0-d tensor's value out of range: the other ints were checked statically
         raise IndexValueError(str(exc)) from None
-    if not indices:
-        return basic, None
+    return basic, tensor_axes, view, sizes, indices
+
+
+def _advanced_key(tensor_axes: list[int], view: tuple[int, ...], sizes: list[int],
+                  indices: tuple[Any, ...]) -> Key:
     advanced: list[Any] = [slice(None)] * len(view)
     for axis, index, size in zip(tensor_axes, indices, sizes):
         advanced[axis] = _integer_indices(index, size)
-    return basic, tuple(advanced)
+    return tuple(advanced)
 
 
 def index_forward(x: Any, *indices: Any, key: Key) -> Any:
-    basic, advanced = _advanced_key(np.shape(x), indices, key)
+    """x[key]. Positions are checked where PyTorch checks them: a 0-d tensor's always (it selects),
+    the others where the result has elements, and a non-empty index into an axis of size 0 always."""
+    basic, tensor_axes, view_shape, sizes, indices = _planned(np.shape(x), indices, key)
     view = np.asarray(x)[basic]
-    return view if advanced is None else view[advanced]
+    if not indices:
+        return view
+    paired = np.broadcast_shapes(*map(np.shape, indices))
+    if 0 not in paired and 0 in sizes:
+        raise IndexValueError("index values must lie in an axis of size 0: there is no position there")
+    shape = _advanced(view_shape, tensor_axes, paired)
+    if 0 in shape:
+        return np.zeros(shape)
+    return view[_advanced_key(tensor_axes, view_shape, sizes, indices)]
 
 
 def index_backward(grad: Any, x: Any, *indices: Any, key: Key) -> np.ndarray:
     """∂L/∂x: the upstream gradient scattered back where each element was read from, added up
     where an index repeats (np.add.at), zeros where nothing was read."""
     shape = np.shape(x)
-    basic, advanced = _advanced_key(shape, indices, key)
     result = np.zeros(shape)
-    if advanced is None:
+    if np.size(grad) == 0:  # nothing was read (and, as in PyTorch, no position was checked)
+        return result
+    basic, tensor_axes, view_shape, sizes, indices = _planned(shape, indices, key)
+    if not indices:
         result[basic] = grad
         return result
     view = result[basic]  # a view of result: adding into it adds into result
-    np.add.at(view, advanced, grad)
+    np.add.at(view, _advanced_key(tensor_axes, view_shape, sizes, indices), grad)
     return result
 
 
@@ -223,5 +240,7 @@ def gather_forward(x: Any, index: Any, axis: int) -> Any:
 def gather_backward(grad: Any, x: Any, index: Any, axis: int) -> np.ndarray:
     """∂L/∂x: each upstream element added where it was read from (np.add.at: repeats add up)."""
     result = np.zeros(np.shape(x))
+    if np.size(grad) == 0:  # nothing was read
+        return result
     np.add.at(result, _gather_key(np.shape(x), index, axis), grad)
     return result

@@ -188,8 +188,8 @@ class Op:
     # tensors): formulas, vjp and the syntax's placeholder are declared once for all of them, and
     # that vjp is called with `part=k`, the position among them of the operand it is asked for.
     variadic: bool = False
-    # The forward runs even where its result is empty: it checks its operands' values (index
-    # positions), which PyTorch refuses out of range whatever the result's size.
+    # The forward runs even where its result is empty, for the checks it makes (index positions
+    # that PyTorch refuses there too); other ops' empty results are zeros, uncomputed (run.skips_empty).
     checks_values: bool = False
 
     @property

@@ -197,7 +197,7 @@ def skips_empty(fn: Callable, shape: tuple[int, ...], checks_values: bool = Fals
     op's forward in it for the node's shape and a vjp for its operand's shape, so no op ever
     computes an empty result or an empty operand's gradient: softmax's max has nothing to reduce
     over an empty axis, and cross-entropy's vjp divides by its 0 rows. An op that `checks_values`
-    (Op.checks_values: index positions) runs anyway, for its check."""
+    (index: the positions PyTorch checks even for an empty result) runs all the same."""
     if 0 not in shape or checks_values:
         return fn
     return lambda *ignored, **also_ignored: np.zeros(shape)
