@@ -76,6 +76,14 @@ def counted(monkeypatch) -> dict[str, int]:
     "h = x\n" + CHAIN * 8 + "g = h * 2\n" + CHAIN * 9 + "h = h * g\n" + CHAIN * 4,
     "h = x\n" + (CHAIN * 8).rstrip("\n"),
     "h = v\n" + CHAIN * 8 + "h = h * x\n" + CHAIN * 8,
+    # Loops (issue 19): a body's statements are replayed from the third iteration on, one by one;
+    # one that reads the loop's counter is parsed each time; the same text after the body is not
+    # part of the body.
+    "h = x\nfor i in range(6):\n    h = torch.tanh(h * w + b)\n    g = h * i\n" + CHAIN * 4,
+    "h = x\nfor i in range(5):\n    h = tanh(h * w + b)\n    h = tanh(h * w + b)\nh = tanh(h * w + b)\n",
+    "h = x\nfor i in range(3):\n    for j in range(4):\n        h = h * w + b\n    h = h * c\nh",
+    "h = v\nfor i in range(4): h = h * w + b; h = h * x\nh.sum()",
+    "h = x\nfor i in range(5):\n" + "    h = h * w + b\n" * 6 + CHAIN * 5,  # a run inside the body
 ])
 def test_a_replayed_program_builds_the_graph_a_full_parse_builds(program):
     replayed = run(with_values(assert_same_graph(program)))
@@ -136,3 +144,9 @@ def test_a_limit_reached_inside_a_run_stops_at_the_statement_a_full_parse_stops_
     assert replayed.kind == parsed.kind == "limit_exceeded"
     assert (replayed.message, replayed.start, replayed.end) == (parsed.message, parsed.start, parsed.end)
     assert replayed.start > len(program) // 2  # well inside the run: statement 33 or 34 of 60
+
+
+def test_a_loops_body_is_replayed(monkeypatch):
+    calls = counted(monkeypatch)
+    build("h = x\nfor i in range(50):\n    h = torch.tanh(h * w + b)\nh")
+    assert calls["replay"] == 48 and calls["run"] == 0  # iterations 3 to 50, one by one

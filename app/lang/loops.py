@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.engine.errors import LimitExceeded, ProgramError
+from app.lang.replay import Template
 from app.lang.static import Term, Terms, describe
 from app.lang.tokens import END, NAME, NEWLINE
 
@@ -69,6 +70,9 @@ def loop(parser: _Parser) -> int:
     budget = limits.max_nodes * TOKENS_PER_NODE
     node = -1
     first = len(parser.graph)
+    # Statement text → its record, as the program's own (see Parser.repeatable_statement): from the
+    # third iteration on, a body statement of scalars that reads no loop counter is replayed.
+    templates: dict[str, Template | bool] | None = {} if parser.can_replay else None
     for count, value in enumerate(values):
         if count == 1:
             per_iteration = len(parser.graph) - first
@@ -86,7 +90,7 @@ def loop(parser: _Parser) -> int:
         first = len(parser.graph)
         parser.pos = body
         _bind(parser, name, value)
-        node = _body(parser, indent, node)
+        node = _body(parser, indent, node, templates)
         parser.unrolled += parser.pos - body
         if parser.unrolled > budget:  # loops inside loops: each iteration counts
             raise LimitExceeded(
@@ -128,11 +132,11 @@ def _bind(parser: _Parser, name: str, term: Term) -> None:
     parser.statics[name] = term[1]
 
 
-def _body(parser: _Parser, indent: int, node: int) -> int:
+def _body(parser: _Parser, indent: int, node: int, templates: dict[str, Template | bool] | None) -> int:
     """One iteration's statements, from parser.pos to the end of the body."""
     kinds, texts = parser.kinds, parser.texts
     while True:
-        made = parser.statement()
+        made = parser.statement() if templates is None else parser.repeatable_statement(templates, runs=False)
         if made >= 0:
             node = made
         pos = parser.pos

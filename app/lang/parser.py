@@ -138,6 +138,7 @@ class _Parser:
     __slots__ = (
         "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
         "source", "replays", "omitted", "no_runs", "statics", "node_static", "unrecordable", "unrolled",
+        "can_replay",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
@@ -148,7 +149,8 @@ class _Parser:
         # scope) and in a decomposition parsed into its caller's graph. Then the lines of a run
         # of one line past its first few are not even tokenized (see tokenize_runs). The tests
         # turn it off (`replays`) to compare with the graph a full parse builds.
-        self.replays = replays and expand is None and graph is None and repeats(source)
+        self.can_replay = replays and expand is None and graph is None  # a loop's body replays too
+        self.replays = self.can_replay and repeats(source)
         self.no_runs: set[str] = set()  # statement texts that replay_run could not build
         tokens, self.omitted = tokenize_runs(source) if self.replays else (tokenize(source), {})
         self.kinds, self.texts, self.starts = tokens
@@ -221,7 +223,7 @@ class _Parser:
         self.graph.output = output
         return self.graph
 
-    def repeatable_statement(self, templates: dict[str, Template | bool]) -> int:
+    def repeatable_statement(self, templates: dict[str, Template | bool], runs: bool = True) -> int:
         """A statement, replayed if its text was recorded (see app/lang/replay.py), else parsed,
         and recorded the second time its text is seen.
 
@@ -245,7 +247,9 @@ class _Parser:
             node = replay(template, self.graph, self.scope, offset)
             if node is not None:
                 self.pos = stop
-                return self.run_of(template, text, stop - pos, node)
+                # A loop's body (runs=False) is replayed statement by statement: the same text
+                # right after it may lie past the body.
+                return self.run_of(template, text, stop - pos, node) if runs else node
             # The lookups came out differently (a name assigned since): recorded again.
         scope, first = self.scope, len(self.graph)
         reads = self.scope = Reads(scope)  # type: ignore[assignment]  (a dict's get, in, [] and iteration)
