@@ -751,17 +751,18 @@ def _reduced_count(shape: tuple[int, ...], axis: Any) -> int:
 
 
 def _deviations(x: Any, axis: Any, correction: float) -> tuple[np.ndarray, float]:
-    """(x − mean, the divisor max(0, n − correction)) of a var or std over `axis`."""
+    """(x − mean, n − correction) of a var or std over `axis`."""
     x = np.asarray(x, dtype=np.float64)
     n = _reduced_count(x.shape, axis)
     mean = np.divide(np.sum(x, axis=axis, keepdims=True), n)
-    return x - mean, max(0.0, n - correction)
+    return x - mean, n - correction
 
 
 def _var(m: type, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> np.ndarray:
     deviations, divisor = _deviations(x, axis, correction)
     squares = np.sum(deviations * deviations, axis=axis, keepdims=True)
-    return _kept(np.divide(squares, divisor), np.shape(x), axis, keepdims)
+    # PyTorch divides by max(0, n − correction) here (inf or NaN past it), by n − correction in the vjp
+    return _kept(np.divide(squares, max(0.0, divisor)), np.shape(x), axis, keepdims)
 
 
 def _var_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> Any:
