@@ -249,7 +249,10 @@ class Op:
 
     def signature(self) -> str:
         params = [f"{p.name}={_literal(p.default)}" if not p.required else p.name for p in self.params]
-        return f"{self.name}({', '.join(list(self.operands) + params)})"
+        operands = list(self.operands)
+        if self.variadic:  # as Python writes a variadic parameter
+            operands[-1] = "*" + operands[-1]
+        return f"{self.name}({', '.join(operands + params)})"
 
 
 def _literal(value: Any) -> str:
