@@ -885,6 +885,24 @@ p = torch.pow(torch.swapaxes(e, 1, 2), 2)
 f = torch.full((2, 3), 0.25) * torch.amax(x, dim=0, keepdim=True)
 loss = torch.sum(p) + torch.sum(f) + torch.sum(torch.multiply(x, torch.divide(x, 2.0))) + torch.sum(torch.negative(x))
 """),
+    case("torch_gather_nll", "torch", "the negative log-likelihood by Tensor.gather and torch.gather",
+         """
+logprobs = F.log_softmax(logits, dim=1)
+nll = -logprobs.gather(1, y.unsqueeze(1)).mean()
+picked = torch.gather(logits, 0, rows)
+loss = nll + picked.sum()
+""",
+         {"logits": tensor((4, 3), 195), "y": labels([2, 0, 0, 1]), "rows": labels([[3, 0, 3], [1, 1, 2]])}),
+    case("numpy_take_along_axis", "numpy", "numpy: np.take_along_axis picks each row's class",
+         """
+picked = np.take_along_axis(probs, y[:, None], axis=1)
+loss = -np.mean(np.log(picked))
+""",
+         {"probs": given([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.25, 0.25, 0.5]]), "y": labels([1, 0, 2])},
+         torch="""
+picked = torch.gather(probs, 1, y[:, None])
+loss = -torch.mean(torch.log(picked))
+"""),
     case("torch_elementwise_methods", "torch", "elementwise methods and their torch. spellings",
          """
 y = x.sigmoid() * x.abs().sqrt() + x.relu() - torch.abs(x).log() + x.sin() * torch.cos(x)
