@@ -19,7 +19,6 @@ import pytest
 from app.api.compression import GZIP_MIN_BYTES
 from app.api.encode import graph_body
 from app.core import evaluate
-from app.engine.limits import Limits
 from app.examples import TRAIN_EXAMPLES
 from tests.test_encode import _PROGRAMS, evaluate_program
 

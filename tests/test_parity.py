@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from op_calls import evaluate_call
+from parity_programs import CASES
 
 from app.core import evaluate
 from app.engine.errors import ProgramError
 from app.engine.inputs import decode
 from app.engine.limits import Limits
 from app.engine.ops import OPS
-from op_calls import evaluate_call
-from parity_programs import CASES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "torch_parity.json"
