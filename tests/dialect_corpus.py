@@ -862,7 +862,8 @@ y = torch.exp(x * scale - math.log(2))
 loss = y.clamp(min=-math.inf, max=math.e).sum()
 """,
          {"x": tensor((3, 4), 190, 2.0)}),
-    case("torch_spellings_more", "torch", "more spellings: positional dim, amax, concat, swapaxes, full_like, clip, dim()",
+    case("torch_spellings_more", "torch",
+         "more spellings: positional dim, amax, concat, swapaxes, full_like, clip, dim()",
          """
 s = F.softmax(x, 1)
 m = x.amax(dim=1, keepdim=True)
@@ -871,7 +872,8 @@ f = torch.full_like(x, 0.5) * x.clip(-1, 1)
 loss = (s * m).sum() + z.pow(2).mean() + f.sum() * x.dim() + F.cross_entropy(x, t, label_smoothing=0.1)
 """,
          {"x": tensor((3, 4), 192), "y": tensor((2, 4), 193), "t": labels([0, 3, 1])}),
-    case("numpy_spellings_more", "numpy", "more numpy spellings: expand_dims, swapaxes, power, full, amax, multiply, divide",
+    case("numpy_spellings_more", "numpy",
+         "more numpy spellings: expand_dims, swapaxes, power, full, amax, multiply, divide",
          """
 e = np.expand_dims(x, 0)
 p = np.power(np.swapaxes(e, 1, 2), 2)

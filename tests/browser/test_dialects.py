@@ -73,7 +73,8 @@ def test_embedding_lookup_backward_is_explained_row_by_row(page_at, server_url, 
     assert f"row 0 of ∂loss/∂C = g[0, 0] + g[1, 0] + g[2, 1] = [{row0}]" in texts
     assert "the other row of ∂loss/∂C is 0: nothing was read from it" in texts
     rows = [line for line in lines if line["text"].startswith("row ") and " of " in line["text"]]
-    assert len(rows) == 4 and not [line["text"] for line in rows if line["overflows"]], f"{size}: rows run off the panel"
+    assert len(rows) == 4
+    assert not [line["text"] for line in rows if line["overflows"]], f"{size}: rows run off the panel"
     screenshot(page, f"dialect-embedding-backward-{size}")
 
 
