@@ -209,6 +209,14 @@ def test_infinities_tuples_lists_and_augmented_assignment():
     check("s = (4, 3)\nx.view(s[1], s[0])", lambda x: x.view(3, 4), x=X)
 
 
+def test_starred_shapes_tuple_sums_and_reversed_tuples():
+    check("B, T, C = x.shape\nx.view(*x.shape[:-1], 2, C // 2)", lambda x: x.view(*x.shape[:-1], 2, 3), x=ATT)
+    check("x.view(x.shape[:-1] + (3, 2))", lambda x: x.view(x.shape[:-1] + (3, 2)), x=ATT)
+    check("x.permute(*range(3)[::-1])", lambda x: x.permute(*range(3)[::-1]), x=ATT)
+    check("a, b = x.split(2)[::-1]\na - b", lambda x: x.split(2)[1] - x.split(2)[0], x=X)
+    check("F.dropout(x, p=0.0) + F.dropout(x, 0.3, training=False)", lambda x: x + x, x=X)
+
+
 def test_comparisons_of_numbers_are_numbers_and_of_tensors_masks():
     check("m = (x > 0)\nx * m", lambda x: x * (x > 0), x=X)
     check("torch.where(x >= 0.1, x, x * 0.01)", lambda x: torch.where(x >= 0.1, x, x * 0.01), x=X)
@@ -347,6 +355,10 @@ def test_a_loop_with_repeated_lines_inside_replays_nothing_wrong():
     ("W = torch.randn(3, 4)", "unknown_function", "torch.randn", 'given as inputs, e.g. "W": {"init": "randn"'),
     ("x.to(x)", "bad_arguments", "x", "accepted only as a dtype"),
     ("B = x.shape[0]", "syntax_error", "B = x.shape[0]", "computes no tensor"),
+    ("x.view(*x)", "forbidden", "*x", "a starred argument must be a tuple"),
+    ("F.dropout(x)", "forbidden", "F.dropout(x)", "is random"),
+    ("x[::-1]", "bad_arguments", "::-1", "step must be positive"),
+    ("x.shape[::0]", "bad_arguments", "::0", "must not be zero"),
 ])
 def test_errors_name_what_is_not_supported_and_where(program, kind, at, fragment):
     exc = error(program)

@@ -63,6 +63,7 @@ FORMS: dict[str, str] = {
     "min_pair": "with a dim: the pair (values, indices): indices = argmin, values = gather(x, indices); "
                 "with a tensor: minimum; alone: min",
     "f_linear": "x @ W.T + b (linear_t); without a bias, x @ W.T",
+    "dropout": "the tensor itself where dropout is off (p=0 or training=False); random dropout is refused",
     "np_dot": "a matrix product of 1-D or 2-D arrays (np.dot), or a product with a number",
     "size": "the shape as a tuple of numbers, or one axis's size: known before the program runs",
     "numel": "the number of elements: known before the program runs",
@@ -193,6 +194,8 @@ _FUNCTIONAL: dict[str, Spelling] = {
         {"ignore_index": -100},
     ),
     "one_hot": Spelling("onehot", ("labels", "classes"), {"tensor": "labels", "num_classes": "classes"}),
+    "dropout": Spelling("dropout", ("x", "p", "training"), {"input": "x", "p": "p", "training": "training",
+                                                            "inplace": "inplace"}, {"p": 0.5, "training": True}),
 }
 
 _NUMPY: dict[str, Spelling] = {

@@ -306,6 +306,19 @@ def _f_linear(parser: _Parser, shown: str, given: dict[str, Term], start: int, e
     return parser.apply(OPS["matmul"], (x, weight_t[0]), None, start, end)
 
 
+def _dropout(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
+    """F.dropout: off (p=0 or training=False) it is the tensor itself; on, it draws random numbers,
+    which a program here never does."""
+    p = _static(parser, given, "p", shown, 0.5, "a number")
+    training = _static(parser, given, "training", shown, True, "True or False")
+    if training is not False and p != 0:
+        raise ProgramError(
+            "forbidden", f"{shown} with p={plain(p)!r} in training mode is random; write p=0.0 or training=False "
+            "to compute the network without it", start=start, end=end,
+        )
+    return _same(parser, shown, {"x": given["x"]}, start, end)
+
+
 def _np_dot(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
     a, b = given.get("a"), given.get("b")
     if a is None or b is None:
@@ -453,5 +466,6 @@ _FORMS: dict[str, Callable[..., Term]] = {
     "swapdims": _swapdims, "t": _t, "same": _same, "max_pair": _extremum("max", "maximum", "argmax"),
     "min_pair": _extremum("min", "minimum", "argmin"), "np_dot": _np_dot, "size": _size, "numel": _numel,
     "ndim": _ndim, "split": _split, "chunk": _chunk, "np_split": _np_split, "f_linear": _f_linear,
+    "dropout": _dropout,
 }
 assert set(_FORMS) | {"number"} == set(FORMS)

@@ -751,12 +751,23 @@ class _Parser:
         while texts[self.pos] != ")":
             pos = self.pos
             text = texts[pos]
-            if text in _STARS:
+            if text == "*" and not keywords:  # x.view(*x.shape[:-1], n_head, -1): a tuple known now
+                self.pos = pos + 1
+                starred = self.expr()
+                if starred[0] >= 0 or not isinstance(starred[1], (tuple, range)):
+                    raise ProgramError(
+                        "forbidden", "a starred argument must be a tuple known before the program runs, "
+                        "such as *x.shape[:-1]", start=self.starts[pos], end=starred[3],
+                    )
+                library.check_count(len(starred[1]), self, starred[2], starred[3])
+                positional.extend(starred[1] if isinstance(starred[1], Terms)
+                                  else [(-1, item, starred[2], starred[3]) for item in starred[1]])
+            elif text in _STARS:
                 raise ProgramError(
                     "forbidden", f"starred arguments ({text}) are not part of the language",
                     start=self.starts[pos], end=self.end(pos),
                 )
-            if kinds[pos] == NAME and texts[pos + 1] == "=":
+            elif kinds[pos] == NAME and texts[pos + 1] == "=":
                 self.pos = pos + 2
                 if text in keywords:
                     raise ProgramError("bad_arguments", f"{text}= is given twice", start=self.starts[pos],
@@ -1070,6 +1081,9 @@ class _Parser:
                 return (-1, arithmetic(text, plain(a), plain(b)), start, end)
             except ZeroDivisionError:
                 raise ProgramError("bad_arguments", f"{text} by zero", start=start, end=end) from None
+        if left_node < 0 and right_node < 0 and text == "+" and type(left_value) in (tuple, NumberList) \
+                and type(right_value) in (tuple, NumberList):  # x.shape[:-1] + (n_head, hs)
+            return (-1, tuple(left_value) + tuple(right_value), start, end)
         if left_node < 0 and right_node < 0 and _is_number(left_value) and _is_number(right_value) and text != "@" \
                 and not (_written(self.source[start:left[3]]) and _written(self.source[right[2]:end])):
             # A number computed from a shape or a name (`B * T`): a value, built only where it is an

@@ -87,7 +87,9 @@ def _item(parser: _Parser) -> tuple[Any, Any, int, int]:
     return (_SLICE, bounds, start, end)
 
 
-def _slice(parser: _Parser, bounds: list[Term | None], start: int, end: int) -> tuple[int | None, ...]:
+def _slice(parser: _Parser, bounds: list[Term | None], start: int, end: int,
+           tensor: bool = True) -> tuple[int | None, ...]:
+    """A slice's (start, stop, step); a tensor's step must be positive (as in PyTorch), a tuple's not zero."""
     values: list[int | None] = []
     for bound in bounds:
         if bound is None:
@@ -98,8 +100,9 @@ def _slice(parser: _Parser, bounds: list[Term | None], start: int, end: int) -> 
             raise ProgramError("bad_arguments", f"a slice's bounds must be integers or None, got {describe(value)}",
                                start=bound[2], end=bound[3])
         values.append(None if value is None else int(value))
-    if values[2] is not None and values[2] <= 0:
-        raise ProgramError("bad_arguments", "a slice's step must be positive (as in PyTorch)", start=start, end=end)
+    if values[2] is not None and values[2] <= 0 and (tensor or values[2] == 0):
+        raise ProgramError("bad_arguments", "a slice's step must be positive (as in PyTorch)" if tensor
+                           else "a slice's step must not be zero", start=start, end=end)
     return tuple(values)
 
 
@@ -113,10 +116,10 @@ def _static_subscript(parser: _Parser, literal: Any, items: list[tuple[Any, Any,
                            start=start, end=end)
     kind, value, item_start, item_end = items[0]
     if kind is _SLICE:
-        piece = literal[slice(*_slice(parser, value, item_start, item_end))]
+        bounds = slice(*_slice(parser, value, item_start, item_end, tensor=False))
         if isinstance(literal, Terms):
-            return (-1, type(literal)(literal[slice(*_slice(parser, value, item_start, item_end))]), start, end)
-        return (-1, piece, start, end)
+            return (-1, type(literal)(literal[bounds]), start, end)
+        return (-1, literal[bounds], start, end)
     index = parser.static(value, "an index", "an integer")
     if not is_int(index):
         raise ProgramError("bad_arguments", f"{describe(literal)} takes an integer index, got {describe(index)}",
