@@ -1,19 +1,21 @@
 """GET /healthz, /ops and /examples: what the UI needs besides the graph itself."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.encode import dumps
-from app.engine import dialects
-from app.engine.ops import CONSTANTS, OPS
 from app.datasets import DATASETS
+from app.engine import dialects
+from app.engine.ops import CONSTANTS, OPS, Op
 from app.examples import DATASET_EXAMPLES, EXAMPLES
 
 router = APIRouter(tags=["meta"])
 
 
-def _op_entry(op) -> dict:
+def _op_entry(op: Op) -> dict[str, Any]:
     placeholders = {name: name for name in op.operands} | {"out": "out"}
     return {
         "name": op.name,

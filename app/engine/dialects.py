@@ -253,7 +253,9 @@ _NUMPY: dict[str, Spelling] = {
 
 _MATH_FUNCTIONS = ("sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "fabs", "floor", "ceil",
                    "pow", "isqrt")
-_MATH: dict[str, Spelling] = {name: Spelling("number", ("x",) if name != "pow" else ("x", "y")) for name in _MATH_FUNCTIONS}
+_MATH: dict[str, Spelling] = {
+    name: Spelling("number", ("x",) if name != "pow" else ("x", "y")) for name in _MATH_FUNCTIONS
+}
 
 # Tensor methods: the tensor they are called on is the op's first operand.
 _METHODS: dict[str, Spelling] = {

@@ -36,7 +36,7 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
             # x.view(B, T, -1), x.permute(0, 2, 1), torch.ones(3, 3): the sizes as separate arguments.
             first = len(names) - 1
             items = positional[first:]
-            positional = positional[:first] + [(-1, Terms(items), items[0][2], items[-1][3])]
+            positional = [*positional[:first], (-1, Terms(items), items[0][2], items[-1][3])]
         elif _variadic(spelling) and len(names) >= 1 and names[0] == "tensors":
             positional = [(-1, Terms(positional), positional[0][2], positional[-1][3])]
         else:
@@ -62,10 +62,12 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
             if not isinstance(value, bool):
                 raise ProgramError("bad_arguments", f"{shown}'s unbiased must be True or False",
                                    start=term[2], end=term[3])
-            name, term = "correction", (-1, int(value), term[2], term[3])
+            name, value_term = "correction", (-1, int(value), term[2], term[3])
+        else:
+            value_term = term
         if name in given:
             raise ProgramError("bad_arguments", f"{shown} got {keyword} twice", start=term[2], end=term[3])
-        given[name] = term
+        given[name] = value_term
     for name, value in spelling.defaults.items():
         given.setdefault(name, (-1, value, start, end))
     axis = given.get("axis")
@@ -158,7 +160,8 @@ def _axis(parser: _Parser, given: dict[str, Term], name: str, shown: str, ndim: 
     return value % max(ndim, 1)
 
 
-def _tensor(parser: _Parser, given: dict[str, Term], name: str, shown: str, start: int, end: int) -> tuple[int, tuple[int, ...]]:
+def _tensor(parser: _Parser, given: dict[str, Term], name: str, shown: str, start: int,
+            end: int) -> tuple[int, tuple[int, ...]]:
     term = given.get(name)
     if term is None:
         raise ProgramError("bad_arguments", f"{shown} needs a tensor", start=start, end=end)
@@ -193,7 +196,7 @@ def _flatten(parser: _Parser, shown: str, given: dict[str, Term], start: int, en
     if first > last:
         raise ProgramError("bad_arguments", f"{shown}: start_dim comes after end_dim", start=start, end=end)
     merged = math.prod(shape[first:last + 1])
-    return reshaped(parser, node, shape[:first] + (merged,) + shape[last + 1:], start, end)
+    return reshaped(parser, node, (*shape[:first], merged, *shape[last + 1:]), start, end)
 
 
 def _squeeze(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
@@ -215,7 +218,7 @@ def _unsqueeze(parser: _Parser, shown: str, given: dict[str, Term], start: int, 
     if "dim" not in given:
         raise ProgramError("bad_arguments", f"{shown} needs dim", start=start, end=end)
     axis = _axis(parser, given, "dim", shown, len(shape) + 1)
-    return reshaped(parser, node, shape[:axis] + (1,) + shape[axis:], start, end)
+    return reshaped(parser, node, (*shape[:axis], 1, *shape[axis:]), start, end)
 
 
 def _permute(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
@@ -223,7 +226,8 @@ def _permute(parser: _Parser, shown: str, given: dict[str, Term], start: int, en
     dims = _static(parser, given, "dims", shown, kind="a tuple of axes")
     if is_int(dims):
         dims = (dims,)
-    if not isinstance(dims, tuple) or sorted(d % max(len(shape), 1) for d in dims if is_int(d)) != list(range(len(shape))):
+    axes = sorted(d % max(len(shape), 1) for d in dims if is_int(d)) if isinstance(dims, tuple) else None
+    if axes != list(range(len(shape))):
         raise ProgramError(
             "bad_arguments", f"{shown} needs each of the {len(shape)} axes once, got {dims!r}", start=start, end=end
         )
@@ -353,7 +357,8 @@ def _ndim(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: 
     return (-1, len(shape), start, end)
 
 
-def pieces(parser: _Parser, node: int, shape: tuple[int, ...], axis: int, sizes: list[int], start: int, end: int) -> Term:
+def pieces(parser: _Parser, node: int, shape: tuple[int, ...], axis: int, sizes: list[int], start: int,
+           end: int) -> Term:
     """The slices of `node` along `axis`, `sizes` long each, as a tuple of index nodes."""
     if "index" not in OPS:
         raise ProgramError("forbidden", "splitting is not available yet", start=start, end=end)
@@ -468,4 +473,5 @@ _FORMS: dict[str, Callable[..., Term]] = {
     "ndim": _ndim, "split": _split, "chunk": _chunk, "np_split": _np_split, "f_linear": _f_linear,
     "dropout": _dropout,
 }
-assert set(_FORMS) | {"number"} == set(FORMS)
+if set(_FORMS) | {"number"} != set(FORMS):  # every form the table names is built here, and no other
+    raise RuntimeError(f"forms out of step with app/engine/dialects.py: {set(_FORMS) ^ set(FORMS)}")

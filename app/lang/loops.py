@@ -46,8 +46,10 @@ def loop(parser: _Parser) -> int:
     name = texts[pos + 1]
     parser.check_name(name, starts[pos + 1], parser.end(pos + 1))
     if parser.depth + 1 >= parser.max_depth:  # loops nest as calls do, within the same bound (and a call)
-        raise LimitExceeded(f"the loops are nested too deep: loops and calls together may nest {parser.max_depth} levels",
-                            start=for_start, end=parser.end(pos))
+        raise LimitExceeded(
+            f"the loops are nested too deep: loops and calls together may nest {parser.max_depth} levels",
+            start=for_start, end=parser.end(pos),
+        )
     parser.depth += 1
     parser.pos = pos + 3
     iterable = parser.expr()

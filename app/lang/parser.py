@@ -41,7 +41,7 @@ graphs tests/test_parse_replay.py compares with a full parse's.
 from __future__ import annotations
 
 import keyword
-from typing import Any
+from typing import Any, TypedDict
 
 from app.engine import dialects
 from app.engine.errors import LimitExceeded, ProgramError
@@ -114,7 +114,8 @@ _KEYWORD_REASONS = {
 }
 _ALLOWED = ("use numbers, names, operators, subscripts, `for i in range(k):` loops and the functions, methods "
             "and attributes listed at GET /ops")
-assert set(BINARY_OPERATORS.values()) <= set(OPS)
+if not set(BINARY_OPERATORS.values()) <= set(OPS):  # the operators' ops are in the table
+    raise RuntimeError("an operator of BINARY_OPERATORS has no op in the table")
 
 
 def parse(source: str, inputs: dict[str, Input], limits: Limits, expand: Expand | None = None) -> Graph:
@@ -127,6 +128,13 @@ def parse(source: str, inputs: dict[str, Input], limits: Limits, expand: Expand 
     return _Parser(source, inputs, limits, expand=expand).program()
 
 
+class _Where(TypedDict):
+    """Where an error points: ProgramError's start and end."""
+
+    start: int
+    end: int
+
+
 class _Parser:
     """The parse state: the tokens (parallel lists, see tokenize), the position, the names.
 
@@ -136,9 +144,25 @@ class _Parser:
     """
 
     __slots__ = (
-        "kinds", "texts", "starts", "pos", "graph", "inputs", "scope", "depth", "max_depth", "expand",
-        "source", "replays", "omitted", "no_runs", "statics", "node_static", "unrecordable", "unrolled",
         "can_replay",
+        "depth",
+        "expand",
+        "graph",
+        "inputs",
+        "kinds",
+        "max_depth",
+        "no_runs",
+        "node_static",
+        "omitted",
+        "pos",
+        "replays",
+        "scope",
+        "source",
+        "starts",
+        "statics",
+        "texts",
+        "unrecordable",
+        "unrolled",
     )
 
     def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
@@ -252,7 +276,8 @@ class _Parser:
                 return self.run_of(template, text, stop - pos, node) if runs else node
             # The lookups came out differently (a name assigned since): recorded again.
         scope, first = self.scope, len(self.graph)
-        reads = self.scope = Reads(scope)  # type: ignore[assignment]  (a dict's get, in, [] and iteration)
+        # Reads answers a dict's get, in, [], pop and iteration.
+        reads = self.scope = Reads(scope)  # type: ignore[assignment]
         self.unrecordable = False
         try:
             node = self.statement()
@@ -440,7 +465,9 @@ class _Parser:
         if name.startswith("__"):
             raise ProgramError("forbidden", f"names starting with __ ({name}) are not allowed", start=start, end=end)
         if keyword.iskeyword(name) or name in _LITERAL_NAMES:
-            raise ProgramError("forbidden", f"'{name}' is a Python keyword and cannot be assigned", start=start, end=end)
+            raise ProgramError(
+                "forbidden", f"'{name}' is a Python keyword and cannot be assigned", start=start, end=end
+            )
 
     # --- expressions --------------------------------------------------------------------------
 
@@ -502,7 +529,7 @@ class _Parser:
                 # Number literals become constant nodes now, the left operand's first.
                 if node < 0:
                     node = self.operand((node, literal, start, end))
-                if right_node < 0:
+                if right_node < 0 and right is not None:  # a name's node (right is None) is never < 0
                     right_node = self.operand(right)
             node = self.graph.apply(op, (node, right_node), None, start, right_end)
             literal, end = None, right_end
@@ -912,7 +939,7 @@ class _Parser:
         self.pos = pos + 3
         return (-1, _Word(word), start, end)
 
-    def check_keyword(self, op: Op, name: str, given: dict, start: int, end: int) -> None:
+    def check_keyword(self, op: Op, name: str, given: dict[str, Any], start: int, end: int) -> None:
         names = [p.name for p in op.params]
         if name in given:
             raise ProgramError("bad_arguments", f"{op.name} got {name}= twice", start=start, end=end)
@@ -923,7 +950,8 @@ class _Parser:
                 start=start, end=end,
             )
 
-    def bind(self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int, end: int):
+    def bind(self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int,
+             end: int) -> tuple[tuple[int, ...], dict[str, Any] | None]:
         """Operands by position; then parameters by position or keyword, checked by kind."""
         count = len(op.operands)
         if getattr(op, "variadic", False):
@@ -956,15 +984,15 @@ class _Parser:
             given[name] = term
         params = {}
         for param in op.params:
-            term = given.get(param.name)
-            if term is None:
+            given_term = given.get(param.name)
+            if given_term is None:
                 if param.required:
                     raise ProgramError(
                         "bad_arguments", f"{op.name} needs {param.name}: {op.signature()}", start=start, end=end
                     )
                 params[param.name] = param.default
             else:
-                params[param.name] = _param_value(op, param, self.static_term(term))
+                params[param.name] = _param_value(op, param, self.static_term(given_term))
         return operands, params
 
     # --- names and nodes ----------------------------------------------------------------------
@@ -1168,7 +1196,7 @@ class _Parser:
             return self.graph.label(term[0])
         return " ".join(self.source[term[2]:term[3]].split())[:40]
 
-    def apply(self, op: Op, operands: tuple[int, ...], params: dict | None, start: int, end: int) -> Term:
+    def apply(self, op: Op, operands: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int) -> Term:
         return (self.graph.apply(op, operands, params, start, end), None, start, end)
 
     # --- errors -------------------------------------------------------------------------------
@@ -1191,7 +1219,7 @@ class _Parser:
     def unexpected(self, pos: int, after_term: bool) -> ProgramError:
         """The error for the token at `pos`, which cannot come where it does."""
         kind, text, start, end = self.token(pos)
-        where = {"start": start, "end": end}
+        where: _Where = {"start": start, "end": end}
         if kind == STRING:
             return ProgramError("forbidden", "strings are not part of the language", **where)
         if kind == NAME and text in _KEYWORD_REASONS:
@@ -1216,7 +1244,9 @@ class _Parser:
             if text in ("*", "**") and not after_term:
                 return ProgramError("forbidden", f"starred expressions ({text}x) are not part of the language", **where)
             if text in ("//", "%", "&", "|", "^", "~", "!", "->", ":") or text in _AUGMENTED:
-                return ProgramError("forbidden", f"the operator {text} is not part of the language; {_ALLOWED}", **where)
+                return ProgramError(
+                    "forbidden", f"the operator {text} is not part of the language; {_ALLOWED}", **where
+                )
             if text == "=":
                 return ProgramError(
                     "syntax_error", "cannot assign here: the left side of = must be a single name", **where

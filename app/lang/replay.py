@@ -19,6 +19,7 @@ runs are not even tokenized past their first few (tokenize_runs).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from itertools import accumulate, groupby, repeat
 from operator import add
 from typing import Any, NamedTuple
@@ -33,7 +34,7 @@ class Reads:
     notes every lookup with its outcome, and every assignment. The parser looks names up with
     `get` and `in`, assigns with `[name] = node` and lists the names (`[*scope]`) for hints."""
 
-    __slots__ = ("scope", "lookups", "assigned")
+    __slots__ = ("assigned", "lookups", "scope")
 
     def __init__(self, scope: dict[str, int]) -> None:
         self.scope = scope
@@ -55,7 +56,7 @@ class Reads:
         self.assigned.append((name, node))
         self.scope[name] = node
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.scope)
 
     def pop(self, name: str) -> int:
@@ -85,8 +86,8 @@ class Template(NamedTuple):
     built: tuple[Built, ...]
     assigned: tuple[tuple[str, int], ...]
     result: int
-    ops: tuple
-    values: tuple
+    ops: tuple[Any, ...]
+    values: tuple[float | None, ...]
 
 
 def record(graph: Graph, reads: Reads, first: int, result: int, offset: int) -> Template | None:
@@ -208,9 +209,9 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
         operands = [start_and_step(ref) for ref in b.refs]
         columns.append(list(zip(*[range(start, start + step * count, step) if step else repeat(start, count)
                                   for start, step in operands])) if operands else [()] * count)
-    args: list = [None] * (count * width)
-    starts: list = [None] * (count * width)
-    ends: list = [None] * (count * width)
+    args: list[Any] = [None] * (count * width)
+    starts: list[Any] = [None] * (count * width)
+    ends: list[Any] = [None] * (count * width)
     for position, b in enumerate(built):
         args[position::width] = columns[position]
         starts[position::width] = map(add, offsets, repeat(b.start, count))
@@ -243,7 +244,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     graph.args += args
     graph.params += [None] * total
     shapes += [()] * total
-    assigned_names: list = [None] * total
+    assigned_names: list[str | None] = [None] * total
     assigned_names[assigned - outside::width] = [assigned_name] * count
     graph.names += assigned_names
     graph.starts += starts
@@ -267,19 +268,19 @@ def repeats(source: str) -> bool:
 
 
 class Omitted(NamedTuple):
-    """Lines of a run left out of the tokens: `count` copies of the run's line, the first at
+    """Lines of a run left out of the tokens: `copies` copies of the run's line, the first at
     `start`, each `stride` characters after the one before; each statement starts `indent`
     characters into its line. `end`: where the last one ends (its line break included)."""
 
     start: int
     stride: int
-    count: int
+    copies: int  # not `count`: a tuple's count method has that name
     indent: int
     end: int
 
     def offsets(self) -> range:
         first = self.start + self.indent
-        return range(first, first + self.stride * self.count, self.stride)
+        return range(first, first + self.stride * self.copies, self.stride)
 
 
 # A run keeps its first lines as tokens: the first parse, the recording, the first replay.

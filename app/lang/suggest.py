@@ -9,8 +9,8 @@ at most MAX_CANDIDATES of them, so an error costs milliseconds, not a second.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from difflib import get_close_matches
-from typing import Iterable
 
 MAX_CHARS = 64
 MAX_CANDIDATES = 2_000

@@ -25,7 +25,7 @@ import re
 import string
 from itertools import accumulate, repeat
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from app.engine.errors import ProgramError
 
@@ -58,12 +58,12 @@ _TOKEN = re.compile(
 # prefix letter may be a prefixed string, such as f".
 _OPENING, _CLOSING, _DOT, _LINE_BREAK = "opening", "closing", "dot", "line break"
 _SKIPPED, _PREFIX = "skipped", "prefix"
-_CLASS = {c: NUMBER for c in string.digits}
-_CLASS.update({c: NAME for c in string.ascii_letters + "_"})
-_CLASS.update({c: _PREFIX for c in "rRbBuUfF"})
-_CLASS.update({c: OP for c in "-+*/@%,=:<>~&|^!"})
-_CLASS.update({c: _OPENING for c in "([{"})
-_CLASS.update({c: _CLOSING for c in ")]}"})
+_CLASS = dict.fromkeys(string.digits, NUMBER)
+_CLASS.update(dict.fromkeys(string.ascii_letters + "_", NAME))
+_CLASS.update(dict.fromkeys("rRbBuUfF", _PREFIX))
+_CLASS.update(dict.fromkeys("-+*/@%,=:<>~&|^!", OP))
+_CLASS.update(dict.fromkeys("([{", _OPENING))
+_CLASS.update(dict.fromkeys(")]}", _CLOSING))
 _CLASS.update({"'": STRING, '"': STRING, "\n": _LINE_BREAK, ";": NEWLINE, ".": _DOT})
 _CLASS.update({"#": _SKIPPED, "\\": _SKIPPED})
 
@@ -73,12 +73,12 @@ _CLASS.update({"#": _SKIPPED, "\\": _SKIPPED})
 # settles the kind but not whether the token is kept, which _drops_newlines answers for the whole
 # program. Any other character is missing: the token is not part of the language.
 _PLAIN = {c: kind for c, kind in _CLASS.items() if kind in (NAME, NUMBER, OP, NEWLINE)}
-_PLAIN.update({c: NAME for c in "rRbBuUfF"})
-_PLAIN.update({c: OP for c in "()[]{}"})
+_PLAIN.update(dict.fromkeys("rRbBuUfF", NAME))
+_PLAIN.update(dict.fromkeys("()[]{}", OP))
 _PLAIN.update({"\n": NEWLINE, ".": _DOT})
 
 _WITHOUT_SPACES = str.maketrans("", "", _SPACES)
-_BRACKETS_AND_LINE_BREAKS = {ord(c): None for c in map(chr, range(128)) if c not in "()[]{}\n"}
+_BRACKETS_AND_LINE_BREAKS: dict[int, int | None] = {ord(c): None for c in map(chr, range(128)) if c not in "()[]{}\n"}
 _BRACKETS_AND_LINE_BREAKS.update(str.maketrans("[{]}", "(())"))
 
 
@@ -97,13 +97,13 @@ def tokenize(source: str) -> Tokens:
     # One start more than there are tokens: the last, len(source), is the END token's.
     starts = list(accumulate(map(len, pieces), initial=len(source) - len(source.lstrip(_SPACES))))
     del pieces  # freed before the lists below are built: measured 0.3 ms faster of 9 on 37,000 tokens
-    kinds = None
+    kinds: list[str] | None = None
     if is_plain(source):
-        kinds = list(map(_PLAIN.get, map(itemgetter(0), texts)))
-        found = set(kinds)
-        if None in found:
-            kinds = None  # a character outside the language: the loop raises the error
-        elif _DOT in found:  # found by list.index, in C, rather than by a loop over every token
+        plain_kinds = list(map(_PLAIN.get, map(itemgetter(0), texts)))
+        found = set(plain_kinds)
+        if None not in found:  # else a character outside the language: the loop raises the error
+            kinds = cast("list[str]", plain_kinds)
+        if kinds is not None and _DOT in found:  # found by list.index, in C, rather than by a loop over every token
             i = -1
             for _ in range(kinds.count(_DOT)):
                 i = kinds.index(_DOT, i + 1)
@@ -176,7 +176,9 @@ def _one_by_one(all_texts: list[str], all_starts: list[int]) -> tuple[list[str],
             elif kind is None:
                 first = text[0]
                 if not first.isidentifier():
-                    raise ProgramError("syntax_error", f"unexpected character {first!r}", start=start, end=start + len(text))
+                    raise ProgramError(
+                        "syntax_error", f"unexpected character {first!r}", start=start, end=start + len(text)
+                    )
                 kind = NAME  # a name that starts with a non-ASCII letter
         kinds.append(kind)
         texts.append(text)
