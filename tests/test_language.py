@@ -124,7 +124,7 @@ def test_initializers_are_seeded_and_shaped():
     assert first.shape == (3, 4)
     assert output("sum(w)", w={"init": "ones", "shape": [2, 2]}) == 4.0
     uniform = output("w", w={"init": "uniform", "shape": [100], "low": 2, "high": 3})
-    assert 2 <= uniform.min() and uniform.max() < 3
+    assert uniform.min() >= 2 and uniform.max() < 3
 
 
 # --- errors, each with its place --------------------------------------------------------------------

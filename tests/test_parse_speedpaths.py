@@ -63,7 +63,7 @@ def test_tokens_are_parallel_lists_with_starts_and_an_end_token():
 
 @pytest.mark.parametrize("program", ["", " ", "  \t ", "\n\n", "x  ", "x \n  "])
 def test_trailing_spaces_and_blank_programs_end_with_one_end_token(program):
-    kinds, texts, starts = tokenize(program)
+    kinds, _, starts = tokenize(program)
     assert kinds.count(END) == 1 and kinds[-1] == END and starts[-1] == len(program)
 
 
