@@ -33,6 +33,7 @@ KEY_ELLIPSIS = "..."
 KEY_TENSOR = "tensor"
 
 Key = tuple[Any, ...]
+_ROWS: Key = (KEY_TENSOR,)  # x[i] for an index tensor i: the embedding lookup
 
 
 class IndexValueError(ValueError):
@@ -142,13 +143,17 @@ def _integer_indices(index: Any, size: int, lowest: int | None = None) -> np.nda
     """A float64 index tensor as intp, checked: integer values in [lowest, size), lowest -size
     unless given (gather, as torch.gather, takes no negative positions)."""
     values = np.asarray(index, dtype=np.float64)
-    if not (values == np.round(values)).all():  # NaN fails, ±inf fail the range below
-        raise IndexValueError("index values must be integers")
+    with np.errstate(invalid="ignore"):  # NaN and ±inf cast to some int, which then differs from them
+        positions = values.astype(np.intp)
     low = -size if lowest is None else lowest
-    if values.size and (values.min() < low or values.max() >= size):
+    if not np.equal(positions, values).all():
+        if not np.equal(values, np.round(values)).all():  # (an integer past intp's range is out of range below)
+            raise IndexValueError("index values must be integers")
+        positions = values  # compared as floats
+    if positions.size and (positions.min() < low or positions.max() >= size):
         raise IndexValueError(f"index values must lie in [{low}, {size - 1}] for an axis of size {size}, "
                               f"got {values.min():g}..{values.max():g}")
-    return values.astype(np.intp)
+    return positions
 
 
 def _planned(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tuple[Key, list[int], tuple[int, ...],
@@ -173,6 +178,9 @@ def _advanced_key(tensor_axes: list[int], view: tuple[int, ...], sizes: list[int
 def index_forward(x: Any, *indices: Any, key: Key) -> Any:
     """x[key]. Positions are checked where PyTorch checks them: a 0-d tensor's always (it selects),
     the others where the result has elements, and a non-empty index into an axis of size 0 always."""
+    if key == _ROWS and np.ndim(indices[0]) and np.size(indices[0]) and np.ndim(x) and np.size(x):
+        # C[Xb], an embedding lookup, at every training step: rows of x, nothing to plan
+        return np.asarray(x)[_integer_indices(indices[0], np.shape(x)[0])]
     basic, tensor_axes, view_shape, sizes, indices = _planned(np.shape(x), indices, key)
     view = np.asarray(x)[basic]
     if not indices:
@@ -192,6 +200,9 @@ def index_backward(grad: Any, x: Any, *indices: Any, key: Key) -> np.ndarray:
     shape = np.shape(x)
     result = np.zeros(shape)
     if np.size(grad) == 0:  # nothing was read (and, as in PyTorch, no position was checked)
+        return result
+    if key == _ROWS and np.ndim(indices[0]) and np.ndim(x):
+        np.add.at(result, _integer_indices(indices[0], shape[0]), grad)
         return result
     basic, tensor_axes, view_shape, sizes, indices = _planned(shape, indices, key)
     if not indices:
