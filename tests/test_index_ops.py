@@ -141,6 +141,9 @@ LEAN_PROGRAMS = [
     ("s = where(m, x, -x)\nt = clamp(s, min=-0.5, max=0.75)\nloss = sum(logsumexp(t * w, axis=1)) + var(x) + std(x, axis=0).sum()",
      {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]], "w": [1.0, 2.0, -1.0],
       "m": {"value": [[1, 0, 1], [0, 0, 1]], "requires_grad": False}}),
+    ("i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nm = masked_fill(x, x > 0.5, value=-1e400)\n"
+     "loss = sum(v) + sum(softmax(m, axis=1) * x) + sum(arange(3) * eye(3)[1] * x)",
+     {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]]}),
     ("out = sum(linear_t(x, W, b) * tril(ones((3, 3)))[:2])",
      {"x": [[1.0, 2.0, 0.5], [0.0, -1.0, 2.0]], "W": [[0.1, 0.2, 0.3], [0.4, -0.5, 0.6], [0.7, 0.8, -0.9]],
       "b": [0.1, 0.2, 0.3]}),
