@@ -93,8 +93,8 @@ class SCALAR:
         return 0.0 if x <= 0 else x  # nan stays nan, as in PyTorch
 
     @staticmethod
-    def above_zero(x: float) -> float:
-        return 1.0 if x > 0 else 0.0  # nan is not above zero
+    def nonzero(x: float) -> float:
+        return 0.0 if x == 0 else 1.0  # nan is not zero
 
     @staticmethod
     def maximum(a: float, b: float) -> float:
@@ -130,10 +130,10 @@ class ARRAY:
         return np.maximum(x, 0.0)
 
     @staticmethod
-    def above_zero(x):
-        # The comparison's booleans converted, one pass: `(x > 0) * 1.0` gives the same numbers in
+    def nonzero(x: np.ndarray) -> np.ndarray:
+        # The comparison's booleans converted, one pass: `(x != 0) * 1.0` gives the same numbers in
         # two (relu's local derivative, at every training step of every ReLU network).
-        return np.greater(x, 0.0).astype(np.float64)
+        return np.not_equal(x, 0.0).astype(np.float64)
 
 
 def _wins(a, b):
@@ -382,7 +382,9 @@ def _mean_vjp(grad, out, x, axis=None, keepdims=False):
 def _extremum_vjp(grad, out, x, axis=None, keepdims=False):
     shape = np.shape(x)
     result = expand_reduced(out, shape, axis, keepdims)
-    hits = (x == result) | (np.isnan(x) & np.isnan(result))
+    # As PyTorch's amax and amin: a NaN extremum equals no element, so its count is 0 and every
+    # element of its slice gets 0 · (grad / 0), NaN.
+    hits = x == result
     axes = normalize_axes(axis, len(shape))
     count = np.sum(hits, axis=axes, keepdims=True)
     return hits * (expand_reduced(grad, shape, axis, keepdims) / count)
@@ -628,7 +630,9 @@ _OPS = [
     _unary("sigmoid", lambda m, x: m.sigmoid(x), lambda m, out, x: out * (1.0 - out),
            "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s.",
            decomposition=lambda: "1 / (1 + exp(-x))"),
-    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: m.above_zero(x),
+    # relu's derivative is read off its result, as PyTorch's threshold_backward does (0 where
+    # out <= 0, else 1): a NaN input passes the gradient on, where [x > 0] would stop it.
+    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: m.nonzero(out),
            "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
     Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
        _matmul_shape, lambda m, a, b: np.matmul(a, b),
