@@ -96,7 +96,7 @@ def test_whole_dataset_check_is_refused_in_words(client: TestClient) -> None:
     response = client.post("/graph/gradcheck", json={"expression": example["expression"], "inputs": example["inputs"]})
     assert response.status_code == 413
     message = response.json()["error"]["message"]
-    assert message.startswith("this checks 330 numbers, each with 2 passes over 1,437 rows (about 28 seconds "
+    assert message.startswith("this checks 330 numbers, each with 4 passes over 1,437 rows (about 73 seconds "
                               "of computing; the limit is about 2 seconds); ")
     assert "training step's batch" in message and "units" not in message
 
@@ -108,7 +108,7 @@ def test_a_run_without_batches_is_refused_in_words() -> None:
     response = client.post("/train/gradcheck", json=request("train-digits", train=train))
     assert response.status_code == 413
     assert response.json()["error"]["message"] == (
-        "this checks 330 numbers, each with 2 passes over 1,437 rows (about 28 seconds of computing; the limit is "
+        "this checks 330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is "
         "about 2 seconds); give train.batch a size to check one step's batch of rows")
 
 
@@ -117,7 +117,7 @@ def test_a_batch_too_large_to_check_is_refused_in_words() -> None:
     response = client.post("/train/gradcheck", json=request("train-digits"))
     assert response.status_code == 413
     message = response.json()["error"]["message"]
-    assert message.startswith("this checks 330 numbers, each with 2 passes over 32 rows (about ")
+    assert message.startswith("this checks 330 numbers, each with 4 passes over 32 rows (about ")
     assert message.endswith("of computing; the limit is about 100 milliseconds); a smaller train.batch.size checks faster")
 
 
@@ -126,7 +126,7 @@ def test_a_program_without_data_is_refused_in_words() -> None:
     response = client.post("/graph/gradcheck", json={"expression": "y = sum(W * W)", "inputs": {"W": [[1, 2], [3, 4]]}})
     assert response.status_code == 413
     assert response.json()["error"]["message"] == (
-        "this checks 4 numbers, each with 2 passes through the program's 2 nodes (about 16 microseconds of "
+        "this checks 4 numbers, each with 4 passes through the program's 2 nodes (about 74 microseconds of "
         "computing; the limit is about 10 microseconds); fewer or smaller inputs, or a shorter program, check faster")
 
 

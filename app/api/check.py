@@ -85,12 +85,12 @@ def _duration(seconds: float) -> str:
 
 def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, limit: int, hint: str) -> str:
     """Why a gradient check is refused, in what it would do rather than in work units: "this checks
-    330 numbers, each with 2 passes over 1,437 rows (about 28 seconds of computing; the limit is
+    330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is
     about 2 seconds); <hint>"."""
     numbers = f"{checked:,} number{'s' if checked != 1 else ''}"
     over = f"over {rows:,} row{'s' if rows != 1 else ''}" if rows is not None else \
         f"through the program's {nodes:,} node{'s' if nodes != 1 else ''}"
-    return (f"this checks {numbers}, each with 2 passes {over} (about {_duration(work * SECONDS_PER_UNIT)} of "
+    return (f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} (about {_duration(work * SECONDS_PER_UNIT)} of "
             f"computing; the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}")
 
 
@@ -134,8 +134,10 @@ def gradcheck_body(checks: list[finite_differences.InputCheck], settings: Settin
         "inputs": inputs,
         "max_rel_error": number(worst),
         "method": {
-            "difference": "central: (L(x + h) − L(x − h)) / ((x + h) − (x − h)), L = Σ output · grad_output",
-            "step": "h = ε^(1/3) · max(1, |x|)",
+            "difference": "fourth-order central: 4/3 · (L(x + h) − L(x − h)) / ((x + h) − (x − h)) − 1/3 · "
+                          "(L(x + 2h) − L(x − 2h)) / ((x + 2h) − (x − 2h)), L = Σ output · grad_output",
+            "step": "h = ε^(1/4) · max(1, |x|), divided by 16 (up to 3 times) where the fourth difference "
+                    "shows a kink within 2h",
             "relative_error": "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)",
             "sample": settings.check.gradcheck_sample,
         },
