@@ -6,18 +6,23 @@ and say in words, not in work units, why a check is refused.
 """
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.budget import estimate
+from app.api.check import value_bytes
 from app.check.limits import CheckLimits
 from app.engine.limits import Limits
 from app.examples import TRAIN_EXAMPLES
 from app.main import create_app
 from app.settings import Settings
 from app.train import TrainConfig, TrainingRun, TrainLimits
+from tests.test_hardening_jobs import asgi_post, run_async
 
 EXAMPLES = {example["id"]: example for example in TRAIN_EXAMPLES}
 
@@ -135,3 +140,30 @@ def test_bad_programs_are_the_graph_errors(client: TestClient) -> None:
     response = client.post("/train/gradcheck", json=body)
     assert response.status_code == 422
     assert response.json()["error"]["kind"] == "syntax_error"
+
+
+def test_memory_is_estimated_before_the_check_allocates() -> None:
+    """A budget that holds the run but not the check's graph and values: 413 before any pass."""
+    body = request("train-digits")
+    run = TrainingRun(body["expression"], body["inputs"], TrainConfig.model_validate(body["train"]), Limits(),
+                      TrainLimits())
+    settings = Settings()
+    needed = estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements) + value_bytes(run.graph)
+    assert needed > run.memory_bytes()
+    client = TestClient(create_app(Settings(max_request_memory=(needed + run.memory_bytes()) // 2)))
+    response = client.post("/train/gradcheck", json=body)
+    assert response.status_code == 413
+    assert "of memory" in response.json()["error"]["message"]
+
+
+def test_a_disconnect_stops_the_check() -> None:
+    """Every element of every weight (about 45 s of passes here): the client leaves after 0.3 s and the
+    job is gone well before the check could have ended."""
+    app = create_app(Settings(check=CheckLimits(gradcheck_sample=10 ** 6, max_gradcheck_work=10 ** 14)))
+    started = time.monotonic()
+    status, _, _ = run_async(asgi_post(app, "/train/gradcheck", 0.3, json.dumps(request("train-digits")).encode()))
+    assert status == 499
+    while app.state.job_pool.admitted and time.monotonic() - started < 5:
+        time.sleep(0.01)
+    assert app.state.job_pool.admitted == 0
+    assert time.monotonic() - started < 3
