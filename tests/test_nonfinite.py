@@ -13,6 +13,11 @@ node must agree: NaN exactly where PyTorch has NaN, the same infinity where it h
 same number elsewhere (relative 1e-12: the finite numbers of these cases are all but exact, and
 PyTorch sums in its own order).
 
+Each case also runs with an upstream gradient of inf, -inf and NaN everywhere: where PyTorch masks
+a gradient (relu's threshold_backward, maximum's masked_fill, pow's where at exponent 0,
+cross-entropy's scatter into the targets) rather than multiplying the upstream gradient by a local
+derivative of 0, the two differ only then (inf · 0 is NaN); Op.masks declares those places.
+
 `NONFINITE` is the one place that knows each op's cases; an op of OPS without an entry fails the
 first test, so an op added later is checked the moment it exists.
 """
@@ -182,6 +187,10 @@ NONFINITE: dict[str, list[Case]] = {
 }
 
 ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in NONFINITE for case in NONFINITE[name]]
+# The upstream gradient fed into the output, of the output's shape: ones, or a non-finite number
+# everywhere (where PyTorch masks a gradient rather than multiplying it, relu's at x < 0 say, an
+# infinite upstream gradient still gives 0 there).
+UPSTREAMS = [None, INF, -INF, NAN]
 
 
 # --- comparing ------------------------------------------------------------------------------------
@@ -216,11 +225,12 @@ def assert_same(actual: Any, expected: Any, what: str) -> None:
         )
 
 
-def torch_answer(case: Case) -> dict[str, tuple[Any, Any]] | None:
-    """{name: (value, gradient)} of every named node in PyTorch, or None where PyTorch refuses."""
+def torch_answer(case: Case, upstream: float | None = None) -> dict[str, tuple[Any, Any]] | None:
+    """{name: (value, gradient)} of every named node in PyTorch, or None where PyTorch refuses;
+    the output's gradient is ones, or `upstream` everywhere."""
     try:
         run = make_parity_fixtures.TorchRun(case.program, dict(case.inputs))
-        run.backward(None)
+        run.backward(None if upstream is None else np.full(tuple(run.output.shape), upstream).tolist())
     except (RuntimeError, IndexError, ValueError):
         return None
     plain = make_parity_fixtures.plain
@@ -261,10 +271,16 @@ def test_every_entry_builds_its_op_and_meets_every_special_value(client: TestCli
             assert {"scalar", "array"} <= kinds, f"{name}: elementwise, so it needs scalar and array cases"
 
 
+@pytest.mark.parametrize("upstream", UPSTREAMS, ids=["ones", "inf", "-inf", "nan"])
 @pytest.mark.parametrize(("op_name", "case"), ALL_CASES)
-def test_op_answers_nonfinite_inputs_as_pytorch(client: TestClient, op_name: str, case: Case) -> None:
-    response = client.post("/graph/backward", json={"expression": case.program, "inputs": _json(dict(case.inputs))})
-    expected = torch_answer(case)
+def test_op_answers_nonfinite_inputs_as_pytorch(client: TestClient, op_name: str, case: Case,
+                                                upstream: float | None) -> None:
+    expected = torch_answer(case, upstream)
+    grad_output = None
+    if upstream is not None and expected is not None:
+        grad_output = _json(np.full(np.shape(expected["out"][0]), upstream).tolist())
+    response = client.post("/graph/backward", json={"expression": case.program, "inputs": _json(dict(case.inputs)),
+                                                    "grad_output": grad_output})
     if case.kind == "refused":
         assert expected is None, f"{case.program}: PyTorch computes {expected}; expected it to refuse"
         assert response.status_code == 422, response.text
@@ -272,14 +288,17 @@ def test_op_answers_nonfinite_inputs_as_pytorch(client: TestClient, op_name: str
         return
     assert expected is not None, f"{case.program}: PyTorch refused the case"
     assert response.status_code == 200, response.text
+    given = f"{dict(case.inputs)}, upstream {'ones' if upstream is None else upstream}"
+    if upstream is not None:  # where only a non-finite upstream gradient parts them, say what to do
+        given += " (where PyTorch masks this gradient rather than multiplying it, declare Op.masks)"
     body = response.json()
     nodes = by_name(body)
     if case.kind == "scalar":  # the case is meant for the Python-float path: it is all scalars
         assert all(node["shape"] == [] for node in body["nodes"]), case.program
     assert set(nodes) == set(expected), f"named nodes {sorted(nodes)}, PyTorch {sorted(expected)}"
     for name, (value, grad) in expected.items():
-        assert_same(nodes[name]["value"], value, f"{case.program} with {dict(case.inputs)}: value of {name}")
-        assert_same(nodes[name]["grad"], grad, f"{case.program} with {dict(case.inputs)}: gradient of {name}")
+        assert_same(nodes[name]["value"], value, f"{case.program} with {given}: value of {name}")
+        assert_same(nodes[name]["grad"], grad, f"{case.program} with {given}: gradient of {name}")
 
 
 def test_comparison_tells_nan_from_a_number() -> None:
