@@ -323,3 +323,30 @@ def test_relu_passes_the_gradient_at_nan_as_pytorch(client: TestClient) -> None:
     scalar = client.post("/graph/backward", json={"expression": "y = relu(x)", "inputs": {"x": "NaN"},
                                                   "grad_output": -3.0}).json()
     assert by_name(scalar)["x"]["grad"] == -3.0
+
+
+CHAINS = [
+    ("h = relu(x)\nout = h * w", {"x": [-1.0, 0.0, 2.0, NAN, -INF], "w": [INF, -INF, NAN, INF, 1.0]}),
+    ("h = relu(x)\nout = h * w", {"x": -1.0, "w": INF}),
+    ("m = maximum(a, b)\nout = sum(m * w)", {"a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 1.0], "w": INF}),
+    ("p = a ** b\nout = p * w", {"a": [INF, 2.0, 0.0], "b": [0.0, 0.0, 2.0], "w": NAN}),
+    ("h = relu(x)\nloss = softmax_cross_entropy(h, y, ignore_index=1)\nout = loss * w",
+     {"x": [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]], "y": {"value": [0.0, 1.0], "requires_grad": False}, "w": INF}),
+]
+
+
+@pytest.mark.parametrize(("program", "inputs"), CHAINS, ids=[program.replace("\n", "; ") for program, _ in CHAINS])
+def test_a_nonfinite_gradient_from_above_is_masked_as_pytorch_masks_it(client: TestClient, program: str,
+                                                                        inputs: dict[str, Any]) -> None:
+    """A program's own inf or NaN reaches relu, maximum, pow or the loss from above: every named
+    node's gradient as PyTorch's, and each masked edge of the step record says 0 (inf · 0 would be NaN)."""
+    body = client.post("/graph/backward", json={"expression": program, "inputs": _json(inputs)}).json()
+    nodes = by_name(body)
+    expected = torch_answer(Case("array", program, tuple(inputs.items())))
+    assert expected is not None
+    for name, (value, grad) in expected.items():
+        assert_same(nodes[name]["value"], value, f"{program}: value of {name}")
+        assert_same(nodes[name]["grad"], grad, f"{program}: gradient of {name}")
+    for step in body["steps"]:
+        if step["phase"] == "backward" and step["input"] == nodes.get("x", {}).get("id"):
+            assert_same(step["accumulated"], expected["x"][1], f"{program}: the step record's ∂L/∂x")
