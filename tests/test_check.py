@@ -72,7 +72,7 @@ def test_gradcheck_of_a_whole_dataset_is_refused_before_it_runs(client):
     digits = next(example for example in EXAMPLES if example["id"] == "train-digits")
     response = client.post("/graph/gradcheck", json=request_of(digits))
     assert response.status_code == 413
-    assert "two forward passes for each of 330 elements" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"].startswith("this checks 330 numbers, each with 4 passes over 1,437 rows")
 
 
 def test_gradcheck_numbers_of_the_shared_intermediate(client):
@@ -126,6 +126,67 @@ def test_gradcheck_leaves_inputs_and_values_as_they_were():
         np.testing.assert_array_equal(old, new)
 
 
+@pytest.mark.parametrize("x", [3e-5, -3e-5, 1.5e-6, -2e-4])
+def test_a_kink_within_the_step_is_differenced_from_its_smooth_side(x):
+    """relu's kink at 0 lies within 2h (h ≈ 1.2e-4) of x: the central difference would average the
+    two slopes; the one-sided difference on the side without the kink gives relu'(x) exactly."""
+    program = "y = sum(relu(v) * c)"
+    result = evaluate(program, {"v": [x, 0.5, -0.5], "c": {"value": [3.0, 1.0, 1.0], "requires_grad": False}})
+    (check,) = fd.gradcheck(result.graph, result.grads, result.seed, fd.plan(result.graph, 64))
+    assert check.analytic.tolist() == [3.0 if x > 0 else 0.0, 1.0, 0.0]
+    np.testing.assert_allclose(check.numeric, check.analytic, rtol=0, atol=1e-9)
+    assert check.max_rel_error < 1e-9
+
+
+def test_a_relu_input_near_zero_on_one_row_of_a_batch():
+    """The digits network's case at step 1: a bias feeds 32 rows, one of them 1.5e-6 from relu's
+    kink. The plain central difference (h ≈ 6e-6) read that bias's gradient with the wrong sign."""
+    rows = np.linspace(-1.0, 1.0, 32)
+    rows[7] = -1.5e-6  # with b = 0 this row's relu input is 1.5e-6 below the kink
+    result = evaluate("y = sum(relu(v + b) * c)", {"v": {"value": rows.tolist(), "requires_grad": False},
+                                                   "b": 0.0, "c": {"value": np.cos(rows).tolist(), "requires_grad": False}})
+    (check,) = fd.gradcheck(result.graph, result.grads, result.seed, fd.plan(result.graph, 64))
+    assert check.analytic == pytest.approx(np.sum(np.cos(rows)[rows > 0]), rel=1e-15)
+    assert check.max_rel_error < 1e-9
+
+
+def test_kinks_spend_no_more_passes_than_the_cost_allows(monkeypatch):
+    """abs at 0 everywhere: every element's stencil is bent at every step (both sides smooth: the
+    kink is at x, and the central difference, 0, stays); the retries stop at the allowance."""
+    result = evaluate("y = sum(abs(v))", {"v": [0.0] * 10})
+    planned = fd.plan(result.graph, 64)
+    passes = counting_passes(monkeypatch)
+    (check,) = fd.gradcheck(result.graph, result.grads, result.seed, planned)
+    per_pass = result.graph.work + fd.GRADCHECK_NODE_COST * len(result.graph.computed())
+    assert passes[0] - 1 <= fd.cost(result.graph, planned) // per_pass  # the last pass restores the values
+    assert passes[0] > 1 + fd.PASSES * 10  # some retries were spent
+    assert check.analytic.tolist() == [0.0] * 10 and check.numeric.tolist() == [0.0] * 10
+
+
+def test_rounding_of_a_small_loss_made_of_large_numbers_is_no_kink(monkeypatch):
+    """A loss near 0 made of logits near 10 rounds as they do, far above ε·|L|: sampled, that
+    rounding is not taken for kinks (which would spend passes and shrink the step)."""
+    logits = [[10.0, -10.0, 0.0], [9.0, -8.0, 1.0]]
+    result = evaluate("loss = softmax_cross_entropy(z, y)", {"z": logits, "y": {"value": [0, 0], "requires_grad": False}})
+    passes = counting_passes(monkeypatch)
+    (check,) = fd.gradcheck(result.graph, result.grads, result.seed, fd.plan(result.graph, 64))
+    assert passes[0] == 1 + fd.PASSES * (6 + fd.NOISE_SAMPLES) + 1  # no retry
+    assert check.max_rel_error < 1e-6
+
+
+def counting_passes(monkeypatch) -> list[int]:
+    """The gradcheck's forward passes, counted in the returned list's one item."""
+    passes = [0]
+    real = fd.forward
+
+    def counted(graph):
+        passes[0] += 1
+        return real(graph)
+
+    monkeypatch.setattr(fd, "forward", counted)
+    return passes
+
+
 def test_relative_error_is_measured_against_the_inputs_largest_gradient():
     analytic = np.array([100.0, 0.0, 2.0])
     numeric = np.array([100.0 + 1e-6, 1e-9, 2.0])
@@ -147,7 +208,7 @@ def test_gradcheck_work_is_limited_before_it_runs():
     assert response.status_code == 413
     error = response.json()["error"]
     assert error["kind"] == "limit_exceeded"
-    assert "4 elements" in error["message"] and "10,000" in error["message"]
+    assert "this checks 4 numbers" in error["message"] and "the limit is about 10 microseconds" in error["message"]
 
 
 def test_gradcheck_sample_size_is_configurable():

@@ -15,6 +15,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app import datasets
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate
 from app.api.encode import dumps, graph_chunks, number
@@ -22,6 +23,7 @@ from app.api.jobs import Job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest
 from app.check import gradcheck as finite_differences
 from app.check import replay
+from app.check.limits import SECONDS_PER_UNIT
 from app.core import evaluate
 from app.engine.errors import LimitExceeded
 from app.engine.graph import Graph
@@ -62,7 +64,7 @@ def _listed(values: np.ndarray, scalar: bool) -> Any:
     return items[0] if scalar else items
 
 
-def _value_bytes(graph: Graph) -> int:
+def value_bytes(graph: Graph) -> int:
     """Every node's value once more, as float64."""
     return FLOAT * sum(prod(shape) for shape in graph.shapes)
 
@@ -70,23 +72,50 @@ def _value_bytes(graph: Graph) -> int:
 # --- gradcheck -----------------------------------------------------------------------------------
 
 
-def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
-    planned: list = []
+def _duration(seconds: float) -> str:
+    """A time as words: "28 seconds", "1.5 seconds", "40 milliseconds"."""
+    if seconds >= 10:
+        return f"{seconds:,.0f} seconds"
+    if seconds >= 1:
+        return f"{seconds:.1f}".removesuffix(".0") + (" second" if seconds < 1.05 else " seconds")
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f} milliseconds"
+    return f"{seconds * 1e6:.0f} microseconds"
 
-    def plan(graph: Graph) -> int:
-        planned.extend(finite_differences.plan(graph, settings.check.gradcheck_sample))
-        work = finite_differences.cost(graph, planned)
-        if work > settings.check.max_gradcheck_work:
-            checked = sum(item.indices.size for item in planned)
-            raise LimitExceeded(
-                f"the gradient check needs two forward passes for each of {checked:,} elements, about "
-                f"{work:,} units of work (the limit is {settings.check.max_gradcheck_work:,})"
-            )
-        return _value_bytes(graph)  # each forward pass makes new values while the old ones go
 
-    result = _evaluate(body, settings, job, plan)
-    graph = result.graph
-    checks = finite_differences.gradcheck(graph, result.grads, result.seed, planned, job.check)
+def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, limit: int, hint: str) -> str:
+    """Why a gradient check is refused, in what it would do rather than in work units: "this checks
+    330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is
+    about 2 seconds); <hint>"."""
+    numbers = f"{checked:,} number{'s' if checked != 1 else ''}"
+    over = f"over {rows:,} row{'s' if rows != 1 else ''}" if rows is not None else \
+        f"through the program's {nodes:,} node{'s' if nodes != 1 else ''}"
+    return (f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} (about {_duration(work * SECONDS_PER_UNIT)} of "
+            f"computing; the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}")
+
+
+def plan_gradcheck(graph: Graph, settings: Settings, rows: int | None, hint: str) -> list[finite_differences.Planned]:
+    """The elements to check, sized before anything runs: past the work limit a 413 that says why
+    (`rows`: the rows of data each pass runs on, None without data; `hint`: what to do instead)."""
+    planned = finite_differences.plan(graph, settings.check.gradcheck_sample)
+    work = finite_differences.cost(graph, planned)
+    limit = settings.check.max_gradcheck_work
+    if work > limit:
+        checked = sum(item.indices.size for item in planned)
+        raise LimitExceeded(gradcheck_refusal(checked, rows, len(graph.computed()), work, limit, hint))
+    return planned
+
+
+def _dataset_rows(graph: Graph, inputs: Any) -> int | None:
+    """The most rows among the dataset inputs the program uses ({"dataset": ...}), None without any."""
+    used = {name: node for node, (op, name) in enumerate(zip(graph.ops, graph.names)) if op is None and name}
+    rows = [graph.shapes[used[name]][0] for name, raw in inputs.items()
+            if datasets.is_dataset(raw) and name in used and graph.shapes[used[name]]]
+    return max(rows, default=None)
+
+
+def gradcheck_body(checks: list[finite_differences.InputCheck], settings: Settings) -> bytes:
+    """The answer of /graph/gradcheck (and /train/gradcheck) for the checks made."""
     inputs = {}
     for check in checks:
         scalar = not check.shape
@@ -105,12 +134,29 @@ def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes
         "inputs": inputs,
         "max_rel_error": number(worst),
         "method": {
-            "difference": "central: (L(x + h) − L(x − h)) / ((x + h) − (x − h)), L = Σ output · grad_output",
-            "step": "h = ε^(1/3) · max(1, |x|)",
+            "difference": "fourth-order central: 4/3 · (L(x + h) − L(x − h)) / ((x + h) − (x − h)) − 1/3 · "
+                          "(L(x + 2h) − L(x − 2h)) / ((x + 2h) − (x − 2h)), L = Σ output · grad_output",
+            "step": "h = ε^(1/4) · max(1, |x|), divided by 16 (up to 3 times) where the fourth difference "
+                    "shows a kink within 2h",
             "relative_error": "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)",
             "sample": settings.check.gradcheck_sample,
         },
     })
+
+
+def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    planned: list[finite_differences.Planned] = []
+
+    def plan(graph: Graph) -> int:
+        rows = _dataset_rows(graph, body.inputs)
+        hint = ("check one training step's batch of rows instead (POST /train/gradcheck)" if rows is not None
+                else "fewer or smaller inputs, or a shorter program, check faster")
+        planned.extend(plan_gradcheck(graph, settings, rows, hint))
+        return value_bytes(graph)  # each forward pass makes new values while the old ones go
+
+    result = _evaluate(body, settings, job, plan)
+    checks = finite_differences.gradcheck(result.graph, result.grads, result.seed, planned, job.check)
+    return gradcheck_body(checks, settings)
 
 
 @router.post("/gradcheck", responses=COMPUTE_ERRORS, response_class=Response, openapi_extra=_BODY)

@@ -1,4 +1,5 @@
-"""POST /train (a run streamed as NDJSON), POST /train/graph (step k's graph) and GET /datasets.
+"""POST /train (a run streamed as NDJSON), POST /train/graph (step k's graph), POST /train/gradcheck
+(step k's gradient check) and GET /datasets.
 
 Thin routes over app.train, run in the shared job pool (app/api/jobs.py), never on the event loop:
 the body is parsed and the run prepared in a job (decoding, parsing the program, every check: a
@@ -14,11 +15,13 @@ from pydantic import Field
 from app import datasets
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import estimate
+from app.api.check import gradcheck_body, plan_gradcheck, value_bytes
 from app.api.compression import accepts_gzip
 from app.api.encode import BodyChunks, _value, dumps
 from app.api.graph import FORMAT, Layout, encoded
 from app.api.jobs import Job, stream_job
 from app.api.schemas import COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphResponse
+from app.check import gradcheck as finite_differences
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
 
@@ -93,6 +96,42 @@ async def train_graph(request: Request, format: Layout = FORMAT) -> Response:
         return prepared
     chunks, compressed = prepared[2]
     return BodyChunks(chunks, gzipped=compressed)
+
+
+class TrainGradcheckRequest(TrainRequest):
+    at: int | None = Field(None, description="the step whose program to check, 1 to train.steps; "
+                                             "default 1 (the first batch)", strict=True)
+
+
+@router.post("/train/gradcheck", responses={200: {"description": "What POST /graph/gradcheck answers for step k's "
+                                                                  "program (docs/api.md)."}, **COMPUTE_ERRORS},
+             response_class=Response, openapi_extra=body_openapi(TrainGradcheckRequest))
+async def train_gradcheck(request: Request) -> Response:
+    """The gradient check of step `at`'s program (default: step 1): what POST /graph/gradcheck
+    answers with the parameters before that step's update and that step's batch as the inputs."""
+    settings = request.app.state.settings
+
+    def answer(job: Job, run: TrainingRun, body: TrainGradcheckRequest) -> bytes:
+        step = 1 if body.at is None else body.at
+        run.check_step(step)
+        rows = run.rows_per_step()
+        if rows is None:
+            hint = "fewer or smaller parameters, or a shorter program, check faster"
+        elif run.config.batch is None:
+            hint = "give train.batch a size to check one step's batch of rows"
+        else:
+            hint = "a smaller train.batch.size checks faster"
+        planned = plan_gradcheck(run.graph, settings, rows, hint)  # refused here, before anything runs
+        job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements)
+                    + value_bytes(run.graph))
+        result = run.graph_at(step, check=job.check)
+        checks = finite_differences.gradcheck(result.graph, result.grads, result.seed, planned, job.check)
+        return gradcheck_body(checks, settings)
+
+    prepared = await _prepared(request, TrainGradcheckRequest, answer)
+    if isinstance(prepared, Response):
+        return prepared
+    return Response(prepared[2], media_type="application/json")
 
 
 @router.get("/datasets")

@@ -20,3 +20,5 @@ class CheckLimits:
 
 # A forward pass costs about a microsecond of Python per op node, on top of its numpy work.
 GRADCHECK_NODE_COST = 1_000
+# A unit of work takes about a nanosecond: refusals say how long a check would take in these terms.
+SECONDS_PER_UNIT = 1e-9

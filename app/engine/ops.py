@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from typing import Any, Callable
 
@@ -95,8 +95,8 @@ class SCALAR:
         return 0.0 if x <= 0 else x  # nan stays nan, as in PyTorch
 
     @staticmethod
-    def above_zero(x: float) -> float:
-        return 1.0 if x > 0 else 0.0  # nan is not above zero
+    def nonzero(x: float) -> float:
+        return 0.0 if x == 0 else 1.0  # nan is not zero
 
     @staticmethod
     def maximum(a: float, b: float) -> float:
@@ -132,10 +132,10 @@ class ARRAY:
         return np.maximum(x, 0.0)
 
     @staticmethod
-    def above_zero(x):
-        # The comparison's booleans converted, one pass: `(x > 0) * 1.0` gives the same numbers in
+    def nonzero(x: np.ndarray) -> np.ndarray:
+        # The comparison's booleans converted, one pass: `(x != 0) * 1.0` gives the same numbers in
         # two (relu's local derivative, at every training step of every ReLU network).
-        return np.greater(x, 0.0).astype(np.float64)
+        return np.not_equal(x, 0.0).astype(np.float64)
 
 
 def _wins(a, b):
@@ -191,6 +191,13 @@ class Op:
     # The forward runs even where its result is empty, for the checks it makes (index positions
     # that PyTorch refuses there too); other ops' empty results are zeros, uncomputed (run.skips_empty).
     checks_values: bool = False
+    # Elementwise ops only, optional: per operand, (m, out, operands...) -> where PyTorch *masks*
+    # that operand's gradient to 0 rather than multiplying the upstream gradient by a local
+    # derivative of 0 (relu's threshold_backward, maximum's masked_fill, pow's where at exponent
+    # 0). The two differ only where the upstream gradient is infinite or NaN (inf · 0 is NaN); the
+    # walker applies the masks then (app.engine.run). A training step (app.engine.lean) does not:
+    # a gradient that is not finite ends the run as diverged.
+    masks: tuple[Callable | None, ...] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -432,7 +439,9 @@ def _mean_vjp(grad, out, x, axis=None, keepdims=False):
 def _extremum_vjp(grad, out, x, axis=None, keepdims=False):
     shape = np.shape(x)
     result = expand_reduced(out, shape, axis, keepdims)
-    hits = (x == result) | (np.isnan(x) & np.isnan(result))
+    # As PyTorch's amax and amin: a NaN extremum equals no element, so its count is 0 and every
+    # element of its slice gets 0 · (grad / 0), NaN.
+    hits = x == result
     axes = normalize_axes(axis, len(shape))
     count = np.sum(hits, axis=axes, keepdims=True)
     return hits * (expand_reduced(grad, shape, axis, keepdims) / count)
@@ -565,6 +574,8 @@ def _cross_entropy_grad(grad, out, saved):
         per_row = np.reshape(grad, (softmax.shape[0], 1))
     else:
         per_row = grad if reduction == "sum" else grad / total_weight
+    if not np.isfinite(per_row).all():
+        return np.reshape(_cross_entropy_grad_scattered(softmax, q, per_row), shape)
     # ∂(−Σ q·log softmax)/∂z = softmax·Σq − q, row by row.
     delta = softmax
     if q.ndim == 1:  # one-hot q: Σq is 1 in every row, and q is 1 at the row's class only
@@ -572,6 +583,19 @@ def _cross_entropy_grad(grad, out, saved):
     else:
         delta = delta * np.add.reduce(q, axis=1, keepdims=True) - q
     return np.reshape(delta * per_row, shape)
+
+
+def _cross_entropy_grad_scattered(softmax, q, per_row):
+    """∂L/∂logits as PyTorch forms it: the upstream gradient scattered into the targets' places,
+    g = −q·per_row there and 0 elsewhere (never multiplied), then log_softmax's backward
+    g − softmax·Σg. The same numbers as the factored form where per_row is finite; where it is
+    infinite or NaN, the places outside the targets hold 0 where the factored form has inf · 0."""
+    if q.ndim == 1:
+        g = np.zeros(softmax.shape)
+        g[np.arange(q.size), q] = -np.reshape(per_row, -1) if np.ndim(per_row) else -per_row
+    else:
+        g = np.where(q != 0, -q * per_row, 0.0)
+    return g - softmax * np.add.reduce(g, axis=1, keepdims=True)
 
 
 def _mse(pred, target, reduction="mean"):
@@ -887,19 +911,22 @@ _OPS = [
             (lambda m, out, a, b: m.div(1.0, b), lambda m, out, a, b: m.div(-a, b * b)),
             ("∂{out}/∂{a} = 1/{b}", "∂{out}/∂{b} = −{a}/{b}²"), "{a} / {b}",
             "Elementwise quotient, broadcasting."),
-    _binary("pow", lambda m, a, b: m.pow(a, b),
-            (lambda m, out, a, b: m.where(b == 0, 0.0, b * m.pow(a, b - 1.0)),
-             lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a))),
-            ("∂{out}/∂{a} = {b}·{a}^({b}−1)", "∂{out}/∂{b} = {out}·ln {a}"), "{a} ** {b}",
-            "Elementwise power, broadcasting."),
-    _binary("maximum", lambda m, a, b: m.maximum(a, b),
-            (lambda m, out, a, b: _wins(a, b), lambda m, out, a, b: _wins(b, a)),
-            ("∂{out}/∂{a} = [{a} > {b}] (½ on ties)", "∂{out}/∂{b} = [{b} > {a}] (½ on ties)"),
-            "maximum({a}, {b})", "Elementwise maximum, broadcasting."),
-    _binary("minimum", lambda m, a, b: m.minimum(a, b),
-            (lambda m, out, a, b: _wins(b, a), lambda m, out, a, b: _wins(a, b)),
-            ("∂{out}/∂{a} = [{a} < {b}] (½ on ties)", "∂{out}/∂{b} = [{b} < {a}] (½ on ties)"),
-            "minimum({a}, {b})", "Elementwise minimum, broadcasting."),
+    replace(_binary("pow", lambda m, a, b: m.pow(a, b),
+                    (lambda m, out, a, b: m.where(b == 0, 0.0, b * m.pow(a, b - 1.0)),
+                     lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a))),
+                    ("∂{out}/∂{a} = {b}·{a}^({b}−1)", "∂{out}/∂{b} = {out}·ln {a}"), "{a} ** {b}",
+                    "Elementwise power, broadcasting."),
+            masks=(lambda m, out, a, b: b == 0, None)),
+    replace(_binary("maximum", lambda m, a, b: m.maximum(a, b),
+                    (lambda m, out, a, b: _wins(a, b), lambda m, out, a, b: _wins(b, a)),
+                    ("∂{out}/∂{a} = [{a} > {b}] (½ on ties)", "∂{out}/∂{b} = [{b} > {a}] (½ on ties)"),
+                    "maximum({a}, {b})", "Elementwise maximum, broadcasting."),
+            masks=(lambda m, out, a, b: a < b, lambda m, out, a, b: b < a)),
+    replace(_binary("minimum", lambda m, a, b: m.minimum(a, b),
+                    (lambda m, out, a, b: _wins(b, a), lambda m, out, a, b: _wins(a, b)),
+                    ("∂{out}/∂{a} = [{a} < {b}] (½ on ties)", "∂{out}/∂{b} = [{b} < {a}] (½ on ties)"),
+                    "minimum({a}, {b})", "Elementwise minimum, broadcasting."),
+            masks=(lambda m, out, a, b: a > b, lambda m, out, a, b: b > a)),
     Op("neg", _UNARY, "Negation, -x.", _same_shape, lambda m, x: -x, ("∂{out}/∂{x} = −1",),
        local=(lambda m, out, x: -1.0,), syntax="-{x}"),
     _unary("exp", lambda m, x: m.exp(x), lambda m, out, x: out, "∂{out}/∂{x} = exp({x}) = {out}",
@@ -918,8 +945,11 @@ _OPS = [
     _unary("sigmoid", lambda m, x: m.sigmoid(x), lambda m, out, x: out * (1.0 - out),
            "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s.",
            decomposition=lambda: "1 / (1 + exp(-x))"),
-    _unary("relu", lambda m, x: m.relu(x), lambda m, out, x: m.above_zero(x),
-           "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
+    # relu's derivative is read off its result, as PyTorch's threshold_backward does (0 where
+    # out <= 0, else 1): a NaN input passes the gradient on, where [x > 0] would stop it.
+    replace(_unary("relu", lambda m, x: m.relu(x), lambda m, out, x: m.nonzero(out),
+                   "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
+            masks=(lambda m, out, x: out == 0,)),
     Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
        _matmul_shape, lambda m, a, b: np.matmul(a, b),
        ("∂L/∂{a} = ∂L/∂{out} @ {b}ᵀ", "∂L/∂{b} = {a}ᵀ @ ∂L/∂{out}"),

@@ -341,10 +341,20 @@ class TrainingRun:
             result["predictions"] = predictions(graph.values[graph.args[out][0]])
         return result
 
-    def graph_at(self, step: int, check: Callable[[], None] = lambda: None) -> Result:
-        """Step `step`'s graph: θ(step − 1) and batch `step`, with values, gradients and step record."""
+    def check_step(self, step: int) -> None:
+        """Refuses (422) a step that is not one of the run's, before any work for it."""
         if not 1 <= step <= self.config.steps:
             raise _bad(f"at must be a step of the run, 1 to {self.config.steps}; got {step}")
+
+    def rows_per_step(self) -> int | None:
+        """The rows of data one step's program runs on (its batch, or every row without batches);
+        None for a program without dataset inputs."""
+        return max((self.graph.shapes[leaf][0] for leaf, _ in self.data_nodes if self.graph.shapes[leaf]),
+                   default=None)
+
+    def graph_at(self, step: int, check: Callable[[], None] = lambda: None) -> Result:
+        """Step `step`'s graph: θ(step − 1) and batch `step`, with values, gradients and step record."""
+        self.check_step(step)
         params = dict(self.initial)
         try:
             for _, _, _, _, _, after in self.steps(step - 1, check):

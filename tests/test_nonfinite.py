@@ -1,0 +1,352 @@
+"""Every op at NaN and ±inf, against PyTorch: values and gradients, through POST /graph/backward.
+
+PyTorch's OpInfo reference inputs include `[inf, inf, inf, -inf, -inf, -inf, nan, nan, nan]`;
+here every op of the table meets inf, -inf and nan (next to 0, 1 and -1, where the derivative
+rules at kinks and ties decide what a non-finite operand does), both on Python floats (a program
+of scalars runs each elementwise op through `Op.scalar`, the SCALAR backend) and on tensors (the
+ARRAY backend, and the vector-Jacobian products of the other ops). A binary op meets the whole
+cross product of those six values with itself.
+
+Each case is a one-op program run by the server and by PyTorch (float64, through the parity
+fixtures' own interpreter, scripts/make_parity_fixtures.py); the value and gradient of every named
+node must agree: NaN exactly where PyTorch has NaN, the same infinity where it has one, and the
+same number elsewhere (relative 1e-12: the finite numbers of these cases are all but exact, and
+PyTorch sums in its own order).
+
+Each case also runs with an upstream gradient of inf, -inf and NaN everywhere: where PyTorch masks
+a gradient (relu's threshold_backward, maximum's masked_fill, pow's where at exponent 0,
+cross-entropy's scatter into the targets) rather than multiplying the upstream gradient by a local
+derivative of 0, the two differ only then (inf · 0 is NaN); Op.masks declares those places.
+
+`NONFINITE` is the one place that knows each op's cases; an op of OPS without an entry fails the
+first test, so an op added later is checked the moment it exists.
+"""
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from app.engine.inputs import NON_FINITE
+from app.engine.ops import OPS
+from tests.conftest import by_name
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("make_parity_fixtures", ROOT / "scripts" / "make_parity_fixtures.py")
+make_parity_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_parity_fixtures)
+
+INF, NAN = math.inf, math.nan
+SPECIAL = [INF, -INF, NAN, 0.0, 1.0, -1.0]
+PAIRS = list(itertools.product(SPECIAL, SPECIAL))
+RTOL = 1e-12
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str  # "scalar" (Python floats), "array" or "refused" (both refuse the input)
+    program: str
+    inputs: tuple[tuple[str, Any], ...]  # (name, value as the API takes it)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.program.removeprefix('out = ')}:{_text(dict(self.inputs))}"
+
+
+def _text(value: Any) -> str:
+    return str(value).replace(" ", "")
+
+
+def _json(value: Any) -> Any:
+    """A value as the API's JSON writes it: NaN and the infinities as strings."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+def _case(kind: str, program: str, **inputs: Any) -> Case:
+    return Case(kind, program, tuple(inputs.items()))
+
+
+def _unary(name: str) -> list[Case]:
+    scalars = [_case("scalar", f"out = {name}(x)", x=v) for v in SPECIAL]
+    return scalars + [_case("array", f"out = {name}(x)", x=SPECIAL), _case("array", f"out = {name}(x)", x=[SPECIAL])]
+
+
+def _binary(name: str) -> list[Case]:
+    program = f"out = {name}(a, b)"
+    scalars = [_case("scalar", program, a=a, b=b) for a, b in PAIRS]
+    a, b = zip(*PAIRS)
+    return scalars + [
+        _case("array", program, a=list(a), b=list(b)),
+        # Broadcast both ways: each gradient is summed over a row or a column of the cross product.
+        _case("array", program, a=[[v] for v in SPECIAL], b=SPECIAL),
+        _case("array", program, a=1.0, b=SPECIAL),
+        _case("array", program, a=SPECIAL, b=NAN),
+    ]
+
+
+# Rows of 3: an infinity among finite numbers, both infinities, ties at an infinity, NaN among
+# finite numbers and among infinities, two NaNs, a finite tie, and no special value at all.
+ROWS = [
+    [INF, 1.0, -1.0], [-INF, 0.0, 1.0], [INF, -INF, 1.0], [INF, INF, 0.0], [-INF, -INF, -INF],
+    [NAN, 1.0, 0.0], [NAN, INF, -INF], [NAN, NAN, 1.0], [1.0, 1.0, 0.0], [0.0, 1.0, -1.0],
+]
+COLUMNS = [list(column) for column in zip(*ROWS)]  # the same rows, laid along axis 0
+
+
+def _reduce(name: str) -> list[Case]:
+    calls = ["", ", axis=1", ", axis=0", ", axis=-1, keepdims=True", ", axis=None, keepdims=True"]
+    rows = [_case("array", f"out = {name}(x)", x=row) for row in ROWS]
+    return rows + [_case("array", f"out = {name}(x{call})", x=ROWS) for call in calls] + [
+        _case("array", f"out = {name}(x)", x=v) for v in (INF, NAN)
+    ]
+
+
+def _softmax_like(name: str) -> list[Case]:
+    return [_case("array", f"out = {name}(x)", x=ROWS), _case("array", f"out = {name}(x, axis=0)", x=COLUMNS)] + [
+        _case("array", f"out = {name}(x)", x=row) for row in ROWS
+    ]
+
+
+def _labels(rows: int, classes: int) -> dict[str, Any]:
+    return {"value": [float(k % classes) for k in range(rows)], "requires_grad": False}
+
+
+def _cross_entropy() -> list[Case]:
+    y = _labels(len(ROWS), 3)
+    options = ["", ', reduction="sum"', ', reduction="none"', ", weight=(0.5, 2, 1)", ", ignore_index=1",
+               ", label_smoothing=0.2", ', weight=(1, 3, 0.5), label_smoothing=0.3, reduction="none"']
+    cases = [_case("array", f"out = softmax_cross_entropy(z, y{o})", z=ROWS, y=y) for o in options]
+    # One row at a time: a NaN or an infinity in one row must not reach the others' gradients above.
+    cases += [_case("array", "out = softmax_cross_entropy(z, y)", z=row, y={"value": 0.0, "requires_grad": False})
+              for row in ROWS]
+    # A label that is NaN or infinite is no class index: both refuse it.
+    cases += [_case("refused", "out = softmax_cross_entropy(z, y)", z=[[1.0, 2.0]], y={"value": [v], "requires_grad": False})
+              for v in (NAN, INF, -INF)]
+    return cases
+
+
+def _mse() -> list[Case]:
+    a, b = zip(*PAIRS)
+    return [
+        _case("array", f'out = mse(p, t{o})', p=list(a), t=list(b))
+        for o in ("", ', reduction="sum"', ', reduction="none"')
+    ] + [_case("array", "out = mse(p, t)", p=[x, 1.0], t=[0.0, y]) for x, y in PAIRS]
+
+
+def _matrix_with(value: float) -> list[list[float]]:
+    return [[value, 1.0, 0.0], [-1.0, 2.0, 0.5]]
+
+
+NONFINITE: dict[str, list[Case]] = {
+    **{name: _binary(name) for name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum")},
+    **{name: _unary(name) for name in ("neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")},
+    **{name: _reduce(name) for name in ("sum", "mean", "max", "min")},
+    **{name: _softmax_like(name) for name in ("softmax", "log_softmax")},
+    "matmul": [
+        case
+        for v in (INF, -INF, NAN)
+        for case in (
+            _case("array", "out = matmul(a, b)", a=_matrix_with(v), b=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]]),
+            _case("array", "out = matmul(a, b)", a=[[1.0, 0.0, 2.0], [0.5, 1.0, 0.0]], b=_matrix_with(v)[0]),
+            _case("array", "out = matmul(a, b)", a=[v, 0.0, 1.0], b=[1.0, 2.0, 0.0]),
+        )
+    ],
+    "linear": [
+        case
+        for v in (INF, -INF, NAN)
+        for case in (
+            _case("array", "out = linear(x, W, b)", x=_matrix_with(v), W=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]],
+                  b=[0.0, 1.0]),
+            _case("array", "out = linear(x, W, b)", x=[[1.0, 0.0, 2.0]], W=[[v, 0.0], [0.0, 1.0], [2.0, -1.0]],
+                  b=[0.0, 1.0]),
+            _case("array", "out = linear(x, W, b)", x=[[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]],
+                  W=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]], b=[v, 1.0]),
+        )
+    ],
+    "mse": _mse(),
+    "softmax_cross_entropy": _cross_entropy(),
+    "onehot": [_case("refused", "out = onehot(y, 3)", y={"value": [0.0, v], "requires_grad": False})
+               for v in (NAN, INF, -INF)],
+    "detach": [_case("array", "out = detach(x)", x=SPECIAL), _case("scalar", "out = detach(x)", x=NAN)],
+    "transpose": [_case("array", "out = transpose(x)", x=ROWS), _case("array", "out = x.T", x=COLUMNS)],
+    "reshape": [_case("array", "out = reshape(x, (5, 6))", x=ROWS), _case("array", "out = reshape(x, -1)", x=ROWS)],
+}
+
+ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in NONFINITE for case in NONFINITE[name]]
+# The upstream gradient fed into the output, of the output's shape: ones, or a non-finite number
+# everywhere (where PyTorch masks a gradient rather than multiplying it, relu's at x < 0 say, an
+# infinite upstream gradient still gives 0 there).
+UPSTREAMS = [None, INF, -INF, NAN]
+
+
+# --- comparing ------------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> Any:
+    """A response's value as numbers: the strings "NaN", "Infinity", "-Infinity" read back."""
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    if isinstance(value, str):
+        return NON_FINITE[value]
+    return value
+
+
+def assert_same(actual: Any, expected: Any, what: str) -> None:
+    """NaN where PyTorch has NaN, the same infinities, and the same numbers elsewhere."""
+    if expected is None:
+        assert actual is None, f"{what}: PyTorch has no gradient here, the engine gives {actual!r}"
+        return
+    assert actual is not None, f"{what}: PyTorch gives {expected!r}, the engine no gradient"
+    got = np.asarray(_number(actual), dtype=np.float64)
+    want = np.asarray(expected, dtype=np.float64)
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, PyTorch {want.shape}"
+    nan = np.isnan(want)
+    finite = np.isfinite(want)
+    same = np.where(nan, np.isnan(got), np.where(finite, np.isclose(got, want, rtol=RTOL, atol=0.0), got == want))
+    if not same.all():
+        at = [tuple(int(i) for i in index) for index in np.argwhere(~same)]
+        raise AssertionError(
+            f"{what} differs from PyTorch at {at[:6]}{' ...' if len(at) > 6 else ''}:\n"
+            f"engine  {got.tolist()}\nPyTorch {want.tolist()}"
+        )
+
+
+def torch_answer(case: Case, upstream: float | None = None) -> dict[str, tuple[Any, Any]] | None:
+    """{name: (value, gradient)} of every named node in PyTorch, or None where PyTorch refuses;
+    the output's gradient is ones, or `upstream` everywhere."""
+    try:
+        run = make_parity_fixtures.TorchRun(case.program, dict(case.inputs))
+        run.backward(None if upstream is None else np.full(tuple(run.output.shape), upstream).tolist())
+    except (RuntimeError, IndexError, ValueError):
+        return None
+    plain = make_parity_fixtures.plain
+    return {name: (plain(t), plain(t.grad)) for name, t in run.named}
+
+
+# --- the tests ------------------------------------------------------------------------------------
+
+
+def test_every_op_has_nonfinite_cases() -> None:
+    missing = sorted(set(OPS) - set(NONFINITE))
+    assert not missing, (
+        f"ops without an entry in NONFINITE of tests/test_nonfinite.py (add cases feeding them inf, -inf "
+        f"and nan): {missing}"
+    )
+    stale = sorted(set(NONFINITE) - set(OPS))
+    assert not stale, f"NONFINITE names ops that are not in OPS: {stale}"
+
+
+def test_every_entry_builds_its_op_and_meets_every_special_value(client: TestClient) -> None:
+    """Each case really is its op; elementwise ops are tried on Python floats and on arrays, with
+    every special value (a typo cannot hide an op, a narrowed list cannot hide a value)."""
+    for name, cases in NONFINITE.items():
+        assert cases, f"{name} has no cases"
+        met = set()
+        for case in cases:
+            if case.kind != "refused":
+                body = client.post("/graph/forward", json={"expression": case.program, "inputs": _json(dict(case.inputs))})
+                assert body.status_code == 200, body.text
+                built = {node["op"] for node in body.json()["nodes"]} - {"input", "constant"}
+                assert built == {name}, f"{case.program} builds {built}, expected only {name}"
+            for _, value in case.inputs:
+                raw = value["value"] if isinstance(value, dict) else value
+                met |= {_text(v) for v in np.ravel(np.asarray(raw, dtype=np.float64)).tolist() if not math.isfinite(v)}
+        assert met == {"inf", "-inf", "nan"}, f"{name}: its cases never feed it {sorted({'inf', '-inf', 'nan'} - met)}"
+        kinds = {case.kind for case in cases}
+        if OPS[name].elementwise:
+            assert {"scalar", "array"} <= kinds, f"{name}: elementwise, so it needs scalar and array cases"
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS, ids=["ones", "inf", "-inf", "nan"])
+@pytest.mark.parametrize(("op_name", "case"), ALL_CASES)
+def test_op_answers_nonfinite_inputs_as_pytorch(client: TestClient, op_name: str, case: Case,
+                                                upstream: float | None) -> None:
+    expected = torch_answer(case, upstream)
+    grad_output = None
+    if upstream is not None and expected is not None:
+        grad_output = _json(np.full(np.shape(expected["out"][0]), upstream).tolist())
+    response = client.post("/graph/backward", json={"expression": case.program, "inputs": _json(dict(case.inputs)),
+                                                    "grad_output": grad_output})
+    if case.kind == "refused":
+        assert expected is None, f"{case.program}: PyTorch computes {expected}; expected it to refuse"
+        assert response.status_code == 422, response.text
+        assert "labels must be" in response.json()["error"]["message"]
+        return
+    assert expected is not None, f"{case.program}: PyTorch refused the case"
+    assert response.status_code == 200, response.text
+    given = f"{dict(case.inputs)}, upstream {'ones' if upstream is None else upstream}"
+    if upstream is not None:  # where only a non-finite upstream gradient parts them, say what to do
+        given += " (where PyTorch masks this gradient rather than multiplying it, declare Op.masks)"
+    body = response.json()
+    nodes = by_name(body)
+    if case.kind == "scalar":  # the case is meant for the Python-float path: it is all scalars
+        assert all(node["shape"] == [] for node in body["nodes"]), case.program
+    assert set(nodes) == set(expected), f"named nodes {sorted(nodes)}, PyTorch {sorted(expected)}"
+    for name, (value, grad) in expected.items():
+        assert_same(nodes[name]["value"], value, f"{case.program} with {given}: value of {name}")
+        assert_same(nodes[name]["grad"], grad, f"{case.program} with {given}: gradient of {name}")
+
+
+def test_comparison_tells_nan_from_a_number() -> None:
+    """The comparison can fail: a NaN for a number, a number for a NaN, -inf for inf."""
+    assert_same([NAN, 1.0], [NAN, 1.0], "same")
+    for got, want in (([0.0], [NAN]), ([NAN], [0.0]), (["-Infinity"], [INF]), ([1.0 + 1e-9], [1.0])):
+        with pytest.raises(AssertionError, match="differs from PyTorch"):
+            assert_same(got, want, "x")
+
+
+def test_relu_passes_the_gradient_at_nan_as_pytorch(client: TestClient) -> None:
+    """The reported case, PyTorch's OpInfo reference input: relu'(nan) passes the upstream gradient
+    (PyTorch's numbers beside the engine's, on both paths)."""
+    x = [INF, INF, INF, -INF, -INF, -INF, NAN, NAN, NAN]
+    upstream = [2.0, -1.0, 0.5] * 3
+    leaf = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch.relu(leaf).backward(torch.tensor(upstream, dtype=torch.float64))
+    assert leaf.grad.tolist() == [2.0, -1.0, 0.5, 0.0, 0.0, 0.0, 2.0, -1.0, 0.5]
+    body = client.post("/graph/backward", json={"expression": "y = relu(x)", "inputs": {"x": _json(x)},
+                                                "grad_output": upstream}).json()
+    assert by_name(body)["x"]["grad"] == leaf.grad.tolist()
+    scalar = client.post("/graph/backward", json={"expression": "y = relu(x)", "inputs": {"x": "NaN"},
+                                                  "grad_output": -3.0}).json()
+    assert by_name(scalar)["x"]["grad"] == -3.0
+
+
+CHAINS = [
+    ("h = relu(x)\nout = h * w", {"x": [-1.0, 0.0, 2.0, NAN, -INF], "w": [INF, -INF, NAN, INF, 1.0]}),
+    ("h = relu(x)\nout = h * w", {"x": -1.0, "w": INF}),
+    ("m = maximum(a, b)\nout = sum(m * w)", {"a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 1.0], "w": INF}),
+    ("p = a ** b\nout = p * w", {"a": [INF, 2.0, 0.0], "b": [0.0, 0.0, 2.0], "w": NAN}),
+    ("h = relu(x)\nloss = softmax_cross_entropy(h, y, ignore_index=1)\nout = loss * w",
+     {"x": [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]], "y": {"value": [0.0, 1.0], "requires_grad": False}, "w": INF}),
+]
+
+
+@pytest.mark.parametrize(("program", "inputs"), CHAINS, ids=[program.replace("\n", "; ") for program, _ in CHAINS])
+def test_a_nonfinite_gradient_from_above_is_masked_as_pytorch_masks_it(client: TestClient, program: str,
+                                                                        inputs: dict[str, Any]) -> None:
+    """A program's own inf or NaN reaches relu, maximum, pow or the loss from above: every named
+    node's gradient as PyTorch's, and each masked edge of the step record says 0 (inf · 0 would be NaN)."""
+    body = client.post("/graph/backward", json={"expression": program, "inputs": _json(inputs)}).json()
+    nodes = by_name(body)
+    expected = torch_answer(Case("array", program, tuple(inputs.items())))
+    assert expected is not None
+    for name, (value, grad) in expected.items():
+        assert_same(nodes[name]["value"], value, f"{program}: value of {name}")
+        assert_same(nodes[name]["grad"], grad, f"{program}: gradient of {name}")
+    for step in body["steps"]:
+        if step["phase"] == "backward" and step["input"] == nodes.get("x", {}).get("id"):
+            assert_same(step["accumulated"], expected["x"][1], f"{program}: the step record's ∂L/∂x")
