@@ -24,7 +24,9 @@ Interface (used by /graph/*, training, gradcheck; keep it as it is):
         infinities would become null: write them as the contract's strings first, see
         app.api.encode.number). emit waits while 64 lines are unsent (a slow client). The same 413 and 503 are answered before anything streams,
         and so is a ProgramError raised before the first emit (its usual 4xx JSON error);
-        a ProgramError raised later becomes a last line {"type": "error", "error": {...}}.
+        a ProgramError raised later becomes a last line {"type": "error", "error": {...}}, and
+        anything else is logged and told as {"type": "error", "kind": "internal", "message"}:
+        a stream that started always ends with an error line if not with its own last line.
         A disconnect cancels the job (emit raises Cancelled from then on).
 
 Why threads: numpy releases the GIL in its kernels, and Python hands the GIL over every few
@@ -42,6 +44,7 @@ back to the OS (app.memory.give_back), since app.memory keeps up to 256 MB of it
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +59,7 @@ from app.engine.errors import LimitExceeded, ProgramError
 from app.memory import give_back
 
 T = TypeVar("T")
+log = logging.getLogger("chainlens")
 
 NDJSON = "application/x-ndjson"
 # nginx's code for "client closed request": nobody reads it, the client has gone.
@@ -288,9 +292,9 @@ class _JobStream(Response):
                             await program_error_response(item, None)(scope, receive, send)
                             return
                         raise item
-                    if not isinstance(item, ProgramError):
-                        raise item
-                    item = error_json({"type": "error", **error_body(item)}) + b"\n"
+                    # Every started stream ends with a done or an error line: a failure of ours
+                    # is logged and told as an error line, not a cut stream.
+                    item = error_json({"type": "error", **_error_of(item)}) + b"\n"
                     # fall through: sent as the last line, then the stream ends
                     await self._send_line(send, item, started)
                     started = True
@@ -315,6 +319,17 @@ class _JobStream(Response):
         if not started:
             await self._start(send)
         await send({"type": "http.response.body", "body": data, "more_body": True})
+
+
+def _error_of(exc: BaseException) -> dict:
+    """The fields of a stream's last line for an exception raised after the stream started: a
+    ProgramError's error body, else (logged) the documented `{"kind": "internal", "message"}`."""
+    if isinstance(exc, ProgramError):
+        return error_body(exc)
+    log.error("a streamed run failed", exc_info=exc)
+    if isinstance(exc, (MemoryError, RecursionError)):
+        return {"kind": "limit_exceeded", "message": "the run is too large to compute on this server"}
+    return {"kind": "internal", "message": "the server failed on this run; it has been logged"}
 
 
 def install(app) -> None:

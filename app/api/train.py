@@ -21,6 +21,7 @@ from app.api.jobs import Job, stream_job
 from app.api.schemas import COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphResponse
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
+from app.train.config import MAX_COUNT
 
 router = APIRouter(tags=["train"])
 
@@ -30,7 +31,7 @@ class TrainRequest(GraphRequest):
 
 
 class TrainGraphRequest(TrainRequest):
-    at: int = Field(description="the step whose graph to answer, 1 to train.steps", strict=True)
+    at: int = Field(description="the step whose graph to answer, 1 to train.steps", strict=True, ge=1, le=MAX_COUNT)
 
 
 _EXAMPLES = {example["id"]: {"summary": example["title"], "value": {

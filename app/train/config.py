@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 Beta = Annotated[float, Field(ge=0, lt=1, strict=True)]
-Count = Annotated[int, Field(ge=1, strict=True)]
-Seed = Annotated[int, Field(ge=0, strict=True)]
+# Bounded above by what the start line can echo back (orjson writes 64-bit integers only); the
+# server's own limits (steps, rows) are far below.
+MAX_COUNT = 2**63 - 1
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
+Seed = Annotated[int, Field(ge=0, le=2**64 - 1, strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
 
 

@@ -90,6 +90,7 @@ class TrainingRun:
             value = data.rows.take(first)
             decoded[data.name] = Input(value, value.shape, False)
         self.graph = parse(expression, decoded, limits)
+        _check_scalar_loss(self.graph)
         self.leaves = _leaves(self.graph)
         self.params = self._params(decoded)
         self.initial = {name: decoded[name].value for name in self.params}
@@ -366,6 +367,17 @@ class Diverged(Exception):
         what = (f"the loss is {_number(self.loss)}" if self.params is None
                 else f"{', '.join(self.params)} stopped being finite numbers")
         return f"diverged at step {self.step}: {what}; try a lower lr (now {lr:g})"
+
+
+def _check_scalar_loss(graph: Graph) -> None:
+    """Training follows the gradient of one number, as torch's loss.backward() does: a tensor
+    output is refused before anything streams (it would fail in the first step)."""
+    output = graph.output
+    shape = graph.shapes[output]
+    if shape:
+        raise TrainingError(f"the loss (the program's last line) has shape {list(shape)}; training needs a single "
+                            f"number (shape []): sum or mean it, e.g. loss = mean(...)",
+                            start=graph.starts[output], end=graph.ends[output])
 
 
 def _leaves(graph: Graph) -> dict[str, int]:
