@@ -55,7 +55,9 @@ class TrainConfig(_Strict):
         None, description="inputs to train; default: every input that takes a gradient and is not a dataset")
     optimizer: Annotated[Union[SGDConfig, AdamConfig], Field(discriminator="name")]
     steps: Count
-    batch: BatchConfig | None = Field(None, description="without it, every step sees all the data")
+    batch: BatchConfig | None = Field(None, description=(
+        "rows drawn per step from the dataset inputs; needs at least one input that is a dataset (else 422 "
+        "invalid_train); without it, every step sees all the data"))
     record_every: Count | None = Field(
         None, description="steps between records; default: steps / 100, at least 1")
     eval: dict[str, Any] | None = Field(
