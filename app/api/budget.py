@@ -23,6 +23,7 @@ from math import prod
 
 import numpy as np
 
+from app.engine.costs import pass_seconds
 from app.engine.graph import Graph
 
 FLOAT = 8
@@ -119,3 +120,15 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
     # Columns are written a block at a time, with no str per item.
     pieces = 0 if columns else max(NODE_PIECES * len(shapes), STEP_PIECES * edges)
     return engine + TRANSIENT_COPIES * largest + BODY_COPIES * text + PIECE_COST * pieces
+
+
+# Seconds per node of a graph request besides its passes: parsing, the step record and the
+# answer's text (the 10,000-node recurrence: about 15 µs a node on the reference machine).
+REQUEST_NODE_SECONDS = 20e-6
+
+
+def seconds(graph: Graph, backward: bool = True) -> float:
+    """The time one graph request will take, estimated from the graph alone (app/api/lanes.py
+    decides from it where the request runs): its passes op by op (app/engine/costs.py), and
+    REQUEST_NODE_SECONDS per node. A forward-only request is counted as a full one."""
+    return pass_seconds(graph) + REQUEST_NODE_SECONDS * len(graph)

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from app import datasets
 from app.api.body import body_openapi, run_parsed
-from app.api.budget import estimate
+from app.api.budget import estimate, seconds
 from app.api.compression import accepts_gzip
 from app.api.encode import BodyChunks, _value, dumps
 from app.api.graph import FORMAT, Layout, encoded
@@ -73,7 +73,8 @@ async def train(request: Request) -> Response:
     def compute(job: Job, emit) -> None:
         run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
 
-    return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full))
+    return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full),
+                      expected=run.estimate["estimated_seconds"])
 
 
 @router.post("/train/graph", responses=_GRAPH, response_class=Response,
@@ -86,6 +87,7 @@ async def train_graph(request: Request, format: Layout = FORMAT) -> Response:
 
     def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> tuple[list[bytes], bool]:
         job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements, layout=format))
+        job.expect(run.seconds_through(body.at) + seconds(run.graph))  # a long replay leaves the small lane
         result = run.graph_at(body.at, check=job.check)
         return encoded(result, settings, format, gzip)
 
