@@ -175,7 +175,7 @@ def test_a_request_is_refused_only_when_its_expected_wait_passes_the_bound():
     assert int(refused[1][b"retry-after"]) == 2  # about 1.5 s expected, rounded up
     assert json.loads(refused[2])["error"]["kind"] == "busy"
     assert state["ran"] == 2
-    assert app.state.job_pool.admitted == 0  # every slot given back
+    assert app.state.large_pool.admitted == 0  # every slot given back
 
 
 def test_many_small_requests_are_never_refused_for_their_number():

@@ -111,7 +111,7 @@ async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes
     size class, it starts again in the lane that takes it. `inline`: it may run on the event
     loop while small (a /graph request). `expected`: its estimate in seconds, when known before."""
     lanes = lanes_of(request.app)
-    lane = lanes.first(memory_bytes, inline)
+    lane = lanes.first(memory_bytes, inline, expected)
     seconds = default_seconds(memory_bytes) if expected is None else expected
     counted = lane is not lanes.large
     lanes.foreground.count += counted

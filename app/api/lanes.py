@@ -235,8 +235,10 @@ class Lanes:
         self.large = Lane("large", settings.job_threads, math.inf, foreground=self.foreground, **common)
         self.stream = Lane("stream", settings.stream_threads, math.inf, foreground=self.foreground, **common)
 
-    def first(self, body_bytes: int, inline: bool) -> Lane:
-        """The lane a request starts in, before its estimate is known."""
+    def first(self, body_bytes: int, inline: bool, expected: float | None = None) -> Lane:
+        """The lane a request starts in: by its estimate when known, else by its body's size."""
+        if expected is not None:
+            return self.inline if inline and expected <= INLINE_SECONDS else self.after(expected)
         if inline and body_bytes <= INLINE_BODY_BYTES:
             return self.inline
         return self.small if body_bytes <= LARGE_BODY_BYTES else self.large
