@@ -8,6 +8,9 @@
   connection opening (or of the request's first byte, on a kept-alive connection). uvicorn has
   none: a client that sends nothing, or a header a byte at a time, holds the connection forever.
 
+- The transport's `close` in each request's scope (extension "chainlens.close"), with which the
+  app cuts a client that does not read its answer (app/api/outbox.py).
+
 Bodies are timed by app.api.body_limit (a 408); idle kept-alive connections by uvicorn's
 `timeout_keep_alive`. A reverse proxy in front adds the same guards per client address (see
 README, Deployment).
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+from app.api.outbox import CLOSE_EXTENSION
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -48,6 +53,9 @@ def guarded_protocol(max_connections: int, header_timeout: float) -> Any:
         def on_headers_complete(self) -> None:
             self._disarm()
             super().on_headers_complete()
+            # How the app cuts a client that does not read its answer (app/api/outbox.py): the
+            # scope is the request's own dict, read by its task, which starts after this returns.
+            self.scope.setdefault("extensions", {})[CLOSE_EXTENSION] = self.transport.close
 
         def connection_lost(self, exc) -> None:
             self._disarm()

@@ -65,6 +65,12 @@ class Settings:
     stream_threads: int = 2
     # Seconds a request may be expected to wait for its lane; past it, 503 with Retry-After.
     max_wait: float = 10.0
+    # Bytes of answers waiting for their clients, together with a new request's memory estimate;
+    # past it (unless no answer waits), the new request is answered 503 (app/api/outbox.py).
+    max_unsent_bytes: int = 256 << 20
+    # Seconds a client may take to take one chunk of its answer or one line of a stream; then
+    # the connection is cut and what it held freed (a stream's job is stopped).
+    send_timeout: float = 20.0
     # After a request estimated above this, freed memory is handed back to the OS at once.
     trim_after_bytes: int = 64 << 20
     # Seconds a client may take to send its request body (then 408).
@@ -80,7 +86,7 @@ class Settings:
 # Settings read from CHAINLENS_<NAME>, each a number of its default's type (int or float).
 _NUMBERS = (
     "max_trained_elements", "max_train_steps", "max_train_work", "max_train_seconds",
-    "max_request_memory", "job_threads", "stream_threads", "max_wait",
+    "max_request_memory", "job_threads", "stream_threads", "max_wait", "max_unsent_bytes", "send_timeout",
     "trim_after_bytes", "body_timeout", "max_connections", "keep_alive_timeout", "header_timeout",
 )
 

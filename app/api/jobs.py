@@ -62,6 +62,7 @@ from starlette.responses import Response
 
 from app.api.errors import error_body, error_json, error_response, program_error_response
 from app.api.lanes import DEFAULT_SECONDS, Busy, Cancelled, Job, Lane, Lanes, Reroute, default_seconds
+from app.api.outbox import outbox_of, send_in_time
 from app.engine.errors import ProgramError
 
 __all__ = ["Busy", "Cancelled", "Job", "lanes_of", "pool_of", "run_job", "stream_job", "install"]
@@ -83,7 +84,7 @@ def lanes_of(app) -> Lanes:
     lanes = getattr(app.state, "lanes", None)
     if lanes is None:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-        lanes = app.state.lanes = Lanes(app.state.settings)
+        lanes = app.state.lanes = Lanes(app.state.settings, outbox_of(app))
         # The names earlier code and tests know: the lane requests start in, and the streams'.
         app.state.job_pool, app.state.large_pool, app.state.stream_pool = lanes.small, lanes.large, lanes.stream
     return lanes
@@ -176,6 +177,7 @@ class _JobStream(Response):
         self.background = None
         self.raw_headers = [(b"content-type", NDJSON.encode())]
         self.pool, self.job, self.compute, self.memory_bytes = pool, job, compute, memory_bytes
+        self.send_timeout = pool.outbox.send_timeout if pool.outbox is not None else 3600.0
 
     async def __call__(self, scope, receive, send) -> None:
         job = self.job
@@ -225,30 +227,37 @@ class _JobStream(Response):
                     # Every started stream ends with a done or an error line: a failure of ours
                     # is logged and told as an error line, not a cut stream.
                     item = error_json({"type": "error", **_error_of(item)}) + b"\n"
-                    # fall through: sent as the last line, then the stream ends
-                    await self._send_line(send, item, started)
+                    # sent as the last line, then the stream ends
+                    if not await self._send_line(scope, send, item, started):
+                        return
                     started = True
                     break
                 if item is _DONE:
                     break
                 room.release()
-                await self._send_line(send, item, started)
+                # A client that does not take a line within send_timeout is cut: the finally
+                # below cancels the job, whose next emit (or check) frees the thread.
+                if not await self._send_line(scope, send, item, started):
+                    return
                 started = True
-            if not started:
-                await self._start(send)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if not started and not await self._start(scope, send):
+                return
+            await send_in_time(scope, send, {"type": "http.response.body", "body": b"", "more_body": False},
+                               self.send_timeout)
         finally:
             watcher.cancel()
-            job.cancel()  # stops a compute still running (the client left, or sending failed)
+            job.cancel()  # stops a compute still running (the client left, was cut, or sending failed)
             del future
 
-    async def _start(self, send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+    async def _start(self, scope, send) -> bool:
+        return await send_in_time(scope, send, {"type": "http.response.start", "status": 200,
+                                                "headers": self.raw_headers}, self.send_timeout)
 
-    async def _send_line(self, send, data: bytes, started: bool) -> None:
-        if not started:
-            await self._start(send)
-        await send({"type": "http.response.body", "body": data, "more_body": True})
+    async def _send_line(self, scope, send, data: bytes, started: bool) -> bool:
+        if not started and not await self._start(scope, send):
+            return False
+        return await send_in_time(scope, send, {"type": "http.response.body", "body": data, "more_body": True},
+                                  self.send_timeout)
 
 
 def _error_of(exc: BaseException) -> dict:

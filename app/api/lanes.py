@@ -30,6 +30,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, TypeVar
 
+from app.api.outbox import Outbox
 from app.engine.errors import LimitExceeded
 from app.memory import give_back
 
@@ -115,6 +116,11 @@ class Job:
         self.required = max(self.required, memory_bytes)
         if memory_bytes > self.budget:
             raise over_budget(memory_bytes, self.budget)
+        outbox = self.lane.outbox if self.lane is not None else None
+        if outbox is not None and not outbox.fits(memory_bytes):
+            # Answers that their clients have not read hold the memory: they are cut within
+            # send_timeout seconds at the latest.
+            raise Busy(retry_after=max(1, math.ceil(outbox.send_timeout)))
 
     def expect(self, seconds: float) -> None:
         """The job's estimated seconds, once known (after parsing, before allocating): counted in
@@ -132,8 +138,10 @@ class Lane:
     admitted to it, running or waiting."""
 
     def __init__(self, name: str, threads: int, max_job_seconds: float, *, memory_budget: int,
-                 trim_after_bytes: int, max_wait: float, foreground: Foreground | None = None) -> None:
+                 trim_after_bytes: int, max_wait: float, foreground: Foreground | None = None,
+                 outbox: Outbox | None = None) -> None:
         self.name = name
+        self.outbox = outbox  # answers waiting for their clients, whose memory counts beside a job's
         self.foreground = foreground  # set on background lanes: whose requests they give way to
         self.threads = max(0, threads)
         self.max_job_seconds = max_job_seconds
@@ -226,9 +234,9 @@ class Foreground:
 class Lanes:
     """The app's four lanes, made from its settings."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings, outbox: Outbox | None = None) -> None:
         common = {"memory_budget": settings.max_request_memory, "trim_after_bytes": settings.trim_after_bytes,
-                  "max_wait": settings.max_wait}
+                  "max_wait": settings.max_wait, "outbox": outbox}
         self.foreground = Foreground()
         self.inline = Lane("inline", 0, INLINE_SECONDS, **common)
         self.small = Lane("small", 1, SMALL_SECONDS, **common)
