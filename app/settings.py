@@ -79,6 +79,9 @@ class Settings:
     # keep-alive connection stays open.
     max_connections: int = 512
     keep_alive_timeout: int = 5
+    # The share of max_connections one client address may hold (app/connections.py); behind a
+    # reverse proxy every connection comes from the proxy: set 1 and let the proxy limit clients.
+    max_client_share: float = 0.25
     # Seconds a client may take to send a request's headers (then the connection is closed).
     header_timeout: float = 10.0
 
@@ -87,7 +90,7 @@ class Settings:
 _NUMBERS = (
     "max_trained_elements", "max_train_steps", "max_train_work", "max_train_seconds",
     "max_request_memory", "job_threads", "stream_threads", "max_wait", "max_unsent_bytes", "send_timeout",
-    "trim_after_bytes", "body_timeout", "max_connections", "keep_alive_timeout", "header_timeout",
+    "trim_after_bytes", "body_timeout", "max_connections", "keep_alive_timeout", "header_timeout", "max_client_share",
 )
 
 
