@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from app.core import evaluate
-from app.engine.costs import DEFAULT_NS_PER_UNIT, NODE_NS, NS_PER_UNIT, pass_seconds, units_by_op
+from app.engine.costs import DEFAULT_NS_PER_UNIT, FORWARD_SHARE, NODE_NS, NS_PER_UNIT, pass_seconds, units_by_op
 from app.engine.limits import Limits
 from app.engine.ops import OPS
 from app.train import TrainingRun
 from app.train.config import TrainConfig
-from app.train.run import TrainLimits
+from app.train.run import SECONDS_PER_WORK, TrainLimits
 
 REDUCTIONS = {"sum", "mean", "max", "min"}
 
@@ -98,7 +98,7 @@ def test_a_training_runs_estimate_counts_every_step_and_evaluation():
     step = evaluate("loss = mse(sin(x @ W), t)", inputs)
     step_units = sum(counted(step).values())
     assert run.estimate["work"] == 30 * (3 * step_units + 10 * 6) + 3 * run.eval_graph.work
-    assert run.step_seconds == pytest.approx(pass_seconds(step.graph) + 10 * 6 * 3e-9)
+    assert run.step_seconds == pytest.approx(pass_seconds(step.graph) + 10 * 6 * SECONDS_PER_WORK)
     assert run.estimate["estimated_seconds"] == pytest.approx(
-        30 * run.step_seconds + 3 * pass_seconds(run.eval_graph), abs=1e-3)
+        30 * run.step_seconds + 3 * FORWARD_SHARE * pass_seconds(run.eval_graph), abs=1e-3)
     assert run.seconds_through(7) == pytest.approx(7 * run.step_seconds)

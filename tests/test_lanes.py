@@ -127,3 +127,23 @@ def test_a_background_job_pauses_at_its_checks_while_small_requests_are_in_fligh
     foreground.count = 1
     assert timed(10) >= BACKGROUND_PAUSE * 10
     lane.close()
+
+
+def test_the_foreground_count_holds_small_requests_in_flight_and_not_large_ones():
+    app = make_app(job_threads=1)
+    state = app.state.test
+
+    async def scenario(seconds: float) -> tuple[int, tuple]:
+        blocked = asyncio.ensure_future(asgi_post(app, f"/test-jobs/block?seconds={seconds}", None))
+        await asyncio.to_thread(state["started"].acquire, True, 5)
+        during = app.state.lanes.foreground.count
+        state["release"].set()
+        answer = await blocked
+        state["release"].clear()
+        return during, answer
+
+    during, answer = run_async(scenario(0.01))
+    assert during == 1 and answer[0] == 200
+    during, answer = run_async(scenario(60))  # the large lane's job: background lanes need not wait for it
+    assert during == 0 and answer[0] == 200
+    assert app.state.lanes.foreground.count == 0

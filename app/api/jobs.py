@@ -65,7 +65,7 @@ from app.api.lanes import DEFAULT_SECONDS, Busy, Cancelled, Job, Lane, Lanes, Re
 from app.api.outbox import outbox_of, send_in_time
 from app.engine.errors import ProgramError
 
-__all__ = ["Busy", "Cancelled", "Job", "lanes_of", "pool_of", "run_job", "stream_job", "install"]
+__all__ = ["Busy", "Cancelled", "CountForeground", "Job", "lanes_of", "pool_of", "run_job", "stream_job", "install"]
 
 T = TypeVar("T")
 log = logging.getLogger("chainlens")
@@ -114,22 +114,47 @@ async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes
     lanes = lanes_of(request.app)
     lane = lanes.first(memory_bytes, inline, expected)
     seconds = default_seconds(memory_bytes) if expected is None else expected
-    counted = lane is not lanes.large
-    lanes.foreground.count += counted
-    try:
-        while True:
-            job = lane.admit(memory_bytes, seconds)
-            try:
-                if lane.inline:
-                    return lane.run_inline(job, lambda: compute(job))
-                return await _in_thread(request, lane, job, compute, memory_bytes)
-            except Reroute as moved:
-                lane, seconds = lanes.after(moved.seconds), moved.seconds
-                if counted and lane is lanes.large:  # no longer a small request: not given way to
-                    lanes.foreground.count -= 1
-                    counted = False
-    finally:
-        lanes.foreground.count -= counted
+    while True:
+        if lane is lanes.large:  # no longer a small request: background lanes need not give way to it
+            _leave_foreground(request.scope, lanes)
+        job = lane.admit(memory_bytes, seconds)
+        try:
+            if lane.inline:
+                return lane.run_inline(job, lambda: compute(job))
+            return await _in_thread(request, lane, job, compute, memory_bytes)
+        except Reroute as moved:
+            lane, seconds = lanes.after(moved.seconds), moved.seconds
+
+
+_FOREGROUND = "chainlens.foreground"
+
+
+class CountForeground:
+    """ASGI middleware: counts the requests in flight, from their first byte to their answer's last,
+    that background lanes give way to (Job.check pauses while any is): every request but a
+    training stream's, until it turns out large (run_job takes it out of the count)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/train" or "app" not in scope:
+            await self.app(scope, receive, send)
+            return
+        foreground = lanes_of(scope["app"]).foreground
+        counted = scope[_FOREGROUND] = [1]
+        foreground.count += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            foreground.count -= counted[0]
+
+
+def _leave_foreground(scope: dict, lanes: Lanes) -> None:
+    counted = scope.get(_FOREGROUND)
+    if counted and counted[0]:
+        lanes.foreground.count -= 1
+        counted[0] = 0
 
 
 async def _in_thread(request: Request, lane: Lane, job: Job, compute: Callable[[Job], T], memory_bytes: int) -> T:
@@ -272,7 +297,9 @@ def _error_of(exc: BaseException) -> dict:
 
 
 def install(app) -> None:
-    """The runner's own answers: 503 with Retry-After when full, 499 when the client left."""
+    """The runner's own answers: 503 with Retry-After when full, 499 when the client left; and the
+    count of the requests in flight that background lanes give way to."""
+    app.add_middleware(CountForeground)
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> Response:

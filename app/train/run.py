@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from app import datasets
-from app.engine.costs import pass_seconds
+from app.engine.costs import FORWARD_SHARE, pass_seconds
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.core import declare_inputs
@@ -47,7 +47,7 @@ class TrainLimits:
 
 # The time estimate: a step's forward and backward op by op (app/engine/costs.py: a fixed cost
 # per op node, and each op's own rate per unit of work), plus the optimizer at this rate per unit.
-SECONDS_PER_WORK = 3e-9
+SECONDS_PER_WORK = 1.5e-9
 # A data input's rows up to this size are converted to float64 once per run, not once per batch.
 CONVERTED_BYTES = 16 << 20
 
@@ -176,7 +176,7 @@ class TrainingRun:
         eval_work = self.eval_graph.work if self.eval_graph is not None else 0
         work = steps * step_work + records * eval_work
         self.step_seconds = pass_seconds(self.graph) + 10 * param_elements * SECONDS_PER_WORK
-        eval_seconds = pass_seconds(self.eval_graph) if self.eval_graph is not None else 0.0
+        eval_seconds = FORWARD_SHARE * pass_seconds(self.eval_graph) if self.eval_graph is not None else 0.0
         seconds = steps * self.step_seconds + records * eval_seconds
         if steps > limits.max_steps:
             raise LimitExceeded(f"train.steps is {steps}; the limit is {limits.max_steps} steps")
