@@ -20,7 +20,7 @@ def main() -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
-        http=guarded_protocol(settings.max_connections, settings.header_timeout),
+        http=guarded_protocol(settings.max_connections, settings.header_timeout, settings.max_client_share),
         # Past this many connections or requests at once, uvicorn answers 503 itself.
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keep_alive_timeout,

@@ -54,16 +54,23 @@ class Settings:
     check: CheckLimits = field(default_factory=CheckLimits)
     # Memory one request may use, estimated before anything is allocated (app/api/jobs.py).
     max_request_memory: int = 512 << 20
-    # Worker threads that compute requests, and requests that may wait for one (then 503).
-    # One per worker process: the computation is mostly Python, which holds the GIL, so a second
-    # thread computes little more but competes with the event loop (eight 100,000-node requests
-    # at once: /healthz waited 167 ms with two threads, 37 ms with one, and the eight finished
-    # sooner). More load means more worker processes (CHAINLENS_WORKERS) or replicas.
+    # Worker threads of the lane that computes large requests (app/api/lanes.py; small ones run
+    # on the event loop or in a one-thread lane of their own). One per worker process: the
+    # computation is mostly Python, which holds the GIL, so a second thread computes little more
+    # but competes with the event loop (eight 100,000-node requests at once: /healthz waited
+    # 167 ms with two threads, 37 ms with one, and the eight finished sooner). More load means
+    # more worker processes (CHAINLENS_WORKERS) or replicas.
     job_threads: int = 1
-    job_queue: int = 16
-    # The same for streamed runs (POST /train), which hold a thread for the whole run.
+    # Threads for streamed runs (POST /train), which hold a thread for the whole run.
     stream_threads: int = 2
-    stream_queue: int = 4
+    # Seconds a request may be expected to wait for its lane; past it, 503 with Retry-After.
+    max_wait: float = 10.0
+    # Bytes of answers waiting for their clients, together with a new request's memory estimate;
+    # past it (unless no answer waits), the new request is answered 503 (app/api/outbox.py).
+    max_unsent_bytes: int = 256 << 20
+    # Seconds a client may take to take one chunk of its answer or one line of a stream; then
+    # the connection is cut and what it held freed (a stream's job is stopped).
+    send_timeout: float = 20.0
     # After a request estimated above this, freed memory is handed back to the OS at once.
     trim_after_bytes: int = 64 << 20
     # Seconds a client may take to send its request body (then 408).
@@ -72,6 +79,9 @@ class Settings:
     # keep-alive connection stays open.
     max_connections: int = 512
     keep_alive_timeout: int = 5
+    # The share of max_connections one client address may hold (app/connections.py); behind a
+    # reverse proxy every connection comes from the proxy: set 1 and let the proxy limit clients.
+    max_client_share: float = 0.25
     # Seconds a client may take to send a request's headers (then the connection is closed).
     header_timeout: float = 10.0
 
@@ -79,8 +89,8 @@ class Settings:
 # Settings read from CHAINLENS_<NAME>, each a number of its default's type (int or float).
 _NUMBERS = (
     "max_trained_elements", "max_train_steps", "max_train_work", "max_train_seconds",
-    "max_request_memory", "job_threads", "job_queue", "stream_threads", "stream_queue",
-    "trim_after_bytes", "body_timeout", "max_connections", "keep_alive_timeout", "header_timeout",
+    "max_request_memory", "job_threads", "stream_threads", "max_wait", "max_unsent_bytes", "send_timeout",
+    "trim_after_bytes", "body_timeout", "max_connections", "keep_alive_timeout", "header_timeout", "max_client_share",
 )
 
 

@@ -1,4 +1,5 @@
-"""Issue 10's heavy requests against a real server: time, memory, /healthz, memory given back.
+"""Issue 10's heavy requests against a real server: time, memory, /healthz, memory given back, and
+(issue 22) each admitted request's time against its estimate.
 
     .venv/bin/python bench/stress.py                       # every case, this checkout's code
     .venv/bin/python bench/stress.py --root /tmp/main-wt   # another checkout's code (a "before")
@@ -8,7 +9,10 @@
 Not part of the test command. For each case, a fresh `python -m app` (default settings, one
 worker) is started from --root on a free loopback port; the case's request is sent alone, and
 then eight copies at once. Printed per run: the statuses, the slowest request's wall time, the
-server's peak RSS over its idle level (sampled every 10 ms from /proc), the slowest GET /healthz
+estimate this checkout makes of the request (app/api/budget.py's seconds, a training run's
+estimated_seconds), the server's CPU seconds meanwhile and their ratio to the estimate (sent
+alone and answered 200: no admitted request should take more than twice its estimate; CPU, not
+wall time, since the machine's other processes share its cores), the server's peak RSS over its idle level (sampled every 10 ms from /proc), the slowest GET /healthz
 answered meanwhile (polled every 50 ms) beside the slowest of 2 s of polling before the request
 (what the machine's own load costs /healthz), and the RSS over idle after 10 s without requests.
 
@@ -67,7 +71,52 @@ def cases(shrink: bool) -> dict[str, dict]:
                                    "inputs": {"h": _init([700, 700]), "w": _init([700, 700], 1), "b": _init([700, 700], 2)}},
         f"cjk-name-{name // 1000}k": {"expression": f"y = {cjk}", "inputs": {similar: 1}},
         "body-15MB": {"expression": "y = sum(x * x)", "inputs": {"x": [[k % 7 * 0.123456789 for k in range(1000)] for _ in range(800)]}},
+        # Issue 22: the ops whose time per unit of work is far from an add's (app/engine/costs.py).
+        "sin-1e15-1M": {"expression": "y = sum(sin(x))", "inputs": {"x": _huge([1_000_000])}},
+        "cos-1e15-1M": {"expression": "y = sum(cos(x))", "inputs": {"x": _huge([1_000_000])}},
+        "pow-1M": {"expression": "y = sum(x ** w)", "inputs": {"x": _init([1_000_000]), "w": _init([1_000_000], 1)}},
+        "exp-4M": {"expression": "y = sum(exp(x))", "inputs": {"x": _init([4_000_000])}},
+        "train-sin-1e15-1M-30": {"_route": "/train", "expression": "loss = sum(sin(x * w))",
+                                 "inputs": {"x": _huge([1_000_000]), "w": 1.0},
+                                 "train": {"optimizer": {"name": "sgd", "lr": 1e-30}, "steps": 30}},
     }
+
+
+def _huge(shape) -> dict:
+    """Arguments near 10¹⁵: sine and cosine take the slow path of argument reduction."""
+    return {"init": "uniform", "shape": shape, "seed": 0, "low": 1e14, "high": 1e15}
+
+
+def estimated_seconds(request: dict) -> float | None:
+    """This checkout's own estimate of the request (what decides its lane), or None if refused."""
+    sys.path.insert(0, str(ROOT))
+    from app.api.budget import seconds
+    from app.core import declare_inputs
+    from app.engine.errors import ProgramError
+    from app.engine.limits import Limits
+    from app.lang import parse
+    from app.train import TrainingRun
+    from app.train.config import TrainConfig
+    from app.train.run import TrainLimits
+
+    try:
+        if request.get("_route") == "/train":
+            config = TrainConfig.model_validate(request["train"])
+            return TrainingRun(request["expression"], request["inputs"], config, Limits(), TrainLimits()).estimate[
+                "estimated_seconds"]
+        return seconds(parse(request["expression"], declare_inputs(request["inputs"], Limits()), Limits()))
+    except ProgramError:
+        return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used (user and system): what a request costs the server, whatever
+    else the shared machine runs meanwhile (its wall time is not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
 
 
 def rss(pid: int) -> int:
@@ -85,6 +134,7 @@ def rss(pid: int) -> int:
 class Run:
     statuses: list = field(default_factory=list)
     wall: float = 0.0
+    cpu: float = 0.0  # the server's CPU seconds while the requests ran
     peak_over_idle: int = 0
     slowest_healthz: float = 0.0
     idle_healthz: float = 0.0  # the slowest /healthz of 2 s before the request: the machine's own noise
@@ -108,8 +158,12 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
-def measure(url: str, pid: int, body: bytes, copies: int, timeout: float, max_rss: int) -> Run:
+def measure(url: str, pid: int, body: bytes, copies: int, timeout: float, max_rss: int,
+            route: str = "/graph/backward") -> Run:
     run = Run()
+    # A first small request: the server's own warm-up (lazy imports, the first route call) is
+    # not the measured request's time.
+    httpx.post(f"{url}/graph/backward", json={"expression": "y = x * 2", "inputs": {"x": 1}}, timeout=timeout)
     run.idle_healthz = slowest_health(url, 2.0)
     idle = rss(pid)
     done = threading.Event()
@@ -140,9 +194,11 @@ def measure(url: str, pid: int, body: bytes, copies: int, timeout: float, max_rs
     def one(_: int) -> tuple[object, float]:
         started = time.perf_counter()
         try:
-            response = httpx.post(f"{url}/graph/backward", content=body,
+            response = httpx.post(f"{url}{route}", content=body,
                                   headers={"content-type": "application/json"}, timeout=timeout)
             status: object = response.status_code
+            if route == "/train" and status == 200 and b'"type":"done"' not in response.content.splitlines()[-1]:
+                status = "no done line"
         except httpx.TimeoutException:
             status = "timeout"
         except httpx.HTTPError as exc:
@@ -152,8 +208,10 @@ def measure(url: str, pid: int, body: bytes, copies: int, timeout: float, max_rs
     watchers = [threading.Thread(target=sample_memory), threading.Thread(target=poll_health)]
     for watcher in watchers:
         watcher.start()
+    cpu_before = cpu_seconds(pid)
     with ThreadPoolExecutor(copies) as pool:
         results = list(pool.map(one, range(copies)))
+    run.cpu = cpu_seconds(pid) - cpu_before
     done.set()
     for watcher in watchers:
         watcher.join()
@@ -189,21 +247,35 @@ def main(argv: list[str] | None = None) -> int:
         chosen = {name: body for name, body in chosen.items() if any(name.startswith(w) for w in wanted)}
     print("machine:", json.dumps(machine()))
     print(f"code: {args.root}  (git {subprocess.run(['git', '-C', str(args.root), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()})")
-    header = (f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'peak MB':>9} {'healthz ms':>11} "
-              f"{'(idle)':>7} {'after 10 s MB':>14}")
+    header = (f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'cpu s':>6} {'est. s':>7} {'÷ est.':>6} {'peak MB':>9} "
+              f"{'healthz ms':>11} {'(idle)':>7} {'after 10 s MB':>14}")
     print(header)
     print("-" * len(header))
     rows = []
+    over_twice = []
     for name, request in chosen.items():
-        body = json.dumps(request).encode()
+        route = request.get("_route", "/graph/backward")
+        body = json.dumps({key: value for key, value in request.items() if key != "_route"}).encode()
+        estimate = estimated_seconds(request) if args.root == ROOT else None
         for copies in map(int, args.concurrency.split(",")):
             with running_server(timeout=60, env={"CHAINLENS_LOG_LEVEL": "error"}, root=args.root) as (url, pid):
-                run = measure(url, pid, body, copies, args.timeout, int(args.max_rss_gb * (1 << 30)))
+                run = measure(url, pid, body, copies, args.timeout, int(args.max_rss_gb * (1 << 30)), route)
             after = "-" if run.after_idle_over_idle is None else f"{run.after_idle_over_idle / MB:,.0f}"
             note = f"  {run.killed}" if run.killed else ""
-            print(f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} {run.peak_over_idle / MB:>9,.0f} "
-                  f"{run.slowest_healthz * 1000:>11,.0f} {run.idle_healthz * 1000:>7,.0f} {after:>14}{note}", flush=True)
-            rows.append({"case": name, "copies": copies, "body_bytes": len(body), **run.__dict__})
+            # Alone and admitted, the server's CPU time for the request against its estimate (CPU,
+            # not wall: other processes of the shared machine take turns on its cores meanwhile;
+            # the /healthz polling's share is in it too, a few ms a second).
+            ratio = run.cpu / estimate if estimate and copies == 1 and run.statuses == [200] else None
+            if ratio is not None and ratio > 2:
+                over_twice.append(name)
+            print(f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} {run.cpu:>6.2f} "
+                  f"{'-' if estimate is None else f'{estimate:.2f}':>7} {'-' if ratio is None else f'{ratio:.2f}':>6} "
+                  f"{run.peak_over_idle / MB:>9,.0f} {run.slowest_healthz * 1000:>11,.0f} {run.idle_healthz * 1000:>7,.0f} "
+                  f"{after:>14}{note}", flush=True)
+            rows.append({"case": name, "copies": copies, "body_bytes": len(body), "estimate": estimate,
+                         "ratio": ratio, **run.__dict__})
+    if args.root == ROOT:
+        print("admitted requests over 2x their estimate (alone):", ", ".join(over_twice) or "none")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

@@ -45,7 +45,9 @@ def make_app(**settings):
                 raise
             return {"answer": 42}
 
-        return await run_job(request, compute, memory_bytes=int(request.query_params.get("bytes", 0)))
+        expected = request.query_params.get("seconds")
+        return await run_job(request, compute, memory_bytes=int(request.query_params.get("bytes", 0)),
+                             expected=float(expected) if expected else None)
 
     @app.post("/test-jobs/stream")
     def stream(request: Request):
@@ -151,16 +153,18 @@ def test_over_the_memory_budget_is_413_naming_budget_and_estimate():
     assert app.state.test["ran"] == 0  # refused before anything ran
 
 
-def test_full_pool_and_queue_answer_503_with_retry_after():
-    app = make_app(job_threads=1, job_queue=1)
+def test_a_request_is_refused_only_when_its_expected_wait_passes_the_bound():
+    """Shed by expected wait, not by count: with max_wait 1 s, a job expected to take 0.8 s may
+    wait behind one that has 0.8 s left; a third, behind 1.6 s, is refused with Retry-After."""
+    app = make_app(job_threads=1, max_wait=1.0)
     state = app.state.test
 
     async def scenario():
-        running = asyncio.ensure_future(asgi_post(app, "/test-jobs/block", None))
-        await asyncio.to_thread(state["started"].acquire, True, 5)  # the first holds the only thread
-        queued = asyncio.ensure_future(asgi_post(app, "/test-jobs/block", None))
+        running = asyncio.ensure_future(asgi_post(app, "/test-jobs/block?seconds=0.8", None))
+        await asyncio.to_thread(state["started"].acquire, True, 5)  # the first holds the small lane's thread
+        queued = asyncio.ensure_future(asgi_post(app, "/test-jobs/block?seconds=0.8", None))
         await asyncio.sleep(0.05)
-        refused = await asgi_post(app, "/test-jobs/block", None)
+        refused = await asgi_post(app, "/test-jobs/block?seconds=0.8", None)
         state["release"].set()
         return await running, await queued, refused
 
@@ -168,10 +172,27 @@ def test_full_pool_and_queue_answer_503_with_retry_after():
     assert running[0] == 200 and queued[0] == 200
     assert json.loads(running[2]) == {"answer": 42}
     assert refused[0] == 503
-    assert int(refused[1][b"retry-after"]) >= 1
+    assert int(refused[1][b"retry-after"]) == 2  # about 1.5 s expected, rounded up
     assert json.loads(refused[2])["error"]["kind"] == "busy"
     assert state["ran"] == 2
-    assert app.state.job_pool.admitted == 0  # every slot given back
+    assert app.state.large_pool.admitted == 0  # every slot given back
+
+
+def test_many_small_requests_are_never_refused_for_their_number():
+    """Forty 2 ms jobs behind a blocked one wait 80 ms in all: nobody is refused."""
+    app = make_app(job_threads=1, max_wait=1.0)
+    state = app.state.test
+
+    async def scenario():
+        first = asyncio.ensure_future(asgi_post(app, "/test-jobs/block?seconds=0.002", None))
+        await asyncio.to_thread(state["started"].acquire, True, 5)
+        rest = [asyncio.ensure_future(asgi_post(app, "/test-jobs/block?seconds=0.002", None)) for _ in range(40)]
+        await asyncio.sleep(0.1)
+        state["release"].set()
+        return [await first] + [await answer for answer in rest]
+
+    answers = run_async(scenario())
+    assert [status for status, _, _ in answers] == [200] * 41
 
 
 def test_a_disconnect_cancels_the_running_job():
@@ -187,7 +208,7 @@ def test_a_disconnect_cancels_the_running_job():
 
 
 def test_a_job_whose_client_left_while_queued_never_runs():
-    app = make_app(job_threads=1, job_queue=4)
+    app = make_app(job_threads=1)
     state = app.state.test
 
     async def scenario():
@@ -294,9 +315,9 @@ def test_graph_routes_run_through_the_pool(client):
 
 def test_streamed_runs_have_a_pool_of_their_own():
     """A training run holds its thread while it streams: it must never hold one that /graph/* needs."""
-    from app.api.jobs import pool_of
+    from app.api.jobs import lanes_of
 
-    app = create_app(Settings(job_threads=1, stream_threads=3, stream_queue=2))
-    requests, streams = pool_of(app), pool_of(app, streams=True)
-    assert requests is not streams
-    assert (requests.threads, streams.threads, streams.capacity) == (1, 3, 5)
+    app = create_app(Settings(job_threads=2, stream_threads=3))
+    lanes = lanes_of(app)
+    assert len({id(lane) for lane in lanes.all()}) == 4
+    assert (lanes.inline.threads, lanes.small.threads, lanes.large.threads, lanes.stream.threads) == (0, 1, 2, 3)

@@ -32,6 +32,11 @@ def server():
 
 
 @pytest.fixture(scope="module")
+def busy_door():
+    yield from serve(max_connections="32", max_client_share="0.25")
+
+
+@pytest.fixture(scope="module")
 def default_server():
     yield from serve()
 
@@ -68,17 +73,51 @@ def test_a_connection_without_complete_headers_is_closed(server, data):
     assert 0.9 < seconds < 4
 
 
-def test_connections_past_the_cap_are_closed_and_the_server_goes_on(server):
+def test_idle_connections_past_the_cap_make_room_for_a_request(server):
+    """Eight idle connections fill the cap of eight; a ninth is taken by closing the oldest idle
+    one (fairness at the door: app/connections.py), and its request is answered at once."""
     held = [socket.create_connection(("127.0.0.1", server)) for _ in range(8)]
     try:
         time.sleep(0.2)
-        seconds, answer = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert answer == b"" and seconds < 0.9  # closed at once, not after the header timeout
+        seconds, answer = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 200") and seconds < 0.9
+        closed = 0
+        for sock in held:
+            sock.settimeout(0.5)
+            try:
+                closed += sock.recv(1) == b""
+            except (socket.timeout, ConnectionResetError):
+                pass
+        assert closed >= 1  # the oldest idle ones made room
     finally:
         for sock in held:
             sock.close()
     time.sleep(0.2)
     assert httpx.get(f"http://127.0.0.1:{server}/healthz", timeout=5).json() == {"status": "ok"}
+
+
+def test_one_address_cannot_hold_the_door(busy_door):
+    """Sixty idle sockets from one address against a cap of 32 (a share of 1/4: 8 per address):
+    it keeps 8 of them, and /healthz from a new connection answers at once, again and again."""
+    held = [socket.create_connection(("127.0.0.1", busy_door)) for _ in range(60)]
+    try:
+        time.sleep(0.3)
+        open_ones = 0
+        for sock in held:
+            sock.settimeout(0.05)
+            try:
+                open_ones += sock.recv(1) != b""
+            except socket.timeout:
+                open_ones += 1
+            except ConnectionResetError:
+                pass
+        assert open_ones <= 8
+        for _ in range(5):
+            seconds, answer = exchange(busy_door, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200") and seconds < 1
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def test_schemathesis_all_checks_pass(default_server, tmp_path):

@@ -59,10 +59,11 @@ def parse_model(raw: bytes, model: type[M]) -> M:
         raise RequestValidationError(errors) from None
 
 
-async def run_parsed(request: Request, model: type[M], compute: Callable[[M, Job], T]) -> T | Response:
-    """Reads the body's bytes, then in the job pool parses them as `model` and answers
-    compute(body, job). A ProgramError becomes its 4xx answer, located in the request's program
-    (known only once the body is parsed)."""
+async def run_parsed(request: Request, model: type[M], compute: Callable[[M, Job], T], *,
+                     inline: bool = False) -> T | Response:
+    """Reads the body's bytes, then in a job (app/api/jobs.py; `inline`: on the event loop while
+    small) parses them as `model` and answers compute(body, job). A ProgramError becomes its 4xx
+    answer, located in the request's program (known only once the body is parsed)."""
     raw = await request.body()
     expression: list[str] = []
 
@@ -72,7 +73,7 @@ async def run_parsed(request: Request, model: type[M], compute: Callable[[M, Job
         return compute(body, job)
 
     try:
-        return await run_job(request, job_compute, memory_bytes=len(raw))
+        return await run_job(request, job_compute, memory_bytes=len(raw), inline=inline)
     except ProgramError as exc:
         return program_error_response(exc, expression[0] if expression else None)
 

@@ -18,11 +18,13 @@ The estimate is linear in the graph; `estimate` is called between parsing and bu
 """
 from __future__ import annotations
 
-from itertools import chain
+from itertools import chain, compress
 from math import prod
+from operator import not_
 
 import numpy as np
 
+from app.engine.costs import pass_seconds
 from app.engine.graph import Graph
 
 FLOAT = 8
@@ -119,3 +121,24 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
     # Columns are written a block at a time, with no str per item.
     pieces = 0 if columns else max(NODE_PIECES * len(shapes), STEP_PIECES * edges)
     return engine + TRANSIENT_COPIES * largest + BODY_COPIES * text + PIECE_COST * pieces
+
+
+# Seconds per node of a graph request besides its passes: parsing, the step record and the
+# answer's text (the 10,000-node recurrence: about 15 µs a node on the reference machine).
+REQUEST_NODE_SECONDS = 20e-6
+# A graph request's backward pass records every edge's local derivative and contribution in full
+# (a training step's lean pass does not): measured at about twice the lean passes' time.
+RECORDED_PASSES = 2
+# Per element of every tensor node: building the inputs (initializers draw random numbers), and
+# the summaries of values, gradients and step records in the answer (measured 30-60 ns).
+ELEMENT_SECONDS = 40e-9
+
+
+def seconds(graph: Graph, backward: bool = True) -> float:
+    """The time one graph request will take, estimated from the graph alone (app/api/lanes.py
+    decides from it where the request runs): its passes op by op (app/engine/costs.py) as the
+    recording backward runs them, REQUEST_NODE_SECONDS per node and ELEMENT_SECONDS per element
+    of a tensor node. A forward-only request is counted as a full one."""
+    tensors = compress(graph.shapes, map(not_, graph.scalar))
+    elements = sum(map(prod, tensors))
+    return RECORDED_PASSES * pass_seconds(graph) + REQUEST_NODE_SECONDS * len(graph) + ELEMENT_SECONDS * elements

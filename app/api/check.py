@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from app import datasets
 from app.api.body import body_openapi, run_parsed
-from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate
+from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate, seconds
 from app.api.encode import dumps, graph_chunks, number
 from app.api.jobs import Job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest
@@ -34,6 +34,11 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/graph", tags=["check"])
 DOT_NODE_BYTES = 3 * 400  # a node's record, oval and edges as text, str and bytes
+# A unit of the gradient check's work (two forward passes per checked element), in seconds: the
+# forward passes' arithmetic at the costliest ops' rate (app/engine/costs.py).
+GRADCHECK_SECONDS_PER_WORK = 50e-9
+# A step of the naive recursion's replay (recorded and written like a backward step).
+REPLAY_STEP_SECONDS = 20e-6
 
 _BODY = body_openapi(GraphRequest)
 
@@ -50,6 +55,8 @@ def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[
     tensor exists: it checks the route's own limits and answers the route's extra memory, which
     is checked with the engine's own estimate against the job's budget."""
     def planned(graph: Graph, inputs) -> None:
+        # The correct run, the route's own pass (a replay, a script, a DOT file) and its answer.
+        job.expect(3 * seconds(graph))
         extra = plan(graph)
         job.require(estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + extra)
 
@@ -94,11 +101,15 @@ def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, lim
             f"computing; the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}")
 
 
-def plan_gradcheck(graph: Graph, settings: Settings, rows: int | None, hint: str) -> list[finite_differences.Planned]:
+def plan_gradcheck(graph: Graph, settings: Settings, rows: int | None, hint: str,
+                   job: Job, before_seconds: float = 0.0) -> list[finite_differences.Planned]:
     """The elements to check, sized before anything runs: past the work limit a 413 that says why
-    (`rows`: the rows of data each pass runs on, None without data; `hint`: what to do instead)."""
+    (`rows`: the rows of data each pass runs on, None without data; `hint`: what to do instead). The
+    job learns the check's expected time, with `before_seconds` of work that comes first (a training
+    step's replay), which picks its lane (app.api.lanes)."""
     planned = finite_differences.plan(graph, settings.check.gradcheck_sample)
     work = finite_differences.cost(graph, planned)
+    job.expect(before_seconds + 3 * seconds(graph) + work * GRADCHECK_SECONDS_PER_WORK)
     limit = settings.check.max_gradcheck_work
     if work > limit:
         checked = sum(item.indices.size for item in planned)
@@ -151,7 +162,7 @@ def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes
         rows = _dataset_rows(graph, body.inputs)
         hint = ("check one training step's batch of rows instead (POST /train/gradcheck)" if rows is not None
                 else "fewer or smaller inputs, or a shorter program, check faster")
-        planned.extend(plan_gradcheck(graph, settings, rows, hint))
+        planned.extend(plan_gradcheck(graph, settings, rows, hint, job))
         return value_bytes(graph)  # each forward pass makes new values while the old ones go
 
     result = _evaluate(body, settings, job, plan)
@@ -175,7 +186,9 @@ def replay_compute(body: GraphRequest, settings: Settings, job: Job, layout: str
         order = graph.computed()
         moved = 0
         if body.mode == "naive-recursion":
-            _, moved = replay.check_recursion(graph, order, settings.check.max_replay_steps, settings.limits.max_total_work)
+            steps, moved = replay.check_recursion(graph, order, settings.check.max_replay_steps,
+                                                  settings.limits.max_total_work)
+            job.expect(3 * seconds(graph) + steps * REPLAY_STEP_SECONDS + moved * 15e-9)
         # A second step record beside the correct one; the recursion's holds what it moved.
         return estimate(graph, True, settings.max_full_elements, settings.max_step_elements,
                         layout=layout) + 2 * FLOAT * moved

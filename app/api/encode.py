@@ -20,6 +20,7 @@ import orjson
 from starlette.responses import Response
 
 from app.api.jsontext import BLOCK, int_lists, items, json_list, objects, strings, text_list
+from app.api.outbox import send_chunks
 from app.engine.errors import SourceMap
 from app.engine.inputs import number
 from app.engine.run import Result
@@ -314,12 +315,9 @@ class BodyChunks(Response):
             self.headers["content-encoding"] = "gzip"
 
     async def __call__(self, scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        last = len(self.chunks) - 1
-        for index, chunk in enumerate(self.chunks):
-            await send({"type": "http.response.body", "body": chunk, "more_body": index < last})
-        if last < 0:
-            await send({"type": "http.response.body", "body": b""})
+        # Each chunk is freed once sent; a client that does not read is cut (app/api/outbox.py).
+        start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        await send_chunks(scope, send, start, self.chunks)
 
 
 def dumps(data: Any) -> bytes:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.api.body import body_openapi, run_parsed
-from app.api.budget import estimate
+from app.api.budget import estimate, seconds
 from app.api.check import replay_compute
 from app.api.compression import accepts_gzip, gzipped
 from app.api.encode import BodyChunks, graph_chunks
@@ -91,6 +91,7 @@ async def _answer(request: Request, backward: bool, layout: Layout) -> Response:
 
         def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
             job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements, layout=layout))
+            job.expect(seconds(graph, backward))  # a large one leaves the event loop here
 
         # The cyclic garbage collector is paused while a graph is built and encoded: those objects
         # hold no cycles, and collections triggered by their sheer number (scanning every live
@@ -101,7 +102,7 @@ async def _answer(request: Request, backward: bool, layout: Layout) -> Response:
             job.check()
             return encoded(result, settings, layout, gzip)
 
-    content = await run_parsed(request, GraphRequest, compute)
+    content = await run_parsed(request, GraphRequest, compute, inline=True)
     if isinstance(content, Response):
         return content
     chunks, compressed = content

@@ -1,4 +1,5 @@
-"""The shared job runner: every compute route runs its work here, never on the event loop.
+"""The shared job runner: every compute route runs its work here, in a lane of its size class
+(app/api/lanes.py), never holding the event loop for longer than a small request takes.
 
 Interface (used by /graph/*, training, gradcheck; keep it as it is):
 
@@ -9,32 +10,40 @@ Interface (used by /graph/*, training, gradcheck; keep it as it is):
         require(memory_bytes) Raises LimitExceeded (413) when a finer estimate, made inside the
                               compute before it allocates (after parsing, say), passes the
                               per-request budget.
+        expect(seconds)       The job's estimated seconds, made at the same place: counted in its
+                              lane's expected wait; past the lane's size class the compute is
+                              stopped (Reroute) and started again in the lane that takes it, so
+                              call it before anything large is built.
     class Cancelled(Exception)
 
-    async run_job(request, compute, *, memory_bytes) -> T
-        compute(job) -> T runs in a worker thread of the bounded pool. Before anything runs:
-        413 (JSON error naming the per-request budget and the estimate) when memory_bytes is
-        over the budget; 503 with Retry-After when the pool and its wait queue are full. While
-        it runs, a client that disconnects sets the job cancelled. Exceptions of compute
+    async run_job(request, compute, *, memory_bytes, expected=None, inline=False) -> T
+        compute(job) -> T runs in the lane of its size: on the event loop while small (only with
+        inline), else in a worker thread. Before anything runs: 413 (JSON error naming the
+        per-request budget and the estimate) when memory_bytes is over the budget; 503 with
+        Retry-After when the lane would keep it waiting longer than `max_wait` seconds. While it
+        runs in a thread, a client that disconnects sets the job cancelled. Exceptions of compute
         (ProgramError, Cancelled, ...) come out of run_job as they were raised.
 
-    stream_job(request, compute, *, memory_bytes) -> Response
-        compute(job, emit) runs in the pool and calls emit(obj) once per NDJSON line
+    stream_job(request, compute, *, memory_bytes, expected=None) -> Response
+        compute(job, emit) runs in the streams' lane and calls emit(obj) once per NDJSON line
         (application/x-ndjson); obj is written by orjson (numpy arrays allowed; NaN and the
         infinities would become null: write them as the contract's strings first, see
         app.api.encode.number). emit waits while 64 lines are unsent (a slow client). The same 413 and 503 are answered before anything streams,
         and so is a ProgramError raised before the first emit (its usual 4xx JSON error);
-        a ProgramError raised later becomes a last line {"type": "error", "error": {...}}.
+        a ProgramError raised later becomes a last line {"type": "error", "error": {...}}, and
+        anything else is logged and told as {"type": "error", "kind": "internal", "message"}:
+        a stream that started always ends with an error line if not with its own last line.
         A disconnect cancels the job (emit raises Cancelled from then on).
 
 Why threads: numpy releases the GIL in its kernels, and Python hands the GIL over every few
-milliseconds, so the event loop keeps answering /healthz while the pool computes. The event
+milliseconds, so the event loop keeps answering /healthz while a lane computes. The event
 loop gives the GIL up at every socket call and must then wait a whole switch interval to get it
 back from a busy worker; a request is a dozen such waits. At Python's default interval (5 ms)
-that made /healthz take 0.2-1 s beside eight heavy requests; the pool sets SWITCH_INTERVAL
-for the process instead (each worker pays a few µs per switch). The pool has `job_threads` threads, and at most `job_queue` further jobs wait for one;
-each job holds at most the per-request memory budget, so the pool bounds the server's memory.
-Jobs that waited past the queue are turned away at once (503) instead of piling up.
+that made /healthz take 0.2-1 s beside eight heavy requests; the runner sets SWITCH_INTERVAL
+for the process instead (each worker pays a few µs per switch). The same hand-over is why the
+smallest requests run on the event loop itself: a thread would cost them more than their work.
+Each running job holds at most the per-request memory budget, and the lanes' threads are
+bounded, so the lanes bound the server's memory.
 
 Memory: after a job whose estimate passed `trim_after_bytes`, the C heap's free memory is handed
 back to the OS (app.memory.give_back), since app.memory keeps up to 256 MB of it on purpose.
@@ -42,9 +51,9 @@ back to the OS (app.memory.give_back), since app.memory keeps up to 256 MB of it
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
 import orjson
@@ -52,10 +61,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.errors import error_body, error_json, error_response, program_error_response
-from app.engine.errors import LimitExceeded, ProgramError
-from app.memory import give_back
+from app.api.lanes import DEFAULT_SECONDS, Busy, Cancelled, Job, Lane, Lanes, Reroute, default_seconds
+from app.api.outbox import outbox_of, send_in_time
+from app.engine.errors import ProgramError
+
+__all__ = ["Busy", "Cancelled", "CountForeground", "Job", "lanes_of", "pool_of", "run_job", "stream_job", "install"]
 
 T = TypeVar("T")
+log = logging.getLogger("chainlens")
 
 NDJSON = "application/x-ndjson"
 # nginx's code for "client closed request": nobody reads it, the client has gone.
@@ -66,125 +79,21 @@ _STREAM_BUFFER_LINES = 64
 SWITCH_INTERVAL = 0.0005
 
 
-class Cancelled(Exception):
-    """The job's client went away (or the server is stopping): stop computing."""
-
-
-class Job:
-    """Handed to a compute function; one per request."""
-
-    __slots__ = ("_cancelled", "budget", "required")
-
-    def __init__(self, budget: int) -> None:
-        self._cancelled = threading.Event()
-        self.budget = budget
-        self.required = 0  # the largest estimate seen (decides whether memory is given back)
-
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def check(self) -> None:
-        if self._cancelled.is_set():
-            raise Cancelled("the client went away")
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    def require(self, memory_bytes: int) -> None:
-        self.required = max(self.required, memory_bytes)
-        if memory_bytes > self.budget:
-            raise over_budget(memory_bytes, self.budget)
-
-
-def over_budget(memory_bytes: int, budget: int) -> LimitExceeded:
-    return LimitExceeded(
-        f"the request needs an estimated {_mb(memory_bytes)} of memory; the limit is {_mb(budget)} "
-        f"per request"
-    )
-
-
-class Busy(Exception):
-    """The pool and its wait queue are full: answered 503 with Retry-After."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("the server is busy")
-        self.retry_after = retry_after
-
-
-class Pool:
-    """A bounded thread pool with a bounded wait queue, and the jobs it holds (to cancel them)."""
-
-    def __init__(self, threads: int, queue: int, memory_budget: int, trim_after_bytes: int) -> None:
-        self.threads = max(1, threads)
-        self.capacity = self.threads + max(0, queue)
-        self.memory_budget = memory_budget
-        self.trim_after_bytes = trim_after_bytes
-        self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="chainlens-job")
+def lanes_of(app) -> Lanes:
+    """The app's lanes (app/api/lanes.py), made from its settings on first use."""
+    lanes = getattr(app.state, "lanes", None)
+    if lanes is None:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-        self._lock = threading.Lock()
-        self._jobs: set[Job] = set()  # admitted: running or waiting for a thread
-        self._closed = False
-
-    def admit(self, memory_bytes: int) -> Job:
-        """A new job, or LimitExceeded (413) / Busy (503) before anything is allocated."""
-        if memory_bytes > self.memory_budget:
-            raise over_budget(memory_bytes, self.memory_budget)
-        job = Job(self.memory_budget)
-        with self._lock:
-            if self._closed or len(self._jobs) >= self.capacity:
-                raise Busy(retry_after=1 + len(self._jobs) // self.threads)
-            self._jobs.add(job)
-        return job
-
-    def submit(self, job: Job, fn: Callable[[], T], memory_bytes: int):
-        """Runs fn in a worker thread; the job leaves the pool when fn is done (or skipped)."""
-
-        def work() -> T:
-            try:
-                job.check()  # the client may have left while the job waited in the queue
-                return fn()
-            finally:
-                self.release(job)
-                if max(memory_bytes, job.required) > self.trim_after_bytes:
-                    give_back()
-
-        return self._executor.submit(work)
-
-    def release(self, job: Job) -> None:
-        with self._lock:
-            self._jobs.discard(job)
-
-    @property
-    def admitted(self) -> int:
-        return len(self._jobs)
-
-    def close(self) -> None:
-        """Server stopping: cancel every job, turn new ones away."""
-        with self._lock:
-            self._closed = True
-            jobs = list(self._jobs)
-        for job in jobs:
-            job.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=False)
+        lanes = app.state.lanes = Lanes(app.state.settings, outbox_of(app))
+        # The names earlier code and tests know: the lane requests start in, and the streams'.
+        app.state.job_pool, app.state.large_pool, app.state.stream_pool = lanes.small, lanes.large, lanes.stream
+    return lanes
 
 
-def _mb(count: int) -> str:
-    return f"{count / (1 << 20):,.1f} MB" if count < 1 << 40 else f"{count:.3g} bytes"
-
-
-def pool_of(app, streams: bool = False) -> Pool:
-    """The app's pool for requests, or (streams) the one for streamed runs, made from its settings
-    on first use. A training run holds its thread for as long as it streams: in a pool of its own
-    it never keeps a thread from the requests that answer at once (/graph/*, gradcheck, ...)."""
-    name = "stream_pool" if streams else "job_pool"
-    pool = getattr(app.state, name, None)
-    if pool is None:
-        settings = app.state.settings
-        threads, queue = (settings.stream_threads, settings.stream_queue) if streams else (
-            settings.job_threads, settings.job_queue)
-        pool = Pool(threads, queue, settings.max_request_memory, settings.trim_after_bytes)
-        setattr(app.state, name, pool)
-    return pool
+def pool_of(app, streams: bool = False) -> Lane:
+    """The small lane (where a request waits until its estimate is known), or the streams' lane."""
+    lanes = lanes_of(app)
+    return lanes.stream if streams else lanes.small
 
 
 async def _disconnected(receive) -> None:
@@ -196,13 +105,63 @@ async def _disconnected(receive) -> None:
             return
 
 
-async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes: int) -> T:
-    pool = pool_of(request.app)
-    job = pool.admit(memory_bytes)
+async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes: int,
+                  expected: float | None = None, inline: bool = False) -> T:
+    """compute(job) in the lane its size takes: it starts in the lane of `memory_bytes` (the
+    body's size, for most routes), and when it tells its estimate (job.expect) past that lane's
+    size class, it starts again in the lane that takes it. `inline`: it may run on the event
+    loop while small (a /graph request). `expected`: its estimate in seconds, when known before."""
+    lanes = lanes_of(request.app)
+    lane = lanes.first(memory_bytes, inline, expected)
+    seconds = default_seconds(memory_bytes) if expected is None else expected
+    while True:
+        if lane is lanes.large:  # no longer a small request: background lanes need not give way to it
+            _leave_foreground(request.scope, lanes)
+        job = lane.admit(memory_bytes, seconds)
+        try:
+            if lane.inline:
+                return lane.run_inline(job, lambda: compute(job))
+            return await _in_thread(request, lane, job, compute, memory_bytes)
+        except Reroute as moved:
+            lane, seconds = lanes.after(moved.seconds), moved.seconds
+
+
+_FOREGROUND = "chainlens.foreground"
+
+
+class CountForeground:
+    """ASGI middleware: counts the requests in flight, from their first byte to their answer's last,
+    that background lanes give way to (Job.check pauses while any is): every request but a
+    training stream's, until it turns out large (run_job takes it out of the count)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/train" or "app" not in scope:
+            await self.app(scope, receive, send)
+            return
+        foreground = lanes_of(scope["app"]).foreground
+        counted = scope[_FOREGROUND] = [1]
+        foreground.count += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            foreground.count -= counted[0]
+
+
+def _leave_foreground(scope: dict, lanes: Lanes) -> None:
+    counted = scope.get(_FOREGROUND)
+    if counted and counted[0]:
+        lanes.foreground.count -= 1
+        counted[0] = 0
+
+
+async def _in_thread(request: Request, lane: Lane, job: Job, compute: Callable[[Job], T], memory_bytes: int) -> T:
     try:
-        future = asyncio.wrap_future(pool.submit(job, lambda: compute(job), memory_bytes))
+        future = asyncio.wrap_future(lane.submit(job, lambda: compute(job), memory_bytes))
     except BaseException:
-        pool.release(job)
+        lane.release(job)
         raise
     watcher = asyncio.ensure_future(_disconnected(request.receive))
     try:
@@ -222,10 +181,11 @@ def _retrieved(future: asyncio.Future) -> None:
 
 
 def stream_job(request: Request, compute: Callable[[Job, Callable[[dict], None]], None], *,
-               memory_bytes: int) -> Response:
-    pool = pool_of(request.app, streams=True)
-    job = pool.admit(memory_bytes)
-    return _JobStream(pool, job, compute, memory_bytes)
+               memory_bytes: int, expected: float | None = None) -> Response:
+    """`expected`: the run's estimated seconds (counted in the streams' lane's expected wait)."""
+    lane = lanes_of(request.app).stream
+    job = lane.admit(memory_bytes, DEFAULT_SECONDS if expected is None else expected)
+    return _JobStream(lane, job, compute, memory_bytes)
 
 
 _DONE = object()
@@ -236,12 +196,13 @@ class _JobStream(Response):
 
     media_type = NDJSON
 
-    def __init__(self, pool: Pool, job: Job, compute: Callable, memory_bytes: int) -> None:
+    def __init__(self, pool: Lane, job: Job, compute: Callable, memory_bytes: int) -> None:
         # Response's own __init__ would declare a content-length of 0: the headers are set here.
         self.status_code = 200
         self.background = None
         self.raw_headers = [(b"content-type", NDJSON.encode())]
         self.pool, self.job, self.compute, self.memory_bytes = pool, job, compute, memory_bytes
+        self.send_timeout = pool.outbox.send_timeout if pool.outbox is not None else 3600.0
 
     async def __call__(self, scope, receive, send) -> None:
         job = self.job
@@ -288,37 +249,57 @@ class _JobStream(Response):
                             await program_error_response(item, None)(scope, receive, send)
                             return
                         raise item
-                    if not isinstance(item, ProgramError):
-                        raise item
-                    item = error_json({"type": "error", **error_body(item)}) + b"\n"
-                    # fall through: sent as the last line, then the stream ends
-                    await self._send_line(send, item, started)
+                    # Every started stream ends with a done or an error line: a failure of ours
+                    # is logged and told as an error line, not a cut stream.
+                    item = error_json({"type": "error", **_error_of(item)}) + b"\n"
+                    # sent as the last line, then the stream ends
+                    if not await self._send_line(scope, send, item, started):
+                        return
                     started = True
                     break
                 if item is _DONE:
                     break
                 room.release()
-                await self._send_line(send, item, started)
+                # A client that does not take a line within send_timeout is cut: the finally
+                # below cancels the job, whose next emit (or check) frees the thread.
+                if not await self._send_line(scope, send, item, started):
+                    return
                 started = True
-            if not started:
-                await self._start(send)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if not started and not await self._start(scope, send):
+                return
+            await send_in_time(scope, send, {"type": "http.response.body", "body": b"", "more_body": False},
+                               self.send_timeout)
         finally:
             watcher.cancel()
-            job.cancel()  # stops a compute still running (the client left, or sending failed)
+            job.cancel()  # stops a compute still running (the client left, was cut, or sending failed)
             del future
 
-    async def _start(self, send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+    async def _start(self, scope, send) -> bool:
+        return await send_in_time(scope, send, {"type": "http.response.start", "status": 200,
+                                                "headers": self.raw_headers}, self.send_timeout)
 
-    async def _send_line(self, send, data: bytes, started: bool) -> None:
-        if not started:
-            await self._start(send)
-        await send({"type": "http.response.body", "body": data, "more_body": True})
+    async def _send_line(self, scope, send, data: bytes, started: bool) -> bool:
+        if not started and not await self._start(scope, send):
+            return False
+        return await send_in_time(scope, send, {"type": "http.response.body", "body": data, "more_body": True},
+                                  self.send_timeout)
+
+
+def _error_of(exc: BaseException) -> dict:
+    """The fields of a stream's last line for an exception raised after the stream started: a
+    ProgramError's error body, else (logged) the documented `{"kind": "internal", "message"}`."""
+    if isinstance(exc, ProgramError):
+        return error_body(exc)
+    log.error("a streamed run failed", exc_info=exc)
+    if isinstance(exc, (MemoryError, RecursionError)):
+        return {"kind": "limit_exceeded", "message": "the run is too large to compute on this server"}
+    return {"kind": "internal", "message": "the server failed on this run; it has been logged"}
 
 
 def install(app) -> None:
-    """The runner's own answers: 503 with Retry-After when full, 499 when the client left."""
+    """The runner's own answers: 503 with Retry-After when full, 499 when the client left; and the
+    count of the requests in flight that background lanes give way to."""
+    app.add_middleware(CountForeground)
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> Response:
@@ -332,9 +313,8 @@ def install(app) -> None:
         return error_response(CLIENT_GONE, "cancelled", "the client went away before the answer was ready")
 
     def stop_jobs() -> None:
-        for name in ("job_pool", "stream_pool"):
-            pool = getattr(app.state, name, None)
-            if pool is not None:
-                pool.close()
+        lanes = getattr(app.state, "lanes", None)
+        for lane in lanes.all() if lanes is not None else ():
+            lane.close()
 
     app.router.on_shutdown.append(stop_jobs)

@@ -21,7 +21,10 @@ class GraphRequest(BaseModel):
         default_factory=dict,
         description=(
             "A value per free variable: a number, a nested list, {\"value\": ..., \"requires_grad\": false}, "
-            "or {\"init\": \"randn\"|\"uniform\"|\"zeros\"|\"ones\", \"shape\": [...], \"seed\": 0}."
+            "or {\"init\": \"randn\"|\"uniform\"|\"zeros\"|\"ones\", \"shape\": [...], \"seed\": 0}, "
+            "or dataset rows ({\"dataset\": \"digits\", \"field\": \"images\", ...}, see GET /datasets). "
+            "Every name the program uses without assigning it must be given here: a program that uses a "
+            "name it neither assigns nor is given is refused with 422 (missing_input, with its line and column)."
         ),
     )
     grad_output: Any = Field(default=None, description="Upstream gradient for the output; ones of its shape when null.")

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from app import datasets
 from app.api.body import body_openapi, run_parsed
-from app.api.budget import estimate
+from app.api.budget import estimate, seconds
 from app.api.check import gradcheck_body, plan_gradcheck, value_bytes
 from app.api.compression import accepts_gzip
 from app.api.encode import BodyChunks, _value, dumps
@@ -24,6 +24,7 @@ from app.api.schemas import COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphRes
 from app.check import gradcheck as finite_differences
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
+from app.train.config import MAX_COUNT
 
 router = APIRouter(tags=["train"])
 
@@ -33,7 +34,7 @@ class TrainRequest(GraphRequest):
 
 
 class TrainGraphRequest(TrainRequest):
-    at: int = Field(description="the step whose graph to answer, 1 to train.steps", strict=True)
+    at: int = Field(description="the step whose graph to answer, 1 to train.steps", strict=True, ge=1, le=MAX_COUNT)
 
 
 _EXAMPLES = {example["id"]: {"summary": example["title"], "value": {
@@ -75,7 +76,8 @@ async def train(request: Request) -> Response:
     def compute(job: Job, emit) -> None:
         run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
 
-    return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full))
+    return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full),
+                      expected=run.estimate["estimated_seconds"])
 
 
 @router.post("/train/graph", responses=_GRAPH, response_class=Response,
@@ -88,6 +90,7 @@ async def train_graph(request: Request, format: Layout = FORMAT) -> Response:
 
     def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> tuple[list[bytes], bool]:
         job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements, layout=format))
+        job.expect(run.seconds_through(body.at) + seconds(run.graph))  # a long replay leaves the small lane
         result = run.graph_at(body.at, check=job.check)
         return encoded(result, settings, format, gzip)
 
@@ -121,7 +124,7 @@ async def train_gradcheck(request: Request) -> Response:
             hint = "give train.batch a size to check one step's batch of rows"
         else:
             hint = "a smaller train.batch.size checks faster"
-        planned = plan_gradcheck(run.graph, settings, rows, hint)  # refused here, before anything runs
+        planned = plan_gradcheck(run.graph, settings, rows, hint, job, run.seconds_through(step))  # refused here, before anything runs
         job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements)
                     + value_bytes(run.graph))
         result = run.graph_at(step, check=job.check)

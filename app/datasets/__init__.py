@@ -139,10 +139,10 @@ def _rows(name: str, rows: Any, count: int, split: str) -> np.ndarray:
         return np.arange(count)
     if not isinstance(rows, list) or not all(_int(r) for r in rows):
         raise DatasetError(name, "rows must be a list of row numbers (integers)")
-    picked = np.array(rows, dtype=np.intp)
-    if picked.size and (picked.min() < 0 or picked.max() >= count):
+    # Checked as Python ints first: a row past 2**63 does not fit the index array (OverflowError).
+    if rows and (min(rows) < 0 or max(rows) >= count):
         raise DatasetError(name, f"rows must lie in [0, {count - 1}] (the {split} split has {count} rows)")
-    return picked
+    return np.array(rows, dtype=np.intp)
 
 
 def declare(name: str, spec: dict, max_elements: int) -> engine_inputs.Input:

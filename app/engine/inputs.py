@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from app.engine.errors import LimitExceeded, ProgramError
+from app.engine.shapes import MAX_AXES
 
 INITS = ("randn", "uniform", "zeros", "ones")
 _INPUT_KEYS = {"value", "requires_grad"}
@@ -35,8 +36,6 @@ def number(x: float) -> float | str:
     if x != x:
         return "NaN"
     return _INFINITE_TEXT.get(x, x)
-# Axes of any one tensor: numpy's own limit is 64 (32 before numpy 2), and PyTorch's 25.
-MAX_AXES = 32
 # A nested list is converted this many elements at a time: one numpy call on millions of
 # Python objects would hold the GIL (and stall the event loop) for a tenth of a second.
 _CHUNK = 1 << 16

@@ -34,6 +34,7 @@ import numpy as np
 
 from app.engine import indexing
 from app.engine.shapes import (
+    MAX_AXES,
     ShapeError,
     broadcast,
     expand_reduced,
@@ -368,6 +369,8 @@ def _transpose_shape(x, axes=None):
 
 def _reshape_shape(x, shape):
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if len(shape) > MAX_AXES:  # numpy refuses more than 64 (a ValueError, not ours)
+        raise ShapeError(f"shape has {len(shape)} axes; the limit is {MAX_AXES}")
     unknown = [k for k, d in enumerate(shape) if d == -1]
     if len(unknown) > 1 or any(d < -1 for d in shape):
         raise ShapeError(f"shape {fmt(shape)} may hold one -1 and otherwise sizes of 0 or more")

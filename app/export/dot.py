@@ -13,15 +13,24 @@ import numpy as np
 
 from app.engine.graph import Graph
 from app.engine.ops import BINARY_OPERATORS
+from app.export.text import cut, visible
 
 _SYMBOLS = {name: symbol for symbol, name in BINARY_OPERATORS.items()} | {"neg": "−"}
 
 
+# Characters of one node's label text: graphviz refuses a label past 16,384 characters. The
+# record's other parts (data, grad) take well under a hundred, and escaping makes a character at
+# most seven (a control character's \\u0000).
+LABEL_CHARS = 2_000
+
+
 def _escape(text: str) -> str:
-    """Text inside a record label: the record syntax's own characters and quotes escaped."""
+    """Text inside a record label: the record syntax's own characters and quotes escaped, control
+    characters written as escapes (app/export/text.py)."""
+    text = visible(text.replace("\n", " "))
     for char in "\\{}|<>\"":
         text = text.replace(char, "\\" + char)
-    return text.replace("\n", " ")
+    return text
 
 
 def _number(x: float) -> str:
@@ -44,7 +53,7 @@ def graph_dot(graph: Graph, grads: list[Any] | None) -> str:
     labels = graph.labels()
     lines = [
         "// chainlens graph: render with `dot -Tsvg graph.dot -o graph.svg`",
-        f"// {' ; '.join(graph.source.splitlines())[:200]}",
+        f"// {visible(cut(' ; '.join(graph.source.splitlines()), 200))}",
         "digraph chainlens {",
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=11];',
@@ -52,7 +61,7 @@ def graph_dot(graph: Graph, grads: list[Any] | None) -> str:
     for node, op in enumerate(graph.ops):
         grad = None if grads is None else grads[node]
         record = " | ".join(_escape(part) for part in (
-            labels[node], _describe(graph.values[node], "data"), _describe(grad, "grad")))
+            cut(labels[node], LABEL_CHARS), _describe(graph.values[node], "data"), _describe(grad, "grad")))
         lines.append(f'  n{node} [shape=record, label="{{ {record} }}"];')
         if op is None:
             continue

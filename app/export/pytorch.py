@@ -13,7 +13,7 @@ nested lists of floats, NaN and Infinity as Python's json writes them).
 from __future__ import annotations
 
 import json
-import keyword
+from collections import Counter
 from math import prod
 from typing import Any, Callable
 
@@ -22,6 +22,7 @@ import numpy as np
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.engine.shapes import normalize_axes
+from app.export.text import python_names, visible
 
 # Names the script itself uses; a program variable of that name gets a trailing underscore.
 _RESERVED = {"json", "torch", "F", "tensor", "listed", "out", "grad_output", "print", "float"}
@@ -215,36 +216,51 @@ def check_size(graph: Graph, max_elements: int) -> int:
     return count
 
 
-def _variable_names(graph: Graph) -> list[str]:
+def _variable_names(graph: Graph) -> tuple[list[str], dict[str, str]]:
     """A Python variable per node: the input's or assigned name where that is unambiguous,
-    else the name with the node id, else t<id>; constants are written inline."""
-    assigned = [name for op, name in zip(graph.ops, graph.names) if op is not None and name is not None]
+    else the name with the node id, else t<id>; constants are written inline. Also answers the
+    program's names that the script spells differently (app/export/text.py: Python folds some
+    names and refuses others), original → script name."""
+    assigned = Counter(name for op, name in zip(graph.ops, graph.names) if op is not None and name is not None)
     inputs = {name for op, name in zip(graph.ops, graph.names) if op is None and name is not None}
-    taken = set(assigned) | inputs | _RESERVED
+    spelled = python_names((name for name in graph.names if name is not None), _RESERVED)
+    taken = set(spelled.values()) | _RESERVED
+
+    def fresh(candidate: str) -> str:  # a generated name no program name or other generated one has
+        while candidate in taken:
+            candidate += "_"
+        taken.add(candidate)
+        return candidate
+
     names = []
     for node, (op, name) in enumerate(zip(graph.ops, graph.names)):
         if name is None:
-            generated = f"t{node}"
-            while generated in taken:  # a program variable that is itself called t<id>
-                generated += "_"
-            names.append(generated)
-            continue
-        safe = name + "_" if name in _RESERVED or keyword.iskeyword(name) else name
-        if op is None or (assigned.count(name) == 1 and name not in inputs):
-            names.append(safe)
+            names.append(fresh(f"t{node}"))
+        elif op is None or (assigned[name] == 1 and name not in inputs):
+            names.append(spelled[name])
         else:
-            names.append(f"{safe}_{node}")
-    return names
+            names.append(fresh(f"{spelled[name]}_{node}"))
+    return names, {name: given for name, given in spelled.items() if given != name}
+
+
+def _renamed_comment(renamed: dict[str, str]) -> list[str]:
+    """Comment lines naming the program's names that the script spells differently."""
+    if not renamed:
+        return []
+    return ["# Names Python would fold, refuse, or that the script itself uses, renamed here (the printed",
+            "# gradients keep the program's names):",
+            *(f"#   {visible(name)} -> {given}" for name, given in renamed.items())]
 
 
 def pytorch_script(graph: Graph, seed: Any) -> str:
     """The script text (see the module docstring). `seed` is ∂L/∂output as run.seed_for gives it."""
-    names = _variable_names(graph)
+    names, renamed = _variable_names(graph)
     expressions: list[str] = []  # per node: how later lines refer to it
     lines = [
         "# PyTorch script exported by chainlens: the program below, float64, with the same inputs and",
         "# grad_output. Run it with `python <file>`; it prints the output and every input's gradient as JSON.",
-        *(f"#   {line}" for line in graph.source.splitlines()),
+        *(f"#   {visible(line)}" for line in graph.source.splitlines()),
+        *_renamed_comment(renamed),
         "import json",
         "",
         "import torch",

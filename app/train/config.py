@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 Beta = Annotated[float, Field(ge=0, lt=1, strict=True)]
-Count = Annotated[int, Field(ge=1, strict=True)]
-Seed = Annotated[int, Field(ge=0, strict=True)]
+# Bounded above by what the start line can echo back (orjson writes 64-bit integers only); the
+# server's own limits (steps, rows) are far below.
+MAX_COUNT = 2**63 - 1
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
+Seed = Annotated[int, Field(ge=0, le=2**64 - 1, strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
 
 
@@ -52,7 +55,9 @@ class TrainConfig(_Strict):
         None, description="inputs to train; default: every input that takes a gradient and is not a dataset")
     optimizer: Annotated[Union[SGDConfig, AdamConfig], Field(discriminator="name")]
     steps: Count
-    batch: BatchConfig | None = Field(None, description="without it, every step sees all the data")
+    batch: BatchConfig | None = Field(None, description=(
+        "rows drawn per step from the dataset inputs; needs at least one input that is a dataset (else 422 "
+        "invalid_train); without it, every step sees all the data"))
     record_every: Count | None = Field(
         None, description="steps between records; default: steps / 100, at least 1")
     eval: dict[str, Any] | None = Field(

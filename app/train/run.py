@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from app import datasets
+from app.engine.costs import FORWARD_SHARE, pass_seconds
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.core import declare_inputs
@@ -44,10 +45,9 @@ class TrainLimits:
     max_seconds: float = 120.0
 
 
-# The time estimate: a fixed cost per node and step (Python and numpy call overhead, measured
-# about 4 µs per op node per forward+backward) plus the arithmetic (about 1 ns per unit of work).
-SECONDS_PER_NODE_STEP = 4e-6
-SECONDS_PER_WORK = 1e-9
+# The time estimate: a step's forward and backward op by op (app/engine/costs.py: a fixed cost
+# per op node, and each op's own rate per unit of work), plus the optimizer at this rate per unit.
+SECONDS_PER_WORK = 1.5e-9
 # A data input's rows up to this size are converted to float64 once per run, not once per batch.
 CONVERTED_BYTES = 16 << 20
 
@@ -90,6 +90,7 @@ class TrainingRun:
             value = data.rows.take(first)
             decoded[data.name] = Input(value, value.shape, False)
         self.graph = parse(expression, decoded, limits)
+        _check_scalar_loss(self.graph)
         self.leaves = _leaves(self.graph)
         self.params = self._params(decoded)
         self.initial = {name: decoded[name].value for name in self.params}
@@ -174,8 +175,9 @@ class TrainingRun:
         records = -(-steps // self.record_every)
         eval_work = self.eval_graph.work if self.eval_graph is not None else 0
         work = steps * step_work + records * eval_work
-        nodes = len(self.graph.computed())
-        seconds = steps * nodes * SECONDS_PER_NODE_STEP + work * SECONDS_PER_WORK
+        self.step_seconds = pass_seconds(self.graph) + 10 * param_elements * SECONDS_PER_WORK
+        eval_seconds = FORWARD_SHARE * pass_seconds(self.eval_graph) if self.eval_graph is not None else 0.0
+        seconds = steps * self.step_seconds + records * eval_seconds
         if steps > limits.max_steps:
             raise LimitExceeded(f"train.steps is {steps}; the limit is {limits.max_steps} steps")
         if work > limits.max_work:
@@ -341,6 +343,10 @@ class TrainingRun:
             result["predictions"] = predictions(graph.values[graph.args[out][0]])
         return result
 
+    def seconds_through(self, step: int) -> float:
+        """Estimated seconds of graph_at(step): the steps before it, and step `step`'s own graph."""
+        return step * self.step_seconds
+
     def check_step(self, step: int) -> None:
         """Refuses (422) a step that is not one of the run's, before any work for it."""
         if not 1 <= step <= self.config.steps:
@@ -376,6 +382,17 @@ class Diverged(Exception):
         what = (f"the loss is {_number(self.loss)}" if self.params is None
                 else f"{', '.join(self.params)} stopped being finite numbers")
         return f"diverged at step {self.step}: {what}; try a lower lr (now {lr:g})"
+
+
+def _check_scalar_loss(graph: Graph) -> None:
+    """Training follows the gradient of one number, as torch's loss.backward() does: a tensor
+    output is refused before anything streams (it would fail in the first step)."""
+    output = graph.output
+    shape = graph.shapes[output]
+    if shape:
+        raise TrainingError(f"the loss (the program's last line) has shape {list(shape)}; training needs a single "
+                            f"number (shape []): sum or mean it, e.g. loss = mean(...)",
+                            start=graph.starts[output], end=graph.ends[output])
 
 
 def _leaves(graph: Graph) -> dict[str, int]:

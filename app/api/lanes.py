@@ -1,0 +1,264 @@
+"""Where a job runs, and whether it may wait: lanes by size class, admission by expected wait.
+
+A request costs from a tenth of a millisecond (the chain rule) to minutes (a long replay of a
+training run). In one queue, a small request waits behind every long one ahead of it, and a
+queue bounded by its length refuses a 1 ms request because 16 others are queued, which turns a
+10 ms wait into a failure. So jobs run in lanes by their estimated seconds (app/engine/costs.py
+and the routes' own estimates), and a request is refused (503 with Retry-After) only when the
+lane it would wait in is expected to keep it waiting longer than `max_wait` seconds.
+
+- `inline`: on the event loop, for a /graph request of a small body while its estimate stays
+  under INLINE_SECONDS. Handing a 0.2 ms job to a thread and back costs more than the job (each
+  hand-over of the GIL waits up to a switch interval), and the loop is held no longer than by
+  writing a large answer. Anything estimated above is handed on (Reroute) before it allocates.
+- `small`: one thread, jobs estimated up to SMALL_SECONDS (and every job until its estimate is
+  known: parsing a body of at most LARGE_BODY_BYTES).
+- `large`: `job_threads` threads for the rest: bodies past LARGE_BODY_BYTES, large graphs,
+  /train/graph replays. A long job here never holds the lanes small requests use.
+- `stream`: `stream_threads` threads for training runs (POST /train), which hold a thread while
+  they stream.
+
+Expected wait of a lane: the estimated seconds left of every job admitted to it (those running:
+their estimate less the time they have run), divided by its threads. A job whose estimate is not
+known yet counts `DEFAULT_SECONDS` plus its body's parse time.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, TypeVar
+
+from app.api.outbox import Outbox
+from app.engine.errors import LimitExceeded
+from app.memory import give_back
+
+T = TypeVar("T")
+
+# Bodies up to this size may run on the event loop (their parse is bounded: well under a ms).
+INLINE_BODY_BYTES = 16 << 10
+# A job estimated above this leaves the event loop for a thread lane.
+INLINE_SECONDS = 0.002
+# ... and above this, the small lane for the large one.
+SMALL_SECONDS = 0.05
+# Bodies past this go to the large lane at once (parsing 1 MB of JSON and program takes ~10 ms).
+LARGE_BODY_BYTES = 1 << 20
+# Seconds a background job pauses at each check while small requests are in flight.
+BACKGROUND_PAUSE = 0.002
+# A job's estimate before it is known: a small request, plus parsing its body.
+DEFAULT_SECONDS = 0.002
+PARSE_SECONDS_PER_BYTE = 5e-8
+
+
+class Cancelled(Exception):
+    """The job's client went away (or the server is stopping): stop computing."""
+
+
+class Busy(Exception):
+    """The lane would keep the request waiting past the bound: answered 503 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("the server is busy")
+        self.retry_after = retry_after
+
+
+class Reroute(Exception):
+    """Raised by Job.expect: the job is too large for its lane; it is started again in a larger one."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"a job of an estimated {seconds:.3g} s")
+        self.seconds = seconds
+
+
+def over_budget(memory_bytes: int, budget: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"the request needs an estimated {_mb(memory_bytes)} of memory; the limit is {_mb(budget)} "
+        f"per request"
+    )
+
+
+def _mb(count: int) -> str:
+    return f"{count / (1 << 20):,.1f} MB" if count < 1 << 40 else f"{count:.3g} bytes"
+
+
+class Job:
+    """Handed to a compute function; one per request (per lane it runs in)."""
+
+    __slots__ = ("_cancelled", "budget", "required", "expected", "started", "lane")
+
+    def __init__(self, budget: int, lane: Lane | None = None, expected: float = DEFAULT_SECONDS) -> None:
+        self._cancelled = threading.Event()
+        self.budget = budget
+        self.required = 0  # the largest estimate seen (decides whether memory is given back)
+        self.expected = expected  # seconds
+        self.started: float | None = None
+        self.lane = lane
+
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def check(self) -> None:
+        if self._cancelled.is_set():
+            raise Cancelled("the client went away")
+        lane = self.lane
+        if lane is not None and lane.foreground is not None and lane.foreground.count:
+            # A background job (large, stream) between two steps, while small requests are in
+            # flight: it lets the event loop have the GIL for a moment. Without this, two
+            # training threads and the loop share it in thirds, and the small requests' latency
+            # triples (50 users and 10 training: p99 1.2 s).
+            time.sleep(BACKGROUND_PAUSE)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def require(self, memory_bytes: int) -> None:
+        self.required = max(self.required, memory_bytes)
+        if memory_bytes > self.budget:
+            raise over_budget(memory_bytes, self.budget)
+        outbox = self.lane.outbox if self.lane is not None else None
+        if outbox is not None and not outbox.fits(memory_bytes):
+            # Answers that their clients have not read hold the memory: they are cut within
+            # send_timeout seconds at the latest.
+            raise Busy(retry_after=max(1, math.ceil(outbox.send_timeout)))
+
+    def expect(self, seconds: float) -> None:
+        """The job's estimated seconds, once known (after parsing, before allocating): counted in
+        its lane's expected wait, or Reroute when the lane does not take jobs that long."""
+        self.expected = seconds
+        if self.lane is not None and seconds > self.lane.max_job_seconds:
+            raise Reroute(seconds)
+
+    def remaining(self, now: float) -> float:
+        return self.expected if self.started is None else max(0.0, self.expected - (now - self.started))
+
+
+class Lane:
+    """Jobs of one size class: `threads` worker threads (none: the event loop), and the jobs
+    admitted to it, running or waiting."""
+
+    def __init__(self, name: str, threads: int, max_job_seconds: float, *, memory_budget: int,
+                 trim_after_bytes: int, max_wait: float, foreground: Foreground | None = None,
+                 outbox: Outbox | None = None) -> None:
+        self.name = name
+        self.outbox = outbox  # answers waiting for their clients, whose memory counts beside a job's
+        self.foreground = foreground  # set on background lanes: whose requests they give way to
+        self.threads = max(0, threads)
+        self.max_job_seconds = max_job_seconds
+        self.memory_budget = memory_budget
+        self.trim_after_bytes = trim_after_bytes
+        self.max_wait = max_wait
+        self._executor = (ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=f"chainlens-job-{name}")
+                          if self.threads else None)
+        self._lock = threading.Lock()
+        self._jobs: set[Job] = set()
+        self._closed = False
+
+    @property
+    def inline(self) -> bool:
+        return self._executor is None
+
+    def expected_wait(self, now: float | None = None) -> float:
+        """Seconds a job admitted now would wait for a thread (0 on the event loop)."""
+        if self.inline:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            left = sum(job.remaining(now) for job in self._jobs)
+        return left / self.threads
+
+    def admit(self, memory_bytes: int, expected: float) -> Job:
+        """A new job, or LimitExceeded (413) / Busy (503) before anything is allocated."""
+        if memory_bytes > self.memory_budget:
+            raise over_budget(memory_bytes, self.memory_budget)
+        job = Job(self.memory_budget, self, expected)
+        wait = self.expected_wait()
+        with self._lock:
+            if self._closed or wait > self.max_wait:
+                raise Busy(retry_after=max(1, math.ceil(wait)))
+            self._jobs.add(job)
+        return job
+
+    def submit(self, job: Job, fn: Callable[[], T], memory_bytes: int) -> Future:
+        """Runs fn in a worker thread; the job leaves the lane when fn is done (or skipped)."""
+        assert self._executor is not None
+
+        def work() -> T:
+            job.started = time.monotonic()
+            try:
+                job.check()  # the client may have left while the job waited
+                return fn()
+            finally:
+                self.release(job)
+                if max(memory_bytes, job.required) > self.trim_after_bytes:
+                    give_back()
+
+        return self._executor.submit(work)
+
+    def run_inline(self, job: Job, fn: Callable[[], T]) -> T:
+        job.started = time.monotonic()
+        try:
+            return fn()
+        finally:
+            self.release(job)
+
+    def release(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.discard(job)
+
+    @property
+    def admitted(self) -> int:
+        return len(self._jobs)
+
+    def close(self) -> None:
+        """Server stopping: cancel every job, turn new ones away."""
+        with self._lock:
+            self._closed = True
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.cancel()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=False)
+
+
+class Foreground:
+    """How many requests of the inline and small lanes are in flight (changed on the event loop
+    only; read by background threads)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class Lanes:
+    """The app's four lanes, made from its settings."""
+
+    def __init__(self, settings, outbox: Outbox | None = None) -> None:
+        common = {"memory_budget": settings.max_request_memory, "trim_after_bytes": settings.trim_after_bytes,
+                  "max_wait": settings.max_wait, "outbox": outbox}
+        self.foreground = Foreground()
+        self.inline = Lane("inline", 0, INLINE_SECONDS, **common)
+        self.small = Lane("small", 1, SMALL_SECONDS, **common)
+        self.large = Lane("large", settings.job_threads, math.inf, foreground=self.foreground, **common)
+        self.stream = Lane("stream", settings.stream_threads, math.inf, foreground=self.foreground, **common)
+
+    def first(self, body_bytes: int, inline: bool, expected: float | None = None) -> Lane:
+        """The lane a request starts in: by its estimate when known, else by its body's size."""
+        if expected is not None:
+            return self.inline if inline and expected <= INLINE_SECONDS else self.after(expected)
+        if inline and body_bytes <= INLINE_BODY_BYTES:
+            return self.inline
+        return self.small if body_bytes <= LARGE_BODY_BYTES else self.large
+
+    def after(self, seconds: float) -> Lane:
+        """The lane for a job estimated at `seconds` (one that left a smaller lane)."""
+        return self.small if seconds <= SMALL_SECONDS else self.large
+
+    def all(self) -> tuple[Lane, ...]:
+        return self.inline, self.small, self.large, self.stream
+
+
+def default_seconds(body_bytes: int) -> float:
+    """A job's estimate before its own is known: a small request, plus parsing its body."""
+    return DEFAULT_SECONDS + PARSE_SECONDS_PER_BYTE * body_bytes

@@ -1,0 +1,81 @@
+"""Seconds a graph's forward and backward passes take, estimated from the graph alone (before any
+tensor exists), op by op.
+
+The graph's `work` counts units (Op.work: elements of the result, or the operand's elements for a
+reduction, multiply-adds for matmul). A unit does not cost the same in every op: a sine of a
+huge argument reduces it modulo 2π first (about 100 ns), `x ** y` calls pow per element, a sum
+costs an add. `NS_PER_UNIT` holds each op's nanoseconds per unit for one forward and one
+backward pass together, allocation of the value, local derivative and gradient included,
+measured on large tensors (10⁶ to 4·10⁶ elements, where memory traffic costs most) on the
+project's reference machine (2 shared cores; bench/stress.py compares the estimate with the time
+taken), rounded up: the estimate decides where a request runs and whether it is refused, and
+an op that runs faster than estimated only leaves a thread idle sooner.
+
+Measured (ns per unit, forward + backward, `sum(op(x))` less `sum(x)`, 4·10⁶ elements, median of
+three): add 12, mul 1-4, div 12, exp 0.1-20 (20 for huge arguments), log 7, sqrt 11, tanh 2,
+sigmoid 7-13, relu 2-7, abs 5-19, maximum 40, sin and cos 18-36 (91-111 for arguments near
+10¹⁵), pow 15-27 (x ** y), softmax 4 and log_softmax 7 (per unit, a unit being a quarter of an
+element), mse 10; the reduction itself 6-12 per element.
+
+Scalar nodes (every operand and the result a Python float) cost their overhead only: `NODE_NS`
+per node, which every op node pays once per pass pair (Python calls, numpy dispatch).
+"""
+from __future__ import annotations
+
+from itertools import compress
+from math import prod
+from operator import not_
+from typing import Any
+
+# An op node's fixed cost for forward and backward together (Python and numpy call overhead).
+NODE_NS = 4_000
+# An op without an entry below.
+DEFAULT_NS_PER_UNIT = 15.0
+NS_PER_UNIT: dict[str, float] = {
+    "add": 15.0, "sub": 15.0, "mul": 15.0, "div": 15.0, "neg": 12.0,
+    "exp": 25.0, "log": 15.0, "sqrt": 15.0, "tanh": 15.0, "sigmoid": 20.0, "relu": 15.0, "abs": 25.0,
+    "maximum": 50.0, "minimum": 50.0,
+    # Arguments past about 10⁸ take the slow path of argument reduction: estimated as if all did.
+    "sin": 140.0, "cos": 140.0,
+    "pow": 40.0,
+    "sum": 15.0, "mean": 15.0, "max": 15.0, "min": 15.0,
+    "softmax": 10.0, "log_softmax": 10.0, "mse": 15.0, "softmax_cross_entropy": 15.0,
+    # Per multiply-add: BLAS, forward and the two products of the backward pass (measured 0.3
+    # for 1000² by 1000², 0.5 for 360×200 by 200², 0.9 for 100² by 100²).
+    "matmul": 0.8, "linear": 0.8,
+    "onehot": 10.0, "detach": 2.0, "transpose": 2.0, "reshape": 2.0,
+}
+
+
+def node_units(graph: Any, node: int) -> int:
+    """The units of work of op node `node`, as the graph counted them when it was built."""
+    op, shapes = graph.ops[node], graph.shapes
+    if graph.scalar[node]:
+        return 1
+    shape = shapes[node]
+    units = op.work(shape, *(shapes[j] for j in graph.args[node])) if op.work is not None else prod(shape)
+    return units or 1
+
+
+def units_by_op(graph: Any) -> dict[str, int]:
+    """Units of work of the graph's tensor op nodes (not scalar ones), summed by op name."""
+    totals: dict[str, int] = {}
+    ops = graph.ops
+    for node in compress(range(len(ops)), map(not_, graph.scalar)):
+        op = ops[node]
+        if op is not None:
+            totals[op.name] = totals.get(op.name, 0) + node_units(graph, node)
+    return totals
+
+
+# A forward pass alone (an evaluation) against forward and backward together.
+FORWARD_SHARE = 0.5
+
+
+def pass_seconds(graph: Any) -> float:
+    """Seconds of one forward and one backward pass over `graph`: NODE_NS per op node, and each
+    tensor node's units at its op's rate. Linear in the graph; the loop visits tensor nodes only
+    (a 10,000-node chain of scalars costs a C-level scan of the scalar flags)."""
+    op_nodes = len(graph.ops) - graph.ops.count(None)
+    arithmetic = sum(NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units for name, units in units_by_op(graph).items())
+    return (NODE_NS * op_nodes + arithmetic) * 1e-9

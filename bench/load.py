@@ -1,0 +1,179 @@
+"""Issue 22's crowd against a fresh server: users sending small requests without pause, and users
+training, for a bounded time.
+
+    .venv/bin/python bench/load.py                            # 50 users, 60 s
+    .venv/bin/python bench/load.py --train-users 10           # and 10 users training the digits
+    .venv/bin/python bench/load.py --users 20 --seconds 10    # a short run
+    .venv/bin/python bench/load.py --url http://127.0.0.1:8000  # a server already running (loopback only)
+    .venv/bin/python bench/load.py --root /tmp/main-wt        # another checkout's server (a "before")
+
+Each small user alternates POST /graph/backward of the examples "chain-rule" and
+"regression-mlp" (app/examples.py) on one keep-alive connection, with no pause; each training
+user runs POST /train of "train-digits" to its `done` line, again and again. The client is a
+plain asyncio HTTP/1.1 client (a few µs a request): the machine's two cores go to the server, not
+to the client. Printed: the small requests' count, rate, statuses, median, p90 and p99 (ms,
+nearest rank); the training runs' count, statuses, last lines and durations; the server's RSS
+after the first 5 s (warm) and at the end. Only 127.0.0.1; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from app.examples import EXAMPLES  # noqa: E402
+from server import running_server  # noqa: E402
+
+
+def body(example_id: str, keys: tuple[str, ...]) -> bytes:
+    example = next(e for e in EXAMPLES if e["id"] == example_id)
+    return json.dumps({k: example[k] for k in keys}).encode()
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; answers (status, body)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, data: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                          % (path.encode(), self.host.encode(), len(data)) + data)
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split()[1])
+            headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+            if "content-length" in headers:
+                content = await self.reader.readexactly(int(headers["content-length"]))
+            else:  # chunked (a stream)
+                parts = []
+                while True:
+                    size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                    chunk = await self.reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+                    parts.append(chunk[:-2])
+                content = b"".join(parts)
+            if headers.get("connection") == "close":
+                self.close()
+            return status, content
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.close()
+            return 0, b""
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
+
+
+def rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds: float) -> dict:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    if host not in ("127.0.0.1", "localhost"):
+        raise SystemExit("load tests run against 127.0.0.1 only")
+    small = [body("chain-rule", ("expression", "inputs", "grad_output")),
+             body("regression-mlp", ("expression", "inputs", "grad_output"))]
+    training = body("train-digits", ("expression", "inputs", "train"))
+    started = time.monotonic()
+    stop = started + seconds
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    runs: list[tuple[int, str, float]] = []
+
+    async def small_user(k: int) -> None:
+        connection = Connection(host, port)
+        turn = k
+        while time.monotonic() < stop:
+            sent = time.monotonic()
+            status, _ = await connection.post("/graph/backward", small[turn % 2])
+            latencies.append(time.monotonic() - sent)
+            statuses[status] = statuses.get(status, 0) + 1
+            turn += 1
+            if status != 200:
+                await asyncio.sleep(0.01)
+        connection.close()
+
+    async def train_user() -> None:
+        connection = Connection(host, port)
+        while time.monotonic() < stop:
+            sent = time.monotonic()
+            status, content = await connection.post("/train", training)
+            last = json.loads(content.splitlines()[-1]).get("type", "?") if status == 200 and content else "-"
+            runs.append((status, last, time.monotonic() - sent))
+            if status != 200:
+                await asyncio.sleep(0.5)
+        connection.close()
+
+    async def warm_rss() -> float | None:
+        await asyncio.sleep(min(5.0, seconds / 4))
+        return rss_mb(pid)
+
+    rss_task = asyncio.ensure_future(warm_rss())
+    await asyncio.gather(*(small_user(k) for k in range(users)), *(train_user() for _ in range(train_users)))
+    elapsed = time.monotonic() - started
+    return {
+        "users": users, "train_users": train_users, "seconds": round(elapsed, 1),
+        "small": {"requests": len(latencies), "per_second": round(len(latencies) / elapsed),
+                  "statuses": statuses, "median_ms": round(percentile(latencies, 0.5) * 1e3, 1),
+                  "p90_ms": round(percentile(latencies, 0.9) * 1e3, 1),
+                  "p99_ms": round(percentile(latencies, 0.99) * 1e3, 1),
+                  "max_ms": round(max(latencies, default=float("nan")) * 1e3, 1)},
+        "train": {"runs": len(runs), "statuses": {s: sum(1 for r in runs if r[0] == s) for s in {r[0] for r in runs}},
+                  "last_lines": {t: sum(1 for r in runs if r[1] == t) for t in {r[1] for r in runs}},
+                  "median_s": round(percentile([r[2] for r in runs], 0.5), 2),
+                  "max_s": round(max((r[2] for r in runs), default=float("nan")), 2)} if train_users else None,
+        "rss_mb": {"warm": rss_task.result(), "end": rss_mb(pid)},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50, help="users sending small requests (default 50)")
+    parser.add_argument("--train-users", type=int, default=0, help="users training the digits (default 0)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long (default 60, at most 600)")
+    parser.add_argument("--url", help="a running server on 127.0.0.1 (default: start one from this checkout)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server to start (a 'before')")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a CHAINLENS_ setting for the started server (repeatable)")
+    args = parser.parse_args(argv)
+    if not 0 < args.seconds <= 600 or args.users > 500 or args.train_users > 100:
+        raise SystemExit("bounded: --seconds in (0, 600], --users ≤ 500, --train-users ≤ 100")
+    env = dict(item.split("=", 1) for item in args.env)
+    with (nullcontext((args.url, None)) if args.url else running_server(env=env, root=args.root)) as (url, pid):
+        result = asyncio.run(crowd(url, pid, args.users, args.train_users, args.seconds))
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

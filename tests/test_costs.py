@@ -1,0 +1,104 @@
+"""Issue 22: the work estimate (app/engine/costs.py) against the work the passes actually do,
+counted from the computed values (nothing is timed here; bench/stress.py compares the seconds).
+
+For each op node the count is taken from the arrays the forward pass made: the result's elements
+for an elementwise op, the operand's elements for a reduction, multiply-adds for matmul and
+linear (from the operands' actual shapes), a softmax's four passes over its input."""
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+import pytest
+
+from app.core import evaluate
+from app.engine.costs import DEFAULT_NS_PER_UNIT, FORWARD_SHARE, NODE_NS, NS_PER_UNIT, pass_seconds, units_by_op
+from app.engine.limits import Limits
+from app.engine.ops import OPS
+from app.train import TrainingRun
+from app.train.config import TrainConfig
+from app.train.run import SECONDS_PER_WORK, TrainLimits
+
+REDUCTIONS = {"sum", "mean", "max", "min"}
+
+
+def counted(result) -> dict[str, int]:
+    """Units of work of each op, counted from the values of a computed graph."""
+    graph = result.graph
+    totals: dict[str, int] = {}
+    for node, op in enumerate(graph.ops):
+        if op is None or graph.scalar[node]:
+            continue
+        operands = [np.shape(graph.values[j]) for j in graph.args[node]]
+        out = np.shape(graph.values[node])
+        if op.name == "matmul":
+            a, b = operands
+            units = prod(out) * (a[-1] if a else 1)
+        elif op.name == "linear":
+            units = prod(out) * (operands[0][-1] + 1)
+        elif op.name in REDUCTIONS:
+            units = prod(operands[0])
+        elif op.name in ("softmax", "log_softmax"):
+            units = 4 * prod(operands[0])
+        elif op.name == "mse":
+            units = 3 * prod(np.broadcast_shapes(*operands))
+        elif op.name == "softmax_cross_entropy":
+            units = 5 * prod(operands[0])
+        else:
+            units = prod(out)
+        totals[op.name] = totals.get(op.name, 0) + (units or 1)
+    return totals
+
+
+PROGRAMS = [
+    ("y = sum(sin(x) * x)", {"x": {"init": "uniform", "shape": [300, 7]}}),
+    ("y = mean(cos(x) ** w + exp(x) / w)", {"x": {"init": "randn", "shape": [40, 5]}, "w": 1.5}),
+    ("h = relu(linear(x, W, b))\nloss = mse(h @ V, t)",
+     {"x": {"init": "randn", "shape": [8, 3]}, "W": {"init": "randn", "shape": [3, 6]}, "b": {"init": "zeros", "shape": [6]},
+      "V": {"init": "randn", "shape": [6, 2]}, "t": {"init": "randn", "shape": [8, 2]}}),
+    ("p = log_softmax(x @ W, axis=-1)\nloss = softmax_cross_entropy(x @ W, t) + sum(max(p, axis=0)) + sum(abs(p))",
+     {"x": {"init": "randn", "shape": [5, 4]}, "W": {"init": "randn", "shape": [4, 3]}, "t": [0, 2, 1, 1, 0]}),
+    ("y = sum(tanh(x) + sigmoid(x) - sqrt(abs(x)) + log(abs(x) + 1) + maximum(x, 0) + minimum(x, 0))",
+     {"x": {"init": "randn", "shape": [3, 3, 3]}}),
+    ("a = x * 2\nb = a + 1\nc = sin(b)", {"x": 0.5}),  # scalars only: no units beyond the nodes
+    ("y = sum(transpose(reshape(x, (6, 4))) @ x2)", {"x": {"init": "randn", "shape": [24]}, "x2": {"init": "randn", "shape": [6, 3]}}),
+]
+
+
+@pytest.mark.parametrize("program,inputs", PROGRAMS)
+def test_estimated_units_are_the_units_the_passes_do(program, inputs):
+    result = evaluate(program, inputs)
+    measured = counted(result)
+    assert units_by_op(result.graph) == measured
+    op_nodes = sum(op is not None for op in result.graph.ops)
+    scalar_ops = sum(op is not None and scalar for op, scalar in zip(result.graph.ops, result.graph.scalar))
+    # The graph's own count: every tensor op node's units, and one per scalar op node.
+    assert result.graph.work == sum(measured.values()) + scalar_ops
+    expected = NODE_NS * op_nodes + sum(NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units
+                                        for name, units in measured.items())
+    assert pass_seconds(result.graph) == pytest.approx(expected * 1e-9)
+
+
+def test_every_op_has_a_measured_rate():
+    assert set(NS_PER_UNIT) == set(OPS)
+
+
+def test_the_slow_ops_cost_more_per_unit_than_an_add():
+    """The paths the issue measured at 8x the old estimate: sin and cos of huge arguments, pow."""
+    for name in ("sin", "cos", "pow"):
+        assert NS_PER_UNIT[name] >= 2 * NS_PER_UNIT["add"]
+    assert NS_PER_UNIT["sin"] >= 100  # ns per element, forward and backward: argument reduction
+
+
+def test_a_training_runs_estimate_counts_every_step_and_evaluation():
+    body = {"steps": 30, "optimizer": {"name": "sgd", "lr": 0.01}, "record_every": 10, "params": ["W"],
+            "eval": {"x": {"init": "randn", "shape": [4, 3], "seed": 9}, "t": {"init": "zeros", "shape": [4, 2]}}}
+    inputs = {"x": {"init": "randn", "shape": [8, 3]}, "W": {"init": "randn", "shape": [3, 2]}, "t": {"init": "randn", "shape": [8, 2]}}
+    run = TrainingRun("loss = mse(sin(x @ W), t)", inputs, TrainConfig.model_validate(body), Limits(), TrainLimits())
+    step = evaluate("loss = mse(sin(x @ W), t)", inputs)
+    step_units = sum(counted(step).values())
+    assert run.estimate["work"] == 30 * (3 * step_units + 10 * 6) + 3 * run.eval_graph.work
+    assert run.step_seconds == pytest.approx(pass_seconds(step.graph) + 10 * 6 * SECONDS_PER_WORK)
+    assert run.estimate["estimated_seconds"] == pytest.approx(
+        30 * run.step_seconds + 3 * FORWARD_SHARE * pass_seconds(run.eval_graph), abs=1e-3)
+    assert run.seconds_through(7) == pytest.approx(7 * run.step_seconds)
