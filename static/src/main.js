@@ -466,7 +466,11 @@ function showStep({ camera = true } = {}) {
   graph.update(view, state.selected);
   // The camera keeps both ends of the current edge in view, at every graph size.
   if (camera && view.current) graph.frameStep(view, !state.stepper.playing || state.stepper.speed <= 1);
-  explainPanel.show(explainView(state.response, view), stepHeading(view));
+  const explanation = explainView(state.response, view);
+  const heading = stepHeading(view);
+  explainPanel.show(explanation, heading);
+  // Screen readers hear the step's heading and its result; not during playback (a flood).
+  if (!state.stepper.playing) announceStep(heading, explanation);
   if (state.selected !== null) {
     inspector.show(state.response, view, state.selected);
     groupControls.inspect($('#inspector'), state.response.nodes[state.selected]);
@@ -496,6 +500,17 @@ function showStep({ camera = true } = {}) {
   document.body.dataset.phase = view.current ? view.current.phase : 'start';
   writeUrl();
   check.onStep(view);
+}
+
+let announceTimer = null;
+/** The polite live region: a step's heading and its lines, said once the stepping settles. */
+function announceStep(heading, explanation) {
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => {
+    const text = [heading, ...explanation.lines.map((line) => line.text)].join('. ');
+    const region = $('#step-announce');
+    if (region.textContent !== text) region.textContent = text;
+  }, 150);
 }
 
 function select(nodeId) {

@@ -19,7 +19,7 @@ import * as d3 from 'd3';
 import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, READABLE_SCALE } from './camera.js';
 import { boxOfPoints, createCuller, createGridIndex, levelOfDetail, visibleRect } from './culling.js';
 import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
-import { formatNumber, formatValueShort, isScalar } from './tensor.js';
+import { formatNumber, formatValueShort, isScalar, stats } from './tensor.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DURATION = 260;
@@ -33,6 +33,16 @@ const ANIMATED_NODES = 300;
 const MAX_CARD_GROWTH = 40;
 /** The training health marks' kinds (train/health.js), each a `health-<kind>` class. */
 const HEALTH_KINDS = ['dead', 'saturated', 'update-ratio'];
+
+/** A card's spoken name: "W1, input, 64 by 100, gradient norm 0.0012" (the gradient so far). */
+export function cardName(node, grad) {
+  const shape = Array.isArray(node.shape) && node.shape.length ? node.shape.join(' by ') : 'scalar';
+  let gradient = 'no gradient yet';
+  if (grad !== undefined) {
+    gradient = isScalar(grad) ? `gradient ${formatNumber(grad)}` : `gradient norm ${formatNumber(stats(grad, node.shape).norm)}`;
+  }
+  return `${node.label}, ${node.op}, ${shape}, ${gradient}`;
+}
 
 /** Users who ask for less motion get a camera that cuts instead of gliding. */
 function prefersReducedMotion() {
@@ -200,10 +210,13 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     const box = positions.get(node.id);
     const group = svgElement('g', {
       class: baseClass(node), transform: `translate(${box.x},${box.y})`, 'data-node': node.id,
-      'data-label': node.sourceLabel ?? node.label, 'data-name': node.label, role: 'button',
+      // A group, not a button: a card holds controls of its own (open a composite, a check badge),
+      // and a button's content is presentational. Its name is said, not its many text lines.
+      'data-label': node.sourceLabel ?? node.label, 'data-name': node.label, role: 'group',
+      'aria-roledescription': 'node',
       // One card in the tab order (roving tabindex): Tab reaches the stepper without walking every node.
       tabindex: node.id === tabStop ? 0 : -1,
-      'aria-label': `${node.label}: ${node.op}, ${cardText(node).shape}. Press Enter to inspect.`,
+      'aria-label': cardName(node, undefined),
       'data-scalar': String(node.op === 'input' && isScalar(node.value)),
     });
     group.append(
@@ -215,6 +228,10 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
       if (event.key === 'Enter') {
         event.preventDefault();
         onSelect(node.id);
+      } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+        // Every card is reachable by keyboard: ↓/↑ move to the next/previous node in program order.
+        event.preventDefault();
+        focusNeighbour(node.id, event.key === 'ArrowDown' ? 1 : -1);
       }
     });
     group.shown = { classes: null, value: null, gradRef: undefined, counter: null };
@@ -310,6 +327,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     // Several contributions: show how many have arrived, so the sum is visibly a sum.
     const counter = expected > 1 ? `  (${view.received[id]}/${expected})` : '';
     if (shown.gradRef !== grad || shown.counter !== counter) {
+      if (shown.gradRef !== grad) element.setAttribute('aria-label', cardName(node, grad));
       shown.gradRef = grad;
       shown.counter = counter;
       const gradText = element.querySelector('text.grad');
@@ -491,6 +509,21 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   /** Moves the camera so every given node is in view. */
   function frame(nodeIds, animate = true) {
     frameBoxesNow(nodeIds.map((id) => positions.get(drawnNode(id))).filter(Boolean), animate);
+  }
+
+  /** Moves keyboard focus to the card `delta` places from `id` (program order), brought into view. */
+  function focusNeighbour(id, delta) {
+    const ids = response.nodes.map((item) => item.id).filter((item) => positions.has(item));
+    const next = ids[ids.indexOf(id) + delta];
+    if (next === undefined) return;
+    frameBoxesNow([positions.get(next)], false);
+    cull(d3.zoomTransform(svgRoot));
+    const element = nodeElements.get(next);
+    if (!element) return;
+    nodeElements.get(tabStop)?.setAttribute('tabindex', '-1');
+    tabStop = next;
+    element.setAttribute('tabindex', '0');
+    element.focus({ preventScroll: true });
   }
 
   /** Kept for callers that show one node. */
