@@ -571,6 +571,7 @@ function bindControls() {
   $('#step-backward-start').addEventListener('click', () => jumpToBackward());
   $('#step-touching').addEventListener('click', () => jumpToNextTouching());
   $('#fit').addEventListener('click', () => graph.fit());
+  $('#present').addEventListener('click', () => setPresenting(document.body.dataset.present !== 'true'));
   $('#zoom-in').addEventListener('click', () => graph.zoomBy(1.25));
   $('#zoom-out').addEventListener('click', () => graph.zoomBy(0.8));
   $('#example-select').addEventListener('change', (event) => {
@@ -612,6 +613,21 @@ function bindControls() {
   window.addEventListener('resize', () => state.view && graph.frameStep(state.view, false));
 }
 
+/**
+ * The presentation view (P, or the Present button): the graph and the explanation only, large;
+ * the stepper's keys still work. The camera moves once the page has its new size.
+ */
+async function setPresenting(on) {
+  if ((document.body.dataset.present === 'true') === on) return;
+  document.body.dataset.present = String(on);
+  const button = $('#present');
+  button.setAttribute('aria-pressed', String(on));
+  button.textContent = on ? 'Exit presentation' : 'Present';
+  await paintedFrame();
+  graph.present(on, state.view);
+  probe.presentedAt = performance.now();
+}
+
 const STEP_KEYS = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last', ' ': 'toggle' };
 const JUMP_KEYS = { b: jumpToBackward, B: jumpToBackward, n: jumpToNextTouching, N: jumpToNextTouching };
 
@@ -650,6 +666,11 @@ function jumpToNextTouching() {
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target instanceof Element ? event.target : document.body;
+  if (event.key === 'Escape' && document.body.dataset.present === 'true' && !target.closest('textarea')) {
+    event.preventDefault();
+    setPresenting(false);
+    return;
+  }
   if (event.key === 'Escape' && state.selected !== null && !target.closest('textarea')) {
     event.preventDefault();
     select(null);
@@ -661,6 +682,11 @@ function onKey(event) {
   if (target.closest('input[type="range"]') && event.key !== ' ') return;
   if (event.key === ' ' && target.closest('summary, a')) return;
   if (check.onKey(event)) return;
+  if (event.key === 'p' || event.key === 'P') {
+    event.preventDefault();
+    setPresenting(document.body.dataset.present !== 'true');
+    return;
+  }
   if (JUMP_KEYS[event.key]) {
     event.preventDefault();
     JUMP_KEYS[event.key]();

@@ -16,7 +16,7 @@
  * labels) stay: `draw` only replaces render.js's own elements.
  */
 import * as d3 from 'd3';
-import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, READABLE_SCALE } from './camera.js';
+import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, PRESENT_SCALE, READABLE_SCALE, unionBox } from './camera.js';
 import { boxOfPoints, createCuller, createGridIndex, levelOfDetail, visibleRect } from './culling.js';
 import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
 import { formatNumber, formatValueShort, isScalar, stats } from './tensor.js';
@@ -228,9 +228,11 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
       if (event.key === 'Enter') {
         event.preventDefault();
         onSelect(node.id);
-      } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-        // Every card is reachable by keyboard: ↓/↑ move to the next/previous node in program order.
+      } else if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && (group.dataset.scalar !== 'true' || event.shiftKey)) {
+        // Every card is reachable by keyboard: ↓/↑ move to the next/previous node in program order
+        // (Shift+↓/↑ on a scalar input's card, where ↓/↑ nudge its value: check/tools.js).
         event.preventDefault();
+        event.stopPropagation();
         focusNeighbour(node.id, event.key === 'ArrowDown' ? 1 : -1);
       }
     });
@@ -498,7 +500,30 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   function frameBoxesNow(boxes, animate) {
     if (!layout || !boxes.length) return;
     const current = d3.zoomTransform(svgRoot);
-    apply(frameBoxes(boxes, viewSize(), { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale }), animate);
+    const maxScale = presenting ? PRESENT_SCALE : MAX_SCALE;
+    apply(frameBoxes(boxes, viewSize(), { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale, maxScale }), animate);
+  }
+
+  /**
+   * The presentation view (a projector): steps are framed at PRESENT_SCALE, where every card text
+   * is at least 20 px; leaving it returns to the camera from before.
+   */
+  let presenting = false;
+  let cameraBefore = null;
+  function present(on, view) {
+    if (on === presenting) return;
+    presenting = on;
+    if (on) {
+      cameraBefore = { transform: d3.zoomTransform(svgRoot), userScale };
+      userScale = PRESENT_SCALE;
+      const boxes = view ? stepBoxes(view).filter(Boolean) : [];
+      const box = boxes.length ? boxes : [...positions.values()].slice(0, 1);
+      const centre = unionBox(box);
+      if (centre) apply(centreOn(centre, viewSize(), PRESENT_SCALE), false);
+    } else if (cameraBefore) {
+      userScale = cameraBefore.userScale;
+      apply(cameraBefore.transform, false);
+    }
   }
 
   /** Moves the camera so both ends of the view's current step are in view. */
@@ -661,7 +686,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   }
 
   return {
-    draw, update, refresh, fit, zoomBy, reveal, frame, frameStep, stepBoxes, centreAt, camera,
+    draw, update, refresh, fit, zoomBy, reveal, frame, frameStep, stepBoxes, centreAt, camera, present,
     nodeElement, classNode, decorateNodes, setHealth, fullDrawing, setFolding,
     get layout() { return layout; },
     get boxes() { return positions; },
