@@ -382,6 +382,9 @@ function load(response, rawResponse, timeline, position) {
   state.timeline = timeline;
   // Steps move this cursor by the steps in between: no replay from the start at every step.
   state.viewAt = createViewCursor(timeline);
+  // Its checkpoints (a long jump then costs a few steps) are made while the page is idle.
+  const cursor = state.viewAt;
+  if (timeline.total > 64) (window.requestIdleCallback ?? setTimeout)(() => cursor.prepare());
   explainPanel.forget();
   state.stepper = reduce(state.stepper, { type: 'load', total: timeline.total, position });
   $('#step-slider').max = String(timeline.total);
