@@ -120,6 +120,7 @@ const check = createCheckTools({
   refit: () => graph.fit(false, { readable: true }),
   probe,
   showError: showApiError,
+  trainCheck: () => trainPanel.gradcheckRequest(),
 });
 
 function noteEdited() {
