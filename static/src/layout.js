@@ -382,9 +382,9 @@ const ASIDE = [0, -24, 24, -48, 48];
  * point along the edge (tried outwards from the middle, then just above or below it) where it
  * covers none; failing that, where it covers the least. With `bounds` (the drawing's box), a
  * spot partly outside counts as covering that much: a label above the top card would be cut off
- * when the camera frames the drawing.
+ * when the camera frames the drawing. With `freeOnly`, null when no spot covers nothing.
  */
-export function labelSpot(points, size, boxes, bounds = null) {
+export function labelSpot(points, size, boxes, bounds = null, { freeOnly = false } = {}) {
   let best = null;
   let bestArea = Infinity;
   for (const dy of ASIDE) {
@@ -399,6 +399,7 @@ export function labelSpot(points, size, boxes, bounds = null) {
       }
     }
   }
+  if (freeOnly) return null;
   return best ?? midpoint(points);
 }
 

@@ -430,10 +430,13 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
         const text = `∇ ${formatValueShort(step.contribution, response.nodes[edge.source].shape, 2)}`;
         const width = text.length * CARD_TEXT.labelChar + 14;
         // On the edge, but off every card (the edge's midpoint can sit on a neighbour).
-        // A gap of 6 px to every card (a label flush against a card reads as part of it), and
-        // inside the drawing, which the camera frames (above the top card it was cut off).
-        const [x, y] = labelSpot(edge.points, { width: width + 12, height: 28 }, [...nearby(edge), ...placed],
-          { x: 0, y: 0, width: layout.width, height: layout.height });
+        // A gap of 6 px to every card where there is room (a label flush against a card reads as
+        // part of it), else the spot covering least; inside the drawing, which the camera frames
+        // (above the top card it was cut off).
+        const obstacles = [...nearby(edge), ...placed];
+        const drawing = { x: 0, y: 0, width: layout.width, height: layout.height };
+        const [x, y] = labelSpot(edge.points, { width: width + 12, height: 28 }, obstacles, drawing, { freeOnly: true })
+          ?? labelSpot(edge.points, { width, height: 20 }, obstacles, drawing);
         // Labels placed earlier (the current edge's first) are kept clear too: edges that meet
         // at an opened composite's inner node would stack their labels.
         placed.push({ x: x - width / 2, y: y - 10, width, height: 20 });
