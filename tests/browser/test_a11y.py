@@ -2,8 +2,9 @@
 Playwright) finds no violation of WCAG 2.1 A/AA or its best-practice rules in any state these
 tests visit, at 1366×768 and 800×900: the opening page, the regression MLP's backward pass with
 the inspector open, Train mode before and after a digits run (its test-digit images), the
-presentation view. A screen reader hears each step's heading and result (a polite live region),
-and every node card is reachable and named with its shape and gradient.
+presentation view; the check tools (badges, break-it), composites opened, the folded recurrence
+and a program error. A screen reader hears each step's heading and result (a polite live
+region), and every node card is reachable and named with its shape and gradient.
 """
 from __future__ import annotations
 
@@ -156,3 +157,45 @@ def test_each_step_is_announced_and_every_card_is_named(page, server_url):
         page.keyboard.press("ArrowDown")
         reached.append(page.evaluate("document.activeElement.dataset.node"))
     assert reached == [str(node["id"]) for node in response["nodes"]]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_axe_violation_with_the_check_tools_and_errors(browser, server_url, console, size):
+    """The check tools' states (badges, the inspector's numeric column, break-it's two timelines),
+    composites opened, the folded recurrence and a program error with its out-of-date graph."""
+    console.allow("422")
+    context = browser.new_context(viewport=SIZES[size])
+    page = console.watch(context.new_page())
+    try:
+        open_app(page, server_url)
+        page.locator("#graph").focus()
+        page.keyboard.press("g")
+        expect(page.locator("svg.graph g.check-badge").first).to_be_visible(timeout=30_000)
+        page.fill("#node-search-input", "x")
+        page.keyboard.press("Enter")
+        expect(page.locator("#inspector .inspector-head")).to_contain_text("x")
+        assert_no_violations(page, f"gradient check badges and the inspector at {size}")
+
+        pick(page, "shared-intermediate")
+        page.locator("#graph").focus()
+        page.keyboard.press("x")
+        expect(page.locator("#break-it")).to_have_attribute("aria-pressed", "true", timeout=30_000)
+        expect(page.locator(".timeline.broken li").first).to_be_visible(timeout=30_000)
+        assert_no_violations(page, f"break it at {size}")
+        page.keyboard.press("x")
+
+        pick(page, "recurrence")
+        assert_no_violations(page, f"the recurrence at {size}")
+        pick(page, "regression-mlp")
+        runs = page.evaluate("window.__chainlens.runs")
+        page.click("#expand-all")
+        page.wait_for_function(f"window.__chainlens.runs > {runs}")
+        assert_no_violations(page, f"composites opened at {size}")
+
+        page.fill("#program-editor textarea", "q = x +* y")
+        page.click("#run")
+        expect(page.locator("#error-box")).to_be_visible()
+        expect(page.locator(".graph-wrap")).to_have_class(re.compile(r"\bstale\b"))
+        assert_no_violations(page, f"a program error at {size}")
+    finally:
+        context.close()
