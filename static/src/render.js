@@ -34,12 +34,17 @@ const MAX_CARD_GROWTH = 40;
 /** The training health marks' kinds (train/health.js), each a `health-<kind>` class. */
 const HEALTH_KINDS = ['dead', 'saturated', 'update-ratio'];
 
+/** Norms of the gradients named so far (a 784×100 gradient is read once, not at every step). */
+const gradNorms = new WeakMap();
+
 /** A card's spoken name: "W1, input, 64 by 100, gradient norm 0.0012" (the gradient so far). */
 export function cardName(node, grad) {
   const shape = Array.isArray(node.shape) && node.shape.length ? node.shape.join(' by ') : 'scalar';
   let gradient = 'no gradient yet';
-  if (grad !== undefined) {
-    gradient = isScalar(grad) ? `gradient ${formatNumber(grad)}` : `gradient norm ${formatNumber(stats(grad, node.shape).norm)}`;
+  if (grad !== undefined && grad !== null && isScalar(grad)) gradient = `gradient ${formatNumber(grad)}`;
+  else if (grad !== undefined && grad !== null) {
+    if (!gradNorms.has(grad)) gradNorms.set(grad, stats(grad, node.shape).norm);
+    gradient = `gradient norm ${formatNumber(gradNorms.get(grad))}`;
   }
   return `${node.label}, ${node.op}, ${shape}, ${gradient}`;
 }
