@@ -385,7 +385,7 @@ function load(response, rawResponse, timeline, position) {
   state.viewAt = createViewCursor(timeline);
   // Its checkpoints (a long jump then costs a few steps) are made while the page is idle.
   const cursor = state.viewAt;
-  if (timeline.total > 64) (window.requestIdleCallback ?? setTimeout)(() => cursor.prepare());
+  if (timeline.total > 64) (window.requestIdleCallback ?? setTimeout)(() => state.viewAt === cursor && cursor.prepare());
   explainPanel.forget();
   state.stepper = reduce(state.stepper, { type: 'load', total: timeline.total, position });
   $('#step-slider').max = String(timeline.total);
