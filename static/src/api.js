@@ -108,6 +108,11 @@ export function runGradcheck(body) {
   return request('/graph/gradcheck', postJson(body));
 }
 
+/** POST /train/gradcheck: the same answer for the batch of a training run's step `at` (the first without it). */
+export function runTrainGradcheck(body) {
+  return request('/train/gradcheck', postJson(body));
+}
+
 /** POST /graph/pytorch or /graph/dot: the export's text. */
 export function fetchExport(kind, body) {
   return request(`/graph/${kind}`, postJson(body), { asText: true });

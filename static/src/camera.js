@@ -7,6 +7,8 @@
 /** Node text is ≥ 11 px on screen at this zoom (the smallest card text is 11 px). */
 export const READABLE_SCALE = 1;
 export const MAX_SCALE = 1.4;
+/** The presentation view's zoom: the smallest card text (11 px) is then 20 px on screen. */
+export const PRESENT_SCALE = 1.85;
 export const MIN_SCALE = 0.02;
 
 /** The smallest box holding all boxes ({x, y, width, height}), or null for none. */
@@ -53,11 +55,11 @@ export function isInView(box, view, transform, margin = 0) {
  * already (no needless motion); otherwise centres them at the preferred zoom, zoomed out only as
  * far as needed to get both ends in (never past MIN_SCALE).
  */
-export function frameBoxes(boxes, view, current, { preferredScale = READABLE_SCALE, margin = 24 } = {}) {
+export function frameBoxes(boxes, view, current, { preferredScale = READABLE_SCALE, margin = 24, maxScale = MAX_SCALE } = {}) {
   const box = unionBox(boxes);
   if (!box || !view.width || !view.height) return current;
   const fits = Math.max(MIN_SCALE, fitScale(box, view, margin));
-  const k = Math.min(preferredScale, fits, MAX_SCALE);
+  const k = Math.min(preferredScale, fits, maxScale);
   if (Math.abs(current.k - k) < 1e-9 && isInView(box, view, current, margin / 2)) return current;
   if (current.k <= k && isInView(box, view, current, margin / 2)) return current;
   return centreOn(box, view, k);

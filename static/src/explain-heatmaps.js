@@ -11,7 +11,8 @@ export function appendHeatmaps(root, heatmaps) {
   const row = document.createElement('div');
   row.className = 'explain-heatmaps';
   for (const { label, value, shape } of heatmaps) {
-    const figure = createHeatmap(value, shape, { label });
+    // Small: the inspector has the full-size map with its pointer read-out.
+    const figure = createHeatmap(value, shape, { label, maxWidth: 96, maxHeight: 44 });
     const caption = document.createElement('figcaption');
     caption.textContent = `${label} · ${formatShape(shape)}`;
     figure.prepend(caption);

@@ -57,6 +57,8 @@ export function createExplainPanel(root) {
       const math = document.createElement('div');
       math.className = 'math';
       math.dataset.text = line.text;
+      // A wide line scrolls sideways: focusable, so a keyboard can scroll it too.
+      math.tabIndex = 0;
       try {
         const html = typeset(line.tex, cache);
         const spoken = document.createElement('span');

@@ -139,7 +139,6 @@ export function createFoldControls(svgElement, graph, toolbar, { onChange }) {
     allButton.title = anyOpen
       ? `Fold each of the ${folds.length} repetitions (steps of a recurrence, layers) into one box`
       : 'Open every folded repetition into its nodes';
-    allButton.setAttribute('aria-label', allButton.title);
 
     const viewport = svg.select('g.viewport');
     let layer = viewport.select('g.fold-frames');

@@ -210,7 +210,6 @@ export function createGroupControls(svgElement, graph, toolbar, { onToggle }) {
     const closed = anyClosed();
     allButton.textContent = closed ? 'Open all' : 'Close all';
     allButton.title = closed ? 'Open every composite (linear, mse, …) into its primitives' : 'Close every composite back into one node';
-    allButton.setAttribute('aria-label', allButton.title);
     allButton.hidden = !opened && !closed;
 
     const viewport = svg.select('g.viewport');

@@ -16,16 +16,25 @@ export function colourScale(data) {
   return d3.scaleDiverging([-extent || -1, 0, extent || 1], (t) => d3.interpolateRdBu(1 - t));
 }
 
-export function createHeatmap(value, shape, { label }) {
+/**
+ * `maxWidth`/`maxHeight` given (the explanation's small maps): cells shrink below 2 px to fit, so
+ * the row and column indices are placed on the cells as drawn, not on a canvas scaled afterwards.
+ * Otherwise cells are whole pixels, at least 2, and a map wider than its panel scrolls there
+ * (focusable, so a keyboard can scroll it).
+ */
+export function createHeatmap(value, shape, { label, maxWidth = null, maxHeight = null }) {
   const { data, rows, cols } = flatten(value, shape);
-  const cell = Math.max(2, Math.min(34, Math.floor(MAX_WIDTH / cols), Math.floor(MAX_HEIGHT / Math.max(rows, 1))));
+  const fitted = maxWidth !== null;
+  const cell = fitted
+    ? Math.max(0.25, Math.min(34, maxWidth / Math.max(cols, 1), (maxHeight ?? MAX_HEIGHT) / Math.max(rows, 1)))
+    : Math.max(2, Math.min(34, Math.floor(MAX_WIDTH / cols), Math.floor(MAX_HEIGHT / Math.max(rows, 1))));
   const scale = colourScale(data);
   const root = document.createElement('figure');
   root.className = 'heatmap';
   const canvas = document.createElement('canvas');
   const ratio = window.devicePixelRatio || 1;
-  canvas.width = cols * cell * ratio;
-  canvas.height = rows * cell * ratio;
+  canvas.width = Math.max(1, Math.round(cols * cell * ratio));
+  canvas.height = Math.max(1, Math.round(rows * cell * ratio));
   canvas.style.width = `${cols * cell}px`;
   canvas.style.height = `${rows * cell}px`;
   canvas.setAttribute('role', 'img');
@@ -78,6 +87,11 @@ export function createHeatmap(value, shape, { label }) {
   legend.innerHTML = `<span>${formatNumber(low)}</span><span class="bar" style="background: linear-gradient(to right, ${stops})"></span><span>${formatNumber(high)}</span>`;
   const scroller = document.createElement('div');
   scroller.className = 'heatmap-scroll';
+  if (!fitted) {
+    scroller.tabIndex = 0;
+    scroller.setAttribute('role', 'group');
+    scroller.setAttribute('aria-label', `${label}: heatmap (scrolls when wider than the panel)`);
+  }
   scroller.append(axisIndices(cols, cell, 'columns'), rowsAndCanvas(rows, cell, canvas));
   const axes = document.createElement('figcaption');
   axes.className = 'axes';

@@ -81,6 +81,7 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
     }
     if (node.id === response.output) addFact(facts, 'role', 'output of the program');
     root.append(facts);
+    root.append(stepLinks(response, node, view.position, onStep));
     for (const note of notesFor(node.id)) {
       const box = element('p', `health-note health-${note.kind}`);
       box.textContent = `⚠ ${note.card}: ${note.detail}`;
@@ -173,6 +174,48 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
 
   clear();
   return { show, clear, setOps, setNotes };
+}
+
+/** Per response: each node's forward step and its last gradient step (indices into `steps`). */
+const stepsOfNodes = new WeakMap();
+
+/** The forward step that computes a node and the backward step that completes its gradient, or null. */
+export function nodeSteps(response, nodeId) {
+  let table = stepsOfNodes.get(response);
+  if (!table) {
+    table = new Map();
+    response.steps.forEach((step, index) => {
+      const id = step.phase === 'forward' ? step.node : step.input;
+      if (!table.has(id)) table.set(id, { forward: null, gradient: null });
+      if (step.phase === 'forward') table.get(id).forward = index;
+      else table.get(id).gradient = index;
+    });
+    stepsOfNodes.set(response, table);
+  }
+  return table.get(nodeId) ?? { forward: null, gradient: null };
+}
+
+/** "Go to this step": buttons to the step that computes the node and the one that completes its gradient. */
+function stepLinks(response, node, position, onStep) {
+  const { forward, gradient } = nodeSteps(response, node.id);
+  const row = element('p', 'step-links');
+  const link = (index, text, label) => {
+    const button = element('button', 'link-button go-to-step');
+    button.type = 'button';
+    button.textContent = text;
+    button.dataset.step = String(index + 1);
+    button.setAttribute('aria-label', label);
+    if (index + 1 === position) button.setAttribute('aria-current', 'step');
+    button.addEventListener('click', () => onStep(index));
+    return button;
+  };
+  if (forward !== null) row.append(link(forward, `Go to step ${forward + 1} (computed)`, `Go to step ${forward + 1}, where ${node.label} is computed`));
+  if (gradient !== null) {
+    if (row.childElementCount) row.append(' · ');
+    row.append(link(gradient, `Go to step ${gradient + 1} (gradient complete)`, `Go to step ${gradient + 1}, where ${node.label}'s gradient is complete`));
+  }
+  if (!row.childElementCount) row.textContent = 'No step computes this node or sends it a gradient.';
+  return row;
 }
 
 /** How many contribution rows the inspector lists at most, around the current step. */

@@ -366,22 +366,32 @@ function overlapArea(x, y, size, boxes) {
   return area;
 }
 
+/** How much of a label centred at (x, y) lies outside `bounds` (the drawing: the camera frames that). */
+function outsideArea(x, y, size, bounds) {
+  if (!bounds) return 0;
+  const w = Math.max(0, Math.min(x + size.width / 2, bounds.x + bounds.width) - Math.max(x - size.width / 2, bounds.x));
+  const h = Math.max(0, Math.min(y + size.height / 2, bounds.y + bounds.height) - Math.max(y - size.height / 2, bounds.y));
+  return size.width * size.height - w * h;
+}
+
 const ALONG = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.12, 0.88];
 const ASIDE = [0, -24, 24, -48, 48];
 
 /**
  * Where an edge's label sits: the midpoint if the label covers no card there, else the first
  * point along the edge (tried outwards from the middle, then just above or below it) where it
- * covers none; failing that, where it covers the least.
+ * covers none; failing that, where it covers the least. With `bounds` (the drawing's box), a
+ * spot partly outside counts as covering that much: a label above the top card would be cut off
+ * when the camera frames the drawing. With `freeOnly`, null when no spot covers nothing.
  */
-export function labelSpot(points, size, boxes) {
+export function labelSpot(points, size, boxes, bounds = null, { freeOnly = false } = {}) {
   let best = null;
   let bestArea = Infinity;
   for (const dy of ASIDE) {
     for (const t of ALONG) {
       const [x, y0] = pointAlong(points, t);
       const y = y0 + dy;
-      const area = overlapArea(x, y, size, boxes);
+      const area = overlapArea(x, y, size, boxes) + outsideArea(x, y, size, bounds);
       if (area === 0) return [x, y];
       if (area < bestArea) {
         bestArea = area;
@@ -389,6 +399,7 @@ export function labelSpot(points, size, boxes) {
       }
     }
   }
+  if (freeOnly) return null;
   return best ?? midpoint(points);
 }
 

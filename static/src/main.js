@@ -120,6 +120,7 @@ const check = createCheckTools({
   refit: () => graph.fit(false, { readable: true }),
   probe,
   showError: showApiError,
+  trainCheck: () => trainPanel.gradcheckRequest(),
 });
 
 function noteEdited() {
@@ -382,6 +383,9 @@ function load(response, rawResponse, timeline, position) {
   state.timeline = timeline;
   // Steps move this cursor by the steps in between: no replay from the start at every step.
   state.viewAt = createViewCursor(timeline);
+  // Its checkpoints (a long jump then costs a few steps) are made while the page is idle.
+  const cursor = state.viewAt;
+  if (timeline.total > 64) (window.requestIdleCallback ?? setTimeout)(() => state.viewAt === cursor && cursor.prepare());
   explainPanel.forget();
   state.stepper = reduce(state.stepper, { type: 'load', total: timeline.total, position });
   $('#step-slider').max = String(timeline.total);
@@ -466,7 +470,11 @@ function showStep({ camera = true } = {}) {
   graph.update(view, state.selected);
   // The camera keeps both ends of the current edge in view, at every graph size.
   if (camera && view.current) graph.frameStep(view, !state.stepper.playing || state.stepper.speed <= 1);
-  explainPanel.show(explainView(state.response, view), stepHeading(view));
+  const explanation = explainView(state.response, view);
+  const heading = stepHeading(view);
+  explainPanel.show(explanation, heading);
+  // Screen readers hear the step's heading and its result; not during playback (a flood).
+  if (!state.stepper.playing) announceStep(heading, explanation);
   if (state.selected !== null) {
     inspector.show(state.response, view, state.selected);
     groupControls.inspect($('#inspector'), state.response.nodes[state.selected]);
@@ -496,6 +504,17 @@ function showStep({ camera = true } = {}) {
   document.body.dataset.phase = view.current ? view.current.phase : 'start';
   writeUrl();
   check.onStep(view);
+}
+
+let announceTimer = null;
+/** The polite live region: a step's heading and its lines, said once the stepping settles. */
+function announceStep(heading, explanation) {
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => {
+    const text = [heading, ...explanation.lines.map((line) => line.text)].join('. ');
+    const region = $('#step-announce');
+    if (region.textContent !== text) region.textContent = text;
+  }, 150);
 }
 
 function select(nodeId) {
@@ -556,6 +575,7 @@ function bindControls() {
   $('#step-backward-start').addEventListener('click', () => jumpToBackward());
   $('#step-touching').addEventListener('click', () => jumpToNextTouching());
   $('#fit').addEventListener('click', () => graph.fit());
+  $('#present').addEventListener('click', () => setPresenting(document.body.dataset.present !== 'true'));
   $('#zoom-in').addEventListener('click', () => graph.zoomBy(1.25));
   $('#zoom-out').addEventListener('click', () => graph.zoomBy(0.8));
   $('#example-select').addEventListener('change', (event) => {
@@ -597,6 +617,21 @@ function bindControls() {
   window.addEventListener('resize', () => state.view && graph.frameStep(state.view, false));
 }
 
+/**
+ * The presentation view (P, or the Present button): the graph and the explanation only, large;
+ * the stepper's keys still work. The camera moves once the page has its new size.
+ */
+async function setPresenting(on) {
+  if ((document.body.dataset.present === 'true') === on) return;
+  document.body.dataset.present = String(on);
+  const button = $('#present');
+  button.setAttribute('aria-pressed', String(on));
+  button.textContent = on ? 'Exit presentation' : 'Present';
+  await paintedFrame();
+  graph.present(on, state.view);
+  probe.presentedAt = performance.now();
+}
+
 const STEP_KEYS = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last', ' ': 'toggle' };
 const JUMP_KEYS = { b: jumpToBackward, B: jumpToBackward, n: jumpToNextTouching, N: jumpToNextTouching };
 
@@ -635,6 +670,11 @@ function jumpToNextTouching() {
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target instanceof Element ? event.target : document.body;
+  if (event.key === 'Escape' && document.body.dataset.present === 'true' && !target.closest('textarea')) {
+    event.preventDefault();
+    setPresenting(false);
+    return;
+  }
   if (event.key === 'Escape' && state.selected !== null && !target.closest('textarea')) {
     event.preventDefault();
     select(null);
@@ -646,6 +686,11 @@ function onKey(event) {
   if (target.closest('input[type="range"]') && event.key !== ' ') return;
   if (event.key === ' ' && target.closest('summary, a')) return;
   if (check.onKey(event)) return;
+  if (event.key === 'p' || event.key === 'P') {
+    event.preventDefault();
+    setPresenting(document.body.dataset.present !== 'true');
+    return;
+  }
   if (JUMP_KEYS[event.key]) {
     event.preventDefault();
     JUMP_KEYS[event.key]();

@@ -16,10 +16,10 @@
  * labels) stay: `draw` only replaces render.js's own elements.
  */
 import * as d3 from 'd3';
-import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, READABLE_SCALE } from './camera.js';
+import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, PRESENT_SCALE, READABLE_SCALE, unionBox } from './camera.js';
 import { boxOfPoints, createCuller, createGridIndex, levelOfDetail, visibleRect } from './culling.js';
 import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
-import { formatNumber, formatValueShort, isScalar } from './tensor.js';
+import { formatNumber, formatValueShort, isScalar, stats } from './tensor.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DURATION = 260;
@@ -33,6 +33,21 @@ const ANIMATED_NODES = 300;
 const MAX_CARD_GROWTH = 40;
 /** The training health marks' kinds (train/health.js), each a `health-<kind>` class. */
 const HEALTH_KINDS = ['dead', 'saturated', 'update-ratio'];
+
+/** Norms of the gradients named so far (a 784×100 gradient is read once, not at every step). */
+const gradNorms = new WeakMap();
+
+/** A card's spoken name: "W1, input, 64 by 100, gradient norm 0.0012" (the gradient so far). */
+export function cardName(node, grad) {
+  const shape = Array.isArray(node.shape) && node.shape.length ? node.shape.join(' by ') : 'scalar';
+  let gradient = 'no gradient yet';
+  if (grad !== undefined && grad !== null && isScalar(grad)) gradient = `gradient ${formatNumber(grad)}`;
+  else if (grad !== undefined && grad !== null) {
+    if (!gradNorms.has(grad)) gradNorms.set(grad, stats(grad, node.shape).norm);
+    gradient = `gradient norm ${formatNumber(gradNorms.get(grad))}`;
+  }
+  return `${node.label}, ${node.op}, ${shape}, ${gradient}`;
+}
 
 /** Users who ask for less motion get a camera that cuts instead of gliding. */
 function prefersReducedMotion() {
@@ -200,10 +215,13 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     const box = positions.get(node.id);
     const group = svgElement('g', {
       class: baseClass(node), transform: `translate(${box.x},${box.y})`, 'data-node': node.id,
-      'data-label': node.sourceLabel ?? node.label, 'data-name': node.label, role: 'button',
+      // A group, not a button: a card holds controls of its own (open a composite, a check badge),
+      // and a button's content is presentational. Its name is said, not its many text lines.
+      'data-label': node.sourceLabel ?? node.label, 'data-name': node.label, role: 'group',
+      'aria-roledescription': 'node',
       // One card in the tab order (roving tabindex): Tab reaches the stepper without walking every node.
       tabindex: node.id === tabStop ? 0 : -1,
-      'aria-label': `${node.label}: ${node.op}, ${cardText(node).shape}. Press Enter to inspect.`,
+      'aria-label': cardName(node, undefined),
       'data-scalar': String(node.op === 'input' && isScalar(node.value)),
     });
     group.append(
@@ -215,6 +233,12 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
       if (event.key === 'Enter') {
         event.preventDefault();
         onSelect(node.id);
+      } else if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && (group.dataset.scalar !== 'true' || event.shiftKey)) {
+        // Every card is reachable by keyboard: ↓/↑ move to the next/previous node in program order
+        // (Shift+↓/↑ on a scalar input's card, where ↓/↑ nudge its value: check/tools.js).
+        event.preventDefault();
+        event.stopPropagation();
+        focusNeighbour(node.id, event.key === 'ArrowDown' ? 1 : -1);
       }
     });
     group.shown = { classes: null, value: null, gradRef: undefined, counter: null };
@@ -310,6 +334,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     // Several contributions: show how many have arrived, so the sum is visibly a sum.
     const counter = expected > 1 ? `  (${view.received[id]}/${expected})` : '';
     if (shown.gradRef !== grad || shown.counter !== counter) {
+      if (shown.gradRef !== grad) element.setAttribute('aria-label', cardName(node, grad));
       shown.gradRef = grad;
       shown.counter = counter;
       const gradText = element.querySelector('text.grad');
@@ -410,7 +435,13 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
         const text = `∇ ${formatValueShort(step.contribution, response.nodes[edge.source].shape, 2)}`;
         const width = text.length * CARD_TEXT.labelChar + 14;
         // On the edge, but off every card (the edge's midpoint can sit on a neighbour).
-        const [x, y] = labelSpot(edge.points, { width, height: 20 }, [...nearby(edge), ...placed]);
+        // A gap of 6 px to every card where there is room (a label flush against a card reads as
+        // part of it), else the spot covering least; inside the drawing, which the camera frames
+        // (above the top card it was cut off).
+        const obstacles = [...nearby(edge), ...placed];
+        const drawing = { x: 0, y: 0, width: layout.width, height: layout.height };
+        const [x, y] = labelSpot(edge.points, { width: width + 12, height: 28 }, obstacles, drawing, { freeOnly: true })
+          ?? labelSpot(edge.points, { width, height: 20 }, obstacles, drawing);
         // Labels placed earlier (the current edge's first) are kept clear too: edges that meet
         // at an opened composite's inner node would stack their labels.
         placed.push({ x: x - width / 2, y: y - 10, width, height: 20 });
@@ -480,7 +511,30 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   function frameBoxesNow(boxes, animate) {
     if (!layout || !boxes.length) return;
     const current = d3.zoomTransform(svgRoot);
-    apply(frameBoxes(boxes, viewSize(), { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale }), animate);
+    const maxScale = presenting ? PRESENT_SCALE : MAX_SCALE;
+    apply(frameBoxes(boxes, viewSize(), { k: current.k, x: current.x, y: current.y }, { preferredScale: userScale, maxScale }), animate);
+  }
+
+  /**
+   * The presentation view (a projector): steps are framed at PRESENT_SCALE, where every card text
+   * is at least 20 px; leaving it returns to the camera from before.
+   */
+  let presenting = false;
+  let cameraBefore = null;
+  function present(on, view) {
+    if (on === presenting) return;
+    presenting = on;
+    if (on) {
+      cameraBefore = { transform: d3.zoomTransform(svgRoot), userScale };
+      userScale = PRESENT_SCALE;
+      const boxes = view ? stepBoxes(view).filter(Boolean) : [];
+      const box = boxes.length ? boxes : [...positions.values()].slice(0, 1);
+      const centre = unionBox(box);
+      if (centre) apply(centreOn(centre, viewSize(), PRESENT_SCALE), false);
+    } else if (cameraBefore) {
+      userScale = cameraBefore.userScale;
+      apply(cameraBefore.transform, false);
+    }
   }
 
   /** Moves the camera so both ends of the view's current step are in view. */
@@ -491,6 +545,21 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   /** Moves the camera so every given node is in view. */
   function frame(nodeIds, animate = true) {
     frameBoxesNow(nodeIds.map((id) => positions.get(drawnNode(id))).filter(Boolean), animate);
+  }
+
+  /** Moves keyboard focus to the card `delta` places from `id` (program order), brought into view. */
+  function focusNeighbour(id, delta) {
+    const ids = response.nodes.map((item) => item.id).filter((item) => positions.has(item));
+    const next = ids[ids.indexOf(id) + delta];
+    if (next === undefined) return;
+    frameBoxesNow([positions.get(next)], false);
+    cull(d3.zoomTransform(svgRoot));
+    const element = nodeElements.get(next);
+    if (!element) return;
+    nodeElements.get(tabStop)?.setAttribute('tabindex', '-1');
+    tabStop = next;
+    element.setAttribute('tabindex', '0');
+    element.focus({ preventScroll: true });
   }
 
   /** Kept for callers that show one node. */
@@ -628,7 +697,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   }
 
   return {
-    draw, update, refresh, fit, zoomBy, reveal, frame, frameStep, stepBoxes, centreAt, camera,
+    draw, update, refresh, fit, zoomBy, reveal, frame, frameStep, stepBoxes, centreAt, camera, present,
     nodeElement, classNode, decorateNodes, setHealth, fullDrawing, setFolding,
     get layout() { return layout; },
     get boxes() { return positions; },

@@ -33,17 +33,32 @@ export function buildTimeline(response) {
 
 /** Everything visible at position p (the steps before it replayed from the start: O(p)). */
 export function viewAt(timeline, position) {
-  return createViewCursor(timeline)(position);
+  return createViewCursor(timeline, { checkpoints: false })(position);
+}
+
+/** At most this many checkpoints a timeline (each holds a copy of the per-node arrays). */
+export const MAX_CHECKPOINTS = 32;
+
+/** Steps between two checkpoints: at least 64, more on long timelines (MAX_CHECKPOINTS at most). */
+export function checkpointEvery(total) {
+  return Math.max(64, Math.ceil(total / MAX_CHECKPOINTS));
 }
 
 /**
  * `at(position)` → the view at a position, as viewAt gives it, reached from the position asked
- * before by applying or undoing only the steps in between (or replayed from the start when
- * that is shorter): a step (→, ←, playback) costs one step's work at any graph size. The views
- * share the cursor's arrays, so a view is only valid until the next call.
+ * before by applying or undoing only the steps in between: a step (→, ←, playback) costs one
+ * step's work at any graph size. A jump farther than the checkpoints' spacing starts from the
+ * nearest checkpoint instead (a copy of the cursor's state every `checkpointEvery(total)` steps,
+ * made in one pass on the first long jump or by `at.prepare()`), so a jump anywhere costs a copy
+ * and at most half a spacing of steps. The views share the cursor's arrays, so a view is only
+ * valid until the next call. `at.stats` counts the steps applied and undone and the restores.
  */
-export function createViewCursor(timeline) {
+export function createViewCursor(timeline, { checkpoints: useCheckpoints = true } = {}) {
   const { nodes, steps, output, forwardCount, expected } = timeline;
+  const every = checkpointEvery(steps.length);
+  let checkpoints = null; // checkpoints[i]: the state at position i * every
+  let byInput = null; // node id → every backward step into it, in order (contributions rebuilt from it)
+  const stats = { applied: 0, undone: 0, restored: 0 };
   let computed;
   let grads;
   let received;
@@ -111,16 +126,74 @@ export function createViewCursor(timeline) {
     }
   }
 
+  /** A copy of the state at `at` (never seeded: made between views). */
+  function snapshot() {
+    return { at, computed: computed.slice(), grads: grads.slice(), received: received.slice(), edgeCounts: new Map(edgeCounts) };
+  }
+
+  function restore(saved) {
+    at = saved.at;
+    computed = saved.computed.slice();
+    grads = saved.grads.slice();
+    received = saved.received.slice();
+    edgeCounts = new Map(saved.edgeCounts);
+    edgesDone = new Set(edgeCounts.keys());
+    // A node's contributions so far are the first `received` of every step into it.
+    contributions = new Map();
+    for (const [input, list] of byInput) if (received[input]) contributions.set(input, list.slice(0, received[input]));
+    stats.restored += 1;
+  }
+
+  /** One pass over the timeline, keeping a copy of the state every `every` steps; back to the start. */
+  function prepare() {
+    if (checkpoints || !useCheckpoints) return;
+    byInput = new Map();
+    steps.forEach((step, index) => {
+      if (step.phase !== 'backward') return;
+      if (!byInput.has(step.input)) byInput.set(step.input, []);
+      byInput.get(step.input).push({ step, index });
+    });
+    const position = at;
+    reset();
+    checkpoints = [snapshot()];
+    while (at < steps.length) {
+      apply(at++);
+      if (at % every === 0 || at === steps.length) checkpoints.push(snapshot());
+    }
+    restore(nearestCheckpoint(position));
+    stats.restored -= 1;
+    while (at < position) apply(at++);
+    while (at > position) undo(--at);
+  }
+
+  /** The checkpoint nearest to p (they sit at every multiple of `every`, and at the end). */
+  function nearestCheckpoint(p) {
+    const below = checkpoints[Math.min(checkpoints.length - 1, Math.floor(p / every))];
+    const above = checkpoints[Math.floor(p / every) + 1];
+    return above && above.at - p < p - below.at ? above : below;
+  }
+
+  /** Moves the state to position p: by the steps in between, or from the nearest checkpoint when that is shorter. */
+  function seek(p) {
+    if (useCheckpoints && Math.abs(p - at) > every / 2) {
+      prepare();
+      const nearest = nearestCheckpoint(p);
+      if (Math.abs(p - nearest.at) < Math.abs(p - at)) restore(nearest);
+    } else if (p < at - p) reset(); // replaying p steps from the start beats undoing at - p of them
+    stats.applied += Math.max(0, p - at);
+    stats.undone += Math.max(0, at - p);
+    while (at < p) apply(at++);
+    while (at > p) undo(--at);
+  }
+
   reset();
-  return function viewAtPosition(position) {
+  function viewAtPosition(position) {
     const p = clamp(position, 0, timeline.total);
     if (seeded) {
       grads[output] = undefined;
       seeded = false;
     }
-    if (p < at - p) reset(); // replaying p steps from the start beats undoing at - p of them
-    while (at < p) apply(at++);
-    while (at > p) undo(--at);
+    seek(p);
     const inBackward = p > forwardCount;
     // The seed reaches the output before any edge carries it: shown from the backward pass on.
     if (inBackward && timeline.seed !== null && timeline.seed !== undefined && grads[output] === undefined) {
@@ -150,7 +223,11 @@ export function createViewCursor(timeline) {
       contributions,
       inBackward,
     };
-  };
+  }
+  viewAtPosition.prepare = prepare;
+  viewAtPosition.stats = stats;
+  viewAtPosition.every = every;
+  return viewAtPosition;
 }
 
 /** The stepper's controls as a reducer: state {position, total, playing, speed}. */

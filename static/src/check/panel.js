@@ -83,9 +83,11 @@ export function createCheckPanel(root, { onJump, onClose, onResize }) {
 
   function column(title, rows, kind) {
     const box = element('div', `timeline ${kind}`);
-    box.append(element('h4', '', title));
+    // h3 under the page's h2 sections (heading order).
+    box.append(element('h3', '', title));
     const list = element('ol', '');
     list.setAttribute('aria-label', title);
+    list.tabIndex = 0; // it scrolls: a keyboard reaches it
     // A long timeline lists the rows around the current one and the departure, not all of them:
     // the panel is drawn again at every step.
     const keep = shownRows(rows);

@@ -13,7 +13,7 @@
  *   element (the inspector): the editor's JSON changes, the graph's numbers update in place.
  * - "PyTorch" copies the POST /graph/pytorch script; "DOT" downloads POST /graph/dot.
  */
-import { ApiError, fetchExport, runBackward, runForward, runGradcheck, runReplay } from '../api.js';
+import { ApiError, fetchExport, runBackward, runForward, runGradcheck, runReplay, runTrainGradcheck } from '../api.js';
 import { download } from '../exporter.js';
 import { isScalar, toNumber } from '../tensor.js';
 import { nudgedValue, draggedValue } from './drag.js';
@@ -31,6 +31,7 @@ const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => res
 export function createCheckTools({
   svg, graph, panelRoot, inspectorRoot, scrubbersRoot, controls,
   readRequest, readInputs, writeInputs, present, run, getState, pause, seek, refit, probe, showError,
+  trainCheck = () => null,
 }) {
   const overlay = createOverlay(graph);
   const panel = createCheckPanel(panelRoot, {
@@ -54,13 +55,16 @@ export function createCheckTools({
   // ------------------------------------------------------------------ check gradients
 
   async function checkGradients() {
-    const body = readRequest();
+    // A training example checks the batch in view (train-panel.js gradcheckRequest), not every row.
+    const training = trainCheck();
+    const body = training ? training.body : readRequest();
     if (!body || !correct) return;
     const button = controls.check;
     button.disabled = true;
     button.setAttribute('aria-busy', 'true');
     try {
-      lastCheck = await runGradcheck(body);
+      lastCheck = training ? await runTrainGradcheck(body) : await runGradcheck(body);
+      probe.lastGradcheck = { route: training ? '/train/gradcheck' : '/graph/gradcheck', at: training ? training.at : null };
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       panel.setMessage({ title: 'The gradient check was refused', text: error.error.message });
@@ -71,7 +75,8 @@ export function createCheckTools({
       button.removeAttribute('aria-busy');
     }
     const worst = toNumber(lastCheck.max_rel_error);
-    panel.setGradcheck({ text: summary(lastCheck), ok: Number.isFinite(worst) && worst < 1e-6 });
+    const batch = training ? `${training.what}: ` : '';
+    panel.setGradcheck({ text: batch + summary(lastCheck), ok: Number.isFinite(worst) && worst < 1e-6 });
     panel.setMessage(null);
     showBadges();
     refreshStep();

@@ -73,10 +73,12 @@ export function createImagePanel(root, { onPickDigit }) {
       button.dataset.predicted = String(cell.predicted);
       button.dataset.label = String(cell.label);
       button.title = `test row ${cell.index}: label ${cell.label}, predicted ${cell.predicted}${cell.wrong ? ' (wrong)' : ''}. Click for ∂loss/∂pixels.`;
-      button.setAttribute('aria-label', button.title);
-      button.append(paintImage(cell.pixels, imageShape, { scale }));
+      const shown = cell.wrong ? `${cell.predicted}≠${cell.label}` : String(cell.predicted);
+      // The spoken name starts with the caption seen under the image (WCAG 2.5.3).
+      button.setAttribute('aria-label', `${shown}: ${button.title}`);
+      button.append(paintImage(cell.pixels, imageShape, { scale, label: `a digit labelled ${cell.label}, predicted ${cell.predicted}` }));
       const caption = document.createElement('span');
-      caption.textContent = cell.wrong ? `${cell.predicted}≠${cell.label}` : String(cell.predicted);
+      caption.textContent = shown;
       button.append(caption);
       button.addEventListener('click', () => onPickDigit(cell));
       grid.append(button);

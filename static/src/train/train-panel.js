@@ -116,6 +116,24 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
     }
   }
 
+  /**
+   * What G checks in Train mode (POST /train/gradcheck): the batch in view, step k's when a step
+   * of a run is loaded, else the first batch of the run the form describes; null outside Train
+   * mode, or with nothing to train (the ordinary check then runs).
+   */
+  function gradcheckRequest() {
+    if (document.body.dataset.mode !== 'train') return null;
+    if (run && run.start && shownStep !== null) {
+      return { body: { ...run.body, at: shownStep }, at: shownStep, what: `step ${shownStep}'s batch` };
+    }
+    if (!example || !example.train) return null;
+    const program = readProgram();
+    if (!program) return null;
+    const config = configFromForm(formValues(), example.train);
+    if (config.error) return null;
+    return { body: { expression: program.expression, inputs: program.inputs, train: config.train }, at: null, what: 'the first batch' };
+  }
+
   // ---------------------------------------------------------------- a run
 
   function setStatus(text, kind = '') {
@@ -434,5 +452,6 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
       setHealth(marks);
     },
     notesFor(nodeId) { return marks.get(nodeId) || []; },
+    gradcheckRequest,
   };
 }

@@ -1,0 +1,27 @@
+// Issue 23: an edge label never lies flush against a card nor outside the drawing (the MNIST page
+// had one touching W1's card and one cut off at the top right).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { labelSpot } from '../../static/src/layout.js';
+
+test('a label stays inside the drawing, which the camera frames', () => {
+  // An edge near the top of the drawing over a wide card: on the edge the label grazes the card,
+  // just above it lies partly above the drawing (cut off when the drawing is framed).
+  const points = [[0, 30], [400, 30]];
+  const card = { x: 0, y: 38, width: 400, height: 60 };
+  const bounds = { x: 0, y: 0, width: 400, height: 200 };
+  const [, y] = labelSpot(points, { width: 60, height: 20 }, [card], bounds);
+  assert.ok(y - 10 >= 0, `label top at ${y - 10}`);
+  // Without bounds the spot above the edge, partly outside the drawing, is taken.
+  const [, free] = labelSpot(points, { width: 60, height: 20 }, [card]);
+  assert.ok(free - 10 < 0);
+});
+
+test('a label sized with its gap is not placed flush against a card', () => {
+  const points = [[0, 50], [300, 50]];
+  const card = { x: 100, y: 20, width: 80, height: 60 };
+  const gap = 6;
+  const [x, y] = labelSpot(points, { width: 40 + 2 * gap, height: 20 + 2 * gap }, [card]);
+  const apart = Math.max(card.x - (x + 20), x - 20 - (card.x + card.width), card.y - (y + 10), y - 10 - (card.y + card.height));
+  assert.ok(apart >= gap, `${apart} px from the card`);
+});
