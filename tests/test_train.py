@@ -190,7 +190,7 @@ def test_train_graph_after_divergence_is_422(client):
 def test_limits_are_413_before_the_run_starts():
     small = TestClient(create_app(Settings(max_train_steps=1000, max_train_work=10**8, max_train_seconds=5)))
     for train, words in [({"steps": 1001}, "the limit is 1000 steps"),
-                         ({"steps": 1000, "batch": {"size": 1000}}, "units of work"),
+                         ({"steps": 1000, "batch": {"size": 1000}}, "the run's arithmetic would take about "),
                          ({"steps": 1000, "batch": {"size": 1}}, None)]:
         response = small.post("/train", json=request("train-regression", **train))
         if words is None:  # 1,000 steps of batch 1 fit

@@ -124,9 +124,11 @@ async def train_gradcheck(request: Request) -> Response:
             hint = "give train.batch a size to check one step's batch of rows"
         else:
             hint = "a smaller train.batch.size checks faster"
-        planned = plan_gradcheck(run.graph, settings, rows, hint, job, run.seconds_through(step))  # refused here, before anything runs
-        job.require(estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements)
-                    + value_bytes(run.graph))
+        # refused here, before anything runs; the job learns the replay's and the check's time
+        planned = plan_gradcheck(run.graph, settings, rows, hint, job, run.seconds_through(step))
+        # the run's own arrays stay while step k's graph is run and its values made again per pass
+        job.require(run.memory_bytes() + estimate(run.graph, True, settings.max_full_elements,
+                                                  settings.max_step_elements) + value_bytes(run.graph))
         result = run.graph_at(step, check=job.check)
         checks = finite_differences.gradcheck(result.graph, result.grads, result.seed, planned, job.check)
         return gradcheck_body(checks, settings)

@@ -588,7 +588,7 @@ def _cross_entropy_grad(grad, out, saved):
     return np.reshape(delta * per_row, shape)
 
 
-def _cross_entropy_grad_scattered(softmax, q, per_row):
+def _cross_entropy_grad_scattered(softmax: np.ndarray, q: np.ndarray, per_row: Any) -> np.ndarray:
     """∂L/∂logits as PyTorch forms it: the upstream gradient scattered into the targets' places,
     g = −q·per_row there and 0 elsewhere (never multiplied), then log_softmax's backward
     g − softmax·Σg. The same numbers as the factored form where per_row is finite; where it is

@@ -180,10 +180,12 @@ class TrainingRun:
         seconds = steps * self.step_seconds + records * eval_seconds
         if steps > limits.max_steps:
             raise LimitExceeded(f"train.steps is {steps}; the limit is {limits.max_steps} steps")
-        if work > limits.max_work:
-            raise LimitExceeded(f"the run needs about {work:.3g} units of work ({steps} steps of {step_work:.3g}"
-                                f"{f' and {records} evaluations of {eval_work:.3g}' if eval_work else ''}); "
-                                f"the limit is {limits.max_work:.3g}")
+        if work > limits.max_work:  # said as the time the arithmetic takes, not in work units
+            evaluations = f" and {records:,} evaluations" if eval_work else ""
+            raise LimitExceeded(f"the run's arithmetic would take about {_seconds(work * SECONDS_PER_WORK)} "
+                                f"({steps:,} steps{evaluations}); the limit is about "
+                                f"{_seconds(limits.max_work * SECONDS_PER_WORK)} (fewer steps, a smaller batch or "
+                                f"a smaller network)")
         if seconds > limits.max_seconds:
             raise LimitExceeded(f"the run would take about {seconds:.0f} s; the limit is {limits.max_seconds:g} s "
                                 f"(fewer steps, a smaller batch or a smaller network)")
@@ -399,6 +401,10 @@ def _leaves(graph: Graph) -> dict[str, int]:
     """Input name → its leaf node (an input used several times is one node)."""
     return {name: node for node, (op, name, constant) in enumerate(zip(graph.ops, graph.names, graph.constant))
             if op is None and not constant}
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:,.0f} seconds" if seconds >= 10 else f"{seconds:.2g} seconds"
 
 
 def _number(x: Any) -> float | str | None:
