@@ -70,7 +70,7 @@ def expand_reduced(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool)
     return np.expand_dims(grad, axes)
 
 
-def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
     """Sum `grad` over every axis that broadcasting added or stretched, then give it `shape` exactly.
 
     Returns the reduced gradient and the summed axes (in grad's coordinates). This is the one place
