@@ -305,6 +305,14 @@ def test_a_loop_is_unrolled_with_its_counter_as_a_number():
     check("h = x\nfor w in (1.0, 2.0):\n    for j in range(2):\n        h = h * w\nh", lambda x: x * 4.0, x=X)
     check("for i in range(0):\n    x = x * 2\nx * 1", lambda x: x * 1, x=X)
 
+    def rows(x, W):
+        h = torch.zeros(3, dtype=torch.float64)
+        for row in x:
+            h = torch.tanh(h @ W + row)
+        return h
+
+    check("h = torch.zeros(3)\nfor row in x:\n    h = torch.tanh(h @ W + row)\nh", rows, x=X, W=SQ)
+
 
 def test_a_loop_with_repeated_lines_inside_replays_nothing_wrong():
     program = "h = x\nfor i in range(3):\n" + "    h = h * i + 1\n" * 5 + "h"
@@ -348,7 +356,7 @@ def test_a_loop_with_repeated_lines_inside_replays_nothing_wrong():
     ("x[1:2:0]", "bad_arguments", "1:2:0", "step must be positive"),
     ("x[1.5]", "bad_arguments", "1.5", "integers"),
     ("x.shape[5]", "bad_arguments", "5", "out of range"),
-    ("for i in x:\n    y = i", "forbidden", "x", "range(k)"),
+    ("for i in x.sum():\n    y = i", "forbidden", "x.sum()", "range(k)"),
     ("for i in range(3):\ny = x", "syntax_error", "y", "indented block"),
     ("for i in range(3):\n    y = x\n        z = y", "syntax_error", "z", "unexpected indent"),
     ("x < x < x", "forbidden", "<", "chained comparisons"),

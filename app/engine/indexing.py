@@ -108,18 +108,20 @@ def _selected(key: Key, indices: tuple[Any, ...], values: bool) -> tuple[Key, tu
     rest = []
     operands = iter(indices)
     for item in key:
-        if item == KEY_TENSOR:
-            index = next(operands)
-            if (np.ndim(index) if values else index):
-                rest.append(index)
-            elif not values:
-                item = 0
-            else:
-                value = float(index)
-                if not (math.isfinite(value) and value == round(value)):
-                    raise IndexValueError("index values must be integers")
-                item = int(value)
-        items.append(item)
+        if item != KEY_TENSOR:
+            items.append(item)
+            continue
+        index = next(operands)
+        if (np.ndim(index) if values else index):
+            rest.append(index)
+            items.append(item)
+        elif not values:
+            items.append(0)
+        else:
+            value = float(index)
+            if not (math.isfinite(value) and value == round(value)):
+                raise IndexValueError("index values must be integers")
+            items.append(int(value))
     return tuple(items), tuple(rest)
 
 
@@ -143,6 +145,7 @@ def _integer_indices(index: Any, size: int, lowest: int | None = None) -> np.nda
     """A float64 index tensor as intp, checked: integer values in [lowest, size), lowest -size
     unless given (gather, as torch.gather, takes no negative positions)."""
     values = np.asarray(index, dtype=np.float64)
+    positions: np.ndarray
     with np.errstate(invalid="ignore"):  # NaN and ±inf cast to some int, which then differs from them
         positions = values.astype(np.intp)
     low = -size if lowest is None else lowest

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class OpError(ValueError):
 # --- math backends -------------------------------------------------------------------------------
 
 
-def _guarded(math_fn: Callable, numpy_fn: Callable) -> Callable:
+def _guarded(math_fn: Callable[..., float], numpy_fn: Callable[..., Any]) -> Callable[..., float]:
     """math's function on floats, falling back to numpy's IEEE answer (inf, nan) where math raises."""
 
     def fn(*args: float) -> float:
@@ -81,14 +82,14 @@ class SCALAR:
     pow = staticmethod(_guarded(math.pow, np.power))
 
     @staticmethod
-    def where(cond, if_true, if_false):
+    def where(cond: Any, if_true: Any, if_false: Any) -> Any:
         return if_true if cond else if_false
 
     @staticmethod
     def sigmoid(x: float) -> float:
         if x >= 0:
             return 1.0 / (1.0 + math.exp(-x))
-        z = SCALAR.exp(x)
+        z: float = SCALAR.exp(x)
         return z / (1.0 + z)
 
     @staticmethod
@@ -124,22 +125,22 @@ class ARRAY:
     minimum = staticmethod(np.minimum)
 
     @staticmethod
-    def sigmoid(x):
+    def sigmoid(x: Any) -> Any:
         # Both branches are evaluated; each is exact where it is chosen and never overflows there.
         return np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))
 
     @staticmethod
-    def relu(x):
+    def relu(x: Any) -> Any:
         return np.maximum(x, 0.0)
 
     @staticmethod
-    def nonzero(x: np.ndarray) -> np.ndarray:
+    def nonzero(x: Any) -> Any:
         # The comparison's booleans converted, one pass: `(x != 0) * 1.0` gives the same numbers in
         # two (relu's local derivative, at every training step of every ReLU network).
         return np.not_equal(x, 0.0).astype(np.float64)
 
 
-def _wins(a, b):
+def _wins(a: Any, b: Any) -> Any:
     """Local derivative of max(a, b) w.r.t. a: 1 where a > b, ½ on ties, 0 where a < b (PyTorch)."""
     return 1.0 - (a < b) - 0.5 * (a == b)
 
@@ -171,8 +172,8 @@ class Op:
     shape: Callable[..., tuple[int, ...]]  # (operand shapes..., **params) -> result shape
     forward: Callable[..., Any]  # (m, operand values..., **params) -> result
     formulas: tuple[str, ...]  # one per operand
-    local: tuple[Callable, ...] | None = None  # elementwise: (m, out, operands...) -> ∂out/∂operand
-    vjp: tuple[Callable | None, ...] | None = None  # else: (grad, out, operands..., **params)
+    local: tuple[Callable[..., Any], ...] | None = None  # elementwise: (m, out, operands...) -> ∂out/∂operand
+    vjp: tuple[Callable[..., Any] | None, ...] | None = None  # else: (grad, out, operands..., **params)
     params: tuple[Param, ...] = ()
     work: Callable[..., int] | None = None  # (result shape, operand shapes...) -> cost; default size
     syntax: str = ""  # how the op reads in a program, for forward explanations and /ops
@@ -183,8 +184,8 @@ class Op:
     # what the vjps need, (operands..., **params) -> (result, saved), and per operand the vjp
     # that reads it, (grad, out, saved) -> gradient. Both give the same numbers as forward and vjp
     # (which are written in terms of the same helpers); they only skip recomputing.
-    forward_saving: Callable[..., tuple] | None = None
-    vjp_saved: tuple[Callable | None, ...] | None = None
+    forward_saving: Callable[..., tuple[Any, ...]] | None = None
+    vjp_saved: tuple[Callable[..., Any] | None, ...] | None = None
     # The last operand name stands for any number of operands (cat's tensors, index's index
     # tensors): formulas, vjp and the syntax's placeholder are declared once for all of them, and
     # that vjp is called with `part=k`, the position among them of the operand it is asked for.
@@ -214,15 +215,20 @@ class Op:
         return min(slot, len(self.operands) - 1) if self.variadic else slot
 
     def differentiable(self, slot: int) -> bool:
-        if self.local is not None:
+        vjps = self.vjp
+        if vjps is None:  # elementwise: a local derivative for every operand
             return True
-        return self.vjp[min(slot, len(self.vjp) - 1) if self.variadic else slot] is not None
+        return vjps[min(slot, len(vjps) - 1) if self.variadic else slot] is not None
 
-    def vjp_at(self, slot: int) -> Callable | None:
-        """The vjp of the operand at `slot`; for a variadic operand, bound to its part."""
+    def vjp_at(self, slot: int) -> Callable[..., Any] | None:
+        """The vjp of the operand at `slot` (None for an elementwise op); for a variadic operand,
+        bound to its part."""
+        vjps = self.vjp
+        if vjps is None:
+            return None
         if not self.variadic or slot < len(self.operands) - 1:
-            return self.vjp[slot]
-        vjp = self.vjp[-1]
+            return vjps[slot]
+        vjp = vjps[-1]
         return vjp and partial(vjp, part=slot - len(self.operands) + 1)
 
     def placeholders(self, labels: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -246,7 +252,7 @@ class Op:
         return texts + [self.formulas[-1].format(**(names | {last: label})) for label in labels[fixed:]]
 
     @cached_property
-    def scalar(self) -> Callable[..., tuple] | None:
+    def scalar(self) -> Callable[..., tuple[Any, ...]] | None:
         """Elementwise ops on Python floats in one call: (operands...) -> (out, ∂out/∂operand, ...).
 
         The forward pass of a scalar node computes its local derivatives along with its value (they
@@ -268,19 +274,20 @@ def _literal(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def _scalar_kernel(forward: Callable, local: tuple[Callable, ...]) -> Callable[..., tuple]:
+def _scalar_kernel(forward: Callable[..., Any],
+                   local: tuple[Callable[..., Any], ...]) -> Callable[..., tuple[Any, ...]]:
     # Written out per arity: a call with *args costs more than the float arithmetic inside it.
     if len(local) == 1:
         (d_x,) = local
 
-        def unary(x):
+        def unary(x: Any) -> Any:
             out = forward(SCALAR, x)
             return out, d_x(SCALAR, out, x)
 
         return unary
     d_a, d_b = local
 
-    def binary(a, b):
+    def binary(a: Any, b: Any) -> Any:
         out = forward(SCALAR, a, b)
         return out, d_a(SCALAR, out, a, b), d_b(SCALAR, out, a, b)
 
@@ -290,15 +297,15 @@ def _scalar_kernel(forward: Callable, local: tuple[Callable, ...]) -> Callable[.
 # --- shape rules ---------------------------------------------------------------------------------
 
 
-def _same_shape(x):
+def _same_shape(x: Any) -> Any:
     return x
 
 
-def _broadcast_shape(*shapes):
+def _broadcast_shape(*shapes: Any) -> Any:
     return broadcast(*shapes)
 
 
-def _matmul_shape(a, b):
+def _matmul_shape(a: Any, b: Any) -> Any:
     if not a or not b:
         raise ShapeError("matmul needs operands with at least one axis, not scalars")
     k_a = a[-1]
@@ -312,15 +319,15 @@ def _matmul_shape(a, b):
     return batch + a[-2:-1] + b[-1:] if len(b) > 1 else batch + a[-2:-1]
 
 
-def _matmul_work(out, a, b):
+def _matmul_work(out: Any, a: Any, b: Any) -> Any:
     return size(out) * a[-1]
 
 
-def _reduce_shape(x, axis=None, keepdims=False):
+def _reduce_shape(x: Any, axis: Any = None, keepdims: Any = False) -> Any:
     return reduced_shape(x, axis, keepdims)
 
 
-def _extremum_shape(x, axis=None, keepdims=False):
+def _extremum_shape(x: Any, axis: Any = None, keepdims: Any = False) -> Any:
     # As PyTorch: refused only where a reduced axis is empty (amax over axis 1 of a (0, 3) tensor
     # is an empty (0,) tensor; over axis 0 it has no answer).
     axes = normalize_axes(axis, len(x))
@@ -330,17 +337,18 @@ def _extremum_shape(x, axis=None, keepdims=False):
     return reduced_shape(x, axis, keepdims)
 
 
-def _softmax_shape(x, axis=-1):
+def _softmax_shape(x: Any, axis: Any = -1) -> Any:
     normalize_axes(axis, len(x))
     return x
 
 
-def _mse_shape(pred, target, reduction="mean"):
+def _mse_shape(pred: Any, target: Any, reduction: Any = "mean") -> Any:
     full = broadcast(pred, target)
     return full if reduction == "none" else ()
 
 
-def _cross_entropy_shape(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
+def _cross_entropy_shape(logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None,
+                         label_smoothing: Any = 0.0, reduction: Any = "mean") -> Any:
     if not ((len(logits) == 2 and labels == logits[:1]) or (len(logits) == 1 and labels == ())):
         raise ShapeError(
             "softmax_cross_entropy needs logits of shape (N, C) with labels of shape (N,), "
@@ -351,15 +359,15 @@ def _cross_entropy_shape(logits, labels, weight=None, ignore_index=None, label_s
     return labels if reduction == "none" else ()
 
 
-def _onehot_shape(labels, classes, ignore_index=None):
-    return labels + (classes,)
+def _onehot_shape(labels: Any, classes: Any, ignore_index: Any = None) -> Any:
+    return (*labels, classes)
 
 
-def _linear_shape(x, W, b):
+def _linear_shape(x: Any, W: Any, b: Any) -> Any:
     return broadcast(_matmul_shape(x, W), b)
 
 
-def _transpose_shape(x, axes=None):
+def _transpose_shape(x: Any, axes: Any = None) -> Any:
     if axes is None:
         return x[::-1]
     if len(axes) != len(x) or normalize_axes(axes, len(x)) != tuple(range(len(x))):
@@ -367,7 +375,7 @@ def _transpose_shape(x, axes=None):
     return tuple(x[a] for a in axes)
 
 
-def _reshape_shape(x, shape):
+def _reshape_shape(x: Any, shape: Any) -> Any:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if len(shape) > MAX_AXES:  # numpy refuses more than 64 (a ValueError, not ours)
         raise ShapeError(f"shape has {len(shape)} axes; the limit is {MAX_AXES}")
@@ -387,40 +395,40 @@ def _reshape_shape(x, shape):
 # --- forward and backward of the ops that are not elementwise --------------------------------------
 
 
-def _matmul_operands(grad, a, b):
+def _matmul_operands(grad: Any, a: Any, b: Any) -> Any:
     """a and b promoted to 2-D as numpy's matmul promotes 1-D operands, and grad in that shape."""
     a2 = a[np.newaxis, :] if a.ndim == 1 else a
     b2 = b[:, np.newaxis] if b.ndim == 1 else b
-    g2 = np.reshape(grad, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+    g2 = np.reshape(grad, (*np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]), a2.shape[-2], b2.shape[-1]))
     return a2, b2, g2
 
 
 # Each operand's vjp computes only its own product: the other one would be thrown away.
-def _matmul_grad_a(grad, a, b):
+def _matmul_grad_a(grad: Any, a: Any, b: Any) -> Any:
     """∂L/∂a of a @ b, with numpy's rules for 1-D operands (promoted, then squeezed)."""
     if a.ndim == 2 and b.ndim == 2:  # the common case, with nothing to promote or broadcast
         # bᵀ copied to a C-ordered array first: BLAS multiplies by a transposed operand
         # (dgemm "NT") slower than it copies one; for a (32, 200) @ (200, 100) gradient, 36 µs
         # against 3 + 30 (a training step's largest product after the forward one)
         return grad @ np.ascontiguousarray(b.T)
-    a2, b2, g2 = _matmul_operands(grad, a, b)
+    _, b2, g2 = _matmul_operands(grad, a, b)
     grad_a = g2 @ np.swapaxes(b2, -1, -2)
     return grad_a[..., 0, :] if a.ndim == 1 else grad_a
 
 
-def _matmul_grad_b(grad, a, b):
+def _matmul_grad_b(grad: Any, a: Any, b: Any) -> Any:
     """∂L/∂b of a @ b, with numpy's rules for 1-D operands (promoted, then squeezed)."""
     if a.ndim == 2 and b.ndim == 2:
         return a.T @ grad
-    a2, b2, g2 = _matmul_operands(grad, a, b)
+    a2, _, g2 = _matmul_operands(grad, a, b)
     grad_b = np.swapaxes(a2, -1, -2) @ g2
     return grad_b[..., :, 0] if b.ndim == 1 else grad_b
 
 
-def _linear_grad(matmul_grad):
+def _linear_grad(matmul_grad: Any) -> Any:
     """A vjp of linear's x or W: the bias may have broadcast the output to more batch axes than
     x @ W has, so the gradient is first summed back to the shape of x @ W."""
-    def vjp(grad, out, x, W, b):
+    def vjp(grad: Any, out: Any, x: Any, W: Any, b: Any) -> Any:
         # The common case (2-D x and W, a bias that broadcasts no further) skips the shape
         # arithmetic: it cost a few µs a call, a fifth of a small network's training step.
         if x.ndim == 2 and W.ndim == 2 and grad.shape == (x.shape[0], W.shape[1]):
@@ -430,16 +438,16 @@ def _linear_grad(matmul_grad):
     return vjp
 
 
-def _sum_vjp(grad, out, x, axis=None, keepdims=False):
+def _sum_vjp(grad: Any, out: Any, x: Any, axis: Any = None, keepdims: Any = False) -> Any:
     return np.broadcast_to(expand_reduced(grad, np.shape(x), axis, keepdims), np.shape(x))
 
 
-def _mean_vjp(grad, out, x, axis=None, keepdims=False):
+def _mean_vjp(grad: Any, out: Any, x: Any, axis: Any = None, keepdims: Any = False) -> Any:
     count = np.size(x) // max(np.size(out), 1)
     return _sum_vjp(grad, out, x, axis, keepdims) / count
 
 
-def _extremum_vjp(grad, out, x, axis=None, keepdims=False):
+def _extremum_vjp(grad: Any, out: Any, x: Any, axis: Any = None, keepdims: Any = False) -> Any:
     shape = np.shape(x)
     result = expand_reduced(out, shape, axis, keepdims)
     # As PyTorch's amax and amin: a NaN extremum equals no element, so its count is 0 and every
@@ -453,7 +461,7 @@ def _extremum_vjp(grad, out, x, axis=None, keepdims=False):
 # np.max and np.sum are np.maximum.reduce and np.add.reduce behind a Python wrapper that costs
 # about a microsecond a call; called directly here (the same reductions, the same results), as the
 # loss ops run at every training step.
-def _softmax_parts(x, axis=-1):
+def _softmax_parts(x: Any, axis: Any = -1) -> Any:
     """(x − max, exp(x − max), Σ exp(x − max)) along `axis`: softmax, log_softmax and the loss all
     start from these, so the same numbers come out whichever of them computes them."""
     shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
@@ -461,17 +469,17 @@ def _softmax_parts(x, axis=-1):
     return shifted, exps, np.add.reduce(exps, axis=axis, keepdims=True)
 
 
-def _softmax(x, axis=-1):
+def _softmax(x: Any, axis: Any = -1) -> Any:
     _, exps, total = _softmax_parts(x, axis)
     return exps / total
 
 
-def _log_softmax(x, axis=-1):
+def _log_softmax(x: Any, axis: Any = -1) -> Any:
     shifted, _, total = _softmax_parts(x, axis)
     return shifted - np.log(total)
 
 
-def _class_indices(labels, classes: int) -> np.ndarray:
+def _class_indices(labels: Any, classes: int) -> np.ndarray:
     flat = np.atleast_1d(np.asarray(labels, dtype=np.float64))
     # NaN fails `flat == round(flat)`; ±inf pass it but fall outside the range checked next.
     if not (flat == flat.round()).all():
@@ -481,7 +489,7 @@ def _class_indices(labels, classes: int) -> np.ndarray:
     return flat.astype(np.intp)
 
 
-def _onehot(labels, classes: int, ignore_index=None) -> np.ndarray:
+def _onehot(labels: Any, classes: int, ignore_index: Any = None) -> np.ndarray:
     """labels (any shape) → one row of `classes` per label, 1 at its class; a label equal to
     ignore_index gives a row of zeros."""
     flat = np.atleast_1d(np.asarray(labels, dtype=np.float64)).ravel()
@@ -491,10 +499,11 @@ def _onehot(labels, classes: int, ignore_index=None) -> np.ndarray:
     else:
         kept = flat != ignore_index
         rows[np.arange(flat.size)[kept], _class_indices(flat[kept], classes)] = 1.0
-    return rows.reshape(np.shape(labels) + (classes,))
+    return rows.reshape((*np.shape(labels), classes))
 
 
-def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing, checked=False):
+def _cross_entropy_targets(logits: Any, labels: Any, weight: Any, ignore_index: Any, label_smoothing: Any,
+                           checked: Any = False) -> Any:
     """The rows of logits (N, C), the target weights q with which every row's loss is
     −Σ_c q·log_softmax, and the total weight the mean divides by, Σ w[label] over the kept rows.
 
@@ -522,14 +531,15 @@ def _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing
     return rows, q, np.add.reduce(row_weight)
 
 
-def _q_dot(q, values):
+def _q_dot(q: Any, values: Any) -> Any:
     """Σ_c q·values of every row, q as _cross_entropy_targets answers it (one-hot: each row's class)."""
     if q.ndim == 1:
         return values[np.arange(q.size), q]
     return np.add.reduce(q * values, axis=1)
 
 
-def _cross_entropy_parts(logits, labels, weight, ignore_index, label_smoothing, reduction):
+def _cross_entropy_parts(logits: Any, labels: Any, weight: Any, ignore_index: Any, label_smoothing: Any,
+                         reduction: Any) -> Any:
     """(the loss, its exponentials and their row sums, q, the total weight): the loss, and what
     its gradient is made of."""
     rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
@@ -545,13 +555,14 @@ def _cross_entropy_parts(logits, labels, weight, ignore_index, label_smoothing, 
     return loss, exps, total, q, total_weight
 
 
-def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
+def _cross_entropy(logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None, label_smoothing: Any = 0.0,
+                   reduction: Any = "mean") -> Any:
     # The ordinary forward does not form the softmax: its vjp makes it only if it runs.
     return _cross_entropy_parts(logits, labels, weight, ignore_index, label_smoothing, reduction)[0]
 
 
-def _cross_entropy_saving(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
-                          reduction="mean"):
+def _cross_entropy_saving(logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None,
+                          label_smoothing: Any = 0.0, reduction: Any = "mean") -> Any:
     """(the loss, what its vjp needs): the softmax comes out of the loss's own exponentials, so a
     training step (app.engine.lean) does not compute it again in the backward pass."""
     loss, exps, total, q, total_weight = _cross_entropy_parts(logits, labels, weight, ignore_index,
@@ -559,8 +570,8 @@ def _cross_entropy_saving(logits, labels, weight=None, ignore_index=None, label_
     return loss, (exps / total, q, total_weight, reduction, np.shape(logits))
 
 
-def _cross_entropy_vjp(grad, out, logits, labels, weight=None, ignore_index=None, label_smoothing=0.0,
-                       reduction="mean"):
+def _cross_entropy_vjp(grad: Any, out: Any, logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None,
+                       label_smoothing: Any = 0.0, reduction: Any = "mean") -> Any:
     # A vjp runs only after its node's forward pass succeeded on the same operands (app.engine.run,
     # app.engine.lean), and that pass checked the labels: they are class indices (checked=True
     # saves a fifth of this vjp, at every training step).
@@ -569,7 +580,7 @@ def _cross_entropy_vjp(grad, out, logits, labels, weight=None, ignore_index=None
     return _cross_entropy_grad(grad, None, (_softmax(rows, -1), q, total_weight, reduction, np.shape(logits)))
 
 
-def _cross_entropy_grad(grad, out, saved):
+def _cross_entropy_grad(grad: Any, out: Any, saved: Any) -> Any:
     """∂L/∂logits from the softmax and targets (the vjp's, or the ones the forward pass kept).
     The softmax is consumed: it becomes the gradient, in place."""
     softmax, q, total_weight, reduction, shape = saved
@@ -601,7 +612,7 @@ def _cross_entropy_grad_scattered(softmax: np.ndarray, q: np.ndarray, per_row: A
     return g - softmax * np.add.reduce(g, axis=1, keepdims=True)
 
 
-def _mse(pred, target, reduction="mean"):
+def _mse(pred: Any, target: Any, reduction: Any = "mean") -> Any:
     squared = np.square(np.subtract(pred, target))
     if reduction == "none":
         return squared
@@ -611,14 +622,14 @@ def _mse(pred, target, reduction="mean"):
     return total if reduction == "sum" else total / np.size(squared)
 
 
-def _mse_vjp_pred(grad, out, pred, target, reduction="mean"):
+def _mse_vjp_pred(grad: Any, out: Any, pred: Any, target: Any, reduction: Any = "mean") -> Any:
     diff = np.subtract(pred, target)
     if reduction == "mean":
         return diff * (2.0 * grad / max(np.size(diff), 1))
     return diff * (2.0 * np.asarray(grad))
 
 
-def _transpose_vjp(grad, out, x, axes=None):
+def _transpose_vjp(grad: Any, out: Any, x: Any, axes: Any = None) -> Any:
     # argsort inverts the permutation only once negative axes are made positive.
     return np.transpose(grad, None if axes is None else np.argsort([a % np.ndim(x) for a in axes]))
 
@@ -672,7 +683,7 @@ def _cat_shape(*tensors: tuple[int, ...], axis: int = 0) -> tuple[int, ...]:
     for shape in tensors[1:]:
         if len(shape) != len(first) or any(d != e for k, (d, e) in enumerate(zip(shape, first)) if k != at):
             raise ShapeError(f"cat along axis {axis} needs the same sizes on every other axis")
-    return first[:at] + (sum(shape[at] for shape in tensors),) + first[at + 1:]
+    return (*first[:at], sum(shape[at] for shape in tensors), *first[at + 1:])
 
 
 def _cat_vjp(grad: Any, out: Any, *tensors: Any, part: int, axis: int = 0) -> Any:
@@ -689,7 +700,7 @@ def _stack_shape(*tensors: tuple[int, ...], axis: int = 0) -> tuple[int, ...]:
     if any(shape != first for shape in tensors[1:]):
         raise ShapeError("stack needs tensors of one shape")
     at = _joined_axis(first, axis, 1, "stack")
-    return first[:at] + (len(tensors),) + first[at:]
+    return (*first[:at], len(tensors), *first[at:])
 
 
 def _stack_vjp(grad: Any, out: Any, *tensors: Any, part: int, axis: int = 0) -> Any:
@@ -771,7 +782,8 @@ def _logsumexp_vjp(grad: Any, out: Any, x: Any, axis: Any = None, keepdims: bool
     return expand_reduced(grad, shape, axis, keepdims) * np.exp(x - expand_reduced(out, shape, axis, keepdims))
 
 
-def _deviation_shape(x: tuple[int, ...], axis: Any = None, correction: float = 1, keepdims: bool = False) -> tuple[int, ...]:
+def _deviation_shape(x: tuple[int, ...], axis: Any = None, correction: float = 1,
+                     keepdims: bool = False) -> tuple[int, ...]:
     return reduced_shape(x, axis, keepdims)
 
 
@@ -795,12 +807,14 @@ def _var(m: type, x: Any, axis: Any = None, correction: float = 1, keepdims: boo
     return _kept(np.divide(squares, max(0.0, divisor)), np.shape(x), axis, keepdims)
 
 
-def _var_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> Any:
+def _var_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1,
+             keepdims: bool = False) -> Any:
     deviations, divisor = _deviations(x, axis, correction)
     return expand_reduced(grad, np.shape(x), axis, keepdims) * np.divide(2.0 * deviations, divisor)
 
 
-def _std_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> Any:
+def _std_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1,
+             keepdims: bool = False) -> Any:
     # ∂std = ∂var / (2·std); where std is 0 PyTorch takes the gradient as 0, not 0/0.
     half = np.where(np.equal(out, 0.0), 0.0, np.divide(grad, 2.0 * np.asarray(out)))
     return _var_vjp(half, None, x, axis, correction, keepdims)
@@ -850,7 +864,8 @@ _LINEAR_GRAD_A, _LINEAR_GRAD_B = _linear_grad(_matmul_grad_a), _linear_grad(_mat
 def _linear_t_shape(x: tuple[int, ...], W: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     if len(W) not in (1, 2):
         raise ShapeError("linear_t needs a weight of shape (out, in) or (in,)")
-    return _linear_shape(x, W[::-1], b)
+    shape: tuple[int, ...] = _linear_shape(x, W[::-1], b)
+    return shape
 
 
 def _linear_t_grad_W(grad: Any, out: Any, x: Any, W: Any, b: Any) -> Any:
@@ -872,14 +887,16 @@ _REDUCTIONS = ("mean", "sum", "none")
 _REDUCED = {"mean": "mean({})", "sum": "sum({})", "none": "{}"}
 
 
-def _cross_entropy_program(weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean") -> str:
+def _cross_entropy_program(weight: Any = None, ignore_index: Any = None, label_smoothing: Any = 0.0,
+                           reduction: Any = "mean") -> str:
     """softmax_cross_entropy as primitives, for the options given; `weight` is bound to a constant
     of the given class weights and {C} is the class count (see app/engine/expand.py)."""
     if weight is None and ignore_index is None and not label_smoothing:
         return "-" + _REDUCED[reduction].format("sum(log_softmax(logits) * onehot(labels, {C}), axis=-1)")
     weighted = " * weight" if weight is not None else ""
     ignore = f", ignore_index={ignore_index}" if ignore_index is not None else ""
-    lines = ["logp = log_softmax(logits)", f"targets = onehot(labels, {{C}}{ignore})", f"nll = -sum(logp * targets{weighted}, axis=-1)"]
+    lines = ["logp = log_softmax(logits)", f"targets = onehot(labels, {{C}}{ignore})",
+             f"nll = -sum(logp * targets{weighted}, axis=-1)"]
     rows = "nll"
     if label_smoothing:
         kept = " * sum(targets, axis=-1)" if ignore_index is not None else ""  # ignored rows count nowhere
@@ -894,12 +911,12 @@ def _cross_entropy_program(weight=None, ignore_index=None, label_smoothing=0.0, 
     return "\n".join(lines)
 
 
-def _unary(name, forward, local, formula, doc, decomposition=None):
+def _unary(name: Any, forward: Any, local: Any, formula: Any, doc: Any, decomposition: Any = None) -> Any:
     return Op(name, _UNARY, doc, _same_shape, forward, (formula,), local=(local,),
               syntax=f"{name}({{x}})", decomposition=decomposition)
 
 
-def _binary(name, forward, locals_, formulas, syntax, doc):
+def _binary(name: Any, forward: Any, locals_: Any, formulas: Any, syntax: Any, doc: Any) -> Any:
     return Op(name, _BINARY, doc, _broadcast_shape, forward, formulas, local=locals_, syntax=syntax)
 
 
@@ -1146,7 +1163,7 @@ _OPS += [
        vjp=(), params=_MAKER_SHAPE, syntax="zeros(…)"),
     Op("full", (), "A tensor of the given shape, every element `fill_value` (which may be ±inf).",
        lambda shape, fill_value: _made_shape(shape), lambda m, shape, fill_value: np.full(shape, float(fill_value)),
-       (), vjp=(), params=_MAKER_SHAPE + (Param("fill_value", "number", required=True),), syntax="full(…)"),
+       (), vjp=(), params=(*_MAKER_SHAPE, Param("fill_value", "number", required=True)), syntax="full(…)"),
     Op("arange", (), "start, start + step, ... up to end (excluded), as floats; arange(n) counts 0 to n − 1 "
        "(one bound given is the end), as PyTorch's arange and Python's range.",
        _arange_shape, _arange, (), vjp=(),

@@ -12,15 +12,16 @@ fresh `+`, never in place, so the record of what had accumulated at each step st
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.engine.ops import ARRAY, SCALAR, OpError
+from app.engine.ops import ARRAY, SCALAR, Op, OpError
 from app.engine.shapes import unbroadcast
 
 
@@ -45,7 +46,7 @@ class Result:
     graph: Graph
     forward: list[int]  # op nodes in the order computed
     grads: list[Any] | None  # None when only the forward pass ran; else None per node without gradient
-    records: list[tuple]  # backward edges in the order applied, laid out as Step
+    records: list[tuple[Any, ...]]  # backward edges in the order applied, laid out as Step
     seed: Any = None  # ∂L/∂output the backward pass started from (None when only the forward ran)
 
     @property
@@ -54,7 +55,7 @@ class Result:
 
     @property
     def output(self) -> int:
-        return self.graph.output
+        return output_of(self.graph)
 
     @property
     def values(self) -> list[Any]:
@@ -72,7 +73,7 @@ def _checked(order: list[int], check: Callable[[], None] | None) -> Iterable[int
     if check is None:
         return order
 
-    def slices():
+    def slices() -> Iterator[list[int]]:
         for begin in range(0, len(order), CHECK_EVERY):
             check()
             yield order[begin:begin + CHECK_EVERY]
@@ -87,19 +88,19 @@ def forward(graph: Graph, check: Callable[[], None] | None = None) -> tuple[list
     of a scalar node (None for the others), which the backward pass multiplies by.
     """
     order = graph.computed()
-    ops, args, params, values, scalar, shapes = (
-        graph.ops, graph.args, graph.params, graph.values, graph.scalar, graph.shapes,
-    )
+    args, params, values, scalar, shapes = graph.args, graph.params, graph.values, graph.scalar, graph.shapes
+    ops = cast("list[Op]", graph.ops)  # at the nodes of `order`, never None
     scalar_locals: list[Any] = [None] * len(ops)
     for node in _checked(order, check):
         op = ops[node]
         operand_ids = args[node]
         try:
             if scalar[node]:
+                # (a scalar node's op is elementwise: op.scalar is its kernel, never None)
                 if len(operand_ids) == 2:
-                    computed = op.scalar(values[operand_ids[0]], values[operand_ids[1]])
+                    computed = op.scalar(values[operand_ids[0]], values[operand_ids[1]])  # type: ignore[misc]
                 else:
-                    computed = op.scalar(values[operand_ids[0]])
+                    computed = op.scalar(values[operand_ids[0]])  # type: ignore[misc]
                 values[node] = computed[0]
                 scalar_locals[node] = computed
                 continue
@@ -114,16 +115,15 @@ def forward(graph: Graph, check: Callable[[], None] | None = None) -> tuple[list
 
 
 def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any,
-             check: Callable[[], None] | None = None, masked: bool = False) -> tuple[list[Any], list[tuple]]:
+             check: Callable[[], None] | None = None, masked: bool = False) -> tuple[list[Any], list[tuple[Any, ...]]]:
     """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed; `check` as in forward.
     `masked`: apply the ops' masks (Op.masks), where PyTorch's gradient is 0 whatever the upstream
     gradient; `run` asks for them only once a first pass has met a gradient that is not finite."""
-    ops, args, values, shapes, requires_grad = (
-        graph.ops, graph.args, graph.values, graph.shapes, graph.requires_grad,
-    )
+    args, values, shapes, requires_grad = graph.args, graph.values, graph.shapes, graph.requires_grad
+    ops = cast("list[Op]", graph.ops)  # at the nodes of `order`, never None
     grads: list[Any] = [None] * len(ops)
-    steps: list[tuple] = []
-    output = graph.output
+    steps: list[tuple[Any, ...]] = []
+    output = output_of(graph)
     if not requires_grad[output]:
         return grads, steps
     grads[output] = seed
@@ -135,8 +135,7 @@ def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any
         operand_ids = args[node]
         computed = scalar_locals[node]
         if computed is not None:  # Python floats throughout: no shapes to reconcile
-            slot = 0
-            for operand in operand_ids:
+            for slot, operand in enumerate(operand_ids):
                 if requires_grad[operand]:
                     local = computed[slot + 1]
                     contribution = upstream * local
@@ -146,7 +145,6 @@ def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any
                     so_far = contribution if so_far is None else so_far + contribution
                     grads[operand] = so_far
                     record((node, operand, slot, local, contribution, so_far, ()))
-                slot += 1
             continue
         op = ops[node]
         operands = [values[j] for j in operand_ids]
@@ -163,7 +161,8 @@ def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any
     return grads, steps
 
 
-def edge(graph: Graph, scalar_locals: list[Any], node: int, slot: int, upstream) -> tuple[Any, Any, tuple[int, ...]]:
+def edge(graph: Graph, scalar_locals: list[Any], node: int, slot: int,
+         upstream: Any) -> tuple[Any, Any, tuple[int, ...]]:
     """(local, contribution, summed_axes) of the edge from `node` into its operand at `slot`, given
     the gradient `upstream` that node sends. The backward pass inlines the scalar case and gathers
     a node's operands once for all its edges; the replays of app.check call this, so that the
@@ -184,11 +183,11 @@ def _masked_here(op: Any, slot: int, values: list[Any], operand_ids: tuple[int, 
     return mask is not None and bool(mask(SCALAR, values[node], *(values[j] for j in operand_ids)))
 
 
-def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: list, target: tuple[int, ...],
-                 masked: bool = False):
+def _tensor_edge(graph: Graph, node: int, slot: int, upstream: Any, out: Any, operands: list[Any],
+                 target: tuple[int, ...], masked: bool = False) -> tuple[Any, Any, tuple[int, ...]]:
     """(local, contribution, summed_axes) of one edge where some value is a tensor; `masked` as in
     backward."""
-    op = graph.ops[node]
+    op = cast(Op, graph.ops[node])  # an op node: it has operands
     if op.local is not None:
         local = op.local[slot](ARRAY, out, *operands)
         contribution = upstream * local
@@ -198,7 +197,7 @@ def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: li
     else:
         local = None
         try:
-            vjp = skips_empty(op.vjp_at(slot), target)
+            vjp = skips_empty(cast("Callable[..., Any]", op.vjp_at(slot)), target)  # differentiable(slot)
             contribution = vjp(upstream, out, *operands, **(graph.params[node] or {}))
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
@@ -208,7 +207,7 @@ def _tensor_edge(graph: Graph, node: int, slot: int, upstream, out, operands: li
     return local, float(contribution) if not target else contribution, ()
 
 
-def skips_empty(fn: Callable, shape: tuple[int, ...], checks_values: bool = False) -> Callable:
+def skips_empty(fn: Callable[..., Any], shape: tuple[int, ...], checks_values: bool = False) -> Callable[..., Any]:
     """fn, unless `shape` has an axis of size 0: then a function answering zeros of that shape,
     the only value such a tensor can have. Both walkers (this one and app.engine.lean) wrap an
     op's forward in it for the node's shape and a vjp for its operand's shape, so no op ever
@@ -222,7 +221,7 @@ def skips_empty(fn: Callable, shape: tuple[int, ...], checks_values: bool = Fals
 
 def seed_for(graph: Graph, grad_output: Any) -> Any:
     """∂L/∂output: the given upstream gradient (already decoded), else ones of the output's shape."""
-    shape = graph.shapes[graph.output]
+    shape = graph.shapes[output_of(graph)]
     if grad_output is None:
         return 1.0 if not shape else np.ones(shape)
     value, given = grad_output
@@ -261,6 +260,14 @@ def _finite_leaves(graph: Graph, grads: list[Any]) -> bool:
         if not (math.isfinite(grad) if isinstance(grad, float) else np.isfinite(grad).all()):
             return False
     return True
+
+
+def output_of(graph: Graph) -> int:
+    """The graph's output node (the parser sets it; a graph without one has nothing to run)."""
+    output = graph.output
+    if output is None:
+        raise ValueError("the graph has no output node")
+    return output
 
 
 def _located(graph: Graph, node: int, message: str) -> ProgramError:

@@ -5,7 +5,9 @@ with the operands' names and the place in the program.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from math import prod
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +25,7 @@ def fmt(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
-def size(shape: tuple[int, ...]) -> int:
+def size(shape: Iterable[int]) -> int:
     return prod(shape)
 
 
@@ -39,7 +41,7 @@ def broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def normalize_axes(axis, ndim: int) -> tuple[int, ...] | None:
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
     """`axis` as given (None, an int or a tuple of ints) → sorted non-negative axes, or None for all."""
     if axis is None:
         return None
@@ -54,7 +56,7 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...] | None:
     return tuple(sorted(result))
 
 
-def reduced_shape(shape: tuple[int, ...], axis, keepdims: bool) -> tuple[int, ...]:
+def reduced_shape(shape: tuple[int, ...], axis: Any, keepdims: bool) -> tuple[int, ...]:
     axes = normalize_axes(axis, len(shape))
     if axes is None:
         axes = tuple(range(len(shape)))
@@ -63,7 +65,7 @@ def reduced_shape(shape: tuple[int, ...], axis, keepdims: bool) -> tuple[int, ..
     return tuple(d for k, d in enumerate(shape) if k not in axes)
 
 
-def expand_reduced(grad, shape: tuple[int, ...], axis, keepdims: bool):
+def expand_reduced(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Give a reduction's gradient its reduced axes back (size 1), ready to broadcast to `shape`."""
     if keepdims or not shape:
         return grad
@@ -73,7 +75,7 @@ def expand_reduced(grad, shape: tuple[int, ...], axis, keepdims: bool):
     return np.expand_dims(grad, axes)
 
 
-def unbroadcast(grad, shape: tuple[int, ...]):
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
     """Sum `grad` over every axis that broadcasting added or stretched, then give it `shape` exactly.
 
     Returns the reduced gradient and the summed axes (in grad's coordinates). This is the one place

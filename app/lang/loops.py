@@ -118,9 +118,11 @@ def _values(parser: _Parser, iterable: Term, for_start: int) -> list[Term]:
                 f"{parser.graph.limits.max_nodes} nodes", start=for_start, end=end,
             )
         return [(-1, value, start, end) for value in literal]
+    if node >= 0 and parser.graph.shapes[node]:  # for row in X: X[0], X[1], ...
+        return parser.items(iterable, "iterate over")
     raise ProgramError(
-        "forbidden", f"a loop runs over range(k), a tuple or a list known before the program runs; "
-        f"this is {describe(literal) if node < 0 else 'a tensor'}", start=start, end=end,
+        "forbidden", f"a loop runs over range(k), a tuple, a list or a tensor's rows; "
+        f"this is {describe(literal) if node < 0 else 'a 0-d tensor'}", start=start, end=end,
     )
 
 
