@@ -20,16 +20,17 @@ for module in ruff mypy; do
 done
 [[ -x node_modules/.bin/eslint ]] || { echo "lint-fix: eslint is missing: npm ci"; exit 2; }
 
-"$PY" -m ruff check --fix --quiet . || true
+"$PY" -m ruff check --fix-only --quiet .
 "$PY" -m ruff format --quiet .
-# Format may leave fixable import blocks (and fixes may reflow lines): one more round settles both.
-"$PY" -m ruff check --fix --quiet . || true
+# Formatting may leave fixable import blocks (and fixes may reflow lines): one more round settles both.
+"$PY" -m ruff check --fix-only --quiet .
 "$PY" -m ruff format --quiet .
 node_modules/.bin/eslint --fix . >/dev/null || true
 
 status=0
 echo "== ruff check (left for hand fixes)"
 "$PY" -m ruff check --statistics . || status=1
+"$PY" -m ruff check --output-format concise . | grep -oE '^[^:]+\.py' | sort | uniq -c | sort -rn
 echo "== ruff format --check"
 "$PY" -m ruff format --check . || status=1
 echo "== mypy (errors per code)"
