@@ -41,7 +41,7 @@ from server import running_server  # noqa: E402
 MB = 1 << 20
 
 
-def _init(shape, seed=0) -> dict:
+def _init(shape: list[int], seed: int = 0) -> dict:
     return {"init": "randn", "shape": shape, "seed": seed}
 
 
@@ -188,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         wanted = args.cases.split(",")
         chosen = {name: body for name, body in chosen.items() if any(name.startswith(w) for w in wanted)}
     print("machine:", json.dumps(machine()))
-    print(f"code: {args.root}  (git {subprocess.run(['git', '-C', str(args.root), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()})")
+    # check=False: a checkout without git still runs; its revision is then left empty.
+    revision = subprocess.run(["git", "-C", str(args.root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False).stdout.strip()
+    print(f"code: {args.root}  (git {revision})")
     header = (f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'peak MB':>9} {'healthz ms':>11} "
               f"{'(idle)':>7} {'after 10 s MB':>14}")
     print(header)
@@ -201,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                 run = measure(url, pid, body, copies, args.timeout, int(args.max_rss_gb * (1 << 30)))
             after = "-" if run.after_idle_over_idle is None else f"{run.after_idle_over_idle / MB:,.0f}"
             note = f"  {run.killed}" if run.killed else ""
-            print(f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} {run.peak_over_idle / MB:>9,.0f} "
-                  f"{run.slowest_healthz * 1000:>11,.0f} {run.idle_healthz * 1000:>7,.0f} {after:>14}{note}", flush=True)
+            print(f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} "
+                  f"{run.peak_over_idle / MB:>9,.0f} {run.slowest_healthz * 1000:>11,.0f} "
+                  f"{run.idle_healthz * 1000:>7,.0f} {after:>14}{note}", flush=True)
             rows.append({"case": name, "copies": copies, "body_bytes": len(body), **run.__dict__})
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
