@@ -9,6 +9,7 @@ Where the bundle is built already (make serve, make test, the Dockerfile's asset
 built from our sdist, which carries it) nothing is run. Editable installs need no bundle: the
 checkout's static/ is served from where it is.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -110,6 +110,9 @@ def test_the_sdist_and_the_wheel_carry_the_licences_and_the_version(distribution
     # The attribution also sits beside the data it covers, where the installed package reads it.
     assert {"app/datasets/data/DIGITS-LICENSE.txt", "app/datasets/data/digits.u8.gz",
             "app/templates/index.html", "app/static/dist/app.js"} <= wheel_names
+    # ... and so do the licences of the libraries bundled into app.js.
+    assert {f"app/static/dist/licenses/{name}" for name in ("d3-LICENSE", "elkjs-LICENSE.md", "katex-LICENSE")} \
+        <= wheel_names
     assert not any(name.startswith(("app/static/src", "tests/", "scripts/")) for name in wheel_names)
     for text in (metadata, wheel_metadata):
         assert f"\nVersion: {__version__}\n" in text

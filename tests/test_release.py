@@ -1,6 +1,7 @@
 """The project's one version and its release files: app/__init__.py's __version__ is what the
 package metadata, `python -m app --version`, GET /healthz, the page's footer, the Docker image's
 label and CHANGELOG.md's newest release say; the licences are where packagers look for them."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def test_the_version_is_a_release_version_written_once():
 
 
 def test_python_m_app_prints_the_version():
-    answer = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)
+    answer = subprocess.run(
+        [sys.executable, "-m", "app", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert answer.returncode == 0 and answer.stdout == f"chainlens {__version__}\n"
 
 
@@ -44,7 +46,7 @@ def test_healthz_and_the_page_show_the_version():
 def test_the_docker_image_is_labelled_with_the_version_source_and_licence():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^ARG VERSION=(\S+)$", dockerfile, re.M).group(1) == __version__
-    runtime = dockerfile[dockerfile.index("AS runtime"):]
+    runtime = dockerfile[dockerfile.index("AS runtime") :]
     labels = dict(re.findall(r'org\.opencontainers\.image\.(\w+)="([^"]*)"', runtime))
     assert labels["version"] == "${VERSION}" and labels["source"] == "${SOURCE}"
     assert labels["licenses"] == "MIT AND CC-BY-4.0" and labels["title"] == "chainlens" and labels["description"]
