@@ -10,6 +10,12 @@
 # The Python stages must share one PYTHON_IMAGE: the venv's interpreter links to the base's.
 ARG NODE_IMAGE=node:20-slim
 ARG PYTHON_IMAGE=python:3.12-slim
+# The image's labels (OCI annotations). VERSION defaults to the project's version, app/__init__.py's
+# __version__ (tests/test_release.py keeps the two equal); CI may pass a build's own, e.g.
+#   docker build --build-arg VERSION=0.4.0+$(git rev-parse --short HEAD) --build-arg REVISION=$(git rev-parse HEAD) .
+ARG VERSION=0.4.0
+ARG REVISION=""
+ARG SOURCE=https://github.com/chainlens/chainlens
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS assets
@@ -30,7 +36,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python3 -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
+COPY scripts/build_backend.py scripts/
 COPY app/ app/
 COPY templates/ templates/
 COPY --from=assets /src/static/dist/ static/dist/
@@ -50,8 +57,19 @@ assert (ui.TEMPLATES_DIR / 'index.html').is_file(), 'templates/index.html missin
 
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+ARG VERSION
+ARG REVISION
+ARG SOURCE
+# The licence covers what the image adds: chainlens (MIT) and the bundled digits (CC BY 4.0; their
+# attribution is installed beside them, app/datasets/data/DIGITS-LICENSE.txt).
 LABEL org.opencontainers.image.title="chainlens" \
-      org.opencontainers.image.description="See backpropagation on your own expression: graph, values, gradients and every chain-rule step."
+      org.opencontainers.image.description="See backpropagation on your own expression: graph, values, gradients and every chain-rule step." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.url="${SOURCE}" \
+      org.opencontainers.image.licenses="MIT AND CC-BY-4.0" \
+      org.opencontainers.image.authors="the chainlens authors"
 
 # An unprivileged user with a fixed uid (10001) and no home; it owns nothing in the image, so the
 # installed code cannot be changed by the server process.

@@ -1,4 +1,6 @@
-"""`python -m app` / `chainlens`: serve the app with uvicorn, configured from the environment.
+"""`python -m app` / `chainlens`: serve the app with uvicorn, configured from the environment
+(`--version` prints the version and exits; every setting is an environment variable, see
+app/settings.py).
 
 Besides the app's own limits, the server is told how many connections to hold, how long an idle
 kept-alive connection may stay open, how long headers may take (app/connections.py), and how
@@ -6,13 +8,27 @@ long a stopping server waits for requests in flight (their jobs are cancelled th
 """
 from __future__ import annotations
 
+import argparse
+
 import uvicorn
 
+from app import __version__
 from app.connections import guarded_protocol
 from app.settings import load_settings
 
 
-def main() -> None:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="chainlens",
+        description="Serve chainlens (the page and the API). Configured by CHAINLENS_* environment "
+        "variables (host, port, workers, limits): see the README's Configuration section.",
+    )
+    parser.add_argument("--version", action="version", version=f"chainlens {__version__}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _arguments(argv)
     settings = load_settings()
     uvicorn.run(
         "app.main:app",

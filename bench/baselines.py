@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,14 +31,14 @@ def torch_chain(statements: int, h0: float, w0: float, b0: float) -> tuple[float
     return h.grad.item(), w.grad.item(), b.grad.item()
 
 
-def _micrograd_tanh(v):
+def _micrograd_tanh(v: Any) -> Any:
     """micrograd 0.1.0's Value has no tanh; this is the one from its author's lecture."""
     from micrograd.engine import Value
 
     t = math.tanh(v.data)
     out = Value(t, (v,), "tanh")
 
-    def _backward():
+    def _backward() -> None:
         v.grad += (1 - t * t) * out.grad
 
     out._backward = _backward
@@ -60,7 +62,7 @@ def micrograd_chain(statements: int, h0: float, w0: float, b0: float) -> tuple[f
 _MUL, _ADD, _TANH = 0, 1, 2
 
 
-def _tape_chain(statements: int, leaves: list, tanh) -> tuple[float, float, float]:
+def _tape_chain(statements: int, leaves: list, tanh: Callable[[Any], Any]) -> tuple[float, float, float]:
     """A minimal reverse-mode tape: values in a list, one (op, out, a, b) tuple per op-node."""
     values = list(leaves)
     tape = []

@@ -28,9 +28,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from app.examples import EXAMPLES  # noqa: E402
 from measure import machine  # noqa: E402
 from server import running_server  # noqa: E402
+
+from app.examples import EXAMPLES  # noqa: E402
 
 WARMUP = 10
 CHAIN_RULE_GRADS = {"x": -4.0, "y": -4.0, "z": 3.0}

@@ -6,9 +6,10 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 
 
-def timed_call(fn, setup=None) -> float:
+def timed_call(fn: Callable[..., object], setup: Callable[[], object] | None = None) -> float:
     """Seconds of fn(setup()) (setup untimed; fn() without one), GC collected before and paused
     during the call, as the server pauses it while it builds and encodes a graph."""
     state = setup() if setup else None
@@ -22,7 +23,7 @@ def timed_call(fn, setup=None) -> float:
         gc.enable()
 
 
-def median_time(fn, repeat: int, setup=None) -> float:
+def median_time(fn: Callable[..., object], repeat: int, setup: Callable[[], object] | None = None) -> float:
     """Median seconds of timed_call(fn, setup) over `repeat` calls."""
     return statistics.median(timed_call(fn, setup) for _ in range(repeat))
 
@@ -37,7 +38,7 @@ def interleaved(cases: dict, repeat: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def machine(**details) -> dict:
+def machine(**details: object) -> dict:
     """Python, platform and cores, then `details` (libraries, threads), then the load average."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),

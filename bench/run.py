@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,18 +59,18 @@ BLAS_THREADS = _blas_threads(sys.argv[1:])
 if BLAS_THREADS > 0:  # the server subprocess inherits these too
     os.environ.update({name: str(BLAS_THREADS) for name in BLAS_VARIABLES})
 
-import numpy as np  # noqa: E402
-
 import baselines  # noqa: E402
-import train as training  # noqa: E402
 import measure  # noqa: E402
+import numpy as np  # noqa: E402
+import train as training  # noqa: E402
 import workloads  # noqa: E402
 from measure import interleaved, median_time, timed_call  # noqa: E402
 from workloads import decoded  # noqa: E402
+
 from app.api.encode import graph_body  # noqa: E402
 from app.core import evaluate  # noqa: E402
 from app.engine.limits import Limits  # noqa: E402
-from app.engine.run import run  # noqa: E402
+from app.engine.run import Result, run  # noqa: E402
 from app.lang import parse  # noqa: E402
 from app.memory import keep_freed_memory  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -109,7 +110,7 @@ class Figure:
     met: bool | None = None
 
 
-def leaf_grads(result, names) -> list[float]:
+def leaf_grads(result: Result, names: list[str]) -> list[float]:
     graph = result.graph
     ids = {graph.names[i]: i for i in range(len(graph)) if graph.ops[i] is None and graph.names[i]}
     return [result.grads[ids[name]] for name in names]
@@ -125,7 +126,7 @@ def machine() -> dict:
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         details["blas"] = f"{blas.get('name')} {blas.get('version')}"
-    except Exception:  # older numpy: no dict mode
+    except Exception:  # noqa: BLE001 (older numpy: no dict mode, and its error types vary)
         details["blas"] = "unknown (see numpy.show_config())"
     try:
         from threadpoolctl import threadpool_info
@@ -221,7 +222,7 @@ def bench_mlp(sizes: Sizes, figures: list[Figure], details: dict) -> None:
 # --- 3 and 4. HTTP ---------------------------------------------------------------------------
 
 
-def _stdlib_post(url: str):
+def _stdlib_post(url: str) -> Callable[[str, bytes, dict], bytes]:
     """A POST over one keep-alive connection of the standard library's client, returning the body.
 
     Figure 3 is timed with it: httpx reassembles a 5.7 MB body from chunks in Python, about 10 ms
@@ -404,7 +405,7 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
     parse_s = details["chain"]["seconds"]["parse"]
     run_s = details["chain"]["seconds"]["run"]
     encoded = {layout: median_time(
-        lambda r: graph_body(r, settings.max_full_elements, settings.max_step_elements, layout=layout),
+        lambda r, layout=layout: graph_body(r, settings.max_full_elements, settings.max_step_elements, layout=layout),
         sizes.repeat_chain, setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)))
         for layout in ("objects", "columns")}
     details["breakdown"] = {"parse_s": parse_s, "run_s": run_s, "graph_body_s": encoded["objects"],
@@ -445,12 +446,11 @@ def fmt(value: float | None, unit: str = "") -> str:
 
 def table(figures: list[Figure]) -> str:
     rows = [("#", "figure", "chainlens", "baseline", "", "ratio", "target", "met?")]
-    for f in figures:
-        rows.append((
-            f.id, f.figure, fmt(f.chainlens, f.unit), fmt(f.baseline, f.unit), f.baseline_name or "",
-            f"{f.ratio:.3g}x" if f.ratio is not None else "-", f.target or "-",
-            "-" if f.met is None else ("yes" if f.met else "NO"),
-        ))
+    rows.extend((
+        f.id, f.figure, fmt(f.chainlens, f.unit), fmt(f.baseline, f.unit), f.baseline_name or "",
+        f"{f.ratio:.3g}x" if f.ratio is not None else "-", f.target or "-",
+        "-" if f.met is None else ("yes" if f.met else "NO"),
+    ) for f in figures)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     align = ["<", "<", ">", ">", "<", ">", "<", "<"]
     lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)).rstrip() for row in rows]
@@ -463,7 +463,7 @@ def _figure_3_alone(sizes: Sizes) -> int:
 
     figures: list[Figure] = []
     details: dict = {}
-    with running_server() as (url, pid):
+    with running_server() as (url, _pid):
         bench_http_chain(url, sizes, figures, details)
     print(table(figures))
     print("load average at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
@@ -519,10 +519,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MLP: loss {m['loss']:.6f} (numpy {m['loss_numpy']:.6f}, PyTorch {m['loss_torch']:.6f}); "
           f"{m['backward_steps']} backward steps; max |grad difference|: "
           + ", ".join(f"{k} {v:.1e}" for k, v in m["max_grad_difference"].items()))
-    print(f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, run {b['run_s'] * 1e3:.1f} ms, "
-          f"graph_body {b['graph_body_s'] * 1e3:.1f} ms; end to end {details['http_chain']['median_s'] * 1e3:.1f} ms "
-          f"for {details['http_chain']['response_bytes']:,} bytes; columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
-          f"end to end {details['http_chain']['columns_median_s'] * 1e3:.1f} ms for {details['http_chain']['columns_bytes']:,} bytes")
+    http = details["http_chain"]
+    print(f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, "
+          f"run {b['run_s'] * 1e3:.1f} ms, graph_body {b['graph_body_s'] * 1e3:.1f} ms; "
+          f"end to end {http['median_s'] * 1e3:.1f} ms for {http['response_bytes']:,} bytes; "
+          f"columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
+          f"end to end {http['columns_median_s'] * 1e3:.1f} ms for {http['columns_bytes']:,} bytes")
     s = details["small_requests"]
     print(f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "
           f"{s['healthz']['requests']} GET /healthz in {s['healthz']['seconds']:.2f} s "

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(workers: int = 1, timeout: float = 30.0, env: dict | None = None, root: Path = ROOT):
+def running_server(workers: int = 1, timeout: float = 30.0, env: dict | None = None,
+                   root: Path = ROOT) -> Iterator[tuple[str, int]]:
     """Yields the base URL and pid of a fresh server running the app of checkout `root`;
     terminates it (then kills, if need be) on exit."""
     port = free_port()

@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from pyinstrument import Profiler  # noqa: E402
-
 import workloads  # noqa: E402
 from measure import interleaved  # noqa: E402
+from pyinstrument import Profiler  # noqa: E402
 from workloads import decoded  # noqa: E402
+
 from app.api.encode import graph_body  # noqa: E402
 from app.core import evaluate  # noqa: E402
 from app.engine.run import run  # noqa: E402

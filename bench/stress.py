@@ -45,7 +45,7 @@ from server import running_server  # noqa: E402
 MB = 1 << 20
 
 
-def _init(shape, seed=0) -> dict:
+def _init(shape: list[int], seed: int = 0) -> dict:
     return {"init": "randn", "shape": shape, "seed": seed}
 
 
@@ -246,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         wanted = args.cases.split(",")
         chosen = {name: body for name, body in chosen.items() if any(name.startswith(w) for w in wanted)}
     print("machine:", json.dumps(machine()))
-    print(f"code: {args.root}  (git {subprocess.run(['git', '-C', str(args.root), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()})")
+    # check=False: a checkout without git still runs; its revision is then left empty.
+    revision = subprocess.run(["git", "-C", str(args.root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False).stdout.strip()
+    print(f"code: {args.root}  (git {revision})")
     header = (f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'cpu s':>6} {'est. s':>7} {'÷ est.':>6} {'peak MB':>9} "
               f"{'healthz ms':>11} {'(idle)':>7} {'after 10 s MB':>14}")
     print(header)

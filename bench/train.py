@@ -19,6 +19,7 @@ import copy
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ class Setup:
         return TrainingRun(self.expression, self.inputs, TrainConfig(**self.train), Limits(), TrainLimits())
 
 
-def chainlens(setup: Setup):
+def chainlens(setup: Setup) -> Callable[[], dict]:
     run = setup.chainlens_run()
 
     def train() -> dict:
@@ -77,7 +78,7 @@ def chainlens(setup: Setup):
     return train
 
 
-def numpy_loop(setup: Setup):
+def numpy_loop(setup: Setup) -> Callable[[], dict]:
     """The same network, loss and SGD (with momentum, as torch.optim.SGD) written out in numpy."""
     lr, momentum = setup.optimizer["lr"], setup.optimizer.get("momentum", 0.0)
     x_all, names = setup.data["x"], setup.names
@@ -132,7 +133,7 @@ def numpy_loop(setup: Setup):
     return train
 
 
-def torch_loop(setup: Setup):
+def torch_loop(setup: Setup) -> Callable[[], dict]:
     """PyTorch eager, float64, one thread: the same network through autograd and torch.optim.SGD."""
     import torch
 

@@ -24,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import measure  # noqa: E402
 import workloads  # noqa: E402
+
 from app.api.compression import GZIP_LEVEL  # noqa: E402
 from app.api.encode import graph_body  # noqa: E402
 from app.core import evaluate  # noqa: E402
@@ -54,7 +55,8 @@ for (let round = 0; round <= repeat; round += 1) {  // round 0 warms up
 }
 const median = (values) => values.sort((a, b) => a - b)[values.length >> 1];
 const steps = JSON.parse(columnsText).forward.length + JSON.parse(columnsText).steps.node.length;
-console.log(JSON.stringify({ steps, check, ...Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) }));
+const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+console.log(JSON.stringify({ steps, check, ...medians }));
 """
 
 
@@ -67,7 +69,8 @@ def main() -> int:
     result = evaluate("\n".join([workloads.CHAIN_LINE] * args.lines), dict(workloads.CHAIN_INPUTS), None)
     bodies = {layout: graph_body(result, settings.max_full_elements, settings.max_step_elements, layout=layout)
               for layout in ("objects", "columns")}
-    info = measure.machine(node=subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip())
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    info = measure.machine(node=node)
     print("machine: " + ", ".join(f"{key}={value}" for key, value in info.items()))
     with tempfile.TemporaryDirectory() as directory:
         for layout, body in bodies.items():
@@ -78,7 +81,8 @@ def main() -> int:
         out = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
     print(f"{len(result.graph):,} nodes, {out['steps']:,} steps; medians of {args.repeat} rounds in Node")
     for layout, body in bodies.items():
-        print(f"  {layout:<8} {len(body):>12,} bytes, gzip level {GZIP_LEVEL}: {len(gzip.compress(body, GZIP_LEVEL)):>10,} bytes")
+        gzipped = len(gzip.compress(body, GZIP_LEVEL))
+        print(f"  {layout:<8} {len(body):>12,} bytes, gzip level {GZIP_LEVEL}: {gzipped:>10,} bytes")
     columns = out["columns_parse"] + out["columns_decode"]
     print(f"  objects: JSON.parse {out['objects_parse']:.1f} ms")
     print(f"  columns: JSON.parse {out['columns_parse']:.1f} ms + fromColumns {out['columns_decode']:.1f} ms "

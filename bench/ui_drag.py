@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import Page  # noqa: E402
+
 from bench.browser import described, open_app, served_browser  # noqa: E402
 
 EXAMPLES = ["chain-rule", "shared-intermediate", "neuron", "recurrence"]
@@ -41,13 +43,13 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def choose(page, example: str) -> None:
+def choose(page: Page, example: str) -> None:
     before = page.evaluate("window.__chainlens.runs")
     page.locator("#example-select").select_option(example)
     page.wait_for_function(f"window.__chainlens.runs > {before}", timeout=60_000)
 
 
-def full_run(page) -> float:
+def full_run(page: Page) -> float:
     """Click Run → drawn (a new layout): what a drag does without."""
     before = page.evaluate("window.__chainlens.runs")
     started = time.perf_counter()
@@ -56,7 +58,7 @@ def full_run(page) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def drag(page, moves: int) -> tuple[list[float], int]:
+def drag(page: Page, moves: int) -> tuple[list[float], int]:
     """Drags the first scalar input card sideways, `moves` events 16 ms apart; (timings, updates)."""
     page.evaluate("window.__chainlens.dragTimings.length = 0; window.__chainlens.dragParts = []")
     box = page.locator("svg.graph g.node.input[data-scalar='true']").first.bounding_box()
@@ -73,7 +75,7 @@ def drag(page, moves: int) -> tuple[list[float], int]:
     return timings, {key: statistics.median(part[key] for part in parts) for key in parts[0]}
 
 
-def idle_latency(page, moves: int) -> list[float]:
+def idle_latency(page: Page, moves: int) -> list[float]:
     page.evaluate(_IDLE_PROBE)
     box = page.locator("aside.panel.right").bounding_box()
     for step in range(moves):

@@ -4,8 +4,9 @@ For each program: Run → drawn (the click to the first frame painted after the 
 DOM), one step (→) drawn (a key press's script plus the next frame's style, layout and paint up
 to the painted frame, without the idle wait for the display's next frame; median and worst over
 steps taken across the forward and backward passes), and the page's longest task
-(PerformanceObserver "longtask", 50 ms and up) while it runs and steps. "Painted" means: requestAnimationFrame, then a message posted from it,
-which is delivered after the frame is presented, not when the script that builds the SVG ends.
+(PerformanceObserver "longtask", 50 ms and up) while it runs and steps. "Painted" means:
+requestAnimationFrame, then a message posted from it, which is delivered after the frame is
+presented, not when the script that builds the SVG ends.
 "Step CPU" is the page's main-thread CPU time per stepper move over the same steps on another
 fresh run, from a Chrome trace's thread times: the wall-clock columns stretch with whatever else
 the machine runs, this one does not.
@@ -23,6 +24,7 @@ Prints a table of medians of --repeat runs after one warm-up; asserts nothing ab
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -32,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import Browser, Page  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 from bench.browser import STEP_COST, described, main_thread_ms, open_app, served_browser  # noqa: E402
@@ -67,7 +70,7 @@ def mlp(sizes: tuple[int, ...], batch: int = 8) -> tuple[str, dict]:
     """An MLP with ReLU between its linear layers and an MSE loss, on a random batch."""
     lines, inputs, previous = [], {"x": {"init": "randn", "shape": [batch, sizes[0]], "seed": 0,
                                          "requires_grad": False}}, "x"
-    for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
         inputs[f"W{index}"] = {"init": "randn", "shape": [fan_in, fan_out], "seed": index, "scale": 0.05}
         inputs[f"b{index}"] = {"init": "zeros", "shape": [fan_out]}
         layer = f"linear({previous}, W{index}, b{index})"
@@ -138,7 +141,8 @@ STEP_SCRIPT = """async (count) => {
   }
   await new Promise((resolve) => setTimeout(resolve, 60));
   times.sort((a, b) => a - b);
-  return { step: times[Math.floor(times.length / 2)], worst: times[times.length - 1], stepLongest: window.__bench.longest,
+  return { step: times[Math.floor(times.length / 2)], worst: times[times.length - 1],
+           stepLongest: window.__bench.longest,
            moves: starts.length + times.length };
 }"""
 
@@ -151,20 +155,20 @@ FILL_SCRIPT = """([selector, text]) => {
 }"""
 
 
-def run_program(page, expression: str, inputs: dict) -> dict:
+def run_program(page: Page, expression: str, inputs: dict) -> dict:
     page.evaluate(FILL_SCRIPT, ["#program-editor textarea", expression])
     page.evaluate(FILL_SCRIPT, ["#inputs-editor textarea", json.dumps(inputs)])
     return page.evaluate(RUN_SCRIPT)
 
 
-def open_all(page) -> None:
+def open_all(page: Page) -> None:
     """Opens every composite with the page's own control (the next runs ask for them opened)."""
     runs = page.evaluate("window.__chainlens.runs")
     page.locator("#expand-all").click()
     page.wait_for_function(f"window.__chainlens.runs > {runs}")
 
 
-def measure(browser, page, expression: str, inputs: dict, cpu: bool = False) -> dict:
+def measure(browser: Browser, page: Page, expression: str, inputs: dict, cpu: bool = False) -> dict:
     run_program(page, *RESET)
     result = run_program(page, expression, inputs)
     result.update(page.evaluate(STEP_SCRIPT, STEPS_TIMED))
@@ -223,7 +227,8 @@ def main() -> None:
                    **{key: median(runs, key) for key in ("drawn", "step", "worst", "longest", "cpu")}, "runs": runs}
             rows.append(row)
             print(f"| {name:<24} | {row['nodes']:>6} | {row['steps']:>6} | {cell(row['drawn'], 's'):>11} "
-                  f"| {cell(row['step']):>14} | {cell(row['worst']):>10} | {cell(row['longest']):>12} | {cell(row['cpu']):>8} |")
+                  f"| {cell(row['step']):>14} | {cell(row['worst']):>10} | {cell(row['longest']):>12} "
+                  f"| {cell(row['cpu']):>8} |")
             page.close()
     footer = (f"medians of {args.repeat} runs after one warm-up; {described()}; "
               "'longest task' = the longest main-thread task during the run and the steps; "

@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import Page  # noqa: E402
+
 from bench.browser import described, open_app, served_browser  # noqa: E402
 
 # Installed once per page: collects long tasks, frame gaps and timer lateness until stopped.
@@ -43,10 +45,15 @@ MONITOR = """() => {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if (!monitor.running || entry.duration < 50) continue;
-      const scripts = (entry.scripts || []).filter((script) => script.duration >= 5).map((script) =>
-        `${script.invoker || script.invokerType} ${script.sourceFunctionName || ''}@${(script.sourceURL || '').split('/').pop()}:${script.sourceCharPosition} ${Math.round(script.duration)} ms`);
-      const rendering = Math.round(entry.duration - (entry.renderStart ? entry.renderStart - entry.startTime : entry.duration));
-      monitor.frames.push(`${Math.round(entry.duration)} ms (blocking ${Math.round(entry.blockingDuration)}, rendering ${rendering}): ${scripts.join('; ') || 'no script ≥ 5 ms'}`);
+      const scripts = (entry.scripts || []).filter((script) => script.duration >= 5).map((script) => {
+        const where = `${(script.sourceURL || '').split('/').pop()}:${script.sourceCharPosition}`;
+        return `${script.invoker || script.invokerType} ${script.sourceFunctionName || ''}@${where} `
+          + `${Math.round(script.duration)} ms`;
+      });
+      const rendering = Math.round(
+        entry.duration - (entry.renderStart ? entry.renderStart - entry.startTime : entry.duration));
+      monitor.frames.push(`${Math.round(entry.duration)} ms (blocking ${Math.round(entry.blockingDuration)}, `
+        + `rendering ${rendering}): ${scripts.join('; ') || 'no script ≥ 5 ms'}`);
     }
   }).observe({ type: 'long-animation-frame', buffered: false });
   let last = performance.now();
@@ -95,7 +102,8 @@ def summary(sample: dict) -> dict:
 
 # The baseline reader: the same POST /train, each line decoded and parsed, nothing drawn.
 BARE_READ = """async (body) => {
-  const response = await fetch('/train', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch('/train', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let rest = '';
@@ -111,7 +119,7 @@ BARE_READ = """async (body) => {
 }"""
 
 
-def bare_read(page, body: dict) -> tuple[dict, float]:
+def bare_read(page: Page, body: dict) -> tuple[dict, float]:
     page.evaluate(MONITOR)
     started = time.perf_counter()
     page.evaluate(BARE_READ, body)
@@ -119,7 +127,7 @@ def bare_read(page, body: dict) -> tuple[dict, float]:
     return summary(page.evaluate(STOP)), seconds
 
 
-def train_run(page, steps: int, record_every: int) -> tuple[dict, float, dict]:
+def train_run(page: Page, steps: int, record_every: int) -> tuple[dict, float, dict]:
     page.locator("#train-form [name='steps']").fill(str(steps))
     page.locator("#train-form [name='record_every']").fill(str(record_every))
     page.evaluate(MONITOR)
@@ -136,7 +144,7 @@ def train_run(page, steps: int, record_every: int) -> tuple[dict, float, dict]:
     return summary(sample), seconds, run
 
 
-def idle_baseline(page, seconds: float) -> dict:
+def idle_baseline(page: Page, seconds: float) -> dict:
     page.evaluate(MONITOR)
     page.wait_for_timeout(int(seconds * 1000))
     return summary(page.evaluate(STOP))

@@ -3,8 +3,12 @@ compute exactly the same graph."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from app.engine.limits import Limits
 
 # Scalar chain: `h = tanh(h * w + b)` repeated; each statement is three op-nodes (mul, add, tanh).
 CHAIN_LINE = "h = tanh(h * w + b)"
@@ -51,7 +55,7 @@ def mlp_inputs(sizes: tuple[int, ...], batch: int) -> dict:
     return inputs
 
 
-def decoded(inputs: dict, limits) -> dict:
+def decoded(inputs: dict, limits: Limits) -> dict:
     """JSON inputs decoded as the server decodes them (app.core.evaluate), within `limits`."""
     from app.engine.inputs import decode
 

@@ -34,21 +34,24 @@ for path in (str(ROOT), str(ROOT / "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+from parity_programs import CASES  # noqa: E402
+
 from app.engine.inputs import decode  # noqa: E402
 from app.engine.limits import Limits  # noqa: E402
-from parity_programs import CASES  # noqa: E402
 
 DTYPE = torch.float64
 MAX_ELEMENTS = Limits().max_tensor_elements
 
 
-def _dims(x: torch.Tensor, axis) -> tuple[int, ...]:
+def _dims(x: torch.Tensor, axis: int | list[int] | None) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(x.ndim))
     return (axis,) if isinstance(axis, int) else tuple(axis)
 
 
-def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean"):
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, weight: list[float] | None = None,
+                   ignore_index: int | None = None, label_smoothing: float = 0.0,
+                   reduction: str = "mean") -> torch.Tensor:
     # chainlens' ignore_index=None ignores nothing; PyTorch's default -100 is never a label here.
     return F.cross_entropy(
         logits, labels.detach().to(torch.long), weight=None if weight is None else torch.tensor(weight, dtype=DTYPE),
@@ -57,24 +60,24 @@ def _cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothi
     )
 
 
-def _mse(pred, target, reduction="mean"):
+def _mse(pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     with warnings.catch_warnings():  # PyTorch warns when it broadcasts pred against target
         warnings.simplefilter("ignore", UserWarning)
         return F.mse_loss(pred, target, reduction=reduction)
 
 
-def _onehot(labels, classes, ignore_index=None):
+def _onehot(labels: torch.Tensor, classes: int, ignore_index: int | None = None) -> torch.Tensor:
     indices = labels.detach().to(torch.long)
     ignored = indices == ignore_index if ignore_index is not None else torch.zeros_like(indices, dtype=torch.bool)
     rows = F.one_hot(torch.where(ignored, 0, indices), classes).to(DTYPE)
     return rows * (~ignored).unsqueeze(-1)
 
 
-def _transpose(x, axes=None):
+def _transpose(x: torch.Tensor, axes: list[int] | None = None) -> torch.Tensor:
     return x.permute(tuple(reversed(range(x.ndim))) if axes is None else tuple(axes))
 
 
-def _reshape(x, shape):
+def _reshape(x: torch.Tensor, shape: int | list[int]) -> torch.Tensor:
     return torch.reshape(x, (shape,) if isinstance(shape, int) else tuple(shape))
 
 
@@ -275,7 +278,7 @@ class TorchRun:
         self.output.backward(gradient=seed)
 
 
-def plain(tensor: torch.Tensor | None):
+def plain(tensor: torch.Tensor | None) -> float | list | None:
     """A tensor as JSON: a float for 0-d, nested lists otherwise, None for no gradient."""
     if tensor is None:
         return None

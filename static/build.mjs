@@ -15,6 +15,11 @@ const watch = process.argv.includes('--watch');
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 await copyFile(join(root, 'node_modules', 'elkjs', 'lib', 'elk-worker.min.js'), join(outdir, 'elk-worker.min.js'));
+// The bundled libraries' licences travel with the bundle (the wheel and the image carry static/dist).
+await mkdir(join(outdir, 'licenses'), { recursive: true });
+for (const [pkg, file] of [['d3', 'LICENSE'], ['elkjs', 'LICENSE.md'], ['katex', 'LICENSE']]) {
+  await copyFile(join(root, 'node_modules', pkg, file), join(outdir, 'licenses', `${pkg}-${file}`));
+}
 
 const options = {
   entryPoints: { app: join(root, 'static', 'src', 'main.js') },

@@ -93,7 +93,7 @@ def test_idle_connections_past_the_cap_make_room_for_a_request(server):
         for sock in held:
             sock.close()
     time.sleep(0.2)
-    assert httpx.get(f"http://127.0.0.1:{server}/healthz", timeout=5).json() == {"status": "ok"}
+    assert httpx.get(f"http://127.0.0.1:{server}/healthz", timeout=5).json()["status"] == "ok"
 
 
 def test_one_address_cannot_hold_the_door(busy_door):

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from app import __version__
 from app.api.encode import dumps
 from app.datasets import DATASETS
 from app.engine import dialects
@@ -45,7 +46,7 @@ def _op_entry(op: Op) -> dict[str, Any]:
 _OPS_BODY = dumps({"ops": [_op_entry(op) for op in OPS.values()], "constants": CONSTANTS,
                    "dialects": dialects.table()})
 _EXAMPLES_BODY = dumps({"examples": EXAMPLES})
-_HEALTHY = dumps({"status": "ok"})
+_HEALTHY = dumps({"status": "ok", "version": __version__})
 
 
 # HEAD is a route of its own, left out of the OpenAPI document: with both methods on one route,
@@ -53,8 +54,8 @@ _HEALTHY = dumps({"status": "ok"})
 @router.head("/healthz", include_in_schema=False)
 @router.get("/healthz")
 async def healthz() -> Response:
-    """Liveness: answers while the server can serve (HEAD too, for probes that send it).
-    Answered on the event loop itself, so it shows whether the loop is free."""
+    """Liveness and the running version: answers while the server can serve (HEAD too, for probes
+    that send it). Answered on the event loop itself, so it shows whether the loop is free."""
     return Response(_HEALTHY, media_type="application/json")
 
 

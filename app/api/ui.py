@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app import __version__
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -30,4 +32,4 @@ router = APIRouter(tags=["ui"])
 def index(request: Request) -> HTMLResponse:
     """The chainlens page: editor, graph, stepper and inspector."""
     built = (STATIC_DIR / "dist" / "app.js").is_file()
-    return TEMPLATES.TemplateResponse(request, "index.html", {"assets_built": built})
+    return TEMPLATES.TemplateResponse(request, "index.html", {"assets_built": built, "version": __version__})

@@ -86,7 +86,8 @@ def is_dataset(raw: Any) -> bool:
 def resolve(name: str, spec: dict, max_elements: int, *, all_rows_at_once: bool = True) -> DatasetRows:
     """Check a dataset input and find its rows; reads data only once the size is known to fit.
     A training run that draws batches passes all_rows_at_once=False and checks its batch instead."""
-    dataset = DATASETS.get(spec.get("dataset")) if isinstance(spec.get("dataset"), str) else None
+    requested = spec.get("dataset")
+    dataset = DATASETS.get(requested) if isinstance(requested, str) else None
     if dataset is None:
         raise DatasetError(name, f"unknown dataset {spec.get('dataset')!r}; GET /datasets lists "
                                  f"{', '.join(DATASETS)}")

@@ -7,8 +7,9 @@ training loop only ever asks for rows.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,8 @@ class Dataset:
     read: Callable[[str, dict], dict[str, np.ndarray]]
     available: Callable[[], str | None] = field(default=lambda: None)  # None, or why not
 
-    def field(self, name: str) -> Field | None:
+    def field(self, name: object) -> Field | None:
+        """The field called `name`, which may be anything a request sent (then no field has it)."""
         return next((f for f in self.fields if f.name == name), None)
 
     def describe(self) -> dict:

@@ -9,6 +9,7 @@ Pixels are scaled to [0, 1] by dividing by 255.
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 import zlib
 from functools import lru_cache
@@ -39,13 +40,13 @@ def _path(stem: str) -> Path:
     raise DatasetError(None, f"dataset 'mnist': {stem} (or {stem}.gz) is not in {data_dir}")
 
 
-def _open(path: Path):
+def _open(path: Path) -> io.BufferedIOBase:
     with path.open("rb") as probe:
         gzipped = probe.read(2) == _GZIP_MAGIC
     return gzip.open(path, "rb") if gzipped else path.open("rb")
 
 
-def _header(stream, path: Path, ndim: int) -> tuple[int, ...]:
+def _header(stream: io.BufferedIOBase, path: Path, ndim: int) -> tuple[int, ...]:
     head = stream.read(4)
     if len(head) < 4 or head[:2] != b"\0\0":
         raise DatasetError(None, f"dataset 'mnist': {path.name} is not an IDX file")

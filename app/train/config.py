@@ -5,7 +5,7 @@ data) is checked by app.train.run when the run is prepared, before anything stre
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,7 +53,7 @@ class TrainConfig(_Strict):
 
     params: list[str] | None = Field(
         None, description="inputs to train; default: every input that takes a gradient and is not a dataset")
-    optimizer: Annotated[Union[SGDConfig, AdamConfig], Field(discriminator="name")]
+    optimizer: Annotated[SGDConfig | AdamConfig, Field(discriminator="name")]
     steps: Count
     batch: BatchConfig | None = Field(None, description=(
         "rows drawn per step from the dataset inputs; needs at least one input that is a dataset (else 422 "

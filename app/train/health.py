@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from app.engine.graph import Graph
+
 # A sigmoid whose output is within this of 0 or 1 passes on less than 1 % of its gradient
 # (s·(1 − s) < 0.0099); a tanh within it of ±1 less than 2 % (1 − t² < 0.0199).
 SATURATION = 0.01
@@ -38,7 +40,7 @@ def norm(value: Any) -> float:
     return float(np.sqrt(np.sum(np.square(value))))
 
 
-def health(graph, grads: list[Any]) -> dict[str, dict]:
+def health(graph: Graph, grads: list[Any]) -> dict[str, dict]:
     """{node id: {"grad_norm", and "dead" on relu nodes, "saturated" on sigmoid and tanh}} for every
     op node through which a gradient flowed."""
     report = {}

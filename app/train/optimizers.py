@@ -53,7 +53,7 @@ class SGD:
             # the usual case: b ← μ·b + g, the gradients added straight into the buffer's views
             buf *= momentum
             for view, name in zip(self.buffer_views, flat.names):
-                view += grads[name]
+                view += grads[name]  # noqa: PLW2901 (in place: each view is a slice of the buffer)
             grad = buf
         else:
             grad = flat.join(grads)
@@ -77,7 +77,7 @@ class _Flat:
     back answers their array without copying."""
 
     def __init__(self) -> None:
-        self.names: list[str] | None = None
+        self.names: list[str] = []  # empty until the first dict is laid out
         self.slices: list[tuple[slice, tuple[int, ...]]] = []
         self.size = 0
         self.last: tuple[np.ndarray, dict[str, Any]] | None = None  # the last flat array and its views
@@ -93,7 +93,7 @@ class _Flat:
 
     def join(self, values: dict[str, Any]) -> np.ndarray:
         """A new flat array holding `values`, in the layout's order."""
-        if self.names is None:
+        if not self.names:
             self._layout(values)
         flat = np.empty(self.size)
         for view, name in zip(self.views(flat), self.names):
@@ -146,7 +146,7 @@ class Adam:
         return updated
 
 
-def _lerp(start, end, weight: float):
+def _lerp(start: Any, end: Any, weight: float) -> Any:
     """torch.lerp's formula, which picks its form by the weight for accuracy."""
     if abs(weight) < 0.5:
         return start + weight * (end - start)

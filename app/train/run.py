@@ -12,17 +12,18 @@ pure function of the request: every random choice is seeded by it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from math import isfinite, prod
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from app import datasets
+from app.core import declare_inputs
 from app.engine.costs import FORWARD_SHARE, pass_seconds
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
-from app.core import declare_inputs
 from app.engine.inputs import Input, decode, number
 from app.engine.lean import LeanPass
 from app.engine.limits import Limits
@@ -31,7 +32,7 @@ from app.lang import parse
 from app.train.batches import Batches
 from app.train.config import TrainConfig
 from app.train.health import health, norm
-from app.train.optimizers import OPTIMIZERS
+from app.train.optimizers import OPTIMIZERS, SGD, Adam
 
 Emit = Callable[[dict], None]
 
@@ -53,7 +54,7 @@ CONVERTED_BYTES = 16 << 20
 
 
 class TrainingError(ProgramError):
-    def __init__(self, message: str, **where) -> None:
+    def __init__(self, message: str, **where: Any) -> None:
         super().__init__("invalid_train", message, **where)
 
 
@@ -154,7 +155,7 @@ class TrainingRun:
     def _eval_graph(self, expression: str, inputs: Mapping[str, Any], decoded: dict[str, Input],
                     limits: Limits) -> Graph:
         replaced = dict(decoded)
-        for name, raw in self.config.eval.items():
+        for name, raw in (self.config.eval or {}).items():
             if name not in inputs:
                 raise _bad(f"train.eval: '{name}' is not among the inputs")
             if name in self.params:
@@ -207,7 +208,7 @@ class TrainingRun:
         """Bytes of the done line's text, from shapes: every parameter (and the eval output) written
         out up to `full_elements` elements, at most 32 characters a number."""
         shapes = [self.graph.shapes[self.leaves[name]] for name in self.params]
-        if self.eval_graph is not None:
+        if self.eval_graph is not None and self.eval_graph.output is not None:
             shapes.append(self.eval_graph.shapes[self.eval_graph.output])
         return 32 * sum(min(max(1, prod(shape)), full_elements) for shape in shapes)
 
@@ -232,7 +233,7 @@ class TrainingRun:
             "limits": self.estimate,
         }
 
-    def _optimizer(self):
+    def _optimizer(self) -> SGD | Adam:
         options = self.config.optimizer.model_dump()
         return OPTIMIZERS[options.pop("name")](**options)
 
@@ -246,7 +247,8 @@ class TrainingRun:
             values[node] = rows.take(positions)
         return positions
 
-    def steps(self, until: int, check: Callable[[], None] = lambda: None):
+    def steps(self, until: int, check: Callable[[], None] = lambda: None) -> Iterator[
+            tuple[int, float, dict[str, Any], np.ndarray | None, dict[str, Any], dict[str, Any]]]:
         """Run steps 1..until, yielding (step, loss, grads by name, batch positions, params before,
         params after). Step s: batch s into the data leaves, θ(s−1) into the parameter leaves,
         forward and backward (app.engine.lean), then the optimizer makes θ(s).
@@ -306,7 +308,8 @@ class TrainingRun:
             done["eval"] = self._evaluate(final, predictions=tensor)
         emit(done)
 
-    def _record(self, step: int, losses: list[float], grads: dict, positions, before: dict, after: dict) -> dict:
+    def _record(self, step: int, losses: list[float], grads: dict, positions: np.ndarray | None, before: dict,
+                after: dict) -> dict:
         stats = {}
         for name in self.params:
             size_before = norm(before[name])
@@ -326,6 +329,8 @@ class TrainingRun:
         """The program on the eval inputs with `params`: loss, accuracy (for cross-entropy), and
         with `predictions` (the tensor encoder) the predicted classes or values."""
         graph = self.eval_graph
+        if graph is None or graph.output is None:  # callers check eval_graph first; parsing set its output
+            raise ValueError("no evaluation graph to evaluate")
         leaves = _leaves(graph)
         for name, value in params.items():
             graph.values[leaves[name]] = value
@@ -400,7 +405,7 @@ def _check_scalar_loss(graph: Graph) -> None:
 def _leaves(graph: Graph) -> dict[str, int]:
     """Input name → its leaf node (an input used several times is one node)."""
     return {name: node for node, (op, name, constant) in enumerate(zip(graph.ops, graph.names, graph.constant))
-            if op is None and not constant}
+            if op is None and not constant and name is not None}
 
 
 def _seconds(seconds: float) -> str:
