@@ -13,7 +13,7 @@ goes through _value, item by item, which fixes both and summarizes tensors past 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -201,8 +201,8 @@ class _Fields:
         self.steps = None
         if result.records:
             nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
-            if upstreams is None:
-                upstreams = list(map(result.grads.__getitem__, nodes))
+            if upstreams is None:  # (records exist only where the backward pass ran: grads is a list)
+                upstreams = list(map(cast("list[Any]", result.grads).__getitem__, nodes))
             self.steps = (nodes, inputs, slots, upstreams, _formulas(graph, nodes, slots, labels),
                           locals_, contributions, accumulated, summed)
 

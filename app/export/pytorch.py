@@ -22,6 +22,7 @@ import numpy as np
 
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
+from app.engine.run import output_of
 from app.engine.shapes import normalize_axes
 
 # Names the script itself uses; a program variable of that name gets a trailing underscore.
@@ -204,7 +205,7 @@ def script_elements(graph: Graph) -> int:
     """Numbers the script writes as literals: every leaf's elements and grad_output's (shaped
     like the output). Needs only shapes: it is checked before any tensor exists."""
     leaves = sum(prod(shape) for op, shape in zip(graph.ops, graph.shapes) if op is None)
-    return leaves + prod(graph.shapes[graph.output])
+    return leaves + prod(graph.shapes[output_of(graph)])
 
 
 def check_size(graph: Graph, max_elements: int) -> int:
@@ -292,7 +293,7 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
                                                  "has no PyTorch spelling yet") from None
         program.append(f"{names[node]} = {text}")
         expressions.append(names[node])
-    out_shape = graph.shapes[graph.output]  # an empty gradient's nested list does not carry its shape
+    out_shape = graph.shapes[output_of(graph)]  # an empty gradient's nested list does not carry its shape
     grads = ", ".join(
         f"{json.dumps(name)}: listed({expressions[node]}.grad)"
         for node, (op, name) in enumerate(zip(graph.ops, graph.names))
@@ -302,7 +303,7 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
         "",
         "# The program, one line per node of chainlens' graph.",
         *program,
-        f"out = {expressions[graph.output]}",
+        f"out = {expressions[output_of(graph)]}",
         "",
         "# Backward from the output with the upstream gradient chainlens used.",
         f"grad_output = tensor({literal(seed)})" + (f".reshape({out_shape!r})" if prod(out_shape) == 0 else ""),
