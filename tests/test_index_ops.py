@@ -111,7 +111,8 @@ def test_nan_and_infinities_pass_through_as_in_pytorch(op):
     elif op == "cat":
         result = evaluate_call("cat", call[1], inputs, operands=["x", "x"])
     elif op == "gather":
-        result = evaluate_call("gather", call[1], {"x": x, "i": {"value": [[2, 2], [0, 1], [1, 0]], "requires_grad": False}})
+        positions = {"value": [[2, 2], [0, 1], [1, 0]], "requires_grad": False}
+        result = evaluate_call("gather", call[1], {"x": x, "i": positions})
     else:
         result = evaluate_call(*call, inputs)
     _close(result.values[result.output], expected.detach(), f"{op}: values")
@@ -138,11 +139,12 @@ def test_max_pair_by_gather_sends_the_whole_gradient_to_the_first_maximum():
 LEAN_PROGRAMS = [
     ("emb = C[Xb]\nh = cat(emb[:, 0], emb[:, 1], axis=1)\nz = stack(sum(h), sum(h * h))\nloss = sum(z * ones((2,)))",
      {"C": [[0.5, -1.0], [2.0, 0.25], [1.5, 1.0]], "Xb": {"value": [[0, 2], [2, 2], [1, 0]], "requires_grad": False}}),
-    ("s = where(m, x, -x)\nt = clamp(s, min=-0.5, max=0.75)\nloss = sum(logsumexp(t * w, axis=1)) + var(x) + std(x, axis=0).sum()",
+    (("s = where(m, x, -x)\nt = clamp(s, min=-0.5, max=0.75)\n"
+      "loss = sum(logsumexp(t * w, axis=1)) + var(x) + std(x, axis=0).sum()"),
      {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]], "w": [1.0, 2.0, -1.0],
       "m": {"value": [[1, 0, 1], [0, 0, 1]], "requires_grad": False}}),
-    ("i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nm = masked_fill(x, x > 0.5, value=-1e400)\n"
-     "loss = sum(v) + sum(softmax(m, axis=1) * x) + sum(arange(3) * eye(3)[1] * x)",
+    (("i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nm = masked_fill(x, x > 0.5, value=-1e400)\n"
+      "loss = sum(v) + sum(softmax(m, axis=1) * x) + sum(arange(3) * eye(3)[1] * x)"),
      {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]]}),
     ("out = sum(linear_t(x, W, b) * tril(ones((3, 3)))[:2])",
      {"x": [[1.0, 2.0, 0.5], [0.0, -1.0, 2.0]], "W": [[0.1, 0.2, 0.3], [0.4, -0.5, 0.6], [0.7, 0.8, -0.9]],
@@ -223,7 +225,8 @@ def test_index_values_are_checked_at_forward(values, message):
 
 def test_bad_index_values_are_a_422_with_the_place(client):
     response = client.post("/graph/backward", json={
-        "expression": "h = x * 2\ny = h[i]", "inputs": {"x": [1.0, 2.0], "i": {"value": [0.5], "requires_grad": False}}})
+        "expression": "h = x * 2\ny = h[i]",
+        "inputs": {"x": [1.0, 2.0], "i": {"value": [0.5], "requires_grad": False}}})
     assert response.status_code == 422
     error = response.json()["error"]
     assert "index values must be integers" in error["message"] and (error["line"], error["column"]) == (2, 5)
@@ -233,7 +236,8 @@ def test_bad_index_values_are_a_422_with_the_place(client):
     ("index", {"key": (3,)}, {"x": [1.0, 2.0, 3.0]}, "index 3 is out of range for axis 0 of size 3"),
     ("index", {"key": (0, 0)}, {"x": [1.0, 2.0]}, "indexes 2 axes of a tensor with 1"),
     ("index", {"key": ((None, None, -1),)}, {"x": [1.0, 2.0]}, "step must be positive"),
-    ("index", {"key": ("tensor", "tensor")}, {"x": [[1.0]], "i": [0.0, 0.0], "j": [0.0, 0.0, 0.0]}, "cannot be broadcast"),
+    ("index", {"key": ("tensor", "tensor")}, {"x": [[1.0]], "i": [0.0, 0.0], "j": [0.0, 0.0, 0.0]},
+     "cannot be broadcast"),
     ("cat", {"axis": 0}, {"a": [[1.0, 2.0]], "b": [[1.0]]}, "same sizes on every other axis"),
     ("cat", {"axis": 0}, {"a": 1.0, "b": 2.0}, "scalars cannot be concatenated"),
     ("stack", {"axis": 0}, {"a": [1.0], "b": [1.0, 2.0]}, "one shape"),
@@ -298,7 +302,8 @@ def test_exported_scripts_of_the_direct_calls_reproduce_the_engines_gradients(tm
             if grad is None:
                 assert torch_says["grads"].get(name) is None, (path, name)
                 continue
-            _close(np.asarray(torch_says["grads"][name], dtype=np.float64).reshape(np.shape(grad)), grad, f"{path}: {name}")
+            exported = np.asarray(torch_says["grads"][name], dtype=np.float64).reshape(np.shape(grad))
+            _close(exported, grad, f"{path}: {name}")
 
 
 def test_a_zero_d_index_tensor_selects_as_an_int_does():
@@ -317,7 +322,8 @@ def test_a_zero_d_index_tensor_selects_as_an_int_does():
     with pytest.raises(ProgramError, match="out of range for axis 0 of size 2"):
         evaluate_call("index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": 2, "requires_grad": False}})
     with pytest.raises(ProgramError, match="must be integers"):
-        evaluate_call("index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": "Infinity", "requires_grad": False}})
+        evaluate_call("index", {"key": ("tensor",)},
+                      {"x": x.tolist(), "t": {"value": "Infinity", "requires_grad": False}})
 
 
 def test_an_empty_result_reads_no_position_as_in_pytorch():

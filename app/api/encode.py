@@ -13,7 +13,7 @@ goes through _value, item by item, which fixes both and summarizes tensors past 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -54,7 +54,7 @@ def _value(value: Any, max_elements: int) -> Any:
     return _value(float(value), max_elements)  # numpy scalars and 0-d arrays
 
 
-def _ready(values, max_elements: int) -> list:
+def _ready(values: Any, max_elements: int) -> list:
     """A column of values (floats, tensors, None) made ready for orjson by _value, item by item
     only where it is not all finite Python floats (all of a scalar graph's, the common case)."""
     values = list(values)
@@ -63,7 +63,7 @@ def _ready(values, max_elements: int) -> list:
     return [_value(value, max_elements) for value in values]
 
 
-def _values(values, max_elements: int) -> list[str]:
+def _values(values: Any, max_elements: int) -> list[str]:
     """The JSON text of each value of a column."""
     return items(_ready(values, max_elements))
 
@@ -107,7 +107,7 @@ def _formula_label(label: str) -> str:
     return label if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({label})"
 
 
-def _line_columns(graph) -> list[list[int]]:
+def _line_columns(graph: Any) -> list[list[int]]:
     """Lines and columns of every node's span start and end, found for all nodes at once."""
     line_starts = np.array(SourceMap(graph.source).line_starts)
     columns = []
@@ -117,7 +117,8 @@ def _line_columns(graph) -> list[list[int]]:
     return columns
 
 
-def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]) -> tuple[list[str], list[int]]:
+def _formulas(graph: Any, step_nodes: tuple[int, ...], slots: tuple[int, ...],
+              labels: list[str]) -> tuple[list[str], list[int]]:
     """Each backward step's local-derivative formula, with node labels in the op's template: the
     distinct texts in the order of their first use, and each step's index among them.
 
@@ -151,7 +152,7 @@ def _formulas(graph, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels
     return [every[position] for position in first_use], list(map(number.__getitem__, filled))
 
 
-def graph_body(result: Result, max_full_elements: int, max_step_elements: int, **options) -> bytes:
+def graph_body(result: Result, max_full_elements: int, max_step_elements: int, **options: Any) -> bytes:
     """The JSON body of POST /graph/backward (and /graph/forward, where grads is None)."""
     return b"".join(graph_chunks(result, max_full_elements, max_step_elements, **options))
 
@@ -201,8 +202,8 @@ class _Fields:
         self.steps = None
         if result.records:
             nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
-            if upstreams is None:
-                upstreams = list(map(result.grads.__getitem__, nodes))
+            if upstreams is None:  # (records exist only where the backward pass ran: grads is a list)
+                upstreams = list(map(cast("list[Any]", result.grads).__getitem__, nodes))
             self.steps = (nodes, inputs, slots, upstreams, _formulas(graph, nodes, slots, labels),
                           locals_, contributions, accumulated, summed)
 
@@ -269,7 +270,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
             ',"forward":', *json_list(fields.result.forward), ',"steps":{', *steps, '},"formulas":', *text_list(table)]
 
 
-def _value_list(values, max_elements: int) -> list[str]:
+def _value_list(values: Any, max_elements: int) -> list[str]:
     """A column of values as one JSON list, in blocks."""
     return json_list(_ready(values, max_elements))
 
@@ -314,7 +315,7 @@ class BodyChunks(Response):
         if gzipped:
             self.headers["content-encoding"] = "gzip"
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Each chunk is freed once sent; a client that does not read is cut (app/api/outbox.py).
         start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         await send_chunks(scope, send, start, self.chunks)

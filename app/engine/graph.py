@@ -25,8 +25,8 @@ SHORT_TEXT = 4 * LABEL_CHARS
 
 class Graph:
     __slots__ = (
-        "source", "limits", "ops", "args", "params", "shapes", "names", "starts", "ends",
-        "values", "requires_grad", "scalar", "constant", "work", "output", "expansion",
+        "args", "constant", "ends", "expansion", "limits", "names", "ops", "output", "params",
+        "requires_grad", "scalar", "shapes", "source", "starts", "values", "work",
     )
 
     def __init__(self, source: str, limits: Limits) -> None:
@@ -125,7 +125,8 @@ class Graph:
         self.constant.append(False)
         return node
 
-    def add_scalars(self, ops: tuple, args: list[tuple[int, ...]], values: tuple, starts: list[int],
+    def add_scalars(self, ops: tuple[Op | None, ...], args: list[tuple[int, ...]], values: tuple[Any, ...],
+                    starts: list[int],
                     ends: list[int]) -> bool:
         """Several nodes at once, as leaf and apply would add them one by one: constants (op None,
         a float value) and elementwise ops without params, every operand a scalar (the caller
@@ -145,7 +146,7 @@ class Graph:
             for j in operands:
                 if j < first and shapes[j]:
                     return False
-        flags = []
+        flags: list[bool] = []
         for operands in args:  # an op requires a gradient if an operand does (never a constant)
             flag = False
             for j in operands:
@@ -223,7 +224,7 @@ class Graph:
         # Short texts are read whole and each distinct one shortened once: a repeated line
         # (h = tanh(h * w + b)) repeats its texts, and a dict lookup costs less than a _Prefix.
         short: dict[str, str] = {}
-        labels = []
+        labels: list[str] = []
         append = labels.append
         for name, start, end in zip(self.names, self.starts, self.ends):
             if name is not None:

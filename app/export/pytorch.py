@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from math import prod
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
+from app.engine.run import output_of
 from app.engine.shapes import normalize_axes
 from app.export.text import python_names, visible
 
@@ -34,14 +36,14 @@ def _dims(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 
 
 def _reduction(function: str) -> Callable:
-    def spell(x: str, shapes: list, axis=None, keepdims=False) -> str:
+    def spell(x: str, shapes: list, axis: Any = None, keepdims: Any = False) -> str:
         if axis is None and not keepdims:
             return f"{function}({x})"
         return f"{function}({x}, dim={_dims(shapes[0], axis)!r}, keepdim={keepdims!r})"
     return spell
 
 
-def _options(**given) -> str:
+def _options(**given: Any) -> str:
     """Keyword arguments given in the program (None: left to PyTorch's default), as source text."""
     return "".join(f", {name}={value!r}" for name, value in given.items() if value is not None)
 
@@ -54,8 +56,8 @@ def _mse(pred: str, target: str, shapes: list, reduction: str | None = None) -> 
     return f"F.mse_loss(*torch.broadcast_tensors({pred}, {target}){options})"
 
 
-def _cross_entropy(logits: str, labels: str, shapes: list, weight=None, ignore_index=None,
-                   label_smoothing=None, reduction=None) -> str:
+def _cross_entropy(logits: str, labels: str, shapes: list, weight: Any = None, ignore_index: Any = None,
+                   label_smoothing: Any = None, reduction: Any = None) -> str:
     weights = None if weight is None else f"tensor({[float(w) for w in weight]!r})"
     options = _options(ignore_index=ignore_index, label_smoothing=label_smoothing or None, reduction=reduction)
     if weights is not None:
@@ -63,7 +65,7 @@ def _cross_entropy(logits: str, labels: str, shapes: list, weight=None, ignore_i
     return f"F.cross_entropy({logits}, {labels}.detach().long(){options})"
 
 
-def _onehot(labels: str, shapes: list, classes: int, ignore_index=None) -> str:
+def _onehot(labels: str, shapes: list, classes: int, ignore_index: Any = None) -> str:
     indices = f"{labels}.detach().long()"
     if ignore_index is None:
         return f"F.one_hot({indices}, {classes}).to(torch.float64)"
@@ -73,13 +75,13 @@ def _onehot(labels: str, shapes: list, classes: int, ignore_index=None) -> str:
             ".to(torch.float64)")
 
 
-def _transpose(x: str, shapes: list, axes=None) -> str:
+def _transpose(x: str, shapes: list, axes: Any = None) -> str:
     ndim = len(shapes[0])
     order = tuple(reversed(range(ndim))) if axes is None else tuple(a % ndim for a in axes)
     return f"{x}.permute{order!r}" if len(order) != 1 else f"{x}.permute({order[0]})"
 
 
-def _reshape(x: str, shapes: list, shape) -> str:
+def _reshape(x: str, shapes: list, shape: Any) -> str:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     return f"torch.reshape({x}, {shape!r})"
 
@@ -114,13 +116,13 @@ def _arg(function: str) -> Callable:
 
 
 def _deviation(function: str) -> Callable:
-    def spell(x: str, shapes: list, axis=None, correction=1, keepdims=False) -> str:
+    def spell(x: str, shapes: list, axis: Any = None, correction: Any = 1, keepdims: Any = False) -> str:
         dims = None if axis is None else _dims(shapes[0], axis)
         return f"{function}({x}, dim={dims!r}, correction={correction!r}, keepdim={keepdims!r})"
     return spell
 
 
-def _clamp(x: str, shapes: list, min=None, max=None) -> str:
+def _clamp(x: str, shapes: list, min: Any = None, max: Any = None) -> str:
     return f"torch.clamp({x}, {None if min is None else literal(min)}, {None if max is None else literal(max)})"
 
 
@@ -146,7 +148,8 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "neg": lambda x, shapes: f"-{x}",
     "maximum": _function("torch.maximum"),
     "minimum": _function("torch.minimum"),
-    **{name: _function(f"torch.{name}") for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")},
+    **{name: _function(f"torch.{name}")
+       for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")},
     "sum": _reduction("torch.sum"),
     "mean": _reduction("torch.mean"),
     "max": _reduction("torch.amax"),  # amax splits the gradient evenly on ties, as the engine does
@@ -203,7 +206,7 @@ def script_elements(graph: Graph) -> int:
     """Numbers the script writes as literals: every leaf's elements and grad_output's (shaped
     like the output). Needs only shapes: it is checked before any tensor exists."""
     leaves = sum(prod(shape) for op, shape in zip(graph.ops, graph.shapes) if op is None)
-    return leaves + prod(graph.shapes[graph.output])
+    return leaves + prod(graph.shapes[output_of(graph)])
 
 
 def check_size(graph: Graph, max_elements: int) -> int:
@@ -306,7 +309,7 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
                                                  "has no PyTorch spelling yet") from None
         program.append(f"{names[node]} = {text}")
         expressions.append(names[node])
-    out_shape = graph.shapes[graph.output]  # an empty gradient's nested list does not carry its shape
+    out_shape = graph.shapes[output_of(graph)]  # an empty gradient's nested list does not carry its shape
     grads = ", ".join(
         f"{json.dumps(name)}: listed({expressions[node]}.grad)"
         for node, (op, name) in enumerate(zip(graph.ops, graph.names))
@@ -316,7 +319,7 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
         "",
         "# The program, one line per node of chainlens' graph.",
         *program,
-        f"out = {expressions[graph.output]}",
+        f"out = {expressions[output_of(graph)]}",
         "",
         "# Backward from the output with the upstream gradient chainlens used.",
         f"grad_output = tensor({literal(seed)})" + (f".reshape({out_shape!r})" if prod(out_shape) == 0 else ""),
