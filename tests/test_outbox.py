@@ -63,7 +63,7 @@ def test_an_unread_answer_is_cut_after_the_send_timeout(server):
     assert head.startswith(b"HTTP/1.1 200")
     length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
     assert 0 < len(content) < length  # cut: part of the answer, then the connection closed
-    assert httpx.get(f"{server}/healthz", timeout=5).json() == {"status": "ok"}
+    assert httpx.get(f"{server}/healthz", timeout=5).json()["status"] == "ok"
 
 
 def test_an_unread_train_stream_frees_its_thread(server):
