@@ -256,14 +256,38 @@ class TorchRun:
             return self.expr(node.operand)
         if isinstance(node, ast.Attribute) and node.attr == "T":
             return _transpose(self.expr(node.value))
+        if isinstance(node, ast.Subscript):
+            return self.expr(node.value)[self._key(node.slice)]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             arity, fn = TORCH_OPS[node.func.id]
             arity = len(node.args) if arity < 0 else arity
             operands = [self.expr(arg) for arg in node.args[:arity]]
-            params = [ast.literal_eval(arg) for arg in node.args[arity:]]
-            keywords = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+            params = [self.param(arg) for arg in node.args[arity:]]
+            keywords = {kw.arg: self.param(kw.value) for kw in node.keywords}
             return fn(*operands, *params, **keywords)
         raise ValueError(f"not a parity program expression: {ast.dump(node)}")
+
+    def param(self, node: ast.expr) -> Any:
+        """A literal parameter, or the few spellings of one that are not Python literals:
+        float('nan') / float('-inf'), a tensor's shape `x.shape` and its length `len(x)`."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("float", "len"):
+            (arg,) = node.args
+            return float(ast.literal_eval(arg)) if node.func.id == "float" else len(self.expr(arg))
+        if isinstance(node, ast.Attribute) and node.attr == "shape":
+            return tuple(self.expr(node.value).shape)
+        return ast.literal_eval(node)
+
+    def _key(self, node: ast.expr) -> Any:
+        """A subscript's key in PyTorch's terms: literal ints, slices, None and ..., and names of
+        integer tensors (as long tensors, which take no gradient)."""
+        if isinstance(node, ast.Tuple):
+            return tuple(self._key(item) for item in node.elts)
+        if isinstance(node, ast.Slice):
+            parts = (node.lower, node.upper, node.step)
+            return slice(*(None if part is None else ast.literal_eval(part) for part in parts))
+        if isinstance(node, ast.Name):
+            return self.resolve(node.id).detach().to(torch.long)
+        return ast.literal_eval(node)
 
     def backward(self, grad_output: Any) -> None:
         for _, tensor in self.named:

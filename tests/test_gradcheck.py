@@ -38,7 +38,7 @@ EXAMPLES = 8
 # "pos": [0.3, 3] (log, sqrt, the base of pow)
 # "nonzero": |v| in [0.3, 2], either sign (relu, abs away from their kink; divisors)
 # "distinct": every element of every "distinct" input differs from every other by >= 0.04
-#             (max, min, maximum, minimum away from ties)
+#             (max, min, maximum, minimum away from ties; std away from a slice without spread)
 # ("label", C): integer class indices in [0, C), given with requires_grad=false
 # ("position", n): integer indices in [-n, n) (negative ones count from the end), requires_grad=false
 # "mask": 0.0 or 1.0 (a condition, a mask), given with requires_grad=false
@@ -321,8 +321,8 @@ DOMAINS: dict[str, list[Case]] = {
         _case("matrix", "out = logsumexp(x, axis=(0, 1))", x=((2, 3), "real")),
         _case("tensor", "out = logsumexp(x, axis=-1, keepdims=True)", x=((2, 3, 2), "real")),
     ],
-    # std is not differentiable where a slice is constant (its spread 0): its elements are drawn
-    # "distinct", so no slice comes near that kink; var is smooth everywhere.
+    # std is not smooth where a slice has (almost) no spread: a slice of four values within 1e-4 of
+    # each other put central differences off by 1e-4; its elements are kept apart, as max's are.
     **{name: [
         _case("vector", f"out = {name}(x)", x=((5,), dom)),
         _case("matrix", f"out = {name}(x, axis=0)", x=((3, 2), dom)),

@@ -151,6 +151,133 @@ def _matrix_with(value: float) -> list[list[float]]:
     return [[value, 1.0, 0.0], [-1.0, 2.0, 0.5]]
 
 
+def _fixed(value: Any) -> dict[str, Any]:
+    """An operand that takes no gradient: positions, masks, conditions."""
+    return {"value": value, "requires_grad": False}
+
+
+def _index() -> list[Case]:
+    """The positions are integers (no float to poison); the tensor read holds every special value,
+    and repeated positions add their (non-finite) upstream gradients up in the scatter-add."""
+    return [
+        _case("array", "out = x[i]", x=ROWS, i=_fixed([9, 0, 2, 2, -5, 7])),
+        _case("array", "out = x[i]", x=SPECIAL, i=_fixed([[2, 2], [0, -1], [1, 5]])),
+        _case("array", "out = x[i, j]", x=ROWS, i=_fixed([0, 2, 2, 6, 7, -4]), j=_fixed([0, 1, 1, -1, 0, 2])),
+        _case("array", "out = x[:, 1:]", x=ROWS),
+        _case("array", "out = x[..., -1]", x=ROWS),
+        _case("array", "out = x[1::3, None]", x=ROWS),
+        _case("array", "out = x[2]", x=SPECIAL),
+        _case("array", "out = x[3:3]", x=SPECIAL),
+    ]
+
+
+def _gather() -> list[Case]:
+    rows = _fixed([[k % 3, (k + 1) % 3, k % 3] for k in range(len(ROWS))])
+    columns = _fixed([[(k + j) % len(ROWS) for j in range(len(ROWS[0]))] for k in range(4)])
+    return [
+        _case("array", "out = gather(x, i, axis=1)", x=ROWS, i=rows),
+        _case("array", "out = gather(x, i, axis=-1)", x=ROWS, i=_fixed([[0]] * len(ROWS))),
+        _case("array", "out = gather(x, i, axis=0)", x=ROWS, i=columns),
+        _case("array", "out = gather(x, i, axis=0)", x=SPECIAL, i=_fixed([2, 2, 0, 5, 1])),
+    ]
+
+
+def _joined(name: str) -> list[Case]:
+    """Two operands side by side (or one twice: its gradient is the sum of its two slices)."""
+    reverse = SPECIAL[::-1]
+    return [
+        _case("array", f"out = {name}(a, b)", a=SPECIAL, b=reverse),
+        _case("array", f"out = {name}(a, b, axis=-1)", a=ROWS, b=[row[::-1] for row in ROWS]),
+        _case("array", f"out = {name}(a, b, a, axis=1)", a=ROWS, b=[list(row) for row in reversed(ROWS)]),
+        _case("array", f"out = {name}(a, a)", a=SPECIAL),
+    ] + ([_case("array", "out = stack(a, b)", a=INF, b=NAN)] if name == "stack" else
+         [_case("array", "out = cat(a, b)", a=[NAN], b=[INF, -INF])])
+
+
+_CONDITIONS = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]  # the branch not taken holds inf, -inf and nan in turn
+
+
+def _where() -> list[Case]:
+    reverse = SPECIAL[::-1]
+    return [
+        _case("array", "out = where(c, a, b)", c=_fixed(_CONDITIONS), a=SPECIAL, b=reverse),
+        _case("array", "out = where(c, a, b)", c=_fixed([1.0 - v for v in _CONDITIONS]), a=SPECIAL, b=reverse),
+        # a condition of inf, -inf or NaN is nonzero: true, as bool() has it
+        _case("array", "out = where(c, a, b)", c=_fixed([INF, 0.0, -INF, NAN, 0.0, 0.0]), a=SPECIAL, b=reverse),
+        # broadcast: b's one NaN is taken where c is 0 and its gradient sums those places only
+        _case("array", "out = where(c, a, b)", c=_fixed([[1.0], [0.0]]), a=SPECIAL, b=NAN),
+        _case("array", "out = where(c, a, b)", c=_fixed([[1.0, 0.0, 0.0]]), a=ROWS,
+              b=[[INF], [-INF], [NAN]] + [[0.0]] * 7),
+    ]
+
+
+def _masked_fill() -> list[Case]:
+    mask = _fixed([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    values = ("float('-inf')", "float('inf')", "float('nan')", "0.0")
+    return [_case("array", f"out = masked_fill(x, m, value={v})", x=SPECIAL, m=mask) for v in values] + [
+        # a masked softmax's scores: whole rows filled with -inf; a NaN mask entry is true
+        _case("array", "out = masked_fill(x, m, value=float('-inf'))", x=ROWS, m=_fixed([[0.0, 1.0, NAN]])),
+        _case("array", "out = masked_fill(x, m, value=float('-inf'))", x=SPECIAL, m=_fixed([[1.0] * 6, [0.0] * 6])),
+    ]
+
+
+def _arg_extremum(name: str) -> list[Case]:
+    calls = ["", ", axis=1", ", axis=0", ", axis=-1, keepdims=True"]
+    return [_case("array", f"out = {name}(x)", x=row) for row in ROWS] + [
+        _case("array", f"out = {name}(x{call})", x=ROWS) for call in calls
+    ] + [_case("array", f"out = {name}(x)", x=v) for v in (INF, NAN)]
+
+
+def _triangle(name: str) -> list[Case]:
+    square = [ROWS[:3], ROWS[3:6]]  # (2, 3, 3): batched
+    return [
+        _case("array", f"out = {name}(x)", x=ROWS),
+        _case("array", f"out = {name}(x, diagonal=1)", x=COLUMNS),
+        _case("array", f"out = {name}(x, diagonal=-1)", x=square),
+    ]
+
+
+def _clamp() -> list[Case]:
+    """Bounds at the special values too; x meets them exactly (1, -1 and 0 are in SPECIAL)."""
+    bounds = ["min=0.0", "max=0.0", "min=-1.0, max=1.0", "min=1.0, max=-1.0", "min=float('-inf'), max=float('inf')",
+              "min=float('inf')", "max=float('-inf')", "min=float('nan')", "max=float('nan')"]
+    return [_case("array", f"out = clamp(x, {b})", x=SPECIAL) for b in bounds] + [
+        _case("scalar", f"out = clamp(x, {b})", x=v) for b in bounds[:3] for v in (INF, -INF, NAN)
+    ]
+
+
+def _logsumexp() -> list[Case]:
+    """Rows of -inf (the sum is 0: -inf), rows with +inf, NaN among them."""
+    calls = [", axis=1", ", axis=-1, keepdims=True", ", axis=(0, 1)"]
+    return [_case("array", f"out = logsumexp(x{call})", x=ROWS) for call in calls] + [
+        _case("array", "out = logsumexp(x, axis=0)", x=COLUMNS)
+    ] + [_case("array", "out = logsumexp(x, axis=0)", x=row) for row in ROWS]
+
+
+def _deviation(name: str) -> list[Case]:
+    """var and std at ±inf and NaN, a row without spread (std 0: PyTorch masks its gradient), and
+    corrections up to and past n."""
+    rows = ROWS + [[2.0, 2.0, 2.0]]
+    calls = ["", ", axis=1", ", axis=0", ", axis=-1, keepdims=True", ", axis=1, correction=0",
+             ", axis=1, correction=3", ", axis=1, correction=4"]
+    return [_case("array", f"out = {name}(x)", x=row) for row in rows] + [
+        _case("array", f"out = {name}(x{call})", x=rows) for call in calls
+    ]
+
+
+def _maker(name: str) -> list[Case]:
+    """A constant takes its shape (or count) from a tensor full of special values, which it never reads."""
+    if name in ("arange", "eye"):
+        return [_case("array", f"out = {name}(len(x))", x=SPECIAL), _case("array", f"out = {name}(len(x))", x=ROWS)]
+    fills = [", float('inf')", ", float('-inf')", ", float('nan')"] if name == "full" else [""]
+    return [_case("array", f"out = {name}(x.shape{fill})", x=x) for fill in fills for x in (SPECIAL, ROWS)]
+
+
+def _like(name: str) -> list[Case]:
+    fills = [", float('inf')", ", float('-inf')", ", float('nan')", ", 0.5"] if name == "full_like" else [""]
+    return [_case("array", f"out = {name}(x{fill})", x=x) for fill in fills for x in (SPECIAL, ROWS, NAN)]
+
+
 NONFINITE: dict[str, list[Case]] = {
     **{name: _binary(name) for name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum")},
     **{name: _unary(name) for name in ("neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")},
@@ -184,6 +311,31 @@ NONFINITE: dict[str, list[Case]] = {
     "detach": [_case("array", "out = detach(x)", x=SPECIAL), _case("scalar", "out = detach(x)", x=NAN)],
     "transpose": [_case("array", "out = transpose(x)", x=ROWS), _case("array", "out = x.T", x=COLUMNS)],
     "reshape": [_case("array", "out = reshape(x, (5, 6))", x=ROWS), _case("array", "out = reshape(x, -1)", x=ROWS)],
+    "index": _index(),
+    "gather": _gather(),
+    **{name: _joined(name) for name in ("cat", "stack")},
+    "where": _where(),
+    "masked_fill": _masked_fill(),
+    **{name: _binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
+    **{name: _arg_extremum(name) for name in ("argmax", "argmin")},
+    **{name: _triangle(name) for name in ("tril", "triu")},
+    "clamp": _clamp(),
+    "logsumexp": _logsumexp(),
+    **{name: _deviation(name) for name in ("var", "std")},
+    "linear_t": [
+        case
+        for v in (INF, -INF, NAN)
+        for case in (
+            _case("array", "out = linear_t(x, W, b)", x=_matrix_with(v), W=[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]],
+                  b=[0.0, 1.0]),
+            _case("array", "out = linear_t(x, W, b)", x=[[1.0, 0.0, 2.0]], W=[[v, 0.0, 2.0], [0.0, 1.0, -1.0]],
+                  b=[0.0, 1.0]),
+            _case("array", "out = linear_t(x, W, b)", x=[[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]],
+                  W=[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]], b=[v, 1.0]),
+        )
+    ],
+    **{name: _maker(name) for name in ("ones", "zeros", "full", "arange", "eye")},
+    **{name: _like(name) for name in ("ones_like", "zeros_like", "full_like")},
 }
 
 ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in NONFINITE for case in NONFINITE[name]]

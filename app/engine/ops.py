@@ -753,13 +753,14 @@ def _clamp(m: type, x: Any, min: float | None = None, max: float | None = None) 
 
 
 def _clamp_vjp(grad: Any, out: Any, x: Any, min: float | None = None, max: float | None = None) -> Any:
-    """The gradient passes where min <= x <= max, bounds included (PyTorch's rule); not at NaN."""
+    """The gradient passes where min <= x <= max, bounds included (PyTorch's rule); not at NaN.
+    Elsewhere it is 0 even where the upstream gradient is inf or NaN (PyTorch's where, not grad · 0)."""
     inside = np.ones(np.shape(x), dtype=bool)
     if min is not None:
         inside &= np.greater_equal(x, min)
     if max is not None:
         inside &= np.less_equal(x, max)
-    return grad * inside
+    return np.where(inside, grad, 0.0)
 
 
 def _kept(value: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
