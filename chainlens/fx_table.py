@@ -87,16 +87,7 @@ def _operand(text: str) -> str:
 def _subscript(c: Call) -> str:
     key = c.node.args[1]
     parts = key if isinstance(key, tuple) else (key,)
-    return f"{_operand(c.args[0])}[{', '.join(map(_index_text(c), parts))}]" if parts else f"{c.args[0]}[()]"
-
-
-def _index_text(c: Call) -> Callable[[Any], str]:
-    def text(part: Any) -> str:
-        if isinstance(part, slice):
-            ends = ["" if v is None else c.text(v) for v in (part.start, part.stop)]
-            return ":".join(ends) + ("" if part.step is None else f":{c.text(part.step)}")
-        return c.text(part)
-    return text
+    return f"{_operand(c.args[0])}[{', '.join(map(c.text, parts))}]" if parts else f"{c.args[0]}[()]"
 
 
 def _attribute(c: Call) -> str:

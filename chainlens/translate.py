@@ -70,8 +70,10 @@ class Program:
 
 
 def tensor_input(value: torch.Tensor, grad: bool) -> Any:
-    """A tensor as a chainlens input: float64 values (a 0-d tensor as a number)."""
-    data = value.detach().to(torch.float64).cpu()
+    """A tensor as a chainlens input: float64 values, or integers for an integer or boolean tensor
+    (a 0-d tensor as a number)."""
+    data = value.detach().cpu()
+    data = data.to(torch.float64) if data.is_floating_point() else data.to(torch.int64)
     values = data.item() if data.ndim == 0 else data.tolist()
     if grad and value.is_floating_point():
         return values
@@ -132,6 +134,9 @@ class Translator:
             return number_text(value)
         if value is Ellipsis:
             return "..."
+        if isinstance(value, slice):  # only ever inside a subscript (fx_table's _subscript)
+            ends = ["" if part is None else self.text(part) for part in (value.start, value.stop)]
+            return ":".join(ends) + ("" if value.step is None else f":{self.text(value.step)}")
         if isinstance(value, (tuple, list, torch.Size)):
             items = [self.text(item) for item in value]
             if isinstance(value, list):
