@@ -24,6 +24,7 @@ from typing import Any
 import torch
 import torch.fx as fx
 import torch.nn as nn
+import torch.nn.functional as F
 
 from chainlens import UnsupportedError
 from chainlens.fx_table import DROPPED, FUNCTIONS, METHODS, MODULES, Call, Refused, number_text, supported
@@ -221,6 +222,9 @@ class Translator:
             raise UnsupportedError(
                 f"from_torch cannot translate {shown} ({f'in module {where!r}' if where else 'in the top-level forward'}): "
                 f"{refused}", shown, where, supported()) from None
+        if rhs in self.program.taken:  # an identity (Dropout in eval, Identity): no line of its own
+            self.env[node] = rhs
+            return
         name = self.program.unique(node.name)
         self.program.lines.append(Line(name, rhs, paths, types))
         self.env[node] = name
@@ -248,10 +252,11 @@ def _type_name(kind: Any) -> str:
 
 
 def _function_name(target: Any) -> str:
-    module = getattr(target, "__module__", None) or ""
-    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
-    if module.startswith("torch.nn.functional"):
-        return f"F.{name}"
-    if module.startswith("torch") or module == "" and hasattr(torch, str(name)):
-        return f"{module or 'torch'}.{name}"
-    return f"{module}.{name}" if module else str(name)
+    """A function as the user would have written it: torch.cumsum, F.unfold, math.floor."""
+    name = getattr(target, "__name__", None) or repr(target)
+    for prefix, namespace in (("torch", torch), ("F", F), ("torch.linalg", torch.linalg), ("torch.fft", torch.fft),
+                              ("torch.special", torch.special)):
+        if getattr(namespace, name, None) is target:
+            return f"{prefix}.{name}"
+    module = getattr(target, "__module__", None)
+    return f"{module}.{getattr(target, '__qualname__', name)}" if module else str(name)
