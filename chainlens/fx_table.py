@@ -71,10 +71,6 @@ def _method(name: str) -> Row:
     return lambda c: _call(f"{c.args[0]}.{name}", c.args[1:], c.kwargs)
 
 
-def _bare(name: str) -> Row:
-    return lambda c: _call(name, c.args, c.kwargs)
-
-
 def _infix(symbol: str) -> Row:
     return lambda c: f"{_operand(c.args[0])} {symbol} {_operand(c.args[1])}"
 
@@ -115,12 +111,61 @@ OPERATORS: dict[Any, Row] = {
     builtins.getattr: _attribute,
 }
 
-# Layer functions as bare op calls with PyTorch's own argument names (the engine's layer ops).
-_LAYER_FUNCTIONS: dict[str, Any] = {
-    "conv1d": F.conv1d, "conv2d": F.conv2d, "max_pool2d": F.max_pool2d, "avg_pool2d": F.avg_pool2d,
-    "batch_norm": F.batch_norm, "layer_norm": F.layer_norm, "embedding": F.embedding, "gelu": F.gelu,
-    "silu": F.silu, "scaled_dot_product_attention": F.scaled_dot_product_attention,
+# Layer functions as bare op calls with PyTorch's argument names. Each: PyTorch's parameter order
+# (fx records a call's arguments as the user passed them), how many leading operands are written by
+# position (the rest by keyword, so that the op's own order of operands and parameters never
+# matters), and the parameters that must keep PyTorch's default (nothing to compute in float64,
+# out of place) and are then left out.
+@dataclass(frozen=True)
+class Layer:
+    op: str
+    names: tuple[str, ...]
+    positional: int = 1
+    defaults: Mapping[str, Any] | None = None
+
+
+_LAYERS: dict[str, Layer] = {
+    "conv1d": Layer("conv1d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"), 2),
+    "conv2d": Layer("conv2d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"), 2),
+    "max_pool2d": Layer("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                                       "return_indices"), 1, {"ceil_mode": False, "return_indices": False}),
+    "avg_pool2d": Layer("avg_pool2d", ("input", "kernel_size", "stride", "padding", "ceil_mode",
+                                       "count_include_pad", "divisor_override"), 1, {"ceil_mode": False}),
+    "batch_norm": Layer("batch_norm", ("input", "running_mean", "running_var", "weight", "bias", "training",
+                                       "momentum", "eps")),
+    "layer_norm": Layer("layer_norm", ("input", "normalized_shape", "weight", "bias", "eps")),
+    "embedding": Layer("embedding", ("input", "weight", "padding_idx", "max_norm", "norm_type",
+                                     "scale_grad_by_freq", "sparse"), 2,
+                       {"max_norm": None, "norm_type": 2.0, "scale_grad_by_freq": False, "sparse": False}),
+    "gelu": Layer("gelu", ("input", "approximate")),
+    "silu": Layer("silu", ("input", "inplace"), 1, {"inplace": False}),
+    "scaled_dot_product_attention": Layer(
+        "scaled_dot_product_attention",
+        ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa"), 3,
+        {"dropout_p": 0.0, "enable_gqa": False}),
 }
+_LAYER_FUNCTIONS: dict[str, Any] = {name: getattr(F, name) for name in _LAYERS}
+
+
+def layer_call(layer: Layer, values: Mapping[str, Any], text: Callable[[Any], str]) -> str:
+    """`op(operands..., name=value, ...)` from PyTorch's arguments by name (None ones left out)."""
+    for name, default in (layer.defaults or {}).items():
+        if name in values and values[name] != default:
+            raise Refused(f"{layer.op} with {name}={values[name]!r} (only {name}={default!r} is supported)")
+    args = [text(values[name]) for name in layer.names[:layer.positional]]
+    keywords = {name: text(values[name]) for name in layer.names[layer.positional:]
+                if values.get(name) is not None and name not in (layer.defaults or {})}
+    return _call(layer.op, args, keywords)
+
+
+def _layer_function(layer: Layer) -> Row:
+    def row(c: Call) -> str:
+        if len(c.node.args) > len(layer.names):
+            raise Refused(f"{len(c.node.args)} arguments")
+        values = dict(zip(layer.names, c.node.args))
+        values.update({k: v for k, v in c.raw_kwargs.items() if k not in DROPPED})
+        return layer_call(layer, values, c.text)
+    return row
 
 
 def _functions() -> dict[Any, tuple[str, Row]]:
@@ -131,9 +176,9 @@ def _functions() -> dict[Any, tuple[str, Row]]:
             target = getattr(module, name, None)
             if callable(target):
                 rows.setdefault(target, (f"{prefix}.{name}", _namespaced(prefix, name)))
-    for name, target in _LAYER_FUNCTIONS.items():
-        if name in OPS:
-            rows[target] = (f"F.{name}", _bare(name))
+    for name, layer in _LAYERS.items():
+        if layer.op in OPS:
+            rows[_LAYER_FUNCTIONS[name]] = (f"F.{name}", _layer_function(layer))
     rows[F.dropout] = ("F.dropout", _dropout)
     for target, row in OPERATORS.items():
         rows[target] = (f"operator.{target.__name__}", row)
@@ -164,38 +209,48 @@ def _keywords(c: Call, names: tuple[str, ...]) -> dict[str, str]:
     return {name: c.text(getattr(c.module, name)) for name in names}
 
 
-def _conv(name: str) -> Row:
+def _module_layer(name: str, attributes: tuple[str, ...], tensors: tuple[str, ...]) -> Row:
+    """A module as its layer function: the input, its parameters and buffers (inputs of the program)
+    and these attributes, under PyTorch's argument names."""
     def row(c: Call) -> str:
-        module = c.module
-        assert isinstance(module, (nn.Conv1d, nn.Conv2d))
-        if module.padding_mode != "zeros" or isinstance(module.padding, str) and module.padding != "valid":
-            raise Refused(f"{type(module).__name__} with padding {module.padding!r}, padding_mode {module.padding_mode!r}")
-        bias = c.param("bias") or "None"
-        return _call(name, [c.args[0], _need(c, "weight"), bias],
-                     _keywords(c, ("stride", "padding", "dilation", "groups")))
+        values: dict[str, Any] = {"input": c.node.args[0]}
+        values.update({attribute: getattr(c.module, attribute) for attribute in attributes})
+        for tensor in tensors:
+            found = c.param(tensor)
+            if found is not None:
+                values[tensor] = _Text(found)
+        return layer_call(_LAYERS[name], values, lambda value: value if isinstance(value, _Text) else c.text(value))
     return row
 
 
-def _pool(name: str, keywords: tuple[str, ...]) -> Row:
-    return lambda c: _call(name, [c.args[0]], _keywords(c, keywords))
+class _Text(str):
+    """Program text already written (an input's name), passed through as it is."""
+
+
+def _conv(name: str) -> Row:
+    inner = _module_layer(name, ("stride", "padding", "dilation", "groups"), ("weight", "bias"))
+
+    def row(c: Call) -> str:
+        module = c.module
+        assert isinstance(module, (nn.Conv1d, nn.Conv2d))
+        if module.padding_mode != "zeros" or isinstance(module.padding, str):
+            raise Refused(f"{type(module).__name__} with padding {module.padding!r}, padding_mode {module.padding_mode!r}")
+        return inner(c)
+    return row
 
 
 def _batch_norm(c: Call) -> str:
     module = c.module
     assert isinstance(module, nn.modules.batchnorm._BatchNorm)
+    # As PyTorch decides: batch statistics in training, or without running statistics at all.
     training = module.training or module.running_mean is None
-    # Train mode normalizes by the batch's own statistics; PyTorch's momentum=None is a running average.
-    momentum = module.momentum if module.momentum is not None else 0.0
-    return _call("batch_norm", [c.args[0], c.param("running_mean") or "None", c.param("running_var") or "None",
-                                c.param("weight") or "None", c.param("bias") or "None"],
-                 {"training": c.text(training), "momentum": c.text(momentum), "eps": c.text(module.eps)})
-
-
-def _layer_norm(c: Call) -> str:
-    module = c.module
-    assert isinstance(module, nn.LayerNorm)
-    return _call("layer_norm", [c.args[0], c.text(tuple(module.normalized_shape)), c.param("weight") or "None",
-                                c.param("bias") or "None", c.text(module.eps)], {})
+    momentum = module.momentum if module.momentum is not None else 0.0  # only updates running statistics
+    values: dict[str, Any] = {"input": c.node.args[0], "training": training, "momentum": momentum, "eps": module.eps}
+    for tensor in ("running_mean", "running_var", "weight", "bias"):
+        found = c.param(tensor)
+        if found is not None:
+            values[tensor] = _Text(found)
+    return layer_call(_LAYERS["batch_norm"], values, lambda value: value if isinstance(value, _Text) else c.text(value))
 
 
 def _embedding(c: Call) -> str:
@@ -203,8 +258,7 @@ def _embedding(c: Call) -> str:
     assert isinstance(module, nn.Embedding)
     if module.max_norm is not None:
         raise Refused("Embedding with max_norm (it renormalizes the weight in place)")
-    keywords = {"padding_idx": c.text(module.padding_idx)} if module.padding_idx is not None else {}
-    return _call("embedding", [c.args[0], _need(c, "weight")], keywords)
+    return _module_layer("embedding", ("padding_idx",), ("weight",))(c)
 
 
 def _dropout_module(c: Call) -> str:
@@ -235,15 +289,16 @@ _CORE_MODULES: dict[type, Row] = {
 _LAYER_MODULES: tuple[tuple[type, str, Row], ...] = (
     (nn.Conv1d, "conv1d", _conv("conv1d")),
     (nn.Conv2d, "conv2d", _conv("conv2d")),
-    (nn.MaxPool2d, "max_pool2d", _pool("max_pool2d", ("kernel_size", "stride", "padding", "dilation", "ceil_mode"))),
-    (nn.AvgPool2d, "avg_pool2d", _pool("avg_pool2d", ("kernel_size", "stride", "padding", "ceil_mode",
-                                                      "count_include_pad", "divisor_override"))),
+    (nn.MaxPool2d, "max_pool2d", _module_layer("max_pool2d", ("kernel_size", "stride", "padding", "dilation",
+                                                              "ceil_mode", "return_indices"), ())),
+    (nn.AvgPool2d, "avg_pool2d", _module_layer("avg_pool2d", ("kernel_size", "stride", "padding", "ceil_mode",
+                                                              "count_include_pad", "divisor_override"), ())),
     (nn.BatchNorm1d, "batch_norm", _batch_norm),
     (nn.BatchNorm2d, "batch_norm", _batch_norm),
-    (nn.LayerNorm, "layer_norm", _layer_norm),
+    (nn.LayerNorm, "layer_norm", _module_layer("layer_norm", ("normalized_shape", "eps"), ("weight", "bias"))),
     (nn.Embedding, "embedding", _embedding),
-    (nn.GELU, "gelu", lambda c: _call("gelu", [c.args[0]], {"approximate": c.text(c.module.approximate)})),
-    (nn.SiLU, "silu", lambda c: f"silu({c.args[0]})"),
+    (nn.GELU, "gelu", _module_layer("gelu", ("approximate",), ())),
+    (nn.SiLU, "silu", _module_layer("silu", (), ())),
 )
 MODULES: dict[type, Row] = {**_CORE_MODULES, **{kind: row for kind, op, row in _LAYER_MODULES if op in OPS}}
 # Every row written, offered or not yet: what the error lists as coming with the layer ops.
@@ -261,6 +316,7 @@ def supported() -> list[str]:
         "functions: " + ", ".join(functions),
         "Tensor methods: " + ", ".join(f".{name}()" for name in sorted(METHODS)),
         operators,
+        *(["not in this build (they need the op table's layer ops): " + ", ".join(PENDING)] if PENDING else []),
     ]
 
 

@@ -302,7 +302,10 @@ def test_a_small_cnn() -> None:
     x = torch.randn(2, 1, 8, 8)
     labels = torch.tensor([0, 2])
     result = chainlens.from_torch(model, x, loss=lambda out: F.cross_entropy(out, labels))
-    assert "conv2d(input, _0_weight, _0_bias, stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1)" in result.program
+    # Required operands by position, the rest under PyTorch's argument names.
+    assert ("_0 = conv2d(input, _0_weight, bias=_0_bias, stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1)"
+            in result.program)
+    assert "_2 = max_pool2d(_1, kernel_size=2, stride=2, padding=0, dilation=1)" in result.program
     assert_matches_torch(result, model, ("input",))
 
 
@@ -322,7 +325,8 @@ def test_an_mlp_with_batchnorm1d(training: bool) -> None:
         model[1].running_var.uniform_(0.5, 2)
     model.train(training)
     result = chainlens.from_torch(model, torch.randn(6, 5), loss=lambda out: (out ** 2).mean())
-    assert f"training={training}" in result.program
+    assert (f"_1 = batch_norm(_0, running_mean=_1_running_mean, running_var=_1_running_var, weight=_1_weight, "
+            f"bias=_1_bias, training={training}, momentum=0.1, eps=1e-05)") in result.program
     assert result.inputs["_1_running_mean"]["requires_grad"] is False
     assert_matches_torch(result, model, ("input",))
 
@@ -356,6 +360,22 @@ def test_an_embedding_layernorm_gelu_block() -> None:
     idx = torch.tensor([[1, 3, 3, 7], [0, 10, 2, 3]])
     targets = torch.tensor([3, 4])
     result = chainlens.from_torch(model, idx, loss=lambda logits: F.cross_entropy(logits, targets))
-    assert "embedding(idx, tok_weight)" in result.program
-    assert "layer_norm(tok, (8,), ln_weight, ln_bias, 1e-05)" in result.program
+    assert "tok = embedding(idx, tok_weight)" in result.program
+    assert "ln = layer_norm(tok, normalized_shape=(8,), weight=ln_weight, bias=ln_bias, eps=1e-05)" in result.program
+    assert "gelu(mlp_0, approximate='tanh')" in result.program
     assert_matches_torch(result, model)
+
+
+def test_layer_functions_called_in_forward() -> None:
+    def f(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        h = F.layer_norm(F.conv2d(x, w, b, padding=1), (4, 6, 6))
+        a = F.scaled_dot_product_attention(q, q.tanh(), q.sigmoid(), is_causal=True)
+        return (F.gelu(h, approximate="tanh").sum() + F.max_pool2d(h, 2).pow(2).sum() + a.pow(2).sum()
+                + F.silu(h).mean())
+
+    torch.manual_seed(15)
+    result = chainlens.from_torch(f, torch.randn(2, 1, 6, 6), torch.randn(4, 1, 3, 3), torch.randn(4),
+                                  torch.randn(1, 2, 3, 4))
+    assert "conv2d = conv2d(x, w, bias=b, padding=1)" in result.program
+    assert "layer_norm(conv2d, normalized_shape=(4, 6, 6), eps=1e-05)" in result.program
+    assert_matches_torch(result, None, ("x", "w", "b", "q"))
