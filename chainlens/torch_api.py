@@ -33,15 +33,20 @@ from chainlens.translate import Program, Translator
 class TorchResult(Result):
     """A Result (chainlens's graph, values, gradients, steps) plus PyTorch's side: `.torch_grads`
     (input name → PyTorch's float64 gradient), `.rel_errors` (input name → the gradient's relative
-    error, max |chainlens − torch| / max(|chainlens|, |torch|) over its elements) and
-    `.max_rel_error`, the largest of them. `.parameters` maps input names to parameter paths."""
+    error: max |chainlens − torch| over its elements / the larger of max |chainlens|, max |torch|
+    and 1e-3 of the largest torch gradient element of the model) and `.max_rel_error`, the largest
+    of them. `.parameters` maps input names to parameter paths."""
 
     def __init__(self, base: Result, program: Program, torch_grads: dict[str, np.ndarray | float]) -> None:
         self.__dict__.update(base.__dict__)
         self.parameters = dict(program.parameters)
         self.torch_grads = torch_grads
         mine = self.grads
-        self.rel_errors = {name: _relative_error(mine.get(name), theirs) for name, theirs in torch_grads.items()}
+        # A gradient that is zero by the math (a bias before a training-mode BatchNorm) is rounding
+        # noise on both sides: errors are relative to at least 1e-3 of the largest gradient element
+        # of the whole model, as gradcheck floors its own at 1e-3 of an input's largest.
+        floor = 1e-3 * max((float(np.abs(g).max(initial=0.0)) for g in torch_grads.values()), default=0.0)
+        self.rel_errors = {name: _relative_error(mine.get(name), theirs, floor) for name, theirs in torch_grads.items()}
         self.max_rel_error = max(self.rel_errors.values(), default=0.0)
 
     def __repr__(self) -> str:
@@ -49,12 +54,12 @@ class TorchResult(Result):
                 f"max_rel_error {self.max_rel_error:.3g}>")
 
 
-def _relative_error(mine: Any, theirs: np.ndarray | float) -> float:
+def _relative_error(mine: Any, theirs: np.ndarray | float, floor: float) -> float:
     expected = np.asarray(theirs, dtype=np.float64)
     got = np.zeros_like(expected) if mine is None else np.asarray(mine, dtype=np.float64)
     if got.shape != expected.shape:
         return float("inf")
-    scale = max(float(np.abs(expected).max(initial=0.0)), float(np.abs(got).max(initial=0.0)))
+    scale = max(float(np.abs(expected).max(initial=0.0)), float(np.abs(got).max(initial=0.0)), floor)
     if scale == 0.0:
         return 0.0
     return float(np.abs(got - expected).max(initial=0.0)) / scale
