@@ -22,8 +22,16 @@ from chainlens.compute import GradcheckResult, ProgramError, Result, check, run
 if TYPE_CHECKING:
     from chainlens.torch_api import TorchResult
 
-__all__ = ["backward", "forward", "gradcheck", "from_torch", "ProgramError", "UnsupportedError", "Result",
-           "GradcheckResult"]
+__all__ = [
+    "GradcheckResult",
+    "ProgramError",
+    "Result",
+    "UnsupportedError",
+    "backward",
+    "forward",
+    "from_torch",
+    "gradcheck",
+]
 
 
 class UnsupportedError(Exception):

@@ -122,7 +122,9 @@ class Result:
     @property
     def value(self) -> Any:
         """The output's value: a float, or a float64 array."""
-        return self.graph.values[self.graph.output]
+        output = self.graph.output
+        assert output is not None  # a parsed program always has one
+        return self.graph.values[output]
 
     @property
     def grads(self) -> dict[str, Any]:

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.fx as fx
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import fx, nn
 
 from app.engine.dialects import METHODS as DIALECT_METHODS
 from app.engine.dialects import NAMESPACES

@@ -48,9 +48,9 @@ def module_groups(result: Result, program: Program) -> None:
                     if owner == enclosing or owner.startswith(enclosing + "."):
                         members[enclosing].append(node)
             continue
-        line = lines.locate(graph.starts[node])[0] - 1
-        if line < len(line_module):
-            for path in line_module[line]:
+        number = lines.locate(graph.starts[node])[0] - 1
+        if number < len(line_module):
+            for path in line_module[number]:
                 members[path].append(node)
     kept = [path for path, nodes in members.items()
             if owned[path] or sum(graph.ops[node] is not None for node in nodes) > 1]
@@ -72,7 +72,7 @@ def module_groups(result: Result, program: Program) -> None:
         expansion.paths[group.id] = path
         for node in nodes:  # deeper groups come later and take their nodes over
             expansion.group_of[node] = group.id
-    graph.expansion = expansion
+    graph.expansion = expansion  # type: ignore[assignment]  # Graph types it by its default, None
 
 
 def _inside(path: str, enclosing: str) -> bool:

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.fx as fx
-import torch.nn as nn
+from torch import fx, nn
 
 from chainlens import UnsupportedError
 from chainlens.compute import Result, run

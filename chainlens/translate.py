@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.fx as fx
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import fx, nn
 
 from chainlens import UnsupportedError
 from chainlens.fx_table import DROPPED, FUNCTIONS, METHODS, MODULES, Call, Refused, number_text, supported

@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
+from torch import nn
 
 import chainlens
 from app.examples import _regression_data
@@ -157,7 +157,7 @@ class Head(nn.Module):
         self.register_buffer("tril", torch.tril(torch.ones(T, T)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
+        B = x.shape[0]
         k, q = self.key(x), self.query(x)
         wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
         wei = wei.masked_fill(self.tril == 0, float("-inf"))
