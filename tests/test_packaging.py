@@ -67,6 +67,7 @@ def test_the_wheel_carries_the_template_and_the_built_assets(built_assets, tmp_p
         shutil.copy(ROOT / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "app", source / "app", ignore=ignore)
+    shutil.copytree(ROOT / "chainlens", source / "chainlens", ignore=ignore)
     shutil.copytree(ROOT / "templates", source / "templates")
     shutil.copytree(built_assets, source / "static" / "dist")
     wheels = tmp_path / "wheels"
@@ -96,6 +97,13 @@ def test_the_wheel_carries_the_template_and_the_built_assets(built_assets, tmp_p
         check=True, capture_output=True, text=True, cwd=tmp_path,
     ).stdout.split()
     assert where[0] == where[1] and Path(where[1]).is_relative_to(site), where
+    # `import chainlens` from the wheel computes in-process and never imports PyTorch.
+    computed = subprocess.run(
+        [python, "-c", "import sys, chainlens; r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4); "
+                       "print(chainlens.__file__, r.grads['z'], 'torch' in sys.modules)"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout.split()
+    assert Path(computed[0]).is_relative_to(site) and computed[1:] == ["3.0", "False"], computed
 
     with serving(tmp_path, python) as url:
         _check_page_and_api(url)
