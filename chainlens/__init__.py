@@ -31,6 +31,7 @@ __all__ = [
     "forward",
     "from_torch",
     "gradcheck",
+    "save_html",
 ]
 
 
@@ -78,3 +79,12 @@ def from_torch(fn_or_module: Any, *example_args: Any, loss: Any = None) -> Torch
     from chainlens.torch_api import from_torch as traced
 
     return traced(fn_or_module, *example_args, loss=loss)
+
+
+def save_html(result_or_program: Result | str, path: str, inputs: Mapping[str, Any] | None = None,
+              **named_inputs: Any) -> Any:
+    """One standalone HTML file: the page, its built assets and the computed graph inlined, stepping
+    through the whole timeline with no server and no network (chainlens/html.py). Answers the path."""
+    from chainlens.html import save_html as write
+
+    return write(result_or_program, path, dict(inputs) if inputs is not None else None, **named_inputs)

@@ -110,6 +110,7 @@ class Result:
     def __init__(self, body: GraphRequest, engine: EngineResult, backward: bool, config: Settings) -> None:
         self.program: str = body.expression
         self.inputs: dict[str, Any] = body.inputs
+        self.grad_output: Any = body.grad_output
         self.engine = engine  # the engine's own Result: the graph, every value and gradient
         self.backward = backward
         self._settings = config
