@@ -149,6 +149,8 @@ def _http_error(server: TestClient, route: str, request: dict) -> tuple[int, dic
     ("f = x * y", {"x": 1.0}),  # y has no value
     ("f = x.sum()", {"x": [[1.0, 2.0], [3.0]]}),  # a ragged input
     ("f = x.__class__", {"x": 1.0}),  # hostile
+    ("f = x[Xb].sum()", {"x": [1.0, 2.0], "Xb": {"value": [0, 7], "requires_grad": False}}),  # found at the forward
+    ("f = softmax_cross_entropy(x, y)", {"x": [[1.0, 2.0]], "y": [3]}),  # a label out of range
 ])
 def test_program_errors_carry_the_http_answer(server: TestClient, program: str, inputs: dict) -> None:
     status, error = _http_error(server, "backward", {"expression": program, "inputs": inputs})
