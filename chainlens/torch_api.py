@@ -15,6 +15,7 @@ the float64 copy and its backward with the same upstream gradient (ones, or the 
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -71,20 +72,48 @@ def _double(value: Any) -> Any:
     return value
 
 
-def _traced(target: Any, what: str) -> fx.GraphModule:
+def _traced(target: Any, what: str, args: tuple[Any, ...] = ()) -> fx.GraphModule:
+    """The fx trace. Where an integer argument is used as Python uses a number (`range(n)`, a
+    slice bound), fx cannot trace it as a proxy: the trace is taken again with the integers given
+    (then the program holds them as numbers, and their inputs go unused)."""
     try:
         return fx.symbolic_trace(target)
     except Exception as exc:  # fx's own refusals: data-dependent control flow, untraceable calls
+        integers = _integer_arguments(target, args)
+        retried = _traced_as_given(target, integers) if integers else None
+        if retried is not None:
+            return retried
         raise UnsupportedError(
             f"torch.fx could not trace {what}: {type(exc).__name__}: {exc}", f"tracing {what}", "", supported()
         ) from exc
 
 
+def _traced_as_given(target: Any, integers: dict[str, int]) -> fx.GraphModule | None:
+    try:
+        return fx.symbolic_trace(target, concrete_args=integers)
+    except Exception:  # noqa: BLE001  (the first trace's error is the one reported)
+        return None
+
+
+def _parameter_names(target: Any) -> list[str]:
+    """forward's (or the function's) parameter names, in order; [] where Python cannot tell."""
+    try:
+        return list(inspect.signature(target.forward if isinstance(target, nn.Module) else target).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def _integer_arguments(target: Any, args: tuple[Any, ...]) -> dict[str, int]:
+    """The Python int arguments among `args`, by forward's parameter names."""
+    return {name: value for name, value in zip(_parameter_names(target), args)
+            if isinstance(value, int) and not isinstance(value, bool)}
+
+
 def translate(target: Any, args: tuple[Any, ...], loss: Callable[[Any], Any] | None) -> Program:
     """The program for `target` (already float64) called on `args`, then `loss` of its output."""
     program = Program()
-    root = _traced(target, "the model" if isinstance(target, nn.Module) else "the function")
-    output = Translator(program, root).translate(root.graph, args)
+    root = _traced(target, "the model" if isinstance(target, nn.Module) else "the function", args)
+    output = Translator(program, root).translate(root.graph, args, names=_parameter_names(target))
     if loss is not None:
         traced_loss = _traced(loss, "the loss")
         first = len(program.lines)

@@ -105,8 +105,9 @@ class Translator:
         self.attributes[id(value)] = name
         return name
 
-    def argument(self, node: fx.Node, position: int, value: Any) -> None:
-        name = self.program.unique(str(node.target).lstrip("*"))
+    def argument(self, node: fx.Node, position: int, value: Any, names: list[str]) -> None:
+        # forward's own parameter names (fx renames a placeholder it traced as a given value: n → n_1)
+        name = self.program.unique(names[position] if position < len(names) else str(node.target).lstrip("*"))
         if isinstance(value, torch.Tensor):
             self.program.inputs[name] = tensor_input(value, True)
             if value.is_floating_point():
@@ -150,11 +151,15 @@ class Translator:
 
     # --- the graph ----------------------------------------------------------------------------------
 
-    def translate(self, graph: fx.Graph, args: tuple[Any, ...], bound: Any = None) -> Any:
+    def translate(self, graph: fx.Graph, args: tuple[Any, ...], bound: Any = None, names: list[str] | None = None) -> Any:
         """Every node of `graph` into lines; answers what the graph returns (a name or a tuple).
-        `bound`: the value of the graph's only placeholder (a loss graph's: the model's output)."""
+        `bound`: the value of the graph's only placeholder (a loss graph's: the model's output);
+        `names`: forward's parameter names, in order."""
         position = 0
+        guards = _guards(graph)
         for node in graph.nodes:
+            if node in guards:
+                continue
             if node.op == "placeholder":
                 if bound is not None:
                     self.env[node] = bound
@@ -162,7 +167,7 @@ class Translator:
                     if position >= len(args):
                         raise UnsupportedError(f"forward's argument {node.target} has no example value",
                                                f"argument {node.target}", "", supported())
-                    self.argument(node, position, args[position])
+                    self.argument(node, position, args[position], names or [])
                 position += 1
             elif node.op == "get_attr":
                 value = self._resolve(str(node.target))
@@ -244,6 +249,16 @@ class Translator:
         if not isinstance(value, torch.Tensor):
             return None
         return self.attribute(f"{path}.{name}" if path else name, value)
+
+
+def _guards(graph: fx.Graph) -> set[fx.Node]:
+    """The checks fx adds when integers are traced as given (`torch._assert(n == 3)`), and what only
+    they use: the program is built for those very values, so they check nothing there."""
+    guards: set[fx.Node] = set()
+    for node in reversed(graph.nodes):
+        if node.op == "call_function" and node.target is torch._assert or node.op in ("call_function", "call_method") and node.users and all(u in guards for u in node.users):
+            guards.add(node)
+    return guards
 
 
 def _type_name(kind: Any) -> str:

@@ -380,3 +380,17 @@ def test_layer_functions_called_in_forward() -> None:
     assert "conv2d = conv2d(x, w, bias=b, padding=1)" in result.program
     assert "layer_norm(conv2d, normalized_shape=(4, 6, 6), eps=1e-05)" in result.program
     assert_matches_torch(result, None, ("x", "w", "b", "q"))
+
+
+def test_an_integer_used_as_a_loop_bound_is_traced_as_given() -> None:
+    def rnn(x: torch.Tensor, W: torch.Tensor, n: int) -> torch.Tensor:
+        h = x
+        for _ in range(n):  # fx cannot loop over a traced int: the trace is taken with n = 3
+            h = torch.tanh(h @ W)
+        return h.sum()
+
+    torch.manual_seed(9)
+    result = chainlens.from_torch(rnn, torch.randn(2, 3), torch.randn(3, 3), 3)
+    assert result.inputs["n"] == 3
+    assert result.program.count("torch.tanh") == 3 and "_assert" not in result.program
+    assert_matches_torch(result, None, ("x", "W"))
