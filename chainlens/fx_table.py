@@ -175,6 +175,10 @@ def _functions() -> dict[Any, tuple[str, Row]]:
             target = getattr(module, name, None)
             if callable(target):
                 rows.setdefault(target, (f"{prefix}.{name}", _namespaced(prefix, name)))
+    for name in NAMESPACES["math"]:  # numbers (fx calls math's functions on sizes as they are)
+        target = getattr(math, name, None)
+        if callable(target):
+            rows.setdefault(target, (f"math.{name}", _namespaced("math", name)))
     for name, layer in _LAYERS.items():
         if layer.op in OPS:
             rows[_LAYER_FUNCTIONS[name]] = (f"F.{name}", _layer_function(layer))

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 from torch import fx, nn
+from torch.fx.experimental import meta_tracer
 
 from chainlens import UnsupportedError
 from chainlens.compute import Result, run
@@ -73,14 +75,15 @@ def _double(value: Any) -> Any:
 
 
 def _traced(target: Any, what: str, args: tuple[Any, ...] = ()) -> fx.GraphModule:
-    """The fx trace. Where an integer argument is used as Python uses a number (`range(n)`, a
-    slice bound), fx cannot trace it as a proxy: the trace is taken again with the integers given
-    (then the program holds them as numbers, and their inputs go unused)."""
+    """The fx trace: fx's symbolic trace, where sizes and integer arguments are proxies (the
+    program then computes them from shapes, `x.shape[0]`). Where Python needs them as numbers
+    (`range(n)`, nanoGPT's `self.bias[:, :, :T, :T]`), fx cannot trace them as proxies: the trace
+    is taken again with the integer arguments as given and the tensors' sizes known (fx's
+    MetaTracer, which runs the ops on shapes alone); the program then holds those numbers."""
     try:
         return fx.symbolic_trace(target)
     except Exception as exc:  # fx's own refusals: data-dependent control flow, untraceable calls
-        integers = _integer_arguments(target, args)
-        retried = _traced_as_given(target, integers) if integers else None
+        retried = _traced_with_sizes(target, args)
         if retried is not None:
             return retried
         raise UnsupportedError(
@@ -88,11 +91,18 @@ def _traced(target: Any, what: str, args: tuple[Any, ...] = ()) -> fx.GraphModul
         ) from exc
 
 
-def _traced_as_given(target: Any, integers: dict[str, int]) -> fx.GraphModule | None:
-    try:
-        return fx.symbolic_trace(target, concrete_args=integers)
-    except Exception:  # noqa: BLE001  (the first trace's error is the one reported)
-        return None
+def _traced_with_sizes(target: Any, args: tuple[Any, ...]) -> fx.GraphModule | None:
+    names = _parameter_names(target)
+    given = {name: value for name, value in zip(names, args) if not isinstance(value, torch.Tensor)}
+    shapes = {name: value.to("meta") for name, value in zip(names, args) if isinstance(value, torch.Tensor)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on ops whose sizes it does not follow
+        try:
+            if not shapes:
+                return fx.symbolic_trace(target, concrete_args=given)
+            return meta_tracer.symbolic_trace(target, meta_args=shapes, concrete_args=given or None)
+        except Exception:  # noqa: BLE001  (the first trace's error is the one reported)
+            return None
 
 
 def _parameter_names(target: Any) -> list[str]:
@@ -101,12 +111,6 @@ def _parameter_names(target: Any) -> list[str]:
         return list(inspect.signature(target.forward if isinstance(target, nn.Module) else target).parameters)
     except (TypeError, ValueError):
         return []
-
-
-def _integer_arguments(target: Any, args: tuple[Any, ...]) -> dict[str, int]:
-    """The Python int arguments among `args`, by forward's parameter names."""
-    return {name: value for name, value in zip(_parameter_names(target), args)
-            if isinstance(value, int) and not isinstance(value, bool)}
 
 
 def translate(target: Any, args: tuple[Any, ...], loss: Callable[[Any], Any] | None) -> Program:

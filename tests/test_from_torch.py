@@ -8,6 +8,7 @@ end (Conv2d, pools, BatchNorm, LayerNorm, Embedding, GELU, SiLU) need the layer 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -183,6 +184,38 @@ def test_a_function_with_methods_indexing_pairs_and_an_integer_argument() -> Non
     result = chainlens.from_torch(f, torch.randn(3, 4), torch.randn(4, 6), 3)
     assert result.inputs["n"] == 3  # a Python int is an integer input
     assert_matches_torch(result, None, ("x", "W"))
+
+
+class CausalSelfAttention(nn.Module):
+    """nanoGPT's multi-head causal self-attention, as model.py writes it (the mask sliced to T)."""
+
+    def __init__(self, n_embd: int = 8, n_head: int = 2, block_size: int = 6) -> None:
+        super().__init__()
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+        self.n_head, self.n_embd = n_head, n_embd
+        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.c_proj(y)
+
+
+def test_nanogpts_causal_self_attention_with_the_mask_sliced_by_size() -> None:
+    torch.manual_seed(16)
+    model = CausalSelfAttention()
+    result = chainlens.from_torch(model, torch.randn(2, 4, 8), loss=lambda out: (out ** 2).mean())
+    # fx cannot slice a tensor by a traced size: the trace is taken with the sizes known.
+    assert "view(2, 4, 2, 4)" in result.program and "math.sqrt(size)" in result.program
+    assert_matches_torch(result, model, ("x",))
 
 
 class Classifier(nn.Module):
@@ -394,3 +427,28 @@ def test_an_integer_used_as_a_loop_bound_is_traced_as_given() -> None:
     assert result.inputs["n"] == 3
     assert result.program.count("torch.tanh") == 3 and "_assert" not in result.program
     assert_matches_torch(result, None, ("x", "W"))
+
+
+class TransformerBlock(nn.Module):
+    """A tiny transformer block: LayerNorm, causal multi-head attention, a GELU MLP, residuals."""
+
+    def __init__(self, n_embd: int = 8) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(n_embd)
+        self.attn = CausalSelfAttention(n_embd)
+        self.ln_2 = nn.LayerNorm(n_embd)
+        self.mlp = nn.ModuleDict({"c_fc": nn.Linear(n_embd, 4 * n_embd), "gelu": nn.GELU(),
+                                  "c_proj": nn.Linear(4 * n_embd, n_embd)})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp["c_proj"](self.mlp["gelu"](self.mlp["c_fc"](self.ln_2(x))))
+
+
+def test_a_tiny_transformer_block() -> None:
+    torch.manual_seed(17)
+    model = TransformerBlock()
+    result = chainlens.from_torch(model, torch.randn(2, 5, 8), loss=lambda out: (out ** 2).mean())
+    groups = {group["label"]: group for group in json.loads(result.to_json())["groups"]}
+    assert groups["attn.c_attn"]["parent"] == groups["attn"]["id"]
+    assert_matches_torch(result, model, ("x",))
