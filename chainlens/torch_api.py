@@ -26,7 +26,7 @@ from torch import fx, nn
 from torch.fx.experimental import meta_tracer
 
 from chainlens import UnsupportedError
-from chainlens.compute import Result, run
+from chainlens.compute import ProgramError, Result, run
 from chainlens.fx_table import supported
 from chainlens.groups import module_groups
 from chainlens.translate import Program, Translator
@@ -155,11 +155,26 @@ def torch_gradients(model: Any, args: tuple[Any, ...], loss: Callable[[Any], Any
     return grads
 
 
+def _refused(program: Program, exc: ProgramError) -> Exception:
+    """The translated program refused by chainlens: an UnsupportedError naming its line and module
+    (a limit, or a shape the engine refuses, stays the ProgramError it is)."""
+    if exc.kind == "limit_exceeded" or exc.line is None or exc.line > len(program.lines):
+        return exc
+    line = program.lines[exc.line - 1]
+    where = line.module[-1] if line.module else ""
+    return UnsupportedError(
+        f"from_torch translated {where or 'the top-level forward'!r} into `{line.name} = {line.text}`, which "
+        f"chainlens refused: {exc.message}", line.text.split("(")[0], where, supported())
+
+
 def from_torch(fn_or_module: Any, *example_args: Any, loss: Callable[[Any], Any] | None = None) -> TorchResult:
     """See chainlens.from_torch."""
     model = copy.deepcopy(fn_or_module).double() if isinstance(fn_or_module, nn.Module) else fn_or_module
     args = tuple(_double(arg) for arg in example_args)
     program = translate(model, args, loss)
-    result = run(program.text, program.inputs, {}, backward=True)
+    try:
+        result = run(program.text, program.inputs, {}, backward=True)
+    except ProgramError as exc:
+        raise _refused(program, exc) from exc
     module_groups(result, program)
     return TorchResult(result, program, torch_gradients(model, args, loss, program))

@@ -210,6 +210,11 @@ class Translator:
             if isinstance(held, tuple) and isinstance(node.args[1], int):
                 self.env[node] = held[node.args[1]]
                 return
+        # x.device and x.dtype only ever feed keywords the dialect reads and ignores (every tensor is
+        # float64 on the CPU): they are written as such.
+        if node.op == "call_function" and node.target is getattr and node.args[1:] in (("device",), ("dtype",)):
+            self.env[node] = "'cpu'" if node.args[1] == "device" else "torch.float64"
+            return
         shown, row = self._row(node, module)
         if row is None:
             raise UnsupportedError(

@@ -452,3 +452,25 @@ def test_a_tiny_transformer_block() -> None:
     groups = {group["label"]: group for group in json.loads(result.to_json())["groups"]}
     assert groups["attn.c_attn"]["parent"] == groups["attn"]["id"]
     assert_matches_torch(result, model, ("x",))
+
+
+def test_device_and_dtype_feed_the_keywords_the_dialect_ignores() -> None:
+    def f(x: torch.Tensor) -> torch.Tensor:
+        z = torch.zeros(x.shape[0], 3, device=x.device, dtype=x.dtype)
+        return (x[:, :3] + z + torch.ones_like(x[:, :3])).tanh().sum()
+
+    torch.manual_seed(18)
+    result = chainlens.from_torch(f, torch.randn(2, 4))
+    assert "device='cpu', dtype=torch.float64" in result.program
+    assert_matches_torch(result, None, ("x",))
+
+
+def test_a_translation_chainlens_refuses_names_its_line_and_module() -> None:
+    class Wrong(nn.Module):  # an axis the input does not have: PyTorch would refuse it at its forward too
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.sum(5)
+
+    model = nn.Sequential(nn.Linear(3, 3), Wrong())
+    with pytest.raises(chainlens.UnsupportedError, match=r"'1' into `sum_1 = _0.sum\(5\)`") as raised:
+        chainlens.from_torch(model, torch.randn(2, 3))
+    assert raised.value.module == "1" and "chainlens refused" in str(raised.value)
