@@ -28,6 +28,7 @@ import jinja2
 
 from app.api.meta import _OPS_BODY
 from app.api.ui import STATIC_DIR, TEMPLATES_DIR
+from app.engine.inputs import number
 from chainlens.compute import Result, run
 
 _FONT = re.compile(r'url\("?\./(fonts/[^")]+)"?\)')
@@ -77,7 +78,7 @@ def _inline_script(text: str) -> str:
 
 def _inline_json(data: Any) -> str:
     """JSON safe inside a <script> element: every `<` escaped as JSON allows."""
-    return json.dumps(data).replace("<", "\\u003c")
+    return json.dumps(data, allow_nan=False).replace("<", "\\u003c")
 
 
 def _css(dist: Path) -> str:
@@ -91,6 +92,18 @@ def _css(dist: Path) -> str:
     return _FONT.sub(font, css).replace("</", "<\\/")
 
 
+def _written(value: Any) -> Any:
+    """Inputs as the request writes them: NaN and the infinities as the API's strings ("NaN",
+    "Infinity", "-Infinity"), which JSON.parse reads and the engine takes."""
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, dict):
+        return {key: _written(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_written(item) for item in value]
+    return value
+
+
 def page(result: Result) -> str:
     """The standalone page for a computed result (see the module docstring)."""
     dist = STATIC_DIR / "dist"
@@ -99,13 +112,13 @@ def page(result: Result) -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
     html = environment.get_template("index.html").render(
         assets_built=True, url_for=lambda name, path: f"/{name}/{path}")
-    grad_output = result.grad_output
+    grad_output, inputs = _written(result.grad_output), _written(result.inputs)
     saved = {
-        "hash": "#" + urlencode({"e": result.program, "i": json.dumps(result.inputs, indent=1),
+        "hash": "#" + urlencode({"e": result.program, "i": json.dumps(inputs, indent=1),
                                  **({"g": json.dumps(grad_output)} if grad_output is not None else {})}),
         "ops": json.loads(_OPS_BODY),
         "example": {"id": "saved", "title": "Saved graph", "description": "Saved by chainlens.save_html.",
-                    "expression": result.program, "inputs": result.inputs, "grad_output": grad_output},
+                    "expression": result.program, "inputs": inputs, "grad_output": grad_output},
         "body": json.loads(result.to_json(format="columns")),
     }
     app_js = _SOURCE_MAP.sub("", (dist / "app.js").read_text(encoding="utf-8"))
