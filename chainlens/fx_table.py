@@ -264,6 +264,19 @@ def _embedding(c: Call) -> str:
     return _module_layer("embedding", ("padding_idx",), ("weight",))(c)
 
 
+def _embedding_bag(c: Call) -> str:
+    """EmbeddingBag on a 2-D batch of bags (no offsets): the rows looked up, then summed or averaged
+    over each bag, which is what PyTorch computes."""
+    module = c.module
+    assert isinstance(module, nn.EmbeddingBag)
+    if len(c.node.args) > 1 or c.raw_kwargs.get("offsets") is not None or c.raw_kwargs.get("per_sample_weights") \
+            is not None:
+        raise Refused("EmbeddingBag with offsets or per_sample_weights (give a 2-D batch of bags)")
+    if module.mode not in ("sum", "mean") or module.max_norm is not None or module.padding_idx is not None:
+        raise Refused(f"EmbeddingBag with mode={module.mode!r}, max_norm or padding_idx (sum and mean are supported)")
+    return f"{_call('embedding', [c.args[0], _need(c, 'weight')], {})}.{module.mode}(1)"
+
+
 def _dropout_module(c: Call) -> str:
     if c.module is not None and c.module.training:
         raise Refused("Dropout in training mode is random: call model.eval() first")
@@ -300,6 +313,7 @@ _LAYER_MODULES: tuple[tuple[type, str, Row], ...] = (
     (nn.BatchNorm2d, "batch_norm", _batch_norm),
     (nn.LayerNorm, "layer_norm", _module_layer("layer_norm", ("normalized_shape", "eps"), ("weight", "bias"))),
     (nn.Embedding, "embedding", _embedding),
+    (nn.EmbeddingBag, "embedding", _embedding_bag),
     (nn.GELU, "gelu", _module_layer("gelu", ("approximate",), ())),
     (nn.SiLU, "silu", _module_layer("silu", (), ())),
 )

@@ -474,3 +474,25 @@ def test_a_translation_chainlens_refuses_names_its_line_and_module() -> None:
     with pytest.raises(chainlens.UnsupportedError, match=r"'1' into `sum_1 = _0.sum\(5\)`") as raised:
         chainlens.from_torch(model, torch.randn(2, 3))
     assert raised.value.module == "1" and "chainlens refused" in str(raised.value)
+
+
+class BagClassifier(nn.Module):
+    """An embedding-bag text classifier: the mean of each bag's word vectors, then a Linear."""
+
+    def __init__(self, vocab: int = 20, dim: int = 6, classes: int = 3) -> None:
+        super().__init__()
+        self.bag = nn.EmbeddingBag(vocab, dim, mode="mean")
+        self.fc = nn.Linear(dim, classes)
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.bag(words))
+
+
+def test_an_embedding_bag_classifier() -> None:
+    torch.manual_seed(19)
+    model = BagClassifier()
+    words = torch.tensor([[1, 4, 4, 19], [0, 7, 2, 4], [3, 3, 3, 3]])  # repeated words accumulate
+    labels = torch.tensor([2, 0, 1])
+    result = chainlens.from_torch(model, words, loss=lambda logits: F.cross_entropy(logits, labels))
+    assert "bag = embedding(words, bag_weight).mean(1)" in result.program
+    assert_matches_torch(result, model)
