@@ -496,3 +496,12 @@ def test_an_embedding_bag_classifier() -> None:
     result = chainlens.from_torch(model, words, loss=lambda logits: F.cross_entropy(logits, labels))
     assert "bag = embedding(words, bag_weight).mean(1)" in result.program
     assert_matches_torch(result, model)
+
+
+def test_strings_reach_the_program_only_as_plain_words() -> None:
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return x.to("__import__('os').system('true')")  # never run: fx records it, the translator refuses
+
+    with pytest.raises(chainlens.UnsupportedError, match="an argument of type str") as raised:
+        chainlens.from_torch(f, torch.randn(2))
+    assert raised.value.op == "Tensor.to"
