@@ -82,6 +82,7 @@ def distributions(built_assets: Path, tmp_path_factory: pytest.TempPathFactory) 
         shutil.copy(ROOT / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "app", source / "app", ignore=ignore)
+    shutil.copytree(ROOT / "chainlens", source / "chainlens", ignore=ignore)
     shutil.copytree(ROOT / "templates", source / "templates")
     shutil.copytree(ROOT / "static" / "src", source / "static" / "src")
     shutil.copy(ROOT / "static" / "build.mjs", source / "static" / "build.mjs")
@@ -154,6 +155,13 @@ def test_the_installed_package_serves_the_template_and_the_built_assets(distribu
     version = subprocess.run([python, "-m", "app", "--version"], check=True, capture_output=True, text=True,
                              cwd=tmp_path).stdout
     assert version == f"chainlens {__version__}\n"
+    # `import chainlens` from the wheel computes in-process and never imports PyTorch.
+    computed = subprocess.run(
+        [python, "-c", "import sys, chainlens; r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4); "
+                       "print(chainlens.__file__, r.grads['z'], 'torch' in sys.modules)"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout.split()
+    assert Path(computed[0]).is_relative_to(site) and computed[1:] == ["3.0", "False"], computed
 
     with serving(tmp_path, python) as url:
         _check_page_and_api(url)
