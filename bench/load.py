@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from app.examples import EXAMPLES  # noqa: E402
 from server import running_server  # noqa: E402
+
+from app.examples import EXAMPLES  # noqa: E402
 
 
 def body(example_id: str, keys: tuple[str, ...]) -> bytes:
@@ -51,8 +52,8 @@ class Connection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        self.writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                          % (path.encode(), self.host.encode(), len(data)) + data)
+        head = b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        self.writer.write(head % (path.encode(), self.host.encode(), len(data)) + data)
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")

@@ -28,7 +28,7 @@ import math
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from app.api.outbox import Outbox
 from app.engine.errors import LimitExceeded
@@ -179,7 +179,7 @@ class Lane:
             self._jobs.add(job)
         return job
 
-    def submit(self, job: Job, fn: Callable[[], T], memory_bytes: int) -> Future:
+    def submit(self, job: Job, fn: Callable[[], T], memory_bytes: int) -> Future[T]:
         """Runs fn in a worker thread; the job leaves the lane when fn is done (or skipped)."""
         assert self._executor is not None
 
@@ -234,7 +234,7 @@ class Foreground:
 class Lanes:
     """The app's four lanes, made from its settings."""
 
-    def __init__(self, settings, outbox: Outbox | None = None) -> None:
+    def __init__(self, settings: Any, outbox: Outbox | None = None) -> None:
         common = {"memory_budget": settings.max_request_memory, "trim_after_bytes": settings.trim_after_bytes,
                   "max_wait": settings.max_wait, "outbox": outbox}
         self.foreground = Foreground()

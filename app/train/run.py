@@ -19,10 +19,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from app import datasets
+from app.core import declare_inputs
 from app.engine.costs import FORWARD_SHARE, pass_seconds
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
-from app.core import declare_inputs
 from app.engine.inputs import Input, decode, number
 from app.engine.lean import LeanPass
 from app.engine.limits import Limits
