@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({
         "clients": count, "path": path, "hold_s": args.hold,
         "rss_mb": {"idle": round(idle / MB), "peak_held": round(peak / MB), "10s_after_close": round(after[-1] / MB),
+                   "after_close_each_2s": [round(value / MB) for value in after[3::4]],
                    "over_idle_10s_after_close": round((after[-1] - idle) / MB)},
         "cut_by_server_within_hold": sum(closed for closed, _ in cut),
         "mb_sent_to_each_before_cut": sorted({round(sent / MB, 1) for _, sent in cut}),

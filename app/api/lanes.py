@@ -24,6 +24,7 @@ known yet counts `DEFAULT_SECONDS` plus its body's parse time.
 """
 from __future__ import annotations
 
+import gc
 import math
 import threading
 import time
@@ -191,6 +192,11 @@ class Lane:
             finally:
                 self.release(job)
                 if max(memory_bytes, job.required) > self.trim_after_bytes:
+                    # A job stopped by an exception (refused past a budget, cancelled) leaves a
+                    # young cycle, exception ↔ traceback ↔ frame, that keeps its graph alive
+                    # until a full collection (rare once requests stop): collected here, young
+                    # generations only, before the heap goes back to the OS.
+                    gc.collect(1)
                     give_back()
 
         return self._executor.submit(work)
