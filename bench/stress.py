@@ -91,6 +91,7 @@ def estimated_seconds(request: dict) -> float | None:
     """This checkout's own estimate of the request (what decides its lane), or None if refused."""
     sys.path.insert(0, str(ROOT))
     from app.api.budget import seconds
+    from app.api.lanes import parse_seconds
     from app.core import declare_inputs
     from app.engine.errors import ProgramError
     from app.engine.limits import Limits
@@ -104,7 +105,9 @@ def estimated_seconds(request: dict) -> float | None:
             config = TrainConfig.model_validate(request["train"])
             return TrainingRun(request["expression"], request["inputs"], config, Limits(), TrainLimits()).estimate[
                 "estimated_seconds"]
-        return seconds(parse(request["expression"], declare_inputs(request["inputs"], Limits()), Limits()))
+        body = len(json.dumps({key: value for key, value in request.items() if key != "_route"}))
+        graph = parse(request["expression"], declare_inputs(request["inputs"], Limits()), Limits())
+        return seconds(graph) + parse_seconds(body)  # what the server expects (app/api/jobs.py)
     except ProgramError:
         return None
 

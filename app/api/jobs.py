@@ -62,7 +62,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.errors import error_body, error_json, error_response, program_error_response
-from app.api.lanes import DEFAULT_SECONDS, Busy, Cancelled, Job, Lane, Lanes, Reroute, default_seconds
+from app.api.lanes import (
+    DEFAULT_SECONDS,
+    Busy,
+    Cancelled,
+    Job,
+    Lane,
+    Lanes,
+    Reroute,
+    default_seconds,
+    parse_seconds,
+)
 from app.api.outbox import outbox_of, send_in_time
 from app.engine.errors import ProgramError
 
@@ -119,6 +129,7 @@ async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes
         if lane is lanes.large:  # no longer a small request: background lanes need not give way to it
             _leave_foreground(request.scope, lanes)
         job = lane.admit(memory_bytes, seconds)
+        job.fixed = parse_seconds(memory_bytes)
         try:
             if lane.inline:
                 return lane.run_inline(job, lambda job=job: compute(job))
