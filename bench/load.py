@@ -13,7 +13,8 @@ user runs POST /train of "train-digits" to its `done` line, again and again. The
 plain asyncio HTTP/1.1 client (a few µs a request): the machine's two cores go to the server, not
 to the client. Printed: the small requests' count, rate, statuses, median, p90 and p99 (ms,
 nearest rank); the training runs' count, statuses, last lines and durations; the server's RSS
-after the first 5 s (warm) and at the end. Only 127.0.0.1; nothing is asserted.
+after the first 5 s (warm) and at the end; the server's CPU milliseconds per small request answered
+(the figure the shared machine's other load changes least). Only 127.0.0.1; nothing is asserted.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 import time
 from contextlib import nullcontext
@@ -30,8 +32,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from app.examples import EXAMPLES  # noqa: E402
 from server import running_server  # noqa: E402
+
+from app.examples import EXAMPLES  # noqa: E402
 
 
 def body(example_id: str, keys: tuple[str, ...]) -> bytes:
@@ -51,8 +54,8 @@ class Connection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        self.writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                          % (path.encode(), self.host.encode(), len(data)) + data)
+        head = b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        self.writer.write(head % (path.encode(), self.host.encode(), len(data)) + data)
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
@@ -85,6 +88,15 @@ class Connection:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """The server's CPU time so far (user and system): what its answers cost, whatever else the
+    shared machine runs."""
+    if pid is None:
+        return None
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int | None) -> float | None:
@@ -138,9 +150,14 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
         await asyncio.sleep(min(5.0, seconds / 4))
         return rss_mb(pid)
 
+    cpu_before = cpu_seconds(pid)
     rss_task = asyncio.ensure_future(warm_rss())
     await asyncio.gather(*(small_user(k) for k in range(users)), *(train_user() for _ in range(train_users)))
     elapsed = time.monotonic() - started
+    cpu_after = cpu_seconds(pid)
+    answered = statuses.get(200, 0)
+    cpu_ms = (None if cpu_before is None or cpu_after is None or not answered
+              else round((cpu_after - cpu_before) / answered * 1e3, 2))
     return {
         "users": users, "train_users": train_users, "seconds": round(elapsed, 1),
         "small": {"requests": len(latencies), "per_second": round(len(latencies) / elapsed),
@@ -153,6 +170,9 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
                   "median_s": round(percentile([r[2] for r in runs], 0.5), 2),
                   "max_s": round(max((r[2] for r in runs), default=float("nan")), 2)} if train_users else None,
         "rss_mb": {"warm": rss_task.result(), "end": rss_mb(pid)},
+        # The server's CPU time over the run per small request answered 200 (training included
+        # when there are training users): the figure the machine's other load does not change.
+        "server_cpu_ms_per_answer": cpu_ms,
     }
 
 

@@ -12,8 +12,8 @@ then eight copies at once. Printed per run: the statuses, the slowest request's 
 estimate this checkout makes of the request (app/api/budget.py's seconds, a training run's
 estimated_seconds), the server's CPU seconds meanwhile and their ratio to the estimate (sent
 alone and answered 200: no admitted request should take more than twice its estimate; CPU, not
-wall time, since the machine's other processes share its cores), the server's peak RSS over its idle level (sampled every 10 ms from /proc), the slowest GET /healthz
-answered meanwhile (polled every 50 ms) beside the slowest of 2 s of polling before the request
+wall time, since the machine's other processes share its cores), the server's peak RSS over its
+idle level (sampled every 10 ms from /proc), the slowest GET /healthz answered meanwhile (polled every 50 ms) beside the slowest of 2 s of polling before the request
 (what the machine's own load costs /healthz), and the RSS over idle after 10 s without requests.
 
 Guards, for old code that takes minutes and gigabytes: each request is abandoned after
@@ -91,6 +91,7 @@ def estimated_seconds(request: dict) -> float | None:
     """This checkout's own estimate of the request (what decides its lane), or None if refused."""
     sys.path.insert(0, str(ROOT))
     from app.api.budget import seconds
+    from app.api.lanes import parse_seconds
     from app.core import declare_inputs
     from app.engine.errors import ProgramError
     from app.engine.limits import Limits
@@ -104,7 +105,9 @@ def estimated_seconds(request: dict) -> float | None:
             config = TrainConfig.model_validate(request["train"])
             return TrainingRun(request["expression"], request["inputs"], config, Limits(), TrainLimits()).estimate[
                 "estimated_seconds"]
-        return seconds(parse(request["expression"], declare_inputs(request["inputs"], Limits()), Limits()))
+        body = len(json.dumps({key: value for key, value in request.items() if key != "_route"}))
+        graph = parse(request["expression"], declare_inputs(request["inputs"], Limits()), Limits())
+        return seconds(graph) + parse_seconds(body)  # what the server expects (app/api/jobs.py)
     except ProgramError:
         return None
 
@@ -273,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                 over_twice.append(name)
             print(f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} {run.cpu:>6.2f} "
                   f"{'-' if estimate is None else f'{estimate:.2f}':>7} {'-' if ratio is None else f'{ratio:.2f}':>6} "
-                  f"{run.peak_over_idle / MB:>9,.0f} {run.slowest_healthz * 1000:>11,.0f} {run.idle_healthz * 1000:>7,.0f} "
+                  f"{run.peak_over_idle / MB:>9,.0f} {run.slowest_healthz * 1000:>11,.0f} "
+                  f"{run.idle_healthz * 1000:>7,.0f} "
                   f"{after:>14}{note}", flush=True)
             rows.append({"case": name, "copies": copies, "body_bytes": len(body), "estimate": estimate,
                          "ratio": ratio, **run.__dict__})

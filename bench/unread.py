@@ -8,7 +8,8 @@
 Each client opens a connection to 127.0.0.1, sends POST /graph/backward of a 100,000-term sum
 (`x+x+...`, a 200 KB request whose answer is about 68 MB) and reads nothing (its socket's receive
 buffer is made small, so the kernel holds little for it). The server's RSS is sampled every
-100 ms for --hold seconds (idle: after one such request read to its end, which warms the server); then the clients close, and RSS is sampled for 10 s more. With --train,
+100 ms for --hold seconds (idle: after one such request read to its end, which warms the server);
+then the clients close, and RSS is sampled for 10 s more. With --train,
 clients instead start the digits training run and read nothing, and after --hold seconds a new
 /train from a reading client must finish. Printed: idle RSS, peak RSS while held, RSS 10 s after
 closing, how many held connections the server had cut by the end of the hold (read then,
@@ -28,8 +29,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from app.examples import EXAMPLES  # noqa: E402
 from server import running_server  # noqa: E402
+
+from app.examples import EXAMPLES  # noqa: E402
 
 MB = 1 << 20
 
@@ -104,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 sent = time.monotonic()
                 response = client.post(f"{url}{path}", content=body, headers={"content-type": "application/json"})
                 last = json.loads(response.content.splitlines()[-1])["type"] if response.status_code == 200 else None
-                fresh = {"status": response.status_code, "last_line": last, "seconds": round(time.monotonic() - sent, 1)}
+                took = round(time.monotonic() - sent, 1)
+                fresh = {"status": response.status_code, "last_line": last, "seconds": took}
         cut = [cut_by_server(sock) for sock in sockets]
         for sock in sockets:
             sock.close()
@@ -117,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({
         "clients": count, "path": path, "hold_s": args.hold,
         "rss_mb": {"idle": round(idle / MB), "peak_held": round(peak / MB), "10s_after_close": round(after[-1] / MB),
+                   "after_close_each_2s": [round(value / MB) for value in after[3::4]],
                    "over_idle_10s_after_close": round((after[-1] - idle) / MB)},
         "cut_by_server_within_hold": sum(closed for closed, _ in cut),
         "mb_sent_to_each_before_cut": sorted({round(sent / MB, 1) for _, sent in cut}),

@@ -54,7 +54,8 @@ def test_dataset_rows_past_64_bits_name_the_input(client):
     for row in (2**64, -(2**64)):
         body = {"expression": "y = sum(x)", "inputs": {"x": {"dataset": "digits", "field": "images", "rows": [0, row]}}}
         error = error_of(post(client, "/graph/backward", body))
-        assert error["kind"] == "invalid_dataset" and error["input"] == "x" and "rows must lie in [0, 1436]" in error["message"]
+        assert error["kind"] == "invalid_dataset" and error["input"] == "x"
+        assert "rows must lie in [0, 1436]" in error["message"]
 
 
 def test_a_lone_surrogate_in_a_comment_exports(client):

@@ -65,7 +65,8 @@ def run_script(tmp_path_factory):
 
 def chainlens_grads(result) -> dict[str, float | None]:
     graph = result.graph
-    return {name: None if result.grads[node] is None else float(result.grads[node]) for node, (op, name) in enumerate(zip(graph.ops, graph.names))
+    return {name: None if result.grads[node] is None else float(result.grads[node])
+            for node, (op, name) in enumerate(zip(graph.ops, graph.names))
             if op is None and name is not None and graph.requires_grad[node]}
 
 
@@ -150,7 +151,8 @@ def programs(draw) -> tuple[str, dict[str, float]]:
 
 
 @settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
 @given(program=programs())
 def test_random_unicode_programs_export_the_same_gradients(run_script, program):
     source, inputs = program

@@ -9,16 +9,24 @@ import threading
 import time
 
 from fastapi.testclient import TestClient
+from test_hardening_jobs import asgi_post, make_app, run_async
 
 from app.api.budget import seconds
-from app.api.lanes import BACKGROUND_PAUSE, INLINE_SECONDS, SMALL_SECONDS, Foreground, Job, Lane, Reroute
+from app.api.lanes import (
+    BACKGROUND_PAUSE,
+    INLINE_SECONDS,
+    SMALL_SECONDS,
+    Foreground,
+    Job,
+    Lane,
+    Reroute,
+)
 from app.core import evaluate
+from app.engine.limits import Limits
 from app.examples import EXAMPLES
 from app.train import TrainingRun
-from app.train.run import TrainLimits
-from app.engine.limits import Limits
 from app.train.config import TrainConfig
-from test_hardening_jobs import asgi_post, make_app, run_async
+from app.train.run import TrainLimits
 
 
 def example(example_id: str, *keys: str) -> dict:
@@ -73,7 +81,7 @@ def test_the_smallest_requests_run_on_the_event_loop_and_larger_ones_in_a_thread
 
 
 def test_the_estimate_decides_the_lane():
-    chain = evaluate(**{"program": "q = x + y\nf = q * z", "inputs": {"x": -2, "y": 5, "z": -4}})
+    chain = evaluate("q = x + y\nf = q * z", {"x": -2, "y": 5, "z": -4})
     assert seconds(chain.graph) < INLINE_SECONDS
     sines = evaluate("y = sum(sin(x))", {"x": {"init": "uniform", "shape": [1_000_000]}}, backward=False)
     assert seconds(sines.graph) > SMALL_SECONDS

@@ -32,7 +32,8 @@ small_tensors = st.one_of(
 )
 datasets = st.fixed_dictionaries(
     {"dataset": mostly(st.sampled_from(["digits", "regression"]), st.just("nope"))},
-    optional={"field": st.sampled_from(["images", "labels", "x", "y", "zz"]), "split": st.sampled_from(["train", "test"]),
+    optional={"field": st.sampled_from(["images", "labels", "x", "y", "zz"]),
+              "split": st.sampled_from(["train", "test"]),
               "rows": st.lists(mostly(st.integers(0, 40), st.sampled_from(HUGE_INTS)), max_size=4),
               "n": mostly(st.integers(1, 50), st.sampled_from(HUGE_INTS))},
 )

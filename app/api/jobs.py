@@ -28,7 +28,8 @@ Interface (used by /graph/*, training, gradcheck; keep it as it is):
         compute(job, emit) runs in the streams' lane and calls emit(obj) once per NDJSON line
         (application/x-ndjson); obj is written by orjson (numpy arrays allowed; NaN and the
         infinities would become null: write them as the contract's strings first, see
-        app.api.encode.number). emit waits while 64 lines are unsent (a slow client). The same 413 and 503 are answered before anything streams,
+        app.api.encode.number). emit waits while 64 lines are unsent (a slow client). The same
+        413 and 503 are answered before anything streams,
         and so is a ProgramError raised before the first emit (its usual 4xx JSON error);
         a ProgramError raised later becomes a last line {"type": "error", "error": {...}}, and
         anything else is logged and told as {"type": "error", "kind": "internal", "message"}:
@@ -61,7 +62,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.errors import error_body, error_json, error_response, program_error_response
-from app.api.lanes import DEFAULT_SECONDS, Busy, Cancelled, Job, Lane, Lanes, Reroute, default_seconds
+from app.api.lanes import (
+    DEFAULT_SECONDS,
+    Busy,
+    Cancelled,
+    Job,
+    Lane,
+    Lanes,
+    Reroute,
+    default_seconds,
+    parse_seconds,
+)
 from app.api.outbox import outbox_of, send_in_time
 from app.engine.errors import ProgramError
 
@@ -118,9 +129,10 @@ async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes
         if lane is lanes.large:  # no longer a small request: background lanes need not give way to it
             _leave_foreground(request.scope, lanes)
         job = lane.admit(memory_bytes, seconds)
+        job.fixed = parse_seconds(memory_bytes)
         try:
             if lane.inline:
-                return lane.run_inline(job, lambda: compute(job))
+                return lane.run_inline(job, lambda job=job: compute(job))
             return await _in_thread(request, lane, job, compute, memory_bytes)
         except Reroute as moved:
             lane, seconds = lanes.after(moved.seconds), moved.seconds
@@ -183,7 +195,9 @@ def _retrieved(future: asyncio.Future) -> None:
 def stream_job(request: Request, compute: Callable[[Job, Callable[[dict], None]], None], *,
                memory_bytes: int, expected: float | None = None) -> Response:
     """`expected`: the run's estimated seconds (counted in the streams' lane's expected wait)."""
-    lane = lanes_of(request.app).stream
+    lanes = lanes_of(request.app)
+    _leave_foreground(request.scope, lanes)  # a stream is background work, whatever its route
+    lane = lanes.stream
     job = lane.admit(memory_bytes, DEFAULT_SECONDS if expected is None else expected)
     return _JobStream(lane, job, compute, memory_bytes)
 

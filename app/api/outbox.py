@@ -55,7 +55,8 @@ def outbox_of(app: Any) -> Outbox:
     return outbox
 
 
-async def send_in_time(scope: dict, send: Callable[[dict], Awaitable[None]], message: dict, timeout: float) -> bool:
+async def send_in_time(scope: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[None]],
+                       message: dict[str, Any], timeout: float) -> bool:
     """send(message), or, when the client has not taken it after `timeout` seconds, cut the
     connection and answer False."""
     try:
@@ -67,7 +68,7 @@ async def send_in_time(scope: dict, send: Callable[[dict], Awaitable[None]], mes
         return False
 
 
-async def cut(scope: dict) -> None:
+async def cut(scope: dict[str, Any]) -> None:
     close = scope.get("extensions", {}).get(CLOSE_EXTENSION)
     if close is None:
         raise SlowReader("the client did not read its answer in time")
@@ -75,7 +76,8 @@ async def cut(scope: dict) -> None:
     await asyncio.sleep(0)  # the server sees the connection lost (and logs nothing) before the app returns
 
 
-async def send_chunks(scope: dict, send: Callable[[dict], Awaitable[None]], start: dict, chunks: list[bytes]) -> None:
+async def send_chunks(scope: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[None]], start: dict[str, Any],
+                      chunks: list[bytes]) -> None:
     """An answer's start and its chunks, each chunk counted in the outbox until it is handed to
     the connection (and dropped from `chunks`, which frees it), the rest freed if the client is cut."""
     app = scope.get("app")
