@@ -25,3 +25,15 @@ test('a label sized with its gap is not placed flush against a card', () => {
   const apart = Math.max(card.x - (x + 20), x - 20 - (card.x + card.width), card.y - (y + 10), y - 10 - (card.y + card.height));
   assert.ok(apart >= gap, `${apart} px from the card`);
 });
+
+test('a label the view cuts is told apart from one wholly in or out of view', async () => {
+  const { isCut } = await import('../../static/src/camera.js');
+  const view = { x: 0, y: 0, width: 1000, height: 400 };
+  // The MNIST page's top-right label: 857…1044 across a view ending at 1000.
+  assert.equal(isCut({ x: 857, y: 119, width: 187, height: 20 }, view), true);
+  assert.equal(isCut({ x: -20, y: 100, width: 60, height: 20 }, view), true);
+  assert.equal(isCut({ x: 100, y: 390, width: 60, height: 20 }, view), true);
+  assert.equal(isCut({ x: 857, y: 119, width: 143, height: 20 }, view), false);
+  assert.equal(isCut({ x: 1900, y: 119, width: 130, height: 20 }, view), false);
+  assert.equal(isCut({ x: 1000, y: 119, width: 130, height: 20 }, view), false);
+});
