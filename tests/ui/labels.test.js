@@ -37,3 +37,22 @@ test('a label the view cuts is told apart from one wholly in or out of view', as
   assert.equal(isCut({ x: 1900, y: 119, width: 130, height: 20 }, view), false);
   assert.equal(isCut({ x: 1000, y: 119, width: 130, height: 20 }, view), false);
 });
+
+test('a label wider than its short edge finds room past an end rather than over a card', () => {
+  // The MNIST page's W1 → linear edge: 71 px between the cards, a 200 px label, a card above and
+  // below the gap on the left and the target card above on the right.
+  const points = [[592, 217], [663, 190]];
+  const w1 = { x: 356, y: 180, width: 236, height: 74 };
+  const linear = { x: 663, y: 140, width: 226, height: 74 };
+  const x = { x: 378, y: 80, width: 213, height: 74 };
+  const b1 = { x: 451, y: 280, width: 141, height: 74 };
+  const size = { width: 206, height: 32 };
+  const spot = labelSpot(points, size, [w1, linear, x, b1], null, { freeOnly: true });
+  assert.notEqual(spot, null);
+  const [cx, cy] = spot;
+  const box = { x: cx - size.width / 2, y: cy - size.height / 2, width: size.width, height: size.height };
+  for (const card of [w1, linear, x, b1]) {
+    const apart = Math.max(card.x - (box.x + box.width), box.x - (card.x + card.width), card.y - (box.y + box.height), box.y - (card.y + card.height));
+    assert.ok(apart >= 0, `the label covers a card: ${JSON.stringify(box)} over ${JSON.stringify(card)}`);
+  }
+});
