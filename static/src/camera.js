@@ -51,6 +51,17 @@ export function isInView(box, view, transform, margin = 0) {
 }
 
 /**
+ * True when the box is partly in the view's rect (graph units) and partly out: an edge label
+ * cut so would show a truncated number ("mean -9.444e" of -9.444e-5), so it is hidden until it
+ * is whole in view (issue 23: the MNIST page cut one at the top right).
+ */
+export function isCut(box, rect) {
+  const meets = box.x < rect.x + rect.width && box.x + box.width > rect.x && box.y < rect.y + rect.height && box.y + box.height > rect.y;
+  const inside = box.x >= rect.x && box.y >= rect.y && box.x + box.width <= rect.x + rect.width && box.y + box.height <= rect.y + rect.height;
+  return meets && !inside;
+}
+
+/**
  * The transform that shows every box of a step. Keeps the current view when they are all in it
  * already (no needless motion); otherwise centres them at the preferred zoom, zoomed out only as
  * far as needed to get both ends in (never past MIN_SCALE).

@@ -49,6 +49,8 @@ export function graphSvgString(svgElement, layout) {
   clone.setAttribute('width', String(Math.ceil(layout.width)));
   clone.setAttribute('height', String(Math.ceil(layout.height)));
   clone.querySelector('g.viewport').removeAttribute('transform');
+  // The whole drawing is exported: labels hidden because the view's edge cut them show.
+  for (const label of clone.querySelectorAll('g.edge-label.cut')) label.classList.remove('cut');
   const style = document.createElementNS('http://www.w3.org/2000/svg', 'style');
   style.textContent = graphCss();
   clone.insertBefore(style, clone.firstChild);

@@ -379,17 +379,21 @@ const ASIDE = [0, -24, 24, -48, 48];
 
 /**
  * Where an edge's label sits: the midpoint if the label covers no card there, else the first
- * point along the edge (tried outwards from the middle, then just above or below it) where it
- * covers none; failing that, where it covers the least. With `bounds` (the drawing's box), a
- * spot partly outside counts as covering that much: a label above the top card would be cut off
- * when the camera frames the drawing. With `freeOnly`, null when no spot covers nothing.
+ * point along the edge (tried outwards from the middle, then just above or below it, then half
+ * the label's width past either end) where it covers none; failing that, where it covers the
+ * least. With `bounds` (the drawing's box), a spot partly outside counts as covering that much:
+ * a label above the top card would be cut off when the camera frames the drawing. With
+ * `freeOnly`, null when no spot covers nothing.
  */
 export function labelSpot(points, size, boxes, bounds = null, { freeOnly = false } = {}) {
   let best = null;
   let bestArea = Infinity;
-  for (const dy of ASIDE) {
+  // A label wider than its edge (a short edge between close cards) may find room only past one
+  // end, beside the card there (issue 23: the MNIST page's W1 label lay over W1's card).
+  for (const [dx, dy] of [0, size.width / 2, -size.width / 2].flatMap((shift) => ASIDE.map((aside) => [shift, aside]))) {
     for (const t of ALONG) {
-      const [x, y0] = pointAlong(points, t);
+      const [x0, y0] = pointAlong(points, t);
+      const x = x0 + dx;
       const y = y0 + dy;
       const area = overlapArea(x, y, size, boxes) + outsideArea(x, y, size, bounds);
       if (area === 0) return [x, y];

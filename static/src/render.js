@@ -16,7 +16,7 @@
  * labels) stay: `draw` only replaces render.js's own elements.
  */
 import * as d3 from 'd3';
-import { centreOn, fitScale, frameBoxes, MAX_SCALE, MIN_SCALE, openingTransform, PRESENT_SCALE, READABLE_SCALE, unionBox } from './camera.js';
+import { centreOn, fitScale, frameBoxes, isCut, MAX_SCALE, MIN_SCALE, openingTransform, PRESENT_SCALE, READABLE_SCALE, unionBox } from './camera.js';
 import { boxOfPoints, createCuller, createGridIndex, levelOfDetail, visibleRect } from './culling.js';
 import { badgeWidth, CARD_TEXT, cardText, fitText, labelSpot, titleRoom } from './layout.js';
 import { formatNumber, formatValueShort, isScalar, stats } from './tensor.js';
@@ -126,6 +126,8 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
   let aliases = [];
   let aliasIndexByKey = new Map();
   let edgeByKey = new Map();
+  // Each drawn edge label's box (graph units), by edge key: hidden while the view's edge cuts it.
+  const labelBoxes = new Map();
   // Cards and aliases by place: what an edge label must keep clear of, found without a scan.
   let obstacleIndex = createGridIndex([]);
   let obstacles = [];
@@ -157,6 +159,7 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     aliases = layout.aliases || [];
     aliasIndexByKey = new Map(aliases.map((alias, index) => [alias.key, index]));
     edgeByKey = new Map(edges.map((edge) => [edge.key, edge]));
+    labelBoxes.clear();
     // An opened composite's box (groups.js) counts by its title row, with the close control.
     obstacles = [...layout.nodes, ...aliases, ...(layout.groups || []).map((group) => ({ x: group.x, y: group.y, width: group.width, height: 28 }))];
     obstacleIndex = createGridIndex(obstacles);
@@ -190,6 +193,13 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     sync(nodeCuller, nodeElements, nodeLayer, rect, (id) => createCard(response.nodes[id]), paintNode);
     sync(edgeCuller, edgeElements, edgeLayer, rect, (index) => createEdge(edges[index]), paintEdge);
     sync(aliasCuller, aliasElements, aliasLayer, rect, (index) => createAlias(aliases[index]), paintAlias);
+    hideCutLabels(transform);
+  }
+
+  /** Hides the edge labels the view's edge cuts (a truncated number misleads); whole ones show. */
+  function hideCutLabels(transform) {
+    const rect = visibleRect(transform, viewSize(), 0);
+    labelLayer.selectAll('g.edge-label').classed('cut', (edge) => labelBoxes.has(edge.key) && isCut(labelBoxes.get(edge.key), rect));
   }
 
   /** Removes the elements that left `rect`, creates (and paints) those that came into it. */
@@ -445,10 +455,12 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
         // Labels placed earlier (the current edge's first) are kept clear too: edges that meet
         // at an opened composite's inner node would stack their labels.
         placed.push({ x: x - width / 2, y: y - 10, width, height: 20 });
+        labelBoxes.set(edge.key, placed[placed.length - 1]);
         const group = d3.select(this).attr('transform', `translate(${x},${y})`);
         group.select('text').text(text).attr('text-anchor', 'middle').attr('dy', '0.35em');
         group.select('rect').attr('x', -width / 2).attr('y', -10).attr('width', width).attr('height', 20).attr('rx', 10);
       });
+    hideCutLabels(d3.zoomTransform(svgRoot));
   }
 
   // ------------------------------------------------------------ camera
