@@ -7,6 +7,25 @@ concerns. The API turns it into a 4xx answer; nothing else about it is HTTP.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import TypedDict, Unpack
+
+
+class Where(TypedDict, total=False):
+    """Where a ProgramError points: character offsets into the program, or an input's name."""
+
+    start: int | None
+    end: int | None
+    input: str | None
+    suggestions: list[str] | None
+
+
+class Span(TypedDict):
+    """A stretch of the program as 1-based lines and columns (the API's `where`)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
 
 
 class ProgramError(Exception):
@@ -34,7 +53,7 @@ class ProgramError(Exception):
 class LimitExceeded(ProgramError):
     """The request asks for more than the configured limits allow."""
 
-    def __init__(self, message: str, **where) -> None:
+    def __init__(self, message: str, **where: Unpack[Where]) -> None:
         super().__init__("limit_exceeded", message, **where)
 
 
@@ -56,7 +75,7 @@ class SourceMap:
         line = bisect_right(self.line_starts, offset)
         return line, offset - self.line_starts[line - 1] + 1
 
-    def span(self, start: int, end: int) -> dict:
+    def span(self, start: int, end: int) -> Span:
         line, column = self.locate(start)
         end_line, end_column = self.locate(end)
         return {"line": line, "column": column, "end_line": end_line, "end_column": end_column}

@@ -17,14 +17,16 @@ own names (`shift`); their spans are the call's, so "show in program" points at 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
 from app.engine.errors import ProgramError
-from app.engine.graph import _shortened  # labels are shortened as the graph shortens its own
+from app.engine.graph import Graph, _shortened  # labels are shortened as the graph shortens its own
 from app.engine.ops import OPS, Op
+from app.engine.run import output_of
 
 COMPOSITES = tuple(name for name, op in OPS.items() if op.decomposition is not None)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -35,6 +37,18 @@ _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(\(.*\))?|-?[0-9.]+")
 class Group:
     id: int
     op: str
+    nodes: list[int]
+    inputs: list[int]
+    output: int
+    parent: int | None
+
+
+class GroupRecord(TypedDict):
+    """A group as the API sends it (`groups` of a graph answer)."""
+
+    id: int
+    op: str
+    label: str
     nodes: list[int]
     inputs: list[int]
     output: int
@@ -85,7 +99,10 @@ class Expand:
 
     # --- building ---------------------------------------------------------------------------------
 
-    def call(self, parser, op: Op, operands: tuple[int, ...], params: dict | None, start: int, end: int) -> int:
+    # `parser` is app.lang.parser's parser, which calls in here; the engine may not import the
+    # language, not even for its types (tests/test_architecture.py), so it is Any.
+    def call(self, parser: Any, op: Op, operands: tuple[int, ...], params: dict[str, Any] | None, start: int,
+             end: int) -> int:
         """Build `op(operands)` as its decomposition; returns the node that stands for the call."""
         graph = parser.graph
         graph.expansion = self
@@ -93,7 +110,7 @@ class Expand:
         graph._checked_shape(op, operands, params, start, end)
         params = params or {}
         shapes = [graph.shapes[j] for j in operands]
-        text = op.decomposition(**params)
+        text = cast("Callable[..., str]", op.decomposition)(**params)  # a composite's: never None
         if "{C}" in text:
             text = text.replace("{C}", str(shapes[0][-1]))
         parent = self._frames[-1].group if self._frames else None
@@ -109,12 +126,13 @@ class Expand:
         try:
             sub = type(parser)(text, {}, graph.limits, expand=self, graph=graph)
             sub.scope.update(scope)
-            output = sub.program().output  # program() leaves its last statement as the output
+            output = output_of(sub.program())  # program() leaves its last statement as the output
         except ProgramError as exc:
             if exc.kind == "limit_exceeded":
                 exc.start, exc.end = start, end
                 raise
-            raise ProgramError(exc.kind, f"inside the expansion of {op.name}: {exc.message}", start=start, end=end) from None
+            raise ProgramError(exc.kind, f"inside the expansion of {op.name}: {exc.message}",
+                               start=start, end=end) from None
         finally:
             self._frames.pop()
         for node in range(first, len(graph)):
@@ -128,7 +146,7 @@ class Expand:
         group.output = output
         return output
 
-    def label(self, graph, node: int) -> str:
+    def label(self, graph: Graph, node: int) -> str:
         """A node's label while decompositions are still being parsed (their spans not yet moved)."""
         if node in self.labels:
             return self.labels[node]
@@ -138,7 +156,7 @@ class Expand:
         return graph.label(node)
 
     @staticmethod
-    def _text(frame: _Frame, graph, node: int) -> str:
+    def _text(frame: _Frame, graph: Graph, node: int) -> str:
         text = frame.source[graph.starts[node]:graph.ends[node]]
         return _NAME.sub(lambda m: frame.operands.get(m.group(0), m.group(0)), text)
 
@@ -153,7 +171,7 @@ class Expand:
     def node_groups(self, count: int) -> list[int | None]:
         return [self.group_of.get(node) for node in range(count)]
 
-    def records(self, labels: list[str]) -> list[dict]:
+    def records(self, labels: list[str]) -> list[GroupRecord]:
         return [
             {"id": g.id, "op": g.op, "label": labels[g.output], "nodes": g.nodes, "inputs": g.inputs,
              "output": g.output, "parent": g.parent}

@@ -15,9 +15,10 @@ does when JSON is parsed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import isfinite, prod
-from typing import Any, Callable
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def number(x: float) -> float | str:
 _CHUNK = 1 << 16
 # Declarers of input objects marked by a key ("dataset": app.datasets.declare), registered by the
 # layers above the engine, which the engine may not import: (name, object, max_elements) -> Input.
-OBJECT_DECODERS: dict[str, Callable[[str, dict, int], "Input"]] = {}
+OBJECT_DECODERS: dict[str, Callable[[str, dict[str, Any], int], Input]] = {}
 
 
 @dataclass(slots=True)
@@ -84,7 +85,7 @@ def as_number(x: Any) -> float | None:
     return None
 
 
-def _claimed_shape(value: list) -> tuple[int, ...]:
+def _claimed_shape(value: list[Any]) -> tuple[int, ...]:
     """The shape a nested list claims along its first elements (raggedness is found later)."""
     shape = []
     while isinstance(value, list):
@@ -168,7 +169,7 @@ def _tensor_spec(name: str, raw: Any, max_elements: int) -> tuple[tuple[int, ...
     return claimed, lambda: _array(name, raw, claimed)
 
 
-def _array(name: str, raw: list, claimed: tuple[int, ...]) -> np.ndarray:
+def _array(name: str, raw: list[Any], claimed: tuple[int, ...]) -> np.ndarray:
     """The nested list as a float64 array of the claimed shape, or a ProgramError saying why not."""
     try:
         array = _converted(raw, claimed)
@@ -180,7 +181,7 @@ def _array(name: str, raw: list, claimed: tuple[int, ...]) -> np.ndarray:
     return array.astype(np.float64, copy=False)
 
 
-def _converted(raw: list, claimed: tuple[int, ...]) -> np.ndarray:
+def _converted(raw: list[Any], claimed: tuple[int, ...]) -> np.ndarray:
     """numpy's conversion, a block of rows at a time (see _CHUNK)."""
     elements = prod(claimed)
     if elements <= _CHUNK or len(raw) < 2:
@@ -192,7 +193,7 @@ def _converted(raw: list, claimed: tuple[int, ...]) -> np.ndarray:
     return np.concatenate(blocks)
 
 
-def _slow_array(name: str, raw: list, claimed: tuple[int, ...]) -> np.ndarray:
+def _slow_array(name: str, raw: list[Any], claimed: tuple[int, ...]) -> np.ndarray:
     """Element by element, iteratively: every leaf a number (see as_number), every row as long as
     the claimed shape says."""
     flat: list[float] = []
@@ -214,7 +215,7 @@ def _slow_array(name: str, raw: list, claimed: tuple[int, ...]) -> np.ndarray:
     return np.array(flat, dtype=np.float64).reshape(claimed)
 
 
-def _has_bool(raw: list) -> bool:
+def _has_bool(raw: list[Any]) -> bool:
     # numpy folds true/false into numbers silently ([true, 1.5] becomes [1.0, 1.5]); they are not
     # numbers to us. Large tensors usually arrive as initializers, so this walk stays cheap.
     stack = [raw]
@@ -248,7 +249,7 @@ def _whole(x: Any) -> int | None:
     return None
 
 
-def _init(name: str, spec: dict, max_elements: int) -> tuple[tuple[int, ...], Callable[[], Any]]:
+def _init(name: str, spec: dict[str, Any], max_elements: int) -> tuple[tuple[int, ...], Callable[[], Any]]:
     unknown = set(spec) - _INIT_KEYS
     if unknown:
         raise _bad(name, f"unknown keys {sorted(unknown)} in an initializer; allowed: {sorted(_INIT_KEYS)}")
@@ -260,7 +261,7 @@ def _init(name: str, spec: dict, max_elements: int) -> tuple[tuple[int, ...], Ca
     dims = [_whole(d) for d in raw_shape] if isinstance(raw_shape, list) else [None]
     if any(d is None or d < 0 for d in dims):
         raise _bad(name, "an initializer's shape must be a list of non-negative integers, e.g. [3, 15]")
-    shape = tuple(dims)
+    shape = cast("tuple[int, ...]", tuple(dims))  # every dimension a whole number (checked above)
     _check_size(name, shape, max_elements, "would have")
     seed = _whole(spec.get("seed", 0))
     if seed is None or seed < 0 or seed >= 1 << 128:

@@ -13,15 +13,16 @@ this is where it is saved.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from app.engine.graph import Graph
-from app.engine.ops import ARRAY, OpError
-from app.engine.run import _located, skips_empty
+from app.engine.ops import ARRAY, Op, OpError
+from app.engine.run import _located, output_of, skips_empty
 from app.engine.shapes import unbroadcast
 
 _UNKNOWN = object()  # an edge whose reduction is found on its first use
@@ -29,13 +30,24 @@ _UNKNOWN = object()  # an edge whose reduction is found on its first use
 
 _SCALAR, _SAVING = 1, 2  # a node whose call answers (value, kept): local derivatives, or what its vjps need
 
+# values -> the tuple of a node's operand values
+Operands = Callable[[list[Any]], tuple[Any, ...]]
+# (node, call, its operands, 0 or _SCALAR or _SAVING, the result is 0-d)
+ForwardStep = tuple[int, Callable[..., Any], Operands, int, bool]
+# (node, its operands, scalar node, edges); an edge is the list [slot, operand, local derivative or
+# None, vjp or None, reduction], a list because its reduction is filled in at the first backward
+BackwardStep = tuple[int, Operands, bool, list[list[Any]]]
+# how an edge's contribution is brought to its operand's shape: (axes to sum or None, shape)
+Reduction = tuple[int | tuple[int, ...] | None, tuple[int, ...]]
+
 
 class LeanPass:
-    __slots__ = ("graph", "forward_plan", "backward_plan", "grads", "kept", "seed")
+    __slots__ = ("backward_plan", "forward_plan", "grads", "graph", "kept", "seed")
 
     def __init__(self, graph: Graph, targets: list[int]) -> None:
         self.graph = graph
-        ops, args, params, scalar, shapes = graph.ops, graph.args, graph.params, graph.scalar, graph.shapes
+        args, params, scalar, shapes = graph.args, graph.params, graph.scalar, graph.shapes
+        ops = cast("list[Op]", graph.ops)  # at the nodes of `order`, never None
         order = graph.computed()
         # leads[node]: some target lies at or below node, so its gradient is needed.
         leads = [False] * len(ops)
@@ -45,21 +57,17 @@ class LeanPass:
             leads[node] = any(leads[j] for j in args[node])
         # An op that can keep what its vjps need (the loss's softmax) keeps it, where its
         # gradient is needed and its result is not empty (an empty result is zeros, uncomputed).
-        saving = [ops[node] is not None and leads[node] and not scalar[node] and ops[node].forward_saving is not None
-                  and 0 not in shapes[node] for node in range(len(ops))]
+        saving = [ops[node] is not None and leads[node] and not scalar[node]
+                  and ops[node].forward_saving is not None and 0 not in shapes[node] for node in range(len(ops))]
         self.kept: list[Any] = [None] * len(ops)
-        # Each node's call is bound here, once: ARRAY and the node's parameters are the same at
-        # every step (a partial's call also costs less than passing them, **{} included).
-        self.forward_plan = [
-            (node, ops[node].scalar if scalar[node]
-             else partial(ops[node].forward_saving, **(params[node] or {})) if saving[node]
-             else skips_empty(partial(ops[node].forward, ARRAY, **(params[node] or {})), shapes[node],
-                              ops[node].checks_values),
+        # Each node's call is bound here, once (_forward_call).
+        self.forward_plan: list[ForwardStep] = [
+            (node, _forward_call(ops[node], params[node], shapes[node], scalar[node], saving[node]),
              _operands(args[node]), _SCALAR if scalar[node] else _SAVING if saving[node] else 0,
              not shapes[node])
             for node in order
         ]
-        self.backward_plan = []
+        self.backward_plan: list[BackwardStep] = []
         for node in reversed(order):
             if not leads[node]:
                 continue
@@ -67,19 +75,22 @@ class LeanPass:
             # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)],
             # the local derivative bound to ARRAY and the vjp to the node's parameters; a saving
             # node's vjps read what its forward kept, in place of its operands
-            vjps = op.vjp_saved if saving[node] else [
+            # (a saving op declares vjp_saved along with forward_saving; an edge gets a vjp only
+            # where the op is not elementwise and the operand is differentiable: never None there)
+            vjps = cast("tuple[Callable[..., Any], ...]", op.vjp_saved) if saving[node] else [
                 vjp and _bound(vjp, params[node]) for vjp in map(op.vjp_at, range(len(args[node])))
             ] if op.vjp is not None else ()
-            edges = [
+            edges: list[list[Any]] = [
                 [slot, operand, partial(op.local[slot], ARRAY) if op.local is not None else None,
-                 skips_empty(vjps[slot], shapes[operand]) if op.local is None else None,
+                 skips_empty(cast("Callable[..., Any]", vjps[slot]), shapes[operand]) if op.local is None else None,
                  _UNKNOWN]
                 for slot, operand in enumerate(args[node]) if leads[operand] and op.differentiable(slot)
             ]
-            operands_of = partial(_kept, self.kept, node) if saving[node] else _operands(args[node])
+            operands_of: Operands = partial(_kept, self.kept, node) if saving[node] else _operands(args[node])
             self.backward_plan.append((node, operands_of, scalar[node], edges))
         self.grads: list[Any] = [None] * len(ops)
-        self.seed = 1.0 if not shapes[graph.output] else np.ones(shapes[graph.output])
+        output = output_of(graph)
+        self.seed = 1.0 if not shapes[output] else np.ones(shapes[output])
 
     def forward(self) -> Any:
         """Every op node's value (into graph.values); answers the output's value."""
@@ -98,7 +109,7 @@ class LeanPass:
                 values[node] = float(out) if zero_d else out
         except OpError as exc:
             raise _located(self.graph, node, str(exc)) from None
-        return values[self.graph.output]
+        return values[output_of(self.graph)]
 
     def backward(self) -> list[Any]:
         """Gradients of the nodes on a path to the targets (None elsewhere), after forward(),
@@ -106,8 +117,9 @@ class LeanPass:
         does: inf and nan are answers here."""
         graph = self.graph
         values, shapes = graph.values, graph.shapes
-        grads = self.grads = [None] * len(graph.ops)
-        grads[graph.output] = self.seed
+        grads: list[Any] = [None] * len(graph.ops)
+        self.grads = grads
+        grads[output_of(graph)] = self.seed
         for node, operands_of, scalar, edges in self.backward_plan:
             upstream = grads[node]
             if upstream is None:
@@ -145,13 +157,23 @@ class LeanPass:
         return grads
 
 
+def _forward_call(op: Op, params: dict[str, Any] | None, shape: tuple[int, ...], scalar: bool,
+                  saving: bool) -> Callable[..., Any]:
+    """A node's call in the forward plan, bound once: ARRAY and the node's parameters are the same
+    at every step (a partial's call also costs less than passing them, **{} included)."""
+    if scalar:  # a scalar node's op is elementwise: op.scalar is its kernel, never None
+        return cast("Callable[..., Any]", op.scalar)
+    if saving:  # decided only where op.forward_saving is not None
+        return partial(cast("Callable[..., Any]", op.forward_saving), **(params or {}))
+    return skips_empty(partial(op.forward, ARRAY, **(params or {})), shape, op.checks_values)
 
-def _kept(kept: list, node: int, values) -> tuple:
+
+def _kept(kept: list[Any], node: int, values: list[Any]) -> tuple[Any]:
     """A saving node's vjp operand: what its forward pass kept, in place of its operands."""
     return (kept[node][1],)
 
 
-def _operands(ids: tuple[int, ...]):
+def _operands(ids: tuple[int, ...]) -> Operands:
     """values -> the tuple of a node's operand values, in one C call."""
     if len(ids) == 1:
         only = ids[0]
@@ -161,12 +183,12 @@ def _operands(ids: tuple[int, ...]):
     return itemgetter(*ids)
 
 
-def _bound(vjp, params: dict | None):
+def _bound(vjp: Callable[..., Any], params: dict[str, Any] | None) -> Callable[..., Any]:
     """A node's vjp with its parameters bound (the vjp itself when it has none)."""
     return partial(vjp, **params) if params else vjp
 
 
-def _reduction(contribution: Any, target: tuple[int, ...]) -> tuple[Any, tuple[int, ...]] | None:
+def _reduction(contribution: Any, target: tuple[int, ...]) -> Reduction | None:
     """How an edge's contribution is brought to its operand's shape at every step: None when it
     already has it, else (the axes to sum, None for none; shape), found by the engine's one
     unbroadcast rule."""
