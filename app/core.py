@@ -8,7 +8,8 @@ the forward pass and, unless asked not to, the backward pass.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from app import datasets
 from app.engine.errors import LimitExceeded, ProgramError

@@ -57,7 +57,8 @@ def main_thread_ms(browser: Browser, page: Page, action: Callable[[], object]) -
         events = json.loads(path.read_text())
     events = events["traceEvents"] if isinstance(events, dict) else events
     main = {(event["pid"], event["tid"]) for event in events
-            if event.get("ph") == "M" and event["name"] == "thread_name" and event["args"].get("name") == "CrRendererMain"}
+            if event.get("ph") == "M" and event["name"] == "thread_name"
+            and event["args"].get("name") == "CrRendererMain"}
     return sum(event.get("tdur", 0) for event in events
                if event.get("ph") == "X" and event["name"] == "ThreadControllerImpl::RunTask"
                and (event["pid"], event["tid"]) in main) / 1000

@@ -32,7 +32,8 @@ def main() -> None:
         page = open_app(browser, url, init_script=INIT_SCRIPT)
         shown = run_program(page, *shared_recurrence(args.lines))
         total = page.evaluate("window.__chainlens.total")
-        fastest = page.evaluate("Math.max(...[...document.querySelectorAll('#step-speed option')].map((o) => +o.value))")
+        fastest = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('#step-speed option')].map((o) => +o.value))")
         page.select_option("#step-speed", str(fastest))
         started = time.perf_counter()
         page.click("#step-play")

@@ -44,7 +44,9 @@ SEEK_SCRIPT = """async () => {
   const jumps = [];
   probe.seek(0);
   await window.__bench.painted();
-  for (const [from, to] of [[0, total], [total, Math.floor(total / 2)], [Math.floor(total / 2), 5], [5, Math.floor(total * 3 / 4)]]) {
+  const pairs = [[0, total], [total, Math.floor(total / 2)], [Math.floor(total / 2), 5],
+    [5, Math.floor(total * 3 / 4)]];
+  for (const [from, to] of pairs) {
     probe.seek(from);
     await window.__bench.painted();
     jumps.push({ from, to, ...(await paintedAfter(to)) });

@@ -138,7 +138,8 @@ def train_run(page: Page, steps: int, record_every: int) -> tuple[dict, float, d
     sample = page.evaluate(STOP)
     run = page.evaluate("({state: window.__chainlens.train.state, records: window.__chainlens.train.records,"
                         " draws: window.__chainlens.train.chartDraws, drawMs: window.__chainlens.train.chartDrawMs,"
-                        " longestDraw: window.__chainlens.train.longestChartDrawMs, lineMs: window.__chainlens.train.lineMs,"
+                        " longestDraw: window.__chainlens.train.longestChartDrawMs,"
+                        " lineMs: window.__chainlens.train.lineMs,"
                         " body: window.__chainlens.train.body})")
     run["long frames"] = sample["frames"]
     return summary(sample), seconds, run
@@ -155,7 +156,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000)
     args = parser.parse_args()
     with served_browser() as (url, browser):
-        page = open_app(browser, url, ready="window.__chainlens && window.__chainlens.ready && window.__chainlens.train")
+        page = open_app(browser, url,
+                        ready="window.__chainlens && window.__chainlens.ready && window.__chainlens.train")
         runs = page.evaluate("window.__chainlens.runs")
         page.select_option("#example-select", "train-regression")
         page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)

@@ -22,6 +22,7 @@ import json
 import math
 import sys
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ def _reshape(x: torch.Tensor, shape: int | list[int]) -> torch.Tensor:
     return torch.reshape(x, (shape,) if isinstance(shape, int) else tuple(shape))
 
 
-def _index(x, *indices, key):
+def _index(x: torch.Tensor, *indices: torch.Tensor, key: Sequence[Any]) -> torch.Tensor:
     """x[key] in PyTorch's own indexing: the key's items as a subscript would hold them."""
     tensors = iter(indices)
     items = []
@@ -97,25 +98,25 @@ def _index(x, *indices, key):
     return x[tuple(items)]
 
 
-def _mask(m):
+def _mask(m: torch.Tensor) -> torch.Tensor:
     return m.detach() != 0
 
 
-def _compare(fn):
+def _compare(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable[..., torch.Tensor]:
     return lambda a, b: fn(a, b).to(DTYPE)
 
 
-def _reduce_dims(x, axis):
+def _reduce_dims(x: torch.Tensor, axis: int | list[int] | None) -> list[int]:
     return list(_dims(x, axis))
 
 
-def _arg(fn):
-    def arg(x, axis=None, keepdims=False):
+def _arg(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    def arg(x: torch.Tensor, axis: int | None = None, keepdims: bool = False) -> torch.Tensor:
         return fn(x, dim=axis, keepdim=keepdims).to(DTYPE)
     return arg
 
 
-def _linear_t(x, W, b):
+def _linear_t(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if W.ndim == 1:  # F.linear with a 1-D weight is x @ W + b, as the engine's shape rule has it
         return torch.matmul(x, W) + b
     return F.linear(x, W, b)
@@ -172,7 +173,8 @@ TORCH_OPS: dict[str, tuple[int, Any]] = {
     "tril": (1, lambda x, diagonal=0: torch.tril(x, diagonal)),
     "triu": (1, lambda x, diagonal=0: torch.triu(x, diagonal)),
     "clamp": (1, lambda x, min=None, max=None: torch.clamp(x, min, max)),
-    "logsumexp": (1, lambda x, axis=None, keepdims=False: torch.logsumexp(x, dim=_reduce_dims(x, axis), keepdim=keepdims)),
+    "logsumexp": (1, lambda x, axis=None, keepdims=False: torch.logsumexp(x, dim=_reduce_dims(x, axis),
+                                                                          keepdim=keepdims)),
     "var": (1, lambda x, axis=None, correction=1, keepdims=False: torch.var(x, dim=_reduce_dims(x, axis),
                                                                           correction=correction, keepdim=keepdims)),
     "std": (1, lambda x, axis=None, correction=1, keepdims=False: torch.std(x, dim=_reduce_dims(x, axis),

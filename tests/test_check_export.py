@@ -13,18 +13,17 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from parity_programs import CASES
 
 from app.engine.ops import OPS
 from app.examples import EXAMPLES
 from app.export.pytorch import SPELLINGS
 from app.main import create_app
 from app.settings import Settings
-from parity_programs import CASES
 from tests.test_check import SHARED, limited
 
 RTOL = 1e-10

@@ -50,14 +50,17 @@ def objects_of(columns: dict) -> dict:
             node["group"] = groups[i]
         decoded_nodes.append(node)
     decoded_steps = [{"phase": "forward", "node": node} for node in columns["forward"]]
-    for i in range(len(steps["node"])):
-        decoded_steps.append({
+    decoded_steps.extend(
+        {
             "phase": "backward", "node": steps["node"][i], "input": steps["input"][i], "slot": steps["slot"][i],
             "upstream": steps["upstream"][i],
-            "local": {"formula": columns["formulas"][steps["local"]["formula"][i]], "value": steps["local"]["value"][i]},
+            "local": {"formula": columns["formulas"][steps["local"]["formula"][i]],
+                      "value": steps["local"]["value"][i]},
             "contribution": steps["contribution"][i], "accumulated": steps["accumulated"][i],
             "summed_axes": steps["summed_axes"][i],
-        })
+        }
+        for i in range(len(steps["node"]))
+    )
     rest = {key: value for key, value in columns.items() if key not in ("format", "nodes", "steps", "formulas")}
     return {**rest, "nodes": decoded_nodes, "steps": decoded_steps}
 

@@ -63,7 +63,7 @@ def test_regression_is_the_tutorials_formula_and_ranges(client):
     assert x.shape == (500, 3) and y.shape == (500, 1)
     np.testing.assert_allclose(y[:, 0], 2 * x[:, 0] + 3 * x[:, 1] + 4 * x[:, 2] + 5, rtol=1e-15)
     for column, high in enumerate((30, 20, 11)):
-        assert 0 <= x[:, column].min() and x[:, column].max() < high
+        assert x[:, column].min() >= 0 and x[:, column].max() < high
         assert x[:, column].max() > 0.95 * high  # the whole range is used
     test = rows_of(client, {"dataset": "regression", "field": "x", "n": 500, "seed": 3, "split": "test"})
     assert not np.array_equal(test, x)  # train and test are different samples

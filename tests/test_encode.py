@@ -83,7 +83,7 @@ def test_strings_are_ascii_escaped_and_none_is_null():
 def test_objects_refuse_a_template_that_does_not_fit_the_columns():
     with pytest.raises(ValueError, match="2 places for 1 columns"):
         objects('{"a":@,"b":@}', [["1"]])
-    with pytest.raises(ValueError):  # columns of different lengths
+    with pytest.raises(ValueError, match="one item per row"):  # columns of different lengths
         objects('{"a":@,"b":@}', [["1", "2"], ["3"]])
     assert objects('{"a":@}', [[]]) == []
 

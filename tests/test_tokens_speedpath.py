@@ -20,7 +20,7 @@ PIECES = [
 
 def by_the_loop(source: str):
     """tokenize with every program sent through the loop."""
-    with mock.patch.object(tokens, "_drops_newlines", lambda source: True):
+    with mock.patch.object(tokens, "_drops_newlines", return_value=True):
         return outcome(source)
 
 

@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from serving import serving
 
 from app.api.jobs import Cancelled
 from app.engine.limits import Limits
@@ -19,7 +20,6 @@ from app.examples import TRAIN_EXAMPLES
 from app.main import create_app
 from app.settings import Settings
 from app.train import TrainConfig, TrainingRun, TrainLimits
-from serving import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = {example["id"]: example for example in TRAIN_EXAMPLES}
@@ -94,7 +94,7 @@ def test_train_graph_at_k_holds_exactly_the_runs_values_at_step_k():
     for name, stats in records[k]["params"].items():
         assert norm_of(nodes[name]["grad"]) == pytest.approx(stats["grad_norm"], rel=1e-12)
     # the parameters before step k's update: those a run of k − 1 steps ends with
-    before = [line for line in lines_of(client, request("train-digits", steps=k - 1, eval=None))][-1]["params"]
+    before = list(lines_of(client, request("train-digits", steps=k - 1, eval=None)))[-1]["params"]
     for name, value in before.items():
         assert nodes[name]["value"] == value, name
     # the batch of step k: the rows the record names
@@ -294,8 +294,9 @@ def test_the_mnist_example_runs_within_the_default_limits(tmp_path):
     """The MNIST example as GET /examples offers it (default limits): the graph it opens on
     (POST /train/graph at step 1) and a short run with its evaluation, on IDX files written here
     with as many test images as the example evaluates."""
-    from app import datasets
     from test_datasets import write_mnist
+
+    from app import datasets
 
     write_mnist(tmp_path, train=64, test=400, compress=True)
     client = TestClient(create_app(Settings(data_dir=str(tmp_path))))

@@ -12,9 +12,11 @@ validation, with the same errors FastAPI gives (a RequestValidationError, answer
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pydantic_core
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
@@ -23,9 +25,11 @@ from starlette.responses import Response
 
 from app.api.errors import program_error_response
 from app.api.jobs import Job, run_job
+from app.api.schemas import GraphRequest
 from app.engine.errors import ProgramError
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=GraphRequest)  # a compute route's body: a program and its inputs
 T = TypeVar("T")
 
 
@@ -59,7 +63,7 @@ def parse_model(raw: bytes, model: type[M]) -> M:
         raise RequestValidationError(errors) from None
 
 
-async def run_parsed(request: Request, model: type[M], compute: Callable[[M, Job], T], *,
+async def run_parsed(request: Request, model: type[R], compute: Callable[[R, Job], T], *,
                      inline: bool = False) -> T | Response:
     """Reads the body's bytes, then in a job (app/api/jobs.py; `inline`: on the event loop while
     small) parses them as `model` and answers compute(body, job). A ProgramError becomes its 4xx
@@ -91,7 +95,7 @@ def body_openapi(model: type[BaseModel], examples: dict | None = None) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": media}}}
 
 
-def install(app) -> None:
+def install(app: FastAPI) -> None:
     """Adds the models of body_openapi to the app's OpenAPI components, as FastAPI would."""
     build = app.openapi
 
@@ -106,4 +110,4 @@ def install(app) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema

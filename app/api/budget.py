@@ -26,6 +26,7 @@ import numpy as np
 
 from app.engine.costs import pass_seconds
 from app.engine.graph import Graph
+from app.engine.ops import Op
 
 FLOAT = 8
 ARRAY_OVERHEAD = 112  # a numpy array object
@@ -65,10 +66,12 @@ def _text(elements: int, shape: tuple, max_elements: int) -> int:
     return TEXT_PER_NUMBER * elements + 2 * len(shape)
 
 
-def _flows(op, slot: int) -> bool:
+def _flows(op: Op | None, slot: int) -> bool:
     """Whether a gradient flows into operand `slot` of `op`; False for slots past the op's own
     (the table is as wide as the widest op) and for inputs and constants (op None)."""
-    return op is not None and (op.local is not None or op.variadic or slot < len(op.vjp)) and op.differentiable(slot)
+    # (an op without local derivatives has vjps: `or ()` only tells the type checker so)
+    return (op is not None and (op.local is not None or op.variadic or slot < len(op.vjp or ()))
+            and op.differentiable(slot))
 
 
 def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elements: int, *,

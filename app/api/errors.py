@@ -34,7 +34,8 @@ def error_json(body: Any) -> bytes:
         return json.dumps(body, ensure_ascii=True, default=str).encode()
 
 
-def error_response(status: int, kind: str, message: str, headers: dict | None = None, **extra) -> Response:
+def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None,
+                   **extra: Any) -> Response:
     body = {"error": {"kind": kind, "message": message, **extra}}
     return Response(error_json(body), status_code=status, media_type="application/json", headers=headers)
 
@@ -55,7 +56,8 @@ def error_body(exc: ProgramError, source: str | None = None) -> dict:
 
 
 def program_error_response(exc: ProgramError, source: str | None) -> Response:
-    return Response(error_json(error_body(exc, source)), status_code=STATUS.get(exc.kind, 422), media_type="application/json")
+    return Response(error_json(error_body(exc, source)), status_code=STATUS.get(exc.kind, 422),
+                    media_type="application/json")
 
 
 def _validation_message(exc: RequestValidationError) -> str:

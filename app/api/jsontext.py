@@ -18,8 +18,9 @@ body stays ASCII and its final encode is a plain copy.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring_ascii
+from typing import Any, cast
 
 import orjson
 
@@ -28,7 +29,7 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 BLOCK = 4096
 
 
-def _blockwise(write, values: list) -> list[str]:
+def _blockwise(write: Callable[[list[Any]], list[str]], values: list[Any]) -> list[str]:
     """write(values) for a long list, a block at a time (see the module docstring)."""
     if len(values) <= BLOCK:
         return write(values)
@@ -85,7 +86,7 @@ def text_list(values: list[str | None]) -> list[str]:
     return _bracketed(strings(values), ",".join)
 
 
-def _bracketed(values: Sequence, write) -> list[str]:
+def _bracketed(values: Sequence[Any], write: Callable[[Sequence[Any]], str]) -> list[str]:
     pieces = ["["]
     for start in range(0, len(values), BLOCK):
         pieces += ("," if start else "", write(values[start:start + BLOCK]))
@@ -120,4 +121,4 @@ def _rows(pieces: list[str], columns: list[list[str]]) -> str:
     for k, column in enumerate(columns):
         parts[2 * k + 1::width] = column
     parts.append(pieces[-1])
-    return "".join(parts)
+    return "".join(cast("list[str]", parts))  # every None filled in above

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-CHAIN_RULE = {
+CHAIN_RULE: JsonDict = {
     "expression": "q = x + y\nf = q * z",
     "inputs": {"x": -2, "y": 5, "z": -4},
     "grad_output": None,
@@ -16,7 +17,8 @@ CHAIN_RULE = {
 class GraphRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CHAIN_RULE]})
 
-    expression: str = Field(description="The program: assignments and a final expression, one per line or separated by ';'.")
+    expression: str = Field(
+        description="The program: assignments and a final expression, one per line or separated by ';'.")
     inputs: dict[str, Any] = Field(
         default_factory=dict,
         description=(

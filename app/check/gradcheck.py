@@ -38,16 +38,17 @@ before any runs.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from math import prod
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from app.check.limits import GRADCHECK_NODE_COST
 from app.engine.graph import Graph
-from app.engine.run import forward
+from app.engine.run import forward, output_of
 
 EPSILON = float(np.finfo(np.float64).eps)
 STEP = EPSILON ** (1 / 4)
@@ -117,7 +118,7 @@ def cost(graph: Graph, planned: list[Planned]) -> int:
 
 def _objective(graph: Graph, seed: Any) -> float:
     forward(graph)
-    return float(np.sum(np.multiply(graph.values[graph.output], seed)))
+    return float(np.sum(np.multiply(graph.values[output_of(graph)], seed)))
 
 
 def _set(graph: Graph, leaf: int, flat: np.ndarray | None, index: int, value: float) -> None:
@@ -202,7 +203,8 @@ def gradcheck(graph: Graph, grads: list[Any], seed: Any, planned: list[Planned],
             original = values[item.leaf]
             if item.shape and not original.flags.c_contiguous:  # reshape(-1) below must be a view
                 original = values[item.leaf] = np.ascontiguousarray(original)
-            analytic_all = np.zeros(item.shape) if grads[item.leaf] is None else np.asarray(grads[item.leaf], dtype=np.float64)
+            gradient = grads[item.leaf]
+            analytic_all = np.zeros(item.shape) if gradient is None else np.asarray(gradient, dtype=np.float64)
             analytic = analytic_all.reshape(-1)[item.indices].copy()
             numeric = np.empty(item.indices.size)
             flat = original.reshape(-1) if item.shape else None  # a view: inputs are contiguous
@@ -215,7 +217,7 @@ def gradcheck(graph: Graph, grads: list[Any], seed: Any, planned: list[Planned],
                 check()
                 samples.append(_rounding(objective, x, at_x))
                 _set(graph, item.leaf, flat, index, x)
-            noise = NOISE_MARGIN * max(samples + [EPSILON * abs(at_x)])
+            noise = NOISE_MARGIN * max([*samples, EPSILON * abs(at_x)])
             for position, (index, objective, x) in enumerate(zip(item.indices, objectives, points)):
                 check()
                 numeric[position], spent = _difference(objective, x, at_x, noise, allowance)

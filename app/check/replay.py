@@ -17,22 +17,24 @@ program where it explodes is refused with a reason instead of hanging.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import zip_longest
 from math import prod
-from typing import Any, Callable
+from typing import Any, cast
 
 import numpy as np
 
 from app.engine.errors import LimitExceeded
 from app.engine.graph import Graph
-from app.engine.run import Result, edge
+from app.engine.ops import Op
+from app.engine.run import Result, edge, output_of
 
 MODES = ("naive-recursion", "overwrite")
 
 
 def active_slots(graph: Graph, node: int) -> list[int]:
     """The operand slots of `node` that a gradient flows through, as the engine's backward decides."""
-    op = graph.ops[node]
+    op = cast("Op", graph.ops[node])  # an op node: never None
     requires_grad = graph.requires_grad
     return [
         slot for slot, operand in enumerate(graph.args[node])
@@ -48,8 +50,9 @@ def recursion_size(graph: Graph, order: list[int], cap: int) -> tuple[int, int]:
     topological order counts them; saturating keeps the numbers small where they would explode.
     """
     arrivals = [0] * len(graph)
-    if graph.requires_grad[graph.output]:
-        arrivals[graph.output] = 1
+    output = output_of(graph)
+    if graph.requires_grad[output]:
+        arrivals[output] = 1
     steps = elements = 0
     args, shapes = graph.args, graph.shapes
     for node in reversed(order):
@@ -92,9 +95,10 @@ class _Replay:
         self.grads: list[Any] = [None] * len(graph)
         self.records: list[tuple] = []
         self.upstreams: list[Any] = []
-        self.started = graph.requires_grad[graph.output]  # else no gradient flows at all
+        output = output_of(graph)
+        self.started = graph.requires_grad[output]  # else no gradient flows at all
         if self.started:
-            self.grads[graph.output] = seed
+            self.grads[output] = seed
 
     def send(self, node: int, slot: int, upstream: Any, add: bool) -> tuple[int, Any]:
         """Applies one edge; (the operand, its gradient now). `add` False is the overwrite mistake."""
@@ -119,7 +123,8 @@ def naive_recursion(graph: Graph, scalar_locals: list[Any], seed: Any,
         return replay.result()
     # The recursion's call stack, made explicit: (node, slot, the gradient node sends). The top
     # is applied first, so operands are visited in order and each one's subtree before the next.
-    stack = [(graph.output, slot, seed) for slot in reversed(active_slots(graph, graph.output))]
+    output = output_of(graph)
+    stack = [(output, slot, seed) for slot in reversed(active_slots(graph, output))]
     while stack:
         if len(replay.records) % 256 == 0:
             check()
@@ -206,7 +211,7 @@ def explain(graph: Graph, mode: str, correct: list[tuple], replay: list[tuple], 
         return ("The recursion sends the same gradient along every edge as the correct pass: no "
                 "intermediate result is used twice, so re-sending accumulated gradients never repeats "
                 "a contribution (an input used twice still adds up right).")
-    node, operand, slot = replay[at][:3]
+    node, operand = replay[at][:2]
     source, target = graph.label(node), graph.label(operand)
     contribution = replay[at][4]
     if mode == "overwrite":
@@ -244,8 +249,9 @@ def divergence(graph: Graph, mode: str, correct: Result, replay_grads: list[Any]
     """The response's `diverges`: per node whether its gradient is wrong, and where the replay parts."""
     at, correct_at = first_departure(correct.records, replay, mode)
     forward_count = len(correct.forward)
+    correct_grads = cast("list[Any]", correct.grads)  # the correct run went backward: never None
     return {
-        "nodes": [not same(wrong, right) for wrong, right in zip_longest(replay_grads, correct.grads)],
+        "nodes": [not same(wrong, right) for wrong, right in zip_longest(replay_grads, correct_grads)],
         "first_step": None if at is None else forward_count + at,
         "correct_step": None if correct_at is None else forward_count + correct_at,
         "correct_steps": forward_count + len(correct.records),

@@ -27,7 +27,7 @@ from app.engine.graph import Graph
 from app.engine.inputs import Input, decode, number
 from app.engine.lean import LeanPass
 from app.engine.limits import Limits
-from app.engine.run import Result, forward, run
+from app.engine.run import Result, forward, output_of, run
 from app.lang import parse
 from app.train.batches import Batches
 from app.train.config import TrainConfig
@@ -394,7 +394,7 @@ class Diverged(Exception):
 def _check_scalar_loss(graph: Graph) -> None:
     """Training follows the gradient of one number, as torch's loss.backward() does: a tensor
     output is refused before anything streams (it would fail in the first step)."""
-    output = graph.output
+    output = output_of(graph)
     shape = graph.shapes[output]
     if shape:
         raise TrainingError(f"the loss (the program's last line) has shape {list(shape)}; training needs a single "

@@ -25,7 +25,7 @@ async function send(path, options) {
 /** Reads a JSON body (or the text, with asText); a 4xx/5xx becomes the ApiError carrying the body's `error`. */
 async function jsonBody(response, { asText = false } = {}) {
   const text = await response.text();
-  let body = null;
+  let body;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {

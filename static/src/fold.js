@@ -76,9 +76,11 @@ export function statements(response) {
 /** Who reads each node: consumers[id] = [consumer ids] (ascending). */
 function consumersOf(response) {
   const consumers = response.nodes.map(() => []);
-  for (const node of response.nodes) for (const source of node.inputs) {
-    const list = consumers[source];
-    if (list[list.length - 1] !== node.id) list.push(node.id);
+  for (const node of response.nodes) {
+    for (const source of node.inputs) {
+      const list = consumers[source];
+      if (list[list.length - 1] !== node.id) list.push(node.id);
+    }
   }
   return consumers;
 }
@@ -191,8 +193,10 @@ function foldRun(response, consumers, blocks, run, lines) {
       if (outside.length || id === response.output) outputs.push(id);
     }
     const inputs = [];
-    for (const id of memberIds) for (const sourceId of nodes[id].inputs) {
-      if (!members.has(sourceId) && !inputs.includes(sourceId)) inputs.push(sourceId);
+    for (const id of memberIds) {
+      for (const sourceId of nodes[id].inputs) {
+        if (!members.has(sourceId) && !inputs.includes(sourceId)) inputs.push(sourceId);
+      }
     }
     const title = `${kind} ${index + 1} of ${blocks.length}`;
     const text = statementText(response, b, lines);
@@ -220,8 +224,8 @@ function statementText(response, b, lines) {
 
 function opText(response, node) {
   const operand = (id) => {
-    const node = response.nodes[id];
-    return String(node.sourceLabel ?? node.label ?? node.name ?? node.op);
+    const operandNode = response.nodes[id];
+    return String(operandNode.sourceLabel ?? operandNode.label ?? operandNode.name ?? operandNode.op);
   };
   if (INFIX[node.op] && node.inputs.length === 2) return `${operand(node.inputs[0])} ${INFIX[node.op]} ${operand(node.inputs[1])}`;
   return `${node.op}(${node.inputs.map(operand).join(', ')})`;

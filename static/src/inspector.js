@@ -98,9 +98,9 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
     if (value !== undefined && grad !== undefined && grad !== null) {
       // How big the gradient is next to the value: the scale an update step would change it by.
       const ratio = stats(grad, node.shape).norm / stats(value, node.shape).norm;
-      const facts = element('dl', 'numbers ratio');
-      addFact(facts, '‖grad‖ / ‖value‖', Number.isFinite(ratio) ? formatNumber(ratio, 4) : 'undefined (the value is 0)');
-      gradSection.append(facts);
+      const ratioFacts = element('dl', 'numbers ratio');
+      addFact(ratioFacts, '‖grad‖ / ‖value‖', Number.isFinite(ratio) ? formatNumber(ratio, 4) : 'undefined (the value is 0)');
+      gradSection.append(ratioFacts);
     }
 
     const ledger = contributionLedger(response, node.id);

@@ -448,10 +448,10 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
         // A gap of 6 px to every card where there is room (a label flush against a card reads as
         // part of it), else the spot covering least; inside the drawing, which the camera frames
         // (above the top card it was cut off).
-        const obstacles = [...nearby(edge), ...placed];
+        const around = [...nearby(edge), ...placed];
         const drawing = { x: 0, y: 0, width: layout.width, height: layout.height };
-        const [x, y] = labelSpot(edge.points, { width: width + 12, height: 28 }, obstacles, drawing, { freeOnly: true })
-          ?? labelSpot(edge.points, { width, height: 20 }, obstacles, drawing);
+        const [x, y] = labelSpot(edge.points, { width: width + 12, height: 28 }, around, drawing, { freeOnly: true })
+          ?? labelSpot(edge.points, { width, height: 20 }, around, drawing);
         // Labels placed earlier (the current edge's first) are kept clear too: edges that meet
         // at an opened composite's inner node would stack their labels.
         placed.push({ x: x - width / 2, y: y - 10, width, height: 20 });
@@ -507,8 +507,8 @@ export function createGraphView(svgRoot, { onSelect, onView = () => {} }) {
     } else {
       // Too long to show whole as more than a hairline: an overview around the current step
       // (the minimap shows the whole).
-      const focus = stepBoxes(lastView).filter(Boolean);
-      const centre = focus.length ? unionOf(focus) : layout.nodes[0];
+      const stepAt = stepBoxes(lastView).filter(Boolean);
+      const centre = stepAt.length ? unionOf(stepAt) : layout.nodes[0];
       transform = centreOn(centre, view, OVERVIEW_SCALE);
     }
     userScale = Math.max(READABLE_SCALE, transform.k);

@@ -4,7 +4,7 @@
  * Pure helpers shared by the explanation, the node cards and the inspector; no DOM here.
  */
 
-const NON_FINITE = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+const NON_FINITE = { NaN, Infinity, '-Infinity': -Infinity };
 
 /** A JSON scalar (number or non-finite string) as a JS number. */
 export function toNumber(value) {

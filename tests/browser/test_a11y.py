@@ -41,7 +41,8 @@ def violations(page: Page) -> list[dict]:
         page.add_script_tag(path=str(AXE))
     return page.evaluate(
         """async (tags) => {
-            const result = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+            const result = await axe.run(document, { runOnly: { type: 'tag', values: tags },
+                                                     resultTypes: ['violations'] });
             return result.violations.map((rule) => ({
                 id: rule.id, impact: rule.impact, help: rule.help,
                 nodes: rule.nodes.map((node) => ({ target: node.target.join(' '), summary: node.failureSummary })),
@@ -123,7 +124,8 @@ def test_each_step_is_announced_and_every_card_is_named(page, server_url):
     page.locator("#graph").focus()
     page.keyboard.press("Home")
     page.keyboard.press("ArrowRight")
-    expect(announce).to_have_text(re.compile(r"^Forward pass · step 1 of 4: compute linear\(x, W1, b1\)\. linear\(x, W1, b1\)\. shape 8×15"))
+    expect(announce).to_have_text(re.compile(r"^Forward pass · step 1 of 4: compute linear\(x, W1, b1\)\. "
+                                             r"linear\(x, W1, b1\)\. shape 8×15"))
     page.keyboard.press("End")
     expect(announce).to_have_text(re.compile(r"^Backward pass · step (\d+) of \1: gradient into .+ · done\. ∂loss/∂"))
     # The explanation is one panel, reached by Tab, and scrolls inside itself.

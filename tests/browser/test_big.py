@@ -27,7 +27,8 @@ FRAME_ON_MAP = """() => {
   for (let y = 0; y < height; y += 1) {
     for (let x = 0; x < width; x += 1) {
       const at = (y * width + x) * 4;
-      if (Math.abs(data[at] - 185) < 30 && Math.abs(data[at + 1] - 63) < 30 && data[at + 2] < 60 && data[at + 3] > 200) {
+      if (Math.abs(data[at] - 185) < 30 && Math.abs(data[at + 1] - 63) < 30
+          && data[at + 2] < 60 && data[at + 3] > 200) {
         left = Math.min(left, x);
         right = Math.max(right, x);
       }

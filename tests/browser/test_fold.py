@@ -94,7 +94,7 @@ def test_a_200_step_recurrence_opens_folded_and_a_step_opens_and_folds_back(brow
         expect(page.locator("#graph g.node.current")).to_have_attribute("data-name", "h₁ * w")
         assert page.evaluate(MARKER) is None
         # Step 3 of 200 is still folded: stepping there highlights its box again.
-        for position in (5, 6, 7):
+        for _position in (5, 6, 7):
             page.keyboard.press("ArrowRight")
         expect(page.locator("#step-label")).to_have_attribute("data-position", "7")
         expect(page.locator("#graph g.node.current")).to_have_attribute("data-name", f"step 3 of {STEPS}")

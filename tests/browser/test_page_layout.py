@@ -19,7 +19,8 @@ RUN_TIMEOUT = 300_000
 
 GEOMETRY = """() => {
   const box = (selector) => { const b = document.querySelector(selector).getBoundingClientRect();
-                              return { top: b.top, bottom: b.bottom, left: b.left, right: b.right, height: b.height, width: b.width }; };
+                              return { top: b.top, bottom: b.bottom, left: b.left, right: b.right,
+                                       height: b.height, width: b.width }; };
   const train = document.querySelector('#train-start').getBoundingClientRect();
   const hit = document.elementFromPoint(train.left + train.width / 2, train.top + train.height / 2);
   const explain = document.querySelector('#explain');
@@ -118,8 +119,11 @@ def test_presentation_view_shows_graph_and_explanation_large_and_keys_step(page,
     # Every card text on screen is at least 20 px (its font size times the camera's zoom).
     sizes = page.evaluate("""() => {
         const k = d3zoom();
-        function d3zoom() { const m = document.querySelector('#graph g.viewport').transform.baseVal.consolidate(); return m ? m.matrix.a : 1; }
-        return [...document.querySelectorAll('#graph g.node text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * k); }""")
+        function d3zoom() {
+          const m = document.querySelector('#graph g.viewport').transform.baseVal.consolidate();
+          return m ? m.matrix.a : 1; }
+        return [...document.querySelectorAll('#graph g.node text')]
+          .map((t) => parseFloat(getComputedStyle(t).fontSize) * k); }""")
     assert sizes and min(sizes) >= 20, sizes
     assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#explain .step-title')).fontSize)") >= 20
     # The stepper's keys still step, with the explanation following.
@@ -127,7 +131,8 @@ def test_presentation_view_shows_graph_and_explanation_large_and_keys_step(page,
     position = int(label.get_attribute("data-position"))
     page.keyboard.press("ArrowRight")
     expect(label).to_have_attribute("data-position", str(position + 1))
-    expect(page.locator("#explain .step-title")).to_contain_text(f"step {position + 1 - page.evaluate('window.__chainlens.total - window.__chainlens.backwardCount')} of")
+    forward_steps = page.evaluate("window.__chainlens.total - window.__chainlens.backwardCount")
+    expect(page.locator("#explain .step-title")).to_contain_text(f"step {position + 1 - forward_steps} of")
     page.keyboard.press("ArrowLeft")
     expect(label).to_have_attribute("data-position", str(position))
     screenshot(page, f"present-{viewport['width']}")
@@ -148,7 +153,9 @@ def test_the_stepper_keeps_one_row_at_1366_with_the_longest_labels(page, server_
         # The widest position a timeline shows: five digits and "backward".
         page.evaluate("""() => { document.querySelector('#step-label').textContent = '/ 99999 · backward';
                                  document.querySelector('#step-input').value = '99999'; }""")
-        tops = page.evaluate("() => [...document.querySelectorAll('.stepper > :not(label)')].map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))")
+        tops = page.evaluate("() => [...document.querySelectorAll('.stepper > :not(label)')]"
+                             ".map((e) => Math.round(e.getBoundingClientRect().top"
+                             " + e.getBoundingClientRect().height / 2))")
         assert max(tops) - min(tops) <= 4, f"{example}: the stepper wraps: {tops}"
         right = page.evaluate("document.querySelector('#step-touching').getBoundingClientRect().right")
         assert right <= page.evaluate("document.querySelector('.stepper').getBoundingClientRect().right")
@@ -188,7 +195,8 @@ def test_small_heatmaps_in_the_explanation_have_their_indices_on_their_cells(pag
             const columns = [...figure.querySelectorAll('.indices.columns span')].map((s) => s.getBoundingClientRect());
             const rows = [...figure.querySelectorAll('.indices.rows span')].map((s) => s.getBoundingClientRect());
             return { canvas: [canvas.left, canvas.top, canvas.right, canvas.bottom],
-                     columns: columns.map((b) => (b.left + b.right) / 2), rows: rows.map((b) => (b.top + b.bottom) / 2) }; }""")
+                     columns: columns.map((b) => (b.left + b.right) / 2),
+                     rows: rows.map((b) => (b.top + b.bottom) / 2) }; }""")
         left, top, right, bottom = placed["canvas"]
         assert right - left <= 97 and bottom - top <= 45, placed
         assert all(left <= x <= right for x in placed["columns"]), placed

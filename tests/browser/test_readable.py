@@ -29,13 +29,17 @@ MEASURE = """() => {
     const frame = (item.querySelector('rect.card') || item.querySelector('rect')).getBoundingClientRect();
     if (!visible(frame)) continue;
     const name = item.getAttribute('data-name') || item.getAttribute('data-key');
-    boxes.push({ name, kind: item.getAttribute('class'), left: frame.left, top: frame.top, right: frame.right, bottom: frame.bottom });
+    boxes.push({ name, kind: item.getAttribute('class'),
+                 left: frame.left, top: frame.top, right: frame.right, bottom: frame.bottom });
     for (const text of item.querySelectorAll('text')) {
       if (!text.textContent) continue;
       const px = parseFloat(getComputedStyle(text).fontSize) * scale;
       if (px < 11 - 1e-6) small.push(`${name}: "${text.textContent}" at ${px.toFixed(1)} px`);
       const r = text.getBoundingClientRect();
-      if (r.right > frame.right + 0.5 || r.left < frame.left - 0.5) overflowing.push(`${name}: "${text.textContent}" runs ${Math.max(r.right - frame.right, frame.left - r.left).toFixed(1)} px out`);
+      if (r.right > frame.right + 0.5 || r.left < frame.left - 0.5) {
+        const out = Math.max(r.right - frame.right, frame.left - r.left);
+        overflowing.push(`${name}: "${text.textContent}" runs ${out.toFixed(1)} px out`);
+      }
     }
   }
   const overlaps = [];
@@ -43,7 +47,9 @@ MEASURE = """() => {
     for (let j = i + 1; j < boxes.length; j += 1) {
       const a = boxes[i];
       const b = boxes[j];
-      if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) overlaps.push(`${a.name} × ${b.name}`);
+      if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) {
+        overlaps.push(`${a.name} × ${b.name}`);
+      }
     }
   }
   return { scale, shown: boxes.length, small, overflowing, overlaps };
@@ -53,11 +59,15 @@ MEASURE = """() => {
 PAGE_FITS = """() => {
   const problems = [];
   const width = document.documentElement.clientWidth;
-  if (document.documentElement.scrollWidth > width + 1) problems.push(`page is ${document.documentElement.scrollWidth} px wide in a ${width} px window`);
-  for (const selector of ['#run', '#example-select', '#export-svg', '#export-png', '#export-json', '#share', '#step-play',
-                          '#step-slider', '#step-speed', '#step-input', '#fit', '#zoom-out', '#node-search-input']) {
+  const pageWidth = document.documentElement.scrollWidth;
+  if (pageWidth > width + 1) problems.push(`page is ${pageWidth} px wide in a ${width} px window`);
+  for (const selector of ['#run', '#example-select', '#export-svg', '#export-png', '#export-json', '#share',
+                          '#step-play', '#step-slider', '#step-speed', '#step-input', '#fit', '#zoom-out',
+                          '#node-search-input']) {
     const r = document.querySelector(selector).getBoundingClientRect();
-    if (r.left < -0.5 || r.right > width + 0.5 || r.width === 0) problems.push(`${selector} at ${r.left.toFixed(0)}–${r.right.toFixed(0)}`);
+    if (r.left < -0.5 || r.right > width + 0.5 || r.width === 0) {
+      problems.push(`${selector} at ${r.left.toFixed(0)}–${r.right.toFixed(0)}`);
+    }
   }
   const graph = document.querySelector('.graph-canvas').getBoundingClientRect();
   const legend = document.querySelector('.graph-legend').getBoundingClientRect();
@@ -150,7 +160,8 @@ EDGE_ENDS = """() => {
       const p = path.getPointAtLength(at);
       const x = matrix.a * p.x + matrix.c * p.y + matrix.e;
       const y = matrix.b * p.x + matrix.d * p.y + matrix.f;
-      ends.push({ key: path.dataset.key, inside: x >= view.left && x <= view.right && y >= view.top && y <= view.bottom });
+      ends.push({ key: path.dataset.key,
+                  inside: x >= view.left && x <= view.right && y >= view.top && y <= view.bottom });
     }
   }
   return ends;
@@ -248,7 +259,7 @@ def test_skip_links_and_tab_do_not_walk_every_node(page_at, server_url):
     assert page.evaluate("window.__chainlens.nodeCount") > 90
     # From the graph, the stepper is a few Tab presses away, not one per node.
     page.locator("#graph").focus()
-    for presses in range(1, 12):
+    for presses in range(1, 12):  # noqa: B007  # the count is read after the loop
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.closest('.stepper') !== null"):
             break
@@ -291,10 +302,11 @@ def test_exports_carry_only_graph_styles_and_big_pngs_scale_or_explain(page_at, 
     open_example(page, server_url, "The chain rule")
     with page.expect_download() as download:
         page.locator("#export-svg").click()
-    svg = open(download.value.path(), encoding="utf-8").read()
+    with open(download.value.path(), encoding="utf-8") as file:
+        svg = file.read()
     style = re.search(r"<style>(.*?)</style>", svg, re.S).group(1)
     rules = [rule.strip() for rule in re.findall(r"([^{}]+)\{", style)]
-    assert rules and all(rule.startswith(("svg.graph", "@keyframes chainlens-")) or rule.startswith(("to", "from")) for rule in rules), rules[:8]
+    assert rules and all(rule.startswith(("svg.graph", "@keyframes chainlens-", "to", "from")) for rule in rules), rules[:8]
     assert "graph-wrap" not in style and "katex" not in style
     assert len(re.findall(r'class="node[ "]', svg)) == page.evaluate("window.__chainlens.response.nodes.length")
     # A long chain: the quick layout, tens of thousands of px wide.

@@ -149,7 +149,8 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
         "expression": "sum(labels)",
         "inputs": {"labels": {"dataset": "digits", "field": "labels", "split": "test", "rows": list(range(45))}},
     }, timeout=30).json()["nodes"][0]["value"]
-    shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label), c.classList.contains('wrong')])")
+    shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label),"
+                                " c.classList.contains('wrong')])")
     assert shown == [[predictions[i], labels[i], predictions[i] != labels[i]] for i in range(45)]
 
     # First-layer weights: one 8×8 image per unit of W1 (64 × 100).
@@ -364,7 +365,8 @@ def test_mnist_trains_in_the_page_with_28x28_digits_weights_and_pixel_gradients(
     assert digits.first.locator("canvas").evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
     predictions = done["eval"]["predictions"]
     _, test_labels = stroke_digits(TEST_IMAGES, 1)
-    shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label), c.classList.contains('wrong')])")
+    shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label),"
+                                " c.classList.contains('wrong')])")
     assert shown == [[predictions[i], int(test_labels[i]), predictions[i] != test_labels[i]] for i in range(count)]
 
     # First-layer weights: one 28×28 image per unit of W1 (784 × 100), each drawn (not blank).
@@ -384,7 +386,8 @@ def test_mnist_trains_in_the_page_with_28x28_digits_weights_and_pixel_gradients(
     saliency = page.locator(".saliency-pair canvas").nth(1)
     assert saliency.evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
     painted = saliency.evaluate(
-        f"c => Array.from(c.getContext('2d').getImageData(0, 0, {MNIST_SIDE}, {MNIST_SIDE}).data).filter((_, i) => i % 4 === 1)")
+        f"c => Array.from(c.getContext('2d').getImageData(0, 0, {MNIST_SIDE}, {MNIST_SIDE}).data)"
+        ".filter((_, i) => i % 4 === 1)")
     strongest = max(range(MNIST_SIDE * MNIST_SIDE), key=lambda i: abs(grad[i]))
     assert painted[strongest] < 150 and max(painted) > 200
 

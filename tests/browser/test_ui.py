@@ -215,7 +215,8 @@ def test_exports_download_svg_png_and_json(page, server_url):
         with page.expect_download() as download:
             page.locator(button).click()
         assert download.value.suggested_filename.endswith(suffix)
-        content = open(download.value.path(), "rb").read()
+        with open(download.value.path(), "rb") as file:
+            content = file.read()
         if suffix == ".svg":
             assert b"<svg" in content and b"svg.graph .edge" in content
         elif suffix == ".png":

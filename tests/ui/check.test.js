@@ -36,8 +36,8 @@ test('an initializer becomes the values the server computed, with one element ch
   const node = { shape: [3], value: [0.5, -1, 2] };
   const inputs = { b: { init: 'randn', shape: [3], seed: 1 } };
   assert.deepEqual(withElement(inputs, 'b', node, 1, 7), { b: { value: [0.5, 7, 2] } });
-  const summary = { shape: [300], value: { truncated: true, shape: [300], min: 0, max: 1, mean: 0.5, norm: 3 } };
-  assert.equal(withElement({ big: { init: 'zeros', shape: [300] } }, 'big', summary, 0, 1), null);
+  const summarized = { shape: [300], value: { truncated: true, shape: [300], min: 0, max: 1, mean: 0.5, norm: 3 } };
+  assert.equal(withElement({ big: { init: 'zeros', shape: [300] } }, 'big', summarized, 0, 1), null);
 });
 
 test('elementOf reads scalars, nested lists and non-finite strings', () => {

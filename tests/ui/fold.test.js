@@ -19,7 +19,6 @@ const mlp = fixture('fold-mlp'); // three relu(linear) layers, a last linear, ms
 const mlpOpen = fixture('fold-mlp.expanded');
 const none = fixture('fold-none');
 
-const ids = (response, predicate) => response.nodes.filter(predicate).map((node) => node.id);
 const byName = (response, name) => response.nodes.filter((node) => node.name === name).map((node) => node.id);
 const allClosed = (folds) => new Set(folds.map((fold) => fold.id));
 
@@ -357,8 +356,8 @@ test('backward steps read through the key maps: edges done, the current edge, in
   assert.equal(wView.currentEdge, edgeKey(w, hs[11], 1));
   assert.deepEqual(stepInsideBox(viewAt(timeline, intoW + 1), folded, withDisplayNames(sharedRnn)).box, hs[11]);
   // A step inside one box: both ends on the box, no edge.
-  const inside = sharedRnn.steps.findIndex((step) => step.phase === 'backward' && step.node === hs[11]);
-  const insideView = drawnView(viewAt(timeline, inside + 1), folded);
+  const withinBox = sharedRnn.steps.findIndex((step) => step.phase === 'backward' && step.node === hs[11]);
+  const insideView = drawnView(viewAt(timeline, withinBox + 1), folded);
   assert.equal(insideView.currentEdge, null);
   assert.equal(insideView.current.node, insideView.current.input);
 });

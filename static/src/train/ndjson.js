@@ -18,7 +18,7 @@ export function createLineSplitter() {
     try {
       return JSON.parse(text);
     } catch (cause) {
-      throw new Error(`line ${lineNumber} of the stream is not JSON (${cause.message}): ${text.slice(0, 80)}`);
+      throw new Error(`line ${lineNumber} of the stream is not JSON (${cause.message}): ${text.slice(0, 80)}`, { cause });
     }
   }
 
