@@ -8,8 +8,9 @@ so that a job runner can stop them when the client goes away.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
-from typing import Any, Callable
+from typing import Any, cast
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -18,7 +19,7 @@ from fastapi.responses import Response
 from app import datasets
 from app.api.body import body_openapi, run_parsed
 from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate, seconds
-from app.api.encode import dumps, graph_chunks, number
+from app.api.encode import dumps, graph_chunks
 from app.api.jobs import Job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest
 from app.check import gradcheck as finite_differences
@@ -27,6 +28,7 @@ from app.check.limits import SECONDS_PER_UNIT
 from app.core import evaluate
 from app.engine.errors import LimitExceeded
 from app.engine.graph import Graph
+from app.engine.inputs import Input, number
 from app.engine.run import Result, forward
 from app.export.dot import graph_dot
 from app.export.pytorch import check_size, pytorch_script
@@ -54,16 +56,15 @@ def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[
     """The correct run of the request's program. `plan(graph)` sees the built graph before any
     tensor exists: it checks the route's own limits and answers the route's extra memory, which
     is checked with the engine's own estimate against the job's budget."""
-    def planned(graph: Graph, inputs) -> None:
+    def planned(graph: Graph, inputs: dict[str, Input]) -> None:
         # The correct run, the route's own pass (a replay, a script, a DOT file) and its answer.
         job.expect(3 * seconds(graph))
         extra = plan(graph)
         job.require(estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + extra)
 
     # `expand` (composites opened into primitives) is passed on once the request model has it.
-    expand = {"expand": body.expand} if getattr(body, "expand", None) else {}
     return evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
-                    check=job.check, plan=planned, **expand)
+                    check=job.check, plan=planned, expand=getattr(body, "expand", None) or None)
 
 
 def _listed(values: np.ndarray, scalar: bool) -> Any:
@@ -97,8 +98,9 @@ def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, lim
     numbers = f"{checked:,} number{'s' if checked != 1 else ''}"
     over = f"over {rows:,} row{'s' if rows != 1 else ''}" if rows is not None else \
         f"through the program's {nodes:,} node{'s' if nodes != 1 else ''}"
-    return (f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} (about {_duration(work * SECONDS_PER_UNIT)} of "
-            f"computing; the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}")
+    return (f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} "
+            f"(about {_duration(work * SECONDS_PER_UNIT)} of computing; "
+            f"the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}")
 
 
 def plan_gradcheck(graph: Graph, settings: Settings, rows: int | None, hint: str,
@@ -166,7 +168,9 @@ def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes
         return value_bytes(graph)  # each forward pass makes new values while the old ones go
 
     result = _evaluate(body, settings, job, plan)
-    checks = finite_differences.gradcheck(result.graph, result.grads, result.seed, planned, job.check)
+    # The backward pass ran (evaluate's default), so the gradients are a list.
+    checks = finite_differences.gradcheck(result.graph, cast("list[Any]", result.grads), result.seed, planned,
+                                          job.check)
     return gradcheck_body(checks, settings)
 
 

@@ -55,7 +55,8 @@ import asyncio
 import logging
 import sys
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -76,7 +77,7 @@ from app.api.lanes import (
 from app.api.outbox import outbox_of, send_in_time
 from app.engine.errors import ProgramError
 
-__all__ = ["Busy", "Cancelled", "CountForeground", "Job", "lanes_of", "pool_of", "run_job", "stream_job", "install"]
+__all__ = ["Busy", "Cancelled", "CountForeground", "Job", "install", "lanes_of", "pool_of", "run_job", "stream_job"]
 
 T = TypeVar("T")
 log = logging.getLogger("chainlens")

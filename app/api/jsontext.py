@@ -29,7 +29,7 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 BLOCK = 4096
 
 
-def _blockwise(write: Callable[[list[Any]], list[str]], values: list[Any]) -> list[str]:
+def _blockwise(write: Callable[[Sequence[Any]], list[str]], values: Sequence[Any]) -> list[str]:
     """write(values) for a long list, a block at a time (see the module docstring)."""
     if len(values) <= BLOCK:
         return write(values)
@@ -39,14 +39,14 @@ def _blockwise(write: Callable[[list[Any]], list[str]], values: list[Any]) -> li
     return texts
 
 
-def items(values: list) -> list[str]:
+def items(values: Sequence[Any]) -> list[str]:
     """The JSON text of each value (numbers, None, ASCII strings, contiguous numpy arrays, lists,
     dicts). One orjson call writes a block of the list, split at its commas; when a value's own
     text holds a comma (a tensor, an object), each value is written by itself instead."""
     return _blockwise(_items, values)
 
 
-def _items(values: list) -> list[str]:
+def _items(values: Sequence[Any]) -> list[str]:
     if not values:
         return []
     texts = orjson.dumps(values, option=_NUMPY)[1:-1].decode().split(",")
@@ -55,33 +55,33 @@ def _items(values: list) -> list[str]:
     return [orjson.dumps(value, option=_NUMPY).decode() for value in values]
 
 
-def int_lists(lists: list[Sequence[int]]) -> list[str]:
+def int_lists(lists: Sequence[Sequence[int]]) -> list[str]:
     """The items of each list of ints (a shape, operand ids, axes) without the brackets, which the
     template holds: (2, 3) gives "2,3" and () gives ""."""
     return _blockwise(_int_lists, lists)
 
 
-def _int_lists(lists: list[Sequence[int]]) -> list[str]:
+def _int_lists(lists: Sequence[Sequence[int]]) -> list[str]:
     if not lists:
         return []
     return orjson.dumps(lists)[2:-2].decode().split("],[")
 
 
-def strings(values: list[str | None]) -> list[str]:
+def strings(values: Sequence[str | None]) -> list[str]:
     """The JSON text of each string (or None), ASCII-escaped; each distinct one is written once."""
     # json's C escaper called directly: json.dumps costs several µs per call before it gets there.
     texts = {value: "null" if value is None else encode_basestring_ascii(value) for value in set(values)}
     return list(map(texts.__getitem__, values))
 
 
-def json_list(values: Sequence) -> list[str]:
+def json_list(values: Sequence[Any]) -> list[str]:
     """A whole list as JSON text (numbers, None, lists, tuples, dicts, contiguous numpy arrays), in
     pieces: "[", then its items a block at a time with commas between the blocks, then "]". The
     column layout writes each field of a list of objects this way, with no text per item."""
     return _bracketed(values, lambda block: orjson.dumps(block, option=_NUMPY)[1:-1].decode())
 
 
-def text_list(values: list[str | None]) -> list[str]:
+def text_list(values: Sequence[str | None]) -> list[str]:
     """A list of strings (or None) as JSON text with ASCII escapes, in pieces as json_list."""
     return _bracketed(strings(values), ",".join)
 

@@ -28,8 +28,9 @@ import gc
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from app.api.outbox import Outbox
 from app.engine.errors import LimitExceeded
@@ -87,7 +88,7 @@ def _mb(count: int) -> str:
 class Job:
     """Handed to a compute function; one per request (per lane it runs in)."""
 
-    __slots__ = ("_cancelled", "budget", "required", "expected", "started", "lane", "fixed")
+    __slots__ = ("_cancelled", "budget", "expected", "fixed", "lane", "required", "started")
 
     def __init__(self, budget: int, lane: Lane | None = None, expected: float = DEFAULT_SECONDS) -> None:
         self._cancelled = threading.Event()

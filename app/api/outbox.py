@@ -20,7 +20,8 @@ the connection (and logs it as an error).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from app.memory import give_back
 

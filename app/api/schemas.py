@@ -177,7 +177,7 @@ def _error(description: str) -> dict:
 
 
 # Every error status a compute route answers (each with the usual error body), for OpenAPI.
-COMPUTE_ERRORS = {
+COMPUTE_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _error("The request body is not UTF-8 text."),
     408: _error("The request body did not arrive within the body timeout (CHAINLENS_BODY_TIMEOUT)."),
     413: _error("The request body, the program, its inputs or its estimated memory exceed a configured limit."),

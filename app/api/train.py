@@ -8,6 +8,9 @@ bad request is a 4xx JSON answer before anything streams), then the run is strea
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast, overload
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import Field
@@ -25,6 +28,7 @@ from app.check import gradcheck as finite_differences
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
 from app.train.config import MAX_COUNT
+from app.train.run import Emit
 
 router = APIRouter(tags=["train"])
 
@@ -37,21 +41,31 @@ class TrainGraphRequest(TrainRequest):
     at: int = Field(description="the step whose graph to answer, 1 to train.steps", strict=True, ge=1, le=MAX_COUNT)
 
 
+T = TypeVar("T")
 _EXAMPLES = {example["id"]: {"summary": example["title"], "value": {
     key: example[key] for key in ("expression", "inputs", "train")}} for example in TRAIN_EXAMPLES}
-_STREAM = {200: {"content": {"application/x-ndjson": {}},
+_STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"application/x-ndjson": {}},
                  "description": "One JSON object a line: start, records, then done or error (docs/api.md)."},
            **COMPUTE_ERRORS}
-_GRAPH = {200: {"model": GraphResponse | GraphColumns, "description": "Step k's graph, as /graph/backward answers."},
-          **COMPUTE_ERRORS}
+_GRAPH: dict[int | str, dict[str, Any]] = {
+    200: {"model": GraphResponse | GraphColumns, "description": "Step k's graph, as /graph/backward answers."},
+    **COMPUTE_ERRORS}
 
 
-async def _prepared(request: Request, model: type[TrainRequest], then=None):
+@overload
+async def _prepared(request: Request, model: type[TrainRequest],
+                    then: None = None) -> tuple[TrainRequest, TrainingRun, None] | Response: ...
+@overload
+async def _prepared(request: Request, model: type[TrainRequest],
+                    then: Callable[[Job, TrainingRun, Any], T]) -> tuple[TrainRequest, TrainingRun, T] | Response: ...
+async def _prepared(request: Request, model: type[TrainRequest],
+                    then: Callable[[Job, TrainingRun, Any], T] | None = None,
+                    ) -> tuple[TrainRequest, TrainingRun, T | None] | Response:
     """(the request, its prepared run, then(job, run, body)'s answer), all computed in a job;
     a ProgramError comes out as its 4xx answer, located in the request's program."""
     settings = request.app.state.settings
 
-    def compute(body: TrainRequest, job: Job):
+    def compute(body: TrainRequest, job: Job) -> tuple[TrainRequest, TrainingRun, T | None]:
         run = TrainingRun(body.expression, body.inputs, body.train, settings.limits, TrainLimits(
             max_steps=settings.max_train_steps, max_work=settings.max_train_work,
             max_seconds=settings.max_train_seconds))
@@ -73,7 +87,7 @@ async def train(request: Request) -> Response:
     _, run, _ = prepared
     max_full = request.app.state.settings.max_trained_elements
 
-    def compute(job: Job, emit) -> None:
+    def compute(job: Job, emit: Emit) -> None:
         run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
 
     return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full),
@@ -130,7 +144,9 @@ async def train_gradcheck(request: Request) -> Response:
         job.require(run.memory_bytes() + estimate(run.graph, True, settings.max_full_elements,
                                                   settings.max_step_elements) + value_bytes(run.graph))
         result = run.graph_at(step, check=job.check)
-        checks = finite_differences.gradcheck(result.graph, result.grads, result.seed, planned, job.check)
+        # The backward pass ran, so the gradients are a list.
+        checks = finite_differences.gradcheck(result.graph, cast("list[Any]", result.grads), result.seed, planned,
+                                              job.check)
         return gradcheck_body(checks, settings)
 
     prepared = await _prepared(request, TrainGradcheckRequest, answer)

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-
 # Axes of any one tensor (an input, or a reshape's result): numpy's own limit is 64 (32 before
 # numpy 2), and PyTorch's 25.
 MAX_AXES = 32

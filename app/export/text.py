@@ -14,7 +14,7 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 # Characters escaped in comments: C0 and C1 controls (a NUL breaks the script, \r or \x0b ends
 # the comment line for some readers), lone surrogates (not UTF-8), U+2028/9, the byte order mark
