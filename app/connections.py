@@ -21,7 +21,7 @@ README, Deployment).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from app.api.outbox import CLOSE_EXTENSION
 
@@ -48,12 +48,13 @@ def guarded_protocol(max_connections: int, header_timeout: float, max_client_sha
         return False
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
-        def __init__(self, *args, **kwargs) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._header_timer: asyncio.TimerHandle | None = None
             self._address: Any = None
 
-        def connection_made(self, transport) -> None:  # type: ignore[override]
+        # uvicorn's own override narrows BaseProtocol's BaseTransport to a Transport, as this one does.
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._address = self.client[0] if self.client else None
             held = by_address.setdefault(self._address, {})
@@ -88,9 +89,11 @@ def guarded_protocol(max_connections: int, header_timeout: float, max_client_sha
             super().on_headers_complete()
             # How the app cuts a client that does not read its answer (app/api/outbox.py): the
             # scope is the request's own dict, read by its task, which starts after this returns.
-            self.scope.setdefault("extensions", {})[CLOSE_EXTENSION] = self.transport.close
+            # (asgiref types an extension's value as a dict; this one is a callable.)
+            extensions = cast("dict[str, Any]", self.scope.setdefault("extensions", {}))
+            extensions[CLOSE_EXTENSION] = self.transport.close
 
-        def connection_lost(self, exc) -> None:
+        def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             held = by_address.get(self._address)
             if held is not None:

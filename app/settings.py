@@ -6,13 +6,17 @@ that reads the environment.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from app.check.limits import CheckLimits
 from app.engine.limits import Limits
 
+N = TypeVar("N", int, float)
 
-def _number(name: str, default, kind=int):
+
+def _number(name: str, default: N, kind: Callable[[str], N]) -> N:
     """The variable `name` as a `kind` (int or float), or `default` when it is unset or blank."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

@@ -19,6 +19,7 @@ import asyncio
 import time
 
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_json
 
@@ -38,12 +39,12 @@ class BodyTimeout(HTTPException):
 class BodyLimit:
     """Pure ASGI middleware guarding how large and how slow request bodies may be."""
 
-    def __init__(self, app, max_bytes: int, timeout: float = 10.0) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or ())
@@ -55,7 +56,7 @@ class BodyLimit:
         deadline: float | None = None
         started = False
 
-        async def guarded_receive():
+        async def guarded_receive() -> Message:
             nonlocal received, complete, deadline
             if complete:  # the body is in: what follows is http.disconnect, whenever it comes
                 return await receive()
@@ -72,7 +73,7 @@ class BodyLimit:
                 complete = not message.get("more_body", False)
             return message
 
-        async def watched_send(message):
+        async def watched_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -84,7 +85,7 @@ class BodyLimit:
             if not started:
                 await self.refuse(send, exc)
 
-    async def refuse(self, send, exc: HTTPException) -> None:
+    async def refuse(self, send: Send, exc: HTTPException) -> None:
         kind = "limit_exceeded" if exc.status_code == 413 else "timeout"
         body = error_json({"error": {"kind": kind, "message": exc.detail}})
         await send({"type": "http.response.start", "status": exc.status_code, "headers": [

@@ -4,7 +4,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -17,10 +18,14 @@ from app.api.encode import BodyChunks, graph_chunks
 from app.api.jobs import Job
 from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphResponse
 from app.core import evaluate
+from app.engine.graph import Graph
+from app.engine.inputs import Input
+from app.engine.run import Result
+from app.settings import Settings
 
 router = APIRouter(prefix="/graph", tags=["graph"])
 
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": GraphResponse | GraphColumns,
           "description": "The graph, its values, gradients and steps (with `format=columns`, column by column)."},
     **COMPUTE_ERRORS,
@@ -49,32 +54,38 @@ _EXAMPLES = {
 _BODY = body_openapi(GraphRequest, _EXAMPLES)
 
 
-def encoded(result, settings, layout: Layout, gzip: bool) -> tuple[list[bytes], bool]:
+def encoded(result: Result, settings: Settings, layout: Layout, gzip: bool) -> tuple[list[bytes], bool]:
     """In the job: the graph body's chunks in `layout`, gzipped when the client takes it."""
     return gzipped(graph_chunks(result, settings.max_full_elements, settings.max_step_elements, layout=layout), gzip)
 
 
-_gc_lock = threading.Lock()
-_gc_pausers = 0
+class _Pausers:
+    """How many requests have the collector paused, changed under the lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+
+_gc_pausers = _Pausers()
 
 
 @contextlib.contextmanager
-def _gc_paused():
+def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector until the last of the requests that paused it is done.
 
     Requests run concurrently in the thread pool: a plain disable/enable pair would let the first
     request to finish turn the collector back on under another one still building its graph.
     """
-    global _gc_pausers
-    with _gc_lock:
-        _gc_pausers += 1
+    with _gc_pausers.lock:
+        _gc_pausers.count += 1
         gc.disable()
     try:
         yield
     finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if not _gc_pausers:
+        with _gc_pausers.lock:
+            _gc_pausers.count -= 1
+            if not _gc_pausers.count:
                 gc.enable()
 
 
@@ -89,8 +100,9 @@ async def _answer(request: Request, backward: bool, layout: Layout) -> Response:
         if backward and body.mode != "correct":  # the tutorial's mistakes (app/api/check.py)
             return gzipped(replay_compute(body, settings, job, layout), gzip)
 
-        def plan(graph, inputs) -> None:  # between parsing and building: nothing allocated yet
-            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements, layout=layout))
+        def plan(graph: Graph, inputs: dict[str, Input]) -> None:  # between parsing and building: nothing allocated yet
+            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements,
+                                 layout=layout))
             job.expect(seconds(graph, backward))  # a large one leaves the event loop here
 
         # The cyclic garbage collector is paused while a graph is built and encoded: those objects

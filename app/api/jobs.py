@@ -56,11 +56,15 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 import orjson
+from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.errors import error_body, error_json, error_response, program_error_response
 from app.api.lanes import (
@@ -91,7 +95,7 @@ _STREAM_BUFFER_LINES = 64
 SWITCH_INTERVAL = 0.0005
 
 
-def lanes_of(app) -> Lanes:
+def lanes_of(app: Starlette) -> Lanes:
     """The app's lanes (app/api/lanes.py), made from its settings on first use."""
     lanes = getattr(app.state, "lanes", None)
     if lanes is None:
@@ -102,13 +106,13 @@ def lanes_of(app) -> Lanes:
     return lanes
 
 
-def pool_of(app, streams: bool = False) -> Lane:
+def pool_of(app: Starlette, streams: bool = False) -> Lane:
     """The small lane (where a request waits until its estimate is known), or the streams' lane."""
     lanes = lanes_of(app)
     return lanes.stream if streams else lanes.small
 
 
-async def _disconnected(receive) -> None:
+async def _disconnected(receive: Receive) -> None:
     """Returns once the client has gone. The body has been read already, so the next message is
     http.disconnect (servers send it when the connection closes, or once the response is sent)."""
     while True:
@@ -133,7 +137,7 @@ async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes
         job.fixed = parse_seconds(memory_bytes)
         try:
             if lane.inline:
-                return lane.run_inline(job, lambda job=job: compute(job))
+                return lane.run_inline(job, partial(compute, job))
             return await _in_thread(request, lane, job, compute, memory_bytes)
         except Reroute as moved:
             lane, seconds = lanes.after(moved.seconds), moved.seconds
@@ -147,10 +151,10 @@ class CountForeground:
     that background lanes give way to (Job.check pauses while any is): every request but a
     training stream's, until it turns out large (run_job takes it out of the count)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == "/train" or "app" not in scope:
             await self.app(scope, receive, send)
             return
@@ -163,7 +167,7 @@ class CountForeground:
             foreground.count -= counted[0]
 
 
-def _leave_foreground(scope: dict, lanes: Lanes) -> None:
+def _leave_foreground(scope: Scope, lanes: Lanes) -> None:
     counted = scope.get(_FOREGROUND)
     if counted and counted[0]:
         lanes.foreground.count -= 1
@@ -188,12 +192,15 @@ async def _in_thread(request: Request, lane: Lane, job: Job, compute: Callable[[
         watcher.cancel()
 
 
-def _retrieved(future: asyncio.Future) -> None:
+def _retrieved(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 
 
-def stream_job(request: Request, compute: Callable[[Job, Callable[[dict], None]], None], *,
+Emit = Callable[[dict[str, Any]], None]  # a stream's line, as an object
+
+
+def stream_job(request: Request, compute: Callable[[Job, Emit], None], *,
                memory_bytes: int, expected: float | None = None) -> Response:
     """`expected`: the run's estimated seconds (counted in the streams' lane's expected wait)."""
     lanes = lanes_of(request.app)
@@ -211,7 +218,7 @@ class _JobStream(Response):
 
     media_type = NDJSON
 
-    def __init__(self, pool: Lane, job: Job, compute: Callable, memory_bytes: int) -> None:
+    def __init__(self, pool: Lane, job: Job, compute: Callable[[Job, Emit], None], memory_bytes: int) -> None:
         # Response's own __init__ would declare a content-length of 0: the headers are set here.
         self.status_code = 200
         self.background = None
@@ -219,13 +226,13 @@ class _JobStream(Response):
         self.pool, self.job, self.compute, self.memory_bytes = pool, job, compute, memory_bytes
         self.send_timeout = pool.outbox.send_timeout if pool.outbox is not None else 3600.0
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         job = self.job
         loop = asyncio.get_running_loop()
-        lines: asyncio.Queue = asyncio.Queue()
+        lines: asyncio.Queue[Any] = asyncio.Queue()  # bytes, an exception or _DONE
         room = threading.Semaphore(_STREAM_BUFFER_LINES)
 
-        def emit(obj: dict) -> None:
+        def emit(obj: dict[str, Any]) -> None:
             data = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
             while not room.acquire(timeout=0.1):
                 job.check()
@@ -235,7 +242,7 @@ class _JobStream(Response):
         def work() -> None:
             try:
                 self.compute(job, emit)
-            except BaseException as exc:  # handed to the event loop, which answers for it
+            except BaseException as exc:  # noqa: BLE001 (handed to the event loop, which answers for it)
                 loop.call_soon_threadsafe(lines.put_nowait, exc)
                 return
             loop.call_soon_threadsafe(lines.put_nowait, _DONE)
@@ -289,18 +296,18 @@ class _JobStream(Response):
             job.cancel()  # stops a compute still running (the client left, was cut, or sending failed)
             del future
 
-    async def _start(self, scope, send) -> bool:
+    async def _start(self, scope: Scope, send: Send) -> bool:
         return await send_in_time(scope, send, {"type": "http.response.start", "status": 200,
                                                 "headers": self.raw_headers}, self.send_timeout)
 
-    async def _send_line(self, scope, send, data: bytes, started: bool) -> bool:
+    async def _send_line(self, scope: Scope, send: Send, data: bytes, started: bool) -> bool:
         if not started and not await self._start(scope, send):
             return False
         return await send_in_time(scope, send, {"type": "http.response.body", "body": data, "more_body": True},
                                   self.send_timeout)
 
 
-def _error_of(exc: BaseException) -> dict:
+def _error_of(exc: BaseException) -> dict[str, Any]:
     """The fields of a stream's last line for an exception raised after the stream started: a
     ProgramError's error body, else (logged) the documented `{"kind": "internal", "message"}`."""
     if isinstance(exc, ProgramError):
@@ -311,7 +318,7 @@ def _error_of(exc: BaseException) -> dict:
     return {"kind": "internal", "message": "the server failed on this run; it has been logged"}
 
 
-def install(app) -> None:
+def install(app: FastAPI) -> None:
     """The runner's own answers: 503 with Retry-After when full, 499 when the client left; and the
     count of the requests in flight that background lanes give way to."""
     app.add_middleware(CountForeground)

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from app.api.outbox import Outbox
 from app.engine.errors import LimitExceeded
@@ -186,7 +186,7 @@ class Lane:
 
     def submit(self, job: Job, fn: Callable[[], T], memory_bytes: int) -> Future[T]:
         """Runs fn in a worker thread; the job leaves the lane when fn is done (or skipped)."""
-        assert self._executor is not None
+        executor = cast("ThreadPoolExecutor", self._executor)  # an inline lane is never submitted to
 
         def work() -> T:
             job.started = time.monotonic()
@@ -203,7 +203,7 @@ class Lane:
                     gc.collect(1)
                     give_back()
 
-        return self._executor.submit(work)
+        return executor.submit(work)
 
     def run_inline(self, job: Job, fn: Callable[[], T]) -> T:
         job.started = time.monotonic()

@@ -20,8 +20,9 @@ the connection (and logs it as an error).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
+
+from starlette.types import Message, Scope, Send
 
 from app.memory import give_back
 
@@ -56,8 +57,10 @@ def outbox_of(app: Any) -> Outbox:
     return outbox
 
 
-async def send_in_time(scope: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[None]],
-                       message: dict[str, Any], timeout: float) -> bool:
+async def send_in_time(
+    scope: Scope, send: Send, message: Message,
+    timeout: float,  # noqa: ASYNC109 (a per-send timeout is this function's job: asyncio.timeout applies it)
+) -> bool:
     """send(message), or, when the client has not taken it after `timeout` seconds, cut the
     connection and answer False."""
     try:
@@ -69,7 +72,7 @@ async def send_in_time(scope: dict[str, Any], send: Callable[[dict[str, Any]], A
         return False
 
 
-async def cut(scope: dict[str, Any]) -> None:
+async def cut(scope: Scope) -> None:
     close = scope.get("extensions", {}).get(CLOSE_EXTENSION)
     if close is None:
         raise SlowReader("the client did not read its answer in time")
@@ -77,8 +80,7 @@ async def cut(scope: dict[str, Any]) -> None:
     await asyncio.sleep(0)  # the server sees the connection lost (and logs nothing) before the app returns
 
 
-async def send_chunks(scope: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[None]], start: dict[str, Any],
-                      chunks: list[bytes]) -> None:
+async def send_chunks(scope: Scope, send: Send, start: Message, chunks: list[bytes]) -> None:
     """An answer's start and its chunks, each chunk counted in the outbox until it is handed to
     the connection (and dropped from `chunks`, which frees it), the rest freed if the client is cut."""
     app = scope.get("app")
