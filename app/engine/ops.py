@@ -199,7 +199,7 @@ class Op:
     # 0). The two differ only where the upstream gradient is infinite or NaN (inf · 0 is NaN); the
     # walker applies the masks then (app.engine.run). A training step (app.engine.lean) does not:
     # a gradient that is not finite ends the run as diverged.
-    masks: tuple[Callable | None, ...] | None = None
+    masks: tuple[Callable[..., Any] | None, ...] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -609,7 +609,8 @@ def _cross_entropy_grad_scattered(softmax: np.ndarray, q: np.ndarray, per_row: A
         g[np.arange(q.size), q] = -np.reshape(per_row, -1) if np.ndim(per_row) else -per_row
     else:
         g = np.where(q != 0, -q * per_row, 0.0)
-    return g - softmax * np.add.reduce(g, axis=1, keepdims=True)
+    grad: np.ndarray = g - softmax * np.add.reduce(g, axis=1, keepdims=True)  # (numpy's stubs answer Any)
+    return grad
 
 
 def _mse(pred: Any, target: Any, reduction: Any = "mean") -> Any:
