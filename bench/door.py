@@ -13,6 +13,7 @@ Bounded: at most 1,000 sockets (within the default file limit), at most 120 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import resource
@@ -64,10 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                     sock.close()
                 held.clear()
                 for _ in range(args.sockets):
-                    try:
+                    with contextlib.suppress(OSError):
                         held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-                    except OSError:
-                        pass
                 time.sleep(min(args.every, max(0.0, stop - time.monotonic())))
 
         holder = threading.Thread(target=hold)
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             sock.settimeout(0.01)
             try:
                 still_open += sock.recv(1) != b""
-            except socket.timeout:
+            except TimeoutError:
                 still_open += 1
             except OSError:
                 pass

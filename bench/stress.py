@@ -13,8 +13,9 @@ estimate this checkout makes of the request (app/api/budget.py's seconds, a trai
 estimated_seconds), the server's CPU seconds meanwhile and their ratio to the estimate (sent
 alone and answered 200: no admitted request should take more than twice its estimate; CPU, not
 wall time, since the machine's other processes share its cores), the server's peak RSS over its
-idle level (sampled every 10 ms from /proc), the slowest GET /healthz answered meanwhile (polled every 50 ms) beside the slowest of 2 s of polling before the request
-(what the machine's own load costs /healthz), and the RSS over idle after 10 s without requests.
+idle level (sampled every 10 ms from /proc), the slowest GET /healthz answered meanwhile (polled
+every 50 ms) beside the slowest of 2 s of polling before the request (what the machine's own load
+costs /healthz), and the RSS over idle after 10 s without requests.
 
 Guards, for old code that takes minutes and gigabytes: each request is abandoned after
 --timeout seconds, and the server is killed when its RSS passes --max-rss-gb (the run is then
@@ -82,7 +83,7 @@ def cases(shrink: bool) -> dict[str, dict]:
     }
 
 
-def _huge(shape) -> dict:
+def _huge(shape: list[int]) -> dict:
     """Arguments near 10¹⁵: sine and cosine take the slow path of argument reduction."""
     return {"init": "uniform", "shape": shape, "seed": 0, "low": 1e14, "high": 1e15}
 
@@ -253,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     revision = subprocess.run(["git", "-C", str(args.root), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=False).stdout.strip()
     print(f"code: {args.root}  (git {revision})")
-    header = (f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'cpu s':>6} {'est. s':>7} {'÷ est.':>6} {'peak MB':>9} "
-              f"{'healthz ms':>11} {'(idle)':>7} {'after 10 s MB':>14}")
+    header = (f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'cpu s':>6} {'est. s':>7} {'÷ est.':>6} "
+              f"{'peak MB':>9} {'healthz ms':>11} {'(idle)':>7} {'after 10 s MB':>14}")
     print(header)
     print("-" * len(header))
     rows = []

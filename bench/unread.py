@@ -59,7 +59,7 @@ def cut_by_server(sock: socket.socket) -> tuple[bool, int]:
             if not data:
                 return True, received
             received += len(data)
-    except socket.timeout:
+    except TimeoutError:
         return False, received
     except OSError:
         return True, received

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from fastapi.exceptions import RequestValidationError
@@ -123,8 +123,7 @@ class Result:
     @property
     def value(self) -> Any:
         """The output's value: a float, or a float64 array."""
-        output = self.graph.output
-        assert output is not None  # a parsed program always has one
+        output = cast("int", self.graph.output)  # a parsed program always has one
         return self.graph.values[output]
 
     @property

@@ -24,7 +24,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -234,17 +234,16 @@ def _conv(name: str) -> Row:
     inner = _module_layer(name, ("stride", "padding", "dilation", "groups"), ("weight", "bias"))
 
     def row(c: Call) -> str:
-        module = c.module
-        assert isinstance(module, (nn.Conv1d, nn.Conv2d))
+        module = cast("nn.Conv1d | nn.Conv2d", c.module)  # MODULES picks a row by the module's exact type
         if module.padding_mode != "zeros" or isinstance(module.padding, str):
-            raise Refused(f"{type(module).__name__} with padding {module.padding!r}, padding_mode {module.padding_mode!r}")
+            raise Refused(f"{type(module).__name__} with padding {module.padding!r}, "
+                          f"padding_mode {module.padding_mode!r}")
         return inner(c)
     return row
 
 
 def _batch_norm(c: Call) -> str:
-    module = c.module
-    assert isinstance(module, nn.modules.batchnorm._BatchNorm)
+    module = cast("nn.modules.batchnorm._BatchNorm", c.module)  # (MODULES picks a row by the module's type)
     # As PyTorch decides: batch statistics in training, or without running statistics at all.
     training = module.training or module.running_mean is None
     momentum = module.momentum if module.momentum is not None else 0.0  # only updates running statistics
@@ -257,8 +256,7 @@ def _batch_norm(c: Call) -> str:
 
 
 def _embedding(c: Call) -> str:
-    module = c.module
-    assert isinstance(module, nn.Embedding)
+    module = cast("nn.Embedding", c.module)  # (MODULES picks a row by the module's type)
     if module.max_norm is not None:
         raise Refused("Embedding with max_norm (it renormalizes the weight in place)")
     return _module_layer("embedding", ("padding_idx",), ("weight",))(c)
@@ -267,8 +265,7 @@ def _embedding(c: Call) -> str:
 def _embedding_bag(c: Call) -> str:
     """EmbeddingBag on a 2-D batch of bags (no offsets): the rows looked up, then summed or averaged
     over each bag, which is what PyTorch computes."""
-    module = c.module
-    assert isinstance(module, nn.EmbeddingBag)
+    module = cast("nn.EmbeddingBag", c.module)  # (MODULES picks a row by the module's type)
     if len(c.node.args) > 1 or c.raw_kwargs.get("offsets") is not None or c.raw_kwargs.get("per_sample_weights") \
             is not None:
         raise Refused("EmbeddingBag with offsets or per_sample_weights (give a 2-D batch of bags)")
@@ -326,7 +323,8 @@ PENDING: tuple[str, ...] = tuple(sorted({kind.__name__ for kind, op, _ in _LAYER
 def supported() -> list[str]:
     """Everything the table translates, as the error lists it."""
     functions = sorted({shown for shown, _ in FUNCTIONS.values() if not shown.startswith("operator.")})
-    operators = "operators: + - * / // % @ ** unary -, comparisons, indexing x[...], attributes .shape .T .mT .values .indices"
+    operators = ("operators: + - * / // % @ ** unary -, comparisons, indexing x[...], "
+                 "attributes .shape .T .mT .values .indices")
     return [
         "modules: " + ", ".join(sorted(kind.__name__ for kind in MODULES)) + " (and Sequential, ModuleList, "
         "ModuleDict and your own modules, traced through)",

@@ -151,7 +151,8 @@ class Translator:
 
     # --- the graph ----------------------------------------------------------------------------------
 
-    def translate(self, graph: fx.Graph, args: tuple[Any, ...], bound: Any = None, names: list[str] | None = None) -> Any:
+    def translate(self, graph: fx.Graph, args: tuple[Any, ...], bound: Any = None,
+                  names: list[str] | None = None) -> Any:
         """Every node of `graph` into lines; answers what the graph returns (a name or a tuple).
         `bound`: the value of the graph's only placeholder (a loss graph's: the model's output);
         `names`: forward's parameter names, in order."""
@@ -218,7 +219,8 @@ class Translator:
         shown, row = self._row(node, module)
         if row is None:
             raise UnsupportedError(
-                f"from_torch cannot translate {shown} ({f'in module {where!r}' if where else 'in the top-level forward'}); "
+                f"from_torch cannot translate {shown} "
+                f"({f'in module {where!r}' if where else 'in the top-level forward'}); "
                 f"supported: {'; '.join(supported())}", shown, where, supported())
         path = str(node.target) if node.op == "call_module" else ""
         try:
@@ -229,7 +231,8 @@ class Translator:
             rhs = row(call)
         except Refused as refused:
             raise UnsupportedError(
-                f"from_torch cannot translate {shown} ({f'in module {where!r}' if where else 'in the top-level forward'}): "
+                f"from_torch cannot translate {shown} "
+                f"({f'in module {where!r}' if where else 'in the top-level forward'}): "
                 f"{refused}", shown, where, supported()) from None
         if rhs in self.program.taken:  # an identity (Dropout in eval, Identity): no line of its own
             self.env[node] = rhs
@@ -261,7 +264,8 @@ def _guards(graph: fx.Graph) -> set[fx.Node]:
     they use: the program is built for those very values, so they check nothing there."""
     guards: set[fx.Node] = set()
     for node in reversed(graph.nodes):
-        if node.op == "call_function" and node.target is torch._assert or node.op in ("call_function", "call_method") and node.users and all(u in guards for u in node.users):
+        if (node.op == "call_function" and node.target is torch._assert) or (
+                node.op in ("call_function", "call_method") and node.users and all(u in guards for u in node.users)):
             guards.add(node)
     return guards
 
