@@ -142,7 +142,7 @@ def test_sequential_with_dropout_in_eval_mode() -> None:
 
 def test_dropout_in_training_mode_is_refused() -> None:
     model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5))
-    with pytest.raises(chainlens.UnsupportedError, match="model.eval") as raised:
+    with pytest.raises(chainlens.UnsupportedError, match=r"model\.eval") as raised:
         chainlens.from_torch(model, torch.randn(3, 4))
     assert raised.value.module == "1" and raised.value.op == "nn.Dropout"
 
@@ -296,7 +296,7 @@ def test_tracing_is_all_that_runs_of_the_model() -> None:
             copy_calls.append(1)
             return x.numpy()  # type: ignore[return-value]
 
-    with pytest.raises(chainlens.UnsupportedError, match="Tensor.numpy"):
+    with pytest.raises(chainlens.UnsupportedError, match=r"Tensor\.numpy"):
         chainlens.from_torch(Spy(), torch.randn(2, 3))
     assert copy_calls == [1]  # the trace, with proxies
 
@@ -312,7 +312,7 @@ def test_untraceable_control_flow_says_fx_could_not_trace() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x if x.sum() > 0 else -x
 
-    with pytest.raises(chainlens.UnsupportedError, match="torch.fx could not trace the model"):
+    with pytest.raises(chainlens.UnsupportedError, match=r"torch\.fx could not trace the model"):
         chainlens.from_torch(Branchy(), torch.randn(3))
 
 

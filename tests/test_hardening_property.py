@@ -14,11 +14,11 @@ HUGE_INTS = [2**31, 2**63, 2**64, 10**30, 10**400, -(10**400)]
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.sampled_from(HUGE_INTS + ["NaN", "Infinity", "-Infinity", "nan", "1.5", True, None]),
+    st.sampled_from([*HUGE_INTS, "NaN", "Infinity", "-Infinity", "nan", "1.5", True, None]),
 )
 dims = st.one_of(
     st.integers(min_value=0, max_value=7),
-    st.sampled_from([-1, 2000, 4_000_001, 1.0, 2.5, float("inf"), float("nan"), "3", None, True] + HUGE_INTS),
+    st.sampled_from([-1, 2000, 4_000_001, 1.0, 2.5, float("inf"), float("nan"), "3", None, True, *HUGE_INTS]),
 )
 shapes = st.one_of(st.lists(dims, max_size=5), st.lists(st.just(1), min_size=30, max_size=70), st.sampled_from([None, 3, "x", {}]))
 

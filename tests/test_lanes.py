@@ -8,6 +8,7 @@ import json
 import threading
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from test_hardening_jobs import asgi_post, make_app, run_async
 
@@ -111,12 +112,9 @@ def test_expect_reroutes_past_the_lanes_size_class():
     lane = Lane("small", 0, SMALL_SECONDS, memory_budget=1 << 30, trim_after_bytes=1 << 30, max_wait=10)
     job = lane.admit(0, 0.001)
     job.expect(SMALL_SECONDS / 2)
-    try:
+    with pytest.raises(Reroute) as moved:
         job.expect(SMALL_SECONDS * 2)
-    except Reroute as moved:
-        assert moved.seconds == SMALL_SECONDS * 2
-    else:
-        raise AssertionError("no reroute")
+    assert moved.value.seconds == SMALL_SECONDS * 2
 
 
 def test_a_background_job_pauses_at_its_checks_while_small_requests_are_in_flight():

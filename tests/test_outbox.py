@@ -47,7 +47,7 @@ def read_to_close(sock: socket.socket, wait: float = 10.0) -> bytes:
             received += chunk
     except ConnectionResetError:
         pass
-    except socket.timeout:
+    except TimeoutError:
         pytest.fail("the server did not close the connection")
     return received
 

@@ -157,8 +157,8 @@ def test_the_installed_package_serves_the_template_and_the_built_assets(distribu
     assert version == f"chainlens {__version__}\n"
     # `import chainlens` from the wheel computes in-process and never imports PyTorch.
     computed = subprocess.run(
-        [python, "-c", "import sys, chainlens; r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4); "
-                       "print(chainlens.__file__, r.grads['z'], 'torch' in sys.modules)"],
+        [python, "-c", ("import sys, chainlens; r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4); "
+                        "print(chainlens.__file__, r.grads['z'], 'torch' in sys.modules)")],
         check=True, capture_output=True, text=True, cwd=tmp_path,
     ).stdout.split()
     assert Path(computed[0]).is_relative_to(site) and computed[1:] == ["3.0", "False"], computed

@@ -20,9 +20,9 @@ def mostly(valid, odd):
 
 
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**70), 2**70),
-                    st.sampled_from(HUGE_INTS + ["1", True, None]))
+                    st.sampled_from([*HUGE_INTS, "1", True, None]))
 rates = mostly(st.floats(1e-4, 2.0), numbers)
-counts = mostly(st.integers(1, 12), st.sampled_from(HUGE_INTS + [1.5, "3", None, True]))
+counts = mostly(st.integers(1, 12), st.sampled_from([*HUGE_INTS, 1.5, "3", None, True]))
 seeds = mostly(st.integers(0, 5), st.sampled_from(HUGE_INTS))
 small_tensors = st.one_of(
     st.floats(-3, 3), st.lists(st.floats(-3, 3), min_size=1, max_size=3),
