@@ -50,6 +50,16 @@ class OpError(ValueError):
     """An operand's *values* (not its shape) do not fit the op, e.g. labels out of range."""
 
 
+# Parameter kinds declared outside the parser (app/engine/layers.py adds "number" and "ints"): kind ->
+# (convert, expected): convert takes the literal and answers the value or raises ValueError; expected
+# describes an accepted literal for the error message.
+PARAM_KINDS: dict[str, tuple[Callable[[Any], Any], str]] = {}
+
+# The value of an optional operand a call leaves out (see Op.optional): empty, and never written to.
+ABSENT = np.zeros(0)
+ABSENT.flags.writeable = False
+
+
 # --- math backends -------------------------------------------------------------------------------
 
 
@@ -182,6 +192,13 @@ class Op:
     # (which are written in terms of the same helpers); they only skip recomputing.
     forward_saving: Callable[..., tuple] | None = None
     vjp_saved: tuple[Callable | None, ...] | None = None
+    # Trailing operands a call may leave out or give as None (PyTorch's `bias=None`): the parser puts
+    # an empty constant of shape (0,) in their place, which the op's rules read as "not given".
+    optional: tuple[str, ...] = ()
+    # Where the cost depends on parameters or on an intermediate larger than the result (a
+    # convolution's patches, attention's scores): (result shape, operand shapes..., **params) ->
+    # (work, elements of the largest intermediate). Checked like `work` and the tensor limit.
+    budget: Callable[..., tuple[int, int]] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -202,7 +219,8 @@ class Op:
 
     def signature(self) -> str:
         params = [f"{p.name}={_literal(p.default)}" if not p.required else p.name for p in self.params]
-        return f"{self.name}({', '.join(list(self.operands) + params)})"
+        operands = [f"{name}=None" if name in self.optional else name for name in self.operands]
+        return f"{self.name}({', '.join(operands + params)})"
 
 
 def _literal(value: Any) -> str:
@@ -720,3 +738,7 @@ OPS: dict[str, Op] = {op.name: op for op in _OPS}
 
 # How the parser spells the operator forms of ops.
 BINARY_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul"}
+
+from app.engine.layers import LAYERS  # noqa: E402  (the layers' ops: norms, attention, convolution, losses)
+
+OPS.update(LAYERS)
