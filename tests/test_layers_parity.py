@@ -144,6 +144,8 @@ add("kl_div-zero-target", "out = kl_div(lp, q)", {"lp": logp[:2, :3], "q": fixed
 add("cosine_similarity", "out = cosine_similarity(a, b)", {"a": R(4, 3), "b": R(4, 3, seed=1)}, lambda a, b: F.cosine_similarity(a, b))
 add("cosine_similarity-dim-broadcast", "out = cosine_similarity(a, b, dim=-1, eps=1e-6)", {"a": R(2, 4, 3), "b": R(3, seed=1)},
     lambda a, b: F.cosine_similarity(a, b, dim=-1, eps=1e-6))
+add("cosine_similarity-norm-below-eps", "out = cosine_similarity(a, b)", {"a": R(2, 3), "b": np.array([[3e-9, 1e-9, -2e-9], [1.0, 2.0, 0.5]])},
+    lambda a, b: F.cosine_similarity(a, b), opened=False)  # opened, maximum() stops the gradient through the clamped norm
 add("cosine_similarity-dim0", "out = cosine_similarity(a, b, 0)", {"a": R(5), "b": R(5, seed=1)}, lambda a, b: F.cosine_similarity(a, b, 0))
 
 soft = np.exp(R(4, 3, seed=9)) / np.exp(R(4, 3, seed=9)).sum(1, keepdims=True)

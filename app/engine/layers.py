@@ -493,9 +493,9 @@ def _cosine_vjp(slot: int) -> Callable:
             a, b, n1, n2, d1, d2 = b, a, n2, n1, d2, d1
         g = np.expand_dims(grad, dim)
         s = np.add.reduce(a * b, axis=dim, keepdims=True) / (d1 * d1 * d2)
-        # through the clamped norm max(‖a‖, eps) only where the norm is the larger (clamp_min's rule)
-        through = np.where(n1 >= eps, 1.0, 0.0) / np.where(n1 > 0, n1, 1.0)
-        return g * (b / (d1 * d2) - s * a * through)
+        # PyTorch clamps the norms in place, outside autograd: its gradient goes through the norm as if
+        # it were unclamped, a/‖a‖ (0 where ‖a‖ = 0), with the clamped value elsewhere (so do we, to match it)
+        return g * (b / (d1 * d2) - s * a / np.where(n1 > 0, n1, np.inf))
     return vjp
 
 

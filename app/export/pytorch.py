@@ -22,6 +22,7 @@ import numpy as np
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.engine.shapes import normalize_axes
+from app.export.pytorch_layers import LAYER_SPELLINGS
 
 # Names the script itself uses; a program variable of that name gets a trailing underscore.
 _RESERVED = {"json", "torch", "F", "tensor", "listed", "out", "grad_output", "print", "float"}
@@ -112,6 +113,7 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "linear": lambda x, W, b, shapes: f"{x} @ {W} + {b}",
     "transpose": _transpose,
     "reshape": _reshape,
+    **LAYER_SPELLINGS,
 }
 
 
