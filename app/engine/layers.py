@@ -1315,7 +1315,11 @@ def _attention_shape(query: Shape, key: Shape, value: Shape, attn_mask: Shape, d
     if _given(attn_mask):
         if is_causal:
             raise ArgumentError("give either attn_mask or is_causal=True, not both (PyTorch refuses both)")
-        if broadcast(scores, attn_mask) != scores:
+        try:
+            fits = broadcast(scores, attn_mask) == scores
+        except ShapeError:
+            fits = False
+        if not fits:
             raise ShapeError(f"attn_mask must broadcast to the scores' shape {fmt(scores)}")
     return batch + (query[-2], value[-1])
 
