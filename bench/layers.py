@@ -34,6 +34,9 @@ from app.core import declare_inputs  # noqa: E402
 from app.engine.lean import LeanPass  # noqa: E402
 from app.engine.limits import Limits  # noqa: E402
 from app.lang import parse  # noqa: E402
+from app.memory import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # as each server worker does (app/memory.py): freed arrays are reused, not given back
 
 R = np.random.default_rng(0)
 

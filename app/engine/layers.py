@@ -112,19 +112,28 @@ def _erf_local(m: Any, out: Any, x: Any) -> Any:
     return _TWO_OVER_SQRT_PI * m.exp(-x * x)
 
 
+def _sigmoid(m: Any, x: Any) -> Any:
+    """The logistic function from one exponential of −|x| (never overflows): on arrays it costs a
+    third of ARRAY.sigmoid, which evaluates both branches' exponentials."""
+    if m is SCALAR:
+        return SCALAR.sigmoid(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
 def _silu(m: Any, x: Any) -> Any:
-    return x * m.sigmoid(x)
+    return x * _sigmoid(m, x)
 
 
 def _silu_local(m: Any, out: Any, x: Any) -> Any:
-    s = m.sigmoid(x)
+    s = _sigmoid(m, x)
     return s * (1.0 + x * (1.0 - s))
 
 
 def _gelu(m: Any, x: Any, approximate: str = "none") -> Any:
     if approximate == "tanh":
         return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-    return 0.5 * x * (1.0 + _erf(ARRAY, x * math.sqrt(0.5)))
+    return x * (0.5 * (1.0 + _erf(ARRAY, x * math.sqrt(0.5))))
 
 
 def _gelu_vjp(grad: Any, out: Any, x: Any, approximate: str = "none") -> Any:
@@ -132,9 +141,16 @@ def _gelu_vjp(grad: Any, out: Any, x: Any, approximate: str = "none") -> Any:
         t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
         local = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
     else:
-        cdf = 0.5 * (1.0 + _erf(ARRAY, x * math.sqrt(0.5)))
-        local = cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+        local = _gelu_saving(x)[1]
     return grad * local
+
+
+def _gelu_saving(x: Any, approximate: str = "none") -> tuple[Any, Any]:
+    """(gelu, its local derivative): one erf for both, in a training step."""
+    if approximate == "tanh":
+        return _gelu(ARRAY, x, approximate), _gelu_vjp(1.0, None, x, approximate)
+    cdf = 0.5 * (1.0 + _erf(ARRAY, x * math.sqrt(0.5)))
+    return x * cdf, cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
 def _gelu_program(approximate: str = "none", shapes: list | None = None) -> Any:
@@ -160,6 +176,10 @@ def _leaky_relu(m: Any, x: Any, negative_slope: float = 0.01) -> Any:
     return np.where(np.greater(x, 0.0), x, np.multiply(x, negative_slope))
 
 
+def _leaky_relu_vjp(grad: Any, out: Any, x: Any, negative_slope: float = 0.01) -> Any:
+    return np.where(np.greater(x, 0.0), grad, np.multiply(grad, negative_slope))
+
+
 def _elu(m: Any, x: Any, alpha: float = 1.0) -> Any:
     return np.where(np.greater(x, 0.0), x, alpha * np.expm1(np.minimum(x, 0.0)))
 
@@ -175,9 +195,11 @@ def _hardtanh_shape(x: Shape, min_val: float = -1.0, max_val: float = 1.0) -> Sh
 
 
 def _activation(name: str, forward: Callable, vjp: Callable, formula: str, doc: str, params: tuple,
-                shape: Callable | None = None, decomposition: Callable | None = None) -> Op:
+                shape: Callable | None = None, decomposition: Callable | None = None,
+                saving: Callable | None = None) -> Op:
     return Op(name, ("x",), doc, shape or (lambda x, **p: x), forward, (formula,), vjp=(vjp,), params=params,
-              syntax=f"{name}({{x}})", decomposition=decomposition)
+              syntax=f"{name}({{x}})", decomposition=decomposition, forward_saving=saving,
+              vjp_saved=None if saving is None else (lambda grad, out, local: grad * local,))
 
 
 _ACTIVATIONS = [
@@ -188,12 +210,13 @@ _ACTIVATIONS = [
        decomposition=lambda: "x * sigmoid(x)"),
     _activation("gelu", _gelu, _gelu_vjp, "∂L/∂{x} = ∂L/∂{out} · (Φ({x}) + {x}·φ({x}))",
                 "x·Φ(x), Φ the standard normal CDF; approximate=\"tanh\" uses PyTorch's tanh formula.",
-                (Param("approximate", "enum", "none", choices=("none", "tanh")),), decomposition=_gelu_program),
+                (Param("approximate", "enum", "none", choices=("none", "tanh")),), decomposition=_gelu_program,
+                saving=_gelu_saving),
     _activation("softplus", _softplus, _softplus_vjp, "∂L/∂{x} = ∂L/∂{out} · sigmoid(β·{x}) (1 past the threshold)",
                 "log(1 + exp(β·x))/β, and x itself where β·x > threshold (PyTorch's default 20).",
                 (Param("beta", "number", 1.0), Param("threshold", "number", 20.0))),
     _activation("leaky_relu", _leaky_relu,
-                lambda grad, out, x, negative_slope=0.01: grad * np.where(np.greater(x, 0.0), 1.0, negative_slope),
+                _leaky_relu_vjp,
                 "∂L/∂{x} = ∂L/∂{out} · (1 if {x} > 0 else negative_slope)",
                 "x where x > 0, negative_slope·x elsewhere.", (Param("negative_slope", "number", 0.01),)),
     _activation("elu", _elu,
@@ -242,8 +265,9 @@ def _smooth_l1(m: Any, input: Any, target: Any, reduction: str = "mean", beta: f
 
 def _smooth_l1_vjp(sign: float) -> Callable:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
-        diff, a = _huber_parts(input, target, beta)
-        local = np.sign(diff) if beta == 0 else np.where(a < beta, diff / (beta or 1.0), np.sign(diff))
+        diff = np.subtract(input, target)
+        # d/β inside the quadratic part, sign(d) outside: d/β clipped to [−1, 1]
+        local = np.sign(diff) if beta == 0 else np.clip(diff / beta, -1.0, 1.0)
         return sign * _spread(grad, np.shape(diff), reduction) * local
     return vjp
 
@@ -255,8 +279,8 @@ def _huber(m: Any, input: Any, target: Any, reduction: str = "mean", delta: floa
 
 def _huber_vjp(sign: float) -> Callable:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
-        diff, a = _huber_parts(input, target, delta)
-        local = np.where(a < delta, diff, delta * np.sign(diff))
+        diff = np.subtract(input, target)
+        local = np.clip(diff, -delta, delta)  # d inside the quadratic part, δ·sign(d) outside
         return sign * _spread(grad, np.shape(diff), reduction) * local
     return vjp
 
@@ -703,6 +727,25 @@ def _layer_norm_vjp(slot: int) -> Callable:
     return vjp
 
 
+def _layer_norm_saving(input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5) -> tuple:
+    axes = _last_axes(len(normalized_shape))
+    xhat, rstd = _normalized(input, axes, eps)
+    return _affine(xhat, weight, bias), (xhat, rstd, axes, weight)
+
+
+def _norm_saved(slot: int, channel_sums: bool = False) -> Callable:
+    """A norm's vjp from what its forward kept, (x̂, rstd, axes, weight as it broadcasts): slot 0 the
+    input, 1 the weight, 2 the bias; `channel_sums`: weight and bias are per channel (axis 1)."""
+    def vjp(grad: Any, out: Any, saved: tuple) -> Any:
+        xhat, rstd, axes, weight = saved[:4]
+        if slot == 2:
+            return np.add.reduce(grad, axis=_batch_axes(np.ndim(grad))) if channel_sums else grad
+        if slot == 1:
+            return np.add.reduce(grad * xhat, axis=_batch_axes(np.ndim(grad))) if channel_sums else grad * xhat
+        return _norm_backward(grad * weight if _given(weight) else grad, xhat, rstd, axes)
+    return vjp
+
+
 def _norm_program(axes: str, weight: str | None, bias: str | None, eps: float) -> str:
     lines = [f"mu = mean(input, axis={axes}, keepdims=True)",
              "xc = input - mu",
@@ -782,6 +825,19 @@ def _batch_norm_vjp(slot: int) -> Callable:
     return vjp
 
 
+def _batch_norm_saving(input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                       training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> tuple:
+    xhat, rstd, axes = _bn_parts(input, running_mean, running_var, training, eps)
+    view = _channel_view(np.ndim(input))
+    return _affine(xhat, weight, bias, view), (xhat, rstd, axes, view(weight) if _given(weight) else weight, training)
+
+
+def _batch_norm_saved_input(grad: Any, out: Any, saved: tuple) -> Any:
+    xhat, rstd, axes, weight, training = saved
+    g = grad * weight if _given(weight) else grad
+    return _norm_backward(g, xhat, rstd, axes) if training else g * rstd
+
+
 def _batch_norm_program(training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
                         shapes: list | None = None) -> Any:
     if shapes is None:  # GET /ops: a (N, C) input with every operand given
@@ -838,6 +894,19 @@ def _group_norm_vjp(slot: int) -> Callable:
         g = grad * _channel_view(np.ndim(input))(weight) if _given(weight) else grad
         return np.reshape(_norm_backward(_grouped(g, num_groups), xhat, rstd, (-1,)), np.shape(input))
     return vjp
+
+
+def _group_norm_saving(input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> tuple:
+    view = _channel_view(np.ndim(input))
+    xhat, rstd = _normalized(_grouped(input, num_groups), (-1,), eps)
+    full = np.reshape(xhat, np.shape(input))
+    return _affine(full, weight, bias, view), (full, rstd, num_groups, view(weight) if _given(weight) else weight)
+
+
+def _group_norm_saved_input(grad: Any, out: Any, saved: tuple) -> Any:
+    full, rstd, num_groups, weight = saved
+    g = grad * weight if _given(weight) else grad
+    return np.reshape(_norm_backward(_grouped(g, num_groups), _grouped(full, num_groups), rstd, (-1,)), np.shape(full))
 
 
 def _group_norm_program(num_groups: int = 1, eps: float = 1e-5, shapes: list | None = None) -> Any:
@@ -901,7 +970,8 @@ _NORMS = [
         "∂L/∂{weight} = Σ ∂L/∂{out}·x̂", "∂L/∂{bias} = Σ ∂L/∂{out}"),
        vjp=(_layer_norm_vjp(0), _layer_norm_vjp(1), _layer_norm_vjp(2)),
        params=(Param("normalized_shape", "shape", required=True), _EPS), optional=("weight", "bias"),
-       work=lambda out, x, w, b: 8 * size(x), syntax="layer_norm({input})", decomposition=_layer_norm_program),
+       work=lambda out, x, w, b: 8 * size(x), syntax="layer_norm({input})", decomposition=_layer_norm_program,
+       forward_saving=_layer_norm_saving, vjp_saved=(_norm_saved(0), _norm_saved(1), _norm_saved(2))),
     Op("batch_norm", ("input", "running_mean", "running_var", "weight", "bias"),
        "Normalises each channel (axis 1) over the batch and spatial axes: with training=True by the "
        "batch's mean and biased variance, else by running_mean and running_var; then · weight + bias. "
@@ -913,7 +983,9 @@ _NORMS = [
        vjp=(_batch_norm_vjp(0), None, None, _batch_norm_vjp(3), _batch_norm_vjp(4)),
        params=(Param("training", "bool", False), Param("momentum", "number", 0.1), _EPS),
        optional=("running_mean", "running_var", "weight", "bias"),
-       work=lambda out, x, *rest: 8 * size(x), syntax="batch_norm({input})", decomposition=_batch_norm_program),
+       work=lambda out, x, *rest: 8 * size(x), syntax="batch_norm({input})", decomposition=_batch_norm_program,
+       forward_saving=_batch_norm_saving,
+       vjp_saved=(_batch_norm_saved_input, None, None, _norm_saved(1, True), _norm_saved(2, True))),
     Op("group_norm", ("input", "weight", "bias"),
        "Normalises each sample's channels in `num_groups` groups (PyTorch's group_norm), then · weight + bias per channel.",
        _group_norm_shape, _group_norm,
@@ -921,7 +993,9 @@ _NORMS = [
         "∂L/∂{bias} = Σ ∂L/∂{out}"),
        vjp=(_group_norm_vjp(0), _group_norm_vjp(1), _group_norm_vjp(2)),
        params=(Param("num_groups", "count", required=True), _EPS), optional=("weight", "bias"),
-       work=lambda out, x, w, b: 8 * size(x), syntax="group_norm({input})", decomposition=_group_norm_program),
+       work=lambda out, x, w, b: 8 * size(x), syntax="group_norm({input})", decomposition=_group_norm_program,
+       forward_saving=_group_norm_saving,
+       vjp_saved=(_group_norm_saved_input, _norm_saved(1, True), _norm_saved(2, True))),
     Op("normalize", ("input",), "input / max(‖input‖_p, eps) along `dim` (PyTorch's normalize; L2 by default).",
        _normalize_shape, _normalize, ("∂L/∂{input} = (g − {out}·Σ g·{out})/‖{input}‖ for p = 2",),
        vjp=(_normalize_vjp,), params=(Param("p", "number", 2.0), Param("dim", "axis", 1), Param("eps", "number", 1e-12)),
@@ -1085,9 +1159,10 @@ def _patches(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tup
     return grouped.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * out[0] * out[1], -1)
 
 
-def _conv(dims: int) -> Callable:
-    def forward(m: Any, input: Any, weight: Any, bias: Any, stride: tuple = (1,), padding: tuple = (0,),
-                dilation: tuple = (1,), groups: int = 1) -> Any:
+def _conv_saving(dims: int) -> Callable:
+    """(the convolution, what its vjps need: the patches, the kernels and the geometry)."""
+    def forward(input: Any, weight: Any, bias: Any, stride: tuple = (1,), padding: tuple = (0,),
+                dilation: tuple = (1,), groups: int = 1) -> tuple[Any, tuple]:
         x, w, unbatched, kernel, stride, padding, dilation, out = _conv_setup(input, weight, dims, stride, padding, dilation, groups)
         n, c_out = x.shape[0], w.shape[0]
         cols = _patches(x, kernel, stride, padding, dilation, out, groups)
@@ -1098,7 +1173,8 @@ def _conv(dims: int) -> Callable:
             result = result + np.reshape(bias, (-1, 1, 1))
         if dims == 1:
             result = result[:, :, 0, :]
-        return result[0] if unbatched else result
+        saved = (cols, kernels, x.shape, np.shape(weight), unbatched, kernel, stride, padding, dilation, out, groups)
+        return result[0] if unbatched else result, saved
     return forward
 
 
@@ -1111,28 +1187,44 @@ def _grad_rows(grad: Any, dims: int, unbatched: bool, groups: int) -> Any:
     return g.reshape(n, groups, c_out // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c_out // groups, -1)
 
 
-def _conv_vjp(dims: int, slot: int) -> Callable:
-    def vjp(grad: Any, out_value: Any, input: Any, weight: Any, bias: Any, stride: tuple = (1,), padding: tuple = (0,),
-            dilation: tuple = (1,), groups: int = 1) -> Any:
+def _conv(dims: int) -> Callable:
+    saving = _conv_saving(dims)
+
+    def forward(m: Any, *operands: Any, **params: Any) -> Any:
+        return saving(*operands, **params)[0]
+    return forward
+
+
+def _conv_grad(dims: int, slot: int) -> Callable:
+    """A vjp of the convolution from what its forward kept (see _conv_saving)."""
+    def vjp(grad: Any, out_value: Any, saved: tuple) -> Any:
+        cols, kernels, shape, weight_shape, unbatched, kernel, stride, padding, dilation, out, groups = saved
         if slot == 2:
-            return np.add.reduce(grad, axis=(0,) + tuple(range(2, np.ndim(grad))) if np.ndim(input) == dims + 2
+            return np.add.reduce(grad, axis=(0,) + tuple(range(2, np.ndim(grad))) if not unbatched
                                  else tuple(range(1, np.ndim(grad))))
-        x, w, unbatched, kernel, stride, padding, dilation, out = _conv_setup(input, weight, dims, stride, padding, dilation, groups)
         g = _grad_rows(grad, dims, unbatched, groups)  # (groups, out/groups, N·Ho·Wo)
-        if slot == 1:  # each kernel weight met one entry of every patch: patchesᵀ · gradient
-            cols = _patches(x, kernel, stride, padding, dilation, out, groups)
-            return np.reshape(np.matmul(g, cols), np.shape(weight))
+        if slot == 1:  # each kernel weight met one entry of every patch: gradient · patches
+            return np.reshape(np.matmul(g, cols), weight_shape)
         # the input: every patch's gradient (gradient · kernels) added back where the patch came from (col2im)
-        n, c = x.shape[:2]
-        kernels = w.reshape(groups, w.shape[0] // groups, -1)
-        cols = np.matmul(g.transpose(0, 2, 1), kernels)  # (groups, N·Ho·Wo, C/groups·kH·kW)
-        cols = cols.reshape(groups, n, out[0], out[1], c // groups, kernel[0], kernel[1])
-        cols = cols.transpose(1, 0, 4, 5, 6, 2, 3).reshape(n, c, kernel[0], kernel[1], out[0], out[1])
-        padded = _add_windows(cols, x.shape, kernel, stride, padding, dilation, out)
-        result = padded[:, :, padding[0]:padding[0] + x.shape[2], padding[1]:padding[1] + x.shape[3]]
+        n, c = shape[:2]
+        patches = np.matmul(g.transpose(0, 2, 1), kernels)  # (groups, N·Ho·Wo, C/groups·kH·kW)
+        patches = patches.reshape(groups, n, out[0], out[1], c // groups, kernel[0], kernel[1])
+        patches = patches.transpose(1, 0, 4, 5, 6, 2, 3).reshape(n, c, kernel[0], kernel[1], out[0], out[1])
+        padded = _add_windows(patches, shape, kernel, stride, padding, dilation, out)
+        result = padded[:, :, padding[0]:padding[0] + shape[2], padding[1]:padding[1] + shape[3]]
         if dims == 1:
             result = result[:, :, 0, :]
         return result[0] if unbatched else result
+    return vjp
+
+
+def _conv_vjp(dims: int, slot: int) -> Callable:
+    saving, grad_of = _conv_saving(dims), _conv_grad(dims, slot)
+
+    def vjp(grad: Any, out_value: Any, *operands: Any, **params: Any) -> Any:
+        if slot == 2:  # the bias needs no patches
+            return grad_of(grad, out_value, (None,) * 4 + (np.ndim(operands[0]) == dims + 1,) + (None,) * 6)
+        return grad_of(grad, out_value, saving(*operands, **params)[1])
     return vjp
 
 
@@ -1166,6 +1258,7 @@ def _conv_op(dims: int) -> Op:
         params=(Param("stride", "ints", (1,)), Param("padding", "ints", (0,)), Param("dilation", "ints", (1,)),
                 Param("groups", "count", 1)),
         optional=("bias",), budget=_conv_budget(dims), syntax=f"{name}({{input}}, {{weight}})",
+        forward_saving=_conv_saving(dims), vjp_saved=tuple(_conv_grad(dims, slot) for slot in range(3)),
     )
 
 
@@ -1219,11 +1312,22 @@ def _max_pool(m: Any, input: Any, kernel_size: tuple = (1,), stride: tuple | Non
     return result[0] if unbatched else result
 
 
+def _max_pool_saving(input: Any, kernel_size: tuple = (1,), stride: tuple | None = None, padding: tuple = (0,),
+                     dilation: tuple = (1,)) -> tuple:
+    x, unbatched, out, kernel, stride, padding, dilation, padded, flat, winner = _max_pool_parts(
+        input, kernel_size, stride, padding, dilation)
+    result = np.take_along_axis(flat, winner[..., np.newaxis], axis=-1)[..., 0]
+    return result[0] if unbatched else result, (x.shape, unbatched, out, kernel, stride, padding, dilation, padded.shape, winner)
+
+
 def _max_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple = (1,), stride: tuple | None = None,
                   padding: tuple = (0,), dilation: tuple = (1,)) -> Any:
-    x, unbatched, out, kernel, stride, padding, dilation, padded, _, winner = _max_pool_parts(
-        input, kernel_size, stride, padding, dilation)
-    n, c, hp, wp = padded.shape
+    return _max_pool_saved(grad, out_value, _max_pool_saving(input, kernel_size, stride, padding, dilation)[1])
+
+
+def _max_pool_saved(grad: Any, out_value: Any, saved: tuple) -> Any:
+    shape, unbatched, out, kernel, stride, padding, dilation, padded_shape, winner = saved
+    n, c, hp, wp = padded_shape
     # each window's gradient goes to its maximum's place in the padded input (overlaps add up)
     rows = np.arange(out[0])[:, np.newaxis] * stride[0] + (winner // kernel[1]) * dilation[0]
     cols = np.arange(out[1]) * stride[1] + (winner % kernel[1]) * dilation[1]
@@ -1232,7 +1336,7 @@ def _max_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple = (1
     g = np.asarray(grad, dtype=np.float64)
     g = g[np.newaxis] if unbatched else g
     summed = np.bincount(flat.ravel(), weights=g.ravel(), minlength=n * c * hp * wp).reshape(n, c, hp, wp)
-    result = summed[:, :, padding[0]:padding[0] + x.shape[2], padding[1]:padding[1] + x.shape[3]]
+    result = summed[:, :, padding[0]:padding[0] + shape[2], padding[1]:padding[1] + shape[3]]
     return result[0] if unbatched else result
 
 
@@ -1286,6 +1390,7 @@ _CONVOLUTION = [
        "The maximum of each kernel_size window (stride defaults to the kernel size; −inf padding), as PyTorch's max_pool2d.",
        _max_pool_shape, _max_pool, ("∂L/∂{input} = ∂L/∂{out} at each window's (first) maximum, 0 elsewhere",),
        vjp=(_max_pool_vjp,), params=_POOL_PARAMS + (Param("dilation", "ints", (1,)),),
+       forward_saving=_max_pool_saving, vjp_saved=(_max_pool_saved,),
        budget=_pool_budget("max_pool2d"), syntax="max_pool2d({input})"),
     Op("avg_pool2d", ("input",),
        "The mean of each kernel_size window (stride defaults to the kernel size; zero padding, counted "
@@ -1363,10 +1468,23 @@ def _attention(m: Any, query: Any, key: Any, value: Any, attn_mask: Any, dropout
     return np.matmul(weights, value)
 
 
+def _attention_saving(query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float = 0.0,
+                      is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> tuple:
+    weights, factor = _attention_parts(query, key, value, attn_mask, is_causal, scale, bool_mask)
+    return np.matmul(weights, value), (weights, factor, query, key, value)
+
+
 def _attention_vjp(slot: int) -> Callable:
     def vjp(grad: Any, out: Any, query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float = 0.0,
             is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> Any:
         weights, factor = _attention_parts(query, key, value, attn_mask, is_causal, scale, bool_mask)
+        return _attention_saved(slot)(grad, out, (weights, factor, query, key, value))
+    return vjp
+
+
+def _attention_saved(slot: int) -> Callable:
+    def vjp(grad: Any, out: Any, saved: tuple) -> Any:
+        weights, factor, query, key, value = saved
         if slot == 2:
             return np.matmul(np.swapaxes(weights, -1, -2), grad)
         d_weights = np.matmul(grad, np.swapaxes(value, -1, -2))
@@ -1420,6 +1538,7 @@ _ATTENTION = Op(
     params=(Param("dropout_p", "number", 0.0), Param("is_causal", "bool", False), Param("scale", "number?"),
             Param("bool_mask", "bool", False)),
     optional=("attn_mask",), budget=_attention_budget, syntax="scaled_dot_product_attention({query}, {key}, {value})",
+    forward_saving=_attention_saving, vjp_saved=tuple(_attention_saved(slot) for slot in range(4)),
     decomposition=_attention_program,
 )
 
