@@ -14,7 +14,7 @@ CNN_PROGRAM = (
     "images = reshape(x, (-1, 1, 8, 8))\n"
     "maps = relu(conv2d(images, K, c, padding=1))\n"
     "pooled = max_pool2d(maps, 2)\n"
-    "logits = linear(reshape(pooled, (-1, 256)), W, b)\n"
+    "logits = linear(reshape(pooled, (-1, 160)), W, b)\n"
     "loss = softmax_cross_entropy(logits, labels)"
 )
 
@@ -23,16 +23,16 @@ LAYER_TRAIN_EXAMPLES = [
         "id": "train-digits-cnn",
         "title": "Train a small CNN on the 8×8 digits",
         "description": (
-            "Each 8×8 digit as a one-channel image: sixteen 3×3 kernels (padding 1) → ReLU → 2×2 max-pool → "
-            "Linear(256, 10) → softmax cross-entropy; SGD with momentum and weight decay on batches of 32, "
+            "Each 8×8 digit as a one-channel image: ten 3×3 kernels (padding 1) → ReLU → 2×2 max-pool → "
+            "Linear(160, 10) → softmax cross-entropy; SGD with momentum and weight decay on batches of 32, "
             "evaluated on the 360 test digits (about 95 % after 3,000 steps, 67 epochs). Its weights start "
             "uniform in ±1/√fan_in, as PyTorch's Conv2d and Linear."),
         "expression": CNN_PROGRAM,
         "inputs": {
             "x": _digits("images", "train"),
             "labels": _digits("labels", "train"),
-            "K": _uniform([16, 1, 3, 3], 1, 9 ** -0.5), "c": _uniform([16], 2, 9 ** -0.5),
-            "W": _uniform([256, 10], 3, 256 ** -0.5), "b": _uniform([10], 4, 256 ** -0.5),
+            "K": _uniform([10, 1, 3, 3], 1, 9 ** -0.5), "c": _uniform([10], 2, 9 ** -0.5),
+            "W": _uniform([160, 10], 3, 160 ** -0.5), "b": _uniform([10], 4, 160 ** -0.5),
         },
         "grad_output": None,
         "train": {

@@ -57,7 +57,7 @@ def test_twenty_steps_equal_torch_optim() -> None:
         labels = torch.tensor(data["labels"][rows], dtype=torch.float64).long()
         optimizer.zero_grad()
         maps = torch.relu(F.conv2d(x.reshape(-1, 1, 8, 8), params["K"], params["c"], padding=1))
-        logits = F.max_pool2d(maps, 2).reshape(-1, 256) @ params["W"] + params["b"]
+        logits = F.max_pool2d(maps, 2).reshape(-1, 160) @ params["W"] + params["b"]
         torch_loss = F.cross_entropy(logits, labels)
         torch_loss.backward()
         optimizer.step()
