@@ -1,12 +1,14 @@
 """Examples of the layers' ops (app/engine/layers.py), added to app/examples.py's lists."""
 from __future__ import annotations
 
+from typing import Any
 
-def _uniform(shape: list[int], seed: int, bound: float) -> dict:
+
+def _uniform(shape: list[int], seed: int, bound: float) -> dict[str, Any]:
     return {"init": "uniform", "shape": shape, "seed": seed, "low": -bound, "high": bound}
 
 
-def _digits(field: str, split: str) -> dict:
+def _digits(field: str, split: str) -> dict[str, Any]:
     return {"dataset": "digits", "field": field, "split": split}
 
 

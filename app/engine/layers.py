@@ -36,7 +36,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(value)
+        raise ValueError(value)  # noqa: TRY004  (the parser catches ValueError)
     return float(value)
 
 
@@ -153,7 +153,7 @@ def _gelu_saving(x: Any, approximate: str = "none") -> tuple[Any, Any]:
     return x * cdf, cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
-def _gelu_program(approximate: str = "none", shapes: list | None = None) -> Any:
+def _gelu_program(approximate: str = "none", shapes: list[Any] | None = None) -> Any:
     if approximate == "tanh":
         text = "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)))"
     else:
@@ -169,7 +169,7 @@ def _softplus(m: Any, x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any
 
 def _softplus_vjp(grad: Any, out: Any, x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     scaled = np.multiply(x, beta)
-    return grad * np.where(scaled > threshold, 1.0, ARRAY.sigmoid(np.asarray(scaled, dtype=np.float64)))
+    return grad * np.where(scaled > threshold, 1.0, _sigmoid(ARRAY, np.asarray(scaled, dtype=np.float64)))
 
 
 def _leaky_relu(m: Any, x: Any, negative_slope: float = 0.01) -> Any:
@@ -194,9 +194,9 @@ def _hardtanh_shape(x: Shape, min_val: float = -1.0, max_val: float = 1.0) -> Sh
     return x
 
 
-def _activation(name: str, forward: Callable, vjp: Callable, formula: str, doc: str, params: tuple,
-                shape: Callable | None = None, decomposition: Callable | None = None,
-                saving: Callable | None = None) -> Op:
+def _activation(name: str, forward: Callable[..., Any], vjp: Callable[..., Any], formula: str, doc: str, params: tuple[Any, ...],
+                shape: Callable[..., Any] | None = None, decomposition: Callable[..., Any] | None = None,
+                saving: Callable[..., Any] | None = None) -> Op:
     return Op(name, ("x",), doc, shape or (lambda x, **p: x), forward, (formula,), vjp=(vjp,), params=params,
               syntax=f"{name}({{x}})", decomposition=decomposition, forward_saving=saving,
               vjp_saved=None if saving is None else (lambda grad, out, local: grad * local,))
@@ -245,7 +245,7 @@ def _l1(m: Any, input: Any, target: Any, reduction: str = "mean") -> Any:
     return _reduce(np.abs(np.subtract(input, target)), reduction)
 
 
-def _l1_vjp(sign: float) -> Callable:
+def _l1_vjp(sign: float) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean") -> Any:
         diff = np.subtract(input, target)
         return sign * _spread(grad, np.shape(diff), reduction) * np.sign(diff)
@@ -263,7 +263,7 @@ def _smooth_l1(m: Any, input: Any, target: Any, reduction: str = "mean", beta: f
     return _reduce(per, reduction)
 
 
-def _smooth_l1_vjp(sign: float) -> Callable:
+def _smooth_l1_vjp(sign: float) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
         diff = np.subtract(input, target)
         # d/β inside the quadratic part, sign(d) outside: d/β clipped to [−1, 1]
@@ -277,7 +277,7 @@ def _huber(m: Any, input: Any, target: Any, reduction: str = "mean", delta: floa
     return _reduce(np.where(a < delta, 0.5 * diff * diff, delta * (a - 0.5 * delta)), reduction)
 
 
-def _huber_vjp(sign: float) -> Callable:
+def _huber_vjp(sign: float) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
         diff = np.subtract(input, target)
         local = np.clip(diff, -delta, delta)  # d inside the quadratic part, δ·sign(d) outside
@@ -285,7 +285,7 @@ def _huber_vjp(sign: float) -> Callable:
     return vjp
 
 
-def _nonnegative(name: str) -> Callable:
+def _nonnegative(name: str) -> Callable[..., Any]:
     def shape(input: Shape, target: Shape, reduction: str = "mean", **options: float) -> Shape:
         for key, value in options.items():
             if value < 0:
@@ -330,7 +330,7 @@ def _bce_shape(input: Shape, target: Shape, weight: Shape, reduction: str = "mea
     return _loss_shape(input, reduction)
 
 
-def _bce_program(reduction: str = "mean", shapes: list | None = None) -> Any:
+def _bce_program(reduction: str = "mean", shapes: list[Any] | None = None) -> Any:
     # each log clamped at −100, as PyTorch clamps them (a probability of exactly 0 or 1)
     per = "-(target * maximum(log(input), -100) + (1 - target) * maximum(log(1 - input), -100))"
     if shapes is not None and _given(shapes[2]):
@@ -355,7 +355,7 @@ def _bce_logits(m: Any, input: Any, target: Any, weight: Any, pos_weight: Any, r
     return _reduce(per * weight if _given(weight) else per, reduction)
 
 
-def _bce_logits_vjp(slot: int) -> Callable:
+def _bce_logits_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, weight: Any, pos_weight: Any,
             reduction: str = "mean") -> Any:
         g = _spread(grad, broadcast(np.shape(input), np.shape(target)), reduction)
@@ -364,7 +364,7 @@ def _bce_logits_vjp(slot: int) -> Callable:
             return g * per
         g = g * _bce_weight(weight)
         if slot == 0:  # (1 − t) − lw·sigmoid(−x)
-            return g * ((1.0 - np.asarray(target)) - log_weight * ARRAY.sigmoid(-np.asarray(input, dtype=np.float64)))
+            return g * ((1.0 - np.asarray(target)) - log_weight * _sigmoid(ARRAY, -np.asarray(input, dtype=np.float64)))
         if slot == 1:  # −x + (pw − 1)·softplus(−x)
             extra = (pos_weight - 1.0) * _softplus_neg(input) if _given(pos_weight) else 0.0
             return g * (-np.asarray(input) + extra)
@@ -380,7 +380,7 @@ def _bce_logits_shape(input: Shape, target: Shape, weight: Shape, pos_weight: Sh
     return _loss_shape(input, reduction)
 
 
-def _bce_logits_program(reduction: str = "mean", shapes: list | None = None) -> Any:
+def _bce_logits_program(reduction: str = "mean", shapes: list[Any] | None = None) -> Any:
     # softplus(−x) written as max(−x, 0) + log(1 + exp(−|x|)), PyTorch's stable form
     lines = ["sp = maximum(-input, 0) + log(1 + exp(-abs(input)))"]
     if shapes is not None and _given(shapes[3]):
@@ -407,7 +407,7 @@ def _class_targets(input: Any, target: Any, ignore_index: int) -> tuple[Any, Any
     return rows, np.where(kept, labels, 0).astype(np.intp), kept
 
 
-def _nll_shape(input: Shape, target: Shape, weight: tuple | None = None, ignore_index: int = -100,
+def _nll_shape(input: Shape, target: Shape, weight: tuple[Any, ...] | None = None, ignore_index: int = -100,
                reduction: str = "mean") -> Shape:
     if not ((len(input) == 2 and target == input[:1]) or (len(input) == 1 and target == ())):
         raise ShapeError("nll_loss needs input of shape (N, C) with target of shape (N,), or (C,) with one scalar target")
@@ -416,14 +416,14 @@ def _nll_shape(input: Shape, target: Shape, weight: tuple | None = None, ignore_
     return target if reduction == "none" else ()
 
 
-def _nll_parts(input: Any, target: Any, weight: tuple | None, ignore_index: int) -> tuple[Any, Any, Any, Any]:
+def _nll_parts(input: Any, target: Any, weight: tuple[Any, ...] | None, ignore_index: int) -> tuple[Any, Any, Any, Any]:
     rows, labels, kept = _class_targets(input, target, ignore_index)
     w = np.ones(rows.shape[1]) if weight is None else np.asarray(weight, dtype=np.float64)
     row_weight = w[labels] * kept
     return rows, labels, row_weight, np.add.reduce(row_weight)
 
 
-def _nll(m: Any, input: Any, target: Any, weight: tuple | None = None, ignore_index: int = -100,
+def _nll(m: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None, ignore_index: int = -100,
          reduction: str = "mean") -> Any:
     rows, labels, row_weight, total = _nll_parts(input, target, weight, ignore_index)
     per = -rows[np.arange(labels.size), labels] * row_weight
@@ -432,7 +432,7 @@ def _nll(m: Any, input: Any, target: Any, weight: tuple | None = None, ignore_in
     return np.add.reduce(per) / (total if reduction == "mean" else 1.0)
 
 
-def _nll_vjp(grad: Any, out: Any, input: Any, target: Any, weight: tuple | None = None, ignore_index: int = -100,
+def _nll_vjp(grad: Any, out: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Any:
     rows, labels, row_weight, total = _nll_parts(input, target, weight, ignore_index)
     per_row = np.reshape(grad, (-1,)) if reduction == "none" else (grad / total if reduction == "mean" else grad)
@@ -441,7 +441,7 @@ def _nll_vjp(grad: Any, out: Any, input: Any, target: Any, weight: tuple | None 
     return np.reshape(result, np.shape(input))
 
 
-def _nll_program(weight: tuple | None = None, ignore_index: int = -100, reduction: str = "mean") -> str:
+def _nll_program(weight: tuple[Any, ...] | None = None, ignore_index: int = -100, reduction: str = "mean") -> str:
     weighted = " * weight" if weight is not None else ""
     lines = [f"targets = onehot(target, {{C}}, ignore_index={ignore_index})",
              f"per = -sum(input * targets{weighted}, axis=-1)"]
@@ -473,7 +473,7 @@ def _kl_spread(grad: Any, shape: Shape, reduction: str) -> Any:
     return _spread(grad, shape, reduction)
 
 
-def _kl_vjp(slot: int) -> Callable:
+def _kl_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:
         g = _kl_spread(grad, broadcast(np.shape(input), np.shape(target)), reduction)
         if log_target:
@@ -510,7 +510,7 @@ def _cosine(m: Any, x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
     return np.add.reduce((a / d1) * (b / d2), axis=dim)
 
 
-def _cosine_vjp(slot: int) -> Callable:
+def _cosine_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
         a, b, n1, n2, d1, d2 = _cosine_parts(x1, x2, dim, eps)
         if slot == 1:
@@ -523,14 +523,14 @@ def _cosine_vjp(slot: int) -> Callable:
     return vjp
 
 
-def _cosine_program(dim: int = 1, eps: float = 1e-8, shapes: list | None = None) -> Any:
+def _cosine_program(dim: int = 1, eps: float = 1e-8, shapes: list[Any] | None = None) -> Any:
     text = (f"n1 = maximum(sqrt(sum(x1 ** 2, axis={dim}, keepdims=True)), {eps!r})\n"
             f"n2 = maximum(sqrt(sum(x2 ** 2, axis={dim}, keepdims=True)), {eps!r})\n"
             f"sum(x1 / n1 * (x2 / n2), axis={dim})")
     return text if shapes is None else (text, {})
 
 
-def _probs_shape(input: Shape, target: Shape, weight: tuple | None = None, label_smoothing: float = 0.0,
+def _probs_shape(input: Shape, target: Shape, weight: tuple[Any, ...] | None = None, label_smoothing: float = 0.0,
                  reduction: str = "mean") -> Shape:
     if len(input) not in (1, 2) or target != input:
         raise ShapeError("cross_entropy_probs needs input of shape (N, C) or (C,) and target (class "
@@ -540,7 +540,7 @@ def _probs_shape(input: Shape, target: Shape, weight: tuple | None = None, label
     return input[:-1] if reduction == "none" else ()
 
 
-def _probs_targets(target: Any, weight: tuple | None, label_smoothing: float) -> Any:
+def _probs_targets(target: Any, weight: tuple[Any, ...] | None, label_smoothing: float) -> Any:
     classes = np.shape(target)[-1]
     q = target if not label_smoothing else target * (1.0 - label_smoothing) + label_smoothing / classes
     return q * np.asarray(weight) if weight is not None else q
@@ -554,7 +554,7 @@ def _probs_rows(grad: Any, input: Any, reduction: str) -> Any:
     return np.divide(grad, rows) if reduction == "mean" else grad
 
 
-def _probs(m: Any, input: Any, target: Any, weight: tuple | None = None, label_smoothing: float = 0.0,
+def _probs(m: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None, label_smoothing: float = 0.0,
            reduction: str = "mean") -> Any:
     per = -np.add.reduce(_log_softmax(input, -1) * _probs_targets(target, weight, label_smoothing), axis=-1)
     if reduction == "none":
@@ -563,14 +563,14 @@ def _probs(m: Any, input: Any, target: Any, weight: tuple | None = None, label_s
     return total / (np.shape(input)[0] if np.ndim(input) == 2 else 1) if reduction == "mean" else total
 
 
-def _probs_vjp_input(grad: Any, out: Any, input: Any, target: Any, weight: tuple | None = None,
+def _probs_vjp_input(grad: Any, out: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None,
                      label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
     q = _probs_targets(target, weight, label_smoothing)
     delta = _softmax(input, -1) * np.add.reduce(q, axis=-1, keepdims=True) - q
     return delta * _probs_rows(grad, input, reduction)
 
 
-def _probs_vjp_target(grad: Any, out: Any, input: Any, target: Any, weight: tuple | None = None,
+def _probs_vjp_target(grad: Any, out: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None,
                       label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
     local = -_log_softmax(input, -1) * (1.0 - label_smoothing)
     if weight is not None:
@@ -578,15 +578,15 @@ def _probs_vjp_target(grad: Any, out: Any, input: Any, target: Any, weight: tupl
     return local * _probs_rows(grad, input, reduction)
 
 
-def _probs_program(weight: tuple | None = None, label_smoothing: float = 0.0, reduction: str = "mean") -> str:
+def _probs_program(weight: tuple[Any, ...] | None = None, label_smoothing: float = 0.0, reduction: str = "mean") -> str:
     q = "target" if not label_smoothing else f"(target * {1.0 - label_smoothing!r} + {label_smoothing!r} / {{C}})"
     weighted = " * weight" if weight is not None else ""
     per = f"-sum(log_softmax(input) * {q}{weighted}, axis=-1)"
     return _REDUCED[reduction].format(per)
 
 
-def _loss(name: str, operands: tuple[str, ...], doc: str, shape: Callable, forward: Callable, formulas: tuple,
-          vjp: tuple, params: tuple, decomposition: Callable | None = None, optional: tuple = (),
+def _loss(name: str, operands: tuple[str, ...], doc: str, shape: Callable[..., Any], forward: Callable[..., Any], formulas: tuple[Any, ...],
+          vjp: tuple[Any, ...], params: tuple[Any, ...], decomposition: Callable[..., Any] | None = None, optional: tuple[Any, ...] = (),
           work: int = 4) -> Op:
     return Op(name, operands, doc, shape, forward, formulas, vjp=vjp, params=params,
               work=lambda out, first, *rest: work * max(size(first), size(out)),
@@ -730,7 +730,7 @@ def _layer_norm(m: Any, input: Any, weight: Any, bias: Any, normalized_shape: Sh
     return _affine(xhat, weight, bias)
 
 
-def _layer_norm_vjp(slot: int) -> Callable:
+def _layer_norm_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5) -> Any:
         axes = _last_axes(len(normalized_shape))
         if slot == 2:
@@ -742,16 +742,16 @@ def _layer_norm_vjp(slot: int) -> Callable:
     return vjp
 
 
-def _layer_norm_saving(input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5) -> tuple:
+def _layer_norm_saving(input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5) -> tuple[Any, ...]:
     axes = _last_axes(len(normalized_shape))
     xhat, rstd = _normalized(input, axes, eps)
     return _affine(xhat, weight, bias), (xhat, rstd, axes, weight)
 
 
-def _norm_saved(slot: int, channel_sums: bool = False) -> Callable:
+def _norm_saved(slot: int, channel_sums: bool = False) -> Callable[..., Any]:
     """A norm's vjp from what its forward kept, (x̂, rstd, axes, weight as it broadcasts): slot 0 the
     input, 1 the weight, 2 the bias; `channel_sums`: weight and bias are per channel (axis 1)."""
-    def vjp(grad: Any, out: Any, saved: tuple) -> Any:
+    def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
         xhat, rstd, axes, weight = saved[:4]
         if slot == 2:
             return _channel_sum(grad) if channel_sums else grad
@@ -775,7 +775,7 @@ def _norm_program(axes: str, weight: str | None, bias: str | None, eps: float) -
     return "\n".join(lines)
 
 
-def _layer_norm_program(normalized_shape: Shape = (1,), eps: float = 1e-5, shapes: list | None = None) -> Any:
+def _layer_norm_program(normalized_shape: Shape = (1,), eps: float = 1e-5, shapes: list[Any] | None = None) -> Any:
     axes = repr(_last_axes(len(normalized_shape)))
     if shapes is None:
         return _norm_program(axes, "weight", "bias", eps)
@@ -817,7 +817,7 @@ def _batch_norm_shape(input: Shape, running_mean: Shape, running_var: Shape, wei
     return input
 
 
-def _bn_parts(input: Any, running_mean: Any, running_var: Any, training: bool, eps: float) -> tuple[Any, Any, tuple]:
+def _bn_parts(input: Any, running_mean: Any, running_var: Any, training: bool, eps: float) -> tuple[Any, Any, tuple[Any, ...]]:
     ndim = np.ndim(input)
     axes = _batch_axes(ndim)
     if training:
@@ -834,7 +834,7 @@ def _batch_norm(m: Any, input: Any, running_mean: Any, running_var: Any, weight:
     return _affine(xhat, weight, bias, _channel_view(np.ndim(input)))
 
 
-def _batch_norm_vjp(slot: int) -> Callable:
+def _batch_norm_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
             training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Any:
         axes = _batch_axes(np.ndim(input))
@@ -849,14 +849,14 @@ def _batch_norm_vjp(slot: int) -> Callable:
 
 
 def _batch_norm_saving(input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
-                       training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> tuple:
+                       training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> tuple[Any, ...]:
     xhat, rstd, axes = _bn_parts(input, running_mean, running_var, training, eps)
     view = _channel_view(np.ndim(input))
     return _affine(xhat, weight, bias, view), (xhat, rstd, axes, view(weight) if _given(weight) else weight, training, {})
 
 
-def _batch_norm_saved_input(grad: Any, out: Any, saved: tuple) -> Any:
-    xhat, rstd, axes, weight, training = saved[:5]
+def _batch_norm_saved_input(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
+    xhat, rstd, _, weight, training = saved[:5]
     scale = rstd * weight if _given(weight) else rstd
     if not training:
         return grad * scale
@@ -874,24 +874,24 @@ def _batch_norm_saved_input(grad: Any, out: Any, saved: tuple) -> Any:
     return result
 
 
-def _batch_norm_saved(slot: int) -> Callable:
+def _batch_norm_saved(slot: int) -> Callable[..., Any]:
     """The weight's (slot 1) or the bias's (2) gradient: the sum the input's vjp made, else made here."""
     fallback = _norm_saved(slot, True)
 
-    def vjp(grad: Any, out: Any, saved: tuple) -> Any:
+    def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
         kept = saved[5].pop(slot, None)
         return kept if kept is not None else fallback(grad, out, saved)
     return vjp
 
 
 def _batch_norm_program(training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
-                        shapes: list | None = None) -> Any:
+                        shapes: list[Any] | None = None) -> Any:
     if shapes is None:  # GET /ops: a (N, C) input with every operand given
         return _batch_norm_program(training, momentum, eps, [(2, 3), (3,), (3,), (3,), (3,)])[0]
     ndim = len(shapes[0])
     view = "" if ndim == 2 else f", {(-1,) + (1,) * (ndim - 2)!r}"
     lines = []
-    names = {}
+    names: dict[str, str | None] = {}
     for name, shape in zip(("running_mean", "running_var", "weight", "bias"), shapes[1:]):
         if not _given(shape):
             names[name] = None
@@ -929,7 +929,7 @@ def _group_norm(m: Any, input: Any, weight: Any, bias: Any, num_groups: int, eps
     return _affine(np.reshape(xhat, np.shape(input)), weight, bias, _channel_view(np.ndim(input)))
 
 
-def _group_norm_vjp(slot: int) -> Callable:
+def _group_norm_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> Any:
         axes = _batch_axes(np.ndim(input))
         if slot == 2:
@@ -942,20 +942,20 @@ def _group_norm_vjp(slot: int) -> Callable:
     return vjp
 
 
-def _group_norm_saving(input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> tuple:
+def _group_norm_saving(input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> tuple[Any, ...]:
     view = _channel_view(np.ndim(input))
     xhat, rstd = _normalized(_grouped(input, num_groups), (-1,), eps)
     full = np.reshape(xhat, np.shape(input))
     return _affine(full, weight, bias, view), (full, rstd, num_groups, view(weight) if _given(weight) else weight)
 
 
-def _group_norm_saved_input(grad: Any, out: Any, saved: tuple) -> Any:
+def _group_norm_saved_input(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
     full, rstd, num_groups, weight = saved
     g = grad * weight if _given(weight) else grad
     return np.reshape(_norm_backward(_grouped(g, num_groups), _grouped(full, num_groups), rstd, (-1,)), np.shape(full))
 
 
-def _group_norm_program(num_groups: int = 1, eps: float = 1e-5, shapes: list | None = None) -> Any:
+def _group_norm_program(num_groups: int = 1, eps: float = 1e-5, shapes: list[Any] | None = None) -> Any:
     if shapes is None:  # GET /ops: an (N, C, L) input with weight and bias
         return _group_norm_program(num_groups, eps, [(2, 4, 3), (4,), (4,)])[0]
     shape = shapes[0]
@@ -999,7 +999,7 @@ def _normalize_vjp(grad: Any, out: Any, input: Any, p: float = 2.0, dim: int = 1
     return grad / denom - through * d_norm
 
 
-def _normalize_program(p: float = 2.0, dim: int = 1, eps: float = 1e-12, shapes: list | None = None) -> Any:
+def _normalize_program(p: float = 2.0, dim: int = 1, eps: float = 1e-12, shapes: list[Any] | None = None) -> Any:
     text = (f"norm = sum(abs(input) ** {p!r}, axis={dim}, keepdims=True) ** {1.0 / p!r}\n"
             f"input / maximum(norm, {eps!r})")
     return text if shapes is None else (text, {})
@@ -1023,8 +1023,8 @@ _NORMS = [
        "batch's mean and biased variance, else by running_mean and running_var; then · weight + bias. "
        "momentum only updates PyTorch's running statistics, a side effect outside the result.",
        _batch_norm_shape, _batch_norm,
-       ("∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) in training (the mean's and the variance's "
-        "paths), rstd·g in evaluation", "running statistics take no gradient", "running statistics take no gradient",
+       (("∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) in training (the mean's and the variance's "
+         "paths), rstd·g in evaluation"), "running statistics take no gradient", "running statistics take no gradient",
         "∂L/∂{weight} = Σ ∂L/∂{out}·x̂", "∂L/∂{bias} = Σ ∂L/∂{out}"),
        vjp=(_batch_norm_vjp(0), None, None, _batch_norm_vjp(3), _batch_norm_vjp(4)),
        params=(Param("training", "bool", False), Param("momentum", "number", 0.1), _EPS),
@@ -1114,8 +1114,8 @@ def _out_size(length: int, kernel: int, stride: int, padding: int, dilation: int
     return (length + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _conv_geometry(input: Shape, weight: Shape, dims: int, stride: tuple, padding: tuple, dilation: tuple,
-                   groups: int) -> tuple[Shape, tuple, tuple, tuple, tuple]:
+def _conv_geometry(input: Shape, weight: Shape, dims: int, stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...],
+                   groups: int) -> tuple[Shape, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     """(output shape, kernel, stride, padding, dilation) of a convolution; ShapeError or
     ArgumentError where the arguments do not fit (PyTorch's conditions)."""
     name = f"conv{dims}d"
@@ -1145,8 +1145,8 @@ def _conv_geometry(input: Shape, weight: Shape, dims: int, stride: tuple, paddin
 
 
 def _conv_shape(dims: int) -> Callable[..., Shape]:
-    def shape(input: Shape, weight: Shape, bias: Shape, stride: tuple = (1,), padding: tuple = (0,),
-              dilation: tuple = (1,), groups: int = 1) -> Shape:
+    def shape(input: Shape, weight: Shape, bias: Shape, stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,),
+              dilation: tuple[Any, ...] = (1,), groups: int = 1) -> Shape:
         out = _conv_geometry(input, weight, dims, stride, padding, dilation, groups)[0]
         _affine_shape("bias", bias, weight[:1])
         return out
@@ -1154,8 +1154,8 @@ def _conv_shape(dims: int) -> Callable[..., Shape]:
 
 
 def _conv_budget(dims: int) -> Callable[..., tuple[int, int]]:
-    def budget(out: Shape, input: Shape, weight: Shape, bias: Shape, stride: tuple = (1,), padding: tuple = (0,),
-               dilation: tuple = (1,), groups: int = 1) -> tuple[int, int]:
+    def budget(out: Shape, input: Shape, weight: Shape, bias: Shape, stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,),
+               dilation: tuple[Any, ...] = (1,), groups: int = 1) -> tuple[int, int]:
         _, kernel, _, padding, _ = _conv_geometry(input, weight, dims, stride, padding, dilation, groups)
         patches = size(out) // weight[0] * input[-dims - 1] * size(kernel)  # the im2col matrix
         padded = size(input[:-dims]) * size(tuple(n + 2 * p for n, p in zip(input[-dims:], padding)))
@@ -1173,7 +1173,7 @@ def _batched(x: Any, dims: int) -> tuple[Any, bool]:
     return (x[np.newaxis], True) if np.ndim(x) == dims + 1 else (x, False)
 
 
-def _windows(padded: Any, kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> Any:
+def _windows(padded: Any, kernel: tuple[Any, ...], stride: tuple[Any, ...], dilation: tuple[Any, ...], out: tuple[Any, ...]) -> Any:
     """A read-only view (N, C, Ho, Wo, kH, kW) of every kernel window of `padded`: no copy."""
     n, c = padded.shape[:2]
     s0, s1, s2, s3 = padded.strides
@@ -1181,13 +1181,13 @@ def _windows(padded: Any, kernel: tuple, stride: tuple, dilation: tuple, out: tu
                       (s0, s1, s2 * stride[0], s3 * stride[1], s2 * dilation[0], s3 * dilation[1]), writeable=False)
 
 
-def _pad(x: Any, padding: tuple, value: float = 0.0) -> Any:
+def _pad(x: Any, padding: tuple[Any, ...], value: float = 0.0) -> Any:
     if not any(padding):
         return x
     return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2), constant_values=value)
 
 
-def _conv_setup(input: Any, weight: Any, dims: int, stride: tuple, padding: tuple, dilation: tuple, groups: int) -> tuple:
+def _conv_setup(input: Any, weight: Any, dims: int, stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...], groups: int) -> tuple[Any, ...]:
     x, unbatched = _batched(np.asarray(input, dtype=np.float64), dims)
     x, w = _as_2d(x, dims), _as_2d(np.asarray(weight, dtype=np.float64), dims)
     if dims == 1:  # conv1d is conv2d over a height of 1
@@ -1199,7 +1199,7 @@ def _conv_setup(input: Any, weight: Any, dims: int, stride: tuple, padding: tupl
     return x, w, unbatched, kernel, stride, padding, dilation, out
 
 
-def _patches(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, out: tuple, groups: int) -> Any:
+def _patches(x: Any, kernel: tuple[Any, ...], stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...], out: tuple[Any, ...], groups: int) -> Any:
     """im2col: (groups, N·Ho·Wo, C/groups·kH·kW), every window of every group's channels as a row."""
     n, c = x.shape[:2]
     windows = _windows(_pad(x, padding), kernel, stride, dilation, out)  # (N, C, Ho, Wo, kH, kW)
@@ -1207,10 +1207,10 @@ def _patches(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tup
     return grouped.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * out[0] * out[1], -1)
 
 
-def _conv_saving(dims: int) -> Callable:
+def _conv_saving(dims: int) -> Callable[..., Any]:
     """(the convolution, what its vjps need: the patches, the kernels and the geometry)."""
-    def forward(input: Any, weight: Any, bias: Any, stride: tuple = (1,), padding: tuple = (0,),
-                dilation: tuple = (1,), groups: int = 1) -> tuple[Any, tuple]:
+    def forward(input: Any, weight: Any, bias: Any, stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,),
+                dilation: tuple[Any, ...] = (1,), groups: int = 1) -> tuple[Any, tuple[Any, ...]]:
         x, w, unbatched, kernel, stride, padding, dilation, out = _conv_setup(input, weight, dims, stride, padding, dilation, groups)
         n, c_out = x.shape[0], w.shape[0]
         cols = _patches(x, kernel, stride, padding, dilation, out, groups)
@@ -1235,7 +1235,7 @@ def _grad_rows(grad: Any, dims: int, unbatched: bool, groups: int) -> Any:
     return g.reshape(n, groups, c_out // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c_out // groups, -1)
 
 
-def _conv(dims: int) -> Callable:
+def _conv(dims: int) -> Callable[..., Any]:
     saving = _conv_saving(dims)
 
     def forward(m: Any, *operands: Any, **params: Any) -> Any:
@@ -1243,9 +1243,9 @@ def _conv(dims: int) -> Callable:
     return forward
 
 
-def _conv_grad(dims: int, slot: int) -> Callable:
+def _conv_grad(dims: int, slot: int) -> Callable[..., Any]:
     """A vjp of the convolution from what its forward kept (see _conv_saving)."""
-    def vjp(grad: Any, out_value: Any, saved: tuple) -> Any:
+    def vjp(grad: Any, out_value: Any, saved: tuple[Any, ...]) -> Any:
         cols, kernels, shape, weight_shape, unbatched, kernel, stride, padding, dilation, out, groups = saved
         if slot == 2:
             return np.add.reduce(grad, axis=(0,) + tuple(range(2, np.ndim(grad))) if not unbatched
@@ -1266,7 +1266,7 @@ def _conv_grad(dims: int, slot: int) -> Callable:
     return vjp
 
 
-def _conv_vjp(dims: int, slot: int) -> Callable:
+def _conv_vjp(dims: int, slot: int) -> Callable[..., Any]:
     saving, grad_of = _conv_saving(dims), _conv_grad(dims, slot)
 
     def vjp(grad: Any, out_value: Any, *operands: Any, **params: Any) -> Any:
@@ -1276,8 +1276,8 @@ def _conv_vjp(dims: int, slot: int) -> Callable:
     return vjp
 
 
-def _add_windows(values: Any, shape: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
-                 out: tuple) -> Any:
+def _add_windows(values: Any, shape: tuple[Any, ...], kernel: tuple[Any, ...], stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...],
+                 out: tuple[Any, ...]) -> Any:
     """col2im: values (N, C, kH, kW, Ho, Wo) added into a zero padded input at their windows' places,
     one strided slice per kernel offset (kH·kW numpy additions, no loop over pixels)."""
     n, c, h, w = shape
@@ -1310,8 +1310,8 @@ def _conv_op(dims: int) -> Op:
     )
 
 
-def _pool_geometry(name: str, input: Shape, kernel_size: tuple, stride: tuple | None, padding: tuple,
-                   dilation: tuple) -> tuple[Shape, tuple, tuple, tuple, tuple]:
+def _pool_geometry(name: str, input: Shape, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...],
+                   dilation: tuple[Any, ...]) -> tuple[Shape, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     if len(input) not in (3, 4):
         raise ShapeError(f"{name} needs an input of shape (N, C, H, W) or (C, H, W)")
     kernel = _pair(kernel_size, "kernel_size", 2)
@@ -1330,8 +1330,8 @@ def _pool_geometry(name: str, input: Shape, kernel_size: tuple, stride: tuple | 
 
 
 def _pool_budget(name: str) -> Callable[..., tuple[int, int]]:
-    def budget(out: Shape, input: Shape, kernel_size: tuple = (1,), stride: tuple | None = None, padding: tuple = (0,),
-               dilation: tuple = (1,), **ignored: Any) -> tuple[int, int]:
+    def budget(out: Shape, input: Shape, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
+               dilation: tuple[Any, ...] = (1,), **ignored: Any) -> tuple[int, int]:
         _, kernel, _, padding, _ = _pool_geometry(name, input, kernel_size, stride, padding, dilation)
         padded = size(input[:-2]) * (input[-2] + 2 * padding[0]) * (input[-1] + 2 * padding[1])
         windows = size(out) * size(kernel)
@@ -1339,13 +1339,13 @@ def _pool_budget(name: str) -> Callable[..., tuple[int, int]]:
     return budget
 
 
-def _pool_setup(name: str, input: Any, kernel_size: tuple, stride: tuple | None, padding: tuple, dilation: tuple) -> tuple:
+def _pool_setup(name: str, input: Any, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...], dilation: tuple[Any, ...]) -> tuple[Any, ...]:
     x, unbatched = _batched(np.asarray(input, dtype=np.float64), 2)
     out_shape, kernel, stride, padding, dilation = _pool_geometry(name, x.shape, kernel_size, stride, padding, dilation)
     return x, unbatched, out_shape[-2:], kernel, stride, padding, dilation
 
 
-def _max_pool_parts(input: Any, kernel_size: tuple, stride: tuple | None, padding: tuple, dilation: tuple) -> tuple:
+def _max_pool_parts(input: Any, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...], dilation: tuple[Any, ...]) -> tuple[Any, ...]:
     x, unbatched, out, kernel, stride, padding, dilation = _pool_setup("max_pool2d", input, kernel_size, stride, padding, dilation)
     padded = _pad(x, padding, -np.inf)  # PyTorch pads a max pool with −inf
     flat = _windows(padded, kernel, stride, dilation, out).reshape(x.shape[:2] + out + (-1,))
@@ -1353,27 +1353,27 @@ def _max_pool_parts(input: Any, kernel_size: tuple, stride: tuple | None, paddin
     return x, unbatched, out, kernel, stride, padding, dilation, padded, flat, winner
 
 
-def _max_pool(m: Any, input: Any, kernel_size: tuple = (1,), stride: tuple | None = None, padding: tuple = (0,),
-              dilation: tuple = (1,)) -> Any:
-    x, unbatched, *_, flat, winner = _max_pool_parts(input, kernel_size, stride, padding, dilation)
+def _max_pool(m: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
+              dilation: tuple[Any, ...] = (1,)) -> Any:
+    _, unbatched, *_, flat, winner = _max_pool_parts(input, kernel_size, stride, padding, dilation)
     result = np.take_along_axis(flat, winner[..., np.newaxis], axis=-1)[..., 0]
     return result[0] if unbatched else result
 
 
-def _max_pool_saving(input: Any, kernel_size: tuple = (1,), stride: tuple | None = None, padding: tuple = (0,),
-                     dilation: tuple = (1,)) -> tuple:
+def _max_pool_saving(input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
+                     dilation: tuple[Any, ...] = (1,)) -> tuple[Any, ...]:
     x, unbatched, out, kernel, stride, padding, dilation, padded, flat, winner = _max_pool_parts(
         input, kernel_size, stride, padding, dilation)
     result = np.take_along_axis(flat, winner[..., np.newaxis], axis=-1)[..., 0]
     return result[0] if unbatched else result, (x.shape, unbatched, out, kernel, stride, padding, dilation, padded.shape, winner)
 
 
-def _max_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple = (1,), stride: tuple | None = None,
-                  padding: tuple = (0,), dilation: tuple = (1,)) -> Any:
+def _max_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None,
+                  padding: tuple[Any, ...] = (0,), dilation: tuple[Any, ...] = (1,)) -> Any:
     return _max_pool_saved(grad, out_value, _max_pool_saving(input, kernel_size, stride, padding, dilation)[1])
 
 
-def _max_pool_saved(grad: Any, out_value: Any, saved: tuple) -> Any:
+def _max_pool_saved(grad: Any, out_value: Any, saved: tuple[Any, ...]) -> Any:
     shape, unbatched, out, kernel, stride, padding, dilation, padded_shape, winner = saved
     n, c, hp, wp = padded_shape
     # each window's gradient goes to its maximum's place in the padded input (overlaps add up)
@@ -1388,12 +1388,12 @@ def _max_pool_saved(grad: Any, out_value: Any, saved: tuple) -> Any:
     return result[0] if unbatched else result
 
 
-def _max_pool_shape(input: Shape, kernel_size: tuple = (1,), stride: tuple | None = None, padding: tuple = (0,),
-                    dilation: tuple = (1,)) -> Shape:
+def _max_pool_shape(input: Shape, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
+                    dilation: tuple[Any, ...] = (1,)) -> Shape:
     return _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation)[0]
 
 
-def _avg_divisor(x: Any, out: tuple, kernel: tuple, stride: tuple, padding: tuple, count_include_pad: bool,
+def _avg_divisor(x: Any, out: tuple[Any, ...], kernel: tuple[Any, ...], stride: tuple[Any, ...], padding: tuple[Any, ...], count_include_pad: bool,
                  divisor_override: int | None) -> Any:
     if divisor_override is not None:
         return float(divisor_override)
@@ -1403,7 +1403,7 @@ def _avg_divisor(x: Any, out: tuple, kernel: tuple, stride: tuple, padding: tupl
     return _windows(ones, kernel, stride, (1, 1), out).sum(axis=(-2, -1))[0, 0]
 
 
-def _avg_pool(m: Any, input: Any, kernel_size: tuple = (1,), stride: tuple | None = None, padding: tuple = (0,),
+def _avg_pool(m: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
               count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
     x, unbatched, out, kernel, stride, padding, dilation = _pool_setup("avg_pool2d", input, kernel_size, stride, padding, (1,))
     windows = _windows(_pad(x, padding), kernel, stride, dilation, out)
@@ -1411,8 +1411,8 @@ def _avg_pool(m: Any, input: Any, kernel_size: tuple = (1,), stride: tuple | Non
     return result[0] if unbatched else result
 
 
-def _avg_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple = (1,), stride: tuple | None = None,
-                  padding: tuple = (0,), count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
+def _avg_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None,
+                  padding: tuple[Any, ...] = (0,), count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
     x, unbatched, out, kernel, stride, padding, dilation = _pool_setup("avg_pool2d", input, kernel_size, stride, padding, (1,))
     g = np.asarray(grad, dtype=np.float64)
     g = (g[np.newaxis] if unbatched else g) / _avg_divisor(x, out, kernel, stride, padding, count_include_pad, divisor_override)
@@ -1422,7 +1422,7 @@ def _avg_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple = (1
     return result[0] if unbatched else result
 
 
-def _avg_pool_shape(input: Shape, kernel_size: tuple = (1,), stride: tuple | None = None, padding: tuple = (0,),
+def _avg_pool_shape(input: Shape, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
                     count_include_pad: bool = True, divisor_override: int | None = None) -> Shape:
     if divisor_override is not None and divisor_override < 1:
         raise ArgumentError(f"divisor_override must be a positive integer, got {divisor_override}")
@@ -1517,12 +1517,12 @@ def _attention(m: Any, query: Any, key: Any, value: Any, attn_mask: Any, dropout
 
 
 def _attention_saving(query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float = 0.0,
-                      is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> tuple:
+                      is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> tuple[Any, ...]:
     weights, factor = _attention_parts(query, key, value, attn_mask, is_causal, scale, bool_mask)
     return np.matmul(weights, value), (weights, factor, query, key, value)
 
 
-def _attention_vjp(slot: int) -> Callable:
+def _attention_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float = 0.0,
             is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> Any:
         weights, factor = _attention_parts(query, key, value, attn_mask, is_causal, scale, bool_mask)
@@ -1530,8 +1530,8 @@ def _attention_vjp(slot: int) -> Callable:
     return vjp
 
 
-def _attention_saved(slot: int) -> Callable:
-    def vjp(grad: Any, out: Any, saved: tuple) -> Any:
+def _attention_saved(slot: int) -> Callable[..., Any]:
+    def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
         weights, factor, query, key, value = saved
         if slot == 2:
             return np.matmul(np.swapaxes(weights, -1, -2), grad)
@@ -1546,7 +1546,7 @@ def _attention_saved(slot: int) -> Callable:
 
 
 def _attention_program(dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-                       bool_mask: bool = False, shapes: list | None = None) -> Any:
+                       bool_mask: bool = False, shapes: list[Any] | None = None) -> Any:
     if shapes is None:  # GET /ops: (L, E) operands without a mask
         return _attention_program(dropout_p, is_causal, scale, bool_mask, [(4, 3), (4, 3), (4, 3), (0,)])[0]
     query, key = shapes[0], shapes[1]

@@ -19,32 +19,32 @@ def _int_or_tuple(value: tuple[int, ...] | None) -> Any:
     return value if value is None or len(value) != 1 else value[0]
 
 
-def _weights(weight: tuple | None) -> str:
+def _weights(weight: tuple[Any, ...] | None) -> str:
     return "None" if weight is None else f"tensor({[float(w) for w in weight]!r})"
 
 
 def _pointwise(name: str, option: str | None = None) -> Callable[..., str]:
-    def spell(a: str, b: str, shapes: list, reduction: str = "mean", **options: Any) -> str:
+    def spell(a: str, b: str, shapes: list[Any], reduction: str = "mean", **options: Any) -> str:
         extra = "".join(f", {key}={value!r}" for key, value in options.items())
         operands = f"{a}, {b}" if shapes[0] == shapes[1] else f"*torch.broadcast_tensors({a}, {b})"
         return f"F.{name}({operands}, reduction={reduction!r}{extra})"
     return spell
 
 
-def _attention(q: str, k: str, v: str, mask: str, shapes: list, dropout_p: float = 0.0, is_causal: bool = False,
+def _attention(q: str, k: str, v: str, mask: str, shapes: list[Any], dropout_p: float = 0.0, is_causal: bool = False,
                scale: float | None = None, bool_mask: bool = False) -> str:
     attn_mask = "None" if _absent(shapes[3]) else f"({mask}.detach() != 0)" if bool_mask else mask
     return f"F.scaled_dot_product_attention({q}, {k}, {v}, attn_mask={attn_mask}, is_causal={is_causal!r}, scale={scale!r})"
 
 
-def _dropout(x: str, mask: str, shapes: list, p: float = 0.5, training: bool = True) -> str:
+def _dropout(x: str, mask: str, shapes: list[Any], p: float = 0.5, training: bool = True) -> str:
     if not training or not p:
         return f"F.dropout({x}, {p!r}, training=False)"
     return f"{x} * {mask}.detach() * {0.0 if p == 1 else 1.0 / (1.0 - p)!r}"
 
 
 def _conv(dims: int) -> Callable[..., str]:
-    def spell(x: str, w: str, b: str, shapes: list, stride: tuple = (1,), padding: tuple = (0,), dilation: tuple = (1,),
+    def spell(x: str, w: str, b: str, shapes: list[Any], stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,), dilation: tuple[Any, ...] = (1,),
               groups: int = 1) -> str:
         return (f"F.conv{dims}d({x}, {w}, {_opt(b, shapes[2])}, stride={_int_or_tuple(stride)!r}, "
                 f"padding={_int_or_tuple(padding)!r}, dilation={_int_or_tuple(dilation)!r}, groups={groups})")
