@@ -224,6 +224,8 @@ add("max_pool2d-stride-padding", "out = max_pool2d(x, (3, 2), stride=(2, 1), pad
 add("max_pool2d-dilation", "out = max_pool2d(x, 2, 1, 1, dilation=2)", {"x": xp}, lambda x: F.max_pool2d(x, 2, 1, 1, dilation=2))
 add("max_pool2d-overlap-ties", "out = max_pool2d(x, 3, stride=1)", {"x": np.round(R(1, 2, 5, 5) * 2) / 2},
     lambda x: F.max_pool2d(x, 3, stride=1))
+add("max_pool2d-tiles-ties", "out = max_pool2d(x, 2)", {"x": np.round(R(2, 2, 6, 5)) / 2}, lambda x: F.max_pool2d(x, 2))
+add("max_pool2d-tiles-3x2", "out = max_pool2d(x, (3, 2))", {"x": xp}, lambda x: F.max_pool2d(x, (3, 2)))
 add("max_pool2d-unbatched", "out = max_pool2d(x, 2)", {"x": xp[0]}, lambda x: F.max_pool2d(x, 2))
 add("avg_pool2d", "out = avg_pool2d(x, 2)", {"x": xp}, lambda x: F.avg_pool2d(x, 2))
 add("avg_pool2d-stride-padding", "out = avg_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 1))", {"x": xp},

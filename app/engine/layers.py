@@ -1182,9 +1182,14 @@ def _windows(padded: Any, kernel: tuple[Any, ...], stride: tuple[Any, ...], dila
 
 
 def _pad(x: Any, padding: tuple[Any, ...], value: float = 0.0) -> Any:
+    """x (N, C, H, W) with `padding` rows and columns of `value` around it (np.pad's own Python
+    costs more than the copy on a training step's small images)."""
     if not any(padding):
         return x
-    return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2), constant_values=value)
+    n, c, h, w = x.shape
+    padded = np.full((n, c, h + 2 * padding[0], w + 2 * padding[1]), value)
+    padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
+    return padded
 
 
 def _conv_setup(input: Any, weight: Any, dims: int, stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...], groups: int) -> tuple[Any, ...]:
@@ -1355,13 +1360,59 @@ def _max_pool_parts(input: Any, kernel_size: tuple[Any, ...], stride: tuple[Any,
 
 def _max_pool(m: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
               dilation: tuple[Any, ...] = (1,)) -> Any:
+    kernel = _tiles(input, kernel_size, stride, padding, dilation)
+    if kernel is not None:
+        return _max_tiles(np.asarray(input, dtype=np.float64), kernel)
     _, unbatched, *_, flat, winner = _max_pool_parts(input, kernel_size, stride, padding, dilation)
     result = np.take_along_axis(flat, winner[..., np.newaxis], axis=-1)[..., 0]
     return result[0] if unbatched else result
 
 
-def _max_pool_saving(input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
-                     dilation: tuple[Any, ...] = (1,)) -> tuple[Any, ...]:
+def _tiles(input: Any, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...],
+           dilation: tuple[Any, ...]) -> tuple[int, int] | None:
+    """The kernel, where the windows tile the input (stride = kernel, no padding, no dilation: the
+    usual 2 × 2 pool), else None."""
+    kernel = _pair(kernel_size, "kernel_size", 2)
+    if (stride is None or _pair(stride, "stride", 2) == kernel) and not any(padding) and set(dilation) == {1}:
+        return kernel[0], kernel[1]
+    return None
+
+
+def _tile_views(x: Any, kernel: tuple[int, int]) -> list[Any]:
+    """Per kernel offset (in PyTorch's scan order), the view of the element each window has there."""
+    kh, kw = kernel
+    ho, wo = (x.shape[-2] - kh) // kh + 1, (x.shape[-1] - kw) // kw + 1
+    return [x[..., i:i + kh * ho:kh, j:j + kw * wo:kw] for i in range(kh) for j in range(kw)]
+
+
+def _max_tiles(x: Any, kernel: tuple[int, int]) -> Any:
+    views = _tile_views(x, kernel)
+    result = views[0].copy()
+    for view in views[1:]:
+        np.maximum(result, view, out=result)  # nan wins, as in PyTorch
+    return result
+
+
+def _max_tiles_grad(grad: Any, x: Any, result: Any, kernel: tuple[int, int]) -> Any:
+    """Each window's gradient to its first maximum: the offsets in scan order, each taking the
+    windows whose maximum it holds and no earlier offset took."""
+    out = np.zeros(x.shape)
+    taken = np.zeros(result.shape, dtype=bool)
+    nan = np.isnan(result)
+    for view, target in zip(_tile_views(x, kernel), _tile_views(out, kernel)):
+        hit = ((view == result) | (nan & np.isnan(view))) & ~taken
+        target[...] = np.where(hit, grad, 0.0)
+        taken |= hit
+    return out
+
+
+def _max_pool_saving(input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None,
+                     padding: tuple[Any, ...] = (0,), dilation: tuple[Any, ...] = (1,)) -> tuple[Any, ...]:
+    kernel = _tiles(input, kernel_size, stride, padding, dilation)
+    if kernel is not None:
+        x = np.asarray(input, dtype=np.float64)
+        result = _max_tiles(x, kernel)
+        return result, ("tiles", x, result, kernel)
     x, unbatched, out, kernel, stride, padding, dilation, padded, flat, winner = _max_pool_parts(
         input, kernel_size, stride, padding, dilation)
     result = np.take_along_axis(flat, winner[..., np.newaxis], axis=-1)[..., 0]
@@ -1374,6 +1425,8 @@ def _max_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple[Any,
 
 
 def _max_pool_saved(grad: Any, out_value: Any, saved: tuple[Any, ...]) -> Any:
+    if saved[0] == "tiles":
+        return _max_tiles_grad(grad, saved[1], saved[2], saved[3])
     shape, unbatched, out, kernel, stride, padding, dilation, padded_shape, winner = saved
     n, c, hp, wp = padded_shape
     # each window's gradient goes to its maximum's place in the padded input (overlaps add up)
