@@ -1,4 +1,5 @@
 """Examples of the layers' ops (app/engine/layers.py), added to app/examples.py's lists."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,13 +29,16 @@ LAYER_TRAIN_EXAMPLES = [
             "Each 8×8 digit as a one-channel image: ten 3×3 kernels (padding 1) → ReLU → 2×2 max-pool → "
             "Linear(160, 10) → softmax cross-entropy; SGD with momentum and weight decay on batches of 32, "
             "evaluated on the 360 test digits (about 95 % after 3,000 steps, 67 epochs). Its weights start "
-            "uniform in ±1/√fan_in, as PyTorch's Conv2d and Linear."),
+            "uniform in ±1/√fan_in, as PyTorch's Conv2d and Linear."
+        ),
         "expression": CNN_PROGRAM,
         "inputs": {
             "x": _digits("images", "train"),
             "labels": _digits("labels", "train"),
-            "K": _uniform([10, 1, 3, 3], 1, 9 ** -0.5), "c": _uniform([10], 2, 9 ** -0.5),
-            "W": _uniform([160, 10], 3, 160 ** -0.5), "b": _uniform([10], 4, 160 ** -0.5),
+            "K": _uniform([10, 1, 3, 3], 1, 9**-0.5),
+            "c": _uniform([10], 2, 9**-0.5),
+            "W": _uniform([160, 10], 3, 160**-0.5),
+            "b": _uniform([10], 4, 160**-0.5),
         },
         "grad_output": None,
         "train": {

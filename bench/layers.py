@@ -11,6 +11,7 @@ shared machine wall time counts the waits for a core. The ratio chainlens / PyTo
 per op; the issue's target is at most 2x on these (the larger) sizes. Last, `cnn_step`: a training
 step of the CNN example (batch 32) against PyTorch eager with torch.optim (target: at most 1x).
 """
+
 from __future__ import annotations
 
 import os
@@ -77,48 +78,88 @@ def cases(tiny: bool) -> dict[str, tuple[str, dict[str, tuple[np.ndarray, bool]]
         "l1_loss": ("y = l1_loss(a, b)", pair, lambda a, b: F.l1_loss(a, b)),
         "smooth_l1_loss": ("y = smooth_l1_loss(a, b)", pair, lambda a, b: F.smooth_l1_loss(a, b)),
         "huber_loss": ("y = huber_loss(a, b)", pair, lambda a, b: F.huber_loss(a, b)),
-        "binary_cross_entropy": ("y = binary_cross_entropy(p, t)",
-                                 {"p": (uniform(0.05, 0.95, *big), True), "t": (uniform(0, 1, *big), True)},
-                                 lambda p, t: F.binary_cross_entropy(p, t)),
-        "bce_with_logits": ("y = binary_cross_entropy_with_logits(z, t)",
-                            {"z": (normal(*big), True), "t": (uniform(0, 1, *big), True)},
-                            lambda z, t: F.binary_cross_entropy_with_logits(z, t)),
-        "nll_loss": ("y = nll_loss(z, y)", {"z": (normal(512 // n, 100), True), "y": (ints(100, 512 // n), False)},
-                     lambda z, y: F.nll_loss(z, y.long())),
-        "kl_div": ('y = kl_div(a, q, reduction="batchmean")', {"a": (normal(*big), True), "q": (uniform(0.1, 1, *big), True)},
-                   lambda a, q: F.kl_div(a, q, reduction="batchmean")),
-        "cross_entropy_probs": ("y = cross_entropy_probs(z, q)", {"z": (normal(512 // n, 100), True),
-                                                                   "q": (uniform(0.1, 1, 512 // n, 100), True)},
-                                lambda z, q: F.cross_entropy(z, q)),
+        "binary_cross_entropy": (
+            "y = binary_cross_entropy(p, t)",
+            {"p": (uniform(0.05, 0.95, *big), True), "t": (uniform(0, 1, *big), True)},
+            lambda p, t: F.binary_cross_entropy(p, t),
+        ),
+        "bce_with_logits": (
+            "y = binary_cross_entropy_with_logits(z, t)",
+            {"z": (normal(*big), True), "t": (uniform(0, 1, *big), True)},
+            lambda z, t: F.binary_cross_entropy_with_logits(z, t),
+        ),
+        "nll_loss": (
+            "y = nll_loss(z, y)",
+            {"z": (normal(512 // n, 100), True), "y": (ints(100, 512 // n), False)},
+            lambda z, y: F.nll_loss(z, y.long()),
+        ),
+        "kl_div": (
+            'y = kl_div(a, q, reduction="batchmean")',
+            {"a": (normal(*big), True), "q": (uniform(0.1, 1, *big), True)},
+            lambda a, q: F.kl_div(a, q, reduction="batchmean"),
+        ),
+        "cross_entropy_probs": (
+            "y = cross_entropy_probs(z, q)",
+            {"z": (normal(512 // n, 100), True), "q": (uniform(0.1, 1, 512 // n, 100), True)},
+            lambda z, q: F.cross_entropy(z, q),
+        ),
         "cosine_similarity": ("y = cosine_similarity(a, b)", pair, lambda a, b: F.cosine_similarity(a, b)),
-        "layer_norm": ("y = layer_norm(x, w, b, normalized_shape=256)", {**act, "w": (normal(256), True), "b": (normal(256), True)},
-                       lambda x, w, b: F.layer_norm(x, (256,), w, b)),
-        "batch_norm": ("y = batch_norm(x, weight=w, bias=b, training=True)",
-                       {"x": (normal(*image), True), "w": (normal(16), True), "b": (normal(16), True)},
-                       lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
-        "group_norm": ("y = group_norm(x, w, b, num_groups=4)", {"x": (normal(*image), True), "w": (normal(16), True),
-                                                                  "b": (normal(16), True)},
-                       lambda x, w, b: F.group_norm(x, 4, w, b)),
+        "layer_norm": (
+            "y = layer_norm(x, w, b, normalized_shape=256)",
+            {**act, "w": (normal(256), True), "b": (normal(256), True)},
+            lambda x, w, b: F.layer_norm(x, (256,), w, b),
+        ),
+        "batch_norm": (
+            "y = batch_norm(x, weight=w, bias=b, training=True)",
+            {"x": (normal(*image), True), "w": (normal(16), True), "b": (normal(16), True)},
+            lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        ),
+        "group_norm": (
+            "y = group_norm(x, w, b, num_groups=4)",
+            {"x": (normal(*image), True), "w": (normal(16), True), "b": (normal(16), True)},
+            lambda x, w, b: F.group_norm(x, 4, w, b),
+        ),
         "normalize": ("y = normalize(x)", act, lambda x: F.normalize(x)),
-        "embedding": ("y = embedding(i, W)", {"i": (ints(1000, 64, 64 // n), False), "W": (normal(1000, 64), True)},
-                      lambda i, W: F.embedding(i.long(), W)),
-        "conv2d": ("y = conv2d(x, w, b, padding=1)", {"x": (normal(32 // n, 3, 32, 32), True), "w": (normal(16, 3, 3, 3), True),
-                                                      "b": (normal(16), True)},
-                   lambda x, w, b: F.conv2d(x, w, b, padding=1)),
-        "conv1d": ("y = conv1d(x, w, b, padding=2)", {"x": (normal(32 // n, 16, 256), True), "w": (normal(32, 16, 5), True),
-                                                      "b": (normal(32), True)},
-                   lambda x, w, b: F.conv1d(x, w, b, padding=2)),
+        "embedding": (
+            "y = embedding(i, W)",
+            {"i": (ints(1000, 64, 64 // n), False), "W": (normal(1000, 64), True)},
+            lambda i, W: F.embedding(i.long(), W),
+        ),
+        "conv2d": (
+            "y = conv2d(x, w, b, padding=1)",
+            {"x": (normal(32 // n, 3, 32, 32), True), "w": (normal(16, 3, 3, 3), True), "b": (normal(16), True)},
+            lambda x, w, b: F.conv2d(x, w, b, padding=1),
+        ),
+        "conv1d": (
+            "y = conv1d(x, w, b, padding=2)",
+            {"x": (normal(32 // n, 16, 256), True), "w": (normal(32, 16, 5), True), "b": (normal(32), True)},
+            lambda x, w, b: F.conv1d(x, w, b, padding=2),
+        ),
         "max_pool2d": ("y = max_pool2d(x, 2)", {"x": (normal(*image), True)}, lambda x: F.max_pool2d(x, 2)),
         "avg_pool2d": ("y = avg_pool2d(x, 2)", {"x": (normal(*image), True)}, lambda x: F.avg_pool2d(x, 2)),
-        "attention": ("y = scaled_dot_product_attention(q, k, v)",
-                      {"q": (normal(8 // n, 64, 64), True), "k": (normal(8 // n, 64, 64), True), "v": (normal(8 // n, 64, 64), True)},
-                      lambda q, k, v: F.scaled_dot_product_attention(q, k, v)),
-        "attention_causal": ("y = scaled_dot_product_attention(q, k, v, is_causal=True)",
-                             {"q": (normal(8 // n, 64, 64), True), "k": (normal(8 // n, 64, 64), True),
-                              "v": (normal(8 // n, 64, 64), True)},
-                             lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
-        "dropout": ("y = dropout(x, m, p=0.2)", {**act, "m": ((uniform(0, 1, *big) > 0.2).astype(float), False)},
-                    lambda x, m: x * m / 0.8),
+        "attention": (
+            "y = scaled_dot_product_attention(q, k, v)",
+            {
+                "q": (normal(8 // n, 64, 64), True),
+                "k": (normal(8 // n, 64, 64), True),
+                "v": (normal(8 // n, 64, 64), True),
+            },
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+        ),
+        "attention_causal": (
+            "y = scaled_dot_product_attention(q, k, v, is_causal=True)",
+            {
+                "q": (normal(8 // n, 64, 64), True),
+                "k": (normal(8 // n, 64, 64), True),
+                "v": (normal(8 // n, 64, 64), True),
+            },
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        ),
+        "dropout": (
+            "y = dropout(x, m, p=0.2)",
+            {**act, "m": ((uniform(0, 1, *big) > 0.2).astype(float), False)},
+            lambda x, m: x * m / 0.8,
+        ),
     }
 
 
@@ -137,8 +178,9 @@ def _cpu_median(fn: Callable[[], Any], rounds: int, repeat: int) -> float:
     return statistics.median(times)
 
 
-def measure(name: str, program: str, inputs: dict[str, tuple[np.ndarray, bool]], torch_fn: Callable[..., Any],
-            rounds: int) -> tuple[float, float]:
+def measure(
+    name: str, program: str, inputs: dict[str, tuple[np.ndarray, bool]], torch_fn: Callable[..., Any], rounds: int
+) -> tuple[float, float]:
     import torch
 
     raw = {key: {"value": value.tolist(), "requires_grad": grad} for key, (value, grad) in inputs.items()}
@@ -155,7 +197,9 @@ def measure(name: str, program: str, inputs: dict[str, tuple[np.ndarray, bool]],
             out = lean.forward()
             return out, lean.backward()
 
-    tensors = {key: torch.tensor(value, dtype=torch.float64, requires_grad=grad) for key, (value, grad) in inputs.items()}
+    tensors = {
+        key: torch.tensor(value, dtype=torch.float64, requires_grad=grad) for key, (value, grad) in inputs.items()
+    }
 
     def theirs() -> Any:
         for tensor in tensors.values():
@@ -168,8 +212,13 @@ def measure(name: str, program: str, inputs: dict[str, tuple[np.ndarray, bool]],
     expected = theirs()
     np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-8, atol=1e-10, err_msg=name)
     for node in targets:
-        np.testing.assert_allclose(grads[node], tensors[graph.names[node]].grad.numpy(), rtol=1e-8, atol=1e-10,
-                                   err_msg=f"{name}: ∂/∂{graph.names[node]}")
+        np.testing.assert_allclose(
+            grads[node],
+            tensors[graph.names[node]].grad.numpy(),
+            rtol=1e-8,
+            atol=1e-10,
+            err_msg=f"{name}: ∂/∂{graph.names[node]}",
+        )
     single = max(_cpu_median(ours, 1, 1), _cpu_median(theirs, 1, 1), 1e-6)
     repeat = max(1, int(0.05 / single))
     return _cpu_median(ours, rounds, repeat), _cpu_median(theirs, rounds, repeat)
@@ -193,10 +242,16 @@ def cnn_training(steps: int, rounds: int) -> tuple[float, float]:
     train = example["train"] | {"steps": steps, "eval": None, "record_every": steps}
     names = train["params"]
     data = {name: resolve(name, example["inputs"][name], 10**8).take() for name in ("x", "labels")}
-    positions = [TrainingRun(example["expression"], example["inputs"], TrainConfig(**train), Limits(),
-                             TrainLimits()).batches.positions(step) for step in range(1, steps + 1)]
-    batches = [(torch.tensor(data["x"][rows].reshape(-1, 1, 8, 8)), torch.tensor(data["labels"][rows]).long())
-               for rows in map(np.asarray, positions)]
+    positions = [
+        TrainingRun(
+            example["expression"], example["inputs"], TrainConfig(**train), Limits(), TrainLimits()
+        ).batches.positions(step)
+        for step in range(1, steps + 1)
+    ]
+    batches = [
+        (torch.tensor(data["x"][rows].reshape(-1, 1, 8, 8)), torch.tensor(data["labels"][rows]).long())
+        for rows in map(np.asarray, positions)
+    ]
     options = train["optimizer"]
     losses: dict[str, list[float]] = {}
 
@@ -205,10 +260,12 @@ def cnn_training(steps: int, rounds: int) -> tuple[float, float]:
         losses["ours"] = [loss for _, loss, *_ in run.steps(steps)]
 
     def theirs() -> None:
-        params = {name: torch.tensor(decode(name, example["inputs"][name], 10**8).value, requires_grad=True)
-                  for name in names}
-        optimizer = torch.optim.SGD(list(params.values()), lr=options["lr"], momentum=options["momentum"],
-                                    weight_decay=options["weight_decay"])
+        params = {
+            name: torch.tensor(decode(name, example["inputs"][name], 10**8).value, requires_grad=True) for name in names
+        }
+        optimizer = torch.optim.SGD(
+            list(params.values()), lr=options["lr"], momentum=options["momentum"], weight_decay=options["weight_decay"]
+        )
         recorded = []
         for x, labels in batches:
             optimizer.zero_grad()

@@ -1,5 +1,6 @@
 """The CNN example (app/examples_layers.py) learns the digits, and 20 of its training steps are
 PyTorch's (torch.optim.SGD with momentum and weight decay, the same batches) to 1e-9."""
+
 from __future__ import annotations
 
 import copy
@@ -44,12 +45,18 @@ def test_twenty_steps_equal_torch_optim() -> None:
     steps = 20
     run = _run(steps)
     names = CNN["train"]["params"]
-    params = {name: torch.tensor(decode(name, CNN["inputs"][name], 10**8).value, dtype=torch.float64, requires_grad=True)
-              for name in names}
+    params = {
+        name: torch.tensor(decode(name, CNN["inputs"][name], 10**8).value, dtype=torch.float64, requires_grad=True)
+        for name in names
+    }
     data = {name: resolve(name, CNN["inputs"][name], 10**8).take() for name in ("x", "labels")}
     options = CNN["train"]["optimizer"]
-    optimizer = torch.optim.SGD([params[name] for name in names], lr=options["lr"], momentum=options["momentum"],
-                                weight_decay=options["weight_decay"])
+    optimizer = torch.optim.SGD(
+        [params[name] for name in names],
+        lr=options["lr"],
+        momentum=options["momentum"],
+        weight_decay=options["weight_decay"],
+    )
     ours = None
     for step, (_, loss, _, positions, _, after) in enumerate(run.steps(steps), 1):
         rows = np.asarray(positions)

@@ -1,5 +1,6 @@
 """The exported PyTorch script (POST /graph/pytorch) of every layers parity program reproduces
 chainlens' output and input gradients: the spellings of app/export/pytorch_layers.py are right."""
+
 from __future__ import annotations
 
 import contextlib

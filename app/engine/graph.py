@@ -204,7 +204,8 @@ class Graph:
     def _shape_message(self, op: Op, args: tuple[int, ...], reason: str) -> str:
         names = op.operands
         fits = ", ".join(  # not an optional operand left out (an empty constant: see Op.optional)
-            f"{self.label(j)} has shape {fmt(self.shapes[j])}" for j in args if not (self.constant[j] and self.shapes[j] == (0,))
+            f"{self.label(j)} has shape {fmt(self.shapes[j])}"
+            for j in args if not (self.constant[j] and self.shapes[j] == (0,))
         )
         described = op.syntax.format(**{name: self.label(j) for name, j in zip(names, args)})
         return f"shapes do not fit in {described}: {fits}; {reason}"

@@ -14,6 +14,7 @@ stride-trick windows (im2col), looping at most over the kernel's offsets, never 
 Their cost and their largest intermediate are declared (`budget`) and checked before anything is
 allocated.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,12 +56,14 @@ def _ints_or_none(value: Any) -> tuple[int, ...] | None:
     return None if value is None else _ints(value)
 
 
-PARAM_KINDS.update({
-    "number": (_number, "a number such as 1e-5"),
-    "number?": (_number_or_none, "None or a number such as 0.5"),
-    "ints": (_ints, "an integer or a tuple of integers such as (2, 2)"),
-    "ints?": (_ints_or_none, "None, an integer or a tuple of integers such as (2, 2)"),
-})
+PARAM_KINDS.update(
+    {
+        "number": (_number, "a number such as 1e-5"),
+        "number?": (_number_or_none, "None or a number such as 0.5"),
+        "ints": (_ints, "an integer or a tuple of integers such as (2, 2)"),
+        "ints?": (_ints_or_none, "None, an integer or a tuple of integers such as (2, 2)"),
+    }
+)
 
 
 def _given(shape_or_value: Any) -> bool:
@@ -194,40 +197,98 @@ def _hardtanh_shape(x: Shape, min_val: float = -1.0, max_val: float = 1.0) -> Sh
     return x
 
 
-def _activation(name: str, forward: Callable[..., Any], vjp: Callable[..., Any], formula: str, doc: str, params: tuple[Any, ...],
-                shape: Callable[..., Any] | None = None, decomposition: Callable[..., Any] | None = None,
-                saving: Callable[..., Any] | None = None) -> Op:
-    return Op(name, ("x",), doc, shape or (lambda x, **p: x), forward, (formula,), vjp=(vjp,), params=params,
-              syntax=f"{name}({{x}})", decomposition=decomposition, forward_saving=saving,
-              vjp_saved=None if saving is None else (lambda grad, out, local: grad * local,))
+def _activation(
+    name: str,
+    forward: Callable[..., Any],
+    vjp: Callable[..., Any],
+    formula: str,
+    doc: str,
+    params: tuple[Any, ...],
+    shape: Callable[..., Any] | None = None,
+    decomposition: Callable[..., Any] | None = None,
+    saving: Callable[..., Any] | None = None,
+) -> Op:
+    return Op(
+        name,
+        ("x",),
+        doc,
+        shape or (lambda x, **p: x),
+        forward,
+        (formula,),
+        vjp=(vjp,),
+        params=params,
+        syntax=f"{name}({{x}})",
+        decomposition=decomposition,
+        forward_saving=saving,
+        vjp_saved=None if saving is None else (lambda grad, out, local: grad * local,),
+    )
 
 
 _ACTIVATIONS = [
-    Op("erf", ("x",), "The error function 2/√π ∫₀ˣ e^(−t²) dt.", lambda x: x, _erf,
-       ("∂{out}/∂{x} = 2/√π · exp(−{x}²)",), local=(_erf_local,), syntax="erf({x})"),
-    Op("silu", ("x",), "x · sigmoid(x) (also called swish).", lambda x: x, _silu,
-       ("∂{out}/∂{x} = s·(1 + {x}·(1 − s)), s = sigmoid({x})",), local=(_silu_local,), syntax="silu({x})",
-       decomposition=lambda: "x * sigmoid(x)"),
-    _activation("gelu", _gelu, _gelu_vjp, "∂L/∂{x} = ∂L/∂{out} · (Φ({x}) + {x}·φ({x}))",
-                "x·Φ(x), Φ the standard normal CDF; approximate=\"tanh\" uses PyTorch's tanh formula.",
-                (Param("approximate", "enum", "none", choices=("none", "tanh")),), decomposition=_gelu_program,
-                saving=_gelu_saving),
-    _activation("softplus", _softplus, _softplus_vjp, "∂L/∂{x} = ∂L/∂{out} · sigmoid(β·{x}) (1 past the threshold)",
-                "log(1 + exp(β·x))/β, and x itself where β·x > threshold (PyTorch's default 20).",
-                (Param("beta", "number", 1.0), Param("threshold", "number", 20.0))),
-    _activation("leaky_relu", _leaky_relu,
-                _leaky_relu_vjp,
-                "∂L/∂{x} = ∂L/∂{out} · (1 if {x} > 0 else negative_slope)",
-                "x where x > 0, negative_slope·x elsewhere.", (Param("negative_slope", "number", 0.01),)),
-    _activation("elu", _elu,
-                lambda grad, out, x, alpha=1.0: grad * np.where(np.greater(x, 0.0), 1.0, alpha * np.exp(np.minimum(x, 0.0))),
-                "∂L/∂{x} = ∂L/∂{out} · (1 if {x} > 0 else α·exp({x}))",
-                "x where x > 0, α·(exp(x) − 1) elsewhere.", (Param("alpha", "number", 1.0),)),
-    _activation("hardtanh", _hardtanh,
-                lambda grad, out, x, min_val=-1.0, max_val=1.0: grad * ((np.greater(x, min_val) & np.less(x, max_val)) * 1.0),
-                "∂L/∂{x} = ∂L/∂{out} where min_val < {x} < max_val, else 0",
-                "x clamped to [min_val, max_val]; its derivative is 0 at the edges, as in PyTorch.",
-                (Param("min_val", "number", -1.0), Param("max_val", "number", 1.0)), shape=_hardtanh_shape),
+    Op(
+        "erf",
+        ("x",),
+        "The error function 2/√π ∫₀ˣ e^(−t²) dt.",
+        lambda x: x,
+        _erf,
+        ("∂{out}/∂{x} = 2/√π · exp(−{x}²)",),
+        local=(_erf_local,),
+        syntax="erf({x})",
+    ),
+    Op(
+        "silu",
+        ("x",),
+        "x · sigmoid(x) (also called swish).",
+        lambda x: x,
+        _silu,
+        ("∂{out}/∂{x} = s·(1 + {x}·(1 − s)), s = sigmoid({x})",),
+        local=(_silu_local,),
+        syntax="silu({x})",
+        decomposition=lambda: "x * sigmoid(x)",
+    ),
+    _activation(
+        "gelu",
+        _gelu,
+        _gelu_vjp,
+        "∂L/∂{x} = ∂L/∂{out} · (Φ({x}) + {x}·φ({x}))",
+        'x·Φ(x), Φ the standard normal CDF; approximate="tanh" uses PyTorch\'s tanh formula.',
+        (Param("approximate", "enum", "none", choices=("none", "tanh")),),
+        decomposition=_gelu_program,
+        saving=_gelu_saving,
+    ),
+    _activation(
+        "softplus",
+        _softplus,
+        _softplus_vjp,
+        "∂L/∂{x} = ∂L/∂{out} · sigmoid(β·{x}) (1 past the threshold)",
+        "log(1 + exp(β·x))/β, and x itself where β·x > threshold (PyTorch's default 20).",
+        (Param("beta", "number", 1.0), Param("threshold", "number", 20.0)),
+    ),
+    _activation(
+        "leaky_relu",
+        _leaky_relu,
+        _leaky_relu_vjp,
+        "∂L/∂{x} = ∂L/∂{out} · (1 if {x} > 0 else negative_slope)",
+        "x where x > 0, negative_slope·x elsewhere.",
+        (Param("negative_slope", "number", 0.01),),
+    ),
+    _activation(
+        "elu",
+        _elu,
+        lambda grad, out, x, alpha=1.0: grad * np.where(np.greater(x, 0.0), 1.0, alpha * np.exp(np.minimum(x, 0.0))),
+        "∂L/∂{x} = ∂L/∂{out} · (1 if {x} > 0 else α·exp({x}))",
+        "x where x > 0, α·(exp(x) − 1) elsewhere.",
+        (Param("alpha", "number", 1.0),),
+    ),
+    _activation(
+        "hardtanh",
+        _hardtanh,
+        lambda grad, out, x, min_val=-1.0, max_val=1.0: grad * ((np.greater(x, min_val) & np.less(x, max_val)) * 1.0),
+        "∂L/∂{x} = ∂L/∂{out} where min_val < {x} < max_val, else 0",
+        "x clamped to [min_val, max_val]; its derivative is 0 at the edges, as in PyTorch.",
+        (Param("min_val", "number", -1.0), Param("max_val", "number", 1.0)),
+        shape=_hardtanh_shape,
+    ),
 ]
 
 
@@ -238,6 +299,7 @@ def _pointwise_shape(name: str, same: bool = False) -> Callable[..., Shape]:
     def shape(input: Shape, target: Shape, reduction: str = "mean", **options: Any) -> Shape:
         full = _same(name, input, target) if same else broadcast(input, target)
         return _loss_shape(full, reduction)
+
     return shape
 
 
@@ -249,6 +311,7 @@ def _l1_vjp(sign: float) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean") -> Any:
         diff = np.subtract(input, target)
         return sign * _spread(grad, np.shape(diff), reduction) * np.sign(diff)
+
     return vjp
 
 
@@ -269,6 +332,7 @@ def _smooth_l1_vjp(sign: float) -> Callable[..., Any]:
         # d/β inside the quadratic part, sign(d) outside: d/β clipped to [−1, 1]
         local = np.sign(diff) if beta == 0 else np.clip(diff / beta, -1.0, 1.0)
         return sign * _spread(grad, np.shape(diff), reduction) * local
+
     return vjp
 
 
@@ -282,6 +346,7 @@ def _huber_vjp(sign: float) -> Callable[..., Any]:
         diff = np.subtract(input, target)
         local = np.clip(diff, -delta, delta)  # d inside the quadratic part, δ·sign(d) outside
         return sign * _spread(grad, np.shape(diff), reduction) * local
+
     return vjp
 
 
@@ -291,6 +356,7 @@ def _nonnegative(name: str) -> Callable[..., Any]:
             if value < 0:
                 raise ArgumentError(f"{key} must be 0 or more, got {value:g}")
         return _pointwise_shape(name)(input, target, reduction)
+
     return shape
 
 
@@ -301,7 +367,10 @@ def _bce(m: Any, input: Any, target: Any, weight: Any, reduction: str = "mean") 
     if np.any((np.asarray(input) < 0) | (np.asarray(input) > 1)):
         raise OpError("all elements of input should be between 0 and 1, as binary_cross_entropy's probabilities")
     # PyTorch clamps each log at −100, so a probability of 0 or 1 gives a finite loss.
-    per = -(target * np.maximum(np.log(input), -100.0) + (1.0 - np.asarray(target)) * np.maximum(np.log1p(-np.asarray(input)), -100.0))
+    per = -(
+        target * np.maximum(np.log(input), -100.0)
+        + (1.0 - np.asarray(target)) * np.maximum(np.log1p(-np.asarray(input)), -100.0)
+    )
     if _given(weight):
         per = per * weight
     return _reduce(per, reduction)
@@ -356,8 +425,7 @@ def _bce_logits(m: Any, input: Any, target: Any, weight: Any, pos_weight: Any, r
 
 
 def _bce_logits_vjp(slot: int) -> Callable[..., Any]:
-    def vjp(grad: Any, out: Any, input: Any, target: Any, weight: Any, pos_weight: Any,
-            reduction: str = "mean") -> Any:
+    def vjp(grad: Any, out: Any, input: Any, target: Any, weight: Any, pos_weight: Any, reduction: str = "mean") -> Any:
         g = _spread(grad, broadcast(np.shape(input), np.shape(target)), reduction)
         per, log_weight = _bce_logits_parts(input, target, pos_weight)
         if slot == 2:
@@ -369,6 +437,7 @@ def _bce_logits_vjp(slot: int) -> Callable[..., Any]:
             extra = (pos_weight - 1.0) * _softplus_neg(input) if _given(pos_weight) else 0.0
             return g * (-np.asarray(input) + extra)
         return g * target * _softplus_neg(input)  # pos_weight
+
     return vjp
 
 
@@ -402,15 +471,24 @@ def _class_targets(input: Any, target: Any, ignore_index: int) -> tuple[Any, Any
         raise OpError("target must hold integer class indices")
     kept = labels != ignore_index
     if kept.any() and (labels[kept].min() < 0 or labels[kept].max() >= classes):
-        raise OpError(f"target must hold class indices in [0, {classes - 1}] (or ignore_index), "
-                      f"got {labels[kept].min():g}..{labels[kept].max():g}")
+        raise OpError(
+            f"target must hold class indices in [0, {classes - 1}] (or ignore_index), "
+            f"got {labels[kept].min():g}..{labels[kept].max():g}"
+        )
     return rows, np.where(kept, labels, 0).astype(np.intp), kept
 
 
-def _nll_shape(input: Shape, target: Shape, weight: tuple[Any, ...] | None = None, ignore_index: int = -100,
-               reduction: str = "mean") -> Shape:
+def _nll_shape(
+    input: Shape,
+    target: Shape,
+    weight: tuple[Any, ...] | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Shape:
     if not ((len(input) == 2 and target == input[:1]) or (len(input) == 1 and target == ())):
-        raise ShapeError("nll_loss needs input of shape (N, C) with target of shape (N,), or (C,) with one scalar target")
+        raise ShapeError(
+            "nll_loss needs input of shape (N, C) with target of shape (N,), or (C,) with one scalar target"
+        )
     if weight is not None and len(weight) != input[-1]:
         raise ShapeError(f"weight has {len(weight)} entries for {input[-1]} classes; give one per class")
     return target if reduction == "none" else ()
@@ -423,8 +501,14 @@ def _nll_parts(input: Any, target: Any, weight: tuple[Any, ...] | None, ignore_i
     return rows, labels, row_weight, np.add.reduce(row_weight)
 
 
-def _nll(m: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None, ignore_index: int = -100,
-         reduction: str = "mean") -> Any:
+def _nll(
+    m: Any,
+    input: Any,
+    target: Any,
+    weight: tuple[Any, ...] | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Any:
     rows, labels, row_weight, total = _nll_parts(input, target, weight, ignore_index)
     per = -rows[np.arange(labels.size), labels] * row_weight
     if reduction == "none":
@@ -432,8 +516,15 @@ def _nll(m: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None,
     return np.add.reduce(per) / (total if reduction == "mean" else 1.0)
 
 
-def _nll_vjp(grad: Any, out: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Any:
+def _nll_vjp(
+    grad: Any,
+    out: Any,
+    input: Any,
+    target: Any,
+    weight: tuple[Any, ...] | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Any:
     rows, labels, row_weight, total = _nll_parts(input, target, weight, ignore_index)
     per_row = np.reshape(grad, (-1,)) if reduction == "none" else (grad / total if reduction == "mean" else grad)
     result = np.zeros(rows.shape)
@@ -443,8 +534,10 @@ def _nll_vjp(grad: Any, out: Any, input: Any, target: Any, weight: tuple[Any, ..
 
 def _nll_program(weight: tuple[Any, ...] | None = None, ignore_index: int = -100, reduction: str = "mean") -> str:
     weighted = " * weight" if weight is not None else ""
-    lines = [f"targets = onehot(target, {{C}}, ignore_index={ignore_index})",
-             f"per = -sum(input * targets{weighted}, axis=-1)"]
+    lines = [
+        f"targets = onehot(target, {{C}}, ignore_index={ignore_index})",
+        f"per = -sum(input * targets{weighted}, axis=-1)",
+    ]
     if reduction == "mean":
         lines.append(f"sum(per) / sum(targets{weighted})")
     else:
@@ -483,6 +576,7 @@ def _kl_vjp(slot: int) -> Callable[..., Any]:
         if slot == 0:
             return g * -t
         return g * (np.log(t) + 1.0 - input)
+
     return vjp
 
 
@@ -520,21 +614,30 @@ def _cosine_vjp(slot: int) -> Callable[..., Any]:
         # PyTorch clamps the norms in place, outside autograd: its gradient goes through the norm as if
         # it were unclamped, a/‖a‖ (0 where ‖a‖ = 0), with the clamped value elsewhere (so do we, to match it)
         return g * (b / (d1 * d2) - s * a / np.where(n1 > 0, n1, np.inf))
+
     return vjp
 
 
 def _cosine_program(dim: int = 1, eps: float = 1e-8, shapes: list[Any] | None = None) -> Any:
-    text = (f"n1 = maximum(sqrt(sum(x1 ** 2, axis={dim}, keepdims=True)), {eps!r})\n"
-            f"n2 = maximum(sqrt(sum(x2 ** 2, axis={dim}, keepdims=True)), {eps!r})\n"
-            f"sum(x1 / n1 * (x2 / n2), axis={dim})")
+    text = (
+        f"n1 = maximum(sqrt(sum(x1 ** 2, axis={dim}, keepdims=True)), {eps!r})\n"
+        f"n2 = maximum(sqrt(sum(x2 ** 2, axis={dim}, keepdims=True)), {eps!r})\n"
+        f"sum(x1 / n1 * (x2 / n2), axis={dim})"
+    )
     return text if shapes is None else (text, {})
 
 
-def _probs_shape(input: Shape, target: Shape, weight: tuple[Any, ...] | None = None, label_smoothing: float = 0.0,
-                 reduction: str = "mean") -> Shape:
+def _probs_shape(
+    input: Shape,
+    target: Shape,
+    weight: tuple[Any, ...] | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Shape:
     if len(input) not in (1, 2) or target != input:
-        raise ShapeError("cross_entropy_probs needs input of shape (N, C) or (C,) and target (class "
-                         "probabilities) of the same shape")
+        raise ShapeError(
+            "cross_entropy_probs needs input of shape (N, C) or (C,) and target (class probabilities) of the same shape"
+        )
     if weight is not None and len(weight) != input[-1]:
         raise ShapeError(f"weight has {len(weight)} entries for {input[-1]} classes; give one per class")
     return input[:-1] if reduction == "none" else ()
@@ -554,8 +657,14 @@ def _probs_rows(grad: Any, input: Any, reduction: str) -> Any:
     return np.divide(grad, rows) if reduction == "mean" else grad
 
 
-def _probs(m: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None, label_smoothing: float = 0.0,
-           reduction: str = "mean") -> Any:
+def _probs(
+    m: Any,
+    input: Any,
+    target: Any,
+    weight: tuple[Any, ...] | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Any:
     per = -np.add.reduce(_log_softmax(input, -1) * _probs_targets(target, weight, label_smoothing), axis=-1)
     if reduction == "none":
         return per
@@ -563,15 +672,29 @@ def _probs(m: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = Non
     return total / (np.shape(input)[0] if np.ndim(input) == 2 else 1) if reduction == "mean" else total
 
 
-def _probs_vjp_input(grad: Any, out: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None,
-                     label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
+def _probs_vjp_input(
+    grad: Any,
+    out: Any,
+    input: Any,
+    target: Any,
+    weight: tuple[Any, ...] | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Any:
     q = _probs_targets(target, weight, label_smoothing)
     delta = _softmax(input, -1) * np.add.reduce(q, axis=-1, keepdims=True) - q
     return delta * _probs_rows(grad, input, reduction)
 
 
-def _probs_vjp_target(grad: Any, out: Any, input: Any, target: Any, weight: tuple[Any, ...] | None = None,
-                      label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
+def _probs_vjp_target(
+    grad: Any,
+    out: Any,
+    input: Any,
+    target: Any,
+    weight: tuple[Any, ...] | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Any:
     local = -_log_softmax(input, -1) * (1.0 - label_smoothing)
     if weight is not None:
         local = local * np.asarray(weight)
@@ -585,82 +708,177 @@ def _probs_program(weight: tuple[Any, ...] | None = None, label_smoothing: float
     return _REDUCED[reduction].format(per)
 
 
-def _loss(name: str, operands: tuple[str, ...], doc: str, shape: Callable[..., Any], forward: Callable[..., Any], formulas: tuple[Any, ...],
-          vjp: tuple[Any, ...], params: tuple[Any, ...], decomposition: Callable[..., Any] | None = None, optional: tuple[Any, ...] = (),
-          work: int = 4) -> Op:
-    return Op(name, operands, doc, shape, forward, formulas, vjp=vjp, params=params,
-              work=lambda out, first, *rest: work * max(size(first), size(out)),
-              syntax=f"{name}({', '.join('{' + o + '}' for o in operands if o not in optional)})",
-              decomposition=decomposition, optional=optional)
+def _loss(
+    name: str,
+    operands: tuple[str, ...],
+    doc: str,
+    shape: Callable[..., Any],
+    forward: Callable[..., Any],
+    formulas: tuple[Any, ...],
+    vjp: tuple[Any, ...],
+    params: tuple[Any, ...],
+    decomposition: Callable[..., Any] | None = None,
+    optional: tuple[Any, ...] = (),
+    work: int = 4,
+) -> Op:
+    return Op(
+        name,
+        operands,
+        doc,
+        shape,
+        forward,
+        formulas,
+        vjp=vjp,
+        params=params,
+        work=lambda out, first, *rest: work * max(size(first), size(out)),
+        syntax=f"{name}({', '.join('{' + o + '}' for o in operands if o not in optional)})",
+        decomposition=decomposition,
+        optional=optional,
+    )
 
 
 _REDUCTION = Param("reduction", "enum", "mean", choices=_REDUCTIONS)
 
 _LOSSES = [
-    _loss("l1_loss", ("input", "target"), "|input − target|, reduced as `reduction` says (PyTorch's l1_loss).",
-          _pointwise_shape("l1_loss"), _l1,
-          ("∂L/∂{input} = ∂L/∂{out} · sign({input} − {target})/n", "∂L/∂{target} = −∂L/∂{out} · sign({input} − {target})/n"),
-          (_l1_vjp(1.0), _l1_vjp(-1.0)), (_REDUCTION,),
-          decomposition=lambda reduction="mean": _REDUCED[reduction].format("abs(input - target)")),
-    _loss("smooth_l1_loss", ("input", "target"),
-          "0.5·d²/β where |d| < β, else |d| − 0.5·β, d = input − target (PyTorch's smooth_l1_loss).",
-          _nonnegative("smooth_l1_loss"), _smooth_l1,
-          ("∂L/∂{input} = ∂L/∂{out} · (d/β if |d| < β else sign(d))", "∂L/∂{target} = −∂L/∂{input}"),
-          (_smooth_l1_vjp(1.0), _smooth_l1_vjp(-1.0)), (_REDUCTION, Param("beta", "number", 1.0)),
-          decomposition=lambda reduction="mean", beta=1.0: (
-              _REDUCED[reduction].format("abs(input - target)") if beta == 0 else
-              f"a = abs(input - target)\nq = minimum(a, {beta!r})\n" + _REDUCED[reduction].format(f"q * (a - 0.5 * q) / {beta!r}"))),
-    _loss("huber_loss", ("input", "target"),
-          "0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ), d = input − target (PyTorch's huber_loss).",
-          _nonnegative("huber_loss"), _huber,
-          ("∂L/∂{input} = ∂L/∂{out} · (d if |d| < δ else δ·sign(d))", "∂L/∂{target} = −∂L/∂{input}"),
-          (_huber_vjp(1.0), _huber_vjp(-1.0)), (_REDUCTION, Param("delta", "number", 1.0)),
-          decomposition=lambda reduction="mean", delta=1.0: (
-              f"a = abs(input - target)\nq = minimum(a, {delta!r})\n" + _REDUCED[reduction].format("q * (a - 0.5 * q)"))),
-    _loss("binary_cross_entropy", ("input", "target", "weight"),
-          "−(t·log p + (1 − t)·log(1 − p)) of probabilities p (each log clamped at −100, as PyTorch), "
-          "times `weight` where given.",
-          _bce_shape, _bce,
-          ("∂L/∂{input} = ∂L/∂{out} · ({input} − {target}) / ({input}·(1 − {input}))",
-           "∂L/∂{target} = ∂L/∂{out} · (log(1 − {input}) − log {input})", "weight takes no gradient (as in PyTorch)"),
-          (_bce_vjp_input, _bce_vjp_target, None), (_REDUCTION,), _bce_program, optional=("weight",), work=6),
-    _loss("binary_cross_entropy_with_logits", ("input", "target", "weight", "pos_weight"),
-          "Binary cross-entropy of sigmoid(input), computed stably from the logits; `pos_weight` "
-          "weighs the positive term per class, `weight` every element.",
-          _bce_logits_shape, _bce_logits,
-          ("∂L/∂{input} = ∂L/∂{out} · ((1 − t) − (1 + (pw − 1)·t)·sigmoid(−{input}))",
-           "∂L/∂{target} = ∂L/∂{out} · (−{input} + (pw − 1)·softplus(−{input}))",
-           "weight takes no gradient (as in PyTorch)", "pos_weight takes no gradient (as in PyTorch)"),
-          (_bce_logits_vjp(0), _bce_logits_vjp(1), None, None), (_REDUCTION,), _bce_logits_program,
-          optional=("weight", "pos_weight"), work=8),
-    _loss("nll_loss", ("input", "target"),
-          "−input[target] of log-probabilities, per row; class `weight`, `ignore_index` and `reduction` "
-          "as PyTorch's nll_loss (its mean divides by the kept rows' weights).",
-          _nll_shape, _nll, ("∂L/∂{input} = −∂L/∂{out} · w at each row's target class", "target takes no gradient"),
-          (_nll_vjp, None), (Param("weight", "numbers"), Param("ignore_index", "index", -100), _REDUCTION),
-          _nll_program, work=2),
-    _loss("kl_div", ("input", "target"),
-          "target·(log target − input) of log-probabilities `input` (0 where target is 0), or "
-          "exp(target)·(target − input) with log_target=True; reduction \"batchmean\" divides by the batch.",
-          _kl_shape, _kl_div,
-          ("∂L/∂{input} = −∂L/∂{out} · {target}", "∂L/∂{target} = ∂L/∂{out} · (log {target} + 1 − {input})"),
-          (_kl_vjp(0), _kl_vjp(1)),
-          (Param("reduction", "enum", "mean", choices=("mean", "batchmean", "sum", "none")),
-           Param("log_target", "bool", False))),
-    _loss("cross_entropy_probs", ("input", "target"),
-          "Cross-entropy of softmax(input) against class probabilities `target` (PyTorch's cross_entropy "
-          "with a float target): −Σ w·t·log_softmax per row; its mean divides by the rows.",
-          _probs_shape, _probs,
-          ("∂L/∂{input} = ∂L/∂{out} · (softmax({input})·Σ w·t − w·t)", "∂L/∂{target} = −∂L/∂{out} · w·log_softmax({input})"),
-          (_probs_vjp_input, _probs_vjp_target),
-          (Param("weight", "numbers"), Param("label_smoothing", "fraction", 0.0), _REDUCTION), _probs_program, work=5),
-    Op("cosine_similarity", ("x1", "x2"), "x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along `dim`, broadcasting.",
-       _cosine_shape, _cosine,
-       ("∂L/∂{x1} = ∂L/∂{out} · ({x2}/(‖{x1}‖‖{x2}‖) − {out}·{x1}/‖{x1}‖²)",
-        "∂L/∂{x2} = ∂L/∂{out} · ({x1}/(‖{x1}‖‖{x2}‖) − {out}·{x2}/‖{x2}‖²)"),
-       vjp=(_cosine_vjp(0), _cosine_vjp(1)), params=(Param("dim", "axis", 1), Param("eps", "number", 1e-8)),
-       work=lambda out, x1, x2: 6 * size(broadcast(x1, x2)), syntax="cosine_similarity({x1}, {x2})",
-       decomposition=_cosine_program),
+    _loss(
+        "l1_loss",
+        ("input", "target"),
+        "|input − target|, reduced as `reduction` says (PyTorch's l1_loss).",
+        _pointwise_shape("l1_loss"),
+        _l1,
+        (
+            "∂L/∂{input} = ∂L/∂{out} · sign({input} − {target})/n",
+            "∂L/∂{target} = −∂L/∂{out} · sign({input} − {target})/n",
+        ),
+        (_l1_vjp(1.0), _l1_vjp(-1.0)),
+        (_REDUCTION,),
+        decomposition=lambda reduction="mean": _REDUCED[reduction].format("abs(input - target)"),
+    ),
+    _loss(
+        "smooth_l1_loss",
+        ("input", "target"),
+        "0.5·d²/β where |d| < β, else |d| − 0.5·β, d = input − target (PyTorch's smooth_l1_loss).",
+        _nonnegative("smooth_l1_loss"),
+        _smooth_l1,
+        ("∂L/∂{input} = ∂L/∂{out} · (d/β if |d| < β else sign(d))", "∂L/∂{target} = −∂L/∂{input}"),
+        (_smooth_l1_vjp(1.0), _smooth_l1_vjp(-1.0)),
+        (_REDUCTION, Param("beta", "number", 1.0)),
+        decomposition=lambda reduction="mean", beta=1.0: (
+            _REDUCED[reduction].format("abs(input - target)")
+            if beta == 0
+            else f"a = abs(input - target)\nq = minimum(a, {beta!r})\n"
+            + _REDUCED[reduction].format(f"q * (a - 0.5 * q) / {beta!r}")
+        ),
+    ),
+    _loss(
+        "huber_loss",
+        ("input", "target"),
+        "0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ), d = input − target (PyTorch's huber_loss).",
+        _nonnegative("huber_loss"),
+        _huber,
+        ("∂L/∂{input} = ∂L/∂{out} · (d if |d| < δ else δ·sign(d))", "∂L/∂{target} = −∂L/∂{input}"),
+        (_huber_vjp(1.0), _huber_vjp(-1.0)),
+        (_REDUCTION, Param("delta", "number", 1.0)),
+        decomposition=lambda reduction="mean", delta=1.0: (
+            f"a = abs(input - target)\nq = minimum(a, {delta!r})\n" + _REDUCED[reduction].format("q * (a - 0.5 * q)")
+        ),
+    ),
+    _loss(
+        "binary_cross_entropy",
+        ("input", "target", "weight"),
+        "−(t·log p + (1 − t)·log(1 − p)) of probabilities p (each log clamped at −100, as PyTorch), "
+        "times `weight` where given.",
+        _bce_shape,
+        _bce,
+        (
+            "∂L/∂{input} = ∂L/∂{out} · ({input} − {target}) / ({input}·(1 − {input}))",
+            "∂L/∂{target} = ∂L/∂{out} · (log(1 − {input}) − log {input})",
+            "weight takes no gradient (as in PyTorch)",
+        ),
+        (_bce_vjp_input, _bce_vjp_target, None),
+        (_REDUCTION,),
+        _bce_program,
+        optional=("weight",),
+        work=6,
+    ),
+    _loss(
+        "binary_cross_entropy_with_logits",
+        ("input", "target", "weight", "pos_weight"),
+        "Binary cross-entropy of sigmoid(input), computed stably from the logits; `pos_weight` "
+        "weighs the positive term per class, `weight` every element.",
+        _bce_logits_shape,
+        _bce_logits,
+        (
+            "∂L/∂{input} = ∂L/∂{out} · ((1 − t) − (1 + (pw − 1)·t)·sigmoid(−{input}))",
+            "∂L/∂{target} = ∂L/∂{out} · (−{input} + (pw − 1)·softplus(−{input}))",
+            "weight takes no gradient (as in PyTorch)",
+            "pos_weight takes no gradient (as in PyTorch)",
+        ),
+        (_bce_logits_vjp(0), _bce_logits_vjp(1), None, None),
+        (_REDUCTION,),
+        _bce_logits_program,
+        optional=("weight", "pos_weight"),
+        work=8,
+    ),
+    _loss(
+        "nll_loss",
+        ("input", "target"),
+        "−input[target] of log-probabilities, per row; class `weight`, `ignore_index` and `reduction` "
+        "as PyTorch's nll_loss (its mean divides by the kept rows' weights).",
+        _nll_shape,
+        _nll,
+        ("∂L/∂{input} = −∂L/∂{out} · w at each row's target class", "target takes no gradient"),
+        (_nll_vjp, None),
+        (Param("weight", "numbers"), Param("ignore_index", "index", -100), _REDUCTION),
+        _nll_program,
+        work=2,
+    ),
+    _loss(
+        "kl_div",
+        ("input", "target"),
+        "target·(log target − input) of log-probabilities `input` (0 where target is 0), or "
+        'exp(target)·(target − input) with log_target=True; reduction "batchmean" divides by the batch.',
+        _kl_shape,
+        _kl_div,
+        ("∂L/∂{input} = −∂L/∂{out} · {target}", "∂L/∂{target} = ∂L/∂{out} · (log {target} + 1 − {input})"),
+        (_kl_vjp(0), _kl_vjp(1)),
+        (
+            Param("reduction", "enum", "mean", choices=("mean", "batchmean", "sum", "none")),
+            Param("log_target", "bool", False),
+        ),
+    ),
+    _loss(
+        "cross_entropy_probs",
+        ("input", "target"),
+        "Cross-entropy of softmax(input) against class probabilities `target` (PyTorch's cross_entropy "
+        "with a float target): −Σ w·t·log_softmax per row; its mean divides by the rows.",
+        _probs_shape,
+        _probs,
+        (
+            "∂L/∂{input} = ∂L/∂{out} · (softmax({input})·Σ w·t − w·t)",
+            "∂L/∂{target} = −∂L/∂{out} · w·log_softmax({input})",
+        ),
+        (_probs_vjp_input, _probs_vjp_target),
+        (Param("weight", "numbers"), Param("label_smoothing", "fraction", 0.0), _REDUCTION),
+        _probs_program,
+        work=5,
+    ),
+    Op(
+        "cosine_similarity",
+        ("x1", "x2"),
+        "x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along `dim`, broadcasting.",
+        _cosine_shape,
+        _cosine,
+        (
+            "∂L/∂{x1} = ∂L/∂{out} · ({x2}/(‖{x1}‖‖{x2}‖) − {out}·{x1}/‖{x1}‖²)",
+            "∂L/∂{x2} = ∂L/∂{out} · ({x1}/(‖{x1}‖‖{x2}‖) − {out}·{x2}/‖{x2}‖²)",
+        ),
+        vjp=(_cosine_vjp(0), _cosine_vjp(1)),
+        params=(Param("dim", "axis", 1), Param("eps", "number", 1e-8)),
+        work=lambda out, x1, x2: 6 * size(broadcast(x1, x2)),
+        syntax="cosine_similarity({x1}, {x2})",
+        decomposition=_cosine_program,
+    ),
 ]
 
 
@@ -680,7 +898,7 @@ def _affine_shape(name: str, operand: Shape, want: Shape) -> None:
 def _layer_norm_shape(input: Shape, weight: Shape, bias: Shape, normalized_shape: Shape, eps: float = 1e-5) -> Shape:
     _check_eps(eps)
     k = len(normalized_shape)
-    if not k or input[len(input) - k:] != tuple(normalized_shape) or k > len(input):
+    if not k or input[len(input) - k :] != tuple(normalized_shape) or k > len(input):
         raise ShapeError(f"normalized_shape {fmt(tuple(normalized_shape))} must be the input's last axes")
     _affine_shape("weight", weight, tuple(normalized_shape))
     _affine_shape("bias", bias, tuple(normalized_shape))
@@ -739,10 +957,13 @@ def _layer_norm_vjp(slot: int) -> Callable[..., Any]:
         if slot == 1:
             return grad * xhat
         return _norm_backward(grad * weight if _given(weight) else grad, xhat, rstd, axes)
+
     return vjp
 
 
-def _layer_norm_saving(input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5) -> tuple[Any, ...]:
+def _layer_norm_saving(
+    input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5
+) -> tuple[Any, ...]:
     axes = _last_axes(len(normalized_shape))
     xhat, rstd = _normalized(input, axes, eps)
     return _affine(xhat, weight, bias), (xhat, rstd, axes, weight)
@@ -751,6 +972,7 @@ def _layer_norm_saving(input: Any, weight: Any, bias: Any, normalized_shape: Sha
 def _norm_saved(slot: int, channel_sums: bool = False) -> Callable[..., Any]:
     """A norm's vjp from what its forward kept, (x̂, rstd, axes, weight as it broadcasts): slot 0 the
     input, 1 the weight, 2 the bias; `channel_sums`: weight and bias are per channel (axis 1)."""
+
     def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
         xhat, rstd, axes, weight = saved[:4]
         if slot == 2:
@@ -758,14 +980,17 @@ def _norm_saved(slot: int, channel_sums: bool = False) -> Callable[..., Any]:
         if slot == 1:
             return _channel_sum(grad * xhat) if channel_sums else grad * xhat
         return _norm_backward(grad * weight if _given(weight) else grad, xhat, rstd, axes)
+
     return vjp
 
 
 def _norm_program(axes: str, weight: str | None, bias: str | None, eps: float) -> str:
-    lines = [f"mu = mean(input, axis={axes}, keepdims=True)",
-             "xc = input - mu",
-             f"var = mean(xc ** 2, axis={axes}, keepdims=True)",
-             f"xhat = xc * (var + {eps!r}) ** -0.5"]
+    lines = [
+        f"mu = mean(input, axis={axes}, keepdims=True)",
+        "xc = input - mu",
+        f"var = mean(xc ** 2, axis={axes}, keepdims=True)",
+        f"xhat = xc * (var + {eps!r}) ** -0.5",
+    ]
     out = "xhat"
     if weight is not None:
         out = f"{out} * {weight}"
@@ -784,8 +1009,10 @@ def _layer_norm_program(normalized_shape: Shape = (1,), eps: float = 1e-5, shape
 
 def _channel_view(ndim: int) -> Callable[[Any], Any]:
     """A per-channel vector (C,) as (C, 1, ..., 1), to broadcast against (N, C, *spatial)."""
+
     def view(v: Any) -> Any:
         return np.reshape(v, (-1,) + (1,) * (ndim - 2)) if np.ndim(v) == 1 else v
+
     return view
 
 
@@ -801,23 +1028,40 @@ def _channel_sum(x: Any) -> Any:
     return np.add.reduce(x, axis=0)
 
 
-def _batch_norm_shape(input: Shape, running_mean: Shape, running_var: Shape, weight: Shape, bias: Shape,
-                      training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Shape:
+def _batch_norm_shape(
+    input: Shape,
+    running_mean: Shape,
+    running_var: Shape,
+    weight: Shape,
+    bias: Shape,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Shape:
     _check_eps(eps)
     if len(input) < 2:
         raise ShapeError("batch_norm needs an input of shape (N, C) or (N, C, ...)")
     channels = input[1]
-    for name, shape in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+    for name, shape in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         _affine_shape(name, shape, (channels,))
     if training and size(input) // max(channels, 1) <= 1:
-        raise ArgumentError(f"expected more than 1 value per channel when training, got input size {fmt(input)} "
-                            "(PyTorch's error: a batch of one has no variance; use training=False)")
+        raise ArgumentError(
+            f"expected more than 1 value per channel when training, got input size {fmt(input)} "
+            "(PyTorch's error: a batch of one has no variance; use training=False)"
+        )
     if not training and not (_given(running_mean) and _given(running_var)):
         raise ArgumentError("running_mean and running_var must be given in evaluation mode (training=False)")
     return input
 
 
-def _bn_parts(input: Any, running_mean: Any, running_var: Any, training: bool, eps: float) -> tuple[Any, Any, tuple[Any, ...]]:
+def _bn_parts(
+    input: Any, running_mean: Any, running_var: Any, training: bool, eps: float
+) -> tuple[Any, Any, tuple[Any, ...]]:
     ndim = np.ndim(input)
     axes = _batch_axes(ndim)
     if training:
@@ -828,15 +1072,34 @@ def _bn_parts(input: Any, running_mean: Any, running_var: Any, training: bool, e
     return (input - view(running_mean)) * rstd, rstd, axes
 
 
-def _batch_norm(m: Any, input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
-                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Any:
+def _batch_norm(
+    m: Any,
+    input: Any,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any,
+    bias: Any,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
     xhat, _, _ = _bn_parts(input, running_mean, running_var, training, eps)
     return _affine(xhat, weight, bias, _channel_view(np.ndim(input)))
 
 
 def _batch_norm_vjp(slot: int) -> Callable[..., Any]:
-    def vjp(grad: Any, out: Any, input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
-            training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Any:
+    def vjp(
+        grad: Any,
+        out: Any,
+        input: Any,
+        running_mean: Any,
+        running_var: Any,
+        weight: Any,
+        bias: Any,
+        training: bool = False,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+    ) -> Any:
         axes = _batch_axes(np.ndim(input))
         if slot == 4:
             return np.add.reduce(grad, axis=axes)
@@ -845,14 +1108,30 @@ def _batch_norm_vjp(slot: int) -> Callable[..., Any]:
             return np.add.reduce(grad * xhat, axis=axes)
         g = grad * _channel_view(np.ndim(input))(weight) if _given(weight) else grad
         return _norm_backward(g, xhat, rstd, axes) if training else g * rstd
+
     return vjp
 
 
-def _batch_norm_saving(input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
-                       training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> tuple[Any, ...]:
+def _batch_norm_saving(
+    input: Any,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any,
+    bias: Any,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> tuple[Any, ...]:
     xhat, rstd, axes = _bn_parts(input, running_mean, running_var, training, eps)
     view = _channel_view(np.ndim(input))
-    return _affine(xhat, weight, bias, view), (xhat, rstd, axes, view(weight) if _given(weight) else weight, training, {})
+    return _affine(xhat, weight, bias, view), (
+        xhat,
+        rstd,
+        axes,
+        view(weight) if _given(weight) else weight,
+        training,
+        {},
+    )
 
 
 def _batch_norm_saved_input(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
@@ -881,11 +1160,13 @@ def _batch_norm_saved(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
         kept = saved[5].pop(slot, None)
         return kept if kept is not None else fallback(grad, out, saved)
+
     return vjp
 
 
-def _batch_norm_program(training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
-                        shapes: list[Any] | None = None) -> Any:
+def _batch_norm_program(
+    training: bool = False, momentum: float = 0.1, eps: float = 1e-5, shapes: list[Any] | None = None
+) -> Any:
     if shapes is None:  # GET /ops: a (N, C) input with every operand given
         return _batch_norm_program(training, momentum, eps, [(2, 3), (3,), (3,), (3,), (3,)])[0]
     ndim = len(shapes[0])
@@ -904,8 +1185,14 @@ def _batch_norm_program(training: bool = False, momentum: float = 0.1, eps: floa
     if training:
         text = _norm_program(repr(_batch_axes(ndim)), names["weight"], names["bias"], eps)
     else:  # the running statistics take no gradient (PyTorch's neither)
-        text = f"xhat = (input - detach({names['running_mean']})) * (detach({names['running_var']}) + {eps!r}) ** -0.5\n"
-        text += "xhat" + (f" * {names['weight']}" if names["weight"] else "") + (f" + {names['bias']}" if names["bias"] else "")
+        text = (
+            f"xhat = (input - detach({names['running_mean']})) * (detach({names['running_var']}) + {eps!r}) ** -0.5\n"
+        )
+        text += (
+            "xhat"
+            + (f" * {names['weight']}" if names["weight"] else "")
+            + (f" + {names['bias']}" if names["bias"] else "")
+        )
     return "\n".join(lines + [text]), {}
 
 
@@ -939,6 +1226,7 @@ def _group_norm_vjp(slot: int) -> Callable[..., Any]:
             return np.add.reduce(grad * np.reshape(xhat, np.shape(input)), axis=axes)
         g = grad * _channel_view(np.ndim(input))(weight) if _given(weight) else grad
         return np.reshape(_norm_backward(_grouped(g, num_groups), xhat, rstd, (-1,)), np.shape(input))
+
     return vjp
 
 
@@ -960,9 +1248,10 @@ def _group_norm_program(num_groups: int = 1, eps: float = 1e-5, shapes: list[Any
         return _group_norm_program(num_groups, eps, [(2, 4, 3), (4,), (4,)])[0]
     shape = shapes[0]
     view = (-1,) + (1,) * (len(shape) - 2)
-    lines = [f"xg = reshape(input, {(shape[0], num_groups, -1)!r})",
-             _norm_program("-1", None, None, eps).replace("input", "xg"),
-             ]
+    lines = [
+        f"xg = reshape(input, {(shape[0], num_groups, -1)!r})",
+        _norm_program("-1", None, None, eps).replace("input", "xg"),
+    ]
     lines[-1] = lines[-1].rsplit("\n", 1)[0]  # its last line (xhat) is reshaped below
     out = f"reshape(xhat, {tuple(shape)!r})"
     if _given(shapes[1]):
@@ -1000,52 +1289,95 @@ def _normalize_vjp(grad: Any, out: Any, input: Any, p: float = 2.0, dim: int = 1
 
 
 def _normalize_program(p: float = 2.0, dim: int = 1, eps: float = 1e-12, shapes: list[Any] | None = None) -> Any:
-    text = (f"norm = sum(abs(input) ** {p!r}, axis={dim}, keepdims=True) ** {1.0 / p!r}\n"
-            f"input / maximum(norm, {eps!r})")
+    text = f"norm = sum(abs(input) ** {p!r}, axis={dim}, keepdims=True) ** {1.0 / p!r}\ninput / maximum(norm, {eps!r})"
     return text if shapes is None else (text, {})
 
 
 _EPS = Param("eps", "number", 1e-5)
 
 _NORMS = [
-    Op("layer_norm", ("input", "weight", "bias"),
-       "Normalises over the last axes (`normalized_shape`): (x − mean)/√(var + eps) with the biased "
-       "variance, then · weight + bias where given (PyTorch's layer_norm).",
-       _layer_norm_shape, _layer_norm,
-       ("∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = ∂L/∂{out}·{weight}",
-        "∂L/∂{weight} = Σ ∂L/∂{out}·x̂", "∂L/∂{bias} = Σ ∂L/∂{out}"),
-       vjp=(_layer_norm_vjp(0), _layer_norm_vjp(1), _layer_norm_vjp(2)),
-       params=(Param("normalized_shape", "shape", required=True), _EPS), optional=("weight", "bias"),
-       work=lambda out, x, w, b: 8 * size(x), syntax="layer_norm({input})", decomposition=_layer_norm_program,
-       forward_saving=_layer_norm_saving, vjp_saved=(_norm_saved(0), _norm_saved(1), _norm_saved(2))),
-    Op("batch_norm", ("input", "running_mean", "running_var", "weight", "bias"),
-       "Normalises each channel (axis 1) over the batch and spatial axes: with training=True by the "
-       "batch's mean and biased variance, else by running_mean and running_var; then · weight + bias. "
-       "momentum only updates PyTorch's running statistics, a side effect outside the result.",
-       _batch_norm_shape, _batch_norm,
-       (("∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) in training (the mean's and the variance's "
-         "paths), rstd·g in evaluation"), "running statistics take no gradient", "running statistics take no gradient",
-        "∂L/∂{weight} = Σ ∂L/∂{out}·x̂", "∂L/∂{bias} = Σ ∂L/∂{out}"),
-       vjp=(_batch_norm_vjp(0), None, None, _batch_norm_vjp(3), _batch_norm_vjp(4)),
-       params=(Param("training", "bool", False), Param("momentum", "number", 0.1), _EPS),
-       optional=("running_mean", "running_var", "weight", "bias"),
-       work=lambda out, x, *rest: 8 * size(x), syntax="batch_norm({input})", decomposition=_batch_norm_program,
-       forward_saving=_batch_norm_saving,
-       vjp_saved=(_batch_norm_saved_input, None, None, _batch_norm_saved(1), _batch_norm_saved(2))),
-    Op("group_norm", ("input", "weight", "bias"),
-       "Normalises each sample's channels in `num_groups` groups (PyTorch's group_norm), then · weight + bias per channel.",
-       _group_norm_shape, _group_norm,
-       ("∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) per group", "∂L/∂{weight} = Σ ∂L/∂{out}·x̂",
-        "∂L/∂{bias} = Σ ∂L/∂{out}"),
-       vjp=(_group_norm_vjp(0), _group_norm_vjp(1), _group_norm_vjp(2)),
-       params=(Param("num_groups", "count", required=True), _EPS), optional=("weight", "bias"),
-       work=lambda out, x, w, b: 8 * size(x), syntax="group_norm({input})", decomposition=_group_norm_program,
-       forward_saving=_group_norm_saving,
-       vjp_saved=(_group_norm_saved_input, _norm_saved(1, True), _norm_saved(2, True))),
-    Op("normalize", ("input",), "input / max(‖input‖_p, eps) along `dim` (PyTorch's normalize; L2 by default).",
-       _normalize_shape, _normalize, ("∂L/∂{input} = (g − {out}·Σ g·{out})/‖{input}‖ for p = 2",),
-       vjp=(_normalize_vjp,), params=(Param("p", "number", 2.0), Param("dim", "axis", 1), Param("eps", "number", 1e-12)),
-       work=lambda out, x: 5 * size(x), syntax="normalize({input})", decomposition=_normalize_program),
+    Op(
+        "layer_norm",
+        ("input", "weight", "bias"),
+        "Normalises over the last axes (`normalized_shape`): (x − mean)/√(var + eps) with the biased "
+        "variance, then · weight + bias where given (PyTorch's layer_norm).",
+        _layer_norm_shape,
+        _layer_norm,
+        (
+            "∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = ∂L/∂{out}·{weight}",
+            "∂L/∂{weight} = Σ ∂L/∂{out}·x̂",
+            "∂L/∂{bias} = Σ ∂L/∂{out}",
+        ),
+        vjp=(_layer_norm_vjp(0), _layer_norm_vjp(1), _layer_norm_vjp(2)),
+        params=(Param("normalized_shape", "shape", required=True), _EPS),
+        optional=("weight", "bias"),
+        work=lambda out, x, w, b: 8 * size(x),
+        syntax="layer_norm({input})",
+        decomposition=_layer_norm_program,
+        forward_saving=_layer_norm_saving,
+        vjp_saved=(_norm_saved(0), _norm_saved(1), _norm_saved(2)),
+    ),
+    Op(
+        "batch_norm",
+        ("input", "running_mean", "running_var", "weight", "bias"),
+        "Normalises each channel (axis 1) over the batch and spatial axes: with training=True by the "
+        "batch's mean and biased variance, else by running_mean and running_var; then · weight + bias. "
+        "momentum only updates PyTorch's running statistics, a side effect outside the result.",
+        _batch_norm_shape,
+        _batch_norm,
+        (
+            (
+                "∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) in training (the mean's and the variance's "
+                "paths), rstd·g in evaluation"
+            ),
+            "running statistics take no gradient",
+            "running statistics take no gradient",
+            "∂L/∂{weight} = Σ ∂L/∂{out}·x̂",
+            "∂L/∂{bias} = Σ ∂L/∂{out}",
+        ),
+        vjp=(_batch_norm_vjp(0), None, None, _batch_norm_vjp(3), _batch_norm_vjp(4)),
+        params=(Param("training", "bool", False), Param("momentum", "number", 0.1), _EPS),
+        optional=("running_mean", "running_var", "weight", "bias"),
+        work=lambda out, x, *rest: 8 * size(x),
+        syntax="batch_norm({input})",
+        decomposition=_batch_norm_program,
+        forward_saving=_batch_norm_saving,
+        vjp_saved=(_batch_norm_saved_input, None, None, _batch_norm_saved(1), _batch_norm_saved(2)),
+    ),
+    Op(
+        "group_norm",
+        ("input", "weight", "bias"),
+        "Normalises each sample's channels in `num_groups` groups (PyTorch's group_norm), then · weight + bias "
+        "per channel.",
+        _group_norm_shape,
+        _group_norm,
+        (
+            "∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) per group",
+            "∂L/∂{weight} = Σ ∂L/∂{out}·x̂",
+            "∂L/∂{bias} = Σ ∂L/∂{out}",
+        ),
+        vjp=(_group_norm_vjp(0), _group_norm_vjp(1), _group_norm_vjp(2)),
+        params=(Param("num_groups", "count", required=True), _EPS),
+        optional=("weight", "bias"),
+        work=lambda out, x, w, b: 8 * size(x),
+        syntax="group_norm({input})",
+        decomposition=_group_norm_program,
+        forward_saving=_group_norm_saving,
+        vjp_saved=(_group_norm_saved_input, _norm_saved(1, True), _norm_saved(2, True)),
+    ),
+    Op(
+        "normalize",
+        ("input",),
+        "input / max(‖input‖_p, eps) along `dim` (PyTorch's normalize; L2 by default).",
+        _normalize_shape,
+        _normalize,
+        ("∂L/∂{input} = (g − {out}·Σ g·{out})/‖{input}‖ for p = 2",),
+        vjp=(_normalize_vjp,),
+        params=(Param("p", "number", 2.0), Param("dim", "axis", 1), Param("eps", "number", 1e-12)),
+        work=lambda out, x: 5 * size(x),
+        syntax="normalize({input})",
+        decomposition=_normalize_program,
+    ),
 ]
 
 
@@ -1085,12 +1417,17 @@ def _embedding_vjp(grad: Any, out: Any, input: Any, weight: Any, padding_idx: in
 
 
 _EMBEDDING = Op(
-    "embedding", ("input", "weight"),
+    "embedding",
+    ("input", "weight"),
     "Rows of `weight` picked by the integer indices `input` (PyTorch's embedding); its backward adds each "
     "row's gradient into the rows picked (a scatter-add), none into padding_idx.",
-    _embedding_shape, _embedding, ("indices take no gradient", "∂L/∂{weight}[i] = Σ ∂L/∂{out} over the places i was picked"),
-    vjp=(None, _embedding_vjp), params=(Param("padding_idx", "index"),),
-    work=lambda out, idx, w: size(out) + size(w), syntax="embedding({input}, {weight})",
+    _embedding_shape,
+    _embedding,
+    ("indices take no gradient", "∂L/∂{weight}[i] = Σ ∂L/∂{out} over the places i was picked"),
+    vjp=(None, _embedding_vjp),
+    params=(Param("padding_idx", "index"),),
+    work=lambda out, idx, w: size(out) + size(w),
+    syntax="embedding({input}, {weight})",
 )
 
 
@@ -1114,17 +1451,27 @@ def _out_size(length: int, kernel: int, stride: int, padding: int, dilation: int
     return (length + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _conv_geometry(input: Shape, weight: Shape, dims: int, stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...],
-                   groups: int) -> tuple[Shape, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+def _conv_geometry(
+    input: Shape,
+    weight: Shape,
+    dims: int,
+    stride: tuple[Any, ...],
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+    groups: int,
+) -> tuple[Shape, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     """(output shape, kernel, stride, padding, dilation) of a convolution; ShapeError or
     ArgumentError where the arguments do not fit (PyTorch's conditions)."""
     name = f"conv{dims}d"
     if len(input) not in (dims + 1, dims + 2):
         raise ShapeError(f"{name} needs an input of shape (N, C, {'L' if dims == 1 else 'H, W'}) or without N")
     if len(weight) != dims + 2:
-        raise ShapeError(f"{name} needs a weight of shape (out_channels, in_channels/groups, "
-                         f"{'k' if dims == 1 else 'kH, kW'})")
-    stride, padding, dilation = (_pair(v, n, dims) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
+        raise ShapeError(
+            f"{name} needs a weight of shape (out_channels, in_channels/groups, {'k' if dims == 1 else 'kH, kW'})"
+        )
+    stride, padding, dilation = (
+        _pair(v, n, dims) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
+    )
     _positive("stride", stride)
     _positive("padding", padding, 0)
     _positive("dilation", dilation)
@@ -1133,33 +1480,54 @@ def _conv_geometry(input: Shape, weight: Shape, dims: int, stride: tuple[Any, ..
     _positive("out_channels (the weight's first axis)", weight[:1])
     channels = input[-dims - 1]
     if weight[1] * groups != channels:
-        raise ShapeError(f"the input has {channels} channels but the weight expects {weight[1]}·groups = {weight[1] * groups}")
+        raise ShapeError(
+            f"the input has {channels} channels but the weight expects {weight[1]}·groups = {weight[1] * groups}"
+        )
     if weight[0] % groups:
         raise ShapeError(f"out_channels ({weight[0]}) must divide into groups={groups}")
     spatial = input[-dims:]
     out = tuple(_out_size(n, k, s, p, d) for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation))
     if any(o < 1 for o in out):
-        raise ShapeError(f"the kernel (dilated: {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}) is larger "
-                         f"than the padded input {tuple(n + 2 * p for n, p in zip(spatial, padding))}")
-    return input[:-dims - 1] + (weight[0],) + out, kernel, stride, padding, dilation
+        raise ShapeError(
+            f"the kernel (dilated: {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}) is larger "
+            f"than the padded input {tuple(n + 2 * p for n, p in zip(spatial, padding))}"
+        )
+    return input[: -dims - 1] + (weight[0],) + out, kernel, stride, padding, dilation
 
 
 def _conv_shape(dims: int) -> Callable[..., Shape]:
-    def shape(input: Shape, weight: Shape, bias: Shape, stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,),
-              dilation: tuple[Any, ...] = (1,), groups: int = 1) -> Shape:
+    def shape(
+        input: Shape,
+        weight: Shape,
+        bias: Shape,
+        stride: tuple[Any, ...] = (1,),
+        padding: tuple[Any, ...] = (0,),
+        dilation: tuple[Any, ...] = (1,),
+        groups: int = 1,
+    ) -> Shape:
         out = _conv_geometry(input, weight, dims, stride, padding, dilation, groups)[0]
         _affine_shape("bias", bias, weight[:1])
         return out
+
     return shape
 
 
 def _conv_budget(dims: int) -> Callable[..., tuple[int, int]]:
-    def budget(out: Shape, input: Shape, weight: Shape, bias: Shape, stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,),
-               dilation: tuple[Any, ...] = (1,), groups: int = 1) -> tuple[int, int]:
+    def budget(
+        out: Shape,
+        input: Shape,
+        weight: Shape,
+        bias: Shape,
+        stride: tuple[Any, ...] = (1,),
+        padding: tuple[Any, ...] = (0,),
+        dilation: tuple[Any, ...] = (1,),
+        groups: int = 1,
+    ) -> tuple[int, int]:
         _, kernel, _, padding, _ = _conv_geometry(input, weight, dims, stride, padding, dilation, groups)
         patches = size(out) // weight[0] * input[-dims - 1] * size(kernel)  # the im2col matrix
         padded = size(input[:-dims]) * size(tuple(n + 2 * p for n, p in zip(input[-dims:], padding)))
         return size(out) * (size(weight[1:]) + 1) + patches + padded, max(patches, padded)
+
     return budget
 
 
@@ -1173,12 +1541,18 @@ def _batched(x: Any, dims: int) -> tuple[Any, bool]:
     return (x[np.newaxis], True) if np.ndim(x) == dims + 1 else (x, False)
 
 
-def _windows(padded: Any, kernel: tuple[Any, ...], stride: tuple[Any, ...], dilation: tuple[Any, ...], out: tuple[Any, ...]) -> Any:
+def _windows(
+    padded: Any, kernel: tuple[Any, ...], stride: tuple[Any, ...], dilation: tuple[Any, ...], out: tuple[Any, ...]
+) -> Any:
     """A read-only view (N, C, Ho, Wo, kH, kW) of every kernel window of `padded`: no copy."""
     n, c = padded.shape[:2]
     s0, s1, s2, s3 = padded.strides
-    return as_strided(padded, (n, c) + tuple(out) + tuple(kernel),
-                      (s0, s1, s2 * stride[0], s3 * stride[1], s2 * dilation[0], s3 * dilation[1]), writeable=False)
+    return as_strided(
+        padded,
+        (n, c) + tuple(out) + tuple(kernel),
+        (s0, s1, s2 * stride[0], s3 * stride[1], s2 * dilation[0], s3 * dilation[1]),
+        writeable=False,
+    )
 
 
 def _pad(x: Any, padding: tuple[Any, ...], value: float = 0.0) -> Any:
@@ -1188,15 +1562,27 @@ def _pad(x: Any, padding: tuple[Any, ...], value: float = 0.0) -> Any:
         return x
     n, c, h, w = x.shape
     padded = np.full((n, c, h + 2 * padding[0], w + 2 * padding[1]), value)
-    padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
+    padded[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w] = x
     return padded
 
 
-def _conv_setup(input: Any, weight: Any, dims: int, stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...], groups: int) -> tuple[Any, ...]:
+def _conv_setup(
+    input: Any,
+    weight: Any,
+    dims: int,
+    stride: tuple[Any, ...],
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+    groups: int,
+) -> tuple[Any, ...]:
     x, unbatched = _batched(np.asarray(input, dtype=np.float64), dims)
     x, w = _as_2d(x, dims), _as_2d(np.asarray(weight, dtype=np.float64), dims)
     if dims == 1:  # conv1d is conv2d over a height of 1
-        stride, padding, dilation = (1,) + _pair(stride, "", 1), (0,) + _pair(padding, "", 1), (1,) + _pair(dilation, "", 1)
+        stride, padding, dilation = (
+            (1,) + _pair(stride, "", 1),
+            (0,) + _pair(padding, "", 1),
+            (1,) + _pair(dilation, "", 1),
+        )
     else:
         stride, padding, dilation = _pair(stride, "", 2), _pair(padding, "", 2), _pair(dilation, "", 2)
     kernel = w.shape[2:]
@@ -1204,7 +1590,15 @@ def _conv_setup(input: Any, weight: Any, dims: int, stride: tuple[Any, ...], pad
     return x, w, unbatched, kernel, stride, padding, dilation, out
 
 
-def _patches(x: Any, kernel: tuple[Any, ...], stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...], out: tuple[Any, ...], groups: int) -> Any:
+def _patches(
+    x: Any,
+    kernel: tuple[Any, ...],
+    stride: tuple[Any, ...],
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+    out: tuple[Any, ...],
+    groups: int,
+) -> Any:
     """im2col: (groups, N·Ho·Wo, C/groups·kH·kW), every window of every group's channels as a row."""
     n, c = x.shape[:2]
     windows = _windows(_pad(x, padding), kernel, stride, dilation, out)  # (N, C, Ho, Wo, kH, kW)
@@ -1214,9 +1608,19 @@ def _patches(x: Any, kernel: tuple[Any, ...], stride: tuple[Any, ...], padding: 
 
 def _conv_saving(dims: int) -> Callable[..., Any]:
     """(the convolution, what its vjps need: the patches, the kernels and the geometry)."""
-    def forward(input: Any, weight: Any, bias: Any, stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,),
-                dilation: tuple[Any, ...] = (1,), groups: int = 1) -> tuple[Any, tuple[Any, ...]]:
-        x, w, unbatched, kernel, stride, padding, dilation, out = _conv_setup(input, weight, dims, stride, padding, dilation, groups)
+
+    def forward(
+        input: Any,
+        weight: Any,
+        bias: Any,
+        stride: tuple[Any, ...] = (1,),
+        padding: tuple[Any, ...] = (0,),
+        dilation: tuple[Any, ...] = (1,),
+        groups: int = 1,
+    ) -> tuple[Any, tuple[Any, ...]]:
+        x, w, unbatched, kernel, stride, padding, dilation, out = _conv_setup(
+            input, weight, dims, stride, padding, dilation, groups
+        )
         n, c_out = x.shape[0], w.shape[0]
         cols = _patches(x, kernel, stride, padding, dilation, out, groups)
         kernels = w.reshape(groups, c_out // groups, -1)
@@ -1228,6 +1632,7 @@ def _conv_saving(dims: int) -> Callable[..., Any]:
             result = result[:, :, 0, :]
         saved = (cols, kernels, x.shape, np.shape(weight), unbatched, kernel, stride, padding, dilation, out, groups)
         return result[0] if unbatched else result, saved
+
     return forward
 
 
@@ -1245,16 +1650,19 @@ def _conv(dims: int) -> Callable[..., Any]:
 
     def forward(m: Any, *operands: Any, **params: Any) -> Any:
         return saving(*operands, **params)[0]
+
     return forward
 
 
 def _conv_grad(dims: int, slot: int) -> Callable[..., Any]:
     """A vjp of the convolution from what its forward kept (see _conv_saving)."""
+
     def vjp(grad: Any, out_value: Any, saved: tuple[Any, ...]) -> Any:
         cols, kernels, shape, weight_shape, unbatched, kernel, stride, padding, dilation, out, groups = saved
         if slot == 2:
-            return np.add.reduce(grad, axis=(0,) + tuple(range(2, np.ndim(grad))) if not unbatched
-                                 else tuple(range(1, np.ndim(grad))))
+            return np.add.reduce(
+                grad, axis=(0,) + tuple(range(2, np.ndim(grad))) if not unbatched else tuple(range(1, np.ndim(grad)))
+            )
         g = _grad_rows(grad, dims, unbatched, groups)  # (groups, out/groups, N·Ho·Wo)
         if slot == 1:  # each kernel weight met one entry of every patch: gradient · patches
             return np.reshape(np.matmul(g, cols), weight_shape)
@@ -1264,10 +1672,11 @@ def _conv_grad(dims: int, slot: int) -> Callable[..., Any]:
         patches = patches.reshape(groups, n, out[0], out[1], c // groups, kernel[0], kernel[1])
         patches = patches.transpose(1, 0, 4, 5, 6, 2, 3).reshape(n, c, kernel[0], kernel[1], out[0], out[1])
         padded = _add_windows(patches, shape, kernel, stride, padding, dilation, out)
-        result = padded[:, :, padding[0]:padding[0] + shape[2], padding[1]:padding[1] + shape[3]]
+        result = padded[:, :, padding[0] : padding[0] + shape[2], padding[1] : padding[1] + shape[3]]
         if dims == 1:
             result = result[:, :, 0, :]
         return result[0] if unbatched else result
+
     return vjp
 
 
@@ -1278,11 +1687,19 @@ def _conv_vjp(dims: int, slot: int) -> Callable[..., Any]:
         if slot == 2:  # the bias needs no patches
             return grad_of(grad, out_value, (None,) * 4 + (np.ndim(operands[0]) == dims + 1,) + (None,) * 6)
         return grad_of(grad, out_value, saving(*operands, **params)[1])
+
     return vjp
 
 
-def _add_windows(values: Any, shape: tuple[Any, ...], kernel: tuple[Any, ...], stride: tuple[Any, ...], padding: tuple[Any, ...], dilation: tuple[Any, ...],
-                 out: tuple[Any, ...]) -> Any:
+def _add_windows(
+    values: Any,
+    shape: tuple[Any, ...],
+    kernel: tuple[Any, ...],
+    stride: tuple[Any, ...],
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+    out: tuple[Any, ...],
+) -> Any:
     """col2im: values (N, C, kH, kW, Ho, Wo) added into a zero padded input at their windows' places,
     one strided slice per kernel offset (kH·kW numpy additions, no loop over pixels)."""
     n, c, h, w = shape
@@ -1292,31 +1709,48 @@ def _add_windows(values: Any, shape: tuple[Any, ...], kernel: tuple[Any, ...], s
         rows = slice(top, top + stride[0] * (out[0] - 1) + 1, stride[0])
         for j in range(kernel[1]):
             left = j * dilation[1]
-            padded[:, :, rows, left:left + stride[1] * (out[1] - 1) + 1:stride[1]] += values[:, :, i, j]
+            padded[:, :, rows, left : left + stride[1] * (out[1] - 1) + 1 : stride[1]] += values[:, :, i, j]
     return padded
 
 
 def _conv_op(dims: int) -> Op:
     name = f"conv{dims}d"
     return Op(
-        name, ("input", "weight", "bias"),
+        name,
+        ("input", "weight", "bias"),
         f"{dims}-D cross-correlation of `input` with the kernels `weight` (+ bias), with stride, zero "
         "padding, dilation and groups as PyTorch's " + name + "; computed as one matmul of the input's "
         "patches (im2col) with the kernels.",
-        _conv_shape(dims), _conv(dims),
-        ("∂L/∂{input} = each patch's gradient (∂L/∂{out} · kernel) added back where the patch came from",
-         "∂L/∂{weight} = Σ over positions of ∂L/∂{out} · the input patch the kernel met there",
-         "∂L/∂{bias} = Σ ∂L/∂{out} over batch and positions"),
+        _conv_shape(dims),
+        _conv(dims),
+        (
+            "∂L/∂{input} = each patch's gradient (∂L/∂{out} · kernel) added back where the patch came from",
+            "∂L/∂{weight} = Σ over positions of ∂L/∂{out} · the input patch the kernel met there",
+            "∂L/∂{bias} = Σ ∂L/∂{out} over batch and positions",
+        ),
         vjp=(_conv_vjp(dims, 0), _conv_vjp(dims, 1), _conv_vjp(dims, 2)),
-        params=(Param("stride", "ints", (1,)), Param("padding", "ints", (0,)), Param("dilation", "ints", (1,)),
-                Param("groups", "count", 1)),
-        optional=("bias",), budget=_conv_budget(dims), syntax=f"{name}({{input}}, {{weight}})",
-        forward_saving=_conv_saving(dims), vjp_saved=tuple(_conv_grad(dims, slot) for slot in range(3)),
+        params=(
+            Param("stride", "ints", (1,)),
+            Param("padding", "ints", (0,)),
+            Param("dilation", "ints", (1,)),
+            Param("groups", "count", 1),
+        ),
+        optional=("bias",),
+        budget=_conv_budget(dims),
+        syntax=f"{name}({{input}}, {{weight}})",
+        forward_saving=_conv_saving(dims),
+        vjp_saved=tuple(_conv_grad(dims, slot) for slot in range(3)),
     )
 
 
-def _pool_geometry(name: str, input: Shape, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...],
-                   dilation: tuple[Any, ...]) -> tuple[Shape, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+def _pool_geometry(
+    name: str,
+    input: Shape,
+    kernel_size: tuple[Any, ...],
+    stride: tuple[Any, ...] | None,
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+) -> tuple[Shape, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     if len(input) not in (3, 4):
         raise ShapeError(f"{name} needs an input of shape (N, C, H, W) or (C, H, W)")
     kernel = _pair(kernel_size, "kernel_size", 2)
@@ -1335,31 +1769,60 @@ def _pool_geometry(name: str, input: Shape, kernel_size: tuple[Any, ...], stride
 
 
 def _pool_budget(name: str) -> Callable[..., tuple[int, int]]:
-    def budget(out: Shape, input: Shape, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
-               dilation: tuple[Any, ...] = (1,), **ignored: Any) -> tuple[int, int]:
+    def budget(
+        out: Shape,
+        input: Shape,
+        kernel_size: tuple[Any, ...] = (1,),
+        stride: tuple[Any, ...] | None = None,
+        padding: tuple[Any, ...] = (0,),
+        dilation: tuple[Any, ...] = (1,),
+        **ignored: Any,
+    ) -> tuple[int, int]:
         _, kernel, _, padding, _ = _pool_geometry(name, input, kernel_size, stride, padding, dilation)
         padded = size(input[:-2]) * (input[-2] + 2 * padding[0]) * (input[-1] + 2 * padding[1])
         windows = size(out) * size(kernel)
         return windows + padded, max(windows, padded)
+
     return budget
 
 
-def _pool_setup(name: str, input: Any, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...], dilation: tuple[Any, ...]) -> tuple[Any, ...]:
+def _pool_setup(
+    name: str,
+    input: Any,
+    kernel_size: tuple[Any, ...],
+    stride: tuple[Any, ...] | None,
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+) -> tuple[Any, ...]:
     x, unbatched = _batched(np.asarray(input, dtype=np.float64), 2)
     out_shape, kernel, stride, padding, dilation = _pool_geometry(name, x.shape, kernel_size, stride, padding, dilation)
     return x, unbatched, out_shape[-2:], kernel, stride, padding, dilation
 
 
-def _max_pool_parts(input: Any, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...], dilation: tuple[Any, ...]) -> tuple[Any, ...]:
-    x, unbatched, out, kernel, stride, padding, dilation = _pool_setup("max_pool2d", input, kernel_size, stride, padding, dilation)
+def _max_pool_parts(
+    input: Any,
+    kernel_size: tuple[Any, ...],
+    stride: tuple[Any, ...] | None,
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+) -> tuple[Any, ...]:
+    x, unbatched, out, kernel, stride, padding, dilation = _pool_setup(
+        "max_pool2d", input, kernel_size, stride, padding, dilation
+    )
     padded = _pad(x, padding, -np.inf)  # PyTorch pads a max pool with −inf
     flat = _windows(padded, kernel, stride, dilation, out).reshape(x.shape[:2] + out + (-1,))
     winner = np.argmax(flat, axis=-1)  # the first maximum in each window, as PyTorch picks it
     return x, unbatched, out, kernel, stride, padding, dilation, padded, flat, winner
 
 
-def _max_pool(m: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
-              dilation: tuple[Any, ...] = (1,)) -> Any:
+def _max_pool(
+    m: Any,
+    input: Any,
+    kernel_size: tuple[Any, ...] = (1,),
+    stride: tuple[Any, ...] | None = None,
+    padding: tuple[Any, ...] = (0,),
+    dilation: tuple[Any, ...] = (1,),
+) -> Any:
     kernel = _tiles(input, kernel_size, stride, padding, dilation)
     if kernel is not None:
         return _max_tiles(np.asarray(input, dtype=np.float64), kernel)
@@ -1368,8 +1831,13 @@ def _max_pool(m: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: t
     return result[0] if unbatched else result
 
 
-def _tiles(input: Any, kernel_size: tuple[Any, ...], stride: tuple[Any, ...] | None, padding: tuple[Any, ...],
-           dilation: tuple[Any, ...]) -> tuple[int, int] | None:
+def _tiles(
+    input: Any,
+    kernel_size: tuple[Any, ...],
+    stride: tuple[Any, ...] | None,
+    padding: tuple[Any, ...],
+    dilation: tuple[Any, ...],
+) -> tuple[int, int] | None:
     """The kernel, where the windows tile the input (stride = kernel, no padding, no dilation: the
     usual 2 × 2 pool), else None."""
     kernel = _pair(kernel_size, "kernel_size", 2)
@@ -1382,7 +1850,7 @@ def _tile_views(x: Any, kernel: tuple[int, int]) -> list[Any]:
     """Per kernel offset (in PyTorch's scan order), the view of the element each window has there."""
     kh, kw = kernel
     ho, wo = (x.shape[-2] - kh) // kh + 1, (x.shape[-1] - kw) // kw + 1
-    return [x[..., i:i + kh * ho:kh, j:j + kw * wo:kw] for i in range(kh) for j in range(kw)]
+    return [x[..., i : i + kh * ho : kh, j : j + kw * wo : kw] for i in range(kh) for j in range(kw)]
 
 
 def _max_tiles(x: Any, kernel: tuple[int, int]) -> Any:
@@ -1406,21 +1874,44 @@ def _max_tiles_grad(grad: Any, x: Any, result: Any, kernel: tuple[int, int]) -> 
     return out
 
 
-def _max_pool_saving(input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None,
-                     padding: tuple[Any, ...] = (0,), dilation: tuple[Any, ...] = (1,)) -> tuple[Any, ...]:
+def _max_pool_saving(
+    input: Any,
+    kernel_size: tuple[Any, ...] = (1,),
+    stride: tuple[Any, ...] | None = None,
+    padding: tuple[Any, ...] = (0,),
+    dilation: tuple[Any, ...] = (1,),
+) -> tuple[Any, ...]:
     kernel = _tiles(input, kernel_size, stride, padding, dilation)
     if kernel is not None:
         x = np.asarray(input, dtype=np.float64)
         result = _max_tiles(x, kernel)
         return result, ("tiles", x, result, kernel)
     x, unbatched, out, kernel, stride, padding, dilation, padded, flat, winner = _max_pool_parts(
-        input, kernel_size, stride, padding, dilation)
+        input, kernel_size, stride, padding, dilation
+    )
     result = np.take_along_axis(flat, winner[..., np.newaxis], axis=-1)[..., 0]
-    return result[0] if unbatched else result, (x.shape, unbatched, out, kernel, stride, padding, dilation, padded.shape, winner)
+    return result[0] if unbatched else result, (
+        x.shape,
+        unbatched,
+        out,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        padded.shape,
+        winner,
+    )
 
 
-def _max_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None,
-                  padding: tuple[Any, ...] = (0,), dilation: tuple[Any, ...] = (1,)) -> Any:
+def _max_pool_vjp(
+    grad: Any,
+    out_value: Any,
+    input: Any,
+    kernel_size: tuple[Any, ...] = (1,),
+    stride: tuple[Any, ...] | None = None,
+    padding: tuple[Any, ...] = (0,),
+    dilation: tuple[Any, ...] = (1,),
+) -> Any:
     return _max_pool_saved(grad, out_value, _max_pool_saving(input, kernel_size, stride, padding, dilation)[1])
 
 
@@ -1437,17 +1928,29 @@ def _max_pool_saved(grad: Any, out_value: Any, saved: tuple[Any, ...]) -> Any:
     g = np.asarray(grad, dtype=np.float64)
     g = g[np.newaxis] if unbatched else g
     summed = np.bincount(flat.ravel(), weights=g.ravel(), minlength=n * c * hp * wp).reshape(n, c, hp, wp)
-    result = summed[:, :, padding[0]:padding[0] + shape[2], padding[1]:padding[1] + shape[3]]
+    result = summed[:, :, padding[0] : padding[0] + shape[2], padding[1] : padding[1] + shape[3]]
     return result[0] if unbatched else result
 
 
-def _max_pool_shape(input: Shape, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
-                    dilation: tuple[Any, ...] = (1,)) -> Shape:
+def _max_pool_shape(
+    input: Shape,
+    kernel_size: tuple[Any, ...] = (1,),
+    stride: tuple[Any, ...] | None = None,
+    padding: tuple[Any, ...] = (0,),
+    dilation: tuple[Any, ...] = (1,),
+) -> Shape:
     return _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation)[0]
 
 
-def _avg_divisor(x: Any, out: tuple[Any, ...], kernel: tuple[Any, ...], stride: tuple[Any, ...], padding: tuple[Any, ...], count_include_pad: bool,
-                 divisor_override: int | None) -> Any:
+def _avg_divisor(
+    x: Any,
+    out: tuple[Any, ...],
+    kernel: tuple[Any, ...],
+    stride: tuple[Any, ...],
+    padding: tuple[Any, ...],
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Any:
     if divisor_override is not None:
         return float(divisor_override)
     if count_include_pad or not any(padding):
@@ -1456,27 +1959,56 @@ def _avg_divisor(x: Any, out: tuple[Any, ...], kernel: tuple[Any, ...], stride: 
     return _windows(ones, kernel, stride, (1, 1), out).sum(axis=(-2, -1))[0, 0]
 
 
-def _avg_pool(m: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
-              count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
-    x, unbatched, out, kernel, stride, padding, dilation = _pool_setup("avg_pool2d", input, kernel_size, stride, padding, (1,))
+def _avg_pool(
+    m: Any,
+    input: Any,
+    kernel_size: tuple[Any, ...] = (1,),
+    stride: tuple[Any, ...] | None = None,
+    padding: tuple[Any, ...] = (0,),
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
+    x, unbatched, out, kernel, stride, padding, dilation = _pool_setup(
+        "avg_pool2d", input, kernel_size, stride, padding, (1,)
+    )
     windows = _windows(_pad(x, padding), kernel, stride, dilation, out)
-    result = windows.sum(axis=(-2, -1)) / _avg_divisor(x, out, kernel, stride, padding, count_include_pad, divisor_override)
+    result = windows.sum(axis=(-2, -1)) / _avg_divisor(
+        x, out, kernel, stride, padding, count_include_pad, divisor_override
+    )
     return result[0] if unbatched else result
 
 
-def _avg_pool_vjp(grad: Any, out_value: Any, input: Any, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None,
-                  padding: tuple[Any, ...] = (0,), count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
-    x, unbatched, out, kernel, stride, padding, dilation = _pool_setup("avg_pool2d", input, kernel_size, stride, padding, (1,))
+def _avg_pool_vjp(
+    grad: Any,
+    out_value: Any,
+    input: Any,
+    kernel_size: tuple[Any, ...] = (1,),
+    stride: tuple[Any, ...] | None = None,
+    padding: tuple[Any, ...] = (0,),
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Any:
+    x, unbatched, out, kernel, stride, padding, dilation = _pool_setup(
+        "avg_pool2d", input, kernel_size, stride, padding, (1,)
+    )
     g = np.asarray(grad, dtype=np.float64)
-    g = (g[np.newaxis] if unbatched else g) / _avg_divisor(x, out, kernel, stride, padding, count_include_pad, divisor_override)
+    g = (g[np.newaxis] if unbatched else g) / _avg_divisor(
+        x, out, kernel, stride, padding, count_include_pad, divisor_override
+    )
     spread = np.broadcast_to(g[:, :, np.newaxis, np.newaxis], g.shape[:2] + kernel + out)
     padded = _add_windows(spread, x.shape, kernel, stride, padding, dilation, out)
-    result = padded[:, :, padding[0]:padding[0] + x.shape[2], padding[1]:padding[1] + x.shape[3]]
+    result = padded[:, :, padding[0] : padding[0] + x.shape[2], padding[1] : padding[1] + x.shape[3]]
     return result[0] if unbatched else result
 
 
-def _avg_pool_shape(input: Shape, kernel_size: tuple[Any, ...] = (1,), stride: tuple[Any, ...] | None = None, padding: tuple[Any, ...] = (0,),
-                    count_include_pad: bool = True, divisor_override: int | None = None) -> Shape:
+def _avg_pool_shape(
+    input: Shape,
+    kernel_size: tuple[Any, ...] = (1,),
+    stride: tuple[Any, ...] | None = None,
+    padding: tuple[Any, ...] = (0,),
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Shape:
     if divisor_override is not None and divisor_override < 1:
         raise ArgumentError(f"divisor_override must be a positive integer, got {divisor_override}")
     return _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, (1,))[0]
@@ -1487,26 +2019,50 @@ _POOL_PARAMS = (Param("kernel_size", "ints", required=True), Param("stride", "in
 _CONVOLUTION = [
     _conv_op(1),
     _conv_op(2),
-    Op("max_pool2d", ("input",),
-       "The maximum of each kernel_size window (stride defaults to the kernel size; −inf padding), as PyTorch's max_pool2d.",
-       _max_pool_shape, _max_pool, ("∂L/∂{input} = ∂L/∂{out} at each window's (first) maximum, 0 elsewhere",),
-       vjp=(_max_pool_vjp,), params=_POOL_PARAMS + (Param("dilation", "ints", (1,)),),
-       forward_saving=_max_pool_saving, vjp_saved=(_max_pool_saved,),
-       budget=_pool_budget("max_pool2d"), syntax="max_pool2d({input})"),
-    Op("avg_pool2d", ("input",),
-       "The mean of each kernel_size window (stride defaults to the kernel size; zero padding, counted "
-       "unless count_include_pad=False), as PyTorch's avg_pool2d.",
-       _avg_pool_shape, _avg_pool, ("∂L/∂{input} = ∂L/∂{out} / window size, spread over each window",),
-       vjp=(_avg_pool_vjp,), params=_POOL_PARAMS + (Param("count_include_pad", "bool", True), Param("divisor_override", "index")),
-       budget=_pool_budget("avg_pool2d"), syntax="avg_pool2d({input})"),
+    Op(
+        "max_pool2d",
+        ("input",),
+        "The maximum of each kernel_size window (stride defaults to the kernel size; −inf padding), as "
+        "PyTorch's max_pool2d.",
+        _max_pool_shape,
+        _max_pool,
+        ("∂L/∂{input} = ∂L/∂{out} at each window's (first) maximum, 0 elsewhere",),
+        vjp=(_max_pool_vjp,),
+        params=_POOL_PARAMS + (Param("dilation", "ints", (1,)),),
+        forward_saving=_max_pool_saving,
+        vjp_saved=(_max_pool_saved,),
+        budget=_pool_budget("max_pool2d"),
+        syntax="max_pool2d({input})",
+    ),
+    Op(
+        "avg_pool2d",
+        ("input",),
+        "The mean of each kernel_size window (stride defaults to the kernel size; zero padding, counted "
+        "unless count_include_pad=False), as PyTorch's avg_pool2d.",
+        _avg_pool_shape,
+        _avg_pool,
+        ("∂L/∂{input} = ∂L/∂{out} / window size, spread over each window",),
+        vjp=(_avg_pool_vjp,),
+        params=_POOL_PARAMS + (Param("count_include_pad", "bool", True), Param("divisor_override", "index")),
+        budget=_pool_budget("avg_pool2d"),
+        syntax="avg_pool2d({input})",
+    ),
 ]
 
 
 # --- attention ---------------------------------------------------------------------------------------
 
 
-def _attention_shape(query: Shape, key: Shape, value: Shape, attn_mask: Shape, dropout_p: float = 0.0,
-                     is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> Shape:
+def _attention_shape(
+    query: Shape,
+    key: Shape,
+    value: Shape,
+    attn_mask: Shape,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    bool_mask: bool = False,
+) -> Shape:
     if min(len(query), len(key), len(value)) < 2:
         raise ShapeError("scaled_dot_product_attention needs query (..., L, E), key (..., S, E) and value (..., S, Ev)")
     if query[-1] != key[-1]:
@@ -1514,8 +2070,9 @@ def _attention_shape(query: Shape, key: Shape, value: Shape, attn_mask: Shape, d
     if key[-2] != value[-2]:
         raise ShapeError(f"key and value must have as many rows (S): {key[-2]} and {value[-2]}")
     if dropout_p:
-        raise ArgumentError("dropout_p must be 0: attention's dropout draws random numbers that a step-by-step "
-                            "replay cannot reproduce")
+        raise ArgumentError(
+            "dropout_p must be 0: attention's dropout draws random numbers that a step-by-step replay cannot reproduce"
+        )
     batch = broadcast(query[:-2], key[:-2], value[:-2])
     scores = batch + (query[-2], key[-2])
     if _given(attn_mask):
@@ -1530,7 +2087,9 @@ def _attention_shape(query: Shape, key: Shape, value: Shape, attn_mask: Shape, d
     return batch + (query[-2], value[-1])
 
 
-def _attention_budget(out: Shape, query: Shape, key: Shape, value: Shape, attn_mask: Shape, **params: Any) -> tuple[int, int]:
+def _attention_budget(
+    out: Shape, query: Shape, key: Shape, value: Shape, attn_mask: Shape, **params: Any
+) -> tuple[int, int]:
     scores = size(broadcast(query[:-2], key[:-2], value[:-2])) * query[-2] * key[-2]
     return scores * (query[-1] + value[-1] + 4), scores
 
@@ -1550,8 +2109,9 @@ def _attention_bias(attn_mask: Any, is_causal: bool, bool_mask: bool, rows: int,
     return attn_mask
 
 
-def _attention_parts(query: Any, key: Any, value: Any, attn_mask: Any, is_causal: bool, scale: float | None,
-                     bool_mask: bool) -> tuple[Any, float]:
+def _attention_parts(
+    query: Any, key: Any, value: Any, attn_mask: Any, is_causal: bool, scale: float | None, bool_mask: bool
+) -> tuple[Any, float]:
     """The attention weights and the scale. A row that every position is masked out of has weights
     0 (PyTorch's safe softmax since 2.5), not NaN."""
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
@@ -1563,23 +2123,51 @@ def _attention_parts(query: Any, key: Any, value: Any, attn_mask: Any, is_causal
     return exps / np.where(total == 0, 1.0, total), factor
 
 
-def _attention(m: Any, query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float = 0.0,
-               is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> Any:
+def _attention(
+    m: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    bool_mask: bool = False,
+) -> Any:
     weights, _ = _attention_parts(query, key, value, attn_mask, is_causal, scale, bool_mask)
     return np.matmul(weights, value)
 
 
-def _attention_saving(query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float = 0.0,
-                      is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> tuple[Any, ...]:
+def _attention_saving(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    bool_mask: bool = False,
+) -> tuple[Any, ...]:
     weights, factor = _attention_parts(query, key, value, attn_mask, is_causal, scale, bool_mask)
     return np.matmul(weights, value), (weights, factor, query, key, value)
 
 
 def _attention_vjp(slot: int) -> Callable[..., Any]:
-    def vjp(grad: Any, out: Any, query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float = 0.0,
-            is_causal: bool = False, scale: float | None = None, bool_mask: bool = False) -> Any:
+    def vjp(
+        grad: Any,
+        out: Any,
+        query: Any,
+        key: Any,
+        value: Any,
+        attn_mask: Any,
+        dropout_p: float = 0.0,
+        is_causal: bool = False,
+        scale: float | None = None,
+        bool_mask: bool = False,
+    ) -> Any:
         weights, factor = _attention_parts(query, key, value, attn_mask, is_causal, scale, bool_mask)
         return _attention_saved(slot)(grad, out, (weights, factor, query, key, value))
+
     return vjp
 
 
@@ -1595,11 +2183,17 @@ def _attention_saved(slot: int) -> Callable[..., Any]:
         if slot == 0:
             return np.matmul(d_scores, key) * factor
         return np.matmul(np.swapaxes(d_scores, -1, -2), query) * factor
+
     return vjp
 
 
-def _attention_program(dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-                       bool_mask: bool = False, shapes: list[Any] | None = None) -> Any:
+def _attention_program(
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    bool_mask: bool = False,
+    shapes: list[Any] | None = None,
+) -> Any:
     if shapes is None:  # GET /ops: (L, E) operands without a mask
         return _attention_program(dropout_p, is_causal, scale, bool_mask, [(4, 3), (4, 3), (4, 3), (0,)])[0]
     query, key = shapes[0], shapes[1]
@@ -1618,9 +2212,11 @@ def _attention_program(dropout_p: float = 0.0, is_causal: bool = False, scale: f
     if masked:
         # softmax, kept at 0 on a row that is masked out entirely (a sum of 1 or more is unchanged by the tiny
         # term, and its square stays above 0, so the quotient's derivative stays finite there)
-        lines += ["shift = detach(maximum(max(scores, axis=-1, keepdims=True), -1e308))",
-                  "e = exp(scores - shift)",
-                  "weights = e / (sum(e, axis=-1, keepdims=True) + 1e-150)"]
+        lines += [
+            "shift = detach(maximum(max(scores, axis=-1, keepdims=True), -1e308))",
+            "e = exp(scores - shift)",
+            "weights = e / (sum(e, axis=-1, keepdims=True) + 1e-150)",
+        ]
     else:
         lines.append("weights = softmax(scores, axis=-1)")
     lines.append("weights @ value")
@@ -1628,18 +2224,31 @@ def _attention_program(dropout_p: float = 0.0, is_causal: bool = False, scale: f
 
 
 _ATTENTION = Op(
-    "scaled_dot_product_attention", ("query", "key", "value", "attn_mask"),
+    "scaled_dot_product_attention",
+    ("query", "key", "value", "attn_mask"),
     "softmax(query @ keyᵀ · scale + mask) @ value (PyTorch's scaled_dot_product_attention; scale "
     "defaults to 1/√E). attn_mask is added to the scores (a float mask), or with bool_mask=True "
     "holds 1 where a position takes part and 0 where it does not; is_causal=True masks the future.",
-    _attention_shape, _attention,
-    ("∂L/∂{query} = dS @ {key} · scale, dS = P ⊙ (dP − Σ dP ⊙ P), dP = ∂L/∂{out} @ {value}ᵀ",
-     "∂L/∂{key} = dSᵀ @ {query} · scale", "∂L/∂{value} = Pᵀ @ ∂L/∂{out}", "∂L/∂{attn_mask} = dS"),
+    _attention_shape,
+    _attention,
+    (
+        "∂L/∂{query} = dS @ {key} · scale, dS = P ⊙ (dP − Σ dP ⊙ P), dP = ∂L/∂{out} @ {value}ᵀ",
+        "∂L/∂{key} = dSᵀ @ {query} · scale",
+        "∂L/∂{value} = Pᵀ @ ∂L/∂{out}",
+        "∂L/∂{attn_mask} = dS",
+    ),
     vjp=(_attention_vjp(0), _attention_vjp(1), _attention_vjp(2), _attention_vjp(3)),
-    params=(Param("dropout_p", "number", 0.0), Param("is_causal", "bool", False), Param("scale", "number?"),
-            Param("bool_mask", "bool", False)),
-    optional=("attn_mask",), budget=_attention_budget, syntax="scaled_dot_product_attention({query}, {key}, {value})",
-    forward_saving=_attention_saving, vjp_saved=tuple(_attention_saved(slot) for slot in range(4)),
+    params=(
+        Param("dropout_p", "number", 0.0),
+        Param("is_causal", "bool", False),
+        Param("scale", "number?"),
+        Param("bool_mask", "bool", False),
+    ),
+    optional=("attn_mask",),
+    budget=_attention_budget,
+    syntax="scaled_dot_product_attention({query}, {key}, {value})",
+    forward_saving=_attention_saving,
+    vjp_saved=tuple(_attention_saved(slot) for slot in range(4)),
     decomposition=_attention_program,
 )
 
@@ -1651,9 +2260,11 @@ def _dropout_shape(input: Shape, mask: Shape, p: float = 0.5, training: bool = T
     if not 0 <= p <= 1:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p:g}")
     if training and p and not _given(mask):
-        raise ArgumentError("with training=True dropout draws random numbers, which a step-by-step replay cannot "
-                            "reproduce: give the keep mask as an input (mask=m, 1 keeps and 0 drops an element), "
-                            "or training=False (the identity)")
+        raise ArgumentError(
+            "with training=True dropout draws random numbers, which a step-by-step replay cannot "
+            "reproduce: give the keep mask as an input (mask=m, 1 keeps and 0 drops an element), "
+            "or training=False (the identity)"
+        )
     if _given(mask) and broadcast(input, mask) != input:
         raise ShapeError("mask must broadcast to the input's shape")
     return input
@@ -1671,20 +2282,41 @@ def _dropout(m: Any, input: Any, mask: Any, p: float = 0.5, training: bool = Tru
 
 
 _DROPOUT = Op(
-    "dropout", ("input", "mask"),
+    "dropout",
+    ("input", "mask"),
     "With training=False or p=0 the identity; with training=True, input · mask / (1 − p) for a given "
     "keep mask (PyTorch draws that mask at random; a replay needs it given).",
-    _dropout_shape, _dropout, ("∂L/∂{input} = ∂L/∂{out} · mask / (1 − p)", "the mask takes no gradient"),
-    vjp=(lambda grad, out, input, mask, p=0.5, training=True: (
-        grad if _dropout_scale(mask, p, training) is None else grad * _dropout_scale(mask, p, training)), None),
-    params=(Param("p", "fraction", 0.5), Param("training", "bool", True)), optional=("mask",),
-    work=lambda out, x, mask: size(x), syntax="dropout({input})",
+    _dropout_shape,
+    _dropout,
+    ("∂L/∂{input} = ∂L/∂{out} · mask / (1 − p)", "the mask takes no gradient"),
+    vjp=(
+        lambda grad, out, input, mask, p=0.5, training=True: (
+            grad if _dropout_scale(mask, p, training) is None else grad * _dropout_scale(mask, p, training)
+        ),
+        None,
+    ),
+    params=(Param("p", "fraction", 0.5), Param("training", "bool", True)),
+    optional=("mask",),
+    work=lambda out, x, mask: size(x),
+    syntax="dropout({input})",
 )
 
 
-LAYERS: dict[str, Op] = {op.name: op for op in [
-    *_ACTIVATIONS, *_LOSSES, *_NORMS, _EMBEDDING, *_CONVOLUTION, _ATTENTION, _DROPOUT]}
+LAYERS: dict[str, Op] = {
+    op.name: op for op in [*_ACTIVATIONS, *_LOSSES, *_NORMS, _EMBEDDING, *_CONVOLUTION, _ATTENTION, _DROPOUT]
+}
 
 # Composites whose decomposition reads the operands' shapes (see app/engine/expand.py).
-SHAPED = frozenset({"gelu", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_similarity",
-                    "layer_norm", "batch_norm", "group_norm", "normalize", "scaled_dot_product_attention"})
+SHAPED = frozenset(
+    {
+        "gelu",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "cosine_similarity",
+        "layer_norm",
+        "batch_norm",
+        "group_norm",
+        "normalize",
+        "scaled_dot_product_attention",
+    }
+)

@@ -2,6 +2,7 @@
 SPELLINGS: each is torch.nn.functional's call with the program's arguments. An optional operand
 the program left out (an empty constant of shape (0,)) is written None; operands PyTorch does not
 differentiate (class weights, masks, indices, running statistics) are detached."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -28,13 +29,24 @@ def _pointwise(name: str, option: str | None = None) -> Callable[..., str]:
         extra = "".join(f", {key}={value!r}" for key, value in options.items())
         operands = f"{a}, {b}" if shapes[0] == shapes[1] else f"*torch.broadcast_tensors({a}, {b})"
         return f"F.{name}({operands}, reduction={reduction!r}{extra})"
+
     return spell
 
 
-def _attention(q: str, k: str, v: str, mask: str, shapes: list[Any], dropout_p: float = 0.0, is_causal: bool = False,
-               scale: float | None = None, bool_mask: bool = False) -> str:
+def _attention(
+    q: str,
+    k: str,
+    v: str,
+    mask: str,
+    shapes: list[Any],
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    bool_mask: bool = False,
+) -> str:
     attn_mask = "None" if _absent(shapes[3]) else f"({mask}.detach() != 0)" if bool_mask else mask
-    return f"F.scaled_dot_product_attention({q}, {k}, {v}, attn_mask={attn_mask}, is_causal={is_causal!r}, scale={scale!r})"
+    return (f"F.scaled_dot_product_attention({q}, {k}, {v}, attn_mask={attn_mask}, is_causal={is_causal!r}, "
+            f"scale={scale!r})")
 
 
 def _dropout(x: str, mask: str, shapes: list[Any], p: float = 0.5, training: bool = True) -> str:
@@ -43,11 +55,28 @@ def _dropout(x: str, mask: str, shapes: list[Any], p: float = 0.5, training: boo
     return f"{x} * {mask}.detach() * {0.0 if p == 1 else 1.0 / (1.0 - p)!r}"
 
 
+def _avg_pool(x: str, shapes: list[Any], kernel_size: tuple[int, ...], stride: tuple[int, ...] | None = None,
+              padding: tuple[int, ...] = (0,), count_include_pad: bool = True, divisor_override: int | None = None) -> str:
+    return (f"F.avg_pool2d({x}, {_int_or_tuple(kernel_size)!r}, {_int_or_tuple(stride)!r}, {_int_or_tuple(padding)!r}, "
+            f"count_include_pad={count_include_pad!r}, divisor_override={divisor_override!r})")
+
+
 def _conv(dims: int) -> Callable[..., str]:
-    def spell(x: str, w: str, b: str, shapes: list[Any], stride: tuple[Any, ...] = (1,), padding: tuple[Any, ...] = (0,), dilation: tuple[Any, ...] = (1,),
-              groups: int = 1) -> str:
-        return (f"F.conv{dims}d({x}, {w}, {_opt(b, shapes[2])}, stride={_int_or_tuple(stride)!r}, "
-                f"padding={_int_or_tuple(padding)!r}, dilation={_int_or_tuple(dilation)!r}, groups={groups})")
+    def spell(
+        x: str,
+        w: str,
+        b: str,
+        shapes: list[Any],
+        stride: tuple[Any, ...] = (1,),
+        padding: tuple[Any, ...] = (0,),
+        dilation: tuple[Any, ...] = (1,),
+        groups: int = 1,
+    ) -> str:
+        return (
+            f"F.conv{dims}d({x}, {w}, {_opt(b, shapes[2])}, stride={_int_or_tuple(stride)!r}, "
+            f"padding={_int_or_tuple(padding)!r}, dilation={_int_or_tuple(dilation)!r}, groups={groups})"
+        )
+
     return spell
 
 
@@ -64,33 +93,42 @@ LAYER_SPELLINGS: dict[str, Callable[..., str]] = {
     "huber_loss": _pointwise("huber_loss"),
     "kl_div": _pointwise("kl_div"),
     "binary_cross_entropy": lambda p, t, w, shapes, reduction="mean": (
-        f"F.binary_cross_entropy({p}, {t}, weight={_opt(w, shapes[2], True)}, reduction={reduction!r})"),
+        f"F.binary_cross_entropy({p}, {t}, weight={_opt(w, shapes[2], True)}, reduction={reduction!r})"
+    ),
     "binary_cross_entropy_with_logits": lambda z, t, w, pw, shapes, reduction="mean": (
         f"F.binary_cross_entropy_with_logits({z}, {t}, weight={_opt(w, shapes[2], True)}, "
-        f"pos_weight={_opt(pw, shapes[3], True)}, reduction={reduction!r})"),
+        f"pos_weight={_opt(pw, shapes[3], True)}, reduction={reduction!r})"
+    ),
     "nll_loss": lambda x, t, shapes, weight=None, ignore_index=-100, reduction="mean": (
         f"F.nll_loss({x}, {t}.detach().long(), weight={_weights(weight)}, ignore_index={ignore_index}, "
-        f"reduction={reduction!r})"),
+        f"reduction={reduction!r})"
+    ),
     "cross_entropy_probs": lambda x, t, shapes, weight=None, label_smoothing=0.0, reduction="mean": (
-        f"F.cross_entropy({x}, {t}, weight={_weights(weight)}, label_smoothing={label_smoothing!r}, reduction={reduction!r})"),
+        f"F.cross_entropy({x}, {t}, weight={_weights(weight)}, label_smoothing={label_smoothing!r}, "
+        f"reduction={reduction!r})"
+    ),
     "cosine_similarity": lambda a, b, shapes, dim=1, eps=1e-8: f"F.cosine_similarity({a}, {b}, dim={dim}, eps={eps!r})",
     "layer_norm": lambda x, w, b, shapes, normalized_shape, eps=1e-5: (
-        f"F.layer_norm({x}, {tuple(normalized_shape)!r}, {_opt(w, shapes[1])}, {_opt(b, shapes[2])}, eps={eps!r})"),
+        f"F.layer_norm({x}, {tuple(normalized_shape)!r}, {_opt(w, shapes[1])}, {_opt(b, shapes[2])}, eps={eps!r})"
+    ),
     "batch_norm": lambda x, rm, rv, w, b, shapes, training=False, momentum=0.1, eps=1e-5: (
         f"F.batch_norm({x}, {_opt(rm + '.clone()', shapes[1], True)}, {_opt(rv + '.clone()', shapes[2], True)}, "
-        f"{_opt(w, shapes[3])}, {_opt(b, shapes[4])}, training={training!r}, momentum={momentum!r}, eps={eps!r})"),
+        f"{_opt(w, shapes[3])}, {_opt(b, shapes[4])}, training={training!r}, momentum={momentum!r}, eps={eps!r})"
+    ),
     "group_norm": lambda x, w, b, shapes, num_groups, eps=1e-5: (
-        f"F.group_norm({x}, {num_groups}, {_opt(w, shapes[1])}, {_opt(b, shapes[2])}, eps={eps!r})"),
+        f"F.group_norm({x}, {num_groups}, {_opt(w, shapes[1])}, {_opt(b, shapes[2])}, eps={eps!r})"
+    ),
     "normalize": lambda x, shapes, p=2.0, dim=1, eps=1e-12: f"F.normalize({x}, p={p!r}, dim={dim}, eps={eps!r})",
-    "embedding": lambda i, w, shapes, padding_idx=None: f"F.embedding({i}.detach().long(), {w}, padding_idx={padding_idx!r})",
+    "embedding": lambda i, w, shapes, padding_idx=None: (
+        f"F.embedding({i}.detach().long(), {w}, padding_idx={padding_idx!r})"
+    ),
     "conv1d": _conv(1),
     "conv2d": _conv(2),
     "max_pool2d": lambda x, shapes, kernel_size, stride=None, padding=(0,), dilation=(1,): (
         f"F.max_pool2d({x}, {_int_or_tuple(kernel_size)!r}, {_int_or_tuple(stride)!r}, {_int_or_tuple(padding)!r}, "
-        f"{_int_or_tuple(dilation)!r})"),
-    "avg_pool2d": lambda x, shapes, kernel_size, stride=None, padding=(0,), count_include_pad=True, divisor_override=None: (
-        f"F.avg_pool2d({x}, {_int_or_tuple(kernel_size)!r}, {_int_or_tuple(stride)!r}, {_int_or_tuple(padding)!r}, "
-        f"count_include_pad={count_include_pad!r}, divisor_override={divisor_override!r})"),
+        f"{_int_or_tuple(dilation)!r})"
+    ),
+    "avg_pool2d": _avg_pool,
     "scaled_dot_product_attention": _attention,
     "dropout": _dropout,
 }
