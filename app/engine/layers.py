@@ -2265,6 +2265,9 @@ def _dropout_shape(input: Shape, mask: Shape, p: float = 0.5, training: bool = T
             "reproduce: give the keep mask as an input (mask=m, 1 keeps and 0 drops an element), "
             "or training=False (the identity)"
         )
+    if mask == () and input != ():
+        # PyTorch's dropout(x, 0.2) gives p by position; here the second operand is the keep mask
+        raise ArgumentError("the second argument is the keep mask (a tensor of 1s and 0s); give the probability as p=")
     if _given(mask) and broadcast(input, mask) != input:
         raise ShapeError("mask must broadcast to the input's shape")
     return input
