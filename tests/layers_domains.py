@@ -3,7 +3,8 @@ tests/test_gradcheck.py: shapes, every argument, and value domains away from the
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def layer_domains(case: Callable[..., Any], unary: Callable[[str, str], list]) -> dict[str, list]:

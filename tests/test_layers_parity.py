@@ -11,8 +11,9 @@ PyTorch. A case's torch function receives the inputs as tensors (those marked fi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -608,7 +609,7 @@ def test_matches_pytorch(case: Case, expand: str | None) -> None:
     g = grad_output.numpy()
     result = evaluate(case.program, _request(case), float(g) if g.ndim == 0 else g.tolist(), expand=expand)
     assert_close(result.values[result.output], expected.detach().numpy(), f"{case.program}: value")
-    for (name, tensor), grad in zip([(n, t) for n, t in tensors.items() if t.requires_grad], torch_grads):
+    for (name, _tensor), grad in zip([(n, t) for n, t in tensors.items() if t.requires_grad], torch_grads):
         ours = _input_grad(result, name)
         if grad is None:
             assert ours is None or not np.any(ours), f"{case.program}: ∂/∂{name} should be none or 0"

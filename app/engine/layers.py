@@ -18,7 +18,8 @@ allocated.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -37,7 +38,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(value)  # noqa: TRY004  (the parser catches ValueError)
+        raise ValueError(value)
     return float(value)
 
 
@@ -586,8 +587,7 @@ def _kl_shape(input: Shape, target: Shape, reduction: str = "mean", log_target: 
 
 def _cosine_shape(x1: Shape, x2: Shape, dim: int = 1, eps: float = 1e-8) -> Shape:
     full = broadcast(x1, x2)
-    axis = normalize_axes(dim, len(full))
-    assert axis is not None
+    axis = normalize_axes(dim, len(full)) or (0,)  # an int axis: never None
     return tuple(d for k, d in enumerate(full) if k != axis[0])
 
 
@@ -653,7 +653,7 @@ def _probs_rows(grad: Any, input: Any, reduction: str) -> Any:
     """The upstream gradient of every row's loss (PyTorch's mean divides by the rows, not the weights)."""
     rows = np.shape(input)[0] if np.ndim(input) == 2 else 1
     if reduction == "none":
-        return np.reshape(grad, np.shape(input)[:-1] + (1,))
+        return np.reshape(grad, (*np.shape(input)[:-1], 1))
     return np.divide(grad, rows) if reduction == "mean" else grad
 
 
@@ -911,7 +911,7 @@ def _mean(x: Any, axes: tuple[int, ...]) -> Any:
     strided axes several times slower."""
     shape = np.shape(x)
     if len(shape) > 3 and axes == _batch_axes(len(shape)):
-        sums = np.add.reduce(np.add.reduce(np.reshape(x, shape[:2] + (-1,)), axis=-1), axis=0)
+        sums = np.add.reduce(np.add.reduce(np.reshape(x, (*shape[:2], -1)), axis=-1), axis=0)
         return np.reshape(sums, (1, -1) + (1,) * (len(shape) - 2)) / (np.size(x) // max(shape[1], 1))
     return np.mean(x, axis=axes, keepdims=True)
 
@@ -1017,14 +1017,14 @@ def _channel_view(ndim: int) -> Callable[[Any], Any]:
 
 
 def _batch_axes(ndim: int) -> tuple[int, ...]:
-    return (0,) + tuple(range(2, ndim))
+    return (0, *tuple(range(2, ndim)))
 
 
 def _channel_sum(x: Any) -> Any:
     """Σ over every axis but the channels (axis 1), as _mean sums: spatial axes first."""
     shape = np.shape(x)
     if len(shape) > 2:
-        return np.add.reduce(np.add.reduce(np.reshape(x, shape[:2] + (-1,)), axis=-1), axis=0)
+        return np.add.reduce(np.add.reduce(np.reshape(x, (*shape[:2], -1)), axis=-1), axis=0)
     return np.add.reduce(x, axis=0)
 
 
@@ -1193,7 +1193,7 @@ def _batch_norm_program(
             + (f" * {names['weight']}" if names["weight"] else "")
             + (f" + {names['bias']}" if names["bias"] else "")
         )
-    return "\n".join(lines + [text]), {}
+    return "\n".join([*lines, text]), {}
 
 
 def _group_norm_shape(input: Shape, weight: Shape, bias: Shape, num_groups: int, eps: float = 1e-5) -> Shape:
@@ -1258,7 +1258,7 @@ def _group_norm_program(num_groups: int = 1, eps: float = 1e-5, shapes: list[Any
         out += f" * reshape(weight, {view!r})"
     if _given(shapes[2]):
         out += f" + reshape(bias, {view!r})"
-    return "\n".join(lines + [out]), {}
+    return "\n".join([*lines, out]), {}
 
 
 def _normalize_shape(input: Shape, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Shape:
@@ -1492,7 +1492,7 @@ def _conv_geometry(
             f"the kernel (dilated: {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}) is larger "
             f"than the padded input {tuple(n + 2 * p for n, p in zip(spatial, padding))}"
         )
-    return input[: -dims - 1] + (weight[0],) + out, kernel, stride, padding, dilation
+    return (*input[:-dims - 1], weight[0], *out), kernel, stride, padding, dilation
 
 
 def _conv_shape(dims: int) -> Callable[..., Shape]:
@@ -1549,7 +1549,7 @@ def _windows(
     s0, s1, s2, s3 = padded.strides
     return as_strided(
         padded,
-        (n, c) + tuple(out) + tuple(kernel),
+        (n, c, *tuple(out), *tuple(kernel)),
         (s0, s1, s2 * stride[0], s3 * stride[1], s2 * dilation[0], s3 * dilation[1]),
         writeable=False,
     )
@@ -1579,9 +1579,9 @@ def _conv_setup(
     x, w = _as_2d(x, dims), _as_2d(np.asarray(weight, dtype=np.float64), dims)
     if dims == 1:  # conv1d is conv2d over a height of 1
         stride, padding, dilation = (
-            (1,) + _pair(stride, "", 1),
-            (0,) + _pair(padding, "", 1),
-            (1,) + _pair(dilation, "", 1),
+            (1, *_pair(stride, "", 1)),
+            (0, *_pair(padding, "", 1)),
+            (1, *_pair(dilation, "", 1)),
         )
     else:
         stride, padding, dilation = _pair(stride, "", 2), _pair(padding, "", 2), _pair(dilation, "", 2)
@@ -1661,7 +1661,7 @@ def _conv_grad(dims: int, slot: int) -> Callable[..., Any]:
         cols, kernels, shape, weight_shape, unbatched, kernel, stride, padding, dilation, out, groups = saved
         if slot == 2:
             return np.add.reduce(
-                grad, axis=(0,) + tuple(range(2, np.ndim(grad))) if not unbatched else tuple(range(1, np.ndim(grad)))
+                grad, axis=(0, *tuple(range(2, np.ndim(grad)))) if not unbatched else tuple(range(1, np.ndim(grad)))
             )
         g = _grad_rows(grad, dims, unbatched, groups)  # (groups, out/groups, N·Ho·Wo)
         if slot == 1:  # each kernel weight met one entry of every patch: gradient · patches
@@ -1955,7 +1955,7 @@ def _avg_divisor(
         return float(divisor_override)
     if count_include_pad or not any(padding):
         return float(size(kernel))
-    ones = _pad(np.ones((1, 1) + x.shape[2:]), padding)
+    ones = _pad(np.ones((1, 1, *x.shape[2:])), padding)
     return _windows(ones, kernel, stride, (1, 1), out).sum(axis=(-2, -1))[0, 0]
 
 
@@ -2028,7 +2028,7 @@ _CONVOLUTION = [
         _max_pool,
         ("∂L/∂{input} = ∂L/∂{out} at each window's (first) maximum, 0 elsewhere",),
         vjp=(_max_pool_vjp,),
-        params=_POOL_PARAMS + (Param("dilation", "ints", (1,)),),
+        params=(*_POOL_PARAMS, Param("dilation", "ints", (1,))),
         forward_saving=_max_pool_saving,
         vjp_saved=(_max_pool_saved,),
         budget=_pool_budget("max_pool2d"),
@@ -2043,7 +2043,7 @@ _CONVOLUTION = [
         _avg_pool,
         ("∂L/∂{input} = ∂L/∂{out} / window size, spread over each window",),
         vjp=(_avg_pool_vjp,),
-        params=_POOL_PARAMS + (Param("count_include_pad", "bool", True), Param("divisor_override", "index")),
+        params=(*_POOL_PARAMS, Param("count_include_pad", "bool", True), Param("divisor_override", "index")),
         budget=_pool_budget("avg_pool2d"),
         syntax="avg_pool2d({input})",
     ),
@@ -2074,7 +2074,7 @@ def _attention_shape(
             "dropout_p must be 0: attention's dropout draws random numbers that a step-by-step replay cannot reproduce"
         )
     batch = broadcast(query[:-2], key[:-2], value[:-2])
-    scores = batch + (query[-2], key[-2])
+    scores = (*batch, query[-2], key[-2])
     if _given(attn_mask):
         if is_causal:
             raise ArgumentError("give either attn_mask or is_causal=True, not both (PyTorch refuses both)")
@@ -2084,7 +2084,7 @@ def _attention_shape(
             fits = False
         if not fits:
             raise ShapeError(f"attn_mask must broadcast to the scores' shape {fmt(scores)}")
-    return batch + (query[-2], value[-1])
+    return (*batch, query[-2], value[-1])
 
 
 def _attention_budget(
@@ -2198,7 +2198,7 @@ def _attention_program(
         return _attention_program(dropout_p, is_causal, scale, bool_mask, [(4, 3), (4, 3), (4, 3), (0,)])[0]
     query, key = shapes[0], shapes[1]
     ndim = len(key)
-    perm = tuple(range(ndim - 2)) + (ndim - 1, ndim - 2)
+    perm = (*tuple(range(ndim - 2)), ndim - 1, ndim - 2)
     factor = 1.0 / math.sqrt(query[-1]) if scale is None else scale
     lines = [f"scores = query @ transpose(key, axes={perm!r}) * {factor!r}"]
     constants: dict[str, Any] = {}

@@ -5,7 +5,8 @@ differentiate (class weights, masks, indices, running statistics) are detached."
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _absent(shape: tuple[int, ...]) -> bool:
@@ -56,8 +57,10 @@ def _dropout(x: str, mask: str, shapes: list[Any], p: float = 0.5, training: boo
 
 
 def _avg_pool(x: str, shapes: list[Any], kernel_size: tuple[int, ...], stride: tuple[int, ...] | None = None,
-              padding: tuple[int, ...] = (0,), count_include_pad: bool = True, divisor_override: int | None = None) -> str:
-    return (f"F.avg_pool2d({x}, {_int_or_tuple(kernel_size)!r}, {_int_or_tuple(stride)!r}, {_int_or_tuple(padding)!r}, "
+              padding: tuple[int, ...] = (0,), count_include_pad: bool = True,
+              divisor_override: int | None = None) -> str:
+    window = f"{_int_or_tuple(kernel_size)!r}, {_int_or_tuple(stride)!r}, {_int_or_tuple(padding)!r}"
+    return (f"F.avg_pool2d({x}, {window}, "
             f"count_include_pad={count_include_pad!r}, divisor_override={divisor_override!r})")
 
 
