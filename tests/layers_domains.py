@@ -159,9 +159,10 @@ def layer_domains(case: Callable[..., Any], unary: Callable[[str, str], list]) -
             case("params", "out = group_norm(x, num_groups=3, eps=0.2)", x=((1, 3, 2, 2), "real")),
         ],
         "normalize": [
-            case("matrix", "out = normalize(x)", x=((3, 4), "real")),
+            # "nonzero": a row of numbers all near 0 has a norm under eps, where max(norm, eps) has its kink
+            case("matrix", "out = normalize(x)", x=((3, 4), "nonzero")),
             case("params", "out = normalize(x, p=1, dim=0)", x=((3, 2), "nonzero")),
-            case("params", "out = normalize(x, 3, -1)", x=((2, 3), "real")),
+            case("params", "out = normalize(x, 3, -1)", x=((2, 3), "nonzero")),
         ],
         "embedding": [
             case("matrix", "out = embedding(i, W)", i=((2, 3), ("label", 4)), W=((4, 3), "real")),
