@@ -38,11 +38,13 @@ from fastapi.testclient import TestClient
 from app.engine.inputs import NON_FINITE
 from app.engine.ops import OPS
 from tests.conftest import by_name
+from tests.layers_nonfinite import LAYER_TORCH_OPS, layer_nonfinite
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_parity_fixtures", ROOT / "scripts" / "make_parity_fixtures.py")
 make_parity_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_parity_fixtures)
+make_parity_fixtures.TORCH_OPS.update(LAYER_TORCH_OPS)  # the layers' bare calls in PyTorch (tests/layers_nonfinite.py)
 
 INF, NAN = math.inf, math.nan
 SPECIAL = [INF, -INF, NAN, 0.0, 1.0, -1.0]
@@ -184,6 +186,8 @@ NONFINITE: dict[str, list[Case]] = {
     "detach": [_case("array", "out = detach(x)", x=SPECIAL), _case("scalar", "out = detach(x)", x=NAN)],
     "transpose": [_case("array", "out = transpose(x)", x=ROWS), _case("array", "out = x.T", x=COLUMNS)],
     "reshape": [_case("array", "out = reshape(x, (5, 6))", x=ROWS), _case("array", "out = reshape(x, -1)", x=ROWS)],
+    # --- the layers (issue 20): tests/layers_nonfinite.py ---
+    **layer_nonfinite(_case, _unary, SPECIAL, ROWS, PAIRS),
 }
 
 ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in NONFINITE for case in NONFINITE[name]]

@@ -276,7 +276,8 @@ _ACTIVATIONS = [
     _activation(
         "elu",
         _elu,
-        lambda grad, out, x, alpha=1.0: grad * np.where(np.greater(x, 0.0), 1.0, alpha * np.exp(np.minimum(x, 0.0))),
+        # PyTorch's elu_backward picks by x <= 0, so NaN takes the upstream gradient as it is.
+        lambda grad, out, x, alpha=1.0: np.where(np.less_equal(x, 0.0), grad * alpha * np.exp(np.minimum(x, 0.0)), grad),
         "∂L/∂{x} = ∂L/∂{out} · (1 if {x} > 0 else α·exp({x}))",
         "x where x > 0, α·(exp(x) − 1) elsewhere.",
         (Param("alpha", "number", 1.0),),
@@ -284,7 +285,11 @@ _ACTIVATIONS = [
     _activation(
         "hardtanh",
         _hardtanh,
-        lambda grad, out, x, min_val=-1.0, max_val=1.0: grad * ((np.greater(x, min_val) & np.less(x, max_val)) * 1.0),
+        # PyTorch's hardtanh_backward masks (0 where x <= min_val or x >= max_val): NaN passes the upstream
+        # gradient, and an infinite upstream gradient gives 0 at the edges rather than inf · 0.
+        lambda grad, out, x, min_val=-1.0, max_val=1.0: np.where(
+            np.less_equal(x, min_val) | np.greater_equal(x, max_val), 0.0, grad
+        ),
         "∂L/∂{x} = ∂L/∂{out} where min_val < {x} < max_val, else 0",
         "x clamped to [min_val, max_val]; its derivative is 0 at the edges, as in PyTorch.",
         (Param("min_val", "number", -1.0), Param("max_val", "number", 1.0)),
@@ -434,9 +439,10 @@ def _bce_logits_vjp(slot: int) -> Callable[..., Any]:
         g = g * _bce_weight(weight)
         if slot == 0:  # (1 − t) − lw·sigmoid(−x)
             return g * ((1.0 - np.asarray(target)) - log_weight * _sigmoid(ARRAY, -np.asarray(input, dtype=np.float64)))
-        if slot == 1:  # −x + (pw − 1)·softplus(−x)
-            extra = (pos_weight - 1.0) * _softplus_neg(input) if _given(pos_weight) else 0.0
-            return g * (-np.asarray(input) + extra)
+        if slot == 1:  # −x, or with pos_weight −softplus(x) + pw·softplus(−x) (PyTorch's form: inf, not inf − inf)
+            if _given(pos_weight):
+                return g * (-_softplus_neg(-np.asarray(input)) + pos_weight * _softplus_neg(input))
+            return g * -np.asarray(input)
         return g * target * _softplus_neg(input)  # pos_weight
 
     return vjp
@@ -1083,8 +1089,27 @@ def _batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Any:
+    if _given(weight) or _given(bias):
+        return _bn_fused(input, running_mean, running_var, weight, bias, training, eps)
     xhat, _, _ = _bn_parts(input, running_mean, running_var, training, eps)
-    return _affine(xhat, weight, bias, _channel_view(np.ndim(input)))
+    return xhat
+
+
+def _bn_fused(input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any, training: bool,
+              eps: float) -> Any:
+    """x · α + β, α = weight · rstd, β = bias − mean · α per channel: PyTorch's own order, so that an
+    infinite or NaN weight or bias gives its answers (inf − inf and 0 · inf are NaN there too)."""
+    view = _channel_view(np.ndim(input))
+    if training:
+        axes = _batch_axes(np.ndim(input))
+        mean = _mean(input, axes)
+        centred = input - mean
+        rstd = 1.0 / np.sqrt(_mean(centred * centred, axes) + eps)
+    else:
+        mean, rstd = view(running_mean), 1.0 / np.sqrt(view(running_var) + eps)
+    alpha = rstd * view(weight) if _given(weight) else rstd
+    beta = view(bias) - mean * alpha if _given(bias) else -(mean * alpha)
+    return input * alpha + beta
 
 
 def _batch_norm_vjp(slot: int) -> Callable[..., Any]:
@@ -1124,7 +1149,9 @@ def _batch_norm_saving(
 ) -> tuple[Any, ...]:
     xhat, rstd, axes = _bn_parts(input, running_mean, running_var, training, eps)
     view = _channel_view(np.ndim(input))
-    return _affine(xhat, weight, bias, view), (
+    out = _bn_fused(input, running_mean, running_var, weight, bias, training, eps) if (
+        _given(weight) or _given(bias)) else xhat
+    return out, (
         xhat,
         rstd,
         axes,
@@ -1212,8 +1239,28 @@ def _grouped(x: Any, num_groups: int) -> Any:
 
 
 def _group_norm(m: Any, input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> Any:
-    xhat, _ = _normalized(_grouped(input, num_groups), (-1,), eps)
-    return _affine(np.reshape(xhat, np.shape(input)), weight, bias, _channel_view(np.ndim(input)))
+    if not (_given(weight) or _given(bias)):
+        xhat, _ = _normalized(_grouped(input, num_groups), (-1,), eps)
+        return np.reshape(xhat, np.shape(input))
+    return _group_norm_fused(input, weight, bias, num_groups, eps)
+
+
+def _group_norm_fused(input: Any, weight: Any, bias: Any, num_groups: int, eps: float) -> Any:
+    """x · scale + shift per (sample, channel), scale = weight · rstd, shift = bias − mean · scale: PyTorch's
+    own order, so that an infinite or NaN weight or bias gives its answers (inf − inf is NaN there too)."""
+    shape = np.shape(input)
+    n, c = shape[0], shape[1]
+    grouped = _grouped(input, num_groups)
+    mean = np.mean(grouped, axis=-1, keepdims=True)
+    centred = grouped - mean
+    rstd = 1.0 / np.sqrt(np.mean(centred * centred, axis=-1, keepdims=True) + eps)
+    per_group = c // num_groups
+    rstd_c = np.repeat(np.reshape(rstd, (n, num_groups)), per_group, axis=1)  # (N, C)
+    mean_c = np.repeat(np.reshape(mean, (n, num_groups)), per_group, axis=1)
+    scale = rstd_c * weight if _given(weight) else rstd_c
+    shift = -scale * mean_c + bias if _given(bias) else -scale * mean_c
+    view = (n, c) + (1,) * (len(shape) - 2)
+    return input * np.reshape(scale, view) + np.reshape(shift, view)
 
 
 def _group_norm_vjp(slot: int) -> Callable[..., Any]:
@@ -1234,7 +1281,8 @@ def _group_norm_saving(input: Any, weight: Any, bias: Any, num_groups: int, eps:
     view = _channel_view(np.ndim(input))
     xhat, rstd = _normalized(_grouped(input, num_groups), (-1,), eps)
     full = np.reshape(xhat, np.shape(input))
-    return _affine(full, weight, bias, view), (full, rstd, num_groups, view(weight) if _given(weight) else weight)
+    out = _group_norm_fused(input, weight, bias, num_groups, eps) if _given(weight) or _given(bias) else full
+    return out, (full, rstd, num_groups, view(weight) if _given(weight) else weight)
 
 
 def _group_norm_saved_input(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
@@ -1812,6 +1860,11 @@ def _max_pool_parts(
     padded = _pad(x, padding, -np.inf)  # PyTorch pads a max pool with −inf
     flat = _windows(padded, kernel, stride, dilation, out).reshape(x.shape[:2] + out + (-1,))
     winner = np.argmax(flat, axis=-1)  # the first maximum in each window, as PyTorch picks it
+    # A window with NaN: numpy's argmax gives its first NaN, PyTorch's scan (val > max || isnan(val)) its last.
+    nan = np.isnan(np.take_along_axis(flat, winner[..., np.newaxis], axis=-1)[..., 0])
+    if nan.any():
+        last = flat.shape[-1] - 1 - np.argmax(np.isnan(flat[..., ::-1]), axis=-1)
+        winner = np.where(nan, last, winner)
     return x, unbatched, out, kernel, stride, padding, dilation, padded, flat, winner
 
 
@@ -1862,15 +1915,22 @@ def _max_tiles(x: Any, kernel: tuple[int, int]) -> Any:
 
 
 def _max_tiles_grad(grad: Any, x: Any, result: Any, kernel: tuple[int, int]) -> Any:
-    """Each window's gradient to its first maximum: the offsets in scan order, each taking the
-    windows whose maximum it holds and no earlier offset took."""
+    """Each window's gradient to its first maximum (its last NaN, if any): the offsets in scan order,
+    each taking the windows whose maximum it holds and no earlier offset took."""
     out = np.zeros(x.shape)
     taken = np.zeros(result.shape, dtype=bool)
     nan = np.isnan(result)
-    for view, target in zip(_tile_views(x, kernel), _tile_views(out, kernel)):
-        hit = ((view == result) | (nan & np.isnan(view))) & ~taken
+    views = list(zip(_tile_views(x, kernel), _tile_views(out, kernel)))
+    for view, target in views:
+        hit = (view == result) & ~taken  # never in a window whose maximum is NaN
         target[...] = np.where(hit, grad, 0.0)
         taken |= hit
+    if nan.any():  # PyTorch's scan (val > max || isnan(val)) keeps a window's last NaN
+        taken = ~nan
+        for view, target in reversed(views):
+            hit = np.isnan(view) & ~taken
+            target[...] = np.where(hit, grad, target)
+            taken |= hit
     return out
 
 
