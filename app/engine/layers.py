@@ -316,7 +316,8 @@ def _l1(m: Any, input: Any, target: Any, reduction: str = "mean") -> Any:
 def _l1_vjp(sign: float) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean") -> Any:
         diff = np.subtract(input, target)
-        return sign * _spread(grad, np.shape(diff), reduction) * np.sign(diff)
+        # sign(NaN) is 0 in PyTorch's l1 backward (numpy's is NaN)
+        return sign * _spread(grad, np.shape(diff), reduction) * np.where(np.isnan(diff), 0.0, np.sign(diff))
 
     return vjp
 
@@ -535,7 +536,8 @@ def _nll_vjp(
     rows, labels, row_weight, total = _nll_parts(input, target, weight, ignore_index)
     per_row = np.reshape(grad, (-1,)) if reduction == "none" else (grad / total if reduction == "mean" else grad)
     result = np.zeros(rows.shape)
-    result[np.arange(labels.size), labels] = -row_weight * per_row
+    # an ignored row is skipped, as PyTorch skips it: 0 even where the upstream gradient is inf or NaN
+    result[np.arange(labels.size), labels] = np.where(row_weight != 0, -row_weight * per_row, 0.0)
     return np.reshape(result, np.shape(input))
 
 
@@ -576,13 +578,16 @@ def _kl_spread(grad: Any, shape: Shape, reduction: str) -> Any:
 def _kl_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:
         g = _kl_spread(grad, broadcast(np.shape(input), np.shape(target)), reduction)
+        # The target's gradient as PyTorch's autograd sums it through exp(t)·(t − x) or xlogy(t, t) − t·x,
+        # so that inf and NaN (and 0 · inf) come out where they come out there.
         if log_target:
             e = np.exp(target)
-            return g * (-e if slot == 0 else e * (np.subtract(target, input) + 1.0))
+            return g * -e if slot == 0 else g * np.subtract(target, input) * e + g * e
         t = np.asarray(target, dtype=np.float64)
         if slot == 0:
             return g * -t
-        return g * (np.log(t) + 1.0 - input)
+        xlogy = np.where(np.isnan(t), np.nan, np.where(t != 0, np.log(np.where(t != 0, t, 1.0)), 0.0))
+        return g * xlogy + g * (t / t) - g * input
 
     return vjp
 
@@ -688,8 +693,9 @@ def _probs_vjp_input(
     reduction: str = "mean",
 ) -> Any:
     q = _probs_targets(target, weight, label_smoothing)
-    delta = _softmax(input, -1) * np.add.reduce(q, axis=-1, keepdims=True) - q
-    return delta * _probs_rows(grad, input, reduction)
+    # log_softmax's backward on −q·g, in PyTorch's order: an infinite g gives inf − inf = NaN there too
+    g = -q * _probs_rows(grad, input, reduction)
+    return g - _softmax(input, -1) * np.add.reduce(g, axis=-1, keepdims=True)
 
 
 def _probs_vjp_target(
