@@ -85,7 +85,7 @@ def layer_nonfinite(case: Callable[..., Any], unary: Callable[[str], list[Any]],
     """Each layer's cases (test_nonfinite's Case, made by `case`): the special values in the input,
     and in the weights, biases and statistics the layer reads them with."""
     a, b = (list(v) for v in zip(*pairs))
-    fixed: Callable[[Any], dict[str, Any]] = lambda value: {"value": value, "requires_grad": False}  # noqa: E731
+    fixed: Callable[[Any], dict[str, Any]] = lambda value: {"value": value, "requires_grad": False}
     probs = [[0.2, 0.5, 0.3]] * len(rows)
     targets = [[0.0, 1.0, 0.5]] * len(rows)
     three = [INF, -INF, NAN]

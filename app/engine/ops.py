@@ -1186,6 +1186,6 @@ OPS: dict[str, Op] = {op.name: op for op in _OPS}
 # How the parser spells the operator forms of ops.
 BINARY_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul"}
 
-from app.engine.layers import LAYERS  # noqa: E402  (the layers' ops: norms, attention, convolution, losses)
+from app.engine.layers import LAYERS  # (the layers' ops: norms, attention, convolution, losses; after OPS)
 
 OPS.update(LAYERS)

@@ -49,9 +49,26 @@ from app.engine.expand import Expand
 from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
-from app.engine.ops import ABSENT, BINARY_OPERATORS, CONSTANTS, OPS, PARAM_KINDS, Op, Param
+from app.engine.ops import (
+    ABSENT,
+    BINARY_OPERATORS,
+    CONSTANTS,
+    OPS,
+    PARAM_KINDS,
+    Op,
+    Param,
+)
 from app.lang import builtins, library, loops, subscripts
-from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
+from app.lang.replay import (
+    Reads,
+    Template,
+    record,
+    repeats,
+    replay,
+    replay_run,
+    tokenize_runs,
+    tokens_of,
+)
 from app.lang.static import (
     COMPARE,
     Dtype,
