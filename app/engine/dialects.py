@@ -405,7 +405,7 @@ DTYPES: dict[str, frozenset[str]] = {
     "torch": frozenset(("float", "float32", "float64", "double", "long", "int", "int64", "int32", "half", "bool")),
     "np": frozenset(("float32", "float64", "int32", "int64", "double", "longlong")),
 }
-IGNORED = frozenset(("dtype", "device", "requires_grad", "out_dtype"))
+IGNORED = frozenset(("dtype", "device", "requires_grad", "out_dtype", "inplace"))  # inplace=False only
 
 # What a pasted program that uses these names should do instead (the names are not in the table).
 _INPUT_HINT = ('random and literal tensors are given as inputs, e.g. "W": {"init": "randn", "shape": [3, 4], '

@@ -95,11 +95,13 @@ def _check_ignored(parser: _Parser, shown: str, keyword: str, term: Term) -> Non
         return
     if keyword == "requires_grad" and node < 0 and isinstance(literal, bool):
         return
+    if keyword == "inplace" and node < 0 and literal is False:  # F.relu(x, inplace=False): the result is the same
+        return
     if keyword == "device" and node < 0 and isinstance(literal, Word) and literal == "cpu":
         return
     raise ProgramError(
         "bad_arguments", f"{shown}'s {keyword}= is accepted only as a dtype such as torch.float64 (every tensor "
-        "is float64), device='cpu' or requires_grad=True/False", start=start, end=end,
+        "is float64), device='cpu', requires_grad=True/False or inplace=False", start=start, end=end,
     )
 
 
