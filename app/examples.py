@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.examples_layers import LAYER_TRAIN_EXAMPLES
+from app.examples_layers import LAYER_EXAMPLES, LAYER_TRAIN_EXAMPLES
 
 
 def _regression_data(batch: int = 8, seed: int = 0) -> tuple[list, list]:
@@ -194,5 +194,6 @@ DATASET_EXAMPLES = [
     },
 ]
 
-TRAIN_EXAMPLES += LAYER_TRAIN_EXAMPLES  # the layers' (app/examples_layers.py)
+EXAMPLES += LAYER_EXAMPLES  # the layers' (app/examples_layers.py)
+TRAIN_EXAMPLES += LAYER_TRAIN_EXAMPLES
 EXAMPLES += TRAIN_EXAMPLES
