@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.examples_layers import LAYER_TRAIN_EXAMPLES
+from app.examples_layers import LAYER_EXAMPLES, LAYER_TRAIN_EXAMPLES
 
 
 def _regression_data(batch: int = 8, seed: int = 0) -> tuple[list, list]:
@@ -323,4 +323,4 @@ DATASET_EXAMPLES = [
 ]
 
 TRAIN_EXAMPLES += LAYER_TRAIN_EXAMPLES  # the layers' (app/examples_layers.py)
-EXAMPLES += DIALECT_EXAMPLES + TRAIN_EXAMPLES
+EXAMPLES += DIALECT_EXAMPLES + LAYER_EXAMPLES + TRAIN_EXAMPLES

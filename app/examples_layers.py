@@ -21,6 +21,27 @@ CNN_PROGRAM = (
     "loss = softmax_cross_entropy(logits, labels)"
 )
 
+LAYER_EXAMPLES = [
+    {
+        "id": "causal-attention-head",
+        "title": "One causal self-attention head",
+        "description": (
+            "Four tokens of width 8 project to queries, keys and values (width 4); each token attends to "
+            "itself and the tokens before it (is_causal=True): scores q·kᵀ/√4, the future masked out, softmax, "
+            "and the weights' mix of the values. Open the attention box to see those steps as primitives."),
+        "expression": ("q = x @ Wq\nk = x @ Wk\nv = x @ Wv\n"
+                       "att = scaled_dot_product_attention(q, k, v, is_causal=True)\nloss = mse(att, t)"),
+        "inputs": {
+            "x": {"init": "randn", "shape": [4, 8], "seed": 11},
+            "Wq": {"init": "randn", "shape": [8, 4], "seed": 12, "scale": 0.35},
+            "Wk": {"init": "randn", "shape": [8, 4], "seed": 13, "scale": 0.35},
+            "Wv": {"init": "randn", "shape": [8, 4], "seed": 14, "scale": 0.35},
+            "t": {"init": "randn", "shape": [4, 4], "seed": 15},
+        },
+        "grad_output": None,
+    },
+]
+
 LAYER_TRAIN_EXAMPLES = [
     {
         "id": "train-digits-cnn",
@@ -47,6 +68,37 @@ LAYER_TRAIN_EXAMPLES = [
             "steps": 3000,
             "batch": {"size": 32, "seed": 0},
             "record_every": 50,
+            "eval": {"x": _digits("images", "test"), "labels": _digits("labels", "test")},
+        },
+    },
+    {
+        "id": "train-digits-batchnorm",
+        "title": "Train an MLP with batch norm on the digits",
+        "description": (
+            "makemore's batch-normalised MLP on the 8×8 digits: Linear(64, 100) → batch_norm (the batch's "
+            "mean and variance, then a learned scale and shift) → tanh → Linear(100, 10) → softmax "
+            "cross-entropy; SGD with momentum on batches of 32. Open the batch_norm box to see the mean, "
+            "the centred values, the variance and (var + eps)^-0.5 that its backward pass goes through. "
+            "Evaluation normalises the 360 test digits by their own statistics (training=True throughout)."),
+        "expression": (
+            "h = linear(x, W1, b1)\n"
+            "hn = batch_norm(h, weight=gain, bias=shift, training=True)\n"
+            "logits = linear(tanh(hn), W2, b2)\n"
+            "loss = softmax_cross_entropy(logits, labels)"),
+        "inputs": {
+            "x": _digits("images", "train"),
+            "labels": _digits("labels", "train"),
+            "W1": _uniform([64, 100], 5, 64 ** -0.5), "b1": _uniform([100], 6, 64 ** -0.5),
+            "gain": {"init": "ones", "shape": [100]}, "shift": {"init": "zeros", "shape": [100]},
+            "W2": _uniform([100, 10], 7, 0.1), "b2": _uniform([10], 8, 0.1),
+        },
+        "grad_output": None,
+        "train": {
+            "params": ["W1", "b1", "gain", "shift", "W2", "b2"],
+            "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+            "steps": 1000,
+            "batch": {"size": 32, "seed": 0},
+            "record_every": 20,
             "eval": {"x": _digits("images", "test"), "labels": _digits("labels", "test")},
         },
     },

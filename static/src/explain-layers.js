@@ -1,7 +1,10 @@
 // Why a layer's backward step looks as it does: one or two sentences per op and operand, added to
 // the step's notes by explain.js (explainBackward). The numbers are in the step's lines already;
 // these say where the terms come from (batch norm's paths through the mean and the variance,
-// attention's q, k, v, scores and mask, the patch a convolution's kernel met).
+// attention's q, k, v, scores and mask, the patch a convolution's kernel met). For a convolution's
+// forward step with small operands, the first output element worked out: the patch, the kernel, the sum.
+
+import { formatNumber, isSummary } from './tensor.js';
 
 const NORM_INPUT = (over) => `x̂ = (x − mean)/√(var + eps) over ${over}: the mean and the variance depend on every x there, `
   + 'so the gradient reaches x by three paths: directly (g·rstd), through the mean (− mean(g)) and through the variance '
@@ -69,5 +72,66 @@ const EXPLAINED = {
 export function layerNotes(consumer, slot) {
   const explain = EXPLAINED[consumer.op];
   const note = explain ? explain(consumer, slot) : null;
+  return note ? [note] : [];
+}
+
+const MAX_TERMS = 12;
+
+function pair(value, fallback) {
+  if (value === undefined || value === null) return [fallback, fallback];
+  return value.length === 1 ? [value[0], value[0]] : value;
+}
+
+/** out[0, 0, 0, 0] of a conv2d (or out[0, 0, 0] of a conv1d) as the patch it read times kernel 0. */
+function firstOutput(node, operands) {
+  const [input, weight, bias] = operands;
+  if ([input, weight, bias].some((operand) => isSummary(operand.value)) || isSummary(node.value)) return null;
+  const one = node.op === 'conv1d';
+  const batched = input.shape.length === (one ? 3 : 4);
+  let x = batched ? input.value[0] : input.value;
+  let w = weight.value[0];
+  if (one) { x = x.map((row) => [row]); w = w.map((row) => [row]); }
+  const params = node.params ?? {};
+  // the first output element's window starts at the top-left corner, whatever the stride
+  const [ph, pw] = one ? [0, pair(params.padding, 0)[0]] : pair(params.padding, 0);
+  const [dh, dw] = one ? [1, pair(params.dilation, 1)[0]] : pair(params.dilation, 1);
+  const terms = [];
+  let total = 0;
+  for (let c = 0; c < w.length; c += 1) {
+    for (let i = 0; i < w[c].length; i += 1) {
+      for (let j = 0; j < w[c][i].length; j += 1) {
+        const r = i * dh - ph;
+        const q = j * dw - pw;
+        const inside = r >= 0 && q >= 0 && r < x[c].length && q < x[c][0].length;
+        const value = inside ? x[c][r][q] : 0;
+        total += value * w[c][i][j];
+        terms.push(`${inside ? formatNumber(value) : '0 (padding)'}·${formatNumber(w[c][i][j])}`);
+      }
+    }
+  }
+  const given = bias.shape.length === 1 && bias.shape[0] > 0 && Array.isArray(bias.value);
+  if (given) total += bias.value[0];
+  const shown = terms.length <= MAX_TERMS ? terms.join(' + ') : `${terms.slice(0, 4).join(' + ')} + … (${terms.length} products)`;
+  const where = one ? 'out[0, 0, 0]' : 'out[0, 0, 0, 0]';
+  return `${where}: the patch at the top-left corner met kernel 0, element by element: ${shown}`
+    + `${given ? ` + bias ${formatNumber(bias.value[0])}` : ''} = ${formatNumber(total)}`;
+}
+
+const FORWARD = {
+  conv1d: firstOutput,
+  conv2d: firstOutput,
+  scaled_dot_product_attention: () => 'each query row scores every key (q·kᵀ·scale), the mask removes the positions it '
+    + 'may not see, softmax turns each row of scores into weights, and the output row is those weights\' mix of the value rows',
+  batch_norm: (node) => (node.params?.training
+    ? 'each channel is normalised by the mean and the (biased) variance of its values over the batch and positions'
+    : 'each channel is normalised by running_mean and running_var, constants here'),
+  layer_norm: () => 'each row is normalised by the mean and the (biased) variance over its last axes',
+  max_pool2d: () => 'each output is the largest element of its window',
+};
+
+/** Notes for a forward step of a layer's op (none for other ops). */
+export function layerForwardNotes(node, operands) {
+  const explain = FORWARD[node.op];
+  const note = explain ? explain(node, operands) : null;
   return note ? [note] : [];
 }

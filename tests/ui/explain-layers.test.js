@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { layerNotes } from '../../static/src/explain-layers.js';
+import { layerForwardNotes, layerNotes } from '../../static/src/explain-layers.js';
 
 test('batch norm in training names the paths through the mean and the variance', () => {
   const [note] = layerNotes({ op: 'batch_norm', params: { training: true } }, 0);
@@ -31,4 +31,26 @@ test('a convolution step says which patch met which kernel weight', () => {
 test('other ops get no layer note', () => {
   assert.deepEqual(layerNotes({ op: 'matmul' }, 0), []);
   assert.deepEqual(layerNotes({ op: 'binary_cross_entropy_with_logits' }, 1), []);
+});
+
+const image = { shape: [1, 1, 2, 2], value: [[[[1, 2], [3, 4]]]] };
+const kernel = { shape: [1, 1, 2, 2], value: [[[[1, 0], [0, 1]]]] };
+const bias = { shape: [1], value: [0.5] };
+
+test('a convolution forward step works out its first output: the patch met kernel 0', () => {
+  const node = { op: 'conv2d', params: { stride: [1], padding: [0], dilation: [1], groups: 1 }, value: [[[[5.5]]]] };
+  const [note] = layerForwardNotes(node, [image, kernel, bias]);
+  assert.equal(note, 'out[0, 0, 0, 0]: the patch at the top-left corner met kernel 0, element by element: '
+    + '1·1 + 2·0 + 3·0 + 4·1 + bias 0.5 = 5.5');
+});
+
+test('padding enters the patch as zeros', () => {
+  const node = { op: 'conv2d', params: { stride: [2], padding: [1], dilation: [1], groups: 1 }, value: [[[[1.5]]]] };
+  const [note] = layerForwardNotes(node, [image, kernel, { shape: [0], value: [] }]);
+  assert.match(note, /0 \(padding\)·1 \+ 0 \(padding\)·0 \+ 0 \(padding\)·0 \+ 1·1 = 1$/);
+});
+
+test('a summarised operand gets no worked example', () => {
+  const node = { op: 'conv2d', params: {}, value: { truncated: true } };
+  assert.deepEqual(layerForwardNotes(node, [{ ...image, value: { truncated: true } }, kernel, bias]), []);
 });
