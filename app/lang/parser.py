@@ -1020,7 +1020,7 @@ class _Parser:
         keyword are moved into place, and one left out or given as None becomes an empty constant
         of shape (0,), which the op reads as "not given" (keywords is consumed)."""
         required = len(op.operands) - len(op.optional)
-        given = positional[:len(op.operands)]
+        given: list[Term | None] = list(positional[:len(op.operands)])
         rest = positional[len(op.operands):]
         if rest and any(name in keywords for name in op.optional):
             raise ProgramError("bad_arguments", f"{op.name}: parameters by position cannot follow operands "
@@ -1031,10 +1031,10 @@ class _Parser:
                 if k < len(given):
                     raise ProgramError("bad_arguments", f"{op.name} got {name} twice", start=term[2], end=term[3])
                 given += [None] * (k - len(given)) + [term]
-        if len(given) < required:
-            return given  # bind reports the missing operands
+        if len(given) < required:  # bind reports the missing operands (no gap is made before `required`)
+            return [term for term in given if term is not None]
         absent = end - 1  # an operand left out stands at the closing parenthesis
-        filled = []
+        filled: list[Term] = []
         for term in given + [None] * (len(op.operands) - len(given)):
             if term is None or (term[0] < 0 and term[1] is None):
                 where = (absent, absent) if term is None else (term[2], term[3])
