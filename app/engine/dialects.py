@@ -228,7 +228,7 @@ _LAYERS_F: dict[str, Spelling] = {
                            _same_names("input", "num_groups", "weight", "bias", "eps")),
     "normalize": Spelling("normalize", ("input", "p", "dim", "eps"), _same_names("input", "p", "dim", "eps")),
     "scaled_dot_product_attention": Spelling(
-        "attention", ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale"),
+        "attention", ("query", "key", "value", "attn_mask", "dropout_p", "is_causal"),  # scale: keyword only
         _same_names("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")),
     "conv1d": Spelling("conv1d", _CONV, _same_names(*_CONV)),
     "conv2d": Spelling("conv2d", _CONV, _same_names(*_CONV)),
