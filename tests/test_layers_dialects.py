@@ -10,7 +10,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
-
 from test_dialect_syntax import X, check, error, fixed
 
 RNG = np.random.default_rng(20)
