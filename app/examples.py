@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.examples_layers import LAYER_EXAMPLES, LAYER_TRAIN_EXAMPLES
+
 
 def _regression_data(batch: int = 8, seed: int = 0) -> tuple[list, list]:
     """The tutorial's regression task: y = 2·x1 + 3·x2 + 4·x3 + 5, x1 in [0, 30), x2 in [0, 20), x3 in [0, 11)."""
@@ -320,4 +322,5 @@ DATASET_EXAMPLES = [
     },
 ]
 
-EXAMPLES += DIALECT_EXAMPLES + TRAIN_EXAMPLES
+TRAIN_EXAMPLES += LAYER_TRAIN_EXAMPLES  # the layers' (app/examples_layers.py)
+EXAMPLES += DIALECT_EXAMPLES + LAYER_EXAMPLES + TRAIN_EXAMPLES

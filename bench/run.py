@@ -19,6 +19,9 @@ Figures (ratios are reported, never asserted):
   6  training (bench/train.py): CPU time per step of the regression example (batch 1, SGD), vs a
      hand-written numpy loop (6) and PyTorch eager with torch.optim (6p), float64, one thread
   7  the same for the digits example, 64-100-200-10, batch 32, SGD with momentum (7, 7p)
+  8  the layers' ops (bench/layers.py, which times every one): forward + backward of conv2d (32x3x32x32,
+     16 3x3 kernels), attention (B=8, T=64, d=64), batch_norm, layer_norm and max_pool2d, and the CNN
+     example's training step, each vs PyTorch eager (float64, one thread)
 
 Timed sections run with the cyclic GC collected and then paused, for chainlens and baselines
 alike, as the server does while it builds and encodes a graph; the process keeps freed memory
@@ -430,6 +433,23 @@ def bench_training(tiny: bool, figures: list[Figure], details: dict) -> None:
                               r["torch_us"], ours / r["torch_us"], "<= 0.5x", ours / r["torch_us"] <= 0.5))
 
 
+# --- 8. the layers' ops (bench/layers.py) ------------------------------------------------------------
+
+LAYER_FIGURES = ("conv2d", "attention", "batch_norm", "layer_norm", "max_pool2d", "cnn_step")
+
+
+def bench_layers(tiny: bool, figures: list[Figure], details: dict) -> None:
+    import layers
+
+    results = details["layers"] = layers.main(["--only", ",".join(LAYER_FIGURES)] + (["--tiny"] if tiny else []))
+    for name, r in results.items():
+        training = name == "cnn_step"
+        label = "CNN example training step (CPU), batch 32" if training else f"{name} forward + backward (CPU)"
+        target = 1.0 if training else 2.0
+        figures.append(Figure("8", label, r["chainlens_ms"], "ms", "PyTorch eager", r["pytorch_ms"], r["ratio"],
+                              f"<= {target:g}x", r["ratio"] <= target))
+
+
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
@@ -508,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_memory(sizes, figures, details)
     print("[6, 7] training steps ...", flush=True)
     bench_training(args.tiny, figures, details)
+    print("[8] layers ...", flush=True)
+    bench_layers(args.tiny, figures, details)
 
     print()
     print(table(figures))

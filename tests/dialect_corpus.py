@@ -911,4 +911,99 @@ y = x.sigmoid() * x.abs().sqrt() + x.relu() - torch.abs(x).log() + x.sin() * tor
 loss = y.sum() + x.exp().mean() + x.pow(2).sum() + torch.sqrt(x * x).sum()
 """,
          {"x": tensor((2, 3), 191)}),
+
+    # --- the layers of issue 20, as torch.nn.functional spells them --------------------------------
+    case("layers_transformer_block", "torch",
+         "nanoGPT's Block: F.layer_norm, multi-head causal attention, a GELU MLP, residuals",
+         """
+B, T, C = x.shape
+h = F.layer_norm(x, (C,), ln1_w, ln1_b)
+q, k, v = (h @ W_attn).split(C, dim=2)
+q = q.view(B, T, n_head, C // n_head).transpose(1, 2)
+k = k.view(B, T, n_head, C // n_head).transpose(1, 2)
+v = v.view(B, T, n_head, C // n_head).transpose(1, 2)
+att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+att = att.masked_fill(torch.tril(torch.ones(T, T)) == 0, float('-inf'))
+y = F.softmax(att, dim=-1) @ v
+y = y.transpose(1, 2).contiguous().view(B, T, C)
+x = x + y @ W_proj
+m = F.layer_norm(x, (C,), ln2_w, ln2_b, eps=1e-5)
+x = x + F.gelu(m @ W_fc) @ W_out
+loss = (x ** 2).mean()
+""",
+         {"x": tensor((2, 3, 4), 301), "ln1_w": tensor((4,), 302), "ln1_b": tensor((4,), 303),
+          "W_attn": tensor((4, 12), 304, 0.5), "W_proj": tensor((4, 4), 305, 0.5), "ln2_w": tensor((4,), 306),
+          "ln2_b": tensor((4,), 307), "W_fc": tensor((4, 8), 308, 0.5), "W_out": tensor((8, 4), 309, 0.5),
+          "n_head": integer(2)}),
+    case("layers_cnn", "torch", "CS231n's small CNN: F.conv2d, F.relu, F.max_pool2d, flatten, F.linear, F.cross_entropy",
+         """
+h = F.relu(F.conv2d(img, kernels, bias, padding=1))
+h = F.max_pool2d(h, 2)
+h = F.avg_pool2d(h, kernel_size=2, stride=1)
+logits = F.linear(torch.flatten(h, 1), W, b)
+loss = F.cross_entropy(logits, y)
+""",
+         {"img": tensor((2, 1, 6, 6), 311), "kernels": tensor((3, 1, 3, 3), 312, 0.5), "bias": tensor((3,), 313),
+          "W": tensor((4, 12), 314, 0.5), "b": tensor((4,), 315), "y": labels([1, 3])}),
+    case("layers_gelu_mlp", "torch", "an MLP with GELU (both forms), SiLU and the other activations of F",
+         """
+h = F.gelu(x @ W1 + b1)
+g = F.gelu(h, approximate='tanh') + F.silu(h) + F.softplus(h, beta=2.0) + F.leaky_relu(h, 0.1)
+g = g + F.elu(h) + F.hardtanh(h, -0.5, 0.5) + torch.erf(h) + h.erf()
+loss = F.mse_loss(g @ W2, target)
+""",
+         {"x": tensor((4, 3), 321), "W1": tensor((3, 5), 322), "b1": tensor((5,), 323), "W2": tensor((5, 2), 324),
+          "target": data((4, 2), 325)}),
+    case("layers_batch_norm_training", "torch", "makemore's MLP with F.batch_norm in training mode",
+         """
+emb = C[Xb]
+hpre = emb.view(emb.shape[0], -1) @ W1
+hpreact = F.batch_norm(hpre, None, None, bngain, bnbias, training=True)
+h = torch.tanh(hpreact)
+logits = h @ W2 + b2
+loss = F.cross_entropy(logits, Yb)
+""",
+         {"C": tensor((7, 2), 331), "Xb": labels(_XB), "W1": tensor((6, 5), 332), "bngain": tensor((5,), 333),
+          "bnbias": tensor((5,), 334), "W2": tensor((5, 7), 335), "b2": tensor((7,), 336), "Yb": labels(_YB)}),
+    case("layers_sdpa_causal", "torch", "one causal head by F.scaled_dot_product_attention(is_causal=True)",
+         """
+B, T, C = x.shape
+q = (x @ Wq).view(B, T, 2, C // 2).transpose(1, 2)
+k = (x @ Wk).view(B, T, 2, C // 2).transpose(1, 2)
+v = (x @ Wv).view(B, T, 2, C // 2).transpose(1, 2)
+y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+out = y.transpose(1, 2).reshape(B, T, C).sum()
+""",
+         {"x": tensor((2, 4, 4), 341), "Wq": tensor((4, 4), 342), "Wk": tensor((4, 4), 343),
+          "Wv": tensor((4, 4), 344)}),
+    case("layers_sdpa_masks", "torch", "attention masks: a boolean one made by a comparison, a float one added",
+         """
+T = q.shape[-2]
+keep = torch.tril(torch.ones(T, T)) > 0
+a = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+c = F.scaled_dot_product_attention(q, k, v, bias, scale=0.3)
+out = (a * c).sum()
+""",
+         {"q": tensor((2, 3, 4), 345), "k": tensor((2, 3, 4), 346), "v": tensor((2, 3, 4), 347),
+          "bias": tensor((3, 3), 348)}),
+    case("layers_losses", "torch", "the losses of torch.nn.functional with their reductions",
+         """
+p = torch.sigmoid(z)
+l = F.binary_cross_entropy(p, t) + F.binary_cross_entropy_with_logits(z, t, pos_weight=pw)
+l = l + F.l1_loss(z, t, reduction='sum') + F.smooth_l1_loss(z, t, beta=0.5) + F.huber_loss(z, t, delta=0.7)
+l = l + F.kl_div(F.log_softmax(z, dim=1), F.softmax(t, dim=1), reduction='batchmean')
+l = l + F.nll_loss(F.log_softmax(z, dim=1), y, ignore_index=1)
+loss = l + F.cross_entropy(z, F.softmax(t, dim=1)) + F.cosine_similarity(z, t).sum()
+""",
+         {"z": tensor((4, 3), 351), "t": data([[0.1, 0.9, 0.5], [1.0, 0.0, 0.3], [0.25, 0.75, 0.6], [0.8, 0.2, 0.4]]), "pw": data([1.0, 2.0, 0.5]), "y": labels([0, 1, 2, 2])}),
+    case("layers_norms_conv1d", "torch", "F.group_norm, F.normalize, F.conv1d, F.embedding, F.dropout off",
+         """
+g = F.group_norm(x, 2, gw, gb)
+n = F.normalize(g.flatten(2), dim=-1)
+c = F.conv1d(n, w, stride=2, padding=1, dilation=1)
+e = F.embedding(idx, table)
+loss = F.dropout(c, p=0.0).sum() * 0.5 + F.dropout(e, 0.3, training=False).pow(2).sum()
+""",
+         {"x": tensor((2, 4, 2, 3), 361), "gw": tensor((4,), 362), "gb": tensor((4,), 363), "w": tensor((3, 4, 3), 364),
+          "idx": labels([[0, 2], [2, 1]]), "table": tensor((3, 4), 365)}),
 ]

@@ -24,15 +24,29 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     stdout = completed.stdout
     assert "machine:" in stdout
-    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3c", "3g", "3h", "3s", "3cs", "3gs", "4", "5", "6", "6p", "7", "7p"):
+    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3c", "3g", "3h", "3s", "3cs", "3gs", "4", "5", "6", "6p", "7", "7p", "8"):
         assert re.search(rf"^{figure}\s", stdout, re.MULTILINE), f"figure {figure} missing:\n{stdout}"
     data = json.loads(out.read_text())
     ids = {figure["id"] for figure in data["figures"]}
-    assert {"1", "2", "3", "4", "5", "6", "6p", "7", "7p"} <= ids
+    assert {"1", "2", "3", "4", "5", "6", "6p", "7", "7p", "8"} <= ids
     for figure in data["figures"]:
         assert figure["chainlens"] > 0
         if figure["baseline"] is not None:
             assert figure["baseline"] > 0 and figure["ratio"] > 0
+
+
+def test_layers_bench_times_every_layer_op():
+    from app.engine.layers import LAYERS
+
+    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "layers.py"), "--tiny"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    timed = {line.split()[0] for line in completed.stdout.splitlines()[1:] if line.strip()}
+    programs = completed.stdout  # each row is an op's name or a variant of it (gelu_tanh, attention_causal)
+    renamed = {"binary_cross_entropy_with_logits": "bce_with_logits", "scaled_dot_product_attention": "attention"}
+    missing = [name for name in LAYERS if renamed.get(name, name) not in timed]
+    assert not missing, programs
+    assert "cnn_step" in timed
 
 
 def test_latency_runs_and_names_every_figure():

@@ -154,6 +154,14 @@ REQUIRED_FEATURES = {  # every feature of issue 19 occurs in some program (a reg
     "**-0.5": r"\*\*-0\.5", "float('-inf')": r"float\('-inf'\)", "math.inf": r"math\.inf", "range(n)": r"range\(n\)",
     "list(range)": r"list\(range\(", "dtype=": r"dtype=torch\.long", "micrograd relu": r"\)\.relu\(\)",
     "micrograd tanh": r"n\.tanh\(\)", "reduction=": r"reduction='", "integer input": r"n_head",
+    # issue 20's layers, as torch.nn.functional spells them
+    **{f"F.{name}": rf"F\.{name}\(" for name in (
+        "layer_norm", "batch_norm", "group_norm", "normalize", "scaled_dot_product_attention", "conv1d", "conv2d",
+        "max_pool2d", "avg_pool2d", "embedding", "gelu", "silu", "softplus", "leaky_relu", "elu", "hardtanh",
+        "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss", "l1_loss", "smooth_l1_loss",
+        "huber_loss", "kl_div", "cosine_similarity", "dropout")},
+    "torch.erf": r"torch\.erf\(", ".erf()": r"\.erf\(\)", "is_causal": r"is_causal=True",
+    "training=True": r"F\.batch_norm\(.*training=True", "probability target": r"F\.cross_entropy\(z, F\.softmax",
 }
 
 

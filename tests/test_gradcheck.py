@@ -27,6 +27,7 @@ from op_calls import call_text, evaluate_call
 from app.core import evaluate
 from app.engine.errors import ProgramError
 from app.engine.ops import OPS
+from layers_domains import layer_domains
 
 EPS = 1e-6
 RTOL = 1e-6
@@ -349,6 +350,8 @@ DOMAINS: dict[str, list[Case]] = {
     "full_like": [_call("like", "full_like", {"fill_value": 4.0}, x=((2, 2), "detached"))],
 }
 
+DOMAINS.update(layer_domains(_case, _unary))  # the layers' ops: tests/layers_domains.py
+
 ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in DOMAINS for case in DOMAINS[name]]
 
 
@@ -362,6 +365,8 @@ def _elements(dom):
         return st.floats(-2.0, 2.0, **_FLOAT)
     if dom == "pos":
         return st.floats(0.3, 3.0, **_FLOAT)
+    if dom == "prob":  # probabilities away from 0 and 1 (binary cross-entropy)
+        return st.floats(0.05, 0.95, **_FLOAT)
     if dom == "nonzero":
         return st.tuples(st.booleans(), st.floats(0.3, 2.0, **_FLOAT)).map(lambda t: -t[1] if t[0] else t[1])
     raise AssertionError(f"unknown domain {dom!r}")

@@ -38,11 +38,13 @@ from fastapi.testclient import TestClient
 from app.engine.inputs import NON_FINITE
 from app.engine.ops import OPS
 from tests.conftest import by_name
+from tests.layers_nonfinite import LAYER_TORCH_OPS, layer_nonfinite
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_parity_fixtures", ROOT / "scripts" / "make_parity_fixtures.py")
 make_parity_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_parity_fixtures)
+make_parity_fixtures.TORCH_OPS.update(LAYER_TORCH_OPS)  # the layers' bare calls in PyTorch (tests/layers_nonfinite.py)
 
 INF, NAN = math.inf, math.nan
 SPECIAL = [INF, -INF, NAN, 0.0, 1.0, -1.0]
@@ -336,6 +338,8 @@ NONFINITE: dict[str, list[Case]] = {
     ],
     **{name: _maker(name) for name in ("ones", "zeros", "full", "arange", "eye")},
     **{name: _like(name) for name in ("ones_like", "zeros_like", "full_like")},
+    # --- the layers (issue 20): tests/layers_nonfinite.py ---
+    **layer_nonfinite(_case, _unary, SPECIAL, ROWS, PAIRS),
 }
 
 ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in NONFINITE for case in NONFINITE[name]]

@@ -23,6 +23,7 @@ def _op_entry(op: Op) -> dict[str, Any]:
         "signature": op.signature(),
         "operands": list(op.operands),
         "arity": len(op.operands),
+        "optional": list(op.optional),  # operands a call may leave out or give as None (bias=None)
         "params": [
             {"name": p.name, "kind": p.kind, "default": p.default, "required": p.required}
             | ({"choices": list(p.choices)} if p.choices else {})

@@ -44,6 +44,23 @@ NS_PER_UNIT: dict[str, float] = {
     # for 1000² by 1000², 0.5 for 360×200 by 200², 0.9 for 100² by 100²).
     "matmul": 0.8, "linear": 0.8,
     "onehot": 10.0, "detach": 2.0, "transpose": 2.0, "reshape": 2.0,
+    # The layers (app/engine/layers.py), per unit of their work or budget (a convolution's and
+    # attention's units are multiply-adds, patches and padding). Measured roughly by
+    # runs of `evaluate` (one op on 10⁶ to 1.6·10⁷ units, median of three, on the shared 2-core
+    # machine while it ran the test suite: high, on the safe side), less 40 ns per input element
+    # for making the inputs, rounded up. gelu and erf call math.erf per element.
+    "gelu": 1200.0, "erf": 320.0, "silu": 15.0, "softplus": 65.0, "leaky_relu": 40.0, "elu": 95.0, "hardtanh": 70.0,
+    "dropout": 15.0, "l1_loss": 20.0, "smooth_l1_loss": 15.0, "huber_loss": 35.0, "kl_div": 15.0,
+    "binary_cross_entropy": 20.0, "binary_cross_entropy_with_logits": 35.0, "cross_entropy_probs": 15.0,
+    "nll_loss": 15.0, "cosine_similarity": 20.0, "normalize": 20.0, "layer_norm": 25.0, "batch_norm": 20.0,
+    "group_norm": 40.0, "embedding": 25.0, "scaled_dot_product_attention": 1.5, "conv1d": 4.0, "conv2d": 3.5,
+    "max_pool2d": 25.0, "avg_pool2d": 25.0,
+    # Issue 19's primitives, measured the same way (10⁶ elements; 13 ns per input element for making
+    # it), rounded up; gather as index (its measurement was all the index list's JSON).
+    "where": 95.0, "masked_fill": 10.0, "gt": 5.0, "lt": 5.0, "ge": 5.0, "le": 5.0, "eq": 5.0, "ne": 5.0,
+    "argmax": 5.0, "argmin": 5.0, "tril": 10.0, "triu": 10.0, "clamp": 10.0, "logsumexp": 5.0, "var": 5.0,
+    "std": 5.0, "linear_t": 0.8, "ones": 5.0, "zeros": 5.0, "full": 5.0, "arange": 6.0, "eye": 2.0,
+    "ones_like": 2.0, "zeros_like": 2.0, "full_like": 2.0, "index": 5.0, "gather": 10.0, "cat": 5.0, "stack": 8.0,
 }
 
 
@@ -53,7 +70,13 @@ def node_units(graph: Any, node: int) -> int:
     if graph.scalar[node]:
         return 1
     shape = shapes[node]
-    units = op.work(shape, *(shapes[j] for j in graph.args[node])) if op.work is not None else prod(shape)
+    operands = [shapes[j] for j in graph.args[node]]
+    if op.work is not None:
+        units = op.work(shape, *operands)
+    elif op.budget is not None:  # a layer whose cost depends on its parameters (a convolution's patches)
+        units = op.budget(shape, *operands, **(graph.params[node] or {}))[0]
+    else:
+        units = prod(shape)
     return units or 1
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.engine.ops import OPS
@@ -72,6 +72,10 @@ FORMS: dict[str, str] = {
     "chunk": "that many pieces along dim (the last may be smaller): slices",
     "np_split": "that many equal sections along axis, or the pieces between the points listed: slices",
     "number": "a function of math on numbers known before the program runs (no tensors)",
+    "cross_entropy": "softmax_cross_entropy with class indices; with a target of the logits' shape (class "
+                     "probabilities, as PyTorch tells them apart), cross_entropy_probs",
+    "attention": "scaled_dot_product_attention; an attn_mask made by a comparison (tril == 0, x > 0) is "
+                 "boolean, as in PyTorch (True keeps a score), any other is added to the scores",
 }
 
 # PyTorch's legacy `unbiased=` of var and std: True is correction=1, False correction=0.
@@ -198,6 +202,68 @@ _FUNCTIONAL: dict[str, Spelling] = {
                                                             "inplace": "inplace"}, {"p": 0.5, "training": True}),
 }
 
+# The layers (app/engine/layers.py), as torch.nn.functional spells them: PyTorch's positional order
+# up to the first argument we do not take (size_average, ceil_mode, inplace), keywords by name.
+def _same_names(*names: str) -> dict[str, str]:
+    return {name: name for name in names}
+
+
+def _f_activation(op: str, *params: str) -> Spelling:
+    return Spelling(op, ("x", *params), {"input": "x", **_same_names(*params)})
+
+
+def _f_loss(op: str, args: tuple[str, ...], *keywords: str) -> Spelling:
+    return Spelling(op, args, _same_names("input", "target", *args[2:], *keywords, "reduction"))
+
+
+_CONV = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+_LAYERS_F: dict[str, Spelling] = {
+    "layer_norm": Spelling("layer_norm", ("input", "normalized_shape", "weight", "bias", "eps"),
+                           _same_names("input", "normalized_shape", "weight", "bias", "eps")),
+    "batch_norm": Spelling("batch_norm", ("input", "running_mean", "running_var", "weight", "bias", "training",
+                                          "momentum", "eps"),
+                           _same_names("input", "running_mean", "running_var", "weight", "bias", "training",
+                                       "momentum", "eps")),
+    "group_norm": Spelling("group_norm", ("input", "num_groups", "weight", "bias", "eps"),
+                           _same_names("input", "num_groups", "weight", "bias", "eps")),
+    "normalize": Spelling("normalize", ("input", "p", "dim", "eps"), _same_names("input", "p", "dim", "eps")),
+    "scaled_dot_product_attention": Spelling(
+        "attention", ("query", "key", "value", "attn_mask", "dropout_p", "is_causal"),  # scale: keyword only
+        _same_names("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")),
+    "conv1d": Spelling("conv1d", _CONV, _same_names(*_CONV)),
+    "conv2d": Spelling("conv2d", _CONV, _same_names(*_CONV)),
+    "max_pool2d": Spelling("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation"),
+                           _same_names("input", "kernel_size", "stride", "padding", "dilation")),
+    "avg_pool2d": Spelling("avg_pool2d", ("input", "kernel_size", "stride", "padding"),
+                           _same_names("input", "kernel_size", "stride", "padding", "count_include_pad",
+                                       "divisor_override")),
+    "embedding": Spelling("embedding", ("input", "weight", "padding_idx"),
+                          _same_names("input", "weight", "padding_idx")),
+    "gelu": _f_activation("gelu", "approximate"),
+    "silu": _f_activation("silu"),
+    "softplus": _f_activation("softplus", "beta", "threshold"),
+    "leaky_relu": _f_activation("leaky_relu", "negative_slope"),
+    "elu": _f_activation("elu", "alpha"),
+    "hardtanh": _f_activation("hardtanh", "min_val", "max_val"),
+    "erf": _torch_unary("erf"),
+    "binary_cross_entropy": _f_loss("binary_cross_entropy", ("input", "target", "weight")),
+    "binary_cross_entropy_with_logits": _f_loss("binary_cross_entropy_with_logits", ("input", "target", "weight"),
+                                                "pos_weight"),
+    "nll_loss": _f_loss("nll_loss", ("input", "target", "weight"), "ignore_index"),
+    "l1_loss": _f_loss("l1_loss", ("input", "target")),
+    "smooth_l1_loss": _f_loss("smooth_l1_loss", ("input", "target"), "beta"),
+    "huber_loss": _f_loss("huber_loss", ("input", "target", "reduction", "delta")),
+    "kl_div": _f_loss("kl_div", ("input", "target"), "log_target"),
+    "cosine_similarity": Spelling("cosine_similarity", ("x1", "x2", "dim", "eps"), _same_names("x1", "x2", "dim", "eps")),
+}
+_FUNCTIONAL.update(_LAYERS_F)
+# F.cross_entropy tells class indices from class probabilities by the target's shape, as PyTorch does.
+_FUNCTIONAL["cross_entropy"] = replace(_FUNCTIONAL["cross_entropy"], op="cross_entropy")
+# torch.* has some of them with F's order (torch.batch_norm, torch.embedding and torch.kl_div differ: left out).
+_TORCH.update({name: _LAYERS_F[name] for name in ("layer_norm", "group_norm", "conv1d", "conv2d", "max_pool2d",
+                                                  "cosine_similarity", "erf")})
+_TORCH["dropout"] = Spelling("dropout", ("x", "p", "training"), {"input": "x", "p": "p", "train": "training"})
+
 _NUMPY: dict[str, Spelling] = {
     **{name: Spelling(name, ("x",), {"x": "x"}) for name in _NP_UNARY},
     "absolute": Spelling("abs", ("x",), {"x": "x"}),
@@ -315,6 +381,8 @@ _METHODS: dict[str, Spelling] = {
     **{name: _method_binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
 }
 
+_METHODS["erf"] = Spelling("erf")  # the one layer PyTorch has as a Tensor method
+
 # Attributes of a tensor, read without a call.
 ATTRIBUTES: dict[str, str] = {
     "T": "the axes reversed (transpose)",
@@ -337,7 +405,7 @@ DTYPES: dict[str, frozenset[str]] = {
     "torch": frozenset(("float", "float32", "float64", "double", "long", "int", "int64", "int32", "half", "bool")),
     "np": frozenset(("float32", "float64", "int32", "int64", "double", "longlong")),
 }
-IGNORED = frozenset(("dtype", "device", "requires_grad", "out_dtype"))
+IGNORED = frozenset(("dtype", "device", "requires_grad", "out_dtype", "inplace"))  # inplace=False only
 
 # What a pasted program that uses these names should do instead (the names are not in the table).
 _INPUT_HINT = ('random and literal tensors are given as inputs, e.g. "W": {"init": "randn", "shape": [3, 4], '

@@ -24,6 +24,7 @@ import numpy as np
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph, _shortened  # labels are shortened as the graph shortens its own
+from app.engine.layers import SHAPED
 from app.engine.ops import OPS, Op
 
 COMPOSITES = tuple(name for name, op in OPS.items() if op.decomposition is not None)
@@ -97,7 +98,14 @@ class Expand:
         decompose = op.decomposition
         if decompose is None:
             raise ValueError(f"{op.name} is not a composite: it has no decomposition")
-        text = decompose(**params)
+        # A layer's decomposition depends on its operands' shapes (which axes, which are absent) and
+        # may bind constants made from them (attention's causal mask): it takes `shapes` and answers
+        # (text, {name: array}).
+        constants: dict[str, Any] = {}
+        if op.name in SHAPED:
+            text, constants = decompose(shapes=shapes, **params)
+        else:
+            text = decompose(**params)
         if "{C}" in text:
             text = text.replace("{C}", str(shapes[0][-1]))
         parent = self._frames[-1].group if self._frames else None
@@ -106,6 +114,9 @@ class Expand:
         first = len(graph)
         scope = dict(zip(op.operands, operands))
         frame = _Frame(first, text, {name: _operand_label(self.label(graph, j)) for name, j in scope.items()}, group.id)
+        for name, value in constants.items():
+            scope[name] = graph.leaf(None, value, np.shape(value), False, start, end)
+            self.labels[scope[name]] = name
         if params.get("weight") is not None:
             scope["weight"] = graph.leaf(None, np.array(params["weight"]), (len(params["weight"]),), False, start, end)
             self.labels[scope["weight"]] = "weight"

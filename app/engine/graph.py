@@ -16,7 +16,7 @@ from typing import Any
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.limits import Limits
 from app.engine.ops import Op
-from app.engine.shapes import ShapeError, fmt, size
+from app.engine.shapes import ArgumentError, ShapeError, fmt, size
 
 LABEL_CHARS = 24
 # Texts up to this long are labelled from their whole text (Graph.labels); longer ones share prefixes.
@@ -174,6 +174,8 @@ class Graph:
         operand_shapes = [self.shapes[j] for j in args]
         try:
             shape = op.shape(*operand_shapes, **params) if params else op.shape(*operand_shapes)
+        except ArgumentError as exc:
+            raise ProgramError("bad_arguments", f"{op.name}: {exc}", start=start, end=end) from None
         except ShapeError as exc:
             raise ProgramError(
                 "shape_mismatch", self._shape_message(op, args, str(exc)), start=start, end=end
@@ -187,6 +189,13 @@ class Graph:
             )
         if op.work is not None:
             elements = op.work(shape, *operand_shapes)
+        elif op.budget is not None:
+            elements, scratch = op.budget(shape, *operand_shapes, **(params or {}))
+            if scratch > self.limits.max_tensor_elements:
+                raise LimitExceeded(
+                    f"{_shortened(self.source[start:end])} would need an intermediate of {scratch} elements; "
+                    f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
+                )
         return shape, elements
 
     def _too_many_nodes(self, start: int, end: int) -> LimitExceeded:
@@ -195,8 +204,9 @@ class Graph:
         )
 
     def _shape_message(self, op: Op, args: tuple[int, ...], reason: str) -> str:
-        fits = ", ".join(
-            f"{self.label(j)} has shape {fmt(self.shapes[j])}" for j in args
+        fits = ", ".join(  # not an optional operand left out (an empty constant: see Op.optional)
+            f"{self.label(j)} has shape {fmt(self.shapes[j])}"
+            for j in args if not (self.constant[j] and self.shapes[j] == (0,))
         )
         described = op.syntax.format(**op.placeholders([self.label(j) for j in args]))
         if not args:  # a constant maker (ones, arange, ...): only its parameters can be wrong

@@ -54,6 +54,16 @@ class OpError(ValueError):
     """An operand's *values* (not its shape) do not fit the op, e.g. labels out of range."""
 
 
+# Parameter kinds declared outside the parser (app/engine/layers.py adds "number" and "ints"): kind ->
+# (convert, expected): convert takes the literal and answers the value or raises ValueError; expected
+# describes an accepted literal for the error message.
+PARAM_KINDS: dict[str, tuple[Callable[[Any], Any], str]] = {}
+
+# The value of an optional operand a call leaves out (see Op.optional): empty, and never written to.
+ABSENT = np.zeros(0)
+ABSENT.flags.writeable = False
+
+
 # --- math backends -------------------------------------------------------------------------------
 
 
@@ -200,6 +210,13 @@ class Op:
     # walker applies the masks then (app.engine.run). A training step (app.engine.lean) does not:
     # a gradient that is not finite ends the run as diverged.
     masks: tuple[Callable[..., Any] | None, ...] | None = None
+    # Trailing operands a call may leave out or give as None (PyTorch's `bias=None`): the parser puts
+    # an empty constant of shape (0,) in their place, which the op's rules read as "not given".
+    optional: tuple[str, ...] = ()
+    # Where the cost depends on parameters or on an intermediate larger than the result (a
+    # convolution's patches, attention's scores): (result shape, operand shapes..., **params) ->
+    # (work, elements of the largest intermediate). Checked like `work` and the tensor limit.
+    budget: Callable[..., tuple[int, int]] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -263,7 +280,7 @@ class Op:
 
     def signature(self) -> str:
         params = [f"{p.name}={_literal(p.default)}" if not p.required else p.name for p in self.params]
-        operands = list(self.operands)
+        operands = [f"{name}=None" if name in self.optional else name for name in self.operands]
         if self.variadic:  # as Python writes a variadic parameter
             operands[-1] = "*" + operands[-1]
         return f"{self.name}({', '.join(operands + params)})"
@@ -1187,3 +1204,7 @@ OPS: dict[str, Op] = {op.name: op for op in _OPS}
 
 # How the parser spells the operator forms of ops.
 BINARY_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul"}
+
+from app.engine.layers import LAYERS  # (the layers' ops: norms, attention, convolution, losses; after OPS)
+
+OPS.update(LAYERS)

@@ -20,6 +20,11 @@ class ShapeError(ValueError):
     """Operands whose shapes do not fit the op."""
 
 
+class ArgumentError(ShapeError):
+    """A call's arguments do not fit the op for a reason other than shapes (a negative stride, a
+    batch of one in training mode): its message stands on its own, without the operands' shapes."""
+
+
 def fmt(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 

@@ -24,6 +24,7 @@ from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.engine.run import output_of
 from app.engine.shapes import normalize_axes
+from app.export.pytorch_layers import LAYER_SPELLINGS
 from app.export.text import python_names, visible
 
 # Names the script itself uses; a program variable of that name gets a trailing underscore.
@@ -190,6 +191,7 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "ones_like": lambda x, shapes: f"torch.ones_like({x})",
     "zeros_like": lambda x, shapes: f"torch.zeros_like({x})",
     "full_like": lambda x, shapes, fill_value: f"torch.full_like({x}, {literal(fill_value)})",
+    **LAYER_SPELLINGS,
 }
 
 

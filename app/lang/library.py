@@ -95,11 +95,13 @@ def _check_ignored(parser: _Parser, shown: str, keyword: str, term: Term) -> Non
         return
     if keyword == "requires_grad" and node < 0 and isinstance(literal, bool):
         return
+    if keyword == "inplace" and node < 0 and literal is False:  # F.relu(x, inplace=False): the result is the same
+        return
     if keyword == "device" and node < 0 and isinstance(literal, Word) and literal == "cpu":
         return
     raise ProgramError(
         "bad_arguments", f"{shown}'s {keyword}= is accepted only as a dtype such as torch.float64 (every tensor "
-        "is float64), device='cpu' or requires_grad=True/False", start=start, end=end,
+        "is float64), device='cpu', requires_grad=True/False or inplace=False", start=start, end=end,
     )
 
 
@@ -126,6 +128,9 @@ def build(parser: _Parser, name: str, shown: str, given: dict[str, Term], start:
         last = variadic and slot == len(op.operands) - 1
         if term is None:
             if last:
+                continue
+            if operand in op.optional:  # left out: the parser's bind puts "not given" in its place
+                operands.append((-1, None, end - 1, end - 1))
                 continue
             raise ProgramError("bad_arguments", f"{shown} is missing an argument ({operand}): {op.signature()}",
                                start=start, end=end)
@@ -323,6 +328,38 @@ def _dropout(parser: _Parser, shown: str, given: dict[str, Term], start: int, en
     return _same(parser, shown, {"x": given["x"]}, start, end)
 
 
+def _cross_entropy(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
+    """F.cross_entropy: a target of the logits' shape holds class probabilities (PyTorch tells them
+    apart the same way), any other class indices."""
+    logits, shape = _tensor(parser, given, "logits", shown, start, end)
+    target, target_shape = _tensor(parser, given, "labels", shown, start, end)
+    given["logits"], given["labels"] = (logits, None, start, end), (target, None, start, end)
+    if target_shape != shape or not shape:
+        return build(parser, "softmax_cross_entropy", shown, given, start, end)
+    ignore = given.pop("ignore_index", None)
+    # The table's default (-100) stands at the call's own span; one written in the program does not.
+    if ignore is not None and (ignore[2], ignore[3]) != (start, end):
+        raise ProgramError("bad_arguments", f"{shown}'s ignore_index applies to class indices, not to a target "
+                           "of class probabilities (PyTorch refuses it too)", start=ignore[2], end=ignore[3])
+    renamed = {"logits": "input", "labels": "target"}
+    return build(parser, "cross_entropy_probs", shown, {renamed.get(k, k): v for k, v in given.items()}, start, end)
+
+
+# Comparisons make PyTorch's boolean tensors (here 0.0/1.0): an attention mask made by one is boolean.
+_BOOLEAN = frozenset(("gt", "lt", "ge", "le", "eq", "ne"))
+
+
+def _attention(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
+    """F.scaled_dot_product_attention: PyTorch reads a boolean attn_mask as "True keeps the score"
+    and a float one as added to the scores; a mask made by a comparison here is the boolean one."""
+    mask = given.get("attn_mask")
+    if mask is not None and mask[0] >= 0 and parser.graph.ops[mask[0]] is not None:
+        op = parser.graph.ops[mask[0]]
+        if op is not None and op.name in _BOOLEAN:
+            given["bool_mask"] = (-1, True, start, end)
+    return build(parser, "scaled_dot_product_attention", shown, given, start, end)
+
+
 def _np_dot(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
     a, b = given.get("a"), given.get("b")
     if a is None or b is None:
@@ -471,7 +508,7 @@ _FORMS: dict[str, Callable[..., Term]] = {
     "swapdims": _swapdims, "t": _t, "same": _same, "max_pair": _extremum("max", "maximum", "argmax"),
     "min_pair": _extremum("min", "minimum", "argmin"), "np_dot": _np_dot, "size": _size, "numel": _numel,
     "ndim": _ndim, "split": _split, "chunk": _chunk, "np_split": _np_split, "f_linear": _f_linear,
-    "dropout": _dropout,
+    "dropout": _dropout, "cross_entropy": _cross_entropy, "attention": _attention,
 }
 if set(_FORMS) | {"number"} != set(FORMS):  # every form the table names is built here, and no other
     raise RuntimeError(f"forms out of step with app/engine/dialects.py: {set(_FORMS) ^ set(FORMS)}")

@@ -49,9 +49,26 @@ from app.engine.expand import Expand
 from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.limits import Limits
-from app.engine.ops import BINARY_OPERATORS, CONSTANTS, OPS, Op, Param
+from app.engine.ops import (
+    ABSENT,
+    BINARY_OPERATORS,
+    CONSTANTS,
+    OPS,
+    PARAM_KINDS,
+    Op,
+    Param,
+)
 from app.lang import builtins, library, loops, subscripts
-from app.lang.replay import Reads, Template, record, repeats, replay, replay_run, tokenize_runs, tokens_of
+from app.lang.replay import (
+    Reads,
+    Template,
+    record,
+    repeats,
+    replay,
+    replay_run,
+    tokenize_runs,
+    tokens_of,
+)
 from app.lang.static import (
     COMPARE,
     Dtype,
@@ -940,7 +957,7 @@ class _Parser:
         return (-1, _Word(word), start, end)
 
     def check_keyword(self, op: Op, name: str, given: dict[str, Any], start: int, end: int) -> None:
-        names = [p.name for p in op.params]
+        names = [*op.optional, *(p.name for p in op.params)]
         if name in given:
             raise ProgramError("bad_arguments", f"{op.name} got {name}= twice", start=start, end=end)
         if name not in names:
@@ -954,7 +971,7 @@ class _Parser:
              end: int) -> tuple[tuple[int, ...], dict[str, Any] | None]:
         """Operands by position; then parameters by position or keyword, checked by kind."""
         count = len(op.operands)
-        if getattr(op, "variadic", False):
+        if op.variadic:
             # The last operand takes every positional argument from there on (a list's items too);
             # the parameters are keywords.
             flat: list[Term] = []
@@ -967,6 +984,8 @@ class _Parser:
                     "bad_arguments", f"{op.name} needs {', '.join(op.operands[:-1])}: {op.signature()}",
                     start=start, end=end,
                 )
+        if op.optional:
+            positional = self.optional_operands(op, positional, keywords, start, end)
         if len(positional) < count or len(positional) > count + len(op.params):
             raise ProgramError(
                 "bad_arguments",
@@ -994,6 +1013,35 @@ class _Parser:
             else:
                 params[param.name] = _param_value(op, param, self.static_term(given_term))
         return operands, params
+
+    def optional_operands(self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int,
+                          end: int) -> list[Term]:
+        """The operands of an op with optional ones (`bias=None`), all by position: those given by
+        keyword are moved into place, and one left out or given as None becomes an empty constant
+        of shape (0,), which the op reads as "not given" (keywords is consumed)."""
+        required = len(op.operands) - len(op.optional)
+        given: list[Term | None] = list(positional[:len(op.operands)])
+        rest = positional[len(op.operands):]
+        if rest and any(name in keywords for name in op.optional):
+            raise ProgramError("bad_arguments", f"{op.name}: parameters by position cannot follow operands "
+                               f"given by keyword: {op.signature()}", start=start, end=end)
+        for k, name in enumerate(op.optional, required):
+            term = keywords.pop(name, None)
+            if term is not None:
+                if k < len(given):
+                    raise ProgramError("bad_arguments", f"{op.name} got {name} twice", start=term[2], end=term[3])
+                given += [None] * (k - len(given)) + [term]
+        if len(given) < required:  # bind reports the missing operands (no gap is made before `required`)
+            return [term for term in given if term is not None]
+        absent = end - 1  # an operand left out stands at the closing parenthesis
+        filled: list[Term] = []
+        for term in given + [None] * (len(op.operands) - len(given)):
+            if term is None or (term[0] < 0 and term[1] is None):
+                where = (absent, absent) if term is None else (term[2], term[3])
+                filled.append((self.graph.leaf(None, ABSENT, (0,), False, *where), None, *where))
+            else:
+                filled.append(term)
+        return filled + rest
 
     # --- names and nodes ----------------------------------------------------------------------
 
@@ -1297,6 +1345,17 @@ def _number(text: str, start: int, end: int) -> int | float:
 def _param_value(op: Op, param: Param, term: Term) -> Any:
     """A parameter's literal, checked against its kind (see Param)."""
     node, value, start, end = term
+    if param.kind in PARAM_KINDS:
+        convert, described = PARAM_KINDS[param.kind]
+        try:
+            if node < 0 and not isinstance(value, _Word):
+                return convert(value)
+        except ValueError:
+            pass
+        raise ProgramError(
+            "bad_arguments", f"{op.name}'s {param.name} must be {described}, written out in the program",
+            start=start, end=end,
+        )
     ints = isinstance(value, int) and not isinstance(value, bool)
     # Tuples hold numbers only (see parenthesized); every kind but "numbers" wants integers.
     int_tuple = isinstance(value, tuple) and all(isinstance(item, int) for item in value)

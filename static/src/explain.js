@@ -11,6 +11,7 @@ import { elementCount, flatten, formatNumber, formatShape, isScalar, isSummary, 
 import { broadcastEdges } from './broadcast.js';
 import { describeKey } from './index-math.js';
 import { SUM_TERMS, combine, escapeTex, shortSum, texNumber, vjpRule } from './vjp-math.js';
+import { layerForwardNotes, layerNotes } from './explain-layers.js';
 
 /** Tensors up to about 6×6 (at most 2-D) are written out as matrices; larger ones as heatmaps. */
 export const MAX_MATRIX_ELEMENTS = 36;
@@ -218,6 +219,7 @@ export function explainForward(response, step) {
     .map((edge) => `${edge.text}: broadcast over ${edge.axes.length === 1 ? 'axis' : 'axes'} ${edge.axes.join(', ')}`);
   const stopped = noGradientNote(node, operands);
   if (stopped) notes.push(stopped);
+  notes.push(...layerForwardNotes(node, operands)); // a layer's step in words (explain-layers.js)
   if (!isScalar(node.value)) {
     lines.push({
       tex: `${texLabel(node.name ?? node.label)} \\in \\mathbb{R}^{${node.shape.join('\\times ')}}`,
@@ -439,6 +441,7 @@ export function explainBackward(response, step, stepIndex) {
   const notes = [];
   if (step.local?.formula) notes.push(`local derivative: ${step.local.formula}`);
   notes.push(...ruleNotes);
+  notes.push(...layerNotes(consumer, step.slot)); // why a layer's step looks so (explain-layers.js)
   if (note) notes.push(note);
   if (several) {
     notes.push(position + 1 < ledger.length

@@ -1,0 +1,122 @@
+"""The layers' examples (app/examples_layers.py): the CNN and the batch-norm MLP learn the digits, and their
+first 20 training steps are PyTorch's (torch.optim.SGD on the same batches) to 1e-9; the attention head opens into
+its primitives."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from app.core import evaluate  # installs the dataset hook, too
+from app.datasets import resolve
+from app.engine.inputs import decode
+from app.engine.limits import Limits
+from app.examples import EXAMPLES
+from app.train import TrainConfig, TrainingRun, TrainLimits
+
+CNN = next(example for example in EXAMPLES if example["id"] == "train-digits-cnn")
+
+
+def _run(steps: int, record: bool = False) -> TrainingRun:
+    example = copy.deepcopy(CNN)
+    train = example["train"] | {"steps": steps}
+    return TrainingRun(example["expression"], example["inputs"], TrainConfig(**train), Limits(), TrainLimits())
+
+
+def test_the_cnn_reaches_95_percent_on_the_test_digits() -> None:
+    steps = CNN["train"]["steps"]
+    run = _run(steps)
+    losses, final = [], None
+    started = time.process_time()
+    for _, loss, _, _, _, after in run.steps(steps):
+        losses.append(loss)
+        final = after
+    seconds = time.process_time() - started
+    assert np.mean(losses[-100:]) < 0.2 * np.mean(losses[:100]), "the loss falls"
+    evaluation = run._evaluate(final)
+    assert evaluation["accuracy"] >= 0.95, evaluation
+    assert seconds < 60, f"{steps} steps took {seconds:.1f} s of CPU"
+
+
+def test_twenty_steps_equal_torch_optim() -> None:
+    steps = 20
+    run = _run(steps)
+    names = CNN["train"]["params"]
+    params = {
+        name: torch.tensor(decode(name, CNN["inputs"][name], 10**8).value, dtype=torch.float64, requires_grad=True)
+        for name in names
+    }
+    data = {name: resolve(name, CNN["inputs"][name], 10**8).take() for name in ("x", "labels")}
+    options = CNN["train"]["optimizer"]
+    optimizer = torch.optim.SGD(
+        [params[name] for name in names],
+        lr=options["lr"],
+        momentum=options["momentum"],
+        weight_decay=options["weight_decay"],
+    )
+    ours = None
+    for step, (_, loss, _, positions, _, after) in enumerate(run.steps(steps), 1):
+        rows = np.asarray(positions)
+        x = torch.tensor(data["x"][rows], dtype=torch.float64)
+        labels = torch.tensor(data["labels"][rows], dtype=torch.float64).long()
+        optimizer.zero_grad()
+        maps = torch.relu(F.conv2d(x.reshape(-1, 1, 8, 8), params["K"], params["c"], padding=1))
+        logits = F.max_pool2d(maps, 2).reshape(-1, 160) @ params["W"] + params["b"]
+        torch_loss = F.cross_entropy(logits, labels)
+        torch_loss.backward()
+        optimizer.step()
+        np.testing.assert_allclose(loss, torch_loss.item(), rtol=1e-9, err_msg=f"loss at step {step}")
+        ours = after
+    for name in names:
+        np.testing.assert_allclose(ours[name], params[name].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+BATCHNORM = next(example for example in EXAMPLES if example["id"] == "train-digits-batchnorm")
+
+
+def test_the_batch_norm_mlp_learns_and_its_steps_equal_torch_optim() -> None:
+    example = copy.deepcopy(BATCHNORM)
+    steps = example["train"]["steps"]
+    run = TrainingRun(example["expression"], example["inputs"], TrainConfig(**example["train"]), Limits(), TrainLimits())
+    names = example["train"]["params"]
+    params = {
+        name: torch.tensor(decode(name, example["inputs"][name], 10**8).value, dtype=torch.float64, requires_grad=True)
+        for name in names
+    }
+    data = {name: resolve(name, example["inputs"][name], 10**8).take() for name in ("x", "labels")}
+    options = example["train"]["optimizer"]
+    optimizer = torch.optim.SGD([params[name] for name in names], lr=options["lr"], momentum=options["momentum"])
+    losses, final = [], None
+    for step, (_, loss, _, positions, _, after) in enumerate(run.steps(steps), 1):
+        losses.append(loss)
+        final = after
+        if step > 20:
+            continue
+        rows = np.asarray(positions)
+        x = torch.tensor(data["x"][rows], dtype=torch.float64)
+        labels = torch.tensor(data["labels"][rows]).long()
+        optimizer.zero_grad()
+        h = x @ params["W1"] + params["b1"]
+        hn = F.batch_norm(h, None, None, params["gain"], params["shift"], training=True)
+        torch_loss = F.cross_entropy(torch.tanh(hn) @ params["W2"] + params["b2"], labels)
+        torch_loss.backward()
+        optimizer.step()
+        np.testing.assert_allclose(loss, torch_loss.item(), rtol=1e-9, err_msg=f"loss at step {step}")
+        if step == 20:
+            for name in names:
+                np.testing.assert_allclose(after[name], params[name].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+    assert np.mean(losses[-50:]) < 0.1 * np.mean(losses[:50]), "the loss falls"
+    assert run._evaluate(final)["accuracy"] > 0.88
+
+
+def test_the_attention_head_example_opens_into_its_primitives() -> None:
+    example = next(example for example in EXAMPLES if example["id"] == "causal-attention-head")
+    closed = evaluate(example["expression"], example["inputs"])
+    opened = evaluate(example["expression"], example["inputs"], expand="all")
+    ops = {op.name for op in opened.graph.ops if op is not None}
+    assert {"matmul", "transpose", "exp", "add"} <= ops and "scaled_dot_product_attention" not in ops
+    np.testing.assert_allclose(opened.values[opened.output], closed.values[closed.output], rtol=1e-12)
