@@ -1,20 +1,25 @@
 """Issue 22: each op's nanoseconds per unit of work (Op.work, or Op.budget's work), measured on
 this machine, against app/engine/costs.py's NS_PER_UNIT.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py            # every op of OPS
-    OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py conv2d sin  # some of them
+    .venv/bin/python bench/calibrate.py --scale 1 4     # every op of OPS, at 10⁶ and 4·10⁶ units (3 min)
+    .venv/bin/python bench/calibrate.py conv2d sin      # some of them, at 10⁶ units
 
 Not part of the test command. Every op's program is built from its finite-difference cases
 (tests/test_gradcheck.py's DOMAINS, tests/layers_domains.py's layer cases): the first case that
 still builds when every axis longer than 1 of every input is multiplied by a factor, the factor
 the smallest that brings the op's units to TARGET (HEAVY_TARGET for the ops whose unit is a
-multiply-add). Values are drawn in the case's domain (positive for log, labels below the class
+multiply-add), times --scale. Then VARIANTS, fixed programs: the slow paths (sine of arguments
+near 10¹⁵, exp past overflow, the exact gelu), the layers at a network's shapes and small.
+Values are drawn in the case's domain (positive for log, labels below the class
 count, ...). Timed: one forward and one backward pass of the op's graph (app.engine.run.run, as
 app.core.evaluate runs it, with an upstream gradient of ones), less the same for the program
 without the op (`out = o`, `o` an input of the op's result shape); process CPU time, median of
 three, numpy's BLAS held to one thread (the environment variables below are set before numpy is
 imported). Printed per op: the case, the units, the measured ns per unit, the table's value and
-their ratio (table / measured: below 1 means the table underestimates the op).
+their ratio (table / measured: below 1 means the table underestimates the op); at the end, each
+op's largest rate rounded up, what NS_PER_UNIT holds for it (a CPU-time figure: the load of other
+processes on the machine (caches, memory bandwidth) makes it larger rather than smaller: the
+safe side).
 """
 from __future__ import annotations
 
@@ -23,30 +28,31 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import math  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import gc
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from op_calls import build_call  # noqa: E402
-from test_gradcheck import DOMAINS, Case, _is_label  # noqa: E402
+from op_calls import build_call
+from test_gradcheck import DOMAINS, Case, _is_label
 
-from app.core import declare_inputs  # noqa: E402
-from app.engine.costs import NS_PER_UNIT, node_units  # noqa: E402
-from app.engine.graph import Graph  # noqa: E402
-from app.engine.limits import Limits  # noqa: E402
-from app.engine.ops import OPS  # noqa: E402
-from app.engine.run import run  # noqa: E402
-from app.lang import parse  # noqa: E402
+from app.core import declare_inputs
+from app.engine.costs import NS_PER_UNIT, node_units
+from app.engine.errors import ProgramError
+from app.engine.graph import Graph
+from app.engine.limits import Limits
+from app.engine.ops import OPS
+from app.engine.run import run
+from app.lang import parse
 
 TARGET = 1_000_000  # units: elements, where memory traffic costs most
 HEAVY_TARGET = 100_000_000  # multiply-adds
@@ -180,7 +186,7 @@ def program_for(name: str) -> tuple[Case, int] | None:
                     low = mid
             chosen = scaled(case, high)
             return chosen, units(build(chosen))
-        except Exception:  # a case whose parameters do not scale (a kernel, a class count): the next
+        except ProgramError:  # a case whose parameters do not scale (a kernel, a class count): the next
             continue
     return None
 

@@ -18,14 +18,16 @@ sigmoid 7-13, relu 2-7, abs 5-19, maximum 40, sin and cos 18-36 (91-111 for argu
 element), mse 10; the reduction itself 6-12 per element.
 
 The ops added since (issue 19's indexing, comparisons and constant makers, issue 20's layers)
-were measured by bench/calibrate.py (`OMP_NUM_THREADS=1 python bench/calibrate.py --scale 1 4`):
-each op's program built from its finite-difference case scaled to 10⁶ and 4·10⁶ units (10⁸ and
-4·10⁸ multiply-adds for matmul, linear, convolutions and attention, and small layers too), its
-forward and backward less those of `out = o` with `o` of the result's shape, CPU time, median of
-three, one BLAS thread; the table takes the largest rate of an op's programs, rounded up. The
-machine was shared with other builds and tests while measuring, which makes every figure larger
-than on an idle machine: that errs on the safe side (the estimate is meant to be an upper bound).
-The same run finds every older op at or under its rate above, which are kept.
+were measured by bench/calibrate.py (`python bench/calibrate.py --scale 1 4`): each op's program
+built from its finite-difference case scaled to 10⁶ and 4·10⁶ units (10⁸ and, where the scaled
+case fits, 4·10⁸ multiply-adds for matmul, linear, convolutions and attention; small layers too),
+its forward and backward less those of `out = o` with `o` of the result's shape, CPU time,
+median of three, one BLAS thread. The table takes the largest rate of an op's programs over every
+run made (two to five), rounded up; one reading was left out: triu's 38, once in seven readings
+(the next 6; tril, the same code, at most 10). The machine was shared with other engineers'
+builds and tests while measuring, which makes the figures larger rather than smaller: that errs
+on the safe side (the estimate is meant as an upper bound). Every run finds each older op at or
+under its rate above; those rates are kept.
 
 Scalar nodes (every operand and the result a Python float) cost their overhead only: `NODE_NS`
 per node, which every op node pays once per pass pair (Python calls, numpy dispatch).
@@ -57,17 +59,17 @@ NS_PER_UNIT: dict[str, float] = {
     "onehot": 10.0, "detach": 2.0, "transpose": 2.0, "reshape": 2.0,
     # Issue 19's ops and issue 20's layers: bench/calibrate.py's largest rate, rounded up.
     # Indexing and joining (per element of the result).
-    "index": 11.0, "gather": 27.0, "cat": 2.0, "stack": 4.0, "where": 20.0, "masked_fill": 12.0,
+    "index": 11.0, "gather": 27.0, "cat": 3.0, "stack": 4.0, "where": 29.0, "masked_fill": 27.0,
     "clamp": 5.0, "tril": 10.0, "triu": 10.0,
     # Comparisons and arg-reductions: no gradient, the forward pass only.
     "gt": 3.0, "lt": 2.0, "ge": 2.0, "le": 2.0, "eq": 2.0, "ne": 2.0, "argmax": 2.0, "argmin": 2.0,
-    "logsumexp": 3.0, "var": 5.0, "std": 5.0,
+    "logsumexp": 4.0, "var": 5.0, "std": 5.0,
     # Constant makers (a fill, nothing flows back); zeros_like and its kin pass a zero gradient back.
-    "ones": 0.5, "zeros": 0.1, "full": 0.4, "arange": 3.0, "eye": 0.2,
-    "ones_like": 0.7, "zeros_like": 8.0, "full_like": 0.3,
+    "ones": 0.5, "zeros": 0.1, "full": 0.4, "arange": 5.0, "eye": 0.5,
+    "ones_like": 0.7, "zeros_like": 21.0, "full_like": 0.3,
     # Activations: erf and the exact gelu (the default; tanh's 34) call math.erf element by element,
     # elu and softplus an exp.
-    "erf": 112.0, "gelu": 211.0, "silu": 28.0, "softplus": 32.0, "elu": 44.0, "leaky_relu": 13.0, "hardtanh": 7.0,
+    "erf": 112.0, "gelu": 211.0, "silu": 28.0, "softplus": 32.0, "elu": 44.0, "leaky_relu": 14.0, "hardtanh": 7.0,
     "dropout": 8.0,
     # Norms and losses (per Op.work's unit: elements, several passes counted for some).
     "layer_norm": 5.0, "group_norm": 3.0, "batch_norm": 3.0, "normalize": 4.0, "cosine_similarity": 7.0,
@@ -78,7 +80,7 @@ NS_PER_UNIT: dict[str, float] = {
     # pool's window elements plus its padded copy, attention's scores times (head sizes + 4). Small
     # layers cost more per unit than large ones (at 10⁸ units: conv1d 0.6, conv2d 1.1, attention
     # 0.7); the rate is the small ones'.
-    "conv1d": 2.0, "conv2d": 2.0, "max_pool2d": 14.0, "avg_pool2d": 7.0, "scaled_dot_product_attention": 4.0,
+    "conv1d": 2.0, "conv2d": 2.0, "max_pool2d": 17.0, "avg_pool2d": 7.0, "scaled_dot_product_attention": 4.0,
 }
 
 
