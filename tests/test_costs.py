@@ -112,3 +112,41 @@ def test_a_training_runs_estimate_counts_every_step_and_evaluation():
     assert run.estimate["estimated_seconds"] == pytest.approx(
         30 * run.step_seconds + 3 * FORWARD_SHARE * pass_seconds(run.eval_graph), abs=1e-3)
     assert run.seconds_through(7) == pytest.approx(7 * run.step_seconds)
+
+
+LAYER_PROGRAMS = [
+    ("y = sum(max_pool2d(relu(conv2d(x, w, b)), 2))",
+     {"x": {"init": "randn", "shape": [2, 3, 8, 8]}, "w": {"init": "randn", "shape": [4, 3, 3, 3]},
+      "b": {"init": "zeros", "shape": [4]}}),
+    ("y = sum(scaled_dot_product_attention(q, k, v)) + sum(avg_pool2d(x, 3, stride=2, padding=1))",
+     {"q": {"init": "randn", "shape": [2, 5, 4]}, "k": {"init": "randn", "shape": [2, 6, 4]},
+      "v": {"init": "randn", "shape": [2, 6, 3]}, "x": {"init": "randn", "shape": [1, 2, 7, 7]}}),
+    ("y = sum(conv1d(x, w, stride=2, padding=1, groups=2))",
+     {"x": {"init": "randn", "shape": [3, 4, 9]}, "w": {"init": "randn", "shape": [6, 2, 3]}}),
+]
+
+
+@pytest.mark.parametrize("program,inputs", LAYER_PROGRAMS)
+def test_the_layers_budgeted_work_is_what_the_estimate_counts(program, inputs):
+    """Ops with Op.budget (convolutions, pools, attention): the graph's work and the estimate's units
+    read the same budget, with the node's parameters, so no unit is left out of the estimate."""
+    result = evaluate(program, inputs)
+    graph = result.graph
+    by_op = units_by_op(graph)
+    scalar_ops = sum(op is not None and scalar for op, scalar in zip(graph.ops, graph.scalar))
+    assert graph.work == sum(by_op.values()) + scalar_ops
+    for node, op in enumerate(graph.ops):
+        if op is not None and op.budget is not None:
+            shapes = [np.shape(graph.values[j]) for j in graph.args[node]]
+            work, _ = op.budget(np.shape(graph.values[node]), *shapes, **(graph.params[node] or {}))
+            assert work > prod(np.shape(graph.values[node]))  # more than the result's elements
+
+
+def test_a_convolutions_units_are_its_multiply_adds_and_copies():
+    """conv2d of x (2, 3, 8, 8) by w (4, 3, 3, 3) with a bias: a result of 2·4·6·6 = 288 elements,
+    each 3·3·3 = 27 multiply-adds and a bias add; the im2col matrix 72 · 27 = 1944 elements; the
+    (unpadded) copy of x, 384."""
+    program, inputs = LAYER_PROGRAMS[0]
+    result = evaluate(program, inputs)
+    assert units_by_op(result.graph)["conv2d"] == 288 * 28 + 1944 + 384
+    assert units_by_op(result.graph)["max_pool2d"] == 2 * 4 * 3 * 3 * 4 + 2 * 4 * 6 * 6

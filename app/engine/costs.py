@@ -17,6 +17,18 @@ sigmoid 7-13, relu 2-7, abs 5-19, maximum 40, sin and cos 18-36 (91-111 for argu
 10¹⁵), pow 15-27 (x ** y), softmax 4 and log_softmax 7 (per unit, a unit being a quarter of an
 element), mse 10; the reduction itself 6-12 per element.
 
+The ops added since (issue 19's indexing, comparisons and constant makers, issue 20's layers)
+were measured by bench/calibrate.py (`python bench/calibrate.py --scale 1 4`): each op's program
+built from its finite-difference case scaled to 10⁶ and 4·10⁶ units (10⁸ and, where the scaled
+case fits, 4·10⁸ multiply-adds for matmul, linear, convolutions and attention; small layers too),
+its forward and backward less those of `out = o` with `o` of the result's shape, CPU time,
+median of three, one BLAS thread. The table takes the largest rate of an op's programs over every
+run made (two to five), rounded up; one reading was left out: triu's 38, once in seven readings
+(the next 6; tril, the same code, at most 10). The machine was shared with other engineers'
+builds and tests while measuring, which makes the figures larger rather than smaller: that errs
+on the safe side (the estimate is meant as an upper bound). Every run finds each older op at or
+under its rate above; those rates are kept.
+
 Scalar nodes (every operand and the result a Python float) cost their overhead only: `NODE_NS`
 per node, which every op node pays once per pass pair (Python calls, numpy dispatch).
 """
@@ -41,26 +53,34 @@ NS_PER_UNIT: dict[str, float] = {
     "sum": 15.0, "mean": 15.0, "max": 15.0, "min": 15.0,
     "softmax": 10.0, "log_softmax": 10.0, "mse": 15.0, "softmax_cross_entropy": 15.0,
     # Per multiply-add: BLAS, forward and the two products of the backward pass (measured 0.3
-    # for 1000² by 1000², 0.5 for 360×200 by 200², 0.9 for 100² by 100²).
-    "matmul": 0.8, "linear": 0.8,
+    # for 1000² by 1000², 0.5 for 360×200 by 200², 0.9 for 100² by 100²). linear_t is linear's
+    # code with W read transposed (bench/calibrate.py: 0.2-0.4).
+    "matmul": 0.8, "linear": 0.8, "linear_t": 0.8,
     "onehot": 10.0, "detach": 2.0, "transpose": 2.0, "reshape": 2.0,
-    # The layers (app/engine/layers.py), per unit of their work or budget (a convolution's and
-    # attention's units are multiply-adds, patches and padding). Measured roughly by
-    # runs of `evaluate` (one op on 10⁶ to 1.6·10⁷ units, median of three, on the shared 2-core
-    # machine while it ran the test suite: high, on the safe side), less 40 ns per input element
-    # for making the inputs, rounded up. gelu and erf call math.erf per element.
-    "gelu": 1200.0, "erf": 320.0, "silu": 15.0, "softplus": 65.0, "leaky_relu": 40.0, "elu": 95.0, "hardtanh": 70.0,
-    "dropout": 15.0, "l1_loss": 20.0, "smooth_l1_loss": 15.0, "huber_loss": 35.0, "kl_div": 15.0,
-    "binary_cross_entropy": 20.0, "binary_cross_entropy_with_logits": 35.0, "cross_entropy_probs": 15.0,
-    "nll_loss": 15.0, "cosine_similarity": 20.0, "normalize": 20.0, "layer_norm": 25.0, "batch_norm": 20.0,
-    "group_norm": 40.0, "embedding": 25.0, "scaled_dot_product_attention": 1.5, "conv1d": 4.0, "conv2d": 3.5,
-    "max_pool2d": 25.0, "avg_pool2d": 25.0,
-    # Issue 19's primitives, measured the same way (10⁶ elements; 13 ns per input element for making
-    # it), rounded up; gather as index (its measurement was all the index list's JSON).
-    "where": 95.0, "masked_fill": 10.0, "gt": 5.0, "lt": 5.0, "ge": 5.0, "le": 5.0, "eq": 5.0, "ne": 5.0,
-    "argmax": 5.0, "argmin": 5.0, "tril": 10.0, "triu": 10.0, "clamp": 10.0, "logsumexp": 5.0, "var": 5.0,
-    "std": 5.0, "linear_t": 0.8, "ones": 5.0, "zeros": 5.0, "full": 5.0, "arange": 6.0, "eye": 2.0,
-    "ones_like": 2.0, "zeros_like": 2.0, "full_like": 2.0, "index": 5.0, "gather": 10.0, "cat": 5.0, "stack": 8.0,
+    # Issue 19's ops and issue 20's layers: bench/calibrate.py's largest rate, rounded up.
+    # Indexing and joining (per element of the result).
+    "index": 11.0, "gather": 27.0, "cat": 3.0, "stack": 4.0, "where": 29.0, "masked_fill": 27.0,
+    "clamp": 5.0, "tril": 10.0, "triu": 10.0,
+    # Comparisons and arg-reductions: no gradient, the forward pass only.
+    "gt": 3.0, "lt": 2.0, "ge": 2.0, "le": 2.0, "eq": 2.0, "ne": 2.0, "argmax": 2.0, "argmin": 2.0,
+    "logsumexp": 4.0, "var": 5.0, "std": 5.0,
+    # Constant makers (a fill, nothing flows back); zeros_like and its kin pass a zero gradient back.
+    "ones": 0.5, "zeros": 0.1, "full": 0.4, "arange": 5.0, "eye": 0.5,
+    "ones_like": 0.7, "zeros_like": 21.0, "full_like": 0.3,
+    # Activations: erf and the exact gelu (the default; tanh's 34) call math.erf element by element,
+    # elu and softplus an exp.
+    "erf": 112.0, "gelu": 211.0, "silu": 28.0, "softplus": 32.0, "elu": 44.0, "leaky_relu": 14.0, "hardtanh": 7.0,
+    "dropout": 8.0,
+    # Norms and losses (per Op.work's unit: elements, several passes counted for some).
+    "layer_norm": 5.0, "group_norm": 3.0, "batch_norm": 3.0, "normalize": 4.0, "cosine_similarity": 7.0,
+    "l1_loss": 6.0, "smooth_l1_loss": 6.0, "huber_loss": 6.0, "kl_div": 7.0, "nll_loss": 2.0,
+    "binary_cross_entropy": 6.0, "binary_cross_entropy_with_logits": 10.0, "cross_entropy_probs": 6.0,
+    "embedding": 6.0,
+    # Op.budget's work: a convolution's multiply-adds plus its im2col matrix and padded copy, a
+    # pool's window elements plus its padded copy, attention's scores times (head sizes + 4). Small
+    # layers cost more per unit than large ones (at 10⁸ units: conv1d 0.6, conv2d 1.1, attention
+    # 0.7); the rate is the small ones'.
+    "conv1d": 2.0, "conv2d": 2.0, "max_pool2d": 17.0, "avg_pool2d": 7.0, "scaled_dot_product_attention": 4.0,
 }
 
 
