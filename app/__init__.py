@@ -1,4 +1,5 @@
 """chainlens: computation graphs, values, gradients and every chain-rule step of a user's program."""
+
 import os
 
 # The project's one version: pyproject.toml reads it (dynamic version), and `chainlens --version`,

@@ -6,6 +6,7 @@ Besides the app's own limits, the server is told how many connections to hold, h
 kept-alive connection may stay open, how long headers may take (app/connections.py), and how
 long a stopping server waits for requests in flight (their jobs are cancelled then).
 """
+
 from __future__ import annotations
 
 import argparse

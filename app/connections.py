@@ -18,6 +18,7 @@ Bodies are timed by app.api.body_limit (a 408); idle kept-alive connections by u
 `timeout_keep_alive`. A reverse proxy in front adds the same guards per client address (see
 README, Deployment).
 """
+
 from __future__ import annotations
 
 import asyncio

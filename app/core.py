@@ -6,6 +6,7 @@ let the caller's `plan` see the graph before anything is allocated (the API esti
 request's memory there), build the inputs the program uses (unused ones never are), then run
 the forward pass and, unless asked not to, the backward pass.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -32,9 +33,7 @@ def declare_inputs(inputs: Mapping[str, Any], limits: Limits) -> dict[str, Input
     declared = {name: declare(name, raw, limits.max_tensor_elements) for name, raw in inputs.items()}
     total = sum(given.elements for given in declared.values())
     if total > limits.max_input_elements:
-        raise LimitExceeded(
-            f"the inputs have {total} elements together; the limit is {limits.max_input_elements}"
-        )
+        raise LimitExceeded(f"the inputs have {total} elements together; the limit is {limits.max_input_elements}")
     return declared
 
 

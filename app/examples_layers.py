@@ -28,9 +28,12 @@ LAYER_EXAMPLES = [
         "description": (
             "Four tokens of width 8 project to queries, keys and values (width 4); each token attends to "
             "itself and the tokens before it (is_causal=True): scores q·kᵀ/√4, the future masked out, softmax, "
-            "and the weights' mix of the values. Open the attention box to see those steps as primitives."),
-        "expression": ("q = x @ Wq\nk = x @ Wk\nv = x @ Wv\n"
-                       "att = scaled_dot_product_attention(q, k, v, is_causal=True)\nloss = mse(att, t)"),
+            "and the weights' mix of the values. Open the attention box to see those steps as primitives."
+        ),
+        "expression": (
+            "q = x @ Wq\nk = x @ Wk\nv = x @ Wv\n"
+            "att = scaled_dot_product_attention(q, k, v, is_causal=True)\nloss = mse(att, t)"
+        ),
         "inputs": {
             "x": {"init": "randn", "shape": [4, 8], "seed": 11},
             "Wq": {"init": "randn", "shape": [8, 4], "seed": 12, "scale": 0.35},
@@ -79,18 +82,23 @@ LAYER_TRAIN_EXAMPLES = [
             "mean and variance, then a learned scale and shift) → tanh → Linear(100, 10) → softmax "
             "cross-entropy; SGD with momentum on batches of 32. Open the batch_norm box to see the mean, "
             "the centred values, the variance and (var + eps)^-0.5 that its backward pass goes through. "
-            "Evaluation normalises the 360 test digits by their own statistics (training=True throughout)."),
+            "Evaluation normalises the 360 test digits by their own statistics (training=True throughout)."
+        ),
         "expression": (
             "h = linear(x, W1, b1)\n"
             "hn = batch_norm(h, weight=gain, bias=shift, training=True)\n"
             "logits = linear(tanh(hn), W2, b2)\n"
-            "loss = softmax_cross_entropy(logits, labels)"),
+            "loss = softmax_cross_entropy(logits, labels)"
+        ),
         "inputs": {
             "x": _digits("images", "train"),
             "labels": _digits("labels", "train"),
-            "W1": _uniform([64, 100], 5, 64 ** -0.5), "b1": _uniform([100], 6, 64 ** -0.5),
-            "gain": {"init": "ones", "shape": [100]}, "shift": {"init": "zeros", "shape": [100]},
-            "W2": _uniform([100, 10], 7, 0.1), "b2": _uniform([10], 8, 0.1),
+            "W1": _uniform([64, 100], 5, 64**-0.5),
+            "b1": _uniform([100], 6, 64**-0.5),
+            "gain": {"init": "ones", "shape": [100]},
+            "shift": {"init": "zeros", "shape": [100]},
+            "W2": _uniform([100, 10], 7, 0.1),
+            "b2": _uniform([10], 8, 0.1),
         },
         "grad_output": None,
         "train": {

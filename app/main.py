@@ -3,6 +3,7 @@
 Nothing here computes anything. `app` is what `uvicorn app.main:app` serves, built from the
 environment's settings at import; `create_app(settings)` builds one with other settings (tests).
 """
+
 from __future__ import annotations
 
 from fastapi import FastAPI

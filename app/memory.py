@@ -8,6 +8,7 @@ alive until its response is encoded, so it frees a large heap top after each req
 requests, against 1.3× with these two thresholds raised. The process keeps up to `trim` bytes of
 freed heap; arrays above `mmap` bytes still get (and give back) their own mapping.
 """
+
 from __future__ import annotations
 
 import ctypes

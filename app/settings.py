@@ -3,6 +3,7 @@
 Every setting, its default and its meaning is listed in the README; this module is the one place
 that reads the environment.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,9 +93,22 @@ class Settings:
 
 # Settings read from CHAINLENS_<NAME>, each a number of its default's type (int or float).
 _NUMBERS = (
-    "max_trained_elements", "max_train_steps", "max_train_work", "max_train_seconds",
-    "max_request_memory", "job_threads", "stream_threads", "max_wait", "max_unsent_bytes", "send_timeout",
-    "trim_after_bytes", "body_timeout", "max_connections", "keep_alive_timeout", "header_timeout", "max_client_share",
+    "max_trained_elements",
+    "max_train_steps",
+    "max_train_work",
+    "max_train_seconds",
+    "max_request_memory",
+    "job_threads",
+    "stream_threads",
+    "max_wait",
+    "max_unsent_bytes",
+    "send_timeout",
+    "trim_after_bytes",
+    "body_timeout",
+    "max_connections",
+    "keep_alive_timeout",
+    "header_timeout",
+    "max_client_share",
 )
 
 
@@ -126,6 +140,8 @@ def load_settings() -> Settings:
             max_gradcheck_work=_int("CHAINLENS_MAX_GRADCHECK_WORK", CheckLimits.max_gradcheck_work),
             max_script_elements=_int("CHAINLENS_MAX_SCRIPT_ELEMENTS", CheckLimits.max_script_elements),
         ),
-        **{name: _number(f"CHAINLENS_{name.upper()}", getattr(base, name), type(getattr(base, name)))
-           for name in _NUMBERS},
+        **{
+            name: _number(f"CHAINLENS_{name.upper()}", getattr(base, name), type(getattr(base, name)))
+            for name in _NUMBERS
+        },
     )

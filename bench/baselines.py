@@ -5,6 +5,7 @@ Every chain baseline computes `h = tanh(h * w + b)` `statements` times from leav
 then the gradient of the final h with respect to all three leaves, and returns (dh, dw, db) so
 the caller can check that everyone computed the same thing. None of them records steps.
 """
+
 from __future__ import annotations
 
 import math

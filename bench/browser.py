@@ -3,6 +3,7 @@ headless Chromium at 1366×768, the same launch for every bench/ui_*.py script.
 
 Chromium: $CHAINLENS_CHROMIUM, else /usr/bin/chromium, else Playwright's own download.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ from bench.server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
 READY = "window.__chainlens && window.__chainlens.ready"
@@ -56,12 +63,21 @@ def main_thread_ms(browser: Browser, page: Page, action: Callable[[], object]) -
             browser.stop_tracing()
         events = json.loads(path.read_text())
     events = events["traceEvents"] if isinstance(events, dict) else events
-    main = {(event["pid"], event["tid"]) for event in events
-            if event.get("ph") == "M" and event["name"] == "thread_name"
-            and event["args"].get("name") == "CrRendererMain"}
-    return sum(event.get("tdur", 0) for event in events
-               if event.get("ph") == "X" and event["name"] == "ThreadControllerImpl::RunTask"
-               and (event["pid"], event["tid"]) in main) / 1000
+    main = {
+        (event["pid"], event["tid"])
+        for event in events
+        if event.get("ph") == "M" and event["name"] == "thread_name" and event["args"].get("name") == "CrRendererMain"
+    }
+    return (
+        sum(
+            event.get("tdur", 0)
+            for event in events
+            if event.get("ph") == "X"
+            and event["name"] == "ThreadControllerImpl::RunTask"
+            and (event["pid"], event["tid"]) in main
+        )
+        / 1000
+    )
 
 
 def chromium_path() -> str | None:

@@ -21,6 +21,7 @@ op's largest rate rounded up, what NS_PER_UNIT holds for it (a CPU-time figure: 
 processes on the machine (caches, memory bandwidth) makes it larger rather than smaller: the
 safe side).
 """
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,11 @@ OVERRIDES: dict[str, Case] = {
     "eye": Case("calib", "out = eye(1000)", ()),
     "arange": Case("calib", "out = arange(1000000)", ()),
     # normalized_shape is a parameter: the scaled case would not fit it.
-    "layer_norm": Case("calib", "out = layer_norm(x, w, b, normalized_shape=(1000,))",
-                       (("x", (1000, 1000), "real"), ("w", (1000,), "real"), ("b", (1000,), "real"))),
+    "layer_norm": Case(
+        "calib",
+        "out = layer_norm(x, w, b, normalized_shape=(1000,))",
+        (("x", (1000, 1000), "real"), ("w", (1000,), "real"), ("b", (1000,), "real")),
+    ),
 }
 # More programs for some ops, the table taking the largest rate: the slow paths (issue 22: sine
 # and cosine of arguments near 10¹⁵ reduce them modulo 2π first; exp past overflow, pow with
@@ -80,33 +84,59 @@ VARIANTS: dict[str, list[Case]] = {
     "cos": [Case("huge", "out = cos(x)", (("x", (1000, 1000), ("range", 1e15, 2e15)),))],
     "exp": [Case("huge", "out = exp(x)", (("x", (1000, 1000), ("range", 600.0, 800.0)),))],
     "pow": [Case("same", "out = x ** y", (("x", (1000, 1000), "pos"), ("y", (1000, 1000), ("range", -2.5, 2.5))))],
-    "conv2d": [Case("3x3", "out = conv2d(x, w, b, padding=1)",
-                    (("x", (8, 32, 32, 32), "real"), ("w", (32, 32, 3, 3), "real"), ("b", (32,), "real")))],
-    "conv1d": [Case("k3", "out = conv1d(x, w, b, padding=1)",
-                    (("x", (16, 64, 512), "real"), ("w", (64, 64, 3), "real"), ("b", (64,), "real")))],
+    "conv2d": [
+        Case(
+            "3x3",
+            "out = conv2d(x, w, b, padding=1)",
+            (("x", (8, 32, 32, 32), "real"), ("w", (32, 32, 3, 3), "real"), ("b", (32,), "real")),
+        )
+    ],
+    "conv1d": [
+        Case(
+            "k3",
+            "out = conv1d(x, w, b, padding=1)",
+            (("x", (16, 64, 512), "real"), ("w", (64, 64, 3), "real"), ("b", (64,), "real")),
+        )
+    ],
     "max_pool2d": [Case("3x3", "out = max_pool2d(x, 3, stride=2, padding=1)", (("x", (8, 32, 64, 64), "distinct"),))],
     "avg_pool2d": [Case("3x3", "out = avg_pool2d(x, 3, stride=2, padding=1)", (("x", (8, 32, 64, 64), "real"),))],
-    "scaled_dot_product_attention": [Case("heads", "out = scaled_dot_product_attention(q, k, v, is_causal=True)",
-                                          (("q", (8, 256, 64), "real"), ("k", (8, 256, 64), "real"),
-                                           ("v", (8, 256, 64), "real")))],
+    "scaled_dot_product_attention": [
+        Case(
+            "heads",
+            "out = scaled_dot_product_attention(q, k, v, is_causal=True)",
+            (("q", (8, 256, 64), "real"), ("k", (8, 256, 64), "real"), ("v", (8, 256, 64), "real")),
+        )
+    ],
     "gelu": [Case("exact", "out = gelu(x)", (("x", (1000, 1000), "real"),))],  # through erf
     "matmul": [Case("square", "out = a @ b", (("a", (464, 464), "real"), ("b", (464, 464), "real")))],
 }
 # The ops whose unit is a multiply-add cost more per unit when small (the passes' copies and
 # numpy's calls weigh more): their rate is the largest of the big and these small programs.
 SMALL: dict[str, Case] = {
-    "conv2d": Case("small", "out = conv2d(x, w, b, padding=1)",
-                   (("x", (4, 8, 16, 16), "real"), ("w", (16, 8, 3, 3), "real"), ("b", (16,), "real"))),
-    "conv1d": Case("small", "out = conv1d(x, w, b, padding=1)",
-                   (("x", (8, 16, 128), "real"), ("w", (16, 16, 3), "real"), ("b", (16,), "real"))),
-    "scaled_dot_product_attention": Case("small", "out = scaled_dot_product_attention(q, k, v)",
-                                         (("q", (4, 32, 16), "real"), ("k", (4, 32, 16), "real"),
-                                          ("v", (4, 32, 16), "real"))),
+    "conv2d": Case(
+        "small",
+        "out = conv2d(x, w, b, padding=1)",
+        (("x", (4, 8, 16, 16), "real"), ("w", (16, 8, 3, 3), "real"), ("b", (16,), "real")),
+    ),
+    "conv1d": Case(
+        "small",
+        "out = conv1d(x, w, b, padding=1)",
+        (("x", (8, 16, 128), "real"), ("w", (16, 16, 3), "real"), ("b", (16,), "real")),
+    ),
+    "scaled_dot_product_attention": Case(
+        "small",
+        "out = scaled_dot_product_attention(q, k, v)",
+        (("q", (4, 32, 16), "real"), ("k", (4, 32, 16), "real"), ("v", (4, 32, 16), "real")),
+    ),
     "matmul": Case("small", "out = a @ b", (("a", (100, 100), "real"), ("b", (100, 100), "real"))),
-    "linear": Case("small", "out = linear(x, W, b)",
-                   (("x", (100, 100), "real"), ("W", (100, 100), "real"), ("b", (100,), "real"))),
-    "linear_t": Case("small", "out = linear_t(x, W, b)",
-                     (("x", (100, 100), "real"), ("W", (100, 100), "real"), ("b", (100,), "real"))),
+    "linear": Case(
+        "small", "out = linear(x, W, b)", (("x", (100, 100), "real"), ("W", (100, 100), "real"), ("b", (100,), "real"))
+    ),
+    "linear_t": Case(
+        "small",
+        "out = linear_t(x, W, b)",
+        (("x", (100, 100), "real"), ("W", (100, 100), "real"), ("b", (100,), "real")),
+    ),
 }
 for _name, _case in SMALL.items():
     VARIANTS.setdefault(_name, []).append(_case)
@@ -119,8 +149,10 @@ def scaled(case: Case, factor: int) -> Case:
 
 
 def spec(case: Case) -> dict[str, Any]:
-    return {name: {"init": "zeros", "shape": list(shape), "requires_grad": not _is_label(dom)}
-            for name, shape, dom in case.inputs}
+    return {
+        name: {"init": "zeros", "shape": list(shape), "requires_grad": not _is_label(dom)}
+        for name, shape, dom in case.inputs
+    }
 
 
 def build(case: Case) -> Graph:
@@ -218,8 +250,13 @@ def timed(case: Case, rng: np.random.Generator) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ops", nargs="*", help="op names (default: every op of OPS)")
-    parser.add_argument("--scale", type=float, nargs="+", default=[1.0],
-                        help="multiply the targets, one run per value (4: 4·10⁶ elements); default 1")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="multiply the targets, one run per value (4: 4·10⁶ elements); default 1",
+    )
     args = parser.parse_args()
     global TARGET, HEAVY_TARGET
     targets = TARGET, HEAVY_TARGET

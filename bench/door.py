@@ -10,6 +10,7 @@ A fresh `python -m app` (default settings: 512 connections, a quarter of them pe
 median, p99 and slowest answer (ms), and how many of the held sockets were open at the end.
 Bounded: at most 1,000 sockets (within the default file limit), at most 120 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,10 +93,24 @@ def main(argv: list[str] | None = None) -> int:
     def rank(share: float) -> float:
         return round(times[max(0, math.ceil(share * len(times)) - 1)] * 1e3, 1) if times else float("nan")
 
-    print(json.dumps({"sockets": args.sockets, "every_s": args.every, "seconds": args.seconds,
-                      "healthz": {"asked": len(answers), "failed": answers.count(None), "median_ms": rank(0.5),
-                                  "p99_ms": rank(0.99), "max_ms": round(times[-1] * 1e3, 1) if times else None},
-                      "held_sockets_open_at_end": still_open}, indent=1))
+    print(
+        json.dumps(
+            {
+                "sockets": args.sockets,
+                "every_s": args.every,
+                "seconds": args.seconds,
+                "healthz": {
+                    "asked": len(answers),
+                    "failed": answers.count(None),
+                    "median_ms": rank(0.5),
+                    "p99_ms": rank(0.99),
+                    "max_ms": round(times[-1] * 1e3, 1) if times else None,
+                },
+                "held_sockets_open_at_end": still_open,
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

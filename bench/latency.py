@@ -13,6 +13,7 @@ and p90 (nearest rank) in ms and each median's ratio to /healthz's; nothing is a
 time. Every response must be 200, and every chain-rule answer must have the gradients
 x = -4, y = -4, z = 3, else the script fails rather than timing error responses.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,9 @@ def p90(values: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=100, metavar="N",
-                        help="timed requests per figure (default 100)")
+    parser.add_argument(
+        "--requests", type=int, default=100, metavar="N", help="timed requests per figure (default 100)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures and the machine to PATH as JSON")
     args = parser.parse_args(argv)
     if args.requests < 1:
@@ -63,18 +65,25 @@ def main(argv: list[str] | None = None) -> int:
 
     post = {"content-type": "application/json"}
     cases = {  # name: (method, path, body, headers, check of the answer or None)
-        "POST /graph/backward chain-rule":
-            ("POST", "/graph/backward", example_body("chain-rule"), post, check_chain_rule),
-        "POST /graph/backward regression-mlp":
-            ("POST", "/graph/backward", example_body("regression-mlp"), post, None),
+        "POST /graph/backward chain-rule": (
+            "POST",
+            "/graph/backward",
+            example_body("chain-rule"),
+            post,
+            check_chain_rule,
+        ),
+        "POST /graph/backward regression-mlp": ("POST", "/graph/backward", example_body("regression-mlp"), post, None),
         "GET /healthz": ("GET", "/healthz", None, {}, None),
     }
     info = machine()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()), flush=True)
     times: dict[str, list[float]] = {name: [] for name in cases}
     with running_server() as (url, pid), httpx.Client(base_url=url, timeout=30.0) as client:
-        print(f"server pid {pid} at {url}; {WARMUP} warm-up + {args.requests} timed sequential requests each, "
-              "one keep-alive connection, in alternating rounds", flush=True)
+        print(
+            f"server pid {pid} at {url}; {WARMUP} warm-up + {args.requests} timed sequential requests each, "
+            "one keep-alive connection, in alternating rounds",
+            flush=True,
+        )
         for round_ in range(WARMUP + args.requests):
             for name, (method, path, body, headers, check) in cases.items():
                 start = time.perf_counter()
@@ -88,15 +97,23 @@ def main(argv: list[str] | None = None) -> int:
                     times[name].append(elapsed)
 
     healthz = statistics.median(times["GET /healthz"])
-    figures = {name: {"median_ms": statistics.median(t) * 1e3, "p90_ms": p90(t) * 1e3,
-                      "ratio_to_healthz": statistics.median(t) / healthz, "n": len(t)} for name, t in times.items()}
+    figures = {
+        name: {
+            "median_ms": statistics.median(t) * 1e3,
+            "p90_ms": p90(t) * 1e3,
+            "ratio_to_healthz": statistics.median(t) / healthz,
+            "n": len(t),
+        }
+        for name, t in times.items()
+    }
     width = max(map(len, figures))
     print(f"\n{'request':<{width}}  {'median ms':>9}  {'p90 ms':>8}  {'vs /healthz':>11}")
     for name, f in figures.items():
         print(f"{name:<{width}}  {f['median_ms']:>9.3f}  {f['p90_ms']:>8.3f}  {f['ratio_to_healthz']:>10.2f}x")
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"machine": info, "warmup": WARMUP, "requests": args.requests, "figures": figures}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"machine": info, "warmup": WARMUP, "requests": args.requests, "figures": figures}, indent=2)
+        )
     return 0
 
 

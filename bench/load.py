@@ -16,6 +16,7 @@ nearest rank); the training runs' count, statuses, last lines and durations; the
 after the first 5 s (warm) and at the end; the server's CPU milliseconds per small request answered
 (the figure the shared machine's other load changes least). Only 127.0.0.1; nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -113,8 +114,10 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     if host not in ("127.0.0.1", "localhost"):
         raise SystemExit("load tests run against 127.0.0.1 only")
-    small = [body("chain-rule", ("expression", "inputs", "grad_output")),
-             body("regression-mlp", ("expression", "inputs", "grad_output"))]
+    small = [
+        body("chain-rule", ("expression", "inputs", "grad_output")),
+        body("regression-mlp", ("expression", "inputs", "grad_output")),
+    ]
     training = body("train-digits", ("expression", "inputs", "train"))
     started = time.monotonic()
     stop = started + seconds
@@ -156,19 +159,33 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
     elapsed = time.monotonic() - started
     cpu_after = cpu_seconds(pid)
     answered = statuses.get(200, 0)
-    cpu_ms = (None if cpu_before is None or cpu_after is None or not answered
-              else round((cpu_after - cpu_before) / answered * 1e3, 2))
+    cpu_ms = (
+        None
+        if cpu_before is None or cpu_after is None or not answered
+        else round((cpu_after - cpu_before) / answered * 1e3, 2)
+    )
     return {
-        "users": users, "train_users": train_users, "seconds": round(elapsed, 1),
-        "small": {"requests": len(latencies), "per_second": round(len(latencies) / elapsed),
-                  "statuses": statuses, "median_ms": round(percentile(latencies, 0.5) * 1e3, 1),
-                  "p90_ms": round(percentile(latencies, 0.9) * 1e3, 1),
-                  "p99_ms": round(percentile(latencies, 0.99) * 1e3, 1),
-                  "max_ms": round(max(latencies, default=float("nan")) * 1e3, 1)},
-        "train": {"runs": len(runs), "statuses": {s: sum(1 for r in runs if r[0] == s) for s in {r[0] for r in runs}},
-                  "last_lines": {t: sum(1 for r in runs if r[1] == t) for t in {r[1] for r in runs}},
-                  "median_s": round(percentile([r[2] for r in runs], 0.5), 2),
-                  "max_s": round(max((r[2] for r in runs), default=float("nan")), 2)} if train_users else None,
+        "users": users,
+        "train_users": train_users,
+        "seconds": round(elapsed, 1),
+        "small": {
+            "requests": len(latencies),
+            "per_second": round(len(latencies) / elapsed),
+            "statuses": statuses,
+            "median_ms": round(percentile(latencies, 0.5) * 1e3, 1),
+            "p90_ms": round(percentile(latencies, 0.9) * 1e3, 1),
+            "p99_ms": round(percentile(latencies, 0.99) * 1e3, 1),
+            "max_ms": round(max(latencies, default=float("nan")) * 1e3, 1),
+        },
+        "train": {
+            "runs": len(runs),
+            "statuses": {s: sum(1 for r in runs if r[0] == s) for s in {r[0] for r in runs}},
+            "last_lines": {t: sum(1 for r in runs if r[1] == t) for t in {r[1] for r in runs}},
+            "median_s": round(percentile([r[2] for r in runs], 0.5), 2),
+            "max_s": round(max((r[2] for r in runs), default=float("nan")), 2),
+        }
+        if train_users
+        else None,
         "rss_mb": {"warm": rss_task.result(), "end": rss_mb(pid)},
         # The server's CPU time over the run per small request answered 200 (training included
         # when there are training users): the figure the machine's other load does not change.
@@ -183,13 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long (default 60, at most 600)")
     parser.add_argument("--url", help="a running server on 127.0.0.1 (default: start one from this checkout)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server to start (a 'before')")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="a CHAINLENS_ setting for the started server (repeatable)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a CHAINLENS_ setting for the started server (repeatable)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.seconds <= 600 or args.users > 500 or args.train_users > 100:
         raise SystemExit("bounded: --seconds in (0, 600], --users ≤ 500, --train-users ≤ 100")
     env = dict(item.split("=", 1) for item in args.env)
-    with (nullcontext((args.url, None)) if args.url else running_server(env=env, root=args.root)) as (url, pid):
+    with nullcontext((args.url, None)) if args.url else running_server(env=env, root=args.root) as (url, pid):
         result = asyncio.run(crowd(url, pid, args.users, args.train_users, args.seconds))
     print(json.dumps(result, indent=1))
     return 0

@@ -1,4 +1,5 @@
 """How every benchmark script times a call and describes the machine it ran on."""
+
 from __future__ import annotations
 
 import gc
@@ -41,5 +42,11 @@ def interleaved(cases: dict, repeat: int) -> dict[str, float]:
 def machine(**details: object) -> dict:
     """Python, platform and cores, then `details` (libraries, threads), then the load average."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "cores_usable": cores, **details, "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cores_usable": cores,
+        **details,
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }

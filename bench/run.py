@@ -27,6 +27,7 @@ Timed sections run with the cyclic GC collected and then paused, for chainlens a
 alike, as the server does while it builds and encodes a graph; the process keeps freed memory
 as each server worker does (app/memory.py). Times are medians.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -171,20 +172,51 @@ def bench_chain(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     seconds = interleaved(cases, sizes.repeat_chain)
     run_s, parse_s, ast_s = seconds["run"], seconds["parse"], seconds["ast.parse"]
     per = lambda seconds: seconds / op_nodes * 1e6  # noqa: E731
-    details["chain"] = {"statements": statements, "op_nodes": op_nodes, "backward_steps": len(result.records),
-                        "seconds": seconds}
+    details["chain"] = {
+        "statements": statements,
+        "op_nodes": op_nodes,
+        "backward_steps": len(result.records),
+        "seconds": seconds,
+    }
 
-    figures.append(Figure("1", f"chain {op_nodes} op-nodes: run() per op-node", per(run_s), "us/node",
-                          target="<= 1.5 us/node", met=per(run_s) <= 1.5))
+    figures.append(
+        Figure(
+            "1",
+            f"chain {op_nodes} op-nodes: run() per op-node",
+            per(run_s),
+            "us/node",
+            target="<= 1.5 us/node",
+            met=per(run_s) <= 1.5,
+        )
+    )
     targets = {"PyTorch eager": 0.2}
     for letter, name in zip("abcd", baselines.CHAIN_BASELINES):
         ratio = run_s / seconds[name]
         target = targets.get(name)
-        figures.append(Figure(f"1{letter}", f"  run() vs {name}", per(run_s), "us/node", name, per(seconds[name]),
-                              ratio, f"<= {target}x" if target else None,
-                              ratio <= target if target else None))
-    figures.append(Figure("1p", f"  parse {statements} statements, per op-node", per(parse_s), "us/node",
-                          "ast.parse (text only)", per(ast_s), parse_s / ast_s))
+        figures.append(
+            Figure(
+                f"1{letter}",
+                f"  run() vs {name}",
+                per(run_s),
+                "us/node",
+                name,
+                per(seconds[name]),
+                ratio,
+                f"<= {target}x" if target else None,
+                ratio <= target if target else None,
+            )
+        )
+    figures.append(
+        Figure(
+            "1p",
+            f"  parse {statements} statements, per op-node",
+            per(parse_s),
+            "us/node",
+            "ast.parse (text only)",
+            per(ast_s),
+            parse_s / ast_s,
+        )
+    )
     details["chain"]["max_grad_difference"] = checks
 
 
@@ -204,22 +236,45 @@ def bench_mlp(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     ours = dict(zip(baselines.MLP_GRADS, leaf_grads(result, baselines.MLP_GRADS)))
     diff = lambda g: max(float(np.max(np.abs(ours[k] - g[k]))) for k in baselines.MLP_GRADS)  # noqa: E731
 
-    seconds = interleaved({
-        "run": (run, lambda: parse(program, inputs, limits)),
-        "numpy": (lambda: baselines.numpy_mlp(arrays), None),
-        "torch": (lambda: baselines.torch_mlp(tensors), None),
-    }, sizes.repeat_mlp)
+    seconds = interleaved(
+        {
+            "run": (run, lambda: parse(program, inputs, limits)),
+            "numpy": (lambda: baselines.numpy_mlp(arrays), None),
+            "torch": (lambda: baselines.torch_mlp(tensors), None),
+        },
+        sizes.repeat_mlp,
+    )
     run_s, numpy_s, torch_s = seconds["run"], seconds["numpy"], seconds["torch"]
     shape = "-".join(map(str, sizes.mlp))
-    details["mlp"] = {"sizes": shape, "batch": sizes.batch, "run_s": run_s, "numpy_s": numpy_s, "torch_s": torch_s,
-                      "loss": result.values[result.output], "loss_numpy": loss_np, "loss_torch": loss_torch,
-                      "max_grad_difference": {"numpy": diff(grads_np), "PyTorch": diff(grads_torch)},
-                      "backward_steps": len(result.records)}
+    details["mlp"] = {
+        "sizes": shape,
+        "batch": sizes.batch,
+        "run_s": run_s,
+        "numpy_s": numpy_s,
+        "torch_s": torch_s,
+        "loss": result.values[result.output],
+        "loss_numpy": loss_np,
+        "loss_torch": loss_torch,
+        "max_grad_difference": {"numpy": diff(grads_np), "PyTorch": diff(grads_torch)},
+        "backward_steps": len(result.records),
+    }
     ms = 1e3
-    figures.append(Figure("2", f"MLP {shape} batch {sizes.batch}: run()", run_s * ms, "ms", "hand-written numpy",
-                          numpy_s * ms, run_s / numpy_s, "<= 1.3x", run_s / numpy_s <= 1.3))
-    figures.append(Figure("2a", "  run() vs PyTorch eager", run_s * ms, "ms", "PyTorch eager", torch_s * ms,
-                          run_s / torch_s))
+    figures.append(
+        Figure(
+            "2",
+            f"MLP {shape} batch {sizes.batch}: run()",
+            run_s * ms,
+            "ms",
+            "hand-written numpy",
+            numpy_s * ms,
+            run_s / numpy_s,
+            "<= 1.3x",
+            run_s / numpy_s <= 1.3,
+        )
+    )
+    figures.append(
+        Figure("2a", "  run() vs PyTorch eager", run_s * ms, "ms", "PyTorch eager", torch_s * ms, run_s / torch_s)
+    )
 
 
 # --- 3 and 4. HTTP ---------------------------------------------------------------------------
@@ -288,19 +343,69 @@ def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dic
             torch_times.append(timed_call(lambda: baselines.torch_chain(*torch_args), None))
     seconds, torch_s = statistics.median(times), statistics.median(torch_times)
     httpx_s, column_s, gzip_s = (statistics.median(x) for x in (httpx_times, column_times, gzip_times))
-    details["http_chain"] = {"request_bytes": len(body), "response_bytes": size, "median_s": seconds,
-                             "min_s": min(times), "max_s": max(times), "n": len(times), "torch_s": torch_s,
-                             "httpx_median_s": httpx_s, "columns_median_s": column_s, "columns_bytes": column_size,
-                             "columns_gzip_median_s": gzip_s, "columns_gzip_bytes": gzip_size}
+    details["http_chain"] = {
+        "request_bytes": len(body),
+        "response_bytes": size,
+        "median_s": seconds,
+        "min_s": min(times),
+        "max_s": max(times),
+        "n": len(times),
+        "torch_s": torch_s,
+        "httpx_median_s": httpx_s,
+        "columns_median_s": column_s,
+        "columns_bytes": column_size,
+        "columns_gzip_median_s": gzip_s,
+        "columns_gzip_bytes": gzip_size,
+    }
     ratio = seconds / torch_s
-    figures.append(Figure("3", f"POST /graph/backward chain {sizes.chain_nodes}, end to end", seconds * 1e3, "ms",
-                          "PyTorch fwd+bwd", torch_s * 1e3, ratio, "<= 1.0x", ratio <= 1.0))
-    figures.append(Figure("3c", "  the same, ?format=columns", column_s * 1e3, "ms",
-                          "PyTorch fwd+bwd", torch_s * 1e3, column_s / torch_s, "<= 0.85x", column_s / torch_s <= 0.85))
-    figures.append(Figure("3g", "  columns, gzip (client decompresses)", gzip_s * 1e3, "ms",
-                          "PyTorch fwd+bwd", torch_s * 1e3, gzip_s / torch_s))
-    figures.append(Figure("3h", "  the same, read by an httpx client", httpx_s * 1e3, "ms",
-                          "PyTorch fwd+bwd", torch_s * 1e3, httpx_s / torch_s))
+    figures.append(
+        Figure(
+            "3",
+            f"POST /graph/backward chain {sizes.chain_nodes}, end to end",
+            seconds * 1e3,
+            "ms",
+            "PyTorch fwd+bwd",
+            torch_s * 1e3,
+            ratio,
+            "<= 1.0x",
+            ratio <= 1.0,
+        )
+    )
+    figures.append(
+        Figure(
+            "3c",
+            "  the same, ?format=columns",
+            column_s * 1e3,
+            "ms",
+            "PyTorch fwd+bwd",
+            torch_s * 1e3,
+            column_s / torch_s,
+            "<= 0.85x",
+            column_s / torch_s <= 0.85,
+        )
+    )
+    figures.append(
+        Figure(
+            "3g",
+            "  columns, gzip (client decompresses)",
+            gzip_s * 1e3,
+            "ms",
+            "PyTorch fwd+bwd",
+            torch_s * 1e3,
+            gzip_s / torch_s,
+        )
+    )
+    figures.append(
+        Figure(
+            "3h",
+            "  the same, read by an httpx client",
+            httpx_s * 1e3,
+            "ms",
+            "PyTorch fwd+bwd",
+            torch_s * 1e3,
+            httpx_s / torch_s,
+        )
+    )
     figures.append(Figure("3s", "  response size", size, "bytes"))
     figures.append(Figure("3cs", "  response size, columns", column_size, "bytes"))
     figures.append(Figure("3gs", "  response size, columns gzipped", gzip_size, "bytes"))
@@ -315,8 +420,16 @@ def cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
-def throughput(url: str, method: str, path: str, body: bytes | None, clients: int, total: int,
-               max_seconds: float, server_pid: int | None = None) -> dict:
+def throughput(
+    url: str,
+    method: str,
+    path: str,
+    body: bytes | None,
+    clients: int,
+    total: int,
+    max_seconds: float,
+    server_pid: int | None = None,
+) -> dict:
     """Requests per second from `clients` threads, each with its own keep-alive connection, until
     `total` requests are done or `max_seconds` have passed."""
     import httpx
@@ -369,8 +482,19 @@ def bench_small(url: str, pid: int, sizes: Sizes, figures: list[Figure], details
     post = throughput(url, "POST", "/graph/backward", body, *args)
     details["small_requests"] = {"clients": sizes.clients, "post": post, "healthz": healthz}
     ratio = post["rps"] / healthz["rps"]
-    figures.append(Figure("4", f"small POST /graph/backward, {sizes.clients} clients", post["rps"], "req/s",
-                          "GET /healthz", healthz["rps"], ratio, ">= 0.5x", ratio >= 0.5))
+    figures.append(
+        Figure(
+            "4",
+            f"small POST /graph/backward, {sizes.clients} clients",
+            post["rps"],
+            "req/s",
+            "GET /healthz",
+            healthz["rps"],
+            ratio,
+            ">= 0.5x",
+            ratio >= 0.5,
+        )
+    )
 
 
 # --- 5. memory -------------------------------------------------------------------------------
@@ -396,8 +520,19 @@ def bench_memory(sizes: Sizes, figures: list[Figure], details: dict) -> None:
         gc.enable()
     details["memory"] = {"peak_bytes": peak, "json_bytes": len(body)}
     ratio = peak / len(body)
-    figures.append(Figure("5", f"peak memory, evaluate+encode chain {sizes.chain_nodes}", peak, "bytes",
-                          "JSON body size", len(body), ratio, "<= 10x", ratio <= 10))
+    figures.append(
+        Figure(
+            "5",
+            f"peak memory, evaluate+encode chain {sizes.chain_nodes}",
+            peak,
+            "bytes",
+            "JSON body size",
+            len(body),
+            ratio,
+            "<= 10x",
+            ratio <= 10,
+        )
+    )
 
 
 def in_process_breakdown(sizes: Sizes, details: dict) -> None:
@@ -407,12 +542,22 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
     limits = settings.limits
     parse_s = details["chain"]["seconds"]["parse"]
     run_s = details["chain"]["seconds"]["run"]
-    encoded = {layout: median_time(
-        lambda r, layout=layout: graph_body(r, settings.max_full_elements, settings.max_step_elements, layout=layout),
-        sizes.repeat_chain, setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)))
-        for layout in ("objects", "columns")}
-    details["breakdown"] = {"parse_s": parse_s, "run_s": run_s, "graph_body_s": encoded["objects"],
-                            "graph_body_columns_s": encoded["columns"]}
+    encoded = {
+        layout: median_time(
+            lambda r, layout=layout: graph_body(
+                r, settings.max_full_elements, settings.max_step_elements, layout=layout
+            ),
+            sizes.repeat_chain,
+            setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)),
+        )
+        for layout in ("objects", "columns")
+    }
+    details["breakdown"] = {
+        "parse_s": parse_s,
+        "run_s": run_s,
+        "graph_body_s": encoded["objects"],
+        "graph_body_columns_s": encoded["columns"],
+    }
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -427,10 +572,32 @@ def bench_training(tiny: bool, figures: list[Figure], details: dict) -> None:
         r = results[case]
         ours = r["chainlens_us"]
         name = f"training step (CPU), {case} example, batch {r['batch']}"
-        figures.append(Figure(figure, name, ours, "us", "hand-written numpy", r["numpy_us"],
-                              ours / r["numpy_us"], "<= 1.5x", ours / r["numpy_us"] <= 1.5))
-        figures.append(Figure(figure + "p", "  vs PyTorch eager + torch.optim", ours, "us", "PyTorch eager",
-                              r["torch_us"], ours / r["torch_us"], "<= 0.5x", ours / r["torch_us"] <= 0.5))
+        figures.append(
+            Figure(
+                figure,
+                name,
+                ours,
+                "us",
+                "hand-written numpy",
+                r["numpy_us"],
+                ours / r["numpy_us"],
+                "<= 1.5x",
+                ours / r["numpy_us"] <= 1.5,
+            )
+        )
+        figures.append(
+            Figure(
+                figure + "p",
+                "  vs PyTorch eager + torch.optim",
+                ours,
+                "us",
+                "PyTorch eager",
+                r["torch_us"],
+                ours / r["torch_us"],
+                "<= 0.5x",
+                ours / r["torch_us"] <= 0.5,
+            )
+        )
 
 
 # --- 8. the layers' ops (bench/layers.py) ------------------------------------------------------------
@@ -446,8 +613,19 @@ def bench_layers(tiny: bool, figures: list[Figure], details: dict) -> None:
         training = name == "cnn_step"
         label = "CNN example training step (CPU), batch 32" if training else f"{name} forward + backward (CPU)"
         target = 1.0 if training else 2.0
-        figures.append(Figure("8", label, r["chainlens_ms"], "ms", "PyTorch eager", r["pytorch_ms"], r["ratio"],
-                              f"<= {target:g}x", r["ratio"] <= target))
+        figures.append(
+            Figure(
+                "8",
+                label,
+                r["chainlens_ms"],
+                "ms",
+                "PyTorch eager",
+                r["pytorch_ms"],
+                r["ratio"],
+                f"<= {target:g}x",
+                r["ratio"] <= target,
+            )
+        )
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -466,11 +644,19 @@ def fmt(value: float | None, unit: str = "") -> str:
 
 def table(figures: list[Figure]) -> str:
     rows = [("#", "figure", "chainlens", "baseline", "", "ratio", "target", "met?")]
-    rows.extend((
-        f.id, f.figure, fmt(f.chainlens, f.unit), fmt(f.baseline, f.unit), f.baseline_name or "",
-        f"{f.ratio:.3g}x" if f.ratio is not None else "-", f.target or "-",
-        "-" if f.met is None else ("yes" if f.met else "NO"),
-    ) for f in figures)
+    rows.extend(
+        (
+            f.id,
+            f.figure,
+            fmt(f.chainlens, f.unit),
+            fmt(f.baseline, f.unit),
+            f.baseline_name or "",
+            f"{f.ratio:.3g}x" if f.ratio is not None else "-",
+            f.target or "-",
+            "-" if f.met is None else ("yes" if f.met else "NO"),
+        )
+        for f in figures
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     align = ["<", "<", ">", ">", "<", ">", "<", "<"]
     lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)).rstrip() for row in rows]
@@ -494,12 +680,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="small sizes, a few seconds (smoke test)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure and detail to PATH as JSON")
-    parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
-                        help="BLAS/OpenMP threads for this process and the server (default 1; 0 leaves the "
-                             "environment alone). On a small shared machine, threaded BLAS made the MLP "
-                             "figures swing by 10x from run to run.")
-    parser.add_argument("--only", choices=["3"], help="run figure 3 alone (POST /graph/backward of the chain, "
-                                                     "both layouts, against PyTorch), measured as in the full run")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="BLAS/OpenMP threads for this process and the server (default 1; 0 leaves the "
+        "environment alone). On a small shared machine, threaded BLAS made the MLP "
+        "figures swing by 10x from run to run.",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["3"],
+        help="run figure 3 alone (POST /graph/backward of the chain, "
+        "both layouts, against PyTorch), measured as in the full run",
+    )
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else FULL
     if args.only == "3":
@@ -535,38 +730,61 @@ def main(argv: list[str] | None = None) -> int:
     print(table(figures))
     print()
     c, m, b = details["chain"], details["mlp"], details["breakdown"]
-    print(f"chain: {c['statements']} statements, {c['op_nodes']} op-nodes, {c['backward_steps']} backward steps; "
-          f"max |grad difference| vs baselines: "
-          + ", ".join(f"{k} {v:.1e}" for k, v in c["max_grad_difference"].items()))
-    print(f"MLP: loss {m['loss']:.6f} (numpy {m['loss_numpy']:.6f}, PyTorch {m['loss_torch']:.6f}); "
-          f"{m['backward_steps']} backward steps; max |grad difference|: "
-          + ", ".join(f"{k} {v:.1e}" for k, v in m["max_grad_difference"].items()))
+    print(
+        f"chain: {c['statements']} statements, {c['op_nodes']} op-nodes, {c['backward_steps']} backward steps; "
+        f"max |grad difference| vs baselines: " + ", ".join(f"{k} {v:.1e}" for k, v in c["max_grad_difference"].items())
+    )
+    print(
+        f"MLP: loss {m['loss']:.6f} (numpy {m['loss_numpy']:.6f}, PyTorch {m['loss_torch']:.6f}); "
+        f"{m['backward_steps']} backward steps; max |grad difference|: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in m["max_grad_difference"].items())
+    )
     http = details["http_chain"]
-    print(f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, "
-          f"run {b['run_s'] * 1e3:.1f} ms, graph_body {b['graph_body_s'] * 1e3:.1f} ms; "
-          f"end to end {http['median_s'] * 1e3:.1f} ms for {http['response_bytes']:,} bytes; "
-          f"columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
-          f"end to end {http['columns_median_s'] * 1e3:.1f} ms for {http['columns_bytes']:,} bytes")
+    print(
+        f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, "
+        f"run {b['run_s'] * 1e3:.1f} ms, graph_body {b['graph_body_s'] * 1e3:.1f} ms; "
+        f"end to end {http['median_s'] * 1e3:.1f} ms for {http['response_bytes']:,} bytes; "
+        f"columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
+        f"end to end {http['columns_median_s'] * 1e3:.1f} ms for {http['columns_bytes']:,} bytes"
+    )
     s = details["small_requests"]
-    print(f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "
-          f"{s['healthz']['requests']} GET /healthz in {s['healthz']['seconds']:.2f} s "
-          f"({s['clients']} httpx client threads in this process, one uvicorn worker, same machine)")
+    print(
+        f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "
+        f"{s['healthz']['requests']} GET /healthz in {s['healthz']['seconds']:.2f} s "
+        f"({s['clients']} httpx client threads in this process, one uvicorn worker, same machine)"
+    )
     if "server_busy" in s["post"] and "server_busy" in s["healthz"]:
-        print(f"  server CPU per request: POST {s['post']['server_cpu_us_per_request']:.0f} us, "
-              f"GET /healthz {s['healthz']['server_cpu_us_per_request']:.0f} us; server busy "
-              f"{s['post']['server_busy']:.0%} / {s['healthz']['server_busy']:.0%} of a core "
-              f"(below 100%: the clients, not the server, set the pace)")
+        print(
+            f"  server CPU per request: POST {s['post']['server_cpu_us_per_request']:.0f} us, "
+            f"GET /healthz {s['healthz']['server_cpu_us_per_request']:.0f} us; server busy "
+            f"{s['post']['server_busy']:.0%} / {s['healthz']['server_busy']:.0%} of a core "
+            f"(below 100%: the clients, not the server, set the pace)"
+        )
     for case, r in details["training"].items():
-        print(f"training {case}: {r['steps']} steps a round, median of {r['rounds']} rounds; the three loops end at "
-              f"the same parameters (max relative difference: "
-              + ", ".join(f"{k} {v:.1e}" for k, v in r["max_param_difference"].items()) + ")")
-    print(f"total {time.perf_counter() - started:.1f} s; load average at the end "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        print(
+            f"training {case}: {r['steps']} steps a round, median of {r['rounds']} rounds; the three loops end at "
+            f"the same parameters (max relative difference: "
+            + ", ".join(f"{k} {v:.1e}" for k, v in r["max_param_difference"].items())
+            + ")"
+        )
+    print(
+        f"total {time.perf_counter() - started:.1f} s; load average at the end "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
 
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"sizes": "tiny" if args.tiny else "full", "machine": info,
-             "figures": [asdict(f) for f in figures], "details": details}, indent=2, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "sizes": "tiny" if args.tiny else "full",
+                    "machine": info,
+                    "figures": [asdict(f) for f in figures],
+                    "details": details,
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return 0
 
 

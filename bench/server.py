@@ -1,4 +1,5 @@
 """Start `python -m app` on a free loopback port in a subprocess, wait for /healthz, stop it after."""
+
 from __future__ import annotations
 
 import contextlib
@@ -27,20 +28,26 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(workers: int = 1, timeout: float = 30.0, env: dict | None = None,
-                   root: Path = ROOT) -> Iterator[tuple[str, int]]:
+def running_server(
+    workers: int = 1, timeout: float = 30.0, env: dict | None = None, root: Path = ROOT
+) -> Iterator[tuple[str, int]]:
     """Yields the base URL and pid of a fresh server running the app of checkout `root`;
     terminates it (then kills, if need be) on exit."""
     port = free_port()
     environment = dict(os.environ)
     environment.update(
-        CHAINLENS_HOST="127.0.0.1", CHAINLENS_PORT=str(port), CHAINLENS_WORKERS=str(workers),
+        CHAINLENS_HOST="127.0.0.1",
+        CHAINLENS_PORT=str(port),
+        CHAINLENS_WORKERS=str(workers),
         CHAINLENS_LOG_LEVEL="warning",
     )
     environment.update(env or {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "app"], cwd=root, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "app"],
+        cwd=root,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:

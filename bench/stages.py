@@ -11,6 +11,7 @@ It prints two things:
     call-heavy code (the tokenizer, the parser) looks larger in the tree than it is; the bare
     stage times are the ones to quote.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,12 +42,15 @@ def stage_times(request: dict, settings: Settings, repeat: int) -> dict[str, flo
     source = request["expression"]
     inputs = decoded(request["inputs"], limits)
     result = run(parse(source, inputs, limits))
-    return interleaved({
-        "tokenize": (lambda: tokenize(source), None),
-        "parse": (lambda: parse(source, inputs, limits), None),
-        "run": (run, lambda: parse(source, inputs, limits)),  # a fresh graph each time: run() fills its values
-        "graph_body": (lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements), None),
-    }, repeat)
+    return interleaved(
+        {
+            "tokenize": (lambda: tokenize(source), None),
+            "parse": (lambda: parse(source, inputs, limits), None),
+            "run": (run, lambda: parse(source, inputs, limits)),  # a fresh graph each time: run() fills its values
+            "graph_body": (lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements), None),
+        },
+        repeat,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ Guards, for old code that takes minutes and gigabytes: each request is abandoned
 --timeout seconds, and the server is killed when its RSS passes --max-rss-gb (the run is then
 reported as killed); a killed or timed-out run does not hold the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,23 +64,38 @@ def cases(shrink: bool) -> dict[str, dict]:
     similar = "".join("\u4e00" if k % 10 == 0 else c for k, c in enumerate(cjk))  # 2,000 matching blocks
     return {
         f"sum-{terms // 1000}k": {"expression": "x" + "+x" * (terms - 1), "inputs": {"x": 1}},
-        f"unused-{unused}x4M": {"expression": "y = x * 2",
-                                "inputs": {"x": 1, **{f"u{k}": {"init": "ones", "shape": [4_000_000]} for k in range(unused)}}},
-        f"h*w-{lines}x10k": {"expression": "h = h * w\n" * lines, "inputs": {"h": _init([10000]), "w": _init([10000], 1)}},
-        f"tanh-4x{side}²": {"expression": "h = tanh(h * w + b)\n" * 4,
-                            "inputs": {"h": _init([side, side]), "w": _init([side, side], 1), "b": _init([side, side], 2)}},
-        "tanh-4x700² (admitted)": {"expression": "h = tanh(h * w + b)\n" * 4,
-                                   "inputs": {"h": _init([700, 700]), "w": _init([700, 700], 1), "b": _init([700, 700], 2)}},
+        f"unused-{unused}x4M": {
+            "expression": "y = x * 2",
+            "inputs": {"x": 1, **{f"u{k}": {"init": "ones", "shape": [4_000_000]} for k in range(unused)}},
+        },
+        f"h*w-{lines}x10k": {
+            "expression": "h = h * w\n" * lines,
+            "inputs": {"h": _init([10000]), "w": _init([10000], 1)},
+        },
+        f"tanh-4x{side}²": {
+            "expression": "h = tanh(h * w + b)\n" * 4,
+            "inputs": {"h": _init([side, side]), "w": _init([side, side], 1), "b": _init([side, side], 2)},
+        },
+        "tanh-4x700² (admitted)": {
+            "expression": "h = tanh(h * w + b)\n" * 4,
+            "inputs": {"h": _init([700, 700]), "w": _init([700, 700], 1), "b": _init([700, 700], 2)},
+        },
         f"cjk-name-{name // 1000}k": {"expression": f"y = {cjk}", "inputs": {similar: 1}},
-        "body-15MB": {"expression": "y = sum(x * x)", "inputs": {"x": [[k % 7 * 0.123456789 for k in range(1000)] for _ in range(800)]}},
+        "body-15MB": {
+            "expression": "y = sum(x * x)",
+            "inputs": {"x": [[k % 7 * 0.123456789 for k in range(1000)] for _ in range(800)]},
+        },
         # Issue 22: the ops whose time per unit of work is far from an add's (app/engine/costs.py).
         "sin-1e15-1M": {"expression": "y = sum(sin(x))", "inputs": {"x": _huge([1_000_000])}},
         "cos-1e15-1M": {"expression": "y = sum(cos(x))", "inputs": {"x": _huge([1_000_000])}},
         "pow-1M": {"expression": "y = sum(x ** w)", "inputs": {"x": _init([1_000_000]), "w": _init([1_000_000], 1)}},
         "exp-4M": {"expression": "y = sum(exp(x))", "inputs": {"x": _init([4_000_000])}},
-        "train-sin-1e15-1M-30": {"_route": "/train", "expression": "loss = sum(sin(x * w))",
-                                 "inputs": {"x": _huge([1_000_000]), "w": 1.0},
-                                 "train": {"optimizer": {"name": "sgd", "lr": 1e-30}, "steps": 30}},
+        "train-sin-1e15-1M-30": {
+            "_route": "/train",
+            "expression": "loss = sum(sin(x * w))",
+            "inputs": {"x": _huge([1_000_000]), "w": 1.0},
+            "train": {"optimizer": {"name": "sgd", "lr": 1e-30}, "steps": 30},
+        },
     }
 
 
@@ -105,7 +121,8 @@ def estimated_seconds(request: dict) -> float | None:
         if request.get("_route") == "/train":
             config = TrainConfig.model_validate(request["train"])
             return TrainingRun(request["expression"], request["inputs"], config, Limits(), TrainLimits()).estimate[
-                "estimated_seconds"]
+                "estimated_seconds"
+            ]
         body = len(json.dumps({key: value for key, value in request.items() if key != "_route"}))
         graph = parse(request["expression"], declare_inputs(request["inputs"], Limits()), Limits())
         return seconds(graph) + parse_seconds(body)  # what the server expects (app/api/jobs.py)
@@ -162,8 +179,9 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
-def measure(url: str, pid: int, body: bytes, copies: int, timeout: float, max_rss: int,
-            route: str = "/graph/backward") -> Run:
+def measure(
+    url: str, pid: int, body: bytes, copies: int, timeout: float, max_rss: int, route: str = "/graph/backward"
+) -> Run:
     run = Run()
     # A first small request: the server's own warm-up (lazy imports, the first route call) is
     # not the measured request's time.
@@ -198,8 +216,9 @@ def measure(url: str, pid: int, body: bytes, copies: int, timeout: float, max_rs
     def one(_: int) -> tuple[object, float]:
         started = time.perf_counter()
         try:
-            response = httpx.post(f"{url}{route}", content=body,
-                                  headers={"content-type": "application/json"}, timeout=timeout)
+            response = httpx.post(
+                f"{url}{route}", content=body, headers={"content-type": "application/json"}, timeout=timeout
+            )
             status: object = response.status_code
             if route == "/train" and status == 200 and b'"type":"done"' not in response.content.splitlines()[-1]:
                 status = "no done line"
@@ -251,11 +270,14 @@ def main(argv: list[str] | None = None) -> int:
         chosen = {name: body for name, body in chosen.items() if any(name.startswith(w) for w in wanted)}
     print("machine:", json.dumps(machine()))
     # check=False: a checkout without git still runs; its revision is then left empty.
-    revision = subprocess.run(["git", "-C", str(args.root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=False).stdout.strip()
+    revision = subprocess.run(
+        ["git", "-C", str(args.root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     print(f"code: {args.root}  (git {revision})")
-    header = (f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'cpu s':>6} {'est. s':>7} {'÷ est.':>6} "
-              f"{'peak MB':>9} {'healthz ms':>11} {'(idle)':>7} {'after 10 s MB':>14}")
+    header = (
+        f"{'case':28} {'at once':>7} {'statuses':>14} {'wall s':>8} {'cpu s':>6} {'est. s':>7} {'÷ est.':>6} "
+        f"{'peak MB':>9} {'healthz ms':>11} {'(idle)':>7} {'after 10 s MB':>14}"
+    )
     print(header)
     print("-" * len(header))
     rows = []
@@ -275,13 +297,24 @@ def main(argv: list[str] | None = None) -> int:
             ratio = run.cpu / estimate if estimate and copies == 1 and run.statuses == [200] else None
             if ratio is not None and ratio > 2:
                 over_twice.append(name)
-            print(f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} {run.cpu:>6.2f} "
-                  f"{'-' if estimate is None else f'{estimate:.2f}':>7} {'-' if ratio is None else f'{ratio:.2f}':>6} "
-                  f"{run.peak_over_idle / MB:>9,.0f} {run.slowest_healthz * 1000:>11,.0f} "
-                  f"{run.idle_healthz * 1000:>7,.0f} "
-                  f"{after:>14}{note}", flush=True)
-            rows.append({"case": name, "copies": copies, "body_bytes": len(body), "estimate": estimate,
-                         "ratio": ratio, **run.__dict__})
+            print(
+                f"{name:28} {copies:>7} {statuses(run.statuses):>14} {run.wall:>8.2f} {run.cpu:>6.2f} "
+                f"{'-' if estimate is None else f'{estimate:.2f}':>7} {'-' if ratio is None else f'{ratio:.2f}':>6} "
+                f"{run.peak_over_idle / MB:>9,.0f} {run.slowest_healthz * 1000:>11,.0f} "
+                f"{run.idle_healthz * 1000:>7,.0f} "
+                f"{after:>14}{note}",
+                flush=True,
+            )
+            rows.append(
+                {
+                    "case": name,
+                    "copies": copies,
+                    "body_bytes": len(body),
+                    "estimate": estimate,
+                    "ratio": ratio,
+                    **run.__dict__,
+                }
+            )
     if args.root == ROOT:
         print("admitted requests over 2x their estimate (alone):", ", ".join(over_twice) or "none")
     if args.json:

@@ -13,6 +13,7 @@ BLAS thread, torch.set_num_threads(1)), so its CPU time is its work, while its w
 small shared machine also counts the time it waited for a core (at a load average of 10 on 2
 cores, wall-clock ratios swung between 0.7x and 1.4x from run to run).
 """
+
 from __future__ import annotations
 
 import copy
@@ -50,13 +51,20 @@ class Setup:
         example = copy.deepcopy(EXAMPLES[example_id])
         self.example_id = example_id
         self.expression, self.inputs = example["expression"], example["inputs"]
-        self.train = example["train"] | {"steps": steps, "batch": {"size": batch, "seed": 0}, "eval": None,
-                                         "record_every": steps}
+        self.train = example["train"] | {
+            "steps": steps,
+            "batch": {"size": batch, "seed": 0},
+            "eval": None,
+            "record_every": steps,
+        }
         self.steps = steps
         self.names = self.train["params"]
         self.initial = {name: decode(name, self.inputs[name], 10**8).value for name in self.names}
-        data = {name: resolve(name, spec, 10**8) for name, spec in self.inputs.items()
-                if isinstance(spec, dict) and "dataset" in spec}
+        data = {
+            name: resolve(name, spec, 10**8)
+            for name, spec in self.inputs.items()
+            if isinstance(spec, dict) and "dataset" in spec
+        }
         self.data = {name: rows.take() for name, rows in data.items()}  # every row, float64
         run = self.chainlens_run()
         self.positions = [run.batches.positions(step) for step in range(1, steps + 1)]
@@ -117,8 +125,14 @@ def numpy_loop(setup: Setup) -> Callable[[], dict]:
                 d_logits /= len(target)
                 d_z2 = (d_logits @ p["W3"].T) * (z2 > 0)
                 d_z1 = (d_z2 @ p["W2"].T) * (z1 > 0)
-                grads = {"W1": x.T @ d_z1, "b1": d_z1.sum(axis=0), "W2": h1.T @ d_z2, "b2": d_z2.sum(axis=0),
-                         "W3": h2.T @ d_logits, "b3": d_logits.sum(axis=0)}
+                grads = {
+                    "W1": x.T @ d_z1,
+                    "b1": d_z1.sum(axis=0),
+                    "W2": h1.T @ d_z2,
+                    "b2": d_z2.sum(axis=0),
+                    "W3": h2.T @ d_logits,
+                    "b3": d_logits.sum(axis=0),
+                }
             for name in names:
                 grad = grads[name]
                 if momentum:
@@ -174,8 +188,10 @@ def measure(tiny: bool = False) -> dict:
         contestants = {"chainlens": chainlens(setup), "numpy": numpy_loop(setup), "torch": torch_loop(setup)}
         finals = {name: train() for name, train in contestants.items()}  # also warms every path up
         difference = {
-            name: max(float(np.max(np.abs(finals[name][p] - finals["chainlens"][p]) / (np.abs(finals[name][p]).max())))
-                      for p in setup.names)
+            name: max(
+                float(np.max(np.abs(finals[name][p] - finals["chainlens"][p]) / (np.abs(finals[name][p]).max())))
+                for p in setup.names
+            )
             for name in ("numpy", "torch")
         }
         if max(difference.values()) > 1e-9:
@@ -190,18 +206,27 @@ def measure(tiny: bool = False) -> dict:
                 times[name].append(time.process_time() - start)
                 gc.enable()
         per_step = {name: statistics.median(values) / steps * 1e6 for name, values in times.items()}
-        results[case] = {"example": example_id, "batch": batch, "steps": steps, "rounds": rounds,
-                         "chainlens_us": per_step["chainlens"], "numpy_us": per_step["numpy"],
-                         "torch_us": per_step["torch"], "max_param_difference": difference}
+        results[case] = {
+            "example": example_id,
+            "batch": batch,
+            "steps": steps,
+            "rounds": rounds,
+            "chainlens_us": per_step["chainlens"],
+            "numpy_us": per_step["numpy"],
+            "torch_us": per_step["torch"],
+            "max_param_difference": difference,
+        }
     return results
 
 
 def main() -> None:
     results = measure(tiny="--tiny" in sys.argv)
     for case, r in results.items():
-        print(f"{case} (batch {r['batch']}, {r['steps']} steps): chainlens {r['chainlens_us']:.1f} us/step, "
-              f"numpy {r['numpy_us']:.1f} ({r['chainlens_us'] / r['numpy_us']:.2f}x), "
-              f"PyTorch {r['torch_us']:.1f} ({r['chainlens_us'] / r['torch_us']:.2f}x)")
+        print(
+            f"{case} (batch {r['batch']}, {r['steps']} steps): chainlens {r['chainlens_us']:.1f} us/step, "
+            f"numpy {r['numpy_us']:.1f} ({r['chainlens_us'] / r['numpy_us']:.2f}x), "
+            f"PyTorch {r['torch_us']:.1f} ({r['chainlens_us'] / r['torch_us']:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ timed here (bench/run.py figure 3 has the server's side, and the body sizes are 
 
     .venv/bin/python bench/ui_columns.py [--lines 5000] [--repeat 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,8 +68,10 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings()
     result = evaluate("\n".join([workloads.CHAIN_LINE] * args.lines), dict(workloads.CHAIN_INPUTS), None)
-    bodies = {layout: graph_body(result, settings.max_full_elements, settings.max_step_elements, layout=layout)
-              for layout in ("objects", "columns")}
+    bodies = {
+        layout: graph_body(result, settings.max_full_elements, settings.max_step_elements, layout=layout)
+        for layout in ("objects", "columns")
+    }
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
     info = measure.machine(node=node)
     print("machine: " + ", ".join(f"{key}={value}" for key, value in info.items()))
@@ -76,8 +79,9 @@ def main() -> int:
         for layout, body in bodies.items():
             Path(directory, f"{layout}.json").write_bytes(body)
         script = Path(directory, "timer.mjs")
-        script.write_text(TIMER % {"columns": (ROOT / "static/src/columns.js").as_uri(), "dir": directory,
-                                   "repeat": args.repeat})
+        script.write_text(
+            TIMER % {"columns": (ROOT / "static/src/columns.js").as_uri(), "dir": directory, "repeat": args.repeat}
+        )
         out = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
     print(f"{len(result.graph):,} nodes, {out['steps']:,} steps; medians of {args.repeat} rounds in Node")
     for layout, body in bodies.items():
@@ -85,8 +89,10 @@ def main() -> int:
         print(f"  {layout:<8} {len(body):>12,} bytes, gzip level {GZIP_LEVEL}: {gzipped:>10,} bytes")
     columns = out["columns_parse"] + out["columns_decode"]
     print(f"  objects: JSON.parse {out['objects_parse']:.1f} ms")
-    print(f"  columns: JSON.parse {out['columns_parse']:.1f} ms + fromColumns {out['columns_decode']:.1f} ms "
-          f"= {columns:.1f} ms ({columns / out['objects_parse']:.2f}x the objects' parse)")
+    print(
+        f"  columns: JSON.parse {out['columns_parse']:.1f} ms + fromColumns {out['columns_decode']:.1f} ms "
+        f"= {columns:.1f} ms ({columns / out['objects_parse']:.2f}x the objects' parse)"
+    )
     return 0
 
 

@@ -12,6 +12,7 @@ Run → drawn, with a new layout), which a drag avoids.
 
 Needs the built UI (npm run build) and Chromium. Prints a table; asserts nothing about time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,10 +93,14 @@ def main() -> None:
         page = open_app(browser, url)
         idle = idle_latency(page, args.moves)
         idle_median = statistics.median(idle)
-        print(f"idle pointer event → frame: median {idle_median:.1f} ms, p95 {percentile(idle, 0.95):.1f} ms "
-              f"({len(idle)} events)")
-        print(f"{'example':<20} {'events':>6} {'painted':>7} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} "
-              f"{'÷ idle':>7} {'full run ms':>11} {'run ÷ drag':>10}  medians of the parts (ms)")
+        print(
+            f"idle pointer event → frame: median {idle_median:.1f} ms, p95 {percentile(idle, 0.95):.1f} ms "
+            f"({len(idle)} events)"
+        )
+        print(
+            f"{'example':<20} {'events':>6} {'painted':>7} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} "
+            f"{'÷ idle':>7} {'full run ms':>11} {'run ÷ drag':>10}  medians of the parts (ms)"
+        )
         everything = []
         for example in EXAMPLES:
             choose(page, example)
@@ -105,13 +110,16 @@ def main() -> None:
             painted = len(timings)
             everything += timings
             median = statistics.median(timings)
-            print(f"{example:<20} {args.moves:>6} {painted:>7} {median:>9.1f} {percentile(timings, 0.95):>7.1f} "
-                  f"{max(timings):>7.1f} {median / idle_median:>7.1f} {run_ms:>11.1f} {run_ms / median:>10.1f}  "
-                  + " ".join(f"{key} {value:.1f}" for key, value in parts.items()))
-        print(f"{'all':<20} {args.moves * len(EXAMPLES):>6} {len(everything):>7} {statistics.median(everything):>9.1f} "
-              f"{percentile(everything, 0.95):>7.1f} {max(everything):>7.1f}")
-    print(f"one warm-up drag per example; {described()}; "
-          "pointer events 16 ms apart")
+            print(
+                f"{example:<20} {args.moves:>6} {painted:>7} {median:>9.1f} {percentile(timings, 0.95):>7.1f} "
+                f"{max(timings):>7.1f} {median / idle_median:>7.1f} {run_ms:>11.1f} {run_ms / median:>10.1f}  "
+                + " ".join(f"{key} {value:.1f}" for key, value in parts.items())
+            )
+        print(
+            f"{'all':<20} {args.moves * len(EXAMPLES):>6} {len(everything):>7} {statistics.median(everything):>9.1f} "
+            f"{percentile(everything, 0.95):>7.1f} {max(everything):>7.1f}"
+        )
+    print(f"one warm-up drag per example; {described()}; pointer events 16 ms apart")
 
 
 if __name__ == "__main__":

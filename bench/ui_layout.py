@@ -21,6 +21,7 @@ control once during the warm-up; the page then asks for every later run opened.
 Needs the built UI (npm run build) and Chromium ($CHAINLENS_CHROMIUM or /usr/bin/chromium).
 Prints a table of medians of --repeat runs after one warm-up; asserts nothing about time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,11 @@ RESET = ("q = x + y", {"x": 1, "y": 2})
 def deep(layers: int) -> tuple[str, dict]:
     """A deep chain with its own weights per layer: h = tanh(h * w_i + b_i), 5 nodes a line."""
     lines = ["h = tanh(x * w0 + b0)"] + [f"h = tanh(h * w{i} + b{i})" for i in range(1, layers)]
-    inputs = {"x": 0.5, **{f"w{i}": 0.9 - 0.003 * i for i in range(layers)},
-              **{f"b{i}": 0.01 * (i % 7) for i in range(layers)}}
+    inputs = {
+        "x": 0.5,
+        **{f"w{i}": 0.9 - 0.003 * i for i in range(layers)},
+        **{f"b{i}": 0.01 * (i % 7) for i in range(layers)},
+    }
     return "\n".join(lines), inputs
 
 
@@ -61,15 +65,20 @@ def shared_recurrence(steps: int) -> tuple[str, dict]:
 def wide(terms: int) -> tuple[str, dict]:
     """w_i * x_i summed: 4 nodes a term (two inputs, the product, the running sum)."""
     lines = ["s = w0 * x0"] + [f"s = s + w{i} * x{i}" for i in range(1, terms)]
-    inputs = {**{f"w{i}": ((i * 37) % 11 - 5) / 5 for i in range(terms)},
-              **{f"x{i}": ((i * 13) % 7 - 3) / 10 for i in range(terms)}}
+    inputs = {
+        **{f"w{i}": ((i * 37) % 11 - 5) / 5 for i in range(terms)},
+        **{f"x{i}": ((i * 13) % 7 - 3) / 10 for i in range(terms)},
+    }
     return "\n".join(lines), inputs
 
 
 def mlp(sizes: tuple[int, ...], batch: int = 8) -> tuple[str, dict]:
     """An MLP with ReLU between its linear layers and an MSE loss, on a random batch."""
-    lines, inputs, previous = [], {"x": {"init": "randn", "shape": [batch, sizes[0]], "seed": 0,
-                                         "requires_grad": False}}, "x"
+    lines, inputs, previous = (
+        [],
+        {"x": {"init": "randn", "shape": [batch, sizes[0]], "seed": 0, "requires_grad": False}},
+        "x",
+    )
     for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
         inputs[f"W{index}"] = {"init": "randn", "shape": [fan_in, fan_out], "seed": index, "scale": 0.05}
         inputs[f"b{index}"] = {"init": "zeros", "shape": [fan_out]}
@@ -92,20 +101,24 @@ WORKLOADS = [
 ]
 
 # Installed before the page's scripts: collects long tasks and offers "await the next painted frame".
-INIT_SCRIPT = """
+INIT_SCRIPT = (
+    """
 window.__bench = { longest: 0 };
 try {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) window.__bench.longest = Math.max(window.__bench.longest, entry.duration);
   }).observe({ type: 'longtask', buffered: true });
 } catch (error) { window.__bench.noLongTasks = String(error); }
-window.__bench.stepCost = """ + STEP_COST + """;
+window.__bench.stepCost = """
+    + STEP_COST
+    + """;
 window.__bench.painted = () => new Promise((resolve) => requestAnimationFrame(() => {
   const channel = new MessageChannel();
   channel.port1.onmessage = () => resolve(performance.now());
   channel.port2.postMessage(0);
 }));
 """
+)
 
 RUN_SCRIPT = """async () => {
   const probe = window.__chainlens;
@@ -203,8 +216,10 @@ def main() -> None:
     workloads = [w for w in WORKLOADS if not args.only or args.only in w[0]]
     rows = []
     with served_browser() as (url, browser):
-        print(f"| {'graph':<24} | {'nodes':>6} | {'steps':>6} | {'Run → drawn':>11} | {'one step drawn':>14} "
-              f"| {'worst step':>10} | {'longest task':>12} | {'step CPU':>8} |")
+        print(
+            f"| {'graph':<24} | {'nodes':>6} | {'steps':>6} | {'Run → drawn':>11} | {'one step drawn':>14} "
+            f"| {'worst step':>10} | {'longest task':>12} | {'step CPU':>8} |"
+        )
         print("|" + "|".join("-" * width for width in (26, 8, 8, 13, 16, 12, 14, 10)) + "|")
         for name, expression, inputs, expand in workloads:
             # A fresh page per program: nothing left over from the previous graph.
@@ -218,22 +233,33 @@ def main() -> None:
                 measure(browser, page, expression, inputs)  # warm-up: worker start, JIT
                 runs = [measure(browser, page, expression, inputs, cpu=True) for _ in range(args.repeat)]
             except PlaywrightError as error:
-                print(f"| {name:<24} | not drawn within {args.timeout:.0f} s ({type(error).__name__}, "
-                      f"{time.monotonic() - started:.0f} s spent) |")
+                print(
+                    f"| {name:<24} | not drawn within {args.timeout:.0f} s ({type(error).__name__}, "
+                    f"{time.monotonic() - started:.0f} s spent) |"
+                )
                 rows.append({"graph": name, "error": f"not drawn within {args.timeout:.0f} s"})
                 page.close()
                 continue
-            row = {"graph": name, "nodes": runs[0]["n"], "steps": runs[0]["steps"],
-                   **{key: median(runs, key) for key in ("drawn", "step", "worst", "longest", "cpu")}, "runs": runs}
+            row = {
+                "graph": name,
+                "nodes": runs[0]["n"],
+                "steps": runs[0]["steps"],
+                **{key: median(runs, key) for key in ("drawn", "step", "worst", "longest", "cpu")},
+                "runs": runs,
+            }
             rows.append(row)
-            print(f"| {name:<24} | {row['nodes']:>6} | {row['steps']:>6} | {cell(row['drawn'], 's'):>11} "
-                  f"| {cell(row['step']):>14} | {cell(row['worst']):>10} | {cell(row['longest']):>12} "
-                  f"| {cell(row['cpu']):>8} |")
+            print(
+                f"| {name:<24} | {row['nodes']:>6} | {row['steps']:>6} | {cell(row['drawn'], 's'):>11} "
+                f"| {cell(row['step']):>14} | {cell(row['worst']):>10} | {cell(row['longest']):>12} "
+                f"| {cell(row['cpu']):>8} |"
+            )
             page.close()
-    footer = (f"medians of {args.repeat} runs after one warm-up; {described()}; "
-              "'longest task' = the longest main-thread task during the run and the steps; "
-              "'step CPU' = the page's main-thread CPU time per stepper move (a traced pass of the same steps): "
-              "unlike the wall-clock columns, it does not stretch with the machine's load")
+    footer = (
+        f"medians of {args.repeat} runs after one warm-up; {described()}; "
+        "'longest task' = the longest main-thread task during the run and the steps; "
+        "'step CPU' = the page's main-thread CPU time per stepper move (a traced pass of the same steps): "
+        "unlike the wall-clock columns, it does not stretch with the machine's load"
+    )
     print(footer)
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "repeat": args.repeat, "about": footer}, indent=2) + "\n")

@@ -9,6 +9,7 @@ stepper shows the last step; prints steps per second and what that makes of 40,0
 
 Needs the built UI (npm run build) and Chromium. Asserts nothing about time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,16 +34,20 @@ def main() -> None:
         shown = run_program(page, *shared_recurrence(args.lines))
         total = page.evaluate("window.__chainlens.total")
         fastest = page.evaluate(
-            "Math.max(...[...document.querySelectorAll('#step-speed option')].map((o) => +o.value))")
+            "Math.max(...[...document.querySelectorAll('#step-speed option')].map((o) => +o.value))"
+        )
         page.select_option("#step-speed", str(fastest))
         started = time.perf_counter()
         page.click("#step-play")
-        page.wait_for_function(f"document.querySelector('#step-label').dataset.position === '{total}'",
-                               timeout=600_000, polling=100)
+        page.wait_for_function(
+            f"document.querySelector('#step-label').dataset.position === '{total}'", timeout=600_000, polling=100
+        )
         seconds = time.perf_counter() - started
     rate = total / seconds
-    print(f"{shown['n']} nodes, {total} steps played at {fastest:g}x in {seconds:.1f} s: {rate:.0f} steps/s, "
-          f"40,000 steps in {40_000 / rate:.1f} s (target < 60 s); load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{shown['n']} nodes, {total} steps played at {fastest:g}x in {seconds:.1f} s: {rate:.0f} steps/s, "
+        f"40,000 steps in {40_000 / rate:.1f} s (target < 60 s); load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

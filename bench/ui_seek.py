@@ -11,6 +11,7 @@ alone, and to the painted frame). Prints each jump's time and its ratio to one s
 
 Needs the built UI (npm run build) and Chromium. Asserts nothing about time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,11 +65,15 @@ def main() -> None:
         shown = run_program(page, *shared_recurrence(args.lines))
         result = page.evaluate(SEEK_SCRIPT)
     step = result["stepPainted"]
-    print(f"{shown['n']} nodes, {result['total']} steps; one step: {step:.1f} ms to the painted frame "
-          f"({result['stepSeek']:.2f} ms in the page's own code); load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{shown['n']} nodes, {result['total']} steps; one step: {step:.1f} ms to the painted frame "
+        f"({result['stepSeek']:.2f} ms in the page's own code); load average {os.getloadavg()[0]:.1f}"
+    )
     for jump in result["jumps"]:
-        print(f"  jump {jump['from']:>6} -> {jump['to']:>6}: {jump['painted']:7.1f} ms painted "
-              f"({jump['seek']:6.2f} ms own code), {jump['painted'] / step:5.1f} steps' time")
+        print(
+            f"  jump {jump['from']:>6} -> {jump['to']:>6}: {jump['painted']:7.1f} ms painted "
+            f"({jump['seek']:6.2f} ms own code), {jump['painted'] / step:5.1f} steps' time"
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ idle for as long as the run took. The table gives each figure and its ratio to t
 Needs the built UI (npm run build) and Chromium ($CHAINLENS_CHROMIUM or /usr/bin/chromium).
 Asserts nothing about time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -136,11 +137,13 @@ def train_run(page: Page, steps: int, record_every: int) -> tuple[dict, float, d
     page.wait_for_function("!['idle', 'running'].includes(window.__chainlens.train.state)", timeout=600_000)
     seconds = time.perf_counter() - started
     sample = page.evaluate(STOP)
-    run = page.evaluate("({state: window.__chainlens.train.state, records: window.__chainlens.train.records,"
-                        " draws: window.__chainlens.train.chartDraws, drawMs: window.__chainlens.train.chartDrawMs,"
-                        " longestDraw: window.__chainlens.train.longestChartDrawMs,"
-                        " lineMs: window.__chainlens.train.lineMs,"
-                        " body: window.__chainlens.train.body})")
+    run = page.evaluate(
+        "({state: window.__chainlens.train.state, records: window.__chainlens.train.records,"
+        " draws: window.__chainlens.train.chartDraws, drawMs: window.__chainlens.train.chartDrawMs,"
+        " longestDraw: window.__chainlens.train.longestChartDrawMs,"
+        " lineMs: window.__chainlens.train.lineMs,"
+        " body: window.__chainlens.train.body})"
+    )
     run["long frames"] = sample["frames"]
     return summary(sample), seconds, run
 
@@ -156,8 +159,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000)
     args = parser.parse_args()
     with served_browser() as (url, browser):
-        page = open_app(browser, url,
-                        ready="window.__chainlens && window.__chainlens.ready && window.__chainlens.train")
+        page = open_app(
+            browser, url, ready="window.__chainlens && window.__chainlens.ready && window.__chainlens.train"
+        )
         runs = page.evaluate("window.__chainlens.runs")
         page.select_option("#example-select", "train-regression")
         page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)
@@ -169,10 +173,14 @@ def main() -> None:
             idle = idle_baseline(page, seconds)
             rows.append((record_every, figures, seconds, run, bare, bare_seconds, idle))
     for record_every, figures, seconds, run, bare, bare_seconds, idle in rows:
-        print(f"\nregression, {args.steps} steps, record every {record_every}: {run['state']} in {seconds:.1f} s "
-              f"(bare read {bare_seconds:.1f} s), {run['records']} records, {run['draws']} chart draws")
-        print(f"  page code: chart drawing {run['drawMs']:.0f} ms in all (longest draw {run['longestDraw']:.1f} ms), "
-              f"handling lines {run['lineMs']:.0f} ms in all")
+        print(
+            f"\nregression, {args.steps} steps, record every {record_every}: {run['state']} in {seconds:.1f} s "
+            f"(bare read {bare_seconds:.1f} s), {run['records']} records, {run['draws']} chart draws"
+        )
+        print(
+            f"  page code: chart drawing {run['drawMs']:.0f} ms in all (longest draw {run['longestDraw']:.1f} ms), "
+            f"handling lines {run['lineMs']:.0f} ms in all"
+        )
         print(f"  {'figure':<16} {'Train mode':>11} {'bare read':>10} {'idle page':>10} {'ratio to bare':>14}")
         for key, value in figures.items():
             base = bare[key]
@@ -184,8 +192,10 @@ def main() -> None:
             for frame in run["long frames"][:12]:
                 print(f"    {frame}")
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"\n{described()}, {os.cpu_count()} CPUs, "
-          f"load average {load} (long tasks and gaps grow with other work on the machine).")
+    print(
+        f"\n{described()}, {os.cpu_count()} CPUs, "
+        f"load average {load} (long tasks and gaps grow with other work on the machine)."
+    )
 
 
 if __name__ == "__main__":

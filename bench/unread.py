@@ -15,6 +15,7 @@ clients instead start the digits training run and read nothing, and after --hold
 closing, how many held connections the server had cut by the end of the hold (read then,
 with what it had sent each), and the fresh request's answer. Bounded: at most 64 clients, --hold at most 120 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ def rss(pid: int) -> int:
 
 
 def request(path: str, body: bytes) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def cut_by_server(sock: socket.socket) -> tuple[bool, int]:
@@ -117,15 +120,27 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             after.append(rss(pid))
         healthz = httpx.get(f"{url}/healthz", timeout=5).status_code
-    print(json.dumps({
-        "clients": count, "path": path, "hold_s": args.hold,
-        "rss_mb": {"idle": round(idle / MB), "peak_held": round(peak / MB), "10s_after_close": round(after[-1] / MB),
-                   "after_close_each_2s": [round(value / MB) for value in after[3::4]],
-                   "over_idle_10s_after_close": round((after[-1] - idle) / MB)},
-        "cut_by_server_within_hold": sum(closed for closed, _ in cut),
-        "mb_sent_to_each_before_cut": sorted({round(sent / MB, 1) for _, sent in cut}),
-        "fresh_train": fresh, "healthz": healthz,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "clients": count,
+                "path": path,
+                "hold_s": args.hold,
+                "rss_mb": {
+                    "idle": round(idle / MB),
+                    "peak_held": round(peak / MB),
+                    "10s_after_close": round(after[-1] / MB),
+                    "after_close_each_2s": [round(value / MB) for value in after[3::4]],
+                    "over_idle_10s_after_close": round((after[-1] - idle) / MB),
+                },
+                "cut_by_server_within_hold": sum(closed for closed, _ in cut),
+                "mb_sent_to_each_before_cut": sorted({round(sent / MB, 1) for _, sent in cut}),
+                "fresh_train": fresh,
+                "healthz": healthz,
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """The programs and inputs every benchmark uses, in one place, so chainlens and the baselines
 compute exactly the same graph."""
+
 from __future__ import annotations
 
 import math

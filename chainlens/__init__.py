@@ -12,6 +12,7 @@ The app itself lives in the `app` package; this package is its Python face (READ
 and notebooks"). It imports numpy and the app, never torch: `from_torch` imports torch when it
 is called, and says which extra to install when torch is missing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -46,8 +47,14 @@ class UnsupportedError(Exception):
         self.supported = supported
 
 
-def backward(program: str, inputs: Mapping[str, Any] | None = None, *, grad_output: Any = None,
-             expand: Any = None, **named_inputs: Any) -> Result:
+def backward(
+    program: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    grad_output: Any = None,
+    expand: Any = None,
+    **named_inputs: Any,
+) -> Result:
     """Forward and backward passes of `program`, as POST /graph/backward computes them.
 
     Inputs are given as a mapping, as keywords, or both (keywords win): numbers, nested lists,
@@ -56,14 +63,21 @@ def backward(program: str, inputs: Mapping[str, Any] | None = None, *, grad_outp
     return run(program, inputs, named_inputs, backward=True, grad_output=grad_output, expand=expand)
 
 
-def forward(program: str, inputs: Mapping[str, Any] | None = None, *, expand: Any = None,
-            **named_inputs: Any) -> Result:
+def forward(
+    program: str, inputs: Mapping[str, Any] | None = None, *, expand: Any = None, **named_inputs: Any
+) -> Result:
     """The forward pass only, as POST /graph/forward computes it (`.grads` is empty)."""
     return run(program, inputs, named_inputs, backward=False, expand=expand)
 
 
-def gradcheck(program: str, inputs: Mapping[str, Any] | None = None, *, grad_output: Any = None,
-              expand: Any = None, **named_inputs: Any) -> GradcheckResult:
+def gradcheck(
+    program: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    grad_output: Any = None,
+    expand: Any = None,
+    **named_inputs: Any,
+) -> GradcheckResult:
     """Every gradient checked against central finite differences, as POST /graph/gradcheck does."""
     return check(program, inputs, named_inputs, grad_output=grad_output, expand=expand)
 
@@ -81,8 +95,9 @@ def from_torch(fn_or_module: Any, *example_args: Any, loss: Any = None) -> Torch
     return traced(fn_or_module, *example_args, loss=loss)
 
 
-def save_html(result_or_program: Result | str, path: str, inputs: Mapping[str, Any] | None = None,
-              **named_inputs: Any) -> Any:
+def save_html(
+    result_or_program: Result | str, path: str, inputs: Mapping[str, Any] | None = None, **named_inputs: Any
+) -> Any:
     """One standalone HTML file: the page, its built assets and the computed graph inlined, stepping
     through the whole timeline with no server and no network (chainlens/html.py). Answers the path."""
     from chainlens.html import save_html as write

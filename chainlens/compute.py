@@ -11,6 +11,7 @@ this module only hands the routes' functions a request and a Job of its own.
 A problem with the program or its inputs raises chainlens.ProgramError with the kind, message,
 line and column of the HTTP 4xx answer (app.api.errors.error_body writes both).
 """
+
 from __future__ import annotations
 
 import functools
@@ -77,20 +78,23 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def request(program: Any, inputs: Mapping[str, Any] | None, named: Mapping[str, Any],
-            **fields: Any) -> GraphRequest:
+def request(program: Any, inputs: Mapping[str, Any] | None, named: Mapping[str, Any], **fields: Any) -> GraphRequest:
     """The request the HTTP body would hold, validated by the routes' own model."""
     given = dict(inputs or {}) if isinstance(inputs, Mapping) or inputs is None else inputs
     if isinstance(given, dict):
         given.update(named)
-    data = {"expression": program, "inputs": jsonable(given),
-            **{key: jsonable(value) for key, value in fields.items() if value is not None}}
+    data = {
+        "expression": program,
+        "inputs": jsonable(given),
+        **{key: jsonable(value) for key, value in fields.items() if value is not None},
+    }
     try:
         return GraphRequest.model_validate(data)
     except ValidationError as exc:
         located = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
-        raise ProgramError({"kind": "invalid_request",
-                            "message": _validation_message(RequestValidationError(located))}) from None
+        raise ProgramError(
+            {"kind": "invalid_request", "message": _validation_message(RequestValidationError(located))}
+        ) from None
 
 
 def raised(exc: BaseException, program: str | None) -> ProgramError:
@@ -98,8 +102,9 @@ def raised(exc: BaseException, program: str | None) -> ProgramError:
     if isinstance(exc, engine_errors.ProgramError):
         return ProgramError(error_body(exc, program)["error"], STATUS.get(exc.kind, 422))
     # RecursionError, MemoryError: app.api.errors answers these 413 too.
-    return ProgramError({"kind": "limit_exceeded", "message": "the request is too large to compute on this server"},
-                        413)
+    return ProgramError(
+        {"kind": "limit_exceeded", "message": "the request is too large to compute on this server"}, 413
+    )
 
 
 class Result:
@@ -133,9 +138,15 @@ class Result:
         graph, grads = self.graph, self.engine.grads
         if grads is None:
             return {}
-        return {name: grads[node] for node, name in enumerate(graph.names)
-                if graph.ops[node] is None and name is not None and not graph.constant[node]
-                and graph.requires_grad[node] and grads[node] is not None}
+        return {
+            name: grads[node]
+            for node, name in enumerate(graph.names)
+            if graph.ops[node] is None
+            and name is not None
+            and not graph.constant[node]
+            and graph.requires_grad[node]
+            and grads[node] is not None
+        }
 
     def to_json(self, format: str = "objects") -> str:
         """The HTTP body for this request (`format` "columns": as with ?format=columns)."""
@@ -163,8 +174,16 @@ class Result:
         return f"<chainlens {kind} result: {len(self.graph)} nodes, value {self.value!r}>"
 
 
-def run(program: str, inputs: Mapping[str, Any] | None, named: Mapping[str, Any], *, backward: bool,
-        grad_output: Any = None, expand: Any = None, config: Settings | None = None) -> Result:
+def run(
+    program: str,
+    inputs: Mapping[str, Any] | None,
+    named: Mapping[str, Any],
+    *,
+    backward: bool,
+    grad_output: Any = None,
+    expand: Any = None,
+    config: Settings | None = None,
+) -> Result:
     """What POST /graph/backward (backward=True) or /graph/forward computes for this request."""
     config = config or settings()
     body = request(program, inputs, named, grad_output=grad_output, expand=expand)
@@ -174,8 +193,16 @@ def run(program: str, inputs: Mapping[str, Any] | None, named: Mapping[str, Any]
         job.require(estimate(graph, backward, config.max_full_elements, config.max_step_elements))
 
     try:
-        engine = evaluate(body.expression, body.inputs, body.grad_output, limits=config.limits,
-                          backward=backward, check=job.check, plan=plan, expand=body.expand)
+        engine = evaluate(
+            body.expression,
+            body.inputs,
+            body.grad_output,
+            limits=config.limits,
+            backward=backward,
+            check=job.check,
+            plan=plan,
+            expand=body.expand,
+        )
     except (engine_errors.ProgramError, RecursionError, MemoryError) as exc:
         raise raised(exc, body.expression) from None
     return Result(body, engine, backward, config)
@@ -201,8 +228,15 @@ class GradcheckResult:
         return f"<chainlens gradcheck: {len(self.checks)} inputs, max_rel_error {self.max_rel_error:.3g}>"
 
 
-def check(program: str, inputs: Mapping[str, Any] | None, named: Mapping[str, Any], *,
-          grad_output: Any = None, expand: Any = None, config: Settings | None = None) -> GradcheckResult:
+def check(
+    program: str,
+    inputs: Mapping[str, Any] | None,
+    named: Mapping[str, Any],
+    *,
+    grad_output: Any = None,
+    expand: Any = None,
+    config: Settings | None = None,
+) -> GradcheckResult:
     """What POST /graph/gradcheck computes: the route's own compute function, with a Job of our own."""
     config = config or settings()
     body = request(program, inputs, named, grad_output=grad_output, expand=expand)

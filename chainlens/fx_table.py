@@ -17,6 +17,7 @@ The torch and F rows are made from app.engine.dialects' own namespace table, so 
 offers exactly what the dialect reads. A row is a function of the Call and answers the right-hand
 side of the line; it raises Refused for a case it cannot translate (a Dropout in training).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -99,16 +100,26 @@ def _dropout(c: Call) -> str:
 
 
 OPERATORS: dict[Any, Row] = {
-    operator.add: _infix("+"), operator.sub: _infix("-"), operator.mul: _infix("*"),
-    operator.truediv: _infix("/"), operator.floordiv: _infix("//"), operator.mod: _infix("%"),
-    operator.matmul: _infix("@"), operator.pow: _infix("**"),
-    operator.gt: _infix(">"), operator.lt: _infix("<"), operator.ge: _infix(">="), operator.le: _infix("<="),
-    operator.eq: _infix("=="), operator.ne: _infix("!="),
+    operator.add: _infix("+"),
+    operator.sub: _infix("-"),
+    operator.mul: _infix("*"),
+    operator.truediv: _infix("/"),
+    operator.floordiv: _infix("//"),
+    operator.mod: _infix("%"),
+    operator.matmul: _infix("@"),
+    operator.pow: _infix("**"),
+    operator.gt: _infix(">"),
+    operator.lt: _infix("<"),
+    operator.ge: _infix(">="),
+    operator.le: _infix("<="),
+    operator.eq: _infix("=="),
+    operator.ne: _infix("!="),
     operator.neg: lambda c: f"-{_operand(c.args[0])}",
     operator.pos: lambda c: c.args[0],
     operator.getitem: _subscript,
     builtins.getattr: _attribute,
 }
+
 
 # Layer functions as bare op calls with PyTorch's argument names. Each: PyTorch's parameter order
 # (fx records a call's arguments as the user passed them), how many leading operands are written by
@@ -126,22 +137,36 @@ class Layer:
 _LAYERS: dict[str, Layer] = {
     "conv1d": Layer("conv1d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"), 2),
     "conv2d": Layer("conv2d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"), 2),
-    "max_pool2d": Layer("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
-                                       "return_indices"), 1, {"ceil_mode": False, "return_indices": False}),
-    "avg_pool2d": Layer("avg_pool2d", ("input", "kernel_size", "stride", "padding", "ceil_mode",
-                                       "count_include_pad", "divisor_override"), 1, {"ceil_mode": False}),
-    "batch_norm": Layer("batch_norm", ("input", "running_mean", "running_var", "weight", "bias", "training",
-                                       "momentum", "eps")),
+    "max_pool2d": Layer(
+        "max_pool2d",
+        ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
+        1,
+        {"ceil_mode": False, "return_indices": False},
+    ),
+    "avg_pool2d": Layer(
+        "avg_pool2d",
+        ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+        1,
+        {"ceil_mode": False},
+    ),
+    "batch_norm": Layer(
+        "batch_norm", ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")
+    ),
     "layer_norm": Layer("layer_norm", ("input", "normalized_shape", "weight", "bias", "eps")),
-    "embedding": Layer("embedding", ("input", "weight", "padding_idx", "max_norm", "norm_type",
-                                     "scale_grad_by_freq", "sparse"), 2,
-                       {"max_norm": None, "norm_type": 2.0, "scale_grad_by_freq": False, "sparse": False}),
+    "embedding": Layer(
+        "embedding",
+        ("input", "weight", "padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse"),
+        2,
+        {"max_norm": None, "norm_type": 2.0, "scale_grad_by_freq": False, "sparse": False},
+    ),
     "gelu": Layer("gelu", ("input", "approximate")),
     "silu": Layer("silu", ("input", "inplace"), 1, {"inplace": False}),
     "scaled_dot_product_attention": Layer(
         "scaled_dot_product_attention",
-        ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa"), 3,
-        {"dropout_p": 0.0, "enable_gqa": False}),
+        ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa"),
+        3,
+        {"dropout_p": 0.0, "enable_gqa": False},
+    ),
 }
 _LAYER_FUNCTIONS: dict[str, Any] = {name: getattr(F, name) for name in _LAYERS}
 
@@ -151,9 +176,12 @@ def layer_call(layer: Layer, values: Mapping[str, Any], text: Callable[[Any], st
     for name, default in (layer.defaults or {}).items():
         if name in values and values[name] != default:
             raise Refused(f"{layer.op} with {name}={values[name]!r} (only {name}={default!r} is supported)")
-    args = [text(values[name]) for name in layer.names[:layer.positional]]
-    keywords = {name: text(values[name]) for name in layer.names[layer.positional:]
-                if values.get(name) is not None and name not in (layer.defaults or {})}
+    args = [text(values[name]) for name in layer.names[: layer.positional]]
+    keywords = {
+        name: text(values[name])
+        for name in layer.names[layer.positional :]
+        if values.get(name) is not None and name not in (layer.defaults or {})
+    }
     return _call(layer.op, args, keywords)
 
 
@@ -164,6 +192,7 @@ def _layer_function(layer: Layer) -> Row:
         values = dict(zip(layer.names, c.node.args))
         values.update({k: v for k, v in c.raw_kwargs.items() if k not in DROPPED})
         return layer_call(layer, values, c.text)
+
     return row
 
 
@@ -215,6 +244,7 @@ def _keywords(c: Call, names: tuple[str, ...]) -> dict[str, str]:
 def _module_layer(name: str, attributes: tuple[str, ...], tensors: tuple[str, ...]) -> Row:
     """A module as its layer function: the input, its parameters and buffers (inputs of the program)
     and these attributes, under PyTorch's argument names."""
+
     def row(c: Call) -> str:
         values: dict[str, Any] = {"input": c.node.args[0]}
         values.update({attribute: getattr(c.module, attribute) for attribute in attributes})
@@ -223,6 +253,7 @@ def _module_layer(name: str, attributes: tuple[str, ...], tensors: tuple[str, ..
             if found is not None:
                 values[tensor] = _Text(found)
         return layer_call(_LAYERS[name], values, lambda value: value if isinstance(value, _Text) else c.text(value))
+
     return row
 
 
@@ -236,9 +267,11 @@ def _conv(name: str) -> Row:
     def row(c: Call) -> str:
         module = cast("nn.Conv1d | nn.Conv2d", c.module)  # MODULES picks a row by the module's exact type
         if module.padding_mode != "zeros" or isinstance(module.padding, str):
-            raise Refused(f"{type(module).__name__} with padding {module.padding!r}, "
-                          f"padding_mode {module.padding_mode!r}")
+            raise Refused(
+                f"{type(module).__name__} with padding {module.padding!r}, padding_mode {module.padding_mode!r}"
+            )
         return inner(c)
+
     return row
 
 
@@ -266,8 +299,11 @@ def _embedding_bag(c: Call) -> str:
     """EmbeddingBag on a 2-D batch of bags (no offsets): the rows looked up, then summed or averaged
     over each bag, which is what PyTorch computes."""
     module = cast("nn.EmbeddingBag", c.module)  # (MODULES picks a row by the module's type)
-    if len(c.node.args) > 1 or c.raw_kwargs.get("offsets") is not None or c.raw_kwargs.get("per_sample_weights") \
-            is not None:
+    if (
+        len(c.node.args) > 1
+        or c.raw_kwargs.get("offsets") is not None
+        or c.raw_kwargs.get("per_sample_weights") is not None
+    ):
         raise Refused("EmbeddingBag with offsets or per_sample_weights (give a 2-D batch of bags)")
     if module.mode not in ("sum", "mean") or module.max_norm is not None or module.padding_idx is not None:
         raise Refused(f"EmbeddingBag with mode={module.mode!r}, max_norm or padding_idx (sum and mean are supported)")
@@ -284,6 +320,7 @@ def _softmax(name: str) -> Row:
     def row(c: Call) -> str:
         dim = getattr(c.module, "dim", None)
         return _call(f"F.{name}", [c.args[0]], {} if dim is None else {"dim": c.text(dim)})
+
     return row
 
 
@@ -302,10 +339,20 @@ _CORE_MODULES: dict[type, Row] = {
 _LAYER_MODULES: tuple[tuple[type, str, Row], ...] = (
     (nn.Conv1d, "conv1d", _conv("conv1d")),
     (nn.Conv2d, "conv2d", _conv("conv2d")),
-    (nn.MaxPool2d, "max_pool2d", _module_layer("max_pool2d", ("kernel_size", "stride", "padding", "dilation",
-                                                              "ceil_mode", "return_indices"), ())),
-    (nn.AvgPool2d, "avg_pool2d", _module_layer("avg_pool2d", ("kernel_size", "stride", "padding", "ceil_mode",
-                                                              "count_include_pad", "divisor_override"), ())),
+    (
+        nn.MaxPool2d,
+        "max_pool2d",
+        _module_layer(
+            "max_pool2d", ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"), ()
+        ),
+    ),
+    (
+        nn.AvgPool2d,
+        "avg_pool2d",
+        _module_layer(
+            "avg_pool2d", ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"), ()
+        ),
+    ),
     (nn.BatchNorm1d, "batch_norm", _batch_norm),
     (nn.BatchNorm2d, "batch_norm", _batch_norm),
     (nn.LayerNorm, "layer_norm", _module_layer("layer_norm", ("normalized_shape", "eps"), ("weight", "bias"))),
@@ -316,15 +363,20 @@ _LAYER_MODULES: tuple[tuple[type, str, Row], ...] = (
 )
 MODULES: dict[type, Row] = {**_CORE_MODULES, **{kind: row for kind, op, row in _LAYER_MODULES if op in OPS}}
 # Every row written, offered or not yet: what the error lists as coming with the layer ops.
-PENDING: tuple[str, ...] = tuple(sorted({kind.__name__ for kind, op, _ in _LAYER_MODULES if op not in OPS}
-                                        | {f"F.{name}" for name in _LAYER_FUNCTIONS if name not in OPS}))
+PENDING: tuple[str, ...] = tuple(
+    sorted(
+        {kind.__name__ for kind, op, _ in _LAYER_MODULES if op not in OPS}
+        | {f"F.{name}" for name in _LAYER_FUNCTIONS if name not in OPS}
+    )
+)
 
 
 def supported() -> list[str]:
     """Everything the table translates, as the error lists it."""
     functions = sorted({shown for shown, _ in FUNCTIONS.values() if not shown.startswith("operator.")})
-    operators = ("operators: + - * / // % @ ** unary -, comparisons, indexing x[...], "
-                 "attributes .shape .T .mT .values .indices")
+    operators = (
+        "operators: + - * / // % @ ** unary -, comparisons, indexing x[...], attributes .shape .T .mT .values .indices"
+    )
     return [
         "modules: " + ", ".join(sorted(kind.__name__ for kind in MODULES)) + " (and Sequential, ModuleList, "
         "ModuleDict and your own modules, traced through)",

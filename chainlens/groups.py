@@ -8,6 +8,7 @@ chainlens/translate.py), nested as the modules are; its own parameters sit insid
 module that built a single node and owns no parameter (a ReLU) gets no box around that node.
 Group records name the module's type as `op` and its path as `label` ("Linear", "fc1").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,8 +53,9 @@ def module_groups(result: Result, program: Program) -> None:
         if number < len(line_module):
             for path in line_module[number]:
                 members[path].append(node)
-    kept = [path for path, nodes in members.items()
-            if owned[path] or sum(graph.ops[node] is not None for node in nodes) > 1]
+    kept = [
+        path for path, nodes in members.items() if owned[path] or sum(graph.ops[node] is not None for node in nodes) > 1
+    ]
     if not kept:
         return
     expansion = ModuleGroups()

@@ -15,6 +15,7 @@ stands in for the server:
 
 Nothing in the file asks the network for anything.
 """
+
 from __future__ import annotations
 
 import base64
@@ -111,33 +112,55 @@ def page(result: Result) -> str:
         raise FileNotFoundError(f"the page's assets are not built ({dist}): run `npm ci && npm run build`")
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
     html = environment.get_template("index.html").render(
-        assets_built=True, url_for=lambda name, path: f"/{name}/{path}")
+        assets_built=True, url_for=lambda name, path: f"/{name}/{path}"
+    )
     grad_output, inputs = _written(result.grad_output), _written(result.inputs)
     saved = {
-        "hash": "#" + urlencode({"e": result.program, "i": json.dumps(inputs, indent=1),
-                                 **({"g": json.dumps(grad_output)} if grad_output is not None else {})}),
+        "hash": "#"
+        + urlencode(
+            {
+                "e": result.program,
+                "i": json.dumps(inputs, indent=1),
+                **({"g": json.dumps(grad_output)} if grad_output is not None else {}),
+            }
+        ),
         "ops": json.loads(_OPS_BODY),
-        "example": {"id": "saved", "title": "Saved graph", "description": "Saved by chainlens.save_html.",
-                    "expression": result.program, "inputs": inputs, "grad_output": grad_output},
+        "example": {
+            "id": "saved",
+            "title": "Saved graph",
+            "description": "Saved by chainlens.save_html.",
+            "expression": result.program,
+            "inputs": inputs,
+            "grad_output": grad_output,
+        },
         "body": json.loads(result.to_json(format="columns")),
     }
     app_js = _SOURCE_MAP.sub("", (dist / "app.js").read_text(encoding="utf-8"))
     worker = (dist / "elk-worker.min.js").read_text(encoding="utf-8")
-    head = (f"<style>{_css(dist)}</style>\n"
-            f'<script type="application/json" id="chainlens-saved">{_inline_json(saved)}</script>\n'
-            f'<script type="text/plain" id="chainlens-elk-worker">{_inline_script(worker)}</script>\n'
-            f"<script>{_SHIM}</script>\n")
+    head = (
+        f"<style>{_css(dist)}</style>\n"
+        f'<script type="application/json" id="chainlens-saved">{_inline_json(saved)}</script>\n'
+        f'<script type="text/plain" id="chainlens-elk-worker">{_inline_script(worker)}</script>\n'
+        f"<script>{_SHIM}</script>\n"
+    )
     html = html.replace('<link rel="stylesheet" href="/static/dist/app.css">', head, 1)
-    html = html.replace('<script type="module" src="/static/dist/app.js"></script>',
-                        f'<script type="module">{_inline_script(app_js)}</script>', 1)
+    html = html.replace(
+        '<script type="module" src="/static/dist/app.js"></script>',
+        f'<script type="module">{_inline_script(app_js)}</script>',
+        1,
+    )
     return html
 
 
-def save_html(result_or_program: Any, path: str | Path, inputs: dict[str, Any] | None = None,
-              **named_inputs: Any) -> Path:
+def save_html(
+    result_or_program: Any, path: str | Path, inputs: dict[str, Any] | None = None, **named_inputs: Any
+) -> Path:
     """Write one standalone HTML file for a Result (or a program and its inputs, computed first)."""
-    result = result_or_program if isinstance(result_or_program, Result) else run(
-        result_or_program, inputs, named_inputs, backward=True)
+    result = (
+        result_or_program
+        if isinstance(result_or_program, Result)
+        else run(result_or_program, inputs, named_inputs, backward=True)
+    )
     target = Path(path)
     target.write_text(page(result), encoding="utf-8")
     return target

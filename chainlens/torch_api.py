@@ -12,6 +12,7 @@ whole graph translates does anything run (an UnsupportedError is raised after tr
 Then chainlens runs the program (chainlens.backward, with the server's limits) and PyTorch runs
 the float64 copy and its backward with the same upstream gradient (ones, or the loss's own 1).
 """
+
 from __future__ import annotations
 
 import copy
@@ -52,8 +53,10 @@ class TorchResult(Result):
         self.max_rel_error = max(self.rel_errors.values(), default=0.0)
 
     def __repr__(self) -> str:
-        return (f"<chainlens from_torch result: {len(self.graph)} nodes, {len(self.torch_grads)} gradients, "
-                f"max_rel_error {self.max_rel_error:.3g}>")
+        return (
+            f"<chainlens from_torch result: {len(self.graph)} nodes, {len(self.torch_grads)} gradients, "
+            f"max_rel_error {self.max_rel_error:.3g}>"
+        )
 
 
 def _relative_error(mine: Any, theirs: np.ndarray | float, floor: float) -> float:
@@ -128,13 +131,17 @@ def translate(target: Any, args: tuple[Any, ...], loss: Callable[[Any], Any] | N
     if not isinstance(output, str):
         raise UnsupportedError(
             "the model's output is not one tensor: pass loss= a function of the output that returns one",
-            "output", "", supported())
+            "output",
+            "",
+            supported(),
+        )
     program.output = output
     return program
 
 
-def torch_gradients(model: Any, args: tuple[Any, ...], loss: Callable[[Any], Any] | None,
-                    program: Program) -> dict[str, np.ndarray | float]:
+def torch_gradients(
+    model: Any, args: tuple[Any, ...], loss: Callable[[Any], Any] | None, program: Program
+) -> dict[str, np.ndarray | float]:
     """PyTorch's own float64 forward and backward; every gradient the program's inputs take."""
     leaves = {name: args[position].requires_grad_() for name, position in program.arguments.items()}
     with torch.enable_grad():
@@ -164,7 +171,11 @@ def _refused(program: Program, exc: ProgramError) -> Exception:
     where = line.module[-1] if line.module else ""
     return UnsupportedError(
         f"from_torch translated {where or 'the top-level forward'!r} into `{line.name} = {line.text}`, which "
-        f"chainlens refused: {exc.message}", line.text.split("(")[0], where, supported())
+        f"chainlens refused: {exc.message}",
+        line.text.split("(")[0],
+        where,
+        supported(),
+    )
 
 
 def from_torch(fn_or_module: Any, *example_args: Any, loss: Callable[[Any], Any] | None = None) -> TorchResult:

@@ -14,6 +14,7 @@ A name already taken (or one the language reserves, like `torch`) gets `_2`, `_3
 Each line remembers the module path it was called in, so that the modules can become groups of
 the computed graph (chainlens/groups.py).
 """
+
 from __future__ import annotations
 
 import operator
@@ -28,8 +29,33 @@ from torch import fx, nn
 from chainlens import UnsupportedError
 from chainlens.fx_table import DROPPED, FUNCTIONS, METHODS, MODULES, Call, Refused, number_text, supported
 
-_RESERVED = frozenset(("torch", "F", "nn", "np", "numpy", "math", "functional", "range", "len", "float", "int",
-                       "None", "True", "False", "and", "or", "not", "in", "is", "for", "if", "else", "lambda"))
+_RESERVED = frozenset(
+    (
+        "torch",
+        "F",
+        "nn",
+        "np",
+        "numpy",
+        "math",
+        "functional",
+        "range",
+        "len",
+        "float",
+        "int",
+        "None",
+        "True",
+        "False",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "for",
+        "if",
+        "else",
+        "lambda",
+    )
+)
 
 
 def input_name(path: str) -> str:
@@ -115,7 +141,10 @@ class Translator:
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UnsupportedError(
                 f"from_torch takes tensors and numbers as forward's arguments; {name} is a {type(value).__name__}",
-                f"argument {name}", "", supported())
+                f"argument {name}",
+                "",
+                supported(),
+            )
         else:
             self.program.inputs[name] = value
         self.env[node] = name
@@ -151,8 +180,9 @@ class Translator:
 
     # --- the graph ----------------------------------------------------------------------------------
 
-    def translate(self, graph: fx.Graph, args: tuple[Any, ...], bound: Any = None,
-                  names: list[str] | None = None) -> Any:
+    def translate(
+        self, graph: fx.Graph, args: tuple[Any, ...], bound: Any = None, names: list[str] | None = None
+    ) -> Any:
         """Every node of `graph` into lines; answers what the graph returns (a name or a tuple).
         `bound`: the value of the graph's only placeholder (a loss graph's: the model's output);
         `names`: forward's parameter names, in order."""
@@ -166,8 +196,12 @@ class Translator:
                     self.env[node] = bound
                 else:
                     if position >= len(args):
-                        raise UnsupportedError(f"forward's argument {node.target} has no example value",
-                                               f"argument {node.target}", "", supported())
+                        raise UnsupportedError(
+                            f"forward's argument {node.target} has no example value",
+                            f"argument {node.target}",
+                            "",
+                            supported(),
+                        )
                     self.argument(node, position, args[position], names or [])
                 position += 1
             elif node.op == "get_attr":
@@ -221,19 +255,36 @@ class Translator:
             raise UnsupportedError(
                 f"from_torch cannot translate {shown} "
                 f"({f'in module {where!r}' if where else 'in the top-level forward'}); "
-                f"supported: {'; '.join(supported())}", shown, where, supported())
+                f"supported: {'; '.join(supported())}",
+                shown,
+                where,
+                supported(),
+            )
         path = str(node.target) if node.op == "call_module" else ""
         try:
-            call = Call(node, [self.text(arg) for arg in node.args],
-                        {key: self.text(value) for key, value in node.kwargs.items()
-                         if key not in DROPPED and value is not None},
-                        node.kwargs, module, lambda name: self._parameter(module, path, name), self.text)
+            call = Call(
+                node,
+                [self.text(arg) for arg in node.args],
+                {
+                    key: self.text(value)
+                    for key, value in node.kwargs.items()
+                    if key not in DROPPED and value is not None
+                },
+                node.kwargs,
+                module,
+                lambda name: self._parameter(module, path, name),
+                self.text,
+            )
             rhs = row(call)
         except Refused as refused:
             raise UnsupportedError(
                 f"from_torch cannot translate {shown} "
                 f"({f'in module {where!r}' if where else 'in the top-level forward'}): "
-                f"{refused}", shown, where, supported()) from None
+                f"{refused}",
+                shown,
+                where,
+                supported(),
+            ) from None
         if rhs in self.program.taken:  # an identity (Dropout in eval, Identity): no line of its own
             self.env[node] = rhs
             return
@@ -265,7 +316,8 @@ def _guards(graph: fx.Graph) -> set[fx.Node]:
     guards: set[fx.Node] = set()
     for node in reversed(graph.nodes):
         if (node.op == "call_function" and node.target is torch._assert) or (
-                node.op in ("call_function", "call_method") and node.users and all(u in guards for u in node.users)):
+            node.op in ("call_function", "call_method") and node.users and all(u in guards for u in node.users)
+        ):
             guards.add(node)
     return guards
 
@@ -277,8 +329,13 @@ def _type_name(kind: Any) -> str:
 def _function_name(target: Any) -> str:
     """A function as the user would have written it: torch.cumsum, F.unfold, math.floor."""
     name = getattr(target, "__name__", None) or repr(target)
-    for prefix, namespace in (("torch", torch), ("F", F), ("torch.linalg", torch.linalg), ("torch.fft", torch.fft),
-                              ("torch.special", torch.special)):
+    for prefix, namespace in (
+        ("torch", torch),
+        ("F", F),
+        ("torch.linalg", torch.linalg),
+        ("torch.fft", torch.fft),
+        ("torch.special", torch.special),
+    ):
         if getattr(namespace, name, None) is target:
             return f"{prefix}.{name}"
     module = getattr(target, "__module__", None)

@@ -8,6 +8,7 @@ same bytes): each row is the digit's label (0-9), then its 8×8 pixels row by ro
 0-16, exactly as scikit-learn's load_digits gives them, in the same order. app/datasets/digits.py
 reads it; nothing about splits or scaling lives in the file.
 """
+
 from __future__ import annotations
 
 import gzip

@@ -15,6 +15,7 @@ For every case the fixture holds the materialized inputs, the output's value, an
 gradient of every named node (inputs and assigned names, in the order the program creates them;
 a name assigned again appears once per assignment, as in the engine).
 """
+
 from __future__ import annotations
 
 import ast
@@ -50,13 +51,21 @@ def _dims(x: torch.Tensor, axis: int | list[int] | None) -> tuple[int, ...]:
     return (axis,) if isinstance(axis, int) else tuple(axis)
 
 
-def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, weight: list[float] | None = None,
-                   ignore_index: int | None = None, label_smoothing: float = 0.0,
-                   reduction: str = "mean") -> torch.Tensor:
+def _cross_entropy(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    weight: list[float] | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
     # chainlens' ignore_index=None ignores nothing; PyTorch's default -100 is never a label here.
     return F.cross_entropy(
-        logits, labels.detach().to(torch.long), weight=None if weight is None else torch.tensor(weight, dtype=DTYPE),
-        ignore_index=-100 if ignore_index is None else ignore_index, label_smoothing=label_smoothing,
+        logits,
+        labels.detach().to(torch.long),
+        weight=None if weight is None else torch.tensor(weight, dtype=DTYPE),
+        ignore_index=-100 if ignore_index is None else ignore_index,
+        label_smoothing=label_smoothing,
         reduction=reduction,
     )
 
@@ -113,6 +122,7 @@ def _reduce_dims(x: torch.Tensor, axis: int | list[int] | None) -> list[int]:
 def _arg(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
     def arg(x: torch.Tensor, axis: int | None = None, keepdims: bool = False) -> torch.Tensor:
         return fn(x, dim=axis, keepdim=keepdims).to(DTYPE)
+
     return arg
 
 
@@ -173,25 +183,45 @@ TORCH_OPS: dict[str, tuple[int, Any]] = {
     "tril": (1, lambda x, diagonal=0: torch.tril(x, diagonal)),
     "triu": (1, lambda x, diagonal=0: torch.triu(x, diagonal)),
     "clamp": (1, lambda x, min=None, max=None: torch.clamp(x, min, max)),
-    "logsumexp": (1, lambda x, axis=None, keepdims=False: torch.logsumexp(x, dim=_reduce_dims(x, axis),
-                                                                          keepdim=keepdims)),
-    "var": (1, lambda x, axis=None, correction=1, keepdims=False: torch.var(x, dim=_reduce_dims(x, axis),
-                                                                          correction=correction, keepdim=keepdims)),
-    "std": (1, lambda x, axis=None, correction=1, keepdims=False: torch.std(x, dim=_reduce_dims(x, axis),
-                                                                          correction=correction, keepdim=keepdims)),
+    "logsumexp": (
+        1,
+        lambda x, axis=None, keepdims=False: torch.logsumexp(x, dim=_reduce_dims(x, axis), keepdim=keepdims),
+    ),
+    "var": (
+        1,
+        lambda x, axis=None, correction=1, keepdims=False: torch.var(
+            x, dim=_reduce_dims(x, axis), correction=correction, keepdim=keepdims
+        ),
+    ),
+    "std": (
+        1,
+        lambda x, axis=None, correction=1, keepdims=False: torch.std(
+            x, dim=_reduce_dims(x, axis), correction=correction, keepdim=keepdims
+        ),
+    ),
     "linear_t": (3, _linear_t),
     "ones": (0, lambda shape: torch.ones(shape, dtype=DTYPE)),
     "zeros": (0, lambda shape: torch.zeros(shape, dtype=DTYPE)),
     "full": (0, lambda shape, fill_value: torch.full(shape, fill_value, dtype=DTYPE)),
-    "arange": (0, lambda start=0, end=None, step=1: torch.arange(start, dtype=DTYPE) if end is None
-               else torch.arange(start, end, step, dtype=DTYPE)),
+    "arange": (
+        0,
+        lambda start=0, end=None, step=1: (
+            torch.arange(start, dtype=DTYPE) if end is None else torch.arange(start, end, step, dtype=DTYPE)
+        ),
+    ),
     "eye": (0, lambda n, m=None: torch.eye(n, n if m is None else m, dtype=DTYPE)),
     "ones_like": (1, lambda x: torch.ones_like(x).detach()),
     "zeros_like": (1, lambda x: torch.zeros_like(x).detach()),
     "full_like": (1, lambda x, fill_value: torch.full_like(x, fill_value).detach()),
 }
-_BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div,
-           ast.Pow: torch.pow, ast.MatMult: torch.matmul}
+_BINARY = {
+    ast.Add: torch.add,
+    ast.Sub: torch.sub,
+    ast.Mult: torch.mul,
+    ast.Div: torch.div,
+    ast.Pow: torch.pow,
+    ast.MatMult: torch.matmul,
+}
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
 
@@ -319,8 +349,11 @@ def run_case(case: dict) -> dict:
         "program": case["program"],
         "grad_output": case["grad_output"],
         "inputs": {
-            name: {"value": plain(torch.tensor(given.value, dtype=DTYPE)), "shape": list(given.shape),
-                   "requires_grad": given.requires_grad}
+            name: {
+                "value": plain(torch.tensor(given.value, dtype=DTYPE)),
+                "shape": list(given.shape),
+                "requires_grad": given.requires_grad,
+            }
             for name, given in run.decoded.items()
         },
         "output": plain(run.output),

@@ -1,4 +1,5 @@
 """Shared fixtures: an app client with default settings, and a helper to post programs."""
+
 from __future__ import annotations
 
 import pytest

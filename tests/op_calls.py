@@ -5,6 +5,7 @@ builds `cat`) are tested here as they reach the engine: `graph.apply(op, operand
 The inputs are declared and built exactly as app.core.evaluate does; the operands are the
 inputs in the order given (an input may appear in `operands` more than once).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -25,8 +26,13 @@ def call_text(op: str, operands: list[str], params: Mapping[str, Any] | None) ->
     return f"out = {op}({', '.join(shown)})"
 
 
-def build_call(op: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any],
-               operands: list[str] | None = None, limits: Limits | None = None) -> Graph:
+def build_call(
+    op: str,
+    params: Mapping[str, Any] | None,
+    inputs: Mapping[str, Any],
+    operands: list[str] | None = None,
+    limits: Limits | None = None,
+) -> Graph:
     limits = limits or Limits()
     declared = declare_inputs(inputs, limits)
     names = list(declared) if operands is None else operands
@@ -36,13 +42,21 @@ def build_call(op: str, params: Mapping[str, Any] | None, inputs: Mapping[str, A
     for name in dict.fromkeys(names):
         given = declared[name]
         leaves[name] = graph.leaf(name, given.built(), given.shape, given.requires_grad, 0, len(text))
-    graph.output = graph.apply(OPS[op], tuple(leaves[name] for name in names), dict(params) if params else None,
-                               0, len(text))
+    graph.output = graph.apply(
+        OPS[op], tuple(leaves[name] for name in names), dict(params) if params else None, 0, len(text)
+    )
     return graph
 
 
-def evaluate_call(op: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any], grad_output: Any = None,
-                  *, backward: bool = True, operands: list[str] | None = None) -> Result:
+def evaluate_call(
+    op: str,
+    params: Mapping[str, Any] | None,
+    inputs: Mapping[str, Any],
+    grad_output: Any = None,
+    *,
+    backward: bool = True,
+    operands: list[str] | None = None,
+) -> Result:
     """As app.core.evaluate, for the single call op(*operands, **params)."""
     graph = build_call(op, params, inputs, operands)
     seed = None

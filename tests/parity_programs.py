@@ -11,6 +11,7 @@ scripts/make_parity_fixtures.py runs them in PyTorch (float64) and writes the fi
 tests/test_parity.py checks the engine against it, and the fixture against PyTorch live.
 Every op of the op table must occur in some case (tests/test_parity.py checks that).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,14 @@ def _fixed(value):
 
 # The tutorial's regression data: y = 2*x1 + 3*x2 + 4*x3 + 5 with x1 in [0, 30), x2 in [0, 20), x3 in [0, 11).
 _REGRESSION_X = [
-    [18.75, 15.94, 10.95], [26.92, 9.36, 8.72], [23.27, 6.06, 6.84], [6.76, 5.57, 10.88],
-    [9.0, 5.1, 2.37], [26.21, 8.9, 1.76], [0.16, 10.09, 6.74], [24.64, 11.07, 0.48],
+    [18.75, 15.94, 10.95],
+    [26.92, 9.36, 8.72],
+    [23.27, 6.06, 6.84],
+    [6.76, 5.57, 10.88],
+    [9.0, 5.1, 2.37],
+    [26.21, 8.9, 1.76],
+    [0.16, 10.09, 6.74],
+    [24.64, 11.07, 0.48],
 ]
 _REGRESSION_T = [[134.12], [121.8], [97.08], [78.75], [47.78], [91.16], [62.55], [89.41]]
 
@@ -182,8 +189,7 @@ CASES: list[dict] = [
     {
         "id": "unary_functions",
         "program": (
-            "y = exp(x) + log(p) + sqrt(p) + abs(x) + sin(x) + cos(x) + tanh(x) + sigmoid(x) + relu(x)"
-            "\nz = -y + neg(x)"
+            "y = exp(x) + log(p) + sqrt(p) + abs(x) + sin(x) + cos(x) + tanh(x) + sigmoid(x) + relu(x)\nz = -y + neg(x)"
         ),
         "inputs": {"x": [-1.5, -0.25, 0.5, 2.0], "p": [0.25, 1.0, 2.5, 9.0]},
         "grad_output": [1.0, -0.5, 2.0, 0.25],
@@ -256,7 +262,13 @@ CASES: list[dict] = [
     {
         "id": "linear_layers",
         "program": "y = linear(x, W, b)\nz = linear(v, W, c)\nout = sum(y * y) + sum(z)",
-        "inputs": {"x": _grid((2, 4, 3)), "W": _grid((3, 2), offset=1.0), "b": [0.5, -0.5], "v": [1.0, 2.0, 3.0], "c": 0.25},
+        "inputs": {
+            "x": _grid((2, 4, 3)),
+            "W": _grid((3, 2), offset=1.0),
+            "b": [0.5, -0.5],
+            "v": [1.0, 2.0, 3.0],
+            "c": 0.25,
+        },
         "grad_output": None,
     },
     {
@@ -295,9 +307,14 @@ CASES: list[dict] = [
     {
         "id": "linear_bias_broadcasts_a_batch",  # b of shape (4, 1) makes the output (4, 2) from x (3,)
         "program": "y = linear(x, W, b)\nz = linear(X, W, c)\nout = sum(y * y) + sum(z * g)",
-        "inputs": {"x": [0.5, -1.0, 2.0], "W": _grid((3, 2)), "b": [[0.1], [0.2], [-0.3], [0.4]],
-                   "X": _grid((4, 3), offset=1.1), "c": _grid((5, 1, 2), offset=2.2),
-                   "g": _fixed(_grid((5, 4, 2), offset=0.8))},
+        "inputs": {
+            "x": [0.5, -1.0, 2.0],
+            "W": _grid((3, 2)),
+            "b": [[0.1], [0.2], [-0.3], [0.4]],
+            "X": _grid((4, 3), offset=1.1),
+            "c": _grid((5, 1, 2), offset=2.2),
+            "g": _fixed(_grid((5, 4, 2), offset=0.8)),
+        },
         "grad_output": None,
     },
     {
@@ -321,8 +338,10 @@ CASES: list[dict] = [
     # The loss options as PyTorch defines them (F.cross_entropy, F.mse_loss), onehot and detach.
     {
         "id": "cross_entropy_weight_ignore_smoothing_mean",
-        "program": ('loss = softmax_cross_entropy(z, labels, weight=(1.0, 2.5, 0.5, 1.5), ignore_index=1, '
-                    'label_smoothing=0.2, reduction="mean")'),
+        "program": (
+            "loss = softmax_cross_entropy(z, labels, weight=(1.0, 2.5, 0.5, 1.5), ignore_index=1, "
+            'label_smoothing=0.2, reduction="mean")'
+        ),
         "inputs": {"z": _grid((6, 4), offset=0.3), "labels": _fixed([0, 1, 3, 2, 1, 3])},
         "grad_output": None,
     },
@@ -380,49 +399,132 @@ CASES: list[dict] = [
 
 def _call(case_id: str, op: str, params: dict, inputs: dict, grad_output=None) -> dict:
     shown = list(inputs) + [f"{name}={value!r}" for name, value in params.items()]
-    return {"id": case_id, "program": f"out = {op}({', '.join(shown)})", "call": {"op": op, "params": params},
-            "inputs": inputs, "grad_output": grad_output}
+    return {
+        "id": case_id,
+        "program": f"out = {op}({', '.join(shown)})",
+        "call": {"op": op, "params": params},
+        "inputs": inputs,
+        "grad_output": grad_output,
+    }
 
 
 _FULL = (None, None, None)  # the slice `:`
 
 CASES += [
     # C[Xb]: repeated rows accumulate, negative rows count from the end
-    _call("index_embedding_repeats", "index", {"key": ("tensor",)},
-          {"C": _grid((5, 3)), "Xb": _fixed([[0, 2, 2], [-1, 0, 4], [2, 2, 2]])}, _grid((3, 3, 3), offset=0.4)),
+    _call(
+        "index_embedding_repeats",
+        "index",
+        {"key": ("tensor",)},
+        {"C": _grid((5, 3)), "Xb": _fixed([[0, 2, 2], [-1, 0, 4], [2, 2, 2]])},
+        _grid((3, 3, 3), offset=0.4),
+    ),
     # logprobs[range(n), Yb]
-    _call("index_paired", "index", {"key": ("tensor", "tensor")},
-          {"logprobs": _grid((4, 3)), "rows": _fixed([0, 1, 2, 3]), "Yb": _fixed([2, 0, -1, 2])}, [1.0, -2.0, 0.5, 3.0]),
-    _call("index_int_selects_first", "index", {"key": (0, _FULL, "tensor")},
-          {"x": _grid((2, 3, 4)), "i": _fixed([3, 0, 3, -4, 1])}, _grid((3, 5), offset=1.1)),
-    _call("index_tensors_apart", "index", {"key": ("tensor", _FULL, "tensor")},
-          {"x": _grid((3, 4, 2)), "i": _fixed([[0], [2]]), "j": _fixed([1, -1, 0])}, _grid((2, 3, 4), offset=0.8)),
-    _call("index_slices_newaxis_ellipsis", "index", {"key": (None, "...", (1, None, 2), -1)},
-          {"x": _grid((2, 5, 3))}, _grid((1, 2, 2), offset=0.3)),
-    _call("index_negative_int_and_step", "index", {"key": (-1, (None, None, 2))}, {"x": _grid((3, 5))}, [1.0, 2.0, 3.0]),
+    _call(
+        "index_paired",
+        "index",
+        {"key": ("tensor", "tensor")},
+        {"logprobs": _grid((4, 3)), "rows": _fixed([0, 1, 2, 3]), "Yb": _fixed([2, 0, -1, 2])},
+        [1.0, -2.0, 0.5, 3.0],
+    ),
+    _call(
+        "index_int_selects_first",
+        "index",
+        {"key": (0, _FULL, "tensor")},
+        {"x": _grid((2, 3, 4)), "i": _fixed([3, 0, 3, -4, 1])},
+        _grid((3, 5), offset=1.1),
+    ),
+    _call(
+        "index_tensors_apart",
+        "index",
+        {"key": ("tensor", _FULL, "tensor")},
+        {"x": _grid((3, 4, 2)), "i": _fixed([[0], [2]]), "j": _fixed([1, -1, 0])},
+        _grid((2, 3, 4), offset=0.8),
+    ),
+    _call(
+        "index_slices_newaxis_ellipsis",
+        "index",
+        {"key": (None, "...", (1, None, 2), -1)},
+        {"x": _grid((2, 5, 3))},
+        _grid((1, 2, 2), offset=0.3),
+    ),
+    _call(
+        "index_negative_int_and_step", "index", {"key": (-1, (None, None, 2))}, {"x": _grid((3, 5))}, [1.0, 2.0, 3.0]
+    ),
     _call("index_empty_slice", "index", {"key": (_FULL, (3, 1, None))}, {"x": _grid((2, 4))}, None),
-    _call("index_empty_tensor", "index", {"key": ("tensor",)},
-          {"C": _grid((3, 2)), "i": {"init": "zeros", "shape": [0], "requires_grad": False}}, None),
-    _call("cat_axis1", "cat", {"axis": 1}, {"a": _grid((2, 3)), "b": _grid((2, 1), offset=1.0), "c": _grid((2, 2), offset=2.0)},
-          _grid((2, 6), offset=0.5)),
-    _call("cat_negative_axis_with_empty", "cat", {"axis": -2},
-          {"a": {"init": "zeros", "shape": [0, 2]}, "b": _grid((3, 2), offset=1.0)}, _grid((3, 2), offset=0.1)),
-    _call("stack_axis_last", "stack", {"axis": -1}, {"a": _grid((2, 3)), "b": _grid((2, 3), offset=1.0)},
-          _grid((2, 3, 2), offset=0.7)),
+    _call(
+        "index_empty_tensor",
+        "index",
+        {"key": ("tensor",)},
+        {"C": _grid((3, 2)), "i": {"init": "zeros", "shape": [0], "requires_grad": False}},
+        None,
+    ),
+    _call(
+        "cat_axis1",
+        "cat",
+        {"axis": 1},
+        {"a": _grid((2, 3)), "b": _grid((2, 1), offset=1.0), "c": _grid((2, 2), offset=2.0)},
+        _grid((2, 6), offset=0.5),
+    ),
+    _call(
+        "cat_negative_axis_with_empty",
+        "cat",
+        {"axis": -2},
+        {"a": {"init": "zeros", "shape": [0, 2]}, "b": _grid((3, 2), offset=1.0)},
+        _grid((3, 2), offset=0.1),
+    ),
+    _call(
+        "stack_axis_last",
+        "stack",
+        {"axis": -1},
+        {"a": _grid((2, 3)), "b": _grid((2, 3), offset=1.0)},
+        _grid((2, 3, 2), offset=0.7),
+    ),
     _call("stack_scalars", "stack", {"axis": 0}, {"a": 1.5, "b": -2.0, "c": 0.25}, [1.0, 2.0, -3.0]),
-    _call("masked_fill_minus_inf", "masked_fill", {"value": float("-inf")},
-          {"x": _grid((2, 3)), "mask": _fixed([[0, 1, 0], [1, 1, 1]])}, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]),
-    _call("masked_fill_broadcast_mask", "masked_fill", {"value": 2.5},
-          {"x": _grid((3,)), "mask": _fixed([[1, 0, 0], [0, 0, 1]])}, _grid((2, 3), offset=0.9)),
-    _call("clamp_at_the_bounds", "clamp", {"min": -0.5, "max": 0.5},
-          {"x": [-1.0, -0.5, -0.2, 0.0, 0.5, 0.7, "NaN", "-Infinity"]}, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]),
+    _call(
+        "masked_fill_minus_inf",
+        "masked_fill",
+        {"value": float("-inf")},
+        {"x": _grid((2, 3)), "mask": _fixed([[0, 1, 0], [1, 1, 1]])},
+        [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
+    ),
+    _call(
+        "masked_fill_broadcast_mask",
+        "masked_fill",
+        {"value": 2.5},
+        {"x": _grid((3,)), "mask": _fixed([[1, 0, 0], [0, 0, 1]])},
+        _grid((2, 3), offset=0.9),
+    ),
+    _call(
+        "clamp_at_the_bounds",
+        "clamp",
+        {"min": -0.5, "max": 0.5},
+        {"x": [-1.0, -0.5, -0.2, 0.0, 0.5, 0.7, "NaN", "-Infinity"]},
+        [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+    ),
     _call("clamp_min_only", "clamp", {"min": 0.0}, {"x": [-1.0, 0.0, 2.0]}, None),
     _call("clamp_max_only", "clamp", {"max": 0.0}, {"x": [-1.0, 0.0, 2.0]}, None),
     _call("clamp_min_above_max", "clamp", {"min": 1.0, "max": 0.0}, {"x": [-1.0, 0.5, 2.0]}, None),
-    _call("var_correction_0", "var", {"axis": 1, "correction": 0, "keepdims": False}, {"x": _grid((3, 4))}, [1.0, -1.0, 2.0]),
-    _call("var_correction_2_keepdims", "var", {"axis": 0, "correction": 2, "keepdims": True}, {"x": _grid((4, 2))}, None),
-    _call("std_correction_0_all", "std", {"axis": None, "correction": 0, "keepdims": False}, {"x": _grid((2, 3))}, None),
-    _call("std_zero_spread", "std", {"axis": 1, "correction": 1, "keepdims": False}, {"x": [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]}, None),
+    _call(
+        "var_correction_0",
+        "var",
+        {"axis": 1, "correction": 0, "keepdims": False},
+        {"x": _grid((3, 4))},
+        [1.0, -1.0, 2.0],
+    ),
+    _call(
+        "var_correction_2_keepdims", "var", {"axis": 0, "correction": 2, "keepdims": True}, {"x": _grid((4, 2))}, None
+    ),
+    _call(
+        "std_correction_0_all", "std", {"axis": None, "correction": 0, "keepdims": False}, {"x": _grid((2, 3))}, None
+    ),
+    _call(
+        "std_zero_spread",
+        "std",
+        {"axis": 1, "correction": 1, "keepdims": False},
+        {"x": [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]},
+        None,
+    ),
     _call("tril_diagonal_1", "tril", {"diagonal": 1}, {"x": _grid((3, 4))}, _grid((3, 4), offset=0.2)),
     _call("triu_diagonal_minus_1_batched", "triu", {"diagonal": -1}, {"x": _grid((2, 3, 3))}, None),
     _call("full_minus_inf", "full", {"shape": (2, 3), "fill_value": float("-inf")}, {}, None),
@@ -434,8 +536,11 @@ CASES += [
         "id": "where_masked_softmax_minus_inf_rows",
         # a fully masked row: softmax of -inf everywhere is NaN in PyTorch, and the where passes no gradient there
         "program": "s = where(m, x, -1e400)\np = softmax(s, axis=-1)\nout = sum(p * g)",
-        "inputs": {"x": _grid((3, 4)), "m": _fixed([[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 1, 1]]),
-                   "g": _fixed(_grid((3, 4), offset=0.6))},
+        "inputs": {
+            "x": _grid((3, 4)),
+            "m": _fixed([[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 1, 1]]),
+            "g": _fixed(_grid((3, 4), offset=0.6)),
+        },
         "grad_output": None,
     },
     {
@@ -478,8 +583,12 @@ CASES += [
         # F.linear against the bare linear on a square weight: W.T and W are different matrices
         "id": "linear_t_against_linear_square",
         "program": "a = linear_t(x, W, b)\nc = linear(x, W, b)\nout = sum(a * g) + sum(c)",
-        "inputs": {"x": _grid((4, 3)), "W": _grid((3, 3), offset=0.7), "b": _grid((3,), offset=1.5),
-                   "g": _fixed(_grid((4, 3), offset=2.5))},
+        "inputs": {
+            "x": _grid((4, 3)),
+            "W": _grid((3, 3), offset=0.7),
+            "b": _grid((3,), offset=1.5),
+            "g": _fixed(_grid((4, 3), offset=2.5)),
+        },
         "grad_output": None,
     },
     {
@@ -497,10 +606,20 @@ CASES += [
 ]
 
 CASES += [
-    _call("gather_axis1_repeats", "gather", {"axis": 1},
-          {"x": _grid((3, 4)), "i": _fixed([[0, 0], [3, 3], [2, 1]])}, _grid((3, 2), offset=0.6)),
-    _call("gather_axis0_shorter_index", "gather", {"axis": 0},
-          {"x": _grid((3, 4, 2)), "i": _fixed([[[2, 0], [1, 1]]])}, None),
+    _call(
+        "gather_axis1_repeats",
+        "gather",
+        {"axis": 1},
+        {"x": _grid((3, 4)), "i": _fixed([[0, 0], [3, 3], [2, 1]])},
+        _grid((3, 2), offset=0.6),
+    ),
+    _call(
+        "gather_axis0_shorter_index",
+        "gather",
+        {"axis": 0},
+        {"x": _grid((3, 4, 2)), "i": _fixed([[[2, 0], [1, 1]]])},
+        None,
+    ),
 ]
 
 CASES += [_call("arange_one_bound_is_the_end", "arange", {"start": 4}, {}, None)]

@@ -1,5 +1,6 @@
 """A real uvicorn server in a subprocess on a free loopback port, for the tests that need one
 (the browser suite, the packaging tests)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,19 +23,34 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(cwd: Path, python: str = sys.executable, env: dict | None = None, *,
-            entry_point: bool = False) -> Iterator[str]:
+def serving(
+    cwd: Path, python: str = sys.executable, env: dict | None = None, *, entry_point: bool = False
+) -> Iterator[str]:
     """Runs `python -m uvicorn app.main:app` from `cwd` until the block ends; yields its URL once
     /healthz answers (the test fails if it does not within 30 s). With entry_point, runs
     `python -m app` instead (the server settings of app/__main__.py), configured by `env`."""
     port = free_port()
     if entry_point:
         command = [python, "-m", "app"]
-        env = {**(os.environ if env is None else env), "CHAINLENS_HOST": "127.0.0.1",
-               "CHAINLENS_PORT": str(port), "CHAINLENS_LOG_LEVEL": "warning"}
+        env = {
+            **(os.environ if env is None else env),
+            "CHAINLENS_HOST": "127.0.0.1",
+            "CHAINLENS_PORT": str(port),
+            "CHAINLENS_LOG_LEVEL": "warning",
+        }
     else:
-        command = [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-                   "--log-level", "warning"]
+        command = [
+            python,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
     process = subprocess.Popen(command, cwd=cwd, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

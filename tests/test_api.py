@@ -1,4 +1,5 @@
 """Every route through the HTTP layer, every class of error, and the server's health after each."""
+
 from __future__ import annotations
 
 import gc
@@ -43,7 +44,10 @@ def test_chain_rule_steps_over_http(client):
     assert [s["node"] for s in steps[:2]] == [ids["q"], ids["f"]]
     backward = steps[2:]
     assert [(s["node"], s["input"]) for s in backward] == [
-        (ids["f"], ids["q"]), (ids["f"], ids["z"]), (ids["q"], ids["x"]), (ids["q"], ids["y"]),
+        (ids["f"], ids["q"]),
+        (ids["f"], ids["z"]),
+        (ids["q"], ids["x"]),
+        (ids["q"], ids["y"]),
     ]
     first = backward[0]
     assert first["upstream"] == 1 and first["contribution"] == -4 and first["accumulated"] == -4
@@ -91,7 +95,11 @@ def test_grad_output_is_the_upstream_gradient(client):
 
 
 def test_non_finite_numbers_are_encoded_as_strings(client):
-    body = post(client, "a = log(x * 0)\nb = (x * 0) / (x * 0)\nc = exp(x * 1000)\nv = v0 / 0", {"x": 1.0, "v0": [1.0, -1.0, 0.0]}).json()
+    body = post(
+        client,
+        "a = log(x * 0)\nb = (x * 0) / (x * 0)\nc = exp(x * 1000)\nv = v0 / 0",
+        {"x": 1.0, "v0": [1.0, -1.0, 0.0]},
+    ).json()
     nodes = by_name(body)
     assert nodes["a"]["value"] == "-Infinity"
     assert nodes["b"]["value"] == "NaN"
@@ -103,7 +111,14 @@ def test_large_tensors_come_back_as_summaries():
     client = TestClient(create_app(Settings(max_full_elements=10, max_step_elements=4)))
     body = post(client, "y = sum(x * 2)", {"x": {"init": "ones", "shape": [4, 5]}}).json()
     x = by_name(body)["x"]
-    assert x["value"] == {"truncated": True, "shape": [4, 5], "min": 1.0, "max": 1.0, "mean": 1.0, "norm": pytest.approx(20**0.5)}
+    assert x["value"] == {
+        "truncated": True,
+        "shape": [4, 5],
+        "min": 1.0,
+        "max": 1.0,
+        "mean": 1.0,
+        "norm": pytest.approx(20**0.5),
+    }
     assert x["grad"]["truncated"] is True and x["grad"]["max"] == 2.0
     assert body["truncated_elements"] == 10
     small = post(client, "y = sum(x * 2)", {"x": [1.0, 2.0]}).json()
@@ -111,7 +126,9 @@ def test_large_tensors_come_back_as_summaries():
 
 
 def test_transposed_gradients_encode(client):
-    body = post(client, "y = sum(x.T * w)", {"x": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], "w": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]}).json()
+    body = post(
+        client, "y = sum(x.T * w)", {"x": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], "w": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]}
+    ).json()
     assert by_name(body)["x"]["grad"] == [[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]
 
 
@@ -152,7 +169,12 @@ def test_shape_errors_name_both_operands_and_their_shapes(client):
 
 @pytest.mark.parametrize(
     ("inputs", "fragment"),
-    [({"x": "1"}, "not a number"), ({"x": [[1, 2], [3]]}, "ragged"), ({"x": [1, None]}, "null"), ({"x": {"value": [1, True]}}, "boolean")],
+    [
+        ({"x": "1"}, "not a number"),
+        ({"x": [[1, 2], [3]]}, "ragged"),
+        ({"x": [1, None]}, "null"),
+        ({"x": {"value": [1, True]}}, "boolean"),
+    ],
 )
 def test_input_errors_name_the_input(client, inputs, fragment):
     response = post(client, "y = x * 2", inputs)

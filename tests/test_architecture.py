@@ -1,5 +1,6 @@
 """Boundaries the design promises: the engine and the language import numpy and the standard
 library only (the engine knows nothing of HTTP), and nothing in app/ calls eval or exec."""
+
 from __future__ import annotations
 
 import ast
@@ -22,7 +23,9 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(("package", "allowed_project"), [("engine", ("app.engine",)), ("lang", ("app.engine", "app.lang"))])
+@pytest.mark.parametrize(
+    ("package", "allowed_project"), [("engine", ("app.engine",)), ("lang", ("app.engine", "app.lang"))]
+)
 def test_engine_and_language_import_numpy_and_the_standard_library_only(package, allowed_project):
     files = sorted((APP / package).glob("*.py"))
     assert files

@@ -3,6 +3,7 @@ bench/latency.py with a few requests names its three, bench/stages.py prints its
 
 Nothing here is about time: the figures are ratios to report, never to assert.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,38 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
     out = tmp_path / "bench.json"
     completed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     stdout = completed.stdout
     assert "machine:" in stdout
-    for figure in ("1", "1a", "1b", "1c", "1d", "1p", "2", "2a", "3", "3c", "3g", "3h", "3s", "3cs", "3gs", "4", "5", "6", "6p", "7", "7p", "8"):
+    for figure in (
+        "1",
+        "1a",
+        "1b",
+        "1c",
+        "1d",
+        "1p",
+        "2",
+        "2a",
+        "3",
+        "3c",
+        "3g",
+        "3h",
+        "3s",
+        "3cs",
+        "3gs",
+        "4",
+        "5",
+        "6",
+        "6p",
+        "7",
+        "7p",
+        "8",
+    ):
         assert re.search(rf"^{figure}\s", stdout, re.MULTILINE), f"figure {figure} missing:\n{stdout}"
     data = json.loads(out.read_text())
     ids = {figure["id"] for figure in data["figures"]}
@@ -38,8 +65,13 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
 def test_layers_bench_times_every_layer_op():
     from app.engine.layers import LAYERS
 
-    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "layers.py"), "--tiny"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=240)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "layers.py"), "--tiny"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     timed = {line.split()[0] for line in completed.stdout.splitlines()[1:] if line.strip()}
     programs = completed.stdout  # each row is an op's name or a variant of it (gelu_tanh, attention_causal)
@@ -50,16 +82,26 @@ def test_layers_bench_times_every_layer_op():
 
 
 def test_latency_runs_and_names_every_figure():
-    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "latency.py"), "--requests", "3"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "latency.py"), "--requests", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     for name in ("machine:", "POST /graph/backward chain-rule", "POST /graph/backward regression-mlp", "GET /healthz"):
         assert name in completed.stdout, f"{name} missing:\n{completed.stdout}"
 
 
 def test_profile_runs_and_prints_stages_and_tree():
-    completed = subprocess.run([sys.executable, str(ROOT / "bench" / "stages.py"), "--nodes", "60", "--requests", "2"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "stages.py"), "--nodes", "60", "--requests", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     for stage in ("tokenize", "parse", "run", "graph_body", "total"):
         assert re.search(rf"^  {stage}\s+\d+\.\d+ ms", completed.stdout, re.MULTILINE), completed.stdout

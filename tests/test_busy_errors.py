@@ -1,5 +1,6 @@
 """Issue 22: the eight requests that answered 5xx and the stream that was cut short now answer a
 4xx naming what is wrong and where (or end with an `error` line)."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,11 @@ def test_counts_past_64_bits_are_refused_by_the_schema(client):
 
 
 def test_a_batch_seed_of_2_64_is_refused_and_2_64_minus_1_runs(client):
-    body = {"expression": "loss = sum(x) * w", "inputs": {"x": {"dataset": "digits", "field": "images"}, "w": 1.0},
-            "train": {"optimizer": SGD, "steps": 2, "batch": {"size": 2, "seed": 2**64}}}
+    body = {
+        "expression": "loss = sum(x) * w",
+        "inputs": {"x": {"dataset": "digits", "field": "images"}, "w": 1.0},
+        "train": {"optimizer": SGD, "steps": 2, "batch": {"size": 2, "seed": 2**64}},
+    }
     assert "train.batch.seed" in error_of(post(client, "/train", body))["message"]
     body["train"]["batch"]["seed"] = 2**64 - 1
     response = post(client, "/train", body)
@@ -94,6 +98,8 @@ def test_a_failure_of_ours_after_the_first_line_is_an_error_line(caplog):
         response = client.post("/test-stream/fails")
     assert response.status_code == 200
     lines = [orjson.loads(line) for line in response.content.splitlines()]
-    assert lines == [{"type": "start"}, {"type": "error", "kind": "internal",
-                                         "message": "the server failed on this run; it has been logged"}]
+    assert lines == [
+        {"type": "start"},
+        {"type": "error", "kind": "internal", "message": "the server failed on this run; it has been logged"},
+    ]
     assert "a streamed run failed" in caplog.text

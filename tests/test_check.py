@@ -5,6 +5,7 @@ one is planted in the op table); the replays must reproduce the tutorial's numbe
 for `q = x * a; y = q * q`), say where they part from the correct run and why, and refuse a
 recursion that would explode before running any of it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,8 +40,12 @@ def client() -> TestClient:
 
 
 def request_of(example: dict, **extra) -> dict:
-    return {"expression": example["expression"], "inputs": example["inputs"],
-            "grad_output": example["grad_output"], **extra}
+    return {
+        "expression": example["expression"],
+        "inputs": example["inputs"],
+        "grad_output": example["grad_output"],
+        **extra,
+    }
 
 
 def fan_out(depth: int) -> str:
@@ -85,10 +90,14 @@ def test_gradcheck_numbers_of_the_shared_intermediate(client):
 
 
 def test_gradcheck_skips_inputs_without_gradient_and_uses_grad_output(client):
-    body = client.post("/graph/gradcheck", json={
-        "expression": "y = x * c", "inputs": {"x": [1.0, 2.0], "c": {"value": [3.0, -1.0], "requires_grad": False}},
-        "grad_output": [2.0, 5.0],
-    }).json()
+    body = client.post(
+        "/graph/gradcheck",
+        json={
+            "expression": "y = x * c",
+            "inputs": {"x": [1.0, 2.0], "c": {"value": [3.0, -1.0], "requires_grad": False}},
+            "grad_output": [2.0, 5.0],
+        },
+    ).json()
     assert list(body["inputs"]) == ["x"]
     assert body["inputs"]["x"]["analytic"] == [6.0, -5.0]
     np.testing.assert_allclose(body["inputs"]["x"]["numeric"], [6.0, -5.0], rtol=1e-9)
@@ -98,7 +107,9 @@ def test_gradcheck_catches_the_tutorials_wrong_sigmoid_derivative(client, monkey
     # The tutorial's Sigmoid.backward used x·(1 − x) of the input instead of s·(1 − s) of the output.
     wrong = dataclasses.replace(OPS["sigmoid"], local=(lambda m, out, x: x * (1.0 - x),))
     monkeypatch.setitem(OPS, "sigmoid", wrong)
-    body = client.post("/graph/gradcheck", json={"expression": "s = sigmoid(w * x)", "inputs": {"w": 0.5, "x": [1.0, -2.0, 3.0]}}).json()
+    body = client.post(
+        "/graph/gradcheck", json={"expression": "s = sigmoid(w * x)", "inputs": {"w": 0.5, "x": [1.0, -2.0, 3.0]}}
+    ).json()
     assert body["max_rel_error"] > 0.1
     assert body["inputs"]["x"]["max_rel_error"] > 0.1
 
@@ -143,8 +154,14 @@ def test_a_relu_input_near_zero_on_one_row_of_a_batch():
     kink. The plain central difference (h ≈ 6e-6) read that bias's gradient with the wrong sign."""
     rows = np.linspace(-1.0, 1.0, 32)
     rows[7] = -1.5e-6  # with b = 0 this row's relu input is 1.5e-6 below the kink
-    result = evaluate("y = sum(relu(v + b) * c)", {"v": {"value": rows.tolist(), "requires_grad": False},
-                                                   "b": 0.0, "c": {"value": np.cos(rows).tolist(), "requires_grad": False}})
+    result = evaluate(
+        "y = sum(relu(v + b) * c)",
+        {
+            "v": {"value": rows.tolist(), "requires_grad": False},
+            "b": 0.0,
+            "c": {"value": np.cos(rows).tolist(), "requires_grad": False},
+        },
+    )
     (check,) = fd.gradcheck(result.graph, result.grads, result.seed, fd.plan(result.graph, 64))
     assert check.analytic == pytest.approx(np.sum(np.cos(rows)[rows > 0]), rel=1e-15)
     assert check.max_rel_error < 1e-9
@@ -167,7 +184,9 @@ def test_rounding_of_a_small_loss_made_of_large_numbers_is_no_kink(monkeypatch):
     """A loss near 0 made of logits near 10 rounds as they do, far above ε·|L|: sampled, that
     rounding is not taken for kinks (which would spend passes and shrink the step)."""
     logits = [[10.0, -10.0, 0.0], [9.0, -8.0, 1.0]]
-    result = evaluate("loss = softmax_cross_entropy(z, y)", {"z": logits, "y": {"value": [0, 0], "requires_grad": False}})
+    result = evaluate(
+        "loss = softmax_cross_entropy(z, y)", {"z": logits, "y": {"value": [0, 0], "requires_grad": False}}
+    )
     passes = counting_passes(monkeypatch)
     (check,) = fd.gradcheck(result.graph, result.grads, result.seed, fd.plan(result.graph, 64))
     assert passes[0] == 1 + fd.PASSES * (6 + fd.NOISE_SAMPLES) + 1  # no retry
@@ -212,8 +231,11 @@ def test_gradcheck_work_is_limited_before_it_runs():
 
 
 def test_gradcheck_sample_size_is_configurable():
-    body = limited(gradcheck_sample=3).post(
-        "/graph/gradcheck", json={"expression": "y = sum(v * v)", "inputs": {"v": [1, 2, 3, 4, 5, 6]}}).json()
+    body = (
+        limited(gradcheck_sample=3)
+        .post("/graph/gradcheck", json={"expression": "y = sum(v * v)", "inputs": {"v": [1, 2, 3, 4, 5, 6]}})
+        .json()
+    )
     check = body["inputs"]["v"]
     assert check["checked"] == 3 and check["elements"] == 6 and len(check["numeric"]) == 3
     np.testing.assert_allclose(check["analytic"], [2.0 * (i + 1) for i in check["indices"]])
@@ -250,7 +272,11 @@ def test_naive_recursion_double_counts_through_a_shared_intermediate(client):
     assert "1 of its 2 contributions" in diverges["explanation"]
     correct = client.post("/graph/backward", json=SHARED).json()
     counterpart = correct["steps"][diverges["correct_step"]]
-    assert (counterpart["node"], counterpart["input"], counterpart["contribution"]) == (step["node"], step["input"], 12.0)
+    assert (counterpart["node"], counterpart["input"], counterpart["contribution"]) == (
+        step["node"],
+        step["input"],
+        12.0,
+    )
     # q propagates twice, each time with what it holds: 3, then 6.
     upstreams = [s["upstream"] for s in body["steps"] if s["phase"] == "backward" and s["node"] == nodes["q"]["id"]]
     assert upstreams == [3.0, 3.0, 6.0, 6.0]
@@ -297,12 +323,19 @@ def test_the_recursions_length_is_counted_before_it_runs(depth):
 
 
 def test_an_exploding_recursion_is_refused_with_its_reason(client):
-    response = client.post("/graph/backward", json={"expression": fan_out(40), "inputs": {"x": 1, "w": 1}, "mode": "naive-recursion"})
+    response = client.post(
+        "/graph/backward", json={"expression": fan_out(40), "inputs": {"x": 1, "w": 1}, "mode": "naive-recursion"}
+    )
     assert response.status_code == 413
     message = response.json()["error"]["message"]
     assert "100,000 edge steps" in message and "path" in message and "double" in message
     # The same program replays fine with the other mistake: one step per edge.
-    assert client.post("/graph/backward", json={"expression": fan_out(40), "inputs": {"x": 1, "w": 1}, "mode": "overwrite"}).status_code == 200
+    assert (
+        client.post(
+            "/graph/backward", json={"expression": fan_out(40), "inputs": {"x": 1, "w": 1}, "mode": "overwrite"}
+        ).status_code
+        == 200
+    )
 
 
 def test_the_replay_bound_is_configurable():
@@ -312,9 +345,11 @@ def test_the_replay_bound_is_configurable():
 
 def test_the_recursion_runs_without_python_recursion_on_a_long_chain(client):
     program = "\n".join(["h = x * w"] + ["h = h * w"] * 4000)
-    body = client.post("/graph/backward", json={"expression": program, "inputs": {"x": 1.0, "w": 1.0001}, "mode": "naive-recursion"}).json()
+    body = client.post(
+        "/graph/backward", json={"expression": program, "inputs": {"x": 1.0, "w": 1.0001}, "mode": "naive-recursion"}
+    ).json()
     assert body["diverges"]["first_step"] is None
-    assert by_name(body)["x"]["grad"] == pytest.approx(1.0001 ** 4001)
+    assert by_name(body)["x"]["grad"] == pytest.approx(1.0001**4001)
 
 
 @pytest.mark.parametrize("mode", replay.MODES)
@@ -322,9 +357,14 @@ def test_the_recursion_runs_without_python_recursion_on_a_long_chain(client):
 def test_every_example_replays(client, example, mode):
     # a training example's dataset split as its first 64 rows: the CNN's whole split, replayed with every
     # value in full, passes the request memory budget (the graph is the same at any batch size)
-    example = example | {"inputs": {name: spec | {"rows": list(range(64))}
-                                    if isinstance(spec, dict) and "split" in spec and "rows" not in spec else spec
-                                    for name, spec in example["inputs"].items()}}
+    example = example | {
+        "inputs": {
+            name: spec | {"rows": list(range(64))}
+            if isinstance(spec, dict) and "split" in spec and "rows" not in spec
+            else spec
+            for name, spec in example["inputs"].items()
+        }
+    }
     body = client.post("/graph/backward", json=request_of(example, mode=mode)).json()
     correct = client.post("/graph/backward", json=request_of(example)).json()
     assert len(body["nodes"]) == len(correct["nodes"]) == len(body["diverges"]["nodes"])
@@ -335,10 +375,16 @@ def test_every_example_replays(client, example, mode):
 # --- the shared resource budget --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("route", "extra"), [
-    ("/graph/gradcheck", {}), ("/graph/pytorch", {}), ("/graph/dot", {}),
-    ("/graph/backward", {"mode": "naive-recursion"}), ("/graph/backward", {"mode": "overwrite"}),
-])
+@pytest.mark.parametrize(
+    ("route", "extra"),
+    [
+        ("/graph/gradcheck", {}),
+        ("/graph/pytorch", {}),
+        ("/graph/dot", {}),
+        ("/graph/backward", {"mode": "naive-recursion"}),
+        ("/graph/backward", {"mode": "overwrite"}),
+    ],
+)
 def test_new_routes_are_refused_past_the_memory_budget_before_building(route, extra):
     client = TestClient(create_app(Settings(max_request_memory=200_000)))
     big = {"expression": "y = sum(W * W)", "inputs": {"W": {"init": "randn", "shape": [100, 100]}}, **extra}

@@ -6,6 +6,7 @@ Running 45 scripts in 45 interpreters would spend most of a minute importing tor
 are written to files and run by one interpreter, each as its own __main__ (runpy.run_path, a fresh
 namespace per file), with one more test running a script as a plain `python script.py`.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,12 +31,22 @@ RTOL = 1e-10
 ATOL_SCALE = 1e-12
 
 PROGRAMS = [
-    *({"id": f"example:{e['id']}", "expression": e["expression"], "inputs": e["inputs"], "grad_output": e["grad_output"]}
-      for e in EXAMPLES),
+    *(
+        {
+            "id": f"example:{e['id']}",
+            "expression": e["expression"],
+            "inputs": e["inputs"],
+            "grad_output": e["grad_output"],
+        }
+        for e in EXAMPLES
+    ),
     # (a case that calls one op through the engine's API has no program to post: tests/test_index_ops.py
     # exports those calls' graphs)
-    *({"id": f"parity:{c['id']}", "expression": c["program"], "inputs": c["inputs"], "grad_output": c["grad_output"]}
-      for c in CASES if "call" not in c),
+    *(
+        {"id": f"parity:{c['id']}", "expression": c["program"], "inputs": c["inputs"], "grad_output": c["grad_output"]}
+        for c in CASES
+        if "call" not in c
+    ),
 ]
 
 _RUNNER = """
@@ -118,7 +129,9 @@ def test_a_script_runs_on_its_own(client, tmp_path):
 
 
 def test_initializers_are_written_as_the_values_the_engine_used(client):
-    text = client.post("/graph/pytorch", json={"expression": "y = sum(W)", "inputs": {"W": {"init": "ones", "shape": [2, 2]}}}).text
+    text = client.post(
+        "/graph/pytorch", json={"expression": "y = sum(W)", "inputs": {"W": {"init": "ones", "shape": [2, 2]}}}
+    ).text
     assert "W = tensor([[1.0, 1.0], [1.0, 1.0]], requires_grad=True)" in text
     assert '"init"' not in text and "ones" not in text
 
@@ -128,7 +141,9 @@ def test_every_op_of_the_table_has_a_pytorch_spelling():
 
 
 def test_variables_that_clash_with_the_scripts_names_are_renamed(client, tmp_path):
-    response = client.post("/graph/pytorch", json={"expression": "out = torch * json\nt1 = out + 1", "inputs": {"torch": 2, "json": 3}})
+    response = client.post(
+        "/graph/pytorch", json={"expression": "out = torch * json\nt1 = out + 1", "inputs": {"torch": 2, "json": 3}}
+    )
     script = tmp_path / "clash.py"
     script.write_text(response.text)
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
@@ -138,7 +153,8 @@ def test_variables_that_clash_with_the_scripts_names_are_renamed(client, tmp_pat
 
 def test_the_script_size_is_limited_before_it_is_written():
     response = limited(max_script_elements=100).post(
-        "/graph/pytorch", json={"expression": "y = sum(W)", "inputs": {"W": {"init": "randn", "shape": [20, 20]}}})
+        "/graph/pytorch", json={"expression": "y = sum(W)", "inputs": {"W": {"init": "randn", "shape": [20, 20]}}}
+    )
     assert response.status_code == 413
     assert "401 numbers" in response.json()["error"]["message"]  # 400 of W, 1 of grad_output
 
@@ -176,5 +192,7 @@ def test_every_example_renders_with_graphviz(client, example):
 
 
 def test_dot_escapes_record_characters(client):
-    svg = render(client.post("/graph/dot", json={"expression": "y = maximum(x, 2) * x", "inputs": {"x": [1.0, 3.0]}}).text)
+    svg = render(
+        client.post("/graph/dot", json={"expression": "y = maximum(x, 2) * x", "inputs": {"x": [1.0, 3.0]}}).text
+    )
     assert "maximum(x, 2)" in svg and "grad [2] norm" in svg

@@ -7,6 +7,7 @@ more (empty tensors, groups of an expansion, broadcasting, replays, a training s
 compared both ways. The UI's own decoder (static/src/api.js) is checked against bodies of the
 same server in tests/ui/columns.test.js.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,12 +25,22 @@ from tests.test_encode import _PROGRAMS, evaluate_program
 
 _MORE = [
     ("y = sum(x, axis=1)", {"x": {"init": "zeros", "shape": [3, 0]}}, None),  # empty tensors
-    ("y = x * b + c", {"x": {"init": "randn", "shape": [2, 3, 4], "seed": 1}, "b": [[1.0], [2.0], [3.0]], "c": 2.0},
-     None),  # broadcasting over two axes: summed_axes [0, 2]
+    (
+        "y = x * b + c",
+        {"x": {"init": "randn", "shape": [2, 3, 4], "seed": 1}, "b": [[1.0], [2.0], [3.0]], "c": 2.0},
+        None,
+    ),  # broadcasting over two axes: summed_axes [0, 2]
     ("y = exp(x) * 1e308", {"x": [1.0, 800.0, -800.0]}, None),  # Infinity, 0 and NaN downstream
-    ("loss = softmax_cross_entropy(linear(x, W, b), labels)",
-     {"x": [[1.0, 2.0], [0.5, -1.0]], "W": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], "b": [0.0, 0.1, 0.2],
-      "labels": {"value": [0, 2], "requires_grad": False}}, None),
+    (
+        "loss = softmax_cross_entropy(linear(x, W, b), labels)",
+        {
+            "x": [[1.0, 2.0], [0.5, -1.0]],
+            "W": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]],
+            "b": [0.0, 0.1, 0.2],
+            "labels": {"value": [0, 2], "requires_grad": False},
+        },
+        None,
+    ),
 ]
 _EXPANDED = _MORE[-1]
 
@@ -42,8 +53,11 @@ def objects_of(columns: dict) -> dict:
     groups = nodes.get("group")
     decoded_nodes = []
     for i in range(len(nodes["op"])):
-        node = {"id": i, **{key: nodes[key][i] for key in ("op", "name", "label", "shape", "value", "grad", "inputs")},
-                "span": {key: span[key][i] for key in ("line", "column", "end_line", "end_column")}}
+        node = {
+            "id": i,
+            **{key: nodes[key][i] for key in ("op", "name", "label", "shape", "value", "grad", "inputs")},
+            "span": {key: span[key][i] for key in ("line", "column", "end_line", "end_column")},
+        }
         if nodes["params"][i] is not None:
             node["params"] = nodes["params"][i]
         if groups is not None and groups[i] is not None:
@@ -52,11 +66,17 @@ def objects_of(columns: dict) -> dict:
     decoded_steps = [{"phase": "forward", "node": node} for node in columns["forward"]]
     decoded_steps.extend(
         {
-            "phase": "backward", "node": steps["node"][i], "input": steps["input"][i], "slot": steps["slot"][i],
+            "phase": "backward",
+            "node": steps["node"][i],
+            "input": steps["input"][i],
+            "slot": steps["slot"][i],
             "upstream": steps["upstream"][i],
-            "local": {"formula": columns["formulas"][steps["local"]["formula"][i]],
-                      "value": steps["local"]["value"][i]},
-            "contribution": steps["contribution"][i], "accumulated": steps["accumulated"][i],
+            "local": {
+                "formula": columns["formulas"][steps["local"]["formula"][i]],
+                "value": steps["local"]["value"][i],
+            },
+            "contribution": steps["contribution"][i],
+            "accumulated": steps["accumulated"][i],
             "summed_axes": steps["summed_axes"][i],
         }
         for i in range(len(steps["node"]))
@@ -95,19 +115,26 @@ def test_a_column_body_is_smaller_than_the_object_body():
 
 
 def _post(client, path: str, body: dict, layout: str | None, accept: str = "identity") -> httpx.Response:
-    response = client.post(path + (f"?format={layout}" if layout else ""), json=body,
-                           headers={"accept-encoding": accept})
+    response = client.post(
+        path + (f"?format={layout}" if layout else ""), json=body, headers={"accept-encoding": accept}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["vary"] == "Accept-Encoding"
     return response
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/graph/backward", {"expression": _EXPANDED[0], "inputs": _EXPANDED[1], "expand": "all"}),
-    ("/graph/forward", {"expression": _EXPANDED[0], "inputs": _EXPANDED[1]}),
-    ("/graph/backward", {"expression": "q = x * a\ny = q * q", "inputs": {"x": 1.5, "a": 2}, "mode": "naive-recursion"}),
-    ("/graph/backward", {"expression": "q = x * a\ny = q * q", "inputs": {"x": 1.5, "a": 2}, "mode": "overwrite"}),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/graph/backward", {"expression": _EXPANDED[0], "inputs": _EXPANDED[1], "expand": "all"}),
+        ("/graph/forward", {"expression": _EXPANDED[0], "inputs": _EXPANDED[1]}),
+        (
+            "/graph/backward",
+            {"expression": "q = x * a\ny = q * q", "inputs": {"x": 1.5, "a": 2}, "mode": "naive-recursion"},
+        ),
+        ("/graph/backward", {"expression": "q = x * a\ny = q * q", "inputs": {"x": 1.5, "a": 2}, "mode": "overwrite"}),
+    ],
+)
 def test_every_route_answers_columns_that_decode_to_its_objects(client, path, body):
     objects = _post(client, path, body, None).json()
     assert "format" not in objects and isinstance(objects["nodes"], list)  # the default stays the object layout
@@ -116,15 +143,21 @@ def test_every_route_answers_columns_that_decode_to_its_objects(client, path, bo
     assert objects_of(columns) == objects
     if "mode" in body:  # a replay's steps show what each node sent on that step, in both layouts
         assert columns["mode"] == body["mode"] and columns["diverges"] == objects["diverges"]
-        assert columns["steps"]["upstream"] == [step["upstream"] for step in objects["steps"][len(objects["forward"]):]]
+        assert columns["steps"]["upstream"] == [
+            step["upstream"] for step in objects["steps"][len(objects["forward"]) :]
+        ]
     if "expand" in body:
         assert columns["groups"] == objects["groups"] and any(g is not None for g in columns["nodes"]["group"])
 
 
 def test_a_training_steps_graph_answers_columns(client):
     (example,) = [copy.deepcopy(e) for e in TRAIN_EXAMPLES if e["id"] == "train-regression"]
-    body = {"expression": example["expression"], "inputs": example["inputs"],
-            "train": example["train"] | {"steps": 5, "record_every": 5}, "at": 3}
+    body = {
+        "expression": example["expression"],
+        "inputs": example["inputs"],
+        "train": example["train"] | {"steps": 5, "record_every": 5},
+        "at": 3,
+    }
     objects = _post(client, "/train/graph", body, None).json()
     assert objects_of(_post(client, "/train/graph", body, "columns").json()) == objects
 
@@ -145,8 +178,9 @@ def test_large_bodies_are_gzipped_for_clients_that_take_gzip(client, layout):
     assert "content-encoding" not in plain.headers
     assert int(plain.headers["content-length"]) == len(plain.content) > GZIP_MIN_BYTES
     for accept in ("gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.5", "*"):
-        with client.stream("POST", f"/graph/backward?format={layout}", json=_LARGE,
-                           headers={"accept-encoding": accept}) as response:
+        with client.stream(
+            "POST", f"/graph/backward?format={layout}", json=_LARGE, headers={"accept-encoding": accept}
+        ) as response:
             raw = b"".join(response.iter_raw())  # as sent, before the client decompresses it
         assert response.headers["content-encoding"] == "gzip", accept
         assert response.headers["vary"] == "Accept-Encoding"
@@ -162,8 +196,13 @@ def test_no_gzip_for_clients_that_do_not_take_it(client, accept):
 
 
 def test_small_bodies_are_not_gzipped(client):
-    response = _post(client, "/graph/backward", {"expression": "f = (x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}},
-                     "columns", "gzip")
+    response = _post(
+        client,
+        "/graph/backward",
+        {"expression": "f = (x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}},
+        "columns",
+        "gzip",
+    )
     assert len(response.content) < GZIP_MIN_BYTES and "content-encoding" not in response.headers
     assert response.json()["nodes"]["value"][-1] == -12.0
 

@@ -4,6 +4,7 @@ decompositions are read from the op table, and the loss options' syntax keeps th
 PyTorch parity of the options is in tests/parity_programs.py (and run expanded too by
 tests/test_parity.py); finite differences of every op and option in tests/test_gradcheck.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,10 @@ def _rng_inputs(shapes: dict, seed: int) -> dict:
     for name, shape in shapes.items():
         if isinstance(shape, tuple) and shape and shape[0] == "label":
             _, label_shape, classes = shape
-            inputs[name] = {"value": rng.integers(0, classes, label_shape).astype(float).tolist(), "requires_grad": False}
+            inputs[name] = {
+                "value": rng.integers(0, classes, label_shape).astype(float).tolist(),
+                "requires_grad": False,
+            }
         else:
             value = rng.normal(size=shape)
             inputs[name] = float(value) if shape == () else value.tolist()
@@ -75,10 +79,16 @@ CASES = {
         ("batched", "out = softmax_cross_entropy(z, y)", {"z": (5, 3), "y": ("label", (5,), 3)}),
         ("broadcast", "out = softmax_cross_entropy(x + b, y)", {"x": (5, 3), "b": (3,), "y": ("label", (5,), 3)}),
         ("options", 'out = softmax_cross_entropy(z, y, reduction="none")', {"z": (5, 3), "y": ("label", (5,), 3)}),
-        ("options", "out = softmax_cross_entropy(z, y, weight=(0.5, 2, 1), ignore_index=1, label_smoothing=0.2)",
-         {"z": (6, 3), "y": ("label", (6,), 3)}),
-        ("options", 'out = softmax_cross_entropy(z, y, label_smoothing=0.1, reduction="sum")',
-         {"z": (4,), "y": ("label", (), 4)}),
+        (
+            "options",
+            "out = softmax_cross_entropy(z, y, weight=(0.5, 2, 1), ignore_index=1, label_smoothing=0.2)",
+            {"z": (6, 3), "y": ("label", (6,), 3)},
+        ),
+        (
+            "options",
+            'out = softmax_cross_entropy(z, y, label_smoothing=0.1, reduction="sum")',
+            {"z": (4,), "y": ("label", (), 4)},
+        ),
     ],
     "linear_t": [
         ("batched", "out = linear_t(x, W, b)", {"x": (4, 3), "W": (2, 3), "b": (2,)}),
@@ -95,15 +105,26 @@ CASES = {
     ],
 }
 
-ALL = [pytest.param(op, program, shapes, id=f"{op}-{kind}-{program}")
-       for op, cases in CASES.items() for kind, program, shapes in cases]
+ALL = [
+    pytest.param(op, program, shapes, id=f"{op}-{kind}-{program}")
+    for op, cases in CASES.items()
+    for kind, program, shapes in cases
+]
 
 
 def test_every_composite_has_cases_and_a_decomposition():
     # the layers' composites (app/engine/layers.py) are checked in tests/test_layers_composites.py
     assert set(COMPOSITES) - set(LAYERS) == set(CASES)
-    assert set(COMPOSITES) - set(LAYERS) == {"linear", "mse", "softmax_cross_entropy", "softmax", "log_softmax", "sigmoid",
-                                             "linear_t", "logsumexp"}
+    assert set(COMPOSITES) - set(LAYERS) == {
+        "linear",
+        "mse",
+        "softmax_cross_entropy",
+        "softmax",
+        "log_softmax",
+        "sigmoid",
+        "linear_t",
+        "logsumexp",
+    }
     for name in CASES:
         kinds = {kind for kind, _, _ in CASES[name]}
         assert {"batched", "broadcast"} <= kinds and kinds & {"scalar", "vector"}, name
@@ -138,7 +159,9 @@ def test_expanded_and_unexpanded_give_the_same_values_and_gradients(op_name, pro
 
 def test_the_max_shift_takes_no_gradient():
     """softmax's shift by the max is detached: no step sends a gradient into the max node."""
-    result = evaluate("p = softmax(x)", {"x": [[1.0, 3.0, 3.0], [0.5, -1.0, 2.0]]}, [[1, 0, 0], [0, 2, 0]], expand="all")
+    result = evaluate(
+        "p = softmax(x)", {"x": [[1.0, 3.0, 3.0], [0.5, -1.0, 2.0]]}, [[1, 0, 0], [0, 2, 0]], expand="all"
+    )
     graph = result.graph
     max_nodes = [k for k, op in enumerate(graph.ops) if op is not None and op.name == "max"]
     assert len(max_nodes) == 1
@@ -154,7 +177,10 @@ REGRESSION = "h = relu(linear(x, W1, b1))\ny = linear(h, W2, b2)\nloss = mse(y, 
 REGRESSION_INPUTS = {
     "x": {"value": [[1.0, 2.0, 0.5], [0.0, -1.0, 2.0]], "requires_grad": False},
     "t": {"value": [[1.0], [2.0]], "requires_grad": False},
-    "W1": [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], "b1": [0.1, -0.1], "W2": [[0.7], [-0.8]], "b2": [0.05],
+    "W1": [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]],
+    "b1": [0.1, -0.1],
+    "W2": [[0.7], [-0.8]],
+    "b2": [0.05],
 }
 
 
@@ -182,11 +208,25 @@ def test_groups_follow_the_contract():
     assert all("group" not in nodes[k] for k in range(len(nodes)) if not any(k in g["nodes"] for g in body["groups"]))
     assert nodes[body["output"]]["name"] == "loss"
     # Inner names (h, y, loss) stay the program's: the decompositions' own names are labels only.
-    assert sorted(node["name"] for node in nodes if node["name"]) == ["W1", "W2", "b1", "b2", "h", "loss", "t", "x", "y"]
+    assert sorted(node["name"] for node in nodes if node["name"]) == [
+        "W1",
+        "W2",
+        "b1",
+        "b2",
+        "h",
+        "loss",
+        "t",
+        "x",
+        "y",
+    ]
 
 
 def test_nested_composites_open_inside_their_parent():
-    body = _body("loss = softmax_cross_entropy(z, y)", {"z": [[1.0, 2.0, 0.0]], "y": {"value": [2], "requires_grad": False}}, "all")
+    body = _body(
+        "loss = softmax_cross_entropy(z, y)",
+        {"z": [[1.0, 2.0, 0.0]], "y": {"value": [2], "requires_grad": False}},
+        "all",
+    )
     outer, inner = body["groups"]
     assert (outer["op"], inner["op"], inner["parent"]) == ("softmax_cross_entropy", "log_softmax", outer["id"])
     assert set(inner["nodes"]) < set(outer["nodes"])
@@ -196,8 +236,11 @@ def test_nested_composites_open_inside_their_parent():
     onehot = next(node for node in body["nodes"] if node["op"] == "onehot")
     assert onehot["params"] == {"classes": 3, "ignore_index": None} and onehot["group"] == outer["id"]
     # Only the composites named are opened.
-    only = _body("loss = softmax_cross_entropy(z, y)", {"z": [[1.0, 2.0, 0.0]], "y": {"value": [2], "requires_grad": False}},
-                 ["softmax_cross_entropy"])
+    only = _body(
+        "loss = softmax_cross_entropy(z, y)",
+        {"z": [[1.0, 2.0, 0.0]], "y": {"value": [2], "requires_grad": False}},
+        ["softmax_cross_entropy"],
+    )
     assert [g["op"] for g in only["groups"]] == ["softmax_cross_entropy"]
     assert "log_softmax" in [node["op"] for node in only["nodes"]]
 
@@ -212,15 +255,23 @@ def test_ops_show_each_decomposition_from_the_table():
     ops = {op["name"]: op for op in client.get("/ops").json()["ops"]}
     assert ops["linear"]["decomposition"] == "x @ W + b" == OPS["linear"].decomposition()
     assert ops["mse"]["decomposition"] == "mean((pred - target) ** 2)"
-    assert ops["softmax_cross_entropy"]["decomposition"] == "-mean(sum(log_softmax(logits) * onehot(labels, C), axis=-1))"
+    assert (
+        ops["softmax_cross_entropy"]["decomposition"] == "-mean(sum(log_softmax(logits) * onehot(labels, C), axis=-1))"
+    )
     assert ops["sigmoid"]["decomposition"] == "1 / (1 + exp(-x))"
     assert "detach(max(x, axis=-1, keepdims=True))" in ops["log_softmax"]["decomposition"]
     assert ops["add"]["decomposition"] is None
     reduction = next(p for p in ops["mse"]["params"] if p["name"] == "reduction")
-    assert reduction == {"name": "reduction", "kind": "enum", "default": "mean", "required": False,
-                         "choices": ["mean", "sum", "none"]}
+    assert reduction == {
+        "name": "reduction",
+        "kind": "enum",
+        "default": "mean",
+        "required": False,
+        "choices": ["mean", "sum", "none"],
+    }
     assert ops["softmax_cross_entropy"]["signature"] == (
-        'softmax_cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean")')
+        'softmax_cross_entropy(logits, labels, weight=None, ignore_index=None, label_smoothing=0.0, reduction="mean")'
+    )
 
 
 def test_the_api_takes_expand_and_rejects_what_is_not_a_composite():
@@ -247,23 +298,26 @@ def _error(program: str, inputs=Z) -> ProgramError:
     return caught.value
 
 
-@pytest.mark.parametrize(("program", "kind", "says"), [
-    ('softmax_cross_entropy(z, y, reduction="avg")', "bad_arguments", '"mean" or "sum" or "none"'),
-    ("softmax_cross_entropy(z, y, reduction=sum)", "bad_arguments", '"mean" or "sum" or "none"'),
-    ('softmax_cross_entropy(z, y, reduction=" sum")', "bad_arguments", '"mean" or "sum" or "none"'),
-    ("softmax_cross_entropy(z, y, reduction=\"sum')", "bad_arguments", '"mean" or "sum" or "none"'),
-    ('softmax_cross_entropy(z, y, ignore_index="sum")', "forbidden", "strings are not part of the language"),
-    ('softmax_cross_entropy("z", y)', "forbidden", "strings are not part of the language"),
-    ('y2 = "sum"', "forbidden", "strings are not part of the language"),
-    ("softmax_cross_entropy(z, y, weight=(1, 2))", "shape_mismatch", "weight has 2 entries for 3 classes"),
-    ("softmax_cross_entropy(z, y, weight=z)", "bad_arguments", "a tuple of numbers"),
-    ("softmax_cross_entropy(z, y, label_smoothing=1.5)", "bad_arguments", "a number from 0 to 1"),
-    ("softmax_cross_entropy(z, y, ignore_index=0.5)", "bad_arguments", "None or an integer"),
-    ("sum(z, axis=(0.5, 1))", "bad_arguments", "tuple of integers"),
-    ("onehot(y, 0)", "bad_arguments", "a positive integer"),
-    ("onehot(y, 2)", "invalid_input", "labels must be class indices in [0, 1]"),
-    ("mse(z, z, reduction='mean', reduction='sum')", "bad_arguments", "reduction= twice"),
-])
+@pytest.mark.parametrize(
+    ("program", "kind", "says"),
+    [
+        ('softmax_cross_entropy(z, y, reduction="avg")', "bad_arguments", '"mean" or "sum" or "none"'),
+        ("softmax_cross_entropy(z, y, reduction=sum)", "bad_arguments", '"mean" or "sum" or "none"'),
+        ('softmax_cross_entropy(z, y, reduction=" sum")', "bad_arguments", '"mean" or "sum" or "none"'),
+        ("softmax_cross_entropy(z, y, reduction=\"sum')", "bad_arguments", '"mean" or "sum" or "none"'),
+        ('softmax_cross_entropy(z, y, ignore_index="sum")', "forbidden", "strings are not part of the language"),
+        ('softmax_cross_entropy("z", y)', "forbidden", "strings are not part of the language"),
+        ('y2 = "sum"', "forbidden", "strings are not part of the language"),
+        ("softmax_cross_entropy(z, y, weight=(1, 2))", "shape_mismatch", "weight has 2 entries for 3 classes"),
+        ("softmax_cross_entropy(z, y, weight=z)", "bad_arguments", "a tuple of numbers"),
+        ("softmax_cross_entropy(z, y, label_smoothing=1.5)", "bad_arguments", "a number from 0 to 1"),
+        ("softmax_cross_entropy(z, y, ignore_index=0.5)", "bad_arguments", "None or an integer"),
+        ("sum(z, axis=(0.5, 1))", "bad_arguments", "tuple of integers"),
+        ("onehot(y, 0)", "bad_arguments", "a positive integer"),
+        ("onehot(y, 2)", "invalid_input", "labels must be class indices in [0, 1]"),
+        ("mse(z, z, reduction='mean', reduction='sum')", "bad_arguments", "reduction= twice"),
+    ],
+)
 def test_option_errors_say_what_is_allowed(program, kind, says):
     error = _error(program)
     assert error.kind == kind, error.message
@@ -272,8 +326,11 @@ def test_option_errors_say_what_is_allowed(program, kind, says):
 
 
 def test_options_read_as_written():
-    got = evaluate("a = softmax_cross_entropy(z, y, reduction='sum')\nb = softmax_cross_entropy(z, y, reduction=\"none\")"
-                   "\nout = a - sum(b)", Z)
+    got = evaluate(
+        "a = softmax_cross_entropy(z, y, reduction='sum')\nb = softmax_cross_entropy(z, y, reduction=\"none\")"
+        "\nout = a - sum(b)",
+        Z,
+    )
     assert got.values[got.output] == pytest.approx(0.0, abs=1e-15)
     assert got.graph.params[got.graph.names.index("b")]["reduction"] == "none"
     onehot = evaluate("h = onehot(y, 4, ignore_index=2)", Z)
@@ -281,10 +338,15 @@ def test_options_read_as_written():
 
 
 def test_an_error_inside_an_expansion_points_at_the_call():
-    error = _error("loss = softmax_cross_entropy(z, y)", {"z": [[1.0, 2.0, 0.5]], "y": {"value": [3], "requires_grad": False}})
+    error = _error(
+        "loss = softmax_cross_entropy(z, y)", {"z": [[1.0, 2.0, 0.5]], "y": {"value": [3], "requires_grad": False}}
+    )
     assert error.kind == "invalid_input" and "class indices" in error.message
     with pytest.raises(ProgramError) as caught:
-        evaluate("q = 1\nloss = softmax_cross_entropy(z, y)", {"z": [[1.0, 2.0, 0.5]], "y": {"value": [3], "requires_grad": False}},
-                 expand="all")
+        evaluate(
+            "q = 1\nloss = softmax_cross_entropy(z, y)",
+            {"z": [[1.0, 2.0, 0.5]], "y": {"value": [3], "requires_grad": False}},
+            expand="all",
+        )
     assert (caught.value.start, caught.value.end) == (13, 40)
     assert "class indices" in caught.value.message

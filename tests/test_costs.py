@@ -4,6 +4,7 @@ counted from the computed values (nothing is timed here; bench/stress.py compare
 For each op node the count is taken from the arrays the forward pass made: the result's elements
 for an elementwise op, the operand's elements for a reduction, multiply-adds for matmul and
 linear (from the operands' actual shapes), a softmax's four passes over its input."""
+
 from __future__ import annotations
 
 from math import prod
@@ -60,17 +61,29 @@ def counted(result) -> dict[str, int]:
 PROGRAMS = [
     ("y = sum(sin(x) * x)", {"x": {"init": "uniform", "shape": [300, 7]}}),
     ("y = mean(cos(x) ** w + exp(x) / w)", {"x": {"init": "randn", "shape": [40, 5]}, "w": 1.5}),
-    ("h = relu(linear(x, W, b))\nloss = mse(h @ V, t)",
-     {"x": {"init": "randn", "shape": [8, 3]}, "W": {"init": "randn", "shape": [3, 6]},
-      "b": {"init": "zeros", "shape": [6]},
-      "V": {"init": "randn", "shape": [6, 2]}, "t": {"init": "randn", "shape": [8, 2]}}),
-    ("p = log_softmax(x @ W, axis=-1)\nloss = softmax_cross_entropy(x @ W, t) + sum(max(p, axis=0)) + sum(abs(p))",
-     {"x": {"init": "randn", "shape": [5, 4]}, "W": {"init": "randn", "shape": [4, 3]}, "t": [0, 2, 1, 1, 0]}),
-    ("y = sum(tanh(x) + sigmoid(x) - sqrt(abs(x)) + log(abs(x) + 1) + maximum(x, 0) + minimum(x, 0))",
-     {"x": {"init": "randn", "shape": [3, 3, 3]}}),
+    (
+        "h = relu(linear(x, W, b))\nloss = mse(h @ V, t)",
+        {
+            "x": {"init": "randn", "shape": [8, 3]},
+            "W": {"init": "randn", "shape": [3, 6]},
+            "b": {"init": "zeros", "shape": [6]},
+            "V": {"init": "randn", "shape": [6, 2]},
+            "t": {"init": "randn", "shape": [8, 2]},
+        },
+    ),
+    (
+        "p = log_softmax(x @ W, axis=-1)\nloss = softmax_cross_entropy(x @ W, t) + sum(max(p, axis=0)) + sum(abs(p))",
+        {"x": {"init": "randn", "shape": [5, 4]}, "W": {"init": "randn", "shape": [4, 3]}, "t": [0, 2, 1, 1, 0]},
+    ),
+    (
+        "y = sum(tanh(x) + sigmoid(x) - sqrt(abs(x)) + log(abs(x) + 1) + maximum(x, 0) + minimum(x, 0))",
+        {"x": {"init": "randn", "shape": [3, 3, 3]}},
+    ),
     ("a = x * 2\nb = a + 1\nc = sin(b)", {"x": 0.5}),  # scalars only: no units beyond the nodes
-    ("y = sum(transpose(reshape(x, (6, 4))) @ x2)",
-     {"x": {"init": "randn", "shape": [24]}, "x2": {"init": "randn", "shape": [6, 3]}}),
+    (
+        "y = sum(transpose(reshape(x, (6, 4))) @ x2)",
+        {"x": {"init": "randn", "shape": [24]}, "x2": {"init": "randn", "shape": [6, 3]}},
+    ),
 ]
 
 
@@ -83,8 +96,9 @@ def test_estimated_units_are_the_units_the_passes_do(program, inputs):
     scalar_ops = sum(op is not None and scalar for op, scalar in zip(result.graph.ops, result.graph.scalar))
     # The graph's own count: every tensor op node's units, and one per scalar op node.
     assert result.graph.work == sum(measured.values()) + scalar_ops
-    expected = NODE_NS * op_nodes + sum(NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units
-                                        for name, units in measured.items())
+    expected = NODE_NS * op_nodes + sum(
+        NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units for name, units in measured.items()
+    )
     assert pass_seconds(result.graph) == pytest.approx(expected * 1e-9)
 
 
@@ -100,29 +114,51 @@ def test_the_slow_ops_cost_more_per_unit_than_an_add():
 
 
 def test_a_training_runs_estimate_counts_every_step_and_evaluation():
-    body = {"steps": 30, "optimizer": {"name": "sgd", "lr": 0.01}, "record_every": 10, "params": ["W"],
-            "eval": {"x": {"init": "randn", "shape": [4, 3], "seed": 9}, "t": {"init": "zeros", "shape": [4, 2]}}}
-    inputs = {"x": {"init": "randn", "shape": [8, 3]}, "W": {"init": "randn", "shape": [3, 2]},
-              "t": {"init": "randn", "shape": [8, 2]}}
+    body = {
+        "steps": 30,
+        "optimizer": {"name": "sgd", "lr": 0.01},
+        "record_every": 10,
+        "params": ["W"],
+        "eval": {"x": {"init": "randn", "shape": [4, 3], "seed": 9}, "t": {"init": "zeros", "shape": [4, 2]}},
+    }
+    inputs = {
+        "x": {"init": "randn", "shape": [8, 3]},
+        "W": {"init": "randn", "shape": [3, 2]},
+        "t": {"init": "randn", "shape": [8, 2]},
+    }
     run = TrainingRun("loss = mse(sin(x @ W), t)", inputs, TrainConfig.model_validate(body), Limits(), TrainLimits())
     step = evaluate("loss = mse(sin(x @ W), t)", inputs)
     step_units = sum(counted(step).values())
     assert run.estimate["work"] == 30 * (3 * step_units + 10 * 6) + 3 * run.eval_graph.work
     assert run.step_seconds == pytest.approx(pass_seconds(step.graph) + 10 * 6 * SECONDS_PER_WORK)
     assert run.estimate["estimated_seconds"] == pytest.approx(
-        30 * run.step_seconds + 3 * FORWARD_SHARE * pass_seconds(run.eval_graph), abs=1e-3)
+        30 * run.step_seconds + 3 * FORWARD_SHARE * pass_seconds(run.eval_graph), abs=1e-3
+    )
     assert run.seconds_through(7) == pytest.approx(7 * run.step_seconds)
 
 
 LAYER_PROGRAMS = [
-    ("y = sum(max_pool2d(relu(conv2d(x, w, b)), 2))",
-     {"x": {"init": "randn", "shape": [2, 3, 8, 8]}, "w": {"init": "randn", "shape": [4, 3, 3, 3]},
-      "b": {"init": "zeros", "shape": [4]}}),
-    ("y = sum(scaled_dot_product_attention(q, k, v)) + sum(avg_pool2d(x, 3, stride=2, padding=1))",
-     {"q": {"init": "randn", "shape": [2, 5, 4]}, "k": {"init": "randn", "shape": [2, 6, 4]},
-      "v": {"init": "randn", "shape": [2, 6, 3]}, "x": {"init": "randn", "shape": [1, 2, 7, 7]}}),
-    ("y = sum(conv1d(x, w, stride=2, padding=1, groups=2))",
-     {"x": {"init": "randn", "shape": [3, 4, 9]}, "w": {"init": "randn", "shape": [6, 2, 3]}}),
+    (
+        "y = sum(max_pool2d(relu(conv2d(x, w, b)), 2))",
+        {
+            "x": {"init": "randn", "shape": [2, 3, 8, 8]},
+            "w": {"init": "randn", "shape": [4, 3, 3, 3]},
+            "b": {"init": "zeros", "shape": [4]},
+        },
+    ),
+    (
+        "y = sum(scaled_dot_product_attention(q, k, v)) + sum(avg_pool2d(x, 3, stride=2, padding=1))",
+        {
+            "q": {"init": "randn", "shape": [2, 5, 4]},
+            "k": {"init": "randn", "shape": [2, 6, 4]},
+            "v": {"init": "randn", "shape": [2, 6, 3]},
+            "x": {"init": "randn", "shape": [1, 2, 7, 7]},
+        },
+    ),
+    (
+        "y = sum(conv1d(x, w, stride=2, padding=1, groups=2))",
+        {"x": {"init": "randn", "shape": [3, 4, 9]}, "w": {"init": "randn", "shape": [6, 2, 3]}},
+    ),
 ]
 
 

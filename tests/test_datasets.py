@@ -1,6 +1,7 @@
 """The datasets: the bundled digits (shape, labels, the fixed split, pixel scale), the generated
 regression data (the tutorial's formula and ranges), and MNIST read from IDX files that these
 tests write (plain and gzip-compressed; bad files are 4xx answers)."""
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,12 @@ def test_get_datasets_lists_all_three_with_their_fields_and_licences(client):
     assert list(listed) == ["regression", "digits", "mnist"]
     digits = listed["digits"]
     assert digits["available"] and digits["splits"] == {"train": 1437, "test": 360} and digits["classes"] == 10
-    assert digits["fields"][0] == {"name": "images", "shape": [64], "image_shape": [8, 8],
-                                   "doc": "8×8 grey levels row by row, scaled to [0, 1] (level / 16)"}
+    assert digits["fields"][0] == {
+        "name": "images",
+        "shape": [64],
+        "image_shape": [8, 8],
+        "doc": "8×8 grey levels row by row, scaled to [0, 1] (level / 16)",
+    }
     assert "CC BY 4.0" in digits["licence"] and "UCI" in digits["source"]
     assert listed["regression"]["options"] == {"n": 1000, "seed": 0}
     assert listed["regression"]["splits"] == {"train": 1000, "test": 1000}
@@ -53,8 +58,10 @@ def test_digits_are_the_1797_uci_digits_with_a_fixed_split(client):
     first_test = rows_of(client, {"dataset": "digits", "field": "images", "split": "test", "rows": [0]})
     assert first_test.shape == (1, 64)
     assert np.array_equal(first_test[0], pixels[1437] / 16)
-    assert rows_of(client, {"dataset": "digits", "field": "labels", "split": "test", "rows": [0, 359]}).tolist() \
-        == [labels[1437], labels[1796]]
+    assert rows_of(client, {"dataset": "digits", "field": "labels", "split": "test", "rows": [0, 359]}).tolist() == [
+        labels[1437],
+        labels[1796],
+    ]
 
 
 def test_regression_is_the_tutorials_formula_and_ranges(client):
@@ -70,16 +77,19 @@ def test_regression_is_the_tutorials_formula_and_ranges(client):
     assert np.array_equal(x, rows_of(client, {"dataset": "regression", "field": "x", "n": 500, "seed": 3}))
 
 
-@pytest.mark.parametrize(("spec", "status", "words"), [
-    ({"dataset": "cifar", "field": "images"}, 422, "unknown dataset 'cifar'"),
-    ({"dataset": "digits", "field": "pixels"}, 422, "no field 'pixels'"),
-    ({"dataset": "digits", "field": "images", "split": "valid"}, 422, "no split 'valid'"),
-    ({"dataset": "digits", "field": "images", "rows": [0, 1437]}, 422, "rows must lie in [0, 1436]"),
-    ({"dataset": "digits", "field": "images", "rows": [0.5]}, 422, "rows must be a list"),
-    ({"dataset": "digits", "field": "images", "n": 5}, 422, "unknown keys ['n']"),
-    ({"dataset": "regression", "field": "x", "n": -1}, 422, "n must be a non-negative integer"),
-    ({"dataset": "regression", "field": "x", "n": 10**9}, 413, "limit"),
-])
+@pytest.mark.parametrize(
+    ("spec", "status", "words"),
+    [
+        ({"dataset": "cifar", "field": "images"}, 422, "unknown dataset 'cifar'"),
+        ({"dataset": "digits", "field": "pixels"}, 422, "no field 'pixels'"),
+        ({"dataset": "digits", "field": "images", "split": "valid"}, 422, "no split 'valid'"),
+        ({"dataset": "digits", "field": "images", "rows": [0, 1437]}, 422, "rows must lie in [0, 1436]"),
+        ({"dataset": "digits", "field": "images", "rows": [0.5]}, 422, "rows must be a list"),
+        ({"dataset": "digits", "field": "images", "n": 5}, 422, "unknown keys ['n']"),
+        ({"dataset": "regression", "field": "x", "n": -1}, 422, "n must be a non-negative integer"),
+        ({"dataset": "regression", "field": "x", "n": 10**9}, 413, "limit"),
+    ],
+)
 def test_bad_dataset_inputs_are_4xx(client, spec, status, words):
     response = client.post("/graph/forward", json={"expression": "y = x", "inputs": {"x": spec}})
     assert response.status_code == status, response.text
@@ -89,8 +99,13 @@ def test_bad_dataset_inputs_are_4xx(client, spec, status, words):
 
 def test_too_many_rows_are_refused_before_reading():
     small = TestClient(create_app(Settings(limits=Settings().limits.__class__(max_tensor_elements=1000))))
-    response = small.post("/graph/forward", json={"expression": "y = x", "inputs": {
-        "x": {"dataset": "digits", "field": "images", "rows": list(range(16))}}})
+    response = small.post(
+        "/graph/forward",
+        json={
+            "expression": "y = x",
+            "inputs": {"x": {"dataset": "digits", "field": "images", "rows": list(range(16))}},
+        },
+    )
     assert response.status_code == 413
     assert "16 rows of digits.images, 1024 elements" in response.json()["error"]["message"]
 
@@ -146,26 +161,39 @@ def _corrupt(folder, stem: str, data: bytes) -> None:
     (folder / stem).write_bytes(data)
 
 
-@pytest.mark.parametrize(("damage", "words"), [
-    (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", b"\x89PNG\r\n\x1a\n" + bytes(100)), "is not an IDX file"),
-    (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", idx(np.zeros((4, 28, 28), np.uint8))[:-5]), "holds 3131 bytes"),
-    (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", idx(np.zeros((4, 28, 28), np.int32), 0x0C)), "type 0x0c"),
-    (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", idx(np.zeros((4, 14, 14), np.uint8))), "14×14 images"),
-    (lambda f: _corrupt(f, "t10k-labels-idx1-ubyte", idx(np.zeros(3, np.uint8))), "4 images but"),
-    (lambda f: _corrupt(f, "t10k-labels-idx1-ubyte", idx(np.full(4, 11, np.uint8))), "label 11"),
-    (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", b"\x1f\x8b" + bytes(30)), "cannot read"),
-    (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", b"\0\0\x08"), "is not an IDX file"),
-    (lambda f: (f / "t10k-labels-idx1-ubyte").unlink(), "t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz) is not in"),
-])
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", b"\x89PNG\r\n\x1a\n" + bytes(100)), "is not an IDX file"),
+        (
+            lambda f: _corrupt(f, "t10k-images-idx3-ubyte", idx(np.zeros((4, 28, 28), np.uint8))[:-5]),
+            "holds 3131 bytes",
+        ),
+        (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", idx(np.zeros((4, 28, 28), np.int32), 0x0C)), "type 0x0c"),
+        (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", idx(np.zeros((4, 14, 14), np.uint8))), "14×14 images"),
+        (lambda f: _corrupt(f, "t10k-labels-idx1-ubyte", idx(np.zeros(3, np.uint8))), "4 images but"),
+        (lambda f: _corrupt(f, "t10k-labels-idx1-ubyte", idx(np.full(4, 11, np.uint8))), "label 11"),
+        (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", b"\x1f\x8b" + bytes(30)), "cannot read"),
+        (lambda f: _corrupt(f, "t10k-images-idx3-ubyte", b"\0\0\x08"), "is not an IDX file"),
+        (
+            lambda f: (f / "t10k-labels-idx1-ubyte").unlink(),
+            "t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz) is not in",
+        ),
+    ],
+)
 def test_bad_mnist_files_are_4xx(mnist_client, damage, words):
     folder, client = mnist_client
     write_mnist(folder)
     damage(folder)
-    response = client.post("/graph/forward", json={"expression": "y = x", "inputs": {
-        "x": {"dataset": "mnist", "field": "labels", "split": "test"}}})
+    response = client.post(
+        "/graph/forward",
+        json={"expression": "y = x", "inputs": {"x": {"dataset": "mnist", "field": "labels", "split": "test"}}},
+    )
     if response.status_code == 200:  # the labels read fine: the damage is in the images
-        response = client.post("/graph/forward", json={"expression": "y = x", "inputs": {
-            "x": {"dataset": "mnist", "field": "images", "split": "test"}}})
+        response = client.post(
+            "/graph/forward",
+            json={"expression": "y = x", "inputs": {"x": {"dataset": "mnist", "field": "images", "split": "test"}}},
+        )
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["kind"] == "invalid_dataset" and words in error["message"], error
@@ -173,8 +201,10 @@ def test_bad_mnist_files_are_4xx(mnist_client, damage, words):
 
 def test_mnist_is_never_downloaded_without_its_files(client):
     assert mnist.data_dir is None
-    response = client.post("/graph/forward", json={"expression": "y = x", "inputs": {
-        "x": {"dataset": "mnist", "field": "images", "rows": [0]}}})
+    response = client.post(
+        "/graph/forward",
+        json={"expression": "y = x", "inputs": {"x": {"dataset": "mnist", "field": "images", "rows": [0]}}},
+    )
     assert response.status_code == 422 and "CHAINLENS_DATA_DIR" in response.json()["error"]["message"]
 
 
@@ -187,8 +217,9 @@ def test_the_mnist_example_is_listed_and_trains_when_the_files_are_there(mnist_c
     train = example["train"] | {"steps": 3, "record_every": 1}
     for spec in train["eval"].values():
         spec["rows"] = [0, 1, 2, 3]  # the written test split has 4 images, not 10,000
-    with with_files.stream("POST", "/train", json={"expression": example["expression"], "inputs": example["inputs"],
-                                                    "train": train}) as response:
+    with with_files.stream(
+        "POST", "/train", json={"expression": example["expression"], "inputs": example["inputs"], "train": train}
+    ) as response:
         lines = [line for line in response.iter_lines() if line]
     assert response.status_code == 200
     done = json.loads(lines[-1])

@@ -7,6 +7,7 @@ the app does. Every differentiable input's gradient and the output value must ag
 1e-10 (tests/test_parity.py's comparison). A numpy program is also run by numpy itself, whose
 forward value both chainlens and the torch twin must give.
 """
+
 from __future__ import annotations
 
 import ast
@@ -79,9 +80,12 @@ def numpy_inputs(case: dict) -> dict:
 def chainlens_inputs(case: dict) -> dict:
     """The inputs as a user types them in the request: numbers for what takes a gradient, integer
     indices and data as {"value": ..., "requires_grad": false}, an integer as an integer."""
-    return {name: spec["value"] if spec["kind"] == "int" or spec.get("grad")
-            else {"value": spec["value"], "requires_grad": False}
-            for name, spec in case["inputs"].items()}
+    return {
+        name: spec["value"]
+        if spec["kind"] == "int" or spec.get("grad")
+        else {"value": spec["value"], "requires_grad": False}
+        for name, spec in case["inputs"].items()
+    }
 
 
 def torch_reference(case: dict) -> tuple[np.ndarray, dict]:
@@ -100,68 +104,174 @@ def torch_reference(case: dict) -> tuple[np.ndarray, dict]:
     finally:
         torch.set_default_dtype(previous)
         torch.Tensor.float = cast
-    grads = {name: None if tensor.grad is None else tensor.grad.numpy()
-             for name, tensor in inputs.items() if isinstance(tensor, torch.Tensor) and tensor.requires_grad}
+    grads = {
+        name: None if tensor.grad is None else tensor.grad.numpy()
+        for name, tensor in inputs.items()
+        if isinstance(tensor, torch.Tensor) and tensor.requires_grad
+    }
     return out.detach().numpy(), grads
 
 
 def chainlens_answer(client, case: dict, expand: str | None = None) -> dict:
-    response = client.post("/graph/backward",
-                           json={"expression": case["program"], "inputs": chainlens_inputs(case), "expand": expand})
+    response = client.post(
+        "/graph/backward", json={"expression": case["program"], "inputs": chainlens_inputs(case), "expand": expand}
+    )
     if response.status_code != 200:
         error = response.json().get("error", response.json())
-        pytest.fail(f"{case['id']}: chainlens answered {response.status_code}: {error.get('message', error)}",
-                    pytrace=False)
+        pytest.fail(
+            f"{case['id']}: chainlens answered {response.status_code}: {error.get('message', error)}", pytrace=False
+        )
     return response.json()
 
 
 # --- the corpus itself ------------------------------------------------------------------------------
 
 REQUIRED_FEATURES = {  # every feature of issue 19 occurs in some program (a regex over the texts)
-    "namespace torch.": r"\btorch\.[a-z]", "namespace F.": r"\bF\.[a-z]",
+    "namespace torch.": r"\btorch\.[a-z]",
+    "namespace F.": r"\bF\.[a-z]",
     "namespace torch.nn.functional.": r"torch\.nn\.functional\.",
     "namespace nn.functional.": r"(?<!torch\.)nn\.functional\.",
-    "namespace np.": r"\bnp\.[a-z]", "namespace numpy.": r"\bnumpy\.[a-z]", "namespace math.": r"\bmath\.[a-z]",
-    "method call": r"\w\.(sum|mean|exp|tanh)\(", "keepdim=": r"keepdim=True", "keepdims=": r"keepdims=True",
-    "positional dim": r"\.sum\(\d", "max values": r"\.max\(1, keepdim=True\)\.values",
+    "namespace np.": r"\bnp\.[a-z]",
+    "namespace numpy.": r"\bnumpy\.[a-z]",
+    "namespace math.": r"\bmath\.[a-z]",
+    "method call": r"\w\.(sum|mean|exp|tanh)\(",
+    "keepdim=": r"keepdim=True",
+    "keepdims=": r"keepdims=True",
+    "positional dim": r"\.sum\(\d",
+    "max values": r"\.max\(1, keepdim=True\)\.values",
     "max indices unpacked": r"values, indices = ",
-    "max [0]": r"\.max\(dim=0\)\[0\]", "embedding lookup": r"C\[X", "paired index": r"\[range\(n\), Yb\]",
-    "basic index": r"x\[\.\.\., -1\]", "new axis": r"\[:, None\]", "np.newaxis": r"np\.newaxis",
+    "max [0]": r"\.max\(dim=0\)\[0\]",
+    "embedding lookup": r"C\[X",
+    "paired index": r"\[range\(n\), Yb\]",
+    "basic index": r"x\[\.\.\., -1\]",
+    "new axis": r"\[:, None\]",
+    "np.newaxis": r"np\.newaxis",
     "empty slice": r"\[:, 2:2\]",
-    "view": r"\.view\(emb\.shape\[0\], -1\)", "view B T": r"\.view\(B, T, ", "reshape": r"\.reshape\(",
-    "transpose(-2, -1)": r"\.transpose\(-2, -1\)", "permute": r"\.permute\(", ".t()": r"\.t\(\)", ".mT": r"\.mT\b",
-    ".T": r"\.T\b", "masked_fill -inf": r"masked_fill\(tril == 0, float\('-inf'\)\)", "split": r"\.split\(C, dim=2\)",
-    "split sizes": r"\.split\(\[", "np.split": r"np\.split\(", "chunk": r"\.chunk\(", "cat": r"torch\.cat\(\[",
-    "cat tuple": r"torch\.cat\(\(", "np.concatenate": r"np\.concatenate\(", "stack": r"torch\.stack\(",
-    "np.stack": r"np\.stack\(", "where": r"torch\.where\(", "np.where": r"np\.where\(", "comparison": r" > 0",
-    "== mask": r"== 0", "argmax": r"argmax\(", "tril": r"torch\.tril\(", "triu": r"torch\.triu\(",
+    "view": r"\.view\(emb\.shape\[0\], -1\)",
+    "view B T": r"\.view\(B, T, ",
+    "reshape": r"\.reshape\(",
+    "transpose(-2, -1)": r"\.transpose\(-2, -1\)",
+    "permute": r"\.permute\(",
+    ".t()": r"\.t\(\)",
+    ".mT": r"\.mT\b",
+    ".T": r"\.T\b",
+    "masked_fill -inf": r"masked_fill\(tril == 0, float\('-inf'\)\)",
+    "split": r"\.split\(C, dim=2\)",
+    "split sizes": r"\.split\(\[",
+    "np.split": r"np\.split\(",
+    "chunk": r"\.chunk\(",
+    "cat": r"torch\.cat\(\[",
+    "cat tuple": r"torch\.cat\(\(",
+    "np.concatenate": r"np\.concatenate\(",
+    "stack": r"torch\.stack\(",
+    "np.stack": r"np\.stack\(",
+    "where": r"torch\.where\(",
+    "np.where": r"np\.where\(",
+    "comparison": r" > 0",
+    "== mask": r"== 0",
+    "argmax": r"argmax\(",
+    "tril": r"torch\.tril\(",
+    "triu": r"torch\.triu\(",
     "np.tril": r"np\.tril\(",
-    "ones": r"torch\.ones\(", "zeros": r"torch\.zeros\(", "ones_like": r"ones_like\(", "zeros_like": r"zeros_like\(",
-    "full": r"torch\.full\(", "arange": r"torch\.arange\(", "np.arange": r"np\.arange\(", "eye": r"torch\.eye\(",
-    "np.eye": r"np\.eye\(", "clamp": r"\.clamp\(min=0\)", "torch.clamp": r"torch\.clamp\(", "np.clip": r"np\.clip\(",
-    "np.maximum": r"np\.maximum\(0, ", "logsumexp": r"logsumexp\(", "var correction": r"correction=0",
-    "var default": r"\.var\(1\)", "std": r"\.std\(", "np.var": r"np\.var\(", "ddof": r"ddof=1",
-    "unbiased=False": r"unbiased=False", "one_hot": r"F\.one_hot\(", "flatten": r"flatten\(", "squeeze": r"\.squeeze\(",
-    "unsqueeze": r"\.unsqueeze\(", "F.linear": r"F\.linear\(", "bare linear": r"(?<![.\w])linear\(",
-    "F.cross_entropy": r"F\.cross_entropy\(", "ignore_index": r"ignore_index=-1", "F.mse_loss": r"F\.mse_loss\(",
-    "F.softmax": r"F\.softmax\(", "log_softmax": r"log_softmax\(", "detach": r"\.detach\(\)",
-    "contiguous": r"\.contiguous\(\)", ".float()": r"\.float\(\)", ".double()": r"\.double\(\)",
+    "ones": r"torch\.ones\(",
+    "zeros": r"torch\.zeros\(",
+    "ones_like": r"ones_like\(",
+    "zeros_like": r"zeros_like\(",
+    "full": r"torch\.full\(",
+    "arange": r"torch\.arange\(",
+    "np.arange": r"np\.arange\(",
+    "eye": r"torch\.eye\(",
+    "np.eye": r"np\.eye\(",
+    "clamp": r"\.clamp\(min=0\)",
+    "torch.clamp": r"torch\.clamp\(",
+    "np.clip": r"np\.clip\(",
+    "np.maximum": r"np\.maximum\(0, ",
+    "logsumexp": r"logsumexp\(",
+    "var correction": r"correction=0",
+    "var default": r"\.var\(1\)",
+    "std": r"\.std\(",
+    "np.var": r"np\.var\(",
+    "ddof": r"ddof=1",
+    "unbiased=False": r"unbiased=False",
+    "one_hot": r"F\.one_hot\(",
+    "flatten": r"flatten\(",
+    "squeeze": r"\.squeeze\(",
+    "unsqueeze": r"\.unsqueeze\(",
+    "F.linear": r"F\.linear\(",
+    "bare linear": r"(?<![.\w])linear\(",
+    "F.cross_entropy": r"F\.cross_entropy\(",
+    "ignore_index": r"ignore_index=-1",
+    "F.mse_loss": r"F\.mse_loss\(",
+    "F.softmax": r"F\.softmax\(",
+    "log_softmax": r"log_softmax\(",
+    "detach": r"\.detach\(\)",
+    "contiguous": r"\.contiguous\(\)",
+    ".float()": r"\.float\(\)",
+    ".double()": r"\.double\(\)",
     ".long()": r"\.long\(\)",
-    ".dot": r"\.dot\(", ".mm": r"\.mm\(", "np.dot": r"np\.dot\(", "bmm": r"torch\.bmm\(",
-    ".size()": r"\.size\(\)", ".size(-1)": r"\.size\(-1\)", ".shape[0]": r"\.shape\[0\]", "ndim": r"\.ndim\b",
-    "numel": r"\.numel\(\)", "nelement": r"\.nelement\(\)", "len": r"len\(", "for loop": r"for \w+ in range\(",
-    "+=": r"\+=", "-=": r"-=", "tuple unpacking": r"B, T, C = ", "//": r"C // n_head", "1/(n-1)": r"1/\(n-1\)",
-    "**-0.5": r"\*\*-0\.5", "float('-inf')": r"float\('-inf'\)", "math.inf": r"math\.inf", "range(n)": r"range\(n\)",
-    "list(range)": r"list\(range\(", "dtype=": r"dtype=torch\.long", "micrograd relu": r"\)\.relu\(\)",
-    "micrograd tanh": r"n\.tanh\(\)", "reduction=": r"reduction='", "integer input": r"n_head",
+    ".dot": r"\.dot\(",
+    ".mm": r"\.mm\(",
+    "np.dot": r"np\.dot\(",
+    "bmm": r"torch\.bmm\(",
+    ".size()": r"\.size\(\)",
+    ".size(-1)": r"\.size\(-1\)",
+    ".shape[0]": r"\.shape\[0\]",
+    "ndim": r"\.ndim\b",
+    "numel": r"\.numel\(\)",
+    "nelement": r"\.nelement\(\)",
+    "len": r"len\(",
+    "for loop": r"for \w+ in range\(",
+    "+=": r"\+=",
+    "-=": r"-=",
+    "tuple unpacking": r"B, T, C = ",
+    "//": r"C // n_head",
+    "1/(n-1)": r"1/\(n-1\)",
+    "**-0.5": r"\*\*-0\.5",
+    "float('-inf')": r"float\('-inf'\)",
+    "math.inf": r"math\.inf",
+    "range(n)": r"range\(n\)",
+    "list(range)": r"list\(range\(",
+    "dtype=": r"dtype=torch\.long",
+    "micrograd relu": r"\)\.relu\(\)",
+    "micrograd tanh": r"n\.tanh\(\)",
+    "reduction=": r"reduction='",
+    "integer input": r"n_head",
     # issue 20's layers, as torch.nn.functional spells them
-    **{f"F.{name}": rf"F\.{name}\(" for name in (
-        "layer_norm", "batch_norm", "group_norm", "normalize", "scaled_dot_product_attention", "conv1d", "conv2d",
-        "max_pool2d", "avg_pool2d", "embedding", "gelu", "silu", "softplus", "leaky_relu", "elu", "hardtanh",
-        "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss", "l1_loss", "smooth_l1_loss",
-        "huber_loss", "kl_div", "cosine_similarity", "dropout")},
-    "torch.erf": r"torch\.erf\(", ".erf()": r"\.erf\(\)", "is_causal": r"is_causal=True",
-    "training=True": r"F\.batch_norm\(.*training=True", "probability target": r"F\.cross_entropy\(z, F\.softmax",
+    **{
+        f"F.{name}": rf"F\.{name}\("
+        for name in (
+            "layer_norm",
+            "batch_norm",
+            "group_norm",
+            "normalize",
+            "scaled_dot_product_attention",
+            "conv1d",
+            "conv2d",
+            "max_pool2d",
+            "avg_pool2d",
+            "embedding",
+            "gelu",
+            "silu",
+            "softplus",
+            "leaky_relu",
+            "elu",
+            "hardtanh",
+            "binary_cross_entropy",
+            "binary_cross_entropy_with_logits",
+            "nll_loss",
+            "l1_loss",
+            "smooth_l1_loss",
+            "huber_loss",
+            "kl_div",
+            "cosine_similarity",
+            "dropout",
+        )
+    },
+    "torch.erf": r"torch\.erf\(",
+    ".erf()": r"\.erf\(\)",
+    "is_causal": r"is_causal=True",
+    "training=True": r"F\.batch_norm\(.*training=True",
+    "probability target": r"F\.cross_entropy\(z, F\.softmax",
 }
 
 
@@ -253,16 +363,27 @@ def example_case(example: dict) -> dict:
         else:
             inputs[name] = data(value.tolist())
     twin = EXAMPLE_TWINS.get(example["id"])
-    return {"id": example["id"], "dialect": "numpy" if twin else "torch", "program": example["expression"],
-            "inputs": inputs, "torch": twin}
+    return {
+        "id": example["id"],
+        "dialect": "numpy" if twin else "torch",
+        "program": example["expression"],
+        "inputs": inputs,
+        "torch": twin,
+    }
 
 
 def test_menu_has_every_dialect():
     ids = {example["id"] for example in DIALECT_EXAMPLES}
     assert {"pytorch-mlp", "numpy-two-layer", "micrograd-neuron", "makemore-batchnorm"} <= ids
     makemore = next(example["expression"] for example in DIALECT_EXAMPLES if example["id"] == "makemore-batchnorm")
-    for spelling in ("C[Xb]", ".view(emb.shape[0], -1)", ".sum(0, keepdim=True)", "**-0.5",
-                     ".max(1, keepdim=True).values", "logprobs[range(n), Yb].mean()"):
+    for spelling in (
+        "C[Xb]",
+        ".view(emb.shape[0], -1)",
+        ".sum(0, keepdim=True)",
+        "**-0.5",
+        ".max(1, keepdim=True).values",
+        "logprobs[range(n), Yb].mean()",
+    ):
         assert spelling in makemore, spelling
 
 

@@ -3,6 +3,7 @@
 Each program's output and every input's gradient are compared with PyTorch's (float64, relative
 1e-10), the PyTorch side written out by hand; errors are checked for their kind and place.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,14 +51,22 @@ def check(program: str, reference, **inputs) -> None:
     out = result.values[result.output]
     np.testing.assert_allclose(np.asarray(out, dtype=float), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     expected.backward(torch.ones_like(expected))
-    by_name = {result.graph.names[k]: k for k in range(len(result.graph))
-               if result.graph.ops[k] is None and not result.graph.constant[k]}
+    by_name = {
+        result.graph.names[k]: k
+        for k in range(len(result.graph))
+        if result.graph.ops[k] is None and not result.graph.constant[k]
+    }
     for name, tensor in tensors.items():
         if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
             grad = result.grads[by_name[name]]
             want = tensor.grad if tensor.grad is not None else torch.zeros_like(tensor)
-            np.testing.assert_allclose(np.asarray(grad, dtype=float), want.numpy(), rtol=1e-10, atol=1e-12,
-                                       err_msg=f"gradient of {name} in {program!r}")
+            np.testing.assert_allclose(
+                np.asarray(grad, dtype=float),
+                want.numpy(),
+                rtol=1e-10,
+                atol=1e-12,
+                err_msg=f"gradient of {name} in {program!r}",
+            )
 
 
 def error(program: str, inputs: dict | None = None, limits: Limits = Limits()) -> ProgramError:
@@ -69,31 +78,36 @@ def error(program: str, inputs: dict | None = None, limits: Limits = Limits()) -
 # --- namespaces: each name means what its library means ------------------------------------------
 
 
-@pytest.mark.parametrize(("program", "reference"), [
-    ("torch.tanh(x)", torch.tanh),
-    ("torch.exp(x) + torch.sigmoid(x) * torch.abs(x)", lambda x: torch.exp(x) + torch.sigmoid(x) * torch.abs(x)),
-    ("torch.sum(x, 0)", lambda x: torch.sum(x, 0)),
-    ("torch.sum(x, dim=1, keepdim=True)", lambda x: torch.sum(x, dim=1, keepdim=True)),
-    ("torch.mean(x, (0, 1))", lambda x: torch.mean(x, (0, 1))),
-    ("np.sum(x, 0)", lambda x: torch.sum(x, 0)),
-    ("np.mean(x, axis=1, keepdims=True)", lambda x: torch.mean(x, 1, keepdim=True)),
-    ("torch.softmax(x, dim=-1)", lambda x: torch.softmax(x, dim=-1)),
-    ("F.softmax(x, dim=0)", lambda x: F.softmax(x, dim=0)),
-    ("F.log_softmax(x, 1)", lambda x: F.log_softmax(x, 1)),
-    ("torch.nn.functional.relu(x)", F.relu),
-    ("nn.functional.sigmoid(x)", torch.sigmoid),
-    ("numpy.tanh(x)", torch.tanh),
-    ("np.max(x, 1)", lambda x: torch.amax(x, 1)),
-    ("torch.max(x)", torch.max),
-    ("torch.max(x, 1).values", lambda x: torch.max(x, 1).values),
-    ("torch.max(x, 1)[0] * 2", lambda x: torch.max(x, 1)[0] * 2),
-    ("torch.min(x, dim=0, keepdim=True).values", lambda x: torch.min(x, dim=0, keepdim=True).values),
-    ("torch.max(x, x * 2)", lambda x: torch.max(x, x * 2)),
-    ("math.sqrt(2) * x + math.pi", lambda x: math.sqrt(2) * x + math.pi),
-    ("np.exp(x) / np.sum(np.exp(x), axis=1, keepdims=True)",
-     lambda x: torch.exp(x) / torch.sum(torch.exp(x), 1, keepdim=True)),
-    ("torch.matmul(x, x.T) + torch.mm(x, x.t())", lambda x: x @ x.T + x @ x.T),
-])
+@pytest.mark.parametrize(
+    ("program", "reference"),
+    [
+        ("torch.tanh(x)", torch.tanh),
+        ("torch.exp(x) + torch.sigmoid(x) * torch.abs(x)", lambda x: torch.exp(x) + torch.sigmoid(x) * torch.abs(x)),
+        ("torch.sum(x, 0)", lambda x: torch.sum(x, 0)),
+        ("torch.sum(x, dim=1, keepdim=True)", lambda x: torch.sum(x, dim=1, keepdim=True)),
+        ("torch.mean(x, (0, 1))", lambda x: torch.mean(x, (0, 1))),
+        ("np.sum(x, 0)", lambda x: torch.sum(x, 0)),
+        ("np.mean(x, axis=1, keepdims=True)", lambda x: torch.mean(x, 1, keepdim=True)),
+        ("torch.softmax(x, dim=-1)", lambda x: torch.softmax(x, dim=-1)),
+        ("F.softmax(x, dim=0)", lambda x: F.softmax(x, dim=0)),
+        ("F.log_softmax(x, 1)", lambda x: F.log_softmax(x, 1)),
+        ("torch.nn.functional.relu(x)", F.relu),
+        ("nn.functional.sigmoid(x)", torch.sigmoid),
+        ("numpy.tanh(x)", torch.tanh),
+        ("np.max(x, 1)", lambda x: torch.amax(x, 1)),
+        ("torch.max(x)", torch.max),
+        ("torch.max(x, 1).values", lambda x: torch.max(x, 1).values),
+        ("torch.max(x, 1)[0] * 2", lambda x: torch.max(x, 1)[0] * 2),
+        ("torch.min(x, dim=0, keepdim=True).values", lambda x: torch.min(x, dim=0, keepdim=True).values),
+        ("torch.max(x, x * 2)", lambda x: torch.max(x, x * 2)),
+        ("math.sqrt(2) * x + math.pi", lambda x: math.sqrt(2) * x + math.pi),
+        (
+            "np.exp(x) / np.sum(np.exp(x), axis=1, keepdims=True)",
+            lambda x: torch.exp(x) / torch.sum(torch.exp(x), 1, keepdim=True),
+        ),
+        ("torch.matmul(x, x.T) + torch.mm(x, x.t())", lambda x: x @ x.T + x @ x.T),
+    ],
+)
 def test_namespaced_functions_follow_their_library(program, reference):
     check(program, reference, x=X)
 
@@ -121,46 +135,59 @@ def test_variance_defaults_differ_by_library():
 def test_f_linear_takes_pytorchs_weight_and_bare_linear_the_tutorials():
     check("F.linear(x, W, b)", F.linear, x=X, W=SQ, b=B5[:3])
     check("linear(x, W, b)", lambda x, W, b: x @ W + b, x=X, W=SQ, b=B5[:3])
-    assert not np.allclose(evaluate("F.linear(x, W, b)", {"x": X, "W": SQ, "b": B5[:3]}).values[-1],
-                           evaluate("linear(x, W, b)", {"x": X, "W": SQ, "b": B5[:3]}).values[-1])
+    assert not np.allclose(
+        evaluate("F.linear(x, W, b)", {"x": X, "W": SQ, "b": B5[:3]}).values[-1],
+        evaluate("linear(x, W, b)", {"x": X, "W": SQ, "b": B5[:3]}).values[-1],
+    )
 
 
 def test_cross_entropy_and_mse_under_f():
     check("F.cross_entropy(x, y)", F.cross_entropy, x=X, y=fixed([2, 0, 1, 2]))
-    check("F.cross_entropy(x, y, reduction='sum')", lambda x, y: F.cross_entropy(x, y, reduction="sum"),
-          x=X, y=fixed([2, -100, 1, 2]))
+    check(
+        "F.cross_entropy(x, y, reduction='sum')",
+        lambda x, y: F.cross_entropy(x, y, reduction="sum"),
+        x=X,
+        y=fixed([2, -100, 1, 2]),
+    )
     check("F.mse_loss(x, t)", F.mse_loss, x=X, t=X[::-1])
 
 
 # --- methods and attributes ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("program", "reference"), [
-    ("x.exp().log().tanh().relu().sigmoid().abs().sqrt().pow(2)",
-     lambda x: x.exp().log().tanh().relu().sigmoid().abs().sqrt().pow(2)),
-    ("x.sum(0, keepdim=True)", lambda x: x.sum(0, keepdim=True)),
-    ("x.mean(dim=1)", lambda x: x.mean(dim=1)),
-    ("x.max(1, keepdim=True).values", lambda x: x.max(1, keepdim=True).values),
-    ("x.min(0).values", lambda x: x.min(0).values),
-    ("x.view(2, 6)", lambda x: x.view(2, 6)),
-    ("x.view(-1)", lambda x: x.view(-1)),
-    ("x.view((3, -1))", lambda x: x.view((3, -1))),
-    ("x.reshape(6, 2).transpose(-2, -1)", lambda x: x.reshape(6, 2).transpose(-2, -1)),
-    ("x.permute(1, 0) * 2", lambda x: x.permute(1, 0) * 2),
-    ("x.t() @ x", lambda x: x.t() @ x),
-    ("x.mT", lambda x: x.mT),
-    ("x.T", lambda x: x.T),
-    ("x.contiguous().float().double().detach() * x", lambda x: x.contiguous().double().detach() * x),
-    ("x.to(torch.float64) + torch.arange(3, dtype=torch.long)", lambda x: x + torch.arange(3)),
-    ("x.unsqueeze(0).squeeze(0).flatten()", lambda x: x.unsqueeze(0).squeeze(0).flatten()),
-    ("x.clamp(min=0)", lambda x: x.clamp(min=0)),
-    ("x.masked_fill(x > 0, 0.5)", lambda x: x.masked_fill(x > 0, 0.5)),
-    ("x.size(-1) * x + x.shape[0] + x.ndim + x.numel() + len(x)",
-     lambda x: x.size(-1) * x + x.shape[0] + x.ndim + x.numel() + len(x)),
-    ("x[0].dot(x[1])", lambda x: x[0].dot(x[1])),
-    ("x.mm(x.T)", lambda x: x.mm(x.T)),
-    ("x.softmax(-1).log()", lambda x: x.softmax(-1).log()),
-])
+@pytest.mark.parametrize(
+    ("program", "reference"),
+    [
+        (
+            "x.exp().log().tanh().relu().sigmoid().abs().sqrt().pow(2)",
+            lambda x: x.exp().log().tanh().relu().sigmoid().abs().sqrt().pow(2),
+        ),
+        ("x.sum(0, keepdim=True)", lambda x: x.sum(0, keepdim=True)),
+        ("x.mean(dim=1)", lambda x: x.mean(dim=1)),
+        ("x.max(1, keepdim=True).values", lambda x: x.max(1, keepdim=True).values),
+        ("x.min(0).values", lambda x: x.min(0).values),
+        ("x.view(2, 6)", lambda x: x.view(2, 6)),
+        ("x.view(-1)", lambda x: x.view(-1)),
+        ("x.view((3, -1))", lambda x: x.view((3, -1))),
+        ("x.reshape(6, 2).transpose(-2, -1)", lambda x: x.reshape(6, 2).transpose(-2, -1)),
+        ("x.permute(1, 0) * 2", lambda x: x.permute(1, 0) * 2),
+        ("x.t() @ x", lambda x: x.t() @ x),
+        ("x.mT", lambda x: x.mT),
+        ("x.T", lambda x: x.T),
+        ("x.contiguous().float().double().detach() * x", lambda x: x.contiguous().double().detach() * x),
+        ("x.to(torch.float64) + torch.arange(3, dtype=torch.long)", lambda x: x + torch.arange(3)),
+        ("x.unsqueeze(0).squeeze(0).flatten()", lambda x: x.unsqueeze(0).squeeze(0).flatten()),
+        ("x.clamp(min=0)", lambda x: x.clamp(min=0)),
+        ("x.masked_fill(x > 0, 0.5)", lambda x: x.masked_fill(x > 0, 0.5)),
+        (
+            "x.size(-1) * x + x.shape[0] + x.ndim + x.numel() + len(x)",
+            lambda x: x.size(-1) * x + x.shape[0] + x.ndim + x.numel() + len(x),
+        ),
+        ("x[0].dot(x[1])", lambda x: x[0].dot(x[1])),
+        ("x.mm(x.T)", lambda x: x.mm(x.T)),
+        ("x.softmax(-1).log()", lambda x: x.softmax(-1).log()),
+    ],
+)
 def test_methods_have_tensor_semantics(program, reference):
     check(program, reference, x=X)
 
@@ -181,19 +208,32 @@ def test_split_and_chunk_give_the_slices():
 
 
 def test_micrograd_neuron():
-    check("(x1*w1 + x2*w2 + b).tanh()", lambda x1, w1, x2, w2, b: (x1 * w1 + x2 * w2 + b).tanh(),
-          x1=2.0, w1=-3.0, x2=0.0, w2=1.0, b=6.8813735870195432)
-    check("n = x1*w1 + b\nn.relu() + n**2", lambda x1, w1, b: (x1 * w1 + b).relu() + (x1 * w1 + b) ** 2,
-          x1=2.0, w1=-0.5, b=1.5)
+    check(
+        "(x1*w1 + x2*w2 + b).tanh()",
+        lambda x1, w1, x2, w2, b: (x1 * w1 + x2 * w2 + b).tanh(),
+        x1=2.0,
+        w1=-3.0,
+        x2=0.0,
+        w2=1.0,
+        b=6.8813735870195432,
+    )
+    check(
+        "n = x1*w1 + b\nn.relu() + n**2",
+        lambda x1, w1, b: (x1 * w1 + b).relu() + (x1 * w1 + b) ** 2,
+        x1=2.0,
+        w1=-0.5,
+        b=1.5,
+    )
 
 
 # --- static Python ----------------------------------------------------------------------------------
 
 
 def test_shapes_unpack_and_integer_arithmetic():
-    program = ("B, T, C = x.shape\nn_head = 2\nhs = C // n_head\n"
-               "q = x.view(B, T, n_head, hs).transpose(1, 2)\nq * hs**-0.5")
-    check(program, lambda x: x.view(2, 4, 2, 3).transpose(1, 2) * 3 ** -0.5, x=ATT)
+    program = (
+        "B, T, C = x.shape\nn_head = 2\nhs = C // n_head\nq = x.view(B, T, n_head, hs).transpose(1, 2)\nq * hs**-0.5"
+    )
+    check(program, lambda x: x.view(2, 4, 2, 3).transpose(1, 2) * 3**-0.5, x=ATT)
 
 
 def test_an_integer_input_is_a_node_and_a_number():
@@ -238,19 +278,22 @@ def test_numbers_written_out_still_build_the_nodes_they_always_built():
 # --- subscripts ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("program", "reference"), [
-    ("x[0]", lambda x: x[0]),
-    ("x[-1]", lambda x: x[-1]),
-    ("x[:, 1:3]", lambda x: x[:, 1:3]),
-    ("x[..., -1]", lambda x: x[..., -1]),
-    ("x[:, None]", lambda x: x[:, None]),
-    ("x[None, ..., None]", lambda x: x[None, ..., None]),
-    ("x[::2, ::-1 if False else 2]", None),
-    ("x[1:, :2] * x[:-1, 1:]", lambda x: x[1:, :2] * x[:-1, 1:]),
-    ("x[3:1]", lambda x: x[3:1]),
-    ("x[::3]", lambda x: x[::3]),
-    ("x[[0, 2, 2]]", lambda x: x[[0, 2, 2]]),
-])
+@pytest.mark.parametrize(
+    ("program", "reference"),
+    [
+        ("x[0]", lambda x: x[0]),
+        ("x[-1]", lambda x: x[-1]),
+        ("x[:, 1:3]", lambda x: x[:, 1:3]),
+        ("x[..., -1]", lambda x: x[..., -1]),
+        ("x[:, None]", lambda x: x[:, None]),
+        ("x[None, ..., None]", lambda x: x[None, ..., None]),
+        ("x[::2, ::-1 if False else 2]", None),
+        ("x[1:, :2] * x[:-1, 1:]", lambda x: x[1:, :2] * x[:-1, 1:]),
+        ("x[3:1]", lambda x: x[3:1]),
+        ("x[::3]", lambda x: x[::3]),
+        ("x[[0, 2, 2]]", lambda x: x[[0, 2, 2]]),
+    ],
+)
 def test_basic_subscripts(program, reference):
     if reference is None:
         assert error(program).kind == "forbidden"  # a conditional expression
@@ -280,7 +323,7 @@ out = wei @ x
 
     def reference(x, Wk, Wq):
         _, T, C = x.shape
-        wei = (x @ Wq) @ (x @ Wk).transpose(-2, -1) * C ** -0.5
+        wei = (x @ Wq) @ (x @ Wk).transpose(-2, -1) * C**-0.5
         tril = torch.tril(torch.ones(T, T, dtype=torch.float64))
         wei = wei.masked_fill(tril[:T, :T] == 0, float("-inf"))
         return F.softmax(wei, dim=-1) @ x
@@ -301,7 +344,7 @@ def test_a_loop_is_unrolled_with_its_counter_as_a_number():
         return h.sum()
 
     check(program, reference, x=X, Wh=SQ)
-    check("for i in range(2): x = x * 2; x = x + 1\nx", lambda x: ((x * 2 + 1) * 2 + 1), x=X)
+    check("for i in range(2): x = x * 2; x = x + 1\nx", lambda x: (x * 2 + 1) * 2 + 1, x=X)
     check("h = x\nfor w in (1.0, 2.0):\n    for j in range(2):\n        h = h * w\nh", lambda x: x * 4.0, x=X)
     check("for i in range(0):\n    x = x * 2\nx * 1", lambda x: x * 1, x=X)
 
@@ -325,55 +368,69 @@ def test_a_loop_with_repeated_lines_inside_replays_nothing_wrong():
         return h
 
     check(program, reference, x=0.5)
-    check("h = x\n" + "h = h * k + 1\n" * 6 + "h",
-          lambda x, k: ((((((x * k + 1) * k + 1) * k + 1) * k + 1) * k + 1) * k + 1), x=0.5, k=3.0)
-    check("k = 3\nh = x\n" + "h = h * k + 1\n" * 6 + "h = h.view(k, 1)\nh",
-          lambda x: ((((((x * 3 + 1) * 3 + 1) * 3 + 1) * 3 + 1) * 3 + 1) * 3 + 1).view(3, 1), x=[0.5, 1.0, 2.0])
+    check(
+        "h = x\n" + "h = h * k + 1\n" * 6 + "h",
+        lambda x, k: (((((x * k + 1) * k + 1) * k + 1) * k + 1) * k + 1) * k + 1,
+        x=0.5,
+        k=3.0,
+    )
+    check(
+        "k = 3\nh = x\n" + "h = h * k + 1\n" * 6 + "h = h.view(k, 1)\nh",
+        lambda x: ((((((x * 3 + 1) * 3 + 1) * 3 + 1) * 3 + 1) * 3 + 1) * 3 + 1).view(3, 1),
+        x=[0.5, 1.0, 2.0],
+    )
 
 
 # --- errors -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("program", "kind", "at", "fragment"), [
-    ("torch.cumsum(x, 0)", "unknown_function", "torch.cumsum",
-     "`torch.cumsum` is not supported; supported torch functions: "),
-    ("y = torch.tanhh(x)", "unknown_function", "torch.tanhh", "did you mean torch.tanh?"),
-    ("F.gelu2(x)", "unknown_function", "F.gelu2", "supported F functions"),
-    ("np.load('a')", "unknown_function", "np.load", "`np.load` is not supported"),
-    ("torch.hub.load('a')", "unknown_function", "torch.hub", "`torch.hub` is not supported"),
-    ("torch.nn.Linear(3, 4)", "unknown_function", "torch.nn.Linear", "only torch.nn.functional is"),
-    ("x.numpy()", "unknown_function", ".numpy", "is not a supported tensor method"),
-    ("x.grad", "forbidden", ".grad", "tensors have .T"),
-    ("x.sum", "bad_arguments", ".sum", "is a method: call it"),
-    ("torch.tanh", "unknown_name", "torch.tanh", "call it"),
-    ("math.exp(x)", "bad_arguments", "x", "use torch.exp"),
-    ("a, b = x.shape\na * b * c", "missing_input", "c", "has no value"),
-    ("a, b, c = x.shape", "bad_arguments", "x.shape", "3 names cannot take the 2 items"),
-    ("x.view(x, 2)", "bad_arguments", "x", "is a tensor"),
-    ("range(x)", "bad_arguments", "x", "is a tensor"),
-    ("float(x)", "bad_arguments", "x", "not known before the program runs"),
-    ("float('hello')", "bad_arguments", "'hello'", "'inf', '-inf' or 'nan'"),
-    ("x[1:2:0]", "bad_arguments", "1:2:0", "step must be positive"),
-    ("x[1.5]", "bad_arguments", "1.5", "integers"),
-    ("x.shape[5]", "bad_arguments", "5", "out of range"),
-    ("for i in x.sum():\n    y = i", "forbidden", "x.sum()", "range(k)"),
-    ("for i in range(3):\ny = x", "syntax_error", "y", "indented block"),
-    ("for i in range(3):\n    y = x\n        z = y", "syntax_error", "z", "unexpected indent"),
-    ("x < x < x", "forbidden", "<", "chained comparisons"),
-    ("7 // 0 * x", "bad_arguments", "7 // 0", "by zero"),
-    ("x.t().t().view(3, 3)", "shape_mismatch", "x.t().t().view(3, 3)", ""),
-    ("W = torch.randn(3, 4)", "unknown_function", "torch.randn", 'given as inputs, e.g. "W": {"init": "randn"'),
-    ("x.to(x)", "bad_arguments", "x", "accepted only as a dtype"),
-    ("B = x.shape[0]", "syntax_error", "B = x.shape[0]", "computes no tensor"),
-    ("x.view(*x)", "forbidden", "*x", "a starred argument must be a tuple"),
-    ("F.dropout(x)", "forbidden", "F.dropout(x)", "is random"),
-    ("x[::-1]", "bad_arguments", "::-1", "step must be positive"),
-    ("x.shape[::0]", "bad_arguments", "::0", "must not be zero"),
-])
+@pytest.mark.parametrize(
+    ("program", "kind", "at", "fragment"),
+    [
+        (
+            "torch.cumsum(x, 0)",
+            "unknown_function",
+            "torch.cumsum",
+            "`torch.cumsum` is not supported; supported torch functions: ",
+        ),
+        ("y = torch.tanhh(x)", "unknown_function", "torch.tanhh", "did you mean torch.tanh?"),
+        ("F.gelu2(x)", "unknown_function", "F.gelu2", "supported F functions"),
+        ("np.load('a')", "unknown_function", "np.load", "`np.load` is not supported"),
+        ("torch.hub.load('a')", "unknown_function", "torch.hub", "`torch.hub` is not supported"),
+        ("torch.nn.Linear(3, 4)", "unknown_function", "torch.nn.Linear", "only torch.nn.functional is"),
+        ("x.numpy()", "unknown_function", ".numpy", "is not a supported tensor method"),
+        ("x.grad", "forbidden", ".grad", "tensors have .T"),
+        ("x.sum", "bad_arguments", ".sum", "is a method: call it"),
+        ("torch.tanh", "unknown_name", "torch.tanh", "call it"),
+        ("math.exp(x)", "bad_arguments", "x", "use torch.exp"),
+        ("a, b = x.shape\na * b * c", "missing_input", "c", "has no value"),
+        ("a, b, c = x.shape", "bad_arguments", "x.shape", "3 names cannot take the 2 items"),
+        ("x.view(x, 2)", "bad_arguments", "x", "is a tensor"),
+        ("range(x)", "bad_arguments", "x", "is a tensor"),
+        ("float(x)", "bad_arguments", "x", "not known before the program runs"),
+        ("float('hello')", "bad_arguments", "'hello'", "'inf', '-inf' or 'nan'"),
+        ("x[1:2:0]", "bad_arguments", "1:2:0", "step must be positive"),
+        ("x[1.5]", "bad_arguments", "1.5", "integers"),
+        ("x.shape[5]", "bad_arguments", "5", "out of range"),
+        ("for i in x.sum():\n    y = i", "forbidden", "x.sum()", "range(k)"),
+        ("for i in range(3):\ny = x", "syntax_error", "y", "indented block"),
+        ("for i in range(3):\n    y = x\n        z = y", "syntax_error", "z", "unexpected indent"),
+        ("x < x < x", "forbidden", "<", "chained comparisons"),
+        ("7 // 0 * x", "bad_arguments", "7 // 0", "by zero"),
+        ("x.t().t().view(3, 3)", "shape_mismatch", "x.t().t().view(3, 3)", ""),
+        ("W = torch.randn(3, 4)", "unknown_function", "torch.randn", 'given as inputs, e.g. "W": {"init": "randn"'),
+        ("x.to(x)", "bad_arguments", "x", "accepted only as a dtype"),
+        ("B = x.shape[0]", "syntax_error", "B = x.shape[0]", "computes no tensor"),
+        ("x.view(*x)", "forbidden", "*x", "a starred argument must be a tuple"),
+        ("F.dropout(x)", "forbidden", "F.dropout(x)", "is random"),
+        ("x[::-1]", "bad_arguments", "::-1", "step must be positive"),
+        ("x.shape[::0]", "bad_arguments", "::0", "must not be zero"),
+    ],
+)
 def test_errors_name_what_is_not_supported_and_where(program, kind, at, fragment):
     exc = error(program)
     assert exc.kind == kind, exc.message
-    assert program[exc.start:exc.end] == at, exc.message
+    assert program[exc.start : exc.end] == at, exc.message
     assert fragment in exc.message
 
 
@@ -407,18 +464,23 @@ def test_the_table_names_only_ops_that_exist_and_ops_shows_it(client):
     assert "view" in body["methods"] and "mT" in body["attributes"]
 
 
-@pytest.mark.parametrize(("program", "expected"), [
-    # Arithmetic on numbers written out builds its nodes where a node-by-node parse builds them,
-    # before the right operand's (here x's leaf and exp): the graphs of today's programs stay the same.
-    ("z = pi * 2 * x", [math.pi, 2.0, "mul", "x", "mul"]),
-    ("z = (2 * 3) * exp(x)", [2.0, 3.0, "mul", "x", "exp", "mul"]),
-    ("z = -(2 * 3) * x", [2.0, 3.0, "mul", "neg", "x", "mul"]),
-    ("z = (1 - 2) - (3 - 4) * x", [1.0, 2.0, "sub", 3.0, 4.0, "sub", "x", "mul", "sub"]),
-    ("z = maximum(2 * 3, exp(x))", [2.0, 3.0, "mul", "x", "exp", "maximum"]),
-    ("z = 2 + 3 * 4", [3.0, 4.0, "mul", 2.0, "add"]),
-])
+@pytest.mark.parametrize(
+    ("program", "expected"),
+    [
+        # Arithmetic on numbers written out builds its nodes where a node-by-node parse builds them,
+        # before the right operand's (here x's leaf and exp): the graphs of today's programs stay the same.
+        ("z = pi * 2 * x", [math.pi, 2.0, "mul", "x", "mul"]),
+        ("z = (2 * 3) * exp(x)", [2.0, 3.0, "mul", "x", "exp", "mul"]),
+        ("z = -(2 * 3) * x", [2.0, 3.0, "mul", "neg", "x", "mul"]),
+        ("z = (1 - 2) - (3 - 4) * x", [1.0, 2.0, "sub", 3.0, 4.0, "sub", "x", "mul", "sub"]),
+        ("z = maximum(2 * 3, exp(x))", [2.0, 3.0, "mul", "x", "exp", "maximum"]),
+        ("z = 2 + 3 * 4", [3.0, 4.0, "mul", 2.0, "add"]),
+    ],
+)
 def test_numbers_written_out_keep_their_node_order(program, expected):
     graph = evaluate(program, {"x": 0.5}).graph
-    described = [op.name if op else (graph.names[k] if not graph.constant[k] else graph.values[k])
-                 for k, op in enumerate(graph.ops)]
+    described = [
+        op.name if op else (graph.names[k] if not graph.constant[k] else graph.values[k])
+        for k, op in enumerate(graph.ops)
+    ]
     assert described == expected

@@ -3,6 +3,7 @@
 The writer is checked against orjson's own encoding of the same objects built as dicts; graph
 bodies against the contract's objects built one by one from the engine's result.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,10 +35,14 @@ def evaluate_program(program: str, inputs, grad_output, backward: bool = True):
         return evaluate_call(call["op"], call["params"], inputs, grad_output, backward=backward)
     return evaluate(program, inputs, grad_output, limits=Limits(), backward=backward)
 
+
 # Values whose JSON text may or may not hold commas, brackets, quotes and escapes.
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6),
-    st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["NaN", "Infinity", "a,b", "\"q\"", "[x]"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["NaN", "Infinity", "a,b", '"q"', "[x]"]),
 )
 _values = st.one_of(
     _scalars,
@@ -56,8 +61,10 @@ def _plain(value):
 def test_objects_write_what_orjson_writes_for_the_same_dicts(rows):
     template = '{"a":@,"nested":{"b":@},"ints":[@],"text":@}'
     columns = [
-        items([row[0] for row in rows]), items([row[1] for row in rows]),
-        int_lists([row[2] for row in rows]), strings([row[3] for row in rows]),
+        items([row[0] for row in rows]),
+        items([row[1] for row in rows]),
+        int_lists([row[2] for row in rows]),
+        strings([row[3] for row in rows]),
     ]
     written = "[" + ",".join(objects(template, columns)) + "]"
     expected = [{"a": _plain(a), "nested": {"b": _plain(b)}, "ints": ints, "text": text} for a, b, ints, text in rows]
@@ -116,17 +123,24 @@ def _expected_body(result, max_full: int, max_step: int) -> dict:
     for node in range(len(graph)):
         op = graph.ops[node]
         entry = {
-            "id": node, "op": op.name if op else ("constant" if graph.constant[node] else "input"),
-            "name": graph.names[node], "label": labels[node], "shape": list(graph.shapes[node]),
+            "id": node,
+            "op": op.name if op else ("constant" if graph.constant[node] else "input"),
+            "name": graph.names[node],
+            "label": labels[node],
+            "shape": list(graph.shapes[node]),
             "value": _plain(_value(graph.values[node], max_full)),
             "grad": None if grads is None else _plain(_value(grads[node], max_full)),
-            "inputs": list(graph.args[node]), "span": source.span(graph.starts[node], graph.ends[node]),
+            "inputs": list(graph.args[node]),
+            "span": source.span(graph.starts[node], graph.ends[node]),
         }
         if graph.params[node]:
             # ±inf and NaN (a fill value) as the contract writes non-finite numbers
-            params = {name: value if not isinstance(value, float) or math.isfinite(value)
-                      else {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
-                      for name, value in graph.params[node].items()}
+            params = {
+                name: value
+                if not isinstance(value, float) or math.isfinite(value)
+                else {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
+                for name, value in graph.params[node].items()
+            }
             entry["params"] = json.loads(orjson.dumps(params))
         nodes.append(entry)
     steps = [{"phase": "forward", "node": node} for node in result.forward]
@@ -137,32 +151,47 @@ def _expected_body(result, max_full: int, max_step: int) -> dict:
         declared = step.slot
         if op.variadic:  # the last operand name stands for the rest: joined, and this one in its formula
             declared = min(step.slot, len(op.operands) - 1)
-            names[op.operands[-1]] = ", ".join(shown[len(op.operands) - 1:])
+            names[op.operands[-1]] = ", ".join(shown[len(op.operands) - 1 :])
             if declared == len(op.operands) - 1:
                 names[op.operands[-1]] = shown[step.slot]
-        steps.append({
-            "phase": "backward", "node": step.node, "input": step.input, "slot": step.slot,
-            "upstream": _plain(_value(grads[step.node], max_step)),
-            "local": {"formula": op.formulas[declared].format(**names), "value": _plain(_value(step.local, max_step))},
-            "contribution": _plain(_value(step.contribution, max_step)),
-            "accumulated": _plain(_value(step.accumulated, max_step)),
-            "summed_axes": list(step.summed_axes),
-        })
-    return {"nodes": nodes, "output": graph.output, "forward": result.forward, "steps": steps,
-            "truncated_elements": max_full}
+        steps.append(
+            {
+                "phase": "backward",
+                "node": step.node,
+                "input": step.input,
+                "slot": step.slot,
+                "upstream": _plain(_value(grads[step.node], max_step)),
+                "local": {
+                    "formula": op.formulas[declared].format(**names),
+                    "value": _plain(_value(step.local, max_step)),
+                },
+                "contribution": _plain(_value(step.contribution, max_step)),
+                "accumulated": _plain(_value(step.accumulated, max_step)),
+                "summed_axes": list(step.summed_axes),
+            }
+        )
+    return {
+        "nodes": nodes,
+        "output": graph.output,
+        "forward": result.forward,
+        "steps": steps,
+        "truncated_elements": max_full,
+    }
 
 
-_PROGRAMS = [(case["program"], case["inputs"], case["grad_output"]) for case in CASES] + [
-    (example["expression"], example["inputs"], None) for example in EXAMPLES
-] + [
-    ("y = log(x)", {"x": [0.0, -1.0, 2.0]}, None),  # -inf and NaN in a tensor
-    ("y = x / z", {"x": 1.0, "z": 0.0}, None),  # infinity in a scalar
-    ("é = x * x\n# a comment, with commas\nf = sum(é, axis=0, keepdims=True)", {"x": [[1, 2], [3, 4]]}, None),
-    ("y = sum(x * 2)", {"x": {"init": "randn", "shape": [40, 40], "seed": 0}}, None),  # summaries
-    ("y = transpose(x, axes=(1, 0)) * b", {"x": [[1, 2, 3], [4, 5, 6]], "b": [1, 2]}, [[1, 1], [1, 1], [1, 1]]),
-    ("x", {"x": 3.0}, None),  # no steps at all
-    ("y = x * 2 + 1", {"x": {"value": 3.0, "requires_grad": False}}, None),  # no backward steps
-]
+_PROGRAMS = (
+    [(case["program"], case["inputs"], case["grad_output"]) for case in CASES]
+    + [(example["expression"], example["inputs"], None) for example in EXAMPLES]
+    + [
+        ("y = log(x)", {"x": [0.0, -1.0, 2.0]}, None),  # -inf and NaN in a tensor
+        ("y = x / z", {"x": 1.0, "z": 0.0}, None),  # infinity in a scalar
+        ("é = x * x\n# a comment, with commas\nf = sum(é, axis=0, keepdims=True)", {"x": [[1, 2], [3, 4]]}, None),
+        ("y = sum(x * 2)", {"x": {"init": "randn", "shape": [40, 40], "seed": 0}}, None),  # summaries
+        ("y = transpose(x, axes=(1, 0)) * b", {"x": [[1, 2, 3], [4, 5, 6]], "b": [1, 2]}, [[1, 1], [1, 1], [1, 1]]),
+        ("x", {"x": 3.0}, None),  # no steps at all
+        ("y = x * 2 + 1", {"x": {"value": 3.0, "requires_grad": False}}, None),  # no backward steps
+    ]
+)
 
 
 @pytest.mark.parametrize("backward", [True, False], ids=["backward", "forward"])

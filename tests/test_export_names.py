@@ -4,6 +4,7 @@ Python folds identifiers to NFKC (`ｘ` is `x`) and refuses some that chainlens 
 script renames those (the mapping in a comment). The property test exports random programs over
 such names and runs every script with torch (one worker process, started once: importing torch
 per script would cost a second each), comparing its printed gradients with chainlens's."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ _WORKER = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def run_script(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scripts")
-    worker = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, encoding="utf-8")
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+    )
     count = 0
 
     def run(script: str) -> dict:
@@ -65,9 +67,11 @@ def run_script(tmp_path_factory):
 
 def chainlens_grads(result) -> dict[str, float | None]:
     graph = result.graph
-    return {name: None if result.grads[node] is None else float(result.grads[node])
-            for node, (op, name) in enumerate(zip(graph.ops, graph.names))
-            if op is None and name is not None and graph.requires_grad[node]}
+    return {
+        name: None if result.grads[node] is None else float(result.grads[node])
+        for node, (op, name) in enumerate(zip(graph.ops, graph.names))
+        if op is None and name is not None and graph.requires_grad[node]
+    }
 
 
 def check_parity(run_script, program: str, inputs: dict) -> str:
@@ -81,16 +85,20 @@ def check_parity(run_script, program: str, inputs: dict) -> str:
             assert printed["grads"][name] is None, (name, script)
             continue
         assert math.isclose(printed["grads"][name], value, rel_tol=1e-10, abs_tol=1e-12), (name, script)
-    assert math.isclose(printed["output"], float(result.graph.values[result.graph.output]), rel_tol=1e-10,
-                        abs_tol=1e-12), script
+    assert math.isclose(
+        printed["output"], float(result.graph.values[result.graph.output]), rel_tol=1e-10, abs_tol=1e-12
+    ), script
     return script
 
 
 def test_the_issues_programs_export_right(run_script):
     script = check_parity(run_script, "y = ｘ * 2 + x", {"x": 1.0, "ｘ": 3.0})
     assert "#   ｘ -> x_u1" in script
-    script = check_parity(run_script, "ｊson = x * 2\nｔorch = ｊson + json\nｐrint = ｔorch * x\ny = ｐrint + print",
-                          {"x": 2.0, "json": 1.0, "print": 0.5})
+    script = check_parity(
+        run_script,
+        "ｊson = x * 2\nｔorch = ｊson + json\nｐrint = ｔorch * x\ny = ｐrint + print",
+        {"x": 2.0, "json": 1.0, "print": 0.5},
+    )
     assert "#   json -> json_" in script and "#   print -> print_" in script
     check_parity(run_script, "y = x² * x① + x½", {"x²": 2.0, "x①": 3.0, "x½": 4.0})
     check_parity(run_script, "a = x * 2\na = a * 3\na_1 = a + 1\nt2 = a_1 * a\nt3 = t2 * a_1", {"x": 1.5})
@@ -127,8 +135,34 @@ def test_dot_labels_stay_under_graphvizs_limit():
 _ODD = "ｘｊｓｏｎｔｒｃｈｐｉ²³①②½¼ﬁℌ\u0301αβé_"
 _NAME = re.compile(r"[^\W\d]\w*")
 names = st.one_of(
-    st.sampled_from(["x", "y", "json", "torch", "print", "F", "tensor", "listed", "out", "grad_output", "float",
-                     "t0", "t1", "t2", "a_1", "a_2", "x_u1", "ｘ", "ｊson", "ｔorch", "ｐrint", "x²", "x①", "x½"]),
+    st.sampled_from(
+        [
+            "x",
+            "y",
+            "json",
+            "torch",
+            "print",
+            "F",
+            "tensor",
+            "listed",
+            "out",
+            "grad_output",
+            "float",
+            "t0",
+            "t1",
+            "t2",
+            "a_1",
+            "a_2",
+            "x_u1",
+            "ｘ",
+            "ｊson",
+            "ｔorch",
+            "ｐrint",
+            "x²",
+            "x①",
+            "x½",
+        ]
+    ),
     st.text(alphabet="xyza" + _ODD, min_size=1, max_size=4),
 ).filter(lambda name: _NAME.fullmatch(name) is not None)
 comments = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=8)
@@ -150,9 +184,12 @@ def programs(draw) -> tuple[str, dict[str, float]]:
     return "\n".join(lines), values
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(program=programs())
 def test_random_unicode_programs_export_the_same_gradients(run_script, program):
     source, inputs = program

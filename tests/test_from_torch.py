@@ -5,6 +5,7 @@ a relative 1e-9, element by element, and `.max_rel_error` must say so. The layer
 end (Conv2d, pools, BatchNorm, LayerNorm, Embedding, GELU, SiLU) need the layer ops of the op table
 (issue 20); until those are merged they fail with UnsupportedError naming the module.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,11 @@ def assert_matches_torch(result: TorchResult, model: nn.Module | None = None, fl
     """Every parameter and float argument has PyTorch's gradient (to 1e-9), and max_rel_error says so."""
     expected = set(float_args)
     if model is not None:
-        expected |= {path.replace(".", "_") if not path[0].isdigit() else "_" + path.replace(".", "_")
-                     for path, p in model.named_parameters() if p.requires_grad}
+        expected |= {
+            path.replace(".", "_") if not path[0].isdigit() else "_" + path.replace(".", "_")
+            for path, p in model.named_parameters()
+            if p.requires_grad
+        }
     assert set(result.torch_grads) == expected
     # Elements that are zero by the math (a bias before a training-mode BatchNorm) are rounding noise
     # on both sides: an absolute tolerance far below the model's gradients covers them.
@@ -61,11 +65,18 @@ def test_the_tutorials_regression_mlp() -> None:
     x, t = (torch.tensor(data) for data in _regression_data())
     result = chainlens.from_torch(model, x, loss=lambda out: F.mse_loss(out, t))
     assert result.program.splitlines()[:3] == [
-        "fc1 = F.linear(x, fc1_weight, fc1_bias)", "relu = F.relu(fc1)", "fc2 = F.linear(relu, fc2_weight, fc2_bias)"]
+        "fc1 = F.linear(x, fc1_weight, fc1_bias)",
+        "relu = F.relu(fc1)",
+        "fc2 = F.linear(relu, fc2_weight, fc2_bias)",
+    ]
     expected_loss = F.mse_loss(model.double()(x.double()), t.double()).item()
     assert result.value == pytest.approx(expected_loss, rel=1e-12)
-    assert result.parameters == {"fc1_weight": "fc1.weight", "fc1_bias": "fc1.bias",
-                                 "fc2_weight": "fc2.weight", "fc2_bias": "fc2.bias"}
+    assert result.parameters == {
+        "fc1_weight": "fc1.weight",
+        "fc1_bias": "fc1.bias",
+        "fc2_weight": "fc2.weight",
+        "fc2_bias": "fc2.bias",
+    }
     assert_matches_torch(result, model, ("x",))
 
 
@@ -98,7 +109,7 @@ def test_an_mlp_with_residual_blocks_in_a_modulelist_and_moduledict() -> None:
     torch.manual_seed(2)
     model = Residual()
     x = torch.randn(6, 5)
-    result = chainlens.from_torch(model, x, loss=lambda out: (out ** 2).mean())
+    result = chainlens.from_torch(model, x, loss=lambda out: (out**2).mean())
     assert "add = relu + blocks_0_2" in result.program
     assert_matches_torch(result, model, ("x",))
 
@@ -169,7 +180,7 @@ class Head(nn.Module):
 def test_an_attention_head_with_masks_views_and_shapes() -> None:
     torch.manual_seed(5)
     model = Head()
-    result = chainlens.from_torch(model, torch.randn(2, 5, 8), loss=lambda out: (out ** 2).sum())
+    result = chainlens.from_torch(model, torch.randn(2, 5, 8), loss=lambda out: (out**2).sum())
     assert "F.softmax(masked_fill, dim=-1)" in result.program
     assert_matches_torch(result, model, ("x",))
 
@@ -212,7 +223,7 @@ class CausalSelfAttention(nn.Module):
 def test_nanogpts_causal_self_attention_with_the_mask_sliced_by_size() -> None:
     torch.manual_seed(16)
     model = CausalSelfAttention()
-    result = chainlens.from_torch(model, torch.randn(2, 4, 8), loss=lambda out: (out ** 2).mean())
+    result = chainlens.from_torch(model, torch.randn(2, 4, 8), loss=lambda out: (out**2).mean())
     # fx cannot slice a tensor by a traced size: the trace is taken with the sizes known.
     assert "view(2, 4, 2, 4)" in result.program and "math.sqrt(size)" in result.program
     assert_matches_torch(result, model, ("x",))
@@ -331,14 +342,24 @@ def test_an_output_that_is_not_one_tensor_asks_for_a_loss() -> None:
 
 def test_a_small_cnn() -> None:
     torch.manual_seed(10)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, stride=1),
-                          nn.SiLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, stride=1),
+        nn.SiLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(6, 3),
+    )
     x = torch.randn(2, 1, 8, 8)
     labels = torch.tensor([0, 2])
     result = chainlens.from_torch(model, x, loss=lambda out: F.cross_entropy(out, labels))
     # Required operands by position, the rest under PyTorch's argument names.
-    assert ("_0 = conv2d(input, _0_weight, bias=_0_bias, stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1)"
-            in result.program)
+    assert (
+        "_0 = conv2d(input, _0_weight, bias=_0_bias, stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1)"
+        in result.program
+    )
     assert "_2 = max_pool2d(_1, kernel_size=2, stride=2, padding=0, dilation=1)" in result.program
     assert_matches_torch(result, model, ("input",))
 
@@ -358,9 +379,11 @@ def test_an_mlp_with_batchnorm1d(training: bool) -> None:
         model[1].running_mean.uniform_(-1, 1)
         model[1].running_var.uniform_(0.5, 2)
     model.train(training)
-    result = chainlens.from_torch(model, torch.randn(6, 5), loss=lambda out: (out ** 2).mean())
-    assert (f"_1 = batch_norm(_0, running_mean=_1_running_mean, running_var=_1_running_var, weight=_1_weight, "
-            f"bias=_1_bias, training={training}, momentum=0.1, eps=1e-05)") in result.program
+    result = chainlens.from_torch(model, torch.randn(6, 5), loss=lambda out: (out**2).mean())
+    assert (
+        f"_1 = batch_norm(_0, running_mean=_1_running_mean, running_var=_1_running_var, weight=_1_weight, "
+        f"bias=_1_bias, training={training}, momentum=0.1, eps=1e-05)"
+    ) in result.program
     assert result.inputs["_1_running_mean"]["requires_grad"] is False
     assert_matches_torch(result, model, ("input",))
 
@@ -404,12 +427,12 @@ def test_layer_functions_called_in_forward() -> None:
     def f(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         h = F.layer_norm(F.conv2d(x, w, b, padding=1), (4, 6, 6))
         a = F.scaled_dot_product_attention(q, q.tanh(), q.sigmoid(), is_causal=True)
-        return (F.gelu(h, approximate="tanh").sum() + F.max_pool2d(h, 2).pow(2).sum() + a.pow(2).sum()
-                + F.silu(h).mean())
+        return F.gelu(h, approximate="tanh").sum() + F.max_pool2d(h, 2).pow(2).sum() + a.pow(2).sum() + F.silu(h).mean()
 
     torch.manual_seed(15)
-    result = chainlens.from_torch(f, torch.randn(2, 1, 6, 6), torch.randn(4, 1, 3, 3), torch.randn(4),
-                                  torch.randn(1, 2, 3, 4))
+    result = chainlens.from_torch(
+        f, torch.randn(2, 1, 6, 6), torch.randn(4, 1, 3, 3), torch.randn(4), torch.randn(1, 2, 3, 4)
+    )
     assert "conv2d = conv2d(x, w, bias=b, padding=1)" in result.program
     assert "layer_norm(conv2d, normalized_shape=(4, 6, 6), eps=1e-05)" in result.program
     assert_matches_torch(result, None, ("x", "w", "b", "q"))
@@ -437,8 +460,9 @@ class TransformerBlock(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.ModuleDict({"c_fc": nn.Linear(n_embd, 4 * n_embd), "gelu": nn.GELU(),
-                                  "c_proj": nn.Linear(4 * n_embd, n_embd)})
+        self.mlp = nn.ModuleDict(
+            {"c_fc": nn.Linear(n_embd, 4 * n_embd), "gelu": nn.GELU(), "c_proj": nn.Linear(4 * n_embd, n_embd)}
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
@@ -448,7 +472,7 @@ class TransformerBlock(nn.Module):
 def test_a_tiny_transformer_block() -> None:
     torch.manual_seed(17)
     model = TransformerBlock()
-    result = chainlens.from_torch(model, torch.randn(2, 5, 8), loss=lambda out: (out ** 2).mean())
+    result = chainlens.from_torch(model, torch.randn(2, 5, 8), loss=lambda out: (out**2).mean())
     groups = {group["label"]: group for group in json.loads(result.to_json())["groups"]}
     assert groups["attn.c_attn"]["parent"] == groups["attn"]["id"]
     assert_matches_torch(result, model, ("x",))

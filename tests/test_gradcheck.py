@@ -12,6 +12,7 @@ of `OPS` has no entry, so a new op is checked the moment it exists.
 
 Values are drawn by hypothesis with derandomize=True: the same examples on every run.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from layers_domains import layer_domains
 from op_calls import call_text, evaluate_call
 
 from app.core import evaluate
 from app.engine.errors import ProgramError
 from app.engine.ops import OPS
-from layers_domains import layer_domains
 
 EPS = 1e-6
 RTOL = 1e-6
@@ -71,8 +72,13 @@ def _case(kind, program, **inputs):
 
 def _call(kind, op, params, **inputs):
     """A case calling `op` on the inputs (in their order) with `params`, through the engine's API."""
-    return Case(kind, call_text(op, list(inputs), params),
-                tuple((name, tuple(shape), dom) for name, (shape, dom) in inputs.items()), op, params)
+    return Case(
+        kind,
+        call_text(op, list(inputs), params),
+        tuple((name, tuple(shape), dom) for name, (shape, dom) in inputs.items()),
+        op,
+        params,
+    )
 
 
 _BINARY_SHAPES = [
@@ -169,10 +175,8 @@ DOMAINS: dict[str, list[Case]] = {
     "min": _reduce("min", "distinct"),
     "softmax": _softmax_like("softmax"),
     "log_softmax": _softmax_like("log_softmax"),
-    "mse": [
-        _case(kind, "out = mse(p, t)", p=(sp, "real"), t=(st_, "real"))
-        for kind, sp, st_ in _BINARY_SHAPES
-    ] + [
+    "mse": [_case(kind, "out = mse(p, t)", p=(sp, "real"), t=(st_, "real")) for kind, sp, st_ in _BINARY_SHAPES]
+    + [
         _case("params", f'out = mse(p, t, reduction="{reduction}")', p=((2, 3), "real"), t=((3,), "real"))
         for reduction in ("mean", "sum", "none")
     ],
@@ -181,16 +185,41 @@ DOMAINS: dict[str, list[Case]] = {
         _case("vector", "out = softmax_cross_entropy(z, y)", z=((5,), "real"), y=((), ("label", 5))),
         _case("matrix", "out = softmax_cross_entropy(z, y)", z=((1, 5), "real"), y=((1,), ("label", 5))),
         _case("matrix", "out = softmax_cross_entropy(z, y)", z=((3, 2), "real"), y=((3,), ("label", 2))),
-        _case("params", 'out = softmax_cross_entropy(z, y, reduction="sum")', z=((4, 3), "real"), y=((4,), ("label", 3))),
-        _case("params", 'out = softmax_cross_entropy(z, y, reduction="none")', z=((4, 3), "real"), y=((4,), ("label", 3))),
-        _case("params", "out = softmax_cross_entropy(z, y, weight=(0.5, 2, 1))", z=((4, 3), "real"), y=((4,), ("label", 3))),
+        _case(
+            "params", 'out = softmax_cross_entropy(z, y, reduction="sum")', z=((4, 3), "real"), y=((4,), ("label", 3))
+        ),
+        _case(
+            "params", 'out = softmax_cross_entropy(z, y, reduction="none")', z=((4, 3), "real"), y=((4,), ("label", 3))
+        ),
+        _case(
+            "params",
+            "out = softmax_cross_entropy(z, y, weight=(0.5, 2, 1))",
+            z=((4, 3), "real"),
+            y=((4,), ("label", 3)),
+        ),
         # Label 2 drawn or not, the ignored rows count nowhere.
-        _case("params", "out = softmax_cross_entropy(z, y, ignore_index=2)", z=((5, 3), "real"), y=((5,), ("label", 2))),
-        _case("params", "out = softmax_cross_entropy(z, y, label_smoothing=0.15)", z=((4, 3), "real"), y=((4,), ("label", 3))),
-        _case("params", "out = softmax_cross_entropy(z, y, weight=(1, 3, 0.5), ignore_index=0, "
-              'label_smoothing=0.3, reduction="none")', z=((4, 3), "real"), y=((4,), ("label", 3))),
-        _case("params", "out = softmax_cross_entropy(z, y, weight=(1, 3, 0.5, 2), label_smoothing=0.2)",
-              z=((4,), "real"), y=((), ("label", 4))),
+        _case(
+            "params", "out = softmax_cross_entropy(z, y, ignore_index=2)", z=((5, 3), "real"), y=((5,), ("label", 2))
+        ),
+        _case(
+            "params",
+            "out = softmax_cross_entropy(z, y, label_smoothing=0.15)",
+            z=((4, 3), "real"),
+            y=((4,), ("label", 3)),
+        ),
+        _case(
+            "params",
+            "out = softmax_cross_entropy(z, y, weight=(1, 3, 0.5), ignore_index=0, "
+            'label_smoothing=0.3, reduction="none")',
+            z=((4, 3), "real"),
+            y=((4,), ("label", 3)),
+        ),
+        _case(
+            "params",
+            "out = softmax_cross_entropy(z, y, weight=(1, 3, 0.5, 2), label_smoothing=0.2)",
+            z=((4,), "real"),
+            y=((), ("label", 4)),
+        ),
     ],
     "onehot": [
         _case("vector", "out = onehot(y, 3)", y=((4,), ("label", 3))),
@@ -247,17 +276,45 @@ DOMAINS: dict[str, list[Case]] = {
         _call("gather", "index", {"key": ("tensor",)}, C=((5, 2), "real"), i=((3, 2), ("position", 5))),
         _call("gather", "index", {"key": ("tensor",)}, C=((3, 2), "real"), i=((0,), ("position", 3))),
         # logprobs[range(n), Yb]: paired tensors
-        _call("paired", "index", {"key": ("tensor", "tensor")}, x=((4, 3), "real"), r=((5,), ("position", 4)),
-              y=((5,), ("position", 3))),
-        _call("paired", "index", {"key": ("tensor", (None, None, None), "tensor")}, x=((3, 4, 2), "real"),
-              i=((2, 1), ("position", 3)), j=((3,), ("position", 2))),  # apart: the paired axes go first
-        _call("paired", "index", {"key": (0, (None, None, None), "tensor")}, x=((2, 3, 4), "real"),
-              i=((5,), ("position", 4))),  # the int selects first, as in PyTorch
-        _call("paired", "index", {"key": ((None, None, None), "tensor", (1, None, None))}, x=((2, 3, 4), "real"),
-              i=((2, 2), ("position", 3))),
+        _call(
+            "paired",
+            "index",
+            {"key": ("tensor", "tensor")},
+            x=((4, 3), "real"),
+            r=((5,), ("position", 4)),
+            y=((5,), ("position", 3)),
+        ),
+        _call(
+            "paired",
+            "index",
+            {"key": ("tensor", (None, None, None), "tensor")},
+            x=((3, 4, 2), "real"),
+            i=((2, 1), ("position", 3)),
+            j=((3,), ("position", 2)),
+        ),  # apart: the paired axes go first
+        _call(
+            "paired",
+            "index",
+            {"key": (0, (None, None, None), "tensor")},
+            x=((2, 3, 4), "real"),
+            i=((5,), ("position", 4)),
+        ),  # the int selects first, as in PyTorch
+        _call(
+            "paired",
+            "index",
+            {"key": ((None, None, None), "tensor", (1, None, None))},
+            x=((2, 3, 4), "real"),
+            i=((2, 2), ("position", 3)),
+        ),
         # a 0-d tensor selects as an int does (PyTorch), here apart from the other tensor
-        _call("select", "index", {"key": ("tensor", (None, None, None), "tensor")}, x=((2, 3, 4), "real"),
-              t=((), ("position", 2)), i=((5,), ("position", 4))),
+        _call(
+            "select",
+            "index",
+            {"key": ("tensor", (None, None, None), "tensor")},
+            x=((2, 3, 4), "real"),
+            t=((), ("position", 2)),
+            i=((5,), ("position", 4)),
+        ),
     ],
     "gather": [
         _call("vector", "gather", {"axis": 0}, x=((4,), "real"), i=((6,), ("label", 4))),
@@ -292,23 +349,33 @@ DOMAINS: dict[str, list[Case]] = {
         _call("broadcast", "masked_fill", {"value": -5.0}, x=((2, 3), "real"), m=((3,), "mask")),
         _call("broadcast", "masked_fill", {"value": 2.0}, x=((3,), "real"), m=((2, 3), "mask")),
     ],
-    **{name: [
-        _case(kind, f"out = {name}(a, b)", a=(sa, "detached"), b=(sb, "detached")) for kind, sa, sb in _BINARY_SHAPES
-    ] for name in ("gt", "lt", "ge", "le", "eq", "ne")},
-    **{name: [
-        _case("vector", f"out = {name}(x)", x=((5,), "detached")),
-        _case("matrix", f"out = {name}(x)", x=((2, 3), "detached")),
-        _case("matrix", f"out = {name}(x, axis=1)", x=((2, 3), "detached")),
-        _case("matrix", f"out = {name}(x, axis=0, keepdims=True)", x=((2, 3), "detached")),
-        _case("tensor", f"out = {name}(x, axis=-1)", x=((2, 3, 4), "detached")),
-    ] for name in ("argmax", "argmin")},
-    **{name: [
-        _case("matrix", f"out = {name}(x)", x=((3, 3), "real")),
-        _case("matrix", f"out = {name}(x)", x=((2, 4), "real")),
-        _case("tensor", f"out = {name}(x)", x=((2, 3, 4), "real")),
-        _call("params", name, {"diagonal": 1}, x=((3, 4), "real")),
-        _call("params", name, {"diagonal": -1}, x=((2, 3, 3), "real")),
-    ] for name in ("tril", "triu")},
+    **{
+        name: [
+            _case(kind, f"out = {name}(a, b)", a=(sa, "detached"), b=(sb, "detached"))
+            for kind, sa, sb in _BINARY_SHAPES
+        ]
+        for name in ("gt", "lt", "ge", "le", "eq", "ne")
+    },
+    **{
+        name: [
+            _case("vector", f"out = {name}(x)", x=((5,), "detached")),
+            _case("matrix", f"out = {name}(x)", x=((2, 3), "detached")),
+            _case("matrix", f"out = {name}(x, axis=1)", x=((2, 3), "detached")),
+            _case("matrix", f"out = {name}(x, axis=0, keepdims=True)", x=((2, 3), "detached")),
+            _case("tensor", f"out = {name}(x, axis=-1)", x=((2, 3, 4), "detached")),
+        ]
+        for name in ("argmax", "argmin")
+    },
+    **{
+        name: [
+            _case("matrix", f"out = {name}(x)", x=((3, 3), "real")),
+            _case("matrix", f"out = {name}(x)", x=((2, 4), "real")),
+            _case("tensor", f"out = {name}(x)", x=((2, 3, 4), "real")),
+            _call("params", name, {"diagonal": 1}, x=((3, 4), "real")),
+            _call("params", name, {"diagonal": -1}, x=((2, 3, 3), "real")),
+        ]
+        for name in ("tril", "triu")
+    },
     "clamp": [  # "nonzero" values lie 0.2 or more from the bounds ±0.1
         _call("scalar", "clamp", {"min": -0.1, "max": 0.1}, x=((), "nonzero")),
         _call("vector", "clamp", {"min": -0.1, "max": 0.1}, x=((6,), "nonzero")),
@@ -324,14 +391,17 @@ DOMAINS: dict[str, list[Case]] = {
     ],
     # std is not smooth where a slice has (almost) no spread: a slice of four values within 1e-4 of
     # each other put central differences off by 1e-4; its elements are kept apart, as max's are.
-    **{name: [
-        _case("vector", f"out = {name}(x)", x=((5,), dom)),
-        _case("matrix", f"out = {name}(x, axis=0)", x=((3, 2), dom)),
-        _case("matrix", f"out = {name}(x, axis=1, keepdims=True)", x=((2, 4), dom)),
-        _case("tensor", f"out = {name}(x, axis=(0, 2))", x=((2, 3, 2), dom)),
-        _call("params", name, {"axis": 1, "correction": 0, "keepdims": False}, x=((2, 3), dom)),
-        _call("params", name, {"axis": None, "correction": 2, "keepdims": False}, x=((2, 3), dom)),
-    ] for name, dom in (("var", "real"), ("std", "distinct"))},
+    **{
+        name: [
+            _case("vector", f"out = {name}(x)", x=((5,), dom)),
+            _case("matrix", f"out = {name}(x, axis=0)", x=((3, 2), dom)),
+            _case("matrix", f"out = {name}(x, axis=1, keepdims=True)", x=((2, 4), dom)),
+            _case("tensor", f"out = {name}(x, axis=(0, 2))", x=((2, 3, 2), dom)),
+            _call("params", name, {"axis": 1, "correction": 0, "keepdims": False}, x=((2, 3), dom)),
+            _call("params", name, {"axis": None, "correction": 2, "keepdims": False}, x=((2, 3), dom)),
+        ]
+        for name, dom in (("var", "real"), ("std", "distinct"))
+    },
     "linear_t": [
         _case("vector", "out = linear_t(x, W, b)", x=((3,), "real"), W=((2, 3), "real"), b=((2,), "real")),
         _case("matrix", "out = linear_t(x, W, b)", x=((4, 3), "real"), W=((2, 3), "real"), b=((2,), "real")),
@@ -342,8 +412,10 @@ DOMAINS: dict[str, list[Case]] = {
     "ones": [_case("maker", "out = ones(shape=(2, 3))"), _case("maker", "out = ones(())")],
     "zeros": [_case("maker", "out = zeros((4,))")],
     "full": [_call("maker", "full", {"shape": (2, 2), "fill_value": -1.5})],
-    "arange": [_call("maker", "arange", {"start": 0, "end": 5, "step": 1}),
-               _call("maker", "arange", {"start": 1.5, "end": -1, "step": -0.5})],
+    "arange": [
+        _call("maker", "arange", {"start": 0, "end": 5, "step": 1}),
+        _call("maker", "arange", {"start": 1.5, "end": -1, "step": -0.5}),
+    ],
     "eye": [_call("maker", "eye", {"n": 3}), _call("maker", "eye", {"n": 2, "m": 4})],
     "ones_like": [_case("like", "out = ones_like(x)", x=((2, 3), "detached"))],
     "zeros_like": [_case("like", "out = zeros_like(x)", x=((3,), "detached"))],
@@ -383,7 +455,7 @@ def _draw_inputs(data, case: Case) -> dict[str, np.ndarray]:
         at = 0
         for name, shape in distinct:
             n = int(np.prod(shape))
-            values[name] = pool[at:at + n].reshape(shape)
+            values[name] = pool[at : at + n].reshape(shape)
             at += n
     for name, shape, dom in case.inputs:
         if dom == "distinct":
@@ -391,7 +463,9 @@ def _draw_inputs(data, case: Case) -> dict[str, np.ndarray]:
         if isinstance(dom, tuple) and dom[0] == "label":
             values[name] = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(0, dom[1] - 1).map(float)))
         elif isinstance(dom, tuple) and dom[0] == "position":
-            values[name] = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(-dom[1], dom[1] - 1).map(float)))
+            values[name] = data.draw(
+                hnp.arrays(np.float64, shape, elements=st.integers(-dom[1], dom[1] - 1).map(float))
+            )
         elif dom == "mask":
             values[name] = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])))
         else:
@@ -462,7 +536,10 @@ def check_gradients(case: Case, values: dict[str, np.ndarray], c: np.ndarray) ->
             minus[name][index] -= EPS
             numeric[index] = (_loss(case, plus, c) - _loss(case, minus, c)) / (2 * EPS)
         np.testing.assert_allclose(
-            np.asarray(grad, dtype=np.float64), numeric, rtol=RTOL, atol=ATOL,
+            np.asarray(grad, dtype=np.float64),
+            numeric,
+            rtol=RTOL,
+            atol=ATOL,
             err_msg=f"{case.program}: ∂L/∂{name} differs from central differences",
         )
 
@@ -503,9 +580,14 @@ def test_elementwise_ops_are_tried_on_scalars_and_broadcasts():
 
 
 @pytest.mark.parametrize(("op_name", "case"), ALL_CASES)
-@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-          phases=(Phase.explicit, Phase.generate),  # no shrinking: a failure reports its example as drawn, fast
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),  # no shrinking: a failure reports its example as drawn, fast
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_gradient_matches_central_differences(op_name, case, data):
     values = _draw_inputs(data, case)

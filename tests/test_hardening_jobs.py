@@ -3,6 +3,7 @@
 Routes under /test-jobs are added to a fresh app per test; requests that must disconnect are
 driven as raw ASGI calls, whose `receive` says http.disconnect when the test decides.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,10 @@ def make_app(**settings):
     """An app with test routes: /test-jobs/block waits for `release`, counting its runs."""
     app = create_app(Settings(**settings))
     state = app.state.test = {
-        "release": threading.Event(), "started": threading.Semaphore(0), "ran": 0, "cancelled": 0,
+        "release": threading.Event(),
+        "started": threading.Semaphore(0),
+        "ran": 0,
+        "cancelled": 0,
         "threads": set(),
     }
 
@@ -46,8 +50,12 @@ def make_app(**settings):
             return {"answer": 42}
 
         expected = request.query_params.get("seconds")
-        return await run_job(request, compute, memory_bytes=int(request.query_params.get("bytes", 0)),
-                             expected=float(expected) if expected else None)
+        return await run_job(
+            request,
+            compute,
+            memory_bytes=int(request.query_params.get("bytes", 0)),
+            expected=float(expected) if expected else None,
+        )
 
     @app.post("/test-jobs/stream")
     def stream(request: Request):
@@ -99,10 +107,19 @@ async def asgi_post(app, path: str, disconnect_after: float | None, body: bytes 
 
     path, _, query = path.partition("?")
     scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-        "query_string": query.encode(), "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
     }
     await app(scope, receive, send)
     start = next((m for m in sent if m["type"] == "http.response.start"), None)
@@ -138,8 +155,11 @@ def test_run_job_answers_in_a_worker_thread():
     assert response.json() == {"answer": 42}
     # Not the test's thread, nor the TestClient's event loop thread: a pool thread.
     assert app.state.test["threads"] and threading.get_ident() not in app.state.test["threads"]
-    assert all(thread.name.startswith("chainlens-job") for thread in threading.enumerate()
-               if thread.ident in app.state.test["threads"])
+    assert all(
+        thread.name.startswith("chainlens-job")
+        for thread in threading.enumerate()
+        if thread.ident in app.state.test["threads"]
+    )
 
 
 def test_over_the_memory_budget_is_413_naming_budget_and_estimate():
@@ -307,7 +327,9 @@ def test_the_engine_passes_check_every_few_hundred_nodes_and_stop_on_cancel(back
 
 
 def test_graph_routes_run_through_the_pool(client):
-    response = client.post("/graph/backward", json={"expression": "f = (x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}})
+    response = client.post(
+        "/graph/backward", json={"expression": "f = (x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}}
+    )
     assert response.status_code == 200
     grads = {node["name"]: node["grad"] for node in response.json()["nodes"] if node["name"]}
     assert grads == {"x": -4.0, "y": -4.0, "z": 3.0, "f": 1.0}

@@ -1,5 +1,6 @@
 """Issue 10 against a real server (`python -m app` on a free loopback port): connections that
 stall, the connection cap, and schemathesis with every check against /openapi.json."""
+
 from __future__ import annotations
 
 import contextlib
@@ -60,8 +61,11 @@ def exchange(port: int, data: bytes, wait: float = 5.0) -> tuple[float, bytes]:
 
 
 def test_a_stalled_body_is_cut_with_408(server):
-    seconds, answer = exchange(server, b"POST /graph/backward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                       b"Content-Length: 37\r\n\r\n{\"expression\"")
+    seconds, answer = exchange(
+        server,
+        b"POST /graph/backward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 37\r\n\r\n{"expression"',
+    )
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b'"kind":"timeout"' in answer and b"connection: close" in answer.lower()
     assert 0.9 < seconds < 4
@@ -122,9 +126,26 @@ def test_one_address_cannot_hold_the_door(busy_door):
 def test_schemathesis_all_checks_pass(default_server, tmp_path):
     command = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     result = subprocess.run(
-        [command, "--config-file", str(SCHEMATHESIS_CONFIG), "run", f"http://127.0.0.1:{default_server}/openapi.json",
-         "--checks", "all", "--max-examples", "100", "--seed", "1", "--workers", "1", "--no-color"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,  # its cache goes there
+        [
+            command,
+            "--config-file",
+            str(SCHEMATHESIS_CONFIG),
+            "run",
+            f"http://127.0.0.1:{default_server}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            "100",
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,  # its cache goes there
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     # It may warn that most generated programs are refused (422): a JSON schema cannot describe a

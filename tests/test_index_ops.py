@@ -9,6 +9,7 @@
 - index values checked at forward (a 422 naming the place), shapes refused statically;
 - every op's PyTorch export (app/export/pytorch.py) reproduces the engine's gradients.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,13 @@ def _t(value, grad: bool = True) -> torch.Tensor:
 
 
 def _close(actual, expected, what: str = "") -> None:
-    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64),
-                               rtol=RTOL, atol=1e-12, err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=np.float64),
+        np.asarray(expected, dtype=np.float64),
+        rtol=RTOL,
+        atol=1e-12,
+        err_msg=what,
+    )
 
 
 def _grads(result) -> dict:
@@ -55,10 +61,19 @@ def test_embedding_lookup_and_paired_indexing_match_pytorch():
     W = rng.normal(size=(6, 6))
     Xb = [[0, 5, 5], [2, 0, 0], [5, 5, 5], [1, -1, 0]]
     Yb = [3, 0, 5, -2]
-    program = ("emb = C[Xb]\nh = emb.view(4, -1)\nlogits = h @ W\n"
-               "logprobs = log_softmax(logits, axis=1)\nloss = -logprobs[range(4), Yb].mean()")
-    result = evaluate(program, {"C": C.tolist(), "W": W.tolist(), "Xb": {"value": Xb, "requires_grad": False},
-                                "Yb": {"value": Yb, "requires_grad": False}})
+    program = (
+        "emb = C[Xb]\nh = emb.view(4, -1)\nlogits = h @ W\n"
+        "logprobs = log_softmax(logits, axis=1)\nloss = -logprobs[range(4), Yb].mean()"
+    )
+    result = evaluate(
+        program,
+        {
+            "C": C.tolist(),
+            "W": W.tolist(),
+            "Xb": {"value": Xb, "requires_grad": False},
+            "Yb": {"value": Yb, "requires_grad": False},
+        },
+    )
     tC, tW = _t(C), _t(W)
     logprobs = torch.log_softmax(tC[torch.tensor(Xb)].view(4, -1) @ tW, dim=1)
     loss = -logprobs[torch.arange(4), torch.tensor(Yb)].mean()
@@ -74,9 +89,14 @@ def test_masked_softmax_with_minus_inf_rows_matches_pytorch():
     scores = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5], [0.2, 0.3, 0.4]])
     mask = [[1, 0, 0], [0, 0, 0], [1, 1, 1]]  # row 1: every score masked
     g = np.array([[1.0, -2.0, 0.5], [0.3, 0.2, 0.1], [2.0, 1.0, -1.0]])
-    result = evaluate("s = masked_fill(x, m == 0, value=-1e400)\np = softmax(s, axis=-1)\nout = p * g",
-                      {"x": scores.tolist(), "m": {"value": mask, "requires_grad": False},
-                       "g": {"value": g.tolist(), "requires_grad": False}})
+    result = evaluate(
+        "s = masked_fill(x, m == 0, value=-1e400)\np = softmax(s, axis=-1)\nout = p * g",
+        {
+            "x": scores.tolist(),
+            "m": {"value": mask, "requires_grad": False},
+            "g": {"value": g.tolist(), "requires_grad": False},
+        },
+    )
     tx = _t(scores)
     p = torch.softmax(tx.masked_fill(torch.tensor(mask) == 0, float("-inf")), dim=-1)
     (p * torch.tensor(g)).sum().backward()
@@ -92,8 +112,7 @@ def test_nan_and_infinities_pass_through_as_in_pytorch(op):
     c = [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]
     tx = _t(x)
     calls = {
-        "where": (lambda: torch.where(torch.tensor(c) != 0, tx, 2 * tx), None,
-                  "out = where(c, x, 2 * x)"),
+        "where": (lambda: torch.where(torch.tensor(c) != 0, tx, 2 * tx), None, "out = where(c, x, 2 * x)"),
         "clamp": (lambda: torch.clamp(tx, -1.0, 1.5), ("clamp", {"min": -1.0, "max": 1.5}), None),
         "logsumexp": (lambda: torch.logsumexp(tx, dim=1), None, "out = logsumexp(x, axis=1)"),
         "argmax": (lambda: torch.argmax(tx, dim=1).to(DTYPE), None, "out = argmax(x, axis=1)"),
@@ -124,8 +143,10 @@ def test_nan_and_infinities_pass_through_as_in_pytorch(op):
 def test_max_pair_by_gather_sends_the_whole_gradient_to_the_first_maximum():
     """torch.max(x, 1).values on ties: values = gather(x, argmax(x, 1, keepdims=True), 1), as PyTorch."""
     x = [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]
-    result = evaluate("i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nout = v * w",
-                      {"x": x, "w": {"value": [[2.0], [5.0]], "requires_grad": False}})
+    result = evaluate(
+        "i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nout = v * w",
+        {"x": x, "w": {"value": [[2.0], [5.0]], "requires_grad": False}},
+    )
     tx = _t(x)
     values, _ = torch.max(tx, 1, keepdim=True)
     (values * torch.tensor([[2.0], [5.0]], dtype=DTYPE)).sum().backward()
@@ -137,18 +158,39 @@ def test_max_pair_by_gather_sends_the_whole_gradient_to_the_first_maximum():
 
 
 LEAN_PROGRAMS = [
-    ("emb = C[Xb]\nh = cat(emb[:, 0], emb[:, 1], axis=1)\nz = stack(sum(h), sum(h * h))\nloss = sum(z * ones((2,)))",
-     {"C": [[0.5, -1.0], [2.0, 0.25], [1.5, 1.0]], "Xb": {"value": [[0, 2], [2, 2], [1, 0]], "requires_grad": False}}),
-    (("s = where(m, x, -x)\nt = clamp(s, min=-0.5, max=0.75)\n"
-      "loss = sum(logsumexp(t * w, axis=1)) + var(x) + std(x, axis=0).sum()"),
-     {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]], "w": [1.0, 2.0, -1.0],
-      "m": {"value": [[1, 0, 1], [0, 0, 1]], "requires_grad": False}}),
-    (("i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nm = masked_fill(x, x > 0.5, value=-1e400)\n"
-      "loss = sum(v) + sum(softmax(m, axis=1) * x) + sum(arange(3) * eye(3)[1] * x)"),
-     {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]]}),
-    ("out = sum(linear_t(x, W, b) * tril(ones((3, 3)))[:2])",
-     {"x": [[1.0, 2.0, 0.5], [0.0, -1.0, 2.0]], "W": [[0.1, 0.2, 0.3], [0.4, -0.5, 0.6], [0.7, 0.8, -0.9]],
-      "b": [0.1, 0.2, 0.3]}),
+    (
+        "emb = C[Xb]\nh = cat(emb[:, 0], emb[:, 1], axis=1)\nz = stack(sum(h), sum(h * h))\nloss = sum(z * ones((2,)))",
+        {
+            "C": [[0.5, -1.0], [2.0, 0.25], [1.5, 1.0]],
+            "Xb": {"value": [[0, 2], [2, 2], [1, 0]], "requires_grad": False},
+        },
+    ),
+    (
+        (
+            "s = where(m, x, -x)\nt = clamp(s, min=-0.5, max=0.75)\n"
+            "loss = sum(logsumexp(t * w, axis=1)) + var(x) + std(x, axis=0).sum()"
+        ),
+        {
+            "x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]],
+            "w": [1.0, 2.0, -1.0],
+            "m": {"value": [[1, 0, 1], [0, 0, 1]], "requires_grad": False},
+        },
+    ),
+    (
+        (
+            "i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nm = masked_fill(x, x > 0.5, value=-1e400)\n"
+            "loss = sum(v) + sum(softmax(m, axis=1) * x) + sum(arange(3) * eye(3)[1] * x)"
+        ),
+        {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]]},
+    ),
+    (
+        "out = sum(linear_t(x, W, b) * tril(ones((3, 3)))[:2])",
+        {
+            "x": [[1.0, 2.0, 0.5], [0.0, -1.0, 2.0]],
+            "W": [[0.1, 0.2, 0.3], [0.4, -0.5, 0.6], [0.7, 0.8, -0.9]],
+            "b": [0.1, 0.2, 0.3],
+        },
+    ),
 ]
 
 
@@ -170,8 +212,12 @@ def test_the_training_pass_gives_the_recording_passes_numbers(program, inputs):
 
 
 def test_cat_sends_each_operand_its_slice_of_the_upstream_gradient():
-    result = evaluate_call("cat", {"axis": 1}, {"a": [[1.0], [2.0]], "b": [[3.0, 4.0], [5.0, 6.0]]},
-                           [[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]])
+    result = evaluate_call(
+        "cat",
+        {"axis": 1},
+        {"a": [[1.0], [2.0]], "b": [[3.0, 4.0], [5.0, 6.0]]},
+        [[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]],
+    )
     steps = sorted(result.steps, key=lambda step: step.slot)
     assert [step.slot for step in steps] == [0, 1]
     assert np.asarray(steps[0].contribution).tolist() == [[10.0], [40.0]]
@@ -179,9 +225,11 @@ def test_cat_sends_each_operand_its_slice_of_the_upstream_gradient():
 
 
 def test_an_index_step_records_the_scattered_gradient():
-    result = evaluate("y = C[i]", {"C": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
-                                   "i": {"value": [2, 0, 2, -1], "requires_grad": False}},
-                      [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]])
+    result = evaluate(
+        "y = C[i]",
+        {"C": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "i": {"value": [2, 0, 2, -1], "requires_grad": False}},
+        [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]],
+    )
     (step,) = result.steps
     # rows 0 and 3 (-1) of the upstream go to C's last row, with row 2: they add up
     assert np.asarray(step.contribution).tolist() == [[3.0, 4.0], [0.0, 0.0], [13.0, 16.0]]
@@ -193,14 +241,19 @@ def test_variadic_formulas_name_each_operand():
 
     result = evaluate("out = stack(a, b * 2, axis=0)", {"a": [1.0, 2.0], "b": [3.0, 4.0]})
     body = json.loads(graph_body(result, 100, 100))
-    formulas = {step["slot"]: step["local"]["formula"] for step in body["steps"]
-                if step["phase"] == "backward" and body["nodes"][step["node"]]["op"] == "stack"}
+    formulas = {
+        step["slot"]: step["local"]["formula"]
+        for step in body["steps"]
+        if step["phase"] == "backward" and body["nodes"][step["node"]]["op"] == "stack"
+    }
     assert "∂L/∂a " in formulas[0] and "∂L/∂(b * 2) " in formulas[1]
 
 
 def test_minus_inf_params_are_written_as_the_contract_writes_infinities(client):
-    response = client.post("/graph/backward", json={
-        "expression": "out = masked_fill(x, m, value=-1e400)", "inputs": {"x": [1.0, 2.0], "m": [0, 1]}})
+    response = client.post(
+        "/graph/backward",
+        json={"expression": "out = masked_fill(x, m, value=-1e400)", "inputs": {"x": [1.0, 2.0], "m": [0, 1]}},
+    )
     assert response.status_code == 200, response.text
     node = response.json()["nodes"][-1]
     assert node["op"] == "masked_fill" and node["params"] == {"value": "-Infinity"}
@@ -210,12 +263,15 @@ def test_minus_inf_params_are_written_as_the_contract_writes_infinities(client):
 # --- errors ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ([0, 1.5], "index values must be integers"),
-    ([0, float("nan")], "index values must be integers"),
-    ([3], r"index values must lie in \[-3, 2\]"),
-    ([-4], r"index values must lie in \[-3, 2\]"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([0, 1.5], "index values must be integers"),
+        ([0, float("nan")], "index values must be integers"),
+        ([3], r"index values must lie in \[-3, 2\]"),
+        ([-4], r"index values must lie in \[-3, 2\]"),
+    ],
+)
 def test_index_values_are_checked_at_forward(values, message):
     with pytest.raises(ProgramError, match=message) as caught:
         evaluate("y = 1\nz = C[i]", {"C": [1.0, 2.0, 3.0], "i": {"value": values, "requires_grad": False}})
@@ -224,33 +280,44 @@ def test_index_values_are_checked_at_forward(values, message):
 
 
 def test_bad_index_values_are_a_422_with_the_place(client):
-    response = client.post("/graph/backward", json={
-        "expression": "h = x * 2\ny = h[i]",
-        "inputs": {"x": [1.0, 2.0], "i": {"value": [0.5], "requires_grad": False}}})
+    response = client.post(
+        "/graph/backward",
+        json={
+            "expression": "h = x * 2\ny = h[i]",
+            "inputs": {"x": [1.0, 2.0], "i": {"value": [0.5], "requires_grad": False}},
+        },
+    )
     assert response.status_code == 422
     error = response.json()["error"]
     assert "index values must be integers" in error["message"] and (error["line"], error["column"]) == (2, 5)
 
 
-@pytest.mark.parametrize(("op", "params", "inputs", "message"), [
-    ("index", {"key": (3,)}, {"x": [1.0, 2.0, 3.0]}, "index 3 is out of range for axis 0 of size 3"),
-    ("index", {"key": (0, 0)}, {"x": [1.0, 2.0]}, "indexes 2 axes of a tensor with 1"),
-    ("index", {"key": ((None, None, -1),)}, {"x": [1.0, 2.0]}, "step must be positive"),
-    ("index", {"key": ("tensor", "tensor")}, {"x": [[1.0]], "i": [0.0, 0.0], "j": [0.0, 0.0, 0.0]},
-     "cannot be broadcast"),
-    ("cat", {"axis": 0}, {"a": [[1.0, 2.0]], "b": [[1.0]]}, "same sizes on every other axis"),
-    ("cat", {"axis": 0}, {"a": 1.0, "b": 2.0}, "scalars cannot be concatenated"),
-    ("stack", {"axis": 0}, {"a": [1.0], "b": [1.0, 2.0]}, "one shape"),
-    ("stack", {"axis": 2}, {"a": [1.0], "b": [1.0]}, "axis 2 is out of range"),
-    ("gather", {"axis": 0}, {"x": [1.0, 2.0], "i": [[0.0]]}, "as many as the tensor's 1"),
-    ("tril", {"diagonal": 0}, {"x": [1.0, 2.0]}, "at least two axes"),
-    ("clamp", {"min": None, "max": None}, {"x": [1.0]}, "needs min or max"),
-    ("arange", {"start": 0, "end": 5, "step": 0}, {}, "step cannot be zero"),
-    ("arange", {"start": 0, "end": 5, "step": -1}, {}, "cannot go by steps of -1"),
-    ("arange", {"start": -1e308, "end": 1e308, "step": 1e-300}, {}, "more elements than a tensor can hold"),
-    ("arange", {"start": 0, "end": float("inf"), "step": 1}, {}, "finite start, end and step"),
-    ("ones", {"shape": (2, -1)}, {}, "negative size"),
-])
+@pytest.mark.parametrize(
+    ("op", "params", "inputs", "message"),
+    [
+        ("index", {"key": (3,)}, {"x": [1.0, 2.0, 3.0]}, "index 3 is out of range for axis 0 of size 3"),
+        ("index", {"key": (0, 0)}, {"x": [1.0, 2.0]}, "indexes 2 axes of a tensor with 1"),
+        ("index", {"key": ((None, None, -1),)}, {"x": [1.0, 2.0]}, "step must be positive"),
+        (
+            "index",
+            {"key": ("tensor", "tensor")},
+            {"x": [[1.0]], "i": [0.0, 0.0], "j": [0.0, 0.0, 0.0]},
+            "cannot be broadcast",
+        ),
+        ("cat", {"axis": 0}, {"a": [[1.0, 2.0]], "b": [[1.0]]}, "same sizes on every other axis"),
+        ("cat", {"axis": 0}, {"a": 1.0, "b": 2.0}, "scalars cannot be concatenated"),
+        ("stack", {"axis": 0}, {"a": [1.0], "b": [1.0, 2.0]}, "one shape"),
+        ("stack", {"axis": 2}, {"a": [1.0], "b": [1.0]}, "axis 2 is out of range"),
+        ("gather", {"axis": 0}, {"x": [1.0, 2.0], "i": [[0.0]]}, "as many as the tensor's 1"),
+        ("tril", {"diagonal": 0}, {"x": [1.0, 2.0]}, "at least two axes"),
+        ("clamp", {"min": None, "max": None}, {"x": [1.0]}, "needs min or max"),
+        ("arange", {"start": 0, "end": 5, "step": 0}, {}, "step cannot be zero"),
+        ("arange", {"start": 0, "end": 5, "step": -1}, {}, "cannot go by steps of -1"),
+        ("arange", {"start": -1e308, "end": 1e308, "step": 1e-300}, {}, "more elements than a tensor can hold"),
+        ("arange", {"start": 0, "end": float("inf"), "step": 1}, {}, "finite start, end and step"),
+        ("ones", {"shape": (2, -1)}, {}, "negative size"),
+    ],
+)
 def test_shapes_are_refused_before_anything_runs(op, params, inputs, message):
     with pytest.raises(ProgramError, match=message) as caught:
         build_call(op, params, inputs)
@@ -283,14 +350,17 @@ def test_exported_scripts_of_the_direct_calls_reproduce_the_engines_gradients(tm
     for case in cases:
         result = evaluate_call(case["call"]["op"], case["call"]["params"], case["inputs"], case["grad_output"])
         grad_output = case["grad_output"]
-        seed = seed_for(result.graph, None if grad_output is None else
-                        (np.asarray(grad_output, dtype=np.float64), np.shape(grad_output)))
+        seed = seed_for(
+            result.graph,
+            None if grad_output is None else (np.asarray(grad_output, dtype=np.float64), np.shape(grad_output)),
+        )
         path = tmp_path / f"{case['id']}.py"
         path.write_text(pytorch_script(result.graph, seed))
         results[str(path)] = result
         paths.append(str(path))
-    run = subprocess.run([sys.executable, "-c", _RUNNER, *paths], capture_output=True, text=True, timeout=600,
-                         check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", _RUNNER, *paths], capture_output=True, text=True, timeout=600, check=False
+    )
     assert run.returncode == 0, run.stderr
     printed = json.loads(run.stdout)
     for path, result in results.items():
@@ -310,9 +380,16 @@ def test_a_zero_d_index_tensor_selects_as_an_int_does():
     """p[targets[t], 0]-style: a 0-d tensor index is a select (PyTorch), not a numpy advanced index."""
     x = np.arange(24.0).reshape(2, 3, 4)
     g = np.arange(15.0).reshape(3, 5)
-    result = evaluate_call("index", {"key": ("tensor", (None, None, None), "tensor")},
-                           {"x": x.tolist(), "t": {"value": 1, "requires_grad": False},
-                            "i": {"value": [0, 2, 3, 1, 0], "requires_grad": False}}, g)
+    result = evaluate_call(
+        "index",
+        {"key": ("tensor", (None, None, None), "tensor")},
+        {
+            "x": x.tolist(),
+            "t": {"value": 1, "requires_grad": False},
+            "i": {"value": [0, 2, 3, 1, 0], "requires_grad": False},
+        },
+        g,
+    )
     tx = _t(x)
     out = tx[torch.tensor(1), :, torch.tensor([0, 2, 3, 1, 0])]
     assert out.shape == (3, 5) and result.graph.shapes[result.output] == (3, 5)
@@ -322,8 +399,9 @@ def test_a_zero_d_index_tensor_selects_as_an_int_does():
     with pytest.raises(ProgramError, match="out of range for axis 0 of size 2"):
         evaluate_call("index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": 2, "requires_grad": False}})
     with pytest.raises(ProgramError, match="must be integers"):
-        evaluate_call("index", {"key": ("tensor",)},
-                      {"x": x.tolist(), "t": {"value": "Infinity", "requires_grad": False}})
+        evaluate_call(
+            "index", {"key": ("tensor",)}, {"x": x.tolist(), "t": {"value": "Infinity", "requires_grad": False}}
+        )
 
 
 def test_an_empty_result_reads_no_position_as_in_pytorch():
@@ -344,8 +422,11 @@ def test_an_empty_result_reads_no_position_as_in_pytorch():
 
 def test_gather_checks_positions_at_forward():
     with pytest.raises(ProgramError, match=r"must lie in \[0, 1\]") as caught:
-        evaluate("y = gather(x, i, axis=1)", {"x": [[1.0, 2.0]], "i": {"value": [[5]], "requires_grad": False}},
-                 backward=False)
+        evaluate(
+            "y = gather(x, i, axis=1)",
+            {"x": [[1.0, 2.0]], "i": {"value": [[5]], "requires_grad": False}},
+            backward=False,
+        )
     assert caught.value.kind == "invalid_input" and (caught.value.start, caught.value.end) == (4, 24)
 
 
@@ -358,8 +439,13 @@ def _random_subscript(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple,
         if kind < 0.2:
             key.append(int(rng.integers(-3, 4)))
         elif kind < 0.45:
-            key.append((rng.choice([None, -4, -2, -1, 0, 1, 2, 4]), rng.choice([None, -4, -1, 0, 1, 2, 3, 5]),
-                        rng.choice([None, 1, 2, 3])))
+            key.append(
+                (
+                    rng.choice([None, -4, -2, -1, 0, 1, 2, 4]),
+                    rng.choice([None, -4, -1, 0, 1, 2, 3, 5]),
+                    rng.choice([None, 1, 2, 3]),
+                )
+            )
         elif kind < 0.55:
             key.append(None)
         elif kind < 0.62 and not ellipsis:
@@ -382,12 +468,23 @@ def test_random_subscripts_match_pytorch():
         x = np.arange(float(np.prod(shape))).reshape(shape) * 0.5 + 1.0
         inputs = {"x": {"init": "zeros", "shape": list(shape)} if 0 in shape else (x.tolist() if shape else float(x))}
         for k, index in enumerate(tensors):
-            inputs[f"i{k}"] = ({"init": "zeros", "shape": list(index.shape), "requires_grad": False} if index.size == 0
-                               else {"value": index.tolist() if index.ndim else float(index), "requires_grad": False})
+            inputs[f"i{k}"] = (
+                {"init": "zeros", "shape": list(index.shape), "requires_grad": False}
+                if index.size == 0
+                else {"value": index.tolist() if index.ndim else float(index), "requires_grad": False}
+            )
         tx = _t(np.zeros(shape) if 0 in shape else x)
         positions = iter(tensors)
-        items = tuple(torch.tensor(next(positions), dtype=torch.long) if item == "tensor" else Ellipsis if item == "..."
-                      else slice(*item) if isinstance(item, tuple) else item for item in key)
+        items = tuple(
+            torch.tensor(next(positions), dtype=torch.long)
+            if item == "tensor"
+            else Ellipsis
+            if item == "..."
+            else slice(*item)
+            if isinstance(item, tuple)
+            else item
+            for item in key
+        )
         try:
             expected = tx[items]
         except (IndexError, RuntimeError):

@@ -1,6 +1,7 @@
 """Issue 22: lanes by size class (app/api/lanes.py). Small requests never wait behind a long one,
 a long /train/graph replay leaves the small lane, the event loop answers the smallest requests
 itself, and background lanes give way while small requests are in flight."""
+
 from __future__ import annotations
 
 import asyncio
@@ -62,6 +63,7 @@ def test_the_smallest_requests_run_on_the_event_loop_and_larger_ones_in_a_thread
     app = make_app()
     ran_in: list[str] = []
     import app.api.graph as graph_route
+
     original = graph_route.encoded
 
     def spy(*args, **kwargs):
@@ -103,8 +105,9 @@ def test_a_long_train_graph_replay_runs_in_the_large_lane(monkeypatch):
         assert client.post("/train/graph", json={**body, "at": 1}).status_code == 200
         assert client.post("/train/graph", json={**body, "at": 200}).status_code == 200
     assert threads[0].startswith("chainlens-job-small") and threads[1].startswith("chainlens-job-large")
-    run = TrainingRun(body["expression"], body["inputs"], TrainConfig.model_validate(body["train"]), Limits(),
-                      TrainLimits())
+    run = TrainingRun(
+        body["expression"], body["inputs"], TrainConfig.model_validate(body["train"]), Limits(), TrainLimits()
+    )
     assert run.seconds_through(1) < SMALL_SECONDS < run.seconds_through(200)
 
 
@@ -119,8 +122,9 @@ def test_expect_reroutes_past_the_lanes_size_class():
 
 def test_a_background_job_pauses_at_its_checks_while_small_requests_are_in_flight():
     foreground = Foreground()
-    lane = Lane("stream", 1, float("inf"), memory_budget=1 << 30, trim_after_bytes=1 << 30, max_wait=10,
-                foreground=foreground)
+    lane = Lane(
+        "stream", 1, float("inf"), memory_budget=1 << 30, trim_after_bytes=1 << 30, max_wait=10, foreground=foreground
+    )
     job = Job(1 << 30, lane)
 
     def timed(count: int) -> float:

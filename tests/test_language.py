@@ -1,4 +1,5 @@
 """The language: what it accepts, what it means, and where it says a program is wrong."""
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ def error(program: str, inputs=None, limits: Limits = Limits()) -> ProgramError:
 
 
 def where(exc: ProgramError, program: str) -> str:
-    return program[exc.start:exc.end]
+    return program[exc.start : exc.end]
 
 
 @pytest.mark.parametrize(
@@ -89,9 +90,28 @@ def test_keyword_and_positional_parameters():
 
 def test_every_op_is_callable_by_name():
     assert set(OPS) >= {
-        "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum", "mean", "max", "min",
-        "softmax", "log_softmax", "mse", "softmax_cross_entropy", "linear", "transpose", "reshape",
-        "maximum", "minimum",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "sin",
+        "cos",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "sum",
+        "mean",
+        "max",
+        "min",
+        "softmax",
+        "log_softmax",
+        "mse",
+        "softmax_cross_entropy",
+        "linear",
+        "transpose",
+        "reshape",
+        "maximum",
+        "minimum",
     }
 
 

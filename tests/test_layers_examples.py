@@ -81,7 +81,9 @@ BATCHNORM = next(example for example in EXAMPLES if example["id"] == "train-digi
 def test_the_batch_norm_mlp_learns_and_its_steps_equal_torch_optim() -> None:
     example = copy.deepcopy(BATCHNORM)
     steps = example["train"]["steps"]
-    run = TrainingRun(example["expression"], example["inputs"], TrainConfig(**example["train"]), Limits(), TrainLimits())
+    run = TrainingRun(
+        example["expression"], example["inputs"], TrainConfig(**example["train"]), Limits(), TrainLimits()
+    )
     names = example["train"]["params"]
     params = {
         name: torch.tensor(decode(name, example["inputs"][name], 10**8).value, dtype=torch.float64, requires_grad=True)
@@ -108,7 +110,9 @@ def test_the_batch_norm_mlp_learns_and_its_steps_equal_torch_optim() -> None:
         np.testing.assert_allclose(loss, torch_loss.item(), rtol=1e-9, err_msg=f"loss at step {step}")
         if step == 20:
             for name in names:
-                np.testing.assert_allclose(after[name], params[name].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+                np.testing.assert_allclose(
+                    after[name], params[name].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name
+                )
     assert np.mean(losses[-50:]) < 0.1 * np.mean(losses[:50]), "the loss falls"
     assert run._evaluate(final)["accuracy"] > 0.88
 

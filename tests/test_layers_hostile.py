@@ -168,8 +168,13 @@ CASES = [
         "intermediate",
     ),
     ("dropout-training", "y = dropout(x)", {"x": _zeros(2, 3)}, 422, "give the keep mask"),
-    ("dropout-p-by-position", "y = dropout(x, 0.2, training=False)", {"x": _zeros(2, 3)}, 422,
-     "give the probability as p="),
+    (
+        "dropout-p-by-position",
+        "y = dropout(x, 0.2, training=False)",
+        {"x": _zeros(2, 3)},
+        422,
+        "give the probability as p=",
+    ),
     ("dropout-p", "y = dropout(x, p=1.5, training=False)", {"x": _zeros(2, 3)}, 422, "from 0 to 1"),
     ("bce-range", "y = binary_cross_entropy(p, t)", {"p": [1.5], "t": [1.0]}, 422, "between 0 and 1"),
     (

@@ -21,6 +21,7 @@ derivative of 0, the two differ only then (inf · 0 is NaN); Op.masks declares t
 `NONFINITE` is the one place that knows each op's cases; an op of OPS without an entry fails the
 first test, so an op added later is checked the moment it exists.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -103,8 +104,16 @@ def _binary(name: str) -> list[Case]:
 # Rows of 3: an infinity among finite numbers, both infinities, ties at an infinity, NaN among
 # finite numbers and among infinities, two NaNs, a finite tie, and no special value at all.
 ROWS = [
-    [INF, 1.0, -1.0], [-INF, 0.0, 1.0], [INF, -INF, 1.0], [INF, INF, 0.0], [-INF, -INF, -INF],
-    [NAN, 1.0, 0.0], [NAN, INF, -INF], [NAN, NAN, 1.0], [1.0, 1.0, 0.0], [0.0, 1.0, -1.0],
+    [INF, 1.0, -1.0],
+    [-INF, 0.0, 1.0],
+    [INF, -INF, 1.0],
+    [INF, INF, 0.0],
+    [-INF, -INF, -INF],
+    [NAN, 1.0, 0.0],
+    [NAN, INF, -INF],
+    [NAN, NAN, 1.0],
+    [1.0, 1.0, 0.0],
+    [0.0, 1.0, -1.0],
 ]
 COLUMNS = [list(column) for column in zip(*ROWS)]  # the same rows, laid along axis 0
 
@@ -112,9 +121,11 @@ COLUMNS = [list(column) for column in zip(*ROWS)]  # the same rows, laid along a
 def _reduce(name: str) -> list[Case]:
     calls = ["", ", axis=1", ", axis=0", ", axis=-1, keepdims=True", ", axis=None, keepdims=True"]
     rows = [_case("array", f"out = {name}(x)", x=row) for row in ROWS]
-    return rows + [_case("array", f"out = {name}(x{call})", x=ROWS) for call in calls] + [
-        _case("array", f"out = {name}(x)", x=v) for v in (INF, NAN)
-    ]
+    return (
+        rows
+        + [_case("array", f"out = {name}(x{call})", x=ROWS) for call in calls]
+        + [_case("array", f"out = {name}(x)", x=v) for v in (INF, NAN)]
+    )
 
 
 def _softmax_like(name: str) -> list[Case]:
@@ -129,22 +140,33 @@ def _labels(rows: int, classes: int) -> dict[str, Any]:
 
 def _cross_entropy() -> list[Case]:
     y = _labels(len(ROWS), 3)
-    options = ["", ', reduction="sum"', ', reduction="none"', ", weight=(0.5, 2, 1)", ", ignore_index=1",
-               ", label_smoothing=0.2", ', weight=(1, 3, 0.5), label_smoothing=0.3, reduction="none"']
+    options = [
+        "",
+        ', reduction="sum"',
+        ', reduction="none"',
+        ", weight=(0.5, 2, 1)",
+        ", ignore_index=1",
+        ", label_smoothing=0.2",
+        ', weight=(1, 3, 0.5), label_smoothing=0.3, reduction="none"',
+    ]
     cases = [_case("array", f"out = softmax_cross_entropy(z, y{o})", z=ROWS, y=y) for o in options]
     # One row at a time: a NaN or an infinity in one row must not reach the others' gradients above.
-    cases += [_case("array", "out = softmax_cross_entropy(z, y)", z=row, y={"value": 0.0, "requires_grad": False})
-              for row in ROWS]
+    cases += [
+        _case("array", "out = softmax_cross_entropy(z, y)", z=row, y={"value": 0.0, "requires_grad": False})
+        for row in ROWS
+    ]
     # A label that is NaN or infinite is no class index: both refuse it.
-    cases += [_case("refused", "out = softmax_cross_entropy(z, y)", z=[[1.0, 2.0]], y={"value": [v], "requires_grad": False})
-              for v in (NAN, INF, -INF)]
+    cases += [
+        _case("refused", "out = softmax_cross_entropy(z, y)", z=[[1.0, 2.0]], y={"value": [v], "requires_grad": False})
+        for v in (NAN, INF, -INF)
+    ]
     return cases
 
 
 def _mse() -> list[Case]:
     a, b = zip(*PAIRS)
     return [
-        _case("array", f'out = mse(p, t{o})', p=list(a), t=list(b))
+        _case("array", f"out = mse(p, t{o})", p=list(a), t=list(b))
         for o in ("", ', reduction="sum"', ', reduction="none"')
     ] + [_case("array", "out = mse(p, t)", p=[x, 1.0], t=[0.0, y]) for x, y in PAIRS]
 
@@ -192,8 +214,11 @@ def _joined(name: str) -> list[Case]:
         _case("array", f"out = {name}(a, b, axis=-1)", a=ROWS, b=[row[::-1] for row in ROWS]),
         _case("array", f"out = {name}(a, b, a, axis=1)", a=ROWS, b=[list(row) for row in reversed(ROWS)]),
         _case("array", f"out = {name}(a, a)", a=SPECIAL),
-    ] + ([_case("array", "out = stack(a, b)", a=INF, b=NAN)] if name == "stack" else
-         [_case("array", "out = cat(a, b)", a=[NAN], b=[INF, -INF])])
+    ] + (
+        [_case("array", "out = stack(a, b)", a=INF, b=NAN)]
+        if name == "stack"
+        else [_case("array", "out = cat(a, b)", a=[NAN], b=[INF, -INF])]
+    )
 
 
 _CONDITIONS = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]  # the branch not taken holds inf, -inf and nan in turn
@@ -208,8 +233,9 @@ def _where() -> list[Case]:
         _case("array", "out = where(c, a, b)", c=_fixed([INF, 0.0, -INF, NAN, 0.0, 0.0]), a=SPECIAL, b=reverse),
         # broadcast: b's one NaN is taken where c is 0 and its gradient sums those places only
         _case("array", "out = where(c, a, b)", c=_fixed([[1.0], [0.0]]), a=SPECIAL, b=NAN),
-        _case("array", "out = where(c, a, b)", c=_fixed([[1.0, 0.0, 0.0]]), a=ROWS,
-              b=[[INF], [-INF], [NAN]] + [[0.0]] * 7),
+        _case(
+            "array", "out = where(c, a, b)", c=_fixed([[1.0, 0.0, 0.0]]), a=ROWS, b=[[INF], [-INF], [NAN]] + [[0.0]] * 7
+        ),
     ]
 
 
@@ -225,9 +251,11 @@ def _masked_fill() -> list[Case]:
 
 def _arg_extremum(name: str) -> list[Case]:
     calls = ["", ", axis=1", ", axis=0", ", axis=-1, keepdims=True"]
-    return [_case("array", f"out = {name}(x)", x=row) for row in ROWS] + [
-        _case("array", f"out = {name}(x{call})", x=ROWS) for call in calls
-    ] + [_case("array", f"out = {name}(x)", x=v) for v in (INF, NAN)]
+    return (
+        [_case("array", f"out = {name}(x)", x=row) for row in ROWS]
+        + [_case("array", f"out = {name}(x{call})", x=ROWS) for call in calls]
+        + [_case("array", f"out = {name}(x)", x=v) for v in (INF, NAN)]
+    )
 
 
 def _triangle(name: str) -> list[Case]:
@@ -241,8 +269,17 @@ def _triangle(name: str) -> list[Case]:
 
 def _clamp() -> list[Case]:
     """Bounds at the special values too; x meets them exactly (1, -1 and 0 are in SPECIAL)."""
-    bounds = ["min=0.0", "max=0.0", "min=-1.0, max=1.0", "min=1.0, max=-1.0", "min=float('-inf'), max=float('inf')",
-              "min=float('inf')", "max=float('-inf')", "min=float('nan')", "max=float('nan')"]
+    bounds = [
+        "min=0.0",
+        "max=0.0",
+        "min=-1.0, max=1.0",
+        "min=1.0, max=-1.0",
+        "min=float('-inf'), max=float('inf')",
+        "min=float('inf')",
+        "max=float('-inf')",
+        "min=float('nan')",
+        "max=float('nan')",
+    ]
     return [_case("array", f"out = clamp(x, {b})", x=SPECIAL) for b in bounds] + [
         _case("scalar", f"out = clamp(x, {b})", x=v) for b in bounds[:3] for v in (INF, -INF, NAN)
     ]
@@ -251,17 +288,26 @@ def _clamp() -> list[Case]:
 def _logsumexp() -> list[Case]:
     """Rows of -inf (the sum is 0: -inf), rows with +inf, NaN among them."""
     calls = [", axis=1", ", axis=-1, keepdims=True", ", axis=(0, 1)"]
-    return [_case("array", f"out = logsumexp(x{call})", x=ROWS) for call in calls] + [
-        _case("array", "out = logsumexp(x, axis=0)", x=COLUMNS)
-    ] + [_case("array", "out = logsumexp(x, axis=0)", x=row) for row in ROWS]
+    return (
+        [_case("array", f"out = logsumexp(x{call})", x=ROWS) for call in calls]
+        + [_case("array", "out = logsumexp(x, axis=0)", x=COLUMNS)]
+        + [_case("array", "out = logsumexp(x, axis=0)", x=row) for row in ROWS]
+    )
 
 
 def _deviation(name: str) -> list[Case]:
     """var and std at ±inf and NaN, a row without spread (std 0: PyTorch masks its gradient), and
     corrections up to and past n."""
     rows = ROWS + [[2.0, 2.0, 2.0]]
-    calls = ["", ", axis=1", ", axis=0", ", axis=-1, keepdims=True", ", axis=1, correction=0",
-             ", axis=1, correction=3", ", axis=1, correction=4"]
+    calls = [
+        "",
+        ", axis=1",
+        ", axis=0",
+        ", axis=-1, keepdims=True",
+        ", axis=1, correction=0",
+        ", axis=1, correction=3",
+        ", axis=1, correction=4",
+    ]
     return [_case("array", f"out = {name}(x)", x=row) for row in rows] + [
         _case("array", f"out = {name}(x{call})", x=rows) for call in calls
     ]
@@ -298,18 +344,34 @@ NONFINITE: dict[str, list[Case]] = {
         case
         for v in (INF, -INF, NAN)
         for case in (
-            _case("array", "out = linear(x, W, b)", x=_matrix_with(v), W=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]],
-                  b=[0.0, 1.0]),
-            _case("array", "out = linear(x, W, b)", x=[[1.0, 0.0, 2.0]], W=[[v, 0.0], [0.0, 1.0], [2.0, -1.0]],
-                  b=[0.0, 1.0]),
-            _case("array", "out = linear(x, W, b)", x=[[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]],
-                  W=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]], b=[v, 1.0]),
+            _case(
+                "array",
+                "out = linear(x, W, b)",
+                x=_matrix_with(v),
+                W=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]],
+                b=[0.0, 1.0],
+            ),
+            _case(
+                "array",
+                "out = linear(x, W, b)",
+                x=[[1.0, 0.0, 2.0]],
+                W=[[v, 0.0], [0.0, 1.0], [2.0, -1.0]],
+                b=[0.0, 1.0],
+            ),
+            _case(
+                "array",
+                "out = linear(x, W, b)",
+                x=[[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]],
+                W=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]],
+                b=[v, 1.0],
+            ),
         )
     ],
     "mse": _mse(),
     "softmax_cross_entropy": _cross_entropy(),
-    "onehot": [_case("refused", "out = onehot(y, 3)", y={"value": [0.0, v], "requires_grad": False})
-               for v in (NAN, INF, -INF)],
+    "onehot": [
+        _case("refused", "out = onehot(y, 3)", y={"value": [0.0, v], "requires_grad": False}) for v in (NAN, INF, -INF)
+    ],
     "detach": [_case("array", "out = detach(x)", x=SPECIAL), _case("scalar", "out = detach(x)", x=NAN)],
     "transpose": [_case("array", "out = transpose(x)", x=ROWS), _case("array", "out = x.T", x=COLUMNS)],
     "reshape": [_case("array", "out = reshape(x, (5, 6))", x=ROWS), _case("array", "out = reshape(x, -1)", x=ROWS)],
@@ -328,12 +390,27 @@ NONFINITE: dict[str, list[Case]] = {
         case
         for v in (INF, -INF, NAN)
         for case in (
-            _case("array", "out = linear_t(x, W, b)", x=_matrix_with(v), W=[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]],
-                  b=[0.0, 1.0]),
-            _case("array", "out = linear_t(x, W, b)", x=[[1.0, 0.0, 2.0]], W=[[v, 0.0, 2.0], [0.0, 1.0, -1.0]],
-                  b=[0.0, 1.0]),
-            _case("array", "out = linear_t(x, W, b)", x=[[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]],
-                  W=[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]], b=[v, 1.0]),
+            _case(
+                "array",
+                "out = linear_t(x, W, b)",
+                x=_matrix_with(v),
+                W=[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]],
+                b=[0.0, 1.0],
+            ),
+            _case(
+                "array",
+                "out = linear_t(x, W, b)",
+                x=[[1.0, 0.0, 2.0]],
+                W=[[v, 0.0, 2.0], [0.0, 1.0, -1.0]],
+                b=[0.0, 1.0],
+            ),
+            _case(
+                "array",
+                "out = linear_t(x, W, b)",
+                x=[[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]],
+                W=[[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]],
+                b=[v, 1.0],
+            ),
         )
     ],
     **{name: _maker(name) for name in ("ones", "zeros", "full", "arange", "eye")},
@@ -414,7 +491,9 @@ def test_every_entry_builds_its_op_and_meets_every_special_value(client: TestCli
         met = set()
         for case in cases:
             if case.kind != "refused":
-                body = client.post("/graph/forward", json={"expression": case.program, "inputs": _json(dict(case.inputs))})
+                body = client.post(
+                    "/graph/forward", json={"expression": case.program, "inputs": _json(dict(case.inputs))}
+                )
                 assert body.status_code == 200, body.text
                 built = {node["op"] for node in body.json()["nodes"]} - {"input", "constant"}
                 assert built == {name}, f"{case.program} builds {built}, expected only {name}"
@@ -429,14 +508,17 @@ def test_every_entry_builds_its_op_and_meets_every_special_value(client: TestCli
 
 @pytest.mark.parametrize("upstream", UPSTREAMS, ids=["ones", "inf", "-inf", "nan"])
 @pytest.mark.parametrize(("op_name", "case"), ALL_CASES)
-def test_op_answers_nonfinite_inputs_as_pytorch(client: TestClient, op_name: str, case: Case,
-                                                upstream: float | None) -> None:
+def test_op_answers_nonfinite_inputs_as_pytorch(
+    client: TestClient, op_name: str, case: Case, upstream: float | None
+) -> None:
     expected = torch_answer(case, upstream)
     grad_output = None
     if upstream is not None and expected is not None:
         grad_output = _json(np.full(np.shape(expected["out"][0]), upstream).tolist())
-    response = client.post("/graph/backward", json={"expression": case.program, "inputs": _json(dict(case.inputs)),
-                                                    "grad_output": grad_output})
+    response = client.post(
+        "/graph/backward",
+        json={"expression": case.program, "inputs": _json(dict(case.inputs)), "grad_output": grad_output},
+    )
     if case.kind == "refused":
         assert expected is None, f"{case.program}: PyTorch computes {expected}; expected it to refuse"
         assert response.status_code == 422, response.text
@@ -473,11 +555,13 @@ def test_relu_passes_the_gradient_at_nan_as_pytorch(client: TestClient) -> None:
     leaf = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     torch.relu(leaf).backward(torch.tensor(upstream, dtype=torch.float64))
     assert leaf.grad.tolist() == [2.0, -1.0, 0.5, 0.0, 0.0, 0.0, 2.0, -1.0, 0.5]
-    body = client.post("/graph/backward", json={"expression": "y = relu(x)", "inputs": {"x": _json(x)},
-                                                "grad_output": upstream}).json()
+    body = client.post(
+        "/graph/backward", json={"expression": "y = relu(x)", "inputs": {"x": _json(x)}, "grad_output": upstream}
+    ).json()
     assert by_name(body)["x"]["grad"] == leaf.grad.tolist()
-    scalar = client.post("/graph/backward", json={"expression": "y = relu(x)", "inputs": {"x": "NaN"},
-                                                  "grad_output": -3.0}).json()
+    scalar = client.post(
+        "/graph/backward", json={"expression": "y = relu(x)", "inputs": {"x": "NaN"}, "grad_output": -3.0}
+    ).json()
     assert by_name(scalar)["x"]["grad"] == -3.0
 
 
@@ -486,14 +570,17 @@ CHAINS = [
     ("h = relu(x)\nout = h * w", {"x": -1.0, "w": INF}),
     ("m = maximum(a, b)\nout = sum(m * w)", {"a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 1.0], "w": INF}),
     ("p = a ** b\nout = p * w", {"a": [INF, 2.0, 0.0], "b": [0.0, 0.0, 2.0], "w": NAN}),
-    ("h = relu(x)\nloss = softmax_cross_entropy(h, y, ignore_index=1)\nout = loss * w",
-     {"x": [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]], "y": {"value": [0.0, 1.0], "requires_grad": False}, "w": INF}),
+    (
+        "h = relu(x)\nloss = softmax_cross_entropy(h, y, ignore_index=1)\nout = loss * w",
+        {"x": [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]], "y": {"value": [0.0, 1.0], "requires_grad": False}, "w": INF},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("program", "inputs"), CHAINS, ids=[program.replace("\n", "; ") for program, _ in CHAINS])
-def test_a_nonfinite_gradient_from_above_is_masked_as_pytorch_masks_it(client: TestClient, program: str,
-                                                                        inputs: dict[str, Any]) -> None:
+def test_a_nonfinite_gradient_from_above_is_masked_as_pytorch_masks_it(
+    client: TestClient, program: str, inputs: dict[str, Any]
+) -> None:
     """A program's own inf or NaN reaches relu, maximum, pow or the loss from above: every named
     node's gradient as PyTorch's, and each masked edge of the step record says 0 (inf · 0 would be NaN)."""
     body = client.post("/graph/backward", json={"expression": program, "inputs": _json(inputs)}).json()

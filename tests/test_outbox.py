@@ -2,6 +2,7 @@
 its answer or its stream is cut after CHAINLENS_SEND_TIMEOUT seconds (a real server, `python -m
 app`, whose protocol lets the app close the connection); an unread /train stream frees its
 thread; unsent answers count against CHAINLENS_MAX_UNSENT_BYTES."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,9 @@ def test_an_unread_answer_is_cut_after_the_send_timeout(server):
         sock.close()
     head, _, content = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length")))
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
     assert 0 < len(content) < length  # cut: part of the answer, then the connection closed
     assert httpx.get(f"{server}/healthz", timeout=5).json()["status"] == "ok"
 
@@ -70,9 +72,11 @@ def test_an_unread_answer_is_cut_after_the_send_timeout(server):
 def test_an_unread_train_stream_frees_its_thread(server):
     """The only training thread (CHAINLENS_STREAM_THREADS=1): a stream nobody reads is cut, and
     a new run is then served to its end."""
-    long_run = {"expression": "loss = mse(x * w + b, t)", "inputs": {"x": [1.0, 2.0, 3.0], "t": [2.0, 4.0, 6.0],
-                                                                      "w": 0.1, "b": 0.0},
-                "train": {"optimizer": {"name": "sgd", "lr": 0.01}, "steps": 100_000, "record_every": 1}}
+    long_run = {
+        "expression": "loss = mse(x * w + b, t)",
+        "inputs": {"x": [1.0, 2.0, 3.0], "t": [2.0, 4.0, 6.0], "w": 0.1, "b": 0.0},
+        "train": {"optimizer": {"name": "sgd", "lr": 0.01}, "steps": 100_000, "record_every": 1},
+    }
     sock = unread(server, "/train", long_run)
     try:
         time.sleep(4)

@@ -8,6 +8,7 @@ into a fresh virtual environment; that environment borrows the test environment'
 through a .pth line, so no package is downloaded, and the test checks that `app` was imported from
 the installed package and that it reports the project's version.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,14 @@ def _check_page_and_api(url: str) -> None:
     # The bundled digits travel with the package: the training examples need them.
     datasets = {entry["name"]: entry for entry in httpx.get(f"{url}/datasets", timeout=10).json()["datasets"]}
     assert datasets["digits"]["available"] is True
-    rows = httpx.post(f"{url}/graph/forward", timeout=10, json={"expression": "y = sum(x)", "inputs": {
-        "x": {"dataset": "digits", "field": "images", "split": "test", "rows": [0]}}}).json()
+    rows = httpx.post(
+        f"{url}/graph/forward",
+        timeout=10,
+        json={
+            "expression": "y = sum(x)",
+            "inputs": {"x": {"dataset": "digits", "field": "images", "split": "test", "rows": [0]}},
+        },
+    ).json()
     assert rows["nodes"][rows["output"]]["value"] > 0
 
 
@@ -67,8 +74,15 @@ def test_uvicorn_app_main_app_serves_the_ui_and_the_api(built_assets):
 
 
 # The files a clean clone has that the build reads: git's file list, as a clean clone would have it.
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "package.json", "package-lock.json",
-           "scripts/build_backend.py")
+SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "MANIFEST.in",
+    "package.json",
+    "package-lock.json",
+    "scripts/build_backend.py",
+)
 LICENCE_FILES = ("LICENSE", "app/datasets/data/DIGITS-LICENSE.txt")
 
 
@@ -88,8 +102,11 @@ def distributions(built_assets: Path, tmp_path_factory: pytest.TempPathFactory) 
     shutil.copy(ROOT / "static" / "build.mjs", source / "static" / "build.mjs")
     shutil.copytree(built_assets, source / "static" / "dist")
     out = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
+        check=True,
+        capture_output=True,
+    )
     (sdist,) = out.glob("chainlens-*.tar.gz")
     (wheel,) = out.glob("chainlens-*.whl")
     return {"sdist": sdist, "wheel": wheel}
@@ -109,11 +126,16 @@ def test_the_sdist_and_the_wheel_carry_the_licences_and_the_version(distribution
     info = f"chainlens-{__version__}.dist-info/licenses/"
     assert {info + name for name in LICENCE_FILES} <= wheel_names
     # The attribution also sits beside the data it covers, where the installed package reads it.
-    assert {"app/datasets/data/DIGITS-LICENSE.txt", "app/datasets/data/digits.u8.gz",
-            "app/templates/index.html", "app/static/dist/app.js"} <= wheel_names
+    assert {
+        "app/datasets/data/DIGITS-LICENSE.txt",
+        "app/datasets/data/digits.u8.gz",
+        "app/templates/index.html",
+        "app/static/dist/app.js",
+    } <= wheel_names
     # ... and so do the licences of the libraries bundled into app.js.
-    assert {f"app/static/dist/licenses/{name}" for name in ("d3-LICENSE", "elkjs-LICENSE.md", "katex-LICENSE")} \
-        <= wheel_names
+    assert {
+        f"app/static/dist/licenses/{name}" for name in ("d3-LICENSE", "elkjs-LICENSE.md", "katex-LICENSE")
+    } <= wheel_names
     assert not any(name.startswith(("app/static/src", "tests/", "scripts/")) for name in wheel_names)
     for text in (metadata, wheel_metadata):
         assert f"\nVersion: {__version__}\n" in text
@@ -130,13 +152,28 @@ def _fresh_environment(tmp_path: Path, distribution: Path) -> tuple[str, Path]:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = str(env_dir / "bin" / "python")
-    site = Path(subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--no-build-isolation",
-         "--target", str(site), str(distribution)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(distribution),
+        ],
         check=True,
     )
     (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
@@ -148,18 +185,31 @@ def test_the_installed_package_serves_the_template_and_the_built_assets(distribu
     python, site = _fresh_environment(tmp_path, distributions[kind])
     where = subprocess.run(
         [python, "-c", "import app.api.ui as ui; print(ui.UI_ROOT); print(ui.PACKAGE_DIR)"],
-        check=True, capture_output=True, text=True, cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     ).stdout.split()
     assert where[0] == where[1] and Path(where[1]).is_relative_to(site), where
     assert (site / "app" / "datasets" / "data" / "DIGITS-LICENSE.txt").is_file()
-    version = subprocess.run([python, "-m", "app", "--version"], check=True, capture_output=True, text=True,
-                             cwd=tmp_path).stdout
+    version = subprocess.run(
+        [python, "-m", "app", "--version"], check=True, capture_output=True, text=True, cwd=tmp_path
+    ).stdout
     assert version == f"chainlens {__version__}\n"
     # `import chainlens` from the wheel computes in-process and never imports PyTorch.
     computed = subprocess.run(
-        [python, "-c", ("import sys, chainlens; r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4); "
-                        "print(chainlens.__file__, r.grads['z'], 'torch' in sys.modules)")],
-        check=True, capture_output=True, text=True, cwd=tmp_path,
+        [
+            python,
+            "-c",
+            (
+                "import sys, chainlens; r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4); "
+                "print(chainlens.__file__, r.grads['z'], 'torch' in sys.modules)"
+            ),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     ).stdout.split()
     assert Path(computed[0]).is_relative_to(site) and computed[1:] == ["3.0", "False"], computed
 

@@ -8,6 +8,7 @@
 Tolerance: relative 1e-10, plus an absolute 1e-12 times the largest magnitude of the array
 (for elements near 0 that come out of cancelling sums).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,8 +24,8 @@ from parity_programs import CASES
 from app.core import evaluate
 from app.engine.errors import ProgramError
 from app.engine.inputs import decode
-from app.engine.limits import Limits
 from app.engine.layers import LAYERS
+from app.engine.limits import Limits
 from app.engine.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +84,8 @@ def engine_entry(case: dict, expand=None) -> dict:
         "output_shape": graph.shapes[result.output],
         "nodes": [
             {"name": name, "value": graph.values[k], "grad": result.grads[k], "shape": graph.shapes[k]}
-            for k, name in enumerate(graph.names) if name is not None
+            for k, name in enumerate(graph.names)
+            if name is not None
         ],
     }
 
@@ -145,8 +147,10 @@ def test_engine_matches_torch_fixture(fixture, case_id):
 
 
 COMPOSITE_IDS = [
-    case["id"] for case in CASES
-    if "call" not in case and any(f"{op.name}(" in case["program"] for op in OPS.values() if op.decomposition is not None)
+    case["id"]
+    for case in CASES
+    if "call" not in case
+    and any(f"{op.name}(" in case["program"] for op in OPS.values() if op.decomposition is not None)
 ]
 
 

@@ -1,6 +1,7 @@
 """Repeated statements built from a record of their first parse (app/lang/replay.py) give the
 graph a full parse gives: every list of the graph, every value and gradient, every error with its
 place. Each program here is parsed both ways and compared field by field."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,13 @@ from app.lang import parser as parser_module
 from app.lang import replay as replay_module
 
 INPUTS = {
-    "h": 0.3, "x": 0.5, "y": -1.5, "w": 0.75, "b": 0.1, "v": [1.0, 2.0], "M": [[1.0, 2.0], [3.0, 4.0]],
+    "h": 0.3,
+    "x": 0.5,
+    "y": -1.5,
+    "w": 0.75,
+    "b": 0.1,
+    "v": [1.0, 2.0],
+    "M": [[1.0, 2.0], [3.0, 4.0]],
     "c": {"value": 0.25, "requires_grad": False},
 }
 FIELDS = [name for name in Graph.__slots__ if name not in ("limits", "expansion")]
@@ -52,6 +59,7 @@ def counted(monkeypatch) -> dict[str, int]:
             node = fn(*args)
             calls[name] += node is not None
             return node
+
         return counting
 
     monkeypatch.setattr(parser_module, "replay", wrap("replay", replay_module.replay))
@@ -59,32 +67,35 @@ def counted(monkeypatch) -> dict[str, int]:
     return calls
 
 
-@pytest.mark.parametrize("program", [
-    "h = x\n" + CHAIN * 40,  # a run of scalar statements, built together
-    CHAIN * 40,  # h is an input used the first time: that statement is not recorded as it is
-    "h = v\n" + CHAIN * 10,  # tensors: replayed statement by statement through Graph.apply
-    "h = c\n" + "h = h * c + 1\n" * 5 + "h = h * x\n" * 5 + "h = h * c\n" * 5,  # gradient flags change
-    "h = 2.0\nh = h * 3 - 1\nh = h * 3 - 1\nh = h * 3 - 1; h = h * 3 - 1;h = h * 3 - 1\nh = h * 3 - 1",
-    "a = x\nb = a * x\nb = a * x\nb = a * x\nb = a * x",  # two names for one node: parsed each time
-    "x * y\nx * y\nx * y\nz = x * y\nz = x * y\nz = x * y\nz",
-    "s = sum(v, axis=0)\ns = sum(v, axis=0)\ns = sum(v, axis=0)\ns = sum(v, axis=0)",  # an axis: parsed
-    "h = x\n" + "h = tanh(h * w + b)  # step\n" * 4 + "h = tanh(h * w +\n  b)\n" * 4,  # comments, joined lines
-    "h = x\n" + CHAIN * 5 + "w = h\n" + CHAIN * 5 + "tanh = h\n" + CHAIN * 5,  # the names change meaning
-    # Runs past their first lines are not tokenized (tokenize_runs): indented lines, two runs,
-    # a run at the end without a line break, a run of tensors (its tokens are put back).
-    "h = x\n" + "  h = tanh(h * w + b)  \n" * 8 + "h",
-    "h = x\n" + CHAIN * 8 + "g = h * 2\n" + CHAIN * 9 + "h = h * g\n" + CHAIN * 4,
-    "h = x\n" + (CHAIN * 8).rstrip("\n"),
-    "h = v\n" + CHAIN * 8 + "h = h * x\n" + CHAIN * 8,
-    # Loops (issue 19): a body's statements are replayed from the third iteration on, one by one;
-    # one that reads the loop's counter is parsed each time; the same text after the body is not
-    # part of the body.
-    "h = x\nfor i in range(6):\n    h = torch.tanh(h * w + b)\n    g = h * i\n" + CHAIN * 4,
-    "h = x\nfor i in range(5):\n    h = tanh(h * w + b)\n    h = tanh(h * w + b)\nh = tanh(h * w + b)\n",
-    "h = x\nfor i in range(3):\n    for j in range(4):\n        h = h * w + b\n    h = h * c\nh",
-    "h = v\nfor i in range(4): h = h * w + b; h = h * x\nh.sum()",
-    "h = x\nfor i in range(5):\n" + "    h = h * w + b\n" * 6 + CHAIN * 5,  # a run inside the body
-])
+@pytest.mark.parametrize(
+    "program",
+    [
+        "h = x\n" + CHAIN * 40,  # a run of scalar statements, built together
+        CHAIN * 40,  # h is an input used the first time: that statement is not recorded as it is
+        "h = v\n" + CHAIN * 10,  # tensors: replayed statement by statement through Graph.apply
+        "h = c\n" + "h = h * c + 1\n" * 5 + "h = h * x\n" * 5 + "h = h * c\n" * 5,  # gradient flags change
+        "h = 2.0\nh = h * 3 - 1\nh = h * 3 - 1\nh = h * 3 - 1; h = h * 3 - 1;h = h * 3 - 1\nh = h * 3 - 1",
+        "a = x\nb = a * x\nb = a * x\nb = a * x\nb = a * x",  # two names for one node: parsed each time
+        "x * y\nx * y\nx * y\nz = x * y\nz = x * y\nz = x * y\nz",
+        "s = sum(v, axis=0)\ns = sum(v, axis=0)\ns = sum(v, axis=0)\ns = sum(v, axis=0)",  # an axis: parsed
+        "h = x\n" + "h = tanh(h * w + b)  # step\n" * 4 + "h = tanh(h * w +\n  b)\n" * 4,  # comments, joined lines
+        "h = x\n" + CHAIN * 5 + "w = h\n" + CHAIN * 5 + "tanh = h\n" + CHAIN * 5,  # the names change meaning
+        # Runs past their first lines are not tokenized (tokenize_runs): indented lines, two runs,
+        # a run at the end without a line break, a run of tensors (its tokens are put back).
+        "h = x\n" + "  h = tanh(h * w + b)  \n" * 8 + "h",
+        "h = x\n" + CHAIN * 8 + "g = h * 2\n" + CHAIN * 9 + "h = h * g\n" + CHAIN * 4,
+        "h = x\n" + (CHAIN * 8).rstrip("\n"),
+        "h = v\n" + CHAIN * 8 + "h = h * x\n" + CHAIN * 8,
+        # Loops (issue 19): a body's statements are replayed from the third iteration on, one by one;
+        # one that reads the loop's counter is parsed each time; the same text after the body is not
+        # part of the body.
+        "h = x\nfor i in range(6):\n    h = torch.tanh(h * w + b)\n    g = h * i\n" + CHAIN * 4,
+        "h = x\nfor i in range(5):\n    h = tanh(h * w + b)\n    h = tanh(h * w + b)\nh = tanh(h * w + b)\n",
+        "h = x\nfor i in range(3):\n    for j in range(4):\n        h = h * w + b\n    h = h * c\nh",
+        "h = v\nfor i in range(4): h = h * w + b; h = h * x\nh.sum()",
+        "h = x\nfor i in range(5):\n" + "    h = h * w + b\n" * 6 + CHAIN * 5,  # a run inside the body
+    ],
+)
 def test_a_replayed_program_builds_the_graph_a_full_parse_builds(program):
     replayed = run(with_values(assert_same_graph(program)))
     parsed = run(with_values(build(program, replays=False)))
@@ -111,13 +122,16 @@ def test_a_long_chain_is_built_as_one_run(monkeypatch):
     assert graph.starts[-1] == len("h = x\n") + len(CHAIN) * 999 + 4
 
 
-@pytest.mark.parametrize("program, message, line, column", [
-    # The third `a @ v` meets a scalar: the error is at the fourth line, as a full parse has it.
-    ("a = M\na = a @ v\na = a @ v\na = a @ v\n", "shapes do not fit", 4, 5),
-    ("h = x\n" + CHAIN * 30 + "h = h * q\n", "'q' has no value", 32, 9),
-    ("h = v\n" + CHAIN * 30 + "h = h @ v\n" + CHAIN * 6 + "h = h @ v\n", "shapes do not fit", 39, 5),
-    ("h = x\n" + CHAIN * 30 + "h = h * $\n", "unexpected character '$'", 32, 9),
-])
+@pytest.mark.parametrize(
+    "program, message, line, column",
+    [
+        # The third `a @ v` meets a scalar: the error is at the fourth line, as a full parse has it.
+        ("a = M\na = a @ v\na = a @ v\na = a @ v\n", "shapes do not fit", 4, 5),
+        ("h = x\n" + CHAIN * 30 + "h = h * q\n", "'q' has no value", 32, 9),
+        ("h = v\n" + CHAIN * 30 + "h = h @ v\n" + CHAIN * 6 + "h = h @ v\n", "shapes do not fit", 39, 5),
+        ("h = x\n" + CHAIN * 30 + "h = h * $\n", "unexpected character '$'", 32, 9),
+    ],
+)
 def test_errors_in_and_after_replayed_statements_name_the_same_place(program, message, line, column):
     errors = []
     for replays in (True, False):
@@ -126,7 +140,11 @@ def test_errors_in_and_after_replayed_statements_name_the_same_place(program, me
         errors.append(caught.value)
     replayed, parsed = errors
     assert (replayed.kind, replayed.message, replayed.start, replayed.end) == (
-        parsed.kind, parsed.message, parsed.start, parsed.end)
+        parsed.kind,
+        parsed.message,
+        parsed.start,
+        parsed.end,
+    )
     assert message in replayed.message
     assert program.count("\n", 0, replayed.start) + 1 == line
     assert replayed.start - (program.rfind("\n", 0, replayed.start) + 1) + 1 == column

@@ -5,6 +5,7 @@ operand that is such a name is read without recursing; the tokenizer returns par
 These tests pin the graphs (ids, ops, args, spans) those paths build, including the cases where
 a short cut must not be taken.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,7 +33,7 @@ def nodes(program: str) -> list[tuple]:
     for k in range(len(graph)):
         op = graph.ops[k]
         head = op.name if op is not None else (graph.names[k] if not graph.constant[k] else graph.values[k])
-        described.append((head, graph.args[k], program[graph.starts[k]:graph.ends[k]]))
+        described.append((head, graph.args[k], program[graph.starts[k] : graph.ends[k]]))
     return described
 
 
@@ -41,7 +42,7 @@ def op_structure(program: str) -> list[tuple]:
     graph = build(program)
 
     def text(k: int) -> str:
-        return program[graph.starts[k]:graph.ends[k]]
+        return program[graph.starts[k] : graph.ends[k]]
 
     return [(op.name, tuple(map(text, graph.args[k])), text(k)) for k, op in enumerate(graph.ops) if op is not None]
 
@@ -57,7 +58,7 @@ def test_tokens_are_parallel_lists_with_starts_and_an_end_token():
     kinds, texts, starts = tokenize(program)
     assert texts == ["h", "=", "tanh", "(", "h", "*", "w", ")", "\n", "(", "x", "+", ".5", ")", ";", "f'", ""]
     assert kinds == [NAME, OP, NAME, OP, NAME, OP, NAME, OP, NEWLINE, OP, NAME, OP, NUMBER, OP, NEWLINE, STRING, END]
-    assert [program[s:s + len(t)] for s, t in zip(starts, texts)] == texts
+    assert [program[s : s + len(t)] for s, t in zip(starts, texts)] == texts
     assert starts[-1] == len(program)
 
 
@@ -70,9 +71,15 @@ def test_trailing_spaces_and_blank_programs_end_with_one_end_token(program):
 def test_a_chain_of_assignments_builds_mul_add_tanh_per_line_on_the_newest_node():
     program = "h = tanh(x * y + z)\nh = tanh(h * y + z)"
     assert nodes(program) == [
-        ("x", (), "x"), ("y", (), "y"), ("mul", (0, 1), "x * y"), ("z", (), "z"), ("add", (2, 3), "x * y + z"),
+        ("x", (), "x"),
+        ("y", (), "y"),
+        ("mul", (0, 1), "x * y"),
+        ("z", (), "z"),
+        ("add", (2, 3), "x * y + z"),
         ("tanh", (4,), "tanh(x * y + z)"),
-        ("mul", (5, 1), "h * y"), ("add", (6, 3), "h * y + z"), ("tanh", (7,), "tanh(h * y + z)"),
+        ("mul", (5, 1), "h * y"),
+        ("add", (6, 3), "h * y + z"),
+        ("tanh", (7,), "tanh(h * y + z)"),
     ]
     graph = build(program)
     assert graph.names[5] == "h" and graph.names[8] == "h" and graph.output == 8
@@ -87,19 +94,37 @@ def test_literals_become_constants_after_the_right_operand_is_read_left_first():
 @pytest.mark.parametrize(
     ("program", "expected"),
     [
-        ("x + y * z", [("x", (), "x"), ("y", (), "y"), ("z", (), "z"), ("mul", (1, 2), "y * z"),
-                       ("add", (0, 3), "x + y * z")]),
-        ("x * y + z", [("x", (), "x"), ("y", (), "y"), ("mul", (0, 1), "x * y"), ("z", (), "z"),
-                       ("add", (2, 3), "x * y + z")]),
-        ("x - y - z", [("x", (), "x"), ("y", (), "y"), ("sub", (0, 1), "x - y"), ("z", (), "z"),
-                       ("sub", (2, 3), "x - y - z")]),
-        ("x ** y ** z", [("x", (), "x"), ("y", (), "y"), ("z", (), "z"), ("pow", (1, 2), "y ** z"),
-                         ("pow", (0, 3), "x ** y ** z")]),
-        ("x * y ** z", [("x", (), "x"), ("y", (), "y"), ("z", (), "z"), ("pow", (1, 2), "y ** z"),
-                        ("mul", (0, 3), "x * y ** z")]),
+        (
+            "x + y * z",
+            [("x", (), "x"), ("y", (), "y"), ("z", (), "z"), ("mul", (1, 2), "y * z"), ("add", (0, 3), "x + y * z")],
+        ),
+        (
+            "x * y + z",
+            [("x", (), "x"), ("y", (), "y"), ("mul", (0, 1), "x * y"), ("z", (), "z"), ("add", (2, 3), "x * y + z")],
+        ),
+        (
+            "x - y - z",
+            [("x", (), "x"), ("y", (), "y"), ("sub", (0, 1), "x - y"), ("z", (), "z"), ("sub", (2, 3), "x - y - z")],
+        ),
+        (
+            "x ** y ** z",
+            [("x", (), "x"), ("y", (), "y"), ("z", (), "z"), ("pow", (1, 2), "y ** z"), ("pow", (0, 3), "x ** y ** z")],
+        ),
+        (
+            "x * y ** z",
+            [("x", (), "x"), ("y", (), "y"), ("z", (), "z"), ("pow", (1, 2), "y ** z"), ("mul", (0, 3), "x * y ** z")],
+        ),
         ("x + M.T", [("x", (), "x"), ("M", (), "M"), ("transpose", (1,), "M.T"), ("add", (0, 2), "x + M.T")]),
-        ("x + tanh(y).T", [("x", (), "x"), ("y", (), "y"), ("tanh", (1,), "tanh(y)"),
-                           ("transpose", (2,), "tanh(y).T"), ("add", (0, 3), "x + tanh(y).T")]),
+        (
+            "x + tanh(y).T",
+            [
+                ("x", (), "x"),
+                ("y", (), "y"),
+                ("tanh", (1,), "tanh(y)"),
+                ("transpose", (2,), "tanh(y).T"),
+                ("add", (0, 3), "x + tanh(y).T"),
+            ],
+        ),
     ],
 )
 def test_precedence_and_spans_when_the_operands_are_names(program, expected):
@@ -121,8 +146,13 @@ def test_a_name_with_a_node_followed_by_a_call_or_subscript_is_not_read_as_a_var
 def test_an_assignment_shadows_an_input_from_then_on():
     described = nodes("a = x + 1\nx = a * 2\nx + y")
     assert described == [
-        ("x", (), "x"), (1.0, (), "1"), ("add", (0, 1), "x + 1"), (2.0, (), "2"), ("mul", (2, 3), "a * 2"),
-        ("y", (), "y"), ("add", (4, 5), "x + y"),
+        ("x", (), "x"),
+        (1.0, (), "1"),
+        ("add", (0, 1), "x + 1"),
+        (2.0, (), "2"),
+        ("mul", (2, 3), "a * 2"),
+        ("y", (), "y"),
+        ("add", (4, 5), "x + y"),
     ]
 
 

@@ -3,6 +3,7 @@
 The numbers are the tutorial's; every body is compared byte for byte with what the server answers
 for the same request, and every error with the server's 4xx.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,15 @@ def test_chain_rule_value_gradients_and_steps() -> None:
     assert [by_id[n]["name"] for n in range(len(by_id)) if by_id[n]["op"] == "input"] == ["x", "y", "z"]
     backward = [step for step in result.steps if step["phase"] == "backward"]
     # f → q (local z = -4), f → z (local q = 3), q → x and q → y (local 1, upstream -4)
-    assert [(by_id[s["node"]]["name"], by_id[s["input"]]["name"], s["upstream"], s["local"]["value"],
-             s["contribution"]) for s in backward] == [
-        ("f", "q", 1.0, -4.0, -4.0), ("f", "z", 1.0, 3.0, 3.0), ("q", "x", -4.0, 1.0, -4.0), ("q", "y", -4.0, 1.0, -4.0)]
+    assert [
+        (by_id[s["node"]]["name"], by_id[s["input"]]["name"], s["upstream"], s["local"]["value"], s["contribution"])
+        for s in backward
+    ] == [
+        ("f", "q", 1.0, -4.0, -4.0),
+        ("f", "z", 1.0, 3.0, 3.0),
+        ("q", "x", -4.0, 1.0, -4.0),
+        ("q", "y", -4.0, 1.0, -4.0),
+    ]
 
 
 def test_inputs_as_a_mapping_and_as_keywords_together() -> None:
@@ -112,15 +119,18 @@ def test_to_json_is_the_http_body(server: TestClient, example: dict) -> None:
 def test_numpy_inputs_make_the_same_body_as_their_json(server: TestClient) -> None:
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
-    answer = server.post("/graph/backward", json={"expression": "loss = (x @ w).tanh().sum()",
-                                                  "inputs": {"x": x.tolist(), "w": w.tolist()}})
+    answer = server.post(
+        "/graph/backward",
+        json={"expression": "loss = (x @ w).tanh().sum()", "inputs": {"x": x.tolist(), "w": w.tolist()}},
+    )
     assert chainlens.backward("loss = (x @ w).tanh().sum()", x=x, w=w).to_json().encode() == answer.content
 
 
 def test_expand_opens_composites_as_the_server_does(server: TestClient) -> None:
     example = next(e for e in EXAMPLES if e["id"] == "regression-mlp")
-    answer = server.post("/graph/backward", json={"expression": example["expression"], "inputs": example["inputs"],
-                                                  "expand": "all"})
+    answer = server.post(
+        "/graph/backward", json={"expression": example["expression"], "inputs": example["inputs"], "expand": "all"}
+    )
     result = chainlens.backward(example["expression"], example["inputs"], expand="all")
     assert result.to_json().encode() == answer.content
     assert json.loads(result.to_json())["groups"]
@@ -142,16 +152,19 @@ def _http_error(server: TestClient, route: str, request: dict) -> tuple[int, dic
     return answer.status_code, answer.json()["error"]
 
 
-@pytest.mark.parametrize(("program", "inputs"), [
-    ("q = x + \nf = q", {"x": 1.0}),  # a syntax error, located
-    ("f = x @ y", {"x": [1.0, 2.0], "y": [[1.0, 2.0, 3.0]]}),  # shapes that do not fit
-    ("f = torch.cumsum(x, 0)", {"x": [1.0, 2.0]}),  # outside the dialect's tables, with suggestions
-    ("f = x * y", {"x": 1.0}),  # y has no value
-    ("f = x.sum()", {"x": [[1.0, 2.0], [3.0]]}),  # a ragged input
-    ("f = x.__class__", {"x": 1.0}),  # hostile
-    ("f = x[Xb].sum()", {"x": [1.0, 2.0], "Xb": {"value": [0, 7], "requires_grad": False}}),  # found at the forward
-    ("f = softmax_cross_entropy(x, y)", {"x": [[1.0, 2.0]], "y": [3]}),  # a label out of range
-])
+@pytest.mark.parametrize(
+    ("program", "inputs"),
+    [
+        ("q = x + \nf = q", {"x": 1.0}),  # a syntax error, located
+        ("f = x @ y", {"x": [1.0, 2.0], "y": [[1.0, 2.0, 3.0]]}),  # shapes that do not fit
+        ("f = torch.cumsum(x, 0)", {"x": [1.0, 2.0]}),  # outside the dialect's tables, with suggestions
+        ("f = x * y", {"x": 1.0}),  # y has no value
+        ("f = x.sum()", {"x": [[1.0, 2.0], [3.0]]}),  # a ragged input
+        ("f = x.__class__", {"x": 1.0}),  # hostile
+        ("f = x[Xb].sum()", {"x": [1.0, 2.0], "Xb": {"value": [0, 7], "requires_grad": False}}),  # found at the forward
+        ("f = softmax_cross_entropy(x, y)", {"x": [[1.0, 2.0]], "y": [3]}),  # a label out of range
+    ],
+)
 def test_program_errors_carry_the_http_answer(server: TestClient, program: str, inputs: dict) -> None:
     status, error = _http_error(server, "backward", {"expression": program, "inputs": inputs})
     with pytest.raises(chainlens.ProgramError) as raised:
@@ -159,8 +172,12 @@ def test_program_errors_carry_the_http_answer(server: TestClient, program: str, 
     exc = raised.value
     assert 400 <= status < 500 and exc.status == status
     assert exc.error == error
-    assert (exc.kind, exc.message, exc.line, exc.column) == (error["kind"], error["message"], error.get("line"),
-                                                             error.get("column"))
+    assert (exc.kind, exc.message, exc.line, exc.column) == (
+        error["kind"],
+        error["message"],
+        error.get("line"),
+        error.get("column"),
+    )
     assert str(exc) == error["message"]
     assert json.loads(exc.to_json()) == {"error": error}
 
@@ -188,7 +205,7 @@ def test_the_servers_limits_apply(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.delenv("CHAINLENS_MAX_NODES")
         compute.settings.cache_clear()
-    assert chainlens.backward("h = x\n" + "h = h * 2\n" * 20 + "h", x=1.0).value == 2.0 ** 20
+    assert chainlens.backward("h = x\n" + "h = h * 2\n" * 20 + "h", x=1.0).value == 2.0**20
 
 
 def test_the_memory_estimate_applies(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,21 +225,25 @@ def test_the_memory_estimate_applies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_import_chainlens_computes_without_importing_torch() -> None:
-    script = ("import sys, chainlens\n"
-              "r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4)\n"
-              "assert r.grads == {'x': -4.0, 'y': -4.0, 'z': 3.0}, r.grads\n"
-              "assert 'torch' not in sys.modules\n"
-              "print('ok')")
+    script = (
+        "import sys, chainlens\n"
+        "r = chainlens.backward('q = x + y\\nf = q * z', x=-2, y=5, z=-4)\n"
+        "assert r.grads == {'x': -4.0, 'y': -4.0, 'z': 3.0}, r.grads\n"
+        "assert 'torch' not in sys.modules\n"
+        "print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 
 
 def test_from_torch_without_torch_names_the_extra() -> None:
-    script = ("import sys\nsys.modules['torch'] = None  # as if PyTorch were not installed\n"
-              "import chainlens\n"
-              "try:\n    chainlens.from_torch(lambda x: x, 1.0)\n"
-              "except ImportError as exc:\n    print(exc)\n")
+    script = (
+        "import sys\nsys.modules['torch'] = None  # as if PyTorch were not installed\n"
+        "import chainlens\n"
+        "try:\n    chainlens.from_torch(lambda x: x, 1.0)\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "pip install 'chainlens[torch]'" in done.stdout

@@ -1,4 +1,5 @@
 """The tokenizer's path without a loop per token gives what the loop gives, token for token."""
+
 from __future__ import annotations
 
 from unittest import mock
@@ -12,9 +13,52 @@ from app.lang import tokens
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, tokenize
 
 PIECES = [
-    "x", "h", "b", "rb", "tanh", "w0", "1", "2.5", ".5", "1e-3", "1_000", "2.", "3j", ".T", ".", "=", "+", "-", "*", "**",
-    "//=", "==", "->", ",", ";", "(", ")", "[", "]", "{", "}", "\n", "\n", "\r\n", " ", "\t", "# c", "\\\n", "\\", "'",
-    "f'", "é", "∂x", "²", "$", "?",
+    "x",
+    "h",
+    "b",
+    "rb",
+    "tanh",
+    "w0",
+    "1",
+    "2.5",
+    ".5",
+    "1e-3",
+    "1_000",
+    "2.",
+    "3j",
+    ".T",
+    ".",
+    "=",
+    "+",
+    "-",
+    "*",
+    "**",
+    "//=",
+    "==",
+    "->",
+    ",",
+    ";",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "\n",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "# c",
+    "\\\n",
+    "\\",
+    "'",
+    "f'",
+    "é",
+    "∂x",
+    "²",
+    "$",
+    "?",
 ]
 
 
@@ -41,9 +85,23 @@ def test_any_program_tokenizes_as_the_loop_does(source):
     "source",
     [
         "h = tanh(h * w + b)\nh = tanh(h * w + b)",
-        "\nx", "  \n x", "x\n\ny", "x\n \t\ny\n", "x;\ny", "x ; \r\ny", "x;;y\n",
-        "f(x,\n  y)", "(\n)", ")(\nx", "x)\ny", "[[x]\n]", "{x}\n(y)\n", "(x\n",
-        "y = x @ W.T + .5", "x .T\n.5", "x\r\ny\r\n",
+        "\nx",
+        "  \n x",
+        "x\n\ny",
+        "x\n \t\ny\n",
+        "x;\ny",
+        "x ; \r\ny",
+        "x;;y\n",
+        "f(x,\n  y)",
+        "(\n)",
+        ")(\nx",
+        "x)\ny",
+        "[[x]\n]",
+        "{x}\n(y)\n",
+        "(x\n",
+        "y = x @ W.T + .5",
+        "x .T\n.5",
+        "x\r\ny\r\n",
     ],
 )
 def test_newlines_dots_and_spaces_as_the_loop(source):

@@ -1,5 +1,6 @@
 """POST /train and POST /train/graph: the stream's lines, purity, step k's graph, divergence,
 limits and bad configs, cancellation, and a real server streaming while it answers others."""
+
 from __future__ import annotations
 
 import copy
@@ -98,8 +99,13 @@ def test_train_graph_at_k_holds_exactly_the_runs_values_at_step_k():
     for name, value in before.items():
         assert nodes[name]["value"] == value, name
     # the batch of step k: the rows the record names
-    images = client.post("/graph/forward", json={"expression": "y = x", "inputs": {"x": {
-        "dataset": "digits", "field": "images", "split": "train", "rows": records[k]["rows"]}}}).json()
+    images = client.post(
+        "/graph/forward",
+        json={
+            "expression": "y = x",
+            "inputs": {"x": {"dataset": "digits", "field": "images", "split": "train", "rows": records[k]["rows"]}},
+        },
+    ).json()
     assert nodes["x"]["value"] == images["nodes"][0]["value"]
     # and the health the record gives for each node is that of the graph's gradients
     for node_id, health in records[k]["health"].items():
@@ -111,8 +117,12 @@ def test_train_graph_at_k_holds_exactly_the_runs_values_at_step_k():
 def test_dead_relus_are_reported(client):
     body = {
         "expression": "h = relu(x @ W + b)\nloss = mean(h @ V)",
-        "inputs": {"x": {"value": [[1.0, 2.0], [3.0, 1.0]], "requires_grad": False}, "W": [[1.0, -1.0, 0.5], [1.0, -2.0, 0.5]],
-                   "b": [0.0, -1.0, 0.0], "V": [[1.0], [1.0], [1.0]]},
+        "inputs": {
+            "x": {"value": [[1.0, 2.0], [3.0, 1.0]], "requires_grad": False},
+            "W": [[1.0, -1.0, 0.5], [1.0, -2.0, 0.5]],
+            "b": [0.0, -1.0, 0.0],
+            "V": [[1.0], [1.0], [1.0]],
+        },
         "train": {"optimizer": {"name": "sgd", "lr": 0.01}, "steps": 2, "record_every": 1},
     }
     record = lines_of(client, body)[1]
@@ -122,9 +132,11 @@ def test_dead_relus_are_reported(client):
 
 
 def test_saturated_tanh_is_reported(client):
-    body = {"expression": "loss = sum(tanh(x * w))",
-            "inputs": {"x": {"value": [0.1, 10.0, -20.0, 0.5], "requires_grad": False}, "w": 1.0},
-            "train": {"optimizer": {"name": "adam"}, "steps": 1}}
+    body = {
+        "expression": "loss = sum(tanh(x * w))",
+        "inputs": {"x": {"value": [0.1, 10.0, -20.0, 0.5], "requires_grad": False}, "w": 1.0},
+        "train": {"optimizer": {"name": "adam"}, "steps": 1},
+    }
     record = lines_of(client, body)[1]
     tanh = next(entry for entry in record["health"].values() if "saturated" in entry)
     assert tanh["saturated"] == 0.5
@@ -142,20 +154,23 @@ def test_divergence_ends_with_an_error_line_naming_the_step(client):
     assert steps_recorded + len(error["losses"]) == error["step"]
 
 
-@pytest.mark.parametrize(("train", "kind", "words"), [
-    ({"params": ["W9"]}, "invalid_train", "'W9' is not among the inputs"),
-    ({"params": ["x"]}, "invalid_train", "dataset input"),
-    ({"params": []}, "invalid_train", "empty"),
-    ({"batch": {"size": 5000}}, "invalid_train", "5000"),
-    ({"eval": {"q": [[1, 2, 3]]}}, "invalid_train", "'q' is not among the inputs"),
-    ({"eval": {"x": [[1, 2]]}}, "invalid_train", "shapes do not fit"),
-    ({"optimizer": {"name": "rmsprop", "lr": 0.1}}, "invalid_request", "train.optimizer"),
-    ({"optimizer": {"name": "sgd", "lr": -1}}, "invalid_request", "lr"),
-    ({"optimizer": {"name": "sgd"}}, "invalid_request", "lr"),
-    ({"steps": 0}, "invalid_request", "steps"),
-    ({"record_every": 0}, "invalid_request", "record_every"),
-    ({"lr": 0.1}, "invalid_request", "lr"),
-])
+@pytest.mark.parametrize(
+    ("train", "kind", "words"),
+    [
+        ({"params": ["W9"]}, "invalid_train", "'W9' is not among the inputs"),
+        ({"params": ["x"]}, "invalid_train", "dataset input"),
+        ({"params": []}, "invalid_train", "empty"),
+        ({"batch": {"size": 5000}}, "invalid_train", "5000"),
+        ({"eval": {"q": [[1, 2, 3]]}}, "invalid_train", "'q' is not among the inputs"),
+        ({"eval": {"x": [[1, 2]]}}, "invalid_train", "shapes do not fit"),
+        ({"optimizer": {"name": "rmsprop", "lr": 0.1}}, "invalid_request", "train.optimizer"),
+        ({"optimizer": {"name": "sgd", "lr": -1}}, "invalid_request", "lr"),
+        ({"optimizer": {"name": "sgd"}}, "invalid_request", "lr"),
+        ({"steps": 0}, "invalid_request", "steps"),
+        ({"record_every": 0}, "invalid_request", "record_every"),
+        ({"lr": 0.1}, "invalid_request", "lr"),
+    ],
+)
 def test_bad_train_configs_are_4xx_before_anything_streams(client, train, kind, words):
     response = client.post("/train", json=request("train-regression", **train))
     assert response.status_code == 422, response.text
@@ -189,9 +204,11 @@ def test_train_graph_after_divergence_is_422(client):
 
 def test_limits_are_413_before_the_run_starts():
     small = TestClient(create_app(Settings(max_train_steps=1000, max_train_work=10**8, max_train_seconds=5)))
-    for train, words in [({"steps": 1001}, "the limit is 1000 steps"),
-                         ({"steps": 1000, "batch": {"size": 1000}}, "the run's arithmetic would take about "),
-                         ({"steps": 1000, "batch": {"size": 1}}, None)]:
+    for train, words in [
+        ({"steps": 1001}, "the limit is 1000 steps"),
+        ({"steps": 1000, "batch": {"size": 1000}}, "the run's arithmetic would take about "),
+        ({"steps": 1000, "batch": {"size": 1}}, None),
+    ]:
         response = small.post("/train", json=request("train-regression", **train))
         if words is None:  # 1,000 steps of batch 1 fit
             assert response.status_code == 200
@@ -205,7 +222,9 @@ def test_limits_are_413_before_the_run_starts():
 
 def test_a_cancelled_job_stops_between_steps():
     example = EXAMPLES["train-regression"]
-    run = TrainingRun(example["expression"], example["inputs"], TrainConfig(**example["train"]), Limits(), TrainLimits())
+    run = TrainingRun(
+        example["expression"], example["inputs"], TrainConfig(**example["train"]), Limits(), TrainLimits()
+    )
     lines: list[dict] = []
     steps_taken = 0
 
@@ -251,8 +270,11 @@ def test_a_real_server_streams_lines_as_they_come_and_serves_others_meanwhile():
             # the run goes on in a worker thread: other requests are answered meanwhile (and the
             # next line is a record, not the end: they were answered while the run went on)
             assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-            chain = httpx.post(f"{url}/graph/backward", json={"expression": "f = (x + y) * z",
-                                                              "inputs": {"x": -2, "y": 5, "z": -4}}, timeout=5)
+            chain = httpx.post(
+                f"{url}/graph/backward",
+                json={"expression": "f = (x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}},
+                timeout=5,
+            )
             assert chain.json()["nodes"][0]["grad"] == -4
             assert json.loads(next(lines))["type"] == "record"  # still streaming
         # the client went away mid-run: the server stops the run (its process goes idle: it uses
@@ -266,8 +288,11 @@ def test_a_real_server_streams_lines_as_they_come_and_serves_others_meanwhile():
 
 def test_a_scalar_program_trains_on_python_floats(client):
     """(w·x − 3)² with x = 2: SGD with momentum takes w to 1.5; /train/graph agrees with the stream."""
-    body = {"expression": "loss = (w * x - 3) ** 2", "inputs": {"w": 0.5, "x": {"value": 2.0, "requires_grad": False}},
-            "train": {"optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.5}, "steps": 50, "record_every": 25}}
+    body = {
+        "expression": "loss = (w * x - 3) ** 2",
+        "inputs": {"w": 0.5, "x": {"value": 2.0, "requires_grad": False}},
+        "train": {"optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.5}, "steps": 50, "record_every": 25},
+    }
     lines = lines_of(client, body)
     assert lines[-1]["params"]["w"] == pytest.approx(1.5, abs=1e-6)
     graph = client.post("/train/graph", json=body | {"at": 50}).json()
@@ -279,9 +304,11 @@ def test_a_scalar_program_trains_on_python_floats(client):
 def test_a_program_with_empty_tensors_trains_as_the_engine_computes_it(client):
     """Training's lean pass skips ops on empty tensors as /graph/backward does (softmax over an
     empty axis has no max to shift by): the loss is 0 at every step and w's gradient is 0."""
-    body = {"expression": "loss = sum(softmax(x * w, axis=1)) + w * 0", "inputs": {
-        "x": {"init": "ones", "shape": [3, 0]}, "w": 1.0},
-        "train": {"params": ["w"], "optimizer": {"name": "sgd", "lr": 0.1}, "steps": 3, "record_every": 1}}
+    body = {
+        "expression": "loss = sum(softmax(x * w, axis=1)) + w * 0",
+        "inputs": {"x": {"init": "ones", "shape": [3, 0]}, "w": 1.0},
+        "train": {"params": ["w"], "optimizer": {"name": "sgd", "lr": 0.1}, "steps": 3, "record_every": 1},
+    }
     lines = lines_of(client, body)
     assert [line["type"] for line in lines] == ["start", "record", "record", "record", "done"]
     assert [line["losses"] for line in lines[1:4]] == [[0.0], [0.0], [0.0]]
@@ -302,8 +329,11 @@ def test_the_mnist_example_runs_within_the_default_limits(tmp_path):
     client = TestClient(create_app(Settings(data_dir=str(tmp_path))))
     try:
         example = next(item for item in client.get("/examples").json()["examples"] if item["id"] == "train-mnist")
-        body = {"expression": example["expression"], "inputs": example["inputs"],
-                "train": example["train"] | {"steps": 4, "record_every": 2}}
+        body = {
+            "expression": example["expression"],
+            "inputs": example["inputs"],
+            "train": example["train"] | {"steps": 4, "record_every": 2},
+        }
         step_one = client.post("/train/graph", json={**body, "at": 1})
         assert step_one.status_code == 200, step_one.text
         x = next(node for node in step_one.json()["nodes"] if node["name"] == "x")

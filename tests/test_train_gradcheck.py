@@ -4,6 +4,7 @@ It must answer exactly what POST /graph/gradcheck answers for that program (the 
 step k's update, step k's batch as plain inputs), default to step 1, refuse a step outside the run,
 and say in words, not in work units, why a check is refused.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ def step_program(example_id: str, k: int) -> dict[str, Any]:
     """Step k's program as a plain /graph/gradcheck request, built by the training code itself: each
     parameter holds θ(k−1), each dataset input step k's batch (taking no gradient)."""
     body = request(example_id)
-    run = TrainingRun(body["expression"], body["inputs"], TrainConfig.model_validate(body["train"]), Limits(),
-                      TrainLimits())
+    run = TrainingRun(
+        body["expression"], body["inputs"], TrainConfig.model_validate(body["train"]), Limits(), TrainLimits()
+    )
     run.graph_at(k)
     inputs: dict[str, Any] = {}
     for name in body["inputs"]:
@@ -83,8 +85,10 @@ def test_regression_example_is_checked_on_its_one_row_batch(client: TestClient) 
 def test_a_step_outside_the_run_is_422(client: TestClient, at: int) -> None:
     response = client.post("/train/gradcheck", json=request("train-digits", at=at))
     assert response.status_code == 422
-    assert response.json()["error"] == {"kind": "invalid_train",
-                                        "message": f"at must be a step of the run, 1 to 1000; got {at}"}
+    assert response.json()["error"] == {
+        "kind": "invalid_train",
+        "message": f"at must be a step of the run, 1 to 1000; got {at}",
+    }
 
 
 @pytest.mark.parametrize("at", ["5", 2.5, True])
@@ -101,29 +105,34 @@ def test_whole_dataset_check_is_refused_in_words(client: TestClient) -> None:
     response = client.post("/graph/gradcheck", json={"expression": example["expression"], "inputs": example["inputs"]})
     assert response.status_code == 413
     message = response.json()["error"]["message"]
-    assert message.startswith("this checks 330 numbers, each with 4 passes over 1,437 rows (about 73 seconds "
-                              "of computing; the limit is about 2 seconds); ")
+    assert message.startswith(
+        "this checks 330 numbers, each with 4 passes over 1,437 rows (about 73 seconds "
+        "of computing; the limit is about 2 seconds); "
+    )
     assert "training step's batch" in message and "units" not in message
 
 
 def test_a_run_without_batches_is_refused_in_words() -> None:
     """A run that sees every row at each step checks all 1,437 of them: refused, with the way out."""
-    client = TestClient(create_app(Settings(max_train_work=10 ** 12, max_train_seconds=10 ** 4)))
+    client = TestClient(create_app(Settings(max_train_work=10**12, max_train_seconds=10**4)))
     train = EXAMPLES["train-digits"]["train"] | {"batch": None, "eval": None, "steps": 3}
     response = client.post("/train/gradcheck", json=request("train-digits", train=train))
     assert response.status_code == 413
     assert response.json()["error"]["message"] == (
         "this checks 330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is "
-        "about 2 seconds); give train.batch a size to check one step's batch of rows")
+        "about 2 seconds); give train.batch a size to check one step's batch of rows"
+    )
 
 
 def test_a_batch_too_large_to_check_is_refused_in_words() -> None:
-    client = TestClient(create_app(Settings(check=CheckLimits(max_gradcheck_work=10 ** 8))))
+    client = TestClient(create_app(Settings(check=CheckLimits(max_gradcheck_work=10**8))))
     response = client.post("/train/gradcheck", json=request("train-digits"))
     assert response.status_code == 413
     message = response.json()["error"]["message"]
     assert message.startswith("this checks 330 numbers, each with 4 passes over 32 rows (about ")
-    assert message.endswith("of computing; the limit is about 100 milliseconds); a smaller train.batch.size checks faster")
+    assert message.endswith(
+        "of computing; the limit is about 100 milliseconds); a smaller train.batch.size checks faster"
+    )
 
 
 def test_a_program_without_data_is_refused_in_words() -> None:
@@ -132,7 +141,8 @@ def test_a_program_without_data_is_refused_in_words() -> None:
     assert response.status_code == 413
     assert response.json()["error"]["message"] == (
         "this checks 4 numbers, each with 4 passes through the program's 2 nodes (about 74 microseconds of "
-        "computing; the limit is about 10 microseconds); fewer or smaller inputs, or a shorter program, check faster")
+        "computing; the limit is about 10 microseconds); fewer or smaller inputs, or a shorter program, check faster"
+    )
 
 
 def test_bad_programs_are_the_graph_errors(client: TestClient) -> None:
@@ -145,11 +155,15 @@ def test_bad_programs_are_the_graph_errors(client: TestClient) -> None:
 def test_memory_is_estimated_before_the_check_allocates() -> None:
     """A budget that holds the run but not the check's graph and values: 413 before any pass."""
     body = request("train-digits")
-    run = TrainingRun(body["expression"], body["inputs"], TrainConfig.model_validate(body["train"]), Limits(),
-                      TrainLimits())
+    run = TrainingRun(
+        body["expression"], body["inputs"], TrainConfig.model_validate(body["train"]), Limits(), TrainLimits()
+    )
     settings = Settings()
-    needed = run.memory_bytes() + estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements) \
+    needed = (
+        run.memory_bytes()
+        + estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements)
         + value_bytes(run.graph)
+    )
     client = TestClient(create_app(Settings(max_request_memory=(needed + run.memory_bytes()) // 2)))
     response = client.post("/train/gradcheck", json=body)
     assert response.status_code == 413
@@ -159,7 +173,7 @@ def test_memory_is_estimated_before_the_check_allocates() -> None:
 def test_a_disconnect_stops_the_check() -> None:
     """Every element of every weight (about 45 s of passes here): the client leaves after 0.3 s and the
     job is gone well before the check could have ended."""
-    app = create_app(Settings(check=CheckLimits(gradcheck_sample=10 ** 6, max_gradcheck_work=10 ** 14)))
+    app = create_app(Settings(check=CheckLimits(gradcheck_sample=10**6, max_gradcheck_work=10**14)))
     started = time.monotonic()
     status, _, _ = run_async(asgi_post(app, "/train/gradcheck", 0.3, json.dumps(request("train-digits")).encode()))
     assert status == 499

@@ -2,6 +2,7 @@
 parameter to a relative 1e-9. The torch side is a plain PyTorch training loop over the same
 initial values and the same batches (the rows each record names), so this checks the whole step:
 batching, forward, backward through the lean pass, and the update rule."""
+
 from __future__ import annotations
 
 import copy
@@ -24,8 +25,14 @@ EXAMPLES = {example["id"]: example for example in TRAIN_EXAMPLES}
 
 OPTIMIZERS = {
     "sgd": {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.01},
-    "sgd-nesterov-dampening": {"name": "sgd", "lr": 0.01, "momentum": 0.8, "dampening": 0.1,
-                               "weight_decay": 0.001, "nesterov": False},
+    "sgd-nesterov-dampening": {
+        "name": "sgd",
+        "lr": 0.01,
+        "momentum": 0.8,
+        "dampening": 0.1,
+        "weight_decay": 0.001,
+        "nesterov": False,
+    },
     "sgd-nesterov": {"name": "sgd", "lr": 0.005, "momentum": 0.9, "weight_decay": 0.001, "nesterov": True},
     "adam": {"name": "adam", "lr": 0.002, "betas": [0.8, 0.99], "eps": 1e-7, "weight_decay": 0.01},
 }
@@ -52,8 +59,12 @@ def _torch_loss(example_id: str, data: dict[str, torch.Tensor], p: dict[str, tor
 @pytest.mark.parametrize("example_id", ["train-regression", "train-digits"])
 def test_fifty_steps_match_torch_optim(example_id, optimizer):
     example = EXAMPLES[example_id]
-    train = copy.deepcopy(example["train"]) | {"steps": STEPS, "record_every": 1, "eval": None,
-                                               "optimizer": OPTIMIZERS[optimizer]}
+    train = copy.deepcopy(example["train"]) | {
+        "steps": STEPS,
+        "record_every": 1,
+        "eval": None,
+        "optimizer": OPTIMIZERS[optimizer],
+    }
     run = TrainingRun(example["expression"], example["inputs"], TrainConfig(**train), Limits(), TrainLimits())
     lines: list[dict] = []
     run.stream(lines.append)
@@ -62,10 +73,14 @@ def test_fifty_steps_match_torch_optim(example_id, optimizer):
     assert [r["step"] for r in records] == list(range(1, STEPS + 1))
 
     names = train["params"]
-    params = {name: torch.tensor(decode(name, example["inputs"][name], 10**7).value, requires_grad=True)
-              for name in names}
-    data_inputs = {name: resolve(name, spec, 10**7) for name, spec in example["inputs"].items()
-                   if isinstance(spec, dict) and "dataset" in spec}
+    params = {
+        name: torch.tensor(decode(name, example["inputs"][name], 10**7).value, requires_grad=True) for name in names
+    }
+    data_inputs = {
+        name: resolve(name, spec, 10**7)
+        for name, spec in example["inputs"].items()
+        if isinstance(spec, dict) and "dataset" in spec
+    }
     torch_optimizer = _torch_optimizer(OPTIMIZERS[optimizer], list(params.values()))
     for record in records:
         positions = np.searchsorted(next(iter(data_inputs.values())).rows, record["rows"])

@@ -2,6 +2,7 @@
 
 See ../shared/seed/NOTES.md: every mistake listed there has a test here.
 """
+
 from __future__ import annotations
 
 import math

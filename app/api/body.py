@@ -9,6 +9,7 @@ validation, with the same errors FastAPI gives (a RequestValidationError, answer
 `run_parsed(request, model, compute)` is that whole pattern for a compute route, and
 `body_openapi(model)` documents such a route's body as FastAPI would have.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,10 +48,17 @@ def parse_json(raw: bytes) -> Any:
         raise HTTPException(400, "the request body is not UTF-8 text") from None
     except ValueError as exc:  # json.JSONDecodeError, or an int of more than 4,300 digits
         position = getattr(exc, "pos", 0)
-        raise RequestValidationError([{
-            "type": "json_invalid", "loc": ("body", position), "msg": "JSON decode error",
-            "input": {}, "ctx": {"error": getattr(exc, "msg", str(exc))},
-        }]) from None
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", position),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": getattr(exc, "msg", str(exc))},
+                }
+            ]
+        ) from None
 
 
 def parse_model(raw: bytes, model: type[M]) -> M:
@@ -63,8 +71,9 @@ def parse_model(raw: bytes, model: type[M]) -> M:
         raise RequestValidationError(errors) from None
 
 
-async def run_parsed(request: Request, model: type[R], compute: Callable[[R, Job], T], *,
-                     inline: bool = False) -> T | Response:
+async def run_parsed(
+    request: Request, model: type[R], compute: Callable[[R, Job], T], *, inline: bool = False
+) -> T | Response:
     """Reads the body's bytes, then in a job (app/api/jobs.py; `inline`: on the event loop while
     small) parses them as `model` and answers compute(body, job). A ProgramError becomes its 4xx
     answer, located in the request's program (known only once the body is parsed)."""

@@ -13,6 +13,7 @@ error handler (a JSON error body) wherever the body is read, in FastAPI's own bo
 or in a route's `await request.body()`; where the app does not turn them into a response, this
 middleware answers itself.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,14 +27,16 @@ from app.api.errors import error_json
 
 class BodyTooLarge(HTTPException):
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"the request body is larger than {max_bytes} bytes (the limit)",
-                         headers={"connection": "close"})
+        super().__init__(
+            413, f"the request body is larger than {max_bytes} bytes (the limit)", headers={"connection": "close"}
+        )
 
 
 class BodyTimeout(HTTPException):
     def __init__(self, timeout: float) -> None:
-        super().__init__(408, f"the request body did not arrive within {timeout:g} s (the limit)",
-                         headers={"connection": "close"})
+        super().__init__(
+            408, f"the request body did not arrive within {timeout:g} s (the limit)", headers={"connection": "close"}
+        )
 
 
 class BodyLimit:
@@ -88,8 +91,15 @@ class BodyLimit:
     async def refuse(self, send: Send, exc: HTTPException) -> None:
         kind = "limit_exceeded" if exc.status_code == 413 else "timeout"
         body = error_json({"error": {"kind": kind, "message": exc.detail}})
-        await send({"type": "http.response.start", "status": exc.status_code, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exc.status_code,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

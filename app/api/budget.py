@@ -16,6 +16,7 @@ Counted (bytes, each an upper bound for this engine and encoder):
 
 The estimate is linear in the graph; `estimate` is called between parsing and building.
 """
+
 from __future__ import annotations
 
 from itertools import chain, compress
@@ -70,12 +71,14 @@ def _flows(op: Op | None, slot: int) -> bool:
     """Whether a gradient flows into operand `slot` of `op`; False for slots past the op's own
     (the table is as wide as the widest op) and for inputs and constants (op None)."""
     # (an op without local derivatives has vjps: `or ()` only tells the type checker so)
-    return (op is not None and (op.local is not None or op.variadic or slot < len(op.vjp or ()))
-            and op.differentiable(slot))
+    return (
+        op is not None and (op.local is not None or op.variadic or slot < len(op.vjp or ())) and op.differentiable(slot)
+    )
 
 
-def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elements: int, *,
-             layout: str = "objects") -> int:
+def estimate(
+    graph: Graph, backward: bool, max_full_elements: int, max_step_elements: int, *, layout: str = "objects"
+) -> int:
     """Bytes that evaluating `graph` and writing its response in `layout` will hold at their peak."""
     columns = layout == "columns"
     node_text, step_text = (NODE_COLUMN_TEXT, STEP_COLUMN_TEXT) if columns else (NODE_TEXT, STEP_TEXT)
@@ -85,8 +88,17 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
     # full and inside a step; then the sums over nodes and edges are numpy's, not a Python loop
     # per edge (which cost 10 ms on a 10,000-node graph, a sixth of its whole request).
     distinct = {shape: position for position, shape in enumerate(dict.fromkeys(shapes))}
-    table = np.array([(_array_bytes(prod(shape), shape), _text(prod(shape), shape, max_full_elements),
-                       _text(prod(shape), shape, max_step_elements)) for shape in distinct], dtype=np.int64)
+    table = np.array(
+        [
+            (
+                _array_bytes(prod(shape), shape),
+                _text(prod(shape), shape, max_full_elements),
+                _text(prod(shape), shape, max_step_elements),
+            )
+            for shape in distinct
+        ],
+        dtype=np.int64,
+    )
     per_node = table[np.fromiter(map(distinct.__getitem__, shapes), dtype=np.intp, count=count)]
     held, value_text, step_value = per_node.T
     largest = int(table[:, 0].max(initial=0))
@@ -109,8 +121,9 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
         position = {key: index for index, key in enumerate(distinct_ops)}
         kind = np.fromiter(map(position.__getitem__, op_ids), dtype=np.intp, count=count)
         width = int(arity.max(initial=0))
-        differentiable = np.array([[_flows(op, k) for k in range(width)] for op in distinct_ops.values()],
-                                  dtype=bool).reshape(len(distinct_ops), width)
+        differentiable = np.array(
+            [[_flows(op, k) for k in range(width)] for op in distinct_ops.values()], dtype=bool
+        ).reshape(len(distinct_ops), width)
         elementwise = np.array([op is not None and op.local is not None for op in distinct_ops.values()], dtype=bool)
         keep = wanted[consumer] & wanted[operand] & differentiable[kind[consumer], slot]
         consumer, operand = consumer[keep], operand[keep]
@@ -118,8 +131,12 @@ def estimate(graph: Graph, backward: bool, max_full_elements: int, max_step_elem
         edges = len(consumer)
         upstream = step_value[consumer]
         engine += RECORD_COST * edges + 2 * int(held[operand].sum()) + int(held[consumer][local].sum())
-        text += (step_text * edges + int(upstream.sum()) + int(np.where(local, upstream, 4).sum())
-                 + 2 * int(step_value[operand].sum()))
+        text += (
+            step_text * edges
+            + int(upstream.sum())
+            + int(np.where(local, upstream, 4).sum())
+            + 2 * int(step_value[operand].sum())
+        )
     # The nodes' column pieces and the steps' are not alive at once: each list is joined first.
     # Columns are written a block at a time, with no str per item.
     pieces = 0 if columns else max(NODE_PIECES * len(shapes), STEP_PIECES * edges)

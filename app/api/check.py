@@ -6,6 +6,7 @@ built and run by app.core.evaluate (its limits checked as it is built), the rout
 sized and checked against `settings.check` before it starts, and long loops call `job.check()`
 so that a job runner can stop them when the client goes away.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -56,6 +57,7 @@ def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[
     """The correct run of the request's program. `plan(graph)` sees the built graph before any
     tensor exists: it checks the route's own limits and answers the route's extra memory, which
     is checked with the engine's own estimate against the job's budget."""
+
     def planned(graph: Graph, inputs: dict[str, Input]) -> None:
         # The correct run, the route's own pass (a replay, a script, a DOT file) and its answer.
         job.expect(3 * seconds(graph))
@@ -63,8 +65,15 @@ def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[
         job.require(estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + extra)
 
     # `expand` (composites opened into primitives) is passed on once the request model has it.
-    return evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
-                    check=job.check, plan=planned, expand=getattr(body, "expand", None) or None)
+    return evaluate(
+        body.expression,
+        body.inputs,
+        body.grad_output,
+        limits=settings.limits,
+        check=job.check,
+        plan=planned,
+        expand=getattr(body, "expand", None) or None,
+    )
 
 
 def _listed(values: np.ndarray, scalar: bool) -> Any:
@@ -96,15 +105,21 @@ def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, lim
     330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is
     about 2 seconds); <hint>"."""
     numbers = f"{checked:,} number{'s' if checked != 1 else ''}"
-    over = f"over {rows:,} row{'s' if rows != 1 else ''}" if rows is not None else \
-        f"through the program's {nodes:,} node{'s' if nodes != 1 else ''}"
-    return (f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} "
-            f"(about {_duration(work * SECONDS_PER_UNIT)} of computing; "
-            f"the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}")
+    over = (
+        f"over {rows:,} row{'s' if rows != 1 else ''}"
+        if rows is not None
+        else f"through the program's {nodes:,} node{'s' if nodes != 1 else ''}"
+    )
+    return (
+        f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} "
+        f"(about {_duration(work * SECONDS_PER_UNIT)} of computing; "
+        f"the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}"
+    )
 
 
-def plan_gradcheck(graph: Graph, settings: Settings, rows: int | None, hint: str,
-                   job: Job, before_seconds: float = 0.0) -> list[finite_differences.Planned]:
+def plan_gradcheck(
+    graph: Graph, settings: Settings, rows: int | None, hint: str, job: Job, before_seconds: float = 0.0
+) -> list[finite_differences.Planned]:
     """The elements to check, sized before anything runs: past the work limit a 413 that says why
     (`rows`: the rows of data each pass runs on, None without data; `hint`: what to do instead). The
     job learns the check's expected time, with `before_seconds` of work that comes first (a training
@@ -122,8 +137,11 @@ def plan_gradcheck(graph: Graph, settings: Settings, rows: int | None, hint: str
 def _dataset_rows(graph: Graph, inputs: Any) -> int | None:
     """The most rows among the dataset inputs the program uses ({"dataset": ...}), None without any."""
     used = {name: node for node, (op, name) in enumerate(zip(graph.ops, graph.names)) if op is None and name}
-    rows = [graph.shapes[used[name]][0] for name, raw in inputs.items()
-            if datasets.is_dataset(raw) and name in used and graph.shapes[used[name]]]
+    rows = [
+        graph.shapes[used[name]][0]
+        for name, raw in inputs.items()
+        if datasets.is_dataset(raw) and name in used and graph.shapes[used[name]]
+    ]
     return max(rows, default=None)
 
 
@@ -143,18 +161,20 @@ def gradcheck_body(checks: list[finite_differences.InputCheck], settings: Settin
             "max_rel_error": number(check.max_rel_error),
         }
     worst = max((check.max_rel_error for check in checks), default=0.0)
-    return dumps({
-        "inputs": inputs,
-        "max_rel_error": number(worst),
-        "method": {
-            "difference": "fourth-order central: 4/3 · (L(x + h) − L(x − h)) / ((x + h) − (x − h)) − 1/3 · "
-                          "(L(x + 2h) − L(x − 2h)) / ((x + 2h) − (x − 2h)), L = Σ output · grad_output",
-            "step": "h = ε^(1/4) · max(1, |x|), divided by 16 (up to 3 times) where the fourth difference "
-                    "shows a kink within 2h",
-            "relative_error": "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)",
-            "sample": settings.check.gradcheck_sample,
-        },
-    })
+    return dumps(
+        {
+            "inputs": inputs,
+            "max_rel_error": number(worst),
+            "method": {
+                "difference": "fourth-order central: 4/3 · (L(x + h) − L(x − h)) / ((x + h) − (x − h)) − 1/3 · "
+                "(L(x + 2h) − L(x − 2h)) / ((x + 2h) − (x − 2h)), L = Σ output · grad_output",
+                "step": "h = ε^(1/4) · max(1, |x|), divided by 16 (up to 3 times) where the fourth difference "
+                "shows a kink within 2h",
+                "relative_error": "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)",
+                "sample": settings.check.gradcheck_sample,
+            },
+        }
+    )
 
 
 def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
@@ -162,15 +182,19 @@ def gradcheck_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes
 
     def plan(graph: Graph) -> int:
         rows = _dataset_rows(graph, body.inputs)
-        hint = ("check one training step's batch of rows instead (POST /train/gradcheck)" if rows is not None
-                else "fewer or smaller inputs, or a shorter program, check faster")
+        hint = (
+            "check one training step's batch of rows instead (POST /train/gradcheck)"
+            if rows is not None
+            else "fewer or smaller inputs, or a shorter program, check faster"
+        )
         planned.extend(plan_gradcheck(graph, settings, rows, hint, job))
         return value_bytes(graph)  # each forward pass makes new values while the old ones go
 
     result = _evaluate(body, settings, job, plan)
     # The backward pass ran (evaluate's default), so the gradients are a list.
-    checks = finite_differences.gradcheck(result.graph, cast("list[Any]", result.grads), result.seed, planned,
-                                          job.check)
+    checks = finite_differences.gradcheck(
+        result.graph, cast("list[Any]", result.grads), result.seed, planned, job.check
+    )
     return gradcheck_body(checks, settings)
 
 
@@ -190,12 +214,15 @@ def replay_compute(body: GraphRequest, settings: Settings, job: Job, layout: str
         order = graph.computed()
         moved = 0
         if body.mode == "naive-recursion":
-            steps, moved = replay.check_recursion(graph, order, settings.check.max_replay_steps,
-                                                  settings.limits.max_total_work)
+            steps, moved = replay.check_recursion(
+                graph, order, settings.check.max_replay_steps, settings.limits.max_total_work
+            )
             job.expect(3 * seconds(graph) + steps * REPLAY_STEP_SECONDS + moved * 15e-9)
         # A second step record beside the correct one; the recursion's holds what it moved.
-        return estimate(graph, True, settings.max_full_elements, settings.max_step_elements,
-                        layout=layout) + 2 * FLOAT * moved
+        return (
+            estimate(graph, True, settings.max_full_elements, settings.max_step_elements, layout=layout)
+            + 2 * FLOAT * moved
+        )
 
     correct = _evaluate(body, settings, job, plan)
     graph = correct.graph
@@ -210,8 +237,14 @@ def replay_compute(body: GraphRequest, settings: Settings, job: Job, layout: str
     # In a replay a node sends different gradients on different steps: each step shows the one
     # it sent (upstreams), not the node's final gradient.
     extra = {"mode": body.mode, "diverges": replay.divergence(graph, body.mode, correct, grads, records)}
-    return graph_chunks(replayed, settings.max_full_elements, settings.max_step_elements,
-                        layout=layout, upstreams=upstreams, extra=extra)
+    return graph_chunks(
+        replayed,
+        settings.max_full_elements,
+        settings.max_step_elements,
+        layout=layout,
+        upstreams=upstreams,
+        extra=extra,
+    )
 
 
 # --- exports -------------------------------------------------------------------------------------
@@ -226,8 +259,10 @@ def pytorch_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
 
 
 @router.post(
-    "/pytorch", responses={200: {"content": {"text/x-python": {}}, "description": "The script."}, **COMPUTE_ERRORS},
-    response_class=Response, openapi_extra=_BODY,
+    "/pytorch",
+    responses={200: {"content": {"text/x-python": {}}, "description": "The script."}, **COMPUTE_ERRORS},
+    response_class=Response,
+    openapi_extra=_BODY,
 )
 async def pytorch(request: Request) -> Response:
     """A runnable PyTorch script (float64) that builds the same inputs, computes the program, runs
@@ -241,8 +276,10 @@ def dot_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
 
 
 @router.post(
-    "/dot", responses={200: {"content": {"text/vnd.graphviz": {}}, "description": "The DOT file."}, **COMPUTE_ERRORS},
-    response_class=Response, openapi_extra=_BODY,
+    "/dot",
+    responses={200: {"content": {"text/vnd.graphviz": {}}, "description": "The DOT file."}, **COMPUTE_ERRORS},
+    response_class=Response,
+    openapi_extra=_BODY,
 )
 async def dot(request: Request) -> Response:
     """The computed graph as a Graphviz DOT file, drawn like micrograd's draw_dot: a record

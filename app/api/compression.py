@@ -10,6 +10,7 @@ Level 1: JSON of a graph repeats itself so much that level 1 already makes it 5-
 a fraction of level 6's time (measured on the 10k-node chain: see bench/run.py figure 3g).
 Bodies under GZIP_MIN_BYTES are sent as they are: compressing them saves no noticeable time.
 """
+
 from __future__ import annotations
 
 import zlib

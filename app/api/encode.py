@@ -10,6 +10,7 @@ the strings "NaN", "Infinity", "-Infinity"), and it refuses 0-d and non-contiguo
 transposed or broadcast gradient). A column that is not all finite Python floats (one sum tells)
 goes through _value, item by item, which fixes both and summarizes tensors past a size.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,11 +32,15 @@ _FLOAT = {float}
 # The contract's objects (docs/api.md), one `@` per column. A node's last `@` is its parameters,
 # ',"params":{...}' on ops that take them and nothing on the others, then ',"group":k' on the
 # nodes of an expanded composite.
-_NODE = ('{"id":@,"op":@,"name":@,"label":@,"shape":[@],"value":@,"grad":@,"inputs":[@],'
-         '"span":{"line":@,"column":@,"end_line":@,"end_column":@}@}')
+_NODE = (
+    '{"id":@,"op":@,"name":@,"label":@,"shape":[@],"value":@,"grad":@,"inputs":[@],'
+    '"span":{"line":@,"column":@,"end_line":@,"end_column":@}@}'
+)
 _FORWARD_STEP = '{"phase":"forward","node":@}'
-_BACKWARD_STEP = ('{"phase":"backward","node":@,"input":@,"slot":@,"upstream":@,"local":{"formula":@,"value":@},'
-                  '"contribution":@,"accumulated":@,"summed_axes":[@]}')
+_BACKWARD_STEP = (
+    '{"phase":"backward","node":@,"input":@,"slot":@,"upstream":@,"local":{"formula":@,"value":@},'
+    '"contribution":@,"accumulated":@,"summed_axes":[@]}'
+)
 
 
 def _value(value: Any, max_elements: int) -> Any:
@@ -97,8 +102,10 @@ def _json_params(params: dict) -> dict:
     """A node's parameters ready for orjson, which writes non-finite floats as null: a fill value
     of -inf (masked_fill, full) as the contract's "-Infinity"."""
     if any(type(value) is float and not math.isfinite(value) for value in params.values()):
-        return {name: number(value) if type(value) is float and not math.isfinite(value) else value
-                for name, value in params.items()}
+        return {
+            name: number(value) if type(value) is float and not math.isfinite(value) else value
+            for name, value in params.items()
+        }
     return params
 
 
@@ -117,8 +124,9 @@ def _line_columns(graph: Any) -> list[list[int]]:
     return columns
 
 
-def _formulas(graph: Any, step_nodes: tuple[int, ...], slots: tuple[int, ...],
-              labels: list[str]) -> tuple[list[str], list[int]]:
+def _formulas(
+    graph: Any, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]
+) -> tuple[list[str], list[int]]:
     """Each backward step's local-derivative formula, with node labels in the op's template: the
     distinct texts in the order of their first use, and each step's index among them.
 
@@ -137,8 +145,9 @@ def _formulas(graph: Any, step_nodes: tuple[int, ...], slots: tuple[int, ...],
         key = (op.name, shown[node], *map(shown_at, args[node]))
         numbers = cache.get(key)
         if numbers is None:
-            numbers = cache[key] = tuple(texts.setdefault(text, len(texts))
-                                         for text in op.filled_formulas(key[1], key[2:]))
+            numbers = cache[key] = tuple(
+                texts.setdefault(text, len(texts)) for text in op.filled_formulas(key[1], key[2:])
+            )
         per_node[node] = numbers
     filled = list(map(tuple.__getitem__, map(per_node.__getitem__, step_nodes), slots))
     # Consumers are filled in the order of their first step, so the numbers are already those of
@@ -157,8 +166,15 @@ def graph_body(result: Result, max_full_elements: int, max_step_elements: int, *
     return b"".join(graph_chunks(result, max_full_elements, max_step_elements, **options))
 
 
-def graph_chunks(result: Result, max_full_elements: int, max_step_elements: int, *, layout: str = "objects",
-                 upstreams: list | None = None, extra: dict | None = None) -> list[bytes]:
+def graph_chunks(
+    result: Result,
+    max_full_elements: int,
+    max_step_elements: int,
+    *,
+    layout: str = "objects",
+    upstreams: list | None = None,
+    extra: dict | None = None,
+) -> list[bytes]:
     """graph_body in pieces of a few hundred kB, each encoded by itself: a route sends them one
     by one (BodyChunks), so that no single join or encode of a 60 MB body holds the GIL while the
     event loop waits to answer other requests.
@@ -204,38 +220,67 @@ class _Fields:
             nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
             if upstreams is None:  # (records exist only where the backward pass ran: grads is a list)
                 upstreams = list(map(cast("list[Any]", result.grads).__getitem__, nodes))
-            self.steps = (nodes, inputs, slots, upstreams, _formulas(graph, nodes, slots, labels),
-                          locals_, contributions, accumulated, summed)
+            self.steps = (
+                nodes,
+                inputs,
+                slots,
+                upstreams,
+                _formulas(graph, nodes, slots, labels),
+                locals_,
+                contributions,
+                accumulated,
+                summed,
+            )
 
 
 def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
     """The object layout: a list of objects for the nodes and for the steps, as the contract has them."""
     graph, grads, count = fields.graph, fields.result.grads, fields.count
-    params = ["" if not params else ',"params":' + orjson.dumps(_json_params(params)).decode()
-              for params in graph.params]
+    params = [
+        "" if not params else ',"params":' + orjson.dumps(_json_params(params)).decode() for params in graph.params
+    ]
     if fields.groups is not None:
         params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, fields.groups)]
-    nodes = objects(_NODE, [
-        items(list(range(count))), strings(fields.kinds), strings(graph.names), strings(fields.labels),
-        int_lists(graph.shapes), _values(graph.values, max_full_elements),
-        _values(grads, max_full_elements) if grads is not None else ["null"] * count,
-        int_lists(graph.args), *map(items, fields.spans), params,
-    ])
+    nodes = objects(
+        _NODE,
+        [
+            items(list(range(count))),
+            strings(fields.kinds),
+            strings(graph.names),
+            strings(fields.labels),
+            int_lists(graph.shapes),
+            _values(graph.values, max_full_elements),
+            _values(grads, max_full_elements) if grads is not None else ["null"] * count,
+            int_lists(graph.args),
+            *map(items, fields.spans),
+            params,
+        ],
+    )
 
     forward = items(fields.result.forward)
     steps = objects(_FORWARD_STEP, [forward])
     if fields.steps is not None:
         step_nodes, step_inputs, slots, upstreams, (table, indices), locals_, contributions, accumulated, summed = (
-            fields.steps)
-        steps += objects(_BACKWARD_STEP, [
-            items(step_nodes), items(step_inputs), items(slots), _values(upstreams, max_step_elements),
-            list(map(strings(table).__getitem__, indices)), _values(locals_, max_step_elements),
-            _values(contributions, max_step_elements), _values(accumulated, max_step_elements), int_lists(summed),
-        ])
+            fields.steps
+        )
+        steps += objects(
+            _BACKWARD_STEP,
+            [
+                items(step_nodes),
+                items(step_inputs),
+                items(slots),
+                _values(upstreams, max_step_elements),
+                list(map(strings(table).__getitem__, indices)),
+                _values(locals_, max_step_elements),
+                _values(contributions, max_step_elements),
+                _values(accumulated, max_step_elements),
+                int_lists(summed),
+            ],
+        )
 
     head = ['{"nodes":[', *_separated(nodes), '],"output":', str(graph.output), ',"forward":[']
-    head += _separated([",".join(forward[start:start + BLOCK]) for start in range(0, len(forward), BLOCK)])
-    head += ['],"steps":[', *_separated(steps), ']']
+    head += _separated([",".join(forward[start : start + BLOCK]) for start in range(0, len(forward), BLOCK)])
+    head += ['],"steps":[', *_separated(steps), "]"]
     return head
 
 
@@ -245,29 +290,68 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     graph, grads, count = fields.graph, fields.result.grads, fields.count
     line, column, end_line, end_column = fields.spans
     nodes = [
-        '"op":', *text_list(fields.kinds), ',"name":', *text_list(graph.names),
-        ',"label":', *text_list(fields.labels), ',"shape":', *json_list(graph.shapes),
-        ',"value":', *_value_list(graph.values, max_full_elements),
-        ',"grad":', *(_value_list(grads, max_full_elements) if grads is not None else json_list([None] * count)),
-        ',"inputs":', *json_list(graph.args),
-        ',"span":{"line":', *json_list(line), ',"column":', *json_list(column),
-        ',"end_line":', *json_list(end_line), ',"end_column":', *json_list(end_column),
-        '},"params":', *json_list([_json_params(params) if params else None for params in graph.params]),
+        '"op":',
+        *text_list(fields.kinds),
+        ',"name":',
+        *text_list(graph.names),
+        ',"label":',
+        *text_list(fields.labels),
+        ',"shape":',
+        *json_list(graph.shapes),
+        ',"value":',
+        *_value_list(graph.values, max_full_elements),
+        ',"grad":',
+        *(_value_list(grads, max_full_elements) if grads is not None else json_list([None] * count)),
+        ',"inputs":',
+        *json_list(graph.args),
+        ',"span":{"line":',
+        *json_list(line),
+        ',"column":',
+        *json_list(column),
+        ',"end_line":',
+        *json_list(end_line),
+        ',"end_column":',
+        *json_list(end_column),
+        '},"params":',
+        *json_list([_json_params(params) if params else None for params in graph.params]),
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]
     step_nodes, step_inputs, slots, upstreams, (table, formulas), locals_, contributions, accumulated, summed = (
-        fields.steps or ((), (), (), (), ([], []), (), (), (), ()))
+        fields.steps or ((), (), (), (), ([], []), (), (), (), ())
+    )
     steps = [
-        '"node":', *json_list(step_nodes), ',"input":', *json_list(step_inputs), ',"slot":', *json_list(slots),
-        ',"upstream":', *_value_list(upstreams, max_step_elements),
-        ',"local":{"formula":', *json_list(formulas),
-        ',"value":', *_value_list(locals_, max_step_elements),
-        '},"contribution":', *_value_list(contributions, max_step_elements),
-        ',"accumulated":', *_value_list(accumulated, max_step_elements), ',"summed_axes":', *json_list(summed),
+        '"node":',
+        *json_list(step_nodes),
+        ',"input":',
+        *json_list(step_inputs),
+        ',"slot":',
+        *json_list(slots),
+        ',"upstream":',
+        *_value_list(upstreams, max_step_elements),
+        ',"local":{"formula":',
+        *json_list(formulas),
+        ',"value":',
+        *_value_list(locals_, max_step_elements),
+        '},"contribution":',
+        *_value_list(contributions, max_step_elements),
+        ',"accumulated":',
+        *_value_list(accumulated, max_step_elements),
+        ',"summed_axes":',
+        *json_list(summed),
     ]
-    return ['{"format":"columns","nodes":{', *nodes, '},"output":', str(graph.output),
-            ',"forward":', *json_list(fields.result.forward), ',"steps":{', *steps, '},"formulas":', *text_list(table)]
+    return [
+        '{"format":"columns","nodes":{',
+        *nodes,
+        '},"output":',
+        str(graph.output),
+        ',"forward":',
+        *json_list(fields.result.forward),
+        ',"steps":{',
+        *steps,
+        '},"formulas":',
+        *text_list(table),
+    ]
 
 
 def _value_list(values: Any, max_elements: int) -> list[str]:

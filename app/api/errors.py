@@ -6,6 +6,7 @@ so that a person reading only the message knows where to look.
 Error bodies are always valid JSON, whatever the request held (see error_json).
 The job runner's own answers (503 busy, 499 client gone) are installed by app.api.jobs.install.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def error_json(body: Any) -> bytes:
         return json.dumps(body, ensure_ascii=True, default=str).encode()
 
 
-def error_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None,
-                   **extra: Any) -> Response:
+def error_response(
+    status: int, kind: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     body = {"error": {"kind": kind, "message": message, **extra}}
     return Response(error_json(body), status_code=status, media_type="application/json", headers=headers)
 
@@ -56,8 +58,9 @@ def error_body(exc: ProgramError, source: str | None = None) -> dict:
 
 
 def program_error_response(exc: ProgramError, source: str | None) -> Response:
-    return Response(error_json(error_body(exc, source)), status_code=STATUS.get(exc.kind, 422),
-                    media_type="application/json")
+    return Response(
+        error_json(error_body(exc, source)), status_code=STATUS.get(exc.kind, 422), media_type="application/json"
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -76,7 +79,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         kind = {
-            400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "limit_exceeded",
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            408: "timeout",
+            413: "limit_exceeded",
         }.get(exc.status_code, "http_error")
         return error_response(exc.status_code, kind, str(exc.detail), headers=getattr(exc, "headers", None))
 

@@ -1,4 +1,5 @@
 """POST /graph/backward and /graph/forward: thin routes over app.core.evaluate."""
+
 from __future__ import annotations
 
 import contextlib
@@ -26,16 +27,22 @@ from app.settings import Settings
 router = APIRouter(prefix="/graph", tags=["graph"])
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": GraphResponse | GraphColumns,
-          "description": "The graph, its values, gradients and steps (with `format=columns`, column by column)."},
+    200: {
+        "model": GraphResponse | GraphColumns,
+        "description": "The graph, its values, gradients and steps (with `format=columns`, column by column).",
+    },
     **COMPUTE_ERRORS,
 }
 
 Layout = Literal["objects", "columns"]
 # The same for every route that answers a graph body (here and POST /train/graph).
-FORMAT = Query("objects", description=(
-    "`objects` (default): `nodes` and `steps` as lists of objects. `columns`: the same content column "
-    "by column, each field one list, formulas as indices into `formulas` (docs/api.md, Large responses)."))
+FORMAT = Query(
+    "objects",
+    description=(
+        "`objects` (default): `nodes` and `steps` as lists of objects. `columns`: the same content column "
+        "by column, each field one list, formulas as indices into `formulas` (docs/api.md, Large responses)."
+    ),
+)
 
 
 # Shown at /docs in "Try it out"; each one runs as it is.
@@ -101,16 +108,25 @@ async def _answer(request: Request, backward: bool, layout: Layout) -> Response:
             return gzipped(replay_compute(body, settings, job, layout), gzip)
 
         def plan(graph: Graph, inputs: dict[str, Input]) -> None:  # between parsing and building: nothing allocated yet
-            job.require(estimate(graph, backward, settings.max_full_elements, settings.max_step_elements,
-                                 layout=layout))
+            job.require(
+                estimate(graph, backward, settings.max_full_elements, settings.max_step_elements, layout=layout)
+            )
             job.expect(seconds(graph, backward))  # a large one leaves the event loop here
 
         # The cyclic garbage collector is paused while a graph is built and encoded: those objects
         # hold no cycles, and collections triggered by their sheer number (scanning every live
         # object of the server each time) slowed the building of a 10k-node graph several-fold.
         with _gc_paused():
-            result = evaluate(body.expression, body.inputs, body.grad_output, limits=settings.limits,
-                              backward=backward, check=job.check, plan=plan, expand=body.expand)
+            result = evaluate(
+                body.expression,
+                body.inputs,
+                body.grad_output,
+                limits=settings.limits,
+                backward=backward,
+                check=job.check,
+                plan=plan,
+                expand=body.expand,
+            )
             job.check()
             return encoded(result, settings, layout, gzip)
 

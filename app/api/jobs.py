@@ -49,6 +49,7 @@ bounded, so the lanes bound the server's memory.
 Memory: after a job whose estimate passed `trim_after_bytes`, the C heap's free memory is handed
 back to the OS (app.memory.give_back), since app.memory keeps up to 256 MB of it on purpose.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -121,8 +122,14 @@ async def _disconnected(receive: Receive) -> None:
             return
 
 
-async def run_job(request: Request, compute: Callable[[Job], T], *, memory_bytes: int,
-                  expected: float | None = None, inline: bool = False) -> T:
+async def run_job(
+    request: Request,
+    compute: Callable[[Job], T],
+    *,
+    memory_bytes: int,
+    expected: float | None = None,
+    inline: bool = False,
+) -> T:
     """compute(job) in the lane its size takes: it starts in the lane of `memory_bytes` (the
     body's size, for most routes), and when it tells its estimate (job.expect) past that lane's
     size class, it starts again in the lane that takes it. `inline`: it may run on the event
@@ -200,8 +207,9 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
 Emit = Callable[[dict[str, Any]], None]  # a stream's line, as an object
 
 
-def stream_job(request: Request, compute: Callable[[Job, Emit], None], *,
-               memory_bytes: int, expected: float | None = None) -> Response:
+def stream_job(
+    request: Request, compute: Callable[[Job, Emit], None], *, memory_bytes: int, expected: float | None = None
+) -> Response:
     """`expected`: the run's estimated seconds (counted in the streams' lane's expected wait)."""
     lanes = lanes_of(request.app)
     _leave_foreground(request.scope, lanes)  # a stream is background work, whatever its route
@@ -289,22 +297,25 @@ class _JobStream(Response):
                 started = True
             if not started and not await self._start(scope, send):
                 return
-            await send_in_time(scope, send, {"type": "http.response.body", "body": b"", "more_body": False},
-                               self.send_timeout)
+            await send_in_time(
+                scope, send, {"type": "http.response.body", "body": b"", "more_body": False}, self.send_timeout
+            )
         finally:
             watcher.cancel()
             job.cancel()  # stops a compute still running (the client left, was cut, or sending failed)
             del future
 
     async def _start(self, scope: Scope, send: Send) -> bool:
-        return await send_in_time(scope, send, {"type": "http.response.start", "status": 200,
-                                                "headers": self.raw_headers}, self.send_timeout)
+        return await send_in_time(
+            scope, send, {"type": "http.response.start", "status": 200, "headers": self.raw_headers}, self.send_timeout
+        )
 
     async def _send_line(self, scope: Scope, send: Send, data: bytes, started: bool) -> bool:
         if not started and not await self._start(scope, send):
             return False
-        return await send_in_time(scope, send, {"type": "http.response.body", "body": data, "more_body": True},
-                                  self.send_timeout)
+        return await send_in_time(
+            scope, send, {"type": "http.response.body", "body": data, "more_body": True}, self.send_timeout
+        )
 
 
 def _error_of(exc: BaseException) -> dict[str, Any]:
@@ -326,7 +337,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> Response:
         return error_response(
-            503, "busy", f"the server is busy with other requests; try again in {exc.retry_after} s",
+            503,
+            "busy",
+            f"the server is busy with other requests; try again in {exc.retry_after} s",
             headers={"Retry-After": str(exc.retry_after)},
         )
 

@@ -22,6 +22,7 @@ Expected wait of a lane: the estimated seconds left of every job admitted to it 
 their estimate less the time they have run), divided by its threads. A job whose estimate is not
 known yet counts `DEFAULT_SECONDS` plus its body's parse time.
 """
+
 from __future__ import annotations
 
 import gc
@@ -76,8 +77,7 @@ class Reroute(Exception):
 
 def over_budget(memory_bytes: int, budget: int) -> LimitExceeded:
     return LimitExceeded(
-        f"the request needs an estimated {_mb(memory_bytes)} of memory; the limit is {_mb(budget)} "
-        f"per request"
+        f"the request needs an estimated {_mb(memory_bytes)} of memory; the limit is {_mb(budget)} per request"
     )
 
 
@@ -142,9 +142,18 @@ class Lane:
     """Jobs of one size class: `threads` worker threads (none: the event loop), and the jobs
     admitted to it, running or waiting."""
 
-    def __init__(self, name: str, threads: int, max_job_seconds: float, *, memory_budget: int,
-                 trim_after_bytes: int, max_wait: float, foreground: Foreground | None = None,
-                 outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        threads: int,
+        max_job_seconds: float,
+        *,
+        memory_budget: int,
+        trim_after_bytes: int,
+        max_wait: float,
+        foreground: Foreground | None = None,
+        outbox: Outbox | None = None,
+    ) -> None:
         self.name = name
         self.outbox = outbox  # answers waiting for their clients, whose memory counts beside a job's
         self.foreground = foreground  # set on background lanes: whose requests they give way to
@@ -153,8 +162,11 @@ class Lane:
         self.memory_budget = memory_budget
         self.trim_after_bytes = trim_after_bytes
         self.max_wait = max_wait
-        self._executor = (ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=f"chainlens-job-{name}")
-                          if self.threads else None)
+        self._executor = (
+            ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=f"chainlens-job-{name}")
+            if self.threads
+            else None
+        )
         self._lock = threading.Lock()
         self._jobs: set[Job] = set()
         self._closed = False
@@ -245,8 +257,12 @@ class Lanes:
     """The app's four lanes, made from its settings."""
 
     def __init__(self, settings: Any, outbox: Outbox | None = None) -> None:
-        common = {"memory_budget": settings.max_request_memory, "trim_after_bytes": settings.trim_after_bytes,
-                  "max_wait": settings.max_wait, "outbox": outbox}
+        common = {
+            "memory_budget": settings.max_request_memory,
+            "trim_after_bytes": settings.trim_after_bytes,
+            "max_wait": settings.max_wait,
+            "outbox": outbox,
+        }
         self.foreground = Foreground()
         self.inline = Lane("inline", 0, INLINE_SECONDS, **common)
         self.small = Lane("small", 1, SMALL_SECONDS, **common)

@@ -1,4 +1,5 @@
 """GET /healthz, /ops and /examples: what the UI needs besides the graph itself."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,8 +45,7 @@ def _op_entry(op: Op) -> dict[str, Any]:
 
 # `dialects`: what torch., F., np., math. and Tensor methods mean, each name as (op, the library's
 # positional order, its keyword names, its defaults): see app/engine/dialects.py.
-_OPS_BODY = dumps({"ops": [_op_entry(op) for op in OPS.values()], "constants": CONSTANTS,
-                   "dialects": dialects.table()})
+_OPS_BODY = dumps({"ops": [_op_entry(op) for op in OPS.values()], "constants": CONSTANTS, "dialects": dialects.table()})
 _EXAMPLES_BODY = dumps({"examples": EXAMPLES})
 _HEALTHY = dumps({"status": "ok", "version": __version__})
 

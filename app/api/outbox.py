@@ -17,6 +17,7 @@ of `python -m app` (app/connections.py) puts its `close` in the scope's extensio
 CLOSE_EXTENSION. Under another server, a cut raises SlowReader instead, and the server closes
 the connection (and logs it as an error).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,7 +59,9 @@ def outbox_of(app: Any) -> Outbox:
 
 
 async def send_in_time(
-    scope: Scope, send: Send, message: Message,
+    scope: Scope,
+    send: Send,
+    message: Message,
     timeout: float,  # noqa: ASYNC109 (a per-send timeout is this function's job: asyncio.timeout applies it)
 ) -> bool:
     """send(message), or, when the client has not taken it after `timeout` seconds, cut the
@@ -95,8 +98,9 @@ async def send_chunks(scope: Scope, send: Send, start: Message, chunks: list[byt
             chunk = chunks[index]
             chunks[index] = b""  # the list no longer holds it: sent, it is freed
             more = index < last
-            sent = await send_in_time(scope, send, {"type": "http.response.body", "body": chunk, "more_body": more},
-                                      outbox.send_timeout)
+            sent = await send_in_time(
+                scope, send, {"type": "http.response.body", "body": chunk, "more_body": more}, outbox.send_timeout
+            )
             outbox.unsent -= len(chunk)
             total -= len(chunk)
             del chunk

@@ -1,5 +1,6 @@
 """Request and response models, named by role. They document the API at /docs and validate the
 request's outer shape; the values inside `inputs` are checked by the engine, which knows more."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -18,13 +19,14 @@ class GraphRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CHAIN_RULE]})
 
     expression: str = Field(
-        description="The program: assignments and a final expression, one per line or separated by ';'.")
+        description="The program: assignments and a final expression, one per line or separated by ';'."
+    )
     inputs: dict[str, Any] = Field(
         default_factory=dict,
         description=(
-            "A value per free variable: a number, a nested list, {\"value\": ..., \"requires_grad\": false}, "
-            "or {\"init\": \"randn\"|\"uniform\"|\"zeros\"|\"ones\", \"shape\": [...], \"seed\": 0}, "
-            "or dataset rows ({\"dataset\": \"digits\", \"field\": \"images\", ...}, see GET /datasets). "
+            'A value per free variable: a number, a nested list, {"value": ..., "requires_grad": false}, '
+            'or {"init": "randn"|"uniform"|"zeros"|"ones", "shape": [...], "seed": 0}, '
+            'or dataset rows ({"dataset": "digits", "field": "images", ...}, see GET /datasets). '
             "Every name the program uses without assigning it must be given here: a program that uses a "
             "name it neither assigns nor is given is refused with 422 (missing_input, with its line and column)."
         ),
@@ -33,14 +35,14 @@ class GraphRequest(BaseModel):
     mode: Literal["correct", "naive-recursion", "overwrite"] = Field(
         default="correct",
         description=(
-            "POST /graph/backward only: \"naive-recursion\" or \"overwrite\" replay one of the tutorial's "
+            'POST /graph/backward only: "naive-recursion" or "overwrite" replay one of the tutorial\'s '
             "backward mistakes; the response then carries `diverges` (see docs/api.md)."
         ),
     )
     expand: Literal["all"] | list[str] | None = Field(
         default=None,
         description=(
-            "Composite ops to build as the primitives they are made of: \"all\" or a list of names "
+            'Composite ops to build as the primitives they are made of: "all" or a list of names '
             "(linear, mse, softmax_cross_entropy, softmax, log_softmax, sigmoid). Their nodes carry "
             "`group`, and the response lists the groups."
         ),
@@ -59,7 +61,7 @@ class Span(BaseModel):
 
 class NodeOut(BaseModel):
     id: int
-    op: str = Field(description="\"input\", \"constant\", or an op name from GET /ops")
+    op: str = Field(description='"input", "constant", or an op name from GET /ops')
     name: str | None
     label: str
     shape: list[int]
@@ -116,6 +118,7 @@ class SpanColumns(BaseModel):
 
 class NodeColumns(BaseModel):
     """Node i's fields are the i-th item of each list; its id is i."""
+
     op: list[str]
     name: list[str | None]
     label: list[str]
@@ -135,6 +138,7 @@ class LocalColumns(BaseModel):
 
 class StepColumns(BaseModel):
     """The backward steps, one item per step in each list; the forward steps are `forward`."""
+
     node: list[int]
     input: list[int]
     slot: list[int]
@@ -147,6 +151,7 @@ class StepColumns(BaseModel):
 
 class GraphColumns(BaseModel):
     """The graph response with `format=columns`: the same content as GraphResponse, column by column."""
+
     format: Literal["columns"]
     nodes: NodeColumns
     output: int
@@ -182,7 +187,10 @@ COMPUTE_ERRORS: dict[int | str, dict[str, Any]] = {
     408: _error("The request body did not arrive within the body timeout (CHAINLENS_BODY_TIMEOUT)."),
     413: _error("The request body, the program, its inputs or its estimated memory exceed a configured limit."),
     422: _error("The body is not valid JSON, or the program or its inputs are wrong; line and column say where."),
-    503: {**_error("The server is busy: every worker is taken and the wait queue is full."),
-          "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
-                                      "schema": {"type": "integer"}}}},
+    503: {
+        **_error("The server is busy: every worker is taken and the wait queue is full."),
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
+        },
+    },
 }

@@ -6,6 +6,7 @@ the body is parsed and the run prepared in a job (decoding, parsing the program,
 bad request is a 4xx JSON answer before anything streams), then the run is streamed by
 `stream_job`, which stops it when the client goes away.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,41 +43,62 @@ class TrainGraphRequest(TrainRequest):
 
 
 T = TypeVar("T")
-_EXAMPLES = {example["id"]: {"summary": example["title"], "value": {
-    key: example[key] for key in ("expression", "inputs", "train")}} for example in TRAIN_EXAMPLES}
-_STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"application/x-ndjson": {}},
-                 "description": "One JSON object a line: start, records, then done or error (docs/api.md)."},
-           **COMPUTE_ERRORS}
+_EXAMPLES = {
+    example["id"]: {
+        "summary": example["title"],
+        "value": {key: example[key] for key in ("expression", "inputs", "train")},
+    }
+    for example in TRAIN_EXAMPLES
+}
+_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/x-ndjson": {}},
+        "description": "One JSON object a line: start, records, then done or error (docs/api.md).",
+    },
+    **COMPUTE_ERRORS,
+}
 _GRAPH: dict[int | str, dict[str, Any]] = {
     200: {"model": GraphResponse | GraphColumns, "description": "Step k's graph, as /graph/backward answers."},
-    **COMPUTE_ERRORS}
+    **COMPUTE_ERRORS,
+}
 
 
 @overload
-async def _prepared(request: Request, model: type[TrainRequest],
-                    then: None = None) -> tuple[TrainRequest, TrainingRun, None] | Response: ...
+async def _prepared(
+    request: Request, model: type[TrainRequest], then: None = None
+) -> tuple[TrainRequest, TrainingRun, None] | Response: ...
 @overload
-async def _prepared(request: Request, model: type[TrainRequest],
-                    then: Callable[[Job, TrainingRun, Any], T]) -> tuple[TrainRequest, TrainingRun, T] | Response: ...
-async def _prepared(request: Request, model: type[TrainRequest],
-                    then: Callable[[Job, TrainingRun, Any], T] | None = None,
-                    ) -> tuple[TrainRequest, TrainingRun, T | None] | Response:
+async def _prepared(
+    request: Request, model: type[TrainRequest], then: Callable[[Job, TrainingRun, Any], T]
+) -> tuple[TrainRequest, TrainingRun, T] | Response: ...
+async def _prepared(
+    request: Request,
+    model: type[TrainRequest],
+    then: Callable[[Job, TrainingRun, Any], T] | None = None,
+) -> tuple[TrainRequest, TrainingRun, T | None] | Response:
     """(the request, its prepared run, then(job, run, body)'s answer), all computed in a job;
     a ProgramError comes out as its 4xx answer, located in the request's program."""
     settings = request.app.state.settings
 
     def compute(body: TrainRequest, job: Job) -> tuple[TrainRequest, TrainingRun, T | None]:
-        run = TrainingRun(body.expression, body.inputs, body.train, settings.limits, TrainLimits(
-            max_steps=settings.max_train_steps, max_work=settings.max_train_work,
-            max_seconds=settings.max_train_seconds))
+        run = TrainingRun(
+            body.expression,
+            body.inputs,
+            body.train,
+            settings.limits,
+            TrainLimits(
+                max_steps=settings.max_train_steps,
+                max_work=settings.max_train_work,
+                max_seconds=settings.max_train_seconds,
+            ),
+        )
         job.require(run.memory_bytes())
         return body, run, then(job, run, body) if then else None
 
     return await run_parsed(request, model, compute)
 
 
-@router.post("/train", responses=_STREAM, response_class=Response,
-             openapi_extra=body_openapi(TrainRequest, _EXAMPLES))
+@router.post("/train", responses=_STREAM, response_class=Response, openapi_extra=body_openapi(TrainRequest, _EXAMPLES))
 async def train(request: Request) -> Response:
     """Train the program's parameters and stream the run as NDJSON: a `start` line, a `record`
     every `record_every` steps (losses, eval loss and accuracy, parameter and node health), then
@@ -90,12 +112,15 @@ async def train(request: Request) -> Response:
     def compute(job: Job, emit: Emit) -> None:
         run.stream(emit, check=job.check, tensor=lambda value: _value(value, max_full))
 
-    return stream_job(request, compute, memory_bytes=run.memory_bytes() + run.done_bytes(max_full),
-                      expected=run.estimate["estimated_seconds"])
+    return stream_job(
+        request,
+        compute,
+        memory_bytes=run.memory_bytes() + run.done_bytes(max_full),
+        expected=run.estimate["estimated_seconds"],
+    )
 
 
-@router.post("/train/graph", responses=_GRAPH, response_class=Response,
-             openapi_extra=body_openapi(TrainGraphRequest))
+@router.post("/train/graph", responses=_GRAPH, response_class=Response, openapi_extra=body_openapi(TrainGraphRequest))
 async def train_graph(request: Request, format: Layout = FORMAT) -> Response:
     """The graph of step `at` of the run the same request would stream: the parameters before that
     step's update and that step's batch, with every value, gradient and chain-rule step."""
@@ -116,13 +141,20 @@ async def train_graph(request: Request, format: Layout = FORMAT) -> Response:
 
 
 class TrainGradcheckRequest(TrainRequest):
-    at: int | None = Field(None, description="the step whose program to check, 1 to train.steps; "
-                                             "default 1 (the first batch)", strict=True)
+    at: int | None = Field(
+        None, description="the step whose program to check, 1 to train.steps; default 1 (the first batch)", strict=True
+    )
 
 
-@router.post("/train/gradcheck", responses={200: {"description": "What POST /graph/gradcheck answers for step k's "
-                                                                  "program (docs/api.md)."}, **COMPUTE_ERRORS},
-             response_class=Response, openapi_extra=body_openapi(TrainGradcheckRequest))
+@router.post(
+    "/train/gradcheck",
+    responses={
+        200: {"description": "What POST /graph/gradcheck answers for step k's program (docs/api.md)."},
+        **COMPUTE_ERRORS,
+    },
+    response_class=Response,
+    openapi_extra=body_openapi(TrainGradcheckRequest),
+)
 async def train_gradcheck(request: Request) -> Response:
     """The gradient check of step `at`'s program (default: step 1): what POST /graph/gradcheck
     answers with the parameters before that step's update and that step's batch as the inputs."""
@@ -141,12 +173,16 @@ async def train_gradcheck(request: Request) -> Response:
         # refused here, before anything runs; the job learns the replay's and the check's time
         planned = plan_gradcheck(run.graph, settings, rows, hint, job, run.seconds_through(step))
         # the run's own arrays stay while step k's graph is run and its values made again per pass
-        job.require(run.memory_bytes() + estimate(run.graph, True, settings.max_full_elements,
-                                                  settings.max_step_elements) + value_bytes(run.graph))
+        job.require(
+            run.memory_bytes()
+            + estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements)
+            + value_bytes(run.graph)
+        )
         result = run.graph_at(step, check=job.check)
         # The backward pass ran, so the gradients are a list.
-        checks = finite_differences.gradcheck(result.graph, cast("list[Any]", result.grads), result.seed, planned,
-                                              job.check)
+        checks = finite_differences.gradcheck(
+            result.graph, cast("list[Any]", result.grads), result.seed, planned, job.check
+        )
         return gradcheck_body(checks, settings)
 
     prepared = await _prepared(request, TrainGradcheckRequest, answer)

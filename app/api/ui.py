@@ -1,4 +1,5 @@
 """The browser UI: one Jinja2 page (templates/); its scripts and styles are built into static/dist/."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -36,6 +36,7 @@ Each checked element costs PASSES forward passes (more where a kink is met, with
 plus the rounding samples and one pass at the inputs as given; `plan` and `cost` size the work
 before any runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -149,8 +150,9 @@ def _rounding(objective: Callable[[float], float], x: float, at_x: float) -> flo
     return abs(_fourth(at_x, *(objective(x + k * tiny) for k in (1, 2, 3, 4))))
 
 
-def _difference(objective: Callable[[float], float], x: float, at_x: float, noise: float,
-                allowance: int) -> tuple[float, int]:
+def _difference(
+    objective: Callable[[float], float], x: float, at_x: float, noise: float, allowance: int
+) -> tuple[float, int]:
     """(∂L/∂x by finite differences, the passes spent past PASSES), L(x) being at_x: the central
     difference; where a kink bends it, the one-sided difference on the side without one (where
     both sides are smooth, the kink is at x: the central difference), else all again with a step
@@ -162,8 +164,9 @@ def _difference(objective: Callable[[float], float], x: float, at_x: float, nois
             spent += PASSES
         points = [x + step, x - step, x + 2 * step, x - 2 * step]
         near_above, near_below, far_above, far_below = (objective(p) for p in points)
-        central = (4 / 3 * (near_above - near_below) / (points[0] - points[1])
-                   - 1 / 3 * (far_above - far_below) / (points[2] - points[3]))
+        central = 4 / 3 * (near_above - near_below) / (points[0] - points[1]) - 1 / 3 * (far_above - far_below) / (
+            points[2] - points[3]
+        )
         # A fourth difference past rounding: a kink within the stencil (NaN never is one).
         if not abs(_fourth(far_below, near_below, at_x, near_above, far_above)) > noise:
             return central, spent
@@ -190,8 +193,9 @@ def _difference(objective: Callable[[float], float], x: float, at_x: float, nois
     return central, spent
 
 
-def gradcheck(graph: Graph, grads: list[Any], seed: Any, planned: list[Planned],
-              check: Callable[[], None] = lambda: None) -> list[InputCheck]:
+def gradcheck(
+    graph: Graph, grads: list[Any], seed: Any, planned: list[Planned], check: Callable[[], None] = lambda: None
+) -> list[InputCheck]:
     """Numeric against analytic gradients for the planned elements. `grads` is the backward pass's
     result on this graph; the graph's values are recomputed (and its inputs restored) here."""
     values = graph.values
@@ -223,8 +227,16 @@ def gradcheck(graph: Graph, grads: list[Any], seed: Any, planned: list[Planned],
                 numeric[position], spent = _difference(objective, x, at_x, noise, allowance)
                 allowance -= spent
                 _set(graph, item.leaf, flat, index, x)
-            results.append(InputCheck(item.name, item.shape, item.indices, numeric, analytic,
-                                      relative_errors(numeric, analytic, analytic_all)))
+            results.append(
+                InputCheck(
+                    item.name,
+                    item.shape,
+                    item.indices,
+                    numeric,
+                    analytic,
+                    relative_errors(numeric, analytic, analytic_all),
+                )
+            )
         forward(graph)  # leave the graph's values as they were
     return results
 

@@ -1,4 +1,5 @@
 """Limits of the checking and export routes, checked before any of their work starts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

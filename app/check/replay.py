@@ -15,6 +15,7 @@ engine's own backward pass uses, so no derivative is written twice. The recursio
 number of (path, edge) pairs; `recursion_size` counts it iteratively, before anything runs, so a
 program where it explodes is refused with a reason instead of hanging.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,7 +38,8 @@ def active_slots(graph: Graph, node: int) -> list[int]:
     op = cast("Op", graph.ops[node])  # an op node: never None
     requires_grad = graph.requires_grad
     return [
-        slot for slot, operand in enumerate(graph.args[node])
+        slot
+        for slot, operand in enumerate(graph.args[node])
         if requires_grad[operand] and (graph.scalar[node] or op.differentiable(slot))
     ]
 
@@ -115,8 +117,9 @@ class _Replay:
         return self.grads, self.records, self.upstreams
 
 
-def naive_recursion(graph: Graph, scalar_locals: list[Any], seed: Any,
-                    check: Callable[[], None] = lambda: None) -> tuple[list[Any], list[tuple], list[Any]]:
+def naive_recursion(
+    graph: Graph, scalar_locals: list[Any], seed: Any, check: Callable[[], None] = lambda: None
+) -> tuple[list[Any], list[tuple], list[Any]]:
     """(grads, records laid out as run.Step, upstream sent on each step) of the tutorial's recursion."""
     replay = _Replay(graph, scalar_locals, seed)
     if not replay.started:
@@ -136,8 +139,9 @@ def naive_recursion(graph: Graph, scalar_locals: list[Any], seed: Any,
     return replay.result()
 
 
-def overwrite(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any,
-              check: Callable[[], None] = lambda: None) -> tuple[list[Any], list[tuple], list[Any]]:
+def overwrite(
+    graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any, check: Callable[[], None] = lambda: None
+) -> tuple[list[Any], list[tuple], list[Any]]:
     """(grads, records, upstreams) of the correct walk with `grad = contribution` in place of `+=`."""
     replay = _Replay(graph, scalar_locals, seed)
     if not replay.started:
@@ -205,30 +209,40 @@ def _shown(value: Any) -> str:
 def explain(graph: Graph, mode: str, correct: list[tuple], replay: list[tuple], at: int | None) -> str:
     """One sentence on why the replay parts from the correct run at replay step `at`."""
     if at is None and mode == "overwrite":
-        return ("Overwriting loses nothing here: no value receives more than one contribution, so "
-                "there is nothing to add up.")
+        return (
+            "Overwriting loses nothing here: no value receives more than one contribution, so "
+            "there is nothing to add up."
+        )
     if at is None:
-        return ("The recursion sends the same gradient along every edge as the correct pass: no "
-                "intermediate result is used twice, so re-sending accumulated gradients never repeats "
-                "a contribution (an input used twice still adds up right).")
+        return (
+            "The recursion sends the same gradient along every edge as the correct pass: no "
+            "intermediate result is used twice, so re-sending accumulated gradients never repeats "
+            "a contribution (an input used twice still adds up right)."
+        )
     node, operand = replay[at][:2]
     source, target = graph.label(node), graph.label(operand)
     contribution = replay[at][4]
     if mode == "overwrite":
         before = _previous(replay, at, operand)
-        return (f"{target}'s gradient is overwritten: the contribution {_shown(contribution)} via {source} "
-                f"replaces the {_shown(before)} {target} had already received instead of being added to it "
-                f"(the correct pass adds them: {_shown(correct_accumulated(correct, replay[at]))}).")
+        return (
+            f"{target}'s gradient is overwritten: the contribution {_shown(contribution)} via {source} "
+            f"replaces the {_shown(before)} {target} had already received instead of being added to it "
+            f"(the correct pass adds them: {_shown(correct_accumulated(correct, replay[at]))})."
+        )
     expected = sum(1 for record in correct if record[1] == node)
     received = sum(1 for record in replay[:at] if record[1] == node)
     if received < expected:
-        return (f"{source} sends its gradient on to {target} after only {received} of its {expected} "
-                f"contributions: the recursion propagates a node on every arrival, so {source} will "
-                f"resend its whole sum when the next one comes and {target} counts this part twice. "
-                f"The correct pass propagates {source} once, after all of its consumers.")
-    return (f"{source} sends its accumulated gradient {_shown(_previous(replay, at, node))} "
-            f"to {target} again: every new contribution to {source} re-sends everything it holds, so "
-            f"{target} receives the earlier contributions more than once.")
+        return (
+            f"{source} sends its gradient on to {target} after only {received} of its {expected} "
+            f"contributions: the recursion propagates a node on every arrival, so {source} will "
+            f"resend its whole sum when the next one comes and {target} counts this part twice. "
+            f"The correct pass propagates {source} once, after all of its consumers."
+        )
+    return (
+        f"{source} sends its accumulated gradient {_shown(_previous(replay, at, node))} "
+        f"to {target} again: every new contribution to {source} re-sends everything it holds, so "
+        f"{target} receives the earlier contributions more than once."
+    )
 
 
 def _previous(replay: list[tuple], at: int, operand: int) -> Any:

@@ -7,6 +7,7 @@ the shape they make), checking the size against the per-tensor limit before read
 cannot import this package, so `install()` registers `declare` with app.engine.inputs under the
 key "dataset".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -62,8 +63,9 @@ class DatasetRows:
         values are the ones take() makes: scaling each element is the same before or after
         indexing."""
         values = self.take()
-        return replace(self, stored=values, rows=np.arange(len(values)), all_rows=True,
-                       field=replace(self.field, scale=1.0))
+        return replace(
+            self, stored=values, rows=np.arange(len(values)), all_rows=True, field=replace(self.field, scale=1.0)
+        )
 
 
 def configure(data_dir: str | Path | None) -> None:
@@ -89,16 +91,18 @@ def resolve(name: str, spec: dict, max_elements: int, *, all_rows_at_once: bool 
     requested = spec.get("dataset")
     dataset = DATASETS.get(requested) if isinstance(requested, str) else None
     if dataset is None:
-        raise DatasetError(name, f"unknown dataset {spec.get('dataset')!r}; GET /datasets lists "
-                                 f"{', '.join(DATASETS)}")
+        raise DatasetError(name, f"unknown dataset {spec.get('dataset')!r}; GET /datasets lists {', '.join(DATASETS)}")
     unknown = set(spec) - _KEYS - set(dataset.options)
     if unknown:
         allowed = sorted(_KEYS | set(dataset.options))
         raise DatasetError(name, f"unknown keys {sorted(unknown)} for dataset '{dataset.name}'; allowed: {allowed}")
     field = dataset.field(spec.get("field"))
     if field is None:
-        raise DatasetError(name, f"dataset '{dataset.name}' has no field {spec.get('field')!r}; "
-                                 f"its fields are {', '.join(f.name for f in dataset.fields)}")
+        raise DatasetError(
+            name,
+            f"dataset '{dataset.name}' has no field {spec.get('field')!r}; "
+            f"its fields are {', '.join(f.name for f in dataset.fields)}",
+        )
     split = spec.get("split", dataset.splits[0])
     if split not in dataset.splits:
         raise DatasetError(name, f"dataset '{dataset.name}' has no split {split!r}; use {' or '.join(dataset.splits)}")
@@ -115,7 +119,8 @@ def resolve(name: str, spec: dict, max_elements: int, *, all_rows_at_once: bool 
     if all_rows_at_once and elements > max_elements:
         raise LimitExceeded(
             f"input '{name}' would take {len(rows)} rows of {dataset.name}.{field.name}, {elements} elements; "
-            f"the limit is {max_elements} per tensor (choose fewer rows, or train in batches)", input=name,
+            f"the limit is {max_elements} per tensor (choose fewer rows, or train in batches)",
+            input=name,
         )
     try:
         stored = dataset.read(split, options)[field.name]
@@ -130,8 +135,10 @@ def _options(name: str, dataset: Dataset, spec: dict, max_elements: int) -> dict
         if not _int(value) or value < 0:
             raise DatasetError(name, f"{key} must be a non-negative integer")
     if "n" in options and options["n"] * 3 > max_elements:
-        raise LimitExceeded(f"input '{name}': n = {options['n']} rows would pass the limit of "
-                            f"{max_elements} elements per tensor", input=name)
+        raise LimitExceeded(
+            f"input '{name}': n = {options['n']} rows would pass the limit of {max_elements} elements per tensor",
+            input=name,
+        )
     return options
 
 
@@ -158,5 +165,14 @@ def install() -> None:
     engine_inputs.OBJECT_DECODERS["dataset"] = declare
 
 
-__all__ = ["DATASETS", "DatasetError", "DatasetRows", "configure", "declare", "describe", "install", "is_dataset",
-           "resolve"]
+__all__ = [
+    "DATASETS",
+    "DatasetError",
+    "DatasetRows",
+    "configure",
+    "declare",
+    "describe",
+    "install",
+    "is_dataset",
+    "resolve",
+]

@@ -5,6 +5,7 @@ Shapes are known from the description (or a file's header) before anything is re
 for too many rows is refused before the data is loaded. Nothing about training lives here: the
 training loop only ever asks for rows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -65,8 +66,12 @@ class Dataset:
             "available": why_not is None,
             **({"unavailable_because": why_not} if why_not else {}),
             "fields": [
-                {"name": f.name, "shape": list(f.shape), "doc": f.doc,
-                 **({"image_shape": list(f.image_shape)} if f.image_shape else {})}
+                {
+                    "name": f.name,
+                    "shape": list(f.shape),
+                    "doc": f.doc,
+                    **({"image_shape": list(f.image_shape)} if f.image_shape else {}),
+                }
                 for f in self.fields
             ],
             "splits": {split: self._rows_or_none(split) for split in self.splits},

@@ -8,6 +8,7 @@ The split is fixed: train is the first 1,437 images, test the last 360 (the last
 images are ordered by writer blocks, so the test digits come mostly from writers the network did
 not see, as in a real test set; every class has 33-37 test images.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -40,14 +41,21 @@ DATASET = Dataset(
     name="digits",
     title="Handwritten digits, 8×8 (UCI, as scikit-learn ships them)",
     fields=(
-        Field("images", (SIDE * SIDE,), "8×8 grey levels row by row, scaled to [0, 1] (level / 16)",
-              image_shape=(SIDE, SIDE), scale=GREY_LEVELS),
+        Field(
+            "images",
+            (SIDE * SIDE,),
+            "8×8 grey levels row by row, scaled to [0, 1] (level / 16)",
+            image_shape=(SIDE, SIDE),
+            scale=GREY_LEVELS,
+        ),
         Field("labels", (), "the digit, a class index 0-9"),
     ),
     splits=tuple(_SPLITS),
     classes=10,
-    source=("UCI Machine Learning Repository, Optical Recognition of Handwritten Digits "
-            "(E. Alpaydin, C. Kaynak, 1998), the copy in scikit-learn (sklearn.datasets.load_digits)"),
+    source=(
+        "UCI Machine Learning Repository, Optical Recognition of Handwritten Digits "
+        "(E. Alpaydin, C. Kaynak, 1998), the copy in scikit-learn (sklearn.datasets.load_digits)"
+    ),
     licence="CC BY 4.0 (UCI Machine Learning Repository)",
     doc="1,797 digits; train is the first 1,437, test the last 360.",
     options={},

@@ -6,6 +6,7 @@ not its name. IDX: two zero bytes, a type code (0x08: unsigned bytes, the only o
 number of axes, then each axis' size as a big-endian uint32, then the data row-major.
 Pixels are scaled to [0, 1] by dividing by 255.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,8 +33,9 @@ data_dir: Path | None = None  # set from settings.data_dir by app.datasets.confi
 
 def _path(stem: str) -> Path:
     if data_dir is None:
-        raise DatasetError(None, "dataset 'mnist' needs its four IDX files in the folder named by "
-                                 "CHAINLENS_DATA_DIR, which is not set")
+        raise DatasetError(
+            None, "dataset 'mnist' needs its four IDX files in the folder named by CHAINLENS_DATA_DIR, which is not set"
+        )
     for candidate in (data_dir / stem, data_dir / f"{stem}.gz"):
         if candidate.is_file():
             return candidate
@@ -51,8 +53,11 @@ def _header(stream: io.BufferedIOBase, path: Path, ndim: int) -> tuple[int, ...]
     if len(head) < 4 or head[:2] != b"\0\0":
         raise DatasetError(None, f"dataset 'mnist': {path.name} is not an IDX file")
     if head[2] != _UBYTE or head[3] != ndim:
-        raise DatasetError(None, f"dataset 'mnist': {path.name} holds type 0x{head[2]:02x} with {head[3]} axes; "
-                                 f"expected unsigned bytes (0x08) with {ndim}")
+        raise DatasetError(
+            None,
+            f"dataset 'mnist': {path.name} holds type 0x{head[2]:02x} with {head[3]} axes; "
+            f"expected unsigned bytes (0x08) with {ndim}",
+        )
     dims = stream.read(4 * ndim)
     if len(dims) < 4 * ndim:
         raise DatasetError(None, f"dataset 'mnist': {path.name} ends inside its header")
@@ -76,8 +81,10 @@ def _read(path: Path, ndim: int) -> np.ndarray:
         raise DatasetError(None, f"dataset 'mnist': cannot read {path.name}: {exc}") from None
     expected = int(np.prod(shape))
     if len(data) != expected:
-        raise DatasetError(None, f"dataset 'mnist': {path.name} holds {len(data)} bytes of data; "
-                                 f"its header {list(shape)} says {expected}")
+        raise DatasetError(
+            None,
+            f"dataset 'mnist': {path.name} holds {len(data)} bytes of data; its header {list(shape)} says {expected}",
+        )
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
@@ -88,8 +95,9 @@ def _count(split: str, options: dict) -> int:
         raise DatasetError(None, f"dataset 'mnist': {images.name} holds {height}×{width} images, not 28×28")
     (label_count,) = _read_header(labels, 1)
     if label_count != count:
-        raise DatasetError(None, f"dataset 'mnist': {images.name} holds {count} images but "
-                                 f"{labels.name} {label_count} labels")
+        raise DatasetError(
+            None, f"dataset 'mnist': {images.name} holds {count} images but {labels.name} {label_count} labels"
+        )
     return count
 
 
@@ -122,15 +130,22 @@ DATASET = Dataset(
     name="mnist",
     title="MNIST handwritten digits, 28×28 (from CHAINLENS_DATA_DIR)",
     fields=(
-        Field("images", (SIDE * SIDE,), "28×28 grey levels row by row, scaled to [0, 1] (level / 255)",
-              image_shape=(SIDE, SIDE), scale=255.0),
+        Field(
+            "images",
+            (SIDE * SIDE,),
+            "28×28 grey levels row by row, scaled to [0, 1] (level / 255)",
+            image_shape=(SIDE, SIDE),
+            scale=255.0,
+        ),
         Field("labels", (), "the digit, a class index 0-9"),
     ),
     splits=tuple(FILES),
     classes=10,
-    source=("Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database of handwritten digits; "
-            "the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-            "t10k-labels-idx1-ubyte (each may be .gz) in CHAINLENS_DATA_DIR; never downloaded"),
+    source=(
+        "Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database of handwritten digits; "
+        "the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+        "t10k-labels-idx1-ubyte (each may be .gz) in CHAINLENS_DATA_DIR; never downloaded"
+    ),
     licence="CC BY-SA 3.0 (as published by Y. LeCun and C. Cortes); not bundled",
     doc="60,000 training and 10,000 test images when the standard files are present.",
     options={},

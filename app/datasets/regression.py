@@ -4,6 +4,7 @@ x1, x2 and x3 are drawn uniformly from [0, 30), [0, 20) and [0, 11) as the tutor
 (`np.random.random() * 30` ...), here from numpy's seeded generator, so that `n` and `seed` name
 one sample exactly. The train and test splits are independent streams of the same seed.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -32,6 +32,7 @@ under its rate above; those rates are kept.
 Scalar nodes (every operand and the result a Python float) cost their overhead only: `NODE_NS`
 per node, which every op node pays once per pass pair (Python calls, numpy dispatch).
 """
+
 from __future__ import annotations
 
 from itertools import compress
@@ -44,43 +45,108 @@ NODE_NS = 4_000
 # An op without an entry below.
 DEFAULT_NS_PER_UNIT = 15.0
 NS_PER_UNIT: dict[str, float] = {
-    "add": 15.0, "sub": 15.0, "mul": 15.0, "div": 15.0, "neg": 12.0,
-    "exp": 25.0, "log": 15.0, "sqrt": 15.0, "tanh": 15.0, "sigmoid": 20.0, "relu": 15.0, "abs": 25.0,
-    "maximum": 50.0, "minimum": 50.0,
+    "add": 15.0,
+    "sub": 15.0,
+    "mul": 15.0,
+    "div": 15.0,
+    "neg": 12.0,
+    "exp": 25.0,
+    "log": 15.0,
+    "sqrt": 15.0,
+    "tanh": 15.0,
+    "sigmoid": 20.0,
+    "relu": 15.0,
+    "abs": 25.0,
+    "maximum": 50.0,
+    "minimum": 50.0,
     # Arguments past about 10⁸ take the slow path of argument reduction: estimated as if all did.
-    "sin": 140.0, "cos": 140.0,
+    "sin": 140.0,
+    "cos": 140.0,
     "pow": 40.0,
-    "sum": 15.0, "mean": 15.0, "max": 15.0, "min": 15.0,
-    "softmax": 10.0, "log_softmax": 10.0, "mse": 15.0, "softmax_cross_entropy": 15.0,
+    "sum": 15.0,
+    "mean": 15.0,
+    "max": 15.0,
+    "min": 15.0,
+    "softmax": 10.0,
+    "log_softmax": 10.0,
+    "mse": 15.0,
+    "softmax_cross_entropy": 15.0,
     # Per multiply-add: BLAS, forward and the two products of the backward pass (measured 0.3
     # for 1000² by 1000², 0.5 for 360×200 by 200², 0.9 for 100² by 100²). linear_t is linear's
     # code with W read transposed (bench/calibrate.py: 0.2-0.4).
-    "matmul": 0.8, "linear": 0.8, "linear_t": 0.8,
-    "onehot": 10.0, "detach": 2.0, "transpose": 2.0, "reshape": 2.0,
+    "matmul": 0.8,
+    "linear": 0.8,
+    "linear_t": 0.8,
+    "onehot": 10.0,
+    "detach": 2.0,
+    "transpose": 2.0,
+    "reshape": 2.0,
     # Issue 19's ops and issue 20's layers: bench/calibrate.py's largest rate, rounded up.
     # Indexing and joining (per element of the result).
-    "index": 11.0, "gather": 27.0, "cat": 3.0, "stack": 4.0, "where": 29.0, "masked_fill": 27.0,
-    "clamp": 5.0, "tril": 10.0, "triu": 10.0,
+    "index": 11.0,
+    "gather": 27.0,
+    "cat": 3.0,
+    "stack": 4.0,
+    "where": 29.0,
+    "masked_fill": 27.0,
+    "clamp": 5.0,
+    "tril": 10.0,
+    "triu": 10.0,
     # Comparisons and arg-reductions: no gradient, the forward pass only.
-    "gt": 3.0, "lt": 2.0, "ge": 2.0, "le": 2.0, "eq": 2.0, "ne": 2.0, "argmax": 2.0, "argmin": 2.0,
-    "logsumexp": 4.0, "var": 5.0, "std": 5.0,
+    "gt": 3.0,
+    "lt": 2.0,
+    "ge": 2.0,
+    "le": 2.0,
+    "eq": 2.0,
+    "ne": 2.0,
+    "argmax": 2.0,
+    "argmin": 2.0,
+    "logsumexp": 4.0,
+    "var": 5.0,
+    "std": 5.0,
     # Constant makers (a fill, nothing flows back); zeros_like and its kin pass a zero gradient back.
-    "ones": 0.5, "zeros": 0.1, "full": 0.4, "arange": 5.0, "eye": 0.5,
-    "ones_like": 0.7, "zeros_like": 21.0, "full_like": 0.3,
+    "ones": 0.5,
+    "zeros": 0.1,
+    "full": 0.4,
+    "arange": 5.0,
+    "eye": 0.5,
+    "ones_like": 0.7,
+    "zeros_like": 21.0,
+    "full_like": 0.3,
     # Activations: erf and the exact gelu (the default; tanh's 34) call math.erf element by element,
     # elu and softplus an exp.
-    "erf": 112.0, "gelu": 211.0, "silu": 28.0, "softplus": 32.0, "elu": 44.0, "leaky_relu": 14.0, "hardtanh": 7.0,
+    "erf": 112.0,
+    "gelu": 211.0,
+    "silu": 28.0,
+    "softplus": 32.0,
+    "elu": 44.0,
+    "leaky_relu": 14.0,
+    "hardtanh": 7.0,
     "dropout": 8.0,
     # Norms and losses (per Op.work's unit: elements, several passes counted for some).
-    "layer_norm": 5.0, "group_norm": 3.0, "batch_norm": 3.0, "normalize": 4.0, "cosine_similarity": 7.0,
-    "l1_loss": 6.0, "smooth_l1_loss": 6.0, "huber_loss": 6.0, "kl_div": 7.0, "nll_loss": 2.0,
-    "binary_cross_entropy": 6.0, "binary_cross_entropy_with_logits": 10.0, "cross_entropy_probs": 6.0,
+    "layer_norm": 5.0,
+    "group_norm": 3.0,
+    "batch_norm": 3.0,
+    "normalize": 4.0,
+    "cosine_similarity": 7.0,
+    "l1_loss": 6.0,
+    "smooth_l1_loss": 6.0,
+    "huber_loss": 6.0,
+    "kl_div": 7.0,
+    "nll_loss": 2.0,
+    "binary_cross_entropy": 6.0,
+    "binary_cross_entropy_with_logits": 10.0,
+    "cross_entropy_probs": 6.0,
     "embedding": 6.0,
     # Op.budget's work: a convolution's multiply-adds plus its im2col matrix and padded copy, a
     # pool's window elements plus its padded copy, attention's scores times (head sizes + 4). Small
     # layers cost more per unit than large ones (at 10⁸ units: conv1d 0.6, conv2d 1.1, attention
     # 0.7); the rate is the small ones'.
-    "conv1d": 2.0, "conv2d": 2.0, "max_pool2d": 17.0, "avg_pool2d": 7.0, "scaled_dot_product_attention": 4.0,
+    "conv1d": 2.0,
+    "conv2d": 2.0,
+    "max_pool2d": 17.0,
+    "avg_pool2d": 7.0,
+    "scaled_dot_product_attention": 4.0,
 }
 
 
@@ -120,6 +186,7 @@ def pass_seconds(graph: Any) -> float:
     tensor node's units at its op's rate. Linear in the graph; the loop visits tensor nodes only
     (a 10,000-node chain of scalars costs a C-level scan of the scalar flags)."""
     op_nodes: int = len(graph.ops) - graph.ops.count(None)
-    arithmetic: float = sum(NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units
-                            for name, units in units_by_op(graph).items())
+    arithmetic: float = sum(
+        NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units for name, units in units_by_op(graph).items()
+    )
     return (NODE_NS * op_nodes + arithmetic) * 1e-9

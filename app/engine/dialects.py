@@ -23,6 +23,7 @@ Entries whose op does not exist (yet) are left out when the table is built, so t
 offers what the engine cannot run. The engine imports numpy and the standard library only; this
 module imports the op table alone.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,12 @@ class Spelling:
 
     def entry(self) -> dict[str, Any]:
         """The spelling as GET /ops shows it."""
-        return {"op": self.op, "args": list(self.args), "keywords": dict(self.keywords),
-                "defaults": {k: _shown(v) for k, v in self.defaults.items()}}
+        return {
+            "op": self.op,
+            "args": list(self.args),
+            "keywords": dict(self.keywords),
+            "defaults": {k: _shown(v) for k, v in self.defaults.items()},
+        }
 
 
 # Forms: built by the parser (app/lang/library.py) from ops and static values at parse time.
@@ -59,9 +64,9 @@ FORMS: dict[str, str] = {
     "t": "a 2-D tensor transposed (0-D and 1-D unchanged): a transpose",
     "same": "the tensor itself (every tensor is float64: casts and contiguous() change nothing)",
     "max_pair": "with a dim: the pair (values, indices): indices = argmax, values = gather(x, indices) (so the "
-                "gradient goes to the first maximum, as in PyTorch); with a tensor: maximum; alone: max",
+    "gradient goes to the first maximum, as in PyTorch); with a tensor: maximum; alone: max",
     "min_pair": "with a dim: the pair (values, indices): indices = argmin, values = gather(x, indices); "
-                "with a tensor: minimum; alone: min",
+    "with a tensor: minimum; alone: min",
     "f_linear": "x @ W.T + b (linear_t); without a bias, x @ W.T",
     "dropout": "the tensor itself where dropout is off (p=0 or training=False); random dropout is refused",
     "np_dot": "a matrix product of 1-D or 2-D arrays (np.dot), or a product with a number",
@@ -73,9 +78,9 @@ FORMS: dict[str, str] = {
     "np_split": "that many equal sections along axis, or the pieces between the points listed: slices",
     "number": "a function of math on numbers known before the program runs (no tensors)",
     "cross_entropy": "softmax_cross_entropy with class indices; with a target of the logits' shape (class "
-                     "probabilities, as PyTorch tells them apart), cross_entropy_probs",
+    "probabilities, as PyTorch tells them apart), cross_entropy_probs",
     "attention": "scaled_dot_product_attention; an attn_mask made by a comparison (tril == 0, x > 0) is "
-                 "boolean, as in PyTorch (True keeps a score), any other is added to the scores",
+    "boolean, as in PyTorch (True keeps a score), any other is added to the scores",
 }
 
 # PyTorch's legacy `unbiased=` of var and std: True is correction=1, False correction=0.
@@ -143,8 +148,9 @@ _TORCH: dict[str, Spelling] = {
     "swapaxes": Spelling("swapdims", ("x", "dim0", "dim1"), {"input": "x", "axis0": "dim0", "axis1": "dim1"}),
     "permute": Spelling("permute", ("x", "dims"), {"input": "x", "dims": "dims"}),
     "reshape": Spelling("view", ("x", "shape"), {"input": "x", "shape": "shape"}),
-    "flatten": Spelling("flatten", ("x", "start_dim", "end_dim"),
-                        {"input": "x", "start_dim": "start_dim", "end_dim": "end_dim"}),
+    "flatten": Spelling(
+        "flatten", ("x", "start_dim", "end_dim"), {"input": "x", "start_dim": "start_dim", "end_dim": "end_dim"}
+    ),
     "squeeze": Spelling("squeeze", ("x", "dim"), {"input": "x", "dim": "dim"}),
     "unsqueeze": Spelling("unsqueeze", ("x", "dim"), {"input": "x", "dim": "dim"}),
     "t": Spelling("t", ("x",), {"input": "x"}),
@@ -165,8 +171,9 @@ _TORCH: dict[str, Spelling] = {
     "argmin": Spelling("argmin", ("x", "axis", "keepdims"), _TORCH_REDUCE),
     "gather": Spelling("gather", ("x", "axis", "index"), {"input": "x", "dim": "axis", "index": "index"}),
     "masked_fill": Spelling("masked_fill", ("x", "mask", "value"), {"input": "x", "mask": "mask", "value": "value"}),
-    "split": Spelling("split", ("x", "split_size", "dim"), {"tensor": "x", "split_size_or_sections": "split_size",
-                                                            "dim": "dim"}),
+    "split": Spelling(
+        "split", ("x", "split_size", "dim"), {"tensor": "x", "split_size_or_sections": "split_size", "dim": "dim"}
+    ),
     "chunk": Spelling("chunk", ("x", "chunks", "dim"), {"input": "x", "chunks": "chunks", "dim": "dim"}),
     "ones": Spelling("ones", ("shape",), {"size": "shape"}),
     "zeros": Spelling("zeros", ("shape",), {"size": "shape"}),
@@ -192,15 +199,27 @@ _FUNCTIONAL: dict[str, Spelling] = {
     "linear": Spelling("f_linear", ("x", "W", "b"), {"input": "x", "weight": "W", "bias": "b"}),
     "mse_loss": Spelling("mse", ("pred", "target"), {"input": "pred", "target": "target", "reduction": "reduction"}),
     "cross_entropy": Spelling(
-        "softmax_cross_entropy", ("logits", "labels", "weight"),
-        {"input": "logits", "target": "labels", "weight": "weight", "ignore_index": "ignore_index",
-         "reduction": "reduction", "label_smoothing": "label_smoothing"},
+        "softmax_cross_entropy",
+        ("logits", "labels", "weight"),
+        {
+            "input": "logits",
+            "target": "labels",
+            "weight": "weight",
+            "ignore_index": "ignore_index",
+            "reduction": "reduction",
+            "label_smoothing": "label_smoothing",
+        },
         {"ignore_index": -100},
     ),
     "one_hot": Spelling("onehot", ("labels", "classes"), {"tensor": "labels", "num_classes": "classes"}),
-    "dropout": Spelling("dropout", ("x", "p", "training"), {"input": "x", "p": "p", "training": "training",
-                                                            "inplace": "inplace"}, {"p": 0.5, "training": True}),
+    "dropout": Spelling(
+        "dropout",
+        ("x", "p", "training"),
+        {"input": "x", "p": "p", "training": "training", "inplace": "inplace"},
+        {"p": 0.5, "training": True},
+    ),
 }
+
 
 # The layers (app/engine/layers.py), as torch.nn.functional spells them: PyTorch's positional order
 # up to the first argument we do not take (size_average, ceil_mode, inplace), keywords by name.
@@ -218,27 +237,42 @@ def _f_loss(op: str, args: tuple[str, ...], *keywords: str) -> Spelling:
 
 _CONV = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
 _LAYERS_F: dict[str, Spelling] = {
-    "layer_norm": Spelling("layer_norm", ("input", "normalized_shape", "weight", "bias", "eps"),
-                           _same_names("input", "normalized_shape", "weight", "bias", "eps")),
-    "batch_norm": Spelling("batch_norm", ("input", "running_mean", "running_var", "weight", "bias", "training",
-                                          "momentum", "eps"),
-                           _same_names("input", "running_mean", "running_var", "weight", "bias", "training",
-                                       "momentum", "eps")),
-    "group_norm": Spelling("group_norm", ("input", "num_groups", "weight", "bias", "eps"),
-                           _same_names("input", "num_groups", "weight", "bias", "eps")),
+    "layer_norm": Spelling(
+        "layer_norm",
+        ("input", "normalized_shape", "weight", "bias", "eps"),
+        _same_names("input", "normalized_shape", "weight", "bias", "eps"),
+    ),
+    "batch_norm": Spelling(
+        "batch_norm",
+        ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+        _same_names("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+    ),
+    "group_norm": Spelling(
+        "group_norm",
+        ("input", "num_groups", "weight", "bias", "eps"),
+        _same_names("input", "num_groups", "weight", "bias", "eps"),
+    ),
     "normalize": Spelling("normalize", ("input", "p", "dim", "eps"), _same_names("input", "p", "dim", "eps")),
     "scaled_dot_product_attention": Spelling(
-        "attention", ("query", "key", "value", "attn_mask", "dropout_p", "is_causal"),  # scale: keyword only
-        _same_names("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")),
+        "attention",
+        ("query", "key", "value", "attn_mask", "dropout_p", "is_causal"),  # scale: keyword only
+        _same_names("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale"),
+    ),
     "conv1d": Spelling("conv1d", _CONV, _same_names(*_CONV)),
     "conv2d": Spelling("conv2d", _CONV, _same_names(*_CONV)),
-    "max_pool2d": Spelling("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation"),
-                           _same_names("input", "kernel_size", "stride", "padding", "dilation")),
-    "avg_pool2d": Spelling("avg_pool2d", ("input", "kernel_size", "stride", "padding"),
-                           _same_names("input", "kernel_size", "stride", "padding", "count_include_pad",
-                                       "divisor_override")),
-    "embedding": Spelling("embedding", ("input", "weight", "padding_idx"),
-                          _same_names("input", "weight", "padding_idx")),
+    "max_pool2d": Spelling(
+        "max_pool2d",
+        ("input", "kernel_size", "stride", "padding", "dilation"),
+        _same_names("input", "kernel_size", "stride", "padding", "dilation"),
+    ),
+    "avg_pool2d": Spelling(
+        "avg_pool2d",
+        ("input", "kernel_size", "stride", "padding"),
+        _same_names("input", "kernel_size", "stride", "padding", "count_include_pad", "divisor_override"),
+    ),
+    "embedding": Spelling(
+        "embedding", ("input", "weight", "padding_idx"), _same_names("input", "weight", "padding_idx")
+    ),
     "gelu": _f_activation("gelu", "approximate"),
     "silu": _f_activation("silu"),
     "softplus": _f_activation("softplus", "beta", "threshold"),
@@ -247,21 +281,28 @@ _LAYERS_F: dict[str, Spelling] = {
     "hardtanh": _f_activation("hardtanh", "min_val", "max_val"),
     "erf": _torch_unary("erf"),
     "binary_cross_entropy": _f_loss("binary_cross_entropy", ("input", "target", "weight")),
-    "binary_cross_entropy_with_logits": _f_loss("binary_cross_entropy_with_logits", ("input", "target", "weight"),
-                                                "pos_weight"),
+    "binary_cross_entropy_with_logits": _f_loss(
+        "binary_cross_entropy_with_logits", ("input", "target", "weight"), "pos_weight"
+    ),
     "nll_loss": _f_loss("nll_loss", ("input", "target", "weight"), "ignore_index"),
     "l1_loss": _f_loss("l1_loss", ("input", "target")),
     "smooth_l1_loss": _f_loss("smooth_l1_loss", ("input", "target"), "beta"),
     "huber_loss": _f_loss("huber_loss", ("input", "target", "reduction", "delta")),
     "kl_div": _f_loss("kl_div", ("input", "target"), "log_target"),
-    "cosine_similarity": Spelling("cosine_similarity", ("x1", "x2", "dim", "eps"), _same_names("x1", "x2", "dim", "eps")),
+    "cosine_similarity": Spelling(
+        "cosine_similarity", ("x1", "x2", "dim", "eps"), _same_names("x1", "x2", "dim", "eps")
+    ),
 }
 _FUNCTIONAL.update(_LAYERS_F)
 # F.cross_entropy tells class indices from class probabilities by the target's shape, as PyTorch does.
 _FUNCTIONAL["cross_entropy"] = replace(_FUNCTIONAL["cross_entropy"], op="cross_entropy")
 # torch.* has some of them with F's order (torch.batch_norm, torch.embedding and torch.kl_div differ: left out).
-_TORCH.update({name: _LAYERS_F[name] for name in ("layer_norm", "group_norm", "conv1d", "conv2d", "max_pool2d",
-                                                  "cosine_similarity", "erf")})
+_TORCH.update(
+    {
+        name: _LAYERS_F[name]
+        for name in ("layer_norm", "group_norm", "conv1d", "conv2d", "max_pool2d", "cosine_similarity", "erf")
+    }
+)
 _TORCH["dropout"] = Spelling("dropout", ("x", "p", "training"), {"input": "x", "p": "p", "train": "training"})
 
 _NUMPY: dict[str, Spelling] = {
@@ -295,8 +336,9 @@ _NUMPY: dict[str, Spelling] = {
     "where": Spelling("where", ("cond", "a", "b"), {"condition": "cond", "x": "a", "y": "b"}),
     "concatenate": Spelling("cat", ("tensors", "axis"), {"axis": "axis"}),
     "stack": Spelling("stack", ("tensors", "axis"), {"arrays": "tensors", "axis": "axis"}),
-    "split": Spelling("np_split", ("x", "sections", "dim"), {"ary": "x", "indices_or_sections": "sections",
-                                                             "axis": "dim"}),
+    "split": Spelling(
+        "np_split", ("x", "sections", "dim"), {"ary": "x", "indices_or_sections": "sections", "axis": "dim"}
+    ),
     "clip": Spelling("clamp", ("x", "min", "max"), {"a": "x", "a_min": "min", "a_max": "max"}),
     "var": Spelling("var", ("x", "axis"), _NP_REDUCE | {"ddof": "correction"}, {"correction": 0}),
     "std": Spelling("std", ("x", "axis"), _NP_REDUCE | {"ddof": "correction"}, {"correction": 0}),
@@ -317,8 +359,22 @@ _NUMPY: dict[str, Spelling] = {
     "less": Spelling("lt", ("a", "b"), {"x1": "a", "x2": "b"}),
 }
 
-_MATH_FUNCTIONS = ("sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "fabs", "floor", "ceil",
-                   "pow", "isqrt")
+_MATH_FUNCTIONS = (
+    "sqrt",
+    "exp",
+    "log",
+    "log2",
+    "log10",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "fabs",
+    "floor",
+    "ceil",
+    "pow",
+    "isqrt",
+)
 _MATH: dict[str, Spelling] = {
     name: Spelling("number", ("x",) if name != "pow" else ("x", "y")) for name in _MATH_FUNCTIONS
 }
@@ -408,14 +464,24 @@ DTYPES: dict[str, frozenset[str]] = {
 IGNORED = frozenset(("dtype", "device", "requires_grad", "out_dtype", "inplace"))  # inplace=False only
 
 # What a pasted program that uses these names should do instead (the names are not in the table).
-_INPUT_HINT = ('random and literal tensors are given as inputs, e.g. "W": {"init": "randn", "shape": [3, 4], '
-               '"seed": 0} or "x": [[1.0, 2.0]]')
+_INPUT_HINT = (
+    'random and literal tensors are given as inputs, e.g. "W": {"init": "randn", "shape": [3, 4], '
+    '"seed": 0} or "x": [[1.0, 2.0]]'
+)
 HINTS: dict[str, str] = {
-    "randn": _INPUT_HINT, "rand": _INPUT_HINT, "randint": _INPUT_HINT, "randn_like": _INPUT_HINT,
-    "rand_like": _INPUT_HINT, "normal": _INPUT_HINT, "tensor": _INPUT_HINT, "array": _INPUT_HINT,
-    "as_tensor": _INPUT_HINT, "asarray": _INPUT_HINT, "from_numpy": _INPUT_HINT,
-    "manual_seed": "seeds are given with an input's initializer: {\"init\": \"randn\", ..., \"seed\": 0}",
-    "no_grad": "an input given with \"requires_grad\": false takes no gradient; x.detach() stops one",
+    "randn": _INPUT_HINT,
+    "rand": _INPUT_HINT,
+    "randint": _INPUT_HINT,
+    "randn_like": _INPUT_HINT,
+    "rand_like": _INPUT_HINT,
+    "normal": _INPUT_HINT,
+    "tensor": _INPUT_HINT,
+    "array": _INPUT_HINT,
+    "as_tensor": _INPUT_HINT,
+    "asarray": _INPUT_HINT,
+    "from_numpy": _INPUT_HINT,
+    "manual_seed": 'seeds are given with an input\'s initializer: {"init": "randn", ..., "seed": 0}',
+    "no_grad": 'an input given with "requires_grad": false takes no gradient; x.detach() stops one',
 }
 
 
@@ -434,8 +500,13 @@ NAMESPACES: dict[str, dict[str, Spelling]] = {
 METHODS: dict[str, Spelling] = _available(_METHODS)
 # Paths that name a namespace: the name (or dotted path) → the namespace's key in NAMESPACES.
 ALIASES: dict[str, str] = {
-    "torch": "torch", "F": "F", "torch.nn.functional": "F", "nn.functional": "F",
-    "np": "np", "numpy": "np", "math": "math",
+    "torch": "torch",
+    "F": "F",
+    "torch.nn.functional": "F",
+    "nn.functional": "F",
+    "np": "np",
+    "numpy": "np",
+    "math": "math",
 }
 # Paths on the way to a namespace: `torch.nn` and `nn` lead to `functional`.
 PREFIXES = frozenset(("torch.nn", "nn"))

@@ -4,6 +4,7 @@ A ProgramError carries a machine-readable `kind`, a plain-words message, and whe
 place in the program (character offsets, turned into line:column by `locate`) or the input it
 concerns. The API turns it into a 4xx answer; nothing else about it is HTTP.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right

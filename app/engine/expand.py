@@ -14,6 +14,7 @@ output the node that stands where the composite would have. Inner nodes are labe
 text in the decomposition with the operands' labels put in (`x @ W1`), or by the decomposition's
 own names (`shift`); their spans are the call's, so "show in program" points at the call.
 """
+
 from __future__ import annotations
 
 import re
@@ -86,8 +87,9 @@ class Expand:
 
     # --- building ---------------------------------------------------------------------------------
 
-    def call(self, parser: Any, op: Op, operands: tuple[int, ...], params: dict[str, Any] | None, start: int,
-             end: int) -> int:
+    def call(
+        self, parser: Any, op: Op, operands: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int
+    ) -> int:
         """Build `op(operands)` as its decomposition; returns the node that stands for the call."""
         graph = parser.graph
         graph.expansion = self
@@ -129,8 +131,9 @@ class Expand:
             if exc.kind == "limit_exceeded":
                 exc.start, exc.end = start, end
                 raise
-            raise ProgramError(exc.kind, f"inside the expansion of {op.name}: {exc.message}",
-                               start=start, end=end) from None
+            raise ProgramError(
+                exc.kind, f"inside the expansion of {op.name}: {exc.message}", start=start, end=end
+            ) from None
         finally:
             self._frames.pop()
         for node in range(first, len(graph)):
@@ -155,7 +158,7 @@ class Expand:
 
     @staticmethod
     def _text(frame: _Frame, graph: Graph, node: int) -> str:
-        text = frame.source[graph.starts[node]:graph.ends[node]]
+        text = frame.source[graph.starts[node] : graph.ends[node]]
         return _NAME.sub(lambda m: frame.operands.get(m.group(0), m.group(0)), text)
 
     # --- reading ----------------------------------------------------------------------------------
@@ -171,8 +174,15 @@ class Expand:
 
     def records(self, labels: list[str]) -> list[dict[str, Any]]:
         return [
-            {"id": g.id, "op": g.op, "label": labels[g.output], "nodes": g.nodes, "inputs": g.inputs,
-             "output": g.output, "parent": g.parent}
+            {
+                "id": g.id,
+                "op": g.op,
+                "label": labels[g.output],
+                "nodes": g.nodes,
+                "inputs": g.inputs,
+                "output": g.output,
+                "parent": g.parent,
+            }
             for g in self.groups
         ]
 

@@ -9,6 +9,7 @@ Every node added is checked at once, before any array exists: its shape (a Shape
 a ProgramError naming the operands and their shapes), the size of its result, the node count
 and the running total of work, against the configured limits.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,22 @@ SHORT_TEXT = 4 * LABEL_CHARS
 
 class Graph:
     __slots__ = (
-        "args", "constant", "ends", "expansion", "limits", "names", "ops", "output", "params",
-        "requires_grad", "scalar", "shapes", "source", "starts", "values", "work",
+        "args",
+        "constant",
+        "ends",
+        "expansion",
+        "limits",
+        "names",
+        "ops",
+        "output",
+        "params",
+        "requires_grad",
+        "scalar",
+        "shapes",
+        "source",
+        "starts",
+        "values",
+        "work",
     )
 
     def __init__(self, source: str, limits: Limits) -> None:
@@ -55,8 +70,9 @@ class Graph:
     # appends are written out in leaf and apply instead of going through a shared helper, and
     # apply decides the common case (an elementwise op on scalars) without building any list.
 
-    def leaf(self, name: str | None, value: Any, shape: tuple[int, ...], requires_grad: bool,
-             start: int, end: int) -> int:
+    def leaf(
+        self, name: str | None, value: Any, shape: tuple[int, ...], requires_grad: bool, start: int, end: int
+    ) -> int:
         """An input (with a name) or a constant (without); its value is already decoded."""
         node = len(self.ops)
         if node >= self.limits.max_nodes:
@@ -105,7 +121,8 @@ class Graph:
         if work > limits.max_total_work:
             raise LimitExceeded(
                 f"the program needs more than {limits.max_total_work} units of work (the limit)",
-                start=start, end=end,
+                start=start,
+                end=end,
             )
         self.work = work
         ops = self.ops
@@ -125,9 +142,14 @@ class Graph:
         self.constant.append(False)
         return node
 
-    def add_scalars(self, ops: tuple[Op | None, ...], args: list[tuple[int, ...]], values: tuple[Any, ...],
-                    starts: list[int],
-                    ends: list[int]) -> bool:
+    def add_scalars(
+        self,
+        ops: tuple[Op | None, ...],
+        args: list[tuple[int, ...]],
+        values: tuple[Any, ...],
+        starts: list[int],
+        ends: list[int],
+    ) -> bool:
         """Several nodes at once, as leaf and apply would add them one by one: constants (op None,
         a float value) and elementwise ops without params, every operand a scalar (the caller
         knows the ops and constants; the operands that are not among these nodes are checked
@@ -150,7 +172,7 @@ class Graph:
         for operands in args:  # an op requires a gradient if an operand does (never a constant)
             flag = False
             for j in operands:
-                if (requires[j] if j < first else flags[j - first]):
+                if requires[j] if j < first else flags[j - first]:
                     flag = True
                     break
             flags.append(flag)
@@ -168,8 +190,9 @@ class Graph:
         self.constant += [op is None for op in ops]
         return True
 
-    def _checked_shape(self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None,
-                       start: int, end: int) -> tuple[tuple[int, ...], int]:
+    def _checked_shape(
+        self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int
+    ) -> tuple[tuple[int, ...], int]:
         """The result's shape by the op's rule, and its cost; the shape and its size are checked."""
         operand_shapes = [self.shapes[j] for j in args]
         try:
@@ -185,7 +208,9 @@ class Graph:
         if elements > self.limits.max_tensor_elements or any(d > self.limits.max_tensor_elements for d in shape):
             raise LimitExceeded(
                 f"{_shortened(self.source[start:end])} would have shape {fmt(shape)}, {elements} elements; "
-                f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
+                f"the limit is {self.limits.max_tensor_elements} per tensor",
+                start=start,
+                end=end,
             )
         if op.work is not None:
             elements = op.work(shape, *operand_shapes)
@@ -194,7 +219,9 @@ class Graph:
             if scratch > self.limits.max_tensor_elements:
                 raise LimitExceeded(
                     f"{_shortened(self.source[start:end])} would need an intermediate of {scratch} elements; "
-                    f"the limit is {self.limits.max_tensor_elements} per tensor", start=start, end=end,
+                    f"the limit is {self.limits.max_tensor_elements} per tensor",
+                    start=start,
+                    end=end,
                 )
         return shape, elements
 
@@ -206,7 +233,8 @@ class Graph:
     def _shape_message(self, op: Op, args: tuple[int, ...], reason: str) -> str:
         fits = ", ".join(  # not an optional operand left out (an empty constant: see Op.optional)
             f"{self.label(j)} has shape {fmt(self.shapes[j])}"
-            for j in args if not (self.constant[j] and self.shapes[j] == (0,))
+            for j in args
+            if not (self.constant[j] and self.shapes[j] == (0,))
         )
         described = op.syntax.format(**op.placeholders([self.label(j) for j in args]))
         if not args:  # a constant maker (ones, arange, ...): only its parameters can be wrong
@@ -218,7 +246,7 @@ class Graph:
     def label(self, node: int) -> str:
         """The name, else the constant's value, else the node's source text (shortened)."""
         name = self.names[node]
-        return name if name is not None else _shortened(self.source[self.starts[node]:self.ends[node]])
+        return name if name is not None else _shortened(self.source[self.starts[node] : self.ends[node]])
 
     def labels(self) -> list[str]:
         """Every node's label, in time linear in the program.

@@ -20,6 +20,7 @@ axes kept whole) gives a view, then the tensors gather from that view. The backw
 them in reverse: one np.add.at into zeros of the view's shape (repeated indices accumulate), then
 that placed into zeros of x's shape (a basic index never repeats an element).
 """
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,7 @@ def _expanded(key: Key, ndim: int) -> list[Any]:
     if not ellipses:
         return list(key) + full
     at = key.index(KEY_ELLIPSIS)
-    return list(key[:at]) + full + list(key[at + 1:])
+    return list(key[:at]) + full + list(key[at + 1 :])
 
 
 def _plan(key: Key, shape: tuple[int, ...]) -> tuple[tuple[Any, ...], list[int], tuple[int, ...], list[int]]:
@@ -112,7 +113,7 @@ def _selected(key: Key, indices: tuple[Any, ...], values: bool) -> tuple[Key, tu
             items.append(item)
             continue
         index = next(operands)
-        if (np.ndim(index) if values else index):
+        if np.ndim(index) if values else index:
             rest.append(index)
             items.append(item)
         elif not values:
@@ -154,13 +155,16 @@ def _integer_indices(index: Any, size: int, lowest: int | None = None) -> np.nda
             raise IndexValueError("index values must be integers")
         positions = values  # compared as floats
     if positions.size and (positions.min() < low or positions.max() >= size):
-        raise IndexValueError(f"index values must lie in [{low}, {size - 1}] for an axis of size {size}, "
-                              f"got {values.min():g}..{values.max():g}")
+        raise IndexValueError(
+            f"index values must lie in [{low}, {size - 1}] for an axis of size {size}, "
+            f"got {values.min():g}..{values.max():g}"
+        )
     return positions
 
 
-def _planned(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tuple[Key, list[int], tuple[int, ...],
-                                                                                   list[int], tuple[Any, ...]]:
+def _planned(
+    x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key
+) -> tuple[Key, list[int], tuple[int, ...], list[int], tuple[Any, ...]]:
     """_plan at run time: 0-d tensors become the ints they select (checked as ints are, always)."""
     key, indices = _selected(key, indices, values=True)
     try:
@@ -170,8 +174,7 @@ def _planned(x_shape: tuple[int, ...], indices: tuple[Any, ...], key: Key) -> tu
     return basic, tensor_axes, view, sizes, indices
 
 
-def _advanced_key(tensor_axes: list[int], view: tuple[int, ...], sizes: list[int],
-                  indices: tuple[Any, ...]) -> Key:
+def _advanced_key(tensor_axes: list[int], view: tuple[int, ...], sizes: list[int], indices: tuple[Any, ...]) -> Key:
     advanced: list[Any] = [slice(None)] * len(view)
     for axis, index, size in zip(tensor_axes, indices, sizes):
         advanced[axis] = _integer_indices(index, size)

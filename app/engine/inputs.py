@@ -13,6 +13,7 @@ Numbers: JSON ints of any size, floats, and the strings "NaN", "Infinity" and "-
 responses use, alone or inside lists alike. An int past the float range becomes ±inf, as 1e400
 does when JSON is parsed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,6 +38,8 @@ def number(x: float) -> float | str:
     if x != x:
         return "NaN"
     return _INFINITE_TEXT.get(x, x)
+
+
 # A nested list is converted this many elements at a time: one numpy call on millions of
 # Python objects would hold the GIL (and stall the event loop) for a tenth of a second.
 _CHUNK = 1 << 16
@@ -105,12 +108,13 @@ def _check_size(name: str, shape: tuple[int, ...], max_elements: int, verb: str)
     if longest > max_elements and elements <= max_elements:
         raise LimitExceeded(
             f"input '{name}' {verb} shape {list(shape)}, with an axis of {longest} elements; "
-            f"the limit is {max_elements} per tensor", input=name,
+            f"the limit is {max_elements} per tensor",
+            input=name,
         )
     if elements > max_elements:
         raise LimitExceeded(
-            f"input '{name}' {verb} shape {list(shape)}, {elements} elements; "
-            f"the limit is {max_elements} per tensor", input=name,
+            f"input '{name}' {verb} shape {list(shape)}, {elements} elements; the limit is {max_elements} per tensor",
+            input=name,
         )
 
 
@@ -187,7 +191,7 @@ def _converted(raw: list[Any], claimed: tuple[int, ...]) -> np.ndarray:
     if elements <= _CHUNK or len(raw) < 2:
         return np.array(raw)
     rows = max(1, _CHUNK * len(raw) // max(elements, 1))
-    blocks = [np.array(raw[k:k + rows]) for k in range(0, len(raw), rows)]
+    blocks = [np.array(raw[k : k + rows]) for k in range(0, len(raw), rows)]
     if len({block.dtype.kind for block in blocks}) > 1 or any(block.dtype.kind not in "iuf" for block in blocks):
         raise ValueError("not one numeric dtype")
     return np.concatenate(blocks)

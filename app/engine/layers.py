@@ -277,7 +277,9 @@ _ACTIVATIONS = [
         "elu",
         _elu,
         # PyTorch's elu_backward picks by x <= 0, so NaN takes the upstream gradient as it is.
-        lambda grad, out, x, alpha=1.0: np.where(np.less_equal(x, 0.0), grad * alpha * np.exp(np.minimum(x, 0.0)), grad),
+        lambda grad, out, x, alpha=1.0: np.where(
+            np.less_equal(x, 0.0), grad * alpha * np.exp(np.minimum(x, 0.0)), grad
+        ),
         "∂L/∂{x} = ∂L/∂{out} · (1 if {x} > 0 else α·exp({x}))",
         "x where x > 0, α·(exp(x) − 1) elsewhere.",
         (Param("alpha", "number", 1.0),),
@@ -1101,8 +1103,9 @@ def _batch_norm(
     return xhat
 
 
-def _bn_fused(input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any, training: bool,
-              eps: float) -> Any:
+def _bn_fused(
+    input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any, training: bool, eps: float
+) -> Any:
     """x · α + β, α = weight · rstd, β = bias − mean · α per channel: PyTorch's own order, so that an
     infinite or NaN weight or bias gives its answers (inf − inf and 0 · inf are NaN there too)."""
     view = _channel_view(np.ndim(input))
@@ -1155,8 +1158,11 @@ def _batch_norm_saving(
 ) -> tuple[Any, ...]:
     xhat, rstd, axes = _bn_parts(input, running_mean, running_var, training, eps)
     view = _channel_view(np.ndim(input))
-    out = _bn_fused(input, running_mean, running_var, weight, bias, training, eps) if (
-        _given(weight) or _given(bias)) else xhat
+    out = (
+        _bn_fused(input, running_mean, running_var, weight, bias, training, eps)
+        if (_given(weight) or _given(bias))
+        else xhat
+    )
     return out, (
         xhat,
         rstd,
@@ -1546,7 +1552,7 @@ def _conv_geometry(
             f"the kernel (dilated: {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}) is larger "
             f"than the padded input {tuple(n + 2 * p for n, p in zip(spatial, padding))}"
         )
-    return (*input[:-dims - 1], weight[0], *out), kernel, stride, padding, dilation
+    return (*input[: -dims - 1], weight[0], *out), kernel, stride, padding, dilation
 
 
 def _conv_shape(dims: int) -> Callable[..., Shape]:

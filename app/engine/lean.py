@@ -11,6 +11,7 @@ contribution broadcast, over which axes is it summed back) is decided once, at t
 backward pass, and then applied directly. A step of a small network is mostly Python overhead:
 this is where it is saved.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -53,19 +54,31 @@ class LeanPass:
             leads[node] = any(leads[j] for j in args[node])
         # An op that can keep what its vjps need (the loss's softmax) keeps it, where its
         # gradient is needed and its result is not empty (an empty result is zeros, uncomputed).
-        saving = [op is not None and leads[node] and not scalar[node] and op.forward_saving is not None
-                  and 0 not in shapes[node] for node, op in enumerate(ops)]
+        saving = [
+            op is not None
+            and leads[node]
+            and not scalar[node]
+            and op.forward_saving is not None
+            and 0 not in shapes[node]
+            for node, op in enumerate(ops)
+        ]
         self.kept: list[Any] = [None] * len(ops)
         # Each node's call is bound here, once: ARRAY and the node's parameters are the same at
         # every step (a partial's call also costs less than passing them, **{} included).
         self.forward_plan: list[ForwardStep] = [
-            (node, cast("Callable[..., Any]", op_at[node].scalar) if scalar[node]
-             else partial(cast("Callable[..., Any]", op_at[node].forward_saving), **(params[node] or {}))
-             if saving[node]
-             else skips_empty(partial(op_at[node].forward, ARRAY, **(params[node] or {})), shapes[node],
-                              op_at[node].checks_values),
-             _operands(args[node]), _SCALAR if scalar[node] else _SAVING if saving[node] else 0,
-             not shapes[node])
+            (
+                node,
+                cast("Callable[..., Any]", op_at[node].scalar)
+                if scalar[node]
+                else partial(cast("Callable[..., Any]", op_at[node].forward_saving), **(params[node] or {}))
+                if saving[node]
+                else skips_empty(
+                    partial(op_at[node].forward, ARRAY, **(params[node] or {})), shapes[node], op_at[node].checks_values
+                ),
+                _operands(args[node]),
+                _SCALAR if scalar[node] else _SAVING if saving[node] else 0,
+                not shapes[node],
+            )
             for node in order
         ]
         self.backward_plan: list[BackwardStep] = []
@@ -76,14 +89,23 @@ class LeanPass:
             # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)],
             # the local derivative bound to ARRAY and the vjp to the node's parameters; a saving
             # node's vjps read what its forward kept, in place of its operands
-            vjps: Any = op.vjp_saved if saving[node] else [
-                vjp and _bound(vjp, params[node]) for vjp in map(op.vjp_at, range(len(args[node])))
-            ] if op.vjp is not None else ()
+            vjps: Any = (
+                op.vjp_saved
+                if saving[node]
+                else [vjp and _bound(vjp, params[node]) for vjp in map(op.vjp_at, range(len(args[node])))]
+                if op.vjp is not None
+                else ()
+            )
             edges: list[list[Any]] = [
-                [slot, operand, partial(op.local[slot], ARRAY) if op.local is not None else None,
-                 skips_empty(vjps[slot], shapes[operand]) if op.local is None else None,
-                 _UNKNOWN]
-                for slot, operand in enumerate(args[node]) if leads[operand] and op.differentiable(slot)
+                [
+                    slot,
+                    operand,
+                    partial(op.local[slot], ARRAY) if op.local is not None else None,
+                    skips_empty(vjps[slot], shapes[operand]) if op.local is None else None,
+                    _UNKNOWN,
+                ]
+                for slot, operand in enumerate(args[node])
+                if leads[operand] and op.differentiable(slot)
             ]
             operands_of: Operands = partial(_kept, self.kept, node) if saving[node] else _operands(args[node])
             self.backward_plan.append((node, operands_of, scalar[node], edges))
@@ -154,7 +176,6 @@ class LeanPass:
                 so_far = grads[operand]
                 grads[operand] = contribution if so_far is None else so_far + contribution
         return grads
-
 
 
 def _kept(kept: list[Any], node: int, values: list[Any]) -> tuple[Any, ...]:

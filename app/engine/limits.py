@@ -1,4 +1,5 @@
 """Limits on the work one request may ask for, checked before any array is allocated."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -22,6 +22,7 @@ Formula texts use `{out}` and the operand names as placeholders, filled with nod
 step record and with the placeholders' own names in `GET /ops`. Where a derivative is undefined
 at a point (relu and abs at 0, ties in max, maximum and minimum) we do what PyTorch does.
 """
+
 from __future__ import annotations
 
 import math
@@ -291,8 +292,9 @@ def _literal(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def _scalar_kernel(forward: Callable[..., Any],
-                   local: tuple[Callable[..., Any], ...]) -> Callable[..., tuple[Any, ...]]:
+def _scalar_kernel(
+    forward: Callable[..., Any], local: tuple[Callable[..., Any], ...]
+) -> Callable[..., tuple[Any, ...]]:
     # Written out per arity: a call with *args costs more than the float arithmetic inside it.
     if len(local) == 1:
         (d_x,) = local
@@ -364,8 +366,14 @@ def _mse_shape(pred: Any, target: Any, reduction: Any = "mean") -> Any:
     return full if reduction == "none" else ()
 
 
-def _cross_entropy_shape(logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None,
-                         label_smoothing: Any = 0.0, reduction: Any = "mean") -> Any:
+def _cross_entropy_shape(
+    logits: Any,
+    labels: Any,
+    weight: Any = None,
+    ignore_index: Any = None,
+    label_smoothing: Any = 0.0,
+    reduction: Any = "mean",
+) -> Any:
     if not ((len(logits) == 2 and labels == logits[:1]) or (len(logits) == 1 and labels == ())):
         raise ShapeError(
             "softmax_cross_entropy needs logits of shape (N, C) with labels of shape (N,), "
@@ -445,6 +453,7 @@ def _matmul_grad_b(grad: Any, a: Any, b: Any) -> Any:
 def _linear_grad(matmul_grad: Any) -> Any:
     """A vjp of linear's x or W: the bias may have broadcast the output to more batch axes than
     x @ W has, so the gradient is first summed back to the shape of x @ W."""
+
     def vjp(grad: Any, out: Any, x: Any, W: Any, b: Any) -> Any:
         # The common case (2-D x and W, a bias that broadcasts no further) skips the shape
         # arithmetic: it cost a few µs a call, a fifth of a small network's training step.
@@ -452,6 +461,7 @@ def _linear_grad(matmul_grad: Any) -> Any:
             return matmul_grad(grad, x, W)
         inner = _matmul_shape(np.shape(x), np.shape(W))
         return matmul_grad(unbroadcast(grad, inner)[0] if np.shape(grad) != inner else grad, x, W)
+
     return vjp
 
 
@@ -519,8 +529,9 @@ def _onehot(labels: Any, classes: int, ignore_index: Any = None) -> np.ndarray:
     return rows.reshape((*np.shape(labels), classes))
 
 
-def _cross_entropy_targets(logits: Any, labels: Any, weight: Any, ignore_index: Any, label_smoothing: Any,
-                           checked: Any = False) -> Any:
+def _cross_entropy_targets(
+    logits: Any, labels: Any, weight: Any, ignore_index: Any, label_smoothing: Any, checked: Any = False
+) -> Any:
     """The rows of logits (N, C), the target weights q with which every row's loss is
     −Σ_c q·log_softmax, and the total weight the mean divides by, Σ w[label] over the kept rows.
 
@@ -555,8 +566,9 @@ def _q_dot(q: Any, values: Any) -> Any:
     return np.add.reduce(q * values, axis=1)
 
 
-def _cross_entropy_parts(logits: Any, labels: Any, weight: Any, ignore_index: Any, label_smoothing: Any,
-                         reduction: Any) -> Any:
+def _cross_entropy_parts(
+    logits: Any, labels: Any, weight: Any, ignore_index: Any, label_smoothing: Any, reduction: Any
+) -> Any:
     """(the loss, its exponentials and their row sums, q, the total weight): the loss, and what
     its gradient is made of."""
     rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing)
@@ -572,28 +584,48 @@ def _cross_entropy_parts(logits: Any, labels: Any, weight: Any, ignore_index: An
     return loss, exps, total, q, total_weight
 
 
-def _cross_entropy(logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None, label_smoothing: Any = 0.0,
-                   reduction: Any = "mean") -> Any:
+def _cross_entropy(
+    logits: Any,
+    labels: Any,
+    weight: Any = None,
+    ignore_index: Any = None,
+    label_smoothing: Any = 0.0,
+    reduction: Any = "mean",
+) -> Any:
     # The ordinary forward does not form the softmax: its vjp makes it only if it runs.
     return _cross_entropy_parts(logits, labels, weight, ignore_index, label_smoothing, reduction)[0]
 
 
-def _cross_entropy_saving(logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None,
-                          label_smoothing: Any = 0.0, reduction: Any = "mean") -> Any:
+def _cross_entropy_saving(
+    logits: Any,
+    labels: Any,
+    weight: Any = None,
+    ignore_index: Any = None,
+    label_smoothing: Any = 0.0,
+    reduction: Any = "mean",
+) -> Any:
     """(the loss, what its vjp needs): the softmax comes out of the loss's own exponentials, so a
     training step (app.engine.lean) does not compute it again in the backward pass."""
-    loss, exps, total, q, total_weight = _cross_entropy_parts(logits, labels, weight, ignore_index,
-                                                               label_smoothing, reduction)
+    loss, exps, total, q, total_weight = _cross_entropy_parts(
+        logits, labels, weight, ignore_index, label_smoothing, reduction
+    )
     return loss, (exps / total, q, total_weight, reduction, np.shape(logits))
 
 
-def _cross_entropy_vjp(grad: Any, out: Any, logits: Any, labels: Any, weight: Any = None, ignore_index: Any = None,
-                       label_smoothing: Any = 0.0, reduction: Any = "mean") -> Any:
+def _cross_entropy_vjp(
+    grad: Any,
+    out: Any,
+    logits: Any,
+    labels: Any,
+    weight: Any = None,
+    ignore_index: Any = None,
+    label_smoothing: Any = 0.0,
+    reduction: Any = "mean",
+) -> Any:
     # A vjp runs only after its node's forward pass succeeded on the same operands (app.engine.run,
     # app.engine.lean), and that pass checked the labels: they are class indices (checked=True
     # saves a fifth of this vjp, at every training step).
-    rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing,
-                                                   checked=True)
+    rows, q, total_weight = _cross_entropy_targets(logits, labels, weight, ignore_index, label_smoothing, checked=True)
     return _cross_entropy_grad(grad, None, (_softmax(rows, -1), q, total_weight, reduction, np.shape(logits)))
 
 
@@ -701,7 +733,7 @@ def _cat_shape(*tensors: tuple[int, ...], axis: int = 0) -> tuple[int, ...]:
     for shape in tensors[1:]:
         if len(shape) != len(first) or any(d != e for k, (d, e) in enumerate(zip(shape, first)) if k != at):
             raise ShapeError(f"cat along axis {axis} needs the same sizes on every other axis")
-    return (*first[:at], sum(shape[at] for shape in tensors), *first[at + 1:])
+    return (*first[:at], sum(shape[at] for shape in tensors), *first[at + 1 :])
 
 
 def _cat_vjp(grad: Any, out: Any, *tensors: Any, part: int, axis: int = 0) -> Any:
@@ -735,17 +767,24 @@ def _masked_fill(m: type, x: Any, mask: Any, value: float) -> np.ndarray:
 
 
 def _comparison(name: str, ufunc: np.ufunc, symbol: str) -> Op:
-    return Op(name, _BINARY, f"{symbol.strip()} elementwise, broadcasting: 1.0 where it holds, else 0.0 (a mask). "
-              "No gradient flows through a comparison.", _broadcast_shape,
-              lambda m, a, b: np.asarray(ufunc(a, b), dtype=np.float64),
-              ("a comparison takes no gradient", "a comparison takes no gradient"), vjp=(None, None),
-              syntax=f"{{a}} {symbol} {{b}}")
+    return Op(
+        name,
+        _BINARY,
+        f"{symbol.strip()} elementwise, broadcasting: 1.0 where it holds, else 0.0 (a mask). "
+        "No gradient flows through a comparison.",
+        _broadcast_shape,
+        lambda m, a, b: np.asarray(ufunc(a, b), dtype=np.float64),
+        ("a comparison takes no gradient", "a comparison takes no gradient"),
+        vjp=(None, None),
+        syntax=f"{{a}} {symbol} {{b}}",
+    )
 
 
 def _arg_extremum(fn: Callable[..., Any]) -> Callable[..., np.ndarray]:
     def forward(m: type, x: Any, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         # As PyTorch: the first position of the extremum (NaN counts as the extremum), as a float.
         return np.asarray(fn(x, axis=axis, keepdims=keepdims), dtype=np.float64)
+
     return forward
 
 
@@ -801,8 +840,9 @@ def _logsumexp_vjp(grad: Any, out: Any, x: Any, axis: Any = None, keepdims: bool
     return expand_reduced(grad, shape, axis, keepdims) * np.exp(x - expand_reduced(out, shape, axis, keepdims))
 
 
-def _deviation_shape(x: tuple[int, ...], axis: Any = None, correction: float = 1,
-                     keepdims: bool = False) -> tuple[int, ...]:
+def _deviation_shape(
+    x: tuple[int, ...], axis: Any = None, correction: float = 1, keepdims: bool = False
+) -> tuple[int, ...]:
     return reduced_shape(x, axis, keepdims)
 
 
@@ -826,14 +866,12 @@ def _var(m: type, x: Any, axis: Any = None, correction: float = 1, keepdims: boo
     return _kept(np.divide(squares, max(0.0, divisor)), np.shape(x), axis, keepdims)
 
 
-def _var_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1,
-             keepdims: bool = False) -> Any:
+def _var_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> Any:
     deviations, divisor = _deviations(x, axis, correction)
     return expand_reduced(grad, np.shape(x), axis, keepdims) * np.divide(2.0 * deviations, divisor)
 
 
-def _std_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1,
-             keepdims: bool = False) -> Any:
+def _std_vjp(grad: Any, out: Any, x: Any, axis: Any = None, correction: float = 1, keepdims: bool = False) -> Any:
     # ∂std = ∂var / (2·std); where std is 0 PyTorch takes the gradient as 0, not 0/0.
     half = np.where(np.equal(out, 0.0), 0.0, np.divide(grad, 2.0 * np.asarray(out)))
     return _var_vjp(half, None, x, axis, correction, keepdims)
@@ -906,16 +944,20 @@ _REDUCTIONS = ("mean", "sum", "none")
 _REDUCED = {"mean": "mean({})", "sum": "sum({})", "none": "{}"}
 
 
-def _cross_entropy_program(weight: Any = None, ignore_index: Any = None, label_smoothing: Any = 0.0,
-                           reduction: Any = "mean") -> str:
+def _cross_entropy_program(
+    weight: Any = None, ignore_index: Any = None, label_smoothing: Any = 0.0, reduction: Any = "mean"
+) -> str:
     """softmax_cross_entropy as primitives, for the options given; `weight` is bound to a constant
     of the given class weights and {C} is the class count (see app/engine/expand.py)."""
     if weight is None and ignore_index is None and not label_smoothing:
         return "-" + _REDUCED[reduction].format("sum(log_softmax(logits) * onehot(labels, {C}), axis=-1)")
     weighted = " * weight" if weight is not None else ""
     ignore = f", ignore_index={ignore_index}" if ignore_index is not None else ""
-    lines = ["logp = log_softmax(logits)", f"targets = onehot(labels, {{C}}{ignore})",
-             f"nll = -sum(logp * targets{weighted}, axis=-1)"]
+    lines = [
+        "logp = log_softmax(logits)",
+        f"targets = onehot(labels, {{C}}{ignore})",
+        f"nll = -sum(logp * targets{weighted}, axis=-1)",
+    ]
     rows = "nll"
     if label_smoothing:
         kept = " * sum(targets, axis=-1)" if ignore_index is not None else ""  # ignored rows count nowhere
@@ -931,8 +973,17 @@ def _cross_entropy_program(weight: Any = None, ignore_index: Any = None, label_s
 
 
 def _unary(name: Any, forward: Any, local: Any, formula: Any, doc: Any, decomposition: Any = None) -> Any:
-    return Op(name, _UNARY, doc, _same_shape, forward, (formula,), local=(local,),
-              syntax=f"{name}({{x}})", decomposition=decomposition)
+    return Op(
+        name,
+        _UNARY,
+        doc,
+        _same_shape,
+        forward,
+        (formula,),
+        local=(local,),
+        syntax=f"{name}({{x}})",
+        decomposition=decomposition,
+    )
 
 
 def _binary(name: Any, forward: Any, locals_: Any, formulas: Any, syntax: Any, doc: Any) -> Any:
@@ -940,264 +991,627 @@ def _binary(name: Any, forward: Any, locals_: Any, formulas: Any, syntax: Any, d
 
 
 _OPS = [
-    _binary("add", lambda m, a, b: a + b, (lambda m, out, a, b: 1.0, lambda m, out, a, b: 1.0),
-            ("∂{out}/∂{a} = 1", "∂{out}/∂{b} = 1"), "{a} + {b}", "Elementwise sum, broadcasting."),
-    _binary("sub", lambda m, a, b: a - b, (lambda m, out, a, b: 1.0, lambda m, out, a, b: -1.0),
-            ("∂{out}/∂{a} = 1", "∂{out}/∂{b} = −1"), "{a} - {b}", "Elementwise difference, broadcasting."),
-    _binary("mul", lambda m, a, b: a * b, (lambda m, out, a, b: b, lambda m, out, a, b: a),
-            ("∂{out}/∂{a} = {b}", "∂{out}/∂{b} = {a}"), "{a} * {b}", "Elementwise product, broadcasting."),
-    _binary("div", lambda m, a, b: m.div(a, b),
-            (lambda m, out, a, b: m.div(1.0, b), lambda m, out, a, b: m.div(-a, b * b)),
-            ("∂{out}/∂{a} = 1/{b}", "∂{out}/∂{b} = −{a}/{b}²"), "{a} / {b}",
-            "Elementwise quotient, broadcasting."),
-    replace(_binary("pow", lambda m, a, b: m.pow(a, b),
-                    (lambda m, out, a, b: m.where(b == 0, 0.0, b * m.pow(a, b - 1.0)),
-                     lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a))),
-                    ("∂{out}/∂{a} = {b}·{a}^({b}−1)", "∂{out}/∂{b} = {out}·ln {a}"), "{a} ** {b}",
-                    "Elementwise power, broadcasting."),
-            masks=(lambda m, out, a, b: b == 0, None)),
-    replace(_binary("maximum", lambda m, a, b: m.maximum(a, b),
-                    (lambda m, out, a, b: _wins(a, b), lambda m, out, a, b: _wins(b, a)),
-                    ("∂{out}/∂{a} = [{a} > {b}] (½ on ties)", "∂{out}/∂{b} = [{b} > {a}] (½ on ties)"),
-                    "maximum({a}, {b})", "Elementwise maximum, broadcasting."),
-            masks=(lambda m, out, a, b: a < b, lambda m, out, a, b: b < a)),
-    replace(_binary("minimum", lambda m, a, b: m.minimum(a, b),
-                    (lambda m, out, a, b: _wins(b, a), lambda m, out, a, b: _wins(a, b)),
-                    ("∂{out}/∂{a} = [{a} < {b}] (½ on ties)", "∂{out}/∂{b} = [{b} < {a}] (½ on ties)"),
-                    "minimum({a}, {b})", "Elementwise minimum, broadcasting."),
-            masks=(lambda m, out, a, b: a > b, lambda m, out, a, b: b > a)),
-    Op("neg", _UNARY, "Negation, -x.", _same_shape, lambda m, x: -x, ("∂{out}/∂{x} = −1",),
-       local=(lambda m, out, x: -1.0,), syntax="-{x}"),
-    _unary("exp", lambda m, x: m.exp(x), lambda m, out, x: out, "∂{out}/∂{x} = exp({x}) = {out}",
-           "e to the power x."),
-    _unary("log", lambda m, x: m.log(x), lambda m, out, x: m.div(1.0, x), "∂{out}/∂{x} = 1/{x}",
-           "Natural logarithm; log(0) = -inf."),
-    _unary("sqrt", lambda m, x: m.sqrt(x), lambda m, out, x: m.div(0.5, out),
-           "∂{out}/∂{x} = 1/(2·{out})", "Square root."),
-    _unary("abs", lambda m, x: abs(x), lambda m, out, x: (x > 0) * 1.0 - (x < 0) * 1.0,
-           "∂{out}/∂{x} = sign({x})", "Absolute value; its derivative at 0 is 0, as in PyTorch."),
+    _binary(
+        "add",
+        lambda m, a, b: a + b,
+        (lambda m, out, a, b: 1.0, lambda m, out, a, b: 1.0),
+        ("∂{out}/∂{a} = 1", "∂{out}/∂{b} = 1"),
+        "{a} + {b}",
+        "Elementwise sum, broadcasting.",
+    ),
+    _binary(
+        "sub",
+        lambda m, a, b: a - b,
+        (lambda m, out, a, b: 1.0, lambda m, out, a, b: -1.0),
+        ("∂{out}/∂{a} = 1", "∂{out}/∂{b} = −1"),
+        "{a} - {b}",
+        "Elementwise difference, broadcasting.",
+    ),
+    _binary(
+        "mul",
+        lambda m, a, b: a * b,
+        (lambda m, out, a, b: b, lambda m, out, a, b: a),
+        ("∂{out}/∂{a} = {b}", "∂{out}/∂{b} = {a}"),
+        "{a} * {b}",
+        "Elementwise product, broadcasting.",
+    ),
+    _binary(
+        "div",
+        lambda m, a, b: m.div(a, b),
+        (lambda m, out, a, b: m.div(1.0, b), lambda m, out, a, b: m.div(-a, b * b)),
+        ("∂{out}/∂{a} = 1/{b}", "∂{out}/∂{b} = −{a}/{b}²"),
+        "{a} / {b}",
+        "Elementwise quotient, broadcasting.",
+    ),
+    replace(
+        _binary(
+            "pow",
+            lambda m, a, b: m.pow(a, b),
+            (
+                lambda m, out, a, b: m.where(b == 0, 0.0, b * m.pow(a, b - 1.0)),
+                lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a)),
+            ),
+            ("∂{out}/∂{a} = {b}·{a}^({b}−1)", "∂{out}/∂{b} = {out}·ln {a}"),
+            "{a} ** {b}",
+            "Elementwise power, broadcasting.",
+        ),
+        masks=(lambda m, out, a, b: b == 0, None),
+    ),
+    replace(
+        _binary(
+            "maximum",
+            lambda m, a, b: m.maximum(a, b),
+            (lambda m, out, a, b: _wins(a, b), lambda m, out, a, b: _wins(b, a)),
+            ("∂{out}/∂{a} = [{a} > {b}] (½ on ties)", "∂{out}/∂{b} = [{b} > {a}] (½ on ties)"),
+            "maximum({a}, {b})",
+            "Elementwise maximum, broadcasting.",
+        ),
+        masks=(lambda m, out, a, b: a < b, lambda m, out, a, b: b < a),
+    ),
+    replace(
+        _binary(
+            "minimum",
+            lambda m, a, b: m.minimum(a, b),
+            (lambda m, out, a, b: _wins(b, a), lambda m, out, a, b: _wins(a, b)),
+            ("∂{out}/∂{a} = [{a} < {b}] (½ on ties)", "∂{out}/∂{b} = [{b} < {a}] (½ on ties)"),
+            "minimum({a}, {b})",
+            "Elementwise minimum, broadcasting.",
+        ),
+        masks=(lambda m, out, a, b: a > b, lambda m, out, a, b: b > a),
+    ),
+    Op(
+        "neg",
+        _UNARY,
+        "Negation, -x.",
+        _same_shape,
+        lambda m, x: -x,
+        ("∂{out}/∂{x} = −1",),
+        local=(lambda m, out, x: -1.0,),
+        syntax="-{x}",
+    ),
+    _unary("exp", lambda m, x: m.exp(x), lambda m, out, x: out, "∂{out}/∂{x} = exp({x}) = {out}", "e to the power x."),
+    _unary(
+        "log",
+        lambda m, x: m.log(x),
+        lambda m, out, x: m.div(1.0, x),
+        "∂{out}/∂{x} = 1/{x}",
+        "Natural logarithm; log(0) = -inf.",
+    ),
+    _unary(
+        "sqrt", lambda m, x: m.sqrt(x), lambda m, out, x: m.div(0.5, out), "∂{out}/∂{x} = 1/(2·{out})", "Square root."
+    ),
+    _unary(
+        "abs",
+        lambda m, x: abs(x),
+        lambda m, out, x: (x > 0) * 1.0 - (x < 0) * 1.0,
+        "∂{out}/∂{x} = sign({x})",
+        "Absolute value; its derivative at 0 is 0, as in PyTorch.",
+    ),
     _unary("sin", lambda m, x: m.sin(x), lambda m, out, x: m.cos(x), "∂{out}/∂{x} = cos({x})", "Sine."),
-    _unary("cos", lambda m, x: m.cos(x), lambda m, out, x: -m.sin(x), "∂{out}/∂{x} = −sin({x})",
-           "Cosine."),
-    _unary("tanh", lambda m, x: m.tanh(x), lambda m, out, x: 1.0 - out * out,
-           "∂{out}/∂{x} = 1 − {out}²", "Hyperbolic tangent."),
-    _unary("sigmoid", lambda m, x: m.sigmoid(x), lambda m, out, x: out * (1.0 - out),
-           "∂{out}/∂{x} = {out}·(1 − {out})", "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s.",
-           decomposition=lambda: "1 / (1 + exp(-x))"),
+    _unary("cos", lambda m, x: m.cos(x), lambda m, out, x: -m.sin(x), "∂{out}/∂{x} = −sin({x})", "Cosine."),
+    _unary(
+        "tanh",
+        lambda m, x: m.tanh(x),
+        lambda m, out, x: 1.0 - out * out,
+        "∂{out}/∂{x} = 1 − {out}²",
+        "Hyperbolic tangent.",
+    ),
+    _unary(
+        "sigmoid",
+        lambda m, x: m.sigmoid(x),
+        lambda m, out, x: out * (1.0 - out),
+        "∂{out}/∂{x} = {out}·(1 − {out})",
+        "Logistic sigmoid 1/(1 + e^-x); derivative s·(1 − s) of its output s.",
+        decomposition=lambda: "1 / (1 + exp(-x))",
+    ),
     # relu's derivative is read off its result, as PyTorch's threshold_backward does (0 where
     # out <= 0, else 1): a NaN input passes the gradient on, where [x > 0] would stop it.
-    replace(_unary("relu", lambda m, x: m.relu(x), lambda m, out, x: m.nonzero(out),
-                   "∂{out}/∂{x} = [{x} > 0]", "max(x, 0); its derivative at 0 is 0, as in PyTorch."),
-            masks=(lambda m, out, x: out == 0,)),
-    Op("matmul", _BINARY, "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
-       _matmul_shape, lambda m, a, b: np.matmul(a, b),
-       ("∂L/∂{a} = ∂L/∂{out} @ {b}ᵀ", "∂L/∂{b} = {a}ᵀ @ ∂L/∂{out}"),
-       vjp=(lambda grad, out, a, b: _matmul_grad_a(grad, a, b),
-            lambda grad, out, a, b: _matmul_grad_b(grad, a, b)),
-       work=_matmul_work, syntax="{a} @ {b}"),
-    Op("sum", _UNARY, "Sum over `axis` (all axes when None).", _reduce_shape,
-       lambda m, x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
-       ("∂L/∂{x} = ∂L/∂{out} copied to every summed element",), vjp=(_sum_vjp,),
-       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="sum({x})"),
-    Op("mean", _UNARY, "Mean over `axis` (all axes when None).", _reduce_shape,
-       lambda m, x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
-       ("∂L/∂{x} = ∂L/∂{out} / n for every averaged element",), vjp=(_mean_vjp,),
-       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="mean({x})"),
-    Op("max", _UNARY, "Maximum over `axis`; ties share the gradient evenly, as in PyTorch.",
-       _extremum_shape, lambda m, x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
-       ("∂L/∂{x} = ∂L/∂{out} at the maxima (split evenly on ties), 0 elsewhere",), vjp=(_extremum_vjp,),
-       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="max({x})"),
-    Op("min", _UNARY, "Minimum over `axis`; ties share the gradient evenly, as in PyTorch.",
-       _extremum_shape, lambda m, x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
-       ("∂L/∂{x} = ∂L/∂{out} at the minima (split evenly on ties), 0 elsewhere",), vjp=(_extremum_vjp,),
-       params=_REDUCE_PARAMS, work=lambda out, x: size(x), syntax="min({x})"),
-    Op("softmax", _UNARY, "exp(x) / sum(exp(x)) along `axis`, shifted by the max for stability.",
-       _softmax_shape, lambda m, x, axis=-1: _softmax(x, axis),
-       ("∂L/∂{x} = {out} ⊙ (∂L/∂{out} − Σ ∂L/∂{out} ⊙ {out})",),
-       vjp=(lambda grad, out, x, axis=-1: out * (grad - np.sum(grad * out, axis=axis, keepdims=True)),),
-       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="softmax({x})",
-       decomposition=lambda axis=-1: (
-           f"shift = detach(max(x, axis={axis}, keepdims=True))\n"
-           f"e = exp(x - shift)\n"
-           f"e / sum(e, axis={axis}, keepdims=True)")),
-    Op("log_softmax", _UNARY, "x − log(sum(exp(x))) along `axis`, computed stably.",
-       _softmax_shape, lambda m, x, axis=-1: _log_softmax(x, axis),
-       ("∂L/∂{x} = ∂L/∂{out} − exp({out}) · Σ ∂L/∂{out}",),
-       vjp=(lambda grad, out, x, axis=-1: grad - np.exp(out) * np.sum(grad, axis=axis, keepdims=True),),
-       params=(Param("axis", "axis", -1),), work=lambda out, x: 4 * size(x), syntax="log_softmax({x})",
-       decomposition=lambda axis=-1: (
-           f"shift = detach(max(x, axis={axis}, keepdims=True))\n"
-           f"shifted = x - shift\n"
-           f"shifted - log(sum(exp(shifted), axis={axis}, keepdims=True))")),
-    Op("mse", ("pred", "target"),
-       "Squared error (pred − target)², averaged (reduction=\"mean\"), summed (\"sum\") or kept per "
-       "element (\"none\"), as PyTorch's mse_loss.",
-       _mse_shape, lambda m, pred, target, reduction="mean": _mse(pred, target, reduction),
-       ("∂L/∂{pred} = ∂L/∂{out} · 2({pred} − {target})/n", "∂L/∂{target} = −∂L/∂{out} · 2({pred} − {target})/n"),
-       vjp=(_mse_vjp_pred,
-            lambda grad, out, pred, target, reduction="mean": -_mse_vjp_pred(grad, out, pred, target, reduction)),
-       params=(Param("reduction", "enum", "mean", choices=_REDUCTIONS),),
-       work=lambda out, pred, target: 3 * size(broadcast(pred, target)), syntax="mse({pred}, {target})",
-       decomposition=lambda reduction="mean": _REDUCED[reduction].format("(pred - target) ** 2")),
-    Op("softmax_cross_entropy", ("logits", "labels"),
-       "Cross-entropy of softmax(logits) against integer class labels, as PyTorch's cross_entropy: "
-       "class `weight`, `ignore_index`, `label_smoothing` and `reduction` as it defines them.",
-       _cross_entropy_shape, lambda m, logits, labels, **options: _cross_entropy(logits, labels, **options),
-       ("∂L/∂{logits} = ∂L/∂{out} · (softmax({logits}) − onehot({labels}))/N", "labels take no gradient"),
-       vjp=(_cross_entropy_vjp, None), work=lambda out, logits, labels: 5 * size(logits),
-       forward_saving=_cross_entropy_saving, vjp_saved=(_cross_entropy_grad, None),
-       params=(Param("weight", "numbers"), Param("ignore_index", "index"),
-               Param("label_smoothing", "fraction", 0.0), Param("reduction", "enum", "mean", choices=_REDUCTIONS)),
-       syntax="softmax_cross_entropy({logits}, {labels})", decomposition=_cross_entropy_program),
-    Op("linear", ("x", "W", "b"), "x @ W + b with W of shape (in, out), as the tutorial's Linear layer.",
-       _linear_shape, lambda m, x, W, b: np.matmul(x, W) + b,
-       ("∂L/∂{x} = ∂L/∂{out} @ {W}ᵀ", "∂L/∂{W} = {x}ᵀ @ ∂L/∂{out}", "∂L/∂{b} = ∂L/∂{out}"),
-       vjp=(_linear_grad(_matmul_grad_a), _linear_grad(_matmul_grad_b), lambda grad, out, x, W, b: grad),
-       work=lambda out, x, W, b: size(out) * (x[-1] + 1), syntax="linear({x}, {W}, {b})",
-       decomposition=lambda: "x @ W + b"),
-    Op("onehot", ("labels",), "One row of `classes` per integer label, 1 at its class and 0 elsewhere; "
-       "a label equal to `ignore_index` gives a row of zeros. Labels take no gradient.",
-       _onehot_shape, lambda m, labels, classes, ignore_index=None: _onehot(labels, classes, ignore_index),
-       ("labels take no gradient",), vjp=(None,),
-       params=(Param("classes", "count", required=True), Param("ignore_index", "index")),
-       work=lambda out, labels: size(out), syntax="onehot({labels})"),
-    Op("detach", _UNARY, "x itself, with no gradient flowing back through it (PyTorch's x.detach()): "
-       "the max shift inside softmax and log_softmax.", _same_shape, lambda m, x: x,
-       ("no gradient flows back through detach",), vjp=(None,), syntax="detach({x})"),
-    Op("transpose", _UNARY, "Reverses the axes (or permutes them by `axes`); also written x.T.",
-       _transpose_shape, lambda m, x, axes=None: np.transpose(x, axes),
-       ("∂L/∂{x} = (∂L/∂{out})ᵀ",), vjp=(_transpose_vjp,), params=(Param("axes", "perm"),),
-       syntax="{x}.T"),
-    Op("reshape", _UNARY, "The same elements in a new shape (one size may be -1).",
-       _reshape_shape, lambda m, x, shape: np.reshape(x, shape),
-       ("∂L/∂{x} = ∂L/∂{out} reshaped to the shape of {x}",),
-       vjp=(lambda grad, out, x, shape: np.reshape(grad, np.shape(x)),),
-       params=(Param("shape", "shape", required=True),), syntax="reshape({x})"),
+    replace(
+        _unary(
+            "relu",
+            lambda m, x: m.relu(x),
+            lambda m, out, x: m.nonzero(out),
+            "∂{out}/∂{x} = [{x} > 0]",
+            "max(x, 0); its derivative at 0 is 0, as in PyTorch.",
+        ),
+        masks=(lambda m, out, x: out == 0,),
+    ),
+    Op(
+        "matmul",
+        _BINARY,
+        "Matrix product a @ b, with numpy's rules for 1-D and batched operands.",
+        _matmul_shape,
+        lambda m, a, b: np.matmul(a, b),
+        ("∂L/∂{a} = ∂L/∂{out} @ {b}ᵀ", "∂L/∂{b} = {a}ᵀ @ ∂L/∂{out}"),
+        vjp=(lambda grad, out, a, b: _matmul_grad_a(grad, a, b), lambda grad, out, a, b: _matmul_grad_b(grad, a, b)),
+        work=_matmul_work,
+        syntax="{a} @ {b}",
+    ),
+    Op(
+        "sum",
+        _UNARY,
+        "Sum over `axis` (all axes when None).",
+        _reduce_shape,
+        lambda m, x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+        ("∂L/∂{x} = ∂L/∂{out} copied to every summed element",),
+        vjp=(_sum_vjp,),
+        params=_REDUCE_PARAMS,
+        work=lambda out, x: size(x),
+        syntax="sum({x})",
+    ),
+    Op(
+        "mean",
+        _UNARY,
+        "Mean over `axis` (all axes when None).",
+        _reduce_shape,
+        lambda m, x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+        ("∂L/∂{x} = ∂L/∂{out} / n for every averaged element",),
+        vjp=(_mean_vjp,),
+        params=_REDUCE_PARAMS,
+        work=lambda out, x: size(x),
+        syntax="mean({x})",
+    ),
+    Op(
+        "max",
+        _UNARY,
+        "Maximum over `axis`; ties share the gradient evenly, as in PyTorch.",
+        _extremum_shape,
+        lambda m, x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+        ("∂L/∂{x} = ∂L/∂{out} at the maxima (split evenly on ties), 0 elsewhere",),
+        vjp=(_extremum_vjp,),
+        params=_REDUCE_PARAMS,
+        work=lambda out, x: size(x),
+        syntax="max({x})",
+    ),
+    Op(
+        "min",
+        _UNARY,
+        "Minimum over `axis`; ties share the gradient evenly, as in PyTorch.",
+        _extremum_shape,
+        lambda m, x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+        ("∂L/∂{x} = ∂L/∂{out} at the minima (split evenly on ties), 0 elsewhere",),
+        vjp=(_extremum_vjp,),
+        params=_REDUCE_PARAMS,
+        work=lambda out, x: size(x),
+        syntax="min({x})",
+    ),
+    Op(
+        "softmax",
+        _UNARY,
+        "exp(x) / sum(exp(x)) along `axis`, shifted by the max for stability.",
+        _softmax_shape,
+        lambda m, x, axis=-1: _softmax(x, axis),
+        ("∂L/∂{x} = {out} ⊙ (∂L/∂{out} − Σ ∂L/∂{out} ⊙ {out})",),
+        vjp=(lambda grad, out, x, axis=-1: out * (grad - np.sum(grad * out, axis=axis, keepdims=True)),),
+        params=(Param("axis", "axis", -1),),
+        work=lambda out, x: 4 * size(x),
+        syntax="softmax({x})",
+        decomposition=lambda axis=-1: (
+            f"shift = detach(max(x, axis={axis}, keepdims=True))\n"
+            f"e = exp(x - shift)\n"
+            f"e / sum(e, axis={axis}, keepdims=True)"
+        ),
+    ),
+    Op(
+        "log_softmax",
+        _UNARY,
+        "x − log(sum(exp(x))) along `axis`, computed stably.",
+        _softmax_shape,
+        lambda m, x, axis=-1: _log_softmax(x, axis),
+        ("∂L/∂{x} = ∂L/∂{out} − exp({out}) · Σ ∂L/∂{out}",),
+        vjp=(lambda grad, out, x, axis=-1: grad - np.exp(out) * np.sum(grad, axis=axis, keepdims=True),),
+        params=(Param("axis", "axis", -1),),
+        work=lambda out, x: 4 * size(x),
+        syntax="log_softmax({x})",
+        decomposition=lambda axis=-1: (
+            f"shift = detach(max(x, axis={axis}, keepdims=True))\n"
+            f"shifted = x - shift\n"
+            f"shifted - log(sum(exp(shifted), axis={axis}, keepdims=True))"
+        ),
+    ),
+    Op(
+        "mse",
+        ("pred", "target"),
+        'Squared error (pred − target)², averaged (reduction="mean"), summed ("sum") or kept per '
+        'element ("none"), as PyTorch\'s mse_loss.',
+        _mse_shape,
+        lambda m, pred, target, reduction="mean": _mse(pred, target, reduction),
+        ("∂L/∂{pred} = ∂L/∂{out} · 2({pred} − {target})/n", "∂L/∂{target} = −∂L/∂{out} · 2({pred} − {target})/n"),
+        vjp=(
+            _mse_vjp_pred,
+            lambda grad, out, pred, target, reduction="mean": -_mse_vjp_pred(grad, out, pred, target, reduction),
+        ),
+        params=(Param("reduction", "enum", "mean", choices=_REDUCTIONS),),
+        work=lambda out, pred, target: 3 * size(broadcast(pred, target)),
+        syntax="mse({pred}, {target})",
+        decomposition=lambda reduction="mean": _REDUCED[reduction].format("(pred - target) ** 2"),
+    ),
+    Op(
+        "softmax_cross_entropy",
+        ("logits", "labels"),
+        "Cross-entropy of softmax(logits) against integer class labels, as PyTorch's cross_entropy: "
+        "class `weight`, `ignore_index`, `label_smoothing` and `reduction` as it defines them.",
+        _cross_entropy_shape,
+        lambda m, logits, labels, **options: _cross_entropy(logits, labels, **options),
+        ("∂L/∂{logits} = ∂L/∂{out} · (softmax({logits}) − onehot({labels}))/N", "labels take no gradient"),
+        vjp=(_cross_entropy_vjp, None),
+        work=lambda out, logits, labels: 5 * size(logits),
+        forward_saving=_cross_entropy_saving,
+        vjp_saved=(_cross_entropy_grad, None),
+        params=(
+            Param("weight", "numbers"),
+            Param("ignore_index", "index"),
+            Param("label_smoothing", "fraction", 0.0),
+            Param("reduction", "enum", "mean", choices=_REDUCTIONS),
+        ),
+        syntax="softmax_cross_entropy({logits}, {labels})",
+        decomposition=_cross_entropy_program,
+    ),
+    Op(
+        "linear",
+        ("x", "W", "b"),
+        "x @ W + b with W of shape (in, out), as the tutorial's Linear layer.",
+        _linear_shape,
+        lambda m, x, W, b: np.matmul(x, W) + b,
+        ("∂L/∂{x} = ∂L/∂{out} @ {W}ᵀ", "∂L/∂{W} = {x}ᵀ @ ∂L/∂{out}", "∂L/∂{b} = ∂L/∂{out}"),
+        vjp=(_linear_grad(_matmul_grad_a), _linear_grad(_matmul_grad_b), lambda grad, out, x, W, b: grad),
+        work=lambda out, x, W, b: size(out) * (x[-1] + 1),
+        syntax="linear({x}, {W}, {b})",
+        decomposition=lambda: "x @ W + b",
+    ),
+    Op(
+        "onehot",
+        ("labels",),
+        "One row of `classes` per integer label, 1 at its class and 0 elsewhere; "
+        "a label equal to `ignore_index` gives a row of zeros. Labels take no gradient.",
+        _onehot_shape,
+        lambda m, labels, classes, ignore_index=None: _onehot(labels, classes, ignore_index),
+        ("labels take no gradient",),
+        vjp=(None,),
+        params=(Param("classes", "count", required=True), Param("ignore_index", "index")),
+        work=lambda out, labels: size(out),
+        syntax="onehot({labels})",
+    ),
+    Op(
+        "detach",
+        _UNARY,
+        "x itself, with no gradient flowing back through it (PyTorch's x.detach()): "
+        "the max shift inside softmax and log_softmax.",
+        _same_shape,
+        lambda m, x: x,
+        ("no gradient flows back through detach",),
+        vjp=(None,),
+        syntax="detach({x})",
+    ),
+    Op(
+        "transpose",
+        _UNARY,
+        "Reverses the axes (or permutes them by `axes`); also written x.T.",
+        _transpose_shape,
+        lambda m, x, axes=None: np.transpose(x, axes),
+        ("∂L/∂{x} = (∂L/∂{out})ᵀ",),
+        vjp=(_transpose_vjp,),
+        params=(Param("axes", "perm"),),
+        syntax="{x}.T",
+    ),
+    Op(
+        "reshape",
+        _UNARY,
+        "The same elements in a new shape (one size may be -1).",
+        _reshape_shape,
+        lambda m, x, shape: np.reshape(x, shape),
+        ("∂L/∂{x} = ∂L/∂{out} reshaped to the shape of {x}",),
+        vjp=(lambda grad, out, x, shape: np.reshape(grad, np.shape(x)),),
+        params=(Param("shape", "shape", required=True),),
+        syntax="reshape({x})",
+    ),
 ]
 
 _NO_GRADIENT = "no gradient flows out of a constant"
 _MAKER_SHAPE = (Param("shape", "shape", required=True),)
 
 _OPS += [
-    Op("index", ("x", "indices"),
-       "x[key]: PyTorch's indexing (ints, slices, None, ..., and integer tensors that gather, paired as numpy "
-       "pairs them). The parser builds it from a subscript; `key` says item by item what the subscript holds. "
-       "Its backward is a scatter-add: repeated indices add up. Index tensors take no gradient.",
-       indexing.index_shape, _index_forward,
-       ("∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions read (repeats add up)",
-        "{indices} are positions: they take no gradient"),
-       vjp=(_index_vjp, None), params=(Param("key", "key", required=True),), work=indexing.index_work,
-       syntax="{x}[…]", variadic=True, checks_values=True),
-    Op("gather", ("x", "index"), "Values of x picked along `axis` by an integer tensor with x's axes, as "
-       "torch.gather and np.take_along_axis: out[i][j] = x[i][index[i][j]] for axis=1. The pair "
-       "torch.max(x, dim) reads its values this way (the whole gradient goes to the first maximum). "
-       "The index takes no gradient.",
-       indexing.gather_shape, _gather_forward,
-       ("∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions {index} read",
-        "{index} holds positions: it takes no gradient"),
-       vjp=(_gather_vjp, None),
-       params=(Param("axis", "axis", required=True),), syntax="gather({x}, {index})"),
-    Op("cat", ("tensors",), "The tensors joined end to end along `axis` (sizes equal on the other axes).",
-       _cat_shape, lambda m, *tensors, axis=0: np.concatenate(tensors, axis=axis),
-       ("∂L/∂{tensors} = the slice of ∂L/∂{out} where {tensors} was placed",), vjp=(_cat_vjp,),
-       params=(Param("axis", "axis", 0),), syntax="cat({tensors})", variadic=True),
-    Op("stack", ("tensors",), "The tensors (all of one shape) stacked along a new axis `axis`.",
-       _stack_shape, lambda m, *tensors, axis=0: np.stack(tensors, axis=axis),
-       ("∂L/∂{tensors} = the slice of ∂L/∂{out} at {tensors}'s position along the new axis",), vjp=(_stack_vjp,),
-       params=(Param("axis", "axis", 0),), syntax="stack({tensors})", variadic=True),
-    Op("where", ("cond", "a", "b"), "a where cond is nonzero (true), else b, broadcasting all three. "
-       "The condition takes no gradient.",
-       _broadcast_shape, lambda m, cond, a, b: np.where(_true(cond), a, b),
-       ("{cond} is a condition: it takes no gradient", "∂L/∂{a} = ∂L/∂{out} where {cond} holds, 0 elsewhere",
-        "∂L/∂{b} = ∂L/∂{out} where {cond} does not hold, 0 elsewhere"),
-       vjp=(None, lambda grad, out, cond, a, b: np.where(_true(cond), grad, 0.0),
-            lambda grad, out, cond, a, b: np.where(_true(cond), 0.0, grad)),
-       syntax="where({cond}, {a}, {b})"),
-    Op("masked_fill", ("x", "mask"), "x with `value` where mask is nonzero (true); value may be -inf "
-       "(a masked softmax's scores). The mask takes no gradient.",
-       lambda x, mask, value: broadcast(x, mask), _masked_fill,
-       ("∂L/∂{x} = ∂L/∂{out} where {mask} is false, 0 where it filled", "{mask} is a mask: it takes no gradient"),
-       vjp=(lambda grad, out, x, mask, value: np.where(_true(mask), 0.0, grad), None),
-       params=(Param("value", "number", required=True),), syntax="masked_fill({x}, {mask})"),
+    Op(
+        "index",
+        ("x", "indices"),
+        "x[key]: PyTorch's indexing (ints, slices, None, ..., and integer tensors that gather, paired as numpy "
+        "pairs them). The parser builds it from a subscript; `key` says item by item what the subscript holds. "
+        "Its backward is a scatter-add: repeated indices add up. Index tensors take no gradient.",
+        indexing.index_shape,
+        _index_forward,
+        (
+            "∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions read (repeats add up)",
+            "{indices} are positions: they take no gradient",
+        ),
+        vjp=(_index_vjp, None),
+        params=(Param("key", "key", required=True),),
+        work=indexing.index_work,
+        syntax="{x}[…]",
+        variadic=True,
+        checks_values=True,
+    ),
+    Op(
+        "gather",
+        ("x", "index"),
+        "Values of x picked along `axis` by an integer tensor with x's axes, as "
+        "torch.gather and np.take_along_axis: out[i][j] = x[i][index[i][j]] for axis=1. The pair "
+        "torch.max(x, dim) reads its values this way (the whole gradient goes to the first maximum). "
+        "The index takes no gradient.",
+        indexing.gather_shape,
+        _gather_forward,
+        (
+            "∂L/∂{x} = ∂L/∂{out} scatter-added into zeros shaped like {x}, at the positions {index} read",
+            "{index} holds positions: it takes no gradient",
+        ),
+        vjp=(_gather_vjp, None),
+        params=(Param("axis", "axis", required=True),),
+        syntax="gather({x}, {index})",
+    ),
+    Op(
+        "cat",
+        ("tensors",),
+        "The tensors joined end to end along `axis` (sizes equal on the other axes).",
+        _cat_shape,
+        lambda m, *tensors, axis=0: np.concatenate(tensors, axis=axis),
+        ("∂L/∂{tensors} = the slice of ∂L/∂{out} where {tensors} was placed",),
+        vjp=(_cat_vjp,),
+        params=(Param("axis", "axis", 0),),
+        syntax="cat({tensors})",
+        variadic=True,
+    ),
+    Op(
+        "stack",
+        ("tensors",),
+        "The tensors (all of one shape) stacked along a new axis `axis`.",
+        _stack_shape,
+        lambda m, *tensors, axis=0: np.stack(tensors, axis=axis),
+        ("∂L/∂{tensors} = the slice of ∂L/∂{out} at {tensors}'s position along the new axis",),
+        vjp=(_stack_vjp,),
+        params=(Param("axis", "axis", 0),),
+        syntax="stack({tensors})",
+        variadic=True,
+    ),
+    Op(
+        "where",
+        ("cond", "a", "b"),
+        "a where cond is nonzero (true), else b, broadcasting all three. The condition takes no gradient.",
+        _broadcast_shape,
+        lambda m, cond, a, b: np.where(_true(cond), a, b),
+        (
+            "{cond} is a condition: it takes no gradient",
+            "∂L/∂{a} = ∂L/∂{out} where {cond} holds, 0 elsewhere",
+            "∂L/∂{b} = ∂L/∂{out} where {cond} does not hold, 0 elsewhere",
+        ),
+        vjp=(
+            None,
+            lambda grad, out, cond, a, b: np.where(_true(cond), grad, 0.0),
+            lambda grad, out, cond, a, b: np.where(_true(cond), 0.0, grad),
+        ),
+        syntax="where({cond}, {a}, {b})",
+    ),
+    Op(
+        "masked_fill",
+        ("x", "mask"),
+        "x with `value` where mask is nonzero (true); value may be -inf "
+        "(a masked softmax's scores). The mask takes no gradient.",
+        lambda x, mask, value: broadcast(x, mask),
+        _masked_fill,
+        ("∂L/∂{x} = ∂L/∂{out} where {mask} is false, 0 where it filled", "{mask} is a mask: it takes no gradient"),
+        vjp=(lambda grad, out, x, mask, value: np.where(_true(mask), 0.0, grad), None),
+        params=(Param("value", "number", required=True),),
+        syntax="masked_fill({x}, {mask})",
+    ),
     _comparison("gt", np.greater, ">"),
     _comparison("lt", np.less, "<"),
     _comparison("ge", np.greater_equal, ">="),
     _comparison("le", np.less_equal, "<="),
     _comparison("eq", np.equal, "=="),
     _comparison("ne", np.not_equal, "!="),
-    Op("argmax", _UNARY, "The position of the maximum over `axis` (of the flattened tensor when None), as a "
-       "float; the first one on ties, as PyTorch. No gradient.", _extremum_shape, _arg_extremum(np.argmax),
-       ("a position takes no gradient",), vjp=(None,),
-       params=(Param("axis", "index"), Param("keepdims", "bool", False)), work=lambda out, x: size(x),
-       syntax="argmax({x})"),
-    Op("argmin", _UNARY, "The position of the minimum over `axis` (of the flattened tensor when None), as a "
-       "float; the first one on ties, as PyTorch. No gradient.", _extremum_shape, _arg_extremum(np.argmin),
-       ("a position takes no gradient",), vjp=(None,),
-       params=(Param("axis", "index"), Param("keepdims", "bool", False)), work=lambda out, x: size(x),
-       syntax="argmin({x})"),
-    Op("tril", _UNARY, "The lower triangle of the last two axes (on and below diagonal `diagonal`), zeros above.",
-       _triangle_shape, lambda m, x, diagonal=0: np.tril(x, diagonal),
-       ("∂L/∂{x} = the lower triangle of ∂L/∂{out}, 0 above it",),
-       vjp=(lambda grad, out, x, diagonal=0: np.tril(grad, diagonal),),
-       params=(Param("diagonal", "int", 0),), syntax="tril({x})"),
-    Op("triu", _UNARY, "The upper triangle of the last two axes (on and above diagonal `diagonal`), zeros below.",
-       _triangle_shape, lambda m, x, diagonal=0: np.triu(x, diagonal),
-       ("∂L/∂{x} = the upper triangle of ∂L/∂{out}, 0 below it",),
-       vjp=(lambda grad, out, x, diagonal=0: np.triu(grad, diagonal),),
-       params=(Param("diagonal", "int", 0),), syntax="triu({x})"),
-    Op("clamp", _UNARY, "x limited to [min, max] (either bound may be None); the gradient passes where "
-       "min <= x <= max, bounds included, as PyTorch.", _clamp_shape, _clamp,
-       ("∂L/∂{x} = ∂L/∂{out} where min ≤ {x} ≤ max, 0 elsewhere",), vjp=(_clamp_vjp,),
-       params=(Param("min", "bound"), Param("max", "bound")), syntax="clamp({x})"),
-    Op("logsumexp", _UNARY, "log(sum(exp(x))) over `axis`, shifted by the max for stability (rows of -inf "
-       "give -inf, as PyTorch).", _reduce_shape, _logsumexp,
-       ("∂L/∂{x} = ∂L/∂{out} · exp({x} − {out}) (the softmax of {x})",), vjp=(_logsumexp_vjp,),
-       params=(Param("axis", "axes", required=True), Param("keepdims", "bool", False)),
-       work=lambda out, x: 4 * size(x), syntax="logsumexp({x})",
-       decomposition=lambda axis=None, keepdims=False: (
-           f"shift = detach(max(x, axis={axis!r}, keepdims=True))\n"
-           f"log(sum(exp(x - shift), axis={axis!r}, keepdims={keepdims!r})) + "
-           f"{'shift' if keepdims else f'sum(shift, axis={axis!r})'}")),
-    Op("var", _UNARY, "Variance over `axis`: the summed squared deviations divided by n − correction (PyTorch's "
-       "default correction=1; numpy's ddof=0 is correction=0).", _deviation_shape, _var,
-       ("∂L/∂{x} = ∂L/∂{out} · 2({x} − mean)/(n − correction)",), vjp=(_var_vjp,),
-       params=(Param("axis", "axes"), Param("correction", "number", 1), Param("keepdims", "bool", False)),
-       work=lambda out, x: 3 * size(x), syntax="var({x})"),
-    Op("std", _UNARY, "Standard deviation over `axis`: the square root of var with the same correction.",
-       _deviation_shape, lambda m, x, axis=None, correction=1, keepdims=False: np.sqrt(_var(m, x, axis, correction,
-                                                                                         keepdims)),
-       ("∂L/∂{x} = ∂L/∂{out} · ({x} − mean)/((n − correction)·{out})",), vjp=(_std_vjp,),
-       params=(Param("axis", "axes"), Param("correction", "number", 1), Param("keepdims", "bool", False)),
-       work=lambda out, x: 3 * size(x), syntax="std({x})"),
-    Op("linear_t", ("x", "W", "b"), "x @ W.T + b with W of shape (out, in): PyTorch's F.linear (the bare "
-       "`linear` takes W as (in, out)).", _linear_t_shape, lambda m, x, W, b: np.matmul(x, np.transpose(W)) + b,
-       ("∂L/∂{x} = ∂L/∂{out} @ {W}", "∂L/∂{W} = (∂L/∂{out})ᵀ @ {x}", "∂L/∂{b} = ∂L/∂{out}"),
-       vjp=(lambda grad, out, x, W, b: _LINEAR_GRAD_A(grad, out, x, np.transpose(W), b),
-            _linear_t_grad_W, lambda grad, out, x, W, b: grad),
-       work=lambda out, x, W, b: size(out) * (x[-1] + 1), syntax="linear_t({x}, {W}, {b})",
-       decomposition=lambda: "x @ W.T + b"),
-    Op("ones", (), "A tensor of ones of the given shape.", _made_shape, lambda m, shape: np.ones(shape), (),
-       vjp=(), params=_MAKER_SHAPE, syntax="ones(…)"),
-    Op("zeros", (), "A tensor of zeros of the given shape.", _made_shape, lambda m, shape: np.zeros(shape), (),
-       vjp=(), params=_MAKER_SHAPE, syntax="zeros(…)"),
-    Op("full", (), "A tensor of the given shape, every element `fill_value` (which may be ±inf).",
-       lambda shape, fill_value: _made_shape(shape), lambda m, shape, fill_value: np.full(shape, float(fill_value)),
-       (), vjp=(), params=(*_MAKER_SHAPE, Param("fill_value", "number", required=True)), syntax="full(…)"),
-    Op("arange", (), "start, start + step, ... up to end (excluded), as floats; arange(n) counts 0 to n − 1 "
-       "(one bound given is the end), as PyTorch's arange and Python's range.",
-       _arange_shape, _arange, (), vjp=(),
-       params=(Param("start", "number", 0), Param("end", "number"), Param("step", "number", 1)),
-       syntax="arange(…)"),
-    Op("eye", (), "The identity matrix with n rows and m columns (m = n when None).", _eye_shape,
-       lambda m_, n, m=None: np.eye(n, m), (), vjp=(),
-       params=(Param("n", "int", required=True), Param("m", "index")), syntax="eye(…)"),
-    Op("ones_like", _UNARY, "Ones shaped like x; x takes no gradient.", _same_shape,
-       lambda m, x: np.ones(np.shape(x)), (_NO_GRAD,), vjp=(None,), syntax="ones_like({x})"),
-    Op("zeros_like", _UNARY, "Zeros shaped like x; x takes no gradient.", _same_shape,
-       lambda m, x: np.zeros(np.shape(x)), (_NO_GRAD,), vjp=(None,), syntax="zeros_like({x})"),
-    Op("full_like", _UNARY, "`fill_value` shaped like x; x takes no gradient.", lambda x, fill_value: x,
-       lambda m, x, fill_value: np.full(np.shape(x), float(fill_value)), (_NO_GRAD,), vjp=(None,),
-       params=(Param("fill_value", "number", required=True),), syntax="full_like({x})"),
+    Op(
+        "argmax",
+        _UNARY,
+        "The position of the maximum over `axis` (of the flattened tensor when None), as a "
+        "float; the first one on ties, as PyTorch. No gradient.",
+        _extremum_shape,
+        _arg_extremum(np.argmax),
+        ("a position takes no gradient",),
+        vjp=(None,),
+        params=(Param("axis", "index"), Param("keepdims", "bool", False)),
+        work=lambda out, x: size(x),
+        syntax="argmax({x})",
+    ),
+    Op(
+        "argmin",
+        _UNARY,
+        "The position of the minimum over `axis` (of the flattened tensor when None), as a "
+        "float; the first one on ties, as PyTorch. No gradient.",
+        _extremum_shape,
+        _arg_extremum(np.argmin),
+        ("a position takes no gradient",),
+        vjp=(None,),
+        params=(Param("axis", "index"), Param("keepdims", "bool", False)),
+        work=lambda out, x: size(x),
+        syntax="argmin({x})",
+    ),
+    Op(
+        "tril",
+        _UNARY,
+        "The lower triangle of the last two axes (on and below diagonal `diagonal`), zeros above.",
+        _triangle_shape,
+        lambda m, x, diagonal=0: np.tril(x, diagonal),
+        ("∂L/∂{x} = the lower triangle of ∂L/∂{out}, 0 above it",),
+        vjp=(lambda grad, out, x, diagonal=0: np.tril(grad, diagonal),),
+        params=(Param("diagonal", "int", 0),),
+        syntax="tril({x})",
+    ),
+    Op(
+        "triu",
+        _UNARY,
+        "The upper triangle of the last two axes (on and above diagonal `diagonal`), zeros below.",
+        _triangle_shape,
+        lambda m, x, diagonal=0: np.triu(x, diagonal),
+        ("∂L/∂{x} = the upper triangle of ∂L/∂{out}, 0 below it",),
+        vjp=(lambda grad, out, x, diagonal=0: np.triu(grad, diagonal),),
+        params=(Param("diagonal", "int", 0),),
+        syntax="triu({x})",
+    ),
+    Op(
+        "clamp",
+        _UNARY,
+        "x limited to [min, max] (either bound may be None); the gradient passes where "
+        "min <= x <= max, bounds included, as PyTorch.",
+        _clamp_shape,
+        _clamp,
+        ("∂L/∂{x} = ∂L/∂{out} where min ≤ {x} ≤ max, 0 elsewhere",),
+        vjp=(_clamp_vjp,),
+        params=(Param("min", "bound"), Param("max", "bound")),
+        syntax="clamp({x})",
+    ),
+    Op(
+        "logsumexp",
+        _UNARY,
+        "log(sum(exp(x))) over `axis`, shifted by the max for stability (rows of -inf give -inf, as PyTorch).",
+        _reduce_shape,
+        _logsumexp,
+        ("∂L/∂{x} = ∂L/∂{out} · exp({x} − {out}) (the softmax of {x})",),
+        vjp=(_logsumexp_vjp,),
+        params=(Param("axis", "axes", required=True), Param("keepdims", "bool", False)),
+        work=lambda out, x: 4 * size(x),
+        syntax="logsumexp({x})",
+        decomposition=lambda axis=None, keepdims=False: (
+            f"shift = detach(max(x, axis={axis!r}, keepdims=True))\n"
+            f"log(sum(exp(x - shift), axis={axis!r}, keepdims={keepdims!r})) + "
+            f"{'shift' if keepdims else f'sum(shift, axis={axis!r})'}"
+        ),
+    ),
+    Op(
+        "var",
+        _UNARY,
+        "Variance over `axis`: the summed squared deviations divided by n − correction (PyTorch's "
+        "default correction=1; numpy's ddof=0 is correction=0).",
+        _deviation_shape,
+        _var,
+        ("∂L/∂{x} = ∂L/∂{out} · 2({x} − mean)/(n − correction)",),
+        vjp=(_var_vjp,),
+        params=(Param("axis", "axes"), Param("correction", "number", 1), Param("keepdims", "bool", False)),
+        work=lambda out, x: 3 * size(x),
+        syntax="var({x})",
+    ),
+    Op(
+        "std",
+        _UNARY,
+        "Standard deviation over `axis`: the square root of var with the same correction.",
+        _deviation_shape,
+        lambda m, x, axis=None, correction=1, keepdims=False: np.sqrt(_var(m, x, axis, correction, keepdims)),
+        ("∂L/∂{x} = ∂L/∂{out} · ({x} − mean)/((n − correction)·{out})",),
+        vjp=(_std_vjp,),
+        params=(Param("axis", "axes"), Param("correction", "number", 1), Param("keepdims", "bool", False)),
+        work=lambda out, x: 3 * size(x),
+        syntax="std({x})",
+    ),
+    Op(
+        "linear_t",
+        ("x", "W", "b"),
+        "x @ W.T + b with W of shape (out, in): PyTorch's F.linear (the bare `linear` takes W as (in, out)).",
+        _linear_t_shape,
+        lambda m, x, W, b: np.matmul(x, np.transpose(W)) + b,
+        ("∂L/∂{x} = ∂L/∂{out} @ {W}", "∂L/∂{W} = (∂L/∂{out})ᵀ @ {x}", "∂L/∂{b} = ∂L/∂{out}"),
+        vjp=(
+            lambda grad, out, x, W, b: _LINEAR_GRAD_A(grad, out, x, np.transpose(W), b),
+            _linear_t_grad_W,
+            lambda grad, out, x, W, b: grad,
+        ),
+        work=lambda out, x, W, b: size(out) * (x[-1] + 1),
+        syntax="linear_t({x}, {W}, {b})",
+        decomposition=lambda: "x @ W.T + b",
+    ),
+    Op(
+        "ones",
+        (),
+        "A tensor of ones of the given shape.",
+        _made_shape,
+        lambda m, shape: np.ones(shape),
+        (),
+        vjp=(),
+        params=_MAKER_SHAPE,
+        syntax="ones(…)",
+    ),
+    Op(
+        "zeros",
+        (),
+        "A tensor of zeros of the given shape.",
+        _made_shape,
+        lambda m, shape: np.zeros(shape),
+        (),
+        vjp=(),
+        params=_MAKER_SHAPE,
+        syntax="zeros(…)",
+    ),
+    Op(
+        "full",
+        (),
+        "A tensor of the given shape, every element `fill_value` (which may be ±inf).",
+        lambda shape, fill_value: _made_shape(shape),
+        lambda m, shape, fill_value: np.full(shape, float(fill_value)),
+        (),
+        vjp=(),
+        params=(*_MAKER_SHAPE, Param("fill_value", "number", required=True)),
+        syntax="full(…)",
+    ),
+    Op(
+        "arange",
+        (),
+        "start, start + step, ... up to end (excluded), as floats; arange(n) counts 0 to n − 1 "
+        "(one bound given is the end), as PyTorch's arange and Python's range.",
+        _arange_shape,
+        _arange,
+        (),
+        vjp=(),
+        params=(Param("start", "number", 0), Param("end", "number"), Param("step", "number", 1)),
+        syntax="arange(…)",
+    ),
+    Op(
+        "eye",
+        (),
+        "The identity matrix with n rows and m columns (m = n when None).",
+        _eye_shape,
+        lambda m_, n, m=None: np.eye(n, m),
+        (),
+        vjp=(),
+        params=(Param("n", "int", required=True), Param("m", "index")),
+        syntax="eye(…)",
+    ),
+    Op(
+        "ones_like",
+        _UNARY,
+        "Ones shaped like x; x takes no gradient.",
+        _same_shape,
+        lambda m, x: np.ones(np.shape(x)),
+        (_NO_GRAD,),
+        vjp=(None,),
+        syntax="ones_like({x})",
+    ),
+    Op(
+        "zeros_like",
+        _UNARY,
+        "Zeros shaped like x; x takes no gradient.",
+        _same_shape,
+        lambda m, x: np.zeros(np.shape(x)),
+        (_NO_GRAD,),
+        vjp=(None,),
+        syntax="zeros_like({x})",
+    ),
+    Op(
+        "full_like",
+        _UNARY,
+        "`fill_value` shaped like x; x takes no gradient.",
+        lambda x, fill_value: x,
+        lambda m, x, fill_value: np.full(np.shape(x), float(fill_value)),
+        (_NO_GRAD,),
+        vjp=(None,),
+        params=(Param("fill_value", "number", required=True),),
+        syntax="full_like({x})",
+    ),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}

@@ -9,6 +9,7 @@ Each backward edge applies `contribution = upstream · local` (or the op's vjp),
 axes away (in `unbroadcast`, the one place for it) and adds into the operand's gradient with a
 fresh `+`, never in place, so the record of what had accumulated at each step stays true.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,7 +77,7 @@ def _checked(order: list[int], check: Callable[[], None] | None) -> Iterable[int
     def slices() -> Iterator[list[int]]:
         for begin in range(0, len(order), CHECK_EVERY):
             check()
-            yield order[begin:begin + CHECK_EVERY]
+            yield order[begin : begin + CHECK_EVERY]
 
     return chain.from_iterable(slices())
 
@@ -114,8 +115,14 @@ def forward(graph: Graph, check: Callable[[], None] | None = None) -> tuple[list
     return order, scalar_locals
 
 
-def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any,
-             check: Callable[[], None] | None = None, masked: bool = False) -> tuple[list[Any], list[tuple[Any, ...]]]:
+def backward(
+    graph: Graph,
+    order: list[int],
+    scalar_locals: list[Any],
+    seed: Any,
+    check: Callable[[], None] | None = None,
+    masked: bool = False,
+) -> tuple[list[Any], list[tuple[Any, ...]]]:
     """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed; `check` as in forward.
     `masked`: apply the ops' masks (Op.masks), where PyTorch's gradient is 0 whatever the upstream
     gradient; `run` asks for them only once a first pass has met a gradient that is not finite."""
@@ -152,8 +159,9 @@ def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any
         for slot, operand in enumerate(operand_ids):
             if not requires_grad[operand] or not op.differentiable(slot):
                 continue
-            local, contribution, summed = _tensor_edge(graph, node, slot, upstream, out, operands, shapes[operand],
-                                                       masked)
+            local, contribution, summed = _tensor_edge(
+                graph, node, slot, upstream, out, operands, shapes[operand], masked
+            )
             so_far = grads[operand]
             so_far = contribution if so_far is None else so_far + contribution
             grads[operand] = so_far
@@ -161,8 +169,9 @@ def backward(graph: Graph, order: list[int], scalar_locals: list[Any], seed: Any
     return grads, steps
 
 
-def edge(graph: Graph, scalar_locals: list[Any], node: int, slot: int,
-         upstream: Any) -> tuple[Any, Any, tuple[int, ...]]:
+def edge(
+    graph: Graph, scalar_locals: list[Any], node: int, slot: int, upstream: Any
+) -> tuple[Any, Any, tuple[int, ...]]:
     """(local, contribution, summed_axes) of the edge from `node` into its operand at `slot`, given
     the gradient `upstream` that node sends. The backward pass inlines the scalar case and gathers
     a node's operands once for all its edges; the replays of app.check call this, so that the
@@ -183,8 +192,16 @@ def _masked_here(op: Any, slot: int, values: list[Any], operand_ids: tuple[int, 
     return mask is not None and bool(mask(SCALAR, values[node], *(values[j] for j in operand_ids)))
 
 
-def _tensor_edge(graph: Graph, node: int, slot: int, upstream: Any, out: Any, operands: list[Any],
-                 target: tuple[int, ...], masked: bool = False) -> tuple[Any, Any, tuple[int, ...]]:
+def _tensor_edge(
+    graph: Graph,
+    node: int,
+    slot: int,
+    upstream: Any,
+    out: Any,
+    operands: list[Any],
+    target: tuple[int, ...],
+    masked: bool = False,
+) -> tuple[Any, Any, tuple[int, ...]]:
     """(local, contribution, summed_axes) of one edge where some value is a tensor; `masked` as in
     backward."""
     op = cast(Op, graph.ops[node])  # an op node: it has operands
@@ -234,8 +251,9 @@ def seed_for(graph: Graph, grad_output: Any) -> Any:
     return value
 
 
-def run(graph: Graph, grad_output: Any = None, with_backward: bool = True,
-        check: Callable[[], None] | None = None) -> Result:
+def run(
+    graph: Graph, grad_output: Any = None, with_backward: bool = True, check: Callable[[], None] | None = None
+) -> Result:
     """Forward, then (unless told not to) backward, with numpy's inf and nan as answers.
     `check` is called every CHECK_EVERY nodes and may raise to stop the run (a cancelled job)."""
     with np.errstate(all="ignore"):
@@ -271,5 +289,5 @@ def output_of(graph: Graph) -> int:
 
 
 def _located(graph: Graph, node: int, message: str) -> ProgramError:
-    text = graph.source[graph.starts[node]:graph.ends[node]]
+    text = graph.source[graph.starts[node] : graph.ends[node]]
     return ProgramError("invalid_input", f"{text}: {message}", start=graph.starts[node], end=graph.ends[node])

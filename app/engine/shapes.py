@@ -3,6 +3,7 @@
 Shapes are tuples of ints. `ShapeError` is raised with a message that the builder completes
 with the operands' names and the place in the program.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -87,9 +88,7 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]
     """
     grad_shape = np.shape(grad)
     lead = len(grad_shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + k for k, d in enumerate(shape) if d == 1 and grad_shape[lead + k] != 1
-    )
+    axes = tuple(range(lead)) + tuple(lead + k for k, d in enumerate(shape) if d == 1 and grad_shape[lead + k] != 1)
     reduced = np.sum(grad, axis=axes) if axes else grad
     if not shape:
         return float(reduced), axes

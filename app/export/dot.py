@@ -5,6 +5,7 @@ small oval with the op's symbol, wired into its record, and each operand's recor
 that oval (one edge per operand slot, so `x * x` shows two). Tensors show their shape and a
 summary (mean of the data, norm of the gradient) instead of every element.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,7 +29,7 @@ def _escape(text: str) -> str:
     """Text inside a record label: the record syntax's own characters and quotes escaped, control
     characters written as escapes (app/export/text.py)."""
     text = visible(text.replace("\n", " "))
-    for char in "\\{}|<>\"":
+    for char in '\\{}|<>"':
         text = text.replace(char, "\\" + char)
     return text
 
@@ -60,8 +61,10 @@ def graph_dot(graph: Graph, grads: list[Any] | None) -> str:
     ]
     for node, op in enumerate(graph.ops):
         grad = None if grads is None else grads[node]
-        record = " | ".join(_escape(part) for part in (
-            cut(labels[node], LABEL_CHARS), _describe(graph.values[node], "data"), _describe(grad, "grad")))
+        record = " | ".join(
+            _escape(part)
+            for part in (cut(labels[node], LABEL_CHARS), _describe(graph.values[node], "data"), _describe(grad, "grad"))
+        )
         lines.append(f'  n{node} [shape=record, label="{{ {record} }}"];')
         if op is None:
             continue

@@ -10,6 +10,7 @@ op table's names (tests check that every op of the table has one).
 The last line prints `{"output": ..., "grads": {input name: gradient or null}}` (json.dumps:
 nested lists of floats, NaN and Infinity as Python's json writes them).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ def _reduction(function: str) -> Callable:
         if axis is None and not keepdims:
             return f"{function}({x})"
         return f"{function}({x}, dim={_dims(shapes[0], axis)!r}, keepdim={keepdims!r})"
+
     return spell
 
 
@@ -57,8 +59,15 @@ def _mse(pred: str, target: str, shapes: list, reduction: str | None = None) -> 
     return f"F.mse_loss(*torch.broadcast_tensors({pred}, {target}){options})"
 
 
-def _cross_entropy(logits: str, labels: str, shapes: list, weight: Any = None, ignore_index: Any = None,
-                   label_smoothing: Any = None, reduction: Any = None) -> str:
+def _cross_entropy(
+    logits: str,
+    labels: str,
+    shapes: list,
+    weight: Any = None,
+    ignore_index: Any = None,
+    label_smoothing: Any = None,
+    reduction: Any = None,
+) -> str:
     weights = None if weight is None else f"tensor({[float(w) for w in weight]!r})"
     options = _options(ignore_index=ignore_index, label_smoothing=label_smoothing or None, reduction=reduction)
     if weights is not None:
@@ -72,8 +81,7 @@ def _onehot(labels: str, shapes: list, classes: int, ignore_index: Any = None) -
         return f"F.one_hot({indices}, {classes}).to(torch.float64)"
     # A label equal to ignore_index gives a row of zeros (one_hot itself refuses it).
     kept = f"({indices} != {ignore_index})"
-    return (f"(F.one_hot(torch.where({kept}, {indices}, 0), {classes}) * {kept}.unsqueeze(-1))"
-            ".to(torch.float64)")
+    return f"(F.one_hot(torch.where({kept}, {indices}, 0), {classes}) * {kept}.unsqueeze(-1)).to(torch.float64)"
 
 
 def _transpose(x: str, shapes: list, axes: Any = None) -> str:
@@ -113,13 +121,15 @@ def _compared(symbol: str) -> Callable:
 
 def _arg(function: str) -> Callable:
     return lambda x, shapes, axis=None, keepdims=False: (
-        f"{function}({x}, dim={axis!r}, keepdim={keepdims!r}).to(torch.float64)")
+        f"{function}({x}, dim={axis!r}, keepdim={keepdims!r}).to(torch.float64)"
+    )
 
 
 def _deviation(function: str) -> Callable:
     def spell(x: str, shapes: list, axis: Any = None, correction: Any = 1, keepdims: Any = False) -> str:
         dims = None if axis is None else _dims(shapes[0], axis)
         return f"{function}({x}, dim={dims!r}, correction={correction!r}, keepdim={keepdims!r})"
+
     return spell
 
 
@@ -149,8 +159,10 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "neg": lambda x, shapes: f"-{x}",
     "maximum": _function("torch.maximum"),
     "minimum": _function("torch.minimum"),
-    **{name: _function(f"torch.{name}")
-       for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")},
+    **{
+        name: _function(f"torch.{name}")
+        for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")
+    },
     "sum": _reduction("torch.sum"),
     "mean": _reduction("torch.mean"),
     "max": _reduction("torch.amax"),  # amax splits the gradient evenly on ties, as the engine does
@@ -170,15 +182,20 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "stack": _joined("torch.stack"),
     "where": lambda cond, a, b, shapes: f"torch.where({cond} != 0, {a}, {b})",
     "masked_fill": lambda x, mask, shapes, value: f"torch.masked_fill({x}, {mask} != 0, {literal(value)})",
-    "gt": _compared(">"), "lt": _compared("<"), "ge": _compared(">="), "le": _compared("<="),
-    "eq": _compared("=="), "ne": _compared("!="),
+    "gt": _compared(">"),
+    "lt": _compared("<"),
+    "ge": _compared(">="),
+    "le": _compared("<="),
+    "eq": _compared("=="),
+    "ne": _compared("!="),
     "argmax": _arg("torch.argmax"),
     "argmin": _arg("torch.argmin"),
     "tril": lambda x, shapes, diagonal=0: f"torch.tril({x}, {diagonal})",
     "triu": lambda x, shapes, diagonal=0: f"torch.triu({x}, {diagonal})",
     "clamp": _clamp,
     "logsumexp": lambda x, shapes, axis=None, keepdims=False: (
-        f"torch.logsumexp({x}, dim={_dims(shapes[0], axis)!r}, keepdim={keepdims!r})"),
+        f"torch.logsumexp({x}, dim={_dims(shapes[0], axis)!r}, keepdim={keepdims!r})"
+    ),
     "var": _deviation("torch.var"),
     "std": _deviation("torch.std"),
     "linear_t": _linear_t,
@@ -186,7 +203,8 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "zeros": lambda shapes, shape: f"torch.zeros({tuple(shape)!r}, {_F64})",
     "full": lambda shapes, shape, fill_value: f"torch.full({tuple(shape)!r}, {literal(fill_value)}, {_F64})",
     "arange": lambda shapes, start=0, end=None, step=1: (
-        f"torch.arange({start!r}, {_F64})" if end is None else f"torch.arange({start!r}, {end!r}, {step!r}, {_F64})"),
+        f"torch.arange({start!r}, {_F64})" if end is None else f"torch.arange({start!r}, {end!r}, {step!r}, {_F64})"
+    ),
     "eye": lambda shapes, n, m=None: f"torch.eye({n}, {n if m is None else m}, {_F64})",
     "ones_like": lambda x, shapes: f"torch.ones_like({x})",
     "zeros_like": lambda x, shapes: f"torch.zeros_like({x})",
@@ -252,9 +270,11 @@ def _renamed_comment(renamed: dict[str, str]) -> list[str]:
     """Comment lines naming the program's names that the script spells differently."""
     if not renamed:
         return []
-    return ["# Names Python would fold, refuse, or that the script itself uses, renamed here (the printed",
-            "# gradients keep the program's names):",
-            *(f"#   {visible(name)} -> {given}" for name, given in renamed.items())]
+    return [
+        "# Names Python would fold, refuse, or that the script itself uses, renamed here (the printed",
+        "# gradients keep the program's names):",
+        *(f"#   {visible(name)} -> {given}" for name, given in renamed.items()),
+    ]
 
 
 def pytorch_script(graph: Graph, seed: Any) -> str:
@@ -307,8 +327,10 @@ def pytorch_script(graph: Graph, seed: Any) -> str:
         try:
             text = spell(*operands, operand_shapes, **(graph.params[node] or {}))
         except TypeError:  # an option the spelling does not know yet
-            raise ProgramError("not_exportable", f"the op {op.name} with {sorted(graph.params[node] or {})} "
-                                                 "has no PyTorch spelling yet") from None
+            raise ProgramError(
+                "not_exportable",
+                f"the op {op.name} with {sorted(graph.params[node] or {})} has no PyTorch spelling yet",
+            ) from None
         program.append(f"{names[node]} = {text}")
         expressions.append(names[node])
     out_shape = graph.shapes[output_of(graph)]  # an empty gradient's nested list does not carry its shape

@@ -46,8 +46,10 @@ def _attention(
     bool_mask: bool = False,
 ) -> str:
     attn_mask = "None" if _absent(shapes[3]) else f"({mask}.detach() != 0)" if bool_mask else mask
-    return (f"F.scaled_dot_product_attention({q}, {k}, {v}, attn_mask={attn_mask}, is_causal={is_causal!r}, "
-            f"scale={scale!r})")
+    return (
+        f"F.scaled_dot_product_attention({q}, {k}, {v}, attn_mask={attn_mask}, is_causal={is_causal!r}, "
+        f"scale={scale!r})"
+    )
 
 
 def _dropout(x: str, mask: str, shapes: list[Any], p: float = 0.5, training: bool = True) -> str:
@@ -56,12 +58,19 @@ def _dropout(x: str, mask: str, shapes: list[Any], p: float = 0.5, training: boo
     return f"{x} * {mask}.detach() * {0.0 if p == 1 else 1.0 / (1.0 - p)!r}"
 
 
-def _avg_pool(x: str, shapes: list[Any], kernel_size: tuple[int, ...], stride: tuple[int, ...] | None = None,
-              padding: tuple[int, ...] = (0,), count_include_pad: bool = True,
-              divisor_override: int | None = None) -> str:
+def _avg_pool(
+    x: str,
+    shapes: list[Any],
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...] | None = None,
+    padding: tuple[int, ...] = (0,),
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> str:
     window = f"{_int_or_tuple(kernel_size)!r}, {_int_or_tuple(stride)!r}, {_int_or_tuple(padding)!r}"
-    return (f"F.avg_pool2d({x}, {window}, "
-            f"count_include_pad={count_include_pad!r}, divisor_override={divisor_override!r})")
+    return (
+        f"F.avg_pool2d({x}, {window}, count_include_pad={count_include_pad!r}, divisor_override={divisor_override!r})"
+    )
 
 
 def _conv(dims: int) -> Callable[..., str]:

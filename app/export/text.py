@@ -9,6 +9,7 @@ no other name of the script has; `visible` writes program text into a comment (o
 script or a DOT file) with no character that would end the comment, break the file or hide text
 (NUL, other control characters, lone surrogates, line and paragraph separators, bidi controls).
 """
+
 from __future__ import annotations
 
 import keyword
@@ -73,4 +74,4 @@ def _clashes(name: str, reserved: set[str]) -> bool:
 
 def cut(text: str, limit: int) -> str:
     """`text`, or its first limit − 1 characters and an ellipsis when it is longer."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -3,6 +3,7 @@
 `range(n)`, `len(x)`, `float('-inf')`, `int(C / 2)` are evaluated by the parser from shapes and
 numbers it already holds; a tensor's values are never read (`float(x)` of a tensor is refused).
 """
+
 from __future__ import annotations
 
 import math
@@ -15,9 +16,16 @@ if TYPE_CHECKING:
     from app.lang.parser import _Parser
 
 
-_MAX_BOUND = 2 ** 62
-_NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-               "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}
+_MAX_BOUND = 2**62
+_NON_FINITE = {
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+    "nan": math.nan,
+}
 
 
 def call(parser: _Parser, name: str, start: int) -> Term:
@@ -63,11 +71,16 @@ def _range(parser: _Parser, positional: list[Term], start: int, end: int) -> Ter
     for term in positional:
         value = parser.static(term, "range's bounds", "integers")
         if not is_int(value):
-            raise ProgramError("bad_arguments", f"range() takes integers, got {plain(value)!r}",
-                               start=term[2], end=term[3])
+            raise ProgramError(
+                "bad_arguments", f"range() takes integers, got {plain(value)!r}", start=term[2], end=term[3]
+            )
         if abs(value) > _MAX_BOUND:  # len() of a longer range is past what Python can count
-            raise ProgramError("limit_exceeded", f"range() bounds are limited to ±2**62, got {plain(value)}",
-                               start=term[2], end=term[3])
+            raise ProgramError(
+                "limit_exceeded",
+                f"range() bounds are limited to ±2**62, got {plain(value)}",
+                start=term[2],
+                end=term[3],
+            )
         bounds.append(int(value))
     if len(bounds) == 3 and bounds[2] == 0:
         raise ProgramError("bad_arguments", "range()'s step must not be zero", start=start, end=end)
@@ -79,12 +92,17 @@ def _sequence(parser: _Parser, name: str, positional: list[Term], start: int, en
     term = _one(name, positional, start, end)
     literal = term[1]
     if term[0] >= 0 or not isinstance(literal, (tuple, range)):
-        raise ProgramError("bad_arguments", f"{name}() takes a range or a tuple known before the program runs",
-                           start=term[2], end=term[3])
+        raise ProgramError(
+            "bad_arguments",
+            f"{name}() takes a range or a tuple known before the program runs",
+            start=term[2],
+            end=term[3],
+        )
     limit = parser.graph.limits.max_tensor_elements
     if len(literal) > limit:
-        raise ProgramError("limit_exceeded", f"{name}() of {len(literal)} items; the limit is {limit}",
-                           start=start, end=end)
+        raise ProgramError(
+            "limit_exceeded", f"{name}() of {len(literal)} items; the limit is {limit}", start=start, end=end
+        )
     if isinstance(literal, Terms):
         return (-1, TermList(literal) if name == "list" else Terms(literal), start, end)
     return (-1, NumberList(literal) if name == "list" else tuple(literal), start, end)
@@ -97,15 +115,20 @@ def _number(parser: _Parser, name: str, positional: list[Term], start: int, end:
         value = _NON_FINITE.get(literal.strip().lower())
         if value is None or name != "float":
             raise ProgramError(
-                "bad_arguments", f"{name}() of a string takes 'inf', '-inf' or 'nan' (float only)",
-                start=term[2], end=term[3],
+                "bad_arguments",
+                f"{name}() of a string takes 'inf', '-inf' or 'nan' (float only)",
+                start=term[2],
+                end=term[3],
             )
         return (-1, value, start, end)
     value = parser.static_or_none(term)
     if node >= 0 and value is None:
         raise ProgramError(
-            "bad_arguments", f"{name}() of a tensor reads its value, which is not known before the program runs; "
-            f"tensors are float64 already (x.float() and x.long() change nothing)", start=term[2], end=term[3],
+            "bad_arguments",
+            f"{name}() of a tensor reads its value, which is not known before the program runs; "
+            f"tensors are float64 already (x.float() and x.long() change nothing)",
+            start=term[2],
+            end=term[3],
         )
     if not is_number(value) or isinstance(value, Terms):
         raise ProgramError("bad_arguments", f"{name}() takes a number", start=term[2], end=term[3])

@@ -6,6 +6,7 @@ each library passes its arguments, and this module turns a call into the op's op
 parameters, then lets the parser build it as it builds a bare call. Forms (views, the pair of
 torch.max, shapes, splits) are built here from ops and static values.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,9 +23,16 @@ if TYPE_CHECKING:
     from app.lang.parser import _Parser
 
 
-
-def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None, positional: list[Term],
-         keywords: dict[str, Term], start: int, end: int) -> Term:
+def call(
+    parser: _Parser,
+    spelling: Spelling,
+    shown: str,
+    self_term: Term | None,
+    positional: list[Term],
+    keywords: dict[str, Term],
+    start: int,
+    end: int,
+) -> Term:
     """The call `shown` (`torch.sum`, `.sum`) of `spelling` with its arguments; `self_term` is the
     tensor a method is called on."""
     given: dict[str, Term] = {}
@@ -41,9 +49,11 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
             positional = [(-1, Terms(positional), positional[0][2], positional[-1][3])]
         else:
             raise ProgramError(
-                "bad_arguments", f"{shown} takes at most {len(names)} positional argument"
+                "bad_arguments",
+                f"{shown} takes at most {len(names)} positional argument"
                 f"{'s' if len(names) != 1 else ''} here ({', '.join(names) or 'none'}), got {len(positional)}",
-                start=start, end=end,
+                start=start,
+                end=end,
             )
     given.update(zip(names, positional))
     for keyword, term in keywords.items():
@@ -54,14 +64,17 @@ def call(parser: _Parser, spelling: Spelling, shown: str, self_term: Term | None
         if name is None:
             known = ", ".join(spelling.keywords) or "none"
             raise ProgramError(
-                "bad_arguments", f"{shown} has no keyword argument '{keyword}' here; its keywords are: {known}",
-                start=term[2], end=term[3],
+                "bad_arguments",
+                f"{shown} has no keyword argument '{keyword}' here; its keywords are: {known}",
+                start=term[2],
+                end=term[3],
             )
         if name == UNBIASED:  # the legacy spelling: unbiased=False is correction=0
             value = term[1] if term[0] < 0 else None
             if not isinstance(value, bool):
-                raise ProgramError("bad_arguments", f"{shown}'s unbiased must be True or False",
-                                   start=term[2], end=term[3])
+                raise ProgramError(
+                    "bad_arguments", f"{shown}'s unbiased must be True or False", start=term[2], end=term[3]
+                )
             name, value_term = "correction", (-1, int(value), term[2], term[3])
         else:
             value_term = term
@@ -100,8 +113,11 @@ def _check_ignored(parser: _Parser, shown: str, keyword: str, term: Term) -> Non
     if keyword == "device" and node < 0 and isinstance(literal, Word) and literal == "cpu":
         return
     raise ProgramError(
-        "bad_arguments", f"{shown}'s {keyword}= is accepted only as a dtype such as torch.float64 (every tensor "
-        "is float64), device='cpu', requires_grad=True/False or inplace=False", start=start, end=end,
+        "bad_arguments",
+        f"{shown}'s {keyword}= is accepted only as a dtype such as torch.float64 (every tensor "
+        "is float64), device='cpu', requires_grad=True/False or inplace=False",
+        start=start,
+        end=end,
     )
 
 
@@ -132,8 +148,9 @@ def build(parser: _Parser, name: str, shown: str, given: dict[str, Term], start:
             if operand in op.optional:  # left out: the parser's bind puts "not given" in its place
                 operands.append((-1, None, end - 1, end - 1))
                 continue
-            raise ProgramError("bad_arguments", f"{shown} is missing an argument ({operand}): {op.signature()}",
-                               start=start, end=end)
+            raise ProgramError(
+                "bad_arguments", f"{shown} is missing an argument ({operand}): {op.signature()}", start=start, end=end
+            )
         if last and isinstance(term[1], Terms) and term[0] < 0:
             operands.extend(term[1])  # torch.cat([a, b]): the list's tensors are the operands
         else:
@@ -142,8 +159,9 @@ def build(parser: _Parser, name: str, shown: str, given: dict[str, Term], start:
     return parser.build_call(op, operands, params, start, end)
 
 
-def _static(parser: _Parser, given: dict[str, Term], name: str, shown: str, default: Any = None,
-            kind: str = "an integer") -> Any:
+def _static(
+    parser: _Parser, given: dict[str, Term], name: str, shown: str, default: Any = None, kind: str = "an integer"
+) -> Any:
     term = given.get(name)
     if term is None:
         return default
@@ -158,15 +176,18 @@ def _axis(parser: _Parser, given: dict[str, Term], name: str, shown: str, ndim: 
         return None
     if not is_int(value) or not -max(ndim, 1) <= value < max(ndim, 1):
         raise ProgramError(
-            "bad_arguments", f"{shown}'s {name} must be an axis from {-max(ndim, 1)} to {max(ndim, 1) - 1}"
+            "bad_arguments",
+            f"{shown}'s {name} must be an axis from {-max(ndim, 1)} to {max(ndim, 1) - 1}"
             f" of a tensor with {ndim} axes, got {value!r}",
-            start=term[2] if term else 0, end=term[3] if term else 0,
+            start=term[2] if term else 0,
+            end=term[3] if term else 0,
         )
     return value % max(ndim, 1)
 
 
-def _tensor(parser: _Parser, given: dict[str, Term], name: str, shown: str, start: int,
-            end: int) -> tuple[int, tuple[int, ...]]:
+def _tensor(
+    parser: _Parser, given: dict[str, Term], name: str, shown: str, start: int, end: int
+) -> tuple[int, tuple[int, ...]]:
     term = given.get(name)
     if term is None:
         raise ProgramError("bad_arguments", f"{shown} needs a tensor", start=start, end=end)
@@ -200,8 +221,8 @@ def _flatten(parser: _Parser, shown: str, given: dict[str, Term], start: int, en
         return reshaped(parser, node, (1,), start, end)
     if first > last:
         raise ProgramError("bad_arguments", f"{shown}: start_dim comes after end_dim", start=start, end=end)
-    merged = math.prod(shape[first:last + 1])
-    return reshaped(parser, node, (*shape[:first], merged, *shape[last + 1:]), start, end)
+    merged = math.prod(shape[first : last + 1])
+    return reshaped(parser, node, (*shape[:first], merged, *shape[last + 1 :]), start, end)
 
 
 def _squeeze(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
@@ -261,8 +282,11 @@ def _t(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int
     node, shape = _tensor(parser, given, "x", shown, start, end)
     if len(shape) > 2:
         raise ProgramError(
-            "bad_arguments", f"{shown} transposes tensors of at most 2 axes; this one has {len(shape)}: "
-            "use .transpose(a, b), .mT or .permute(...)", start=start, end=end,
+            "bad_arguments",
+            f"{shown} transposes tensors of at most 2 axes; this one has {len(shape)}: "
+            "use .transpose(a, b), .mT or .permute(...)",
+            start=start,
+            end=end,
         )
     return (node, None, start, end) if len(shape) < 2 else transposed(parser, node, None, start, end)
 
@@ -293,14 +317,24 @@ def _extremum(name: str, pairwise: str, arg: str) -> Callable[..., Term]:
         if not shape:  # a 0-d tensor: its one value, at index 0
             indices = build(parser, arg, shown, {"x": given["x"]}, start, end)
             return (-1, Pair(((node, None, start, end), indices)), start, end)
-        kept = build(parser, arg, shown, {"x": given["x"], "axis": (-1, axis, start, end),
-                                          "keepdims": (-1, True, start, end)}, start, end)
+        kept = build(
+            parser,
+            arg,
+            shown,
+            {"x": given["x"], "axis": (-1, axis, start, end), "keepdims": (-1, True, start, end)},
+            start,
+            end,
+        )
         values = parser.apply(OPS["gather"], (node, kept[0]), {"axis": axis}, start, end)
         if keepdims:
             return (-1, Pair((values, kept)), start, end)
-        reduced = shape[:axis] + shape[axis + 1:]
-        return (-1, Pair((reshaped(parser, values[0], reduced, start, end),
-                          reshaped(parser, kept[0], reduced, start, end))), start, end)
+        reduced = shape[:axis] + shape[axis + 1 :]
+        return (
+            -1,
+            Pair((reshaped(parser, values[0], reduced, start, end), reshaped(parser, kept[0], reduced, start, end))),
+            start,
+            end,
+        )
 
     return form
 
@@ -322,8 +356,11 @@ def _dropout(parser: _Parser, shown: str, given: dict[str, Term], start: int, en
     training = _static(parser, given, "training", shown, True, "True or False")
     if training is not False and p != 0:
         raise ProgramError(
-            "forbidden", f"{shown} with p={plain(p)!r} in training mode is random; write p=0.0 or training=False "
-            "to compute the network without it", start=start, end=end,
+            "forbidden",
+            f"{shown} with p={plain(p)!r} in training mode is random; write p=0.0 or training=False "
+            "to compute the network without it",
+            start=start,
+            end=end,
         )
     return _same(parser, shown, {"x": given["x"]}, start, end)
 
@@ -339,8 +376,13 @@ def _cross_entropy(parser: _Parser, shown: str, given: dict[str, Term], start: i
     ignore = given.pop("ignore_index", None)
     # The table's default (-100) stands at the call's own span; one written in the program does not.
     if ignore is not None and (ignore[2], ignore[3]) != (start, end):
-        raise ProgramError("bad_arguments", f"{shown}'s ignore_index applies to class indices, not to a target "
-                           "of class probabilities (PyTorch refuses it too)", start=ignore[2], end=ignore[3])
+        raise ProgramError(
+            "bad_arguments",
+            f"{shown}'s ignore_index applies to class indices, not to a target "
+            "of class probabilities (PyTorch refuses it too)",
+            start=ignore[2],
+            end=ignore[3],
+        )
     renamed = {"logits": "input", "labels": "target"}
     return build(parser, "cross_entropy_probs", shown, {renamed.get(k, k): v for k, v in given.items()}, start, end)
 
@@ -369,8 +411,11 @@ def _np_dot(parser: _Parser, shown: str, given: dict[str, Term], start: int, end
     for term in (a, b):
         if len(parser.graph.shapes[term[0]]) > 2:
             raise ProgramError(
-                "bad_arguments", f"{shown} of arrays with more than 2 axes sums over other axes than matmul "
-                "does and is not supported: use @ or np.matmul", start=term[2], end=term[3],
+                "bad_arguments",
+                f"{shown} of arrays with more than 2 axes sums over other axes than matmul "
+                "does and is not supported: use @ or np.matmul",
+                start=term[2],
+                end=term[3],
             )
     if not parser.graph.shapes[a[0]] or not parser.graph.shapes[b[0]]:
         return build(parser, "mul", shown, {"a": a, "b": b}, start, end)
@@ -394,8 +439,9 @@ def _ndim(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: 
     return (-1, len(shape), start, end)
 
 
-def pieces(parser: _Parser, node: int, shape: tuple[int, ...], axis: int, sizes: list[int], start: int,
-           end: int) -> Term:
+def pieces(
+    parser: _Parser, node: int, shape: tuple[int, ...], axis: int, sizes: list[int], start: int, end: int
+) -> Term:
     """The slices of `node` along `axis`, `sizes` long each, as a tuple of index nodes."""
     if "index" not in OPS:
         raise ProgramError("forbidden", "splitting is not available yet", start=start, end=end)
@@ -419,8 +465,10 @@ def _split(parser: _Parser, shown: str, given: dict[str, Term], start: int, end:
         sizes = list(size)
     else:
         raise ProgramError(
-            "bad_arguments", f"{shown} takes a positive size, or sizes that add up to {length}, got {size!r}",
-            start=start, end=end,
+            "bad_arguments",
+            f"{shown} takes a positive size, or sizes that add up to {length}, got {size!r}",
+            start=start,
+            end=end,
         )
     check_count(len(sizes), parser, start, end)
     return pieces(parser, node, shape, axis, sizes, start, end)
@@ -447,8 +495,10 @@ def _np_split(parser: _Parser, shown: str, given: dict[str, Term], start: int, e
     if is_int(sections) and sections > 0:
         if length % sections:
             raise ProgramError(
-                "bad_arguments", f"{shown}: {length} does not split into {sections} equal sections",
-                start=start, end=end,
+                "bad_arguments",
+                f"{shown}: {length} does not split into {sections} equal sections",
+                start=start,
+                end=end,
             )
         sizes = [length // sections] * sections
     elif isinstance(sections, tuple) and all(is_int(s) for s in sections):
@@ -470,27 +520,43 @@ def check_count(count: int, parser: _Parser, start: int, end: int) -> None:
 
 
 _MATH: dict[str, Callable[..., Any]] = {
-    "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "log2": math.log2, "log10": math.log10, "sin": math.sin,
-    "cos": math.cos, "tan": math.tan, "tanh": math.tanh, "fabs": math.fabs, "floor": math.floor, "ceil": math.ceil,
-    "pow": math.pow, "isqrt": math.isqrt,
+    "sqrt": math.sqrt,
+    "exp": math.exp,
+    "log": math.log,
+    "log2": math.log2,
+    "log10": math.log10,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "tanh": math.tanh,
+    "fabs": math.fabs,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "pow": math.pow,
+    "isqrt": math.isqrt,
 }
 
 
-def math_call(parser: _Parser, name: str, positional: list[Term], keywords: dict[str, Term],
-              start: int, end: int) -> Term:
+def math_call(
+    parser: _Parser, name: str, positional: list[Term], keywords: dict[str, Term], start: int, end: int
+) -> Term:
     """math.<name>(numbers...): computed now, on numbers known before the program runs."""
     shown = f"math.{name}"
     count = 2 if name == "pow" else 1
     if keywords or len(positional) != count:
-        raise ProgramError("bad_arguments", f"{shown} takes {count} number{'s' if count > 1 else ''}",
-                           start=start, end=end)
+        raise ProgramError(
+            "bad_arguments", f"{shown} takes {count} number{'s' if count > 1 else ''}", start=start, end=end
+        )
     values = []
     for term in positional:
         if term[0] >= 0 and parser.static_or_none(term) is None:
             torch_name = {"fabs": "abs"}.get(name, name)
             raise ProgramError(
-                "bad_arguments", f"{shown} works on numbers, and {parser.label(term)} is a tensor: "
-                f"use torch.{torch_name} (or np.{torch_name}) for a tensor", start=term[2], end=term[3],
+                "bad_arguments",
+                f"{shown} works on numbers, and {parser.label(term)} is a tensor: "
+                f"use torch.{torch_name} (or np.{torch_name}) for a tensor",
+                start=term[2],
+                end=term[3],
             )
         value = parser.static(term, f"{shown}'s argument", "a number")
         if not is_number(value):
@@ -504,11 +570,27 @@ def math_call(parser: _Parser, name: str, positional: list[Term], keywords: dict
 
 
 _FORMS: dict[str, Callable[..., Term]] = {
-    "view": _view, "flatten": _flatten, "squeeze": _squeeze, "unsqueeze": _unsqueeze, "permute": _permute,
-    "swapdims": _swapdims, "t": _t, "same": _same, "max_pair": _extremum("max", "maximum", "argmax"),
-    "min_pair": _extremum("min", "minimum", "argmin"), "np_dot": _np_dot, "size": _size, "numel": _numel,
-    "ndim": _ndim, "split": _split, "chunk": _chunk, "np_split": _np_split, "f_linear": _f_linear,
-    "dropout": _dropout, "cross_entropy": _cross_entropy, "attention": _attention,
+    "view": _view,
+    "flatten": _flatten,
+    "squeeze": _squeeze,
+    "unsqueeze": _unsqueeze,
+    "permute": _permute,
+    "swapdims": _swapdims,
+    "t": _t,
+    "same": _same,
+    "max_pair": _extremum("max", "maximum", "argmax"),
+    "min_pair": _extremum("min", "minimum", "argmin"),
+    "np_dot": _np_dot,
+    "size": _size,
+    "numel": _numel,
+    "ndim": _ndim,
+    "split": _split,
+    "chunk": _chunk,
+    "np_split": _np_split,
+    "f_linear": _f_linear,
+    "dropout": _dropout,
+    "cross_entropy": _cross_entropy,
+    "attention": _attention,
 }
 if set(_FORMS) | {"number"} != set(FORMS):  # every form the table names is built here, and no other
     raise RuntimeError(f"forms out of step with app/engine/dialects.py: {set(_FORMS) ^ set(FORMS)}")

@@ -9,6 +9,7 @@ Blocks are found from the tokens' columns: the tokenizer keeps no indentation, a
 statements are those that start at the first body line's column, up to the first line that
 starts left of it. Only `for` bodies are blocks; elsewhere a line's indentation is ignored.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -40,31 +41,39 @@ def loop(parser: _Parser) -> int:
     for_start = starts[pos]
     if kinds[pos + 1] != NAME or texts[pos + 2] != "in":
         raise ProgramError(
-            "forbidden", "a loop is written `for name in range(k):` (one name, no unpacking)",
-            start=for_start, end=parser.end(pos + 1),
+            "forbidden",
+            "a loop is written `for name in range(k):` (one name, no unpacking)",
+            start=for_start,
+            end=parser.end(pos + 1),
         )
     name = texts[pos + 1]
     parser.check_name(name, starts[pos + 1], parser.end(pos + 1))
     if parser.depth + 1 >= parser.max_depth:  # loops nest as calls do, within the same bound (and a call)
         raise LimitExceeded(
             f"the loops are nested too deep: loops and calls together may nest {parser.max_depth} levels",
-            start=for_start, end=parser.end(pos),
+            start=for_start,
+            end=parser.end(pos),
         )
     parser.depth += 1
     parser.pos = pos + 3
     iterable = parser.expr()
     values = _values(parser, iterable, for_start)
     if texts[parser.pos] != ":":
-        raise ProgramError("syntax_error", "expected ':' after the loop's header",
-                           start=starts[parser.pos], end=parser.end(parser.pos))
+        raise ProgramError(
+            "syntax_error", "expected ':' after the loop's header", start=starts[parser.pos], end=parser.end(parser.pos)
+        )
     parser.pos += 1
     parser.unrecordable = True
     if kinds[parser.pos] == NEWLINE and texts[parser.pos] == "\n":
         _restore_all(parser)
         body = parser.pos + 1
         if kinds[body] == END or column(parser, body) <= column(parser, pos):
-            raise ProgramError("syntax_error", "expected an indented block after the loop's header",
-                               start=starts[body], end=parser.end(body))
+            raise ProgramError(
+                "syntax_error",
+                "expected an indented block after the loop's header",
+                start=starts[body],
+                end=parser.end(body),
+            )
         indent = column(parser, body)
     else:
         body, indent = parser.pos, -1  # the body on the header's line
@@ -82,12 +91,16 @@ def loop(parser: _Parser) -> int:
             if needed > limits.max_nodes:
                 raise LimitExceeded(
                     f"the loop would need {needed} nodes when unrolled ({per_iteration} per iteration, "
-                    f"{len(values)} iterations); the limit is {limits.max_nodes}", start=for_start, end=iterable[3],
+                    f"{len(values)} iterations); the limit is {limits.max_nodes}",
+                    start=for_start,
+                    end=iterable[3],
                 )
             if parser.unrolled + (parser.pos - body) * (len(values) - 1) > budget:
                 raise LimitExceeded(
                     f"the loop would parse its body {len(values)} times, more than the limit of "
-                    f"{budget} tokens unrolled in a program", start=for_start, end=iterable[3],
+                    f"{budget} tokens unrolled in a program",
+                    start=for_start,
+                    end=iterable[3],
                 )
         first = len(parser.graph)
         parser.pos = body
@@ -97,7 +110,8 @@ def loop(parser: _Parser) -> int:
         if parser.unrolled > budget:  # loops inside loops: each iteration counts
             raise LimitExceeded(
                 f"the loops would parse more than the limit of {budget} tokens unrolled in a program",
-                start=for_start, end=iterable[3],
+                start=for_start,
+                end=iterable[3],
             )
     parser.depth -= 1
     if not values:  # the body is skipped: still checked as Python would parse it
@@ -115,14 +129,19 @@ def _values(parser: _Parser, iterable: Term, for_start: int) -> list[Term]:
         if len(literal) > parser.graph.limits.max_nodes:
             raise LimitExceeded(
                 f"the loop runs {len(literal)} times; a loop is unrolled into the graph, whose limit is "
-                f"{parser.graph.limits.max_nodes} nodes", start=for_start, end=end,
+                f"{parser.graph.limits.max_nodes} nodes",
+                start=for_start,
+                end=end,
             )
         return [(-1, value, start, end) for value in literal]
     if node >= 0 and parser.graph.shapes[node]:  # for row in X: X[0], X[1], ...
         return parser.items(iterable, "iterate over")
     raise ProgramError(
-        "forbidden", f"a loop runs over range(k), a tuple, a list or a tensor's rows; "
-        f"this is {describe(literal) if node < 0 else 'a 0-d tensor'}", start=start, end=end,
+        "forbidden",
+        f"a loop runs over range(k), a tuple, a list or a tensor's rows; "
+        f"this is {describe(literal) if node < 0 else 'a 0-d tensor'}",
+        start=start,
+        end=end,
     )
 
 
@@ -166,8 +185,12 @@ def _body(parser: _Parser, indent: int, node: int, templates: dict[str, Template
             parser.pos = pos
             return node
         if where > indent:
-            raise ProgramError("syntax_error", "unexpected indent: this line is indented more than the "
-                               "loop's body", start=parser.starts[pos + 1], end=parser.end(pos + 1))
+            raise ProgramError(
+                "syntax_error",
+                "unexpected indent: this line is indented more than the loop's body",
+                start=parser.starts[pos + 1],
+                end=parser.end(pos + 1),
+            )
         parser.pos = pos + 1
 
 
@@ -176,8 +199,11 @@ def _skip(parser: _Parser, indent: int) -> None:
     kinds, texts = parser.kinds, parser.texts
     pos = parser.pos
     while kinds[pos] != END:
-        if kinds[pos] == NEWLINE and texts[pos] == "\n" and (
-                indent < 0 or kinds[pos + 1] == END or column(parser, pos + 1) < indent):
+        if (
+            kinds[pos] == NEWLINE
+            and texts[pos] == "\n"
+            and (indent < 0 or kinds[pos + 1] == END or column(parser, pos + 1) < indent)
+        ):
             break
         pos += 1
     parser.pos = pos
@@ -188,7 +214,10 @@ def _restore_all(parser: _Parser) -> None:
     a loop's body is parsed more than once, by positions."""
     if not parser.omitted:
         return
-    breaks = [p for p in range(parser.pos, len(parser.kinds))
-              if parser.kinds[p] == NEWLINE and parser.starts[p] in parser.omitted]
+    breaks = [
+        p
+        for p in range(parser.pos, len(parser.kinds))
+        if parser.kinds[p] == NEWLINE and parser.starts[p] in parser.omitted
+    ]
     for pos in reversed(breaks):
         parser.restore(pos)

@@ -38,6 +38,7 @@ A statement of scalars that repeats (an unrolled recurrence) is parsed twice, re
 from the record, and a run of it in one go, most of it never tokenized: app/lang/replay.py, whose
 graphs tests/test_parse_replay.py compares with a full parse's.
 """
+
 from __future__ import annotations
 
 import keyword
@@ -106,7 +107,7 @@ _BUILTINS = frozenset(("len", "range", "float", "int", "list", "tuple"))
 # Ops whose scalar nodes have a value known before the run when their operands do (see node_value).
 _STATIC_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "neg"}
 _STATIC_DEPTH = 32
-_INT64 = 2 ** 63 - 1  # integer parameters: what numpy and the shape rules compute with
+_INT64 = 2**63 - 1  # integer parameters: what numpy and the shape rules compute with
 _UNARY_POWER = 30
 # What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
 _POSTFIX = frozenset((".", "(", "["))
@@ -129,8 +130,10 @@ _KEYWORD_REASONS = {
     "in": "membership tests (in) are not part of the language",
     "is": "identity tests (is) are not part of the language",
 }
-_ALLOWED = ("use numbers, names, operators, subscripts, `for i in range(k):` loops and the functions, methods "
-            "and attributes listed at GET /ops")
+_ALLOWED = (
+    "use numbers, names, operators, subscripts, `for i in range(k):` loops and the functions, methods "
+    "and attributes listed at GET /ops"
+)
 if not set(BINARY_OPERATORS.values()) <= set(OPS):  # the operators' ops are in the table
     raise RuntimeError("an operator of BINARY_OPERATORS has no op in the table")
 
@@ -139,9 +142,7 @@ def parse(source: str, inputs: dict[str, Input], limits: Limits, expand: Expand 
     """Build the graph of `source`; `inputs` are the decoded values of its free variables;
     `expand` names the composite ops to build as their primitives."""
     if len(source) > limits.max_program_chars:
-        raise LimitExceeded(
-            f"the program has {len(source)} characters; the limit is {limits.max_program_chars}"
-        )
+        raise LimitExceeded(f"the program has {len(source)} characters; the limit is {limits.max_program_chars}")
     return _Parser(source, inputs, limits, expand=expand).program()
 
 
@@ -182,8 +183,16 @@ class _Parser:
         "unrolled",
     )
 
-    def __init__(self, source: str, inputs: dict[str, Input], limits: Limits, *,
-                 expand: Expand | None = None, graph: Graph | None = None, replays: bool = True) -> None:
+    def __init__(
+        self,
+        source: str,
+        inputs: dict[str, Input],
+        limits: Limits,
+        *,
+        expand: Expand | None = None,
+        graph: Graph | None = None,
+        replays: bool = True,
+    ) -> None:
         self.source = source
         # Repeated statements are built from a record of their first parse (app/lang/replay.py),
         # except in a program with composites to expand (their expansion reads more than the
@@ -257,9 +266,11 @@ class _Parser:
             raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
         if output < 0:
             raise ProgramError(
-                "syntax_error", "the program computes no tensor: its statements give values known before it runs "
+                "syntax_error",
+                "the program computes no tensor: its statements give values known before it runs "
                 "(shapes, numbers of them); end it with a tensor expression such as x.sum()",
-                start=0, end=len(self.source.rstrip()),
+                start=0,
+                end=len(self.source.rstrip()),
             )
         self.graph.output = output
         return self.graph
@@ -277,7 +288,7 @@ class _Parser:
         except ValueError:
             stop = len(kinds) - 1  # the END token
         offset = starts[pos]
-        text = self.source[offset:starts[stop]]
+        text = self.source[offset : starts[stop]]
         template = templates.get(text)
         if template is None:  # seen for the first time
             templates[text] = True
@@ -320,7 +331,7 @@ class _Parser:
             if next_stop >= len(kinds) or kinds[next_stop] not in (NEWLINE, END):
                 break
             offset = starts[start]
-            if source[offset:starts[next_stop]] != text:
+            if source[offset : starts[next_stop]] != text:
                 break
             offsets.append(offset)
             stop = next_stop
@@ -343,9 +354,9 @@ class _Parser:
         """Puts the tokens of the lines omitted after the line break at `pos` in after it."""
         block = self.omitted.pop(self.starts[pos])
         kinds, texts, starts = tokens_of(self.source, block)
-        self.kinds[pos + 1:pos + 1] = kinds
-        self.texts[pos + 1:pos + 1] = texts
-        self.starts[pos + 1:pos + 1] = starts
+        self.kinds[pos + 1 : pos + 1] = kinds
+        self.texts[pos + 1 : pos + 1] = texts
+        self.starts[pos + 1 : pos + 1] = starts
 
     def statement(self) -> int:
         """One statement; its node, or -1 for one that makes no node (`B, T = x.shape`)."""
@@ -405,8 +416,10 @@ class _Parser:
         text = _AUGMENTED_OPS.get(operator)
         if text is None:
             raise ProgramError(
-                "forbidden", f"the operator {operator} is not part of the language",
-                start=self.starts[pos + 1], end=self.end(pos + 1),
+                "forbidden",
+                f"the operator {operator} is not part of the language",
+                start=self.starts[pos + 1],
+                end=self.end(pos + 1),
             )
         start, end = self.starts[pos], self.end(pos)
         self.check_name(name, start, end)
@@ -445,8 +458,10 @@ class _Parser:
         count = self.count(term)
         if count != len(targets):
             raise ProgramError(
-                "bad_arguments", f"{len(targets)} names cannot take the {count} items of {self.label(term)}",
-                start=term[2], end=term[3],
+                "bad_arguments",
+                f"{len(targets)} names cannot take the {count} items of {self.label(term)}",
+                start=term[2],
+                end=term[3],
             )
         items = self.items(term, "unpack")
         node = -1
@@ -604,8 +619,10 @@ class _Parser:
         dot_start = self.starts[pos]
         if name_kind != NAME:
             raise ProgramError(
-                "forbidden", "attribute access (.) must name an attribute, as in x.T or x.sum()",
-                start=dot_start, end=self.end(pos),
+                "forbidden",
+                "attribute access (.) must name an attribute, as in x.T or x.sum()",
+                start=dot_start,
+                end=self.end(pos),
             )
         if name.startswith("_"):
             raise ProgramError(
@@ -625,7 +642,9 @@ class _Parser:
                     "unknown_function",
                     f"`.{name}()` is not a supported tensor method{hint}; supported methods: "
                     f"{', '.join(dialects.METHODS)}",
-                    start=dot_start, end=name_end, suggestions=close,
+                    start=dot_start,
+                    end=name_end,
+                    suggestions=close,
                 )
             positional, keywords, end = self.arguments()
             return library.call(self, spelling, f".{name}", term, positional, keywords, start, end)
@@ -648,19 +667,25 @@ class _Parser:
             close = close_names(name, [*dialects.ATTRIBUTES, *dialects.METHODS])
             hint = f"; did you mean .{' or .'.join(close)}?" if close else ""
             raise ProgramError(
-                "forbidden", f"attribute access (.{name}) is not part of the language{hint}; tensors have "
+                "forbidden",
+                f"attribute access (.{name}) is not part of the language{hint}; tensors have "
                 f"{', '.join('.' + a for a in dialects.ATTRIBUTES)} and the methods listed at GET /ops",
-                start=dot_start, end=name_end, suggestions=close,
+                start=dot_start,
+                end=name_end,
+                suggestions=close,
             )
         if isinstance(literal, Pair) and name in ("values", "indices"):
             if name == "indices" and len(literal) < 2:
-                raise ProgramError("forbidden", "indices of max and min are not available yet",
-                                   start=start, end=name_end)
+                raise ProgramError(
+                    "forbidden", "indices of max and min are not available yet", start=start, end=name_end
+                )
             item = literal[0 if name == "values" else 1]
             return (item[0], item[1], start, name_end)
         raise ProgramError(
-            "forbidden", f"attribute access (.{name}) on {describe(literal)} is not part of the language",
-            start=dot_start, end=name_end,
+            "forbidden",
+            f"attribute access (.{name}) on {describe(literal)} is not part of the language",
+            start=dot_start,
+            end=name_end,
         )
 
     def namespaced(self, namespace: str, name: str, start: int, end: int, calling: bool) -> Term:
@@ -671,8 +696,10 @@ class _Parser:
         key = dialects.ALIASES.get(namespace)
         if key is None:  # torch.nn.something other than functional
             raise ProgramError(
-                "unknown_function", f"`{path}` is not supported; of {namespace}, only {namespace}.functional is",
-                start=start, end=end,
+                "unknown_function",
+                f"`{path}` is not supported; of {namespace}, only {namespace}.functional is",
+                start=start,
+                end=end,
             )
         table = dialects.NAMESPACES[key]
         constants = dialects.CONSTANTS.get(key, {})
@@ -698,7 +725,9 @@ class _Parser:
             "unknown_function",
             f"`{path}` is not supported; supported {namespace} {kind}: "
             f"{', '.join([*table, *constants] if kind != 'functions' else table)}{hint}",
-            start=start, end=end, suggestions=[f"{namespace}.{c}" for c in close],
+            start=start,
+            end=end,
+            suggestions=[f"{namespace}.{c}" for c in close],
         )
 
     def name(self, text: str, start: int, end: int) -> Term:
@@ -761,9 +790,13 @@ class _Parser:
                     break
                 depth -= 1
             elif text == "for" and depth == 0 and kinds[pos] == NAME:
-                raise ProgramError("forbidden", "list comprehensions are not part of the language; "
-                                   "a loop is written `for i in range(k):` on lines of its own",
-                                   start=open_start, end=open_start + 1)
+                raise ProgramError(
+                    "forbidden",
+                    "list comprehensions are not part of the language; "
+                    "a loop is written `for i in range(k):` on lines of its own",
+                    start=open_start,
+                    end=open_start + 1,
+                )
             pos += 1
         while texts[self.pos] != "]":
             items.append(self.expr())
@@ -773,8 +806,10 @@ class _Parser:
             elif text != "]":
                 if kinds[self.pos] in (NEWLINE, END):
                     raise ProgramError(
-                        "syntax_error", "expected ',' or ']' to close the '[' opened earlier",
-                        start=self.starts[self.pos], end=self.starts[self.pos],
+                        "syntax_error",
+                        "expected ',' or ']' to close the '[' opened earlier",
+                        start=self.starts[self.pos],
+                        end=self.starts[self.pos],
                     )
                 raise self.unexpected(self.pos, after_term=True)
         close_end = self.end(self.pos)
@@ -800,28 +835,38 @@ class _Parser:
                 starred = self.expr()
                 if starred[0] >= 0 or not isinstance(starred[1], (tuple, range)):
                     raise ProgramError(
-                        "forbidden", "a starred argument must be a tuple known before the program runs, "
-                        "such as *x.shape[:-1]", start=self.starts[pos], end=starred[3],
+                        "forbidden",
+                        "a starred argument must be a tuple known before the program runs, such as *x.shape[:-1]",
+                        start=self.starts[pos],
+                        end=starred[3],
                     )
                 library.check_count(len(starred[1]), self, starred[2], starred[3])
-                positional.extend(starred[1] if isinstance(starred[1], Terms)
-                                  else [(-1, item, starred[2], starred[3]) for item in starred[1]])
+                positional.extend(
+                    starred[1]
+                    if isinstance(starred[1], Terms)
+                    else [(-1, item, starred[2], starred[3]) for item in starred[1]]
+                )
             elif text in _STARS:
                 raise ProgramError(
-                    "forbidden", f"starred arguments ({text}) are not part of the language",
-                    start=self.starts[pos], end=self.end(pos),
+                    "forbidden",
+                    f"starred arguments ({text}) are not part of the language",
+                    start=self.starts[pos],
+                    end=self.end(pos),
                 )
             elif kinds[pos] == NAME and texts[pos + 1] == "=":
                 self.pos = pos + 2
                 if text in keywords:
-                    raise ProgramError("bad_arguments", f"{text}= is given twice", start=self.starts[pos],
-                                       end=self.end(pos))
+                    raise ProgramError(
+                        "bad_arguments", f"{text}= is given twice", start=self.starts[pos], end=self.end(pos)
+                    )
                 keywords[text] = self.word() if kinds[self.pos] == STRING else self.expr()
             else:
                 if keywords and kinds[pos] not in (NEWLINE, END):
                     raise ProgramError(
-                        "bad_arguments", "a positional argument cannot follow a keyword argument",
-                        start=self.starts[pos], end=self.end(pos),
+                        "bad_arguments",
+                        "a positional argument cannot follow a keyword argument",
+                        start=self.starts[pos],
+                        end=self.end(pos),
                     )
                 positional.append(self.word() if kinds[pos] == STRING else self.expr())
             text = texts[self.pos]
@@ -842,20 +887,32 @@ class _Parser:
         pos = self.pos
         quote, start = texts[pos], starts[pos]
         if quote not in ("'", '"'):
-            raise ProgramError("forbidden", "strings are not part of the language but for plain quoted words "
-                               'such as "sum" and "-inf"', start=start, end=self.end(pos))
+            raise ProgramError(
+                "forbidden",
+                'strings are not part of the language but for plain quoted words such as "sum" and "-inf"',
+                start=start,
+                end=self.end(pos),
+            )
         stop = pos + 1
         while kinds[stop] not in (NEWLINE, END) and not (kinds[stop] == STRING and texts[stop] == quote):
             stop += 1
             if stop - pos > 4:
                 break
         if kinds[stop] != STRING or texts[stop] != quote:
-            raise ProgramError("forbidden", "strings are not part of the language but for plain quoted words "
-                               'such as "sum" and "-inf"', start=start, end=self.end(pos))
-        text = self.source[start + 1:starts[stop]]
+            raise ProgramError(
+                "forbidden",
+                'strings are not part of the language but for plain quoted words such as "sum" and "-inf"',
+                start=start,
+                end=self.end(pos),
+            )
+        text = self.source[start + 1 : starts[stop]]
         if not text.replace("-", "").replace("+", "").replace("_", "").isalnum():
-            raise ProgramError("forbidden", "strings are not part of the language but for plain quoted words "
-                               'such as "sum" and "-inf"', start=start, end=self.end(stop))
+            raise ProgramError(
+                "forbidden",
+                'strings are not part of the language but for plain quoted words such as "sum" and "-inf"',
+                start=start,
+                end=self.end(stop),
+            )
         self.pos = stop + 1
         return (-1, Word(text), start, self.end(stop))
 
@@ -869,8 +926,11 @@ class _Parser:
             close = close_names(name, OPS)
             hint = f"; did you mean {' or '.join(close)}?" if close else "; the functions are listed at GET /ops"
             raise ProgramError(
-                "unknown_function", f"unknown function '{name}'{hint}",
-                start=start, end=start + len(name), suggestions=close,
+                "unknown_function",
+                f"unknown function '{name}'{hint}",
+                start=start,
+                end=start + len(name),
+                suggestions=close,
             )
         open_start = self.starts[pos + 1]
         self.pos = pos + 2
@@ -882,8 +942,10 @@ class _Parser:
             text = texts[pos]
             if text in _STARS:
                 raise ProgramError(
-                    "forbidden", f"starred arguments ({text}) are not part of the language",
-                    start=self.starts[pos], end=self.end(pos),
+                    "forbidden",
+                    f"starred arguments ({text}) are not part of the language",
+                    start=self.starts[pos],
+                    end=self.end(pos),
                 )
             if kinds[pos] == NAME and texts[pos + 1] == "=":  # a name is never the last token
                 self.pos = pos + 2
@@ -893,12 +955,17 @@ class _Parser:
             else:
                 if keywords and kinds[pos] != END:  # at the end, the value missing is the error
                     raise ProgramError(
-                        "bad_arguments", "a positional argument cannot follow a keyword argument",
-                        start=self.starts[pos], end=self.end(pos),
+                        "bad_arguments",
+                        "a positional argument cannot follow a keyword argument",
+                        start=self.starts[pos],
+                        end=self.end(pos),
                     )
                 term = self.expr()
-                if term[0] < 0 and (type(term[1]) is IntExpr or type(term[1]) is FloatExpr) and (
-                        len(positional) < len(op.operands)):
+                if (
+                    term[0] < 0
+                    and (type(term[1]) is IntExpr or type(term[1]) is FloatExpr)
+                    and (len(positional) < len(op.operands))
+                ):
                     term = (self.operand(term), None, term[2], term[3])  # built where it always was
                 positional.append(term)
             text = texts[self.pos]
@@ -937,14 +1004,18 @@ class _Parser:
         param = next(p for p in op.params if p.name == name)  # check_keyword found it
         if param.kind != "enum":
             raise ProgramError(
-                "forbidden", f"strings are not part of the language; only an option such as "
+                "forbidden",
+                f"strings are not part of the language; only an option such as "
                 f'reduction="sum" takes one, and {op.name}\'s {name} is not such an option',
-                start=start, end=end,
+                start=start,
+                end=end,
             )
         # The tokenizer gives a quote as a token of its own: a word is quote, name, the same quote.
         kinds, texts, starts = self.kinds, self.texts, self.starts
         quoted = kinds[pos] == STRING and (
-            kinds[pos + 1] == NAME and starts[pos + 1] == end and texts[pos + 2] == text
+            kinds[pos + 1] == NAME
+            and starts[pos + 1] == end
+            and texts[pos + 2] == text
             and starts[pos + 2] == self.end(pos + 1)
         )
         if not quoted:
@@ -963,12 +1034,15 @@ class _Parser:
         if name not in names:
             known = f"its keyword arguments are {', '.join(names)}" if names else "it takes no keyword arguments"
             raise ProgramError(
-                "bad_arguments", f"{op.name} has no keyword argument '{name}': {known} (signature {op.signature()})",
-                start=start, end=end,
+                "bad_arguments",
+                f"{op.name} has no keyword argument '{name}': {known} (signature {op.signature()})",
+                start=start,
+                end=end,
             )
 
-    def bind(self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int,
-             end: int) -> tuple[tuple[int, ...], dict[str, Any] | None]:
+    def bind(
+        self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int, end: int
+    ) -> tuple[tuple[int, ...], dict[str, Any] | None]:
         """Operands by position; then parameters by position or keyword, checked by kind."""
         count = len(op.operands)
         if op.variadic:
@@ -981,8 +1055,10 @@ class _Parser:
             count = max(len(positional), count - 1)
             if len(positional) < len(op.operands) - 1:
                 raise ProgramError(
-                    "bad_arguments", f"{op.name} needs {', '.join(op.operands[:-1])}: {op.signature()}",
-                    start=start, end=end,
+                    "bad_arguments",
+                    f"{op.name} needs {', '.join(op.operands[:-1])}: {op.signature()}",
+                    start=start,
+                    end=end,
                 )
         if op.optional:
             positional = self.optional_operands(op, positional, keywords, start, end)
@@ -991,7 +1067,8 @@ class _Parser:
                 "bad_arguments",
                 f"{op.name} takes {count} operand{'s' if count > 1 else ''} ({', '.join(op.operands)}), "
                 f"got {len(positional)} argument{'s' if len(positional) != 1 else ''}: {op.signature()}",
-                start=start, end=end,
+                start=start,
+                end=end,
             )
         operands = tuple(map(self.operand, positional[:count]))
         if not op.params:
@@ -1014,17 +1091,22 @@ class _Parser:
                 params[param.name] = _param_value(op, param, self.static_term(given_term))
         return operands, params
 
-    def optional_operands(self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int,
-                          end: int) -> list[Term]:
+    def optional_operands(
+        self, op: Op, positional: list[Term], keywords: dict[str, Term], start: int, end: int
+    ) -> list[Term]:
         """The operands of an op with optional ones (`bias=None`), all by position: those given by
         keyword are moved into place, and one left out or given as None becomes an empty constant
         of shape (0,), which the op reads as "not given" (keywords is consumed)."""
         required = len(op.operands) - len(op.optional)
-        given: list[Term | None] = list(positional[:len(op.operands)])
-        rest = positional[len(op.operands):]
+        given: list[Term | None] = list(positional[: len(op.operands)])
+        rest = positional[len(op.operands) :]
         if rest and any(name in keywords for name in op.optional):
-            raise ProgramError("bad_arguments", f"{op.name}: parameters by position cannot follow operands "
-                               f"given by keyword: {op.signature()}", start=start, end=end)
+            raise ProgramError(
+                "bad_arguments",
+                f"{op.name}: parameters by position cannot follow operands given by keyword: {op.signature()}",
+                start=start,
+                end=end,
+            )
         for k, name in enumerate(op.optional, required):
             term = keywords.pop(name, None)
             if term is not None:
@@ -1072,7 +1154,9 @@ class _Parser:
         raise ProgramError(
             "missing_input",
             f"'{name}' has no value: it is not assigned before it is used and is not among the inputs{hint}",
-            start=start, end=end, suggestions=close,
+            start=start,
+            end=end,
+            suggestions=close,
         )
 
     def operand(self, term: Term) -> int:
@@ -1086,8 +1170,10 @@ class _Parser:
             if isinstance(literal, (tuple, Namespace, range, Word)) or literal is None or isinstance(literal, bool):
                 shown = describe(literal)
                 raise ProgramError(
-                    "bad_arguments", f"{shown} is not a value; it can only be an argument such as axis=(0, 1)",
-                    start=start, end=end,
+                    "bad_arguments",
+                    f"{shown} is not a value; it can only be an argument such as axis=(0, 1)",
+                    start=start,
+                    end=end,
                 )
             raise ProgramError("bad_arguments", f"{describe(literal)} is not a value", start=start, end=end)
         return self.graph.leaf(None, float(literal), (), False, start, end)
@@ -1138,16 +1224,19 @@ class _Parser:
             if text in COMPARE:
                 if self.texts[self.pos] in COMPARE:
                     raise ProgramError(
-                        "forbidden", "chained comparisons (a < b < c) are not part of the language",
-                        start=self.starts[self.pos], end=self.end(self.pos),
+                        "forbidden",
+                        "chained comparisons (a < b < c) are not part of the language",
+                        start=self.starts[self.pos],
+                        end=self.end(self.pos),
                     )
                 # Numbers compare now (`n > 0`); anything with a node (inputs too) makes a mask.
                 if left_node < 0 and right_node < 0 and _is_number(left_value) and _is_number(right_value):
                     return (-1, COMPARE[text](plain(left_value), plain(right_value)), start, end)
                 compare = OPS.get(_COMPARISON_OPS[text])
                 if compare is None:
-                    raise ProgramError("forbidden", f"comparisons ({text}) of tensors are not available yet",
-                                       start=start, end=end)
+                    raise ProgramError(
+                        "forbidden", f"comparisons ({text}) of tensors are not available yet", start=start, end=end
+                    )
                 return self.apply(compare, (self.operand(left), self.operand(right)), None, start, end)
             a = self.static(left, f"the left side of {text}", "a number")
             b = self.static(right, f"the right side of {text}", "a number")
@@ -1157,11 +1246,22 @@ class _Parser:
                 return (-1, arithmetic(text, plain(a), plain(b)), start, end)
             except ZeroDivisionError:
                 raise ProgramError("bad_arguments", f"{text} by zero", start=start, end=end) from None
-        if left_node < 0 and right_node < 0 and text == "+" and type(left_value) in (tuple, NumberList) \
-                and type(right_value) in (tuple, NumberList):  # x.shape[:-1] + (n_head, hs)
+        if (
+            left_node < 0
+            and right_node < 0
+            and text == "+"
+            and type(left_value) in (tuple, NumberList)
+            and type(right_value) in (tuple, NumberList)
+        ):  # x.shape[:-1] + (n_head, hs)
             return (-1, tuple(left_value) + tuple(right_value), start, end)
-        if left_node < 0 and right_node < 0 and _is_number(left_value) and _is_number(right_value) and text != "@" \
-                and not (_written(self.source[start:left[3]]) and _written(self.source[right[2]:end])):
+        if (
+            left_node < 0
+            and right_node < 0
+            and _is_number(left_value)
+            and _is_number(right_value)
+            and text != "@"
+            and not (_written(self.source[start : left[3]]) and _written(self.source[right[2] : end]))
+        ):
             # A number computed from a shape or a name (`B * T`): a value, built only where it is an
             # operand. Numbers written out (`2 * pi`) are built now, as they always were.
             value = arithmetic(text, plain(left_value), plain(right_value))
@@ -1197,7 +1297,7 @@ class _Parser:
         op = graph.ops[node]
         if op is None:
             given = graph.values[node]  # a scalar input or constant: a number where one is needed
-            if isinstance(given, float) and given.is_integer() and abs(given) < 2 ** 53:
+            if isinstance(given, float) and given.is_integer() and abs(given) < 2**53:
                 return int(given)
             return given if isinstance(given, float) and graph.constant[node] else None
         text = _STATIC_OPS.get(op.name)
@@ -1221,8 +1321,11 @@ class _Parser:
                 self.static(item, what, kind)
         if value is None and term[0] >= 0:
             raise ProgramError(
-                "bad_arguments", f"{what} must be {kind} known before the program runs (a number, a shape, "
-                f"an integer input); {self.label(term)} is a tensor", start=term[2], end=term[3],
+                "bad_arguments",
+                f"{what} must be {kind} known before the program runs (a number, a shape, "
+                f"an integer input); {self.label(term)} is a tensor",
+                start=term[2],
+                end=term[3],
             )
         return value
 
@@ -1242,7 +1345,7 @@ class _Parser:
         """How an error names a term: its node's label, or its source text."""
         if term[0] >= 0:
             return self.graph.label(term[0])
-        return " ".join(self.source[term[2]:term[3]].split())[:40]
+        return " ".join(self.source[term[2] : term[3]].split())[:40]
 
     def apply(self, op: Op, operands: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int) -> Term:
         return (self.graph.apply(op, operands, params, start, end), None, start, end)
@@ -1260,8 +1363,10 @@ class _Parser:
         kind, text, start, end = self.token(self.pos)
         found = "the end of the line" if kind in (NEWLINE, END) else repr(text)
         return ProgramError(
-            "syntax_error", f"expected ',' or ')' to close the '(' opened earlier, found {found}",
-            start=start, end=max(end, start + 1) if kind != END else start,
+            "syntax_error",
+            f"expected ',' or ')' to close the '(' opened earlier, found {found}",
+            start=start,
+            end=max(end, start + 1) if kind != END else start,
         )
 
     def unexpected(self, pos: int, after_term: bool) -> ProgramError:
@@ -1353,8 +1458,10 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
         except ValueError:
             pass
         raise ProgramError(
-            "bad_arguments", f"{op.name}'s {param.name} must be {described}, written out in the program",
-            start=start, end=end,
+            "bad_arguments",
+            f"{op.name}'s {param.name} must be {described}, written out in the program",
+            start=start,
+            end=end,
         )
     ints = isinstance(value, int) and not isinstance(value, bool)
     # Tuples hold numbers only (see parenthesized); every kind but "numbers" wants integers.
@@ -1363,8 +1470,12 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
     # bits, and an offset such as tril's diagonal is added to a size there.
     bound = _INT64 if param.kind != "int" else _INT64 // 2
     if node < 0 and (ints or int_tuple) and any(abs(v) > bound for v in (value if int_tuple else (value,))):
-        raise ProgramError("bad_arguments", f"{op.name}'s {param.name} is too large: integer parameters are "
-                           f"limited to ±{bound}", start=start, end=end)
+        raise ProgramError(
+            "bad_arguments",
+            f"{op.name}'s {param.name} is too large: integer parameters are limited to ±{bound}",
+            start=start,
+            end=end,
+        )
     if node < 0:
         if param.kind == "enum" and isinstance(value, _Word) and value in param.choices:
             return str(value)
@@ -1409,6 +1520,8 @@ def _param_value(op: Op, param: Param, term: Term) -> Any:
     if param.kind == "key":
         raise ProgramError("bad_arguments", f"{op.name}'s key is {expected}", start=start, end=end)
     raise ProgramError(
-        "bad_arguments", f"{op.name}'s {param.name} must be {expected}, written out in the program",
-        start=start, end=end,
+        "bad_arguments",
+        f"{op.name}'s {param.name} must be {expected}, written out in the program",
+        start=start,
+        end=end,
     )

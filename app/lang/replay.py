@@ -16,6 +16,7 @@ Only statements of scalars are recorded: a tensor's shape checks cost more than 
 statement, and a run of scalar statements (replay_run) is where the time goes. The lines of such
 runs are not even tokenized past their first few (tokenize_runs).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -116,13 +117,26 @@ def record(graph: Graph, reads: Reads, first: int, result: int, offset: int) -> 
             return None
         if not all(arg in index for arg in graph.args[node]):
             return None  # an operand not found by a lookup: never so, but then nothing is assumed
-        built.append(Built(op, tuple(map(index.__getitem__, graph.args[node])), graph.starts[node] - offset,
-                           graph.ends[node] - offset, graph.values[node] if op is None else None))
+        built.append(
+            Built(
+                op,
+                tuple(map(index.__getitem__, graph.args[node])),
+                graph.starts[node] - offset,
+                graph.ends[node] - offset,
+                graph.values[node] if op is None else None,
+            )
+        )
     if not built or result not in index or not all(node in index for _, node in reads.assigned):
         return None
-    return Template(tuple((name, node is not None) for name, node in reads.lookups), tuple(used.values()),
-                    tuple(built), tuple((name, index[node]) for name, node in reads.assigned), index[result],
-                    tuple(b.op for b in built), tuple(b.value for b in built))
+    return Template(
+        tuple((name, node is not None) for name, node in reads.lookups),
+        tuple(used.values()),
+        tuple(built),
+        tuple((name, index[node]) for name, node in reads.assigned),
+        index[result],
+        tuple(b.op for b in built),
+        tuple(b.value for b in built),
+    )
 
 
 def replay(template: Template, graph: Graph, scope: dict[str, int], offset: int) -> int | None:
@@ -207,8 +221,18 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     columns = []
     for b in built:
         operands = [start_and_step(ref) for ref in b.refs]
-        columns.append(list(zip(*[range(start, start + step * count, step) if step else repeat(start, count)
-                                  for start, step in operands])) if operands else [()] * count)
+        columns.append(
+            list(
+                zip(
+                    *[
+                        range(start, start + step * count, step) if step else repeat(start, count)
+                        for start, step in operands
+                    ]
+                )
+            )
+            if operands
+            else [()] * count
+        )
     args: list[Any] = [None] * (count * width)
     starts: list[Any] = [None] * (count * width)
     ends: list[Any] = [None] * (count * width)
@@ -218,7 +242,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
         ends[position::width] = map(add, offsets, repeat(b.end, count))
     # Gradient flags: statement i's from statement i - 1's, until a statement repeats the one before.
     flags: list[bool] = []
-    before = requires[first - width:first]
+    before = requires[first - width : first]
     for _ in range(count):
         current: list[bool] = []
         for b in built:
@@ -245,7 +269,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     graph.params += [None] * total
     shapes += [()] * total
     assigned_names: list[str | None] = [None] * total
-    assigned_names[assigned - outside::width] = [assigned_name] * count
+    assigned_names[assigned - outside :: width] = [assigned_name] * count
     graph.names += assigned_names
     graph.starts += starts
     graph.ends += ends

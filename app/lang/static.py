@@ -10,6 +10,7 @@ has (`2 * 3` in a program is drawn as a product); the same arithmetic is also ne
 remembers how it was made (IntExpr, FloatExpr): used as a value it is the number, used as an
 operand the parser builds its nodes from `parts` in the order a node-by-node parse would have.
 """
+
 from __future__ import annotations
 
 import math
@@ -96,7 +97,7 @@ def _truediv(a: Any, b: Any) -> float:
 def _power(a: Any, b: Any) -> Any:
     if is_int(a) and is_int(b) and b >= 0:
         if abs(a) < 2 or int(a).bit_length() * b <= MAX_INT_BITS:
-            return a ** b
+            return a**b
         return float("inf") if a > 0 or b % 2 == 0 else float("-inf")
     try:
         result = math.pow(a, b)
@@ -106,11 +107,21 @@ def _power(a: Any, b: Any) -> Any:
 
 
 ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": _truediv, "**": _power,
-    "//": _floordiv, "%": _mod,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": _truediv,
+    "**": _power,
+    "//": _floordiv,
+    "%": _mod,
 }
 COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 
 

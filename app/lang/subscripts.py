@@ -6,6 +6,7 @@ next tensor operand"), and the integer tensors it holds are the node's other ope
 or a list of integers in a subscript is such a tensor, made a constant here. A subscript of a
 value known before the run (`x.shape[0]`, `pair[1]`, `sizes[1:]`) is taken here, at parse time.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -44,8 +45,10 @@ def subscript(parser: _Parser, term: Term) -> Term:
         elif text != "]":
             if kinds[parser.pos] in (NEWLINE, END):
                 raise ProgramError(
-                    "syntax_error", "expected ',' or ']' to close the '[' opened earlier",
-                    start=parser.starts[parser.pos], end=parser.starts[parser.pos],
+                    "syntax_error",
+                    "expected ',' or ']' to close the '[' opened earlier",
+                    start=parser.starts[parser.pos],
+                    end=parser.starts[parser.pos],
                 )
             raise parser.unexpected(parser.pos, after_term=True)
     end = parser.end(parser.pos)
@@ -87,8 +90,9 @@ def _item(parser: _Parser) -> tuple[Any, Any, int, int]:
     return (_SLICE, bounds, start, end)
 
 
-def _slice(parser: _Parser, bounds: list[Term | None], start: int, end: int,
-           tensor: bool = True) -> tuple[int | None, ...]:
+def _slice(
+    parser: _Parser, bounds: list[Term | None], start: int, end: int, tensor: bool = True
+) -> tuple[int | None, ...]:
     """A slice's (start, stop, step); a tensor's step must be positive (as in PyTorch), a tuple's not zero."""
     values: list[int | None] = []
     for bound in bounds:
@@ -97,23 +101,33 @@ def _slice(parser: _Parser, bounds: list[Term | None], start: int, end: int,
             continue
         value = parser.static(bound, "a slice's bounds", "integers")
         if value is not None and not is_int(value):
-            raise ProgramError("bad_arguments", f"a slice's bounds must be integers or None, got {describe(value)}",
-                               start=bound[2], end=bound[3])
+            raise ProgramError(
+                "bad_arguments",
+                f"a slice's bounds must be integers or None, got {describe(value)}",
+                start=bound[2],
+                end=bound[3],
+            )
         values.append(None if value is None else int(value))
     if values[2] is not None and values[2] <= 0 and (tensor or values[2] == 0):
-        raise ProgramError("bad_arguments", "a slice's step must be positive (as in PyTorch)" if tensor
-                           else "a slice's step must not be zero", start=start, end=end)
+        raise ProgramError(
+            "bad_arguments",
+            "a slice's step must be positive (as in PyTorch)" if tensor else "a slice's step must not be zero",
+            start=start,
+            end=end,
+        )
     return tuple(values)
 
 
-def _static_subscript(parser: _Parser, literal: Any, items: list[tuple[Any, Any, int, int]], is_tuple: bool,
-                      start: int, end: int) -> Term:
+def _static_subscript(
+    parser: _Parser, literal: Any, items: list[tuple[Any, Any, int, int]], is_tuple: bool, start: int, end: int
+) -> Term:
     """A subscript of a value known before the run: a tuple, a list, a range, a pair."""
     if not isinstance(literal, (tuple, range)):
         raise ProgramError("bad_arguments", f"{describe(literal)} cannot be subscripted", start=start, end=end)
     if is_tuple or len(items) != 1 or items[0][0] is _ELLIPSIS:
-        raise ProgramError("bad_arguments", f"{describe(literal)} takes one integer or slice in [ ]",
-                           start=start, end=end)
+        raise ProgramError(
+            "bad_arguments", f"{describe(literal)} takes one integer or slice in [ ]", start=start, end=end
+        )
     kind, value, item_start, item_end = items[0]
     if kind is _SLICE:
         bounds = slice(*_slice(parser, value, item_start, item_end, tensor=False))
@@ -122,19 +136,26 @@ def _static_subscript(parser: _Parser, literal: Any, items: list[tuple[Any, Any,
         return (-1, literal[bounds], start, end)
     index = parser.static(value, "an index", "an integer")
     if not is_int(index):
-        raise ProgramError("bad_arguments", f"{describe(literal)} takes an integer index, got {describe(index)}",
-                           start=item_start, end=item_end)
+        raise ProgramError(
+            "bad_arguments",
+            f"{describe(literal)} takes an integer index, got {describe(index)}",
+            start=item_start,
+            end=item_end,
+        )
     if not -len(literal) <= index < len(literal):
-        raise ProgramError("bad_arguments", f"index {plain(index)} is out of range for {describe(literal)} "
-                           f"of {len(literal)} items", start=item_start, end=item_end)
+        raise ProgramError(
+            "bad_arguments",
+            f"index {plain(index)} is out of range for {describe(literal)} of {len(literal)} items",
+            start=item_start,
+            end=item_end,
+        )
     if isinstance(literal, Terms):
         item = literal[int(index)]
         return (item[0], item[1], start, end)
     return (-1, literal[int(index)], start, end)
 
 
-def _tensor_subscript(parser: _Parser, node: int, items: list[tuple[Any, Any, int, int]], start: int,
-                      end: int) -> Term:
+def _tensor_subscript(parser: _Parser, node: int, items: list[tuple[Any, Any, int, int]], start: int, end: int) -> Term:
     """A subscript of a tensor: one `index` node."""
     index = ops.OPS.get("index")
     if index is None:
@@ -150,9 +171,11 @@ def _tensor_subscript(parser: _Parser, node: int, items: list[tuple[Any, Any, in
             made_by = parser.graph.ops[value[0]]
             if made_by is not None and made_by.name in _MASKS:
                 raise ProgramError(
-                    "forbidden", "a boolean mask as an index (x[x > 0]) is not supported: its result's shape "
+                    "forbidden",
+                    "a boolean mask as an index (x[x > 0]) is not supported: its result's shape "
                     "depends on the values; use torch.where(mask, x, 0) or x.masked_fill(mask == 0, 0)",
-                    start=item_start, end=item_end,
+                    start=item_start,
+                    end=item_end,
                 )
             key.append(KEY_TENSOR)
             tensors.append(value[0])
@@ -170,8 +193,11 @@ def _tensor_subscript(parser: _Parser, node: int, items: list[tuple[Any, Any, in
                 tensors.append(_constant_indices(parser, value, item_start, item_end))
             else:
                 raise ProgramError(
-                    "bad_arguments", f"a tensor's subscript takes integers, slices, None, ..., integer tensors, "
-                    f"ranges and lists of integers; this is {describe(static)}", start=item_start, end=item_end,
+                    "bad_arguments",
+                    f"a tensor's subscript takes integers, slices, None, ..., integer tensors, "
+                    f"ranges and lists of integers; this is {describe(static)}",
+                    start=item_start,
+                    end=item_end,
                 )
     return parser.apply(index, (node, *tensors), {"key": tuple(key)}, start, end)
 
@@ -183,14 +209,21 @@ def _constant_indices(parser: _Parser, term: Term, start: int, end: int) -> int:
         literal = parser.static(term, "an index list", "integers")
     if isinstance(literal, range) and len(literal) > parser.graph.limits.max_tensor_elements:
         raise ProgramError(
-            "limit_exceeded", f"the index {describe(literal)} has {len(literal)} elements; the limit is "
-            f"{parser.graph.limits.max_tensor_elements} per tensor", start=start, end=end,
+            "limit_exceeded",
+            f"the index {describe(literal)} has {len(literal)} elements; the limit is "
+            f"{parser.graph.limits.max_tensor_elements} per tensor",
+            start=start,
+            end=end,
         )
     try:
         values = np.asarray(plain(literal) if not isinstance(literal, range) else literal, dtype=np.float64)
     except (ValueError, TypeError, OverflowError):  # ragged lists, lists of tuples
-        raise ProgramError("bad_arguments", "an index list must be a (nested) list of integers, every row "
-                           "as long", start=start, end=end) from None
+        raise ProgramError(
+            "bad_arguments",
+            "an index list must be a (nested) list of integers, every row as long",
+            start=start,
+            end=end,
+        ) from None
     if values.dtype.kind != "f" or (values.size and not np.all(np.mod(values, 1) == 0)):
         raise ProgramError("bad_arguments", "an index list must hold integers", start=start, end=end)
     return parser.graph.leaf(None, values if values.ndim else float(values), values.shape, False, start, end)

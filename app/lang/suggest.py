@@ -1,4 +1,4 @@
-""""Did you mean ...?": the known names closest to an unknown one, in time linear in its length.
+""" "Did you mean ...?": the known names closest to an unknown one, in time linear in its length.
 
 difflib's ratio is quadratic in the lengths it compares: a 20,000-character unknown name beside
 a similar input key took 29 s of CPU. People mistype names of a few dozen characters, so names
@@ -7,6 +7,7 @@ also assign tens of thousands of names: only names of a length that can reach th
 compared (a ratio of at least 0.6 needs the shorter name to be at least 3/7 of the longer), and
 at most MAX_CANDIDATES of them, so an error costs milliseconds, not a second.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

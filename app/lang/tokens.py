@@ -19,6 +19,7 @@ comment, line continuation, quote or dropped newline (see _PLAIN) gets its kinds
 lookup per token run by map in C, with no Python code per token: about 30% less time than the
 loop that every other program goes through, token by token.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ batch has the same size and the graph its same shapes). Epoch e's order is
 numpy.random.default_rng([seed, e]).permutation(N): any step's rows are found without replaying
 the steps before it.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -25,4 +26,4 @@ class Batches:
     def positions(self, step: int) -> np.ndarray:
         """Positions (into the dataset inputs' rows) of step `step`'s batch."""
         epoch, index = divmod(step - 1, self.per_epoch)
-        return self._order(epoch)[index * self.size:(index + 1) * self.size]
+        return self._order(epoch)[index * self.size : (index + 1) * self.size]

@@ -3,6 +3,7 @@
 What pydantic cannot know (that a param is an input of the program, that the batch fits the
 data) is checked by app.train.run when the run is prepared, before anything streams.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -52,16 +53,21 @@ class TrainConfig(_Strict):
     """The `train` object of POST /train; every field is described in docs/api.md."""
 
     params: list[str] | None = Field(
-        None, description="inputs to train; default: every input that takes a gradient and is not a dataset")
+        None, description="inputs to train; default: every input that takes a gradient and is not a dataset"
+    )
     optimizer: Annotated[SGDConfig | AdamConfig, Field(discriminator="name")]
     steps: Count
-    batch: BatchConfig | None = Field(None, description=(
-        "rows drawn per step from the dataset inputs; needs at least one input that is a dataset (else 422 "
-        "invalid_train); without it, every step sees all the data"))
-    record_every: Count | None = Field(
-        None, description="steps between records; default: steps / 100, at least 1")
+    batch: BatchConfig | None = Field(
+        None,
+        description=(
+            "rows drawn per step from the dataset inputs; needs at least one input that is a dataset (else 422 "
+            "invalid_train); without it, every step sees all the data"
+        ),
+    )
+    record_every: Count | None = Field(None, description="steps between records; default: steps / 100, at least 1")
     eval: dict[str, Any] | None = Field(
-        None, description="inputs replaced for evaluation (e.g. the test split): loss, and accuracy for cross-entropy")
+        None, description="inputs replaced for evaluation (e.g. the test split): loss, and accuracy for cross-entropy"
+    )
 
     def records_every(self) -> int:
         return self.record_every or max(1, self.steps // 100)

@@ -1,5 +1,6 @@
 """The network's health at a record: dead ReLU units, saturated sigmoid and tanh units, and how
 large each node's gradient is. Read from the values and gradients a training step computed."""
+
 from __future__ import annotations
 
 from typing import Any

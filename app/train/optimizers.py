@@ -7,6 +7,7 @@ operations follows torch 2.13's single-tensor paths (`_single_tensor_sgd`, `_sin
 so float64 results agree with PyTorch to rounding (the parity tests check 1e-9 relative over
 50 steps). New arrays are made, never updated in place: the caller may still hold the old values.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,14 @@ class SGD:
     the numbers are the ones a per-parameter update gives; a small network's step (six parameters,
     three of them biases of a few hundred numbers) spent more time calling numpy than computing."""
 
-    def __init__(self, lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self,
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
         self.flat = _Flat()
@@ -119,8 +126,9 @@ class Adam:
     """torch.optim.Adam (not AdamW): t ← t + 1; g ← g + wd·θ; m ← lerp(m, g, 1 − β1);
     v ← β2·v + (1 − β2)·g²; θ ← θ − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)."""
 
-    def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+    ) -> None:
         self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.t = 0
         self.exp_avg: dict[str, Any] = {}
@@ -129,10 +137,10 @@ class Adam:
     def step(self, params: dict[str, Any], grads: dict[str, Any]) -> dict[str, Any]:
         self.t += 1
         beta1, beta2 = self.beta1, self.beta2
-        bias_correction1 = 1 - beta1 ** self.t
-        bias_correction2 = 1 - beta2 ** self.t
+        bias_correction1 = 1 - beta1**self.t
+        bias_correction2 = 1 - beta2**self.t
         step_size = self.lr / bias_correction1
-        bias_correction2_sqrt = bias_correction2 ** 0.5
+        bias_correction2_sqrt = bias_correction2**0.5
         updated = {}
         for name, param in params.items():
             grad = grads[name]

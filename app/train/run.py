@@ -10,6 +10,7 @@ Step s (1 ≤ s ≤ steps) runs the program on batch s with the parameters θ(s�
 as given), gets the loss L(s) and the gradients g(s), and the optimizer makes θ(s). The run is a
 pure function of the request: every random choice is seeded by it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
@@ -69,8 +70,9 @@ class _DataInput:
 
 
 class TrainingRun:
-    def __init__(self, expression: str, inputs: Mapping[str, Any], config: TrainConfig, limits: Limits,
-                 train_limits: TrainLimits) -> None:
+    def __init__(
+        self, expression: str, inputs: Mapping[str, Any], config: TrainConfig, limits: Limits, train_limits: TrainLimits
+    ) -> None:
         if not isinstance(inputs, Mapping):
             raise ProgramError("invalid_input", "inputs must be an object mapping names to values")
         self.config = config
@@ -80,7 +82,8 @@ class TrainingRun:
         # the per-tensor limit, not the whole split (MNIST's training images are 47 million numbers).
         self.data = [
             _DataInput(name, datasets.resolve(name, raw, max_elements, all_rows_at_once=config.batch is None))
-            for name, raw in inputs.items() if datasets.is_dataset(raw)
+            for name, raw in inputs.items()
+            if datasets.is_dataset(raw)
         ]
         self.batches = self._batches(max_elements)
         first = self.batches.positions(1) if self.batches else None
@@ -96,8 +99,11 @@ class TrainingRun:
         self.params = self._params(decoded)
         self.initial = {name: decoded[name].value for name in self.params}
         # Batches of a small split are taken from a float64 copy made once, held for the run.
-        self.data_nodes = [(self.leaves[d.name], d.rows.in_float64() if self._converts_once(d.rows) else d.rows)
-                           for d in self.data if d.name in self.leaves]
+        self.data_nodes = [
+            (self.leaves[d.name], d.rows.in_float64() if self._converts_once(d.rows) else d.rows)
+            for d in self.data
+            if d.name in self.leaves
+        ]
         self.eval_graph = self._eval_graph(expression, inputs, decoded, limits) if config.eval else None
         self.estimate = self._estimate(train_limits)
         self.param_nodes = [self.leaves[name] for name in self.params]  # in the order of self.params
@@ -125,15 +131,21 @@ class TrainingRun:
         for d in self.data:
             elements = batch.size * prod(d.rows.row_shape)
             if elements > max_elements:
-                raise LimitExceeded(f"a batch of {batch.size} rows of input '{d.name}' has {elements} elements; "
-                                    f"the limit is {max_elements} per tensor", input=d.name)
+                raise LimitExceeded(
+                    f"a batch of {batch.size} rows of input '{d.name}' has {elements} elements; "
+                    f"the limit is {max_elements} per tensor",
+                    input=d.name,
+                )
         return Batches(rows, batch.size, batch.seed)
 
     def _params(self, decoded: dict[str, Input]) -> list[str]:
         data_names = {d.name for d in self.data}
         if self.config.params is None:
-            names = [name for name, given in decoded.items()
-                     if given.requires_grad and name not in data_names and name in self.leaves]
+            names = [
+                name
+                for name, given in decoded.items()
+                if given.requires_grad and name not in data_names and name in self.leaves
+            ]
             if not names:
                 raise _bad("nothing to train: no input of the program takes a gradient (give train.params)")
             return names
@@ -152,8 +164,9 @@ class TrainingRun:
             raise _bad("train.params is empty: nothing to train")
         return list(self.config.params)
 
-    def _eval_graph(self, expression: str, inputs: Mapping[str, Any], decoded: dict[str, Input],
-                    limits: Limits) -> Graph:
+    def _eval_graph(
+        self, expression: str, inputs: Mapping[str, Any], decoded: dict[str, Input], limits: Limits
+    ) -> Graph:
         replaced = dict(decoded)
         for name, raw in (self.config.eval or {}).items():
             if name not in inputs:
@@ -165,8 +178,9 @@ class TrainingRun:
         try:
             return parse(expression, replaced, limits)
         except ProgramError as exc:
-            raise TrainingError(f"train.eval: with the eval inputs, {exc.message}",
-                                start=exc.start, end=exc.end) from None
+            raise TrainingError(
+                f"train.eval: with the eval inputs, {exc.message}", start=exc.start, end=exc.end
+            ) from None
 
     def _estimate(self, limits: TrainLimits) -> dict:
         steps = self.config.steps
@@ -183,15 +197,24 @@ class TrainingRun:
             raise LimitExceeded(f"train.steps is {steps}; the limit is {limits.max_steps} steps")
         if work > limits.max_work:  # said as the time the arithmetic takes, not in work units
             evaluations = f" and {records:,} evaluations" if eval_work else ""
-            raise LimitExceeded(f"the run's arithmetic would take about {_seconds(work * SECONDS_PER_WORK)} "
-                                f"({steps:,} steps{evaluations}); the limit is about "
-                                f"{_seconds(limits.max_work * SECONDS_PER_WORK)} (fewer steps, a smaller batch or "
-                                f"a smaller network)")
+            raise LimitExceeded(
+                f"the run's arithmetic would take about {_seconds(work * SECONDS_PER_WORK)} "
+                f"({steps:,} steps{evaluations}); the limit is about "
+                f"{_seconds(limits.max_work * SECONDS_PER_WORK)} (fewer steps, a smaller batch or "
+                f"a smaller network)"
+            )
         if seconds > limits.max_seconds:
-            raise LimitExceeded(f"the run would take about {seconds:.0f} s; the limit is {limits.max_seconds:g} s "
-                                f"(fewer steps, a smaller batch or a smaller network)")
-        return {"work": work, "max_work": limits.max_work, "estimated_seconds": round(seconds, 3),
-                "max_seconds": limits.max_seconds, "max_steps": limits.max_steps}
+            raise LimitExceeded(
+                f"the run would take about {seconds:.0f} s; the limit is {limits.max_seconds:g} s "
+                f"(fewer steps, a smaller batch or a smaller network)"
+            )
+        return {
+            "work": work,
+            "max_work": limits.max_work,
+            "estimated_seconds": round(seconds, 3),
+            "max_seconds": limits.max_seconds,
+            "max_steps": limits.max_steps,
+        }
 
     def memory_bytes(self) -> int:
         """Bytes the run holds at once, from shapes: values and gradients of both graphs, the
@@ -220,12 +243,21 @@ class TrainingRun:
             "type": "start",
             "steps": self.config.steps,
             "record_every": self.record_every,
-            "params": {name: {"node": self.leaves[name], "shape": list(shapes[self.leaves[name]])}
-                       for name in self.params},
-            "data": {d.name: {"dataset": d.rows.dataset.name, "field": d.rows.field.name, "split": d.rows.split,
-                              "rows": len(d.rows.rows)} for d in self.data},
-            "batch": None if self.batches is None else {
-                "size": self.batches.size, "seed": self.batches.seed, "per_epoch": self.batches.per_epoch},
+            "params": {
+                name: {"node": self.leaves[name], "shape": list(shapes[self.leaves[name]])} for name in self.params
+            },
+            "data": {
+                d.name: {
+                    "dataset": d.rows.dataset.name,
+                    "field": d.rows.field.name,
+                    "split": d.rows.split,
+                    "rows": len(d.rows.rows),
+                }
+                for d in self.data
+            },
+            "batch": None
+            if self.batches is None
+            else {"size": self.batches.size, "seed": self.batches.seed, "per_epoch": self.batches.per_epoch},
             "optimizer": self.config.optimizer.model_dump(),
             "output": self.graph.output,
             "nodes": len(self.graph),
@@ -247,8 +279,9 @@ class TrainingRun:
             values[node] = rows.take(positions)
         return positions
 
-    def steps(self, until: int, check: Callable[[], None] = lambda: None) -> Iterator[
-            tuple[int, float, dict[str, Any], np.ndarray | None, dict[str, Any], dict[str, Any]]]:
+    def steps(
+        self, until: int, check: Callable[[], None] = lambda: None
+    ) -> Iterator[tuple[int, float, dict[str, Any], np.ndarray | None, dict[str, Any], dict[str, Any]]]:
         """Run steps 1..until, yielding (step, loss, grads by name, batch positions, params before,
         params after). Step s: batch s into the data leaves, θ(s−1) into the parameter leaves,
         forward and backward (app.engine.lean), then the optimizer makes θ(s).
@@ -281,8 +314,9 @@ class TrainingRun:
                 yield step, loss, grads, positions, params, updated
                 params = updated
 
-    def stream(self, emit: Emit, check: Callable[[], None] = lambda: None,
-               tensor: Callable[[Any], Any] = lambda value: value) -> None:
+    def stream(
+        self, emit: Emit, check: Callable[[], None] = lambda: None, tensor: Callable[[Any], Any] = lambda value: value
+    ) -> None:
         """Run every step, emitting the start line, the records and the done (or error) line.
         `tensor` encodes a parameter's or a prediction's value for the done line."""
         emit(self.start_line())
@@ -299,30 +333,48 @@ class TrainingRun:
             if bad:
                 raise Diverged(self.config.steps, None, bad)
         except Diverged as exc:
-            emit({"type": "error", "kind": "diverged", "step": exc.step, "message": exc.message(self),
-                  "losses": [_number(x) for x in losses + ([exc.loss] if exc.loss is not None else [])]})
+            emit(
+                {
+                    "type": "error",
+                    "kind": "diverged",
+                    "step": exc.step,
+                    "message": exc.message(self),
+                    "losses": [_number(x) for x in losses + ([exc.loss] if exc.loss is not None else [])],
+                }
+            )
             return
-        done = {"type": "done", "step": self.config.steps,
-                "params": {name: tensor(value) for name, value in final.items()}}
+        done = {
+            "type": "done",
+            "step": self.config.steps,
+            "params": {name: tensor(value) for name, value in final.items()},
+        }
         if self.eval_graph is not None:
             done["eval"] = self._evaluate(final, predictions=tensor)
         emit(done)
 
-    def _record(self, step: int, losses: list[float], grads: dict, positions: np.ndarray | None, before: dict,
-                after: dict) -> dict:
+    def _record(
+        self, step: int, losses: list[float], grads: dict, positions: np.ndarray | None, before: dict, after: dict
+    ) -> dict:
         stats = {}
         for name in self.params:
             size_before = norm(before[name])
             change = norm(np.subtract(after[name], before[name]))
-            stats[name] = {"norm": _number(norm(after[name])), "grad_norm": _number(norm(grads[name])),
-                           "update_ratio": _number(change / size_before) if size_before else None}
+            stats[name] = {
+                "norm": _number(norm(after[name])),
+                "grad_norm": _number(norm(grads[name])),
+                "update_ratio": _number(change / size_before) if size_before else None,
+            }
         return {
-            "type": "record", "step": step, "losses": losses,
+            "type": "record",
+            "step": step,
+            "losses": losses,
             "rows": None if positions is None else self.data[0].rows.rows[positions].tolist(),
             "eval": self._evaluate(after) if self.eval_graph is not None else None,
             "params": stats,
-            "health": {node: {key: _number(x) for key, x in entry.items()}
-                       for node, entry in health(self.graph, self.lean.grads).items()},
+            "health": {
+                node: {key: _number(x) for key, x in entry.items()}
+                for node, entry in health(self.graph, self.lean.grads).items()
+            },
         }
 
     def _evaluate(self, params: dict[str, Any], predictions: Callable[[Any], Any] | None = None) -> dict:
@@ -337,8 +389,10 @@ class TrainingRun:
         with np.errstate(all="ignore"):
             forward(graph)
         out = graph.output
-        result: dict[str, Any] = {"loss": _number(float(np.sum(graph.values[out]))) if not graph.shapes[out]
-                                  else None, "accuracy": None}
+        result: dict[str, Any] = {
+            "loss": _number(float(np.sum(graph.values[out]))) if not graph.shapes[out] else None,
+            "accuracy": None,
+        }
         op = graph.ops[out]
         if op is not None and op.name == "softmax_cross_entropy":
             logits, labels = (graph.values[j] for j in graph.args[out])
@@ -362,8 +416,7 @@ class TrainingRun:
     def rows_per_step(self) -> int | None:
         """The rows of data one step's program runs on (its batch, or every row without batches);
         None for a program without dataset inputs."""
-        return max((self.graph.shapes[leaf][0] for leaf, _ in self.data_nodes if self.graph.shapes[leaf]),
-                   default=None)
+        return max((self.graph.shapes[leaf][0] for leaf, _ in self.data_nodes if self.graph.shapes[leaf]), default=None)
 
     def graph_at(self, step: int, check: Callable[[], None] = lambda: None) -> Result:
         """Step `step`'s graph: θ(step − 1) and batch `step`, with values, gradients and step record."""
@@ -386,8 +439,11 @@ class Diverged(Exception):
 
     def message(self, run: TrainingRun) -> str:
         lr = run.config.optimizer.lr
-        what = (f"the loss is {_number(self.loss)}" if self.params is None
-                else f"{', '.join(self.params)} stopped being finite numbers")
+        what = (
+            f"the loss is {_number(self.loss)}"
+            if self.params is None
+            else f"{', '.join(self.params)} stopped being finite numbers"
+        )
         return f"diverged at step {self.step}: {what}; try a lower lr (now {lr:g})"
 
 
@@ -397,15 +453,21 @@ def _check_scalar_loss(graph: Graph) -> None:
     output = output_of(graph)
     shape = graph.shapes[output]
     if shape:
-        raise TrainingError(f"the loss (the program's last line) has shape {list(shape)}; training needs a single "
-                            f"number (shape []): sum or mean it, e.g. loss = mean(...)",
-                            start=graph.starts[output], end=graph.ends[output])
+        raise TrainingError(
+            f"the loss (the program's last line) has shape {list(shape)}; training needs a single "
+            f"number (shape []): sum or mean it, e.g. loss = mean(...)",
+            start=graph.starts[output],
+            end=graph.ends[output],
+        )
 
 
 def _leaves(graph: Graph) -> dict[str, int]:
     """Input name → its leaf node (an input used several times is one node)."""
-    return {name: node for node, (op, name, constant) in enumerate(zip(graph.ops, graph.names, graph.constant))
-            if op is None and not constant and name is not None}
+    return {
+        name: node
+        for node, (op, name, constant) in enumerate(zip(graph.ops, graph.names, graph.constant))
+        if op is None and not constant and name is not None
+    }
 
 
 def _seconds(seconds: float) -> str:
@@ -414,4 +476,3 @@ def _seconds(seconds: float) -> str:
 
 def _number(x: Any) -> float | str | None:
     return None if x is None else number(float(x))
-

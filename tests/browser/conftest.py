@@ -4,6 +4,7 @@ and a page that fails the test on any console error or uncaught exception.
 Chromium: $CHAINLENS_CHROMIUM, else /usr/bin/chromium, else Playwright's own download.
 The page's assets must be built (`npm run build`, which `make test` runs first).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,14 @@ from serving import serving
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
 

@@ -6,6 +6,7 @@ presentation view; the check tools (badges, break-it), composites opened, the fo
 and a program error. A screen reader hears each step's heading and result (a polite live
 region), and every node card is reachable and named with its shape and gradient.
 """
+
 from __future__ import annotations
 
 import json
@@ -124,8 +125,12 @@ def test_each_step_is_announced_and_every_card_is_named(page, server_url):
     page.locator("#graph").focus()
     page.keyboard.press("Home")
     page.keyboard.press("ArrowRight")
-    expect(announce).to_have_text(re.compile(r"^Forward pass · step 1 of 4: compute linear\(x, W1, b1\)\. "
-                                             r"linear\(x, W1, b1\)\. shape 8×15"))
+    expect(announce).to_have_text(
+        re.compile(
+            r"^Forward pass · step 1 of 4: compute linear\(x, W1, b1\)\. "
+            r"linear\(x, W1, b1\)\. shape 8×15"
+        )
+    )
     page.keyboard.press("End")
     expect(announce).to_have_text(re.compile(r"^Backward pass · step (\d+) of \1: gradient into .+ · done\. ∂loss/∂"))
     # The explanation is one panel, reached by Tab, and scrolls inside itself.

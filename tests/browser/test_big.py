@@ -3,6 +3,7 @@ minimap, keeps only the cards near the view in the page, and keeps both ends of 
 while stepping. Each step's cost to a painted frame is recorded in test-output/big-graph-steps.json
 (times are recorded, never asserted: bench/ui_layout.py measures them); screenshots go to
 test-output/screenshots/big-*.png."""
+
 from __future__ import annotations
 
 import json
@@ -83,11 +84,18 @@ def test_a_3000_node_recurrence_steps_with_the_camera_on_each_step(browser, cons
         page.locator(".graph-footer").screenshot(path=str(ROOT / "test-output" / "screenshots" / "big-minimap.png"))
         out = ROOT / "test-output"
         out.mkdir(exist_ok=True)
-        (out / "big-graph-steps.json").write_text(json.dumps({
-            "graph": "h = tanh(h * w + b) x 1000 (3,003 nodes)", "viewport": "1366x768",
-            "step_cost_ms": [round(cost, 2) for cost in costs],
-            "median_ms": round(sorted(costs)[len(costs) // 2], 2),
-        }, indent=2) + "\n")
+        (out / "big-graph-steps.json").write_text(
+            json.dumps(
+                {
+                    "graph": "h = tanh(h * w + b) x 1000 (3,003 nodes)",
+                    "viewport": "1366x768",
+                    "step_cost_ms": [round(cost, 2) for cost in costs],
+                    "median_ms": round(sorted(costs)[len(costs) // 2], 2),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     finally:
         context.close()
 
@@ -98,7 +106,11 @@ def test_the_ui_benchmark_runs_end_to_end(tmp_path):
     out = tmp_path / "ui.json"
     completed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "ui_layout.py"), "--only", "mlp", "--repeat", "1", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     [row] = json.loads(out.read_text())["rows"]
     # Opened: linear and mse are built from their primitives (14 nodes closed).

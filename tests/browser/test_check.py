@@ -2,6 +2,7 @@
 and inspector table, break-it on `q = x * a; y = q * q` stopped at the first divergence, dragging
 a scalar input (card and field) and a tensor element, the ±h nudge, and the two exports.
 Screenshots go to test-output/screenshots/ (check-*.png), at 1366×768 and at 800 px wide."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@ again (from the card, the box, the inspector and "Open all"), the stepper stays 
 every backward step shows its math with numbers (matrices or heatmaps), and a broadcast operand's
 forward edge names both shapes. Screenshots at 1366×768 and 800 px wide go to
 test-output/screenshots/composites-*.png."""
+
 from __future__ import annotations
 
 import pytest

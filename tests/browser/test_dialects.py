@@ -4,6 +4,7 @@ paired index element by element, masked_fill's gradient masked, comparisons with
 each line typeset by KaTeX and fitting the panel at 1366x768 and 800x900. Screenshots of each in
 test-output/screenshots/dialect-*.png.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -38,8 +39,11 @@ def step_of(server_url: str, title: str, phase: str, node: str) -> tuple[int, di
     """The 1-based position of the first `phase` step on the node named (or labelled) `node`,
     with the API's response and that step."""
     item = example(server_url, title)
-    body = httpx.post(f"{server_url}/graph/backward", timeout=30,
-                      json={key: item[key] for key in ("expression", "inputs", "grad_output")}).json()
+    body = httpx.post(
+        f"{server_url}/graph/backward",
+        timeout=30,
+        json={key: item[key] for key in ("expression", "inputs", "grad_output")},
+    ).json()
     for position, step in enumerate(body["steps"], start=1):
         target = body["nodes"][step["node"]]
         if step["phase"] == phase and node in (target["name"], target["label"]):
@@ -96,10 +100,16 @@ def test_makemore_paired_index_and_causal_mask_are_explained(page_at, server_url
     position, _, _ = step_of(server_url, gpt, "forward", "tril == 0")
     go_to(page, position)
     assert any("no gradient flows back through it" in note for note in page.evaluate(NOTES))
-    body = httpx.post(f"{server_url}/graph/backward", timeout=30, json={
-        key: example(server_url, gpt)[key] for key in ("expression", "inputs", "grad_output")}).json()
-    masked = next(k for k, step in enumerate(body["steps"], start=1)
-                  if step["phase"] == "backward" and body["nodes"][step["node"]]["op"] == "masked_fill")
+    body = httpx.post(
+        f"{server_url}/graph/backward",
+        timeout=30,
+        json={key: example(server_url, gpt)[key] for key in ("expression", "inputs", "grad_output")},
+    ).json()
+    masked = next(
+        k
+        for k, step in enumerate(body["steps"], start=1)
+        if step["phase"] == "backward" and body["nodes"][step["node"]]["op"] == "masked_fill"
+    )
     go_to(page, masked)
     texts = [line["text"] for line in shown(page)]
     assert texts[0].endswith("⊙ 1[not (tril == 0)]"), texts[0]

@@ -3,6 +3,7 @@ recurrence (603 nodes) opens with one box per step; a box opens into its nodes i
 folds back; stepping into a folded box highlights it and names the step's node; "Open all" and
 "Fold all" switch the whole graph. Screenshots: test-output/screenshots/fold-recurrence.png
 (1366×768) and fold-recurrence-800.png (800 px wide)."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,8 +47,12 @@ def wait_redrawn(page: Page, before: float) -> None:
 
 
 @pytest.mark.parametrize("width", [1366, 800])
-def test_a_200_step_recurrence_opens_folded_and_a_step_opens_and_folds_back(browser, console, server_url, screenshot, width):
-    context = browser.new_context(viewport={"width": width, "height": 768 if width > 800 else 900}, reduced_motion="reduce")
+def test_a_200_step_recurrence_opens_folded_and_a_step_opens_and_folds_back(
+    browser, console, server_url, screenshot, width
+):
+    context = browser.new_context(
+        viewport={"width": width, "height": 768 if width > 800 else 900}, reduced_motion="reduce"
+    )
     try:
         page = console.watch(context.new_page())
         run_program(page, server_url)

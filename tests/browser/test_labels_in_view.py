@@ -1,6 +1,7 @@
 """Issue 23: every edge label of a training example's opening graph lies inside the graph's visible
 area, at 1366×768 and 800×900 (on the MNIST page one was cut off at the top right when the graph
 was wider than the view: the opening frame held the step's cards but not their labels)."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,18 +27,28 @@ LABELS = """() => {
 
 
 def inside(label: dict, view: dict) -> bool:
-    return (label["left"] >= view["left"] - 0.5 and label["top"] >= view["top"] - 0.5
-            and label["right"] <= view["right"] + 0.5 and label["bottom"] <= view["bottom"] + 0.5)
+    return (
+        label["left"] >= view["left"] - 0.5
+        and label["top"] >= view["top"] - 0.5
+        and label["right"] <= view["right"] + 0.5
+        and label["bottom"] <= view["bottom"] + 0.5
+    )
 
 
 def meets(label: dict, view: dict) -> bool:
-    return (label["left"] < view["right"] and label["right"] > view["left"]
-            and label["top"] < view["bottom"] and label["bottom"] > view["top"])
+    return (
+        label["left"] < view["right"]
+        and label["right"] > view["left"]
+        and label["top"] < view["bottom"]
+        and label["bottom"] > view["top"]
+    )
 
 
 def describe(label: dict, view: dict) -> str:
-    return (f"{label['key']} {label['text']!r} at ({label['left']:.1f}, {label['top']:.1f})–({label['right']:.1f}, "
-            f"{label['bottom']:.1f}), view ({view['left']:.1f}, {view['top']:.1f})–({view['right']:.1f}, {view['bottom']:.1f})")
+    return (
+        f"{label['key']} {label['text']!r} at ({label['left']:.1f}, {label['top']:.1f})–({label['right']:.1f}, "
+        f"{label['bottom']:.1f}), view ({view['left']:.1f}, {view['top']:.1f})–({view['right']:.1f}, {view['bottom']:.1f})"
+    )
 
 
 @pytest.fixture
@@ -62,7 +73,9 @@ def check_labels(page: Page, where: str) -> int:
     labels = drawn["labels"]
     # One the view's edge would cut is hidden (a truncated number misleads), one inside never is;
     # labels of edges beyond the view are not seen (like their cards).
-    cut = [describe(label, view) for label in labels if label["shown"] and meets(label, view) and not inside(label, view)]
+    cut = [
+        describe(label, view) for label in labels if label["shown"] and meets(label, view) and not inside(label, view)
+    ]
     assert cut == [], where
     assert [describe(label, view) for label in labels if not label["shown"] and inside(label, view)] == [], where
     return sum(label["shown"] and inside(label, view) for label in labels)

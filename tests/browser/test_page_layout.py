@@ -6,6 +6,7 @@ the graph and the explanation only, with card text of at least 20 px, and the st
 work; the stepper keeps one row at 1366 px; the inspector goes to a node's steps; the small
 heatmaps' indices sit on their cells. Screenshots go to test-output/screenshots/.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -43,12 +44,19 @@ def pick(page: Page, example_id: str) -> None:
 
 
 def inside(box: dict, viewport: dict) -> bool:
-    return box["top"] >= 0 and box["left"] >= 0 and box["bottom"] <= viewport["height"] and box["right"] <= viewport["width"]
+    return (
+        box["top"] >= 0
+        and box["left"] >= 0
+        and box["bottom"] <= viewport["height"]
+        and box["right"] <= viewport["width"]
+    )
 
 
 def assert_train_geometry(page: Page, when: str) -> None:
     geometry = page.evaluate(GEOMETRY)
-    assert geometry["graph"]["height"] >= 0.45 * WIDE["height"], f"{when}: the graph is {geometry['graph']['height']} px high"
+    assert geometry["graph"]["height"] >= 0.45 * WIDE["height"], (
+        f"{when}: the graph is {geometry['graph']['height']} px high"
+    )
     assert inside(geometry["train"], WIDE) and geometry["trainHit"] == "train-start", f"{when}: {geometry}"
     assert inside(geometry["chart"], WIDE), f"{when}: the chart is off screen: {geometry['chart']}"
     assert geometry["scrollY"] == 0 and geometry["scrollTop"] == 0
@@ -98,7 +106,10 @@ def test_at_800_px_the_mode_switch_leaves_the_legend_alone_and_the_inputs_are_ca
     # The inputs JSON of the digits network (46 lines) scrolls inside a box of at most 40 % of the window.
     editor = page.locator("#inputs-editor")
     assert editor.bounding_box()["height"] <= 0.4 * NARROW["height"] + 1
-    assert page.evaluate("document.querySelector('#inputs-editor textarea').scrollHeight") > editor.bounding_box()["height"]
+    assert (
+        page.evaluate("document.querySelector('#inputs-editor textarea').scrollHeight")
+        > editor.bounding_box()["height"]
+    )
 
 
 @pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1366x768", "800x900"])
@@ -153,9 +164,11 @@ def test_the_stepper_keeps_one_row_at_1366_with_the_longest_labels(page, server_
         # The widest position a timeline shows: five digits and "backward".
         page.evaluate("""() => { document.querySelector('#step-label').textContent = '/ 99999 · backward';
                                  document.querySelector('#step-input').value = '99999'; }""")
-        tops = page.evaluate("() => [...document.querySelectorAll('.stepper > :not(label)')]"
-                             ".map((e) => Math.round(e.getBoundingClientRect().top"
-                             " + e.getBoundingClientRect().height / 2))")
+        tops = page.evaluate(
+            "() => [...document.querySelectorAll('.stepper > :not(label)')]"
+            ".map((e) => Math.round(e.getBoundingClientRect().top"
+            " + e.getBoundingClientRect().height / 2))"
+        )
         assert max(tops) - min(tops) <= 4, f"{example}: the stepper wraps: {tops}"
         right = page.evaluate("document.querySelector('#step-touching').getBoundingClientRect().right")
         assert right <= page.evaluate("document.querySelector('.stepper').getBoundingClientRect().right")
@@ -170,8 +183,12 @@ def test_the_inspector_goes_to_the_steps_of_a_node(page, server_url):
     expect(links).to_have_count(2)
     response = page.evaluate("window.__chainlens.response")
     h = next(node for node in response["nodes"] if node["label"] == "h")
-    forward = next(i for i, step in enumerate(response["steps"]) if step["phase"] == "forward" and step["node"] == h["id"])
-    gradient = max(i for i, step in enumerate(response["steps"]) if step["phase"] == "backward" and step["input"] == h["id"])
+    forward = next(
+        i for i, step in enumerate(response["steps"]) if step["phase"] == "forward" and step["node"] == h["id"]
+    )
+    gradient = max(
+        i for i, step in enumerate(response["steps"]) if step["phase"] == "backward" and step["input"] == h["id"]
+    )
     links.nth(0).click()
     expect(page.locator("#step-label")).to_have_attribute("data-position", str(forward + 1))
     expect(page.locator("#explain .step-title")).to_contain_text("compute h")

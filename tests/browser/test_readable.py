@@ -2,6 +2,7 @@
 at 1366×768 and 800×900 (from bounding boxes), nothing off-screen at 800 and 1920 px, the camera
 on both ends of the current edge at every step of the recurrence, the keys, a stale graph after
 an error, and exports. Screenshots go to test-output/screenshots/readable-*.png."""
+
 from __future__ import annotations
 
 import re
@@ -93,11 +94,14 @@ def open_example(page: Page, server_url: str, title: str) -> None:
 def paste(page: Page, selector: str, text: str) -> None:
     """Puts long text in an editor as one paste would (Playwright's fill types it through the
     editing machinery, which takes tens of seconds for a few hundred lines)."""
-    page.evaluate("""([selector, text]) => {
+    page.evaluate(
+        """([selector, text]) => {
       const box = document.querySelector(selector);
       box.value = text;
       box.dispatchEvent(new Event('input', { bubbles: true }));
-    }""", [selector, text])
+    }""",
+        [selector, text],
+    )
 
 
 def slug(text: str) -> str:
@@ -306,7 +310,9 @@ def test_exports_carry_only_graph_styles_and_big_pngs_scale_or_explain(page_at, 
         svg = file.read()
     style = re.search(r"<style>(.*?)</style>", svg, re.S).group(1)
     rules = [rule.strip() for rule in re.findall(r"([^{}]+)\{", style)]
-    assert rules and all(rule.startswith(("svg.graph", "@keyframes chainlens-", "to", "from")) for rule in rules), rules[:8]
+    assert rules and all(rule.startswith(("svg.graph", "@keyframes chainlens-", "to", "from")) for rule in rules), (
+        rules[:8]
+    )
     assert "graph-wrap" not in style and "katex" not in style
     assert len(re.findall(r'class="node[ "]', svg)) == page.evaluate("window.__chainlens.response.nodes.length")
     # A long chain: the quick layout, tens of thousands of px wide.

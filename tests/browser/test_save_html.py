@@ -1,5 +1,6 @@
 """chainlens.save_html: one file, opened from disk in Chromium with no server and no network, shows
 the saved graph and steps through the whole timeline with the numbers the page shows."""
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,7 @@ def test_the_chain_rule_steps_to_the_end_of_the_backward_pass_from_disk(page: Pa
     assert left == []
 
 
-def test_the_regression_mlp_from_disk_shows_the_same_numbers_as_the_result(page: Page, tmp_path: Path,
-                                                                          console) -> None:
+def test_the_regression_mlp_from_disk_shows_the_same_numbers_as_the_result(page: Page, tmp_path: Path, console) -> None:
     example = next(e for e in EXAMPLES if e["id"] == "regression-mlp")
     result = chainlens.backward(example["expression"], example["inputs"])
     path = chainlens.save_html(result, tmp_path / "mlp.html")
@@ -70,7 +70,7 @@ def test_the_regression_mlp_from_disk_shows_the_same_numbers_as_the_result(page:
 def test_a_from_torch_result_keeps_its_module_boxes(page: Page, tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
-    result = chainlens.from_torch(model, torch.randn(2, 3), loss=lambda out: (out ** 2).mean())
+    result = chainlens.from_torch(model, torch.randn(2, 3), loss=lambda out: (out**2).mean())
     path = chainlens.save_html(result, tmp_path / "torch.html")
     left = _open(page, path)
     expect(page.locator("svg.graph g.node[data-label='_0_weight']")).to_have_count(1)

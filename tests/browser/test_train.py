@@ -6,6 +6,7 @@ shows the server's error, and with the four MNIST IDX files in CHAINLENS_DATA_DI
 test writes) the MNIST example trains on 28×28 images. Screenshots at 1366×768 and 800 px wide go
 to test-output/screenshots/.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -74,11 +75,19 @@ def pick_digit_and_its_api_gradient(page: Page, url: str, dataset: str, row: int
     done = page.evaluate("window.__chainlens.train.done")
     trained = {name: {"value": value} for name, value in done["params"].items()}
     rows = {"dataset": dataset, "split": "test", "rows": [row]}
-    direct = httpx.post(f"{url}/graph/backward", json={
-        "expression": body["expression"],
-        "inputs": {**body["inputs"], **trained, "x": {**rows, "field": "images", "requires_grad": True},
-                   "labels": {**rows, "field": "labels"}},
-    }, timeout=60).json()
+    direct = httpx.post(
+        f"{url}/graph/backward",
+        json={
+            "expression": body["expression"],
+            "inputs": {
+                **body["inputs"],
+                **trained,
+                "x": {**rows, "field": "images", "requires_grad": True},
+                "labels": {**rows, "field": "labels"},
+            },
+        },
+        timeout=60,
+    ).json()
     return next(node for node in direct["nodes"] if node["name"] == "x")["grad"][0]
 
 
@@ -145,12 +154,17 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
     digits = page.locator(".digit-grid .digit")
     expect(digits).to_have_count(45, timeout=60_000)
     predictions = done["eval"]["predictions"]
-    labels = httpx.post(f"{full_params_url}/graph/forward", json={
-        "expression": "sum(labels)",
-        "inputs": {"labels": {"dataset": "digits", "field": "labels", "split": "test", "rows": list(range(45))}},
-    }, timeout=30).json()["nodes"][0]["value"]
-    shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label),"
-                                " c.classList.contains('wrong')])")
+    labels = httpx.post(
+        f"{full_params_url}/graph/forward",
+        json={
+            "expression": "sum(labels)",
+            "inputs": {"labels": {"dataset": "digits", "field": "labels", "split": "test", "rows": list(range(45))}},
+        },
+        timeout=30,
+    ).json()["nodes"][0]["value"]
+    shown = digits.evaluate_all(
+        "cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label), c.classList.contains('wrong')])"
+    )
     assert shown == [[predictions[i], labels[i], predictions[i] != labels[i]] for i in range(45)]
 
     # First-layer weights: one 8×8 image per unit of W1 (64 × 100).
@@ -164,8 +178,11 @@ def test_digits_pass_90_percent_with_predictions_weights_and_pixel_gradients(pag
     assert page.evaluate("window.__chainlens.train.saliency.grad") == grad
     assert any(abs(value) > 0 for value in grad)
     # The image is painted, not blank: pixels with a gradient are coloured away from white.
-    painted = page.locator(".saliency-pair canvas").nth(1).evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(0, 0, 8, 8).data).filter((_, i) => i % 4 === 1)")
+    painted = (
+        page.locator(".saliency-pair canvas")
+        .nth(1)
+        .evaluate("c => Array.from(c.getContext('2d').getImageData(0, 0, 8, 8).data).filter((_, i) => i % 4 === 1)")
+    )
     strongest = max(range(64), key=lambda i: abs(grad[i]))
     assert painted[strongest] < 150 and max(painted) > 200
     wait_for_step(page, 1000)
@@ -335,8 +352,12 @@ def mnist_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mnist")
     train_images, train_labels = stroke_digits(TRAIN_IMAGES, 0)
     test_images, test_labels = stroke_digits(TEST_IMAGES, 1)
-    for stem, array in {"train-images-idx3-ubyte": train_images, "train-labels-idx1-ubyte": train_labels,
-                        "t10k-images-idx3-ubyte": test_images, "t10k-labels-idx1-ubyte": test_labels}.items():
+    for stem, array in {
+        "train-images-idx3-ubyte": train_images,
+        "train-labels-idx1-ubyte": train_labels,
+        "t10k-images-idx3-ubyte": test_images,
+        "t10k-labels-idx1-ubyte": test_labels,
+    }.items():
         (folder / f"{stem}.gz").write_bytes(gzip.compress(idx_file(array)))
     with serving(ROOT, env={**os.environ, "CHAINLENS_DATA_DIR": str(folder)}) as url:
         yield url
@@ -365,8 +386,9 @@ def test_mnist_trains_in_the_page_with_28x28_digits_weights_and_pixel_gradients(
     assert digits.first.locator("canvas").evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
     predictions = done["eval"]["predictions"]
     _, test_labels = stroke_digits(TEST_IMAGES, 1)
-    shown = digits.evaluate_all("cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label),"
-                                " c.classList.contains('wrong')])")
+    shown = digits.evaluate_all(
+        "cells => cells.map(c => [Number(c.dataset.predicted), Number(c.dataset.label), c.classList.contains('wrong')])"
+    )
     assert shown == [[predictions[i], int(test_labels[i]), predictions[i] != test_labels[i]] for i in range(count)]
 
     # First-layer weights: one 28×28 image per unit of W1 (784 × 100), each drawn (not blank).
@@ -375,7 +397,8 @@ def test_mnist_trains_in_the_page_with_28x28_digits_weights_and_pixel_gradients(
     assert weights.first.evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
     colours = weights.first.evaluate(
         "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const seen = new Set();"
-        " for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`); return seen.size; }")
+        " for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`); return seen.size; }"
+    )
     assert colours > 50  # a weight image, not a blank or flat canvas
 
     # ∂loss/∂pixels of a chosen digit, against the same gradient asked of the API directly.
@@ -387,7 +410,8 @@ def test_mnist_trains_in_the_page_with_28x28_digits_weights_and_pixel_gradients(
     assert saliency.evaluate("c => [c.width, c.height]") == [MNIST_SIDE, MNIST_SIDE]
     painted = saliency.evaluate(
         f"c => Array.from(c.getContext('2d').getImageData(0, 0, {MNIST_SIDE}, {MNIST_SIDE}).data)"
-        ".filter((_, i) => i % 4 === 1)")
+        ".filter((_, i) => i % 4 === 1)"
+    )
     strongest = max(range(MNIST_SIDE * MNIST_SIDE), key=lambda i: abs(grad[i]))
     assert painted[strongest] < 150 and max(painted) > 200
 

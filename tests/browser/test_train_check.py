@@ -6,6 +6,7 @@ The first two tests answer /train/gradcheck from the page's side (Playwright's p
 real /graph/gradcheck answer for the same program on 32 rows, so they check the page's wiring
 alone; the last one asks the real route end to end.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ def batch_answer(url: str) -> dict:
     example = digits(url)
     rows = {"dataset": "digits", "split": "train", "rows": list(range(32))}
     inputs = {**example["inputs"], "x": {**rows, "field": "images"}, "labels": {**rows, "field": "labels"}}
-    answer = httpx.post(f"{url}/graph/gradcheck", json={"expression": example["expression"], "inputs": inputs}, timeout=120)
+    answer = httpx.post(
+        f"{url}/graph/gradcheck", json={"expression": example["expression"], "inputs": inputs}, timeout=120
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -97,11 +100,18 @@ def test_g_checks_the_first_batch_then_the_loaded_steps_batch(page, server_url):
 
 def test_a_refused_check_on_a_training_example_says_why_in_words(page, server_url, console):
     console.allow("413")
-    message = ("this checks 330 numbers, each with 2 passes over 1,437 rows (about 28 seconds of computing; "
-               "the limit is about 2 seconds); give train.batch a size to check one step's batch of rows")
-    page.route("**/train/gradcheck", lambda route: route.fulfill(
-        status=413, content_type="application/json",
-        body=json.dumps({"error": {"kind": "limit_exceeded", "message": message}})))
+    message = (
+        "this checks 330 numbers, each with 2 passes over 1,437 rows (about 28 seconds of computing; "
+        "the limit is about 2 seconds); give train.batch a size to check one step's batch of rows"
+    )
+    page.route(
+        "**/train/gradcheck",
+        lambda route: route.fulfill(
+            status=413,
+            content_type="application/json",
+            body=json.dumps({"error": {"kind": "limit_exceeded", "message": message}}),
+        ),
+    )
     open_app(page, server_url)
     pick(page, "train-digits")
     page.locator("#graph").focus()
@@ -114,7 +124,10 @@ def test_g_on_the_digits_example_end_to_end(page, server_url):
     """The real POST /train/gradcheck (the backend of issue 23): the page shows its answer for the
     batch in view, first batch and then step k's, as the route answers the same request."""
     sent: list[dict] = []
-    page.on("request", lambda request: request.url.endswith("/train/gradcheck") and sent.append(json.loads(request.post_data)))
+    page.on(
+        "request",
+        lambda request: request.url.endswith("/train/gradcheck") and sent.append(json.loads(request.post_data)),
+    )
     open_app(page, server_url)
     pick(page, "train-digits")
     summary = page.locator("[data-testid=gradcheck-summary]")

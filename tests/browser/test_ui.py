@@ -1,6 +1,7 @@
 """The page in real headless Chromium against a real server: the chain rule end to end, a shared
 parameter's two contributions, error markers, and share links. Screenshots of the final states go
 to test-output/screenshots/."""
+
 from __future__ import annotations
 
 import re
@@ -66,8 +67,7 @@ def test_chain_rule_loads_drawn_and_steps_to_the_gradients(page, server_url, scr
     assert grad_shown(page, "f") == "1"
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    expect(page.locator("#explain .math").first).to_have_attribute(
-        "data-text", "∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4")
+    expect(page.locator("#explain .math").first).to_have_attribute("data-text", "∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4")
     expect(page.locator("svg.graph path.edge.current")).to_have_count(1)
     expect(page.locator("svg.graph g.edge-label.current text")).to_have_text("∇ -4")
     page.keyboard.press("End")
@@ -123,14 +123,17 @@ def test_shared_parameter_two_contributions_and_their_sum(page, server_url, scre
     expect(lines.nth(3)).to_have_attribute(
         "data-text",
         "∂y/∂a = [[1.5, -2, -6.5], [14, -2, 0], [6.5, 6, 4.125]] + [[0.5, -1, -6], [12, 0, 0], [7, 8, 3.375]]"
-        " = [[2, -3, -12.5], [26, -2, 0], [13.5, 14, 7.5]]")
+        " = [[2, -3, -12.5], [26, -2, 0], [13.5, 14, 7.5]]",
+    )
     card(page, "a").click()
     ledger = page.locator("#inspector .ledger li")
-    expect(ledger).to_have_text([
-        f"step {into_a[0] + 1}: via y: [[1.5, -2, -6.5], [14, -2, 0], [6.5, 6, 4.125]]",
-        f"step {into_a[1] + 1}: via x * a: [[0.5, -1, -6], [12, 0, 0], [7, 8, 3.375]]",
-        "sum = [[2, -3, -12.5], [26, -2, 0], [13.5, 14, 7.5]]",
-    ])
+    expect(ledger).to_have_text(
+        [
+            f"step {into_a[0] + 1}: via y: [[1.5, -2, -6.5], [14, -2, 0], [6.5, 6, 4.125]]",
+            f"step {into_a[1] + 1}: via x * a: [[0.5, -1, -6], [12, 0, 0], [7, 8, 3.375]]",
+            "sum = [[2, -3, -12.5], [26, -2, 0], [13.5, 14, 7.5]]",
+        ]
+    )
     # Each contribution jumps to its step.
     ledger.nth(0).get_by_role("button").click()
     expect(page.locator("#step-label")).to_have_attribute("data-position", str(into_a[0] + 1))
@@ -205,7 +208,8 @@ def test_a_copied_link_reopens_the_same_view_at_the_same_step(new_page, server_u
     assert grad_shown(second, "a") == shown
     expect(second.locator("#inspector h3 .name")).to_have_text("a")
     expect(second.locator("#explain .math").first).to_have_attribute(
-        "data-text", first.locator("#explain .math").first.get_attribute("data-text"))
+        "data-text", first.locator("#explain .math").first.get_attribute("data-text")
+    )
     screenshot(second, "share-link-reopened")
 
 
