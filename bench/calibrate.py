@@ -22,6 +22,8 @@ processes on the machine (caches, memory bandwidth) makes it larger rather than 
 safe side).
 """
 
+# ruff: noqa: E402 (the BLAS thread count is set before numpy is imported, and tests/ is put on the
+# path before the domains are imported from it)
 from __future__ import annotations
 
 import os

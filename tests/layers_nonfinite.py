@@ -108,26 +108,29 @@ def layer_nonfinite(
     """Each layer's cases (test_nonfinite's Case, made by `case`): the special values in the input,
     and in the weights, biases and statistics the layer reads them with."""
     a, b = (list(v) for v in zip(*pairs))
-    fixed: Callable[[Any], dict[str, Any]] = lambda value: {"value": value, "requires_grad": False}
+
+    def fixed(value: Any) -> dict[str, Any]:
+        return {"value": value, "requires_grad": False}
+
     probs = [[0.2, 0.5, 0.3]] * len(rows)
     targets = [[0.0, 1.0, 0.5]] * len(rows)
     three = [INF, -INF, NAN]
     varied = [[round(((3 * i + j) * 0.37) % 1.3 - 0.5, 2) for j in range(3)] for i in range(len(rows))]
     image = [rows]  # (1, 10, 3): one channel... as (N, C, L); [[rows]] is (1, 1, 10, 3)
     return {
-        "gelu": unary("gelu") + [case("array", 'out = gelu(x, approximate="tanh")', x=special)],
+        "gelu": [*unary("gelu"), case("array", 'out = gelu(x, approximate="tanh")', x=special)],
         "silu": unary("silu"),
-        "softplus": unary("softplus") + [case("array", "out = softplus(x, beta=2.0, threshold=1.0)", x=special)],
-        "leaky_relu": unary("leaky_relu") + [case("array", "out = leaky_relu(x, negative_slope=0.2)", x=special)],
-        "elu": unary("elu") + [case("array", "out = elu(x, alpha=0.5)", x=special)],
-        "hardtanh": unary("hardtanh") + [case("array", "out = hardtanh(x, min_val=-0.5, max_val=2.0)", x=special)],
+        "softplus": [*unary("softplus"), case("array", "out = softplus(x, beta=2.0, threshold=1.0)", x=special)],
+        "leaky_relu": [*unary("leaky_relu"), case("array", "out = leaky_relu(x, negative_slope=0.2)", x=special)],
+        "elu": [*unary("elu"), case("array", "out = elu(x, alpha=0.5)", x=special)],
+        "hardtanh": [*unary("hardtanh"), case("array", "out = hardtanh(x, min_val=-0.5, max_val=2.0)", x=special)],
         "erf": unary("erf"),
         "layer_norm": [
             # a weight that is not all equal: with ones from above and none, the gradient is 0 up to rounding
             case(
                 "array",
                 "out = layer_norm(x, w, normalized_shape=(3,))",
-                x=rows[:8] + [[1.0, 2.0, 0.5], [0.0, 3.0, -1.0]],
+                x=[*rows[:8], [1.0, 2.0, 0.5], [0.0, 3.0, -1.0]],
                 w=fixed([2.0, -1.0, 0.5]),
             ),
             case("array", "out = layer_norm(x, w, b, normalized_shape=(3,))", x=probs[:3], w=three, b=[1.0, NAN, INF]),

@@ -231,7 +231,10 @@ CASES: list[dict] = [
     },
     {
         "id": "softmax_and_log_softmax_axes",
-        "program": "p = softmax(x, axis=0)\nq = log_softmax(x, axis=1)\nr = softmax(x)\nout = sum(p * w) + sum(q * w) + sum(r * r)",
+        "program": (
+            "p = softmax(x, axis=0)\nq = log_softmax(x, axis=1)\nr = softmax(x)\n"
+            "out = sum(p * w) + sum(q * w) + sum(r * r)"
+        ),
         "inputs": {"x": _grid((3, 4), scale=2.0), "w": _grid((3, 4), offset=3.0)},
         "grad_output": None,
     },
@@ -243,7 +246,9 @@ CASES: list[dict] = [
     },
     {
         "id": "matmul_shapes",
-        "program": "u = A @ B\nv = matmul(v1, A)\nw = matmul(T, B)\nd = v1 @ v1\nout = sum(u * u) + sum(v) * d + mean(w)",
+        "program": (
+            "u = A @ B\nv = matmul(v1, A)\nw = matmul(T, B)\nd = v1 @ v1\nout = sum(u * u) + sum(v) * d + mean(w)"
+        ),
         "inputs": {"A": _grid((3, 4)), "B": _grid((4, 2), offset=1.0), "v1": [0.5, -1.0, 1.5], "T": _grid((2, 3, 4))},
         "grad_output": None,
     },
@@ -365,7 +370,10 @@ CASES: list[dict] = [
     },
     {
         "id": "cross_entropy_none_weighted_smoothing",
-        "program": 'loss = softmax_cross_entropy(z, labels, weight=(1, 0.5, 2), label_smoothing=0.3, ignore_index=0, reduction="none")',
+        "program": (
+            "loss = softmax_cross_entropy(z, labels, weight=(1, 0.5, 2), label_smoothing=0.3, ignore_index=0, "
+            'reduction="none")'
+        ),
         "inputs": {"z": _grid((4, 3), offset=0.6), "labels": _fixed([1, 0, 2, 1])},
         "grad_output": [1.0, -2.0, 0.5, 3.0],
     },
@@ -557,7 +565,10 @@ CASES += [
     },
     {
         "id": "argmax_argmin_ties",
-        "program": "i = argmax(x, axis=1)\nj = argmin(x, axis=0, keepdims=True)\nk = argmax(x)\nout = sum(x) + sum(i) + sum(j) + k",
+        "program": (
+            "i = argmax(x, axis=1)\nj = argmin(x, axis=0, keepdims=True)\nk = argmax(x)\n"
+            "out = sum(x) + sum(i) + sum(j) + k"
+        ),
         "inputs": {"x": [[1.0, 3.0, 3.0], [2.0, 2.0, 1.0], [0.0, 5.0, -1.0]]},
         "grad_output": None,
     },
@@ -599,7 +610,10 @@ CASES += [
     },
     {
         "id": "constant_makers",
-        "program": "one = ones(shape=(2, 3))\nzero = zeros((3,))\nlike = ones_like(x) + zeros_like(x)\nout = x * one + like + sum(zero)",
+        "program": (
+            "one = ones(shape=(2, 3))\nzero = zeros((3,))\nlike = ones_like(x) + zeros_like(x)\n"
+            "out = x * one + like + sum(zero)"
+        ),
         "inputs": {"x": _grid((2, 3))},
         "grad_output": None,
     },

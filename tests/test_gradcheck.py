@@ -147,7 +147,7 @@ DOMAINS: dict[str, list[Case]] = {
     "pow": _binary("pow", "pos", "real"),
     "maximum": _binary("maximum", "distinct", "distinct"),
     "minimum": _binary("minimum", "distinct", "distinct"),
-    "neg": _unary("neg", "real") + [_case("syntax", "out = -x", x=((2, 3), "real"))],
+    "neg": [*_unary("neg", "real"), _case("syntax", "out = -x", x=((2, 3), "real"))],
     "exp": _unary("exp", "real"),
     "log": _unary("log", "pos"),
     "sqrt": _unary("sqrt", "pos"),
@@ -429,7 +429,7 @@ ALL_CASES = [pytest.param(name, case, id=f"{name}-{case.id}") for name in DOMAIN
 
 # --- drawing values ------------------------------------------------------------------------------
 
-_FLOAT = dict(allow_nan=False, allow_infinity=False, allow_subnormal=False)
+_FLOAT = {"allow_nan": False, "allow_infinity": False, "allow_subnormal": False}
 
 
 def _elements(dom):

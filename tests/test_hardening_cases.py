@@ -89,7 +89,10 @@ def by_name(body: dict) -> dict:
             "low (5) must not be greater than high (1)",
         ),
         (
-            '{"expression": "y = x * 2", "inputs": {"x": {"init": "uniform", "shape": [2], "low": -1e308, "high": 1e308}}}',
+            (
+                '{"expression": "y = x * 2", '
+                '"inputs": {"x": {"init": "uniform", "shape": [2], "low": -1e308, "high": 1e308}}}'
+            ),
             422,
             "invalid_input",
             "high − low must be a finite number",

@@ -178,7 +178,8 @@ LEAN_PROGRAMS = [
     ),
     (
         (
-            "i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\nm = masked_fill(x, x > 0.5, value=-1e400)\n"
+            "i = argmax(x, axis=1, keepdims=True)\nv = gather(x, i, axis=1)\n"
+            "m = masked_fill(x, x > 0.5, value=-1e400)\n"
             "loss = sum(v) + sum(softmax(m, axis=1) * x) + sum(arange(3) * eye(3)[1] * x)"
         ),
         {"x": [[0.1, -0.7, 1.2], [0.4, 0.9, -0.3]]},

@@ -85,14 +85,15 @@ def _case(kind: str, program: str, **inputs: Any) -> Case:
 
 def _unary(name: str) -> list[Case]:
     scalars = [_case("scalar", f"out = {name}(x)", x=v) for v in SPECIAL]
-    return scalars + [_case("array", f"out = {name}(x)", x=SPECIAL), _case("array", f"out = {name}(x)", x=[SPECIAL])]
+    return [*scalars, _case("array", f"out = {name}(x)", x=SPECIAL), _case("array", f"out = {name}(x)", x=[SPECIAL])]
 
 
 def _binary(name: str) -> list[Case]:
     program = f"out = {name}(a, b)"
     scalars = [_case("scalar", program, a=a, b=b) for a, b in PAIRS]
     a, b = zip(*PAIRS)
-    return scalars + [
+    return [
+        *scalars,
         _case("array", program, a=list(a), b=list(b)),
         # Broadcast both ways: each gradient is summed over a row or a column of the cross product.
         _case("array", program, a=[[v] for v in SPECIAL], b=SPECIAL),
@@ -298,7 +299,7 @@ def _logsumexp() -> list[Case]:
 def _deviation(name: str) -> list[Case]:
     """var and std at ±inf and NaN, a row without spread (std 0: PyTorch masks its gradient), and
     corrections up to and past n."""
-    rows = ROWS + [[2.0, 2.0, 2.0]]
+    rows = [*ROWS, [2.0, 2.0, 2.0]]
     calls = [
         "",
         ", axis=1",

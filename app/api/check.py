@@ -170,7 +170,9 @@ def gradcheck_body(checks: list[finite_differences.InputCheck], settings: Settin
                 "(L(x + 2h) − L(x − 2h)) / ((x + 2h) − (x − 2h)), L = Σ output · grad_output",
                 "step": "h = ε^(1/4) · max(1, |x|), divided by 16 (up to 3 times) where the fourth difference "
                 "shows a kink within 2h",
-                "relative_error": "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)",
+                "relative_error": (
+                    "|numeric − analytic| / max(|numeric|, |analytic|, 1e-3 · max |analytic| of the input)"
+                ),
                 "sample": settings.check.gradcheck_sample,
             },
         }

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -105,7 +105,8 @@ class Expand:
         # (text, {name: array}).
         constants: dict[str, Any] = {}
         if op.name in SHAPED:
-            text, constants = decompose(shapes=shapes, **params)
+            # (Op.decomposition is typed for the composites' text; SHAPED ones answer the pair.)
+            text, constants = cast("tuple[str, dict[str, Any]]", decompose(shapes=shapes, **params))
         else:
             text = decompose(**params)
         if "{C}" in text:

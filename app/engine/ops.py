@@ -1619,6 +1619,8 @@ OPS: dict[str, Op] = {op.name: op for op in _OPS}
 # How the parser spells the operator forms of ops.
 BINARY_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul"}
 
-from app.engine.layers import LAYERS  # (the layers' ops: norms, attention, convolution, losses; after OPS)
+# The layers' ops (norms, attention, convolution, losses) live in their own module, which imports this
+# one's helpers: it can only be imported once OPS exists.
+from app.engine.layers import LAYERS  # noqa: E402
 
 OPS.update(LAYERS)

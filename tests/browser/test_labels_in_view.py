@@ -20,7 +20,8 @@ LABELS = """() => {
   const labels = [...document.querySelectorAll('#graph g.edge-label')].map((label) => {
     const r = label.querySelector('rect').getBoundingClientRect();
     return { key: label.dataset.key, text: label.textContent, current: label.classList.contains('current'),
-      shown: getComputedStyle(label).visibility === 'visible', left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+      shown: getComputedStyle(label).visibility === 'visible',
+      left: r.left, top: r.top, right: r.right, bottom: r.bottom };
   });
   return { view, labels };
 }"""
@@ -47,7 +48,8 @@ def meets(label: dict, view: dict) -> bool:
 def describe(label: dict, view: dict) -> str:
     return (
         f"{label['key']} {label['text']!r} at ({label['left']:.1f}, {label['top']:.1f})–({label['right']:.1f}, "
-        f"{label['bottom']:.1f}), view ({view['left']:.1f}, {view['top']:.1f})–({view['right']:.1f}, {view['bottom']:.1f})"
+        f"{label['bottom']:.1f}), view ({view['left']:.1f}, {view['top']:.1f})–"
+        f"({view['right']:.1f}, {view['bottom']:.1f})"
     )
 
 
