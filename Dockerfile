@@ -39,6 +39,7 @@ WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY scripts/build_backend.py scripts/
 COPY app/ app/
+COPY chainlens/ chainlens/
 COPY templates/ templates/
 COPY --from=assets /src/static/dist/ static/dist/
 # A regular (non-editable) install: the package and its data (templates/, static/dist/, carried as
