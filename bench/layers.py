@@ -68,26 +68,26 @@ def cases(tiny: bool) -> dict[str, tuple[str, dict[str, tuple[np.ndarray, bool]]
     pair = {"a": (normal(*big), True), "b": (normal(*big), True)}
     image = (32 // n, 16, 32, 32)
     return {
-        "gelu": ("y = gelu(x)", act, F.gelu),
+        "gelu": ("y = gelu(x)", act, lambda x: F.gelu(x)),
         "gelu_tanh": ('y = gelu(x, approximate="tanh")', act, lambda x: F.gelu(x, approximate="tanh")),
-        "silu": ("y = silu(x)", act, F.silu),
-        "erf": ("y = erf(x)", act, torch.erf),
-        "softplus": ("y = softplus(x)", act, F.softplus),
-        "leaky_relu": ("y = leaky_relu(x)", act, F.leaky_relu),
-        "elu": ("y = elu(x)", act, F.elu),
-        "hardtanh": ("y = hardtanh(x)", act, F.hardtanh),
-        "l1_loss": ("y = l1_loss(a, b)", pair, F.l1_loss),
-        "smooth_l1_loss": ("y = smooth_l1_loss(a, b)", pair, F.smooth_l1_loss),
-        "huber_loss": ("y = huber_loss(a, b)", pair, F.huber_loss),
+        "silu": ("y = silu(x)", act, lambda x: F.silu(x)),
+        "erf": ("y = erf(x)", act, lambda x: torch.erf(x)),
+        "softplus": ("y = softplus(x)", act, lambda x: F.softplus(x)),
+        "leaky_relu": ("y = leaky_relu(x)", act, lambda x: F.leaky_relu(x)),
+        "elu": ("y = elu(x)", act, lambda x: F.elu(x)),
+        "hardtanh": ("y = hardtanh(x)", act, lambda x: F.hardtanh(x)),
+        "l1_loss": ("y = l1_loss(a, b)", pair, lambda a, b: F.l1_loss(a, b)),
+        "smooth_l1_loss": ("y = smooth_l1_loss(a, b)", pair, lambda a, b: F.smooth_l1_loss(a, b)),
+        "huber_loss": ("y = huber_loss(a, b)", pair, lambda a, b: F.huber_loss(a, b)),
         "binary_cross_entropy": (
             "y = binary_cross_entropy(p, t)",
             {"p": (uniform(0.05, 0.95, *big), True), "t": (uniform(0, 1, *big), True)},
-            F.binary_cross_entropy,
+            lambda p, t: F.binary_cross_entropy(p, t),
         ),
         "bce_with_logits": (
             "y = binary_cross_entropy_with_logits(z, t)",
             {"z": (normal(*big), True), "t": (uniform(0, 1, *big), True)},
-            F.binary_cross_entropy_with_logits,
+            lambda z, t: F.binary_cross_entropy_with_logits(z, t),
         ),
         "nll_loss": (
             "y = nll_loss(z, y)",
@@ -102,9 +102,9 @@ def cases(tiny: bool) -> dict[str, tuple[str, dict[str, tuple[np.ndarray, bool]]
         "cross_entropy_probs": (
             "y = cross_entropy_probs(z, q)",
             {"z": (normal(512 // n, 100), True), "q": (uniform(0.1, 1, 512 // n, 100), True)},
-            F.cross_entropy,
+            lambda z, q: F.cross_entropy(z, q),
         ),
-        "cosine_similarity": ("y = cosine_similarity(a, b)", pair, F.cosine_similarity),
+        "cosine_similarity": ("y = cosine_similarity(a, b)", pair, lambda a, b: F.cosine_similarity(a, b)),
         "layer_norm": (
             "y = layer_norm(x, w, b, normalized_shape=256)",
             {**act, "w": (normal(256), True), "b": (normal(256), True)},
@@ -120,7 +120,7 @@ def cases(tiny: bool) -> dict[str, tuple[str, dict[str, tuple[np.ndarray, bool]]
             {"x": (normal(*image), True), "w": (normal(16), True), "b": (normal(16), True)},
             lambda x, w, b: F.group_norm(x, 4, w, b),
         ),
-        "normalize": ("y = normalize(x)", act, F.normalize),
+        "normalize": ("y = normalize(x)", act, lambda x: F.normalize(x)),
         "embedding": (
             "y = embedding(i, W)",
             {"i": (ints(1000, 64, 64 // n), False), "W": (normal(1000, 64), True)},
@@ -145,7 +145,7 @@ def cases(tiny: bool) -> dict[str, tuple[str, dict[str, tuple[np.ndarray, bool]]
                 "k": (normal(8 // n, 64, 64), True),
                 "v": (normal(8 // n, 64, 64), True),
             },
-            F.scaled_dot_product_attention,
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
         ),
         "attention_causal": (
             "y = scaled_dot_product_attention(q, k, v, is_causal=True)",
