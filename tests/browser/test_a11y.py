@@ -19,6 +19,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from serving import serving
 
+from app.examples import EXAMPLES
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,5 +206,28 @@ def test_no_axe_violation_with_the_check_tools_and_errors(browser, server_url, c
         expect(page.locator("#error-box")).to_be_visible()
         expect(page.locator(".graph-wrap")).to_have_class(re.compile(r"\bstale\b"))
         assert_no_violations(page, f"a program error at {size}")
+    finally:
+        context.close()
+
+
+# Every example of the menu, at the end of its backward pass (the last step's explanation, the
+# dialect programs' index and gather steps, the layers' notes) and, for a training example, Train
+# mode before a run: the states the rest of the browser suite visits, each checked here.
+EXAMPLE_IDS = [example["id"] for example in EXAMPLES]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_axe_violation_on_any_example(browser, server_url, console, size):
+    context = browser.new_context(viewport=SIZES[size])
+    page = console.watch(context.new_page())
+    try:
+        open_app(page, server_url)
+        for example_id in EXAMPLE_IDS:
+            pick(page, example_id)
+            if page.evaluate("window.__chainlens.response != null"):
+                page.locator("#graph").focus()
+                page.keyboard.press("End")
+                expect(page.locator("#step-label")).to_have_attribute("data-phase", "done")
+            assert_no_violations(page, f"the example {example_id} at {size}")
     finally:
         context.close()
