@@ -42,7 +42,8 @@ graphs tests/test_parse_replay.py compares with a full parse's.
 from __future__ import annotations
 
 import keyword
-from typing import Any, TypedDict
+from collections.abc import Callable
+from typing import Any, TypedDict, TypeVar
 
 from app.engine import dialects
 from app.engine.errors import LimitExceeded, ProgramError
@@ -90,6 +91,8 @@ from app.lang.static import (
 )
 from app.lang.suggest import close_names
 from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
+
+_Item = TypeVar("_Item")  # an item of a bracketed list: a term, or a subscript's item
 
 _POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
 # Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
@@ -747,22 +750,10 @@ class _Parser:
         return self.resolve(text, start, end)
 
     def parenthesized(self) -> Term:
-        kinds, texts = self.kinds, self.texts
         open_start = self.starts[self.pos]
         self.pos += 1
         self.enter(open_start)
-        items = []
-        is_tuple = False
-        while texts[self.pos] != ")":
-            items.append(self.expr())
-            text = texts[self.pos]
-            if text == ",":
-                is_tuple = True
-                self.pos += 1
-            elif text != ")":
-                if kinds[self.pos] in (NEWLINE, END):
-                    raise self.unclosed(open_start)
-                raise self.unexpected(self.pos, after_term=True)
+        items, is_tuple = self.comma_items(")", self.expr, lambda: self.unclosed(open_start))
         close_end = self.end(self.pos)
         self.pos += 1
         self.depth -= 1
@@ -779,7 +770,6 @@ class _Parser:
         open_start = self.starts[self.pos]
         self.pos += 1
         self.enter(open_start)
-        items = []
         depth, pos = 0, self.pos
         while kinds[pos] != END and kinds[pos] != NEWLINE:  # a comprehension is refused before its names are read
             text = texts[pos]
@@ -798,20 +788,7 @@ class _Parser:
                     end=open_start + 1,
                 )
             pos += 1
-        while texts[self.pos] != "]":
-            items.append(self.expr())
-            text = texts[self.pos]
-            if text == ",":
-                self.pos += 1
-            elif text != "]":
-                if kinds[self.pos] in (NEWLINE, END):
-                    raise ProgramError(
-                        "syntax_error",
-                        "expected ',' or ']' to close the '[' opened earlier",
-                        start=self.starts[self.pos],
-                        end=self.starts[self.pos],
-                    )
-                raise self.unexpected(self.pos, after_term=True)
+        items, _ = self.comma_items("]", self.expr, self.unclosed_bracket)
         close_end = self.end(self.pos)
         self.pos += 1
         self.depth -= 1
@@ -1358,6 +1335,32 @@ class _Parser:
             raise LimitExceeded(
                 f"the expression is nested more than {self.max_depth} levels deep", start=start, end=start + 1
             )
+
+    def comma_items(
+        self, close: str, read_item: Callable[[], _Item], unclosed: Callable[[], ProgramError]
+    ) -> tuple[list[_Item], bool]:
+        """The comma-separated items up to `close` (the opening bracket read), leaving pos on it:
+        the items, and whether a comma was seen (a tuple). A line that ends first is `unclosed()`."""
+        kinds, texts = self.kinds, self.texts
+        items: list[_Item] = []
+        comma = False
+        while texts[self.pos] != close:
+            items.append(read_item())
+            text = texts[self.pos]
+            if text == ",":
+                comma = True
+                self.pos += 1
+            elif text != close:
+                if kinds[self.pos] in (NEWLINE, END):
+                    raise unclosed()
+                raise self.unexpected(self.pos, after_term=True)
+        return items, comma
+
+    def unclosed_bracket(self) -> ProgramError:
+        start = self.starts[self.pos]
+        return ProgramError(
+            "syntax_error", "expected ',' or ']' to close the '[' opened earlier", start=start, end=start
+        )
 
     def unclosed(self, open_start: int) -> ProgramError:
         kind, text, start, end = self.token(self.pos)

@@ -16,7 +16,6 @@ import numpy as np
 from app.engine import ops
 from app.engine.errors import ProgramError
 from app.lang.static import NumberList, Term, Terms, describe, is_int, plain
-from app.lang.tokens import END, NEWLINE
 
 if TYPE_CHECKING:
     from app.lang.parser import _Parser
@@ -30,27 +29,10 @@ _ELLIPSIS = object()
 
 def subscript(parser: _Parser, term: Term) -> Term:
     """`term[...]`, with `[` at parser.pos."""
-    texts, kinds = parser.texts, parser.kinds
     open_start = parser.starts[parser.pos]
     parser.pos += 1
     parser.enter(open_start)
-    items: list[tuple[Any, Any, int, int]] = []
-    is_tuple = False
-    while texts[parser.pos] != "]":
-        items.append(_item(parser))
-        text = texts[parser.pos]
-        if text == ",":
-            is_tuple = True
-            parser.pos += 1
-        elif text != "]":
-            if kinds[parser.pos] in (NEWLINE, END):
-                raise ProgramError(
-                    "syntax_error",
-                    "expected ',' or ']' to close the '[' opened earlier",
-                    start=parser.starts[parser.pos],
-                    end=parser.starts[parser.pos],
-                )
-            raise parser.unexpected(parser.pos, after_term=True)
+    items, is_tuple = parser.comma_items("]", lambda: _item(parser), parser.unclosed_bracket)
     end = parser.end(parser.pos)
     parser.pos += 1
     parser.depth -= 1
