@@ -27,6 +27,7 @@ from app.check import gradcheck as finite_differences
 from app.check import replay
 from app.check.limits import SECONDS_PER_UNIT
 from app.core import evaluate
+from app.engine.costs import seconds_in_words
 from app.engine.errors import LimitExceeded
 from app.engine.graph import Graph
 from app.engine.inputs import Input, number
@@ -89,17 +90,6 @@ def value_bytes(graph: Graph) -> int:
 # --- gradcheck -----------------------------------------------------------------------------------
 
 
-def _duration(seconds: float) -> str:
-    """A time as words: "28 seconds", "1.5 seconds", "40 milliseconds"."""
-    if seconds >= 10:
-        return f"{seconds:,.0f} seconds"
-    if seconds >= 1:
-        return f"{seconds:.1f}".removesuffix(".0") + (" second" if seconds < 1.05 else " seconds")
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f} milliseconds"
-    return f"{seconds * 1e6:.0f} microseconds"
-
-
 def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, limit: int, hint: str) -> str:
     """Why a gradient check is refused, in what it would do rather than in work units: "this checks
     330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is
@@ -112,8 +102,8 @@ def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, lim
     )
     return (
         f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} "
-        f"(about {_duration(work * SECONDS_PER_UNIT)} of computing; "
-        f"the limit is about {_duration(limit * SECONDS_PER_UNIT)}); {hint}"
+        f"(about {seconds_in_words(work * SECONDS_PER_UNIT)} of computing; "
+        f"the limit is about {seconds_in_words(limit * SECONDS_PER_UNIT)}); {hint}"
     )
 
 

@@ -190,3 +190,15 @@ def pass_seconds(graph: Any) -> float:
         NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units for name, units in units_by_op(graph).items()
     )
     return (NODE_NS * op_nodes + arithmetic) * 1e-9
+
+
+def seconds_in_words(seconds: float) -> str:
+    """A time as words, for refusals that say what a request would cost: "28 seconds", "1.5 seconds",
+    "40 milliseconds"."""
+    if seconds >= 10:
+        return f"{seconds:,.0f} seconds"
+    if seconds >= 1:
+        return f"{seconds:.1f}".removesuffix(".0") + (" second" if seconds < 1.05 else " seconds")
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f} milliseconds"
+    return f"{seconds * 1e6:.0f} microseconds"

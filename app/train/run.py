@@ -22,7 +22,7 @@ import numpy as np
 
 from app import datasets
 from app.core import declare_inputs
-from app.engine.costs import FORWARD_SHARE, pass_seconds
+from app.engine.costs import FORWARD_SHARE, pass_seconds, seconds_in_words
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.engine.inputs import Input, decode, number
@@ -198,9 +198,9 @@ class TrainingRun:
         if work > limits.max_work:  # said as the time the arithmetic takes, not in work units
             evaluations = f" and {records:,} evaluations" if eval_work else ""
             raise LimitExceeded(
-                f"the run's arithmetic would take about {_seconds(work * SECONDS_PER_WORK)} "
+                f"the run's arithmetic would take about {seconds_in_words(work * SECONDS_PER_WORK)} "
                 f"({steps:,} steps{evaluations}); the limit is about "
-                f"{_seconds(limits.max_work * SECONDS_PER_WORK)} (fewer steps, a smaller batch or "
+                f"{seconds_in_words(limits.max_work * SECONDS_PER_WORK)} (fewer steps, a smaller batch or "
                 f"a smaller network)"
             )
         if seconds > limits.max_seconds:
@@ -468,10 +468,6 @@ def _leaves(graph: Graph) -> dict[str, int]:
         for node, (op, name, constant) in enumerate(zip(graph.ops, graph.names, graph.constant))
         if op is None and not constant and name is not None
     }
-
-
-def _seconds(seconds: float) -> str:
-    return f"{seconds:,.0f} seconds" if seconds >= 10 else f"{seconds:.2g} seconds"
 
 
 def _number(x: Any) -> float | str | None:
