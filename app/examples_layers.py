@@ -21,6 +21,61 @@ CNN_PROGRAM = (
     "loss = softmax_cross_entropy(logits, labels)"
 )
 
+# A transformer block as nanoGPT writes it (model.py's CausalSelfAttention, MLP and Block, one block, tied
+# embeddings), at tiny sizes: T = 4 characters of context, C = 8 channels, 2 heads of 4, an MLP of 32.
+BLOCK_TEXT = "to be or not to be"
+BLOCK_VOCAB = sorted(set(BLOCK_TEXT))  # ' ', 'b', 'e', 'n', 'o', 'r', 't'
+BLOCK_T, BLOCK_C = 4, 8
+_ids = [BLOCK_VOCAB.index(char) for char in BLOCK_TEXT]
+# Every window of four characters (14 of them) and, at each position, the character that follows.
+BLOCK_IDX = [_ids[start : start + BLOCK_T] for start in range(len(_ids) - BLOCK_T)]
+BLOCK_TARGETS = [_ids[start + 1 : start + BLOCK_T + 1] for start in range(len(_ids) - BLOCK_T)]
+
+BLOCK_PROGRAM = (
+    "B, T = idx.shape\n"
+    "C = wte.shape[1]\n"
+    "nh = 2  # heads, each of C // nh = 4 channels\n"
+    "x = F.embedding(idx, wte) + F.embedding(torch.arange(T), wpe)\n"
+    "# causal self-attention: q, k, v of every head at once, then split into heads\n"
+    "h = F.layer_norm(x, (C,), ln1_w, ln1_b)\n"
+    "q, k, v = F.linear(h, W_attn, b_attn).split(C, dim=2)\n"
+    "q = q.view(B, T, nh, C // nh).transpose(1, 2)  # (B, nh, T, hs)\n"
+    "k = k.view(B, T, nh, C // nh).transpose(1, 2)\n"
+    "v = v.view(B, T, nh, C // nh).transpose(1, 2)\n"
+    "y = F.scaled_dot_product_attention(q, k, v, is_causal=True)\n"
+    "y = y.transpose(1, 2).contiguous().view(B, T, C)  # the heads side by side again\n"
+    "x = x + F.linear(y, W_proj, b_proj)  # residual\n"
+    "# MLP: C -> 4C -> C with GELU, and the second residual\n"
+    "h = F.layer_norm(x, (C,), ln2_w, ln2_b)\n"
+    "x = x + F.linear(F.gelu(F.linear(h, W_fc, b_fc)), W_out, b_out)\n"
+    "logits = F.linear(F.layer_norm(x, (C,), lnf_w, lnf_b), wte)  # tied to the embedding\n"
+    "loss = F.cross_entropy(logits.view(B * T, -1), targets.view(-1))"
+)
+
+
+def _linear(name: str, fan_out: int, fan_in: int, seed: int) -> dict[str, Any]:
+    """nn.Linear's weight (out, in) and bias, uniform in ±1/√fan_in as PyTorch initialises them."""
+    bound = fan_in**-0.5
+    return {f"W_{name}": _uniform([fan_out, fan_in], seed, bound), f"b_{name}": _uniform([fan_out], seed + 1, bound)}
+
+
+def _layer_norm(name: str) -> dict[str, Any]:
+    return {f"{name}_w": {"init": "ones", "shape": [BLOCK_C]}, f"{name}_b": {"init": "zeros", "shape": [BLOCK_C]}}
+
+
+_C = BLOCK_C
+BLOCK_PARAMS: dict[str, Any] = {
+    "wte": {"init": "randn", "shape": [len(BLOCK_VOCAB), _C], "seed": 1},  # nn.Embedding: N(0, 1)
+    "wpe": {"init": "randn", "shape": [BLOCK_T, _C], "seed": 2},
+    **_layer_norm("ln1"),
+    **_linear("attn", 3 * _C, _C, 3),
+    **_linear("proj", _C, _C, 5),
+    **_layer_norm("ln2"),
+    **_linear("fc", 4 * _C, _C, 7),
+    **_linear("out", _C, 4 * _C, 9),
+    **_layer_norm("lnf"),
+}
+
 LAYER_EXAMPLES = [
     {
         "id": "causal-attention-head",
@@ -46,6 +101,30 @@ LAYER_EXAMPLES = [
 ]
 
 LAYER_TRAIN_EXAMPLES = [
+    {
+        "id": "train-transformer-block",
+        "title": "A transformer block, trained on the next character",
+        "description": (
+            "One GPT block as nanoGPT writes it, at tiny sizes: each of the 14 four-character windows of "
+            f"'{BLOCK_TEXT}' (idx, characters numbered {''.join(BLOCK_VOCAB)!r} → 0…6) is embedded (C = 8, plus a "
+            "position embedding), then layer norm → causal self-attention with 2 heads (split into q, k, v, "
+            "view/transpose into heads, scaled_dot_product_attention) → residual, layer norm → GELU MLP (8 → 32 → 8) "
+            "→ residual, a last layer norm and logits through the tied embedding; cross-entropy against the next "
+            "character. Open the attention box to see each head's scores, causal mask and softmax; train it with "
+            "Adam (about 0.2 after 300 steps: some next characters are ambiguous with four of context)."
+        ),
+        "expression": BLOCK_PROGRAM,
+        "inputs": {"idx": BLOCK_IDX, "targets": BLOCK_TARGETS, **BLOCK_PARAMS},
+        "grad_output": None,
+        "train": {
+            "params": list(BLOCK_PARAMS),
+            "optimizer": {"name": "adam", "lr": 0.01},
+            "steps": 300,
+            "record_every": 10,
+            # the same windows: how many of their next characters the block has learnt to predict
+            "eval": {"idx": BLOCK_IDX, "targets": BLOCK_TARGETS},
+        },
+    },
     {
         "id": "train-digits-cnn",
         "title": "Train a small CNN on the 8×8 digits",
