@@ -1,9 +1,11 @@
 /**
  * The explanation's heatmaps: a backward step whose tensors are too large to write out as
  * matrices (explain.js sets `heatmaps`) shows a small heatmap of each factor and of the result,
- * captioned with its name and shape, beside the one-line summary.
+ * captioned with its name and shape, beside the one-line summary. A 4-D tensor (attention's
+ * (B, nh, T, ·)) is one small map per head (heads.js).
  */
 import { createHeatmap } from './heatmap.js';
+import { createHeadHeatmaps } from './heads.js';
 import { formatShape } from './tensor.js';
 
 export function appendHeatmaps(root, heatmaps) {
@@ -12,7 +14,9 @@ export function appendHeatmaps(root, heatmaps) {
   row.className = 'explain-heatmaps';
   for (const { label, value, shape } of heatmaps) {
     // Small: the inspector has the full-size map with its pointer read-out.
-    const figure = createHeatmap(value, shape, { label, maxWidth: 96, maxHeight: 44 });
+    const figure = shape.length === 4
+      ? createHeadHeatmaps(value, shape, { label, width: 160, maxHeight: 24 })
+      : createHeatmap(value, shape, { label, maxWidth: 96, maxHeight: 44 });
     const caption = document.createElement('figcaption');
     caption.textContent = `${label} · ${formatShape(shape)}`;
     figure.prepend(caption);

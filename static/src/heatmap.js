@@ -31,6 +31,43 @@ export function createHeatmap(value, shape, { label, maxWidth = null, maxHeight 
   const scale = colourScale(data);
   const root = document.createElement('figure');
   root.className = 'heatmap';
+  const canvas = heatmapCanvas(data, rows, cols, cell, scale, `${label}: heatmap of a ${formatShape(shape)} tensor`);
+
+  const readout = document.createElement('div');
+  readout.className = 'readout';
+  readout.setAttribute('aria-live', 'polite');
+  readout.textContent = 'Point at a cell to read its value.';
+  canvas.addEventListener('mousemove', (event) => {
+    const bounds = canvas.getBoundingClientRect();
+    const c = Math.floor((event.clientX - bounds.left) / cell);
+    const r = Math.floor((event.clientY - bounds.top) / cell);
+    if (r < 0 || c < 0 || r >= rows || c >= cols) return;
+    const index = shape.length <= 1 ? `[${c}]` : `[${unravel(r * cols + c, shape).join(', ')}]`;
+    readout.textContent = `${label}${index} = ${formatNumber(data[r * cols + c], 6)}`;
+  });
+  canvas.addEventListener('mouseleave', () => { readout.textContent = 'Point at a cell to read its value.'; });
+
+  const legend = heatmapLegend(scale);
+  const scroller = document.createElement('div');
+  scroller.className = 'heatmap-scroll';
+  if (!fitted) {
+    scroller.tabIndex = 0;
+    scroller.setAttribute('role', 'group');
+    scroller.setAttribute('aria-label', `${label}: heatmap (scrolls when wider than the panel)`);
+  }
+  scroller.append(axisIndices(cols, cell, 'columns'), rowsAndCanvas(rows, cell, canvas));
+  const axes = document.createElement('figcaption');
+  axes.className = 'axes';
+  axes.textContent = axesCaption(shape);
+  root.append(axes, scroller, legend, readout);
+  return root;
+}
+
+/**
+ * One canvas of `rows` × `cols` cells of `cell` px coloured by `scale` (shared with the per-head
+ * maps of heads.js), numbers written inside the cells where they fit, hairlines between cells.
+ */
+export function heatmapCanvas(data, rows, cols, cell, scale, ariaLabel) {
   const canvas = document.createElement('canvas');
   const ratio = window.devicePixelRatio || 1;
   canvas.width = Math.max(1, Math.round(cols * cell * ratio));
@@ -38,7 +75,7 @@ export function createHeatmap(value, shape, { label, maxWidth = null, maxHeight 
   canvas.style.width = `${cols * cell}px`;
   canvas.style.height = `${rows * cell}px`;
   canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', `${label}: heatmap of a ${formatShape(shape)} tensor`);
+  canvas.setAttribute('aria-label', ariaLabel);
   const context = canvas.getContext('2d');
   context.scale(ratio, ratio);
   // Numbers inside the cells only where they fit; otherwise the pointer read-out does the job.
@@ -65,39 +102,17 @@ export function createHeatmap(value, shape, { label, maxWidth = null, maxHeight 
     for (let c = 1; c < cols; c += 1) line(context, c * cell, 0, c * cell, rows * cell);
     for (let r = 1; r < rows; r += 1) line(context, 0, r * cell, cols * cell, r * cell);
   }
+  return canvas;
+}
 
-  const readout = document.createElement('div');
-  readout.className = 'readout';
-  readout.setAttribute('aria-live', 'polite');
-  readout.textContent = 'Point at a cell to read its value.';
-  canvas.addEventListener('mousemove', (event) => {
-    const bounds = canvas.getBoundingClientRect();
-    const c = Math.floor((event.clientX - bounds.left) / cell);
-    const r = Math.floor((event.clientY - bounds.top) / cell);
-    if (r < 0 || c < 0 || r >= rows || c >= cols) return;
-    const index = shape.length <= 1 ? `[${c}]` : `[${unravel(r * cols + c, shape).join(', ')}]`;
-    readout.textContent = `${label}${index} = ${formatNumber(data[r * cols + c], 6)}`;
-  });
-  canvas.addEventListener('mouseleave', () => { readout.textContent = 'Point at a cell to read its value.'; });
-
+/** The colour bar from the scale's low end to its high end, each end's number written. */
+export function heatmapLegend(scale) {
   const legend = document.createElement('div');
   legend.className = 'legend';
   const [low, , high] = scale.domain();
   const stops = d3.range(0, 1.0001, 0.1).map((t) => `${d3.interpolateRdBu(1 - t)} ${t * 100}%`).join(', ');
   legend.innerHTML = `<span>${formatNumber(low)}</span><span class="bar" style="background: linear-gradient(to right, ${stops})"></span><span>${formatNumber(high)}</span>`;
-  const scroller = document.createElement('div');
-  scroller.className = 'heatmap-scroll';
-  if (!fitted) {
-    scroller.tabIndex = 0;
-    scroller.setAttribute('role', 'group');
-    scroller.setAttribute('aria-label', `${label}: heatmap (scrolls when wider than the panel)`);
-  }
-  scroller.append(axisIndices(cols, cell, 'columns'), rowsAndCanvas(rows, cell, canvas));
-  const axes = document.createElement('figcaption');
-  axes.className = 'axes';
-  axes.textContent = axesCaption(shape);
-  root.append(axes, scroller, legend, readout);
-  return root;
+  return legend;
 }
 
 /** Colours of the scale sampled at this many levels (finer than the eye tells apart). */

@@ -1,11 +1,13 @@
 /**
  * The node inspector: op, shape, value and gradient of the selected node at the current step.
- * Scalars as numbers, tensors as heatmaps (with indices) and their statistics (min, max, mean,
+ * Scalars as numbers, tensors as heatmaps (with indices; multi-head tensors one small map per head,
+ * heads.js) and their statistics (min, max, mean,
  * norm, share of zeros, NaN/∞ flags), truncated tensors as their summary; the gradient/value
  * norm ratio; the gradient shows "—" until the backward pass reaches the node, and lists each
  * contribution it received as a button that jumps to that step.
  */
 import { createHeatmap } from './heatmap.js';
+import { createHeadHeatmaps, hasHeads } from './heads.js';
 import { contributionLedger } from './explain.js';
 import { formatNumber, formatShape, isScalar, isSummary, stats, toNumber } from './tensor.js';
 
@@ -89,11 +91,12 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
     }
 
     const value = view.computed[node.id] ? node.value : undefined;
-    root.append(section('Value', value, node, 'not computed yet', 'value'));
+    const heads = hasHeads(node, response.nodes);
+    root.append(section('Value', value, node, 'not computed yet', 'value', heads));
     const grad = view.grads[node.id];
     let gradNote = 'the backward pass has not reached this node yet';
     if (node.grad === null) gradNote = 'no gradient flows here (a constant, requires_grad: false, or not used by the output)';
-    const gradSection = section('Gradient', grad, node, gradNote, 'grad');
+    const gradSection = section('Gradient', grad, node, gradNote, 'grad', heads);
     root.append(gradSection);
     if (value !== undefined && grad !== undefined && grad !== null) {
       // How big the gradient is next to the value: the scale an update step would change it by.
@@ -146,7 +149,7 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
     }
   }
 
-  function section(title, value, node, emptyNote, kind) {
+  function section(title, value, node, emptyNote, kind, heads) {
     const box = element('section', `inspect-${kind}`);
     const heading = element('h4');
     heading.textContent = title;
@@ -165,7 +168,10 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
     } else {
       const summary = element('dl', 'numbers summary');
       if (isSummary(value)) addFact(summary, 'truncated', `${formatShape(value.shape)} (too large to send in full)`);
-      else box.append(createHeatmap(value, node.shape, { label: kind === 'grad' ? `∂/∂${node.label}` : node.label }));
+      else {
+        const label = kind === 'grad' ? `∂/∂${node.label}` : node.label;
+        box.append(heads ? createHeadHeatmaps(value, node.shape, { label }) : createHeatmap(value, node.shape, { label }));
+      }
       for (const [term, detail] of statRows(value, node.shape)) addFact(summary, term, detail);
       box.append(summary);
     }
