@@ -78,6 +78,24 @@ BLOCK_PARAMS: dict[str, Any] = {
 
 LAYER_EXAMPLES = [
     {
+        "id": "small-convolution",
+        "title": "One small convolution, gradient by gradient",
+        "description": (
+            "A 4×4 one-channel image met by one 2×2 kernel (conv2d, stride 1, no padding) gives a 3×3 map; the loss "
+            "is its MSE to a target. In the backward pass each kernel weight's gradient is ∂L/∂out correlated with "
+            "the input patch that weight met, each input element's adds ∂L/∂out times the kernel weights it was "
+            "multiplied with, and the bias's sums ∂L/∂out: every entry is worked out with its numbers."
+        ),
+        "expression": "out = conv2d(x, K, b)\nloss = mse(out, t)",
+        "inputs": {
+            "x": [[[[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 1.0]]]],
+            "K": [[[[0.5, -0.25], [0.75, 0.25]]]],
+            "b": [0.1],
+            "t": {"value": [[[[1.0, 0.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]]]], "requires_grad": False},
+        },
+        "grad_output": None,
+    },
+    {
         "id": "causal-attention-head",
         "title": "One causal self-attention head",
         "description": (

@@ -12,6 +12,7 @@ import { broadcastEdges } from './broadcast.js';
 import { describeKey } from './index-math.js';
 import { SUM_TERMS, combine, escapeTex, shortSum, texNumber, vjpRule } from './vjp-math.js';
 import { layerForwardNotes, layerNotes } from './explain-layers.js';
+import { convBackwardLines } from './explain-conv.js';
 
 /** Tensors up to about 6×6 (at most 2-D) are written out as matrices; larger ones as heatmaps. */
 export const MAX_MATRIX_ELEMENTS = 36;
@@ -398,6 +399,9 @@ export function explainBackward(response, step, stepIndex) {
   }
 
   lines.push(...ruleLines);
+  // A small convolution's gradient entries worked out (explain-conv.js): the patch, the kernel, the sum.
+  const operandTerms = consumer.inputs.map((id) => termOf(response.nodes[id]));
+  lines.push(...convBackwardLines(consumer, step.slot, { operands: operandTerms, upstream: upstreamTerm, gradient: total }));
 
   if (note) {
     // Broadcasting undone: the numbers before and after the sum over the broadcast axes.
