@@ -27,9 +27,11 @@ BLOCK_TEXT = "to be or not to be"
 BLOCK_VOCAB = sorted(set(BLOCK_TEXT))  # ' ', 'b', 'e', 'n', 'o', 'r', 't'
 BLOCK_T, BLOCK_C = 4, 8
 _ids = [BLOCK_VOCAB.index(char) for char in BLOCK_TEXT]
-# Every window of four characters (14 of them) and, at each position, the character that follows.
-BLOCK_IDX = [_ids[start : start + BLOCK_T] for start in range(len(_ids) - BLOCK_T)]
-BLOCK_TARGETS = [_ids[start + 1 : start + BLOCK_T + 1] for start in range(len(_ids) - BLOCK_T)]
+# The windows of four characters starting at every second character (7 of them: 7 × 2 heads × 4 × 4 attention
+# weights stay under the 256 elements a step sends in full, so the explanation draws them) and, at each
+# position, the character that follows.
+BLOCK_IDX = [_ids[start : start + BLOCK_T] for start in range(0, len(_ids) - BLOCK_T, 2)]
+BLOCK_TARGETS = [_ids[start + 1 : start + BLOCK_T + 1] for start in range(0, len(_ids) - BLOCK_T, 2)]
 
 BLOCK_PROGRAM = (
     "B, T = idx.shape\n"
@@ -123,13 +125,14 @@ LAYER_TRAIN_EXAMPLES = [
         "id": "train-transformer-block",
         "title": "A transformer block, trained on the next character",
         "description": (
-            "One GPT block as nanoGPT writes it, at tiny sizes: each of the 14 four-character windows of "
+            "One GPT block as nanoGPT writes it, at tiny sizes: each of seven four-character windows of "
             f"'{BLOCK_TEXT}' (idx, characters numbered {''.join(BLOCK_VOCAB)!r} → 0…6) is embedded (C = 8, plus a "
             "position embedding), then layer norm → causal self-attention with 2 heads (split into q, k, v, "
             "view/transpose into heads, scaled_dot_product_attention) → residual, layer norm → GELU MLP (8 → 32 → 8) "
             "→ residual, a last layer norm and logits through the tied embedding; cross-entropy against the next "
             "character. Open the attention box to see each head's scores, causal mask and softmax; train it with "
-            "Adam (about 0.2 after 300 steps: some next characters are ambiguous with four of context)."
+            "Adam (the loss from 4.5 to 0.17 in 300 steps, 25 of the 28 next characters right: the others are "
+            "ambiguous with this context)."
         ),
         "expression": BLOCK_PROGRAM,
         "inputs": {"idx": BLOCK_IDX, "targets": BLOCK_TARGETS, **BLOCK_PARAMS},

@@ -176,11 +176,18 @@ def test_the_transformer_block_learns_and_its_20_steps_equal_torch_optim_adam() 
         if step == 20:
             for name in names:
                 ours, theirs = after[name], params[name].detach().numpy()
-                np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12, err_msg=name)
                 worst_param = max(worst_param, float(np.max(np.abs(ours - theirs))))
+                if name == "b_attn":
+                    # The keys' bias b_attn[C:2C] adds q·b_k to a whole row of scores, which softmax ignores: its
+                    # gradient is 0 up to rounding (1e-17), and Adam's m/(√v + eps) turns that rounding into
+                    # steps of lr·1e-17/eps = 1e-11 in both libraries, not the same ones.
+                    C = BLOCK["inputs"]["wte"]["shape"][1]
+                    np.testing.assert_allclose(ours[C : 2 * C], theirs[C : 2 * C], atol=1e-9, err_msg="key bias")
+                    ours, theirs = np.delete(ours, np.s_[C : 2 * C]), np.delete(theirs, np.s_[C : 2 * C])
+                np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12, err_msg=name)
     print(f"transformer block, 20 steps vs torch.optim.Adam: loss rel. {worst_loss:.1e}, params abs. {worst_param:.1e}")
-    assert losses[0] > 4 and np.mean(losses[-20:]) < 0.25, (losses[0], losses[-1])
-    # 50 of the 56 next characters: the other six follow a context of four that occurs with two continuations
+    assert losses[0] > 4 and np.mean(losses[-20:]) < 0.2, (losses[0], losses[-1])
+    # some contexts occur with two continuations ("to " → b, and "o" → " " or "r" or "t")
     assert run._evaluate(final)["accuracy"] >= 0.85
 
 

@@ -13,6 +13,7 @@ import { describeKey } from './index-math.js';
 import { SUM_TERMS, combine, escapeTex, shortSum, texNumber, vjpRule } from './vjp-math.js';
 import { layerForwardNotes, layerNotes } from './explain-layers.js';
 import { convBackwardLines } from './explain-conv.js';
+import { markHeads } from './heads.js';
 
 /** Tensors up to about 6×6 (at most 2-D) are written out as matrices; larger ones as heatmaps. */
 export const MAX_MATRIX_ELEMENTS = 36;
@@ -452,6 +453,7 @@ export function explainBackward(response, step, stepIndex) {
       ? `${input.label} is used ${ledger.length} times: contribution ${position + 1} of ${ledger.length}, more to come`
       : `${input.label} is used ${ledger.length} times: its gradient is the sum of all ${ledger.length} contributions`);
   }
+  markHeads(heatmaps, [consumer, input, ...consumer.inputs.map((id) => response.nodes[id])], response); // attention: a map per head
   return { kind: 'backward', node: consumer.id, input: input.id, lines, notes, heatmaps, ledger, ledgerPosition: position };
 }
 

@@ -4,9 +4,10 @@
  * the heads are axis 0 of a 3-D (nh, T, hs). Folded to rows × last axis (heatmap.js) those heads
  * run into each other; here each head is its own small map, labelled "head 0", "head 1", …, one
  * row of maps per batch item (the first few), all on one colour scale so the heads compare.
+ * Which tensors have heads and how they slice: here, pure (the explanation uses it too); the
+ * drawing: head-maps.js.
  */
-import { colourScale, heatmapCanvas, heatmapLegend } from './heatmap.js';
-import { flatten, formatNumber, formatShape } from './tensor.js';
+import { flatten } from './tensor.js';
 
 export const MAX_ITEMS = 4;
 export const MAX_HEADS = 8;
@@ -15,17 +16,43 @@ const ATTENTION = 'scaled_dot_product_attention';
 // (`q.view(T, nh, hs).transpose(0, 1)`), while one head's batched queries (B, T, hs) come from a matmul.
 const AXIS_MOVES = new Set(['transpose', 'permute']);
 
+/** The attention a node belongs to: its own op, the attention it feeds, or the opened one it is inside. */
+function attentionOf(node, nodes, groups) {
+  if (node.op === ATTENTION) return node;
+  const consumer = nodes.find((other) => other.op === ATTENTION && other.inputs.includes(node.id))
+    ?? (groups ?? []).find((group) => group.op === ATTENTION && group.inputs.includes(node.id)); // opened
+  if (consumer) return consumer;
+  for (let id = node.group; groups && id !== null && id !== undefined; id = groups[id].parent) {
+    if (groups[id].op === ATTENTION) return groups[id];
+  }
+  return null;
+}
+
 /**
- * Whether a node is drawn head by head: every 4-D tensor (heads on axis 1), and a 3-D one that is
- * an operand or the result of an attention whose queries were moved into heads (heads on axis 0).
- * `nodes` are the response's nodes (ids index them).
+ * Whether a node is drawn head by head: a 4-D tensor of an attention (its q, k, v, result, or a
+ * score or weight inside it opened: heads on axis 1, PyTorch's (N, heads, L, E)), or a 3-D one of an
+ * attention whose queries were moved into heads (heads on axis 0). A convolution's 4-D feature map
+ * is not: its axis 1 is channels. `nodes` and `groups` are the response's (ids index them).
  */
-export function hasHeads(node, nodes) {
+export function hasHeads(node, nodes, groups = null) {
+  if (!nodes || (node.shape.length !== 3 && node.shape.length !== 4)) return false;
+  const attention = attentionOf(node, nodes, groups);
+  if (!attention) return false;
   if (node.shape.length === 4) return true;
-  if (node.shape.length !== 3 || !nodes) return false;
-  const attention = node.op === ATTENTION ? node : nodes.find((other) => other.op === ATTENTION && other.inputs.includes(node.id));
-  const query = attention ? nodes[attention.inputs[0]] : null;
+  const query = nodes[attention.inputs[0]];
   return Boolean(query && AXIS_MOVES.has(query.op));
+}
+
+/**
+ * Marks (`heads: true`) the explanation's heatmaps that have the shape of one of `nodes` (the step's
+ * consumer, input and operands) drawn head by head.
+ */
+export function markHeads(heatmaps, nodes, response) {
+  const withHeads = nodes.filter((node) => hasHeads(node, response.nodes, response.groups));
+  for (const map of heatmaps) {
+    map.heads = withHeads.some((node) => node.shape.length === map.shape.length && node.shape.every((size, i) => size === map.shape[i]));
+  }
+  return heatmaps;
 }
 
 /**
@@ -58,57 +85,4 @@ export function headsCaption(shape, { items, shownItems, heads, shownHeads, batc
   ];
   if (batched) parts.push(shownItems < items ? `batch items 0–${shownItems - 1} of ${items}` : `one row of maps per batch item (axis 0)`);
   return parts.join(' · ');
-}
-
-/**
- * The grid of per-head maps. `width` is what the row of heads may take; `maxHeight` bounds one map.
- * Cells are whole pixels (at least 1) unless a map of 34 px cells fits.
- */
-export function createHeadHeatmaps(value, shape, { label, width = 280, maxHeight = 96 }) {
-  const layout = headSlices(value, shape);
-  const { slices, batched, rows, cols, shownHeads } = layout;
-  const scale = colourScale(layout.data); // the whole tensor's: the heads compare
-  const labelColumn = batched ? 44 : 0;
-  const room = (width - labelColumn) / shownHeads - 8;
-  const cell = Math.max(1, Math.floor(Math.min(34, room / Math.max(cols, 1), maxHeight / Math.max(rows, 1))));
-  const root = document.createElement('figure');
-  root.className = 'heatmap head-maps';
-  const caption = document.createElement('figcaption');
-  caption.className = 'axes';
-  caption.textContent = headsCaption(shape, layout);
-  const grid = document.createElement('div');
-  grid.className = 'head-grid';
-  grid.style.gridTemplateColumns = `${batched ? 'auto ' : ''}repeat(${shownHeads}, max-content)`;
-  if (batched) grid.append(document.createElement('span'));
-  for (let head = 0; head < shownHeads; head += 1) grid.append(tag('span', 'head-label', `head ${head}`));
-  const readout = document.createElement('div');
-  readout.className = 'readout';
-  readout.setAttribute('aria-live', 'polite');
-  const idle = 'Point at a cell to read its value.';
-  readout.textContent = idle;
-  for (const slice of slices) {
-    if (batched && slice.head === 0) grid.append(tag('span', 'item-label', `item ${slice.item}`));
-    const where = `head ${slice.head}${batched ? `, batch item ${slice.item}` : ''}`;
-    const canvas = heatmapCanvas(slice.data, rows, cols, cell, scale, `${label}, ${where}: heatmap of a ${formatShape([rows, cols])} slice`);
-    canvas.addEventListener('mousemove', (event) => {
-      const bounds = canvas.getBoundingClientRect();
-      const c = Math.floor((event.clientX - bounds.left) / cell);
-      const r = Math.floor((event.clientY - bounds.top) / cell);
-      if (r < 0 || c < 0 || r >= rows || c >= cols) return;
-      readout.textContent = `${label}[${[...slice.prefix, r, c].join(', ')}] = ${formatNumber(slice.data[r * cols + c], 6)} (${where})`;
-    });
-    canvas.addEventListener('mouseleave', () => { readout.textContent = idle; });
-    const box = tag('div', 'head-map', '');
-    box.append(canvas);
-    grid.append(box);
-  }
-  root.append(caption, grid, heatmapLegend(scale), readout);
-  return root;
-}
-
-function tag(name, className, text) {
-  const node = document.createElement(name);
-  node.className = className;
-  node.textContent = text;
-  return node;
 }

@@ -7,7 +7,8 @@
  * contribution it received as a button that jumps to that step.
  */
 import { createHeatmap } from './heatmap.js';
-import { createHeadHeatmaps, hasHeads } from './heads.js';
+import { createHeadHeatmaps } from './head-maps.js';
+import { hasHeads } from './heads.js';
 import { contributionLedger } from './explain.js';
 import { formatNumber, formatShape, isScalar, isSummary, stats, toNumber } from './tensor.js';
 
@@ -91,7 +92,7 @@ export function createInspector(root, { onClose, onJump, onStep = () => {} }) {
     }
 
     const value = view.computed[node.id] ? node.value : undefined;
-    const heads = hasHeads(node, response.nodes);
+    const heads = hasHeads(node, response.nodes, response.groups);
     root.append(section('Value', value, node, 'not computed yet', 'value', heads));
     const grad = view.grads[node.id];
     let gradNote = 'the backward pass has not reached this node yet';

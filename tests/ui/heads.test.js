@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasHeads, headsCaption, headSlices } from '../../static/src/heads.js';
+import { hasHeads, headsCaption, headSlices, markHeads } from '../../static/src/heads.js';
+import { fixture } from './load.js';
 
 /** A (B, nh, R, C) tensor whose element [b, h, r, c] is b·1000 + h·100 + r·10 + c. */
 function tensor(shape) {
@@ -32,7 +33,7 @@ test('a 3-D tensor is one map per head on axis 0; past four batch items and eigh
   assert.equal(headsCaption([2, 3, 4], three), 'one map per head (axis 0) · rows: axis 1 (3) · columns: axis 2 (4)');
 });
 
-test('every 4-D tensor has heads; a 3-D one only at an attention whose queries were moved into heads', () => {
+test('a 3-D tensor has heads only at an attention whose queries were moved into heads', () => {
   const node = (id, op, shape, inputs = []) => ({ id, op, shape, inputs });
   const multi = [
     node(0, 'input', [8, 6]),
@@ -46,5 +47,31 @@ test('every 4-D tensor has heads; a 3-D one only at an attention whose queries w
   // One head of a batch, (B, T, hs) from matmuls: axis 0 is the batch, not heads.
   const single = multi.map((n) => (n.id === 1 ? { ...n, op: 'matmul' } : n));
   assert.deepEqual(single.map((n) => hasHeads(n, single)), [false, false, false, false, false, false]);
-  assert.equal(hasHeads(node(9, 'add', [1, 2, 3, 4]), []), true);
+});
+
+test('the transformer block: its attention\'s 4-D tensors have heads; y.transpose(1, 2) and a conv map have none', () => {
+  const block = fixture('transformer-block');
+  const heads = block.nodes.filter((n) => hasHeads(n, block.nodes, block.groups)).map((n) => `${n.label}:${n.op}`);
+  assert.deepEqual(heads, ['q:transpose', 'k:transpose', 'v:transpose', 'y:scaled_dot_product_attention']);
+  const attention = block.nodes.find((n) => n.op === 'scaled_dot_product_attention');
+  const back = block.nodes.find((n) => n.op === 'transpose' && n.inputs[0] === attention.id); // (B, T, nh, hs)
+  assert.equal(hasHeads(back, block.nodes, block.groups), false);
+  const conv = fixture('small-convolution');
+  assert.deepEqual(conv.nodes.filter((n) => hasHeads(n, conv.nodes, conv.groups)), []);
+  const maps = markHeads([{ shape: [2, 2, 4, 4] }, { shape: [2, 4, 2, 4] }], [back, attention], block);
+  assert.deepEqual(maps.map((map) => map.heads), [true, false]);
+});
+
+test('an opened attention: its operands, and the 4-D scores inside it (or inside a softmax within it), have heads', () => {
+  const nodes = [
+    { id: 0, op: 'transpose', shape: [1, 2, 4, 4], inputs: [] },
+    { id: 1, op: 'matmul', shape: [1, 2, 4, 4], inputs: [0, 0], group: 0 },
+    { id: 2, op: 'exp', shape: [1, 2, 4, 4], inputs: [1], group: 1 },
+    { id: 3, op: 'exp', shape: [1, 2, 4, 4], inputs: [2] },
+  ];
+  const groups = [
+    { id: 0, op: 'scaled_dot_product_attention', inputs: [0, 0, 0], parent: null },
+    { id: 1, op: 'softmax', inputs: [1], parent: 0 },
+  ];
+  assert.deepEqual(nodes.map((n) => hasHeads(n, nodes, groups)), [true, true, true, false]); // q feeds the opened attention
 });
