@@ -68,6 +68,12 @@ function products(pairs) {
   return { tex, text };
 }
 
+/** " = 0.125", or " ≈ 0" where the sum is float noise (formatNumber's ≈0): "= ≈0" would read oddly. */
+function result(total) {
+  const text = formatNumber(total);
+  return text.startsWith('≈') ? { tex: ' \\approx 0', text: ' ≈ 0' } : { tex: ` = ${texNumber(total)}`, text: ` = ${text}` };
+}
+
 function paren(number) {
   return number.startsWith('-') ? `(${number})` : number;
 }
@@ -103,18 +109,23 @@ function weightLines(geometry, gradient, upstream) {
     const index = written(geometry, [o, c, i, j], false);
     const lhs = { tex: `\\left(${gradient.tex}\\right)_{${index}}`, text: `${gradient.text}[${index}]` };
     if (asMatrix) {
-      // One image: ∂L/∂out of channel o and the patch are both Ho × Wo, written out.
+      // One image: ∂L/∂out of channel o (written once, on a line of its own) ⊙ the Ho × Wo patch, summed.
       const shape = [Ho, Wo];
       const upstreamIndex = geometry.batched ? `0, ${o}` : `${o}`;
+      const g0 = { tex: `\\left(${upstream.tex}\\right)_{${upstreamIndex}}`, text: `${upstream.text}[${upstreamIndex}]` };
+      if (c === 0 && i === 0 && j === 0) {
+        lines.push({ tex: `${g0.tex} = ${texValue(g[0][o], shape)}`, text: `${g0.text} = ${textValue(g[0][o], shape)}`, wide: true });
+      }
       lines.push({
-        tex: `${lhs.tex} = \\textstyle\\sum \\left(${upstream.tex}\\right)_{${upstreamIndex}} \\odot \\text{patch} = \\sum ${texValue(g[0][o], shape)} \\odot ${texValue(patch, shape)} = ${texNumber(total)}`,
-        text: `${lhs.text} = Σ ${upstream.text}[${upstreamIndex}] ⊙ patch = Σ ${textValue(g[0][o], shape)} ⊙ ${textValue(patch, shape)} = ${formatNumber(total)}`,
+        tex: `${lhs.tex} = \\textstyle\\sum ${g0.tex} \\odot ${texValue(patch, shape)}${result(total).tex}`,
+        text: `${lhs.text} = Σ ${g0.text} ⊙ patch ${textValue(patch, shape)}${result(total).text}`,
         entry,
         value: total,
+        wide: true,
       });
     } else {
       const sum = products(pairs);
-      lines.push({ tex: `${lhs.tex} = ${sum.tex} = ${texNumber(total)}`, text: `${lhs.text} = ${sum.text} = ${formatNumber(total)}`, entry, value: total });
+      lines.push({ tex: `${lhs.tex} = ${sum.tex}${result(total).tex}`, text: `${lhs.text} = ${sum.text}${result(total).text}`, entry, value: total, wide: true });
     }
   }
   return { lines, count };
@@ -153,12 +164,12 @@ function inputLines(geometry, gradient, upstream, [input, weight]) {
     const index = written(geometry, [n, c, r, q], true);
     const lhs = { tex: `\\left(${gradient.tex}\\right)_{${index}}`, text: `${gradient.text}[${index}]` };
     if (!pairs.length) {
-      lines.push({ tex: `${lhs.tex} = 0 \\quad\\text{(no output read it)}`, text: `${lhs.text} = 0 (no output read it)`, entry, value: 0 });
+      lines.push({ tex: `${lhs.tex} = 0 \\quad\\text{(no output read it)}`, text: `${lhs.text} = 0 (no output read it)`, entry, value: 0, wide: true });
       continue;
     }
     const sum = products(pairs);
     const which = pairs.length <= SUM_TERMS ? ` (${names.join(' + ')})` : ` (${pairs.length} products)`;
-    lines.push({ tex: `${lhs.tex} = ${sum.tex} = ${texNumber(total)}`, text: `${lhs.text} = ${sum.text} = ${formatNumber(total)}${which}`, entry, value: total });
+    lines.push({ tex: `${lhs.tex} = ${sum.tex}${result(total).tex}`, text: `${lhs.text} = ${sum.text}${result(total).text}${which}`, entry, value: total, wide: true });
   }
   return { lines, count };
 }
@@ -175,10 +186,11 @@ function biasLines(geometry, gradient, upstream) {
     const texTerms = shortSum(values.map((value, k) => (k ? paren(texNumber(value)) : texNumber(value))), (n) => `\\ldots\\text{ ${n} more }\\ldots`);
     const channel = geometry.batched ? `[:, ${o}]` : `[${o}]`;
     lines.push({
-      tex: `\\left(${gradient.tex}\\right)_{${o}} = \\textstyle\\sum \\left(${upstream.tex}\\right)_{${channel.slice(1, -1)}} = ${texTerms} = ${texNumber(total)}`,
-      text: `${gradient.text}[${o}] = Σ ${upstream.text}${channel} = ${terms} = ${formatNumber(total)}`,
+      tex: `\\left(${gradient.tex}\\right)_{${o}} = \\textstyle\\sum \\left(${upstream.tex}\\right)_{${channel.slice(1, -1)}} = ${texTerms}${result(total).tex}`,
+      text: `${gradient.text}[${o}] = Σ ${upstream.text}${channel} = ${terms}${result(total).text}`,
       entry: o,
       value: total,
+      wide: true,
     });
   }
   return { lines, count: O };
@@ -186,7 +198,8 @@ function biasLines(geometry, gradient, upstream) {
 
 /**
  * Lines for a conv1d/conv2d backward step whose operands are small and sent in full; none otherwise.
- * Each entry's line carries `entry` (its flat index in the operand) and `value` (the sum worked out).
+ * Each entry's line carries `entry` (its flat index in the operand) and `value` (the sum worked out);
+ * every line is `wide` (the panel sets it below the step's heatmaps, across the whole panel).
  * `operands` and `upstream` are explain.js's terms ({tex, text, value, shape}); `gradient` the
  * left side ∂L/∂operand as TeX and text.
  */
@@ -201,7 +214,7 @@ export function convBackwardLines(node, slot, { operands, upstream, gradient }) 
   const lines = [...made.lines];
   if (made.count > MAX_ENTRIES) {
     const more = `… ${made.count - MAX_ENTRIES} more entries, each made the same way`;
-    lines.push({ tex: `\\text{${more}}`, text: more });
+    lines.push({ tex: `\\text{${more}}`, text: more, wide: true });
   }
   return lines;
 }

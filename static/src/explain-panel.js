@@ -55,7 +55,7 @@ export function createExplainPanel(root) {
     root.classList.toggle('has-matrix', explanation.lines.some((line) => line.tex.includes('bmatrix')));
     for (const line of explanation.lines) {
       const math = document.createElement('div');
-      math.className = 'math';
+      math.className = line.wide ? 'math wide' : 'math'; // wide: below the floated heatmaps
       math.dataset.text = line.text;
       // A wide line scrolls sideways: focusable, so a keyboard can scroll it too.
       math.tabIndex = 0;

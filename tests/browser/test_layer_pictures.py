@@ -129,10 +129,19 @@ def test_a_small_convolution_backward_step_shows_kernel_patch_and_sum(page_at, s
     # K[0, 0, 0, 0] met the top-left 3×3 patch of x: ∂L/∂out ⊙ patch, summed
     expect(explain).to_contain_text("∂loss/∂K[0, 0, 0, 0] = Σ ∂loss/∂out[0, 0] ⊙ patch")
     expect(explain.locator(".math:not(:has(.katex))")).to_have_count(0)  # every line typeset
+    # the worked entries sit below the heatmaps, across the panel, each line whole in it
+    explain.locator(".math.wide").nth(2).scroll_into_view_if_needed()
+    panel = explain.bounding_box()
+    for line in explain.locator(".math.wide").all():
+        assert line.evaluate("(math) => math.scrollWidth <= math.clientWidth + 1"), line.inner_text()
+        assert line.bounding_box()["width"] > 0.9 * panel["width"] - 40
     screenshot(page, f"layers-conv-weight-{size}")
     seek(page, backward_step(page, "conv2d", "x"))
     expect(explain).to_contain_text("∂loss/∂x[0, 0, 1, 1] = ")
     expect(explain).to_contain_text("… 7 more entries, each made the same way")
+    explain.locator(".math.wide").nth(4).scroll_into_view_if_needed()
+    for line in explain.locator(".math.wide").all():
+        assert line.evaluate("(math) => math.scrollWidth <= math.clientWidth + 1"), line.inner_text()
     box = explain.bounding_box()
     width = page.evaluate("document.documentElement.clientWidth")
     assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, box

@@ -38,7 +38,11 @@ test('the small convolution shows the kernel gradient as ∂L/∂out correlated 
   const { explanation } = convSteps(response).find(({ step }) => step.slot === 1);
   const [first] = explanation.lines.filter((line) => line.entry === 0);
   // K[0, 0, 0, 0] met x[0, 0, 0:3, 0:3], the top-left 3×3 patch of the image
-  assert.match(first.text, /^∂loss\/∂K\[0, 0, 0, 0\] = Σ ∂loss\/∂out\[0, 0\] ⊙ patch = Σ \[\[.*\]\] ⊙ \[\[0, 1, 1\], \[1, 0, 0\], \[1, 1, 1\]\] = /);
+  assert.match(first.text, /^∂loss\/∂K\[0, 0, 0, 0\] = Σ ∂loss\/∂out\[0, 0\] ⊙ patch \[\[0, 1, 1\], \[1, 0, 0\], \[1, 1, 1\]\] = /);
+  // ∂L/∂out of the channel written once, before its kernel's entries
+  const upstreamLine = explanation.lines[explanation.lines.indexOf(first) - 1];
+  assert.match(upstreamLine.text, /^∂loss\/∂out\[0, 0\] = \[\[-?0\.\d+, .*\]\]$/);
+  assert.ok(explanation.lines.filter((line) => line.entry !== undefined || line.text.startsWith('… ')).every((line) => line.wide));
   assert.match(first.tex, /\\begin\{bmatrix\}0 & 1 & 1 \\\\ 1 & 0 & 0 \\\\ 1 & 1 & 1\\end\{bmatrix\}/);
   const input = convSteps(response).find(({ step }) => step.slot === 0).explanation.lines.filter((line) => line.entry !== undefined);
   // x[0, 0, 0, 0] was read by out[0, 0, 0, 0] only, with K[0, 0, 0, 0]; x[0, 0, 1, 1] by four outputs
