@@ -100,7 +100,7 @@ def test_multi_head_tensors_draw_one_map_per_head(page_at, server_url, screensho
         expect(maps.locator(".axes")).to_contain_text("batch items 0–3 of 7")
         # every map inside the inspector, side by side per item
         boxes = maps.locator("canvas").evaluate_all(
-            "(all) => all.map((c) => { const r = c.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"
+            "(all) => all.map((c) => c.getBoundingClientRect()).map((r) => [r.left, r.top, r.right, r.bottom])"
         )
         panel = page.locator("#inspector").bounding_box()
         assert all(panel["x"] - 0.5 <= b[0] and b[2] <= panel["x"] + panel["width"] + 0.5 for b in boxes), boxes
