@@ -24,18 +24,20 @@ function pair(value, fallback) {
 
 /**
  * The convolution as 4-D nested arrays and its geometry: x [N][C][H][W], w [O][C/groups][kh][kw],
- * g (∂L/∂out) [N][O][Ho][Wo]; a conv1d is a conv2d of height 1, an unbatched input a batch of one.
+ * g (∂L/∂out, when `upstream` is given) [N][O][Ho][Wo]; a conv1d is a conv2d of height 1, an unbatched
+ * input a batch of one (explain-layers.js's forward step uses it too).
  * Null when a value came as a summary.
  */
-export function convGeometry(node, operands, upstream) {
+export function convGeometry(node, operands, upstream = null) {
   const [input, weight] = operands;
-  if ([input.value, weight.value, upstream.value].some((value) => value === null || value === undefined || isSummary(value))) return null;
+  const values = [input.value, weight.value, ...(upstream ? [upstream.value] : [])];
+  if (values.some((value) => value === null || value === undefined || isSummary(value))) return null;
   const one = node.op === 'conv1d';
   const batched = input.shape.length === (one ? 3 : 4);
   // A conv1d's [C][L] image is [C][1][L]; its [O][C][k] kernel [O][C][1][k].
   const image = (value) => (one ? value.map((channel) => [channel]) : value);
   const x = (batched ? input.value : [input.value]).map(image);
-  const g = (batched ? upstream.value : [upstream.value]).map(image);
+  const g = upstream ? (batched ? upstream.value : [upstream.value]).map(image) : null;
   const w = one ? weight.value.map(image) : weight.value;
   const params = node.params ?? {};
   // A conv1d's height axis has the defaults (stride 1, no padding, dilation 1).
@@ -46,7 +48,7 @@ export function convGeometry(node, operands, upstream) {
 }
 
 /** The input element at padded position (r, q) of image n, channel c: 0 in the padding. */
-function inputAt({ x, padding }, n, c, r, q) {
+export function inputAt({ x, padding }, n, c, r, q) {
   const row = r - padding[0];
   const col = q - padding[1];
   const image = x[n][c];

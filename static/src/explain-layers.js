@@ -4,6 +4,7 @@
 // attention's q, k, v, scores and mask, the patch a convolution's kernel met). For a convolution's
 // forward step with small operands, the first output element worked out: the patch, the kernel, the sum.
 
+import { convGeometry, inputAt } from './explain-conv.js';
 import { formatNumber, isSummary } from './tensor.js';
 
 const NORM_INPUT = (over) => `x̂ = (x − mean)/√(var + eps) over ${over}: the mean and the variance depend on every x there, `
@@ -77,42 +78,28 @@ export function layerNotes(consumer, slot) {
 
 const MAX_TERMS = 12;
 
-function pair(value, fallback) {
-  if (value === undefined || value === null) return [fallback, fallback];
-  return value.length === 1 ? [value[0], value[0]] : value;
-}
-
 /** out[0, 0, 0, 0] of a conv2d (or out[0, 0, 0] of a conv1d) as the patch it read times kernel 0. */
 function firstOutput(node, operands) {
-  const [input, weight, bias] = operands;
-  if ([input, weight, bias].some((operand) => isSummary(operand.value)) || isSummary(node.value)) return null;
-  const one = node.op === 'conv1d';
-  const batched = input.shape.length === (one ? 3 : 4);
-  let x = batched ? input.value[0] : input.value;
-  let w = weight.value[0];
-  if (one) { x = x.map((row) => [row]); w = w.map((row) => [row]); }
-  const params = node.params ?? {};
-  // the first output element's window starts at the top-left corner, whatever the stride
-  const [ph, pw] = one ? [0, pair(params.padding, 0)[0]] : pair(params.padding, 0);
-  const [dh, dw] = one ? [1, pair(params.dilation, 1)[0]] : pair(params.dilation, 1);
+  const bias = operands[2];
+  const geometry = isSummary(node.value) || isSummary(bias.value) ? null : convGeometry(node, operands);
+  if (!geometry) return null;
+  const kernel = geometry.w[0];
   const terms = [];
   let total = 0;
-  for (let c = 0; c < w.length; c += 1) {
-    for (let i = 0; i < w[c].length; i += 1) {
-      for (let j = 0; j < w[c][i].length; j += 1) {
-        const r = i * dh - ph;
-        const q = j * dw - pw;
-        const inside = r >= 0 && q >= 0 && r < x[c].length && q < x[c][0].length;
-        const value = inside ? x[c][r][q] : 0;
-        total += value * w[c][i][j];
-        terms.push(`${inside ? formatNumber(value) : '0 (padding)'}·${formatNumber(w[c][i][j])}`);
+  for (let c = 0; c < kernel.length; c += 1) {
+    for (let i = 0; i < kernel[c].length; i += 1) {
+      for (let j = 0; j < kernel[c][i].length; j += 1) {
+        // the first output element's window starts at the top-left corner, whatever the stride
+        const met = inputAt(geometry, 0, c, i * geometry.dilation[0], j * geometry.dilation[1]);
+        total += (met ? met.value : 0) * kernel[c][i][j];
+        terms.push(`${met ? formatNumber(met.value) : '0 (padding)'}·${formatNumber(kernel[c][i][j])}`);
       }
     }
   }
   const given = bias.shape.length === 1 && bias.shape[0] > 0 && Array.isArray(bias.value);
   if (given) total += bias.value[0];
   const shown = terms.length <= MAX_TERMS ? terms.join(' + ') : `${terms.slice(0, 4).join(' + ')} + … (${terms.length} products)`;
-  const where = one ? 'out[0, 0, 0]' : 'out[0, 0, 0, 0]';
+  const where = geometry.one ? 'out[0, 0, 0]' : 'out[0, 0, 0, 0]';
   return `${where}: the patch at the top-left corner met kernel 0, element by element: ${shown}`
     + `${given ? ` + bias ${formatNumber(bias.value[0])}` : ''} = ${formatNumber(total)}`;
 }
