@@ -78,9 +78,8 @@ def test_twenty_steps_equal_torch_optim() -> None:
 BATCHNORM = next(example for example in EXAMPLES if example["id"] == "train-digits-batchnorm")
 
 
-def test_the_batch_norm_mlp_learns_and_its_steps_equal_torch_optim() -> None:
-    example = copy.deepcopy(BATCHNORM)
-    steps = example["train"]["steps"]
+def _run_and_torch_params(example: dict) -> tuple[TrainingRun, list[str], dict[str, torch.Tensor]]:
+    """The example's training run, its parameters' names, and their initial values as PyTorch leaves."""
     run = TrainingRun(
         example["expression"], example["inputs"], TrainConfig(**example["train"]), Limits(), TrainLimits()
     )
@@ -89,6 +88,13 @@ def test_the_batch_norm_mlp_learns_and_its_steps_equal_torch_optim() -> None:
         name: torch.tensor(decode(name, example["inputs"][name], 10**8).value, dtype=torch.float64, requires_grad=True)
         for name in names
     }
+    return run, names, params
+
+
+def test_the_batch_norm_mlp_learns_and_its_steps_equal_torch_optim() -> None:
+    example = copy.deepcopy(BATCHNORM)
+    steps = example["train"]["steps"]
+    run, names, params = _run_and_torch_params(example)
     data = {name: resolve(name, example["inputs"][name], 10**8).take() for name in ("x", "labels")}
     options = example["train"]["optimizer"]
     optimizer = torch.optim.SGD([params[name] for name in names], lr=options["lr"], momentum=options["momentum"])
@@ -150,14 +156,7 @@ def _torch_block(p: dict[str, torch.Tensor], idx: torch.Tensor, targets: torch.T
 def test_the_transformer_block_learns_and_its_20_steps_equal_torch_optim_adam() -> None:
     example = copy.deepcopy(BLOCK)
     steps = example["train"]["steps"]
-    run = TrainingRun(
-        example["expression"], example["inputs"], TrainConfig(**example["train"]), Limits(), TrainLimits()
-    )
-    names = example["train"]["params"]
-    params = {
-        name: torch.tensor(decode(name, example["inputs"][name], 10**8).value, dtype=torch.float64, requires_grad=True)
-        for name in names
-    }
+    run, names, params = _run_and_torch_params(example)
     idx, targets = (torch.tensor(example["inputs"][name]) for name in ("idx", "targets"))
     options = example["train"]["optimizer"]
     optimizer = torch.optim.Adam([params[name] for name in names], lr=options["lr"])

@@ -10,23 +10,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_readable import MEASURE, PAGE_FITS, SIZES
+from tests.browser.test_readable import SIZES, assert_readable, page_at  # noqa: F401 - page_at is a fixture
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page_at(browser, console):
-    contexts = []
-
-    def make(size: dict) -> Page:
-        context = browser.new_context(viewport=size, reduced_motion="reduce")
-        contexts.append(context)
-        return console.watch(context.new_page())
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def open_example(page: Page, url: str, example_id: str) -> None:
@@ -64,16 +50,10 @@ def backward_step(page: Page, consumer_op: str, input_label: str) -> int:
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("example_id", ["train-transformer-block", "small-convolution"])
-def test_the_new_examples_open_readable(page_at, server_url, screenshot, size, example_id):
+def test_the_new_examples_open_readable(page_at, server_url, screenshot, size, example_id):  # noqa: F811
     page = page_at(SIZES[size])
     open_example(page, server_url, example_id)
-    drawn = page.evaluate(MEASURE)
-    where = f"{example_id} at {size}"
-    assert drawn["shown"] >= 2, f"{where}: only {drawn['shown']} cards on screen"
-    assert drawn["small"] == [], f"{where}: text under 11 px: {drawn['small'][:5]}"
-    assert drawn["overlaps"] == [], f"{where}: overlapping boxes: {drawn['overlaps'][:5]}"
-    assert drawn["overflowing"] == [], f"{where}: text out of its box: {drawn['overflowing'][:5]}"
-    assert page.evaluate(PAGE_FITS) == [], where
+    assert_readable(page, f"{example_id} at {size}")
     expect(page.locator("#example-description")).to_contain_text(
         "nanoGPT" if example_id.startswith("train") else "kernel weight's gradient"
     )
@@ -81,7 +61,7 @@ def test_the_new_examples_open_readable(page_at, server_url, screenshot, size, e
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_multi_head_tensors_draw_one_map_per_head(page_at, server_url, screenshot, size):
+def test_multi_head_tensors_draw_one_map_per_head(page_at, server_url, screenshot, size):  # noqa: F811
     page = page_at(SIZES[size])
     open_example(page, server_url, "train-transformer-block")
     seek(page, page.evaluate("window.__chainlens.total"))
@@ -121,7 +101,7 @@ def test_multi_head_tensors_draw_one_map_per_head(page_at, server_url, screensho
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_a_small_convolution_backward_step_shows_kernel_patch_and_sum(page_at, server_url, screenshot, size):
+def test_a_small_convolution_backward_step_shows_kernel_patch_and_sum(page_at, server_url, screenshot, size):  # noqa: F811
     page = page_at(SIZES[size])
     open_example(page, server_url, "small-convolution")
     seek(page, backward_step(page, "conv2d", "K"))

@@ -127,14 +127,19 @@ def test_every_example_opens_readable_without_overlaps(page_at, server_url, scre
     page = page_at(SIZES[size])
     for example in examples(server_url):
         open_example(page, server_url, example["title"])
-        drawn = page.evaluate(MEASURE)
-        where = f"{example['title']} at {size}"
-        assert drawn["shown"] >= 2, f"{where}: only {drawn['shown']} cards on screen"
-        assert drawn["small"] == [], f"{where}: text under {MIN_TEXT_PX} px: {drawn['small'][:5]}"
-        assert drawn["overlaps"] == [], f"{where}: overlapping boxes: {drawn['overlaps'][:5]}"
-        assert drawn["overflowing"] == [], f"{where}: text out of its box: {drawn['overflowing'][:5]}"
-        assert page.evaluate(PAGE_FITS) == [], where
+        assert_readable(page, f"{example['title']} at {size}")
         screenshot(page, f"readable-{slug(example['id'])}-{size}")
+
+
+def assert_readable(page: Page, where: str) -> None:
+    """The graph as opened: cards on screen, no text under 11 px, no overlaps, no text out of its box,
+    and the page's chrome in the window."""
+    drawn = page.evaluate(MEASURE)
+    assert drawn["shown"] >= 2, f"{where}: only {drawn['shown']} cards on screen"
+    assert drawn["small"] == [], f"{where}: text under {MIN_TEXT_PX} px: {drawn['small'][:5]}"
+    assert drawn["overlaps"] == [], f"{where}: overlapping boxes: {drawn['overlaps'][:5]}"
+    assert drawn["overflowing"] == [], f"{where}: text out of its box: {drawn['overflowing'][:5]}"
+    assert page.evaluate(PAGE_FITS) == [], where
 
 
 @pytest.mark.parametrize("size", [{"width": 1920, "height": 1080}, {"width": 800, "height": 900}])
