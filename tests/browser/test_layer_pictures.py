@@ -126,3 +126,25 @@ def test_a_small_convolution_backward_step_shows_kernel_patch_and_sum(page_at, s
     width = page.evaluate("document.documentElement.clientWidth")
     assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, box
     screenshot(page, f"layers-conv-input-{size}")
+
+
+def test_the_opened_attention_shows_each_heads_causal_weights(page_at, server_url, screenshot):  # noqa: F811
+    page = page_at(SIZES["1366x768"])
+    open_example(page, server_url, "train-transformer-block")
+    before = page.evaluate("window.__chainlens.runs")
+    page.get_by_role("button", name="Open all").click()
+    page.wait_for_function(f"window.__chainlens.runs > {before}", timeout=60_000)
+    seek(page, page.evaluate("window.__chainlens.total"))
+    inspect(page, "weights")  # softmax(scores + causal mask) inside the attention: (7, 2, 4, 4)
+    maps = page.locator("#inspector .inspect-value .head-maps")
+    expect(maps.locator(".head-label")).to_have_text(["head 0", "head 1"])
+    # each head's weights: row t attends to positions 0…t only, and each row sums to 1
+    weights = page.evaluate(
+        "() => window.__chainlens.response.nodes.find((n) => n.label === 'weights' && n.op === 'div').value"
+    )
+    for item in weights:
+        for head in item:
+            for t, row in enumerate(head):
+                assert all(w == 0 for w in row[t + 1 :]) and abs(sum(row) - 1) < 1e-12, row
+    maps.scroll_into_view_if_needed()
+    screenshot(page, "layers-heads-weights-1366x768")
