@@ -122,31 +122,6 @@ LAYER_EXAMPLES = [
 
 LAYER_TRAIN_EXAMPLES = [
     {
-        "id": "train-transformer-block",
-        "title": "A transformer block, trained on the next character",
-        "description": (
-            "One GPT block as nanoGPT writes it, at tiny sizes: each of seven four-character windows of "
-            f"'{BLOCK_TEXT}' (idx, characters numbered {''.join(BLOCK_VOCAB)!r} → 0…6) is embedded (C = 8, plus a "
-            "position embedding), then layer norm → causal self-attention with 2 heads (split into q, k, v, "
-            "view/transpose into heads, scaled_dot_product_attention) → residual, layer norm → GELU MLP (8 → 32 → 8) "
-            "→ residual, a last layer norm and logits through the tied embedding; cross-entropy against the next "
-            "character. Open the attention box to see each head's scores, causal mask and softmax; train it with "
-            "Adam (the loss from 4.5 to 0.17 in 300 steps, 25 of the 28 next characters right: the others are "
-            "ambiguous with this context)."
-        ),
-        "expression": BLOCK_PROGRAM,
-        "inputs": {"idx": BLOCK_IDX, "targets": BLOCK_TARGETS, **BLOCK_PARAMS},
-        "grad_output": None,
-        "train": {
-            "params": list(BLOCK_PARAMS),
-            "optimizer": {"name": "adam", "lr": 0.01},
-            "steps": 300,
-            "record_every": 10,
-            # the same windows: how many of their next characters the block has learnt to predict
-            "eval": {"idx": BLOCK_IDX, "targets": BLOCK_TARGETS},
-        },
-    },
-    {
         "id": "train-digits-cnn",
         "title": "Train a small CNN on the 8×8 digits",
         "description": (
@@ -208,6 +183,31 @@ LAYER_TRAIN_EXAMPLES = [
             "batch": {"size": 32, "seed": 0},
             "record_every": 20,
             "eval": {"x": _digits("images", "test"), "labels": _digits("labels", "test")},
+        },
+    },
+    {
+        "id": "train-transformer-block",
+        "title": "A transformer block, trained on the next character",
+        "description": (
+            "One GPT block as nanoGPT writes it, at tiny sizes: each of seven four-character windows of "
+            f"'{BLOCK_TEXT}' (idx, characters numbered {''.join(BLOCK_VOCAB)!r} → 0…6) is embedded (C = 8, plus a "
+            "position embedding), then layer norm → causal self-attention with 2 heads (split into q, k, v, "
+            "view/transpose into heads, scaled_dot_product_attention) → residual, layer norm → GELU MLP (8 → 32 → 8) "
+            "→ residual, a last layer norm and logits through the tied embedding; cross-entropy against the next "
+            "character. Open the attention box to see each head's scores, causal mask and softmax; train it with "
+            "Adam (the loss from 4.5 to 0.17 in 300 steps, 25 of the 28 next characters right: the others are "
+            "ambiguous with this context)."
+        ),
+        "expression": BLOCK_PROGRAM,
+        "inputs": {"idx": BLOCK_IDX, "targets": BLOCK_TARGETS, **BLOCK_PARAMS},
+        "grad_output": None,
+        "train": {
+            "params": list(BLOCK_PARAMS),
+            "optimizer": {"name": "adam", "lr": 0.01},
+            "steps": 300,
+            "record_every": 10,
+            # the same windows: how many of their next characters the block has learnt to predict
+            "eval": {"idx": BLOCK_IDX, "targets": BLOCK_TARGETS},
         },
     },
 ]

@@ -239,7 +239,7 @@ def cnn_training(steps: int, rounds: int) -> tuple[float, float]:
     from app.examples_layers import LAYER_TRAIN_EXAMPLES
     from app.train import TrainConfig, TrainingRun, TrainLimits
 
-    example = copy.deepcopy(LAYER_TRAIN_EXAMPLES[0])
+    example = copy.deepcopy(next(item for item in LAYER_TRAIN_EXAMPLES if item["id"] == "train-digits-cnn"))
     train = example["train"] | {"steps": steps, "eval": None, "record_every": steps}
     names = train["params"]
     data = {name: resolve(name, example["inputs"][name], 10**8).take() for name in ("x", "labels")}
