@@ -148,3 +148,22 @@ def test_the_opened_attention_shows_each_heads_causal_weights(page_at, server_ur
                 assert all(w == 0 for w in row[t + 1 :]) and abs(sum(row) - 1) < 1e-12, row
     maps.scroll_into_view_if_needed()
     screenshot(page, "layers-heads-weights-1366x768")
+
+
+def test_the_transformer_block_trains_from_the_train_tab(page_at, server_url, screenshot):  # noqa: F811
+    page = page_at(SIZES["1366x768"])
+    open_example(page, server_url, "train-transformer-block")
+    expect(page.locator("#mode-train")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#train-form [name='optimizer']")).to_have_value("adam")
+    expect(page.locator("#train-form [name='steps']")).to_have_value("300")
+    page.click("#train-start")
+    page.wait_for_function("!['idle', 'running'].includes(window.__chainlens.train.state)", timeout=120_000)
+    assert page.evaluate("window.__chainlens.train.state") == "done"
+    records = page.evaluate("window.__chainlens.train.recordList")
+    assert records[-1]["step"] == 300
+    first, last = records[0]["losses"][0], records[-1]["losses"][-1]
+    assert first > 4 and last < 0.2, (first, last)
+    done = page.evaluate("window.__chainlens.train.done")
+    assert done["eval"]["accuracy"] >= 0.85, done["eval"]  # 25 of the 28 next characters
+    expect(page.locator("#train-status")).to_contain_text("Done: 300 steps")
+    screenshot(page, "layers-transformer-trained-1366x768")
