@@ -992,81 +992,64 @@ def _layer_norm_shape(input: Shape, weight: Shape, bias: Shape, normalized_shape
     return input
 
 
-def _mean(x: Any, axes: tuple[int, ...]) -> Any:
-    """The mean over `axes`, keeping them. Over batch_norm's axes (0, 2, 3, ...) of an (N, C, ...)
-    array, the contiguous spatial axes are summed first, then the batch: numpy reduces over
-    strided axes several times slower."""
-    shape = np.shape(x)
-    if len(shape) > 3 and axes == _batch_axes(len(shape)):
-        sums = np.add.reduce(np.add.reduce(np.reshape(x, (*shape[:2], -1)), axis=-1), axis=0)
-        return np.reshape(sums, (1, -1) + (1,) * (len(shape) - 2)) / (np.size(x) // max(shape[1], 1))
-    return np.mean(x, axis=axes, keepdims=True)
+def _row_sums(rows: np.ndarray) -> np.ndarray:
+    """Σ along the last axis of a 2-D array, as one matrix-vector product (BLAS: twice numpy's reduce)."""
+    return rows @ np.ones(rows.shape[1])
 
 
-def _normalized(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
-    """(x̂, 1/√(var + eps)) over `axes`, with the biased variance (PyTorch's norms)."""
-    xhat = x - _mean(x, axes)
-    rstd = 1.0 / np.sqrt(_mean(xhat * xhat, axes) + eps)
-    xhat *= rstd  # in place: the centred values are not needed again (a pass and an allocation saved)
-    return xhat, rstd
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ a·b along the last axis of two 2-D arrays of one shape, without forming the product."""
+    return np.einsum("ij,ij->i", a, b)
 
 
-def _affine(xhat: Any, weight: Any, bias: Any, channel: Callable[[Any], Any] = lambda v: v) -> Any:
+def _affine(xhat: Any, weight: Any, bias: Any) -> Any:
     if not _given(weight):
-        return xhat + channel(bias) if _given(bias) else xhat
-    out = xhat * channel(weight)
+        return xhat + bias if _given(bias) else xhat
+    out = xhat * weight
     if _given(bias):
-        out += channel(bias)  # in place, on the product just made
+        out += bias  # in place, on the product just made
     return out
-
-
-def _norm_backward(g: Any, xhat: Any, rstd: Any, axes: tuple[int, ...]) -> Any:
-    """∂L/∂x of x̂ = (x − mean)·rstd over `axes`, given g = ∂L/∂x̂: the direct path, the path
-    through the mean and the path through the variance (makemore's batch-norm derivation)."""
-    return rstd * (g - _mean(g, axes) - xhat * _mean(g * xhat, axes))
 
 
 def _last_axes(count: int) -> tuple[int, ...]:
     return tuple(range(-count, 0))
 
 
-def _layer_norm(m: Any, input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5) -> Any:
-    xhat, _ = _normalized(input, _last_axes(len(normalized_shape)), eps)
-    return _affine(xhat, weight, bias)
-
-
-def _layer_norm_vjp(slot: int) -> Callable[..., Any]:
-    def vjp(grad: Any, out: Any, input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5) -> Any:
-        axes = _last_axes(len(normalized_shape))
-        if slot == 2:
-            return grad
-        xhat, rstd = _normalized(input, axes, eps)
-        if slot == 1:
-            return grad * xhat
-        return _norm_backward(grad * weight if _given(weight) else grad, xhat, rstd, axes)
-
-    return vjp
-
-
 def _layer_norm_saving(
     input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5
 ) -> tuple[Any, ...]:
-    axes = _last_axes(len(normalized_shape))
-    xhat, rstd = _normalized(input, axes, eps)
-    return _affine(xhat, weight, bias), (xhat, rstd, axes, weight)
+    """(layer_norm, what its vjps need): over rows of the last axes, x̂ = (x − mean)·rstd with
+    rstd = 1/√(var + eps) and the biased variance, then x̂·weight + bias (PyTorch's order)."""
+    shape = np.shape(input)
+    width = size(tuple(normalized_shape))
+    rows = np.reshape(np.asarray(input, dtype=np.float64), (-1, width))
+    xhat = rows - (_row_sums(rows) / width)[:, None]
+    rstd = 1.0 / np.sqrt(_row_dots(xhat, xhat) / width + eps)
+    xhat *= rstd[:, None]  # in place: the centred values are not needed again (a pass and an allocation saved)
+    flat = (np.ravel(weight), np.ravel(bias))
+    return np.reshape(_affine(xhat, *flat), shape), (xhat, rstd, flat[0], shape, tuple(normalized_shape))
 
 
-def _norm_saved(slot: int, channel_sums: bool = False) -> Callable[..., Any]:
-    """A norm's vjp from what its forward kept, (x̂, rstd, axes, weight as it broadcasts): slot 0 the
-    input, 1 the weight, 2 the bias; `channel_sums`: weight and bias are per channel (axis 1)."""
+def _layer_norm_saved(slot: int) -> Callable[..., Any]:
+    """layer_norm's vjp of the input (slot 0), weight (1) or bias (2), from what its forward kept."""
 
     def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
-        xhat, rstd, axes, weight = saved[:4]
+        xhat, rstd, weight, shape, tail = saved
+        g = np.reshape(grad, xhat.shape)
         if slot == 2:
-            return _channel_sum(grad) if channel_sums else grad
+            return np.reshape(np.ones(len(g)) @ g, tail)
         if slot == 1:
-            return _channel_sum(grad * xhat) if channel_sums else grad * xhat
-        return _norm_backward(grad * weight if _given(weight) else grad, xhat, rstd, axes)
+            return np.reshape(np.einsum("ij,ij->j", g, xhat), tail)
+        if _given(weight):
+            g = g * weight
+        # rstd·(g − mean(g) − x̂·mean(g·x̂)): the direct path, the path through the mean and the one
+        # through the variance (makemore's batch-norm derivation), with g = ∂L/∂x̂
+        width = xhat.shape[1]
+        result = xhat * (_row_dots(g, xhat) / width)[:, None]
+        result += (_row_sums(g) / width)[:, None]
+        np.subtract(g, result, out=result)
+        result *= rstd[:, None]
+        return np.reshape(result, shape)
 
     return vjp
 
@@ -1094,25 +1077,8 @@ def _layer_norm_program(normalized_shape: Shape = (1,), eps: float = 1e-5, shape
     return _norm_program(axes, "weight" if _given(shapes[1]) else None, "bias" if _given(shapes[2]) else None, eps), {}
 
 
-def _channel_view(ndim: int) -> Callable[[Any], Any]:
-    """A per-channel vector (C,) as (C, 1, ..., 1), to broadcast against (N, C, *spatial)."""
-
-    def view(v: Any) -> Any:
-        return np.reshape(v, (-1,) + (1,) * (ndim - 2)) if np.ndim(v) == 1 else v
-
-    return view
-
-
 def _batch_axes(ndim: int) -> tuple[int, ...]:
     return (0, *tuple(range(2, ndim)))
-
-
-def _channel_sum(x: Any) -> Any:
-    """Σ over every axis but the channels (axis 1), as _mean sums: spatial axes first."""
-    shape = np.shape(x)
-    if len(shape) > 2:
-        return np.add.reduce(np.add.reduce(np.reshape(x, (*shape[:2], -1)), axis=-1), axis=0)
-    return np.add.reduce(x, axis=0)
 
 
 def _batch_norm_shape(
@@ -1146,75 +1112,109 @@ def _batch_norm_shape(
     return input
 
 
-def _bn_parts(
-    input: Any, running_mean: Any, running_var: Any, training: bool, eps: float
-) -> tuple[Any, Any, tuple[Any, ...]]:
-    ndim = np.ndim(input)
-    axes = _batch_axes(ndim)
-    if training:
-        xhat, rstd = _normalized(input, axes, eps)
-        return xhat, rstd, axes
-    view = _channel_view(ndim)
-    rstd = 1.0 / np.sqrt(view(running_var) + eps)
-    return (input - view(running_mean)) * rstd, rstd, axes
+def _pooling(n: int, c: int, length: int, groups: int | None) -> tuple[Callable[[Any], Any], int]:
+    """How per-(sample, channel) sums of an (N, C, L) array pool into a norm's statistics: (pool, the
+    count of elements behind each), pool answering them per channel (1, C) for batch_norm (groups
+    None: over the batch and space), or per sample and channel (N, C) for group_norm (over the group)."""
+    if groups is None:
+        return (lambda sums: np.add.reduce(sums, axis=0, keepdims=True)), n * length
+    per = c // groups
+
+    def pool(sums: Any) -> Any:
+        total = np.add.reduce(np.reshape(sums, (n, groups, per)), axis=2, keepdims=True)
+        return np.reshape(np.broadcast_to(total, (n, groups, per)), (n, c))
+
+    return pool, per * length
 
 
-def _batch_norm(
-    m: Any,
-    input: Any,
-    running_mean: Any,
-    running_var: Any,
-    weight: Any,
-    bias: Any,
-    training: bool = False,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> Any:
-    if _given(weight) or _given(bias):
-        return _bn_fused(input, running_mean, running_var, weight, bias, training, eps)
-    xhat, _, _ = _bn_parts(input, running_mean, running_var, training, eps)
-    return xhat
+def _channel_norm_saving(
+    input: Any, mean: Any, var: Any, weight: Any, bias: Any, groups: int | None, eps: float
+) -> tuple[Any, dict[str, Any]]:
+    """batch_norm and group_norm over an (N, C, L) view of the input: (result, what their vjps need).
 
-
-def _bn_fused(
-    input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any, training: bool, eps: float
-) -> Any:
-    """x · α + β, α = weight · rstd, β = bias − mean · α per channel: PyTorch's own order, so that an
-    infinite or NaN weight or bias gives its answers (inf − inf and 0 · inf are NaN there too)."""
-    view = _channel_view(np.ndim(input))
-    if training:
-        axes = _batch_axes(np.ndim(input))
-        mean = _mean(input, axes)
-        centred = input - mean
-        rstd = 1.0 / np.sqrt(_mean(centred * centred, axes) + eps)
+    The statistics come from the batch (mean None; groups as in _pooling) or are given per channel
+    (batch_norm's evaluation). The result is x·α + β per channel, α = weight·rstd, β = bias − mean·α:
+    PyTorch's own order, so that an infinite or NaN weight or bias gives its answers (inf − inf and
+    0·inf are NaN there too)."""
+    shape = np.shape(input)
+    n, c = shape[0], shape[1]
+    x3 = np.reshape(np.asarray(input, dtype=np.float64), (n, c, -1))
+    pool, count = _pooling(n, c, x3.shape[2], groups)
+    batch = mean is None
+    if batch:
+        mean = pool(np.reshape(_row_sums(np.reshape(x3, (n * c, -1))), (n, c))) / count
+        centred = x3 - mean[..., None]
+        rows = np.reshape(centred, (n * c, -1))
+        rstd = 1.0 / np.sqrt(pool(np.reshape(_row_dots(rows, rows), (n, c))) / count + eps)
+    else:  # running statistics, (C,) each
+        mean, rstd = mean[None, :], 1.0 / np.sqrt(var[None, :] + eps)
+        centred = x3 - mean[..., None]
+    w = weight if _given(weight) else None
+    if w is None and not _given(bias):
+        out = centred * rstd[..., None]
     else:
-        mean, rstd = view(running_mean), 1.0 / np.sqrt(view(running_var) + eps)
-    alpha = rstd * view(weight) if _given(weight) else rstd
-    beta = view(bias) - mean * alpha if _given(bias) else -(mean * alpha)
-    return input * alpha + beta
+        alpha = rstd * w if w is not None else rstd
+        out = x3 * alpha[..., None]
+        out += (bias - mean * alpha if _given(bias) else -(mean * alpha))[..., None]
+    saved = {"centred": centred, "rstd": rstd, "weight": w, "pool": pool, "count": count, "training": batch}
+    return np.reshape(out, shape), saved
 
 
-def _batch_norm_vjp(slot: int) -> Callable[..., Any]:
-    def vjp(
-        grad: Any,
-        out: Any,
-        input: Any,
-        running_mean: Any,
-        running_var: Any,
-        weight: Any,
-        bias: Any,
-        training: bool = False,
-        momentum: float = 0.1,
-        eps: float = 1e-5,
-    ) -> Any:
-        axes = _batch_axes(np.ndim(input))
-        if slot == 4:
-            return np.add.reduce(grad, axis=axes)
-        xhat, rstd, axes = _bn_parts(input, running_mean, running_var, training, eps)
-        if slot == 3:
-            return np.add.reduce(grad * xhat, axis=axes)
-        g = grad * _channel_view(np.ndim(input))(weight) if _given(weight) else grad
-        return _norm_backward(g, xhat, rstd, axes) if training else g * rstd
+def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
+    """∂L/∂input, ∂L/∂weight or ∂L/∂bias (`part`) of batch_norm or group_norm, from what the forward kept.
+
+    The weight's and the bias's are per-channel sums that the input's also needs: the input's vjp, which
+    runs first in a training step, leaves them for theirs."""
+    kept = saved.pop("∂" + part, None)
+    if kept is not None:
+        return kept
+    centred, rstd, w = saved["centred"], saved["rstd"], saved["weight"]
+    n, c = centred.shape[:2]
+    g3 = np.reshape(grad, centred.shape)
+    if part == "input" and not saved["training"]:
+        return np.reshape(g3 * (rstd * w if w is not None else rstd)[..., None], np.shape(grad))
+    rows = np.reshape(g3, (n * c, -1))
+    per_g = np.reshape(_row_sums(rows), (n, c))  # Σ over space of g, and of g·(x − mean)
+    per_gc = np.reshape(_row_dots(rows, np.reshape(centred, (n * c, -1))), (n, c))
+    sums = {"∂weight": np.add.reduce(per_gc * rstd, axis=0), "∂bias": np.add.reduce(per_g, axis=0)}
+    if part != "input":
+        return sums["∂" + part]
+    saved.update(sums)
+    if w is not None:
+        per_g, per_gc = per_g * w, per_gc * w
+    pool, count = saved["pool"], saved["count"]
+    # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
+    # direct path, the path through the mean and the one through the variance (makemore's derivation),
+    # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g))
+    result = centred * (rstd * rstd * rstd * pool(per_gc) / count)[..., None]
+    result += (rstd * pool(per_g) / count)[..., None]
+    scaled = g3 * (rstd * w if w is not None else rstd)[..., None]
+    scaled -= result
+    return np.reshape(scaled, np.shape(grad))
+
+
+def _recorded(saving: Callable[..., tuple[Any, Any]], saved_vjp: Callable[..., Any]) -> Callable[..., Any]:
+    """The recorded pass's vjp (operands and parameters given): the training step's vjp, on what the
+    forward that keeps (`saving`) keeps. One derivative for both passes."""
+
+    def vjp(grad: Any, out: Any, *operands: Any, **params: Any) -> Any:
+        return saved_vjp(grad, out, saving(*operands, **params)[1])
+
+    return vjp
+
+
+def _forward_of(saving: Callable[..., tuple[Any, Any]]) -> Callable[..., Any]:
+    """The plain forward of an op whose forward keeps what its vjps need: the same numbers, to the bit."""
+
+    def forward(m: Any, *operands: Any, **params: Any) -> Any:
+        return saving(*operands, **params)[0]
+
+    return forward
+
+
+def _channel_norm_saved(part: str) -> Callable[..., Any]:
+    def vjp(grad: Any, out: Any, saved: dict[str, Any]) -> Any:
+        return _channel_norm_grad(part, grad, saved)
 
     return vjp
 
@@ -1228,52 +1228,20 @@ def _batch_norm_saving(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
-) -> tuple[Any, ...]:
-    xhat, rstd, axes = _bn_parts(input, running_mean, running_var, training, eps)
-    view = _channel_view(np.ndim(input))
-    out = (
-        _bn_fused(input, running_mean, running_var, weight, bias, training, eps)
-        if (_given(weight) or _given(bias))
-        else xhat
+) -> tuple[Any, dict[str, Any]]:
+    if training:
+        return _channel_norm_saving(input, None, None, weight, bias, None, eps)
+    mean, var = (
+        np.ravel(np.asarray(running_mean, dtype=np.float64)),
+        np.ravel(np.asarray(running_var, dtype=np.float64)),
     )
-    return out, (
-        xhat,
-        rstd,
-        axes,
-        view(weight) if _given(weight) else weight,
-        training,
-        {},
-    )
+    return _channel_norm_saving(input, mean, var, weight, bias, None, eps)
 
 
-def _batch_norm_saved_input(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
-    xhat, rstd, _, weight, training = saved[:5]
-    scale = rstd * weight if _given(weight) else rstd
-    if not training:
-        return grad * scale
-    # rstd·w·(g − mean(g) − x̂·mean(g·x̂)), with the per-channel sums of g and g·x̂ that are also the bias's
-    # and the weight's gradients (kept for their vjps, which run next): 7 passes over the batch, not 12
-    sums = saved[5]
-    scratch = grad * xhat
-    sums[2], sums[1] = _channel_sum(grad), _channel_sum(scratch)
-    count = np.size(grad) // max(np.shape(grad)[1], 1)
-    view = _channel_view(np.ndim(grad))
-    np.multiply(xhat, view(sums[1] / count), out=scratch)
-    result = grad - view(sums[2] / count)
-    result -= scratch
-    result *= scale
-    return result
-
-
-def _batch_norm_saved(slot: int) -> Callable[..., Any]:
-    """The weight's (slot 1) or the bias's (2) gradient: the sum the input's vjp made, else made here."""
-    fallback = _norm_saved(slot, True)
-
-    def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
-        kept = saved[5].pop(slot, None)
-        return kept if kept is not None else fallback(grad, out, saved)
-
-    return vjp
+def _group_norm_saving(
+    input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5
+) -> tuple[Any, dict[str, Any]]:
+    return _channel_norm_saving(input, None, None, weight, bias, num_groups, eps)
 
 
 def _batch_norm_program(
@@ -1317,63 +1285,6 @@ def _group_norm_shape(input: Shape, weight: Shape, bias: Shape, num_groups: int,
     _affine_shape("weight", weight, input[1:2])
     _affine_shape("bias", bias, input[1:2])
     return input
-
-
-def _grouped(x: Any, num_groups: int) -> Any:
-    return np.reshape(x, (np.shape(x)[0], num_groups, -1))
-
-
-def _group_norm(m: Any, input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> Any:
-    if not (_given(weight) or _given(bias)):
-        xhat, _ = _normalized(_grouped(input, num_groups), (-1,), eps)
-        return np.reshape(xhat, np.shape(input))
-    return _group_norm_fused(input, weight, bias, num_groups, eps)
-
-
-def _group_norm_fused(input: Any, weight: Any, bias: Any, num_groups: int, eps: float) -> Any:
-    """x · scale + shift per (sample, channel), scale = weight · rstd, shift = bias − mean · scale: PyTorch's
-    own order, so that an infinite or NaN weight or bias gives its answers (inf − inf is NaN there too)."""
-    shape = np.shape(input)
-    n, c = shape[0], shape[1]
-    grouped = _grouped(input, num_groups)
-    mean = np.mean(grouped, axis=-1, keepdims=True)
-    centred = grouped - mean
-    rstd = 1.0 / np.sqrt(np.mean(centred * centred, axis=-1, keepdims=True) + eps)
-    per_group = c // num_groups
-    rstd_c = np.repeat(np.reshape(rstd, (n, num_groups)), per_group, axis=1)  # (N, C)
-    mean_c = np.repeat(np.reshape(mean, (n, num_groups)), per_group, axis=1)
-    scale = rstd_c * weight if _given(weight) else rstd_c
-    shift = -scale * mean_c + bias if _given(bias) else -scale * mean_c
-    view = (n, c) + (1,) * (len(shape) - 2)
-    return input * np.reshape(scale, view) + np.reshape(shift, view)
-
-
-def _group_norm_vjp(slot: int) -> Callable[..., Any]:
-    def vjp(grad: Any, out: Any, input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> Any:
-        axes = _batch_axes(np.ndim(input))
-        if slot == 2:
-            return np.add.reduce(grad, axis=axes)
-        xhat, rstd = _normalized(_grouped(input, num_groups), (-1,), eps)
-        if slot == 1:
-            return np.add.reduce(grad * np.reshape(xhat, np.shape(input)), axis=axes)
-        g = grad * _channel_view(np.ndim(input))(weight) if _given(weight) else grad
-        return np.reshape(_norm_backward(_grouped(g, num_groups), xhat, rstd, (-1,)), np.shape(input))
-
-    return vjp
-
-
-def _group_norm_saving(input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5) -> tuple[Any, ...]:
-    view = _channel_view(np.ndim(input))
-    xhat, rstd = _normalized(_grouped(input, num_groups), (-1,), eps)
-    full = np.reshape(xhat, np.shape(input))
-    out = _group_norm_fused(input, weight, bias, num_groups, eps) if _given(weight) or _given(bias) else full
-    return out, (full, rstd, num_groups, view(weight) if _given(weight) else weight)
-
-
-def _group_norm_saved_input(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
-    full, rstd, num_groups, weight = saved
-    g = grad * weight if _given(weight) else grad
-    return np.reshape(_norm_backward(_grouped(g, num_groups), _grouped(full, num_groups), rstd, (-1,)), np.shape(full))
 
 
 def _group_norm_program(num_groups: int = 1, eps: float = 1e-5, shapes: list[Any] | None = None) -> Any:
@@ -1435,20 +1346,20 @@ _NORMS = [
         "Normalises over the last axes (`normalized_shape`): (x − mean)/√(var + eps) with the biased "
         "variance, then · weight + bias where given (PyTorch's layer_norm).",
         _layer_norm_shape,
-        _layer_norm,
+        _forward_of(_layer_norm_saving),
         (
             "∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = ∂L/∂{out}·{weight}",
             "∂L/∂{weight} = Σ ∂L/∂{out}·x̂",
             "∂L/∂{bias} = Σ ∂L/∂{out}",
         ),
-        vjp=(_layer_norm_vjp(0), _layer_norm_vjp(1), _layer_norm_vjp(2)),
+        vjp=tuple(_recorded(_layer_norm_saving, _layer_norm_saved(slot)) for slot in range(3)),
         params=(Param("normalized_shape", "shape", required=True), _EPS),
         optional=("weight", "bias"),
         work=lambda out, x, w, b: 8 * size(x),
         syntax="layer_norm({input})",
         decomposition=_layer_norm_program,
         forward_saving=_layer_norm_saving,
-        vjp_saved=(_norm_saved(0), _norm_saved(1), _norm_saved(2)),
+        vjp_saved=(_layer_norm_saved(0), _layer_norm_saved(1), _layer_norm_saved(2)),
     ),
     Op(
         "batch_norm",
@@ -1457,7 +1368,7 @@ _NORMS = [
         "batch's mean and biased variance, else by running_mean and running_var; then · weight + bias. "
         "momentum only updates PyTorch's running statistics, a side effect outside the result.",
         _batch_norm_shape,
-        _batch_norm,
+        _forward_of(_batch_norm_saving),
         (
             (
                 "∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) in training (the mean's and the variance's "
@@ -1468,14 +1379,26 @@ _NORMS = [
             "∂L/∂{weight} = Σ ∂L/∂{out}·x̂",
             "∂L/∂{bias} = Σ ∂L/∂{out}",
         ),
-        vjp=(_batch_norm_vjp(0), None, None, _batch_norm_vjp(3), _batch_norm_vjp(4)),
+        vjp=(
+            _recorded(_batch_norm_saving, _channel_norm_saved("input")),
+            None,
+            None,
+            _recorded(_batch_norm_saving, _channel_norm_saved("weight")),
+            _recorded(_batch_norm_saving, _channel_norm_saved("bias")),
+        ),
         params=(Param("training", "bool", False), Param("momentum", "number", 0.1), _EPS),
         optional=("running_mean", "running_var", "weight", "bias"),
         work=lambda out, x, *rest: 8 * size(x),
         syntax="batch_norm({input})",
         decomposition=_batch_norm_program,
         forward_saving=_batch_norm_saving,
-        vjp_saved=(_batch_norm_saved_input, None, None, _batch_norm_saved(1), _batch_norm_saved(2)),
+        vjp_saved=(
+            _channel_norm_saved("input"),
+            None,
+            None,
+            _channel_norm_saved("weight"),
+            _channel_norm_saved("bias"),
+        ),
     ),
     Op(
         "group_norm",
@@ -1483,20 +1406,20 @@ _NORMS = [
         "Normalises each sample's channels in `num_groups` groups (PyTorch's group_norm), then · weight + bias "
         "per channel.",
         _group_norm_shape,
-        _group_norm,
+        _forward_of(_group_norm_saving),
         (
             "∂L/∂{input} = rstd·(g − mean(g) − x̂·mean(g·x̂)) per group",
             "∂L/∂{weight} = Σ ∂L/∂{out}·x̂",
             "∂L/∂{bias} = Σ ∂L/∂{out}",
         ),
-        vjp=(_group_norm_vjp(0), _group_norm_vjp(1), _group_norm_vjp(2)),
+        vjp=tuple(_recorded(_group_norm_saving, _channel_norm_saved(part)) for part in ("input", "weight", "bias")),
         params=(Param("num_groups", "count", required=True), _EPS),
         optional=("weight", "bias"),
         work=lambda out, x, w, b: 8 * size(x),
         syntax="group_norm({input})",
         decomposition=_group_norm_program,
         forward_saving=_group_norm_saving,
-        vjp_saved=(_group_norm_saved_input, _norm_saved(1, True), _norm_saved(2, True)),
+        vjp_saved=(_channel_norm_saved("input"), _channel_norm_saved("weight"), _channel_norm_saved("bias")),
     ),
     Op(
         "normalize",
