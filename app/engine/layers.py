@@ -181,21 +181,34 @@ def _erf_local(m: Any, out: Any, x: Any) -> Any:
 
 
 def _sigmoid(m: Any, x: Any) -> Any:
-    """The logistic function from one exponential of −|x| (never overflows): on arrays it costs a
-    third of ARRAY.sigmoid, which evaluates both branches' exponentials."""
+    """The logistic function 1/(1 + exp(−x)), a few ulp from exact everywhere; where exp(−x) overflows
+    (ARRAY runs under np.errstate(all="ignore")) it gives the limit, 0. On arrays four passes in place and
+    no branch: a where() over a mask as random as the signs of x costs more than the exponential."""
     if m is SCALAR:
         return SCALAR.sigmoid(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    s = np.negative(x, out=_scratch(x))
+    np.exp(s, out=s)
+    s += 1.0
+    return np.reciprocal(s, out=s)
 
 
 def _silu(m: Any, x: Any) -> Any:
-    return x * _sigmoid(m, x)
+    if m is SCALAR:
+        return x * SCALAR.sigmoid(x)
+    d = np.negative(x, out=_scratch(x))  # x/(1 + exp(−x)), as PyTorch computes it
+    np.exp(d, out=d)
+    d += 1.0
+    return np.divide(x, d, out=d)
 
 
 def _silu_local(m: Any, out: Any, x: Any) -> Any:
     s = _sigmoid(m, x)
-    return s * (1.0 + x * (1.0 - s))
+    if m is SCALAR:
+        return s * (1.0 + x * (1.0 - s))
+    local = np.subtract(1.0, s)  # s·(1 + x·(1 − s)) = s + out·(1 − s), out = x·s: three passes, not five
+    local *= out
+    local += s
+    return local
 
 
 def _gelu(m: Any, x: Any, approximate: str = "none") -> Any:
@@ -250,15 +263,31 @@ def _softplus_vjp(grad: Any, out: Any, x: Any, beta: float = 1.0, threshold: flo
 
 
 def _leaky_relu(m: Any, x: Any, negative_slope: float = 0.01) -> Any:
+    # x where x > 0, slope·x elsewhere: the larger of the two for a slope below 1, the smaller above, so
+    # no where() (whose branch on a random mask costs more than the arithmetic). A slope of 0 or not
+    # finite keeps it: there inf·slope is NaN where PyTorch's select gives x.
+    if negative_slope != 0.0 and math.isfinite(negative_slope):
+        pick = np.maximum if negative_slope <= 1.0 else np.minimum
+        return pick(x, np.multiply(x, negative_slope))
     return np.where(np.greater(x, 0.0), x, np.multiply(x, negative_slope))
 
 
 def _leaky_relu_vjp(grad: Any, out: Any, x: Any, negative_slope: float = 0.01) -> Any:
-    return np.where(np.greater(x, 0.0), grad, np.multiply(grad, negative_slope))
+    if not math.isfinite(negative_slope):
+        return np.where(np.greater(x, 0.0), grad, np.multiply(grad, negative_slope))
+    local = np.multiply(np.greater(x, 0.0), 1.0 - negative_slope)  # 1 where x > 0, the slope elsewhere
+    local += negative_slope
+    return grad * local
 
 
 def _elu(m: Any, x: Any, alpha: float = 1.0) -> Any:
-    return np.where(np.greater(x, 0.0), x, alpha * np.expm1(np.minimum(x, 0.0)))
+    if not math.isfinite(alpha):  # α·expm1(0) would be NaN where x > 0
+        return np.where(np.greater(x, 0.0), x, alpha * np.expm1(np.minimum(x, 0.0)))
+    # max(x, 0) + α·(exp(min(x, 0)) − 1): one term is 0 on either side, so no where()
+    out = np.expm1(np.minimum(x, 0.0))
+    out *= alpha
+    out += np.maximum(x, 0.0)
+    return out
 
 
 def _hardtanh(m: Any, x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Any:
@@ -402,9 +431,21 @@ def _huber_parts(input: Any, target: Any, beta: float) -> tuple[Any, Any]:
     return diff, np.abs(diff)
 
 
+def _huber_core(a: Any, delta: float) -> Any:
+    """q·(|d| − q/2), q = min(|d|, δ): d²/2 inside δ, δ·(|d| − δ/2) outside, without a where()."""
+    q = np.minimum(a, delta)
+    per = np.multiply(q, -0.5)
+    per += a
+    per *= q
+    return per
+
+
 def _smooth_l1(m: Any, input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
-    diff, a = _huber_parts(input, target, beta)
-    per = a if beta == 0 else np.where(a < beta, 0.5 * diff * diff / (beta or 1.0), a - 0.5 * beta)
+    _, a = _huber_parts(input, target, beta)
+    if beta == 0:
+        return _reduce(a, reduction)
+    per = _huber_core(a, beta)
+    per /= beta
     return _reduce(per, reduction)
 
 
@@ -419,8 +460,7 @@ def _smooth_l1_vjp(sign: float) -> Callable[..., Any]:
 
 
 def _huber(m: Any, input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
-    diff, a = _huber_parts(input, target, delta)
-    return _reduce(np.where(a < delta, 0.5 * diff * diff, delta * (a - 0.5 * delta)), reduction)
+    return _reduce(_huber_core(_huber_parts(input, target, delta)[1], delta), reduction)
 
 
 def _huber_vjp(sign: float) -> Callable[..., Any]:
@@ -495,8 +535,12 @@ def _softplus_neg(x: Any) -> Any:
     return np.log1p(np.exp(-np.abs(x))) + np.maximum(-np.asarray(x), 0.0)
 
 
+def _bce_log_weight(target: Any, pos_weight: Any) -> Any:
+    return (pos_weight - 1.0) * target + 1.0 if _given(pos_weight) else 1.0
+
+
 def _bce_logits_parts(input: Any, target: Any, pos_weight: Any) -> tuple[Any, Any]:
-    log_weight = (pos_weight - 1.0) * target + 1.0 if _given(pos_weight) else 1.0
+    log_weight = _bce_log_weight(target, pos_weight)
     per = (1.0 - np.asarray(target)) * input + log_weight * _softplus_neg(input)
     return per, log_weight
 
@@ -509,12 +553,16 @@ def _bce_logits(m: Any, input: Any, target: Any, weight: Any, pos_weight: Any, r
 def _bce_logits_vjp(slot: int) -> Callable[..., Any]:
     def vjp(grad: Any, out: Any, input: Any, target: Any, weight: Any, pos_weight: Any, reduction: str = "mean") -> Any:
         g = _spread(grad, broadcast(np.shape(input), np.shape(target)), reduction)
-        per, log_weight = _bce_logits_parts(input, target, pos_weight)
         if slot == 2:
-            return g * per
-        g = g * _bce_weight(weight)
+            return g * _bce_logits_parts(input, target, pos_weight)[0]
+        log_weight = _bce_log_weight(target, pos_weight)
+        if _given(weight):
+            g = g * weight
         if slot == 0:  # (1 − t) − lw·sigmoid(−x)
-            return g * ((1.0 - np.asarray(target)) - log_weight * _sigmoid(ARRAY, -np.asarray(input, dtype=np.float64)))
+            local = _sigmoid(ARRAY, -np.asarray(input, dtype=np.float64))
+            if _given(pos_weight):
+                local = local * log_weight
+            return g * np.subtract(np.subtract(1.0, target), local)
         if slot == 1:  # −x, or with pos_weight −softplus(x) + pw·softplus(−x) (PyTorch's form: inf, not inf − inf)
             if _given(pos_weight):
                 return g * (-_softplus_neg(-np.asarray(input)) + pos_weight * _softplus_neg(input))
