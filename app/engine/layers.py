@@ -73,6 +73,25 @@ def _given(shape_or_value: Any) -> bool:
     return shape != (0,)
 
 
+def _recorded(saving: Callable[..., tuple[Any, Any]], saved_vjp: Callable[..., Any]) -> Callable[..., Any]:
+    """The recorded pass's vjp (operands and parameters given): the training step's vjp, on what the
+    forward that keeps (`saving`) keeps. One derivative for both passes."""
+
+    def vjp(grad: Any, out: Any, *operands: Any, **params: Any) -> Any:
+        return saved_vjp(grad, out, saving(*operands, **params)[1])
+
+    return vjp
+
+
+def _forward_of(saving: Callable[..., tuple[Any, Any]]) -> Callable[..., Any]:
+    """The plain forward of an op whose forward keeps what its vjps need: the same numbers, to the bit."""
+
+    def forward(m: Any, *operands: Any, **params: Any) -> Any:
+        return saving(*operands, **params)[0]
+
+    return forward
+
+
 def _reduce(per: Any, reduction: str) -> Any:
     if reduction == "none":
         return per
@@ -427,7 +446,8 @@ def _l1_vjp(sign: float) -> Callable[..., Any]:
 
 
 def _huber_parts(input: Any, target: Any, beta: float) -> tuple[Any, Any]:
-    diff = np.subtract(input, target)
+    """(d = input − target, |d|), d an array even of numbers (its vjps' local derivative is made in it)."""
+    diff = np.subtract(input, target, out=np.empty(broadcast(np.shape(input), np.shape(target))))
     return diff, np.abs(diff)
 
 
@@ -440,34 +460,31 @@ def _huber_core(a: Any, delta: float) -> Any:
     return per
 
 
-def _smooth_l1(m: Any, input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
-    _, a = _huber_parts(input, target, beta)
+def _smooth_l1_saving(
+    input: Any, target: Any, reduction: str = "mean", beta: float = 1.0
+) -> tuple[Any, tuple[Any, str]]:
+    """(smooth_l1_loss, its local derivative d/β clipped to [−1, 1] — sign(d) for β = 0 — and the reduction)."""
+    diff, a = _huber_parts(input, target, beta)
     if beta == 0:
-        return _reduce(a, reduction)
+        return _reduce(a, reduction), (np.sign(diff), reduction)
     per = _huber_core(a, beta)
     per /= beta
-    return _reduce(per, reduction)
+    diff /= beta
+    return _reduce(per, reduction), (np.clip(diff, -1.0, 1.0, out=diff), reduction)
 
 
-def _smooth_l1_vjp(sign: float) -> Callable[..., Any]:
-    def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
-        diff = np.subtract(input, target)
-        # d/β inside the quadratic part, sign(d) outside: d/β clipped to [−1, 1]
-        local = np.sign(diff) if beta == 0 else np.clip(diff / beta, -1.0, 1.0)
-        return sign * _spread(grad, np.shape(diff), reduction) * local
-
-    return vjp
+def _huber_saving(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> tuple[Any, tuple[Any, str]]:
+    """(huber_loss, its local derivative d clipped to [−δ, δ] — δ·sign(d) outside — and the reduction)."""
+    diff, a = _huber_parts(input, target, delta)
+    return _reduce(_huber_core(a, delta), reduction), (np.clip(diff, -delta, delta, out=diff), reduction)
 
 
-def _huber(m: Any, input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
-    return _reduce(_huber_core(_huber_parts(input, target, delta)[1], delta), reduction)
+def _pointwise_saved(sign: float) -> Callable[..., Any]:
+    """The input's (sign 1) or the target's (−1) vjp of a loss of input − target, from its kept local derivative."""
 
-
-def _huber_vjp(sign: float) -> Callable[..., Any]:
-    def vjp(grad: Any, out: Any, input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
-        diff = np.subtract(input, target)
-        local = np.clip(diff, -delta, delta)  # d inside the quadratic part, δ·sign(d) outside
-        return sign * _spread(grad, np.shape(diff), reduction) * local
+    def vjp(grad: Any, out: Any, saved: tuple[Any, str]) -> Any:
+        local, reduction = saved
+        return _spread(grad if sign > 0 else np.negative(grad), np.shape(local), reduction) * local
 
     return vjp
 
@@ -855,7 +872,10 @@ def _loss(
     decomposition: Callable[..., Any] | None = None,
     optional: tuple[Any, ...] = (),
     work: int = 4,
+    saving: Callable[..., Any] | None = None,
 ) -> Op:
+    """A loss's entry; `saving`: its forward that keeps what its vjps need, a loss of input − target whose
+    kept local derivative _pointwise_saved reads."""
     return Op(
         name,
         operands,
@@ -869,6 +889,8 @@ def _loss(
         syntax=f"{name}({', '.join('{' + o + '}' for o in operands if o not in optional)})",
         decomposition=decomposition,
         optional=optional,
+        forward_saving=saving,
+        vjp_saved=None if saving is None else (_pointwise_saved(1.0), _pointwise_saved(-1.0)),
     )
 
 
@@ -894,9 +916,9 @@ _LOSSES = [
         ("input", "target"),
         "0.5·d²/β where |d| < β, else |d| − 0.5·β, d = input − target (PyTorch's smooth_l1_loss).",
         _nonnegative("smooth_l1_loss"),
-        _smooth_l1,
+        _forward_of(_smooth_l1_saving),
         ("∂L/∂{input} = ∂L/∂{out} · (d/β if |d| < β else sign(d))", "∂L/∂{target} = −∂L/∂{input}"),
-        (_smooth_l1_vjp(1.0), _smooth_l1_vjp(-1.0)),
+        tuple(_recorded(_smooth_l1_saving, _pointwise_saved(sign)) for sign in (1.0, -1.0)),
         (_REDUCTION, Param("beta", "number", 1.0)),
         decomposition=lambda reduction="mean", beta=1.0: (
             _REDUCED[reduction].format("abs(input - target)")
@@ -904,19 +926,21 @@ _LOSSES = [
             else f"a = abs(input - target)\nq = minimum(a, {beta!r})\n"
             + _REDUCED[reduction].format(f"q * (a - 0.5 * q) / {beta!r}")
         ),
+        saving=_smooth_l1_saving,
     ),
     _loss(
         "huber_loss",
         ("input", "target"),
         "0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ), d = input − target (PyTorch's huber_loss).",
         _nonnegative("huber_loss"),
-        _huber,
+        _forward_of(_huber_saving),
         ("∂L/∂{input} = ∂L/∂{out} · (d if |d| < δ else δ·sign(d))", "∂L/∂{target} = −∂L/∂{input}"),
-        (_huber_vjp(1.0), _huber_vjp(-1.0)),
+        tuple(_recorded(_huber_saving, _pointwise_saved(sign)) for sign in (1.0, -1.0)),
         (_REDUCTION, Param("delta", "number", 1.0)),
         decomposition=lambda reduction="mean", delta=1.0: (
             f"a = abs(input - target)\nq = minimum(a, {delta!r})\n" + _REDUCED[reduction].format("q * (a - 0.5 * q)")
         ),
+        saving=_huber_saving,
     ),
     _loss(
         "binary_cross_entropy",
@@ -1239,25 +1263,6 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
     scaled = g3 * (rstd * w if w is not None else rstd)[..., None]
     scaled -= result
     return np.reshape(scaled, np.shape(grad))
-
-
-def _recorded(saving: Callable[..., tuple[Any, Any]], saved_vjp: Callable[..., Any]) -> Callable[..., Any]:
-    """The recorded pass's vjp (operands and parameters given): the training step's vjp, on what the
-    forward that keeps (`saving`) keeps. One derivative for both passes."""
-
-    def vjp(grad: Any, out: Any, *operands: Any, **params: Any) -> Any:
-        return saved_vjp(grad, out, saving(*operands, **params)[1])
-
-    return vjp
-
-
-def _forward_of(saving: Callable[..., tuple[Any, Any]]) -> Callable[..., Any]:
-    """The plain forward of an op whose forward keeps what its vjps need: the same numbers, to the bit."""
-
-    def forward(m: Any, *operands: Any, **params: Any) -> Any:
-        return saving(*operands, **params)[0]
-
-    return forward
 
 
 def _channel_norm_saved(part: str) -> Callable[..., Any]:
