@@ -1734,9 +1734,9 @@ def _conv_saving(dims: int) -> Callable[..., Any]:
         cols = _patches(x, kernel, stride, padding, dilation, out, groups)
         kernels = w.reshape(groups, c_out // groups, -1)
         result = np.matmul(cols, kernels.transpose(0, 2, 1))  # (groups, N·Ho·Wo, out/groups)
+        if _given(bias):  # in place, along the rows' last axis, before the copy that puts the channels first
+            result += np.reshape(bias, (groups, 1, -1))
         result = result.reshape(groups, n, out[0], out[1], -1).transpose(1, 0, 4, 2, 3).reshape(n, c_out, *out)
-        if _given(bias):
-            result = result + np.reshape(bias, (-1, 1, 1))
         if dims == 1:
             result = result[:, :, 0, :]
         saved = (cols, kernels, x.shape, np.shape(weight), unbatched, kernel, stride, padding, dilation, out, groups)
@@ -1768,10 +1768,11 @@ def _conv_grad(dims: int, slot: int) -> Callable[..., Any]:
 
     def vjp(grad: Any, out_value: Any, saved: tuple[Any, ...]) -> Any:
         cols, kernels, shape, weight_shape, unbatched, kernel, stride, padding, dilation, out, groups = saved
-        if slot == 2:
-            return np.add.reduce(
-                grad, axis=(0, *tuple(range(2, np.ndim(grad)))) if not unbatched else tuple(range(1, np.ndim(grad)))
-            )
+        if slot == 2:  # Σ over the batch and positions: per (sample, channel) row first, as one matmul
+            g = np.asarray(grad, dtype=np.float64)
+            rows = np.reshape(g, (-1, int(np.prod(np.shape(g)[2:], dtype=int))) if not unbatched else (len(g), -1))
+            sums = _row_sums(rows)
+            return sums if unbatched else np.add.reduce(np.reshape(sums, np.shape(g)[:2]), axis=0)
         g = _grad_rows(grad, dims, unbatched, groups)  # (groups, out/groups, N·Ho·Wo)
         if slot == 1:  # each kernel weight met one entry of every patch: gradient · patches
             return np.reshape(np.matmul(g, cols), weight_shape)
@@ -1978,13 +1979,23 @@ def _max_tiles(x: Any, kernel: tuple[int, int]) -> Any:
 def _max_tiles_grad(grad: Any, x: Any, result: Any, kernel: tuple[int, int]) -> Any:
     """Each window's gradient to its first maximum (its last NaN, if any): the offsets in scan order,
     each taking the windows whose maximum it holds and no earlier offset took."""
-    out = np.zeros(x.shape)
+    covered = x.shape[-2] % kernel[0] == 0 and x.shape[-1] % kernel[1] == 0  # every element in a window
+    out = np.empty(x.shape) if covered else np.zeros(x.shape)
+    g = np.asarray(grad, dtype=np.float64)
+    # gradient · hit where the gradient is finite (a training step's always is): a where() over a mask
+    # as random as the maxima's places costs several times more
+    finite = bool(np.isfinite(g).all())
     taken = np.zeros(result.shape, dtype=bool)
+    hit = np.empty(result.shape, dtype=bool)
     nan = np.isnan(result)
     views = list(zip(_tile_views(x, kernel), _tile_views(out, kernel)))
     for view, target in views:
-        hit = (view == result) & ~taken  # never in a window whose maximum is NaN
-        target[...] = np.where(hit, grad, 0.0)
+        np.equal(view, result, out=hit)  # never in a window whose maximum is NaN
+        np.greater(hit, taken, out=hit)  # and no earlier offset took it
+        if finite:
+            np.multiply(g, hit, out=target)
+        else:
+            target[...] = np.where(hit, g, 0.0)
         taken |= hit
     if nan.any():  # PyTorch's scan (val > max || isnan(val)) keeps a window's last NaN
         taken = ~nan
