@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from app.engine.ops import ARRAY, PARAM_KINDS, SCALAR, Op, OpError, Param, _log_softmax, _softmax
+from app.engine.ops import ARRAY, PARAM_KINDS, SCALAR, Op, OpError, Param, _log_softmax
 from app.engine.shapes import ArgumentError, ShapeError, broadcast, fmt, normalize_axes, size
 
 Shape = tuple[int, ...]
@@ -808,49 +808,37 @@ def _probs_rows(grad: Any, input: Any, reduction: str) -> Any:
     return np.divide(grad, rows) if reduction == "mean" else grad
 
 
-def _probs(
-    m: Any,
+def _probs_saving(
     input: Any,
     target: Any,
     weight: tuple[Any, ...] | None = None,
     label_smoothing: float = 0.0,
     reduction: str = "mean",
-) -> Any:
-    per = -np.add.reduce(_log_softmax(input, -1) * _probs_targets(target, weight, label_smoothing), axis=-1)
-    if reduction == "none":
-        return per
-    total = np.add.reduce(np.atleast_1d(per))
-    return total / (np.shape(input)[0] if np.ndim(input) == 2 else 1) if reduction == "mean" else total
-
-
-def _probs_vjp_input(
-    grad: Any,
-    out: Any,
-    input: Any,
-    target: Any,
-    weight: tuple[Any, ...] | None = None,
-    label_smoothing: float = 0.0,
-    reduction: str = "mean",
-) -> Any:
+) -> tuple[Any, tuple[Any, ...]]:
+    """(cross_entropy_probs, what its vjps need: the log-softmax, the weighted targets and the parameters)."""
+    log_p = _log_softmax(input, -1)
     q = _probs_targets(target, weight, label_smoothing)
+    per = -np.add.reduce(log_p * q, axis=-1)
+    saved = (log_p, q, weight, label_smoothing, reduction)
+    if reduction == "none":
+        return per, saved
+    total = np.add.reduce(np.atleast_1d(per))
+    return (total / (np.shape(input)[0] if np.ndim(input) == 2 else 1) if reduction == "mean" else total), saved
+
+
+def _probs_saved_input(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
+    log_p, q, _, _, reduction = saved
     # log_softmax's backward on −q·g, in PyTorch's order: an infinite g gives inf − inf = NaN there too
-    g = -q * _probs_rows(grad, input, reduction)
-    return g - _softmax(input, -1) * np.add.reduce(g, axis=-1, keepdims=True)
+    g = -q * _probs_rows(grad, log_p, reduction)
+    return g - np.exp(log_p) * np.add.reduce(g, axis=-1, keepdims=True)
 
 
-def _probs_vjp_target(
-    grad: Any,
-    out: Any,
-    input: Any,
-    target: Any,
-    weight: tuple[Any, ...] | None = None,
-    label_smoothing: float = 0.0,
-    reduction: str = "mean",
-) -> Any:
-    local = -_log_softmax(input, -1) * (1.0 - label_smoothing)
+def _probs_saved_target(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
+    log_p, _, weight, label_smoothing, reduction = saved
+    local = -log_p * (1.0 - label_smoothing)
     if weight is not None:
         local = local * np.asarray(weight)
-    return local * _probs_rows(grad, input, reduction)
+    return local * _probs_rows(grad, log_p, reduction)
 
 
 def _probs_program(weight: tuple[Any, ...] | None = None, label_smoothing: float = 0.0, reduction: str = "mean") -> str:
@@ -872,10 +860,9 @@ def _loss(
     decomposition: Callable[..., Any] | None = None,
     optional: tuple[Any, ...] = (),
     work: int = 4,
-    saving: Callable[..., Any] | None = None,
+    saving: tuple[Callable[..., Any], tuple[Callable[..., Any], ...]] | None = None,
 ) -> Op:
-    """A loss's entry; `saving`: its forward that keeps what its vjps need, a loss of input − target whose
-    kept local derivative _pointwise_saved reads."""
+    """A loss's entry; `saving`: (its forward that keeps what its vjps need, the vjps that read it)."""
     return Op(
         name,
         operands,
@@ -889,11 +876,12 @@ def _loss(
         syntax=f"{name}({', '.join('{' + o + '}' for o in operands if o not in optional)})",
         decomposition=decomposition,
         optional=optional,
-        forward_saving=saving,
-        vjp_saved=None if saving is None else (_pointwise_saved(1.0), _pointwise_saved(-1.0)),
+        forward_saving=None if saving is None else saving[0],
+        vjp_saved=None if saving is None else saving[1],
     )
 
 
+_POINTWISE_SAVED = (_pointwise_saved(1.0), _pointwise_saved(-1.0))
 _REDUCTION = Param("reduction", "enum", "mean", choices=_REDUCTIONS)
 
 _LOSSES = [
@@ -926,7 +914,7 @@ _LOSSES = [
             else f"a = abs(input - target)\nq = minimum(a, {beta!r})\n"
             + _REDUCED[reduction].format(f"q * (a - 0.5 * q) / {beta!r}")
         ),
-        saving=_smooth_l1_saving,
+        saving=(_smooth_l1_saving, _POINTWISE_SAVED),
     ),
     _loss(
         "huber_loss",
@@ -940,7 +928,7 @@ _LOSSES = [
         decomposition=lambda reduction="mean", delta=1.0: (
             f"a = abs(input - target)\nq = minimum(a, {delta!r})\n" + _REDUCED[reduction].format("q * (a - 0.5 * q)")
         ),
-        saving=_huber_saving,
+        saving=(_huber_saving, _POINTWISE_SAVED),
     ),
     _loss(
         "binary_cross_entropy",
@@ -1012,15 +1000,16 @@ _LOSSES = [
         "Cross-entropy of softmax(input) against class probabilities `target` (PyTorch's cross_entropy "
         "with a float target): −Σ w·t·log_softmax per row; its mean divides by the rows.",
         _probs_shape,
-        _probs,
+        _forward_of(_probs_saving),
         (
             "∂L/∂{input} = ∂L/∂{out} · (softmax({input})·Σ w·t − w·t)",
             "∂L/∂{target} = −∂L/∂{out} · w·log_softmax({input})",
         ),
-        (_probs_vjp_input, _probs_vjp_target),
+        (_recorded(_probs_saving, _probs_saved_input), _recorded(_probs_saving, _probs_saved_target)),
         (Param("weight", "numbers"), Param("label_smoothing", "fraction", 0.0), _REDUCTION),
         _probs_program,
         work=5,
+        saving=(_probs_saving, (_probs_saved_input, _probs_saved_target)),
     ),
     Op(
         "cosine_similarity",
