@@ -75,10 +75,11 @@ def _given(shape_or_value: Any) -> bool:
 
 def _recorded(saving: Callable[..., tuple[Any, Any]], saved_vjp: Callable[..., Any]) -> Callable[..., Any]:
     """The recorded pass's vjp (operands and parameters given): the training step's vjp, on what the
-    forward that keeps (`saving`) keeps. One derivative for both passes."""
+    forward that keeps (`saving`) keeps. One derivative for both passes. `saving` takes value=False:
+    what its vjps need only, not the result (the recorded pass has it; each vjp remakes the rest)."""
 
     def vjp(grad: Any, out: Any, *operands: Any, **params: Any) -> Any:
-        return saved_vjp(grad, out, saving(*operands, **params)[1])
+        return saved_vjp(grad, out, saving(*operands, value=False, **params)[1])
 
     return vjp
 
@@ -461,22 +462,29 @@ def _huber_core(a: Any, delta: float) -> Any:
 
 
 def _smooth_l1_saving(
-    input: Any, target: Any, reduction: str = "mean", beta: float = 1.0
+    input: Any, target: Any, reduction: str = "mean", beta: float = 1.0, value: bool = True
 ) -> tuple[Any, tuple[Any, str]]:
-    """(smooth_l1_loss, its local derivative d/β clipped to [−1, 1] — sign(d) for β = 0 — and the reduction)."""
+    """(smooth_l1_loss or None for value=False, its local derivative d/β clipped to [−1, 1] — sign(d) for
+    β = 0 — and the reduction)."""
     diff, a = _huber_parts(input, target, beta)
     if beta == 0:
-        return _reduce(a, reduction), (np.sign(diff), reduction)
-    per = _huber_core(a, beta)
-    per /= beta
+        return (_reduce(a, reduction) if value else None), (np.sign(diff), reduction)
+    per = None
+    if value:
+        per = _huber_core(a, beta)
+        per /= beta
     diff /= beta
-    return _reduce(per, reduction), (np.clip(diff, -1.0, 1.0, out=diff), reduction)
+    return (_reduce(per, reduction) if value else None), (np.clip(diff, -1.0, 1.0, out=diff), reduction)
 
 
-def _huber_saving(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> tuple[Any, tuple[Any, str]]:
-    """(huber_loss, its local derivative d clipped to [−δ, δ] — δ·sign(d) outside — and the reduction)."""
+def _huber_saving(
+    input: Any, target: Any, reduction: str = "mean", delta: float = 1.0, value: bool = True
+) -> tuple[Any, tuple[Any, str]]:
+    """(huber_loss or None for value=False, its local derivative d clipped to [−δ, δ] — δ·sign(d) outside —
+    and the reduction)."""
     diff, a = _huber_parts(input, target, delta)
-    return _reduce(_huber_core(a, delta), reduction), (np.clip(diff, -delta, delta, out=diff), reduction)
+    loss = _reduce(_huber_core(a, delta), reduction) if value else None
+    return loss, (np.clip(diff, -delta, delta, out=diff), reduction)
 
 
 def _pointwise_saved(sign: float) -> Callable[..., Any]:
@@ -814,12 +822,16 @@ def _probs_saving(
     weight: tuple[Any, ...] | None = None,
     label_smoothing: float = 0.0,
     reduction: str = "mean",
+    value: bool = True,
 ) -> tuple[Any, tuple[Any, ...]]:
-    """(cross_entropy_probs, what its vjps need: the log-softmax, the weighted targets and the parameters)."""
+    """(cross_entropy_probs or None for value=False, what its vjps need: the log-softmax, the weighted
+    targets and the parameters)."""
     log_p = _log_softmax(input, -1)
     q = _probs_targets(target, weight, label_smoothing)
-    per = -np.add.reduce(log_p * q, axis=-1)
     saved = (log_p, q, weight, label_smoothing, reduction)
+    if not value:
+        return None, saved
+    per = -np.add.reduce(log_p * q, axis=-1)
     if reduction == "none":
         return per, saved
     total = np.add.reduce(np.atleast_1d(per))
@@ -1077,9 +1089,9 @@ def _last_axes(count: int) -> tuple[int, ...]:
 
 
 def _layer_norm_saving(
-    input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5
+    input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5, value: bool = True
 ) -> tuple[Any, ...]:
-    """(layer_norm, what its vjps need): over rows of the last axes, x̂ = (x − mean)·rstd with
+    """(layer_norm or None for value=False, what its vjps need): over rows of the last axes, x̂ = (x − mean)·rstd with
     rstd = 1/√(var + eps) and the biased variance, then x̂·weight + bias (PyTorch's order)."""
     shape = np.shape(input)
     width = size(tuple(normalized_shape))
@@ -1088,7 +1100,8 @@ def _layer_norm_saving(
     rstd = 1.0 / np.sqrt(_row_dots(xhat, xhat) / width + eps)
     xhat *= rstd[:, None]  # in place: the centred values are not needed again (a pass and an allocation saved)
     flat = (np.ravel(weight), np.ravel(bias))
-    return np.reshape(_affine(xhat, *flat), shape), (xhat, rstd, flat[0], shape, tuple(normalized_shape))
+    saved = (xhat, rstd, flat[0], shape, tuple(normalized_shape))
+    return (np.reshape(_affine(xhat, *flat), shape) if value else None), saved
 
 
 def _layer_norm_saved(slot: int) -> Callable[..., Any]:
@@ -1189,7 +1202,7 @@ def _pooling(n: int, c: int, length: int, groups: int | None) -> tuple[Callable[
 
 
 def _channel_norm_saving(
-    input: Any, mean: Any, var: Any, weight: Any, bias: Any, groups: int | None, eps: float
+    input: Any, mean: Any, var: Any, weight: Any, bias: Any, groups: int | None, eps: float, value: bool = True
 ) -> tuple[Any, dict[str, Any]]:
     """batch_norm and group_norm over an (N, C, L) view of the input: (result, what their vjps need).
 
@@ -1211,13 +1224,15 @@ def _channel_norm_saving(
         mean, rstd = mean[None, :], 1.0 / np.sqrt(var[None, :] + eps)
         centred = x3 - mean[..., None]
     w = weight if _given(weight) else None
+    saved = {"centred": centred, "rstd": rstd, "weight": w, "pool": pool, "count": count, "training": batch}
+    if not value:
+        return None, saved
     if w is None and not _given(bias):
         out = centred * rstd[..., None]
     else:
         alpha = rstd * w if w is not None else rstd
         out = x3 * alpha[..., None]
         out += (bias - mean * alpha if _given(bias) else -(mean * alpha))[..., None]
-    saved = {"centred": centred, "rstd": rstd, "weight": w, "pool": pool, "count": count, "training": batch}
     return np.reshape(out, shape), saved
 
 
@@ -1270,20 +1285,21 @@ def _batch_norm_saving(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
+    value: bool = True,
 ) -> tuple[Any, dict[str, Any]]:
     if training:
-        return _channel_norm_saving(input, None, None, weight, bias, None, eps)
+        return _channel_norm_saving(input, None, None, weight, bias, None, eps, value)
     mean, var = (
         np.ravel(np.asarray(running_mean, dtype=np.float64)),
         np.ravel(np.asarray(running_var, dtype=np.float64)),
     )
-    return _channel_norm_saving(input, mean, var, weight, bias, None, eps)
+    return _channel_norm_saving(input, mean, var, weight, bias, None, eps, value)
 
 
 def _group_norm_saving(
-    input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5
+    input: Any, weight: Any, bias: Any, num_groups: int, eps: float = 1e-5, value: bool = True
 ) -> tuple[Any, dict[str, Any]]:
-    return _channel_norm_saving(input, None, None, weight, bias, num_groups, eps)
+    return _channel_norm_saving(input, None, None, weight, bias, num_groups, eps, value)
 
 
 def _batch_norm_program(
