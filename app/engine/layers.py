@@ -123,18 +123,28 @@ def _same(name: str, a: Shape, b: Shape) -> Shape:
 # receive no parameters.
 
 # erf on arrays: Cephes' rational approximations (ndtr.c, as scipy.special.erf evaluates them), piecewise
-# by |x|: x·T(x²)/U(x²) below 1, else 1 − exp(−x²)·P(|x|)/Q(|x|) with the sign put back. Within 3 ulp of
-# math.erf and 5e-16 relative (tests/test_layers_parity.py checks a dense grid and the extremes); about
-# 8× math.erf per element. Past |x| = 6, erf is 1 to the last bit, so |x| is clamped there (inf included).
-_ERF_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3, 7.00332514112805075473e3)
-_ERF_T += (5.55923013010394962768e4,)
-_ERF_U = (3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3, 2.26290000613890934246e4)
-_ERF_U += (4.92673942608635921086e4,)  # U is monic: its leading 1 is implied
-_ERFC_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0, 4.86371970985681366614e1)
-_ERFC_P += (1.96520832956077098242e2, 5.26445194995477358631e2, 9.34528527171957607540e2, 1.02755188689515710272e3)
-_ERFC_P += (5.57535335369399327526e2,)
-_ERFC_Q = (1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2, 9.75708501743205489753e2)
-_ERFC_Q += (1.82390916687909736289e3, 2.24633760818710981792e3, 1.65666309194161350182e3, 5.57535340817727675546e2)
+# by |x|: x·T(x²)/U(x²) below 1, else 1 − exp(−x²)·P(|x|)/Q(|x|) with the sign put back. Within 3 ulp
+# of math.erf and 5e-16 relative (tests/test_layers_parity.py checks a dense grid and the extremes), about
+# 8 times faster than math.erf element by element. Past |x| = 6 erf is 1 to the last bit, so |x| is
+# clamped there (inf included).
+_ERF_T: tuple[float, ...] = (
+    *(9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3),
+    *(7.00332514112805075473e3, 5.55923013010394962768e4),
+)
+_ERF_U: tuple[float, ...] = (  # U is monic: its leading 1 is implied
+    *(3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3),
+    *(2.26290000613890934246e4, 4.92673942608635921086e4),
+)
+_ERFC_P: tuple[float, ...] = (
+    *(2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0),
+    *(4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2),
+    *(9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2),
+)
+_ERFC_Q: tuple[float, ...] = (  # monic too
+    *(1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2),
+    *(9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3),
+    *(1.65666309194161350182e3, 5.57535340817727675546e2),
+)
 
 
 def _scratch(x: Any) -> np.ndarray:
@@ -1072,7 +1082,8 @@ def _row_sums(rows: np.ndarray) -> np.ndarray:
 
 def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Σ a·b along the last axis of two 2-D arrays of one shape, without forming the product."""
-    return np.einsum("ij,ij->i", a, b)
+    sums: np.ndarray = np.einsum("ij,ij->i", a, b)
+    return sums
 
 
 def _affine(xhat: Any, weight: Any, bias: Any) -> Any:
