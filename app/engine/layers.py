@@ -1206,8 +1206,7 @@ def _pooling(n: int, c: int, length: int, groups: int | None) -> tuple[Callable[
     per = c // groups
 
     def pool(sums: Any) -> Any:
-        total = np.add.reduce(np.reshape(sums, (n, groups, per)), axis=2, keepdims=True)
-        return np.reshape(np.broadcast_to(total, (n, groups, per)), (n, c))
+        return np.repeat(np.add.reduce(np.reshape(sums, (n, groups, per)), axis=2), per, axis=1)
 
     return pool, per * length
 
