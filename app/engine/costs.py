@@ -113,14 +113,14 @@ NS_PER_UNIT: dict[str, float] = {
     "ones_like": 0.7,
     "zeros_like": 21.0,
     "full_like": 0.3,
-    # Activations: erf and the exact gelu (the default; tanh's 34) call math.erf element by element,
-    # elu and softplus an exp.
-    "erf": 112.0,
-    "gelu": 211.0,
-    "silu": 28.0,
+    # Activations: erf and the exact gelu (the default; tanh's 34) evaluate rational approximations
+    # piecewise (a branch per element's |x|), elu and softplus an exp.
+    "erf": 62.0,
+    "gelu": 94.0,
+    "silu": 15.0,
     "softplus": 32.0,
     "elu": 44.0,
-    "leaky_relu": 14.0,
+    "leaky_relu": 7.0,
     "hardtanh": 7.0,
     "dropout": 8.0,
     # Norms and losses (per Op.work's unit: elements, several passes counted for some).
@@ -145,7 +145,7 @@ NS_PER_UNIT: dict[str, float] = {
     "conv1d": 2.0,
     "conv2d": 2.0,
     "max_pool2d": 17.0,
-    "avg_pool2d": 7.0,
+    "avg_pool2d": 5.0,
     "scaled_dot_product_attention": 4.0,
 }
 
