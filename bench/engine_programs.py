@@ -142,7 +142,7 @@ def measure(tiny: bool) -> dict[str, dict[str, float]]:
     limits = Limits()
     op_nodes = 50 if tiny else 10_000
     statements = workloads.chain_statements(op_nodes)
-    repeat = 3 if tiny else 9
+    repeat = 3 if tiny else 15
     chain_inputs = workloads.decoded(dict(workloads.CHAIN_INPUTS), limits)
     names_inputs = workloads.decoded({"x0": H0, "w": W0, "b": B0}, limits)
     h_input = workloads.decoded({"h": H0}, limits)

@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --tiny     # small sizes, a few seconds (the smoke test)
     .venv/bin/python bench/run.py --json out.json
     .venv/bin/python bench/run.py --only 3   # figure 3 alone (about 10 s), measured as in the full run
+    .venv/bin/python bench/run.py --only engine   # figures 1, 2 and the engine's programs alone (about 30 s)
 
 Figures (ratios are reported, never asserted):
   1  engine, scalar chain `h = tanh(h * w + b)` of 10,000 op-nodes: app.engine.run.run(graph) on a
@@ -714,6 +715,18 @@ def _figure_3_alone(sizes: Sizes) -> int:
     return 0
 
 
+def _engine_figures_alone(sizes: Sizes, tiny: bool) -> int:
+    """Figures 1, 1d-n, 1d-c, 2 and 2m alone: the engine in process, measured as in the full run."""
+    figures: list[Figure] = []
+    details: dict = {}
+    bench_chain(sizes, figures, details)
+    bench_mlp(sizes, figures, details)
+    bench_programs(tiny, figures, details)
+    print(table(figures))
+    print("load average at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="small sizes, a few seconds (smoke test)")
@@ -729,14 +742,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["3"],
+        choices=["3", "engine"],
         help="run figure 3 alone (POST /graph/backward of the chain, "
-        "both layouts, against PyTorch), measured as in the full run",
+        "both layouts, against PyTorch), or the engine's figures (1, 1d-n, 1d-c, 2, 2m), "
+        "measured as in the full run",
     )
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else FULL
     if args.only == "3":
         return _figure_3_alone(sizes)
+    if args.only == "engine":
+        return _engine_figures_alone(sizes, args.tiny)
 
     from server import running_server
 
