@@ -77,3 +77,22 @@ def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
     assert scalar_kernel(lambda m, a, b: a + b, (lambda m, o, a, b: 1.0,) * 2, SCALAR)(1.0, 2.0)[0] == operator.add(
         1.0, 2.0
     )
+
+
+def test_leaf_gradients_whose_sum_overflows_are_still_finite() -> None:
+    """_finite_leaves sums an array first (one pass); a sum that overflows is not yet an answer: the
+    elements decide. Op nodes are picked as the true entries of graph.ops (an Op is always true)."""
+    from app.engine.graph import Graph
+    from app.engine.limits import Limits
+    from app.engine.run import _finite_leaves
+
+    graph = Graph("", Limits())
+    for name in ("x", "y", "s"):
+        graph.leaf(name, None, (), True, 0, 0)
+    assert all(OPS.values()) and graph.computed() == []
+    huge = np.array([1e308, 1e308])
+    with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
+        assert _finite_leaves(graph, [huge, 2.0, None])
+        assert not _finite_leaves(graph, [np.array([math.inf, 0.0]), 2.0, None])
+        assert not _finite_leaves(graph, [huge, math.nan, None])
+        assert not _finite_leaves(graph, [np.array([math.nan, 1.0]), 2.0, None])
