@@ -28,13 +28,14 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from functools import cached_property, partial
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from app.engine import indexing
+from app.engine.kernels import scalar_kernel
 from app.engine.shapes import (
     MAX_AXES,
     ShapeError,
@@ -218,6 +219,17 @@ class Op:
     # convolution's patches, attention's scores): (result shape, operand shapes..., **params) ->
     # (work, elements of the largest intermediate). Checked like `work` and the tensor limit.
     budget: Callable[..., tuple[int, int]] | None = None
+    # Elementwise ops on Python floats in one call: (operands...) -> (out, ∂out/∂operand, ...), made
+    # from forward and local (app/engine/kernels.py). The forward pass of a scalar node computes its
+    # local derivatives along with its value (they cost a few float operations), so the backward
+    # pass over scalar nodes is multiplications only: on a 10,000-node scalar chain that took
+    # backward from 13 ms to 4.5 ms. Set once, as an attribute: the walker reads it at every scalar
+    # node, and a cached_property's lookup cost two and a half times a field's.
+    scalar: Callable[..., tuple[Any, ...]] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        kernel = None if self.local is None else scalar_kernel(self.forward, self.local, SCALAR)
+        object.__setattr__(self, "scalar", kernel)  # (a frozen dataclass: set as its __init__ sets fields)
 
     @property
     def elementwise(self) -> bool:
@@ -269,16 +281,6 @@ class Op:
         last = self.operands[-1]
         return texts + [self.formulas[-1].format(**(names | {last: label})) for label in labels[fixed:]]
 
-    @cached_property
-    def scalar(self) -> Callable[..., tuple[Any, ...]] | None:
-        """Elementwise ops on Python floats in one call: (operands...) -> (out, ∂out/∂operand, ...).
-
-        The forward pass of a scalar node computes its local derivatives along with its value (they
-        cost a few float operations), so the backward pass over scalar nodes is multiplications
-        only: on a 10,000-node scalar chain that took backward from 13 ms to 4.5 ms.
-        """
-        return None if self.local is None else _scalar_kernel(self.forward, self.local)
-
     def signature(self) -> str:
         params = [f"{p.name}={_literal(p.default)}" if not p.required else p.name for p in self.params]
         operands = [f"{name}=None" if name in self.optional else name for name in self.operands]
@@ -290,27 +292,6 @@ class Op:
 def _literal(value: Any) -> str:
     """A parameter's value as the program writes it (strings in double quotes)."""
     return f'"{value}"' if isinstance(value, str) else repr(value)
-
-
-def _scalar_kernel(
-    forward: Callable[..., Any], local: tuple[Callable[..., Any], ...]
-) -> Callable[..., tuple[Any, ...]]:
-    # Written out per arity: a call with *args costs more than the float arithmetic inside it.
-    if len(local) == 1:
-        (d_x,) = local
-
-        def unary(x: Any) -> Any:
-            out = forward(SCALAR, x)
-            return out, d_x(SCALAR, out, x)
-
-        return unary
-    d_a, d_b = local
-
-    def binary(a: Any, b: Any) -> Any:
-        out = forward(SCALAR, a, b)
-        return out, d_a(SCALAR, out, a, b), d_b(SCALAR, out, a, b)
-
-    return binary
 
 
 # --- shape rules ---------------------------------------------------------------------------------
@@ -429,13 +410,18 @@ def _matmul_operands(grad: Any, a: Any, b: Any) -> Any:
 
 
 # Each operand's vjp computes only its own product: the other one would be thrown away.
+_COPIED = 1 << 15  # elements of the largest bᵀ that _matmul_grad_a copies (256 KB, about an L2 cache)
+
+
 def _matmul_grad_a(grad: Any, a: Any, b: Any) -> Any:
     """∂L/∂a of a @ b, with numpy's rules for 1-D operands (promoted, then squeezed)."""
     if a.ndim == 2 and b.ndim == 2:  # the common case, with nothing to promote or broadcast
         # bᵀ copied to a C-ordered array first: BLAS multiplies by a transposed operand
         # (dgemm "NT") slower than it copies one; for a (32, 200) @ (200, 100) gradient, 36 µs
-        # against 3 + 30 (a training step's largest product after the forward one)
-        return grad @ np.ascontiguousarray(b.T)
+        # against 3 + 30 (a training step's largest product after the forward one). Not past
+        # _COPIED elements: a transposing copy that outgrows the cache costs more than the product
+        # it speeds up (bᵀ of (784, 100): copy + product 312 µs, the product of bᵀ as it is 197).
+        return grad @ (np.ascontiguousarray(b.T) if b.size <= _COPIED else b.T)
     _, b2, g2 = _matmul_operands(grad, a, b)
     grad_a = g2 @ np.swapaxes(b2, -1, -2)
     return grad_a[..., 0, :] if a.ndim == 1 else grad_a

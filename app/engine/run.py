@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, compress
+from operator import not_
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -134,24 +135,33 @@ def backward(
     if not requires_grad[output]:
         return grads, steps
     grads[output] = seed
-    record = steps.append
     for node in _checked(order[::-1], check):
         upstream = grads[node]
         if upstream is None:
             continue  # the output does not depend on this node
         operand_ids = args[node]
         computed = scalar_locals[node]
-        if computed is not None:  # Python floats throughout: no shapes to reconcile
-            for slot, operand in enumerate(operand_ids):
-                if requires_grad[operand]:
-                    local = computed[slot + 1]
-                    contribution = upstream * local
-                    if masked and _masked_here(ops[node], slot, values, operand_ids, node):
-                        contribution = 0.0
-                    so_far = grads[operand]
-                    so_far = contribution if so_far is None else so_far + contribution
-                    grads[operand] = so_far
-                    record((node, operand, slot, local, contribution, so_far, ()))
+        if computed is not None and not masked:
+            # Python floats throughout, no shapes to reconcile. The edges into the first and the
+            # second operand are written out: a loop over one or two operands (enumerate, an
+            # index per slot) cost a third of the scalar backward pass (3.2 ms vs 2.4 ms on the
+            # 10,000-node chain), more than the edges' arithmetic and their records together.
+            # (steps.append, not a bound `record = steps.append`: CPython 3.11 specializes the
+            # method call on a list, and not a call of the bound method.)
+            operand = operand_ids[0]
+            if requires_grad[operand]:
+                local = computed[1]
+                contribution = upstream * local
+                so_far = grads[operand]
+                grads[operand] = so_far = contribution if so_far is None else so_far + contribution
+                steps.append((node, operand, 0, local, contribution, so_far, ()))
+            if len(operand_ids) == 2 and requires_grad[operand_ids[1]]:
+                operand = operand_ids[1]
+                local = computed[2]
+                contribution = upstream * local
+                so_far = grads[operand]
+                grads[operand] = so_far = contribution if so_far is None else so_far + contribution
+                steps.append((node, operand, 1, local, contribution, so_far, ()))
             continue
         op = ops[node]
         operands = [values[j] for j in operand_ids]
@@ -159,13 +169,18 @@ def backward(
         for slot, operand in enumerate(operand_ids):
             if not requires_grad[operand] or not op.differentiable(slot):
                 continue
-            local, contribution, summed = _tensor_edge(
-                graph, node, slot, upstream, out, operands, shapes[operand], masked
-            )
+            summed: tuple[int, ...] = ()
+            if computed is not None:  # a scalar edge, masked where PyTorch masks it (see Op.masks)
+                local = computed[slot + 1]
+                contribution = 0.0 if _masked_here(op, slot, values, operand_ids, node) else upstream * local
+            else:
+                local, contribution, summed = _tensor_edge(
+                    graph, node, slot, upstream, out, operands, shapes[operand], masked
+                )
             so_far = grads[operand]
             so_far = contribution if so_far is None else so_far + contribution
             grads[operand] = so_far
-            record((node, operand, slot, local, contribution, so_far, summed))
+            steps.append((node, operand, slot, local, contribution, so_far, summed))
     return grads, steps
 
 
@@ -218,7 +233,8 @@ def _tensor_edge(
             contribution = vjp(upstream, out, *operands, **(graph.params[node] or {}))
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
-    if np.shape(contribution) != target:
+    # (an array's own shape: np.shape's dispatch cost more than the test, at every tensor edge)
+    if (contribution.shape if type(contribution) is np.ndarray else np.shape(contribution)) != target:
         contribution, summed = unbroadcast(contribution, target)
         return local, contribution, summed
     return local, float(contribution) if not target else contribution, ()
@@ -273,9 +289,17 @@ def run(
 def _finite_leaves(graph: Graph, grads: list[Any]) -> bool:
     """Every gradient of a leaf is finite. A gradient that is not finite stays so on every edge
     below it (upstream · local and the vjps keep inf and NaN), down to a leaf that takes one.
-    (The leaves' gradients are picked in one comprehension: 0.14 ms on a 10,000-node chain.)"""
-    for grad in [grad for grad, op in zip(grads, graph.ops) if op is None and grad is not None]:
-        if not (math.isfinite(grad) if isinstance(grad, float) else np.isfinite(grad).all()):
+    (The leaves' gradients are picked in C, by compress: an op node's Op is true, a leaf's None false.
+    A comprehension over every node took 0.14 ms on a 10,000-node chain.)"""
+    for grad in compress(grads, map(not_, graph.ops)):
+        if grad is None:
+            continue
+        if isinstance(grad, float):
+            if not math.isfinite(grad):
+                return False
+        # An array's sum is finite where every element is (inf and nan carry through a sum), in one
+        # pass that allocates nothing; only a sum that overflowed has its elements looked at.
+        elif not math.isfinite(np.add.reduce(grad, axis=None)) and not np.isfinite(grad).all():
             return False
     return True
 

@@ -89,7 +89,8 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]
     grad_shape = np.shape(grad)
     lead = len(grad_shape) - len(shape)
     axes = tuple(range(lead)) + tuple(lead + k for k, d in enumerate(shape) if d == 1 and grad_shape[lead + k] != 1)
-    reduced = np.sum(grad, axis=axes) if axes else grad
+    # (np.add.reduce is what np.sum calls, without its dispatch: a bias's gradient, at every edge into one)
+    reduced = np.add.reduce(grad, axis=axes) if axes else grad
     if not shape:
         return float(reduced), axes
     return np.reshape(reduced, shape), axes

@@ -1,0 +1,98 @@
+"""The scalar kernels (app/engine/kernels.py) answer what the op table's functions answer, bit for bit.
+
+A kernel may put a constant or an argument in place of a local derivative, or call an operator in
+place of a forward, only where the table's function answers exactly that: for every elementwise op
+(the layers' too), the kernel is compared here with the table's forward and local derivatives
+called one by one, on ordinary and special floats.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.engine.kernels import scalar_kernel
+from app.engine.ops import OPS, SCALAR, Op
+
+SAMPLES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, 1e300, -1e300, math.inf, -math.inf, math.nan]
+ELEMENTWISE = sorted(name for name, op in OPS.items() if op.local is not None)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as IEEE values, the sign of zero and nan included."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    return type(a) is type(b) and a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def _plain(op: Op, *operands: float) -> tuple[Any, ...]:
+    """(out, locals...) from the table's functions, called one by one."""
+    out = op.forward(SCALAR, *operands)
+    return (out, *(d(SCALAR, out, *operands) for d in op.local or ()))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_kernel_answers_as_the_table(name: str) -> None:
+    op = OPS[name]
+    assert op.scalar is not None
+    with np.errstate(all="ignore"):
+        for operands in itertools.product(SAMPLES, repeat=len(op.operands)):
+            try:
+                expected = _plain(op, *operands)
+            except (OverflowError, ValueError, ZeroDivisionError) as exc:  # the table's own refusal
+                with pytest.raises(type(exc)):
+                    op.scalar(*operands)
+                continue
+            got = op.scalar(*operands)
+            assert len(got) == len(expected), name
+            assert all(map(_same, got, expected)), f"{name}{operands}: kernel {got}, table {expected}"
+
+
+def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
+    """add's local derivatives are constants and its forward the operator; mul's are its operands;
+    tanh's local derivative computes (it is called); a forward that computes more is called."""
+    assert OPS["add"].scalar(2.0, 3.0) == (5.0, 1.0, 1.0)
+    assert OPS["sub"].scalar(2.0, 3.0) == (-1.0, 1.0, -1.0)
+    assert OPS["mul"].scalar(2.0, 3.0) == (6.0, 3.0, 2.0)
+    assert OPS["exp"].scalar(0.0) == (1.0, 1.0)
+    assert OPS["tanh"].scalar(0.5) == (math.tanh(0.5), 1.0 - math.tanh(0.5) ** 2)
+    calls: list[tuple[float, ...]] = []
+
+    def counted_local(m: Any, out: float, a: float, b: float) -> float:
+        calls.append((out, a, b))
+        return a - b
+
+    kernel = scalar_kernel(lambda m, a, b: a * b + 1.0, (counted_local, lambda m, out, a, b: 2.0), SCALAR)
+    calls.clear()  # (the kernel was built by reading it once, on stand-ins, which refused the subtraction)
+    assert kernel(2.0, 3.0) == (7.0, -1.0, 2.0)
+    assert calls == [(7.0, 2.0, 3.0)]  # called on the floats, never answered from a stand-in
+    # a local derivative that branches on its argument is called, whatever it answers on one side
+    branching = scalar_kernel(lambda m, x: -x, (lambda m, out, x: 1.0 if x > 0 else -1.0,), SCALAR)
+    assert branching(2.0) == (-2.0, 1.0) and branching(-2.0) == (2.0, -1.0)
+    assert scalar_kernel(lambda m, a, b: a + b, (lambda m, o, a, b: 1.0,) * 2, SCALAR)(1.0, 2.0)[0] == operator.add(
+        1.0, 2.0
+    )
+
+
+def test_leaf_gradients_whose_sum_overflows_are_still_finite() -> None:
+    """_finite_leaves sums an array first (one pass); a sum that overflows is not yet an answer: the
+    elements decide. Op nodes are picked as the true entries of graph.ops (an Op is always true)."""
+    from app.engine.graph import Graph
+    from app.engine.limits import Limits
+    from app.engine.run import _finite_leaves
+
+    graph = Graph("", Limits())
+    for name in ("x", "y", "s"):
+        graph.leaf(name, None, (), True, 0, 0)
+    assert all(OPS.values()) and graph.computed() == []
+    huge = np.array([1e308, 1e308])
+    with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
+        assert _finite_leaves(graph, [huge, 2.0, None])
+        assert not _finite_leaves(graph, [np.array([math.inf, 0.0]), 2.0, None])
+        assert not _finite_leaves(graph, [huge, math.nan, None])
+        assert not _finite_leaves(graph, [np.array([math.nan, 1.0]), 2.0, None])
