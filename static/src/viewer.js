@@ -75,8 +75,12 @@ function mountFrame(element, height) {
   addFonts();
   const holder = document.createElement('div');
   holder.className = 'chainlens-viewer-host';
-  holder.style.display = 'block';
-  holder.style.height = height ?? '100%';
+  // Nothing of the host's inherited text styles (a cell's text-align, a notebook's font) reaches
+  // in: the holder starts from the initial values, the frame sets its own.
+  holder.style.cssText = `all: initial; display: block; height: ${height ?? '100%'};`;
+  // JupyterLab leaves keys pressed inside this element to it (its arrows, Space and letters
+  // would otherwise move between cells).
+  holder.dataset.lmSuppressShortcuts = 'true';
   element.append(holder);
   const shadow = holder.attachShadow({ mode: 'open' });
   const style = document.createElement('style');
@@ -209,7 +213,8 @@ function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
   /** The one error path (runs, the tools): shown by the host, the graph marked as the last good run's. */
   function fail(error) {
     source.showError(error);
-    markStale(true);
+    // A saved view that cannot compute still shows a good graph.
+    if (error.kind !== 'offline') markStale(true);
   }
 
   /** A mounted viewer's error box: the 4xx body's title and message. */
