@@ -109,7 +109,7 @@ def test_a_compute_function_answers_the_tools_and_pytorch_grads_show(page: Page,
     page.keyboard.press("End")
     _card(page, "a", "x").click()
     expect(page.locator("#a #inspector .torch-grad")).to_contain_text("PyTorch: -4")
-    expect(page.locator("#a #inspector .torch-grad")).to_contain_text("difference from chainlens's 0.0e+0")
+    expect(page.locator("#a #inspector .torch-grad")).to_contain_text("relative difference from chainlens's 0.0e+0")
     # The gradient check through the compute function: a badge per input.
     page.keyboard.press("g")
     expect(page.locator("#a svg.graph g.check-badge.ok")).to_have_count(3)
