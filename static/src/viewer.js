@@ -5,7 +5,7 @@
  * standalone HTML file (chainlens.save_html, the page's Export → HTML).
  *
  *   const viewer = mountViewer(element, { body, request, compute, height, torchGrads });
- *   viewer.setBody(body, request); viewer.destroy();
+ *   viewer.setBody(body, request[, { torchGrads }]); viewer.destroy();
  *
  * - body: a graph response as POST /graph/backward answers it (object or column layout);
  * - request: the request that produced it ({expression, inputs, grad_output}): the tools that
@@ -67,7 +67,8 @@ export function mountViewer(element, options = {}) {
   return viewer;
 }
 
-function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
+function createViewer({ root, frame, host, compute, torchGrads: firstTorchGrads, standalone }) {
+  let torchGrads = firstTorchGrads;
   if (host) placeParts(document.body);
   const $ = (selector) => root.querySelector(selector);
   const api = graphApi(compute);
@@ -606,9 +607,13 @@ function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
     $('.viewer-bar').dataset.offline = String(offline);
   }
 
-  /** Shows `body` (a /graph/backward answer, either layout) for `request`, from the start as the page does. */
-  async function setBody(body, request = held) {
+  /**
+   * Shows `body` (a /graph/backward answer, either layout) for `request`, from the start as the
+   * page does; `torchGrads`, when given, replaces PyTorch's gradients (another model's result).
+   */
+  async function setBody(body, request = held, extras = {}) {
     held = request ? { ...request } : held;
+    if (extras.torchGrads !== undefined) torchGrads = extras.torchGrads;
     state.expand = held?.expand ?? null;
     state.runId += 1;
     stopPlaying();

@@ -119,11 +119,18 @@ def test_a_compute_function_answers_the_tools_and_pytorch_grads_show(page: Page,
     page.keyboard.press("ArrowUp")
     page.wait_for_function("window.viewers.a.probe.dragUpdates >= 1", timeout=10_000)
     expect(_card(page, "a", "q").locator("text.value")).not_to_have_text("3")
-    # setBody: another graph in the same viewer.
+    # setBody: another graph in the same viewer, with PyTorch's gradients of that one.
     page.evaluate(
-        "async (shared) => window.viewers.a.setBody(await window.compute('/graph/backward', shared), shared)", SHARED
+        "async (shared) => window.viewers.a.setBody(await window.compute('/graph/backward', shared), shared,"
+        " { torchGrads: { x: 12, a: 9 } })",
+        SHARED,
     )
     expect(page.locator("#a svg.graph g.node")).to_have_count(4)
+    expect(page.locator("#a #step-label")).to_have_attribute("data-position", "0")
+    page.locator("#a #graph").focus()
+    page.keyboard.press("End")
+    _card(page, "a", "a").click()
+    expect(page.locator("#a #inspector .torch-grad")).to_contain_text("PyTorch: 9")
 
 
 def test_without_compute_the_tools_say_they_need_chainlens_and_destroy_removes_it(page: Page, server_url: str) -> None:
