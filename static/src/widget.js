@@ -1,0 +1,120 @@
+import { fromColumns } from './columns.js';
+import { mountViewer } from './viewer.js';
+
+/**
+ * The notebook widget's front end (anywidget's ESM; chainlens/widget.py is its Python side): the
+ * viewer mounted in the output cell, in a shadow root so that neither the notebook's styles reach
+ * it nor its own reach the notebook, computing through the kernel instead of a server.
+ *
+ * compute(path, request) sends the kernel {type: "compute", id, path, body: JSON text}; the kernel
+ * answers {type: "answer", id, status, body: JSON text}: what the HTTP route answers for the same
+ * request, 4xx errors included (chainlens/messages.py). Graph routes travel in the column layout
+ * (about a third of the bytes) and are handed to the viewer in the object layout, as api.js does.
+ */
+
+const GRAPH_ROUTES = new Set(['/graph/backward', '/graph/forward']);
+// A kernel that never answers (stopped, restarted, or a notebook opened without one): the request
+// fails with this message instead of leaving the viewer waiting.
+const KERNEL_TIMEOUT_MS = 120_000;
+
+function parsed(text) {
+  return text ? JSON.parse(text) : null;
+}
+
+function kernelError(status, body) {
+  const detail = body && body.error ? body
+    : { error: { kind: 'http', message: `The kernel answered ${status}.` } };
+  const error = new Error(detail.error.message);
+  error.status = status;
+  error.detail = detail;
+  error.error = detail.error;
+  return error;
+}
+
+/** The viewer's compute function over the widget's messages, and `close` to stop listening. */
+export function kernelCompute(model, timeoutMs = KERNEL_TIMEOUT_MS) {
+  let next = 0;
+  const pending = new Map();
+  const settle = (id) => {
+    const waiting = pending.get(id);
+    pending.delete(id);
+    clearTimeout(waiting.timer);
+    return waiting;
+  };
+  const onMessage = (message) => {
+    if (!message || message.type !== 'answer' || !pending.has(message.id)) return;
+    const { resolve, reject, graph } = settle(message.id);
+    let body = null;
+    try {
+      body = parsed(message.body);
+    } catch {
+      body = null;
+    }
+    if (message.status >= 200 && message.status < 300 && body) resolve(graph ? fromColumns(body) : body);
+    else reject(kernelError(message.status, body));
+  };
+  model.on('msg:custom', onMessage);
+
+  const compute = (path, request) => new Promise((resolve, reject) => {
+    next += 1;
+    const id = next;
+    const url = new URL(path, 'http://kernel.invalid/');
+    const graph = GRAPH_ROUTES.has(url.pathname) && !url.searchParams.has('format');
+    if (graph) url.searchParams.set('format', 'columns');
+    const timer = setTimeout(() => {
+      settle(id);
+      reject(kernelError(0, { error: { kind: 'network',
+        message: 'The Python kernel did not answer: is it still running? Run the cell again to reconnect.' } }));
+    }, timeoutMs);
+    pending.set(id, { resolve, reject, graph, timer });
+    model.send({ type: 'compute', id, path: url.pathname + url.search, body: JSON.stringify(request ?? {}) });
+  });
+
+  const close = () => {
+    model.off('msg:custom', onMessage);
+    for (const id of [...pending.keys()]) {
+      settle(id).reject(kernelError(0, { error: { kind: 'network', message: 'The widget was closed.' } }));
+    }
+  };
+  return { compute, close };
+}
+
+function render({ model, el }) {
+  const host = document.createElement('div');
+  host.className = 'chainlens-widget';
+  host.style.height = `${model.get('height')}px`;
+  host.style.position = 'relative';
+  // JupyterLab's shortcuts (arrows, j/k, space, a/b/x/d...) would act on the notebook while the
+  // viewer has focus: Lumino skips this subtree, and the keydown stops here in any other host.
+  host.setAttribute('data-lm-suppress-shortcuts', 'true');
+  host.addEventListener('keydown', (event) => event.stopPropagation());
+  el.appendChild(host);
+  const root = host.attachShadow({ mode: 'open' });
+  const mount = document.createElement('div');
+  mount.style.height = '100%';
+  root.appendChild(mount);
+
+  const kernel = kernelCompute(model);
+  const graphBody = () => fromColumns(parsed(model.get('body')));
+  const viewer = mountViewer(mount, {
+    body: graphBody(),
+    request: model.get('request'),
+    compute: kernel.compute,
+    height: model.get('height'),
+    torchGrads: parsed(model.get('torch_grads')),
+  });
+  const update = () => viewer.setBody(graphBody(), model.get('request'));
+  const resize = () => {
+    host.style.height = `${model.get('height')}px`;
+  };
+  model.on('change:body', update);
+  model.on('change:height', resize);
+  return () => {
+    model.off('change:body', update);
+    model.off('change:height', resize);
+    kernel.close();
+    viewer.destroy();
+  };
+}
+
+export default { render };
