@@ -30,6 +30,7 @@ __all__ = [
     "ProgramError",
     "Result",
     "UnsupportedError",
+    "Viewer",
     "backward",
     "forward",
     "from_torch",
@@ -116,3 +117,12 @@ def show(result_or_program: Result | str, inputs: Mapping[str, Any] | None = Non
     from chainlens.widget import show as display
 
     display(result_or_program, inputs, **named_inputs)
+
+
+def __getattr__(name: str) -> Any:
+    """`chainlens.Viewer`, the notebook widget, imported (with anywidget) only when asked for."""
+    if name == "Viewer":
+        from chainlens.widget import Viewer
+
+        return Viewer
+    raise AttributeError(f"module 'chainlens' has no attribute {name!r}")

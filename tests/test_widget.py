@@ -216,13 +216,16 @@ def test_show_without_anywidget_names_the_extra() -> None:
     script = (
         "import sys\nsys.modules['anywidget'] = None  # as if anywidget were not installed\n"
         "import chainlens\n"
+        "assert 'chainlens.widget' not in sys.modules and sys.modules['anywidget'] is None\n"
         "r = chainlens.backward('f = x * y', x=2, y=3)\n"
         "try:\n    chainlens.show(r)\n"
+        "except ImportError as exc:\n    print(exc)\n"
+        "try:\n    chainlens.Viewer\n"
         "except ImportError as exc:\n    print(exc)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "pip install 'chainlens[notebook]'" in done.stdout
+    assert done.stdout.count("pip install 'chainlens[notebook]'") == 2
 
 
 def test_the_viewer_holds_the_graph_and_answers_its_messages(monkeypatch: pytest.MonkeyPatch) -> None:
