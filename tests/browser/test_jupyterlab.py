@@ -1,0 +1,173 @@
+"""docs/notebook.ipynb in JupyterLab: Run All from the menu, every viewer draws its graph, and the
+chain rule's viewer, focused, steps with the keyboard to the end of the backward pass.
+
+A real `jupyter lab` (a test dependency) serves a copy of the notebook from a temporary directory,
+on a free port with a token of its own; its kernel imports this checkout's chainlens (PYTHONPATH).
+JupyterLab's user settings and workspaces go to the temporary directory too, so nothing of the
+machine's own JupyterLab is read or changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
+# Every viewer draws a graph of at least these many nodes (the chain rule's: x, y, q, z, f).
+VIEWERS = 4
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab serving a copy of the notebook; answers the notebook's URL (token included)."""
+    if not (ROOT / "static" / "dist" / "widget.js").is_file():
+        pytest.fail("the widget is not built: run `npm ci && npm run build` (make test does it)")
+    home = tmp_path_factory.mktemp("jupyterlab")
+    shutil.copy(NOTEBOOK, home / "notebook.ipynb")
+    settings = home / "settings" / "@jupyterlab"
+    # No "get notified about Jupyter news?" toast over the notebook, and the notebook's kernel
+    # started without asking which one.
+    for plugin, values in [
+        ("apputils-extension/notification", {"fetchNews": "false", "checkForUpdates": False}),
+        ("notebook-extension/tracker", {"autoStartDefaultKernel": True}),
+    ]:
+        (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
+        (settings / f"{plugin}.jupyterlab-settings").write_text(json.dumps(values))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
+    log = (home / "jupyterlab.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+            f"--ServerApp.token={token}", f"--ServerApp.root_dir={home}", "--ServerApp.open_browser=False",
+            "--LabApp.news_url=", "--ServerApp.allow_root=True",
+        ],
+        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"jupyter lab did not start: {(home / 'jupyterlab.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield f"{base}/lab/tree/notebook.ipynb?token={token}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _run_all(page: Page) -> None:
+    """Run → Run All Cells, from JupyterLab's menu bar, once the kernel is idle."""
+    expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
+    # The kernel's name in the toolbar once it runs, or JupyterLab's "Select Kernel" (answered: the
+    # notebook's own, Python 3).
+    started = page.locator(".jp-Toolbar-kernelName", has_text="Python 3").or_(page.locator(".jp-Dialog"))
+    expect(started.first).to_be_visible(timeout=60_000)
+    if page.locator(".jp-Dialog").is_visible():
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+
+
+def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(browser, console, jupyterlab) -> None:
+    # JupyterLab itself logs errors that are not the viewer's (a missing favicon, its own probes).
+    console.allow("Failed to load resource")
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        viewer_errors: list[str] = []
+        page.on("pageerror", lambda error: viewer_errors.append(str(error)))
+        page.goto(jupyterlab)
+        _run_all(page)
+
+        widgets = page.locator(".jp-OutputArea-output .chainlens-widget")
+        try:
+            expect(widgets).to_have_count(VIEWERS, timeout=40_000)
+        except AssertionError:
+            page.screenshot(path="/tmp/p21widget/fail.png")
+            raise
+        # Every viewer draws its graph: SVG nodes inside the output (in the viewer's shadow root,
+        # which Playwright's CSS locators pierce).
+        for index in range(VIEWERS):
+            widget = widgets.nth(index)
+            widget.scroll_into_view_if_needed()
+            expect(widget.locator("svg g.node").first).to_be_visible(timeout=6_000)
+            assert widget.locator("svg g.node").count() >= 5
+
+        chain = widgets.nth(0)
+        chain.scroll_into_view_if_needed()
+        label = chain.locator("#step-label")
+        steps = int(label.get_attribute("data-steps") or label.inner_text().split("/")[-1])
+        assert steps >= 8  # the chain rule: 5 forward steps, then one backward step per edge
+        height = chain.bounding_box()["height"]
+        assert abs(height - 420) <= 2  # sized to the cell: height=420
+
+        # Focus the viewer (a click on its graph's background), then step with the keyboard only.
+        chain.locator("svg").first.click(position={"x": 5, "y": 5})
+        active_cell_before = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").get_attribute("data-windowed-list-index")
+        cells_before = page.locator(".jp-Notebook .jp-Cell").count()
+        for position in range(1, steps + 1):
+            page.keyboard.press("ArrowRight")
+            expect(label).to_have_attribute("data-position", str(position))
+        page.keyboard.press("ArrowRight")  # past the end: stays at the last step
+        expect(label).to_have_attribute("data-position", str(steps))
+        # The last backward step shows the tutorial's gradients.
+        grads = chain.locator("svg g.node").all_inner_texts()
+        assert any("-4" in text or "−4" in text for text in grads) and any("3" in text for text in grads)
+        page.keyboard.press("Home")
+        expect(label).to_have_attribute("data-position", "0")
+        page.keyboard.press("End")
+        expect(label).to_have_attribute("data-position", str(steps))
+        # The keys went to the viewer, not to the notebook: no cell was selected, added or removed
+        # (ArrowDown would select the next cell, "a"/"b" insert one, "d d" delete one).
+        for key in ("ArrowDown", "a", "b", "d", "d"):
+            page.keyboard.press(key)
+        assert page.locator(".jp-Notebook .jp-Cell").count() == cells_before
+        active_cell_after = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").get_attribute("data-windowed-list-index")
+        assert active_cell_after == active_cell_before
+
+        # Nothing leaked into the notebook's styles: JupyterLab's own body and cell look unchanged.
+        font = page.evaluate("getComputedStyle(document.body).fontFamily")
+        assert "KaTeX" not in font
+        assert viewer_errors == []
+    finally:
+        context.close()
