@@ -116,6 +116,7 @@ class Result:
         self.program: str = body.expression
         self.inputs: dict[str, Any] = body.inputs
         self.grad_output: Any = body.grad_output
+        self.expand: Any = body.expand  # the composites opened into their primitives, as asked
         self.engine = engine  # the engine's own Result: the graph, every value and gradient
         self.backward = backward
         self._settings = config

@@ -23,6 +23,7 @@ from app.api.budget import FLOAT, TEXT_PER_NUMBER, estimate, seconds
 from app.api.encode import dumps, graph_chunks
 from app.api.jobs import Job
 from app.api.schemas import COMPUTE_ERRORS, GraphRequest
+from app.api.standalone import VIEWER, standalone_page, viewer_module
 from app.check import gradcheck as finite_differences
 from app.check import replay
 from app.check.limits import SECONDS_PER_UNIT
@@ -277,3 +278,42 @@ async def dot(request: Request) -> Response:
     """The computed graph as a Graphviz DOT file, drawn like micrograd's draw_dot: a record
     `label | data | grad` per node and an oval per op. Render it with `dot -Tsvg`."""
     return await _run(request, dot_compute, "text/vnd.graphviz; charset=utf-8")
+
+
+def html_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    viewer = viewer_module()
+
+    def plan(graph: Graph) -> int:
+        # The body's text, the page holding it and the viewer, and the page's bytes.
+        body_bytes = estimate(graph, True, settings.max_full_elements, settings.max_step_elements, layout="columns")
+        return 3 * (body_bytes + len(viewer))
+
+    result = _evaluate(body, settings, job, plan)
+    text = b"".join(
+        graph_chunks(result, settings.max_full_elements, settings.max_step_elements, layout="columns")
+    ).decode()
+    job.check()
+    request = {"expression": body.expression, "inputs": body.inputs, "grad_output": body.grad_output}
+    if body.expand is not None:
+        request["expand"] = body.expand
+    return standalone_page(text, request).encode()
+
+
+@router.post(
+    "/html",
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The standalone HTML file."},
+        503: {"description": "The viewer's bundle (static/dist/viewer.js) is not built."},
+        **COMPUTE_ERRORS,
+    },
+    response_class=Response,
+    openapi_extra=_BODY,
+)
+async def html(request: Request) -> Response:
+    """One standalone HTML file (what chainlens.save_html writes): the viewer, its styles and this
+    request's computed graph inlined; opened from disk with no network it shows the graph and steps
+    through the whole timeline (the tools that need a computation say they need chainlens running)."""
+    if not VIEWER.is_file():
+        message = "the viewer's bundle (static/dist/viewer.js) is not built: run `npm ci && npm run build`"
+        return Response(dumps({"error": {"kind": "not_built", "message": message}}), 503, media_type="application/json")
+    return await _run(request, html_compute, "text/html; charset=utf-8")

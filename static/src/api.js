@@ -10,7 +10,24 @@ export class ApiError extends Error {
     super(error.message);
     this.error = error;
     this.status = status;
+    this.detail = { error }; // the 4xx body, as a viewer's compute function rejects with it
   }
+}
+
+/** What a viewer without a compute function (a saved file) answers every tool that needs one. */
+export const OFFLINE_MESSAGE = 'This view shows a saved graph: this needs chainlens running '
+  + '(pip install chainlens, then chainlens, or chainlens.show in a notebook).';
+
+/**
+ * An error from a viewer's compute function as an ApiError: the 4xx body's `error` when it
+ * carries one (`.detail`), else its message.
+ */
+function asApiError(error) {
+  if (error instanceof ApiError) return error;
+  const detail = error && error.detail;
+  const body = detail && typeof detail === 'object' && detail.error ? detail.error
+    : { kind: 'compute', message: String((error && error.message) || error) };
+  return new ApiError(body, (error && error.status) || 0);
 }
 
 async function send(path, options) {
@@ -51,16 +68,46 @@ async function graphRequest(path, options) {
   return fromColumns(await request(`${path}?format=columns`, options));
 }
 
-/** POST /graph/backward: the graph, values, gradients and the step timeline. */
-export function runBackward({ expression, inputs, grad_output: gradOutput = null, expand = null }) {
-  // `expand`: the composites to open into their primitives (null, "all" or a list of op names).
-  const body = expand ? { expression, inputs, grad_output: gradOutput, expand } : { expression, inputs, grad_output: gradOutput };
-  return graphRequest('/graph/backward', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+/** The server as a viewer's compute function: POST `path` with `body`, the JSON answer. */
+export function serverCompute(path, body) {
+  return request(path, postJson(body));
 }
+
+/**
+ * The graph routes the viewer uses, over a compute function `(path, body) => Promise<json>` (the
+ * server's, a notebook kernel's; none for a saved file: every call then says it needs chainlens
+ * running). Errors come back as ApiError, whoever computed.
+ */
+export function graphApi(compute) {
+  const ask = async (path, body) => {
+    if (!compute) throw new ApiError({ kind: 'offline', message: OFFLINE_MESSAGE }, 503);
+    try {
+      return await compute(path, body);
+    } catch (error) {
+      throw asApiError(error);
+    }
+  };
+  const graph = async (path, body) => fromColumns(await ask(`${path}?format=columns`, body));
+  return {
+    /** POST /graph/backward: the graph, values, gradients and the step timeline. */
+    runBackward: (body) => graph('/graph/backward', backwardBody(body)),
+    /** POST /graph/forward: values only (the inspector's nudge). */
+    runForward: (body) => graph('/graph/forward', body),
+    /** POST /graph/backward with `mode`: a replay of one of the tutorial's mistakes, with `diverges`. */
+    runReplay: (body, mode) => graph('/graph/backward', { ...body, mode }),
+    /** POST /graph/gradcheck: numeric against analytic gradients per input. */
+    runGradcheck: (body) => ask('/graph/gradcheck', body),
+  };
+}
+
+/** A backward request's body; `expand`: the composites to open (null, "all" or a list of op names). */
+function backwardBody({ expression, inputs, grad_output: gradOutput = null, expand = null }) {
+  return expand ? { expression, inputs, grad_output: gradOutput, expand } : { expression, inputs, grad_output: gradOutput };
+}
+
+const server = graphApi(serverCompute);
+
+export const { runBackward, runForward, runReplay, runGradcheck } = server;
 
 export function fetchExamples() {
   return request('/examples').then((body) => body.examples);
@@ -91,21 +138,6 @@ export function fetchTrainGraph(body, at, signal) {
 
 export function fetchDatasets() {
   return request('/datasets').then((body) => body.datasets);
-}
-
-/** POST /graph/forward: values only (the inspector's nudge). */
-export function runForward(body) {
-  return graphRequest('/graph/forward', postJson(body));
-}
-
-/** POST /graph/backward with `mode`: a replay of one of the tutorial's mistakes, with `diverges`. */
-export function runReplay(body, mode) {
-  return graphRequest('/graph/backward', postJson({ ...body, mode }));
-}
-
-/** POST /graph/gradcheck: numeric against analytic gradients per input. */
-export function runGradcheck(body) {
-  return request('/graph/gradcheck', postJson(body));
 }
 
 /** POST /train/gradcheck: the same answer for the batch of a training run's step `at` (the first without it). */

@@ -39,7 +39,7 @@ def _card(page: Page, label: str) -> Locator:
 def test_the_chain_rule_steps_to_the_end_of_the_backward_pass_from_disk(page: Page, tmp_path: Path) -> None:
     path = chainlens.save_html("q = x + y\nf = q * z", tmp_path / "chain.html", x=-2, y=5, z=-4)
     left = _open(page, path)
-    expect(page.locator("#program-editor textarea")).to_have_value("q = x + y\nf = q * z")
+    expect(page.locator("#saved-program")).to_have_text("q = x + y\nf = q * z")
     expect(page.locator("svg.graph g.node")).to_have_count(5)
     page.locator("#graph").focus()
     page.keyboard.press("End")

@@ -11,6 +11,8 @@ import { draggedValue, nudgedValue } from './drag.js';
  * the element under it may be redrawn meanwhile. `move(dx, dy, event)` on every move.
  */
 export function followPointer(event, move, done = () => {}) {
+  // The class goes on the viewer's own root (a page's body, a mounted viewer's frame).
+  const frame = event.target.closest?.('.cl-body') ?? document.body;
   const startX = event.clientX;
   const startY = event.clientY;
   const onMove = (next) => {
@@ -21,10 +23,10 @@ export function followPointer(event, move, done = () => {}) {
     window.removeEventListener('pointermove', onMove);
     window.removeEventListener('pointerup', onUp);
     window.removeEventListener('pointercancel', onUp);
-    document.body.classList.remove('dragging-value');
+    frame.classList.remove('dragging-value');
     done();
   };
-  document.body.classList.add('dragging-value');
+  frame.classList.add('dragging-value');
   window.addEventListener('pointermove', onMove);
   window.addEventListener('pointerup', onUp);
   window.addEventListener('pointercancel', onUp);

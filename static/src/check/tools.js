@@ -13,7 +13,7 @@
  *   element (the inspector): the editor's JSON changes, the graph's numbers update in place.
  * - "PyTorch" copies the POST /graph/pytorch script; "DOT" downloads POST /graph/dot.
  */
-import { ApiError, fetchExport, runBackward, runForward, runGradcheck, runReplay, runTrainGradcheck } from '../api.js';
+import { ApiError } from '../api.js';
 import { download } from '../exporter.js';
 import { isScalar, toNumber } from '../tensor.js';
 import { nudgedValue, draggedValue } from './drag.js';
@@ -28,11 +28,18 @@ import './check.css';
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
+/**
+ * `api`: the graph routes (api.js graphApi: runBackward, runForward, runReplay, runGradcheck; the
+ * page adds runTrainGradcheck and fetchExport). `canCompute` false (a saved file): no dragging
+ * and no drag fields, the other tools say they need chainlens running. `frame`: the element whose
+ * classes say "breaking" and "dragging-value" (the page's body, a viewer's own root).
+ */
 export function createCheckTools({
-  svg, graph, panelRoot, inspectorRoot, scrubbersRoot, controls,
+  svg, graph, panelRoot, inspectorRoot, scrubbersRoot, controls, api, frame, canCompute = true,
   readRequest, readInputs, writeInputs, present, run, getState, pause, seek, refit, probe, showError,
   trainCheck = () => null,
 }) {
+  const { runBackward, runForward, runGradcheck, runReplay, runTrainGradcheck, fetchExport } = api;
   const overlay = createOverlay(graph);
   const panel = createCheckPanel(panelRoot, {
     onJump: (position) => seek(position),
@@ -106,7 +113,7 @@ export function createCheckTools({
   async function setBreak(on) {
     breakOn = on;
     controls.breakIt.setAttribute('aria-pressed', String(on));
-    document.body.classList.toggle('breaking', on);
+    frame.classList.toggle('breaking', on);
     refit();
     if (on) {
       await loadReplay();
@@ -134,7 +141,7 @@ export function createCheckTools({
       });
       breakOn = false;
       controls.breakIt.setAttribute('aria-pressed', 'false');
-      document.body.classList.remove('breaking');
+      frame.classList.remove('breaking');
       if (correct) present(correct, { position: getState().stepper.position });
       return;
     }
@@ -219,6 +226,7 @@ export function createCheckTools({
   }
 
   function scalarInputNode(target) {
+    if (!canCompute) return null;
     const cardElement = target && target.closest ? target.closest('g.node.input') : null;
     if (!cardElement) return null;
     const node = getState().response?.nodes[Number(cardElement.dataset.node)];
@@ -245,7 +253,7 @@ export function createCheckTools({
   function buildScrubbers() {
     scrubbers.clear();
     scrubbersRoot.replaceChildren();
-    const inputs = readInputs();
+    const inputs = canCompute ? readInputs() : null;
     const found = inputs ? scalarInputs(inputs) : [];
     scrubbersRoot.hidden = !found.length;
     if (!found.length) return;
@@ -381,8 +389,10 @@ export function createCheckTools({
   controls.check.addEventListener('click', checkGradients);
   controls.breakIt.addEventListener('click', () => setBreak(!breakOn));
   controls.mode.addEventListener('change', () => { if (breakOn) loadReplay(); });
-  controls.pytorch.addEventListener('click', () => exportScript('pytorch'));
-  controls.dot.addEventListener('click', () => exportScript('dot'));
+  if (fetchExport) {
+    controls.pytorch.addEventListener('click', () => exportScript('pytorch'));
+    controls.dot.addEventListener('click', () => exportScript('dot'));
+  }
 
   return { onRun, onStep, onKey };
 }
