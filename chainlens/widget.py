@@ -22,12 +22,13 @@ try:
 except ImportError as exc:  # the extra is optional: `pip install chainlens` serves the app without it
     raise ImportError("the notebook viewer needs anywidget: pip install 'chainlens[notebook]'") from exc
 
+from app.api.meta import _OPS_BODY
+from app.api.standalone import _written
 from app.api.ui import STATIC_DIR
 from chainlens.compute import Result, jsonable, run
-from chainlens.html import _written
 from chainlens.messages import answer
 
-DEFAULT_HEIGHT = 560
+DEFAULT_HEIGHT = 640
 
 
 def _esm() -> Path:
@@ -67,6 +68,8 @@ class Viewer(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget ships no t
     request = traitlets.Dict().tag(sync=True)  # {expression, inputs, grad_output[, expand]}
     height = traitlets.Int(DEFAULT_HEIGHT).tag(sync=True)
     torch_grads = traitlets.Unicode("").tag(sync=True)  # input name → PyTorch's gradient, JSON text
+    # GET /ops's body: the inspector's docs and local derivatives, which composites open.
+    ops = traitlets.Unicode(_OPS_BODY.decode()).tag(sync=True)
 
     def __init__(
         self,
@@ -87,6 +90,8 @@ class Viewer(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget ships no t
         result = computed(result_or_program, inputs, named)
         self.result = result
         request = {"expression": result.program, "inputs": result.inputs, "grad_output": result.grad_output}
+        if result.expand is not None:
+            request["expand"] = result.expand
         body = result.to_json(format="columns")
         with self.hold_sync():
             self.request = json.loads(_json(request))

@@ -1,18 +1,15 @@
-import { fromColumns } from './columns.js';
 import { mountViewer } from './viewer.js';
 
 /**
- * The notebook widget's front end (anywidget's ESM; chainlens/widget.py is its Python side): the
- * viewer mounted in the output cell, in a shadow root so that neither the notebook's styles reach
- * it nor its own reach the notebook, computing through the kernel instead of a server.
+ * The notebook widget's front end (anywidget's ES module; chainlens/widget.py is its Python side):
+ * the viewer mounted in the output cell (in its own shadow root: neither the notebook's styles
+ * reach it nor its own reach the notebook), computing through the kernel instead of a server.
  *
  * compute(path, request) sends the kernel {type: "compute", id, path, body: JSON text}; the kernel
  * answers {type: "answer", id, status, body: JSON text}: what the HTTP route answers for the same
- * request, 4xx errors included (chainlens/messages.py). Graph routes travel in the column layout
- * (about a third of the bytes) and are handed to the viewer in the object layout, as api.js does.
+ * path (query string included: the viewer asks graphs in the column layout) and request, 4xx
+ * errors included (chainlens/messages.py). The widget's own graph body is in the column layout too.
  */
-
-const GRAPH_ROUTES = new Set(['/graph/backward', '/graph/forward']);
 // A kernel that never answers (stopped, restarted, or a notebook opened without one): the request
 // fails with this message instead of leaving the viewer waiting.
 const KERNEL_TIMEOUT_MS = 120_000;
@@ -43,14 +40,14 @@ export function kernelCompute(model, timeoutMs = KERNEL_TIMEOUT_MS) {
   };
   const onMessage = (message) => {
     if (!message || message.type !== 'answer' || !pending.has(message.id)) return;
-    const { resolve, reject, graph } = settle(message.id);
+    const { resolve, reject } = settle(message.id);
     let body = null;
     try {
       body = parsed(message.body);
     } catch {
       body = null;
     }
-    if (message.status >= 200 && message.status < 300 && body) resolve(graph ? fromColumns(body) : body);
+    if (message.status >= 200 && message.status < 300 && body) resolve(body);
     else reject(kernelError(message.status, body));
   };
   model.on('msg:custom', onMessage);
@@ -58,16 +55,13 @@ export function kernelCompute(model, timeoutMs = KERNEL_TIMEOUT_MS) {
   const compute = (path, request) => new Promise((resolve, reject) => {
     next += 1;
     const id = next;
-    const url = new URL(path, 'http://kernel.invalid/');
-    const graph = GRAPH_ROUTES.has(url.pathname) && !url.searchParams.has('format');
-    if (graph) url.searchParams.set('format', 'columns');
     const timer = setTimeout(() => {
       settle(id);
       reject(kernelError(0, { error: { kind: 'network',
         message: 'The Python kernel did not answer: is it still running? Run the cell again to reconnect.' } }));
     }, timeoutMs);
-    pending.set(id, { resolve, reject, graph, timer });
-    model.send({ type: 'compute', id, path: url.pathname + url.search, body: JSON.stringify(request ?? {}) });
+    pending.set(id, { resolve, reject, timer });
+    model.send({ type: 'compute', id, path: String(path), body: JSON.stringify(request ?? {}) });
   });
 
   const close = () => {
@@ -82,30 +76,26 @@ export function kernelCompute(model, timeoutMs = KERNEL_TIMEOUT_MS) {
 function render({ model, el }) {
   const host = document.createElement('div');
   host.className = 'chainlens-widget';
-  host.style.height = `${model.get('height')}px`;
-  host.style.position = 'relative';
   // JupyterLab's shortcuts (arrows, j/k, space, a/b/x/d...) would act on the notebook while the
-  // viewer has focus: Lumino skips this subtree, and the keydown stops here in any other host.
+  // viewer has focus: Lumino skips this subtree, and a keydown the viewer leaves stops here in
+  // any other host.
   host.setAttribute('data-lm-suppress-shortcuts', 'true');
   host.addEventListener('keydown', (event) => event.stopPropagation());
   el.appendChild(host);
-  const root = host.attachShadow({ mode: 'open' });
-  const mount = document.createElement('div');
-  mount.style.height = '100%';
-  root.appendChild(mount);
 
   const kernel = kernelCompute(model);
-  const graphBody = () => fromColumns(parsed(model.get('body')));
-  const viewer = mountViewer(mount, {
-    body: graphBody(),
+  const height = () => `${model.get('height')}px`;
+  const viewer = mountViewer(host, {
+    body: parsed(model.get('body')),
     request: model.get('request'),
     compute: kernel.compute,
-    height: model.get('height'),
+    height: height(),
     torchGrads: parsed(model.get('torch_grads')),
+    ops: parsed(model.get('ops'))?.ops ?? null,
   });
-  const update = () => viewer.setBody(graphBody(), model.get('request'));
+  const update = () => viewer.setBody(parsed(model.get('body')), model.get('request'));
   const resize = () => {
-    host.style.height = `${model.get('height')}px`;
+    for (const holder of host.children) holder.style.height = height();
   };
   model.on('change:body', update);
   model.on('change:height', resize);
