@@ -139,7 +139,7 @@ def answer(message: Any, config: Settings | None = None) -> dict[str, Any]:
         else:
             ident = _ident(message.get("id"))
             status, body = route(message.get("path"), message.get("body"), config)
-    except Exception:  # noqa: BLE001  (a bug of ours: the server's 500 body, and the comm stays open)
+    except Exception:  # a bug of ours: the server's 500 body (logged), and the comm stays open
         log.exception("the widget's request failed")
         status, body = _error(500, "internal_error", "the server failed on this request; it has been logged")
     return {"type": "answer", "id": ident, "status": status, "body": body.decode()}

@@ -60,7 +60,7 @@ def computed(result_or_program: Result | str, inputs: Mapping[str, Any] | None, 
     return run(result_or_program, inputs, named, backward=True)
 
 
-class Viewer(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget ships no type information
+class Viewer(anywidget.AnyWidget):
     """The chainlens viewer of one computed graph, in a notebook cell (see the module docstring)."""
 
     _esm = _esm()

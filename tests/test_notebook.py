@@ -44,7 +44,9 @@ def _text(cell: nbformat.NotebookNode) -> str:
 
 
 def _views(cell: nbformat.NotebookNode) -> list[str]:
-    return [out.data[VIEW]["model_id"] for out in cell.outputs if out.output_type == "display_data" and VIEW in out.data]
+    return [
+        out.data[VIEW]["model_id"] for out in cell.outputs if out.output_type == "display_data" and VIEW in out.data
+    ]
 
 
 def _model(notebook: nbformat.NotebookNode, model_id: str) -> dict:
@@ -95,8 +97,11 @@ def test_the_chain_rule_cell_prints_and_shows_the_tutorials_numbers(executed: nb
     body = json.loads(state["body"])
     assert _input_grads(body) == {"x": -4.0, "y": -4.0, "z": 3.0}
     assert body["nodes"]["value"][body["output"]] == -12.0
-    assert state["request"] == {"expression": "q = x + y\nf = q * z", "inputs": {"x": -2.0, "y": 5.0, "z": -4.0},
-                                "grad_output": None}
+    assert state["request"] == {
+        "expression": "q = x + y\nf = q * z",
+        "inputs": {"x": -2.0, "y": 5.0, "z": -4.0},
+        "grad_output": None,
+    }
     assert state["torch_grads"] == ""  # a program: nothing from PyTorch to show beside it
 
 

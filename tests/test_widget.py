@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import chainlens
-from app.main import create_app
 from app.engine.limits import Limits
+from app.main import create_app
 from app.settings import Settings
 from chainlens import compute, messages
 
@@ -57,8 +57,14 @@ GOOD = [
     ("/graph/backward", {**CHAIN_RULE, "mode": "naive-recursion"}),
     ("/graph/backward?format=columns", {**CHAIN_RULE, "mode": "overwrite"}),
     ("/graph/backward", {"expression": "y = softmax(W @ x)", "inputs": {"W": [[1, 2], [3, 4]], "x": [1, -1]}}),
-    ("/graph/backward", {"expression": "y = mse(linear(x, W, b), t)", "expand": "all", "inputs": {
-        "x": [[1, 2]], "W": [[1], [2]], "b": [0.5], "t": [[1.0]]}}),
+    (
+        "/graph/backward",
+        {
+            "expression": "y = mse(linear(x, W, b), t)",
+            "expand": "all",
+            "inputs": {"x": [[1, 2]], "W": [[1], [2]], "b": [0.5], "t": [[1.0]]},
+        },
+    ),
 ]
 
 
@@ -163,7 +169,9 @@ def test_unknown_paths_are_the_http_404(server: TestClient, path: str) -> None:
 @pytest.mark.parametrize("path", ["/train", "/healthz", "/", "graph/backward", "", "x" * 100_000, None, 3, ["/ops"]])
 def test_paths_that_are_not_compute_routes_are_404(path: object) -> None:
     reply = _send(path, json.dumps(CHAIN_RULE))
-    assert reply["status"] == 404 and json.loads(reply["body"]) == {"error": {"kind": "not_found", "message": "Not Found"}}
+    assert reply["status"] == 404 and json.loads(reply["body"]) == {
+        "error": {"kind": "not_found", "message": "Not Found"}
+    }
 
 
 def test_ops_is_the_http_body(server: TestClient) -> None:
@@ -234,12 +242,18 @@ def test_the_viewer_holds_the_graph_and_answers_its_messages(monkeypatch: pytest
     viewer = Viewer(CHAIN_RULE["expression"], CHAIN_RULE["inputs"], height=400)
     result = chainlens.backward(CHAIN_RULE["expression"], CHAIN_RULE["inputs"])
     assert viewer.body == result.to_json(format="columns") and viewer.height == 400
-    assert viewer.request == {"expression": CHAIN_RULE["expression"], "inputs": CHAIN_RULE["inputs"], "grad_output": None}
+    assert viewer.request == {
+        "expression": CHAIN_RULE["expression"],
+        "inputs": CHAIN_RULE["inputs"],
+        "grad_output": None,
+    }
     assert viewer.torch_grads == ""
     assert "import" in viewer._esm or "export" in viewer._esm  # the built front end, one ES module
     sent: list = []
     monkeypatch.setattr(viewer, "send", lambda content, buffers=None: sent.append(content))
-    viewer._message(viewer, {"type": "compute", "id": 3, "path": "/graph/gradcheck", "body": json.dumps(CHAIN_RULE)}, [])
+    viewer._message(
+        viewer, {"type": "compute", "id": 3, "path": "/graph/gradcheck", "body": json.dumps(CHAIN_RULE)}, []
+    )
     viewer._message(viewer, "garbage", [])
     assert [reply["id"] for reply in sent] == [3, None]
     assert sent[0]["status"] == 200 and json.loads(sent[0]["body"])["max_rel_error"] < 1e-6

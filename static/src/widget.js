@@ -14,8 +14,13 @@ import { mountViewer } from './viewer.js';
 // fails with this message instead of leaving the viewer waiting.
 const KERNEL_TIMEOUT_MS = 120_000;
 
+/** JSON text's value; null for none or for text that is not JSON. */
 function parsed(text) {
-  return text ? JSON.parse(text) : null;
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
 }
 
 function kernelError(status, body) {
@@ -41,12 +46,7 @@ export function kernelCompute(model, timeoutMs = KERNEL_TIMEOUT_MS) {
   const onMessage = (message) => {
     if (!message || message.type !== 'answer' || !pending.has(message.id)) return;
     const { resolve, reject } = settle(message.id);
-    let body = null;
-    try {
-      body = parsed(message.body);
-    } catch {
-      body = null;
-    }
+    const body = parsed(message.body);
     if (message.status >= 200 && message.status < 300 && body) resolve(body);
     else reject(kernelError(message.status, body));
   };

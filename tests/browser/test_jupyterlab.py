@@ -124,7 +124,9 @@ def _run_all(page: Page) -> None:
     pytest.fail("Run All Cells ran nothing")
 
 
-def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(browser, console, jupyterlab, screenshot) -> None:
+def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
+    browser, console, jupyterlab, screenshot
+) -> None:
     # JupyterLab itself logs errors that are not the viewer's (a missing favicon, its own probes).
     console.allow("Failed to load resource")
     context = browser.new_context(viewport={"width": 1366, "height": 900})
@@ -157,7 +159,9 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(browser
 
         # Focus the viewer (a click on its graph's background), then step with the keyboard only.
         chain.locator("svg.graph").click(position={"x": 5, "y": 5})
-        active_cell_before = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").get_attribute("data-windowed-list-index")
+        active_cell_before = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").get_attribute(
+            "data-windowed-list-index"
+        )
         cells_before = page.locator(".jp-Notebook .jp-Cell").count()
         for position in range(1, steps + 1):
             page.keyboard.press("ArrowRight")
@@ -177,7 +181,9 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(browser
         for key in ("ArrowDown", "a", "b", "d", "d"):
             page.keyboard.press(key)
         assert page.locator(".jp-Notebook .jp-Cell").count() == cells_before
-        active_cell_after = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").get_attribute("data-windowed-list-index")
+        active_cell_after = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").get_attribute(
+            "data-windowed-list-index"
+        )
         assert active_cell_after == active_cell_before
 
         # The gradient check, computed by the kernel through the widget's messages.
