@@ -96,6 +96,21 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+# The computed look of JupyterLab's own elements: the page, the notebook, a markdown heading and
+# paragraph, a code cell's editor, the menu bar and the status bar.
+NOTEBOOK_STYLES = """() => {
+  const selectors = ['body', '.jp-Notebook', '.jp-MarkdownOutput h1', '.jp-MarkdownOutput p', '.jp-CodeCell .cm-content',
+                     '.jp-MarkdownOutput code', '#jp-menu-panel', '.jp-StatusBar-Widget', 'button'];
+  const properties = ['font-family', 'font-size', 'line-height', 'color', 'background-color', 'margin', 'padding',
+                      'box-sizing', 'border-top-width'];
+  return Object.fromEntries(selectors.map((selector) => {
+    const element = document.querySelector(selector);
+    const style = element && getComputedStyle(element);
+    return [selector, style && Object.fromEntries(properties.map((name) => [name, style.getPropertyValue(name)]))];
+  }));
+}"""
+
+
 def _card(widget: Locator, label: str) -> Locator:
     return widget.locator(f"svg.graph g.node[data-label='{label}']")
 
@@ -135,6 +150,8 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
         viewer_errors: list[str] = []
         page.on("pageerror", lambda error: viewer_errors.append(str(error)))
         page.goto(jupyterlab)
+        expect(page.locator(".jp-Notebook .jp-MarkdownOutput h1")).to_be_visible(timeout=60_000)
+        styles_before = page.evaluate(NOTEBOOK_STYLES)
         _run_all(page)
 
         widgets = page.locator(".jp-OutputArea-output .chainlens-widget")
@@ -144,7 +161,11 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
         for index in range(VIEWERS):
             widget = widgets.nth(index)
             widget.scroll_into_view_if_needed()
-            expect(widget.locator("svg.graph g.node").first).to_be_visible(timeout=60_000)
+            try:
+                expect(widget.locator("svg.graph g.node").first).to_be_visible(timeout=180_000)
+            except AssertionError:
+                screenshot(page, f"jupyterlab-viewer-{index}-not-drawn")
+                raise
             assert widget.locator("svg.graph g.node").count() >= 5
 
         chain = widgets.nth(0)
@@ -202,9 +223,9 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
         difference = float(re.search(r"chainlens's (\S+)", torch_grad.text_content()).group(1))
         assert difference < 1e-9
 
-        # Nothing leaked into the notebook's styles: JupyterLab's own body and cell look unchanged.
-        font = page.evaluate("getComputedStyle(document.body).fontFamily")
-        assert "KaTeX" not in font
+        # Nothing leaked into the notebook's styles: JupyterLab's own elements look as they did
+        # before any viewer was drawn (the viewers' rules live in their shadow roots).
+        assert page.evaluate(NOTEBOOK_STYLES) == styles_before
         assert viewer_errors == []
     finally:
         context.close()
