@@ -14,16 +14,13 @@ import os
 import re
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from serving import free_port, running
 
 import chainlens
 
@@ -32,12 +29,6 @@ NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 VIEWERS = 4  # the chain rule, the MLP, the CNN, the transformer block
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +47,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ]:
         (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
         (settings / f"{plugin}.jupyterlab-settings").write_text(json.dumps(values))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
@@ -64,43 +55,22 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
     }
-    log = (home / "jupyterlab.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-            f"--ServerApp.token={token}", f"--ServerApp.root_dir={home}", "--ServerApp.open_browser=False",
-            "--LabApp.news_url=", "--ServerApp.allow_root=True",
-        ],
-        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        f"--ServerApp.token={token}", f"--ServerApp.root_dir={home}", "--ServerApp.open_browser=False",
+        "--LabApp.news_url=", "--ServerApp.allow_root=True",
+    ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not start: {(home / 'jupyterlab.log').read_text()[-3000:]}")
-            time.sleep(0.3)
+    with running(command, home, env, f"{base}/api/status?token={token}", "jupyter lab", timeout=90, log=home / "log"):
         yield f"{base}/lab/tree/notebook.ipynb?token={token}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 # The computed look of JupyterLab's own elements: the page, the notebook, a markdown heading and
 # paragraph, a code cell's editor, the menu bar and the status bar.
 NOTEBOOK_STYLES = """() => {
-  const selectors = ['body', '.jp-Notebook', '.jp-MarkdownOutput h1', '.jp-MarkdownOutput p', '.jp-CodeCell .cm-content',
-                     '.jp-MarkdownOutput code', '#jp-menu-panel', '.jp-StatusBar-Widget', 'button'];
+  const selectors = ['body', '.jp-Notebook', '.jp-MarkdownOutput h1', '.jp-MarkdownOutput p',
+                     '.jp-CodeCell .cm-content', '.jp-MarkdownOutput code', '#jp-menu-panel',
+                     '.jp-StatusBar-Widget', 'button'];
   const properties = ['font-family', 'font-size', 'line-height', 'color', 'background-color', 'margin', 'padding',
                       'box-sizing', 'border-top-width'];
   return Object.fromEntries(selectors.map((selector) => {
