@@ -43,6 +43,9 @@ def _check_page_and_api(url: str) -> None:
         assert answer.status_code == 200 and len(answer.content) > 1000, asset
     worker = httpx.get(f"{url}/static/dist/elk-worker.min.js", timeout=10)
     assert worker.status_code == 200
+    # The viewer's one-file bundle travels too: the standalone HTML file (Export → HTML) holds it.
+    saved = httpx.post(f"{url}/graph/html", json=CHAIN_RULE, timeout=30)
+    assert saved.status_code == 200 and "const mountViewer = " in saved.text
     result = httpx.post(f"{url}/graph/backward", json=CHAIN_RULE, timeout=10).json()
     grads = {node["name"]: node["grad"] for node in result["nodes"] if node["name"]}
     assert (grads["x"], grads["y"], grads["z"]) == (-4.0, -4.0, 3.0)

@@ -82,6 +82,14 @@ def test_a_program_cannot_end_its_script(client) -> None:
     assert "&lt;/script&gt;" in html  # the program shown above the viewer, escaped
 
 
+def test_a_lone_surrogate_in_a_comment_is_written_as_its_escape(client) -> None:
+    body = json.dumps({"expression": "y = x * 2  # \ud800 and \x00", "inputs": {"x": 1}})
+    response = client.post("/graph/html", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    assert "y = x * 2  # \\ud800 and \x00</pre>" in response.text
+    assert saved(response.text)["request"]["expression"] == "y = x * 2  # \ud800 and \x00"
+
+
 def test_nan_inputs_are_written_as_the_api_writes_them(client) -> None:
     html = client.post("/graph/html", json={"expression": "f = x * 2", "inputs": {"x": "NaN"}}).text
     assert saved(html)["request"]["inputs"] == {"x": "NaN"}

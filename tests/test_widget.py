@@ -269,3 +269,15 @@ def test_the_viewer_refuses_a_bad_height_and_stray_inputs() -> None:
         Viewer(chainlens.backward("f = x", x=1), x=2)
     with pytest.raises(chainlens.ProgramError, match="line 1"):
         Viewer("f = x +", x=1)
+
+
+def test_show_puts_another_result_in_the_same_viewer() -> None:
+    from chainlens.widget import Viewer
+
+    viewer = Viewer(CHAIN_RULE["expression"], CHAIN_RULE["inputs"])
+    viewer.show("y = x * x", x=3.0)
+    body = json.loads(viewer.body)
+    assert viewer.request == {"expression": "y = x * x", "inputs": {"x": 3.0}, "grad_output": None}
+    nodes = body["nodes"]
+    assert dict(zip(nodes["name"], nodes["grad"]))["x"] == 6.0
+    assert viewer.torch_grads == ""

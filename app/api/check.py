@@ -303,8 +303,12 @@ def html_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
     "/html",
     responses={
         200: {"content": {"text/html": {}}, "description": "The standalone HTML file."},
-        503: {"description": "The viewer's bundle (static/dist/viewer.js) is not built."},
         **COMPUTE_ERRORS,
+        503: {
+            **COMPUTE_ERRORS[503],
+            "description": f"{COMPUTE_ERRORS[503]['description']} Also (kind `not_built`) when the viewer's bundle "
+            "(static/dist/viewer.js) is not built.",
+        },
     },
     response_class=Response,
     openapi_extra=_BODY,

@@ -129,7 +129,8 @@ def standalone_page(body: str, request: dict[str, Any], torch_grads: dict[str, A
     return _PAGE.format(
         title="chainlens — saved graph",
         icon=_ICON,
-        program=escape(str(request.get("expression", ""))),
+        # A lone surrogate (a careless client's "\ud800") is written as its escape: the page is UTF-8.
+        program=escape(str(request.get("expression", "")).encode("utf-8", "backslashreplace").decode()),
         saved=_inline_json("{" + ",".join(fields) + "}"),
         viewer=viewer_module(),
     )

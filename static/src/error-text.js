@@ -17,6 +17,7 @@ const TITLES = {
   limit_exceeded: 'Too large for this server',
   not_found: 'Not found',
   method_not_allowed: 'Not allowed',
+  offline: 'This needs chainlens running',
 };
 
 /** `kind` (and the message, for JSON errors, which say which box) → a title in plain words. */

@@ -5,7 +5,7 @@
  * standalone HTML file (chainlens.save_html, the page's Export → HTML).
  *
  *   const viewer = mountViewer(element, { body, request, compute, height, torchGrads });
- *   viewer.setBody(body, request); viewer.destroy();
+ *   viewer.setBody(body, request[, { torchGrads }]); viewer.destroy();
  *
  * - body: a graph response as POST /graph/backward answers it (object or column layout);
  * - request: the request that produced it ({expression, inputs, grad_output}): the tools that
@@ -15,7 +15,7 @@
  *   '/graph/gradcheck', with a query string where needed); rejects with an Error carrying
  *   `.status` and `.detail` (the 4xx body). Without it, dragging is off and the other tools say
  *   that they need chainlens running;
- * - height: the viewer's CSS height (default: it fills the element);
+ * - height: the viewer's CSS height (a number: pixels; default: it fills the element);
  * - torchGrads: {input name: number or nested array}, PyTorch's gradients, shown beside
  *   chainlens's in the inspector;
  * - ops (optional): the op table (GET /ops's `ops`): the inspector's docs and local derivatives,
@@ -33,8 +33,8 @@ import './groups.css'; // composite groups, heatmaps in the explanation, broadca
 import './fold.css'; // folded repetitions
 import './viewer-frame.css'; // a mounted viewer's own frame (scoped under .cl-viewer)
 import { createElk } from './elk-host.js';
-import { fontCss, shadowCss } from './viewer-css.js';
-import { FRAME, placeParts } from './viewer-markup.js';
+import { mountFrame } from './viewer-frame.js';
+import { PAUSE_ICON, PLAY_ICON, placeParts } from './viewer-markup.js';
 import { createExplainPanel } from './explain-panel.js';
 import { explainView } from './explain.js';
 import { createInspector } from './inspector.js';
@@ -50,10 +50,7 @@ import { withDisplayNames } from './names.js';
 import { createMinimap } from './minimap.js';
 import { sameStructure } from './train/scrub.js';
 import { fromColumns } from './columns.js';
-import { formatValueShort, flatten } from './tensor.js';
-
-const PLAY_ICON = '<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 2.5v11l9-5.5z"/></svg>';
-const PAUSE_ICON = '<svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 3h3v10H4zM9 3h3v10H9z"/></svg>';
+import { torchGradLine } from './torch-grads.js';
 
 const STEP_KEYS = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last', ' ': 'toggle' };
 
@@ -70,43 +67,16 @@ export function mountViewer(element, options = {}) {
   return viewer;
 }
 
-/** A viewer's own frame: a shadow root on a new element in `element`, its styles and markup in it. */
-function mountFrame(element, height) {
-  addFonts();
-  const holder = document.createElement('div');
-  holder.className = 'chainlens-viewer-host';
-  holder.style.display = 'block';
-  holder.style.height = height ?? '100%';
-  element.append(holder);
-  const shadow = holder.attachShadow({ mode: 'open' });
-  const style = document.createElement('style');
-  style.textContent = shadowCss ?? '';
-  const frame = document.createElement('div');
-  frame.className = 'cl-body cl-viewer';
-  frame.tabIndex = -1; // a click on the viewer's background gives it focus (and its keys)
-  frame.innerHTML = FRAME;
-  shadow.append(style, frame);
-  return { root: shadow, frame, host: null, holder };
-}
-
-/** KaTeX's @font-face rules, once per document: browsers do not read them inside a shadow root. */
-function addFonts() {
-  if (!fontCss || document.querySelector('style[data-chainlens-fonts]')) return;
-  const style = document.createElement('style');
-  style.dataset.chainlensFonts = '';
-  style.textContent = fontCss;
-  document.head.append(style);
-}
-
-function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
+function createViewer({ root, frame, host, compute, torchGrads: firstTorchGrads, standalone }) {
+  let torchGrads = firstTorchGrads;
   if (host) placeParts(document.body);
   const $ = (selector) => root.querySelector(selector);
   const api = graphApi(compute);
   const elk = createElk();
-  const listeners = []; // [target, type, handler] removed by destroy()
+  const cleanups = []; // what destroy() undoes: listeners outside the viewer's own elements, observers
   const listen = (target, type, handler, capture) => {
     target.addEventListener(type, handler, capture);
-    listeners.push([target, type, handler, capture]);
+    cleanups.push(() => target.removeEventListener(type, handler, capture));
   };
 
   // A mounted viewer holds its request; the page reads its editors (host.readRequest).
@@ -209,7 +179,8 @@ function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
   /** The one error path (runs, the tools): shown by the host, the graph marked as the last good run's. */
   function fail(error) {
     source.showError(error);
-    markStale(true);
+    // A saved view that cannot compute still shows a good graph.
+    if (error.kind !== 'offline') markStale(true);
   }
 
   /** A mounted viewer's error box: the 4xx body's title and message. */
@@ -475,28 +446,8 @@ function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
     inspector.show(state.response, state.view, nodeId);
     const node = state.response.nodes[nodeId];
     groupControls.inspect($('#inspector'), node);
-    if (torchGrads) appendTorchGrad(node);
-  }
-
-  /** "PyTorch: …" under chainlens's gradient of an input that PyTorch computed one for. */
-  function appendTorchGrad(node) {
-    const name = node.op === 'input' ? node.name ?? node.sourceLabel ?? node.label : null;
-    if (name === null || !(name in torchGrads)) return;
-    const theirs = torchGrads[name];
-    const box = document.createElement('p');
-    box.className = 'torch-grad';
-    const label = document.createElement('strong');
-    label.textContent = 'PyTorch: ';
-    box.append(label, formatValueShort(theirs, node.shape));
-    const ours = state.view?.grads[node.id];
-    if (ours !== undefined && ours !== null && !ours.shape) {
-      const a = flatten(ours, node.shape).data;
-      const b = flatten(theirs, node.shape).data;
-      let worst = 0;
-      for (let i = 0; i < a.length; i += 1) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(a[i]), Math.abs(b[i]), 1e-300));
-      box.append(` · largest relative difference from chainlens's ${worst.toExponential(1)}`);
-    }
-    $('#inspector').append(box);
+    const torchLine = torchGradLine(node, torchGrads, state.view?.grads[node.id]);
+    if (torchLine) $('#inspector').append(torchLine);
   }
 
   let announceTimer = null;
@@ -555,7 +506,7 @@ function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
       listen(frame, 'keydown', (event) => { if (onKey(event)) event.stopPropagation(); });
       const resized = new ResizeObserver(() => state.view && graph.frameStep(state.view, false));
       resized.observe($('.graph-canvas'));
-      listeners.push([{ removeEventListener: () => resized.disconnect() }, 'resize']);
+      cleanups.push(() => resized.disconnect());
     } else {
       listen(document, 'keydown', onKey);
       listen(window, 'resize', () => state.view && graph.frameStep(state.view, false));
@@ -656,9 +607,13 @@ function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
     $('.viewer-bar').dataset.offline = String(offline);
   }
 
-  /** Shows `body` (a /graph/backward answer, either layout) for `request`, from the start as the page does. */
-  async function setBody(body, request = held) {
+  /**
+   * Shows `body` (a /graph/backward answer, either layout) for `request`, from the start as the
+   * page does; `torchGrads`, when given, replaces PyTorch's gradients (another model's result).
+   */
+  async function setBody(body, request = held, extras = {}) {
     held = request ? { ...request } : held;
+    if (extras.torchGrads !== undefined) torchGrads = extras.torchGrads;
     state.expand = held?.expand ?? null;
     state.runId += 1;
     stopPlaying();
@@ -671,7 +626,7 @@ function createViewer({ root, frame, host, compute, torchGrads, standalone }) {
     clearTimeout(statusTimer);
     clearTimeout(announceTimer);
     state.runId += 1;
-    for (const [target, type, handler, capture] of listeners) target.removeEventListener(type, handler, capture);
+    for (const cleanup of cleanups) cleanup();
     elk.terminateWorker?.();
     if (standalone) frame.getRootNode().host?.remove();
   }

@@ -93,7 +93,9 @@ function render({ model, el }) {
     torchGrads: parsed(model.get('torch_grads')),
     ops: parsed(model.get('ops'))?.ops ?? null,
   });
-  const update = () => viewer.setBody(parsed(model.get('body')), model.get('request'));
+  // Viewer.show(...) in Python: another graph, with its own PyTorch gradients (or none).
+  const update = () => viewer.setBody(parsed(model.get('body')), model.get('request'),
+    { torchGrads: parsed(model.get('torch_grads')) });
   const resize = () => {
     for (const holder of host.children) holder.style.height = height();
   };

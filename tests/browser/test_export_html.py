@@ -4,14 +4,14 @@ backward step with the same numbers and the same explanation as the page."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, expect
 
 import chainlens
 from app.examples import EXAMPLES
+from tests.browser.offline import open_from_disk
 
 pytestmark = pytest.mark.browser
 
@@ -47,16 +47,7 @@ def test_export_html_opens_from_disk_at_the_same_numbers_with_no_network(
     download.value.save_as(path)
 
     opened = new_page()
-    left: list[str] = []
-
-    def record(request: Request) -> None:
-        if not request.url.startswith(("data:", "blob:")) and request.url != path.as_uri():
-            left.append(request.url)
-
-    opened.on("request", record)
-    opened.context.route(re.compile(r"^https?://"), lambda route: route.abort())
-    opened.goto(path.as_uri())
-    opened.wait_for_function("window.__chainlens && window.__chainlens.ready", timeout=30_000)
+    left = open_from_disk(opened, path)
     expect(opened.locator("#saved-program")).to_have_text(page.locator("#program-editor textarea").input_value())
     assert _last_step(opened) == expected
     assert left == []

@@ -3,33 +3,17 @@ the saved graph and steps through the whole timeline with the numbers the page s
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import torch
-from playwright.sync_api import Locator, Page, Request, expect
+from playwright.sync_api import Locator, Page, expect
 
 import chainlens
 from app.examples import EXAMPLES
+from tests.browser.offline import open_from_disk
 
 pytestmark = pytest.mark.browser
-
-
-def _open(page: Page, path: Path) -> list[str]:
-    """Opens the file, recording every request that leaves it (anything but the file itself,
-    data: and blob: URLs, which never reach a network)."""
-    left: list[str] = []
-
-    def record(request: Request) -> None:
-        if not request.url.startswith(("data:", "blob:")) and request.url != path.as_uri():
-            left.append(request.url)
-
-    page.on("request", record)
-    page.context.route(re.compile(r"^https?://"), lambda route: route.abort())
-    page.goto(path.as_uri())
-    page.wait_for_function("window.__chainlens && window.__chainlens.ready", timeout=30_000)
-    return left
 
 
 def _card(page: Page, label: str) -> Locator:
@@ -38,7 +22,7 @@ def _card(page: Page, label: str) -> Locator:
 
 def test_the_chain_rule_steps_to_the_end_of_the_backward_pass_from_disk(page: Page, tmp_path: Path) -> None:
     path = chainlens.save_html("q = x + y\nf = q * z", tmp_path / "chain.html", x=-2, y=5, z=-4)
-    left = _open(page, path)
+    left = open_from_disk(page, path)
     expect(page.locator("#saved-program")).to_have_text("q = x + y\nf = q * z")
     expect(page.locator("svg.graph g.node")).to_have_count(5)
     page.locator("#graph").focus()
@@ -52,7 +36,7 @@ def test_the_regression_mlp_from_disk_shows_the_same_numbers_as_the_result(page:
     example = next(e for e in EXAMPLES if e["id"] == "regression-mlp")
     result = chainlens.backward(example["expression"], example["inputs"])
     path = chainlens.save_html(result, tmp_path / "mlp.html")
-    left = _open(page, path)
+    left = open_from_disk(page, path)
     steps = len(result.steps)
     page.locator("#step-last").click()
     expect(page.locator("#step-label")).to_have_attribute("data-position", str(steps))
@@ -72,7 +56,7 @@ def test_a_from_torch_result_keeps_its_module_boxes(page: Page, tmp_path: Path) 
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
     result = chainlens.from_torch(model, torch.randn(2, 3), loss=lambda out: (out**2).mean())
     path = chainlens.save_html(result, tmp_path / "torch.html")
-    left = _open(page, path)
+    left = open_from_disk(page, path)
     expect(page.locator("svg.graph g.node[data-label='_0_weight']")).to_have_count(1)
     page.locator("#step-last").click()
     expect(page.locator("#step-label")).to_have_attribute("data-position", str(len(result.steps)))
