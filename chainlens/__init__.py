@@ -7,10 +7,12 @@
 
     r = chainlens.from_torch(model, x, loss=lambda out: out.pow(2).mean())   # needs chainlens[torch]
     r.grads, r.torch_grads, r.max_rel_error
+    chainlens.show(r, height=600)   # the viewer in the notebook cell; needs chainlens[notebook]
 
 The app itself lives in the `app` package; this package is its Python face (README, "In Python
-and notebooks"). It imports numpy and the app, never torch: `from_torch` imports torch when it
-is called, and says which extra to install when torch is missing.
+and notebooks"). It imports numpy and the app, never torch nor anywidget: `from_torch` imports torch when it
+is called, `show` imports anywidget when it is called, and each says which extra to install when
+its package is missing.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ __all__ = [
     "ProgramError",
     "Result",
     "UnsupportedError",
+    "Viewer",
     "backward",
     "forward",
     "from_torch",
     "gradcheck",
     "save_html",
+    "show",
 ]
 
 
@@ -103,3 +107,22 @@ def save_html(
     from chainlens.html import save_html as write
 
     return write(result_or_program, path, dict(inputs) if inputs is not None else None, **named_inputs)
+
+
+def show(result_or_program: Result | str, inputs: Mapping[str, Any] | None = None, **named_inputs: Any) -> None:
+    """The viewer inline in a notebook cell (JupyterLab, Notebook 7, VS Code, Colab): graph, stepper,
+    explanations, inspector, gradient check, computed by this kernel with no server
+    (chainlens/widget.py). `height=` its height in pixels. Needs the `notebook` extra; a from_torch
+    result shows PyTorch's gradient beside chainlens's in the inspector."""
+    from chainlens.widget import show as display
+
+    display(result_or_program, inputs, **named_inputs)
+
+
+def __getattr__(name: str) -> Any:
+    """`chainlens.Viewer`, the notebook widget, imported (with anywidget) only when asked for."""
+    if name == "Viewer":
+        from chainlens.widget import Viewer
+
+        return Viewer
+    raise AttributeError(f"module 'chainlens' has no attribute {name!r}")

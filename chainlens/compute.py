@@ -187,7 +187,12 @@ def run(
 ) -> Result:
     """What POST /graph/backward (backward=True) or /graph/forward computes for this request."""
     config = config or settings()
-    body = request(program, inputs, named, grad_output=grad_output, expand=expand)
+    return run_request(request(program, inputs, named, grad_output=grad_output, expand=expand), backward, config)
+
+
+def run_request(body: GraphRequest, backward: bool, config: Settings) -> Result:
+    """What POST /graph/backward or /graph/forward computes for a validated request (the widget's
+    kernel messages come here too, chainlens/messages.py)."""
     job = Job(config.max_request_memory)
 
     def plan(graph: Graph, declared: dict[str, Input]) -> None:  # as app/api/graph.py plans

@@ -3,9 +3,9 @@
  * - app.js (ES module), app.css, KaTeX's fonts, and ELK's worker script (layout runs off the main
  *   thread): the page;
  * - viewer.js: the viewer alone (viewer.js's mountViewer) as ONE self-contained ES module, for the
- *   notebook widget and the standalone HTML file: its CSS (KaTeX's fonts as data: URLs, woff2
- *   only) is a string in it that mountViewer puts in the viewer's shadow root, and ELK's worker
- *   is started from its inlined source (elk-host-inline.js).
+ *   standalone HTML file (and widget.js, the notebook widget's module, with the viewer in it):
+ *   its CSS (KaTeX's fonts as data: URLs, woff2 only) is a string in it that mountViewer puts in
+ *   the viewer's shadow root, and ELK's worker is started from its inlined source (elk-host-inline.js).
  * Everything comes from node_modules: no CDN.
  *   node static/build.mjs [--watch]   (--watch rebuilds the page's bundle only)
  */
@@ -75,7 +75,9 @@ async function buildViewer() {
   };
   await esbuild.build({
     ...common,
-    entryPoints: { viewer: join(src, 'viewer.js') },
+    // widget.js: the notebook widget's front end (anywidget's one ES module, chainlens/widget.py),
+    // the viewer bundled into it the same way.
+    entryPoints: { viewer: join(src, 'viewer.js'), widget: join(src, 'widget.js') },
     outdir,
     legalComments: 'none', // the licences are in dist/licenses, and the file is meant to be inlined
     plugins: [inline],

@@ -51,23 +51,46 @@ def serving(
             "--log-level",
             "warning",
         ]
-    process = subprocess.Popen(command, cwd=cwd, env=env)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the chainlens server did not start")
-            time.sleep(0.1)
+    with running(command, cwd, env, f"{url}/healthz", "the chainlens server"):
         yield url
-    finally:
-        process.terminate()
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str],
+    cwd: Path,
+    env: dict | None,
+    probe: str,
+    what: str,
+    *,
+    timeout: float = 30,
+    log: Path | None = None,
+) -> Iterator[subprocess.Popen]:
+    """Runs `command` until the block ends, entered once GET `probe` answers 200 (the test fails,
+    quoting the end of `log` if given, when it does not within `timeout` seconds); then stopped."""
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(log.open("w")) if log is not None else None
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT if output else None
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    if httpx.get(probe, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    said = f": {log.read_text()[-3000:]}" if log is not None else ""
+                    pytest.fail(f"{what} did not start{said}")
+                time.sleep(0.1)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -134,6 +134,11 @@ def test_the_sdist_and_the_wheel_carry_the_licences_and_the_version(distribution
         "app/datasets/data/digits.u8.gz",
         "app/templates/index.html",
         "app/static/dist/app.js",
+        # the notebook widget's front end (chainlens.show) and the standalone viewer (save_html)
+        "app/static/dist/widget.js",
+        "app/static/dist/viewer.js",
+        "chainlens/widget.py",
+        "chainlens/messages.py",
     } <= wheel_names
     # ... and so do the licences of the libraries bundled into app.js.
     assert {
