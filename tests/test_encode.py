@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.api.encode import _formula_label, _value, graph_body
+from app.api.encode import _value, graph_body
+from app.api.formulas import formula_label as _formula_label
 from app.api.jsontext import int_lists, items, objects, strings
 from app.core import evaluate
 from app.engine.errors import SourceMap
@@ -85,6 +86,21 @@ def test_int_lists_leave_the_brackets_to_the_template():
 
 def test_strings_are_ascii_escaped_and_none_is_null():
     assert strings(["∂f/∂q = z", None, "h"]) == ['"\\u2202f/\\u2202q = z"', "null", '"h"']
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a\nb", "c"],  # a line break of its own: the strings are escaped in one call joined by line breaks
+        ["c\\nd", "e", None],  # a backslash before an n, which escapes to the joins' own text
+        ["", None, ""],
+        [None, None],
+        [],
+        ['"q"', "tab\there", "\u2028", "é"],
+    ],
+)
+def test_strings_escape_each_string_as_json_does(values):
+    assert strings(values) == [json.dumps(value) for value in values]
 
 
 def test_objects_refuse_a_template_that_does_not_fit_the_columns():

@@ -20,7 +20,8 @@ import numpy as np
 import orjson
 from starlette.responses import Response
 
-from app.api.jsontext import BLOCK, int_lists, items, json_list, objects, strings, text_list
+from app.api.formulas import formula_texts, shown_labels
+from app.api.jsontext import BLOCK, int_lists, items, joined_list, json_list, objects, strings, text_list
 from app.api.outbox import send_chunks
 from app.engine.errors import SourceMap
 from app.engine.inputs import number
@@ -109,11 +110,6 @@ def _json_params(params: dict) -> dict:
     return params
 
 
-def _formula_label(label: str) -> str:
-    """Labels that are expressions get parentheses inside formulas: ∂y/∂(x * a + b)."""
-    return label if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({label})"
-
-
 def _line_columns(graph: Any) -> list[list[int]]:
     """Lines and columns of every node's span start and end, found for all nodes at once."""
     line_starts = np.array(SourceMap(graph.source).line_starts)
@@ -122,43 +118,6 @@ def _line_columns(graph: Any) -> list[list[int]]:
         lines = np.searchsorted(line_starts, offsets, side="right")
         columns += [lines.tolist(), (offsets - line_starts[lines - 1] + 1).tolist()]
     return columns
-
-
-def _formulas(
-    graph: Any, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]
-) -> tuple[list[str], list[int]]:
-    """Each backward step's local-derivative formula, with node labels in the op's template: the
-    distinct texts in the order of their first use, and each step's index among them.
-
-    A consumer's formulas (one per operand) are filled in once, and cached by op and labels: a
-    program that repeats a line (h = tanh(h * w + b)) repeats its formulas too.
-    """
-    distinct = {label: _formula_label(label) for label in set(labels)}
-    shown = list(map(distinct.__getitem__, labels))
-    shown_at = shown.__getitem__  # mapped over a node's operands without a comprehension's frame
-    ops, args = graph.ops, graph.args
-    texts: dict[str, int] = {}  # every text filled in, numbered in the order of filling
-    cache: dict[tuple, tuple[int, ...]] = {}
-    per_node: dict[int, tuple[int, ...]] = {}
-    for node in dict.fromkeys(step_nodes):
-        op = ops[node]
-        key = (op.name, shown[node], *map(shown_at, args[node]))
-        numbers = cache.get(key)
-        if numbers is None:
-            numbers = cache[key] = tuple(
-                texts.setdefault(text, len(texts)) for text in op.filled_formulas(key[1], key[2:])
-            )
-        per_node[node] = numbers
-    filled = list(map(tuple.__getitem__, map(per_node.__getitem__, step_nodes), slots))
-    # Consumers are filled in the order of their first step, so the numbers are already those of
-    # first use unless an operand without gradient (a formula but no step) or a consumer's later
-    # slot left a gap or a jump: then the texts some step shows are numbered again.
-    first_use = list(dict.fromkeys(filled))
-    every = list(texts)
-    if first_use == list(range(len(every))):
-        return every, filled
-    number = {position: index for index, position in enumerate(first_use)}
-    return [every[position] for position in first_use], list(map(number.__getitem__, filled))
 
 
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int, **options: Any) -> bytes:
@@ -214,6 +173,7 @@ class _Fields:
             labels = self.expansion.node_labels(labels)
             self.groups = self.expansion.node_groups(self.count)
         self.labels = labels
+        self.quoted_labels = strings(labels)  # the label column's texts, and in every formula
         self.spans = _line_columns(graph)
         self.steps = None
         if result.records:
@@ -225,7 +185,7 @@ class _Fields:
                 inputs,
                 slots,
                 upstreams,
-                _formulas(graph, nodes, slots, labels),
+                formula_texts(graph, nodes, slots, labels, shown_labels(labels, self.quoted_labels)),
                 locals_,
                 contributions,
                 accumulated,
@@ -247,7 +207,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
             items(list(range(count))),
             strings(fields.kinds),
             strings(graph.names),
-            strings(fields.labels),
+            fields.quoted_labels,
             int_lists(graph.shapes),
             _values(graph.values, max_full_elements),
             _values(grads, max_full_elements) if grads is not None else ["null"] * count,
@@ -260,9 +220,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     forward = items(fields.result.forward)
     steps = objects(_FORWARD_STEP, [forward])
     if fields.steps is not None:
-        step_nodes, step_inputs, slots, upstreams, (table, indices), locals_, contributions, accumulated, summed = (
-            fields.steps
-        )
+        step_nodes, step_inputs, slots, upstreams, formulas, locals_, contributions, accumulated, summed = fields.steps
         steps += objects(
             _BACKWARD_STEP,
             [
@@ -270,7 +228,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
                 items(step_inputs),
                 items(slots),
                 _values(upstreams, max_step_elements),
-                list(map(strings(table).__getitem__, indices)),
+                formulas,
                 _values(locals_, max_step_elements),
                 _values(contributions, max_step_elements),
                 _values(accumulated, max_step_elements),
@@ -295,7 +253,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"name":',
         *text_list(graph.names),
         ',"label":',
-        *text_list(fields.labels),
+        *joined_list(fields.quoted_labels),
         ',"shape":',
         *json_list(graph.shapes),
         ',"value":',
@@ -317,9 +275,12 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]
-    step_nodes, step_inputs, slots, upstreams, (table, formulas), locals_, contributions, accumulated, summed = (
-        fields.steps or ((), (), (), (), ([], []), (), (), (), ())
+    step_nodes, step_inputs, slots, upstreams, texts, locals_, contributions, accumulated, summed = fields.steps or (
+        ((),) * 9
     )
+    table = list(dict.fromkeys(texts))  # each distinct formula once, in the order of first use
+    number = {text: index for index, text in enumerate(table)}
+    formulas = list(map(number.__getitem__, texts))
     steps = [
         '"node":',
         *json_list(step_nodes),
@@ -350,7 +311,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"steps":{',
         *steps,
         '},"formulas":',
-        *text_list(table),
+        *joined_list(table),
     ]
 
 

@@ -69,10 +69,22 @@ def _int_lists(lists: Sequence[Sequence[int]]) -> list[str]:
 
 
 def strings(values: Sequence[str | None]) -> list[str]:
-    """The JSON text of each string (or None), ASCII-escaped; each distinct one is written once."""
-    # json's C escaper called directly: json.dumps costs several µs per call before it gets there.
-    texts = {value: "null" if value is None else encode_basestring_ascii(value) for value in set(values)}
-    return list(map(texts.__getitem__, values))
+    """The JSON text of each string (or None), ASCII-escaped.
+
+    All are escaped in one call of json's C escaper, joined by line breaks: a string's own line
+    break comes out escaped, so the escaped text splits at the joins alone. A string holding a
+    line break or a backslash before an n splits once more, and is caught by the count: then
+    each distinct string is escaped by itself.
+    """
+    present = [value for value in values if value is not None] if None in values else values
+    texts = encode_basestring_ascii("\n".join(cast("Sequence[str]", present))).replace("\\n", '"\n"').split("\n")
+    if len(texts) != len(present):
+        distinct = {value: encode_basestring_ascii(value) for value in set(present)}
+        texts = list(map(distinct.__getitem__, present))
+    if len(present) == len(values):
+        return texts
+    text = iter(texts)
+    return ["null" if value is None else next(text) for value in values]
 
 
 def json_list(values: Sequence[Any]) -> list[str]:
@@ -84,7 +96,12 @@ def json_list(values: Sequence[Any]) -> list[str]:
 
 def text_list(values: Sequence[str | None]) -> list[str]:
     """A list of strings (or None) as JSON text with ASCII escapes, in pieces as json_list."""
-    return _bracketed(strings(values), ",".join)
+    return joined_list(strings(values))
+
+
+def joined_list(texts: Sequence[str]) -> list[str]:
+    """A list whose items' JSON texts are given, in pieces as json_list."""
+    return _bracketed(texts, ",".join)
 
 
 def _bracketed(values: Sequence[Any], write: Callable[[Sequence[Any]], str]) -> list[str]:
@@ -109,12 +126,18 @@ def objects(template: str, columns: list[list[str]]) -> list[str]:
 
 
 def _rows(pieces: list[str], columns: list[list[str]]) -> str:
+    return interleaved(pieces, columns, ",")
+
+
+def interleaved(pieces: list[str], columns: list[list[str]], separator: str) -> str:
+    """The rows of a template as one text, `separator` between them: the template's literal
+    `pieces` with each row's item of every column put between them (len(pieces) == len(columns) + 1)."""
     rows = len(columns[0])
     # A row's parts: literal, item, literal, item, ..., item; the row's closing literal goes into
     # the first part of the next row (or after the last row).
     width = 2 * len(columns)
     parts: list[str | None] = [None] * (rows * width)
-    parts[0::width] = [pieces[-1] + "," + pieces[0]] * rows
+    parts[0::width] = [pieces[-1] + separator + pieces[0]] * rows
     parts[0] = pieces[0]
     for k in range(1, len(columns)):
         parts[2 * k :: width] = [pieces[k]] * rows
