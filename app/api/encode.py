@@ -21,7 +21,7 @@ import orjson
 from starlette.responses import Response
 
 from app.api.formulas import formula_texts, shown_labels
-from app.api.jsontext import BLOCK, int_lists, items, joined_list, json_list, objects, strings, text_list
+from app.api.jsontext import BLOCK, int_lists, int_texts, items, joined_list, json_list, objects, strings, text_list
 from app.api.outbox import send_chunks
 from app.engine.errors import SourceMap
 from app.engine.inputs import number
@@ -29,6 +29,7 @@ from app.engine.run import Result
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 _FLOAT = {float}
+_SCALARS = {float, type(None)}
 
 # The contract's objects (docs/api.md), one `@` per column. A node's last `@` is its parameters,
 # ',"params":{...}' on ops that take them and nothing on the others, then ',"group":k' on the
@@ -176,6 +177,7 @@ class _Fields:
         self.quoted_labels = strings(labels)  # the label column's texts, and in every formula
         self.spans = _line_columns(graph)
         self.steps = None
+        self.upstreams_are_grads = upstreams is None  # each step's upstream is its node's gradient
         if result.records:
             nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
             if upstreams is None:  # (records exist only where the backward pass ran: grads is a list)
@@ -201,33 +203,37 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     ]
     if fields.groups is not None:
         params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, fields.groups)]
+    grad_texts = _values(grads, max_full_elements) if grads is not None else ["null"] * count
     nodes = objects(
         _NODE,
         [
-            items(list(range(count))),
+            int_texts(range(count)),
             strings(fields.kinds),
             strings(graph.names),
             fields.quoted_labels,
             int_lists(graph.shapes),
             _values(graph.values, max_full_elements),
-            _values(grads, max_full_elements) if grads is not None else ["null"] * count,
+            grad_texts,
             int_lists(graph.args),
-            *map(items, fields.spans),
+            *map(int_texts, fields.spans),
             params,
         ],
     )
 
-    forward = items(fields.result.forward)
+    forward = int_texts(fields.result.forward, below=count)
     steps = objects(_FORWARD_STEP, [forward])
     if fields.steps is not None:
         step_nodes, step_inputs, slots, upstreams, formulas, locals_, contributions, accumulated, summed = fields.steps
+        # An upstream that is its node's gradient has that gradient's text, when no tensor could be
+        # summarized differently in a step (max_step_elements) than in the node (max_full_elements).
+        same = fields.upstreams_are_grads and grads is not None and set(map(type, grads)) <= _SCALARS
         steps += objects(
             _BACKWARD_STEP,
             [
-                items(step_nodes),
-                items(step_inputs),
-                items(slots),
-                _values(upstreams, max_step_elements),
+                int_texts(step_nodes, below=count),
+                int_texts(step_inputs, below=count),
+                int_texts(slots),
+                list(map(grad_texts.__getitem__, step_nodes)) if same else _values(upstreams, max_step_elements),
                 formulas,
                 _values(locals_, max_step_elements),
                 _values(contributions, max_step_elements),

@@ -18,8 +18,9 @@ an op may leave out are filled one node at a time with Op.filled_formulas, as be
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
 from json.encoder import encode_basestring_ascii
-from operator import itemgetter
+from operator import itemgetter, not_
 from string import Formatter
 from typing import Any
 
@@ -33,20 +34,33 @@ _OUT = -1  # the place of the consumer's own label among a template's fields
 
 def formula_label(label: str) -> str:
     """Labels that are expressions get parentheses inside formulas: ∂y/∂(x * a + b)."""
-    return label if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({label})"
+    return label if _plain(label) else f"({label})"
+
+
+def _plain(label: str) -> bool:
+    """A name or a number: shown in formulas without parentheses."""
+    return label.isidentifier() or label.replace(".", "", 1).isdigit()
 
 
 def shown_labels(labels: Sequence[str], quoted: Sequence[str]) -> list[str]:
-    """Each node's label as formulas show it, JSON-escaped without its quotes; `quoted` is each
-    label's JSON text. Worked out once per distinct label."""
-    texts = dict(zip(labels, quoted))
-    shown = {
-        label: text[1:-1] if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({text[1:-1]})"
-        for label, text in texts.items()
-    }
-    return list(map(shown.__getitem__, labels))
+    """Each node's label as formulas show it (formula_label), JSON-escaped without its quotes;
+    `quoted` is each label's JSON text."""
+    if 2 * len(set(labels)) < len(labels):  # a program that repeats itself: once per distinct label
+        shown = {
+            label: text[1:-1] if _plain(label) else f"({text[1:-1]})"
+            for label, text in dict(zip(labels, quoted)).items()
+        }
+        return list(map(shown.__getitem__, labels))
+    # Otherwise node by node, C loops doing what they can: the identifiers (_plain's first test) are
+    # passed over, and only the others are tested for a number.
+    inner = list(map(_UNQUOTED, quoted))
+    for node in compress(range(len(labels)), map(not_, map(str.isidentifier, labels))):
+        if not labels[node].replace(".", "", 1).isdigit():
+            inner[node] = f"({inner[node]})"
+    return inner
 
 
+_UNQUOTED = itemgetter(slice(1, -1))
 _templates: dict[tuple[str, int], tuple[list[str], list[int]] | None] = {}
 
 
@@ -94,7 +108,8 @@ def formula_texts(
         op, slot = ops[group[0]], int(slot_array[positions[0]])
         template = _template(op, slot)
         operands = list(map(args.__getitem__, group))
-        if template is not None and (not template[1] or max(template[1]) < min(map(len, operands))):
+        # every field names an operand each node of the group has (an op may leave some out)
+        if template is not None and (not op.optional or max(template[1], default=-1) < min(map(len, operands))):
             pieces, fields = template
             columns = [
                 list(map(shown.__getitem__, group if field == _OUT else map(itemgetter(field), operands)))

@@ -68,6 +68,34 @@ def _int_lists(lists: Sequence[Sequence[int]]) -> list[str]:
     return orjson.dumps(lists)[2:-2].decode().split("],[")
 
 
+# "0", "1", ...: the texts of the ints up to the largest asked for yet, the list replaced whole
+# when it grows, never grown in place (another thread may be reading it).
+_int_texts: list[list[str]] = [[]]
+_MOST_INT_TEXTS = 1 << 18
+
+
+def int_texts(values: Sequence[int], below: int | None = None) -> list[str]:
+    """The JSON text of each int of a column of ids, lines or columns, from a table of texts made
+    once (no text is written, nor split, per item); ints past the table written as items does.
+    `below`: a bound the caller knows every value is under (and at least 0), not looked for again."""
+    if not values:
+        return []
+    table = _int_texts[0]
+    if below is not None:
+        low, high = 0, below - 1
+    elif isinstance(values, range):
+        low, high = values[0], values[-1]
+    else:
+        low, high = min(values), max(values)
+    if low < 0 or high >= _MOST_INT_TEXTS:
+        return items(values)
+    if high >= len(table):
+        table = _int_texts[0] = list(map(str, range(max(high + 1, 2 * len(table), 1024))))
+    if isinstance(values, range) and values.step == 1:
+        return table[values.start : values.stop]
+    return list(map(table.__getitem__, values))
+
+
 def strings(values: Sequence[str | None]) -> list[str]:
     """The JSON text of each string (or None), ASCII-escaped.
 
@@ -122,7 +150,25 @@ def objects(template: str, columns: list[list[str]]) -> list[str]:
     rows = len(columns[0])
     if any(len(column) != rows for column in columns):
         raise ValueError("every column must have one item per row")
+    pieces, columns = _folded(pieces, columns)
+    if not columns:  # every column the same on every row
+        return [",".join([pieces[0]] * len(range(start, min(start + BLOCK, rows)))) for start in range(0, rows, BLOCK)]
     return [_rows(pieces, [column[start : start + BLOCK] for column in columns]) for start in range(0, rows, BLOCK)]
+
+
+def _folded(pieces: list[str], columns: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """The template with every column that has the same item on every row (a scalar graph's
+    shapes, parameters and summed axes) written into its literal text: fewer pieces to join."""
+    kept_pieces, kept = [pieces[0]], []
+    for column, piece in zip(columns, pieces[1:]):
+        first = column[0] if column else None
+        # the ends and the middle tell most columns that vary, before a full count
+        if first is not None and first == column[-1] == column[len(column) // 2] and column.count(first) == len(column):
+            kept_pieces[-1] += first + piece
+        else:
+            kept.append(column)
+            kept_pieces.append(piece)
+    return kept_pieces, kept
 
 
 def _rows(pieces: list[str], columns: list[list[str]]) -> str:
