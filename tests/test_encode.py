@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from app.api.encode import _value, graph_body
 from app.api.formulas import formula_label as _formula_label
-from app.api.jsontext import int_lists, items, objects, strings
+from app.api.jsontext import int_lists, int_texts, items, objects, strings
 from app.core import evaluate
 from app.engine.errors import SourceMap
 from app.engine.limits import Limits
@@ -77,6 +77,26 @@ def test_items_split_one_call_when_no_value_holds_a_comma():
     assert items([1.5, None, -0.0, 7]) == ["1.5", "null", "-0.0", "7"]
     assert items([[1, 2], "x,y", 3.0]) == ["[1,2]", '"x,y"', "3.0"]
     assert items([]) == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[3, 0, 17], range(5), range(2, 9), [], [-1, 4], [10**6, 2], [1 << 18, 0], [5000, 70_000]],
+    ids=repr,
+)
+def test_int_texts_are_the_ints_json_text(values):
+    assert int_texts(values) == [json.dumps(value) for value in values]
+    if values and min(values) >= 0:
+        assert int_texts(values, below=max(values) + 1) == [json.dumps(value) for value in values]
+
+
+def test_objects_fold_a_column_that_is_the_same_on_every_row_into_the_template():
+    template = '{"a":@,"b":[@],"c":@}'
+    assert objects(template, [["1", "2"], ["", ""], ["x", "x"]]) == ['{"a":1,"b":[],"c":x},{"a":2,"b":[],"c":x}']
+    assert objects(template, [["1", "1"], ["", ""], ["x", "x"]]) == ['{"a":1,"b":[],"c":x},{"a":1,"b":[],"c":x}']
+    assert objects(template, [["1", "2", "1"], ["", "", ""], ["x", "y", "x"]]) == [
+        '{"a":1,"b":[],"c":x},{"a":2,"b":[],"c":y},{"a":1,"b":[],"c":x}'
+    ]
 
 
 def test_int_lists_leave_the_brackets_to_the_template():
