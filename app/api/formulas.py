@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from app.api.jsontext import interleaved
+from app.api.jsontext import interleaved, same_on_every_row
 from app.engine.ops import Op
 
 _OUT = -1  # the place of the consumer's own label among a template's fields
@@ -115,7 +115,12 @@ def formula_texts(
                 list(map(shown.__getitem__, group if field == _OUT else map(itemgetter(field), operands)))
                 for field in fields
             ]
-            texts += interleaved(pieces, columns, "\n").split("\n") if fields else [pieces[0]] * len(group)
+            if all(map(same_on_every_row, columns)):  # one text for the whole group: a repeated line's
+                texts += [interleaved(pieces, [column[:1] for column in columns], "") if fields else pieces[0]] * len(
+                    group
+                )
+            else:
+                texts += interleaved(pieces, columns, "\n").split("\n")
         else:
             texts += _filled_one_by_one(op, group, slot, operands, labels)
     # Escaped text holds no raw line break, so each split gave one text per step.

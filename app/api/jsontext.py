@@ -99,20 +99,30 @@ def int_texts(values: Sequence[int], below: int | None = None) -> list[str]:
 def strings(values: Sequence[str | None]) -> list[str]:
     """The JSON text of each string (or None), ASCII-escaped.
 
-    All are escaped in one call of json's C escaper, joined by line breaks: a string's own line
-    break comes out escaped, so the escaped text splits at the joins alone. A string holding a
-    line break or a backslash before an n splits once more, and is caught by the count: then
-    each distinct string is escaped by itself.
+    A column that repeats itself (the ops' names) has each distinct string escaped once. One of
+    mostly different strings (a program's labels) is escaped in one call of json's C escaper,
+    joined by line breaks: a string's own line break comes out escaped, so the escaped text splits
+    at the joins alone. A string holding a line break or a backslash before an n splits once more,
+    and is caught by the count: then each string is escaped by itself.
     """
-    present = [value for value in values if value is not None] if None in values else values
+    distinct = set(values)
+    if 2 * len(distinct) < len(values):
+        return _each(values, distinct)
+    present = [value for value in values if value is not None] if None in distinct else values
     texts = encode_basestring_ascii("\n".join(cast("Sequence[str]", present))).replace("\\n", '"\n"').split("\n")
     if len(texts) != len(present):
-        distinct = {value: encode_basestring_ascii(value) for value in set(present)}
-        texts = list(map(distinct.__getitem__, present))
+        return _each(values, distinct)
     if len(present) == len(values):
         return texts
     text = iter(texts)
     return ["null" if value is None else next(text) for value in values]
+
+
+def _each(values: Sequence[str | None], distinct: set[str | None]) -> list[str]:
+    """strings(values), each distinct string escaped by itself."""
+    # json's C escaper called directly: json.dumps costs several µs per call before it gets there.
+    texts = {value: "null" if value is None else encode_basestring_ascii(value) for value in distinct}
+    return list(map(texts.__getitem__, values))
 
 
 def json_list(values: Sequence[Any]) -> list[str]:
@@ -161,14 +171,19 @@ def _folded(pieces: list[str], columns: list[list[str]]) -> tuple[list[str], lis
     shapes, parameters and summed axes) written into its literal text: fewer pieces to join."""
     kept_pieces, kept = [pieces[0]], []
     for column, piece in zip(columns, pieces[1:]):
-        first = column[0] if column else None
-        # the ends and the middle tell most columns that vary, before a full count
-        if first is not None and first == column[-1] == column[len(column) // 2] and column.count(first) == len(column):
-            kept_pieces[-1] += first + piece
+        if column and same_on_every_row(column):
+            kept_pieces[-1] += column[0] + piece
         else:
             kept.append(column)
             kept_pieces.append(piece)
     return kept_pieces, kept
+
+
+def same_on_every_row(column: list[str]) -> bool:
+    """Whether a (non-empty) column has the same item on every row."""
+    first = column[0]
+    # the ends and the middle tell most columns that vary, before a full count
+    return first == column[-1] == column[len(column) // 2] and column.count(first) == len(column)
 
 
 def _rows(pieces: list[str], columns: list[list[str]]) -> str:
