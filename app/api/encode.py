@@ -23,7 +23,6 @@ from starlette.responses import Response
 from app.api.formulas import formula_texts, shown_labels
 from app.api.jsontext import BLOCK, int_lists, int_texts, items, joined_list, json_list, objects, strings, text_list
 from app.api.outbox import send_chunks
-from app.engine.errors import SourceMap
 from app.engine.inputs import number
 from app.engine.run import Result
 
@@ -113,9 +112,14 @@ def _json_params(params: dict) -> dict:
 
 def _line_columns(graph: Any) -> list[list[int]]:
     """Lines and columns of every node's span start and end, found for all nodes at once."""
-    line_starts = np.array(SourceMap(graph.source).line_starts)
+    # The line starts as SourceMap finds them, in character offsets (UTF-32: one code unit a character).
+    characters = np.frombuffer(graph.source.encode("utf-32-le"), dtype=np.uint32)
+    line_starts = np.concatenate(([0], np.flatnonzero(characters == ord("\n")) + 1))
     columns = []
-    for offsets in (np.array(graph.starts), np.array(graph.ends)):
+    for offsets in (
+        np.fromiter(graph.starts, np.intp, len(graph.starts)),
+        np.fromiter(graph.ends, np.intp, len(graph.ends)),
+    ):
         lines = np.searchsorted(line_starts, offsets, side="right")
         columns += [lines.tolist(), (offsets - line_starts[lines - 1] + 1).tolist()]
     return columns
@@ -284,9 +288,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     step_nodes, step_inputs, slots, upstreams, texts, locals_, contributions, accumulated, summed = fields.steps or (
         ((),) * 9
     )
-    table = list(dict.fromkeys(texts))  # each distinct formula once, in the order of first use
-    number = {text: index for index, text in enumerate(table)}
-    formulas = list(map(number.__getitem__, texts))
+    table, formulas = _numbered(texts)
     steps = [
         '"node":',
         *json_list(step_nodes),
@@ -319,6 +321,15 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         '},"formulas":',
         *joined_list(table),
     ]
+
+
+def _numbered(texts: list[str]) -> tuple[list[str], list[int]]:
+    """Each distinct text once, in the order of first use, and each text's index among them."""
+    index = dict.fromkeys(texts, 0)
+    if len(index) == len(texts):  # all different (a new name on every line): the texts are their own table
+        return texts, list(range(len(texts)))
+    index.update(zip(index, range(len(index))))
+    return list(index), list(map(index.__getitem__, texts))
 
 
 def _value_list(values: Any, max_elements: int) -> list[str]:
