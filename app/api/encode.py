@@ -288,7 +288,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     step_nodes, step_inputs, slots, upstreams, texts, locals_, contributions, accumulated, summed = fields.steps or (
         ((),) * 9
     )
-    table, formulas = _numbered(texts)
+    table, formulas = _numbered(list(texts))
     steps = [
         '"node":',
         *json_list(step_nodes),
