@@ -27,7 +27,6 @@ from app.engine.inputs import number
 from app.engine.run import Result
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
-_FLOAT = {float}
 _SCALARS = {float, type(None)}
 
 # The contract's objects (docs/api.md), one `@` per column. A node's last `@` is its parameters,
@@ -62,9 +61,10 @@ def _value(value: Any, max_elements: int) -> Any:
 
 def _ready(values: Any, max_elements: int) -> list:
     """A column of values (floats, tensors, None) made ready for orjson by _value, item by item
-    only where it is not all finite Python floats (all of a scalar graph's, the common case)."""
+    only where it is not all finite Python floats and None (all of a scalar graph's, the common
+    case: None, a constant's gradient, is orjson's null as the contract has it)."""
     values = list(values)
-    if set(map(type, values)) == _FLOAT and math.isfinite(sum(values)):
+    if set(map(type, values)) <= _SCALARS and math.isfinite(sum(filter(None, values))):
         return values
     return [_value(value, max_elements) for value in values]
 
