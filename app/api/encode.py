@@ -110,19 +110,23 @@ def _json_params(params: dict) -> dict:
     return params
 
 
-def _line_columns(graph: Any) -> list[list[int]]:
-    """Lines and columns of every node's span start and end, found for all nodes at once."""
+def _line_columns(graph: Any) -> tuple[list[list[int]], int]:
+    """Lines and columns of every node's span start and end, found for all nodes at once, and a
+    bound they are all under."""
     # The line starts as SourceMap finds them, in character offsets (UTF-32: one code unit a character).
     characters = np.frombuffer(graph.source.encode("utf-32-le"), dtype=np.uint32)
     line_starts = np.concatenate(([0], np.flatnonzero(characters == ord("\n")) + 1))
-    columns = []
+    columns: list[list[int]] = []
+    bound = 1
     for offsets in (
         np.fromiter(graph.starts, np.intp, len(graph.starts)),
         np.fromiter(graph.ends, np.intp, len(graph.ends)),
     ):
         lines = np.searchsorted(line_starts, offsets, side="right")
-        columns += [lines.tolist(), (offsets - line_starts[lines - 1] + 1).tolist()]
-    return columns
+        places = offsets - line_starts[lines - 1] + 1
+        bound = max(bound, int(lines.max(initial=0)) + 1, int(places.max(initial=0)) + 1)
+        columns += [lines.tolist(), places.tolist()]
+    return columns, bound
 
 
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int, **options: Any) -> bytes:
@@ -179,7 +183,7 @@ class _Fields:
             self.groups = self.expansion.node_groups(self.count)
         self.labels = labels
         self.quoted_labels = strings(labels)  # the label column's texts, and in every formula
-        self.spans = _line_columns(graph)
+        self.spans, self.span_bound = _line_columns(graph)
         self.steps = None
         self.upstreams_are_grads = upstreams is None  # each step's upstream is its node's gradient
         if result.records:
@@ -202,9 +206,11 @@ class _Fields:
 def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
     """The object layout: a list of objects for the nodes and for the steps, as the contract has them."""
     graph, grads, count = fields.graph, fields.result.grads, fields.count
-    params = [
-        "" if not params else ',"params":' + orjson.dumps(_json_params(params)).decode() for params in graph.params
-    ]
+    params = (
+        ["" if not params else ',"params":' + orjson.dumps(_json_params(params)).decode() for params in graph.params]
+        if any(graph.params)
+        else [""] * count
+    )
     if fields.groups is not None:
         params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, fields.groups)]
     grad_texts = _values(grads, max_full_elements) if grads is not None else ["null"] * count
@@ -219,7 +225,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
             _values(graph.values, max_full_elements),
             grad_texts,
             int_lists(graph.args),
-            *map(int_texts, fields.spans),
+            *[int_texts(column, below=fields.span_bound) for column in fields.spans],
             params,
         ],
     )
