@@ -55,7 +55,9 @@ def shown_labels(labels: Sequence[str], quoted: Sequence[str]) -> list[str]:
         return list(map(shown.__getitem__, labels))
     # Otherwise node by node, C loops doing what they can: the identifiers (_plain's first test) are
     # passed over, and only the others are tested for a number.
-    inner = list(map(_UNQUOTED, quoted))
+    # Escaping only ever lengthens a text: where the lengths add up, every label is its own JSON text.
+    escaped = sum(map(len, quoted)) != sum(map(len, labels)) + 2 * len(labels)
+    inner = list(map(_UNQUOTED, quoted)) if escaped else list(labels)
     for node in compress(range(len(labels)), map(not_, map(str.isidentifier, labels))):
         if not labels[node].replace(".", "", 1).isdigit():
             inner[node] = f"({inner[node]})"
