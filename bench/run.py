@@ -71,7 +71,7 @@ import measure  # noqa: E402
 import numpy as np  # noqa: E402
 import train as training  # noqa: E402
 import workloads  # noqa: E402
-from measure import interleaved, timed_call  # noqa: E402
+from measure import interleaved, timed_call_cpu  # noqa: E402
 from workloads import decoded  # noqa: E402
 
 from app.api.encode import graph_body  # noqa: E402
@@ -297,8 +297,15 @@ def _stdlib_post(url: str) -> Callable[[str, bytes, dict], bytes]:
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60.0)
 
     def post(path: str, body: bytes, headers: dict) -> bytes:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle connection (its keep-alive timeout, which a loaded machine
+            # can outlast between two requests): once more on a new one.
+            connection.close()
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
         content = response.read()
         if response.status != 200:
             raise RuntimeError(f"POST {path}: {response.status} {content[:200]!r}")
@@ -323,13 +330,18 @@ def _torch_baselines(op_nodes: int) -> dict[str, Callable[[], object]]:
 FIGURE_3_IDS = {"repeated line": ("3", "3c"), "constants differ": ("3k", "3kc"), "names differ": ("3n", "3nc")}
 
 
-def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dict) -> None:
+def bench_http_chain(url: str, pid: int | None, sizes: Sizes, figures: list[Figure], details: dict) -> None:
     """Figure 3. Each program of workloads.figure_3_requests (the repeated line; constants, then
     names, that differ on every line) is posted in the default layout and with ?format=columns
     (what the UI asks for), and PyTorch's bare forward+backward of the same computation is timed
     in the same rounds (one of each per round), so a change in the machine's load reaches all
     alike. The repeated line is also asked for gzipped as a browser takes it (decompressed by the
-    client, as a browser does) and read by httpx."""
+    client, as a browser does) and read by httpx.
+
+    Beside the times, CPU seconds (details only, printed under the table): per request the
+    server's (its process's, summed over the rounds, so the clock's 10 ms ticks average out) and
+    the client's, and PyTorch's. On a loaded shared machine wall times swing with the other
+    processes (a process given a fifth of a core takes five times as long); these do much less."""
     import gzip
 
     import httpx
@@ -342,6 +354,7 @@ def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dic
     columns_path = "/graph/backward?format=columns"
     post = _stdlib_post(url)
     times: dict[str, dict[str, list[float]]] = {name: {"objects": [], "columns": [], "torch": []} for name in requests}
+    cpu: dict[str, dict[str, float]] = {name: {"objects": 0.0, "columns": 0.0, "torch": 0.0} for name in requests}
     httpx_times, gzip_times = [], []
     chain = bodies["repeated line"]
     with httpx.Client(base_url=url, timeout=60.0) as client:
@@ -357,10 +370,16 @@ def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dic
         for _ in range(sizes.http_requests):
             for name, body in bodies.items():
                 for layout, path in (("objects", "/graph/backward"), ("columns", columns_path)):
+                    before, ours = cpu_seconds(pid), time.process_time()
                     start = time.perf_counter()
                     post(path, body, headers)
                     times[name][layout].append(time.perf_counter() - start)
-                times[name]["torch"].append(timed_call(torch_runs[name], None))
+                    ours, after = time.process_time() - ours, cpu_seconds(pid)
+                    if before is not None and after is not None:
+                        cpu[name][layout] += after - before + ours
+                wall, cpu_s = timed_call_cpu(torch_runs[name])
+                times[name]["torch"].append(wall)
+                cpu[name]["torch"] += cpu_s
             start = time.perf_counter()
             gzip.decompress(post(columns_path, chain, gzip_headers))
             gzip_times.append(time.perf_counter() - start)
@@ -386,7 +405,11 @@ def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dic
         "columns_gzip_median_s": gzip_s,
         "columns_gzip_bytes": gzip_size,
         "programs": {
-            name: {**{f"{kind}_median_s": seconds for kind, seconds in medians[name].items()}, "bytes": sizes_of[name]}
+            name: {
+                **{f"{kind}_median_s": seconds for kind, seconds in medians[name].items()},
+                **{f"{kind}_cpu_s": seconds / sizes.http_requests for kind, seconds in cpu[name].items()},
+                "bytes": sizes_of[name],
+            }
             for name in requests
         },
     }
@@ -584,7 +607,8 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
 
 
 def stage_lines(details: dict) -> list[str]:
-    """The in-process stages of each figure-3 program, one line each."""
+    """The in-process stages of each figure-3 program, one line each, then the CPU time per
+    request of the server and of PyTorch (bench_http_chain) where they were measured."""
     lines = ["figure 3 in-process, medians (parse includes tokenize; the body in each layout):"]
     for name, stage in details["stages"].items():
         lines.append(
@@ -592,6 +616,18 @@ def stage_lines(details: dict) -> list[str]:
             f"run {stage['run'] * 1e3:5.1f} ms, body {stage['graph_body'] * 1e3:5.1f} ms "
             f"(columns {stage['columns'] * 1e3:5.1f} ms)"
         )
+    programs = details.get("http_chain", {}).get("programs", {})
+    if programs and all(program["objects_cpu_s"] > 0 for program in programs.values()):
+        lines.append(
+            "figure 3 CPU time per request, the server's and the client's (means), vs PyTorch's (the same rounds):"
+        )
+        for name, program in programs.items():
+            torch_cpu = program["torch_cpu_s"]
+            lines.append(
+                f"  {name:<17} {program['objects_cpu_s'] * 1e3:5.1f} ms ({program['objects_cpu_s'] / torch_cpu:.2f}x), "
+                f"columns {program['columns_cpu_s'] * 1e3:5.1f} ms ({program['columns_cpu_s'] / torch_cpu:.2f}x); "
+                f"PyTorch {torch_cpu * 1e3:5.1f} ms"
+            )
     return lines
 
 
@@ -704,8 +740,8 @@ def _figure_3_alone(sizes: Sizes) -> int:
 
     figures: list[Figure] = []
     details: dict = {}
-    with running_server() as (url, _pid):
-        bench_http_chain(url, sizes, figures, details)
+    with running_server() as (url, pid):
+        bench_http_chain(url, pid, sizes, figures, details)
     in_process_breakdown(sizes, details)
     print(table(figures))
     print("\n".join(stage_lines(details)))
@@ -753,7 +789,7 @@ def main(argv: list[str] | None = None) -> int:
     in_process_breakdown(sizes, details)
     with running_server() as (url, pid):
         print(f"[3] POST /graph/backward of the chain, server pid {pid} at {url} ...", flush=True)
-        bench_http_chain(url, sizes, figures, details)
+        bench_http_chain(url, pid, sizes, figures, details)
         print("[4] small requests ...", flush=True)
         bench_small(url, pid, sizes, figures, details)
     print("[5] memory ...", flush=True)
