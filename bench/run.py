@@ -367,6 +367,8 @@ def bench_http_chain(url: str, pid: int | None, sizes: Sizes, figures: list[Figu
         }
         gzip_size = len(post(columns_path, chain, gzip_headers))
         client.post("/graph/backward", content=chain, headers=headers).raise_for_status()
+        for warm_up in torch_runs.values():  # PyTorch's first call sets itself up: not in a round
+            warm_up()
         for _ in range(sizes.http_requests):
             for name, body in bodies.items():
                 for layout, path in (("objects", "/graph/backward"), ("columns", columns_path)):
