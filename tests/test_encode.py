@@ -225,6 +225,7 @@ _PROGRAMS = (
         ("y = sum(x * 2)", {"x": {"init": "randn", "shape": [40, 40], "seed": 0}}, None),  # summaries
         ("y = transpose(x, axes=(1, 0)) * b", {"x": [[1, 2, 3], [4, 5, 6]], "b": [1, 2]}, [[1, 1], [1, 1], [1, 1]]),
         ("x", {"x": 3.0}, None),  # no steps at all
+        ("y = x * 2  # \ud800, a lone surrogate\nz = y + x", {"x": 1.5}, None),  # spans found past it
         ("y = x * 2 + 1", {"x": {"value": 3.0, "requires_grad": False}}, None),  # no backward steps
     ]
 )

@@ -114,7 +114,7 @@ def _line_columns(graph: Any) -> tuple[list[list[int]], int]:
     """Lines and columns of every node's span start and end, found for all nodes at once, and a
     bound they are all under."""
     # The line starts as SourceMap finds them, in character offsets (UTF-32: one code unit a character).
-    characters = np.frombuffer(graph.source.encode("utf-32-le"), dtype=np.uint32)
+    characters = np.frombuffer(graph.source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     line_starts = np.concatenate(([0], np.flatnonzero(characters == ord("\n")) + 1))
     columns: list[list[int]] = []
     bound = 1
