@@ -47,14 +47,20 @@ def evaluate(
     check: Callable[[], None] | None = None,
     plan: Callable[[Graph, dict[str, Input]], None] | None = None,
     expand: Any = None,
+    parsed: tuple[Graph, dict[str, Input]] | None = None,
 ) -> Result:
     """`check` is called between stages and every few hundred nodes of the passes; it may raise
     to stop the computation (the API passes a job's check, which raises once the client left).
     `plan(graph, inputs)` runs once the graph is built and before any tensor is; it may raise
     (the API's memory estimate does, past the budget). `expand`: null, "all" or a list of
-    composite op names to build as their primitives (app/engine/expand.py)."""
-    declared = declare_inputs(inputs, limits)
-    graph = parse(program, declared, limits, Expand.from_request(expand))
+    composite op names to build as their primitives (app/engine/expand.py). `parsed`: the graph
+    and declared inputs an earlier call with the same arguments handed to `plan` when plan
+    stopped it (the API's job moving to another lane), used instead of parsing again."""
+    if parsed is None:
+        declared = declare_inputs(inputs, limits)
+        graph = parse(program, declared, limits, Expand.from_request(expand))
+    else:
+        graph, declared = parsed
     seed_spec = None
     if backward and grad_output is not None:
         seed_spec = tensor_shape("grad_output", grad_output, limits.max_tensor_elements)

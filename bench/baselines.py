@@ -32,6 +32,20 @@ def torch_chain(statements: int, h0: float, w0: float, b0: float) -> tuple[float
     return h.grad.item(), w.grad.item(), b.grad.item()
 
 
+def torch_constants_chain(constants: list[float], h0: float, w0: float) -> tuple[float, float]:
+    """PyTorch eager of `h = tanh(h * w + c)` with a constant c of its own on each line
+    (figure 3's constants_program): (dh, dw)."""
+    import torch
+
+    h = torch.tensor(h0, dtype=torch.float64, requires_grad=True)
+    w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+    x = h
+    for c in constants:
+        x = torch.tanh(x * w + c)
+    x.backward()
+    return h.grad.item(), w.grad.item()
+
+
 def _micrograd_tanh(v: Any) -> Any:
     """micrograd 0.1.0's Value has no tanh; this is the one from its author's lecture."""
     from micrograd.engine import Value

@@ -15,9 +15,12 @@ Figures (ratios are reported, never asserted):
      (bench/engine_programs.py)
   2  engine, MLP 784-100-200-10, batch 32, float64: run(graph) vs hand-written numpy, vs PyTorch
   3  POST /graph/backward of the 10k chain through a running server, client-measured median
-     (the standard library's client; httpx beside it as 3h), vs PyTorch's bare forward+backward
-     of the same graph timed in the same rounds; 3c the column layout (?format=columns, what the
-     UI asks for), 3g the same gzipped and decompressed by the client; response sizes
+     (the standard library's client, Accept-Encoding: identity; httpx beside it as 3h), vs
+     PyTorch's bare forward+backward of the same graph timed in the same rounds; 3c the column
+     layout (?format=columns, what the UI asks for), 3g the same gzipped and decompressed by the
+     client; response sizes. 3k/3kc and 3n/3nc: the same computation with every line different
+     (a constant of its own on each line; a new name on each line), each vs its own PyTorch
+     baseline in the same rounds; the in-process stages of all three are printed below the table
   4  small requests (the chain-rule example) per second with concurrent clients, vs /healthz
   5  peak memory (tracemalloc) of evaluate + encode of the 10k chain, vs its JSON size
   6  training (bench/train.py): CPU time per step of the regression example (batch 1, SGD), vs a
@@ -73,7 +76,7 @@ import measure  # noqa: E402
 import numpy as np  # noqa: E402
 import train as training  # noqa: E402
 import workloads  # noqa: E402
-from measure import interleaved, median_time, timed_call  # noqa: E402
+from measure import interleaved, timed_call_cpu  # noqa: E402
 from workloads import decoded  # noqa: E402
 
 from app.api.encode import graph_body  # noqa: E402
@@ -333,8 +336,15 @@ def _stdlib_post(url: str) -> Callable[[str, bytes, dict], bytes]:
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60.0)
 
     def post(path: str, body: bytes, headers: dict) -> bytes:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle connection (its keep-alive timeout, which a loaded machine
+            # can outlast between two requests): once more on a new one.
+            connection.close()
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
         content = response.read()
         if response.status != 200:
             raise RuntimeError(f"POST {path}: {response.status} {content[:200]!r}")
@@ -343,111 +353,155 @@ def _stdlib_post(url: str) -> Callable[[str, bytes, dict], bytes]:
     return post
 
 
-def bench_http_chain(url: str, sizes: Sizes, figures: list[Figure], details: dict) -> None:
-    """Figure 3. PyTorch's bare forward+backward of the same chain is timed in the same rounds as
-    the requests (one of each per round), so a change in the machine's load reaches both alike.
-    Each round also asks for the column layout (?format=columns, what the UI asks for), plain and
-    gzipped as a browser takes it (decompressed by the client, as a browser does)."""
+def _torch_baselines(op_nodes: int) -> dict[str, Callable[[], object]]:
+    """PyTorch's bare forward+backward of each of figure 3's programs (the same computation)."""
+    chain = workloads.chain_baseline_args(op_nodes)
+    constants = workloads.chain_constants(op_nodes)
+    h, w = workloads.CHAIN_INPUTS["h"], workloads.CHAIN_INPUTS["w"]
+    return {
+        "repeated line": lambda: baselines.torch_chain(*chain),
+        "constants differ": lambda: baselines.torch_constants_chain(constants, h, w),
+        "names differ": lambda: baselines.torch_chain(*chain),  # x0 is h: the same numbers
+    }
+
+
+# Figure 3's ids of each program: (default layout, columns); the repeated line's are the historical 3 and 3c.
+FIGURE_3_IDS = {"repeated line": ("3", "3c"), "constants differ": ("3k", "3kc"), "names differ": ("3n", "3nc")}
+
+
+def bench_http_chain(url: str, pid: int | None, sizes: Sizes, figures: list[Figure], details: dict) -> None:
+    """Figure 3. Each program of workloads.figure_3_requests (the repeated line; constants, then
+    names, that differ on every line) is posted in the default layout and with ?format=columns
+    (what the UI asks for), and PyTorch's bare forward+backward of the same computation is timed
+    in the same rounds (one of each per round), so a change in the machine's load reaches all
+    alike. The repeated line is also asked for gzipped as a browser takes it (decompressed by the
+    client, as a browser does) and read by httpx.
+
+    Beside the times, CPU seconds (details only, printed under the table): per request the
+    server's (its process's, summed over the rounds, so the clock's 10 ms ticks average out) and
+    the client's, and PyTorch's. On a loaded shared machine wall times swing with the other
+    processes (a process given a fifth of a core takes five times as long); these do much less."""
     import gzip
 
     import httpx
 
-    body = json.dumps(workloads.chain_request(sizes.chain_nodes)).encode()
-    torch_args = workloads.chain_baseline_args(sizes.chain_nodes)
-    headers = {"content-type": "application/json"}
+    requests = workloads.figure_3_requests(sizes.chain_nodes)
+    bodies = {name: json.dumps(request).encode() for name, request in requests.items()}
+    torch_runs = _torch_baselines(sizes.chain_nodes)
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
     gzip_headers = {**headers, "accept-encoding": "gzip"}
     columns_path = "/graph/backward?format=columns"
     post = _stdlib_post(url)
-    times, httpx_times, torch_times, column_times, gzip_times = [], [], [], [], []
+    times: dict[str, dict[str, list[float]]] = {name: {"objects": [], "columns": [], "torch": []} for name in requests}
+    cpu: dict[str, dict[str, float]] = {name: {"objects": 0.0, "columns": 0.0, "torch": 0.0} for name in requests}
+    httpx_times, gzip_times = [], []
+    chain = bodies["repeated line"]
     with httpx.Client(base_url=url, timeout=60.0) as client:
-        size = len(post("/graph/backward", body, headers))
-        column_size = len(post(columns_path, body, headers))
-        gzip_size = len(post(columns_path, body, gzip_headers))
-        client.post("/graph/backward", content=body, headers=headers).raise_for_status()
+        sizes_of = {
+            name: {
+                "objects": len(post("/graph/backward", body, headers)),
+                "columns": len(post(columns_path, body, headers)),
+            }
+            for name, body in bodies.items()
+        }
+        gzip_size = len(post(columns_path, chain, gzip_headers))
+        client.post("/graph/backward", content=chain, headers=headers).raise_for_status()
+        for warm_up in torch_runs.values():  # PyTorch's first call sets itself up: not in a round
+            warm_up()
         for _ in range(sizes.http_requests):
+            for name, body in bodies.items():
+                for layout, path in (("objects", "/graph/backward"), ("columns", columns_path)):
+                    before, ours = cpu_seconds(pid), time.process_time()
+                    start = time.perf_counter()
+                    post(path, body, headers)
+                    times[name][layout].append(time.perf_counter() - start)
+                    ours, after = time.process_time() - ours, cpu_seconds(pid)
+                    if before is not None and after is not None:
+                        cpu[name][layout] += after - before + ours
+                wall, cpu_s = timed_call_cpu(torch_runs[name])
+                times[name]["torch"].append(wall)
+                cpu[name]["torch"] += cpu_s
             start = time.perf_counter()
-            post("/graph/backward", body, headers)
-            times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            post(columns_path, body, headers)
-            column_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            gzip.decompress(post(columns_path, body, gzip_headers))
+            gzip.decompress(post(columns_path, chain, gzip_headers))
             gzip_times.append(time.perf_counter() - start)
             start = time.perf_counter()
-            response = client.post("/graph/backward", content=body, headers=headers)
+            response = client.post("/graph/backward", content=chain, headers=headers)
             response.content  # noqa: B018 (read the whole body)
             httpx_times.append(time.perf_counter() - start)
             response.raise_for_status()
-            torch_times.append(timed_call(lambda: baselines.torch_chain(*torch_args), None))
-    seconds, torch_s = statistics.median(times), statistics.median(torch_times)
-    httpx_s, column_s, gzip_s = (statistics.median(x) for x in (httpx_times, column_times, gzip_times))
+    medians = {name: {kind: statistics.median(values) for kind, values in runs.items()} for name, runs in times.items()}
+    httpx_s, gzip_s = statistics.median(httpx_times), statistics.median(gzip_times)
+    chain_times, chain_s = times["repeated line"]["objects"], medians["repeated line"]
     details["http_chain"] = {
-        "request_bytes": len(body),
-        "response_bytes": size,
-        "median_s": seconds,
-        "min_s": min(times),
-        "max_s": max(times),
-        "n": len(times),
-        "torch_s": torch_s,
+        "request_bytes": len(chain),
+        "response_bytes": sizes_of["repeated line"]["objects"],
+        "median_s": chain_s["objects"],
+        "min_s": min(chain_times),
+        "max_s": max(chain_times),
+        "n": len(chain_times),
+        "torch_s": chain_s["torch"],
         "httpx_median_s": httpx_s,
-        "columns_median_s": column_s,
-        "columns_bytes": column_size,
+        "columns_median_s": chain_s["columns"],
+        "columns_bytes": sizes_of["repeated line"]["columns"],
         "columns_gzip_median_s": gzip_s,
         "columns_gzip_bytes": gzip_size,
+        "programs": {
+            name: {
+                **{f"{kind}_median_s": seconds for kind, seconds in medians[name].items()},
+                **{f"{kind}_cpu_s": seconds / sizes.http_requests for kind, seconds in cpu[name].items()},
+                "bytes": sizes_of[name],
+            }
+            for name in requests
+        },
     }
-    ratio = seconds / torch_s
-    figures.append(
-        Figure(
-            "3",
-            f"POST /graph/backward chain {sizes.chain_nodes}, end to end",
-            seconds * 1e3,
-            "ms",
-            "PyTorch fwd+bwd",
-            torch_s * 1e3,
-            ratio,
-            "<= 1.0x",
-            ratio <= 1.0,
-        )
-    )
-    figures.append(
-        Figure(
-            "3c",
-            "  the same, ?format=columns",
-            column_s * 1e3,
-            "ms",
-            "PyTorch fwd+bwd",
-            torch_s * 1e3,
-            column_s / torch_s,
-            "<= 0.85x",
-            column_s / torch_s <= 0.85,
-        )
-    )
-    figures.append(
-        Figure(
-            "3g",
-            "  columns, gzip (client decompresses)",
-            gzip_s * 1e3,
-            "ms",
-            "PyTorch fwd+bwd",
-            torch_s * 1e3,
-            gzip_s / torch_s,
-        )
-    )
-    figures.append(
-        Figure(
-            "3h",
-            "  the same, read by an httpx client",
-            httpx_s * 1e3,
-            "ms",
-            "PyTorch fwd+bwd",
-            torch_s * 1e3,
-            httpx_s / torch_s,
-        )
-    )
-    figures.append(Figure("3s", "  response size", size, "bytes"))
-    figures.append(Figure("3cs", "  response size, columns", column_size, "bytes"))
-    figures.append(Figure("3gs", "  response size, columns gzipped", gzip_size, "bytes"))
+    for name, (objects_id, columns_id) in FIGURE_3_IDS.items():
+        ours, torch_s = medians[name], medians[name]["torch"]
+        indent = "" if objects_id == "3" else "  "
+        for figure_id, layout, label, target in (
+            (objects_id, "objects", f"{indent}POST /graph/backward, {name}, {sizes.chain_nodes} op-nodes", 1.0),
+            (columns_id, "columns", "  the same, ?format=columns", 0.7),
+        ):
+            ratio = ours[layout] / torch_s
+            figures.append(
+                Figure(
+                    figure_id,
+                    label,
+                    ours[layout] * 1e3,
+                    "ms",
+                    "PyTorch fwd+bwd",
+                    torch_s * 1e3,
+                    ratio,
+                    f"<= {target}x",
+                    ratio <= target,
+                )
+            )
+        if name == "repeated line":
+            torch_ms = torch_s * 1e3
+            figures.append(
+                Figure(
+                    "3g",
+                    "  columns, gzip (client decompresses)",
+                    gzip_s * 1e3,
+                    "ms",
+                    "PyTorch fwd+bwd",
+                    torch_ms,
+                    gzip_s / torch_s,
+                )
+            )
+            figures.append(
+                Figure(
+                    "3h",
+                    "  the same, read by an httpx client",
+                    httpx_s * 1e3,
+                    "ms",
+                    "PyTorch fwd+bwd",
+                    torch_ms,
+                    httpx_s / torch_s,
+                )
+            )
+            figures.append(Figure("3s", "  response size", sizes_of[name]["objects"], "bytes"))
+            figures.append(Figure("3cs", "  response size, columns", sizes_of[name]["columns"], "bytes"))
+            figures.append(Figure("3gs", "  response size, columns gzipped", gzip_size, "bytes"))
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -575,28 +629,47 @@ def bench_memory(sizes: Sizes, figures: list[Figure], details: dict) -> None:
 
 
 def in_process_breakdown(sizes: Sizes, details: dict) -> None:
-    """Where one 10k-chain request's server-side time goes, measured in-process (not a figure)."""
+    """Where each figure-3 request's server-side time goes, measured in-process (not a figure):
+    tokenize, parse (tokenize included), run, and the body in each layout (bench/stages.py)."""
+    import stages
+
     settings = Settings()
-    request = workloads.chain_request(sizes.chain_nodes)
-    limits = settings.limits
-    parse_s = details["chain"]["seconds"]["parse"]
-    run_s = details["chain"]["seconds"]["run"]
-    encoded = {
-        layout: median_time(
-            lambda r, layout=layout: graph_body(
-                r, settings.max_full_elements, settings.max_step_elements, layout=layout
-            ),
-            sizes.repeat_chain,
-            setup=lambda: run(parse(request["expression"], decoded(request["inputs"], limits), limits)),
-        )
-        for layout in ("objects", "columns")
+    details["stages"] = {
+        name: stages.stage_times(request, settings, sizes.repeat_chain)
+        for name, request in workloads.figure_3_requests(sizes.chain_nodes).items()
     }
+    chain = details["stages"]["repeated line"]
     details["breakdown"] = {
-        "parse_s": parse_s,
-        "run_s": run_s,
-        "graph_body_s": encoded["objects"],
-        "graph_body_columns_s": encoded["columns"],
+        "parse_s": chain["parse"],
+        "run_s": chain["run"],
+        "graph_body_s": chain["graph_body"],
+        "graph_body_columns_s": chain["columns"],
     }
+
+
+def stage_lines(details: dict) -> list[str]:
+    """The in-process stages of each figure-3 program, one line each, then the CPU time per
+    request of the server and of PyTorch (bench_http_chain) where they were measured."""
+    lines = ["figure 3 in-process, medians (parse includes tokenize; the body in each layout):"]
+    for name, stage in details["stages"].items():
+        lines.append(
+            f"  {name:<17} tokenize {stage['tokenize'] * 1e3:5.1f} ms, parse {stage['parse'] * 1e3:5.1f} ms, "
+            f"run {stage['run'] * 1e3:5.1f} ms, body {stage['graph_body'] * 1e3:5.1f} ms "
+            f"(columns {stage['columns'] * 1e3:5.1f} ms)"
+        )
+    programs = details.get("http_chain", {}).get("programs", {})
+    if programs and all(program["objects_cpu_s"] > 0 for program in programs.values()):
+        lines.append(
+            "figure 3 CPU time per request, the server's and the client's (means), vs PyTorch's (the same rounds):"
+        )
+        for name, program in programs.items():
+            torch_cpu = program["torch_cpu_s"]
+            lines.append(
+                f"  {name:<17} {program['objects_cpu_s'] * 1e3:5.1f} ms ({program['objects_cpu_s'] / torch_cpu:.2f}x), "
+                f"columns {program['columns_cpu_s'] * 1e3:5.1f} ms ({program['columns_cpu_s'] / torch_cpu:.2f}x); "
+                f"PyTorch {torch_cpu * 1e3:5.1f} ms"
+            )
+    return lines
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -708,9 +781,11 @@ def _figure_3_alone(sizes: Sizes) -> int:
 
     figures: list[Figure] = []
     details: dict = {}
-    with running_server() as (url, _pid):
-        bench_http_chain(url, sizes, figures, details)
+    with running_server() as (url, pid):
+        bench_http_chain(url, pid, sizes, figures, details)
+    in_process_breakdown(sizes, details)
     print(table(figures))
+    print("\n".join(stage_lines(details)))
     print("load average at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
@@ -772,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
     in_process_breakdown(sizes, details)
     with running_server() as (url, pid):
         print(f"[3] POST /graph/backward of the chain, server pid {pid} at {url} ...", flush=True)
-        bench_http_chain(url, sizes, figures, details)
+        bench_http_chain(url, pid, sizes, figures, details)
         print("[4] small requests ...", flush=True)
         bench_small(url, pid, sizes, figures, details)
     print("[5] memory ...", flush=True)
@@ -797,12 +872,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     http = details["http_chain"]
     print(
-        f"chain {sizes.chain_nodes} request in-process: parse {b['parse_s'] * 1e3:.1f} ms, "
-        f"run {b['run_s'] * 1e3:.1f} ms, graph_body {b['graph_body_s'] * 1e3:.1f} ms; "
-        f"end to end {http['median_s'] * 1e3:.1f} ms for {http['response_bytes']:,} bytes; "
-        f"columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
+        f"chain {sizes.chain_nodes} request: end to end {http['median_s'] * 1e3:.1f} ms for "
+        f"{http['response_bytes']:,} bytes; columns: graph_body {b['graph_body_columns_s'] * 1e3:.1f} ms, "
         f"end to end {http['columns_median_s'] * 1e3:.1f} ms for {http['columns_bytes']:,} bytes"
     )
+    print("\n".join(stage_lines(details)))
     s = details["small_requests"]
     print(
         f"small requests: {s['post']['requests']} POSTs in {s['post']['seconds']:.2f} s, "

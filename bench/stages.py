@@ -1,12 +1,14 @@
-"""Where the time of one big request goes: the server-side work of POST /graph/backward on the
-scalar chain of figure 3, profiled in-process.
+"""Where the time of one big request goes: the server-side work of POST /graph/backward on a
+program of figure 3, profiled in-process.
 
     .venv/bin/python bench/stages.py                 # 10,000 op-nodes, 20 requests (make profile)
     .venv/bin/python bench/stages.py --nodes 300 --requests 2
+    .venv/bin/python bench/stages.py --program "names differ"   # a new name on every line
 
 It prints two things:
   - each stage timed bare (perf_counter, medians, GC paused as in the server): tokenize, parse
-    (which includes tokenize), run (forward + backward + step record) and graph_body (the JSON);
+    (which includes tokenize), run (forward + backward + step record) and graph_body (the JSON,
+    in the default layout and with ?format=columns);
   - pyinstrument's call tree of the same requests. Its hook costs time on every Python call, so
     call-heavy code (the tokenizer, the parser) looks larger in the tree than it is; the bare
     stage times are the ones to quote.
@@ -24,7 +26,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import workloads  # noqa: E402
 from measure import interleaved  # noqa: E402
-from pyinstrument import Profiler  # noqa: E402
 from workloads import decoded  # noqa: E402
 
 from app.api.encode import graph_body  # noqa: E402
@@ -48,6 +49,10 @@ def stage_times(request: dict, settings: Settings, repeat: int) -> dict[str, flo
             "parse": (lambda: parse(source, inputs, limits), None),
             "run": (run, lambda: parse(source, inputs, limits)),  # a fresh graph each time: run() fills its values
             "graph_body": (lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements), None),
+            "columns": (
+                lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements, layout="columns"),
+                None,
+            ),
         },
         repeat,
     )
@@ -57,13 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=10_000, help="op-nodes in the chain (default 10,000)")
     parser.add_argument("--requests", type=int, default=20, help="requests timed and profiled (default 20)")
+    programs = list(workloads.figure_3_requests(1))
+    parser.add_argument(
+        "--program", choices=programs, default=programs[0], help=f"figure 3's program (default {programs[0]!r})"
+    )
     args = parser.parse_args(argv)
+    from pyinstrument import Profiler
+
     keep_freed_memory()
     settings = Settings()
-    request = workloads.chain_request(args.nodes)
+    request = workloads.figure_3_requests(args.nodes)[args.program]
 
     medians = stage_times(request, settings, args.requests)
-    print(f"chain of {args.nodes} op-nodes, medians of {args.requests} rounds, without the profiler:")
+    print(f"{args.program}, {args.nodes} op-nodes, medians of {args.requests} rounds, without the profiler:")
     for name, seconds in medians.items():
         print(f"  {name:<10} {seconds * 1e3:8.2f} ms")
     total = medians["parse"] + medians["run"] + medians["graph_body"]

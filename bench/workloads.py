@@ -42,6 +42,44 @@ def chain_request(op_nodes: int) -> dict:
     return {"expression": chain_program(op_nodes), "inputs": dict(CHAIN_INPUTS), "grad_output": None}
 
 
+# Figure 3 also measures the chain's computation written as a new user would, every line different
+# (issue 24): the parser cannot replay a record of its first line, and no label or formula repeats.
+# Each is `statements` lines of three op-nodes, as the chain.
+
+
+def constants_program(op_nodes: int) -> str:
+    """`h = tanh(h * w + c)` with a constant c of its own on each line (chain_constants)."""
+    return "\n".join(f"h = tanh(h * w + {c!r})" for c in chain_constants(op_nodes))
+
+
+def chain_constants(op_nodes: int) -> list[float]:
+    """The constants of constants_program, one a line: 0.1, 0.10001, 0.10002, ..."""
+    return [round(0.1 + i * 1e-5, 5) for i in range(chain_statements(op_nodes))]
+
+
+def names_program(op_nodes: int) -> str:
+    """`x1 = tanh(x0 * w + b)`, `x2 = tanh(x1 * w + b)`, ...: a new name on each line."""
+    return "\n".join(f"x{i + 1} = tanh(x{i} * w + b)" for i in range(chain_statements(op_nodes)))
+
+
+def figure_3_requests(op_nodes: int) -> dict[str, dict]:
+    """Figure 3's programs by name (the repeated line first), as request bodies."""
+    inputs = dict(CHAIN_INPUTS)
+    return {
+        "repeated line": chain_request(op_nodes),
+        "constants differ": {
+            "expression": constants_program(op_nodes),
+            "inputs": {"h": inputs["h"], "w": inputs["w"]},
+            "grad_output": None,
+        },
+        "names differ": {
+            "expression": names_program(op_nodes),
+            "inputs": {"x0": inputs["h"], "w": inputs["w"], "b": inputs["b"]},
+            "grad_output": None,
+        },
+    }
+
+
 def mlp_inputs(sizes: tuple[int, ...], batch: int) -> dict:
     """JSON inputs for MLP_PROGRAM: initializers for x and the weights, integer labels.
 

@@ -302,3 +302,23 @@ def test_concurrent_requests_and_errors_leave_the_garbage_collector_on(client):
         statuses = list(pool.map(lambda k: post(client, programs[k % 3], inputs).status_code, range(24)))
     assert statuses == [200, 422, 200] * 8
     assert gc.isenabled()
+
+
+def test_a_large_program_is_parsed_once_though_its_job_changes_lane(client, monkeypatch):
+    """A 10,000-node program's estimate moves its job from the event loop to a worker thread
+    (app/api/jobs.py, Reroute), where compute starts again: with the graph of the first try."""
+    import app.core
+    from app.api.encode import graph_body
+    from app.core import evaluate
+
+    program = "\n".join(f"x{i + 1} = tanh(x{i} * w + b)" for i in range(3334))
+    inputs = {"x0": 0.3, "w": 0.5, "b": 0.1}
+    parses = []
+    parse = app.core.parse
+    monkeypatch.setattr(app.core, "parse", lambda *args: parses.append(args) or parse(*args))
+    response = client.post("/graph/backward", json={"expression": program, "inputs": inputs})
+    assert response.status_code == 200, response.text
+    assert len(parses) == 1
+    settings = Settings()
+    expected = graph_body(evaluate(program, inputs), settings.max_full_elements, settings.max_step_elements)
+    assert response.content == expected

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,6 +30,8 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     stdout = completed.stdout
     assert "machine:" in stdout
+    for program in ("repeated line", "constants differ", "names differ"):  # figure 3's in-process stages
+        assert re.search(rf"^  {program} +tokenize .* parse .* run .* body .*columns", stdout, re.MULTILINE), stdout
     for figure in (
         "1",
         "1a",
@@ -47,6 +51,10 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
         "3s",
         "3cs",
         "3gs",
+        "3k",
+        "3kc",
+        "3n",
+        "3nc",
         "4",
         "5",
         "6",
@@ -97,16 +105,18 @@ def test_latency_runs_and_names_every_figure():
         assert name in completed.stdout, f"{name} missing:\n{completed.stdout}"
 
 
-def test_profile_runs_and_prints_stages_and_tree():
+@pytest.mark.parametrize("program", ["repeated line", "names differ"])
+def test_profile_runs_and_prints_stages_and_tree(program):
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "stages.py"), "--nodes", "60", "--requests", "2"],
+        [sys.executable, str(ROOT / "bench" / "stages.py"), "--nodes", "60", "--requests", "2", "--program", program],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    for stage in ("tokenize", "parse", "run", "graph_body", "total"):
+    assert completed.stdout.startswith(f"{program}, 60 op-nodes"), completed.stdout
+    for stage in ("tokenize", "parse", "run", "graph_body", "columns", "total"):
         assert re.search(rf"^  {stage}\s+\d+\.\d+ ms", completed.stdout, re.MULTILINE), completed.stdout
     # The tree names the pipeline's functions, so a rename that breaks the profile shows here.
     for function in ("evaluate", "graph_body"):

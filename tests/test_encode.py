@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.api.encode import _formula_label, _value, graph_body
-from app.api.jsontext import int_lists, items, objects, strings
+from app.api.encode import _value, graph_body
+from app.api.formulas import formula_label as _formula_label
+from app.api.jsontext import int_lists, int_texts, items, objects, strings
 from app.core import evaluate
 from app.engine.errors import SourceMap
 from app.engine.limits import Limits
@@ -78,6 +79,26 @@ def test_items_split_one_call_when_no_value_holds_a_comma():
     assert items([]) == []
 
 
+@pytest.mark.parametrize(
+    "values",
+    [[3, 0, 17], range(5), range(2, 9), [], [-1, 4], [10**6, 2], [1 << 18, 0], [5000, 70_000]],
+    ids=repr,
+)
+def test_int_texts_are_the_ints_json_text(values):
+    assert int_texts(values) == [json.dumps(value) for value in values]
+    if values and min(values) >= 0:
+        assert int_texts(values, below=max(values) + 1) == [json.dumps(value) for value in values]
+
+
+def test_objects_fold_a_column_that_is_the_same_on_every_row_into_the_template():
+    template = '{"a":@,"b":[@],"c":@}'
+    assert objects(template, [["1", "2"], ["", ""], ["x", "x"]]) == ['{"a":1,"b":[],"c":x},{"a":2,"b":[],"c":x}']
+    assert objects(template, [["1", "1"], ["", ""], ["x", "x"]]) == ['{"a":1,"b":[],"c":x},{"a":1,"b":[],"c":x}']
+    assert objects(template, [["1", "2", "1"], ["", "", ""], ["x", "y", "x"]]) == [
+        '{"a":1,"b":[],"c":x},{"a":2,"b":[],"c":y},{"a":1,"b":[],"c":x}'
+    ]
+
+
 def test_int_lists_leave_the_brackets_to_the_template():
     assert int_lists([(), (3,), (2, 3)]) == ["", "3", "2,3"]
     assert int_lists([]) == []
@@ -85,6 +106,21 @@ def test_int_lists_leave_the_brackets_to_the_template():
 
 def test_strings_are_ascii_escaped_and_none_is_null():
     assert strings(["∂f/∂q = z", None, "h"]) == ['"\\u2202f/\\u2202q = z"', "null", '"h"']
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a\nb", "c"],  # a line break of its own: the strings are escaped in one call joined by line breaks
+        ["c\\nd", "e", None],  # a backslash before an n, which escapes to the joins' own text
+        ["", None, ""],
+        [None, None],
+        [],
+        ['"q"', "tab\there", "\u2028", "é"],
+    ],
+)
+def test_strings_escape_each_string_as_json_does(values):
+    assert strings(values) == [json.dumps(value) for value in values]
 
 
 def test_objects_refuse_a_template_that_does_not_fit_the_columns():
@@ -189,6 +225,7 @@ _PROGRAMS = (
         ("y = sum(x * 2)", {"x": {"init": "randn", "shape": [40, 40], "seed": 0}}, None),  # summaries
         ("y = transpose(x, axes=(1, 0)) * b", {"x": [[1, 2, 3], [4, 5, 6]], "b": [1, 2]}, [[1, 1], [1, 1], [1, 1]]),
         ("x", {"x": 3.0}, None),  # no steps at all
+        ("y = x * 2  # \ud800, a lone surrogate\nz = y + x", {"x": 1.5}, None),  # spans found past it
         ("y = x * 2 + 1", {"x": {"value": 3.0, "requires_grad": False}}, None),  # no backward steps
     ]
 )

@@ -20,14 +20,14 @@ import numpy as np
 import orjson
 from starlette.responses import Response
 
-from app.api.jsontext import BLOCK, int_lists, items, json_list, objects, strings, text_list
+from app.api.formulas import formula_texts, shown_labels
+from app.api.jsontext import BLOCK, int_lists, int_texts, items, joined_list, json_list, objects, strings, text_list
 from app.api.outbox import send_chunks
-from app.engine.errors import SourceMap
 from app.engine.inputs import number
 from app.engine.run import Result
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
-_FLOAT = {float}
+_SCALARS = {float, type(None)}
 
 # The contract's objects (docs/api.md), one `@` per column. A node's last `@` is its parameters,
 # ',"params":{...}' on ops that take them and nothing on the others, then ',"group":k' on the
@@ -61,9 +61,10 @@ def _value(value: Any, max_elements: int) -> Any:
 
 def _ready(values: Any, max_elements: int) -> list:
     """A column of values (floats, tensors, None) made ready for orjson by _value, item by item
-    only where it is not all finite Python floats (all of a scalar graph's, the common case)."""
+    only where it is not all finite Python floats and None (all of a scalar graph's, the common
+    case: None, a constant's gradient, is orjson's null as the contract has it)."""
     values = list(values)
-    if set(map(type, values)) == _FLOAT and math.isfinite(sum(values)):
+    if set(map(type, values)) <= _SCALARS and math.isfinite(sum(filter(None, values))):
         return values
     return [_value(value, max_elements) for value in values]
 
@@ -109,56 +110,23 @@ def _json_params(params: dict) -> dict:
     return params
 
 
-def _formula_label(label: str) -> str:
-    """Labels that are expressions get parentheses inside formulas: ∂y/∂(x * a + b)."""
-    return label if label.isidentifier() or label.replace(".", "", 1).isdigit() else f"({label})"
-
-
-def _line_columns(graph: Any) -> list[list[int]]:
-    """Lines and columns of every node's span start and end, found for all nodes at once."""
-    line_starts = np.array(SourceMap(graph.source).line_starts)
-    columns = []
-    for offsets in (np.array(graph.starts), np.array(graph.ends)):
+def _line_columns(graph: Any) -> tuple[list[list[int]], int]:
+    """Lines and columns of every node's span start and end, found for all nodes at once, and a
+    bound they are all under."""
+    # The line starts as SourceMap finds them, in character offsets (UTF-32: one code unit a character).
+    characters = np.frombuffer(graph.source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    line_starts = np.concatenate(([0], np.flatnonzero(characters == ord("\n")) + 1))
+    columns: list[list[int]] = []
+    bound = 1
+    for offsets in (
+        np.fromiter(graph.starts, np.intp, len(graph.starts)),
+        np.fromiter(graph.ends, np.intp, len(graph.ends)),
+    ):
         lines = np.searchsorted(line_starts, offsets, side="right")
-        columns += [lines.tolist(), (offsets - line_starts[lines - 1] + 1).tolist()]
-    return columns
-
-
-def _formulas(
-    graph: Any, step_nodes: tuple[int, ...], slots: tuple[int, ...], labels: list[str]
-) -> tuple[list[str], list[int]]:
-    """Each backward step's local-derivative formula, with node labels in the op's template: the
-    distinct texts in the order of their first use, and each step's index among them.
-
-    A consumer's formulas (one per operand) are filled in once, and cached by op and labels: a
-    program that repeats a line (h = tanh(h * w + b)) repeats its formulas too.
-    """
-    distinct = {label: _formula_label(label) for label in set(labels)}
-    shown = list(map(distinct.__getitem__, labels))
-    shown_at = shown.__getitem__  # mapped over a node's operands without a comprehension's frame
-    ops, args = graph.ops, graph.args
-    texts: dict[str, int] = {}  # every text filled in, numbered in the order of filling
-    cache: dict[tuple, tuple[int, ...]] = {}
-    per_node: dict[int, tuple[int, ...]] = {}
-    for node in dict.fromkeys(step_nodes):
-        op = ops[node]
-        key = (op.name, shown[node], *map(shown_at, args[node]))
-        numbers = cache.get(key)
-        if numbers is None:
-            numbers = cache[key] = tuple(
-                texts.setdefault(text, len(texts)) for text in op.filled_formulas(key[1], key[2:])
-            )
-        per_node[node] = numbers
-    filled = list(map(tuple.__getitem__, map(per_node.__getitem__, step_nodes), slots))
-    # Consumers are filled in the order of their first step, so the numbers are already those of
-    # first use unless an operand without gradient (a formula but no step) or a consumer's later
-    # slot left a gap or a jump: then the texts some step shows are numbered again.
-    first_use = list(dict.fromkeys(filled))
-    every = list(texts)
-    if first_use == list(range(len(every))):
-        return every, filled
-    number = {position: index for index, position in enumerate(first_use)}
-    return [every[position] for position in first_use], list(map(number.__getitem__, filled))
+        places = offsets - line_starts[lines - 1] + 1
+        bound = max(bound, int(lines.max(initial=0)) + 1, int(places.max(initial=0)) + 1)
+        columns += [lines.tolist(), places.tolist()]
+    return columns, bound
 
 
 def graph_body(result: Result, max_full_elements: int, max_step_elements: int, **options: Any) -> bytes:
@@ -214,8 +182,10 @@ class _Fields:
             labels = self.expansion.node_labels(labels)
             self.groups = self.expansion.node_groups(self.count)
         self.labels = labels
-        self.spans = _line_columns(graph)
+        self.quoted_labels = strings(labels)  # the label column's texts, and in every formula
+        self.spans, self.span_bound = _line_columns(graph)
         self.steps = None
+        self.upstreams_are_grads = upstreams is None  # each step's upstream is its node's gradient
         if result.records:
             nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
             if upstreams is None:  # (records exist only where the backward pass ran: grads is a list)
@@ -225,7 +195,7 @@ class _Fields:
                 inputs,
                 slots,
                 upstreams,
-                _formulas(graph, nodes, slots, labels),
+                formula_texts(graph, nodes, slots, labels, shown_labels(labels, self.quoted_labels)),
                 locals_,
                 contributions,
                 accumulated,
@@ -236,41 +206,45 @@ class _Fields:
 def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
     """The object layout: a list of objects for the nodes and for the steps, as the contract has them."""
     graph, grads, count = fields.graph, fields.result.grads, fields.count
-    params = [
-        "" if not params else ',"params":' + orjson.dumps(_json_params(params)).decode() for params in graph.params
-    ]
+    params = (
+        ["" if not params else ',"params":' + orjson.dumps(_json_params(params)).decode() for params in graph.params]
+        if any(graph.params)
+        else [""] * count
+    )
     if fields.groups is not None:
         params = [p if g is None else f'{p},"group":{g}' for p, g in zip(params, fields.groups)]
+    grad_texts = _values(grads, max_full_elements) if grads is not None else ["null"] * count
     nodes = objects(
         _NODE,
         [
-            items(list(range(count))),
+            int_texts(range(count)),
             strings(fields.kinds),
             strings(graph.names),
-            strings(fields.labels),
+            fields.quoted_labels,
             int_lists(graph.shapes),
             _values(graph.values, max_full_elements),
-            _values(grads, max_full_elements) if grads is not None else ["null"] * count,
+            grad_texts,
             int_lists(graph.args),
-            *map(items, fields.spans),
+            *[int_texts(column, below=fields.span_bound) for column in fields.spans],
             params,
         ],
     )
 
-    forward = items(fields.result.forward)
+    forward = int_texts(fields.result.forward, below=count)
     steps = objects(_FORWARD_STEP, [forward])
     if fields.steps is not None:
-        step_nodes, step_inputs, slots, upstreams, (table, indices), locals_, contributions, accumulated, summed = (
-            fields.steps
-        )
+        step_nodes, step_inputs, slots, upstreams, formulas, locals_, contributions, accumulated, summed = fields.steps
+        # An upstream that is its node's gradient has that gradient's text, when no tensor could be
+        # summarized differently in a step (max_step_elements) than in the node (max_full_elements).
+        same = fields.upstreams_are_grads and grads is not None and set(map(type, grads)) <= _SCALARS
         steps += objects(
             _BACKWARD_STEP,
             [
-                items(step_nodes),
-                items(step_inputs),
-                items(slots),
-                _values(upstreams, max_step_elements),
-                list(map(strings(table).__getitem__, indices)),
+                int_texts(step_nodes, below=count),
+                int_texts(step_inputs, below=count),
+                int_texts(slots),
+                list(map(grad_texts.__getitem__, step_nodes)) if same else _values(upstreams, max_step_elements),
+                formulas,
                 _values(locals_, max_step_elements),
                 _values(contributions, max_step_elements),
                 _values(accumulated, max_step_elements),
@@ -295,7 +269,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"name":',
         *text_list(graph.names),
         ',"label":',
-        *text_list(fields.labels),
+        *joined_list(fields.quoted_labels),
         ',"shape":',
         *json_list(graph.shapes),
         ',"value":',
@@ -317,9 +291,10 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]
-    step_nodes, step_inputs, slots, upstreams, (table, formulas), locals_, contributions, accumulated, summed = (
-        fields.steps or ((), (), (), (), ([], []), (), (), (), ())
+    step_nodes, step_inputs, slots, upstreams, texts, locals_, contributions, accumulated, summed = fields.steps or (
+        ((),) * 9
     )
+    table, formulas = _numbered(list(texts))
     steps = [
         '"node":',
         *json_list(step_nodes),
@@ -350,8 +325,17 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"steps":{',
         *steps,
         '},"formulas":',
-        *text_list(table),
+        *joined_list(table),
     ]
+
+
+def _numbered(texts: list[str]) -> tuple[list[str], list[int]]:
+    """Each distinct text once, in the order of first use, and each text's index among them."""
+    index = dict.fromkeys(texts, 0)
+    if len(index) == len(texts):  # all different (a new name on every line): the texts are their own table
+        return texts, list(range(len(texts)))
+    index.update(zip(index, range(len(index))))
+    return list(index), list(map(index.__getitem__, texts))
 
 
 def _value_list(values: Any, max_elements: int) -> list[str]:

@@ -68,10 +68,60 @@ def _int_lists(lists: Sequence[Sequence[int]]) -> list[str]:
     return orjson.dumps(lists)[2:-2].decode().split("],[")
 
 
+# "0", "1", ...: the texts of the ints up to the largest asked for yet, the list replaced whole
+# when it grows, never grown in place (another thread may be reading it).
+_int_texts: list[list[str]] = [[]]
+_MOST_INT_TEXTS = 1 << 18
+
+
+def int_texts(values: Sequence[int], below: int | None = None) -> list[str]:
+    """The JSON text of each int of a column of ids, lines or columns, from a table of texts made
+    once (no text is written, nor split, per item); ints past the table written as items does.
+    `below`: a bound the caller knows every value is under (and at least 0), not looked for again."""
+    if not values:
+        return []
+    table = _int_texts[0]
+    if below is not None:
+        low, high = 0, below - 1
+    elif isinstance(values, range):
+        low, high = values[0], values[-1]
+    else:
+        low, high = min(values), max(values)
+    if low < 0 or high >= _MOST_INT_TEXTS:
+        return items(values)
+    if high >= len(table):
+        table = _int_texts[0] = list(map(str, range(max(high + 1, 2 * len(table), 1024))))
+    if isinstance(values, range) and values.step == 1:
+        return table[values.start : values.stop]
+    return list(map(table.__getitem__, values))
+
+
 def strings(values: Sequence[str | None]) -> list[str]:
-    """The JSON text of each string (or None), ASCII-escaped; each distinct one is written once."""
+    """The JSON text of each string (or None), ASCII-escaped.
+
+    A column that repeats itself (the ops' names) has each distinct string escaped once. One of
+    mostly different strings (a program's labels) is escaped in one call of json's C escaper,
+    joined by line breaks: a string's own line break comes out escaped, so the escaped text splits
+    at the joins alone. A string holding a line break or a backslash before an n splits once more,
+    and is caught by the count: then each string is escaped by itself.
+    """
+    distinct = set(values)
+    if 2 * len(distinct) < len(values):
+        return _each(values, distinct)
+    present = [value for value in values if value is not None] if None in distinct else values
+    texts = encode_basestring_ascii("\n".join(cast("Sequence[str]", present))).replace("\\n", '"\n"').split("\n")
+    if len(texts) != len(present):
+        return _each(values, distinct)
+    if len(present) == len(values):
+        return texts
+    text = iter(texts)
+    return ["null" if value is None else next(text) for value in values]
+
+
+def _each(values: Sequence[str | None], distinct: set[str | None]) -> list[str]:
+    """strings(values), each distinct string escaped by itself."""
     # json's C escaper called directly: json.dumps costs several µs per call before it gets there.
-    texts = {value: "null" if value is None else encode_basestring_ascii(value) for value in set(values)}
+    texts = {value: "null" if value is None else encode_basestring_ascii(value) for value in distinct}
     return list(map(texts.__getitem__, values))
 
 
@@ -84,7 +134,12 @@ def json_list(values: Sequence[Any]) -> list[str]:
 
 def text_list(values: Sequence[str | None]) -> list[str]:
     """A list of strings (or None) as JSON text with ASCII escapes, in pieces as json_list."""
-    return _bracketed(strings(values), ",".join)
+    return joined_list(strings(values))
+
+
+def joined_list(texts: Sequence[str]) -> list[str]:
+    """A list whose items' JSON texts are given, in pieces as json_list."""
+    return _bracketed(texts, ",".join)
 
 
 def _bracketed(values: Sequence[Any], write: Callable[[Sequence[Any]], str]) -> list[str]:
@@ -105,16 +160,45 @@ def objects(template: str, columns: list[list[str]]) -> list[str]:
     rows = len(columns[0])
     if any(len(column) != rows for column in columns):
         raise ValueError("every column must have one item per row")
+    pieces, columns = _folded(pieces, columns)
+    if not columns:  # every column the same on every row
+        return [",".join([pieces[0]] * len(range(start, min(start + BLOCK, rows)))) for start in range(0, rows, BLOCK)]
     return [_rows(pieces, [column[start : start + BLOCK] for column in columns]) for start in range(0, rows, BLOCK)]
 
 
+def _folded(pieces: list[str], columns: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """The template with every column that has the same item on every row (a scalar graph's
+    shapes, parameters and summed axes) written into its literal text: fewer pieces to join."""
+    kept_pieces, kept = [pieces[0]], []
+    for column, piece in zip(columns, pieces[1:]):
+        if column and same_on_every_row(column):
+            kept_pieces[-1] += column[0] + piece
+        else:
+            kept.append(column)
+            kept_pieces.append(piece)
+    return kept_pieces, kept
+
+
+def same_on_every_row(column: list[str]) -> bool:
+    """Whether a (non-empty) column has the same item on every row."""
+    first = column[0]
+    # the ends and the middle tell most columns that vary, before a full count
+    return first == column[-1] == column[len(column) // 2] and column.count(first) == len(column)
+
+
 def _rows(pieces: list[str], columns: list[list[str]]) -> str:
+    return interleaved(pieces, columns, ",")
+
+
+def interleaved(pieces: list[str], columns: list[list[str]], separator: str) -> str:
+    """The rows of a template as one text, `separator` between them: the template's literal
+    `pieces` with each row's item of every column put between them (len(pieces) == len(columns) + 1)."""
     rows = len(columns[0])
     # A row's parts: literal, item, literal, item, ..., item; the row's closing literal goes into
     # the first part of the next row (or after the last row).
     width = 2 * len(columns)
     parts: list[str | None] = [None] * (rows * width)
-    parts[0::width] = [pieces[-1] + "," + pieces[0]] * rows
+    parts[0::width] = [pieces[-1] + separator + pieces[0]] * rows
     parts[0] = pieces[0]
     for k in range(1, len(columns)):
         parts[2 * k :: width] = [pieces[k]] * rows
