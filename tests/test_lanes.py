@@ -16,7 +16,9 @@ from test_hardening_jobs import asgi_post, make_app, run_async
 from app.api.budget import seconds
 from app.api.lanes import (
     BACKGROUND_PAUSE,
+    BACKGROUND_SHARE,
     INLINE_SECONDS,
+    MAX_BACKGROUND_PAUSE,
     SMALL_SECONDS,
     Foreground,
     Job,
@@ -135,7 +137,46 @@ def test_a_background_job_pauses_at_its_checks_while_small_requests_are_in_fligh
 
     assert timed(10) < BACKGROUND_PAUSE * 5  # nobody waiting: checks cost nothing
     foreground.count = 1
-    assert timed(10) >= BACKGROUND_PAUSE * 10
+    assert timed(10) >= BACKGROUND_PAUSE * 9  # the first check takes the turn, each later one pauses
+    # A slice of work is followed by a pause in proportion: the slice is BACKGROUND_SHARE of the time.
+    job.check()
+    time.sleep(0.01)
+    started = time.monotonic()
+    job.check()
+    pause = time.monotonic() - started
+    assert 0.01 * (1 - BACKGROUND_SHARE) / BACKGROUND_SHARE * 0.9 <= pause < MAX_BACKGROUND_PAUSE * 2
+    foreground.end_turn(job)
+    lane.close()
+
+
+def test_background_jobs_take_turns_while_small_requests_are_in_flight_and_pass_the_turn_on_when_done():
+    foreground = Foreground()
+    foreground.count = 1
+    lane = Lane(
+        "stream", 2, float("inf"), memory_budget=1 << 30, trim_after_bytes=1 << 30, max_wait=10, foreground=foreground
+    )
+    running = [0]
+    most = [0]
+    lock = threading.Lock()
+
+    def work(job: Job) -> int:
+        for _ in range(20):
+            job.check()
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.001)  # a slice of work
+            with lock:
+                running[0] -= 1
+        return 1
+
+    jobs = [lane.admit(0, 1.0) for _ in range(3)]
+    futures = [lane.submit(job, lambda job=job: work(job), 0) for job in jobs]
+    assert [future.result(timeout=20) for future in futures] == [1, 1, 1]  # none kept the turn at its end
+    assert most[0] == 1  # one background slice at a time
+    foreground.count = 0
+    job = lane.admit(0, 1.0)
+    assert lane.submit(job, lambda: work(job), 0).result(timeout=5) == 1
     lane.close()
 
 
