@@ -18,6 +18,11 @@ lane it would wait in is expected to keep it waiting longer than `max_wait` seco
 - `stream`: `stream_threads` threads for training runs (POST /train), which hold a thread while
   they stream.
 
+The large and stream lanes are background lanes: while requests of the inline and small lanes are
+in flight, their jobs run one at a time, a slice (the work between two Job.check calls: a training
+step, a slice of a graph's nodes) at a time, each slice followed by a pause four times its length,
+so that they take at most BACKGROUND_SHARE of the time the loop needs (Foreground).
+
 Expected wait of a lane: the estimated seconds left of every job admitted to it (those running:
 their estimate less the time they have run), divided by its threads. A job whose estimate is not
 known yet counts `DEFAULT_SECONDS` plus its body's parse time.
@@ -27,7 +32,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -51,12 +55,11 @@ LARGE_BODY_BYTES = 1 << 20
 # While small requests are in flight, background work (the large and stream lanes together) runs
 # one thread at a time, and each slice of it (its work between two checks) is followed by a pause
 # that keeps its share of the time at BACKGROUND_SHARE: see Foreground.
-BACKGROUND_SHARE = float(os.environ.get("CHAINLENS_X_SHARE", "0.2"))
+BACKGROUND_SHARE = 0.2
 # The shortest pause between two slices: a sleep shorter than this costs about as much as it gives.
 BACKGROUND_PAUSE = 0.002
 # The longest: a long slice (one large numpy op) is not paid back in full, so the pause is bounded.
 MAX_BACKGROUND_PAUSE = 0.05
-_X_CLOCK = os.environ.get("CHAINLENS_X_CLOCK", "wall")
 # A job's estimate before it is known: a small request, plus parsing its body.
 DEFAULT_SECONDS = 0.002
 # Parsing a body's JSON and decoding its numbers (a 15 MB body of 800,000 numbers: 0.2 s).
@@ -259,10 +262,12 @@ class Foreground:
     A background thread competes with the event loop for the GIL: each numpy call of a training
     step lets the GIL go and takes it back, and every taking back makes the loop hand it over
     (within sys.getswitchinterval()). Two training threads that merely paused 2 ms between steps
-    made the small requests' p99 132 ms at 50 users (85 ms without them). So while small requests
-    are in flight, background jobs run one at a time (the turn), and after each slice of work the
-    next waits (BACKGROUND_SHARE): the loop shares the GIL with at most one background thread, a
-    fifth of the time. With none in flight, background threads run freely."""
+    made the small requests' p99 132 ms at 50 users (85 ms without them), and each answer cost the
+    server 1.82 ms of CPU instead of 1.01 (the GIL's hand-overs). So while small requests are in
+    flight, background jobs run one at a time (the turn), and after each slice of work the next
+    waits (BACKGROUND_SHARE): the loop shares the GIL with at most one background thread, a fifth
+    of the time (bench/load.py --train-users 10: 1.1 ms an answer). With none in flight,
+    background threads run freely."""
 
     __slots__ = ("_ratio", "_resume", "_turn", "count")
 
@@ -292,7 +297,7 @@ class Foreground:
         except BaseException:
             self._turn.release()
             raise
-        job.turn_since = time.thread_time() if _X_CLOCK == "cpu" else time.monotonic()
+        job.turn_since = time.monotonic()
 
     def end_turn(self, job: Job) -> None:
         """The job's slice ends (at a check, or when the job ends): the turn passes on."""
@@ -300,7 +305,7 @@ class Foreground:
         if since is None:
             return
         job.turn_since = None
-        ran = (time.thread_time() if _X_CLOCK == "cpu" else time.monotonic()) - since
+        ran = time.monotonic() - since
         self._resume = time.monotonic() + min(max(ran * self._ratio, BACKGROUND_PAUSE), MAX_BACKGROUND_PAUSE)
         self._turn.release()
 
