@@ -280,8 +280,11 @@ class Foreground:
     def give_way(self, job: Job) -> None:
         """At a background job's check: ends its slice (the turn is passed on, the next slice
         waits in proportion to this one), then, while small requests are in flight, waits for
-        the turn and the pause, checking for cancellation as it waits."""
-        self.end_turn(job)
+        the pause and the turn, checking for cancellation as it waits. A job that has just ended
+        its slice pauses before it asks for the turn again: another one waiting has it first
+        (the jobs take turns, none starves)."""
+        if self.end_turn(job):
+            self._pause(job)
         if not self.count:
             return
         while not self._turn.acquire(timeout=MAX_BACKGROUND_PAUSE):
@@ -290,24 +293,30 @@ class Foreground:
             if not self.count:
                 return
         try:
-            while (delay := self._resume - time.monotonic()) > 0 and self.count:
-                time.sleep(min(delay, MAX_BACKGROUND_PAUSE))
-                if job.cancelled():
-                    raise Cancelled("the client went away")
+            self._pause(job)  # another job's slice may have ended meanwhile
         except BaseException:
             self._turn.release()
             raise
         job.turn_since = time.monotonic()
 
-    def end_turn(self, job: Job) -> None:
-        """The job's slice ends (at a check, or when the job ends): the turn passes on."""
+    def _pause(self, job: Job) -> None:
+        """Until the next slice may start (or no small request is in flight)."""
+        while (delay := self._resume - time.monotonic()) > 0 and self.count:
+            time.sleep(min(delay, MAX_BACKGROUND_PAUSE))
+            if job.cancelled():
+                raise Cancelled("the client went away")
+
+    def end_turn(self, job: Job) -> bool:
+        """The job's slice ends (at a check, or when the job ends): the turn passes on. False if the
+        job did not hold it."""
         since = job.turn_since
         if since is None:
-            return
+            return False
         job.turn_since = None
         ran = time.monotonic() - since
         self._resume = time.monotonic() + min(max(ran * self._ratio, BACKGROUND_PAUSE), MAX_BACKGROUND_PAUSE)
         self._turn.release()
+        return True
 
 
 class Lanes:
