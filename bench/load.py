@@ -187,9 +187,7 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
     watcher.cancel()
     answered = statuses.get(200, 0)
     cpu_ms, cpu_small_ms = (
-        None
-        if cpu_before is None or cpu is None or not answered
-        else round((cpu - cpu_before) / answered * 1e3, 2)
+        None if cpu_before is None or cpu is None or not answered else round((cpu - cpu_before) / answered * 1e3, 2)
         for cpu in (cpu_after, small_ended[1])
     )
     small_seconds = max(small_ended[0] - started, 1e-9)

@@ -174,7 +174,8 @@ def test_kinks_spend_no_more_passes_than_the_cost_allows(monkeypatch):
     planned = fd.plan(result.graph, 64)
     passes = counting_passes(monkeypatch)
     (check,) = fd.gradcheck(result.graph, result.grads, result.seed, planned)
-    assert passes[0] - 1 <= fd.cost(result.graph, planned) // pass_work(result.graph)  # the last pass restores the values
+    # (the last pass restores the values)
+    assert passes[0] - 1 <= fd.cost(result.graph, planned) // pass_work(result.graph)
     assert passes[0] > 1 + fd.PASSES * 10  # some retries were spent
     assert check.analytic.tolist() == [0.0] * 10 and check.numeric.tolist() == [0.0] * 10
 

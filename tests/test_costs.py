@@ -28,9 +28,9 @@ from app.engine.costs import (
 )
 from app.engine.errors import LimitExceeded
 from app.engine.limits import Limits
+from app.engine.ops import OPS
 from app.main import create_app
 from app.settings import Settings
-from app.engine.ops import OPS
 from app.train import TrainingRun
 from app.train.config import TrainConfig
 from app.train.run import TrainLimits
