@@ -96,12 +96,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def cpu_seconds(pid: int | None) -> float | None:
+def cpu_seconds(pid: int | None, thread: int | None = None) -> float | None:
     """The server's CPU time so far (user and system): what its answers cost, whatever else the
-    shared machine runs."""
+    shared machine runs; with `thread`, that thread's only (the event loop's is the process id's)."""
     if pid is None:
         return None
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -132,7 +133,8 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
     started = time.monotonic()
     stop = started + seconds
     latencies: list[float] = []
-    small_ended: list = [started, None]  # when the last small user stopped, and the server's CPU time then
+    # when the last small user stopped, and the server's CPU time then (all threads, the event loop's)
+    small_ended: list = [started, None, None]
     statuses: dict[int, int] = {}
     runs: list[tuple[int, str, float]] = []
 
@@ -148,7 +150,7 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
             if status != 200:
                 await asyncio.sleep(0.01)
         if time.monotonic() > small_ended[0]:
-            small_ended[:] = [time.monotonic(), cpu_seconds(pid)]
+            small_ended[:] = [time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)]
         connection.close()
 
     async def train_user() -> None:
@@ -178,7 +180,7 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
                 rss["after_first_run"] = now
 
     load_before = load_average()
-    cpu_before = cpu_seconds(pid)
+    cpu_before, loop_before = cpu_seconds(pid), cpu_seconds(pid, pid)
     watcher = asyncio.ensure_future(watch_rss())
     small_done = asyncio.gather(*(small_user(k) for k in range(users)))
     await asyncio.gather(small_done, *(train_user() for _ in range(train_users)))
@@ -189,6 +191,11 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
     cpu_ms, cpu_small_ms = (
         None if cpu_before is None or cpu is None or not answered else round((cpu - cpu_before) / answered * 1e3, 2)
         for cpu in (cpu_after, small_ended[1])
+    )
+    loop_ms = (
+        None
+        if loop_before is None or small_ended[2] is None or not answered
+        else round((small_ended[2] - loop_before) / answered * 1e3, 2)
     )
     small_seconds = max(small_ended[0] - started, 1e-9)
     errors = sum(count for status, count in statuses.items() if status != 200)
@@ -223,6 +230,9 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
         # figure the machine's other load changes least. `_all`: to the last run's end.
         "server_cpu_ms_per_answer": cpu_small_ms,
         "server_cpu_ms_per_answer_all": cpu_ms,
+        # The event loop's thread alone (it answers the small requests; training and large jobs
+        # run in other threads): what training adds here is its cost to the small requests.
+        "loop_cpu_ms_per_answer": loop_ms,
     }
 
 
