@@ -60,9 +60,11 @@ def _freeze_startup_objects() -> None:
     """The objects alive once the app has started (modules, routes, schemas: some 70,000) are moved
     out of the cyclic garbage collector's sight for good. Its full collections, about one a second
     under load (50 users and 10 training), scanned them all each time: 30-45 ms pauses of the event
-    loop, in the small requests' p99; 5 ms with them frozen."""
-    gc.collect()
-    gc.freeze()
+    loop, in the small requests' p99; 5 ms with them frozen. Once per process (a test session
+    starts many apps: the later ones' objects stay collectable)."""
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
 
 
 # `uvicorn app.main:app`, as FastAPI users type it first; each worker process imports this module.
