@@ -20,7 +20,7 @@ lane it would wait in is expected to keep it waiting longer than `max_wait` seco
 
 The large and stream lanes are background lanes: while requests of the inline and small lanes are
 in flight, their jobs run one at a time, a slice (the work between two Job.check calls: a training
-step, a slice of a graph's nodes) at a time, each slice followed by a pause four times its length,
+step, a slice of a graph's nodes) at a time, each slice followed by a pause nine times its length,
 so that they take at most BACKGROUND_SHARE of the time the loop needs (Foreground).
 
 Expected wait of a lane: the estimated seconds left of every job admitted to it (those running:
@@ -55,7 +55,7 @@ LARGE_BODY_BYTES = 1 << 20
 # While small requests are in flight, background work (the large and stream lanes together) runs
 # one thread at a time, and each slice of it (its work between two checks) is followed by a pause
 # that keeps its share of the time at BACKGROUND_SHARE: see Foreground.
-BACKGROUND_SHARE = 0.2
+BACKGROUND_SHARE = 0.1
 # The shortest pause between two slices: a sleep shorter than this costs about as much as it gives.
 BACKGROUND_PAUSE = 0.002
 # The longest: a long slice (one large numpy op) is not paid back in full, so the pause is bounded.
@@ -265,9 +265,9 @@ class Foreground:
     made the small requests' p99 132 ms at 50 users (85 ms without them), and each answer cost the
     server 1.82 ms of CPU instead of 1.01 (the GIL's hand-overs). So while small requests are in
     flight, background jobs run one at a time (the turn), and after each slice of work the next
-    waits (BACKGROUND_SHARE): the loop shares the GIL with at most one background thread, a fifth
-    of the time (bench/load.py --train-users 10, alternating runs: 1.06-1.39 ms of CPU an answer
-    against 1.96-2.24 before). With none in flight, background threads run freely."""
+    waits (BACKGROUND_SHARE): the loop shares the GIL with at most one background thread, a tenth
+    of the time (bench/load.py --train-users 10, alternating runs: 0.95-1.39 ms of CPU an answer
+    against 1.82-2.24 before). With none in flight, background threads run freely."""
 
     __slots__ = ("_ratio", "_resume", "_turn", "count")
 
