@@ -5,8 +5,7 @@ request: the request validated by the same model (GraphRequest), the program run
 app.core.evaluate under the server's Settings (the CHAINLENS_* environment read by
 app.settings.load_settings: node, size and work limits, and the per-request memory estimate
 checked before anything is allocated), and the body written by the same encoder
-(app.api.encode.graph_chunks, app.api.check.gradcheck_compute; the program evaluated in its job
-by app.api.planned.evaluate_request, as the route does). Nothing is reimplemented here:
+(app.api.encode.graph_chunks, app.api.check.gradcheck_compute). Nothing is reimplemented here:
 this module only hands the routes' functions a request and a Job of its own.
 
 A problem with the program or its inputs raises chainlens.ProgramError with the kind, message,
@@ -24,14 +23,16 @@ import numpy as np
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from app.api.budget import estimate
 from app.api.check import gradcheck_compute
 from app.api.encode import graph_chunks
 from app.api.errors import STATUS, _validation_message, error_body
 from app.api.jobs import Job
-from app.api.planned import evaluate_request
 from app.api.schemas import GraphRequest
+from app.core import evaluate
 from app.engine import errors as engine_errors
 from app.engine.graph import Graph
+from app.engine.inputs import Input
 from app.engine.run import Result as EngineResult
 from app.settings import Settings, load_settings
 
@@ -186,8 +187,22 @@ def run(
     """What POST /graph/backward (backward=True) or /graph/forward computes for this request."""
     config = config or settings()
     body = request(program, inputs, named, grad_output=grad_output, expand=expand)
+    job = Job(config.max_request_memory)
+
+    def plan(graph: Graph, declared: dict[str, Input]) -> None:  # as app/api/graph.py plans
+        job.require(estimate(graph, backward, config.max_full_elements, config.max_step_elements))
+
     try:
-        engine = evaluate_request(body, config, Job(config.max_request_memory), backward=backward)
+        engine = evaluate(
+            body.expression,
+            body.inputs,
+            body.grad_output,
+            limits=config.limits,
+            backward=backward,
+            check=job.check,
+            plan=plan,
+            expand=body.expand,
+        )
     except (engine_errors.ProgramError, RecursionError, MemoryError) as exc:
         raise raised(exc, body.expression) from None
     return Result(body, engine, backward, config)
