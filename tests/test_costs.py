@@ -11,21 +11,29 @@ from math import prod
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from app.check import gradcheck as fd
+from app.check.limits import CheckLimits, check_seconds, pass_work
 from app.core import evaluate
 from app.engine.costs import (
     DEFAULT_NS_PER_UNIT,
     FORWARD_SHARE,
     NODE_NS,
     NS_PER_UNIT,
+    OPTIMIZER_NS_PER_ELEMENT,
     pass_seconds,
+    seconds_in_words,
     units_by_op,
 )
+from app.engine.errors import LimitExceeded
 from app.engine.limits import Limits
 from app.engine.ops import OPS
+from app.main import create_app
+from app.settings import Settings
 from app.train import TrainingRun
 from app.train.config import TrainConfig
-from app.train.run import SECONDS_PER_WORK, TrainLimits
+from app.train.run import TrainLimits
 
 REDUCTIONS = {"sum", "mean", "max", "min"}
 
@@ -130,7 +138,7 @@ def test_a_training_runs_estimate_counts_every_step_and_evaluation():
     step = evaluate("loss = mse(sin(x @ W), t)", inputs)
     step_units = sum(counted(step).values())
     assert run.estimate["work"] == 30 * (3 * step_units + 10 * 6) + 3 * run.eval_graph.work
-    assert run.step_seconds == pytest.approx(pass_seconds(step.graph) + 10 * 6 * SECONDS_PER_WORK)
+    assert run.step_seconds == pytest.approx(pass_seconds(step.graph) + 6 * OPTIMIZER_NS_PER_ELEMENT * 1e-9)
     assert run.estimate["estimated_seconds"] == pytest.approx(
         30 * run.step_seconds + 3 * FORWARD_SHARE * pass_seconds(run.eval_graph), abs=1e-3
     )
@@ -186,3 +194,34 @@ def test_a_convolutions_units_are_its_multiply_adds_and_copies():
     result = evaluate(program, inputs)
     assert units_by_op(result.graph)["conv2d"] == 288 * 28 + 1944 + 384
     assert units_by_op(result.graph)["max_pool2d"] == 2 * 4 * 3 * 3 * 4 + 2 * 4 * 6 * 6
+
+
+def test_the_refusals_say_the_time_of_the_one_per_op_estimate():
+    """A training run refused past its work limit, and a gradient check refused past its own, say
+    their time as the per-op estimate has it (the one the lanes use), and the limit's time at the
+    same rate: 'about X; the limit is about Y' with Y / X the limit over the work."""
+    body = {"steps": 400, "optimizer": {"name": "sgd", "lr": 0.01}, "params": ["W"]}
+    inputs = {"x": {"init": "randn", "shape": [64, 30]}, "W": {"init": "randn", "shape": [30, 30]}}
+    program = "loss = sum(sin(x @ W))"
+    run = TrainingRun(program, inputs, TrainConfig.model_validate(body), Limits(), TrainLimits())
+    seconds = 400 * run.step_seconds
+    assert run.step_seconds == pytest.approx(pass_seconds(run.graph) + 900 * OPTIMIZER_NS_PER_ELEMENT * 1e-9)
+    work = run.estimate["work"]
+    with pytest.raises(LimitExceeded) as refused:
+        TrainingRun(program, inputs, TrainConfig.model_validate(body), Limits(), TrainLimits(max_work=work // 4))
+    assert refused.value.message.startswith(
+        f"the run's arithmetic would take about {seconds_in_words(seconds)} (400 steps); the limit is about "
+        f"{seconds_in_words(seconds * (work // 4) / work)} ("
+    )
+
+    client = TestClient(create_app(Settings(check=CheckLimits(max_gradcheck_work=10_000))))
+    check = {"expression": program, "inputs": inputs}
+    result = evaluate(program, inputs)
+    work = fd.cost(result.graph, fd.plan(result.graph, CheckLimits().gradcheck_sample))
+    passes = work / pass_work(result.graph)
+    assert check_seconds(result.graph, work) == pytest.approx(passes * FORWARD_SHARE * pass_seconds(result.graph))
+    message = client.post("/graph/gradcheck", json=check).json()["error"]["message"]
+    assert (
+        f"(about {seconds_in_words(check_seconds(result.graph, work))} of computing; the limit is about "
+        f"{seconds_in_words(check_seconds(result.graph, 10_000))})" in message
+    )

@@ -106,8 +106,8 @@ def test_whole_dataset_check_is_refused_in_words(client: TestClient) -> None:
     assert response.status_code == 413
     message = response.json()["error"]["message"]
     assert message.startswith(
-        "this checks 330 numbers, each with 4 passes over 1,437 rows (about 73 seconds "
-        "of computing; the limit is about 2 seconds); "
+        "this checks 330 numbers, each with 4 passes over 1,437 rows (about 35 seconds "
+        "of computing; the limit is about 971 milliseconds); "
     )
     assert "training step's batch" in message and "units" not in message
 
@@ -119,8 +119,8 @@ def test_a_run_without_batches_is_refused_in_words() -> None:
     response = client.post("/train/gradcheck", json=request("train-digits", train=train))
     assert response.status_code == 413
     assert response.json()["error"]["message"] == (
-        "this checks 330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is "
-        "about 2 seconds); give train.batch a size to check one step's batch of rows"
+        "this checks 330 numbers, each with 4 passes over 1,437 rows (about 35 seconds of computing; the limit is "
+        "about 971 milliseconds); give train.batch a size to check one step's batch of rows"
     )
 
 
@@ -131,7 +131,7 @@ def test_a_batch_too_large_to_check_is_refused_in_words() -> None:
     message = response.json()["error"]["message"]
     assert message.startswith("this checks 330 numbers, each with 4 passes over 32 rows (about ")
     assert message.endswith(
-        "of computing; the limit is about 100 milliseconds); a smaller train.batch.size checks faster"
+        "of computing; the limit is about 50 milliseconds); a smaller train.batch.size checks faster"
     )
 
 
@@ -140,8 +140,8 @@ def test_a_program_without_data_is_refused_in_words() -> None:
     response = client.post("/graph/gradcheck", json={"expression": "y = sum(W * W)", "inputs": {"W": [[1, 2], [3, 4]]}})
     assert response.status_code == 413
     assert response.json()["error"]["message"] == (
-        "this checks 4 numbers, each with 4 passes through the program's 2 nodes (about 74 microseconds of "
-        "computing; the limit is about 10 microseconds); fewer or smaller inputs, or a shorter program, check faster"
+        "this checks 4 numbers, each with 4 passes through the program's 2 nodes (about 150 microseconds of "
+        "computing; the limit is about 20 microseconds); fewer or smaller inputs, or a shorter program, check faster"
     )
 
 

@@ -26,7 +26,7 @@ from app.api.schemas import COMPUTE_ERRORS, GraphRequest
 from app.api.standalone import VIEWER, standalone_page, viewer_module
 from app.check import gradcheck as finite_differences
 from app.check import replay
-from app.check.limits import SECONDS_PER_UNIT
+from app.check.limits import check_seconds
 from app.core import evaluate
 from app.engine.costs import seconds_in_words
 from app.engine.errors import LimitExceeded
@@ -39,9 +39,6 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/graph", tags=["check"])
 DOT_NODE_BYTES = 3 * 400  # a node's record, oval and edges as text, str and bytes
-# A unit of the gradient check's work (two forward passes per checked element), in seconds: the
-# forward passes' arithmetic at the costliest ops' rate (app/engine/costs.py).
-GRADCHECK_SECONDS_PER_WORK = 50e-9
 # A step of the naive recursion's replay (recorded and written like a backward step).
 REPLAY_STEP_SECONDS = 20e-6
 
@@ -91,10 +88,11 @@ def value_bytes(graph: Graph) -> int:
 # --- gradcheck -----------------------------------------------------------------------------------
 
 
-def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, limit: int, hint: str) -> str:
+def gradcheck_refusal(checked: int, rows: int | None, graph: Graph, work: int, limit: int, hint: str) -> str:
     """Why a gradient check is refused, in what it would do rather than in work units: "this checks
-    330 numbers, each with 4 passes over 1,437 rows (about 73 seconds of computing; the limit is
-    about 2 seconds); <hint>"."""
+    330 numbers, each with 4 passes over 1,437 rows (about 5.3 seconds of computing; the limit is
+    about 145 milliseconds); <hint>" (both times the per-op estimate's, app.check.limits.check_seconds)."""
+    nodes = len(graph.computed())
     numbers = f"{checked:,} number{'s' if checked != 1 else ''}"
     over = (
         f"over {rows:,} row{'s' if rows != 1 else ''}"
@@ -103,8 +101,8 @@ def gradcheck_refusal(checked: int, rows: int | None, nodes: int, work: int, lim
     )
     return (
         f"this checks {numbers}, each with {finite_differences.PASSES} passes {over} "
-        f"(about {seconds_in_words(work * SECONDS_PER_UNIT)} of computing; "
-        f"the limit is about {seconds_in_words(limit * SECONDS_PER_UNIT)}); {hint}"
+        f"(about {seconds_in_words(check_seconds(graph, work))} of computing; "
+        f"the limit is about {seconds_in_words(check_seconds(graph, limit))}); {hint}"
     )
 
 
@@ -117,11 +115,11 @@ def plan_gradcheck(
     step's replay), which picks its lane (app.api.lanes)."""
     planned = finite_differences.plan(graph, settings.check.gradcheck_sample)
     work = finite_differences.cost(graph, planned)
-    job.expect(before_seconds + 3 * seconds(graph) + work * GRADCHECK_SECONDS_PER_WORK)
+    job.expect(before_seconds + 3 * seconds(graph) + check_seconds(graph, work))
     limit = settings.check.max_gradcheck_work
     if work > limit:
         checked = sum(item.indices.size for item in planned)
-        raise LimitExceeded(gradcheck_refusal(checked, rows, len(graph.computed()), work, limit, hint))
+        raise LimitExceeded(gradcheck_refusal(checked, rows, graph, work, limit, hint))
     return planned
 
 

@@ -18,6 +18,11 @@ lane it would wait in is expected to keep it waiting longer than `max_wait` seco
 - `stream`: `stream_threads` threads for training runs (POST /train), which hold a thread while
   they stream.
 
+The large and stream lanes are background lanes: while requests of the inline and small lanes are
+in flight, their jobs run one at a time, a slice (the work between two Job.check calls: a training
+step, a slice of a graph's nodes) at a time, each slice followed by a pause nine times its length,
+so that they take at most BACKGROUND_SHARE of the time the loop needs (Foreground).
+
 Expected wait of a lane: the estimated seconds left of every job admitted to it (those running:
 their estimate less the time they have run), divided by its threads. A job whose estimate is not
 known yet counts `DEFAULT_SECONDS` plus its body's parse time.
@@ -47,8 +52,14 @@ INLINE_SECONDS = 0.002
 SMALL_SECONDS = 0.05
 # Bodies past this go to the large lane at once (parsing 1 MB of JSON and program takes ~10 ms).
 LARGE_BODY_BYTES = 1 << 20
-# Seconds a background job pauses at each check while small requests are in flight.
+# While small requests are in flight, background work (the large and stream lanes together) runs
+# one thread at a time, and each slice of it (its work between two checks) is followed by a pause
+# that keeps its share of the time at BACKGROUND_SHARE: see Foreground.
+BACKGROUND_SHARE = 0.1
+# The shortest pause between two slices: a sleep shorter than this costs about as much as it gives.
 BACKGROUND_PAUSE = 0.002
+# The longest: a long slice (one large numpy op) is not paid back in full, so the pause is bounded.
+MAX_BACKGROUND_PAUSE = 0.05
 # A job's estimate before it is known: a small request, plus parsing its body.
 DEFAULT_SECONDS = 0.002
 # Parsing a body's JSON and decoding its numbers (a 15 MB body of 800,000 numbers: 0.2 s).
@@ -88,7 +99,7 @@ def _mb(count: int) -> str:
 class Job:
     """Handed to a compute function; one per request (per lane it runs in)."""
 
-    __slots__ = ("_cancelled", "budget", "expected", "fixed", "lane", "required", "started")
+    __slots__ = ("_cancelled", "budget", "expected", "fixed", "lane", "required", "started", "turn_since")
 
     def __init__(self, budget: int, lane: Lane | None = None, expected: float = DEFAULT_SECONDS) -> None:
         self._cancelled = threading.Event()
@@ -98,6 +109,7 @@ class Job:
         self.started: float | None = None
         self.lane = lane
         self.fixed = 0.0  # seconds known before the estimate (parsing the body), added to it
+        self.turn_since: float | None = None  # holding the background turn since (Foreground.give_way)
 
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
@@ -106,12 +118,10 @@ class Job:
         if self._cancelled.is_set():
             raise Cancelled("the client went away")
         lane = self.lane
-        if lane is not None and lane.foreground is not None and lane.foreground.count:
-            # A background job (large, stream) between two steps, while small requests are in
-            # flight: it lets the event loop have the GIL for a moment. Without this, two
-            # training threads and the loop share it in thirds, and the small requests' latency
-            # triples (50 users and 10 training: p99 1.2 s).
-            time.sleep(BACKGROUND_PAUSE)
+        if lane is not None and lane.foreground is not None:
+            # A background job (large, stream) between two slices of its work: while small
+            # requests are in flight it waits for its turn, then its pause (Foreground.give_way).
+            lane.foreground.give_way(self)
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -206,6 +216,8 @@ class Lane:
                 job.check()  # the client may have left while the job waited
                 return fn()
             finally:
+                if self.foreground is not None:
+                    self.foreground.end_turn(job)
                 self.release(job)
                 if max(memory_bytes, job.required) > self.trim_after_bytes:
                     # A job stopped by an exception (refused past a budget, cancelled) leaves a
@@ -244,13 +256,67 @@ class Lane:
 
 
 class Foreground:
-    """How many requests of the inline and small lanes are in flight (changed on the event loop
-    only; read by background threads)."""
+    """How many requests of the inline and small lanes are in flight (`count`: changed on the event
+    loop only; read by background threads), and the turn background jobs take while any is.
 
-    __slots__ = ("count",)
+    A background thread competes with the event loop for the GIL: each numpy call of a training
+    step lets the GIL go and takes it back, and every taking back makes the loop hand it over
+    (within sys.getswitchinterval()). Two training threads that merely paused 2 ms between steps
+    made the small requests' p99 132 ms at 50 users (85 ms without them), and each answer cost the
+    server 1.82 ms of CPU instead of 1.01 (the GIL's hand-overs). So while small requests are in
+    flight, background jobs run one at a time (the turn), and after each slice of work the next
+    waits (BACKGROUND_SHARE): the loop shares the GIL with at most one background thread, a tenth
+    of the time (bench/load.py --train-users 10, alternating runs: 0.95-1.39 ms of CPU an answer
+    against 1.82-2.24 before). With none in flight, background threads run freely."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_ratio", "_resume", "_turn", "count")
+
+    def __init__(self, share: float = BACKGROUND_SHARE) -> None:
         self.count = 0
+        self._turn = threading.Lock()
+        self._resume = 0.0  # when the turn's next slice may start (monotonic seconds)
+        self._ratio = (1 - share) / share  # pause per second of slice
+
+    def give_way(self, job: Job) -> None:
+        """At a background job's check: ends its slice (the turn is passed on, the next slice
+        waits in proportion to this one), then, while small requests are in flight, waits for
+        the pause and the turn, checking for cancellation as it waits. A job that has just ended
+        its slice pauses before it asks for the turn again: another one waiting has it first
+        (the jobs take turns, none starves)."""
+        if self.end_turn(job):
+            self._pause(job)
+        if not self.count:
+            return
+        while not self._turn.acquire(timeout=MAX_BACKGROUND_PAUSE):
+            if job.cancelled():
+                raise Cancelled("the client went away")
+            if not self.count:
+                return
+        try:
+            self._pause(job)  # another job's slice may have ended meanwhile
+        except BaseException:
+            self._turn.release()
+            raise
+        job.turn_since = time.monotonic()
+
+    def _pause(self, job: Job) -> None:
+        """Until the next slice may start (or no small request is in flight)."""
+        while (delay := self._resume - time.monotonic()) > 0 and self.count:
+            time.sleep(min(delay, MAX_BACKGROUND_PAUSE))
+            if job.cancelled():
+                raise Cancelled("the client went away")
+
+    def end_turn(self, job: Job) -> bool:
+        """The job's slice ends (at a check, or when the job ends): the turn passes on. False if the
+        job did not hold it."""
+        since = job.turn_since
+        if since is None:
+            return False
+        job.turn_since = None
+        ran = time.monotonic() - since
+        self._resume = time.monotonic() + min(max(ran * self._ratio, BACKGROUND_PAUSE), MAX_BACKGROUND_PAUSE)
+        self._turn.release()
+        return True
 
 
 class Lanes:

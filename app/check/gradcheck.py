@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from app.check.limits import GRADCHECK_NODE_COST
+from app.check.limits import pass_work
 from app.engine.graph import Graph
 from app.engine.run import forward, output_of
 
@@ -111,7 +111,7 @@ def retries(planned: list[Planned]) -> int:
 def cost(graph: Graph, planned: list[Planned]) -> int:
     """Work units of the check: PASSES forward passes per checked element, per rounding sample and
     per retry it may spend on kinks, and the pass at the inputs as given."""
-    per_pass = graph.work + GRADCHECK_NODE_COST * len(graph.computed())
+    per_pass = pass_work(graph)
     samples = sum(min(item.indices.size, NOISE_SAMPLES) for item in planned)
     passes = PASSES * (sum(item.indices.size for item in planned) + retries(planned) + samples) + 1
     return passes * per_pass

@@ -177,8 +177,11 @@ def units_by_op(graph: Any) -> dict[str, int]:
     return totals
 
 
-# A forward pass alone (an evaluation) against forward and backward together.
+# A forward pass alone (an evaluation, a gradient check's pass) against forward and backward together.
 FORWARD_SHARE = 0.5
+# A training step's optimizer update, per element of the parameters (SGD with momentum, Adam's
+# moments: about ten numpy operations of 1.5 ns an element).
+OPTIMIZER_NS_PER_ELEMENT = 15.0
 
 
 def pass_seconds(graph: Any) -> float:
@@ -190,6 +193,24 @@ def pass_seconds(graph: Any) -> float:
         NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units for name, units in units_by_op(graph).items()
     )
     return (NODE_NS * op_nodes + arithmetic) * 1e-9
+
+
+def forward_seconds(graph: Any) -> float:
+    """Seconds of one forward pass over `graph` (its share of pass_seconds)."""
+    return FORWARD_SHARE * pass_seconds(graph)
+
+
+def optimizer_seconds(elements: int) -> float:
+    """Seconds of one optimizer update of parameters of `elements` elements in all."""
+    return OPTIMIZER_NS_PER_ELEMENT * elements * 1e-9
+
+
+def limit_seconds(limit: float, work: float, seconds: float) -> float:
+    """A limit set in units of work (a training run's, a gradient check's), as the seconds it
+    allows a job whose `work` units are estimated at `seconds`: the refusals say both in time,
+    at the job's own rate, so "about 73 seconds; the limit is about 2 seconds" compares what the
+    limit compares."""
+    return limit * seconds / work if work else 0.0
 
 
 def seconds_in_words(seconds: float) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 
 from app import datasets
 from app.core import declare_inputs
-from app.engine.costs import FORWARD_SHARE, pass_seconds, seconds_in_words
+from app.engine.costs import forward_seconds, limit_seconds, optimizer_seconds, pass_seconds, seconds_in_words
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.graph import Graph
 from app.engine.inputs import Input, decode, number
@@ -47,9 +47,6 @@ class TrainLimits:
     max_seconds: float = 120.0
 
 
-# The time estimate: a step's forward and backward op by op (app/engine/costs.py: a fixed cost
-# per op node, and each op's own rate per unit of work), plus the optimizer at this rate per unit.
-SECONDS_PER_WORK = 1.5e-9
 # A data input's rows up to this size are converted to float64 once per run, not once per batch.
 CONVERTED_BYTES = 16 << 20
 
@@ -190,18 +187,21 @@ class TrainingRun:
         records = -(-steps // self.record_every)
         eval_work = self.eval_graph.work if self.eval_graph is not None else 0
         work = steps * step_work + records * eval_work
-        self.step_seconds = pass_seconds(self.graph) + 10 * param_elements * SECONDS_PER_WORK
-        eval_seconds = FORWARD_SHARE * pass_seconds(self.eval_graph) if self.eval_graph is not None else 0.0
+        # The time: each step's forward and backward op by op and its optimizer update, each
+        # evaluation's forward pass (app/engine/costs.py, the estimate the lanes and the gradient
+        # check's refusal use too).
+        self.step_seconds = pass_seconds(self.graph) + optimizer_seconds(param_elements)
+        eval_seconds = forward_seconds(self.eval_graph) if self.eval_graph is not None else 0.0
         seconds = steps * self.step_seconds + records * eval_seconds
         if steps > limits.max_steps:
             raise LimitExceeded(f"train.steps is {steps}; the limit is {limits.max_steps} steps")
         if work > limits.max_work:  # said as the time the arithmetic takes, not in work units
             evaluations = f" and {records:,} evaluations" if eval_work else ""
             raise LimitExceeded(
-                f"the run's arithmetic would take about {seconds_in_words(work * SECONDS_PER_WORK)} "
+                f"the run's arithmetic would take about {seconds_in_words(seconds)} "
                 f"({steps:,} steps{evaluations}); the limit is about "
-                f"{seconds_in_words(limits.max_work * SECONDS_PER_WORK)} (fewer steps, a smaller batch or "
-                f"a smaller network)"
+                f"{seconds_in_words(limit_seconds(limits.max_work, work, seconds))} (fewer steps, a smaller batch "
+                f"or a smaller network)"
             )
         if seconds > limits.max_seconds:
             raise LimitExceeded(
