@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -190,12 +190,17 @@ def run(
     return run_request(request(program, inputs, named, grad_output=grad_output, expand=expand), backward, config)
 
 
-def run_request(body: GraphRequest, backward: bool, config: Settings) -> Result:
+def run_request(
+    body: GraphRequest, backward: bool, config: Settings, attach: Callable[[Graph], None] | None = None
+) -> Result:
     """What POST /graph/backward or /graph/forward computes for a validated request (the widget's
-    kernel messages come here too, chainlens/messages.py)."""
+    kernel messages come here too, chainlens/messages.py; `attach(graph)` sees the built graph
+    first, where the widget puts back a from_torch result's module groups)."""
     job = Job(config.max_request_memory)
 
     def plan(graph: Graph, declared: dict[str, Input]) -> None:  # as app/api/graph.py plans
+        if attach is not None:
+            attach(graph)
         job.require(estimate(graph, backward, config.max_full_elements, config.max_step_elements))
 
     try:

@@ -81,8 +81,8 @@ def _traced(target: Any, what: str, args: tuple[Any, ...] = ()) -> fx.GraphModul
     """The fx trace: fx's symbolic trace, where sizes and integer arguments are proxies (the
     program then computes them from shapes, `x.shape[0]`). Where Python needs them as numbers
     (`range(n)`, nanoGPT's `self.bias[:, :, :T, :T]`), fx cannot trace them as proxies: the trace
-    is taken again with the integer arguments as given and the tensors' sizes known (fx's
-    MetaTracer, which runs the ops on shapes alone); the program then holds those numbers."""
+    is taken again with the integer arguments as given and the tensors' sizes known (_ValueTracer,
+    which runs the ops on the example values); the program then holds those numbers."""
     try:
         return fx.symbolic_trace(target)
     except Exception as exc:  # fx's own refusals: data-dependent control flow, untraceable calls
@@ -97,15 +97,97 @@ def _traced(target: Any, what: str, args: tuple[Any, ...] = ()) -> fx.GraphModul
 def _traced_with_sizes(target: Any, args: tuple[Any, ...]) -> fx.GraphModule | None:
     names = _parameter_names(target)
     given = {name: value for name, value in zip(names, args) if not isinstance(value, torch.Tensor)}
-    shapes = {name: value.to("meta") for name, value in zip(names, args) if isinstance(value, torch.Tensor)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on ops whose sizes it does not follow
+    # The trace runs the ops on copies of the examples, and puts back the buffers the forward updates
+    # (a training-mode BatchNorm's running statistics), so PyTorch's own run later sees what it was given.
+    values = {name: value.clone() for name, value in zip(names, args) if isinstance(value, torch.Tensor)}
+    buffers = [(buffer, buffer.clone()) for buffer in target.buffers()] if isinstance(target, nn.Module) else []
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # fx's notes on the trace
         try:
-            if not shapes:
+            if not values:
                 return fx.symbolic_trace(target, concrete_args=given)
-            return meta_tracer.symbolic_trace(target, meta_args=shapes, concrete_args=given or None)
+            tracer = _ValueTracer()
+            graph = tracer.trace(target, values, given or None)
+            return fx.GraphModule(tracer.root, graph, type(target).__name__ if isinstance(target, nn.Module) else "fn")
         except Exception:  # noqa: BLE001  (the first trace's error is the one reported)
             return None
+        finally:
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+
+
+class _ValueTracer(meta_tracer.MetaTracer):
+    """fx's MetaTracer, with the example tensors themselves where it puts meta tensors: every proxy
+    carries the value its op gives on the example arguments, so `x.size(1)` and `x.shape` are numbers
+    during the trace. Why not meta tensors: PyTorch computes them through its Python decompositions,
+    whose first use imports torch._dynamo and sympy (about 1 s of a fresh process's first from_torch);
+    the real ops on the example (one forward's work, which from_torch runs anyway) need neither."""
+
+    def create_proxy(
+        self,
+        kind: str,
+        target: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str | None = None,
+        type_expr: Any = None,
+        proxy_factory_fn: Callable[[fx.Node], fx.Proxy] | None = None,
+    ) -> Any:
+        proxy = fx.Tracer.create_proxy(self, kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+        try:
+            values = fx.node.map_aggregate(args, _value), fx.node.map_aggregate(kwargs, _value)
+            value = self._value_of(kind, target, *values)
+        except Exception:  # noqa: BLE001  (no value: the proxy stays symbolic, as MetaTracer leaves it)
+            return proxy
+        if value is not _NO_VALUE:
+            proxy.install_tensor_meta(value)
+        return proxy
+
+    def proxy(self, node: fx.Node) -> _ValueProxy:
+        return _ValueProxy(node, self)
+
+    def _value_of(self, kind: str, target: Any, args: Any, kwargs: Any) -> Any:
+        if kind == "placeholder":
+            return self.meta_args.get(target, _NO_VALUE)
+        if kind == "call_function":
+            return target(*args, **kwargs)
+        if kind == "call_method":
+            return getattr(args[0], target)(*args[1:], **kwargs)
+        if kind not in ("call_module", "get_attr"):
+            return _NO_VALUE
+        self._disable_module_getattr = True  # MetaTracer's switch: the module's own attributes, not proxies
+        try:
+            if kind == "call_module":
+                return self.orig_forward(*args, **kwargs)
+            return _attribute(self.root, target)
+        finally:
+            self._disable_module_getattr = False
+
+
+class _ValueProxy(meta_tracer.MetaProxy):
+    def size(self, dim: int | None = None) -> Any:
+        """The size, or one (MetaProxy's own answers the whole size for `x.size(0)`)."""
+        if "_tensor_meta" in self.__dict__ and dim is not None:
+            return self.__dict__["_tensor_meta"].size(dim)
+        return super().size(dim)
+
+
+_NO_VALUE = object()
+
+
+def _attribute(root: Any, path: str) -> Any:
+    for part in path.split("."):
+        root = getattr(root, part)
+    return root
+
+
+def _value(item: Any) -> Any:
+    """A trace argument's example value: a proxy's recorded value, an attribute of one, or the item."""
+    if isinstance(item, meta_tracer.MetaAttribute) and "_tensor_meta" not in item.__dict__:
+        return getattr(_value(item.root), item.attr)
+    if isinstance(item, fx.Proxy):
+        return item.__dict__["_tensor_meta"]
+    return item
 
 
 def _parameter_names(target: Any) -> list[str]:
@@ -148,13 +230,12 @@ def torch_gradients(
         out = model(*args)
         if loss is not None:
             out = loss(out)
-        out.backward(torch.ones_like(out))
+        # the upstream gradient is ones, given as sum()'s: backward(ones_like(out)) would import sympy
+        # (torch.autograd checks a given gradient's size with it): 0.2 s of a fresh process's first call
+        out.sum().backward()
     tensors: dict[str, torch.Tensor] = dict(leaves)
     for name, path in program.parameters.items():
-        value: Any = model
-        for part in path.split("."):
-            value = getattr(value, part)
-        tensors[name] = value
+        tensors[name] = _attribute(model, path)
     grads: dict[str, np.ndarray | float] = {}
     for name, tensor in tensors.items():
         grad = tensor.grad if tensor.grad is not None else torch.zeros_like(tensor)

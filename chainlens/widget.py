@@ -26,7 +26,7 @@ from app.api.meta import _OPS_BODY
 from app.api.standalone import _written
 from app.api.ui import STATIC_DIR
 from chainlens.compute import Result, jsonable, run
-from chainlens.messages import answer
+from chainlens.messages import Groups, answer
 
 DEFAULT_HEIGHT = 640
 
@@ -89,6 +89,12 @@ class Viewer(anywidget.AnyWidget):
         """Show another result (or program) in this viewer."""
         result = computed(result_or_program, inputs, named)
         self.result = result
+        # A from_torch result's module groups (no request asks for them): its recomputed graphs get
+        # them back from the kernel (chainlens/messages.py).
+        expansion = result.graph.expansion
+        self._groups: Groups | None = None
+        if result.expand is None and expansion is not None:
+            self._groups = (result.program, expansion)
         request = {"expression": result.program, "inputs": result.inputs, "grad_output": result.grad_output}
         if result.expand is not None:
             request["expand"] = result.expand
@@ -100,7 +106,7 @@ class Viewer(anywidget.AnyWidget):
 
     def _message(self, widget: Any, content: Any, buffers: Any) -> None:
         """A compute message from the front end: answered whatever it holds (chainlens/messages.py)."""
-        self.send(answer(content))
+        self.send(answer(content, groups=self._groups))
 
     def __repr__(self) -> str:
         return f"<chainlens Viewer: {self.result!r}>"

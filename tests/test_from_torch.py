@@ -23,6 +23,7 @@ from app.examples import _regression_data
 from app.main import create_app
 from chainlens import compute
 from chainlens.torch_api import TorchResult
+from tests.python_script import printed
 
 pytestmark = pytest.mark.parity
 
@@ -224,8 +225,9 @@ def test_nanogpts_causal_self_attention_with_the_mask_sliced_by_size() -> None:
     torch.manual_seed(16)
     model = CausalSelfAttention()
     result = chainlens.from_torch(model, torch.randn(2, 4, 8), loss=lambda out: (out**2).mean())
-    # fx cannot slice a tensor by a traced size: the trace is taken with the sizes known.
-    assert "view(2, 4, 2, 4)" in result.program and "math.sqrt(size)" in result.program
+    # fx cannot slice a tensor by a traced size: the trace is taken with the example's values known,
+    # so sizes and the scale 1 / sqrt(k.size(-1)) are numbers in the program.
+    assert "view(2, 4, 2, 4)" in result.program and "mul = matmul * 0.5\n" in result.program
     assert_matches_torch(result, model, ("x",))
 
 
@@ -452,6 +454,19 @@ def test_an_integer_used_as_a_loop_bound_is_traced_as_given() -> None:
     assert_matches_torch(result, None, ("x", "W"))
 
 
+def test_a_size_used_as_a_loop_bound_is_traced_as_the_examples() -> None:
+    def product(x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for i in range(x.size(0)):  # x.size(0) is 3 during the trace (the example's), not a proxy
+            h = h * x[i]
+        return h.sum()
+
+    torch.manual_seed(12)
+    result = chainlens.from_torch(product, torch.randn(3, 2))
+    assert result.program.count(" * getitem") == 3 and "x[2]" in result.program
+    assert_matches_torch(result, None, ("x",))
+
+
 class TransformerBlock(nn.Module):
     """A tiny transformer block: LayerNorm, causal multi-head attention, a GELU MLP, residuals."""
 
@@ -476,6 +491,19 @@ def test_a_tiny_transformer_block() -> None:
     groups = {group["label"]: group for group in json.loads(result.to_json())["groups"]}
     assert groups["attn.c_attn"]["parent"] == groups["attn"]["id"]
     assert_matches_torch(result, model, ("x",))
+
+
+def test_the_transformer_blocks_first_trace_imports_neither_dynamo_nor_sympy() -> None:
+    # Issue 21's 2 s: meta tensors and a given backward gradient would import torch._dynamo and sympy
+    # (about 1 s of a fresh process's first from_torch); the trace runs on the example values instead.
+    script = """
+import sys, torch, chainlens
+from tests.test_from_torch import TransformerBlock
+before = {"torch._dynamo", "sympy"} & set(sys.modules)
+result = chainlens.from_torch(TransformerBlock(), torch.randn(2, 5, 8), loss=lambda out: (out**2).mean())
+print(sorted(before), sorted({"torch._dynamo", "sympy"} & set(sys.modules)), result.max_rel_error < 1e-9)
+"""
+    assert printed(script).split("\n")[0] == "[] [] True"
 
 
 def test_device_and_dtype_feed_the_keywords_the_dialect_ignores() -> None:

@@ -278,3 +278,36 @@ def test_show_puts_another_result_in_the_same_viewer() -> None:
     nodes = body["nodes"]
     assert dict(zip(nodes["name"], nodes["grad"]))["x"] == 6.0
     assert viewer.torch_grads == ""
+
+
+def test_a_recomputed_from_torch_graph_keeps_its_module_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+    from torch import nn
+
+    from chainlens.widget import Viewer
+
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    viewer = Viewer(chainlens.from_torch(model, torch.randn(2, 3), loss=lambda out: out.sum()))
+    shown = json.loads(viewer.body)
+    assert [group["label"] for group in shown["groups"]] == ["0", "2"]  # the Linears (a lone Tanh has no box)
+    sent: list = []
+    monkeypatch.setattr(viewer, "send", lambda content, buffers=None: sent.append(content))
+    dragged = {**viewer.request, "inputs": {**viewer.request["inputs"], "input": [[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]]}}
+    requests = [
+        dragged,  # an input dragged
+        {**dragged, "mode": "overwrite"},  # Break it
+        {**dragged, "expression": dragged["expression"] + "\n"},  # another program text: no groups
+    ]
+    for ident, request in enumerate(requests):
+        path = "/graph/backward?format=columns"
+        viewer._message(viewer, {"type": "compute", "id": ident, "path": path, "body": json.dumps(request)}, [])
+    bodies = [json.loads(reply["body"]) for reply in sent]
+    assert [reply["status"] for reply in sent] == [200, 200, 200]
+    for body in bodies[:2]:
+        assert body["groups"] == shown["groups"] and body["nodes"]["group"] == shown["nodes"]["group"]
+        assert body["nodes"]["value"] != shown["nodes"]["value"]  # recomputed with the dragged input
+    assert bodies[1]["mode"] == "overwrite"
+    assert "groups" not in bodies[2] and "group" not in bodies[2]["nodes"]
+    # The message API alone (no viewer's groups) answers as the server does: no groups.
+    assert "groups" not in json.loads(_send("/graph/backward", json.dumps(dragged))["body"])

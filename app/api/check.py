@@ -200,8 +200,19 @@ async def gradcheck(request: Request) -> Response:
 # --- replays of /graph/backward --------------------------------------------------------------------
 
 
-def replay_compute(body: GraphRequest, settings: Settings, job: Job, layout: str = "objects") -> list[bytes]:
+def replay_compute(
+    body: GraphRequest,
+    settings: Settings,
+    job: Job,
+    layout: str = "objects",
+    attach: Callable[[Graph], None] | None = None,
+) -> list[bytes]:
+    """`attach(graph)`, if given, sees the built graph first (the notebook widget puts back a
+    from_torch result's module groups, chainlens/messages.py)."""
+
     def plan(graph: Graph) -> int:
+        if attach is not None:
+            attach(graph)
         order = graph.computed()
         moved = 0
         if body.mode == "naive-recursion":

@@ -1,10 +1,11 @@
 """docs/notebook.ipynb in JupyterLab: Run All from the menu, every viewer draws its graph, and the
-chain rule's viewer, focused, steps with the keyboard to the end of the backward pass.
+chain rule's viewer, focused, steps with the keyboard to the end of the backward pass; and the same
+in Notebook 7 (the chain rule's viewer drawn and stepped to its last step).
 
-A real `jupyter lab` (a test dependency) serves a copy of the notebook from a temporary directory,
-on a free port with a token of its own; its kernel imports this checkout's chainlens (PYTHONPATH).
-JupyterLab's user settings and workspaces go to the temporary directory too, so nothing of the
-machine's own JupyterLab is read or changed.
+A real `jupyter lab` (and `jupyter notebook`, both test dependencies) serves a copy of the notebook
+from a temporary directory, on a free port with a token of its own; its kernel imports this
+checkout's chainlens (PYTHONPATH). JupyterLab's user settings and workspaces (Notebook 7 reads the
+same) go to the temporary directory too, so nothing of the machine's own Jupyter is read or changed.
 """
 
 from __future__ import annotations
@@ -34,9 +35,20 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """JupyterLab serving a copy of the notebook; answers the notebook's URL (token included)."""
+    yield from _jupyter(tmp_path_factory, "jupyterlab", "lab/tree", ["--LabApp.news_url="])
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Notebook 7 serving a copy of the notebook; answers the notebook's URL (token included)."""
+    yield from _jupyter(tmp_path_factory, "notebook", "notebooks", [])
+
+
+def _jupyter(tmp_path_factory: pytest.TempPathFactory, app: str, route: str, options: list[str]) -> Iterator[str]:
+    """`python -m <app>` (jupyterlab or notebook) serving a copy of the notebook at `route`."""
     if not (ROOT / "static" / "dist" / "widget.js").is_file():
         pytest.fail("the widget is not built: run `npm ci && npm run build` (make test does it)")
-    home = tmp_path_factory.mktemp("jupyterlab")
+    home = tmp_path_factory.mktemp(app)
     shutil.copy(NOTEBOOK, home / "notebook.ipynb")
     settings = home / "settings" / "@jupyterlab"
     # No "get notified about Jupyter news?" toast over the notebook, and the notebook's kernel
@@ -56,13 +68,15 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
     }
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        sys.executable, "-m", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={home}", "--ServerApp.open_browser=False",
-        "--LabApp.news_url=", "--ServerApp.allow_root=True",
+        "--ServerApp.allow_root=True", *options,
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    with running(command, home, env, f"{base}/api/status?token={token}", "jupyter lab", timeout=90, log=home / "log"):
-        yield f"{base}/lab/tree/notebook.ipynb?token={token}"
+    with running(
+        command, home, env, f"{base}/api/status?token={token}", f"jupyter {app}", timeout=90, log=home / "log"
+    ):
+        yield f"{base}/{route}/notebook.ipynb?token={token}"
 
 
 # The computed look of JupyterLab's own elements: the page, the notebook, a markdown heading and
@@ -107,6 +121,19 @@ def _run_all(page: Page) -> None:
         except AssertionError:
             continue
     pytest.fail("Run All Cells ran nothing")
+
+
+def _step_to_the_end(page: Page, chain: Locator, steps: int) -> None:
+    """ArrowRight, key by key, to the chain rule's last step (and once more: it stays there), where
+    the cards show the tutorial's gradients."""
+    label = chain.locator("#step-label")
+    for position in range(1, steps + 1):
+        page.keyboard.press("ArrowRight")
+        expect(label).to_have_attribute("data-position", str(position))
+    page.keyboard.press("ArrowRight")  # past the end: stays at the last step
+    expect(label).to_have_attribute("data-position", str(steps))
+    grads = [_card(chain, name).locator("text.grad").text_content() for name in ("x", "y", "z")]
+    assert grads == ["-4", "-4", "3"]
 
 
 def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
@@ -154,14 +181,7 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
             "data-windowed-list-index"
         )
         cells_before = page.locator(".jp-Notebook .jp-Cell").count()
-        for position in range(1, steps + 1):
-            page.keyboard.press("ArrowRight")
-            expect(label).to_have_attribute("data-position", str(position))
-        page.keyboard.press("ArrowRight")  # past the end: stays at the last step
-        expect(label).to_have_attribute("data-position", str(steps))
-        # The end of the backward pass shows the tutorial's gradients.
-        grads = [_card(chain, name).locator("text.grad").text_content() for name in ("x", "y", "z")]
-        assert grads == ["-4", "-4", "3"]
+        _step_to_the_end(page, chain, steps)
         screenshot(page, "jupyterlab-chain-rule-end")
         page.keyboard.press("Home")
         expect(label).to_have_attribute("data-position", "0")
@@ -196,6 +216,40 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
         # Nothing leaked into the notebook's styles: JupyterLab's own elements look as they did
         # before any viewer was drawn (the viewers' rules live in their shadow roots).
         assert page.evaluate(NOTEBOOK_STYLES) == styles_before
+        assert viewer_errors == []
+    finally:
+        context.close()
+
+
+def test_in_notebook_7_the_chain_rule_draws_and_steps_to_its_end(browser, console, notebook7, screenshot) -> None:
+    console.allow("Failed to load resource")
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        viewer_errors: list[str] = []
+        # Notebook 7 itself throws one error as it loads its settings (in its own bundle,
+        # static/notebook/notebook_core.*.js, before any cell runs): errors thrown elsewhere are the viewer's.
+        page.on(
+            "pageerror",
+            lambda error: None if "/static/notebook/" in (error.stack or "") else viewer_errors.append(str(error)),
+        )
+        page.goto(notebook7)
+        expect(page.locator(".jp-Notebook .jp-MarkdownOutput h1")).to_be_visible(timeout=60_000)
+        _run_all(page)
+        widgets = page.locator(".jp-OutputArea-output .chainlens-widget")
+        expect(widgets).to_have_count(VIEWERS, timeout=120_000)
+        chain = widgets.nth(0)
+        chain.scroll_into_view_if_needed()
+        try:
+            expect(chain.locator("svg.graph g.node")).to_have_count(5, timeout=180_000)
+        except AssertionError:
+            screenshot(page, "notebook7-chain-rule-not-drawn")
+            raise
+        expect(chain.locator("#step-label")).to_contain_text("/ 6")
+        assert abs(chain.bounding_box()["height"] - 560) <= 2  # sized to the cell: height=560
+        chain.locator("svg.graph").click(position={"x": 5, "y": 5})  # focus the viewer
+        _step_to_the_end(page, chain, 6)
+        screenshot(page, "notebook7-chain-rule-end")
         assert viewer_errors == []
     finally:
         context.close()
