@@ -1288,12 +1288,14 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
     pool, count = saved["pool"], saved["count"]
     # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
     # direct path, the path through the mean and the one through the variance (makemore's derivation),
-    # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g))
-    result = centred * (rstd * rstd * rstd * pool(per_gc) / count)[..., None]
+    # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g)), the bracket in place on the centred
+    # values (their sums for the weight and the bias are taken, above)
+    result = centred
+    result *= (rstd * rstd * rstd * pool(per_gc) / count)[..., None]
     result += (rstd * pool(per_g) / count)[..., None]
-    scaled = g3 * (rstd * w if w is not None else rstd)[..., None]
-    scaled -= result
-    return np.reshape(scaled, np.shape(grad))
+    np.subtract(g3 * (rstd * w if w is not None else rstd)[..., None], result, out=result)
+    del saved["centred"]  # now the result's
+    return np.reshape(result, np.shape(grad))
 
 
 def _channel_norm_saved(part: str) -> Callable[..., Any]:
