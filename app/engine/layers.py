@@ -1101,7 +1101,7 @@ def _last_axes(count: int) -> tuple[int, ...]:
 
 def _layer_norm_saving(
     input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5, value: bool = True
-) -> tuple[Any, ...]:
+) -> tuple[Any, dict[str, Any]]:
     """(layer_norm or None for value=False, what its vjps need): over rows of the last axes, x̂ = (x − mean)·rstd with
     rstd = 1/√(var + eps) and the biased variance, then x̂·weight + bias (PyTorch's order)."""
     shape = np.shape(input)
@@ -1111,30 +1111,47 @@ def _layer_norm_saving(
     rstd = 1.0 / np.sqrt(_row_dots(xhat, xhat) / width + eps)
     xhat *= rstd[:, None]  # in place: the centred values are not needed again (a pass and an allocation saved)
     flat = (np.ravel(weight), np.ravel(bias))
-    saved = (xhat, rstd, flat[0], shape, tuple(normalized_shape))
+    saved = {"xhat": xhat, "rstd": rstd, "weight": flat[0], "shape": shape, "tail": tuple(normalized_shape)}
+    saved["spare"] = not value or _given(weight) or _given(bias)  # x̂ is not the result, which the vjp may not write
     return (np.reshape(_affine(xhat, *flat), shape) if value else None), saved
 
 
-def _layer_norm_saved(slot: int) -> Callable[..., Any]:
-    """layer_norm's vjp of the input (slot 0), weight (1) or bias (2), from what its forward kept."""
+def _layer_norm_grad(slot: int, grad: Any, saved: dict[str, Any]) -> Any:
+    """layer_norm's ∂L/∂input (slot 0), ∂L/∂weight (1) or ∂L/∂bias (2), from what its forward kept.
 
-    def vjp(grad: Any, out: Any, saved: tuple[Any, ...]) -> Any:
-        xhat, rstd, weight, shape, tail = saved
-        g = np.reshape(grad, xhat.shape)
-        if slot == 2:
-            return np.reshape(np.ones(len(g)) @ g, tail)
-        if slot == 1:
-            return np.reshape(np.einsum("ij,ij->j", g, xhat), tail)
-        if _given(weight):
-            g = g * weight
-        # rstd·(g − mean(g) − x̂·mean(g·x̂)): the direct path, the path through the mean and the one
-        # through the variance (makemore's batch-norm derivation), with g = ∂L/∂x̂
-        width = xhat.shape[1]
-        result = xhat * (_row_dots(g, xhat) / width)[:, None]
-        result += (_row_sums(g) / width)[:, None]
-        np.subtract(g, result, out=result)
-        result *= rstd[:, None]
-        return np.reshape(result, shape)
+    The input's vjp, which runs first in a training step, builds its result in x̂'s own buffer (no new
+    array of the input's size when there is no weight): it leaves the weight's and the bias's sums,
+    which read x̂, for their vjps first (x̂ is the result itself without weight and bias: not written then)."""
+    part = ("∂input", "∂weight", "∂bias")[slot]
+    if part in saved:
+        return saved.pop(part)
+    xhat, rstd, weight, tail = saved["xhat"], saved["rstd"], saved["weight"], saved["tail"]
+    g = np.reshape(grad, xhat.shape)
+    sums = {"∂bias": np.reshape(np.ones(len(g)) @ g, tail)}
+    if slot == 1 or _given(weight):  # (no weight, no gradient of it to ask for)
+        sums["∂weight"] = np.reshape(np.einsum("ij,ij->j", g, xhat), tail)
+    if slot:
+        return sums[part]
+    saved.update(sums)
+    if _given(weight):
+        g = g * weight
+    # rstd·(g − mean(g) − x̂·mean(g·x̂)): the direct path, the path through the mean and the one
+    # through the variance (makemore's batch-norm derivation), with g = ∂L/∂x̂; in place on x̂
+    width = xhat.shape[1]
+    mean_g, mean_gx = _row_sums(g) / width, _row_dots(g, xhat) / width
+    np.negative(mean_gx, out=mean_gx)
+    np.negative(mean_g, out=mean_g)
+    result = np.multiply(xhat, mean_gx[:, None], out=xhat if saved["spare"] else None)
+    result += mean_g[:, None]
+    result += g
+    result *= rstd[:, None]
+    del saved["xhat"]  # now the result's
+    return np.reshape(result, saved["shape"])
+
+
+def _layer_norm_saved(slot: int) -> Callable[..., Any]:
+    def vjp(grad: Any, out: Any, saved: dict[str, Any]) -> Any:
+        return _layer_norm_grad(slot, grad, saved)
 
     return vjp
 
@@ -1271,12 +1288,14 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
     pool, count = saved["pool"], saved["count"]
     # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
     # direct path, the path through the mean and the one through the variance (makemore's derivation),
-    # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g))
-    result = centred * (rstd * rstd * rstd * pool(per_gc) / count)[..., None]
+    # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g)), the bracket in place on the centred
+    # values (their sums for the weight and the bias are taken, above)
+    result = centred
+    result *= (rstd * rstd * rstd * pool(per_gc) / count)[..., None]
     result += (rstd * pool(per_g) / count)[..., None]
-    scaled = g3 * (rstd * w if w is not None else rstd)[..., None]
-    scaled -= result
-    return np.reshape(scaled, np.shape(grad))
+    np.subtract(g3 * (rstd * w if w is not None else rstd)[..., None], result, out=result)
+    del saved["centred"]  # now the result's
+    return np.reshape(result, np.shape(grad))
 
 
 def _channel_norm_saved(part: str) -> Callable[..., Any]:
