@@ -419,3 +419,12 @@ def test_the_long_loops_check_for_cancellation():
         replay.naive_recursion(deep.graph, scalar_locals, deep.seed, stopping_after(3))
     with pytest.raises(Stop):
         replay.overwrite(deep.graph, deep.forward, scalar_locals, deep.seed, stopping_after(3))
+
+
+def test_gradcheck_of_a_program_without_op_nodes(client):
+    # `f = x` has no op node: its passes cost nothing (the time estimate once divided by zero: a 500).
+    response = client.post("/graph/gradcheck", json={"expression": "f = x", "inputs": {"x": 3}})
+    assert response.status_code == 200
+    checked = response.json()["inputs"]["x"]
+    assert checked["numeric"] == pytest.approx(1.0, rel=1e-12)
+    assert checked["analytic"] == 1.0

@@ -35,4 +35,6 @@ def check_seconds(graph: Graph, work: float) -> float:
     """Seconds of `work` units of a gradient check of `graph` (its forward passes), or of the work
     a limit allows it: the passes at the time app/engine/costs.py estimates for one (the same per-op
     estimate that sizes the job for its lane and a training run's refusal)."""
-    return work / pass_work(graph) * forward_seconds(graph)
+    per_pass = pass_work(graph)
+    # A program with no op node (`f = x`) has passes that cost nothing.
+    return work / per_pass * forward_seconds(graph) if per_pass else 0.0
