@@ -79,20 +79,23 @@ def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
     )
 
 
-def test_leaf_gradients_whose_sum_overflows_are_still_finite() -> None:
-    """_finite_leaves sums an array first (one pass); a sum that overflows is not yet an answer: the
-    elements decide. Op nodes are picked as the true entries of graph.ops (an Op is always true)."""
+def test_gradients_whose_sum_overflows_are_still_finite() -> None:
+    """_finite sums an array first (one pass); a sum that overflows is not yet an answer: the
+    elements decide. _finite_scalar_leaves tests the float gradients of the leaves only, picked as
+    the entries of graph.ops that are not true (an Op is always true)."""
     from app.engine.graph import Graph
     from app.engine.limits import Limits
-    from app.engine.run import _finite_leaves
+    from app.engine.run import _finite, _finite_scalar_leaves
 
+    huge = np.array([1e308, 1e308])
+    with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
+        assert _finite(huge) and _finite(2.0)
+        assert not _finite(np.array([math.inf, 0.0])) and not _finite(np.array([math.nan, 1.0]))
+        assert not _finite(math.nan) and not _finite(-math.inf)
     graph = Graph("", Limits())
     for name in ("x", "y", "s"):
         graph.leaf(name, None, (), True, 0, 0)
     assert all(OPS.values()) and graph.computed() == []
-    huge = np.array([1e308, 1e308])
-    with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
-        assert _finite_leaves(graph, [huge, 2.0, None])
-        assert not _finite_leaves(graph, [np.array([math.inf, 0.0]), 2.0, None])
-        assert not _finite_leaves(graph, [huge, math.nan, None])
-        assert not _finite_leaves(graph, [np.array([math.nan, 1.0]), 2.0, None])
+    assert _finite_scalar_leaves(graph, [np.array([math.inf]), 2.0, None])  # arrays: backward's watch
+    assert not _finite_scalar_leaves(graph, [huge, math.nan, None])
+    assert not _finite_scalar_leaves(graph, [None, 1.0, -math.inf])

@@ -494,6 +494,13 @@ def _log_softmax(x: Any, axis: Any = -1) -> Any:
 
 def _class_indices(labels: Any, classes: int) -> np.ndarray:
     flat = np.atleast_1d(np.asarray(labels, dtype=np.float64))
+    # The usual case in one comparison and two reductions: a label that is a class index is its own
+    # conversion to an integer (a fraction, ±inf and NaN are not), and lies in [0, classes). Anything
+    # else is looked at below, for its error. (The cast's warning on NaN or inf is the callers'
+    # np.errstate to silence: every walker runs under errstate(all="ignore").)
+    picked = flat.astype(np.intp)
+    if (picked == flat).all() and (not picked.size or (picked.min() >= 0 and picked.max() < classes)):
+        return picked
     # NaN fails `flat == round(flat)`; ±inf pass it but fall outside the range checked next.
     if not (flat == flat.round()).all():
         raise OpError("labels must be integer class indices")
@@ -623,7 +630,8 @@ def _cross_entropy_grad(grad: Any, out: Any, saved: Any) -> Any:
         per_row = np.reshape(grad, (softmax.shape[0], 1))
     else:
         per_row = grad if reduction == "sum" else grad / total_weight
-    if not np.isfinite(per_row).all():
+    # (a mean's or a sum's per_row is one float: math's test, not an array's, at every training step)
+    if not (math.isfinite(per_row) if isinstance(per_row, float) else np.isfinite(per_row).all()):
         return np.reshape(_cross_entropy_grad_scattered(softmax, q, per_row), shape)
     # ∂(−Σ q·log softmax)/∂z = softmax·Σq − q, row by row.
     delta = softmax
