@@ -255,8 +255,11 @@ def _tensor_edge(
             if reads_saved is not None:
                 contribution = skips_empty(reads_saved, target)(upstream, out, saved)
             else:
-                vjp = skips_empty(cast("Callable[..., Any]", op.vjp_at(slot)), target)  # differentiable(slot)
-                contribution = vjp(upstream, out, *operands, **(graph.params[node] or {}))
+                # (vjp_at's method call and a ** of no parameters cost more than the tests, at every edge)
+                vjp = cast("Callable[..., Any]", op.vjp_at(slot) if op.variadic else op.vjp[slot])  # type: ignore[index]
+                vjp = skips_empty(vjp, target)  # (the op is differentiable at slot: backward asked)
+                params = graph.params[node]
+                contribution = vjp(upstream, out, *operands, **params) if params else vjp(upstream, out, *operands)
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
     # (an array's own shape: np.shape's dispatch cost more than the test, at every tensor edge)
