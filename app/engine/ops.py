@@ -500,8 +500,11 @@ def _class_indices(labels: Any, classes: int) -> np.ndarray:
     # conversion to an integer (a fraction, ±inf and NaN are not), and lies in [0, classes). Anything
     # else is looked at below, for its error. (The cast's warning on NaN or inf is the callers'
     # np.errstate to silence: every walker runs under errstate(all="ignore").)
+    # (the ufuncs' reductions: an array's all, min and max are Python wrappers around them)
     picked = flat.astype(np.intp)
-    if (picked == flat).all() and (not picked.size or (picked.min() >= 0 and picked.max() < classes)):
+    if np.logical_and.reduce(picked == flat) and (
+        not picked.size or (np.minimum.reduce(picked) >= 0 and np.maximum.reduce(picked) < classes)
+    ):
         return picked
     # NaN fails `flat == round(flat)`; ±inf pass it but fall outside the range checked next.
     if not (flat == flat.round()).all():

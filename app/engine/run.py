@@ -185,8 +185,13 @@ def backward(
         if not doubtful and isinstance(upstream, float) and not math.isfinite(upstream):
             doubtful = True
         saved = kept.pop(node, None) if kept is not None else None
+        vjps, variadic = op.vjp, op.variadic
         for slot, operand in enumerate(operand_ids):
-            if not requires_grad[operand] or not op.differentiable(slot):
+            # (Op.differentiable, read from the table here but for a variadic op: its method call
+            # cost more than the test, at every edge)
+            if not requires_grad[operand] or (
+                vjps is not None and (not op.differentiable(slot) if variadic else vjps[slot] is None)
+            ):
                 continue
             summed: tuple[int, ...] = ()
             if computed is not None:  # a scalar edge, masked where PyTorch masks it (see Op.masks)
@@ -241,7 +246,8 @@ def _tensor_edge(
 ) -> tuple[Any, Any, tuple[int, ...]]:
     """(local, contribution, summed_axes) of one edge where some value is a tensor; `masked` as in
     backward; `saved`: what the node's forward kept for its vjps (Op.vjp_saved reads it), or None."""
-    op = cast(Op, graph.ops[node])  # an op node: it has operands
+    # (annotated, not cast: a call of typing.cast costs as much as the test it saves, at every edge)
+    op: Op = graph.ops[node]  # type: ignore[assignment]  # an op node: it has operands
     if op.local is not None:
         local = op.local[slot](ARRAY, out, *operands)
         contribution = upstream * local
@@ -256,7 +262,7 @@ def _tensor_edge(
                 contribution = skips_empty(reads_saved, target)(upstream, out, saved)
             else:
                 # (vjp_at's method call and a ** of no parameters cost more than the tests, at every edge)
-                vjp = cast("Callable[..., Any]", op.vjp_at(slot) if op.variadic else op.vjp[slot])  # type: ignore[index]
+                vjp: Callable[..., Any] = op.vjp_at(slot) if op.variadic else op.vjp[slot]  # type: ignore[assignment,index]
                 vjp = skips_empty(vjp, target)  # (the op is differentiable at slot: backward asked)
                 params = graph.params[node]
                 contribution = vjp(upstream, out, *operands, **params) if params else vjp(upstream, out, *operands)
