@@ -79,20 +79,64 @@ def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
     )
 
 
-def test_leaf_gradients_whose_sum_overflows_are_still_finite() -> None:
-    """_finite_leaves sums an array first (one pass); a sum that overflows is not yet an answer: the
-    elements decide. Op nodes are picked as the true entries of graph.ops (an Op is always true)."""
+def test_gradients_whose_sum_overflows_are_still_finite() -> None:
+    """_finite sums an array first (one pass); a sum that overflows is not yet an answer: the
+    elements decide. _finite_scalar_leaves tests the float gradients of the leaves only, picked as
+    the entries of graph.ops that are not true (an Op is always true)."""
     from app.engine.graph import Graph
     from app.engine.limits import Limits
-    from app.engine.run import _finite_leaves
+    from app.engine.run import _finite, _finite_scalar_leaves
 
+    huge = np.array([1e308, 1e308])
+    with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
+        assert _finite(huge) and _finite(2.0)
+        assert not _finite(np.array([math.inf, 0.0])) and not _finite(np.array([math.nan, 1.0]))
+        assert not _finite(math.nan) and not _finite(-math.inf)
     graph = Graph("", Limits())
     for name in ("x", "y", "s"):
         graph.leaf(name, None, (), True, 0, 0)
     assert all(OPS.values()) and graph.computed() == []
-    huge = np.array([1e308, 1e308])
-    with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
-        assert _finite_leaves(graph, [huge, 2.0, None])
-        assert not _finite_leaves(graph, [np.array([math.inf, 0.0]), 2.0, None])
-        assert not _finite_leaves(graph, [huge, math.nan, None])
-        assert not _finite_leaves(graph, [np.array([math.nan, 1.0]), 2.0, None])
+    assert _finite_scalar_leaves(graph, [np.array([math.inf]), 2.0, None])  # arrays: backward's watch
+    assert not _finite_scalar_leaves(graph, [huge, math.nan, None])
+    assert not _finite_scalar_leaves(graph, [None, 1.0, -math.inf])
+
+
+def test_masks_apply_where_a_non_finite_gradient_meets_them() -> None:
+    """run() applies the masks (PyTorch's 0 where inf · 0 is NaN) when backward saw a gradient that
+    is not finite at a tensor edge that has a mask, or reaching a tensor node from a scalar one, or
+    at a float leaf; the arrays of the leaves are not summed for it. Each program is checked against
+    PyTorch: relu on a matrix under sqrt's infinite slope at 0, relu on a scalar sum of a matrix
+    (the NaN goes from a scalar node into sum's tensor node), and relu on a float leaf."""
+    import torch
+
+    from app.engine.inputs import decode
+    from app.engine.limits import Limits
+    from app.engine.run import run
+    from app.lang.parser import parse
+
+    W = [[-1.0, 2.0], [0.5, -3.0]]
+    cases: list[tuple[str, dict[str, Any], Any]] = [
+        ("loss = sum(sqrt(relu(W)))", {"W": W}, lambda t: torch.sum(torch.sqrt(torch.relu(t["W"])))),
+        (
+            "loss = sqrt(relu(sum(W)))",
+            {"W": [[-1.0, 0.5], [0.25, -2.0]]},
+            lambda t: torch.sqrt(torch.relu(torch.sum(t["W"]))),
+        ),
+        (
+            "loss = sqrt(relu(s)) + sum(W)",
+            {"W": W, "s": -2.0},
+            lambda t: torch.sqrt(torch.relu(t["s"])) + torch.sum(t["W"]),
+        ),
+    ]
+    for program, given, reference in cases:
+        inputs = {name: decode(name, value, 10**6) for name, value in given.items()}
+        graph = parse(program, inputs, Limits())
+        result = run(graph)
+        ids = {graph.names[i]: i for i in range(len(graph)) if graph.ops[i] is None and graph.names[i]}
+        tensors = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True) for name, value in given.items()}
+        reference(tensors).backward()
+        for name, tensor in tensors.items():
+            ours = np.asarray(result.grads[ids[name]], dtype=np.float64)
+            theirs = tensor.grad.numpy()
+            assert np.array_equal(np.isnan(ours), np.isnan(theirs)), (program, name, ours, theirs)
+            assert np.allclose(ours, theirs, rtol=1e-10, equal_nan=True), (program, name, ours, theirs)

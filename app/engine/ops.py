@@ -493,7 +493,19 @@ def _log_softmax(x: Any, axis: Any = -1) -> Any:
 
 
 def _class_indices(labels: Any, classes: int) -> np.ndarray:
-    flat = np.atleast_1d(np.asarray(labels, dtype=np.float64))
+    # (a row of float labels, the usual operand, as it is: atleast_1d and asarray are Python calls)
+    usual = type(labels) is np.ndarray and labels.ndim == 1 and labels.dtype == np.float64
+    flat = labels if usual else np.atleast_1d(np.asarray(labels, dtype=np.float64))
+    # The usual case in one comparison and two reductions: a label that is a class index is its own
+    # conversion to an integer (a fraction, ±inf and NaN are not), and lies in [0, classes). Anything
+    # else is looked at below, for its error. (The cast's warning on NaN or inf is the callers'
+    # np.errstate to silence: every walker runs under errstate(all="ignore").)
+    # (the ufuncs' reductions: an array's all, min and max are Python wrappers around them)
+    picked = flat.astype(np.intp)
+    if np.logical_and.reduce(picked == flat) and (
+        not picked.size or (np.minimum.reduce(picked) >= 0 and np.maximum.reduce(picked) < classes)
+    ):
+        return picked
     # NaN fails `flat == round(flat)`; ±inf pass it but fall outside the range checked next.
     if not (flat == flat.round()).all():
         raise OpError("labels must be integer class indices")
@@ -530,9 +542,12 @@ def _cross_entropy_targets(
     bits (x·0 adds ±0 to a sum) at a fraction of the cost; a training step runs this twice.
     `checked`: the labels were checked already (by the forward pass; see the vjp).
     """
-    rows = np.atleast_2d(logits)
+    # (logits (N, C) and labels (N,), the usual operands, as they are: atleast_2d and reshape are
+    # Python calls that cost more than a small batch's loss)
+    rows = logits if type(logits) is np.ndarray and logits.ndim == 2 else np.atleast_2d(logits)
     classes = rows.shape[-1]
-    labels = np.reshape(labels, rows.shape[:1])
+    if np.shape(labels) != rows.shape[:1]:
+        labels = np.reshape(labels, rows.shape[:1])
     if weight is None and ignore_index is None and not label_smoothing:
         picked = labels.astype(np.intp) if checked else _class_indices(labels, classes)
         return rows, picked, np.float64(picked.size)
@@ -623,7 +638,8 @@ def _cross_entropy_grad(grad: Any, out: Any, saved: Any) -> Any:
         per_row = np.reshape(grad, (softmax.shape[0], 1))
     else:
         per_row = grad if reduction == "sum" else grad / total_weight
-    if not np.isfinite(per_row).all():
+    # (a mean's or a sum's per_row is one float: math's test, not an array's, at every training step)
+    if not (math.isfinite(per_row) if isinstance(per_row, float) else np.isfinite(per_row).all()):
         return np.reshape(_cross_entropy_grad_scattered(softmax, q, per_row), shape)
     # ∂(−Σ q·log softmax)/∂z = softmax·Σq − q, row by row.
     delta = softmax
@@ -631,7 +647,8 @@ def _cross_entropy_grad(grad: Any, out: Any, saved: Any) -> Any:
         delta[np.arange(q.size), q] -= 1.0
     else:
         delta = delta * np.add.reduce(q, axis=1, keepdims=True) - q
-    return np.reshape(delta * per_row, shape)
+    delta *= per_row  # (delta is this function's own array: in place, the same products)
+    return delta if delta.shape == shape else np.reshape(delta, shape)
 
 
 def _cross_entropy_grad_scattered(softmax: np.ndarray, q: np.ndarray, per_row: Any) -> np.ndarray:

@@ -86,6 +86,10 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]
     Returns the reduced gradient and the summed axes (in grad's coordinates). This is the one place
     where broadcast gradients are reduced (the tutorial summed over one argmax-chosen axis only).
     """
+    if len(shape) == 1 and type(grad) is np.ndarray and grad.ndim == 2 and grad.shape[1] == shape[0]:
+        # a bias's gradient, rows summed (at every edge into one: the shape arithmetic below cost
+        # as much as the sum of a small batch); the same reduction as below, to the bit
+        return np.add.reduce(grad, axis=0), (0,)
     grad_shape = np.shape(grad)
     lead = len(grad_shape) - len(shape)
     axes = tuple(range(lead)) + tuple(lead + k for k, d in enumerate(shape) if d == 1 and grad_shape[lead + k] != 1)
