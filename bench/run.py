@@ -66,6 +66,7 @@ if BLAS_THREADS > 0:  # the server subprocess inherits these too
 import baselines  # noqa: E402
 import measure  # noqa: E402
 import numpy as np  # noqa: E402
+import parse as parser_figure  # noqa: E402
 import train as training  # noqa: E402
 import workloads  # noqa: E402
 from measure import interleaved, median_time, timed_call  # noqa: E402
@@ -771,6 +772,7 @@ def main(argv: list[str] | None = None) -> int:
         f"total {time.perf_counter() - started:.1f} s; load average at the end "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
+    parser_figure.main(["--tiny"] if args.tiny else [])  # the parser on lines that repeat or differ (issue 24)
 
     if args.json:
         Path(args.json).write_text(

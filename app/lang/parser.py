@@ -71,6 +71,7 @@ from app.lang.replay import (
     tokenize_runs,
     tokens_of,
 )
+from app.lang.shapes import build_run, record_shape
 from app.lang.static import (
     COMPARE,
     Dtype,
@@ -205,7 +206,7 @@ class _Parser:
         self.can_replay = replays and expand is None and graph is None  # a loop's body replays too
         self.replays = self.can_replay and repeats(source)
         self.no_runs: set[str] = set()  # statement texts that replay_run could not build
-        tokens, self.omitted = tokenize_runs(source) if self.replays else (tokenize(source), {})
+        tokens, self.omitted = tokenize_runs(source) if self.can_replay else (tokenize(source), {})
         self.kinds, self.texts, self.starts = tokens
         self.pos = 0
         # A decomposition (see expand.py) is parsed into the graph of the program that calls it.
@@ -253,18 +254,22 @@ class _Parser:
             if kind == NEWLINE:
                 self.pos += 1
                 continue
-            node = self.statement() if not self.replays else self.repeatable_statement(templates)
-            if node >= 0:  # -1: a statement of values with no node (`B, T = x.shape`)
-                output = node
-            elif output is None:
-                output = -1
-            kind = kinds[self.pos]
-            if kind == NEWLINE:
-                if self.omitted and self.starts[self.pos] in self.omitted:
-                    self.restore(self.pos)  # run_of did not build them
-                self.pos += 1
-            elif kind != END:
-                raise self.unexpected(self.pos, after_term=True)
+            node: int | None = self.statement() if not self.replays else self.repeatable_statement(templates)
+            while node is not None:
+                if node >= 0:  # -1: a statement of values with no node (`B, T = x.shape`)
+                    output = node
+                elif output is None:
+                    output = -1
+                node = None
+                kind = kinds[self.pos]
+                if kind == NEWLINE:
+                    if self.omitted and self.starts[self.pos] in self.omitted:
+                        node = self.resume(self.pos)  # lines left out of the tokens: built, or put back
+                        if node is not None:
+                            continue
+                    self.pos += 1
+                elif kind != END:
+                    raise self.unexpected(self.pos, after_term=True)
         if output is None:
             raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
         if output < 0:
@@ -339,6 +344,8 @@ class _Parser:
             offsets.append(offset)
             stop = next_stop
         block = self.omitted.get(starts[stop]) if kinds[stop] == NEWLINE else None
+        if block is not None and block.varies:  # lines of this shape, not this text
+            block = None
         if block is not None:
             offsets += block.offsets()
         if offsets:
@@ -351,6 +358,45 @@ class _Parser:
             # Not tried again for this text: each try looks at every statement of the run, and
             # what stopped it (tensors, a limit the run would pass) stays.
             self.no_runs.add(text)
+        return node
+
+    def resume(self, pos: int) -> int | None:
+        """At the line break `pos`, before lines left out of the tokens. A run of one shape: its
+        first line's tokens are put in, it is parsed and recorded (app/lang/shapes.py), and the
+        rest are built from the record; the node of the last line built or parsed, and pos at the
+        line break after it. Else, or where the rest cannot be built, their tokens are put in
+        (None: nothing parsed yet)."""
+        key = self.starts[pos]
+        block = self.omitted[key]
+        if not block.varies or block.copies < 2:
+            self.restore(pos)
+            return None
+        stride = block.stride
+        kinds, texts, starts = tokens_of(self.source, block._replace(copies=1, end=block.start + stride))
+        stop = pos + 1 + len(kinds) - 1  # the line's break
+        self.kinds[pos + 1 : pos + 1] = kinds
+        self.texts[pos + 1 : pos + 1] = texts
+        self.starts[pos + 1 : pos + 1] = starts
+        rest = block._replace(start=block.start + stride, copies=block.copies - 1)
+        del self.omitted[key]
+        self.omitted[rest.start - 1] = rest
+        self.pos = pos + 1
+        scope, graph = self.scope, self.graph
+        first = len(graph)
+        reads = self.scope = Reads(scope)  # type: ignore[assignment]
+        self.unrecordable = False
+        try:
+            node = self.statement()
+        finally:
+            self.scope = scope
+        if self.pos == stop and node >= 0 and not self.unrecordable:
+            shape = record_shape(graph, reads, first, node, (kinds[:-1], texts[:-1], starts[:-1]), block.start)
+            last = None if shape is None else build_run(shape, graph, scope, self.statics, self.source, rest)
+            if last is not None:
+                del self.omitted[rest.start - 1]
+                return last
+        if rest.start - 1 in self.omitted and self.kinds[stop] == NEWLINE and self.starts[stop] == rest.start - 1:
+            self.restore(stop)
         return node
 
     def restore(self, pos: int) -> None:

@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from itertools import accumulate, groupby, repeat
-from operator import add
+from operator import add, eq
 from typing import Any, NamedTuple
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.lang.tokens import END, Tokens, is_plain, tokenize
+from app.lang.tokens import END, Tokens, is_plain, line_shapes, tokenize
 
 
 class Reads:
@@ -288,71 +288,91 @@ def repeats(source: str) -> bool:
     statement pay (it is recorded the second time it is seen and replayed from the third), so a
     program of different lines is parsed without looking for repeats at all."""
     lines = source.split("\n")
+    if len(set(lines)) == len(lines):  # no line twice: found without counting each
+        return False
     return len(lines) > 2 and Counter(lines).most_common(1)[0][1] > 2
 
 
 class Omitted(NamedTuple):
-    """Lines of a run left out of the tokens: `copies` copies of the run's line, the first at
-    `start`, each `stride` characters after the one before; each statement starts `indent`
-    characters into its line. `end`: where the last one ends (its line break included)."""
+    """Lines of a run left out of the tokens: `copies` lines of one length, the first at `start`,
+    each `stride` characters after the one before; each statement starts `indent` characters into
+    its line. `end`: where the last one ends (its line break included). `varies`: the lines are of
+    one shape (tokens.line_shapes) but not all one text, built by app/lang/shapes.py; else they
+    are copies of the run's line, built by replay_run."""
 
     start: int
     stride: int
     copies: int  # not `count`: a tuple's count method has that name
     indent: int
     end: int
+    varies: bool = False
 
     def offsets(self) -> range:
         first = self.start + self.indent
         return range(first, first + self.stride * self.copies, self.stride)
 
 
-# A run keeps its first lines as tokens: the first parse, the recording, the first replay.
+# A run of one line keeps its first lines as tokens: the first parse, the recording, the first
+# replay. A run of one shape keeps its first line, parsed as it is (it may use inputs for the
+# first time), and tokenizes its second when it gets there, to record it.
 KEPT_LINES = 3
 _SPACES = " \t\f\r"
 
 
 def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted]]:
-    """The tokens of `source` without the lines of runs of one line past its first KEPT_LINES
-    (an unrolled recurrence is almost all such lines), and those lines, by where the line break
-    before them starts: the parser builds them from the recorded line (replay_run), or puts
-    their tokens in (tokens_of) if it cannot. Tokenizing them would take a third of the time
-    a long chain takes to build.
+    """The tokens of `source` without the lines of runs past their first lines (an unrolled
+    recurrence, or a program written out line by line, is almost all such lines), and those
+    lines, by where the line break before them starts. A run is KEPT_LINES + 1 lines or more of
+    one shape (tokens.line_shapes) in a row. The parser builds them from a recorded line
+    (replay_run, shapes.build_run), or puts their tokens in (tokens_of) if it cannot.
+    Tokenizing them would take a third of the time a long chain takes to build.
 
     Only for a plain program (tokens.is_plain) without `;`: there a line is a statement and its
     tokens are those of its own text. The lines kept are tokenized as they are, so an error in
     them (a character outside the language) is the one the whole program's tokens give: the
-    lines left out are copies of kept ones.
+    lines left out are of the shape of kept ones, and a shape's characters are the language's.
     """
-    lines = source.split("\n")
-    runs = []  # (first omitted line, count)
-    index = 0
-    for line, group in groupby(lines):
-        length = sum(1 for _ in group)
-        if length > KEPT_LINES and line.strip(_SPACES):
-            runs.append((index + KEPT_LINES, length - KEPT_LINES))
-        index += length
-    if not runs or ";" in source or not is_plain(source):
+    if ";" in source or not is_plain(source):
         return tokenize(source), {}
+    shapes = line_shapes(source)
+    if not any(map(eq, shapes[1:], shapes)):  # no two lines in a row of one shape: no run
+        return tokenize(source, plain=True), {}
+    lines = source.split("\n")
+    runs = []  # (first omitted line, count, varies)
+    index = 0
+    for shape, group in groupby(shapes):
+        length = len(list(group))
+        if length > KEPT_LINES and shape.strip(_SPACES):
+            line = lines[index]
+            if lines[index : index + length].count(line) == length:  # one line, repeated
+                runs.append((index + KEPT_LINES, length - KEPT_LINES, False))
+            else:
+                runs.append((index + 1, length - 1, True))
+        index += length
+    if not runs:
+        return tokenize(source, plain=True), {}
     try:
         return _tokenized_without(source, lines, runs)
     except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
-        return tokenize(source), {}
+        return tokenize(source, plain=True), {}
 
 
-def _tokenized_without(source: str, lines: list[str], runs: list[tuple[int, int]]) -> tuple[Tokens, dict[int, Omitted]]:
+def _tokenized_without(
+    source: str, lines: list[str], runs: list[tuple[int, int, bool]]
+) -> tuple[Tokens, dict[int, Omitted]]:
     """tokenize_runs past its checks: the kept lines' tokens, and the runs' omitted lines."""
-    line_starts = list(accumulate(map(len, lines), lambda total, length: total + length + 1, initial=0))
+    line_starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))  # each with its line break
     omitted: dict[int, Omitted] = {}
     kinds: list[str] = []
     texts: list[str] = []
     starts: list[int] = []
     kept = 0  # where the source not yet tokenized starts
-    for first, count in runs:
+    for first, count, varies in runs:
         line = lines[first]
         start, stride = line_starts[first], len(line) + 1
         end = line_starts[first + count]  # past the last omitted line's break, or len(source) + 1
-        omitted[start - 1] = Omitted(start, stride, count, len(line) - len(line.lstrip(_SPACES)), min(end, len(source)))
+        indent = len(line) - len(line.lstrip(_SPACES))
+        omitted[start - 1] = Omitted(start, stride, count, indent, min(end, len(source)), varies)
         _append(kinds, texts, starts, source, kept, start)
         kept = end
     if kept < len(source):

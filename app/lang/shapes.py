@@ -1,0 +1,295 @@
+"""A run of lines of one shape is built from a record of how one of them was parsed.
+
+A program written out line by line repeats the shape of its lines, not their text:
+`x2 = tanh(x1 * 0.7 + 0.3)`, `x3 = tanh(x2 * 0.2 + 0.9)`, ... Lines of one shape
+(tokens.line_shapes) have their tokens at the same places, of the same kinds, and differ only in
+the texts of their names and numbers. So one line's parse is recorded as a Shape, by place in
+the line: the name it assigns, the names it reads as operands, the numbers that became constants,
+the names whose text must stay as it is (a function's, an attribute's) and the nodes it built
+(op, operands, span). The other lines of the run are built from it with their own names and
+numbers, column by column (build_run), never tokenized (replay.tokenize_runs).
+
+A line's parse depends on its token texts and on the outcomes of the scope lookups it makes, so
+a line is built from the record only where those are as they were: every name whose text must
+stay does, and is in the scope (or not) as it was; every operand name has a scalar node; every
+assigned name is one a full parse accepts. Only statements of scalar elementwise ops and
+constants are recorded (as app/lang/replay.py records them), where every number written is one
+constant node and every op has an operand that is not a constant (`2 * 3` is arithmetic on
+numbers known before the run, whose errors, such as a division by zero, depend on the numbers).
+Anything else, or a limit the run would pass, and the run's lines are tokenized and parsed one
+by one, so that an error names the place a full parse names.
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from keyword import kwlist
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from app.lang.tokens import NAME, NUMBER
+
+if TYPE_CHECKING:
+    from app.engine.graph import Graph
+    from app.lang.replay import Omitted, Reads
+
+# Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
+_REFUSED = frozenset(kwlist)
+
+
+class Shape(NamedTuple):
+    """One recorded line. Places are (start, end) in the line. The template's nodes are the
+    operands' nodes (0..len(operands)-1), then the nodes built, in order."""
+
+    target: tuple[int, int] | None  # the name assigned, or None for an expression statement
+    assigned: int  # the template node the name is assigned (-1: none)
+    operands: tuple[tuple[int, int], ...]  # the names read as operands
+    fixed: tuple[tuple[int, int, str], ...]  # the other names: (start, end, text)
+    found: tuple[tuple[str, bool], ...]  # each such name looked up, and whether the scope had it
+    constants: tuple[tuple[int, int, int, bool], ...]  # (node built, start, end of the number, negated)
+    ops: tuple[Any, ...]  # of the nodes built; None for a constant
+    refs: tuple[tuple[int, ...], ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    result: int
+
+
+def record_shape(
+    graph: Graph, reads: Reads, first: int, result: int, tokens: tuple[list[str], list[str], list[int]], line: int
+) -> Shape | None:
+    """The Shape of the statement whose tokens are `tokens` (kinds, texts, starts: only its
+    own), just parsed with `reads` as its scope, which built nodes `first`.. of `graph`; `line`:
+    where its line starts. None where a run could not be built from it (see the module's note)."""
+    kinds, texts, starts = tokens
+    count = len(graph)
+    if count == first or result < first or graph.ops[result] is None:
+        return None
+    if reads.assigned:
+        if len(reads.assigned) != 1 or len(kinds) < 2 or kinds[0] != NAME or texts[1] != "=":
+            return None
+        if reads.assigned[0] != (texts[0], result):
+            return None
+        target: tuple[int, int] | None = (starts[0] - line, starts[0] + len(texts[0]) - line)
+        body = 2
+    else:
+        target, body = None, 0
+    constants: dict[int, int] = {}  # a constant built → its template node
+    used: set[int] = set()  # the nodes from before the statement that it used
+    for node in range(first, count):
+        op = graph.ops[node]
+        if graph.shapes[node] or graph.params[node] is not None:
+            return None
+        if op is None:
+            if not graph.constant[node] or type(graph.values[node]) is not float:
+                return None
+            constants[node] = node - first
+            continue
+        if op.local is None or op.vjp is not None:
+            return None
+        args = graph.args[node]
+        if all(arg in constants for arg in args):
+            return None  # arithmetic on numbers
+        used.update(arg for arg in args if arg < first)
+    # Every number written is one constant, at its place (or at the minus before it: `-0.5`).
+    at = {(graph.starts[node], graph.ends[node]): node for node in constants}
+    numbers = []
+    for k in range(body, len(kinds)):
+        if kinds[k] != NUMBER:
+            continue
+        start, end = starts[k], starts[k] + len(texts[k])
+        value = float(texts[k].replace("_", ""))
+        leaf = at.pop((start, end), -1)
+        negated = leaf < 0 and k > body and texts[k - 1] == "-"
+        if negated:
+            leaf = at.pop((starts[k - 1], end), -1)
+            value = -value
+        if leaf < 0 or graph.values[leaf] != value:
+            return None
+        numbers.append((leaf - first, start - line, end - line, negated))
+    if at:  # a constant not written as a number (pi, a value known before the run)
+        return None
+    # Names: an operand is one that found a node from before the statement that the statement
+    # used; any other name must keep its text, and its lookups their outcomes.
+    outcomes: dict[str, int | None] = {}
+    for name, outcome in reads.lookups:
+        if outcomes.setdefault(name, outcome) != outcome:
+            return None
+    operand_at: dict[int, tuple[int, int]] = {}
+    fixed = []
+    for k in range(body, len(kinds)):
+        if kinds[k] != NAME:
+            continue
+        text, start = texts[k], starts[k]
+        found = outcomes.get(text)
+        if found is not None and found < first and found in used:
+            if found in operand_at:
+                return None  # two names of the statement stand for one node: which is which is lost
+            operand_at[found] = (start - line, start + len(text) - line)
+        else:
+            fixed.append((start - line, start + len(text) - line, text))
+    if len(operand_at) != len(used):
+        return None
+    index = {node: k for k, node in enumerate(operand_at)}
+    index.update((node, len(operand_at) + node - first) for node in range(first, count))
+    fixed_texts = {text for _, _, text in fixed}
+    return Shape(
+        target,
+        index[result] if target is not None else -1,
+        tuple(operand_at.values()),
+        tuple(fixed),
+        tuple((name, outcome is not None) for name, outcome in outcomes.items() if name in fixed_texts),
+        tuple((len(operand_at) + node, start, end, negated) for node, start, end, negated in numbers),
+        tuple(graph.ops[first:count]),
+        tuple(tuple(map(index.__getitem__, graph.args[node])) for node in range(first, count)),
+        tuple(start - line for start in graph.starts[first:count]),
+        tuple(end - line for end in graph.ends[first:count]),
+        index[result],
+    )
+
+
+def build_run(
+    shape: Shape, graph: Graph, scope: dict[str, int], statics: dict[str, Any], source: str, block: Omitted
+) -> int | None:
+    """The lines of `block` built from `shape`, as a full parse builds them: the last line's node,
+    or None (nothing built) where that is not possible (see the module's note)."""
+    count, stride = block.copies, block.stride
+    lines = source[block.start : block.start + stride * count - 1].split("\n")
+    if len(lines) != count:
+        return None
+
+    def column(start: int, end: int) -> list[str]:
+        return list(map(itemgetter(slice(start, end)), lines))
+
+    for start, end, text in shape.fixed:
+        if column(start, end).count(text) != count:
+            return None
+    targets = column(*shape.target) if shape.target is not None else None
+    if targets is not None and not _assignable(targets, statics):
+        return None
+    for name, found in shape.found:
+        if (name in scope) is not found or name in statics:
+            return None
+        if targets is not None and name in targets:
+            return None  # the run would change its outcome
+    outside = len(shape.operands)
+    width = len(shape.ops)
+    first = len(graph)
+    op_count = width - shape.ops.count(None)
+    limits = graph.limits
+    if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
+        return None  # built line by line: the error names the node a full parse names
+    assigned = range(first + shape.assigned - outside, first + shape.assigned - outside + width * count, width)
+    # Each name assigned → the last line of the run assigning it.
+    latest = dict(zip(targets, range(count))) if targets is not None else {}
+    columns = []  # each operand's node, line by line
+    before: set[int] = set()  # the nodes from before the run that it reads
+    for start, end in shape.operands:
+        nodes = _read(column(start, end), targets, latest, assigned, scope, before)
+        if nodes is None:
+            return None
+        columns.append(nodes)
+    shapes, requires = graph.shapes, graph.requires_grad
+    if any(shapes[node] for node in before):
+        return None
+    flags = {requires[node] for node in before}
+    if len(flags) > 1:
+        return None  # some need a gradient and some not: parsed line by line
+    flag = flags.pop() if flags else False
+    values: list[Any] = [None] * (count * width)
+    for node, start, end, negated in shape.constants:
+        numbers = list(map(float, map(str.replace, column(start, end), repeat("_"), repeat(""))))
+        if negated and 0.0 in numbers:
+            return None  # -0 is the constant 0.0, -0.0 is -0.0: left to the parser
+        values[node - outside :: width] = map(float.__neg__, numbers) if negated else numbers
+
+    total = count * width
+    args: list[Any] = [None] * total
+    starts: list[Any] = [None] * total
+    ends: list[Any] = [None] * total
+    at = block.start
+    for position, refs in enumerate(shape.refs):
+        operands = [
+            columns[ref] if ref < outside else range(first + ref - outside, first + ref - outside + total, width)
+            for ref in refs
+        ]
+        args[position::width] = list(zip(*operands)) if operands else [()] * count
+        start, end = at + shape.starts[position], at + shape.ends[position]
+        starts[position::width] = range(start, start + stride * count, stride)
+        ends[position::width] = range(end, end + stride * count, stride)
+    names: list[str | None] = [None] * total
+    if targets is not None:
+        names[shape.assigned - outside :: width] = targets
+        scope.update(zip(targets, assigned))
+    graph.work += count * op_count
+    graph.ops += shape.ops * count
+    graph.args += args
+    graph.params += [None] * total
+    shapes += [()] * total
+    graph.names += names
+    graph.starts += starts
+    graph.ends += ends
+    graph.values += values
+    # Every op node reads, through the ops before it, a node from before the run (an op reads
+    # something that is not a constant): it needs a gradient if those do, and they all agree.
+    requires += [op is not None and flag for op in shape.ops] * count
+    graph.scalar += [True] * total
+    graph.constant += [op is None for op in shape.ops] * count
+    return first + total - width + shape.result - outside
+
+
+def _assignable(targets: list[str], statics: dict[str, Any]) -> bool:
+    """Whether a full parse assigns each of these names as a node's (see Parser.check_name and
+    Parser.assign): no keyword, no name starting with __, none that stands for a value with no
+    node (assigning one removes that value)."""
+    return (
+        _REFUSED.isdisjoint(targets)
+        and "\n__" not in "\n".join(("", *targets))
+        and (not statics or statics.keys().isdisjoint(targets))
+    )
+
+
+def _read(
+    names: list[str],
+    targets: list[str] | None,
+    latest: dict[str, int],
+    assigned: range,
+    scope: dict[str, int],
+    before: set[int],
+) -> list[int] | None:
+    """The node each line reads by its name in `names`: the one the newest line before it in the
+    run assigned that name (`latest`: each name assigned → the last line assigning it), or else
+    the scope's; None where a name has no node. The nodes from the scope are added to `before`."""
+    count = len(names)
+    name = names[0]
+    if names.count(name) == count and name not in latest:  # one name, from before the run
+        node = scope.get(name)
+        if node is None:
+            return None
+        before.add(node)
+        return [node] * count
+    if targets is None or latest.keys().isdisjoint(names):  # names from before the run
+        found = list(map(scope.get, names))
+        if None in found:
+            return None
+        nodes: list[int] = found  # type: ignore[assignment]
+        before.update(nodes)
+        return nodes
+    if len(latest) == count and names[1:] == targets[:-1]:  # the name the line before assigned
+        node = scope.get(name)
+        if node is None:
+            return None
+        before.add(node)
+        return [node, *assigned[:-1]]
+    nodes = []
+    newest: dict[str, int] = {}
+    for name, target, node in zip(names, targets, assigned):
+        nodes.append(newest.get(name, -1))
+        newest[target] = node
+    for k, node in enumerate(nodes):
+        if node < 0:
+            from_scope = scope.get(names[k])
+            if from_scope is None:
+                return None
+            before.add(from_scope)
+            nodes[k] = from_scope
+    return nodes

@@ -1,0 +1,223 @@
+"""Runs of lines of one shape (app/lang/shapes.py) are built as a full parse builds them.
+
+A line's shape (tokens.line_shapes) stands for the tokens the tokenizer gives it: two lines of one
+shape have tokens at the same places, of the same kinds, with the same texts but for names and
+numbers. The first test holds the tokenizer to that; the others parse programs written out line
+by line both ways (built from a recorded line, and parsed line by line) and compare every list
+of the graph, the values and gradients of a run, and every error with its place.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_parse_replay import assert_same_graph, build, same, with_values
+
+from app.engine.errors import ProgramError
+from app.engine.limits import Limits
+from app.engine.run import run
+from app.lang import parser as parser_module
+from app.lang import shapes as shapes_module
+from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes, tokenize
+
+PIECES = [
+    "x",
+    "w1",
+    "e",
+    "E",
+    "j",
+    "rb",
+    "_",
+    "__a",
+    "1",
+    "12",
+    "0.5",
+    ".5",
+    "1e-3",
+    "2E+4",
+    "1_0",
+    "3j",
+    "7J",
+    "1e",
+    "x.T",
+    ".",
+    "=",
+    "+",
+    "-",
+    "*",
+    "**",
+    "//",
+    "==",
+    ",",
+    "(",
+    ")",
+    "[",
+    "]",
+    " ",
+    "  ",
+    "\t",
+    "$",
+]
+_CLASSES = [
+    string.ascii_letters.translate(str.maketrans("", "", "eEjJ")),
+    "eE",
+    "jJ",
+    string.digits,
+]
+
+
+def same_shape(text: str, rng: random.Random) -> str:
+    """`text` with every letter and digit replaced by another of its class (see tokens._SHAPE)."""
+    out = []
+    for c in text:
+        chars = next((chars for chars in _CLASSES if c in chars), c)
+        out.append(rng.choice(chars))
+    return "".join(out)
+
+
+def outcome(source: str):
+    try:
+        return tokenize(source)
+    except ProgramError as error:
+        return error.kind, error.message, error.start, error.end
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(PIECES), max_size=20).map("".join), st.integers(0, 2**32))
+def test_lines_of_one_shape_have_the_same_tokens_but_for_names_and_numbers(line, seed):
+    other = same_shape(line, random.Random(seed))
+    assert line_shapes(line) == line_shapes(other)
+    assert is_plain(line) and is_plain(other)
+    a, b = outcome(line), outcome(other)
+    if isinstance(a, Tokens):
+        assert isinstance(b, Tokens)
+        a_kinds, a_texts, a_starts = a
+        b_kinds, b_texts, b_starts = b
+        assert a_kinds == b_kinds and a_starts == b_starts
+        assert [t for t, k in zip(a_texts, a_kinds) if k not in (NAME, NUMBER)] == [
+            t for t, k in zip(b_texts, b_kinds) if k not in (NAME, NUMBER)
+        ]
+        assert list(map(len, a_texts)) == list(map(len, b_texts))
+    else:
+        assert a == b
+
+
+def written_out(line: str, count: int, start: int = 1) -> str:
+    """`line` formatted with i (this line), p (the line before) for i = start, start + 1, ..."""
+    lines = range(start, start + count)
+    return "".join(line.format(i=i, p=i - 1, d=i % 9 + 1, e=i * 4 % 9 + 1) + "\n" for i in lines)
+
+
+CONSTANTS = written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 30)
+NAMES = written_out("x{i} = tanh(x{p} * w + b)", 30)
+
+
+def counted(monkeypatch) -> list[int]:
+    """The number of lines of each run built from a record."""
+    runs: list[int] = []
+
+    def counting(shape, graph, scope, statics, source, block):
+        node = shapes_module.build_run(shape, graph, scope, statics, source, block)
+        if node is not None:
+            runs.append(block.copies)
+        return node
+
+    monkeypatch.setattr(parser_module, "build_run", counting)
+    return runs
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "x0 = x\n" + CONSTANTS,
+        "x0 = x\n" + NAMES,
+        NAMES.replace("x0", "y", 1),  # the run's first line is the first to read the inputs
+        "x0 = x\n" + written_out("x{i} = x{p} * -0.{d} - {e}", 12),  # negated constants
+        "x0 = x\n" + written_out("x{i} = x{p} * -{d}e-1 + 1_0", 12),
+        "x0 = x\n" + written_out("x{i} = x{p} * -0 + x{p} * -0.0", 12),  # -0 is 0.0, -0.0 is -0.0
+        "x0 = x\n" + written_out("x{i} = sin(x{p}) * x{p}", 12),  # one name twice: parsed each time
+        "h = x\n" + written_out("h = tanh(h * w + {d})", 12),  # one name, assigned on every line
+        "h = x\ng = y\n" + "".join(f"{'hg'[i % 2]} = {'gh'[i % 2]} * w + {i % 9}\n" for i in range(12)),
+        "x0 = x\n" + written_out("x{i} = x{p} * w\nv{i} = x{i} + b", 6),  # two shapes in turn
+        "x0 = x\n" + written_out("x{i} = x{p} * w + b", 12).replace("x7 * w + b", "x7 * w + y"),  # y: new input
+        "x0 = x\n" + written_out("x{i} = x{p} * w + c", 12),  # c needs no gradient, x does
+        "x0 = x\n" + written_out("x{i} = x{p} + c", 12),
+        "x0 = c\n" + written_out("x{i} = x{p} * 0.{d}", 12),  # no gradient at all
+        "x0 = x\n" + written_out("x{i} = x{p} * v", 12),  # tensors: parsed line by line
+        "x0 = x\n" + written_out("x{i} = x{p} * (0.{d} + 0.{e})", 12),  # arithmetic on numbers
+        "x0 = x\n" + written_out("x{i} = x{p} * pi + {d}", 12),
+        "x0 = x\n" + written_out("x{i} = exp(x{p}) * 0.{d}", 12).replace("exp", "sin", 3),  # functions differ
+        "x0 = x\n" + written_out("x0 * 0.{d} + w", 12),  # expression statements
+        "x0 = x\nw = 2\n" + written_out("x{i} = x{p} * w", 12),  # w stands for a number
+        "x0 = x\n" + written_out("x{i} = x{p} * 0.{d}", 5) + "tanh = x\n" + written_out("x{i} = tanh(x{p})", 12, 6),
+        "x0 = x\n"
+        + written_out("x{i} = x{p} * 0.{d}", 5)
+        + written_out("s{i} = tanh(s{p})", 12, 6).replace("s5", "x5"),
+        "h = x\nfor i in range(3):\n" + written_out("    x{i} = h * 0.{d}", 8) + "x0 = x3\n" + NAMES,  # a loop's body
+        "x0 = x\n" + written_out("x{i} = x{p} * 0.{d}", 12).rstrip("\n"),  # no line break at the end
+        "x0 = x\n" + written_out("  x{i}  =  x{p}*0.{d}  ", 12),  # indented, spaces at the end
+    ],
+)
+def test_a_run_of_one_shape_builds_the_graph_a_full_parse_builds(program):
+    replayed = run(with_values(assert_same_graph(program)))
+    parsed = run(with_values(build(program, replays=False)))
+    assert same(replayed.values, parsed.values)
+    assert same(replayed.grads, parsed.grads)
+    assert same(replayed.records, parsed.records)
+
+
+def test_a_program_written_out_is_built_run_by_run(monkeypatch):
+    runs = counted(monkeypatch)
+    program = "x0 = x\n" + written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 1000)
+    graph = build(program)
+    # Runs of one shape: x1..x9, x11..x99, x101..x999 (the line from x9 to x10 is a shape of its
+    # own); each run's first line is parsed, its second recorded, the rest built.
+    assert runs == [7, 87, 897]
+    assert len(graph) == 1 + 5 * 1000 and graph.names[-1] == "x1000"
+    assert graph.values[-5:] == [0.2, None, 0.5, None, None]  # the last line's constants: 0.2, 0.5
+    assert program[graph.starts[-1] : graph.ends[-1]] == "tanh(x999 * 0.2 + 0.5)"
+
+
+@pytest.mark.parametrize(
+    "program, message",
+    [
+        ("x0 = x\n" + NAMES.replace("x20 *", "q *"), "'q' has no value"),
+        ("x0 = x\n" + NAMES.replace("x20 =", "def ="), "is a Python keyword"),
+        ("x0 = x\n" + NAMES.replace("x20 =", "__a ="), "names starting with __"),
+        ("x0 = x\n" + NAMES.replace("x20 = tanh(", "x20 = tanh(v @ "), "shapes do not fit"),
+        ("x0 = x\n" + CONSTANTS.replace("x19 * 0.", "x19 * 0j"), "complex numbers"),
+        ("x0 = x\n" + written_out("x{i} = x{p} * (1 // ({p} - 7))", 9), "by zero"),
+        ("x0 = x\n" + NAMES.replace("tanh(x20", "tanh(x20 $"), "unexpected character"),
+    ],
+)
+def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message):
+    errors = []
+    for replays in (True, False):
+        with pytest.raises(ProgramError) as caught:
+            build(program, replays=replays)
+        errors.append(caught.value)
+    replayed, parsed = errors
+    assert message in replayed.message
+    assert (replayed.kind, replayed.message, replayed.start, replayed.end) == (
+        parsed.kind,
+        parsed.message,
+        parsed.start,
+        parsed.end,
+    )
+
+
+@pytest.mark.parametrize("limits", [Limits(max_nodes=100), Limits(max_total_work=100)])
+def test_a_limit_reached_inside_a_run_of_one_shape_stops_where_a_full_parse_stops(limits):
+    program = "x0 = x\n" + written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 60)
+    errors = []
+    for replays in (True, False):
+        with pytest.raises(ProgramError) as caught:
+            build(program, limits, replays=replays)
+        errors.append(caught.value)
+    replayed, parsed = errors
+    assert replayed.kind == parsed.kind == "limit_exceeded"
+    assert (replayed.message, replayed.start, replayed.end) == (parsed.message, parsed.start, parsed.end)
