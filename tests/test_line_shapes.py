@@ -192,6 +192,7 @@ def test_a_program_written_out_is_built_run_by_run(monkeypatch):
         ("x0 = x\n" + CONSTANTS.replace("x19 * 0.", "x19 * 0j"), "complex numbers"),
         ("x0 = x\n" + written_out("x{i} = x{p} * (1 // ({p} - 7))", 9), "by zero"),
         ("x0 = x\n" + NAMES.replace("tanh(x20", "tanh(x20 $"), "unexpected character"),
+        ("".join(f"{name} = x * 0.{k}\n" for k, name in enumerate(["ab", "cd", "gh", "if", "kl"])), "Python keyword"),
     ],
 )
 def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message):

@@ -65,7 +65,6 @@ from app.lang.replay import (
     Reads,
     Template,
     record,
-    repeats,
     replay,
     replay_run,
     tokenize_runs,
@@ -204,9 +203,8 @@ class _Parser:
         # of one line past its first few are not even tokenized (see tokenize_runs). The tests
         # turn it off (`replays`) to compare with the graph a full parse builds.
         self.can_replay = replays and expand is None and graph is None  # a loop's body replays too
-        self.replays = self.can_replay and repeats(source)
         self.no_runs: set[str] = set()  # statement texts that replay_run could not build
-        tokens, self.omitted = tokenize_runs(source) if self.can_replay else (tokenize(source), {})
+        tokens, self.omitted, self.replays = tokenize_runs(source) if self.can_replay else (tokenize(source), {}, False)
         self.kinds, self.texts, self.starts = tokens
         self.pos = 0
         # A decomposition (see expand.py) is parsed into the graph of the program that calls it.

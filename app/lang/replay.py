@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate, groupby, repeat
+from itertools import groupby, repeat
 from operator import add, eq
 from typing import Any, NamedTuple
 
@@ -319,68 +319,59 @@ KEPT_LINES = 3
 _SPACES = " \t\f\r"
 
 
-def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted]]:
+def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     """The tokens of `source` without the lines of runs past their first lines (an unrolled
-    recurrence, or a program written out line by line, is almost all such lines), and those
-    lines, by where the line break before them starts. A run is KEPT_LINES + 1 lines or more of
-    one shape (tokens.line_shapes) in a row. The parser builds them from a recorded line
-    (replay_run, shapes.build_run), or puts their tokens in (tokens_of) if it cannot.
-    Tokenizing them would take a third of the time a long chain takes to build.
+    recurrence, or a program written out line by line, is almost all such lines), those lines,
+    by where the line break before them starts, and whether a line of the rest repeats (see
+    repeats). A run is KEPT_LINES + 1 lines or more of one shape (tokens.line_shapes) in a row.
+    The parser builds them from a recorded line (replay_run, shapes.build_run), or puts their
+    tokens in (tokens_of) if it cannot. Tokenizing them would take a third of the time a long
+    chain takes to build.
 
     Only for a plain program (tokens.is_plain) without `;`: there a line is a statement and its
     tokens are those of its own text. The lines kept are tokenized as they are, so an error in
     them (a character outside the language) is the one the whole program's tokens give: the
     lines left out are of the shape of kept ones, and a shape's characters are the language's.
     """
-    if ";" in source or not is_plain(source):
-        return tokenize(source), {}
     shapes = line_shapes(source)
-    if not any(map(eq, shapes[1:], shapes)):  # no two lines in a row of one shape: no run
-        return tokenize(source, plain=True), {}
-    lines = source.split("\n")
-    runs = []  # (first omitted line, count, varies)
-    index = 0
+    if not any(map(eq, shapes[1:], shapes)) or ";" in source:  # no two lines in a row of one shape
+        return tokenize(source), {}, repeats(source)
+    if not is_plain(source, shapes):
+        return tokenize(source, plain=False), {}, repeats(source)
+    omitted: dict[int, Omitted] = {}
+    kept: list[tuple[int, int]] = []  # the parts of the source tokenized: (start, end)
+    start = offset = 0  # where the part not yet kept starts; where the next line starts
     for shape, group in groupby(shapes):
         length = len(list(group))
+        stride = len(shape) + 1
         if length > KEPT_LINES and shape.strip(_SPACES):
-            line = lines[index]
-            if lines[index : index + length].count(line) == length:  # one line, repeated
-                runs.append((index + KEPT_LINES, length - KEPT_LINES, False))
-            else:
-                runs.append((index + 1, length - 1, True))
-        index += length
-    if not runs:
-        return tokenize(source, plain=True), {}
-    try:
-        return _tokenized_without(source, lines, runs)
-    except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
-        return tokenize(source, plain=True), {}
-
-
-def _tokenized_without(
-    source: str, lines: list[str], runs: list[tuple[int, int, bool]]
-) -> tuple[Tokens, dict[int, Omitted]]:
-    """tokenize_runs past its checks: the kept lines' tokens, and the runs' omitted lines."""
-    line_starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))  # each with its line break
-    omitted: dict[int, Omitted] = {}
+            line = source[offset : offset + stride - 1]
+            lines = source[offset : offset + stride * length - 1]
+            varies = lines != "\n".join(repeat(line, length))
+            first = 1 if varies else KEPT_LINES
+            kept.append((start, offset + stride * first))
+            start = min(offset + stride * length, len(source) + 1)  # past the last line's break
+            indent = len(shape) - len(shape.lstrip(_SPACES))
+            omitted[offset + stride * first - 1] = Omitted(
+                offset + stride * first, stride, length - first, indent, min(start, len(source)), varies
+            )
+        offset += stride * length
+    if not omitted:
+        return tokenize(source, plain=True), {}, repeats(source)
+    if start < len(source):
+        kept.append((start, len(source)))
     kinds: list[str] = []
     texts: list[str] = []
     starts: list[int] = []
-    kept = 0  # where the source not yet tokenized starts
-    for first, count, varies in runs:
-        line = lines[first]
-        start, stride = line_starts[first], len(line) + 1
-        end = line_starts[first + count]  # past the last omitted line's break, or len(source) + 1
-        indent = len(line) - len(line.lstrip(_SPACES))
-        omitted[start - 1] = Omitted(start, stride, count, indent, min(end, len(source)), varies)
-        _append(kinds, texts, starts, source, kept, start)
-        kept = end
-    if kept < len(source):
-        _append(kinds, texts, starts, source, kept, len(source))
+    try:
+        for begin, end in kept:
+            _append(kinds, texts, starts, source, begin, end)
+    except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
+        return tokenize(source, plain=True), {}, repeats(source)
     kinds.append(END)
     texts.append("")
     starts.append(len(source))
-    return Tokens(kinds, texts, starts), omitted
+    return Tokens(kinds, texts, starts), omitted, repeats("".join(source[begin:end] for begin, end in kept))
 
 
 def tokens_of(source: str, block: Omitted) -> Tokens:

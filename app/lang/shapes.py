@@ -151,20 +151,31 @@ def build_run(
     shape: Shape, graph: Graph, scope: dict[str, int], statics: dict[str, Any], source: str, block: Omitted
 ) -> int | None:
     """The lines of `block` built from `shape`, as a full parse builds them: the last line's node,
-    or None (nothing built) where that is not possible (see the module's note)."""
+    or None (nothing built) where that is not possible (see the module's note).
+
+    The lines are one string, each `stride` characters after the one before, so the characters
+    at one place of every line are text[place::stride]: a name that is the same on every line,
+    or the name the line before assigned, is found by comparing such strings, without a string
+    per line."""
     count, stride = block.copies, block.stride
-    lines = source[block.start : block.start + stride * count - 1].split("\n")
+    text = source[block.start : block.start + stride * count - 1]
+
+    def everywhere(start: int, word: str) -> bool:
+        """Whether every line has `word` at `start`."""
+        return all(text[place::stride] == c * count for place, c in enumerate(word, start))
+
+    lines = text.split("\n")
     if len(lines) != count:
         return None
 
     def column(start: int, end: int) -> list[str]:
         return list(map(itemgetter(slice(start, end)), lines))
 
-    for start, end, text in shape.fixed:
-        if column(start, end).count(text) != count:
+    for start, _, word in shape.fixed:
+        if not everywhere(start, word):
             return None
     targets = column(*shape.target) if shape.target is not None else None
-    if targets is not None and not _assignable(targets, statics):
+    if targets is not None and not _assignable(targets, lines[0][slice(*shape.target)], statics):
         return None
     for name, found in shape.found:
         if (name in scope) is not found or name in statics:
@@ -179,15 +190,27 @@ def build_run(
     if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
         return None  # built line by line: the error names the node a full parse names
     assigned = range(first + shape.assigned - outside, first + shape.assigned - outside + width * count, width)
-    # Each name assigned → the last line of the run assigning it.
-    latest = dict(zip(targets, range(count))) if targets is not None else {}
     columns = []  # each operand's node, line by line
     before: set[int] = set()  # the nodes from before the run that it reads
     for start, end in shape.operands:
-        nodes = _read(column(start, end), targets, latest, assigned, scope, before)
-        if nodes is None:
-            return None
-        columns.append(nodes)
+        name = text[start:end]
+        if everywhere(start, name) and (targets is None or name not in targets):  # the same node on every line
+            node = scope.get(name)
+            if node is None:
+                return None
+            before.add(node)
+            columns.append([node] * count)
+        elif shape.target is not None and _after(text, stride, count, (start, end), shape.target):
+            node = scope.get(name)  # the line before the run assigned it
+            if node is None:
+                return None
+            before.add(node)
+            columns.append([node, *assigned[:-1]])
+        else:
+            nodes = _read(column(start, end), targets, assigned, scope, before)
+            if nodes is None:
+                return None
+            columns.append(nodes)
     shapes, requires = graph.shapes, graph.requires_grad
     if any(shapes[node] for node in before):
         return None
@@ -195,96 +218,91 @@ def build_run(
     if len(flags) > 1:
         return None  # some need a gradient and some not: parsed line by line
     flag = flags.pop() if flags else False
-    values: list[Any] = [None] * (count * width)
-    for node, start, end, negated in shape.constants:
-        numbers = list(map(float, map(str.replace, column(start, end), repeat("_"), repeat(""))))
-        if negated and 0.0 in numbers:
+    numbers = []  # each constant's value, line by line
+    for _, start, end, negated in shape.constants:
+        column_numbers = _numbers(column(start, end))
+        if negated and 0.0 in column_numbers:
             return None  # -0 is the constant 0.0, -0.0 is -0.0: left to the parser
-        values[node - outside :: width] = map(float.__neg__, numbers) if negated else numbers
+        numbers.append(list(map(float.__neg__, column_numbers)) if negated else column_numbers)
 
+    # Nothing can stop the run now: the graph's lists grow by its nodes, filled place by place.
     total = count * width
-    args: list[Any] = [None] * total
-    starts: list[Any] = [None] * total
-    ends: list[Any] = [None] * total
-    at = block.start
-    for position, refs in enumerate(shape.refs):
-        operands = [
-            columns[ref] if ref < outside else range(first + ref - outside, first + ref - outside + total, width)
-            for ref in refs
-        ]
-        args[position::width] = list(zip(*operands)) if operands else [()] * count
-        start, end = at + shape.starts[position], at + shape.ends[position]
-        starts[position::width] = range(start, start + stride * count, stride)
-        ends[position::width] = range(end, end + stride * count, stride)
-    names: list[str | None] = [None] * total
-    if targets is not None:
-        names[shape.assigned - outside :: width] = targets
-        scope.update(zip(targets, assigned))
     graph.work += count * op_count
     graph.ops += shape.ops * count
-    graph.args += args
+    graph.args += [()] * total  # a constant's
     graph.params += [None] * total
     shapes += [()] * total
-    graph.names += names
-    graph.starts += starts
-    graph.ends += ends
-    graph.values += values
+    graph.names += [None] * total
+    graph.starts += [0] * total
+    graph.ends += [0] * total
+    graph.values += [None] * total
     # Every op node reads, through the ops before it, a node from before the run (an op reads
     # something that is not a constant): it needs a gradient if those do, and they all agree.
     requires += [op is not None and flag for op in shape.ops] * count
     graph.scalar += [True] * total
     graph.constant += [op is None for op in shape.ops] * count
+    at = block.start
+    for position, refs in enumerate(shape.refs):
+        if refs:
+            operands = [
+                columns[ref] if ref < outside else range(first + ref - outside, first + ref - outside + total, width)
+                for ref in refs
+            ]
+            graph.args[first + position :: width] = list(zip(*operands))
+        start, end = at + shape.starts[position], at + shape.ends[position]
+        graph.starts[first + position :: width] = range(start, start + stride * count, stride)
+        graph.ends[first + position :: width] = range(end, end + stride * count, stride)
+    for (node, _, _, _), values in zip(shape.constants, numbers):
+        graph.values[first + node - outside :: width] = values
+    if targets is not None:
+        graph.names[first + shape.assigned - outside :: width] = targets
+        scope.update(zip(targets, assigned))
     return first + total - width + shape.result - outside
 
 
-def _assignable(targets: list[str], statics: dict[str, Any]) -> bool:
-    """Whether a full parse assigns each of these names as a node's (see Parser.check_name and
-    Parser.assign): no keyword, no name starting with __, none that stands for a value with no
-    node (assigning one removes that value)."""
+def _after(text: str, stride: int, count: int, operand: tuple[int, int], target: tuple[int, int]) -> bool:
+    """Whether each line but the first reads, at `operand`, the name the line before assigned
+    (at `target`): the newest node of that name. Compared place by place down the lines."""
+    (start, end), (target_start, target_end) = operand, target
+    if end - start != target_end - target_start:
+        return False
+    return all(text[start + k + stride :: stride] == text[target_start + k :: stride][:-1] for k in range(end - start))
+
+
+def _numbers(texts: list[str]) -> list[float]:
+    """The numbers' values, as the parser reads them (app/lang/parser.py's _number, as a float):
+    float() reads Python's underscores between digits as the parser does, any other way of
+    writing them the parser reads without its underscores."""
+    try:
+        return list(map(float, texts))
+    except ValueError:
+        return list(map(float, map(str.replace, texts, repeat("_"), repeat(""))))
+
+
+def _assignable(targets: list[str], first: str, statics: dict[str, Any]) -> bool:
+    """Whether a full parse assigns each of these names (`first` the first line's) as a node's
+    (see Parser.check_name and Parser.assign): no keyword, no name starting with __, none that
+    stands for a value with no node (assigning one removes that value). The names have one shape,
+    so they have the same underscores and a digit where `first` has one: a keyword has neither."""
     return (
-        _REFUSED.isdisjoint(targets)
-        and "\n__" not in "\n".join(("", *targets))
+        not first.startswith("__")
+        and (not first.isalpha() or _REFUSED.isdisjoint(targets))
         and (not statics or statics.keys().isdisjoint(targets))
     )
 
 
 def _read(
-    names: list[str],
-    targets: list[str] | None,
-    latest: dict[str, int],
-    assigned: range,
-    scope: dict[str, int],
-    before: set[int],
+    names: list[str], targets: list[str] | None, assigned: range, scope: dict[str, int], before: set[int]
 ) -> list[int] | None:
     """The node each line reads by its name in `names`: the one the newest line before it in the
-    run assigned that name (`latest`: each name assigned → the last line assigning it), or else
-    the scope's; None where a name has no node. The nodes from the scope are added to `before`."""
-    count = len(names)
-    name = names[0]
-    if names.count(name) == count and name not in latest:  # one name, from before the run
-        node = scope.get(name)
-        if node is None:
-            return None
-        before.add(node)
-        return [node] * count
-    if targets is None or latest.keys().isdisjoint(names):  # names from before the run
-        found = list(map(scope.get, names))
-        if None in found:
-            return None
-        nodes: list[int] = found  # type: ignore[assignment]
-        before.update(nodes)
-        return nodes
-    if len(latest) == count and names[1:] == targets[:-1]:  # the name the line before assigned
-        node = scope.get(name)
-        if node is None:
-            return None
-        before.add(node)
-        return [node, *assigned[:-1]]
-    nodes = []
-    newest: dict[str, int] = {}
-    for name, target, node in zip(names, targets, assigned):
-        nodes.append(newest.get(name, -1))
-        newest[target] = node
+    run assigned that name, or else the scope's; None where a name has no node. The nodes from
+    the scope are added to `before`."""
+    nodes = [-1] * len(names)
+    if targets is not None:
+        newest: dict[str, int] = {}
+        for k, (name, target, node) in enumerate(zip(names, targets, assigned)):
+            nodes[k] = newest.get(name, -1)
+            newest[target] = node
     for k, node in enumerate(nodes):
         if node < 0:
             from_scope = scope.get(names[k])
