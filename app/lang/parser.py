@@ -110,6 +110,9 @@ _BUILTINS = frozenset(("len", "range", "float", "int", "list", "tuple"))
 # Ops whose scalar nodes have a value known before the run when their operands do (see node_value).
 _STATIC_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "neg"}
 _STATIC_DEPTH = 32
+# Lines of a run of one shape parsed to find one to record (see resume): the first may read an
+# input for the first time, which a line built from a record cannot do.
+_RECORD_TRIES = 2
 _INT64 = 2**63 - 1  # integer parameters: what numpy and the shape rules compute with
 _UNARY_POWER = 30
 # What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
@@ -361,41 +364,52 @@ class _Parser:
     def resume(self, pos: int) -> int | None:
         """At the line break `pos`, before lines left out of the tokens. A run of one shape: its
         first line's tokens are put in, it is parsed and recorded (app/lang/shapes.py), and the
-        rest are built from the record; the node of the last line built or parsed, and pos at the
-        line break after it. Else, or where the rest cannot be built, their tokens are put in
-        (None: nothing parsed yet)."""
+        rest are built from the record; if it cannot be recorded (it reads an input for the first
+        time), the next line is tried. The node of the last line built or parsed (-1 if none made
+        one), with pos at the line break after it. Else, or where the rest cannot be built, their
+        tokens are put in (None: nothing parsed yet)."""
         key = self.starts[pos]
         block = self.omitted[key]
         if not block.varies or block.copies < 2:
             self.restore(pos)
             return None
-        stride = block.stride
-        kinds, texts, starts = tokens_of(self.source, block._replace(copies=1, end=block.start + stride))
-        stop = pos + 1 + len(kinds) - 1  # the line's break
-        self.kinds[pos + 1 : pos + 1] = kinds
-        self.texts[pos + 1 : pos + 1] = texts
-        self.starts[pos + 1 : pos + 1] = starts
-        rest = block._replace(start=block.start + stride, copies=block.copies - 1)
-        del self.omitted[key]
-        self.omitted[rest.start - 1] = rest
-        self.pos = pos + 1
-        scope, graph = self.scope, self.graph
-        first = len(graph)
-        reads = self.scope = Reads(scope)  # type: ignore[assignment]
-        self.unrecordable = False
-        try:
-            node = self.statement()
-        finally:
-            self.scope = scope
-        if self.pos == stop and node >= 0 and not self.unrecordable:
-            shape = record_shape(graph, reads, first, node, (kinds[:-1], texts[:-1], starts[:-1]), block.start)
+        made = -1
+        for _ in range(_RECORD_TRIES):
+            stride = block.stride
+            kinds, texts, starts = tokens_of(self.source, block._replace(copies=1, end=block.start + stride))
+            stop = pos + len(kinds)  # the line's break
+            self.kinds[pos + 1 : pos + 1] = kinds
+            self.texts[pos + 1 : pos + 1] = texts
+            self.starts[pos + 1 : pos + 1] = starts
+            rest = block._replace(start=block.start + stride, copies=block.copies - 1)
+            del self.omitted[key]
+            key = rest.start - 1
+            self.omitted[key] = rest
+            self.pos = pos + 1
+            scope, graph = self.scope, self.graph
+            first = len(graph)
+            reads = self.scope = Reads(scope)  # type: ignore[assignment]
+            self.unrecordable = False
+            try:
+                node = self.statement()
+            finally:
+                self.scope = scope
+            if node >= 0:
+                made = node
+            if self.pos != stop or key not in self.omitted:  # a loop's header: it put the lines back
+                return made
+            line = (kinds[:-1], texts[:-1], starts[:-1])
+            recordable = node >= 0 and not self.unrecordable
+            shape = record_shape(graph, reads, first, node, line, block.start) if recordable else None
             last = None if shape is None else build_run(shape, graph, scope, self.statics, self.source, rest)
             if last is not None:
-                del self.omitted[rest.start - 1]
+                del self.omitted[key]
                 return last
-        if rest.start - 1 in self.omitted and self.kinds[stop] == NEWLINE and self.starts[stop] == rest.start - 1:
-            self.restore(stop)
-        return node
+            if rest.copies < 2:
+                break
+            pos, block = stop, rest
+        self.restore(stop)
+        return made
 
     def restore(self, pos: int) -> None:
         """Puts the tokens of the lines omitted after the line break at `pos` in after it."""

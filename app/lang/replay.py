@@ -313,8 +313,7 @@ class Omitted(NamedTuple):
 
 
 # A run of one line keeps its first lines as tokens: the first parse, the recording, the first
-# replay. A run of one shape keeps its first line, parsed as it is (it may use inputs for the
-# first time), and tokenizes its second when it gets there, to record it.
+# replay. A run of one shape keeps none (Parser.resume tokenizes the lines it records).
 KEPT_LINES = 3
 _SPACES = " \t\f\r"
 
@@ -348,7 +347,9 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
             line = source[offset : offset + stride - 1]
             lines = source[offset : offset + stride * length - 1]
             varies = lines != "\n".join(repeat(line, length))
-            first = 1 if varies else KEPT_LINES
+            # A run of one shape starts with its first line (see Parser.resume), but at the start
+            # of the program or right after another run: its line break must be a token.
+            first = KEPT_LINES if not varies else 0 if 0 < offset != start else 1
             kept.append((start, offset + stride * first))
             start = min(offset + stride * length, len(source) + 1)  # past the last line's break
             indent = len(shape) - len(shape.lstrip(_SPACES))
@@ -365,7 +366,8 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     starts: list[int] = []
     try:
         for begin, end in kept:
-            _append(kinds, texts, starts, source, begin, end)
+            if begin < end:
+                _append(kinds, texts, starts, source, begin, end)
     except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
         return tokenize(source, plain=True), {}, repeats(source)
     kinds.append(END)

@@ -174,9 +174,11 @@ def build_run(
     for start, _, word in shape.fixed:
         if not everywhere(start, word):
             return None
-    targets = column(*shape.target) if shape.target is not None else None
-    if targets is not None and not _assignable(targets, lines[0][slice(*shape.target)], statics):
-        return None
+    targets = None
+    if shape.target is not None:
+        targets = column(*shape.target)
+        if not _assignable(targets, targets[0], statics):
+            return None
     for name, found in shape.found:
         if (name in scope) is not found or name in statics:
             return None
@@ -189,7 +191,18 @@ def build_run(
     limits = graph.limits
     if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
         return None  # built line by line: the error names the node a full parse names
-    assigned = range(first + shape.assigned - outside, first + shape.assigned - outside + width * count, width)
+    total = count * width
+
+    def ids(ref: int) -> list[int]:
+        """The node of the template's built node `ref` on each line, one list shared by all
+        that read it (fewer int objects to make and to free)."""
+        built = made.get(ref)
+        if built is None:
+            built = made[ref] = list(range(first + ref - outside, first + ref - outside + total, width))
+        return built
+
+    made: dict[int, list[int]] = {}
+    assigned = ids(shape.assigned) if targets is not None else []
     columns = []  # each operand's node, line by line
     before: set[int] = set()  # the nodes from before the run that it reads
     for start, end in shape.operands:
@@ -226,7 +239,6 @@ def build_run(
         numbers.append(list(map(float.__neg__, column_numbers)) if negated else column_numbers)
 
     # Nothing can stop the run now: the graph's lists grow by its nodes, filled place by place.
-    total = count * width
     graph.work += count * op_count
     graph.ops += shape.ops * count
     graph.args += [()] * total  # a constant's
@@ -241,17 +253,16 @@ def build_run(
     requires += [op is not None and flag for op in shape.ops] * count
     graph.scalar += [True] * total
     graph.constant += [op is None for op in shape.ops] * count
-    at = block.start
+    places: dict[int, list[int]] = {}  # a place in the line → where it is on each line (shared, as ids)
     for position, refs in enumerate(shape.refs):
         if refs:
-            operands = [
-                columns[ref] if ref < outside else range(first + ref - outside, first + ref - outside + total, width)
-                for ref in refs
-            ]
+            operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
             graph.args[first + position :: width] = list(zip(*operands))
-        start, end = at + shape.starts[position], at + shape.ends[position]
-        graph.starts[first + position :: width] = range(start, start + stride * count, stride)
-        graph.ends[first + position :: width] = range(end, end + stride * count, stride)
+        for offsets, place in ((graph.starts, shape.starts[position]), (graph.ends, shape.ends[position])):
+            at = places.get(place)
+            if at is None:
+                at = places[place] = list(range(block.start + place, block.start + place + stride * count, stride))
+            offsets[first + position :: width] = at
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values
     if targets is not None:
@@ -292,7 +303,7 @@ def _assignable(targets: list[str], first: str, statics: dict[str, Any]) -> bool
 
 
 def _read(
-    names: list[str], targets: list[str] | None, assigned: range, scope: dict[str, int], before: set[int]
+    names: list[str], targets: list[str] | None, assigned: list[int], scope: dict[str, int], before: set[int]
 ) -> list[int] | None:
     """The node each line reads by its name in `names`: the one the newest line before it in the
     run assigned that name, or else the scope's; None where a name has no node. The nodes from
