@@ -335,13 +335,16 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     shapes = line_shapes(source)
     if not any(map(eq, shapes[1:], shapes)) or ";" in source:  # no two lines in a row of one shape
         return tokenize(source), {}, repeats(source)
-    if not is_plain(source, shapes):
+    groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
+    followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
+    if groups[-1][1] > 1:
+        followed.append(groups[-1][0])
+    if not is_plain(source, followed):
         return tokenize(source, plain=False), {}, repeats(source)
     omitted: dict[int, Omitted] = {}
     kept: list[tuple[int, int]] = []  # the parts of the source tokenized: (start, end)
     start = offset = 0  # where the part not yet kept starts; where the next line starts
-    for shape, group in groupby(shapes):
-        length = len(list(group))
+    for shape, length in groups:
         stride = len(shape) + 1
         if length > KEPT_LINES and shape.strip(_SPACES):
             line = source[offset : offset + stride - 1]

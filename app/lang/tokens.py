@@ -140,16 +140,16 @@ def tokenize(source: str, plain: bool | None = None) -> Tokens:
     return Tokens(kinds, texts, starts)
 
 
-def is_plain(source: str, shapes: list[str] | None = None) -> bool:
+def is_plain(source: str, followed: list[str] | None = None) -> bool:
     """Whether `source` is ASCII with no comment, line continuation or quote, and drops no newline
     (see _drops_newlines): then its tokens are each line's, and each line's tokens depend on that
-    line alone. `shapes`: its lines' shapes (line_shapes), if the caller has them: whether a line
-    break is dropped depends on a line's spaces, brackets and `;`, which its shape keeps, so only
-    the different shapes are looked at."""
+    line alone. `followed`: the shapes (line_shapes) of the lines that a line break follows, each
+    different one at least once, if the caller has them: whether a line break is dropped depends
+    on the line's spaces, brackets and `;`, which its shape keeps, so only those are looked at."""
     if not source.isascii() or any(c in source for c in "#\\'\""):
         return False
-    if shapes is not None and len(shapes) > 1:
-        return not _drops_newlines("\n".join(set(shapes[:-1])) + "\n")  # each line a line break follows
+    if followed is not None:
+        return not _drops_newlines("".join(line + "\n" for line in followed))
     return not _drops_newlines(source)
 
 
