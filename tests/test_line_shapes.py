@@ -13,54 +13,24 @@ import random
 import string
 
 import pytest
+import test_parse_replay as replay_tests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_parse_replay import assert_same_graph, build, same, with_values
+from test_parse_replay import build
+from test_tokens_speedpath import PIECES as SPEEDPATH_PIECES
+from test_tokens_speedpath import outcome
 
 from app.engine.errors import ProgramError
 from app.engine.limits import Limits
-from app.engine.run import run
 from app.lang import parser as parser_module
 from app.lang import shapes as shapes_module
-from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes, tokenize
+from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes
 
+# The tokenizer tests' pieces that a plain line may hold (no quote, comment or line break), and
+# numbers and names whose letters and digits the shapes tell apart.
 PIECES = [
-    "x",
-    "w1",
-    "e",
-    "E",
-    "j",
-    "rb",
-    "_",
-    "__a",
-    "1",
-    "12",
-    "0.5",
-    ".5",
-    "1e-3",
-    "2E+4",
-    "1_0",
-    "3j",
-    "7J",
-    "1e",
-    "x.T",
-    ".",
-    "=",
-    "+",
-    "-",
-    "*",
-    "**",
-    "//",
-    "==",
-    ",",
-    "(",
-    ")",
-    "[",
-    "]",
-    " ",
-    "  ",
-    "\t",
-    "$",
+    *(piece for piece in SPEEDPATH_PIECES if is_plain(piece) and "\n" not in piece and "\\" not in piece),
+    *("e", "E", "j", "w1", "__a", "12", "2E+4", "7J", "1e", "1e-3", "x.T"),
 ]
 _CLASSES = [
     string.ascii_letters.translate(str.maketrans("", "", "eEjJ")),
@@ -77,13 +47,6 @@ def same_shape(text: str, rng: random.Random) -> str:
         chars = next((chars for chars in _CLASSES if c in chars), c)
         out.append(rng.choice(chars))
     return "".join(out)
-
-
-def outcome(source: str):
-    try:
-        return tokenize(source)
-    except ProgramError as error:
-        return error.kind, error.message, error.start, error.end
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
@@ -163,11 +126,7 @@ def counted(monkeypatch) -> list[int]:
     ],
 )
 def test_a_run_of_one_shape_builds_the_graph_a_full_parse_builds(program):
-    replayed = run(with_values(assert_same_graph(program)))
-    parsed = run(with_values(build(program, replays=False)))
-    assert same(replayed.values, parsed.values)
-    assert same(replayed.grads, parsed.grads)
-    assert same(replayed.records, parsed.records)
+    replay_tests.test_a_replayed_program_builds_the_graph_a_full_parse_builds(program)
 
 
 def test_a_program_written_out_is_built_run_by_run(monkeypatch):
@@ -180,6 +139,16 @@ def test_a_program_written_out_is_built_run_by_run(monkeypatch):
     assert len(graph) == 1 + 5 * 1000 and graph.names[-1] == "x1000"
     assert graph.values[-5:] == [0.2, None, 0.5, None, None]  # the last line's constants: 0.2, 0.5
     assert program[graph.starts[-1] : graph.ends[-1]] == "tanh(x999 * 0.2 + 0.5)"
+
+
+def both_ways(program: str, limits: Limits) -> list[ProgramError]:
+    """The error of a parse with runs built from a record, and that of a parse line by line."""
+    errors = []
+    for replays in (True, False):
+        with pytest.raises(ProgramError) as caught:
+            build(program, limits, replays=replays)
+        errors.append(caught.value)
+    return errors
 
 
 @pytest.mark.parametrize(
@@ -196,12 +165,7 @@ def test_a_program_written_out_is_built_run_by_run(monkeypatch):
     ],
 )
 def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message):
-    errors = []
-    for replays in (True, False):
-        with pytest.raises(ProgramError) as caught:
-            build(program, replays=replays)
-        errors.append(caught.value)
-    replayed, parsed = errors
+    replayed, parsed = both_ways(program, Limits())
     assert message in replayed.message
     assert (replayed.kind, replayed.message, replayed.start, replayed.end) == (
         parsed.kind,
@@ -214,11 +178,6 @@ def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message):
 @pytest.mark.parametrize("limits", [Limits(max_nodes=100), Limits(max_total_work=100)])
 def test_a_limit_reached_inside_a_run_of_one_shape_stops_where_a_full_parse_stops(limits):
     program = "x0 = x\n" + written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 60)
-    errors = []
-    for replays in (True, False):
-        with pytest.raises(ProgramError) as caught:
-            build(program, limits, replays=replays)
-        errors.append(caught.value)
-    replayed, parsed = errors
+    replayed, parsed = both_ways(program, limits)
     assert replayed.kind == parsed.kind == "limit_exceeded"
     assert (replayed.message, replayed.start, replayed.end) == (parsed.message, parsed.start, parsed.end)

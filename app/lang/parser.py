@@ -312,19 +312,25 @@ class _Parser:
                 # right after it may lie past the body.
                 return self.run_of(template, text, stop - pos, node) if runs else node
             # The lookups came out differently (a name assigned since): recorded again.
-        scope, first = self.scope, len(self.graph)
-        # Reads answers a dict's get, in, [], pop and iteration.
-        reads = self.scope = Reads(scope)  # type: ignore[assignment]
-        self.unrecordable = False
-        try:
-            node = self.statement()
-        finally:
-            self.scope = scope
+        first = len(self.graph)
+        node, reads = self.read_statement()
         if self.unrecordable:  # it read or made values known before the run: parsed each time
             templates[text] = False
         elif self.pos == stop:
             templates[text] = record(self.graph, reads, first, node, offset) or False
         return node
+
+    def read_statement(self) -> tuple[int, Reads]:
+        """A statement parsed with a Reads as its scope, which notes its lookups and assignments
+        (for a record of it); unrecordable tells whether it read or made a value known before
+        the run, which a record would not repeat."""
+        scope = self.scope
+        reads = self.scope = Reads(scope)  # type: ignore[assignment]  # answers get, in, [], pop, iteration
+        self.unrecordable = False
+        try:
+            return self.statement(), reads
+        finally:
+            self.scope = scope
 
     def run_of(self, template: Template, text: str, length: int, node: int) -> int:
         """After a replayed statement of `length` tokens: the statements right after it with the
@@ -386,14 +392,9 @@ class _Parser:
             key = rest.start - 1
             self.omitted[key] = rest
             self.pos = pos + 1
-            scope, graph = self.scope, self.graph
+            graph = self.graph
             first = len(graph)
-            reads = self.scope = Reads(scope)  # type: ignore[assignment]
-            self.unrecordable = False
-            try:
-                node = self.statement()
-            finally:
-                self.scope = scope
+            node, reads = self.read_statement()
             if node >= 0:
                 made = node
             if self.pos != stop or key not in self.omitted:  # a loop's header: it put the lines back
@@ -401,7 +402,7 @@ class _Parser:
             line = (kinds[:-1], texts[:-1], starts[:-1])
             recordable = node >= 0 and not self.unrecordable
             shape = record_shape(graph, reads, first, node, line, block.start) if recordable else None
-            last = None if shape is None else build_run(shape, graph, scope, self.statics, self.source, rest)
+            last = None if shape is None else build_run(shape, graph, self.scope, self.statics, self.source, rest)
             if last is not None:
                 del self.omitted[key]
                 return last
