@@ -36,7 +36,9 @@ tests/test_parse_speedpaths.py pins the graphs they build.
 
 A statement of scalars that repeats (an unrolled recurrence) is parsed twice, recorded, then built
 from the record, and a run of it in one go, most of it never tokenized: app/lang/replay.py, whose
-graphs tests/test_parse_replay.py compares with a full parse's.
+graphs tests/test_parse_replay.py compares with a full parse's. Lines of one shape in a row (a
+program written out line by line, with new names and numbers on every line) are built the same
+way from a record of one of them, never tokenized: app/lang/shapes.py, tests/test_line_shapes.py.
 """
 
 from __future__ import annotations
