@@ -332,8 +332,10 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     them (a character outside the language) is the one the whole program's tokens give: the
     lines left out are of the shape of kept ones, and a shape's characters are the language's.
     """
+    if ";" in source:
+        return tokenize(source), {}, repeats(source)
     shapes = line_shapes(source)
-    if not any(map(eq, shapes[1:], shapes)) or ";" in source:  # no two lines in a row of one shape
+    if not any(map(eq, shapes[1:], shapes)):  # no two lines in a row of one shape: no run
         return tokenize(source), {}, repeats(source)
     groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
     followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
