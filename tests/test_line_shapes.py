@@ -16,7 +16,7 @@ import pytest
 import test_parse_replay as replay_tests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_parse_replay import build
+from test_parse_replay import FIELDS, build, same
 from test_tokens_speedpath import PIECES as SPEEDPATH_PIECES
 from test_tokens_speedpath import outcome
 
@@ -181,3 +181,53 @@ def test_a_limit_reached_inside_a_run_of_one_shape_stops_where_a_full_parse_stop
     replayed, parsed = both_ways(program, limits)
     assert replayed.kind == parsed.kind == "limit_exceeded"
     assert (replayed.message, replayed.start, replayed.end) == (parsed.message, parsed.start, parsed.end)
+
+
+# Mostly scalar inputs, and now and then a tensor (v), names with no value yet (g, q), a keyword,
+# a name refused, a constant and a function.
+_NAMES = ["x", "y", "w", "b", "h", "c"] * 8 + ["v", "g", "q", "in", "__", "pi", "tanh"]
+_NUMBERS = ["1", "2", "5", "9", "0", "0.5", "0.25", ".5", "1_0", "1e3", "3j", "2.", "-0"]
+_LINES = [
+    "{t} = tanh({a} * {n} + {b})",
+    "{t} = {a} * -{n} - {b}",
+    "{t} = {a} ** {n}",
+    "{t} = sin({a}) + {a} / {n}",
+    "{t} = maximum({a}, {b}) * ({n} + {n})",
+    "{a} * {n} + {b}",
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_LINES),
+            st.integers(1, 9),  # lines of this shape in a row
+            st.lists(st.sampled_from(_NAMES), min_size=3, max_size=3),
+            st.sampled_from(_NUMBERS),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(0, 2**32),
+)
+def test_any_program_of_runs_parses_as_line_by_line(runs, seed):
+    """Runs of lines of one shape with names that repeat, are assigned, are inputs read for the first
+    time, keywords, constants or functions, and numbers of every spelling: the same graph or the
+    same error either way."""
+    rng = random.Random(seed)
+    lines = []
+    for line, count, names, number in runs:
+        for _ in range(count):
+            # names of one length stay in the shape; each line may pick others of that length
+            t, a, b = (rng.choice([n for n in _NAMES if len(n) == len(name)]) for name in names)
+            lines.append(line.format(t=t, a=a, b=b, n=rng.choice([n for n in _NUMBERS if len(n) == len(number)])))
+    program = "x = x\n" + "\n".join(lines)
+    outcomes = []
+    for replays in (True, False):
+        try:
+            graph = build(program, replays=replays)
+            outcomes.append([getattr(graph, field) for field in FIELDS])
+        except ProgramError as error:
+            outcomes.append([error.kind, error.message, error.start, error.end])
+    assert same(outcomes[0], outcomes[1])
