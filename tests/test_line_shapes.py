@@ -121,6 +121,8 @@ def counted(monkeypatch) -> list[int]:
         + written_out("x{i} = x{p} * 0.{d}", 5)
         + written_out("s{i} = tanh(s{p})", 12, 6).replace("s5", "x5"),
         "h = x\nfor i in range(3):\n" + written_out("    x{i} = h * 0.{d}", 8) + "x0 = x3\n" + NAMES,  # a loop's body
+        "h = x\n" + written_out("for i in range({d}): h = h * 0.{e} + b", 7),  # loops on one line each
+        "h = x\n" + written_out("g{i} = h * 0.{d}", 7) + "for i in range(2):\n" + written_out("    g{i} = g{i} * w", 7),
         "x0 = x\n" + written_out("x{i} = x{p} * 0.{d}", 12).rstrip("\n"),  # no line break at the end
         "x0 = x\n" + written_out("  x{i}  =  x{p}*0.{d}  ", 12),  # indented, spaces at the end
     ],
