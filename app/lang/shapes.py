@@ -27,12 +27,19 @@ from keyword import kwlist
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
+
 from app.lang.tokens import NAME, NUMBER
 
 if TYPE_CHECKING:
     from app.engine.graph import Graph
     from app.lang.replay import Omitted, Reads
 
+# Decimals read from their digits (see _decimals): up to 15 digits, whose integer is below 2**53;
+# the place values of those digits, and the powers of ten that are floats exactly.
+_EXACT_DIGITS = 15
+_WEIGHTS = 10 ** np.arange(_EXACT_DIGITS - 1, -1, -1, dtype=np.int64)
+_POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
 
@@ -232,8 +239,11 @@ def build_run(
         return None  # some need a gradient and some not: parsed line by line
     flag = flags.pop() if flags else False
     numbers = []  # each constant's value, line by line
+    rows = _rows(text, count, stride) if shape.constants else None
     for _, start, end, negated in shape.constants:
-        column_numbers = _numbers(column(start, end))
+        column_numbers = _decimals(rows, start, lines[0][start:end]) if rows is not None else None
+        if column_numbers is None:
+            column_numbers = _numbers(column(start, end))
         if negated and 0.0 in column_numbers:
             return None  # -0 is the constant 0.0, -0.0 is -0.0: left to the parser
         numbers.append(list(map(float.__neg__, column_numbers)) if negated else column_numbers)
@@ -278,6 +288,34 @@ def _after(text: str, stride: int, count: int, operand: tuple[int, int], target:
     if end - start != target_end - target_start:
         return False
     return all(text[start + k + stride :: stride] == text[target_start + k :: stride][:-1] for k in range(end - start))
+
+
+def _rows(text: str, count: int, stride: int) -> np.ndarray:
+    """The run's characters (ASCII: see tokens.is_plain) as `count` rows of `stride` bytes, a
+    line and its line break each."""
+    return np.frombuffer((text + "\n").encode("ascii"), np.uint8).reshape(count, stride)
+
+
+def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
+    """The numbers at `start` of each row, all of the shape of `first` (the first row's), read
+    from their digits at once: None where they are not decimals of at most 15 digits with no
+    exponent (then _numbers reads them).
+
+    Such a number is an integer M < 10**15 < 2**53 over 10**k, k <= 15: both are floats exactly,
+    so their quotient, rounded once to the nearest float (IEEE division), is the nearest float to
+    the decimal, which is what float() gives (correctly rounded): bit for bit the same value."""
+    places = [place for place, c in enumerate(first, start) if c.isdigit()]
+    if not places or len(places) > _EXACT_DIGITS or not first.replace("_", "").replace(".", "").isdigit():
+        return None
+    point = first.find(".")
+    fraction = 0 if point < 0 else sum(c.isdigit() for c in first[point:])
+    weights = _WEIGHTS[-len(places) :]
+    mantissas = rows[:, places] @ weights - 48 * int(weights.sum())  # 48: the digit 0
+    values = mantissas.astype(np.float64)
+    if fraction:
+        values /= _POWERS[fraction]
+    result: list[float] = values.tolist()
+    return result
 
 
 def _numbers(texts: list[str]) -> list[float]:
