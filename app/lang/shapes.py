@@ -189,7 +189,8 @@ def build_run(
     for name, found in shape.found:
         if (name in scope) is not found or name in statics:
             return None
-        if targets is not None and name in targets:
+        # (the targets are all as long as the first: a name of another length is none of them)
+        if targets is not None and len(name) == len(targets[0]) and name in targets:
             return None  # the run would change its outcome
     outside = len(shape.operands)
     width = len(shape.ops)
@@ -251,13 +252,15 @@ def build_run(
     # Nothing can stop the run now: the graph's lists grow by its nodes, filled place by place.
     graph.work += count * op_count
     graph.ops += shape.ops * count
-    graph.args += [()] * total  # a constant's
-    graph.params += [None] * total
-    shapes += [()] * total
-    graph.names += [None] * total
-    graph.starts += [0] * total
-    graph.ends += [0] * total
-    graph.values += [None] * total
+    nones, empties, zeros = [None] * total, [()] * total, [0] * total  # each list made once, for all that start so
+    graph.args += empties  # a constant's
+    graph.params += nones
+    shapes += empties
+    graph.names += nones
+    graph.starts += zeros
+    graph.ends += zeros
+    graph.values += nones
+    del nones, empties, zeros
     # Every op node reads, through the ops before it, a node from before the run (an op reads
     # something that is not a constant): it needs a gradient if those do, and they all agree.
     requires += [op is not None and flag for op in shape.ops] * count
