@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 # Decimals read from their digits (see _decimals): up to 15 digits, whose integer is below 2**53;
 # the place values of those digits, and the powers of ten that are floats exactly.
 _EXACT_DIGITS = 15
-_WEIGHTS = 10 ** np.arange(_EXACT_DIGITS - 1, -1, -1, dtype=np.int64)
+_WEIGHTS = np.array([float(10**k) for k in range(_EXACT_DIGITS - 1, -1, -1)])
+_ROWS_AT_ONCE = 64  # fewer lines are read one by one: numpy's calls cost more than they save
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
@@ -240,7 +241,7 @@ def build_run(
         return None  # some need a gradient and some not: parsed line by line
     flag = flags.pop() if flags else False
     numbers = []  # each constant's value, line by line
-    rows = _rows(text, count, stride) if shape.constants else None
+    rows = _rows(text, count, stride) if shape.constants and count >= _ROWS_AT_ONCE else None
     for _, start, end, negated in shape.constants:
         column_numbers = _decimals(rows, start, lines[0][start:end]) if rows is not None else None
         if column_numbers is None:
@@ -313,8 +314,10 @@ def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
     point = first.find(".")
     fraction = 0 if point < 0 else sum(c.isdigit() for c in first[point:])
     weights = _WEIGHTS[-len(places) :]
-    mantissas = rows[:, places] @ weights - 48 * int(weights.sum())  # 48: the digit 0
-    values = mantissas.astype(np.float64)
+    # Every product and partial sum is an integer below 2**53 (a digit's byte is below 64), so
+    # the sum is exact in any order.
+    values = rows[:, places] @ weights
+    values -= 48.0 * float(weights.sum())  # 48: the digit 0's byte
     if fraction:
         values /= _POWERS[fraction]
     result: list[float] = values.tolist()
