@@ -93,6 +93,14 @@ def counted(monkeypatch) -> list[int]:
     return runs
 
 
+@pytest.fixture(params=[None, 2], ids=["runs-line-by-line", "runs-as-rows"])
+def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of 64 lines and more are read as rows of bytes with numpy (shapes._rows): the second
+    parameter reads every run so, the first none of these tests' (shorter) runs."""
+    if request.param is not None:
+        monkeypatch.setattr(shapes_module, "_ROWS_AT_ONCE", request.param)
+
+
 @pytest.mark.parametrize(
     "program",
     [
@@ -127,7 +135,7 @@ def counted(monkeypatch) -> list[int]:
         "x0 = x\n" + written_out("  x{i}  =  x{p}*0.{d}  ", 12),  # indented, spaces at the end
     ],
 )
-def test_a_run_of_one_shape_builds_the_graph_a_full_parse_builds(program):
+def test_a_run_of_one_shape_builds_the_graph_a_full_parse_builds(program, rows_at_once):
     replay_tests.test_a_replayed_program_builds_the_graph_a_full_parse_builds(program)
 
 
@@ -166,7 +174,7 @@ def both_ways(program: str, limits: Limits) -> list[ProgramError]:
         ("".join(f"{name} = x * 0.{k}\n" for k, name in enumerate(["ab", "cd", "gh", "if", "kl"])), "Python keyword"),
     ],
 )
-def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message):
+def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message, rows_at_once):
     replayed, parsed = both_ways(program, Limits())
     assert message in replayed.message
     assert (replayed.kind, replayed.message, replayed.start, replayed.end) == (
@@ -216,7 +224,14 @@ _LINES = [
 def test_any_program_of_runs_parses_as_line_by_line(runs, seed):
     """Runs of lines of one shape with names that repeat, are assigned, are inputs read for the first
     time, keywords, constants or functions, and numbers of every spelling: the same graph or the
-    same error either way."""
+    same error either way, with the runs read as strings and as rows of bytes (shapes._rows)."""
+    same_either_way(runs, seed)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shapes_module, "_ROWS_AT_ONCE", 2)
+        same_either_way(runs, seed)
+
+
+def same_either_way(runs: list[tuple[str, int, list[str], str]], seed: int) -> None:
     rng = random.Random(seed)
     lines = []
     for line, count, names, number in runs:
@@ -233,3 +248,32 @@ def test_any_program_of_runs_parses_as_line_by_line(runs, seed):
         except ProgramError as error:
             outcomes.append([error.kind, error.message, error.start, error.end])
     assert same(outcomes[0], outcomes[1])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.integers(1, 15), st.integers(-1, 15), st.booleans(), st.integers(1, 80), st.integers(0, 2**32))
+def test_decimals_read_from_their_digits_are_the_floats_float_reads(digits, point, underscore, count, seed):
+    """shapes._decimals: a column of numbers of one shape (up to 15 digits, a point anywhere or
+    none, an underscore), bit for bit the values float() gives."""
+    rng = random.Random(seed)
+
+    def number() -> str:
+        text = "".join(rng.choice(string.digits) for _ in range(digits))
+        if underscore and digits > 1:
+            text = text[0] + "_" + text[1:]
+        return text if point < 0 else text[: point + 1] + "." + text[point + 1 :]
+
+    numbers = [number() for _ in range(count)]
+    lines = [f"x = {text} * y" for text in numbers]
+    rows = shapes_module._rows("\n".join(lines), count, len(lines[0]) + 1)
+    values = shapes_module._decimals(rows, 4, numbers[0])
+    assert values is not None
+    expected = [float(text.replace("_", "")) for text in numbers]
+    assert [value.hex() for value in values] == [value.hex() for value in expected]
+    assert all(type(value) is float for value in values)
+
+
+@pytest.mark.parametrize("first", ["1e5", "1234567890123456", "12j"])
+def test_decimals_with_an_exponent_or_more_digits_are_left_to_float(first):
+    rows = shapes_module._rows(f"x = {first}", 1, len(first) + 5)
+    assert shapes_module._decimals(rows, 4, first) is None
