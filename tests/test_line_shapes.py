@@ -95,8 +95,9 @@ def counted(monkeypatch) -> list[int]:
 
 @pytest.fixture(params=[None, 2], ids=["runs-line-by-line", "runs-as-rows"])
 def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs of 64 lines and more are read as rows of bytes with numpy (shapes._rows): the second
-    parameter reads every run so, the first none of these tests' (shorter) runs."""
+    """The numbers of runs of 64 lines and more are read from rows of bytes with numpy
+    (shapes._rows, _decimals): the second parameter reads every run's so, the first none of these
+    tests' (shorter) runs'."""
     if request.param is not None:
         monkeypatch.setattr(shapes_module, "_ROWS_AT_ONCE", request.param)
 
@@ -224,7 +225,8 @@ _LINES = [
 def test_any_program_of_runs_parses_as_line_by_line(runs, seed):
     """Runs of lines of one shape with names that repeat, are assigned, are inputs read for the first
     time, keywords, constants or functions, and numbers of every spelling: the same graph or the
-    same error either way, with the runs read as strings and as rows of bytes (shapes._rows)."""
+    same error either way, with the runs' numbers read as strings and from rows of bytes
+    (shapes._rows)."""
     same_either_way(runs, seed)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shapes_module, "_ROWS_AT_ONCE", 2)

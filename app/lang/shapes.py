@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 _EXACT_DIGITS = 15
 _WEIGHTS = np.array([float(10**k) for k in range(_EXACT_DIGITS - 1, -1, -1)])
 _ROWS_AT_ONCE = 64  # fewer lines are read one by one: numpy's calls cost more than they save
-_LINE_BREAK = ord("\n")
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
@@ -168,24 +167,16 @@ def build_run(
     per line."""
     count, stride = block.copies, block.stride
     text = source[block.start : block.start + stride * count - 1]
-    # A long run's characters as rows of bytes (see _rows): its columns are read and compared
-    # with numpy, in C, without a string per line.
-    rows = _rows(text, count, stride) if count >= _ROWS_AT_ONCE else None
-    lines = text.split("\n") if rows is None else []
-    if len(lines) != count if rows is None else not (rows[:, -1] == _LINE_BREAK).all():
-        return None
 
     def everywhere(start: int, word: str) -> bool:
         """Whether every line has `word` at `start`."""
-        if rows is not None:
-            return bool((rows[:, start : start + len(word)] == np.frombuffer(word.encode("ascii"), np.uint8)).all())
         return all(text[place::stride] == c * count for place, c in enumerate(word, start))
 
+    lines = text.split("\n")
+    if len(lines) != count:
+        return None
+
     def column(start: int, end: int) -> list[str]:
-        """The texts at start:end of every line (names and numbers: letters, digits, _ . + -)."""
-        if rows is not None:
-            texts = np.ascontiguousarray(rows[:, start:end]).view(f"S{end - start}").ravel().tolist()
-            return list(map(bytes.decode, texts))
         return list(map(itemgetter(slice(start, end)), lines))
 
     for start, _, word in shape.fixed:
@@ -231,7 +222,7 @@ def build_run(
                 return None
             before.add(node)
             columns.append([node] * count)
-        elif shape.target is not None and _after(text, rows, stride, count, (start, end), shape.target):
+        elif shape.target is not None and _after(text, stride, count, (start, end), shape.target):
             node = scope.get(name)  # the line before the run assigned it
             if node is None:
                 return None
@@ -250,8 +241,9 @@ def build_run(
         return None  # some need a gradient and some not: parsed line by line
     flag = flags.pop() if flags else False
     numbers = []  # each constant's value, line by line
+    rows = _rows(text, count, stride) if shape.constants and count >= _ROWS_AT_ONCE else None
     for _, start, end, negated in shape.constants:
-        column_numbers = _decimals(rows, start, text[start:end]) if rows is not None else None
+        column_numbers = _decimals(rows, start, lines[0][start:end]) if rows is not None else None
         if column_numbers is None:
             column_numbers = _numbers(column(start, end))
         if negated and 0.0 in column_numbers:
@@ -293,17 +285,12 @@ def build_run(
     return first + total - width + shape.result - outside
 
 
-def _after(
-    text: str, rows: np.ndarray | None, stride: int, count: int, operand: tuple[int, int], target: tuple[int, int]
-) -> bool:
+def _after(text: str, stride: int, count: int, operand: tuple[int, int], target: tuple[int, int]) -> bool:
     """Whether each line but the first reads, at `operand`, the name the line before assigned
-    (at `target`): the newest node of that name. Compared place by place down the lines (or
-    `rows`, the lines' bytes, if given)."""
+    (at `target`): the newest node of that name. Compared place by place down the lines."""
     (start, end), (target_start, target_end) = operand, target
     if end - start != target_end - target_start:
         return False
-    if rows is not None:
-        return bool(np.array_equal(rows[1:, start:end], rows[:-1, target_start:target_end]))
     return all(text[start + k + stride :: stride] == text[target_start + k :: stride][:-1] for k in range(end - start))
 
 
