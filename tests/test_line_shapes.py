@@ -279,3 +279,13 @@ def test_decimals_read_from_their_digits_are_the_floats_float_reads(digits, poin
 def test_decimals_with_an_exponent_or_more_digits_are_left_to_float(first):
     rows = shapes_module._rows(f"x = {first}", 1, len(first) + 5)
     assert shapes_module._decimals(rows, 4, first) is None
+
+
+@pytest.mark.parametrize(
+    "start, stop, step",
+    [(0, 10, 1), (5, 1000, 7), (3, 5000, 5), (2**18 - 10, 2**18 + 10, 3), (2**18 + 1, 2**18 + 90, 8)],
+)
+def test_shared_ints_are_a_ranges_ints(start, stop, step):
+    """shapes._ints: the ints of a run's node ids and places, from one table up to 2**18."""
+    assert shapes_module._ints(start, stop, step) == list(range(start, stop, step))
+    assert shapes_module._INTS[:100] == list(range(100))

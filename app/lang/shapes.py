@@ -41,6 +41,10 @@ _EXACT_DIGITS = 15
 _WEIGHTS = np.array([float(10**k) for k in range(_EXACT_DIGITS - 1, -1, -1)])
 _ROWS_AT_ONCE = 64  # fewer lines are read one by one: numpy's calls cost more than they save
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
+# The ints of node ids and places in the program that runs share (see _ints): up to 2**18
+# (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
+_SHARED_INTS = 1 << 18
+_INTS: list[int] = []
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
 
@@ -207,7 +211,7 @@ def build_run(
         that read it (fewer int objects to make and to free)."""
         built = made.get(ref)
         if built is None:
-            built = made[ref] = list(range(first + ref - outside, first + ref - outside + total, width))
+            built = made[ref] = _ints(first + ref - outside, first + ref - outside + total, width)
         return built
 
     made: dict[int, list[int]] = {}
@@ -275,7 +279,7 @@ def build_run(
         for offsets, place in ((graph.starts, shape.starts[position]), (graph.ends, shape.ends[position])):
             at = places.get(place)
             if at is None:
-                at = places[place] = list(range(block.start + place, block.start + place + stride * count, stride))
+                at = places[place] = _ints(block.start + place, block.start + place + stride * count, stride)
             offsets[first + position :: width] = at
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values
@@ -283,6 +287,21 @@ def build_run(
         graph.names[first + shape.assigned - outside :: width] = targets
         scope.update(zip(targets, assigned))
     return first + total - width + shape.result - outside
+
+
+def _ints(start: int, stop: int, step: int) -> list[int]:
+    """list(range(start, stop, step)), its ints taken from _INTS where they are below _SHARED_INTS:
+    a run's node ids and places are most of the objects it makes, and ints shared by every parse
+    of the process are neither made nor freed (each is an int object of its own otherwise)."""
+    global _INTS  # noqa: PLW0603 (one table for the process, replaced as it grows)
+    if stop > _SHARED_INTS:
+        return list(range(start, stop, step))
+    ints = _INTS
+    if stop > len(ints):
+        # A new table, not the old one extended: a parse in another thread may be reading it,
+        # and a list(range(n)) holds i at i whichever table it gets.
+        ints = _INTS = list(range(min(max(stop, 2 * len(ints)), _SHARED_INTS)))
+    return ints[start:stop:step]
 
 
 def _after(text: str, stride: int, count: int, operand: tuple[int, int], target: tuple[int, int]) -> bool:
