@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from itertools import groupby, repeat
-from operator import add, eq
+from operator import add
 from typing import Any, NamedTuple
 
 from app.engine.errors import ProgramError
@@ -335,9 +335,9 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     if ";" in source:
         return tokenize(source), {}, repeats(source)
     shapes = line_shapes(source)
-    if not any(map(eq, shapes[1:], shapes)):  # no two lines in a row of one shape: no run
-        return tokenize(source), {}, repeats(source)
     groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
+    if len(groups) == len(shapes):  # no two lines in a row of one shape: no run
+        return tokenize(source), {}, repeats(source)
     followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
     if groups[-1][1] > 1:
         followed.append(groups[-1][0])
@@ -349,9 +349,8 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     for shape, length in groups:
         stride = len(shape) + 1
         if length > KEPT_LINES and shape.strip(_SPACES):
-            line = source[offset : offset + stride - 1]
-            lines = source[offset : offset + stride * length - 1]
-            varies = lines != "\n".join(repeat(line, length))
+            # All copies of the first line: each line is the one before it (compared in one go).
+            varies = not source.startswith(source[offset : offset + stride * (length - 1) - 1], offset + stride)
             # A run of one shape starts with its first line (see Parser.resume), but at the start
             # of the program or right after another run: its line break must be a token.
             first = KEPT_LINES if not varies else 0 if 0 < offset != start else 1
