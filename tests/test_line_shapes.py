@@ -95,7 +95,7 @@ def counted(monkeypatch) -> list[int]:
 
 @pytest.fixture(params=[None, 2], ids=["runs-line-by-line", "runs-as-rows"])
 def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The numbers of runs of 64 lines and more are read from rows of bytes with numpy
+    """The numbers of runs of 256 lines and more are read from rows of bytes with numpy
     (shapes._rows, _decimals): the second parameter reads every run's so, the first none of these
     tests' (shorter) runs'."""
     if request.param is not None:

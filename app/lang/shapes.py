@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # the place values of those digits, and the powers of ten that are floats exactly.
 _EXACT_DIGITS = 15
 _WEIGHTS = np.array([float(10**k) for k in range(_EXACT_DIGITS - 1, -1, -1)])
-_ROWS_AT_ONCE = 64  # fewer lines are read one by one: numpy's calls cost more than they save
+_ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 # The ints of node ids and places in the program that runs share (see _ints): up to 2**18
 # (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
