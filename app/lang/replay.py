@@ -390,8 +390,10 @@ def tokens_of(source: str, block: Omitted) -> Tokens:
 
 
 def _append(kinds: list[str], texts: list[str], starts: list[int], source: str, start: int, end: int) -> None:
-    """Appends the tokens of source[start:end] (whole lines), without their END token."""
-    piece = tokenize(source[start:end])
+    """Appends the tokens of source[start:end] (whole lines), without their END token. Only
+    lines of a plain program (tokens.is_plain) are left out and put back, so whole lines of it
+    are plain too: tokenize is told so rather than finding it again."""
+    piece = tokenize(source[start:end], plain=True)
     kinds += piece.kinds[:-1]
     texts += piece.texts[:-1]
     starts += [offset + start for offset in piece.starts[:-1]]
