@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # Decimals read from their digits (see _decimals): up to 15 digits, whose integer is below 2**53;
 # the place values of those digits, and the powers of ten that are floats exactly.
 _EXACT_DIGITS = 15
-_WEIGHTS = np.array([float(10**k) for k in range(_EXACT_DIGITS - 1, -1, -1)])
+_WEIGHTS = np.array([10**k for k in range(_EXACT_DIGITS - 1, -1, -1)], dtype=np.int64)
 _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 # The ints of node ids and places in the program that runs share (see _ints): up to 2**18
@@ -333,10 +333,11 @@ def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
     point = first.find(".")
     fraction = 0 if point < 0 else sum(c.isdigit() for c in first[point:])
     weights = _WEIGHTS[-len(places) :]
-    # Every product and partial sum is an integer below 2**53 (a digit's byte is below 64), so
-    # the sum is exact in any order.
-    values = rows[:, places] @ weights
-    values -= 48.0 * float(weights.sum())  # 48: the digit 0's byte
+    # In integers (numpy's own loop: a float matmul would wake BLAS's threads), then exactly as
+    # floats: every integer here is below 2**53.
+    mantissas = rows[:, places] @ weights
+    mantissas -= 48 * int(weights.sum())  # 48: the digit 0's byte
+    values = mantissas.astype(np.float64)
     if fraction:
         values /= _POWERS[fraction]
     result: list[float] = values.tolist()
