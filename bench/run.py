@@ -74,6 +74,7 @@ import baselines  # noqa: E402
 import engine_programs  # noqa: E402
 import measure  # noqa: E402
 import numpy as np  # noqa: E402
+import parse as parser_figure  # noqa: E402
 import train as training  # noqa: E402
 import workloads  # noqa: E402
 from measure import interleaved, timed_call_cpu  # noqa: E402
@@ -901,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
         f"total {time.perf_counter() - started:.1f} s; load average at the end "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
+    parser_figure.main(["--tiny"] if args.tiny else [])  # the parser on lines that repeat or differ (issue 24)
 
     if args.json:
         Path(args.json).write_text(

@@ -33,6 +33,24 @@ def chain_program(op_nodes: int) -> str:
     return "\n".join([CHAIN_LINE] * chain_statements(op_nodes))
 
 
+def constants_chain_program(op_nodes: int) -> str:
+    """The chain with a new name and its own constants on each line, as a program written out
+    line by line is: `x1 = tanh(x0 * 0.5 + 0.1)`, `x2 = tanh(x1 * 0.7 + 0.3)`, ... (input x0)."""
+    lines = range(1, chain_statements(op_nodes) + 1)
+    return "\n".join(f"x{i} = tanh(x{i - 1} * 0.{i * 7 % 9 + 1} + 0.{i * 4 % 9 + 1})" for i in lines)
+
+
+def names_chain_program(op_nodes: int) -> str:
+    """The chain with a new name on each line: `x1 = tanh(x0 * w + b)`, `x2 = tanh(x1 * w + b)`,
+    ... (inputs x0, w, b)."""
+    return "\n".join(f"x{i} = tanh(x{i - 1} * w + b)" for i in range(1, chain_statements(op_nodes) + 1))
+
+
+# The inputs of the two programs above: x0 is the chain's h.
+CONSTANTS_CHAIN_INPUTS = {"x0": CHAIN_INPUTS["h"]}
+NAMES_CHAIN_INPUTS = {"x0": CHAIN_INPUTS["h"], "w": CHAIN_INPUTS["w"], "b": CHAIN_INPUTS["b"]}
+
+
 def chain_baseline_args(op_nodes: int) -> tuple[int, float, float, float]:
     """The arguments of every chain baseline in bench/baselines.py: (statements, h, w, b)."""
     return chain_statements(op_nodes), CHAIN_INPUTS["h"], CHAIN_INPUTS["w"], CHAIN_INPUTS["b"]

@@ -36,7 +36,9 @@ tests/test_parse_speedpaths.py pins the graphs they build.
 
 A statement of scalars that repeats (an unrolled recurrence) is parsed twice, recorded, then built
 from the record, and a run of it in one go, most of it never tokenized: app/lang/replay.py, whose
-graphs tests/test_parse_replay.py compares with a full parse's.
+graphs tests/test_parse_replay.py compares with a full parse's. Lines of one shape in a row (a
+program written out line by line, with new names and numbers on every line) are built the same
+way from a record of one of them, never tokenized: app/lang/shapes.py, tests/test_line_shapes.py.
 """
 
 from __future__ import annotations
@@ -65,12 +67,12 @@ from app.lang.replay import (
     Reads,
     Template,
     record,
-    repeats,
     replay,
     replay_run,
     tokenize_runs,
     tokens_of,
 )
+from app.lang.shapes import build_run, record_shape
 from app.lang.static import (
     COMPARE,
     Dtype,
@@ -110,6 +112,9 @@ _BUILTINS = frozenset(("len", "range", "float", "int", "list", "tuple"))
 # Ops whose scalar nodes have a value known before the run when their operands do (see node_value).
 _STATIC_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "neg"}
 _STATIC_DEPTH = 32
+# Lines of a run of one shape parsed to find one to record (see resume): the first may read an
+# input for the first time, which a line built from a record cannot do.
+_RECORD_TRIES = 2
 _INT64 = 2**63 - 1  # integer parameters: what numpy and the shape rules compute with
 _UNARY_POWER = 30
 # What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
@@ -203,9 +208,8 @@ class _Parser:
         # of one line past its first few are not even tokenized (see tokenize_runs). The tests
         # turn it off (`replays`) to compare with the graph a full parse builds.
         self.can_replay = replays and expand is None and graph is None  # a loop's body replays too
-        self.replays = self.can_replay and repeats(source)
         self.no_runs: set[str] = set()  # statement texts that replay_run could not build
-        tokens, self.omitted = tokenize_runs(source) if self.replays else (tokenize(source), {})
+        tokens, self.omitted, self.replays = tokenize_runs(source) if self.can_replay else (tokenize(source), {}, False)
         self.kinds, self.texts, self.starts = tokens
         self.pos = 0
         # A decomposition (see expand.py) is parsed into the graph of the program that calls it.
@@ -253,18 +257,22 @@ class _Parser:
             if kind == NEWLINE:
                 self.pos += 1
                 continue
-            node = self.statement() if not self.replays else self.repeatable_statement(templates)
-            if node >= 0:  # -1: a statement of values with no node (`B, T = x.shape`)
-                output = node
-            elif output is None:
-                output = -1
-            kind = kinds[self.pos]
-            if kind == NEWLINE:
-                if self.omitted and self.starts[self.pos] in self.omitted:
-                    self.restore(self.pos)  # run_of did not build them
-                self.pos += 1
-            elif kind != END:
-                raise self.unexpected(self.pos, after_term=True)
+            node: int | None = self.statement() if not self.replays else self.repeatable_statement(templates)
+            while node is not None:
+                if node >= 0:  # -1: a statement of values with no node (`B, T = x.shape`)
+                    output = node
+                elif output is None:
+                    output = -1
+                node = None
+                kind = kinds[self.pos]
+                if kind == NEWLINE:
+                    if self.omitted and self.starts[self.pos] in self.omitted:
+                        node = self.resume(self.pos)  # lines left out of the tokens: built, or put back
+                        if node is not None:
+                            continue
+                    self.pos += 1
+                elif kind != END:
+                    raise self.unexpected(self.pos, after_term=True)
         if output is None:
             raise ProgramError("syntax_error", "the program is empty: write an expression such as q = x + y")
         if output < 0:
@@ -306,19 +314,25 @@ class _Parser:
                 # right after it may lie past the body.
                 return self.run_of(template, text, stop - pos, node) if runs else node
             # The lookups came out differently (a name assigned since): recorded again.
-        scope, first = self.scope, len(self.graph)
-        # Reads answers a dict's get, in, [], pop and iteration.
-        reads = self.scope = Reads(scope)  # type: ignore[assignment]
-        self.unrecordable = False
-        try:
-            node = self.statement()
-        finally:
-            self.scope = scope
+        first = len(self.graph)
+        node, reads = self.read_statement()
         if self.unrecordable:  # it read or made values known before the run: parsed each time
             templates[text] = False
         elif self.pos == stop:
             templates[text] = record(self.graph, reads, first, node, offset) or False
         return node
+
+    def read_statement(self) -> tuple[int, Reads]:
+        """A statement parsed with a Reads as its scope, which notes its lookups and assignments
+        (for a record of it); unrecordable tells whether it read or made a value known before
+        the run, which a record would not repeat."""
+        scope = self.scope
+        reads = self.scope = Reads(scope)  # type: ignore[assignment]  # answers get, in, [], pop, iteration
+        self.unrecordable = False
+        try:
+            return self.statement(), reads
+        finally:
+            self.scope = scope
 
     def run_of(self, template: Template, text: str, length: int, node: int) -> int:
         """After a replayed statement of `length` tokens: the statements right after it with the
@@ -339,6 +353,8 @@ class _Parser:
             offsets.append(offset)
             stop = next_stop
         block = self.omitted.get(starts[stop]) if kinds[stop] == NEWLINE else None
+        if block is not None and block.varies:  # lines of this shape, not this text
+            block = None
         if block is not None:
             offsets += block.offsets()
         if offsets:
@@ -352,6 +368,51 @@ class _Parser:
             # what stopped it (tensors, a limit the run would pass) stays.
             self.no_runs.add(text)
         return node
+
+    def resume(self, pos: int) -> int | None:
+        """At the line break `pos`, before lines left out of the tokens. A run of one shape: its
+        first line's tokens are put in, it is parsed and recorded (app/lang/shapes.py), and the
+        rest are built from the record; if it cannot be recorded (it reads an input for the first
+        time), the next line is tried. The node of the last line built or parsed (-1 if none made
+        one), with pos at the line break after it. Else, or where the rest cannot be built, their
+        tokens are put in (None: nothing parsed yet)."""
+        key = self.starts[pos]
+        block = self.omitted[key]
+        if not block.varies or block.copies < 2:
+            self.restore(pos)
+            return None
+        made = -1
+        for _ in range(_RECORD_TRIES):
+            stride = block.stride
+            kinds, texts, starts = tokens_of(self.source, block._replace(copies=1, end=block.start + stride))
+            stop = pos + len(kinds)  # the line's break
+            self.kinds[pos + 1 : pos + 1] = kinds
+            self.texts[pos + 1 : pos + 1] = texts
+            self.starts[pos + 1 : pos + 1] = starts
+            rest = block._replace(start=block.start + stride, copies=block.copies - 1)
+            del self.omitted[key]
+            key = rest.start - 1
+            self.omitted[key] = rest
+            self.pos = pos + 1
+            graph = self.graph
+            first = len(graph)
+            node, reads = self.read_statement()
+            if node >= 0:
+                made = node
+            if self.pos != stop or key not in self.omitted:  # a loop's header: it put the lines back
+                return made
+            line = (kinds[:-1], texts[:-1], starts[:-1])
+            recordable = node >= 0 and not self.unrecordable
+            shape = record_shape(graph, reads, first, node, line, block.start) if recordable else None
+            last = None if shape is None else build_run(shape, graph, self.scope, self.statics, self.source, rest)
+            if last is not None:
+                del self.omitted[key]
+                return last
+            if rest.copies < 2:
+                break
+            pos, block = stop, rest
+        self.restore(stop)
+        return made
 
     def restore(self, pos: int) -> None:
         """Puts the tokens of the lines omitted after the line break at `pos` in after it."""

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate, groupby, repeat
+from itertools import groupby, repeat
 from operator import add
 from typing import Any, NamedTuple
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.lang.tokens import END, Tokens, is_plain, tokenize
+from app.lang.tokens import END, Tokens, is_plain, line_shapes, tokenize
 
 
 class Reads:
@@ -288,79 +288,96 @@ def repeats(source: str) -> bool:
     statement pay (it is recorded the second time it is seen and replayed from the third), so a
     program of different lines is parsed without looking for repeats at all."""
     lines = source.split("\n")
+    if len(set(lines)) == len(lines):  # no line twice: found without counting each
+        return False
     return len(lines) > 2 and Counter(lines).most_common(1)[0][1] > 2
 
 
 class Omitted(NamedTuple):
-    """Lines of a run left out of the tokens: `copies` copies of the run's line, the first at
-    `start`, each `stride` characters after the one before; each statement starts `indent`
-    characters into its line. `end`: where the last one ends (its line break included)."""
+    """Lines of a run left out of the tokens: `copies` lines of one length, the first at `start`,
+    each `stride` characters after the one before; each statement starts `indent` characters into
+    its line. `end`: where the last one ends (its line break included). `varies`: the lines are of
+    one shape (tokens.line_shapes) but not all one text, built by app/lang/shapes.py; else they
+    are copies of the run's line, built by replay_run."""
 
     start: int
     stride: int
     copies: int  # not `count`: a tuple's count method has that name
     indent: int
     end: int
+    varies: bool = False
 
     def offsets(self) -> range:
         first = self.start + self.indent
         return range(first, first + self.stride * self.copies, self.stride)
 
 
-# A run keeps its first lines as tokens: the first parse, the recording, the first replay.
+# A run of one line keeps its first lines as tokens: the first parse, the recording, the first
+# replay. A run of one shape keeps none (Parser.resume tokenizes the lines it records).
 KEPT_LINES = 3
 _SPACES = " \t\f\r"
 
 
-def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted]]:
-    """The tokens of `source` without the lines of runs of one line past its first KEPT_LINES
-    (an unrolled recurrence is almost all such lines), and those lines, by where the line break
-    before them starts: the parser builds them from the recorded line (replay_run), or puts
-    their tokens in (tokens_of) if it cannot. Tokenizing them would take a third of the time
-    a long chain takes to build.
+def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
+    """The tokens of `source` without the lines of runs past their first lines (an unrolled
+    recurrence, or a program written out line by line, is almost all such lines), those lines,
+    by where the line break before them starts, and whether a line of the rest repeats (see
+    repeats). A run is KEPT_LINES + 1 lines or more of one shape (tokens.line_shapes) in a row.
+    The parser builds them from a recorded line (replay_run, shapes.build_run), or puts their
+    tokens in (tokens_of) if it cannot. Tokenizing them would take a third of the time a long
+    chain takes to build.
 
     Only for a plain program (tokens.is_plain) without `;`: there a line is a statement and its
     tokens are those of its own text. The lines kept are tokenized as they are, so an error in
     them (a character outside the language) is the one the whole program's tokens give: the
-    lines left out are copies of kept ones.
+    lines left out are of the shape of kept ones, and a shape's characters are the language's.
     """
-    lines = source.split("\n")
-    runs = []  # (first omitted line, count)
-    index = 0
-    for line, group in groupby(lines):
-        length = sum(1 for _ in group)
-        if length > KEPT_LINES and line.strip(_SPACES):
-            runs.append((index + KEPT_LINES, length - KEPT_LINES))
-        index += length
-    if not runs or ";" in source or not is_plain(source):
-        return tokenize(source), {}
-    try:
-        return _tokenized_without(source, lines, runs)
-    except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
-        return tokenize(source), {}
-
-
-def _tokenized_without(source: str, lines: list[str], runs: list[tuple[int, int]]) -> tuple[Tokens, dict[int, Omitted]]:
-    """tokenize_runs past its checks: the kept lines' tokens, and the runs' omitted lines."""
-    line_starts = list(accumulate(map(len, lines), lambda total, length: total + length + 1, initial=0))
+    if ";" in source:
+        return tokenize(source), {}, repeats(source)
+    shapes = line_shapes(source)
+    groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
+    if len(groups) == len(shapes):  # no two lines in a row of one shape: no run
+        return tokenize(source), {}, repeats(source)
+    followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
+    if groups[-1][1] > 1:
+        followed.append(groups[-1][0])
+    if not is_plain(source, followed):
+        return tokenize(source, plain=False), {}, repeats(source)
     omitted: dict[int, Omitted] = {}
+    kept: list[tuple[int, int]] = []  # the parts of the source tokenized: (start, end)
+    start = offset = 0  # where the part not yet kept starts; where the next line starts
+    for shape, length in groups:
+        stride = len(shape) + 1
+        if length > KEPT_LINES and shape.strip(_SPACES):
+            # All copies of the first line: each line is the one before it (compared in one go).
+            varies = not source.startswith(source[offset : offset + stride * (length - 1) - 1], offset + stride)
+            # A run of one shape starts with its first line (see Parser.resume), but at the start
+            # of the program or right after another run: its line break must be a token.
+            first = KEPT_LINES if not varies else 0 if 0 < offset != start else 1
+            kept.append((start, offset + stride * first))
+            start = min(offset + stride * length, len(source) + 1)  # past the last line's break
+            indent = len(shape) - len(shape.lstrip(_SPACES))
+            omitted[offset + stride * first - 1] = Omitted(
+                offset + stride * first, stride, length - first, indent, min(start, len(source)), varies
+            )
+        offset += stride * length
+    if not omitted:
+        return tokenize(source, plain=True), {}, repeats(source)
+    if start < len(source):
+        kept.append((start, len(source)))
     kinds: list[str] = []
     texts: list[str] = []
     starts: list[int] = []
-    kept = 0  # where the source not yet tokenized starts
-    for first, count in runs:
-        line = lines[first]
-        start, stride = line_starts[first], len(line) + 1
-        end = line_starts[first + count]  # past the last omitted line's break, or len(source) + 1
-        omitted[start - 1] = Omitted(start, stride, count, len(line) - len(line.lstrip(_SPACES)), min(end, len(source)))
-        _append(kinds, texts, starts, source, kept, start)
-        kept = end
-    if kept < len(source):
-        _append(kinds, texts, starts, source, kept, len(source))
+    try:
+        for begin, end in kept:
+            if begin < end:
+                _append(kinds, texts, starts, source, begin, end)
+    except ProgramError:  # a kept line's tokens are wrong: the whole program's tokens say where first
+        return tokenize(source, plain=True), {}, repeats(source)
     kinds.append(END)
     texts.append("")
     starts.append(len(source))
-    return Tokens(kinds, texts, starts), omitted
+    return Tokens(kinds, texts, starts), omitted, repeats("".join(source[begin:end] for begin, end in kept))
 
 
 def tokens_of(source: str, block: Omitted) -> Tokens:
@@ -373,8 +390,10 @@ def tokens_of(source: str, block: Omitted) -> Tokens:
 
 
 def _append(kinds: list[str], texts: list[str], starts: list[int], source: str, start: int, end: int) -> None:
-    """Appends the tokens of source[start:end] (whole lines), without their END token."""
-    piece = tokenize(source[start:end])
+    """Appends the tokens of source[start:end] (whole lines), without their END token. Only
+    lines of a plain program (tokens.is_plain) are left out and put back, so whole lines of it
+    are plain too: tokenize is told so rather than finding it again."""
+    piece = tokenize(source[start:end], plain=True)
     kinds += piece.kinds[:-1]
     texts += piece.texts[:-1]
     starts += [offset + start for offset in piece.starts[:-1]]

@@ -83,6 +83,29 @@ _BRACKETS_AND_LINE_BREAKS: dict[int, int | None] = {ord(c): None for c in map(ch
 _BRACKETS_AND_LINE_BREAKS.update(str.maketrans("[{]}", "(())"))
 
 
+# A line's shape: each letter and digit replaced by its class as the token pattern sees it in a
+# plain program (see is_plain: no quotes, so a string prefix letter is just a letter): e and E
+# (a number's exponent), j and J (a complex number's), any other letter, any digit; _ and every
+# other character stand for themselves. Every part of _TOKEN matches a character by one of these
+# classes, so two plain lines of the same shape have tokens at the same places, of the same kinds,
+# with the same texts but for their names and numbers: the tokens of one are the tokens of the
+# other with those texts taken from its own line (app/lang/shapes.py builds such lines that way).
+# tests/test_line_shapes.py checks it against the tokenizer.
+_SHAPE = str.maketrans(
+    {
+        **dict.fromkeys(string.ascii_letters.translate(str.maketrans("", "", "eEjJ")), "a"),
+        **dict.fromkeys(string.digits, "0"),
+        "E": "e",
+        "J": "j",
+    }
+)
+
+
+def line_shapes(source: str) -> list[str]:
+    """The shape of each line of `source` (see _SHAPE), for a plain program."""
+    return source.translate(_SHAPE).split("\n")
+
+
 class Tokens(NamedTuple):
     """Parallel lists: token i is kinds[i], texts[i], starting at starts[i]; the last is END."""
 
@@ -91,15 +114,16 @@ class Tokens(NamedTuple):
     starts: list[int]
 
 
-def tokenize(source: str) -> Tokens:
-    """The tokens of `source`, ending with an END token at its end."""
+def tokenize(source: str, plain: bool | None = None) -> Tokens:
+    """The tokens of `source`, ending with an END token at its end; `plain`: is_plain(source),
+    if the caller knows it."""
     pieces = _TOKEN.findall(source)  # each token with the spaces after it
     texts = list(map(str.rstrip, pieces, repeat(_SPACES)))
     # One start more than there are tokens: the last, len(source), is the END token's.
     starts = list(accumulate(map(len, pieces), initial=len(source) - len(source.lstrip(_SPACES))))
     del pieces  # freed before the lists below are built: measured 0.3 ms faster of 9 on 37,000 tokens
     kinds: list[str] | None = None
-    if is_plain(source):
+    if is_plain(source) if plain is None else plain:
         plain_kinds = list(map(_PLAIN.get, map(itemgetter(0), texts)))
         found = set(plain_kinds)
         if None not in found:  # else a character outside the language: the loop raises the error
@@ -116,11 +140,17 @@ def tokenize(source: str) -> Tokens:
     return Tokens(kinds, texts, starts)
 
 
-def is_plain(source: str) -> bool:
+def is_plain(source: str, followed: list[str] | None = None) -> bool:
     """Whether `source` is ASCII with no comment, line continuation or quote, and drops no newline
     (see _drops_newlines): then its tokens are each line's, and each line's tokens depend on that
-    line alone."""
-    return source.isascii() and not any(c in source for c in "#\\'\"") and not _drops_newlines(source)
+    line alone. `followed`: the shapes (line_shapes) of the lines that a line break follows, each
+    different one at least once, if the caller has them: whether a line break is dropped depends
+    on the line's spaces, brackets and `;`, which its shape keeps, so only those are looked at."""
+    if not source.isascii() or any(c in source for c in "#\\'\""):
+        return False
+    if followed is not None:
+        return not _drops_newlines("".join(line + "\n" for line in followed))
+    return not _drops_newlines(source)
 
 
 def _drops_newlines(source: str) -> bool:

@@ -1,0 +1,387 @@
+"""A run of lines of one shape is built from a record of how one of them was parsed.
+
+A program written out line by line repeats the shape of its lines, not their text:
+`x2 = tanh(x1 * 0.7 + 0.3)`, `x3 = tanh(x2 * 0.2 + 0.9)`, ... Lines of one shape
+(tokens.line_shapes) have their tokens at the same places, of the same kinds, and differ only in
+the texts of their names and numbers. So one line's parse is recorded as a Shape, by place in
+the line: the name it assigns, the names it reads as operands, the numbers that became constants,
+the names whose text must stay as it is (a function's, an attribute's) and the nodes it built
+(op, operands, span). The other lines of the run are built from it with their own names and
+numbers, column by column (build_run), never tokenized (replay.tokenize_runs).
+
+A line's parse depends on its token texts and on the outcomes of the scope lookups it makes, so
+a line is built from the record only where those are as they were: every name whose text must
+stay does, and is in the scope (or not) as it was; every operand name has a scalar node; every
+assigned name is one a full parse accepts. Only statements of scalar elementwise ops and
+constants are recorded (as app/lang/replay.py records them), where every number written is one
+constant node and every op has an operand that is not a constant (`2 * 3` is arithmetic on
+numbers known before the run, whose errors, such as a division by zero, depend on the numbers).
+Anything else, or a limit the run would pass, and the run's lines are tokenized and parsed one
+by one, so that an error names the place a full parse names.
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from keyword import kwlist
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from app.lang.tokens import NAME, NUMBER
+
+if TYPE_CHECKING:
+    from app.engine.graph import Graph
+    from app.lang.replay import Omitted, Reads
+
+# Decimals read from their digits (see _decimals): up to 15 digits, whose integer is below 2**53;
+# the place values of those digits, and the powers of ten that are floats exactly.
+_EXACT_DIGITS = 15
+_WEIGHTS = np.array([float(10**k) for k in range(_EXACT_DIGITS - 1, -1, -1)])
+_ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
+_POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
+# The ints of node ids and places in the program that runs share (see _ints): up to 2**18
+# (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
+_SHARED_INTS = 1 << 18
+_INTS: list[int] = []
+# Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
+_REFUSED = frozenset(kwlist)
+
+
+class Shape(NamedTuple):
+    """One recorded line. Places are (start, end) in the line. The template's nodes are the
+    operands' nodes (0..len(operands)-1), then the nodes built, in order."""
+
+    target: tuple[int, int] | None  # the name assigned, or None for an expression statement
+    assigned: int  # the template node the name is assigned (-1: none)
+    operands: tuple[tuple[int, int], ...]  # the names read as operands
+    fixed: tuple[tuple[int, int, str], ...]  # the other names: (start, end, text)
+    found: tuple[tuple[str, bool], ...]  # each such name looked up, and whether the scope had it
+    constants: tuple[tuple[int, int, int, bool], ...]  # (node built, start, end of the number, negated)
+    ops: tuple[Any, ...]  # of the nodes built; None for a constant
+    refs: tuple[tuple[int, ...], ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    result: int
+
+
+def record_shape(
+    graph: Graph, reads: Reads, first: int, result: int, tokens: tuple[list[str], list[str], list[int]], line: int
+) -> Shape | None:
+    """The Shape of the statement whose tokens are `tokens` (kinds, texts, starts: only its
+    own), just parsed with `reads` as its scope, which built nodes `first`.. of `graph`; `line`:
+    where its line starts. None where a run could not be built from it (see the module's note)."""
+    kinds, texts, starts = tokens
+    count = len(graph)
+    if count == first or result < first or graph.ops[result] is None:
+        return None
+    if reads.assigned:
+        if len(reads.assigned) != 1 or len(kinds) < 2 or kinds[0] != NAME or texts[1] != "=":
+            return None
+        if reads.assigned[0] != (texts[0], result):
+            return None
+        target: tuple[int, int] | None = (starts[0] - line, starts[0] + len(texts[0]) - line)
+        body = 2
+    else:
+        target, body = None, 0
+    constants: dict[int, int] = {}  # a constant built → its template node
+    used: set[int] = set()  # the nodes from before the statement that it used
+    for node in range(first, count):
+        op = graph.ops[node]
+        if graph.shapes[node] or graph.params[node] is not None:
+            return None
+        if op is None:
+            if not graph.constant[node] or type(graph.values[node]) is not float:
+                return None
+            constants[node] = node - first
+            continue
+        if op.local is None or op.vjp is not None:
+            return None
+        args = graph.args[node]
+        if all(arg in constants for arg in args):
+            return None  # arithmetic on numbers
+        used.update(arg for arg in args if arg < first)
+    # Every number written is one constant, at its place (or at the minus before it: `-0.5`).
+    at = {(graph.starts[node], graph.ends[node]): node for node in constants}
+    numbers = []
+    for k in range(body, len(kinds)):
+        if kinds[k] != NUMBER:
+            continue
+        start, end = starts[k], starts[k] + len(texts[k])
+        value = float(texts[k].replace("_", ""))
+        leaf = at.pop((start, end), -1)
+        negated = leaf < 0 and k > body and texts[k - 1] == "-"
+        if negated:
+            leaf = at.pop((starts[k - 1], end), -1)
+            value = -value
+        if leaf < 0 or graph.values[leaf] != value:
+            return None
+        numbers.append((leaf - first, start - line, end - line, negated))
+    if at:  # a constant not written as a number (pi, a value known before the run)
+        return None
+    # Names: an operand is one that found a node from before the statement that the statement
+    # used; any other name must keep its text, and its lookups their outcomes.
+    outcomes: dict[str, int | None] = {}
+    for name, outcome in reads.lookups:
+        if outcomes.setdefault(name, outcome) != outcome:
+            return None
+    operand_at: dict[int, tuple[int, int]] = {}
+    fixed = []
+    for k in range(body, len(kinds)):
+        if kinds[k] != NAME:
+            continue
+        text, start = texts[k], starts[k]
+        found = outcomes.get(text)
+        if found is not None and found < first and found in used:
+            if found in operand_at:
+                return None  # two names of the statement stand for one node: which is which is lost
+            operand_at[found] = (start - line, start + len(text) - line)
+        else:
+            fixed.append((start - line, start + len(text) - line, text))
+    if len(operand_at) != len(used):
+        return None
+    index = {node: k for k, node in enumerate(operand_at)}
+    index.update((node, len(operand_at) + node - first) for node in range(first, count))
+    fixed_texts = {text for _, _, text in fixed}
+    return Shape(
+        target,
+        index[result] if target is not None else -1,
+        tuple(operand_at.values()),
+        tuple(fixed),
+        tuple((name, outcome is not None) for name, outcome in outcomes.items() if name in fixed_texts),
+        tuple((len(operand_at) + node, start, end, negated) for node, start, end, negated in numbers),
+        tuple(graph.ops[first:count]),
+        tuple(tuple(map(index.__getitem__, graph.args[node])) for node in range(first, count)),
+        tuple(start - line for start in graph.starts[first:count]),
+        tuple(end - line for end in graph.ends[first:count]),
+        index[result],
+    )
+
+
+def build_run(
+    shape: Shape, graph: Graph, scope: dict[str, int], statics: dict[str, Any], source: str, block: Omitted
+) -> int | None:
+    """The lines of `block` built from `shape`, as a full parse builds them: the last line's node,
+    or None (nothing built) where that is not possible (see the module's note).
+
+    The lines are one string, each `stride` characters after the one before, so the characters
+    at one place of every line are text[place::stride]: a name that is the same on every line,
+    or the name the line before assigned, is found by comparing such strings, without a string
+    per line."""
+    count, stride = block.copies, block.stride
+    text = source[block.start : block.start + stride * count - 1]
+
+    def everywhere(start: int, word: str) -> bool:
+        """Whether every line has `word` at `start`."""
+        return all(text[place::stride] == c * count for place, c in enumerate(word, start))
+
+    lines = text.split("\n")
+    if len(lines) != count:
+        return None
+
+    def column(start: int, end: int) -> list[str]:
+        return list(map(itemgetter(slice(start, end)), lines))
+
+    for start, _, word in shape.fixed:
+        if not everywhere(start, word):
+            return None
+    targets = None
+    if shape.target is not None:
+        targets = column(*shape.target)
+        if not _assignable(targets, targets[0], statics):
+            return None
+    for name, found in shape.found:
+        if (name in scope) is not found or name in statics:
+            return None
+        # (the targets are all as long as the first: a name of another length is none of them)
+        if targets is not None and len(name) == len(targets[0]) and name in targets:
+            return None  # the run would change its outcome
+    outside = len(shape.operands)
+    width = len(shape.ops)
+    first = len(graph)
+    op_count = width - shape.ops.count(None)
+    limits = graph.limits
+    if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
+        return None  # built line by line: the error names the node a full parse names
+    total = count * width
+
+    def ids(ref: int) -> list[int]:
+        """The node of the template's built node `ref` on each line, one list shared by all
+        that read it (fewer int objects to make and to free)."""
+        built = made.get(ref)
+        if built is None:
+            built = made[ref] = _ints(first + ref - outside, first + ref - outside + total, width)
+        return built
+
+    made: dict[int, list[int]] = {}
+    assigned = ids(shape.assigned) if targets is not None else []
+    columns = []  # each operand's node, line by line
+    before: set[int] = set()  # the nodes from before the run that it reads
+    for start, end in shape.operands:
+        name = text[start:end]
+        if everywhere(start, name) and (targets is None or name not in targets):  # the same node on every line
+            node = scope.get(name)
+            if node is None:
+                return None
+            before.add(node)
+            columns.append([node] * count)
+        elif shape.target is not None and _after(text, stride, count, (start, end), shape.target):
+            node = scope.get(name)  # the line before the run assigned it
+            if node is None:
+                return None
+            before.add(node)
+            columns.append([node, *assigned[:-1]])
+        else:
+            nodes = _read(column(start, end), targets, assigned, scope, before)
+            if nodes is None:
+                return None
+            columns.append(nodes)
+    shapes, requires = graph.shapes, graph.requires_grad
+    if any(shapes[node] for node in before):
+        return None
+    flags = {requires[node] for node in before}
+    if len(flags) > 1:
+        return None  # some need a gradient and some not: parsed line by line
+    flag = flags.pop() if flags else False
+    numbers = []  # each constant's value, line by line
+    rows = _rows(text, count, stride) if shape.constants and count >= _ROWS_AT_ONCE else None
+    for _, start, end, negated in shape.constants:
+        column_numbers = _decimals(rows, start, lines[0][start:end]) if rows is not None else None
+        if column_numbers is None:
+            column_numbers = _numbers(column(start, end))
+        if negated and 0.0 in column_numbers:
+            return None  # -0 is the constant 0.0, -0.0 is -0.0: left to the parser
+        numbers.append(list(map(float.__neg__, column_numbers)) if negated else column_numbers)
+
+    # Nothing can stop the run now: the graph's lists grow by its nodes, filled place by place.
+    graph.work += count * op_count
+    graph.ops += shape.ops * count
+    nones, empties, zeros = [None] * total, [()] * total, [0] * total  # each list made once, for all that start so
+    graph.args += empties  # a constant's
+    graph.params += nones
+    shapes += empties
+    graph.names += nones
+    graph.starts += zeros
+    graph.ends += zeros
+    graph.values += nones
+    del nones, empties, zeros
+    # Every op node reads, through the ops before it, a node from before the run (an op reads
+    # something that is not a constant): it needs a gradient if those do, and they all agree.
+    requires += [op is not None and flag for op in shape.ops] * count
+    graph.scalar += [True] * total
+    graph.constant += [op is None for op in shape.ops] * count
+    places: dict[int, list[int]] = {}  # a place in the line → where it is on each line (shared, as ids)
+    for position, refs in enumerate(shape.refs):
+        if refs:
+            operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
+            graph.args[first + position :: width] = list(zip(*operands))
+        for offsets, place in ((graph.starts, shape.starts[position]), (graph.ends, shape.ends[position])):
+            at = places.get(place)
+            if at is None:
+                at = places[place] = _ints(block.start + place, block.start + place + stride * count, stride)
+            offsets[first + position :: width] = at
+    for (node, _, _, _), values in zip(shape.constants, numbers):
+        graph.values[first + node - outside :: width] = values
+    if targets is not None:
+        graph.names[first + shape.assigned - outside :: width] = targets
+        scope.update(zip(targets, assigned))
+    return first + total - width + shape.result - outside
+
+
+def _ints(start: int, stop: int, step: int) -> list[int]:
+    """list(range(start, stop, step)), its ints taken from _INTS where they are below _SHARED_INTS:
+    a run's node ids and places are most of the objects it makes, and ints shared by every parse
+    of the process are neither made nor freed (each is an int object of its own otherwise)."""
+    global _INTS  # noqa: PLW0603 (one table for the process, replaced as it grows)
+    if stop > _SHARED_INTS:
+        return list(range(start, stop, step))
+    ints = _INTS
+    if stop > len(ints):
+        # A new table, not the old one extended: a parse in another thread may be reading it,
+        # and a list(range(n)) holds i at i whichever table it gets.
+        ints = _INTS = list(range(min(max(stop, 2 * len(ints)), _SHARED_INTS)))
+    return ints[start:stop:step]
+
+
+def _after(text: str, stride: int, count: int, operand: tuple[int, int], target: tuple[int, int]) -> bool:
+    """Whether each line but the first reads, at `operand`, the name the line before assigned
+    (at `target`): the newest node of that name. Compared place by place down the lines."""
+    (start, end), (target_start, target_end) = operand, target
+    if end - start != target_end - target_start:
+        return False
+    return all(text[start + k + stride :: stride] == text[target_start + k :: stride][:-1] for k in range(end - start))
+
+
+def _rows(text: str, count: int, stride: int) -> np.ndarray:
+    """The run's characters (ASCII: see tokens.is_plain) as `count` rows of `stride` bytes, a
+    line and its line break each."""
+    return np.frombuffer((text + "\n").encode("ascii"), np.uint8).reshape(count, stride)
+
+
+def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
+    """The numbers at `start` of each row, all of the shape of `first` (the first row's), read
+    from their digits at once: None where they are not decimals of at most 15 digits with no
+    exponent (then _numbers reads them).
+
+    Such a number is an integer M < 10**15 < 2**53 over 10**k, k <= 15: both are floats exactly,
+    so their quotient, rounded once to the nearest float (IEEE division), is the nearest float to
+    the decimal, which is what float() gives (correctly rounded): bit for bit the same value."""
+    places = [place for place, c in enumerate(first, start) if c.isdigit()]
+    if not places or len(places) > _EXACT_DIGITS or not first.replace("_", "").replace(".", "").isdigit():
+        return None
+    point = first.find(".")
+    fraction = 0 if point < 0 else sum(c.isdigit() for c in first[point:])
+    weights = _WEIGHTS[-len(places) :]
+    # Every product and partial sum is an integer below 2**53 (a digit's byte is below 64), so
+    # the sum is exact in any order.
+    values = rows[:, places] @ weights
+    values -= 48.0 * float(weights.sum())  # 48: the digit 0's byte
+    if fraction:
+        values /= _POWERS[fraction]
+    result: list[float] = values.tolist()
+    return result
+
+
+def _numbers(texts: list[str]) -> list[float]:
+    """The numbers' values, as the parser reads them (app/lang/parser.py's _number, as a float):
+    float() reads Python's underscores between digits as the parser does, any other way of
+    writing them the parser reads without its underscores."""
+    try:
+        return list(map(float, texts))
+    except ValueError:
+        return list(map(float, map(str.replace, texts, repeat("_"), repeat(""))))
+
+
+def _assignable(targets: list[str], first: str, statics: dict[str, Any]) -> bool:
+    """Whether a full parse assigns each of these names (`first` the first line's) as a node's
+    (see Parser.check_name and Parser.assign): no keyword, no name starting with __, none that
+    stands for a value with no node (assigning one removes that value). The names have one shape,
+    so they have the same underscores and a digit where `first` has one: a keyword has neither."""
+    return (
+        not first.startswith("__")
+        and (not first.isalpha() or _REFUSED.isdisjoint(targets))
+        and (not statics or statics.keys().isdisjoint(targets))
+    )
+
+
+def _read(
+    names: list[str], targets: list[str] | None, assigned: list[int], scope: dict[str, int], before: set[int]
+) -> list[int] | None:
+    """The node each line reads by its name in `names`: the one the newest line before it in the
+    run assigned that name, or else the scope's; None where a name has no node. The nodes from
+    the scope are added to `before`."""
+    nodes = [-1] * len(names)
+    if targets is not None:
+        newest: dict[str, int] = {}
+        for k, (name, target, node) in enumerate(zip(names, targets, assigned)):
+            nodes[k] = newest.get(name, -1)
+            newest[target] = node
+    for k, node in enumerate(nodes):
+        if node < 0:
+            from_scope = scope.get(names[k])
+            if from_scope is None:
+                return None
+            before.add(from_scope)
+            nodes[k] = from_scope
+    return nodes
