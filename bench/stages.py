@@ -7,8 +7,8 @@ program of figure 3, profiled in-process.
 
 It prints two things:
   - each stage timed bare (perf_counter, medians, GC paused as in the server): tokenize, parse
-    (which includes tokenize), run (forward + backward + step record) and graph_body (the JSON,
-    in the default layout and with ?format=columns);
+    (which includes tokenize), run (forward + backward + step record) and graph_body (the JSON's
+    chunks as the server sends them, in the default layout and with ?format=columns);
   - pyinstrument's call tree of the same requests. Its hook costs time on every Python call, so
     call-heavy code (the tokenizer, the parser) looks larger in the tree than it is; the bare
     stage times are the ones to quote.
@@ -28,7 +28,7 @@ import workloads  # noqa: E402
 from measure import interleaved  # noqa: E402
 from workloads import decoded  # noqa: E402
 
-from app.api.encode import graph_body  # noqa: E402
+from app.api.encode import graph_body, graph_chunks  # noqa: E402
 from app.core import evaluate  # noqa: E402
 from app.engine.run import run  # noqa: E402
 from app.lang import parse  # noqa: E402
@@ -48,9 +48,10 @@ def stage_times(request: dict, settings: Settings, repeat: int) -> dict[str, flo
             "tokenize": (lambda: tokenize(source), None),
             "parse": (lambda: parse(source, inputs, limits), None),
             "run": (run, lambda: parse(source, inputs, limits)),  # a fresh graph each time: run() fills its values
-            "graph_body": (lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements), None),
+            # graph_chunks, as the server sends them: graph_body's join of the chunks is no stage of a request.
+            "graph_body": (lambda: graph_chunks(result, settings.max_full_elements, settings.max_step_elements), None),
             "columns": (
-                lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements, layout="columns"),
+                lambda: graph_chunks(result, settings.max_full_elements, settings.max_step_elements, layout="columns"),
                 None,
             ),
         },
