@@ -636,7 +636,7 @@ def bench_memory(sizes: Sizes, figures: list[Figure], details: dict) -> None:
 
 def in_process_breakdown(sizes: Sizes, details: dict) -> None:
     """Where each figure-3 request's server-side time goes, measured in-process (not a figure):
-    tokenize, parse (tokenize included), run, and the body in each layout (bench/stages.py)."""
+    tokenize, parse (tokenize included), the estimates, run, and the body in each layout (bench/stages.py)."""
     import stages
 
     settings = Settings()
@@ -656,10 +656,16 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
 def stage_lines(details: dict) -> list[str]:
     """The in-process stages of each figure-3 program, one line each, then the CPU time per
     request of the server and of PyTorch (bench_http_chain) where they were measured."""
-    lines = ["figure 3 in-process, medians (parse includes tokenize; the body in each layout):"]
+    lines = [
+        (
+            "figure 3 in-process, medians (parse includes tokenize; estimates: the request's memory and time "
+            "estimates; the body's chunks in each layout):"
+        )
+    ]
     for name, stage in details["stages"].items():
         lines.append(
             f"  {name:<17} tokenize {stage['tokenize'] * 1e3:5.1f} ms, parse {stage['parse'] * 1e3:5.1f} ms, "
+            f"estimates {stage['estimate'] * 1e3:4.1f} ms, "
             f"run {stage['run'] * 1e3:5.1f} ms, body {stage['graph_body'] * 1e3:5.1f} ms "
             f"(columns {stage['columns'] * 1e3:5.1f} ms)"
         )
