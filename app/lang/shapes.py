@@ -18,6 +18,11 @@ constant node and every op has an operand that is not a constant (`2 * 3` is ari
 numbers known before the run, whose errors, such as a division by zero, depend on the numbers).
 Anything else, or a limit the run would pass, and the run's lines are tokenized and parsed one
 by one, so that an error names the place a full parse names.
+
+What a run costs is mostly the objects it makes and frees. Its node ids and places are slices of
+one table of ints that every parse shares (_ints), so they are neither made nor freed, and touch
+no fresh memory; the numbers of a long run are read from the digits of all its lines at once
+(_decimals, bit for bit what float() reads).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
 # Decimals read from their digits (see _decimals): up to 15 digits, whose integer is below 2**53;
 # the place values of those digits, and the powers of ten that are floats exactly.
 _EXACT_DIGITS = 15
-_WEIGHTS = np.array([float(10**k) for k in range(_EXACT_DIGITS - 1, -1, -1)])
+_WEIGHTS = np.array([10**k for k in range(_EXACT_DIGITS - 1, -1, -1)], dtype=np.int64)
 _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 # The ints of node ids and places in the program that runs share (see _ints): up to 2**18
@@ -333,10 +338,11 @@ def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
     point = first.find(".")
     fraction = 0 if point < 0 else sum(c.isdigit() for c in first[point:])
     weights = _WEIGHTS[-len(places) :]
-    # Every product and partial sum is an integer below 2**53 (a digit's byte is below 64), so
-    # the sum is exact in any order.
-    values = rows[:, places] @ weights
-    values -= 48.0 * float(weights.sum())  # 48: the digit 0's byte
+    # In integers (numpy's own loop: a float matmul would wake BLAS's threads), then exactly as
+    # floats: every integer here is below 2**53.
+    mantissas = rows[:, places] @ weights
+    mantissas -= 48 * int(weights.sum())  # 48: the digit 0's byte
+    values = mantissas.astype(np.float64)
     if fraction:
         values /= _POWERS[fraction]
     result: list[float] = values.tolist()
