@@ -395,6 +395,9 @@ def bench_http_chain(url: str, pid: int | None, sizes: Sizes, figures: list[Figu
     post = _stdlib_post(url)
     times: dict[str, dict[str, list[float]]] = {name: {"objects": [], "columns": [], "torch": []} for name in requests}
     cpu: dict[str, dict[str, float]] = {name: {"objects": 0.0, "columns": 0.0, "torch": 0.0} for name in requests}
+    # The client's share of each layout's CPU time (sending the request, reading the body's bytes;
+    # it decodes no JSON), also inside cpu's: PyTorch's baseline has no counterpart of it.
+    client_cpu = {name: {"objects": 0.0, "columns": 0.0} for name in requests}
     httpx_times, gzip_times = [], []
     chain = bodies["repeated line"]
     with httpx.Client(base_url=url, timeout=60.0) as client:
@@ -419,6 +422,7 @@ def bench_http_chain(url: str, pid: int | None, sizes: Sizes, figures: list[Figu
                     ours, after = time.process_time() - ours, cpu_seconds(pid)
                     if before is not None and after is not None:
                         cpu[name][layout] += after - before + ours
+                        client_cpu[name][layout] += ours
                 wall, cpu_s = timed_call_cpu(torch_runs[name])
                 times[name]["torch"].append(wall)
                 cpu[name]["torch"] += cpu_s
@@ -450,6 +454,7 @@ def bench_http_chain(url: str, pid: int | None, sizes: Sizes, figures: list[Figu
             name: {
                 **{f"{kind}_median_s": seconds for kind, seconds in medians[name].items()},
                 **{f"{kind}_cpu_s": seconds / sizes.http_requests for kind, seconds in cpu[name].items()},
+                **{f"{kind}_client_cpu_s": seconds / sizes.http_requests for kind, seconds in client_cpu[name].items()},
                 "bytes": sizes_of[name],
             }
             for name in requests
@@ -631,7 +636,7 @@ def bench_memory(sizes: Sizes, figures: list[Figure], details: dict) -> None:
 
 def in_process_breakdown(sizes: Sizes, details: dict) -> None:
     """Where each figure-3 request's server-side time goes, measured in-process (not a figure):
-    tokenize, parse (tokenize included), run, and the body in each layout (bench/stages.py)."""
+    tokenize, parse (tokenize included), the estimates, run, and the body in each layout (bench/stages.py)."""
     import stages
 
     settings = Settings()
@@ -651,24 +656,37 @@ def in_process_breakdown(sizes: Sizes, details: dict) -> None:
 def stage_lines(details: dict) -> list[str]:
     """The in-process stages of each figure-3 program, one line each, then the CPU time per
     request of the server and of PyTorch (bench_http_chain) where they were measured."""
-    lines = ["figure 3 in-process, medians (parse includes tokenize; the body in each layout):"]
+    lines = [
+        (
+            "figure 3 in-process, medians (parse includes tokenize; estimates: the request's memory and time "
+            "estimates; the body's chunks in each layout):"
+        )
+    ]
     for name, stage in details["stages"].items():
         lines.append(
             f"  {name:<17} tokenize {stage['tokenize'] * 1e3:5.1f} ms, parse {stage['parse'] * 1e3:5.1f} ms, "
+            f"estimates {stage['estimate'] * 1e3:4.1f} ms, "
             f"run {stage['run'] * 1e3:5.1f} ms, body {stage['graph_body'] * 1e3:5.1f} ms "
             f"(columns {stage['columns'] * 1e3:5.1f} ms)"
         )
     programs = details.get("http_chain", {}).get("programs", {})
     if programs and all(program["objects_cpu_s"] > 0 for program in programs.values()):
         lines.append(
-            "figure 3 CPU time per request, the server's and the client's (means), vs PyTorch's (the same rounds):"
+            "figure 3 CPU time per request (means), the server's and the client's together (the client's share in "
+            "brackets: it sends the request and reads the body's bytes, decoding no JSON), vs PyTorch's fwd+bwd "
+            "(the same rounds):"
         )
         for name, program in programs.items():
             torch_cpu = program["torch_cpu_s"]
             lines.append(
-                f"  {name:<17} {program['objects_cpu_s'] * 1e3:5.1f} ms ({program['objects_cpu_s'] / torch_cpu:.2f}x), "
-                f"columns {program['columns_cpu_s'] * 1e3:5.1f} ms ({program['columns_cpu_s'] / torch_cpu:.2f}x); "
-                f"PyTorch {torch_cpu * 1e3:5.1f} ms"
+                f"  {name:<17} "
+                + ", columns ".join(
+                    f"{program[f'{layout}_cpu_s'] * 1e3:5.1f} ms "
+                    f"[{program.get(f'{layout}_client_cpu_s', 0.0) * 1e3:4.1f}] "
+                    f"({program[f'{layout}_cpu_s'] / torch_cpu:.2f}x)"
+                    for layout in ("objects", "columns")
+                )
+                + f"; PyTorch {torch_cpu * 1e3:5.1f} ms"
             )
     return lines
 

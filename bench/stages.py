@@ -7,8 +7,9 @@ program of figure 3, profiled in-process.
 
 It prints two things:
   - each stage timed bare (perf_counter, medians, GC paused as in the server): tokenize, parse
-    (which includes tokenize), run (forward + backward + step record) and graph_body (the JSON,
-    in the default layout and with ?format=columns);
+    (which includes tokenize), estimate (the request's memory and time estimates, app/api/budget.py),
+    run (forward + backward + step record) and graph_body (the JSON's
+    chunks as the server sends them, in the default layout and with ?format=columns);
   - pyinstrument's call tree of the same requests. Its hook costs time on every Python call, so
     call-heavy code (the tokenizer, the parser) looks larger in the tree than it is; the bare
     stage times are the ones to quote.
@@ -28,7 +29,8 @@ import workloads  # noqa: E402
 from measure import interleaved  # noqa: E402
 from workloads import decoded  # noqa: E402
 
-from app.api.encode import graph_body  # noqa: E402
+from app.api import budget  # noqa: E402
+from app.api.encode import graph_body, graph_chunks  # noqa: E402
 from app.core import evaluate  # noqa: E402
 from app.engine.run import run  # noqa: E402
 from app.lang import parse  # noqa: E402
@@ -42,15 +44,26 @@ def stage_times(request: dict, settings: Settings, repeat: int) -> dict[str, flo
     limits = settings.limits
     source = request["expression"]
     inputs = decoded(request["inputs"], limits)
+    graph = parse(source, inputs, limits)
     result = run(parse(source, inputs, limits))
     return interleaved(
         {
             "tokenize": (lambda: tokenize(source), None),
             "parse": (lambda: parse(source, inputs, limits), None),
+            # The request's memory and time estimates, made once per request between parsing and
+            # building (app/api/graph.py's plan), as app/api/budget.py makes them.
+            "estimate": (
+                lambda: (
+                    budget.estimate(graph, True, settings.max_full_elements, settings.max_step_elements),
+                    budget.seconds(graph, True),
+                ),
+                None,
+            ),
             "run": (run, lambda: parse(source, inputs, limits)),  # a fresh graph each time: run() fills its values
-            "graph_body": (lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements), None),
+            # graph_chunks, as the server sends them: graph_body's join of the chunks is no stage of a request.
+            "graph_body": (lambda: graph_chunks(result, settings.max_full_elements, settings.max_step_elements), None),
             "columns": (
-                lambda: graph_body(result, settings.max_full_elements, settings.max_step_elements, layout="columns"),
+                lambda: graph_chunks(result, settings.max_full_elements, settings.max_step_elements, layout="columns"),
                 None,
             ),
         },
@@ -77,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.program}, {args.nodes} op-nodes, medians of {args.requests} rounds, without the profiler:")
     for name, seconds in medians.items():
         print(f"  {name:<10} {seconds * 1e3:8.2f} ms")
-    total = medians["parse"] + medians["run"] + medians["graph_body"]
-    print(f"  {'total':<10} {total * 1e3:8.2f} ms  (parse + run + graph_body; tokenize is inside parse)")
+    total = medians["parse"] + medians["estimate"] + medians["run"] + medians["graph_body"]
+    print(f"  {'total':<10} {total * 1e3:8.2f} ms  (parse + estimate + run + graph_body; tokenize is inside parse)")
 
     profiler = Profiler(interval=0.0005)
     gc.disable()

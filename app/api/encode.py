@@ -352,12 +352,19 @@ def _separated(blocks: list[str]) -> list[str]:
 
 
 def _coalesced(pieces: list[str], size: int = 1 << 18) -> list[str]:
-    """Small pieces joined into chunks of about `size` characters (big ones stay as they are), so
-    that a body is sent in a few hundred writes rather than one per piece."""
+    """Small pieces joined into chunks of about `size` characters, so that a body is sent in a few
+    hundred writes rather than one per piece. A piece of `size` or more (a block of objects) is a
+    chunk by itself, never copied into a join: the small pieces before it go as one chunk of their own."""
     chunks: list[str] = []
     pending: list[str] = []
     length = 0
     for piece in pieces:
+        if len(piece) >= size:
+            if pending:
+                chunks.append("".join(pending))
+                pending, length = [], 0
+            chunks.append(piece)
+            continue
         pending.append(piece)
         length += len(piece)
         if length >= size:
