@@ -383,7 +383,7 @@ class _Parser:
             return None
         made = -1
         for _ in range(_RECORD_TRIES):
-            stride = block.stride
+            stride = block.stride or self.source.index("\n", block.start) + 1 - block.start
             kinds, texts, starts = tokens_of(self.source, block._replace(copies=1, end=block.start + stride))
             stop = pos + len(kinds)  # the line's break
             self.kinds[pos + 1 : pos + 1] = kinds

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.lang.tokens import END, Tokens, is_plain, line_shapes, tokenize
+from app.lang.tokens import END, Tokens, is_plain, line_shapes, loose_shapes, tokenize
 
 
 class Reads:
@@ -298,7 +298,8 @@ class Omitted(NamedTuple):
     each `stride` characters after the one before; each statement starts `indent` characters into
     its line. `end`: where the last one ends (its line break included). `varies`: the lines are of
     one shape (tokens.line_shapes) but not all one text, built by app/lang/shapes.py; else they
-    are copies of the run's line, built by replay_run."""
+    are copies of the run's line, built by replay_run. `stride` 0: the lines are of one loose
+    shape (tokens.loose_shapes) and of lengths that differ (then `varies`)."""
 
     start: int
     stride: int
@@ -315,6 +316,8 @@ class Omitted(NamedTuple):
 # A run of one line keeps its first lines as tokens: the first parse, the recording, the first
 # replay. A run of one shape keeps none (Parser.resume tokenizes the lines it records).
 KEPT_LINES = 3
+# Loose shapes (tokens.loose_shapes) are looked for where runs of one shape average fewer lines.
+_SHORT_RUNS = 8
 _SPACES = " \t\f\r"
 
 
@@ -336,6 +339,14 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
         return tokenize(source), {}, repeats(source)
     shapes = line_shapes(source)
     groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
+    loose = None
+    if len(groups) > len(shapes) // _SHORT_RUNS:  # short runs of one shape: are those of one loose shape long?
+        loose = loose_shapes(shapes)
+        loose_groups = [(shape, len(list(group))) for shape, group in groupby(loose)]
+        if len(loose_groups) < len(groups):
+            groups = loose_groups
+        else:
+            loose = None
     if len(groups) == len(shapes):  # no two lines in a row of one shape: no run
         return tokenize(source), {}, repeats(source)
     followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
@@ -346,9 +357,28 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     omitted: dict[int, Omitted] = {}
     kept: list[tuple[int, int]] = []  # the parts of the source tokenized: (start, end)
     start = offset = 0  # where the part not yet kept starts; where the next line starts
+    line = 0  # the group's first line
     for shape, length in groups:
         stride = len(shape) + 1
-        if length > KEPT_LINES and shape.strip(_SPACES):
+        if loose is not None:  # a loose shape: the lines' own shapes tell their lengths
+            if len(set(shapes[line : line + length])) > 1:
+                stride = 0
+                end = offset + sum(map(len, shapes[line : line + length])) + length
+            else:
+                stride = len(shapes[line]) + 1
+                end = offset + stride * length
+        else:
+            end = offset + stride * length
+        line += length
+        if length > KEPT_LINES and shape.strip(_SPACES) and not stride:
+            # Lines of one loose shape, not of one length: built from the first (Parser.resume).
+            first = 0 if 0 < offset != start else 1
+            kept_end = source.index("\n", offset) + 1 if first else offset
+            kept.append((start, kept_end))
+            start = min(end, len(source) + 1)
+            indent = len(shape) - len(shape.lstrip(_SPACES))
+            omitted[kept_end - 1] = Omitted(kept_end, 0, length - first, indent, min(start, len(source)), True)
+        elif length > KEPT_LINES and shape.strip(_SPACES):
             # All copies of the first line: each line is the one before it (compared in one go).
             varies = not source.startswith(source[offset : offset + stride * (length - 1) - 1], offset + stride)
             # A run of one shape starts with its first line (see Parser.resume), but at the start
@@ -360,7 +390,7 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
             omitted[offset + stride * first - 1] = Omitted(
                 offset + stride * first, stride, length - first, indent, min(start, len(source)), varies
             )
-        offset += stride * length
+        offset = end
     if not omitted:
         return tokenize(source, plain=True), {}, repeats(source)
     if start < len(source):

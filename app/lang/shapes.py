@@ -27,6 +27,8 @@ no fresh memory; the numbers of a long run are read from the digits of all its l
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Callable
 from itertools import repeat
 from keyword import kwlist
 from operator import itemgetter
@@ -175,6 +177,8 @@ def build_run(
     or the name the line before assigned, is found by comparing such strings, without a string
     per line."""
     count, stride = block.copies, block.stride
+    if not stride:
+        return _build_loose(shape, graph, scope, statics, source, block)
     text = source[block.start : block.start + stride * count - 1]
 
     def everywhere(start: int, word: str) -> bool:
@@ -188,6 +192,112 @@ def build_run(
     def column(start: int, end: int) -> list[str]:
         return list(map(itemgetter(slice(start, end)), lines))
 
+    def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
+        return _after(text, stride, count, operand, target)
+
+    def where(place: int) -> list[int]:
+        return _ints(block.start + place, block.start + place + stride * count, stride)
+
+    rows = _rows(text, count, stride) if shape.constants and count >= _ROWS_AT_ONCE else None
+
+    def word(start: int, end: int) -> str:
+        return text[start:end]
+
+    return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word), rows)
+
+
+_Lines = tuple[
+    Callable[[int, str], bool],
+    Callable[[int, int], list[str]],
+    Callable[[tuple[int, int], tuple[int, int]], bool],
+    Callable[[int], list[int]],
+    Callable[[int, int], str],
+]
+
+
+def _build_loose(
+    shape: Shape, graph: Graph, scope: dict[str, int], statics: dict[str, Any], source: str, block: Omitted
+) -> int | None:
+    """build_run for lines of one loose shape (tokens.loose_shapes): each place of the recorded
+    line (the one before the block) is, on each line, moved by how much longer that line's runs
+    of digits before it are than the recorded line's (found for all lines at once, in numpy)."""
+    count = block.copies
+    model_start = source.rfind("\n", 0, block.start - 1) + 1
+    model = source[model_start : block.start - 1]
+    text = source[block.start : block.end]
+    if text.endswith("\n"):
+        text = text[:-1]
+    model_runs = _digit_runs(model)
+    runs = _digit_runs(text)
+    width = len(model_runs[0])
+    if len(runs[0]) != width * count:
+        return None
+    breaks = np.flatnonzero(np.frombuffer(text.encode("ascii"), np.uint8) == 10)
+    if len(breaks) != count - 1:
+        return None
+    line_starts = np.empty(count, np.int64)
+    line_starts[0] = 0
+    line_starts[1:] = breaks + 1
+    # moved[i, k]: how much later than on the recorded line a place after k runs of digits is on line i
+    moved = np.zeros((count, width + 1), np.int64)
+    if width:
+        lengths = (runs[1] - runs[0]).reshape(count, width) - (model_runs[1] - model_runs[0])
+        np.cumsum(lengths, axis=1, out=moved[:, 1:])
+    moved += line_starts[:, None] + block.start
+    model_starts, model_ends = model_runs[0].tolist(), model_runs[1].tolist()
+    cache: dict[int, list[int]] = {}
+
+    def where(place: int) -> list[int]:
+        at = cache.get(place)
+        if at is None:
+            before = bisect_left(model_starts, place)  # the runs that start before the place
+            if before and model_ends[before - 1] > place:
+                raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
+            at = cache[place] = (moved[:, before] + place).tolist()
+        return at
+
+    def column(start: int, end: int) -> list[str]:
+        return list(map(source.__getitem__, map(slice, where(start), where(end))))
+
+    def everywhere(start: int, text: str) -> bool:
+        return column(start, start + len(text)).count(text) == count
+
+    def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
+        return column(*operand)[1:] == column(*target)[:-1]
+
+    def word(start: int, end: int) -> str:
+        return source[where(start)[0] : where(end)[0]]
+
+    try:
+        return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word), None)
+    except ValueError:
+        return None
+
+
+def _digit_runs(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of digits of `text` starts, and where it ends."""
+    codes = np.frombuffer(text.encode("ascii"), np.uint8)
+    digits = np.zeros(len(codes) + 2, np.int8)
+    digits[1:-1] = (codes >= 48) & (codes <= 57)
+    edges = np.diff(digits)
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _build(
+    shape: Shape,
+    graph: Graph,
+    scope: dict[str, int],
+    statics: dict[str, Any],
+    count: int,
+    lines: _Lines,
+    rows: np.ndarray | None,
+) -> int | None:
+    """build_run's lines, given where the places of each line are (see build_run, _build_loose):
+    whether every line has a text at a place, the texts between two places, whether each line
+    reads at a place what the one before assigned, each line's place in the source, the first
+    line's text between two places."""
+    everywhere, column, after, where, first_text = lines
+
     for start, _, word in shape.fixed:
         if not everywhere(start, word):
             return None
@@ -199,8 +309,7 @@ def build_run(
     for name, found in shape.found:
         if (name in scope) is not found or name in statics:
             return None
-        # (the targets are all as long as the first: a name of another length is none of them)
-        if targets is not None and len(name) == len(targets[0]) and name in targets:
+        if targets is not None and name in targets:
             return None  # the run would change its outcome
     outside = len(shape.operands)
     width = len(shape.ops)
@@ -224,14 +333,14 @@ def build_run(
     columns = []  # each operand's node, line by line
     before: set[int] = set()  # the nodes from before the run that it reads
     for start, end in shape.operands:
-        name = text[start:end]
+        name = first_text(start, end)
         if everywhere(start, name) and (targets is None or name not in targets):  # the same node on every line
             node = scope.get(name)
             if node is None:
                 return None
             before.add(node)
             columns.append([node] * count)
-        elif shape.target is not None and _after(text, stride, count, (start, end), shape.target):
+        elif shape.target is not None and after((start, end), shape.target):
             node = scope.get(name)  # the line before the run assigned it
             if node is None:
                 return None
@@ -250,9 +359,8 @@ def build_run(
         return None  # some need a gradient and some not: parsed line by line
     flag = flags.pop() if flags else False
     numbers = []  # each constant's value, line by line
-    rows = _rows(text, count, stride) if shape.constants and count >= _ROWS_AT_ONCE else None
     for _, start, end, negated in shape.constants:
-        column_numbers = _decimals(rows, start, lines[0][start:end]) if rows is not None else None
+        column_numbers = _decimals(rows, start, column(start, end)[0]) if rows is not None else None
         if column_numbers is None:
             column_numbers = _numbers(column(start, end))
         if negated and 0.0 in column_numbers:
@@ -284,7 +392,7 @@ def build_run(
         for offsets, place in ((graph.starts, shape.starts[position]), (graph.ends, shape.ends[position])):
             at = places.get(place)
             if at is None:
-                at = places[place] = _ints(block.start + place, block.start + place + stride * count, stride)
+                at = places[place] = where(place)
             offsets[first + position :: width] = at
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values

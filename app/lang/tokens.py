@@ -106,6 +106,19 @@ def line_shapes(source: str) -> list[str]:
     return source.translate(_SHAPE).split("\n")
 
 
+# A run of digits is never split between tokens (every part of _TOKEN that takes a digit takes
+# the digits after it too), so the tokens of a line keep their kinds and order whatever the
+# number of digits in each run: lines whose shapes differ only there (`0.1` and `0.10001`, `x9`
+# and `x10`) have tokens of the same kinds at places that differ by the runs' lengths.
+_DIGIT_RUNS = re.compile("0+")
+
+
+def loose_shapes(shapes: list[str]) -> list[str]:
+    """The shapes (line_shapes) with each run of digits as one: a line's loose shape."""
+    loose = {shape: _DIGIT_RUNS.sub("0", shape) for shape in set(shapes)}
+    return list(map(loose.__getitem__, shapes))
+
+
 class Tokens(NamedTuple):
     """Parallel lists: token i is kinds[i], texts[i], starting at starts[i]; the last is END."""
 
