@@ -10,6 +10,7 @@ of the graph, the values and gradients of a run, and every error with its place.
 from __future__ import annotations
 
 import random
+import re
 import string
 
 import pytest
@@ -24,7 +25,7 @@ from app.engine.errors import ProgramError
 from app.engine.limits import Limits
 from app.lang import parser as parser_module
 from app.lang import shapes as shapes_module
-from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes
+from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes, loose_shapes
 
 # The tokenizer tests' pieces that a plain line may hold (no quote, comment or line break), and
 # numbers and names whose letters and digits the shapes tell apart.
@@ -69,6 +70,35 @@ def test_lines_of_one_shape_have_the_same_tokens_but_for_names_and_numbers(line,
         assert a == b
 
 
+def loosely_same_shape(text: str, rng: random.Random) -> str:
+    """same_shape, with each run of digits also of another length (1 to 3 digits)."""
+    out = same_shape(text, rng)
+    return re.sub("[0-9]+", lambda _: "".join(rng.choice(string.digits) for _ in range(rng.randint(1, 3))), out)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(PIECES), max_size=20).map("".join), st.integers(0, 2**32))
+def test_lines_of_one_loose_shape_have_the_same_tokens_but_for_names_and_numbers(line, seed):
+    """Loose shapes (tokens.loose_shapes): the same tokens, of the same kinds and texts but for
+    names and numbers, none of whose edges is inside a run of digits (shapes._build_loose moves
+    each place by the lengths of the runs of digits before it)."""
+    other = loosely_same_shape(line, random.Random(seed))
+    assert loose_shapes(line_shapes(line)) == loose_shapes(line_shapes(other))
+    a, b = outcome(line), outcome(other)
+    if isinstance(a, Tokens):
+        assert isinstance(b, Tokens)
+        assert a.kinds == b.kinds
+        assert [t for t, k in zip(a.texts, a.kinds) if k not in (NAME, NUMBER)] == [
+            t for t, k in zip(b.texts, b.kinds) if k not in (NAME, NUMBER)
+        ]
+        for text, tokens in ((line, a), (other, b)):
+            for start, token in zip(tokens.starts, tokens.texts):
+                for edge in (start, start + len(token)):
+                    assert not (0 < edge < len(text) and text[edge - 1].isdigit() and text[edge].isdigit())
+    else:
+        assert not isinstance(b, Tokens) and a[:2] == b[:2]  # the same error (kind, message)
+
+
 def written_out(line: str, count: int, start: int = 1) -> str:
     """`line` formatted with i (this line), p (the line before) for i = start, start + 1, ..."""
     lines = range(start, start + count)
@@ -77,6 +107,8 @@ def written_out(line: str, count: int, start: int = 1) -> str:
 
 CONSTANTS = written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 30)
 NAMES = written_out("x{i} = tanh(x{p} * w + b)", 30)
+# Constants of varying digit counts, as users write them (bench/workloads.py's constants_program).
+VARYING = "".join(f"h = tanh(h * w + {round(0.1 + i * 1e-5, 5)!r})\n" for i in range(60))
 
 
 def counted(monkeypatch) -> list[int]:
@@ -134,6 +166,12 @@ def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         "h = x\n" + written_out("g{i} = h * 0.{d}", 7) + "for i in range(2):\n" + written_out("    g{i} = g{i} * w", 7),
         "x0 = x\n" + written_out("x{i} = x{p} * 0.{d}", 12).rstrip("\n"),  # no line break at the end
         "x0 = x\n" + written_out("  x{i}  =  x{p}*0.{d}  ", 12),  # indented, spaces at the end
+        "h = x\n" + VARYING,  # lines of one loose shape: numbers of varying lengths
+        "h = x\n" + VARYING.rstrip("\n"),
+        "x0 = x\n" + written_out("x{i} = tanh(x{p} * {i}.{e} + {p}e-{d})", 40),  # and names
+        "x0 = x\n" + written_out("x{i} = x{p} * -{i}", 40),
+        "x0 = x\n" + written_out("x{i} = x{p} * 0.{e} + x{p}", 40),  # one name twice: parsed line by line
+        "x0 = x\n" + written_out("  x{i}  =  x{p}*{i}.0  ", 40),
     ],
 )
 def test_a_run_of_one_shape_builds_the_graph_a_full_parse_builds(program, rows_at_once):
@@ -150,6 +188,18 @@ def test_a_program_written_out_is_built_run_by_run(monkeypatch):
     assert len(graph) == 1 + 5 * 1000 and graph.names[-1] == "x1000"
     assert graph.values[-5:] == [0.2, None, 0.5, None, None]  # the last line's constants: 0.2, 0.5
     assert program[graph.starts[-1] : graph.ends[-1]] == "tanh(x999 * 0.2 + 0.5)"
+
+
+def test_a_program_of_varying_digit_counts_is_built_as_one_run(monkeypatch):
+    runs = counted(monkeypatch)
+    program = "h = x\n" + VARYING * 10
+    graph = build(program)
+    # One run of one loose shape: its first line parsed (it reads the input w for the first time:
+    # not recorded), the second parsed and recorded, the rest built.
+    assert runs == [598]
+    assert [value for value in graph.values[-4:] if value is not None] == [0.10059]  # the last line's constant
+    last = program.rstrip("\n").rsplit("\n", 1)[1]
+    assert program[graph.starts[-1] : graph.ends[-1]] == last[4:]
 
 
 def both_ways(program: str, limits: Limits) -> list[ProgramError]:
@@ -172,6 +222,10 @@ def both_ways(program: str, limits: Limits) -> list[ProgramError]:
         ("x0 = x\n" + CONSTANTS.replace("x19 * 0.", "x19 * 0j"), "complex numbers"),
         ("x0 = x\n" + written_out("x{i} = x{p} * (1 // ({p} - 7))", 9), "by zero"),
         ("x0 = x\n" + NAMES.replace("tanh(x20", "tanh(x20 $"), "unexpected character"),
+        ("h = x\n" + VARYING.replace("h * w + 0.10033", "h * q + 0.10033"), "'q' has no value"),
+        ("h = x\n" + VARYING.replace("0.10033", "0.10033j"), "complex numbers"),
+        ("h = x\n" + VARYING.replace("w + 0.10033", "v @ 0.10033"), "shapes do not fit"),
+        ("x0 = x\n" + written_out("x{i} = x{p} * {i}", 40).replace("x33 = ", "in = "), "Python keyword"),
         ("".join(f"{name} = x * 0.{k}\n" for k, name in enumerate(["ab", "cd", "gh", "if", "kl"])), "Python keyword"),
     ],
 )
@@ -196,8 +250,8 @@ def test_a_limit_reached_inside_a_run_of_one_shape_stops_where_a_full_parse_stop
 
 # Mostly scalar inputs, and now and then a tensor (v), names with no value yet (g, q), a keyword,
 # a name refused, a constant and a function.
-_NAMES = ["x", "y", "w", "b", "h", "c"] * 8 + ["v", "g", "q", "in", "__", "pi", "tanh"]
-_NUMBERS = ["1", "2", "5", "9", "0", "0.5", "0.25", ".5", "1_0", "1e3", "3j", "2.", "-0"]
+_NAMES = ["x", "y", "w", "b", "h", "c"] * 8 + ["v", "g", "q", "in", "__", "pi", "tanh", "x1", "x12", "y1"]
+_NUMBERS = ["1", "2", "5", "9", "0", "0.5", "0.25", ".5", "1_0", "1e3", "3j", "2.", "-0", "10", "0.125", "12e30", "03"]
 _LINES = [
     "{t} = tanh({a} * {n} + {b})",
     "{t} = {a} * -{n} - {b}",
@@ -228,19 +282,26 @@ def test_any_program_of_runs_parses_as_line_by_line(runs, seed):
     same error either way, with the runs' numbers read as strings and from rows of bytes
     (shapes._rows)."""
     same_either_way(runs, seed)
+    same_either_way(runs, seed, loose=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shapes_module, "_ROWS_AT_ONCE", 2)
         same_either_way(runs, seed)
 
 
-def same_either_way(runs: list[tuple[str, int, list[str], str]], seed: int) -> None:
+def same_either_way(runs: list[tuple[str, int, list[str], str]], seed: int, loose: bool = False) -> None:
+    """`loose`: numbers and names of one loose shape (tokens.loose_shapes) on the lines of a run,
+    rather than of one length; and runs 8 times longer, so that loose shapes are looked for."""
     rng = random.Random(seed)
     lines = []
+
+    def key(text: str) -> str | int:
+        return loose_shapes(line_shapes(text))[0] if loose else len(text)
+
     for line, count, names, number in runs:
-        for _ in range(count):
-            # names of one length stay in the shape; each line may pick others of that length
-            t, a, b = (rng.choice([n for n in _NAMES if len(n) == len(name)]) for name in names)
-            lines.append(line.format(t=t, a=a, b=b, n=rng.choice([n for n in _NUMBERS if len(n) == len(number)])))
+        for _ in range(count * (8 if loose else 1)):
+            # names of one length (loose shape) stay in the shape; each line may pick others of that length
+            t, a, b = (rng.choice([n for n in _NAMES if key(n) == key(name)]) for name in names)
+            lines.append(line.format(t=t, a=a, b=b, n=rng.choice([n for n in _NUMBERS if key(n) == key(number)])))
     program = "x = x\n" + "\n".join(lines)
     outcomes = []
     for replays in (True, False):
