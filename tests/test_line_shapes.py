@@ -172,6 +172,9 @@ def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         "x0 = x\n" + written_out("x{i} = x{p} * -{i}", 40),
         "x0 = x\n" + written_out("x{i} = x{p} * 0.{e} + x{p}", 40),  # one name twice: parsed line by line
         "x0 = x\n" + written_out("  x{i}  =  x{p}*{i}.0  ", 40),
+        # x1 and x10 in turn: names whose lengths differ, each read on the line after it is assigned
+        "x1 = x\nx10 = x\n"
+        + "".join(f"x1{'0' * (i % 2)} = tanh(x1{'0' * (1 - i % 2)} * 0.{i % 9 + 1})\n" for i in range(40)),
     ],
 )
 def test_a_run_of_one_shape_builds_the_graph_a_full_parse_builds(program, rows_at_once):

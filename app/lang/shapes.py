@@ -232,7 +232,8 @@ def _build_loose(
     width = len(model_runs[0])
     if len(runs[0]) != width * count:
         return None
-    breaks = np.flatnonzero(np.frombuffer(text.encode("ascii"), np.uint8) == 10)
+    codes = np.frombuffer(text.encode("ascii"), np.uint8)
+    breaks = np.flatnonzero(codes == 10)
     if len(breaks) != count - 1:
         return None
     line_starts = np.empty(count, np.int64)
@@ -245,25 +246,45 @@ def _build_loose(
         np.cumsum(lengths, axis=1, out=moved[:, 1:])
     moved += line_starts[:, None] + block.start
     model_starts, model_ends = model_runs[0].tolist(), model_runs[1].tolist()
-    cache: dict[int, list[int]] = {}
+    places: dict[int, list[int]] = {}
+    columns: dict[tuple[int, int], list[str]] = {}
+
+    def runs_before(place: int) -> int:
+        before = bisect_left(model_starts, place)  # the runs that start before the place
+        if before and model_ends[before - 1] > place:
+            raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
+        return before
 
     def where(place: int) -> list[int]:
-        at = cache.get(place)
+        at = places.get(place)
         if at is None:
-            before = bisect_left(model_starts, place)  # the runs that start before the place
-            if before and model_ends[before - 1] > place:
-                raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
-            at = cache[place] = (moved[:, before] + place).tolist()
+            at = places[place] = (moved[:, runs_before(place)] + place).tolist()
         return at
 
     def column(start: int, end: int) -> list[str]:
-        return list(map(source.__getitem__, map(slice, where(start), where(end))))
+        texts = columns.get((start, end))
+        if texts is None:
+            texts = columns[start, end] = list(map(source.__getitem__, map(slice, where(start), where(end))))
+        return texts
 
-    def everywhere(start: int, text: str) -> bool:
-        return column(start, start + len(text)).count(text) == count
+    def everywhere(start: int, word: str) -> bool:
+        """Whether every line has `word` at `start`: as long as it (no run of digits of another
+        length in it) and of its bytes, compared for all lines at once."""
+        first, last = runs_before(start), runs_before(start + len(word))
+        if first != last and not (moved[:, first] == moved[:, last]).all():
+            return False
+        at = moved[:, first] + (start - block.start)
+        return all((codes[at + k] == ord(c)).all() for k, c in enumerate(word))
 
     def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
-        return column(*operand)[1:] == column(*target)[:-1]
+        """_after: at once in bytes where both names are as long on every line as on the first."""
+        (start, end), (target_start, target_end) = operand, target
+        at, ends = moved[:, runs_before(start)], moved[:, runs_before(end)]
+        target_at, target_ends = moved[:, runs_before(target_start)], moved[:, runs_before(target_end)]
+        if end - start != target_end - target_start or not ((ends == at).all() and (target_ends == target_at).all()):
+            return column(*operand)[1:] == column(*target)[:-1]
+        at, target_at = at[1:] + (start - block.start), target_at[:-1] + (target_start - block.start)
+        return all((codes[at + k] == codes[target_at + k]).all() for k in range(end - start))
 
     def word(start: int, end: int) -> str:
         return source[where(start)[0] : where(end)[0]]
