@@ -324,7 +324,8 @@ def _build(
             return None
     targets = None
     if shape.target is not None:
-        targets = column(*shape.target)
+        name = first_text(*shape.target)  # one name on every line (`h = tanh(h * w + 0.1)`): no column of it
+        targets = [name] * count if everywhere(shape.target[0], name) else column(*shape.target)
         if not _assignable(targets, targets[0], statics):
             return None
     for name, found in shape.found:
