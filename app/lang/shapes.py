@@ -7,7 +7,10 @@ the texts of their names and numbers. So one line's parse is recorded as a Shape
 the line: the name it assigns, the names it reads as operands, the numbers that became constants,
 the names whose text must stay as it is (a function's, an attribute's) and the nodes it built
 (op, operands, span). The other lines of the run are built from it with their own names and
-numbers, column by column (build_run), never tokenized (replay.tokenize_runs).
+numbers, column by column (build_run), never tokenized (replay.tokenize_runs). Lines of one
+loose shape (tokens.loose_shapes: runs of digits of any length, `0.1` and `0.10001`, `x9` and
+`x10`) are built from one record too: a place on each line is the recorded line's, moved by how
+much longer that line's runs of digits before it are (_build_loose).
 
 A line's parse depends on its token texts and on the outcomes of the scope lookups it makes, so
 a line is built from the record only where those are as they were: every name whose text must
