@@ -244,8 +244,11 @@ def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message, row
 
 
 @pytest.mark.parametrize("limits", [Limits(max_nodes=100), Limits(max_total_work=100)])
-def test_a_limit_reached_inside_a_run_of_one_shape_stops_where_a_full_parse_stops(limits):
+@pytest.mark.parametrize("loose", [False, True], ids=["one-shape", "one-loose-shape"])
+def test_a_limit_reached_inside_a_run_of_one_shape_stops_where_a_full_parse_stops(limits, loose):
     program = "x0 = x\n" + written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 60)
+    if loose:
+        program = "h = x\n" + VARYING
     replayed, parsed = both_ways(program, limits)
     assert replayed.kind == parsed.kind == "limit_exceeded"
     assert (replayed.message, replayed.start, replayed.end) == (parsed.message, parsed.start, parsed.end)
