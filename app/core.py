@@ -10,7 +10,7 @@ the forward pass and, unless asked not to, the backward pass.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from app import datasets
 from app.engine.errors import LimitExceeded, ProgramError
@@ -78,3 +78,41 @@ def evaluate(
     if check is not None:
         check()
     return run(graph, seed, with_backward=backward, check=check)
+
+
+class Request(Protocol):
+    """What a graph request carries (app/api/schemas.py's GraphRequest): the program, its inputs,
+    the upstream gradient and the composites to open."""
+
+    @property
+    def expression(self) -> str: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def grad_output(self) -> Any: ...
+    @property
+    def expand(self) -> Any: ...
+
+
+def evaluate_request(
+    request: Request,
+    limits: Limits,
+    *,
+    backward: bool = True,
+    check: Callable[[], None] | None = None,
+    plan: Callable[[Graph, dict[str, Input]], None] | None = None,
+    parsed: tuple[Graph, dict[str, Input]] | None = None,
+) -> Result:
+    """`evaluate` of a graph request's fields: the routes and the in-process API run their requests
+    through this one call."""
+    return evaluate(
+        request.expression,
+        request.inputs,
+        request.grad_output,
+        limits=limits,
+        backward=backward,
+        check=check,
+        plan=plan,
+        expand=request.expand,
+        parsed=parsed,
+    )

@@ -2,7 +2,7 @@
 
 Each call is what POST /graph/backward, /graph/forward or /graph/gradcheck does with the same
 request: the request validated by the same model (GraphRequest), the program run by
-app.core.evaluate under the server's Settings (the CHAINLENS_* environment read by
+app.core.evaluate_request under the server's Settings (the CHAINLENS_* environment read by
 app.settings.load_settings: node, size and work limits, and the per-request memory estimate
 checked before anything is allocated), and the body written by the same encoder
 (app.api.encode.graph_chunks, app.api.check.gradcheck_compute). Nothing is reimplemented here:
@@ -29,7 +29,7 @@ from app.api.encode import graph_chunks
 from app.api.errors import STATUS, _validation_message, error_body
 from app.api.jobs import Job
 from app.api.schemas import GraphRequest
-from app.core import evaluate
+from app.core import evaluate_request
 from app.engine import errors as engine_errors
 from app.engine.graph import Graph
 from app.engine.inputs import Input
@@ -204,16 +204,7 @@ def run_request(
         job.require(estimate(graph, backward, config.max_full_elements, config.max_step_elements))
 
     try:
-        engine = evaluate(
-            body.expression,
-            body.inputs,
-            body.grad_output,
-            limits=config.limits,
-            backward=backward,
-            check=job.check,
-            plan=plan,
-            expand=body.expand,
-        )
+        engine = evaluate_request(body, config.limits, backward=backward, check=job.check, plan=plan)
     except (engine_errors.ProgramError, RecursionError, MemoryError) as exc:
         raise raised(exc, body.expression) from None
     return Result(body, engine, backward, config)

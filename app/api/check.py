@@ -27,7 +27,7 @@ from app.api.standalone import VIEWER, standalone_page, viewer_module
 from app.check import gradcheck as finite_differences
 from app.check import replay
 from app.check.limits import check_seconds
-from app.core import evaluate
+from app.core import evaluate_request
 from app.engine.costs import seconds_in_words
 from app.engine.errors import LimitExceeded
 from app.engine.graph import Graph
@@ -63,16 +63,7 @@ def _evaluate(body: GraphRequest, settings: Settings, job: Job, plan: Callable[[
         extra = plan(graph)
         job.require(estimate(graph, True, settings.max_full_elements, settings.max_step_elements) + extra)
 
-    # `expand` (composites opened into primitives) is passed on once the request model has it.
-    return evaluate(
-        body.expression,
-        body.inputs,
-        body.grad_output,
-        limits=settings.limits,
-        check=job.check,
-        plan=planned,
-        expand=getattr(body, "expand", None) or None,
-    )
+    return evaluate_request(body, settings.limits, check=job.check, plan=planned)
 
 
 def _listed(values: np.ndarray, scalar: bool) -> Any:

@@ -18,7 +18,7 @@ from app.api.compression import accepts_gzip, gzipped
 from app.api.encode import BodyChunks, graph_chunks
 from app.api.jobs import Job
 from app.api.schemas import CHAIN_RULE, COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphResponse
-from app.core import evaluate
+from app.core import evaluate_request
 from app.engine.graph import Graph
 from app.engine.inputs import Input
 from app.engine.run import Result
@@ -128,15 +128,12 @@ async def _answer(request: Request, backward: bool, layout: Layout) -> Response:
         # hold no cycles, and collections triggered by their sheer number (scanning every live
         # object of the server each time) slowed the building of a 10k-node graph several-fold.
         with _gc_paused():
-            result = evaluate(
-                body.expression,
-                body.inputs,
-                body.grad_output,
-                limits=settings.limits,
+            result = evaluate_request(
+                body,
+                settings.limits,
                 backward=backward,
                 check=job.check,
                 plan=plan,
-                expand=body.expand,
                 parsed=parsed[0] if parsed else None,
             )
             job.check()
