@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from serving import serving
 
 from app.examples import EXAMPLES
+from tests.browser.pages import open_app, pick
 
 pytestmark = pytest.mark.browser
 
@@ -59,17 +60,6 @@ def assert_no_violations(page: Page, state: str) -> None:
     found = violations(page)
     report = json.dumps(found, indent=1)[:6000]
     assert found == [], f"axe-core violations in {state}:\n{report}"
-
-
-def open_app(page: Page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("window.__chainlens && window.__chainlens.ready && window.__chainlens.train", timeout=30_000)
-
-
-def pick(page: Page, example_id: str) -> None:
-    runs = page.evaluate("window.__chainlens.runs")
-    page.select_option("#example-select", example_id)
-    page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.pages import open_app, pick
+
 pytestmark = pytest.mark.browser
 
 WIDE = {"width": 1366, "height": 768}
@@ -30,17 +32,6 @@ GEOMETRY = """() => {
            explainOverflow: getComputedStyle(explain).overflowY, explainTab: explain.tabIndex,
            explainScrolls: explain.scrollHeight > explain.clientHeight };
 }"""
-
-
-def open_app(page: Page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("window.__chainlens && window.__chainlens.ready && window.__chainlens.train", timeout=30_000)
-
-
-def pick(page: Page, example_id: str) -> None:
-    runs = page.evaluate("window.__chainlens.runs")
-    page.select_option("#example-select", example_id)
-    page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)
 
 
 def inside(box: dict, viewport: dict) -> bool:

@@ -16,20 +16,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from tests.browser.pages import open_app, pick
+
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT = 300_000
-
-
-def open_app(page: Page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("window.__chainlens && window.__chainlens.ready && window.__chainlens.train", timeout=30_000)
-
-
-def pick(page: Page, example_id: str) -> None:
-    runs = page.evaluate("window.__chainlens.runs")
-    page.select_option("#example-select", example_id)
-    page.wait_for_function(f"window.__chainlens.runs > {runs}", timeout=60_000)
 
 
 def digits(url: str) -> dict:
