@@ -236,43 +236,31 @@ def _f_loss(op: str, args: tuple[str, ...], *keywords: str) -> Spelling:
 
 
 _CONV = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+
+
+def _f_as_named(op: str, args: tuple[str, ...], *keyword_only: str) -> Spelling:
+    """A functional whose keywords are its PyTorch parameter names as they are (the positional
+    ones, then any keyword-only)."""
+    return Spelling(op, args, _same_names(*args, *keyword_only))
+
+
 _LAYERS_F: dict[str, Spelling] = {
-    "layer_norm": Spelling(
-        "layer_norm",
-        ("input", "normalized_shape", "weight", "bias", "eps"),
-        _same_names("input", "normalized_shape", "weight", "bias", "eps"),
+    "layer_norm": _f_as_named("layer_norm", ("input", "normalized_shape", "weight", "bias", "eps")),
+    "batch_norm": _f_as_named(
+        "batch_norm", ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")
     ),
-    "batch_norm": Spelling(
-        "batch_norm",
-        ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
-        _same_names("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+    "group_norm": _f_as_named("group_norm", ("input", "num_groups", "weight", "bias", "eps")),
+    "normalize": _f_as_named("normalize", ("input", "p", "dim", "eps")),
+    "scaled_dot_product_attention": _f_as_named(
+        "attention", ("query", "key", "value", "attn_mask", "dropout_p", "is_causal"), "scale"
     ),
-    "group_norm": Spelling(
-        "group_norm",
-        ("input", "num_groups", "weight", "bias", "eps"),
-        _same_names("input", "num_groups", "weight", "bias", "eps"),
+    "conv1d": _f_as_named("conv1d", _CONV),
+    "conv2d": _f_as_named("conv2d", _CONV),
+    "max_pool2d": _f_as_named("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation")),
+    "avg_pool2d": _f_as_named(
+        "avg_pool2d", ("input", "kernel_size", "stride", "padding"), "count_include_pad", "divisor_override"
     ),
-    "normalize": Spelling("normalize", ("input", "p", "dim", "eps"), _same_names("input", "p", "dim", "eps")),
-    "scaled_dot_product_attention": Spelling(
-        "attention",
-        ("query", "key", "value", "attn_mask", "dropout_p", "is_causal"),  # scale: keyword only
-        _same_names("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale"),
-    ),
-    "conv1d": Spelling("conv1d", _CONV, _same_names(*_CONV)),
-    "conv2d": Spelling("conv2d", _CONV, _same_names(*_CONV)),
-    "max_pool2d": Spelling(
-        "max_pool2d",
-        ("input", "kernel_size", "stride", "padding", "dilation"),
-        _same_names("input", "kernel_size", "stride", "padding", "dilation"),
-    ),
-    "avg_pool2d": Spelling(
-        "avg_pool2d",
-        ("input", "kernel_size", "stride", "padding"),
-        _same_names("input", "kernel_size", "stride", "padding", "count_include_pad", "divisor_override"),
-    ),
-    "embedding": Spelling(
-        "embedding", ("input", "weight", "padding_idx"), _same_names("input", "weight", "padding_idx")
-    ),
+    "embedding": _f_as_named("embedding", ("input", "weight", "padding_idx")),
     "gelu": _f_activation("gelu", "approximate"),
     "silu": _f_activation("silu"),
     "softplus": _f_activation("softplus", "beta", "threshold"),
@@ -289,9 +277,7 @@ _LAYERS_F: dict[str, Spelling] = {
     "smooth_l1_loss": _f_loss("smooth_l1_loss", ("input", "target"), "beta"),
     "huber_loss": _f_loss("huber_loss", ("input", "target", "reduction", "delta")),
     "kl_div": _f_loss("kl_div", ("input", "target"), "log_target"),
-    "cosine_similarity": Spelling(
-        "cosine_similarity", ("x1", "x2", "dim", "eps"), _same_names("x1", "x2", "dim", "eps")
-    ),
+    "cosine_similarity": _f_as_named("cosine_similarity", ("x1", "x2", "dim", "eps")),
 }
 _FUNCTIONAL.update(_LAYERS_F)
 # F.cross_entropy tells class indices from class probabilities by the target's shape, as PyTorch does.
