@@ -6,6 +6,7 @@ Screenshots go to test-output/screenshots/ (check-*.png), at 1366×768 and at 80
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -155,6 +156,32 @@ def test_dragging_a_scalar_input_updates_values_and_gradients_in_place(page, ser
     page.wait_for_function("window.__chainlens.response.nodes[0].value === 1.85")
     timings = page.evaluate("window.__chainlens.dragTimings")
     assert timings and all(t > 0 for t in timings)
+
+
+def test_a_class_label_drags_in_whole_classes_and_every_step_is_served(page, server_url):
+    """A label no gradient reaches moves 1 → 2, never to 1.25, which cross_entropy refuses with a 422."""
+    open_app(page, server_url)
+    page.locator("#program-editor textarea").fill("loss = F.cross_entropy(z, c)")
+    page.locator("#inputs-editor textarea").fill(json.dumps({"z": [0.5, -1.0, 2.0, 0.0], "c": 1}))
+    before = runs(page)
+    page.locator("#run").click()
+    wait_for_run(page, before)
+    field = page.locator("#input-scrubbers .scrubber[data-input=c]")
+    box = field.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 14, box["y"] + box["height"] / 2, steps=7)
+    page.mouse.up()
+    # One whole step per ten pixels: c = 2, the loss is logsumexp(z) − z[2].
+    page.wait_for_function("window.__chainlens.response.nodes.find((n) => n.label === 'c').value === 2")
+    expect(field).to_have_text("2")
+    loss = page.evaluate("window.__chainlens.response.nodes[window.__chainlens.response.output].value")
+    z = [0.5, -1.0, 2.0, 0.0]
+    assert loss == pytest.approx(math.log(sum(math.exp(v) for v in z)) - z[2], rel=1e-12)
+    expect(page.locator("#error-box")).to_be_hidden()
+    field.focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("window.__chainlens.response.nodes.find((n) => n.label === 'c').value === 1")
 
 
 def test_a_small_tensor_element_is_dragged_from_the_inspector_heatmap(page, server_url, screenshot):

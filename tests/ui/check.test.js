@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { draggedValue, nudgedValue, stepFor } from '../../static/src/check/drag.js';
+import { draggedValue, nudgedValue, stepFor, wholeNumbers } from '../../static/src/check/drag.js';
 import { elementOf, nest, scalarInputs, withElement } from '../../static/src/check/edit-inputs.js';
 import { badgeFor, checkRows, nudgeReport, objective, summary } from '../../static/src/check/gradcheck-view.js';
 import { backwardRows, sideBySide, wrongGradients } from '../../static/src/check/timelines.js';
@@ -56,6 +56,21 @@ test('a pixel moves a hundredth of the value\'s order of magnitude, rounded to t
   assert.equal(draggedValue(0.1, 7), 0.107);
   assert.equal(nudgedValue(2, 1), 2.1);
   assert.equal(nudgedValue(2, -1), 1.9);
+});
+
+test('labels and indices (integers no gradient reaches) move in whole steps, Alt or not', () => {
+  const label = { op: 'input', grad: null };
+  assert.equal(wholeNumbers(label, 2), true);
+  assert.equal(wholeNumbers({ op: 'input', grad: 0.5 }, 2), false); // the tutorial's x = 2: smooth
+  assert.equal(wholeNumbers(label, 2.5), false);
+  assert.equal(wholeNumbers({ op: 'mul', grad: null }, 2), false);
+  assert.equal(wholeNumbers(undefined, 2), false);
+  assert.equal(draggedValue(2, 25, { whole: true }), 4);
+  assert.equal(draggedValue(2, 25, { whole: true, fine: true }), 4);
+  assert.equal(draggedValue(2, -9, { whole: true }), 2);
+  assert.equal(draggedValue(2, -31, { whole: true }), -1);
+  assert.equal(nudgedValue(2, 1, { whole: true }), 3);
+  assert.equal(nudgedValue(2, -1, { whole: true }), 1);
 });
 
 // ------------------------------------------------------------------ gradient check

@@ -9,7 +9,7 @@ import { unravel } from '../heatmap.js';
 import { checkRows } from './gradcheck-view.js';
 import { elementOf } from './edit-inputs.js';
 import { createScrubber, followPointer } from './scrubber.js';
-import { draggedValue } from './drag.js';
+import { draggedValue, wholeNumbers } from './drag.js';
 
 /** Tensors up to this many elements can be changed from the inspector. */
 export const MAX_PLAYABLE_ELEMENTS = 64;
@@ -134,6 +134,7 @@ export function createCheckInspector({ onNudge, onElementChange }) {
       label: elementName(node, index),
       value: elementOf(node.value, node.shape, index),
       onChange: (value, time) => onElementChange(node, chosen.get(node.id) ?? 0, value, time),
+      moves: (start) => ({ whole: wholeNumbers(node, start) }),
     });
     scrubber.element.dataset.testid = 'element-scrubber';
     if (node.shape.length) {
@@ -168,7 +169,8 @@ export function createCheckInspector({ onNudge, onElementChange }) {
       const index = row * cols + column;
       chosen.set(node.id, index);
       const start = elementOf(node.value, node.shape, index);
-      followPointer(event, (dx, dy, move) => onElementChange(node, index, draggedValue(start, dx - dy, { fine: move.altKey }), move.timeStamp));
+      const whole = wholeNumbers(node, start);
+      followPointer(event, (dx, dy, move) => onElementChange(node, index, draggedValue(start, dx - dy, { fine: move.altKey, whole }), move.timeStamp));
     });
   }
 

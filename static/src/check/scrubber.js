@@ -32,7 +32,11 @@ export function followPointer(event, move, done = () => {}) {
   window.addEventListener('pointercancel', onUp);
 }
 
-export function createScrubber({ label, value, onChange }) {
+/**
+ * `moves(value)` says how a drag from `value` moves: `{ whole: true }` for whole steps (see
+ * drag.js's wholeNumbers); by default it moves smoothly.
+ */
+export function createScrubber({ label, value, onChange, moves = () => ({}) }) {
   const root = document.createElement('span');
   root.className = 'scrubber';
   root.tabIndex = 0;
@@ -53,14 +57,15 @@ export function createScrubber({ label, value, onChange }) {
     event.preventDefault();
     root.focus();
     const start = current;
-    followPointer(event, (dx, dy, move) => set(draggedValue(start, dx, { fine: move.altKey }), move.timeStamp));
+    const { whole = false } = moves(start);
+    followPointer(event, (dx, dy, move) => set(draggedValue(start, dx, { fine: move.altKey, whole }), move.timeStamp));
   });
   root.addEventListener('keydown', (event) => {
     const direction = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1 }[event.key];
     if (!direction) return;
     event.preventDefault();
     event.stopPropagation(); // ←/→ would step the stepper otherwise
-    set(nudgedValue(current, direction, { fine: event.altKey }), event.timeStamp);
+    set(nudgedValue(current, direction, { fine: event.altKey, ...moves(current) }), event.timeStamp);
   });
   set(value);
   return { element: root, set: (next) => set(next), get value() { return current; } };

@@ -16,7 +16,7 @@
 import { ApiError } from '../api.js';
 import { download } from '../exporter.js';
 import { isScalar, toNumber } from '../tensor.js';
-import { nudgedValue, draggedValue } from './drag.js';
+import { nudgedValue, draggedValue, wholeNumbers } from './drag.js';
 import { elementOf, scalarInputs, withElement } from './edit-inputs.js';
 import { badgeFor, nudgeReport, objective, summary } from './gradcheck-view.js';
 import { createCheckInspector } from './inspect.js';
@@ -241,11 +241,12 @@ export function createCheckTools({
     if (!node || event.button !== 0) return;
     event.stopPropagation();
     const start = toNumber(node.value);
+    const whole = wholeNumbers(node, start);
     const cardElement = event.target.closest('g.node');
     cardElement.classList.add('dragging');
     followPointer(
       event,
-      (dx, dy, move) => changeInput(node, 0, draggedValue(start, dx, { fine: move.altKey }), move.timeStamp),
+      (dx, dy, move) => changeInput(node, 0, draggedValue(start, dx, { fine: move.altKey, whole }), move.timeStamp),
       () => cardElement.classList.remove('dragging'),
     );
   }, true);
@@ -266,13 +267,12 @@ export function createCheckTools({
       item.className = 'scrub-item';
       const label = document.createElement('span');
       label.textContent = `${name} =`;
+      const inputNode = () => getState().response?.nodes.find((candidate) => candidate.op === 'input' && candidate.name === name);
       const scrubber = createScrubber({
         label: name,
         value,
-        onChange: (next, time) => {
-          const node = getState().response?.nodes.find((candidate) => candidate.op === 'input' && candidate.name === name);
-          changeInput(node || { name, label: name, shape: [], value }, 0, next, time);
-        },
+        onChange: (next, time) => changeInput(inputNode() || { name, label: name, shape: [], value }, 0, next, time),
+        moves: (start) => ({ whole: wholeNumbers(inputNode(), start) }),
       });
       scrubber.element.dataset.input = name;
       scrubbers.set(name, scrubber);
@@ -369,7 +369,9 @@ export function createCheckTools({
     const node = scalarInputNode(event.target);
     if (node && (event.key === 'ArrowUp' || event.key === 'ArrowDown')) {
       event.preventDefault();
-      changeInput(node, 0, nudgedValue(toNumber(node.value), event.key === 'ArrowUp' ? 1 : -1, { fine: event.altKey }), event.timeStamp);
+      const start = toNumber(node.value);
+      const direction = event.key === 'ArrowUp' ? 1 : -1;
+      changeInput(node, 0, nudgedValue(start, direction, { fine: event.altKey, whole: wholeNumbers(node, start) }), event.timeStamp);
       return true;
     }
     if (event.key === 'g' || event.key === 'G') {
