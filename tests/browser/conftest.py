@@ -7,33 +7,17 @@ The page's assets must be built (`npm run build`, which `make test` runs first).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from serving import serving
 
+# One launch of Chromium for the browser tests and the UI benchmarks (bench/browser.py).
+from bench.browser import CHROMIUM_ARGS, VIEWPORT, chromium_path
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1366, "height": 768}
-
-
-def chromium_path() -> str | None:
-    configured = os.environ.get("CHAINLENS_CHROMIUM")
-    if configured:
-        return configured
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 @pytest.fixture(scope="session")
