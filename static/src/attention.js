@@ -63,8 +63,8 @@ function maskStep(node, id, nodes) {
 const isLastAxis = (axis, rank) => axis === -1 || axis === rank - 1;
 
 /**
- * Consumers of each node, and each opened softmax over a last axis by its input: [{node, output,
- * group}] (group: the opened softmax's id, its members then belong to the weights).
+ * The nodes that read each node (by id), and each softmax over a last axis by the id of its input:
+ * {output, group} (group: an opened softmax's id, whose members then make the weights; null for the op).
  */
 function consumersOf(nodes, groups) {
   const consumers = nodes.map(() => []);

@@ -71,10 +71,10 @@ const FORWARD = {
   value: (p, names) => `the values of an attention: the output mixes the rows of ${names.v} with the attention weights`,
   scores: (p, names) => `the scores: entry [i, j] is query i (row i of ${names.q}) · key j (row j of ${names.k}), `
     + `how well query i matches key j${names.perHead}`,
-  scale: (p, names) => `the scores scaled by ${factorText(p.scale.factor)}: without it their spread grows with the head size `
+  scale: (p) => `the scores scaled by ${factorText(p.scale.factor)}: without it their spread grows with the head size `
     + 'and the softmax saturates to one key',
   mask: maskNote,
-  weights: (p, names) => `the attention weights: softmax along each row turns query i's scores into weights over the keys `
+  weights: (p) => `the attention weights: softmax along each row turns query i's scores into weights over the keys `
     + `that sum to 1${p.mask ? ' (0 at the masked keys)' : ''}`,
   output: (p, names) => `the output: row i of ${names.y} = ${names.weights} @ ${names.v} is query i's weights' mix of the value `
     + `rows${names.perHead}`,
