@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_a11y import assert_no_violations
-from tests.browser.test_layer_pictures import inspect, open_example, seek
+from tests.browser.test_layer_pictures import assert_two_heads_in_the_inspector, inspect, open_example, seek
 from tests.browser.test_readable import SIZES, assert_readable, page_at  # noqa: F401 - page_at is a fixture
 
 pytestmark = pytest.mark.browser
@@ -64,16 +64,7 @@ def test_hand_written_attention_reads_head_by_head(page_at, server_url, screensh
     seek(page, page.evaluate("window.__chainlens.total"))
     inspect(page, "att₂")
     for section in ("value", "grad"):
-        maps = page.locator(f"#inspector .inspect-{section} .head-maps")
-        expect(maps.locator(".head-label")).to_have_text(["head 0", "head 1"])
-        expect(maps.locator(".item-label")).to_have_text(["item 0", "item 1"])
-        expect(maps.locator("canvas")).to_have_count(4)
-        boxes = maps.locator("canvas").evaluate_all(
-            "(all) => all.map((c) => c.getBoundingClientRect()).map((r) => [r.left, r.top, r.right, r.bottom])"
-        )
-        panel = page.locator("#inspector").bounding_box()
-        assert all(panel["x"] - 0.5 <= b[0] and b[2] <= panel["x"] + panel["width"] + 0.5 for b in boxes), boxes
-        assert boxes[0][1] == boxes[1][1] and boxes[0][2] < boxes[1][0], "head 0 and head 1 side by side"
+        assert_two_heads_in_the_inspector(page, section, items=2)
     canvas = page.locator("#inspector .inspect-value .head-maps canvas").nth(1)
     canvas.hover(position={"x": canvas.bounding_box()["width"] - 2, "y": 2})  # head 1, query 0, the last key
     expect(page.locator("#inspector .inspect-value .head-maps .readout")).to_have_text(
