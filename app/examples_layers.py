@@ -118,6 +118,37 @@ LAYER_EXAMPLES = [
         },
         "grad_output": None,
     },
+    {
+        "id": "hand-written-attention",
+        "title": "Causal self-attention written by hand, 2 heads (nanoGPT style)",
+        "description": (
+            "nanoGPT's attention without flash attention, as Karpathy's videos write it: q, k, v split into 2 heads "
+            "of 4, then the scores q @ kᵀ scaled by 1/√4, the future masked to -∞, softmax, and the weights' mix of "
+            "v. The page recognises the pattern: each step names q, k, v, the scores, the mask and the weights, and "
+            "every (B, heads, T, T) tensor draws as one small map per head."
+        ),
+        "expression": (
+            "B, T, C = x.shape\n"
+            "nh = 2  # heads, each of C // nh = 4 channels\n"
+            "q, k, v = F.linear(x, W_attn, b_attn).split(C, dim=2)\n"
+            "k = k.view(B, T, nh, C // nh).transpose(1, 2)  # (B, nh, T, hs)\n"
+            "q = q.view(B, T, nh, C // nh).transpose(1, 2)\n"
+            "v = v.view(B, T, nh, C // nh).transpose(1, 2)\n"
+            "mask = torch.tril(torch.ones(T, T)).view(1, 1, T, T)  # nanoGPT's self.bias\n"
+            "att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))\n"
+            "att = att.masked_fill(mask[:, :, :T, :T] == 0, float('-inf'))\n"
+            "att = F.softmax(att, dim=-1)\n"
+            "y = att @ v  # (B, nh, T, T) x (B, nh, T, hs) -> (B, nh, T, hs)\n"
+            "y = y.transpose(1, 2).contiguous().view(B, T, C)\n"
+            "loss = F.mse_loss(y, target)"
+        ),
+        "inputs": {
+            "x": {"init": "randn", "shape": [2, 4, 8], "seed": 21},
+            **_linear("attn", 24, 8, 22),
+            "target": {"init": "randn", "shape": [2, 4, 8], "seed": 24, "requires_grad": False},
+        },
+        "grad_output": None,
+    },
 ]
 
 LAYER_TRAIN_EXAMPLES = [

@@ -12,6 +12,8 @@ export function appendHeatmaps(root, heatmaps) {
   if (!heatmaps || !heatmaps.length) return;
   const row = document.createElement('div');
   row.className = 'explain-heatmaps';
+  // Per-head grids are the widest: one above the other, so the float is one grid wide and the formula keeps its room.
+  row.classList.toggle('per-head', heatmaps.some((map) => map.heads));
   for (const { label, value, shape, heads } of heatmaps) {
     // Small: the inspector has the full-size map with its pointer read-out.
     const figure = heads

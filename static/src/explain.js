@@ -12,6 +12,7 @@ import { broadcastEdges } from './broadcast.js';
 import { describeKey } from './index-math.js';
 import { SUM_TERMS, combine, escapeTex, shortSum, texNumber, vjpRule } from './vjp-math.js';
 import { layerForwardNotes, layerNotes } from './explain-layers.js';
+import { attentionBackwardNotes, attentionForwardNotes } from './explain-attention.js';
 import { convBackwardLines } from './explain-conv.js';
 import { markHeads } from './heads.js';
 
@@ -222,6 +223,7 @@ export function explainForward(response, step) {
   const stopped = noGradientNote(node, operands);
   if (stopped) notes.push(stopped);
   notes.push(...layerForwardNotes(node, operands)); // a layer's step in words (explain-layers.js)
+  notes.push(...attentionForwardNotes(response, node, operandText)); // attention written out by hand (explain-attention.js)
   if (!isScalar(node.value)) {
     lines.push({
       tex: `${texLabel(node.name ?? node.label)} \\in \\mathbb{R}^{${node.shape.join('\\times ')}}`,
@@ -447,6 +449,7 @@ export function explainBackward(response, step, stepIndex) {
   if (step.local?.formula) notes.push(`local derivative: ${step.local.formula}`);
   notes.push(...ruleNotes);
   notes.push(...layerNotes(consumer, step.slot)); // why a layer's step looks so (explain-layers.js)
+  notes.push(...attentionBackwardNotes(response, consumer, step.slot, operandText));
   if (note) notes.push(note);
   if (several) {
     notes.push(position + 1 < ledger.length

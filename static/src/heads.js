@@ -7,6 +7,7 @@
  * Which tensors have heads and how they slice: here, pure (the explanation uses it too); the
  * drawing: head-maps.js.
  */
+import { attentionRole } from './attention.js';
 import { flatten } from './tensor.js';
 
 export const MAX_ITEMS = 4;
@@ -16,7 +17,10 @@ const ATTENTION = 'scaled_dot_product_attention';
 // (`q.view(T, nh, hs).transpose(0, 1)`), while one head's batched queries (B, T, hs) come from a matmul.
 const AXIS_MOVES = new Set(['transpose', 'permute']);
 
-/** The attention a node belongs to: its own op, the attention it feeds, or the opened one it is inside. */
+/**
+ * The attention a node belongs to: its own op, the attention it feeds, the opened one it is inside, or
+ * an attention written out by hand (attention.js) it takes part in, as {inputs: [its queries]}.
+ */
 function attentionOf(node, nodes, groups) {
   if (node.op === ATTENTION) return node;
   const consumer = nodes.find((other) => other.op === ATTENTION && other.inputs.includes(node.id))
@@ -25,13 +29,14 @@ function attentionOf(node, nodes, groups) {
   for (let id = node.group; groups && id !== null && id !== undefined; id = groups[id].parent) {
     if (groups[id].op === ATTENTION) return groups[id];
   }
-  return null;
+  const handWritten = attentionRole(node, nodes, groups);
+  return handWritten ? { inputs: [handWritten.pattern.q] } : null;
 }
 
 /**
  * Whether a node is drawn head by head: a 4-D tensor of an attention (its q, k, v, result, or a
- * score or weight inside it opened: heads on axis 1, PyTorch's (N, heads, L, E)), or a 3-D one of an
- * attention whose queries were moved into heads (heads on axis 0). A convolution's 4-D feature map
+ * score or weight inside it opened or written out by hand: heads on axis 1, PyTorch's (N, heads, L, E)),
+ * or a 3-D one of an attention whose queries were moved into heads (heads on axis 0). A convolution's 4-D feature map
  * is not: its axis 1 is channels. `nodes` and `groups` are the response's (ids index them).
  */
 export function hasHeads(node, nodes, groups = null) {

@@ -8,7 +8,7 @@ test-output/screenshots/layers-*.png."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.test_readable import SIZES, assert_readable, page_at  # noqa: F401 - page_at is a fixture
 
@@ -48,6 +48,23 @@ def backward_step(page: Page, consumer_op: str, input_label: str) -> int:
     )
 
 
+def assert_two_heads_in_the_inspector(page: Page, section: str, items: int) -> Locator:
+    """The inspector's `section` (value or grad) draws one map per head, heads 0 and 1 side by side, a row per
+    batch item, every map inside the panel; answers the grid."""
+    maps = page.locator(f"#inspector .inspect-{section} .head-maps")
+    expect(maps).to_have_count(1)
+    expect(maps.locator(".head-label")).to_have_text(["head 0", "head 1"])
+    expect(maps.locator(".item-label")).to_have_text([f"item {item}" for item in range(items)])
+    expect(maps.locator("canvas")).to_have_count(2 * items)
+    boxes = maps.locator("canvas").evaluate_all(
+        "(all) => all.map((c) => c.getBoundingClientRect()).map((r) => [r.left, r.top, r.right, r.bottom])"
+    )
+    panel = page.locator("#inspector").bounding_box()
+    assert all(panel["x"] - 0.5 <= b[0] and b[2] <= panel["x"] + panel["width"] + 0.5 for b in boxes), boxes
+    assert boxes[0][1] == boxes[1][1] and boxes[0][2] < boxes[1][0], "head 0 and head 1 side by side"
+    return maps
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("example_id", ["train-transformer-block", "small-convolution"])
 def test_the_new_examples_open_readable(page_at, server_url, screenshot, size, example_id):  # noqa: F811
@@ -72,19 +89,8 @@ def test_multi_head_tensors_draw_one_map_per_head(page_at, server_url, screensho
     )
     inspect(page, label)
     for section in ("value", "grad"):
-        maps = page.locator(f"#inspector .inspect-{section} .head-maps")
-        expect(maps).to_have_count(1)
-        expect(maps.locator(".head-label")).to_have_text(["head 0", "head 1"])
-        expect(maps.locator(".item-label")).to_have_text(["item 0", "item 1", "item 2", "item 3"])
-        expect(maps.locator("canvas")).to_have_count(8)
+        maps = assert_two_heads_in_the_inspector(page, section, items=4)
         expect(maps.locator(".axes")).to_contain_text("batch items 0–3 of 7")
-        # every map inside the inspector, side by side per item
-        boxes = maps.locator("canvas").evaluate_all(
-            "(all) => all.map((c) => c.getBoundingClientRect()).map((r) => [r.left, r.top, r.right, r.bottom])"
-        )
-        panel = page.locator("#inspector").bounding_box()
-        assert all(panel["x"] - 0.5 <= b[0] and b[2] <= panel["x"] + panel["width"] + 0.5 for b in boxes), boxes
-        assert boxes[0][1] == boxes[1][1] and boxes[0][2] < boxes[1][0], "head 0 and head 1 side by side"
     canvas = page.locator("#inspector .inspect-value .head-maps canvas").nth(1)
     canvas.hover(position={"x": 2, "y": 2})
     expect(page.locator("#inspector .inspect-value .head-maps .readout")).to_contain_text(f"{label}[0, 1, 0, 0] = ")
