@@ -280,44 +280,54 @@ async def dot(request: Request) -> Response:
     return await _run(request, dot_compute, "text/vnd.graphviz; charset=utf-8")
 
 
-def html_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
-    viewer = viewer_module()
+def html_bytes(graph: Graph, settings: Settings, viewer: str) -> int:
+    """The memory of writing `graph`'s standalone page (html_page): its columns body's text, the page
+    holding it and the viewer, and the page's bytes."""
+    body_bytes = estimate(graph, True, settings.max_full_elements, settings.max_step_elements, layout="columns")
+    return 3 * (body_bytes + len(viewer))
 
-    def plan(graph: Graph) -> int:
-        # The body's text, the page holding it and the viewer, and the page's bytes.
-        body_bytes = estimate(graph, True, settings.max_full_elements, settings.max_step_elements, layout="columns")
-        return 3 * (body_bytes + len(viewer))
 
-    result = _evaluate(body, settings, job, plan)
+def html_page(result: Result, request: dict[str, Any], settings: Settings, job: Job) -> bytes:
+    """The standalone HTML file of a computed graph and the `request` that reproduces it with POST
+    /graph/backward: what /graph/html and /train/html answer."""
     text = b"".join(
         graph_chunks(result, settings.max_full_elements, settings.max_step_elements, layout="columns")
     ).decode()
     job.check()
-    request = {"expression": body.expression, "inputs": body.inputs, "grad_output": body.grad_output}
-    if body.expand is not None:
-        request["expand"] = body.expand
     return standalone_page(text, request).encode()
 
 
-@router.post(
-    "/html",
-    responses={
-        200: {"content": {"text/html": {}}, "description": "The standalone HTML file."},
-        **COMPUTE_ERRORS,
-        503: {
-            **COMPUTE_ERRORS[503],
-            "description": f"{COMPUTE_ERRORS[503]['description']} Also (kind `not_built`) when the viewer's bundle "
-            "(static/dist/viewer.js) is not built.",
-        },
+def not_built() -> Response | None:
+    """The 503 `not_built` answer of the HTML routes when the viewer's bundle is missing, else None."""
+    if VIEWER.is_file():
+        return None
+    message = "the viewer's bundle (static/dist/viewer.js) is not built: run `npm ci && npm run build`"
+    return Response(dumps({"error": {"kind": "not_built", "message": message}}), 503, media_type="application/json")
+
+
+HTML_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "The standalone HTML file."},
+    **COMPUTE_ERRORS,
+    503: {
+        **COMPUTE_ERRORS[503],
+        "description": f"{COMPUTE_ERRORS[503]['description']} Also (kind `not_built`) when the viewer's bundle "
+        "(static/dist/viewer.js) is not built.",
     },
-    response_class=Response,
-    openapi_extra=_BODY,
-)
+}
+
+
+def html_compute(body: GraphRequest, settings: Settings, job: Job) -> bytes:
+    viewer = viewer_module()
+    result = _evaluate(body, settings, job, lambda graph: html_bytes(graph, settings, viewer))
+    request = {"expression": body.expression, "inputs": body.inputs, "grad_output": body.grad_output}
+    if body.expand is not None:
+        request["expand"] = body.expand
+    return html_page(result, request, settings, job)
+
+
+@router.post("/html", responses=HTML_RESPONSES, response_class=Response, openapi_extra=_BODY)
 async def html(request: Request) -> Response:
     """One standalone HTML file (what chainlens.save_html writes): the viewer, its styles and this
     request's computed graph inlined; opened from disk with no network it shows the graph and steps
     through the whole timeline (the tools that need a computation say they need chainlens running)."""
-    if not VIEWER.is_file():
-        message = "the viewer's bundle (static/dist/viewer.js) is not built: run `npm ci && npm run build`"
-        return Response(dumps({"error": {"kind": "not_built", "message": message}}), 503, media_type="application/json")
-    return await _run(request, html_compute, "text/html; charset=utf-8")
+    return not_built() or await _run(request, html_compute, "text/html; charset=utf-8")

@@ -1,5 +1,5 @@
-"""POST /train (a run streamed as NDJSON), POST /train/graph (step k's graph), POST /train/gradcheck
-(step k's gradient check) and GET /datasets.
+"""POST /train (a run streamed as NDJSON), POST /train/graph (step k's graph), POST /train/html (step
+k's graph as a standalone HTML file), POST /train/gradcheck (step k's gradient check) and GET /datasets.
 
 Thin routes over app.train, run in the shared job pool (app/api/jobs.py), never on the event loop:
 the body is parsed and the run prepared in a job (decoding, parsing the program, every check: a
@@ -10,21 +10,24 @@ bad request is a 4xx JSON answer before anything streams), then the run is strea
 from __future__ import annotations
 
 from collections.abc import Callable
+from math import prod
 from typing import Any, TypeVar, cast, overload
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import Field
 
 from app import datasets
 from app.api.body import body_openapi, run_parsed
-from app.api.budget import estimate, seconds
-from app.api.check import gradcheck_body, plan_gradcheck, value_bytes
+from app.api.budget import TEXT_PER_NUMBER, estimate, seconds
+from app.api.check import HTML_RESPONSES, gradcheck_body, html_bytes, html_page, not_built, plan_gradcheck, value_bytes
 from app.api.compression import accepts_gzip
 from app.api.encode import BodyChunks, _value, dumps
 from app.api.graph import FORMAT, Layout, encoded
 from app.api.jobs import Job, stream_job
 from app.api.schemas import COMPUTE_ERRORS, GraphColumns, GraphRequest, GraphResponse
+from app.api.standalone import viewer_module
 from app.check import gradcheck as finite_differences
 from app.examples import TRAIN_EXAMPLES
 from app.train import TrainConfig, TrainingRun, TrainLimits
@@ -138,6 +141,63 @@ async def train_graph(request: Request, format: Layout = FORMAT) -> Response:
         return prepared
     chunks, compressed = prepared[2]
     return BodyChunks(chunks, gzipped=compressed)
+
+
+def step_program(run: TrainingRun, body: TrainRequest) -> dict[str, Any]:
+    """After run.graph_at(k): step k's program as a plain POST /graph/backward request, which computes
+    the same graph. Each input the program uses holds what its leaf holds at step k (a parameter
+    θ(k−1), a dataset input step k's batch, taking no gradient); the inputs it does not use are left
+    out, as they change nothing."""
+    graph = run.graph
+    inputs: dict[str, Any] = {}
+    for name in body.inputs:
+        node = run.leaves.get(name)
+        if node is None:
+            continue
+        value = graph.values[node]
+        written = value.tolist() if isinstance(value, np.ndarray) else float(value)
+        inputs[name] = written if graph.requires_grad[node] else {"value": written, "requires_grad": False}
+    return {"expression": body.expression, "inputs": inputs, "grad_output": None}
+
+
+# A number of the saved request's inputs: two lists of Python floats (tolist, the page's own copy)
+# and four texts (its JSON, the saved data's, the page's and its bytes).
+SAVED_NUMBER_BYTES = 2 * 32 + 4 * TEXT_PER_NUMBER
+
+
+def _leaf_elements(run: TrainingRun) -> int:
+    return sum(max(1, prod(run.graph.shapes[node])) for node in run.leaves.values())
+
+
+@router.post(
+    "/train/html", responses=HTML_RESPONSES, response_class=Response, openapi_extra=body_openapi(TrainGraphRequest)
+)
+async def train_html(request: Request) -> Response:
+    """Step `at`'s graph (what POST /train/graph answers) as one standalone HTML file, as POST
+    /graph/html writes one: its saved request is step k's program with θ(k−1) and step k's batch as
+    plain inputs, which POST /graph/backward computes to the same graph."""
+    settings = request.app.state.settings
+
+    def answer(job: Job, run: TrainingRun, body: TrainGraphRequest) -> bytes:
+        viewer = viewer_module()
+        run.check_step(body.at)  # refused before the replay is sized
+        # The run's arrays, step k's graph and its page, and the saved request's inputs as lists and as text.
+        job.require(
+            run.memory_bytes()
+            + estimate(run.graph, True, settings.max_full_elements, settings.max_step_elements)
+            + html_bytes(run.graph, settings, viewer)
+            + SAVED_NUMBER_BYTES * _leaf_elements(run)
+        )
+        # The replay, step k's run, and writing its body and page.
+        job.expect(run.seconds_through(body.at) + 2 * seconds(run.graph))
+        result = run.graph_at(body.at, check=job.check)
+        job.check()
+        return html_page(result, step_program(run, body), settings, job)
+
+    prepared = not_built() or await _prepared(request, TrainGraphRequest, answer)
+    if isinstance(prepared, Response):
+        return prepared
+    return Response(prepared[2], media_type="text/html; charset=utf-8")
 
 
 class TrainGradcheckRequest(TrainRequest):
