@@ -145,7 +145,12 @@ export function runTrainGradcheck(body) {
   return request('/train/gradcheck', postJson(body));
 }
 
-/** POST /graph/pytorch or /graph/dot: the export's text. */
+/** POST /graph/pytorch, /graph/dot or /graph/html: the export's text. */
 export function fetchExport(kind, body) {
   return request(`/graph/${kind}`, postJson(body), { asText: true });
+}
+
+/** POST /train/html: the standalone HTML file of a training run's step `at` (in the body). */
+export function fetchTrainHtml(body) {
+  return request('/train/html', postJson(body), { asText: true });
 }

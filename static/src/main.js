@@ -3,7 +3,9 @@
  * (viewer.js, mounted on the page's own markup). The viewer draws and steps the graph; this
  * file reads the editors into requests, shows errors where they belong and keeps the URL.
  */
-import { ApiError, fetchExamples, fetchExport, fetchOps, runTrainGradcheck, serverCompute } from './api.js';
+import {
+  ApiError, fetchExamples, fetchExport, fetchOps, fetchTrainHtml, runTrainGradcheck, serverCompute,
+} from './api.js';
 import { createEditor } from './editor.js';
 import { download, exportJson, exportPng, exportSvg } from './exporter.js';
 import { formatJson, parseJson } from './json-format.js';
@@ -48,7 +50,7 @@ const viewer = mountViewer(document.body, {
     },
     onChange: writeUrl,
     onJump: (span) => programEditor.focusAt(span.line, span.column),
-    trainCheck: () => trainPanel.gradcheckRequest(),
+    trainCheck: () => trainPanel.stepRequest(),
     afterDraw: () => trainPanel.afterDraw(),
   },
 });
@@ -236,23 +238,26 @@ function bindControls() {
 }
 
 /**
- * Export → HTML: the graph on screen (its request, with the composites opened) as one standalone
- * file, written by the server's POST /graph/html (the code of chainlens.save_html).
+ * Export → HTML: the graph on screen as one standalone file (the code of chainlens.save_html). Its
+ * request, with the composites opened, goes to the server's POST /graph/html; in Train mode the step
+ * in view (train-panel.js stepRequest: the scrubbed step, else the first batch) goes to POST
+ * /train/html, which saves that step's graph and its program with θ(k−1) and the batch as inputs.
  */
 async function exportHtml() {
-  const body = viewer.readRequest();
+  const training = trainPanel.stepRequest();
+  const body = training ? { ...training.body, at: training.at ?? 1 } : viewer.readRequest();
   if (!body || !state.response) return;
   const button = $('#export-html');
   let text;
   try {
-    text = await fetchExport('html', body);
+    text = training ? await fetchTrainHtml(body) : await fetchExport('html', body);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showApiError(error.error);
     return;
   }
-  download('chainlens-graph.html', new Blob([text], { type: 'text/html' }));
-  viewer.probe.lastExport = { kind: 'html', bytes: text.length };
+  download(training ? `chainlens-step-${body.at}.html` : 'chainlens-graph.html', new Blob([text], { type: 'text/html' }));
+  viewer.probe.lastExport = { kind: 'html', bytes: text.length, at: training ? body.at : null };
   button.textContent = 'Saved .html';
   setTimeout(() => { button.textContent = 'HTML'; }, 1600);
 }

@@ -62,7 +62,7 @@ export function createCheckTools({
   // ------------------------------------------------------------------ check gradients
 
   async function checkGradients() {
-    // A training example checks the batch in view (train-panel.js gradcheckRequest), not every row.
+    // A training example checks the batch in view (train-panel.js stepRequest), not every row.
     const training = trainCheck();
     const body = training ? training.body : readRequest();
     if (!body || !correct) return;

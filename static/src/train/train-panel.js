@@ -117,11 +117,12 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
   }
 
   /**
-   * What G checks in Train mode (POST /train/gradcheck): the batch in view, step k's when a step
-   * of a run is loaded, else the first batch of the run the form describes; null outside Train
-   * mode, or with nothing to train (the ordinary check then runs).
+   * The training step in view, what G checks (POST /train/gradcheck) and Export → HTML saves (POST
+   * /train/html) in Train mode: step k's batch when a step of a run is loaded, else the first batch
+   * of the run the form describes (`at` null: step 1); null outside Train mode, or with nothing to
+   * train (the ordinary check and export then run).
    */
-  function gradcheckRequest() {
+  function stepRequest() {
     if (document.body.dataset.mode !== 'train') return null;
     if (run && run.start && shownStep !== null) {
       return { body: { ...run.body, at: shownStep }, at: shownStep, what: `step ${shownStep}'s batch` };
@@ -452,6 +453,6 @@ export function createTrainPanel({ readProgram, showError, clearErrors, showResp
       setHealth(marks);
     },
     notesFor(nodeId) { return marks.get(nodeId) || []; },
-    gradcheckRequest,
+    stepRequest,
   };
 }
