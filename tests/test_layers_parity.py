@@ -86,6 +86,9 @@ add("leaky_relu-slope", "out = leaky_relu(x, negative_slope=0.2)", {"x": x}, lam
 add("leaky_relu-zero", "out = leaky_relu(x, 0.3)", {"x": np.array([0.0, -1.0, 1.0])}, lambda x: F.leaky_relu(x, 0.3))
 add("elu", "out = elu(x)", {"x": x}, lambda x: F.elu(x))
 add("elu-alpha", "out = elu(x, alpha=0.7)", {"x": x}, lambda x: F.elu(x, 0.7))
+# past α = 1 (or below 0) α·expm1(x) is not above x everywhere: elu's other branch
+add("elu-alpha-large", "out = elu(x, alpha=1.5)", {"x": x}, lambda x: F.elu(x, 1.5))
+add("elu-alpha-negative", "out = elu(x, alpha=-0.5)", {"x": x}, lambda x: F.elu(x, -0.5))
 add("hardtanh", "out = hardtanh(x)", {"x": x}, lambda x: F.hardtanh(x))
 add(
     "hardtanh-bounds",
