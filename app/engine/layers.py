@@ -280,25 +280,44 @@ def _silu_saved(grad: Any, out: Any, d: Any) -> Any:
     return local
 
 
+def _gelu_tanh_parts(x: Any) -> tuple[Any, Any]:
+    """(t, (1 + t)/2), t = tanh(√(2/π)·(x + 0.044715·x³)): PyTorch's tanh approximation of Φ(x), in place."""
+    t = np.square(x, out=_scratch(x))
+    t *= 0.044715
+    t += 1.0
+    t *= x
+    t *= _SQRT_2_OVER_PI
+    np.tanh(t, out=t)
+    half = np.add(t, 1.0, out=_scratch(x))
+    half *= 0.5
+    return t, half
+
+
 def _gelu(m: Any, x: Any, approximate: str = "none") -> Any:
     if approximate == "tanh":
-        return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+        half = _gelu_tanh_parts(x)[1]
+        return np.multiply(x, half, out=half)
     return x * (0.5 * (1.0 + _erf(ARRAY, x * math.sqrt(0.5))))
 
 
 def _gelu_vjp(grad: Any, out: Any, x: Any, approximate: str = "none") -> Any:
-    if approximate == "tanh":
-        t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-        local = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
-    else:
-        local = _gelu_saving(x)[1]
-    return grad * local
+    return grad * _gelu_saving(x, approximate)[1]
 
 
 def _gelu_saving(x: Any, approximate: str = "none") -> tuple[Any, Any]:
-    """(gelu, its local derivative): one erf for both, in a training step."""
+    """(gelu, its local derivative): one erf (or tanh) for both, in a training step."""
     if approximate == "tanh":
-        return _gelu(ARRAY, x, approximate), _gelu_vjp(1.0, None, x, approximate)
+        # (1 + t)/2 + x/2·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), where x/2·(1 − t²) = gelu·(1 − t)
+        t, half = _gelu_tanh_parts(x)
+        value = np.multiply(x, half, out=_scratch(x))
+        slope = np.square(x, out=_scratch(x))
+        slope *= 3 * 0.044715 * _SQRT_2_OVER_PI
+        slope += _SQRT_2_OVER_PI
+        local = np.subtract(1.0, t, out=t)
+        local *= value
+        local *= slope
+        local += half
+        return value, local
     scaled = np.multiply(x, math.sqrt(0.5))
     gauss = np.empty(np.size(scaled))
     cdf = _erf_array(scaled, gauss)
