@@ -122,12 +122,11 @@ def _same(name: str, a: Shape, b: Shape) -> Shape:
 # scalars run on Python floats); those with parameters declare vjps, since local derivatives
 # receive no parameters.
 
-# erf on arrays: rational approximations, piecewise by |x|: x·T(x²)/U(x²) below 1.5 (degrees 6 and 6,
-# near-minimax in relative error, 2e-18: fitted by scripts/fit_erf.py), else Cephes' 1 − exp(−x²)·P(|x|)/Q(|x|)
-# for 1 ≤ |x| < 8 (ndtr.c, as scipy.special.erf evaluates it) with the sign put back. Within 3 ulp of
-# math.erf and 5e-16 relative (tests/test_layers_parity.py checks a dense grid and the extremes), about
-# 10 times faster than math.erf element by element. Past |x| = 6 erf is 1 to the last bit, so |x| is
-# clamped there (inf included).
+# erf on arrays: two rational approximations, near-minimax (fitted by scripts/fit_erf.py), piecewise by |x|:
+# x·T(x²)/U(x²) below 1.5 (degrees 6 and 6, 2e-18 relative), else 1 − exp(−x²)·P(|x|)/Q(|x|) with the sign
+# put back (degrees 5 and 5, erfc within 7e-19). Within 3 ulp of math.erf and 5e-16 relative
+# (tests/test_layers_parity.py checks a dense grid and the extremes), about 10 times faster than math.erf
+# element by element. Past |x| = 6 erf is 1 to the last bit, so |x| is clamped there (inf included).
 _ERF_T: tuple[float, ...] = (
     *(0.08717190753846568, 6.258371495919725, 237.56110251799007, 2497.236051577822),
     *(37699.82272143705, 127947.95979648086, 826095.0341708928),
@@ -137,14 +136,12 @@ _ERF_U: tuple[float, ...] = (  # U is monic: its leading 1 is implied
     *(357426.8144500752, 732107.6622650614),
 )
 _ERFC_P: tuple[float, ...] = (
-    *(2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0),
-    *(4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2),
-    *(9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2),
+    *(-2.448421422059928e-06, 0.5642682094936713, 3.911546617480044),
+    *(12.635205152436452, 21.678893074026668, 18.037705273329383),
 )
 _ERFC_Q: tuple[float, ...] = (  # monic too
-    *(1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2),
-    *(9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3),
-    *(1.65666309194161350182e3, 5.57535340817727675546e2),
+    *(6.93514137624781, 22.87546592184426, 42.02269360615747),
+    *(42.03325265912085, 18.03755931852919),
 )
 
 
