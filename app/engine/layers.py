@@ -173,8 +173,8 @@ def _erf_array(x: Any, gauss: np.ndarray | None = None) -> np.ndarray:
     """erf(x), and given `gauss` (a flat array of x's size) exp(−x²) into it, the derivative's factor.
 
     The branch for |x| < 1.5 runs on every element, block by block: gathering the elements below 1.5 and
-    scattering their results back costs as much as computing the others, which the branch for |x| ≥ 1.5
-    then overwrites (87 % of a standard normal sample is below 1.5: that branch is the cheaper one)."""
+    scattering their results back would cost as much as computing the others, which the branch for
+    |x| ≥ 1.5 then overwrites (87 % of a standard normal sample is below 1.5)."""
     flat = np.ravel(np.asarray(x, dtype=np.float64))
     n = flat.size
     out = np.empty(n)
@@ -1880,7 +1880,7 @@ def _conv_saving(dims: int) -> Callable[..., Any]:
 
 
 def _grad_rows(grad: Any, dims: int, unbatched: bool, groups: int) -> Any:
-    """The upstream gradient as (N, groups, out/groups, Ho·Wo): a view of it, no copy."""
+    """The upstream gradient as (N, groups, out/groups, Ho·Wo): a view of it where it is contiguous."""
     g = np.asarray(grad, dtype=np.float64)
     n, c_out = (1, len(g)) if unbatched else g.shape[:2]
     return np.reshape(g, (n, groups, c_out // groups, -1))
