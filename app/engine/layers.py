@@ -327,8 +327,8 @@ def _gelu_saving(x: Any, approximate: str = "none") -> tuple[Any, Any]:
         local *= slope
         local += half
         return value, local
-    scaled = np.multiply(x, math.sqrt(0.5))
-    gauss = np.empty(np.size(scaled))
+    scaled = np.multiply(x, math.sqrt(0.5), out=_scratch(x))
+    gauss = np.empty(scaled.size)
     cdf = _erf_array(scaled, gauss)
     cdf += 1.0
     cdf *= 0.5
@@ -337,7 +337,7 @@ def _gelu_saving(x: Any, approximate: str = "none") -> tuple[Any, Any]:
     local *= x
     local *= 1.0 / math.sqrt(2.0 * math.pi)
     local += cdf
-    return x * cdf, local
+    return np.multiply(x, cdf, out=scaled), local  # (x/√2 is spent: its array takes gelu)
 
 
 def _gelu_program(approximate: str = "none", shapes: list[Any] | None = None) -> Any:
