@@ -122,7 +122,11 @@ def layer_nonfinite(
         "silu": unary("silu"),
         "softplus": [*unary("softplus"), case("array", "out = softplus(x, beta=2.0, threshold=1.0)", x=special)],
         "leaky_relu": [*unary("leaky_relu"), case("array", "out = leaky_relu(x, negative_slope=0.2)", x=special)],
-        "elu": [*unary("elu"), case("array", "out = elu(x, alpha=0.5)", x=special)],
+        "elu": [
+            *unary("elu"),
+            case("array", "out = elu(x, alpha=0.5)", x=special),
+            case("array", "out = elu(x, alpha=1.5)", x=special),
+        ],
         "hardtanh": [*unary("hardtanh"), case("array", "out = hardtanh(x, min_val=-0.5, max_val=2.0)", x=special)],
         "erf": unary("erf"),
         "layer_norm": [

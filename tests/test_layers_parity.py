@@ -86,6 +86,9 @@ add("leaky_relu-slope", "out = leaky_relu(x, negative_slope=0.2)", {"x": x}, lam
 add("leaky_relu-zero", "out = leaky_relu(x, 0.3)", {"x": np.array([0.0, -1.0, 1.0])}, lambda x: F.leaky_relu(x, 0.3))
 add("elu", "out = elu(x)", {"x": x}, lambda x: F.elu(x))
 add("elu-alpha", "out = elu(x, alpha=0.7)", {"x": x}, lambda x: F.elu(x, 0.7))
+# past α = 1 (or below 0) α·expm1(x) is not above x everywhere: elu's other branch
+add("elu-alpha-large", "out = elu(x, alpha=1.5)", {"x": x}, lambda x: F.elu(x, 1.5))
+add("elu-alpha-negative", "out = elu(x, alpha=-0.5)", {"x": x}, lambda x: F.elu(x, -0.5))
 add("hardtanh", "out = hardtanh(x)", {"x": x}, lambda x: F.hardtanh(x))
 add(
     "hardtanh-bounds",
@@ -641,8 +644,8 @@ def test_erf_is_exact_to_the_last_bits() -> None:
 
 
 def test_the_vectorised_erf_is_math_erf_to_a_few_ulp() -> None:
-    """numpy has no erf: arrays go through Cephes' rational approximations (app/engine/layers.py). On a
-    dense grid over both branches (|x| below and above 1), tiny and huge arguments and the edges, they
+    """numpy has no erf: arrays go through rational approximations (app/engine/layers.py). On a dense
+    grid over both branches (|x| below and above 1.5), tiny and huge arguments and the edges, they
     are within 5e-16 relative and 4 ulp of math.erf (the C library's), and give its ±1, ±0, NaN."""
     from app.engine.layers import _erf_array
 
@@ -660,6 +663,20 @@ def test_the_vectorised_erf_is_math_erf_to_a_few_ulp() -> None:
     assert list(_erf_array(np.array([np.inf, -np.inf, np.nan]))[:2]) == [1.0, -1.0]
     assert np.isnan(_erf_array(np.array([np.nan]))).all()
     assert _erf_array(np.full((2, 0, 3), 1.0)).shape == (2, 0, 3)
+
+
+def test_the_vectorised_erf_meets_at_its_branch_edge() -> None:
+    """Either side of |x| = 1.5, where one rational approximation hands over to the other (scripts/fit_erf.py
+    fitted the first up to there), within 3 ulp of math.erf; the same in blocks of any length."""
+    from app.engine.layers import _ERF_BLOCK, _erf_array
+
+    edge = np.array([1.5, np.nextafter(1.5, 0.0), np.nextafter(1.5, 2.0)])
+    xs = np.concatenate([edge, -edge, np.linspace(1.49, 1.51, 20_001)])
+    expected = np.array([math.erf(v) for v in xs])
+    assert (np.abs(_erf_array(xs) - expected) / np.spacing(np.abs(expected))).max() <= 3
+    long = np.linspace(-3.0, 3.0, 2 * _ERF_BLOCK + 7)  # a last, shorter block
+    parts = [_erf_array(part) for part in np.array_split(long, 5)]
+    np.testing.assert_array_equal(_erf_array(long), np.concatenate(parts))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -88,7 +88,8 @@ class LeanPass:
             op = op_at[node]
             # per edge: [slot, operand, local derivative or None, vjp or None, reduction (found later)],
             # the local derivative bound to ARRAY and the vjp to the node's parameters; a saving
-            # node's vjps read what its forward kept, in place of its operands
+            # node's vjps read what its forward kept, in place of its operands (an elementwise op's
+            # too: they take the place of its local derivatives)
             vjps: Any = (
                 op.vjp_saved
                 if saving[node]
@@ -96,12 +97,13 @@ class LeanPass:
                 if op.vjp is not None
                 else ()
             )
+            by_local = op.local is not None and not saving[node]
             edges: list[list[Any]] = [
                 [
                     slot,
                     operand,
-                    partial(op.local[slot], ARRAY) if op.local is not None else None,
-                    skips_empty(vjps[slot], shapes[operand]) if op.local is None else None,
+                    partial(op.local[slot], ARRAY) if by_local else None,  # type: ignore[index]
+                    None if by_local else skips_empty(vjps[slot], shapes[operand]),
                     _UNKNOWN,
                 ]
                 for slot, operand in enumerate(args[node])

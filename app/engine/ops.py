@@ -195,7 +195,8 @@ class Op:
     # Optional, for a training step's repeated passes (app.engine.lean): the forward that also keeps
     # what the vjps need, (operands..., **params) -> (result, saved), and per operand the vjp
     # that reads it, (grad, out, saved) -> gradient. Both give the same numbers as forward and vjp
-    # (which are written in terms of the same helpers); they only skip recomputing.
+    # (which are written in terms of the same helpers); they only skip recomputing. An elementwise op
+    # may have them too: a training step's vjps then take the place of its local derivatives.
     forward_saving: Callable[..., tuple[Any, ...]] | None = None
     vjp_saved: tuple[Callable[..., Any] | None, ...] | None = None
     # The last operand name stands for any number of operands (cat's tensors, index's index

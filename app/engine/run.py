@@ -113,7 +113,14 @@ def forward(
                 continue
             operands = [values[j] for j in operand_ids]
             kwargs = params[node]
-            if kept is not None and op.forward_saving is not None and requires_grad[node] and 0 not in shapes[node]:
+            # (an elementwise op's backward here multiplies by its local derivatives: it keeps nothing)
+            if (
+                kept is not None
+                and op.forward_saving is not None
+                and op.local is None
+                and requires_grad[node]
+                and 0 not in shapes[node]
+            ):
                 out, kept[node] = op.forward_saving(*operands, **kwargs) if kwargs else op.forward_saving(*operands)
                 values[node] = float(out) if not shapes[node] else out
                 continue
