@@ -59,6 +59,8 @@ def _items(values: Sequence[Any]) -> list[str]:
 def int_lists(lists: Sequence[Sequence[int]]) -> list[str]:
     """The items of each list of ints (a shape, operand ids, axes) without the brackets, which the
     template holds: (2, 3) gives "2,3" and () gives ""."""
+    if lists.count(()) == len(lists):  # a scalar graph's shapes and summed axes (`()` is one object: no compare)
+        return [""] * len(lists)
     return _blockwise(_int_lists, lists)
 
 
