@@ -32,6 +32,7 @@ from app.api.jsontext import interleaved, same_on_every_row
 from app.engine.ops import Op
 
 _OUT = -1  # the place of the consumer's own label among a template's fields
+ID_CODES_SLOTS = 1 << 15
 
 
 def formula_label(label: str) -> str:
@@ -100,12 +101,12 @@ def formula_texts(
         return []
     ops, args = graph.ops, graph.args
     # One code per (op, slot) for every step: the op's id (an address, under 2**48) times the slots,
-    # or where that could pass 2**63 (a variadic op of 2**15 operands), the op's place among the ops.
+    # or where that could pass 2**63 (a variadic op of ID_CODES_SLOTS operands), its place among the ops.
     nodes = np.fromiter(step_nodes, dtype=np.intp, count=count)
     slot_array = np.fromiter(slots, dtype=np.intp, count=count)
     ids = np.fromiter(map(id, ops), dtype=np.int64, count=len(ops))
     width = int(slot_array.max()) + 1
-    if width > 1 << 15:
+    if width > ID_CODES_SLOTS:
         ids = np.unique(ids, return_inverse=True)[1].reshape(-1)
     codes = ids[nodes] * width + slot_array
     distinct, first = np.unique(codes, return_index=True)
