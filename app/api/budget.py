@@ -123,13 +123,10 @@ def estimate(
         wanted = np.fromiter(requires, dtype=bool, count=count)
         engine += int(held[wanted].sum())  # the gradients
         text += int(value_text[wanted].sum())
-        # Every operand slot of every node as an edge (consumer, slot, operand) ...
-        arity = np.fromiter(map(len, args), dtype=np.intp, count=count)
-        consumer = np.repeat(np.arange(count), arity)
-        operand = np.fromiter(chain.from_iterable(args), dtype=np.intp, count=int(arity.sum()))
-        slot = np.arange(len(consumer)) - np.repeat(np.cumsum(arity) - arity, arity)
-        # ... kept where a gradient flows along it (Op.differentiable, tabled per distinct op: each
+        # A gradient flows along an edge (consumer, slot, operand) where both ends want one and the
+        # consumer's op passes it to that slot (Op.differentiable, tabled per distinct op: each
         # node's op found by its id among the distinct ones, None for inputs and constants).
+        arity = np.fromiter(map(len, args), dtype=np.intp, count=count)
         _, first, kind = np.unique(
             np.fromiter(map(id, ops), dtype=np.int64, count=count), return_index=True, return_inverse=True
         )
@@ -139,18 +136,36 @@ def estimate(
             len(distinct_ops), width
         )
         elementwise = np.array([op is not None and op.local is not None for op in distinct_ops], dtype=bool)
-        keep = wanted[consumer] & wanted[operand] & differentiable[kind[consumer], slot]
-        consumer, operand = consumer[keep], operand[keep]
-        local = elementwise[kind[consumer]]  # its local derivative is written in full, else as null
-        edges = len(consumer)
-        upstream = step_value[consumer]
-        engine += RECORD_COST * edges + 2 * int(held[operand].sum()) + int(held[consumer][local].sum())
-        text += (
-            step_text * edges
-            + int(upstream.sum())
-            + int(np.where(local, upstream, 4).sum())
-            + 2 * int(step_value[operand].sum())
-        )
+        if len(distinct) == 1 and wanted.all():
+            # Every node of one shape and wanting a gradient (a scalar program's usual case): the
+            # edges are counted per node, from its op and arity, and each costs the same.
+            flowing = np.zeros((len(distinct_ops), width + 1), dtype=np.intp)  # [op, a]: of its first a slots
+            flowing[:, 1:] = np.cumsum(differentiable, axis=1)
+            per_node_edges = flowing[kind, arity]
+            edges = int(per_node_edges.sum())
+            local_edges = int(per_node_edges[elementwise[kind]].sum())  # local derivatives written in full
+            node_held, _, node_step_value = (int(value) for value in table[0])
+            engine += RECORD_COST * edges + 2 * node_held * edges + node_held * local_edges
+            text += step_text * edges + 3 * node_step_value * edges + node_step_value * local_edges
+            text += 4 * (edges - local_edges)
+        else:
+            # Every operand slot of every node as an edge ...
+            consumer = np.repeat(np.arange(count), arity)
+            operand = np.fromiter(chain.from_iterable(args), dtype=np.intp, count=int(arity.sum()))
+            slot = np.arange(len(consumer)) - np.repeat(np.cumsum(arity) - arity, arity)
+            # ... kept where a gradient flows along it.
+            keep = wanted[consumer] & wanted[operand] & differentiable[kind[consumer], slot]
+            consumer, operand = consumer[keep], operand[keep]
+            local = elementwise[kind[consumer]]  # its local derivative is written in full, else as null
+            edges = len(consumer)
+            upstream = step_value[consumer]
+            engine += RECORD_COST * edges + 2 * int(held[operand].sum()) + int(held[consumer][local].sum())
+            text += (
+                step_text * edges
+                + int(upstream.sum())
+                + int(np.where(local, upstream, 4).sum())
+                + 2 * int(step_value[operand].sum())
+            )
     # The nodes' column pieces and the steps' are not alive at once: each list is joined first.
     # Columns are written a block at a time, with no str per item.
     pieces = 0 if columns else max(NODE_PIECES * len(shapes), STEP_PIECES * edges)
