@@ -64,9 +64,12 @@ def _ready(values: Any, max_elements: int) -> list:
     only where it is not all finite Python floats and None (all of a scalar graph's, the common
     case: None, a constant's gradient, is orjson's null as the contract has it)."""
     values = list(values)
-    if set(map(type, values)) <= _SCALARS and math.isfinite(sum(filter(None, values))):
-        return values
-    return [_value(value, max_elements) for value in values]
+    return values if _plain(values) else [_value(value, max_elements) for value in values]
+
+
+def _plain(values: list) -> bool:
+    """Whether a column is all finite Python floats and None: what orjson writes as the contract has it."""
+    return set(map(type, values)) <= _SCALARS and math.isfinite(sum(filter(None, values)))
 
 
 def _values(values: Any, max_elements: int) -> list[str]:
@@ -262,6 +265,10 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     """The column layout: each field of the nodes and of the backward steps as one list, and the
     formulas as indices into a table of their distinct texts (a repeated line repeats them)."""
     graph, grads, count = fields.graph, fields.result.grads, fields.count
+    grads = [None] * count if grads is None else grads  # (/graph/forward: a list of nulls)
+    # A scalar graph's gradients need no item by item look, nor its steps' upstreams where they are
+    # those gradients (tensors could be summarized differently in a step: they are looked at).
+    grads_plain = _plain(grads)
     line, column, end_line, end_column = fields.spans
     nodes = [
         '"op":',
@@ -275,7 +282,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"value":',
         *_value_list(graph.values, max_full_elements),
         ',"grad":',
-        *(_value_list(grads, max_full_elements) if grads is not None else json_list([None] * count)),
+        *(json_list(grads) if grads_plain else _value_list(grads, max_full_elements)),
         ',"inputs":',
         *json_list(graph.args),
         ',"span":{"line":',
@@ -287,7 +294,11 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"end_column":',
         *json_list(end_column),
         '},"params":',
-        *json_list([_json_params(params) if params else None for params in graph.params]),
+        *json_list(
+            [_json_params(params) if params else None for params in graph.params]
+            if any(graph.params)
+            else [None] * count
+        ),
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]
@@ -303,7 +314,11 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"slot":',
         *json_list(slots),
         ',"upstream":',
-        *_value_list(upstreams, max_step_elements),
+        *(
+            json_list(upstreams)
+            if grads_plain and fields.upstreams_are_grads
+            else _value_list(upstreams, max_step_elements)
+        ),
         ',"local":{"formula":',
         *json_list(formulas),
         ',"value":',
