@@ -191,19 +191,27 @@ class _Fields:
         self.upstreams_are_grads = upstreams is None  # each step's upstream is its node's gradient
         if result.records:
             nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
-            if upstreams is None:  # (records exist only where the backward pass ran: grads is a list)
-                upstreams = list(map(cast("list[Any]", result.grads).__getitem__, nodes))
             self.steps = (
                 nodes,
                 inputs,
                 slots,
-                upstreams,
+                upstreams,  # None: the nodes' gradients (upstreams_of), which the object layout writes as their texts
                 formula_texts(graph, nodes, slots, labels, shown_labels(labels, self.quoted_labels)),
                 locals_,
                 contributions,
                 accumulated,
                 summed,
             )
+
+
+def _upstreams_of(fields: _Fields) -> list:
+    """Each backward step's upstream: as given, else its node's gradient."""
+    steps = cast("tuple", fields.steps)
+    step_nodes, upstreams = steps[0], steps[3]
+    if upstreams is not None:
+        return upstreams
+    # (records exist only where the backward pass ran: grads is a list)
+    return list(map(cast("list[Any]", fields.result.grads).__getitem__, step_nodes))
 
 
 def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
@@ -236,7 +244,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     forward = int_texts(fields.result.forward, below=count)
     steps = objects(_FORWARD_STEP, [forward])
     if fields.steps is not None:
-        step_nodes, step_inputs, slots, upstreams, formulas, locals_, contributions, accumulated, summed = fields.steps
+        step_nodes, step_inputs, slots, _, formulas, locals_, contributions, accumulated, summed = fields.steps
         # An upstream that is its node's gradient has that gradient's text, when no tensor could be
         # summarized differently in a step (max_step_elements) than in the node (max_full_elements).
         same = fields.upstreams_are_grads and grads is not None and set(map(type, grads)) <= _SCALARS
@@ -246,7 +254,9 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
                 int_texts(step_nodes, below=count),
                 int_texts(step_inputs, below=count),
                 int_texts(slots),
-                list(map(grad_texts.__getitem__, step_nodes)) if same else _values(upstreams, max_step_elements),
+                list(map(grad_texts.__getitem__, step_nodes))
+                if same
+                else _values(_upstreams_of(fields), max_step_elements),
                 formulas,
                 _values(locals_, max_step_elements),
                 _values(contributions, max_step_elements),
@@ -302,9 +312,8 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]
-    step_nodes, step_inputs, slots, upstreams, texts, locals_, contributions, accumulated, summed = fields.steps or (
-        ((),) * 9
-    )
+    upstreams = _upstreams_of(fields) if fields.steps is not None else ()
+    step_nodes, step_inputs, slots, _, texts, locals_, contributions, accumulated, summed = fields.steps or (((),) * 9)
     table, formulas = _numbered(list(texts))
     steps = [
         '"node":',
