@@ -113,13 +113,14 @@ def _json_params(params: dict) -> dict:
     return params
 
 
-def _line_columns(graph: Any) -> tuple[list[list[int]], int]:
-    """Lines and columns of every node's span start and end, found for all nodes at once, and a
-    bound they are all under."""
+def _line_columns(graph: Any) -> tuple[list[np.ndarray], int]:
+    """Lines and columns of every node's span start and end, found for all nodes at once (numpy
+    arrays: the column layout writes them as they are, the object layout as lists), and a bound
+    they are all under."""
     # The line starts as SourceMap finds them, in character offsets (UTF-32: one code unit a character).
     characters = np.frombuffer(graph.source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     line_starts = np.concatenate(([0], np.flatnonzero(characters == ord("\n")) + 1))
-    columns: list[list[int]] = []
+    columns: list[np.ndarray] = []
     bound = 1
     for offsets in (
         np.fromiter(graph.starts, np.intp, len(graph.starts)),
@@ -128,7 +129,7 @@ def _line_columns(graph: Any) -> tuple[list[list[int]], int]:
         lines = np.searchsorted(line_starts, offsets, side="right")
         places = offsets - line_starts[lines - 1] + 1
         bound = max(bound, int(lines.max(initial=0)) + 1, int(places.max(initial=0)) + 1)
-        columns += [lines.tolist(), places.tolist()]
+        columns += [lines, places]
     return columns, bound
 
 
@@ -236,7 +237,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
             _values(graph.values, max_full_elements),
             grad_texts,
             int_lists(graph.args),
-            *[int_texts(column, below=fields.span_bound) for column in fields.spans],
+            *[int_texts(column.tolist(), below=fields.span_bound) for column in fields.spans],
             params,
         ],
     )
