@@ -304,6 +304,36 @@ def test_concurrent_requests_and_errors_leave_the_garbage_collector_on(client):
     assert gc.isenabled()
 
 
+def test_a_request_that_changes_lane_keeps_the_collector_paused_and_leaves_no_graph_behind(client, monkeypatch):
+    """Between a large program's first try and its second (app/api/jobs.py, Reroute) the collector
+    stays paused, and once answered no object of its graph is left for the collector to scan: a
+    young graph cost the next requests 1.5 ms collections, and an exception's cycle kept it alive
+    until a full one."""
+    from app.api.lanes import Lanes
+    from app.engine.graph import Graph
+
+    program = "\n".join(f"x{i + 1} = tanh(x{i} * w + b)" for i in range(1000))
+    between_tries = []
+    after = Lanes.after
+
+    def moved(lanes, seconds):
+        between_tries.append(gc.isenabled())
+        return after(lanes, seconds)
+
+    monkeypatch.setattr(Lanes, "after", moved)
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(10**9)  # no automatic collection: what the request leaves alive stays
+    try:
+        response = post(client, program, {"x0": 0.3, "w": 0.5, "b": 0.1})
+        left = [item for item in gc.get_objects() if type(item) is Graph]
+    finally:
+        gc.set_threshold(*threshold)
+    assert response.status_code == 200 and response.json()["nodes"][-1]["name"] == "x1000"
+    assert between_tries == [False]
+    assert left == [] and gc.isenabled()
+
+
 def test_a_large_program_is_parsed_once_though_its_job_changes_lane(client, monkeypatch):
     """A 10,000-node program's estimate moves its job from the event loop to a worker thread
     (app/api/jobs.py, Reroute), where compute starts again: with the graph of the first try."""

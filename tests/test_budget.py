@@ -24,6 +24,14 @@ def graphs() -> list:
         )
     chain = "\n".join(["y0 = x * w"] + [f"y{k} = tanh(y{k - 1}) * w + x" for k in range(1, 30)])
     evaluate(chain, {"x": {"init": "randn", "shape": [3, 4]}, "w": 2.0}, plan=lambda graph, inputs: found.append(graph))
+    # Scalars that all take a gradient (the numpy sums count their edges per node), through ops
+    # whose local derivative is not written (sum, mean: a vector-Jacobian product).
+    scalars = "y = sum(x * w) + maximum(x, w)\nz = mean(y) * y"
+    evaluate(scalars, {"x": 0.5, "w": -2.0}, plan=lambda graph, inputs: found.append(graph))
+    # ... and some that take none: constants, an input that does not, what is made of them only.
+    scalars += "\nz = z * 2 + sum(c * 3.5) * (c + 1) + maximum(z, 0.5) + detach(y) * sum(y)"
+    fixed = {"value": 1.5, "requires_grad": False}
+    evaluate(scalars, {"x": 0.5, "w": -2.0, "c": fixed}, plan=lambda graph, inputs: found.append(graph))
     return found
 
 

@@ -102,6 +102,22 @@ def test_objects_fold_a_column_that_is_the_same_on_every_row_into_the_template()
 def test_int_lists_leave_the_brackets_to_the_template():
     assert int_lists([(), (3,), (2, 3)]) == ["", "3", "2,3"]
     assert int_lists([]) == []
+    assert int_lists([(), ()]) == int_lists([[], []]) == ["", ""]  # a scalar graph's shapes: not written at all
+
+
+def test_formulas_are_the_same_whichever_way_their_steps_are_grouped(monkeypatch):
+    """Steps are grouped by (op, slot) from the op's id times the slots, or past ID_CODES_SLOTS
+    slots from the op's place among the ops: the same formulas either way, variadic ops too."""
+    from app.api import formulas
+    from app.core import evaluate
+
+    program = "h = x * x + x * w\ny = sum(stack([h, x, h * h], axis=0)) + tanh(h) * w"
+    result = evaluate(program, {"x": 0.5, "w": -1.5})
+    by_id = graph_body(result, 1000, 256)
+    monkeypatch.setattr(formulas, "ID_CODES_SLOTS", 1)
+    assert graph_body(result, 1000, 256) == by_id
+    formulas_written = {step["local"]["formula"] for step in json.loads(by_id)["steps"] if "local" in step}
+    assert {"∂(x * x)/∂x = x", "∂(x * w)/∂w = x", "∂(x * w)/∂x = w"} <= formulas_written
 
 
 def test_strings_are_ascii_escaped_and_none_is_null():

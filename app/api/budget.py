@@ -94,7 +94,7 @@ def estimate(
     # Per distinct shape (a scalar graph has one): the bytes of an array of it, its JSON text in
     # full and inside a step; then the sums over nodes and edges are numpy's, not a Python loop
     # per edge (which cost 10 ms on a 10,000-node graph, a sixth of its whole request).
-    distinct = {shape: position for position, shape in enumerate(dict.fromkeys(shapes))}
+    distinct = dict.fromkeys(shapes)
     table = np.array(
         [
             (
@@ -106,44 +106,66 @@ def estimate(
         ],
         dtype=np.int64,
     )
-    per_node = table[np.fromiter(map(distinct.__getitem__, shapes), dtype=np.intp, count=count)]
+    if len(distinct) == 1:  # every node the same row: no lookup per node
+        per_node = np.broadcast_to(table[0], (count, 3))
+    else:
+        position = dict(zip(distinct, range(len(distinct))))
+        per_node = table[np.fromiter(map(position.__getitem__, shapes), dtype=np.intp, count=count)]
     held, value_text, step_value = per_node.T
     largest = int(table[:, 0].max(initial=0))
     engine = NODE_COST * count + int(held.sum())  # values: op results, and the inputs the program uses
     text = TEXT_PER_SOURCE_CHAR * len(graph.source) + node_text * count + int(value_text.sum())
-    text += FORWARD_STEP_TEXT * (count - ops.count(None))
+    # (an Op is true, None false: compress counts the op nodes in C, where ops.count(None) called
+    # the dataclass's __eq__ on every op node, 0.5-0.8 ms of a 10,000-node graph)
+    text += FORWARD_STEP_TEXT * len(list(compress(ops, ops)))
     edges = 0
     if backward:
         wanted = np.fromiter(requires, dtype=bool, count=count)
         engine += int(held[wanted].sum())  # the gradients
         text += int(value_text[wanted].sum())
-        # Every operand slot of every node as an edge (consumer, slot, operand) ...
+        # A gradient flows along an edge (consumer, slot, operand) where both ends want one and the
+        # consumer's op passes it to that slot (Op.differentiable, tabled per distinct op: each
+        # node's op found by its id among the distinct ones, None for inputs and constants).
         arity = np.fromiter(map(len, args), dtype=np.intp, count=count)
-        consumer = np.repeat(np.arange(count), arity)
-        operand = np.fromiter(chain.from_iterable(args), dtype=np.intp, count=int(arity.sum()))
-        slot = np.arange(len(consumer)) - np.repeat(np.cumsum(arity) - arity, arity)
-        # ... kept where a gradient flows along it (Op.differentiable, tabled per distinct op).
-        op_ids = list(map(id, ops))
-        distinct_ops = dict(zip(op_ids, ops))  # None (inputs, constants) among them: no slots
-        position = {key: index for index, key in enumerate(distinct_ops)}
-        kind = np.fromiter(map(position.__getitem__, op_ids), dtype=np.intp, count=count)
-        width = int(arity.max(initial=0))
-        differentiable = np.array(
-            [[_flows(op, k) for k in range(width)] for op in distinct_ops.values()], dtype=bool
-        ).reshape(len(distinct_ops), width)
-        elementwise = np.array([op is not None and op.local is not None for op in distinct_ops.values()], dtype=bool)
-        keep = wanted[consumer] & wanted[operand] & differentiable[kind[consumer], slot]
-        consumer, operand = consumer[keep], operand[keep]
-        local = elementwise[kind[consumer]]  # its local derivative is written in full, else as null
-        edges = len(consumer)
-        upstream = step_value[consumer]
-        engine += RECORD_COST * edges + 2 * int(held[operand].sum()) + int(held[consumer][local].sum())
-        text += (
-            step_text * edges
-            + int(upstream.sum())
-            + int(np.where(local, upstream, 4).sum())
-            + 2 * int(step_value[operand].sum())
+        _, first, kind = np.unique(
+            np.fromiter(map(id, ops), dtype=np.int64, count=count), return_index=True, return_inverse=True
         )
+        distinct_ops = [ops[node] for node in first.tolist()]
+        width = int(arity.max(initial=0))
+        differentiable = np.array([[_flows(op, k) for k in range(width)] for op in distinct_ops], dtype=bool).reshape(
+            len(distinct_ops), width
+        )
+        elementwise = np.array([op is not None and op.local is not None for op in distinct_ops], dtype=bool)
+        if len(distinct) == 1 and wanted.all():
+            # Every node of one shape and wanting a gradient (a scalar program's usual case): the
+            # edges are counted per node, from its op and arity, and each costs the same.
+            flowing = np.zeros((len(distinct_ops), width + 1), dtype=np.intp)  # [op, a]: of its first a slots
+            flowing[:, 1:] = np.cumsum(differentiable, axis=1)
+            per_node_edges = flowing[kind, arity]
+            edges = int(per_node_edges.sum())
+            local_edges = int(per_node_edges[elementwise[kind]].sum())  # local derivatives written in full
+            node_held, _, node_step_value = (int(value) for value in table[0])
+            engine += RECORD_COST * edges + 2 * node_held * edges + node_held * local_edges
+            text += step_text * edges + 3 * node_step_value * edges + node_step_value * local_edges
+            text += 4 * (edges - local_edges)
+        else:
+            # Every operand slot of every node as an edge ...
+            consumer = np.repeat(np.arange(count), arity)
+            operand = np.fromiter(chain.from_iterable(args), dtype=np.intp, count=int(arity.sum()))
+            slot = np.arange(len(consumer)) - np.repeat(np.cumsum(arity) - arity, arity)
+            # ... kept where a gradient flows along it.
+            keep = wanted[consumer] & wanted[operand] & differentiable[kind[consumer], slot]
+            consumer, operand = consumer[keep], operand[keep]
+            local = elementwise[kind[consumer]]  # its local derivative is written in full, else as null
+            edges = len(consumer)
+            upstream = step_value[consumer]
+            engine += RECORD_COST * edges + 2 * int(held[operand].sum()) + int(held[consumer][local].sum())
+            text += (
+                step_text * edges
+                + int(upstream.sum())
+                + int(np.where(local, upstream, 4).sum())
+                + 2 * int(step_value[operand].sum())
+            )
     # The nodes' column pieces and the steps' are not alive at once: each list is joined first.
     # Columns are written a block at a time, with no str per item.
     pieces = 0 if columns else max(NODE_PIECES * len(shapes), STEP_PIECES * edges)
@@ -170,7 +192,7 @@ def _small_estimate(graph: Graph, backward: bool, max_full_elements: int, max_st
     largest = max((row[0] for row in rows.values()), default=0)
     engine = NODE_COST * count + sum(row[0] for row in per_node)
     text = TEXT_PER_SOURCE_CHAR * len(graph.source) + node_text * count + sum(row[1] for row in per_node)
-    text += FORWARD_STEP_TEXT * (count - ops.count(None))
+    text += FORWARD_STEP_TEXT * len(list(compress(ops, ops)))
     edges = 0
     if backward:
         for node, row in enumerate(per_node):
@@ -210,6 +232,6 @@ def seconds(graph: Graph, backward: bool = True) -> float:
     decides from it where the request runs): its passes op by op (app/engine/costs.py) as the
     recording backward runs them, REQUEST_NODE_SECONDS per node and ELEMENT_SECONDS per element
     of a tensor node. A forward-only request is counted as a full one."""
-    tensors = compress(graph.shapes, map(not_, graph.scalar))
-    elements = sum(map(prod, tensors))
+    # (a graph of scalars, the common large one, has no tensor: `in` tells in C, at once)
+    elements = sum(map(prod, compress(graph.shapes, map(not_, graph.scalar)))) if False in graph.scalar else 0
     return RECORDED_PASSES * pass_seconds(graph) + REQUEST_NODE_SECONDS * len(graph) + ELEMENT_SECONDS * elements

@@ -64,9 +64,12 @@ def _ready(values: Any, max_elements: int) -> list:
     only where it is not all finite Python floats and None (all of a scalar graph's, the common
     case: None, a constant's gradient, is orjson's null as the contract has it)."""
     values = list(values)
-    if set(map(type, values)) <= _SCALARS and math.isfinite(sum(filter(None, values))):
-        return values
-    return [_value(value, max_elements) for value in values]
+    return values if _plain(values) else [_value(value, max_elements) for value in values]
+
+
+def _plain(values: list) -> bool:
+    """Whether a column is all finite Python floats and None: what orjson writes as the contract has it."""
+    return set(map(type, values)) <= _SCALARS and math.isfinite(sum(filter(None, values)))
 
 
 def _values(values: Any, max_elements: int) -> list[str]:
@@ -110,13 +113,14 @@ def _json_params(params: dict) -> dict:
     return params
 
 
-def _line_columns(graph: Any) -> tuple[list[list[int]], int]:
-    """Lines and columns of every node's span start and end, found for all nodes at once, and a
-    bound they are all under."""
+def _line_columns(graph: Any) -> tuple[list[np.ndarray], int]:
+    """Lines and columns of every node's span start and end, found for all nodes at once (numpy
+    arrays: the column layout writes them as they are, the object layout as lists), and a bound
+    they are all under."""
     # The line starts as SourceMap finds them, in character offsets (UTF-32: one code unit a character).
     characters = np.frombuffer(graph.source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     line_starts = np.concatenate(([0], np.flatnonzero(characters == ord("\n")) + 1))
-    columns: list[list[int]] = []
+    columns: list[np.ndarray] = []
     bound = 1
     for offsets in (
         np.fromiter(graph.starts, np.intp, len(graph.starts)),
@@ -125,7 +129,7 @@ def _line_columns(graph: Any) -> tuple[list[list[int]], int]:
         lines = np.searchsorted(line_starts, offsets, side="right")
         places = offsets - line_starts[lines - 1] + 1
         bound = max(bound, int(lines.max(initial=0)) + 1, int(places.max(initial=0)) + 1)
-        columns += [lines.tolist(), places.tolist()]
+        columns += [lines, places]
     return columns, bound
 
 
@@ -188,19 +192,27 @@ class _Fields:
         self.upstreams_are_grads = upstreams is None  # each step's upstream is its node's gradient
         if result.records:
             nodes, inputs, slots, locals_, contributions, accumulated, summed = zip(*result.records)
-            if upstreams is None:  # (records exist only where the backward pass ran: grads is a list)
-                upstreams = list(map(cast("list[Any]", result.grads).__getitem__, nodes))
             self.steps = (
                 nodes,
                 inputs,
                 slots,
-                upstreams,
+                upstreams,  # None: the nodes' gradients (upstreams_of), which the object layout writes as their texts
                 formula_texts(graph, nodes, slots, labels, shown_labels(labels, self.quoted_labels)),
                 locals_,
                 contributions,
                 accumulated,
                 summed,
             )
+
+
+def _upstreams_of(fields: _Fields) -> list:
+    """Each backward step's upstream: as given, else its node's gradient."""
+    steps = cast("tuple", fields.steps)
+    step_nodes, upstreams = steps[0], steps[3]
+    if upstreams is not None:
+        return upstreams
+    # (records exist only where the backward pass ran: grads is a list)
+    return list(map(cast("list[Any]", fields.result.grads).__getitem__, step_nodes))
 
 
 def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: int) -> list[str]:
@@ -225,7 +237,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
             _values(graph.values, max_full_elements),
             grad_texts,
             int_lists(graph.args),
-            *[int_texts(column, below=fields.span_bound) for column in fields.spans],
+            *[int_texts(column.tolist(), below=fields.span_bound) for column in fields.spans],
             params,
         ],
     )
@@ -233,7 +245,7 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     forward = int_texts(fields.result.forward, below=count)
     steps = objects(_FORWARD_STEP, [forward])
     if fields.steps is not None:
-        step_nodes, step_inputs, slots, upstreams, formulas, locals_, contributions, accumulated, summed = fields.steps
+        step_nodes, step_inputs, slots, _, formulas, locals_, contributions, accumulated, summed = fields.steps
         # An upstream that is its node's gradient has that gradient's text, when no tensor could be
         # summarized differently in a step (max_step_elements) than in the node (max_full_elements).
         same = fields.upstreams_are_grads and grads is not None and set(map(type, grads)) <= _SCALARS
@@ -243,7 +255,9 @@ def _object_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
                 int_texts(step_nodes, below=count),
                 int_texts(step_inputs, below=count),
                 int_texts(slots),
-                list(map(grad_texts.__getitem__, step_nodes)) if same else _values(upstreams, max_step_elements),
+                list(map(grad_texts.__getitem__, step_nodes))
+                if same
+                else _values(_upstreams_of(fields), max_step_elements),
                 formulas,
                 _values(locals_, max_step_elements),
                 _values(contributions, max_step_elements),
@@ -262,6 +276,10 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
     """The column layout: each field of the nodes and of the backward steps as one list, and the
     formulas as indices into a table of their distinct texts (a repeated line repeats them)."""
     graph, grads, count = fields.graph, fields.result.grads, fields.count
+    grads = [None] * count if grads is None else grads  # (/graph/forward: a list of nulls)
+    # A scalar graph's gradients need no item by item look, nor its steps' upstreams where they are
+    # those gradients (tensors could be summarized differently in a step: they are looked at).
+    grads_plain = _plain(grads)
     line, column, end_line, end_column = fields.spans
     nodes = [
         '"op":',
@@ -275,7 +293,7 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"value":',
         *_value_list(graph.values, max_full_elements),
         ',"grad":',
-        *(_value_list(grads, max_full_elements) if grads is not None else json_list([None] * count)),
+        *(json_list(grads) if grads_plain else _value_list(grads, max_full_elements)),
         ',"inputs":',
         *json_list(graph.args),
         ',"span":{"line":',
@@ -287,13 +305,16 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"end_column":',
         *json_list(end_column),
         '},"params":',
-        *json_list([_json_params(params) if params else None for params in graph.params]),
+        *json_list(
+            [_json_params(params) if params else None for params in graph.params]
+            if any(graph.params)
+            else [None] * count
+        ),
     ]
     if fields.groups is not None:
         nodes += [',"group":', *json_list(fields.groups)]
-    step_nodes, step_inputs, slots, upstreams, texts, locals_, contributions, accumulated, summed = fields.steps or (
-        ((),) * 9
-    )
+    upstreams = _upstreams_of(fields) if fields.steps is not None else ()
+    step_nodes, step_inputs, slots, _, texts, locals_, contributions, accumulated, summed = fields.steps or (((),) * 9)
     table, formulas = _numbered(list(texts))
     steps = [
         '"node":',
@@ -303,7 +324,11 @@ def _column_chunks(fields: _Fields, max_full_elements: int, max_step_elements: i
         ',"slot":',
         *json_list(slots),
         ',"upstream":',
-        *_value_list(upstreams, max_step_elements),
+        *(
+            json_list(upstreams)
+            if grads_plain and fields.upstreams_are_grads
+            else _value_list(upstreams, max_step_elements)
+        ),
         ',"local":{"formula":',
         *json_list(formulas),
         ',"value":',

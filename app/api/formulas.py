@@ -24,7 +24,7 @@ from itertools import compress
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter, not_
 from string import Formatter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from app.api.jsontext import interleaved, same_on_every_row
 from app.engine.ops import Op
 
 _OUT = -1  # the place of the consumer's own label among a template's fields
+ID_CODES_SLOTS = 1 << 15
 
 
 def formula_label(label: str) -> str:
@@ -99,38 +100,47 @@ def formula_texts(
     if not count:
         return []
     ops, args = graph.ops, graph.args
-    # One code per (op, slot) for every step: the op's place among the distinct ops, times the slots.
-    _, op_codes = np.unique(np.array(list(map(id, ops)), dtype=np.int64), return_inverse=True)
-    nodes = np.array(step_nodes, dtype=np.int64)
-    slot_array = np.array(slots, dtype=np.int64)
-    codes = op_codes.ravel()[nodes] * (int(slot_array.max()) + 1) + slot_array
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.diff(codes[order])) + 1
-    texts: list[str] = []  # the groups' texts one after the other, in the order `order` gives
-    for positions in np.split(order, starts):
-        group = nodes[positions].tolist()
-        op, slot = ops[group[0]], int(slot_array[positions[0]])
+    # One code per (op, slot) for every step: the op's id (an address, under 2**48) times the slots,
+    # or where that could pass 2**63 (a variadic op of ID_CODES_SLOTS operands), its place among the ops.
+    nodes = np.fromiter(step_nodes, dtype=np.intp, count=count)
+    slot_array = np.fromiter(slots, dtype=np.intp, count=count)
+    ids = np.fromiter(map(id, ops), dtype=np.int64, count=len(ops))
+    width = int(slot_array.max()) + 1
+    if width > ID_CODES_SLOTS:
+        ids = np.unique(ids, return_inverse=True)[1].reshape(-1)
+    codes = ids[nodes] * width + slot_array
+    distinct, first = np.unique(codes, return_index=True)
+    # Each group's texts go to its steps' places (a group is found by one comparison over the codes:
+    # there are few); a numpy array of objects takes them there, in C.
+    texts = np.empty(count, dtype=object)
+    # The groups of one op's slots follow each other, and mostly have the same nodes (both
+    # operands of a * b take a gradient): their columns of labels are looked up once.
+    group: list[int] = []
+    columns_of: dict[int, list[str]] = {}
+    for code, at in zip(distinct.tolist(), first.tolist()):
+        places = np.flatnonzero(codes == code) if len(distinct) > 1 else slice(None)
+        nodes_of_group = nodes[places].tolist()
+        if nodes_of_group != group:
+            group, columns_of = nodes_of_group, {}
+            operands = list(map(args.__getitem__, group))
+        op, slot = ops[group[0]], slots[at]
         template = _template(op, slot)
-        operands = list(map(args.__getitem__, group))
         # every field names an operand each node of the group has (an op may leave some out)
         if template is not None and (not op.optional or max(template[1], default=-1) < min(map(len, operands))):
             pieces, fields = template
-            columns = [
-                list(map(shown.__getitem__, group if field == _OUT else map(itemgetter(field), operands)))
-                for field in fields
-            ]
+            for field in fields:
+                if field not in columns_of:
+                    rows = group if field == _OUT else map(itemgetter(field), operands)
+                    columns_of[field] = list(map(shown.__getitem__, rows))
+            columns = list(map(columns_of.__getitem__, fields))
             if all(map(same_on_every_row, columns)):  # one text for the whole group: a repeated line's
-                texts += [interleaved(pieces, [column[:1] for column in columns], "") if fields else pieces[0]] * len(
-                    group
-                )
+                texts[places] = interleaved(pieces, [column[:1] for column in columns], "") if fields else pieces[0]
             else:
-                texts += interleaved(pieces, columns, "\n").split("\n")
+                # Escaped text holds no raw line break, so the split gives one text per step.
+                texts[places] = interleaved(pieces, columns, "\n").split("\n")
         else:
-            texts += _filled_one_by_one(op, group, slot, operands, labels)
-    # Escaped text holds no raw line break, so each split gave one text per step.
-    place = np.empty(count, dtype=np.int64)
-    place[order] = np.arange(count)
-    return list(map(texts.__getitem__, place.tolist()))
+            texts[places] = _filled_one_by_one(op, group, slot, operands, labels)
+    return cast("list[str]", texts.tolist())
 
 
 def _filled_one_by_one(op: Op, group: list[int], slot: int, args: list, labels: Sequence[str]) -> list[str]:

@@ -197,6 +197,10 @@ async def _in_thread(request: Request, lane: Lane, job: Job, compute: Callable[[
         return future.result()
     finally:
         watcher.cancel()
+        # A compute that raised (Reroute, above all) left its exception in `future`, and the
+        # exception's traceback holds this frame: frame → future → exception → frame, a cycle that
+        # kept the first try's graph alive until a full collection. Without the name, no cycle.
+        del future
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

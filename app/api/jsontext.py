@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring_ascii
 from typing import Any, cast
 
+import numpy as np
 import orjson
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -59,6 +60,8 @@ def _items(values: Sequence[Any]) -> list[str]:
 def int_lists(lists: Sequence[Sequence[int]]) -> list[str]:
     """The items of each list of ints (a shape, operand ids, axes) without the brackets, which the
     template holds: (2, 3) gives "2,3" and () gives ""."""
+    if lists.count(()) == len(lists):  # a scalar graph's shapes and summed axes (`()` is one object: no compare)
+        return [""] * len(lists)
     return _blockwise(_int_lists, lists)
 
 
@@ -125,10 +128,11 @@ def _each(values: Sequence[str | None], distinct: set[str | None]) -> list[str]:
     return list(map(texts.__getitem__, values))
 
 
-def json_list(values: Sequence[Any]) -> list[str]:
-    """A whole list as JSON text (numbers, None, lists, tuples, dicts, contiguous numpy arrays), in
-    pieces: "[", then its items a block at a time with commas between the blocks, then "]". The
-    column layout writes each field of a list of objects this way, with no text per item."""
+def json_list(values: Sequence[Any] | np.ndarray) -> list[str]:
+    """A whole list (or a 1-d numpy array) as JSON text (numbers, None, lists, tuples, dicts,
+    contiguous numpy arrays), in pieces: "[", then its items a block at a time with commas between
+    the blocks, then "]". The column layout writes each field of a list of objects this way, with
+    no text per item."""
     return _bracketed(values, lambda block: orjson.dumps(block, option=_NUMPY)[1:-1].decode())
 
 
@@ -142,7 +146,7 @@ def joined_list(texts: Sequence[str]) -> list[str]:
     return _bracketed(texts, ",".join)
 
 
-def _bracketed(values: Sequence[Any], write: Callable[[Sequence[Any]], str]) -> list[str]:
+def _bracketed(values: Sequence[Any] | np.ndarray, write: Callable[[Any], str]) -> list[str]:
     pieces = ["["]
     for start in range(0, len(values), BLOCK):
         pieces += ("," if start else "", write(values[start : start + BLOCK]))

@@ -170,6 +170,8 @@ def units_by_op(graph: Any) -> dict[str, int]:
     """Units of work of the graph's tensor op nodes (not scalar ones), summed by op name."""
     totals: dict[str, int] = {}
     ops = graph.ops
+    if False not in graph.scalar:  # a graph of scalars (`in` tells in C, at once)
+        return totals
     for node in compress(range(len(ops)), map(not_, graph.scalar)):
         op = ops[node]
         if op is not None:
@@ -188,7 +190,9 @@ def pass_seconds(graph: Any) -> float:
     """Seconds of one forward and one backward pass over `graph`: NODE_NS per op node, and each
     tensor node's units at its op's rate. Linear in the graph; the loop visits tensor nodes only
     (a 10,000-node chain of scalars costs a C-level scan of the scalar flags)."""
-    op_nodes: int = len(graph.ops) - graph.ops.count(None)
+    # (an Op is true, None false: compress counts in C, where ops.count(None) called the Op
+    # dataclass's __eq__ on every op node)
+    op_nodes = len(list(compress(graph.ops, graph.ops)))
     arithmetic: float = sum(
         NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units for name, units in units_by_op(graph).items()
     )
