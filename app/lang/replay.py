@@ -337,12 +337,13 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     """
     if ";" in source:
         return tokenize(source), {}, repeats(source)
+    if not source.isascii():  # not plain (see below)
+        return tokenize(source, plain=False), {}, repeats(source)
     shapes = line_shapes(source)
     groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
     loose = None
-    # Short runs of one shape: are those of one loose shape longer? Not where the shapes without
-    # their digits (a cheaper key that runs of one loose shape share) give no longer runs.
-    if len(groups) > len(shapes) // _SHORT_RUNS and _groups_without_digits(shapes) < len(groups):
+    # Short runs of one shape: are those of one loose shape longer?
+    if len(groups) > len(shapes) // _SHORT_RUNS:
         loose = loose_shapes(shapes)
         loose_groups = [(shape, len(list(group))) for shape, group in groupby(loose)]
         if len(loose_groups) < len(groups):
@@ -410,11 +411,6 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     texts.append("")
     starts.append(len(source))
     return Tokens(kinds, texts, starts), omitted, repeats("".join(source[begin:end] for begin, end in kept))
-
-
-def _groups_without_digits(shapes: list[str]) -> int:
-    """How many runs of lines in a row of one shape there are, the shapes' digits left out."""
-    return sum(1 for _ in groupby("\n".join(shapes).replace("0", "").split("\n")))
 
 
 def tokens_of(source: str, block: Omitted) -> Tokens:

@@ -28,6 +28,8 @@ from itertools import accumulate, repeat
 from operator import itemgetter
 from typing import NamedTuple, cast
 
+import numpy as np
+
 from app.engine.errors import ProgramError
 
 NUMBER, NAME, OP, NEWLINE, STRING, END = "number", "name", "op", "newline", "string", "end"
@@ -110,13 +112,18 @@ def line_shapes(source: str) -> list[str]:
 # the digits after it too), so the tokens of a line keep their kinds and order whatever the
 # number of digits in each run: lines whose shapes differ only there (`0.1` and `0.10001`, `x9`
 # and `x10`) have tokens of the same kinds at places that differ by the runs' lengths.
-_DIGIT_RUNS = re.compile("0+")
+_ZERO = ord("0")
 
 
 def loose_shapes(shapes: list[str]) -> list[str]:
-    """The shapes (line_shapes) with each run of digits as one: a line's loose shape."""
-    loose = {shape: _DIGIT_RUNS.sub("0", shape) for shape in set(shapes)}
-    return list(map(loose.__getitem__, shapes))
+    """The shapes (line_shapes) of a plain program (ASCII) with each run of digits as one: a
+    line's loose shape. All lines at once, in numpy: every 0 that follows a 0 is dropped (a regular
+    expression's substitution, line by line or over the whole text, took 5 to 15 times as long)."""
+    codes = np.frombuffer("\n".join(shapes).encode("ascii"), np.uint8)
+    zeros = codes == _ZERO
+    kept = np.ones(len(codes), dtype=bool)
+    np.logical_not(zeros[1:] & zeros[:-1], out=kept[1:])
+    return codes[kept].tobytes().decode("ascii").split("\n")
 
 
 class Tokens(NamedTuple):
