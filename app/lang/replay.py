@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.lang.tokens import END, Tokens, is_plain, line_shapes, loose_shapes, tokenize
+from app.lang.tokens import END, Tokens, is_plain, loose_text, shape_text, tokenize
 
 
 class Reads:
@@ -339,19 +339,21 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
         return tokenize(source), {}, repeats(source)
     if not source.isascii():  # not plain (see below)
         return tokenize(source, plain=False), {}, repeats(source)
-    shapes = line_shapes(source)
-    groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
+    shaped = shape_text(source)
+    shapes = shaped.split("\n")
+    runs = _count_runs(shapes)
     loose = None
     # Short runs of one shape: are those of one loose shape longer?
-    if len(groups) > len(shapes) // _SHORT_RUNS:
-        loose = loose_shapes(shapes)
-        loose_groups = [(shape, len(list(group))) for shape, group in groupby(loose)]
-        if len(loose_groups) < len(groups):
-            groups = loose_groups
+    if runs > len(shapes) // _SHORT_RUNS:
+        loose = loose_text(shaped).split("\n")
+        loose_runs = _count_runs(loose)
+        if loose_runs < runs:
+            runs = loose_runs
         else:
             loose = None
-    if len(groups) == len(shapes):  # no two lines in a row of one shape: no run
+    if runs == len(shapes):  # no two lines in a row of one shape: no run
         return tokenize(source), {}, repeats(source)
+    groups = [(shape, len(list(group))) for shape, group in groupby(shapes if loose is None else loose)]
     followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
     if groups[-1][1] > 1:
         followed.append(groups[-1][0])
@@ -364,9 +366,10 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     for shape, length in groups:
         stride = len(shape) + 1
         if loose is not None:  # a loose shape: the lines' own shapes tell their lengths
-            if len(set(shapes[line : line + length])) > 1:
+            lines = shapes[line : line + length]
+            if lines.count(lines[0]) != length:
                 stride = 0
-                end = offset + sum(map(len, shapes[line : line + length])) + length
+                end = offset + sum(map(len, lines)) + length
             else:
                 stride = len(shapes[line]) + 1
                 end = offset + stride * length
@@ -411,6 +414,11 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     texts.append("")
     starts.append(len(source))
     return Tokens(kinds, texts, starts), omitted, repeats("".join(source[begin:end] for begin, end in kept))
+
+
+def _count_runs(shapes: list[str]) -> int:
+    """How many runs of lines of one shape in a row there are."""
+    return sum(1 for _ in groupby(shapes))
 
 
 def tokens_of(source: str, block: Omitted) -> Tokens:

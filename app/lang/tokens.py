@@ -105,7 +105,12 @@ _SHAPE = str.maketrans(
 
 def line_shapes(source: str) -> list[str]:
     """The shape of each line of `source` (see _SHAPE), for a plain program."""
-    return source.translate(_SHAPE).split("\n")
+    return shape_text(source).split("\n")
+
+
+def shape_text(source: str) -> str:
+    """`source` with each character replaced by its class (see _SHAPE): its lines' shapes."""
+    return source.translate(_SHAPE)
 
 
 # A run of digits is never split between tokens (every part of _TOKEN that takes a digit takes
@@ -117,13 +122,19 @@ _ZERO = ord("0")
 
 def loose_shapes(shapes: list[str]) -> list[str]:
     """The shapes (line_shapes) of a plain program (ASCII) with each run of digits as one: a
-    line's loose shape. All lines at once, in numpy: every 0 that follows a 0 is dropped (a regular
-    expression's substitution, line by line or over the whole text, took 5 to 15 times as long)."""
-    codes = np.frombuffer("\n".join(shapes).encode("ascii"), np.uint8)
+    line's loose shape."""
+    return loose_text("\n".join(shapes)).split("\n")
+
+
+def loose_text(shaped: str) -> str:
+    """An ASCII text of shapes (shape_text) with each run of digits as one, all at once in numpy:
+    every 0 that follows a 0 is dropped (a regular expression's substitution, line by line or over
+    the whole text, took 5 to 15 times as long)."""
+    codes = np.frombuffer(shaped.encode("ascii"), np.uint8)
     zeros = codes == _ZERO
     kept = np.ones(len(codes), dtype=bool)
     np.logical_not(zeros[1:] & zeros[:-1], out=kept[1:])
-    return codes[kept].tobytes().decode("ascii").split("\n")
+    return codes[kept].tobytes().decode("ascii")
 
 
 class Tokens(NamedTuple):
