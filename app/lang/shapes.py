@@ -297,7 +297,9 @@ def _build_loose(
         return all((codes[at + k] == codes[target_at + k]).all() for k in range(end - start))
 
     def word(start: int, end: int) -> str:
-        return source[where(start)[0] : where(end)[0]]
+        """The first line's text from `start` to `end` (not where's columns: most words are no node's edges)."""
+        first_line = moved[0].tolist()
+        return source[first_line[runs_before(start)] + start : first_line[runs_before(end)] + end]
 
     def decimals(start: int, end: int) -> list[float] | None:
         """The number at `start` on each line, read from its runs of digits at once where it is
