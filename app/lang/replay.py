@@ -25,6 +25,8 @@ from itertools import groupby, repeat
 from operator import add
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
 from app.lang.tokens import END, Tokens, is_plain, loose_text, shape_text, tokenize
@@ -319,6 +321,7 @@ KEPT_LINES = 3
 # Loose shapes (tokens.loose_shapes) are looked for where runs of one shape average fewer lines.
 _SHORT_RUNS = 8
 _SAMPLE_LINES = 256
+_LINE_BREAK = ord("\n")
 _SPACES = " \t\f\r"
 
 
@@ -340,40 +343,42 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
         return tokenize(source), {}, repeats(source)
     if not source.isascii():  # not plain (see below)
         return tokenize(source, plain=False), {}, repeats(source)
-    shaped = shape_text(source)
-    shapes = shaped.split("\n")
+    shaped = shape_text(source) + "\n"  # the last line too ends with a line break
     # Short runs of one shape in the first lines: runs of one loose shape, which hold those of one
-    # shape (the first lines decide: grouping the lines twice, both ways, took a quarter of the time
-    # that building a run of 3,000 lines of varying constants takes).
-    loose = None
-    sample = shapes[:_SAMPLE_LINES]
-    if sum(1 for _ in groupby(sample)) > len(sample) // _SHORT_RUNS:
-        loose = loose_text(shaped).split("\n")
-    groups = [(shape, len(list(group))) for shape, group in groupby(shapes if loose is None else loose)]
-    if len(groups) == len(shapes):  # no two lines in a row of one shape: no run
+    # shape (the first lines decide: grouping the lines both ways took a quarter of the time that
+    # building a run of 3,000 lines of varying constants takes).
+    sample = shaped.split("\n", _SAMPLE_LINES)[:-1]
+    loose = sum(1 for _ in groupby(sample)) > len(sample) // _SHORT_RUNS
+    if loose:
+        lines = loose_text(shaped)
+        sample = lines.split("\n", _SAMPLE_LINES)[:-1]
+        groups = _runs(lines, sum(1 for _ in groupby(sample)) < len(sample))
+    else:
+        groups = _runs(shaped, True)
+    if len(groups) == shaped.count("\n"):  # no two lines in a row of one shape: no run
         return tokenize(source), {}, repeats(source)
     followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
     if groups[-1][1] > 1:
         followed.append(groups[-1][0])
     if not is_plain(source, followed):
         return tokenize(source, plain=False), {}, repeats(source)
+    ends: list[int] = []  # where each run of one loose shape ends in the source, its last line break included
+    if loose:
+        breaks = np.flatnonzero(np.frombuffer(shaped.encode("ascii"), np.uint8) == _LINE_BREAK)
+        ends = (breaks[np.cumsum([length for _, length in groups]) - 1] + 1).tolist()
     omitted: dict[int, Omitted] = {}
     kept: list[tuple[int, int]] = []  # the parts of the source tokenized: (start, end)
     start = offset = 0  # where the part not yet kept starts; where the next line starts
-    line = 0  # the group's first line
-    for shape, length in groups:
+    for group, (shape, length) in enumerate(groups):
         stride = len(shape) + 1
-        if loose is not None:  # a loose shape: the lines' own shapes tell their lengths
-            lines = shapes[line : line + length]
-            if lines.count(lines[0]) != length:
-                stride = 0
-                end = offset + sum(map(len, lines)) + length
-            else:
-                stride = len(shapes[line]) + 1
-                end = offset + stride * length
+        if loose:  # a loose shape: the lines are copies of one shape, or else of lengths that differ
+            end = ends[group]
+            if length > KEPT_LINES:
+                stride = shaped.index("\n", offset) + 1 - offset
+                if end - offset != stride * length or not shaped.startswith(shaped[offset : end - stride], offset + stride):
+                    stride = 0
         else:
             end = offset + stride * length
-        line += length
         if length > KEPT_LINES and shape.strip(_SPACES) and not stride:
             # Lines of one loose shape, not of one length: built from the first (Parser.resume).
             first = 0 if 0 < offset != start else 1
@@ -412,6 +417,31 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     texts.append("")
     starts.append(len(source))
     return Tokens(kinds, texts, starts), omitted, repeats("".join(source[begin:end] for begin, end in kept))
+
+
+def _runs(lines: str, gallop: bool) -> list[tuple[str, int]]:
+    """The runs of copies of one line in `lines` (each line ends with a line break): (line, copies)
+    each, in order. `gallop`: found a run at a time, each the longest stretch of text that repeats
+    its first line, by doubling then halving the stretch compared (a few comparisons of whole
+    stretches, in C), rather than line by line (quicker where there are few runs)."""
+    if not gallop:
+        return [(line, len(list(group))) for line, group in groupby(lines.split("\n")[:-1])]
+    runs = []
+    pos, size = 0, len(lines)
+    while pos < size:
+        period = lines.index("\n", pos) + 1 - pos
+        copies = 1
+        if lines.startswith("\n", pos + 2 * period - 1):  # the next line is as long: maybe a copy
+            while lines.startswith(lines[pos : pos + period * copies], pos + period * copies):
+                copies *= 2  # the next `copies` lines are copies too
+            half = copies // 2
+            while half:
+                if lines.startswith(lines[pos : pos + period * half], pos + period * copies):
+                    copies += half
+                half //= 2
+        runs.append((lines[pos : pos + period - 1], copies))
+        pos += period * copies
+    return runs
 
 
 def tokens_of(source: str, block: Omitted) -> Tokens:
