@@ -607,6 +607,11 @@ class _Parser:
                 self.pos = pos + 1
                 right_end = self.starts[pos] + len(texts[pos])
                 right = None
+            elif node >= 0 and op is not _POW and type(op) is not str and (number := self.number_operand(pos, power)):
+                # A number, or a minus and a number, after a node: the constant node that expr(power)
+                # and operand would make of it (a program of weights written out is mostly these).
+                right_node, right_end = number
+                right = None
             else:
                 self.pos = pos
                 if op is _POW:  # right-associative, and its right operand may carry a unary minus
@@ -629,6 +634,30 @@ class _Parser:
                     right_node = self.operand(right)
             node = self.graph.apply(op, (node, right_node), None, start, right_end)
             literal, end = None, right_end
+
+    def number_operand(self, pos: int, power: int) -> tuple[int, int] | None:
+        """At `pos`, the right operand of an operator of binding `power` whose left operand is a
+        node: if it is a number (or a minus and a number, which binds tighter than any operator
+        but **) followed by no operator that binds tighter than `power`, its constant node as
+        expr(power) and operand make it (the number read by _number, the minus applied before
+        float, as prefix does), and where it ends, with pos past it; else None (nothing read)."""
+        kinds, texts = self.kinds, self.texts
+        kind = kinds[pos]
+        if kind == NUMBER:
+            after = pos + 1
+        elif texts[pos] == "-" and kind == OP and kinds[pos + 1] == NUMBER and self.depth < self.max_depth:
+            after = pos + 2  # (at the nesting limit, prefix names the error)
+        else:
+            return None
+        if _TIGHTNESS.get(texts[after], 0) > power:
+            return None
+        text, start = texts[after - 1], self.starts[after - 1]
+        end = start + len(text)
+        value = _number(text, start, end)
+        if after == pos + 2:
+            value, start = -value, self.starts[pos]
+        self.pos = after
+        return self.graph.leaf(None, float(value), (), False, start, end), end
 
     def prefix(self) -> Term:
         """A unary minus or plus, or an atom with its postfix attributes, calls and subscripts."""
