@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/parse.py            # programs of 10,000 op-nodes (about 20 s)
     .venv/bin/python bench/parse.py --tiny     # 300 op-nodes, a second (the smoke test)
+    .venv/bin/python bench/parse.py --only p2,p2v   # some of the programs (an A/B of a change)
 
 `make bench` (bench/run.py) prints it last. Programs, each about 10,000 op-nodes:
   p1  one line repeated (figure 1's chain), built from a record of its first parse

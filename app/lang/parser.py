@@ -577,7 +577,7 @@ class _Parser:
         with a node (see scope), and a call. The term being built is kept in four locals rather
         than a tuple until it is returned.
         """
-        texts, scope = self.texts, self.scope
+        texts, scope, kinds = self.texts, self.scope, self.kinds
         pos = self.pos
         text = texts[pos]
         node = scope.get(text)
@@ -607,7 +607,13 @@ class _Parser:
                 self.pos = pos + 1
                 right_end = self.starts[pos] + len(texts[pos])
                 right = None
-            elif node >= 0 and op is not _POW and type(op) is not str and (number := self.number_operand(pos, power)):
+            elif (
+                (kinds[pos] == NUMBER or texts[pos] == "-")
+                and node >= 0
+                and op is not _POW
+                and type(op) is not str
+                and (number := self.number_operand(pos, power))
+            ):
                 # A number, or a minus and a number, after a node: the constant node that expr(power)
                 # and operand would make of it (a program of weights written out is mostly these).
                 right_node, right_end = number
@@ -1046,12 +1052,17 @@ class _Parser:
         self.pos += 1
         self.depth -= 1
         if not keywords and not op.params and len(positional) == len(op.operands):
-            operands, params = tuple(map(self.operand, positional)), None  # what bind would give
+            # What bind would give; a call of one operand that is a node is most calls.
+            if len(positional) == 1 and positional[0][0] >= 0:
+                operands: tuple[int, ...] = (positional[0][0],)
+            else:
+                operands = tuple(map(self.operand, positional))
+            params = None
         else:
             operands, params = self.bind(op, positional, keywords, start, end)
         if self.expand is not None and op.decomposition is not None and self.expand.opens(op.name):
             return (self.expand.call(self, op, operands, params, start, end), None, start, end)
-        return self.apply(op, operands, params, start, end)
+        return (self.graph.apply(op, operands, params, start, end), None, start, end)  # self.apply, inlined
 
     def build_call(self, op: Op, operands: list[Term], params: dict[str, Term], start: int, end: int) -> Term:
         """The op with its operands, and its parameters by name, as a bare call builds it (the
