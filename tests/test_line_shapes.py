@@ -360,7 +360,11 @@ def test_shared_ints_are_a_ranges_ints(start, stop, step):
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.lists(st.tuples(st.sampled_from(["a", "ab", "a0", "0.0", "", "a = a(0)", "ba"]), st.integers(1, 40)), max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "ab", "a0", "0.0", "", "a = a(0)", "ba"]), st.integers(1, 40)), max_size=12
+    )
+)
 def test_runs_found_by_galloping_are_the_runs_line_by_line(runs):
     """replay._runs: runs of copies of one line found a stretch at a time (doubling, then halving)
     are those found comparing line by line."""

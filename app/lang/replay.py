@@ -375,7 +375,8 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
             end = ends[group]
             if length > KEPT_LINES:
                 stride = shaped.index("\n", offset) + 1 - offset
-                if end - offset != stride * length or not shaped.startswith(shaped[offset : end - stride], offset + stride):
+                one_length = end - offset == stride * length  # then are they copies of one shape?
+                if not one_length or not shaped.startswith(shaped[offset : end - stride], offset + stride):
                     stride = 0
         else:
             end = offset + stride * length
