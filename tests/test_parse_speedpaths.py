@@ -1,7 +1,8 @@
 """The parser's short cuts give the graph the general path gives: node order, spans, names, errors.
 
 expr reads a name that already has a node, and a call, without going through prefix; a right
-operand that is such a name is read without recursing; the tokenizer returns parallel lists.
+operand that is such a name, or a number, is read without recursing; the tokenizer returns
+parallel lists.
 These tests pin the graphs (ids, ops, args, spans) those paths build, including the cases where
 a short cut must not be taken.
 """

@@ -31,7 +31,8 @@ tuples, True, False and None only ever serve as op parameters (axis=(0, 1), keep
 
 A long program is thousands of statements, so the commonest operands take short cuts that build
 exactly what the general path builds: expr reads a name that already has a node, and a call,
-without going through prefix, and a right operand that is such a name without recursing.
+without going through prefix, and a right operand that is such a name, or a number (with its
+minus), without recursing.
 tests/test_parse_speedpaths.py pins the graphs they build.
 
 A statement of scalars that repeats (an unrolled recurrence) is parsed twice, recorded, then built

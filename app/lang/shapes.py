@@ -25,7 +25,7 @@ by one, so that an error names the place a full parse names.
 What a run costs is mostly the objects it makes and frees. Its node ids and places are slices of
 one table of ints that every parse shares (_ints), so they are neither made nor freed, and touch
 no fresh memory; the numbers of a long run are read from the digits of all its lines at once
-(_decimals, bit for bit what float() reads).
+(_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads).
 """
 
 from __future__ import annotations
