@@ -387,7 +387,7 @@ def test_decimals_of_varying_lengths_read_from_their_digits_are_the_floats_float
     ]
     text = "\n".join(f"x = {number} * y" for number in numbers)
     codes = shapes_module.np.frombuffer(text.encode("ascii"), shapes_module.np.uint8)
-    starts, ends = (runs.reshape(len(numbers), -1) for runs in shapes_module._digit_runs(text))
+    starts, ends = (runs.reshape(len(numbers), -1) for runs in shapes_module._digit_runs(codes))
     if point:
         values = shapes_module._loose_decimals(codes, starts[:, 0], ends[:, 0], starts[:, 1], ends[:, 1])
     else:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 # the place values of those digits, and the powers of ten that are floats exactly.
 _EXACT_DIGITS = 15
 _WEIGHTS = np.array([10**k for k in range(_EXACT_DIGITS - 1, -1, -1)], dtype=np.int64)
+_LINE_BREAK, _ZERO = ord("\n"), ord("0")
 _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 _INT_POWERS = np.array([10**k for k in range(_EXACT_DIGITS + 1)], dtype=np.int64)
@@ -236,14 +237,14 @@ def _build_loose(
     text = source[block.start : block.end]
     if text.endswith("\n"):
         text = text[:-1]
-    model_runs = _digit_runs(model)
-    runs = _digit_runs(text)
+    codes = np.frombuffer(text.encode("ascii"), np.uint8)
+    model_runs = _digit_runs(np.frombuffer(model.encode("ascii"), np.uint8))
+    runs = _digit_runs(codes)
     width = len(model_runs[0])
     if len(runs[0]) != width * count:
         return None
     run_starts, run_ends = runs[0].reshape(count, width), runs[1].reshape(count, width)
-    codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    breaks = np.flatnonzero(codes == 10)
+    breaks = np.flatnonzero(codes == _LINE_BREAK)
     if len(breaks) != count - 1:
         return None
     line_starts = np.empty(count, np.int64)
@@ -325,13 +326,12 @@ def _build_loose(
         return None
 
 
-def _digit_runs(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Where each run of digits of `text` starts, and where it ends."""
-    codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    digits = np.zeros(len(codes) + 2, np.int8)
-    digits[1:-1] = (codes >= 48) & (codes <= 57)
-    edges = np.diff(digits)
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+def _digit_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of digits of a text (its bytes, `codes`) starts, and where it ends."""
+    digits = np.zeros(len(codes) + 2, dtype=bool)
+    np.less(codes - _ZERO, 10, out=digits[1:-1])  # (a byte below the 0's wraps around, past 9)
+    edges = np.flatnonzero(digits[1:] != digits[:-1])  # a run's start, its end, the next one's start, ...
+    return edges[0::2], edges[1::2]
 
 
 def _build(
