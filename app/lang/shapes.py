@@ -542,7 +542,7 @@ def _run_integers(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tu
     lengths = ends - starts
     digits = min(int(lengths.max()), _EXACT_DIGITS)
     at = ends[:, None] + np.arange(-digits, 0)  # each run's last `digits` places, right-aligned
-    values = codes[np.maximum(at, 0)].astype(np.int64) - 48
+    values = codes[np.maximum(at, 0)].astype(np.int64) - _ZERO
     values[at < starts[:, None]] = 0  # before the run: no digit
     return values @ _WEIGHTS[-digits:], lengths
 
