@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/parse.py            # programs of 10,000 op-nodes (about 20 s)
     .venv/bin/python bench/parse.py --tiny     # 300 op-nodes, a second (the smoke test)
+    .venv/bin/python bench/parse.py --only p2,p2v   # some of the programs (an A/B of a change)
 
 `make bench` (bench/run.py) prints it last. Programs, each about 10,000 op-nodes:
   p1  one line repeated (figure 1's chain), built from a record of its first parse
@@ -127,13 +128,15 @@ def interleaved_cpu(cases: dict[str, Callable[[], object]], repeat: int) -> dict
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def parser_figures(op_nodes: int, repeat: int) -> list[dict]:
+def parser_figures(op_nodes: int, repeat: int, only: set[str] | None = None) -> list[dict]:
     """Each program's parse() and ast.parse medians, the two timed in alternating rounds (GC
     paused), one program after the other: with the five programs' calls in one round, the
     allocator's state after another program's graph moved a program's figure by a third."""
     limits = Limits()
     rows = []
     for figure, (what, program, raw) in programs(op_nodes).items():
+        if only and figure not in only:
+            continue
         inputs = decoded(raw, limits)
         graph = parse(program, inputs, limits)  # also the warm-up
         seconds = interleaved_cpu(
@@ -174,10 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="300 op-nodes, 3 rounds (the smoke test)")
     parser.add_argument("--nodes", type=int, default=10_000, help="op-nodes per program (default 10,000)")
     parser.add_argument("--rounds", type=int, default=15, help="rounds, one call of each case a round (default 15)")
+    parser.add_argument("--only", default="", help="the programs to measure, by id, comma-separated (default: all)")
     args = parser.parse_args(argv)
     keep_freed_memory()  # as each server worker does (app/memory.py)
     nodes, rounds = (300, 3) if args.tiny else (args.nodes, args.rounds)
-    print(report(parser_figures(nodes, rounds), rounds), flush=True)
+    print(report(parser_figures(nodes, rounds, set(filter(None, args.only.split(",")))), rounds), flush=True)
     return 0
 
 

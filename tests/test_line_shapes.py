@@ -24,6 +24,7 @@ from test_tokens_speedpath import outcome
 from app.engine.errors import ProgramError
 from app.engine.limits import Limits
 from app.lang import parser as parser_module
+from app.lang import replay as replay_module
 from app.lang import shapes as shapes_module
 from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes, loose_shapes
 
@@ -356,3 +357,44 @@ def test_shared_ints_are_a_ranges_ints(start, stop, step):
     """shapes._ints: the ints of a run's node ids and places, from one table up to 2**18."""
     assert shapes_module._ints(start, stop, step) == list(range(start, stop, step))
     assert shapes_module._INTS[:100] == list(range(100))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "ab", "a0", "0.0", "", "a = a(0)", "ba"]), st.integers(1, 40)), max_size=12
+    )
+)
+def test_runs_found_by_galloping_are_the_runs_line_by_line(runs):
+    """replay._runs: runs of copies of one line found a stretch at a time (doubling, then halving)
+    are those found comparing line by line."""
+    lines = "".join((line + "\n") * copies for line, copies in runs)
+    assert replay_module._runs(lines, gallop=True) == replay_module._runs(lines, gallop=False)
+    assert sum(copies for _, copies in replay_module._runs(lines, gallop=True)) == lines.count("\n")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(1, 9), st.integers(-1, 9)), min_size=1, max_size=60), st.integers(0, 2**32))
+def test_decimals_of_varying_lengths_read_from_their_digits_are_the_floats_float_reads(lengths, seed):
+    """shapes._loose_decimals: a column of numbers whose digit counts differ from line to line
+    (a run of one loose shape), bit for bit the values float() gives; None past 15 digits."""
+    rng = random.Random(seed)
+    point = lengths[0][1] >= 0  # one loose shape: all with a point, or none
+    numbers = [
+        "".join(rng.choice(string.digits) for _ in range(whole))
+        + ("." + "".join(rng.choice(string.digits) for _ in range(max(fraction, 1))) if point else "")
+        for whole, fraction in lengths
+    ]
+    text = "\n".join(f"x = {number} * y" for number in numbers)
+    codes = shapes_module.np.frombuffer(text.encode("ascii"), shapes_module.np.uint8)
+    starts, ends = (runs.reshape(len(numbers), -1) for runs in shapes_module._digit_runs(codes))
+    if point:
+        values = shapes_module._loose_decimals(codes, starts[:, 0], ends[:, 0], starts[:, 1], ends[:, 1])
+    else:
+        values = shapes_module._loose_decimals(codes, starts[:, 0], ends[:, 0], None, None)
+    if max(len(number) - point for number in numbers) > 15:
+        assert values is None
+        return
+    assert values is not None
+    assert [value.hex() for value in values] == [float(number).hex() for number in numbers]
+    assert all(type(value) is float for value in values)

@@ -1,7 +1,8 @@
 """The parser's short cuts give the graph the general path gives: node order, spans, names, errors.
 
 expr reads a name that already has a node, and a call, without going through prefix; a right
-operand that is such a name is read without recursing; the tokenizer returns parallel lists.
+operand that is such a name, or a number, is read without recursing; the tokenizer returns
+parallel lists.
 These tests pin the graphs (ids, ops, args, spans) those paths build, including the cases where
 a short cut must not be taken.
 """
@@ -190,3 +191,45 @@ def test_limits_are_checked_in_the_same_order_on_the_short_cuts():
         "the program needs more than 2 units of work (the limit)"
     )
     assert error("x ** x ** x", Limits(max_nesting=1)).message == "the expression is nested more than 1 levels deep"
+
+
+def outcome_of(program: str, limits: Limits) -> list | tuple:
+    """Every list of the graph, or the error's kind, message and place."""
+    from test_parse_replay import FIELDS
+
+    try:
+        graph = build(program, limits)
+    except ProgramError as caught:
+        return (caught.kind, caught.message, caught.start, caught.end)
+    return [getattr(graph, field) for field in FIELDS]
+
+
+@pytest.mark.parametrize("limits", [Limits(), Limits(max_nesting=1), Limits(max_nodes=4), Limits(max_total_work=2)])
+@pytest.mark.parametrize(
+    "program",
+    [
+        "x * 2 + y * -0.5 + z * 1_0 - x / -3e-2",
+        "x * -0 + x * -0.0 + x * 0 + y * 1e400 + y * -1e400",
+        "x * 2 ** 3 + x * -2 ** 2 + x ** 2 + x ** -2",  # ** binds tighter: no short cut
+        "x + -2 * y + 3 * x + x + 2 * 3 + x - - 2",  # the number is another operator's operand
+        "x @ 2 + x < 2 + x // 2 + x % 3",  # not all are operators that build a node here
+        "x * 2j",
+        "x * -2j",
+        "x * 2 .T",
+        "x * 2(y)",
+        "x * -2[0]",
+        "x * (-(2)) + x * - 2 + tanh(x * -1) * 10000000000000000000000",
+        "v * 2 + M @ v * -1 + sum(M * 3, axis=0)",
+        "h = x\n" + "h = h * 0.5 + -0.25\n" * 5,
+    ],
+)
+def test_a_number_right_operand_read_in_expr_builds_what_prefix_builds(program, limits, monkeypatch):
+    """_Parser.number_operand (a number, or a minus and a number, after an operator whose left
+    operand is a node) gives the graph, or the error, that the general path (expr, prefix,
+    operand) gives."""
+    from app.lang import parser as parser_module
+
+    short = outcome_of(program, limits)
+    monkeypatch.setattr(parser_module._Parser, "number_operand", lambda self, pos, power: None)
+    general = outcome_of(program, limits)
+    assert repr(short) == repr(general)

@@ -31,7 +31,8 @@ tuples, True, False and None only ever serve as op parameters (axis=(0, 1), keep
 
 A long program is thousands of statements, so the commonest operands take short cuts that build
 exactly what the general path builds: expr reads a name that already has a node, and a call,
-without going through prefix, and a right operand that is such a name without recursing.
+without going through prefix, and a right operand that is such a name, or a number (with its
+minus), without recursing.
 tests/test_parse_speedpaths.py pins the graphs they build.
 
 A statement of scalars that repeats (an unrolled recurrence) is parsed twice, recorded, then built
@@ -577,7 +578,7 @@ class _Parser:
         with a node (see scope), and a call. The term being built is kept in four locals rather
         than a tuple until it is returned.
         """
-        texts, scope = self.texts, self.scope
+        texts, scope, kinds = self.texts, self.scope, self.kinds
         pos = self.pos
         text = texts[pos]
         node = scope.get(text)
@@ -607,6 +608,17 @@ class _Parser:
                 self.pos = pos + 1
                 right_end = self.starts[pos] + len(texts[pos])
                 right = None
+            elif (
+                (kinds[pos] == NUMBER or texts[pos] == "-")
+                and node >= 0
+                and op is not _POW
+                and type(op) is not str
+                and (number := self.number_operand(pos, power))
+            ):
+                # A number, or a minus and a number, after a node: the constant node that expr(power)
+                # and operand would make of it (a program of weights written out is mostly these).
+                right_node, right_end = number
+                right = None
             else:
                 self.pos = pos
                 if op is _POW:  # right-associative, and its right operand may carry a unary minus
@@ -629,6 +641,30 @@ class _Parser:
                     right_node = self.operand(right)
             node = self.graph.apply(op, (node, right_node), None, start, right_end)
             literal, end = None, right_end
+
+    def number_operand(self, pos: int, power: int) -> tuple[int, int] | None:
+        """At `pos`, the right operand of an operator of binding `power` whose left operand is a
+        node: if it is a number (or a minus and a number, which binds tighter than any operator
+        but **) followed by no operator that binds tighter than `power`, its constant node as
+        expr(power) and operand make it (the number read by _number, the minus applied before
+        float, as prefix does), and where it ends, with pos past it; else None (nothing read)."""
+        kinds, texts = self.kinds, self.texts
+        kind = kinds[pos]
+        if kind == NUMBER:
+            after = pos + 1
+        elif texts[pos] == "-" and kind == OP and kinds[pos + 1] == NUMBER and self.depth < self.max_depth:
+            after = pos + 2  # (at the nesting limit, prefix names the error)
+        else:
+            return None
+        if _TIGHTNESS.get(texts[after], 0) > power:
+            return None
+        text, start = texts[after - 1], self.starts[after - 1]
+        end = start + len(text)
+        value = _number(text, start, end)
+        if after == pos + 2:
+            value, start = -value, self.starts[pos]
+        self.pos = after
+        return self.graph.leaf(None, float(value), (), False, start, end), end
 
     def prefix(self) -> Term:
         """A unary minus or plus, or an atom with its postfix attributes, calls and subscripts."""
@@ -1017,12 +1053,17 @@ class _Parser:
         self.pos += 1
         self.depth -= 1
         if not keywords and not op.params and len(positional) == len(op.operands):
-            operands, params = tuple(map(self.operand, positional)), None  # what bind would give
+            # What bind would give; a call of one operand that is a node is most calls.
+            if len(positional) == 1 and positional[0][0] >= 0:
+                operands: tuple[int, ...] = (positional[0][0],)
+            else:
+                operands = tuple(map(self.operand, positional))
+            params = None
         else:
             operands, params = self.bind(op, positional, keywords, start, end)
         if self.expand is not None and op.decomposition is not None and self.expand.opens(op.name):
             return (self.expand.call(self, op, operands, params, start, end), None, start, end)
-        return self.apply(op, operands, params, start, end)
+        return (self.graph.apply(op, operands, params, start, end), None, start, end)  # self.apply, inlined
 
     def build_call(self, op: Op, operands: list[Term], params: dict[str, Term], start: int, end: int) -> Term:
         """The op with its operands, and its parameters by name, as a bare call builds it (the

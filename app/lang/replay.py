@@ -25,9 +25,11 @@ from itertools import groupby, repeat
 from operator import add
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.lang.tokens import END, Tokens, is_plain, line_shapes, loose_shapes, tokenize
+from app.lang.tokens import END, Tokens, is_plain, loose_text, shape_text, tokenize
 
 
 class Reads:
@@ -316,8 +318,11 @@ class Omitted(NamedTuple):
 # A run of one line keeps its first lines as tokens: the first parse, the recording, the first
 # replay. A run of one shape keeps none (Parser.resume tokenizes the lines it records).
 KEPT_LINES = 3
-# Loose shapes (tokens.loose_shapes) are looked for where runs of one shape average fewer lines.
+# Loose shapes (tokens.loose_shapes) are looked for where runs of one shape average fewer lines
+# in the program's first _SAMPLE_LINES lines.
 _SHORT_RUNS = 8
+_SAMPLE_LINES = 256
+_LINE_BREAK = ord("\n")
 _SPACES = " \t\f\r"
 
 
@@ -337,41 +342,45 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     """
     if ";" in source:
         return tokenize(source), {}, repeats(source)
-    shapes = line_shapes(source)
-    groups = [(shape, len(list(group))) for shape, group in groupby(shapes)]  # (shape, lines) in a row
-    loose = None
-    # Short runs of one shape: are those of one loose shape longer? Not where the shapes without
-    # their digits (a cheaper key that runs of one loose shape share) give no longer runs.
-    if len(groups) > len(shapes) // _SHORT_RUNS and _groups_without_digits(shapes) < len(groups):
-        loose = loose_shapes(shapes)
-        loose_groups = [(shape, len(list(group))) for shape, group in groupby(loose)]
-        if len(loose_groups) < len(groups):
-            groups = loose_groups
-        else:
-            loose = None
-    if len(groups) == len(shapes):  # no two lines in a row of one shape: no run
+    if not source.isascii():  # not plain (see below)
+        return tokenize(source, plain=False), {}, repeats(source)
+    shaped = shape_text(source) + "\n"  # the last line too ends with a line break
+    # Short runs of one shape in the first lines: runs of one loose shape, which hold those of one
+    # shape (the first lines decide: grouping every line both ways cost a tenth of the parse of
+    # 3,000 lines of varying constants).
+    sample = shaped.split("\n", _SAMPLE_LINES)[:-1]
+    loose = sum(1 for _ in groupby(sample)) > len(sample) // _SHORT_RUNS
+    if loose:
+        lines = loose_text(shaped)
+        sample = lines.split("\n", _SAMPLE_LINES)[:-1]
+        groups = _runs(lines, sum(1 for _ in groupby(sample)) < len(sample))
+    else:
+        groups = _runs(shaped, True)
+    if len(groups) == shaped.count("\n"):  # no two lines in a row of one shape: no run
         return tokenize(source), {}, repeats(source)
     followed = [shape for shape, _ in groups[:-1]]  # a line break follows a line of each shape
     if groups[-1][1] > 1:
         followed.append(groups[-1][0])
     if not is_plain(source, followed):
         return tokenize(source, plain=False), {}, repeats(source)
+    ends: list[int] = []  # where each run of one loose shape ends in the source, its last line break included
+    if loose:
+        breaks = np.flatnonzero(np.frombuffer(shaped.encode("ascii"), np.uint8) == _LINE_BREAK)
+        ends = (breaks[np.cumsum([length for _, length in groups]) - 1] + 1).tolist()
     omitted: dict[int, Omitted] = {}
     kept: list[tuple[int, int]] = []  # the parts of the source tokenized: (start, end)
     start = offset = 0  # where the part not yet kept starts; where the next line starts
-    line = 0  # the group's first line
-    for shape, length in groups:
+    for group, (shape, length) in enumerate(groups):
         stride = len(shape) + 1
-        if loose is not None:  # a loose shape: the lines' own shapes tell their lengths
-            if len(set(shapes[line : line + length])) > 1:
-                stride = 0
-                end = offset + sum(map(len, shapes[line : line + length])) + length
-            else:
-                stride = len(shapes[line]) + 1
-                end = offset + stride * length
+        if loose:  # a loose shape: the lines are copies of one shape, or else of lengths that differ
+            end = ends[group]
+            if length > KEPT_LINES:
+                stride = shaped.index("\n", offset) + 1 - offset
+                one_length = end - offset == stride * length  # then are they copies of one shape?
+                if not one_length or not shaped.startswith(shaped[offset : end - stride], offset + stride):
+                    stride = 0
         else:
             end = offset + stride * length
-        line += length
         if length > KEPT_LINES and shape.strip(_SPACES) and not stride:
             # Lines of one loose shape, not of one length: built from the first (Parser.resume).
             first = 0 if 0 < offset != start else 1
@@ -412,9 +421,29 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     return Tokens(kinds, texts, starts), omitted, repeats("".join(source[begin:end] for begin, end in kept))
 
 
-def _groups_without_digits(shapes: list[str]) -> int:
-    """How many runs of lines in a row of one shape there are, the shapes' digits left out."""
-    return sum(1 for _ in groupby("\n".join(shapes).replace("0", "").split("\n")))
+def _runs(lines: str, gallop: bool) -> list[tuple[str, int]]:
+    """The runs of copies of one line in `lines` (each line ends with a line break): (line, copies)
+    each, in order. `gallop`: found a run at a time, each the longest stretch of text that repeats
+    its first line, by doubling then halving the stretch compared (a few comparisons of whole
+    stretches, in C), rather than line by line (quicker where there are few runs)."""
+    if not gallop:
+        return [(line, len(list(group))) for line, group in groupby(lines.split("\n")[:-1])]
+    runs = []
+    pos, size = 0, len(lines)
+    while pos < size:
+        period = lines.index("\n", pos) + 1 - pos
+        copies = 1
+        if lines.startswith("\n", pos + 2 * period - 1):  # the next line is as long: maybe a copy
+            while lines.startswith(lines[pos : pos + period * copies], pos + period * copies):
+                copies *= 2  # the next `copies` lines are copies too
+            half = copies // 2
+            while half:
+                if lines.startswith(lines[pos : pos + period * half], pos + period * copies):
+                    copies += half
+                half //= 2
+        runs.append((lines[pos : pos + period - 1], copies))
+        pos += period * copies
+    return runs
 
 
 def tokens_of(source: str, block: Omitted) -> Tokens:

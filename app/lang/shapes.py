@@ -25,7 +25,7 @@ by one, so that an error names the place a full parse names.
 What a run costs is mostly the objects it makes and frees. Its node ids and places are slices of
 one table of ints that every parse shares (_ints), so they are neither made nor freed, and touch
 no fresh memory; the numbers of a long run are read from the digits of all its lines at once
-(_decimals, bit for bit what float() reads).
+(_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads).
 """
 
 from __future__ import annotations
@@ -49,8 +49,11 @@ if TYPE_CHECKING:
 # the place values of those digits, and the powers of ten that are floats exactly.
 _EXACT_DIGITS = 15
 _WEIGHTS = np.array([10**k for k in range(_EXACT_DIGITS - 1, -1, -1)], dtype=np.int64)
+_LINE_BREAK, _ZERO = ord("\n"), ord("0")
 _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
+_INT_POWERS = np.array([10**k for k in range(_EXACT_DIGITS + 1)], dtype=np.int64)
+_FLOAT_POWERS = np.array(_POWERS)
 # The ints of node ids and places in the program that runs share (see _ints): up to 2**18
 # (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
 _SHARED_INTS = 1 << 18
@@ -206,7 +209,10 @@ def build_run(
     def word(start: int, end: int) -> str:
         return text[start:end]
 
-    return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word), rows)
+    def decimals(start: int, end: int) -> list[float] | None:
+        return None if rows is None else _decimals(rows, start, text[start:end])
+
+    return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
 
 
 _Lines = tuple[
@@ -215,6 +221,7 @@ _Lines = tuple[
     Callable[[tuple[int, int], tuple[int, int]], bool],
     Callable[[int], list[int]],
     Callable[[int, int], str],
+    Callable[[int, int], "list[float] | None"],
 ]
 
 
@@ -230,13 +237,14 @@ def _build_loose(
     text = source[block.start : block.end]
     if text.endswith("\n"):
         text = text[:-1]
-    model_runs = _digit_runs(model)
-    runs = _digit_runs(text)
+    codes = np.frombuffer(text.encode("ascii"), np.uint8)
+    model_runs = _digit_runs(np.frombuffer(model.encode("ascii"), np.uint8))
+    runs = _digit_runs(codes)
     width = len(model_runs[0])
     if len(runs[0]) != width * count:
         return None
-    codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    breaks = np.flatnonzero(codes == 10)
+    run_starts, run_ends = runs[0].reshape(count, width), runs[1].reshape(count, width)
+    breaks = np.flatnonzero(codes == _LINE_BREAK)
     if len(breaks) != count - 1:
         return None
     line_starts = np.empty(count, np.int64)
@@ -245,7 +253,7 @@ def _build_loose(
     # moved[i, k]: how much later than on the recorded line a place after k runs of digits is on line i
     moved = np.zeros((count, width + 1), np.int64)
     if width:
-        lengths = (runs[1] - runs[0]).reshape(count, width) - (model_runs[1] - model_runs[0])
+        lengths = run_ends - run_starts - (model_runs[1] - model_runs[0])
         np.cumsum(lengths, axis=1, out=moved[:, 1:])
     moved += line_starts[:, None] + block.start
     model_starts, model_ends = model_runs[0].tolist(), model_runs[1].tolist()
@@ -290,21 +298,40 @@ def _build_loose(
         return all((codes[at + k] == codes[target_at + k]).all() for k in range(end - start))
 
     def word(start: int, end: int) -> str:
-        return source[where(start)[0] : where(end)[0]]
+        """The first line's text from `start` to `end` (not where's columns: most words are no node's edges)."""
+        first_line = moved[0].tolist()
+        return source[first_line[runs_before(start)] + start : first_line[runs_before(end)] + end]
+
+    def decimals(start: int, end: int) -> list[float] | None:
+        """The number at `start` on each line, read from its runs of digits at once where it is
+        written as digits, or as digits, a point and digits, on the recorded line (and so on
+        every line): see _loose_decimals."""
+        first = runs_before(start)
+        if first == width or model_starts[first] != start:
+            return None
+        if model_ends[first] == end:
+            return _loose_decimals(codes, run_starts[:, first], run_ends[:, first], None, None)
+        point = model_ends[first]
+        if first + 1 == width or model[point] != "." or model_starts[first + 1] != point + 1:
+            return None
+        if model_ends[first + 1] != end:
+            return None
+        return _loose_decimals(
+            codes, run_starts[:, first], run_ends[:, first], run_starts[:, first + 1], run_ends[:, first + 1]
+        )
 
     try:
-        return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word), None)
+        return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
     except ValueError:
         return None
 
 
-def _digit_runs(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Where each run of digits of `text` starts, and where it ends."""
-    codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    digits = np.zeros(len(codes) + 2, np.int8)
-    digits[1:-1] = (codes >= 48) & (codes <= 57)
-    edges = np.diff(digits)
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+def _digit_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of digits of a text (its bytes, `codes`) starts, and where it ends."""
+    digits = np.zeros(len(codes) + 2, dtype=bool)
+    np.less(codes - _ZERO, 10, out=digits[1:-1])  # (a byte below the 0's wraps around, past 9)
+    edges = np.flatnonzero(digits[1:] != digits[:-1])  # a run's start, its end, the next one's start, ...
+    return edges[0::2], edges[1::2]
 
 
 def _build(
@@ -314,13 +341,12 @@ def _build(
     statics: dict[str, Any],
     count: int,
     lines: _Lines,
-    rows: np.ndarray | None,
 ) -> int | None:
     """build_run's lines, given where the places of each line are (see build_run, _build_loose):
     whether every line has a text at a place, the texts between two places, whether each line
     reads at a place what the one before assigned, each line's place in the source, the first
-    line's text between two places."""
-    everywhere, column, after, where, first_text = lines
+    line's text between two places, the numbers at a place read at once (None: read them from their texts)."""
+    everywhere, column, after, where, first_text, decimals = lines
 
     for start, _, word in shape.fixed:
         if not everywhere(start, word):
@@ -385,7 +411,7 @@ def _build(
     flag = flags.pop() if flags else False
     numbers = []  # each constant's value, line by line
     for _, start, end, negated in shape.constants:
-        column_numbers = _decimals(rows, start, column(start, end)[0]) if rows is not None else None
+        column_numbers = decimals(start, end)
         if column_numbers is None:
             column_numbers = _numbers(column(start, end))
         if negated and 0.0 in column_numbers:
@@ -473,13 +499,52 @@ def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
     weights = _WEIGHTS[-len(places) :]
     # In integers (numpy's own loop: a float matmul would wake BLAS's threads), then exactly as
     # floats: every integer here is below 2**53.
-    mantissas = rows[:, places] @ weights
+    mantissas = rows[:, places].astype(np.int64) @ weights
     mantissas -= 48 * int(weights.sum())  # 48: the digit 0's byte
     values = mantissas.astype(np.float64)
     if fraction:
         values /= _POWERS[fraction]
     result: list[float] = values.tolist()
     return result
+
+
+def _loose_decimals(
+    codes: np.ndarray,
+    int_starts: np.ndarray,
+    int_ends: np.ndarray,
+    fraction_starts: np.ndarray | None,
+    fraction_ends: np.ndarray | None,
+) -> list[float] | None:
+    """The numbers written as a run of digits (from `int_starts` to `int_ends` in `codes`, on each
+    line), and a point and a run of digits after it where `fraction_starts` is given, of lengths
+    that differ from line to line: bit for bit what float() reads, as _decimals; None where a line
+    has more than 15 digits."""
+    mantissas, lengths = _run_integers(codes, int_starts, int_ends)
+    if fraction_starts is None or fraction_ends is None:
+        if lengths.max() > _EXACT_DIGITS:
+            return None
+        whole: list[float] = mantissas.astype(np.float64).tolist()
+        return whole
+    fractions, fraction_lengths = _run_integers(codes, fraction_starts, fraction_ends)
+    if (lengths + fraction_lengths).max() > _EXACT_DIGITS:
+        return None
+    mantissas *= _INT_POWERS[fraction_lengths]
+    mantissas += fractions
+    values = mantissas.astype(np.float64)
+    values /= _FLOAT_POWERS[fraction_lengths]  # an exact power of ten each: one rounding, as float() rounds
+    result: list[float] = values.tolist()
+    return result
+
+
+def _run_integers(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The integer each run of digits (starts[i] to ends[i] in `codes`) writes, and the runs' lengths;
+    the integers are only right where a run has at most 15 digits (the caller checks the lengths)."""
+    lengths = ends - starts
+    digits = min(int(lengths.max()), _EXACT_DIGITS)
+    at = ends[:, None] + np.arange(-digits, 0)  # each run's last `digits` places, right-aligned
+    values = codes[np.maximum(at, 0)].astype(np.int64) - _ZERO
+    values[at < starts[:, None]] = 0  # before the run: no digit
+    return values @ _WEIGHTS[-digits:], lengths
 
 
 def _numbers(texts: list[str]) -> list[float]:
