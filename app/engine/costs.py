@@ -99,6 +99,14 @@ NS_PER_UNIT: dict[str, float] = {
     "le": 2.0,
     "eq": 2.0,
     "ne": 2.0,
+    "bool": 2.0,
+    "logical_not": 2.0,
+    "logical_and": 3.0,
+    "logical_or": 3.0,
+    "logical_xor": 3.0,
+    # Per combination of the letters' sizes (Op.budget's work): numpy's einsum, forward and one einsum
+    # per operand's gradient.
+    "einsum": 3.0,
     "argmax": 2.0,
     "argmin": 2.0,
     "logsumexp": 4.0,
