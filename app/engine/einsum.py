@@ -16,9 +16,11 @@ done around it: a letter only that operand has (summed in the forward) gets the 
 along it, an axis of size 1 that the others broadcast gets it summed back, and a repeated letter
 gets it written onto the diagonal it was read from, zeros elsewhere.
 
-The cost is the product of the sizes of all letters (every combination is visited once per pass);
-the largest intermediate, the gradient of an operand at the broadcast sizes before axes of size 1
-are summed back. Both are declared (`budget`) and checked before anything is allocated.
+The cost is the product of the sizes of all letters (every combination is visited once per einsum)
+times the number of operands (each einsum reads them all, and there is one per operand's gradient
+besides the forward one); the largest intermediate, the gradient of an operand at the broadcast
+sizes before axes of size 1 are summed back. Both are declared (`budget`) and checked before
+anything is allocated.
 """
 
 from __future__ import annotations
@@ -159,11 +161,11 @@ def _shape(*shapes: tuple[int, ...], equation: str) -> tuple[int, ...]:
 
 
 def _budget(out: tuple[int, ...], *shapes: tuple[int, ...], equation: str) -> tuple[int, int]:
-    """(work, largest intermediate): every combination of the letters' sizes, and the largest
-    operand gradient at the broadcast sizes (before axes of size 1 are summed back)."""
+    """(work, largest intermediate): every combination of the letters' sizes once per operand, and
+    the largest operand gradient at the broadcast sizes (before axes of size 1 are summed back)."""
     spelling, sizes = _parts(equation, shapes)
     scratch = max((prod(sizes[c] for c in dict.fromkeys(term)) for term in spelling.terms), default=0)
-    return prod(sizes.values()), scratch
+    return prod(sizes.values()) * len(shapes), scratch
 
 
 def _forward(m: type, *operands: Any, equation: str) -> Any:
