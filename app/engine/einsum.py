@@ -102,7 +102,10 @@ def spelled(equation: str, ranks: tuple[int, ...]) -> Spelled:
         if tail is not None:
             broadcast_rank = max(broadcast_rank, rank - named)
     if broadcast_rank > len(spare):
-        raise ArgumentError(f"{shown} needs {broadcast_rank} axes under '...' and has {len(spare)} letters to spare")
+        raise ArgumentError(
+            f"{shown} needs {broadcast_rank} axes under '...' and has {len(spare)} "
+            f"letter{'s' if len(spare) != 1 else ''} to spare"
+        )
     dots = "".join(spare[:broadcast_rank])  # aligned on the right, as numpy broadcasts
     spelled_terms = tuple(
         head if tail is None else head + dots[broadcast_rank - (rank - len(head) - len(tail)) :] + tail
