@@ -62,6 +62,9 @@ EQUATIONS = [
     ("diagonal-times-vector", "ii,i->i", [(1, 1), (3,)]),
     ("spaces", "b i d , b j d -> b i j", [(2, 3, 4), (2, 5, 4)]),
     ("empty", "ij,jk->ik", [(2, 0), (0, 3)]),
+    # letters before the closing quote that Python would read as a string prefix (b'', rf'')
+    ("batched-dot", "bi,bi->b", [(3, 4), (3, 4)]),
+    ("prefix-letters", "ru,uf->rf", [(2, 3), (3, 2)]),
 ]
 
 

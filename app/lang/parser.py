@@ -940,18 +940,19 @@ class _Parser:
                 end=self.end(pos),
             )
         stop = pos + 1
-        while kinds[stop] not in (NEWLINE, END) and not (kinds[stop] == STRING and texts[stop] == quote):
+        # (the closing quote may come with the letters before it, read as a string's prefix: 'bi,bi->b')
+        while kinds[stop] not in (NEWLINE, END) and not (kinds[stop] == STRING and texts[stop][-1] == quote):
             stop += 1
             if stop - pos > _WORD_TOKENS:
                 break
-        if kinds[stop] != STRING or texts[stop] != quote:
+        if kinds[stop] != STRING or texts[stop][-1] != quote:
             raise ProgramError(
                 "forbidden",
                 'strings are not part of the language but for plain quoted words such as "sum" and "-inf"',
                 start=start,
                 end=self.end(pos),
             )
-        text = self.source[start + 1 : starts[stop]]
+        text = self.source[start + 1 : self.end(stop) - 1]
         if not text.translate(_WORD_MARKS).isalnum():
             raise ProgramError(
                 "forbidden",
