@@ -652,10 +652,7 @@ CASES += [
     },
     {
         "id": "einsum_attention",
-        "program": (
-            's = einsum("bid,bjd->bij", q, k) * 0.5\n'
-            'out = einsum("bij,bjd->bid", softmax(s, axis=-1), v)'
-        ),
+        "program": ('s = einsum("bid,bjd->bij", q, k) * 0.5\nout = einsum("bij,bjd->bid", softmax(s, axis=-1), v)'),
         "inputs": {"q": _grid((2, 3, 4)), "k": _grid((2, 5, 4), offset=0.4), "v": _grid((2, 5, 2), offset=0.9)},
         "grad_output": _grid((2, 3, 2), offset=0.2),
     },

@@ -77,7 +77,11 @@ def test_einsum_matches_pytorch(equation: str, shapes: list, spelling: str) -> N
     function = "torch.einsum" if spelling == "list" else spelling
     upstream_shape = torch.einsum(equation, *map(torch.tensor, values)).shape
     upstream = _values(7, tuple(upstream_shape))[0]
-    result = evaluate(f'y = {function}("{equation}", {operands})', {n: _given(v) for n, v in zip(names, values)}, grad_output=upstream.tolist())
+    result = evaluate(
+        f'y = {function}("{equation}", {operands})',
+        {n: _given(v) for n, v in zip(names, values)},
+        grad_output=upstream.tolist(),
+    )
     tensors = [torch.tensor(v, requires_grad=True) for v in values]
     expected = torch.einsum(equation, *tensors)
     expected.backward(torch.tensor(upstream))
@@ -119,9 +123,9 @@ MASKS = [
     ("x.logical_and(y)", lambda x, y: x.logical_and(y)),
     ("torch.logical_and(x > 0, y)", lambda x, y: torch.logical_and(x > 0, y)),
     ("torch.logical_or(x, y.bool())", lambda x, y: torch.logical_or(x, y.bool())),
-    ("np.logical_or(x, y)", lambda x, y: torch.logical_or(x, y)),
+    ("np.logical_or(x, y)", torch.logical_or),
     ("torch.logical_xor(x, ~(y > 0))", lambda x, y: torch.logical_xor(x, ~(y > 0))),
-    ("np.logical_xor(x, y)", lambda x, y: torch.logical_xor(x, y)),
+    ("np.logical_xor(x, y)", torch.logical_xor),
     ("y.logical_or(x[0])", lambda x, y: y.logical_or(x[0])),
     ("torch.tril(torch.ones(3, 4)).bool()", lambda x, y: torch.tril(torch.ones(3, 4)).bool()),
 ]
@@ -171,7 +175,9 @@ def test_nanogpt_masked_attention_with_bool_tilde_and_einsum_matches_pytorch(cli
     response = client.post("/graph/backward", json={"expression": NANOGPT, "inputs": inputs})
     assert response.status_code == 200, response.text
     nodes = by_name(response.json())
-    leaves = {name: torch.tensor(value, requires_grad=True) for name, value in zip(("x", "Wq", "Wk", "Wv"), (x, Wq, Wk, Wv))}
+    leaves = {
+        name: torch.tensor(value, requires_grad=True) for name, value in zip(("x", "Wq", "Wk", "Wv"), (x, Wq, Wk, Wv))
+    }
     t = leaves
     q, k, v = t["x"] @ t["Wq"], t["x"] @ t["Wk"], t["x"] @ t["Wv"]
     T = x.shape[1]

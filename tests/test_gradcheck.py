@@ -359,14 +359,17 @@ DOMAINS: dict[str, list[Case]] = {
     **{
         name: [
             _case(kind, f"out = {name}(x)", x=(shape, dom))
-            for kind, shape, dom in [("scalar", (), "detached"), ("vector", (5,), "mask"), ("matrix", (2, 3), "detached")]
+            for kind, shape, dom in [
+                ("scalar", (), "detached"),
+                ("vector", (5,), "mask"),
+                ("matrix", (2, 3), "detached"),
+            ]
         ]
         for name in ("bool", "logical_not")
     },
     **{
         name: [
-            _case(kind, f"out = {name}(a, b)", a=(sa, "mask"), b=(sb, "detached"))
-            for kind, sa, sb in _BINARY_SHAPES
+            _case(kind, f"out = {name}(a, b)", a=(sa, "mask"), b=(sb, "detached")) for kind, sa, sb in _BINARY_SHAPES
         ]
         for name in ("logical_and", "logical_or", "logical_xor")
     },

@@ -389,7 +389,12 @@ NONFINITE: dict[str, list[Case]] = {
             case
             for v in (INF, -INF, NAN)
             for case in (
-                _case("array", 'out = einsum("ij,jk->ik", a, b)', a=_matrix_with(v), b=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]]),
+                _case(
+                    "array",
+                    'out = einsum("ij,jk->ik", a, b)',
+                    a=_matrix_with(v),
+                    b=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]],
+                ),
                 _case("array", 'out = einsum("ii", a)', a=[[v, 1.0], [0.0, -1.0]]),
                 _case("array", 'out = einsum("ij,ij->ij", a, b)', a=[[v], [1.0]], b=[SPECIAL, SPECIAL]),
             )

@@ -207,7 +207,7 @@ def _vjp(grad: Any, out: Any, *operands: Any, equation: str, part: int) -> Any:
     return full
 
 
-EINSUM = Op(
+EINSUM: Op = Op(
     "einsum",
     ("operands",),
     "The sum of products an equation names, as torch.einsum and np.einsum: einsum('bid,bjd->bij', q, k) is "

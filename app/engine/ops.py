@@ -1425,7 +1425,9 @@ _OPS += [
     _comparison("le", np.less_equal, "<="),
     _comparison("eq", np.equal, "=="),
     _comparison("ne", np.not_equal, "!="),
-    _logical("bool", lambda mask: mask, "x as a mask: 1.0 where x is nonzero (true), else 0.0: PyTorch's x.bool().", _UNARY),
+    _logical(
+        "bool", lambda mask: mask, "x as a mask: 1.0 where x is nonzero (true), else 0.0: PyTorch's x.bool().", _UNARY
+    ),
     _logical("logical_not", np.logical_not, "1.0 where x is zero (false), else 0.0: PyTorch's ~mask.", _UNARY),
     _logical("logical_and", np.logical_and, "1.0 where a and b are both nonzero (true), else 0.0, broadcasting."),
     _logical("logical_or", np.logical_or, "1.0 where a or b is nonzero (true), else 0.0, broadcasting."),

@@ -648,7 +648,9 @@ class _Parser:
                 return (node, literal, start, end)
             if text == "~":  # PyTorch's ~ on a bool tensor: logical not of a mask (never a number's bits)
                 if node < 0:
-                    raise ProgramError("forbidden", "~ is the logical not of a mask tensor, as ~mask", start=start, end=end)
+                    raise ProgramError(
+                        "forbidden", "~ is the logical not of a mask tensor, as ~mask", start=start, end=end
+                    )
                 return self.apply(_NOT, (node,), None, start, end)
             if node < 0 and _is_number(literal):
                 if type(literal) is IntExpr or type(literal) is FloatExpr:  # -(2 * 3): a neg node when built
@@ -981,8 +983,8 @@ class _Parser:
             )
         if name in dialects.BARE:  # einsum('ij,jk', a, b): as torch spells it, the equation first
             self.pos = pos + 1
-            positional, keywords, end = self.arguments()
-            return library.call(self, dialects.BARE[name], name, None, positional, keywords, start, end)
+            given, named, end = self.arguments()
+            return library.call(self, dialects.BARE[name], name, None, given, named, start, end)
         open_start = self.starts[pos + 1]
         self.pos = pos + 2
         self.enter(open_start)
