@@ -5,8 +5,9 @@ the equations attention code and the textbooks write: matmul, batched matmul, ou
 transpose, trace, diagonal, a full sum, ellipsis, broadcasting, three operands, implicit outputs;
 spelled as torch.einsum, np.einsum, the bare name and with the operands in a list. (Finite
 differences: tests/test_gradcheck.py; non-finite inputs: tests/test_nonfinite.py; hostile equations:
-tests/test_layers_hostile.py.) The masks are PyTorch's bool tensors as 0.0/1.0, and nanoGPT's masked
-attention written with them runs end to end through POST /graph/backward with PyTorch's gradients.
+tests/test_layers_hostile.py.) The masks are PyTorch's bool tensors as 0.0/1.0. nanoGPT's masked
+attention written with einsum, .bool() and ~ runs end to end through POST /graph/backward with
+PyTorch's gradients in tests/dialect_corpus.py ("attention_einsum_bool_mask").
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import torch
 from app.core import evaluate
 from app.engine import einsum as einsum_module
 from app.engine.errors import LimitExceeded
-from tests.conftest import by_name
 
 RTOL = 1e-10
 
@@ -153,43 +153,6 @@ def test_a_mask_takes_no_gradient_and_is_not_cast_twice() -> None:
     ops = [op.name for op in result.graph.ops if op is not None]
     assert ops == ["gt", "logical_not", "mul", "sum"]  # .bool() of a comparison is the comparison itself
     np.testing.assert_array_equal(result.grads[result.graph.names.index("x")], [[0.0, 1.0]])  # ~m, as m took none
-
-
-# --- nanoGPT's masked attention, end to end -----------------------------------------------------------
-
-NANOGPT = """B, T, C = x.shape
-q = x @ Wq
-k = x @ Wk
-v = x @ Wv
-att = torch.einsum('btc,bsc->bts', q, k) * (1.0 / math.sqrt(k.size(-1)))
-mask = torch.tril(torch.ones(T, T)).bool()
-att = att.masked_fill(~mask, float('-inf'))
-att = F.softmax(att, dim=-1)
-y = torch.einsum('bts,bsc->btc', att, v)
-loss = (y ** 2).mean()"""
-
-
-def test_nanogpt_masked_attention_with_bool_tilde_and_einsum_matches_pytorch(client) -> None:
-    x, Wq, Wk, Wv = _values(11, (2, 4, 3), (3, 3), (3, 3), (3, 3))
-    inputs = {"x": x.tolist(), "Wq": Wq.tolist(), "Wk": Wk.tolist(), "Wv": Wv.tolist()}
-    response = client.post("/graph/backward", json={"expression": NANOGPT, "inputs": inputs})
-    assert response.status_code == 200, response.text
-    nodes = by_name(response.json())
-    leaves = {
-        name: torch.tensor(value, requires_grad=True) for name, value in zip(("x", "Wq", "Wk", "Wv"), (x, Wq, Wk, Wv))
-    }
-    t = leaves
-    q, k, v = t["x"] @ t["Wq"], t["x"] @ t["Wk"], t["x"] @ t["Wv"]
-    T = x.shape[1]
-    att = torch.einsum("btc,bsc->bts", q, k) * (1.0 / k.size(-1) ** 0.5)
-    mask = torch.tril(torch.ones(T, T)).bool()
-    att = torch.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)
-    loss = (torch.einsum("bts,bsc->btc", att, v) ** 2).mean()
-    loss.backward()
-    assert_close(nodes["loss"]["value"], loss.item(), "loss")
-    for name, tensor in leaves.items():
-        assert_close(nodes[name]["grad"], tensor.grad.numpy(), f"∂loss/∂{name}")
-    assert_close(nodes["mask"]["value"], mask.to(torch.float64).numpy(), "mask")
 
 
 # --- the budget -------------------------------------------------------------------------------------
