@@ -113,6 +113,7 @@ def _bools(fn) -> np.ndarray:
 MASKS = [
     ("x.bool()", lambda x, y: x.bool()),
     ("x.to(torch.bool)", lambda x, y: x.to(torch.bool)),
+    ("x.to(dtype=torch.bool)", lambda x, y: x.to(dtype=torch.bool)),
     ("~x.bool()", lambda x, y: ~x.bool()),
     ("~(x > 0)", lambda x, y: ~(x > 0)),
     ("~~(x > 0)", lambda x, y: ~~(x > 0)),

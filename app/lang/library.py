@@ -62,7 +62,7 @@ def call(
             )
     given.update(zip(names, positional))
     for keyword, term in keywords.items():
-        if keyword in IGNORED:
+        if keyword in IGNORED and keyword not in spelling.keywords:  # (x.to(dtype=torch.bool) reads it)
             _check_ignored(parser, shown, keyword, term)
             continue
         name = spelling.keywords.get(keyword)

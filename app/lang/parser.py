@@ -97,6 +97,7 @@ from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 _Item = TypeVar("_Item")  # an item of a bracketed list: a term, or a subscript's item
 
 _POW, _NEG, _TRANSPOSE, _NOT = OPS["pow"], OPS["neg"], OPS["transpose"], OPS["logical_not"]
+_BARE = dialects.BARE  # bare names called in a library's order (see call)
 # Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
 _INFIX: dict[str, tuple[int, Any]] = {
     text: (10 if text in "+-" else 20 if text in "*/@" else 40, OPS[name]) for text, name in BINARY_OPERATORS.items()
@@ -981,10 +982,10 @@ class _Parser:
                 end=start + len(name),
                 suggestions=close,
             )
-        if name in dialects.BARE:  # einsum('ij,jk', a, b): as torch spells it, the equation first
+        if name in _BARE:  # einsum('ij,jk', a, b): as torch spells it, the equation first
             self.pos = pos + 1
             given, named, end = self.arguments()
-            return library.call(self, dialects.BARE[name], name, None, given, named, start, end)
+            return library.call(self, _BARE[name], name, None, given, named, start, end)
         open_start = self.starts[pos + 1]
         self.pos = pos + 2
         self.enter(open_start)
