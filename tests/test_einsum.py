@@ -12,6 +12,10 @@ PyTorch's gradients in tests/dialect_corpus.py ("attention_einsum_bool_mask").
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -19,6 +23,7 @@ import torch
 from app.core import evaluate
 from app.engine import einsum as einsum_module
 from app.engine.errors import LimitExceeded
+from tests.conftest import by_name
 
 RTOL = 1e-10
 
@@ -182,3 +187,23 @@ def test_get_ops_lists_einsum_and_the_masks(client) -> None:
         assert dialects["namespaces"][namespace]["logical_xor"]["op"] == "logical_xor"
     assert dialects["bare"]["einsum"]["args"] == ["equation", "operands"]
     assert {"bool", "int", "logical_not", "logical_and", "logical_or", "logical_xor"} <= set(dialects["methods"])
+
+
+def test_the_pytorch_export_spells_einsum_and_the_masks(client, tmp_path) -> None:
+    """POST /graph/pytorch writes torch.einsum and PyTorch's bool tensors; the script's gradients are the engine's."""
+    program = (
+        "m = torch.tril(torch.ones(3, 3)).bool()\n"
+        "s = torch.einsum('ij,jk->ik', a, b).masked_fill(~m, 0.0)\n"
+        "loss = (torch.logical_xor(m, a > 0) * s).sum() + np.einsum('ii', a)"
+    )
+    a, b = _values(5, (3, 3), (3, 3))
+    body = {"expression": program, "inputs": {"a": a.tolist(), "b": b.tolist()}}
+    script = tmp_path / "export.py"
+    script.write_text(client.post("/graph/pytorch", json=body).text)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    exported = json.loads(run.stdout)
+    nodes = by_name(client.post("/graph/backward", json=body).json())
+    assert_close(exported["output"], nodes["loss"]["value"], "loss")
+    for name in ("a", "b"):
+        assert_close(exported["grads"][name], nodes[name]["grad"], f"∂loss/∂{name}")
