@@ -67,6 +67,12 @@ EQUATIONS = [
     ("diagonal-times-vector", "ii,i->i", [(1, 1), (3,)]),
     ("spaces", "b i d , b j d -> b i j", [(2, 3, 4), (2, 5, 4)]),
     ("empty", "ij,jk->ik", [(2, 0), (0, 3)]),
+    # two operands are one matmul: batch letters broadcast, letters summed alone, outputs reordered
+    ("batch-broadcast", "bij,bjk->bik", [(1, 2, 3), (4, 3, 2)]),
+    ("summed-alone", "ij,kl->i", [(2, 3), (4, 2)]),
+    ("reordered", "ij,jk->ki", [(2, 3), (3, 4)]),
+    ("scalar-operand", ",i->i", [(), (3,)]),
+    ("heads", "bhqd,bhkd->bhqk", [(2, 3, 4, 2), (2, 3, 5, 2)]),
     # letters before the closing quote that Python would read as a string prefix (b'', rf'')
     ("batched-dot", "bi,bi->b", [(3, 4), (3, 4)]),
     ("prefix-letters", "ru,uf->rf", [(2, 3), (3, 2)]),
