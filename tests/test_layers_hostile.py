@@ -248,6 +248,8 @@ CASES += [
         413,
         "intermediate",
     ),
+    ("einsum-optimize-tensor", "y = np.einsum('ij->ji', a, optimize=b)", AB, 422, "optimize is True, False"),
+    ("einsum-torch-optimize", "y = torch.einsum('ij->ji', a, optimize=True)", AB, 422, "its keywords are: equation"),
     ("tilde-number", "y = ~3 * a", AB, 422, "~ is the logical not of a mask tensor"),
     ("tilde-tuple", "y = a * ~(1, 2)", AB, 422, "~ is the logical not of a mask tensor"),
     ("tilde-binary", "y = a ~ b", AB, 422, "the operator ~ is not part of the language"),

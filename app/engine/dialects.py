@@ -97,7 +97,7 @@ _NP_UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
 _LOGICAL = ("logical_and", "logical_or", "logical_xor")
 # torch.einsum(equation, *operands) and np.einsum(subscripts, *operands); the operands may also
 # come as one list (torch.einsum('ij,jk', [a, b])).
-_EINSUM = Spelling("einsum", ("equation", "operands"), {"equation": "equation", "subscripts": "equation"})
+_EINSUM = Spelling("einsum", ("equation", "operands"), {"equation": "equation"})
 
 
 def _torch_unary(op: str) -> Spelling:
@@ -356,7 +356,8 @@ _NUMPY: dict[str, Spelling] = {
     "less": Spelling("lt", ("a", "b"), {"x1": "a", "x2": "b"}),
     "logical_not": Spelling("logical_not", ("x",), {"x": "x"}),
     **{name: Spelling(name, ("a", "b"), {"x1": "a", "x2": "b"}) for name in _LOGICAL},
-    "einsum": _EINSUM,
+    # optimize= (False, True, "greedy", "optimal") picks numpy's contraction order: the numbers are the same
+    "einsum": replace(_EINSUM, keywords={"subscripts": "equation", "optimize": "optimize"}),
 }
 
 _MATH_FUNCTIONS = (

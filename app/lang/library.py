@@ -317,6 +317,11 @@ def _bool(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: 
 
 def _einsum(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
     """torch.einsum / np.einsum: the equation is a quoted string, passed on as the op's parameter."""
+    optimize = given.pop("optimize", None)  # np.einsum's contraction order: it changes no number
+    if optimize is not None and (optimize[0] >= 0 or not isinstance(optimize[1], (bool, Word))):
+        raise ProgramError(
+            "bad_arguments", f"{shown}'s optimize is True, False or a quoted word", start=optimize[2], end=optimize[3]
+        )
     equation = given.get("equation")
     if equation is None:
         raise ProgramError("bad_arguments", f"{shown} needs an equation such as 'ij,jk->ik'", start=start, end=end)
