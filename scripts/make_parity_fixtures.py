@@ -178,6 +178,13 @@ TORCH_OPS: dict[str, tuple[int, Any]] = {
     "le": (2, _compare(torch.le)),
     "eq": (2, _compare(torch.eq)),
     "ne": (2, _compare(torch.ne)),
+    # PyTorch's bool tensors, as the engine's 0.0/1.0 masks (x.bool(), ~m, torch.logical_and, ...)
+    "bool": (1, lambda x: _mask(x).to(DTYPE)),
+    "logical_not": (1, lambda x: torch.logical_not(_mask(x)).to(DTYPE)),
+    "logical_and": (2, lambda a, b: torch.logical_and(_mask(a), _mask(b)).to(DTYPE)),
+    "logical_or": (2, lambda a, b: torch.logical_or(_mask(a), _mask(b)).to(DTYPE)),
+    "logical_xor": (2, lambda a, b: torch.logical_xor(_mask(a), _mask(b)).to(DTYPE)),
+    "einsum": (-1, torch.einsum),  # einsum("ij,jk->ik", a, b): the equation passes as it is (see expr)
     "argmax": (1, _arg(torch.argmax)),
     "argmin": (1, _arg(torch.argmin)),
     "tril": (1, lambda x, diagonal=0: torch.tril(x, diagonal)),
@@ -276,6 +283,8 @@ class TorchRun:
     def expr(self, node: ast.expr) -> torch.Tensor:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             return self._tensor(node.value)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value  # type: ignore[return-value]  (an einsum's equation, its first argument)
         if isinstance(node, ast.Name):
             return self.resolve(node.id)
         if isinstance(node, ast.BinOp):

@@ -1508,3 +1508,51 @@ loss = F.dropout(c, p=0.0).sum() * 0.5 + F.dropout(e, 0.3, training=False).pow(2
         },
     ),
 ]
+
+# Attention as code often writes it: einsum for the scores and the mix, the causal mask cast with
+# .bool() and inverted with ~, logical ops on masks.
+CASES += [
+    case(
+        "attention_einsum_bool_mask",
+        "torch",
+        "nanoGPT-style masked attention with torch.einsum, .bool() and ~",
+        """
+B, T, C = x.shape
+q = x @ Wq
+k = x @ Wk
+v = x @ Wv
+att = torch.einsum('bid,bjd->bij', q, k) * (1.0 / math.sqrt(k.size(-1)))
+mask = torch.tril(torch.ones(T, T)).bool()
+att = att.masked_fill(~mask, float('-inf'))
+att = F.softmax(att, dim=-1)
+y = torch.einsum('bij,bjd->bid', att, v)
+keep = torch.logical_or(mask.logical_not(), torch.eye(T).bool()).float()
+loss = (y * dy).sum() + (att * keep).sum()
+""",
+        {
+            "x": tensor((2, 4, 3), 371),
+            "Wq": tensor((3, 3), 372),
+            "Wk": tensor((3, 3), 373),
+            "Wv": tensor((3, 3), 374),
+            "dy": data((2, 4, 3), 375),
+        },
+    ),
+    case(
+        "numpy_einsum_bilinear",
+        "numpy",
+        "np.einsum: a bilinear form, a trace and an implicit output",
+        """
+s = np.einsum('bi,ij,bj->b', x, A, x)
+t = np.einsum('ii', A)
+o = np.einsum('bi,bj', x, x)
+f = np.sum(s * t) + np.sum(o * o)
+""",
+        {"x": tensor((3, 2), 376), "A": tensor((2, 2), 377)},
+        torch="""
+s = torch.einsum('bi,ij,bj->b', x, A, x)
+t = torch.einsum('ii', A)
+o = torch.einsum('bi,bj', x, x)
+f = torch.sum(s * t) + torch.sum(o * o)
+""",
+    ),
+]

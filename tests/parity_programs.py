@@ -637,3 +637,32 @@ CASES += [
 ]
 
 CASES += [_call("arange_one_bound_is_the_end", "arange", {"start": 4}, {}, None)]
+
+# PyTorch's bool tensors (x.bool(), ~m, logical ops) as 0.0/1.0 masks, and einsum (its other cases:
+# tests/test_einsum.py, live).
+CASES += [
+    {
+        "id": "bool_and_logical_masks",
+        "program": (
+            "m = gt(x, 0.1)\nb = bool(y)\nn = logical_not(m)\n"
+            "out = x * n + y * logical_or(m, b) + x * logical_and(m, y) - y * logical_xor(n, b)"
+        ),
+        "inputs": {"x": _grid((3, 4)), "y": [[0.0, 1.5, -2.0, 0.0], [0.5, 0.0, 0.0, 3.0], [0.0, 0.0, 1.0, -1.0]]},
+        "grad_output": _grid((3, 4), offset=0.3),
+    },
+    {
+        "id": "einsum_attention",
+        "program": ('s = einsum("bid,bjd->bij", q, k) * 0.5\nout = einsum("bij,bjd->bid", softmax(s, axis=-1), v)'),
+        "inputs": {"q": _grid((2, 3, 4)), "k": _grid((2, 5, 4), offset=0.4), "v": _grid((2, 5, 2), offset=0.9)},
+        "grad_output": _grid((2, 3, 2), offset=0.2),
+    },
+    {
+        "id": "einsum_trace_diagonal_ellipsis_implicit",
+        "program": (
+            't = einsum("ii", a)\nd = einsum("ii->i", a)\ne = einsum("...ij,...jk->...ik", b, a)\n'
+            'out = t * einsum("ij,j", e[0], d) + sum(einsum("ba", b[1]))'
+        ),
+        "inputs": {"a": _grid((3, 3)), "b": _grid((2, 2, 3), offset=0.7)},
+        "grad_output": _grid((2,), offset=0.1),
+    },
+]

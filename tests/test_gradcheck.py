@@ -358,6 +358,44 @@ DOMAINS: dict[str, list[Case]] = {
     },
     **{
         name: [
+            _case(kind, f"out = {name}(x)", x=(shape, dom))
+            for kind, shape, dom in [
+                ("scalar", (), "detached"),
+                ("vector", (5,), "mask"),
+                ("matrix", (2, 3), "detached"),
+            ]
+        ]
+        for name in ("bool", "logical_not")
+    },
+    **{
+        name: [
+            _case(kind, f"out = {name}(a, b)", a=(sa, "mask"), b=(sb, "detached")) for kind, sa, sb in _BINARY_SHAPES
+        ]
+        for name in ("logical_and", "logical_or", "logical_xor")
+    },
+    # einsum: each operand's gradient is an einsum of the others (tests/test_einsum.py: PyTorch)
+    "einsum": [
+        _case(kind, f'out = einsum("{equation}", {", ".join(inputs)})', **inputs)
+        for kind, equation, inputs in [
+            ("matrix", "ij,jk->ik", {"a": ((2, 3), "real"), "b": ((3, 4), "real")}),
+            ("batched", "bij,bjk->bik", {"a": ((2, 2, 3), "real"), "b": ((2, 3, 2), "real")}),
+            ("vector", "i,j->ij", {"a": ((3,), "real"), "b": ((2,), "real")}),
+            ("matrix", "ij->ji", {"x": ((2, 3), "real")}),
+            ("matrix", "ii->", {"x": ((3, 3), "real")}),
+            ("matrix", "ii->i", {"x": ((3, 3), "real")}),
+            ("matrix", "ij->", {"x": ((2, 3), "real")}),
+            ("batched", "...ij,...jk->...ik", {"a": ((2, 1, 2, 3), "real"), "b": ((3, 3, 2), "real")}),
+            ("broadcast", "ij,ij->ij", {"a": ((3, 1), "real"), "b": ((3, 4), "real")}),
+            ("broadcast", "ij,jk", {"a": ((2, 1), "real"), "b": ((3, 4), "real")}),
+            ("tensor", "ij,jk,kl->il", {"a": ((2, 3), "real"), "b": ((3, 2), "real"), "c": ((2, 4), "real")}),
+            ("tensor", "bid,bjd->bij", {"q": ((2, 3, 4), "real"), "k": ((2, 2, 4), "real")}),
+            ("tensor", "iji->j", {"x": ((2, 3, 2), "real")}),
+            ("scalar", "i,i", {"a": ((3,), "real"), "b": ((3,), "real")}),
+        ]
+    ]
+    + [_call("scalar", "einsum", {"equation": "->"}, x=((), "real"))],  # (a program's quoted word is never empty)
+    **{
+        name: [
             _case("vector", f"out = {name}(x)", x=((5,), "detached")),
             _case("matrix", f"out = {name}(x)", x=((2, 3), "detached")),
             _case("matrix", f"out = {name}(x, axis=1)", x=((2, 3), "detached")),

@@ -199,6 +199,62 @@ CASES = [
     ("kl_div-reduction", 'y = kl_div(a, b, reduction="average")', {"a": [1.0], "b": [2.0]}, 422, "reduction"),
 ]
 
+# einsum's equations (app/engine/einsum.py) and ~ (logical not): each a 4xx at the call.
+AB = {"a": _zeros(2, 3), "b": _zeros(3, 4)}
+CASES += [
+    ("einsum-output-letter", "y = torch.einsum('ab,bc->ad', a, b)", AB, 422, "'d' in its output and in no operand"),
+    ("einsum-too-few-operands", "y = torch.einsum('ij,jk->ik', a)", AB, 422, "names 2 operands, and 1 was given"),
+    ("einsum-too-many-operands", "y = np.einsum('ij->ji', a, b)", AB, 422, "names 1 operand, and 2 were given"),
+    ("einsum-no-operands", "y = torch.einsum('ij->ji')", AB, 422, "0 were given"),
+    ("einsum-sizes", "y = torch.einsum('ij,jk->ik', a, b)", {**AB, "b": _zeros(4, 4)}, 422, "'j' has size 4"),
+    ("einsum-rank", "y = torch.einsum('ijk,jk->i', a, b)", AB, 422, "names 3 axes (ijk) but has 2"),
+    ("einsum-number-equation", "y = torch.einsum(3, a)", AB, 422, "equation must be a quoted equation"),
+    ("einsum-tensor-equation", "y = torch.einsum(a, b)", AB, 422, "equation must be a quoted equation"),
+    ("einsum-no-equation", "y = torch.einsum()", AB, 422, "needs an equation"),
+    ("einsum-digit", "y = einsum('i1,jk', a, b)", AB, 422, "'1': subscripts are letters"),
+    ("einsum-dots", "y = torch.einsum('i..j', a)", AB, 422, "'.' that is not part of one '...'"),
+    ("einsum-two-ellipses", "y = torch.einsum('...i...', a)", AB, 422, "'.' that is not part of one '...'"),
+    ("einsum-two-arrows", "y = torch.einsum('ij->ji->i', a)", AB, 422, "more than one '->'"),
+    ("einsum-repeated-output", "y = torch.einsum('ij->ii', a)", AB, 422, "'i' more than once in its output"),
+    ("einsum-diagonal-sizes", "y = torch.einsum('ii->i', a)", AB, 422, "a diagonal needs equal sizes"),
+    (
+        "einsum-ellipsis-sizes",
+        "y = torch.einsum('...i,...i', a, b)",
+        {"a": _zeros(2, 3), "b": _zeros(4, 3)},
+        422,
+        "an axis under '...'",
+    ),
+    ("einsum-unclosed", "y = torch.einsum('ij, a)", AB, 422, "strings are not part of the language"),
+    ("einsum-symbol", "y = torch.einsum('i;j', a)", AB, 422, "strings are not part of the language"),
+    ("einsum-keyword-string", 'y = sum(a, axis="i,j")', AB, 422, "strings are not part of the language"),
+    (  # 51 letters written leave one for the 32 axes under '...'
+        "einsum-too-many-axes",
+        "y = torch.einsum('ABCDEFGHIJKLMNOPQRSTUVWXYZ,abcdefghijklmnopqrstuvwxy,...', a, b, c)",
+        {name: {"init": "zeros", "shape": [1] * rank} for name, rank in (("a", 26), ("b", 25), ("c", 32))},
+        422,
+        "needs 32 axes under '...' and has 1 letter to spare",
+    ),
+    (
+        "einsum-huge-work",
+        "y = torch.einsum('i,j,k,l->', a, b, c, d)",
+        {name: {"init": "zeros", "shape": [3000]} for name in "abcd"},
+        413,
+        "units of work",
+    ),
+    (
+        "einsum-huge-intermediate",
+        "y = torch.einsum('ij,ij->', a, b)",
+        {"a": {"init": "zeros", "shape": [4000, 1]}, "b": {"init": "zeros", "shape": [1, 4000]}},
+        413,
+        "intermediate",
+    ),
+    ("einsum-optimize-tensor", "y = np.einsum('ij->ji', a, optimize=b)", AB, 422, "optimize is True, False"),
+    ("einsum-torch-optimize", "y = torch.einsum('ij->ji', a, optimize=True)", AB, 422, "its keywords are: equation"),
+    ("tilde-number", "y = ~3 * a", AB, 422, "~ is the logical not of a mask tensor"),
+    ("tilde-tuple", "y = a * ~(1, 2)", AB, 422, "~ is the logical not of a mask tensor"),
+    ("tilde-binary", "y = a ~ b", AB, 422, "the operator ~ is not part of the language"),
+]
+
 
 @pytest.mark.parametrize(("program", "inputs", "status", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_hostile_arguments_are_4xx_with_the_place(client, program: str, inputs: dict, status: int, words: str) -> None:

@@ -32,7 +32,7 @@ from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes, loose_s
 # numbers and names whose letters and digits the shapes tell apart.
 PIECES = [
     *(piece for piece in SPEEDPATH_PIECES if is_plain(piece) and "\n" not in piece and "\\" not in piece),
-    *("e", "E", "j", "w1", "__a", "12", "2E+4", "7J", "1e", "1e-3", "x.T"),
+    *("e", "E", "j", "w1", "__a", "12", "2E+4", "7J", "1e", "1e-3", "x.T", "~", "~x"),
 ]
 _CLASSES = [
     string.ascii_letters.translate(str.maketrans("", "", "eEjJ")),
@@ -173,6 +173,9 @@ def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         "x0 = x\n" + written_out("x{i} = x{p} * -{i}", 40),
         "x0 = x\n" + written_out("x{i} = x{p} * 0.{e} + x{p}", 40),  # one name twice: parsed line by line
         "x0 = x\n" + written_out("  x{i}  =  x{p}*{i}.0  ", 40),
+        # ~ (logical not, which takes no gradient) is never recorded: its lines are parsed one by one
+        "x0 = x\n" + written_out("x{i} = ~(x{p} > 0.{d}) * x{p}", 12),
+        "x0 = x\n" + written_out("x{i} = x{p} * ~(x{p} > 0.{d}) + ~(v > 0).sum()", 12),
         # x1 and x10 in turn: names whose lengths differ, each read on the line after it is assigned
         "x1 = x\nx10 = x\n"
         + "".join(f"x1{'0' * (i % 2)} = tanh(x1{'0' * (1 - i % 2)} * 0.{i % 9 + 1})\n" for i in range(40)),
@@ -226,6 +229,8 @@ def both_ways(program: str, limits: Limits) -> list[ProgramError]:
         ("x0 = x\n" + CONSTANTS.replace("x19 * 0.", "x19 * 0j"), "complex numbers"),
         ("x0 = x\n" + written_out("x{i} = x{p} * (1 // ({p} - 7))", 9), "by zero"),
         ("x0 = x\n" + NAMES.replace("tanh(x20", "tanh(x20 $"), "unexpected character"),
+        ("x0 = x\n" + NAMES.replace("tanh(x20 * w", "tanh(x20 * ~2"), "~ is the logical not of a mask"),
+        ("x0 = x\n" + written_out("x{i} = x{p} * ~{d}", 12), "~ is the logical not of a mask"),
         ("h = x\n" + VARYING.replace("h * w + 0.10033", "h * q + 0.10033"), "'q' has no value"),
         ("h = x\n" + VARYING.replace("0.10033", "0.10033j"), "complex numbers"),
         ("h = x\n" + VARYING.replace("w + 0.10033", "v @ 0.10033"), "shapes do not fit"),
@@ -266,6 +271,7 @@ _LINES = [
     "{t} = sin({a}) + {a} / {n}",
     "{t} = maximum({a}, {b}) * ({n} + {n})",
     "{a} * {n} + {b}",
+    "{t} = ~({a} > {n}) * {b}",
 ]
 
 

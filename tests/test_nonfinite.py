@@ -382,6 +382,26 @@ NONFINITE: dict[str, list[Case]] = {
     "where": _where(),
     "masked_fill": _masked_fill(),
     **{name: _binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
+    **{name: _unary(name) for name in ("bool", "logical_not")},
+    **{name: _binary(name) for name in ("logical_and", "logical_or", "logical_xor")},
+    "einsum": [
+        *(
+            case
+            for v in (INF, -INF, NAN)
+            for case in (
+                _case(
+                    "array",
+                    'out = einsum("ij,jk->ik", a, b)',
+                    a=_matrix_with(v),
+                    b=[[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]],
+                ),
+                _case("array", 'out = einsum("ii", a)', a=[[v, 1.0], [0.0, -1.0]]),
+                _case("array", 'out = einsum("ij,ij->ij", a, b)', a=[[v], [1.0]], b=[SPECIAL, SPECIAL]),
+            )
+        ),
+        _case("array", 'out = einsum("i,i", a, b)', a=[a for a, _ in PAIRS], b=[b for _, b in PAIRS]),
+        _case("array", 'out = einsum("i,j->ij", a, b)', a=SPECIAL, b=SPECIAL),
+    ],
     **{name: _arg_extremum(name) for name in ("argmax", "argmin")},
     **{name: _triangle(name) for name in ("tril", "triu")},
     "clamp": _clamp(),

@@ -94,6 +94,9 @@ def counted(monkeypatch) -> dict[str, int]:
         "h = x\nfor i in range(3):\n    for j in range(4):\n        h = h * w + b\n    h = h * c\nh",
         "h = v\nfor i in range(4): h = h * w + b; h = h * x\nh.sum()",
         "h = x\nfor i in range(5):\n" + "    h = h * w + b\n" * 6 + CHAIN * 5,  # a run inside the body
+        # ~ (a logical not: no gradient, so never recorded) between and inside runs, on scalars and tensors
+        "h = x\n" + (CHAIN + "m = ~(h > 0.5)\nh = h * ~m\n") * 6,
+        "h = v\n" + "m = ~(h > 0)\nh = h * m + ~m * w\n" * 6,
     ],
 )
 def test_a_replayed_program_builds_the_graph_a_full_parse_builds(program):
@@ -130,6 +133,7 @@ def test_a_long_chain_is_built_as_one_run(monkeypatch):
         ("h = x\n" + CHAIN * 30 + "h = h * q\n", "'q' has no value", 32, 9),
         ("h = v\n" + CHAIN * 30 + "h = h @ v\n" + CHAIN * 6 + "h = h @ v\n", "shapes do not fit", 39, 5),
         ("h = x\n" + CHAIN * 30 + "h = h * $\n", "unexpected character '$'", 32, 9),
+        ("h = x\n" + CHAIN * 30 + "h = h * ~2\n", "~ is the logical not of a mask", 32, 9),
     ],
 )
 def test_errors_in_and_after_replayed_statements_name_the_same_place(program, message, line, column):

@@ -99,6 +99,16 @@ NS_PER_UNIT: dict[str, float] = {
     "le": 2.0,
     "eq": 2.0,
     "ne": 2.0,
+    "bool": 2.0,
+    "logical_not": 2.0,
+    "logical_and": 3.0,
+    "logical_or": 3.0,
+    "logical_xor": 3.0,
+    # Per combination of the letters' sizes, per operand (Op.budget's work): numpy's einsum, forward and
+    # one einsum per operand's gradient (`sum(einsum(...))` forward and backward, CPU time, best of three,
+    # one BLAS thread, load 6: 0.2 for 200² by 200², 0.5 for bid,bjd->bij at 8×64×64, both matmuls; 1.3 for
+    # three 30² operands, numpy's einsum).
+    "einsum": 2.0,
     "argmax": 2.0,
     "argmin": 2.0,
     "logsumexp": 4.0,

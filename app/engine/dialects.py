@@ -79,8 +79,12 @@ FORMS: dict[str, str] = {
     "number": "a function of math on numbers known before the program runs (no tensors)",
     "cross_entropy": "softmax_cross_entropy with class indices; with a target of the logits' shape (class "
     "probabilities, as PyTorch tells them apart), cross_entropy_probs",
-    "attention": "scaled_dot_product_attention; an attn_mask made by a comparison (tril == 0, x > 0) is "
-    "boolean, as in PyTorch (True keeps a score), any other is added to the scores",
+    "attention": "scaled_dot_product_attention; an attn_mask made by a comparison (tril == 0, x > 0), "
+    ".bool(), ~ or a logical op is boolean, as in PyTorch (True keeps a score), any other is added to the scores",
+    "bool": "the op bool (1.0 where x is nonzero, else 0.0: PyTorch's bool tensor); a mask already "
+    "(a comparison, ~, a logical op) is itself",
+    "einsum": "einsum with the equation as written, a quoted string such as 'bid,bjd->bij', and the operands "
+    "one by one or in a list",
 }
 
 # PyTorch's legacy `unbiased=` of var and std: True is correction=1, False correction=0.
@@ -90,6 +94,10 @@ _TORCH_REDUCE = {"input": "x", "dim": "axis", "keepdim": "keepdims", "axis": "ax
 _NP_REDUCE = {"a": "x", "axis": "axis", "keepdims": "keepdims"}
 _TORCH_UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "detach")
 _NP_UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
+_LOGICAL = ("logical_and", "logical_or", "logical_xor")
+# torch.einsum(equation, *operands) and np.einsum(subscripts, *operands); the operands may also
+# come as one list (torch.einsum('ij,jk', [a, b])).
+_EINSUM = Spelling("einsum", ("equation", "operands"), {"equation": "equation"})
 
 
 def _torch_unary(op: str) -> Spelling:
@@ -184,6 +192,9 @@ _TORCH: dict[str, Spelling] = {
     "zeros_like": _torch_unary("zeros_like"),
     "full_like": Spelling("full_like", ("x", "fill_value"), {"input": "x", "fill_value": "fill_value"}),
     **{name: _torch_binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
+    "logical_not": _torch_unary("logical_not"),
+    **{name: _torch_binary(name) for name in _LOGICAL},
+    "einsum": _EINSUM,
 }
 
 # F.softmax(x) without dim takes PyTorch's implicit dim: 0 for 0-, 1- and 3-D input, else 1.
@@ -343,6 +354,10 @@ _NUMPY: dict[str, Spelling] = {
     "full_like": Spelling("full_like", ("x", "fill_value"), {"a": "x", "fill_value": "fill_value"}),
     "greater": Spelling("gt", ("a", "b"), {"x1": "a", "x2": "b"}),
     "less": Spelling("lt", ("a", "b"), {"x1": "a", "x2": "b"}),
+    "logical_not": Spelling("logical_not", ("x",), {"x": "x"}),
+    **{name: Spelling(name, ("a", "b"), {"x1": "a", "x2": "b"}) for name in _LOGICAL},
+    # optimize= (False, True, "greedy", "optimal") picks numpy's contraction order: the numbers are the same
+    "einsum": replace(_EINSUM, keywords={"subscripts": "equation", "optimize": "optimize"}),
 }
 
 _MATH_FUNCTIONS = (
@@ -401,6 +416,8 @@ _METHODS: dict[str, Spelling] = {
     "float": Spelling("same"),
     "double": Spelling("same"),
     "long": Spelling("same"),
+    "int": Spelling("same"),
+    "bool": Spelling("bool"),
     "clone": Spelling("same"),
     "to": Spelling("same", ("dtype",), {"dtype": "dtype"}),
     "size": Spelling("size", ("dim",), {"dim": "dim"}),
@@ -421,6 +438,8 @@ _METHODS: dict[str, Spelling] = {
     "argmin": Spelling("argmin", ("axis", "keepdims"), _TORCH_REDUCE),
     "gather": Spelling("gather", ("axis", "index"), {"dim": "axis", "index": "index"}),
     **{name: _method_binary(name) for name in ("gt", "lt", "ge", "le", "eq", "ne")},
+    "logical_not": Spelling("logical_not"),
+    **{name: _method_binary(name) for name in _LOGICAL},
 }
 
 _METHODS["erf"] = Spelling("erf")  # the one layer PyTorch has as a Tensor method
@@ -484,6 +503,8 @@ NAMESPACES: dict[str, dict[str, Spelling]] = {
     "math": _MATH,
 }
 METHODS: dict[str, Spelling] = _available(_METHODS)
+# Bare names called as a library spells them (the equation first): einsum('ij,jk->ik', a, b).
+BARE: dict[str, Spelling] = _available({"einsum": _EINSUM})
 # Paths that name a namespace: the name (or dotted path) → the namespace's key in NAMESPACES.
 ALIASES: dict[str, str] = {
     "torch": "torch",
@@ -504,6 +525,7 @@ def table() -> dict[str, Any]:
         "namespaces": {ns: {name: s.entry() for name, s in names.items()} for ns, names in NAMESPACES.items()},
         "aliases": ALIASES,
         "methods": {name: s.entry() for name, s in METHODS.items()},
+        "bare": {name: s.entry() for name, s in BARE.items()},
         "attributes": ATTRIBUTES,
         "constants": {ns: {k: _shown(v) for k, v in values.items()} for ns, values in CONSTANTS.items()},
         "dtypes": {ns: sorted(names) for ns, names in DTYPES.items()},

@@ -784,6 +784,21 @@ def _comparison(name: str, ufunc: np.ufunc, symbol: str) -> Op:
     )
 
 
+def _logical(name: str, combine: Callable[..., Any], doc: str, operands: tuple[str, ...] = ("a", "b")) -> Op:
+    """A logical op on masks (PyTorch's bool tensors): operands are true where nonzero (NaN too, as
+    in PyTorch); the result is 1.0 where it holds, else 0.0. No gradient, as through a comparison."""
+    return Op(
+        name,
+        operands,
+        doc + " No gradient flows through it.",
+        _same_shape if len(operands) == 1 else _broadcast_shape,
+        lambda m, *masks: np.asarray(combine(*map(_true, masks)), dtype=np.float64),
+        ("a logical op takes no gradient",) * len(operands),
+        vjp=(None,) * len(operands),
+        syntax=f"{name}({', '.join('{' + operand + '}' for operand in operands)})",
+    )
+
+
 def _arg_extremum(fn: Callable[..., Any]) -> Callable[..., np.ndarray]:
     def forward(m: type, x: Any, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
         # As PyTorch: the first position of the extremum (NaN counts as the extremum), as a float.
@@ -1411,6 +1426,13 @@ _OPS += [
     _comparison("le", np.less_equal, "<="),
     _comparison("eq", np.equal, "=="),
     _comparison("ne", np.not_equal, "!="),
+    _logical(
+        "bool", lambda mask: mask, "x as a mask: 1.0 where x is nonzero (true), else 0.0: PyTorch's x.bool().", _UNARY
+    ),
+    _logical("logical_not", np.logical_not, "1.0 where x is zero (false), else 0.0: PyTorch's ~mask.", _UNARY),
+    _logical("logical_and", np.logical_and, "1.0 where a and b are both nonzero (true), else 0.0, broadcasting."),
+    _logical("logical_or", np.logical_or, "1.0 where a or b is nonzero (true), else 0.0, broadcasting."),
+    _logical("logical_xor", np.logical_xor, "1.0 where exactly one of a and b is nonzero (true), else 0.0."),
     Op(
         "argmax",
         _UNARY,
@@ -1628,3 +1650,7 @@ BINARY_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow",
 from app.engine.layers import LAYERS  # noqa: E402
 
 OPS.update(LAYERS)
+
+from app.engine.einsum import EINSUM  # noqa: E402  (the same: it imports this module's Op)
+
+OPS[EINSUM.name] = EINSUM

@@ -188,6 +188,16 @@ SPELLINGS: dict[str, Callable[..., str]] = {
     "le": _compared("<="),
     "eq": _compared("=="),
     "ne": _compared("!="),
+    "bool": lambda x, shapes: f"({x} != 0).to(torch.float64)",
+    **{
+        name: lambda *operands_and_shapes, name=name: (
+            f"torch.{name}({', '.join(f'{x} != 0' for x in operands_and_shapes[:-1])}).to(torch.float64)"
+        )
+        for name in ("logical_not", "logical_and", "logical_or", "logical_xor")
+    },
+    "einsum": lambda *operands_and_shapes, equation: (
+        f"torch.einsum({equation!r}, {', '.join(operands_and_shapes[:-1])})"
+    ),
     "argmax": _arg("torch.argmax"),
     "argmin": _arg("torch.argmin"),
     "tril": lambda x, shapes, diagonal=0: f"torch.tril({x}, {diagonal})",

@@ -47,6 +47,11 @@ def call(
             positional = [*positional[:first], (-1, Terms(items), items[0][2], items[-1][3])]
         elif _variadic(spelling) and len(names) >= 1 and names[0] == "tensors":
             positional = [(-1, Terms(positional), positional[0][2], positional[-1][3])]
+        elif _variadic(spelling) and names[-1] == OPS[spelling.op].operands[-1]:
+            # torch.einsum(equation, a, b): the arguments from the variadic one's place on are its operands.
+            first = len(names) - 1
+            items = positional[first:]
+            positional = [*positional[:first], (-1, Terms(items), items[0][2], items[-1][3])]
         else:
             raise ProgramError(
                 "bad_arguments",
@@ -57,7 +62,7 @@ def call(
             )
     given.update(zip(names, positional))
     for keyword, term in keywords.items():
-        if keyword in IGNORED:
+        if keyword in IGNORED and keyword not in spelling.keywords:  # (x.to(dtype=torch.bool) reads it)
             _check_ignored(parser, shown, keyword, term)
             continue
         name = spelling.keywords.get(keyword)
@@ -295,7 +300,34 @@ def _same(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: 
     node, _ = _tensor(parser, given, "x", shown, start, end)
     if "dtype" in given:  # x.to(torch.float64)
         _check_ignored(parser, shown, "dtype", given["dtype"])
+        if given["dtype"][1] == "torch.bool":  # x.to(torch.bool): a mask, as x.bool()
+            return _bool(parser, shown, {"x": (node, None, start, end)}, start, end)
     return (node, None, start, end)
+
+
+def _bool(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
+    """x.bool(): PyTorch's bool tensor, the op `bool` (1.0 where x is nonzero); a mask already (a
+    comparison, ~, a logical op) is itself."""
+    node, _ = _tensor(parser, given, "x", shown, start, end)
+    op = parser.graph.ops[node]
+    if op is not None and op.name in BOOLEAN:
+        return (node, None, start, end)
+    return parser.apply(OPS["bool"], (node,), None, start, end)
+
+
+def _einsum(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
+    """torch.einsum / np.einsum: the equation is a quoted string, passed on as the op's parameter."""
+    optimize = given.pop("optimize", None)  # np.einsum's contraction order: it changes no number
+    if optimize is not None and (optimize[0] >= 0 or not isinstance(optimize[1], (bool, Word))):
+        raise ProgramError(
+            "bad_arguments", f"{shown}'s optimize is True, False or a quoted word", start=optimize[2], end=optimize[3]
+        )
+    equation = given.get("equation")
+    if equation is None:
+        raise ProgramError("bad_arguments", f"{shown} needs an equation such as 'ij,jk->ik'", start=start, end=end)
+    if equation[0] < 0 and isinstance(equation[1], Word):  # a string, not a quoted option word: see the table's kind
+        given["equation"] = (-1, str(equation[1]), equation[2], equation[3])
+    return build(parser, "einsum", shown, given, start, end)
 
 
 def _extremum(name: str, pairwise: str, arg: str) -> Callable[..., Term]:
@@ -387,8 +419,11 @@ def _cross_entropy(parser: _Parser, shown: str, given: dict[str, Term], start: i
     return build(parser, "cross_entropy_probs", shown, {renamed.get(k, k): v for k, v in given.items()}, start, end)
 
 
-# Comparisons make PyTorch's boolean tensors (here 0.0/1.0): an attention mask made by one is boolean.
-_BOOLEAN = frozenset(("gt", "lt", "ge", "le", "eq", "ne"))
+# Comparisons and logical ops make PyTorch's boolean tensors (here 0.0/1.0): an attention mask made by
+# one is boolean.
+BOOLEAN = frozenset(
+    ("gt", "lt", "ge", "le", "eq", "ne", "bool", "logical_not", "logical_and", "logical_or", "logical_xor")
+)
 
 
 def _attention(parser: _Parser, shown: str, given: dict[str, Term], start: int, end: int) -> Term:
@@ -397,7 +432,7 @@ def _attention(parser: _Parser, shown: str, given: dict[str, Term], start: int, 
     mask = given.get("attn_mask")
     if mask is not None and mask[0] >= 0 and parser.graph.ops[mask[0]] is not None:
         op = parser.graph.ops[mask[0]]
-        if op is not None and op.name in _BOOLEAN:
+        if op is not None and op.name in BOOLEAN:
             given["bool_mask"] = (-1, True, start, end)
     return build(parser, "scaled_dot_product_attention", shown, given, start, end)
 
@@ -591,6 +626,8 @@ _FORMS: dict[str, Callable[..., Term]] = {
     "dropout": _dropout,
     "cross_entropy": _cross_entropy,
     "attention": _attention,
+    "bool": _bool,
+    "einsum": _einsum,
 }
 if set(_FORMS) | {"number"} != set(FORMS):  # every form the table names is built here, and no other
     raise RuntimeError(f"forms out of step with app/engine/dialects.py: {set(_FORMS) ^ set(FORMS)}")

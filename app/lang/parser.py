@@ -5,7 +5,7 @@ Recursive descent over the tokens, with Python's precedence:
     statement := NAME '=' expr | NAME (',' NAME)+ '=' expr (',' expr)* | NAME augmented-op expr
                | 'for' NAME 'in' expr ':' body | expr
     expr      := prefix (binary-operator expr)*      with Python's precedence, by climbing
-    prefix    := ('-' | '+') expr | atom postfix*
+    prefix    := ('-' | '+' | '~') expr | atom postfix*
     postfix   := '.' NAME | '.' NAME '(' arguments ')' | '[' subscript ']'
     atom      := NUMBER | NAME | NAME '(' arguments ')' | '(' expr, ... ')' | '[' expr, ... ']'
 
@@ -97,7 +97,8 @@ from app.lang.tokens import END, NAME, NEWLINE, NUMBER, OP, STRING, tokenize
 
 _Item = TypeVar("_Item")  # an item of a bracketed list: a term, or a subscript's item
 
-_POW, _NEG, _TRANSPOSE = OPS["pow"], OPS["neg"], OPS["transpose"]
+_POW, _NEG, _TRANSPOSE, _NOT = OPS["pow"], OPS["neg"], OPS["transpose"], OPS["logical_not"]
+_BARE = dialects.BARE  # bare names called in a library's order (see call)
 # Binding powers, as in Python: + - < * / @ < unary minus < ** (postfix .T and calls bind tightest).
 _INFIX: dict[str, tuple[int, Any]] = {
     text: (10 if text in "+-" else 20 if text in "*/@" else 40, OPS[name]) for text, name in BINARY_OPERATORS.items()
@@ -118,6 +119,10 @@ _STATIC_DEPTH = 32
 _RECORD_TRIES = 2
 _INT64 = 2**63 - 1  # integer parameters: what numpy and the shape rules compute with
 _UNARY_POWER = 30
+# A quoted word (Parser.word): letters, digits and these marks (an einsum equation's too, 'b i d, ...->'),
+# at most this many tokens between its quotes.
+_WORD_MARKS = str.maketrans("", "", "-+_,.> ")
+_WORD_TOKENS = 64
 # What may follow an atom: .T, and the ( and [ that are errors there (see postfix).
 _POSTFIX = frozenset((".", "(", "["))
 # How tightly the token after an operand binds to it: an infix operator's power, more than any
@@ -670,7 +675,7 @@ class _Parser:
         """A unary minus or plus, or an atom with its postfix attributes, calls and subscripts."""
         pos = self.pos
         kind, text, start, end = self.kinds[pos], self.texts[pos], self.starts[pos], self.end(pos)
-        if kind == OP and (text == "-" or text == "+"):
+        if kind == OP and (text == "-" or text == "+" or text == "~"):
             self.pos = pos + 1
             self.enter(start)
             operand = self.expr(_UNARY_POWER)  # -x ** 2 is -(x ** 2); -x * y is (-x) * y
@@ -678,6 +683,12 @@ class _Parser:
             node, literal, _, end = operand
             if text == "+":
                 return (node, literal, start, end)
+            if text == "~":  # PyTorch's ~ on a bool tensor: logical not of a mask (never a number's bits)
+                if node < 0:
+                    raise ProgramError(
+                        "forbidden", "~ is the logical not of a mask tensor, as ~mask", start=start, end=end
+                    )
+                return self.apply(_NOT, (node,), None, start, end)
             if node < 0 and _is_number(literal):
                 if type(literal) is IntExpr or type(literal) is FloatExpr:  # -(2 * 3): a neg node when built
                     return (-1, remembered(-literal, (_NEG, operand, None, start, end)), start, end)
@@ -968,19 +979,20 @@ class _Parser:
                 end=self.end(pos),
             )
         stop = pos + 1
-        while kinds[stop] not in (NEWLINE, END) and not (kinds[stop] == STRING and texts[stop] == quote):
+        # (the closing quote may come with the letters before it, read as a string's prefix: 'bi,bi->b')
+        while kinds[stop] not in (NEWLINE, END) and not (kinds[stop] == STRING and texts[stop][-1] == quote):
             stop += 1
-            if stop - pos > 4:
+            if stop - pos > _WORD_TOKENS:
                 break
-        if kinds[stop] != STRING or texts[stop] != quote:
+        if kinds[stop] != STRING or texts[stop][-1] != quote:
             raise ProgramError(
                 "forbidden",
                 'strings are not part of the language but for plain quoted words such as "sum" and "-inf"',
                 start=start,
                 end=self.end(pos),
             )
-        text = self.source[start + 1 : starts[stop]]
-        if not text.replace("-", "").replace("+", "").replace("_", "").isalnum():
+        text = self.source[start + 1 : self.end(stop) - 1]
+        if not text.translate(_WORD_MARKS).isalnum():
             raise ProgramError(
                 "forbidden",
                 'strings are not part of the language but for plain quoted words such as "sum" and "-inf"',
@@ -1006,6 +1018,10 @@ class _Parser:
                 end=start + len(name),
                 suggestions=close,
             )
+        if name in _BARE:  # einsum('ij,jk', a, b): as torch spells it, the equation first
+            self.pos = pos + 1
+            given, named, end = self.arguments()
+            return library.call(self, _BARE[name], name, None, given, named, start, end)
         open_start = self.starts[pos + 1]
         self.pos = pos + 2
         self.enter(open_start)

@@ -38,6 +38,7 @@ const FUNCTION_NAMES = new Set([
   'maximum', 'minimum', 'onehot', 'detach', 'index', 'cat', 'stack', 'where', 'masked_fill', 'argmax', 'argmin',
   'tril', 'triu', 'clamp', 'logsumexp', 'var', 'std', 'linear_t', 'ones', 'zeros', 'full', 'arange', 'eye',
   'ones_like', 'zeros_like', 'full_like', 'view', 'permute', 'split', 'chunk', 'flatten', 'squeeze', 'unsqueeze',
+  'einsum', 'bool', 'logical_not', 'logical_and', 'logical_or', 'logical_xor',
 ]);
 
 // ---------------------------------------------------------------- labels as TeX
@@ -58,7 +59,7 @@ export function texLabel(label) {
 
 const TEX_SYMBOL = {
   '*': '\\cdot', '**': '^', '@': '\\mathbin{@}', '.T': '^{\\top}', '…': '\\ldots', '-': '-', '+': '+',
-  '/': '/', '(': '(', ')': ')', ',': ',\\,', '=': '=',
+  '/': '/', '(': '(', ')': ')', ',': ',\\,', '=': '=', '~': '\\lnot', // ~mask: logical not
 };
 
 function texIdentifier(word) {
@@ -167,6 +168,14 @@ function applyOp(node, operands, asValues) {
       text: `${operands[0].text} @ ${operands[1].text}.T + ${operands[2].text}`,
     };
   }
+  if (op === 'einsum' && typeof node.params?.equation === 'string' && !asValues) {
+    // as the program wrote it: the equation first, then the operands
+    const equation = `'${node.params.equation}'`;
+    return {
+      tex: `\\operatorname{einsum}\\left(\\text{${escapeTex(equation)}},\\; ${operands.map((arg) => arg.rawTex ?? arg.tex).join(',\\; ')}\\right)`,
+      text: `einsum(${[equation, ...operands.map((arg) => arg.text)].join(', ')})`,
+    };
+  }
   if (op === 'index' && Array.isArray(node.params?.key)) {
     // x[key] as the program wrote it, the index tensors by their labels.
     const subscript = describeKey(node.params.key, operands.slice(1).map((operand) => operand.text));
@@ -223,6 +232,8 @@ export function explainForward(response, step) {
   const stopped = noGradientNote(node, operands);
   if (stopped) notes.push(stopped);
   notes.push(...layerForwardNotes(node, operands)); // a layer's step in words (explain-layers.js)
+  const summed = einsumNote(node, operands);
+  if (summed) notes.push(summed);
   notes.push(...attentionForwardNotes(response, node, operandText)); // attention written out by hand (explain-attention.js)
   if (!isScalar(node.value)) {
     lines.push({
@@ -234,6 +245,7 @@ export function explainForward(response, step) {
 }
 
 const COMPARISONS = new Set(['gt', 'lt', 'ge', 'le', 'eq', 'ne']);
+const MASKS = new Set(['bool', 'logical_not', 'logical_and', 'logical_or', 'logical_xor']);
 const CONSTANT_MAKERS = new Set(['ones', 'zeros', 'full', 'arange', 'eye']);
 const SHAPE_ONLY = new Set(['ones_like', 'zeros_like', 'full_like']);
 
@@ -242,6 +254,9 @@ export function noGradientNote(node, operands) {
   const labels = (list) => list.map((operand) => operand.label).join(', ');
   if (COMPARISONS.has(node.op)) {
     return 'a comparison: 1 where it holds, 0 elsewhere; flat almost everywhere, so no gradient flows back through it';
+  }
+  if (MASKS.has(node.op)) {
+    return `a mask (PyTorch's bool tensor): 1 where ${node.op === 'bool' ? 'the value is nonzero' : 'it holds'}, 0 elsewhere; no gradient flows back through it`;
   }
   if (node.op === 'argmax' || node.op === 'argmin') {
     return `positions, not values: no gradient flows back through ${node.op} to ${labels(operands)}`;
@@ -258,6 +273,25 @@ export function noGradientNote(node, operands) {
     return `${labels(operands.slice(1))} ${operands.length > 2 ? 'are' : 'is'} positions: no gradient flows to ${operands.length > 2 ? 'them' : 'it'}`;
   }
   return null;
+}
+
+/**
+ * einsum's forward step as the sum it is, from the equation as written: `bid,bjd->bij` on q and k
+ * reads out[b,i,j] = Σ_d q[b,i,d]·k[b,j,d]. Without `->` the output is the letters written once,
+ * alphabetically (after the axes under `...`); every other letter is summed over.
+ */
+export function einsumNote(node, operands) {
+  const equation = node.params?.equation;
+  if (node.op !== 'einsum' || typeof equation !== 'string') return null;
+  const [inputs, written] = equation.split('->');
+  const letters = inputs.replace(/[^A-Za-z]/g, '');
+  const once = [...new Set(letters)].filter((letter) => letters.split(letter).length === 2).sort().join('');
+  const output = written ?? `${inputs.includes('...') ? '...' : ''}${once}`;
+  const summed = [...new Set(letters)].filter((letter) => !output.includes(letter));
+  const indexed = (term) => (term ? `[${term.replace('...', '…').split('').join(',')}]` : '');
+  const product = inputs.split(',').map((term, k) => `${operands[k]?.label ?? '?'}${indexed(term)}`).join('·');
+  const sum = summed.length ? `Σ_${summed.join(',')} ` : '';
+  return `out${indexed(output)} = ${sum}${product}: ${summed.length ? `summed over ${summed.join(', ')}, the letters not in the output` : 'nothing summed: every letter is kept'}`;
 }
 
 // ---------------------------------------------------------------- backward
