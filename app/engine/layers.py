@@ -1081,72 +1081,135 @@ def _row_sums(rows: np.ndarray) -> np.ndarray:
 
 
 def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Σ a·b along the last axis of two 2-D arrays of one shape, without forming the product."""
-    sums: np.ndarray = np.einsum("ij,ij->i", a, b)
-    return sums
+    """Σ a·b along the last axis of two 2-D arrays of one shape, without forming the product: a stack of
+    (1, n)·(n, 1) matrix products (faster than einsum's loop)."""
+    return np.reshape(np.matmul(a[:, None, :], b[:, :, None]), len(a))
 
 
-def _affine(xhat: Any, weight: Any, bias: Any) -> Any:
-    if not _given(weight):
-        return xhat + bias if _given(bias) else xhat
-    out = xhat * weight
-    if _given(bias):
-        out += bias  # in place, on the product just made
-    return out
+class _RowBuffers:
+    """Within it, numpy's ufunc buffers hold at most a row of `length` (the norms' per-row statistics
+    broadcast along rows of that length). With its default buffer of 8192 elements, longer than a row,
+    numpy's iterator copies an operand broadcast along the rows, such as x − mean[:, None], into its
+    buffer element by element: each per-row operation then costs 2.5 times a same-shape one; with the
+    buffer no longer than a row, the operand goes to the vectorised loop as one number per row."""
+
+    def __init__(self, length: int) -> None:
+        self.size = max(16, length // 16 * 16)  # numpy wants a multiple of 16
+        self.old = 0
+
+    def __enter__(self) -> None:
+        self.old = np.setbufsize(self.size)
+
+    def __exit__(self, *exc: object) -> None:
+        np.setbufsize(self.old)
+
+
+_BLOCK_BYTES = 1 << 18
+
+
+def _blocks(count: int, row_bytes: int) -> list[slice]:
+    """`count` rows of `row_bytes` each, as slices of about 256 KiB (one row at least). The norms make
+    their several element-wise passes block by block: a block and its temporaries stay in a core's L2
+    cache, so only a block's first read and last write go to memory."""
+    step = max(1, _BLOCK_BYTES // max(row_bytes, 1))
+    return [slice(start, start + step) for start in range(0, count, step)]
+
+
+def _rstd(sum_squares: np.ndarray, count: int, eps: float) -> np.ndarray:
+    """1/√(var + eps), var = the biased variance from sums of squared deviations of `count` values
+    each; in place."""
+    sum_squares /= count
+    sum_squares += eps
+    np.sqrt(sum_squares, out=sum_squares)
+    return np.divide(1.0, sum_squares, out=sum_squares)
 
 
 def _last_axes(count: int) -> tuple[int, ...]:
     return tuple(range(-count, 0))
 
 
+def _outer(column: np.ndarray, row: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """column·rowᵀ into `out`, as a matrix product over two terms, the second zero (numpy runs a product
+    over one term, and a product broadcast along rows, at a fraction of BLAS's speed): exact, each entry
+    one rounded product."""
+    left, right = np.zeros((len(column), 2)), np.zeros((2, len(row)))
+    left[:, 0], right[0] = column, row
+    return np.matmul(left, right, out=out)
+
+
 def _layer_norm_saving(
     input: Any, weight: Any, bias: Any, normalized_shape: Shape, eps: float = 1e-5, value: bool = True
 ) -> tuple[Any, dict[str, Any]]:
     """(layer_norm or None for value=False, what its vjps need): over rows of the last axes, x̂ = (x − mean)·rstd with
-    rstd = 1/√(var + eps) and the biased variance, then x̂·weight + bias (PyTorch's order)."""
+    rstd = 1/√(var + eps) and the biased variance (two passes: exact for any mean), then x̂·weight + bias;
+    block by block (_blocks). Its vjps keep the centred values x − mean (x̂ needs one more pass) and rstd."""
     shape = np.shape(input)
     width = size(tuple(normalized_shape))
     rows = np.reshape(np.asarray(input, dtype=np.float64), (-1, width))
-    xhat = rows - (_row_sums(rows) / width)[:, None]
-    rstd = 1.0 / np.sqrt(_row_dots(xhat, xhat) / width + eps)
-    xhat *= rstd[:, None]  # in place: the centred values are not needed again (a pass and an allocation saved)
-    flat = (np.ravel(weight), np.ravel(bias))
-    saved = {"xhat": xhat, "rstd": rstd, "weight": flat[0], "shape": shape, "tail": tuple(normalized_shape)}
-    saved["spare"] = not value or _given(weight) or _given(bias)  # x̂ is not the result, which the vjp may not write
-    return (np.reshape(_affine(xhat, *flat), shape) if value else None), saved
+    centred, rstd = np.empty(rows.shape), np.empty(len(rows))
+    w, b = (np.ravel(operand) if _given(operand) else None for operand in (weight, bias))
+    out = np.empty(rows.shape) if value else None
+    blocks = _blocks(len(rows), rows.itemsize * width)
+    with _RowBuffers(width):
+        for block in blocks:
+            x, xc = rows[block], centred[block]
+            np.subtract(x, (_row_sums(x) / width)[:, None], out=xc)
+            r = rstd[block] = _rstd(_row_dots(xc, xc), width, eps)
+            if out is None:
+                continue
+            ob = out[block]
+            if w is None:
+                np.multiply(xc, r[:, None], out=ob)
+            else:  # (x − mean)·(rstd·weight), the second factor as one matrix product
+                _outer(r, w, ob)
+                ob *= xc
+            if b is not None:
+                ob += b
+    saved = {"centred": centred, "rstd": rstd, "weight": w, "blocks": blocks, "shape": shape}
+    saved["tail"] = tuple(normalized_shape)
+    return (np.reshape(out, shape) if out is not None else None), saved
 
 
 def _layer_norm_grad(slot: int, grad: Any, saved: dict[str, Any]) -> Any:
     """layer_norm's ∂L/∂input (slot 0), ∂L/∂weight (1) or ∂L/∂bias (2), from what its forward kept.
 
-    The input's vjp, which runs first in a training step, builds its result in x̂'s own buffer (no new
-    array of the input's size when there is no weight): it leaves the weight's and the bias's sums,
-    which read x̂, for their vjps first (x̂ is the result itself without weight and bias: not written then)."""
+    The input's vjp, which runs first in a training step, also takes the weight's and the bias's sums
+    (block by block, while each block of the gradient and of x − mean is in the cache) and leaves them
+    for their vjps; it builds its result in the centred values' buffer, block by block after the sums."""
     part = ("∂input", "∂weight", "∂bias")[slot]
     if part in saved:
         return saved.pop(part)
-    xhat, rstd, weight, tail = saved["xhat"], saved["rstd"], saved["weight"], saved["tail"]
-    g = np.reshape(grad, xhat.shape)
-    sums = {"∂bias": np.reshape(np.ones(len(g)) @ g, tail)}
-    if slot == 1 or _given(weight):  # (no weight, no gradient of it to ask for)
-        sums["∂weight"] = np.reshape(np.einsum("ij,ij->j", g, xhat), tail)
+    centred, rstd, w, tail = saved["centred"], saved["rstd"], saved["weight"], saved["tail"]
+    g = np.reshape(grad, centred.shape)
+    width = centred.shape[1]
+    sums = {"∂bias": np.zeros(width), "∂weight": np.zeros(width)}
+    across = np.ones(width) if w is None else w
+    with _RowBuffers(width):
+        for block in saved["blocks"]:
+            gb, xc, r = g[block], centred[block], rstd[block]
+            gx = np.multiply(gb, xc)  # g·(x − mean): by columns, with rstd, the weight's gradient
+            sums["∂bias"] += np.ones(len(gb)) @ gb
+            sums["∂weight"] += r @ gx
+            if slot:
+                continue
+            # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
+            # direct path, the path through the mean and the one through the variance (makemore's batch-norm
+            # derivation), as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g))
+            through_var, through_mean = gx @ across, gb @ across
+            through_var *= r * r * r / width
+            through_mean *= r / width
+            np.multiply(xc, through_var[:, None], out=xc)
+            xc += through_mean[:, None]
+            direct = np.multiply(gb, r[:, None], out=gx) if w is None else _outer(r, w, gx)
+            if w is not None:
+                direct *= gb
+            np.subtract(direct, xc, out=xc)
+    found = {key: np.reshape(total, tail) for key, total in sums.items()}
     if slot:
-        return sums[part]
-    saved.update(sums)
-    if _given(weight):
-        g = g * weight
-    # rstd·(g − mean(g) − x̂·mean(g·x̂)): the direct path, the path through the mean and the one
-    # through the variance (makemore's batch-norm derivation), with g = ∂L/∂x̂; in place on x̂
-    width = xhat.shape[1]
-    mean_g, mean_gx = _row_sums(g) / width, _row_dots(g, xhat) / width
-    np.negative(mean_gx, out=mean_gx)
-    np.negative(mean_g, out=mean_g)
-    result = np.multiply(xhat, mean_gx[:, None], out=xhat if saved["spare"] else None)
-    result += mean_g[:, None]
-    result += g
-    result *= rstd[:, None]
-    del saved["xhat"]  # now the result's
-    return np.reshape(result, saved["shape"])
+        return found[part]
+    saved.update(found)
+    del saved["centred"]  # now the result's
+    return np.reshape(centred, saved["shape"])
 
 
 def _layer_norm_saved(slot: int) -> Callable[..., Any]:
@@ -1214,18 +1277,21 @@ def _batch_norm_shape(
     return input
 
 
-def _pooling(n: int, c: int, length: int, groups: int | None) -> tuple[Callable[[Any], Any], int]:
-    """How per-(sample, channel) sums of an (N, C, L) array pool into a norm's statistics: (pool, the
-    count of elements behind each), pool answering them per channel (1, C) for batch_norm (groups
-    None: over the batch and space), or per sample and channel (N, C) for group_norm (over the group)."""
+def _per_channel(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Σ along space of each (sample, channel) row of an (N, C, L) block (of a·b when b is given): (N, C)."""
+    rows = np.reshape(a, (-1, a.shape[2]))
+    sums = _row_sums(rows) if b is None else _row_dots(rows, np.reshape(b, rows.shape))
+    return np.reshape(sums, a.shape[:2])
+
+
+def _pool(sums: np.ndarray, groups: int | None) -> np.ndarray:
+    """Per-(sample, channel) sums (N, C) pooled as a norm's statistics: per channel (1, C) for batch_norm
+    (groups None: over the batch), or per sample and group, repeated over the group's channels (N, C),
+    for group_norm."""
     if groups is None:
-        return (lambda sums: np.add.reduce(sums, axis=0, keepdims=True)), n * length
-    per = c // groups
-
-    def pool(sums: Any) -> Any:
-        return np.repeat(np.add.reduce(np.reshape(sums, (n, groups, per)), axis=2), per, axis=1)
-
-    return pool, per * length
+        return np.add.reduce(sums, axis=0, keepdims=True)
+    n, c = sums.shape
+    return np.repeat(np.add.reduce(np.reshape(sums, (n, groups, c // groups)), axis=2), c // groups, axis=1)
 
 
 def _channel_norm_saving(
@@ -1233,69 +1299,108 @@ def _channel_norm_saving(
 ) -> tuple[Any, dict[str, Any]]:
     """batch_norm and group_norm over an (N, C, L) view of the input: (result, what their vjps need).
 
-    The statistics come from the batch (mean None; groups as in _pooling) or are given per channel
-    (batch_norm's evaluation). The result is x·α + β per channel, α = weight·rstd, β = bias − mean·α:
-    PyTorch's own order, so that an infinite or NaN weight or bias gives its answers (inf − inf and
-    0·inf are NaN there too)."""
+    The statistics come from the batch (mean None: over the batch and space for batch_norm, groups None,
+    or over each sample's groups for group_norm) or are given per channel (batch_norm's evaluation); the
+    variance from the centred values (two passes: exact for any mean). The result is x·α + β per channel,
+    α = weight·rstd, β = bias − mean·α: PyTorch's own order, so that an infinite or NaN weight or bias
+    gives its answers (inf − inf and 0·inf are NaN there too). Block by block over the samples (_blocks):
+    one sweep for group_norm, whose statistics are each sample's own, three for batch_norm's."""
     shape = np.shape(input)
     n, c = shape[0], shape[1]
     x3 = np.reshape(np.asarray(input, dtype=np.float64), (n, c, -1))
-    pool, count = _pooling(n, c, x3.shape[2], groups)
-    batch = mean is None
-    if batch:
-        mean = pool(np.reshape(_row_sums(np.reshape(x3, (n * c, -1))), (n, c))) / count
-        centred = x3 - mean[..., None]
-        rows = np.reshape(centred, (n * c, -1))
-        rstd = 1.0 / np.sqrt(pool(np.reshape(_row_dots(rows, rows), (n, c))) / count + eps)
-    else:  # running statistics, (C,) each
-        mean, rstd = mean[None, :], 1.0 / np.sqrt(var[None, :] + eps)
-        centred = x3 - mean[..., None]
+    blocks = _blocks(n, x3.itemsize * x3[:1].size)
+    centred = np.empty(x3.shape)
+    out = np.empty(x3.shape) if value else None
     w = weight if _given(weight) else None
-    saved = {"centred": centred, "rstd": rstd, "weight": w, "pool": pool, "count": count, "training": batch}
-    if not value:
-        return None, saved
-    if w is None and not _given(bias):
-        out = centred * rstd[..., None]
-    else:
+
+    def write(block: slice, mean: np.ndarray, rstd: np.ndarray) -> None:
+        if out is None:
+            return
+        if w is None and not _given(bias):
+            np.multiply(centred[block], rstd[..., None], out=out[block])
+            return
         alpha = rstd * w if w is not None else rstd
-        out = x3 * alpha[..., None]
-        out += (bias - mean * alpha if _given(bias) else -(mean * alpha))[..., None]
-    return np.reshape(out, shape), saved
+        ob = np.multiply(x3[block], alpha[..., None], out=out[block])
+        ob += (bias - mean * alpha if _given(bias) else -(mean * alpha))[..., None]
+
+    batch = mean is None
+    count = x3.shape[2] * (n if groups is None else c // groups)
+    with _RowBuffers(x3.shape[2]):
+        if batch and groups is not None:
+            rstd = np.empty((n, c))
+            for block in blocks:  # (samples·groups, count) rows, each a group
+                rows, rows_c = (np.reshape(a[block], (-1, count)) for a in (x3, centred))
+                means = _row_sums(rows) / count
+                np.subtract(rows, means[:, None], out=rows_c)
+                stats = (means, _rstd(_row_dots(rows_c, rows_c), count, eps))
+                mean_b, rstd[block] = (np.repeat(np.reshape(s, (-1, groups)), c // groups, axis=1) for s in stats)
+                write(block, mean_b, rstd[block])
+        else:
+            if batch:
+                mean = _pool(_per_channel(x3), None) / count
+                squares = np.empty((n, c))
+            else:  # running statistics, (C,) each
+                mean, rstd = mean[None, :], 1.0 / np.sqrt(var[None, :] + eps)
+            for block in blocks:
+                np.subtract(x3[block], mean[..., None], out=centred[block])
+                if batch:
+                    squares[block] = _per_channel(centred[block], centred[block])
+            if batch:
+                rstd = _rstd(_pool(squares, None), count, eps)
+            for block in blocks:
+                write(block, mean, rstd)
+    saved = {"centred": centred, "rstd": rstd, "weight": w, "groups": groups, "count": count, "training": batch}
+    saved["blocks"] = blocks
+    return (None if out is None else np.reshape(out, shape)), saved
 
 
 def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
     """∂L/∂input, ∂L/∂weight or ∂L/∂bias (`part`) of batch_norm or group_norm, from what the forward kept.
 
     The weight's and the bias's are per-channel sums that the input's also needs: the input's vjp, which
-    runs first in a training step, leaves them for theirs."""
+    runs first in a training step, leaves them for theirs. Block by block as the forward: one sweep for
+    group_norm, two for batch_norm (its statistics pool the whole batch's sums)."""
     kept = saved.pop("∂" + part, None)
     if kept is not None:
         return kept
-    centred, rstd, w = saved["centred"], saved["rstd"], saved["weight"]
+    centred, rstd, w, groups, count = saved["centred"], saved["rstd"], saved["weight"], saved["groups"], saved["count"]
     n, c = centred.shape[:2]
     g3 = np.reshape(grad, centred.shape)
     if part == "input" and not saved["training"]:
         return np.reshape(g3 * (rstd * w if w is not None else rstd)[..., None], np.shape(grad))
-    rows = np.reshape(g3, (n * c, -1))
-    per_g = np.reshape(_row_sums(rows), (n, c))  # Σ over space of g, and of g·(x − mean)
-    per_gc = np.reshape(_row_dots(rows, np.reshape(centred, (n * c, -1))), (n, c))
-    sums = {"∂weight": np.add.reduce(per_gc * rstd, axis=0), "∂bias": np.add.reduce(per_g, axis=0)}
+    per_g, per_gc = np.empty((n, c)), np.empty((n, c))  # Σ over space of g, and of g·(x − mean)
+
+    def sums(block: slice) -> None:
+        per_g[block], per_gc[block] = _per_channel(g3[block]), _per_channel(g3[block], centred[block])
+
+    def write(block: slice, rstd: np.ndarray) -> None:
+        # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
+        # direct path, the path through the mean and the one through the variance (makemore's derivation),
+        # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g)), the bracket in place on the
+        # centred values (their sums for the weight and the bias are taken)
+        pg, pgc = (per_g[block], per_gc[block]) if groups is not None else (per_g, per_gc)
+        if w is not None:
+            pg, pgc = pg * w, pgc * w
+        result = centred[block]
+        result *= (rstd * rstd * rstd * _pool(pgc, groups) / count)[..., None]
+        result += (rstd * _pool(pg, groups) / count)[..., None]
+        np.subtract(g3[block] * (rstd * w if w is not None else rstd)[..., None], result, out=result)
+
+    with _RowBuffers(centred.shape[2]):
+        if part != "input" or groups is None:
+            for block in saved["blocks"]:
+                sums(block)
+        if part == "input":
+            for block in saved["blocks"]:
+                if groups is not None:
+                    sums(block)
+                write(block, rstd[block] if groups is not None else rstd)
+    found = {"∂weight": np.add.reduce(per_gc * rstd, axis=0), "∂bias": np.add.reduce(per_g, axis=0)}
     if part != "input":
-        return sums["∂" + part]
-    saved.update(sums)
-    if w is not None:
-        per_g, per_gc = per_g * w, per_gc * w
-    pool, count = saved["pool"], saved["count"]
-    # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
-    # direct path, the path through the mean and the one through the variance (makemore's derivation),
-    # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g)), the bracket in place on the centred
-    # values (their sums for the weight and the bias are taken, above)
-    result = centred
-    result *= (rstd * rstd * rstd * pool(per_gc) / count)[..., None]
-    result += (rstd * pool(per_g) / count)[..., None]
-    np.subtract(g3 * (rstd * w if w is not None else rstd)[..., None], result, out=result)
+        return found["∂" + part]
+    saved.update(found)
     del saved["centred"]  # now the result's
-    return np.reshape(result, np.shape(grad))
+    return np.reshape(centred, np.shape(grad))
 
 
 def _channel_norm_saved(part: str) -> Callable[..., Any]:
