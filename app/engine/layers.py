@@ -1128,13 +1128,19 @@ def _last_axes(count: int) -> tuple[int, ...]:
     return tuple(range(-count, 0))
 
 
-def _outer(column: np.ndarray, row: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """column·rowᵀ into `out`, as a matrix product over two terms, the second zero (numpy runs a product
-    over one term, and a product broadcast along rows, at a fraction of BLAS's speed): exact, each entry
-    one rounded product."""
-    left, right = np.zeros((len(column), 2)), np.zeros((2, len(row)))
-    left[:, 0], right[0] = column, row
-    return np.matmul(left, right, out=out)
+class _Outer:
+    """column·rowᵀ, for one row and columns of up to `count` entries, as a matrix product over two terms,
+    the second zero: BLAS writes it at the speed of a copy, where numpy runs a product over one term, or
+    one broadcast along rows, at a fraction of that. Exact: each entry one rounded product."""
+
+    def __init__(self, row: np.ndarray, count: int) -> None:
+        self.left, self.right = np.zeros((count, 2)), np.zeros((2, len(row)))
+        self.right[0] = row
+
+    def __call__(self, column: np.ndarray, out: np.ndarray) -> np.ndarray:
+        left = self.left[: len(column)]
+        left[:, 0] = column
+        return np.matmul(left, self.right, out=out)
 
 
 def _layer_norm_saving(
@@ -1142,7 +1148,7 @@ def _layer_norm_saving(
 ) -> tuple[Any, dict[str, Any]]:
     """(layer_norm or None for value=False, what its vjps need): over rows of the last axes, x̂ = (x − mean)·rstd with
     rstd = 1/√(var + eps) and the biased variance (two passes: exact for any mean), then x̂·weight + bias;
-    block by block (_blocks). Its vjps keep the centred values x − mean (x̂ needs one more pass) and rstd."""
+    block by block (_blocks). Its vjps keep the centred values x − mean (x̂ would take one more pass) and rstd."""
     shape = np.shape(input)
     width = size(tuple(normalized_shape))
     rows = np.reshape(np.asarray(input, dtype=np.float64), (-1, width))
@@ -1150,19 +1156,22 @@ def _layer_norm_saving(
     w, b = (np.ravel(operand) if _given(operand) else None for operand in (weight, bias))
     out = np.empty(rows.shape) if value else None
     blocks = _blocks(len(rows), rows.itemsize * width)
+    scaled = _Outer(w, blocks[0].stop) if out is not None and w is not None else None  # rstd·weight
+    ones = np.ones(width)
     with _RowBuffers(width):
         for block in blocks:
-            x, xc = rows[block], centred[block]
-            np.subtract(x, (_row_sums(x) / width)[:, None], out=xc)
-            r = rstd[block] = _rstd(_row_dots(xc, xc), width, eps)
+            x, xc, r = rows[block], centred[block], rstd[block]
+            means = x @ ones
+            means /= width
+            np.subtract(x, means[:, None], out=xc)
+            r[:] = _rstd(_row_dots(xc, xc), width, eps)
             if out is None:
                 continue
             ob = out[block]
-            if w is None:
+            if scaled is None:
                 np.multiply(xc, r[:, None], out=ob)
-            else:  # (x − mean)·(rstd·weight), the second factor as one matrix product
-                _outer(r, w, ob)
-                ob *= xc
+            else:
+                np.multiply(scaled(r, ob), xc, out=ob)
             if b is not None:
                 ob += b
     saved = {"centred": centred, "rstd": rstd, "weight": w, "blocks": blocks, "shape": shape}
@@ -1179,17 +1188,18 @@ def _layer_norm_grad(slot: int, grad: Any, saved: dict[str, Any]) -> Any:
     part = ("∂input", "∂weight", "∂bias")[slot]
     if part in saved:
         return saved.pop(part)
-    centred, rstd, w, tail = saved["centred"], saved["rstd"], saved["weight"], saved["tail"]
+    centred, rstd, w, blocks = saved["centred"], saved["rstd"], saved["weight"], saved["blocks"]
     g = np.reshape(grad, centred.shape)
     width = centred.shape[1]
-    sums = {"∂bias": np.zeros(width), "∂weight": np.zeros(width)}
-    across = np.ones(width) if w is None else w
+    d_bias, d_weight = np.zeros(width), np.zeros(width)
+    across, down = np.ones(width) if w is None else w, np.ones(blocks[0].stop)
+    scaled = _Outer(w, blocks[0].stop) if not slot and w is not None else None  # rstd·weight
     with _RowBuffers(width):
-        for block in saved["blocks"]:
+        for block in blocks:
             gb, xc, r = g[block], centred[block], rstd[block]
             gx = np.multiply(gb, xc)  # g·(x − mean): by columns, with rstd, the weight's gradient
-            sums["∂bias"] += np.ones(len(gb)) @ gb
-            sums["∂weight"] += r @ gx
+            d_bias += down[: len(gb)] @ gb
+            d_weight += r @ gx
             if slot:
                 continue
             # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
@@ -1200,11 +1210,9 @@ def _layer_norm_grad(slot: int, grad: Any, saved: dict[str, Any]) -> Any:
             through_mean *= r / width
             np.multiply(xc, through_var[:, None], out=xc)
             xc += through_mean[:, None]
-            direct = np.multiply(gb, r[:, None], out=gx) if w is None else _outer(r, w, gx)
-            if w is not None:
-                direct *= gb
+            direct = np.multiply(gb, r[:, None], out=gx) if scaled is None else np.multiply(scaled(r, gx), gb, out=gx)
             np.subtract(direct, xc, out=xc)
-    found = {key: np.reshape(total, tail) for key, total in sums.items()}
+    found = {"∂weight": np.reshape(d_weight, saved["tail"]), "∂bias": np.reshape(d_bias, saved["tail"])}
     if slot:
         return found[part]
     saved.update(found)
@@ -1277,80 +1285,81 @@ def _batch_norm_shape(
     return input
 
 
-def _per_channel(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Σ along space of each (sample, channel) row of an (N, C, L) block (of a·b when b is given): (N, C)."""
-    rows = np.reshape(a, (-1, a.shape[2]))
+def _per_row(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Σ along the last axis of each row of an (N, ..., L) block (of a·b when b is given): (N, rows a sample)."""
+    rows = np.reshape(a, (-1, a.shape[-1]))
     sums = _row_sums(rows) if b is None else _row_dots(rows, np.reshape(b, rows.shape))
-    return np.reshape(sums, a.shape[:2])
+    return np.reshape(sums, (len(a), -1))
 
 
-def _pool(sums: np.ndarray, groups: int | None) -> np.ndarray:
-    """Per-(sample, channel) sums (N, C) pooled as a norm's statistics: per channel (1, C) for batch_norm
-    (groups None: over the batch), or per sample and group, repeated over the group's channels (N, C),
-    for group_norm."""
-    if groups is None:
-        return np.add.reduce(sums, axis=0, keepdims=True)
-    n, c = sums.shape
-    return np.repeat(np.add.reduce(np.reshape(sums, (n, groups, c // groups)), axis=2), c // groups, axis=1)
+def _alpha(rstd: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """rstd·weight per channel, (samples or 1, G, C/G) from rstd (samples or 1, G) and weight (G, C/G)."""
+    return rstd[..., None] * weight if weight is not None else rstd[..., None]
 
 
 def _channel_norm_saving(
     input: Any, mean: Any, var: Any, weight: Any, bias: Any, groups: int | None, eps: float, value: bool = True
 ) -> tuple[Any, dict[str, Any]]:
-    """batch_norm and group_norm over an (N, C, L) view of the input: (result, what their vjps need).
+    """batch_norm and group_norm over an (N, G, C/G, L) view of the input, G groups of channels (each
+    channel its own for batch_norm, groups None): (result, what their vjps need).
 
-    The statistics come from the batch (mean None: over the batch and space for batch_norm, groups None,
-    or over each sample's groups for group_norm) or are given per channel (batch_norm's evaluation); the
-    variance from the centred values (two passes: exact for any mean). The result is x·α + β per channel,
-    α = weight·rstd, β = bias − mean·α: PyTorch's own order, so that an infinite or NaN weight or bias
-    gives its answers (inf − inf and 0·inf are NaN there too). Block by block over the samples (_blocks):
-    one sweep for group_norm, whose statistics are each sample's own, three for batch_norm's."""
+    The statistics are per sample and group for group_norm, per channel over the batch for batch_norm
+    (mean None), or given per channel (batch_norm's evaluation); the variance from the centred values
+    (two passes: exact for any mean). The result is x·α + β per channel, α = weight·rstd, β = bias − mean·α:
+    PyTorch's own order, so that an infinite or NaN weight or bias gives its answers (inf − inf and 0·inf
+    are NaN there too). Block by block over the samples (_blocks): in one sweep for group_norm, whose
+    statistics are each sample's own; in three for batch_norm's, which pool the batch."""
     shape = np.shape(input)
     n, c = shape[0], shape[1]
-    x3 = np.reshape(np.asarray(input, dtype=np.float64), (n, c, -1))
-    blocks = _blocks(n, x3.itemsize * x3[:1].size)
-    centred = np.empty(x3.shape)
-    out = np.empty(x3.shape) if value else None
-    w = weight if _given(weight) else None
+    by_sample, training = groups is not None, mean is None
+    x4 = np.reshape(np.asarray(input, dtype=np.float64), (n, groups or c, c // (groups or c), -1))
+    length = x4.shape[3]
+    count = x4[0, 0].size * (1 if by_sample else n)  # the values behind each statistic
+    blocks = _blocks(n, x4.itemsize * x4[0].size)
+    w, b = (np.reshape(operand, x4.shape[1:3]) if _given(operand) else None for operand in (weight, bias))
+    centred = np.empty(x4.shape)
+    out = np.empty(x4.shape) if value else None
 
     def write(block: slice, mean: np.ndarray, rstd: np.ndarray) -> None:
+        """The result's block from its statistics, (samples or 1, G) each."""
         if out is None:
             return
-        if w is None and not _given(bias):
-            np.multiply(centred[block], rstd[..., None], out=out[block])
+        if w is None and b is None:
+            np.multiply(centred[block], rstd[..., None, None], out=out[block])
             return
-        alpha = rstd * w if w is not None else rstd
-        ob = np.multiply(x3[block], alpha[..., None], out=out[block])
-        ob += (bias - mean * alpha if _given(bias) else -(mean * alpha))[..., None]
+        alpha = _alpha(rstd, w)
+        shift = mean[..., None] * alpha
+        shift = np.subtract(b, shift, out=shift) if b is not None else np.negative(shift, out=shift)
+        ob = np.multiply(x4[block], alpha[..., None], out=out[block])
+        ob += shift[..., None]
 
-    batch = mean is None
-    count = x3.shape[2] * (n if groups is None else c // groups)
-    with _RowBuffers(x3.shape[2]):
-        if batch and groups is not None:
-            rstd = np.empty((n, c))
-            for block in blocks:  # (samples·groups, count) rows, each a group
-                rows, rows_c = (np.reshape(a[block], (-1, count)) for a in (x3, centred))
-                means = _row_sums(rows) / count
-                np.subtract(rows, means[:, None], out=rows_c)
-                stats = (means, _rstd(_row_dots(rows_c, rows_c), count, eps))
-                mean_b, rstd[block] = (np.repeat(np.reshape(s, (-1, groups)), c // groups, axis=1) for s in stats)
-                write(block, mean_b, rstd[block])
-        else:
-            if batch:
-                mean = _pool(_per_channel(x3), None) / count
-                squares = np.empty((n, c))
-            else:  # running statistics, (C,) each
-                mean, rstd = mean[None, :], 1.0 / np.sqrt(var[None, :] + eps)
+    with _RowBuffers(length):
+        if mean is not None:  # running statistics, (C,) each
+            mean, rstd = np.reshape(mean, (1, c)), 1.0 / np.sqrt(np.reshape(var, (1, c)) + eps)
             for block in blocks:
-                np.subtract(x3[block], mean[..., None], out=centred[block])
-                if batch:
-                    squares[block] = _per_channel(centred[block], centred[block])
-            if batch:
-                rstd = _rstd(_pool(squares, None), count, eps)
+                np.subtract(x4[block], mean[..., None, None], out=centred[block])
+                write(block, mean, rstd)
+        elif by_sample:
+            rows, rows_c = (np.reshape(a, (-1, count)) for a in (x4, centred))  # a row per sample and group
+            rstd, ones = np.empty(x4.shape[:2]), np.ones(count)
+            for block in blocks:
+                span = slice(block.start * x4.shape[1], block.stop * x4.shape[1])
+                means = rows[span] @ ones
+                means /= count
+                np.subtract(rows[span], means[:, None], out=rows_c[span])
+                rstd[block] = np.reshape(_rstd(_row_dots(rows_c[span], rows_c[span]), count, eps), (-1, groups))
+                write(block, np.reshape(means, (-1, groups)), rstd[block])
+        else:
+            mean = np.add.reduce(_per_row(x4), axis=0, keepdims=True) / count
+            squares = np.empty((n, c))
+            for block in blocks:
+                np.subtract(x4[block], mean[..., None, None], out=centred[block])
+                squares[block] = _per_row(centred[block], centred[block])
+            rstd = _rstd(np.add.reduce(squares, axis=0, keepdims=True), count, eps)
             for block in blocks:
                 write(block, mean, rstd)
-    saved = {"centred": centred, "rstd": rstd, "weight": w, "groups": groups, "count": count, "training": batch}
-    saved["blocks"] = blocks
+    saved = {"centred": centred, "rstd": rstd, "weight": w, "by_sample": by_sample, "count": count}
+    saved["training"], saved["blocks"] = training, blocks
     return (None if out is None else np.reshape(out, shape)), saved
 
 
@@ -1358,44 +1367,50 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
     """∂L/∂input, ∂L/∂weight or ∂L/∂bias (`part`) of batch_norm or group_norm, from what the forward kept.
 
     The weight's and the bias's are per-channel sums that the input's also needs: the input's vjp, which
-    runs first in a training step, leaves them for theirs. Block by block as the forward: one sweep for
-    group_norm, two for batch_norm (its statistics pool the whole batch's sums)."""
+    runs first in a training step, leaves them for theirs. Block by block as the forward: in one sweep
+    for group_norm, in two for batch_norm (its statistics pool the whole batch's sums)."""
     kept = saved.pop("∂" + part, None)
     if kept is not None:
         return kept
-    centred, rstd, w, groups, count = saved["centred"], saved["rstd"], saved["weight"], saved["groups"], saved["count"]
-    n, c = centred.shape[:2]
-    g3 = np.reshape(grad, centred.shape)
+    centred, rstd, w, count, blocks = saved["centred"], saved["rstd"], saved["weight"], saved["count"], saved["blocks"]
+    n, groups, per = centred.shape[:3]
+    g4 = np.reshape(grad, centred.shape)
     if part == "input" and not saved["training"]:
-        return np.reshape(g3 * (rstd * w if w is not None else rstd)[..., None], np.shape(grad))
-    per_g, per_gc = np.empty((n, c)), np.empty((n, c))  # Σ over space of g, and of g·(x − mean)
+        return np.reshape(g4 * _alpha(rstd, w)[..., None], np.shape(grad))
+    sums = np.empty((2, n, groups, per))  # Σ over space of g and of g·(x − mean), per sample and channel
 
-    def sums(block: slice) -> None:
-        per_g[block], per_gc[block] = _per_channel(g3[block]), _per_channel(g3[block], centred[block])
+    def add_up(block: slice) -> None:
+        sums[0, block] = np.reshape(_per_row(g4[block]), (-1, groups, per))
+        sums[1, block] = np.reshape(_per_row(g4[block], centred[block]), (-1, groups, per))
 
-    def write(block: slice, rstd: np.ndarray) -> None:
+    def write(block: slice, summed: np.ndarray, rstd: np.ndarray) -> None:
         # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
         # direct path, the path through the mean and the one through the variance (makemore's derivation),
         # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g)), the bracket in place on the
-        # centred values (their sums for the weight and the bias are taken)
-        pg, pgc = (per_g[block], per_gc[block]) if groups is not None else (per_g, per_gc)
-        if w is not None:
-            pg, pgc = pg * w, pgc * w
+        # centred values (their sums are taken); `summed`: the block's sums (group_norm) or all (batch_norm)
+        pooled = np.add.reduce(summed * w if w is not None else summed, axis=3)  # over each group's channels
+        if not saved["by_sample"]:
+            pooled = np.add.reduce(pooled, axis=1, keepdims=True)  # and over the batch
+        pooled[0] *= rstd / count
+        pooled[1] *= rstd * rstd * rstd / count
         result = centred[block]
-        result *= (rstd * rstd * rstd * _pool(pgc, groups) / count)[..., None]
-        result += (rstd * _pool(pg, groups) / count)[..., None]
-        np.subtract(g3[block] * (rstd * w if w is not None else rstd)[..., None], result, out=result)
+        result *= pooled[1, ..., None, None]
+        result += pooled[0, ..., None, None]
+        np.subtract(g4[block] * _alpha(rstd, w)[..., None], result, out=result)
 
-    with _RowBuffers(centred.shape[2]):
-        if part != "input" or groups is None:
-            for block in saved["blocks"]:
-                sums(block)
+    with _RowBuffers(centred.shape[3]):
+        if part != "input" or not saved["by_sample"]:
+            for block in blocks:
+                add_up(block)
         if part == "input":
-            for block in saved["blocks"]:
-                if groups is not None:
-                    sums(block)
-                write(block, rstd[block] if groups is not None else rstd)
-    found = {"∂weight": np.add.reduce(per_gc * rstd, axis=0), "∂bias": np.add.reduce(per_g, axis=0)}
+            for block in blocks:
+                if saved["by_sample"]:
+                    add_up(block)
+                    write(block, sums[:, block], rstd[block])
+                else:
+                    write(block, sums, rstd)
+    found = {"∂weight": np.add.reduce(sums[1] * rstd[..., None], axis=0), "∂bias": np.add.reduce(sums[0], axis=0)}
+    found = {key: np.ravel(total) for key, total in found.items()}
     if part != "input":
         return found["∂" + part]
     saved.update(found)
