@@ -1114,7 +1114,7 @@ def _blocks(count: int, row_bytes: int) -> list[slice]:
     of 256 KiB cost as much on layer_norm's (512, 256) and 15% more on the channel norms' 4 MiB, whose
     blocks take more small steps each; blocks of 1 MiB and more no longer fit.)"""
     step = max(1, _BLOCK_BYTES // max(row_bytes, 1))
-    return [slice(start, start + step) for start in range(0, count, step)]
+    return [slice(start, min(start + step, count)) for start in range(0, count, step)]
 
 
 def _rstd(sum_squares: np.ndarray, count: int, eps: float, out: np.ndarray | None = None) -> np.ndarray:
