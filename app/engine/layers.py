@@ -1387,7 +1387,7 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
         sums[0, block] = np.reshape(_per_row(g4[block]), (-1, groups, per))
         sums[1, block] = np.reshape(_per_row(g4[block], centred[block]), (-1, groups, per))
 
-    def write(block: slice, summed: np.ndarray, rstd: np.ndarray) -> None:
+    def write(block: slice, summed: np.ndarray) -> None:
         # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
         # direct path, the path through the mean and the one through the variance (makemore's derivation),
         # as g·rstd − ((x − mean)·rstd³·mean(g·(x − mean)) + rstd·mean(g)), the bracket in place on the
@@ -1395,13 +1395,14 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
         pooled = np.add.reduce(summed * w if w is not None else summed, axis=3)  # over each group's channels
         if not saved["by_sample"]:
             pooled = np.add.reduce(pooled, axis=1, keepdims=True)  # and over the batch
-        pooled[0] *= rstd / count
-        pooled[1] *= rstd * rstd * rstd / count
+        pooled *= coefficients[:, block] if saved["by_sample"] else coefficients
         result = centred[block]
         result *= pooled[1, ..., None, None]
         result += pooled[0, ..., None, None]
-        np.subtract(g4[block] * _alpha(rstd, w)[..., None], result, out=result)
+        np.subtract(g4[block] * (alpha[block] if saved["by_sample"] else alpha)[..., None], result, out=result)
 
+    coefficients = np.stack([rstd / count, rstd * rstd * rstd / count])  # of the paths through the mean, the variance
+    alpha = _alpha(rstd, w)
     with _RowBuffers(centred.shape[3]):
         if part != "input" or not saved["by_sample"]:
             for block in blocks:
@@ -1410,9 +1411,9 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
             for block in blocks:
                 if saved["by_sample"]:
                     add_up(block)
-                    write(block, sums[:, block], rstd[block])
+                    write(block, sums[:, block])
                 else:
-                    write(block, sums, rstd)
+                    write(block, sums)
     found = {"∂weight": np.add.reduce(sums[1] * rstd[..., None], axis=0), "∂bias": np.add.reduce(sums[0], axis=0)}
     found = {key: np.ravel(total) for key, total in found.items()}
     if part != "input":
