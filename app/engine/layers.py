@@ -1346,13 +1346,14 @@ def _channel_norm_saving(
         elif by_sample:
             rows, rows_c = (np.reshape(a, (-1, count)) for a in (x4, centred))  # a row per sample and group
             rstd, ones = np.empty(x4.shape[:2]), np.ones(count)
+            per_sample = x4.shape[1]  # (groups)
             for block in blocks:
-                span = slice(block.start * x4.shape[1], block.stop * x4.shape[1])
+                span = slice(block.start * per_sample, block.stop * per_sample)
                 means = rows[span] @ ones
                 means /= count
                 np.subtract(rows[span], means[:, None], out=rows_c[span])
-                rstd[block] = np.reshape(_rstd(_row_dots(rows_c[span], rows_c[span]), count, eps), (-1, groups))
-                write(block, np.reshape(means, (-1, groups)), rstd[block])
+                rstd[block] = np.reshape(_rstd(_row_dots(rows_c[span], rows_c[span]), count, eps), (-1, per_sample))
+                write(block, np.reshape(means, (-1, per_sample)), rstd[block])
         else:
             mean = np.add.reduce(_per_row(x4), axis=0, keepdims=True) / count
             squares = np.empty((n, c))
