@@ -740,3 +740,42 @@ def test_the_norms_block_by_block_far_from_zero(
     np.testing.assert_allclose(result.values[result.output], expected.detach().numpy(), rtol=1e-8, atol=1e-8)
     for name, tensor in tensors.items():
         np.testing.assert_allclose(_input_grad(result, name), tensor.grad.numpy(), rtol=1e-8, atol=1e-8, err_msg=name)
+
+
+EMPTY_NORMS = [
+    ("out = layer_norm(x[0:0], w, b, normalized_shape=3)", (2, 3), lambda x, w, b: F.layer_norm(x[0:0], (3,), w, b)),
+    (
+        "out = group_norm(reshape(x[0:0], (0, 3, 1)), w, b, num_groups=3)",
+        (2, 3),
+        lambda x, w, b: F.group_norm(x[0:0].reshape(0, 3, 1), 3, w, b),
+    ),
+    (
+        "out = group_norm(x[:, :, 0:0], w, b, num_groups=1)",
+        (2, 3, 2),
+        lambda x, w, b: F.group_norm(x[:, :, 0:0], 1, w, b),
+    ),
+    (
+        "out = batch_norm(x[:, :, 0:0], m, v, w, b)",
+        (2, 3, 2),
+        lambda x, w, b: F.batch_norm(
+            x[:, :, 0:0], torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64), w, b
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("program", "shape", "torch_fn"), EMPTY_NORMS, ids=[case[0] for case in EMPTY_NORMS])
+def test_the_norms_of_an_empty_input(program: str, shape: tuple, torch_fn: Callable) -> None:
+    """An input with no values (no samples, or no positions) gives an empty result and PyTorch's gradients
+    (zeros for weight and bias): no blocks of rows then, or blocks of empty rows, and no axis left for numpy
+    to infer."""
+    rng = _rng(3)
+    x, w, b = rng.normal(size=shape), rng.normal(size=3), rng.normal(size=3)
+    tensors = {name: torch.tensor(value, requires_grad=True) for name, value in {"x": x, "w": w, "b": b}.items()}
+    expected = torch_fn(**tensors)
+    expected.sum().backward()
+    fixed_stats = {"m": [0.0, 0.0, 0.0], "v": [1.0, 1.0, 1.0]}
+    result = evaluate(program, {"x": x.tolist(), "w": w.tolist(), "b": b.tolist(), **fixed_stats})
+    assert np.shape(result.values[result.output]) == tuple(expected.shape)
+    for name, tensor in tensors.items():
+        np.testing.assert_array_equal(_input_grad(result, name), tensor.grad.numpy(), err_msg=name)

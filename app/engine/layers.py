@@ -1094,7 +1094,7 @@ class _RowBuffers:
     buffer no longer than a row, the operand goes to the vectorised loop as one number per row."""
 
     def __init__(self, length: int) -> None:
-        self.size = max(16, length // 16 * 16)  # numpy wants a multiple of 16
+        self.size = max(16, min(length, 8192) // 16 * 16)  # a multiple of 16 (numpy's rule), at most its default
         self.old = 0
 
     def __enter__(self) -> None:
@@ -1115,6 +1115,11 @@ def _blocks(count: int, row_bytes: int) -> list[slice]:
     blocks take more small steps each; blocks of 1 MiB and more no longer fit.)"""
     step = max(1, _BLOCK_BYTES // max(row_bytes, 1))
     return [slice(start, min(start + step, count)) for start in range(0, count, step)]
+
+
+def _longest(blocks: list[slice]) -> int:
+    """The rows of _blocks' first (and longest) slice; 0 for none."""
+    return blocks[0].stop if blocks else 0
 
 
 def _rstd(sum_squares: np.ndarray, count: int, eps: float, out: np.ndarray | None = None) -> np.ndarray:
@@ -1158,7 +1163,7 @@ def _layer_norm_saving(
     w, b = (np.ravel(operand) if _given(operand) else None for operand in (weight, bias))
     out = np.empty(rows.shape) if value else None
     blocks = _blocks(len(rows), rows.itemsize * width)
-    scaled = _Outer(w, blocks[0].stop) if out is not None and w is not None else None  # rstd·weight
+    scaled = _Outer(w, _longest(blocks)) if out is not None and w is not None else None  # rstd·weight
     ones = np.ones(width)
     with _RowBuffers(width):
         for block in blocks:
@@ -1194,10 +1199,10 @@ def _layer_norm_grad(slot: int, grad: Any, saved: dict[str, Any]) -> Any:
     g = np.reshape(grad, centred.shape)
     width = centred.shape[1]
     d_bias, d_weight = np.zeros(width), np.zeros(width)
-    across, down = np.ones(width) if w is None else w, np.ones(blocks[0].stop)
+    across, down = np.ones(width) if w is None else w, np.ones(_longest(blocks))
     cubed = rstd * rstd * rstd / width  # coefficients of the paths through the variance and the mean
     rstd_mean = rstd / width
-    scaled = _Outer(w, blocks[0].stop) if not slot and w is not None else None  # rstd·weight
+    scaled = _Outer(w, _longest(blocks)) if not slot and w is not None else None  # rstd·weight
     with _RowBuffers(width):
         for block in blocks:
             gb, xc, r = g[block], centred[block], rstd[block]
@@ -1291,9 +1296,9 @@ def _batch_norm_shape(
 
 def _per_row(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """Σ along the last axis of each row of an (N, ..., L) block (of a·b when b is given): (N, rows a sample)."""
-    rows = np.reshape(a, (-1, a.shape[-1]))
+    rows = np.reshape(a, (size(a.shape[:-1]), a.shape[-1]))
     sums = _row_sums(rows) if b is None else _row_dots(rows, np.reshape(b, rows.shape))
-    return np.reshape(sums, (len(a), -1))
+    return np.reshape(sums, (len(a), size(a.shape[1:-1])))
 
 
 def _alpha(rstd: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
@@ -1316,10 +1321,10 @@ def _channel_norm_saving(
     shape = np.shape(input)
     n, c = shape[0], shape[1]
     by_sample, training = groups is not None, mean is None
-    x4 = np.reshape(np.asarray(input, dtype=np.float64), (n, groups or c, c // (groups or c), -1))
-    length = x4.shape[3]
-    count = x4[0, 0].size * (1 if by_sample else n)  # the values behind each statistic
-    blocks = _blocks(n, x4.itemsize * x4[0].size)
+    length = size(shape[2:])  # (spelled out: reshape cannot infer an axis of an empty input)
+    x4 = np.reshape(np.asarray(input, dtype=np.float64), (n, groups or c, c // (groups or c), length))
+    count = c // (groups or c) * length * (1 if by_sample else n)  # the values behind each statistic
+    blocks = _blocks(n, x4.itemsize * c * length)
     w, b = (np.reshape(operand, x4.shape[1:3]) if _given(operand) else None for operand in (weight, bias))
     centred = np.empty(x4.shape)
     out = np.empty(x4.shape) if value else None
@@ -1344,7 +1349,7 @@ def _channel_norm_saving(
                 np.subtract(x4[block], mean[..., None, None], out=centred[block])
                 write(block, mean, rstd)
         elif by_sample:
-            rows, rows_c = (np.reshape(a, (-1, count)) for a in (x4, centred))  # a row per sample and group
+            rows, rows_c = (np.reshape(a, (n * c // x4.shape[2], count)) for a in (x4, centred))  # sample and group
             rstd, ones = np.empty(x4.shape[:2]), np.ones(count)
             per_sample = x4.shape[1]  # (groups)
             for block in blocks:
