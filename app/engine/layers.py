@@ -1091,7 +1091,8 @@ class _RowBuffers:
     broadcast along rows of that length). With its default buffer of 8192 elements, longer than a row,
     numpy's iterator copies an operand broadcast along the rows, such as x − mean[:, None], into its
     buffer element by element: each per-row operation then costs 2.5 times a same-shape one; with the
-    buffer no longer than a row, the operand goes to the vectorised loop as one number per row."""
+    buffer no longer than a row, the operand goes to the vectorised loop as one number per row. (numpy
+    keeps the size per thread: a server's other threads keep theirs.)"""
 
     def __init__(self, length: int) -> None:
         self.size = max(16, min(length, 8192) // 16 * 16)  # a multiple of 16 (numpy's rule), at most its default
