@@ -1318,7 +1318,9 @@ def _channel_norm_saving(
     (two passes: exact for any mean). The result is x·α + β per channel, α = weight·rstd, β = bias − mean·α:
     PyTorch's own order, so that an infinite or NaN weight or bias gives its answers (inf − inf and 0·inf
     are NaN there too). Block by block over the samples (_blocks): in one sweep for group_norm, whose
-    statistics are each sample's own; in three for batch_norm's, which pool the batch."""
+    statistics are each sample's own; in three for batch_norm's, which pool the batch. The centred values
+    are a block's scratch here: the vjps keep the input and the means and make them again, into their
+    result (an array of the input's size less to write here and to read there)."""
     shape = np.shape(input)
     n, c = shape[0], shape[1]
     by_sample, training = groups is not None, mean is None
@@ -1327,50 +1329,53 @@ def _channel_norm_saving(
     count = c // (groups or c) * length * (1 if by_sample else n)  # the values behind each statistic
     blocks = _blocks(n, x4.itemsize * c * length)
     w, b = (np.reshape(operand, x4.shape[1:3]) if _given(operand) else None for operand in (weight, bias))
-    centred = np.empty(x4.shape)
     out = np.empty(x4.shape) if value else None
+    scratch = np.empty((_longest(blocks), *x4.shape[1:]))
 
     def write(block: slice, mean: np.ndarray, rstd: np.ndarray) -> None:
         """The result's block from its statistics, (samples or 1, G) each."""
         if out is None:
             return
+        ob = out[block]
         if w is None and b is None:
-            np.multiply(centred[block], rstd[..., None, None], out=out[block])
+            np.subtract(x4[block], mean[..., None, None], out=ob)
+            ob *= rstd[..., None, None]
             return
         alpha = _alpha(rstd, w)
         shift = mean[..., None] * alpha
         shift = np.subtract(b, shift, out=shift) if b is not None else np.negative(shift, out=shift)
-        ob = np.multiply(x4[block], alpha[..., None], out=out[block])
+        np.multiply(x4[block], alpha[..., None], out=ob)
         ob += shift[..., None]
 
     with _RowBuffers(length):
-        if mean is not None:  # running statistics, (C,) each
+        if not training:  # running statistics, (C,) each
             mean, rstd = np.reshape(mean, (1, c)), 1.0 / np.sqrt(np.reshape(var, (1, c)) + eps)
             for block in blocks:
-                np.subtract(x4[block], mean[..., None, None], out=centred[block])
                 write(block, mean, rstd)
         elif by_sample:
-            rows, rows_c = (np.reshape(a, (n * c // x4.shape[2], count)) for a in (x4, centred))  # sample and group
-            rstd, ones = np.empty(x4.shape[:2]), np.ones(count)
             per_sample = x4.shape[1]  # (groups)
+            rows = np.reshape(x4, (n * per_sample, count))  # a row per sample and group
+            rows_c = np.reshape(scratch, (len(scratch) * per_sample, count))
+            mean, rstd, ones = np.empty(x4.shape[:2]), np.empty(x4.shape[:2]), np.ones(count)
             for block in blocks:
-                span = slice(block.start * per_sample, block.stop * per_sample)
-                means = rows[span] @ ones
+                x = rows[block.start * per_sample : block.stop * per_sample]
+                means = x @ ones
                 means /= count
-                np.subtract(rows[span], means[:, None], out=rows_c[span])
-                rstd[block] = np.reshape(_rstd(_row_dots(rows_c[span], rows_c[span]), count, eps), (-1, per_sample))
-                write(block, np.reshape(means, (-1, per_sample)), rstd[block])
+                xc = np.subtract(x, means[:, None], out=rows_c[: len(x)])
+                mean[block] = np.reshape(means, (-1, per_sample))
+                rstd[block] = np.reshape(_rstd(_row_dots(xc, xc), count, eps), (-1, per_sample))
+                write(block, mean[block], rstd[block])
         else:
             mean = np.add.reduce(_per_row(x4), axis=0, keepdims=True) / count
             squares = np.empty((n, c))
             for block in blocks:
-                np.subtract(x4[block], mean[..., None, None], out=centred[block])
-                squares[block] = _per_row(centred[block], centred[block])
+                xc = np.subtract(x4[block], mean[..., None, None], out=scratch[: block.stop - block.start])
+                squares[block] = _per_row(xc, xc)
             rstd = _rstd(np.add.reduce(squares, axis=0, keepdims=True), count, eps)
             for block in blocks:
                 write(block, mean, rstd)
-    saved = {"centred": centred, "rstd": rstd, "weight": w, "by_sample": by_sample, "count": count}
-    saved["training"], saved["blocks"] = training, blocks
+    saved = {"input": x4, "mean": mean, "rstd": rstd, "weight": w, "by_sample": by_sample, "count": count}
+    saved["training"], saved["blocks"], saved["shape"] = training, blocks, shape
     return (None if out is None else np.reshape(out, shape)), saved
 
 
@@ -1379,20 +1384,25 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
 
     The weight's and the bias's are per-channel sums that the input's also needs: the input's vjp, which
     runs first in a training step, leaves them for theirs. Block by block as the forward: in one sweep
-    for group_norm, in two for batch_norm (its statistics pool the whole batch's sums)."""
+    for group_norm, in two for batch_norm (its statistics pool the whole batch's sums); the centred values
+    made again from the input, into the input's gradient (into a block's scratch for the others')."""
     kept = saved.pop("∂" + part, None)
     if kept is not None:
         return kept
-    centred, rstd, w, count, blocks = saved["centred"], saved["rstd"], saved["weight"], saved["count"], saved["blocks"]
-    n, groups, per = centred.shape[:3]
-    g4 = np.reshape(grad, centred.shape)
+    x4, mean, rstd, w, count, blocks = (saved[key] for key in ("input", "mean", "rstd", "weight", "count", "blocks"))
+    n, groups, per = x4.shape[:3]
+    g4 = np.reshape(grad, x4.shape)
     if part == "input" and not saved["training"]:
-        return np.reshape(g4 * _alpha(rstd, w)[..., None], np.shape(grad))
+        return np.reshape(g4 * _alpha(rstd, w)[..., None], saved["shape"])
     sums = np.empty((2, n, groups, per))  # Σ over space of g and of g·(x − mean), per sample and channel
+    result = np.empty(x4.shape) if part == "input" else None
+    scratch = np.empty((_longest(blocks), *x4.shape[1:])) if result is None else result
 
     def add_up(block: slice) -> None:
+        centred = result[block] if result is not None else scratch[: block.stop - block.start]
+        np.subtract(x4[block], (mean[block] if saved["by_sample"] else mean)[..., None, None], out=centred)
         sums[0, block] = np.reshape(_per_row(g4[block]), (-1, groups, per))
-        sums[1, block] = np.reshape(_per_row(g4[block], centred[block]), (-1, groups, per))
+        sums[1, block] = np.reshape(_per_row(g4[block], centred), (-1, groups, per))
 
     def write(block: slice, summed: np.ndarray) -> None:
         # rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = ∂L/∂x̂ = ∂L/∂out·weight and x̂ = (x − mean)·rstd: the
@@ -1403,18 +1413,18 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
         if not saved["by_sample"]:
             pooled = np.add.reduce(pooled, axis=1, keepdims=True)  # and over the batch
         pooled *= coefficients[:, block] if saved["by_sample"] else coefficients
-        result = centred[block]
-        result *= pooled[1, ..., None, None]
-        result += pooled[0, ..., None, None]
-        np.subtract(g4[block] * (alpha[block] if saved["by_sample"] else alpha)[..., None], result, out=result)
+        centred = scratch[block]
+        centred *= pooled[1, ..., None, None]
+        centred += pooled[0, ..., None, None]
+        np.subtract(g4[block] * (alpha[block] if saved["by_sample"] else alpha)[..., None], centred, out=centred)
 
     coefficients = np.stack([rstd / count, rstd * rstd * rstd / count])  # of the paths through the mean, the variance
     alpha = _alpha(rstd, w)
-    with _RowBuffers(centred.shape[3]):
-        if part != "input" or not saved["by_sample"]:
+    with _RowBuffers(x4.shape[3]):
+        if result is None or not saved["by_sample"]:
             for block in blocks:
                 add_up(block)
-        if part == "input":
+        if result is not None:
             for block in blocks:
                 if saved["by_sample"]:
                     add_up(block)
@@ -1423,11 +1433,10 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
                     write(block, sums)
     found = {"∂weight": np.add.reduce(sums[1] * rstd[..., None], axis=0), "∂bias": np.add.reduce(sums[0], axis=0)}
     found = {key: np.ravel(total) for key, total in found.items()}
-    if part != "input":
+    if result is None:
         return found["∂" + part]
     saved.update(found)
-    del saved["centred"]  # now the result's
-    return np.reshape(centred, np.shape(grad))
+    return np.reshape(result, saved["shape"])
 
 
 def _channel_norm_saved(part: str) -> Callable[..., Any]:
