@@ -1420,10 +1420,12 @@ def _channel_norm_grad(part: str, grad: Any, saved: dict[str, Any]) -> Any:
         centred = scratch[block]
         centred *= pooled[1, ..., None, None]
         centred += pooled[0, ..., None, None]
-        np.subtract(g4[block] * (alpha[block] if saved["by_sample"] else alpha)[..., None], centred, out=centred)
+        scale = (alpha[block] if saved["by_sample"] else alpha)[..., None]
+        np.subtract(np.multiply(g4[block], scale, out=direct[: len(centred)]), centred, out=centred)
 
     coefficients = np.stack([rstd / count, rstd * rstd * rstd / count])  # of the paths through the mean, the variance
     alpha = _alpha(rstd, w)
+    direct = np.empty((_longest(blocks) if result is not None else 0, *x4.shape[1:]))  # g·α, a block at a time
     with _RowBuffers(x4.shape[3]):
         if result is None or not saved["by_sample"]:
             for block in blocks:
