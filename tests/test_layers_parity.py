@@ -707,3 +707,92 @@ def test_the_training_pass_gives_the_same_gradients(case: Case) -> None:
             np.testing.assert_allclose(
                 grads[node], ours, rtol=1e-12, atol=1e-14, err_msg=f"{case.program}: ∂/∂{graph.names[node]}"
             )
+
+
+SHIFTED_NORMS = [
+    (
+        "layer_norm",
+        "out = layer_norm(x, w, b, normalized_shape=(6,))",
+        (7, 6),
+        lambda x, w, b: F.layer_norm(x, (6,), w, b),
+    ),
+    ("group_norm", "out = group_norm(x, w, b, num_groups=2)", (5, 4, 3), lambda x, w, b: F.group_norm(x, 2, w, b)),
+    (
+        "batch_norm",
+        "out = batch_norm(x, weight=w, bias=b, training=True)",
+        (5, 4, 3),
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("program", "shape", "torch_fn"), [case[1:] for case in SHIFTED_NORMS], ids=[case[0] for case in SHIFTED_NORMS]
+)
+def test_the_norms_block_by_block_far_from_zero(
+    monkeypatch: pytest.MonkeyPatch, program: str, shape: tuple, torch_fn: Callable
+) -> None:
+    """The norms run block by block over their rows (app/engine/layers.py's _blocks): with blocks of two to
+    four rows, the last one shorter, on values a million away from zero with a spread of one, they give
+    PyTorch's values and gradients on the same values less the million (a norm does not see a shift)
+    within 1e-8, where a variance taken as E[x²] − E[x]² would be off by 1e-4. numpy's ufunc buffer size,
+    which the norms set while they run (_RowBuffers), is as it was after."""
+    from app.engine import layers
+
+    monkeypatch.setattr(layers, "_BLOCK_BYTES", 200)
+    rng = _rng(5)
+    x = 1e6 + rng.normal(size=shape)
+    channels = shape[-1] if "layer_norm" in program else shape[1]  # the size of weight and bias
+    w, b = rng.normal(size=channels), rng.normal(size=channels)
+    g = rng.normal(size=shape)
+    tensors = {
+        name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
+        for name, value in {"x": x - 1e6, "w": w, "b": b}.items()  # x − 1e6: exact (Sterbenz)
+    }
+    expected = torch_fn(**tensors)
+    expected.backward(torch.tensor(g))
+    buffer = np.getbufsize()
+    result = evaluate(program, {"x": x.tolist(), "w": w.tolist(), "b": b.tolist()}, g.tolist())
+    assert np.getbufsize() == buffer
+    np.testing.assert_allclose(result.values[result.output], expected.detach().numpy(), rtol=1e-8, atol=1e-8)
+    for name, tensor in tensors.items():
+        np.testing.assert_allclose(_input_grad(result, name), tensor.grad.numpy(), rtol=1e-8, atol=1e-8, err_msg=name)
+
+
+EMPTY_NORMS = [
+    ("out = layer_norm(x[0:0], w, b, normalized_shape=3)", (2, 3), lambda x, w, b: F.layer_norm(x[0:0], (3,), w, b)),
+    (
+        "out = group_norm(reshape(x[0:0], (0, 3, 1)), w, b, num_groups=3)",
+        (2, 3),
+        lambda x, w, b: F.group_norm(x[0:0].reshape(0, 3, 1), 3, w, b),
+    ),
+    (
+        "out = group_norm(x[:, :, 0:0], w, b, num_groups=1)",
+        (2, 3, 2),
+        lambda x, w, b: F.group_norm(x[:, :, 0:0], 1, w, b),
+    ),
+    (
+        "out = batch_norm(x[:, :, 0:0], m, v, w, b)",
+        (2, 3, 2),
+        lambda x, w, b: F.batch_norm(
+            x[:, :, 0:0], torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64), w, b
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("program", "shape", "torch_fn"), EMPTY_NORMS, ids=[case[0] for case in EMPTY_NORMS])
+def test_the_norms_of_an_empty_input(program: str, shape: tuple, torch_fn: Callable) -> None:
+    """An input with no values (no samples, or no positions) gives an empty result and PyTorch's gradients
+    (zeros for weight and bias): no blocks of rows then, or blocks of empty rows, and no axis left for numpy
+    to infer."""
+    rng = _rng(3)
+    x, w, b = rng.normal(size=shape), rng.normal(size=3), rng.normal(size=3)
+    tensors = {name: torch.tensor(value, requires_grad=True) for name, value in {"x": x, "w": w, "b": b}.items()}
+    expected = torch_fn(**tensors)
+    expected.sum().backward()
+    fixed_stats = {"m": [0.0, 0.0, 0.0], "v": [1.0, 1.0, 1.0]}
+    result = evaluate(program, {"x": x.tolist(), "w": w.tolist(), "b": b.tolist(), **fixed_stats})
+    assert np.shape(result.values[result.output]) == tuple(expected.shape)
+    for name, tensor in tensors.items():
+        np.testing.assert_array_equal(_input_grad(result, name), tensor.grad.numpy(), err_msg=name)
