@@ -81,32 +81,34 @@ def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
 
 def test_gradients_whose_sum_overflows_are_still_finite() -> None:
     """_finite sums an array first (one pass); a sum that overflows is not yet an answer: the
-    elements decide. _finite_scalar_leaves tests the float gradients of the leaves only, picked as
-    the entries of graph.ops that are not true (an Op is always true)."""
-    from app.engine.graph import Graph
-    from app.engine.limits import Limits
-    from app.engine.run import _finite, _finite_scalar_leaves
+    elements decide."""
+    from app.engine.run import _finite
 
     huge = np.array([1e308, 1e308])
     with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
         assert _finite(huge) and _finite(2.0)
         assert not _finite(np.array([math.inf, 0.0])) and not _finite(np.array([math.nan, 1.0]))
         assert not _finite(math.nan) and not _finite(-math.inf)
-    graph = Graph("", Limits())
-    for name in ("x", "y", "s"):
-        graph.leaf(name, None, (), True, 0, 0)
-    assert all(OPS.values()) and graph.computed() == []
-    assert _finite_scalar_leaves(graph, [np.array([math.inf]), 2.0, None])  # arrays: backward's watch
-    assert not _finite_scalar_leaves(graph, [huge, math.nan, None])
-    assert not _finite_scalar_leaves(graph, [None, 1.0, -math.inf])
+
+
+def test_the_fast_scalar_path_is_only_for_ops_without_masks() -> None:
+    """The walker takes a scalar node's edges from Op.derivatives without looking for masks: only an
+    op without masks has them (its masked and ordinary passes give the same numbers)."""
+    for name, op in OPS.items():
+        if op.local is None:
+            assert op.derivatives is None and op.scalar_forward is None, name
+        else:
+            assert (op.derivatives is None) == (op.masks is not None), name
+            assert op.scalar_forward is not None and len(op.local) == len(op.derivatives or op.local), name
 
 
 def test_masks_apply_where_a_non_finite_gradient_meets_them() -> None:
     """run() applies the masks (PyTorch's 0 where inf · 0 is NaN) when backward saw a gradient that
     is not finite at a tensor edge that has a mask, or reaching a tensor node from a scalar one, or
-    at a float leaf; the arrays of the leaves are not summed for it. Each program is checked against
-    PyTorch: relu on a matrix under sqrt's infinite slope at 0, relu on a scalar sum of a matrix
-    (the NaN goes from a scalar node into sum's tensor node), and relu on a float leaf."""
+    at a scalar node of an op with masks; the arrays of the leaves are not summed for it. Each
+    program is checked against PyTorch: relu on a matrix under sqrt's infinite slope at 0, relu on
+    a scalar sum of a matrix (the NaN goes from a scalar node into sum's tensor node), and relu on a
+    float leaf."""
     import torch
 
     from app.engine.inputs import decode
