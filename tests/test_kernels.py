@@ -53,6 +53,39 @@ def test_every_kernel_answers_as_the_table(name: str) -> None:
             assert all(map(_same, got, expected)), f"{name}{operands}: kernel {got}, table {expected}"
 
 
+def _taken_apart(op: Op, *operands: float) -> tuple[Any, ...]:
+    """(out, locals...) as app.engine.run's walker reads them: Op.scalar_forward, then Op.derivatives
+    (None: 1; a float; the position of an argument among (out, operands...); the table's function)."""
+    out = op.scalar_forward(*operands)  # type: ignore[misc]
+    arguments = (out, *operands)
+    return (
+        out,
+        *(
+            1.0 if d is None else d if type(d) is float else arguments[d] if type(d) is int else d(SCALAR, *arguments)
+            for d in op.derivatives or ()
+        ),
+    )
+
+
+@pytest.mark.parametrize("name", [name for name in ELEMENTWISE if OPS[name].derivatives is not None])
+def test_every_walker_derivative_answers_as_the_table(name: str) -> None:
+    op = OPS[name]
+    with np.errstate(all="ignore"):
+        for operands in itertools.product(SAMPLES, repeat=len(op.operands)):
+            try:
+                expected = _plain(op, *operands)
+            except (OverflowError, ValueError, ZeroDivisionError) as exc:  # the table's own refusal
+                with pytest.raises(type(exc)):
+                    _taken_apart(op, *operands)
+                continue
+            got = _taken_apart(op, *operands)
+            assert len(got) == len(expected), name
+            assert all(map(_same, got, expected)), f"{name}{operands}: walker {got}, table {expected}"
+            # a derivative of 1 is the upstream gradient itself: upstream · 1 is upstream, bit for bit
+            for upstream in SAMPLES:
+                assert all(_same(upstream * 1.0, upstream) for d in op.derivatives or () if d is None)
+
+
 def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
     """add's local derivatives are constants and its forward the operator; mul's are its operands;
     tanh's local derivative computes (it is called); a forward that computes more is called."""

@@ -199,7 +199,8 @@ def scalar_parts(
     forward: Callable[..., Any], local: tuple[Callable[..., Any], ...], m: Any
 ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """The op on Python floats as app.engine.run's walker takes it apart: the forward as one call on
-    the operands, and per operand its local derivative as a float (a constant), an int (the position
+    the operands, and per operand its local derivative as None (the constant 1: upstream · 1 is the
+    upstream gradient, bit for bit), a float (another constant), an int (the position
     of the argument it is among (out, operands...)), or the table's function, called on
     (m, out, operands...) (a call through a partial binding m is not inlined by CPython 3.11: it
     cost tanh's backward edge a third more).
@@ -212,5 +213,8 @@ def scalar_parts(
     arity = len(local)
     direct = _direct(forward, m, arity)
     shortcuts = [_shortcut(d, m, arity) for d in local]
-    derivatives = tuple(d if shortcut is _CALLED else shortcut for d, shortcut in zip(local, shortcuts))
+    derivatives = tuple(
+        d if shortcut is _CALLED else None if type(shortcut) is float and shortcut == 1.0 else shortcut
+        for d, shortcut in zip(local, shortcuts)
+    )
     return (direct if direct is not None else partial(forward, m)), derivatives

@@ -226,7 +226,7 @@ class Op:
     # cached_property's lookup cost two and a half times a field's.
     scalar: Callable[..., tuple[Any, ...]] | None = field(init=False, repr=False, compare=False)
     # The same, taken apart for app.engine.run's walker (kernels.scalar_parts): the forward on Python
-    # floats as one call on the operands, and per operand the local derivative as a float, the
+    # floats as one call on the operands, and per operand the local derivative as None (1), a float, the
     # position of an argument among (out, operands...), or the table's function of (m, out,
     # operands...). The walker computes a node's value forward and its local derivatives backward,
     # only where a gradient flows. `derivatives` is None for an op with masks: the walker takes

@@ -176,7 +176,8 @@ def backward(
         derivatives = ops[node].derivatives if scalar[node] else None
         if derivatives is not None:
             # Python floats throughout, no shapes to reconcile, no masks (the masked pass is the
-            # same here). A local derivative is a constant (add's 1), an operand or the result
+            # same here). A local derivative is 1 (None: the contribution is the upstream gradient
+            # itself, no multiplication, no new float), another constant, an operand or the result
             # (mul's, exp's), found without a call, or a call (tanh's 1 - out²) on the values (see
             # Op.derivatives); each edge is written out, for one operand and for two: a loop over
             # the slots, or a helper per edge, cost more than the edges' arithmetic and their
@@ -186,12 +187,15 @@ def backward(
             if len(operand_ids) == 1:
                 if requires_grad[operand]:
                     local = derivatives[0]
-                    if type(local) is not float:
-                        if type(local) is int:
-                            local = values[operand] if local else values[node]
-                        else:
-                            local = local(SCALAR, values[node], values[operand])
-                    contribution = upstream * local
+                    if local is None:
+                        local, contribution = 1.0, upstream
+                    else:
+                        if type(local) is not float:
+                            if type(local) is int:
+                                local = values[operand] if local else values[node]
+                            else:
+                                local = local(SCALAR, values[node], values[operand])
+                        contribution = upstream * local
                     so_far = grads[operand]
                     grads[operand] = so_far = contribution if so_far is None else so_far + contribution
                     steps.append((node, operand, 0, local, contribution, so_far, ()))
@@ -199,23 +203,29 @@ def backward(
             second = operand_ids[1]
             if requires_grad[operand]:
                 local = derivatives[0]
-                if type(local) is not float:
-                    if type(local) is int:
-                        local = values[second] if local == 2 else values[operand] if local else values[node]
-                    else:
-                        local = local(SCALAR, values[node], values[operand], values[second])
-                contribution = upstream * local
+                if local is None:
+                    local, contribution = 1.0, upstream
+                else:
+                    if type(local) is not float:
+                        if type(local) is int:
+                            local = values[second] if local == 2 else values[operand] if local else values[node]
+                        else:
+                            local = local(SCALAR, values[node], values[operand], values[second])
+                    contribution = upstream * local
                 so_far = grads[operand]
                 grads[operand] = so_far = contribution if so_far is None else so_far + contribution
                 steps.append((node, operand, 0, local, contribution, so_far, ()))
             if requires_grad[second]:
                 local = derivatives[1]
-                if type(local) is not float:
-                    if type(local) is int:
-                        local = values[operand] if local == 1 else values[second] if local else values[node]
-                    else:
-                        local = local(SCALAR, values[node], values[operand], values[second])
-                contribution = upstream * local
+                if local is None:
+                    local, contribution = 1.0, upstream
+                else:
+                    if type(local) is not float:
+                        if type(local) is int:
+                            local = values[operand] if local == 1 else values[second] if local else values[node]
+                        else:
+                            local = local(SCALAR, values[node], values[operand], values[second])
+                    contribution = upstream * local
                 so_far = grads[second]
                 grads[second] = so_far = contribution if so_far is None else so_far + contribution
                 steps.append((node, second, 1, local, contribution, so_far, ()))
