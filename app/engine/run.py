@@ -189,12 +189,13 @@ def backward(
                     local = derivatives[0]
                     if local is None:
                         local, contribution = 1.0, upstream
+                    elif type(local) is int:
+                        local = values[operand] if local else values[node]
+                        contribution = upstream * local
+                    elif type(local) is float:
+                        contribution = upstream * local
                     else:
-                        if type(local) is not float:
-                            if type(local) is int:
-                                local = values[operand] if local else values[node]
-                            else:
-                                local = local(SCALAR, values[node], values[operand])
+                        local = local(SCALAR, values[node], values[operand])
                         contribution = upstream * local
                     so_far = grads[operand]
                     grads[operand] = so_far = contribution if so_far is None else so_far + contribution
@@ -205,12 +206,13 @@ def backward(
                 local = derivatives[0]
                 if local is None:
                     local, contribution = 1.0, upstream
+                elif type(local) is int:
+                    local = values[second] if local == 2 else values[operand] if local else values[node]
+                    contribution = upstream * local
+                elif type(local) is float:
+                    contribution = upstream * local
                 else:
-                    if type(local) is not float:
-                        if type(local) is int:
-                            local = values[second] if local == 2 else values[operand] if local else values[node]
-                        else:
-                            local = local(SCALAR, values[node], values[operand], values[second])
+                    local = local(SCALAR, values[node], values[operand], values[second])
                     contribution = upstream * local
                 so_far = grads[operand]
                 grads[operand] = so_far = contribution if so_far is None else so_far + contribution
@@ -219,12 +221,13 @@ def backward(
                 local = derivatives[1]
                 if local is None:
                     local, contribution = 1.0, upstream
+                elif type(local) is int:
+                    local = values[operand] if local == 1 else values[second] if local else values[node]
+                    contribution = upstream * local
+                elif type(local) is float:
+                    contribution = upstream * local
                 else:
-                    if type(local) is not float:
-                        if type(local) is int:
-                            local = values[operand] if local == 1 else values[second] if local else values[node]
-                        else:
-                            local = local(SCALAR, values[node], values[operand], values[second])
+                    local = local(SCALAR, values[node], values[operand], values[second])
                     contribution = upstream * local
                 so_far = grads[second]
                 grads[second] = so_far = contribution if so_far is None else so_far + contribution
