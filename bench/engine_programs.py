@@ -1,5 +1,5 @@
-"""Figure 1d on programs whose lines all differ, and the engine on a mixed program (bench/run.py's
-figures 1d-n, 1d-c and 2m; alone: `python bench/engine_programs.py [--tiny]`).
+"""Figure 1d on programs whose lines all differ, the engine on a mixed program, and the MLP in CPU
+time (bench/run.py's figures 1d-n, 1d-c, 2m and 2c; alone: `python bench/engine_programs.py [--tiny]`).
 
 Figure 1d times run() on `h = tanh(h * w + b)` repeated; users write lines that differ. The engine
 sees no difference between a repeated line and one with a new name per line (the same graph), but
@@ -13,6 +13,11 @@ are timed too, each against a tape of Python floats that computes the same thing
   PyTorch eager forward + backward of the same computation (no target: the engine's per-node cost
   on a program users write, where neither the scalar path nor BLAS is everything).
 
+- the MLP of figure 2 (784-100-200-10, batch 32) in CPU time: run() and hand-written numpy
+  (bench/baselines.numpy_mlp), one call of each per round, the order swapped every round; the
+  ratio is the median of the rounds' ratios. Figure 2 times the same in wall time, which a shared
+  machine's load moves by more than the difference it measures.
+
 Times are medians of rounds that take one call of each case in turn (bench/measure.py).
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +39,7 @@ if str(ROOT) not in sys.path:
 import baselines  # noqa: E402
 import numpy as np  # noqa: E402
 import workloads  # noqa: E402
-from measure import interleaved  # noqa: E402
+from measure import interleaved, timed_call_cpu  # noqa: E402
 
 from app.engine.limits import Limits  # noqa: E402
 from app.engine.run import run  # noqa: E402
@@ -193,6 +199,36 @@ def measure(tiny: bool) -> dict[str, dict[str, float]]:
     return rows
 
 
+def mlp_cpu(sizes: tuple[int, int, int, int], batch: int, rounds: int) -> dict[str, float]:
+    """Figure 2c: CPU seconds per call of run() on workloads.MLP_PROGRAM (a graph parsed untimed
+    before each call, as figure 2 does) and of baselines.numpy_mlp, medians over rounds that take
+    one call of each, in the order A B, then B A (a call that follows the other's pays for the
+    caches it left); "ratio" is the median of the rounds' ratios."""
+    limits = Limits()
+    raw = workloads.mlp_inputs(sizes, batch)
+    arrays = workloads.mlp_arrays(raw)
+    inputs = workloads.decoded(raw, limits)
+    checked = run(parse(workloads.MLP_PROGRAM, inputs, limits))
+    loss = checked.values[checked.output]
+    if not math.isclose(loss, baselines.numpy_mlp(arrays)[0], rel_tol=1e-12):
+        raise AssertionError("MLP: run() and numpy give different losses")
+    ours: list[float] = []
+    theirs: list[float] = []
+    for round_ in range(rounds):
+        graph = parse(workloads.MLP_PROGRAM, inputs, limits)
+        for which in (0, 1) if round_ % 2 else (1, 0):
+            if which == 0:
+                ours.append(timed_call_cpu(lambda graph=graph: run(graph))[1])
+            else:
+                theirs.append(timed_call_cpu(lambda: baselines.numpy_mlp(arrays))[1])
+    return {
+        "run": statistics.median(ours),
+        "numpy": statistics.median(theirs),
+        "ratio": statistics.median(a / b for a, b in zip(ours, theirs)),
+        "rounds": rounds,
+    }
+
+
 def report(rows: dict[str, dict[str, float]]) -> str:
     lines = []
     for name, row in rows.items():
@@ -210,4 +246,10 @@ if __name__ == "__main__":
     from app.memory import keep_freed_memory
 
     keep_freed_memory()
-    print(report(measure("--tiny" in sys.argv[1:])))
+    tiny = "--tiny" in sys.argv[1:]
+    print(report(measure(tiny)))
+    mlp = mlp_cpu((8, 4, 4, 3), 2, 20) if tiny else mlp_cpu((784, 100, 200, 10), 32, 300)
+    print(
+        f"MLP, CPU time: run() {mlp['run'] * 1e3:.3f} ms, numpy {mlp['numpy'] * 1e3:.3f} ms: {mlp['ratio']:.3f}x "
+        f"(median of {mlp['rounds']} rounds' ratios)"
+    )

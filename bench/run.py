@@ -13,7 +13,9 @@ Figures (ratios are reported, never asserted):
      1d-n, 1d-c: run() vs the Python-floats tape on chains whose lines differ (a new name, new
      constants per line); 2m a small mixed program (matrices and scalars) vs PyTorch eager
      (bench/engine_programs.py)
-  2  engine, MLP 784-100-200-10, batch 32, float64: run(graph) vs hand-written numpy, vs PyTorch
+  2  engine, MLP 784-100-200-10, batch 32, float64: run(graph) vs hand-written numpy, vs PyTorch;
+     2c the same against numpy in CPU time, one call of each in turn, the ratio the median of the
+     rounds' ratios (bench/engine_programs.py)
   3  POST /graph/backward of the 10k chain through a running server, client-measured median
      (the standard library's client, Accept-Encoding: identity; httpx beside it as 3h), vs
      PyTorch's bare forward+backward of the same graph timed in the same rounds; 3c the column
@@ -283,6 +285,21 @@ def bench_mlp(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     )
     figures.append(
         Figure("2a", "  run() vs PyTorch eager", run_s * ms, "ms", "PyTorch eager", torch_s * ms, run_s / torch_s)
+    )
+    # (one call of each a round: ten rounds per round of the wall-time figure)
+    cpu = details["mlp"]["cpu"] = engine_programs.mlp_cpu(sizes.mlp, sizes.batch, 10 * sizes.repeat_mlp)
+    figures.append(
+        Figure(
+            "2c",
+            "  run() vs numpy in CPU time, alternating",
+            cpu["run"] * ms,
+            "ms",
+            "hand-written numpy",
+            cpu["numpy"] * ms,
+            cpu["ratio"],
+            "<= 1.1x",
+            cpu["ratio"] <= 1.1,
+        )
     )
 
 
@@ -810,7 +827,7 @@ def _figure_3_alone(sizes: Sizes) -> int:
 
 
 def _engine_figures_alone(sizes: Sizes, tiny: bool) -> int:
-    """Figures 1, 1d-n, 1d-c, 2 and 2m alone: the engine in process, measured as in the full run."""
+    """Figures 1, 1d-n, 1d-c, 2, 2c and 2m alone: the engine in process, measured as in the full run."""
     figures: list[Figure] = []
     details: dict = {}
     bench_chain(sizes, figures, details)
@@ -838,7 +855,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         choices=["3", "engine"],
         help="run figure 3 alone (POST /graph/backward of the chain, "
-        "both layouts, against PyTorch), or the engine's figures (1, 1d-n, 1d-c, 2, 2m), "
+        "both layouts, against PyTorch), or the engine's figures (1, 1d-n, 1d-c, 2, 2c, 2m), "
         "measured as in the full run",
     )
     args = parser.parse_args(argv)

@@ -43,6 +43,7 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
         "1p",
         "2",
         "2a",
+        "2c",
         "2m",
         "3",
         "3c",
