@@ -94,11 +94,8 @@ def forward(
     ops = cast("list[Op]", graph.ops)  # at the nodes of `order`, never None
     scalar_locals: list[Any] = [None] * len(ops)
     for node in compress(order, map(graph.scalar.__getitem__, order)):
-        operand_ids = args[node]
-        scalar_locals[node] = (
-            values[node],
-            *(_scalar_local(ops[node], slot, values, node, operand_ids) for slot in range(len(operand_ids))),
-        )
+        # (the op's kernel: the value again, the same float, and every local derivative in one call)
+        scalar_locals[node] = ops[node].scalar(*[values[j] for j in args[node]])  # type: ignore[misc]
     return order, scalar_locals
 
 
