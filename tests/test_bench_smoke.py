@@ -38,6 +38,7 @@ def test_bench_tiny_runs_and_prints_every_figure(tmp_path):
         "1b",
         "1c",
         "1d",
+        "1d-r",
         "1d-n",
         "1d-c",
         "1p",
