@@ -36,21 +36,27 @@ def _plain(op: Op, *operands: float) -> tuple[Any, ...]:
     return (out, *(d(SCALAR, out, *operands) for d in op.local or ()))
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_every_kernel_answers_as_the_table(name: str) -> None:
-    op = OPS[name]
-    assert op.scalar is not None
+def _answers_as_the_table(op: Op, answer: Any, what: str) -> None:
+    """answer(*operands) is (out, locals...) bit for bit as the table's functions give them, on every
+    combination of SAMPLES, and raises where they raise."""
     with np.errstate(all="ignore"):
         for operands in itertools.product(SAMPLES, repeat=len(op.operands)):
             try:
                 expected = _plain(op, *operands)
             except (OverflowError, ValueError, ZeroDivisionError) as exc:  # the table's own refusal
                 with pytest.raises(type(exc)):
-                    op.scalar(*operands)
+                    answer(*operands)
                 continue
-            got = op.scalar(*operands)
-            assert len(got) == len(expected), name
-            assert all(map(_same, got, expected)), f"{name}{operands}: kernel {got}, table {expected}"
+            got = answer(*operands)
+            assert len(got) == len(expected), op.name
+            assert all(map(_same, got, expected)), f"{op.name}{operands}: {what} {got}, table {expected}"
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_kernel_answers_as_the_table(name: str) -> None:
+    op = OPS[name]
+    assert op.scalar is not None
+    _answers_as_the_table(op, op.scalar, "kernel")
 
 
 def _taken_apart(op: Op, *operands: float) -> tuple[Any, ...]:
@@ -70,20 +76,9 @@ def _taken_apart(op: Op, *operands: float) -> tuple[Any, ...]:
 @pytest.mark.parametrize("name", [name for name in ELEMENTWISE if OPS[name].derivatives is not None])
 def test_every_walker_derivative_answers_as_the_table(name: str) -> None:
     op = OPS[name]
-    with np.errstate(all="ignore"):
-        for operands in itertools.product(SAMPLES, repeat=len(op.operands)):
-            try:
-                expected = _plain(op, *operands)
-            except (OverflowError, ValueError, ZeroDivisionError) as exc:  # the table's own refusal
-                with pytest.raises(type(exc)):
-                    _taken_apart(op, *operands)
-                continue
-            got = _taken_apart(op, *operands)
-            assert len(got) == len(expected), name
-            assert all(map(_same, got, expected)), f"{name}{operands}: walker {got}, table {expected}"
-            # a derivative of 1 is the upstream gradient itself: upstream · 1 is upstream, bit for bit
-            for upstream in SAMPLES:
-                assert all(_same(upstream * 1.0, upstream) for d in op.derivatives or () if d is None)
+    _answers_as_the_table(op, lambda *operands: _taken_apart(op, *operands), "walker")
+    # a derivative of 1 is the upstream gradient itself: upstream · 1 is upstream, bit for bit
+    assert all(_same(upstream * 1.0, upstream) for upstream in SAMPLES)
 
 
 def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
