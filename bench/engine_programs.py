@@ -178,7 +178,7 @@ def measure(tiny: bool) -> dict[str, dict[str, float]]:
         # a fresh graph per call, parsed untimed (as figure 1 does)
         chains[name] = (run, lambda program=program, inputs=inputs: parse(program, inputs, limits))
         chains[name + " tape"] = (tapes[name], None)
-    times = rounds_cpu(chains, 3 if tiny else 25)
+    times = rounds_cpu(chains, repeat)
     batch, d_in, hidden = (4, 3, 5) if tiny else (32, 16, 32)
     arrays = mixed_inputs(batch, d_in, hidden)
     mixed_graph = parse(MIXED_PROGRAM, workloads.decoded(_mixed_json(arrays), limits), limits)
@@ -257,7 +257,7 @@ if __name__ == "__main__":
     keep_freed_memory()
     tiny = "--tiny" in sys.argv[1:]
     print(report(measure(tiny)))
-    mlp = mlp_cpu((8, 4, 4, 3), 2, 20) if tiny else mlp_cpu((784, 100, 200, 10), 32, 300)
+    mlp = mlp_cpu((8, 4, 4, 3), 2, 20) if tiny else mlp_cpu((784, 100, 200, 10), 32, 200)
     print(
         f"MLP, CPU time: run() {mlp['run'] * 1e3:.3f} ms, numpy {mlp['numpy'] * 1e3:.3f} ms: {mlp['ratio']:.3f}x "
         f"(median of {mlp['rounds']} rounds' ratios)"

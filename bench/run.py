@@ -286,8 +286,8 @@ def bench_mlp(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     figures.append(
         Figure("2a", "  run() vs PyTorch eager", run_s * ms, "ms", "PyTorch eager", torch_s * ms, run_s / torch_s)
     )
-    # (one call of each a round: ten rounds per round of the wall-time figure)
-    cpu = details["mlp"]["cpu"] = engine_programs.mlp_cpu(sizes.mlp, sizes.batch, 10 * sizes.repeat_mlp)
+    # (one call of each a round: seven rounds per round of the wall-time figure)
+    cpu = details["mlp"]["cpu"] = engine_programs.mlp_cpu(sizes.mlp, sizes.batch, 7 * sizes.repeat_mlp)
     figures.append(
         Figure(
             "2c",
