@@ -9,7 +9,8 @@
 Figures (ratios are reported, never asserted):
   1  engine, scalar chain `h = tanh(h * w + b)` of 10,000 op-nodes: app.engine.run.run(graph) on a
      parsed graph (forward + backward + step record), µs per op-node, vs PyTorch eager, micrograd,
-     a plain numpy tape, Python floats; parse time separately, vs ast.parse of the same text
+     a plain numpy tape, Python floats (CPU time, one thread each; a ratio is the median of the
+     rounds' ratios); parse time separately, vs ast.parse of the same text
      1d-r, 1d-n, 1d-c: run() vs the Python-floats tape in CPU time, the median of paired rounds'
      ratios, on the same chain and on chains whose lines differ (a new name, new constants per
      line); 2m a small mixed program (matrices and scalars) vs PyTorch eager (bench/engine_programs.py)
@@ -79,7 +80,7 @@ import numpy as np  # noqa: E402
 import parse as parser_figure  # noqa: E402
 import train as training  # noqa: E402
 import workloads  # noqa: E402
-from measure import interleaved, timed_call_cpu  # noqa: E402
+from measure import interleaved, paired_ratio, rounds_cpu, timed_call_cpu  # noqa: E402
 from workloads import decoded  # noqa: E402
 
 from app.api.encode import graph_body  # noqa: E402
@@ -180,7 +181,10 @@ def bench_chain(sizes: Sizes, figures: list[Figure], details: dict) -> None:
         theirs = fn(*args)  # also the warm-up
         checks[name] = max(abs(a - b) for a, b in zip(ours, theirs))
         cases[name] = ((lambda fn=fn: fn(*args)), None)
-    seconds = interleaved(cases, sizes.repeat_chain)
+    # CPU time: under load, a wall-time call of 4 ms (run) was stopped mid-way where one of 2 ms (the
+    # tape) mostly was not, and figure 1d read 3.5x where the same calls' CPU times gave 1.9x.
+    times = rounds_cpu(cases, sizes.repeat_chain)
+    seconds = {name: statistics.median(values) for name, values in times.items()}
     run_s, parse_s, ast_s = seconds["run"], seconds["parse"], seconds["ast.parse"]
     per = lambda seconds: seconds / op_nodes * 1e6  # noqa: E731
     details["chain"] = {
@@ -202,7 +206,7 @@ def bench_chain(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     )
     targets = {"PyTorch eager": 0.2, "Python floats": 2.0}
     for letter, name in zip("abcd", baselines.CHAIN_BASELINES):
-        ratio = run_s / seconds[name]
+        ratio = paired_ratio(times["run"], times[name])
         target = targets.get(name)
         figures.append(
             Figure(
