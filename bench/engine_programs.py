@@ -1,25 +1,33 @@
-"""Figure 1d on programs whose lines all differ, and the engine on a mixed program (bench/run.py's
-figures 1d-n, 1d-c and 2m; alone: `python bench/engine_programs.py [--tiny]`).
+"""Figure 1d on chains of 10,000 op-nodes, the engine on a mixed program, and the MLP in CPU time
+(bench/run.py's figures 1d-r, 1d-n, 1d-c, 2m and 2c; alone: `python bench/engine_programs.py [--tiny]`).
 
-Figure 1d times run() on `h = tanh(h * w + b)` repeated; users write lines that differ. The engine
-sees no difference between a repeated line and one with a new name per line (the same graph), but
-constants that change per line are leaves of their own, which take no gradient, so those programs
-are timed too, each against a tape of Python floats that computes the same thing:
+Figure 1d times run() on `h = tanh(h * w + b)` repeated, in wall time beside PyTorch and micrograd;
+users write lines that differ. The engine sees no difference between a repeated line and one with a
+new name per line (the same graph), but constants that change per line are leaves of their own,
+which take no gradient, so all three programs are timed here, in CPU time, each against a tape of
+Python floats that computes the same thing:
 
-- names: `x1 = tanh(x0 * w + b)`, `x2 = tanh(x1 * w + b)`, ... (the chain's own tape);
+- repeated: the chain of figure 1 (1d-r);
+- names: `x1 = tanh(x0 * w + b)`, `x2 = tanh(x1 * w + b)`, ... (the chain's own tape; 1d-n);
 - constants: `h = tanh(h * 0.5012 + 0.0996)`, ... a new pair per line; the tape multiplies and adds
-  the constants and keeps no gradient for them, as the engine does;
+  the constants and keeps no gradient for them, as the engine does (1d-c);
 - mixed: a small regression network beside scalar lines, matrices and scalars in one program, vs
   PyTorch eager forward + backward of the same computation (no target: the engine's per-node cost
-  on a program users write, where neither the scalar path nor BLAS is everything).
+  on a program users write, where neither the scalar path nor BLAS is everything; wall time);
+- the MLP of figure 2 (784-100-200-10, batch 32): run() and hand-written numpy
+  (bench/baselines.numpy_mlp), one call of each per round (2c). Figure 2 times the same in wall
+  time, which a shared machine's load moves by more than the difference it measures.
 
-Times are medians of rounds that take one call of each case in turn (bench/measure.py).
+CPU times come from rounds that take one call of each case, the order reversed every other round
+(bench/measure.rounds_cpu); a ratio is the median of the rounds' ratios, each round's pair measured
+under the same load. Wall times are medians of rounds that take one call of each case in turn.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +41,7 @@ if str(ROOT) not in sys.path:
 import baselines  # noqa: E402
 import numpy as np  # noqa: E402
 import workloads  # noqa: E402
-from measure import interleaved  # noqa: E402
+from measure import interleaved, paired_ratio, rounds_cpu  # noqa: E402
 
 from app.engine.limits import Limits  # noqa: E402
 from app.engine.run import run  # noqa: E402
@@ -138,7 +146,8 @@ def _mixed_json(arrays: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(tiny: bool) -> dict[str, dict[str, float]]:
-    """{case: {"run": seconds, baseline name: seconds, "nodes": op-nodes}} of every case."""
+    """{case: {"run": seconds, baseline name: seconds, "nodes": op-nodes}} of every case; the chains'
+    in CPU time (measure.rounds_cpu) with "ratio", the median of the rounds' ratios."""
     limits = Limits()
     op_nodes = 50 if tiny else 10_000
     statements = workloads.chain_statements(op_nodes)
@@ -157,7 +166,7 @@ def measure(tiny: bool) -> dict[str, dict[str, float]]:
         "names differ": lambda: baselines.float_tape_chain(statements, H0, W0, B0),
         "constants differ": lambda: float_tape_constants(H0, ws, bs),
     }
-    cases: dict[str, Any] = {}
+    chains: dict[str, Any] = {}
     for name, (program, inputs) in programs.items():
         graph = parse(program, inputs, limits)
         result = run(graph)
@@ -167,8 +176,9 @@ def measure(tiny: bool) -> dict[str, dict[str, float]]:
         if not math.isclose(ours, theirs, rel_tol=1e-12):
             raise AssertionError(f"{name}: run() gives ∂/∂h0 = {ours}, the tape {theirs}")
         # a fresh graph per call, parsed untimed (as figure 1 does)
-        cases[name] = (run, lambda program=program, inputs=inputs: parse(program, inputs, limits))
-        cases[name + " tape"] = (tapes[name], None)
+        chains[name] = (run, lambda program=program, inputs=inputs: parse(program, inputs, limits))
+        chains[name + " tape"] = (tapes[name], None)
+    times = rounds_cpu(chains, repeat)
     batch, d_in, hidden = (4, 3, 5) if tiny else (32, 16, 32)
     arrays = mixed_inputs(batch, d_in, hidden)
     mixed_graph = parse(MIXED_PROGRAM, workloads.decoded(_mixed_json(arrays), limits), limits)
@@ -179,12 +189,20 @@ def measure(tiny: bool) -> dict[str, dict[str, float]]:
     if not math.isclose(loss, torch_mixed(tensors), rel_tol=1e-12):
         raise AssertionError("mixed: run() and PyTorch give different losses")
     calls = 20 if tiny else 200  # one call is tens of microseconds: time a batch of them
-    cases["mixed"] = (lambda: [run(mixed_graph) for _ in range(calls)], None)
-    cases["mixed torch"] = (lambda: [torch_mixed(tensors) for _ in range(calls)], None)
+    cases = {
+        "mixed": (lambda: [run(mixed_graph) for _ in range(calls)], None),
+        "mixed torch": (lambda: [torch_mixed(tensors) for _ in range(calls)], None),
+    }
     seconds = interleaved(cases, repeat)
-    rows = {name: {"run": seconds[name], "Python floats": seconds[name + " tape"]} for name in programs}
+    rows: dict[str, dict[str, float]] = {}
     for name in programs:
-        rows[name]["nodes"] = len(parse(programs[name][0], programs[name][1], limits).computed())
+        ours, theirs = times[name], times[name + " tape"]
+        rows[name] = {
+            "run": statistics.median(ours),
+            "Python floats": statistics.median(theirs),
+            "ratio": paired_ratio(ours, theirs),
+            "nodes": len(parse(programs[name][0], programs[name][1], limits).computed()),
+        }
     rows["mixed"] = {
         "run": seconds["mixed"] / calls,
         "PyTorch eager": seconds["mixed torch"] / calls,
@@ -193,14 +211,41 @@ def measure(tiny: bool) -> dict[str, dict[str, float]]:
     return rows
 
 
+def mlp_cpu(sizes: tuple[int, int, int, int], batch: int, rounds: int) -> dict[str, float]:
+    """Figure 2c: CPU seconds per call of run() on workloads.MLP_PROGRAM (a graph parsed untimed
+    before each call, as figure 2 does) and of baselines.numpy_mlp, medians over rounds that take
+    one call of each (measure.rounds_cpu); "ratio" is the median of the rounds' ratios."""
+    limits = Limits()
+    raw = workloads.mlp_inputs(sizes, batch)
+    arrays = workloads.mlp_arrays(raw)
+    inputs = workloads.decoded(raw, limits)
+    checked = run(parse(workloads.MLP_PROGRAM, inputs, limits))
+    loss = checked.values[checked.output]
+    if not math.isclose(loss, baselines.numpy_mlp(arrays)[0], rel_tol=1e-12):
+        raise AssertionError("MLP: run() and numpy give different losses")
+    times = rounds_cpu(
+        {
+            "run": (run, lambda: parse(workloads.MLP_PROGRAM, inputs, limits)),
+            "numpy": (lambda: baselines.numpy_mlp(arrays), None),
+        },
+        rounds,
+    )
+    return {
+        "run": statistics.median(times["run"]),
+        "numpy": statistics.median(times["numpy"]),
+        "ratio": paired_ratio(times["run"], times["numpy"]),
+        "rounds": rounds,
+    }
+
+
 def report(rows: dict[str, dict[str, float]]) -> str:
     lines = []
     for name, row in rows.items():
-        baseline = next(key for key in row if key not in ("run", "nodes"))
+        baseline = next(key for key in row if key not in ("run", "nodes", "ratio"))
         per = row["run"] / row["nodes"] * 1e6
         lines.append(
             f"{name:17} {int(row['nodes']):6} op-nodes: run() {per:6.3f} us/node, {baseline} "
-            f"{row[baseline] / row['nodes'] * 1e6:6.3f} us/node: {row['run'] / row[baseline]:5.2f}x"
+            f"{row[baseline] / row['nodes'] * 1e6:6.3f} us/node: {row.get('ratio', row['run'] / row[baseline]):5.2f}x"
         )
     return "\n".join(lines)
 
@@ -210,4 +255,10 @@ if __name__ == "__main__":
     from app.memory import keep_freed_memory
 
     keep_freed_memory()
-    print(report(measure("--tiny" in sys.argv[1:])))
+    tiny = "--tiny" in sys.argv[1:]
+    print(report(measure(tiny)))
+    mlp = mlp_cpu((8, 4, 4, 3), 2, 20) if tiny else mlp_cpu((784, 100, 200, 10), 32, 200)
+    print(
+        f"MLP, CPU time: run() {mlp['run'] * 1e3:.3f} ms, numpy {mlp['numpy'] * 1e3:.3f} ms: {mlp['ratio']:.3f}x "
+        f"(median of {mlp['rounds']} rounds' ratios)"
+    )

@@ -8,6 +8,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 
 def timed_call(fn: Callable[..., object], setup: Callable[[], object] | None = None) -> float:
@@ -50,6 +51,27 @@ def interleaved(cases: dict, repeat: int) -> dict[str, float]:
         for name, (fn, setup) in cases.items():
             times[name].append(timed_call(fn, setup))
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def rounds_cpu(cases: dict, repeat: int) -> dict[str, list[float]]:
+    """CPU seconds of each case {name: (fn, setup or None)} in every round: one call of each case per
+    round, timed as timed_call_cpu times it (setup untimed; fn(setup()) or fn()), the order of the
+    cases reversed every other round, so that no case always follows the same one (a call pays for
+    the caches the one before it left). CPU time, not wall time: a shared machine's load stops the
+    process mid-call, which wall time counts and CPU time does not."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
+    for round_ in range(repeat):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            fn, setup = cases[name]
+            state = setup() if setup else None
+            times[name].append(timed_call_cpu(partial(fn, state) if setup else fn)[1])
+    return times
+
+
+def paired_ratio(ours: list[float], theirs: list[float]) -> float:
+    """The median over rounds of ours / theirs, each round's pair measured under the same load."""
+    return statistics.median(a / b for a, b in zip(ours, theirs))
 
 
 def machine(**details: object) -> dict:

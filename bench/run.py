@@ -9,11 +9,14 @@
 Figures (ratios are reported, never asserted):
   1  engine, scalar chain `h = tanh(h * w + b)` of 10,000 op-nodes: app.engine.run.run(graph) on a
      parsed graph (forward + backward + step record), µs per op-node, vs PyTorch eager, micrograd,
-     a plain numpy tape, Python floats; parse time separately, vs ast.parse of the same text
-     1d-n, 1d-c: run() vs the Python-floats tape on chains whose lines differ (a new name, new
-     constants per line); 2m a small mixed program (matrices and scalars) vs PyTorch eager
-     (bench/engine_programs.py)
-  2  engine, MLP 784-100-200-10, batch 32, float64: run(graph) vs hand-written numpy, vs PyTorch
+     a plain numpy tape, Python floats (CPU time, one thread each; a ratio is the median of the
+     rounds' ratios); parse time separately, vs ast.parse of the same text
+     1d-r, 1d-n, 1d-c: run() vs the Python-floats tape in CPU time, the median of paired rounds'
+     ratios, on the same chain and on chains whose lines differ (a new name, new constants per
+     line); 2m a small mixed program (matrices and scalars) vs PyTorch eager (bench/engine_programs.py)
+  2  engine, MLP 784-100-200-10, batch 32, float64: run(graph) vs hand-written numpy, vs PyTorch;
+     2c the same against numpy in CPU time, one call of each in turn, the ratio the median of the
+     rounds' ratios (bench/engine_programs.py)
   3  POST /graph/backward of the 10k chain through a running server, client-measured median
      (the standard library's client, Accept-Encoding: identity; httpx beside it as 3h), vs
      PyTorch's bare forward+backward of the same graph timed in the same rounds; 3c the column
@@ -77,7 +80,7 @@ import numpy as np  # noqa: E402
 import parse as parser_figure  # noqa: E402
 import train as training  # noqa: E402
 import workloads  # noqa: E402
-from measure import interleaved, timed_call_cpu  # noqa: E402
+from measure import interleaved, paired_ratio, rounds_cpu, timed_call_cpu  # noqa: E402
 from workloads import decoded  # noqa: E402
 
 from app.api.encode import graph_body  # noqa: E402
@@ -178,7 +181,10 @@ def bench_chain(sizes: Sizes, figures: list[Figure], details: dict) -> None:
         theirs = fn(*args)  # also the warm-up
         checks[name] = max(abs(a - b) for a, b in zip(ours, theirs))
         cases[name] = ((lambda fn=fn: fn(*args)), None)
-    seconds = interleaved(cases, sizes.repeat_chain)
+    # CPU time: under load, a wall-time call of 4 ms (run) was stopped mid-way where one of 2 ms (the
+    # tape) mostly was not, and figure 1d read 3.5x where the same calls' CPU times gave 1.9x.
+    times = rounds_cpu(cases, sizes.repeat_chain)
+    seconds = {name: statistics.median(values) for name, values in times.items()}
     run_s, parse_s, ast_s = seconds["run"], seconds["parse"], seconds["ast.parse"]
     per = lambda seconds: seconds / op_nodes * 1e6  # noqa: E731
     details["chain"] = {
@@ -200,7 +206,7 @@ def bench_chain(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     )
     targets = {"PyTorch eager": 0.2, "Python floats": 2.0}
     for letter, name in zip("abcd", baselines.CHAIN_BASELINES):
-        ratio = run_s / seconds[name]
+        ratio = paired_ratio(times["run"], times[name])
         target = targets.get(name)
         figures.append(
             Figure(
@@ -284,19 +290,38 @@ def bench_mlp(sizes: Sizes, figures: list[Figure], details: dict) -> None:
     figures.append(
         Figure("2a", "  run() vs PyTorch eager", run_s * ms, "ms", "PyTorch eager", torch_s * ms, run_s / torch_s)
     )
+    # (one call of each a round: seven rounds per round of the wall-time figure)
+    cpu = details["mlp"]["cpu"] = engine_programs.mlp_cpu(sizes.mlp, sizes.batch, 7 * sizes.repeat_mlp)
+    figures.append(
+        Figure(
+            "2c",
+            "  run() vs numpy in CPU time, alternating",
+            cpu["run"] * ms,
+            "ms",
+            "hand-written numpy",
+            cpu["numpy"] * ms,
+            cpu["ratio"],
+            "<= 1.1x",
+            cpu["ratio"] <= 1.1,
+        )
+    )
 
 
 def bench_programs(tiny: bool, figures: list[Figure], details: dict) -> None:
     """Figure 1d on programs whose lines all differ, and a mixed program (bench/engine_programs.py)."""
     rows = details["programs"] = engine_programs.measure(tiny)
-    for key, name in (("1d-n", "names differ"), ("1d-c", "constants differ")):
+    for key, name, text in (
+        ("1d-r", "repeated line", "the repeated line"),
+        ("1d-n", "names differ", "names differ per line"),
+        ("1d-c", "constants differ", "constants differ per line"),
+    ):
         row = rows[name]
         per = lambda seconds, row=row: seconds / row["nodes"] * 1e6  # noqa: E731
-        ratio = row["run"] / row["Python floats"]
+        ratio = row["ratio"]  # (CPU time, the median of the rounds' ratios)
         figures.append(
             Figure(
                 key,
-                f"  run() per op-node, {name} per line",
+                f"  run() per op-node, {text}, CPU time",
                 per(row["run"]),
                 "us/node",
                 "Python floats",
@@ -810,7 +835,7 @@ def _figure_3_alone(sizes: Sizes) -> int:
 
 
 def _engine_figures_alone(sizes: Sizes, tiny: bool) -> int:
-    """Figures 1, 1d-n, 1d-c, 2 and 2m alone: the engine in process, measured as in the full run."""
+    """Figures 1, 1d-r, 1d-n, 1d-c, 2, 2c and 2m alone: the engine in process, measured as in the full run."""
     figures: list[Figure] = []
     details: dict = {}
     bench_chain(sizes, figures, details)
@@ -838,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         choices=["3", "engine"],
         help="run figure 3 alone (POST /graph/backward of the chain, "
-        "both layouts, against PyTorch), or the engine's figures (1, 1d-n, 1d-c, 2, 2m), "
+        "both layouts, against PyTorch), or the engine's figures (1, 1d-r, 1d-n, 1d-c, 2, 2c, 2m), "
         "measured as in the full run",
     )
     args = parser.parse_args(argv)

@@ -36,21 +36,49 @@ def _plain(op: Op, *operands: float) -> tuple[Any, ...]:
     return (out, *(d(SCALAR, out, *operands) for d in op.local or ()))
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_every_kernel_answers_as_the_table(name: str) -> None:
-    op = OPS[name]
-    assert op.scalar is not None
+def _answers_as_the_table(op: Op, answer: Any, what: str) -> None:
+    """answer(*operands) is (out, locals...) bit for bit as the table's functions give them, on every
+    combination of SAMPLES, and raises where they raise."""
     with np.errstate(all="ignore"):
         for operands in itertools.product(SAMPLES, repeat=len(op.operands)):
             try:
                 expected = _plain(op, *operands)
             except (OverflowError, ValueError, ZeroDivisionError) as exc:  # the table's own refusal
                 with pytest.raises(type(exc)):
-                    op.scalar(*operands)
+                    answer(*operands)
                 continue
-            got = op.scalar(*operands)
-            assert len(got) == len(expected), name
-            assert all(map(_same, got, expected)), f"{name}{operands}: kernel {got}, table {expected}"
+            got = answer(*operands)
+            assert len(got) == len(expected), op.name
+            assert all(map(_same, got, expected)), f"{op.name}{operands}: {what} {got}, table {expected}"
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_kernel_answers_as_the_table(name: str) -> None:
+    op = OPS[name]
+    assert op.scalar is not None
+    _answers_as_the_table(op, op.scalar, "kernel")
+
+
+def _taken_apart(op: Op, *operands: float) -> tuple[Any, ...]:
+    """(out, locals...) as app.engine.run's walker reads them: Op.scalar_forward, then Op.derivatives
+    (None: 1; a float; the position of an argument among (out, operands...); the table's function)."""
+    out = op.scalar_forward(*operands)  # type: ignore[misc]
+    arguments = (out, *operands)
+    return (
+        out,
+        *(
+            1.0 if d is None else d if type(d) is float else arguments[d] if type(d) is int else d(SCALAR, *arguments)
+            for d in op.derivatives or ()
+        ),
+    )
+
+
+@pytest.mark.parametrize("name", [name for name in ELEMENTWISE if OPS[name].derivatives is not None])
+def test_every_walker_derivative_answers_as_the_table(name: str) -> None:
+    op = OPS[name]
+    _answers_as_the_table(op, lambda *operands: _taken_apart(op, *operands), "walker")
+    # a derivative of 1 is the upstream gradient itself: upstream · 1 is upstream, bit for bit
+    assert all(_same(upstream * 1.0, upstream) for upstream in SAMPLES)
 
 
 def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
@@ -81,32 +109,34 @@ def test_shortcuts_are_taken_where_the_table_allows_them_only() -> None:
 
 def test_gradients_whose_sum_overflows_are_still_finite() -> None:
     """_finite sums an array first (one pass); a sum that overflows is not yet an answer: the
-    elements decide. _finite_scalar_leaves tests the float gradients of the leaves only, picked as
-    the entries of graph.ops that are not true (an Op is always true)."""
-    from app.engine.graph import Graph
-    from app.engine.limits import Limits
-    from app.engine.run import _finite, _finite_scalar_leaves
+    elements decide."""
+    from app.engine.run import _finite
 
     huge = np.array([1e308, 1e308])
     with np.errstate(all="ignore"):  # as run() calls it: the overflow is an answer, not a warning
         assert _finite(huge) and _finite(2.0)
         assert not _finite(np.array([math.inf, 0.0])) and not _finite(np.array([math.nan, 1.0]))
         assert not _finite(math.nan) and not _finite(-math.inf)
-    graph = Graph("", Limits())
-    for name in ("x", "y", "s"):
-        graph.leaf(name, None, (), True, 0, 0)
-    assert all(OPS.values()) and graph.computed() == []
-    assert _finite_scalar_leaves(graph, [np.array([math.inf]), 2.0, None])  # arrays: backward's watch
-    assert not _finite_scalar_leaves(graph, [huge, math.nan, None])
-    assert not _finite_scalar_leaves(graph, [None, 1.0, -math.inf])
+
+
+def test_the_fast_scalar_path_is_only_for_ops_without_masks() -> None:
+    """The walker takes a scalar node's edges from Op.derivatives without looking for masks: only an
+    op without masks has them (its masked and ordinary passes give the same numbers)."""
+    for name, op in OPS.items():
+        if op.local is None:
+            assert op.derivatives is None and op.scalar_forward is None, name
+        else:
+            assert (op.derivatives is None) == (op.masks is not None), name
+            assert op.scalar_forward is not None and len(op.local) == len(op.derivatives or op.local), name
 
 
 def test_masks_apply_where_a_non_finite_gradient_meets_them() -> None:
     """run() applies the masks (PyTorch's 0 where inf · 0 is NaN) when backward saw a gradient that
     is not finite at a tensor edge that has a mask, or reaching a tensor node from a scalar one, or
-    at a float leaf; the arrays of the leaves are not summed for it. Each program is checked against
-    PyTorch: relu on a matrix under sqrt's infinite slope at 0, relu on a scalar sum of a matrix
-    (the NaN goes from a scalar node into sum's tensor node), and relu on a float leaf."""
+    at a scalar node of an op with masks; the arrays of the leaves are not summed for it. Each
+    program is checked against PyTorch: relu on a matrix under sqrt's infinite slope at 0, relu on
+    a scalar sum of a matrix (the NaN goes from a scalar node into sum's tensor node), and relu on a
+    float leaf."""
     import torch
 
     from app.engine.inputs import decode

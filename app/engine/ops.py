@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from app.engine import indexing
-from app.engine.kernels import scalar_kernel
+from app.engine.kernels import scalar_kernel, scalar_parts
 from app.engine.shapes import (
     MAX_AXES,
     ShapeError,
@@ -221,16 +221,26 @@ class Op:
     # (work, elements of the largest intermediate). Checked like `work` and the tensor limit.
     budget: Callable[..., tuple[int, int]] | None = None
     # Elementwise ops on Python floats in one call: (operands...) -> (out, ∂out/∂operand, ...), made
-    # from forward and local (app/engine/kernels.py). The forward pass of a scalar node computes its
-    # local derivatives along with its value (they cost a few float operations), so the backward
-    # pass over scalar nodes is multiplications only: on a 10,000-node scalar chain that took
-    # backward from 13 ms to 4.5 ms. Set once, as an attribute: the walker reads it at every scalar
-    # node, and a cached_property's lookup cost two and a half times a field's.
+    # from forward and local (app/engine/kernels.py). A training step's forward pass
+    # (app.engine.lean) computes a scalar node's local derivatives along with its value, every one
+    # of them needed. Set once, as an attribute: a walker reads it at every scalar node, and a
+    # cached_property's lookup cost two and a half times a field's.
     scalar: Callable[..., tuple[Any, ...]] | None = field(init=False, repr=False, compare=False)
+    # The same, taken apart for app.engine.run's walker (kernels.scalar_parts): the forward on Python
+    # floats as one call on the operands, and per operand the local derivative as None (1), a float, the
+    # position of an argument among (out, operands...), or the table's function of (m, out,
+    # operands...). The walker computes a node's value forward and its local derivatives backward,
+    # only where a gradient flows. `derivatives` is None for an op with masks: the walker takes
+    # its edges the long way, where it watches for a gradient the masks would change.
+    scalar_forward: Callable[..., Any] | None = field(init=False, repr=False, compare=False)
+    derivatives: tuple[Any, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         kernel = None if self.local is None else scalar_kernel(self.forward, self.local, SCALAR)
         object.__setattr__(self, "scalar", kernel)  # (a frozen dataclass: set as its __init__ sets fields)
+        forward, derivatives = (None, None) if self.local is None else scalar_parts(self.forward, self.local, SCALAR)
+        object.__setattr__(self, "scalar_forward", forward)
+        object.__setattr__(self, "derivatives", derivatives if self.masks is None else None)
 
     @property
     def elementwise(self) -> bool:

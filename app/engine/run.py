@@ -16,7 +16,6 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, compress
-from operator import not_
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -86,30 +85,44 @@ def _checked(order: list[int], check: Callable[[], None] | None) -> Iterable[int
 def forward(
     graph: Graph, check: Callable[[], None] | None = None, kept: dict[int, Any] | None = None
 ) -> tuple[list[int], list[Any]]:
+    """Compute every op node's value in place (see compute); `check` may raise to stop (a cancelled
+    request). Returns the op nodes in the order computed, and per node the tuple (value, local
+    derivatives...) of a scalar node (None for the others), which the replays of app.check multiply
+    by (through `edge`)."""
+    order = compute(graph, check, kept)
+    values, args = graph.values, graph.args
+    ops = cast("list[Op]", graph.ops)  # at the nodes of `order`, never None
+    scalar_locals: list[Any] = [None] * len(ops)
+    for node in compress(order, map(graph.scalar.__getitem__, order)):
+        # (the op's kernel: the value again, the same float, and every local derivative in one call)
+        scalar_locals[node] = ops[node].scalar(*[values[j] for j in args[node]])  # type: ignore[misc]
+    return order, scalar_locals
+
+
+def compute(graph: Graph, check: Callable[[], None] | None = None, kept: dict[int, Any] | None = None) -> list[int]:
     """Compute every op node's value in place; `check` may raise to stop (a cancelled request).
 
-    Returns the op nodes in the order computed, and per node the tuple (value, local derivatives...)
-    of a scalar node (None for the others), which the backward pass multiplies by. Given `kept`, an
-    op that can keep what its vjps need (Op.forward_saving: the loss's softmax) keeps it there, by
-    node, where a gradient will flow through it: the backward pass then does not compute it again.
+    Returns the op nodes in the order computed. A scalar node's value is one call of its op's
+    forward on Python floats (Op.scalar_forward: operator.mul, math.tanh, ...); its local
+    derivatives are left to the backward pass, which computes them where a gradient flows. Given
+    `kept`, an op that can keep what its vjps need (Op.forward_saving: the loss's softmax) keeps it
+    there, by node, where a gradient will flow through it: the backward pass then does not compute
+    it again.
     """
     order = graph.computed()
     args, params, values, scalar, shapes = graph.args, graph.params, graph.values, graph.scalar, graph.shapes
     requires_grad = graph.requires_grad
     ops = cast("list[Op]", graph.ops)  # at the nodes of `order`, never None
-    scalar_locals: list[Any] = [None] * len(ops)
     for node in _checked(order, check):
         op = ops[node]
         operand_ids = args[node]
         try:
             if scalar[node]:
-                # (a scalar node's op is elementwise: op.scalar is its kernel, never None)
+                # (a scalar node's op is elementwise: op.scalar_forward is its call, never None)
                 if len(operand_ids) == 2:
-                    computed = op.scalar(values[operand_ids[0]], values[operand_ids[1]])  # type: ignore[misc]
+                    values[node] = op.scalar_forward(values[operand_ids[0]], values[operand_ids[1]])  # type: ignore[misc]
                 else:
-                    computed = op.scalar(values[operand_ids[0]])  # type: ignore[misc]
-                values[node] = computed[0]
-                scalar_locals[node] = computed
+                    values[node] = op.scalar_forward(values[operand_ids[0]])  # type: ignore[misc]
                 continue
             operands = [values[j] for j in operand_ids]
             kwargs = params[node]
@@ -124,31 +137,33 @@ def forward(
                 out, kept[node] = op.forward_saving(*operands, **kwargs) if kwargs else op.forward_saving(*operands)
                 values[node] = float(out) if not shapes[node] else out
                 continue
-            compute = skips_empty(op.forward, shapes[node], op.checks_values)
-            out = compute(ARRAY, *operands, **kwargs) if kwargs else compute(ARRAY, *operands)
+            call = skips_empty(op.forward, shapes[node], op.checks_values)
+            out = call(ARRAY, *operands, **kwargs) if kwargs else call(ARRAY, *operands)
         except OpError as exc:
             raise _located(graph, node, str(exc)) from None
         values[node] = float(out) if not shapes[node] else out
-    return order, scalar_locals
+    return order
 
 
 def backward(
     graph: Graph,
     order: list[int],
-    scalar_locals: list[Any],
     seed: Any,
     check: Callable[[], None] | None = None,
     masked: bool = False,
     kept: dict[int, Any] | None = None,
 ) -> tuple[list[Any], list[tuple[Any, ...]], bool]:
-    """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed; `check` as in forward.
-    `masked`: apply the ops' masks (Op.masks), where PyTorch's gradient is 0 whatever the upstream
-    gradient; `run` asks for them only where this pass says they may matter (see _needs_masks).
-    `kept`: what the forward pass kept for the vjps (see forward), used up by them.
+    """Reverse-mode pass from graph.output, seeded with ∂L/∂output = seed, after compute(); `check`
+    as in compute. `masked`: apply the ops' masks (Op.masks), where PyTorch's gradient is 0 whatever
+    the upstream gradient; `run` asks for them only where this pass says they may matter (its
+    third answer). `kept`: what the forward pass kept for the vjps (see compute), used up by them.
 
-    Answers the gradients, the records, and whether a tensor edge that has a mask, or a tensor node
-    reached by a scalar gradient, met a gradient that is not finite."""
+    Answers the gradients, the records, and whether a tensor edge that has a mask, a scalar node of
+    an op with masks, or a tensor node reached by a scalar gradient met a gradient that is not
+    finite: only there can the masks change a number (elsewhere a masked place has upstream · 0,
+    a zero either way)."""
     args, values, shapes, requires_grad = graph.args, graph.values, graph.shapes, graph.requires_grad
+    scalar = graph.scalar
     ops = cast("list[Op]", graph.ops)  # at the nodes of `order`, never None
     grads: list[Any] = [None] * len(ops)
     steps: list[tuple[Any, ...]] = []
@@ -162,33 +177,73 @@ def backward(
         if upstream is None:
             continue  # the output does not depend on this node
         operand_ids = args[node]
-        computed = scalar_locals[node]
-        if computed is not None and not masked:
-            # Python floats throughout, no shapes to reconcile. The edges into the first and the
-            # second operand are written out: a loop over one or two operands (enumerate, an
-            # index per slot) cost a third of the scalar backward pass (3.2 ms vs 2.4 ms on the
-            # 10,000-node chain), more than the edges' arithmetic and their records together.
-            # (steps.append, not a bound `record = steps.append`: CPython 3.11 specializes the
-            # method call on a list, and not a call of the bound method.)
+        derivatives = ops[node].derivatives if scalar[node] else None
+        if derivatives is not None:
+            # Python floats throughout, no shapes to reconcile, no masks (the masked pass is the
+            # same here). A local derivative is 1 (None: the contribution is the upstream gradient
+            # itself, no multiplication, no new float), another constant, an operand or the result
+            # (mul's, exp's), found without a call, or a call (tanh's 1 - out²) on the values (see
+            # Op.derivatives); each edge is written out, for one operand and for two: a loop over
+            # the slots, or a helper per edge, cost more than the edges' arithmetic and their
+            # records together. (steps.append, not a bound `record = steps.append`: CPython 3.11
+            # specializes the method call on a list, and not a call of the bound method.)
             operand = operand_ids[0]
+            if len(operand_ids) == 1:
+                if requires_grad[operand]:
+                    local = derivatives[0]
+                    if local is None:
+                        local, contribution = 1.0, upstream
+                    elif type(local) is int:
+                        local = values[operand] if local else values[node]
+                        contribution = upstream * local
+                    elif type(local) is float:
+                        contribution = upstream * local
+                    else:
+                        local = local(SCALAR, values[node], values[operand])
+                        contribution = upstream * local
+                    so_far = grads[operand]
+                    grads[operand] = so_far = contribution if so_far is None else so_far + contribution
+                    steps.append((node, operand, 0, local, contribution, so_far, ()))
+                continue
+            second = operand_ids[1]
             if requires_grad[operand]:
-                local = computed[1]
-                contribution = upstream * local
+                local = derivatives[0]
+                if local is None:
+                    local, contribution = 1.0, upstream
+                elif type(local) is int:
+                    local = values[second] if local == 2 else values[operand] if local else values[node]
+                    contribution = upstream * local
+                elif type(local) is float:
+                    contribution = upstream * local
+                else:
+                    local = local(SCALAR, values[node], values[operand], values[second])
+                    contribution = upstream * local
                 so_far = grads[operand]
                 grads[operand] = so_far = contribution if so_far is None else so_far + contribution
                 steps.append((node, operand, 0, local, contribution, so_far, ()))
-            if len(operand_ids) == 2 and requires_grad[operand_ids[1]]:
-                operand = operand_ids[1]
-                local = computed[2]
-                contribution = upstream * local
-                so_far = grads[operand]
-                grads[operand] = so_far = contribution if so_far is None else so_far + contribution
-                steps.append((node, operand, 1, local, contribution, so_far, ()))
+            if requires_grad[second]:
+                local = derivatives[1]
+                if local is None:
+                    local, contribution = 1.0, upstream
+                elif type(local) is int:
+                    local = values[operand] if local == 1 else values[second] if local else values[node]
+                    contribution = upstream * local
+                elif type(local) is float:
+                    contribution = upstream * local
+                else:
+                    local = local(SCALAR, values[node], values[operand], values[second])
+                    contribution = upstream * local
+                so_far = grads[second]
+                grads[second] = so_far = contribution if so_far is None else so_far + contribution
+                steps.append((node, second, 1, local, contribution, so_far, ()))
             continue
         op = ops[node]
         operands = [values[j] for j in operand_ids]
         out = values[node]
-        # (a float's test is cheap; an array is tested only below, at an edge that has a mask)
+        # A float gradient that is not finite, at a node of an op with masks (a scalar node here
+        # has masks: see Op.derivatives) or at a tensor node, whose edges below may have masks:
+        # the masks may give other numbers. (A float's test is cheap; an array is tested only
+        # below, at an edge that has a mask.) Every other scalar edge is the same masked or not.
         if not doubtful and isinstance(upstream, float) and not math.isfinite(upstream):
             doubtful = True
         saved = kept.pop(node, None) if kept is not None else None
@@ -201,9 +256,12 @@ def backward(
             ):
                 continue
             summed: tuple[int, ...] = ()
-            if computed is not None:  # a scalar edge, masked where PyTorch masks it (see Op.masks)
-                local = computed[slot + 1]
-                contribution = 0.0 if _masked_here(op, slot, values, operand_ids, node) else upstream * local
+            if scalar[node]:  # a scalar edge of an op with masks (see Op.masks)
+                local = _scalar_local(op, slot, values, node, operand_ids)
+                if masked and _masked_here(op, slot, values, operand_ids, node):
+                    contribution = 0.0
+                else:  # (a gradient that is not finite here made the pass doubtful, above)
+                    contribution = upstream * local
             else:
                 local, contribution, summed = _tensor_edge(
                     graph, node, slot, upstream, out, operands, shapes[operand], masked, saved
@@ -221,9 +279,9 @@ def edge(
     graph: Graph, scalar_locals: list[Any], node: int, slot: int, upstream: Any
 ) -> tuple[Any, Any, tuple[int, ...]]:
     """(local, contribution, summed_axes) of the edge from `node` into its operand at `slot`, given
-    the gradient `upstream` that node sends. The backward pass inlines the scalar case and gathers
-    a node's operands once for all its edges; the replays of app.check call this, so that the
-    derivative of an edge is computed in one place for every walker."""
+    the gradient `upstream` that node sends (scalar_locals: forward's). The backward pass inlines
+    the scalar case and gathers a node's operands once for all its edges; the replays of app.check
+    call this, so that the derivative of an edge is computed in one place for every walker."""
     computed = scalar_locals[node]
     if computed is not None:
         local = computed[slot + 1]
@@ -232,6 +290,12 @@ def edge(
     operand_ids = graph.args[node]
     operands = [values[j] for j in operand_ids]
     return _tensor_edge(graph, node, slot, upstream, values[node], operands, graph.shapes[operand_ids[slot]])
+
+
+def _scalar_local(op: Op, slot: int, values: list[Any], node: int, operand_ids: tuple[int, ...]) -> Any:
+    """The local derivative of a scalar node at `slot`: the table's function, called (backward
+    inlines Op.derivatives, which answer the same bit for bit: tests/test_kernels.py)."""
+    return op.local[slot](SCALAR, values[node], *(values[j] for j in operand_ids))  # type: ignore[index]
 
 
 def _masked_here(op: Any, slot: int, values: list[Any], operand_ids: tuple[int, ...], node: int) -> bool:
@@ -316,35 +380,19 @@ def run(
     `check` is called every CHECK_EVERY nodes and may raise to stop the run (a cancelled job)."""
     with np.errstate(all="ignore"):
         if not with_backward:
-            order, _ = forward(graph, check)
+            order = compute(graph, check)
             return Result(graph, order, None, [])
         kept: dict[int, Any] = {}
-        order, scalar_locals = forward(graph, check, kept)
+        order = compute(graph, check, kept)
         seed = seed_for(graph, grad_output)
-        grads, steps, doubtful = backward(graph, order, scalar_locals, seed, check, kept=kept)
-        if doubtful or not _finite_scalar_leaves(graph, grads):
+        grads, steps, doubtful = backward(graph, order, seed, check, kept=kept)
+        if doubtful:
             # Some gradient was infinite or NaN where a mask may change it: again, with the masks
             # that give 0 where PyTorch does (relu's, at x < 0 say, where inf · 0 is NaN). The
             # ordinary pass never pays for them. (What the forward kept was used up: the vjps
             # compute it again.)
-            grads, steps, _ = backward(graph, order, scalar_locals, seed, check, masked=True)
+            grads, steps, _ = backward(graph, order, seed, check, masked=True)
     return Result(graph, order, grads, steps, seed)
-
-
-def _finite_scalar_leaves(graph: Graph, grads: list[Any]) -> bool:
-    """Every float gradient of a leaf is finite: with backward's answer, whether a masked pass can
-    give other numbers than the ordinary one. The masks matter only where a gradient that is not
-    finite meets an edge that has one (elsewhere a masked place has upstream · 0, a zero either
-    way). Backward watches the tensor edges that have masks, and the tensor nodes a scalar gradient
-    reaches; a scalar edge's NaN or inf stays so on every edge below it (upstream · local keeps
-    inf and NaN), down to a float leaf or one of those tensor nodes. So the arrays of the leaves
-    need no test (a sum over W1 and x's gradients was 48 µs of the MLP's 900).
-    (The leaves' gradients are picked in C, by compress: an op node's Op is true, a leaf's None false.
-    A comprehension over every node took 0.14 ms on a 10,000-node chain.)"""
-    for grad in compress(grads, map(not_, graph.ops)):
-        if isinstance(grad, float) and not math.isfinite(grad):
-            return False
-    return True
 
 
 def _finite(value: Any) -> bool:
