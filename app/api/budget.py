@@ -115,9 +115,7 @@ def estimate(
     largest = int(table[:, 0].max(initial=0))
     engine = NODE_COST * count + int(held.sum())  # values: op results, and the inputs the program uses
     text = TEXT_PER_SOURCE_CHAR * len(graph.source) + node_text * count + int(value_text.sum())
-    # (an Op is true, None false: compress counts the op nodes in C, where ops.count(None) called
-    # the dataclass's __eq__ on every op node, 0.5-0.8 ms of a 10,000-node graph)
-    text += FORWARD_STEP_TEXT * len(list(compress(ops, ops)))
+    text += FORWARD_STEP_TEXT * (len(ops) - ops.count(None))
     edges = 0
     if backward:
         wanted = np.fromiter(requires, dtype=bool, count=count)
@@ -192,7 +190,7 @@ def _small_estimate(graph: Graph, backward: bool, max_full_elements: int, max_st
     largest = max((row[0] for row in rows.values()), default=0)
     engine = NODE_COST * count + sum(row[0] for row in per_node)
     text = TEXT_PER_SOURCE_CHAR * len(graph.source) + node_text * count + sum(row[1] for row in per_node)
-    text += FORWARD_STEP_TEXT * len(list(compress(ops, ops)))
+    text += FORWARD_STEP_TEXT * (len(ops) - ops.count(None))
     edges = 0
     if backward:
         for node, row in enumerate(per_node):
