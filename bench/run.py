@@ -661,7 +661,7 @@ def bench_memory(sizes: Sizes, figures: list[Figure], details: dict) -> None:
 
 def in_process_breakdown(sizes: Sizes, details: dict) -> None:
     """Where each figure-3 request's server-side time goes, measured in-process (not a figure):
-    tokenize, parse (tokenize included), the estimates, run, and the body in each layout (bench/stages.py)."""
+    tokenize, parse, the estimates, run, and the body in each layout (bench/stages.py)."""
     import stages
 
     settings = Settings()
@@ -683,8 +683,9 @@ def stage_lines(details: dict) -> list[str]:
     request of the server and of PyTorch (bench_http_chain) where they were measured."""
     lines = [
         (
-            "figure 3 in-process, medians (parse includes tokenize; estimates: the request's memory and time "
-            "estimates; the body's chunks in each layout):"
+            "figure 3 in-process, medians (tokenize: the whole text through the tokenizer, for scale; parse: the "
+            "parser's whole work, which tokenizes only the lines outside runs of one shape; estimates: the request's "
+            "memory and time estimates; the body's chunks in each layout):"
         )
     ]
     for name, stage in details["stages"].items():

@@ -6,8 +6,9 @@ program of figure 3, profiled in-process.
     .venv/bin/python bench/stages.py --program "names differ"   # a new name on every line
 
 It prints two things:
-  - each stage timed bare (perf_counter, medians, GC paused as in the server): tokenize, parse
-    (which includes tokenize), estimate (the request's memory and time estimates, app/api/budget.py),
+  - each stage timed bare (perf_counter, medians, GC paused as in the server): tokenize (the whole
+    text through the tokenizer, for scale: parse tokenizes only the lines outside runs of one shape,
+    app/lang/replay.py), parse, estimate (the request's memory and time estimates, app/api/budget.py),
     run (forward + backward + step record) and graph_body (the JSON's
     chunks as the server sends them, in the default layout and with ?format=columns);
   - pyinstrument's call tree of the same requests. Its hook costs time on every Python call, so
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in medians.items():
         print(f"  {name:<10} {seconds * 1e3:8.2f} ms")
     total = medians["parse"] + medians["estimate"] + medians["run"] + medians["graph_body"]
-    print(f"  {'total':<10} {total * 1e3:8.2f} ms  (parse + estimate + run + graph_body; tokenize is inside parse)")
+    print(f"  {'total':<10} {total * 1e3:8.2f} ms  (parse + estimate + run + graph_body: a request's stages)")
 
     profiler = Profiler(interval=0.0005)
     gc.disable()
