@@ -200,7 +200,7 @@ def pass_seconds(graph: Any) -> float:
     """Seconds of one forward and one backward pass over `graph`: NODE_NS per op node, and each
     tensor node's units at its op's rate. Linear in the graph; the loop visits tensor nodes only
     (a 10,000-node chain of scalars costs a C-level scan of the scalar flags)."""
-    op_nodes = len(graph.ops) - graph.ops.count(None)
+    op_nodes: int = len(graph.ops) - graph.ops.count(None)
     arithmetic: float = sum(
         NS_PER_UNIT.get(name, DEFAULT_NS_PER_UNIT) * units for name, units in units_by_op(graph).items()
     )
