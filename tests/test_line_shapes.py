@@ -126,13 +126,19 @@ def counted(monkeypatch) -> list[int]:
     return runs
 
 
-@pytest.fixture(params=[None, 2], ids=["runs-line-by-line", "runs-as-rows"])
+@pytest.fixture(
+    params=["few-digits", "line-by-line", "rows"], ids=["runs-few-digits", "runs-line-by-line", "runs-as-rows"]
+)
 def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The numbers of runs of 256 lines and more are read from rows of bytes with numpy
-    (shapes._rows, _decimals): the second parameter reads every run's so, the first none of these
-    tests' (shorter) runs'."""
-    if request.param is not None:
-        monkeypatch.setattr(shapes_module, "_ROWS_AT_ONCE", request.param)
+    """A run's numbers that differ in a digit or two are read from a table of their float()s
+    (shapes._few_digits), others of runs of 256 lines and more from rows of bytes with numpy
+    (shapes._rows, _decimals), the rest one by one: "few-digits" is as the parser runs (none of
+    these tests' runs is that long), "line-by-line" reads every run's numbers one by one, "rows"
+    every run's from rows of bytes."""
+    if request.param != "few-digits":
+        monkeypatch.setattr(shapes_module, "_few_digits", lambda *args: None)
+    if request.param == "rows":
+        monkeypatch.setattr(shapes_module, "_ROWS_AT_ONCE", 2)
 
 
 @pytest.mark.parametrize(
@@ -340,6 +346,31 @@ def test_decimals_read_from_their_digits_are_the_floats_float_reads(digits, poin
     assert values is not None
     expected = [float(text.replace("_", "")) for text in numbers]
     assert [value.hex() for value in values] == [value.hex() for value in expected]
+    assert all(type(value) is float for value in values)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text("0123456789.", min_size=1, max_size=8), st.integers(0, 3), st.integers(2, 40), st.integers(0, 2**32))
+def test_numbers_that_differ_in_few_digits_are_the_floats_float_reads(model, varying, count, seed):
+    """shapes._few_digits: a column of numbers of one shape that differ in `varying` of their
+    digits, bit for bit the values float() gives; None where they are not digits with at most one
+    point, or differ in more than two digits."""
+    rng = random.Random(seed)
+    places = [k for k, c in enumerate(model) if c.isdigit()]
+    changed = rng.sample(places, min(varying, len(places)))
+
+    def number() -> str:
+        return "".join(rng.choice(string.digits) if k in changed else c for k, c in enumerate(model))
+
+    numbers = [number() for _ in range(count)]
+    text = "\n".join(f"x = {number} * y" for number in numbers)
+    values = shapes_module._few_digits(text, len(model) + 9, count, 4, numbers[0])
+    differing = sum(len({number[k] for number in numbers}) > 1 for k in range(len(model)))
+    if model.count(".") > 1 or not places or differing > 2:
+        assert values is None
+        return
+    assert values is not None
+    assert [value.hex() for value in values] == [float(number).hex() for number in numbers]
     assert all(type(value) is float for value in values)
 
 

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable
-from itertools import repeat
+from itertools import compress, repeat
 from keyword import kwlist
-from operator import itemgetter
+from operator import add, itemgetter, mul
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 _EXACT_DIGITS = 15
 _WEIGHTS = np.array([10**k for k in range(_EXACT_DIGITS - 1, -1, -1)], dtype=np.int64)
 _LINE_BREAK, _ZERO = ord("\n"), ord("0")
+_TABLE_DIGITS = 2  # numbers that differ in more digits are read by _decimals
 _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 _INT_POWERS = np.array([10**k for k in range(_EXACT_DIGITS + 1)], dtype=np.int64)
@@ -210,7 +211,10 @@ def build_run(
         return text[start:end]
 
     def decimals(start: int, end: int) -> list[float] | None:
-        return None if rows is None else _decimals(rows, start, text[start:end])
+        numbers = _few_digits(text, stride, count, start, text[start:end])
+        if numbers is None and rows is not None:
+            numbers = _decimals(rows, start, text[start:end])
+        return numbers
 
     return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
 
@@ -365,7 +369,7 @@ def _build(
     outside = len(shape.operands)
     width = len(shape.ops)
     first = len(graph)
-    op_count = width - shape.ops.count(None)
+    op_count = len(list(compress(shape.ops, shape.ops)))  # (not ops.count(None): that calls each Op's __eq__)
     limits = graph.limits
     if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
         return None  # built line by line: the error names the node a full parse names
@@ -481,6 +485,36 @@ def _rows(text: str, count: int, stride: int) -> np.ndarray:
     """The run's characters (ASCII: see tokens.is_plain) as `count` rows of `stride` bytes, a
     line and its line break each."""
     return np.frombuffer((text + "\n").encode("ascii"), np.uint8).reshape(count, stride)
+
+
+def _few_digits(text: str, stride: int, count: int, start: int, first: str) -> list[float] | None:
+    """The numbers at `start` of each of the `count` lines of `text` (each `stride` characters
+    after the one before; `first` the first line's) where they are digits with at most one point
+    and differ in at most _TABLE_DIGITS places: the float() of each way of writing them (a hundred
+    at most), looked up by the digits of each line's. Else None (then _decimals reads them).
+
+    Bit for bit what float() reads, as each value is float() of its line's text; and no numpy
+    call, each of which costs tens of microseconds when its code is not in the cache, and no new
+    float object per line: most of the time a run's numbers take when they are few digits."""
+    if count < 2 or not first.replace(".", "", 1).isdigit():
+        return None
+    varying = [place for place, c in enumerate(first, start) if text[place::stride] != c * count]
+    if len(varying) > _TABLE_DIGITS:
+        return None
+    if not varying:
+        return [float(first)] * count
+    # A line's digits at the varying places, as a number: each digit's byte times its weight.
+    weights = [10 ** (len(varying) - 1 - k) for k in range(len(varying))]
+    keys: Any = text[varying[0] :: stride].encode("ascii")
+    table = [0.0] * (_ZERO * sum(weights) + 10 ** len(varying))
+    if len(varying) > 1:
+        keys = map(add, map(mul, keys, repeat(weights[0])), text[varying[1] :: stride].encode("ascii"))
+    digits = list(first)
+    for value in range(10 ** len(varying)):
+        for place, weight in zip(varying, weights):
+            digits[place - start] = str(value // weight % 10)
+        table[_ZERO * sum(weights) + value] = float("".join(digits))
+    return list(itemgetter(*keys)(table))
 
 
 def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
