@@ -205,15 +205,17 @@ def build_run(
     def where(place: int) -> list[int]:
         return _ints(block.start + place, block.start + place + stride * count, stride)
 
-    rows = _rows(text, count, stride) if shape.constants and count >= _ROWS_AT_ONCE else None
+    rows: list[np.ndarray] = []  # the run's bytes as rows (_rows), made once a number needs them
 
     def word(start: int, end: int) -> str:
         return text[start:end]
 
     def decimals(start: int, end: int) -> list[float] | None:
         numbers = _few_digits(text, stride, count, start, text[start:end])
-        if numbers is None and rows is not None:
-            numbers = _decimals(rows, start, text[start:end])
+        if numbers is None and count >= _ROWS_AT_ONCE:
+            if not rows:
+                rows.append(_rows(text, count, stride))
+            numbers = _decimals(rows[0], start, text[start:end])
         return numbers
 
     return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
