@@ -193,8 +193,9 @@ def test_a_program_written_out_is_built_run_by_run(monkeypatch):
     program = "x0 = x\n" + written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 1000)
     graph = build(program)
     # Runs of one shape: x1..x9, x11..x99, x101..x999 (the line from x9 to x10 is a shape of its
-    # own); each run's first line is parsed and recorded, the rest built.
-    assert runs == [8, 88, 898]
+    # own); the first run's first line is parsed and recorded, the rest built, and the other runs
+    # are built whole from that record, its places moved (shapes.moved_shape).
+    assert runs == [8, 89, 899]
     assert len(graph) == 1 + 5 * 1000 and graph.names[-1] == "x1000"
     assert graph.values[-5:] == [0.2, None, 0.5, None, None]  # the last line's constants: 0.2, 0.5
     assert program[graph.starts[-1] : graph.ends[-1]] == "tanh(x999 * 0.2 + 0.5)"

@@ -73,7 +73,7 @@ from app.lang.replay import (
     tokenize_runs,
     tokens_of,
 )
-from app.lang.shapes import build_run, record_shape
+from app.lang.shapes import Shape, build_run, moved_shape, record_shape
 from app.lang.static import (
     COMPARE,
     Dtype,
@@ -184,6 +184,7 @@ class _Parser:
         "pos",
         "replays",
         "scope",
+        "shaped",
         "source",
         "starts",
         "statics",
@@ -210,6 +211,7 @@ class _Parser:
         # turn it off (`replays`) to compare with the graph a full parse builds.
         self.can_replay = replays and expand is None and graph is None  # a loop's body replays too
         self.no_runs: set[str] = set()  # statement texts that replay_run could not build
+        self.shaped: tuple[Shape, str] | None = None  # the last run's record and its line (see resume)
         tokens, self.omitted, self.replays = tokenize_runs(source) if self.can_replay else (tokenize(source), {}, False)
         self.kinds, self.texts, self.starts = tokens
         self.pos = 0
@@ -382,6 +384,14 @@ class _Parser:
         if not block.varies or block.copies < 2:
             self.restore(pos)
             return None
+        if block.stride and self.shaped is not None:
+            # The last run's record, moved to this run's first line (moved_shape): not parsed.
+            shape, model = self.shaped
+            moved = moved_shape(shape, model, self.source[block.start : block.start + block.stride - 1])
+            last = None if moved is None else build_run(moved, self.graph, self.scope, self.statics, self.source, block)
+            if last is not None:
+                del self.omitted[key]
+                return last
         made = -1
         for _ in range(_RECORD_TRIES):
             stride = block.stride or self.source.index("\n", block.start) + 1 - block.start
@@ -408,6 +418,8 @@ class _Parser:
             last = None if shape is None else build_run(shape, graph, self.scope, self.statics, self.source, rest)
             if last is not None:
                 del self.omitted[key]
+                if shape is not None:
+                    self.shaped = shape, self.source[block.start : block.start + stride - 1]
                 return last
             if rest.copies < 2:
                 break

@@ -30,9 +30,10 @@ no fresh memory; the numbers of a long run are read from the digits of all its l
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable
-from itertools import compress, repeat
+from itertools import accumulate, compress, repeat
 from keyword import kwlist
 from operator import add, itemgetter, mul
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -59,6 +60,7 @@ _FLOAT_POWERS = np.array(_POWERS)
 # (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
 _SHARED_INTS = 1 << 18
 _INTS: list[int] = []
+_DIGIT_RUNS = re.compile("[0-9]+")
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
 
@@ -171,6 +173,48 @@ def record_shape(
         tuple(end - line for end in graph.ends[first:count]),
         index[result],
     )
+
+
+def moved_shape(shape: Shape, model: str, line: str) -> Shape | None:
+    """`shape`, recorded on the line `model`, for `line`, where the two lines differ only in their
+    runs of digits (`x9 = tanh(x8 * 0.5)`, `x10 = tanh(x9 * 0.75)`): each place moved by how much
+    longer the runs of digits before it are on `line`. Their tokens are then of the same kinds in
+    the same order (see tokens.loose_shapes), and build_run checks the rest (the names kept, the
+    lookups, the numbers) as for the lines after the recorded one. None where they differ
+    elsewhere. A program written out line by line (`x1`..`x9`, `x10`..`x99`, ...) is runs of one
+    shape after another, each built from the record of the first without parsing its first line."""
+    if _DIGIT_RUNS.sub("0", model) != _DIGIT_RUNS.sub("0", line):
+        return None
+    model_runs = [run.span() for run in _DIGIT_RUNS.finditer(model)]
+    line_runs = [run.span() for run in _DIGIT_RUNS.finditer(line)]
+    run_starts = [start for start, _ in model_runs]
+    # shifts[k]: how much later a place after the first k runs of digits is on `line`
+    lengths = (
+        (end - start) - (model_end - model_start)
+        for (model_start, model_end), (start, end) in zip(model_runs, line_runs)
+    )
+    shifts = list(accumulate(lengths, initial=0))
+
+    def move(place: int) -> int:
+        before = bisect_left(run_starts, place)
+        if before and model_runs[before - 1][1] > place:
+            raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
+        return place + shifts[before]
+
+    def span(start: int, end: int) -> tuple[int, int]:
+        return move(start), move(end)
+
+    try:
+        return shape._replace(
+            target=None if shape.target is None else span(*shape.target),
+            operands=tuple(span(*operand) for operand in shape.operands),
+            fixed=tuple((*span(start, end), text) for start, end, text in shape.fixed),
+            constants=tuple((node, *span(start, end), negated) for node, start, end, negated in shape.constants),
+            starts=tuple(map(move, shape.starts)),
+            ends=tuple(map(move, shape.ends)),
+        )
+    except ValueError:
+        return None
 
 
 def build_run(
