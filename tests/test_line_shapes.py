@@ -179,6 +179,11 @@ def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         "x0 = x\n" + written_out("x{i} = x{p} * -{i}", 40),
         "x0 = x\n" + written_out("x{i} = x{p} * 0.{e} + x{p}", 40),  # one name twice: parsed line by line
         "x0 = x\n" + written_out("  x{i}  =  x{p}*{i}.0  ", 40),
+        # Runs after the first built from its record, its places moved (shapes.moved_shape): other
+        # nodes for the names, a tensor (parsed line by line), negated numbers whose lengths change.
+        "x0 = x\nw1 = w\nw11 = b\n" + written_out("x{i} = x{p} * w1", 9) + written_out("x{i} = x{p} * w11", 12, 10),
+        "x0 = x\nw1 = w\nw11 = v\n" + written_out("x{i} = x{p} * w1", 9) + written_out("x{i} = x{p} * w11", 12, 10),
+        "x0 = x\n" + written_out("x{i} = x{p} * -{i}.{d} - {e}", 40),
         # x1 and x10 in turn: names whose lengths differ, each read on the line after it is assigned
         "x1 = x\nx10 = x\n"
         + "".join(f"x1{'0' * (i % 2)} = tanh(x1{'0' * (1 - i % 2)} * 0.{i % 9 + 1})\n" for i in range(40)),
@@ -237,6 +242,7 @@ def both_ways(program: str, limits: Limits) -> list[ProgramError]:
         ("h = x\n" + VARYING.replace("0.10033", "0.10033j"), "complex numbers"),
         ("h = x\n" + VARYING.replace("w + 0.10033", "v @ 0.10033"), "shapes do not fit"),
         ("x0 = x\n" + written_out("x{i} = x{p} * {i}", 40).replace("x33 = ", "in = "), "Python keyword"),
+        ("x0 = x\nw1 = w\n" + written_out("x{i} = x{p} * w1", 9) + written_out("x{i} = x{p} * w11", 12, 10), "'w11'"),
         ("".join(f"{name} = x * 0.{k}\n" for k, name in enumerate(["ab", "cd", "gh", "if", "kl"])), "Python keyword"),
     ],
 )
@@ -249,6 +255,25 @@ def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message, row
         parsed.start,
         parsed.end,
     )
+
+
+def test_a_record_moves_to_a_line_that_differs_only_in_its_runs_of_digits():
+    """shapes.moved_shape: each place moved by how much longer the runs of digits before it are;
+    None for a line that differs elsewhere."""
+    shape = shapes_module.Shape(
+        (0, 2), 1, ((5, 7),), ((15, 19, "tanh"),), (), ((1, 10, 13, False),), (None,), ((),), (10, 5), (13, 13), 1
+    )
+    moved = shapes_module.moved_shape(shape, "x9 = x8 * 0.5 + tanh(y)", "x10 = x9 * 0.75 + tanh(y)")
+    assert moved == shape._replace(
+        target=(0, 3),
+        operands=((6, 8),),
+        fixed=((17, 21, "tanh"),),
+        constants=((1, 11, 15, False),),
+        starts=(11, 6),
+        ends=(15, 15),
+    )
+    assert shapes_module.moved_shape(shape, "x9 = x8 * 0.5 + tanh(y)", "x10 = x9 * 0.75 + tanh(z)") is None
+    assert shapes_module.moved_shape(shape, "x9 = x8 * 0.5 + tanh(y)", "x10 = x9 * 0 + tanh(y)") is None
 
 
 @pytest.mark.parametrize("limits", [Limits(max_nodes=100), Limits(max_total_work=100)])
