@@ -39,7 +39,8 @@ A statement of scalars that repeats (an unrolled recurrence) is parsed twice, re
 from the record, and a run of it in one go, most of it never tokenized: app/lang/replay.py, whose
 graphs tests/test_parse_replay.py compares with a full parse's. Lines of one shape in a row (a
 program written out line by line, with new names and numbers on every line) are built the same
-way from a record of one of them, never tokenized: app/lang/shapes.py, tests/test_line_shapes.py.
+way from a record of one of them, never tokenized, and the runs after it that differ only in their
+digits' counts from the same record (resume): app/lang/shapes.py, tests/test_line_shapes.py.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ loose shape (tokens.loose_shapes: runs of digits of any length, `0.1` and `0.100
 `x10`) are built from one record too: a place on each line is the recorded line's, moved by how
 much longer that line's runs of digits before it are (_build_loose).
 
+Runs of one shape that follow each other and differ only in their runs of digits (`x1`..`x9`,
+then `x11`..`x99`) are built whole from the first run's record, its places moved by the digits'
+counts (moved_shape): their first lines are not parsed either.
+
 A line's parse depends on its token texts and on the outcomes of the scope lookups it makes, so
 a line is built from the record only where those are as they were: every name whose text must
 stay does, and is in the scope (or not) as it was; every operand name has a scalar node; every
@@ -25,7 +29,10 @@ by one, so that an error names the place a full parse names.
 What a run costs is mostly the objects it makes and frees. Its node ids and places are slices of
 one table of ints that every parse shares (_ints), so they are neither made nor freed, and touch
 no fresh memory; the numbers of a long run are read from the digits of all its lines at once
-(_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads).
+(_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads), or
+where they differ in a digit or two, from a table of float()s by those digits (_few_digits: no
+numpy call, which costs tens of microseconds when its code has left the cache, and no new float
+per line).
 """
 
 from __future__ import annotations
