@@ -387,8 +387,8 @@ class _Parser:
             return None
         if block.stride and self.shaped is not None:
             # The last run's record, moved to this run's first line (moved_shape): not parsed.
-            shape, model = self.shaped
-            moved = moved_shape(shape, model, self.source[block.start : block.start + block.stride - 1])
+            recorded, model = self.shaped
+            moved = moved_shape(recorded, model, self.source[block.start : block.start + block.stride - 1])
             last = None if moved is None else build_run(moved, self.graph, self.scope, self.statics, self.source, block)
             if last is not None:
                 del self.omitted[key]
