@@ -126,13 +126,19 @@ def counted(monkeypatch) -> list[int]:
     return runs
 
 
-@pytest.fixture(params=[None, 2], ids=["runs-line-by-line", "runs-as-rows"])
+@pytest.fixture(
+    params=["few-digits", "line-by-line", "rows"], ids=["runs-few-digits", "runs-line-by-line", "runs-as-rows"]
+)
 def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The numbers of runs of 256 lines and more are read from rows of bytes with numpy
-    (shapes._rows, _decimals): the second parameter reads every run's so, the first none of these
-    tests' (shorter) runs'."""
-    if request.param is not None:
-        monkeypatch.setattr(shapes_module, "_ROWS_AT_ONCE", request.param)
+    """A run's numbers that differ in a digit or two are read from a table of their float()s
+    (shapes._few_digits), others of runs of 256 lines and more from rows of bytes with numpy
+    (shapes._rows, _decimals), the rest one by one: "few-digits" is as the parser runs (none of
+    these tests' runs is that long), "line-by-line" reads every run's numbers one by one, "rows"
+    every run's from rows of bytes."""
+    if request.param != "few-digits":
+        monkeypatch.setattr(shapes_module, "_few_digits", lambda *args: None)
+    if request.param == "rows":
+        monkeypatch.setattr(shapes_module, "_ROWS_AT_ONCE", 2)
 
 
 @pytest.mark.parametrize(
@@ -176,6 +182,11 @@ def rows_at_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         # ~ (logical not, which takes no gradient) is never recorded: its lines are parsed one by one
         "x0 = x\n" + written_out("x{i} = ~(x{p} > 0.{d}) * x{p}", 12),
         "x0 = x\n" + written_out("x{i} = x{p} * ~(x{p} > 0.{d}) + ~(v > 0).sum()", 12),
+        # Runs after the first built from its record, its places moved (shapes.moved_shape): other
+        # nodes for the names, a tensor (parsed line by line), negated numbers whose lengths change.
+        "x0 = x\nw1 = w\nw11 = b\n" + written_out("x{i} = x{p} * w1", 9) + written_out("x{i} = x{p} * w11", 12, 10),
+        "x0 = x\nw1 = w\nw11 = v\n" + written_out("x{i} = x{p} * w1", 9) + written_out("x{i} = x{p} * w11", 12, 10),
+        "x0 = x\n" + written_out("x{i} = x{p} * -{i}.{d} - {e}", 40),
         # x1 and x10 in turn: names whose lengths differ, each read on the line after it is assigned
         "x1 = x\nx10 = x\n"
         + "".join(f"x1{'0' * (i % 2)} = tanh(x1{'0' * (1 - i % 2)} * 0.{i % 9 + 1})\n" for i in range(40)),
@@ -190,8 +201,9 @@ def test_a_program_written_out_is_built_run_by_run(monkeypatch):
     program = "x0 = x\n" + written_out("x{i} = tanh(x{p} * 0.{d} + 0.{e})", 1000)
     graph = build(program)
     # Runs of one shape: x1..x9, x11..x99, x101..x999 (the line from x9 to x10 is a shape of its
-    # own); each run's first line is parsed and recorded, the rest built.
-    assert runs == [8, 88, 898]
+    # own); the first run's first line is parsed and recorded, the rest built, and the other runs
+    # are built whole from that record, its places moved (shapes.moved_shape).
+    assert runs == [8, 89, 899]
     assert len(graph) == 1 + 5 * 1000 and graph.names[-1] == "x1000"
     assert graph.values[-5:] == [0.2, None, 0.5, None, None]  # the last line's constants: 0.2, 0.5
     assert program[graph.starts[-1] : graph.ends[-1]] == "tanh(x999 * 0.2 + 0.5)"
@@ -235,6 +247,7 @@ def both_ways(program: str, limits: Limits) -> list[ProgramError]:
         ("h = x\n" + VARYING.replace("0.10033", "0.10033j"), "complex numbers"),
         ("h = x\n" + VARYING.replace("w + 0.10033", "v @ 0.10033"), "shapes do not fit"),
         ("x0 = x\n" + written_out("x{i} = x{p} * {i}", 40).replace("x33 = ", "in = "), "Python keyword"),
+        ("x0 = x\nw1 = w\n" + written_out("x{i} = x{p} * w1", 9) + written_out("x{i} = x{p} * w11", 12, 10), "'w11'"),
         ("".join(f"{name} = x * 0.{k}\n" for k, name in enumerate(["ab", "cd", "gh", "if", "kl"])), "Python keyword"),
     ],
 )
@@ -247,6 +260,25 @@ def test_errors_in_a_run_name_the_place_a_full_parse_names(program, message, row
         parsed.start,
         parsed.end,
     )
+
+
+def test_a_record_moves_to_a_line_that_differs_only_in_its_runs_of_digits():
+    """shapes.moved_shape: each place moved by how much longer the runs of digits before it are;
+    None for a line that differs elsewhere."""
+    shape = shapes_module.Shape(
+        (0, 2), 1, ((5, 7),), ((15, 19, "tanh"),), (), ((1, 10, 13, False),), (None,), ((),), (10, 5), (13, 13), 1
+    )
+    moved = shapes_module.moved_shape(shape, "x9 = x8 * 0.5 + tanh(y)", "x10 = x9 * 0.75 + tanh(y)")
+    assert moved == shape._replace(
+        target=(0, 3),
+        operands=((6, 8),),
+        fixed=((17, 21, "tanh"),),
+        constants=((1, 11, 15, False),),
+        starts=(11, 6),
+        ends=(15, 15),
+    )
+    assert shapes_module.moved_shape(shape, "x9 = x8 * 0.5 + tanh(y)", "x10 = x9 * 0.75 + tanh(z)") is None
+    assert shapes_module.moved_shape(shape, "x9 = x8 * 0.5 + tanh(y)", "x10 = x9 * 0 + tanh(y)") is None
 
 
 @pytest.mark.parametrize("limits", [Limits(max_nodes=100), Limits(max_total_work=100)])
@@ -346,6 +378,31 @@ def test_decimals_read_from_their_digits_are_the_floats_float_reads(digits, poin
     assert values is not None
     expected = [float(text.replace("_", "")) for text in numbers]
     assert [value.hex() for value in values] == [value.hex() for value in expected]
+    assert all(type(value) is float for value in values)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text("0123456789.", min_size=1, max_size=8), st.integers(0, 3), st.integers(2, 40), st.integers(0, 2**32))
+def test_numbers_that_differ_in_few_digits_are_the_floats_float_reads(model, varying, count, seed):
+    """shapes._few_digits: a column of numbers of one shape that differ in `varying` of their
+    digits, bit for bit the values float() gives; None where they are not digits with at most one
+    point, or differ in more than two digits."""
+    rng = random.Random(seed)
+    places = [k for k, c in enumerate(model) if c.isdigit()]
+    changed = rng.sample(places, min(varying, len(places)))
+
+    def number() -> str:
+        return "".join(rng.choice(string.digits) if k in changed else c for k, c in enumerate(model))
+
+    numbers = [number() for _ in range(count)]
+    text = "\n".join(f"x = {number} * y" for number in numbers)
+    values = shapes_module._few_digits(text, len(model) + 9, count, 4, numbers[0])
+    differing = sum(len({number[k] for number in numbers}) > 1 for k in range(len(model)))
+    if model.count(".") > 1 or not places or differing > 2:
+        assert values is None
+        return
+    assert values is not None
+    assert [value.hex() for value in values] == [float(number).hex() for number in numbers]
     assert all(type(value) is float for value in values)
 
 

@@ -39,7 +39,8 @@ A statement of scalars that repeats (an unrolled recurrence) is parsed twice, re
 from the record, and a run of it in one go, most of it never tokenized: app/lang/replay.py, whose
 graphs tests/test_parse_replay.py compares with a full parse's. Lines of one shape in a row (a
 program written out line by line, with new names and numbers on every line) are built the same
-way from a record of one of them, never tokenized: app/lang/shapes.py, tests/test_line_shapes.py.
+way from a record of one of them, never tokenized, and the runs after it that differ only in their
+digits' counts from the same record (resume): app/lang/shapes.py, tests/test_line_shapes.py.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ from app.lang.replay import (
     tokenize_runs,
     tokens_of,
 )
-from app.lang.shapes import build_run, record_shape
+from app.lang.shapes import Shape, build_run, moved_shape, record_shape
 from app.lang.static import (
     COMPARE,
     Dtype,
@@ -189,6 +190,7 @@ class _Parser:
         "pos",
         "replays",
         "scope",
+        "shaped",
         "source",
         "starts",
         "statics",
@@ -215,6 +217,7 @@ class _Parser:
         # turn it off (`replays`) to compare with the graph a full parse builds.
         self.can_replay = replays and expand is None and graph is None  # a loop's body replays too
         self.no_runs: set[str] = set()  # statement texts that replay_run could not build
+        self.shaped: tuple[Shape, str] | None = None  # the last run's record and its line (see resume)
         tokens, self.omitted, self.replays = tokenize_runs(source) if self.can_replay else (tokenize(source), {}, False)
         self.kinds, self.texts, self.starts = tokens
         self.pos = 0
@@ -387,6 +390,14 @@ class _Parser:
         if not block.varies or block.copies < 2:
             self.restore(pos)
             return None
+        if block.stride and self.shaped is not None:
+            # The last run's record, moved to this run's first line (moved_shape): not parsed.
+            recorded, model = self.shaped
+            moved = moved_shape(recorded, model, self.source[block.start : block.start + block.stride - 1])
+            last = None if moved is None else build_run(moved, self.graph, self.scope, self.statics, self.source, block)
+            if last is not None:
+                del self.omitted[key]
+                return last
         made = -1
         for _ in range(_RECORD_TRIES):
             stride = block.stride or self.source.index("\n", block.start) + 1 - block.start
@@ -413,6 +424,8 @@ class _Parser:
             last = None if shape is None else build_run(shape, graph, self.scope, self.statics, self.source, rest)
             if last is not None:
                 del self.omitted[key]
+                if shape is not None:
+                    self.shaped = shape, self.source[block.start : block.start + stride - 1]
                 return last
             if rest.copies < 2:
                 break

@@ -12,6 +12,10 @@ loose shape (tokens.loose_shapes: runs of digits of any length, `0.1` and `0.100
 `x10`) are built from one record too: a place on each line is the recorded line's, moved by how
 much longer that line's runs of digits before it are (_build_loose).
 
+Runs of one shape that follow each other and differ only in their runs of digits (`x1`..`x9`,
+then `x11`..`x99`) are built whole from the first run's record, its places moved by the digits'
+counts (moved_shape): their first lines are not parsed either.
+
 A line's parse depends on its token texts and on the outcomes of the scope lookups it makes, so
 a line is built from the record only where those are as they were: every name whose text must
 stay does, and is in the scope (or not) as it was; every operand name has a scalar node; every
@@ -25,16 +29,20 @@ by one, so that an error names the place a full parse names.
 What a run costs is mostly the objects it makes and frees. Its node ids and places are slices of
 one table of ints that every parse shares (_ints), so they are neither made nor freed, and touch
 no fresh memory; the numbers of a long run are read from the digits of all its lines at once
-(_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads).
+(_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads), or
+where they differ in a digit or two, from a table of float()s by those digits (_few_digits: no
+numpy call, which costs tens of microseconds when its code has left the cache, and no new float
+per line).
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable
-from itertools import repeat
+from itertools import accumulate, compress, repeat
 from keyword import kwlist
-from operator import itemgetter
+from operator import add, itemgetter, mul
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -50,6 +58,7 @@ if TYPE_CHECKING:
 _EXACT_DIGITS = 15
 _WEIGHTS = np.array([10**k for k in range(_EXACT_DIGITS - 1, -1, -1)], dtype=np.int64)
 _LINE_BREAK, _ZERO = ord("\n"), ord("0")
+_TABLE_DIGITS = 2  # numbers that differ in more digits are read by _decimals
 _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more than they save (measured)
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 _INT_POWERS = np.array([10**k for k in range(_EXACT_DIGITS + 1)], dtype=np.int64)
@@ -58,6 +67,7 @@ _FLOAT_POWERS = np.array(_POWERS)
 # (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
 _SHARED_INTS = 1 << 18
 _INTS: list[int] = []
+_DIGIT_RUNS = re.compile("[0-9]+")
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
 
@@ -172,6 +182,48 @@ def record_shape(
     )
 
 
+def moved_shape(shape: Shape, model: str, line: str) -> Shape | None:
+    """`shape`, recorded on the line `model`, for `line`, where the two lines differ only in their
+    runs of digits (`x9 = tanh(x8 * 0.5)`, `x10 = tanh(x9 * 0.75)`): each place moved by how much
+    longer the runs of digits before it are on `line`. Their tokens are then of the same kinds in
+    the same order (see tokens.loose_shapes), and build_run checks the rest (the names kept, the
+    lookups, the numbers) as for the lines after the recorded one. None where they differ
+    elsewhere. A program written out line by line (`x1`..`x9`, `x10`..`x99`, ...) is runs of one
+    shape after another, each built from the record of the first without parsing its first line."""
+    if _DIGIT_RUNS.sub("0", model) != _DIGIT_RUNS.sub("0", line):
+        return None
+    model_runs = [run.span() for run in _DIGIT_RUNS.finditer(model)]
+    line_runs = [run.span() for run in _DIGIT_RUNS.finditer(line)]
+    run_starts = [start for start, _ in model_runs]
+    # shifts[k]: how much later a place after the first k runs of digits is on `line`
+    lengths = (
+        (end - start) - (model_end - model_start)
+        for (model_start, model_end), (start, end) in zip(model_runs, line_runs)
+    )
+    shifts = list(accumulate(lengths, initial=0))
+
+    def move(place: int) -> int:
+        before = bisect_left(run_starts, place)
+        if before and model_runs[before - 1][1] > place:
+            raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
+        return place + shifts[before]
+
+    def span(start: int, end: int) -> tuple[int, int]:
+        return move(start), move(end)
+
+    try:
+        return shape._replace(
+            target=None if shape.target is None else span(*shape.target),
+            operands=tuple(span(*operand) for operand in shape.operands),
+            fixed=tuple((*span(start, end), text) for start, end, text in shape.fixed),
+            constants=tuple((node, *span(start, end), negated) for node, start, end, negated in shape.constants),
+            starts=tuple(map(move, shape.starts)),
+            ends=tuple(map(move, shape.ends)),
+        )
+    except ValueError:
+        return None
+
+
 def build_run(
     shape: Shape, graph: Graph, scope: dict[str, int], statics: dict[str, Any], source: str, block: Omitted
 ) -> int | None:
@@ -204,13 +256,18 @@ def build_run(
     def where(place: int) -> list[int]:
         return _ints(block.start + place, block.start + place + stride * count, stride)
 
-    rows = _rows(text, count, stride) if shape.constants and count >= _ROWS_AT_ONCE else None
+    rows: list[np.ndarray] = []  # the run's bytes as rows (_rows), made once a number needs them
 
     def word(start: int, end: int) -> str:
         return text[start:end]
 
     def decimals(start: int, end: int) -> list[float] | None:
-        return None if rows is None else _decimals(rows, start, text[start:end])
+        numbers = _few_digits(text, stride, count, start, text[start:end])
+        if numbers is None and count >= _ROWS_AT_ONCE:
+            if not rows:
+                rows.append(_rows(text, count, stride))
+            numbers = _decimals(rows[0], start, text[start:end])
+        return numbers
 
     return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
 
@@ -365,7 +422,7 @@ def _build(
     outside = len(shape.operands)
     width = len(shape.ops)
     first = len(graph)
-    op_count = width - shape.ops.count(None)
+    op_count = len(list(compress(shape.ops, shape.ops)))  # (not ops.count(None): that calls each Op's __eq__)
     limits = graph.limits
     if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
         return None  # built line by line: the error names the node a full parse names
@@ -481,6 +538,36 @@ def _rows(text: str, count: int, stride: int) -> np.ndarray:
     """The run's characters (ASCII: see tokens.is_plain) as `count` rows of `stride` bytes, a
     line and its line break each."""
     return np.frombuffer((text + "\n").encode("ascii"), np.uint8).reshape(count, stride)
+
+
+def _few_digits(text: str, stride: int, count: int, start: int, first: str) -> list[float] | None:
+    """The numbers at `start` of each of the `count` lines of `text` (each `stride` characters
+    after the one before; `first` the first line's) where they are digits with at most one point
+    and differ in at most _TABLE_DIGITS places: the float() of each way of writing them (a hundred
+    at most), looked up by the digits of each line's. Else None (then _decimals reads them).
+
+    Bit for bit what float() reads, as each value is float() of its line's text; and no numpy
+    call, each of which costs tens of microseconds when its code is not in the cache, and no new
+    float object per line: most of the time a run's numbers take when they are few digits."""
+    if count < 2 or not first.replace(".", "", 1).isdigit():
+        return None
+    varying = [place for place, c in enumerate(first, start) if text[place::stride] != c * count]
+    if len(varying) > _TABLE_DIGITS:
+        return None
+    if not varying:
+        return [float(first)] * count
+    # A line's digits at the varying places, as a number: each digit's byte times its weight.
+    weights = [10 ** (len(varying) - 1 - k) for k in range(len(varying))]
+    keys: Any = text[varying[0] :: stride].encode("ascii")
+    table = [0.0] * (_ZERO * sum(weights) + 10 ** len(varying))
+    if len(varying) > 1:
+        keys = map(add, map(mul, keys, repeat(weights[0])), text[varying[1] :: stride].encode("ascii"))
+    digits = list(first)
+    for value in range(10 ** len(varying)):
+        for place, weight in zip(varying, weights):
+            digits[place - start] = str(value // weight % 10)
+        table[_ZERO * sum(weights) + value] = float("".join(digits))
+    return list(itemgetter(*keys)(table))
 
 
 def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
