@@ -81,10 +81,19 @@ def _jupyter(tmp_path_factory: pytest.TempPathFactory, app: str, route: str, opt
 
 # The computed look of JupyterLab's own elements: the page, the notebook, a markdown heading and
 # paragraph, a code cell's editor, the menu bar and the status bar.
+NOTEBOOK_STYLE_SELECTORS = (
+    "body",
+    ".jp-Notebook",
+    ".jp-MarkdownOutput h1",
+    ".jp-MarkdownOutput p",
+    ".jp-CodeCell .cm-content",
+    ".jp-MarkdownOutput code",
+    "#jp-menu-panel",
+    ".jp-StatusBar-Widget",
+    "button",
+)
 NOTEBOOK_STYLES = """() => {
-  const selectors = ['body', '.jp-Notebook', '.jp-MarkdownOutput h1', '.jp-MarkdownOutput p',
-                     '.jp-CodeCell .cm-content', '.jp-MarkdownOutput code', '#jp-menu-panel',
-                     '.jp-StatusBar-Widget', 'button'];
+  const selectors = SELECTORS;
   const properties = ['font-family', 'font-size', 'line-height', 'color', 'background-color', 'margin', 'padding',
                       'box-sizing', 'border-top-width'];
   return Object.fromEntries(selectors.map((selector) => {
@@ -92,7 +101,7 @@ NOTEBOOK_STYLES = """() => {
     const style = element && getComputedStyle(element);
     return [selector, style && Object.fromEntries(properties.map((name) => [name, style.getPropertyValue(name)]))];
   }));
-}"""
+}""".replace("SELECTORS", json.dumps(list(NOTEBOOK_STYLE_SELECTORS)))
 
 
 def _card(widget: Locator, label: str) -> Locator:
@@ -148,6 +157,10 @@ def test_the_notebook_runs_draws_every_graph_and_steps_with_the_keyboard(
         page.on("pageerror", lambda error: viewer_errors.append(str(error)))
         page.goto(jupyterlab)
         expect(page.locator(".jp-Notebook .jp-MarkdownOutput h1")).to_be_visible(timeout=60_000)
+        # Every element whose style is compared, once JupyterLab has drawn it (its code cells'
+        # editors may come after the markdown: read before them, a style was None, then a style).
+        for selector in NOTEBOOK_STYLE_SELECTORS:
+            page.locator(selector).first.wait_for(state="attached", timeout=60_000)
         styles_before = page.evaluate(NOTEBOOK_STYLES)
         _run_all(page)
 
