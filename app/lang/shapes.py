@@ -409,15 +409,19 @@ def _build(
         if not everywhere(start, word):
             return None
     targets = None
+    named: list[str] = []  # the names assigned, each once where it is one name (not a list of it to scan)
+    one = False  # one name on every line (`h = tanh(h * w + 0.1)`): no column of it
     if shape.target is not None:
-        name = first_text(*shape.target)  # one name on every line (`h = tanh(h * w + 0.1)`): no column of it
-        targets = [name] * count if everywhere(shape.target[0], name) else column(*shape.target)
-        if not _assignable(targets, targets[0], statics):
+        name = first_text(*shape.target)
+        one = everywhere(shape.target[0], name)
+        targets = [name] * count if one else column(*shape.target)
+        named = [name] if one else targets
+        if not _assignable(named, targets[0], statics):
             return None
     for name, found in shape.found:
         if (name in scope) is not found or name in statics:
             return None
-        if targets is not None and name in targets:
+        if name in named:
             return None  # the run would change its outcome
     outside = len(shape.operands)
     width = len(shape.ops)
@@ -442,7 +446,7 @@ def _build(
     before: set[int] = set()  # the nodes from before the run that it reads
     for start, end in shape.operands:
         name = first_text(start, end)
-        if everywhere(start, name) and (targets is None or name not in targets):  # the same node on every line
+        if everywhere(start, name) and name not in named:  # the same node on every line
             node = scope.get(name)
             if node is None:
                 return None
@@ -506,7 +510,10 @@ def _build(
         graph.values[first + node - outside :: width] = values
     if targets is not None:
         graph.names[first + shape.assigned - outside :: width] = targets
-        scope.update(zip(targets, assigned))
+        if one:
+            scope[targets[0]] = assigned[-1]  # (one name: its last node, without a lookup per line)
+        else:
+            scope.update(zip(targets, assigned))
     return first + total - width + shape.result - outside
 
 

@@ -134,7 +134,8 @@ def loose_text(shaped: str) -> str:
     zeros = codes == _ZERO
     kept = zeros[1:] & zeros[:-1]  # (a 0 after a 0, then flipped in place: fewer arrays made, each cold)
     np.logical_not(kept, out=kept)
-    return shaped[:1] + codes[1:][kept].tobytes().decode("ascii")
+    rest: str = codes[1:][kept].tobytes().decode("ascii")
+    return shaped[:1] + rest
 
 
 class Tokens(NamedTuple):
