@@ -295,25 +295,23 @@ def _build_loose(
     if text.endswith("\n"):
         text = text[:-1]
     codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    model_runs = _digit_runs(np.frombuffer(model.encode("ascii"), np.uint8))
+    model_spans = [run.span() for run in _DIGIT_RUNS.finditer(model)]  # (one line: no numpy call)
+    model_starts, model_ends = [start for start, _ in model_spans], [end for _, end in model_spans]
+    width = len(model_spans)
     runs = _digit_runs(codes)
-    width = len(model_runs[0])
-    if len(runs[0]) != width * count:
+    if len(runs[0]) != width * count or text.count("\n") != count - 1:
         return None
     run_starts, run_ends = runs[0].reshape(count, width), runs[1].reshape(count, width)
-    breaks = np.flatnonzero(codes == _LINE_BREAK)
-    if len(breaks) != count - 1:
-        return None
-    line_starts = np.empty(count, np.int64)
-    line_starts[0] = 0
-    line_starts[1:] = breaks + 1
-    # moved[i, k]: how much later than on the recorded line a place after k runs of digits is on line i
-    moved = np.zeros((count, width + 1), np.int64)
+    # moved[i, k]: where in the source line i has the recorded line's place 0, for a place after k
+    # runs of digits: a place after a run is as far from its end on every line (lines of one loose
+    # shape differ only in their runs' lengths), and one before them all as far from the line's start.
+    moved = np.empty((count, width + 1), np.int64)
     if width:
-        lengths = run_ends - run_starts - (model_runs[1] - model_runs[0])
-        np.cumsum(lengths, axis=1, out=moved[:, 1:])
-    moved += line_starts[:, None] + block.start
-    model_starts, model_ends = model_runs[0].tolist(), model_runs[1].tolist()
+        np.subtract(run_starts[:, 0], model_starts[0] - block.start, out=moved[:, 0])
+        np.subtract(run_ends, np.array(model_ends) - block.start, out=moved[:, 1:])
+    else:  # (no digits: lines of one length, built by build_run's other path, unless built one by one)
+        moved[0, 0] = block.start
+        moved[1:, 0] = np.flatnonzero(codes == _LINE_BREAK) + 1 + block.start
     places: dict[int, list[int]] = {}
     columns: dict[tuple[int, int], list[str]] = {}
 
