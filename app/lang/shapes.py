@@ -287,7 +287,8 @@ def _build_loose(
 ) -> int | None:
     """build_run for lines of one loose shape (tokens.loose_shapes): each place of the recorded
     line (the one before the block) is, on each line, moved by how much longer that line's runs
-    of digits before it are than the recorded line's (found for all lines at once, in numpy)."""
+    of digits before it are than the recorded line's: it is as far from the end of the run of
+    digits before it as on the recorded line (found for all lines at once, in numpy)."""
     count = block.copies
     model_start = source.rfind("\n", 0, block.start - 1) + 1
     model = source[model_start : block.start - 1]
