@@ -243,12 +243,14 @@ def build_run(
         """Whether every line has `word` at `start`."""
         return all(text[place::stride] == c * count for place, c in enumerate(word, start))
 
-    lines = text.split("\n")
-    if len(lines) != count:
+    if text.count("\n") != count - 1:
         return None
+    split: list[list[str]] = []  # the lines, split once a column needs them (one name, few-digit numbers: never)
 
     def column(start: int, end: int) -> list[str]:
-        return list(map(itemgetter(slice(start, end)), lines))
+        if not split:
+            split.append(text.split("\n"))
+        return list(map(itemgetter(slice(start, end)), split[0]))
 
     def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
         return _after(text, stride, count, operand, target)
