@@ -364,7 +364,9 @@ def tokenize_runs(source: str) -> tuple[Tokens, dict[int, Omitted], bool]:
     if not is_plain(source, followed):
         return tokenize(source, plain=False), {}, repeats(source)
     ends: list[int] = []  # where each run of one loose shape ends in the source, its last line break included
-    if loose:
+    if loose and len(groups) == 1:  # one loose shape throughout (no numpy call: cold, each costs tens of us)
+        ends = [len(shaped)]
+    elif loose:
         breaks = np.flatnonzero(np.frombuffer(shaped.encode("ascii"), np.uint8) == _LINE_BREAK)
         ends = (breaks[np.cumsum([length for _, length in groups]) - 1] + 1).tolist()
     omitted: dict[int, Omitted] = {}

@@ -243,12 +243,14 @@ def build_run(
         """Whether every line has `word` at `start`."""
         return all(text[place::stride] == c * count for place, c in enumerate(word, start))
 
-    lines = text.split("\n")
-    if len(lines) != count:
+    if text.count("\n") != count - 1:
         return None
+    split: list[list[str]] = []  # the lines, split once a column needs them (one name, few-digit numbers: never)
 
     def column(start: int, end: int) -> list[str]:
-        return list(map(itemgetter(slice(start, end)), lines))
+        if not split:
+            split.append(text.split("\n"))
+        return list(map(itemgetter(slice(start, end)), split[0]))
 
     def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
         return _after(text, stride, count, operand, target)
@@ -287,7 +289,8 @@ def _build_loose(
 ) -> int | None:
     """build_run for lines of one loose shape (tokens.loose_shapes): each place of the recorded
     line (the one before the block) is, on each line, moved by how much longer that line's runs
-    of digits before it are than the recorded line's (found for all lines at once, in numpy)."""
+    of digits before it are than the recorded line's: it is as far from the end of the run of
+    digits before it as on the recorded line (found for all lines at once, in numpy)."""
     count = block.copies
     model_start = source.rfind("\n", 0, block.start - 1) + 1
     model = source[model_start : block.start - 1]
@@ -295,25 +298,23 @@ def _build_loose(
     if text.endswith("\n"):
         text = text[:-1]
     codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    model_runs = _digit_runs(np.frombuffer(model.encode("ascii"), np.uint8))
+    model_spans = [run.span() for run in _DIGIT_RUNS.finditer(model)]  # (one line: no numpy call)
+    model_starts, model_ends = [start for start, _ in model_spans], [end for _, end in model_spans]
+    width = len(model_spans)
     runs = _digit_runs(codes)
-    width = len(model_runs[0])
-    if len(runs[0]) != width * count:
+    if len(runs[0]) != width * count or text.count("\n") != count - 1:
         return None
     run_starts, run_ends = runs[0].reshape(count, width), runs[1].reshape(count, width)
-    breaks = np.flatnonzero(codes == _LINE_BREAK)
-    if len(breaks) != count - 1:
-        return None
-    line_starts = np.empty(count, np.int64)
-    line_starts[0] = 0
-    line_starts[1:] = breaks + 1
-    # moved[i, k]: how much later than on the recorded line a place after k runs of digits is on line i
-    moved = np.zeros((count, width + 1), np.int64)
+    # moved[i, k]: where in the source line i has the recorded line's place 0, for a place after k
+    # runs of digits: a place after a run is as far from its end on every line (lines of one loose
+    # shape differ only in their runs' lengths), and one before them all as far from the line's start.
+    moved = np.empty((count, width + 1), np.int64)
     if width:
-        lengths = run_ends - run_starts - (model_runs[1] - model_runs[0])
-        np.cumsum(lengths, axis=1, out=moved[:, 1:])
-    moved += line_starts[:, None] + block.start
-    model_starts, model_ends = model_runs[0].tolist(), model_runs[1].tolist()
+        np.subtract(run_starts[:, 0], model_starts[0] - block.start, out=moved[:, 0])
+        np.subtract(run_ends, np.array(model_ends) - block.start, out=moved[:, 1:])
+    else:  # (no digits: lines of one length, built by build_run's other path, unless built one by one)
+        moved[0, 0] = block.start
+        moved[1:, 0] = np.flatnonzero(codes == _LINE_BREAK) + 1 + block.start
     places: dict[int, list[int]] = {}
     columns: dict[tuple[int, int], list[str]] = {}
 
@@ -409,15 +410,19 @@ def _build(
         if not everywhere(start, word):
             return None
     targets = None
+    named: list[str] = []  # the names assigned, each once where it is one name (not a list of it to scan)
+    one = False  # one name on every line (`h = tanh(h * w + 0.1)`): no column of it
     if shape.target is not None:
-        name = first_text(*shape.target)  # one name on every line (`h = tanh(h * w + 0.1)`): no column of it
-        targets = [name] * count if everywhere(shape.target[0], name) else column(*shape.target)
-        if not _assignable(targets, targets[0], statics):
+        name = first_text(*shape.target)
+        one = everywhere(shape.target[0], name)
+        targets = [name] * count if one else column(*shape.target)
+        named = [name] if one else targets
+        if not _assignable(named, targets[0], statics):
             return None
     for name, found in shape.found:
         if (name in scope) is not found or name in statics:
             return None
-        if targets is not None and name in targets:
+        if name in named:
             return None  # the run would change its outcome
     outside = len(shape.operands)
     width = len(shape.ops)
@@ -442,7 +447,7 @@ def _build(
     before: set[int] = set()  # the nodes from before the run that it reads
     for start, end in shape.operands:
         name = first_text(start, end)
-        if everywhere(start, name) and (targets is None or name not in targets):  # the same node on every line
+        if everywhere(start, name) and name not in named:  # the same node on every line
             node = scope.get(name)
             if node is None:
                 return None
@@ -506,7 +511,10 @@ def _build(
         graph.values[first + node - outside :: width] = values
     if targets is not None:
         graph.names[first + shape.assigned - outside :: width] = targets
-        scope.update(zip(targets, assigned))
+        if one:
+            scope[targets[0]] = assigned[-1]  # (one name: its last node, without a lookup per line)
+        else:
+            scope.update(zip(targets, assigned))
     return first + total - width + shape.result - outside
 
 
