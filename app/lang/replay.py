@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from itertools import compress, groupby, repeat
+from itertools import groupby, repeat
 from operator import add
 from typing import Any, NamedTuple
 
@@ -200,7 +200,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
             return None
     first = len(graph)
     ops, values = template.ops, template.values
-    op_count = len(list(compress(ops, ops)))  # (not ops.count(None): that calls each Op's __eq__)
+    op_count = width - ops.count(None)
     limits = graph.limits
     if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
         return None

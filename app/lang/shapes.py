@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, repeat
 from keyword import kwlist
 from operator import add, itemgetter, mul
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -427,7 +427,7 @@ def _build(
     outside = len(shape.operands)
     width = len(shape.ops)
     first = len(graph)
-    op_count = len(list(compress(shape.ops, shape.ops)))  # (not ops.count(None): that calls each Op's __eq__)
+    op_count = width - shape.ops.count(None)
     limits = graph.limits
     if first + count * width > limits.max_nodes or graph.work + count * op_count > limits.max_total_work:
         return None  # built line by line: the error names the node a full parse names
