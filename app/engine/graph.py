@@ -1,7 +1,9 @@
 """The computation graph, and the static shape pass that runs while it is built.
 
-A graph is a set of parallel lists indexed by node id (no object per node: a 10,000-node graph
-stays cheap to build and to collect). Ids are given in creation order, and a node is created
+A graph is a set of parallel columns indexed by node id (no object per node: a 10,000-node graph
+stays cheap to build and to collect): lists, but for the nodes' places in the source, which are
+arrays of machine integers (a run of lines gets its places from numpy without an int object
+each: see add_places, and the body reads them back without one). Ids are given in creation order, and a node is created
 only after its operands, so creation order is a topological order: no traversal, recursive or
 otherwise, is ever needed to find one.
 
@@ -12,8 +14,11 @@ and the running total of work, against the configured limits.
 
 from __future__ import annotations
 
+from array import array
 from itertools import compress
 from typing import Any
+
+import numpy as np
 
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.limits import Limits
@@ -53,8 +58,8 @@ class Graph:
         self.params: list[dict[str, Any] | None] = []
         self.shapes: list[tuple[int, ...]] = []
         self.names: list[str | None] = []
-        self.starts: list[int] = []  # character offsets into source
-        self.ends: list[int] = []
+        self.starts: array[int] = array("q")  # character offsets into source (int64)
+        self.ends: array[int] = array("q")
         self.values: list[Any] = []  # set for leaves now, for op nodes by the forward pass
         self.requires_grad: list[bool] = []
         self.scalar: list[bool] = []  # result and every operand are scalars: use Python floats
@@ -183,13 +188,20 @@ class Graph:
         self.params += [None] * count
         shapes += [()] * count
         self.names += [None] * count
-        self.starts += starts
-        self.ends += ends
+        self.starts.extend(starts)
+        self.ends.extend(ends)
         self.values += values
         requires += flags
         self.scalar += [True] * count
         self.constant += [op is None for op in ops]
         return True
+
+    def add_places(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        """The places of nodes being added together (Graph.add_scalars' callers, runs of lines:
+        app/lang/replay.py, app/lang/shapes.py): int64 arrays of the nodes' starts and ends in
+        order, read row by row."""
+        self.starts.frombytes(starts.astype(np.int64, copy=False).tobytes())
+        self.ends.frombytes(ends.astype(np.int64, copy=False).tobytes())
 
     def _checked_shape(
         self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from itertools import groupby, repeat
-from operator import add
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -236,12 +235,10 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
             else [()] * count
         )
     args: list[Any] = [None] * (count * width)
-    starts: list[Any] = [None] * (count * width)
-    ends: list[Any] = [None] * (count * width)
-    for position, b in enumerate(built):
-        args[position::width] = columns[position]
-        starts[position::width] = map(add, offsets, repeat(b.start, count))
-        ends[position::width] = map(add, offsets, repeat(b.end, count))
+    for position, column in enumerate(columns):
+        args[position::width] = column
+    # Each node's start and end on each line, in numpy: no int object each (see Graph.add_places).
+    edges = np.add.outer(np.array(offsets, np.int64), [b.start for b in built] + [b.end for b in built])
     # Gradient flags: statement i's from statement i - 1's, until a statement repeats the one before.
     flags: list[bool] = []
     before = requires[first - width : first]
@@ -273,8 +270,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     assigned_names: list[str | None] = [None] * total
     assigned_names[assigned - outside :: width] = [assigned_name] * count
     graph.names += assigned_names
-    graph.starts += starts
-    graph.ends += ends
+    graph.add_places(edges[:, :width], edges[:, width:])
     graph.values += values * count
     requires += flags
     graph.scalar += [True] * total

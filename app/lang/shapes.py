@@ -26,9 +26,10 @@ numbers known before the run, whose errors, such as a division by zero, depend o
 Anything else, or a limit the run would pass, and the run's lines are tokenized and parsed one
 by one, so that an error names the place a full parse names.
 
-What a run costs is mostly the objects it makes and frees. Its node ids and places are slices of
-one table of ints that every parse shares (_ints), so they are neither made nor freed, and touch
-no fresh memory; the numbers of a long run are read from the digits of all its lines at once
+What a run costs is mostly the objects it makes and frees. Its node ids are slices of one table
+of ints that every parse shares (_ints), so they are neither made nor freed, and touch no fresh
+memory; its nodes' places are found for all lines at once in numpy and kept as machine integers
+(Graph.add_places), not an int object each; the numbers of a long run are read from the digits of all its lines at once
 (_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads), or
 where they differ in a digit or two, from a table of float()s by those digits (_few_digits: no
 numpy call, which costs tens of microseconds when its code has left the cache, and no new float
@@ -63,7 +64,7 @@ _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more 
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 _INT_POWERS = np.array([10**k for k in range(_EXACT_DIGITS + 1)], dtype=np.int64)
 _FLOAT_POWERS = np.array(_POWERS)
-# The ints of node ids and places in the program that runs share (see _ints): up to 2**18
+# The ints of node ids in the program that runs share (see _ints): up to 2**18
 # (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
 _SHARED_INTS = 1 << 18
 _INTS: list[int] = []
@@ -255,8 +256,13 @@ def build_run(
     def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
         return _after(text, stride, count, operand, target)
 
-    def where(place: int) -> list[int]:
-        return _ints(block.start + place, block.start + place + stride * count, stride)
+    line_starts: list[np.ndarray] = []  # where each line starts, made once places need it
+
+    def where(places: tuple[int, ...]) -> np.ndarray:
+        if not line_starts:
+            line_starts.append(np.arange(block.start, block.start + stride * count, stride, dtype=np.int64))
+        at: np.ndarray = line_starts[0][:, None] + places
+        return at
 
     rows: list[np.ndarray] = []  # the run's bytes as rows (_rows), made once a number needs them
 
@@ -278,7 +284,7 @@ _Lines = tuple[
     Callable[[int, str], bool],
     Callable[[int, int], list[str]],
     Callable[[tuple[int, int], tuple[int, int]], bool],
-    Callable[[int], list[int]],
+    Callable[[tuple[int, ...]], np.ndarray],
     Callable[[int, int], str],
     Callable[[int, int], "list[float] | None"],
 ]
@@ -324,7 +330,8 @@ def _build_loose(
             raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
         return before
 
-    def where(place: int) -> list[int]:
+    def each_line(place: int) -> list[int]:
+        """Where `place` is on each line, as ints (a column's texts are sliced at them)."""
         at = places.get(place)
         if at is None:
             at = places[place] = (moved[:, runs_before(place)] + place).tolist()
@@ -333,7 +340,7 @@ def _build_loose(
     def column(start: int, end: int) -> list[str]:
         texts = columns.get((start, end))
         if texts is None:
-            texts = columns[start, end] = list(map(source.__getitem__, map(slice, where(start), where(end))))
+            texts = columns[start, end] = list(map(source.__getitem__, map(slice, each_line(start), each_line(end))))
         return texts
 
     def everywhere(start: int, word: str) -> bool:
@@ -378,6 +385,9 @@ def _build_loose(
             codes, run_starts[:, first], run_ends[:, first], run_starts[:, first + 1], run_ends[:, first + 1]
         )
 
+    def where(line_places: tuple[int, ...]) -> np.ndarray:
+        return moved[:, [runs_before(place) for place in line_places]] + line_places
+
     try:
         return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
     except ValueError:
@@ -402,8 +412,9 @@ def _build(
 ) -> int | None:
     """build_run's lines, given where the places of each line are (see build_run, _build_loose):
     whether every line has a text at a place, the texts between two places, whether each line
-    reads at a place what the one before assigned, each line's place in the source, the first
-    line's text between two places, the numbers at a place read at once (None: read them from their texts)."""
+    reads at a place what the one before assigned, where places of the line are on each line in
+    the source (an int64 array, a row a line), the first line's text between two places, the
+    numbers at a place read at once (None: read them from their texts)."""
     everywhere, column, after, where, first_text, decimals = lines
 
     for start, _, word in shape.fixed:
@@ -483,30 +494,23 @@ def _build(
     # Nothing can stop the run now: the graph's lists grow by its nodes, filled place by place.
     graph.work += count * op_count
     graph.ops += shape.ops * count
-    nones, empties, zeros = [None] * total, [()] * total, [0] * total  # each list made once, for all that start so
+    nones, empties = [None] * total, [()] * total  # each list made once, for all that start so
     graph.args += empties  # a constant's
     graph.params += nones
     shapes += empties
     graph.names += nones
-    graph.starts += zeros
-    graph.ends += zeros
     graph.values += nones
-    del nones, empties, zeros
+    del nones, empties
     # Every op node reads, through the ops before it, a node from before the run (an op reads
     # something that is not a constant): it needs a gradient if those do, and they all agree.
     requires += [op is not None and flag for op in shape.ops] * count
     graph.scalar += [True] * total
     graph.constant += [op is None for op in shape.ops] * count
-    places: dict[int, list[int]] = {}  # a place in the line → where it is on each line (shared, as ids)
     for position, refs in enumerate(shape.refs):
         if refs:
             operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
             graph.args[first + position :: width] = list(zip(*operands))
-        for offsets, place in ((graph.starts, shape.starts[position]), (graph.ends, shape.ends[position])):
-            at = places.get(place)
-            if at is None:
-                at = places[place] = where(place)
-            offsets[first + position :: width] = at
+    graph.add_places(where(shape.starts), where(shape.ends))
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values
     if targets is not None:
