@@ -3,9 +3,9 @@
 A graph is a set of parallel columns indexed by node id (no object per node: a 10,000-node graph
 stays cheap to build and to collect): lists, but for the nodes' places in the source, which are
 arrays of machine integers (a run of lines gets its places from numpy without an int object
-each: see add_places, and the body reads them back without one). Ids are given in creation order, and a node is created
-only after its operands, so creation order is a topological order: no traversal, recursive or
-otherwise, is ever needed to find one.
+each: see add_places; the body reads them back without one either). Ids are given in creation
+order, and a node is created only after its operands, so creation order is a topological order:
+no traversal, recursive or otherwise, is ever needed to find one.
 
 Every node added is checked at once, before any array exists: its shape (a ShapeError becomes
 a ProgramError naming the operands and their shapes), the size of its result, the node count
@@ -199,7 +199,7 @@ class Graph:
     def add_places(self, starts: np.ndarray, ends: np.ndarray) -> None:
         """The places of nodes being added together (Graph.add_scalars' callers, runs of lines:
         app/lang/replay.py, app/lang/shapes.py): int64 arrays of the nodes' starts and ends in
-        order, read row by row."""
+        order, read row by row (views of any layout: tobytes copies them out in that order)."""
         self.starts.frombytes(starts.astype(np.int64, copy=False).tobytes())
         self.ends.frombytes(ends.astype(np.int64, copy=False).tobytes())
 

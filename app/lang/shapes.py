@@ -511,7 +511,8 @@ def _build(
         if refs:
             operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
             graph.args[first + position :: width] = list(zip(*operands))
-    graph.add_places(where(shape.starts), where(shape.ends))
+    at = where(shape.starts + shape.ends)
+    graph.add_places(at[:, :width], at[:, width:])
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values
     if targets is not None:
