@@ -3,7 +3,7 @@
 A graph is a set of parallel columns indexed by node id (no object per node: a 10,000-node graph
 stays cheap to build and to collect): lists, but for the nodes' places in the source, which are
 arrays of machine integers (a run of lines gets its places from numpy without an int object
-each: see add_places; the body reads them back without one either). Ids are given in creation
+each: app/lang/shapes.py's line_places; the body reads them back without one either). Ids are given in creation
 order, and a node is created only after its operands, so creation order is a topological order:
 no traversal, recursive or otherwise, is ever needed to find one.
 
@@ -17,8 +17,6 @@ from __future__ import annotations
 from array import array
 from itertools import compress
 from typing import Any
-
-import numpy as np
 
 from app.engine.errors import LimitExceeded, ProgramError
 from app.engine.limits import Limits
@@ -195,13 +193,6 @@ class Graph:
         self.scalar += [True] * count
         self.constant += [op is None for op in ops]
         return True
-
-    def add_places(self, starts: np.ndarray, ends: np.ndarray) -> None:
-        """The places of nodes being added together (Graph.add_scalars' callers, runs of lines:
-        app/lang/replay.py, app/lang/shapes.py): int64 arrays of the nodes' starts and ends in
-        order, read row by row (views of any layout: tobytes copies them out in that order)."""
-        self.starts.frombytes(starts.astype(np.int64, copy=False).tobytes())
-        self.ends.frombytes(ends.astype(np.int64, copy=False).tobytes())
 
     def _checked_shape(
         self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int

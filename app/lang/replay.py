@@ -28,6 +28,7 @@ import numpy as np
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
+from app.lang.shapes import line_places
 from app.lang.tokens import END, Tokens, is_plain, loose_text, shape_text, tokenize
 
 
@@ -237,8 +238,6 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     args: list[Any] = [None] * (count * width)
     for position, column in enumerate(columns):
         args[position::width] = column
-    # Each node's start and end on each line, in numpy: no int object each (see Graph.add_places).
-    edges = np.add.outer(np.array(offsets, np.int64), [b.start for b in built] + [b.end for b in built])
     # Gradient flags: statement i's from statement i - 1's, until a statement repeats the one before.
     flags: list[bool] = []
     before = requires[first - width : first]
@@ -270,7 +269,9 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     assigned_names: list[str | None] = [None] * total
     assigned_names[assigned - outside :: width] = [assigned_name] * count
     graph.names += assigned_names
-    graph.add_places(edges[:, :width], edges[:, width:])
+    starts, ends = line_places(offsets, tuple(b.start for b in built), tuple(b.end for b in built))
+    graph.starts += starts
+    graph.ends += ends
     graph.values += values * count
     requires += flags
     graph.scalar += [True] * total

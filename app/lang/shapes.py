@@ -39,6 +39,7 @@ per line).
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable
 from itertools import accumulate, repeat
@@ -256,14 +257,8 @@ def build_run(
     def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
         return _after(text, stride, count, operand, target)
 
-    line_starts: list[np.ndarray] = []  # where each line starts, made once places need it
-
-    def where(places: tuple[int, ...]) -> np.ndarray:
-        if not line_starts:
-            line_starts.append(np.arange(block.start, block.start + stride * count, stride, dtype=np.int64))
-        # (computed a place a row, then turned: numpy's loop over a short last axis costs twice as much)
-        at: np.ndarray = (np.array(places, np.int64)[:, None] + line_starts[0]).T
-        return at
+    def where(starts: tuple[int, ...], ends: tuple[int, ...]) -> tuple[array[int], array[int]]:
+        return line_places(range(block.start, block.start + stride * count, stride), starts, ends)
 
     rows: list[np.ndarray] = []  # the run's bytes as rows (_rows), made once a number needs them
 
@@ -285,7 +280,7 @@ _Lines = tuple[
     Callable[[int, str], bool],
     Callable[[int, int], list[str]],
     Callable[[tuple[int, int], tuple[int, int]], bool],
-    Callable[[tuple[int, ...]], np.ndarray],
+    Callable[[tuple[int, ...], tuple[int, ...]], "tuple[array[int], array[int]]"],
     Callable[[int, int], str],
     Callable[[int, int], "list[float] | None"],
 ]
@@ -386,13 +381,41 @@ def _build_loose(
             codes, run_starts[:, first], run_ends[:, first], run_starts[:, first + 1], run_ends[:, first + 1]
         )
 
-    def where(line_places: tuple[int, ...]) -> np.ndarray:
-        return (moved.T[[runs_before(place) for place in line_places]] + np.array(line_places)[:, None]).T
+    def where(starts: tuple[int, ...], ends: tuple[int, ...]) -> tuple[array[int], array[int]]:
+        places = starts + ends
+        return _turned(moved.T[[runs_before(place) for place in places]] + np.array(places)[:, None], len(starts))
 
     try:
         return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
     except ValueError:
         return None
+
+
+def line_places(
+    lines: range | list[int], starts: tuple[int, ...], ends: tuple[int, ...]
+) -> tuple[array[int], array[int]]:
+    """Where each of the nodes whose `starts` and `ends` (offsets in a line) are given starts and
+    ends on each line starting at `lines`: line by line, node by node, as a graph keeps them
+    (machine integers, not an int object each). A long run's in numpy, computed a place a row,
+    then turned (numpy's loop over a short last axis costs twice as much); a few lines' in
+    Python (numpy's calls cost more)."""
+    if len(lines) < _ROWS_AT_ONCE:
+        return (
+            array("q", [line + place for line in lines for place in starts]),
+            array("q", [line + place for line in lines for place in ends]),
+        )
+    at = np.array(starts + ends, np.int64)[:, None] + (
+        np.arange(lines.start, lines.stop, lines.step, dtype=np.int64)
+        if type(lines) is range
+        else np.array(lines, np.int64)
+    )
+    return _turned(at, len(starts))
+
+
+def _turned(at: np.ndarray, width: int) -> tuple[array[int], array[int]]:
+    """Starts and ends, each line's in a row, from `at`: the places' starts then ends, each a row
+    of every line's."""
+    return array("q", at[:width].T.tobytes()), array("q", at[width:].T.tobytes())
 
 
 def _digit_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -414,7 +437,7 @@ def _build(
     """build_run's lines, given where the places of each line are (see build_run, _build_loose):
     whether every line has a text at a place, the texts between two places, whether each line
     reads at a place what the one before assigned, where places of the line are on each line in
-    the source (an int64 array, a row a line), the first line's text between two places, the
+    the source (see line_places), the first line's text between two places, the
     numbers at a place read at once (None: read them from their texts)."""
     everywhere, column, after, where, first_text, decimals = lines
 
@@ -511,8 +534,9 @@ def _build(
         if refs:
             operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
             graph.args[first + position :: width] = list(zip(*operands))
-    at = where(shape.starts + shape.ends)
-    graph.add_places(at[:, :width], at[:, width:])
+    starts, ends = where(shape.starts, shape.ends)
+    graph.starts += starts
+    graph.ends += ends
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values
     if targets is not None:
