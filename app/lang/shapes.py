@@ -247,12 +247,10 @@ def build_run(
 
     if text.count("\n") != count - 1:
         return None
-    split: list[list[str]] = []  # the lines, split once a column needs them (one name, few-digit numbers: never)
-
     def column(start: int, end: int) -> list[str]:
-        if not split:
-            split.append(text.split("\n"))
-        return list(map(itemgetter(slice(start, end)), split[0]))
+        # Sliced from the run's text where each line has it (no string per line made and freed first).
+        length = end - start
+        return [text[place : place + length] for place in range(start, len(text), stride)]
 
     def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
         return _after(text, stride, count, operand, target)
