@@ -20,7 +20,7 @@ runs are not even tokenized past their first few (tokenize_runs).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import groupby, repeat
 from typing import Any, NamedTuple
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
-from app.lang.shapes import line_places
+from app.lang.shapes import line_places, singles
 from app.lang.tokens import END, Tokens, is_plain, loose_text, shape_text, tokenize
 
 
@@ -220,9 +220,13 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
             return moving, width
         return fixed[ref], 0
 
-    columns = []
+    columns: list[Sequence[tuple[int, ...]]] = []
     for b in built:
         operands = [start_and_step(ref) for ref in b.refs]
+        if len(operands) == 1 and operands[0][1]:  # a unary op on a node that moves: shared 1-tuples
+            start, step = operands[0]
+            columns.append(singles(start, start + step * count, step))
+            continue
         columns.append(
             list(
                 zip(

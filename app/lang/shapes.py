@@ -69,6 +69,10 @@ _FLOAT_POWERS = np.array(_POWERS)
 # (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
 _SHARED_INTS = 1 << 18
 _INTS: list[int] = []
+# The 1-tuples of node ids that runs share (see singles): up to 2**17, more than Limits.max_nodes
+# (7 MB at most), made as they are first needed.
+_SHARED_SINGLES = 1 << 17
+_SINGLES: list[tuple[int]] = []
 _DIGIT_RUNS = re.compile("[0-9]+")
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
@@ -247,6 +251,7 @@ def build_run(
 
     if text.count("\n") != count - 1:
         return None
+
     def column(start: int, end: int) -> list[str]:
         # Sliced from the run's text where each line has it (no string per line made and freed first).
         length = end - start
@@ -529,7 +534,10 @@ def _build(
     graph.scalar += [True] * total
     graph.constant += [op is None for op in shape.ops] * count
     for position, refs in enumerate(shape.refs):
-        if refs:
+        if len(refs) == 1 and refs[0] >= outside:  # a unary op on a node of its line
+            operand = first + refs[0] - outside
+            graph.args[first + position :: width] = singles(operand, operand + total, width)
+        elif refs:
             operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
             graph.args[first + position :: width] = list(zip(*operands))
     starts, ends = where(shape.starts, shape.ends)
@@ -559,6 +567,20 @@ def _ints(start: int, stop: int, step: int) -> list[int]:
         # and a list(range(n)) holds i at i whichever table it gets.
         ints = _INTS = list(range(min(max(stop, 2 * len(ints)), _SHARED_INTS)))
     return ints[start:stop:step]
+
+
+def singles(start: int, stop: int, step: int) -> list[tuple[int]]:
+    """[(i,) for i in range(start, stop, step)]: the operands of a unary op on each line of a run
+    (`tanh(...)`), taken from a table of 1-tuples that every parse shares where they are below
+    _SHARED_SINGLES, as _ints shares ints: a run's operand tuples are a third of the objects it
+    makes and frees, and a unary op's need not be made at all."""
+    global _SINGLES  # noqa: PLW0603 (one table for the process, replaced as it grows: see _ints)
+    if stop > _SHARED_SINGLES:
+        return [(node,) for node in range(start, stop, step)]
+    table = _SINGLES
+    if stop > len(table):
+        table = _SINGLES = list(zip(_ints(0, min(max(stop, 2 * len(table)), _SHARED_SINGLES), 1)))
+    return table[start:stop:step]
 
 
 def _after(text: str, stride: int, count: int, operand: tuple[int, int], target: tuple[int, int]) -> bool:
