@@ -23,6 +23,9 @@ from app.engine.limits import Limits
 from app.engine.ops import Op
 from app.engine.shapes import ArgumentError, ShapeError, fmt, size
 
+# The array type of the nodes' places (starts and ends): C's int, 32 bits (numpy's intc), ample
+# for a program of Limits.max_program_chars, and half the memory a run of lines writes with 64.
+PLACES = "i"
 LABEL_CHARS = 24
 # Texts up to this long are labelled from their whole text (Graph.labels); longer ones share prefixes.
 SHORT_TEXT = 4 * LABEL_CHARS
@@ -56,8 +59,8 @@ class Graph:
         self.params: list[dict[str, Any] | None] = []
         self.shapes: list[tuple[int, ...]] = []
         self.names: list[str | None] = []
-        self.starts: array[int] = array("q")  # character offsets into source (int64)
-        self.ends: array[int] = array("q")
+        self.starts: array[int] = array(PLACES)  # character offsets into source
+        self.ends: array[int] = array(PLACES)
         self.values: list[Any] = []  # set for leaves now, for op nodes by the forward pass
         self.requires_grad: list[bool] = []
         self.scalar: list[bool] = []  # result and every operand are scalars: use Python floats

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from app.engine.graph import PLACES
 from app.lang.tokens import NAME, NUMBER
 
 if TYPE_CHECKING:
@@ -313,7 +314,7 @@ def _build_loose(
     # moved[i, k]: where in the source line i has the recorded line's place 0, for a place after k
     # runs of digits: a place after a run is as far from its end on every line (lines of one loose
     # shape differ only in their runs' lengths), and one before them all as far from the line's start.
-    moved = np.empty((count, width + 1), np.int64)
+    moved = np.empty((count, width + 1), np.intc)  # (as a graph keeps places: see line_places)
     if width:
         np.subtract(run_starts[:, 0], model_starts[0] - block.start, out=moved[:, 0])
         np.subtract(run_ends, np.array(model_ends) - block.start, out=moved[:, 1:])
@@ -386,7 +387,8 @@ def _build_loose(
 
     def where(starts: tuple[int, ...], ends: tuple[int, ...]) -> tuple[array[int], array[int]]:
         places = starts + ends
-        return _turned(moved.T[[runs_before(place) for place in places]] + np.array(places)[:, None], len(starts))
+        at = moved.T[[runs_before(place) for place in places]] + np.array(places, np.intc)[:, None]
+        return _turned(at, len(starts))
 
     try:
         return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
@@ -404,13 +406,13 @@ def line_places(
     Python (numpy's calls cost more)."""
     if len(lines) < _ROWS_AT_ONCE:
         return (
-            array("q", [line + place for line in lines for place in starts]),
-            array("q", [line + place for line in lines for place in ends]),
+            array(PLACES, [line + place for line in lines for place in starts]),
+            array(PLACES, [line + place for line in lines for place in ends]),
         )
-    at = np.array(starts + ends, np.int64)[:, None] + (
-        np.arange(lines.start, lines.stop, lines.step, dtype=np.int64)
+    at = np.array(starts + ends, np.intc)[:, None] + (
+        np.arange(lines.start, lines.stop, lines.step, dtype=np.intc)
         if type(lines) is range
-        else np.array(lines, np.int64)
+        else np.array(lines, np.intc)
     )
     return _turned(at, len(starts))
 
@@ -418,7 +420,7 @@ def line_places(
 def _turned(at: np.ndarray, width: int) -> tuple[array[int], array[int]]:
     """Starts and ends, each line's in a row, from `at`: the places' starts then ends, each a row
     of every line's."""
-    return array("q", at[:width].T.tobytes()), array("q", at[width:].T.tobytes())
+    return array(PLACES, at[:width].T.tobytes()), array(PLACES, at[width:].T.tobytes())
 
 
 def _digit_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
