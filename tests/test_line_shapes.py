@@ -22,6 +22,7 @@ from test_tokens_speedpath import PIECES as SPEEDPATH_PIECES
 from test_tokens_speedpath import outcome
 
 from app.engine.errors import ProgramError
+from app.engine.graph import Graph
 from app.engine.limits import Limits
 from app.lang import parser as parser_module
 from app.lang import replay as replay_module
@@ -420,6 +421,29 @@ def test_shared_ints_are_a_ranges_ints(start, stop, step):
     """shapes._ints: the ints of a run's node ids and places, from one table up to 2**18."""
     assert shapes_module._ints(start, stop, step) == list(range(start, stop, step))
     assert shapes_module._INTS[:100] == list(range(100))
+
+
+@pytest.mark.parametrize(
+    "start, stop, step",
+    [(0, 10, 1), (5, 1000, 7), (3, 5000, 5), (2**17 - 10, 2**17 + 10, 3), (2**17 + 1, 2**17 + 90, 8)],
+)
+def test_shared_singles_are_a_ranges_one_tuples(start, stop, step):
+    """shapes.singles: the operands of a run's unary ops, from one table of 1-tuples up to 2**17."""
+    assert shapes_module.singles(start, stop, step) == [(node,) for node in range(start, stop, step)]
+    assert shapes_module._SINGLES[:100] == [(node,) for node in range(100)]
+
+
+@pytest.mark.parametrize(
+    "lines", [range(7, 7 + 31 * 5, 31), range(0, 31 * 600, 31), [3, 40, 41, 90], list(range(0, 900, 3))]
+)
+def test_line_places_are_each_nodes_start_and_end_line_by_line(lines):
+    """shapes.line_places, in Python (a few lines) and in numpy (more than _ROWS_AT_ONCE): line by
+    line, node by node, as Graph keeps its starts and ends."""
+    starts, ends = (4, 0, 9), (7, 12, 15)
+    got_starts, got_ends = shapes_module.line_places(lines, starts, ends)
+    assert got_starts.tolist() == [line + place for line in lines for place in starts]
+    assert got_ends.tolist() == [line + place for line in lines for place in ends]
+    assert got_starts.typecode == got_ends.typecode == Graph("", Limits()).starts.typecode
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

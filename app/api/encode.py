@@ -122,10 +122,7 @@ def _line_columns(graph: Any) -> tuple[list[np.ndarray], int]:
     line_starts = np.concatenate(([0], np.flatnonzero(characters == ord("\n")) + 1))
     columns: list[np.ndarray] = []
     bound = 1
-    for offsets in (
-        np.fromiter(graph.starts, np.intp, len(graph.starts)),
-        np.fromiter(graph.ends, np.intp, len(graph.ends)),
-    ):
+    for offsets in (np.frombuffer(graph.starts, np.intc), np.frombuffer(graph.ends, np.intc)):
         lines = np.searchsorted(line_starts, offsets, side="right")
         places = offsets - line_starts[lines - 1] + 1
         bound = max(bound, int(lines.max(initial=0)) + 1, int(places.max(initial=0)) + 1)

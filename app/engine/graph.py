@@ -1,9 +1,11 @@
 """The computation graph, and the static shape pass that runs while it is built.
 
-A graph is a set of parallel lists indexed by node id (no object per node: a 10,000-node graph
-stays cheap to build and to collect). Ids are given in creation order, and a node is created
-only after its operands, so creation order is a topological order: no traversal, recursive or
-otherwise, is ever needed to find one.
+A graph is a set of parallel columns indexed by node id (no object per node: a 10,000-node graph
+stays cheap to build and to collect): lists, but for the nodes' places in the source, which are
+arrays of machine integers (a run of lines gets its places from numpy without an int object
+each: app/lang/shapes.py's line_places; the body reads them back without one either). Ids are given in creation
+order, and a node is created only after its operands, so creation order is a topological order:
+no traversal, recursive or otherwise, is ever needed to find one.
 
 Every node added is checked at once, before any array exists: its shape (a ShapeError becomes
 a ProgramError naming the operands and their shapes), the size of its result, the node count
@@ -12,6 +14,7 @@ and the running total of work, against the configured limits.
 
 from __future__ import annotations
 
+from array import array
 from itertools import compress
 from typing import Any
 
@@ -20,6 +23,9 @@ from app.engine.limits import Limits
 from app.engine.ops import Op
 from app.engine.shapes import ArgumentError, ShapeError, fmt, size
 
+# The array type of the nodes' places (starts and ends): C's int, 32 bits (numpy's intc), ample
+# for a program of Limits.max_program_chars, and half the memory a run of lines writes with 64.
+PLACES = "i"
 LABEL_CHARS = 24
 # Texts up to this long are labelled from their whole text (Graph.labels); longer ones share prefixes.
 SHORT_TEXT = 4 * LABEL_CHARS
@@ -53,8 +59,8 @@ class Graph:
         self.params: list[dict[str, Any] | None] = []
         self.shapes: list[tuple[int, ...]] = []
         self.names: list[str | None] = []
-        self.starts: list[int] = []  # character offsets into source
-        self.ends: list[int] = []
+        self.starts: array[int] = array(PLACES)  # character offsets into source
+        self.ends: array[int] = array(PLACES)
         self.values: list[Any] = []  # set for leaves now, for op nodes by the forward pass
         self.requires_grad: list[bool] = []
         self.scalar: list[bool] = []  # result and every operand are scalars: use Python floats
@@ -183,8 +189,8 @@ class Graph:
         self.params += [None] * count
         shapes += [()] * count
         self.names += [None] * count
-        self.starts += starts
-        self.ends += ends
+        self.starts.extend(starts)
+        self.ends.extend(ends)
         self.values += values
         requires += flags
         self.scalar += [True] * count

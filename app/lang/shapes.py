@@ -26,9 +26,10 @@ numbers known before the run, whose errors, such as a division by zero, depend o
 Anything else, or a limit the run would pass, and the run's lines are tokenized and parsed one
 by one, so that an error names the place a full parse names.
 
-What a run costs is mostly the objects it makes and frees. Its node ids and places are slices of
-one table of ints that every parse shares (_ints), so they are neither made nor freed, and touch
-no fresh memory; the numbers of a long run are read from the digits of all its lines at once
+What a run costs is mostly the objects it makes and frees. Its node ids are slices of one table
+of ints that every parse shares (_ints), so they are neither made nor freed, and touch no fresh
+memory; its nodes' places are found for all lines at once in numpy and kept as machine integers
+(Graph.add_places), not an int object each; the numbers of a long run are read from the digits of all its lines at once
 (_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads), or
 where they differ in a digit or two, from a table of float()s by those digits (_few_digits: no
 numpy call, which costs tens of microseconds when its code has left the cache, and no new float
@@ -38,6 +39,7 @@ per line).
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable
 from itertools import accumulate, repeat
@@ -47,6 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from app.engine.graph import PLACES
 from app.lang.tokens import NAME, NUMBER
 
 if TYPE_CHECKING:
@@ -63,10 +66,14 @@ _ROWS_AT_ONCE = 256  # fewer lines are read one by one: numpy's calls cost more 
 _POWERS = tuple(float(10**k) for k in range(_EXACT_DIGITS + 1))
 _INT_POWERS = np.array([10**k for k in range(_EXACT_DIGITS + 1)], dtype=np.int64)
 _FLOAT_POWERS = np.array(_POWERS)
-# The ints of node ids and places in the program that runs share (see _ints): up to 2**18
+# The ints of node ids in the program that runs share (see _ints): up to 2**18
 # (10 MB at most, a program of a quarter of a million characters), made as they are first needed.
 _SHARED_INTS = 1 << 18
 _INTS: list[int] = []
+# The 1-tuples of node ids that runs share (see singles): up to 2**17, more than Limits.max_nodes
+# (7 MB at most), made as they are first needed.
+_SHARED_SINGLES = 1 << 17
+_SINGLES: list[tuple[int]] = []
 _DIGIT_RUNS = re.compile("[0-9]+")
 # Names an assignment refuses (Parser.check_name): the keywords, True, False and None among them.
 _REFUSED = frozenset(kwlist)
@@ -245,18 +252,17 @@ def build_run(
 
     if text.count("\n") != count - 1:
         return None
-    split: list[list[str]] = []  # the lines, split once a column needs them (one name, few-digit numbers: never)
 
     def column(start: int, end: int) -> list[str]:
-        if not split:
-            split.append(text.split("\n"))
-        return list(map(itemgetter(slice(start, end)), split[0]))
+        # Sliced from the run's text where each line has it (no string per line made and freed first).
+        length = end - start
+        return [text[place : place + length] for place in range(start, len(text), stride)]
 
     def after(operand: tuple[int, int], target: tuple[int, int]) -> bool:
         return _after(text, stride, count, operand, target)
 
-    def where(place: int) -> list[int]:
-        return _ints(block.start + place, block.start + place + stride * count, stride)
+    def where(starts: tuple[int, ...], ends: tuple[int, ...]) -> tuple[array[int], array[int]]:
+        return line_places(range(block.start, block.start + stride * count, stride), starts, ends)
 
     rows: list[np.ndarray] = []  # the run's bytes as rows (_rows), made once a number needs them
 
@@ -278,7 +284,7 @@ _Lines = tuple[
     Callable[[int, str], bool],
     Callable[[int, int], list[str]],
     Callable[[tuple[int, int], tuple[int, int]], bool],
-    Callable[[int], list[int]],
+    Callable[[tuple[int, ...], tuple[int, ...]], "tuple[array[int], array[int]]"],
     Callable[[int, int], str],
     Callable[[int, int], "list[float] | None"],
 ]
@@ -308,7 +314,7 @@ def _build_loose(
     # moved[i, k]: where in the source line i has the recorded line's place 0, for a place after k
     # runs of digits: a place after a run is as far from its end on every line (lines of one loose
     # shape differ only in their runs' lengths), and one before them all as far from the line's start.
-    moved = np.empty((count, width + 1), np.int64)
+    moved = np.empty((count, width + 1), np.intc)  # (as a graph keeps places: see line_places)
     if width:
         np.subtract(run_starts[:, 0], model_starts[0] - block.start, out=moved[:, 0])
         np.subtract(run_ends, np.array(model_ends) - block.start, out=moved[:, 1:])
@@ -324,7 +330,8 @@ def _build_loose(
             raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
         return before
 
-    def where(place: int) -> list[int]:
+    def each_line(place: int) -> list[int]:
+        """Where `place` is on each line, as ints (a column's texts are sliced at them)."""
         at = places.get(place)
         if at is None:
             at = places[place] = (moved[:, runs_before(place)] + place).tolist()
@@ -333,7 +340,7 @@ def _build_loose(
     def column(start: int, end: int) -> list[str]:
         texts = columns.get((start, end))
         if texts is None:
-            texts = columns[start, end] = list(map(source.__getitem__, map(slice, where(start), where(end))))
+            texts = columns[start, end] = list(map(source.__getitem__, map(slice, each_line(start), each_line(end))))
         return texts
 
     def everywhere(start: int, word: str) -> bool:
@@ -378,10 +385,42 @@ def _build_loose(
             codes, run_starts[:, first], run_ends[:, first], run_starts[:, first + 1], run_ends[:, first + 1]
         )
 
+    def where(starts: tuple[int, ...], ends: tuple[int, ...]) -> tuple[array[int], array[int]]:
+        places = starts + ends
+        at = moved.T[[runs_before(place) for place in places]] + np.array(places, np.intc)[:, None]
+        return _turned(at, len(starts))
+
     try:
         return _build(shape, graph, scope, statics, count, (everywhere, column, after, where, word, decimals))
     except ValueError:
         return None
+
+
+def line_places(
+    lines: range | list[int], starts: tuple[int, ...], ends: tuple[int, ...]
+) -> tuple[array[int], array[int]]:
+    """Where each of the nodes whose `starts` and `ends` (offsets in a line) are given starts and
+    ends on each line starting at `lines`: line by line, node by node, as a graph keeps them
+    (machine integers, not an int object each). A long run's in numpy, computed a place a row,
+    then turned (numpy's loop over a short last axis costs twice as much); a few lines' in
+    Python (numpy's calls cost more)."""
+    if len(lines) < _ROWS_AT_ONCE:
+        return (
+            array(PLACES, [line + place for line in lines for place in starts]),
+            array(PLACES, [line + place for line in lines for place in ends]),
+        )
+    at = np.array(starts + ends, np.intc)[:, None] + (
+        np.arange(lines.start, lines.stop, lines.step, dtype=np.intc)
+        if type(lines) is range
+        else np.array(lines, np.intc)
+    )
+    return _turned(at, len(starts))
+
+
+def _turned(at: np.ndarray, width: int) -> tuple[array[int], array[int]]:
+    """Starts and ends, each line's in a row, from `at`: the places' starts then ends, each a row
+    of every line's."""
+    return array(PLACES, at[:width].T.tobytes()), array(PLACES, at[width:].T.tobytes())
 
 
 def _digit_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -402,8 +441,9 @@ def _build(
 ) -> int | None:
     """build_run's lines, given where the places of each line are (see build_run, _build_loose):
     whether every line has a text at a place, the texts between two places, whether each line
-    reads at a place what the one before assigned, each line's place in the source, the first
-    line's text between two places, the numbers at a place read at once (None: read them from their texts)."""
+    reads at a place what the one before assigned, where places of the line are on each line in
+    the source (see line_places), the first line's text between two places, the
+    numbers at a place read at once (None: read them from their texts)."""
     everywhere, column, after, where, first_text, decimals = lines
 
     for start, _, word in shape.fixed:
@@ -483,30 +523,28 @@ def _build(
     # Nothing can stop the run now: the graph's lists grow by its nodes, filled place by place.
     graph.work += count * op_count
     graph.ops += shape.ops * count
-    nones, empties, zeros = [None] * total, [()] * total, [0] * total  # each list made once, for all that start so
+    nones, empties = [None] * total, [()] * total  # each list made once, for all that start so
     graph.args += empties  # a constant's
     graph.params += nones
     shapes += empties
     graph.names += nones
-    graph.starts += zeros
-    graph.ends += zeros
     graph.values += nones
-    del nones, empties, zeros
+    del nones, empties
     # Every op node reads, through the ops before it, a node from before the run (an op reads
     # something that is not a constant): it needs a gradient if those do, and they all agree.
     requires += [op is not None and flag for op in shape.ops] * count
     graph.scalar += [True] * total
     graph.constant += [op is None for op in shape.ops] * count
-    places: dict[int, list[int]] = {}  # a place in the line → where it is on each line (shared, as ids)
     for position, refs in enumerate(shape.refs):
-        if refs:
+        if len(refs) == 1 and refs[0] >= outside:  # a unary op on a node of its line
+            operand = first + refs[0] - outside
+            graph.args[first + position :: width] = singles(operand, operand + total, width)
+        elif refs:
             operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
             graph.args[first + position :: width] = list(zip(*operands))
-        for offsets, place in ((graph.starts, shape.starts[position]), (graph.ends, shape.ends[position])):
-            at = places.get(place)
-            if at is None:
-                at = places[place] = where(place)
-            offsets[first + position :: width] = at
+    starts, ends = where(shape.starts, shape.ends)
+    graph.starts += starts
+    graph.ends += ends
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values
     if targets is not None:
@@ -531,6 +569,20 @@ def _ints(start: int, stop: int, step: int) -> list[int]:
         # and a list(range(n)) holds i at i whichever table it gets.
         ints = _INTS = list(range(min(max(stop, 2 * len(ints)), _SHARED_INTS)))
     return ints[start:stop:step]
+
+
+def singles(start: int, stop: int, step: int) -> list[tuple[int]]:
+    """[(i,) for i in range(start, stop, step)]: the operands of a unary op on each line of a run
+    (`tanh(...)`), taken from a table of 1-tuples that every parse shares where they are below
+    _SHARED_SINGLES, as _ints shares ints: a run's operand tuples are a third of the objects it
+    makes and frees, and a unary op's need not be made at all."""
+    global _SINGLES  # noqa: PLW0603 (one table for the process, replaced as it grows: see _ints)
+    if stop > _SHARED_SINGLES:
+        return [(node,) for node in range(start, stop, step)]
+    table = _SINGLES
+    if stop > len(table):
+        table = _SINGLES = list(zip(_ints(0, min(max(stop, 2 * len(table)), _SHARED_SINGLES), 1)))
+    return table[start:stop:step]
 
 
 def _after(text: str, stride: int, count: int, operand: tuple[int, int], target: tuple[int, int]) -> bool:
