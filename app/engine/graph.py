@@ -3,9 +3,9 @@
 A graph is a set of parallel columns indexed by node id (no object per node: a 10,000-node graph
 stays cheap to build and to collect): lists, but for the nodes' places in the source, which are
 arrays of machine integers (a run of lines gets its places from numpy without an int object
-each: app/lang/shapes.py's line_places; the body reads them back without one either). Ids are given in creation
-order, and a node is created only after its operands, so creation order is a topological order:
-no traversal, recursive or otherwise, is ever needed to find one.
+each, app/lang/shapes.py's line_places; the body reads them back without one either). Ids are
+given in creation order, and a node is created only after its operands, so creation order is a
+topological order: no traversal, recursive or otherwise, is ever needed to find one.
 
 Every node added is checked at once, before any array exists: its shape (a ShapeError becomes
 a ProgramError naming the operands and their shapes), the size of its result, the node count

@@ -27,13 +27,13 @@ Anything else, or a limit the run would pass, and the run's lines are tokenized 
 by one, so that an error names the place a full parse names.
 
 What a run costs is mostly the objects it makes and frees. Its node ids are slices of one table
-of ints that every parse shares (_ints), so they are neither made nor freed, and touch no fresh
-memory; its nodes' places are found for all lines at once in numpy and kept as machine integers
-(Graph.add_places), not an int object each; the numbers of a long run are read from the digits of all its lines at once
-(_decimals, and _loose_decimals where their lengths differ: bit for bit what float() reads), or
-where they differ in a digit or two, from a table of float()s by those digits (_few_digits: no
-numpy call, which costs tens of microseconds when its code has left the cache, and no new float
-per line).
+of ints that every parse shares (_ints), and a unary op's operand tuples of one of 1-tuples
+(singles), so they are neither made nor freed, and touch no fresh memory; its nodes' places are
+found for all lines at once and kept as machine integers, not an int object each (line_places);
+the numbers of a long run are read from the digits of all its lines at once (_decimals, and
+_loose_decimals where their lengths differ: bit for bit what float() reads), or where they differ
+in a digit or two, from a table of float()s by those digits (_few_digits: no numpy call, which
+costs tens of microseconds when its code has left the cache, and no new float per line).
 """
 
 from __future__ import annotations
@@ -558,7 +558,7 @@ def _build(
 
 def _ints(start: int, stop: int, step: int) -> list[int]:
     """list(range(start, stop, step)), its ints taken from _INTS where they are below _SHARED_INTS:
-    a run's node ids and places are most of the objects it makes, and ints shared by every parse
+    a run's node ids are most of the ints it reads, and ints shared by every parse
     of the process are neither made nor freed (each is an int object of its own otherwise)."""
     global _INTS  # noqa: PLW0603 (one table for the process, replaced as it grows)
     if stop > _SHARED_INTS:
@@ -574,8 +574,8 @@ def _ints(start: int, stop: int, step: int) -> list[int]:
 def singles(start: int, stop: int, step: int) -> list[tuple[int]]:
     """[(i,) for i in range(start, stop, step)]: the operands of a unary op on each line of a run
     (`tanh(...)`), taken from a table of 1-tuples that every parse shares where they are below
-    _SHARED_SINGLES, as _ints shares ints: a run's operand tuples are a third of the objects it
-    makes and frees, and a unary op's need not be made at all."""
+    _SHARED_SINGLES, as _ints shares ints: operand tuples are most of the objects a run makes and
+    frees, and a unary op's need not be made at all."""
     global _SINGLES  # noqa: PLW0603 (one table for the process, replaced as it grows: see _ints)
     if stop > _SHARED_SINGLES:
         return [(node,) for node in range(start, stop, step)]
