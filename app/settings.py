@@ -32,6 +32,15 @@ def _int(name: str, default: int) -> int:
     return _number(name, default, int)
 
 
+def _int_below(name: str, default: int, bound: int) -> int:
+    """As _int, refused at start-up from `bound` on (the program's length: a node's place in it is
+    a 32-bit int, app/engine/graph.py's PLACES)."""
+    value = _int(name, default)
+    if value >= bound:
+        raise SystemExit(f"{name} must be below {bound}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -123,7 +132,7 @@ def load_settings() -> Settings:
         log_level=os.environ.get("CHAINLENS_LOG_LEVEL", "info").lower(),
         allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         limits=Limits(
-            max_program_chars=_int("CHAINLENS_MAX_PROGRAM_CHARS", defaults.max_program_chars),
+            max_program_chars=_int_below("CHAINLENS_MAX_PROGRAM_CHARS", defaults.max_program_chars, 2**31),
             max_nodes=_int("CHAINLENS_MAX_NODES", defaults.max_nodes),
             max_tensor_elements=_int("CHAINLENS_MAX_TENSOR_ELEMENTS", defaults.max_tensor_elements),
             max_total_work=_int("CHAINLENS_MAX_TOTAL_WORK", defaults.max_total_work),

@@ -28,6 +28,7 @@ from app.lang import parser as parser_module
 from app.lang import replay as replay_module
 from app.lang import shapes as shapes_module
 from app.lang.tokens import NAME, NUMBER, Tokens, is_plain, line_shapes, loose_shapes
+from app.settings import load_settings
 
 # The tokenizer tests' pieces that a plain line may hold (no quote, comment or line break), and
 # numbers and names whose letters and digits the shapes tell apart.
@@ -420,7 +421,8 @@ def test_decimals_with_an_exponent_or_more_digits_are_left_to_float(first):
 def test_shared_ints_are_a_ranges_ints(start, stop, step):
     """shapes._ints: the ints of a run's node ids and places, from one table up to 2**18."""
     assert shapes_module._ints(start, stop, step) == list(range(start, stop, step))
-    assert shapes_module._INTS[:100] == list(range(100))
+    table = shapes_module._INTS
+    assert table == list(range(len(table))) and (stop > 2**18 or len(table) >= stop)
 
 
 @pytest.mark.parametrize(
@@ -430,7 +432,8 @@ def test_shared_ints_are_a_ranges_ints(start, stop, step):
 def test_shared_singles_are_a_ranges_one_tuples(start, stop, step):
     """shapes.singles: the operands of a run's unary ops, from one table of 1-tuples up to 2**17."""
     assert shapes_module.singles(start, stop, step) == [(node,) for node in range(start, stop, step)]
-    assert shapes_module._SINGLES[:100] == [(node,) for node in range(100)]
+    table = shapes_module._SINGLES
+    assert table == [(node,) for node in range(len(table))] and (stop > 2**17 or len(table) >= stop)
 
 
 @pytest.mark.parametrize(
@@ -444,6 +447,18 @@ def test_line_places_are_each_nodes_start_and_end_line_by_line(lines):
     assert got_starts.tolist() == [line + place for line in lines for place in starts]
     assert got_ends.tolist() == [line + place for line in lines for place in ends]
     assert got_starts.typecode == got_ends.typecode == Graph("", Limits()).starts.typecode
+
+
+def test_a_program_longer_than_32_bit_places_is_refused_by_the_limits_and_the_settings(monkeypatch):
+    """A node's place is a 32-bit int (Graph.starts, Graph.ends): no limit lets a longer program in."""
+    assert Limits(max_program_chars=2**31 - 1).max_program_chars == 2**31 - 1
+    with pytest.raises(ValueError, match="below 2\\*\\*31"):
+        Limits(max_program_chars=2**31)
+    monkeypatch.setenv("CHAINLENS_MAX_PROGRAM_CHARS", str(2**31))
+    with pytest.raises(SystemExit, match="CHAINLENS_MAX_PROGRAM_CHARS must be below 2147483648"):
+        load_settings()
+    monkeypatch.setenv("CHAINLENS_MAX_PROGRAM_CHARS", "600000")
+    assert load_settings().limits.max_program_chars == 600_000
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

@@ -24,3 +24,8 @@ class Limits:
     # input is never built, but nothing should be sent that the program cannot use).
     max_inputs: int = 1_000
     max_input_elements: int = 16_000_000
+
+    def __post_init__(self) -> None:
+        # A node's place in the program is kept as a 32-bit int (app/engine/graph.py's PLACES).
+        if self.max_program_chars >= 2**31:
+            raise ValueError(f"max_program_chars must be below 2**31, got {self.max_program_chars}")
