@@ -186,12 +186,42 @@ def backward(
         return grads, steps, False
     doubtful = False
     grads[output] = seed
+    floats, function = SCALAR, FunctionType  # (locals: read at every scalar node)
     for node in _checked(order[::-1], check):
         upstream = grads[node]
         if upstream is None:
             continue  # the output does not depend on this node
         operand_ids = args[node]
         derivatives = ops[node].derivatives if scalar[node] else None
+        # A product's and a sum's, the most common, are told by one test (kernels.PRODUCT_PARTS,
+        # SUM_PARTS) and written out as what their derivatives are: the same numbers as the
+        # general edges below, without a test of each derivative's kind.
+        if derivatives is PRODUCT_PARTS:  # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
+            operand, second = operand_ids
+            if requires_grad[operand]:
+                local = values[second]
+                contribution = upstream * local
+                so_far = grads[operand]
+                grads[operand] = so_far = contribution if so_far is None else so_far + contribution
+                steps.append((node, operand, 0, local, contribution, so_far, ()))
+            if requires_grad[second]:
+                local = values[operand]
+                contribution = upstream * local
+                so_far = grads[second]
+                grads[second] = so_far = contribution if so_far is None else so_far + contribution
+                steps.append((node, second, 1, local, contribution, so_far, ()))
+            continue
+        if derivatives is SUM_PARTS:  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: the upstream gradient itself
+            operand, second = operand_ids
+            if requires_grad[operand]:
+                so_far = grads[operand]
+                grads[operand] = so_far = upstream if so_far is None else so_far + upstream
+                steps.append((node, operand, 0, 1.0, upstream, so_far, ()))
+            if requires_grad[second]:
+                so_far = grads[second]
+                grads[second] = so_far = upstream if so_far is None else so_far + upstream
+                steps.append((node, second, 1, 1.0, upstream, so_far, ()))
+            continue
         if derivatives is not None:
             # Python floats throughout, no shapes to reconcile, no masks (the masked pass is the
             # same here). A local derivative is 1 (None: the contribution is the upstream gradient
@@ -201,41 +231,12 @@ def backward(
             # the slots, or a helper per edge, cost more than the edges' arithmetic and their
             # records together. (steps.append, not a bound `record = steps.append`: CPython 3.11
             # specializes the method call on a list, and not a call of the bound method.)
-            # A product's and a sum's, the most common, are told by one test (kernels.PRODUCT_PARTS,
-            # SUM_PARTS) and written out as what their derivatives are: the same numbers as the
-            # general edges below, without a test of each derivative's kind.
-            if derivatives is PRODUCT_PARTS:  # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
-                operand, second = operand_ids
-                if requires_grad[operand]:
-                    local = values[second]
-                    contribution = upstream * local
-                    so_far = grads[operand]
-                    grads[operand] = so_far = contribution if so_far is None else so_far + contribution
-                    steps.append((node, operand, 0, local, contribution, so_far, ()))
-                if requires_grad[second]:
-                    local = values[operand]
-                    contribution = upstream * local
-                    so_far = grads[second]
-                    grads[second] = so_far = contribution if so_far is None else so_far + contribution
-                    steps.append((node, second, 1, local, contribution, so_far, ()))
-                continue
-            if derivatives is SUM_PARTS:  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: the upstream gradient itself
-                operand, second = operand_ids
-                if requires_grad[operand]:
-                    so_far = grads[operand]
-                    grads[operand] = so_far = upstream if so_far is None else so_far + upstream
-                    steps.append((node, operand, 0, 1.0, upstream, so_far, ()))
-                if requires_grad[second]:
-                    so_far = grads[second]
-                    grads[second] = so_far = upstream if so_far is None else so_far + upstream
-                    steps.append((node, second, 1, 1.0, upstream, so_far, ()))
-                continue
             operand = operand_ids[0]
             if len(operand_ids) == 1:
                 if requires_grad[operand]:
                     local = derivatives[0]
-                    if type(local) is FunctionType:  # the most common of one operand's (tanh's, sigmoid's)
-                        local = local(SCALAR, values[node], values[operand])
+                    if type(local) is function:  # the most common of one operand's (tanh's, sigmoid's)
+                        local = local(floats, values[node], values[operand])
                         contribution = upstream * local
                     elif local is None:
                         local, contribution = 1.0, upstream
