@@ -201,8 +201,8 @@ def test_the_written_out_scalar_edges_answer_as_the_kernels() -> None:
     result = run(graph)
     assert result.grads is not None
     _, scalar_locals = forward(graph)
-    seen = set()
-    for node, operand, slot, local, contribution, _, summed in result.records:
+    seen: set[str] = set()
+    for node, _, slot, local, contribution, _, summed in result.records:
         seen.add(graph.ops[node].name)  # type: ignore[union-attr]
         assert summed == ()
         expected_local, expected_contribution, _ = edge(graph, scalar_locals, node, slot, result.grads[node])

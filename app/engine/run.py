@@ -13,10 +13,10 @@ fresh `+`, never in place, so the record of what had accumulated at each step st
 from __future__ import annotations
 
 import math
-from operator import add, mul
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, compress
+from operator import add, mul
 from types import FunctionType
 from typing import Any, NamedTuple, cast
 
