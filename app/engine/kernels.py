@@ -227,6 +227,6 @@ def scalar_parts(
     )
     # (compared as the walker reads them: None, and the positions as ints, not an equal float)
     for pattern in (SUM_PARTS, PRODUCT_PARTS):
-        if all(d is p or (type(d) is int and d == p) for d, p in zip(derivatives, pattern)) and len(local) == 2:
+        if len(local) == 2 and all(d is p or (type(d) is int and d == p) for d, p in zip(derivatives, pattern)):
             derivatives = pattern
     return (direct if direct is not None else partial(forward, m)), derivatives

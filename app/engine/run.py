@@ -106,7 +106,8 @@ def compute(graph: Graph, check: Callable[[], None] | None = None, kept: dict[in
     """Compute every op node's value in place; `check` may raise to stop (a cancelled request).
 
     Returns the op nodes in the order computed. A scalar node's value is one call of its op's
-    forward on Python floats (Op.scalar_forward: operator.mul, math.tanh, ...); its local
+    forward on Python floats (Op.scalar_forward: math.tanh, ...; a product's and a sum's, operator.mul
+    and operator.add, written as the operators); its local
     derivatives are left to the backward pass, which computes them where a gradient flows. Given
     `kept`, an op that can keep what its vjps need (Op.forward_saving: the loss's softmax) keeps it
     there, by node, where a gradient will flow through it: the backward pass then does not compute
