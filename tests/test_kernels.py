@@ -170,3 +170,41 @@ def test_masks_apply_where_a_non_finite_gradient_meets_them() -> None:
             theirs = tensor.grad.numpy()
             assert np.array_equal(np.isnan(ours), np.isnan(theirs)), (program, name, ours, theirs)
             assert np.allclose(ours, theirs, rtol=1e-10, equal_nan=True), (program, name, ours, theirs)
+
+
+def test_a_product_and_a_sum_are_told_by_their_parts() -> None:
+    """mul's and add's derivatives are kernels.PRODUCT_PARTS and SUM_PARTS themselves (the walker
+    tells them by identity and writes their edges out), and no other pair of derivatives is."""
+    from app.engine.kernels import PRODUCT_PARTS, SUM_PARTS
+
+    assert OPS["mul"].derivatives is PRODUCT_PARTS and OPS["add"].derivatives is SUM_PARTS
+    for name, op in OPS.items():
+        if name not in ("mul", "add"):
+            assert op.derivatives is not PRODUCT_PARTS and op.derivatives is not SUM_PARTS, name
+
+
+def test_the_written_out_scalar_edges_answer_as_the_kernels() -> None:
+    """Every scalar edge the backward pass records (a product's and a sum's written out, the others
+    read from Op.derivatives) has the local derivative and the contribution that the op's kernel
+    (Op.scalar, through run.edge) gives for the same upstream gradient, bit for bit, on a program
+    where the leaves meet products and sums on either side, some of them twice, and a constant
+    that takes no gradient."""
+    from app.engine.inputs import decode
+    from app.engine.limits import Limits
+    from app.engine.run import edge, forward, run
+    from app.lang.parser import parse
+
+    program = "u = a * b + 0.25\nv = tanh(u * a) + b * u\nw = exp(v) - sigmoid(2.0 * v) + u * u\nloss = w * b + a"
+    given = {"a": 0.75, "b": -1.5}
+    inputs = {name: decode(name, value, 10**6) for name, value in given.items()}
+    graph = parse(program, inputs, Limits())
+    result = run(graph)
+    assert result.grads is not None
+    _, scalar_locals = forward(graph)
+    seen: set[str] = set()
+    for node, _, slot, local, contribution, _, summed in result.records:
+        seen.add(graph.ops[node].name)  # type: ignore[union-attr]
+        assert summed == ()
+        expected_local, expected_contribution, _ = edge(graph, scalar_locals, node, slot, result.grads[node])
+        assert _same(local, expected_local) and _same(contribution, expected_contribution), (node, slot)
+    assert {"mul", "add", "sub", "tanh", "exp", "sigmoid"} <= seen

@@ -195,6 +195,14 @@ def scalar_kernel(forward: Callable[..., Any], local: tuple[Callable[..., Any], 
     return binary
 
 
+# Two patterns of local derivatives that most scalar programs are made of, answered by scalar_parts
+# as these very tuples, which the walker recognizes by identity (one test for a node's two edges,
+# in place of a test of each derivative's kind): a sum's (∂/∂a = ∂/∂b = 1: each contribution is the
+# upstream gradient itself) and a product's (∂/∂a = b, ∂/∂b = a: positions among (out, a, b)).
+SUM_PARTS: tuple[Any, ...] = (None, None)
+PRODUCT_PARTS: tuple[Any, ...] = (2, 1)
+
+
 def scalar_parts(
     forward: Callable[..., Any], local: tuple[Callable[..., Any], ...], m: Any
 ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
@@ -217,4 +225,8 @@ def scalar_parts(
         d if shortcut is _CALLED else None if type(shortcut) is float and shortcut == 1.0 else shortcut
         for d, shortcut in zip(local, shortcuts)
     )
+    # (compared as the walker reads them: None, and the positions as ints, not an equal float)
+    for pattern in (SUM_PARTS, PRODUCT_PARTS):
+        if len(local) == 2 and all(d is p or (type(d) is int and d == p) for d, p in zip(derivatives, pattern)):
+            derivatives = pattern
     return (direct if direct is not None else partial(forward, m)), derivatives

@@ -16,12 +16,15 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, compress
+from operator import add, mul
+from types import FunctionType
 from typing import Any, NamedTuple, cast
 
 import numpy as np
 
 from app.engine.errors import ProgramError
 from app.engine.graph import Graph
+from app.engine.kernels import PRODUCT_PARTS, SUM_PARTS
 from app.engine.ops import ARRAY, SCALAR, Op, OpError
 from app.engine.shapes import unbroadcast
 
@@ -103,7 +106,8 @@ def compute(graph: Graph, check: Callable[[], None] | None = None, kept: dict[in
     """Compute every op node's value in place; `check` may raise to stop (a cancelled request).
 
     Returns the op nodes in the order computed. A scalar node's value is one call of its op's
-    forward on Python floats (Op.scalar_forward: operator.mul, math.tanh, ...); its local
+    forward on Python floats (Op.scalar_forward: math.tanh, ...; a product's and a sum's, operator.mul
+    and operator.add, written as the operators); its local
     derivatives are left to the backward pass, which computes them where a gradient flows. Given
     `kept`, an op that can keep what its vjps need (Op.forward_saving: the loss's softmax) keeps it
     there, by node, where a gradient will flow through it: the backward pass then does not compute
@@ -119,12 +123,23 @@ def compute(graph: Graph, check: Callable[[], None] | None = None, kept: dict[in
         try:
             if scalar[node]:
                 # (a scalar node's op is elementwise: op.scalar_forward is its call, never None)
+                forward_of = op.scalar_forward
                 if len(operand_ids) == 2:
-                    values[node] = op.scalar_forward(values[operand_ids[0]], values[operand_ids[1]])  # type: ignore[misc]
+                    a, b = operand_ids
+                    # A product's and a sum's forward is operator.mul, operator.add (kernels read
+                    # them off the table): written as the operator itself, the same number
+                    # without a call, as the backward pass writes their edges out.
+                    if forward_of is mul:
+                        values[node] = values[a] * values[b]
+                    elif forward_of is add:
+                        values[node] = values[a] + values[b]
+                    else:
+                        values[node] = forward_of(values[a], values[b])  # type: ignore[misc]
                 else:
-                    values[node] = op.scalar_forward(values[operand_ids[0]])  # type: ignore[misc]
+                    values[node] = forward_of(values[operand_ids[0]])  # type: ignore[misc]
                 continue
-            operands = [values[j] for j in operand_ids]
+            # (map, not a comprehension: one would make `values` a closure's cell, read slower at every node)
+            operands = list(map(values.__getitem__, operand_ids))
             kwargs = params[node]
             # (an elementwise op's backward here multiplies by its local derivatives: it keeps nothing)
             if (
@@ -172,12 +187,42 @@ def backward(
         return grads, steps, False
     doubtful = False
     grads[output] = seed
+    floats, function = SCALAR, FunctionType  # (locals: read at every scalar node)
     for node in _checked(order[::-1], check):
         upstream = grads[node]
         if upstream is None:
             continue  # the output does not depend on this node
         operand_ids = args[node]
         derivatives = ops[node].derivatives if scalar[node] else None
+        # A product's and a sum's, the most common, are told by one test (kernels.PRODUCT_PARTS,
+        # SUM_PARTS) and written out as what their derivatives are: the same numbers as the
+        # general edges below, without a test of each derivative's kind.
+        if derivatives is PRODUCT_PARTS:  # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
+            operand, second = operand_ids
+            if requires_grad[operand]:
+                local = values[second]
+                contribution = upstream * local
+                so_far = grads[operand]
+                grads[operand] = so_far = contribution if so_far is None else so_far + contribution
+                steps.append((node, operand, 0, local, contribution, so_far, ()))
+            if requires_grad[second]:
+                local = values[operand]
+                contribution = upstream * local
+                so_far = grads[second]
+                grads[second] = so_far = contribution if so_far is None else so_far + contribution
+                steps.append((node, second, 1, local, contribution, so_far, ()))
+            continue
+        if derivatives is SUM_PARTS:  # ∂(a+b)/∂a = ∂(a+b)/∂b = 1: the upstream gradient itself
+            operand, second = operand_ids
+            if requires_grad[operand]:
+                so_far = grads[operand]
+                grads[operand] = so_far = upstream if so_far is None else so_far + upstream
+                steps.append((node, operand, 0, 1.0, upstream, so_far, ()))
+            if requires_grad[second]:
+                so_far = grads[second]
+                grads[second] = so_far = upstream if so_far is None else so_far + upstream
+                steps.append((node, second, 1, 1.0, upstream, so_far, ()))
+            continue
         if derivatives is not None:
             # Python floats throughout, no shapes to reconcile, no masks (the masked pass is the
             # same here). A local derivative is 1 (None: the contribution is the upstream gradient
@@ -191,7 +236,10 @@ def backward(
             if len(operand_ids) == 1:
                 if requires_grad[operand]:
                     local = derivatives[0]
-                    if local is None:
+                    if type(local) is function:  # the most common of one operand's (tanh's, sigmoid's)
+                        local = local(floats, values[node], values[operand])
+                        contribution = upstream * local
+                    elif local is None:
                         local, contribution = 1.0, upstream
                     elif type(local) is int:
                         local = values[operand] if local else values[node]
@@ -238,7 +286,7 @@ def backward(
                 steps.append((node, second, 1, local, contribution, so_far, ()))
             continue
         op = ops[node]
-        operands = [values[j] for j in operand_ids]
+        operands = list(map(values.__getitem__, operand_ids))  # (as in compute: `values` stays a local)
         out = values[node]
         # A float gradient that is not finite, at a node of an op with masks (a scalar node here
         # has masks: see Op.derivatives) or at a tensor node, whose edges below may have masks:
