@@ -25,7 +25,9 @@ INPUTS = {
     "M": [[1.0, 2.0], [3.0, 4.0]],
     "c": {"value": 0.25, "requires_grad": False},
 }
-FIELDS = [name for name in Graph.__slots__ if name not in ("limits", "expansion")]
+# Every column (the places are read through properties, which put in those of nodes added one by one).
+FIELDS = [name for name in Graph.__slots__ if name not in ("limits", "expansion") and name[0] != "_"]
+FIELDS += ["starts", "ends"]
 CHAIN = "h = tanh(h * w + b)\n"
 
 

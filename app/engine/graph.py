@@ -33,9 +33,12 @@ SHORT_TEXT = 4 * LABEL_CHARS
 
 class Graph:
     __slots__ = (
+        "_ends",
+        "_new_ends",
+        "_new_starts",
+        "_starts",
         "args",
         "constant",
-        "ends",
         "expansion",
         "limits",
         "names",
@@ -46,7 +49,6 @@ class Graph:
         "scalar",
         "shapes",
         "source",
-        "starts",
         "values",
         "work",
     )
@@ -59,8 +61,14 @@ class Graph:
         self.params: list[dict[str, Any] | None] = []
         self.shapes: list[tuple[int, ...]] = []
         self.names: list[str | None] = []
-        self.starts: array[int] = array(PLACES)  # character offsets into source
-        self.ends: array[int] = array(PLACES)
+        # Character offsets into source: read as `starts` and `ends`. A node added by leaf or apply
+        # has its places put in a list first (list.append costs half of array.append, on the path
+        # of every node a program's lines build one by one), moved to the arrays when they are read
+        # or a run's places are added (add_places).
+        self._starts: array[int] = array(PLACES)
+        self._ends: array[int] = array(PLACES)
+        self._new_starts: list[int] = []
+        self._new_ends: list[int] = []
         self.values: list[Any] = []  # set for leaves now, for op nodes by the forward pass
         self.requires_grad: list[bool] = []
         self.scalar: list[bool] = []  # result and every operand are scalars: use Python floats
@@ -89,8 +97,8 @@ class Graph:
         self.params.append(None)
         self.shapes.append(shape)
         self.names.append(name)
-        self.starts.append(start)
-        self.ends.append(end)
+        self._new_starts.append(start)
+        self._new_ends.append(end)
         self.values.append(value)
         self.requires_grad.append(requires_grad)
         self.scalar.append(not shape)
@@ -141,8 +149,8 @@ class Graph:
         self.params.append(params)
         shapes.append(shape)
         self.names.append(None)
-        self.starts.append(start)
-        self.ends.append(end)
+        self._new_starts.append(start)
+        self._new_ends.append(end)
         self.values.append(None)  # computed by the forward pass
         requires.append(requires_grad)
         self.scalar.append(scalar)
@@ -189,13 +197,39 @@ class Graph:
         self.params += [None] * count
         shapes += [()] * count
         self.names += [None] * count
-        self.starts.extend(starts)
-        self.ends.extend(ends)
+        self._new_starts += starts
+        self._new_ends += ends
         self.values += values
         requires += flags
         self.scalar += [True] * count
         self.constant += [op is None for op in ops]
         return True
+
+    @property
+    def starts(self) -> array[int]:
+        """Where each node's text starts in source (see __init__)."""
+        if self._new_starts:
+            self._move_places()
+        return self._starts
+
+    @property
+    def ends(self) -> array[int]:
+        """Where each node's text ends in source."""
+        if self._new_ends:
+            self._move_places()
+        return self._ends
+
+    def add_places(self, starts: array[int], ends: array[int]) -> None:
+        """The places of nodes added together (a run of lines: app/lang/replay.py, shapes.py)."""
+        if self._new_starts:
+            self._move_places()
+        self._starts += starts
+        self._ends += ends
+
+    def _move_places(self) -> None:
+        self._starts.extend(self._new_starts)
+        self._ends.extend(self._new_ends)
+        self._new_starts, self._new_ends = [], []
 
     def _checked_shape(
         self, op: Op, args: tuple[int, ...], params: dict[str, Any] | None, start: int, end: int

@@ -276,8 +276,7 @@ def replay_run(template: Template, graph: Graph, scope: dict[str, int], offsets:
     assigned_names[assigned - outside :: width] = [assigned_name] * count
     graph.names += assigned_names
     starts, ends = line_places(offsets, tuple(b.start for b in built), tuple(b.end for b in built))
-    graph.starts += starts
-    graph.ends += ends
+    graph.add_places(starts, ends)
     graph.values += values * count
     requires += flags
     graph.scalar += [True] * total

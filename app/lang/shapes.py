@@ -543,8 +543,7 @@ def _build(
             operands = [columns[ref] if ref < outside else ids(ref) for ref in refs]
             graph.args[first + position :: width] = list(zip(*operands))
     starts, ends = where(shape.starts, shape.ends)
-    graph.starts += starts
-    graph.ends += ends
+    graph.add_places(starts, ends)
     for (node, _, _, _), values in zip(shape.constants, numbers):
         graph.values[first + node - outside :: width] = values
     if targets is not None:
