@@ -44,7 +44,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from itertools import accumulate, repeat
 from keyword import kwlist
-from operator import add, itemgetter, mul
+from operator import add, itemgetter, mul, sub
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -199,21 +199,14 @@ def moved_shape(shape: Shape, model: str, line: str) -> Shape | None:
     shape after another, each built from the record of the first without parsing its first line."""
     if _DIGIT_RUNS.sub("0", model) != _DIGIT_RUNS.sub("0", line):
         return None
-    model_runs = [run.span() for run in _DIGIT_RUNS.finditer(model)]
-    line_runs = [run.span() for run in _DIGIT_RUNS.finditer(line)]
-    run_starts = [start for start, _ in model_runs]
+    model_starts, model_ends = _digit_spans(model)
+    line_starts, line_ends = _digit_spans(line)
     # shifts[k]: how much later a place after the first k runs of digits is on `line`
-    lengths = (
-        (end - start) - (model_end - model_start)
-        for (model_start, model_end), (start, end) in zip(model_runs, line_runs)
-    )
-    shifts = list(accumulate(lengths, initial=0))
+    lengths = map(sub, map(sub, line_ends, line_starts), map(sub, model_ends, model_starts))
+    shifts: list[int] = list(accumulate(lengths, initial=0))
 
     def move(place: int) -> int:
-        before = bisect_left(run_starts, place)
-        if before and model_runs[before - 1][1] > place:
-            raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
-        return place + shifts[before]
+        return place + shifts[_runs_before(model_starts, model_ends, place)]
 
     def span(start: int, end: int) -> tuple[int, int]:
         return move(start), move(end)
@@ -304,9 +297,8 @@ def _build_loose(
     if text.endswith("\n"):
         text = text[:-1]
     codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    model_spans = [run.span() for run in _DIGIT_RUNS.finditer(model)]  # (one line: no numpy call)
-    model_starts, model_ends = [start for start, _ in model_spans], [end for _, end in model_spans]
-    width = len(model_spans)
+    model_starts, model_ends = _digit_spans(model)  # (one line: no numpy call)
+    width = len(model_starts)
     runs = _digit_runs(codes)
     if len(runs[0]) != width * count or text.count("\n") != count - 1:
         return None
@@ -325,10 +317,7 @@ def _build_loose(
     columns: dict[tuple[int, int], list[str]] = {}
 
     def runs_before(place: int) -> int:
-        before = bisect_left(model_starts, place)  # the runs that start before the place
-        if before and model_ends[before - 1] > place:
-            raise ValueError("a place inside a run of digits")  # never a token's edge (see tokens)
-        return before
+        return _runs_before(model_starts, model_ends, place)
 
     def each_line(place: int) -> list[int]:
         """Where `place` is on each line, as ints (a column's texts are sliced at them)."""
@@ -363,7 +352,7 @@ def _build_loose(
         return all((codes[at + k] == codes[target_at + k]).all() for k in range(end - start))
 
     def word(start: int, end: int) -> str:
-        """The first line's text from `start` to `end` (not where's columns: most words are no node's edges)."""
+        """The first line's text from `start` to `end` (not each_line's columns: most words are no node's edges)."""
         first_line = moved[0].tolist()
         return source[first_line[runs_before(start)] + start : first_line[runs_before(end)] + end]
 
@@ -421,6 +410,22 @@ def _turned(at: np.ndarray, width: int) -> tuple[array[int], array[int]]:
     """Starts and ends, each line's in a row, from `at`: the places' starts then ends, each a row
     of every line's."""
     return array(PLACES, at[:width].T.tobytes()), array(PLACES, at[width:].T.tobytes())
+
+
+def _digit_spans(line: str) -> tuple[list[int], list[int]]:
+    """Where each run of digits of one line starts, and where it ends (a regular expression: for
+    one line, a numpy call costs more)."""
+    spans = [run.span() for run in _DIGIT_RUNS.finditer(line)]
+    return [start for start, _ in spans], [end for _, end in spans]
+
+
+def _runs_before(starts: list[int], ends: list[int], place: int) -> int:
+    """How many of a line's runs of digits (their `starts` and `ends`) start before `place`; a
+    ValueError where the place is inside one (never a token's edge: see tokens)."""
+    before = bisect_left(starts, place)
+    if before and ends[before - 1] > place:
+        raise ValueError("a place inside a run of digits")
+    return before
 
 
 def _digit_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -646,7 +651,7 @@ def _decimals(rows: np.ndarray, start: int, first: str) -> list[float] | None:
     # In integers (numpy's own loop: a float matmul would wake BLAS's threads), then exactly as
     # floats: every integer here is below 2**53.
     mantissas = rows[:, places].astype(np.int64) @ weights
-    mantissas -= 48 * int(weights.sum())  # 48: the digit 0's byte
+    mantissas -= _ZERO * int(weights.sum())
     values = mantissas.astype(np.float64)
     if fraction:
         values /= _POWERS[fraction]
