@@ -282,14 +282,14 @@ def test_unknown_route_is_a_json_404(client):
 
 
 def test_overlapping_requests_keep_the_garbage_collector_paused_until_the_last_ends():
-    from app.api.graph import _gc_paused
+    from app.api.graph import _RequestPause
 
-    first, second = _gc_paused(), _gc_paused()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
+    first, second = _RequestPause(), _RequestPause()
+    first.hold()
+    second.hold()
+    first.release()
     assert not gc.isenabled()  # the second request is still building its graph
-    second.__exit__(None, None, None)
+    second.release()
     assert gc.isenabled()
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import threading
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -67,7 +65,9 @@ def encoded(result: Result, settings: Settings, layout: Layout, gzip: bool) -> t
 
 
 class _Pausers:
-    """How many requests have the collector paused, changed under the lock."""
+    """How many requests have the collector paused, changed under the lock: requests run
+    concurrently in the thread pool, and a plain disable/enable pair would let the first request
+    to finish turn the collector back on under another one still building its graph."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -77,23 +77,8 @@ class _Pausers:
 _gc_pausers = _Pausers()
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector until the last of the requests that paused it is done.
-
-    Requests run concurrently in the thread pool: a plain disable/enable pair would let the first
-    request to finish turn the collector back on under another one still building its graph.
-    """
-    pause = _RequestPause()
-    pause.hold()
-    try:
-        yield
-    finally:
-        pause.release()
-
-
 class _RequestPause:
-    """One request's pause of the collector (_gc_paused), held from its first compute to its
+    """One request's pause of the cyclic garbage collector, held from its first compute to its
     answer, across a move to another lane: the graph parsed by the first try waits for the second
     with the collector paused. Collections run at the first allocations after the collector is
     back on, over every object made while it was off that is still alive: a 10,000-node graph
