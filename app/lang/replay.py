@@ -454,19 +454,8 @@ def _runs(lines: str, gallop: bool) -> list[tuple[str, int]]:
 
 
 def tokens_of(source: str, block: Omitted) -> Tokens:
-    """The tokens of the omitted lines, with their starts in `source`; no END token."""
-    kinds: list[str] = []
-    texts: list[str] = []
-    starts: list[int] = []
-    _append(kinds, texts, starts, source, block.start, block.end)
-    return Tokens(kinds, texts, starts)
-
-
-def _append(kinds: list[str], texts: list[str], starts: list[int], source: str, start: int, end: int) -> None:
-    """Appends the tokens of source[start:end] (whole lines), without their END token. Only
-    lines of a plain program (tokens.is_plain) are left out and put back, so whole lines of it
-    are plain too: tokenize is told so rather than finding it again."""
-    piece = tokenize(source[start:end], plain=True)
-    kinds += piece.kinds[:-1]
-    texts += piece.texts[:-1]
-    starts += [offset + start for offset in piece.starts[:-1]]
+    """The tokens of the omitted lines, with their starts in `source`; no END token. Only lines of
+    a plain program (tokens.is_plain) are left out and put back, so whole lines of it are plain
+    too: tokenize is told so rather than finding it again."""
+    piece = tokenize(source[block.start : block.end], plain=True)
+    return Tokens(piece.kinds[:-1], piece.texts[:-1], [offset + block.start for offset in piece.starts[:-1]])
